@@ -1,0 +1,102 @@
+"""The API application: Litestar, everything under /api/v1, OpenAPI at /schema."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, OpenAPIHeader, Parameter, Schema, SecurityScheme
+from litestar.openapi.spec.enums import OpenAPIType
+
+from sandbox import db
+from sandbox.core import redis as redis_client
+from sandbox.core.auth import ApiKeyMiddleware
+from sandbox.core.errors import exception_handler
+from sandbox.core.idempotency import IdempotencyMiddleware
+from sandbox.core.request_id import add_request_id_header
+from sandbox.directory.controllers import DirectoryController
+from sandbox.health.controllers import HealthController
+from sandbox.ledger.controllers import BalanceController
+from sandbox.payouts.controllers import PayoutController
+from sandbox.settings import Settings, get_settings
+from sandbox.simulator.controllers import SandboxController
+
+API_PREFIX = "/api/v1"
+VERSION = "1.0.0"
+
+
+def _document_headers(app: Litestar) -> None:
+    """Document the headers the middleware handles: the idempotency key on every
+    mutating route, X-Request-ID on every response."""
+    schema = app.openapi_schema
+    key_param = Parameter(
+        name="X-Idempotency-Key",
+        param_in="header",
+        required=True,
+        description="Unique per intended operation; retries reuse it. `Idempotency-Key` is accepted too.",
+        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$"),
+    )
+    request_id = OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="Echoed or generated request id")
+    for path, item in (schema.paths or {}).items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            op = getattr(item, method, None)
+            if op is None:
+                continue
+            if method != "get" and path.startswith(API_PREFIX):
+                op.parameters = [*(op.parameters or []), key_param]
+            for response in (op.responses or {}).values():
+                if hasattr(response, "headers"):
+                    response.headers = {**(response.headers or {}), "X-Request-ID": request_id}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    async def startup() -> None:
+        if not settings.database_url or not settings.redis_url:
+            raise RuntimeError(
+                "SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox api`; "
+                "`sandbox up` sets them (and starts embedded servers when they are unset)."
+            )
+        db.configure(settings.database_url)
+        await db.start(settings.db_pool_min, settings.db_pool_max)
+        await redis_client.start(settings.redis_url)
+
+    async def shutdown() -> None:
+        await redis_client.stop()
+        await db.stop()
+
+    public = Router(path=API_PREFIX, route_handlers=[HealthController], security=[])
+    authenticated = Router(
+        path=API_PREFIX,
+        route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController],
+        middleware=[
+            DefineMiddleware(ApiKeyMiddleware),
+            IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
+        ],
+        security=[{"apiKey": []}],
+    )
+    app = Litestar(
+        route_handlers=[public, authenticated],
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        exception_handlers={Exception: exception_handler},
+        before_send=[add_request_id_header],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="MyPay Sandbox API",
+            version=VERSION,
+            description="A mock payment service provider for payouts. Amounts are decimal strings in PKR.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="apiKey", name="X-API-KEY", security_scheme_in="header")
+                }
+            ),
+        ),
+        debug=False,
+    )
+    _document_headers(app)
+    return app

@@ -1,0 +1,238 @@
+"""One error hierarchy, rendered as RFC 9457 problem+json in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+
+log = logging.getLogger("sandbox.errors")
+
+PROBLEM_TYPE_BASE = "https://mypay-sandbox.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """The body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    errors: list[FieldError] = []
+
+
+class ApiError(Exception):
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.headers = headers or {}
+        if code:
+            self.code = code
+        super().__init__(self.detail)
+
+
+class ValidationFailed(ApiError):
+    status, code, title = 400, "validation_error", "The request is not valid"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationFailed:
+        return cls(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+class MalformedJson(ApiError):
+    status, code, title = 400, "malformed_json", "The body is not valid JSON"
+
+
+class IdempotencyKeyMissing(ApiError):
+    status, code, title = 400, "idempotency_key_missing", "An idempotency key is required"
+
+
+class Unauthenticated(ApiError):
+    status, code, title = 401, "unauthenticated", "Authentication failed"
+
+
+class Forbidden(ApiError):
+    status, code, title = 403, "forbidden", "Not allowed for this key"
+
+
+class NotFound(ApiError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class MethodNotAllowed(ApiError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class Conflict(ApiError):
+    status, code, title = 409, "invalid_state", "The object is not in a state that allows this"
+
+
+class IdempotencyKeyInUse(ApiError):
+    status, code, title = 409, "idempotency_key_in_use", "A request with this idempotency key is still running"
+
+
+class DuplicateReference(ApiError):
+    status, code, title = 409, "duplicate_reference", "The reference is already used"
+
+
+class PayloadTooLarge(ApiError):
+    status, code, title = 413, "payload_too_large", "The request body is too large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code, title = 415, "unsupported_media_type", "Send the body as application/json"
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code, title = 422, "idempotency_key_reused", "The idempotency key was used for a different request"
+
+
+class InsufficientFunds(ApiError):
+    status, code, title = 422, "insufficient_funds", "The available balance is too low"
+
+
+class RateLimited(ApiError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class Unavailable(ApiError):
+    status, code, title = 503, "unavailable", "A backing service is unavailable"
+
+
+def request_id_of(request: Request | None) -> str:
+    if request is None:
+        return ""
+    return request.scope.get("state", {}).get("request_id", "")
+
+
+def render(error: ApiError, request_id: str) -> Response[bytes]:
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + error.code,
+        title=error.title,
+        status=error.status,
+        detail=error.detail,
+        code=error.code,
+        request_id=request_id,
+        errors=error.errors,
+    )
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=error.headers,
+    )
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    out: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "body")
+            out.append(FieldError(field=key, message=str(item.get("message", "invalid"))))
+    return out
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    import asyncpg
+    import redis.exceptions
+
+    return isinstance(
+        exc,
+        (
+            ConnectionError,
+            OSError,
+            asyncpg.exceptions.CannotConnectNowError,
+            asyncpg.exceptions.ConnectionDoesNotExistError,
+            asyncpg.exceptions.InterfaceError,
+            asyncpg.exceptions.AdminShutdownError,
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+        ),
+    )
+
+
+def to_api_error(exc: BaseException) -> ApiError:
+    """Map anything raised while serving a request to one of our errors."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ValidationException):
+        detail = str(exc.detail or "")
+        if "malformed" in detail.lower() or "json is malformed" in detail.lower():
+            return MalformedJson(detail)
+        errors = _validation_errors(exc)
+        message = "; ".join(f"{e.field}: {e.message}" for e in errors) or detail
+        return ValidationFailed(message, errors=errors)
+    if isinstance(exc, NotFoundException):
+        return NotFound("No such route or object")
+    if isinstance(exc, MethodNotAllowedException):
+        return MethodNotAllowed(headers=dict(exc.headers or {}))
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 413:
+            return PayloadTooLarge()
+        if exc.status_code == 415:
+            return UnsupportedMediaType()
+        if exc.status_code == 400:
+            return ValidationFailed(str(exc.detail))
+        if exc.status_code == 401:
+            return Unauthenticated(str(exc.detail))
+        if exc.status_code == 429:
+            return RateLimited(headers=dict(exc.headers or {}))
+        if exc.status_code == 503:
+            return Unavailable(str(exc.detail))
+        generic = ApiError(str(exc.detail))
+        generic.status = exc.status_code
+        generic.code = "http_error"
+        generic.title = str(exc.detail)
+        return generic
+    if _is_unavailable(exc):
+        return Unavailable()
+    log.exception("unhandled error", exc_info=exc)
+    return ApiError("The sandbox hit an unexpected error; the request id helps find it in the logs")
+
+
+def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
+    return render(to_api_error(exc), request_id_of(request))
+
+
+def problem_responses(*errors: type[ApiError]) -> dict[int, Any]:
+    """OpenAPI `responses=` entries for a route's documented errors."""
+    from litestar.openapi.datastructures import ResponseSpec
+
+    by_status: dict[int, list[type[ApiError]]] = {}
+    for err in errors:
+        by_status.setdefault(err.status, []).append(err)
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=", ".join(f"`{e.code}`" for e in errs),
+            media_type=PROBLEM_JSON,
+        )
+        for status, errs in sorted(by_status.items())
+    }

@@ -1,0 +1,202 @@
+"""Idempotency as middleware around every mutating /api/v1 route.
+
+One transaction spans the whole request: a transaction-scoped advisory lock on
+(scope, key) answers concurrent duplicates with 409, a stored row answers later
+duplicates with the stored response, and on success the key row is written in the
+same transaction as the handler's effect — so a crash leaves neither or both.
+
+What is stored: 2xx responses (with their effect) and the 4xx outcomes a retry would
+get again anyway (404, 409 invalid_state / duplicate_reference, 422 insufficient_funds;
+these have no effect, so they are stored after rolling back). Not stored: input that
+never reached the handler's logic (400, 401, 403, 413, 415, 429) and 5xx — the client
+may fix the problem and retry with the same key."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+import msgspec
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox import db
+from sandbox.core.body import read_body, replay_receive
+from sandbox.core.errors import (
+    ApiError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    ValidationFailed,
+    render,
+    to_api_error,
+)
+from sandbox.core.request_id import ensure_request_id
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HEADERS = (b"x-idempotency-key", b"idempotency-key")
+TTL = timedelta(hours=24)
+KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_reference", "insufficient_funds"})
+REPLAYED_HEADERS = frozenset({"content-type", "location"})
+
+
+class StoredResponse(msgspec.Struct):
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name in names:
+            return value.decode("latin-1")
+    return None
+
+
+def fingerprint(scope: Scope, body: bytes) -> str:
+    """Same request = same method, path, query and JSON content (key order and spacing
+    do not matter); non-JSON bodies compare byte for byte."""
+    try:
+        canonical = msgspec.json.encode(msgspec.json.decode(body), order="sorted") if body else b""
+    except msgspec.DecodeError:
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), canonical):
+        digest.update(part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[str, str]] = []
+        self.body = bytearray()
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body":
+            self.body.extend(message.get("body", b""))
+
+    def stored(self) -> StoredResponse:
+        kept = [(k, v) for k, v in self.headers if k.lower() in REPLAYED_HEADERS]
+        return StoredResponse(status=self.status, headers=kept, body=bytes(self.body))
+
+    def error_code(self) -> str | None:
+        try:
+            return msgspec.json.decode(bytes(self.body)).get("code")
+        except (msgspec.DecodeError, AttributeError):
+            return None
+
+
+async def _send_stored(send: Send, response: StoredResponse, replayed: bool) -> None:
+    headers = [
+        (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers if k.lower() != "content-length"
+    ]
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+async def _send_error(send: Send, scope: Scope, error: ApiError) -> None:
+    response = render(error, ensure_request_id(scope))
+    await response(scope, None, send)  # type: ignore[arg-type]
+
+
+_STORE_SQL = """
+INSERT INTO idempotency_key (scope, key, request_hash, response_status, response_headers,
+                             response_body, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, now(), now() + $7::interval)
+ON CONFLICT (scope, key) DO UPDATE SET
+    request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
+    response_headers = EXCLUDED.response_headers, response_body = EXCLUDED.response_body,
+    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+WHERE idempotency_key.expires_at <= now()
+"""
+
+
+async def _store(scope_id: str, key: str, request_hash: str, response: StoredResponse) -> None:
+    await db.execute(
+        _STORE_SQL,
+        scope_id,
+        key,
+        request_hash,
+        response.status,
+        msgspec.json.encode(response.headers).decode(),
+        response.body,
+        TTL,
+    )
+
+
+class IdempotencyMiddleware(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self, max_body_bytes: int) -> None:
+        self.max_body_bytes = max_body_bytes
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        principal = scope.get("state", {}).get("principal")
+        if scope["method"] not in MUTATING or principal is None:
+            await next_app(scope, receive, send)
+            return
+        key = _header(scope, HEADERS)
+        if key is None:
+            raise IdempotencyKeyMissing("Send an X-Idempotency-Key header with every POST, PUT, PATCH and DELETE")
+        if not KEY_RE.fullmatch(key):
+            raise ValidationFailed.field("X-Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+        body = await read_body(scope, receive, self.max_body_bytes)
+        request_hash = fingerprint(scope, body)
+        scope_id = principal.idempotency_scope
+
+        capture = _Capture()
+        outcome = "fresh"
+        async with db.transaction() as tx:
+            got_lock = await db.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", f"{scope_id}\x1f{key}"
+            )
+            if not got_lock:
+                raise IdempotencyKeyInUse()
+            row = await db.fetchrow(
+                "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_key"
+                " WHERE scope = $1 AND key = $2 AND expires_at > now()",
+                scope_id,
+                key,
+            )
+            if row is not None:
+                if row["request_hash"] != request_hash:
+                    raise IdempotencyKeyReused(
+                        "This idempotency key was already used with a different request; use a new key"
+                    )
+                stored = StoredResponse(
+                    status=row["response_status"],
+                    headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
+                    body=bytes(row["response_body"]),
+                )
+                outcome = "replay"
+            else:
+                await next_app(scope, replay_receive(body, receive), capture.send)
+                stored = capture.stored()
+                if 200 <= capture.status < 300:
+                    await _store(scope_id, key, request_hash, stored)
+                else:
+                    await tx.rollback()
+                    if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
+                        outcome = "store_error"
+        # Leaving the block committed the effect together with the key row (or rolled back).
+        if outcome == "store_error":
+            try:
+                async with db.transaction():
+                    await _store(scope_id, key, request_hash, stored)
+            except Exception as exc:  # the response is still right; only its memory failed
+                await _send_error(send, scope, to_api_error(exc))
+                return
+        if outcome == "replay":
+            await _send_stored(send, stored, replayed=True)
+        else:  # the client sees every header the handler set; only some are kept for replays
+            await _send_stored(send, StoredResponse(capture.status, capture.headers, stored.body), replayed=False)

@@ -1,0 +1,37 @@
+"""Every response carries `X-Request-ID`: the client's own when it sent a sane one,
+otherwise a fresh one. Problem bodies and logs carry the same id."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+HEADER = "x-request-id"
+_SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def ensure_request_id(scope: Scope) -> str:
+    state = scope.setdefault("state", {})
+    rid = state.get("request_id")
+    if rid:
+        return rid
+    rid = ""
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _SANE.fullmatch(candidate):
+                rid = candidate
+            break
+    rid = rid or "req_" + secrets.token_hex(12)
+    state["request_id"] = rid
+    return rid
+
+
+async def add_request_id_header(message: Message, scope: Scope) -> None:
+    """`before_send` hook: runs for every response, router 404s included."""
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        headers[HEADER] = ensure_request_id(scope)

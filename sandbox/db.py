@@ -1,0 +1,117 @@
+"""The database engine, its pool, transactions and migrations.
+
+Services write SQL through `conn()`: inside `transaction()` that is the transaction's
+connection (Piccolo queries in the same task share it), outside it the pool."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresTransaction
+
+from sandbox import settings as _settings  # noqa: F401  (sets PICCOLO_CONF)
+from sandbox.piccolo_conf import DB
+
+MIGRATION_LOCK = 7_340_001  # pg_advisory_lock id: one migrator at a time across processes
+
+
+def configure(database_url: str) -> None:
+    """Point the engine at a server. Call before `start()`."""
+    DB.config.clear()
+    DB.config["dsn"] = database_url
+
+
+async def start(min_size: int = 2, max_size: int = 20) -> None:
+    if DB.pool is None:
+        DB.pool = await asyncpg.create_pool(
+            dsn=DB.config["dsn"],
+            min_size=min_size,
+            max_size=max_size,
+            # Statements are cached per connection; keep the cache for the hot path.
+            statement_cache_size=256,
+        )
+
+
+async def stop() -> None:
+    if DB.pool is not None:
+        pool, DB.pool = DB.pool, None
+        await pool.close()
+
+
+class Transaction(PostgresTransaction):
+    """Piccolo's transaction, but the connection goes back to the pool even when the
+    commit itself fails (a deferred constraint, a lost server)."""
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    with contextlib.suppress(Exception):
+                        await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:
+                await self.connection.close()
+        return exception is None
+
+
+def transaction() -> Transaction:
+    """A transaction; nested calls join the outer one."""
+    return Transaction(DB)
+
+
+def current() -> Transaction | None:
+    return DB.current_transaction.get()
+
+
+@contextlib.asynccontextmanager
+async def conn() -> AsyncIterator[asyncpg.Connection]:
+    tx = current()
+    if tx is not None:
+        yield tx.connection
+    else:
+        async with DB.pool.acquire() as connection:
+            yield connection
+
+
+async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    async with conn() as c:
+        return await c.fetch(sql, *args)
+
+
+async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
+    async with conn() as c:
+        return await c.fetchrow(sql, *args)
+
+
+async def fetchval(sql: str, *args: Any) -> Any:
+    async with conn() as c:
+        return await c.fetchval(sql, *args)
+
+
+async def execute(sql: str, *args: Any) -> str:
+    async with conn() as c:
+        return await c.execute(sql, *args)
+
+
+async def migrate() -> None:
+    """Apply every pending migration; safe when several processes start at once."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    lock_conn = await asyncpg.connect(dsn=DB.config["dsn"])
+    try:
+        await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        response = await run_forwards(app_name="sandbox")
+        if not response.success:
+            raise RuntimeError(f"migrations failed: {response.message}")
+    finally:
+        await lock_conn.close()

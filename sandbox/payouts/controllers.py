@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+
+from sandbox.core.auth import merchant_only
+from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
+from sandbox.core.openapi_errors import reads, writes
+from sandbox.payouts import service
+from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage
+from sandbox.payouts.states import STATUSES
+
+StatusFilter = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+class PayoutController(Controller):
+    path = "/payouts"
+    tags = ["Payouts"]
+    guards = [merchant_only]
+
+    @post("", operation_id="createPayout", status_code=201, summary="Create a payout",
+          responses=writes(InsufficientFunds, DuplicateReference))
+    async def create(self, request: Request, data: PayoutCreate) -> Payout:
+        """Locks the amount from `available`, picks the scenario from the destination's
+        last four digits, and starts `pending` (or `in_review` at 100,000.00 and above)."""
+        return await service.create(request.user.merchant_id, data)
+
+    @get("", operation_id="listPayouts", summary="List payouts, newest first", responses=reads())
+    async def list(
+        self,
+        request: Request,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        status: StatusFilter | None = None,
+        created_gte: datetime | None = None,
+        created_lte: datetime | None = None,
+        reference: Annotated[str | None, Parameter(max_length=64)] = None,
+    ) -> PayoutPage:
+        return await service.list_page(
+            request.user.merchant_id, limit=limit, cursor=cursor, status=status,
+            created_gte=created_gte, created_lte=created_lte, reference=reference,
+        )
+
+    @get("/{payout_id:str}", operation_id="getPayout", summary="Get a payout", responses=reads(NotFound))
+    async def retrieve(self, request: Request, payout_id: Annotated[str, Parameter(max_length=64)]) -> Payout:
+        return await service.get(payout_id, request.user.merchant_id)
+
+    @post("/{payout_id:str}/cancel", operation_id="cancelPayout", status_code=200, summary="Cancel a payout",
+          responses=writes(NotFound, Conflict))
+    async def cancel(self, request: Request, payout_id: Annotated[str, Parameter(max_length=64)],
+                     data: PayoutCancel | None = None) -> Payout:
+        """Allowed while `pending` (not yet submitted to the bank), `in_review` or `on_hold`;
+        the locked funds go back to `available`."""
+        return await service.cancel(payout_id, request.user.merchant_id, data.reason if data else None)

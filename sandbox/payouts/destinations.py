@@ -1,0 +1,103 @@
+"""Destination rules: bank account (bank code + 10–16 digits), Pakistani IBAN (mod-97,
+bank code known), or mobile wallet (wallet code + 03XXXXXXXXX)."""
+
+from __future__ import annotations
+
+import re
+
+from sandbox.core.errors import FieldError, ValidationFailed
+
+ACCOUNT_RE = re.compile(r"^[0-9]{10,16}$")
+WALLET_NUMBER_RE = re.compile(r"^03[0-9]{9}$")
+PK_IBAN_RE = re.compile(r"^PK[0-9]{2}[A-Z]{4}[0-9A-Z]{16}$")
+
+
+def iban_checksum_ok(iban: str) -> bool:
+    """ISO 13616 mod-97: move the first four characters to the end, letters to numbers."""
+    rearranged = iban[4:] + iban[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(digits) % 97 == 1
+
+
+def iban_check_digits(country: str, bban: str) -> str:
+    """The two check digits that make `country + ?? + bban` valid (for tests and demos)."""
+    digits = "".join(str(int(ch, 36)) for ch in bban + country + "00")
+    return f"{98 - int(digits) % 97:02d}"
+
+
+def normalise_iban(raw: str) -> str:
+    return raw.replace(" ", "").upper()
+
+
+def iban_problem(iban: str) -> str | None:
+    if len(iban) != 24:
+        return "a Pakistani IBAN has 24 characters"
+    if not PK_IBAN_RE.fullmatch(iban):
+        return "must look like PKkk BBBB followed by 16 digits or letters"
+    if not iban_checksum_ok(iban):
+        return "the check digits do not match (mod-97)"
+    return None
+
+
+def validate(dest: dict, banks_by_code: dict[str, dict], iban_codes: dict[str, str],
+             wallets: set[str], prefix: str = "destination") -> tuple[dict, str]:
+    """Check a destination (already shaped by the schema) and return it normalised,
+    with the number whose last four digits choose the scenario."""
+    errors: list[FieldError] = []
+
+    def bad(field: str, message: str) -> None:
+        errors.append(FieldError(field=f"{prefix}.{field}", message=message))
+
+    kind = dest.get("type")
+    out: dict = {"type": kind}
+    number = ""
+    if kind == "bank":
+        iban, bank_code, account = dest.get("iban"), dest.get("bank_code"), dest.get("account_number")
+        if iban is not None:
+            if account is not None:
+                bad("account_number", "send either iban or bank_code + account_number, not both")
+            iban = normalise_iban(iban)
+            problem = iban_problem(iban)
+            if problem:
+                bad("iban", problem)
+            else:
+                code = iban_codes.get(iban[4:8])
+                if code is None:
+                    bad("iban", f"bank code {iban[4:8]} is not in the directory")
+                elif bank_code is not None and bank_code != code:
+                    bad("bank_code", f"does not match the IBAN's bank ({code})")
+                else:
+                    out.update(bank_code=code, iban=iban)
+                    number = iban
+        else:
+            if bank_code is None:
+                bad("bank_code", "is required (or send an iban)")
+            elif bank_code not in banks_by_code:
+                bad("bank_code", "is not a bank in the directory (GET /api/v1/directory)")
+            if account is None:
+                bad("account_number", "is required (or send an iban)")
+            elif not ACCOUNT_RE.fullmatch(account):
+                bad("account_number", "must be 10 to 16 digits")
+            if not errors:
+                out.update(bank_code=bank_code, account_number=account)
+                number = account
+    elif kind == "wallet":
+        wallet_code, account = dest.get("wallet_code"), dest.get("account_number")
+        if wallet_code is None:
+            bad("wallet_code", "is required")
+        elif wallet_code not in wallets:
+            bad("wallet_code", "is not a wallet in the directory (GET /api/v1/directory)")
+        if account is None:
+            bad("account_number", "is required")
+        elif not WALLET_NUMBER_RE.fullmatch(account):
+            bad("account_number", "must be a mobile number like 03001234567")
+        if not errors:
+            out.update(wallet_code=wallet_code, account_number=account)
+            number = account
+    else:
+        bad("type", "must be bank or wallet")
+    if errors:
+        raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+    if dest.get("account_title") is not None:
+        out["account_title"] = dest["account_title"]
+    return out, number

@@ -1,0 +1,80 @@
+"""The scenario table: data in `seeds/scenarios.json`, read once, chosen per payout."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import msgspec
+
+from sandbox.core.money import parse_amount
+
+SCENARIO_FILE = Path(__file__).resolve().parents[2] / "seeds" / "scenarios.json"
+
+
+class Step(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    status: str
+    after_s: float = 0
+    submit: bool = False
+    reason: str | None = None
+    failure_code: str | None = None
+    via: str | None = None  # "ipn": the rail reports this step through a signed callback
+
+
+class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: str
+    suffix: str
+    title: str
+    description: str
+    path: list[str]
+    steps: list[Step]
+    failure_code: str | None = None
+    after_release: list[Step] = []
+
+
+class Review(msgspec.Struct, forbid_unknown_fields=True):
+    min_amount: str
+    title: str
+    description: str
+
+
+class ScenarioTable(msgspec.Struct, forbid_unknown_fields=True):
+    comment: str
+    default: str
+    review: Review
+    scenarios: list[Scenario]
+
+    @property
+    def review_min_minor(self) -> int:
+        return parse_amount(self.review.min_amount)
+
+    def by_name(self, name: str) -> Scenario:
+        for s in self.scenarios:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def for_account(self, account: str) -> Scenario:
+        suffix = account[-4:]
+        for s in self.scenarios:
+            if s.suffix == suffix:
+                return s
+        return self.by_name(self.default)
+
+    def needs_review(self, amount_minor: int) -> bool:
+        return amount_minor >= self.review_min_minor
+
+
+def load(path: Path = SCENARIO_FILE) -> ScenarioTable:
+    table = msgspec.json.decode(path.read_bytes(), type=ScenarioTable)
+    names = [s.name for s in table.scenarios]
+    suffixes = [s.suffix for s in table.scenarios]
+    if len(set(names)) != len(names) or len(set(suffixes)) != len(suffixes):
+        raise ValueError(f"{path}: scenario names and suffixes must be unique")
+    table.by_name(table.default)
+    return table
+
+
+@cache
+def table() -> ScenarioTable:
+    return load()

@@ -1,0 +1,234 @@
+"""Payouts: create, read, list, cancel, and the one `transition` every status change
+goes through (API, worker, IPN and admin alike)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from sandbox import db
+from sandbox.core.clock import iso, now
+from sandbox.core.errors import Conflict, DuplicateReference, NotFound, ValidationFailed
+from sandbox.core.ids import new_id
+from sandbox.core.money import AmountError, format_amount, parse_amount
+from sandbox.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from sandbox.directory import service as directory
+from sandbox.ledger import service as ledger
+from sandbox.payouts import destinations, scenarios, states
+from sandbox.payouts.schemas import Destination, Payout, PayoutCreate, PayoutPage, StatusChange
+from sandbox.webhooks import outbox
+
+COLUMNS = (
+    "id, merchant, amount, currency, status, scenario, destination, reference, description, metadata,"
+    " attempts, failure_code, psp_reference, status_history, next_action_at, created_at, updated_at, number"
+)
+
+_decode_history = msgspec.json.Decoder(list[StatusChange])
+_decode_destination = msgspec.json.Decoder(Destination)
+_decode_metadata = msgspec.json.Decoder(dict[str, str] | None)
+
+
+def to_api(row: asyncpg.Record) -> Payout:
+    return Payout(
+        id=row["id"],
+        object="payout",
+        amount=format_amount(row["amount"]),
+        currency=row["currency"],
+        status=row["status"],
+        scenario=row["scenario"],
+        destination=_decode_destination.decode(row["destination"]),
+        reference=row["reference"],
+        description=row["description"],
+        metadata=_decode_metadata.decode(row["metadata"]) if row["metadata"] is not None else None,
+        attempts=row["attempts"],
+        failure_code=row["failure_code"],
+        psp_reference=row["psp_reference"],
+        status_history=_decode_history.decode(row["status_history"]),
+        created_at=iso(row["created_at"]),
+        updated_at=iso(row["updated_at"]),
+    )
+
+
+def event_data(row: asyncpg.Record) -> dict:
+    return msgspec.to_builtins(to_api(row))
+
+
+def _history_item(status: str, at: datetime, reason: str | None) -> str:
+    return msgspec.json.encode([{"status": status, "at": iso(at), "reason": reason}]).decode()
+
+
+_INSERT_SQL = f"""
+INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
+                    description, metadata, attempts, failure_code, psp_reference, status_history,
+                    next_action_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10::jsonb, 0, NULL, NULL, $11::jsonb, $12, $13, $13)
+RETURNING {COLUMNS}
+"""
+
+
+async def create(merchant_id: str, body: PayoutCreate) -> Payout:
+    try:
+        amount = parse_amount(body.amount)
+    except AmountError as exc:
+        raise ValidationFailed.field("amount", str(exc)) from None
+    book = await directory.get()
+    dest, number = destinations.validate(
+        msgspec.to_builtins(body.destination), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes
+    )
+    table = scenarios.table()
+    scenario = table.for_account(number)
+    status = states.IN_REVIEW if table.needs_review(amount) else states.PENDING
+    reason = "amount at or above the review threshold" if status == states.IN_REVIEW else "created"
+    at = now()
+    payout_id = new_id("po")
+    async with db.transaction():
+        try:
+            row = await db.fetchrow(
+                _INSERT_SQL,
+                payout_id,
+                merchant_id,
+                amount,
+                "PKR",
+                status,
+                scenario.name,
+                msgspec.json.encode(dest).decode(),
+                body.reference,
+                body.description,
+                msgspec.json.encode(body.metadata).decode() if body.metadata is not None else None,
+                _history_item(status, at, reason),
+                # The worker picks up pending payouts; in_review waits for an admin.
+                at if status == states.PENDING else None,
+                at,
+            )
+        except asyncpg.UniqueViolationError:
+            raise DuplicateReference(f"Reference {body.reference!r} is already used by another payout") from None
+        await ledger.post(merchant_id, "payout_created", amount, payout_id, at)
+        await outbox.emit(merchant_id, "payout.created", event_data(row), payout_id, at)
+    return to_api(row)
+
+
+async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> asyncpg.Record:
+    """A payout row; another merchant's payout is as missing as one that never existed.
+    With `lock`, the row stays locked until the caller's transaction ends."""
+    row = await db.fetchrow(
+        f"SELECT {COLUMNS} FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)"
+        + (" FOR UPDATE" if lock else ""),
+        payout_id,
+        merchant_id,
+    )
+    if row is None:
+        raise NotFound(f"No payout {payout_id}")
+    return row
+
+
+async def get(payout_id: str, merchant_id: str) -> Payout:
+    return to_api(await get_row(payout_id, merchant_id))
+
+
+async def list_page(merchant_id: str | None, *, limit: int, cursor: str | None, status: str | None = None,
+                    created_gte: datetime | None = None, created_lte: datetime | None = None,
+                    reference: str | None = None) -> PayoutPage:
+    limit = max(1, min(limit, MAX_LIMIT))
+    before = decode_cursor(cursor)
+    rows = await db.fetch(
+        f"""SELECT {COLUMNS} FROM payout
+             WHERE ($1::varchar IS NULL OR merchant = $1)
+               AND ($2::bigint IS NULL OR number < $2)
+               AND ($3::varchar IS NULL OR status = $3)
+               AND ($4::timestamptz IS NULL OR created_at >= $4)
+               AND ($5::timestamptz IS NULL OR created_at <= $5)
+               AND ($6::varchar IS NULL OR reference = $6)
+             ORDER BY number DESC LIMIT $7""",
+        merchant_id,
+        before,
+        status,
+        created_gte,
+        created_lte,
+        reference,
+        limit + 1,
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return PayoutPage(
+        data=[to_api(r) for r in rows],
+        has_more=has_more,
+        next_cursor=encode_cursor(rows[-1]["number"]) if has_more else None,
+    )
+
+
+_TRANSITION_SQL = f"""
+UPDATE payout
+   SET status = $3,
+       status_history = status_history || $4::jsonb,
+       failure_code = CASE WHEN $5::boolean THEN $6 ELSE failure_code END,
+       psp_reference = COALESCE($7, psp_reference),
+       attempts = attempts + $8,
+       next_action_at = $9,
+       updated_at = $10
+ WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2) AND status = ANY($11::varchar[])
+RETURNING {COLUMNS}
+"""
+
+_KEEP = object()
+
+
+async def transition(payout_id: str, to_status: str, *, merchant_id: str | None = None,
+                     allowed_from: list[str] | None = None, reason: str | None = None,
+                     failure_code: object = _KEEP, psp_reference: str | None = None,
+                     attempts_inc: int = 0, next_action_at: datetime | None = None,
+                     at: datetime | None = None) -> asyncpg.Record:
+    """Move a payout to `to_status` if its current status allows it, with its ledger
+    transaction and outbox event, in one transaction. Raises NotFound, or Conflict
+    (`invalid_state`) when the payout is in a status that cannot move there."""
+    at = at or now()
+    allowed = allowed_from if allowed_from is not None else states.sources(to_status)
+    allowed = [s for s in allowed if to_status in states.NEXT[s]]
+    async with db.transaction():
+        before = await db.fetchrow(
+            "SELECT status FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2) FOR UPDATE",
+            payout_id,
+            merchant_id,
+        )
+        if before is None:
+            raise NotFound(f"No payout {payout_id}")
+        row = await db.fetchrow(
+            _TRANSITION_SQL,
+            payout_id,
+            merchant_id,
+            to_status,
+            _history_item(to_status, at, reason),
+            failure_code is not _KEEP,
+            None if failure_code is _KEEP else failure_code,
+            psp_reference,
+            attempts_inc,
+            next_action_at,
+            at,
+            allowed,
+        )
+        if row is None:
+            raise Conflict(f"The payout is {before['status']}; it cannot become {to_status}")
+        kind = states.ledger_kind(before["status"], to_status)
+        if kind:
+            await ledger.post(row["merchant"], kind, row["amount"], payout_id, at)
+        await outbox.emit(row["merchant"], f"payout.{to_status}", event_data(row), payout_id, at)
+    return row
+
+
+CANCELLABLE = [states.PENDING, states.IN_REVIEW, states.ON_HOLD]
+
+
+async def cancel(payout_id: str, merchant_id: str, reason: str | None) -> Payout:
+    async with db.transaction():
+        row = await get_row(payout_id, merchant_id, lock=True)
+        if row["status"] == states.PENDING and row["psp_reference"] is not None:
+            raise Conflict("The payout was already submitted to the bank; it can no longer be cancelled")
+        row = await transition(
+            payout_id,
+            states.CANCELLED,
+            merchant_id=merchant_id,
+            allowed_from=CANCELLABLE,
+            reason=reason or "cancelled by the merchant",
+        )
+    return to_api(row)

@@ -1,0 +1,30 @@
+from piccolo.columns import JSONB, BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.constraints import Check
+from piccolo.table import Table
+
+from sandbox.merchants.tables import Merchant
+
+
+class Payout(Table, tablename="payout"):
+    id = Varchar(length=40, primary_key=True)
+    # Insertion order, for cursor pagination.
+    number = BigSerial()
+    merchant = ForeignKey(Merchant, null=False)
+    amount = BigInt()
+    currency = Varchar(length=3)
+    status = Varchar(length=20)
+    scenario = Varchar(length=40)
+    destination = JSONB()
+    reference = Varchar(length=64, null=True, default=None)
+    description = Text(null=True, default=None)
+    metadata = JSONB(null=True, default=None)
+    attempts = Integer(default=0)
+    failure_code = Varchar(length=40, null=True, default=None)
+    psp_reference = Varchar(length=40, null=True, default=None, unique=True)
+    status_history = JSONB(default="[]")
+    # When the worker should look at this payout next (NULL: nobody waits on it).
+    next_action_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+    amount_positive = Check("amount > 0")

@@ -1,0 +1,29 @@
+"""The one Piccolo app: every table of the sandbox and its committed migrations."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from sandbox.directory.tables import Bank, Wallet
+from sandbox.idempotency_tables import IdempotencyKey
+from sandbox.ledger.tables import Balance, LedgerEntry, LedgerTransaction
+from sandbox.merchants.tables import ApiKey, Merchant
+from sandbox.payouts.tables import Payout
+from sandbox.webhooks.tables import OutboxEvent
+
+APP_CONFIG = AppConfig(
+    app_name="sandbox",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "migrations"),
+    table_classes=[
+        Merchant,
+        ApiKey,
+        Balance,
+        LedgerTransaction,
+        LedgerEntry,
+        Payout,
+        IdempotencyKey,
+        OutboxEvent,
+        Bank,
+        Wallet,
+    ],
+)

@@ -1,0 +1,62 @@
+"""Every setting the sandbox reads from the environment, in one place (house rule 5)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = float(raw)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {raw!r}")
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _opt(name: str) -> str | None:
+    raw = os.environ.get(name)
+    return raw or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_host: str = field(default_factory=lambda: os.environ.get("SANDBOX_HOST", "127.0.0.1"))
+    api_port: int = field(default_factory=lambda: _int("SANDBOX_API_PORT", 8000))
+    ipn_port: int = field(default_factory=lambda: _int("SANDBOX_IPN_PORT", 8001))
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_DATA_DIR", ".sandbox")))
+    database_url: str | None = field(default_factory=lambda: _opt("SANDBOX_DATABASE_URL"))
+    redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))
+    time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
+    admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
+    rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
+    # Connection pool per process; the payout path holds one connection per request.
+    db_pool_min: int = field(default_factory=lambda: _int("SANDBOX_DB_POOL_MIN", 2))
+    db_pool_max: int = field(default_factory=lambda: _int("SANDBOX_DB_POOL_MAX", 20))
+    max_body_bytes: int = field(default_factory=lambda: _int("SANDBOX_MAX_BODY_BYTES", 1_048_576))
+    log_level: str = field(default_factory=lambda: os.environ.get("SANDBOX_LOG_LEVEL", "INFO"))
+    api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
+
+
+def get_settings() -> Settings:
+    """Read the environment now (tests change it between runs, so no module-level cache)."""
+    return Settings()
+
+
+# Piccolo finds its engine through this module path (its own environment variable).
+os.environ.setdefault("PICCOLO_CONF", "sandbox.piccolo_conf")

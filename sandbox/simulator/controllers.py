@@ -1,0 +1,47 @@
+"""Sandbox-only tools: fund a merchant, make a fresh merchant for test isolation, read
+the scenario table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+
+from sandbox.core.auth import admin_only, merchant_only
+from sandbox.core.money import format_amount, parse_amount
+from sandbox.core.openapi_errors import reads, writes
+from sandbox.ledger import service as ledger
+from sandbox.merchants import service as merchants
+from sandbox.payouts import scenarios
+from sandbox.payouts.scenarios import ScenarioTable
+from sandbox.simulator.schemas import MerchantIn, MerchantOut, NewMerchantOut, TopupIn, TopupOut
+
+
+class SandboxController(Controller):
+    path = "/sandbox"
+    tags = ["Sandbox tools"]
+
+    @post("/topups", operation_id="createTopup", status_code=201, guards=[merchant_only],
+          summary="Add funds to available", responses=writes())
+    async def topup(self, request: Request, data: TopupIn) -> TopupOut:
+        amount = parse_amount(data.amount)
+        posted = await ledger.post(request.user.merchant_id, "topup", amount)
+        return TopupOut(
+            transaction_id=posted.transaction_id,
+            amount=format_amount(amount),
+            available=format_amount(posted.available),
+            locked=format_amount(posted.locked),
+            pending=format_amount(posted.pending),
+        )
+
+    @post("/merchants", operation_id="createSandboxMerchant", status_code=201, guards=[admin_only],
+          summary="Admin: a fresh merchant with a key and an opening balance", responses=writes())
+    async def merchant(self, data: MerchantIn) -> NewMerchantOut:
+        """The key is shown only in this response. Use one merchant per test run for isolation."""
+        created = await merchants.create(data.name, parse_amount(data.opening_balance, allow_zero=True))
+        return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name), api_key=created.api_key)
+
+    @get("/scenarios", operation_id="listScenarios", summary="The payout scenario table", responses=reads())
+    async def scenarios(self) -> ScenarioTable:
+        return scenarios.table()
