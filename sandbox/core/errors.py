@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -11,6 +12,7 @@ from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
     NotFoundException,
+    SerializationException,
     ValidationException,
 )
 
@@ -126,12 +128,6 @@ class Unavailable(ApiError):
     status, code, title = 503, "unavailable", "A backing service is unavailable"
 
 
-def request_id_of(request: Request | None) -> str:
-    if request is None:
-        return ""
-    return request.scope.get("state", {}).get("request_id", "")
-
-
 def render(error: ApiError, request_id: str) -> Response[bytes]:
     problem = Problem(
         type=PROBLEM_TYPE_BASE + error.code,
@@ -150,13 +146,33 @@ def render(error: ApiError, request_id: str) -> Response[bytes]:
     )
 
 
+_AT_PATH = re.compile(r"^(?P<message>.*?) - at `\$(?P<path>[^`]*)`$")
+_UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
+
+
+def _field_error(item: dict) -> FieldError:
+    """msgspec says where in the body a problem is ("... - at `$.destination.iban`");
+    turn that into a field path the client can act on."""
+    message = str(item.get("message", "is not valid"))
+    key = str(item.get("key") or "")
+    path = ""
+    at = _AT_PATH.match(message)
+    if at:
+        message, path = at["message"], at["path"].lstrip(".")
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        path = f"{path}.{unknown['name']}" if path else unknown["name"]
+        message = "is not a known field"
+    if not path and item.get("source") == "body":
+        if key == "data" and message == "'data'":
+            return FieldError(field="body", message="a JSON body is required")
+        path = "body" if key == "data" else key
+    return FieldError(field=path or key or "body", message=message)
+
+
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
-    out: list[FieldError] = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(item, dict):
-            key = str(item.get("key") or item.get("source") or "body")
-            out.append(FieldError(field=key, message=str(item.get("message", "invalid"))))
-    return out
+    items = exc.extra if isinstance(exc.extra, list) else []
+    return [_field_error(item) for item in items if isinstance(item, dict)]
 
 
 def _is_unavailable(exc: BaseException) -> bool:
@@ -184,8 +200,6 @@ def to_api_error(exc: BaseException) -> ApiError:
         return exc
     if isinstance(exc, ValidationException):
         detail = str(exc.detail or "")
-        if "malformed" in detail.lower() or "json is malformed" in detail.lower():
-            return MalformedJson(detail)
         errors = _validation_errors(exc)
         message = "; ".join(f"{e.field}: {e.message}" for e in errors) or detail
         return ValidationFailed(message, errors=errors)
@@ -194,6 +208,8 @@ def to_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, MethodNotAllowedException):
         return MethodNotAllowed(headers=dict(exc.headers or {}))
     if isinstance(exc, HTTPException):
+        if isinstance(exc.__cause__, SerializationException):
+            return MalformedJson(f"The body could not be decoded: {exc.detail}")
         if exc.status_code == 413:
             return PayloadTooLarge()
         if exc.status_code == 415:
@@ -218,7 +234,9 @@ def to_api_error(exc: BaseException) -> ApiError:
 
 
 def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
-    return render(to_api_error(exc), request_id_of(request))
+    from sandbox.core.request_id import ensure_request_id
+
+    return render(to_api_error(exc), ensure_request_id(request.scope))
 
 
 def problem_responses(*errors: type[ApiError]) -> dict[int, Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 
 from sandbox.core.auth import merchant_only
 from sandbox.core.openapi_errors import reads, writes
@@ -24,7 +25,7 @@ class DirectoryController(Controller):
 
     @post("/verify-account", operation_id="verifyAccount", status_code=200,
           summary="Check a destination and get its account title", responses=writes())
-    async def verify(self, data: DestinationIn) -> VerifyAccountOut:
+    async def verify(self, data: JSONBody[DestinationIn]) -> VerifyAccountOut:
         """Takes any destination shape of `POST /payouts`. Deterministic: the same number
         always gets the same title; numbers ending 0003 are closed accounts."""
         valid, title, reason = await verification.verify(data)

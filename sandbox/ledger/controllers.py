@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from sandbox.core.auth import merchant_only
 from sandbox.core.clock import iso
@@ -37,10 +37,10 @@ class BalanceController(Controller):
     async def history(
         self,
         request: Request,
-        since_seq: Annotated[int | None, Parameter(ge=0, le=2**62,
+        since_seq: Annotated[int | None, QueryParameter(ge=0, le=2**62,
                              description="Feed mode: entries with seq > since_seq, oldest first")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=FEED_MAX)] = 100,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=FEED_MAX)] = 100,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> LedgerPage:
         """Newest first by default. With `since_seq`, a polling feed: every entry of the
         merchant's buckets exactly once, in commit order — `seq` is per merchant and gapless."""

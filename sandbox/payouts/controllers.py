@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.core.auth import merchant_only
 from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
@@ -23,7 +23,7 @@ class PayoutController(Controller):
 
     @post("", operation_id="createPayout", status_code=201, summary="Create a payout",
           responses=writes(InsufficientFunds, DuplicateReference))
-    async def create(self, request: Request, data: PayoutCreate) -> Payout:
+    async def create(self, request: Request, data: JSONBody[PayoutCreate]) -> Payout:
         """Locks the amount from `available`, picks the scenario from the destination's
         last four digits, and starts `pending` (or `in_review` at 100,000.00 and above)."""
         return await service.create(request.user.merchant_id, data)
@@ -32,12 +32,12 @@ class PayoutController(Controller):
     async def list(
         self,
         request: Request,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-        status: StatusFilter | None = None,
-        created_gte: datetime | None = None,
-        created_lte: datetime | None = None,
-        reference: Annotated[str | None, Parameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        status: FromQuery[StatusFilter | None] = None,
+        created_gte: FromQuery[datetime | None] = None,
+        created_lte: FromQuery[datetime | None] = None,
+        reference: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> PayoutPage:
         return await service.list_page(
             request.user.merchant_id, limit=limit, cursor=cursor, status=status,
@@ -45,13 +45,13 @@ class PayoutController(Controller):
         )
 
     @get("/{payout_id:str}", operation_id="getPayout", summary="Get a payout", responses=reads(NotFound))
-    async def retrieve(self, request: Request, payout_id: Annotated[str, Parameter(max_length=64)]) -> Payout:
+    async def retrieve(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)]) -> Payout:
         return await service.get(payout_id, request.user.merchant_id)
 
     @post("/{payout_id:str}/cancel", operation_id="cancelPayout", status_code=200, summary="Cancel a payout",
           responses=writes(NotFound, Conflict))
-    async def cancel(self, request: Request, payout_id: Annotated[str, Parameter(max_length=64)],
-                     data: PayoutCancel | None = None) -> Payout:
+    async def cancel(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)],
+                     data: JSONBody[PayoutCancel | None] = None) -> Payout:
         """Allowed while `pending` (not yet submitted to the bank), `in_review` or `on_hold`;
         the locked funds go back to `available`."""
         return await service.cancel(payout_id, request.user.merchant_id, data.reason if data else None)

@@ -3,10 +3,8 @@ the scenario table."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
 from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
 
 from sandbox.core.auth import admin_only, merchant_only
 from sandbox.core.money import format_amount, parse_amount
@@ -24,7 +22,7 @@ class SandboxController(Controller):
 
     @post("/topups", operation_id="createTopup", status_code=201, guards=[merchant_only],
           summary="Add funds to available", responses=writes())
-    async def topup(self, request: Request, data: TopupIn) -> TopupOut:
+    async def topup(self, request: Request, data: JSONBody[TopupIn]) -> TopupOut:
         amount = parse_amount(data.amount)
         posted = await ledger.post(request.user.merchant_id, "topup", amount)
         return TopupOut(
@@ -37,7 +35,7 @@ class SandboxController(Controller):
 
     @post("/merchants", operation_id="createSandboxMerchant", status_code=201, guards=[admin_only],
           summary="Admin: a fresh merchant with a key and an opening balance", responses=writes())
-    async def merchant(self, data: MerchantIn) -> NewMerchantOut:
+    async def merchant(self, data: JSONBody[MerchantIn]) -> NewMerchantOut:
         """The key is shown only in this response. Use one merchant per test run for isolation."""
         created = await merchants.create(data.name, parse_amount(data.opening_balance, allow_zero=True))
         return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name), api_key=created.api_key)
