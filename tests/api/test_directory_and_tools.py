@@ -1,0 +1,63 @@
+"""Directory, account verification, scenarios, sandbox merchants, health."""
+
+from tests.conftest import bank
+
+
+async def test_directory(merchant):
+    d = (await merchant.get("/directory")).json()
+    codes = {b["iban_code"] for b in d["banks"]}
+    assert len(d["banks"]) >= 14
+    assert {"HABB", "UNIL", "MUCB", "ABPA", "ALFH", "MEZN", "SCBL", "NBPA"} <= codes
+    assert {w["code"] for w in d["wallets"]} == {"EASYPAISA", "JAZZCASH", "SADAPAY", "NAYAPAY"}
+
+
+async def test_verify_account(merchant):
+    r = await merchant.post("/verify-account", bank("12345678900001"))
+    assert r.status_code == 200
+    ok = r.json()
+    assert ok["valid"] is True and ok["account_title"] and ok["reason"] is None
+    assert (await merchant.post("/verify-account", bank("12345678900001"))).json() == ok  # deterministic
+    closed = (await merchant.post("/verify-account", bank("12345678900003"))).json()
+    assert closed == {"valid": False, "account_title": None, "reason": "account_closed"}
+    wallet = await merchant.post("/verify-account", {"type": "wallet", "wallet_code": "JAZZCASH",
+                                                     "account_number": "03001234567"})
+    assert wallet.json()["valid"] is True
+    bad = await merchant.post("/verify-account", {"type": "bank", "bank_code": "HBL", "account_number": "12"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "body.account_number"
+
+
+async def test_scenarios(merchant):
+    table = (await merchant.get("/sandbox/scenarios")).json()
+    suffixes = {s["suffix"]: s["name"] for s in table["scenarios"]}
+    assert {"0001", "0002", "0003", "0004", "0005"} <= set(suffixes)
+    assert table["review"]["min_amount"] == "100000.00"
+    assert table["default"] == "success"
+
+
+async def test_sandbox_merchant_is_isolated_and_funded(admin, stack):
+    r = await admin.post("/sandbox/merchants", {"name": "CI run 42", "opening_balance": "500000.00"})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["merchant"]["name"] == "CI run 42" and body["api_key"].startswith("sk_test_")
+    from tests.conftest import Api
+    api = Api(stack.base_url, body["api_key"])
+    try:
+        b = (await api.get("/balance")).json()
+        assert b["available"] == "500000.00"
+    finally:
+        await api.aclose()
+
+
+async def test_health_and_ready(anonymous):
+    assert (await anonymous.get("/health")).json() == {"status": "ok"}
+    ready = await anonymous.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "ok"}
+    assert ready.headers["x-request-id"]
+
+
+async def test_request_id_is_echoed(anonymous):
+    r = await anonymous.get("/health", headers={"X-Request-ID": "trace-123"})
+    assert r.headers["x-request-id"] == "trace-123"
+    r = await anonymous.get("/health", headers={"X-Request-ID": "bad id with spaces"})
+    assert r.headers["x-request-id"].startswith("req_")
