@@ -36,7 +36,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     code: str
     request_id: str
-    errors: list[FieldError] = []
+    errors: list[FieldError] = msgspec.field(default_factory=list)
 
 
 class ApiError(Exception):
