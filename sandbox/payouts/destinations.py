@@ -34,7 +34,8 @@ def iban_problem(iban: str) -> str | None:
         return "a Pakistani IBAN has 24 characters"
     if not PK_IBAN_RE.fullmatch(iban):
         return "must look like PKkk BBBB followed by 16 digits or letters"
-    if not iban_checksum_ok(iban):
+    # ISO 13616 check digits are 02..98; 00, 01 and 99 can pass mod-97 but never occur.
+    if not 2 <= int(iban[2:4]) <= 98 or not iban_checksum_ok(iban):
         return "the check digits do not match (mod-97)"
     return None
 
