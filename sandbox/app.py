@@ -10,6 +10,7 @@ from litestar.openapi.spec import Components, OpenAPIHeader, Parameter, Schema, 
 from litestar.openapi.spec.enums import OpenAPIType
 
 from sandbox import db
+from sandbox.admin.controllers import AdminPayoutController
 from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     public = Router(path=API_PREFIX, route_handlers=[HealthController], security=[])
     authenticated = Router(
         path=API_PREFIX,
-        route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController],
+        route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController,
+                        AdminPayoutController],
         middleware=[
             DefineMiddleware(ApiKeyMiddleware),
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),

@@ -6,7 +6,8 @@ connection (Piccolo queries in the same task share it), outside it the pool."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,8 @@ from piccolo.engine.postgres import PostgresTransaction
 
 from sandbox import settings as _settings  # noqa: F401  (sets PICCOLO_CONF)
 from sandbox.piccolo_conf import DB
+
+log = logging.getLogger("sandbox.db")
 
 MIGRATION_LOCK = 7_340_001  # pg_advisory_lock id: one migrator at a time across processes
 
@@ -43,7 +46,12 @@ async def stop() -> None:
 
 class Transaction(PostgresTransaction):
     """Piccolo's transaction, but the connection goes back to the pool even when the
-    commit itself fails (a deferred constraint, a lost server)."""
+    commit itself fails (a deferred constraint, a lost server), and work registered
+    with `after_commit` runs once the commit has succeeded."""
+
+    def __init__(self, engine, allow_nested: bool = True) -> None:
+        super().__init__(engine, allow_nested)
+        self.on_commit: list[Callable[[], Awaitable[None]]] = []
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:
@@ -61,7 +69,23 @@ class Transaction(PostgresTransaction):
                 await self.engine.pool.release(self.connection)
             else:
                 await self.connection.close()
+        if self._committed:
+            for callback in self.on_commit:
+                try:
+                    await callback()
+                except Exception:  # the effect is committed; sweepers make up for a lost follow-up
+                    log.exception("after-commit callback failed")
         return exception is None
+
+
+async def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback` once the current transaction commits (at once when there is none);
+    dropped if it rolls back. For work that must not see uncommitted data, like enqueueing."""
+    tx = current()
+    if tx is None:
+        await callback()
+    else:
+        tx.on_commit.append(callback)
 
 
 def transaction() -> Transaction:

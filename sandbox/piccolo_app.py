@@ -9,6 +9,7 @@ from sandbox.idempotency_tables import IdempotencyKey
 from sandbox.ledger.tables import Balance, LedgerEntry, LedgerTransaction
 from sandbox.merchants.tables import ApiKey, Merchant
 from sandbox.payouts.tables import Payout
+from sandbox.rail.tables import IpnNotification
 from sandbox.webhooks.tables import OutboxEvent
 
 APP_CONFIG = AppConfig(
@@ -25,5 +26,6 @@ APP_CONFIG = AppConfig(
         OutboxEvent,
         Bank,
         Wallet,
+        IpnNotification,
     ],
 )

@@ -45,12 +45,19 @@ class Settings:
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
     rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
+    # Where the simulated rail sends its callbacks; by default the local IPN service.
+    ipn_url: str | None = field(default_factory=lambda: _opt("SANDBOX_IPN_URL"))
     # Connection pool per process; the payout path holds one connection per request.
     db_pool_min: int = field(default_factory=lambda: _int("SANDBOX_DB_POOL_MIN", 2))
     db_pool_max: int = field(default_factory=lambda: _int("SANDBOX_DB_POOL_MAX", 20))
     max_body_bytes: int = field(default_factory=lambda: _int("SANDBOX_MAX_BODY_BYTES", 1_048_576))
     log_level: str = field(default_factory=lambda: os.environ.get("SANDBOX_LOG_LEVEL", "INFO"))
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
+
+
+    @property
+    def rail_callback_url(self) -> str:
+        return (self.ipn_url or f"http://127.0.0.1:{self.ipn_port}").rstrip("/") + "/ipn/rail"
 
 
 def get_settings() -> Settings:

@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 ADMIN_KEY = "sk_admin_test_suite_" + secrets.token_hex(12)
+RAIL_SECRET = "rail_test_" + secrets.token_hex(16)
 
 
 def free_port() -> int:
@@ -32,6 +33,7 @@ class Stack:
     redis_url: str
     base_url: str
     admin_key: str
+    ipn_url: str
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +64,9 @@ async def stack(servers) -> AsyncIterator[Stack]:
     os.environ["SANDBOX_REDIS_URL"] = redis_url
     os.environ.setdefault("SANDBOX_TIME_SCALE", "0")
     os.environ["SANDBOX_ADMIN_KEY"] = ADMIN_KEY
+    os.environ["SANDBOX_RAIL_SECRET"] = RAIL_SECRET
+    ipn_port = free_port()
+    os.environ["SANDBOX_IPN_URL"] = f"http://127.0.0.1:{ipn_port}"
     from sandbox import db
     from sandbox.app import create_app
     from sandbox.settings import get_settings
@@ -74,19 +79,54 @@ async def stack(servers) -> AsyncIterator[Stack]:
     await seed(ADMIN_KEY)
     await db.stop()
 
+    from ipn.app import create_app as create_ipn_app
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    api_server, api_task = await serve(create_app(settings), port)
+    ipn_server, ipn_task = await serve(create_ipn_app(settings), ipn_port)
+    try:
+        yield Stack(database_url, redis_url, f"http://127.0.0.1:{port}", ADMIN_KEY, f"http://127.0.0.1:{ipn_port}")
+    finally:
+        for server in (ipn_server, api_server):
+            server.should_exit = True
+        await asyncio.gather(ipn_task, api_task)
+
+
+async def serve(app, port: int):
+    """Run an ASGI app under uvicorn in this event loop, over real HTTP."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
+    return server, task
+
+
+@pytest.fixture(scope="session")
+async def worker(stack) -> AsyncIterator[None]:
+    """The arq worker, in this event loop: payouts move while tests watch."""
+    from worker.main import build_worker
+
+    w = build_worker()
+    task = asyncio.create_task(w.async_run())
     try:
-        yield Stack(database_url, redis_url, f"http://127.0.0.1:{port}", ADMIN_KEY)
+        yield None
     finally:
-        server.should_exit = True
-        await task
+        await w.close()
+        task.cancel()
+
+
+async def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02, what: str = "condition"):
+    """Poll an async predicate until it returns something truthy, or fail at the deadline."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
 
 
 class Api:

@@ -1,20 +1,29 @@
-"""The process's Redis client (one pool per process)."""
+"""The process's Redis client: one arq pool (a redis.asyncio client that can also
+enqueue jobs) per process."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
 
-_client: Redis | None = None
+_client: ArqRedis | None = None
 
 
-async def start(url: str) -> Redis:
+def redis_settings(url: str) -> RedisSettings:
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_timeout = 2
+    settings.conn_retries = 3
+    return settings
+
+
+async def start(url: str) -> ArqRedis:
     global _client
     if _client is None:
-        _client = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
+        _client = await create_pool(redis_settings(url))
     return _client
 
 
-def get() -> Redis:
+def get() -> ArqRedis:
     if _client is None:
         raise RuntimeError("Redis is not started")
     return _client

@@ -164,7 +164,9 @@ async def check_invariant(merchant_id: str | None = None) -> list[str]:
             if r[bucket] != r[f"sum_{bucket}"]:
                 problems.append(f"{r['merchant']}: {bucket} is {r[bucket]} but its entries sum to {r[f'sum_{bucket}']}")
         if not (r["entries"] == r["max_seq"] == r["last_seq"]):
-            problems.append(f"{r['merchant']}: seq gap (entries {r['entries']}, max {r['max_seq']}, last {r['last_seq']})")
+            problems.append(
+                f"{r['merchant']}: seq gap (entries {r['entries']}, max {r['max_seq']}, last {r['last_seq']})"
+            )
     unbalanced = await db.fetch(
         "SELECT e.transaction, SUM(e.amount) AS total FROM ledger_entry e"
         " WHERE $1::varchar IS NULL OR e.merchant = $1 GROUP BY e.transaction HAVING SUM(e.amount) <> 0",

@@ -43,13 +43,13 @@ FORWARDS = [
     "CREATE UNIQUE INDEX ledger_entry_merchant_seq ON ledger_entry (merchant, seq) WHERE seq IS NOT NULL",
     "CREATE UNIQUE INDEX payout_merchant_reference ON payout (merchant, reference) WHERE reference IS NOT NULL",
     "CREATE INDEX payout_merchant_number ON payout (merchant, number DESC)",
-    "CREATE INDEX payout_status_next_action ON payout (status, next_action_at) WHERE next_action_at IS NOT NULL",
+    "CREATE INDEX payout_next_action ON payout (next_action_at) WHERE next_action_at IS NOT NULL",
     "CREATE INDEX outbox_event_unrelayed ON outbox_event (created_at) WHERE relayed_at IS NULL",
 ]
 
 BACKWARDS = [
     "DROP INDEX IF EXISTS outbox_event_unrelayed",
-    "DROP INDEX IF EXISTS payout_status_next_action",
+    "DROP INDEX IF EXISTS payout_next_action",
     "DROP INDEX IF EXISTS payout_merchant_number",
     "DROP INDEX IF EXISTS payout_merchant_reference",
     "DROP INDEX IF EXISTS ledger_entry_merchant_seq",

@@ -9,8 +9,8 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from sandbox.core.auth import merchant_only
 from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
 from sandbox.core.openapi_errors import reads, writes
-from sandbox.payouts import service
-from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage
+from sandbox.payouts import actions, service
+from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
 from sandbox.payouts.states import STATUSES
 
 StatusFilter = Literal[STATUSES]  # type: ignore[valid-type]
@@ -55,3 +55,11 @@ class PayoutController(Controller):
         """Allowed while `pending` (not yet submitted to the bank), `in_review` or `on_hold`;
         the locked funds go back to `available`."""
         return await service.cancel(payout_id, request.user.merchant_id, data.reason if data else None)
+
+    @post("/{payout_id:str}/reinitiate", operation_id="reinitiatePayout", status_code=200,
+          summary="Try a failed payout again", responses=writes(NotFound, Conflict, InsufficientFunds))
+    async def reinitiate(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)],
+                         data: JSONBody[PayoutReinitiate | None] = None) -> Payout:
+        """Only from `failed`: locks the funds again and runs the scenario from the start,
+        optionally to a corrected `destination` (whose last four digits pick the scenario)."""
+        return await actions.reinitiate(payout_id, request.user.merchant_id, data.destination if data else None)

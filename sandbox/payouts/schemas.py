@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -81,3 +81,25 @@ class PayoutPage(msgspec.Struct):
     data: list[Payout]
     has_more: bool
     next_cursor: str | None
+
+
+class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
+    """Optionally a corrected destination; the scenario follows the new account number."""
+
+    destination: DestinationIn | None = None
+
+
+class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["success", "failed", "returned"]
+    failure_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")] | None = None
+
+
+class SimulateAccepted(msgspec.Struct):
+    payout_id: str
+    notification_id: str
+    status: str
+    delivery: Literal["queued"]
+
+
+class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason | None = None

@@ -16,13 +16,14 @@ from sandbox.core.money import AmountError, format_amount, parse_amount
 from sandbox.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from sandbox.directory import service as directory
 from sandbox.ledger import service as ledger
-from sandbox.payouts import destinations, scenarios, states
+from sandbox.payouts import destinations, scenarios, schedule, states
 from sandbox.payouts.schemas import Destination, Payout, PayoutCreate, PayoutPage, StatusChange
 from sandbox.webhooks import outbox
 
 COLUMNS = (
     "id, merchant, amount, currency, status, scenario, destination, reference, description, metadata,"
-    " attempts, failure_code, psp_reference, status_history, next_action_at, created_at, updated_at, number"
+    " attempts, failure_code, psp_reference, status_history, track, step_index, next_action_at, created_at,"
+    " updated_at, number"
 )
 
 _decode_history = msgspec.json.Decoder(list[StatusChange])
@@ -83,6 +84,7 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
     reason = "amount at or above the review threshold" if status == states.IN_REVIEW else "created"
     at = now()
     payout_id = new_id("po")
+    first_step_at = schedule.due_at(scenario.steps, 0, at) if status == states.PENDING else None
     async with db.transaction():
         try:
             row = await db.fetchrow(
@@ -99,13 +101,14 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
                 msgspec.json.encode(body.metadata).decode() if body.metadata is not None else None,
                 _history_item(status, at, reason),
                 # The worker picks up pending payouts; in_review waits for an admin.
-                at if status == states.PENDING else None,
+                first_step_at,
                 at,
             )
         except asyncpg.UniqueViolationError:
             raise DuplicateReference(f"Reference {body.reference!r} is already used by another payout") from None
         await ledger.post(merchant_id, "payout_created", amount, payout_id, at)
         await outbox.emit(merchant_id, "payout.created", event_data(row), payout_id, at)
+        await schedule.schedule(payout_id, schedule.MAIN, 0, first_step_at)
     return to_api(row)
 
 
@@ -127,9 +130,10 @@ async def get(payout_id: str, merchant_id: str) -> Payout:
     return to_api(await get_row(payout_id, merchant_id))
 
 
-async def list_page(merchant_id: str | None, *, limit: int, cursor: str | None, status: str | None = None,
+async def list_rows(merchant_id: str | None, *, limit: int, cursor: str | None, status: str | None = None,
                     created_gte: datetime | None = None, created_lte: datetime | None = None,
-                    reference: str | None = None) -> PayoutPage:
+                    reference: str | None = None) -> tuple[PayoutPage, list[asyncpg.Record]]:
+    """A page of payout rows, newest first (all merchants when `merchant_id` is None)."""
     limit = max(1, min(limit, MAX_LIMIT))
     before = decode_cursor(cursor)
     rows = await db.fetch(
@@ -151,38 +155,33 @@ async def list_page(merchant_id: str | None, *, limit: int, cursor: str | None, 
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return PayoutPage(
-        data=[to_api(r) for r in rows],
-        has_more=has_more,
-        next_cursor=encode_cursor(rows[-1]["number"]) if has_more else None,
-    )
+    page = PayoutPage(data=[], has_more=has_more, next_cursor=encode_cursor(rows[-1]["number"]) if has_more else None)
+    return page, rows
 
 
-_TRANSITION_SQL = f"""
-UPDATE payout
-   SET status = $3,
-       status_history = status_history || $4::jsonb,
-       failure_code = CASE WHEN $5::boolean THEN $6 ELSE failure_code END,
-       psp_reference = COALESCE($7, psp_reference),
-       attempts = attempts + $8,
-       next_action_at = $9,
-       updated_at = $10
- WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2) AND status = ANY($11::varchar[])
-RETURNING {COLUMNS}
-"""
+async def list_page(merchant_id: str, **filters) -> PayoutPage:
+    page, rows = await list_rows(merchant_id, **filters)
+    page.data = [to_api(r) for r in rows]
+    return page
 
-_KEEP = object()
+
+# Columns a transition may set besides status; names come from code, never from input.
+SETTABLE = frozenset({"failure_code", "psp_reference", "next_action_at", "track", "step_index", "scenario",
+                      "destination"})
 
 
 async def transition(payout_id: str, to_status: str, *, merchant_id: str | None = None,
                      allowed_from: list[str] | None = None, reason: str | None = None,
-                     failure_code: object = _KEEP, psp_reference: str | None = None,
-                     attempts_inc: int = 0, next_action_at: datetime | None = None,
-                     at: datetime | None = None) -> asyncpg.Record:
+                     sets: dict | None = None, at: datetime | None = None) -> asyncpg.Record:
     """Move a payout to `to_status` if its current status allows it, with its ledger
-    transaction and outbox event, in one transaction. Raises NotFound, or Conflict
-    (`invalid_state`) when the payout is in a status that cannot move there."""
+    transaction and outbox event, in one transaction. `sets` updates other columns in
+    the same statement. Entering `processing` counts an attempt. Raises NotFound, or
+    Conflict (`invalid_state`) when the payout is in a status that cannot move there."""
     at = at or now()
+    sets = dict(sets or {})
+    unknown = set(sets) - SETTABLE
+    if unknown:
+        raise ValueError(f"cannot set {unknown}")
     allowed = allowed_from if allowed_from is not None else states.sources(to_status)
     allowed = [s for s in allowed if to_status in states.NEXT[s]]
     async with db.transaction():
@@ -193,22 +192,25 @@ async def transition(payout_id: str, to_status: str, *, merchant_id: str | None 
         )
         if before is None:
             raise NotFound(f"No payout {payout_id}")
+        if before["status"] not in allowed:
+            raise Conflict(f"The payout is {before['status']}; it cannot become {to_status}")
+        if "destination" in sets:
+            sets["destination"] = msgspec.json.encode(sets["destination"]).decode()
+        names = list(sets)
+        assignments = "".join(
+            f", {name} = ${i + 6}" + ("::jsonb" if name == "destination" else "") for i, name in enumerate(names)
+        )
         row = await db.fetchrow(
-            _TRANSITION_SQL,
+            f"""UPDATE payout SET status = $2, status_history = status_history || $3::jsonb,
+                       attempts = attempts + $4, updated_at = $5{assignments}
+                 WHERE id = $1 RETURNING {COLUMNS}""",
             payout_id,
-            merchant_id,
             to_status,
             _history_item(to_status, at, reason),
-            failure_code is not _KEEP,
-            None if failure_code is _KEEP else failure_code,
-            psp_reference,
-            attempts_inc,
-            next_action_at,
+            1 if to_status == states.PROCESSING else 0,
             at,
-            allowed,
+            *[sets[n] for n in names],
         )
-        if row is None:
-            raise Conflict(f"The payout is {before['status']}; it cannot become {to_status}")
         kind = states.ledger_kind(before["status"], to_status)
         if kind:
             await ledger.post(row["merchant"], kind, row["amount"], payout_id, at)

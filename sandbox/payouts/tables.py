@@ -22,7 +22,11 @@ class Payout(Table, tablename="payout"):
     failure_code = Varchar(length=40, null=True, default=None)
     psp_reference = Varchar(length=40, null=True, default=None, unique=True)
     status_history = JSONB(default="[]")
-    # When the worker should look at this payout next (NULL: nobody waits on it).
+    # Where the payout is in its scenario: which list of steps ("main", or
+    # "after_release" once an admin releases a hold) and the index of the next step.
+    track = Varchar(length=16, default="main")
+    step_index = Integer(default=0)
+    # When the worker should apply the next step (NULL: nobody waits on it).
     next_action_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()

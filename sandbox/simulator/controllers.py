@@ -3,16 +3,20 @@ the scenario table."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, PathParameter
 
 from sandbox.core.auth import admin_only, merchant_only
+from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.core.openapi_errors import reads, writes
 from sandbox.ledger import service as ledger
 from sandbox.merchants import service as merchants
-from sandbox.payouts import scenarios
+from sandbox.payouts import actions, scenarios
 from sandbox.payouts.scenarios import ScenarioTable
+from sandbox.payouts.schemas import SimulateAccepted, SimulateOutcome
 from sandbox.simulator.schemas import MerchantIn, MerchantOut, NewMerchantOut, TopupIn, TopupOut
 
 
@@ -39,6 +43,16 @@ class SandboxController(Controller):
         """The key is shown only in this response. Use one merchant per test run for isolation."""
         created = await merchants.create(data.name, parse_amount(data.opening_balance, allow_zero=True))
         return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name), api_key=created.api_key)
+
+    @post("/payouts/{payout_id:str}/simulate", operation_id="simulateRailOutcome", status_code=202,
+          guards=[merchant_only], summary="Make the rail report an outcome for a payout",
+          responses=writes(NotFound, Conflict))
+    async def simulate(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)],
+                       data: JSONBody[SimulateOutcome]) -> SimulateAccepted:
+        """The simulated rail sends a signed IPN callback (`success`, `failed` or `returned`)
+        for this submitted payout; the IPN service applies it moments later. Use it for
+        payouts waiting on the bank (suffix 0004) or to return a paid one."""
+        return await actions.simulate(payout_id, request.user.merchant_id, data.status, data.failure_code)
 
     @get("/scenarios", operation_id="listScenarios", summary="The payout scenario table", responses=reads())
     async def scenarios(self) -> ScenarioTable:

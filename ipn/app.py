@@ -1,0 +1,105 @@
+"""The IPN service: receives the (simulated) bank rail's signed status callbacks at
+`POST /ipn/rail` and applies them through the same scenario engine the worker uses.
+
+401 bad or stale signature · 404 unknown psp_reference · 409 illegal transition ·
+200 applied, or a duplicate `notification_id` (a no-op)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from litestar import Litestar, Request, get, post
+from litestar.openapi import OpenAPIConfig
+
+from sandbox import db
+from sandbox.core import redis as redis_client
+from sandbox.core.clock import now
+from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
+from sandbox.core.request_id import add_request_id_header
+from sandbox.payouts import engine
+from sandbox.rail import signing
+from sandbox.rail.secret import rail_secret
+from sandbox.settings import Settings, get_settings
+
+MAX_BODY = 64 * 1024
+
+
+class RailCallback(msgspec.Struct, forbid_unknown_fields=True):
+    psp_reference: str
+    notification_id: str
+    status: Literal["success", "failed", "returned"]
+    failure_code: str | None = None
+
+
+class IpnResult(msgspec.Struct):
+    notification_id: str
+    result: Literal["applied", "duplicate"]
+    payout_id: str | None
+    status: str | None
+
+
+_decode = msgspec.json.Decoder(RailCallback)
+
+
+async def apply(callback: RailCallback) -> IpnResult:
+    async with db.transaction():
+        fresh = await db.fetchval(
+            "INSERT INTO ipn_notification (id, psp_reference, status, received_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            callback.notification_id, callback.psp_reference, callback.status, now(),
+        )
+        if fresh is None:
+            return IpnResult(notification_id=callback.notification_id, result="duplicate", payout_id=None, status=None)
+        row = await engine.on_rail_outcome(callback.psp_reference, callback.status, callback.failure_code)
+    return IpnResult(notification_id=callback.notification_id, result="applied", payout_id=row["id"],
+                     status=row["status"])
+
+
+@post("/ipn/rail", operation_id="railCallback", status_code=200)
+async def rail_callback(request: Request) -> IpnResult:
+    body = await request.body()
+    try:
+        signing.verify(rail_secret(), body, request.headers.get(signing.HEADER))
+    except signing.BadSignature as exc:
+        raise Unauthenticated(str(exc)) from None
+    try:
+        callback = _decode.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise MalformedJson(str(exc)) from None
+    if not callback.notification_id or len(callback.notification_id) > 100:
+        raise ValidationFailed.field("notification_id", "must be 1 to 100 characters")
+    return await apply(callback)
+
+
+@get("/health", operation_id="ipnHealth")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    async def startup() -> None:
+        if not settings.database_url or not settings.redis_url:
+            raise RuntimeError("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox ipn`")
+        db.configure(settings.database_url)
+        await db.start(settings.db_pool_min, settings.db_pool_max)
+        await redis_client.start(settings.redis_url)
+        rail_secret()
+
+    async def shutdown() -> None:
+        await redis_client.stop()
+        await db.stop()
+
+    return Litestar(
+        route_handlers=[rail_callback, health],
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        exception_handlers={Exception: exception_handler},
+        before_send=[add_request_id_header],
+        request_max_body_size=MAX_BODY,
+        openapi_config=OpenAPIConfig(title="MyPay Sandbox IPN", version="1.0.0", path="/schema"),
+    )

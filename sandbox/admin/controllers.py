@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, get, post
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+
+from sandbox.admin import service
+from sandbox.admin.schemas import AdminPayoutPage, PayoutRequests
+from sandbox.core.auth import admin_only
+from sandbox.core.errors import Conflict, InsufficientFunds, NotFound
+from sandbox.core.openapi_errors import reads, writes
+from sandbox.payouts import actions
+from sandbox.payouts.schemas import Payout, ReviewDecision
+from sandbox.payouts.states import STATUSES
+
+StatusFilter = Literal[STATUSES]  # type: ignore[valid-type]
+PayoutId = Annotated[str, PathParameter(max_length=64)]
+
+
+class AdminPayoutController(Controller):
+    path = "/admin/payouts"
+    tags = ["Admin"]
+    guards = [admin_only]
+
+    @get("", operation_id="adminListPayouts", summary="Payouts of every merchant", responses=reads())
+    async def list(
+        self,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        status: FromQuery[StatusFilter | None] = None,
+        merchant_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        created_gte: FromQuery[datetime | None] = None,
+        created_lte: FromQuery[datetime | None] = None,
+    ) -> AdminPayoutPage:
+        return await service.list_payouts(limit=limit, cursor=cursor, status=status, merchant_id=merchant_id,
+                                          created_gte=created_gte, created_lte=created_lte)
+
+    @get("/requests", operation_id="adminPayoutRequests", summary="Requested and in-flight totals per merchant",
+         responses=reads())
+    async def requests(self) -> PayoutRequests:
+        return await service.payout_requests()
+
+    @post("/{payout_id:str}/approve", operation_id="adminApprovePayout", status_code=200,
+          summary="Approve a payout in review", responses=writes(NotFound, Conflict))
+    async def approve(self, payout_id: PayoutId, data: JSONBody[ReviewDecision | None] = None) -> Payout:
+        """`in_review` → `pending`; the account number's scenario runs from there."""
+        return await actions.approve(payout_id, data.reason if data else None)
+
+    @post("/{payout_id:str}/reject", operation_id="adminRejectPayout", status_code=200,
+          summary="Reject a payout in review or on hold", responses=writes(NotFound, Conflict))
+    async def reject(self, payout_id: PayoutId, data: JSONBody[ReviewDecision | None] = None) -> Payout:
+        """`in_review` or `on_hold` → `rejected`; the locked funds go back to available."""
+        return await actions.reject(payout_id, data.reason if data else None)
+
+    @post("/{payout_id:str}/release", operation_id="adminReleasePayout", status_code=200,
+          summary="Release a payout on hold", responses=writes(NotFound, Conflict, InsufficientFunds))
+    async def release(self, payout_id: PayoutId, data: JSONBody[ReviewDecision | None] = None) -> Payout:
+        """`on_hold` → `processing` at once, then on to `success`."""
+        return await actions.release(payout_id, data.reason if data else None)

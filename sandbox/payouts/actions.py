@@ -1,0 +1,64 @@
+"""What merchants and admins do to a payout after it exists: reinitiate a failed one,
+ask the rail for an outcome, approve, reject or release. Each is one transaction through
+the scenario engine and `service.transition`."""
+
+from __future__ import annotations
+
+import secrets
+
+import msgspec
+
+from sandbox import db
+from sandbox.core import queue
+from sandbox.core.errors import Conflict
+from sandbox.directory import service as directory
+from sandbox.payouts import destinations, engine, scenarios, service, states
+from sandbox.payouts.schemas import DestinationIn, Payout, SimulateAccepted
+from sandbox.rail import client as rail
+
+
+async def reinitiate(payout_id: str, merchant_id: str, destination: DestinationIn | None) -> Payout:
+    """From `failed` only: lock the funds again and walk the scenario from the start."""
+    extra: dict = {"psp_reference": None, "failure_code": None}
+    if destination is not None:
+        book = await directory.get()
+        dest, number = destinations.validate(
+            msgspec.to_builtins(destination), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes
+        )
+        extra.update(destination=dest, scenario=scenarios.table().for_account(number).name)
+    row = await engine.start_track(payout_id, states.PENDING, engine.MAIN, merchant_id=merchant_id,
+                                   allowed_from=[states.FAILED], reason="reinitiated", extra=extra)
+    return service.to_api(row)
+
+
+async def simulate(payout_id: str, merchant_id: str, status: str, failure_code: str | None) -> SimulateAccepted:
+    """Have the rail send a signed callback with this outcome to the IPN service."""
+    row = await service.get_row(payout_id, merchant_id)
+    if row["psp_reference"] is None:
+        raise Conflict("The payout has not been submitted to the rail yet (no psp_reference)")
+    if row["status"] not in states.sources(status):
+        raise Conflict(f"The payout is {row['status']}; the rail cannot report {status} for it")
+    notification_id = "sim_" + secrets.token_hex(12)
+    await queue.enqueue(rail.NOTIFY_JOB, row["psp_reference"], notification_id, status, failure_code)
+    return SimulateAccepted(payout_id=payout_id, notification_id=notification_id, status=status, delivery="queued")
+
+
+async def approve(payout_id: str, reason: str | None) -> Payout:
+    row = await engine.start_track(payout_id, states.PENDING, engine.MAIN, allowed_from=[states.IN_REVIEW],
+                                   reason=reason or "approved by an admin")
+    return service.to_api(row)
+
+
+async def reject(payout_id: str, reason: str | None) -> Payout:
+    row = await service.transition(payout_id, states.REJECTED, allowed_from=[states.IN_REVIEW, states.ON_HOLD],
+                                   reason=reason or "rejected by an admin", sets={"next_action_at": None})
+    return service.to_api(row)
+
+
+async def release(payout_id: str, reason: str | None) -> Payout:
+    """Lift a hold: the scenario's `after_release` steps start at once."""
+    async with db.transaction():
+        row = await engine.start_track(payout_id, states.ON_HOLD, engine.AFTER_RELEASE,
+                                       allowed_from=[states.ON_HOLD], reason=reason or "released by an admin",
+                                       apply_first_step=True)
+    return service.to_api(row)

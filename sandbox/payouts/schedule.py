@@ -1,0 +1,47 @@
+"""Where a payout is in its scenario and when its next step is due; enqueueing that step
+for the worker once the transaction that decided it has committed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sandbox import db
+from sandbox.core import queue
+from sandbox.core.clock import now, scaled
+from sandbox.payouts import scenarios
+from sandbox.payouts.scenarios import Step
+
+STEP_JOB = "step_payout"
+MAIN, AFTER_RELEASE = "main", "after_release"
+
+
+def steps_of(scenario_name: str, track: str) -> list[Step]:
+    scenario = scenarios.table().by_name(scenario_name)
+    return scenario.after_release if track == AFTER_RELEASE else scenario.steps
+
+
+def due_at(steps: list[Step], index: int, base: datetime) -> datetime | None:
+    """When step `index` is due, or None when the track is finished."""
+    if index >= len(steps):
+        return None
+    return base + scaled(steps[index].after_s)
+
+
+async def schedule(payout_id: str, track: str, index: int, at: datetime | None) -> None:
+    """Enqueue the job for a step once the current transaction commits."""
+    if at is None:
+        return
+
+    async def enqueue() -> None:
+        delay = max(at - now(), timedelta(0))
+        await queue.enqueue(STEP_JOB, payout_id, track, index, job_id=f"step:{payout_id}:{track}:{index}",
+                            delay=delay)
+
+    await db.after_commit(enqueue)
+
+
+def start_sets(scenario_name: str, track: str, at: datetime) -> dict:
+    """Columns that put a payout at the start of a track."""
+    return {"track": track, "step_index": 0, "next_action_at": due_at(steps_of(scenario_name, track), 0, at)}
+
+

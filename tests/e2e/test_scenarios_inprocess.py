@@ -1,0 +1,132 @@
+"""Scenario engine with the worker and IPN in the test process (fast feedback)."""
+
+import pytest
+
+from sandbox.ledger.service import check_invariant
+from tests.conftest import payout_body, wait_for
+
+FINAL = {"success", "failed", "rejected", "cancelled", "returned"}
+
+
+async def settled(api, payout_id, status):
+    async def check():
+        p = (await api.get(f"/payouts/{payout_id}")).json()
+        return p if p["status"] == status and p.get("psp_reference") is not None or (p["status"] == status
+                                                                                       and status in FINAL) else None
+    return await wait_for(check, what=f"{payout_id} to be {status}")
+
+
+@pytest.mark.parametrize("suffix, final, path, attempts, failure", [
+    ("0001", "success", ["pending", "processing", "success"], 1, None),
+    ("0002", "success", ["pending", "processing", "retrying", "processing", "success"], 2, None),
+    ("0003", "failed", ["pending", "processing", "failed"], 1, "account_closed"),
+    ("0007", "failed", ["pending", "processing", "retrying", "processing", "retrying", "processing", "failed"], 3,
+     "rail_timeout"),
+])
+async def test_worker_scenarios(merchant, worker, suffix, final, path, attempts, failure):
+    p = (await merchant.post("/payouts", payout_body(account="1234567890" + suffix))).json()
+    done = await settled(merchant, p["id"], final)
+    assert [h["status"] for h in done["status_history"]] == path
+    assert done["attempts"] == attempts and done["failure_code"] == failure
+    assert done["psp_reference"]
+    assert await check_invariant(merchant.merchant_id) == []
+
+
+async def get(api, payout_id):
+    return (await api.get(f"/payouts/{payout_id}")).json()
+
+
+async def reaches(api, payout_id, status, **extra):
+    async def check():
+        p = await get(api, payout_id)
+        return p if p["status"] == status and all(p.get(k) == v for k, v in extra.items()) else None
+    return await wait_for(check, what=f"{payout_id} to be {status}")
+
+
+async def balance(api):
+    return (await api.get("/balance")).json()
+
+
+async def test_awaiting_ipn_then_simulated_success(merchant, worker):
+    p = (await merchant.post("/payouts", payout_body(account="12345678900004"))).json()
+    submitted = await wait_for(lambda: _with_psp(merchant, p["id"]), what="submission")
+    assert submitted["status"] == "pending"
+    r = await merchant.post(f"/sandbox/payouts/{p['id']}/simulate", {"status": "success"})
+    assert r.status_code == 202, r.text
+    done = await reaches(merchant, p["id"], "success")
+    assert [h["status"] for h in done["status_history"]] == ["pending", "success"]
+    assert (await balance(merchant))["locked"] == "0.00"
+    assert await check_invariant(merchant.merchant_id) == []
+
+
+async def _with_psp(api, payout_id):
+    p = await get(api, payout_id)
+    return p if p["psp_reference"] else None
+
+
+async def test_awaiting_ipn_then_simulated_failure_and_reinitiate(merchant, worker):
+    p = (await merchant.post("/payouts", payout_body(amount="300.00", account="12345678900004"))).json()
+    await wait_for(lambda: _with_psp(merchant, p["id"]), what="submission")
+    await merchant.post(f"/sandbox/payouts/{p['id']}/simulate", {"status": "failed", "failure_code": "invalid_account"})
+    failed = await reaches(merchant, p["id"], "failed")
+    assert failed["failure_code"] == "invalid_account"
+    assert (await balance(merchant))["available"] == "1000000.00"
+    r = await merchant.post(f"/payouts/{p['id']}/reinitiate", {"destination": {
+        "type": "bank", "bank_code": "UBL", "account_number": "98765432100001"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "pending" and r.json()["scenario"] == "success"
+    assert r.json()["failure_code"] is None and r.json()["psp_reference"] is None
+    done = await reaches(merchant, p["id"], "success")
+    assert [h["status"] for h in done["status_history"]] == ["pending", "failed", "pending", "processing", "success"]
+    assert (await balance(merchant))["available"] == "999700.00"
+    again = await merchant.post(f"/payouts/{p['id']}/reinitiate", {})
+    assert again.status_code == 409 and again.json()["code"] == "invalid_state"
+    assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_on_hold_release_and_reject(merchant, admin, worker):
+    held = (await merchant.post("/payouts", payout_body(account="12345678900005"))).json()
+    other = (await merchant.post("/payouts", payout_body(account="22345678900005"))).json()
+    await reaches(merchant, held["id"], "on_hold")
+    await reaches(merchant, other["id"], "on_hold")
+    r = await merchant.post(f"/admin/payouts/{held['id']}/release", {})
+    assert r.status_code == 403
+    r = await admin.post(f"/admin/payouts/{held['id']}/release", {"reason": "kyc ok"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "processing"
+    done = await reaches(merchant, held["id"], "success")
+    assert [h["status"] for h in done["status_history"]] == ["pending", "on_hold", "processing", "success"]
+    r = await admin.post(f"/admin/payouts/{other['id']}/reject", {"reason": "sanctions hit"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert (await balance(merchant))["locked"] == "0.00"
+    assert (await admin.post(f"/admin/payouts/{other['id']}/release", {})).status_code == 409
+    assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_review_approve_and_reject(merchant, admin, worker):
+    big = (await merchant.post("/payouts", payout_body(amount="150000.00", account="12345678900002"))).json()
+    big2 = (await merchant.post("/payouts", payout_body(amount="150000.00"))).json()
+    assert big["status"] == "in_review"
+    queue = (await admin.get("/admin/payouts", params={"status": "in_review", "merchant_id": merchant.merchant_id}))
+    assert {p["id"] for p in queue.json()["data"]} == {big["id"], big2["id"]}
+    requests = (await admin.get("/admin/payouts/requests")).json()["data"]
+    mine = next(m for m in requests if m["merchant_id"] == merchant.merchant_id)
+    assert mine["requested"] == {"count": 2, "amount": "300000.00"}
+    r = await admin.post(f"/admin/payouts/{big['id']}/approve", {"reason": "looks fine"})
+    assert r.status_code == 200 and r.json()["status"] == "pending"
+    done = await reaches(merchant, big["id"], "success")
+    assert [h["status"] for h in done["status_history"]] == [
+        "in_review", "pending", "processing", "retrying", "processing", "success"]
+    r = await admin.post(f"/admin/payouts/{big2['id']}/reject", {})
+    assert r.json()["status"] == "rejected"
+    assert (await balance(merchant))["available"] == "850000.00"
+    assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_success_then_returned_via_ipn(merchant, worker):
+    p = (await merchant.post("/payouts", payout_body(amount="40.00", account="12345678900006"))).json()
+    done = await reaches(merchant, p["id"], "returned")
+    assert [h["status"] for h in done["status_history"]] == ["pending", "processing", "success", "returned"]
+    b = await balance(merchant)
+    assert b["available"] == "1000000.00" and b["locked"] == "0.00"
+    assert await check_invariant(merchant.merchant_id) == []

@@ -1,0 +1,39 @@
+"""The worker's jobs. Each takes ids, reloads state and is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from arq import Retry
+
+from sandbox.payouts import engine
+from sandbox.rail import client as rail
+
+log = logging.getLogger("worker")
+
+# Back-off for rail callbacks the IPN service did not take (down, 5xx): seconds per try.
+RAIL_RETRY_S = (1, 2, 5, 10, 30)
+
+
+async def step_payout(ctx: dict, payout_id: str, track: str, index: int) -> bool:
+    return await engine.advance(payout_id, track, index)
+
+
+async def rail_notify(ctx: dict, psp_reference: str, notification_id: str, status: str,
+                      failure_code: str | None) -> int | None:
+    notification = rail.Notification(psp_reference=psp_reference, notification_id=notification_id,
+                                     status=status, failure_code=failure_code)
+    try:
+        return await rail.send(ctx["http"], notification)
+    except rail.CallbackRefused as exc:
+        log.warning("rail callback %s refused: %s", notification_id, exc)
+        return None
+    except (httpx.HTTPError, OSError) as exc:
+        tries = ctx.get("job_try", 1)
+        log.warning("rail callback %s failed (try %d): %s", notification_id, tries, exc)
+        raise Retry(defer=RAIL_RETRY_S[min(tries, len(RAIL_RETRY_S)) - 1]) from exc
+
+
+async def sweep(ctx: dict) -> int:
+    return await engine.sweep()
