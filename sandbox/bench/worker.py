@@ -1,0 +1,94 @@
+"""How fast one worker moves payouts through their scenario at time scale 0.
+
+    uv run python -m sandbox.bench.worker [--payouts 1000] [--suffix 0001]
+
+Creates the payouts first (through the service, not HTTP), then starts one arq worker
+and reports payouts fully processed per second. Uses SANDBOX_DATABASE_URL /
+SANDBOX_REDIS_URL when set, otherwise embedded servers in a temporary directory."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+
+async def run(payouts: int, suffix: str, database_url: str, redis_url: str) -> dict:
+    os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
+    from sandbox import db
+    from sandbox.core import redis as redis_client
+    from sandbox.merchants import service as merchants
+    from sandbox.payouts import service
+    from sandbox.payouts.schemas import DestinationIn, PayoutCreate
+    from seeds.seed import seed
+    from worker.main import build_worker
+
+    db.configure(database_url)
+    await db.start(2, 20)
+    await db.migrate()
+    await seed()
+    await redis_client.start(redis_url)
+    await redis_client.get().flushdb()
+    merchant = await merchants.create("bench", payouts * 100_00)
+    body = PayoutCreate(amount="1.00", destination=DestinationIn(type="bank", bank_code="HBL",
+                                                                 account_number="123456789" + "0" + suffix))
+    t0 = time.perf_counter()
+    sem = asyncio.Semaphore(16)
+
+    async def one() -> None:
+        async with sem:
+            await service.create(merchant.id, body)
+
+    await asyncio.gather(*[one() for _ in range(payouts)])
+    created_s = time.perf_counter() - t0
+
+    worker = build_worker()
+    t1 = time.perf_counter()
+    task = asyncio.create_task(worker.async_run())
+    while True:
+        left = await db.fetchval(
+            "SELECT count(*) FROM payout WHERE merchant = $1 AND status NOT IN ('success', 'failed', 'returned')",
+            merchant.id,
+        )
+        if left == 0:
+            break
+        await asyncio.sleep(0.05)
+    processed_s = time.perf_counter() - t1
+    await worker.close()
+    task.cancel()
+    return {
+        "payouts": payouts,
+        "suffix": suffix,
+        "create_s": round(created_s, 2),
+        "process_s": round(processed_s, 2),
+        "payouts_per_s": round(payouts / processed_s, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--payouts", type=int, default=1000)
+    parser.add_argument("--suffix", default="0001")
+    args = parser.parse_args()
+    from sandbox.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url and settings.redis_url:
+        print(asyncio.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url)))
+        return
+    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
+    pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
+    try:
+        print(asyncio.run(run(args.payouts, args.suffix, pg.start(), rd.start())))
+    finally:
+        rd.stop()
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()
