@@ -1,0 +1,309 @@
+"""The `sandbox` command: `up` runs the whole sandbox on one machine; `api`, `worker`
+and `ipn` run one process against the servers named by SANDBOX_DATABASE_URL and
+SANDBOX_REDIS_URL; `migrate`, `seed` and `openapi` are the one-off steps.
+
+Heavy imports live inside the commands so `sandbox --help` stays quick."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from sandbox.settings import Settings, get_settings
+
+# (name, argv) of every process `sandbox up` runs; the worker and ipn join when they exist.
+CHILDREN: list[tuple[str, list[str]]] = [
+    ("api", [sys.executable, "-m", "sandbox.cli", "api"]),
+]
+READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
+STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
+ADMIN_KEY_FILE = "admin-key"
+LOCK_FILE = ".lock"
+
+
+def _say(*lines: str) -> None:
+    print(*lines, sep="\n", flush=True)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"sandbox: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+# --- sandbox up -------------------------------------------------------------------
+
+
+def _lock_data_dir(data_dir: Path):
+    """One `up` per data dir: a second one would share (and then stop) the first's servers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 (held until the process exits)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _wipe_data_dir(data_dir: Path) -> None:
+    """--fresh: stop the servers an earlier run left here, then delete all but the lock."""
+    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    EmbeddedRedis(data_dir).stop()
+    EmbeddedPostgres(data_dir).stop()
+    for entry in data_dir.iterdir():
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _write_secret(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+
+
+async def _prepare(database_url: str, given_admin_key: str | None, saved_admin_key: str | None):
+    """Migrate and seed. Returns the seed report and whether the admin key an earlier
+    run saved still opens this database (seed shows a key only when it made or got one)."""
+    from sandbox import db
+    from sandbox.core import auth
+    from sandbox.core.errors import Unauthenticated
+    from seeds.seed import seed
+
+    db.configure(database_url)
+    await db.start(1, 2)
+    try:
+        await db.migrate()
+        report = await seed(given_admin_key)
+        saved_works = False
+        if report.admin_key is None and saved_admin_key:
+            with contextlib.suppress(Unauthenticated):
+                saved_works = (await auth.authenticate(saved_admin_key)).role == "admin"
+        return report, saved_works
+    finally:
+        await db.stop()
+
+
+def _admin_key(key_file: Path, database_url: str, given: str | None):
+    """Migrate, seed, and find the admin key to show: the one seed made or was given
+    (saved to `key_file`, mode 0600), else the one saved there by an earlier run."""
+    try:
+        saved = key_file.read_text().strip() or None
+    except OSError:
+        saved = None
+    report, saved_works = asyncio.run(_prepare(database_url, given, saved))
+    if report.admin_key:
+        _write_secret(key_file, report.admin_key)
+        return report, report.admin_key
+    return report, saved if saved_works else None
+
+
+def _local_url(settings: Settings, port: int) -> str:
+    host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
+    return f"http://{host}:{port}"
+
+
+def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, embedded: list[str]) -> None:
+    base = _local_url(settings, settings.api_port)
+    lines = [
+        "",
+        "MyPay Sandbox",
+        f"  API        {base}/api/v1",
+        f"  Docs       {base}/schema",
+        f"  IPN        {_local_url(settings, settings.ipn_port)}/ipn/rail  (not started yet)",
+        f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",
+        "  Demo merchant keys (X-API-KEY)",
+        *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants),
+    ]
+    if admin_key:
+        lines.append(f"  Admin key  {admin_key}  (saved in {key_file})")
+    else:
+        lines.append("  Admin key  made by an earlier run and not saved here; set SANDBOX_ADMIN_KEY to add one")
+    _say(*lines, "")
+
+
+def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
+    """The given URLs, or embedded servers (appended to `servers` as they start).
+    PostgreSQL starts in a thread while Redis starts and the seed code is imported."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    database_url, redis_url = settings.database_url, settings.redis_url
+    # Leaving the block waits for the thread, even on Shutdown: then the caller stops it.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        if not database_url:
+            servers.append(pg := EmbeddedPostgres(settings.data_dir))
+            pg_dsn = thread.submit(pg.start)
+        if not redis_url:
+            servers.append(rd := EmbeddedRedis(settings.data_dir))
+            # From the main thread: PDEATHSIG fires when the thread that forked it ends.
+            redis_url = rd.start()
+        import seeds.seed  # noqa: F401  (the slow imports of the next step, meanwhile)
+        if not database_url:
+            database_url = pg_dsn.result()
+    return database_url, redis_url
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from sandbox.runner import ChildExited, Shutdown, Supervisor, stop_signals_raise
+
+    started = time.monotonic()
+    settings = get_settings()
+    data_dir = settings.data_dir
+    lock = _lock_data_dir(data_dir)
+    if lock is None:
+        return _fail(f"another `sandbox up` is running on {data_dir.resolve()}")
+    servers = []  # embedded servers, stopped in reverse order
+    supervisor = Supervisor(os.environ)
+    try:
+        with stop_signals_raise():
+            if args.fresh:
+                _wipe_data_dir(data_dir)
+                kept = " (servers given by URL keep their data)" if settings.database_url or settings.redis_url else ""
+                _say(f"--fresh: wiped {data_dir.resolve()}{kept}")
+            database_url, redis_url = _start_servers(settings, servers)
+            t_servers = time.monotonic()
+            key_file = data_dir.resolve() / ADMIN_KEY_FILE
+            report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
+            t_seeded = time.monotonic()
+            embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
+            _banner(settings, report, admin_key, key_file, embedded)
+
+            supervisor.env.update(SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
+            for name, argv in CHILDREN:
+                supervisor.start(name, argv)
+            supervisor.wait_ready(f"{_local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
+            now = time.monotonic()
+            _say(f"ready in {now - started:.2f}s (servers {t_servers - started:.2f}s, migrate and seed "
+                 f"{t_seeded - t_servers:.2f}s, processes {now - t_seeded:.2f}s); Ctrl-C stops everything")
+            dead = supervisor.watch()
+            raise ChildExited(dead)
+    except Shutdown as stop:
+        _say(f"{stop}: stopping")
+        return 0
+    except ChildExited as exc:
+        return _fail(f"{exc}; stopping everything")
+    except TimeoutError as exc:
+        return _fail(f"{exc}; stopping everything")
+    finally:
+        stopping = time.monotonic()
+        supervisor.stop(STOP_TIMEOUT)
+        for server in reversed(servers):
+            server.stop()
+        lock.close()
+        _say(f"stopped in {time.monotonic() - stopping:.2f}s")
+
+
+# --- one process or one step against external servers ------------------------------
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "sandbox.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        workers=settings.api_workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _database_url() -> str:
+    url = get_settings().database_url
+    if not url:
+        raise SystemExit(_fail("SANDBOX_DATABASE_URL is not set (`sandbox up` runs an embedded server)", 2))
+    return url
+
+
+async def _with_db(database_url: str, step):
+    from sandbox import db
+
+    db.configure(database_url)
+    await db.start(1, 2)
+    try:
+        return await step()
+    finally:
+        await db.stop()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from sandbox import db
+
+    asyncio.run(_with_db(_database_url(), db.migrate))
+    _say("migrations applied")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from seeds.seed import seed
+
+    report = asyncio.run(_with_db(_database_url(), lambda: seed(get_settings().admin_key)))
+    for merchant_id, name, key in report.merchants:
+        _say(f"merchant  {merchant_id}  {name}  {key}")
+    _say(f"admin key {report.admin_key or '(exists already; not shown)'}")
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from sandbox import openapi_export
+
+    if args.output == "-":
+        sys.stdout.write(openapi_export.render())
+    else:
+        _say(f"wrote {openapi_export.write(Path(args.output or openapi_export.SPEC_PATH))}")
+    return 0
+
+
+def cmd_not_yet(args: argparse.Namespace) -> int:
+    return _fail(f"`sandbox {args.command}` is not implemented yet", 2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sandbox", description="MyPay Sandbox, a mock payout PSP.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = sub.add_parser("up", help="run everything here (embedded PostgreSQL/Redis unless URLs are set)")
+    up.add_argument("--fresh", action="store_true", help="delete the data dir first (stopping its servers)")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("api", help="run the API (uvicorn) on SANDBOX_API_PORT").set_defaults(func=cmd_api)
+    sub.add_parser("worker", help="run the worker (not yet)").set_defaults(func=cmd_not_yet)
+    sub.add_parser("ipn", help="run the IPN service (not yet)").set_defaults(func=cmd_not_yet)
+    sub.add_parser("migrate", help="apply migrations to SANDBOX_DATABASE_URL").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="seed SANDBOX_DATABASE_URL (idempotent)").set_defaults(func=cmd_seed)
+    spec = sub.add_parser("openapi", help="write the OpenAPI spec as JSON")
+    spec.add_argument("--output", "-o", help="file, or - for stdout (default: the repo's openapi/openapi.json)")
+    spec.set_defaults(func=cmd_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=get_settings().log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # Piccolo logs a guessed server version at INFO before it has connected anywhere.
+    logging.getLogger("piccolo").setLevel(logging.WARNING)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
