@@ -1,0 +1,188 @@
+"""`sandbox up` as a user runs it. The runs build on each other through module-scoped
+fixtures (each `up` costs seconds): a first run on a fresh dir makes a payout and is
+stopped with SIGTERM; a second run on the same dir finds the payout and is killed with
+SIGKILL; a `--fresh` run wipes what the killed run left. The external-servers run is
+independent."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+import socket
+import stat
+
+import httpx
+import pytest
+
+from tests.process.conftest import DEMO_KEY, Up, alive, servers_in, wait_until
+
+PAYOUT = {
+    "amount": "1500.00",
+    "currency": "PKR",
+    "destination": {"type": "bank", "bank_code": "HBL", "account_number": "12345678900001",
+                    "account_title": "Ali Raza"},
+}
+
+
+def create_payout(run: Up) -> httpx.Response:
+    return run.http.post("/payouts", json=PAYOUT, headers={"X-Idempotency-Key": secrets.token_hex(16)})
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("up") / "data"
+
+
+@pytest.fixture(scope="module")
+def first_run(data_dir):
+    run = Up(data_dir)
+    try:
+        run.ready_after = run.wait_ready()
+        run.payout = create_payout(run)
+        yield run
+    finally:
+        run.close()
+
+
+@pytest.fixture(scope="module")
+def first_stopped(first_run):
+    """SIGTERM the first run; what it leaves is checked by the test."""
+    children = first_run.children()
+    first_run.signal(signal.SIGTERM)
+    first_run.exit_code = first_run.wait_exit()
+    first_run.children_before_stop = children
+    return first_run
+
+
+@pytest.fixture(scope="module")
+def second_run(first_stopped, data_dir):
+    """Same data dir again; then SIGKILL, the one signal `up` cannot clean up after."""
+    run = Up(data_dir)
+    try:
+        run.wait_ready()
+        run.found = run.http.get(f"/payouts/{first_stopped.payout.json()['id']}")
+        run.children_before_kill = run.children()
+        run.signal(signal.SIGKILL)
+        run.wait_exit()
+        yield run
+    finally:
+        run.close()
+
+
+@pytest.fixture(scope="module")
+def fresh_run(second_run, data_dir):
+    run = Up(data_dir, "--fresh")
+    try:
+        run.wait_ready()
+        yield run
+    finally:
+        run.close()
+
+
+def test_up_becomes_ready_and_prints_urls_and_keys(first_run):
+    out = first_run.output()
+    assert f"API        http://127.0.0.1:{first_run.port}/api/v1" in out
+    assert f"Docs       http://127.0.0.1:{first_run.port}/schema" in out
+    assert DEMO_KEY in out
+    key = first_run.admin_key()
+    assert key, out
+    key_file = first_run.data_dir / "admin-key"
+    assert key_file.read_text().strip() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first_run.http.get("/ready").json()["status"] == "ok"
+
+
+def test_payout_created_over_http(first_run):
+    assert first_run.payout.status_code == 201, first_run.payout.text
+    payout = first_run.payout.json()
+    assert payout["amount"] == "1500.00"
+    assert first_run.http.get(f"/payouts/{payout['id']}").status_code == 200
+
+
+def test_a_second_up_on_the_same_dir_is_refused_while_the_first_runs(first_run):
+    other = Up(first_run.data_dir)
+    try:
+        assert other.wait_exit() != 0
+        assert "another `sandbox up` is running" in other.output()
+    finally:
+        other.http.close()
+        other.log.close()
+    assert first_run.http.get("/ready").status_code == 200
+
+
+def test_sigterm_stops_everything(first_stopped):
+    assert first_stopped.exit_code == 0, first_stopped.output()
+    children = first_stopped.children_before_stop
+    assert any("sandbox.cli api" in cmdline for _, cmdline in children), children
+    assert [cmdline for c, cmdline in children if alive(c)] == []
+    assert servers_in(first_stopped.data_dir) == []
+    assert port_closed(first_stopped.port)
+
+
+def test_second_up_keeps_data_and_admin_key(first_stopped, second_run):
+    assert second_run.found.status_code == 200, second_run.found.text
+    assert second_run.admin_key() == first_stopped.admin_key()
+
+
+def test_sigkill_takes_the_children_along(second_run):
+    """The API and Redis die with `up` (PDEATHSIG); PostgreSQL, which pg_ctl detaches,
+    stays for the next run to reuse or stop."""
+    others = [c for c, cmdline in second_run.children_before_kill if "postgres" not in cmdline]
+    assert len(others) >= 2, second_run.children_before_kill  # the API and redis-server
+    wait_until(lambda: not any(alive(c) for c in others), 30, "the children of a killed `up` to exit")
+
+
+def test_fresh_starts_clean_and_stops_what_a_killed_run_left(second_run, fresh_run):
+    payout_id = second_run.found.json()["id"]
+    assert fresh_run.http.get(f"/payouts/{payout_id}").status_code == 404
+    assert fresh_run.admin_key() not in (None, second_run.admin_key())
+    fresh_run.signal(signal.SIGTERM)
+    assert fresh_run.wait_exit() == 0, fresh_run.output()
+    assert servers_in(fresh_run.data_dir) == []
+
+
+def _reachable(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def _admin_sql(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def test_external_servers_start_no_embedded_server(tmp_path):
+    if not (_reachable(5432) and _reachable(6379)):
+        pytest.skip("no local PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379")
+    database = f"sandbox_up_{secrets.token_hex(6)}"
+    try:
+        asyncio.run(_admin_sql(f'CREATE DATABASE "{database}"'))
+    except Exception as exc:  # reachable but not usable as postgres without a password
+        pytest.skip(f"cannot create a database in the local PostgreSQL: {exc}")
+    data_dir = tmp_path / "data"
+    run = Up(data_dir, SANDBOX_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{database}",
+             SANDBOX_REDIS_URL="redis://127.0.0.1:6379/13")
+    try:
+        run.wait_ready()
+        assert "Embedded   none" in run.output()
+        assert run.http.get("/balance").status_code == 200
+        assert servers_in(data_dir) == []
+        assert [cmd for _, cmd in run.children() if "postgres" in cmd or "redis-server" in cmd] == []
+        assert not (data_dir / "postgres").exists() and not (data_dir / "redis").exists()
+        run.signal(signal.SIGTERM)
+        assert run.wait_exit() == 0, run.output()
+    finally:
+        run.close()
+        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
