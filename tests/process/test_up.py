@@ -15,7 +15,7 @@ import stat
 import httpx
 import pytest
 
-from tests.process.conftest import DEMO_KEY, Up, alive, servers_in, wait_until
+from tests.process.conftest import DEMO_KEY, Up, alive, scratch_dir, servers_in, wait_until
 
 PAYOUT = {
     "amount": "1500.00",
@@ -35,8 +35,9 @@ def port_closed(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("up") / "data"
+def data_dir():
+    with scratch_dir() as path:
+        yield path / "data"
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +164,7 @@ async def _admin_sql(sql: str) -> None:
         await conn.close()
 
 
-def test_external_servers_start_no_embedded_server(tmp_path):
+def test_external_servers_start_no_embedded_server(scratch):
     if not (_reachable(5432) and _reachable(6379)):
         pytest.skip("no local PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379")
     database = f"sandbox_up_{secrets.token_hex(6)}"
@@ -171,7 +172,7 @@ def test_external_servers_start_no_embedded_server(tmp_path):
         asyncio.run(_admin_sql(f'CREATE DATABASE "{database}"'))
     except Exception as exc:  # reachable but not usable as postgres without a password
         pytest.skip(f"cannot create a database in the local PostgreSQL: {exc}")
-    data_dir = tmp_path / "data"
+    data_dir = scratch / "data"
     run = Up(data_dir, SANDBOX_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{database}",
              SANDBOX_REDIS_URL="redis://127.0.0.1:6379/13")
     try:
