@@ -18,9 +18,11 @@ from pathlib import Path
 
 from sandbox.settings import Settings, get_settings
 
-# (name, argv) of every process `sandbox up` runs; the worker and ipn join when they exist.
+# (name, argv) of every process `sandbox up` runs.
 CHILDREN: list[tuple[str, list[str]]] = [
     ("api", [sys.executable, "-m", "sandbox.cli", "api"]),
+    ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
+    ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
 ]
 READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
@@ -123,7 +125,8 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
         "MyPay Sandbox",
         f"  API        {base}/api/v1",
         f"  Docs       {base}/schema",
-        f"  IPN        {_local_url(settings, settings.ipn_port)}/ipn/rail  (not started yet)",
+        f"  IPN        {_local_url(settings, settings.ipn_port)}/ipn/rail",
+        f"  Worker     1 process, time scale {settings.time_scale:g}",
         f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",
         "  Demo merchant keys (X-API-KEY)",
         *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants),
@@ -228,6 +231,29 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ipn(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "ipn.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.ipn_port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from worker.main import run
+
+    run()
+    return 0
+
+
 def _database_url() -> str:
     url = get_settings().database_url
     if not url:
@@ -274,10 +300,6 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_not_yet(args: argparse.Namespace) -> int:
-    return _fail(f"`sandbox {args.command}` is not implemented yet", 2)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sandbox", description="MyPay Sandbox, a mock payout PSP.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -285,8 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fresh", action="store_true", help="delete the data dir first (stopping its servers)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("api", help="run the API (uvicorn) on SANDBOX_API_PORT").set_defaults(func=cmd_api)
-    sub.add_parser("worker", help="run the worker (not yet)").set_defaults(func=cmd_not_yet)
-    sub.add_parser("ipn", help="run the IPN service (not yet)").set_defaults(func=cmd_not_yet)
+    sub.add_parser("worker", help="run one arq worker (payout steps, rail callbacks, sweeper)").set_defaults(
+        func=cmd_worker)
+    sub.add_parser("ipn", help="run the IPN service on SANDBOX_IPN_PORT").set_defaults(func=cmd_ipn)
     sub.add_parser("migrate", help="apply migrations to SANDBOX_DATABASE_URL").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="seed SANDBOX_DATABASE_URL (idempotent)").set_defaults(func=cmd_seed)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec as JSON")

@@ -45,6 +45,10 @@ class Settings:
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
     rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
+    # The sweeper runs every `sweep_every_s` seconds and re-enqueues payout steps overdue by
+    # more than `sweep_after_s` (a lost job, a killed worker). Real seconds, not scaled.
+    sweep_every_s: int = field(default_factory=lambda: _int("SANDBOX_SWEEP_EVERY_S", 5))
+    sweep_after_s: float = field(default_factory=lambda: _float("SANDBOX_SWEEP_AFTER_S", 10.0))
     # Where the simulated rail sends its callbacks; by default the local IPN service.
     ipn_url: str | None = field(default_factory=lambda: _opt("SANDBOX_IPN_URL"))
     # Connection pool per process; the payout path holds one connection per request.
@@ -53,6 +57,13 @@ class Settings:
     max_body_bytes: int = field(default_factory=lambda: _int("SANDBOX_MAX_BODY_BYTES", 1_048_576))
     log_level: str = field(default_factory=lambda: os.environ.get("SANDBOX_LOG_LEVEL", "INFO"))
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
+    # Webhooks: refuse endpoint URLs that resolve to loopback, private, link-local, CGNAT or
+    # metadata addresses (at creation and at connect time). Off by default: sandbox users
+    # run their receivers on localhost.
+    webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
+    webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
+    # Webhook requests one worker process has in flight at once.
+    webhook_concurrency: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_CONCURRENCY", 100))
 
 
     @property

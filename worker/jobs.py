@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import httpx
 from arq import Retry
 
 from sandbox.payouts import engine
 from sandbox.rail import client as rail
+from sandbox.settings import get_settings
 
 log = logging.getLogger("worker")
 
@@ -36,4 +38,4 @@ async def rail_notify(ctx: dict, psp_reference: str, notification_id: str, statu
 
 
 async def sweep(ctx: dict) -> int:
-    return await engine.sweep()
+    return await engine.sweep(timedelta(seconds=get_settings().sweep_after_s))

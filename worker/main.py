@@ -14,8 +14,6 @@ from sandbox.rail.client import NOTIFY_JOB
 from sandbox.settings import get_settings
 from worker import jobs
 
-SWEEP_EVERY_S = 5
-
 
 async def startup(ctx: dict) -> None:
     settings = get_settings()
@@ -45,7 +43,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50) -> Worker:
             func(jobs.rail_notify, name=NOTIFY_JOB, keep_result=0, max_tries=len(jobs.RAIL_RETRY_S) + 1, timeout=30),
         ],
         cron_jobs=[
-            cron(jobs.sweep, name="sweep", second=set(range(0, 60, SWEEP_EVERY_S)), run_at_startup=True,
+            cron(jobs.sweep, name="sweep", second=set(range(0, 60, max(1, settings.sweep_every_s))), run_at_startup=True,
                  keep_result=0, timeout=60),
         ],
         redis_settings=redis_client.redis_settings(settings.redis_url),

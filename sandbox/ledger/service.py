@@ -142,11 +142,13 @@ async def history(merchant_id: str, *, since_seq: int | None, before_seq: int | 
     return await db.fetch(base + " ORDER BY e.seq DESC LIMIT $2", merchant_id, limit + 1)
 
 
-async def check_invariant(merchant_id: str | None = None) -> list[str]:
+async def check_invariant(merchant_id: str | None = None, conn=None) -> list[str]:
     """Every problem found: a bucket that differs from the sum of its entries, or a
-    ledger transaction that does not sum to zero. Empty means the books balance."""
+    ledger transaction that does not sum to zero. Empty means the books balance.
+    `conn`: an asyncpg connection to use instead of the process's pool."""
+    fetch = conn.fetch if conn is not None else db.fetch
     problems: list[str] = []
-    rows = await db.fetch(
+    rows = await fetch(
         """
         SELECT b.merchant, b.available, b.locked, b.pending, b.last_seq,
                COALESCE(SUM(e.amount) FILTER (WHERE e.bucket = 'available'), 0) AS sum_available,
@@ -167,7 +169,7 @@ async def check_invariant(merchant_id: str | None = None) -> list[str]:
             problems.append(
                 f"{r['merchant']}: seq gap (entries {r['entries']}, max {r['max_seq']}, last {r['last_seq']})"
             )
-    unbalanced = await db.fetch(
+    unbalanced = await fetch(
         "SELECT e.transaction, SUM(e.amount) AS total FROM ledger_entry e"
         " WHERE $1::varchar IS NULL OR e.merchant = $1 GROUP BY e.transaction HAVING SUM(e.amount) <> 0",
         merchant_id,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sandbox import db
 from sandbox.core import queue
-from sandbox.core.clock import now
+from sandbox.core.clock import now, scaled
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.payouts import service, states
 from sandbox.payouts.scenarios import Step
@@ -26,8 +26,9 @@ __all__ = ["AFTER_RELEASE", "MAIN", "STEP_JOB", "advance", "on_rail_outcome", "s
 
 log = logging.getLogger("sandbox.engine")
 
-# If an IPN-reported step's callback is lost, the rail sends it again after this long.
-IPN_RESEND = timedelta(seconds=10)
+# If an IPN-reported step's callback is lost, the rail sends it again after this long
+# (simulated time: it scales; resends carry the same notification id, so they are no-ops).
+IPN_RESEND_S = 10
 
 
 async def advance(payout_id: str, track: str, index: int) -> bool:
@@ -60,7 +61,7 @@ async def apply_step(row, at: datetime, reason: str | None = None) -> None:
             status=step.status,
             failure_code=step.failure_code,
         )
-        await db.execute("UPDATE payout SET next_action_at = $2 WHERE id = $1", row["id"], at + IPN_RESEND)
+        await db.execute("UPDATE payout SET next_action_at = $2 WHERE id = $1", row["id"], at + scaled(IPN_RESEND_S))
         # If the callback is lost, the sweeper finds the step overdue and the rail sends again.
         await db.after_commit(lambda: queue.enqueue(rail.NOTIFY_JOB, notification.psp_reference,
                                                     notification.notification_id, notification.status,

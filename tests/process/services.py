@@ -1,0 +1,151 @@
+"""API, IPN and workers as separate processes (`sandbox api|ipn|worker`) on their own
+embedded PostgreSQL and Redis, for end-to-end and fault tests with real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+from tests.process.conftest import REPO, free_port, wait_until
+
+ADMIN_KEY = "sk_admin_process_" + secrets.token_hex(12)
+
+
+class Services:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sandbox-procs-"))
+        self.pg, self.redis = EmbeddedPostgres(self.dir), EmbeddedRedis(self.dir)
+        self.database_url = self.pg.start()
+        self.redis_url = self.redis.start()
+        self.api_port, self.ipn_port = free_port(), free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        self.env.update(
+            SANDBOX_DATABASE_URL=self.database_url,
+            SANDBOX_REDIS_URL=self.redis_url,
+            SANDBOX_TIME_SCALE="0",
+            SANDBOX_API_PORT=str(self.api_port),
+            SANDBOX_IPN_PORT=str(self.ipn_port),
+            SANDBOX_RAIL_SECRET="rail_" + secrets.token_hex(16),
+            SANDBOX_ADMIN_KEY=ADMIN_KEY,
+            SANDBOX_DATA_DIR=str(self.dir),
+            # Recover stranded steps after 2 s instead of 10 s, so the fault tests stay quick.
+            SANDBOX_SWEEP_EVERY_S="1",
+            SANDBOX_SWEEP_AFTER_S="2",
+        )
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.run_cli("migrate")
+        self.run_cli("seed")
+        self.base = f"http://127.0.0.1:{self.api_port}/api/v1"
+
+    def run_cli(self, *args: str) -> None:
+        subprocess.run([sys.executable, "-m", "sandbox.cli", *args], cwd=REPO, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+    def start(self, name: str, command: str) -> subprocess.Popen:
+        log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
+        proc = subprocess.Popen([sys.executable, "-m", "sandbox.cli", command], cwd=REPO, env=self.env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = proc
+        return proc
+
+    def start_all(self, workers: int = 1) -> None:
+        self.start("api", "api")
+        self.start("ipn", "ipn")
+        for i in range(workers):
+            self.start(f"worker{i}", "worker")
+        wait_until(lambda: self._answers(f"{self.base}/ready") and self._answers(
+            f"http://127.0.0.1:{self.ipn_port}/health"), 60, "API and IPN to answer")
+
+    @staticmethod
+    def _answers(url: str) -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        proc.send_signal(sig)
+        proc.wait(30)
+
+    def log(self, name: str) -> str:
+        return (self.dir / f"{name}.log").read_text(errors="replace")
+
+    def client(self, key: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base, headers={"X-API-KEY": key}, timeout=60,
+                                 limits=httpx.Limits(max_connections=32))
+
+    async def new_merchant(self, opening_balance: str = "10000000.00") -> tuple[httpx.AsyncClient, str]:
+        async with self.client(ADMIN_KEY) as admin:
+            r = await admin.post("/sandbox/merchants", json={"name": "proc", "opening_balance": opening_balance},
+                                 headers={"X-Idempotency-Key": secrets.token_hex(12)})
+            r.raise_for_status()
+            body = r.json()
+        return self.client(body["api_key"]), body["merchant"]["id"]
+
+    async def sql(self, query: str, *args):
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    async def invariant(self, merchant_id: str) -> list[str]:
+        from sandbox.ledger.service import check_invariant
+
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return await check_invariant(merchant_id, conn=conn)
+        finally:
+            await conn.close()
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.redis.stop()
+        self.pg.stop()
+
+
+async def create_payouts(api: httpx.AsyncClient, accounts: list[str], amount: str = "1.00",
+                         concurrency: int = 16) -> list[dict]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(account: str) -> dict:
+        async with sem:
+            r = await api.post("/payouts", json={"amount": amount, "destination": {
+                "type": "bank", "bank_code": "HBL", "account_number": account}},
+                headers={"X-Idempotency-Key": secrets.token_hex(12)})
+            assert r.status_code == 201, r.text
+            return r.json()
+
+    return await asyncio.gather(*[one(a) for a in accounts])
+
+
+async def wait_all_final(services: Services, merchant_id: str, count: int, timeout: float) -> float:
+    """Wait until `count` payouts of the merchant are at their scenario's end; returns when."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = await services.sql(
+            "SELECT count(*) AS n FROM payout WHERE merchant = $1 AND next_action_at IS NULL"
+            " AND status IN ('success', 'failed', 'returned', 'rejected', 'cancelled')", merchant_id)
+        if rows[0]["n"] >= count:
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {rows[0]['n']} of {count} payouts finished within {timeout}s")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,184 @@
+"""Payouts moved by real processes — `sandbox api`, `sandbox ipn`, `sandbox worker` — on
+their own embedded PostgreSQL and Redis, at time scale 0: every scenario row end to end,
+then the faults: a worker killed with SIGKILL mid-run, Redis flushed mid-run, two workers
+on one queue. After each: every payout at its scenario's end, exactly its steps, no
+ledger transaction doubled, the ledger invariant intact."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+import time
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+import redis
+
+from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
+
+# suffix → (final status, exact status path, attempts, failure_code, ledger kinds in order)
+EXPECT = {
+    "0001": ("success", ["pending", "processing", "success"], 1, None, ["payout_created", "payout_succeeded"]),
+    "0002": ("success", ["pending", "processing", "retrying", "processing", "success"], 2, None,
+             ["payout_created", "payout_succeeded"]),
+    "0003": ("failed", ["pending", "processing", "failed"], 1, "account_closed",
+             ["payout_created", "payout_released"]),
+    "0006": ("returned", ["pending", "processing", "success", "returned"], 1, None,
+             ["payout_created", "payout_succeeded", "payout_returned"]),
+    "0007": ("failed", ["pending", "processing", "retrying", "processing", "retrying", "processing", "failed"], 3,
+             "rail_timeout", ["payout_created", "payout_released"]),
+}
+
+
+@pytest.fixture(scope="module")
+def services():
+    s = Services()
+    try:
+        s.start_all(workers=1)
+        yield s
+    finally:
+        s.close()
+
+
+async def wait_status(api, payout_id: str, status: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        p = (await api.get(f"/payouts/{payout_id}")).json()
+        if p["status"] == status:
+            return p
+        assert time.monotonic() < deadline, f"{payout_id} is {p['status']}, not {status}, after {timeout}s"
+        await asyncio.sleep(0.05)
+
+
+async def ledger_kinds(services: Services, payout_id: str) -> list[str]:
+    rows = await services.sql("SELECT kind FROM ledger_transaction WHERE payout_id = $1 ORDER BY id", payout_id)
+    return [r["kind"] for r in rows]
+
+
+async def assert_exact(services: Services, payouts: list[dict]) -> None:
+    """Each payout went exactly through its scenario: no step twice, no money twice."""
+    ids = [p["id"] for p in payouts]
+    rows = await services.sql(
+        "SELECT id, status, status_history, attempts, failure_code, destination FROM payout WHERE id = ANY($1)", ids)
+    kinds = await services.sql(
+        "SELECT payout_id, array_agg(kind ORDER BY id) AS kinds FROM ledger_transaction WHERE payout_id = ANY($1)"
+        " GROUP BY payout_id", ids)
+    by_payout = {r["payout_id"]: list(r["kinds"]) for r in kinds}
+    import json
+
+    for row in rows:
+        suffix = json.loads(row["destination"])["account_number"][-4:]
+        final, path, attempts, failure, ledger = EXPECT[suffix]
+        history = [h["status"] for h in json.loads(row["status_history"])]
+        assert (row["status"], history, row["attempts"], row["failure_code"]) == (final, path, attempts, failure), \
+            row["id"]
+        assert by_payout[row["id"]] == ledger, row["id"]
+
+
+@pytest.mark.parametrize("suffix", sorted(EXPECT))
+async def test_scenario_end_to_end(services, suffix):
+    api, merchant_id = await services.new_merchant("1000.00")
+    async with api:
+        p = (await create_payouts(api, [f"1234567890{suffix}"], amount="100.00"))[0]
+        final, path, attempts, failure, ledger = EXPECT[suffix]
+        done = await wait_status(api, p["id"], final)
+        await wait_all_final(services, merchant_id, 1, 30)
+        assert [h["status"] for h in done["status_history"]] == path
+        assert done["attempts"] == attempts and done["failure_code"] == failure and done["psp_reference"]
+        assert await ledger_kinds(services, p["id"]) == ledger
+        balance = (await api.get("/balance")).json()
+        paid = final == "success"
+        assert balance["available"] == ("900.00" if paid else "1000.00")
+        assert balance["locked"] == "0.00"
+        feed = (await api.get("/balance/history", params={"since_seq": 0})).json()["data"]
+        for bucket in ("available", "locked"):
+            assert sum(Decimal(e["amount"]) for e in feed if e["bucket"] == bucket) == Decimal(balance[bucket])
+        assert await services.invariant(merchant_id) == []
+
+
+async def test_waiting_for_the_bank_then_rail_callback(services):
+    api, merchant_id = await services.new_merchant("1000.00")
+    async with api:
+        p = (await create_payouts(api, ["12345678900004"], amount="100.00"))[0]
+        deadline = time.monotonic() + 30
+        while not (await api.get(f"/payouts/{p['id']}")).json()["psp_reference"]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        r = await api.post(f"/sandbox/payouts/{p['id']}/simulate", json={"status": "success"},
+                           headers={"X-Idempotency-Key": secrets.token_hex(8)})
+        assert r.status_code == 202
+        done = await wait_status(api, p["id"], "success")
+        assert [h["status"] for h in done["status_history"]] == ["pending", "success"]
+        assert await services.invariant(merchant_id) == []
+
+
+async def test_hold_released_and_review_approved(services):
+    api, merchant_id = await services.new_merchant("500000.00")
+    async with api, services.client(ADMIN_KEY) as admin:
+        held = (await create_payouts(api, ["12345678900005"], amount="99999.00"))[0]
+        big = (await create_payouts(api, ["12345678900001"], amount="100000.00"))[0]
+        assert big["status"] == "in_review"
+        await wait_status(api, held["id"], "on_hold")
+        for payout_id, action in ((held["id"], "release"), (big["id"], "approve")):
+            r = await admin.post(f"/admin/payouts/{payout_id}/{action}", json={},
+                                 headers={"X-Idempotency-Key": secrets.token_hex(8)})
+            assert r.status_code == 200, r.text
+        a = await wait_status(api, held["id"], "success")
+        b = await wait_status(api, big["id"], "success")
+        assert [h["status"] for h in a["status_history"]] == ["pending", "on_hold", "processing", "success"]
+        assert [h["status"] for h in b["status_history"]] == ["in_review", "pending", "processing", "success"]
+        assert (await api.get("/balance")).json()["available"] == "300001.00"
+        assert await services.invariant(merchant_id) == []
+
+
+def mixed_accounts(n: int) -> list[str]:
+    suffixes = ["0001", "0002", "0003", "0006", "0007"]
+    return [f"{i:010d}{suffixes[i % len(suffixes)]}" for i in range(n)]
+
+
+async def test_worker_killed_mid_run(services):
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        payouts = await create_payouts(api, mixed_accounts(500))
+        # Kill the worker once it is well into the run.
+        deadline = time.monotonic() + 60
+        while True:
+            done = (await services.sql("SELECT count(*) AS n FROM payout WHERE merchant = $1 AND status = 'success'",
+                                       merchant_id))[0]["n"]
+            if done >= 50:
+                break
+            assert time.monotonic() < deadline, "the worker made no progress"
+            await asyncio.sleep(0.05)
+        worker = next(name for name in services.procs if name.startswith("worker"))
+        services.kill(worker, signal.SIGKILL)
+        killed_at = time.monotonic()
+        services.start("worker-after-kill", "worker")
+        finished_at = await wait_all_final(services, merchant_id, len(payouts), 120)
+        print(f"\nlast stranded payout finished {finished_at - killed_at:.1f}s after kill -9")
+        await assert_exact(services, payouts)
+        assert await services.invariant(merchant_id) == []
+
+
+async def test_redis_flushed_mid_run(services):
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        payouts = await create_payouts(api, mixed_accounts(200))
+        redis.Redis(unix_socket_path=services.redis.socket.as_posix()).flushall()
+        await wait_all_final(services, merchant_id, len(payouts), 120)
+        await assert_exact(services, payouts)
+        assert await services.invariant(merchant_id) == []
+
+
+async def test_two_workers_never_step_a_payout_twice(services):
+    services.start("worker-second", "worker")
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        payouts = await create_payouts(api, mixed_accounts(300))
+        await wait_all_final(services, merchant_id, len(payouts), 120)
+        await assert_exact(services, payouts)
+        statuses = Counter(r["status"] for r in await services.sql(
+            "SELECT status FROM payout WHERE merchant = $1", merchant_id))
+        assert statuses == {"success": 120, "failed": 120, "returned": 60}
+        assert await services.invariant(merchant_id) == []
