@@ -190,6 +190,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             for name, argv in CHILDREN:
                 supervisor.start(name, argv)
             supervisor.wait_ready(f"{_local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
+            supervisor.wait_ready(f"{_local_url(settings, settings.ipn_port)}/health", READY_TIMEOUT)
             now = time.monotonic()
             _say(f"ready in {now - started:.2f}s (servers {t_servers - started:.2f}s, migrate and seed "
                  f"{t_seeded - t_servers:.2f}s, processes {now - t_seeded:.2f}s); Ctrl-C stops everything")
@@ -214,37 +215,22 @@ def cmd_up(args: argparse.Namespace) -> int:
 # --- one process or one step against external servers ------------------------------
 
 
-def cmd_api(args: argparse.Namespace) -> int:
+def _serve(factory: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(
-        "sandbox.app:create_app",
-        factory=True,
-        host=settings.api_host,
-        port=settings.api_port,
-        workers=settings.api_workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level.lower(),
-    )
+    uvicorn.run(factory, factory=True, host=settings.api_host, port=port, workers=workers, loop="uvloop",
+                http="httptools", log_level=settings.log_level.lower())
     return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    return _serve("sandbox.app:create_app", settings.api_port, settings.api_workers)
 
 
 def cmd_ipn(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    settings = get_settings()
-    uvicorn.run(
-        "ipn.app:create_app",
-        factory=True,
-        host=settings.api_host,
-        port=settings.ipn_port,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level.lower(),
-    )
-    return 0
+    return _serve("ipn.app:create_app", get_settings().ipn_port)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

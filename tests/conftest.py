@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator
@@ -55,6 +56,7 @@ def servers() -> tuple[str, str]:
     finally:
         rd.stop()
         pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

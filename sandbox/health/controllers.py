@@ -38,7 +38,8 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/ready", operation_id="ready", summary="PostgreSQL and Redis answer",
-         responses={503: ResponseSpec(data_container=Ready, description="A backing service is down")})
+         responses={503: ResponseSpec(data_container=Ready, description="A backing service is down",
+                                      generate_examples=False)})
     async def ready(self) -> Response[Ready]:
         pg = await _check(lambda: db.fetchval("SELECT 1"))
         rd = await _check(lambda: redis_client.get().ping())
