@@ -105,12 +105,13 @@ async def serve(app, port: int):
     return server, task
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def worker(stack) -> AsyncIterator[None]:
-    """The arq worker, in this event loop: payouts move while tests watch."""
+    """An arq worker in this event loop, for one test: payouts move while it watches.
+    Tests without it see payouts stay where the API put them."""
     from worker.main import build_worker
 
-    w = build_worker()
+    w = build_worker(shared_connections=True)
     task = asyncio.create_task(w.async_run())
     try:
         yield None

@@ -16,22 +16,26 @@ from worker import jobs
 
 
 async def startup(ctx: dict) -> None:
-    settings = get_settings()
-    db.configure(settings.database_url)
-    await db.start(settings.db_pool_min, settings.db_pool_max)
-    # Steps enqueue the next step through the same pool the API uses.
-    await redis_client.start(settings.redis_url)
+    if not ctx.get("shared_connections"):
+        settings = get_settings()
+        db.configure(settings.database_url)
+        await db.start(settings.db_pool_min, settings.db_pool_max)
+        # Steps enqueue the next step through the same pool the API uses.
+        await redis_client.start(settings.redis_url)
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
 
 
 async def shutdown(ctx: dict) -> None:
     if "http" in ctx:
         await ctx["http"].aclose()
-    await redis_client.stop()
-    await db.stop()
+    if not ctx.get("shared_connections"):
+        await redis_client.stop()
+        await db.stop()
 
 
-def build_worker(burst: bool = False, max_jobs: int = 50) -> Worker:
+def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bool = False) -> Worker:
+    """`shared_connections`: the process already runs the database and Redis pools (tests
+    and benchmarks that run a worker beside the API); the worker neither opens nor closes them."""
     settings = get_settings()
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox worker`")
@@ -54,6 +58,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50) -> Worker:
         poll_delay=0.05,
         handle_signals=True,
         keep_result=0,
+        ctx={"shared_connections": shared_connections},
     )
 
 

@@ -45,7 +45,7 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str) -> d
     await asyncio.gather(*[one() for _ in range(payouts)])
     created_s = time.perf_counter() - t0
 
-    worker = build_worker()
+    worker = build_worker(shared_connections=True)
     t1 = time.perf_counter()
     task = asyncio.create_task(worker.async_run())
     while True:

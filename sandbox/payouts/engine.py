@@ -38,6 +38,9 @@ async def advance(payout_id: str, track: str, index: int) -> bool:
         row = await service.get_row(payout_id, None, lock=True)
         if row["track"] != track or row["step_index"] != index or row["next_action_at"] is None:
             return False
+        if not states.NEXT[row["status"]]:  # final: nothing left to do (and never to be retried)
+            await db.execute("UPDATE payout SET next_action_at = NULL WHERE id = $1", payout_id)
+            return False
         at = now()
         if row["next_action_at"] > at:
             return False

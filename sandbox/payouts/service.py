@@ -26,6 +26,8 @@ COLUMNS = (
     " updated_at, number"
 )
 
+_P_COLUMNS = ", ".join(f"p.{c.strip()}" for c in COLUMNS.split(","))
+
 _decode_history = msgspec.json.Decoder(list[StatusChange])
 _decode_destination = msgspec.json.Decoder(Destination)
 _decode_metadata = msgspec.json.Decoder(dict[str, str] | None)
@@ -175,43 +177,51 @@ async def transition(payout_id: str, to_status: str, *, merchant_id: str | None 
                      sets: dict | None = None, at: datetime | None = None) -> asyncpg.Record:
     """Move a payout to `to_status` if its current status allows it, with its ledger
     transaction and outbox event, in one transaction. `sets` updates other columns in
-    the same statement. Entering `processing` counts an attempt. Raises NotFound, or
+    the same statement (`next_action_at` is cleared unless given). Entering `processing`
+    counts an attempt. Raises NotFound, or
     Conflict (`invalid_state`) when the payout is in a status that cannot move there."""
     at = at or now()
-    sets = dict(sets or {})
+    # Unless the caller schedules a next step, nothing is due after a status change: a
+    # cancelled or rejected payout must not keep a step job or the sweeper busy.
+    sets = {"next_action_at": None, **(sets or {})}
     unknown = set(sets) - SETTABLE
     if unknown:
         raise ValueError(f"cannot set {unknown}")
     allowed = allowed_from if allowed_from is not None else states.sources(to_status)
     allowed = [s for s in allowed if to_status in states.NEXT[s]]
+    if "destination" in sets:
+        sets["destination"] = msgspec.json.encode(sets["destination"]).decode()
+    names = list(sets)
+    assignments = "".join(
+        f", {name} = ${i + 8}" + ("::jsonb" if name == "destination" else "") for i, name in enumerate(names)
+    )
     async with db.transaction():
-        before = await db.fetchrow(
-            "SELECT status FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2) FOR UPDATE",
-            payout_id,
-            merchant_id,
-        )
-        if before is None:
-            raise NotFound(f"No payout {payout_id}")
-        if before["status"] not in allowed:
-            raise Conflict(f"The payout is {before['status']}; it cannot become {to_status}")
-        if "destination" in sets:
-            sets["destination"] = msgspec.json.encode(sets["destination"]).decode()
-        names = list(sets)
-        assignments = "".join(
-            f", {name} = ${i + 6}" + ("::jsonb" if name == "destination" else "") for i, name in enumerate(names)
-        )
+        # One round trip: lock the row, check the status it had, update it.
         row = await db.fetchrow(
-            f"""UPDATE payout SET status = $2, status_history = status_history || $3::jsonb,
-                       attempts = attempts + $4, updated_at = $5{assignments}
-                 WHERE id = $1 RETURNING {COLUMNS}""",
+            f"""WITH old AS (SELECT id, status FROM payout
+                              WHERE id = $1 AND ($6::varchar IS NULL OR merchant = $6) FOR UPDATE)
+                UPDATE payout p SET status = $2, status_history = p.status_history || $3::jsonb,
+                       attempts = p.attempts + $4, updated_at = $5{assignments}
+                  FROM old WHERE p.id = old.id AND old.status = ANY($7::varchar[])
+                RETURNING old.status AS old_status, {_P_COLUMNS}""",
             payout_id,
             to_status,
             _history_item(to_status, at, reason),
             1 if to_status == states.PROCESSING else 0,
             at,
+            merchant_id,
+            allowed,
             *[sets[n] for n in names],
         )
-        kind = states.ledger_kind(before["status"], to_status)
+        if row is None:
+            current = await db.fetchval(
+                "SELECT status FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)",
+                payout_id, merchant_id,
+            )
+            if current is None:
+                raise NotFound(f"No payout {payout_id}")
+            raise Conflict(f"The payout is {current}; it cannot become {to_status}")
+        kind = states.ledger_kind(row["old_status"], to_status)
         if kind:
             await ledger.post(row["merchant"], kind, row["amount"], payout_id, at)
         await outbox.emit(row["merchant"], f"payout.{to_status}", event_data(row), payout_id, at)

@@ -441,16 +441,11 @@ async def cancelled_pending_payout(merchant) -> str:
     return p["id"]
 
 
-@pytest.mark.xfail(strict=True, reason="cancel does not clear next_action_at, so the step job already queued "
-                   "for the payout runs engine.advance on a cancelled payout, which raises Conflict "
-                   "('The payout is cancelled; it cannot become processing') instead of returning False")
 async def test_step_job_for_a_cancelled_payout_is_a_no_op(merchant):
     payout_id = await cancelled_pending_payout(merchant)
     assert await engine.advance(payout_id, engine.MAIN, 0) is False
 
 
-@pytest.mark.xfail(strict=True, reason="cancel leaves next_action_at set on the cancelled payout, so the sweeper "
-                   "finds it overdue and re-enqueues its step every 5 s for ever")
 async def test_cancelled_payout_has_no_step_due(merchant):
     payout_id = await cancelled_pending_payout(merchant)
     assert await db.fetchval("SELECT next_action_at FROM payout WHERE id = $1", payout_id) is None
