@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, OpenAPIHeader, Parameter, Schema, SecurityScheme
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.routes import HTTPRoute
 
 from sandbox import db
 from sandbox.admin.controllers import AdminPayoutController
@@ -27,10 +28,42 @@ API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
 
 
+def _closed_request_bodies(schema) -> None:
+    """Request bodies refuse unknown fields (msgspec `forbid_unknown_fields`); say so in
+    the spec with `additionalProperties: false`, nested objects included."""
+    components = (schema.components.schemas or {}) if schema.components else {}
+    seen: set[str] = set()
+
+    def close(node) -> None:
+        if node is None:
+            return
+        ref = getattr(node, "ref", None)
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            if name in seen or name not in components:
+                return
+            seen.add(name)
+            node = components[name]
+        for sub in (getattr(node, "one_of", None) or []) + (getattr(node, "any_of", None) or []):
+            close(sub)
+        if getattr(node, "properties", None):
+            node.additional_properties = False
+            for prop in node.properties.values():
+                close(prop)
+
+    for item in (schema.paths or {}).values():
+        for method in ("post", "put", "patch", "delete"):
+            op = getattr(item, method, None)
+            body = getattr(op, "request_body", None) if op else None
+            for media in ((body.content or {}).values() if body is not None else []):
+                close(media.schema)
+
+
 def _document_headers(app: Litestar) -> None:
     """Document the headers the middleware handles: the idempotency key on every
     mutating route, X-Request-ID on every response."""
     schema = app.openapi_schema
+    _closed_request_bodies(schema)
     key_param = Parameter(
         name="X-Idempotency-Key",
         param_in="header",
@@ -49,6 +82,17 @@ def _document_headers(app: Litestar) -> None:
             for response in (op.responses or {}).values():
                 if hasattr(response, "headers"):
                     response.headers = {**(response.headers or {}), "X-Request-ID": request_id}
+
+
+def _fix_options_allow(app: Litestar) -> None:
+    """Litestar's automatic OPTIONS handler keeps the route object it was first made for;
+    when a path's handlers are merged into a new route, its `Allow` header misses methods
+    (e.g. `OPTIONS, POST` on /payouts). Point each one at the final route."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and "OPTIONS" in route.route_handler_map:
+            fn = route.route_handler_map["OPTIONS"][0].fn
+            if fn.__name__ == "options_handler" and fn.__closure__:
+                fn.__closure__[0].cell_contents = route
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -74,7 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController,
                         AdminPayoutController],
         middleware=[
-            DefineMiddleware(ApiKeyMiddleware),
+            # Every method authenticates, OPTIONS included (Litestar would skip it).
+            DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
         ],
         security=[{"apiKey": []}],
@@ -101,4 +146,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     _document_headers(app)
+    _fix_options_allow(app)
     return app

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
@@ -11,7 +10,9 @@ from sandbox.admin.schemas import AdminPayoutPage, PayoutRequests
 from sandbox.core.auth import admin_only
 from sandbox.core.errors import Conflict, InsufficientFunds, NotFound
 from sandbox.core.openapi_errors import reads, writes
+from sandbox.core.timestamps import parse_timestamp
 from sandbox.payouts import actions
+from sandbox.payouts.controllers import Timestamp
 from sandbox.payouts.schemas import Payout, ReviewDecision
 from sandbox.payouts.states import STATUSES
 
@@ -31,11 +32,12 @@ class AdminPayoutController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         status: FromQuery[StatusFilter | None] = None,
         merchant_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        created_gte: FromQuery[datetime | None] = None,
-        created_lte: FromQuery[datetime | None] = None,
+        created_gte: Timestamp = None,
+        created_lte: Timestamp = None,
     ) -> AdminPayoutPage:
         return await service.list_payouts(limit=limit, cursor=cursor, status=status, merchant_id=merchant_id,
-                                          created_gte=created_gte, created_lte=created_lte)
+                                          created_gte=parse_timestamp("created_gte", created_gte),
+                                          created_lte=parse_timestamp("created_lte", created_lte))
 
     @get("/requests", operation_id="adminPayoutRequests", summary="Requested and in-flight totals per merchant",
          responses=reads())

@@ -87,11 +87,18 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=principal.key_id)
 
 
+def _principal(connection: ASGIConnection) -> Principal:
+    principal = connection.scope.get("state", {}).get("principal")
+    if principal is None:
+        raise Unauthenticated("Send your API key in the X-API-KEY header")
+    return principal
+
+
 def merchant_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role != "merchant":
+    if _principal(connection).role != "merchant":
         raise Forbidden("This route needs a merchant key; admin keys act through the admin routes")
 
 
 def admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role != "admin":
+    if _principal(connection).role != "admin":
         raise Forbidden("This route needs an admin key")

@@ -198,6 +198,10 @@ def to_api_error(exc: BaseException) -> ApiError:
     """Map anything raised while serving a request to one of our errors."""
     if isinstance(exc, ApiError):
         return exc
+    from sandbox.core.money import AmountError
+
+    if isinstance(exc, AmountError):
+        return ValidationFailed.field("amount", str(exc))
     if isinstance(exc, ValidationException):
         detail = str(exc.detail or "")
         errors = _validation_errors(exc)

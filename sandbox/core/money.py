@@ -11,9 +11,11 @@ MINOR_PER_MAJOR = 100
 MAX_AMOUNT_MINOR = 100_000_000 * MINOR_PER_MAJOR - 1
 
 # Positive, at most 8 integer digits and 2 decimals, no sign, exponent or spaces.
-AMOUNT_PATTERN = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,7}(\.[0-9]{1,2})?)$"
+# `$(?!\n)`: msgspec checks patterns with re.search, where a bare `$` also matches before
+# a final newline; the lookahead makes "1.00\n" fail there as it does in JSON Schema.
+AMOUNT_PATTERN = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,7}(\.[0-9]{1,2})?)$(?!\n)"
 # The same, zero allowed (opening balances).
-AMOUNT_OR_ZERO_PATTERN = r"^(0(\.[0-9]{1,2})?|[1-9][0-9]{0,7}(\.[0-9]{1,2})?)$"
+AMOUNT_OR_ZERO_PATTERN = r"^(0(\.[0-9]{1,2})?|[1-9][0-9]{0,7}(\.[0-9]{1,2})?)$(?!\n)"
 _AMOUNT_RE = re.compile(AMOUNT_OR_ZERO_PATTERN)
 
 

@@ -37,7 +37,8 @@ class BalanceController(Controller):
     async def history(
         self,
         request: Request,
-        since_seq: Annotated[int | None, QueryParameter(ge=0, le=2**62,
+        # schema_extra: Litestar drops a falsy `ge=0` from the spec.
+        since_seq: Annotated[int | None, QueryParameter(ge=0, le=2**62, schema_extra={"minimum": 0},
                              description="Feed mode: entries with seq > since_seq, oldest first")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=FEED_MAX)] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,

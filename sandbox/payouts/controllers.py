@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, get, post
@@ -9,11 +8,14 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from sandbox.core.auth import merchant_only
 from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
 from sandbox.core.openapi_errors import reads, writes
+from sandbox.core.timestamps import parse_timestamp
+from sandbox.core.types import RFC3339
 from sandbox.payouts import actions, service
 from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
 from sandbox.payouts.states import STATUSES
 
 StatusFilter = Literal[STATUSES]  # type: ignore[valid-type]
+Timestamp = Annotated[str | None, QueryParameter(pattern=RFC3339, format="date-time", max_length=40)]
 
 
 class PayoutController(Controller):
@@ -35,13 +37,14 @@ class PayoutController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         status: FromQuery[StatusFilter | None] = None,
-        created_gte: FromQuery[datetime | None] = None,
-        created_lte: FromQuery[datetime | None] = None,
+        created_gte: Timestamp = None,
+        created_lte: Timestamp = None,
         reference: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> PayoutPage:
         return await service.list_page(
             request.user.merchant_id, limit=limit, cursor=cursor, status=status,
-            created_gte=created_gte, created_lte=created_lte, reference=reference,
+            created_gte=parse_timestamp("created_gte", created_gte),
+            created_lte=parse_timestamp("created_lte", created_lte), reference=reference,
         )
 
     @get("/{payout_id:str}", operation_id="getPayout", summary="Get a payout", responses=reads(NotFound))

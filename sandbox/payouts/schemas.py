@@ -15,6 +15,7 @@ from sandbox.core.types import (
     Reason,
     Reference,
     Title,
+    whole,
 )
 
 
@@ -91,7 +92,7 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["success", "failed", "returned"]
-    failure_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")] | None = None
+    failure_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=whole("[a-z0-9_]+"))] | None = None
 
 
 class SimulateAccepted(msgspec.Struct):

@@ -170,10 +170,6 @@ def report(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.xfail(strict=True, reason="known product bugs, each pinned by a test below: OPTIONS on any "
-                   "authenticated route is a 500; request bodies refuse unknown fields but the spec does not "
-                   "say additionalProperties: false; since_seq's minimum 0 is missing from the spec; created_gte / "
-                   "created_lte take a bare number (Unix seconds) though documented as date-time")
 async def test_schemathesis(stack):
     api, _ = await new_merchant(stack, opening_balance="99999999.99")
     await api.aclose()
@@ -206,9 +202,6 @@ def resolve(spec: dict, schema: dict) -> dict:
     return schema
 
 
-@pytest.mark.xfail(strict=True, reason="OPTIONS on an authenticated /api/v1 route answers 500 \"'user' is not "
-                   "defined in scope, install an AuthMiddleware to set it\": the auth middleware skips OPTIONS "
-                   "(Litestar excludes OPTIONS by default) and the route's guard then reads request.user")
 @pytest.mark.parametrize("path, role", [("/api/v1/balance", "merchant"), ("/api/v1/balance", None),
                                         ("/api/v1/payouts", "merchant"), ("/api/v1/admin/payouts", "admin")])
 async def test_options_is_not_a_server_error(stack, merchant, path, role):
@@ -230,9 +223,6 @@ REQUEST_BODIES = ["createPayout", "cancelPayout", "reinitiatePayout", "verifyAcc
                   "adminReleasePayout"]
 
 
-@pytest.mark.xfail(strict=True, reason="request bodies are msgspec Structs with forbid_unknown_fields=True "
-                   "(an unknown field is a 400), but the OpenAPI schema leaves additionalProperties open, so "
-                   "it calls bodies with extra fields valid")
 @pytest.mark.parametrize("operation_id", REQUEST_BODIES)
 async def test_spec_says_unknown_fields_are_refused(spec, operation_id):
     content = operation(spec, operation_id)["requestBody"]["content"]["application/json"]["schema"]
@@ -248,9 +238,6 @@ async def test_spec_says_unknown_fields_are_refused(spec, operation_id):
                     assert nested.get("additionalProperties") is False, (operation_id, nested)
 
 
-@pytest.mark.xfail(strict=True, reason="GET /balance/history refuses since_seq < 0 (400 'Expected `int` >= 0') "
-                   "but the spec gives since_seq only a maximum: QueryParameter(ge=0) lost its minimum 0 on "
-                   "the way into the OpenAPI document")
 async def test_spec_documents_since_seq_minimum(spec, merchant):
     r = await merchant.get("/balance/history", params={"since_seq": -1})
     assert r.status_code == 400, r.text
@@ -260,9 +247,6 @@ async def test_spec_documents_since_seq_minimum(spec, merchant):
     assert minimums == [0], schema
 
 
-@pytest.mark.xfail(strict=True, reason="created_gte / created_lte are documented as RFC 3339 date-time strings, "
-                   "but a bare number is taken as Unix seconds (msgspec's lax decoding of query values): "
-                   "?created_gte=2026 filters from 1970-01-01T00:33:46Z and answers 200")
 @pytest.mark.parametrize("value", ["2026", "0.5", "-5"])
 @pytest.mark.parametrize("name", ["created_gte", "created_lte"])
 async def test_date_filters_refuse_numbers(merchant, name, value):
@@ -274,26 +258,18 @@ async def test_date_filters_refuse_numbers(merchant, name, value):
 # msgspec checks a `pattern` with re.search, where `$` also matches before a final
 # newline: "1.00\n" passes the Amount pattern, then parse_amount (fullmatch) refuses it.
 
-@pytest.mark.xfail(strict=True, reason="amount \"1.00\\n\" passes the schema's pattern (msgspec uses re.search; "
-                   "`$` matches before a trailing newline), then parse_amount raises AmountError, which no "
-                   "handler maps: 500 internal_error instead of 400 validation_error")
 async def test_topup_amount_with_trailing_newline_is_a_400(merchant):
     r = await merchant.post("/sandbox/topups", {"amount": "1.00\n"})
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "validation_error"
 
 
-@pytest.mark.xfail(strict=True, reason="opening_balance \"5.00\\n\" passes the schema's pattern, then "
-                   "parse_amount raises AmountError unmapped: 500 instead of 400")
 async def test_opening_balance_with_trailing_newline_is_a_400(admin):
     r = await admin.post("/sandbox/merchants", {"name": "newline", "opening_balance": "5.00\n"})
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "validation_error"
 
 
-@pytest.mark.xfail(strict=True, reason="a trailing newline passes every `^…$` pattern (msgspec uses re.search): "
-                   "a payout is created with reference \"order-1\\n\", currency \"PKR\\n\" or a metadata key "
-                   "\"k\\n\", all outside what the spec's patterns allow")
 @pytest.mark.parametrize("extra", [{"reference": "order-1\n"}, {"currency": "PKR\n"}, {"metadata": {"k\n": "v"}}],
                          ids=["reference", "currency", "metadata-key"])
 async def test_payout_field_with_trailing_newline_is_a_400(merchant, extra):

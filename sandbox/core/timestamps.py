@@ -1,0 +1,25 @@
+"""Parsing RFC 3339 timestamps from query strings."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sandbox.core.errors import ValidationFailed
+from sandbox.core.types import RFC3339
+
+_RE = re.compile(RFC3339)
+
+
+def parse_timestamp(field: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    if not _RE.search(value):
+        raise ValidationFailed.field(field, "must be an RFC 3339 date-time like 2026-11-22T10:00:00Z")
+    text = value.replace("t", "T").replace(" ", "T")
+    text = re.sub(r"[Zz]$", "+00:00", text)
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Python keeps microseconds
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed.field(field, "is not a real date and time") from None
