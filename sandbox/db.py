@@ -35,7 +35,14 @@ async def start(min_size: int = 2, max_size: int = 20) -> None:
             max_size=max_size,
             # Statements are cached per connection; keep the cache for the hot path.
             statement_cache_size=256,
+            # No session state is ever set (advisory locks are transaction-scoped, no LISTEN,
+            # no SET), so skip asyncpg's reset query: one round trip less per request.
+            reset=_no_reset,
         )
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    return None
 
 
 async def stop() -> None:

@@ -94,11 +94,12 @@ def _principal(connection: ASGIConnection) -> Principal:
     return principal
 
 
-def merchant_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread.
+async def merchant_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if _principal(connection).role != "merchant":
         raise Forbidden("This route needs a merchant key; admin keys act through the admin routes")
 
 
-def admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if _principal(connection).role != "admin":
         raise Forbidden("This route needs an admin key")
