@@ -28,7 +28,7 @@ async def test_revoked_key_is_refused(merchant):
     assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
 
 
-@pytest.mark.parametrize("key", ["", "x", "sk_test_" + "a" * 300, "sk_test_\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+@pytest.mark.parametrize("key", ["", "x", "sk_test_" + "a" * 300, "sk_test_" + "\u00e9" * 9,
                                  "' OR 1=1 --aaaaaaaaaa", "sk_test_alpha_demo_key_000000000000000X"])
 async def test_malformed_keys_are_refused(anonymous, key):
     r = await anonymous.http.get("/balance", headers={"X-API-KEY": key.encode("utf-8")})
@@ -56,8 +56,8 @@ async def test_server_owned_fields_are_refused(merchant, field, value):
     assert (await merchant.get("/payouts")).json()["data"] == []
 
 
-@pytest.mark.parametrize("value", ["<script>alert(1)</script>", "'; DROP TABLE payout; --", "\u202e\u0645\u0631\u062d\u0628\u0627",
-                                   "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🙂", "a" * 500])
+@pytest.mark.parametrize("value", ["<script>alert(1)</script>", "'; DROP TABLE payout; --",
+                                   "\u202e\u0645\u0631\u062d\u0628\u0627", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🙂", "a" * 500])
 async def test_hostile_strings_are_stored_verbatim_and_harmless(merchant, value):
     r = await merchant.post("/payouts", payout_body(description=value, metadata={"note": value}))
     assert r.status_code == 201, r.text
