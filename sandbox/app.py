@@ -17,6 +17,7 @@ from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler
 from sandbox.core.idempotency import IdempotencyMiddleware
 from sandbox.core.request_id import add_request_id_header
+from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.health.controllers import HealthController
 from sandbox.ledger.controllers import BalanceController
@@ -125,7 +126,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"apiKey": []}],
     )
     app = Litestar(
-        route_handlers=[public, authenticated],
+        # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
+        route_handlers=[public, authenticated, *dashboard.routers()],
+        template_config=dashboard.template_config(),
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},

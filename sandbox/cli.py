@@ -125,6 +125,7 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
         "MyPay Sandbox",
         f"  API        {base}/api/v1",
         f"  Docs       {base}/schema",
+        f"  Dashboard  {base}/dashboard  (sign in with a key below)",
         f"  IPN        {_local_url(settings, settings.ipn_port)}/ipn/rail",
         f"  Worker     1 process, time scale {settings.time_scale:g}",
         f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",

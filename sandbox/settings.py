@@ -45,6 +45,9 @@ class Settings:
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
     rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
+    # Encrypts and authenticates the dashboard's session cookie; unset, one is made once and
+    # kept in the data dir (every process on one machine agrees, sign-ins survive restarts).
+    session_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_SESSION_SECRET"))
     # The sweeper runs every `sweep_every_s` seconds and re-enqueues payout steps overdue by
     # more than `sweep_after_s` (a lost job, a killed worker). Real seconds, not scaled.
     sweep_every_s: int = field(default_factory=lambda: _int("SANDBOX_SWEEP_EVERY_S", 5))

@@ -1,0 +1,399 @@
+"""The dashboard at /dashboard: server-rendered pages for QA and integrators.
+
+Thin handlers: read through the services, act through the same service functions as
+the API, render a template. Signed in by API key (kept in the session cookie, see
+`session`); every POST carries the CSRF token. Not part of the OpenAPI spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.di import NamedDependency, Provide
+from litestar.enums import MediaType
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, Parameter
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from sandbox.admin import service as admin_service
+from sandbox.core.auth import authenticate
+from sandbox.core.errors import ApiError, Forbidden, NotFound, Unauthenticated, ValidationFailed, to_api_error
+from sandbox.core.request_id import ensure_request_id
+from sandbox.dashboard import filters, forms, queries, views
+from sandbox.dashboard import session as sessions
+from sandbox.dashboard.views import Viewer
+from sandbox.directory import service as directory
+from sandbox.ledger import service as ledger
+from sandbox.payouts import actions, scenarios
+from sandbox.payouts import service as payouts
+from sandbox.payouts.states import STATUSES
+
+HERE = Path(__file__).resolve().parent
+HOME, LOGIN = "/dashboard", "/dashboard/login"
+PAGE_SIZE = 25
+
+PayoutId = Annotated[str, Parameter(max_length=64)]
+Query = Annotated[str | None, Parameter(max_length=200)]
+Me = NamedDependency[Viewer]  # the signed-in key's merchant or admin, from `provide_viewer`
+
+
+class SignInRequired(Exception):
+    """No session, or its key stopped working: go to the sign-in page."""
+
+
+class CsrfFailed(ApiError):
+    status, code, title = 403, "csrf_failed", "The form has expired"
+
+
+# --- plumbing: who is signed in, CSRF, rendering, errors -------------------------------------
+
+
+async def provide_viewer(request: Request) -> Viewer:
+    session = sessions.of(request)
+    if not session.key:
+        raise SignInRequired
+    try:
+        principal = await authenticate(session.key)
+    except Unauthenticated as exc:
+        session.sign_out()
+        session.flash("error", f"{exc.detail}; sign in again")
+        raise SignInRequired from None
+    if principal.role == "admin":
+        return Viewer(principal, "Admin")
+    return Viewer(principal, await queries.merchant_name(principal.merchant_id) or principal.merchant_id)
+
+
+async def check_csrf(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return
+    form = await Request(connection.scope, connection.receive).form()
+    if not sessions.of(connection).csrf_ok(form.get(sessions.CSRF_FIELD)):
+        raise CsrfFailed("The form's security token does not match your session (it may have been open"
+                         " from before you signed in or out). Go back, reload the page and try again.")
+
+
+def _context(request: Request, viewer: Viewer | None, *, flash: bool = True, **extra: Any) -> dict[str, Any]:
+    session = sessions.of(request)
+    return {"viewer": viewer, "csrf": session.csrf_token(), "csrf_field": sessions.CSRF_FIELD,
+            "flash": session.take_flash() if flash else [], "path": request.url.path, **extra}
+
+
+def page(request: Request, name: str, viewer: Viewer | None, status: int = 200, **extra: Any) -> Template:
+    return Template(template_name=name, context=_context(request, viewer, **extra), status_code=status)
+
+
+def fragment(request: Request, name: str, viewer: Viewer, **extra: Any) -> Template:
+    """A live region's content, polled by dashboard.js; it leaves flash messages alone."""
+    return Template(template_name=name, context=_context(request, viewer, flash=False, **extra))
+
+
+def error_page(request: Request, exc: Exception) -> Response:
+    """Every failure as a readable page (never a stack trace); sign-in problems redirect."""
+    if isinstance(exc, SignInRequired):
+        return Response(content=b"", status_code=303, headers={"Location": LOGIN})
+    error = to_api_error(exc)  # logs anything unexpected, with its traceback, server-side
+    session = sessions.of(request)
+    html = request.app.template_engine.get_template("error.html").render(
+        error=error, request_id=ensure_request_id(request.scope), signed_in=bool(session.key),
+        csrf=session.csrf_token(), csrf_field=sessions.CSRF_FIELD, viewer=None, flash=[], path=request.url.path)
+    headers = {k: v for k, v in error.headers.items() if k.lower() == "allow"}
+    return Response(content=html, status_code=error.status, media_type=MediaType.HTML, headers=headers)
+
+
+def _merchant_only(viewer: Viewer) -> str:
+    if viewer.is_admin:
+        raise Forbidden("Admins review payouts but do not make them; sign in with a merchant key for this page")
+    return viewer.merchant_id
+
+
+def _admin_only(viewer: Viewer) -> None:
+    if not viewer.is_admin:
+        raise Forbidden("This page is for admins; sign in with the admin key to see it")
+
+
+def _status_filter(status: str | None) -> str | None:
+    if status and status not in STATUSES:
+        raise ValidationFailed.field("status", f"must be one of {', '.join(STATUSES)}")
+    return status or None
+
+
+# --- sign-in -----------------------------------------------------------------------------------
+
+
+@get("/login")
+async def login_page(request: Request) -> Template | Redirect:
+    if sessions.of(request).key:
+        return Redirect(HOME)
+    return page(request, "login.html", None)
+
+
+@post("/login")
+async def login(request: Request) -> Template | Redirect:
+    key = ((await request.form()).get("api_key") or "").strip()
+    if not key:
+        return page(request, "login.html", None, status=400, error="Paste an API key to sign in")
+    try:
+        await authenticate(key)
+    except Unauthenticated as exc:
+        return page(request, "login.html", None, status=401,
+                    error=f"{exc.detail}: keys look like sk_test_… (merchant) or sk_admin_… (admin)")
+    sessions.of(request).sign_in(key)
+    return Redirect(HOME, status_code=303)
+
+
+@post("/logout")
+async def logout(request: Request) -> Redirect:
+    session = sessions.of(request)
+    session.sign_out()
+    session.flash("ok", "Signed out")
+    return Redirect(LOGIN, status_code=303)
+
+
+# --- merchant overview, ledger, top-up ---------------------------------------------------------
+
+
+@get("/")
+async def home(request: Request, viewer: Me) -> Template:
+    if viewer.is_admin:
+        return await _review(request, viewer)
+    merchant_id = viewer.merchant_id
+    balance = await ledger.get_balance(merchant_id)
+    entries = await ledger.history(merchant_id, since_seq=None, before_seq=None, limit=10)
+    recent = await payouts.list_page(merchant_id, limit=8, cursor=None)
+    return page(request, "home.html", viewer, balance=balance, entries=entries[:10], more_entries=len(entries) > 10,
+                listing=recent, rows_url="/dashboard/payouts/rows?limit=8")
+
+
+@get("/ledger")
+async def ledger_page(request: Request, viewer: Me,
+                      before: Annotated[int | None, Parameter(ge=1, le=2**62)] = None) -> Template:
+    merchant_id = _merchant_only(viewer)
+    rows = await ledger.history(merchant_id, since_seq=None, before_seq=before, limit=50)
+    return page(request, "ledger.html", viewer, entries=rows[:50], older=rows[49]["seq"] if len(rows) > 50 else None)
+
+
+@post("/topups")
+async def topup(request: Request, viewer: Me) -> Redirect:
+    merchant_id = _merchant_only(viewer)
+    session = sessions.of(request)
+    try:
+        amount = forms.topup_amount(await request.form())
+        posted = await ledger.post(merchant_id, "topup", amount)
+        session.flash("ok", f"Added {filters.money(amount)}: available is now {filters.money(posted.available)}")
+    except (ApiError, forms.FormError) as exc:
+        session.flash("error", "Top-up not made: " + "; ".join(forms.messages_of(exc)))
+    return Redirect(HOME, status_code=303)
+
+
+# --- payouts -----------------------------------------------------------------------------------
+
+
+async def _listing(viewer: Viewer, status: str | None, reference: str | None, merchant: str | None,
+                   cursor: str | None, limit: int):
+    status = _status_filter(status)
+    if viewer.is_admin:
+        return await admin_service.list_payouts(limit=limit, cursor=cursor, status=status, created_gte=None,
+                                                created_lte=None, merchant_id=merchant or None)
+    return await payouts.list_page(viewer.merchant_id, limit=limit, cursor=cursor, status=status,
+                                   reference=reference or None)
+
+
+@get("/payouts")
+async def payout_list(request: Request, viewer: Me, status: Query = None, reference: Query = None,
+                      merchant: Query = None, cursor: Query = None) -> Template:
+    listing = await _listing(viewer, status, reference, merchant, cursor, PAGE_SIZE)
+    return page(request, "payouts.html", viewer, listing=listing, statuses=STATUSES,
+                filters={"status": status or "", "reference": reference or "", "merchant": merchant or ""},
+                rows_url="/dashboard/payouts/rows?" + request.url.query if request.url.query
+                else "/dashboard/payouts/rows")
+
+
+@get("/payouts/rows")
+async def payout_rows(request: Request, viewer: Me, status: Query = None, reference: Query = None,
+                      merchant: Query = None, cursor: Query = None,
+                      limit: Annotated[int, Parameter(ge=1, le=100)] = PAGE_SIZE) -> Template:
+    listing = await _listing(viewer, status, reference, merchant, cursor, limit)
+    return fragment(request, "payout_rows.html", viewer, listing=listing)
+
+
+async def _payout_form(request: Request, viewer: Viewer, values: dict[str, str], errors: list[str] | None = None,
+                       status: int = 200) -> Template:
+    book, table = await directory.get(), scenarios.table()
+    return page(request, "new_payout.html", viewer, status=status, values=values, errors=errors or [],
+                banks=book.banks, wallets=book.wallets, table=table, path="/dashboard/payouts/new")
+
+
+@get("/payouts/new")
+async def new_payout(request: Request, viewer: Me, scenario: Query = None) -> Template:
+    _merchant_only(viewer)
+    table = scenarios.table()
+    chosen = next((s for s in table.scenarios if s.name == scenario), table.by_name(table.default))
+    values = {"amount": "1500.00", "destination": "bank:HBL", "account_title": "Ali Raza", "scenario": chosen.name,
+              "account_number": forms.sample_account("bank", chosen.suffix)}
+    return await _payout_form(request, viewer, values)
+
+
+@post("/payouts")
+async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
+    merchant_id = _merchant_only(viewer)
+    form = await request.form()
+    try:
+        body = forms.payout_create(form, {s.name: s.suffix for s in scenarios.table().scenarios})
+        payout = await payouts.create(merchant_id, body)
+    except (ApiError, forms.FormError) as exc:
+        status = exc.status if isinstance(exc, ApiError) else 400
+        return await _payout_form(request, viewer, dict(form), forms.messages_of(exc), status)
+    sessions.of(request).flash("ok", f"Payout created; it follows the {payout.scenario} scenario")
+    return Redirect(f"/dashboard/payouts/{quote(payout.id)}", status_code=303)
+
+
+async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
+    # A merchant asks for its own payouts only: another merchant's is NotFound, a 404 page.
+    row = await payouts.get_row(payout_id, viewer.merchant_id)
+    payout, table = payouts.to_api(row), scenarios.table()
+    return {"payout": payout, "merchant_id": row["merchant"], "scenario": views.scenario_of(payout, table),
+            "explain": views.explain(payout, table, viewer), "actions": views.actions(payout, viewer),
+            "entries": await queries.payout_ledger(payout.id, row["merchant"]), "final": payout.status in views.FINAL}
+
+
+@get("/payouts/{payout_id:str}")
+async def payout_page(request: Request, viewer: Me, payout_id: PayoutId) -> Template:
+    return page(request, "payout.html", viewer, **await _payout_context(viewer, payout_id))
+
+
+@get("/payouts/{payout_id:str}/live")
+async def payout_live(request: Request, viewer: Me, payout_id: PayoutId) -> Template:
+    return fragment(request, "payout_live.html", viewer, **await _payout_context(viewer, payout_id))
+
+
+async def _cancel(viewer: Viewer, payout_id: str, form) -> str:
+    await payouts.cancel(payout_id, viewer.merchant_id, forms.cancel_reason(form))
+    return "Cancelled: the funds are back in available"
+
+
+async def _reinitiate(viewer: Viewer, payout_id: str, form) -> str:
+    current = await payouts.get(payout_id, viewer.merchant_id)
+    payout = await actions.reinitiate(payout_id, viewer.merchant_id, forms.new_destination(current.destination, form))
+    return f"Reinitiated: pending again, following the {payout.scenario} scenario"
+
+
+async def _simulate(viewer: Viewer, payout_id: str, form) -> str:
+    outcome = forms.simulate(form)
+    await actions.simulate(payout_id, viewer.merchant_id, outcome.status, outcome.failure_code)
+    return f"The rail will call back with {outcome.status}; this page shows it when the callback arrives"
+
+
+async def _approve(viewer: Viewer, payout_id: str, form) -> str:
+    await actions.approve(payout_id, forms.reason(form))
+    return "Approved: the payout follows its scenario now"
+
+
+async def _reject(viewer: Viewer, payout_id: str, form) -> str:
+    await actions.reject(payout_id, forms.reason(form))
+    return "Rejected: the merchant's funds are back in available"
+
+
+async def _release(viewer: Viewer, payout_id: str, form) -> str:
+    await actions.release(payout_id, forms.reason(form))
+    return "Released: the payout is processing"
+
+
+ACTIONS = {"cancel": ("merchant", _cancel), "reinitiate": ("merchant", _reinitiate),
+           "simulate": ("merchant", _simulate), "approve": ("admin", _approve), "reject": ("admin", _reject),
+           "release": ("admin", _release)}
+
+
+@post("/payouts/{payout_id:str}/{action:str}")
+async def payout_action(request: Request, viewer: Me, payout_id: PayoutId,
+                        action: Annotated[str, Parameter(max_length=20)]) -> Redirect:
+    if action not in ACTIONS:
+        raise NotFound(f"There is no {action!r} action")
+    role, run = ACTIONS[action]
+    if role == "admin":
+        _admin_only(viewer)
+    else:
+        _merchant_only(viewer)
+    form = await request.form()
+    session = sessions.of(request)
+    try:
+        session.flash("ok", await run(viewer, payout_id, form))
+    except NotFound:
+        raise
+    except (ApiError, forms.FormError) as exc:
+        session.flash("error", f"Could not {action}: " + "; ".join(forms.messages_of(exc)))
+    back = "/dashboard/review" if form.get("back") == "review" and viewer.is_admin else None
+    return Redirect(back or f"/dashboard/payouts/{quote(payout_id, safe='')}", status_code=303)
+
+
+# --- reference and admin pages -----------------------------------------------------------------
+
+
+@get("/scenarios")
+async def scenario_page(request: Request, viewer: Me) -> Template:
+    return page(request, "scenarios.html", viewer, table=scenarios.table())
+
+
+async def _review(request: Request, viewer: Viewer) -> Template:
+    def queue(status: str):
+        return admin_service.list_payouts(limit=100, cursor=None, status=status, created_gte=None,
+                                          created_lte=None, merchant_id=None)
+
+    return page(request, "review.html", viewer, in_review=(await queue("in_review")).data,
+                on_hold=(await queue("on_hold")).data, requests=(await admin_service.payout_requests()).data,
+                review_min=scenarios.table().review.min_amount)
+
+
+@get("/review")
+async def review_page(request: Request, viewer: Me) -> Template:
+    _admin_only(viewer)
+    return await _review(request, viewer)
+
+
+@get("/merchants")
+async def merchant_page(request: Request, viewer: Me) -> Template:
+    _admin_only(viewer)
+    return page(request, "merchants.html", viewer, merchants=await queries.merchants())
+
+
+@get("/{rest:path}")
+async def unknown_page(rest: FromPath[str]) -> None:
+    raise NotFound("There is no such dashboard page")
+
+
+# --- wiring ------------------------------------------------------------------------------------
+
+
+def routers() -> list[Router]:
+    pages = Router(
+        path="/dashboard",
+        route_handlers=[login_page, login, logout, home, ledger_page, topup, payout_list, payout_rows, new_payout,
+                        create_payout, payout_page, payout_live, payout_action, scenario_page, review_page,
+                        merchant_page, unknown_page],
+        include_in_schema=False,
+        middleware=[sessions.SessionMiddleware()],
+        guards=[check_csrf],
+        dependencies={"viewer": Provide(provide_viewer)},
+        exception_handlers={Exception: error_page},
+        cache_control=CacheControlHeader(no_store=True),
+        response_headers=[
+            ResponseHeader(name="Content-Security-Policy",
+                           value="default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+            ResponseHeader(name="X-Frame-Options", value="DENY"),
+            ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ],
+    )
+    static = create_static_files_router(path="/dashboard/static", directories=[HERE / "static"],
+                                        include_in_schema=False, name="dashboard-static")
+    return [pages, static]
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=filters.install)
+

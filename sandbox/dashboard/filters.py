@@ -1,0 +1,40 @@
+"""Jinja filters: amounts with thousands separators, timestamps in UTC, a tone per status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sandbox.core.money import parse_amount
+
+TONES = {
+    "success": "ok", "failed": "bad", "rejected": "bad", "returned": "bad", "cancelled": "muted",
+    "in_review": "warn", "on_hold": "warn",
+}
+
+
+def money(value: int | str | None) -> str:
+    """Minor units (int) or a wire amount ("-1500.00") → "-1,500.00"."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        negative = value.startswith("-")
+        minor = parse_amount(value.lstrip("-"), allow_zero=True)
+        value = -minor if negative else minor
+    whole, frac = divmod(abs(value), 100)
+    return f"{'-' if value < 0 else ''}{whole:,}.{frac:02d}"
+
+
+def when(value: str | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return value[:19].replace("T", " ")
+
+
+def tone(status: str) -> str:
+    return TONES.get(status, "info")
+
+
+def install(engine) -> None:
+    engine.engine.filters.update(money=money, when=when, tone=tone)

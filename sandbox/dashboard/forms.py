@@ -1,0 +1,157 @@
+"""HTML form fields → the very structs the API decodes (so the same rules apply), with
+messages a person can read instead of msgspec's regular expressions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import msgspec
+
+from sandbox.core.errors import ApiError
+from sandbox.core.money import AmountError, parse_amount
+from sandbox.payouts.schemas import (
+    Destination,
+    DestinationIn,
+    PayoutCancel,
+    PayoutCreate,
+    ReviewDecision,
+    SimulateOutcome,
+)
+
+LABELS = {
+    "amount": "Amount",
+    "destination": "Destination",
+    "destination.type": "Destination",
+    "destination.bank_code": "Bank",
+    "destination.wallet_code": "Wallet",
+    "destination.account_number": "Account number",
+    "destination.iban": "IBAN",
+    "destination.account_title": "Account title",
+    "reference": "Reference",
+    "description": "Description",
+    "reason": "Reason",
+    "status": "Outcome",
+    "failure_code": "Failure code",
+}
+# What a field's pattern allows, said in words.
+PATTERNS = {
+    "amount": "must be a decimal like 1500.00 (at most two decimals, more than 0)",
+    "destination.account_number": "must be digits only",
+    "destination.bank_code": "is not a bank in the directory",
+    "destination.wallet_code": "is not a wallet in the directory",
+    "reference": "may use letters, digits and . _ : / # - only, no spaces",
+    "failure_code": "may use lowercase letters, digits and _ only, like invalid_account",
+}
+_AT = re.compile(r"^(?P<message>.*?) - at `\$\.?(?P<path>[^`]*)`$")
+_LENGTH = re.compile(r"^Expected `(str|object)` of length (?P<op>[<>]=) (?P<n>\d+)$")
+
+# Sample account numbers whose last four digits pick a scenario.
+BANK_SAMPLE, WALLET_SAMPLE = "1234567890", "0300123"
+
+
+class FormError(Exception):
+    def __init__(self, messages: list[str]) -> None:
+        self.messages = messages
+        super().__init__("; ".join(messages))
+
+
+def label(path: str) -> str:
+    return LABELS.get(path, path.replace("_", " ").capitalize())
+
+
+def messages_of(error: ApiError | FormError) -> list[str]:
+    if isinstance(error, FormError):
+        return error.messages
+    if error.errors:
+        return [f"{label(e.field)}: {e.message}" for e in error.errors]
+    return [error.detail]
+
+
+def _convert(data: dict, into: type):
+    try:
+        return msgspec.convert(data, into)
+    except msgspec.ValidationError as exc:
+        found = _AT.match(str(exc))
+        message, path = (found["message"], found["path"]) if found else (str(exc), "")
+        length = _LENGTH.match(message)
+        if message.startswith("Invalid enum value"):
+            message = "is not one of the choices"
+        elif "regex" in message:
+            message = PATTERNS.get(path, "contains characters that are not allowed")
+        elif length:
+            n = int(length["n"])
+            message = f"must be at most {n} characters" if length["op"] == "<=" else (
+                "is required" if n == 1 else f"must be at least {n} characters")
+        raise FormError([f"{label(path)}: {message}"]) from None
+
+
+def _text(form: Mapping[str, str], name: str) -> str | None:
+    value = (form.get(name) or "").strip()
+    return value or None
+
+
+def sample_account(kind: str, suffix: str) -> str:
+    return (WALLET_SAMPLE if kind == "wallet" else BANK_SAMPLE) + suffix
+
+
+def payout_create(form: Mapping[str, str], suffix_of: Mapping[str, str]) -> PayoutCreate:
+    """`destination` is "bank:HBL" or "wallet:EASYPAISA"; an empty account number takes the
+    chosen scenario's sample number."""
+    kind, _, code = (form.get("destination") or "").partition(":")
+    account = _text(form, "account_number")
+    if account is None and form.get("scenario") in suffix_of:
+        account = sample_account(kind, suffix_of[form["scenario"]])
+    destination: dict = {"type": kind, "account_number": account}
+    destination["wallet_code" if kind == "wallet" else "bank_code"] = code or None
+    if title := _text(form, "account_title"):
+        destination["account_title"] = title
+    if destination["account_number"] is None:
+        raise FormError(["Account number: is required (or pick a scenario to fill one in)"])
+    body: dict = {"amount": (_text(form, "amount") or "").replace(",", ""), "destination": destination}
+    for name in ("reference", "description"):
+        if value := _text(form, name):
+            body[name] = value
+    try:
+        parse_amount(body["amount"])
+    except AmountError as exc:
+        raise FormError([f"Amount: {exc}"]) from None
+    return _convert(body, PayoutCreate)
+
+
+def new_destination(current: Destination, form: Mapping[str, str]) -> DestinationIn | None:
+    """Reinitiate optionally to another account number at the same bank or wallet."""
+    account = _text(form, "account_number")
+    if account is None:
+        return None
+    data: dict = {"type": current.type, "account_number": account}
+    data["wallet_code" if current.type == "wallet" else "bank_code"] = current.wallet_code or current.bank_code
+    if current.account_title:
+        data["account_title"] = current.account_title
+    return _convert({"destination": data}, _Reinitiate).destination
+
+
+class _Reinitiate(msgspec.Struct):
+    destination: DestinationIn
+
+
+def reason(form: Mapping[str, str]) -> str | None:
+    return _convert({"reason": _text(form, "reason")}, ReviewDecision).reason
+
+
+def cancel_reason(form: Mapping[str, str]) -> str | None:
+    return _convert({"reason": _text(form, "reason")}, PayoutCancel).reason
+
+
+def simulate(form: Mapping[str, str]) -> SimulateOutcome:
+    data = {"status": _text(form, "status"), "failure_code": _text(form, "failure_code")}
+    if data["status"] is None:
+        raise FormError(["Outcome: pick success, failed or returned"])
+    return _convert(data, SimulateOutcome)
+
+
+def topup_amount(form: Mapping[str, str]) -> int:
+    try:
+        return parse_amount((_text(form, "amount") or "").replace(",", ""))
+    except AmountError as exc:
+        raise FormError([f"Amount: {exc}"]) from None

@@ -1,0 +1,146 @@
+"""The dashboard's session: one cookie, encrypted and authenticated (AES-GCM) with a key
+derived from the server secret, HttpOnly, SameSite=Strict, scoped to /dashboard.
+
+It holds the API key the user signed in with (never put in a URL, a page or local
+storage), a random nonce that the CSRF token is derived from, and one-shot flash
+messages. Every form carries the CSRF token; a POST without the right one is refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from functools import cache
+
+import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.settings import get_settings
+
+COOKIE = "mypay_dashboard"
+COOKIE_PATH = "/dashboard"
+CSRF_FIELD = "_csrf"
+SIGNED_IN_FOR_S = 12 * 3600
+_AAD = b"mypay-dashboard-session-v1"
+_STATE_KEY = "dashboard_session"
+
+
+@cache
+def server_secret() -> bytes:
+    """SANDBOX_SESSION_SECRET, or a random one made once per data dir and kept there
+    (0600), so every API process of one sandbox accepts the same cookies."""
+    settings = get_settings()
+    if settings.session_secret:
+        return settings.session_secret.encode()
+    path = settings.data_dir / "session-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write("sess_" + secrets.token_urlsafe(32))
+    return path.read_text().strip().encode()
+
+
+def _derived(label: bytes) -> bytes:
+    return hmac.new(server_secret(), label, hashlib.sha256).digest()
+
+
+class SessionData(msgspec.Struct, omit_defaults=True):
+    nonce: str
+    key: str | None = None
+    signed_in_at: int | None = None
+    flash: list[tuple[str, str]] = []
+
+
+def encode(data: SessionData) -> str:
+    iv = secrets.token_bytes(12)
+    sealed = AESGCM(_derived(b"cookie")).encrypt(iv, msgspec.json.encode(data), _AAD)
+    return base64.urlsafe_b64encode(iv + sealed).decode().rstrip("=")
+
+
+def decode(value: str | None) -> SessionData | None:
+    """The session in a cookie, or None when it is missing, forged, tampered or expired."""
+    if not value or len(value) > 4096:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        data = msgspec.json.decode(AESGCM(_derived(b"cookie")).decrypt(raw[:12], raw[12:], _AAD), type=SessionData)
+    except (ValueError, InvalidTag, msgspec.DecodeError):
+        return None
+    if data.key and (data.signed_in_at is None or time.time() - data.signed_in_at > SIGNED_IN_FOR_S):
+        data.key, data.signed_in_at = None, None
+        data.flash = [("error", "Your session ended after 12 hours; sign in again")]
+    return data
+
+
+class Session:
+    """The current request's session; changes are written back in the response's cookie."""
+
+    def __init__(self, data: SessionData | None) -> None:
+        # A new session, or one that ended, is written back at once.
+        self.changed = data is None or bool(data.flash)
+        self.data = data or SessionData(nonce=secrets.token_urlsafe(16))
+
+    @property
+    def key(self) -> str | None:
+        return self.data.key
+
+    def sign_in(self, key: str) -> None:
+        # A new nonce: a token seen before signing in is worthless afterwards.
+        self.data = SessionData(nonce=secrets.token_urlsafe(16), key=key, signed_in_at=int(time.time()))
+        self.changed = True
+
+    def sign_out(self) -> None:
+        self.data = SessionData(nonce=secrets.token_urlsafe(16), flash=self.data.flash)
+        self.changed = True
+
+    def flash(self, kind: str, text: str) -> None:
+        self.data.flash = [*self.data.flash, (kind, text)][-5:]
+        self.changed = True
+
+    def take_flash(self) -> list[tuple[str, str]]:
+        shown, self.data.flash = self.data.flash, []
+        if shown:
+            self.changed = True
+        return shown
+
+    def csrf_token(self) -> str:
+        return hmac.new(_derived(b"csrf"), self.data.nonce.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(token.encode(), self.csrf_token().encode())
+
+
+def of(connection: ASGIConnection) -> Session:
+    return connection.scope["state"][_STATE_KEY]
+
+
+class SessionMiddleware(ASGIMiddleware):
+    """Reads the cookie into a `Session` before the handler, writes it back if it changed."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        session = Session(decode(ASGIConnection(scope).cookies.get(COOKIE)))
+        scope.setdefault("state", {})[_STATE_KEY] = session
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and session.changed:
+                cookie = Cookie(key=COOKIE, value=encode(session.data), path=COOKIE_PATH, httponly=True,
+                                samesite="strict", secure=scope.get("scheme") == "https")
+                MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
+            await send(message)
+
+        await next_app(scope, receive, send_with_cookie)

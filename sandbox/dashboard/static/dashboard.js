@@ -1,0 +1,50 @@
+// MyPay Sandbox dashboard: live regions, the scenario picker, no double submits.
+"use strict";
+
+// An element with data-live="<url>" is refreshed from that URL about once a second
+// (not while the tab is hidden, nor while the user is typing inside it).
+function live(el) {
+  const every = Number(el.dataset.every || 1000);
+  let last = null;
+  async function tick() {
+    if (!document.hidden && !el.contains(document.activeElement)) {
+      try {
+        const r = await fetch(el.dataset.live, { headers: { "X-Dashboard-Live": "1" }, cache: "no-store" });
+        if (r.redirected && new URL(r.url).pathname === "/dashboard/login") {
+          window.location.href = r.url;  // the session ended
+          return;
+        }
+        if (r.ok) {
+          const html = await r.text();
+          if (html !== last) el.innerHTML = html;  // the first answer replaces the server's render
+          last = html;
+        }
+      } catch (e) { /* the server is restarting: try again on the next tick */ }
+    }
+    setTimeout(tick, every);
+  }
+  setTimeout(tick, every);
+}
+document.querySelectorAll("[data-live]").forEach(live);
+
+// New payout: picking a scenario (or another bank or wallet) fills a matching account number.
+const payoutForm = document.querySelector("form[data-payout-form]");
+if (payoutForm) {
+  const scenario = payoutForm.elements.scenario;
+  const destination = payoutForm.elements.destination;
+  const description = payoutForm.querySelector("[data-scenario-description]");
+  const fill = () => {
+    const option = scenario.selectedOptions[0];
+    const wallet = destination.value.startsWith("wallet:");
+    payoutForm.elements.account_number.value = (wallet ? "0300123" : "1234567890") + option.dataset.suffix;
+    if (description) description.textContent = option.dataset.description;
+  };
+  scenario.addEventListener("change", fill);
+  destination.addEventListener("change", fill);
+}
+
+// One click, one request: disable a form's buttons once it is on its way.
+document.addEventListener("submit", (event) => {
+  const buttons = event.target.querySelectorAll("button");
+  setTimeout(() => buttons.forEach((b) => { b.disabled = true; }), 0);
+});

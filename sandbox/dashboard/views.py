@@ -1,0 +1,98 @@
+"""What a page shows about a payout: which buttons apply to it now, what happens next and
+why it ended where it did. Pure functions of the payout, the scenario table and the viewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sandbox.core.auth import Principal
+from sandbox.dashboard.filters import money
+from sandbox.payouts import states
+from sandbox.payouts.scenarios import Scenario, ScenarioTable
+from sandbox.payouts.schemas import Payout
+
+FINAL = frozenset({states.SUCCESS, states.FAILED, states.REJECTED, states.CANCELLED, states.RETURNED})
+
+FAILURES = {
+    "account_closed": "the beneficiary's bank reports the account as closed",
+    "rail_timeout": "every attempt timed out at the bank rail",
+    "invalid_account": "the bank does not know this account",
+}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    principal: Principal
+    name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal.role == "admin"
+
+    @property
+    def merchant_id(self) -> str | None:
+        return self.principal.merchant_id
+
+
+@dataclass
+class Actions:
+    cancel: bool = False
+    reinitiate: bool = False
+    simulate: list[str] = field(default_factory=list)
+    approve: bool = False
+    reject: bool = False
+    release: bool = False
+
+    def any(self) -> bool:
+        return bool(self.cancel or self.reinitiate or self.simulate or self.approve or self.reject or self.release)
+
+
+def actions(payout: Payout, viewer: Viewer) -> Actions:
+    status, submitted = payout.status, payout.psp_reference is not None
+    if viewer.is_admin:
+        return Actions(approve=status == states.IN_REVIEW, release=status == states.ON_HOLD,
+                       reject=status in (states.IN_REVIEW, states.ON_HOLD))
+    outcomes = [o for o in ("success", "failed", "returned") if status in states.sources(o)] if submitted else []
+    return Actions(
+        cancel=status in (states.IN_REVIEW, states.ON_HOLD) or (status == states.PENDING and not submitted),
+        reinitiate=status == states.FAILED,
+        simulate=outcomes,
+    )
+
+
+def scenario_of(payout: Payout, table: ScenarioTable) -> Scenario | None:
+    try:
+        return table.by_name(payout.scenario)
+    except KeyError:
+        return None
+
+
+def explain(payout: Payout, table: ScenarioTable, viewer: Viewer) -> str:
+    """One sentence: why the payout is where it is, and what moves it on."""
+    status = payout.status
+    if status == states.IN_REVIEW:
+        who = "Approve or reject it below." if viewer.is_admin else (
+            "An admin approves or rejects it: sign in with the admin key that sandbox up printed"
+            " and open the review queue.")
+        return f"The amount is {money(table.review.min_amount)} or more, so it waits for a manual review. {who}"
+    if status == states.ON_HOLD:
+        who = "Release or reject it below." if viewer.is_admin else "An admin releases or rejects it."
+        return f"Held for compliance. {who}"
+    if status == states.FAILED:
+        why = FAILURES.get(payout.failure_code or "", payout.failure_code or "no reason given")
+        return (f"Failed: {why}. The funds are back in available. Reinitiate to try again, optionally to"
+                " another account number (its last four digits pick the scenario).")
+    if status == states.SUCCESS:
+        return "Paid: the funds left the locked bucket for the beneficiary."
+    if status == states.RETURNED:
+        return "Paid, then returned by the beneficiary's bank: the funds are back in available."
+    if status == states.REJECTED:
+        return "Rejected by an admin: the funds are back in available."
+    if status == states.CANCELLED:
+        return "Cancelled: the funds are back in available."
+    scenario = scenario_of(payout, table)
+    if status == states.PENDING and payout.psp_reference and scenario and scenario.path[-1] == states.PENDING:
+        return "Submitted to the bank, which has not answered: use Simulate rail callback to decide."
+    if status == states.RETRYING:
+        return "The last attempt timed out at the rail; the sandbox tries again shortly."
+    return "In flight: the worker moves it along its scenario; this page updates by itself."
