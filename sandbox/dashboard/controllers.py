@@ -10,12 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Request, Response, Router, get, post
-from litestar.connection import ASGIConnection
+from litestar import Request, Router, get, post
 from litestar.datastructures import CacheControlHeader, ResponseHeader
-from litestar.di import NamedDependency, Provide
-from litestar.enums import MediaType
-from litestar.handlers.base import BaseRouteHandler
+from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -24,10 +21,10 @@ from litestar.template.config import TemplateConfig
 
 from sandbox.admin import service as admin_service
 from sandbox.core.auth import authenticate
-from sandbox.core.errors import ApiError, Forbidden, NotFound, Unauthenticated, ValidationFailed, to_api_error
-from sandbox.core.request_id import ensure_request_id
-from sandbox.dashboard import filters, forms, queries, views
+from sandbox.core.errors import ApiError, NotFound, Unauthenticated, ValidationFailed
+from sandbox.dashboard import filters, forms, pages, queries, views
 from sandbox.dashboard import session as sessions
+from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
 from sandbox.directory import service as directory
 from sandbox.ledger import service as ledger
@@ -36,86 +33,10 @@ from sandbox.payouts import service as payouts
 from sandbox.payouts.states import STATUSES
 
 HERE = Path(__file__).resolve().parent
-HOME, LOGIN = "/dashboard", "/dashboard/login"
 PAGE_SIZE = 25
 
 PayoutId = Annotated[str, Parameter(max_length=64)]
 Query = Annotated[str | None, Parameter(max_length=200)]
-Me = NamedDependency[Viewer]  # the signed-in key's merchant or admin, from `provide_viewer`
-
-
-class SignInRequired(Exception):
-    """No session, or its key stopped working: go to the sign-in page."""
-
-
-class CsrfFailed(ApiError):
-    status, code, title = 403, "csrf_failed", "The form has expired"
-
-
-# --- plumbing: who is signed in, CSRF, rendering, errors -------------------------------------
-
-
-async def provide_viewer(request: Request) -> Viewer:
-    session = sessions.of(request)
-    if not session.key:
-        raise SignInRequired
-    try:
-        principal = await authenticate(session.key)
-    except Unauthenticated as exc:
-        session.sign_out()
-        session.flash("error", f"{exc.detail}; sign in again")
-        raise SignInRequired from None
-    if principal.role == "admin":
-        return Viewer(principal, "Admin")
-    return Viewer(principal, await queries.merchant_name(principal.merchant_id) or principal.merchant_id)
-
-
-async def check_csrf(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.scope["method"] in ("GET", "HEAD", "OPTIONS"):
-        return
-    form = await Request(connection.scope, connection.receive).form()
-    if not sessions.of(connection).csrf_ok(form.get(sessions.CSRF_FIELD)):
-        raise CsrfFailed("The form's security token does not match your session (it may have been open"
-                         " from before you signed in or out). Go back, reload the page and try again.")
-
-
-def _context(request: Request, viewer: Viewer | None, *, flash: bool = True, **extra: Any) -> dict[str, Any]:
-    session = sessions.of(request)
-    return {"viewer": viewer, "csrf": session.csrf_token(), "csrf_field": sessions.CSRF_FIELD,
-            "flash": session.take_flash() if flash else [], "path": request.url.path, **extra}
-
-
-def page(request: Request, name: str, viewer: Viewer | None, status: int = 200, **extra: Any) -> Template:
-    return Template(template_name=name, context=_context(request, viewer, **extra), status_code=status)
-
-
-def fragment(request: Request, name: str, viewer: Viewer, **extra: Any) -> Template:
-    """A live region's content, polled by dashboard.js; it leaves flash messages alone."""
-    return Template(template_name=name, context=_context(request, viewer, flash=False, **extra))
-
-
-def error_page(request: Request, exc: Exception) -> Response:
-    """Every failure as a readable page (never a stack trace); sign-in problems redirect."""
-    if isinstance(exc, SignInRequired):
-        return Response(content=b"", status_code=303, headers={"Location": LOGIN})
-    error = to_api_error(exc)  # logs anything unexpected, with its traceback, server-side
-    session = sessions.of(request)
-    html = request.app.template_engine.get_template("error.html").render(
-        error=error, request_id=ensure_request_id(request.scope), signed_in=bool(session.key),
-        csrf=session.csrf_token(), csrf_field=sessions.CSRF_FIELD, viewer=None, flash=[], path=request.url.path)
-    headers = {k: v for k, v in error.headers.items() if k.lower() == "allow"}
-    return Response(content=html, status_code=error.status, media_type=MediaType.HTML, headers=headers)
-
-
-def _merchant_only(viewer: Viewer) -> str:
-    if viewer.is_admin:
-        raise Forbidden("Admins review payouts but do not make them; sign in with a merchant key for this page")
-    return viewer.merchant_id
-
-
-def _admin_only(viewer: Viewer) -> None:
-    if not viewer.is_admin:
-        raise Forbidden("This page is for admins; sign in with the admin key to see it")
 
 
 def _status_filter(status: str | None) -> str | None:
@@ -174,14 +95,14 @@ async def home(request: Request, viewer: Me) -> Template:
 @get("/ledger")
 async def ledger_page(request: Request, viewer: Me,
                       before: Annotated[int | None, Parameter(ge=1, le=2**62)] = None) -> Template:
-    merchant_id = _merchant_only(viewer)
+    merchant_id = pages.merchant_only(viewer)
     rows = await ledger.history(merchant_id, since_seq=None, before_seq=before, limit=50)
     return page(request, "ledger.html", viewer, entries=rows[:50], older=rows[49]["seq"] if len(rows) > 50 else None)
 
 
 @post("/topups")
 async def topup(request: Request, viewer: Me) -> Redirect:
-    merchant_id = _merchant_only(viewer)
+    merchant_id = pages.merchant_only(viewer)
     session = sessions.of(request)
     try:
         amount = forms.topup_amount(await request.form())
@@ -232,7 +153,7 @@ async def _payout_form(request: Request, viewer: Viewer, values: dict[str, str],
 
 @get("/payouts/new")
 async def new_payout(request: Request, viewer: Me, scenario: Query = None) -> Template:
-    _merchant_only(viewer)
+    pages.merchant_only(viewer)
     table = scenarios.table()
     chosen = next((s for s in table.scenarios if s.name == scenario), table.by_name(table.default))
     values = {"amount": "1500.00", "destination": "bank:HBL", "account_title": "Ali Raza", "scenario": chosen.name,
@@ -242,7 +163,7 @@ async def new_payout(request: Request, viewer: Me, scenario: Query = None) -> Te
 
 @post("/payouts")
 async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
-    merchant_id = _merchant_only(viewer)
+    merchant_id = pages.merchant_only(viewer)
     form = await request.form()
     try:
         body = forms.payout_create(form, {s.name: s.suffix for s in scenarios.table().scenarios})
@@ -317,9 +238,9 @@ async def payout_action(request: Request, viewer: Me, payout_id: PayoutId,
         raise NotFound(f"There is no {action!r} action")
     role, run = ACTIONS[action]
     if role == "admin":
-        _admin_only(viewer)
+        pages.admin_only(viewer)
     else:
-        _merchant_only(viewer)
+        pages.merchant_only(viewer)
     form = await request.form()
     session = sessions.of(request)
     try:
@@ -352,13 +273,13 @@ async def _review(request: Request, viewer: Viewer) -> Template:
 
 @get("/review")
 async def review_page(request: Request, viewer: Me) -> Template:
-    _admin_only(viewer)
+    pages.admin_only(viewer)
     return await _review(request, viewer)
 
 
 @get("/merchants")
 async def merchant_page(request: Request, viewer: Me) -> Template:
-    _admin_only(viewer)
+    pages.admin_only(viewer)
     return page(request, "merchants.html", viewer, merchants=await queries.merchants())
 
 
@@ -371,16 +292,16 @@ async def unknown_page(rest: FromPath[str]) -> None:
 
 
 def routers() -> list[Router]:
-    pages = Router(
+    dashboard = Router(
         path="/dashboard",
         route_handlers=[login_page, login, logout, home, ledger_page, topup, payout_list, payout_rows, new_payout,
                         create_payout, payout_page, payout_live, payout_action, scenario_page, review_page,
                         merchant_page, unknown_page],
         include_in_schema=False,
         middleware=[sessions.SessionMiddleware()],
-        guards=[check_csrf],
-        dependencies={"viewer": Provide(provide_viewer)},
-        exception_handlers={Exception: error_page},
+        guards=[pages.check_csrf],
+        dependencies={"viewer": Provide(pages.provide_viewer)},
+        exception_handlers={Exception: pages.error_page},
         cache_control=CacheControlHeader(no_store=True),
         response_headers=[
             ResponseHeader(name="Content-Security-Policy",
@@ -391,7 +312,7 @@ def routers() -> list[Router]:
     )
     static = create_static_files_router(path="/dashboard/static", directories=[HERE / "static"],
                                         include_in_schema=False, name="dashboard-static")
-    return [pages, static]
+    return [dashboard, static]
 
 
 def template_config() -> TemplateConfig:
