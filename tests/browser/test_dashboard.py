@@ -37,7 +37,7 @@ async def test_sign_in_keeps_the_key_out_of_reach(tabs, merchant):
 
     await tab.page.get_by_label("Top up").fill("2500.50")
     await tab.page.get_by_role("button", name="Add to available").click()
-    await expect(tab.page.locator(".flash.ok")).to_contain_text("available is now 1,002,500.50")
+    await expect(tab.page.locator(".flash.ok", has_text="available is now 1,002,500.50")).to_be_visible()
     await tab.shot("03-balance")
 
     await tab.page.get_by_role("button", name="Sign out").click()
@@ -90,7 +90,7 @@ async def test_a_payout_for_each_scenario_reaches_its_end_live(tabs, merchant, w
     # The rail decides the waiting one: success, from the simulate form.
     tab, status = pages["awaiting_ipn"]
     await tab.page.get_by_role("button", name="Simulate rail callback").click()
-    await expect(tab.page.locator(".flash.ok")).to_contain_text("rail will call back with success")
+    await expect(tab.page.locator(".flash.ok", has_text="rail will call back with success")).to_be_visible()
     await tab.mark()
     await expect(status).to_have_text("success")
     assert await tab.still_marked()
@@ -100,7 +100,7 @@ async def test_a_payout_for_each_scenario_reaches_its_end_live(tabs, merchant, w
     await expect(tab.page.locator(".explain")).to_contain_text("account as closed")
     await tab.page.get_by_placeholder("new account number (optional)").fill("12345678900001")
     await tab.page.get_by_role("button", name="Reinitiate").click()
-    await expect(tab.page.locator(".flash.ok")).to_contain_text("Reinitiated")
+    await expect(tab.page.locator(".flash.ok", has_text="Reinitiated")).to_be_visible()
     await tab.mark()
     await expect(status).to_have_text("success")
     assert await _timeline(tab) == ["pending", "processing", "failed", "pending", "processing", "success"]
@@ -135,9 +135,9 @@ async def test_admin_approves_and_releases_from_the_review_queue(tabs, merchant,
     await expect(row).to_contain_text("150,000.00")
     await desk.shot("21-review-queue")
     await row.get_by_role("button", name="Approve").click()
-    await expect(desk.page.locator(".flash.ok")).to_contain_text("Approved")
+    await expect(desk.page.locator(".flash.ok", has_text="Approved")).to_be_visible()
     await desk.page.locator(f"tr[data-payout='{held_id}']").get_by_role("button", name="Release").click()
-    await expect(desk.page.locator(".flash.ok")).to_contain_text("Released")
+    await expect(desk.page.locator(".flash.ok", has_text="Released")).to_be_visible()
 
     # The merchant's pages, never reloaded, follow.
     await expect(big).to_have_text("success")
