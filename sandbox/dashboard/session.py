@@ -71,7 +71,7 @@ def encode(data: SessionData) -> str:
 
 
 def decode(value: str | None) -> SessionData | None:
-    """The session in a cookie, or None when it is missing, forged, tampered or expired."""
+    """The session in a cookie, or None when it is missing, forged or tampered with."""
     if not value or len(value) > 4096:
         return None
     try:
@@ -79,9 +79,6 @@ def decode(value: str | None) -> SessionData | None:
         data = msgspec.json.decode(AESGCM(_derived(b"cookie")).decrypt(raw[:12], raw[12:], _AAD), type=SessionData)
     except (ValueError, InvalidTag, msgspec.DecodeError):
         return None
-    if data.key and (data.signed_in_at is None or time.time() - data.signed_in_at > SIGNED_IN_FOR_S):
-        data.key, data.signed_in_at = None, None
-        data.flash = [("error", "Your session ended after 12 hours; sign in again")]
     return data
 
 
@@ -89,9 +86,13 @@ class Session:
     """The current request's session; changes are written back in the response's cookie."""
 
     def __init__(self, data: SessionData | None) -> None:
-        # A new session, or one that ended, is written back at once.
-        self.changed = data is None or bool(data.flash)
+        # Written back only when something changed (a new session included): a request that
+        # only reads, like a live region's poll, must not put back a flash another took.
+        self.changed = data is None
         self.data = data or SessionData(nonce=secrets.token_urlsafe(16))
+        if self.data.key and (self.data.signed_in_at or 0) + SIGNED_IN_FOR_S < time.time():
+            self.sign_out()
+            self.flash("error", "Your session ended after 12 hours; sign in again")
 
     @property
     def key(self) -> str | None:

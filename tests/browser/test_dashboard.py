@@ -101,6 +101,7 @@ async def test_a_payout_for_each_scenario_reaches_its_end_live(tabs, merchant, w
     await tab.page.get_by_placeholder("new account number (optional)").fill("12345678900001")
     await tab.page.get_by_role("button", name="Reinitiate").click()
     await expect(tab.page.locator(".flash.ok", has_text="Reinitiated")).to_be_visible()
+    await expect(tab.page.locator(".flash")).to_have_count(1)  # polls of the other tabs brought none back
     await tab.mark()
     await expect(status).to_have_text("success")
     assert await _timeline(tab) == ["pending", "processing", "failed", "pending", "processing", "success"]
