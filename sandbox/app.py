@@ -16,14 +16,18 @@ from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler
 from sandbox.core.idempotency import IdempotencyMiddleware
+from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.core.request_id import add_request_id_header
 from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.health.controllers import HealthController
 from sandbox.ledger.controllers import BalanceController
 from sandbox.payouts.controllers import PayoutController
+from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.settings import Settings, get_settings
+from sandbox.settlements.controllers import CollectionController, SettlementController
 from sandbox.simulator.controllers import SandboxController
+from sandbox.summary.controllers import BalanceSummaryController
 
 API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -117,10 +121,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     authenticated = Router(
         path=API_PREFIX,
         route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController,
-                        AdminPayoutController],
+                        AdminPayoutController, BalanceSummaryController, RateLimitController,
+                        CollectionController, SettlementController],
         middleware=[
             # Every method authenticates, OPTIONS included (Litestar would skip it).
             DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),
+            RateLimitMiddleware(settings.rate_limit),
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
         ],
         security=[{"apiKey": []}],

@@ -4,12 +4,14 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
+from sandbox.batches.tables import PayoutBatch, PayoutBatchItem
 from sandbox.directory.tables import Bank, Wallet
 from sandbox.idempotency_tables import IdempotencyKey
 from sandbox.ledger.tables import Balance, LedgerEntry, LedgerTransaction
 from sandbox.merchants.tables import ApiKey, Merchant
 from sandbox.payouts.tables import Payout
 from sandbox.rail.tables import IpnNotification
+from sandbox.settlements.tables import Collection, Settlement
 from sandbox.webhooks.tables import OutboxEvent
 
 APP_CONFIG = AppConfig(
@@ -27,5 +29,9 @@ APP_CONFIG = AppConfig(
         Bank,
         Wallet,
         IpnNotification,
+        PayoutBatch,
+        PayoutBatchItem,
+        Settlement,
+        Collection,
     ],
 )

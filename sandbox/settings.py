@@ -67,6 +67,13 @@ class Settings:
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
     # Webhook requests one worker process has in flight at once.
     webhook_concurrency: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_CONCURRENCY", 100))
+    # GET /balance/summary is cached in Redis for this long (at most 120 s); any balance
+    # change invalidates it at once.
+    summary_cache_s: int = field(default_factory=lambda: min(_int("SANDBOX_SUMMARY_CACHE_S", 120), 120))
+    # Requests per API key, e.g. "100/second" or "5/minute"; admins override it per merchant.
+    rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
+    # Collections settle this long after they were made (simulated seconds: × time scale).
+    settlement_interval_s: float = field(default_factory=lambda: _float("SANDBOX_SETTLEMENT_INTERVAL_S", 60.0))
 
 
     @property

@@ -13,6 +13,7 @@ from sandbox.payouts.schedule import STEP_JOB
 from sandbox.rail.client import NOTIFY_JOB
 from sandbox.settings import get_settings
 from worker import jobs
+from worker import settlements as settlement_jobs
 
 
 async def startup(ctx: dict) -> None:
@@ -49,6 +50,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         cron_jobs=[
             cron(jobs.sweep, name="sweep", second=set(range(0, 60, max(1, settings.sweep_every_s))), run_at_startup=True,
                  keep_result=0, timeout=60),
+            *settlement_jobs.cron_jobs(settings),
         ],
         redis_settings=redis_client.redis_settings(settings.redis_url),
         on_startup=startup,

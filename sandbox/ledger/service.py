@@ -10,6 +10,7 @@ from datetime import datetime
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.errors import InsufficientFunds, NotFound
+from sandbox.summary import cache as summary_cache
 
 MERCHANT_BUCKETS = ("available", "locked", "pending")
 
@@ -106,6 +107,7 @@ async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None =
         if not exists:
             raise NotFound("No balance for this merchant")
         raise InsufficientFunds("The available balance does not cover this amount")
+    await summary_cache.invalidate_after_commit(merchant_id)
     return Posted(row["transaction_id"], row["available"], row["locked"], row["pending"])
 
 

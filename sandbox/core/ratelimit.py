@@ -1,0 +1,94 @@
+"""Per-API-key request limits held in Redis (the `limits` library's sliding window
+counter: two counters per key, O(1) a request): a generous default
+(`SANDBOX_RATE_LIMIT`, 1000/second) and a per-merchant override in requests per
+minute (`merchant.rate_limit_per_minute`, set through the admin route). Runs after
+authentication and before idempotency, so a refused request never takes a key.
+
+Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+(seconds until a slot frees); a refusal is 429 `rate_limited` with `Retry-After`."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, RateLimitItemPerMinute, parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox import db
+from sandbox.core import redis as redis_client
+from sandbox.core.errors import RateLimited
+
+OVERRIDE_CACHE_S = 300
+NO_OVERRIDE = b"-"
+
+
+def _override_key(merchant_id: str) -> str:
+    return f"ratelimit:override:{merchant_id}"
+
+
+async def override(merchant_id: str) -> int | None:
+    """The merchant's own limit per minute (cached in Redis; the database has the truth)."""
+    client = redis_client.get()
+    cached = await client.get(_override_key(merchant_id))
+    if cached is None:
+        value = await db.fetchval("SELECT rate_limit_per_minute FROM merchant WHERE id = $1", merchant_id)
+        await client.set(_override_key(merchant_id), NO_OVERRIDE if value is None else str(value), ex=OVERRIDE_CACHE_S)
+        return value
+    return None if cached == NO_OVERRIDE else int(cached)
+
+
+async def forget_override(merchant_id: str) -> None:
+    await redis_client.get().delete(_override_key(merchant_id))
+
+
+class RateLimitMiddleware(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self, default: str) -> None:
+        self.default: RateLimitItem = parse(default)
+        self._limiter: SlidingWindowCounterRateLimiter | None = None
+
+    def limiter(self) -> SlidingWindowCounterRateLimiter:
+        if self._limiter is None:  # built on first use: the Redis pool exists from startup on
+            # The URI is only parsed: the storage uses the process's own Redis pool.
+            storage = RedisStorage("async+redis://localhost:6379", implementation="redispy",
+                                   connection_pool=redis_client.get().connection_pool, key_prefix="ratelimit")
+            self._limiter = SlidingWindowCounterRateLimiter(storage)
+        return self._limiter
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        principal = scope.get("state", {}).get("principal")
+        if principal is None:
+            await next_app(scope, receive, send)
+            return
+        per_minute = await override(principal.merchant_id) if principal.merchant_id else None
+        item = RateLimitItemPerMinute(per_minute) if per_minute else self.default
+        limiter = self.limiter()
+        allowed = await limiter.hit(item, principal.key_id)
+        stats = await limiter.get_window_stats(item, principal.key_id)
+        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        headers = {
+            "RateLimit-Limit": str(item.amount),
+            "RateLimit-Remaining": str(max(0, stats.remaining)),
+            "RateLimit-Reset": str(reset),
+            "RateLimit-Policy": f"{item.amount};w={item.get_expiry()}",
+        }
+        if not allowed:
+            raise RateLimited(
+                f"This key may make {item.amount} requests per {item.get_expiry()} s; retry in {max(1, reset)} s",
+                headers={**headers, "Retry-After": str(max(1, reset))},
+            )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                mutable = MutableScopeHeaders.from_message(message)
+                for name, value in headers.items():
+                    mutable[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, put
+from litestar.params import JSONBody, PathParameter
+
+from sandbox.core.auth import admin_only
+from sandbox.core.errors import NotFound
+from sandbox.core.openapi_errors import reads, writes
+from sandbox.ratelimits import service
+from sandbox.ratelimits.schemas import RateLimitIn, RateLimitOut
+
+MerchantId = Annotated[str, PathParameter(max_length=64)]
+
+
+class RateLimitController(Controller):
+    path = "/admin/merchants/{merchant_id:str}/rate-limit"
+    tags = ["Admin"]
+    guards = [admin_only]
+
+    @get("", operation_id="adminGetRateLimit", summary="A merchant's request limit", responses=reads(NotFound))
+    async def read(self, merchant_id: MerchantId) -> RateLimitOut:
+        return await service.get(merchant_id)
+
+    @put("", operation_id="adminSetRateLimit", summary="Override a merchant's request limit",
+         responses=writes(NotFound))
+    async def set(self, merchant_id: MerchantId, data: JSONBody[RateLimitIn]) -> RateLimitOut:
+        """Each of the merchant's API keys may then make this many requests per minute
+        (e.g. 5, to emulate a strict vendor); applies from the next request on."""
+        return await service.set_limit(merchant_id, data.requests_per_minute)
+
+    @delete("", operation_id="adminResetRateLimit", status_code=200, summary="Back to the default limit",
+            responses=writes(NotFound))
+    async def reset(self, merchant_id: MerchantId) -> RateLimitOut:
+        return await service.set_limit(merchant_id, None)

@@ -1,0 +1,35 @@
+"""Per-merchant rate limit overrides (admin)."""
+
+from __future__ import annotations
+
+from limits import RateLimitItemPerMinute, parse
+
+from sandbox import db
+from sandbox.core import ratelimit
+from sandbox.core.errors import NotFound
+from sandbox.ratelimits.schemas import RateLimitOut
+from sandbox.settings import get_settings
+
+
+def _describe(merchant_id: str, per_minute: int | None) -> RateLimitOut:
+    default = get_settings().rate_limit
+    item = RateLimitItemPerMinute(per_minute) if per_minute else parse(default)
+    return RateLimitOut(merchant_id=merchant_id, requests_per_minute=per_minute, default=default,
+                        effective=str(item))
+
+
+async def get(merchant_id: str) -> RateLimitOut:
+    row = await db.fetchrow("SELECT rate_limit_per_minute FROM merchant WHERE id = $1", merchant_id)
+    if row is None:
+        raise NotFound(f"No merchant {merchant_id}")
+    return _describe(merchant_id, row["rate_limit_per_minute"])
+
+
+async def set_limit(merchant_id: str, per_minute: int | None) -> RateLimitOut:
+    """Set (or with None, remove) the override; it applies from the next request on."""
+    found = await db.fetchval("UPDATE merchant SET rate_limit_per_minute = $2 WHERE id = $1 RETURNING id",
+                              merchant_id, per_minute)
+    if found is None:
+        raise NotFound(f"No merchant {merchant_id}")
+    await db.after_commit(lambda: ratelimit.forget_override(merchant_id))
+    return _describe(merchant_id, per_minute)

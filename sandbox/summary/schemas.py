@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import msgspec
+
+
+class Total(msgspec.Struct):
+    count: int
+    amount: str
+
+
+class Totals(msgspec.Struct):
+    """Over the merchant's life. `paid_out`: payouts that succeeded (a later return is also
+    counted in `returned`); `released`: funds back after a failed, rejected or cancelled
+    payout; `in_flight`: payouts holding locked funds now."""
+
+    topped_up: Total
+    collected: Total
+    settled: Total
+    declined: Total
+    paid_out: Total
+    released: Total
+    returned: Total
+    in_flight: Total
+
+
+class BalanceSummary(msgspec.Struct):
+    currency: str
+    available: str
+    locked: str
+    pending: str
+    total: str
+    totals: Totals
+    # When these figures were read from the database (they may come from the cache).
+    computed_at: str
