@@ -31,6 +31,7 @@ from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, scenarios
 from sandbox.payouts import service as payouts
 from sandbox.payouts.states import STATUSES
+from sandbox.summary import service as balance_summary
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 25
@@ -88,8 +89,10 @@ async def home(request: Request, viewer: Me) -> Template:
     balance = await ledger.get_balance(merchant_id)
     entries = await ledger.history(merchant_id, since_seq=None, before_seq=None, limit=10)
     recent = await payouts.list_page(merchant_id, limit=8, cursor=None)
+    summary = await balance_summary.summary(merchant_id)
     return page(request, "home.html", viewer, balance=balance, entries=entries[:10], more_entries=len(entries) > 10,
-                listing=recent, rows_url="/dashboard/payouts/rows?limit=8")
+                listing=recent, rows_url="/dashboard/payouts/rows?limit=8", totals=views.totals(summary.totals),
+                computed_at=summary.computed_at)
 
 
 @get("/ledger")

@@ -60,6 +60,15 @@ def actions(payout: Payout, viewer: Viewer) -> Actions:
     )
 
 
+TOTALS = (("Topped up", "topped_up"), ("Collected", "collected"), ("Settled", "settled"), ("Declined", "declined"),
+          ("Paid out", "paid_out"), ("Released", "released"), ("Returned", "returned"), ("In flight", "in_flight"))
+
+
+def totals(summary_totals) -> list[tuple[str, object]]:
+    """The balance summary's totals (count and amount each), labelled, in a fixed order."""
+    return [(label, getattr(summary_totals, name)) for label, name in TOTALS]
+
+
 def scenario_of(payout: Payout, table: ScenarioTable) -> Scenario | None:
     try:
         return table.by_name(payout.scenario)
