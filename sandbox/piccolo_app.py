@@ -12,7 +12,7 @@ from sandbox.merchants.tables import ApiKey, Merchant
 from sandbox.payouts.tables import Payout
 from sandbox.rail.tables import IpnNotification
 from sandbox.settlements.tables import Collection, Settlement
-from sandbox.webhooks.tables import OutboxEvent
+from sandbox.webhooks.tables import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 APP_CONFIG = AppConfig(
     app_name="sandbox",
@@ -26,6 +26,9 @@ APP_CONFIG = AppConfig(
         Payout,
         IdempotencyKey,
         OutboxEvent,
+        WebhookEndpoint,
+        WebhookDelivery,
+        WebhookAttempt,
         Bank,
         Wallet,
         IpnNotification,

@@ -1,4 +1,5 @@
-from piccolo.columns import JSONB, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
 from sandbox.merchants.tables import Merchant
@@ -9,9 +10,85 @@ class OutboxEvent(Table, tablename="outbox_event"):
     relays it to webhook endpoints."""
 
     id = Varchar(length=40, primary_key=True)
+    # Insertion order, for cursor pagination of GET /events.
+    number = BigSerial(index=True)
     merchant = ForeignKey(Merchant, index=True, null=False)
     type = Varchar(length=60)
     payout_id = Varchar(length=40, null=True, default=None, index=True)
     data = JSONB()
     created_at = Timestamptz()
     relayed_at = Timestamptz(null=True, default=None)
+
+
+class WebhookEndpoint(Table, tablename="webhook_endpoint"):
+    """Where a merchant wants events sent, which ones, and how they are signed."""
+
+    id = Varchar(length=40, primary_key=True)
+    number = BigSerial()
+    merchant = ForeignKey(Merchant, index=True, null=False)
+    url = Varchar(length=2048)
+    description = Varchar(length=500, null=True, default=None)
+    # Event type patterns: exact types, `payout.*`, or `*`.
+    events = JSONB(default="[]")
+    signing = Varchar(length=16)  # "hmac-sha256" | "ed25519"
+    # `whsec_…` (HMAC) or `whsk_…` (the Ed25519 private key); never shown after creation.
+    signing_key = Text(secret=True)
+    # After a rotation the old key also signs until `previous_key_expires_at`.
+    previous_signing_key = Text(null=True, default=None, secret=True)
+    previous_key_expires_at = Timestamptz(null=True, default=None)
+    public_key = Varchar(length=80, null=True, default=None)  # `whpk_…` for ed25519
+    status = Varchar(length=16, default="enabled")  # "enabled" | "disabled"
+    disabled_reason = Varchar(length=200, null=True, default=None)
+    faults = JSONB(default="{}")
+    # Deliveries handed out so far; the nth delivery draws its injected faults from n.
+    delivery_seq = BigInt(default=0)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    deleted_at = Timestamptz(null=True, default=None)
+
+    status_known = Check("status IN ('enabled', 'disabled')")
+    signing_known = Check("signing IN ('hmac-sha256', 'ed25519')")
+
+
+class WebhookDelivery(Table, tablename="webhook_delivery"):
+    """One event on its way to one endpoint: the relay makes one per matching endpoint
+    (generation 0); each resend makes another (generation 1, 2, …)."""
+
+    id = Varchar(length=40, primary_key=True)
+    number = BigSerial()
+    merchant = ForeignKey(Merchant, null=False)
+    event = ForeignKey(OutboxEvent, null=False, index=True)
+    endpoint = ForeignKey(WebhookEndpoint, null=False, index=True)
+    generation = Integer(default=0)
+    seq = BigInt()
+    status = Varchar(length=16, default="pending")  # pending | succeeded | failed | cancelled
+    attempts = Integer(default=0)
+    # When the next attempt is due; NULL once the delivery is finished (the sweeper's index).
+    next_attempt_at = Timestamptz(null=True, default=None, index=True)
+    # Whoever holds an unexpired lease is making the next attempt; nobody else may.
+    lease_until = Timestamptz(null=True, default=None)
+    lease_token = Varchar(length=32, null=True, default=None)
+    last_status_code = Integer(null=True, default=None)
+    last_error = Text(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    completed_at = Timestamptz(null=True, default=None)
+
+    one_per_generation = Unique(["event", "endpoint", "generation"])
+    status_known = Check("status IN ('pending', 'succeeded', 'failed', 'cancelled')")
+
+
+class WebhookAttempt(Table, tablename="webhook_attempt"):
+    """One HTTP request made for a delivery (an injected duplicate is a request too)."""
+
+    id = BigSerial(primary_key=True)
+    delivery = ForeignKey(WebhookDelivery, null=False, index=True)
+    number = Integer()
+    at = Timestamptz()
+    webhook_timestamp = BigInt()
+    status_code = Integer(null=True, default=None)
+    latency_ms = Integer(null=True, default=None)
+    error = Text(null=True, default=None)
+    response_excerpt = Text(null=True, default=None)
+    faults = JSONB(default="[]")
+    next_retry_at = Timestamptz(null=True, default=None)

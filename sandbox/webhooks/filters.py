@@ -1,0 +1,38 @@
+"""Event types and the patterns endpoints subscribe with: an exact type
+(`payout.success`), a family (`payout.*`) or everything (`*`)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from sandbox.payouts.states import STATUSES
+
+EVENT_TYPES: tuple[str, ...] = ("payout.created", *(f"payout.{status}" for status in STATUSES))
+# What an endpoint may subscribe to: everything, a family, or one type.
+PATTERNS: tuple[str, ...] = ("*", *dict.fromkeys(t.split(".")[0] + ".*" for t in EVENT_TYPES), *EVENT_TYPES)
+
+_decode = msgspec.json.Decoder(list[str])
+
+
+def decode_patterns(stored: str | bytes) -> list[str]:
+    return _decode.decode(stored)
+
+
+def matches(pattern: str, event_type: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return event_type.startswith(pattern[:-1])
+    return pattern == event_type
+
+
+def matches_any(patterns: list[str], event_type: str) -> bool:
+    return any(matches(p, event_type) for p in patterns)
+
+
+def like(pattern: str) -> str:
+    """The SQL LIKE form of a pattern, for filtering stored events."""
+    if pattern == "*":
+        return "%"
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped[:-1] + "%" if pattern.endswith(".*") else escaped
