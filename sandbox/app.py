@@ -28,6 +28,7 @@ from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
 from sandbox.simulator.controllers import SandboxController
 from sandbox.summary.controllers import BalanceSummaryController
+from sandbox.webhooks.controllers import EventController, WebhookEndpointController
 
 API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -121,8 +122,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     authenticated = Router(
         path=API_PREFIX,
         route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController,
-                        AdminPayoutController, BalanceSummaryController, RateLimitController,
-                        CollectionController, SettlementController],
+                        AdminPayoutController, WebhookEndpointController, EventController,
+                        BalanceSummaryController, RateLimitController, CollectionController,
+                        SettlementController],
         middleware=[
             # Every method authenticates, OPTIONS included (Litestar would skip it).
             DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),

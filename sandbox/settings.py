@@ -65,8 +65,10 @@ class Settings:
     # run their receivers on localhost.
     webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
-    # Webhook requests one worker process has in flight at once.
-    webhook_concurrency: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_CONCURRENCY", 100))
+    # Webhook requests one worker process has in flight at once, in all and to one origin
+    # (scheme, host, port): a fast receiver is served quickest over a few connections.
+    webhook_concurrency: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_CONCURRENCY", 50))
+    webhook_per_origin: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_ORIGIN", 4))
     # GET /balance/summary is cached in Redis for this long (at most 120 s); any balance
     # change invalidates it at once.
     summary_cache_s: int = field(default_factory=lambda: min(_int("SANDBOX_SUMMARY_CACHE_S", 120), 120))

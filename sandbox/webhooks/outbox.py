@@ -1,8 +1,10 @@
 """Events are written to the outbox in the same transaction as the change they
-describe; the worker relays them to webhook endpoints."""
+describe; once that transaction commits, the worker's relay is woken to fan them out
+to webhook endpoints (and the sweeper relays anything a lost wake-up left behind)."""
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
 import msgspec
@@ -10,6 +12,10 @@ import msgspec
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
+from sandbox.webhooks import queueing
+
+# Transactions that already wake the relay when they commit (one wake-up each).
+_waking: weakref.WeakSet = weakref.WeakSet()
 
 
 async def emit(merchant_id: str, event_type: str, data: dict, payout_id: str | None = None,
@@ -25,4 +31,14 @@ async def emit(merchant_id: str, event_type: str, data: dict, payout_id: str | N
         msgspec.json.encode(data).decode(),
         at or now(),
     )
+    await _wake_relay_after_commit()
     return event_id
+
+
+async def _wake_relay_after_commit() -> None:
+    tx = db.current()
+    if tx is not None:
+        if tx in _waking:
+            return
+        _waking.add(tx)
+    await db.after_commit(queueing.trigger_relay)

@@ -1,0 +1,246 @@
+"""Delivery rows: making them (relay and resend), leasing one for an attempt, recording
+what an attempt got, and closing the pending ones of an endpoint that stops receiving.
+
+A delivery is attempted only under a lease (`lease_token`, `lease_until`): whoever set
+it makes the attempt and records it; a second job for the same delivery finds it
+leased and does nothing. A worker that dies mid-attempt leaves a lease that expires,
+and the sweeper schedules the attempt again."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+import msgspec
+
+from sandbox import db
+from sandbox.core.clock import now
+from sandbox.core.ids import new_id
+from sandbox.settings import get_settings
+from sandbox.webhooks import faults as fault_rules
+from sandbox.webhooks.faults import Faults
+
+PENDING, SUCCEEDED, FAILED, CANCELLED = "pending", "succeeded", "failed", "cancelled"
+
+
+def lease_length() -> timedelta:
+    # Long enough for the request (and a wait for a free slot) to finish before anyone else may try.
+    return timedelta(seconds=2 * get_settings().webhook_timeout_s + 60)
+
+
+@dataclass(slots=True)
+class Target:
+    """Everything one attempt needs, loaded when the lease is taken."""
+
+    delivery_id: str
+    seq: int
+    attempt: int  # the number of the attempt about to be made, from 1
+    lease_token: str
+    lease_until: datetime
+    event_id: str
+    event_type: str
+    event_at: datetime
+    data: str  # the event's data as stored (JSON)
+    endpoint_id: str
+    url: str
+    signing_keys: list[str]  # the current key first, then the previous one while its grace lasts
+    faults: Faults
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    at: datetime
+    webhook_timestamp: int
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    response_excerpt: str | None
+    faults: list[str]
+
+
+def signing_keys(endpoint: asyncpg.Record | dict, at: datetime) -> list[str]:
+    keys = [endpoint["signing_key"]]
+    expires = endpoint["previous_key_expires_at"]
+    if endpoint["previous_signing_key"] and expires is not None and expires > at:
+        keys.append(endpoint["previous_signing_key"])
+    return keys
+
+
+# --- making deliveries ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class NewDelivery:
+    event: asyncpg.Record  # id, merchant, type, data, created_at
+    endpoint: asyncpg.Record  # id, url, signing_key, previous_signing_key, previous_key_expires_at, faults
+    generation: int = 0
+
+
+async def lock_endpoints(sql_filter: str, *args) -> list[asyncpg.Record]:
+    """Lock endpoint rows in id order (so concurrent relays and resends never deadlock)."""
+    return await db.fetch(
+        "SELECT id, merchant, status, url, events, signing_key, previous_signing_key, previous_key_expires_at, faults,"
+        f" created_at FROM webhook_endpoint WHERE {sql_filter} ORDER BY id FOR UPDATE",
+        *args,
+    )
+
+
+_RESERVE_SQL = """
+UPDATE webhook_endpoint e SET delivery_seq = e.delivery_seq + v.n
+  FROM unnest($1::varchar[], $2::bigint[]) AS v(id, n)
+ WHERE e.id = v.id
+RETURNING e.id, e.delivery_seq
+"""
+
+_INSERT_SQL = """
+INSERT INTO webhook_delivery (id, merchant, event, endpoint, generation, seq, status, attempts, next_attempt_at,
+                              lease_until, lease_token, created_at, updated_at)
+SELECT u.id, u.merchant, u.event, u.endpoint, u.generation, u.seq, 'pending', 0, u.due,
+       CASE WHEN u.lease_token IS NULL THEN NULL ELSE $10::timestamptz END, u.lease_token, $9, $9
+  FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::int[], $6::bigint[],
+              $7::timestamptz[], $8::varchar[]) AS u(id, merchant, event, endpoint, generation, seq, due, lease_token)
+ON CONFLICT (event, endpoint, generation) DO NOTHING
+RETURNING id
+"""
+
+
+async def create(new: list[NewDelivery], at: datetime, *, lease: bool = True
+                 ) -> tuple[list[Target], list[tuple[str, datetime]]]:
+    """Insert deliveries (inside the caller's transaction, endpoints already locked).
+    With `lease`, those due at once come back leased to the caller as targets; the
+    others (held back by an injected delay, or all without `lease`) come back as
+    (delivery id, due) for the caller to schedule once it commits."""
+    if not new:
+        return [], []
+    counts = Counter(n.endpoint["id"] for n in new)
+    reserved = await db.fetch(_RESERVE_SQL, list(counts), list(counts.values()))
+    next_seq = {r["id"]: r["delivery_seq"] - counts[r["id"]] + 1 for r in reserved}
+    token = secrets.token_hex(16)
+    lease_until = at + lease_length()
+    columns: list[list] = [[] for _ in range(8)]
+    targets: dict[str, Target] = {}
+    held: dict[str, datetime] = {}
+    for n in new:
+        endpoint_id = n.endpoint["id"]
+        seq = next_seq[endpoint_id]
+        next_seq[endpoint_id] = seq + 1
+        faults = fault_rules.load(n.endpoint["faults"])
+        due = at + fault_rules.hold(faults, seq)
+        delivery_id = new_id("whd")
+        immediate = lease and due <= at
+        for column, value in zip(columns, (delivery_id, n.event["merchant"], n.event["id"], endpoint_id, n.generation,
+                                           seq, due, token if immediate else None), strict=True):
+            column.append(value)
+        if immediate:
+            targets[delivery_id] = Target(
+                delivery_id=delivery_id, seq=seq, attempt=1, lease_token=token, lease_until=lease_until,
+                event_id=n.event["id"],
+                event_type=n.event["type"], event_at=n.event["created_at"], data=n.event["data"],
+                endpoint_id=endpoint_id, url=n.endpoint["url"], signing_keys=signing_keys(n.endpoint, at),
+                faults=faults)
+        else:
+            held[delivery_id] = due
+    inserted = {r["id"] for r in await db.fetch(_INSERT_SQL, *columns, at, lease_until)}
+    return ([t for i, t in targets.items() if i in inserted],
+            [(i, due) for i, due in held.items() if i in inserted])
+
+
+# --- one attempt ------------------------------------------------------------------
+
+_CLAIM_SQL = """
+UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, lease_token = $4, updated_at = $2
+  FROM webhook_endpoint e, outbox_event ev
+ WHERE d.id = $1 AND e.id = d.endpoint AND ev.id = d.event
+   AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
+RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data, e.id AS endpoint_id, e.url,
+          e.status AS endpoint_status, e.deleted_at, e.signing_key, e.previous_signing_key,
+          e.previous_key_expires_at, e.faults
+"""
+
+
+async def claim(delivery_id: str) -> Target | None:
+    """Lease a delivery whose next attempt is due; None if it is not (done, leased by
+    someone else, not due yet). A delivery whose endpoint was disabled or deleted
+    meanwhile is closed here instead of attempted."""
+    at = now()
+    token = secrets.token_hex(16)
+    row = await db.fetchrow(_CLAIM_SQL, delivery_id, at, lease_length(), token)
+    if row is None:
+        return None
+    if row["deleted_at"] is not None or row["endpoint_status"] != "enabled":
+        status, reason = (CANCELLED, "endpoint deleted") if row["deleted_at"] is not None else (
+            FAILED, "endpoint disabled")
+        await db.execute(
+            "UPDATE webhook_delivery SET status = $2, last_error = $3, next_attempt_at = NULL, lease_until = NULL,"
+            " lease_token = NULL, completed_at = $4, updated_at = $4 WHERE id = $1 AND lease_token = $5",
+            delivery_id, status, reason, at, token)
+        return None
+    return Target(
+        delivery_id=row["id"], seq=row["seq"], attempt=row["attempts"] + 1, lease_token=token,
+        lease_until=at + lease_length(),
+        event_id=row["event_id"], event_type=row["type"], event_at=row["created_at"], data=row["data"],
+        endpoint_id=row["endpoint_id"], url=row["url"], signing_keys=signing_keys(row, at),
+        faults=fault_rules.load(row["faults"]))
+
+
+async def keep_lease(target: Target) -> bool:
+    """Before sending: make sure the lease outlasts the request (a target may have waited
+    for a free slot); False if it was lost meanwhile and someone else may be sending."""
+    at = now()
+    if target.lease_until - at > timedelta(seconds=get_settings().webhook_timeout_s + 10):
+        return True
+    target.lease_until = at + lease_length()
+    renewed = await db.fetchval(
+        "UPDATE webhook_delivery SET lease_until = $3 WHERE id = $1 AND lease_token = $2 AND status = 'pending'"
+        " RETURNING id", target.delivery_id, target.lease_token, target.lease_until)
+    return renewed is not None
+
+
+_RECORD_SQL = """
+WITH attempt AS (
+    INSERT INTO webhook_attempt (delivery, number, at, webhook_timestamp, status_code, latency_ms, error,
+                                 response_excerpt, faults, next_retry_at)
+    SELECT $1, $2, a.at, a.ts, a.code, a.latency, a.error, a.excerpt, a.faults::jsonb, $4
+      FROM unnest($9::timestamptz[], $10::bigint[], $11::int[], $12::int[], $13::text[], $14::text[], $15::text[])
+           AS a(at, ts, code, latency, error, excerpt, faults)
+)
+UPDATE webhook_delivery SET status = $3, attempts = $2, next_attempt_at = $4, lease_until = NULL, lease_token = NULL,
+       last_status_code = $5, last_error = $6, completed_at = $7, updated_at = now()
+ WHERE id = $1 AND lease_token = $8
+RETURNING id
+"""
+
+
+async def record(target: Target, attempts: list[AttemptRecord], status: str, next_at: datetime | None,
+                 error: str | None) -> bool:
+    """Store the attempt's requests and move the delivery on; False if the lease was
+    lost meanwhile (the requests are stored all the same)."""
+    first = attempts[0]
+    completed = first.at if status != PENDING else None
+    columns = zip(*((a.at, a.webhook_timestamp, a.status_code, a.latency_ms, a.error, a.response_excerpt,
+                     msgspec.json.encode(a.faults).decode()) for a in attempts), strict=True)
+    row = await db.fetchrow(_RECORD_SQL, target.delivery_id, target.attempt, status, next_at, first.status_code,
+                            error, completed, target.lease_token, *map(list, columns))
+    return row is not None
+
+
+async def close_pending(endpoint_id: str, status: str, reason: str) -> int:
+    """Close an endpoint's deliveries that wait for a later attempt (ones in flight finish
+    on their own, and their next claim closes them)."""
+    result = await db.execute(
+        "UPDATE webhook_delivery SET status = $2, last_error = $3, next_attempt_at = NULL, completed_at = now(),"
+        " updated_at = now() WHERE endpoint = $1 AND status = 'pending'"
+        " AND (lease_until IS NULL OR lease_until < now())",
+        endpoint_id, status, reason)
+    return int(result.split()[-1])
+
+
+async def due_for_sweep(overdue: timedelta, limit: int) -> list[asyncpg.Record]:
+    at = now()
+    return await db.fetch(
+        "SELECT id, attempts FROM webhook_delivery WHERE next_attempt_at < $1 AND status = 'pending'"
+        " AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at LIMIT $3",
+        at - overdue, at, limit)

@@ -1,0 +1,90 @@
+"""Making a leased attempt and deciding what follows: done on a 2xx, the next attempt on
+the retry schedule otherwise (later if a 429/503 asks with Retry-After), failed after
+the last one, and on 410 Gone the endpoint is disabled."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import httpx
+
+from sandbox import db
+from sandbox.webhooks import deliveries, queueing, retry, sender
+from sandbox.webhooks import faults as fault_rules
+from sandbox.webhooks.deliveries import FAILED, PENDING, SUCCEEDED, Target
+from sandbox.webhooks.slots import Slots
+
+log = logging.getLogger("sandbox.webhooks")
+
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+def explain(sent: sender.Sent) -> str | None:
+    """Why the attempt did not count as delivered (None if it did)."""
+    first = sent.first
+    code = first.status_code
+    if code is None:
+        return first.error
+    if fault_rules.FAIL_FIRST in first.faults:
+        return f"HTTP {code}, counted as failed by fault injection (fail_first_attempts)"
+    if 200 <= code < 300:
+        return None
+    if 300 <= code < 400:
+        return f"HTTP {code}: redirects are not followed" + (f" (to {sent.location})" if sent.location else "")
+    if code == 410:
+        return "HTTP 410 Gone: the endpoint is disabled"
+    return f"HTTP {code}"
+
+
+def decide(target: Target, sent: sender.Sent, error: str | None) -> tuple[str, datetime | None]:
+    if error is None:
+        return SUCCEEDED, None
+    first = sent.first
+    if first.status_code == 410:
+        return FAILED, None
+    asked = None
+    if first.status_code in RETRY_AFTER_STATUSES:
+        asked = retry.retry_after(sent.retry_after, first.at)
+    next_at = retry.next_attempt_at(target.attempt, first.at, asked)
+    return (PENDING, next_at) if next_at is not None else (FAILED, None)
+
+
+async def attempt(http: httpx.AsyncClient, slots: Slots, target: Target) -> None:
+    """Send, record, and schedule what comes next. Never raises: a lost attempt leaves
+    an expiring lease, and the sweeper schedules the delivery again."""
+    try:
+        async with slots.take(target.url):
+            if not await deliveries.keep_lease(target):
+                return
+            sent = await sender.send(http, target)
+        error = explain(sent)
+        sent.first.error = sent.first.error or error
+        status, next_at = decide(target, sent, error)
+        if sent.first.status_code == 410:
+            async with db.transaction():
+                await deliveries.record(target, sent.records, status, next_at, error)
+                await disable_endpoint(target.endpoint_id, sent.first.at)
+        else:
+            await deliveries.record(target, sent.records, status, next_at, error)
+        if status == PENDING:
+            await queueing.schedule_attempt(target.delivery_id, target.attempt + 1, next_at)
+    except Exception:
+        log.exception("webhook delivery %s attempt %d failed to run", target.delivery_id, target.attempt)
+
+
+async def disable_endpoint(endpoint_id: str, at: datetime) -> None:
+    await db.execute(
+        "UPDATE webhook_endpoint SET status = 'disabled', disabled_reason = $2, updated_at = $3"
+        " WHERE id = $1 AND status = 'enabled'",
+        endpoint_id, "the receiver answered 410 Gone", at)
+    await deliveries.close_pending(endpoint_id, FAILED, "endpoint disabled (410 Gone)")
+
+
+async def deliver(http: httpx.AsyncClient, slots: Slots, delivery_id: str) -> bool:
+    """The next attempt of one delivery, if it is due and nobody else is making it."""
+    target = await deliveries.claim(delivery_id)
+    if target is None:
+        return False
+    await attempt(http, slots, target)
+    return True

@@ -1,0 +1,107 @@
+"""One attempt on the wire: the Standard Webhooks request for a delivery, with the
+faults its endpoint asked for, and what came back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import msgspec
+
+from sandbox.core.clock import iso, now
+from sandbox.webhooks import faults as fault_rules
+from sandbox.webhooks import keys, signing
+from sandbox.webhooks.deliveries import AttemptRecord, Target
+
+EXCERPT_BYTES = 1024
+EXCERPT_CHARS = 500
+
+
+class Envelope(msgspec.Struct):
+    id: str
+    type: str
+    timestamp: str
+    data: msgspec.Raw
+
+
+@dataclass(slots=True)
+class Sent:
+    records: list[AttemptRecord] = field(default_factory=list)  # the attempt, then an injected duplicate
+    retry_after: str | None = None
+    location: str | None = None
+
+    @property
+    def first(self) -> AttemptRecord:
+        return self.records[0]
+
+
+def body(target: Target) -> bytes:
+    """The same bytes on every attempt: `{"id","type","timestamp","data"}`."""
+    data = msgspec.json.encode(msgspec.json.decode(target.data))
+    return msgspec.json.encode(Envelope(target.event_id, target.event_type, iso(target.event_at), msgspec.Raw(data)))
+
+
+def headers(target: Target, content: bytes, timestamp: int, applied: frozenset[str]) -> dict[str, str]:
+    signing_keys = target.signing_keys
+    if fault_rules.WRONG_SIGNATURE in applied:
+        scheme = keys.ED25519 if signing_keys[0].startswith(keys.PRIVATE_PREFIX) else keys.HMAC
+        signing_keys = [keys.generate(scheme).signing_key]
+    return {
+        "content-type": "application/json",
+        "webhook-id": target.event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.signature_header(signing_keys, target.event_id, timestamp, content),
+    }
+
+
+async def send(http: httpx.AsyncClient, target: Target) -> Sent:
+    applied = fault_rules.for_attempt(target.faults, target.seq, target.attempt)
+    content = body(target)
+    at = now()
+    timestamp = int(at.timestamp())
+    if fault_rules.STALE_TIMESTAMP in applied:
+        timestamp -= int(fault_rules.STALE_BY.total_seconds())
+    request_headers = headers(target, content, timestamp, applied)
+    sent = Sent()
+    recorded = sorted(applied - {fault_rules.DUPLICATE})
+    await _post(http, target.url, content, request_headers, timestamp, recorded, sent)
+    code = sent.first.status_code
+    if fault_rules.DUPLICATE in applied and code is not None and 200 <= code < 300:
+        await _post(http, target.url, content, request_headers, timestamp, [fault_rules.DUPLICATE], sent)
+    return sent
+
+
+async def _post(http: httpx.AsyncClient, url: str, content: bytes, request_headers: dict[str, str], timestamp: int,
+                applied: list[str], sent: Sent) -> None:
+    at = now()
+    started = time.perf_counter()
+    code = excerpt = error = None
+    try:
+        async with http.stream("POST", url, content=content, headers=request_headers) as response:
+            code = response.status_code
+            excerpt = await _excerpt(response)
+            if not sent.records:
+                sent.retry_after = response.headers.get("retry-after")
+                sent.location = response.headers.get("location")
+    except httpx.TimeoutException as exc:
+        error = f"timeout ({type(exc).__name__})"
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    latency_ms = round((time.perf_counter() - started) * 1000)
+    sent.records.append(AttemptRecord(at=at, webhook_timestamp=timestamp, status_code=code, latency_ms=latency_ms,
+                                      error=error, response_excerpt=excerpt, faults=applied))
+
+
+async def _excerpt(response: httpx.Response) -> str | None:
+    """The start of the response body; a large body is not read to its end."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= EXCERPT_BYTES:
+            break
+    if not chunks:
+        return None
+    return b"".join(chunks)[:EXCERPT_BYTES].decode("utf-8", errors="replace")[:EXCERPT_CHARS]
