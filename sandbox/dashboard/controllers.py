@@ -22,7 +22,7 @@ from litestar.template.config import TemplateConfig
 from sandbox.admin import service as admin_service
 from sandbox.core.auth import authenticate
 from sandbox.core.errors import ApiError, NotFound, Unauthenticated, ValidationFailed
-from sandbox.dashboard import filters, forms, pages, queries, views
+from sandbox.dashboard import filters, forms, pages, queries, views, webhooks
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
@@ -184,7 +184,9 @@ async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     payout, table = payouts.to_api(row), scenarios.table()
     return {"payout": payout, "merchant_id": row["merchant"], "scenario": views.scenario_of(payout, table),
             "explain": views.explain(payout, table, viewer), "actions": views.actions(payout, viewer),
-            "entries": await queries.payout_ledger(payout.id, row["merchant"]), "final": payout.status in views.FINAL}
+            "entries": await queries.payout_ledger(payout.id, row["merchant"]), "final": payout.status in views.FINAL,
+            "events": await webhooks.events_with_deliveries(row["merchant"], payout_id=payout.id, limit=50),
+            "back": payout.id}
 
 
 @get("/payouts/{payout_id:str}")
@@ -299,7 +301,7 @@ def routers() -> list[Router]:
         path="/dashboard",
         route_handlers=[login_page, login, logout, home, ledger_page, topup, payout_list, payout_rows, new_payout,
                         create_payout, payout_page, payout_live, payout_action, scenario_page, review_page,
-                        merchant_page, unknown_page],
+                        merchant_page, *webhooks.route_handlers, unknown_page],
         include_in_schema=False,
         middleware=[sessions.SessionMiddleware()],
         guards=[pages.check_csrf],

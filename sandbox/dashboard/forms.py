@@ -33,6 +33,9 @@ LABELS = {
     "reason": "Reason",
     "status": "Outcome",
     "failure_code": "Failure code",
+    "url": "URL",
+    "events": "Events",
+    "signing": "Signing",
 }
 # What a field's pattern allows, said in words.
 PATTERNS = {
@@ -42,6 +45,7 @@ PATTERNS = {
     "destination.wallet_code": "is not a wallet in the directory",
     "reference": "may use letters, digits and . _ : / # - only, no spaces",
     "failure_code": "may use lowercase letters, digits and _ only, like invalid_account",
+    "url": "must be an http(s) URL like http://127.0.0.1:4000/hook (no credentials or fragment)",
 }
 _AT = re.compile(r"^(?P<message>.*?) - at `\$\.?(?P<path>[^`]*)`$")
 _LENGTH = re.compile(r"^Expected `(str|object)` of length (?P<op>[<>]=) (?P<n>\d+)$")
@@ -68,7 +72,7 @@ def messages_of(error: ApiError | FormError) -> list[str]:
     return [error.detail]
 
 
-def _convert(data: dict, into: type):
+def convert(data: dict, into: type):
     try:
         return msgspec.convert(data, into)
     except msgspec.ValidationError as exc:
@@ -116,7 +120,7 @@ def payout_create(form: Mapping[str, str], suffix_of: Mapping[str, str]) -> Payo
         parse_amount(body["amount"])
     except AmountError as exc:
         raise FormError([f"Amount: {exc}"]) from None
-    return _convert(body, PayoutCreate)
+    return convert(body, PayoutCreate)
 
 
 def new_destination(current: Destination, form: Mapping[str, str]) -> DestinationIn | None:
@@ -128,7 +132,7 @@ def new_destination(current: Destination, form: Mapping[str, str]) -> Destinatio
     data["wallet_code" if current.type == "wallet" else "bank_code"] = current.wallet_code or current.bank_code
     if current.account_title:
         data["account_title"] = current.account_title
-    return _convert({"destination": data}, _Reinitiate).destination
+    return convert({"destination": data}, _Reinitiate).destination
 
 
 class _Reinitiate(msgspec.Struct):
@@ -136,18 +140,18 @@ class _Reinitiate(msgspec.Struct):
 
 
 def reason(form: Mapping[str, str]) -> str | None:
-    return _convert({"reason": _text(form, "reason")}, ReviewDecision).reason
+    return convert({"reason": _text(form, "reason")}, ReviewDecision).reason
 
 
 def cancel_reason(form: Mapping[str, str]) -> str | None:
-    return _convert({"reason": _text(form, "reason")}, PayoutCancel).reason
+    return convert({"reason": _text(form, "reason")}, PayoutCancel).reason
 
 
 def simulate(form: Mapping[str, str]) -> SimulateOutcome:
     data = {"status": _text(form, "status"), "failure_code": _text(form, "failure_code")}
     if data["status"] is None:
         raise FormError(["Outcome: pick success, failed or returned"])
-    return _convert(data, SimulateOutcome)
+    return convert(data, SimulateOutcome)
 
 
 def topup_amount(form: Mapping[str, str]) -> int:

@@ -10,6 +10,7 @@ from playwright.async_api import expect
 
 from sandbox.payouts import scenarios
 from tests.conftest import payout_body
+from tests.webhooks.receiver import Receiver
 
 # What a payout page shows once a scenario has run by itself (no one acting on it).
 REVIEW_AMOUNT = "150000.00"
@@ -226,3 +227,34 @@ async def test_bad_input_gets_a_readable_message_and_changes_nothing(tabs, merch
     response = await tab.open("/no/such/page")
     assert response.status == 404
     await expect(tab.page.locator("h1")).to_have_text("404 · Not found")
+
+
+async def test_webhook_deliveries_show_on_the_page_and_resend(tabs, merchant, worker):
+    receiver = await Receiver().start()
+    try:
+        tab = await tabs()
+        await tab.sign_in(merchant.key)
+        await tab.open("/webhooks")
+        await tab.page.get_by_label("URL").fill(receiver.url())
+        await tab.page.get_by_role("button", name="Add endpoint").click()
+        await expect(tab.page.get_by_test_id("endpoint-secret")).to_contain_text("whsec_")
+
+        status = await _create_from_form(tab, scenarios.table().by_name("success"))
+        await expect(status).to_have_text("success")
+        paid = tab.page.locator("[data-event]", has_text="payout.success")
+        await expect(paid.locator("[data-delivery-status]")).to_have_text(["succeeded"])
+        await expect(paid.locator(".attempts")).to_contain_text("HTTP 200")
+        webhook_id = await paid.get_attribute("data-event")
+
+        await paid.get_by_role("button", name="Resend").click()
+        await expect(tab.page.locator(".flash.ok", has_text="Resent")).to_be_visible()
+        await expect(paid.locator("[data-delivery-status]")).to_have_text(["succeeded", "succeeded"])
+        await expect(paid).to_contain_text("(resent)")
+        assert [r.webhook_id for r in receiver.received].count(webhook_id) == 2
+        await tab.shot("50-payout-webhooks")
+        await tab.open("/webhooks")
+        await expect(tab.page.locator("[data-event]").first).to_be_visible()
+        await tab.shot("51-webhooks")
+    finally:
+        await receiver.stop()
+
