@@ -184,6 +184,7 @@ async def bench(database_url: str, redis_url: str, events: int, payouts: int, ra
         await db.stop()
 
     arrivals = json.loads(out.read_text())
+    shutil.rmtree(out.parent, ignore_errors=True)
     first_arrival: dict[str, float] = {}
     for webhook_id, at in arrivals:
         first_arrival.setdefault(webhook_id, at)
