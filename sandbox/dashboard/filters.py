@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sandbox.core.money import parse_amount
-
 TONES = {
     "success": "ok", "failed": "bad", "rejected": "bad", "returned": "bad", "cancelled": "muted",
     "in_review": "warn", "on_hold": "warn",
@@ -17,8 +15,10 @@ def money(value: int | str | None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
+        # Not parse_amount: sums and balances may exceed what one payout may be.
         negative = value.startswith("-")
-        minor = parse_amount(value.lstrip("-"), allow_zero=True)
+        whole, _, frac = value.lstrip("-").partition(".")
+        minor = int(whole) * 100 + int((frac + "00")[:2])
         value = -minor if negative else minor
     whole, frac = divmod(abs(value), 100)
     return f"{'-' if value < 0 else ''}{whole:,}.{frac:02d}"
