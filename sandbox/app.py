@@ -12,6 +12,7 @@ from litestar.routes import HTTPRoute
 
 from sandbox import db
 from sandbox.admin.controllers import AdminPayoutController
+from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
-                        SettlementController],
+                        SettlementController, PayoutBatchController],
         middleware=[
             # Every method authenticates, OPTIONS included (Litestar would skip it).
             DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),

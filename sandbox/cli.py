@@ -287,6 +287,14 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_make_batch(args: argparse.Namespace) -> int:
+    from sandbox.batches import sample
+
+    per_scenario = sample.write(Path(args.out), args.rows)
+    _say(f"wrote {args.rows} payouts to {args.out}: " + ", ".join(f"{k} {v}" for k, v in per_scenario.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sandbox", description="MyPay Sandbox, a mock payout PSP.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -302,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     spec = sub.add_parser("openapi", help="write the OpenAPI spec as JSON")
     spec.add_argument("--output", "-o", help="file, or - for stdout (default: the repo's openapi/openapi.json)")
     spec.set_defaults(func=cmd_openapi)
+    batch = sub.add_parser("make-batch", help="write a payout batch CSV that mixes every scenario")
+    batch.add_argument("--rows", type=int, default=1000, help="payouts in the file (default 1000)")
+    batch.add_argument("--out", required=True, help="the CSV file to write")
+    batch.set_defaults(func=cmd_make_batch)
     return parser
 
 

@@ -76,6 +76,9 @@ class Settings:
     rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
     # Collections settle this long after they were made (simulated seconds: × time scale).
     settlement_interval_s: float = field(default_factory=lambda: _float("SANDBOX_SETTLEMENT_INTERVAL_S", 60.0))
+    # Payout batches: largest upload, and how many payouts the worker creates per transaction.
+    batch_max_bytes: int = field(default_factory=lambda: _int("SANDBOX_BATCH_MAX_BYTES", 64 * 1_048_576))
+    batch_chunk: int = field(default_factory=lambda: _int("SANDBOX_BATCH_CHUNK", 250))
 
 
     @property

@@ -12,6 +12,7 @@ from sandbox.core import redis as redis_client
 from sandbox.payouts.schedule import STEP_JOB
 from sandbox.rail.client import NOTIFY_JOB
 from sandbox.settings import get_settings
+from worker import batches as batch_jobs
 from worker import jobs, webhooks
 from worker import settlements as settlement_jobs
 
@@ -49,12 +50,14 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             func(jobs.step_payout, name=STEP_JOB, keep_result=0, max_tries=5, timeout=30),
             func(jobs.rail_notify, name=NOTIFY_JOB, keep_result=0, max_tries=len(jobs.RAIL_RETRY_S) + 1, timeout=30),
             *webhooks.FUNCTIONS,
+            *batch_jobs.FUNCTIONS,
         ],
         cron_jobs=[
             cron(jobs.sweep, name="sweep", second=set(range(0, 60, max(1, settings.sweep_every_s))), run_at_startup=True,
                  keep_result=0, timeout=60),
             *webhooks.cron_jobs(settings),
             *settlement_jobs.cron_jobs(settings),
+            *batch_jobs.cron_jobs(settings),
         ],
         redis_settings=redis_client.redis_settings(settings.redis_url),
         on_startup=startup,

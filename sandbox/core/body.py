@@ -1,13 +1,104 @@
-"""Reading a request body with a size limit, for middleware that must see it first."""
+"""Reading a request body with a size limit, for middleware that must see it first.
+
+Bodies up to `MEMORY_BYTES` stay in memory; a larger one (a route may allow more, like
+a payout batch upload) goes to a temporary file as it arrives and is handed to the app
+again in chunks, so memory stays bounded whatever the size."""
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+from collections.abc import AsyncIterator
+
+import anyio
 from litestar.types import Message, Receive, Scope
+from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
 from sandbox.core.errors import PayloadTooLarge
 
+MEMORY_BYTES = 1_048_576
+CHUNK_BYTES = 65_536
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+
+def _boundary(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media, _, params = value.partition(b";")
+            if media.strip().lower() != b"multipart/form-data":
+                return None
+            for param in params.split(b";"):
+                key, _, val = param.strip().partition(b"=")
+                if key.lower() == b"boundary" and val:
+                    return val.strip(b'"')
+    return None
+
+
+class Body:
+    """A request body read once; its SHA-256 is taken on the way in. A multipart body
+    also gets a digest of its content (each part's name, filename, type and bytes), the
+    same whatever boundary the client picked, so a retry of an upload is the same request."""
+
+    def __init__(self, boundary: bytes | None = None) -> None:
+        self.size = 0
+        self._digest = hashlib.sha256()
+        self._memory = bytearray()
+        self._file: anyio.AsyncFile | None = None
+        self._parts: PushMultipartParser | None = PushMultipartParser(boundary) if boundary else None
+        self._parts_digest = hashlib.sha256()
+
+    def content_sha256(self) -> str | None:
+        """The multipart content digest, or None (not multipart, or not valid multipart)."""
+        return self._parts_digest.hexdigest() if self._parts is not None and self._parts.closed else None
+
+    def _digest_parts(self, chunk: bytes) -> None:
+        try:
+            for event in self._parts.parse(chunk):
+                if isinstance(event, MultipartSegment):
+                    head = f"{event.name}\x00{event.filename}\x00{event.content_type}\x00".encode()
+                    self._parts_digest.update(len(head).to_bytes(8, "big") + head)
+                elif event:
+                    self._parts_digest.update(event)
+                else:
+                    self._parts_digest.update(b"\x00part-end\x00")
+        except MultipartError:
+            self._parts = None  # the app refuses it; byte-for-byte comparison will do
+
+    @property
+    def in_memory(self) -> bytes | None:
+        """The bytes, unless the body was large enough to go to disk."""
+        return bytes(self._memory) if self._file is None else None
+
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    async def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._digest.update(chunk)
+        if self._parts is not None and chunk:
+            self._digest_parts(chunk)
+        if self._file is None and len(self._memory) + len(chunk) <= MEMORY_BYTES:
+            self._memory.extend(chunk)
+            return
+        if self._file is None:
+            self._file = anyio.wrap_file(await anyio.to_thread.run_sync(tempfile.TemporaryFile))
+            await self._file.write(bytes(self._memory))
+            self._memory = bytearray()
+        await self._file.write(chunk)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._file is None:
+            yield bytes(self._memory)
+            return
+        await self._file.seek(0)
+        while chunk := await self._file.read(CHUNK_BYTES):
+            yield chunk
+
+    async def close(self) -> None:
+        if self._file is not None:
+            await self._file.aclose()
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> Body:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:
@@ -15,31 +106,44 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
                     raise PayloadTooLarge(f"The body may be at most {limit} bytes")
             except ValueError:
                 pass
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The body may be at most {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+    body = Body(_boundary(scope))
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            if body.size + len(chunk) > limit:
+                raise PayloadTooLarge(f"The body may be at most {limit} bytes")
+            await body.write(chunk)
+            if not message.get("more_body", False):
+                break
+        if body._parts is not None:
+            body._digest_parts(b"")  # end of input: closes the parser if the stream was complete
+    except BaseException:
+        await body.close()
+        raise
+    return body
 
 
-def replay_receive(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the already-read body to the app, then defers to the real one."""
-    sent = False
+def replay_receive(body: Body, receive: Receive) -> Receive:
+    """A `receive` that hands the already-read body to the app (in chunks when it is on
+    disk), then defers to the real one."""
+    small = body.in_memory
+    chunks = body.chunks()
+    done = False
 
     async def _receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        nonlocal done
+        if done:
+            return await receive()
+        if small is not None:
+            done = True
+            return {"type": "http.request", "body": small, "more_body": False}
+        chunk = await anext(chunks, None)
+        if chunk is None:
+            done = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": chunk, "more_body": True}
 
     return _receive

@@ -22,7 +22,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox import db
-from sandbox.core.body import read_body, replay_receive
+from sandbox.core.body import Body, read_body, replay_receive
 from sandbox.core.errors import (
     ApiError,
     IdempotencyKeyInUse,
@@ -55,13 +55,21 @@ def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
     return None
 
 
-def fingerprint(scope: Scope, body: bytes) -> str:
+def fingerprint(scope: Scope, body: Body) -> str:
     """Same request = same method, path, query and JSON content (key order and spacing
-    do not matter); non-JSON bodies compare byte for byte."""
-    try:
-        canonical = msgspec.json.encode(msgspec.json.decode(body), order="sorted") if body else b""
-    except msgspec.DecodeError:
-        canonical = body
+    do not matter), multipart bodies by their parts (not the boundary); other bodies,
+    and JSON too large to keep in memory, compare byte for byte."""
+    raw = body.in_memory
+    parts = body.content_sha256()
+    if parts is not None:
+        canonical = parts.encode()
+    elif raw is None:
+        canonical = body.sha256().encode()
+    else:
+        try:
+            canonical = msgspec.json.encode(msgspec.json.decode(raw), order="sorted") if raw else b""
+        except msgspec.DecodeError:
+            canonical = raw
     digest = hashlib.sha256()
     for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), canonical):
         digest.update(part)
@@ -150,7 +158,17 @@ class IdempotencyMiddleware(ASGIMiddleware):
             raise IdempotencyKeyMissing("Send an X-Idempotency-Key header with every POST, PUT, PATCH and DELETE")
         if not KEY_RE.fullmatch(key):
             raise ValidationFailed.field("X-Idempotency-Key", "must be 1 to 255 visible ASCII characters")
-        body = await read_body(scope, receive, self.max_body_bytes)
+        # A route may allow a larger body than the default (payout batch uploads).
+        route_handler = scope.get("route_handler")
+        limit = (route_handler.resolve_request_max_body_size() if route_handler else None) or self.max_body_bytes
+        body = await read_body(scope, receive, limit)
+        try:
+            await self._handle(scope, receive, send, next_app, principal, key, body)
+        finally:
+            await body.close()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
+                      body: Body) -> None:
         request_hash = fingerprint(scope, body)
         scope_id = principal.idempotency_scope
 

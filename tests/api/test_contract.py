@@ -47,6 +47,8 @@ POSITIVE_DATA_NOT_APPLICABLE = {
     "verifyAccount": "directory codes, IBAN checksum",
     # Needs the funds again (422 insufficient_funds); an optional new destination as above.
     "reinitiatePayout": "available funds, directory codes, IBAN checksum",
+    # The uploaded file must be UTF-8 CSV with a known header: any binary is schema-valid.
+    "createPayoutBatch": "CSV content of the uploaded file",
 }
 # A list's `cursor` is opaque: only a value the API returned is valid, and `since_seq`
 # excludes it on the ledger feed (a rule between two parameters, which OpenAPI cannot

@@ -1,0 +1,196 @@
+"""The worker's side of batches: create the queued items' payouts a chunk per
+transaction through `payouts.service.create` (the same rules and money path as POST
+/payouts), each in a savepoint so one refusal does not undo the others; then mark the
+batch completed and emit `batch.completed`, once. Items are locked and skipped when
+locked, so a job that runs twice, or two at once, never creates a payout twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+
+from sandbox import db
+from sandbox.batches import rows, service
+from sandbox.core.clock import now
+from sandbox.core.errors import ApiError, Conflict, DuplicateReference, InsufficientFunds, NotFound, ValidationFailed
+from sandbox.core.money import parse_amount
+from sandbox.payouts import actions
+from sandbox.payouts import service as payouts
+from sandbox.payouts.schemas import PayoutCreate
+from sandbox.settings import get_settings
+from sandbox.webhooks import outbox
+
+log = logging.getLogger("sandbox.batches")
+
+_decode = msgspec.json.Decoder(PayoutCreate)
+_UPDATE_ITEMS = (
+    "UPDATE payout_batch_item i SET status = u.status, reason = u.reason, payout_id = u.payout_id"
+    " FROM unnest($1::bigint[], $2::varchar[], $3::text[], $4::varchar[]) AS u(id, status, reason, payout_id)"
+    " WHERE i.id = u.id"
+)
+
+
+class _Unforeseen(Exception):
+    """`create` refused an item the plan expected it to take (a race with another writer)."""
+
+
+async def _foresee(merchant_id: str, bodies: list[PayoutCreate]) -> dict[int, ApiError]:
+    """The refusals `create` would make, found up front so that no item needs a savepoint
+    (a subtransaction each): destination rules, references already used, and funds — the
+    balance row is locked from here until the chunk commits, so the arithmetic holds."""
+    available = await db.fetchval("SELECT available FROM balance WHERE merchant = $1 FOR UPDATE", merchant_id)
+    refs = [b.reference for b in bodies if b.reference is not None]
+    used = {r["reference"] for r in await db.fetch(
+        "SELECT reference FROM payout WHERE merchant = $1 AND reference = ANY($2::varchar[])", merchant_id, refs)}
+    refused: dict[int, ApiError] = {}
+    checker = await rows.checker()
+    for i, body in enumerate(bodies):
+        amount = parse_amount(body.amount)
+        if (reason := checker.check(body)) is not None:
+            refused[i] = ValidationFailed(reason)
+        elif body.reference is not None and body.reference in used:
+            refused[i] = DuplicateReference(f"Reference {body.reference!r} is already used by another payout")
+        elif amount > available:
+            refused[i] = InsufficientFunds("The available balance does not cover this amount")
+        else:
+            available -= amount
+            if body.reference is not None:
+                used.add(body.reference)
+    return refused
+
+
+async def _create_chunk(batch_id: str, size: int, careful: bool = False) -> int:
+    """Create the payouts of up to `size` queued items in one transaction. Refusals are
+    foreseen; if `create` refuses anyway, the chunk is rolled back and done `careful`ly,
+    each item in a savepoint."""
+    async with db.transaction() as tx:
+        batch = await db.fetchrow("SELECT merchant, status FROM payout_batch WHERE id = $1", batch_id)
+        if batch is None or batch["status"] != "processing":
+            return 0
+        items = await db.fetch(
+            "SELECT id, payload FROM payout_batch_item WHERE batch = $1 AND status = 'queued'"
+            " ORDER BY line LIMIT $2 FOR UPDATE SKIP LOCKED",
+            batch_id, size,
+        )
+        if not items:
+            return 0
+        bodies = [_decode.decode(item["payload"]) for item in items]
+        foreseen = {} if careful else await _foresee(batch["merchant"], bodies)
+        statuses, reasons, payout_ids = [], [], []
+        for i, body in enumerate(bodies):
+            status, payout_id, exc = "created", None, foreseen.get(i)
+            if exc is None:
+                savepoint = await tx.savepoint() if careful else None
+                try:
+                    payout_id = (await payouts.create(batch["merchant"], body)).id
+                except ApiError as refused:
+                    if savepoint is None:
+                        raise _Unforeseen from refused
+                    await savepoint.rollback_to()
+                    exc = refused
+            if exc is not None:
+                status = "invalid" if isinstance(exc, ValidationFailed) else "refused"
+            statuses.append(status)
+            reasons.append(f"{exc.code}: {exc.detail}" if exc is not None else None)
+            payout_ids.append(payout_id)
+        await db.execute(_UPDATE_ITEMS, [item["id"] for item in items], statuses, reasons, payout_ids)
+        await db.execute("UPDATE payout_batch SET updated_at = $2 WHERE id = $1", batch_id, now())
+        return len(items)
+
+
+async def _create_chunk_or_retry(batch_id: str, size: int) -> int:
+    try:
+        return await _create_chunk(batch_id, size)
+    except _Unforeseen:
+        log.info("batch %s: a refusal was not foreseen; doing the chunk item by item", batch_id)
+        return await _create_chunk(batch_id, size, careful=True)
+
+
+async def _finish(batch_id: str) -> bool:
+    async with db.transaction():
+        row = await db.fetchrow(
+            f"""UPDATE payout_batch b SET status = CASE WHEN EXISTS (
+                    SELECT 1 FROM payout_batch_item WHERE batch = b.id AND status IN ('invalid', 'refused'))
+                    THEN 'completed_with_errors' ELSE 'completed' END, completed_at = $2, updated_at = $2
+                 WHERE id = $1 AND status = 'processing'
+                   AND NOT EXISTS (SELECT 1 FROM payout_batch_item WHERE batch = $1 AND status = 'queued')
+             RETURNING {service.COLUMNS}""",
+            batch_id, now(),
+        )
+        if row is None:
+            return False
+        await outbox.emit(row["merchant"], "batch.completed", await service.event_data(row), None, row["updated_at"])
+    return True
+
+
+async def _chunks(work, batch_id: str) -> int:
+    """Run chunks until none is left, two at a time: the balance row lock lets one chunk
+    create payouts while the other, committed, enqueues its payouts' first steps."""
+    size = get_settings().batch_chunk
+
+    async def loop() -> int:
+        done = 0
+        while n := await work(batch_id, size):
+            done += n
+        return done
+
+    return sum(await asyncio.gather(loop(), loop()))
+
+
+async def process(batch_id: str) -> int:
+    """Create payouts for every queued item, chunk after chunk; returns how many items."""
+    done = await _chunks(_create_chunk_or_retry, batch_id)
+    if await _finish(batch_id):
+        log.info("batch %s completed", batch_id)
+    return done
+
+
+async def _retry_chunk(batch_id: str, size: int) -> int:
+    async with db.transaction() as tx:
+        merchant = await db.fetchval("SELECT merchant FROM payout_batch WHERE id = $1", batch_id)
+        items = await db.fetch(
+            "SELECT id, payout_id FROM payout_batch_item WHERE batch = $1 AND retry = 'requested'"
+            " ORDER BY line LIMIT $2 FOR UPDATE SKIP LOCKED",
+            batch_id, size,
+        )
+        ids, results, reasons = [], [], []
+        for item in items:
+            savepoint = await tx.savepoint()
+            try:
+                await actions.reinitiate(item["payout_id"], merchant, None)
+            except (Conflict, NotFound) as exc:  # no longer failed: nothing to retry
+                await savepoint.rollback_to()
+                result, reason = "skipped", exc.detail
+            except ApiError as exc:
+                await savepoint.rollback_to()
+                result, reason = "refused", f"{exc.code}: {exc.detail}"
+            else:
+                result, reason = "done", None
+            ids.append(item["id"])
+            results.append(result)
+            reasons.append(reason)
+        if ids:
+            await db.execute(
+                "UPDATE payout_batch_item i SET retry = u.retry, retry_reason = u.reason"
+                " FROM unnest($1::bigint[], $2::varchar[], $3::text[]) AS u(id, retry, reason) WHERE i.id = u.id",
+                ids, results, reasons,
+            )
+        return len(items)
+
+
+async def retry(batch_id: str) -> int:
+    """Re-initiate every item marked for retry (each once)."""
+    return await _chunks(_retry_chunk, batch_id)
+
+
+async def stalled(older_than_s: float) -> tuple[list[str], list[str]]:
+    """Batches whose job was lost (no progress for a while), and batches with retries
+    waiting: for the sweeper to enqueue again."""
+    processing = await db.fetch(
+        "SELECT id FROM payout_batch WHERE status = 'processing' AND updated_at < now() - make_interval(secs => $1)",
+        older_than_s,
+    )
+    retrying = await db.fetch("SELECT DISTINCT batch FROM payout_batch_item WHERE retry = 'requested'")
+    return [r["id"] for r in processing], [r["batch"] for r in retrying]

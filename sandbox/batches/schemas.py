@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+ITEM_STATUSES = ("queued", "invalid", "refused")
+MAX_ITEMS = 100_000
+
+
+class BatchJsonIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`items`: objects shaped like the body of POST /payouts. Each is checked on its own;
+    one that fails becomes an `invalid` item (its `line` is its position, from 1)."""
+
+    items: list[msgspec.Raw]
+
+
+class PayoutBatch(msgspec.Struct):
+    id: str
+    object: Literal["payout_batch"]
+    # processing → completed | completed_with_errors (every item has a payout, or a reason why not)
+    status: str
+    source: str
+    filename: str | None
+    total_items: int
+    # Items per status: `queued`, `invalid`, `refused`, then each payout status, kept current.
+    counts: dict[str, int]
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+
+
+class PayoutBatchItem(msgspec.Struct):
+    line: int
+    # `queued`, `invalid` or `refused` until a payout exists; then the payout's status.
+    status: str
+    reason: str | None
+    reference: str | None
+    amount: str | None
+    payout_id: str | None
+    # Retry of a failed payout: requested, done, refused or skipped (null: never retried).
+    retry: str | None
+    retry_reason: str | None
+
+
+class PayoutBatchItemPage(msgspec.Struct):
+    data: list[PayoutBatchItem]
+    has_more: bool
+    next_cursor: str | None
+
+
+class BatchRetryAccepted(msgspec.Struct):
+    batch_id: str
+    # Failed items newly asked to re-initiate (each item at most once, ever).
+    requested: int

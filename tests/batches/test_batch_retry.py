@@ -1,0 +1,45 @@
+"""POST /payout-batches/{id}/retry re-initiates each failed item once, whatever how
+often it is called."""
+
+from sandbox.ledger.service import check_invariant
+from tests.batches.helpers import HEADER, items, upload_csv, wait_completed
+from tests.conftest import wait_for
+
+ROWS = [
+    "f1,10.00,bank,HBL,,,12345678900003,,fails\n",
+    "f2,11.00,wallet,,EASYPAISA,,03001230003,,fails\n",
+    "ok,12.00,bank,HBL,,,12345678900001,,succeeds\n",
+]
+
+
+async def test_retry_failed_items_once(merchant, worker):
+    batch = (await upload_csv(merchant, HEADER + "".join(ROWS))).json()
+    await wait_completed(merchant, batch["id"])
+
+    async def failed_twice_or_more(n: int):
+        got = await items(merchant, batch["id"], status="failed")
+        return got if len(got) == n else None
+
+    failed = await wait_for(lambda: failed_twice_or_more(2), what="both payouts to fail")
+    assert {i["reference"] for i in failed} == {"f1", "f2"} and all(i["retry"] is None for i in failed)
+
+    r = await merchant.post(f"/payout-batches/{batch['id']}/retry", {})
+    assert r.status_code == 202, r.text
+    assert r.json() == {"batch_id": batch["id"], "requested": 2}
+
+    async def retried():
+        got = await items(merchant, batch["id"])
+        done = [i for i in got if i["retry"] == "done"]
+        return got if len(done) == 2 and all(i["status"] == "failed" for i in done) else None
+
+    after = await wait_for(retried, what="the failed payouts to be re-initiated and fail again")
+    for item in after:
+        if item["retry"] == "done":
+            payout = (await merchant.get(f"/payouts/{item['payout_id']}")).json()
+            assert payout["attempts"] == 2 and [h["status"] for h in payout["status_history"]].count("pending") == 2
+    # Failed again, but each item is retried once only: a second call asks for nothing.
+    again = await merchant.post(f"/payout-batches/{batch['id']}/retry", {})
+    assert again.status_code == 202 and again.json()["requested"] == 0
+    counts = (await merchant.get(f"/payout-batches/{batch['id']}")).json()["counts"]
+    assert counts["failed"] == 2 and counts["success"] == 1
+    assert await check_invariant(merchant.merchant_id) == []
