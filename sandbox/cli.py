@@ -235,8 +235,10 @@ def cmd_ipn(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from worker.main import run
+    from worker.main import check, run
 
+    if args.check:
+        return check()
     run()
     return 0
 
@@ -295,6 +297,12 @@ def cmd_make_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from sandbox.bench.run import main as bench_main
+
+    return bench_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sandbox", description="MyPay Sandbox, a mock payout PSP.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -302,8 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fresh", action="store_true", help="delete the data dir first (stopping its servers)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("api", help="run the API (uvicorn) on SANDBOX_API_PORT").set_defaults(func=cmd_api)
-    sub.add_parser("worker", help="run one arq worker (payout steps, rail callbacks, sweeper)").set_defaults(
-        func=cmd_worker)
+    worker = sub.add_parser("worker", help="run one arq worker (payout steps, rail callbacks, sweeper)")
+    worker.add_argument("--check", action="store_true",
+                        help="exit 0 if a worker reported healthy recently (arq's health check), else 1")
+    worker.set_defaults(func=cmd_worker)
     sub.add_parser("ipn", help="run the IPN service on SANDBOX_IPN_PORT").set_defaults(func=cmd_ipn)
     sub.add_parser("migrate", help="apply migrations to SANDBOX_DATABASE_URL").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="seed SANDBOX_DATABASE_URL (idempotent)").set_defaults(func=cmd_seed)
@@ -314,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--rows", type=int, default=1000, help="payouts in the file (default 1000)")
     batch.add_argument("--out", required=True, help="the CSV file to write")
     batch.set_defaults(func=cmd_make_batch)
+    bench = sub.add_parser("bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
+    # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.
+    from sandbox.bench.run import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -73,3 +73,8 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
 
 def run() -> None:
     build_worker().run()
+
+
+def check() -> int:
+    """`sandbox worker --check`: placeholder until issue 6 wires arq's health check."""
+    raise SystemExit("sandbox worker --check: not built yet")
