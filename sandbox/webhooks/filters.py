@@ -1,5 +1,5 @@
 """Event types and the patterns endpoints subscribe with: an exact type
-(`payout.success`), a family (`payout.*`) or everything (`*`)."""
+(`payout.success`), a family (`payout.*`, `batch.*`) or everything (`*`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import msgspec
 
 from sandbox.payouts.states import STATUSES
 
-EVENT_TYPES: tuple[str, ...] = ("payout.created", *(f"payout.{status}" for status in STATUSES))
+EVENT_TYPES: tuple[str, ...] = (
+    "payout.created", *(f"payout.{status}" for status in STATUSES),
+    "batch.completed",  # every item of a payout batch has its outcome (sandbox/batches)
+    "settlement.completed",  # a settlement run moved collections to available (sandbox/settlements)
+)
 # What an endpoint may subscribe to: everything, a family, or one type.
 PATTERNS: tuple[str, ...] = ("*", *dict.fromkeys(t.split(".")[0] + ".*" for t in EVENT_TYPES), *EVENT_TYPES)
 

@@ -88,9 +88,12 @@ class Event(msgspec.Struct):
     id: str
     object: Literal["event"]
     type: str
-    payout_id: str | None
+    payout_id: Annotated[str | None, msgspec.Meta(description="The payout a `payout.*` event is about; null for "
+                                                              "`batch.*` and `settlement.*` events")]
     created_at: str
-    data: Annotated[dict[str, Any], msgspec.Meta(description="The payout as `GET /payouts/{id}` showed it then")]
+    data: Annotated[dict[str, Any], msgspec.Meta(
+        description="The object as its GET route showed it then: the payout for `payout.*`, the batch for "
+                    "`batch.completed`, the settlement run for `settlement.completed`")]
 
 
 class EventPage(msgspec.Struct):

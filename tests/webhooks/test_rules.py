@@ -81,7 +81,8 @@ def test_patterns(pattern, event_type, hit):
 
 
 def test_patterns_on_offer_and_like():
-    assert filters.PATTERNS[:3] == ("*", "payout.*", "payout.created") and "payout.on_hold" in filters.PATTERNS
+    assert filters.PATTERNS[:4] == ("*", "payout.*", "batch.*", "settlement.*")
+    assert {"payout.on_hold", "batch.completed", "settlement.completed"} <= set(filters.PATTERNS)
     assert all(any(filters.matches(p, t) for t in filters.EVENT_TYPES) for p in filters.PATTERNS)
     assert filters.like("payout.*") == "payout.%" and filters.like("payout.on_hold") == "payout.on\\_hold"
     assert "payout.created" in filters.EVENT_TYPES and "payout.returned" in filters.EVENT_TYPES
