@@ -45,8 +45,11 @@ class _Items:
             raise ValidationFailed.field("items", f"a batch has at most {MAX_ITEMS} items")
         if body is not None and reason is None:
             reason = self.checker.check(body)
-        if body is None or reason is not None:
+        if body is None:  # the row did not decode: nothing in it can be trusted to show
             self.pending.append((self.batch_id, line, "invalid", reason, None, None, None))
+        elif reason is not None:  # well-formed but refused (unknown bank, say): show which row it was
+            self.pending.append((self.batch_id, line, "invalid", reason, body.reference, parse_amount(body.amount),
+                                 None))
         else:
             self.queued += 1
             self.pending.append((self.batch_id, line, "queued", None, body.reference, parse_amount(body.amount),

@@ -1,12 +1,16 @@
-"""Jinja filters: amounts with thousands separators, timestamps in UTC, a tone per status."""
+"""Jinja filters: amounts with thousands separators, timestamps in UTC, a tone per status,
+readable reasons."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sandbox.dashboard.forms import readable
+
 TONES = {
     "success": "ok", "failed": "bad", "rejected": "bad", "returned": "bad", "cancelled": "muted",
-    "in_review": "warn", "on_hold": "warn",
+    "in_review": "warn", "on_hold": "warn", "invalid": "bad", "refused": "bad",
+    "completed": "ok", "completed_with_errors": "warn",  # a batch's status
 }
 
 
@@ -37,4 +41,4 @@ def tone(status: str) -> str:
 
 
 def install(engine) -> None:
-    engine.engine.filters.update(money=money, when=when, tone=tone)
+    engine.engine.filters.update(money=money, when=when, tone=tone, readable=readable)

@@ -36,6 +36,7 @@ LABELS = {
     "url": "URL",
     "events": "Events",
     "signing": "Signing",
+    "file": "File",
 }
 # What a field's pattern allows, said in words.
 PATTERNS = {
@@ -58,6 +59,15 @@ class FormError(Exception):
     def __init__(self, messages: list[str]) -> None:
         self.messages = messages
         super().__init__("; ".join(messages))
+
+
+def readable(reason: str | None) -> str:
+    """A stored "path: message" reason (a batch row's, say) with msgspec's pattern
+    wording replaced by what the field allows."""
+    path, sep, message = (reason or "").partition(": ")
+    if sep and "matching regex" in message:
+        return f"{label(path)}: {PATTERNS.get(path, 'contains characters that are not allowed')}"
+    return reason or ""
 
 
 def label(path: str) -> str:

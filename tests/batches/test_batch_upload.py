@@ -41,6 +41,9 @@ async def test_csv_batch_end_to_end(merchant, worker, database):
                                                            (9, "invalid")]
     assert invalid[0]["reason"].startswith("description:") and invalid[1]["reason"].startswith("amount:")
     assert "bank_code" in invalid[2]["reason"] and invalid[3]["reason"] == "expected 9 fields, found 4"
+    # A row that decoded but was refused (unknown bank) keeps its reference and amount; one that did not, none.
+    assert [(i["reference"], i["amount"]) for i in invalid] == [(None, None), (None, None), ("b2", "5.00"),
+                                                                (None, None)]
     refused = await items(merchant, batch["id"], status="refused")
     assert [i["line"] for i in refused] == [10, 11]
     assert refused[0]["reason"].startswith("duplicate_reference") and refused[1]["reason"].startswith(

@@ -258,3 +258,26 @@ async def test_webhook_deliveries_show_on_the_page_and_resend(tabs, merchant, wo
     finally:
         await receiver.stop()
 
+
+async def test_a_batch_uploaded_from_the_page_shows_its_progress(tabs, merchant, worker):
+    header = "reference,amount,type,bank_code,account_number\n"
+    rows = "b-1,10.00,bank,HBL,12345678900001\nb-2,20.00,bank,HBL,12345678900003\nb-3,1.234,bank,HBL,12345678900001\n"
+    tab = await tabs()
+    await tab.sign_in(merchant.key)
+    await tab.open("/batches")
+    await tab.page.get_by_role("button", name="Upload batch").click()  # no file chosen
+    await expect(tab.page.get_by_role("alert")).to_contain_text("File: choose a CSV file")
+    await tab.page.set_input_files("input[name=file]", files=[
+        {"name": "three.csv", "mimeType": "text/csv", "buffer": (header + rows).encode()}])
+    await tab.page.get_by_role("button", name="Upload batch").click()
+    await tab.page.wait_for_url(re.compile(r"/dashboard/batches/pb_"))
+    await tab.mark()
+    await expect(tab.page.locator(".progress + small")).to_contain_text("3 / 3 done")
+    await expect(tab.page.locator("[data-batch-status]")).to_have_text("completed_with_errors")
+    await expect(tab.page.locator("tbody")).to_contain_text("Amount: must be a decimal")  # the invalid row
+    assert await tab.still_marked()
+    await tab.page.get_by_role("button", name=re.compile("Retry the 1 failed")).click()
+    await expect(tab.page.locator(".flash.ok", has_text="Retrying 1 failed payouts")).to_be_visible()
+    await tab.shot("60-batch")
+    await tab.open("/batches")
+    await tab.shot("61-batches")
