@@ -1,13 +1,498 @@
-"""`sandbox bench`: placeholder entry point; the benchmark itself lands with issue 6."""
+"""`sandbox bench`: the API, the worker and the database measured in one run, on one
+fresh stack, against the physical limit of the same PostgreSQL.
+
+    uv run sandbox bench [--duration 10] [--connections 32] [--merchants 50] [--json out.json]
+
+Starts embedded PostgreSQL and Redis in a new temporary data dir, migrates and seeds,
+runs `sandbox api` as its own process (uvicorn, as deployed), then, one phase after the
+other so they do not share the machine:
+
+1. POST /payouts with wrk, spread over `--merchants` merchants, then on one hot merchant
+   (`post_payouts.lua`: a unique idempotency key per request);
+2. GET /payouts/{id} (`get_paths.lua`);
+3. a bare Litestar hello-world (`hello.py`) served with the same uvicorn settings;
+4. POST /payouts spread again, paced by wrk's delay() to half the spread peak, for p99
+   at half load (wrk2 is not available: `pace.lua` paces each thread on a fixed grid);
+5. pgbench running the same transaction as SQL (`payout.pgbench.sql`);
+6. one `sandbox worker` process settling the payouts the POST phases made.
+
+Then the ledger invariant is checked, everything is stopped and the data dir deleted
+(`--keep` keeps it). Figures are printed as a table, goals with met / not met, and
+written as JSON with `--json`. Phases run on 2 cores next to wrk and pgbench, so the
+absolute numbers move with the machine; the ratios within one run are what to compare."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+OPENING_BALANCE = "10000000.00"  # per merchant: covers any run at 1.00 a payout
+FINAL_STATUSES = ("success", "failed", "returned", "rejected", "cancelled")
+
+# Goals from issue 6: (name, figure, at least/at most, threshold).
+GOALS = (
+    ("POST /payouts >= 0.5 x pgbench tx/s", "post_vs_pgbench", ">=", 0.5),
+    ("hot merchant >= 0.5 x spread", "hot_vs_spread", ">=", 0.5),
+    ("p99 <= 50 ms at half the peak rate", "half_peak_p99_ms", "<=", 50.0),
+    ("GET >= 0.3 x hello-world", "get_vs_hello", ">=", 0.3),
+    ("worker >= 1.2 x create rate", "worker_vs_create", ">=", 1.2),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", help="also write the figures as JSON to this file")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="seconds per measured phase (default 10: about two minutes in all)")
+    parser.add_argument("--warmup", type=float, default=None,
+                        help="seconds of unmeasured load before the first phase (default: duration / 3)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--merchants", type=int, default=50, help="merchants for the spread phases (default 50)")
+    parser.add_argument("--pgbench-clients", type=int, default=16, help="pgbench clients (default 16)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes in the worker phase (default 1)")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
+
+
+# --- processes ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _spawn(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
+    from sandbox.embedded import _die_with_parent
+
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
+    """Until `url` answers 200; fails at once if the process died, or at the deadline."""
+    import httpx
+
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}; see {log}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {READY_TIMEOUT_S:.0f}s; see {log}")
+        time.sleep(0.1)  # polling a condition, bounded by the deadline above
+
+
+def _cli(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "sandbox.cli", *args], cwd=REPO, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+# --- load generators ----------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """One wrk or pgbench run."""
+
+    requests: int
+    seconds: float
+    errors: int = 0
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok_per_s(self) -> float:
+        return (self.requests - self.errors) / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {"requests_per_s": round(self.ok_per_s, 1), "requests": self.requests, "errors": self.errors,
+                "seconds": round(self.seconds, 2), "p50_ms": self.p50_ms, "p99_ms": self.p99_ms, **self.extra}
+
+
+def wrk(url: str, script: str, args: list[str], *, duration: float, connections: int, threads: int,
+        rate: float | None = None) -> Load:
+    """Run wrk with one of our Lua scripts; `rate`: requests/s in all, paced by the script."""
+    env = dict(os.environ)
+    if rate:
+        env["BENCH_RATE_PER_THREAD"] = f"{rate / threads:.3f}"
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+            "-s", str(HERE / script), url, "--", *args]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=duration + 60)
+    found = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
+    if done.returncode != 0 or not found:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    raw = json.loads(found.group(1))
+    errors = raw["status_errors"] + raw["connect_errors"] + raw["read_errors"] + raw["write_errors"]
+    errors += raw["timeouts"]
+    return Load(requests=raw["requests"], seconds=raw["duration_us"] / 1e6, errors=errors,
+                p50_ms=round(raw["p50_us"] / 1000, 2), p99_ms=round(raw["p99_us"] / 1000, 2),
+                extra={"max_ms": round(raw["max_us"] / 1000, 2)})
+
+
+def pgbench(dsn: str, merchants: int, *, duration: float, clients: int, threads: int) -> Load:
+    # pgbench takes the conninfo URI as its database name (the socket dir is in it).
+    argv = ["pgbench", "-n", "-M", "prepared", "-f", str(HERE / "payout.pgbench.sql"), "-D",
+            f"merchants={merchants}", "-c", str(clients), "-j", str(threads), "-T", str(max(1, round(duration))),
+            dsn]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+    processed = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+    latency = re.search(r"latency average = ([\d.]+) ms", done.stdout)
+    if done.returncode != 0 or not (processed and tps):
+        raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    count = int(processed.group(1))
+    tx_per_s = float(tps.group(1))
+    return Load(requests=count, seconds=count / tx_per_s if tx_per_s else 0.0,
+                errors=int(failed.group(1)) if failed else 0,
+                extra={"latency_avg_ms": float(latency.group(1)) if latency else None, "clients": clients})
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    env: dict
+    database_url: str
+    api_url: str
+    admin_key: str
+    logs: Path
+    servers: list = field(default_factory=list)  # embedded PostgreSQL and Redis, started here
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+
+async def _make_merchants(stack: Stack, count: int) -> list[str]:
+    """Merchants with keys through the admin route, as an integrator's CI would."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=stack.api_url + "/api/v1", timeout=30) as client:
+        sem = asyncio.Semaphore(8)
+
+        async def one(i: int) -> str:
+            async with sem:
+                r = await client.post("/sandbox/merchants",
+                                      json={"name": f"bench {i}", "opening_balance": OPENING_BALANCE},
+                                      headers={"X-API-KEY": stack.admin_key,
+                                               "X-Idempotency-Key": f"bench-merchant-{i}"})
+                r.raise_for_status()
+                return r.json()["api_key"]
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def _db(stack: Stack, step):
+    """Run `step()` with this process's pool on the bench database."""
+    from sandbox import db
+
+    db.configure(stack.database_url)
+    await db.start(1, 4)
+    try:
+        return await step()
+    finally:
+        await db.stop()
+
+
+async def _pgbench_merchants(count: int) -> None:
+    """Merchants pgbench moves money for (fixed ids: its script names them)."""
+    from sandbox.core.money import parse_amount
+    from sandbox.merchants import service as merchants
+
+    for i in range(1, count + 1):
+        await merchants.create(f"pgbench {i}", parse_amount(OPENING_BALANCE), merchant_id=f"mch_pgbench_{i}",
+                               api_key=f"sk_test_pgbench_{i}_" + secrets.token_urlsafe(16))
+
+
+async def _hot_payout_paths(key: str, merchant_id: str, limit: int = 2000) -> list[str]:
+    from sandbox import db
+
+    rows = await db.fetch("SELECT id FROM payout WHERE merchant = $1 ORDER BY number DESC LIMIT $2",
+                          merchant_id, limit)
+    return [f"{key} /api/v1/payouts/{r['id']}" for r in rows]
+
+
+async def _merchant_of(key: str) -> str:
+    from sandbox.core import auth
+
+    return (await auth.authenticate(key)).merchant_id
+
+
+async def _count_final() -> int:
+    from sandbox import db
+
+    return await db.fetchval("SELECT count(*) FROM payout WHERE status = ANY($1::varchar[])", list(FINAL_STATUSES))
+
+
+async def _count_unsettled() -> int:
+    from sandbox import db
+
+    return await db.fetchval("SELECT count(*) FROM payout WHERE next_action_at IS NOT NULL")
+
+
+def _worker_phase(stack: Stack, duration: float, workers: int) -> dict:
+    """Start worker process(es) on the backlog the POST phases left; payouts reaching a
+    final status per second, from the first one settled until `duration` later (or the
+    backlog is empty)."""
+
+    async def measure() -> dict:
+        before = await _count_final()
+        backlog = await _count_unsettled()
+        procs = [_spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
+                 for _ in range(workers)]
+        stack.procs.extend(procs)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while (count := await _count_final()) == before:  # the first settled payout starts the clock
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"the worker settled nothing; see {stack.logs / 'worker.log'}")
+            await asyncio.sleep(0.02)
+        t0, c0 = time.monotonic(), count
+        end = t0 + duration
+        while time.monotonic() < end:  # measuring for `duration`, or until the backlog is gone
+            if await _count_unsettled() == 0:
+                break
+            await asyncio.sleep(0.1)
+        t1, c1 = time.monotonic(), await _count_final()
+        for p in procs:
+            _stop(p)
+        settled = c1 - c0
+        return {"settled_per_s": round(settled / (t1 - t0), 1), "settled": settled, "seconds": round(t1 - t0, 2),
+                "backlog_at_start": backlog, "workers": workers}
+
+    return asyncio.run(_db(stack, measure))
+
+
+def _start_stack(args: argparse.Namespace) -> Stack:
+    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
+    logs = data_dir / "logs"
+    logs.mkdir()
+    pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
+    database_url = pg.start()
+    redis_url = rd.start()
+    port = free_port()
+    admin_key = "sk_admin_bench_" + secrets.token_hex(12)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+    env.update(
+        SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url, SANDBOX_DATA_DIR=str(data_dir),
+        SANDBOX_API_PORT=str(port), SANDBOX_IPN_PORT=str(free_port()), SANDBOX_ADMIN_KEY=admin_key,
+        # Steps due at once: the worker phase measures work, not simulated waiting.
+        SANDBOX_TIME_SCALE="0",
+        # No access log line per request (uvicorn logs each at INFO); the hello-world
+        # app runs with the same level, so the comparison stays fair.
+        SANDBOX_LOG_LEVEL="WARNING",
+        # The default 1000/s per key would answer the hot merchant with 429s; the check
+        # itself still runs on every request.
+        SANDBOX_RATE_LIMIT="1000000/second",
+    )
+    return Stack(data_dir=data_dir, env=env, database_url=database_url, api_url=f"http://127.0.0.1:{port}",
+                 admin_key=admin_key, logs=logs, servers=[pg, rd])
+
+
+def _stop_stack(stack: Stack, keep: bool) -> None:
+    for proc in stack.procs:
+        _stop(proc)
+    # The instances that started them: Redis is our child and must be reaped by them.
+    for server in reversed(stack.servers):
+        server.stop()
+    if not keep:
+        shutil.rmtree(stack.data_dir, ignore_errors=True)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def measure(args: argparse.Namespace, stack: Stack) -> dict:
+    d, c, t = args.duration, args.connections, args.threads
+    warmup = args.warmup if args.warmup is not None else max(1.0, d / 3)
+    _cli(stack.env, "migrate")
+    _cli(stack.env, "seed")
+    api_log = stack.logs / "api.log"
+    api = _spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, api_log)
+    stack.procs.append(api)
+    _wait_http(stack.api_url + "/api/v1/ready", api, api_log)
+
+    _say(f"making {args.merchants + 1} merchants through POST /api/v1/sandbox/merchants")
+    keys = asyncio.run(_make_merchants(stack, args.merchants + 1))
+    hot_key, spread_keys = keys[0], keys[1:]
+    spread_file, hot_file = stack.data_dir / "spread.keys", stack.data_dir / "hot.keys"
+    spread_file.write_text("\n".join(spread_keys) + "\n")
+    hot_file.write_text(hot_key + "\n")
+    run_tag = secrets.token_hex(4)
+    post = stack.api_url + "/api/v1/payouts"
+
+    _say(f"warm-up: {warmup:.0f}s of POST /payouts")
+    wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}w"], duration=warmup, connections=c, threads=t)
+    _say(f"POST /payouts over {args.merchants} merchants: {d:.0f}s, {c} connections")
+    spread = wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}s"], duration=d, connections=c, threads=t)
+    _say("POST /payouts on one hot merchant")
+    hot = wrk(post, "post_payouts.lua", [str(hot_file), f"{run_tag}h"], duration=d, connections=c, threads=t)
+
+    async def get_targets() -> list[str]:
+        return await _hot_payout_paths(hot_key, await _merchant_of(hot_key))
+
+    paths_file = stack.data_dir / "get.paths"
+    paths_file.write_text("\n".join(asyncio.run(_db(stack, get_targets))) + "\n")
+    _say("GET /payouts/{id}")
+    get = wrk(stack.api_url + "/api/v1/payouts", "get_paths.lua", [str(paths_file)], duration=d, connections=c,
+              threads=t)
+
+    hello_port = free_port()
+    hello_log = stack.logs / "hello.log"
+    hello_proc = _spawn([sys.executable, "-m", "sandbox.bench.hello", str(hello_port)], stack.env, hello_log)
+    stack.procs.append(hello_proc)
+    hello_url = f"http://127.0.0.1:{hello_port}"
+    _wait_http(hello_url + "/hello", hello_proc, hello_log)
+    hello_file = stack.data_dir / "hello.paths"
+    hello_file.write_text("- /hello\n")
+    _say("hello-world (bare Litestar, same uvicorn settings)")
+    wrk(hello_url, "get_paths.lua", [str(hello_file)], duration=warmup, connections=c, threads=t)
+    hello = wrk(hello_url, "get_paths.lua", [str(hello_file)], duration=d, connections=c, threads=t)
+    _stop(hello_proc)
+
+    half_rate = spread.ok_per_s / 2
+    _say(f"POST /payouts paced to half the spread peak ({half_rate:.0f}/s)")
+    half = wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}p"], duration=d, connections=c, threads=t,
+               rate=half_rate)
+
+    _say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
+    asyncio.run(_db(stack, lambda: _pgbench_merchants(args.merchants)))
+    pg = pgbench(stack.database_url, args.merchants, duration=d, clients=args.pgbench_clients, threads=t)
+
+    _stop(api)  # the worker phase has the machine to itself (with PostgreSQL and Redis)
+    _say(f"worker: {args.workers} process(es) settling the payouts made above")
+    worker = _worker_phase(stack, d, args.workers)
+
+    async def invariant() -> list[str]:
+        from sandbox.ledger.service import check_invariant
+
+        return await check_invariant()
+
+    problems = asyncio.run(_db(stack, invariant))
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 3) if b else None
+
+    figures = {
+        "post_vs_pgbench": ratio(spread.ok_per_s, pg.ok_per_s),
+        "hot_vs_spread": ratio(hot.ok_per_s, spread.ok_per_s),
+        "half_peak_p99_ms": half.p99_ms,
+        "get_vs_hello": ratio(get.ok_per_s, hello.ok_per_s),
+        "worker_vs_create": ratio(worker["settled_per_s"], spread.ok_per_s),
+    }
+    goals = []
+    for name, key, op, threshold in GOALS:
+        value = figures[key]
+        met = value is not None and (value >= threshold if op == ">=" else value <= threshold)
+        goals.append({"goal": name, "figure": key, "value": value, "met": met})
+    return {
+        "settings": {"duration_s": d, "warmup_s": warmup, "connections": c, "wrk_threads": t,
+                     "merchants": args.merchants, "pgbench_clients": args.pgbench_clients, "workers": args.workers,
+                     "cpus": os.cpu_count(), "half_peak_pacing": "wrk delay() on a fixed grid per thread",
+                     "api_workers": int(stack.env.get("SANDBOX_API_WORKERS", "1"))},
+        "post_spread": spread.as_dict(),
+        "post_hot": hot.as_dict(),
+        "get_payout": get.as_dict(),
+        "hello_world": hello.as_dict(),
+        "post_half_peak": {**half.as_dict(), "target_per_s": round(half_rate, 1)},
+        "pgbench": pg.as_dict(),
+        "worker": worker,
+        "ratios": figures,
+        "goals": goals,
+        "ledger_invariant": "holds" if not problems else problems[:10],
+    }
+
+
+def render(result: dict) -> str:
+    def row(name: str, r: dict, extra: str = "") -> str:
+        p50 = f"{r['p50_ms']:8.2f}" if r.get("p50_ms") is not None else f"{'':>8}"
+        p99 = f"{r['p99_ms']:8.2f}" if r.get("p99_ms") is not None else f"{'':>8}"
+        return f"  {name:<34}{r['requests_per_s']:>10.1f}{p50}{p99}{r['errors']:>8}  {extra}"
+
+    s = result["settings"]
+    lines = [
+        f"sandbox bench: {s['duration_s']:g}s a phase, wrk {s['wrk_threads']} threads x {s['connections']} "
+        f"connections, {s['merchants']} merchants, {s['cpus']} CPUs, {s['api_workers']} API worker(s)",
+        "",
+        f"  {'phase':<34}{'per s':>10}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}",
+        row("POST /payouts, spread", result["post_spread"]),
+        row("POST /payouts, one hot merchant", result["post_hot"]),
+        row("POST /payouts, half the peak", result["post_half_peak"],
+            f"(target {result['post_half_peak']['target_per_s']:.0f}/s)"),
+        row("GET /payouts/{id}", result["get_payout"]),
+        row("hello-world (bare Litestar)", result["hello_world"]),
+        row(f"pgbench, same SQL ({s['pgbench_clients']} clients)", result["pgbench"],
+            f"(avg latency {result['pgbench'].get('latency_avg_ms')} ms)"),
+        f"  {'worker, payouts settled':<34}{result['worker']['settled_per_s']:>10.1f}"
+        f"{'':>16}{'':>8}  ({result['worker']['settled']} in {result['worker']['seconds']}s, "
+        f"{result['worker']['workers']} process(es))",
+        "",
+        "  goals",
+    ]
+    for g in result["goals"]:
+        value = "n/a" if g["value"] is None else f"{g['value']:g}"
+        lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<40} {g['figure']} = {value}")
+    lines.append("")
+    inv = result["ledger_invariant"]
+    lines.append(f"  ledger invariant: {inv if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")
+    return "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
-    raise SystemExit("sandbox bench: not built yet")
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per readiness poll and merchant otherwise
+    missing = [tool for tool in ("wrk", "pgbench") if shutil.which(tool) is None]
+    if missing:
+        print(f"sandbox bench: {' and '.join(missing)} not found (apt-get install wrk postgresql-client)",
+              file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    stack = _start_stack(args)
+    try:
+        result = measure(args, stack)
+    finally:
+        _stop_stack(stack, args.keep)
+        if args.keep:
+            _say(f"data dir kept: {stack.data_dir}")
+    result["total_s"] = round(time.monotonic() - started, 1)
+    print(render(result))
+    print(f"\n  total {result['total_s']}s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if result["ledger_invariant"] == "holds" else 1

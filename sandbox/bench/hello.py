@@ -1,0 +1,26 @@
+"""The bare Litestar app `sandbox bench` compares GET /payouts/{id} with: one JSON
+route, no middleware, no database, served by `sandbox.cli._serve` exactly as the API is.
+
+    python -m sandbox.bench.hello PORT"""
+
+from __future__ import annotations
+
+import sys
+
+from litestar import Litestar, get
+
+
+@get("/hello")
+async def hello() -> dict[str, str]:
+    return {"hello": "world"}
+
+
+def create_app() -> Litestar:
+    return Litestar(route_handlers=[hello], debug=False)
+
+
+if __name__ == "__main__":
+    from sandbox.cli import _serve
+    from sandbox.settings import get_settings
+
+    sys.exit(_serve("sandbox.bench.hello:create_app", int(sys.argv[1]), get_settings().api_workers))

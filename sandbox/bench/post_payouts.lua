@@ -1,0 +1,37 @@
+-- wrk: POST /api/v1/payouts with a unique idempotency key per request, spread round-robin
+-- over the merchant keys in a file (one key per line; one line = one hot merchant).
+--   wrk ... -s post_payouts.lua URL -- <keys file> <run tag>
+local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
+local pace = dofile(here .. "pace.lua")
+
+local keys, tag
+local counter = 0
+local threads_made = 0
+
+local body = '{"amount":"1.00","currency":"PKR","destination":{"type":"bank","bank_code":"HBL",'
+  .. '"account_number":"12345678900001","account_title":"Bench Payee"},"description":"bench"}'
+
+function setup(thread)
+  threads_made = threads_made + 1
+  thread:set("thread_no", threads_made)
+end
+
+function init(args)
+  keys = pace.read_lines(args[1])
+  tag = args[2]
+end
+
+function request()
+  counter = counter + 1
+  local key = keys[(counter + thread_no) % #keys + 1]
+  return wrk.format("POST", "/api/v1/payouts", {
+    ["Content-Type"] = "application/json",
+    ["X-API-KEY"] = key,
+    -- Unique across threads and runs: the tag names the run, thread_no the thread.
+    ["X-Idempotency-Key"] = tag .. "-" .. thread_no .. "-" .. counter,
+  }, body)
+end
+
+done = pace.done
+-- Defined at load time: wrk decides whether a script paces before calling init().
+delay = pace.delay_fn(tonumber(os.getenv("BENCH_RATE_PER_THREAD") or "0"))

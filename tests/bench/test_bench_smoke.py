@@ -1,0 +1,46 @@
+"""`sandbox bench` end to end with one-second phases: it runs, and its JSON carries every
+figure the issue asks for. Only presence and sanity are checked, never a speed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("wrk") is None or shutil.which("pgbench") is None,
+    reason="sandbox bench needs wrk and pgbench (apt-get install wrk postgresql-client)",
+)
+
+
+def test_bench_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "bench", "--duration", "1", "--warmup", "1", "--merchants", "3",
+         "--connections", "8", "--pgbench-clients", "4", "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    for phase in ("post_spread", "post_hot", "get_payout", "hello_world", "post_half_peak"):
+        figures = result[phase]
+        assert figures["requests"] > 0, phase
+        assert figures["errors"] == 0, (phase, figures)
+        assert figures["requests_per_s"] > 0 and figures["p50_ms"] is not None and figures["p99_ms"] is not None
+    assert result["pgbench"]["requests_per_s"] > 0 and result["pgbench"]["errors"] == 0
+    assert result["worker"]["settled_per_s"] > 0
+    assert set(result["ratios"]) == {"post_vs_pgbench", "hot_vs_spread", "half_peak_p99_ms", "get_vs_hello",
+                                     "worker_vs_create"}
+    assert all(value is not None for value in result["ratios"].values())
+    assert [g["figure"] for g in result["goals"]] == list(result["ratios"])
+    assert all(isinstance(g["met"], bool) for g in result["goals"])
+    assert result["ledger_invariant"] == "holds"
+    # The table names each goal with its verdict.
+    for goal in result["goals"]:
+        assert goal["goal"] in done.stdout
