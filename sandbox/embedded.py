@@ -6,6 +6,7 @@ PostgreSQL through its postmaster.pid, Redis through its pid file. `stop()` stop
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import hashlib
@@ -96,6 +97,13 @@ class EmbeddedPostgres:
         user = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=30)
+        # embedded_postgres keeps one handle per data dir per process and hands it back from
+        # get_server() without checking the server still runs: forget it, so a later start()
+        # in this process (a restart on the same data dir and socket) really starts one.
+        server = _embedded_postgres().PostgresServer._instances.pop(self.pgdata, None)
+        if server is not None:  # its exit hook would remove the handle again (a KeyError at exit)
+            atexit.unregister(server._cleanup)
+        self._server = None
 
 
 class EmbeddedRedis:

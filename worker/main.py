@@ -15,6 +15,7 @@ from sandbox.settings import get_settings
 from worker import batches as batch_jobs
 from worker import jobs, webhooks
 from worker import settlements as settlement_jobs
+from worker.resilient import ResilientWorker
 
 
 async def startup(ctx: dict) -> None:
@@ -43,7 +44,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     settings = get_settings()
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox worker`")
-    return Worker(
+    return ResilientWorker(
         functions=[
             # keep_result=0: a finished step's job id may be used again (a reinitiated payout
             # walks the same steps), and nothing reads job results.

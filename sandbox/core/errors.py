@@ -185,9 +185,16 @@ def _is_unavailable(exc: BaseException) -> bool:
             ConnectionError,
             OSError,
             asyncpg.exceptions.CannotConnectNowError,
-            asyncpg.exceptions.ConnectionDoesNotExistError,
+            asyncpg.exceptions.PostgresConnectionError,  # class 08, ConnectionDoesNotExistError among them
             asyncpg.exceptions.InterfaceError,
             asyncpg.exceptions.AdminShutdownError,
+            asyncpg.exceptions.CrashShutdownError,
+            asyncpg.exceptions.TooManyConnectionsError,
+            # A pooled connection that got the server's FATAL "terminating connection" while
+            # idle is stuck mid-error until its socket's close is read; using it in between
+            # raises "cannot switch to state …; another operation (2) is in progress" (seen
+            # in the PostgreSQL restart fault test). The connection is gone, not our logic.
+            asyncpg.exceptions._base.InternalClientError,
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
         ),

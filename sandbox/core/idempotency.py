@@ -20,6 +20,7 @@ from datetime import timedelta
 import msgspec
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
 from sandbox.core.body import Body, read_body, replay_receive
@@ -199,6 +200,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 outcome = "replay"
             else:
                 await next_app(scope, replay_receive(body, receive), capture.send)
+                # The route's own exception layer marked the response as started, but it was only
+                # captured: let a failing commit below still be rendered (503, not a bare 500).
+                ScopeState.from_scope(scope).response_started = False
                 stored = capture.stored()
                 if 200 <= capture.status < 300:
                     await _store(scope_id, key, request_hash, stored)

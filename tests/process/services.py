@@ -79,6 +79,25 @@ class Services:
         proc.send_signal(sig)
         proc.wait(30)
 
+    def restart_api(self) -> None:
+        """Start the API again (after a kill) and wait until it is ready."""
+        self.start("api", "api")
+        wait_until(lambda: self._answers(f"{self.base}/ready"), 60, "the API to answer again")
+
+    # Outages: stop and start a server on the same data dir and socket path, so every
+    # process's pool can reconnect to the address it already has.
+    def stop_postgres(self) -> None:
+        self.pg.stop()
+
+    def start_postgres(self) -> None:
+        assert self.pg.start() == self.database_url, "PostgreSQL came back on another address"
+
+    def stop_redis(self) -> None:
+        self.redis.stop()
+
+    def start_redis(self) -> None:
+        assert self.redis.start() == self.redis_url, "Redis came back on another address"
+
     def log(self, name: str) -> str:
         return (self.dir / f"{name}.log").read_text(errors="replace")
 

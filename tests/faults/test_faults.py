@@ -1,0 +1,352 @@
+"""Faults with real processes: `sandbox api`, `sandbox worker` and `sandbox ipn` as
+subprocesses on their own embedded PostgreSQL and Redis (time scale 0).
+
+- the API killed with SIGKILL during a burst of POST /payouts, then every request
+  retried with its idempotency key: one payout per key, whatever the first try saw;
+- PostgreSQL stopped and started again under load;
+- Redis stopped and started again under load.
+
+During an outage `/ready` names the server that is down, and every request answers
+quickly with 201 or 503 problem+json (never a 500, never a hang). Afterwards the same
+processes — none restarted — take new payouts, finish the ones in flight, deliver the
+webhooks, and the ledger invariant holds.
+
+One stack serves the module: each test has its own merchant and leaves the servers up."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.process.services import Services, wait_all_final
+
+PROBLEM_JSON = "application/problem+json"
+# A request slower than this during an outage counts as a hang: the server must give up
+# on a dead backend in seconds, not leave the client waiting.
+REQUEST_TIMEOUT_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def services():
+    s = Services()
+    try:
+        s.start_all(workers=1)
+        yield s
+    finally:
+        s.close()
+
+
+def payout_body(suffix: str = "0001") -> dict:
+    account = f"{secrets.randbelow(10**10):010d}{suffix}"
+    return {"amount": "1.00", "destination": {"type": "bank", "bank_code": "HBL", "account_number": account}}
+
+
+async def eventually(check: Callable[[], Awaitable[object]], timeout: float, what: str):
+    """Poll an async condition until it is truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Outcome:
+    key: str
+    started: float
+    ended: float
+    status: int | None = None  # None: no HTTP answer (connection refused or reset, timeout)
+    content_type: str = ""
+    code: str | None = None
+    payout_id: str | None = None
+    error: str | None = None
+
+
+class Load:
+    """POST /payouts from a few concurrent loops, each request with its own key, every
+    outcome recorded with when it started and ended."""
+
+    def __init__(self, api: httpx.AsyncClient, suffix: str = "0001", loops: int = 3) -> None:
+        self.api, self.suffix, self.loops = api, suffix, loops
+        self.bodies: dict[str, dict] = {}
+        self.outcomes: list[Outcome] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._loop()) for _ in range(self.loops)]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            await self.send()
+            # Pace the loops: what matters is requests in flight when the fault hits, and a
+            # few hundred refused requests per second would only make the replay slow.
+            await asyncio.sleep(0.01)
+
+    async def send(self, key: str | None = None) -> Outcome:
+        key = key or secrets.token_hex(12)
+        body = self.bodies.setdefault(key, payout_body(self.suffix))
+        out = Outcome(key, time.monotonic(), 0.0)
+        try:
+            r = await self.api.post("/payouts", json=body, headers={"X-Idempotency-Key": key},
+                                    timeout=REQUEST_TIMEOUT_S)
+        except httpx.TimeoutException as exc:
+            out.error = f"timeout: {exc!r}"
+        except httpx.TransportError as exc:
+            out.error = f"transport: {exc!r}"
+        else:
+            out.status, out.content_type = r.status_code, r.headers.get("content-type", "")
+            try:
+                data = r.json()
+            except ValueError:  # not JSON at all (a bare "Internal Server Error"): the checks say so
+                data = {"code": None, "text": r.text[:200]}
+            out.code = data.get("code")
+            out.payout_id = data.get("id") if r.status_code == 201 else None
+        out.ended = time.monotonic()
+        self.outcomes.append(out)
+        return out
+
+    def since(self, t: float) -> list[Outcome]:
+        return [o for o in self.outcomes if o.started >= t]
+
+    def created_since(self, t: float) -> int:
+        return sum(1 for o in self.since(t) if o.status == 201)
+
+
+def assert_201_or_503(outcomes: list[Outcome]) -> None:
+    """Every answer is a created payout or a 503 `unavailable` problem — no 500, no
+    other error, no request left hanging or cut off."""
+    bad = [o for o in outcomes if not (
+        o.status == 201 or (o.status == 503 and o.content_type.startswith(PROBLEM_JSON) and o.code == "unavailable"))]
+    assert not bad, f"{len(bad)} of {len(outcomes)} requests answered otherwise, e.g. {bad[:3]}"
+
+
+async def ready(services: Services) -> tuple[int, dict]:
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as c:
+        r = await c.get(f"{services.base}/ready")
+        return r.status_code, r.json()
+
+
+async def replay_all(load: Load) -> dict[str, str]:
+    """Send every request again with its key (twice); each must now be one payout."""
+    ids: dict[str, str] = {}
+    sem = asyncio.Semaphore(8)
+
+    async def one(key: str) -> None:
+        async with sem:
+            first, again = await load.send(key), await load.send(key)
+            assert first.status == 201 and again.status == 201, (first, again)
+            assert first.payout_id == again.payout_id, (first, again)
+            ids[key] = first.payout_id
+
+    await asyncio.gather(*[one(k) for k in list(load.bodies)])
+    for o in load.outcomes:  # a 201 seen before (or during) the fault names the same payout
+        if o.status == 201:
+            assert o.payout_id == ids[o.key], o
+    return ids
+
+
+async def assert_one_payout_per_key(services: Services, merchant_id: str, ids: dict[str, str]) -> None:
+    rows = await services.sql("SELECT id FROM payout WHERE merchant = $1", merchant_id)
+    assert sorted(r["id"] for r in rows) == sorted(set(ids.values()))
+    assert len(set(ids.values())) == len(ids), "two keys share a payout"
+
+
+def assert_same_processes(services: Services, before: dict[str, int]) -> None:
+    now = {name: p.pid for name, p in services.procs.items() if p.poll() is None}
+    assert now == before, f"processes died or were replaced: before {before}, now {now}"
+
+
+def running(services: Services) -> dict[str, int]:
+    return {name: p.pid for name, p in services.procs.items() if p.poll() is None}
+
+
+async def test_api_killed_during_a_burst_then_every_key_converges(services):
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        load = Load(api)
+        keys = [secrets.token_hex(12) for _ in range(200)]
+        sem = asyncio.Semaphore(16)
+
+        async def one(key: str) -> None:
+            async with sem:
+                await load.send(key)
+
+        burst = asyncio.gather(*[one(k) for k in keys])
+        await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 40), 60, "40 payouts created")
+        await asyncio.to_thread(services.kill, "api", signal.SIGKILL)
+        await burst
+        cut = [o for o in load.outcomes if o.status is None]
+        assert cut, "the kill hit no request: the burst finished first"
+        assert all(o.status in (201, None) for o in load.outcomes), [o for o in load.outcomes if o.status != 201][:3]
+
+        await asyncio.to_thread(services.restart_api)
+        ids = await replay_all(load)
+        assert len(ids) == len(keys)
+        await assert_one_payout_per_key(services, merchant_id, ids)
+        await wait_all_final(services, merchant_id, len(keys), 60)
+        assert await services.invariant(merchant_id) == []
+
+
+async def test_postgres_restarted_under_load(services):
+    before = running(services)
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        # Payouts that wait for the bank (…0004) are in flight for the whole outage.
+        waiting = Load(api, suffix="0004")
+        for _ in range(3):
+            assert (await waiting.send()).status == 201
+        load = Load(api)
+        load.start()
+        await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, "payouts before the outage")
+
+        await asyncio.to_thread(services.stop_postgres)
+        down_at = time.monotonic()
+        status, body = await eventually(lambda: ready_when(services, lambda s, b: s == 503), 15, "/ready to say 503")
+        assert body["postgres"].startswith("down") and body["redis"] == "ok", body
+        await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= 20), 30, "requests during the outage")
+        during = load.since(down_at)
+        assert all(o.status == 503 for o in during), [o for o in during if o.status != 503][:3]
+
+        await asyncio.to_thread(services.start_postgres)
+        up_at = time.monotonic()
+        await eventually(lambda: ready_when(services, lambda s, b: s == 200), 30, "/ready to say 200 again")
+        await eventually(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30, "payouts after the outage")
+        await load.stop()
+        assert_201_or_503(load.outcomes)
+        assert_same_processes(services, before)
+
+        ids = await replay_all(load)
+        await assert_one_payout_per_key(services, merchant_id, {**ids, **await replay_all(waiting)})
+        await finish_waiting(services, api, waiting)
+        await wait_all_final(services, merchant_id, len(ids) + len(waiting.bodies), 60)
+        assert await services.invariant(merchant_id) == []
+        assert_same_processes(services, before)
+
+
+async def ready_when(services: Services, accept) -> tuple[int, dict] | None:
+    try:
+        status, body = await ready(services)
+    except httpx.TimeoutException:
+        raise AssertionError("/ready hung") from None
+    return (status, body) if accept(status, body) else None
+
+
+async def finish_waiting(services: Services, api: httpx.AsyncClient, waiting: Load) -> None:
+    """The rail decides the payouts that waited through the outage: success, through the
+    IPN process and the worker."""
+    ids = [o.payout_id for o in waiting.outcomes if o.payout_id]
+    for payout_id in set(ids):
+        r = await api.post(f"/sandbox/payouts/{payout_id}/simulate", json={"status": "success"},
+                           headers={"X-Idempotency-Key": secrets.token_hex(8)})
+        assert r.status_code == 202, r.text
+
+    async def all_success() -> bool:
+        rows = await services.sql("SELECT count(*) AS n FROM payout WHERE id = ANY($1) AND status = 'success'",
+                                  list(set(ids)))
+        return rows[0]["n"] == len(set(ids))
+
+    await eventually(all_success, 30, "the waiting payouts to succeed")
+
+
+class Receiver:
+    """A merchant's webhook endpoint: a real local HTTP server recording event ids."""
+
+    def __init__(self) -> None:
+        received: set[str] = set()
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.add(self.headers["webhook-id"])
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_redis_restarted_under_load(services):
+    before = running(services)
+    api, merchant_id = await services.new_merchant()
+    receiver = Receiver()
+    try:
+        async with api:
+            r = await api.post("/webhook-endpoints", json={"url": receiver.url, "events": ["payout.*"]},
+                               headers={"X-Idempotency-Key": secrets.token_hex(8)})
+            assert r.status_code == 201, r.text
+            waiting = Load(api, suffix="0004")
+            for _ in range(3):
+                assert (await waiting.send()).status == 201
+            # …0002 retries once: more steps, so more of them are queued when Redis goes.
+            load = Load(api, suffix="0002")
+            load.start()
+            await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, "payouts before the outage")
+
+            await asyncio.to_thread(services.stop_redis)
+            down_at = time.monotonic()
+            status, body = await eventually(lambda: ready_when(services, lambda s, b: s == 503), 15,
+                                            "/ready to say 503")
+            assert body["redis"].startswith("down") and body["postgres"] == "ok", body
+            await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= 20), 30,
+                             "requests during the outage")
+
+            await asyncio.to_thread(services.start_redis)
+            up_at = time.monotonic()
+            await eventually(lambda: ready_when(services, lambda s, b: s == 200), 30, "/ready to say 200 again")
+            await eventually(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30,
+                             "payouts after the outage")
+            await load.stop()
+            assert_201_or_503(load.outcomes)
+            assert_same_processes(services, before)
+
+            ids = await replay_all(load)
+            await assert_one_payout_per_key(services, merchant_id, {**ids, **await replay_all(waiting)})
+            await finish_waiting(services, api, waiting)
+            await wait_all_final(services, merchant_id, len(ids) + len(waiting.bodies), 60)
+
+            async def all_delivered() -> bool:
+                rows = await services.sql("SELECT id FROM outbox_event WHERE merchant = $1", merchant_id)
+                return rows and {r["id"] for r in rows} <= receiver.received
+
+            await eventually(all_delivered, 60, "every payout event delivered to the endpoint")
+            assert await services.invariant(merchant_id) == []
+            assert_same_processes(services, before)
+    finally:
+        receiver.close()
+
+
+def test_outcomes_checker_can_fail():
+    """The outage checks reject a 500 and a cut-off request."""
+    ok = Outcome("a", 0, 0, 201)
+    with pytest.raises(AssertionError):
+        assert_201_or_503([ok, Outcome("b", 0, 0, 500, PROBLEM_JSON, "internal_error")])
+    with pytest.raises(AssertionError):
+        assert_201_or_503([ok, Outcome("c", 0, 0, None, error="timeout")])
+    assert_201_or_503([ok, Outcome("d", 0, 0, 503, PROBLEM_JSON, "unavailable")])
+
