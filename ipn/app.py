@@ -13,9 +13,11 @@ from litestar import Litestar, Request, get, post
 from litestar.openapi import OpenAPIConfig
 
 from sandbox import db
+from sandbox.core import logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.core.clock import now
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
+from sandbox.core.observe import observe
 from sandbox.core.request_id import add_request_id_header
 from sandbox.payouts import engine
 from sandbox.rail import signing
@@ -52,6 +54,7 @@ async def apply(callback: RailCallback) -> IpnResult:
         if fresh is None:
             return IpnResult(notification_id=callback.notification_id, result="duplicate", payout_id=None, status=None)
         row = await engine.on_rail_outcome(callback.psp_reference, callback.status, callback.failure_code)
+    logs.bind(payout_id=row["id"], merchant_id=row.get("merchant"))
     return IpnResult(notification_id=callback.notification_id, result="applied", payout_id=row["id"],
                      status=row["status"])
 
@@ -81,6 +84,9 @@ async def health() -> dict[str, str]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    logs.configure(settings.log_format or "json", settings.log_level)
+    # IPN requests join the API's latency histogram in Redis (route `/ipn/rail`).
+    flusher = metrics.Flusher(settings.metrics_flush_s)
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:
@@ -89,17 +95,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await db.start(settings.db_pool_min, settings.db_pool_max)
         await redis_client.start(settings.redis_url)
         rail_secret()
+        flusher.start()
 
     async def shutdown() -> None:
+        await flusher.stop()
         await redis_client.stop()
         await db.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[rail_callback, health],
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
         before_send=[add_request_id_header],
+        logging_config=None,  # ours (sandbox/core/logs.py); Litestar's default would replace it
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(title="MyPay Sandbox IPN", version="1.0.0", path="/schema"),
     )
+    observe(app)
+    return app

@@ -13,10 +13,12 @@ from litestar.routes import HTTPRoute
 from sandbox import db
 from sandbox.admin.controllers import AdminPayoutController
 from sandbox.batches.controllers import PayoutBatchController
+from sandbox.core import logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler
 from sandbox.core.idempotency import IdempotencyMiddleware
+from sandbox.core.observe import observe
 from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.core.request_id import add_request_id_header
 from sandbox.dashboard import controllers as dashboard
@@ -104,6 +106,10 @@ def _fix_options_allow(app: Litestar) -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    # Here rather than in the CLI: with several uvicorn workers each process builds its
+    # app, after uvicorn configured its own logging.
+    logs.configure(settings.log_format or "json", settings.log_level)
+    flusher = metrics.Flusher(settings.metrics_flush_s)
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:
@@ -114,8 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         db.configure(settings.database_url)
         await db.start(settings.db_pool_min, settings.db_pool_max)
         await redis_client.start(settings.redis_url)
+        flusher.start()
 
     async def shutdown() -> None:
+        await flusher.stop()
         await redis_client.stop()
         await db.stop()
 
@@ -136,12 +144,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
-        route_handlers=[public, authenticated, *dashboard.routers()],
+        # /metrics (Prometheus) is left out of the spec too; see sandbox/core/metrics.py.
+        route_handlers=[public, authenticated, *dashboard.routers(), metrics.metrics_endpoint],
         template_config=dashboard.template_config(),
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
         before_send=[add_request_id_header],
+        # Logging is ours (sandbox/core/logs.py); Litestar's default config would replace it.
+        logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="MyPay Sandbox API",
@@ -159,4 +170,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     _document_headers(app)
     _fix_options_allow(app)
+    observe(app)
     return app

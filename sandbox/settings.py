@@ -34,6 +34,13 @@ def _opt(name: str) -> str | None:
     return raw or None
 
 
+def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw and raw not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw or None
+
+
 @dataclass(frozen=True)
 class Settings:
     api_host: str = field(default_factory=lambda: os.environ.get("SANDBOX_HOST", "127.0.0.1"))
@@ -59,6 +66,11 @@ class Settings:
     db_pool_max: int = field(default_factory=lambda: _int("SANDBOX_DB_POOL_MAX", 20))
     max_body_bytes: int = field(default_factory=lambda: _int("SANDBOX_MAX_BODY_BYTES", 1_048_576))
     log_level: str = field(default_factory=lambda: os.environ.get("SANDBOX_LOG_LEVEL", "INFO"))
+    # "json" or "text"; unset, `sandbox api|worker|ipn` log JSON (sandbox/core/logs.py).
+    log_format: str | None = field(default_factory=lambda: _choice("SANDBOX_LOG_FORMAT", ("json", "text")))
+    # How often each API and worker process adds its request and job timings to the
+    # totals in Redis that /metrics serves (sandbox/core/metrics.py).
+    metrics_flush_s: float = field(default_factory=lambda: _float("SANDBOX_METRICS_FLUSH_S", 1.0))
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
     # Webhooks: refuse endpoint URLs that resolve to loopback, private, link-local, CGNAT or
     # metadata addresses (at creation and at connect time). Off by default: sandbox users

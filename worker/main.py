@@ -3,11 +3,21 @@ and sweeps up anything a lost job or a killed worker left behind."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
+import logging
+import sys
+import time
+
 import httpx
-from arq import cron, func
+from arq import Retry, cron, func
+from arq.connections import create_pool
+from arq.constants import default_queue_name, health_check_key_suffix
 from arq.worker import Worker
 
 from sandbox import db
+from sandbox.core import logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.payouts.schedule import STEP_JOB
 from sandbox.rail.client import NOTIFY_JOB
@@ -17,6 +27,14 @@ from worker import jobs, webhooks
 from worker import settlements as settlement_jobs
 from worker.resilient import ResilientWorker
 
+log = logging.getLogger("worker.jobs")
+
+# A running worker writes arq's health key every HEALTH_INTERVAL_S seconds, and the key
+# lives one second longer: `sandbox worker --check` fails within that long of the last
+# worker stopping (at once when it stops cleanly: arq deletes the key).
+HEALTH_INTERVAL_S = 5
+HEALTH_KEY = default_queue_name + health_check_key_suffix
+
 
 async def startup(ctx: dict) -> None:
     if not ctx.get("shared_connections"):
@@ -25,17 +43,69 @@ async def startup(ctx: dict) -> None:
         await db.start(settings.db_pool_min, settings.db_pool_max)
         # Steps enqueue the next step through the same pool the API uses.
         await redis_client.start(settings.redis_url)
+        # Job timings go to Redis for the API's /metrics (a process sharing connections
+        # with an API runs that API's flusher already).
+        ctx["metrics_flusher"] = metrics.Flusher(settings.metrics_flush_s)
+        ctx["metrics_flusher"].start()
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     await webhooks.startup(ctx)
 
 
 async def shutdown(ctx: dict) -> None:
     await webhooks.shutdown(ctx)
+    if "metrics_flusher" in ctx:
+        await ctx["metrics_flusher"].stop()
     if "http" in ctx:
         await ctx["http"].aclose()
     if not ctx.get("shared_connections"):
         await redis_client.stop()
         await db.stop()
+
+
+def _payout_id(args: tuple, kwargs: dict) -> str | None:
+    candidate = kwargs.get("payout_id") or (args[0] if args else None)
+    return candidate if isinstance(candidate, str) and candidate.startswith("po_") else None
+
+
+def instrumented(name: str, coroutine, quiet: bool = False):
+    """The job, plus one log line (job, job id, try, payout_id from its arguments,
+    outcome, duration) and its run time and queue wait for /metrics. `quiet`: a
+    successful run is logged at DEBUG (cron jobs run every second or so)."""
+
+    @functools.wraps(coroutine)
+    async def run(ctx: dict, *args, **kwargs):
+        started = time.perf_counter()
+        logs.new_context(payout_id=_payout_id(args, kwargs))
+        score = ctx.get("score")  # when the job was due, in ms (its defer time for deferred jobs)
+        if score:
+            metrics.JOB_WAIT.observe((name,), max(0.0, time.time() - score / 1000))
+        outcome, level, error = "error", logging.WARNING, None
+        try:
+            result = await coroutine(ctx, *args, **kwargs)
+            outcome, level = "ok", logging.DEBUG if quiet else logging.INFO
+            return result
+        except Retry:
+            outcome, level = "retry", logging.INFO
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # its timeout, or the worker shutting down
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.JOB_RUN.observe((name, outcome), elapsed)
+            log.log(level, "job %s %s", name, outcome, extra={
+                "job": name, "job_id": ctx.get("job_id"), "job_try": ctx.get("job_try"), "outcome": outcome,
+                "duration_ms": round(elapsed * 1000, 2), **({"error": error} if error else {}),
+            })
+
+    return run
+
+
+def _instrument_all(jobs: list, quiet: bool = False) -> list:
+    return [dataclasses.replace(job, coroutine=instrumented(job.name, job.coroutine, quiet)) for job in jobs]
 
 
 def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bool = False) -> Worker:
@@ -45,21 +115,21 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox worker`")
     return ResilientWorker(
-        functions=[
+        functions=_instrument_all([
             # keep_result=0: a finished step's job id may be used again (a reinitiated payout
             # walks the same steps), and nothing reads job results.
             func(jobs.step_payout, name=STEP_JOB, keep_result=0, max_tries=5, timeout=30),
             func(jobs.rail_notify, name=NOTIFY_JOB, keep_result=0, max_tries=len(jobs.RAIL_RETRY_S) + 1, timeout=30),
             *webhooks.FUNCTIONS,
             *batch_jobs.FUNCTIONS,
-        ],
-        cron_jobs=[
-            cron(jobs.sweep, name="sweep", second=set(range(0, 60, max(1, settings.sweep_every_s))), run_at_startup=True,
-                 keep_result=0, timeout=60),
+        ]),
+        cron_jobs=_instrument_all([
+            cron(jobs.sweep, name="sweep", second=set(range(0, 60, max(1, settings.sweep_every_s))),
+                 run_at_startup=True, keep_result=0, timeout=60),
             *webhooks.cron_jobs(settings),
             *settlement_jobs.cron_jobs(settings),
             *batch_jobs.cron_jobs(settings),
-        ],
+        ], quiet=True),
         redis_settings=redis_client.redis_settings(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,
@@ -68,14 +138,46 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         poll_delay=0.05,
         handle_signals=True,
         keep_result=0,
+        health_check_interval=HEALTH_INTERVAL_S,
+        health_check_key=HEALTH_KEY,
         ctx={"shared_connections": shared_connections},
     )
 
 
 def run() -> None:
+    settings = get_settings()
+    logs.configure(settings.log_format or "json", settings.log_level)
+    # arq writes two plain lines per job; ours (one, with the payout id) replaces them.
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    log.info("worker starting", extra={"time_scale": settings.time_scale})
     build_worker().run()
 
 
+async def _read_health(url: str) -> bytes | None:
+    redis = await create_pool(redis_client.redis_settings(url))
+    try:
+        return await redis.get(HEALTH_KEY)
+    finally:
+        await redis.aclose()
+
+
 def check() -> int:
-    """`sandbox worker --check`: placeholder until issue 6 wires arq's health check."""
-    raise SystemExit("sandbox worker --check: not built yet")
+    """`sandbox worker --check`: arq's health check. Exit 0 when a worker wrote arq's
+    health key within the last HEALTH_INTERVAL_S + 1 seconds, else 1; one line either way.
+    arq's own `check_health` reads the same key but only logs its verdict, and raises
+    when Redis is down; this prints what it found and answers 1 then too."""
+    url = get_settings().redis_url
+    if not url:
+        print("worker check: SANDBOX_REDIS_URL is not set", file=sys.stderr)
+        return 1
+    try:
+        data = asyncio.run(_read_health(url))
+    except Exception as exc:
+        print(f"worker check: Redis unreachable ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
+    if not data:
+        print(f"worker check: unhealthy, no worker recorded health in the last {HEALTH_INTERVAL_S + 1}s",
+              file=sys.stderr)
+        return 1
+    print(f"worker check: healthy, {data.decode(errors='replace')}")
+    return 0

@@ -15,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from sandbox import db
+from sandbox.core import logs
 from sandbox.core.errors import Forbidden, Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
@@ -84,6 +85,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         principal = await authenticate(connection.headers.get(API_KEY_HEADER))
         connection.scope["state"]["principal"] = principal
+        # Every log line of this request names the merchant (never the key).
+        logs.bind(merchant_id=principal.merchant_id)
         return AuthenticationResult(user=principal, auth=principal.key_id)
 
 

@@ -1,0 +1,70 @@
+"""Per-request observation, wrapped around the whole ASGI app (outside routing, so
+router 404s and 405s are seen too): starts the request's log context, writes one log
+line per request and records its latency for /metrics.
+
+Costs per request: two `perf_counter` calls, a dict for the context, one log record
+(formatted and written by the log thread) and one histogram observation in memory."""
+
+from __future__ import annotations
+
+import logging
+import re
+from time import perf_counter
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.core import logs, metrics
+from sandbox.core.request_id import ensure_request_id
+
+log = logging.getLogger("sandbox.http")
+
+UNMATCHED = "unmatched"  # the route label of a request no route matched (any path: keep cardinality bounded)
+# POST /payouts answers with the new payout first: `{"id":"po_…"` (msgspec keeps field order).
+_CREATED_PAYOUT = re.compile(rb'\{"id":"(po_[0-9a-f]{1,64})"')
+
+
+class ObservedApp:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        ctx = logs.new_context(request_id=ensure_request_id(scope))
+        status = 500  # what the client gets if the app raises past every handler
+        created = scope["method"] == "POST" and scope["path"].endswith("/payouts")
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, created
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                created = created and status == 201
+            elif created and message["type"] == "http.response.body":
+                created = False
+                found = _CREATED_PAYOUT.match(message.get("body", b""))
+                if found:
+                    ctx.setdefault("payout_id", found.group(1).decode())
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            elapsed = perf_counter() - started
+            route = scope.get("path_template") or UNMATCHED
+            method = scope["method"]
+            metrics.HTTP.observe((route, method, f"{status // 100}xx"), elapsed)
+            if "payout_id" not in ctx:
+                payout_id = (scope.get("path_params") or {}).get("payout_id")
+                if payout_id:
+                    ctx["payout_id"] = payout_id
+            log.info("%s %s %d", method, route, status, extra={
+                "method": method, "route": route, "path": scope["path"], "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+            })
+
+
+def observe(app) -> None:
+    """Wrap a Litestar app's ASGI handler (inside `before_send`, which adds X-Request-ID)."""
+    app.asgi_handler = ObservedApp(app.asgi_handler)

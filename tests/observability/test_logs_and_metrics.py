@@ -1,0 +1,142 @@
+"""JSON logs with request, merchant and payout ids; /metrics in Prometheus format with
+numbers read back from PostgreSQL and Redis. In-process API and worker over real HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from sandbox import db
+from sandbox.core import logs
+from sandbox.core import redis as redis_client
+from sandbox.core.metrics import ARQ_QUEUE
+from sandbox.payouts.schedule import STEP_JOB
+from tests.conftest import payout_body, wait_for
+
+
+async def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics by (name, sorted labels)."""
+    async with httpx.AsyncClient() as c:
+        r = await c.get(base_url + "/metrics")  # no API key: none is needed
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(r.text) for s in family.samples}
+
+
+def sample(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_request_lines_carry_request_merchant_and_payout_ids(merchant, json_logs):
+    created = await merchant.post("/payouts", payout_body(), headers={"X-Request-ID": "req-obs-create"})
+    assert created.status_code == 201, created.text
+    payout_id = created.json()["id"]
+    got = await merchant.get(f"/payouts/{payout_id}")
+    missing = await merchant.get("/no-such-route")
+    assert missing.status_code == 404
+
+    def line(**fields) -> dict | None:
+        found = json_logs.where(logger="sandbox.http", **fields)
+        return found[0] if found else None
+
+    # The line is written after the response went out: wait for it.
+    create_line = await wait_for(lambda: _now(line(request_id="req-obs-create")), 5, what="the POST's log line")
+    assert create_line["method"] == "POST" and create_line["route"] == "/api/v1/payouts"
+    assert create_line["status"] == 201 and create_line["level"] == "info"
+    assert create_line["merchant_id"] == merchant.merchant_id
+    assert create_line["payout_id"] == payout_id  # from the response body
+    assert isinstance(create_line["duration_ms"], float) and create_line["duration_ms"] > 0
+    assert create_line["timestamp"].endswith("Z") and "T" in create_line["timestamp"]
+
+    get_line = await wait_for(lambda: _now(line(request_id=got.headers["x-request-id"])), 5, what="the GET's line")
+    assert get_line["route"] == "/api/v1/payouts/{payout_id}" and get_line["status"] == 200
+    assert get_line["payout_id"] == payout_id and get_line["merchant_id"] == merchant.merchant_id
+
+    # No route matched: one fixed label, not the client's path (bounded cardinality).
+    miss_line = await wait_for(lambda: _now(line(request_id=missing.headers["x-request-id"])), 5, what="404 line")
+    assert miss_line["route"] == "unmatched" and miss_line["status"] == 404
+    assert miss_line["path"] == "/api/v1/no-such-route"
+
+
+async def _now(value):
+    return value
+
+
+async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs):
+    r = await merchant.post("/payouts", payout_body(account="12345678900001"))
+    payout_id = r.json()["id"]
+
+    async def finished():
+        return (await merchant.get(f"/payouts/{payout_id}")).json()["status"] == "success"
+
+    await wait_for(finished, 20, what="the payout to succeed")
+    jobs = await wait_for(lambda: _now(json_logs.where(logger="worker.jobs", payout_id=payout_id, job=STEP_JOB)),
+                          5, what="step job lines")
+    assert all(j["outcome"] == "ok" and j["job_id"] and j["job_try"] >= 1 for j in jobs), jobs
+    assert all(isinstance(j["duration_ms"], float) for j in jobs)
+    # Jobs do not inherit a request's context: no merchant or request id leaks into them.
+    assert not any("request_id" in j for j in jobs)
+
+
+def test_text_format_and_redaction():
+    import logging
+
+    record = logging.LogRecord("sandbox.x", logging.WARNING, __file__, 1, "key %s and whsec_%s", None, None)
+    record.args = ("sk_test_" + "A" * 32, "c2VjcmV0c2VjcmV0")
+    record.payout_id = "po_1"
+    as_json = json.loads(logs.JsonFormatter().format(record))
+    assert as_json["message"] == "key sk_test_[redacted] and whsec_[redacted]"
+    assert as_json["payout_id"] == "po_1" and as_json["level"] == "warning" and as_json["logger"] == "sandbox.x"
+    text = logs.TextFormatter().format(record)
+    assert "WARNING sandbox.x: key sk_test_[redacted]" in text and text.endswith("payout_id=po_1")
+
+
+async def test_metrics_are_global_numbers_from_postgres_and_redis(stack, merchant):
+    before = await scrape(stack.base_url)
+    created = [await merchant.post("/payouts", payout_body()) for _ in range(3)]
+    assert all(r.status_code == 201 for r in created)
+    assert (await merchant.post("/payouts", payout_body(amount="abc"))).status_code == 400
+    after = await scrape(stack.base_url)
+
+    labels = {"route": "/api/v1/payouts", "method": "POST"}
+    name = "sandbox_http_request_duration_seconds_count"
+    assert sample(after, name, status="2xx", **labels) - sample(before, name, status="2xx", **labels) == 3
+    assert sample(after, name, status="4xx", **labels) - sample(before, name, status="4xx", **labels) == 1
+    assert sample(after, "sandbox_http_request_duration_seconds_bucket", status="2xx", le="+Inf", **labels) == \
+        sample(after, name, status="2xx", **labels)
+
+    # Payouts by status: every status is present, and the numbers are the database's.
+    rows = {r["status"]: r["n"] for r in await db.fetch("SELECT status, count(*) AS n FROM payout GROUP BY status")}
+    for status in ("in_review", "pending", "processing", "success", "failed", "returned"):
+        assert sample(after, "sandbox_payouts", status=status) == rows.get(status, 0), status
+    # No worker runs in this test, so the queue holds still between the scrape and ZCARD.
+    assert sample(after, "sandbox_queue_depth") == await redis_client.get().zcard(ARQ_QUEUE)
+    assert sample(after, "sandbox_queue_depth") >= 3
+    deliveries = await db.fetch("SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status")
+    for row in deliveries:
+        assert sample(after, "sandbox_webhook_deliveries", status=row["status"]) == row["n"]
+
+
+async def test_job_latency_reaches_metrics(stack, merchant, worker):
+    before = await scrape(stack.base_url)
+    r = await merchant.post("/payouts", payout_body(account="12345678900003"))  # pending → processing → failed
+    payout_id = r.json()["id"]
+
+    async def failed():
+        return (await merchant.get(f"/payouts/{payout_id}")).json()["status"] == "failed"
+
+    await wait_for(failed, 20, what="the payout to fail")
+    after = await scrape(stack.base_url)
+    name = "sandbox_job_duration_seconds_count"
+    assert sample(after, name, job=STEP_JOB, outcome="ok") - sample(before, name, job=STEP_JOB, outcome="ok") >= 2
+    assert sample(after, "sandbox_job_queue_wait_seconds_count", job=STEP_JOB) > \
+        sample(before, "sandbox_job_queue_wait_seconds_count", job=STEP_JOB)
+
+
+def test_metrics_route_is_not_in_the_openapi_spec():
+    from sandbox.openapi_export import render
+
+    assert "/metrics" not in json.loads(render())["paths"]

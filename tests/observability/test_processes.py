@@ -1,0 +1,93 @@
+"""Real processes: `sandbox api` with two uvicorn workers, `sandbox ipn`, `sandbox worker`.
+Their stderr is JSON with the ids; /metrics adds up both API processes; `sandbox worker
+--check` answers 0 while a worker runs and 1 when none does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.process.conftest import REPO, wait_until
+from tests.process.services import Services, create_payouts, wait_all_final
+
+
+@pytest.fixture(scope="module")
+def services():
+    svc = Services()
+    svc.env["SANDBOX_API_WORKERS"] = "2"
+    svc.env.pop("SANDBOX_LOG_FORMAT", None)  # the default: JSON
+    try:
+        yield svc
+    finally:
+        svc.close()
+        shutil.rmtree(svc.dir, ignore_errors=True)
+
+
+def worker_check(svc: Services) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sandbox.cli", "worker", "--check"], cwd=REPO, env=svc.env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def json_lines(text: str) -> list[dict]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def post_count(svc: Services) -> float:
+    text = httpx.get(f"http://127.0.0.1:{svc.api_port}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith("sandbox_http_request_duration_seconds_count{") and 'route="/api/v1/payouts"' in line \
+                and 'method="POST"' in line and 'status="2xx"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_worker_check_logs_and_metrics_across_processes(services):
+    svc = services
+    # No worker has run yet.
+    before = worker_check(svc)
+    assert before.returncode == 1 and "unhealthy" in before.stderr, before
+
+    svc.start_all(workers=1)
+    healthy = wait_until(lambda: (r := worker_check(svc)).returncode == 0 and r, 30, "the worker's health key")
+    assert healthy.stdout.startswith("worker check: healthy") and "j_complete=" in healthy.stdout
+    assert len(healthy.stdout.strip().splitlines()) == 1
+
+    api, merchant_id = await svc.new_merchant()
+    n = 24
+    async with api:
+        payouts = await create_payouts(api, ["12345678900001"] * n, concurrency=8)
+    await wait_all_final(svc, merchant_id, n, timeout=60)
+
+    # Both API processes flush their counts to Redis within a second; a scrape (served by
+    # either) shows all of them.
+    wait_until(lambda: post_count(svc) >= n, 15, "/metrics to count every POST /payouts")
+    assert post_count(svc) == n
+
+    ids = {p["id"] for p in payouts}
+    api_lines = json_lines(svc.log("api"))
+    creates = [x for x in api_lines if x.get("logger") == "sandbox.http" and x.get("route") == "/api/v1/payouts"
+               and x.get("method") == "POST"]
+    assert {x["payout_id"] for x in creates} == ids
+    assert all(x["merchant_id"] == merchant_id and x["request_id"] and x["status"] == 201 for x in creates)
+    assert {"timestamp", "level", "logger", "message", "duration_ms"} <= set(creates[0])
+
+    worker_lines = json_lines(svc.log("worker0"))
+    steps = [x for x in worker_lines if x.get("logger") == "worker.jobs" and x.get("payout_id") in ids]
+    assert {x["payout_id"] for x in steps} == ids
+    assert all(x["outcome"] == "ok" and x["job"] == "step_payout" and "duration_ms" in x for x in steps)
+
+    # A worker that stops cleanly removes its health key: the check fails at once.
+    svc.kill("worker0", sig=15)
+    after = worker_check(svc)
+    assert after.returncode == 1 and "unhealthy" in after.stderr, after
