@@ -38,9 +38,16 @@ def split_error(exc: msgspec.ValidationError) -> tuple[str, str]:
     return (at["path"], at["message"]) if at else ("", str(exc))
 
 
+# msgspec quotes the client's own field names back ("unknown field `…`"); a reason is stored
+# as text, and PostgreSQL refuses NUL in text (schemathesis found the 500), so control
+# characters and lone surrogates are shown as "?" and a reason is kept short.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+REASON_MAX = 300
+
+
 def _reason(exc: msgspec.ValidationError) -> str:
     path, message = split_error(exc)
-    return f"{path or 'item'}: {message}"
+    return _UNSAFE.sub("?", f"{path or 'item'}: {message}")[:REASON_MAX]
 
 
 class Checker:

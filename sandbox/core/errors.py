@@ -148,6 +148,7 @@ def render(error: ApiError, request_id: str) -> Response[bytes]:
 
 _AT_PATH = re.compile(r"^(?P<message>.*?) - at `\$(?P<path>[^`]*)`$")
 _UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
+_MISSING = re.compile(r"missing required field `(?P<name>[^`]+)`")
 
 
 def _field_error(item: dict) -> FieldError:
@@ -159,10 +160,14 @@ def _field_error(item: dict) -> FieldError:
     at = _AT_PATH.match(message)
     if at:
         message, path = at["message"], at["path"].lstrip(".")
-    unknown = _UNKNOWN.search(message)
-    if unknown:
-        path = f"{path}.{unknown['name']}" if path else unknown["name"]
-        message = "is not a known field"
+    elif item.get("source") == "body" and key not in ("", "data"):
+        path = key  # Litestar cut the "- at `$.x`" suffix off and kept the path as the key
+    # Name the field itself, not the object that holds it: `destination.colour`, `amount`.
+    for pattern, text in ((_UNKNOWN, "is not a known field"), (_MISSING, "is required")):
+        named = pattern.search(message)
+        if named:
+            path = f"{path}.{named['name']}" if path else named["name"]
+            message = text
     if not path and item.get("source") == "body":
         if key == "data" and message == "'data'":
             return FieldError(field="body", message="a JSON body is required")

@@ -51,13 +51,17 @@ async def test_malformed_json(merchant):
         ({**payout_body(), "description": "a\x00b"}, "description"),
         ({**payout_body(), "metadata": {str(i): "v" for i in range(21)}}, "metadata"),
         ({**payout_body(), "reference": "x" * 65}, "reference"),
+        ({k: v for k, v in payout_body().items() if k != "amount"}, "amount"),  # missing: named, not `body`
+        ({**payout_body(), "destination": {"type": "wallet", "wallet_code": "EASYPAISA"}},
+         "destination.account_number"),
+        ({**payout_body(), "destination": {**payout_body()["destination"], "colour": "red"}}, "destination.colour"),
     ],
 )
 async def test_payout_validation(merchant, body, field):
     before = await balance(merchant)
     r = await merchant.post("/payouts", body)
     problem = assert_problem(r, 400, "validation_error")
-    assert any(e["field"].startswith(field) for e in problem["errors"]), problem
+    assert any(e["field"] == field or e["field"].startswith(field + "[") for e in problem["errors"]), problem
     assert await balance(merchant) == before
     assert (await merchant.get("/payouts")).json()["data"] == []
 

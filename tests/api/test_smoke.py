@@ -11,4 +11,5 @@ async def test_create_and_get_payout(merchant):
     r = await merchant.get(f"/payouts/{p['id']}")
     assert r.status_code == 200
     b = (await merchant.get("/balance")).json()
-    assert b == {"currency": "PKR", "available": "998500.00", "locked": "1500.00", "pending": "0.00", "total": "1000000.00"}
+    assert b == {"currency": "PKR", "available": "998500.00", "locked": "1500.00", "pending": "0.00",
+                 "total": "1000000.00"}

@@ -199,13 +199,16 @@ def make_machine(base_url: str, admin_key: str, loop: asyncio.AbstractEventLoop,
                 time.sleep(0.02)
 
         def pick(self, data, fits: set[str]) -> tuple[str, Seen]:
-            """A payout, more often one whose status allows the action than chance would give."""
+            """A payout, more often one whose status allows the action than chance would give.
+            The draws are the same whatever the worker did meanwhile (always a boolean, then
+            an index), so Hypothesis can replay and shrink a failing run: drawing from a list
+            whose length depends on the worker made it report FlakyStrategyDefinition."""
             seen = self.payouts()
             fitting = sorted(i for i, p in seen.items() if p.status in fits)
-            if fitting and data.draw(st.booleans(), label="prefer a fitting payout"):
-                payout_id = data.draw(st.sampled_from(fitting), label="payout")
-            else:
-                payout_id = data.draw(st.sampled_from(self.ids), label="payout")
+            prefer = data.draw(st.booleans(), label="prefer a fitting payout")
+            index = data.draw(st.integers(min_value=0, max_value=10_000), label="payout index")
+            pool = fitting if fitting and prefer else self.ids
+            payout_id = pool[index % len(pool)]
             return payout_id, seen[payout_id]
 
         def check_outcome(self, r: httpx.Response, seen: Seen, allowed: set[str], ok_status: int,
@@ -256,8 +259,11 @@ def make_machine(base_url: str, admin_key: str, loop: asyncio.AbstractEventLoop,
             body = {"amount": amount_text(amount, style), "currency": "PKR", "destination": dest}
             if ref == "new":
                 body["reference"] = f"order-{len(self.references) + 1}"
-            elif ref == "reuse" and self.references:
-                body["reference"] = data.draw(st.sampled_from(sorted(self.references)), label="reference")
+            elif ref == "reuse":  # an index, drawn always: which references exist may depend on the worker
+                index = data.draw(st.integers(min_value=0, max_value=10_000), label="reference index")
+                if self.references:
+                    used = sorted(self.references)
+                    body["reference"] = used[index % len(used)]
             r = self.post("/payouts", body)
             duplicate = body.get("reference") in self.references
             if duplicate or amount > available:

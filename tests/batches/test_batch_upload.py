@@ -69,6 +69,17 @@ async def test_json_batch(merchant, worker):
     assert invalid[0]["line"] == 2 and invalid[0]["reason"].startswith("amount:")
 
 
+async def test_hostile_field_names_become_readable_reasons(merchant):
+    """A JSON item with an unknown field whose name holds NUL and control characters is an
+    invalid item with a storable reason, not a 500 (PostgreSQL refuses NUL in text)."""
+    hostile = '{"items": [{"amount": "1.00", "destination": {"type": "bank"}, "a\\u0000b\\u001fc": 1}]}'
+    r = await merchant.http.post("/payout-batches", content=hostile.encode(),
+                                 headers={"content-type": "application/json", "X-Idempotency-Key": "hostile-1"})
+    assert r.status_code == 202, r.text
+    (item,) = await items(merchant, r.json()["id"])
+    assert item["status"] == "invalid" and item["reason"] == "item: Object contains unknown field `a?b?c`"
+
+
 async def test_bad_uploads_change_nothing(merchant, other_merchant):
     cases = [
         ("", 400),  # empty file
