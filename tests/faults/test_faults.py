@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.process.services import Services, wait_all_final
+from tests.process.services import Services, running_services, wait_all_final
 
 PROBLEM_JSON = "application/problem+json"
 # A request slower than this during an outage counts as a hang: the server must give up
@@ -37,12 +37,8 @@ REQUEST_TIMEOUT_S = 10.0
 
 @pytest.fixture(scope="module")
 def services():
-    s = Services()
-    try:
-        s.start_all(workers=1)
+    with running_services(workers=1) as s:
         yield s
-    finally:
-        s.close()
 
 
 def payout_body(suffix: str = "0001") -> dict:
@@ -204,42 +200,6 @@ async def test_api_killed_during_a_burst_then_every_key_converges(services):
         assert await services.invariant(merchant_id) == []
 
 
-async def test_postgres_restarted_under_load(services):
-    before = running(services)
-    api, merchant_id = await services.new_merchant()
-    async with api:
-        # Payouts that wait for the bank (…0004) are in flight for the whole outage.
-        waiting = Load(api, suffix="0004")
-        for _ in range(3):
-            assert (await waiting.send()).status == 201
-        load = Load(api)
-        load.start()
-        await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, "payouts before the outage")
-
-        await asyncio.to_thread(services.stop_postgres)
-        down_at = time.monotonic()
-        status, body = await eventually(lambda: ready_when(services, lambda s, b: s == 503), 15, "/ready to say 503")
-        assert body["postgres"].startswith("down") and body["redis"] == "ok", body
-        await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= 20), 30, "requests during the outage")
-        during = load.since(down_at)
-        assert all(o.status == 503 for o in during), [o for o in during if o.status != 503][:3]
-
-        await asyncio.to_thread(services.start_postgres)
-        up_at = time.monotonic()
-        await eventually(lambda: ready_when(services, lambda s, b: s == 200), 30, "/ready to say 200 again")
-        await eventually(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30, "payouts after the outage")
-        await load.stop()
-        assert_201_or_503(load.outcomes)
-        assert_same_processes(services, before)
-
-        ids = await replay_all(load)
-        await assert_one_payout_per_key(services, merchant_id, {**ids, **await replay_all(waiting)})
-        await finish_waiting(services, api, waiting)
-        await wait_all_final(services, merchant_id, len(ids) + len(waiting.bodies), 60)
-        assert await services.invariant(merchant_id) == []
-        assert_same_processes(services, before)
-
-
 async def ready_when(services: Services, accept) -> tuple[int, dict] | None:
     try:
         status, body = await ready(services)
@@ -251,18 +211,73 @@ async def ready_when(services: Services, accept) -> tuple[int, dict] | None:
 async def finish_waiting(services: Services, api: httpx.AsyncClient, waiting: Load) -> None:
     """The rail decides the payouts that waited through the outage: success, through the
     IPN process and the worker."""
-    ids = [o.payout_id for o in waiting.outcomes if o.payout_id]
-    for payout_id in set(ids):
+    ids = sorted({o.payout_id for o in waiting.outcomes if o.payout_id})
+    for payout_id in ids:
         r = await api.post(f"/sandbox/payouts/{payout_id}/simulate", json={"status": "success"},
                            headers={"X-Idempotency-Key": secrets.token_hex(8)})
         assert r.status_code == 202, r.text
 
     async def all_success() -> bool:
-        rows = await services.sql("SELECT count(*) AS n FROM payout WHERE id = ANY($1) AND status = 'success'",
-                                  list(set(ids)))
-        return rows[0]["n"] == len(set(ids))
+        rows = await services.sql("SELECT count(*) AS n FROM payout WHERE id = ANY($1) AND status = 'success'", ids)
+        return rows[0]["n"] == len(ids)
 
     await eventually(all_success, 30, "the waiting payouts to succeed")
+
+
+async def outage(services: Services, api: httpx.AsyncClient, merchant_id: str, load: Load, server: str,
+                 stop: Callable[[], None], start: Callable[[], None], worker_notices: str | None = None,
+                 ) -> list[Outcome]:
+    """Run `load`, stop `server` ("postgres" or "redis") and start it again, with payouts
+    waiting for the bank across the outage; then check that the same processes recovered
+    everything. Returns the outcomes of the requests sent while the server was down."""
+    before = running(services)
+    other = {"postgres": "redis", "redis": "postgres"}[server]
+    waiting = Load(api, suffix="0004")  # …0004 waits for the bank: in flight for the whole outage
+    for _ in range(3):
+        assert (await waiting.send()).status == 201
+    load.start()
+    await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, "payouts before the outage")
+
+    await asyncio.to_thread(stop)
+    down_at = time.monotonic()
+    _, body = await eventually(lambda: ready_when(services, lambda s, b: s == 503), 15, "/ready to say 503")
+    assert body[server].startswith("down") and body[other] == "ok", body
+    await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= 20), 30, "requests during the outage")
+    if worker_notices:  # the worker met the outage (and, checked below, lived through it)
+        await eventually(lambda: asyncio.sleep(0, worker_notices in services.log("worker0")), 15,
+                         f"the worker to log {worker_notices!r}")
+    during = load.since(down_at)
+
+    await asyncio.to_thread(start)
+    up_at = time.monotonic()
+    await eventually(lambda: ready_when(services, lambda s, b: s == 200), 30, "/ready to say 200 again")
+    await eventually(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30, "payouts after the outage")
+    recovered_at = time.monotonic()
+    await load.stop()
+    assert_201_or_503(load.outcomes)
+    assert_same_processes(services, before)
+
+    # Every request sent again with its key: the ones that got 503 go through now, the
+    # others answer their payout again; one payout per key in the database.
+    ids = {**await replay_all(load), **await replay_all(waiting)}
+    await assert_one_payout_per_key(services, merchant_id, ids)
+    await finish_waiting(services, api, waiting)
+    finished_at = await wait_all_final(services, merchant_id, len(ids), 60)
+    print(f"\n{server} down {up_at - down_at:.1f}s; {len(during)} requests meanwhile; new payouts 20 created"
+          f" {recovered_at - up_at:.1f}s after restart; all {len(ids)} payouts final"
+          f" {finished_at - up_at:.1f}s after restart")
+    assert await services.invariant(merchant_id) == []
+    assert_same_processes(services, before)
+    return during
+
+
+async def test_postgres_restarted_under_load(services):
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        during = await outage(services, api, merchant_id, Load(api), "postgres",
+                              services.stop_postgres, services.start_postgres)
+        # Without PostgreSQL nothing can be created: every request in the outage is a 503.
+        assert during and all(o.status == 503 for o in during), [o for o in during if o.status != 503][:3]
 
 
 class Receiver:
@@ -292,7 +307,6 @@ class Receiver:
 
 
 async def test_redis_restarted_under_load(services):
-    before = running(services)
     api, merchant_id = await services.new_merchant()
     receiver = Receiver()
     try:
@@ -300,43 +314,17 @@ async def test_redis_restarted_under_load(services):
             r = await api.post("/webhook-endpoints", json={"url": receiver.url, "events": ["payout.*"]},
                                headers={"X-Idempotency-Key": secrets.token_hex(8)})
             assert r.status_code == 201, r.text
-            waiting = Load(api, suffix="0004")
-            for _ in range(3):
-                assert (await waiting.send()).status == 201
-            # …0002 retries once: more steps, so more of them are queued when Redis goes.
-            load = Load(api, suffix="0002")
-            load.start()
-            await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, "payouts before the outage")
-
-            await asyncio.to_thread(services.stop_redis)
-            down_at = time.monotonic()
-            status, body = await eventually(lambda: ready_when(services, lambda s, b: s == 503), 15,
-                                            "/ready to say 503")
-            assert body["redis"].startswith("down") and body["postgres"] == "ok", body
-            await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= 20), 30,
-                             "requests during the outage")
-
-            await asyncio.to_thread(services.start_redis)
-            up_at = time.monotonic()
-            await eventually(lambda: ready_when(services, lambda s, b: s == 200), 30, "/ready to say 200 again")
-            await eventually(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30,
-                             "payouts after the outage")
-            await load.stop()
-            assert_201_or_503(load.outcomes)
-            assert_same_processes(services, before)
-
-            ids = await replay_all(load)
-            await assert_one_payout_per_key(services, merchant_id, {**ids, **await replay_all(waiting)})
-            await finish_waiting(services, api, waiting)
-            await wait_all_final(services, merchant_id, len(ids) + len(waiting.bodies), 60)
+            # …0002 retries once: more steps per payout, so more of them are queued (or being
+            # enqueued by the worker) when Redis goes; the sweeper must find those.
+            await outage(services, api, merchant_id, Load(api, suffix="0002"), "redis",
+                         services.stop_redis, services.start_redis, worker_notices="Redis is unreachable")
 
             async def all_delivered() -> bool:
                 rows = await services.sql("SELECT id FROM outbox_event WHERE merchant = $1", merchant_id)
                 return rows and {r["id"] for r in rows} <= receiver.received
 
+            # Events written before, during and after the outage all reach the endpoint.
             await eventually(all_delivered, 60, "every payout event delivered to the endpoint")
-            assert await services.invariant(merchant_id) == []
-            assert_same_processes(services, before)
     finally:
         receiver.close()
 
@@ -349,4 +337,3 @@ def test_outcomes_checker_can_fail():
     with pytest.raises(AssertionError):
         assert_201_or_503([ok, Outcome("c", 0, 0, None, error="timeout")])
     assert_201_or_503([ok, Outcome("d", 0, 0, 503, PROBLEM_JSON, "unavailable")])
-

@@ -4,6 +4,7 @@ embedded PostgreSQL and Redis, for end-to-end and fault tests with real processe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -139,6 +141,17 @@ class Services:
                 proc.kill()
         self.redis.stop()
         self.pg.stop()
+
+
+@contextlib.contextmanager
+def running_services(workers: int = 1) -> Iterator[Services]:
+    """A started stack (API, IPN, `workers` workers), stopped on the way out."""
+    services = Services()
+    try:
+        services.start_all(workers=workers)
+        yield services
+    finally:
+        services.close()
 
 
 async def create_payouts(api: httpx.AsyncClient, accounts: list[str], amount: str = "1.00",
