@@ -19,6 +19,8 @@ from sandbox.core.request_id import ensure_request_id
 log = logging.getLogger("sandbox.http")
 
 UNMATCHED = "unmatched"  # the route label of a request no route matched (any path: keep cardinality bounded)
+# Clients may send any method name; the metric labels only these (the log line keeps it).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # POST /payouts answers with the new payout first: `{"id":"po_…"` (msgspec keeps field order).
 _CREATED_PAYOUT = re.compile(rb'\{"id":"(po_[0-9a-f]{1,64})"')
 
@@ -54,7 +56,7 @@ class ObservedApp:
             elapsed = perf_counter() - started
             route = scope.get("path_template") or UNMATCHED
             method = scope["method"]
-            metrics.HTTP.observe((route, method, f"{status // 100}xx"), elapsed)
+            metrics.HTTP.observe((route, method if method in METHODS else "other", f"{status // 100}xx"), elapsed)
             if "payout_id" not in ctx:
                 payout_id = (scope.get("path_params") or {}).get("payout_id")
                 if payout_id:

@@ -140,3 +140,13 @@ def test_metrics_route_is_not_in_the_openapi_spec():
     from sandbox.openapi_export import render
 
     assert "/metrics" not in json.loads(render())["paths"]
+
+
+async def test_labels_stay_bounded_whatever_the_client_sends(stack):
+    async with httpx.AsyncClient() as c:
+        await c.request("PROPFIND", stack.base_url + "/api/v1/payouts/po_x")
+        await c.get(stack.base_url + "/api/v1/" + "random-path-" + "x" * 40)
+    samples = await scrape(stack.base_url)
+    labels = [dict(labels) for name, labels in samples if name == "sandbox_http_request_duration_seconds_count"]
+    assert {"route": "unmatched", "method": "other", "status": "4xx"} in labels  # 405 from the router
+    assert not any("PROPFIND" in lb.values() or "random-path" in lb["route"] for lb in labels)
