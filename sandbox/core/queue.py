@@ -1,13 +1,47 @@
 """Enqueueing work for the arq worker. Jobs take ids and reload state, so a job that
-runs twice, late, or after its payout moved on does nothing harmful."""
+runs twice, late, or after its payout moved on does nothing harmful.
+
+`enqueue` writes exactly what arq's `ArqRedis.enqueue_job` writes (the pickled job
+under `arq:job:<id>`, the id in the queue's sorted set, scored by when it is due) and
+skips a job whose id is queued or has a result, as arq does, but in one Lua script:
+one Redis round trip instead of arq's three (WATCH, EXISTS, MULTI/EXEC). A payout
+enqueues a step after every status change, so this is on the hot path of the API and
+the worker alike."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import uuid4
+
+from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 
 from sandbox.core import redis as redis_client
 
+# KEYS: job key, result key, queue. ARGV: expiry ms, job bytes, score ms, job id.
+_ENQUEUE = """
+if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
+redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+_script = None
+_script_client = None
 
-async def enqueue(function: str, *args, job_id: str | None = None, delay: timedelta | None = None) -> None:
-    defer = delay if delay is not None and delay.total_seconds() > 0 else None
-    await redis_client.get().enqueue_job(function, *args, _job_id=job_id, _defer_by=defer)
+
+async def enqueue(function: str, *args, job_id: str | None = None, delay: timedelta | None = None) -> bool:
+    """Queue `function(*args)`, due after `delay`. False when a job with this id exists."""
+    client = redis_client.get()
+    global _script, _script_client
+    if _script is None or _script_client is not client:  # one registration per client (tests restart it)
+        _script, _script_client = client.register_script(_ENQUEUE), client
+    job_id = job_id or uuid4().hex
+    defer_ms = round(delay.total_seconds() * 1000) if delay is not None and delay.total_seconds() > 0 else 0
+    enqueued_ms = timestamp_ms()
+    job = serialize_job(function, args, {}, None, enqueued_ms, serializer=client.job_serializer)
+    added = await _script(
+        keys=[job_key_prefix + job_id, result_key_prefix + job_id, default_queue_name],
+        args=[defer_ms + client.expires_extra_ms, job, enqueued_ms + defer_ms, job_id],
+    )
+    return bool(added)
