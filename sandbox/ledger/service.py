@@ -31,7 +31,10 @@ KINDS: dict[str, dict[str, int]] = {
 
 # One round trip: the guarded UPDATE takes the row lock and re-checks every bucket;
 # if any would go negative it matches no row and nothing else is written.
-_POST_SQL = """
+# Callers that write more in the same round trip (payout creation) append their own CTEs
+# reading `b` (so they write nothing when the rule refused) and their own final SELECT;
+# parameters $1..$11 are the posting's (see `posting_args`).
+POST_CTES = """
 WITH b AS (
     UPDATE balance
        SET available = available + $2, locked = locked + $3, pending = pending + $4,
@@ -49,8 +52,8 @@ WITH b AS (
            $6, $7, $9
       FROM t, b, unnest($8::text[], $10::bigint[], $11::int[]) AS leg(bucket, amount, ord)
 )
-SELECT b.available, b.locked, b.pending, t.id AS transaction_id FROM b, t
 """
+_POST_SQL = POST_CTES + "SELECT b.available, b.locked, b.pending, t.id AS transaction_id FROM b, t"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +74,8 @@ def legs(kind: str, amount: int) -> list[tuple[str, int]]:
     return out
 
 
-async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None = None,
-               at: datetime | None = None) -> Posted:
-    """Apply a `kind` movement of `amount` (minor units, > 0). Raises InsufficientFunds
-    when a bucket would go negative (then nothing was written)."""
+def posting_args(merchant_id: str, kind: str, amount: int, payout_id: str | None, at: datetime) -> list:
+    """Parameters $1..$11 of POST_CTES for a `kind` movement of `amount` (minor units, > 0)."""
     if amount <= 0:
         raise ValueError("amount must be positive")
     entries = legs(kind, amount)
@@ -88,25 +89,25 @@ async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None =
             delta[bucket] += value
             n += 1
             ords.append(n)
-    row = await db.fetchrow(
-        _POST_SQL,
-        merchant_id,
-        delta["available"],
-        delta["locked"],
-        delta["pending"],
-        n,
-        kind,
-        payout_id,
-        [b for b, _ in entries],
-        at or now(),
-        [a for _, a in entries],
-        ords,
-    )
+    return [merchant_id, delta["available"], delta["locked"], delta["pending"], n, kind, payout_id,
+            [b for b, _ in entries], at, [a for _, a in entries], ords]
+
+
+async def refused(merchant_id: str) -> None:
+    """Raise why a posting matched no balance row: no balance, or a bucket would go negative."""
+    exists = await db.fetchval("SELECT 1 FROM balance WHERE merchant = $1", merchant_id)
+    if not exists:
+        raise NotFound("No balance for this merchant")
+    raise InsufficientFunds("The available balance does not cover this amount")
+
+
+async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None = None,
+               at: datetime | None = None) -> Posted:
+    """Apply a `kind` movement of `amount` (minor units, > 0). Raises InsufficientFunds
+    when a bucket would go negative (then nothing was written)."""
+    row = await db.fetchrow(_POST_SQL, *posting_args(merchant_id, kind, amount, payout_id, at or now()))
     if row is None:
-        exists = await db.fetchval("SELECT 1 FROM balance WHERE merchant = $1", merchant_id)
-        if not exists:
-            raise NotFound("No balance for this merchant")
-        raise InsufficientFunds("The available balance does not cover this amount")
+        await refused(merchant_id)
     await summary_cache.invalidate_after_commit(merchant_id)
     return Posted(row["transaction_id"], row["available"], row["locked"], row["pending"])
 
