@@ -130,8 +130,9 @@ WHERE idempotency_key.expires_at <= now()
 """
 
 
-async def _store(scope_id: str, key: str, request_hash: str, response: StoredResponse) -> None:
-    await db.execute(
+async def _store(scope_id: str, key: str, request_hash: str, response: StoredResponse) -> bool:
+    """Write the key row; False when a live row for the key exists already (see _LOOKUP_SQL)."""
+    status = await db.execute(
         _STORE_SQL,
         scope_id,
         key,
@@ -140,6 +141,35 @@ async def _store(scope_id: str, key: str, request_hash: str, response: StoredRes
         msgspec.json.encode(response.headers).decode(),
         response.body,
         TTL,
+    )
+    return status.endswith(" 1")
+
+
+# One round trip: the transaction-scoped advisory lock on (scope, key) and the stored row.
+# The row is read with the statement's snapshot, taken before the lock is granted: if the
+# request holding the lock committed its row in between, this one sees no row, runs, and
+# then finds the key taken when it stores its own (`_store` returns False) — it rolls back
+# and replays the stored response, so the effect still happens once.
+_LOOKUP_SQL = """
+SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS got_lock,
+       k.request_hash, k.response_status, k.response_headers, k.response_body
+  FROM (SELECT 1) AS one
+  LEFT JOIN idempotency_key k ON k.scope = $2 AND k.key = $3 AND k.expires_at > now()
+"""
+_STORED_SQL = (
+    "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_key"
+    " WHERE scope = $1 AND key = $2 AND expires_at > now()"
+)
+
+
+def _replay(row, request_hash: str) -> StoredResponse:
+    """The stored response for a repeated key, or 422 when the request differs."""
+    if row["request_hash"] != request_hash:
+        raise IdempotencyKeyReused("This idempotency key was already used with a different request; use a new key")
+    return StoredResponse(
+        status=row["response_status"],
+        headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
+        body=bytes(row["response_body"]),
     )
 
 
@@ -176,27 +206,11 @@ class IdempotencyMiddleware(ASGIMiddleware):
         capture = _Capture()
         outcome = "fresh"
         async with db.transaction() as tx:
-            got_lock = await db.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", f"{scope_id}\x1f{key}"
-            )
-            if not got_lock:
+            row = await db.fetchrow(_LOOKUP_SQL, f"{scope_id}\x1f{key}", scope_id, key)
+            if not row["got_lock"]:
                 raise IdempotencyKeyInUse()
-            row = await db.fetchrow(
-                "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_key"
-                " WHERE scope = $1 AND key = $2 AND expires_at > now()",
-                scope_id,
-                key,
-            )
-            if row is not None:
-                if row["request_hash"] != request_hash:
-                    raise IdempotencyKeyReused(
-                        "This idempotency key was already used with a different request; use a new key"
-                    )
-                stored = StoredResponse(
-                    status=row["response_status"],
-                    headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
-                    body=bytes(row["response_body"]),
-                )
+            if row["request_hash"] is not None:
+                stored = _replay(row, request_hash)
                 outcome = "replay"
             else:
                 await next_app(scope, replay_receive(body, receive), capture.send)
@@ -205,12 +219,22 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 ScopeState.from_scope(scope).response_started = False
                 stored = capture.stored()
                 if 200 <= capture.status < 300:
-                    await _store(scope_id, key, request_hash, stored)
+                    if not await _store(scope_id, key, request_hash, stored):
+                        # The first request committed between our snapshot and our lock:
+                        # undo this one's effect and answer as a duplicate does.
+                        await tx.rollback()
+                        outcome = "lost_race"
                 else:
                     await tx.rollback()
                     if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
                         outcome = "store_error"
         # Leaving the block committed the effect together with the key row (or rolled back).
+        if outcome == "lost_race":
+            row = await db.fetchrow(_STORED_SQL, scope_id, key)
+            if row is None:  # it expired in between (a day later): the client may simply retry
+                raise IdempotencyKeyInUse()
+            stored = _replay(row, request_hash)
+            outcome = "replay"
         if outcome == "store_error":
             try:
                 async with db.transaction():

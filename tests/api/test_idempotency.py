@@ -92,3 +92,22 @@ async def test_fifty_concurrent_requests_one_key(merchant):
     # Once the first has finished, every retry replays.
     late = await merchant.post("/payouts", payout_body(), idem=key)
     assert late.status_code == 201 and late.headers["idempotent-replayed"] == "true"
+
+
+async def test_duplicate_that_missed_the_committed_key_is_undone_and_replayed(merchant, monkeypatch):
+    """The lock and the stored-row lookup are one statement, whose snapshot predates the
+    lock: a duplicate can miss the row the first request committed in between. Forced
+    here by hiding the row from the lookup: the duplicate runs, finds the key taken when
+    it stores its own, rolls its payout back and replays the first response."""
+    from sandbox.core import idempotency
+
+    key = secrets.token_hex(8)
+    first = await merchant.post("/payouts", payout_body(), idem=key)
+    assert first.status_code == 201
+    monkeypatch.setattr(idempotency, "_LOOKUP_SQL", idempotency._LOOKUP_SQL.replace("k.expires_at > now()", "false"))
+    again = await merchant.post("/payouts", payout_body(), idem=key)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert len((await merchant.get("/payouts")).json()["data"]) == 1
+    assert (await merchant.get("/balance")).json()["locked"] == "1500.00"
+    assert await check_invariant(merchant.merchant_id) == []
