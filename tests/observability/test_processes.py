@@ -14,6 +14,7 @@ import pytest
 
 from tests.process.conftest import REPO, wait_until
 from tests.process.services import Services, create_payouts, wait_all_final
+from worker.main import HEALTH_INTERVAL_S
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +92,19 @@ async def test_worker_check_logs_and_metrics_across_processes(services):
     svc.kill("worker0", sig=15)
     after = worker_check(svc)
     assert after.returncode == 1 and "unhealthy" in after.stderr, after
+
+    # A worker killed outright cannot: its key expires within HEALTH_INTERVAL_S + 1 s.
+    svc.start("worker1", "worker")
+    wait_until(lambda: worker_check(svc).returncode == 0, 30, "the new worker's health key")
+    svc.kill("worker1", sig=9)
+    wait_until(lambda: worker_check(svc).returncode == 1, HEALTH_INTERVAL_S + 5, "the killed worker's key to expire")
+
+
+def test_check_answers_1_when_redis_is_unreachable(monkeypatch, capsys):
+    from tests.conftest import free_port
+    from worker.main import check
+
+    monkeypatch.setenv("SANDBOX_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    assert check() == 1
+    err = capsys.readouterr().err
+    assert err.startswith("worker check: Redis unreachable") and len(err.strip().splitlines()) == 1
