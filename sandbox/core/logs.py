@@ -7,9 +7,9 @@ per-job) context set by the request-log middleware, the auth middleware and the 
 wrapper, so services log without passing them around.
 
 The event loop never writes to stderr itself: records go through a queue to a thread
-(`QueueHandler` + `QueueListener`), so a slow reader of our stderr cannot stall
-requests. Known key and secret shapes are masked in every line as a last line of
-defence; nothing should log them in the first place (tests/security greps for them)."""
+that formats and writes them, so a slow reader of our stderr cannot stall requests.
+Known key and secret shapes are masked in every line as a last line of defence; nothing
+should log them in the first place (tests/security greps for them)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import logging.handlers
 import queue
 import re
 import sys
+import threading
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -141,7 +142,49 @@ class _Handoff(logging.handlers.QueueHandler):
         return record
 
 
-_listener: logging.handlers.QueueListener | None = None
+class _Writer:
+    """The thread that formats and writes: every INTERVAL_S it takes all the records
+    waiting and writes them in one call. It does not wait on the queue: a thread woken
+    for every record cost the event loop more than formatting the record did (measured:
+    ~55 µs a request line against ~20 µs)."""
+
+    INTERVAL_S = 0.05
+
+    def __init__(self, records: queue.SimpleQueue, stream, fmt: logging.Formatter) -> None:
+        self.records, self.stream, self.fmt = records, stream, fmt
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.INTERVAL_S):
+            self.drain()
+        self.drain()
+
+    def drain(self) -> None:
+        lines = []
+        while True:
+            try:
+                record = self.records.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                lines.append(self.fmt.format(record) + "\n")
+            except Exception:  # a record that cannot be formatted must not stop the others
+                lines.append(f"unformattable log record from {record.name}\n")
+        if lines:
+            try:
+                self.stream.write("".join(lines))
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass  # stderr closed: nowhere left to say so
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+
+_listener: _Writer | None = None
 _handler: logging.Handler | None = None
 
 
@@ -164,13 +207,10 @@ def configure(fmt: str, level: str = "INFO") -> None:
             root.removeHandler(h)
     if _listener is not None:
         _listener.stop()
-    writer = logging.StreamHandler(sys.stderr)
-    writer.setFormatter(formatter(fmt))
     records: queue.SimpleQueue = queue.SimpleQueue()
     _handler = _Handoff(records)
     _handler.addFilter(ContextFilter())
-    _listener = logging.handlers.QueueListener(records, writer)
-    _listener.start()
+    _listener = _Writer(records, sys.stderr, formatter(fmt))
     root.addHandler(_handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):

@@ -61,10 +61,12 @@ class ObservedApp:
                 payout_id = (scope.get("path_params") or {}).get("payout_id")
                 if payout_id:
                     ctx["payout_id"] = payout_id
-            log.info("%s %s %d", method, route, status, extra={
-                "method": method, "route": route, "path": scope["path"], "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-            })
+            if log.isEnabledFor(logging.INFO):
+                # makeRecord + handle rather than log.info, which also walks the stack to
+                # find the caller (~4 µs a request) for a file and line no line shows.
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s %s %d", (method, route, status),
+                                          None, extra={"method": method, "route": route, "path": scope["path"],
+                                                       "status": status, "duration_ms": round(elapsed * 1000, 2)}))
 
 
 def observe(app) -> None:
