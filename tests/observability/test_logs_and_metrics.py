@@ -150,3 +150,17 @@ async def test_labels_stay_bounded_whatever_the_client_sends(stack):
     labels = [dict(labels) for name, labels in samples if name == "sandbox_http_request_duration_seconds_count"]
     assert {"route": "unmatched", "method": "other", "status": "4xx"} in labels  # 405 from the router
     assert not any("PROPFIND" in lb.values() or "random-path" in lb["route"] for lb in labels)
+
+
+def test_log_format_setting(monkeypatch):
+    import pytest
+
+    from sandbox.settings import get_settings
+
+    monkeypatch.delenv("SANDBOX_LOG_FORMAT", raising=False)
+    assert get_settings().log_format is None  # the processes default to JSON
+    monkeypatch.setenv("SANDBOX_LOG_FORMAT", "Text")
+    assert get_settings().log_format == "text"
+    monkeypatch.setenv("SANDBOX_LOG_FORMAT", "xml")
+    with pytest.raises(ValueError, match="SANDBOX_LOG_FORMAT"):
+        get_settings()
