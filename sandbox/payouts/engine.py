@@ -31,30 +31,58 @@ log = logging.getLogger("sandbox.engine")
 IPN_RESEND_S = 10
 
 
+# Steps one job may apply back to back when each next one is already due (at time scale 0
+# a whole scenario). Each is still its own locked transaction; the bound keeps one job short.
+MAX_STEPS_PER_JOB = 8
+
+
 async def advance(payout_id: str, track: str, index: int) -> bool:
-    """Apply step `index` of `track` if the payout still waits for it and it is due.
-    Returns whether a step was applied."""
+    """Apply step `index` of `track` if the payout still waits for it and it is due, then
+    the steps after it that are due already (each in its own transaction), instead of
+    enqueueing a job for each. Returns whether a step was applied."""
+    applied = False
+    for _ in range(MAX_STEPS_PER_JOB):
+        following = await _advance_one(payout_id, track, index)
+        if following is None:
+            return applied
+        applied = True
+        if following is True:  # the next step was scheduled as a job (or there is none)
+            return applied
+        index = following
+    # The bound was reached: the rest goes through the queue like any later step.
+    row = await service.get_row(payout_id, None)
+    if row["track"] == track and row["step_index"] == index and row["next_action_at"] is not None:
+        await schedule(payout_id, track, index, row["next_action_at"])
+    return applied
+
+
+async def _advance_one(payout_id: str, track: str, index: int) -> int | bool | None:
+    """One step in one locked transaction. None: nothing applied; True: applied, and the
+    next step (if any) is scheduled; an int: applied, and that step is due now."""
     async with db.transaction():
         row = await service.get_row(payout_id, None, lock=True)
         if row["track"] != track or row["step_index"] != index or row["next_action_at"] is None:
-            return False
+            return None
         if not states.NEXT[row["status"]]:  # final: nothing left to do (and never to be retried)
             await db.execute("UPDATE payout SET next_action_at = NULL WHERE id = $1", payout_id)
-            return False
+            return None
         at = now()
         if row["next_action_at"] > at:
-            return False
-        await apply_step(row, at)
-        return True
+            return None
+        following = await apply_step(row, at, chain=True)
+        return True if following is None else following
 
 
-async def apply_step(row, at: datetime, reason: str | None = None) -> None:
-    """Apply the payout's current step (the row is locked by the caller)."""
+async def apply_step(row, at: datetime, reason: str | None = None, *, chain: bool = False) -> int | None:
+    """Apply the payout's current step (the row is locked by the caller). With `chain`,
+    a next step that is due at once and applied by the worker itself is not enqueued:
+    its index is returned for the caller to apply next (the sweeper finds it if the
+    caller dies first). Otherwise the next step is scheduled and None returned."""
     steps = steps_of(row["scenario"], row["track"])
     index = row["step_index"]
     if index >= len(steps):
         await db.execute("UPDATE payout SET next_action_at = NULL WHERE id = $1", row["id"])
-        return
+        return None
     step = steps[index]
     if step.via == "ipn":
         # The rail reports this outcome itself; the IPN service applies it and moves on.
@@ -69,7 +97,7 @@ async def apply_step(row, at: datetime, reason: str | None = None) -> None:
         await db.after_commit(lambda: queue.enqueue(rail.NOTIFY_JOB, notification.psp_reference,
                                                     notification.notification_id, notification.status,
                                                     notification.failure_code))
-        return
+        return None
     next_at = due_at(steps, index + 1, at)
     sets: dict = {"step_index": index + 1, "next_action_at": next_at}
     if step.submit and row["psp_reference"] is None:
@@ -86,7 +114,10 @@ async def apply_step(row, at: datetime, reason: str | None = None) -> None:
             sets["failure_code"] = step.failure_code
         await service.transition(row["id"], step.status, reason=reason or step.reason or step_reason(step),
                                  sets=sets, at=at)
+    if chain and next_at is not None and next_at <= at and steps[index + 1].via != "ipn":
+        return index + 1
     await schedule(row["id"], row["track"], index + 1, next_at)
+    return None
 
 
 def step_reason(step: Step) -> str | None:
