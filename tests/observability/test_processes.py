@@ -76,17 +76,25 @@ async def test_worker_check_logs_and_metrics_across_processes(services):
     assert post_count(svc) == n
 
     ids = {p["id"] for p in payouts}
-    api_lines = json_lines(svc.log("api"))
-    creates = [x for x in api_lines if x.get("logger") == "sandbox.http" and x.get("route") == "/api/v1/payouts"
-               and x.get("method") == "POST"]
-    assert {x["payout_id"] for x in creates} == ids
-    assert all(x["merchant_id"] == merchant_id and x["request_id"] and x["status"] == 201 for x in creates)
-    assert {"timestamp", "level", "logger", "message", "duration_ms"} <= set(creates[0])
 
-    worker_lines = json_lines(svc.log("worker0"))
-    steps = [x for x in worker_lines if x.get("logger") == "worker.jobs" and x.get("payout_id") in ids]
-    assert {x["payout_id"] for x in steps} == ids
-    assert all(x["outcome"] == "ok" and x["job"] == "step_payout" and "duration_ms" in x for x in steps)
+    def creates() -> list[dict]:
+        return [x for x in json_lines(svc.log("api")) if x.get("logger") == "sandbox.http"
+                and x.get("route") == "/api/v1/payouts" and x.get("method") == "POST"]
+
+    def steps() -> list[dict]:
+        return [x for x in json_lines(svc.log("worker0")) if x.get("logger") == "worker.jobs"
+                and x.get("payout_id") in ids]
+
+    # Each process's log thread writes what is waiting every 50 ms: wait for the lines.
+    wait_until(lambda: {x["payout_id"] for x in creates()} == ids, 10, "a request line for every payout")
+    lines = creates()
+    assert len(lines) == n
+    assert all(x["merchant_id"] == merchant_id and x["request_id"] and x["status"] == 201 for x in lines)
+    assert {"timestamp", "level", "logger", "message", "duration_ms"} <= set(lines[0])
+
+    wait_until(lambda: {x["payout_id"] for x in steps()} == ids, 10, "job lines for every payout")
+    step_lines = steps()
+    assert all(x["outcome"] == "ok" and x["job"] == "step_payout" and "duration_ms" in x for x in step_lines)
 
     # A worker that stops cleanly removes its health key: the check fails at once.
     svc.kill("worker0", sig=15)
