@@ -85,8 +85,10 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         principal = await authenticate(connection.headers.get(API_KEY_HEADER))
         connection.scope["state"]["principal"] = principal
-        # Every log line of this request names the merchant (never the key).
-        logs.bind(merchant_id=principal.merchant_id)
+        # Every log line of this request names the merchant (never the key), and the payout
+        # its path names (known here: this middleware runs after routing).
+        payout_id = connection.path_params.get("payout_id")
+        logs.bind(merchant_id=principal.merchant_id, **({"payout_id": payout_id} if payout_id else {}))
         return AuthenticationResult(user=principal, auth=principal.key_id)
 
 

@@ -46,8 +46,8 @@ class ObservedApp:
             elif created and message["type"] == "http.response.body":
                 created = False
                 found = _CREATED_PAYOUT.match(message.get("body", b""))
-                if found:
-                    ctx.setdefault("payout_id", found.group(1).decode())
+                if found and not ctx.get("payout_id"):
+                    ctx["payout_id"] = found.group(1).decode()
             await send(message)
 
         try:
@@ -57,7 +57,7 @@ class ObservedApp:
             route = scope.get("path_template") or UNMATCHED
             method = scope["method"]
             metrics.HTTP.observe((route, method if method in METHODS else "other", f"{status // 100}xx"), elapsed)
-            if "payout_id" not in ctx:
+            if not ctx.get("payout_id"):  # a route outside the authenticated ones (auth binds it there)
                 payout_id = (scope.get("path_params") or {}).get("payout_id")
                 if payout_id:
                     ctx["payout_id"] = payout_id
