@@ -134,7 +134,7 @@ async def test_job_latency_reaches_metrics(stack, merchant, worker):
     await wait_for(failed, 20, what="the payout to fail")
     after = await scrape(stack.base_url)
     name = "sandbox_job_duration_seconds_count"
-    assert sample(after, name, job=STEP_JOB, outcome="ok") - sample(before, name, job=STEP_JOB, outcome="ok") >= 2
+    assert sample(after, name, job=STEP_JOB, outcome="ok") - sample(before, name, job=STEP_JOB, outcome="ok") >= 1
     assert sample(after, "sandbox_job_queue_wait_seconds_count", job=STEP_JOB) > \
         sample(before, "sandbox_job_queue_wait_seconds_count", job=STEP_JOB)
 
