@@ -10,14 +10,17 @@ the worker alike."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import weakref
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
+from sandbox import db
 from sandbox.core import redis as redis_client
+from sandbox.core.clock import now
 
 # KEYS: job key, result key, queue. ARGV: expiry ms, job bytes, score ms, job id.
 _ENQUEUE = """
@@ -29,6 +32,18 @@ return 1
 _script = None
 _script_client = None
 
+# Jobs a transaction enqueues once it commits, per transaction: sent in one pipeline.
+_after_commit: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _script_args(client, function: str, args: tuple, job_id: str | None, delay: timedelta | None):
+    job_id = job_id or uuid4().hex
+    defer_ms = round(delay.total_seconds() * 1000) if delay is not None and delay.total_seconds() > 0 else 0
+    enqueued_ms = timestamp_ms()
+    job = serialize_job(function, args, {}, None, enqueued_ms, serializer=client.job_serializer)
+    return ([job_key_prefix + job_id, result_key_prefix + job_id, default_queue_name],
+            [defer_ms + client.expires_extra_ms, job, enqueued_ms + defer_ms, job_id])
+
 
 async def enqueue(function: str, *args, job_id: str | None = None, delay: timedelta | None = None) -> bool:
     """Queue `function(*args)`, due after `delay`. False when a job with this id exists."""
@@ -36,12 +51,38 @@ async def enqueue(function: str, *args, job_id: str | None = None, delay: timede
     global _script, _script_client
     if _script is None or _script_client is not client:  # one registration per client (tests restart it)
         _script, _script_client = client.register_script(_ENQUEUE), client
-    job_id = job_id or uuid4().hex
-    defer_ms = round(delay.total_seconds() * 1000) if delay is not None and delay.total_seconds() > 0 else 0
-    enqueued_ms = timestamp_ms()
-    job = serialize_job(function, args, {}, None, enqueued_ms, serializer=client.job_serializer)
-    added = await _script(
-        keys=[job_key_prefix + job_id, result_key_prefix + job_id, default_queue_name],
-        args=[defer_ms + client.expires_extra_ms, job, enqueued_ms + defer_ms, job_id],
-    )
-    return bool(added)
+    keys, argv = _script_args(client, function, args, job_id, delay)
+    return bool(await _script(keys=keys, args=argv))
+
+
+async def enqueue_after_commit(function: str, *args, job_id: str | None = None, due: datetime | None = None) -> None:
+    """Queue a job, due at `due` (at once when None or past), once the current transaction
+    commits (at once without one). All of one transaction's jobs go in one pipeline: a
+    batch chunk that creates hundreds of payouts enqueues their steps in one round trip."""
+    tx = db.current()
+    if tx is None:
+        await enqueue(function, *args, job_id=job_id, delay=_delay(due))
+        return
+    jobs = _after_commit.get(tx)
+    if jobs is None:
+        jobs = _after_commit[tx] = []
+        await db.after_commit(lambda: _enqueue_all(jobs))
+    jobs.append((function, args, job_id, due))
+
+
+def _delay(due: datetime | None) -> timedelta | None:
+    return None if due is None else max(due - now(), timedelta(0))
+
+
+async def _enqueue_all(jobs: list) -> None:
+    if len(jobs) == 1:
+        function, args, job_id, due = jobs[0]
+        await enqueue(function, *args, job_id=job_id, delay=_delay(due))
+        return
+    client = redis_client.get()
+    # EVAL, not the registered script: a pipeline would first ask whether it is loaded.
+    async with client.pipeline(transaction=False) as pipe:
+        for function, args, job_id, due in jobs:
+            keys, argv = _script_args(client, function, args, job_id, _delay(due))
+            pipe.eval(_ENQUEUE, len(keys), *keys, *argv)
+        await pipe.execute()

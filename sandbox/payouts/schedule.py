@@ -3,11 +3,10 @@ for the worker once the transaction that decided it has committed."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sandbox import db
 from sandbox.core import queue
-from sandbox.core.clock import now, scaled
+from sandbox.core.clock import scaled
 from sandbox.payouts import scenarios
 from sandbox.payouts.scenarios import Step
 
@@ -31,13 +30,8 @@ async def schedule(payout_id: str, track: str, index: int, at: datetime | None) 
     """Enqueue the job for a step once the current transaction commits."""
     if at is None:
         return
-
-    async def enqueue() -> None:
-        delay = max(at - now(), timedelta(0))
-        await queue.enqueue(STEP_JOB, payout_id, track, index, job_id=f"step:{payout_id}:{track}:{index}",
-                            delay=delay)
-
-    await db.after_commit(enqueue)
+    await queue.enqueue_after_commit(STEP_JOB, payout_id, track, index, job_id=f"step:{payout_id}:{track}:{index}",
+                                     due=at)
 
 
 def start_sets(scenario_name: str, track: str, at: datetime) -> dict:
