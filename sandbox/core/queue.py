@@ -11,7 +11,9 @@ the worker alike."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
@@ -32,7 +34,7 @@ return 1
 _script = None
 _script_client = None
 
-# Jobs a transaction enqueues once it commits, per transaction: sent in one pipeline.
+# Redis commands a transaction sends once it commits, per transaction: one pipeline.
 _after_commit: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -55,34 +57,45 @@ async def enqueue(function: str, *args, job_id: str | None = None, delay: timede
     return bool(await _script(keys=keys, args=argv))
 
 
-async def enqueue_after_commit(function: str, *args, job_id: str | None = None, due: datetime | None = None) -> None:
-    """Queue a job, due at `due` (at once when None or past), once the current transaction
-    commits (at once without one). All of one transaction's jobs go in one pipeline: a
-    batch chunk that creates hundreds of payouts enqueues their steps in one round trip."""
+async def redis_after_commit(add: Callable[[Any], None]) -> None:
+    """Have `add(pipeline)` queue Redis commands to send once the current transaction
+    commits (at once without one). Everything one transaction adds goes in one pipeline,
+    one round trip: a payout's next step and its balance summary invalidation together,
+    a batch chunk's hundreds of first steps together."""
     tx = db.current()
     if tx is None:
-        await enqueue(function, *args, job_id=job_id, delay=_delay(due))
+        await _send([add])
         return
-    jobs = _after_commit.get(tx)
-    if jobs is None:
-        jobs = _after_commit[tx] = []
-        await db.after_commit(lambda: _enqueue_all(jobs))
-    jobs.append((function, args, job_id, due))
+    adds = _after_commit.get(tx)
+    if adds is None:
+        adds = _after_commit[tx] = []
+        await db.after_commit(lambda: _send(adds))
+    adds.append(add)
+
+
+async def _send(adds: list) -> None:
+    try:
+        client = redis_client.get()
+    except RuntimeError:  # a process without Redis (migrate, seed): it cached and queued nothing
+        return
+    async with client.pipeline(transaction=False) as pipe:
+        for add in adds:
+            add(pipe)
+        await pipe.execute()
+
+
+async def enqueue_after_commit(function: str, *args, job_id: str | None = None, due: datetime | None = None) -> None:
+    """Queue a job, due at `due` (at once when None or past), once the current transaction
+    commits; with the transaction's other Redis commands (see `redis_after_commit`)."""
+
+    def add(pipe) -> None:
+        # Built when sent: the delay counts from the commit. EVAL, not the registered
+        # script: a pipeline would first ask Redis whether the script is loaded.
+        keys, argv = _script_args(redis_client.get(), function, args, job_id, _delay(due))
+        pipe.eval(_ENQUEUE, len(keys), *keys, *argv)
+
+    await redis_after_commit(add)
 
 
 def _delay(due: datetime | None) -> timedelta | None:
     return None if due is None else max(due - now(), timedelta(0))
-
-
-async def _enqueue_all(jobs: list) -> None:
-    if len(jobs) == 1:
-        function, args, job_id, due = jobs[0]
-        await enqueue(function, *args, job_id=job_id, delay=_delay(due))
-        return
-    client = redis_client.get()
-    # EVAL, not the registered script: a pipeline would first ask whether it is loaded.
-    async with client.pipeline(transaction=False) as pipe:
-        for function, args, job_id, due in jobs:
-            keys, argv = _script_args(client, function, args, job_id, _delay(due))
-            pipe.eval(_ENQUEUE, len(keys), *keys, *argv)
-        await pipe.execute()

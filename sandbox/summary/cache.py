@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 
 from sandbox import db
+from sandbox.core import queue
 from sandbox.core import redis as redis_client
 
 GENERATION_TTL_S = 7 * 24 * 3600
@@ -52,11 +53,17 @@ async def invalidate(merchant_id: str) -> None:
 
 async def invalidate_after_commit(merchant_id: str) -> None:
     """Called by the ledger for every posting: drop the merchant's cached summary once the
-    current transaction commits (one Redis round trip per merchant and transaction)."""
+    current transaction commits (once per merchant and transaction, in the pipeline that
+    carries the transaction's other Redis commands, e.g. its payout's next step)."""
     tx = db.current()
     if tx is not None:
         merchants = _pending.setdefault(tx, set())
         if merchant_id in merchants:
             return
         merchants.add(merchant_id)
-    await db.after_commit(lambda: invalidate(merchant_id))
+
+    def add(pipe) -> None:
+        pipe.incr(_generation_key(merchant_id))
+        pipe.expire(_generation_key(merchant_id), GENERATION_TTL_S)
+
+    await queue.redis_after_commit(add)
