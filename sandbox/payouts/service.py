@@ -82,6 +82,17 @@ SELECT 1 FROM b
 """
 
 
+# A status change that moves money: the ledger's posting and, only if it matched, the
+# event (the outbox row outbox.emit would write) in one statement.
+_POST_WITH_EVENT_SQL = ledger.POST_CTES + """
+, o AS (
+    INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, relayed_at)
+    SELECT $12, $1, $13, $7, $14::jsonb, $9, NULL FROM b
+)
+SELECT 1 FROM b
+"""
+
+
 async def create(merchant_id: str, body: PayoutCreate) -> Payout:
     try:
         amount = parse_amount(body.amount)
@@ -247,8 +258,21 @@ async def transition(payout_id: str, to_status: str, *, merchant_id: str | None 
             raise Conflict(f"The payout is {current}; it cannot become {to_status}")
         kind = states.ledger_kind(row["old_status"], to_status)
         if kind:
-            await ledger.post(row["merchant"], kind, row["amount"], payout_id, at)
-        await outbox.emit(row["merchant"], f"payout.{to_status}", event_data(row), payout_id, at)
+            # The money and the event in one round trip (see _POST_WITH_EVENT_SQL).
+            merchant = row["merchant"]
+            posted = await db.fetchval(
+                _POST_WITH_EVENT_SQL,
+                *ledger.posting_args(merchant, kind, row["amount"], payout_id, at),
+                new_id("evt"),
+                f"payout.{to_status}",
+                msgspec.json.encode(to_api(row)).decode(),
+            )
+            if posted is None:
+                await ledger.refused(merchant)
+            await summary_cache.invalidate_after_commit(merchant)
+            await outbox._wake_relay_after_commit()  # what outbox.emit does after its insert
+        else:
+            await outbox.emit(row["merchant"], f"payout.{to_status}", event_data(row), payout_id, at)
     return row
 
 
