@@ -132,6 +132,10 @@ class EmbeddedRedis:
             return None
         return pid if _pid_alive(pid) else None
 
+    def pid(self) -> int | None:
+        """The running server's process id."""
+        return self._proc.pid if self._proc and self._proc.poll() is None else self._running_pid()
+
     def _answers(self) -> bool:
         if not self.socket.exists():
             return False

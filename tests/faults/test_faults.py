@@ -229,7 +229,7 @@ async def finish_waiting(services: Services, api: httpx.AsyncClient, waiting: Lo
 
 async def outage(services: Services, api: httpx.AsyncClient, merchant_id: str, load: Load, server: str,
                  stop: Callable[[], None], start: Callable[[], None], worker_notices: str | None = None,
-                 ) -> list[Outcome]:
+                 min_during: int = 20) -> list[Outcome]:
     """Run `load`, stop `server` ("postgres" or "redis") and start it again, with payouts
     waiting for the bank across the outage; then check that the same processes recovered
     everything. Returns the outcomes of the requests sent while the server was down."""
@@ -245,7 +245,8 @@ async def outage(services: Services, api: httpx.AsyncClient, merchant_id: str, l
     down_at = time.monotonic()
     _, body = await eventually(lambda: ready_when(services, lambda s, b: s == 503), 15, "/ready to say 503")
     assert body[server].startswith("down") and body[other] == "ok", body
-    await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= 20), 30, "requests during the outage")
+    await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= min_during), 30,
+                     "requests during the outage")
     if worker_notices:  # the worker met the outage (and, checked below, lived through it)
         await eventually(lambda: asyncio.sleep(0, worker_notices in services.log("worker0")), 15,
                          f"the worker to log {worker_notices!r}")
@@ -337,6 +338,19 @@ async def test_redis_restarted_under_load(services, lose_data):
             await eventually(all_delivered, 60, "every payout event delivered to the endpoint")
     finally:
         receiver.close()
+
+
+async def test_redis_frozen_under_load(services):
+    """Redis stopped with SIGSTOP: connections open, nothing answers. Requests must give
+    up on it within seconds (503), not wait for it."""
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        try:
+            # Each request now takes the Redis deadline (3 s) to fail: a few are enough.
+            await outage(services, api, merchant_id, Load(api), "redis",
+                         lambda: services.freeze_redis(True), lambda: services.freeze_redis(False), min_during=6)
+        finally:
+            services.freeze_redis(False)
 
 
 def test_outcomes_checker_can_fail():

@@ -104,6 +104,11 @@ class Services:
     def start_redis(self) -> None:
         assert self.redis.start() == self.redis_url, "Redis came back on another address"
 
+    def freeze_redis(self, frozen: bool) -> None:
+        """SIGSTOP / SIGCONT redis-server: it keeps its socket and accepts connections but
+        answers nothing, like a server stuck or a network silently dropping packets."""
+        os.kill(self.redis.pid(), signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def log(self, name: str) -> str:
         return (self.dir / f"{name}.log").read_text(errors="replace")
 
