@@ -219,9 +219,14 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _serve(factory: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
+    from sandbox.core import logs
+
     settings = get_settings()
+    # Our log lines from the start, in this process too (with several workers it is the
+    # supervisor, whose start/stop lines uvicorn's own config would print as plain text).
+    logs.configure(settings.log_format or "json", settings.log_level)
     uvicorn.run(factory, factory=True, host=settings.api_host, port=port, workers=workers, loop="uvloop",
-                http="httptools", log_level=settings.log_level.lower())
+                http="httptools", log_level=settings.log_level.lower(), log_config=None, access_log=False)
     return 0
 
 
@@ -324,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--rows", type=int, default=1000, help="payouts in the file (default 1000)")
     batch.add_argument("--out", required=True, help="the CSV file to write")
     batch.set_defaults(func=cmd_make_batch)
-    bench = sub.add_parser("bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
+    bench = sub.add_parser(
+        "bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
     # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.
     from sandbox.bench.run import add_arguments as add_bench_arguments
 
