@@ -3,15 +3,19 @@ subprocesses on their own embedded PostgreSQL and Redis (time scale 0).
 
 - the API killed with SIGKILL during a burst of POST /payouts, then every request
   retried with its idempotency key: one payout per key, whatever the first try saw;
-- PostgreSQL stopped and started again under load;
-- Redis stopped and started again under load.
+- PostgreSQL stopped under load ("fast", and "immediate" like a crash) and started again;
+- Redis stopped under load (cleanly, and killed with its data lost) and started again;
+- Redis frozen (SIGSTOP) under load, then thawed;
+- finally every process must still stop cleanly on SIGTERM.
 
 During an outage `/ready` names the server that is down, and every request answers
-quickly with 201 or 503 problem+json (never a 500, never a hang). Afterwards the same
-processes — none restarted — take new payouts, finish the ones in flight, deliver the
-webhooks, and the ledger invariant holds.
+within seconds with 201 or 503 problem+json (never a 500, never a hang). Afterwards
+the same processes — none restarted — take new payouts, finish the ones in flight
+(including payouts waiting for the bank across the outage), deliver the webhooks, every
+request retried with its key is exactly one payout, and the ledger invariant holds.
 
-One stack serves the module: each test has its own merchant and leaves the servers up."""
+One stack serves the module (its start is most of the run time): each test has its own
+merchant and leaves the servers up for the next."""
 
 from __future__ import annotations
 

@@ -35,6 +35,10 @@ async def test_a_begin_that_never_completes_gives_the_connection_back(one_connec
     pool = one_connection_pool
     async with pool.acquire() as conn:
         backend = conn.get_server_pid()  # the pool's only connection: the transaction gets it
+    try:
+        os.kill(backend, 0)
+    except ProcessLookupError:
+        pytest.skip("the database server runs elsewhere (SANDBOX_DATABASE_URL): its processes cannot be frozen")
     entered = asyncio.Event()
 
     async def request() -> None:
