@@ -26,7 +26,7 @@ async def trigger_relay() -> None:
     except RuntimeError:  # no Redis in this process (a script); the sweeper relays
         return
     if await client.set(MARKER, b"1", nx=True, px=MARKER_TTL_MS):
-        await client.enqueue_job(RELAY_JOB)
+        await queue.enqueue(RELAY_JOB)  # one round trip (arq's enqueue_job takes three)
 
 
 async def relay_started() -> None:
