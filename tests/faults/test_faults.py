@@ -352,7 +352,7 @@ async def test_redis_frozen_under_load(services):
         try:
             # Each request now takes the Redis deadline (3 s) to fail: a few are enough.
             await outage(services, api, merchant_id, Load(api), "redis",
-                         lambda: services.freeze_redis(True), lambda: services.freeze_redis(False), min_during=6)
+                         lambda: services.freeze_redis(True), lambda: services.freeze_redis(False), min_during=3)
         finally:
             services.freeze_redis(False)
 
