@@ -231,13 +231,17 @@ async def finish_waiting(services: Services, api: httpx.AsyncClient, waiting: Lo
     await eventually(all_success, 30, "the waiting payouts to succeed")
 
 
-async def outage(services: Services, api: httpx.AsyncClient, merchant_id: str, load: Load, server: str,
-                 stop: Callable[[], None], start: Callable[[], None], worker_notices: str | None = None,
+async def outage(services: Services, receiver: Receiver, api: httpx.AsyncClient, merchant_id: str, load: Load,
+                 server: str, stop: Callable[[], None], start: Callable[[], None], worker_notices: str | None = None,
                  min_during: int = 20) -> list[Outcome]:
     """Run `load`, stop `server` ("postgres" or "redis") and start it again, with payouts
-    waiting for the bank across the outage; then check that the same processes recovered
-    everything. Returns the outcomes of the requests sent while the server was down."""
+    waiting for the bank across the outage and a webhook endpoint; then check that the
+    same processes recovered everything. Returns the outcomes of the requests sent while
+    the server was down."""
     before = running(services)
+    r = await api.post("/webhook-endpoints", json={"url": receiver.url, "events": ["payout.*"]},
+                       headers={"X-Idempotency-Key": secrets.token_hex(8)})
+    assert r.status_code == 201, r.text
     other = {"postgres": "redis", "redis": "postgres"}[server]
     waiting = Load(api, suffix="0004")  # …0004 waits for the bank: in flight for the whole outage
     for _ in range(3):
@@ -275,17 +279,24 @@ async def outage(services: Services, api: httpx.AsyncClient, merchant_id: str, l
           f" {recovered_at - up_at:.1f}s after restart; all {len(ids)} payouts final"
           f" {finished_at - up_at:.1f}s after restart")
     assert await services.invariant(merchant_id) == []
+
+    async def all_delivered() -> bool:
+        rows = await services.sql("SELECT id FROM outbox_event WHERE merchant = $1", merchant_id)
+        return rows and {r["id"] for r in rows} <= receiver.received
+
+    # Events written before, during and after the outage all reach the endpoint.
+    await eventually(all_delivered, 60, "every payout event delivered to the endpoint")
     assert_same_processes(services, before)
     return during
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
-async def test_postgres_restarted_under_load(services, mode):
+async def test_postgres_restarted_under_load(services, receiver, mode):
     """"fast": clients are told and disconnected; "immediate": every server process quits
     at once, like a crash, and the restart replays the WAL."""
     api, merchant_id = await services.new_merchant()
     async with api:
-        during = await outage(services, api, merchant_id, Load(api), "postgres",
+        during = await outage(services, receiver, api, merchant_id, Load(api), "postgres",
                               lambda: services.stop_postgres(mode), services.start_postgres)
         # Without PostgreSQL nothing can be created: every request in the outage is a 503.
         assert during and all(o.status == 503 for o in during), [o for o in during if o.status != 503][:3]
@@ -317,41 +328,36 @@ class Receiver:
         self.server.server_close()
 
 
+@pytest.fixture(scope="module")
+def receiver():
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
 @pytest.mark.parametrize("lose_data", [False, True], ids=["snapshot-kept", "data-lost"])
-async def test_redis_restarted_under_load(services, lose_data):
+async def test_redis_restarted_under_load(services, receiver, lose_data):
     """Stopped cleanly (its snapshot keeps the queue), or killed and back empty: then only
     the sweepers, reading PostgreSQL, know what was queued."""
     api, merchant_id = await services.new_merchant()
-    receiver = Receiver()
-    try:
-        async with api:
-            r = await api.post("/webhook-endpoints", json={"url": receiver.url, "events": ["payout.*"]},
-                               headers={"X-Idempotency-Key": secrets.token_hex(8)})
-            assert r.status_code == 201, r.text
-            # …0002 retries once: more steps per payout, so more of them are queued (or being
-            # enqueued by the worker) when Redis goes; the sweeper must find those.
-            await outage(services, api, merchant_id, Load(api, suffix="0002"), "redis",
-                         lambda: services.stop_redis(lose_data), services.start_redis,
-                         worker_notices="Redis is unreachable")
-
-            async def all_delivered() -> bool:
-                rows = await services.sql("SELECT id FROM outbox_event WHERE merchant = $1", merchant_id)
-                return rows and {r["id"] for r in rows} <= receiver.received
-
-            # Events written before, during and after the outage all reach the endpoint.
-            await eventually(all_delivered, 60, "every payout event delivered to the endpoint")
-    finally:
-        receiver.close()
+    async with api:
+        # …0002 retries once: more steps per payout, so more of them are queued (or being
+        # enqueued by the worker) when Redis goes; the sweeper must find those.
+        await outage(services, receiver, api, merchant_id, Load(api, suffix="0002"), "redis",
+                     lambda: services.stop_redis(lose_data), services.start_redis,
+                     worker_notices="Redis is unreachable")
 
 
-async def test_redis_frozen_under_load(services):
+async def test_redis_frozen_under_load(services, receiver):
     """Redis stopped with SIGSTOP: connections open, nothing answers. Requests must give
     up on it within seconds (503), not wait for it."""
     api, merchant_id = await services.new_merchant()
     async with api:
         try:
             # Each request now takes the Redis deadline (3 s) to fail: a few are enough.
-            await outage(services, api, merchant_id, Load(api), "redis",
+            await outage(services, receiver, api, merchant_id, Load(api), "redis",
                          lambda: services.freeze_redis(True), lambda: services.freeze_redis(False), min_during=3)
         finally:
             services.freeze_redis(False)
