@@ -1,6 +1,6 @@
 """How fast one worker moves payouts through their scenario at time scale 0.
 
-    uv run python -m sandbox.bench.worker [--payouts 1000] [--suffix 0001]
+    uv run python -m sandbox.bench.worker [--payouts 1000] [--suffix 0001] [--max-jobs 50]
 
 Creates the payouts first (through the service, not HTTP), then starts one arq worker
 and reports payouts fully processed per second. Uses SANDBOX_DATABASE_URL /
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 
-async def run(payouts: int, suffix: str, database_url: str, redis_url: str) -> dict:
+async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
     from sandbox import db
     from sandbox.core import redis as redis_client
@@ -45,7 +45,7 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str) -> d
     await asyncio.gather(*[one() for _ in range(payouts)])
     created_s = time.perf_counter() - t0
 
-    worker = build_worker(shared_connections=True)
+    worker = build_worker(max_jobs=max_jobs, shared_connections=True)
     t1 = time.perf_counter()
     task = asyncio.create_task(worker.async_run())
     while True:
@@ -65,6 +65,7 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str) -> d
         "create_s": round(created_s, 2),
         "process_s": round(processed_s, 2),
         "payouts_per_s": round(payouts / processed_s, 1),
+        "max_jobs": max_jobs,
     }
 
 
@@ -72,19 +73,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--payouts", type=int, default=1000)
     parser.add_argument("--suffix", default="0001")
+    parser.add_argument("--max-jobs", type=int, default=50, help="arq max_jobs (default 50, as `sandbox worker`)")
     args = parser.parse_args()
     from sandbox.settings import get_settings
 
     settings = get_settings()
     if settings.database_url and settings.redis_url:
-        print(asyncio.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url)))
+        print(asyncio.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url, args.max_jobs)))
         return
     from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 
     data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
     pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
     try:
-        print(asyncio.run(run(args.payouts, args.suffix, pg.start(), rd.start())))
+        print(asyncio.run(run(args.payouts, args.suffix, pg.start(), rd.start(), args.max_jobs)))
     finally:
         rd.stop()
         pg.stop()
