@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 from limits import RateLimitItem, parse
-from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -135,11 +134,12 @@ class RateLimitMiddleware(ASGIMiddleware):
                 headers={**headers, "Retry-After": str(max(1, reset))},
             )
 
+        # Appended as raw pairs: nothing else sets these names, and this runs on every answer.
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                mutable = MutableScopeHeaders.from_message(message)
-                for name, value in headers.items():
-                    mutable[name] = value
+                message["headers"] = [*message.get("headers", ()), *raw]
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
