@@ -18,7 +18,8 @@ from sandbox.piccolo_conf import DB
 
 log = logging.getLogger("sandbox.db")
 
-RELEASE_TIMEOUT_S = 5.0
+RELEASE_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 3.0
 MIGRATION_LOCK = 7_340_001  # pg_advisory_lock id: one migrator at a time across processes
 
 
@@ -34,6 +35,9 @@ async def start(min_size: int = 2, max_size: int = 20) -> None:
             dsn=DB.config["dsn"],
             min_size=min_size,
             max_size=max_size,
+            # A new connection gives up after this long (asyncpg's default is 60 s): with the
+            # postmaster stopped or unreachable, a request that needs one answers 503 soon.
+            timeout=CONNECT_TIMEOUT_S,
             # Statements are cached per connection; keep the cache for the hot path.
             statement_cache_size=256,
             # No session state is ever set (advisory locks are transaction-scoped, no LISTEN,

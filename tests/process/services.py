@@ -104,6 +104,12 @@ class Services:
     def start_redis(self) -> None:
         assert self.redis.start() == self.redis_url, "Redis came back on another address"
 
+    def freeze_postmaster(self, frozen: bool) -> None:
+        """SIGSTOP / SIGCONT PostgreSQL's postmaster only: sessions already open go on,
+        new connections are accepted by the kernel but never answered."""
+        pid = int((self.pg.pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def freeze_redis(self, frozen: bool) -> None:
         """SIGSTOP / SIGCONT redis-server: it keeps its socket and accepts connections but
         answers nothing, like a server stuck or a network silently dropping packets."""
