@@ -18,8 +18,9 @@ from sandbox.piccolo_conf import DB
 
 log = logging.getLogger("sandbox.db")
 
-RELEASE_TIMEOUT_S = 2.0
-CONNECT_TIMEOUT_S = 3.0
+# Generous next to the milliseconds these take, so a loaded machine never trips them:
+RELEASE_TIMEOUT_S = 2.0  # resetting a connection given back (a timeout only replaces it)
+CONNECT_TIMEOUT_S = 5.0  # opening one (asyncpg's default is 60 s)
 MIGRATION_LOCK = 7_340_001  # pg_advisory_lock id: one migrator at a time across processes
 
 

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 log = logging.getLogger("sandbox.redis")
 
 CONNECT_TIMEOUT_S = 2.0
-SOCKET_TIMEOUT_S = 2.0
+SOCKET_TIMEOUT_S = 3.0
 START_ATTEMPTS = 4  # at startup: Redis may still be coming up beside us
 
 _client: ArqRedis | None = None

@@ -356,7 +356,7 @@ async def test_redis_frozen_under_load(services, receiver):
     api, merchant_id = await services.new_merchant()
     async with api:
         try:
-            # Each request now takes the Redis deadline (2 s) to fail: a few are enough.
+            # Each request now takes the Redis deadline (3 s) to fail: a few are enough.
             await outage(services, receiver, api, merchant_id, Load(api), "redis",
                          lambda: services.freeze_redis(True), lambda: services.freeze_redis(False), min_during=3)
         finally:
