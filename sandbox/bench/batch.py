@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,11 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "sk_admin_bench_" + secrets.token_hex(12)
+
+
+def env_data_dir(env: dict) -> Path:
+    """The run's data dir (deleted at the end): the CSV is written there too."""
+    return Path(env["SANDBOX_DATA_DIR"])
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -64,7 +70,7 @@ async def measure(rows: int, until_final: bool, env: dict, api_pid: int, base: s
                          headers={"X-API-KEY": ADMIN_KEY, "X-Idempotency-Key": secrets.token_hex(8)})
         r.raise_for_status()
         key, merchant_id = r.json()["api_key"], r.json()["merchant"]["id"]
-        path = Path(tempfile.mkdtemp(prefix="sandbox-bench-")) / "batch.csv"
+        path = env_data_dir(env) / "batch.csv"
         sample.write(path, rows)
         rss_before = _peak_rss_mb(api_pid)
         headers = {"X-API-KEY": key, "X-Idempotency-Key": secrets.token_hex(8)}
@@ -142,6 +148,7 @@ def main() -> None:
             p.wait(30)
         rd.stop()
         pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
