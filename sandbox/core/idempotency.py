@@ -229,19 +229,22 @@ class IdempotencyMiddleware(ASGIMiddleware):
                     if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
                         outcome = "store_error"
         # Leaving the block committed the effect together with the key row (or rolled back).
+        if outcome == "store_error":
+            try:
+                async with db.transaction():
+                    if not await _store(scope_id, key, request_hash, stored):
+                        # Lost the race as above: our refusal (say insufficient_funds, because
+                        # the first request took the money) is not the answer; the first one's is.
+                        outcome = "lost_race"
+            except Exception as exc:  # the response is still right; only its memory failed
+                await _send_error(send, scope, to_api_error(exc))
+                return
         if outcome == "lost_race":
             row = await db.fetchrow(_STORED_SQL, scope_id, key)
             if row is None:  # it expired in between (a day later): the client may simply retry
                 raise IdempotencyKeyInUse()
             stored = _replay(row, request_hash)
             outcome = "replay"
-        if outcome == "store_error":
-            try:
-                async with db.transaction():
-                    await _store(scope_id, key, request_hash, stored)
-            except Exception as exc:  # the response is still right; only its memory failed
-                await _send_error(send, scope, to_api_error(exc))
-                return
         if outcome == "replay":
             await _send_stored(send, stored, replayed=True)
         else:  # the client sees every header the handler set; only some are kept for replays

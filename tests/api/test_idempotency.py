@@ -111,3 +111,21 @@ async def test_duplicate_that_missed_the_committed_key_is_undone_and_replayed(me
     assert len((await merchant.get("/payouts")).json()["data"]) == 1
     assert (await merchant.get("/balance")).json()["locked"] == "1500.00"
     assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_duplicate_that_missed_the_key_and_was_refused_replays_the_first_answer(merchant, monkeypatch):
+    """The same race when the duplicate's own run is refused: the first request's payout
+    holds the reference, so the duplicate gets 409 duplicate_reference from the service.
+    That refusal is not the answer for this key; the first request's 201 is."""
+    from sandbox.core import idempotency
+
+    key = secrets.token_hex(8)
+    body = {**payout_body(), "reference": "race-" + key}
+    first = await merchant.post("/payouts", body, idem=key)
+    assert first.status_code == 201
+    monkeypatch.setattr(idempotency, "_LOOKUP_SQL", idempotency._LOOKUP_SQL.replace("k.expires_at > now()", "false"))
+    again = await merchant.post("/payouts", body, idem=key)
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    assert len((await merchant.get("/payouts")).json()["data"]) == 1
+    assert await check_invariant(merchant.merchant_id) == []
