@@ -31,6 +31,11 @@ redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
 redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
 return 1
 """
+# The same, only if KEYS[4] (a marker meaning "such a job is queued and has not started")
+# can be set (ARGV[5]: its TTL in ms): many emitters, one queued job, one round trip.
+_ENQUEUE_UNLESS_MARKED = """
+if not redis.call('set', KEYS[4], '1', 'NX', 'PX', ARGV[5]) then return 0 end
+""" + _ENQUEUE
 _script = None
 _script_client = None
 
@@ -93,6 +98,18 @@ async def enqueue_after_commit(function: str, *args, job_id: str | None = None, 
         # script: a pipeline would first ask Redis whether the script is loaded.
         keys, argv = _script_args(redis_client.get(), function, args, job_id, _delay(due))
         pipe.eval(_ENQUEUE, len(keys), *keys, *argv)
+
+    await redis_after_commit(add)
+
+
+async def enqueue_unless_marked_after_commit(function: str, marker: str, marker_ttl_ms: int) -> None:
+    """Queue `function()` once the current transaction commits, unless `marker` is set (a
+    job is queued already and will see what this transaction committed); sets the marker.
+    In the transaction's one after-commit pipeline, not a round trip of its own."""
+
+    def add(pipe) -> None:
+        keys, argv = _script_args(redis_client.get(), function, (), None, None)
+        pipe.eval(_ENQUEUE_UNLESS_MARKED, 4, *keys, marker, *argv, marker_ttl_ms)
 
     await redis_after_commit(add)
 

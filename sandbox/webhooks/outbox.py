@@ -41,4 +41,4 @@ async def _wake_relay_after_commit() -> None:
         if tx in _waking:
             return
         _waking.add(tx)
-    await db.after_commit(queueing.trigger_relay)
+    await queueing.wake_relay_after_commit()

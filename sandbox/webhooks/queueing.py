@@ -20,13 +20,10 @@ MARKER = "webhooks:relay:queued"
 MARKER_TTL_MS = 2000
 
 
-async def trigger_relay() -> None:
-    try:
-        client = redis_client.get()
-    except RuntimeError:  # no Redis in this process (a script); the sweeper relays
-        return
-    if await client.set(MARKER, b"1", nx=True, px=MARKER_TTL_MS):
-        await queue.enqueue(RELAY_JOB)  # one round trip (arq's enqueue_job takes three)
+async def wake_relay_after_commit() -> None:
+    """Marker check, marker and enqueue in one script, sent with the transaction's other
+    after-commit Redis commands (a process without Redis sends nothing; the sweeper relays)."""
+    await queue.enqueue_unless_marked_after_commit(RELAY_JOB, MARKER, MARKER_TTL_MS)
 
 
 async def relay_started() -> None:
