@@ -69,8 +69,11 @@ async def shutdown(ctx: dict) -> None:
 
 
 def _payout_id(args: tuple, kwargs: dict) -> str | None:
-    candidate = kwargs.get("payout_id") or (args[0] if args else None)
-    return candidate if isinstance(candidate, str) and candidate.startswith("po_") else None
+    """A step job's first argument; a rail notification's id (`po_…:track:index`)."""
+    for candidate in (kwargs.get("payout_id"), *args):
+        if isinstance(candidate, str) and candidate.startswith("po_"):
+            return candidate.partition(":")[0]
+    return None
 
 
 def instrumented(name: str, coroutine, quiet: bool = False):
