@@ -25,6 +25,7 @@ from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.health.controllers import HealthController
 from sandbox.ledger.controllers import BalanceController
+from sandbox.openapi_links import add_links
 from sandbox.payouts.controllers import PayoutController
 from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.settings import Settings, get_settings
@@ -73,6 +74,7 @@ def _document_headers(app: Litestar) -> None:
     mutating route, X-Request-ID on every response."""
     schema = app.openapi_schema
     _closed_request_bodies(schema)
+    add_links(schema)
     key_param = Parameter(
         name="X-Idempotency-Key",
         param_in="header",
