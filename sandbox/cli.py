@@ -188,6 +188,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             _banner(settings, report, admin_key, key_file, embedded)
 
             supervisor.env.update(SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
+            if settings.log_format is None and sys.stderr.isatty():
+                # Someone is reading this terminal: one readable line per request and job.
+                # Piped or collected (CI, docker), the children log JSON.
+                supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
             for name, argv in CHILDREN:
                 supervisor.start(name, argv)
             supervisor.wait_ready(f"{_local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
