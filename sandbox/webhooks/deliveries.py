@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from sandbox import db
+from sandbox.core import logs
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
 from sandbox.settings import get_settings
@@ -155,7 +156,8 @@ UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, leas
   FROM webhook_endpoint e, outbox_event ev
  WHERE d.id = $1 AND e.id = d.endpoint AND ev.id = d.event
    AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
-RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data, e.id AS endpoint_id, e.url,
+RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.payout_id, ev.merchant,
+          e.id AS endpoint_id, e.url,
           e.status AS endpoint_status, e.deleted_at, e.signing_key, e.previous_signing_key,
           e.previous_key_expires_at, e.faults
 """
@@ -170,6 +172,7 @@ async def claim(delivery_id: str) -> Target | None:
     row = await db.fetchrow(_CLAIM_SQL, delivery_id, at, lease_length(), token)
     if row is None:
         return None
+    logs.bind(payout_id=row["payout_id"], merchant_id=row["merchant"])  # on the job's log lines
     if row["deleted_at"] is not None or row["endpoint_status"] != "enabled":
         status, reason = (CANCELLED, "endpoint deleted") if row["deleted_at"] is not None else (
             FAILED, "endpoint disabled")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import jsonschema
-import pytest
 
 from sandbox.openapi_export import EVENTS_DIR, render_events
 from sandbox.settlements import service as settlements
@@ -116,12 +115,3 @@ async def test_every_sent_webhook_matches_its_schema(merchant, admin, worker, re
 
 async def _submitted(merchant, payout_id: str) -> bool:
     return (await merchant.get(f"/payouts/{payout_id}")).json()["psp_reference"] is not None
-
-
-@pytest.fixture
-async def receiver(stack):
-    from tests.webhooks.receiver import Receiver
-
-    r = await Receiver().start()
-    yield r
-    await r.stop()

@@ -65,7 +65,12 @@ async def _now(value):
     return value
 
 
-async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs):
+async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs, receiver):
+    # The first attempt (made by the relay job) fails by injected fault: the retry is a
+    # webhook_deliver job of its own, whose line must name the payout.
+    hook = await merchant.post("/webhook-endpoints", {"url": receiver.url(), "events": ["payout.success"],
+                                                      "faults": {"fail_first_attempts": 1}})
+    assert hook.status_code == 201, hook.text
     r = await merchant.post("/payouts", payout_body(account="12345678900001"))
     payout_id = r.json()["id"]
 
@@ -79,6 +84,10 @@ async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs)
     assert all(isinstance(j["duration_ms"], float) for j in jobs)
     # Jobs do not inherit a request's context: no merchant or request id leaks into them.
     assert not any("request_id" in j for j in jobs)
+    # A webhook delivery job's line names the payout and merchant its event is about.
+    sent = await wait_for(lambda: _now(json_logs.where(logger="worker.jobs", job="webhook_deliver",
+                                                       payout_id=payout_id)), 10, what="the delivery job line")
+    assert sent[0]["merchant_id"] == merchant.merchant_id and sent[0]["outcome"] == "ok"
 
 
 def test_text_format_and_redaction():
