@@ -30,6 +30,9 @@ class Principal:
     key_id: str
     role: str  # "merchant" | "admin"
     merchant_id: str | None
+    # The merchant's own rate limit (admin override), read with the key: the rate limiter
+    # needs it on every request, and this way it costs no round trip and is never stale.
+    rate_limit_per_minute: int | None = None
 
     @property
     def idempotency_scope(self) -> str:
@@ -69,7 +72,8 @@ async def authenticate(key: str | None) -> Principal:
     if len(key) > MAX_KEY_LENGTH or len(key) < PREFIX_LENGTH:
         raise Unauthenticated("The API key is not valid")
     row = await db.fetchrow(
-        "SELECT id, role, merchant, key_hash, revoked_at FROM api_key WHERE prefix = $1",
+        "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute"
+        " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant WHERE k.prefix = $1",
         key_prefix(key),
     )
     # Compare even when no row matched, so timing does not tell which prefixes exist.
@@ -78,7 +82,8 @@ async def authenticate(key: str | None) -> Principal:
         raise Unauthenticated("The API key is not valid")
     if row["revoked_at"] is not None:
         raise Unauthenticated("The API key was revoked")
-    return Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"])
+    return Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
+                     rate_limit_per_minute=row["rate_limit_per_minute"])
 
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):

@@ -5,7 +5,8 @@ minute (`merchant.rate_limit_per_minute`, set through the admin route). Runs aft
 authentication and before idempotency, so a refused request never takes a key.
 
 The algorithm is the library's, not a copy of it (house rule: no hand-written rate
-limiter), at the price of three Redis round trips a request (override, hit, stats).
+limiter): two Redis round trips a request (hit, window stats). The merchant's override
+comes with its API key, from the same query (core/auth.py).
 
 Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
 (seconds until a slot frees); a refusal is 429 `rate_limited` with `Retry-After`."""
@@ -22,31 +23,8 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox import db
 from sandbox.core import redis as redis_client
 from sandbox.core.errors import RateLimited
-
-OVERRIDE_CACHE_S = 300
-NO_OVERRIDE = b"-"
-
-
-def _override_key(merchant_id: str) -> str:
-    return f"ratelimit:override:{merchant_id}"
-
-
-async def override(merchant_id: str) -> int | None:
-    """The merchant's own limit per minute (cached in Redis; the database has the truth)."""
-    client = redis_client.get()
-    cached = await client.get(_override_key(merchant_id))
-    if cached is None:
-        value = await db.fetchval("SELECT rate_limit_per_minute FROM merchant WHERE id = $1", merchant_id)
-        await client.set(_override_key(merchant_id), NO_OVERRIDE if value is None else str(value), ex=OVERRIDE_CACHE_S)
-        return value
-    return None if cached == NO_OVERRIDE else int(cached)
-
-
-async def forget_override(merchant_id: str) -> None:
-    await redis_client.get().delete(_override_key(merchant_id))
 
 
 class RateLimitMiddleware(ASGIMiddleware):
@@ -69,7 +47,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         if principal is None:
             await next_app(scope, receive, send)
             return
-        per_minute = await override(principal.merchant_id) if principal.merchant_id else None
+        per_minute = principal.rate_limit_per_minute  # read with the key (core/auth.py)
         item = RateLimitItemPerMinute(per_minute) if per_minute else self.default
         limiter = self.limiter()
         # The limiter's client is its own (over our pool), so it lacks our client's per-command
