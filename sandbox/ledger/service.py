@@ -101,14 +101,21 @@ async def refused(merchant_id: str) -> None:
     raise InsufficientFunds("The available balance does not cover this amount")
 
 
+async def after_posting(merchant_id: str, matched: bool) -> None:
+    """What follows every statement built on POST_CTES (here, or inside a larger statement
+    such as a payout's): why it was refused when it matched no balance row, else the
+    merchant's cached summary dropped once the transaction commits."""
+    if not matched:
+        await refused(merchant_id)
+    await summary_cache.invalidate_after_commit(merchant_id)
+
+
 async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None = None,
                at: datetime | None = None) -> Posted:
     """Apply a `kind` movement of `amount` (minor units, > 0). Raises InsufficientFunds
     when a bucket would go negative (then nothing was written)."""
     row = await db.fetchrow(_POST_SQL, *posting_args(merchant_id, kind, amount, payout_id, at or now()))
-    if row is None:
-        await refused(merchant_id)
-    await summary_cache.invalidate_after_commit(merchant_id)
+    await after_posting(merchant_id, row is not None)
     return Posted(row["transaction_id"], row["available"], row["locked"], row["pending"])
 
 

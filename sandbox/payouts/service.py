@@ -18,7 +18,6 @@ from sandbox.directory import service as directory
 from sandbox.ledger import service as ledger
 from sandbox.payouts import destinations, scenarios, schedule, states
 from sandbox.payouts.schemas import Destination, Payout, PayoutCreate, PayoutPage, StatusChange
-from sandbox.summary import cache as summary_cache
 from sandbox.webhooks import outbox
 
 COLUMNS = (
@@ -140,11 +139,8 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
             )
         except asyncpg.UniqueViolationError:
             raise DuplicateReference(f"Reference {body.reference!r} is already used by another payout") from None
-        if posted is None:
-            await ledger.refused(merchant_id)
-        await summary_cache.invalidate_after_commit(merchant_id)
-        # What outbox.emit does after its insert (the event row is written above instead).
-        await outbox._wake_relay_after_commit()
+        await ledger.after_posting(merchant_id, posted is not None)
+        await outbox.event_written()
         await schedule.schedule(payout_id, schedule.MAIN, 0, first_step_at)
     return payout
 
@@ -267,10 +263,8 @@ async def transition(payout_id: str, to_status: str, *, merchant_id: str | None 
                 f"payout.{to_status}",
                 msgspec.json.encode(to_api(row)).decode(),
             )
-            if posted is None:
-                await ledger.refused(merchant)
-            await summary_cache.invalidate_after_commit(merchant)
-            await outbox._wake_relay_after_commit()  # what outbox.emit does after its insert
+            await ledger.after_posting(merchant, posted is not None)
+            await outbox.event_written()
         else:
             await outbox.emit(row["merchant"], f"payout.{to_status}", event_data(row), payout_id, at)
     return row

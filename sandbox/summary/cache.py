@@ -40,17 +40,6 @@ async def store(merchant_id: str, gen: int, value: bytes, ttl_s: int) -> None:
     await redis_client.get().set(_value_key(merchant_id, gen), value, ex=ttl_s)
 
 
-async def invalidate(merchant_id: str) -> None:
-    try:
-        client = redis_client.get()
-    except RuntimeError:  # a process without Redis (migrate, seed): it cached nothing either
-        return
-    async with client.pipeline(transaction=False) as pipe:
-        pipe.incr(_generation_key(merchant_id))
-        pipe.expire(_generation_key(merchant_id), GENERATION_TTL_S)
-        await pipe.execute()
-
-
 async def invalidate_after_commit(merchant_id: str) -> None:
     """Called by the ledger for every posting: drop the merchant's cached summary once the
     current transaction commits (once per merchant and transaction, in the pipeline that

@@ -31,11 +31,13 @@ async def emit(merchant_id: str, event_type: str, data: dict, payout_id: str | N
         msgspec.json.encode(data).decode(),
         at or now(),
     )
-    await _wake_relay_after_commit()
+    await event_written()
     return event_id
 
 
-async def _wake_relay_after_commit() -> None:
+async def event_written() -> None:
+    """After an outbox_event row is written (by emit, or inside a larger statement such as
+    a payout's): wake the relay once the transaction commits, once per transaction."""
     tx = db.current()
     if tx is not None:
         if tx in _waking:
