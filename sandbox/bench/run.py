@@ -13,8 +13,11 @@ other so they do not share the machine:
 3. a bare Litestar hello-world (`hello.py`) served with the same uvicorn settings;
 4. POST /payouts spread again, paced by wrk's delay() to half the spread peak, for p99
    at half load (wrk2 is not available: `pace.lua` paces each thread on a fixed grid);
-5. pgbench running the same transaction as SQL (`payout.pgbench.sql`);
-6. one `sandbox worker` process settling the payouts the POST phases made.
+5. the ceilings (`ceiling.py`): the thinnest Litestar app doing the GET's statement, and
+   pgbench's transaction, as pgbench sends it and folded into one statement — the most
+   the GET and POST goals could reach here;
+6. pgbench running the same transaction as SQL (`payout.pgbench.sql`);
+7. one `sandbox worker` process settling the payouts the POST phases made.
 
 Then the ledger invariant is checked, everything is stopped and the data dir deleted
 (`--keep` keeps it). Figures are printed as a table, goals with met / not met, and
@@ -308,6 +311,36 @@ def _worker_phase(stack: Stack, duration: float, workers: int) -> dict:
     return asyncio.run(_db(stack, measure))
 
 
+def _ceiling_phases(stack: Stack, args: argparse.Namespace, merchant_id: str, spread_file: Path,
+                    paths_file: Path, run_tag: str) -> dict[str, Load]:
+    """The thinnest Litestar app doing the same database work (`ceiling.py`): GET with the
+    GET's one statement; POST with pgbench's transaction as pgbench sends it, then folded
+    into one statement. Each has a short unmeasured warm-up."""
+    d, c, t = args.duration, args.connections, args.threads
+    warmup = min(2.0, d)
+    first_path = paths_file.read_text().split("\n", 1)[0].split()[1]
+    found: dict[str, Load] = {}
+    for mode in ("transaction", "statement"):
+        port = free_port()
+        log = stack.logs / f"ceiling-{mode}.log"
+        proc = _spawn([sys.executable, "-m", "sandbox.bench.ceiling", str(port), merchant_id,
+                       str(args.merchants), mode], stack.env, log)
+        stack.procs.append(proc)
+        url = f"http://127.0.0.1:{port}/api/v1/payouts"
+        _wait_http(f"http://127.0.0.1:{port}{first_path}", proc, log)  # a payout the GET reads
+        if mode == "statement":
+            _say("ceiling: GET, bare Litestar + the same statement")
+            wrk(url, "get_paths.lua", [str(paths_file)], duration=warmup, connections=c, threads=t)
+            found["get"] = wrk(url, "get_paths.lua", [str(paths_file)], duration=d, connections=c, threads=t)
+        _say(f"ceiling: POST, bare Litestar + pgbench's transaction ({mode})")
+        wrk(url, "post_payouts.lua", [str(spread_file), f"{run_tag}{mode[0]}w"], duration=warmup, connections=c,
+            threads=t)
+        found[f"post_{mode}"] = wrk(url, "post_payouts.lua", [str(spread_file), f"{run_tag}{mode[0]}"], duration=d,
+                                    connections=c, threads=t)
+        _stop(proc)
+    return found
+
+
 def _start_stack(args: argparse.Namespace) -> Stack:
     from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 
@@ -403,8 +436,11 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     half = wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}p"], duration=d, connections=c, threads=t,
                rate=half_rate)
 
-    _say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
+    merchant_of_hot = asyncio.run(_db(stack, lambda: _merchant_of(hot_key)))
     asyncio.run(_db(stack, lambda: _pgbench_merchants(args.merchants)))
+    ceiling = _ceiling_phases(stack, args, merchant_of_hot, spread_file, paths_file, run_tag)
+
+    _say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
     pg = pgbench(stack.database_url, args.merchants, duration=d, clients=args.pgbench_clients, threads=t)
 
     _stop(api)  # the worker phase has the machine to itself (with PostgreSQL and Redis)
@@ -428,6 +464,12 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
         "get_vs_hello": ratio(get.ok_per_s, hello.ok_per_s),
         "worker_vs_create": ratio(worker["settled_per_s"], spread.ok_per_s),
     }
+    # The most each goal could reach with this stack: the bare ceiling over the same reference.
+    ceilings = {
+        "get_vs_hello": ratio(ceiling["get"].ok_per_s, hello.ok_per_s),
+        "post_vs_pgbench (pgbench's transaction)": ratio(ceiling["post_transaction"].ok_per_s, pg.ok_per_s),
+        "post_vs_pgbench (one statement)": ratio(ceiling["post_statement"].ok_per_s, pg.ok_per_s),
+    }
     goals = []
     for name, key, op, threshold in GOALS:
         value = figures[key]
@@ -445,7 +487,11 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
         "post_half_peak": {**half.as_dict(), "target_per_s": round(half_rate, 1)},
         "pgbench": pg.as_dict(),
         "worker": worker,
+        "ceiling_get": ceiling["get"].as_dict(),
+        "ceiling_post_transaction": ceiling["post_transaction"].as_dict(),
+        "ceiling_post_statement": ceiling["post_statement"].as_dict(),
         "ratios": figures,
+        "ceiling_ratios": ceilings,
         "goals": goals,
         "ledger_invariant": "holds" if not problems else problems[:10],
     }
@@ -469,6 +515,9 @@ def render(result: dict) -> str:
             f"(target {result['post_half_peak']['target_per_s']:.0f}/s)"),
         row("GET /payouts/{id}", result["get_payout"]),
         row("hello-world (bare Litestar)", result["hello_world"]),
+        row("ceiling: bare GET, same statement", result["ceiling_get"]),
+        row("ceiling: bare POST, pgbench's tx", result["ceiling_post_transaction"], "(6 round trips)"),
+        row("ceiling: bare POST, one statement", result["ceiling_post_statement"], "(1 round trip)"),
         row(f"pgbench, same SQL ({s['pgbench_clients']} clients)", result["pgbench"],
             f"(avg latency {result['pgbench'].get('latency_avg_ms')} ms)"),
         f"  {'worker, payouts settled':<34}{result['worker']['settled_per_s']:>10.1f}"
@@ -480,6 +529,9 @@ def render(result: dict) -> str:
     for g in result["goals"]:
         value = "n/a" if g["value"] is None else f"{g['value']:g}"
         lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<40} {g['figure']} = {value}")
+    lines += ["", "  ceilings (the bare app doing the same database work, over the same reference)"]
+    for name, value in result["ceiling_ratios"].items():
+        lines.append(f"    {name:<48} = {'n/a' if value is None else f'{value:g}'}")
     lines.append("")
     inv = result["ledger_invariant"]
     lines.append(f"  ledger invariant: {inv if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")

@@ -26,7 +26,8 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
-    for phase in ("post_spread", "post_hot", "get_payout", "hello_world", "post_half_peak"):
+    for phase in ("post_spread", "post_hot", "get_payout", "hello_world", "post_half_peak", "ceiling_get",
+                  "ceiling_post_transaction", "ceiling_post_statement"):
         figures = result[phase]
         assert figures["requests"] > 0, phase
         assert figures["errors"] == 0, (phase, figures)
@@ -38,6 +39,8 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert all(value is not None for value in result["ratios"].values())
     assert [g["figure"] for g in result["goals"]] == list(result["ratios"])
     assert all(isinstance(g["met"], bool) for g in result["goals"])
+    # What the bare app doing the same database work reaches, over the same references.
+    assert len(result["ceiling_ratios"]) == 3 and all(v > 0 for v in result["ceiling_ratios"].values())
     assert result["ledger_invariant"] == "holds"
     # The table names each goal with its verdict.
     for goal in result["goals"]:
