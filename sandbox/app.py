@@ -13,7 +13,7 @@ from litestar.routes import HTTPRoute
 from sandbox import db
 from sandbox.admin.controllers import AdminPayoutController
 from sandbox.batches.controllers import PayoutBatchController
-from sandbox.core import logs, metrics
+from sandbox.core import auth_cache, logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler
@@ -122,10 +122,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         db.configure(settings.database_url)
         await db.start(settings.db_pool_min, settings.db_pool_max)
         await redis_client.start(settings.redis_url)
+        auth_cache.CACHE.start(settings.database_url)
         flusher.start()
 
     async def shutdown() -> None:
         await flusher.stop()
+        await auth_cache.CACHE.stop()
         await redis_client.stop()
         await db.stop()
 

@@ -175,3 +175,23 @@ async def migrate() -> None:
             raise RuntimeError(f"migrations failed: {response.message}")
     finally:
         await lock_conn.close()
+
+
+def sql_migration(migration_id: str, description: str, forwards: list[str], backwards: list[str]):
+    """A Piccolo migration made of SQL statements: for what column options cannot say
+    (triggers, partial indexes). Each statement runs in order; `backwards` undoes them."""
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+    manager = MigrationManager(migration_id=migration_id, app_name="sandbox", description=description)
+
+    async def run_forwards() -> None:
+        for statement in forwards:
+            await DB.run_ddl(statement)
+
+    async def run_backwards() -> None:
+        for statement in backwards:
+            await DB.run_ddl(statement)
+
+    manager.add_raw(run_forwards)
+    manager.add_raw_backwards(run_backwards)
+    return manager

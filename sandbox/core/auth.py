@@ -1,7 +1,8 @@
 """API keys: random, shown once, stored as a SHA-256 hash, compared in constant time.
 
 The middleware authenticates every /api/v1 route except health and readiness; guards
-only authorise (merchant vs admin)."""
+only authorise (merchant vs admin). A key that authenticated is remembered by the
+process until the key or its merchant changes (core/auth_cache.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from sandbox import db
 from sandbox.core import logs
+from sandbox.core.auth_cache import CACHE
 from sandbox.core.errors import Forbidden, Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
@@ -71,6 +73,11 @@ async def authenticate(key: str | None) -> Principal:
         raise Unauthenticated("Send your API key in the X-API-KEY header")
     if len(key) > MAX_KEY_LENGTH or len(key) < PREFIX_LENGTH:
         raise Unauthenticated("The API key is not valid")
+    digest = hash_key(key)
+    cached = CACHE.get(digest)  # a key seen before, unchanged since (core/auth_cache.py)
+    if cached is not None:
+        return cached
+    generation = CACHE.generation
     row = await db.fetchrow(
         "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute"
         " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant WHERE k.prefix = $1",
@@ -78,12 +85,14 @@ async def authenticate(key: str | None) -> Principal:
     )
     # Compare even when no row matched, so timing does not tell which prefixes exist.
     expected = row["key_hash"] if row else "0" * 64
-    if not hmac.compare_digest(expected, hash_key(key)) or row is None:
+    if not hmac.compare_digest(expected, digest) or row is None:
         raise Unauthenticated("The API key is not valid")
     if row["revoked_at"] is not None:
         raise Unauthenticated("The API key was revoked")
-    return Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
-                     rate_limit_per_minute=row["rate_limit_per_minute"])
+    principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
+                          rate_limit_per_minute=row["rate_limit_per_minute"])
+    CACHE.put(digest, principal, generation)
+    return principal
 
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):

@@ -2,8 +2,6 @@
 a ledger transaction's legs sum to zero (checked at commit), per-merchant unique
 payout references and ledger sequence numbers, and the indexes the hot paths use."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
 ID = "2026-11-22T23:59:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "ledger and payout rules the database enforces"
@@ -61,20 +59,6 @@ BACKWARDS = [
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="sandbox", description=DESCRIPTION)
+    from sandbox.db import sql_migration
 
-    async def run_forwards():
-        from sandbox.piccolo_conf import DB
-
-        for statement in FORWARDS:
-            await DB.run_ddl(statement)
-
-    async def run_backwards():
-        from sandbox.piccolo_conf import DB
-
-        for statement in BACKWARDS:
-            await DB.run_ddl(statement)
-
-    manager.add_raw(run_forwards)
-    manager.add_raw_backwards(run_backwards)
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS, BACKWARDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from limits import RateLimitItemPerMinute, parse
 
 from sandbox import db
+from sandbox.core import auth_cache
 from sandbox.core.errors import NotFound
 from sandbox.ratelimits.schemas import RateLimitOut
 from sandbox.settings import get_settings
@@ -31,4 +32,6 @@ async def set_limit(merchant_id: str, per_minute: int | None) -> RateLimitOut:
                               merchant_id, per_minute)
     if found is None:
         raise NotFound(f"No merchant {merchant_id}")
+    # The override travels with the merchant's key: remembered keys must be read again.
+    await db.after_commit(auth_cache.forget_all)
     return _describe(merchant_id, per_minute)
