@@ -1,6 +1,6 @@
 """The scenario engine: walks a payout through the steps of its scenario
-(`seeds/scenarios.json`). The worker applies one step per job, in one locked
-transaction; the IPN service applies outcomes the rail reports; admins approve and
+(`seeds/scenarios.json`). The worker applies a step (and the ones due right after it)
+per job, in one locked transaction; the IPN service applies outcomes the rail reports; admins approve and
 release. Every status change goes through `service.transition`.
 
 A payout records where it is: `track` (the list of steps: "main", or "after_release"),
@@ -32,52 +32,41 @@ IPN_RESEND_S = 10
 
 
 # Steps one job may apply back to back when each next one is already due (at time scale 0
-# a whole scenario). Each is still its own locked transaction; the bound keeps one job short.
+# a whole scenario). The bound keeps one job (and the row lock it holds) short.
 MAX_STEPS_PER_JOB = 8
 
 
 async def advance(payout_id: str, track: str, index: int) -> bool:
     """Apply step `index` of `track` if the payout still waits for it and it is due, then
-    the steps after it that are due already (each in its own transaction), instead of
-    enqueueing a job for each. Returns whether a step was applied."""
-    applied = False
-    for _ in range(MAX_STEPS_PER_JOB):
-        following = await _advance_one(payout_id, track, index)
-        if following is None:
-            return applied
-        applied = True
-        if following is True:  # the next step was scheduled as a job (or there is none)
-            return applied
-        index = following
-    # The bound was reached: the rest goes through the queue like any later step.
-    row = await service.get_row(payout_id, None)
-    if row["track"] == track and row["step_index"] == index and row["next_action_at"] is not None:
-        await schedule(payout_id, track, index, row["next_action_at"])
-    return applied
-
-
-async def _advance_one(payout_id: str, track: str, index: int) -> int | bool | None:
-    """One step in one locked transaction. None: nothing applied; True: applied, and the
-    next step (if any) is scheduled; an int: applied, and that step is due now."""
+    the steps after it that are due already, instead of enqueueing a job for each: all in
+    one locked transaction (each step still its own status change, posting and event), so
+    the chain costs one lock, one commit and one after-commit Redis pipeline. Returns
+    whether a step was applied."""
     async with db.transaction():
         row = await service.get_row(payout_id, None, lock=True)
         if row["track"] != track or row["step_index"] != index or row["next_action_at"] is None:
-            return None
+            return False
         if not states.NEXT[row["status"]]:  # final: nothing left to do (and never to be retried)
             await db.execute("UPDATE payout SET next_action_at = NULL WHERE id = $1", payout_id)
-            return None
+            return False
         at = now()
         if row["next_action_at"] > at:
-            return None
-        following = await apply_step(row, at, chain=True)
-        return True if following is None else following
+            return False
+        for _ in range(MAX_STEPS_PER_JOB):
+            row = await apply_step(row, at, chain=True)
+            if row is None:  # the next step was scheduled as a job (or there is none)
+                return True
+            at = now()
+        # The bound was reached: the rest goes through the queue like any later step.
+        await schedule(payout_id, track, row["step_index"], row["next_action_at"])
+        return True
 
 
-async def apply_step(row, at: datetime, reason: str | None = None, *, chain: bool = False) -> int | None:
+async def apply_step(row, at: datetime, reason: str | None = None, *, chain: bool = False):
     """Apply the payout's current step (the row is locked by the caller). With `chain`,
     a next step that is due at once and applied by the worker itself is not enqueued:
-    its index is returned for the caller to apply next (the sweeper finds it if the
-    caller dies first). Otherwise the next step is scheduled and None returned."""
+    the updated row is returned for the caller to apply that step next, in the same
+    transaction. Otherwise the next step is scheduled and None returned."""
     steps = steps_of(row["scenario"], row["track"])
     index = row["step_index"]
     if index >= len(steps):
@@ -104,18 +93,18 @@ async def apply_step(row, at: datetime, reason: str | None = None, *, chain: boo
         sets["psp_reference"] = rail.new_psp_reference()
     if step.status == row["status"]:
         # A step that submits without a status change (e.g. the payout waits for the bank).
-        await db.execute(
+        row = await db.fetchrow(
             "UPDATE payout SET step_index = $2, next_action_at = $3, psp_reference = COALESCE($4, psp_reference),"
-            " updated_at = $5 WHERE id = $1",
+            f" updated_at = $5 WHERE id = $1 RETURNING {service.COLUMNS}",
             row["id"], index + 1, next_at, sets.get("psp_reference"), at,
         )
     else:
         if step.failure_code:
             sets["failure_code"] = step.failure_code
-        await service.transition(row["id"], step.status, reason=reason or step.reason or step_reason(step),
-                                 sets=sets, at=at)
+        row = await service.transition(row["id"], step.status, reason=reason or step.reason or step_reason(step),
+                                       sets=sets, at=at, row=row)
     if chain and next_at is not None and next_at <= at and steps[index + 1].via != "ipn":
-        return index + 1
+        return row
     await schedule(row["id"], row["track"], index + 1, next_at)
     return None
 
@@ -147,7 +136,7 @@ async def on_rail_outcome(psp_reference: str, status: str, failure_code: str | N
             sets = {"next_action_at": None}
         if status == states.FAILED:
             sets["failure_code"] = failure_code or "rail_rejected"
-        updated = await service.transition(row["id"], status, reason=f"rail: {status}", sets=sets, at=at)
+        updated = await service.transition(row["id"], status, reason=f"rail: {status}", sets=sets, at=at, row=row)
         await schedule(row["id"], row["track"], sets.get("step_index", index), sets["next_action_at"])
         return dict(updated)
 
@@ -167,7 +156,7 @@ async def start_track(payout_id: str, to_status: str, track: str, *, merchant_id
             sets["next_action_at"] = at
         if to_status != row["status"]:
             row = await service.transition(payout_id, to_status, merchant_id=merchant_id, allowed_from=allowed_from,
-                                           reason=reason, sets=sets, at=at)
+                                           reason=reason, sets=sets, at=at, row=row)
         else:
             row = await db.fetchrow(
                 f"UPDATE payout SET track = $2, step_index = 0, next_action_at = $3, updated_at = $4"

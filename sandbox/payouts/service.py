@@ -3,6 +3,7 @@ goes through (API, worker, IPN and admin alike)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import asyncpg
@@ -25,8 +26,6 @@ COLUMNS = (
     " attempts, failure_code, psp_reference, status_history, track, step_index, next_action_at, created_at,"
     " updated_at, number"
 )
-
-_P_COLUMNS = ", ".join(f"p.{c.strip()}" for c in COLUMNS.split(","))
 
 _decode_history = msgspec.json.Decoder(list[StatusChange])
 _decode_destination = msgspec.json.Decoder(Destination)
@@ -54,10 +53,6 @@ def to_api(row: asyncpg.Record) -> Payout:
     )
 
 
-def event_data(row: asyncpg.Record) -> dict:
-    return msgspec.to_builtins(to_api(row))
-
-
 def _history_item(status: str, at: datetime, reason: str | None) -> str:
     return msgspec.json.encode([{"status": status, "at": iso(at), "reason": reason}]).decode()
 
@@ -76,17 +71,6 @@ _CREATE_SQL = ledger.POST_CTES + """
 ), o AS (
     INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, relayed_at)
     SELECT $22, $1, 'payout.created', $7, $23::jsonb, $9, NULL FROM b
-)
-SELECT 1 FROM b
-"""
-
-
-# A status change that moves money: the ledger's posting and, only if it matched, the
-# event (the outbox row outbox.emit would write) in one statement.
-_POST_WITH_EVENT_SQL = ledger.POST_CTES + """
-, o AS (
-    INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, relayed_at)
-    SELECT $12, $1, $13, $7, $14::jsonb, $9, NULL FROM b
 )
 SELECT 1 FROM b
 """
@@ -203,14 +187,37 @@ SETTABLE = frozenset({"failure_code", "psp_reference", "next_action_at", "track"
                       "destination"})
 
 
+@functools.cache
+def _transition_sql(names: tuple[str, ...], posting: bool) -> str:
+    """One statement for a status change: the payout's update and its event, after the
+    ledger's posting when the change moves money (then only if the posting matched).
+    Parameters after the posting's ($1..$11 when `posting`): payout id, merchant, at,
+    status, history item, attempts, event id, event type, event data, then `names`."""
+    n = 11 if posting else 0
+    assignments = "".join(
+        f", {name} = ${n + 10 + i}" + ("::jsonb" if name == "destination" else "") for i, name in enumerate(names)
+    )
+    return (ledger.POST_CTES + ", " if posting else "WITH ") + f"""u AS (
+    UPDATE payout SET status = ${n + 4}, status_history = status_history || ${n + 5}::jsonb, attempts = ${n + 6},
+           updated_at = ${n + 3}{assignments}
+     WHERE id = ${n + 1}{" AND EXISTS (SELECT 1 FROM b)" if posting else ""}
+    RETURNING id
+), o AS (
+    INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, relayed_at)
+    SELECT ${n + 7}, ${n + 2}, ${n + 8}, ${n + 1}, ${n + 9}::jsonb, ${n + 3}, NULL FROM u
+)
+SELECT count(*) FROM u"""
+
+
 async def transition(payout_id: str, to_status: str, *, merchant_id: str | None = None,
                      allowed_from: list[str] | None = None, reason: str | None = None,
-                     sets: dict | None = None, at: datetime | None = None) -> asyncpg.Record:
+                     sets: dict | None = None, at: datetime | None = None, row=None) -> dict:
     """Move a payout to `to_status` if its current status allows it, with its ledger
     transaction and outbox event, in one transaction. `sets` updates other columns in
     the same statement (`next_action_at` is cleared unless given). Entering `processing`
-    counts an attempt. Raises NotFound, or
-    Conflict (`invalid_state`) when the payout is in a status that cannot move there."""
+    counts an attempt. `row`: the payout as it is, when the caller holds its lock already
+    (else it is read and locked here). Returns the payout as it is now. Raises NotFound,
+    or Conflict (`invalid_state`) when the payout is in a status that cannot move there."""
     at = at or now()
     # Unless the caller schedules a next step, nothing is due after a status change: a
     # cancelled or rejected payout must not keep a step job or the sweeper busy.
@@ -219,55 +226,33 @@ async def transition(payout_id: str, to_status: str, *, merchant_id: str | None 
     if unknown:
         raise ValueError(f"cannot set {unknown}")
     allowed = allowed_from if allowed_from is not None else states.sources(to_status)
-    allowed = [s for s in allowed if to_status in states.NEXT[s]]
     if "destination" in sets:
         sets["destination"] = msgspec.json.encode(sets["destination"]).decode()
-    names = list(sets)
-    assignments = "".join(
-        f", {name} = ${i + 8}" + ("::jsonb" if name == "destination" else "") for i, name in enumerate(names)
-    )
     async with db.transaction():
-        # One round trip: lock the row, check the status it had, update it.
-        row = await db.fetchrow(
-            f"""WITH old AS (SELECT id, status FROM payout
-                              WHERE id = $1 AND ($6::varchar IS NULL OR merchant = $6) FOR UPDATE)
-                UPDATE payout p SET status = $2, status_history = p.status_history || $3::jsonb,
-                       attempts = p.attempts + $4, updated_at = $5{assignments}
-                  FROM old WHERE p.id = old.id AND old.status = ANY($7::varchar[])
-                RETURNING old.status AS old_status, {_P_COLUMNS}""",
-            payout_id,
-            to_status,
-            _history_item(to_status, at, reason),
-            1 if to_status == states.PROCESSING else 0,
-            at,
-            merchant_id,
-            allowed,
+        if row is None:
+            row = await get_row(payout_id, merchant_id, lock=True)
+        if row["status"] not in allowed or to_status not in states.NEXT[row["status"]]:
+            raise Conflict(f"The payout is {row['status']}; it cannot become {to_status}")
+        # The row as the statement leaves it (it is locked: nothing else changes it), which
+        # the event shows: the statement needs no RETURNING and nothing is read again.
+        item = _history_item(to_status, at, reason)
+        history = msgspec.json.encode(msgspec.json.decode(row["status_history"]) + msgspec.json.decode(item))
+        after = {**dict(row), "status": to_status, "status_history": history.decode(), "updated_at": at,
+                 "attempts": row["attempts"] + (1 if to_status == states.PROCESSING else 0), **sets}
+        merchant = after["merchant"]
+        kind = states.ledger_kind(row["status"], to_status)
+        names = tuple(sets)
+        changed = await db.fetchval(
+            _transition_sql(names, kind is not None),
+            *(ledger.posting_args(merchant, kind, row["amount"], payout_id, at) if kind else ()),
+            payout_id, merchant, at, to_status, item, after["attempts"],
+            new_id("evt"), f"payout.{to_status}", msgspec.json.encode(to_api(after)).decode(),
             *[sets[n] for n in names],
         )
-        if row is None:
-            current = await db.fetchval(
-                "SELECT status FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)",
-                payout_id, merchant_id,
-            )
-            if current is None:
-                raise NotFound(f"No payout {payout_id}")
-            raise Conflict(f"The payout is {current}; it cannot become {to_status}")
-        kind = states.ledger_kind(row["old_status"], to_status)
         if kind:
-            # The money and the event in one round trip (see _POST_WITH_EVENT_SQL).
-            merchant = row["merchant"]
-            posted = await db.fetchval(
-                _POST_WITH_EVENT_SQL,
-                *ledger.posting_args(merchant, kind, row["amount"], payout_id, at),
-                new_id("evt"),
-                f"payout.{to_status}",
-                msgspec.json.encode(to_api(row)).decode(),
-            )
-            await ledger.after_posting(merchant, posted is not None)
-            await outbox.event_written()
-        else:
-            await outbox.emit(row["merchant"], f"payout.{to_status}", event_data(row), payout_id, at)
-    return row
+            await ledger.after_posting(merchant, changed == 1)
+        await outbox.event_written()
+    return after
 
 
 CANCELLABLE = [states.PENDING, states.IN_REVIEW, states.ON_HOLD]
@@ -284,5 +269,6 @@ async def cancel(payout_id: str, merchant_id: str, reason: str | None) -> Payout
             merchant_id=merchant_id,
             allowed_from=CANCELLABLE,
             reason=reason or "cancelled by the merchant",
+            row=row,
         )
     return to_api(row)
