@@ -1,12 +1,9 @@
 """How fast one worker moves payouts through their scenario at time scale 0.
 
-    uv run python -m sandbox.bench.worker [--payouts 1000] [--suffix 0001] [--max-jobs 50] [--merchants 1]
+    uv run python -m sandbox.bench.worker [--payouts 1000] [--suffix 0001] [--max-jobs 50]
 
-Creates the payouts first (through the service, not HTTP), spread round-robin over
-`--merchants` merchants, then starts one arq worker and reports payouts fully processed
-per second. One merchant measures the worst case (every posting waits for the previous
-one's commit on that merchant's balance row); `sandbox bench` settles payouts of 50
-merchants and one hot one. Uses SANDBOX_DATABASE_URL /
+Creates the payouts first (through the service, not HTTP), then starts one arq worker
+and reports payouts fully processed per second. Uses SANDBOX_DATABASE_URL /
 SANDBOX_REDIS_URL when set, otherwise embedded servers in a temporary directory."""
 
 from __future__ import annotations
@@ -20,8 +17,7 @@ import time
 from pathlib import Path
 
 
-async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50,
-              merchant_count: int = 1) -> dict:
+async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
     from sandbox import db
     from sandbox.core import redis as redis_client
@@ -37,17 +33,17 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     await seed()
     await redis_client.start(redis_url)
     await redis_client.get().flushdb()
-    ids = [(await merchants.create(f"bench {i}", payouts * 100_00)).id for i in range(merchant_count)]
+    merchant = await merchants.create("bench", payouts * 100_00)
     body = PayoutCreate(amount="1.00", destination=DestinationIn(type="bank", bank_code="HBL",
                                                                  account_number="123456789" + "0" + suffix))
     t0 = time.perf_counter()
     sem = asyncio.Semaphore(16)
 
-    async def one(merchant_id: str) -> None:
+    async def one() -> None:
         async with sem:
-            await service.create(merchant_id, body)
+            await service.create(merchant.id, body)
 
-    await asyncio.gather(*[one(ids[i % len(ids)]) for i in range(payouts)])
+    await asyncio.gather(*[one() for _ in range(payouts)])
     created_s = time.perf_counter() - t0
 
     worker = build_worker(max_jobs=max_jobs, shared_connections=True)
@@ -55,9 +51,8 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     task = asyncio.create_task(worker.async_run())
     while True:
         left = await db.fetchval(
-            "SELECT count(*) FROM payout WHERE merchant = ANY($1::varchar[])"
-            " AND status NOT IN ('success', 'failed', 'returned')",
-            ids,
+            "SELECT count(*) FROM payout WHERE merchant = $1 AND status NOT IN ('success', 'failed', 'returned')",
+            merchant.id,
         )
         if left == 0:
             break
@@ -76,7 +71,6 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
         "payouts_per_s": round(payouts / processed_s, 1),
         "worker_cpu_ms_per_payout": round(cpu_s * 1000 / payouts, 3),
         "max_jobs": max_jobs,
-        "merchants": merchant_count,
     }
 
 
@@ -85,21 +79,19 @@ def main() -> None:
     parser.add_argument("--payouts", type=int, default=1000)
     parser.add_argument("--suffix", default="0001")
     parser.add_argument("--max-jobs", type=int, default=50, help="arq max_jobs (default 50, as `sandbox worker`)")
-    parser.add_argument("--merchants", type=int, default=1, help="merchants the payouts are spread over (default 1)")
     args = parser.parse_args()
     from sandbox.settings import get_settings
 
     settings = get_settings()
     if settings.database_url and settings.redis_url:
-        print(asyncio.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url, args.max_jobs,
-                              args.merchants)))
+        print(asyncio.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url, args.max_jobs)))
         return
     from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 
     data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
     pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
     try:
-        print(asyncio.run(run(args.payouts, args.suffix, pg.start(), rd.start(), args.max_jobs, args.merchants)))
+        print(asyncio.run(run(args.payouts, args.suffix, pg.start(), rd.start(), args.max_jobs)))
     finally:
         rd.stop()
         pg.stop()
