@@ -15,6 +15,7 @@ import logging
 import sys
 import time
 
+import uvloop
 from arq import Retry, cron, func
 from arq.connections import create_pool
 from arq.constants import default_queue_name, health_check_key_suffix
@@ -167,6 +168,10 @@ def run() -> None:
     # arq writes two plain lines per job; ours (one, with the payout id) replaces them.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     log.info("worker starting", extra={"time_scale": settings.time_scale})
+    # uvloop, as the API runs under uvicorn: a worker's time goes to socket round trips,
+    # which uvloop makes cheaper (one worker: 1.7 -> 1.35 ms CPU a payout, +16-31 %/s).
+    # arq's Worker runs on the loop that is current when it is built.
+    asyncio.set_event_loop(uvloop.new_event_loop())
     build_worker().run()
 
 

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import uvloop  # as `sandbox worker` runs (worker/main.py)
+
 
 async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
@@ -84,14 +86,14 @@ def main() -> None:
 
     settings = get_settings()
     if settings.database_url and settings.redis_url:
-        print(asyncio.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url, args.max_jobs)))
+        print(uvloop.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url, args.max_jobs)))
         return
     from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 
     data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
     pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
     try:
-        print(asyncio.run(run(args.payouts, args.suffix, pg.start(), rd.start(), args.max_jobs)))
+        print(uvloop.run(run(args.payouts, args.suffix, pg.start(), rd.start(), args.max_jobs)))
     finally:
         rd.stop()
         pg.stop()
