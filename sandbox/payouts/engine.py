@@ -1,7 +1,7 @@
 """The scenario engine: walks a payout through the steps of its scenario
 (`seeds/scenarios.json`). The worker applies a step (and the ones due right after it)
-per job, in one locked transaction; the IPN service applies outcomes the rail reports; admins approve and
-release. Every status change goes through `service.transition`.
+per job, in one locked transaction; the IPN service applies outcomes the rail reports;
+admins approve and release. Every status change goes through `service.transition`.
 
 A payout records where it is: `track` (the list of steps: "main", or "after_release"),
 `step_index` (the next step) and `next_action_at` (when it is due). A step job names the
