@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--merchants", type=int, default=50, help="merchants for the spread phases (default 50)")
     parser.add_argument("--pgbench-clients", type=int, default=16, help="pgbench clients (default 16)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes in the worker phase (default 1)")
+    parser.add_argument("--api-workers", type=int, default=1,
+                        help="uvicorn worker processes for the API, and so for hello-world and the ceilings (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
 
 
@@ -364,6 +366,8 @@ def _start_stack(args: argparse.Namespace) -> Stack:
         # The default 1000/s per key would answer the hot merchant with 429s; the check
         # itself still runs on every request.
         SANDBOX_RATE_LIMIT="1000000/second",
+        # The same for the API, hello-world and the ceilings: all are served by cli._serve.
+        SANDBOX_API_WORKERS=str(args.api_workers),
     )
     return Stack(data_dir=data_dir, env=env, database_url=database_url, api_url=f"http://127.0.0.1:{port}",
                  admin_key=admin_key, logs=logs, servers=[pg, rd])
