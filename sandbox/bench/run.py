@@ -71,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pgbench-clients", type=int, default=16, help="pgbench clients (default 16)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes in the worker phase (default 1)")
     parser.add_argument("--api-workers", type=int, default=1,
-                        help="uvicorn worker processes for the API, and so for hello-world and the ceilings (default 1)")
+                        help="uvicorn workers for the API, and so for hello-world and the ceilings (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
 
 
