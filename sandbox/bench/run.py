@@ -413,8 +413,10 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     _say("POST /payouts on one hot merchant")
     hot = wrk(post, "post_payouts.lua", [str(hot_file), f"{run_tag}h"], duration=d, connections=c, threads=t)
 
+    hot_merchant = asyncio.run(_db(stack, lambda: _merchant_of(hot_key)))
+
     async def get_targets() -> list[str]:
-        return await _hot_payout_paths(hot_key, await _merchant_of(hot_key))
+        return await _hot_payout_paths(hot_key, hot_merchant)
 
     paths_file = stack.data_dir / "get.paths"
     paths_file.write_text("\n".join(asyncio.run(_db(stack, get_targets))) + "\n")
@@ -440,9 +442,8 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     half = wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}p"], duration=d, connections=c, threads=t,
                rate=half_rate)
 
-    merchant_of_hot = asyncio.run(_db(stack, lambda: _merchant_of(hot_key)))
     asyncio.run(_db(stack, lambda: _pgbench_merchants(args.merchants)))
-    ceiling = _ceiling_phases(stack, args, merchant_of_hot, spread_file, paths_file, run_tag)
+    ceiling = _ceiling_phases(stack, args, hot_merchant, spread_file, paths_file, run_tag)
 
     _say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
     pg = pgbench(stack.database_url, args.merchants, duration=d, clients=args.pgbench_clients, threads=t)
