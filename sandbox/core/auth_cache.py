@@ -87,15 +87,16 @@ class AuthCache:
                 was_down = False
                 await lost.wait()
             except Exception as exc:  # noqa: BLE001 - any failure means: no cache until we listen again
-                if not was_down:
-                    log.warning("auth cache off until PostgreSQL can be listened to again: %s", exc)
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                reason = "the listening connection was lost"
             finally:
                 self.listening = False
                 self.forget_all()
                 if connection is not None and not connection.is_closed():
                     connection.terminate()
-            if not was_down and lost.is_set():
-                log.warning("auth cache off: the connection listening for key changes was lost")
+            if not was_down:  # once per outage, not once per attempt
+                log.warning("auth cache off until PostgreSQL can be listened to again (%s)", reason)
             was_down = True
             await asyncio.sleep(RELISTEN_S)
 
