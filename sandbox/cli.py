@@ -312,6 +312,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def _client(args: argparse.Namespace):
+    import httpx
+
+    return httpx.Client(base_url=args.url.rstrip("/") + "/api/v1", headers={"X-API-KEY": args.key}, timeout=30)
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    import httpx
+
+    from sandbox.coverage.report import render
+
+    try:
+        with _client(args) as client:
+            r = client.get("/sandbox/coverage")
+    except httpx.HTTPError as exc:
+        return _fail(f"cannot reach {args.url}: {exc}")
+    if r.status_code != 200:
+        return _fail(f"GET /sandbox/coverage answered {r.status_code}: {r.text}")
+    sys.stdout.write(render(r.json()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sandbox", description="MyPay Sandbox, a mock payout PSP.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -333,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--rows", type=int, default=1000, help="payouts in the file (default 1000)")
     batch.add_argument("--out", required=True, help="the CSV file to write")
     batch.set_defaults(func=cmd_make_batch)
+    default_url = _local_url(get_settings(), get_settings().api_port)
+    coverage = sub.add_parser("coverage", help="print what a merchant's integration has been tested against")
+    coverage.add_argument("--key", required=True, help="the merchant's API key")
+    coverage.add_argument("--url", default=default_url, help=f"the sandbox (default {default_url})")
+    coverage.set_defaults(func=cmd_coverage)
     bench = sub.add_parser(
         "bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
     # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.
