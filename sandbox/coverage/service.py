@@ -11,6 +11,7 @@ from collections import Counter
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.errors import ApiError
+from sandbox.coverage.paths import OPERATOR_PATHS, operator_moves, reached_end
 from sandbox.coverage.schemas import (
     Coverage,
     CoverageErrorCode,
@@ -18,19 +19,9 @@ from sandbox.coverage.schemas import (
     CoverageOperatorPath,
     CoverageScenario,
 )
-from sandbox.payouts import scenarios, states
+from sandbox.payouts import scenarios
 
 log = logging.getLogger("sandbox.coverage")
-
-OPERATOR_PATHS = ("simulate", "reinitiate", "cancel", "approve", "reject", "release")
-
-# Which status change each operator action leaves in a payout's status history.
-_BY_MOVE = {
-    (states.IN_REVIEW, states.PENDING): "approve",
-    (states.FAILED, states.PENDING): "reinitiate",
-    (states.ON_HOLD, states.PROCESSING): "release",
-}
-_BY_STATUS = {states.REJECTED: "reject", states.CANCELLED: "cancel"}
 
 # One row per distinct (scenario, submitted, status sequence): few rows however many payouts.
 _PAYOUT_SHAPES_SQL = """
@@ -63,24 +54,6 @@ _COUNT_ERROR_SQL = """
 INSERT INTO merchant_error_count (merchant, code, count, last_at) VALUES ($1, $2, 1, $3)
 ON CONFLICT (merchant, code) DO UPDATE SET count = merchant_error_count.count + 1, last_at = EXCLUDED.last_at
 """
-
-
-def reached_end(scenario: scenarios.Scenario, statuses: list[str], submitted: bool) -> bool:
-    """The payout's history walked the scenario's whole path, in order (other statuses may
-    come between, e.g. review first); a scenario that submits to the rail was submitted
-    (the `…0004` path is only `pending`: its end is being submitted and waiting)."""
-    remaining = iter(statuses)
-    walked = all(step in remaining for step in scenario.path)
-    return walked and (submitted or not any(step.submit for step in scenario.steps))
-
-
-def operator_moves(statuses: list[str]) -> Counter[str]:
-    moves: Counter[str] = Counter()
-    for before, after in zip(statuses, statuses[1:], strict=False):
-        name = _BY_MOVE.get((before, after)) or _BY_STATUS.get(after)
-        if name:
-            moves[name] += 1
-    return moves
 
 
 async def of_merchant(merchant_id: str) -> Coverage:

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.coverage.paths import OPERATOR_PATHS
 from sandbox.testing import config
 from sandbox.testing.client import MypayMerchant, MypaySandbox
 
-OPERATOR_PATHS = ("simulate", "reinitiate", "cancel", "approve", "reject", "release")
 _MISSING = pytest.StashKey[list[str]]()
 _EMBEDDED = pytest.StashKey[str]()
 
