@@ -312,19 +312,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
-def _client(args: argparse.Namespace):
-    import httpx
+def _quiet_http() -> None:
+    """The HTTP commands print what matters; httpx's line per request would bury it."""
+    import logging
 
-    return httpx.Client(base_url=args.url.rstrip("/") + "/api/v1", headers={"X-API-KEY": args.key}, timeout=30)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     import httpx
 
     from sandbox.coverage.report import render
+    from sandbox.testing.client import api_client
 
+    _quiet_http()
     try:
-        with _client(args) as client:
+        with api_client(args.url, args.key) as client:
             r = client.get("/sandbox/coverage")
     except httpx.HTTPError as exc:
         return _fail(f"cannot reach {args.url}: {exc}")
@@ -341,6 +344,7 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     if not args.list and not args.scenario:
         return _fail("name a scenario, or --list them", 2)
     key = args.key or DEMO_MERCHANTS[0][2]
+    _quiet_http()
     return trigger.main(args.url, key, None if args.list else args.scenario, args.amount, args.timeout)
 
 

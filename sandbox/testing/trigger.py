@@ -66,25 +66,28 @@ class Follower:
         self.finished_deliveries: set[str] = set()
 
     def poll(self) -> dict:
+        """Print what is new, transitions and webhooks together in time order."""
         payout = expect(self.client.get(f"/payouts/{self.payout_id}"), 200)
         history = payout["status_history"]
+        new: list[tuple[str, str]] = []  # (ISO time, line): ISO strings sort in time order
         for i in range(self.transitions, len(history)):
             came_from = f"{history[i - 1]['status']} → " if i else ""
             reason = f"  ({history[i]['reason']})" if history[i].get("reason") else ""
-            _say(f"  {_clock(history[i]['at'])}  status   {came_from}{history[i]['status']}{reason}")
+            new.append((history[i]["at"], f"status   {came_from}{history[i]['status']}{reason}"))
         self.transitions = len(history)
-        self._events()
-        return payout
-
-    def _events(self) -> None:
         page = expect(self.client.get("/events", params={"payout_id": self.payout_id, "limit": 100}), 200)
-        for event in reversed(page["data"]):  # newest first on the wire
+        for event in page["data"]:
             if event["id"] not in self.events:
                 self.events.append(event["id"])
-                _say(f"  {_clock(event['created_at'])}  webhook  {event['type']}  {event['id']}")
+                new.append((event["created_at"], f"webhook  {event['type']}  {event['id']}"))
+        for at, line in sorted(new, key=lambda item: (item[0], not item[1].startswith("status"))):
+            _say(f"  {_clock(at)}  {line}")
+        self._deliveries()
+        return payout
+
+    def _deliveries(self) -> None:
         for event_id in self.events:
-            deliveries = expect(self.client.get(f"/events/{event_id}/deliveries"), 200)["data"]
-            for d in deliveries:
+            for d in expect(self.client.get(f"/events/{event_id}/deliveries"), 200)["data"]:
                 if d["status"] in ("succeeded", "failed") and d["id"] not in self.finished_deliveries:
                     self.finished_deliveries.add(d["id"])
                     answer = d["last_status_code"] or d["last_error"]
