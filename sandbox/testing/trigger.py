@@ -76,7 +76,7 @@ class Follower:
             new.append((history[i]["at"], f"status   {came_from}{history[i]['status']}{reason}"))
         self.transitions = len(history)
         page = expect(self.client.get("/events", params={"payout_id": self.payout_id, "limit": 100}), 200)
-        for event in page["data"]:
+        for event in reversed(page["data"]):  # newest first on the wire; ties keep log order
             if event["id"] not in self.events:
                 self.events.append(event["id"])
                 new.append((event["created_at"], f"webhook  {event['type']}  {event['id']}"))
