@@ -39,6 +39,8 @@ SELECT count(*) FROM ipn_notification n JOIN payout p ON p.psp_reference = n.psp
 WHERE p.merchant = $1 AND n.id LIKE 'sim\_%'
 """
 
+# From the merchant's events (indexed by merchant) to their deliveries and attempts
+# (indexed by event and by delivery).
 _EVENT_ATTEMPTS_SQL = """
 SELECT e.type,
        count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299) AS acknowledged,
@@ -46,7 +48,7 @@ SELECT e.type,
 FROM webhook_attempt a
 JOIN webhook_delivery d ON d.id = a.delivery
 JOIN outbox_event e ON e.id = d.event
-WHERE d.merchant = $1
+WHERE e.merchant = $1
 GROUP BY e.type ORDER BY e.type
 """
 
