@@ -16,11 +16,13 @@ from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import auth_cache, logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
-from sandbox.core.errors import exception_handler
+from sandbox.core.errors import exception_handler, on_problem
 from sandbox.core.idempotency import IdempotencyMiddleware
 from sandbox.core.observe import observe
 from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.core.request_id import add_request_id_header
+from sandbox.coverage import service as coverage
+from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.health.controllers import HealthController
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # app, after uvicorn configured its own logging.
     logs.configure(settings.log_format or "json", settings.log_level)
     flusher = metrics.Flusher(settings.metrics_flush_s)
+    on_problem(coverage.count_error)  # error codes per merchant, for GET /sandbox/coverage
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:
@@ -137,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
-                        SettlementController, PayoutBatchController],
+                        SettlementController, PayoutBatchController, CoverageController],
         middleware=[
             # Every method authenticates, OPTIONS included (Litestar would skip it).
             DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),

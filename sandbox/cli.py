@@ -312,6 +312,42 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def _quiet_http() -> None:
+    """The HTTP commands print what matters; httpx's line per request would bury it."""
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    import httpx
+
+    from sandbox.coverage.report import render
+    from sandbox.testing.client import api_client
+
+    _quiet_http()
+    try:
+        with api_client(args.url, args.key) as client:
+            r = client.get("/sandbox/coverage")
+    except httpx.HTTPError as exc:
+        return _fail(f"cannot reach {args.url}: {exc}")
+    if r.status_code != 200:
+        return _fail(f"GET /sandbox/coverage answered {r.status_code}: {r.text}")
+    sys.stdout.write(render(r.json()))
+    return 0
+
+
+def cmd_trigger(args: argparse.Namespace) -> int:
+    from sandbox.testing import trigger
+    from seeds.seed import DEMO_MERCHANTS
+
+    if not args.list and not args.scenario:
+        return _fail("name a scenario, or --list them", 2)
+    key = args.key or DEMO_MERCHANTS[0][2]
+    _quiet_http()
+    return trigger.main(args.url, key, None if args.list else args.scenario, args.amount, args.timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sandbox", description="MyPay Sandbox, a mock payout PSP.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -333,6 +369,19 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--rows", type=int, default=1000, help="payouts in the file (default 1000)")
     batch.add_argument("--out", required=True, help="the CSV file to write")
     batch.set_defaults(func=cmd_make_batch)
+    default_url = _local_url(get_settings(), get_settings().api_port)
+    coverage = sub.add_parser("coverage", help="print what a merchant's integration has been tested against")
+    coverage.add_argument("--key", required=True, help="the merchant's API key")
+    coverage.add_argument("--url", default=default_url, help=f"the sandbox (default {default_url})")
+    coverage.set_defaults(func=cmd_coverage)
+    trigger = sub.add_parser("trigger", help="make a payout follow a scenario and print each transition and webhook")
+    trigger.add_argument("scenario", nargs="?", help="a scenario name (see --list)")
+    trigger.add_argument("--list", action="store_true", help="print the scenarios and exit")
+    trigger.add_argument("--key", help="a merchant's API key (default: the seeded Demo Merchant Alpha's)")
+    trigger.add_argument("--url", default=default_url, help=f"the sandbox (default {default_url})")
+    trigger.add_argument("--amount", default="1500.00", help="PKR (default 1500.00; 100000.00 or more waits in_review)")
+    trigger.add_argument("--timeout", type=float, default=120.0, help="seconds to follow it (default 120)")
+    trigger.set_defaults(func=cmd_trigger)
     bench = sub.add_parser(
         "bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
     # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -249,10 +250,27 @@ def to_api_error(exc: BaseException) -> ApiError:
     return ApiError("The sandbox hit an unexpected error; the request id helps find it in the logs")
 
 
+# Told of every problem response with the request's ASGI scope, after the response is
+# sent (coverage counts error codes per merchant). Domains register here; core imports none.
+ProblemListener = Callable[[dict, ApiError], Awaitable[None]]
+_problem_listeners: list[ProblemListener] = []
+
+
+def on_problem(listener: ProblemListener) -> None:
+    if listener not in _problem_listeners:  # one app per process, but tests build several
+        _problem_listeners.append(listener)
+
+
 def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
+    from litestar.background_tasks import BackgroundTask, BackgroundTasks
+
     from sandbox.core.request_id import ensure_request_id
 
-    return render(to_api_error(exc), ensure_request_id(request.scope))
+    error = to_api_error(exc)
+    response = render(error, ensure_request_id(request.scope))
+    if _problem_listeners:
+        response.background = BackgroundTasks([BackgroundTask(f, request.scope, error) for f in _problem_listeners])
+    return response
 
 
 def problem_responses(*errors: type[ApiError]) -> dict[int, Any]:

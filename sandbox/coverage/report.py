@@ -1,0 +1,32 @@
+"""`sandbox coverage`: the coverage endpoint's answer as tables a person reads."""
+
+from __future__ import annotations
+
+
+def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    cells = [tuple(str(c) for c in header), *[tuple(str(c) for c in row) for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["", title]
+    for row in cells:
+        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        lines.append("  (none)")
+    return lines
+
+
+def render(coverage: dict) -> str:
+    """Tick what was exercised; a scenario counts once a payout reached its end."""
+    def mark(n: int) -> str:
+        return "yes" if n else "NO"
+
+    lines = [f"Coverage of merchant {coverage['merchant_id']}"]
+    lines += _table("Scenarios", ("scenario", "reached end", "payouts", "ended"),
+                    [(s["name"], mark(s["reached_end"]), s["payouts"], s["reached_end"])
+                     for s in coverage["scenarios"]])
+    lines += _table("Webhook event types", ("type", "acknowledged (2xx)", "failed attempts"),
+                    [(e["type"], e["acknowledged"], e["failed"]) for e in coverage["event_types"]])
+    lines += _table("Operator paths", ("path", "taken", "times"),
+                    [(p["name"], mark(p["count"]), p["count"]) for p in coverage["operator_paths"]])
+    lines += _table("Error codes received", ("code", "times"),
+                    [(e["code"], e["count"]) for e in coverage["error_codes"]])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,109 @@
+"""Coverage of one merchant, read from the rows the sandbox writes anyway: payouts and
+their status history (scenarios, operator actions), the rail's notifications (simulate),
+webhook attempts (event types acknowledged or failed). Only error codes need a table of
+their own, `merchant_error_count`, upserted after each problem response."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from sandbox import db
+from sandbox.core.clock import now
+from sandbox.core.errors import ApiError
+from sandbox.coverage.paths import OPERATOR_PATHS, operator_moves, reached_end
+from sandbox.coverage.schemas import (
+    Coverage,
+    CoverageErrorCode,
+    CoverageEventType,
+    CoverageOperatorPath,
+    CoverageScenario,
+)
+from sandbox.payouts import scenarios
+
+log = logging.getLogger("sandbox.coverage")
+
+# One row per distinct (scenario, submitted, status sequence): few rows however many payouts.
+_PAYOUT_SHAPES_SQL = """
+SELECT scenario, psp_reference IS NOT NULL AS submitted, count(*) AS n,
+       ARRAY(SELECT h.item->>'status' FROM jsonb_array_elements(status_history) WITH ORDINALITY AS h(item, i)
+             ORDER BY h.i) AS statuses
+FROM payout WHERE merchant = $1
+GROUP BY scenario, submitted, statuses
+"""
+
+# POST /sandbox/payouts/{id}/simulate names the rail's notification "sim_…"
+# (sandbox/payouts/actions.py); the scenario's own callbacks are named after the step.
+_SIMULATED_SQL = r"""
+SELECT count(*) FROM ipn_notification n JOIN payout p ON p.psp_reference = n.psp_reference
+WHERE p.merchant = $1 AND n.id LIKE 'sim\_%'
+"""
+
+# From the merchant's events (indexed by merchant) to their deliveries and attempts
+# (indexed by event and by delivery).
+_EVENT_ATTEMPTS_SQL = """
+SELECT e.type,
+       count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299) AS acknowledged,
+       count(*) FILTER (WHERE a.status_code IS NULL OR a.status_code NOT BETWEEN 200 AND 299) AS failed
+FROM webhook_attempt a
+JOIN webhook_delivery d ON d.id = a.delivery
+JOIN outbox_event e ON e.id = d.event
+WHERE e.merchant = $1
+GROUP BY e.type ORDER BY e.type
+"""
+
+_COUNT_ERROR_SQL = """
+INSERT INTO merchant_error_count (merchant, code, count, last_at) VALUES ($1, $2, 1, $3)
+ON CONFLICT (merchant, code) DO UPDATE SET count = merchant_error_count.count + 1, last_at = EXCLUDED.last_at
+"""
+
+
+async def of_merchant(merchant_id: str) -> Coverage:
+    table = scenarios.table()
+    followed: Counter[str] = Counter()
+    ended: Counter[str] = Counter()
+    operator: Counter[str] = Counter()
+    for row in await db.fetch(_PAYOUT_SHAPES_SQL, merchant_id):
+        statuses, n = list(row["statuses"]), row["n"]
+        followed[row["scenario"]] += n
+        try:
+            scenario = table.by_name(row["scenario"])
+        except KeyError:  # a scenario since removed from the table
+            continue
+        if reached_end(scenario, statuses, row["submitted"]):
+            ended[scenario.name] += n
+        for name, count in operator_moves(statuses).items():
+            operator[name] += count * n
+    operator["simulate"] = await db.fetchval(_SIMULATED_SQL, merchant_id)
+    events = [CoverageEventType(type=r["type"], acknowledged=r["acknowledged"], failed=r["failed"])
+              for r in await db.fetch(_EVENT_ATTEMPTS_SQL, merchant_id)]
+    errors = await db.fetch("SELECT code, count FROM merchant_error_count WHERE merchant = $1 ORDER BY code",
+                            merchant_id)
+    return Coverage(
+        merchant_id=merchant_id,
+        scenarios=[CoverageScenario(name=s.name, title=s.title, payouts=followed[s.name], reached_end=ended[s.name])
+                   for s in table.scenarios],
+        scenarios_reached=[s.name for s in table.scenarios if ended[s.name]],
+        event_types=events,
+        events_acknowledged=[e.type for e in events if e.acknowledged],
+        events_only_failed=[e.type for e in events if not e.acknowledged],
+        error_codes=[CoverageErrorCode(code=r["code"], count=r["count"]) for r in errors],
+        operator_paths=[CoverageOperatorPath(name=name, count=operator[name]) for name in OPERATOR_PATHS],
+    )
+
+
+async def count_error(scope: dict, error: ApiError) -> None:
+    """Problem listener (registered by the app): count the code against the merchant whose
+    key made the request. Requests without a merchant (no key, a bad key, the admin) are
+    nobody's coverage."""
+    principal = scope.get("state", {}).get("principal")
+    merchant_id = getattr(principal, "merchant_id", None)
+    if not merchant_id:
+        return
+    try:
+        # On a connection of its own: this runs inside the request's transaction (the
+        # idempotency middleware's), which rolls back because of this very problem.
+        async with db.DB.pool.acquire(timeout=db.CONNECT_TIMEOUT_S) as connection:
+            await connection.execute(_COUNT_ERROR_SQL, merchant_id, error.code, now())
+    except Exception:  # the response is already sent; a lost count must not raise into the server
+        log.warning("could not count error %s for merchant %s", error.code, merchant_id, exc_info=True)

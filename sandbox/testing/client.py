@@ -1,0 +1,118 @@
+"""HTTP clients for a test session: the sandbox (admin key, scenario table) and one
+merchant per test (its key, a fresh idempotency key on every mutating request)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from functools import cached_property
+
+import httpx
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+OPENING_BALANCE = "1000000.00"
+POLL_S = 0.05  # between two reads of a payout while waiting on its status
+
+
+def _add_idempotency_key(request: httpx.Request) -> None:
+    if request.method in MUTATING and not ({"x-idempotency-key", "idempotency-key"} & set(request.headers)):
+        request.headers["X-Idempotency-Key"] = uuid.uuid4().hex
+
+
+def api_client(base_url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url.rstrip("/") + "/api/v1", headers={"X-API-KEY": key}, timeout=30,
+                        event_hooks={"request": [_add_idempotency_key]})
+
+
+def expect(response: httpx.Response, status: int) -> dict:
+    if response.status_code != status:
+        raise AssertionError(f"{response.request.method} {response.request.url.path} answered "
+                             f"{response.status_code}, expected {status}: {response.text}")
+    return response.json()
+
+
+class MypaySandbox:
+    """The session's sandbox. `merchants` remembers every merchant made (their clients are
+    closed after each test; the coverage gate reads each one's coverage with its key)."""
+
+    def __init__(self, url: str, admin_key: str, webhook_host: str = "127.0.0.1") -> None:
+        self.url = url.rstrip("/")
+        self.admin_key = admin_key
+        self.webhook_host = webhook_host
+        self.admin = api_client(self.url, admin_key)
+        self.merchants: list[MypayMerchant] = []
+
+    @cached_property
+    def scenarios(self) -> list[dict]:
+        return expect(self.admin.get("/sandbox/scenarios"), 200)["scenarios"]
+
+    def scenario(self, name: str) -> dict:
+        for scenario in self.scenarios:
+            if scenario["name"] == name:
+                return scenario
+        raise KeyError(f"no scenario {name!r}; the sandbox has {[s['name'] for s in self.scenarios]}")
+
+    def account_number(self, scenario: str) -> str:
+        """A 14-digit bank account number whose last four digits pick `scenario`."""
+        return "1234567890" + self.scenario(scenario)["suffix"]
+
+    def new_merchant(self, clock: str | None = None, opening_balance: str = OPENING_BALANCE) -> MypayMerchant:
+        body: dict = {"name": "pytest " + uuid.uuid4().hex[:8], "opening_balance": opening_balance}
+        if clock is not None:
+            body["clock"] = clock
+        created = expect(self.admin.post("/sandbox/merchants", json=body), 201)
+        merchant = MypayMerchant(self, created["merchant"]["id"], created["api_key"])
+        self.merchants.append(merchant)
+        return merchant
+
+    def coverage_of(self, key: str) -> dict:
+        with api_client(self.url, key) as client:
+            return expect(client.get("/sandbox/coverage"), 200)
+
+    def close(self) -> None:
+        self.admin.close()
+
+
+class MypayMerchant:
+    """A fresh merchant: `client` is an httpx.Client on /api/v1 with its key."""
+
+    def __init__(self, sandbox: MypaySandbox, merchant_id: str, key: str) -> None:
+        self.sandbox = sandbox
+        self.id = merchant_id
+        self.key = key
+        self.client = api_client(sandbox.url, key)
+
+    def account_number(self, scenario: str) -> str:
+        return self.sandbox.account_number(scenario)
+
+    def payout(self, scenario: str, amount: str = "1500.00", **fields) -> dict:
+        """Create a payout to a bank account that follows `scenario`."""
+        destination = {"type": "bank", "bank_code": "HBL", "account_number": self.account_number(scenario),
+                       "account_title": "Ali Raza"}
+        body = {"amount": amount, "currency": "PKR", "destination": destination, **fields}
+        return expect(self.client.post("/payouts", json=body), 201)
+
+    def get_payout(self, payout_id: str) -> dict:
+        return expect(self.client.get(f"/payouts/{payout_id}"), 200)
+
+    def wait_for_status(self, payout_id: str, status: str, timeout: float = 10.0) -> dict:
+        """The payout once its status is `status`; fails at the deadline with where it got to."""
+        return self.wait_until(payout_id, lambda p: p["status"] == status, timeout, f"become {status}")
+
+    def wait_until(self, payout_id: str, condition, timeout: float = 10.0, what: str = "meet the condition") -> dict:
+        """The payout once `condition(payout)` holds, e.g. `lambda p: p["psp_reference"]`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            payout = self.get_payout(payout_id)
+            if condition(payout):
+                return payout
+            if time.monotonic() > deadline:
+                walked = " -> ".join(h["status"] for h in payout["status_history"])
+                raise AssertionError(f"payout {payout_id} did not {what} in {timeout:g}s ({walked})")
+            time.sleep(POLL_S)
+
+    def coverage(self) -> dict:
+        return self.sandbox.coverage_of(self.key)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,138 @@
+"""pytest plugin for testing an integration against MyPay Sandbox (entry point
+`pytest11`, installed with the package). Every fixture is prefixed `mypay_` and does
+nothing until a test asks for it, so installing the package changes no other suite.
+
+- `mypay_sandbox` (session): the sandbox named by MYPAY_SANDBOX_URL + MYPAY_ADMIN_KEY,
+  else an embedded `sandbox up` on free ports in a temporary data dir with
+  SANDBOX_TIME_SCALE=0, stopped with everything it started at the end of the session.
+- `mypay_merchant`: a fresh merchant per test; `.client` is an httpx.Client with its key
+  and a fresh idempotency key on every mutating request. `@pytest.mark.mypay_clock("manual")`
+  asks for a merchant on a manual clock.
+- `mypay_webhooks`: a local receiver registered for that merchant, verifying every delivery
+  with `standardwebhooks`; `.wait_for(type, payout_id, timeout)`.
+- `mypay_account_number(scenario)`, `mypay_wait_for_status(payout_id, status, timeout)`.
+- `--mypay-require-coverage=all|name,...`: at the end, fail the session unless the
+  session's merchants reached the end of every named scenario (or took every named
+  operator path: simulate, reinitiate, cancel, approve, reject, release)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.coverage.paths import OPERATOR_PATHS
+from sandbox.testing import config
+from sandbox.testing.client import MypayMerchant, MypaySandbox
+
+_MISSING = pytest.StashKey[list[str]]()
+_EMBEDDED = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mypay", "MyPay Sandbox")
+    group.addoption("--mypay-require-coverage", metavar="all|NAME,...", default=None,
+                    help="fail the session unless its merchants reached the end of these scenarios "
+                         "(`all`: every scenario) or took these operator paths")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mypay_clock(kind): create this test's mypay_merchant on a clock "
+                                       "('manual' or 'live')")
+
+
+@pytest.fixture(scope="session")
+def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
+    env = config.read()
+    embedded = None
+    if env.sandbox_url:
+        if not env.admin_key:
+            raise pytest.UsageError("MYPAY_SANDBOX_URL is set without MYPAY_ADMIN_KEY (needed to make merchants)")
+        url, admin_key = env.sandbox_url, env.admin_key
+    else:
+        from sandbox.testing.embedded import EmbeddedSandbox
+
+        embedded = EmbeddedSandbox().start()
+        url, admin_key = embedded.url, embedded.admin_key
+        request.config.stash[_EMBEDDED] = f"mypay: embedded sandbox at {url} (data in {embedded.data_dir}), stopped"
+    sandbox = MypaySandbox(url, admin_key, env.webhook_host or "127.0.0.1")
+    try:
+        yield sandbox
+        # Here, not at session finish: the sandbox is still up to answer.
+        required = request.config.getoption("--mypay-require-coverage")
+        if required:
+            request.config.stash[_MISSING] = _never_exercised(sandbox, required)
+    finally:
+        sandbox.close()
+        if embedded is not None:
+            embedded.stop()
+
+
+def _never_exercised(sandbox: MypaySandbox, required: str) -> list[str]:
+    scenario_names = [s["name"] for s in sandbox.scenarios]
+    names = scenario_names if required.strip() == "all" else [n.strip() for n in required.split(",") if n.strip()]
+    unknown = [n for n in names if n not in scenario_names and n not in OPERATOR_PATHS]
+    if unknown:
+        return [f"{n} (not a scenario or operator path)" for n in unknown]
+    reached: set[str] = set()
+    for merchant in sandbox.merchants:
+        coverage = sandbox.coverage_of(merchant.key)
+        reached.update(coverage["scenarios_reached"])
+        reached.update(p["name"] for p in coverage["operator_paths"] if p["count"])
+    return [n for n in names if n not in reached]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    required = session.config.getoption("--mypay-require-coverage")
+    if not required or session.config.option.collectonly:
+        return
+    missing = session.config.stash.get(_MISSING, None)
+    if missing is None:  # no test used the sandbox
+        missing = [f"{required} (no test used mypay_sandbox)"]
+        session.config.stash[_MISSING] = missing
+    if missing and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _EMBEDDED in config.stash:
+        terminalreporter.write_line(config.stash[_EMBEDDED])
+    missing = config.stash.get(_MISSING, None)
+    if missing is None:
+        return
+    if missing:
+        terminalreporter.write_line(f"mypay coverage gate FAILED; never exercised: {', '.join(missing)}", red=True)
+    else:
+        terminalreporter.write_line("mypay coverage gate passed", green=True)
+
+
+@pytest.fixture
+def mypay_merchant(mypay_sandbox: MypaySandbox, request: pytest.FixtureRequest) -> Iterator[MypayMerchant]:
+    marker = request.node.get_closest_marker("mypay_clock")
+    clock = (marker.args[0] if marker.args else marker.kwargs.get("kind")) if marker else None
+    merchant = mypay_sandbox.new_merchant(clock=clock)
+    yield merchant
+    merchant.close()
+
+
+@pytest.fixture
+def mypay_webhooks(mypay_merchant: MypayMerchant):
+    from sandbox.testing.receiver import WebhookReceiver
+
+    receiver = WebhookReceiver(mypay_merchant)
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+    if receiver.rejected:
+        pytest.fail(f"webhook deliveries failed standardwebhooks verification: {receiver.rejected}")
+
+
+@pytest.fixture
+def mypay_account_number(mypay_sandbox: MypaySandbox):
+    return mypay_sandbox.account_number
+
+
+@pytest.fixture
+def mypay_wait_for_status(mypay_merchant: MypayMerchant):
+    return mypay_merchant.wait_for_status

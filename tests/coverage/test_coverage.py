@@ -1,0 +1,113 @@
+"""GET /sandbox/coverage: what a merchant's integration has been tested against."""
+
+from __future__ import annotations
+
+from tests.conftest import payout_body, wait_for
+from tests.webhooks.receiver import Receiver
+
+
+async def coverage_of(api) -> dict:
+    r = await api.get("/sandbox/coverage")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_fresh_merchant_has_exercised_nothing(merchant):
+    cov = await coverage_of(merchant)
+    assert cov["merchant_id"] == merchant.merchant_id
+    assert cov["scenarios_reached"] == []
+    assert {s["name"] for s in cov["scenarios"]} >= {"success", "awaiting_ipn", "on_hold"}
+    assert all(s["payouts"] == 0 and s["reached_end"] == 0 for s in cov["scenarios"])
+    assert [(p["name"], p["count"]) for p in cov["operator_paths"]] == [
+        (name, 0) for name in ("simulate", "reinitiate", "cancel", "approve", "reject", "release")]
+    assert cov["error_codes"] == [] and cov["event_types"] == []
+
+
+async def test_scenarios_events_errors_and_operator_paths(stack, merchant, other_merchant, admin, worker):
+    acking, failing = await Receiver().start(), await Receiver(responder=lambda _: (500, {}, b"no")).start()
+    try:
+        r = await merchant.post("/webhook-endpoints", {"url": acking.url(), "events": ["payout.success"],
+                                                        "signing": "hmac-sha256"})
+        assert r.status_code == 201, r.text
+        r = await merchant.post("/webhook-endpoints", {"url": failing.url(), "events": ["payout.on_hold"],
+                                                        "signing": "hmac-sha256"})
+        assert r.status_code == 201, r.text
+
+        paid = (await merchant.post("/payouts", payout_body(account="12345678900001"))).json()
+        held = (await merchant.post("/payouts", payout_body(account="12345678900005"))).json()
+        review = (await merchant.post("/payouts", payout_body(amount="150000.00"))).json()
+        failed = (await merchant.post("/payouts", payout_body(account="12345678900003"))).json()
+
+        async def status_is(payout_id: str, status: str):
+            return (await merchant.get(f"/payouts/{payout_id}")).json()["status"] == status
+
+        await wait_for(lambda: status_is(held["id"], "on_hold"), what="on_hold")
+        assert (await admin.post(f"/admin/payouts/{held['id']}/release", {})).status_code == 200
+        assert (await admin.post(f"/admin/payouts/{review['id']}/reject", {})).status_code == 200
+        await wait_for(lambda: status_is(failed["id"], "failed"), what="failed")
+        assert (await merchant.post(f"/payouts/{failed['id']}/reinitiate", {})).status_code == 200
+        for payout_id in (paid["id"], held["id"]):
+            await wait_for(lambda pid=payout_id: status_is(pid, "success"), what="success")
+        # Two problems for this merchant, one for another: counts are per merchant.
+        assert (await merchant.post("/payouts", {"amount": "1.00"})).status_code == 400
+        assert (await merchant.get("/payouts/po_missing")).status_code == 404
+        assert (await other_merchant.get("/payouts/po_missing")).status_code == 404
+
+        async def settled():
+            cov = await coverage_of(merchant)
+            done = cov["events_acknowledged"] and cov["events_only_failed"] and len(cov["error_codes"]) == 2
+            return cov if done else None
+
+        cov = await wait_for(settled, what="deliveries and error counts")
+    finally:
+        await acking.stop()
+        await failing.stop()
+
+    by_name = {s["name"]: s for s in cov["scenarios"]}
+    assert (by_name["success"]["payouts"], by_name["success"]["reached_end"]) == (2, 1)  # paid; review rejected
+    assert (by_name["on_hold"]["payouts"], by_name["on_hold"]["reached_end"]) == (1, 1)
+    assert by_name["failed_account_closed"]["reached_end"] == 1
+    assert set(cov["scenarios_reached"]) == {"success", "on_hold", "failed_account_closed"}
+    assert cov["events_acknowledged"] == ["payout.success"]
+    assert cov["events_only_failed"] == ["payout.on_hold"]
+    assert {e["code"]: e["count"] for e in cov["error_codes"]} == {"validation_error": 1, "not_found": 1}
+    paths = {p["name"]: p["count"] for p in cov["operator_paths"]}
+    assert paths == {"simulate": 0, "reinitiate": 1, "cancel": 0, "approve": 0, "reject": 1, "release": 1}
+    other = await coverage_of(other_merchant)
+    assert other["error_codes"] == [{"code": "not_found", "count": 1}]
+
+
+async def test_simulate_and_cancel_are_operator_paths(merchant, worker):
+    waiting = (await merchant.post("/payouts", payout_body(account="12345678900004"))).json()
+
+    async def submitted():
+        return (await merchant.get(f"/payouts/{waiting['id']}")).json()["psp_reference"]
+
+    await wait_for(submitted, what="submitted to the rail")
+    assert (await merchant.post(f"/sandbox/payouts/{waiting['id']}/simulate", {"status": "success"})).status_code == 202
+    await wait_for(lambda: _paths(merchant, "simulate"), what="simulate counted")
+    cov = await coverage_of(merchant)
+    assert cov["scenarios_reached"] == ["awaiting_ipn"]
+
+
+async def _paths(api, name: str) -> bool:
+    return {p["name"]: p["count"] for p in (await coverage_of(api))["operator_paths"]}[name] > 0
+
+
+async def test_cli_prints_coverage_as_tables(stack, merchant, capsys):
+    import asyncio
+
+    from sandbox.cli import main
+
+    assert (await merchant.get("/payouts/po_missing")).status_code == 404
+    await wait_for(lambda: _has_error(merchant), what="not_found counted")
+    code = await asyncio.to_thread(main, ["coverage", "--key", merchant.key, "--url", stack.base_url])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"Coverage of merchant {merchant.merchant_id}" in out
+    assert any(line.split()[:2] == ["success", "NO"] for line in out.splitlines())
+    assert any(line.split() == ["not_found", "1"] for line in out.splitlines())
+
+
+async def _has_error(api) -> bool:
+    return bool((await coverage_of(api))["error_codes"])
