@@ -9,6 +9,7 @@ import re
 import msgspec
 
 from sandbox.core.errors import ValidationFailed
+from sandbox.core.wording import in_words
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations
 from sandbox.payouts.schemas import PayoutCreate
@@ -47,7 +48,7 @@ REASON_MAX = 300
 
 def _reason(exc: msgspec.ValidationError) -> str:
     path, message = split_error(exc)
-    return _UNSAFE.sub("?", f"{path or 'item'}: {message}")[:REASON_MAX]
+    return _UNSAFE.sub("?", f"{path or 'item'}: {in_words(message)}")[:REASON_MAX]
 
 
 class Checker:
