@@ -14,10 +14,10 @@ from sandbox.directory import service as directory
 from sandbox.payouts import destinations
 from sandbox.payouts.schemas import PayoutCreate
 
-COLUMNS = ("reference", "amount", "type", "bank_code", "wallet_code", "iban", "account_number", "account_title",
-           "description")
+COLUMNS = ("reference", "amount", "type", "bank_code", "wallet_code", "iban", "account_number", "alias",
+           "account_title", "description")
 REQUIRED = ("amount", "type")
-DESTINATION = ("type", "bank_code", "wallet_code", "iban", "account_number", "account_title")
+DESTINATION = ("type", "bank_code", "wallet_code", "iban", "account_number", "alias", "account_title")
 _AT = re.compile(r"^(?P<message>.*) - at `\$\.?(?P<path>[^`]*)`$")
 
 
