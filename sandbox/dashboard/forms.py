@@ -27,6 +27,7 @@ LABELS = {
     "destination.wallet_code": "Wallet",
     "destination.account_number": "Account number",
     "destination.iban": "IBAN",
+    "destination.alias": "Raast alias",
     "destination.account_title": "Account title",
     "reference": "Reference",
     "description": "Description",
@@ -44,6 +45,7 @@ PATTERNS = {
     "destination.account_number": "must be digits only",
     "destination.bank_code": "is not a bank in the directory",
     "destination.wallet_code": "is not a wallet in the directory",
+    "destination.alias": "must be a mobile number like 03001234567",
     "reference": "may use letters, digits and . _ : / # - only, no spaces",
     "failure_code": "may use lowercase letters, digits and _ only, like invalid_account",
     "url": "must be an http(s) URL like http://127.0.0.1:4000/hook (no credentials or fragment)",
@@ -106,21 +108,32 @@ def _text(form: Mapping[str, str], name: str) -> str | None:
 
 
 def sample_account(kind: str, suffix: str) -> str:
-    return (WALLET_SAMPLE if kind == "wallet" else BANK_SAMPLE) + suffix
+    return (WALLET_SAMPLE if kind in MOBILE else BANK_SAMPLE) + suffix
+
+
+# Destinations paid to a mobile number: a wallet's account number, a Raast alias.
+MOBILE = ("wallet", "raast")
+
+
+def _destination(kind: str, code: str | None, number: str | None) -> dict:
+    """The API's destination from the form's choice ("bank:HBL", "wallet:EASYPAISA",
+    "raast:") and the number typed (account number, mobile number or Raast alias)."""
+    if kind == "raast":
+        return {"type": kind, "alias": number}
+    return {"type": kind, "account_number": number, ("wallet_code" if kind == "wallet" else "bank_code"): code or None}
 
 
 def payout_create(form: Mapping[str, str], suffix_of: Mapping[str, str]) -> PayoutCreate:
-    """`destination` is "bank:HBL" or "wallet:EASYPAISA"; an empty account number takes the
-    chosen scenario's sample number."""
+    """`destination` is "bank:HBL", "wallet:EASYPAISA" or "raast:"; an empty account number
+    takes the chosen scenario's sample number."""
     kind, _, code = (form.get("destination") or "").partition(":")
     account = _text(form, "account_number")
     if account is None and form.get("scenario") in suffix_of:
         account = sample_account(kind, suffix_of[form["scenario"]])
-    destination: dict = {"type": kind, "account_number": account}
-    destination["wallet_code" if kind == "wallet" else "bank_code"] = code or None
+    destination = _destination(kind, code, account)
     if title := _text(form, "account_title"):
         destination["account_title"] = title
-    if destination["account_number"] is None:
+    if account is None:
         raise FormError(["Account number: is required (or pick a scenario to fill one in)"])
     body: dict = {"amount": (_text(form, "amount") or "").replace(",", ""), "destination": destination}
     for name in ("reference", "description"):
@@ -134,12 +147,12 @@ def payout_create(form: Mapping[str, str], suffix_of: Mapping[str, str]) -> Payo
 
 
 def new_destination(current: Destination, form: Mapping[str, str]) -> DestinationIn | None:
-    """Reinitiate optionally to another account number at the same bank or wallet."""
+    """Reinitiate optionally to another account number at the same bank or wallet (or to
+    another Raast alias)."""
     account = _text(form, "account_number")
     if account is None:
         return None
-    data: dict = {"type": current.type, "account_number": account}
-    data["wallet_code" if current.type == "wallet" else "bank_code"] = current.wallet_code or current.bank_code
+    data = _destination(current.type, current.wallet_code or current.bank_code, account)
     if current.account_title:
         data["account_title"] = current.account_title
     return convert({"destination": data}, _Reinitiate).destination
