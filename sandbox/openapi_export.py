@@ -61,10 +61,9 @@ def _destination_shapes(schemas: dict) -> None:
     refs, defs = msgspec.json.schema_components(DESTINATION_SHAPES, ref_template="#/components/schemas/{name}")
     for name, node in defs.items():
         props = node["properties"]
-        if "bank_code" in props:
-            props["bank_code"] = {"type": "string", "enum": banks}
-        if "wallet_code" in props:
-            props["wallet_code"] = {"type": "string", "enum": wallets}
+        for field, codes in (("bank_code", banks), ("wallet_code", wallets)):
+            if field in props:
+                props[field] = {"type": "string", "enum": codes}
         node["additionalProperties"] = False
         schemas[name] = node
     schemas["DestinationIn"] = {

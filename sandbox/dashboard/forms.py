@@ -119,8 +119,10 @@ def _destination(kind: str, code: str | None, number: str | None) -> dict:
     """The API's destination from the form's choice ("bank:HBL", "wallet:EASYPAISA",
     "raast:") and the number typed (account number, mobile number or Raast alias)."""
     if kind == "raast":
-        return {"type": kind, "alias": number}
-    return {"type": kind, "account_number": number, ("wallet_code" if kind == "wallet" else "bank_code"): code or None}
+        fields = {"alias": number}
+    else:
+        fields = {"account_number": number, ("wallet_code" if kind == "wallet" else "bank_code"): code}
+    return {"type": kind, **{k: v for k, v in fields.items() if v}}
 
 
 def payout_create(form: Mapping[str, str], suffix_of: Mapping[str, str]) -> PayoutCreate:

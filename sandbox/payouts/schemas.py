@@ -33,11 +33,12 @@ class DestinationIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     `destinations.validate` holds every body to one of them."""
 
     type: Literal["bank", "wallet", "raast"]
-    bank_code: Code | None = None
-    account_number: Digits | None = None
-    iban: Iban | None = None
-    wallet_code: Code | None = None
-    alias: MobileNumber | None = None
+    # Left out, not null: which of these a body carries is what tells the shapes apart.
+    bank_code: Code | msgspec.UnsetType = msgspec.UNSET
+    account_number: Digits | msgspec.UnsetType = msgspec.UNSET
+    iban: Iban | msgspec.UnsetType = msgspec.UNSET
+    wallet_code: Code | msgspec.UnsetType = msgspec.UNSET
+    alias: MobileNumber | msgspec.UnsetType = msgspec.UNSET
     account_title: Title | None = None
 
 
@@ -59,7 +60,7 @@ class IbanDestination(msgspec.Struct, forbid_unknown_fields=True):
     type: Literal["bank"]
     iban: Annotated[str, msgspec.Meta(min_length=24, max_length=34, pattern="^[Pp][Kk][0-9]{2}[A-Za-z0-9 ]+$",
                                       examples=["PK36SCBL0000001123456702"])]
-    bank_code: str | None = None  # optional; when sent it must be the IBAN's bank
+    bank_code: str | msgspec.UnsetType = msgspec.UNSET  # when sent, it must be the IBAN's bank
     account_title: Title | None = None
 
 
