@@ -40,9 +40,21 @@ def publish(app) -> None:
 
 def finish(spec: dict) -> dict:
     schemas = spec["components"]["schemas"]
+    _optional_bodies(spec)
     _destination_shapes(schemas)
     spec["webhooks"] = _webhooks(schemas)
     return _portable(spec)
+
+
+def _optional_bodies(spec: dict) -> None:
+    """A body declared `X | None = None` (cancel, reinitiate, the admin decisions) may be
+    left out; Litestar still marks it required."""
+    for item in spec["paths"].values():
+        for op in item.values():
+            body = op.get("requestBody") if isinstance(op, dict) else None
+            schema = ((body or {}).get("content", {}).get("application/json") or {}).get("schema", {})
+            if {"type": "null"} in schema.get("oneOf", []):
+                body["required"] = False
 
 
 def directory_codes() -> tuple[list[str], list[str]]:

@@ -32,10 +32,10 @@ def whole(body: str, words: str) -> str:
 _PRINTABLE = whole(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*",
                    "must be printable text: no control characters, line breaks or bidirectional overrides")
 
-Amount = Annotated[str, Meta(pattern=worded(AMOUNT_PATTERN, "must be an amount greater than 0 with at most two "
+Amount = Annotated[str, Meta(pattern=worded(AMOUNT_PATTERN, "must be a decimal greater than 0 with at most two "
                                                             "decimals and no sign, like 1500.00"),
                              examples=["1500.00"], description="Decimal string in PKR, at most two decimals, > 0")]
-AmountOrZero = Annotated[str, Meta(pattern=worded(AMOUNT_OR_ZERO_PATTERN, "must be an amount with at most two "
+AmountOrZero = Annotated[str, Meta(pattern=worded(AMOUNT_OR_ZERO_PATTERN, "must be a decimal with at most two "
                                                                           "decimals and no sign, like 500000.00"),
                                    examples=["500000.00"])]
 Currency = Annotated[str, Meta(pattern=whole("PKR", "must be PKR"), examples=["PKR"],
@@ -44,16 +44,16 @@ Title = Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE)]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_PRINTABLE)]
 Description = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
 Reason = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
-Reference = Annotated[str, Meta(min_length=1, max_length=64,
-                                pattern=whole(r"[A-Za-z0-9._:/#-]+", "may hold only letters, digits and . _ : / # -"),
-                                description="Your own id, unique per merchant")]
+Reference = Annotated[str, Meta(
+    min_length=1, max_length=64, description="Your own id, unique per merchant",
+    pattern=whole(r"[A-Za-z0-9._:/#-]+", "may use letters, digits and . _ : / # - only, no spaces"))]
 Code = Annotated[str, Meta(min_length=1, max_length=16,
-                           pattern=whole("[A-Z0-9_]+", "must be capital letters, digits or _"))]
+                           pattern=whole("[A-Z0-9_]+", "may use capital letters, digits and _ only"))]
 Digits = Annotated[str, Meta(min_length=1, max_length=34, pattern=whole("[0-9]+", "must be digits only"))]
 Iban = Annotated[str, Meta(min_length=1, max_length=34,
-                           pattern=whole("[A-Za-z0-9 ]+", "may hold only letters, digits and spaces"))]
+                           pattern=whole("[A-Za-z0-9 ]+", "may use letters, digits and spaces only"))]
 MetaKey = Annotated[str, Meta(min_length=1, max_length=40,
-                              pattern=whole(r"[A-Za-z0-9_.:-]+", "may hold only letters, digits and _ . : -"))]
+                              pattern=whole(r"[A-Za-z0-9_.:-]+", "may use letters, digits and _ . : - only"))]
 MetaValue = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
 Metadata = Annotated[dict[MetaKey, MetaValue], Meta(max_length=20,
                      description="Up to 20 string pairs, returned as sent")]

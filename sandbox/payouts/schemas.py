@@ -144,8 +144,9 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
     destination: DestinationIn | None = None
 
 
-FailureCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40,
-                                          pattern=whole("[a-z0-9_]+", "may hold only small letters, digits and _"))]
+FailureCode = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=40,
+    pattern=whole("[a-z0-9_]+", "may use lowercase letters, digits and _ only, like invalid_account"))]
 
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
