@@ -117,10 +117,12 @@ def _webhooks(schemas: dict) -> dict:
 
 def _portable(node):
     """Patterns as JavaScript (JSON Schema's dialect) reads them the way Python does: the
-    Python-only end guard becomes a bare `$`, which in JavaScript already means the end."""
+    Python-only end guard becomes a bare `$`, which in JavaScript already means the end,
+    and `\\"` (a quote Python lets be escaped) a bare quote, which JavaScript's Unicode
+    mode requires."""
     if isinstance(node, dict):
-        return {k: v.replace(PYTHON_END, "$") if k == "pattern" and isinstance(v, str) else _portable(v)
-                for k, v in node.items()}
+        return {k: v.replace(PYTHON_END, "$").replace('\\"', '"') if k == "pattern" and isinstance(v, str)
+                else _portable(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_portable(v) for v in node]
     return node

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 
 import jsonschema
 import pytest
@@ -92,3 +94,28 @@ def test_every_event_type_is_a_webhook_with_the_published_envelope(spec):
         assert envelope["properties"]["type"] == {"const": event_type}
         assert envelope["required"] == published["required"]
         assert set(envelope["properties"]) == set(published["properties"])
+
+
+SAMPLES = ["", "a", "1500.00", "1500.00\n", "0.5", "-1.00", "PKR", "PKR\n", "03001230001", "03001230001\n",
+           "12345678900001", "PK36SCBL0000001123456702", "pk36 scbl 0000 0011 2345 6702", "2026-11-23T10:30:00Z",
+           "2026-11-23T10:30:00Z\n", "http://127.0.0.1:4000/hook", "https://example.com/a\"b", "a\u0085b",
+           "a\u009bb", "\u202eevil", "a\u2028b", "\u062a\u0646\u062e\u0648\u0627\u06c1", "order-42", "A_B", "\x7f",
+           "invalid_account", "HBL", "x" * 70]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node (JavaScript) to compare with")
+def test_javascript_reads_every_pattern_as_python_does(spec):
+    """ajv and other JavaScript validators compile a pattern with the `u` flag and test it
+    against the whole string; Python's verdict here is re.fullmatch, which is what the API
+    enforces. Every pattern must compile in JavaScript and agree on every sample."""
+    found = sorted(set(patterns(spec)))
+    script = ("const [ps, ss] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "console.log(JSON.stringify(ps.map(p => { let r; try { r = new RegExp(p, 'u'); } catch (e) {"
+              " return 'invalid: ' + e.message; } return ss.map(s => r.test(s)); })));")
+    run = subprocess.run(["node", "-e", script], input=json.dumps([found, SAMPLES]), capture_output=True,
+                         text=True, timeout=60, check=True)
+    verdicts = json.loads(run.stdout)
+    for pattern, js in zip(found, verdicts, strict=True):
+        assert isinstance(js, list), (pattern, js)
+        python = [re.fullmatch(pattern, s) is not None for s in SAMPLES]
+        assert js == python, (pattern, [s for s, a, b in zip(SAMPLES, js, python, strict=True) if a != b])
