@@ -13,11 +13,9 @@ from sandbox.core.money import PYTHON_END
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 EVENTS_DIR = SPEC_PATH.parent / "events"
+SEED_DIRECTORY = SPEC_PATH.parents[1] / "seeds" / "directory.json"
 # Amounts on the wire: major units, exactly two decimals; a change may be negative.
 AMOUNT_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
-
-
-SEED_DIRECTORY = SPEC_PATH.parents[1] / "seeds" / "directory.json"
 
 
 def render() -> str:

@@ -10,7 +10,9 @@ from sandbox.core.errors import FieldError, ValidationFailed
 from sandbox.directory import raast
 
 ACCOUNT_RE = re.compile(r"^[0-9]{10,16}$")
-WALLET_NUMBER_RE = re.compile(r"^03[0-9]{9}$")
+# A Pakistani mobile number: a wallet's account number, a Raast alias.
+MOBILE_NUMBER = "03[0-9]{9}"
+WALLET_NUMBER_RE = re.compile(f"^{MOBILE_NUMBER}$")
 # The fields each destination type may carry (one shape of the spec's oneOf each; a bank
 # destination is either bank_code + account_number or iban, checked below).
 FIELDS = {

@@ -17,9 +17,10 @@ from sandbox.core.types import (
     Title,
     whole,
 )
+from sandbox.payouts.destinations import ACCOUNT_RE, MOBILE_NUMBER
 
 MobileNumber = Annotated[str, msgspec.Meta(min_length=11, max_length=11,
-                                         pattern=whole("03[0-9]{9}", "must be a mobile number like 03001234567"),
+                                         pattern=whole(MOBILE_NUMBER, "must be a mobile number like 03001234567"),
                                          examples=["03001230001"])]
 
 
@@ -49,7 +50,7 @@ class BankAccountDestination(msgspec.Struct, forbid_unknown_fields=True):
 
     type: Literal["bank"]
     bank_code: str
-    account_number: Annotated[str, msgspec.Meta(pattern="^[0-9]{10,16}$", examples=["12345678900001"])]
+    account_number: Annotated[str, msgspec.Meta(pattern=ACCOUNT_RE.pattern, examples=["12345678900001"])]
     account_title: Title | None = None
 
 
