@@ -10,7 +10,7 @@ from litestar.openapi.spec import Components, OpenAPIHeader, Parameter, Schema, 
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
-from sandbox import db
+from sandbox import db, openapi_export
 from sandbox.admin.controllers import AdminPayoutController
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import auth_cache, logs, metrics
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     _document_headers(app)
+    openapi_export.publish(app)
     _fix_options_allow(app)
     observe(app)
     return app

@@ -15,7 +15,7 @@ class AdminPayoutPage(msgspec.Struct):
     next_cursor: str | None
 
 
-class Totals(msgspec.Struct):
+class ReviewTotals(msgspec.Struct):
     count: int
     amount: str
 
@@ -23,9 +23,9 @@ class Totals(msgspec.Struct):
 class MerchantRequests(msgspec.Struct):
     merchant_id: str
     merchant_name: str
-    requested: Totals  # waiting for review (in_review)
-    in_flight: Totals  # pending, processing, retrying, on_hold
-    on_hold: Totals
+    requested: ReviewTotals  # waiting for review (in_review)
+    in_flight: ReviewTotals  # pending, processing, retrying, on_hold
+    on_hold: ReviewTotals
     available: str
     locked: str
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from sandbox import db
-from sandbox.admin.schemas import AdminPayout, AdminPayoutPage, MerchantRequests, PayoutRequests, Totals
+from sandbox.admin.schemas import AdminPayout, AdminPayoutPage, MerchantRequests, PayoutRequests, ReviewTotals
 from sandbox.core.money import format_amount
 from sandbox.payouts import service as payouts
 
@@ -49,9 +49,9 @@ async def payout_requests() -> PayoutRequests:
         MerchantRequests(
             merchant_id=r["id"],
             merchant_name=r["name"],
-            requested=Totals(count=r["requested_count"], amount=format_amount(r["requested_amount"])),
-            in_flight=Totals(count=r["flight_count"], amount=format_amount(r["flight_amount"])),
-            on_hold=Totals(count=r["hold_count"], amount=format_amount(r["hold_amount"])),
+            requested=ReviewTotals(count=r["requested_count"], amount=format_amount(r["requested_amount"])),
+            in_flight=ReviewTotals(count=r["flight_count"], amount=format_amount(r["flight_amount"])),
+            on_hold=ReviewTotals(count=r["hold_count"], amount=format_amount(r["hold_amount"])),
             available=format_amount(r["available"]),
             locked=format_amount(r["locked"]),
         )

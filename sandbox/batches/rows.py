@@ -9,14 +9,15 @@ import re
 import msgspec
 
 from sandbox.core.errors import ValidationFailed
+from sandbox.core.wording import in_words
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations
 from sandbox.payouts.schemas import PayoutCreate
 
-COLUMNS = ("reference", "amount", "type", "bank_code", "wallet_code", "iban", "account_number", "account_title",
-           "description")
+COLUMNS = ("reference", "amount", "type", "bank_code", "wallet_code", "iban", "account_number", "alias",
+           "account_title", "description")
 REQUIRED = ("amount", "type")
-DESTINATION = ("type", "bank_code", "wallet_code", "iban", "account_number", "account_title")
+DESTINATION = ("type", "bank_code", "wallet_code", "iban", "account_number", "alias", "account_title")
 _AT = re.compile(r"^(?P<message>.*) - at `\$\.?(?P<path>[^`]*)`$")
 
 
@@ -47,7 +48,7 @@ REASON_MAX = 300
 
 def _reason(exc: msgspec.ValidationError) -> str:
     path, message = split_error(exc)
-    return _UNSAFE.sub("?", f"{path or 'item'}: {message}")[:REASON_MAX]
+    return _UNSAFE.sub("?", f"{path or 'item'}: {in_words(message)}")[:REASON_MAX]
 
 
 class Checker:

@@ -17,6 +17,8 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from sandbox.core.wording import in_words
+
 log = logging.getLogger("sandbox.errors")
 
 PROBLEM_TYPE_BASE = "https://mypay-sandbox.dev/problems/"
@@ -178,7 +180,8 @@ def _field_error(item: dict) -> FieldError:
 
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     items = exc.extra if isinstance(exc.extra, list) else []
-    return [_field_error(item) for item in items if isinstance(item, dict)]
+    found = [_field_error(item) for item in items if isinstance(item, dict)]
+    return [FieldError(field=e.field, message=in_words(e.message)) for e in found]
 
 
 def _is_unavailable(exc: BaseException) -> bool:

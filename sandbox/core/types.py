@@ -1,4 +1,5 @@
-"""Constrained string types shared by request schemas (documented in OpenAPI as-is)."""
+"""Constrained string types shared by request schemas (documented in OpenAPI as-is), and
+the words a client reads when a value does not fit one."""
 
 from __future__ import annotations
 
@@ -6,37 +7,58 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from sandbox.core.money import AMOUNT_OR_ZERO_PATTERN, AMOUNT_PATTERN
+from sandbox.core.money import AMOUNT_OR_ZERO_PATTERN, AMOUNT_PATTERN, PYTHON_END
+
+# What each pattern means, in words: a 400 says these instead of the regex.
+PATTERN_WORDS: dict[str, str] = {}
 
 
-def whole(body: str) -> str:
+def worded(pattern: str, words: str) -> str:
+    PATTERN_WORDS[pattern] = words
+    return pattern
+
+
+def whole(body: str, words: str) -> str:
     """A pattern the entire string must match. msgspec checks patterns with re.search,
-    where a bare `$` also matches before a final newline; `$(?!\n)` means the same in
-    Python and in JSON Schema (ECMA), so "abc\n" is refused like the spec says."""
-    return f"^(?:{body})$(?!\n)"
+    where a bare `$` also matches before a final newline; PYTHON_END keeps "abc\n" out in
+    Python, and the published spec drops it (in JavaScript `$` already means the end)."""
+    return worded(f"^(?:{body}){PYTHON_END}", words)
 
 
-# No control characters (NUL, escapes): PostgreSQL refuses NUL and logs must stay clean.
-_PRINTABLE = whole(r"[^\x00-\x1f\x7f]*")
+# No control characters (C0 such as NUL and escapes, DEL, C1 such as U+0085 and U+009B),
+# no bidirectional overrides, embeddings or isolates (U+202A-U+202E, U+2066-U+2069: they
+# make text display in another order than it is stored) and no line or paragraph
+# separators: PostgreSQL refuses NUL, and logs and dashboards must show what was sent.
+_PRINTABLE = whole(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*",
+                   "must be printable text: no control characters, line breaks or bidirectional overrides")
 
-Amount = Annotated[str, Meta(pattern=AMOUNT_PATTERN, examples=["1500.00"],
-                             description="Decimal string in PKR, at most two decimals, > 0")]
-AmountOrZero = Annotated[str, Meta(pattern=AMOUNT_OR_ZERO_PATTERN, examples=["500000.00"])]
-Currency = Annotated[str, Meta(pattern=whole("PKR"), examples=["PKR"], description="ISO 4217; only PKR")]
+Amount = Annotated[str, Meta(pattern=worded(AMOUNT_PATTERN, "must be a decimal greater than 0 with at most two "
+                                                            "decimals and no sign, like 1500.00"),
+                             examples=["1500.00"], description="Decimal string in PKR, at most two decimals, > 0")]
+AmountOrZero = Annotated[str, Meta(pattern=worded(AMOUNT_OR_ZERO_PATTERN, "must be a decimal with at most two "
+                                                                          "decimals and no sign, like 500000.00"),
+                                   examples=["500000.00"])]
+Currency = Annotated[str, Meta(pattern=whole("PKR", "must be PKR"), examples=["PKR"],
+                               description="ISO 4217; only PKR")]
 Title = Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE)]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_PRINTABLE)]
 Description = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
 Reason = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
-Reference = Annotated[str, Meta(min_length=1, max_length=64, pattern=whole(r"[A-Za-z0-9._:/#-]+"),
-                                description="Your own id, unique per merchant")]
-Code = Annotated[str, Meta(min_length=1, max_length=16, pattern=whole("[A-Z0-9_]+"))]
-Digits = Annotated[str, Meta(min_length=1, max_length=34, pattern=whole("[0-9]+"))]
-Iban = Annotated[str, Meta(min_length=1, max_length=34, pattern=whole("[A-Za-z0-9 ]+"))]
-MetaKey = Annotated[str, Meta(min_length=1, max_length=40, pattern=whole(r"[A-Za-z0-9_.:-]+"))]
+Reference = Annotated[str, Meta(
+    min_length=1, max_length=64, description="Your own id, unique per merchant",
+    pattern=whole(r"[A-Za-z0-9._:/#-]+", "may use letters, digits and . _ : / # - only, no spaces"))]
+Code = Annotated[str, Meta(min_length=1, max_length=16,
+                           pattern=whole("[A-Z0-9_]+", "may use capital letters, digits and _ only"))]
+Digits = Annotated[str, Meta(min_length=1, max_length=34, pattern=whole("[0-9]+", "must be digits only"))]
+Iban = Annotated[str, Meta(min_length=1, max_length=34,
+                           pattern=whole("[A-Za-z0-9 ]+", "may use letters, digits and spaces only"))]
+MetaKey = Annotated[str, Meta(min_length=1, max_length=40,
+                              pattern=whole(r"[A-Za-z0-9_.:-]+", "may use letters, digits and _ . : - only"))]
 MetaValue = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
 Metadata = Annotated[dict[MetaKey, MetaValue], Meta(max_length=20,
                      description="Up to 20 string pairs, returned as sent")]
 
 # RFC 3339 date-time, as query values. Declared as strings and parsed by `parse_timestamp`:
 # a `datetime` query parameter would also take a bare number as Unix seconds.
-RFC3339 = whole(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+RFC3339 = whole(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})",
+                "must be an RFC 3339 date-time, like 2026-11-23T10:30:00Z")

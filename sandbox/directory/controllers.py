@@ -5,8 +5,8 @@ from litestar.params import JSONBody
 
 from sandbox.core.auth import merchant_only
 from sandbox.core.openapi_errors import reads, writes
-from sandbox.directory import service, verification
-from sandbox.directory.schemas import BankOut, DirectoryOut, VerifyAccountOut, WalletOut
+from sandbox.directory import raast, service, verification
+from sandbox.directory.schemas import BankOut, DirectoryOut, RaastOut, VerifyAccountOut, WalletOut
 from sandbox.payouts.schemas import DestinationIn
 
 
@@ -15,12 +15,13 @@ class DirectoryController(Controller):
     tags = ["Directory"]
     guards = [merchant_only]
 
-    @get("/directory", operation_id="getDirectory", summary="Banks and wallets", responses=reads())
+    @get("/directory", operation_id="getDirectory", summary="Banks, wallets and Raast", responses=reads())
     async def directory(self) -> DirectoryOut:
         book = await service.get()
         return DirectoryOut(
             banks=[BankOut(**b) for b in book.banks],
             wallets=[WalletOut(**w) for w in book.wallets],
+            raast=RaastOut(alias_format=raast.ALIAS_FORMAT, resolves_to="a bank account at one of the banks"),
         )
 
     @post("/verify-account", operation_id="verifyAccount", status_code=200,

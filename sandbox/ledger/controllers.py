@@ -11,8 +11,9 @@ from sandbox.core.errors import ValidationFailed
 from sandbox.core.money import format_amount
 from sandbox.core.openapi_errors import reads
 from sandbox.core.pagination import decode_cursor, encode_cursor
-from sandbox.ledger import service
+from sandbox.ledger import service, verify
 from sandbox.ledger.schemas import BalanceOut, LedgerEntryOut, LedgerPage
+from sandbox.ledger.verify import LedgerVerification
 
 FEED_MAX = 1000
 
@@ -32,6 +33,13 @@ class BalanceController(Controller):
             pending=format_amount(row["pending"]),
             total=format_amount(row["available"] + row["locked"] + row["pending"]),
         )
+
+    @get("/verify", operation_id="verifyLedger", summary="Check the balance against the ledger",
+         responses=reads())
+    async def check(self, request: Request) -> LedgerVerification:
+        """Each bucket as the balance row holds it and as the ledger entries sum it, the
+        number of ledger transactions and of unbalanced ones (always 0), and `ok`."""
+        return await verify.verify(request.user.merchant_id)
 
     @get("/history", operation_id="listLedgerEntries", summary="Ledger entries", responses=reads())
     async def history(

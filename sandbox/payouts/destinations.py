@@ -1,14 +1,25 @@
 """Destination rules: bank account (bank code + 10–16 digits), Pakistani IBAN (mod-97,
-bank code known), or mobile wallet (wallet code + 03XXXXXXXXX)."""
+bank code known), mobile wallet (wallet code + 03XXXXXXXXX) or Raast alias (03XXXXXXXXX,
+resolved by the directory to a bank account)."""
 
 from __future__ import annotations
 
 import re
 
 from sandbox.core.errors import FieldError, ValidationFailed
+from sandbox.directory import raast
 
 ACCOUNT_RE = re.compile(r"^[0-9]{10,16}$")
-WALLET_NUMBER_RE = re.compile(r"^03[0-9]{9}$")
+# A Pakistani mobile number: a wallet's account number, a Raast alias.
+MOBILE_NUMBER = "03[0-9]{9}"
+WALLET_NUMBER_RE = re.compile(f"^{MOBILE_NUMBER}$")
+# The fields each destination type may carry (one shape of the spec's oneOf each; a bank
+# destination is either bank_code + account_number or iban, checked below).
+FIELDS = {
+    "bank": {"type", "bank_code", "account_number", "iban", "account_title"},
+    "wallet": {"type", "wallet_code", "account_number", "account_title"},
+    "raast": {"type", "alias", "account_title"},
+}
 PK_IBAN_RE = re.compile(r"^PK[0-9]{2}[A-Z]{4}[0-9A-Z]{16}$")
 
 
@@ -95,8 +106,21 @@ def validate(dest: dict, banks_by_code: dict[str, dict], iban_codes: dict[str, s
         if not errors:
             out.update(wallet_code=wallet_code, account_number=account)
             number = account
+    elif kind == "raast":
+        alias = dest.get("alias")
+        if alias is None:
+            bad("alias", "is required")
+        elif not WALLET_NUMBER_RE.fullmatch(alias):
+            bad("alias", "must be a mobile number like 03001234567")
+        if not errors:
+            bank_code, account = raast.resolve(alias, list(banks_by_code))
+            out.update(alias=alias, bank_code=bank_code, account_number=account)
+            number = alias
     else:
-        bad("type", "must be bank or wallet")
+        bad("type", "must be bank, wallet or raast")
+    for other in sorted(set(dest) - FIELDS.get(kind, set(dest))):
+        if dest[other] is not None:
+            bad(other, f"is not part of a {kind} destination")
     if errors:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
     if dest.get("account_title") is not None:

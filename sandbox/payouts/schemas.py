@@ -17,18 +17,72 @@ from sandbox.core.types import (
     Title,
     whole,
 )
+from sandbox.payouts.destinations import ACCOUNT_RE, MOBILE_NUMBER
+
+MobileNumber = Annotated[str, msgspec.Meta(min_length=11, max_length=11,
+                                         pattern=whole(MOBILE_NUMBER, "must be a mobile number like 03001234567"),
+                                         examples=["03001230001"])]
 
 
 class DestinationIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """A bank account (`bank_code` + `account_number`, or a PK `iban`) or a mobile wallet
-    (`wallet_code` + `account_number` 03XXXXXXXXX). The last four digits pick the scenario."""
+    """A bank account (`bank_code` + `account_number`, or a PK `iban`), a mobile wallet
+    (`wallet_code` + `account_number` 03XXXXXXXXX) or a Raast alias (a mobile number the
+    directory resolves to a bank account). The last four digits pick the scenario.
 
-    type: Literal["bank", "wallet"]
-    bank_code: Code | None = None
-    account_number: Digits | None = None
-    iban: Iban | None = None
-    wallet_code: Code | None = None
+    Decoded as one Struct because a bank account and an IBAN share `type: "bank"`; the
+    published spec states the four shapes as a `oneOf` (`DESTINATION_SHAPES`) and
+    `destinations.validate` holds every body to one of them."""
+
+    type: Literal["bank", "wallet", "raast"]
+    # Left out, not null: which of these a body carries is what tells the shapes apart.
+    bank_code: Code | msgspec.UnsetType = msgspec.UNSET
+    account_number: Digits | msgspec.UnsetType = msgspec.UNSET
+    iban: Iban | msgspec.UnsetType = msgspec.UNSET
+    wallet_code: Code | msgspec.UnsetType = msgspec.UNSET
+    alias: MobileNumber | msgspec.UnsetType = msgspec.UNSET
     account_title: Title | None = None
+
+
+# The shapes a destination takes, for the spec only (clients generate one class each).
+# `bank_code` and `wallet_code` become enums of the seeded directory in the spec.
+class BankAccountDestination(msgspec.Struct, forbid_unknown_fields=True):
+    """A bank account: the bank's code in the directory and 10 to 16 digits."""
+
+    type: Literal["bank"]
+    bank_code: str
+    account_number: Annotated[str, msgspec.Meta(pattern=ACCOUNT_RE.pattern, examples=["12345678900001"])]
+    account_title: Title | None = None
+
+
+class IbanDestination(msgspec.Struct, forbid_unknown_fields=True):
+    """A Pakistani IBAN (24 characters, mod-97 check digits; spaces allowed); its bank comes
+    from the IBAN."""
+
+    type: Literal["bank"]
+    iban: Annotated[str, msgspec.Meta(min_length=24, max_length=34, pattern="^[Pp][Kk][0-9]{2}[A-Za-z0-9 ]+$",
+                                      examples=["PK36SCBL0000001123456702"])]
+    bank_code: str | msgspec.UnsetType = msgspec.UNSET  # when sent, it must be the IBAN's bank
+    account_title: Title | None = None
+
+
+class WalletDestination(msgspec.Struct, forbid_unknown_fields=True):
+    """A mobile wallet: the wallet's code in the directory and the mobile number."""
+
+    type: Literal["wallet"]
+    wallet_code: str
+    account_number: MobileNumber
+    account_title: Title | None = None
+
+
+class RaastDestination(msgspec.Struct, forbid_unknown_fields=True):
+    """A Raast alias: a mobile number the directory resolves to a bank account."""
+
+    type: Literal["raast"]
+    alias: MobileNumber
+    account_title: Title | None = None
+
+
+DESTINATION_SHAPES = (BankAccountDestination, IbanDestination, WalletDestination, RaastDestination)
 
 
 class Destination(msgspec.Struct, omit_defaults=True):
@@ -37,6 +91,7 @@ class Destination(msgspec.Struct, omit_defaults=True):
     account_number: str | None = None
     iban: str | None = None
     wallet_code: str | None = None
+    alias: str | None = None
     account_title: str | None = None
 
 
@@ -90,9 +145,14 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
     destination: DestinationIn | None = None
 
 
+FailureCode = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=40,
+    pattern=whole("[a-z0-9_]+", "may use lowercase letters, digits and _ only, like invalid_account"))]
+
+
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["success", "failed", "returned"]
-    failure_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=whole("[a-z0-9_]+"))] | None = None
+    failure_code: FailureCode | None = None
 
 
 class SimulateAccepted(msgspec.Struct):

@@ -8,7 +8,7 @@ class Total(msgspec.Struct):
     amount: str
 
 
-class Totals(msgspec.Struct):
+class SummaryTotals(msgspec.Struct):
     """Over the merchant's life. `paid_out`: payouts that succeeded (a later return is also
     counted in `returned`); `released`: funds back after a failed, rejected or cancelled
     payout; `in_flight`: payouts holding locked funds now."""
@@ -29,6 +29,6 @@ class BalanceSummary(msgspec.Struct):
     locked: str
     pending: str
     total: str
-    totals: Totals
+    totals: SummaryTotals
     # When these figures were read from the database (they may come from the cache).
     computed_at: str

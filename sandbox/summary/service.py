@@ -12,7 +12,7 @@ from sandbox.ledger import service as ledger
 from sandbox.payouts import states
 from sandbox.settings import get_settings
 from sandbox.summary import cache
-from sandbox.summary.schemas import BalanceSummary, Total, Totals
+from sandbox.summary.schemas import BalanceSummary, SummaryTotals, Total
 
 # Which ledger kinds (and which of their legs) make each total.
 _BY_KIND = {
@@ -57,7 +57,7 @@ async def _compute(merchant_id: str) -> BalanceSummary:
         locked=format_amount(balance["locked"]),
         pending=format_amount(balance["pending"]),
         total=format_amount(balance["available"] + balance["locked"] + balance["pending"]),
-        totals=Totals(**totals, in_flight=Total(count=flight["n"], amount=format_amount(flight["total"]))),
+        totals=SummaryTotals(**totals, in_flight=Total(count=flight["n"], amount=format_amount(flight["total"]))),
         computed_at=iso(now()),
     )
 

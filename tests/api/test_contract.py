@@ -38,16 +38,17 @@ ADMIN_PATH = re.compile(r"^/api/v1/(admin/|sandbox/merchants$)")
 IDEMPOTENCY_HEADER = "x-idempotency-key"
 VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # what the spec documents for that header
 
-# positive_data_acceptance ("schema-valid input is accepted") cannot hold where a business
-# rule that no JSON schema can state refuses schema-valid input. Only these operations
-# skip that one check; every other check still runs on them.
+# positive_data_acceptance ("schema-valid input is accepted") runs on every operation
+# except these, where a rule that no JSON schema can state refuses schema-valid input.
+# (Bank and wallet codes no longer count: the spec states them as enums of the seeded
+# directory, and the destination as a oneOf of its shapes.) Every other check still runs.
 POSITIVE_DATA_NOT_APPLICABLE = {
-    # The destination must name a bank or wallet in the directory (data, not schema), an
-    # IBAN must pass mod-97, and the amount must be covered by the available balance (422).
-    "createPayout": "directory codes, IBAN checksum, available funds",
-    "verifyAccount": "directory codes, IBAN checksum",
-    # Needs the funds again (422 insufficient_funds); an optional new destination as above.
-    "reinitiatePayout": "available funds, directory codes, IBAN checksum",
+    # An IBAN must pass mod-97 (a checksum, not a pattern); the amount must be covered by
+    # the available balance (422) and a reference must be new for the merchant (409).
+    "createPayout": "IBAN checksum, available funds, unique reference",
+    "verifyAccount": "IBAN checksum",
+    # Needs the funds again (422 insufficient_funds); an optional new IBAN as above.
+    "reinitiatePayout": "available funds, IBAN checksum",
     # The uploaded file must be UTF-8 CSV with a known header: any binary is schema-valid.
     "createPayoutBatch": "CSV content of the uploaded file",
 }
@@ -192,9 +193,9 @@ async def test_schemathesis(stack):
     print("\n".join(log))
     assert not findings, f"{len(findings)} contract failures:\n" + report(findings)
     # The stateful phase followed the spec's links (sandbox/openapi_links.py) to objects it had
-    # created: webhook endpoints, collections, merchants' rate limits. (Payouts and batches it
-    # can rarely create: bank codes come from the directory, which no schema states; the
-    # Hypothesis ledger machine in test_stateful_ledger.py walks those.)
+    # created: webhook endpoints, collections, merchants' rate limits, and payouts (the spec
+    # states the directory's bank and wallet codes); the Hypothesis ledger machine in
+    # test_stateful_ledger.py walks the payout lifecycle further.
     assert any("{id}" in w for w in walked), walked
 
 
@@ -243,17 +244,24 @@ REQUEST_BODIES = ["createPayout", "cancelPayout", "reinitiatePayout", "verifyAcc
                   "adminReleasePayout"]
 
 
+def shapes(spec: dict, schema: dict) -> list[dict]:
+    """The alternatives a schema allows (`oneOf`/`anyOf`, through `$ref`s)."""
+    schema = resolve(spec, schema)
+    alternatives = schema.get("oneOf", schema.get("anyOf"))
+    if alternatives is None:
+        return [schema]
+    return [s for alt in alternatives for s in shapes(spec, alt)]
+
+
 @pytest.mark.parametrize("operation_id", REQUEST_BODIES)
 async def test_spec_says_unknown_fields_are_refused(spec, operation_id):
     content = operation(spec, operation_id)["requestBody"]["content"]["application/json"]["schema"]
-    objects = [resolve(spec, s) for s in content.get("oneOf", content.get("anyOf", [content]))]
-    objects = [o for o in objects if o.get("type") == "object"]
+    objects = [o for o in shapes(spec, content) if o.get("type") == "object"]
     assert objects
     for o in objects:
         assert o.get("additionalProperties") is False, (operation_id, o)
         for prop in o.get("properties", {}).values():
-            for sub in prop.get("oneOf", prop.get("anyOf", [prop])):
-                nested = resolve(spec, sub)
+            for nested in shapes(spec, prop):
                 if nested.get("type") == "object" and "properties" in nested:
                     assert nested.get("additionalProperties") is False, (operation_id, nested)
 

@@ -35,8 +35,8 @@ if (payoutForm) {
   const description = payoutForm.querySelector("[data-scenario-description]");
   const fill = () => {
     const option = scenario.selectedOptions[0];
-    const wallet = destination.value.startsWith("wallet:");
-    payoutForm.elements.account_number.value = (wallet ? "0300123" : "1234567890") + option.dataset.suffix;
+    const mobile = destination.value.startsWith("wallet:") || destination.value.startsWith("raast:");
+    payoutForm.elements.account_number.value = (mobile ? "0300123" : "1234567890") + option.dataset.suffix;
     if (description) description.textContent = option.dataset.description;
   };
   scenario.addEventListener("change", fill);
