@@ -7,6 +7,7 @@ again in chunks, so memory stays bounded whatever the size."""
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from collections.abc import AsyncIterator
 
@@ -14,10 +15,49 @@ import anyio
 from litestar.types import Message, Receive, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
-from sandbox.core.errors import PayloadTooLarge
+from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType
 
 MEMORY_BYTES = 1_048_576
 CHUNK_BYTES = 65_536
+# No request of ours nests deeper than a few levels (a batch item's destination is 4). A
+# limit far below the decoder's own recursion limit refuses hostile nesting with 400
+# before anything (the idempotency fingerprint, the handler) decodes the body.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def _media_type(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.partition(b";")[0].strip().lower()
+    return None
+
+
+def check_media_type(scope: Scope, accepts_files: bool) -> None:
+    """JSON routes take JSON (`application/json` or a `+json` type); a body sent as text
+    or a form is refused with 415 rather than guessed at. No Content-Type at all is read
+    as JSON. A route that takes a file (marked `opt={"accepts_files": True}`) also takes
+    multipart/form-data."""
+    media = _media_type(scope)
+    if media is None or media == b"application/json" or media.endswith(b"+json"):
+        return
+    if accepts_files and media == b"multipart/form-data":
+        return
+    allowed = "application/json or multipart/form-data" if accepts_files else "application/json"
+    raise UnsupportedMediaType(f"Send the body as {allowed}, not {media.decode('latin-1')[:60]}")
+
+
+def check_json_depth(raw: bytes) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in _OPENING else -1
+        if depth > MAX_JSON_DEPTH:
+            raise MalformedJson(f"The JSON is nested too deep (at most {MAX_JSON_DEPTH} levels of arrays and objects)")
 
 
 def _boundary(scope: Scope) -> bytes | None:

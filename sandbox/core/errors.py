@@ -128,15 +128,44 @@ class Unavailable(ApiError):
     status, code, title = 503, "unavailable", "A backing service is unavailable"
 
 
+# An error may quote the client's input (a field name, a CSV column); the answer must not
+# grow with it (a header of thousands of long names once came back in full, twice the size
+# of the upload). Every problem is cut to these sizes when rendered.
+DETAIL_MAX = 1000
+FIELD_MAX = 100
+MESSAGE_MAX = 300
+ERRORS_MAX = 20
+LISTED_MAX = 5
+
+
+def clip(text: str, limit: int) -> str:
+    """The text, or its first `limit` characters and how many more there were."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def listing(names: list[str], limit: int = LISTED_MAX, each: int = 40) -> str:
+    """A few of the client's names, each cut short, quoted, then "and N more"."""
+    shown = ", ".join(repr(clip(name, each)) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _capped(errors: list[FieldError]) -> list[FieldError]:
+    kept = [FieldError(field=clip(e.field, FIELD_MAX), message=clip(e.message, MESSAGE_MAX))
+            for e in errors[:ERRORS_MAX]]
+    if len(errors) > ERRORS_MAX:
+        kept.append(FieldError(field="body", message=f"and {len(errors) - ERRORS_MAX} more errors"))
+    return kept
+
+
 def render(error: ApiError, request_id: str) -> Response[bytes]:
     problem = Problem(
         type=PROBLEM_TYPE_BASE + error.code,
         title=error.title,
         status=error.status,
-        detail=error.detail,
+        detail=clip(error.detail, DETAIL_MAX),
         code=error.code,
         request_id=request_id,
-        errors=error.errors,
+        errors=_capped(error.errors),
     )
     return Response(
         content=msgspec.json.encode(problem),
@@ -217,7 +246,9 @@ def to_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ValidationException):
         detail = str(exc.detail or "")
         errors = _validation_errors(exc)
-        message = "; ".join(f"{e.field}: {e.message}" for e in errors) or detail
+        message = "; ".join(f"{e.field}: {e.message}" for e in errors[:LISTED_MAX]) or detail
+        if len(errors) > LISTED_MAX:
+            message += f"; and {len(errors) - LISTED_MAX} more"
         return ValidationFailed(message, errors=errors)
     if isinstance(exc, NotFoundException):
         return NotFound("No such route or object")

@@ -23,7 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
-from sandbox.core.body import Body, read_body, replay_receive
+from sandbox.core.body import Body, check_json_depth, check_media_type, read_body, replay_receive
 from sandbox.core.errors import (
     ApiError,
     IdempotencyKeyInUse,
@@ -191,9 +191,12 @@ class IdempotencyMiddleware(ASGIMiddleware):
             raise ValidationFailed.field("X-Idempotency-Key", "must be 1 to 255 visible ASCII characters")
         # A route may allow a larger body than the default (payout batch uploads).
         route_handler = scope.get("route_handler")
+        check_media_type(scope, accepts_files=bool(route_handler and route_handler.opt.get("accepts_files")))
         limit = (route_handler.resolve_request_max_body_size() if route_handler else None) or self.max_body_bytes
         body = await read_body(scope, receive, limit)
         try:
+            if body.in_memory and body.content_sha256() is None:
+                check_json_depth(body.in_memory)
             await self._handle(scope, receive, send, next_app, principal, key, body)
         finally:
             await body.close()

@@ -40,3 +40,6 @@ Metadata = Annotated[dict[MetaKey, MetaValue], Meta(max_length=20,
 # RFC 3339 date-time, as query values. Declared as strings and parsed by `parse_timestamp`:
 # a `datetime` query parameter would also take a bare number as Unix seconds.
 RFC3339 = whole(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+
+# A failure code as the rail and the simulate route send it (`account_closed`).
+FailureCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=whole("[a-z0-9_]+"))]

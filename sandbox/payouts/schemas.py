@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 
@@ -10,12 +10,12 @@ from sandbox.core.types import (
     Currency,
     Description,
     Digits,
+    FailureCode,
     Iban,
     Metadata,
     Reason,
     Reference,
     Title,
-    whole,
 )
 
 
@@ -92,7 +92,7 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["success", "failed", "returned"]
-    failure_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=whole("[a-z0-9_]+"))] | None = None
+    failure_code: FailureCode | None = None
 
 
 class SimulateAccepted(msgspec.Struct):
