@@ -10,6 +10,7 @@ import hashlib
 import re
 import tempfile
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
 
 import anyio
 from litestar.types import Message, Receive, Scope
@@ -19,6 +20,8 @@ from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMedia
 
 MEMORY_BYTES = 1_048_576
 CHUNK_BYTES = 65_536
+FORM_FIELDS_MAX = 20
+FORM_VALUE_MAX = 256
 # No request of ours nests deeper than a few levels (a batch item's destination is 4). A
 # limit far below the decoder's own recursion limit refuses hostile nesting with 400
 # before anything (the idempotency fingerprint, the handler) decodes the body.
@@ -85,6 +88,9 @@ class Body:
         self._file: anyio.AsyncFile | None = None
         self._parts: PushMultipartParser | None = PushMultipartParser(boundary) if boundary else None
         self._parts_digest = hashlib.sha256()
+        # Small text fields of a multipart body (not files), for `form_value`.
+        self._fields: dict[str, bytearray] = {}
+        self._field: bytearray | None = None
 
     def content_sha256(self) -> str | None:
         """The multipart content digest, or None (not multipart, or not valid multipart)."""
@@ -96,12 +102,29 @@ class Body:
                 if isinstance(event, MultipartSegment):
                     head = f"{event.name}\x00{event.filename}\x00{event.content_type}\x00".encode()
                     self._parts_digest.update(len(head).to_bytes(8, "big") + head)
+                    small = event.filename is None and len(self._fields) < FORM_FIELDS_MAX
+                    self._field = self._fields.setdefault(event.name, bytearray()) if small else None
                 elif event:
                     self._parts_digest.update(event)
+                    if self._field is not None and len(self._field) + len(event) <= FORM_VALUE_MAX:
+                        self._field.extend(event)
                 else:
                     self._parts_digest.update(b"\x00part-end\x00")
         except MultipartError:
             self._parts = None  # the app refuses it; byte-for-byte comparison will do
+
+    def form_value(self, name: str) -> str | None:
+        """A text field of a form body (URL-encoded, or multipart beside a file), or None."""
+        if self._parts is not None:
+            value = self._fields.get(name)
+            return value.decode("utf-8", "replace") if value is not None else None
+        raw = self.in_memory
+        if raw is None:
+            return None
+        for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if key == name:
+                return value
+        return None
 
     @property
     def in_memory(self) -> bytes | None:
