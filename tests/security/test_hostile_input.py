@@ -129,3 +129,12 @@ def test_csv_formula_guard_sees_through_leading_whitespace(cell):
 @pytest.mark.parametrize("cell", ["-100.00", "plain", " plain", "a=b"])
 def test_csv_formula_guard_leaves_plain_cells(cell):
     assert escape(cell) == cell
+
+
+def test_an_error_keeps_a_bounded_size_whatever_it_quotes():
+    from sandbox.core.errors import FieldError, ValidationFailed
+
+    err = ValidationFailed("x" * 5000, errors=[FieldError(field="f" * 500, message="m" * 5000) for _ in range(1000)])
+    assert len(err.detail) < 1100 and "4000 more characters" in err.detail
+    assert len(err.errors) == 21 and err.errors[-1].message == "and 980 more errors"
+    assert all(len(e.field) < 150 and len(e.message) < 350 for e in err.errors)
