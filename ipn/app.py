@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Litestar, Request, get, post
@@ -19,19 +19,24 @@ from sandbox.core.clock import now
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
 from sandbox.core.observe import observe
 from sandbox.core.request_id import add_request_id_header
+from sandbox.core.types import FailureCode, whole
 from sandbox.payouts import engine
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
 from sandbox.settings import Settings, get_settings
 
 MAX_BODY = 64 * 1024
+# Visible ASCII only: these are stored as text (PostgreSQL refuses NUL) and logged.
+_VISIBLE_ASCII = whole(r"[\x21-\x7e]+", "must be visible ASCII characters, no spaces")
+PspReference = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=_VISIBLE_ASCII)]
+NotificationId = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_VISIBLE_ASCII)]
 
 
 class RailCallback(msgspec.Struct, forbid_unknown_fields=True):
-    psp_reference: str
-    notification_id: str
+    psp_reference: PspReference
+    notification_id: NotificationId
     status: Literal["success", "failed", "returned"]
-    failure_code: str | None = None
+    failure_code: FailureCode | None = None
 
 
 class IpnResult(msgspec.Struct):
@@ -69,11 +74,9 @@ async def rail_callback(request: Request) -> IpnResult:
     try:
         callback = _decode.decode(body)
     except msgspec.ValidationError as exc:
-        raise ValidationFailed(str(exc)) from None
+        raise ValidationFailed(str(exc)) from None  # says which field, e.g. "- at `$.failure_code`"
     except msgspec.DecodeError as exc:
         raise MalformedJson(str(exc)) from None
-    if not callback.notification_id or len(callback.notification_id) > 100:
-        raise ValidationFailed.field("notification_id", "must be 1 to 100 characters")
     return await apply(callback)
 
 

@@ -18,6 +18,7 @@ from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler, on_problem
 from sandbox.core.idempotency import IdempotencyMiddleware
+from sandbox.core.nul_guard import NulGuardMiddleware
 from sandbox.core.observe import observe
 from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.core.request_id import add_request_id_header
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
+        middleware=[NulGuardMiddleware()],
         before_send=[add_request_id_header],
         # Logging is ours (sandbox/core/logs.py); Litestar's default config would replace it.
         logging_config=None,

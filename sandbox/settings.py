@@ -77,6 +77,10 @@ class Settings:
     # run their receivers on localhost.
     webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
+    # The shortest wait before a webhook retry, in real seconds, whatever the time scale: at
+    # SANDBOX_TIME_SCALE=0 the schedule would spend all eight attempts in milliseconds and a
+    # receiver restarting for a second would lose the event; with 1 s they span ~7 s.
+    webhook_retry_floor_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_RETRY_FLOOR_S", 1.0))
     # Webhook requests one worker process has in flight at once, in all and to one origin
     # (scheme, host, port): a fast receiver is served quickest over a few connections.
     webhook_concurrency: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_CONCURRENCY", 50))

@@ -55,7 +55,7 @@ class PayoutBatchController(Controller):
 
     @post("", operation_id="createPayoutBatch", status_code=202, summary="Upload a batch of payouts",
           operation_class=UploadOperation, request_max_body_size=get_settings().batch_max_bytes,
-          responses=writes())
+          opt={"accepts_files": True}, responses=writes())
     async def create(self, request: Request) -> PayoutBatch:
         """A CSV file (multipart field `file`) or JSON `{"items": [...]}`, up to 100,000
         payouts. Every row is checked now: one that fails becomes an `invalid` item with

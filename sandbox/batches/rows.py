@@ -8,7 +8,7 @@ import re
 
 import msgspec
 
-from sandbox.core.errors import ValidationFailed
+from sandbox.core.errors import ValidationFailed, listing
 from sandbox.core.wording import in_words
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations
@@ -25,7 +25,7 @@ def check_header(header: list[str]) -> list[str]:
     names = [h.strip().lower() for h in header]
     unknown = [n for n in names if n not in COLUMNS]
     if unknown:
-        raise ValidationFailed.field("file", f"unknown column(s) {', '.join(map(repr, unknown))};"
+        raise ValidationFailed.field("file", f"unknown column(s) {listing(unknown)};"
                                              f" the columns are {', '.join(COLUMNS)}")
     missing = [n for n in REQUIRED if n not in names]
     if missing or len(set(names)) != len(names):

@@ -87,8 +87,8 @@ async def authenticate(key: str | None) -> Principal:
     expected = row["key_hash"] if row else "0" * 64
     if not hmac.compare_digest(expected, digest) or row is None:
         raise Unauthenticated("The API key is not valid")
-    if row["revoked_at"] is not None:
-        raise Unauthenticated("The API key was revoked")
+    if row["revoked_at"] is not None:  # worded as for an unknown key: a probe learns nothing
+        raise Unauthenticated("The API key is not valid")
     principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
                           rate_limit_per_minute=row["rate_limit_per_minute"])
     CACHE.put(digest, principal, generation)

@@ -7,17 +7,60 @@ again in chunks, so memory stays bounded whatever the size."""
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
 
 import anyio
 from litestar.types import Message, Receive, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
-from sandbox.core.errors import PayloadTooLarge
+from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType
 
 MEMORY_BYTES = 1_048_576
 CHUNK_BYTES = 65_536
+FORM_FIELDS_MAX = 20
+FORM_VALUE_MAX = 256
+# No request of ours nests deeper than a few levels (a batch item's destination is 4). A
+# limit far below the decoder's own recursion limit refuses hostile nesting with 400
+# before anything (the idempotency fingerprint, the handler) decodes the body.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def _media_type(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.partition(b";")[0].strip().lower()
+    return None
+
+
+def check_media_type(scope: Scope, accepts_files: bool) -> None:
+    """JSON routes take JSON (`application/json` or a `+json` type); a body sent as text
+    or a form is refused with 415 rather than guessed at. No Content-Type at all is read
+    as JSON. A route that takes a file (marked `opt={"accepts_files": True}`) also takes
+    multipart/form-data."""
+    media = _media_type(scope)
+    if media is None or media == b"application/json" or media.endswith(b"+json"):
+        return
+    if accepts_files and media == b"multipart/form-data":
+        return
+    allowed = "application/json or multipart/form-data" if accepts_files else "application/json"
+    raise UnsupportedMediaType(f"Send the body as {allowed}, not {media.decode('latin-1')[:60]}")
+
+
+def check_json_depth(raw: bytes) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in _OPENING else -1
+        if depth > MAX_JSON_DEPTH:
+            raise MalformedJson(f"The JSON is nested too deep (at most {MAX_JSON_DEPTH} levels of arrays and objects)")
 
 
 def _boundary(scope: Scope) -> bytes | None:
@@ -45,6 +88,9 @@ class Body:
         self._file: anyio.AsyncFile | None = None
         self._parts: PushMultipartParser | None = PushMultipartParser(boundary) if boundary else None
         self._parts_digest = hashlib.sha256()
+        # Small text fields of a multipart body (not files), for `form_value`.
+        self._fields: dict[str, bytearray] = {}
+        self._field: bytearray | None = None
 
     def content_sha256(self) -> str | None:
         """The multipart content digest, or None (not multipart, or not valid multipart)."""
@@ -56,12 +102,29 @@ class Body:
                 if isinstance(event, MultipartSegment):
                     head = f"{event.name}\x00{event.filename}\x00{event.content_type}\x00".encode()
                     self._parts_digest.update(len(head).to_bytes(8, "big") + head)
+                    small = event.filename is None and len(self._fields) < FORM_FIELDS_MAX
+                    self._field = self._fields.setdefault(event.name, bytearray()) if small else None
                 elif event:
                     self._parts_digest.update(event)
+                    if self._field is not None and len(self._field) + len(event) <= FORM_VALUE_MAX:
+                        self._field.extend(event)
                 else:
                     self._parts_digest.update(b"\x00part-end\x00")
         except MultipartError:
             self._parts = None  # the app refuses it; byte-for-byte comparison will do
+
+    def form_value(self, name: str) -> str | None:
+        """A text field of a form body (URL-encoded, or multipart beside a file), or None."""
+        if self._parts is not None:
+            value = self._fields.get(name)
+            return value.decode("utf-8", "replace") if value is not None else None
+        raw = self.in_memory
+        if raw is None:
+            return None
+        for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if key == name:
+                return value
+        return None
 
     @property
     def in_memory(self) -> bytes | None:

@@ -42,6 +42,36 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[FieldError] = msgspec.field(default_factory=list)
 
 
+# An error may quote the client's input (a field name, a CSV column); the answer must not
+# grow with it (a header of thousands of long names once came back in full, twice the size
+# of the upload). Every error is cut to these sizes when it is made, so the API's
+# problem+json, the dashboard's error page and the logs all get the short form.
+DETAIL_MAX = 1000
+FIELD_MAX = 100
+MESSAGE_MAX = 300
+ERRORS_MAX = 20
+LISTED_MAX = 5
+
+
+def clip(text: str, limit: int) -> str:
+    """The text, or its first `limit` characters and how many more there were."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def listing(names: list[str], limit: int = LISTED_MAX, each: int = 40) -> str:
+    """A few of the client's names, each cut short, quoted, then "and N more"."""
+    shown = ", ".join(repr(clip(name, each)) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _capped(errors: list[FieldError]) -> list[FieldError]:
+    kept = [FieldError(field=clip(e.field, FIELD_MAX), message=clip(e.message, MESSAGE_MAX))
+            for e in errors[:ERRORS_MAX]]
+    if len(errors) > ERRORS_MAX:
+        kept.append(FieldError(field="body", message=f"and {len(errors) - ERRORS_MAX} more errors"))
+    return kept
+
+
 class ApiError(Exception):
     status = 500
     code = "internal_error"
@@ -55,8 +85,8 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
         code: str | None = None,
     ) -> None:
-        self.detail = detail or self.title
-        self.errors = errors or []
+        self.detail = clip(detail or self.title, DETAIL_MAX)
+        self.errors = _capped(errors or [])
         self.headers = headers or {}
         if code:
             self.code = code
@@ -221,7 +251,9 @@ def to_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ValidationException):
         detail = str(exc.detail or "")
         errors = _validation_errors(exc)
-        message = "; ".join(f"{e.field}: {e.message}" for e in errors) or detail
+        message = "; ".join(f"{e.field}: {e.message}" for e in errors[:LISTED_MAX]) or detail
+        if len(errors) > LISTED_MAX:
+            message += f"; and {len(errors) - LISTED_MAX} more"
         return ValidationFailed(message, errors=errors)
     if isinstance(exc, NotFoundException):
         return NotFound("No such route or object")

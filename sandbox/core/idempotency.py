@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import msgspec
@@ -23,7 +24,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
-from sandbox.core.body import Body, read_body, replay_receive
+from sandbox.core.body import Body, check_json_depth, check_media_type, read_body, replay_receive
 from sandbox.core.errors import (
     ApiError,
     IdempotencyKeyInUse,
@@ -176,27 +177,57 @@ def _replay(row, request_hash: str) -> StoredResponse:
 class IdempotencyMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
-    def __init__(self, max_body_bytes: int) -> None:
+    def __init__(self, max_body_bytes: int, form_field: str | None = None,
+                 refused: Callable[[Scope], bool] | None = None) -> None:
+        """`form_field`: take the key from this field of an HTML form instead of the header
+        (the dashboard renders a fresh one into every form, so a double submit or a reload
+        of the POST acts once). A form's success is a redirect (Post/Redirect/Get) unless
+        `refused(scope)` says the handler reported a refusal on the page it redirects to;
+        a refusal is rolled back, like an API error."""
         self.max_body_bytes = max_body_bytes
+        self.form_field = form_field
+        self.refused = refused
+
+    def _succeeded(self, scope: Scope, status: int) -> bool:
+        if 200 <= status < 300:
+            return True
+        return (self.form_field is not None and 300 <= status < 400
+                and not (self.refused is not None and self.refused(scope)))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         principal = scope.get("state", {}).get("principal")
         if scope["method"] not in MUTATING or principal is None:
             await next_app(scope, receive, send)
             return
-        key = _header(scope, HEADERS)
-        if key is None:
-            raise IdempotencyKeyMissing("Send an X-Idempotency-Key header with every POST, PUT, PATCH and DELETE")
-        if not KEY_RE.fullmatch(key):
-            raise ValidationFailed.field("X-Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+        key = None
         # A route may allow a larger body than the default (payout batch uploads).
         route_handler = scope.get("route_handler")
+        if self.form_field is None:
+            key = self._key(_header(scope, HEADERS), "X-Idempotency-Key")
+            check_media_type(scope, accepts_files=bool(route_handler and route_handler.opt.get("accepts_files")))
         limit = (route_handler.resolve_request_max_body_size() if route_handler else None) or self.max_body_bytes
         body = await read_body(scope, receive, limit)
         try:
+            if self.form_field is None:
+                if body.in_memory and body.content_sha256() is None:
+                    check_json_depth(body.in_memory)
+            elif (value := body.form_value(self.form_field)) is None:
+                # Every rendered form has a key; a POST without one is a hand-made request
+                # (its CSRF check refuses a forged one), served as it is, without replays.
+                await next_app(scope, replay_receive(body, receive), send)
+                return
+            else:
+                key = self._key(value, self.form_field)
             await self._handle(scope, receive, send, next_app, principal, key, body)
         finally:
             await body.close()
+
+    def _key(self, key: str | None, where: str) -> str:
+        if key is None:
+            raise IdempotencyKeyMissing("Send an X-Idempotency-Key header with every POST, PUT, PATCH and DELETE")
+        if not KEY_RE.fullmatch(key):
+            raise ValidationFailed.field(where, "must be 1 to 255 visible ASCII characters")
+        return key
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
                       body: Body) -> None:
@@ -218,7 +249,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 # captured: let a failing commit below still be rendered (503, not a bare 500).
                 ScopeState.from_scope(scope).response_started = False
                 stored = capture.stored()
-                if 200 <= capture.status < 300:
+                if self._succeeded(scope, capture.status):
                     if not await _store(scope_id, key, request_hash, stored):
                         # The first request committed between our snapshot and our lock:
                         # undo this one's effect and answer as a duplicate does.

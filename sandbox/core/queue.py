@@ -10,6 +10,7 @@ the worker alike."""
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -83,7 +84,10 @@ async def _send(adds: list) -> None:
         client = redis_client.get()
     except RuntimeError:  # a process without Redis (migrate, seed): it cached and queued nothing
         return
-    async with client.pipeline(transaction=False) as pipe:
+    # One deadline for the whole pipeline, as for single commands (core/redis.py): a
+    # pipeline does not go through the client's per-command one, and against a frozen
+    # Redis it would queue behind the pool's lock, holding the request's answer.
+    async with asyncio.timeout(redis_client.SOCKET_TIMEOUT_S), client.pipeline(transaction=False) as pipe:
         for add in adds:
             add(pipe)
         await pipe.execute()

@@ -22,6 +22,8 @@ from litestar.template.config import TemplateConfig
 from sandbox.admin import service as admin_service
 from sandbox.core.auth import authenticate
 from sandbox.core.errors import ApiError, NotFound, Unauthenticated, ValidationFailed
+from sandbox.core.idempotency import IdempotencyMiddleware
+from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.dashboard import batches, filters, forms, pages, queries, views, webhooks
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
@@ -31,6 +33,7 @@ from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, scenarios
 from sandbox.payouts import service as payouts
 from sandbox.payouts.states import STATUSES
+from sandbox.settings import get_settings
 from sandbox.summary import service as balance_summary
 
 HERE = Path(__file__).resolve().parent
@@ -73,7 +76,7 @@ async def login(request: Request) -> Template | Redirect:
 @post("/logout")
 async def logout(request: Request) -> Redirect:
     session = sessions.of(request)
-    session.sign_out()
+    await session.end()
     session.flash("ok", "Signed out")
     return Redirect(LOGIN, status_code=303)
 
@@ -297,6 +300,7 @@ async def unknown_page(rest: FromPath[str]) -> None:
 
 
 def routers() -> list[Router]:
+    settings = get_settings()
     dashboard = Router(
         path="/dashboard",
         route_handlers=[login_page, login, logout, home, ledger_page, topup, payout_list, payout_rows, new_payout,
@@ -304,7 +308,12 @@ def routers() -> list[Router]:
                         merchant_page, *webhooks.route_handlers, *batches.route_handlers,
                         unknown_page],
         include_in_schema=False,
-        middleware=[sessions.SessionMiddleware()],
+        # As on the API: who is signed in, then the merchant's rate limit, then the form's
+        # one-time idempotency key (its effect and the key commit together).
+        middleware=[sessions.SessionMiddleware(), pages.SignedInMiddleware(),
+                    RateLimitMiddleware(settings.rate_limit),
+                    IdempotencyMiddleware(settings.max_body_bytes, form_field=pages.IDEMPOTENCY_FIELD,
+                                          refused=sessions.refused)],
         guards=[pages.check_csrf],
         dependencies={"viewer": Provide(pages.provide_viewer)},
         exception_handlers={Exception: pages.error_page},

@@ -3,6 +3,7 @@ rendering pages and live fragments, and every failure as a readable page."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from litestar import Request, Response
@@ -10,7 +11,9 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
 from litestar.response import Template
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.core.auth import authenticate
 from sandbox.core.errors import ApiError, Forbidden, Unauthenticated, to_api_error
@@ -20,6 +23,13 @@ from sandbox.dashboard import session as sessions
 from sandbox.dashboard.views import Viewer
 
 HOME, LOGIN = "/dashboard", "/dashboard/login"
+# Every rendered form carries a fresh idempotency key in this field (`form_key()` in the
+# templates): sending the same form twice, by a double click or a reload, acts once.
+IDEMPOTENCY_FIELD = "_idem"
+
+
+def new_form_key() -> str:
+    return "form_" + secrets.token_urlsafe(16)
 
 Me = NamedDependency[Viewer]  # the signed-in key's merchant or admin, from `provide_viewer`
 
@@ -32,16 +42,33 @@ class CsrfFailed(ApiError):
     status, code, title = 403, "csrf_failed", "The form has expired"
 
 
+class SignedInMiddleware(ASGIMiddleware):
+    """Who the session's key belongs to, as `principal` in the scope's state, like the
+    API's key middleware: so the same rate limit and idempotency middleware run after it.
+    A session that was signed out (even a copy of its cookie) or whose key stopped
+    working is ended here, and the page then asks to sign in."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        session = sessions.of(ASGIConnection(scope))
+        if session.key:
+            if await session.revoked():
+                session.sign_out()
+                session.flash("error", "This session was signed out; sign in again")
+            else:
+                try:
+                    scope["state"]["principal"] = await authenticate(session.key)
+                except Unauthenticated as exc:
+                    session.sign_out()
+                    session.flash("error", f"{exc.detail}; sign in again")
+        await next_app(scope, receive, send)
+
+
 async def provide_viewer(request: Request) -> Viewer:
-    session = sessions.of(request)
-    if not session.key:
+    principal = request.scope["state"].get("principal")
+    if principal is None:
         raise SignInRequired
-    try:
-        principal = await authenticate(session.key)
-    except Unauthenticated as exc:
-        session.sign_out()
-        session.flash("error", f"{exc.detail}; sign in again")
-        raise SignInRequired from None
     if principal.role == "admin":
         return Viewer(principal, "Admin")
     return Viewer(principal, await queries.merchant_name(principal.merchant_id) or principal.merchant_id)
@@ -59,6 +86,7 @@ async def check_csrf(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 def _context(request: Request, viewer: Viewer | None, *, flash: bool = True, **extra: Any) -> dict[str, Any]:
     session = sessions.of(request)
     return {"viewer": viewer, "csrf": session.csrf_token(), "csrf_field": sessions.CSRF_FIELD,
+            "idem_field": IDEMPOTENCY_FIELD, "form_key": new_form_key,
             "flash": session.take_flash() if flash else [], "path": request.url.path, **extra}
 
 
@@ -79,8 +107,9 @@ def error_page(request: Request, exc: Exception) -> Response:
     session = sessions.of(request)
     html = request.app.template_engine.get_template("error.html").render(
         error=error, request_id=ensure_request_id(request.scope), signed_in=bool(session.key),
-        csrf=session.csrf_token(), csrf_field=sessions.CSRF_FIELD, viewer=None, flash=[], path=request.url.path)
-    headers = {k: v for k, v in error.headers.items() if k.lower() == "allow"}
+        csrf=session.csrf_token(), csrf_field=sessions.CSRF_FIELD, idem_field=IDEMPOTENCY_FIELD,
+        form_key=new_form_key, viewer=None, flash=[], path=request.url.path)
+    headers = {k: v for k, v in error.headers.items() if k.lower() in ("allow", "retry-after")}
     return Response(content=html, status_code=error.status, media_type=MediaType.HTML, headers=headers)
 
 

@@ -36,9 +36,9 @@ async def events_with_deliveries(merchant_id: str, *, payout_id: str | None = No
             for event in listing.data]
 
 
-async def _page(request: Request, viewer: Viewer, *, status: int = 200, created=None, values=None,
-                errors=None) -> Template:
+async def _page(request: Request, viewer: Viewer, *, status: int = 200, values=None, errors=None) -> Template:
     merchant_id = pages.merchant_only(viewer)
+    created = sessions.of(request).take_secret()
     return page(request, "webhooks.html", viewer, status=status, created=created, errors=errors or [],
                 values=values or {"url": "", "events": "*", "signing": "hmac-sha256"}, patterns=PATTERNS,
                 endpoints=(await endpoints.list_page(merchant_id, 100, None)).data,
@@ -57,9 +57,10 @@ async def webhook_events(request: Request, viewer: Me) -> Template:
 
 
 @post("/webhooks")
-async def add_endpoint(request: Request, viewer: Me) -> Template:
-    """Answers with the page itself: the signing secret is shown this once, never stored
-    in the session or a URL."""
+async def add_endpoint(request: Request, viewer: Me) -> Template | Redirect:
+    """Post/Redirect/Get: a reload shows the page again rather than adding a second
+    endpoint. The signing secret goes to the page through a one-time flash in the
+    encrypted session cookie, taken (and gone) when the page shows it; never in a URL."""
     merchant_id = pages.merchant_only(viewer)
     form = await request.form()
     values = {"url": (form.get("url") or "").strip(), "events": form.get("events") or "*",
@@ -71,7 +72,9 @@ async def add_endpoint(request: Request, viewer: Me) -> Template:
     except (ApiError, forms.FormError) as exc:
         status = exc.status if isinstance(exc, ApiError) else 400
         return await _page(request, viewer, status=status, values=values, errors=forms.messages_of(exc))
-    return await _page(request, viewer, status=201, created=created)
+    sessions.of(request).flash_secret(sessions.NewEndpoint(id=created.id, secret=created.secret,
+                                                           public_key=created.public_key))
+    return Redirect(WEBHOOKS, status_code=303)
 
 
 @post("/webhooks/{endpoint_id:str}/delete")

@@ -10,6 +10,7 @@ from sandbox.core.types import (
     Currency,
     Description,
     Digits,
+    FailureCode,
     Iban,
     Metadata,
     Reason,
@@ -143,11 +144,6 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
     """Optionally a corrected destination; the scenario follows the new account number."""
 
     destination: DestinationIn | None = None
-
-
-FailureCode = Annotated[str, msgspec.Meta(
-    min_length=1, max_length=40,
-    pattern=whole("[a-z0-9_]+", "may use lowercase letters, digits and _ only, like invalid_account"))]
 
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):

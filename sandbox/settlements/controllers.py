@@ -54,5 +54,5 @@ class SettlementController(Controller):
         per bucket, equal to the run's change of that bucket. Text cells starting with
         = + - @ are prefixed with `'`."""
         run, entries = await service.report_entries(settlement_id, request.user.merchant_id)
-        return Response(report.render(run, entries), media_type="text/csv; charset=utf-8",
+        return Response(report.render(run, entries), media_type="text/csv",  # Litestar adds the charset
                         headers={"Content-Disposition": f'attachment; filename="{settlement_id}.csv"'})

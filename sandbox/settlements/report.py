@@ -13,15 +13,19 @@ from sandbox.core.money import format_amount
 
 HEADER = ["line_type", "seq", "transaction_id", "created_at", "kind", "collection_id", "reference",
           "description", "bucket", "amount", "currency"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@")
+_CONTROL_START = ("\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def escape(cell: object) -> str:
     """OWASP CSV injection: a cell starting with = + - @ (or tab, CR) gets a leading `'`.
-    Plain numbers (e.g. -100.00) are left as they are: they cannot be formulas."""
+    Spreadsheets skip leading spaces (NBSP and other Unicode blanks too) before reading a
+    formula, so the check looks past them. Plain numbers (e.g. -100.00) are left as they
+    are: they cannot be formulas."""
     text = "" if cell is None else str(cell)
-    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+    bare = text.lstrip()
+    if text.startswith(_CONTROL_START) or (bare.startswith(_FORMULA_START) and not _NUMBER.fullmatch(bare)):
         return "'" + text
     return text
 

@@ -1,5 +1,6 @@
 """When the next attempt happens: the Standard Webhooks schedule (× SANDBOX_TIME_SCALE,
-with ±10 % jitter), or later if the receiver asked for it with `Retry-After`."""
+with ±10 % jitter, never sooner than SANDBOX_WEBHOOK_RETRY_FLOOR_S), or later if the
+receiver asked for it with `Retry-After`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from sandbox.core.clock import time_scale
+from sandbox.settings import get_settings
 
 # Delay before each attempt: the first goes at once, the eighth is the last.
 SCHEDULE_S = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
@@ -21,7 +23,8 @@ def backoff(next_attempt: int, scale: float | None = None) -> timedelta:
     """The scheduled, jittered wait before attempt `next_attempt` (2..MAX_ATTEMPTS), at
     `scale` (SANDBOX_TIME_SCALE unless given)."""
     seconds = SCHEDULE_S[next_attempt - 1] * (time_scale() if scale is None else scale)
-    return timedelta(seconds=seconds * (1 + random.uniform(-JITTER, JITTER)))
+    jittered = seconds * (1 + random.uniform(-JITTER, JITTER))
+    return timedelta(seconds=max(jittered, get_settings().webhook_retry_floor_s))
 
 
 def retry_after(value: str | None, at: datetime) -> timedelta | None:

@@ -42,6 +42,7 @@ async def test_collections_settle_and_reconcile(merchant, other_merchant, databa
 
     r = await merchant.get(f"/settlements/{run['id']}/report.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-type"].count("charset") == 1, r.headers["content-type"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     entries = [x for x in rows if x["line_type"] == "entry"]
     totals = {x["bucket"]: Decimal(x["amount"]) for x in rows if x["line_type"] == "total"}

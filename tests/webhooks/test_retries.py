@@ -2,6 +2,7 @@
 never changes, 410 disables, Retry-After is honoured, redirects are not followed, and a
 delivery that runs out of attempts is marked failed — and can be resent."""
 
+import time
 from collections import Counter
 
 from tests.conftest import payout_body, wait_for
@@ -152,3 +153,24 @@ async def test_resend_needs_a_subscribed_enabled_endpoint(merchant, worker, rece
     assert r.status_code == 409 and r.json()["code"] == "invalid_state"
     r = await merchant.post(f"/events/{event['id']}/resend", {"endpoint_id": "bad id!"})
     assert r.status_code == 400 and r.json()["code"] == "validation_error"
+
+
+async def test_a_receiver_down_for_half_a_second_still_gets_the_event(merchant, worker, receiver):
+    """At time scale 0 the schedule shrinks to nothing; the retry floor (1 s by default)
+    keeps the attempts spread over seconds, so a receiver restarting for a moment is not
+    skipped (all eight attempts once went out within milliseconds)."""
+    down_until: list[float] = []
+
+    def restarting(got):
+        now = time.monotonic()
+        if not down_until:
+            down_until.append(now + 0.5)
+        return (500, {}, b"restarting") if now < down_until[0] else (200, {}, b"ok")
+
+    receiver.responder = restarting
+    await endpoint(merchant, receiver, events=["payout.created"])
+    p = (await merchant.post("/payouts", payout_body())).json()
+    event = await first_event(merchant, p["id"])
+    done = await delivery_settled(merchant, event["id"])
+    assert done["status"] == "succeeded", [(a["number"], a["at"], a["status_code"]) for a in done["attempts"]]
+    assert done["attempt_count"] == 2 and [a["status_code"] for a in done["attempts"]] == [500, 200]

@@ -59,7 +59,8 @@ def test_retry_schedule_and_its_end():
         assert seconds * 0.45 <= half <= seconds * 0.55
     assert retry.next_attempt_at(8, AT, None, scale=1.0) is None
     assert retry.next_attempt_at(1, AT, timedelta(seconds=60), scale=1.0) >= AT + timedelta(seconds=60)
-    assert retry.next_attempt_at(7, AT, None, scale=0.0) == AT
+    # At time scale 0 every retry still waits the floor (SANDBOX_WEBHOOK_RETRY_FLOOR_S, 1 s).
+    assert retry.next_attempt_at(7, AT, None, scale=0.0) == AT + timedelta(seconds=1)
 
 
 @pytest.mark.parametrize("value, seconds", [

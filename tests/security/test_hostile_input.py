@@ -1,0 +1,140 @@
+"""Hostile input a probe sent: each must get a short, clear 4xx problem and change nothing,
+never a 500 or an answer that grows with the attack."""
+
+import secrets
+
+import httpx
+import msgspec
+import pytest
+
+from sandbox import db
+from sandbox.rail.signing import sign
+from sandbox.settlements.report import escape
+from tests.conftest import RAIL_SECRET, payout_body
+
+
+async def _payout_count(merchant) -> int:
+    return await db.fetchval("SELECT count(*) FROM payout WHERE merchant = $1", merchant.merchant_id)
+
+
+async def test_error_echo_is_capped_whatever_the_input(merchant):
+    """Thousands of long unknown CSV columns once came back in full (a 62 MB upload got
+    a 125 MB answer); the answer now names a few, cut short, and counts the rest."""
+    header = ",".join(f"col{i}_" + "x" * 500 for i in range(2000))
+    csv = (header + "\n").encode()
+    r = await merchant.http.post("/payout-batches", files={"file": ("b.csv", csv, "text/csv")},
+                                 headers={"X-Idempotency-Key": secrets.token_hex(8)})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert len(r.content) < 4000, len(r.content)
+    body = r.json()
+    assert "more" in body["detail"]
+    assert all(len(e["message"]) < 1000 and len(e["field"]) < 200 for e in body["errors"])
+
+
+@pytest.mark.parametrize("route", ["/payouts", "/sandbox/topups", "/webhook-endpoints"])
+@pytest.mark.parametrize("shape", ["list", "dict"])
+async def test_deeply_nested_json_is_refused_before_anything_else(merchant, route, shape):
+    depth = 1000
+    raw = ("[" * depth + "]" * depth) if shape == "list" else ('{"a":' * depth + "1" + "}" * depth)
+    r = await merchant.http.post(route, content=raw.encode(), headers={
+        "Content-Type": "application/json", "X-Idempotency-Key": secrets.token_hex(8)})
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "malformed_json"
+    assert "deep" in r.json()["detail"]
+
+
+async def test_moderate_nesting_still_works(merchant):
+    assert (await merchant.post("/payouts", payout_body(metadata={"a": "b"}))).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/payouts/%00", "/payouts/po_%00x", "/payout-batches/%00",
+                                  "/events/%00/deliveries", "/settlements/%00", "/webhook-endpoints/%00"])
+async def test_nul_in_a_path_id_is_not_found(merchant, path):
+    r = await merchant.get(path)
+    assert r.status_code == 404, r.text
+    assert r.json()["code"] == "not_found"
+
+
+async def test_nul_in_a_path_id_of_a_mutating_route_is_not_found(merchant):
+    r = await merchant.post("/payouts/%00/cancel", {})
+    assert r.status_code == 404, r.text
+
+
+@pytest.mark.parametrize("query", ["/payouts?reference=%00", "/payouts?reference=a%00b", "/events?payout_id=%00",
+                                   "/settlements?cursor=%00"])
+async def test_nul_in_a_filter_is_a_validation_error(merchant, query):
+    r = await merchant.get(query)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "validation_error"
+
+
+async def _ipn(stack, body: dict):
+    raw = msgspec.json.encode(body)
+    async with httpx.AsyncClient() as http:
+        return await http.post(stack.ipn_url + "/ipn/rail", content=raw, headers={
+            "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
+
+
+@pytest.mark.parametrize("field, value", [
+    ("failure_code", "x" * 41), ("failure_code", "bad\x00code"), ("failure_code", "Account Closed"),
+    ("psp_reference", "R" * 41), ("psp_reference", "RAIL\x00"), ("notification_id", "n\x00"),
+])
+async def test_signed_ipn_with_hostile_fields_is_a_validation_error(stack, field, value):
+    body = {"psp_reference": "RAIL_unknown", "notification_id": "n_" + secrets.token_hex(8),
+            "status": "failed", "failure_code": "account_closed", field: value}
+    r = await _ipn(stack, body)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("content_type, content", [
+    ("text/plain", b'{"amount": "10.00"}'),
+    ("application/x-www-form-urlencoded", b"amount=10.00"),
+    ("text/html", b'{"amount": "10.00"}'),
+])
+async def test_json_routes_refuse_other_media_types(merchant, content_type, content):
+    before = (await merchant.get("/balance")).json()["available"]
+    r = await merchant.http.post("/sandbox/topups", content=content, headers={
+        "Content-Type": content_type, "X-Idempotency-Key": secrets.token_hex(8)})
+    assert r.status_code == 415, r.text
+    assert r.json()["code"] == "unsupported_media_type"
+    assert (await merchant.get("/balance")).json()["available"] == before
+
+
+async def test_json_routes_still_take_json_with_a_charset(merchant):
+    r = await merchant.http.post("/sandbox/topups", content=b'{"amount": "10.00"}', headers={
+        "Content-Type": "application/json; charset=utf-8", "X-Idempotency-Key": secrets.token_hex(8)})
+    assert r.status_code == 201, r.text
+
+
+async def test_a_revoked_key_is_told_not_valid_like_an_unknown_one(merchant):
+    await db.execute("UPDATE api_key SET revoked_at = now() WHERE merchant = $1", merchant.merchant_id)
+    from sandbox.core.auth_cache import CACHE
+
+    CACHE.forget_all()
+    r = await merchant.get("/balance")
+    assert r.status_code == 401
+    unknown = await merchant.http.get("/balance", headers={"X-API-KEY": "sk_test_" + "z" * 32})
+    assert r.json()["detail"] == unknown.json()["detail"]
+    assert "revoked" not in r.text
+
+
+@pytest.mark.parametrize("cell", [" =1+1", "\u00a0=HYPERLINK(\"x\")", "  @SUM(A1)", "\t=1", " +1+2", "\u3000-1+1"])
+def test_csv_formula_guard_sees_through_leading_whitespace(cell):
+    assert escape(cell).startswith("'")
+
+
+@pytest.mark.parametrize("cell", ["-100.00", "plain", " plain", "a=b"])
+def test_csv_formula_guard_leaves_plain_cells(cell):
+    assert escape(cell) == cell
+
+
+def test_an_error_keeps_a_bounded_size_whatever_it_quotes():
+    from sandbox.core.errors import FieldError, ValidationFailed
+
+    err = ValidationFailed("x" * 5000, errors=[FieldError(field="f" * 500, message="m" * 5000) for _ in range(1000)])
+    assert len(err.detail) < 1100 and "4000 more characters" in err.detail
+    assert len(err.errors) == 21 and err.errors[-1].message == "and 980 more errors"
+    assert all(len(e.field) < 150 and len(e.message) < 350 for e in err.errors)
