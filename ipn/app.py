@@ -19,7 +19,7 @@ from sandbox.core.clock import now
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
 from sandbox.core.observe import observe
 from sandbox.core.request_id import add_request_id_header
-from sandbox.payouts import engine
+from sandbox.payouts import engine, states
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
 from sandbox.settings import Settings, get_settings
@@ -30,7 +30,7 @@ MAX_BODY = 64 * 1024
 class RailCallback(msgspec.Struct, forbid_unknown_fields=True):
     psp_reference: str
     notification_id: str
-    status: Literal["success", "failed", "returned"]
+    status: states.RailOutcome
     failure_code: str | None = None
 
 

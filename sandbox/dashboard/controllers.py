@@ -21,16 +21,15 @@ from litestar.template.config import TemplateConfig
 
 from sandbox.admin import service as admin_service
 from sandbox.core.auth import authenticate
-from sandbox.core.errors import ApiError, NotFound, Unauthenticated, ValidationFailed
+from sandbox.core.errors import ApiError, NotFound, Unauthenticated
 from sandbox.dashboard import batches, filters, forms, pages, queries, views, webhooks
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
 from sandbox.directory import service as directory
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, scenarios
+from sandbox.payouts import actions, scenarios, states
 from sandbox.payouts import service as payouts
-from sandbox.payouts.states import STATUSES
 from sandbox.summary import service as balance_summary
 
 HERE = Path(__file__).resolve().parent
@@ -40,10 +39,6 @@ PayoutId = Annotated[str, Parameter(max_length=64)]
 Query = Annotated[str | None, Parameter(max_length=200)]
 
 
-def _status_filter(status: str | None) -> str | None:
-    if status and status not in STATUSES:
-        raise ValidationFailed.field("status", f"must be one of {', '.join(STATUSES)}")
-    return status or None
 
 
 # --- sign-in -----------------------------------------------------------------------------------
@@ -121,7 +116,7 @@ async def topup(request: Request, viewer: Me) -> Redirect:
 
 async def _listing(viewer: Viewer, status: str | None, reference: str | None, merchant: str | None,
                    cursor: str | None, limit: int):
-    status = _status_filter(status)
+    status = states.parse_filter(status)
     if viewer.is_admin:
         return await admin_service.list_payouts(limit=limit, cursor=cursor, status=status, created_gte=None,
                                                 created_lte=None, merchant_id=merchant or None)
@@ -133,7 +128,7 @@ async def _listing(viewer: Viewer, status: str | None, reference: str | None, me
 async def payout_list(request: Request, viewer: Me, status: Query = None, reference: Query = None,
                       merchant: Query = None, cursor: Query = None) -> Template:
     listing = await _listing(viewer, status, reference, merchant, cursor, PAGE_SIZE)
-    return page(request, "payouts.html", viewer, listing=listing, statuses=STATUSES,
+    return page(request, "payouts.html", viewer, listing=listing, statuses=states.STATUS_NAMES,
                 filters={"status": status or "", "reference": reference or "", "merchant": merchant or ""},
                 rows_url="/dashboard/payouts/rows?" + request.url.query if request.url.query
                 else "/dashboard/payouts/rows")
@@ -184,7 +179,7 @@ async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     payout, table = payouts.to_api(row), scenarios.table()
     return {"payout": payout, "merchant_id": row["merchant"], "scenario": views.scenario_of(payout, table),
             "explain": views.explain(payout, table, viewer), "actions": views.actions(payout, viewer),
-            "entries": await queries.payout_ledger(payout.id, row["merchant"]), "final": payout.status in views.FINAL,
+            "entries": await queries.payout_ledger(payout.id, row["merchant"]), "final": states.is_final(payout.status),
             "events": await webhooks.events_with_deliveries(row["merchant"], payout_id=payout.id, limit=50),
             "back": payout.id}
 

@@ -17,6 +17,7 @@ from sandbox.core.types import (
     Title,
     whole,
 )
+from sandbox.payouts.states import RailOutcome
 
 
 class DestinationIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -91,7 +92,7 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
-    status: Literal["success", "failed", "returned"]
+    status: RailOutcome
     failure_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=whole("[a-z0-9_]+"))] | None = None
 
 
