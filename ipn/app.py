@@ -54,9 +54,9 @@ async def apply(callback: RailCallback) -> IpnResult:
         if fresh is None:
             return IpnResult(notification_id=callback.notification_id, result="duplicate", payout_id=None, status=None)
         row = await engine.on_rail_outcome(callback.psp_reference, callback.status, callback.failure_code)
-    logs.bind(payout_id=row["id"], merchant_id=row.get("merchant"))
-    return IpnResult(notification_id=callback.notification_id, result="applied", payout_id=row["id"],
-                     status=row["status"])
+    logs.bind(payout_id=row.id, merchant_id=row.merchant)
+    return IpnResult(notification_id=callback.notification_id, result="applied", payout_id=row.id,
+                     status=row.status)
 
 
 @post("/ipn/rail", operation_id="railCallback", status_code=200)

@@ -16,10 +16,10 @@ from sandbox.payouts import states
 async def list_payouts(*, limit: int, cursor: str | None, status: str | None,
                        created_gte: datetime | None, created_lte: datetime | None,
                        merchant_id: str | None) -> AdminPayoutPage:
-    page, rows = await payouts.list_rows(merchant_id, limit=limit, cursor=cursor, status=status,
-                                         created_gte=created_gte, created_lte=created_lte)
+    page = await payouts.list_rows(merchant_id, limit=limit, cursor=cursor, status=status,
+                                   created_gte=created_gte, created_lte=created_lte)
     return AdminPayoutPage(
-        data=[AdminPayout(**msgspec.structs.asdict(payouts.to_api(r)), merchant_id=r["merchant"]) for r in rows],
+        data=[AdminPayout(**msgspec.structs.asdict(payouts.to_api(r)), merchant_id=r.merchant) for r in page.rows],
         has_more=page.has_more,
         next_cursor=page.next_cursor,
     )

@@ -20,7 +20,7 @@ from sandbox.dashboard import forms, pages
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, fragment, page
 from sandbox.dashboard.views import Viewer
-from sandbox.payouts.states import FINAL, STATUS_NAMES
+from sandbox.payouts.states import FINAL, STATUSES
 from sandbox.settings import get_settings
 
 BATCHES = "/dashboard/batches"
@@ -77,7 +77,7 @@ async def upload_batch(request: Request, viewer: Me) -> Template | Redirect:
 
 async def _batch_context(viewer: Viewer, batch_id: str, status: str | None) -> dict[str, Any]:
     merchant_id = pages.merchant_only(viewer)
-    if status and status not in (*ITEM_STATUSES, *STATUS_NAMES):
+    if status and status not in (*ITEM_STATUSES, *STATUSES):
         raise ValidationFailed.field("status", "is not an item status")
     batch = await service.get(batch_id, merchant_id)
     items = await service.items_page(batch_id, merchant_id, status=status or None, limit=100, cursor=None)

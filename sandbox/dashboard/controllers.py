@@ -128,7 +128,7 @@ async def _listing(viewer: Viewer, status: str | None, reference: str | None, me
 async def payout_list(request: Request, viewer: Me, status: Query = None, reference: Query = None,
                       merchant: Query = None, cursor: Query = None) -> Template:
     listing = await _listing(viewer, status, reference, merchant, cursor, PAGE_SIZE)
-    return page(request, "payouts.html", viewer, listing=listing, statuses=states.STATUS_NAMES,
+    return page(request, "payouts.html", viewer, listing=listing, statuses=states.STATUSES,
                 filters={"status": status or "", "reference": reference or "", "merchant": merchant or ""},
                 rows_url="/dashboard/payouts/rows?" + request.url.query if request.url.query
                 else "/dashboard/payouts/rows")
@@ -177,10 +177,10 @@ async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     # A merchant asks for its own payouts only: another merchant's is NotFound, a 404 page.
     row = await payouts.get_row(payout_id, viewer.merchant_id)
     payout, table = payouts.to_api(row), scenarios.table()
-    return {"payout": payout, "merchant_id": row["merchant"], "scenario": views.scenario_of(payout, table),
+    return {"payout": payout, "merchant_id": row.merchant, "scenario": views.scenario_of(payout, table),
             "explain": views.explain(payout, table, viewer), "actions": views.actions(payout, viewer),
-            "entries": await queries.payout_ledger(payout.id, row["merchant"]), "final": states.is_final(payout.status),
-            "events": await webhooks.events_with_deliveries(row["merchant"], payout_id=payout.id, limit=50),
+            "entries": await queries.payout_ledger(payout.id, row.merchant), "final": states.is_final(payout.status),
+            "events": await webhooks.events_with_deliveries(row.merchant, payout_id=payout.id, limit=50),
             "back": payout.id}
 
 

@@ -11,7 +11,8 @@ from sandbox import db
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.ids import new_id
-from sandbox.webhooks import deliveries, filters, keys, paging, urls
+from sandbox.core.pagination import clamp, cut, decode_cursor
+from sandbox.webhooks import deliveries, filters, keys, urls
 from sandbox.webhooks import faults as fault_rules
 from sandbox.webhooks.faults import Faults
 from sandbox.webhooks.schemas import (
@@ -97,12 +98,12 @@ async def get(merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
 
 
 async def list_page(merchant_id: str, limit: int, cursor: str | None) -> WebhookEndpointPage:
-    limit = paging.clamp(limit)
+    limit = clamp(limit)
     rows = await db.fetch(
         f"SELECT {COLUMNS} FROM webhook_endpoint WHERE merchant = $1 AND deleted_at IS NULL"
         " AND ($2::bigint IS NULL OR number < $2) ORDER BY number DESC LIMIT $3",
-        merchant_id, paging.after(cursor), limit + 1)
-    page = paging.cut(rows, limit)
+        merchant_id, decode_cursor(cursor), limit + 1)
+    page = cut(rows, limit)
     return WebhookEndpointPage(data=[to_api(r) for r in page.rows], has_more=page.has_more,
                                next_cursor=page.next_cursor)
 
