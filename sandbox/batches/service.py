@@ -19,6 +19,7 @@ from sandbox.core.clock import iso
 from sandbox.core.errors import NotFound
 from sandbox.core.money import format_amount
 from sandbox.core.pagination import clamp, cut, decode_cursor
+from sandbox.payouts import states
 from sandbox.payouts.states import STATUSES
 
 PROCESS_JOB = "process_payout_batch"
@@ -90,10 +91,10 @@ async def request_retry(batch_id: str, merchant_id: str) -> BatchRetryAccepted:
     re-initiates them. Items already retried are never retried again."""
     await get_row(batch_id, merchant_id)
     marked = await db.fetchval(
-        "WITH m AS (UPDATE payout_batch_item i SET retry = 'requested' FROM payout p"
-        " WHERE i.batch = $1 AND i.payout_id = p.id AND p.status = 'failed' AND i.retry IS NULL RETURNING 1)"
-        " SELECT count(*) FROM m",
-        batch_id,
+        "WITH marked AS (UPDATE payout_batch_item i SET retry = 'requested' FROM payout p"
+        " WHERE i.batch = $1 AND i.payout_id = p.id AND p.status = $2 AND i.retry IS NULL RETURNING 1)"
+        " SELECT count(*) FROM marked",
+        batch_id, states.FAILED.value,
     )
     if marked:
         await db.after_commit(lambda: queue.enqueue(RETRY_JOB, batch_id))

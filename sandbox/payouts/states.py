@@ -43,6 +43,9 @@ NEXT: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     RETURNED: frozenset(),
 }
 
+INITIAL: frozenset[PayoutStatus] = frozenset({PENDING, IN_REVIEW})
+"""A new payout starts pending, or in review when its amount needs an admin's approval."""
+
 FINAL: frozenset[PayoutStatus] = frozenset({SUCCESS, FAILED, REJECTED, CANCELLED, RETURNED})
 """The payout has ended, as a merchant sees it: its funds are paid out or back in
 available. Only the merchant or the bank reopens one: a failed payout may be

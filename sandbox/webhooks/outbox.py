@@ -15,7 +15,7 @@ import msgspec
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
-from sandbox.webhooks import queueing
+from sandbox.webhooks import wakeups
 
 # Transactions that already wake the relay when they commit (one wake-up each).
 _waking: weakref.WeakSet = weakref.WeakSet()
@@ -45,4 +45,4 @@ async def event_written() -> None:
         if tx in _waking:
             return
         _waking.add(tx)
-    await queueing.wake_relay_after_commit()
+    await wakeups.wake_relay_after_commit()

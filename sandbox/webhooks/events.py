@@ -10,7 +10,7 @@ from sandbox import db
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.pagination import clamp, cut, decode_cursor
-from sandbox.webhooks import deliveries, filters, queueing
+from sandbox.webhooks import deliveries, event_types, wakeups
 from sandbox.webhooks.deliveries import NewDelivery
 from sandbox.webhooks.schemas import Attempt, Delivery, DeliveryPage, Event, EventPage, ResendAccepted
 
@@ -34,7 +34,7 @@ async def list_page(merchant_id: str, *, limit: int, cursor: str | None, type_pa
         f"SELECT {EVENT_COLUMNS} FROM outbox_event WHERE merchant = $1 AND ($2::bigint IS NULL OR number < $2)"
         " AND ($3::text IS NULL OR type LIKE $3) AND ($4::varchar IS NULL OR payout_id = $4)"
         " ORDER BY number DESC LIMIT $5",
-        merchant_id, decode_cursor(cursor), filters.like(type_pattern) if type_pattern else None, payout_id,
+        merchant_id, decode_cursor(cursor), event_types.like(type_pattern) if type_pattern else None, payout_id,
         limit + 1)
     page = cut(rows, limit)
     return EventPage(data=[event_to_api(r) for r in page.rows], has_more=page.has_more, next_cursor=page.next_cursor)
@@ -110,7 +110,7 @@ async def resend(merchant_id: str, event_id: str, endpoint_id: str | None) -> Re
             endpoints = [
                 e for e in await deliveries.lock_endpoints(
                     "merchant = $1 AND status = 'enabled' AND deleted_at IS NULL", merchant_id)
-                if filters.matches_any(filters.decode_patterns(e["events"]), event["type"])
+                if event_types.matches_any(event_types.decode_patterns(e["events"]), event["type"])
             ]
             if not endpoints:
                 raise Conflict(f"No enabled webhook endpoint subscribes to {event['type']}")
@@ -130,5 +130,5 @@ async def resend(merchant_id: str, event_id: str, endpoint_id: str | None) -> Re
 
 def _scheduler(delivery_id: str, due):
     async def schedule() -> None:
-        await queueing.schedule_attempt(delivery_id, 1, due)
+        await wakeups.schedule_attempt(delivery_id, 1, due)
     return schedule
