@@ -266,8 +266,8 @@ async def _review(request: Request, viewer: Viewer) -> Template:
         return admin_service.list_payouts(limit=100, cursor=None, status=status, created_gte=None,
                                           created_lte=None, merchant_id=None)
 
-    return page(request, "review.html", viewer, in_review=(await queue("in_review")).data,
-                on_hold=(await queue("on_hold")).data, requests=(await admin_service.payout_requests()).data,
+    return page(request, "review.html", viewer, in_review=(await queue(states.IN_REVIEW)).data,
+                on_hold=(await queue(states.ON_HOLD)).data, requests=(await admin_service.payout_requests()).data,
                 review_min=scenarios.table().review.min_amount)
 
 
