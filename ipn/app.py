@@ -20,7 +20,7 @@ from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed
 from sandbox.core.observe import observe
 from sandbox.core.request_id import add_request_id_header
 from sandbox.core.types import FailureCode, whole
-from sandbox.payouts import engine
+from sandbox.payouts import engine, states
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
 from sandbox.settings import Settings, get_settings
@@ -35,7 +35,7 @@ NotificationId = Annotated[str, msgspec.Meta(min_length=1, max_length=100, patte
 class RailCallback(msgspec.Struct, forbid_unknown_fields=True):
     psp_reference: PspReference
     notification_id: NotificationId
-    status: Literal["success", "failed", "returned"]
+    status: states.RailOutcome
     failure_code: FailureCode | None = None
 
 
@@ -59,9 +59,9 @@ async def apply(callback: RailCallback) -> IpnResult:
         if fresh is None:
             return IpnResult(notification_id=callback.notification_id, result="duplicate", payout_id=None, status=None)
         row = await engine.on_rail_outcome(callback.psp_reference, callback.status, callback.failure_code)
-    logs.bind(payout_id=row["id"], merchant_id=row.get("merchant"))
-    return IpnResult(notification_id=callback.notification_id, result="applied", payout_id=row["id"],
-                     status=row["status"])
+    logs.bind(payout_id=row.id, merchant_id=row.merchant)
+    return IpnResult(notification_id=callback.notification_id, result="applied", payout_id=row.id,
+                     status=row.status)
 
 
 @post("/ipn/rail", operation_id="railCallback", status_code=200)

@@ -33,7 +33,7 @@ from sandbox.payouts.controllers import PayoutController
 from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
-from sandbox.simulator.controllers import SandboxController
+from sandbox.simulator.controllers import SandboxToolsController
 from sandbox.summary.controllers import BalanceSummaryController
 from sandbox.webhooks.controllers import EventController, WebhookEndpointController
 
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     public = Router(path=API_PREFIX, route_handlers=[HealthController], security=[])
     authenticated = Router(
         path=API_PREFIX,
-        route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxController,
+        route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxToolsController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController],

@@ -137,7 +137,7 @@ def event_payloads() -> dict[str, type]:
     from sandbox.batches.schemas import PayoutBatch
     from sandbox.payouts.schemas import Payout
     from sandbox.settlements.schemas import Settlement
-    from sandbox.webhooks.filters import EVENT_TYPES
+    from sandbox.webhooks.event_types import EVENT_TYPES
 
     families = {"payout": Payout, "batch": PayoutBatch, "settlement": Settlement}
     missing = sorted({t for t in EVENT_TYPES if t.split(".")[0] not in families})
@@ -168,7 +168,7 @@ def _tighten(defs: dict) -> None:
 
 
 def event_schema(event_type: str, payload: type) -> dict:
-    from sandbox.payouts.states import STATUSES
+    from sandbox.payouts.states import INITIAL, STATUSES
 
     (data,), defs = msgspec.json.schema_components([payload], ref_template="#/$defs/{name}")
     _tighten(defs)
@@ -176,8 +176,7 @@ def event_schema(event_type: str, payload: type) -> dict:
     if family == "payout" and what in STATUSES:
         data = {"allOf": [data, {"properties": {"status": {"const": what}}}]}
     elif event_type == "payout.created":
-        # A payout starts pending, or in review when its amount needs approval.
-        data = {"allOf": [data, {"properties": {"status": {"enum": ["pending", "in_review"]}}}]}
+        data = {"allOf": [data, {"properties": {"status": {"enum": sorted((s.value for s in INITIAL), reverse=True)}}}]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": event_type,

@@ -9,13 +9,13 @@ from datetime import timedelta
 from arq import cron, func
 
 from sandbox.settings import Settings, get_settings
-from sandbox.webhooks import dispatch, http_client, queueing, relay, sweeper
+from sandbox.webhooks import attempts, relay, sender, sweeper, wakeups
 from sandbox.webhooks.slots import Slots
 
 
 async def startup(ctx: dict) -> None:
     settings = get_settings()
-    ctx["webhook_http"] = http_client.build(settings)
+    ctx["webhook_http"] = sender.build(settings)
     ctx["webhook_slots"] = Slots(settings.webhook_concurrency, settings.webhook_per_origin)
 
 
@@ -25,12 +25,12 @@ async def shutdown(ctx: dict) -> None:
 
 
 async def webhook_relay(ctx: dict) -> int:
-    await queueing.relay_started()
+    await wakeups.relay_started()
     return await relay.run(ctx["webhook_http"], ctx["webhook_slots"])
 
 
 async def webhook_deliver(ctx: dict, delivery_id: str) -> bool:
-    return await dispatch.deliver(ctx["webhook_http"], ctx["webhook_slots"], delivery_id)
+    return await attempts.deliver(ctx["webhook_http"], ctx["webhook_slots"], delivery_id)
 
 
 async def webhook_sweep(ctx: dict) -> int:
@@ -40,8 +40,8 @@ async def webhook_sweep(ctx: dict) -> int:
 FUNCTIONS = [
     # A relay waits for the first attempts it leased: up to 1,000 at SANDBOX_WEBHOOK_TIMEOUT_S each,
     # SANDBOX_WEBHOOK_CONCURRENCY at a time, in the worst case.
-    func(webhook_relay, name=queueing.RELAY_JOB, keep_result=0, max_tries=3, timeout=3600),
-    func(webhook_deliver, name=queueing.DELIVER_JOB, keep_result=0, max_tries=3, timeout=120),
+    func(webhook_relay, name=wakeups.RELAY_JOB, keep_result=0, max_tries=3, timeout=3600),
+    func(webhook_deliver, name=wakeups.DELIVER_JOB, keep_result=0, max_tries=3, timeout=120),
 ]
 
 

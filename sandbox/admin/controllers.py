@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
@@ -14,9 +14,8 @@ from sandbox.core.timestamps import parse_timestamp
 from sandbox.payouts import actions
 from sandbox.payouts.controllers import Timestamp
 from sandbox.payouts.schemas import Payout, ReviewDecision
-from sandbox.payouts.states import STATUSES
+from sandbox.payouts.states import StatusName
 
-StatusFilter = Literal[STATUSES]  # type: ignore[valid-type]
 PayoutId = Annotated[str, PathParameter(max_length=64)]
 
 
@@ -30,7 +29,7 @@ class AdminPayoutController(Controller):
         self,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        status: FromQuery[StatusFilter | None] = None,
+        status: FromQuery[StatusName | None] = None,
         merchant_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         created_gte: Timestamp = None,
         created_lte: Timestamp = None,

@@ -17,6 +17,7 @@ from sandbox.core.clock import now
 from sandbox.core.errors import ApiError, Conflict, DuplicateReference, InsufficientFunds, NotFound, ValidationFailed
 from sandbox.core.money import parse_amount
 from sandbox.payouts import actions
+from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import service as payouts
 from sandbox.payouts.schemas import PayoutCreate
 from sandbox.settings import get_settings
@@ -42,8 +43,7 @@ async def _foresee(merchant_id: str, bodies: list[PayoutCreate]) -> dict[int, Ap
     balance row is locked from here until the chunk commits, so the arithmetic holds."""
     available = await db.fetchval("SELECT available FROM balance WHERE merchant = $1 FOR UPDATE", merchant_id)
     refs = [b.reference for b in bodies if b.reference is not None]
-    used = {r["reference"] for r in await db.fetch(
-        "SELECT reference FROM payout WHERE merchant = $1 AND reference = ANY($2::varchar[])", merchant_id, refs)}
+    used = await payout_rows.existing_references(merchant_id, refs)
     refused: dict[int, ApiError] = {}
     checker = await rows.checker()
     for i, body in enumerate(bodies):

@@ -18,7 +18,8 @@ from sandbox.core import queue
 from sandbox.core.clock import iso
 from sandbox.core.errors import NotFound
 from sandbox.core.money import format_amount
-from sandbox.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from sandbox.core.pagination import clamp, cut, decode_cursor
+from sandbox.payouts import states
 from sandbox.payouts.states import STATUSES
 
 PROCESS_JOB = "process_payout_batch"
@@ -66,7 +67,7 @@ async def get(batch_id: str, merchant_id: str) -> PayoutBatch:
 async def items_page(batch_id: str, merchant_id: str, *, status: str | None, limit: int,
                      cursor: str | None) -> PayoutBatchItemPage:
     await get_row(batch_id, merchant_id)
-    limit = max(1, min(limit, MAX_LIMIT))
+    limit = clamp(limit)
     rows = await db.fetch(
         "SELECT i.line, COALESCE(p.status, i.status) AS status, i.reason, i.reference, i.amount, i.payout_id,"
         " i.retry, i.retry_reason FROM payout_batch_item i LEFT JOIN payout p ON p.id = i.payout_id"
@@ -74,15 +75,14 @@ async def items_page(batch_id: str, merchant_id: str, *, status: str | None, lim
         " ORDER BY i.line LIMIT $4",
         batch_id, decode_cursor(cursor, "l") or 0, status, limit + 1,
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    page = cut(rows, limit, "l", position=lambda r: r["line"])
     return PayoutBatchItemPage(
         data=[PayoutBatchItem(line=r["line"], status=r["status"], reason=r["reason"], reference=r["reference"],
                               amount=format_amount(r["amount"]) if r["amount"] is not None else None,
                               payout_id=r["payout_id"], retry=r["retry"], retry_reason=r["retry_reason"])
-              for r in rows],
-        has_more=has_more,
-        next_cursor=encode_cursor(rows[-1]["line"], "l") if has_more else None,
+              for r in page.rows],
+        has_more=page.has_more,
+        next_cursor=page.next_cursor,
     )
 
 
@@ -91,10 +91,10 @@ async def request_retry(batch_id: str, merchant_id: str) -> BatchRetryAccepted:
     re-initiates them. Items already retried are never retried again."""
     await get_row(batch_id, merchant_id)
     marked = await db.fetchval(
-        "WITH m AS (UPDATE payout_batch_item i SET retry = 'requested' FROM payout p"
-        " WHERE i.batch = $1 AND i.payout_id = p.id AND p.status = 'failed' AND i.retry IS NULL RETURNING 1)"
-        " SELECT count(*) FROM m",
-        batch_id,
+        "WITH marked AS (UPDATE payout_batch_item i SET retry = 'requested' FROM payout p"
+        " WHERE i.batch = $1 AND i.payout_id = p.id AND p.status = $2 AND i.retry IS NULL RETURNING 1)"
+        " SELECT count(*) FROM marked",
+        batch_id, states.FAILED.value,
     )
     if marked:
         await db.after_commit(lambda: queue.enqueue(RETRY_JOB, batch_id))

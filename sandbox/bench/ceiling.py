@@ -25,8 +25,8 @@ from pathlib import Path
 from litestar import Litestar, get, post
 
 from sandbox import db
+from sandbox.payouts.repository import COLUMNS
 from sandbox.payouts.schemas import PayoutCreate
-from sandbox.payouts.service import COLUMNS
 from sandbox.settings import get_settings
 
 PGBENCH_SQL = Path(__file__).with_name("payout.pgbench.sql")

@@ -24,7 +24,7 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     from sandbox import db
     from sandbox.core import redis as redis_client
     from sandbox.merchants import service as merchants
-    from sandbox.payouts import service
+    from sandbox.payouts import service, states
     from sandbox.payouts.schemas import DestinationIn, PayoutCreate
     from seeds.seed import seed
     from worker.main import build_worker
@@ -53,8 +53,8 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     task = asyncio.create_task(worker.async_run())
     while True:
         left = await db.fetchval(
-            "SELECT count(*) FROM payout WHERE merchant = $1 AND status NOT IN ('success', 'failed', 'returned')",
-            merchant.id,
+            "SELECT count(*) FROM payout WHERE merchant = $1 AND status <> ALL($2::varchar[])",
+            merchant.id, [s.value for s in states.FINAL],
         )
         if left == 0:
             break

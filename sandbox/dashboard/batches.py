@@ -19,8 +19,8 @@ from sandbox.core.errors import ApiError, ValidationFailed
 from sandbox.dashboard import forms, pages
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, fragment, page
-from sandbox.dashboard.views import FINAL, Viewer
-from sandbox.payouts.states import STATUSES
+from sandbox.dashboard.views import Viewer
+from sandbox.payouts.states import FINAL, STATUSES
 from sandbox.settings import get_settings
 
 BATCHES = "/dashboard/batches"

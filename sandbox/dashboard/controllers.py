@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 
 from sandbox.admin import service as admin_service
 from sandbox.core.auth import authenticate
-from sandbox.core.errors import ApiError, NotFound, Unauthenticated, ValidationFailed
+from sandbox.core.errors import ApiError, NotFound, Unauthenticated
 from sandbox.core.idempotency import IdempotencyMiddleware
 from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.dashboard import batches, filters, forms, pages, queries, views, webhooks
@@ -30,9 +30,8 @@ from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
 from sandbox.directory import service as directory
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, scenarios
+from sandbox.payouts import actions, scenarios, states
 from sandbox.payouts import service as payouts
-from sandbox.payouts.states import STATUSES
 from sandbox.settings import get_settings
 from sandbox.summary import service as balance_summary
 
@@ -43,10 +42,6 @@ PayoutId = Annotated[str, Parameter(max_length=64)]
 Query = Annotated[str | None, Parameter(max_length=200)]
 
 
-def _status_filter(status: str | None) -> str | None:
-    if status and status not in STATUSES:
-        raise ValidationFailed.field("status", f"must be one of {', '.join(STATUSES)}")
-    return status or None
 
 
 # --- sign-in -----------------------------------------------------------------------------------
@@ -124,7 +119,7 @@ async def topup(request: Request, viewer: Me) -> Redirect:
 
 async def _listing(viewer: Viewer, status: str | None, reference: str | None, merchant: str | None,
                    cursor: str | None, limit: int):
-    status = _status_filter(status)
+    status = states.parse_filter(status)
     if viewer.is_admin:
         return await admin_service.list_payouts(limit=limit, cursor=cursor, status=status, created_gte=None,
                                                 created_lte=None, merchant_id=merchant or None)
@@ -136,7 +131,7 @@ async def _listing(viewer: Viewer, status: str | None, reference: str | None, me
 async def payout_list(request: Request, viewer: Me, status: Query = None, reference: Query = None,
                       merchant: Query = None, cursor: Query = None) -> Template:
     listing = await _listing(viewer, status, reference, merchant, cursor, PAGE_SIZE)
-    return page(request, "payouts.html", viewer, listing=listing, statuses=STATUSES,
+    return page(request, "payouts.html", viewer, listing=listing, statuses=states.STATUSES,
                 filters={"status": status or "", "reference": reference or "", "merchant": merchant or ""},
                 rows_url="/dashboard/payouts/rows?" + request.url.query if request.url.query
                 else "/dashboard/payouts/rows")
@@ -185,10 +180,10 @@ async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     # A merchant asks for its own payouts only: another merchant's is NotFound, a 404 page.
     row = await payouts.get_row(payout_id, viewer.merchant_id)
     payout, table = payouts.to_api(row), scenarios.table()
-    return {"payout": payout, "merchant_id": row["merchant"], "scenario": views.scenario_of(payout, table),
+    return {"payout": payout, "merchant_id": row.merchant, "scenario": views.scenario_of(payout, table),
             "explain": views.explain(payout, table, viewer), "actions": views.actions(payout, viewer),
-            "entries": await queries.payout_ledger(payout.id, row["merchant"]), "final": payout.status in views.FINAL,
-            "events": await webhooks.events_with_deliveries(row["merchant"], payout_id=payout.id, limit=50),
+            "entries": await queries.payout_ledger(payout.id, row.merchant), "final": states.is_final(payout.status),
+            "events": await webhooks.events_with_deliveries(row.merchant, payout_id=payout.id, limit=50),
             "back": payout.id}
 
 
@@ -274,8 +269,8 @@ async def _review(request: Request, viewer: Viewer) -> Template:
         return admin_service.list_payouts(limit=100, cursor=None, status=status, created_gte=None,
                                           created_lte=None, merchant_id=None)
 
-    return page(request, "review.html", viewer, in_review=(await queue("in_review")).data,
-                on_hold=(await queue("on_hold")).data, requests=(await admin_service.payout_requests()).data,
+    return page(request, "review.html", viewer, in_review=(await queue(states.IN_REVIEW)).data,
+                on_hold=(await queue(states.ON_HOLD)).data, requests=(await admin_service.payout_requests()).data,
                 review_min=scenarios.table().review.min_amount)
 
 

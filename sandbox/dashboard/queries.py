@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from sandbox import db
+from sandbox.payouts import states
 
 
 async def merchant_name(merchant_id: str) -> str | None:
@@ -17,11 +18,11 @@ async def merchants(limit: int = 200) -> list[asyncpg.Record]:
     return await db.fetch(
         """SELECT m.id, m.name, m.created_at, b.available, b.locked, b.pending,
                   (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id) AS payouts,
-                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = 'in_review') AS in_review,
-                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = 'on_hold') AS on_hold
+                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $2) AS in_review,
+                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $3) AS on_hold
              FROM merchant m JOIN balance b ON b.merchant = m.id
             ORDER BY m.created_at DESC, m.id LIMIT $1""",
-        limit,
+        limit, states.IN_REVIEW.value, states.ON_HOLD.value,
     )
 
 

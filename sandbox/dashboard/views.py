@@ -11,8 +11,6 @@ from sandbox.payouts import states
 from sandbox.payouts.scenarios import Scenario, ScenarioTable
 from sandbox.payouts.schemas import Payout
 
-FINAL = frozenset({states.SUCCESS, states.FAILED, states.REJECTED, states.CANCELLED, states.RETURNED})
-
 FAILURES = {
     "account_closed": "the beneficiary's bank reports the account as closed",
     "rail_timeout": "every attempt timed out at the bank rail",
@@ -50,13 +48,12 @@ class Actions:
 def actions(payout: Payout, viewer: Viewer) -> Actions:
     status, submitted = payout.status, payout.psp_reference is not None
     if viewer.is_admin:
-        return Actions(approve=status == states.IN_REVIEW, release=status == states.ON_HOLD,
-                       reject=status in (states.IN_REVIEW, states.ON_HOLD))
-    outcomes = [o for o in ("success", "failed", "returned") if status in states.sources(o)] if submitted else []
+        return Actions(approve=status in states.APPROVABLE, release=status in states.RELEASABLE,
+                       reject=status in states.REJECTABLE)
     return Actions(
-        cancel=status in (states.IN_REVIEW, states.ON_HOLD) or (status == states.PENDING and not submitted),
-        reinitiate=status == states.FAILED,
-        simulate=outcomes,
+        cancel=states.may_cancel(status, submitted),
+        reinitiate=status in states.REINITIABLE,
+        simulate=[o.value for o in states.outcomes_for(status)] if submitted else [],
     )
 
 

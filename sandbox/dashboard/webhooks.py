@@ -1,6 +1,6 @@
 """Dashboard pages for webhooks: the merchant's endpoints (add, delete), the event log with
 every delivery attempt and its response, and resending an event. Through the webhook
-services the API uses (`sandbox.webhooks.service`, `event_service`)."""
+services the API uses (`sandbox.webhooks.endpoints`, `events`)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from sandbox.dashboard import forms, pages
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, fragment, page
 from sandbox.dashboard.views import Viewer
-from sandbox.webhooks import event_service
-from sandbox.webhooks import service as endpoints
-from sandbox.webhooks.filters import PATTERNS
+from sandbox.webhooks import endpoints, events
+from sandbox.webhooks.event_types import PATTERNS
 from sandbox.webhooks.schemas import Delivery, EndpointCreate, Event
 
 WEBHOOKS = "/dashboard/webhooks"
@@ -30,9 +29,9 @@ _PAYOUT_ID = re.compile(r"^po_[A-Za-z0-9]{1,60}$")
 async def events_with_deliveries(merchant_id: str, *, payout_id: str | None = None,
                                  limit: int = RECENT_EVENTS) -> list[tuple[Event, list[Delivery]]]:
     """Newest events first, each with its deliveries (oldest first) and every attempt."""
-    listing = await event_service.list_page(merchant_id, limit=limit, cursor=None, type_pattern=None,
+    listing = await events.list_page(merchant_id, limit=limit, cursor=None, type_pattern=None,
                                             payout_id=payout_id)
-    return [(event, (await event_service.deliveries_page(merchant_id, event.id, limit=100, cursor=None)).data)
+    return [(event, (await events.deliveries_page(merchant_id, event.id, limit=100, cursor=None)).data)
             for event in listing.data]
 
 
@@ -95,7 +94,7 @@ async def resend_event(request: Request, viewer: Me, event_id: Id) -> Redirect:
     back = (await request.form()).get("back") or ""
     session = sessions.of(request)
     try:
-        accepted = await event_service.resend(merchant_id, event_id, None)
+        accepted = await events.resend(merchant_id, event_id, None)
         count = len(accepted.deliveries)
         session.flash("ok", f"Resent {event_id} to {count} endpoint{'s' if count != 1 else ''}"
                             " (same webhook-id); the attempts show up below")

@@ -10,7 +10,7 @@ from sandbox.core.clock import iso
 from sandbox.core.errors import ValidationFailed
 from sandbox.core.money import format_amount
 from sandbox.core.openapi_errors import reads
-from sandbox.core.pagination import decode_cursor, encode_cursor
+from sandbox.core.pagination import cut, decode_cursor
 from sandbox.ledger import service, verify
 from sandbox.ledger.schemas import BalanceOut, LedgerEntryOut, LedgerPage
 from sandbox.ledger.verify import LedgerVerification
@@ -63,11 +63,7 @@ class BalanceController(Controller):
             except ValidationFailed:
                 before = decode_cursor(cursor, "p")
         rows = await service.history(request.user.merchant_id, since_seq=feed_from, before_seq=before, limit=limit)
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = None
-        if has_more:
-            next_cursor = encode_cursor(rows[-1]["seq"], "s" if feed_from is not None else "p")
+        page = cut(rows, limit, "s" if feed_from is not None else "p", position=lambda r: r["seq"])
         return LedgerPage(
             data=[
                 LedgerEntryOut(
@@ -79,8 +75,8 @@ class BalanceController(Controller):
                     payout_id=r["payout_id"],
                     created_at=iso(r["created_at"]),
                 )
-                for r in rows
+                for r in page.rows
             ],
-            has_more=has_more,
-            next_cursor=next_cursor,
+            has_more=page.has_more,
+            next_cursor=page.next_cursor,
         )

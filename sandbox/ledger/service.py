@@ -1,6 +1,9 @@
-"""The one place money moves: lock the balance row, check the rule, update the buckets
-and write a ledger transaction whose legs sum to zero — in a single statement, inside
-the caller's transaction."""
+"""The ledger's interface: what each kind of transaction does to the buckets (`KINDS`),
+and `ledger_post(...)`, the database function that applies one (see its migration): it
+locks the balance row, checks no bucket goes negative, updates the buckets and writes
+the transaction with legs that sum to zero, inside the caller's transaction. A caller
+that writes more in the same round trip (a payout) calls `ledger_post` inside its own
+statement with the arguments of a `Posting`, then `after_posting`."""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ from datetime import datetime
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.errors import InsufficientFunds, NotFound
-from sandbox.summary import cache as summary_cache
+from sandbox.ledger import version
 
 MERCHANT_BUCKETS = ("available", "locked", "pending")
 
-# Ledger transaction kinds and what each does to the buckets, as multiples of the amount
-# (DESIGN §2). The `external` leg is whatever makes the transaction sum to zero.
+# Ledger transaction kinds and what each does to the merchant's buckets, as multiples of
+# the amount. The `external` leg (the world outside the sandbox: the bank, the payer) is
+# whatever makes the transaction sum to zero.
 KINDS: dict[str, dict[str, int]] = {
     "payout_created": {"available": -1, "locked": +1},
     "payout_reinitiated": {"available": -1, "locked": +1},
@@ -29,31 +33,21 @@ KINDS: dict[str, dict[str, int]] = {
     "collection_declined": {"pending": -1},
 }
 
-# One round trip: the guarded UPDATE takes the row lock and re-checks every bucket;
-# if any would go negative it matches no row and nothing else is written.
-# Callers that write more in the same round trip (payout creation) append their own CTEs
-# reading `b` (so they write nothing when the rule refused) and their own final SELECT;
-# parameters $1..$11 are the posting's (see `posting_args`).
-POST_CTES = """
-WITH b AS (
-    UPDATE balance
-       SET available = available + $2, locked = locked + $3, pending = pending + $4,
-           last_seq = last_seq + $5, updated_at = $9
-     WHERE merchant = $1 AND available + $2 >= 0 AND locked + $3 >= 0 AND pending + $4 >= 0
-    RETURNING available, locked, pending, last_seq
-), t AS (
-    INSERT INTO ledger_transaction (merchant, kind, payout_id, created_at)
-    SELECT $1, $6, $7, $9 FROM b
-    RETURNING id
-), e AS (
-    INSERT INTO ledger_entry (transaction, merchant, bucket, amount, seq, kind, payout_id, created_at)
-    SELECT t.id, $1, leg.bucket, leg.amount,
-           CASE WHEN leg.bucket = 'external' THEN NULL ELSE b.last_seq - $5 + leg.ord END,
-           $6, $7, $9
-      FROM t, b, unnest($8::text[], $10::bigint[], $11::int[]) AS leg(bucket, amount, ord)
-)
-"""
-_POST_SQL = POST_CTES + "SELECT b.available, b.locked, b.pending, t.id AS transaction_id FROM b, t"
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One ledger transaction to apply: `args()` are `ledger_post`'s arguments, in order
+    (merchant, kind, payout_id, at, buckets, amounts)."""
+
+    merchant_id: str
+    kind: str
+    payout_id: str | None
+    at: datetime
+    buckets: list[str]
+    amounts: list[int]
+
+    def args(self) -> tuple:
+        return self.merchant_id, self.kind, self.payout_id, self.at, self.buckets, self.amounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,23 +68,12 @@ def legs(kind: str, amount: int) -> list[tuple[str, int]]:
     return out
 
 
-def posting_args(merchant_id: str, kind: str, amount: int, payout_id: str | None, at: datetime) -> list:
-    """Parameters $1..$11 of POST_CTES for a `kind` movement of `amount` (minor units, > 0)."""
+def posting(merchant_id: str, kind: str, amount: int, payout_id: str | None, at: datetime) -> Posting:
+    """A `kind` movement of `amount` (minor units, > 0)."""
     if amount <= 0:
         raise ValueError("amount must be positive")
     entries = legs(kind, amount)
-    delta = {bucket: 0 for bucket in MERCHANT_BUCKETS}
-    ords: list[int] = []
-    n = 0
-    for bucket, value in entries:
-        if bucket == "external":
-            ords.append(0)
-        else:
-            delta[bucket] += value
-            n += 1
-            ords.append(n)
-    return [merchant_id, delta["available"], delta["locked"], delta["pending"], n, kind, payout_id,
-            [b for b, _ in entries], at, [a for _, a in entries], ords]
+    return Posting(merchant_id, kind, payout_id, at, [b for b, _ in entries], [a for _, a in entries])
 
 
 async def refused(merchant_id: str) -> None:
@@ -102,19 +85,23 @@ async def refused(merchant_id: str) -> None:
 
 
 async def after_posting(merchant_id: str, matched: bool) -> None:
-    """What follows every statement built on POST_CTES (here, or inside a larger statement
-    such as a payout's): why it was refused when it matched no balance row, else the
-    merchant's cached summary dropped once the transaction commits."""
+    """What follows every call of `ledger_post` (here, or inside a larger statement such
+    as a payout's): why it was refused when it returned no row, else the merchant's
+    ledger version bumped once the transaction commits (the balance summary's cache
+    follows it)."""
     if not matched:
         await refused(merchant_id)
-    await summary_cache.invalidate_after_commit(merchant_id)
+    await version.bump_after_commit(merchant_id)
+
+
+_POST_SQL = "SELECT transaction_id, available, locked, pending FROM ledger_post($1, $2, $3, $4, $5, $6)"
 
 
 async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None = None,
                at: datetime | None = None) -> Posted:
     """Apply a `kind` movement of `amount` (minor units, > 0). Raises InsufficientFunds
     when a bucket would go negative (then nothing was written)."""
-    row = await db.fetchrow(_POST_SQL, *posting_args(merchant_id, kind, amount, payout_id, at or now()))
+    row = await db.fetchrow(_POST_SQL, *posting(merchant_id, kind, amount, payout_id, at or now()).args())
     await after_posting(merchant_id, row is not None)
     return Posted(row["transaction_id"], row["available"], row["locked"], row["pending"])
 

@@ -1,15 +1,17 @@
 """What merchants and admins do to a payout after it exists: reinitiate a failed one,
-ask the rail for an outcome, approve, reject or release. Each is one transaction through
-the scenario engine and `service.transition`."""
+ask the rail for an outcome, approve, reject or release. Each is one transaction, opened
+here, through the scenario engine and `service.transition`."""
 
 from __future__ import annotations
 
 import secrets
 
 import msgspec
+from msgspec.structs import replace
 
 from sandbox import db
 from sandbox.core import queue
+from sandbox.core.clock import now
 from sandbox.core.errors import Conflict
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations, engine, scenarios, service, states
@@ -18,47 +20,57 @@ from sandbox.rail import client as rail
 
 
 async def reinitiate(payout_id: str, merchant_id: str, destination: DestinationIn | None) -> Payout:
-    """From `failed` only: lock the funds again and walk the scenario from the start."""
-    extra: dict = {"psp_reference": None, "failure_code": None}
+    """From `failed` only: lock the funds again and walk the scenario from the start,
+    optionally to a corrected destination (whose account number picks the scenario)."""
+    corrected = None
     if destination is not None:
         book = await directory.get()
-        dest, number = destinations.validate(
+        corrected = destinations.validate(
             msgspec.to_builtins(destination), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes
         )
-        extra.update(destination=dest, scenario=scenarios.table().for_account(number).name)
-    row = await engine.start_track(payout_id, states.PENDING, engine.MAIN, merchant_id=merchant_id,
-                                   allowed_from=[states.FAILED], reason="reinitiated", extra=extra)
+    async with db.transaction():
+        row = replace(await service.get_row(payout_id, merchant_id, lock=True), psp_reference=None, failure_code=None)
+        if corrected is not None:
+            dest, number = corrected
+            row = replace(row, destination=msgspec.json.encode(dest).decode(),
+                          scenario=scenarios.table().for_account(number).name)
+        row = await engine.start_track(row, states.PENDING, engine.MAIN, allowed_from=states.REINITIABLE,
+                                       reason="reinitiated")
     return service.to_api(row)
 
 
 async def simulate(payout_id: str, merchant_id: str, status: str, failure_code: str | None) -> SimulateAccepted:
     """Have the rail send a signed callback with this outcome to the IPN service."""
     row = await service.get_row(payout_id, merchant_id)
-    if row["psp_reference"] is None:
+    if row.psp_reference is None:
         raise Conflict("The payout has not been submitted to the rail yet (no psp_reference)")
-    if row["status"] not in states.sources(status):
-        raise Conflict(f"The payout is {row['status']}; the rail cannot report {status} for it")
+    if not states.rail_may_report(row.status, status):
+        raise Conflict(f"The payout is {row.status}; the rail cannot report {status} for it")
     notification_id = "sim_" + secrets.token_hex(12)
-    await queue.enqueue(rail.NOTIFY_JOB, row["psp_reference"], notification_id, status, failure_code)
+    await queue.enqueue(rail.NOTIFY_JOB, row.psp_reference, notification_id, status, failure_code)
     return SimulateAccepted(payout_id=payout_id, notification_id=notification_id, status=status, delivery="queued")
 
 
 async def approve(payout_id: str, reason: str | None) -> Payout:
-    row = await engine.start_track(payout_id, states.PENDING, engine.MAIN, allowed_from=[states.IN_REVIEW],
-                                   reason=reason or "approved by an admin")
+    async with db.transaction():
+        row = await service.get_row(payout_id, None, lock=True)
+        row = await engine.start_track(row, states.PENDING, engine.MAIN, allowed_from=states.APPROVABLE,
+                                       reason=reason or "approved by an admin")
     return service.to_api(row)
 
 
 async def reject(payout_id: str, reason: str | None) -> Payout:
-    row = await service.transition(payout_id, states.REJECTED, allowed_from=[states.IN_REVIEW, states.ON_HOLD],
-                                   reason=reason or "rejected by an admin", sets={"next_action_at": None})
+    async with db.transaction():
+        row = await service.get_row(payout_id, None, lock=True)
+        row = await service.transition(row, states.REJECTED, reason=reason or "rejected by an admin", at=now(),
+                                       allowed_from=states.REJECTABLE)
     return service.to_api(row)
 
 
 async def release(payout_id: str, reason: str | None) -> Payout:
     """Lift a hold: the scenario's `after_release` steps start at once."""
     async with db.transaction():
-        row = await engine.start_track(payout_id, states.ON_HOLD, engine.AFTER_RELEASE,
-                                       allowed_from=[states.ON_HOLD], reason=reason or "released by an admin",
-                                       apply_first_step=True)
+        row = await service.get_row(payout_id, None, lock=True)
+        row = await engine.start_track(row, states.ON_HOLD, engine.AFTER_RELEASE, allowed_from=states.RELEASABLE,
+                                       reason=reason or "released by an admin", apply_first_step=True)
     return service.to_api(row)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
@@ -12,9 +12,8 @@ from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.payouts import actions, service
 from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
-from sandbox.payouts.states import STATUSES
+from sandbox.payouts.states import StatusName
 
-StatusFilter = Literal[STATUSES]  # type: ignore[valid-type]
 Timestamp = Annotated[str | None, QueryParameter(pattern=RFC3339, format="date-time", max_length=40)]
 
 
@@ -36,7 +35,7 @@ class PayoutController(Controller):
         request: Request,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        status: FromQuery[StatusFilter | None] = None,
+        status: FromQuery[StatusName | None] = None,
         created_gte: Timestamp = None,
         created_lte: Timestamp = None,
         reference: Annotated[str | None, QueryParameter(max_length=64)] = None,

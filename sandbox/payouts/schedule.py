@@ -34,8 +34,3 @@ async def schedule(payout_id: str, track: str, index: int, at: datetime | None) 
                                      due=at)
 
 
-def start_sets(scenario_name: str, track: str, at: datetime) -> dict:
-    """Columns that put a payout at the start of a track."""
-    return {"track": track, "step_index": 0, "next_action_at": due_at(steps_of(scenario_name, track), 0, at)}
-
-

@@ -19,6 +19,7 @@ from sandbox.core.types import (
     whole,
 )
 from sandbox.payouts.destinations import ACCOUNT_RE, MOBILE_NUMBER
+from sandbox.payouts.states import RailOutcome
 
 MobileNumber = Annotated[str, msgspec.Meta(min_length=11, max_length=11,
                                          pattern=whole(MOBILE_NUMBER, "must be a mobile number like 03001234567"),
@@ -147,7 +148,7 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
-    status: Literal["success", "failed", "returned"]
+    status: RailOutcome
     failure_code: FailureCode | None = None
 
 

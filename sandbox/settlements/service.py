@@ -17,7 +17,7 @@ from sandbox.core.clock import iso, now, scaled
 from sandbox.core.errors import NotFound
 from sandbox.core.ids import new_id
 from sandbox.core.money import format_amount
-from sandbox.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.ledger import service as ledger
 from sandbox.settings import get_settings
 from sandbox.settlements.schemas import Settlement, SettlementPage
@@ -104,16 +104,14 @@ async def get(settlement_id: str, merchant_id: str) -> Settlement:
 
 
 async def list_page(merchant_id: str, *, limit: int, cursor: str | None) -> SettlementPage:
-    limit = max(1, min(limit, MAX_LIMIT))
+    limit = clamp(limit)
     rows = await db.fetch(
         f"SELECT {COLUMNS} FROM settlement WHERE merchant = $1 AND ($2::bigint IS NULL OR number < $2)"
         " ORDER BY number DESC LIMIT $3",
         merchant_id, decode_cursor(cursor), limit + 1,
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return SettlementPage(data=[to_api(r) for r in rows], has_more=has_more,
-                          next_cursor=encode_cursor(rows[-1]["number"]) if has_more else None)
+    page = cut(rows, limit)
+    return SettlementPage(data=[to_api(r) for r in page.rows], has_more=page.has_more, next_cursor=page.next_cursor)
 
 
 async def report_entries(settlement_id: str, merchant_id: str) -> tuple[asyncpg.Record, list[asyncpg.Record]]:

@@ -20,7 +20,10 @@ from sandbox.payouts.schemas import SimulateAccepted, SimulateOutcome
 from sandbox.simulator.schemas import MerchantIn, MerchantOut, NewMerchantOut, TopupIn, TopupOut
 
 
-class SandboxController(Controller):
+class SandboxToolsController(Controller):
+    """Routes that exist only because this is a sandbox: top-ups, fresh merchants, the
+    scenario table, and asking the simulated rail for an outcome."""
+
     path = "/sandbox"
     tags = ["Sandbox tools"]
 

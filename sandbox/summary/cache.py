@@ -1,26 +1,15 @@
 """The balance summary's Redis cache, per merchant, at most 120 s.
 
-Invalidation bumps a per-merchant generation number once the transaction that moved
-money commits; readers look only at the value stored under the current generation. A
-reader that computed from older data stores it under the older generation, where
-nobody looks — so a change is visible at once, even racing a slow reader."""
+Values are stored under the merchant's ledger version (`sandbox.ledger.version`), which
+the ledger bumps once a transaction that moved the merchant's money commits; readers
+look only at the value stored under the current version. A reader that computed from
+older data stores it under the older version, where nobody looks — so a change is
+visible at once, even racing a slow reader."""
 
 from __future__ import annotations
 
-import weakref
-
-from sandbox import db
-from sandbox.core import queue
 from sandbox.core import redis as redis_client
-
-GENERATION_TTL_S = 7 * 24 * 3600
-
-# Transactions that already invalidate a merchant when they commit (once each).
-_pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _generation_key(merchant_id: str) -> str:
-    return f"summary:gen:{merchant_id}"
+from sandbox.ledger import version as ledger_version
 
 
 def _value_key(merchant_id: str, generation: int) -> str:
@@ -28,8 +17,7 @@ def _value_key(merchant_id: str, generation: int) -> str:
 
 
 async def generation(merchant_id: str) -> int:
-    raw = await redis_client.get().get(_generation_key(merchant_id))
-    return int(raw) if raw is not None else 0
+    return await ledger_version.current(merchant_id)
 
 
 async def read(merchant_id: str, gen: int) -> bytes | None:
@@ -38,21 +26,3 @@ async def read(merchant_id: str, gen: int) -> bytes | None:
 
 async def store(merchant_id: str, gen: int, value: bytes, ttl_s: int) -> None:
     await redis_client.get().set(_value_key(merchant_id, gen), value, ex=ttl_s)
-
-
-async def invalidate_after_commit(merchant_id: str) -> None:
-    """Called by the ledger for every posting: drop the merchant's cached summary once the
-    current transaction commits (once per merchant and transaction, in the pipeline that
-    carries the transaction's other Redis commands, e.g. its payout's next step)."""
-    tx = db.current()
-    if tx is not None:
-        merchants = _pending.setdefault(tx, set())
-        if merchant_id in merchants:
-            return
-        merchants.add(merchant_id)
-
-    def add(pipe) -> None:
-        pipe.incr(_generation_key(merchant_id))
-        pipe.expire(_generation_key(merchant_id), GENERATION_TTL_S)
-
-    await queue.redis_after_commit(add)

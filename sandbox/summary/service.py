@@ -24,7 +24,7 @@ _BY_KIND = {
     "released": (("payout_released",), "available"),
     "returned": (("payout_returned",), "available"),
 }
-IN_FLIGHT = [states.IN_REVIEW, states.PENDING, states.PROCESSING, states.RETRYING, states.ON_HOLD]
+_IN_FLIGHT = sorted(s.value for s in states.IN_FLIGHT)
 
 _encode = msgspec.json.Encoder()
 _decode = msgspec.json.Decoder(BalanceSummary)
@@ -42,7 +42,7 @@ async def _compute(merchant_id: str) -> BalanceSummary:
         flight = await db.fetchrow(
             "SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS total FROM payout"
             " WHERE merchant = $1 AND status = ANY($2::varchar[])",
-            merchant_id, IN_FLIGHT,
+            merchant_id, _IN_FLIGHT,
         )
     by = {(r["kind"], r["bucket"]): r for r in rows}
 

@@ -99,10 +99,11 @@ RETURNING e.id, e.delivery_seq
 _INSERT_SQL = """
 INSERT INTO webhook_delivery (id, merchant, event, endpoint, generation, seq, status, attempts, next_attempt_at,
                               lease_until, lease_token, created_at, updated_at)
-SELECT u.id, u.merchant, u.event, u.endpoint, u.generation, u.seq, 'pending', 0, u.due,
-       CASE WHEN u.lease_token IS NULL THEN NULL ELSE $10::timestamptz END, u.lease_token, $9, $9
+SELECT fresh.id, fresh.merchant, fresh.event, fresh.endpoint, fresh.generation, fresh.seq, 'pending', 0, fresh.due,
+       CASE WHEN fresh.lease_token IS NULL THEN NULL ELSE $10::timestamptz END, fresh.lease_token, $9, $9
   FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::int[], $6::bigint[],
-              $7::timestamptz[], $8::varchar[]) AS u(id, merchant, event, endpoint, generation, seq, due, lease_token)
+              $7::timestamptz[], $8::varchar[])
+       AS fresh(id, merchant, event, endpoint, generation, seq, due, lease_token)
 ON CONFLICT (event, endpoint, generation) DO NOTHING
 RETURNING id
 """

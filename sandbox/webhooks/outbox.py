@@ -1,6 +1,9 @@
-"""Events are written to the outbox in the same transaction as the change they
-describe; once that transaction commits, the worker's relay is woken to fan them out
-to webhook endpoints (and the sweeper relays anything a lost wake-up left behind)."""
+"""Writing events: each is written to the outbox in the same transaction as the change it
+describes, by the database function `outbox_emit(id, merchant, type, payout_id, data,
+at)` (alone through `emit`, or inside a larger statement such as a payout's, which then
+calls `event_written`); once that transaction commits, the worker's relay is woken to
+fan them out to webhook endpoints (and the sweeper relays anything a lost wake-up left
+behind)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import msgspec
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
-from sandbox.webhooks import queueing
+from sandbox.webhooks import wakeups
 
 # Transactions that already wake the relay when they commit (one wake-up each).
 _waking: weakref.WeakSet = weakref.WeakSet()
@@ -22,8 +25,7 @@ async def emit(merchant_id: str, event_type: str, data: dict, payout_id: str | N
                at: datetime | None = None) -> str:
     event_id = new_id("evt")
     await db.execute(
-        "INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, relayed_at)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6, NULL)",
+        "SELECT outbox_emit($1, $2, $3, $4, $5::jsonb, $6)",
         event_id,
         merchant_id,
         event_type,
@@ -43,4 +45,4 @@ async def event_written() -> None:
         if tx in _waking:
             return
         _waking.add(tx)
-    await queueing.wake_relay_after_commit()
+    await wakeups.wake_relay_after_commit()

@@ -15,7 +15,7 @@ import httpx
 
 from sandbox import db
 from sandbox.core.clock import now
-from sandbox.webhooks import deliveries, dispatch, filters, queueing
+from sandbox.webhooks import attempts, deliveries, event_types, wakeups
 from sandbox.webhooks.deliveries import NewDelivery, Target
 from sandbox.webhooks.slots import Slots
 
@@ -41,13 +41,13 @@ async def fan_out(limit: int = BATCH) -> tuple[int, list[Target], list[tuple[str
             list({e["merchant"] for e in events}))
         by_merchant: dict[str, list] = {}
         for endpoint in endpoints:
-            endpoint_events = filters.decode_patterns(endpoint["events"])
+            endpoint_events = event_types.decode_patterns(endpoint["events"])
             by_merchant.setdefault(endpoint["merchant"], []).append((endpoint, endpoint_events))
         new = [
             NewDelivery(event, endpoint)
             for event in events
             for endpoint, patterns in by_merchant.get(event["merchant"], ())
-            if endpoint["created_at"] <= event["created_at"] and filters.matches_any(patterns, event["type"])
+            if endpoint["created_at"] <= event["created_at"] and event_types.matches_any(patterns, event["type"])
         ]
         ready, held = await deliveries.create(new, at)
         await db.execute("UPDATE outbox_event SET relayed_at = $2 WHERE id = ANY($1::varchar[])",
@@ -59,19 +59,19 @@ async def run(http: httpx.AsyncClient, slots: Slots) -> int:
     """Relay until the outbox is empty (or MAX_BATCHES, then hand over); returns the
     number of events relayed. First attempts run concurrently, bounded by `slots`."""
     relayed = 0
-    attempts: list[asyncio.Task] = []
+    first_attempts: list[asyncio.Task] = []
     try:
         for _ in range(MAX_BATCHES):
             claimed, ready, held = await fan_out()
             relayed += claimed
-            attempts.extend(asyncio.create_task(dispatch.attempt(http, slots, t)) for t in ready)
+            first_attempts.extend(asyncio.create_task(attempts.attempt(http, slots, t)) for t in ready)
             for delivery_id, due in held:
-                await queueing.schedule_attempt(delivery_id, 1, due)
+                await wakeups.schedule_attempt(delivery_id, 1, due)
             if claimed < BATCH:
                 break
         else:
-            await queueing.enqueue_relay()
+            await wakeups.enqueue_relay()
     finally:
-        if attempts:  # attempts never raise; they finish even when claiming more failed
-            await asyncio.gather(*attempts)
+        if first_attempts:  # attempts never raise; they finish even when claiming more failed
+            await asyncio.gather(*first_attempts)
     return relayed

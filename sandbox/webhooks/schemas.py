@@ -5,8 +5,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from sandbox.core.types import Description
+from sandbox.webhooks.event_types import PATTERNS
 from sandbox.webhooks.faults import Faults
-from sandbox.webhooks.filters import PATTERNS
 from sandbox.webhooks.urls import URL_PATTERN
 
 # An event type, a family (`payout.*`) or `*` for every event.

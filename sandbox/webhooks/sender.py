@@ -1,18 +1,23 @@
 """One attempt on the wire: the Standard Webhooks request for a delivery, with the
-faults its endpoint asked for, and what came back."""
+faults its endpoint asked for, and what came back; sent through the worker's one pooled
+HTTP client (a timeout, no redirects followed, no proxies from the environment, and the
+SSRF policy applied at connect time)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
+import httpcore
 import httpx
 import msgspec
 
 from sandbox.core.clock import iso, now
+from sandbox.settings import Settings
 from sandbox.webhooks import faults as fault_rules
-from sandbox.webhooks import keys, signing
+from sandbox.webhooks import signatures
 from sandbox.webhooks.deliveries import AttemptRecord, Target
+from sandbox.webhooks.ssrf import GuardedBackend
 
 EXCERPT_BYTES = 1024
 EXCERPT_CHARS = 500
@@ -45,13 +50,13 @@ def body(target: Target) -> bytes:
 def headers(target: Target, content: bytes, timestamp: int, applied: frozenset[str]) -> dict[str, str]:
     signing_keys = target.signing_keys
     if fault_rules.WRONG_SIGNATURE in applied:
-        scheme = keys.ED25519 if signing_keys[0].startswith(keys.PRIVATE_PREFIX) else keys.HMAC
-        signing_keys = [keys.generate(scheme).signing_key]
+        scheme = signatures.ED25519 if signing_keys[0].startswith(signatures.PRIVATE_PREFIX) else signatures.HMAC
+        signing_keys = [signatures.generate(scheme).signing_key]
     return {
         "content-type": "application/json",
         "webhook-id": target.event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signing.signature_header(signing_keys, target.event_id, timestamp, content),
+        "webhook-signature": signatures.signature_header(signing_keys, target.event_id, timestamp, content),
     }
 
 
@@ -105,3 +110,39 @@ async def _excerpt(response: httpx.Response) -> str | None:
     if not chunks:
         return None
     return b"".join(chunks)[:EXCERPT_BYTES].decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+
+
+USER_AGENT = "MyPay-Sandbox-Webhooks/1.0"
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over an httpcore pool that dials through `GuardedBackend`
+    (httpx builds its pool without a way to pass a network backend, so it is rebuilt
+    here with the same options)."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(trust_env=False, limits=limits, retries=0)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=GuardedBackend(),
+        )
+
+
+def build(settings: Settings) -> httpx.AsyncClient:
+    concurrency = max(1, settings.webhook_concurrency)
+    # Idle connections cost the pool work on every request: let them go soon.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=5)
+    timeout = httpx.Timeout(settings.webhook_timeout_s, connect=min(5.0, settings.webhook_timeout_s))
+    return httpx.AsyncClient(
+        transport=GuardedTransport(limits),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"user-agent": USER_AGENT},
+    )

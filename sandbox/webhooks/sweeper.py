@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sandbox import db
 from sandbox.core.clock import now
-from sandbox.webhooks import deliveries, queueing
+from sandbox.webhooks import deliveries, wakeups
 
 log = logging.getLogger("sandbox.webhooks")
 
@@ -23,10 +23,10 @@ async def sweep(overdue: timedelta = OVERDUE, limit: int = LIMIT) -> int:
         "SELECT count(*) FROM (SELECT 1 FROM outbox_event WHERE relayed_at IS NULL AND created_at < $1 LIMIT $2) w",
         now() - overdue, limit)
     if waiting:
-        await queueing.enqueue_relay()
+        await wakeups.enqueue_relay()
     due = await deliveries.due_for_sweep(overdue, limit)
     for row in due:
-        await queueing.schedule_attempt(row["id"], row["attempts"] + 1, None, swept=True)
+        await wakeups.schedule_attempt(row["id"], row["attempts"] + 1, None, swept=True)
     if waiting or due:
         log.info("webhook sweeper: %d events to relay, %d deliveries rescheduled", waiting, len(due))
     return waiting + len(due)

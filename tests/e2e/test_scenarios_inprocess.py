@@ -112,6 +112,11 @@ async def test_review_approve_and_reject(merchant, admin, worker):
     requests = (await admin.get("/admin/payouts/requests")).json()["data"]
     mine = next(m for m in requests if m["merchant_id"] == merchant.merchant_id)
     assert mine["requested"] == {"count": 2, "amount": "300000.00"}
+    # In flight means funds still locked, waiting for review included: the admin queue
+    # and the merchant's balance summary count the same payouts.
+    assert mine["in_flight"] == {"count": 2, "amount": "300000.00"}
+    summary = (await merchant.get("/balance/summary")).json()
+    assert summary["totals"]["in_flight"] == mine["in_flight"]
     r = await admin.post(f"/admin/payouts/{big['id']}/approve", {"reason": "looks fine"})
     assert r.status_code == 200 and r.json()["status"] == "pending"
     done = await reaches(merchant, big["id"], "success")

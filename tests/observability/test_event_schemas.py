@@ -10,7 +10,7 @@ import jsonschema
 
 from sandbox.openapi_export import EVENTS_DIR, SPEC_PATH, render_events
 from sandbox.settlements import service as settlements
-from sandbox.webhooks.filters import EVENT_TYPES
+from sandbox.webhooks.event_types import EVENT_TYPES
 from tests.batches.helpers import HEADER, upload_csv, wait_completed
 from tests.conftest import payout_body, wait_for
 from tests.webhooks.helpers import endpoint

@@ -14,7 +14,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from sandbox.openapi_export import EVENTS_DIR, SPEC_PATH, directory_codes
-from sandbox.webhooks.filters import EVENT_TYPES
+from sandbox.webhooks.event_types import EVENT_TYPES
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from sandbox import db
 from sandbox.core import redis as redis_client
 from sandbox.settings import get_settings
-from sandbox.webhooks import deliveries, dispatch, http_client, queueing, relay
+from sandbox.webhooks import attempts, deliveries, relay, sender, wakeups
 from sandbox.webhooks.slots import Slots
 from tests.conftest import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, delivery_settled, endpoint, events_of, payout_in
@@ -22,7 +22,7 @@ def quick_sweeps(monkeypatch):
 
 @pytest.fixture
 async def client():
-    http = http_client.build(get_settings())
+    http = sender.build(get_settings())
     yield http, Slots(10, 4)
     await http.aclose()
 
@@ -31,12 +31,12 @@ async def test_a_lost_wake_up_is_swept(merchant, worker, receiver, quick_sweeps)
     await endpoint(merchant, receiver, events=["payout.created"])
     redis = redis_client.get()
     # A marker that says "a relay job is queued" when none is: every wake-up is skipped.
-    await redis.set(queueing.MARKER, b"1", px=60_000)
+    await redis.set(wakeups.MARKER, b"1", px=60_000)
     try:
         p = (await merchant.post("/payouts", payout_body())).json()
         await arrivals(receiver, 1, timeout=30)
     finally:
-        await redis.delete(queueing.MARKER)
+        await redis.delete(wakeups.MARKER)
     assert receiver.received[0].webhook_id == (await events_of(merchant, p["id"]))[0]["id"]
 
 
@@ -72,7 +72,7 @@ async def test_delivery_jobs_run_many_times_send_once(merchant, worker, receiver
     await arrivals(receiver, 1)
     event_id = receiver.ids()[0]
     made = (await merchant.post(f"/events/{event_id}/resend", {})).json()["deliveries"][0]
-    ran = await asyncio.gather(*(dispatch.deliver(*client, made["id"]) for _ in range(5)))
+    ran = await asyncio.gather(*(attempts.deliver(*client, made["id"]) for _ in range(5)))
     assert sum(ran) <= 1
     await delivery_settled(merchant, event_id)
     await wait_for(lambda: _settled_all(merchant, event_id), what="both deliveries")

@@ -12,24 +12,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
+from sandbox.webhooks import attempts, event_types, signatures, ssrf
 from sandbox.webhooks import faults as F
-from sandbox.webhooks import filters, keys, retry, signing, ssrf
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @given(body=st.binary(max_size=2000).map(lambda b: b.decode("latin-1").encode()), stamp=st.integers(0, 2**33))
 def test_hmac_signature_is_what_standardwebhooks_computes(body, stamp):
-    key = keys.generate(keys.HMAC)
-    ours = signing.signature_header([key.signing_key], "evt_1", stamp, body)
+    key = signatures.generate(signatures.HMAC)
+    ours = signatures.signature_header([key.signing_key], "evt_1", stamp, body)
     theirs = Webhook(key.signing_key).sign("evt_1", datetime.fromtimestamp(stamp, tz=UTC), body.decode())
     assert ours == theirs
 
 
 def test_ed25519_signature_verifies_with_the_public_key():
-    key = keys.generate(keys.ED25519)
+    key = signatures.generate(signatures.ED25519)
     assert key.signing_key.startswith("whsk_") and key.public_key.startswith("whpk_") and key.shown_secret is None
-    header = signing.signature_header([key.signing_key], "evt_1", 1_700_000_000, b'{"a":1}')
+    header = signatures.signature_header([key.signing_key], "evt_1", 1_700_000_000, b'{"a":1}')
     version, signature = header.split(",", 1)
     assert version == "v1a"
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key.removeprefix("whpk_")))
@@ -37,30 +37,30 @@ def test_ed25519_signature_verifies_with_the_public_key():
 
 
 def test_secrets_are_random_and_long_enough():
-    a, b = keys.generate(keys.HMAC), keys.generate(keys.HMAC)
+    a, b = signatures.generate(signatures.HMAC), signatures.generate(signatures.HMAC)
     assert a.shown_secret == a.signing_key and a.signing_key != b.signing_key
-    assert len(keys.decode(a.signing_key)) == 32  # the spec asks for 24 to 64 bytes
+    assert len(signatures.decode(a.signing_key)) == 32  # the spec asks for 24 to 64 bytes
 
 
 def test_several_keys_sign_space_separated():
-    old, new = keys.generate(keys.HMAC), keys.generate(keys.HMAC)
-    header = signing.signature_header([new.signing_key, old.signing_key], "evt_1", 1, b"{}")
+    old, new = signatures.generate(signatures.HMAC), signatures.generate(signatures.HMAC)
+    header = signatures.signature_header([new.signing_key, old.signing_key], "evt_1", 1, b"{}")
     assert len(header.split(" ")) == 2
     for key in (old, new):
         assert Webhook(key.signing_key).sign("evt_1", datetime.fromtimestamp(1, tz=UTC), "{}") in header.split(" ")
 
 
 def test_retry_schedule_and_its_end():
-    assert retry.SCHEDULE_S == (0, 5, 300, 1800, 7200, 18000, 36000, 36000) and retry.MAX_ATTEMPTS == 8
-    for attempt, seconds in enumerate(retry.SCHEDULE_S[1:], start=1):
-        wait = (retry.next_attempt_at(attempt, AT, None, scale=1.0) - AT).total_seconds()
+    assert attempts.SCHEDULE_S == (0, 5, 300, 1800, 7200, 18000, 36000, 36000) and attempts.MAX_ATTEMPTS == 8
+    for attempt, seconds in enumerate(attempts.SCHEDULE_S[1:], start=1):
+        wait = (attempts.next_attempt_at(attempt, AT, None, scale=1.0) - AT).total_seconds()
         assert seconds * 0.9 <= wait <= seconds * 1.1
-        half = (retry.next_attempt_at(attempt, AT, None, scale=0.5) - AT).total_seconds()
+        half = (attempts.next_attempt_at(attempt, AT, None, scale=0.5) - AT).total_seconds()
         assert seconds * 0.45 <= half <= seconds * 0.55
-    assert retry.next_attempt_at(8, AT, None, scale=1.0) is None
-    assert retry.next_attempt_at(1, AT, timedelta(seconds=60), scale=1.0) >= AT + timedelta(seconds=60)
+    assert attempts.next_attempt_at(8, AT, None, scale=1.0) is None
+    assert attempts.next_attempt_at(1, AT, timedelta(seconds=60), scale=1.0) >= AT + timedelta(seconds=60)
     # At time scale 0 every retry still waits the floor (SANDBOX_WEBHOOK_RETRY_FLOOR_S, 1 s).
-    assert retry.next_attempt_at(7, AT, None, scale=0.0) == AT + timedelta(seconds=1)
+    assert attempts.next_attempt_at(7, AT, None, scale=0.0) == AT + timedelta(seconds=1)
 
 
 @pytest.mark.parametrize("value, seconds", [
@@ -69,7 +69,7 @@ def test_retry_schedule_and_its_end():
     ("soon", None), ("", None), (None, None),
 ])
 def test_retry_after(value, seconds):
-    got = retry.retry_after(value, AT)
+    got = attempts.retry_after(value, AT)
     assert (got.total_seconds() if got is not None else None) == seconds
 
 
@@ -78,15 +78,15 @@ def test_retry_after(value, seconds):
     ("payout.failed", "payout.success", False), ("payout.*", "payouts.x", False), ("pay*", "payout.success", False),
 ])
 def test_patterns(pattern, event_type, hit):
-    assert filters.matches(pattern, event_type) is hit
+    assert event_types.matches(pattern, event_type) is hit
 
 
 def test_patterns_on_offer_and_like():
-    assert filters.PATTERNS[:4] == ("*", "payout.*", "batch.*", "settlement.*")
-    assert {"payout.on_hold", "batch.completed", "settlement.completed"} <= set(filters.PATTERNS)
-    assert all(any(filters.matches(p, t) for t in filters.EVENT_TYPES) for p in filters.PATTERNS)
-    assert filters.like("payout.*") == "payout.%" and filters.like("payout.on_hold") == "payout.on\\_hold"
-    assert "payout.created" in filters.EVENT_TYPES and "payout.returned" in filters.EVENT_TYPES
+    assert event_types.PATTERNS[:4] == ("*", "payout.*", "batch.*", "settlement.*")
+    assert {"payout.on_hold", "batch.completed", "settlement.completed"} <= set(event_types.PATTERNS)
+    assert all(any(event_types.matches(p, t) for t in event_types.EVENT_TYPES) for p in event_types.PATTERNS)
+    assert event_types.like("payout.*") == "payout.%" and event_types.like("payout.on_hold") == "payout.on\\_hold"
+    assert "payout.created" in event_types.EVENT_TYPES and "payout.returned" in event_types.EVENT_TYPES
 
 
 @pytest.mark.parametrize("address, blocked", [

@@ -1,16 +1,21 @@
 """Making a leased attempt and deciding what follows: done on a 2xx, the next attempt on
-the retry schedule otherwise (later if a 429/503 asks with Retry-After), failed after
-the last one, and on 410 Gone the endpoint is disabled."""
+the retry schedule otherwise (the Standard Webhooks schedule x SANDBOX_TIME_SCALE with
++-10 % jitter, later if a 429/503 asks with Retry-After), failed after the last one, and
+on 410 Gone the endpoint is disabled."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 
 from sandbox import db
-from sandbox.webhooks import deliveries, queueing, retry, sender
+from sandbox.core.clock import time_scale
+from sandbox.settings import get_settings
+from sandbox.webhooks import deliveries, sender, wakeups
 from sandbox.webhooks import faults as fault_rules
 from sandbox.webhooks.deliveries import FAILED, PENDING, SUCCEEDED, Target
 from sandbox.webhooks.slots import Slots
@@ -45,8 +50,8 @@ def decide(target: Target, sent: sender.Sent, error: str | None) -> tuple[str, d
         return FAILED, None
     asked = None
     if first.status_code in RETRY_AFTER_STATUSES:
-        asked = retry.retry_after(sent.retry_after, first.at)
-    next_at = retry.next_attempt_at(target.attempt, first.at, asked)
+        asked = retry_after(sent.retry_after, first.at)
+    next_at = next_attempt_at(target.attempt, first.at, asked)
     return (PENDING, next_at) if next_at is not None else (FAILED, None)
 
 
@@ -68,7 +73,7 @@ async def attempt(http: httpx.AsyncClient, slots: Slots, target: Target) -> None
         else:
             await deliveries.record(target, sent.records, status, next_at, error)
         if status == PENDING:
-            await queueing.schedule_attempt(target.delivery_id, target.attempt + 1, next_at)
+            await wakeups.schedule_attempt(target.delivery_id, target.attempt + 1, next_at)
     except Exception:
         log.exception("webhook delivery %s attempt %d failed to run", target.delivery_id, target.attempt)
 
@@ -88,3 +93,52 @@ async def deliver(http: httpx.AsyncClient, slots: Slots, delivery_id: str) -> bo
         return False
     await attempt(http, slots, target)
     return True
+
+
+# Delay before each attempt: the first goes at once, the eighth is the last.
+SCHEDULE_S = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+MAX_ATTEMPTS = len(SCHEDULE_S)
+JITTER = 0.1
+# A receiver may ask us to wait, but not for longer than the longest step of the schedule.
+MAX_RETRY_AFTER = timedelta(seconds=max(SCHEDULE_S))
+
+
+def backoff(next_attempt: int, scale: float | None = None) -> timedelta:
+    """The scheduled, jittered wait before attempt `next_attempt` (2..MAX_ATTEMPTS), at
+    `scale` (SANDBOX_TIME_SCALE unless given)."""
+    seconds = SCHEDULE_S[next_attempt - 1] * (time_scale() if scale is None else scale)
+    jittered = seconds * (1 + random.uniform(-JITTER, JITTER))
+    # A floor in real time, whatever the scale: at scale 0 a receiver that restarts for a
+    # moment would otherwise see all eight attempts fail within milliseconds.
+    return timedelta(seconds=max(jittered, get_settings().webhook_retry_floor_s))
+
+
+def retry_after(value: str | None, at: datetime) -> timedelta | None:
+    """`Retry-After` as seconds or an HTTP date; None when absent or unreadable. It is the
+    receiver's own request, so it is honoured in real time, not scaled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        wait = timedelta(seconds=max(0, int(value)))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        wait = max(when - at, timedelta(0))
+    return min(wait, MAX_RETRY_AFTER)
+
+
+def next_attempt_at(attempt: int, at: datetime, asked: timedelta | None,
+                    scale: float | None = None) -> datetime | None:
+    """When attempt `attempt + 1` is due after attempt `attempt` failed at `at`; None
+    when `attempt` was the last."""
+    if attempt >= MAX_ATTEMPTS:
+        return None
+    wait = backoff(attempt + 1, scale)
+    if asked is not None:
+        wait = max(wait, asked)
+    return at + wait

@@ -9,7 +9,8 @@ import msgspec
 from sandbox import db
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
-from sandbox.webhooks import deliveries, filters, paging, queueing
+from sandbox.core.pagination import clamp, cut, decode_cursor
+from sandbox.webhooks import deliveries, event_types, wakeups
 from sandbox.webhooks.deliveries import NewDelivery
 from sandbox.webhooks.schemas import Attempt, Delivery, DeliveryPage, Event, EventPage, ResendAccepted
 
@@ -28,14 +29,14 @@ def event_to_api(row: asyncpg.Record) -> Event:
 
 async def list_page(merchant_id: str, *, limit: int, cursor: str | None, type_pattern: str | None,
                     payout_id: str | None) -> EventPage:
-    limit = paging.clamp(limit)
+    limit = clamp(limit)
     rows = await db.fetch(
         f"SELECT {EVENT_COLUMNS} FROM outbox_event WHERE merchant = $1 AND ($2::bigint IS NULL OR number < $2)"
         " AND ($3::text IS NULL OR type LIKE $3) AND ($4::varchar IS NULL OR payout_id = $4)"
         " ORDER BY number DESC LIMIT $5",
-        merchant_id, paging.after(cursor), filters.like(type_pattern) if type_pattern else None, payout_id,
+        merchant_id, decode_cursor(cursor), event_types.like(type_pattern) if type_pattern else None, payout_id,
         limit + 1)
-    page = paging.cut(rows, limit)
+    page = cut(rows, limit)
     return EventPage(data=[event_to_api(r) for r in page.rows], has_more=page.has_more, next_cursor=page.next_cursor)
 
 
@@ -83,12 +84,12 @@ async def _with_attempts(rows: list[asyncpg.Record]) -> list[Delivery]:
 async def deliveries_page(merchant_id: str, event_id: str, *, limit: int, cursor: str | None) -> DeliveryPage:
     """Oldest first, each with every attempt made so far."""
     await _event_row(merchant_id, event_id)
-    limit = paging.clamp(limit)
+    limit = clamp(limit)
     rows = await db.fetch(
         _DELIVERY_SQL + " WHERE d.event = $1 AND d.merchant = $2 AND ($3::bigint IS NULL OR d.number > $3)"
         " ORDER BY d.number LIMIT $4",
-        event_id, merchant_id, paging.after(cursor, "d"), limit + 1)
-    page = paging.cut(rows, limit, "d")
+        event_id, merchant_id, decode_cursor(cursor, "d"), limit + 1)
+    page = cut(rows, limit, "d")
     return DeliveryPage(data=await _with_attempts(page.rows), has_more=page.has_more, next_cursor=page.next_cursor)
 
 
@@ -109,7 +110,7 @@ async def resend(merchant_id: str, event_id: str, endpoint_id: str | None) -> Re
             endpoints = [
                 e for e in await deliveries.lock_endpoints(
                     "merchant = $1 AND status = 'enabled' AND deleted_at IS NULL", merchant_id)
-                if filters.matches_any(filters.decode_patterns(e["events"]), event["type"])
+                if event_types.matches_any(event_types.decode_patterns(e["events"]), event["type"])
             ]
             if not endpoints:
                 raise Conflict(f"No enabled webhook endpoint subscribes to {event['type']}")
@@ -129,5 +130,5 @@ async def resend(merchant_id: str, event_id: str, endpoint_id: str | None) -> Re
 
 def _scheduler(delivery_id: str, due):
     async def schedule() -> None:
-        await queueing.schedule_attempt(delivery_id, 1, due)
+        await wakeups.schedule_attempt(delivery_id, 1, due)
     return schedule

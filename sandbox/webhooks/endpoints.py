@@ -11,7 +11,8 @@ from sandbox import db
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.ids import new_id
-from sandbox.webhooks import deliveries, filters, keys, paging, urls
+from sandbox.core.pagination import clamp, cut, decode_cursor
+from sandbox.webhooks import deliveries, event_types, signatures, urls
 from sandbox.webhooks import faults as fault_rules
 from sandbox.webhooks.faults import Faults
 from sandbox.webhooks.schemas import (
@@ -35,7 +36,7 @@ def to_api(row: asyncpg.Record) -> WebhookEndpoint:
         object="webhook_endpoint",
         url=row["url"],
         description=row["description"],
-        events=filters.decode_patterns(row["events"]),
+        events=event_types.decode_patterns(row["events"]),
         signing=row["signing"],
         status=row["status"],
         disabled_reason=row["disabled_reason"],
@@ -47,7 +48,7 @@ def to_api(row: asyncpg.Record) -> WebhookEndpoint:
     )
 
 
-def with_secret(row: asyncpg.Record, pair: keys.KeyPair) -> WebhookEndpointWithSecret:
+def with_secret(row: asyncpg.Record, pair: signatures.KeyPair) -> WebhookEndpointWithSecret:
     return WebhookEndpointWithSecret(**msgspec.structs.asdict(to_api(row)), secret=pair.shown_secret)
 
 
@@ -63,7 +64,7 @@ def _encode(value) -> str:
 async def create(merchant_id: str, body: EndpointCreate) -> WebhookEndpointWithSecret:
     patterns = unique_patterns(body.events)
     url = await urls.check(body.url)
-    pair = keys.generate(body.signing)
+    pair = signatures.generate(body.signing)
     at = now()
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"webhook_endpoints:{merchant_id}")
@@ -97,12 +98,12 @@ async def get(merchant_id: str, endpoint_id: str) -> WebhookEndpoint:
 
 
 async def list_page(merchant_id: str, limit: int, cursor: str | None) -> WebhookEndpointPage:
-    limit = paging.clamp(limit)
+    limit = clamp(limit)
     rows = await db.fetch(
         f"SELECT {COLUMNS} FROM webhook_endpoint WHERE merchant = $1 AND deleted_at IS NULL"
         " AND ($2::bigint IS NULL OR number < $2) ORDER BY number DESC LIMIT $3",
-        merchant_id, paging.after(cursor), limit + 1)
-    page = paging.cut(rows, limit)
+        merchant_id, decode_cursor(cursor), limit + 1)
+    page = cut(rows, limit)
     return WebhookEndpointPage(data=[to_api(r) for r in page.rows], has_more=page.has_more,
                                next_cursor=page.next_cursor)
 
@@ -147,7 +148,7 @@ async def rotate(merchant_id: str, endpoint_id: str, grace_period_seconds: int) 
     at = now()
     async with db.transaction():
         row = await _row(merchant_id, endpoint_id, lock=True)
-        pair = keys.generate(row["signing"])
+        pair = signatures.generate(row["signing"])
         grace = timedelta(seconds=grace_period_seconds)
         row = await db.fetchrow(
             "UPDATE webhook_endpoint SET previous_signing_key = $2, previous_key_expires_at = $3,"

@@ -1,0 +1,44 @@
+"""A per-merchant version of the ledger in Redis, bumped once the transaction that posted
+for the merchant commits. Anything computed from the merchant's ledger (the balance
+summary's cache) keys what it keeps by this version, so it hears of every posting
+without the ledger knowing who listens."""
+
+from __future__ import annotations
+
+import weakref
+
+from sandbox import db
+from sandbox.core import queue
+from sandbox.core import redis as redis_client
+
+VERSION_TTL_S = 7 * 24 * 3600
+
+# Transactions that already bump a merchant's version when they commit (once each).
+_pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _key(merchant_id: str) -> str:
+    return f"ledger:version:{merchant_id}"
+
+
+async def current(merchant_id: str) -> int:
+    raw = await redis_client.get().get(_key(merchant_id))
+    return int(raw) if raw is not None else 0
+
+
+async def bump_after_commit(merchant_id: str) -> None:
+    """After a posting: bump the merchant's version once the current transaction commits
+    (once per merchant and transaction, in the pipeline that carries the transaction's
+    other Redis commands, e.g. its payout's next step)."""
+    tx = db.current()
+    if tx is not None:
+        merchants = _pending.setdefault(tx, set())
+        if merchant_id in merchants:
+            return
+        merchants.add(merchant_id)
+
+    def add(pipe) -> None:
+        pipe.incr(_key(merchant_id))
+        pipe.expire(_key(merchant_id), VERSION_TTL_S)
+
+    await queue.redis_after_commit(add)

@@ -1,0 +1,174 @@
+"""All the SQL of the payout row: read, list, insert, change status, save progress. Each
+write is one statement (one round trip): a write that moves money calls the ledger's
+`ledger_post(...)` inside it and writes the payout only if the posting was accepted; a
+write that an event describes calls `outbox_emit(...)` for the row it wrote. Callers own
+the transaction; a function that writes never opens one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from sandbox import db
+from sandbox.ledger.service import Posting
+
+COLUMNS = (
+    "id, merchant, amount, currency, status, scenario, destination, reference, description, metadata,"
+    " attempts, failure_code, psp_reference, status_history, track, step_index, next_action_at, created_at,"
+    " updated_at, number"
+)
+
+
+class PayoutRow(msgspec.Struct, kw_only=True):
+    """A payout as stored. JSON columns stay JSON text, as the database returns them."""
+
+    id: str
+    merchant: str
+    amount: int
+    currency: str
+    status: str
+    scenario: str
+    destination: str
+    reference: str | None
+    description: str | None
+    metadata: str | None
+    attempts: int
+    failure_code: str | None
+    psp_reference: str | None
+    status_history: str
+    track: str
+    step_index: int
+    next_action_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    number: int | None = None  # assigned by the database on insert
+
+
+class Event(msgspec.Struct, frozen=True):
+    """The outbox event that describes a write, as `outbox_emit` takes it."""
+
+    id: str
+    type: str
+    data: str  # JSON text
+
+
+def _row(record) -> PayoutRow | None:
+    return PayoutRow(**record) if record is not None else None
+
+
+async def get(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow | None:
+    """The payout (of `merchant_id`, unless None); with `lock`, locked until the caller's
+    transaction ends."""
+    return _row(await db.fetchrow(
+        f"SELECT {COLUMNS} FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)"
+        + (" FOR UPDATE" if lock else ""),
+        payout_id, merchant_id,
+    ))
+
+
+async def get_by_psp_reference(psp_reference: str, *, lock: bool = False) -> PayoutRow | None:
+    return _row(await db.fetchrow(
+        f"SELECT {COLUMNS} FROM payout WHERE psp_reference = $1" + (" FOR UPDATE" if lock else ""), psp_reference,
+    ))
+
+
+async def newest_first(merchant_id: str | None, *, before: int | None, fetch: int, status: str | None,
+                       created_gte: datetime | None, created_lte: datetime | None,
+                       reference: str | None) -> list[PayoutRow]:
+    """Up to `fetch` payouts numbered below `before`, newest first (all merchants when
+    `merchant_id` is None); each filter applies when not None."""
+    records = await db.fetch(
+        f"""SELECT {COLUMNS} FROM payout
+             WHERE ($1::varchar IS NULL OR merchant = $1)
+               AND ($2::bigint IS NULL OR number < $2)
+               AND ($3::varchar IS NULL OR status = $3)
+               AND ($4::timestamptz IS NULL OR created_at >= $4)
+               AND ($5::timestamptz IS NULL OR created_at <= $5)
+               AND ($6::varchar IS NULL OR reference = $6)
+             ORDER BY number DESC LIMIT $7""",
+        merchant_id, before, status, created_gte, created_lte, reference, fetch,
+    )
+    return [PayoutRow(**r) for r in records]
+
+
+async def existing_references(merchant_id: str, references: list[str]) -> set[str]:
+    rows = await db.fetch("SELECT reference FROM payout WHERE merchant = $1 AND reference = ANY($2::varchar[])",
+                          merchant_id, references)
+    return {r["reference"] for r in rows}
+
+
+async def overdue(before: datetime, limit: int) -> list[tuple[str, str, int]]:
+    """(id, track, step_index) of payouts whose next step was due before `before`, oldest first."""
+    rows = await db.fetch(
+        "SELECT id, track, step_index FROM payout WHERE next_action_at < $1 ORDER BY next_action_at LIMIT $2",
+        before, limit,
+    )
+    return [(r["id"], r["track"], r["step_index"]) for r in rows]
+
+
+_INSERT_SQL = """
+WITH posted AS (
+    SELECT transaction_id FROM ledger_post($1, $2, $3, $4, $5, $6)
+), created AS (
+    INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
+                        description, metadata, attempts, failure_code, psp_reference, status_history,
+                        track, step_index, next_action_at, created_at, updated_at)
+    SELECT $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::jsonb, $17, $18, $19, $20::jsonb,
+           $21, $22, $23, $24, $25
+      FROM posted
+    RETURNING outbox_emit($26, merchant, $27, id, $28::jsonb, created_at)
+)
+SELECT count(*) FROM created
+"""
+
+
+async def insert(row: PayoutRow, posting: Posting, event: Event) -> bool:
+    """Insert the payout with the posting that locks its funds and the event that
+    announces it. False when the ledger refused the posting (then nothing was written)."""
+    return await db.fetchval(
+        _INSERT_SQL, *posting.args(),
+        row.id, row.merchant, row.amount, row.currency, row.status, row.scenario, row.destination, row.reference,
+        row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
+        row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
+        event.id, event.type, event.data,
+    ) == 1
+
+
+# $1..$12: the payout's id and every column a status change may write; $13..$15: the event.
+_CHANGED = """changed AS (
+    UPDATE payout
+       SET status = $2, status_history = $3::jsonb, attempts = $4, updated_at = $5, failure_code = $6,
+           psp_reference = $7, next_action_at = $8, track = $9, step_index = $10, scenario = $11,
+           destination = $12::jsonb
+     WHERE id = $1 {only_if_posted}
+    RETURNING outbox_emit($13, merchant, $14, id, $15::jsonb, $5)
+)
+SELECT count(*) FROM changed"""
+_CHANGE_SQL = "WITH " + _CHANGED.format(only_if_posted="")
+_CHANGE_POSTING_SQL = (
+    "WITH posted AS (SELECT transaction_id FROM ledger_post($16, $17, $18, $19, $20, $21)), "
+    + _CHANGED.format(only_if_posted="AND EXISTS (SELECT 1 FROM posted)")
+)
+
+
+async def change_status(after: PayoutRow, event: Event, posting: Posting | None) -> bool:
+    """Write the payout as `after` shows it (its row is locked by the caller), with the
+    event that describes the change and, when the change moves money, its posting. False
+    when the ledger refused the posting (then nothing was written)."""
+    args = (after.id, after.status, after.status_history, after.attempts, after.updated_at, after.failure_code,
+            after.psp_reference, after.next_action_at, after.track, after.step_index, after.scenario,
+            after.destination, event.id, event.type, event.data)
+    if posting is None:
+        return await db.fetchval(_CHANGE_SQL, *args) == 1
+    return await db.fetchval(_CHANGE_POSTING_SQL, *args, *posting.args()) == 1
+
+
+async def save_progress(row: PayoutRow) -> None:
+    """Write where the payout is in its scenario (no status change, no event): its track,
+    step, when the next step is due, its psp_reference once submitted."""
+    await db.execute(
+        "UPDATE payout SET track = $2, step_index = $3, next_action_at = $4, psp_reference = $5, updated_at = $6"
+        " WHERE id = $1",
+        row.id, row.track, row.step_index, row.next_action_at, row.psp_reference, row.updated_at,
+    )
