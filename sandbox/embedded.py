@@ -164,8 +164,14 @@ class EmbeddedRedis:
             "--unixsocketperm", "700",
             "--dir", str(self.dir),
             "--dbfilename", "dump.rdb",
-            "--save", "60 1",
-            "--appendonly", "no",
+            # Durable across a stop or a crash: the queue holds payout steps and webhook
+            # deliveries. Each save point is its own argv elements: one element "60 1" is
+            # read by redis-server 6.2 as `save ""` (never snapshot). The append-only file,
+            # flushed once a second, loses at most a second of writes on kill -9.
+            "--save", "900", "1", "--save", "60", "1",
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--appendfilename", "appendonly.aof",
             "--pidfile", str(self.pidfile),
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),

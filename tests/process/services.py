@@ -99,7 +99,8 @@ class Services:
         rate-limit counters and caches are gone, as after a crash with no persistence."""
         self.redis.stop(crash=lose_data)
         if lose_data:
-            (self.redis.dir / "dump.rdb").unlink(missing_ok=True)
+            for name in ("dump.rdb", "appendonly.aof"):
+                (self.redis.dir / name).unlink(missing_ok=True)
 
     def start_redis(self) -> None:
         assert self.redis.start() == self.redis_url, "Redis came back on another address"
