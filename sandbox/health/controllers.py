@@ -20,12 +20,21 @@ class Ready(msgspec.Struct):
     redis: str
 
 
+# /ready answers within this, whatever the servers do: a frozen one is reported down.
+READY_DEADLINE_S = 2.0
+
+
 async def _check(probe) -> str:
-    try:
-        await asyncio.wait_for(probe(), timeout=2.0)
-        return "ok"
-    except Exception as exc:  # any failure means "not ready"; say which kind
+    task = asyncio.ensure_future(probe())
+    done, _ = await asyncio.wait({task}, timeout=READY_DEADLINE_S)
+    if not done:
+        # Not awaited: a cancelled statement on a frozen server takes its own deadline to
+        # let go of its connection, and /ready must not wait for that.
+        task.cancel()
+        return "down: TimeoutError"
+    if (exc := task.exception()) is not None:  # any failure means "not ready"; say which kind
         return f"down: {type(exc).__name__}"
+    return "ok"
 
 
 class HealthController(Controller):
@@ -41,8 +50,8 @@ class HealthController(Controller):
          responses={503: ResponseSpec(data_container=Ready, description="A backing service is down",
                                       generate_examples=False)})
     async def ready(self) -> Response[Ready]:
-        pg = await _check(lambda: db.fetchval("SELECT 1"))
-        rd = await _check(lambda: redis_client.get().ping())
+        pg, rd = await asyncio.gather(_check(lambda: db.fetchval("SELECT 1")),
+                                      _check(lambda: redis_client.get().ping()))
         ok = pg == "ok" and rd == "ok"
         return Response(Ready(status="ok" if ok else "unavailable", postgres=pg, redis=rd),
                         status_code=200 if ok else 503)
