@@ -1,0 +1,247 @@
+"""`sandbox bench --soak MINUTES`: hold a steady load for a long time and see whether the
+stack stays the same: memory of the API and the worker at the start and the end, errors,
+every payout at its scenario's end, every webhook delivered, the ledger invariant.
+
+Starts the stack as `sandbox bench` does (embedded servers in a new temp dir, time scale
+0) plus the IPN and one worker; makes `--merchants` merchants, each with a webhook
+endpoint on a local receiver (a real HTTP server in this process, answering 200); finds
+the peak create rate with a wrk phase of `--duration` seconds (unless `--rate` is given)
+and then, for MINUTES, sends POST /payouts at half of it, open loop: one request every
+1/rate seconds whatever the answers, mixing the success, retried and failed scenarios.
+Memory is the resident set (RSS) of each process, read at the start of the soak, once a
+minute, and at the end."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.server
+import itertools
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sandbox.bench.run import Stack, _cli, _db, _make_merchants, _say, _spawn, _wait_http, wrk
+
+# success, success, retried then success, failed: every path ends without a person.
+SUFFIXES = ("0001", "0001", "0002", "0003")
+IN_FLIGHT_MAX = 256  # requests outstanding at once; past it the load generator is the limit
+DRAIN_TIMEOUT_S = 300.0
+
+
+class Receiver:
+    """The merchants' webhook receiver: a threaded HTTP server that counts deliveries."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                with lock:
+                    outer.count += 1
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status != 201)
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    return round(psutil.Process(pid).memory_info().rss / 1_048_576, 1)
+
+
+async def _register_webhooks(stack: Stack, keys: list[str], url: str) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=stack.api_url + "/api/v1", timeout=30) as client:
+        for key in keys:
+            r = await client.post("/webhook-endpoints", json={"url": url, "events": ["payout.*"]},
+                                  headers={"X-API-KEY": key, "X-Idempotency-Key": secrets.token_hex(12)})
+            r.raise_for_status()
+
+
+async def _load(stack: Stack, keys: list[str], rate: float, seconds: float, on_minute) -> Tally:
+    """POST /payouts at `rate` per second for `seconds`, open loop."""
+    import httpx
+
+    tally = Tally()
+    in_flight = asyncio.Semaphore(IN_FLIGHT_MAX)
+    cycle = itertools.cycle(itertools.product(keys, SUFFIXES))
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
+    async with httpx.AsyncClient(base_url=stack.api_url + "/api/v1", timeout=30, limits=limits) as client:
+
+        async def one(key: str, suffix: str) -> None:
+            account = f"{secrets.randbelow(10**10):010d}{suffix}"
+            started = time.monotonic()
+            try:
+                headers = {"X-API-KEY": key, "X-Idempotency-Key": secrets.token_hex(12)}
+                r = await client.post("/payouts", headers=headers, json={"amount": "1.00", "destination": {
+                    "type": "bank", "bank_code": "HBL", "account_number": account}})
+                tally.statuses[r.status_code] += 1
+            except httpx.HTTPError as exc:
+                tally.statuses[type(exc).__name__] += 1
+            finally:
+                tally.latencies_ms.append((time.monotonic() - started) * 1000)
+                in_flight.release()
+
+        tasks: set[asyncio.Task] = set()
+        start = time.monotonic()
+        next_minute = start + 60
+        while (now := time.monotonic()) < start + seconds:
+            due = start + tally.sent / rate
+            if due > now:
+                await asyncio.sleep(due - now)  # pacing to the schedule, not waiting on a condition
+                continue
+            await in_flight.acquire()
+            key, suffix = next(cycle)
+            task = asyncio.create_task(one(key, suffix))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            tally.sent += 1
+            if now >= next_minute:
+                on_minute(round((now - start) / 60), tally)
+                next_minute += 60
+        await asyncio.gather(*tasks)
+    return tally
+
+
+async def _drained() -> tuple[int, int]:
+    """Payouts not yet at their end, webhook deliveries not yet succeeded or given up."""
+    from sandbox import db
+
+    unsettled = await db.fetchval("SELECT count(*) FROM payout WHERE next_action_at IS NOT NULL")
+    undelivered = await db.fetchval("SELECT count(*) FROM webhook_delivery WHERE status = 'pending'")
+    return unsettled, undelivered
+
+
+async def _wait_drained() -> tuple[int, int, float]:
+    started = time.monotonic()
+    while True:
+        left = await _drained()
+        if left == (0, 0) or time.monotonic() - started > DRAIN_TIMEOUT_S:
+            return (*left, round(time.monotonic() - started, 1))
+        await asyncio.sleep(0.5)  # polling a condition, bounded by DRAIN_TIMEOUT_S
+
+
+async def _invariant() -> list[str]:
+    from sandbox.ledger.service import check_invariant
+
+    return await check_invariant()
+
+
+def _peak(stack: Stack, args: argparse.Namespace, keys: list[str]) -> float:
+    keys_file = stack.data_dir / "soak.keys"
+    keys_file.write_text("\n".join(keys) + "\n")
+    tag = secrets.token_hex(4)
+    url = stack.api_url + "/api/v1/payouts"
+    _say(f"peak: {args.duration:.0f}s of POST /payouts with wrk, {args.connections} connections")
+    wrk(url, "post_payouts.lua", [str(keys_file), f"{tag}w"], duration=max(1.0, args.duration / 3),
+        connections=args.connections, threads=args.threads)
+    return wrk(url, "post_payouts.lua", [str(keys_file), f"{tag}p"], duration=args.duration,
+               connections=args.connections, threads=args.threads).ok_per_s
+
+
+def soak(args: argparse.Namespace, stack: Stack) -> dict:
+    _cli(stack.env, "migrate")
+    _cli(stack.env, "seed")
+    procs = {}
+    for name in ("api", "ipn", "worker"):
+        procs[name] = _spawn([sys.executable, "-m", "sandbox.cli", name], stack.env, stack.logs / f"{name}.log")
+        stack.procs.append(procs[name])
+    _wait_http(stack.api_url + "/api/v1/ready", procs["api"], stack.logs / "api.log")
+    receiver = Receiver()
+    try:
+        _say(f"making {args.merchants} merchants, each with a webhook endpoint on {receiver.url}")
+        keys = asyncio.run(_make_merchants(stack, args.merchants))
+        asyncio.run(_register_webhooks(stack, keys, receiver.url))
+        peak = None if args.rate else _peak(stack, args, keys)
+        rate = args.rate or peak / 2
+        drained_before = asyncio.run(_db(stack, _wait_drained))  # the peak phase's backlog first
+        rss = {"start": {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}}
+        delivered_before = receiver.count
+        _say(f"soak: {args.soak:g} min at {rate:.0f} POST /payouts a second; RSS at start {rss['start']} MB")
+
+        def on_minute(minute: int, tally: Tally) -> None:
+            rss[f"minute {minute}"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
+            _say(f"  minute {minute}: {tally.sent} sent, {tally.errors} errors, RSS {rss[f'minute {minute}']} MB")
+
+        started = time.monotonic()
+        tally = asyncio.run(_load(stack, keys, rate, args.soak * 60, on_minute))
+        took = time.monotonic() - started
+        rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
+        _say("waiting for every payout to end and every webhook to be delivered")
+        unsettled, undelivered, drain_s = asyncio.run(_db(stack, _wait_drained))
+        problems = asyncio.run(_db(stack, _invariant))
+        delivered = receiver.count - delivered_before
+    finally:
+        receiver.close()
+    latencies = sorted(tally.latencies_ms) or [0.0]
+    return {
+        "minutes": args.soak, "merchants": args.merchants, "peak_per_s": peak and round(peak, 1),
+        "target_per_s": round(rate, 1), "sent": tally.sent, "achieved_per_s": round(tally.sent / took, 1),
+        "statuses": {str(k): v for k, v in tally.statuses.items()}, "errors": tally.errors,
+        "p50_ms": round(latencies[len(latencies) // 2], 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+        "rss_mb": rss,
+        "rss_growth_mb": {name: round(rss["end"][name] - rss["start"][name], 1) for name in ("api", "worker")},
+        "webhooks_received": delivered, "backlog_before": drained_before[:2],
+        "left_after_drain": {"payouts_unsettled": unsettled, "deliveries_pending": undelivered,
+                             "drain_s": drain_s},
+        "processes_alive": {name: p.poll() is None for name, p in procs.items()},
+        "ledger_invariant": "holds" if not problems else problems[:10],
+    }
+
+
+def render(r: dict) -> str:
+    processes = ", ".join(f"{name} {'up' if up else 'DEAD'}" for name, up in r["processes_alive"].items())
+    lines = [
+        f"sandbox bench --soak {r['minutes']:g}: {r['merchants']} merchants, webhooks to a local receiver",
+        f"  rate          {r['achieved_per_s']}/s achieved of {r['target_per_s']}/s target"
+        + (f" (half the peak {r['peak_per_s']}/s)" if r["peak_per_s"] else " (given)"),
+        f"  requests      {r['sent']} sent, {r['errors']} errors, statuses {r['statuses']}",
+        f"  latency       p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms",
+        f"  RSS (MB)      API {r['rss_mb']['start']['api']} -> {r['rss_mb']['end']['api']}"
+        f" ({r['rss_growth_mb']['api']:+}), worker {r['rss_mb']['start']['worker']} -> "
+        f"{r['rss_mb']['end']['worker']} ({r['rss_growth_mb']['worker']:+})",
+        f"  webhooks      {r['webhooks_received']} delivered to the receiver during and after the soak",
+        f"  after drain   {r['left_after_drain']['payouts_unsettled']} payouts unsettled, "
+        f"{r['left_after_drain']['deliveries_pending']} deliveries pending ({r['left_after_drain']['drain_s']}s)",
+        f"  processes     {processes}",
+    ]
+    inv = r["ledger_invariant"]
+    lines.append(f"  ledger        {'invariant holds' if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")
+    return "\n".join(lines)
+
+
+def ok(r: dict) -> bool:
+    return (r["ledger_invariant"] == "holds" and r["errors"] == 0 and all(r["processes_alive"].values())
+            and r["left_after_drain"]["payouts_unsettled"] == 0)
