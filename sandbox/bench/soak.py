@@ -150,7 +150,9 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
 
     tally = _load(stack, args, keys_file, rate, on_minute)
     rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
-    _say("waiting for every payout to end and every webhook to be delivered")
+    behind = asyncio.run(_db(stack, _drained))  # how far the worker is behind the API
+    _say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
+         f"{behind[1]} deliveries to go)")
     unsettled, undelivered, drain_s = asyncio.run(_db(stack, _wait_drained))
     problems = asyncio.run(_db(stack, _invariant))
     delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(_db(stack, _delivered)).items()}
@@ -162,6 +164,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "rss_mb": rss,
         "rss_growth_mb": {name: round(rss["end"][name] - rss["start"][name], 1) for name in ("api", "worker")},
         "webhook_deliveries": delivered, "backlog_before": drained_before[:2],
+        "behind_at_end": {"payouts_unsettled": behind[0], "deliveries_pending": behind[1]},
         "left_after_drain": {"payouts_unsettled": unsettled, "deliveries_pending": undelivered,
                              "drain_s": drain_s},
         "processes_alive": {name: p.poll() is None for name, p in procs.items()},
@@ -183,6 +186,8 @@ def render(r: dict) -> str:
         f" ({r['rss_growth_mb']['api']:+}), worker {r['rss_mb']['start']['worker']} -> "
         f"{r['rss_mb']['end']['worker']} ({r['rss_growth_mb']['worker']:+})",
         f"  webhooks      deliveries of the soak's events by status {r['webhook_deliveries']}",
+        f"  at the end    the worker was {r['behind_at_end']['payouts_unsettled']} payouts and "
+        f"{r['behind_at_end']['deliveries_pending']} deliveries behind",
         f"  after drain   {r['left_after_drain']['payouts_unsettled']} payouts unsettled, "
         f"{r['left_after_drain']['deliveries_pending']} deliveries pending ({r['left_after_drain']['drain_s']}s)",
         f"  processes     {processes}",
