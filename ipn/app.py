@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if not settings.database_url or not settings.redis_url:
             raise RuntimeError("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox ipn`")
         db.configure(settings.database_url)
-        await db.start(settings.db_pool_min, settings.db_pool_max)
+        await db.start(settings.db_pool_min, settings.db_pool_max, settings.db_statement_timeout_s)
         await redis_client.start(settings.redis_url)
         rail_secret()
         flusher.start()

@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "`sandbox up` sets them (and starts embedded servers when they are unset)."
             )
         db.configure(settings.database_url)
-        await db.start(settings.db_pool_min, settings.db_pool_max)
+        await db.start(settings.db_pool_min, settings.db_pool_max, settings.db_statement_timeout_s)
         await redis_client.start(settings.redis_url)
         auth_cache.CACHE.start(settings.database_url)
         flusher.start()

@@ -163,7 +163,7 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from sandbox.runner import ChildExited, Shutdown, Supervisor, stop_signals_raise
+    from sandbox.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
 
     started = time.monotonic()
     settings = get_settings()
@@ -199,12 +199,13 @@ def cmd_up(args: argparse.Namespace) -> int:
             now = time.monotonic()
             _say(f"ready in {now - started:.2f}s (servers {t_servers - started:.2f}s, migrate and seed "
                  f"{t_seeded - t_servers:.2f}s, processes {now - t_seeded:.2f}s); Ctrl-C stops everything")
-            dead = supervisor.watch()
-            raise ChildExited(dead)
+            for server in servers:
+                supervisor.watch_server(server.NAME, server)
+            supervisor.watch()  # restarts what dies, until a stop signal or it gives up
     except Shutdown as stop:
         _say(f"{stop}: stopping")
         return 0
-    except ChildExited as exc:
+    except (ChildExited, GaveUp) as exc:
         return _fail(f"{exc}; stopping everything")
     except TimeoutError as exc:
         return _fail(f"{exc}; stopping everything")

@@ -30,8 +30,19 @@ def configure(database_url: str) -> None:
     DB.config["dsn"] = database_url
 
 
-async def start(min_size: int = 2, max_size: int = 20) -> None:
+# How long taking a connection from the pool may wait (see `start`).
+_acquire_timeout: float | None = None
+
+
+async def start(min_size: int = 2, max_size: int = 20, statement_timeout: float | None = None) -> None:
+    """`statement_timeout`: the client-side deadline of each statement and of taking a
+    pooled connection, in seconds (None: none, for one-off steps like migrations). It is
+    what ends the wait when the server is frozen (SIGSTOP, a hung host): the server's own
+    statement_timeout runs inside the stopped server. A statement that hits it is cancelled
+    within the same deadline, or its connection is closed and replaced."""
+    global _acquire_timeout
     if DB.pool is None:
+        _acquire_timeout = statement_timeout
         DB.pool = await asyncpg.create_pool(
             dsn=DB.config["dsn"],
             min_size=min_size,
@@ -39,6 +50,7 @@ async def start(min_size: int = 2, max_size: int = 20) -> None:
             # A new connection gives up after this long (asyncpg's default is 60 s): with the
             # postmaster stopped or unreachable, a request that needs one answers 503 soon.
             timeout=CONNECT_TIMEOUT_S,
+            command_timeout=statement_timeout,
             # Statements are cached per connection; keep the cache for the hot path.
             statement_cache_size=256,
             # No session state is ever set (advisory locks are transaction-scoped, no LISTEN,
@@ -65,6 +77,11 @@ class Transaction(PostgresTransaction):
     def __init__(self, engine, allow_nested: bool = True) -> None:
         super().__init__(engine, allow_nested)
         self.on_commit: list[Callable[[], Awaitable[None]]] = []
+
+    async def get_connection(self):
+        if self.engine.pool is None:
+            return await super().get_connection()
+        return await self.engine.pool.acquire(timeout=_acquire_timeout)
 
     async def __aenter__(self) -> PostgresTransaction:
         if self._parent is not None:
@@ -139,7 +156,7 @@ async def conn() -> AsyncIterator[asyncpg.Connection]:
     if tx is not None:
         yield tx.connection
     else:
-        async with DB.pool.acquire() as connection:
+        async with DB.pool.acquire(timeout=_acquire_timeout) as connection:
             yield connection
 
 

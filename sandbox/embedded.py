@@ -37,8 +37,14 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    # A zombie has died and waits to be reaped; a detached server's parent is PID 1, which
+    # in some containers never reaps, so a killed postmaster stays a zombie for good.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): kill(0) is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -60,6 +66,8 @@ def _embedded_postgres():
 
 
 class EmbeddedPostgres:
+    NAME = "PostgreSQL"
+
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "postgres").resolve()
         self._server = None
@@ -90,6 +98,36 @@ class EmbeddedPostgres:
 
         asyncio.run(create())
 
+    def pid(self) -> int | None:
+        """The postmaster's process id while it runs."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def restart(self) -> None:
+        """Start again on the same data dir and socket after the server died (killed,
+        crashed): WAL replay makes the data whole, and every pool reconnects by itself."""
+        if self.pid() is None:
+            # Its postmaster is gone (or a zombie): the lock file is stale, and PostgreSQL
+            # refuses to start while the PID it names still exists.
+            (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+        self._forget()
+        self.start()
+
+    def _forget(self) -> None:
+        # embedded_postgres keeps one handle per data dir per process and hands it back from
+        # get_server() without checking the server still runs: forget it, so a later start()
+        # in this process (a restart on the same data dir and socket) really starts one.
+        server = _embedded_postgres().PostgresServer._instances.pop(self.pgdata, None)
+        if server is not None:  # its exit hook would remove the handle again (a KeyError at exit)
+            atexit.unregister(server._cleanup)
+        self._server = None
+
     def stop(self, mode: str = "fast") -> None:
         """`mode` is pg_ctl's: "fast" (clients disconnected, clean shutdown) or "immediate"
         (every process quits at once, like a crash; the next start replays the WAL)."""
@@ -99,16 +137,12 @@ class EmbeddedPostgres:
         user = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=user, timeout=30)
-        # embedded_postgres keeps one handle per data dir per process and hands it back from
-        # get_server() without checking the server still runs: forget it, so a later start()
-        # in this process (a restart on the same data dir and socket) really starts one.
-        server = _embedded_postgres().PostgresServer._instances.pop(self.pgdata, None)
-        if server is not None:  # its exit hook would remove the handle again (a KeyError at exit)
-            atexit.unregister(server._cleanup)
-        self._server = None
+        self._forget()
 
 
 class EmbeddedRedis:
+    NAME = "Redis"
+
     def __init__(self, data_dir: Path) -> None:
         self.dir = (data_dir / "redis").resolve()
         self.pidfile = self.dir / "redis.pid"
@@ -134,7 +168,16 @@ class EmbeddedRedis:
 
     def pid(self) -> int | None:
         """The running server's process id."""
-        return self._proc.pid if self._proc and self._proc.poll() is None else self._running_pid()
+        if self._proc is not None:
+            return self._proc.pid if self._proc.poll() is None else None
+        return self._running_pid()
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def restart(self) -> None:
+        """Start again after the server died: it reloads its append-only file."""
+        self.start()
 
     def _answers(self) -> bool:
         if not self.socket.exists():
@@ -154,6 +197,7 @@ class EmbeddedRedis:
         self.dir.mkdir(parents=True, exist_ok=True)
         if self._running_pid() and self._answers():
             log.info("reusing the embedded Redis left running in %s", self.dir)
+            self._proc = None  # not ours: found through its pid file
             return self.url
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
@@ -164,8 +208,14 @@ class EmbeddedRedis:
             "--unixsocketperm", "700",
             "--dir", str(self.dir),
             "--dbfilename", "dump.rdb",
-            "--save", "60 1",
-            "--appendonly", "no",
+            # Durable across a stop or a crash: the queue holds payout steps and webhook
+            # deliveries. Each save point is its own argv elements: one element "60 1" is
+            # read by redis-server 6.2 as `save ""` (never snapshot). The append-only file,
+            # flushed once a second, loses at most a second of writes on kill -9.
+            "--save", "900", "1", "--save", "60", "1",
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--appendfilename", "appendonly.aof",
             "--pidfile", str(self.pidfile),
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),

@@ -64,6 +64,14 @@ class Settings:
     # Connection pool per process; the payout path holds one connection per request.
     db_pool_min: int = field(default_factory=lambda: _int("SANDBOX_DB_POOL_MIN", 2))
     db_pool_max: int = field(default_factory=lambda: _int("SANDBOX_DB_POOL_MAX", 20))
+    # Client-side deadlines on PostgreSQL, for a server that is frozen rather than down (its
+    # own statement_timeout never fires then): taking a pooled connection and each statement
+    # give up after this long. API and IPN requests answer 503 `unavailable` when they do.
+    db_statement_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_DB_STATEMENT_TIMEOUT_S", 5.0))
+    # The same for the worker, whose batch chunks take longer; below its jobs' 30 s timeout,
+    # so a job fails on the deadline and is retried instead of being cut off by arq.
+    worker_statement_timeout_s: float = field(
+        default_factory=lambda: _float("SANDBOX_WORKER_STATEMENT_TIMEOUT_S", 20.0))
     max_body_bytes: int = field(default_factory=lambda: _int("SANDBOX_MAX_BODY_BYTES", 1_048_576))
     log_level: str = field(default_factory=lambda: os.environ.get("SANDBOX_LOG_LEVEL", "INFO"))
     # "json" or "text"; unset, `sandbox api|worker|ipn` log JSON (sandbox/core/logs.py).

@@ -44,7 +44,7 @@ async def startup(ctx: dict) -> None:
     if not ctx.get("shared_connections"):
         settings = get_settings()
         db.configure(settings.database_url)
-        await db.start(settings.db_pool_min, settings.db_pool_max)
+        await db.start(settings.db_pool_min, settings.db_pool_max, settings.worker_statement_timeout_s)
         # Steps enqueue the next step through the same pool the API uses.
         await redis_client.start(settings.redis_url)
         # Job timings go to Redis for the API's /metrics (a process sharing connections

@@ -73,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-workers", type=int, default=1,
                         help="uvicorn workers for the API, and so for hello-world and the ceilings (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
+    parser.add_argument("--soak", type=float, metavar="MINUTES",
+                        help="instead of the phases: hold half the peak create rate (or --rate) for MINUTES with "
+                             "webhooks, and report RSS, errors and the ledger invariant (sandbox/bench/soak.py)")
+    parser.add_argument("--rate", type=float, help="--soak: POST /payouts a second (default: half the peak, "
+                                                   "measured with wrk for --duration seconds)")
 
 
 # --- processes ----------------------------------------------------------------------
@@ -547,6 +552,8 @@ def main(args: argparse.Namespace) -> int:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per readiness poll and merchant otherwise
+    if args.soak:
+        return _soak(args)
     missing = [tool for tool, path in (("wrk", shutil.which("wrk")), ("pgbench", pgbench_path())) if path is None]
     if missing:
         print(f"sandbox bench: {' and '.join(missing)} not found (apt-get install wrk)", file=sys.stderr)
@@ -565,3 +572,23 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0 if result["ledger_invariant"] == "holds" else 1
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from sandbox.bench import soak
+
+    if not args.rate and not shutil.which("wrk"):
+        print("sandbox bench --soak: wrk not found to measure the peak (apt-get install wrk), or give --rate",
+              file=sys.stderr)
+        return 2
+    stack = _start_stack(args)
+    try:
+        result = soak.soak(args, stack)
+    finally:
+        _stop_stack(stack, args.keep)
+        if args.keep:
+            _say(f"data dir kept: {stack.data_dir}")
+    print(soak.render(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if soak.ok(result) else 1

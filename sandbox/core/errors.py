@@ -159,6 +159,11 @@ class RateLimited(ApiError):
 
 class Unavailable(ApiError):
     status, code, title = 503, "unavailable", "A backing service is unavailable"
+    RETRY_AFTER_S = 5  # outages here are a pool reconnecting or a server restarting
+
+    def __init__(self, detail: str | None = None, **kwargs) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.RETRY_AFTER_S))
 
 
 def render(error: ApiError, request_id: str) -> Response[bytes]:

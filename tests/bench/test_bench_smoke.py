@@ -45,3 +45,23 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     # The table names each goal with its verdict.
     for goal in result["goals"]:
         assert goal["goal"] in done.stdout
+
+
+def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> None:
+    """`--soak` for six seconds at a given rate: every figure is there and sane."""
+    out = tmp_path / "soak.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "bench", "--soak", "0.1", "--rate", "20", "--merchants", "2",
+         "--connections", "4", "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["sent"] > 0 and result["errors"] == 0
+    for moment in ("start", "end"):
+        assert all(result["rss_mb"][moment][name] > 0 for name in ("api", "worker"))
+    assert result["webhook_deliveries"].get("succeeded", 0) > 0
+    assert result["left_after_drain"]["payouts_unsettled"] == 0
+    assert all(result["processes_alive"].values())
+    assert result["ledger_invariant"] == "holds"
+    assert "RSS (MB)" in done.stdout and "invariant holds" in done.stdout

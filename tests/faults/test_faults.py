@@ -384,6 +384,43 @@ async def test_postmaster_frozen_new_connections_give_up(services):
         assert await services.invariant(merchant_id) == []
 
 
+async def test_postgres_frozen_whole_answers_503_in_time_then_recovers(services):
+    """Every PostgreSQL process stopped (SIGSTOP), sessions open: requests and /ready must
+    answer 503 within their client-side deadlines, not wait for the thaw; afterwards the
+    same processes serve again (connections cut by a deadline are replaced)."""
+    api, merchant_id = await services.new_merchant()
+    before = running(services)
+    async with api:
+        load = Load(api)
+        assert (await load.send()).status == 201
+        services.freeze_postgres(True)
+        try:
+            started = time.monotonic()
+            one = api.get("/balance", timeout=REQUEST_TIMEOUT_S)
+            during, plain = await asyncio.gather(asyncio.gather(*(load.send() for _ in range(5))), one)
+            took = time.monotonic() - started
+            ready_started = time.monotonic()
+            status, body = await ready(services)
+            ready_took = time.monotonic() - ready_started
+        finally:
+            services.freeze_postgres(False)
+        print(f"frozen: {len(during) + 1} requests answered in {took:.1f}s; /ready in {ready_took:.1f}s")
+        assert [o.status for o in during] == [503] * len(during), during
+        assert_201_or_503(during)
+        assert plain.status_code == 503 and plain.headers["retry-after"] == "5", (plain.status_code, plain.headers)
+        assert plain.json()["code"] == "unavailable"
+        assert status == 503 and body["postgres"].startswith("down") and body["redis"] == "ok", body
+        assert ready_took < 3.0, f"/ready took {ready_took:.1f}s"
+        await eventually(lambda: ready_when(services, lambda s, _: s == 200), 30, "/ready 200 after the thaw")
+        for _ in range(3):  # every pooled connection, not only one, serves again
+            assert (await load.send()).status == 201
+        ids = await replay_all(load)
+        await assert_one_payout_per_key(services, merchant_id, ids)
+        await wait_all_final(services, merchant_id, len(ids), 60)
+        assert await services.invariant(merchant_id) == []
+    assert_same_processes(services, before)
+
+
 def test_outcomes_checker_can_fail():
     """The outage checks reject a 500 and a cut-off request."""
     ok = Outcome("a", 0, 0, 201)

@@ -125,8 +125,12 @@ class Up:
         return time.monotonic() - self.started
 
     def children(self) -> list[tuple[psutil.Process, str]]:
-        """Each descendant with its command line (read now: a dead process has none)."""
-        return [(c, " ".join(c.cmdline())) for c in psutil.Process(self.proc.pid).children(recursive=True)]
+        """Each live descendant with its command line (read now: a dead process has none)."""
+        found = []
+        for c in psutil.Process(self.proc.pid).children(recursive=True):
+            with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):  # died, not yet reaped
+                found.append((c, " ".join(c.cmdline())))
+        return found
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)

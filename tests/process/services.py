@@ -99,7 +99,8 @@ class Services:
         rate-limit counters and caches are gone, as after a crash with no persistence."""
         self.redis.stop(crash=lose_data)
         if lose_data:
-            (self.redis.dir / "dump.rdb").unlink(missing_ok=True)
+            for name in ("dump.rdb", "appendonly.aof"):
+                (self.redis.dir / name).unlink(missing_ok=True)
 
     def start_redis(self) -> None:
         assert self.redis.start() == self.redis_url, "Redis came back on another address"
@@ -109,6 +110,19 @@ class Services:
         new connections are accepted by the kernel but never answered."""
         pid = int((self.pg.pgdata / "postmaster.pid").read_text().split()[0])
         os.kill(pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
+    def freeze_postgres(self, frozen: bool) -> None:
+        """SIGSTOP / SIGCONT every PostgreSQL process of the data dir (postmaster, every
+        backend, the background workers): a server that hangs whole, where its own
+        statement_timeout never fires and only the client's deadlines end a wait."""
+        import psutil
+
+        postmaster = psutil.Process(int((self.pg.pgdata / "postmaster.pid").read_text().split()[0]))
+        procs = [postmaster, *postmaster.children(recursive=True)]
+        # Stop the postmaster first (it would start new backends), thaw it last.
+        for proc in procs if frozen else reversed(procs):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
 
     def freeze_redis(self, frozen: bool) -> None:
         """SIGSTOP / SIGCONT redis-server: it keeps its socket and accepts connections but

@@ -40,12 +40,41 @@ def data_dir():
         yield path / "data"
 
 
+def redis_of(run: Up):
+    import redis
+
+    from sandbox.embedded import EmbeddedRedis
+
+    return redis.Redis.from_url(EmbeddedRedis(run.data_dir).url)
+
+
+# A job deferred an hour: it stays queued through the stop and start that follow.
+QUEUED_JOB = "test-queued-across-restart"
+
+
+def queue_a_deferred_job(run: Up) -> None:
+    import arq
+    from arq.connections import RedisSettings
+
+    async def enqueue() -> None:
+        from sandbox.embedded import EmbeddedRedis
+
+        pool = await arq.create_pool(RedisSettings(unix_socket_path=str(EmbeddedRedis(run.data_dir).socket)))
+        try:
+            assert await pool.enqueue_job("sweep", _job_id=QUEUED_JOB, _defer_by=3600) is not None
+        finally:
+            await pool.aclose()
+
+    asyncio.run(enqueue())
+
+
 @pytest.fixture(scope="module")
 def first_run(data_dir):
     run = Up(data_dir)
     try:
         run.ready_after = run.wait_ready()
         run.payout = create_payout(run)
+        queue_a_deferred_job(run)
         yield run
     finally:
         run.close()
@@ -68,6 +97,7 @@ def second_run(first_stopped, data_dir):
     try:
         run.wait_ready()
         run.found = run.http.get(f"/payouts/{first_stopped.payout.json()['id']}")
+        run.queued = redis_of(run).zscore("arq:queue", QUEUED_JOB)
         run.children_before_kill = run.children()
         run.signal(signal.SIGKILL)
         run.wait_exit()
@@ -129,6 +159,18 @@ def test_sigterm_stops_everything(first_stopped):
 def test_second_up_keeps_data_and_admin_key(first_stopped, second_run):
     assert second_run.found.status_code == 200, second_run.found.text
     assert second_run.admin_key() == first_stopped.admin_key()
+
+
+def test_embedded_redis_snapshots_and_appends(first_run):
+    """Save points passed as one argv element ("60 1") would read as `save ""`."""
+    client = redis_of(first_run)
+    assert client.config_get("save")["save"] == "900 1 60 1"
+    assert client.config_get("appendonly")["appendonly"] == "yes"
+    assert client.config_get("appendfsync")["appendfsync"] == "everysec"
+
+
+def test_a_queued_job_survives_stop_and_start(second_run):
+    assert second_run.queued is not None
 
 
 def test_sigkill_takes_the_children_along(second_run):

@@ -13,9 +13,11 @@ import time
 from collections import Counter
 from decimal import Decimal
 
+import httpx
 import pytest
 import redis
 
+from tests.conftest import wait_for
 from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
 
 # suffix → (final status, exact status path, attempts, failure_code, ledger kinds in order)
@@ -154,7 +156,17 @@ async def test_worker_killed_mid_run(services):
         worker = next(name for name in services.procs if name.startswith("worker"))
         services.kill(worker, signal.SIGKILL)
         killed_at = time.monotonic()
-        services.start("worker-after-kill", "worker")
+        # /ready says so once its health key lapses (seconds), without going 503 over it.
+        async with httpx.AsyncClient(base_url=services.base, timeout=5) as anonymous:
+
+            async def ready_says(worker: str):
+                r = await anonymous.get("/ready")
+                return r if r.json()["worker"].startswith(worker) else None
+
+            said = await wait_for(lambda: ready_says("down: no worker"), 15, what="/ready to say no worker")
+            assert said.status_code == 200, said.text
+            services.start("worker-after-kill", "worker")
+            await wait_for(lambda: ready_says("ok"), 15, what="/ready to say a worker is back")
         finished_at = await wait_all_final(services, merchant_id, len(payouts), 120)
         print(f"\nlast stranded payout finished {finished_at - killed_at:.1f}s after kill -9")
         await assert_exact(services, payouts)

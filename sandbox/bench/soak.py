@@ -1,0 +1,202 @@
+"""`sandbox bench --soak MINUTES`: hold a steady load for a long time and see whether the
+stack stays the same: memory of the API and the worker at the start and the end, errors,
+every payout at its scenario's end, every webhook delivered, the ledger invariant.
+
+Starts the stack as `sandbox bench` does (embedded servers in a new temp dir, time scale
+0) plus the IPN and one worker; makes `--merchants` merchants, each with a webhook
+endpoint on a local receiver (`receiver.py`, its own process, answering 200); finds
+the peak create rate with a wrk phase of `--duration` seconds (unless `--rate` is given)
+and then, for MINUTES, sends POST /payouts at half of it with wrk paced by `pace.lua`
+(`--connections` connections; a late answer delays its connection's next request), mixing
+the success, retried and failed scenarios.
+Memory is the resident set (RSS) of each process, read at the start of the soak, once a
+minute, and at the end."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.bench.run import Stack, _cli, _db, _make_merchants, _say, _spawn, _wait_http, free_port, wrk
+
+# success, success, retried then success, failed: every path ends without a person.
+SUFFIXES = ("0001", "0001", "0002", "0003")
+DRAIN_TIMEOUT_S = 300.0
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    p50_ms: list[float] = field(default_factory=list)  # one per minute
+    p99_ms: list[float] = field(default_factory=list)
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    return round(psutil.Process(pid).memory_info().rss / 1_048_576, 1)
+
+
+async def _register_webhooks(stack: Stack, keys: list[str], url: str) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=stack.api_url + "/api/v1", timeout=30) as client:
+        for key in keys:
+            r = await client.post("/webhook-endpoints", json={"url": url, "events": ["payout.*"]},
+                                  headers={"X-API-KEY": key, "X-Idempotency-Key": secrets.token_hex(12)})
+            r.raise_for_status()
+
+
+def _load(stack: Stack, args: argparse.Namespace, keys_file: Path, rate: float, on_minute) -> Tally:
+    """POST /payouts paced at `rate` per second (wrk with `pace.lua`), a minute at a time so
+    memory is read between minutes; the scenarios mixed by account suffix."""
+    tally = Tally()
+    tag = secrets.token_hex(4)
+    left = args.soak * 60
+    minute = 0
+    while left > 0:
+        minute += 1
+        run = wrk(stack.api_url + "/api/v1/payouts", "post_payouts.lua", [str(keys_file), f"{tag}m{minute}",
+                  ",".join(SUFFIXES)], duration=min(60.0, left), connections=args.connections,
+                  threads=args.threads, rate=rate)
+        left -= 60
+        tally.sent += run.requests
+        tally.errors += run.errors
+        tally.seconds += run.seconds
+        tally.p50_ms.append(run.p50_ms)
+        tally.p99_ms.append(run.p99_ms)
+        on_minute(minute, tally)
+    return tally
+
+
+async def _drained() -> tuple[int, int]:
+    """Payouts not yet at their end, webhook deliveries not yet succeeded or given up."""
+    from sandbox import db
+
+    unsettled = await db.fetchval("SELECT count(*) FROM payout WHERE next_action_at IS NOT NULL")
+    undelivered = await db.fetchval("SELECT count(*) FROM webhook_delivery WHERE status = 'pending'")
+    return unsettled, undelivered
+
+
+async def _wait_drained() -> tuple[int, int, float]:
+    started = time.monotonic()
+    while True:
+        left = await _drained()
+        if left == (0, 0) or time.monotonic() - started > DRAIN_TIMEOUT_S:
+            return (*left, round(time.monotonic() - started, 1))
+        await asyncio.sleep(0.5)  # polling a condition, bounded by DRAIN_TIMEOUT_S
+
+
+async def _delivered() -> dict[str, int]:
+    """Webhook deliveries by status (succeeded, failed, ...)."""
+    from sandbox import db
+
+    rows = await db.fetch("SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+async def _invariant() -> list[str]:
+    from sandbox.ledger.service import check_invariant
+
+    return await check_invariant()
+
+
+def _peak(stack: Stack, args: argparse.Namespace, keys_file: Path) -> float:
+    tag = secrets.token_hex(4)
+    url = stack.api_url + "/api/v1/payouts"
+    _say(f"peak: {args.duration:.0f}s of POST /payouts with wrk, {args.connections} connections")
+    wrk(url, "post_payouts.lua", [str(keys_file), f"{tag}w"], duration=max(1.0, args.duration / 3),
+        connections=args.connections, threads=args.threads)
+    return wrk(url, "post_payouts.lua", [str(keys_file), f"{tag}p"], duration=args.duration,
+               connections=args.connections, threads=args.threads).ok_per_s
+
+
+def soak(args: argparse.Namespace, stack: Stack) -> dict:
+    _cli(stack.env, "migrate")
+    _cli(stack.env, "seed")
+    procs = {}
+    for name in ("api", "ipn", "worker"):
+        procs[name] = _spawn([sys.executable, "-m", "sandbox.cli", name], stack.env, stack.logs / f"{name}.log")
+        stack.procs.append(procs[name])
+    _wait_http(stack.api_url + "/api/v1/ready", procs["api"], stack.logs / "api.log")
+    port = free_port()
+    receiver = _spawn([sys.executable, "-m", "sandbox.bench.receiver", str(port)], stack.env,
+                      stack.logs / "receiver.log")
+    stack.procs.append(receiver)
+    hooks = f"http://127.0.0.1:{port}/hooks"
+    _wait_http(hooks, receiver, stack.logs / "receiver.log")
+    _say(f"making {args.merchants} merchants, each with a webhook endpoint on {hooks}")
+    keys = asyncio.run(_make_merchants(stack, args.merchants))
+    asyncio.run(_register_webhooks(stack, keys, hooks))
+    keys_file = stack.data_dir / "soak.keys"
+    keys_file.write_text("\n".join(keys) + "\n")
+    peak = None if args.rate else _peak(stack, args, keys_file)
+    rate = args.rate or peak / 2
+    drained_before = asyncio.run(_db(stack, _wait_drained))  # the peak phase's backlog first
+    rss = {"start": {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}}
+    delivered_before = asyncio.run(_db(stack, _delivered))
+    _say(f"soak: {args.soak:g} min at {rate:.0f} POST /payouts a second; RSS at start {rss['start']} MB")
+
+    def on_minute(minute: int, tally: Tally) -> None:
+        rss[f"minute {minute}"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
+        _say(f"  minute {minute}: {tally.sent} sent, {tally.errors} errors, RSS {rss[f'minute {minute}']} MB")
+
+    tally = _load(stack, args, keys_file, rate, on_minute)
+    rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
+    behind = asyncio.run(_db(stack, _drained))  # how far the worker is behind the API
+    _say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
+         f"{behind[1]} deliveries to go)")
+    unsettled, undelivered, drain_s = asyncio.run(_db(stack, _wait_drained))
+    problems = asyncio.run(_db(stack, _invariant))
+    delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(_db(stack, _delivered)).items()}
+    return {
+        "minutes": args.soak, "merchants": args.merchants, "peak_per_s": peak and round(peak, 1),
+        "target_per_s": round(rate, 1), "sent": tally.sent,
+        "achieved_per_s": round(tally.sent / tally.seconds, 1) if tally.seconds else 0.0, "errors": tally.errors,
+        "p50_ms_by_minute": tally.p50_ms, "p99_ms_by_minute": tally.p99_ms,
+        "rss_mb": rss,
+        "rss_growth_mb": {name: round(rss["end"][name] - rss["start"][name], 1) for name in ("api", "worker")},
+        "webhook_deliveries": delivered, "backlog_before": drained_before[:2],
+        "behind_at_end": {"payouts_unsettled": behind[0], "deliveries_pending": behind[1]},
+        "left_after_drain": {"payouts_unsettled": unsettled, "deliveries_pending": undelivered,
+                             "drain_s": drain_s},
+        "processes_alive": {name: p.poll() is None for name, p in procs.items()},
+        "ledger_invariant": "holds" if not problems else problems[:10],
+    }
+
+
+def render(r: dict) -> str:
+    processes = ", ".join(f"{name} {'up' if up else 'DEAD'}" for name, up in r["processes_alive"].items())
+    lines = [
+        f"sandbox bench --soak {r['minutes']:g}: {r['merchants']} merchants, webhooks to a local receiver",
+        f"  rate          {r['achieved_per_s']}/s achieved of {r['target_per_s']}/s target"
+        + (f" (half the peak {r['peak_per_s']}/s)" if r["peak_per_s"] else " (given)"),
+        *(["  NOTE          the stack did not keep up with the target: wrk's connections were all busy"]
+          if r["achieved_per_s"] < 0.9 * r["target_per_s"] else []),
+        f"  requests      {r['sent']} sent, {r['errors']} errors (non-2xx, socket errors, timeouts)",
+        f"  latency (ms)  p50 by minute {r['p50_ms_by_minute']}, p99 by minute {r['p99_ms_by_minute']}",
+        f"  RSS (MB)      API {r['rss_mb']['start']['api']} -> {r['rss_mb']['end']['api']}"
+        f" ({r['rss_growth_mb']['api']:+}), worker {r['rss_mb']['start']['worker']} -> "
+        f"{r['rss_mb']['end']['worker']} ({r['rss_growth_mb']['worker']:+})",
+        f"  webhooks      deliveries of the soak's events by status {r['webhook_deliveries']}",
+        f"  at the end    the worker was {r['behind_at_end']['payouts_unsettled']} payouts and "
+        f"{r['behind_at_end']['deliveries_pending']} deliveries behind",
+        f"  after drain   {r['left_after_drain']['payouts_unsettled']} payouts unsettled, "
+        f"{r['left_after_drain']['deliveries_pending']} deliveries pending ({r['left_after_drain']['drain_s']}s)",
+        f"  processes     {processes}",
+    ]
+    inv = r["ledger_invariant"]
+    lines.append(f"  ledger        {'invariant holds' if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")
+    return "\n".join(lines)
+
+
+def ok(r: dict) -> bool:
+    return (r["ledger_invariant"] == "holds" and r["errors"] == 0 and all(r["processes_alive"].values())
+            and r["left_after_drain"]["payouts_unsettled"] == 0)
