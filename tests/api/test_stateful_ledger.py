@@ -48,7 +48,7 @@ from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
 from sandbox.payouts import engine, scenarios, states
 from sandbox.payouts.destinations import iban_check_digits
-from tests.conftest import new_merchant, payout_body
+from tests.helpers import new_merchant, payout_body
 
 REVIEW_MIN = scenarios.table().review_min_minor  # 100,000.00
 SUFFIXES = [f"{i:04d}" for i in range(1, 10)]  # 0001..0007 are scenarios, 0008/0009 the default
