@@ -26,12 +26,14 @@ from sandbox.directory.controllers import DirectoryController
 from sandbox.health.controllers import HealthController
 from sandbox.ledger.controllers import BalanceController
 from sandbox.openapi_links import add_links
+from sandbox.payouts import metrics as payout_metrics
 from sandbox.payouts.controllers import PayoutController
 from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
 from sandbox.simulator.controllers import SandboxController
 from sandbox.summary.controllers import BalanceSummaryController
+from sandbox.webhooks import metrics as webhook_metrics
 from sandbox.webhooks.controllers import EventController, WebhookEndpointController
 
 API_PREFIX = "/api/v1"
@@ -112,6 +114,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # app, after uvicorn configured its own logging.
     logs.configure(settings.log_format or "json", settings.log_level)
     flusher = metrics.Flusher(settings.metrics_flush_s)
+    # Each domain adds its own numbers to /metrics; core knows none of them.
+    metrics.register(payout_metrics.collect)
+    metrics.register(webhook_metrics.collect)
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:
