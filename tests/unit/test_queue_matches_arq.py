@@ -41,36 +41,54 @@ calls = st.one_of(
 )
 
 
-async def run_arq(redis: ArqRedis, ops) -> list:
+def defer(delay: int | None) -> timedelta | None:
+    return None if delay is None else timedelta(milliseconds=delay)
+
+
+class Arq:
+    """The library: what each call of the copy stands for."""
+
+    @staticmethod
+    async def enqueue(redis: ArqRedis, function, args, job_id, delay) -> bool:
+        return await redis.enqueue_job(function, *args, _job_id=job_id, _defer_by=defer(delay)) is not None
+
+    after_commit = enqueue  # arq has one way to enqueue
+
+    @staticmethod
+    async def unless_marked(redis: ArqRedis, function, marker) -> None:
+        if await redis.set(marker, "1", nx=True, px=MARKER_TTL_MS):
+            await redis.enqueue_job(function)
+        else:  # the copy draws a fresh id before it asks: draw one too, so later ids match
+            arq.connections.uuid4()
+
+
+class Copy:
+    """sandbox/core/queue.py. After-commit calls outside a transaction are sent at once."""
+
+    @staticmethod
+    async def enqueue(redis: ArqRedis, function, args, job_id, delay) -> bool:
+        return await queue.enqueue(function, *args, job_id=job_id, delay=defer(delay))
+
+    @staticmethod
+    async def after_commit(redis: ArqRedis, function, args, job_id, delay) -> None:
+        await queue.enqueue_after_commit(function, *args, job_id=job_id)
+
+    @staticmethod
+    async def unless_marked(redis: ArqRedis, function, marker) -> None:
+        await queue.enqueue_unless_marked_after_commit(function, marker, MARKER_TTL_MS)
+
+
+async def drive(redis: ArqRedis, side, ops) -> list:
+    """Apply `ops` through one side; the answers of the calls that give one."""
     answers = []
     for kind, function, args, key, delay in ops:
         if kind == "has_result":
             await redis.set(result_key_prefix + key, b"done")
         elif kind == "unless_marked":
-            if await redis.set(key, "1", nx=True, px=MARKER_TTL_MS):
-                await redis.enqueue_job(function)
-            else:  # the copy draws a fresh id before it asks: draw one too, so later ids match
-                arq.connections.uuid4()
+            await side.unless_marked(redis, function, key)
         else:
-            job = await redis.enqueue_job(function, *args, _job_id=key,
-                                          _defer_by=None if delay is None else timedelta(milliseconds=delay))
-            answers.append(job is not None if kind == "enqueue" else None)
-    return answers
-
-
-async def run_copy(redis: ArqRedis, ops) -> list:
-    answers = []
-    for kind, function, args, key, delay in ops:
-        if kind == "has_result":
-            await redis.set(result_key_prefix + key, b"done")
-        elif kind == "unless_marked":
-            await queue.enqueue_unless_marked_after_commit(function, key, MARKER_TTL_MS)
-        elif kind == "after_commit":  # outside a transaction: sent at once
-            await queue.enqueue_after_commit(function, *args, job_id=key)
-            answers.append(None)
-        else:
-            answers.append(await queue.enqueue(function, *args, job_id=key,
-                                               delay=None if delay is None else timedelta(milliseconds=delay)))
+            answer = await getattr(side, kind)(redis, function, args, key, delay)
+            answers.append(answer if kind == "enqueue" else None)
     return answers
 
 
@@ -106,7 +124,7 @@ def fresh_ids():
     return lambda: SimpleNamespace(hex=f"id{next(counter)}")
 
 
-async def run(redis_url: str, runner, ops):
+async def run(redis_url: str, side, ops):
     redis = ArqRedis.from_url(redis_url, db=SCRATCH_DB)
     try:
         await redis.flushdb()
@@ -117,7 +135,7 @@ async def run(redis_url: str, runner, ops):
                 mock.patch.object(queue, "uuid4", fresh_ids()), \
                 mock.patch.object(arq.connections, "uuid4", fresh_ids()), \
                 mock.patch.object(queue, "_script", None):
-            answers = await runner(redis, ops)
+            answers = await drive(redis, side, ops)
         return answers, await state(redis)
     finally:
         await redis.flushdb()
@@ -127,8 +145,8 @@ async def run(redis_url: str, runner, ops):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(calls, max_size=12))
 def test_the_lua_copy_decides_and_writes_as_arq_does(redis_url, ops):
-    theirs, arq_state = asyncio.run(run(redis_url, run_arq, ops))
-    ours, copy_state = asyncio.run(run(redis_url, run_copy, ops))
+    theirs, arq_state = asyncio.run(run(redis_url, Arq, ops))
+    ours, copy_state = asyncio.run(run(redis_url, Copy, ops))
     assert ours == theirs
     assert same(arq_state, copy_state), (arq_state, copy_state)
 
