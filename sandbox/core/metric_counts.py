@@ -14,6 +14,7 @@ from __future__ import annotations
 from sandbox import db
 
 FOLD_EVERY_S = 60.0
+FOLD_TIMEOUT_S = 10.0
 _FOLD_LOCK = 0x6D6574726963  # "metric": the advisory lock key of the fold
 
 _FOLD_SQL = f"""

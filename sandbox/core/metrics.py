@@ -133,7 +133,8 @@ async def flush(histograms: Iterable[Histogram] = HISTOGRAMS) -> None:
 
 
 class Flusher:
-    """Flushes every `interval` seconds in the background, and once more on stop."""
+    """Flushes every `interval` seconds in the background, and once more on stop; folds
+    the trigger-kept counts every `metric_counts.FOLD_EVERY_S`."""
 
     def __init__(self, interval: float) -> None:
         self.interval = max(interval, 0.05)
@@ -152,7 +153,9 @@ class Flusher:
                 if time.monotonic() - folded_at >= metric_counts.FOLD_EVERY_S:
                     # Keeps the trigger-written deltas few even when nobody scrapes.
                     folded_at = time.monotonic()
-                    await metric_counts.fold()
+                    # Bounded: a stuck database must not stall the Redis flushes.
+                    async with asyncio.timeout(metric_counts.FOLD_TIMEOUT_S):
+                        await metric_counts.fold()
                 failing = False
             except Exception as exc:
                 if not failing:  # once per outage, not once per second

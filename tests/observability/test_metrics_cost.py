@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from sandbox import db
+from sandbox.core import metric_counts
 from tests.helpers import payout_body, wait_for
 from tests.observability.test_logs_and_metrics import sample, scrape
 from tests.webhooks.helpers import arrivals, endpoint
@@ -54,3 +55,15 @@ async def test_counts_are_the_tables_own_as_payouts_and_deliveries_move(stack, m
     for status in ("success", "failed", "on_hold"):
         assert sample(samples, "sandbox_payouts", status=status) >= 1, status
     assert sample(samples, "sandbox_webhook_attempts_total", outcome="success") >= 3
+
+
+async def test_counts_are_folded_even_when_nobody_scrapes(stack, merchant, monkeypatch):
+    """The trigger-written deltas do not pile up between scrapes: each process's metrics
+    flusher folds them now and then (here at every flush)."""
+    monkeypatch.setattr(metric_counts, "FOLD_EVERY_S", 0.0)
+    assert (await merchant.post("/payouts", payout_body())).status_code == 201
+
+    async def folded():
+        return await db.fetchval("SELECT count(*) FROM metric_count_delta") == 0
+
+    await wait_for(folded, what="the flusher to fold the deltas")
