@@ -14,8 +14,9 @@ from sandbox.summary import cache as summary_cache
 
 MERCHANT_BUCKETS = ("available", "locked", "pending")
 
-# Ledger transaction kinds and what each does to the buckets, as multiples of the amount
-# (DESIGN §2). The `external` leg is whatever makes the transaction sum to zero.
+# Ledger transaction kinds and what each does to the buckets, as multiples of the amount.
+# Double entry: every transaction sums to zero, so the `external` leg is whatever
+# balances the merchant's legs below.
 KINDS: dict[str, dict[str, int]] = {
     "payout_created": {"available": -1, "locked": +1},
     "payout_reinitiated": {"available": -1, "locked": +1},

@@ -22,8 +22,10 @@ NEXT: dict[str, frozenset[str]] = {
     RETURNED: frozenset(),
 }
 
-# Ledger kind posted when a payout enters a status (DESIGN §2). From `failed` back to
-# `pending` is a reinitiation, which locks the funds again.
+# Ledger kind posted when a payout enters a status: success spends the locked amount;
+# failed, rejected and cancelled give it back to `available`; returned (after success)
+# pays it back. From `failed` back to `pending` is a reinitiation, which locks the funds
+# again.
 LEDGER_ON_ENTER: dict[str, str] = {
     SUCCESS: "payout_succeeded",
     FAILED: "payout_released",
