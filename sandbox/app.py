@@ -10,7 +10,7 @@ from litestar.openapi.spec import Components, OpenAPIHeader, Parameter, Schema, 
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
-from sandbox import db, openapi_export
+from sandbox import db, openapi_spec
 from sandbox.admin.controllers import AdminPayoutController
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import auth_cache, logs, metrics
@@ -29,12 +29,14 @@ from sandbox.directory.controllers import DirectoryController
 from sandbox.health.controllers import HealthController
 from sandbox.ledger.controllers import BalanceController
 from sandbox.openapi_links import add_links
+from sandbox.payouts import metrics as payout_metrics
 from sandbox.payouts.controllers import PayoutController
 from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
 from sandbox.simulator.controllers import SandboxToolsController
 from sandbox.summary.controllers import BalanceSummaryController
+from sandbox.webhooks import metrics as webhook_metrics
 from sandbox.webhooks.controllers import EventController, WebhookEndpointController
 
 API_PREFIX = "/api/v1"
@@ -116,6 +118,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     logs.configure(settings.log_format or "json", settings.log_level)
     flusher = metrics.Flusher(settings.metrics_flush_s)
     on_problem(coverage.count_error)  # error codes per merchant, for GET /sandbox/coverage
+    # Each domain adds its own numbers to /metrics; core knows none of them.
+    metrics.register(payout_metrics.collect)
+    metrics.register(webhook_metrics.collect)
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:
@@ -178,7 +183,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     _document_headers(app)
-    openapi_export.publish(app)
+    openapi_spec.publish(app)
     _fix_options_allow(app)
     observe(app)
     return app

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from sandbox.serving import serve
 from sandbox.settings import Settings, get_settings
 
 # (name, argv) of every process `sandbox up` runs.
@@ -221,27 +222,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 # --- one process or one step against external servers ------------------------------
 
 
-def _serve(factory: str, port: int, workers: int = 1) -> int:
-    import uvicorn
-
-    from sandbox.core import logs
-
-    settings = get_settings()
-    # Our log lines from the start, in this process too (with several workers it is the
-    # supervisor, whose start/stop lines uvicorn's own config would print as plain text).
-    logs.configure(settings.log_format or "json", settings.log_level)
-    uvicorn.run(factory, factory=True, host=settings.api_host, port=port, workers=workers, loop="uvloop",
-                http="httptools", log_level=settings.log_level.lower(), log_config=None, access_log=False)
-    return 0
-
-
 def cmd_api(args: argparse.Namespace) -> int:
     settings = get_settings()
-    return _serve("sandbox.app:create_app", settings.api_port, settings.api_workers)
+    return serve("sandbox.app:create_app", settings.api_port, settings.api_workers)
 
 
 def cmd_ipn(args: argparse.Namespace) -> int:
-    return _serve("ipn.app:create_app", get_settings().ipn_port)
+    return serve("ipn.app:create_app", get_settings().ipn_port)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -6,35 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import shutil
-import socket
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
-ADMIN_KEY = "sk_admin_test_suite_" + secrets.token_hex(12)
-RAIL_SECRET = "rail_test_" + secrets.token_hex(16)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Stack:
-    database_url: str
-    redis_url: str
-    base_url: str
-    admin_key: str
-    ipn_url: str
+from tests.helpers import ADMIN_KEY, RAIL_SECRET, Api, Stack, free_port, new_merchant, serve
 
 
 @pytest.fixture(scope="session")
@@ -94,17 +73,6 @@ async def stack(servers) -> AsyncIterator[Stack]:
         await asyncio.gather(ipn_task, api_task)
 
 
-async def serve(app, port: int):
-    """Run an ASGI app under uvicorn in this event loop, over real HTTP."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    return server, task
-
-
 @pytest.fixture
 async def worker(stack) -> AsyncIterator[None]:
     """An arq worker in this event loop, for one test: payouts move while it watches.
@@ -120,51 +88,11 @@ async def worker(stack) -> AsyncIterator[None]:
         task.cancel()
 
 
-async def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02, what: str = "condition"):
-    """Poll an async predicate until it returns something truthy, or fail at the deadline."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-class Api:
-    """An HTTP client for one key; mutating calls get a fresh idempotency key unless given."""
-
-    def __init__(self, base_url: str, key: str | None) -> None:
-        headers = {"X-API-KEY": key} if key else {}
-        self.http = httpx.AsyncClient(base_url=base_url + "/api/v1", headers=headers, timeout=30)
-        self.key = key
-
-    async def get(self, path: str, **kw) -> httpx.Response:
-        return await self.http.get(path, **kw)
-
-    async def post(self, path: str, json=None, *, idem: str | None = None, headers=None, **kw) -> httpx.Response:
-        h = {"X-Idempotency-Key": idem or secrets.token_hex(16), **(headers or {})}
-        return await self.http.post(path, json=json, headers=h, **kw)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
-
-
 @pytest.fixture
 async def admin(stack) -> AsyncIterator[Api]:
     api = Api(stack.base_url, stack.admin_key)
     yield api
     await api.aclose()
-
-
-async def new_merchant(stack: Stack, opening_balance: str = "1000000.00") -> tuple[Api, str]:
-    async with httpx.AsyncClient(base_url=stack.base_url + "/api/v1") as c:
-        r = await c.post("/sandbox/merchants", json={"name": "test", "opening_balance": opening_balance},
-                         headers={"X-API-KEY": stack.admin_key, "X-Idempotency-Key": secrets.token_hex(16)})
-        assert r.status_code == 201, r.text
-        body = r.json()
-    return Api(stack.base_url, body["api_key"]), body["merchant"]["id"]
 
 
 @pytest.fixture
@@ -194,11 +122,3 @@ async def anonymous(stack) -> AsyncIterator[Api]:
 async def database(stack) -> AsyncIterator[None]:
     """Direct database access from a test (the same pool the app uses in this process)."""
     yield None
-
-
-def bank(account: str = "12345678900001", bank_code: str = "HBL") -> dict:
-    return {"type": "bank", "bank_code": bank_code, "account_number": account, "account_title": "Ali Raza"}
-
-
-def payout_body(amount: str = "1500.00", account: str = "12345678900001", **extra) -> dict:
-    return {"amount": amount, "currency": "PKR", "destination": bank(account), **extra}

@@ -3,8 +3,8 @@ and sweeps up anything a lost job or a killed worker left behind.
 
 The jobs, the database layer and the metrics are imported inside the functions that use
 them: `sandbox worker --check` imports this module too, and as a container health check
-it runs every few seconds and needs only arq and Redis (measured here: 0.8 s of imports
-instead of 2.1 s)."""
+it runs every few seconds and needs only arq and Redis, so it should not pay for
+importing the rest (figures in sandbox/bench/README.md)."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def run() -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     log.info("worker starting", extra={"time_scale": settings.time_scale})
     # uvloop, as the API runs under uvicorn: a worker's time goes to socket round trips,
-    # which uvloop makes cheaper (one worker: 1.7 -> 1.35 ms CPU a payout, +16-31 %/s).
+    # which uvloop makes cheaper (figures in sandbox/bench/README.md).
     # arq's Worker runs on the loop that is current when it is built.
     asyncio.set_event_loop(uvloop.new_event_loop())
     build_worker().run()

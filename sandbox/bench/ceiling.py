@@ -1,5 +1,5 @@
 """The ceilings `sandbox bench` measures our API against: the thinnest Litestar app that
-does the same database work, served by `sandbox.cli._serve` exactly as the API is, with
+does the same database work, served by `sandbox.serving.serve` exactly as the API is, with
 the API's pool (`sandbox.db`, the same sizes). No auth, rate limit, idempotency, logging
 or metrics: what is left is HTTP, msgspec and the round trips themselves.
 
@@ -89,6 +89,6 @@ def from_argv() -> Litestar:
 
 
 if __name__ == "__main__":
-    from sandbox.cli import _serve
+    from sandbox.serving import serve
 
-    sys.exit(_serve("sandbox.bench.ceiling:from_argv", int(sys.argv[1]), get_settings().api_workers))
+    sys.exit(serve("sandbox.bench.ceiling:from_argv", int(sys.argv[1]), get_settings().api_workers))

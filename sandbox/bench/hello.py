@@ -1,5 +1,5 @@
 """The bare Litestar app `sandbox bench` compares GET /payouts/{id} with: one JSON
-route, no middleware, no database, served by `sandbox.cli._serve` exactly as the API is.
+route, no middleware, no database, served by `sandbox.serving.serve` exactly as the API is.
 
     python -m sandbox.bench.hello PORT"""
 
@@ -20,7 +20,7 @@ def create_app() -> Litestar:
 
 
 if __name__ == "__main__":
-    from sandbox.cli import _serve
+    from sandbox.serving import serve
     from sandbox.settings import get_settings
 
-    sys.exit(_serve("sandbox.bench.hello:create_app", int(sys.argv[1]), get_settings().api_workers))
+    sys.exit(serve("sandbox.bench.hello:create_app", int(sys.argv[1]), get_settings().api_workers))

@@ -371,7 +371,7 @@ def _start_stack(args: argparse.Namespace) -> Stack:
         # The default 1000/s per key would answer the hot merchant with 429s; the check
         # itself still runs on every request.
         SANDBOX_RATE_LIMIT="1000000/second",
-        # The same for the API, hello-world and the ceilings: all are served by cli._serve.
+        # The same for the API, hello-world and the ceilings: all are served by sandbox.serving.serve.
         SANDBOX_API_WORKERS=str(args.api_workers),
     )
     return Stack(data_dir=data_dir, env=env, database_url=database_url, api_url=f"http://127.0.0.1:{port}",

@@ -65,7 +65,8 @@ _SECRET_MARKS = ("sk_test_", "sk_admin_", "whsec_", "whsk_", "whpk_")
 
 
 def redact(text: str) -> str:
-    # Substring tests first: the regex costs ~6 µs a line, these well under one.
+    # Substring tests first: most lines hold no secret, and these cost a fraction of the
+    # regex (figures in sandbox/bench/README.md).
     if any(mark in text for mark in _SECRET_MARKS):
         return _SECRET.sub(lambda m: m.group(1) + "[redacted]", text)
     return text
@@ -145,8 +146,8 @@ class _Handoff(logging.handlers.QueueHandler):
 class _Writer:
     """The thread that formats and writes: every INTERVAL_S it takes all the records
     waiting and writes them in one call. It does not wait on the queue: a thread woken
-    for every record cost the event loop more than formatting the record did (measured:
-    ~55 µs a request line against ~20 µs)."""
+    for every record cost the event loop more than formatting the record did (figures
+    in sandbox/bench/README.md)."""
 
     INTERVAL_S = 0.05
 

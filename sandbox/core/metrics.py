@@ -9,8 +9,11 @@ answered the scrape. So every number /metrics serves is global:
   adds that table to hashes in Redis every `SANDBOX_METRICS_FLUSH_S` seconds (one
   pipelined round trip for everything since the last flush). A scrape first flushes its
   own process, then reads the hashes. Another process's last second may be missing.
-- Payouts by status, webhook deliveries and attempts: counted in PostgreSQL at scrape
-  time (one GROUP BY each; these scan their tables, fine at scrape intervals).
+- Domain numbers (payouts by status, webhook deliveries, ...): each domain registers a
+  collector here at app start-up (`register`); core knows no domain. A scrape folds the
+  trigger-kept counts once (`sandbox.core.metric_counts`: cost independent of history)
+  and hands them to every collector, which may add a query of its own that reads only a
+  partial index (never a whole table).
 - Queue depth: ZCARD of arq's queue in Redis at scrape time.
 
 No per-process metrics (CPU, GC) are exported: with several workers they would
@@ -20,14 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from litestar import Response, get
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from sandbox import db
+from sandbox.core import metric_counts
 from sandbox.core import redis as redis_client
 
 log = logging.getLogger("sandbox.metrics")
@@ -129,7 +133,8 @@ async def flush(histograms: Iterable[Histogram] = HISTOGRAMS) -> None:
 
 
 class Flusher:
-    """Flushes every `interval` seconds in the background, and once more on stop."""
+    """Flushes every `interval` seconds in the background, and once more on stop; folds
+    the trigger-kept counts every `metric_counts.FOLD_EVERY_S`."""
 
     def __init__(self, interval: float) -> None:
         self.interval = max(interval, 0.05)
@@ -140,14 +145,21 @@ class Flusher:
 
     async def _run(self) -> None:
         failing = False
+        folded_at = time.monotonic()
         while True:
             await asyncio.sleep(self.interval)
             try:
                 await flush()
+                if time.monotonic() - folded_at >= metric_counts.FOLD_EVERY_S:
+                    # Keeps the trigger-written deltas few even when nobody scrapes.
+                    folded_at = time.monotonic()
+                    # Bounded: a stuck database must not stall the Redis flushes.
+                    async with asyncio.timeout(metric_counts.FOLD_TIMEOUT_S):
+                        await metric_counts.fold()
                 failing = False
             except Exception as exc:
                 if not failing:  # once per outage, not once per second
-                    log.warning("metrics flush to Redis failed, will retry: %s", exc)
+                    log.warning("metrics flush failed, will retry: %s", exc)
                 failing = True
 
     async def stop(self) -> None:
@@ -163,16 +175,15 @@ class Flusher:
 
 # --- the scrape -------------------------------------------------------------------
 
-_PAYOUTS_SQL = "SELECT status, count(*) AS n FROM payout GROUP BY status"
-_DELIVERIES_SQL = "SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status"
-_ATTEMPTS_SQL = """
-SELECT CASE WHEN status_code BETWEEN 200 AND 299 THEN 'success'
-            WHEN status_code IS NOT NULL THEN 'http_' || (status_code / 100)::text || 'xx'
-            ELSE 'no_response' END AS outcome,
-       count(*) AS n
-  FROM webhook_attempt GROUP BY 1
-"""
-_UNRELAYED_SQL = "SELECT count(*) FROM outbox_event WHERE relayed_at IS NULL"
+# A domain's part of a scrape: given the trigger-kept counts, its metric families.
+Collector = Callable[[metric_counts.Counts], Awaitable[Iterable[Metric]]]
+_collectors: list[Collector] = []
+
+
+def register(collector: Collector) -> None:
+    """Add a domain's collector to every scrape (once, however often app start-up runs)."""
+    if collector not in _collectors:
+        _collectors.append(collector)
 
 
 class _Snapshot:
@@ -185,18 +196,17 @@ class _Snapshot:
         return iter(self.families)
 
 
-def _gauge(name: str, doc: str, label: str, rows, known: Iterable[str] = ()) -> GaugeMetricFamily:
-    values = dict.fromkeys(known, 0) | {r[0]: r["n"] for r in rows}
+def gauge_by_label(name: str, doc: str, label: str, counts: dict[str, int],
+                   known: Iterable[str] = ()) -> GaugeMetricFamily:
+    """A gauge with one sample per label value; `known` values appear even at 0."""
     family = GaugeMetricFamily(name, doc, labels=[label])
-    for key, value in sorted(values.items()):
+    for key, value in sorted((dict.fromkeys(known, 0) | counts).items()):
         family.add_metric([key], value)
     return family
 
 
 async def render() -> bytes:
     """The exposition text for one scrape."""
-    from sandbox.payouts.states import STATUSES
-
     await flush()
     redis = redis_client.get()
     pipe = redis.pipeline(transaction=False)
@@ -204,24 +214,11 @@ async def render() -> bytes:
         pipe.hgetall(h.key)
     pipe.zcard(ARQ_QUEUE)
     *stored, depth = await pipe.execute()
-    payouts = await db.fetch(_PAYOUTS_SQL)
-    deliveries = await db.fetch(_DELIVERIES_SQL)
-    attempts = await db.fetch(_ATTEMPTS_SQL)
-    unrelayed = await db.fetchval(_UNRELAYED_SQL)
+    counts = await metric_counts.fold()
 
     families: list[Metric] = [h.family(s) for h, s in zip(HISTOGRAMS, stored, strict=True)]
-    families.append(_gauge("sandbox_payouts", "Payouts by current status (all merchants)", "status",
-                           payouts, STATUSES))
-    families.append(_gauge("sandbox_webhook_deliveries", "Webhook deliveries (one event to one endpoint) by status",
-                           "status", deliveries, ("pending", "succeeded", "failed", "cancelled")))
-    # Every attempt row is kept, so their count only grows: a counter.
-    sent = CounterMetricFamily("sandbox_webhook_attempts", "Webhook HTTP attempts by outcome (no_response: timeout "
-                               "or connection error)", labels=["outcome"])
-    for outcome, n in sorted(({"success": 0} | {r["outcome"]: r["n"] for r in attempts}).items()):
-        sent.add_metric([outcome], n)
-    families.append(sent)
-    families.append(GaugeMetricFamily("sandbox_outbox_unrelayed_events", "Events not yet relayed to endpoints",
-                                      value=unrelayed))
+    for collector in _collectors:
+        families.extend(await collector(counts))
     families.append(GaugeMetricFamily("sandbox_queue_depth", "Jobs waiting in the arq queue (due or deferred)",
                                       value=depth))
     return generate_latest(_Snapshot(families))

@@ -1,8 +1,8 @@
 """How many webhook requests one worker has in flight: in all, and to any one origin.
 
 httpx's connection pool does work per pooled connection on every request, so a fast
-receiver is served quickest over a few connections (measured: 3-4 beat 10 by half, and
-30 by two thirds); the overall limit lets slow receivers elsewhere proceed meanwhile."""
+receiver is served quickest over a few connections (figures in sandbox/bench/README.md);
+the overall limit lets slow receivers elsewhere proceed meanwhile."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Balance, ledger history and the since_seq feed, top-ups."""
 
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 async def test_topup(merchant):

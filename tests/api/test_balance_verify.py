@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sandbox import db
 from sandbox.core.money import parse_amount
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 async def test_verify_reports_each_bucket_and_the_transactions(merchant):

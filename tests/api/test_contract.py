@@ -28,7 +28,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
-from tests.conftest import new_merchant, payout_body
+from tests.helpers import new_merchant, payout_body
 
 SEED = 20261123
 MAX_EXAMPLES = 15  # per operation and phase: the whole run takes about a minute
@@ -223,13 +223,25 @@ def resolve(spec: dict, schema: dict) -> dict:
     return schema
 
 
-@pytest.mark.parametrize("path, role", [("/api/v1/balance", "merchant"), ("/api/v1/balance", None),
-                                        ("/api/v1/payouts", "merchant"), ("/api/v1/admin/payouts", "admin")])
-async def test_options_is_not_a_server_error(stack, merchant, path, role):
-    key = {"merchant": merchant.key, "admin": stack.admin_key, None: None}[role]
+@pytest.mark.parametrize("path, role, methods", [
+    ("/api/v1/balance", "merchant", {"GET", "OPTIONS"}),
+    ("/api/v1/payouts", "merchant", {"GET", "POST", "OPTIONS"}),
+    ("/api/v1/admin/payouts", "admin", {"GET", "OPTIONS"}),
+])
+async def test_options_answers_with_the_allowed_methods(stack, merchant, path, role, methods):
+    """OPTIONS exists to tell a client which methods a path takes: `Allow` lists exactly those."""
+    key = {"merchant": merchant.key, "admin": stack.admin_key}[role]
     async with httpx.AsyncClient() as c:
-        r = await c.options(stack.base_url + path, headers={"X-API-KEY": key} if key else {})
-    assert r.status_code < 500, r.text
+        r = await c.options(stack.base_url + path, headers={"X-API-KEY": key})
+    assert r.status_code == 204, r.text
+    assert {m.strip() for m in r.headers["allow"].split(",")} == methods
+
+
+async def test_options_without_a_key_is_unauthenticated(stack):
+    """Every /api/v1 route needs a key, OPTIONS included: a 401 problem, not a 5xx."""
+    async with httpx.AsyncClient() as c:
+        r = await c.options(stack.base_url + "/api/v1/balance")
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated", r.text
 
 
 async def test_unknown_fields_are_refused(merchant):

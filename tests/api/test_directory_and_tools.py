@@ -1,6 +1,6 @@
 """Directory, account verification, scenarios, sandbox merchants, health."""
 
-from tests.conftest import bank
+from tests.helpers import bank
 
 
 async def test_directory(merchant):
@@ -39,7 +39,7 @@ async def test_sandbox_merchant_is_isolated_and_funded(admin, stack):
     assert r.status_code == 201
     body = r.json()
     assert body["merchant"]["name"] == "CI run 42" and body["api_key"].startswith("sk_test_")
-    from tests.conftest import Api
+    from tests.helpers import Api
     api = Api(stack.base_url, body["api_key"])
     try:
         b = (await api.get("/balance")).json()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 PROBLEM = "application/problem+json"
 

@@ -3,7 +3,7 @@
 import asyncio
 
 from sandbox.ledger.service import check_invariant
-from tests.conftest import new_merchant, payout_body
+from tests.helpers import new_merchant, payout_body
 
 
 async def test_concurrent_payouts_never_overdraw(stack):

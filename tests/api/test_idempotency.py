@@ -5,7 +5,7 @@ import secrets
 
 from sandbox import db
 from sandbox.ledger.service import check_invariant
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 async def test_same_key_same_request_replays(merchant):

@@ -1,7 +1,7 @@
 """A merchant sees only its own objects: another merchant's id answers exactly like a
 missing one."""
 
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 async def test_other_merchants_payout_is_not_found(merchant, other_merchant):

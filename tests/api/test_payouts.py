@@ -3,7 +3,7 @@
 import asyncio
 
 from sandbox.payouts.destinations import iban_check_digits
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 def valid_iban(bank: str = "SCBL", account: str = "0000001123450001") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 RAAST = {"type": "raast", "alias": "03001230003"}
 

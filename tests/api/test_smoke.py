@@ -1,4 +1,4 @@
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 async def test_create_and_get_payout(merchant):

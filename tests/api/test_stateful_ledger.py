@@ -4,7 +4,9 @@ scenario suffix, with new or reused references), cancels, top-ups, admin approve
 reject / release, reinitiations, simulated rail outcomes and idempotent replays. After
 every step:
 
-- GET /balance equals what DESIGN §2's table gives for the payouts' current statuses
+- GET /balance equals what the money rules give for the payouts' current statuses
+  (a payout holds its amount in `locked` while in flight; success spends it; failed,
+  rejected and cancelled give it back to `available`; returned gives back after success)
   and the money paid in (opening balance + top-ups), to the paisa;
 - the ledger invariant holds (`check_invariant`, through the app's own pool);
 - the feed GET /balance/history?since_seq=0 is gapless, sums per bucket to the balance,
@@ -48,13 +50,13 @@ from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
 from sandbox.payouts import engine, scenarios, states
 from sandbox.payouts.destinations import iban_check_digits
-from tests.conftest import new_merchant, payout_body
+from tests.helpers import new_merchant, payout_body
 
 REVIEW_MIN = scenarios.table().review_min_minor  # 100,000.00
 SUFFIXES = [f"{i:04d}" for i in range(1, 10)]  # 0001..0007 are scenarios, 0008/0009 the default
 FEED_LIMIT = 1000
 
-# DESIGN §2: statuses whose amount is still locked, and what each move does to the
+# The money rules: statuses whose amount is still locked, and what each move does to the
 # merchant's buckets (as (bucket, sign) legs of one ledger transaction).
 HOLDING = frozenset({"in_review", "pending", "processing", "retrying", "on_hold"})
 CREATED_LEGS = (("available", -1), ("locked", +1))
@@ -361,7 +363,7 @@ def make_machine(base_url: str, admin_key: str, loop: asyncio.AbstractEventLoop,
             snap = self.snapshot()
             assert set(snap.payouts) == set(self.ids)
 
-            # Balance = money paid in, less what payouts hold or paid out (DESIGN §2).
+            # Balance = money paid in, less what payouts hold or paid out.
             locked = sum(p.amount for p in snap.payouts.values() if p.status in HOLDING)
             spent = sum(p.amount for p in snap.payouts.values() if p.status in HOLDING | {"success"})
             assert snap.balance == {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from sandbox import db
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 HEADER = "reference,amount,type,bank_code,wallet_code,iban,account_number,account_title,description\n"
 

@@ -3,7 +3,7 @@ often it is called."""
 
 from sandbox.ledger.service import check_invariant
 from tests.batches.helpers import HEADER, items, upload_csv, wait_completed
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 ROWS = [
     "f1,10.00,bank,HBL,,,12345678900003,,fails\n",

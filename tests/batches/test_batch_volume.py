@@ -14,7 +14,7 @@ from sandbox import db
 from sandbox.batches import sample
 from sandbox.ledger.service import check_invariant
 from tests.batches.helpers import completed_events, items, upload_csv, wait_completed
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 

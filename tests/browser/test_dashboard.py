@@ -9,7 +9,7 @@ import re
 from playwright.async_api import expect
 
 from sandbox.payouts import scenarios
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 from tests.webhooks.receiver import Receiver
 
 # What a payout page shows once a scenario has run by itself (no one acting on it).

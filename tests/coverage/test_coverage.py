@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 from tests.webhooks.receiver import Receiver
 
 

@@ -7,7 +7,7 @@ import pytest
 from sandbox import db
 from sandbox.ledger.service import check_invariant
 from sandbox.payouts import engine
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 async def _created(merchant, account: str = "12345678900001") -> str:

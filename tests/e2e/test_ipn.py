@@ -11,7 +11,7 @@ import pytest
 from sandbox import db
 from sandbox.ledger.service import check_invariant
 from sandbox.rail.signing import sign
-from tests.conftest import RAIL_SECRET, payout_body, wait_for
+from tests.helpers import RAIL_SECRET, payout_body, wait_for
 
 
 async def submitted(merchant, account="12345678900004", amount="100.00"):

@@ -3,7 +3,7 @@
 import pytest
 
 from sandbox.ledger.service import check_invariant
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 
 FINAL = {"success", "failed", "rejected", "cancelled", "returned"}
 

@@ -5,7 +5,7 @@ import asyncio
 import secrets
 from decimal import Decimal
 
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 
 PAYOUTS = 60
 WRITERS = 6

@@ -12,7 +12,7 @@ from sandbox.openapi_export import EVENTS_DIR, SPEC_PATH, render_events
 from sandbox.settlements import service as settlements
 from sandbox.webhooks.event_types import EVENT_TYPES
 from tests.batches.helpers import HEADER, upload_csv, wait_completed
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import endpoint
 
 # Created in review, a payout never moves into `in_review` later, so nothing sends it

@@ -13,7 +13,7 @@ from sandbox.core import logs
 from sandbox.core import redis as redis_client
 from sandbox.core.metrics import ARQ_QUEUE
 from sandbox.payouts.schedule import STEP_JOB
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 
 
 async def scrape(base_url: str) -> dict[tuple[str, tuple], float]:

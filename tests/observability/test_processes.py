@@ -109,7 +109,7 @@ async def test_worker_check_logs_and_metrics_across_processes(services):
 
 
 def test_check_answers_1_when_redis_is_unreachable(monkeypatch, capsys):
-    from tests.conftest import free_port
+    from tests.helpers import free_port
     from worker.main import check
 
     monkeypatch.setenv("SANDBOX_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there

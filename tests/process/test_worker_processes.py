@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
 
 # suffix → (final status, exact status path, attempts, failure_code, ledger kinds in order)

@@ -3,7 +3,7 @@ set by an admin, 429 problem+json with Retry-After, and the default restored."""
 
 import secrets
 
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 
 
 async def set_limit(admin, merchant_id: str, per_minute: int):

@@ -5,7 +5,7 @@ limit that stays old, a key served from memory while nobody listens for changes.
 from sandbox import db
 from sandbox.core.auth import hash_key
 from sandbox.core.auth_cache import CACHE, LISTENER_NAME
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 LISTENING = dict(timeout=10, what="the auth cache to listen for key changes")
 

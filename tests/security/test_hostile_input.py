@@ -10,7 +10,7 @@ import pytest
 from sandbox import db
 from sandbox.rail.signing import sign
 from sandbox.settlements.report import escape
-from tests.conftest import RAIL_SECRET, payout_body
+from tests.helpers import RAIL_SECRET, payout_body
 
 
 async def _payout_count(merchant) -> int:

@@ -7,7 +7,7 @@ import pytest
 
 from sandbox import db
 from sandbox.core.auth import hash_key
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 
 
 async def test_keys_are_stored_only_as_hashes(merchant):

@@ -4,7 +4,7 @@ good, wrong and admin keys, an endpoint's shown-once secret, signed deliveries."
 
 from __future__ import annotations
 
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 from tests.observability.conftest import JsonLines
 from tests.webhooks.receiver import Receiver
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sandbox import db
 from sandbox.ledger.service import check_invariant
 from sandbox.settlements import service
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 async def collect(api, amount: str, outcome: str = "approve", **extra) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.openapi_export import SPEC_PATH
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 PACKAGE = "mypay_generated_client"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import bank, payout_body
+from tests.helpers import bank, payout_body
 
 HIDDEN = {"NEL U+0085": "a\u0085b", "CSI U+009B": "a\u009b31mb", "RLO U+202E": "\u202eevil",
           "LRI U+2066": "a\u2066b", "line separator U+2028": "a\u2028b", "newline": "a\nb"}

@@ -1,6 +1,6 @@
 """GET /balance/summary: buckets and lifetime totals, cached, and never stale."""
 
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 
 
 async def summary(api) -> dict:

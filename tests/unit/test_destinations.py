@@ -1,4 +1,4 @@
-"""Destination rules (DESIGN §4): bank code + 10–16 digit account, Pakistani IBAN checked
+"""Destination rules: bank code + 10–16 digit account, Pakistani IBAN checked
 mod-97 whose bank code is in the directory, or wallet code + 03XXXXXXXXX."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Amounts on the wire (DESIGN §2): decimal strings with at most two decimals, integer
+"""Amounts on the wire: decimal strings with at most two decimals, integer
 paisa inside, never a float."""
 
 from __future__ import annotations

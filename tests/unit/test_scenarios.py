@@ -1,4 +1,4 @@
-"""The scenario table (DESIGN §3): data in seeds/scenarios.json, chosen by the last four
+"""The scenario table: data in seeds/scenarios.json, chosen by the last four
 digits of the destination number, review at and above 100,000.00, and every scenario's
 path allowed by the payout state machine."""
 

@@ -31,7 +31,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

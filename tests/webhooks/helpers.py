@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Api, wait_for
+from tests.helpers import Api, wait_for
 from tests.webhooks.receiver import Receiver
 
 FINAL = {"success", "failed", "rejected", "cancelled", "returned"}

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests.conftest import free_port, serve
+from tests.helpers import free_port, serve
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, bodies, endpoint, events_of, expected_types, payout_in
 from tests.webhooks.verify import verify
 

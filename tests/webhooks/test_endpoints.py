@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 from tests.webhooks.helpers import events_of, payout_in
 
 URL = "http://127.0.0.1:9/hook"

@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from sandbox.webhooks import faults as F
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 from tests.webhooks.helpers import arrivals, deliveries, delivery_settled, endpoint, events_of, payout_in
 from tests.webhooks.verify import verifies, verify
 

@@ -11,7 +11,7 @@ from sandbox.core import redis as redis_client
 from sandbox.settings import get_settings
 from sandbox.webhooks import attempts, deliveries, relay, sender, wakeups
 from sandbox.webhooks.slots import Slots
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, delivery_settled, endpoint, events_of, payout_in
 
 

@@ -5,7 +5,7 @@ delivery that runs out of attempts is marked failed — and can be resent."""
 import time
 from collections import Counter
 
-from tests.conftest import payout_body, wait_for
+from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, deliveries, delivery_settled, endpoint, events_of
 from tests.webhooks.verify import verify
 

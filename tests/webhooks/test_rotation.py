@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.conftest import payout_body
+from tests.helpers import payout_body
 from tests.webhooks.helpers import arrivals, endpoint
 from tests.webhooks.verify import verifies
 

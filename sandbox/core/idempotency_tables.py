@@ -1,3 +1,6 @@
+"""The idempotency middleware's table (sandbox/core/idempotency.py): one row per
+(scope, key), holding the stored response for 24 hours."""
+
 from piccolo.columns import JSONB, Bytea, Integer, Timestamptz, Varchar
 from piccolo.constraints import Unique
 from piccolo.table import Table
