@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -290,10 +291,14 @@ def to_api_error(exc: BaseException) -> ApiError:
     return ApiError("The sandbox hit an unexpected error; the request id helps find it in the logs")
 
 
-# Told of every problem response with the request's ASGI scope, after the response is
-# sent (coverage counts error codes per merchant). Domains register here; core imports none.
+# Told of every problem response with the request's ASGI scope (coverage counts error codes
+# per merchant). Domains register here; core imports none. A listener runs as a task of its
+# own, detached from the request: the request may still hold a pooled connection inside the
+# idempotency middleware's transaction, and a listener that waited for a second one inside
+# the request would let a burst of refusals take every connection and wait on itself.
 ProblemListener = Callable[[dict, ApiError], Awaitable[None]]
 _problem_listeners: list[ProblemListener] = []
+_listening: set[asyncio.Task] = set()  # strong references until each task ends
 
 
 def on_problem(listener: ProblemListener) -> None:
@@ -301,15 +306,22 @@ def on_problem(listener: ProblemListener) -> None:
         _problem_listeners.append(listener)
 
 
-def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
-    from litestar.background_tasks import BackgroundTask, BackgroundTasks
+async def problems_heard(timeout: float = 2.0) -> None:
+    """Wait (up to `timeout`) for this process's listeners to finish with the problems
+    already answered: a reader of what they record sees its own requests' refusals."""
+    if _listening:
+        await asyncio.wait(list(_listening), timeout=timeout)
 
+
+def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
     from sandbox.core.request_id import ensure_request_id
 
     error = to_api_error(exc)
     response = render(error, ensure_request_id(request.scope))
-    if _problem_listeners:
-        response.background = BackgroundTasks([BackgroundTask(f, request.scope, error) for f in _problem_listeners])
+    for listener in _problem_listeners:
+        task = asyncio.get_running_loop().create_task(listener(request.scope, error))
+        _listening.add(task)
+        task.add_done_callback(_listening.discard)
     return response
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 
 from sandbox import db
 from sandbox.core.clock import now
-from sandbox.core.errors import ApiError
+from sandbox.core.errors import ApiError, problems_heard
 from sandbox.coverage.paths import OPERATOR_PATHS, operator_moves, reached_end
 from sandbox.coverage.schemas import (
     Coverage,
@@ -59,6 +59,7 @@ ON CONFLICT (merchant, code) DO UPDATE SET count = merchant_error_count.count + 
 
 
 async def of_merchant(merchant_id: str) -> Coverage:
+    await problems_heard()  # the error codes this process answered a moment ago are counted
     table = scenarios.table()
     followed: Counter[str] = Counter()
     ended: Counter[str] = Counter()
@@ -101,8 +102,8 @@ async def count_error(scope: dict, error: ApiError) -> None:
     if not merchant_id:
         return
     try:
-        # On a connection of its own: this runs inside the request's transaction (the
-        # idempotency middleware's), which rolls back because of this very problem.
+        # On a connection of its own: the task inherits the request's context, whose
+        # transaction (the idempotency middleware's) rolls back because of this very problem.
         async with db.DB.pool.acquire(timeout=db.CONNECT_TIMEOUT_S) as connection:
             await connection.execute(_COUNT_ERROR_SQL, merchant_id, error.code, now())
     except Exception:  # the response is already sent; a lost count must not raise into the server
