@@ -31,6 +31,7 @@ from sandbox.ledger.controllers import BalanceController
 from sandbox.openapi_links import add_links
 from sandbox.payouts import metrics as payout_metrics
 from sandbox.payouts.controllers import PayoutController
+from sandbox.payouts.verification_controller import VerifyAccountController
 from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
@@ -143,7 +144,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     public = Router(path=API_PREFIX, route_handlers=[HealthController], security=[])
     authenticated = Router(
         path=API_PREFIX,
-        route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxToolsController,
+        route_handlers=[PayoutController, BalanceController, DirectoryController, VerifyAccountController,
+                        SandboxToolsController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController],

@@ -24,9 +24,3 @@ class DirectoryOut(msgspec.Struct):
     banks: list[BankOut]
     wallets: list[WalletOut]
     raast: RaastOut
-
-
-class VerifyAccountOut(msgspec.Struct):
-    valid: bool
-    account_title: str | None
-    reason: str | None

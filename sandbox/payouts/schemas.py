@@ -161,3 +161,9 @@ class SimulateAccepted(msgspec.Struct):
 
 class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason | None = None
+
+
+class VerifyAccountOut(msgspec.Struct):
+    valid: bool
+    account_title: str | None
+    reason: str | None

@@ -30,9 +30,6 @@ KNOWN_BACK_EDGES = {
     # A new merchant's opening balance is posted by the merchants service through the
     # ledger, whose tables refer to the merchant table.
     ("sandbox.merchants", "sandbox.ledger"),
-    # Account verification parses destinations with the payouts' parser, which in turn
-    # looks banks and wallets up in the directory.
-    ("sandbox.directory", "sandbox.payouts"),
 }
 
 

@@ -1,0 +1,27 @@
+"""POST /verify-account: a destination checked as POST /payouts would check it, with the
+account title the bank would show. It lives with the payouts, whose destination rules it
+applies; the directory it reads knows nothing of payouts."""
+
+from __future__ import annotations
+
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from sandbox.core.auth import merchant_only
+from sandbox.core.openapi_errors import writes
+from sandbox.payouts import verification
+from sandbox.payouts.schemas import DestinationIn, VerifyAccountOut
+
+
+class VerifyAccountController(Controller):
+    path = "/"
+    tags = ["Directory"]
+    guards = [merchant_only]
+
+    @post("/verify-account", operation_id="verifyAccount", status_code=200,
+          summary="Check a destination and get its account title", responses=writes())
+    async def verify(self, data: JSONBody[DestinationIn]) -> VerifyAccountOut:
+        """Takes any destination shape of `POST /payouts`. Deterministic: the same number
+        always gets the same title; numbers ending 0003 are closed accounts."""
+        valid, title, reason = await verification.verify(data)
+        return VerifyAccountOut(valid=valid, account_title=title, reason=reason)
