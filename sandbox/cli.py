@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import socket
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,22 @@ def _lock_data_dir(data_dir: Path):
         handle.close()
         return None
     return handle
+
+
+def _busy_ports(settings: Settings) -> list[str]:
+    """The API and IPN ports something already listens on (another `sandbox up` with the
+    default ports, say), each with the variable that moves it. Checked before anything
+    starts: `up` knows its API is ready when that port answers /ready, so a port taken
+    by another sandbox would pass for our own API, keys and all."""
+    busy = []
+    for variable, port in (("SANDBOX_API_PORT", settings.api_port), ("SANDBOX_IPN_PORT", settings.ipn_port)):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+            try:
+                probe.bind((settings.api_host, port))
+            except OSError:
+                busy.append(f"port {port} ({variable})")
+    return busy
 
 
 def _wipe_data_dir(data_dir: Path) -> None:
@@ -172,6 +189,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     lock = _lock_data_dir(data_dir)
     if lock is None:
         return _fail(f"another `sandbox up` is running on {data_dir.resolve()}")
+    if busy := _busy_ports(settings):
+        lock.close()
+        return _fail(f"{' and '.join(busy)} already in use on {settings.api_host}; "
+                     "set the variable to a free port")
     servers = []  # embedded servers, stopped in reverse order
     supervisor = Supervisor(os.environ)
     try:

@@ -6,6 +6,7 @@ connection (Piccolo queries in the same task share it), outside it the pool."""
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -187,9 +188,12 @@ async def migrate() -> None:
     lock_conn = await asyncpg.connect(dsn=DB.config["dsn"])
     try:
         await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-        response = await run_forwards(app_name="sandbox")
+        # Piccolo prints its progress, and on a fresh database first counts every migration
+        # as "already complete", then as "not yet run": kept for a failure's message only.
+        with contextlib.redirect_stdout(io.StringIO()) as progress:
+            response = await run_forwards(app_name="sandbox")
         if not response.success:
-            raise RuntimeError(f"migrations failed: {response.message}")
+            raise RuntimeError(f"migrations failed: {response.message}\n{progress.getvalue()}")
     finally:
         await lock_conn.close()
 

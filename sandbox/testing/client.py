@@ -20,7 +20,10 @@ def _add_idempotency_key(request: httpx.Request) -> None:
 
 
 def api_client(base_url: str, key: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url.rstrip("/") + "/api/v1", headers={"X-API-KEY": key}, timeout=30,
+    """A client on the sandbox's `/api/v1`. `base_url` is the server's root, but the API's
+    own URL (`…/api/v1`, as `sandbox up` prints it) is taken too, not doubled."""
+    root = base_url.rstrip("/").removesuffix("/api/v1")
+    return httpx.Client(base_url=root + "/api/v1", headers={"X-API-KEY": key}, timeout=30,
                         event_hooks={"request": [_add_idempotency_key]})
 
 
