@@ -52,7 +52,8 @@ def list_scenarios(client: httpx.Client) -> int:
     for s in table.scenarios:
         _say(f"{s.name.ljust(width)}  …{s.suffix}  {' → '.join(s.path)}")
         _say(f"{' ' * width}         {s.description}")
-    _say(f"Amounts of {table.review.min_amount} and more wait in_review first (--amount): {table.review.description}")
+    _say(f"{table.review.title} (any scenario with --amount {table.review.min_amount} or more): "
+         f"{table.review.description}")
     return 0
 
 
