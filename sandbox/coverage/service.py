@@ -1,5 +1,5 @@
-"""Coverage of one merchant, read from the rows the sandbox writes anyway: payouts and
-their status history (scenarios, operator actions), the rail's notifications (simulate),
+"""Coverage of one merchant, read from the rows the sandbox writes anyway: the payouts'
+events (scenarios walked), their status history (operator actions), the rail's notifications (simulate),
 webhook attempts (event types acknowledged or failed). Only error codes need a table of
 their own, `merchant_error_count`, upserted after each problem response."""
 
@@ -23,13 +23,30 @@ from sandbox.payouts import scenarios
 
 log = logging.getLogger("sandbox.coverage")
 
-# One row per distinct (scenario, submitted, status sequence): few rows however many payouts.
-_PAYOUT_SHAPES_SQL = """
-SELECT scenario, psp_reference IS NOT NULL AS submitted, count(*) AS n,
+# The scenarios walked, from the payouts' events: each event carries the payout as it was
+# then, so a payout reinitiated to another account number walked its first scenario under
+# that scenario's name and its second under the other (the payout row only knows the
+# last). One row per distinct (scenario, submitted, status sequence): few rows however
+# many payouts.
+_SCENARIO_WALKS_SQL = """
+WITH walked AS (
+    SELECT data->>'scenario' AS scenario, bool_or(data->>'psp_reference' IS NOT NULL) AS submitted,
+           array_agg(data->>'status' ORDER BY number) AS statuses
+      FROM outbox_event
+     WHERE merchant = $1 AND payout_id IS NOT NULL AND type LIKE 'payout.%'
+     GROUP BY payout_id, data->>'scenario'
+)
+SELECT scenario, submitted, statuses, count(*) AS n FROM walked GROUP BY scenario, submitted, statuses
+"""
+
+# Operator moves from the whole status history of each payout (a reinitiation spans two
+# scenarios), grouped by sequence.
+_HISTORIES_SQL = """
+SELECT count(*) AS n,
        ARRAY(SELECT h.item->>'status' FROM jsonb_array_elements(status_history) WITH ORDINALITY AS h(item, i)
              ORDER BY h.i) AS statuses
 FROM payout WHERE merchant = $1
-GROUP BY scenario, submitted, statuses
+GROUP BY statuses
 """
 
 # POST /sandbox/payouts/{id}/simulate names the rail's notification "sim_…"
@@ -64,17 +81,18 @@ async def of_merchant(merchant_id: str) -> Coverage:
     followed: Counter[str] = Counter()
     ended: Counter[str] = Counter()
     operator: Counter[str] = Counter()
-    for row in await db.fetch(_PAYOUT_SHAPES_SQL, merchant_id):
-        statuses, n = list(row["statuses"]), row["n"]
+    for row in await db.fetch(_SCENARIO_WALKS_SQL, merchant_id):
+        n = row["n"]
         followed[row["scenario"]] += n
         try:
             scenario = table.by_name(row["scenario"])
         except KeyError:  # a scenario since removed from the table
             continue
-        if reached_end(scenario, statuses, row["submitted"]):
+        if reached_end(scenario, list(row["statuses"]), row["submitted"]):
             ended[scenario.name] += n
-        for name, count in operator_moves(statuses).items():
-            operator[name] += count * n
+    for row in await db.fetch(_HISTORIES_SQL, merchant_id):
+        for name, count in operator_moves(list(row["statuses"])).items():
+            operator[name] += count * row["n"]
     operator["simulate"] = await db.fetchval(_SIMULATED_SQL, merchant_id)
     events = [CoverageEventType(type=r["type"], acknowledged=r["acknowledged"], failed=r["failed"])
               for r in await db.fetch(_EVENT_ATTEMPTS_SQL, merchant_id)]

@@ -111,3 +111,26 @@ async def test_cli_prints_coverage_as_tables(stack, merchant, capsys):
 
 async def _has_error(api) -> bool:
     return bool((await coverage_of(api))["error_codes"])
+
+
+async def test_a_payout_reinitiated_to_another_account_covers_both_scenarios(merchant, worker):
+    failed = (await merchant.post("/payouts", payout_body(account="12345678900003"))).json()
+
+    async def status_of():
+        return (await merchant.get(f"/payouts/{failed['id']}")).json()["status"]
+
+    await wait_for(lambda: _is(status_of, "failed"), what="failed")
+    again = {"destination": {"type": "bank", "bank_code": "HBL", "account_number": "12345678900001",
+                             "account_title": "Ali Raza"}}
+    assert (await merchant.post(f"/payouts/{failed['id']}/reinitiate", again)).status_code == 200
+    await wait_for(lambda: _is(status_of, "success"), what="success after reinitiation")
+    cov = await coverage_of(merchant)
+    # The first scenario's path was walked before the account changed: it counts too.
+    assert set(cov["scenarios_reached"]) == {"failed_account_closed", "success"}
+    by_name = {s["name"]: s for s in cov["scenarios"]}
+    assert by_name["failed_account_closed"]["reached_end"] == 1 and by_name["success"]["reached_end"] == 1
+    assert {p["name"]: p["count"] for p in cov["operator_paths"]}["reinitiate"] == 1
+
+
+async def _is(read, status: str) -> bool:
+    return await read() == status
