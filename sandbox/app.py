@@ -13,6 +13,7 @@ from litestar.routes import HTTPRoute
 from sandbox import db, openapi_export
 from sandbox.admin.controllers import AdminPayoutController
 from sandbox.batches.controllers import PayoutBatchController
+from sandbox.clocks.controllers import ClockController, follow_the_callers_clock
 from sandbox.core import auth_cache, logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.core.auth import ApiKeyMiddleware
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[PayoutController, BalanceController, DirectoryController, SandboxToolsController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
-                        SettlementController, PayoutBatchController, CoverageController],
+                        SettlementController, PayoutBatchController, CoverageController, ClockController],
         middleware=[
             # Every method authenticates, OPTIONS included (Litestar would skip it).
             DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
         ],
         security=[{"apiKey": []}],
+        before_request=follow_the_callers_clock,
     )
     app = Litestar(
         # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
