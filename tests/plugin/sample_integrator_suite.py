@@ -47,7 +47,7 @@ def test_scenario_runs_its_path(scenario, mypay_sandbox, mypay_merchant, mypay_w
     done = mypay_merchant.get_payout(payout["id"])
     assert [h["status"] for h in done["status_history"]] == mypay_sandbox.scenario(scenario)["path"]
     assert mypay_merchant.advance(until="idle")["transitions"] == []
-    assert mypay_webhooks.types(payout["id"])[0] == "payout.created"
+    assert at(mypay_webhooks.wait_for("payout.created", payout["id"])["timestamp"]) == start
 
 
 def test_awaiting_ipn_waits_for_the_bank(mypay_sandbox, mypay_merchant, mypay_webhooks):
