@@ -138,3 +138,13 @@ async def test_a_live_clock_cannot_be_advanced(merchant):
     r = await merchant.post("/sandbox/clock/advance", {"seconds": 1})
     assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
     assert (await merchant.get("/sandbox/clock")).json()["kind"] == "live"
+
+
+async def test_the_sweeper_leaves_manual_clock_payouts_alone(stack, database, clocked, merchant):
+    from sandbox.payouts import repository
+
+    held = (await clocked.post("/payouts", payout_body())).json()
+    live = (await merchant.post("/payouts", payout_body())).json()
+    overdue = {payout_id for payout_id, _, _ in await repository.overdue(datetime.now().astimezone()
+                                                                         + timedelta(hours=1), 100_000)}
+    assert live["id"] in overdue and held["id"] not in overdue
