@@ -148,3 +148,19 @@ async def test_the_sweeper_leaves_manual_clock_payouts_alone(stack, database, cl
     overdue = {payout_id for payout_id, _, _ in await repository.overdue(datetime.now().astimezone()
                                                                          + timedelta(hours=1), 100_000)}
     assert live["id"] in overdue and held["id"] not in overdue
+
+
+async def test_steps_of_several_payouts_apply_in_due_order_with_ledger_and_events_at_clock_time(stack, clocked):
+    start = await clock_time(clocked)
+    slow = (await clocked.post("/payouts", payout_body(account="12345678900007"))).json()  # rail_timeout
+    fast = (await clocked.post("/payouts", payout_body(account="12345678900001"))).json()  # success
+    done = await advance(clocked, until="idle")
+    times = [at(t["at"]) for t in done["transitions"]]
+    assert times == sorted(times) and {t["payout_id"] for t in done["transitions"]} == {slow["id"], fast["id"]}
+    fast_moves = {t["to"]: at(t["at"]) for t in done["transitions"] if t["payout_id"] == fast["id"]}
+    paid_at = fast_moves["success"]
+    entries = (await clocked.get("/balance/history", params={"limit": 100})).json()["data"]
+    assert {at(e["created_at"]) for e in entries if e["payout_id"] == fast["id"]} == {start, paid_at}
+    events = (await clocked.get("/events", params={"limit": 100})).json()["data"]
+    assert {(e["type"], at(e["created_at"])) for e in events if e["data"]["id"] == fast["id"]} == {
+        ("payout.created", start), ("payout.processing", fast_moves["processing"]), ("payout.success", paid_at)}
