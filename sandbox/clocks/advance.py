@@ -19,7 +19,7 @@ from sandbox.clocks import store
 from sandbox.clocks.schemas import ClockAdvance, ClockAdvanced, ClockTransition, MerchantClock
 from sandbox.core import clock
 from sandbox.core.clock import ManualClock, iso, now
-from sandbox.core.errors import Conflict, ValidationFailed
+from sandbox.core.errors import Conflict
 from sandbox.payouts import engine, service
 from sandbox.payouts.schemas import StatusChange
 
@@ -42,13 +42,13 @@ async def read(merchant_id: str) -> MerchantClock:
 
 
 async def advance(merchant_id: str, body: ClockAdvance) -> ClockAdvanced:
-    if (body.seconds is None) == (body.until is None):
-        raise ValidationFailed("give exactly one of `seconds` or `until`")
     async with db.transaction():
         started = await store.manual_clock(merchant_id, lock=True)
         if started is None:
             raise LiveClock("A live-clock merchant's payouts follow real time; create the merchant with "
                             '"clock": "manual" to advance its clock')
+        if body.seconds is None and body.until is None:
+            body = ClockAdvance(seconds=0)
         until = started.time + timedelta(seconds=body.seconds) if body.seconds is not None else None
         due = await store.due_steps(merchant_id, until)
         heapq.heapify(due)
@@ -60,7 +60,7 @@ async def advance(merchant_id: str, body: ClockAdvance) -> ClockAdvanced:
             applied += 1
             if next_at is not None and (until is None or next_at <= until):
                 heapq.heappush(due, (next_at, payout_id))
-        end = until or at
+        end = at if body.until == "idle" or until is None else until
         await store.set_time(merchant_id, end)
         idle = await store.next_due(merchant_id) is None
     clock.follow(None)

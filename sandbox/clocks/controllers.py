@@ -29,9 +29,10 @@ class ClockController(Controller):
     async def advance(self, request: Request, data: JSONBody[ClockAdvance]) -> ClockAdvanced:
         """`{"seconds": N}` moves the clock N seconds; `{"until": "idle"}` moves it from due
         step to due step until none is left (a payout waiting for an operator or the bank
-        has none: the clock stops there). Every step that falls due is applied in due
-        order, at its due time, and committed before the answer, which lists the status
-        changes. 409 for a merchant on a live clock."""
+        has none: the clock stops at the last step), no further than `seconds` when both
+        are given. Every step that falls due is applied in due order, at its due time, and
+        committed before the answer, which lists the status changes. 409 for a merchant
+        on a live clock."""
         return await clocks.advance(request.user.merchant_id, data)
 
 

@@ -10,8 +10,9 @@ MAX_ADVANCE_S = 365 * 24 * 3600
 
 
 class ClockAdvance(msgspec.Struct, forbid_unknown_fields=True):
-    """Exactly one of `seconds` (move the clock this far) or `until: "idle"` (move it
-    from due step to due step until nothing of the merchant's is due any more)."""
+    """`seconds`: move the clock this far (none: 0, which applies only what is due now).
+    `until: "idle"`: move it from due step to due step until nothing of the merchant's is
+    due any more, and stop at the last one; with `seconds` too, no further than that."""
 
     seconds: Annotated[float, msgspec.Meta(ge=0, le=MAX_ADVANCE_S)] | None = None
     until: Literal["idle"] | None = None

@@ -126,7 +126,8 @@ async def test_clocks_are_per_merchant_and_advances_of_one_clock_queue_up(stack)
         await other.aclose()
 
 
-@pytest.mark.parametrize("body", [{}, {"seconds": 1, "until": "idle"}, {"seconds": -1}, {"until": "later"}])
+@pytest.mark.parametrize("body", [{"seconds": -1}, {"seconds": "soon"}, {"until": "later"}, {"hours": 1},
+                                  {"seconds": 10 * 365 * 24 * 3600}])
 async def test_a_bad_advance_is_refused_and_moves_nothing(clocked, body):
     before = await clock_time(clocked)
     r = await clocked.post("/sandbox/clock/advance", body)
@@ -164,3 +165,15 @@ async def test_steps_of_several_payouts_apply_in_due_order_with_ledger_and_event
     events = (await clocked.get("/events", params={"limit": 100})).json()["data"]
     assert {(e["type"], at(e["created_at"])) for e in events if e["data"]["id"] == fast["id"]} == {
         ("payout.created", start), ("payout.processing", fast_moves["processing"]), ("payout.success", paid_at)}
+
+
+async def test_until_idle_with_seconds_goes_no_further(stack, clocked):
+    start = await clock_time(clocked)
+    payout = (await clocked.post("/payouts", payout_body(account="12345678900002"))).json()
+    steps = (await scenario_steps(clocked, "retry_then_success"))["steps"]
+    first = steps[0]["after_s"]
+    bounded = await advance(clocked, seconds=first + steps[1]["after_s"] - 0.5, until="idle")
+    assert [(t["payout_id"], t["to"]) for t in bounded["transitions"]] == [(payout["id"], "processing")]
+    assert at(bounded["time"]) == start + timedelta(seconds=first) and bounded["idle"] is False
+    assert (await advance(clocked))["transitions"] == []  # no seconds: only what is due now
+    assert await clock_time(clocked) == start + timedelta(seconds=first)
