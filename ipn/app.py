@@ -15,12 +15,12 @@ from litestar.openapi import OpenAPIConfig
 from sandbox import db
 from sandbox.core import logs, metrics
 from sandbox.core import redis as redis_client
-from sandbox.core.clock import now
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
 from sandbox.core.observe import observe
 from sandbox.core.request_id import add_request_id_header
 from sandbox.core.types import FailureCode, whole
 from sandbox.payouts import engine, states
+from sandbox.rail import client as rail
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
 from sandbox.settings import Settings, get_settings
@@ -50,15 +50,12 @@ _decode = msgspec.json.Decoder(RailCallback)
 
 
 async def apply(callback: RailCallback) -> IpnResult:
+    notification = rail.Notification(psp_reference=callback.psp_reference, notification_id=callback.notification_id,
+                                     status=callback.status, failure_code=callback.failure_code)
     async with db.transaction():
-        fresh = await db.fetchval(
-            "INSERT INTO ipn_notification (id, psp_reference, status, received_at) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (id) DO NOTHING RETURNING id",
-            callback.notification_id, callback.psp_reference, callback.status, now(),
-        )
-        if fresh is None:
-            return IpnResult(notification_id=callback.notification_id, result="duplicate", payout_id=None, status=None)
-        row = await engine.on_rail_outcome(callback.psp_reference, callback.status, callback.failure_code)
+        row = await engine.on_rail_notification(notification)
+    if row is None:
+        return IpnResult(notification_id=callback.notification_id, result="duplicate", payout_id=None, status=None)
     logs.bind(payout_id=row.id, merchant_id=row.merchant)
     return IpnResult(notification_id=callback.notification_id, result="applied", payout_id=row.id,
                      status=row.status)

@@ -35,6 +35,7 @@ from sandbox.payouts.verification_controller import VerifyAccountController
 from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
+from sandbox.simulator.clock_controllers import ClockController, follow_the_callers_clock
 from sandbox.simulator.controllers import SandboxToolsController
 from sandbox.summary.controllers import BalanceSummaryController
 from sandbox.webhooks import metrics as webhook_metrics
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SandboxToolsController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
-                        SettlementController, PayoutBatchController, CoverageController],
+                        SettlementController, PayoutBatchController, CoverageController, ClockController],
         middleware=[
             # Every method authenticates, OPTIONS included (Litestar would skip it).
             DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
         ],
         security=[{"apiKey": []}],
+        before_request=follow_the_callers_clock,
     )
     app = Litestar(
         # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).

@@ -1,7 +1,16 @@
-"""Wall-clock time and simulated delays (`SANDBOX_TIME_SCALE` multiplies every delay)."""
+"""Wall-clock time and simulated delays (`SANDBOX_TIME_SCALE` multiplies every delay),
+and the merchant's test clock when it has one.
+
+A merchant on a manual test clock lives at the time its clock shows: while a request,
+an IPN callback or a clock advance works for such a merchant, `on_manual_clock` holds
+that time and `now()` answers it, so every timestamp written (status history, ledger
+entries, events) is clock time. Delays on a manual clock are the scenario's own seconds:
+the clock moves only when told, so nothing needs scaling. The value lives in a context
+variable: each request and each job runs in its own task, so it never leaks between them."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from sandbox.settings import get_settings
@@ -9,8 +18,31 @@ from sandbox.settings import get_settings
 _scale: float | None = None
 
 
+class ManualClock:
+    """The manual clock being followed: whose, and the time it shows."""
+
+    __slots__ = ("merchant_id", "time")
+
+    def __init__(self, merchant_id: str, time: datetime) -> None:
+        self.merchant_id = merchant_id
+        self.time = time
+
+
+_manual: ContextVar[ManualClock | None] = ContextVar("manual_clock", default=None)
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    clock = _manual.get()
+    return clock.time if clock is not None else datetime.now(UTC)
+
+
+def follow(clock: ManualClock | None) -> None:
+    """From here on (in this task), time is `clock`'s; None: wall-clock time again."""
+    _manual.set(clock)
+
+
+def on_manual_clock() -> ManualClock | None:
+    return _manual.get()
 
 
 def time_scale() -> float:
@@ -21,7 +53,7 @@ def time_scale() -> float:
 
 
 def scaled(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds * time_scale())
+    return timedelta(seconds=seconds if _manual.get() is not None else seconds * time_scale())
 
 
 def iso(moment: datetime) -> str:

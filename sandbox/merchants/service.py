@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sandbox import db
+from sandbox.clocks import store as clocks
 from sandbox.core import auth
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
@@ -17,11 +18,14 @@ class NewMerchant:
     id: str
     name: str
     api_key: str
+    clock: str = "live"
 
 
 async def create(name: str, opening_balance: int = 0, *, merchant_id: str | None = None,
-                 api_key: str | None = None) -> NewMerchant:
-    """Create a merchant (with a given id and key when seeding documented demo data)."""
+                 api_key: str | None = None, clock: str = "live") -> NewMerchant:
+    """Create a merchant (with a given id and key when seeding documented demo data).
+    `clock="manual"`: the merchant lives on a test clock frozen at its creation time,
+    which moves only when the merchant advances it."""
     merchant_id = merchant_id or new_id("mch")
     api_key = api_key or auth.generate_key("merchant")
     at = now()
@@ -34,9 +38,11 @@ async def create(name: str, opening_balance: int = 0, *, merchant_id: str | None
         )
         await ledger.open_balance(merchant_id, at)
         await auth.store_key(api_key, "merchant", merchant_id, new_id("key"))
+        if clock == "manual":
+            await clocks.create(merchant_id, at)
         if opening_balance > 0:
             await ledger.post(merchant_id, "opening_balance", opening_balance, None, at)
-    return NewMerchant(id=merchant_id, name=name, api_key=api_key)
+    return NewMerchant(id=merchant_id, name=name, api_key=api_key, clock=clock)
 
 
 async def exists(merchant_id: str) -> bool:

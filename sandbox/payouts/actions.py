@@ -10,11 +10,13 @@ import msgspec
 from msgspec.structs import replace
 
 from sandbox import db
+from sandbox.clocks import store as clocks
 from sandbox.core import queue
 from sandbox.core.clock import now
 from sandbox.core.errors import Conflict
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations, engine, scenarios, service, states
+from sandbox.payouts.repository import PayoutRow
 from sandbox.payouts.schemas import DestinationIn, Payout, SimulateAccepted
 from sandbox.rail import client as rail
 
@@ -51,9 +53,16 @@ async def simulate(payout_id: str, merchant_id: str, status: str, failure_code: 
     return SimulateAccepted(payout_id=payout_id, notification_id=notification_id, status=status, delivery="queued")
 
 
+async def _locked_on_its_clock(payout_id: str) -> PayoutRow:
+    """The payout, locked, for an admin to act on at the time of its merchant's clock."""
+    row = await service.get_row(payout_id, None, lock=True)
+    await clocks.follow(row.merchant)
+    return row
+
+
 async def approve(payout_id: str, reason: str | None) -> Payout:
     async with db.transaction():
-        row = await service.get_row(payout_id, None, lock=True)
+        row = await _locked_on_its_clock(payout_id)
         row = await engine.start_track(row, states.PENDING, engine.MAIN, allowed_from=states.APPROVABLE,
                                        reason=reason or "approved by an admin")
     return service.to_api(row)
@@ -61,7 +70,7 @@ async def approve(payout_id: str, reason: str | None) -> Payout:
 
 async def reject(payout_id: str, reason: str | None) -> Payout:
     async with db.transaction():
-        row = await service.get_row(payout_id, None, lock=True)
+        row = await _locked_on_its_clock(payout_id)
         row = await service.transition(row, states.REJECTED, reason=reason or "rejected by an admin", at=now(),
                                        allowed_from=states.REJECTABLE)
     return service.to_api(row)
@@ -70,7 +79,7 @@ async def reject(payout_id: str, reason: str | None) -> Payout:
 async def release(payout_id: str, reason: str | None) -> Payout:
     """Lift a hold: the scenario's `after_release` steps start at once."""
     async with db.transaction():
-        row = await service.get_row(payout_id, None, lock=True)
+        row = await _locked_on_its_clock(payout_id)
         row = await engine.start_track(row, states.ON_HOLD, engine.AFTER_RELEASE, allowed_from=states.RELEASABLE,
                                        reason=reason or "released by an admin", apply_first_step=True)
     return service.to_api(row)

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from msgspec.structs import replace
 
 from sandbox import db
-from sandbox.core import queue
+from sandbox.clocks import store as clocks
+from sandbox.core import clock, queue
 from sandbox.core.clock import now, scaled
 from sandbox.core.errors import NotFound
 from sandbox.payouts import repository, service, states
@@ -28,7 +29,8 @@ from sandbox.payouts.scenarios import Step
 from sandbox.payouts.schedule import AFTER_RELEASE, MAIN, STEP_JOB, due_at, schedule, steps_of
 from sandbox.rail import client as rail
 
-__all__ = ["AFTER_RELEASE", "MAIN", "STEP_JOB", "advance", "on_rail_outcome", "start_track", "sweep"]
+__all__ = ["AFTER_RELEASE", "MAIN", "STEP_JOB", "advance", "apply_due_step", "on_rail_notification", "on_rail_outcome",
+           "start_track", "sweep"]
 
 log = logging.getLogger("sandbox.engine")
 
@@ -52,8 +54,9 @@ async def advance(payout_id: str, track: str, index: int) -> bool:
         row = await service.get_row(payout_id, None, lock=True)
         if row.track != track or row.step_index != index or row.next_action_at is None:
             return False
-        if row.status in states.TERMINAL:  # nothing can follow: nothing left to do (and never to be retried)
-            await repository.save_progress(replace(row, next_action_at=None))
+        if await clocks.manual_clock(row.merchant) is not None:
+            return False  # not due in real time: only an advance of its clock moves it
+        if await _dropped_if_terminal(row):
             return False
         at = now()
         if row.next_action_at > at:
@@ -66,6 +69,21 @@ async def advance(payout_id: str, track: str, index: int) -> bool:
         # The bound was reached: the rest goes through the queue like any later step.
         await schedule(payout_id, track, row.step_index, row.next_action_at)
         return True
+
+
+async def apply_due_step(row: PayoutRow, at: datetime) -> None:
+    """Apply the step a manual clock's advance found due at `at` (the row is locked by
+    the caller, and the task follows that clock): the step the worker would apply."""
+    if not await _dropped_if_terminal(row):
+        await apply_step(row, at)
+
+
+async def _dropped_if_terminal(row: PayoutRow) -> bool:
+    """Nothing can follow a terminal status: its due step is dropped (never retried)."""
+    if row.status not in states.TERMINAL:
+        return False
+    await repository.save_progress(replace(row, next_action_at=None))
+    return True
 
 
 async def apply_step(row: PayoutRow, at: datetime, reason: str | None = None, *,
@@ -88,6 +106,12 @@ async def apply_step(row: PayoutRow, at: datetime, reason: str | None = None, *,
             status=step.status,
             failure_code=step.failure_code,
         )
+        if clock.on_manual_clock() is not None:
+            # On a manual clock no real time passes for a callback to arrive in: the
+            # advance that reached this step applies the rail's outcome at its time, as
+            # the IPN service would (so it is listed among the advance's transitions).
+            await on_rail_notification(notification)
+            return None
         await repository.save_progress(replace(row, next_action_at=at + scaled(IPN_RESEND_S)))
         # If the callback is lost, the sweeper finds the step overdue and the rail sends again.
         await db.after_commit(lambda: queue.enqueue(rail.NOTIFY_JOB, notification.psp_reference,
@@ -126,6 +150,7 @@ async def on_rail_outcome(psp_reference: str, status: str, failure_code: str | N
     row = await repository.get_by_psp_reference(psp_reference, lock=True)
     if row is None:
         raise NotFound(f"No payout with psp_reference {psp_reference}")
+    await clocks.follow(row.merchant)
     at = now()
     steps = steps_of(row.scenario, row.track)
     index = row.step_index
@@ -139,6 +164,19 @@ async def on_rail_outcome(psp_reference: str, status: str, failure_code: str | N
                                        next_action_at=next_at)
     await schedule(row.id, row.track, index, next_at)
     return updated
+
+
+async def on_rail_notification(notification: rail.Notification) -> PayoutRow | None:
+    """Apply a rail callback once (in the caller's transaction): None when its
+    `notification_id` was applied before (a resend)."""
+    fresh = await db.fetchval(
+        "INSERT INTO ipn_notification (id, psp_reference, status, received_at) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
+        notification.notification_id, notification.psp_reference, notification.status, now(),
+    )
+    if fresh is None:
+        return None
+    return await on_rail_outcome(notification.psp_reference, notification.status, notification.failure_code)
 
 
 async def start_track(row: PayoutRow, to_status: str, track: str, *, allowed_from: frozenset[str],

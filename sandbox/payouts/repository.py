@@ -99,9 +99,12 @@ async def existing_references(merchant_id: str, references: list[str]) -> set[st
 
 
 async def overdue(before: datetime, limit: int) -> list[tuple[str, str, int]]:
-    """(id, track, step_index) of payouts whose next step was due before `before`, oldest first."""
+    """(id, track, step_index) of payouts whose next step was due before `before`, oldest first.
+    Payouts of merchants on a manual clock are never overdue in real time: left out."""
     rows = await db.fetch(
-        "SELECT id, track, step_index FROM payout WHERE next_action_at < $1 ORDER BY next_action_at LIMIT $2",
+        "SELECT id, track, step_index FROM payout WHERE next_action_at < $1"
+        " AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)"
+        " ORDER BY next_action_at LIMIT $2",
         before, limit,
     )
     return [(r["id"], r["track"], r["step_index"]) for r in rows]

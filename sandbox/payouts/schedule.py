@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sandbox.core import queue
+from sandbox.core import clock, queue
 from sandbox.core.clock import scaled
 from sandbox.payouts import scenarios
 from sandbox.payouts.scenarios import Step
@@ -27,8 +27,9 @@ def due_at(steps: list[Step], index: int, base: datetime) -> datetime | None:
 
 
 async def schedule(payout_id: str, track: str, index: int, at: datetime | None) -> None:
-    """Enqueue the job for a step once the current transaction commits."""
-    if at is None:
+    """Enqueue the job for a step once the current transaction commits. On a manual
+    clock nothing is enqueued: the step waits for an advance of that clock."""
+    if at is None or clock.on_manual_clock() is not None:
         return
     await queue.enqueue_after_commit(STEP_JOB, payout_id, track, index, job_id=f"step:{payout_id}:{track}:{index}",
                                      due=at)

@@ -44,8 +44,10 @@ class SandboxToolsController(Controller):
           summary="Admin: a fresh merchant with a key and an opening balance", responses=writes())
     async def merchant(self, data: JSONBody[MerchantIn]) -> NewMerchantOut:
         """The key is shown only in this response. Use one merchant per test run for isolation."""
-        created = await merchants.create(data.name, parse_amount(data.opening_balance, allow_zero=True))
-        return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name), api_key=created.api_key)
+        created = await merchants.create(data.name, parse_amount(data.opening_balance, allow_zero=True),
+                                         clock=data.clock)
+        return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name, clock=created.clock),
+                              api_key=created.api_key)
 
     @post("/payouts/{payout_id:str}/simulate", operation_id="simulateRailOutcome", status_code=202,
           guards=[merchant_only], summary="Make the rail report an outcome for a payout",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from sandbox.core.types import Amount, AmountOrZero, Name
@@ -20,11 +22,14 @@ class TopupOut(msgspec.Struct):
 class MerchantIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     opening_balance: AmountOrZero = "0.00"
+    # "manual": a test clock that moves only on POST /sandbox/clock/advance.
+    clock: Literal["live", "manual"] = "live"
 
 
 class MerchantOut(msgspec.Struct):
     id: str
     name: str
+    clock: Literal["live", "manual"]
 
 
 class NewMerchantOut(msgspec.Struct):

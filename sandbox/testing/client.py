@@ -117,5 +117,15 @@ class MypayMerchant:
     def coverage(self) -> dict:
         return self.sandbox.coverage_of(self.key)
 
+    def clock(self) -> dict:
+        """The merchant's clock: `kind` ("manual" or "live"), `time`, `next_step_at`."""
+        return expect(self.client.get("/sandbox/clock"), 200)
+
+    def advance(self, seconds: float | None = None, until: str | None = None) -> dict:
+        """Move a manual clock `seconds` forward, or `until="idle"`; answers once every
+        step that fell due is applied: the clock's new `time` and the `transitions`."""
+        body = {"seconds": seconds} if until is None else {"until": until}
+        return expect(self.client.post("/sandbox/clock/advance", json=body), 200)
+
     def close(self) -> None:
         self.client.close()

@@ -7,7 +7,8 @@ nothing until a test asks for it, so installing the package changes no other sui
   SANDBOX_TIME_SCALE=0, stopped with everything it started at the end of the session.
 - `mypay_merchant`: a fresh merchant per test; `.client` is an httpx.Client with its key
   and a fresh idempotency key on every mutating request. `@pytest.mark.mypay_clock("manual")`
-  asks for a merchant on a manual clock.
+  asks for a merchant on a manual clock: its payouts move only on
+  `mypay_merchant.advance(seconds=N)` or `.advance(until="idle")`, at exact clock times.
 - `mypay_webhooks`: a local receiver registered for that merchant, verifying every delivery
   with `standardwebhooks`; `.wait_for(type, payout_id, timeout)`.
 - `mypay_account_number(scenario)`, `mypay_wait_for_status(payout_id, status, timeout)`.

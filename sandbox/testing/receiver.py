@@ -64,18 +64,20 @@ class WebhookReceiver:
         with self._arrived:
             self.rejected.append(why)
 
-    def _find(self, event_type: str, payout_id: str | None) -> dict | None:
+    def _find(self, event_type: str, payout_id: str | None, where) -> dict | None:
         for event in self.events:
             data = event.get("data") or {}
-            if event["type"] == event_type and payout_id in (None, data.get("id"), data.get("payout_id")):
+            if event["type"] == event_type and payout_id in (None, data.get("id"), data.get("payout_id")) \
+                    and (where is None or where(event)):
                 return event
         return None
 
-    def wait_for(self, event_type: str, payout_id: str | None = None, timeout: float = 10.0) -> dict:
-        """The first verified event of this type (for this payout), waiting up to `timeout`."""
+    def wait_for(self, event_type: str, payout_id: str | None = None, timeout: float = 10.0, where=None) -> dict:
+        """The first verified event of this type (for this payout, and for which `where(event)`
+        holds when given, e.g. a payout that passes a status twice), waiting up to `timeout`."""
         with self._arrived:
-            if self._arrived.wait_for(lambda: self._find(event_type, payout_id), timeout):
-                return self._find(event_type, payout_id)
+            if self._arrived.wait_for(lambda: self._find(event_type, payout_id, where), timeout):
+                return self._find(event_type, payout_id, where)
             seen = [(e["type"], (e.get("data") or {}).get("id")) for e in self.events]
         raise AssertionError(f"no verified {event_type} webhook for {payout_id or 'any payout'} in {timeout:g}s; "
                              f"received {seen}")

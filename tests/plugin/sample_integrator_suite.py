@@ -1,40 +1,78 @@
-"""What an integrator's suite looks like with the plugin: every scenario walked, every
-status it passes through asserted from the payout's history, every webhook verified by
-the receiver (standardwebhooks). The plugin tests run it with pytester."""
+"""What an integrator's suite looks like with the plugin: every scenario walked on a
+manual test clock, one advance per step of the scenario table, every status asserted as
+it is reached and at its exact clock time, every webhook verified by the receiver
+(standardwebhooks) and stamped with that same time. The plugin tests run it with pytester."""
+
+from datetime import datetime, timedelta
 
 import pytest
+
+pytestmark = pytest.mark.mypay_clock("manual")
+
+
+def at(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def walk(merchant, webhooks, payout, steps, start):
+    """Advance the clock by each step's delay (from the scenario table) and check the payout
+    reached the step's status at exactly that clock time, with its webhook. Returns the time."""
+    when = start
+    for step in steps:
+        when += timedelta(seconds=step["after_s"])
+        moved = merchant.advance(seconds=step["after_s"])
+        assert at(moved["time"]) == when
+        now = merchant.get_payout(payout["id"])
+        assert now["status"] == step["status"]
+        last = now["status_history"][-1]
+        if [t for t in moved["transitions"] if t["payout_id"] == payout["id"]]:
+            assert (last["status"], at(last["at"])) == (step["status"], when)
+            # A payout may pass a status twice (retries): the event of this visit is the one at this time.
+            event = webhooks.wait_for(f"payout.{step['status']}", payout["id"],
+                                      where=lambda e, when=when: at(e["timestamp"]) == when)
+            assert at(event["data"]["updated_at"]) == when
+        else:  # a step that only submits to the bank: no new status
+            assert now["psp_reference"]
+    return when
 
 
 @pytest.mark.parametrize("scenario", ["success", "retry_then_success", "failed_account_closed",
                                       "success_then_returned", "rail_timeout"])
-def test_scenario_runs_its_path(scenario, mypay_sandbox, mypay_merchant, mypay_webhooks, mypay_wait_for_status):
-    path = mypay_sandbox.scenario(scenario)["path"]
+def test_scenario_runs_its_path(scenario, mypay_sandbox, mypay_merchant, mypay_webhooks):
+    assert mypay_merchant.clock()["kind"] == "manual"
     payout = mypay_merchant.payout(scenario)
-    done = mypay_wait_for_status(payout["id"], path[-1])
-    assert [h["status"] for h in done["status_history"]] == path
-    for status in path[1:]:
-        mypay_webhooks.wait_for(f"payout.{status}", payout["id"])
-    assert mypay_webhooks.types(payout["id"])[0] == "payout.created"
+    start = at(payout["created_at"])
+    assert at(mypay_merchant.clock()["time"]) == start
+    walk(mypay_merchant, mypay_webhooks, payout, mypay_sandbox.scenario(scenario)["steps"], start)
+    done = mypay_merchant.get_payout(payout["id"])
+    assert [h["status"] for h in done["status_history"]] == mypay_sandbox.scenario(scenario)["path"]
+    assert mypay_merchant.advance(until="idle")["transitions"] == []
+    assert at(mypay_webhooks.wait_for("payout.created", payout["id"])["timestamp"]) == start
 
 
-def test_awaiting_ipn_waits_for_the_bank(mypay_merchant, mypay_webhooks, mypay_account_number):
-    body = {"amount": "250.00", "currency": "PKR", "destination": {
-        "type": "bank", "bank_code": "HBL", "account_number": mypay_account_number("awaiting_ipn"),
-        "account_title": "Ali Raza"}}
-    payout = mypay_merchant.client.post("/payouts", json=body).json()
+def test_awaiting_ipn_waits_for_the_bank(mypay_sandbox, mypay_merchant, mypay_webhooks):
+    payout = mypay_merchant.payout("awaiting_ipn")
     assert payout["scenario"] == "awaiting_ipn"
-    submitted = mypay_merchant.wait_until(payout["id"], lambda p: p["psp_reference"], what="reach the rail")
-    assert submitted["status"] == "pending"
+    when = walk(mypay_merchant, mypay_webhooks, payout, mypay_sandbox.scenario("awaiting_ipn")["steps"],
+                at(payout["created_at"]))
+    idle = mypay_merchant.advance(until="idle")  # the bank has not answered: nothing is due
+    assert idle["idle"] and idle["transitions"] == [] and at(idle["time"]) == when
     r = mypay_merchant.client.post(f"/sandbox/payouts/{payout['id']}/simulate", json={"status": "success"})
     assert r.status_code == 202
+    paid = mypay_merchant.wait_for_status(payout["id"], "success")  # the rail's callback arrives in real time
+    assert at(paid["status_history"][-1]["at"]) == when  # at the clock's time
     mypay_webhooks.wait_for("payout.success", payout["id"])
 
 
 def test_on_hold_is_released_by_an_operator(mypay_sandbox, mypay_merchant, mypay_webhooks):
+    scenario = mypay_sandbox.scenario("on_hold")
     payout = mypay_merchant.payout("on_hold")
-    mypay_merchant.wait_for_status(payout["id"], "on_hold")
-    assert mypay_sandbox.admin.post(f"/admin/payouts/{payout['id']}/release", json={}).status_code == 200
-    paid = mypay_merchant.wait_for_status(payout["id"], "success")
+    held_at = walk(mypay_merchant, mypay_webhooks, payout, scenario["steps"], at(payout["created_at"]))
+    assert mypay_merchant.advance(until="idle")["transitions"] == []  # waits for an operator
+    released = mypay_sandbox.admin.post(f"/admin/payouts/{payout['id']}/release", json={})
+    assert released.status_code == 200
+    first, *rest = scenario["after_release"]
+    assert (released.json()["status"], at(released.json()["updated_at"])) == (first["status"], held_at)
+    walk(mypay_merchant, mypay_webhooks, payout, rest, held_at)
+    paid = mypay_merchant.get_payout(payout["id"])
     assert [h["status"] for h in paid["status_history"]] == ["pending", "on_hold", "processing", "success"]
-    mypay_webhooks.wait_for("payout.on_hold", payout["id"])
-    mypay_webhooks.wait_for("payout.success", payout["id"])
