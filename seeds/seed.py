@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox import db
+from sandbox import db, onboarding
 from sandbox.core import auth
 from sandbox.core.ids import new_id
 from sandbox.directory import service as directory
@@ -67,6 +67,6 @@ async def seed(admin_key: str | None = None) -> SeedReport:
     report = SeedReport(admin_key=shown, admin_key_created=created)
     for merchant_id, name, key in DEMO_MERCHANTS:
         if not await merchants.exists(merchant_id):
-            await merchants.create(name, DEMO_OPENING_BALANCE, merchant_id=merchant_id, api_key=key)
+            await onboarding.open_merchant(name, DEMO_OPENING_BALANCE, merchant_id=merchant_id, api_key=key)
         report.merchants.append((merchant_id, name, key))
     return report

@@ -246,11 +246,11 @@ async def _db(stack: Stack, step):
 
 async def _pgbench_merchants(count: int) -> None:
     """Merchants pgbench moves money for (fixed ids: its script names them)."""
+    from sandbox import onboarding
     from sandbox.core.money import parse_amount
-    from sandbox.merchants import service as merchants
 
     for i in range(1, count + 1):
-        await merchants.create(f"pgbench {i}", parse_amount(OPENING_BALANCE), merchant_id=f"mch_pgbench_{i}",
+        await onboarding.open_merchant(f"pgbench {i}", parse_amount(OPENING_BALANCE), merchant_id=f"mch_pgbench_{i}",
                                api_key=f"sk_test_pgbench_{i}_" + secrets.token_urlsafe(16))
 
 

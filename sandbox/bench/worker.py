@@ -21,9 +21,8 @@ import uvloop  # as `sandbox worker` runs (worker/main.py)
 
 async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
-    from sandbox import db
+    from sandbox import db, onboarding
     from sandbox.core import redis as redis_client
-    from sandbox.merchants import service as merchants
     from sandbox.payouts import service, states
     from sandbox.payouts.schemas import DestinationIn, PayoutCreate
     from seeds.seed import seed
@@ -35,7 +34,7 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     await seed()
     await redis_client.start(redis_url)
     await redis_client.get().flushdb()
-    merchant = await merchants.create("bench", payouts * 100_00)
+    merchant = await onboarding.open_merchant("bench", payouts * 100_00)
     body = PayoutCreate(amount="1.00", destination=DestinationIn(type="bank", bank_code="HBL",
                                                                  account_number="123456789" + "0" + suffix))
     t0 = time.perf_counter()

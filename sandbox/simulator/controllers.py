@@ -8,12 +8,12 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter
 
+from sandbox import onboarding
 from sandbox.core.auth import admin_only, merchant_only
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.core.openapi_errors import reads, writes
 from sandbox.ledger import service as ledger
-from sandbox.merchants import service as merchants
 from sandbox.payouts import actions, scenarios
 from sandbox.payouts.scenarios import ScenarioTable
 from sandbox.payouts.schemas import SimulateAccepted, SimulateOutcome
@@ -44,7 +44,7 @@ class SandboxToolsController(Controller):
           summary="Admin: a fresh merchant with a key and an opening balance", responses=writes())
     async def merchant(self, data: JSONBody[MerchantIn]) -> NewMerchantOut:
         """The key is shown only in this response. Use one merchant per test run for isolation."""
-        created = await merchants.create(data.name, parse_amount(data.opening_balance, allow_zero=True),
+        created = await onboarding.open_merchant(data.name, parse_amount(data.opening_balance, allow_zero=True),
                                          clock=data.clock)
         return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name, clock=created.clock),
                               api_key=created.api_key)

@@ -27,9 +27,6 @@ CORE_MAY_IMPORT = {"sandbox.core", "sandbox.db", "sandbox.settings"}
 KNOWN_BACK_EDGES = {
     # Event filters validate `payout.<status>` names against the payout statuses.
     ("sandbox.webhooks", "sandbox.payouts"),
-    # A new merchant's opening balance is posted by the merchants service through the
-    # ledger, whose tables refer to the merchant table.
-    ("sandbox.merchants", "sandbox.ledger"),
 }
 
 

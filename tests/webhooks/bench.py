@@ -111,9 +111,8 @@ def _ms(values: list[float]) -> dict:
 
 async def bench(database_url: str, redis_url: str, events: int, payouts: int, rate: float) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
-    from sandbox import db
+    from sandbox import db, onboarding
     from sandbox.core import redis as redis_client
-    from sandbox.merchants import service as merchants
     from sandbox.payouts import service as payouts_service
     from sandbox.payouts.schemas import DestinationIn, PayoutCreate
     from sandbox.webhooks import outbox, service
@@ -134,7 +133,7 @@ async def bench(database_url: str, redis_url: str, events: int, payouts: int, ra
     worker = None
     try:
         await _until(lambda: _port_open(port), 30, "the receiver")
-        merchant = await merchants.create("webhook bench", 10_000_000_00)
+        merchant = await onboarding.open_merchant("webhook bench", 10_000_000_00)
         await service.create(merchant.id, EndpointCreate(url=f"http://127.0.0.1:{port}/hook", events=["*"]))
 
         # 1. Throughput: a full outbox, then the worker.
