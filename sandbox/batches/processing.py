@@ -2,13 +2,15 @@
 transaction, set-based: each item decided as POST /payouts would (`payouts.service.prepare`
 and the funds left under the locked balance row), then every accepted payout written in
 one statement (rows, their ledger postings through `ledger_post`, their events through
-`outbox_emit`) and their first steps queued in one Redis pipeline, a job per group of them; then mark the
+`outbox_emit`); their first steps, if due at once, taken by the batch job itself
+(`settling`), else queued in one Redis pipeline, a job per group of them; then mark the
 batch completed and emit `batch.completed`, once. Items are locked and skipped when
 locked, so a job that runs twice, or two at once, never creates a payout twice."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 import asyncpg
@@ -16,6 +18,7 @@ import msgspec
 
 from sandbox import db
 from sandbox.batches import service
+from sandbox.batches.settling import Settler
 from sandbox.core.clock import now
 from sandbox.core.errors import ApiError, Conflict, DuplicateReference, InsufficientFunds, NotFound, ValidationFailed
 from sandbox.directory import service as directory
@@ -83,9 +86,10 @@ async def _plan(merchant_id: str, bodies: list[PayoutCreate], at) -> _Plan:
     return plan
 
 
-async def _create_planned(merchant_id: str, plan: _Plan) -> dict[int, str]:
-    """Create the planned payouts in one statement (rows, postings, events), then queue
-    their first steps in the transaction's one after-commit Redis pipeline."""
+async def _create_planned(merchant_id: str, plan: _Plan, settler: Settler | None) -> dict[int, str]:
+    """Create the planned payouts in one statement (rows, postings, events). First steps
+    already due go to the `settler` once the chunk commits; the others are queued in the
+    transaction's one after-commit Redis pipeline, a job per group."""
     news = list(plan.accepted.values())
     if not news:
         return {}
@@ -99,9 +103,14 @@ async def _create_planned(merchant_id: str, plan: _Plan) -> dict[int, str]:
     await ledger.after_posting(merchant_id, True)
     await outbox.event_written()
     due: dict = {}
+    at_once, created_at = [], news[0].row.created_at
     for n in news:
-        if n.first_step_at is not None:
+        if settler is not None and n.first_step_at is not None and n.first_step_at <= created_at:
+            at_once.append(n.row.id)
+        elif n.first_step_at is not None:
             due.setdefault(n.first_step_at, []).append(n.row.id)
+    if at_once:
+        await db.after_commit(lambda: settler.hand_over(at_once))
     for at, ids in due.items():
         for start in range(0, len(ids), STEP_GROUP):
             await schedule.schedule_group(ids[start:start + STEP_GROUP], schedule.MAIN, 0, at)
@@ -123,7 +132,7 @@ async def _create_each(merchant_id: str, bodies: list[PayoutCreate], tx) -> tupl
     return created, refused
 
 
-async def _create_chunk(batch_id: str, size: int, careful: bool = False) -> int:
+async def _create_chunk(batch_id: str, size: int, careful: bool = False, settler: Settler | None = None) -> int:
     """Create the payouts of up to `size` queued items in one transaction: planned, then
     written in one statement. If the database refuses what the plan accepted, the chunk
     is rolled back and done `careful`ly, item by item."""
@@ -144,7 +153,7 @@ async def _create_chunk(batch_id: str, size: int, careful: bool = False) -> int:
             payout_ids, refused = await _create_each(merchant, bodies, tx)
         else:
             plan = await _plan(merchant, bodies, now())
-            payout_ids, refused = await _create_planned(merchant, plan), plan.refused
+            payout_ids, refused = await _create_planned(merchant, plan, settler), plan.refused
         statuses, reasons = [], []
         for i in range(len(items)):
             exc = refused.get(i)
@@ -156,9 +165,9 @@ async def _create_chunk(batch_id: str, size: int, careful: bool = False) -> int:
         return len(items)
 
 
-async def _create_chunk_or_retry(batch_id: str, size: int) -> int:
+async def _create_chunk_or_retry(batch_id: str, size: int, settler: Settler | None = None) -> int:
     try:
-        return await _create_chunk(batch_id, size)
+        return await _create_chunk(batch_id, size, settler=settler)
     except _Unforeseen:
         log.info("batch %s: a refusal was not foreseen; doing the chunk item by item", batch_id)
         return await _create_chunk(batch_id, size, careful=True)
@@ -196,10 +205,16 @@ async def _chunks(work, batch_id: str) -> int:
 
 
 async def process(batch_id: str) -> int:
-    """Create payouts for every queued item, chunk after chunk; returns how many items."""
-    done = await _chunks(_create_chunk_or_retry, batch_id)
-    if await _finish(batch_id):
-        log.info("batch %s completed", batch_id)
+    """Create payouts for every queued item, chunk after chunk, stepping those whose first
+    step is due at once beside it (see `settling`); returns how many items."""
+    settler = Settler()
+    try:
+        done = await _chunks(functools.partial(_create_chunk_or_retry, settler=settler), batch_id)
+        if await _finish(batch_id):
+            log.info("batch %s completed", batch_id)
+        await settler.drain()
+    finally:
+        settler.cancel()
     return done
 
 
