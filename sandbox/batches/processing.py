@@ -1,22 +1,29 @@
 """The worker's side of batches: create the queued items' payouts a chunk per
-transaction through `payouts.service.create` (the same rules and money path as POST
-/payouts), each in a savepoint so one refusal does not undo the others; then mark the
+transaction, set-based: each item decided as POST /payouts would (`payouts.service.prepare`
+and the funds left under the locked balance row), then every accepted payout written in
+one statement (rows, their ledger postings through `ledger_post`, their events through
+`outbox_emit`); their first steps, if due at once, taken by the batch job itself
+(`settling`), else queued in one Redis pipeline, a job per group of them; then mark the
 batch completed and emit `batch.completed`, once. Items are locked and skipped when
 locked, so a job that runs twice, or two at once, never creates a payout twice."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
+import asyncpg
 import msgspec
 
 from sandbox import db
-from sandbox.batches import rows, service
+from sandbox.batches import service
+from sandbox.batches.settling import Settler
 from sandbox.core.clock import now
 from sandbox.core.errors import ApiError, Conflict, DuplicateReference, InsufficientFunds, NotFound, ValidationFailed
-from sandbox.core.money import parse_amount
-from sandbox.payouts import actions
+from sandbox.directory import service as directory
+from sandbox.ledger import service as ledger
+from sandbox.payouts import actions, schedule
 from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import service as payouts
 from sandbox.payouts.schemas import PayoutCreate
@@ -26,6 +33,10 @@ from sandbox.webhooks import outbox
 log = logging.getLogger("sandbox.batches")
 
 _decode = msgspec.json.Decoder(PayoutCreate)
+# A chunk's payouts whose first step is due at the same time are stepped by one job per
+# this many (each payout still in its own transaction): arq's claim and finish of a job
+# cost the worker more CPU than the step itself, and a 100,000-row batch is 100,000 steps.
+STEP_GROUP = 50
 _UPDATE_ITEMS = (
     "UPDATE payout_batch_item i SET status = u.status, reason = u.reason, payout_id = u.payout_id"
     " FROM unnest($1::bigint[], $2::varchar[], $3::text[], $4::varchar[]) AS u(id, status, reason, payout_id)"
@@ -34,37 +45,97 @@ _UPDATE_ITEMS = (
 
 
 class _Unforeseen(Exception):
-    """`create` refused an item the plan expected it to take (a race with another writer)."""
+    """The database refused an item the plan expected it to take (a race with another writer)."""
 
 
-async def _foresee(merchant_id: str, bodies: list[PayoutCreate]) -> dict[int, ApiError]:
-    """The refusals `create` would make, found up front so that no item needs a savepoint
-    (a subtransaction each): destination rules, references already used, and funds — the
-    balance row is locked from here until the chunk commits, so the arithmetic holds."""
+class _Plan(msgspec.Struct):
+    """A chunk's items: the payouts to create, in line order, and the refusal of each
+    other item (by its index in the chunk)."""
+
+    accepted: dict[int, payouts.Prepared]
+    refused: dict[int, ApiError]
+
+
+async def _plan(merchant_id: str, bodies: list[PayoutCreate], at) -> _Plan:
+    """Decide each item as `payouts.create` would, one after the other in line order:
+    the amount and destination rules, references already used, and funds. The balance
+    row is locked from here until the chunk commits, so the funds arithmetic is the one
+    the ledger will do: an item beyond the funds left is refused and a later, smaller
+    one may still be created, exactly as POSTing them one by one would."""
     available = await db.fetchval("SELECT available FROM balance WHERE merchant = $1 FOR UPDATE", merchant_id)
-    refs = [b.reference for b in bodies if b.reference is not None]
-    used = await payout_rows.existing_references(merchant_id, refs)
-    refused: dict[int, ApiError] = {}
-    checker = await rows.checker()
+    if available is None:
+        raise NotFound("No balance for this merchant")
+    used = await payout_rows.existing_references(merchant_id, [b.reference for b in bodies if b.reference])
+    book = await directory.get()
+    plan = _Plan(accepted={}, refused={})
     for i, body in enumerate(bodies):
-        amount = parse_amount(body.amount)
-        if (reason := checker.check(body)) is not None:
-            refused[i] = ValidationFailed(reason)
-        elif body.reference is not None and body.reference in used:
-            refused[i] = DuplicateReference(f"Reference {body.reference!r} is already used by another payout")
-        elif amount > available:
-            refused[i] = InsufficientFunds("The available balance does not cover this amount")
+        try:
+            new = payouts.prepare(merchant_id, body, book, at)
+        except ValidationFailed as exc:
+            plan.refused[i] = exc
+            continue
+        if body.reference is not None and body.reference in used:
+            plan.refused[i] = DuplicateReference(f"Reference {body.reference!r} is already used by another payout")
+        elif new.row.amount > available:
+            plan.refused[i] = InsufficientFunds("The available balance does not cover this amount")
         else:
-            available -= amount
+            available -= new.row.amount
             if body.reference is not None:
                 used.add(body.reference)
-    return refused
+            plan.accepted[i] = new
+    return plan
 
 
-async def _create_chunk(batch_id: str, size: int, careful: bool = False) -> int:
-    """Create the payouts of up to `size` queued items in one transaction. Refusals are
-    foreseen; if `create` refuses anyway, the chunk is rolled back and done `careful`ly,
-    each item in a savepoint."""
+async def _create_planned(merchant_id: str, plan: _Plan, settler: Settler | None) -> dict[int, str]:
+    """Create the planned payouts in one statement (rows, postings, events). First steps
+    already due go to the `settler` once the chunk commits; the others are queued in the
+    transaction's one after-commit Redis pipeline, a job per group."""
+    news = list(plan.accepted.values())
+    if not news:
+        return {}
+    postings = [ledger.posting(merchant_id, "payout_created", n.row.amount, n.row.id, n.row.created_at) for n in news]
+    try:
+        created = await payout_rows.insert_many([n.row for n in news], postings, [n.event for n in news])
+    except asyncpg.UniqueViolationError as exc:  # a reference taken since the plan read them
+        raise _Unforeseen from exc
+    if created != len(news):
+        raise _Unforeseen
+    await ledger.after_posting(merchant_id, True)
+    await outbox.event_written()
+    due: dict = {}
+    at_once, created_at = [], news[0].row.created_at
+    for n in news:
+        if settler is not None and n.first_step_at is not None and n.first_step_at <= created_at:
+            at_once.append(n.row.id)
+        elif n.first_step_at is not None:
+            due.setdefault(n.first_step_at, []).append(n.row.id)
+    if at_once:
+        await db.after_commit(lambda: settler.hand_over(at_once))
+    for at, ids in due.items():
+        for start in range(0, len(ids), STEP_GROUP):
+            await schedule.schedule_group(ids[start:start + STEP_GROUP], schedule.MAIN, 0, at)
+    return {i: n.row.id for i, n in plan.accepted.items()}
+
+
+async def _create_each(merchant_id: str, bodies: list[PayoutCreate], tx) -> tuple[dict[int, str], dict[int, ApiError]]:
+    """The careful way: `payouts.create` per item, each in a savepoint. Returns the
+    payout id of each created item and the refusal of each other one."""
+    created: dict[int, str] = {}
+    refused: dict[int, ApiError] = {}
+    for i, body in enumerate(bodies):
+        savepoint = await tx.savepoint()
+        try:
+            created[i] = (await payouts.create(merchant_id, body)).id
+        except ApiError as exc:
+            await savepoint.rollback_to()
+            refused[i] = exc
+    return created, refused
+
+
+async def _create_chunk(batch_id: str, size: int, careful: bool = False, settler: Settler | None = None) -> int:
+    """Create the payouts of up to `size` queued items in one transaction: planned, then
+    written in one statement. If the database refuses what the plan accepted, the chunk
+    is rolled back and done `careful`ly, item by item."""
     async with db.transaction() as tx:
         batch = await db.fetchrow("SELECT merchant, status FROM payout_batch WHERE id = $1", batch_id)
         if batch is None or batch["status"] != "processing":
@@ -77,32 +148,26 @@ async def _create_chunk(batch_id: str, size: int, careful: bool = False) -> int:
         if not items:
             return 0
         bodies = [_decode.decode(item["payload"]) for item in items]
-        foreseen = {} if careful else await _foresee(batch["merchant"], bodies)
-        statuses, reasons, payout_ids = [], [], []
-        for i, body in enumerate(bodies):
-            status, payout_id, exc = "created", None, foreseen.get(i)
-            if exc is None:
-                savepoint = await tx.savepoint() if careful else None
-                try:
-                    payout_id = (await payouts.create(batch["merchant"], body)).id
-                except ApiError as refused:
-                    if savepoint is None:
-                        raise _Unforeseen from refused
-                    await savepoint.rollback_to()
-                    exc = refused
-            if exc is not None:
-                status = "invalid" if isinstance(exc, ValidationFailed) else "refused"
-            statuses.append(status)
+        merchant = batch["merchant"]
+        if careful:
+            payout_ids, refused = await _create_each(merchant, bodies, tx)
+        else:
+            plan = await _plan(merchant, bodies, now())
+            payout_ids, refused = await _create_planned(merchant, plan, settler), plan.refused
+        statuses, reasons = [], []
+        for i in range(len(items)):
+            exc = refused.get(i)
+            statuses.append("created" if exc is None else "invalid" if isinstance(exc, ValidationFailed) else "refused")
             reasons.append(f"{exc.code}: {exc.detail}" if exc is not None else None)
-            payout_ids.append(payout_id)
-        await db.execute(_UPDATE_ITEMS, [item["id"] for item in items], statuses, reasons, payout_ids)
+        await db.execute(_UPDATE_ITEMS, [item["id"] for item in items], statuses, reasons,
+                         [payout_ids.get(i) for i in range(len(items))])
         await db.execute("UPDATE payout_batch SET updated_at = $2 WHERE id = $1", batch_id, now())
         return len(items)
 
 
-async def _create_chunk_or_retry(batch_id: str, size: int) -> int:
+async def _create_chunk_or_retry(batch_id: str, size: int, settler: Settler | None = None) -> int:
     try:
-        return await _create_chunk(batch_id, size)
+        return await _create_chunk(batch_id, size, settler=settler)
     except _Unforeseen:
         log.info("batch %s: a refusal was not foreseen; doing the chunk item by item", batch_id)
         return await _create_chunk(batch_id, size, careful=True)
@@ -140,10 +205,16 @@ async def _chunks(work, batch_id: str) -> int:
 
 
 async def process(batch_id: str) -> int:
-    """Create payouts for every queued item, chunk after chunk; returns how many items."""
-    done = await _chunks(_create_chunk_or_retry, batch_id)
-    if await _finish(batch_id):
-        log.info("batch %s completed", batch_id)
+    """Create payouts for every queued item, chunk after chunk, stepping those whose first
+    step is due at once beside it (see `settling`); returns how many items."""
+    settler = Settler()
+    try:
+        done = await _chunks(functools.partial(_create_chunk_or_retry, settler=settler), batch_id)
+        if await _finish(batch_id):
+            log.info("batch %s completed", batch_id)
+        await settler.drain()
+    finally:
+        settler.cancel()
     return done
 
 

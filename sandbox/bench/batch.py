@@ -60,14 +60,14 @@ async def _wait(url: str, timeout: float = 60) -> None:
             await asyncio.sleep(0.2)
 
 
-async def measure(rows: int, until_final: bool, env: dict, api_pid: int, base: str) -> dict:
+async def measure(rows: int, until_final: bool, env: dict, api_pid: int, base: str, admin_key: str = ADMIN_KEY) -> dict:
     from sandbox.batches import sample
     from sandbox.ledger.service import check_invariant
 
     await _wait(base + "/ready")
     async with httpx.AsyncClient(base_url=base, timeout=600) as c:
         r = await c.post("/sandbox/merchants", json={"name": "bench", "opening_balance": "90000000.00"},
-                         headers={"X-API-KEY": ADMIN_KEY, "X-Idempotency-Key": secrets.token_hex(8)})
+                         headers={"X-API-KEY": admin_key, "X-Idempotency-Key": secrets.token_hex(8)})
         r.raise_for_status()
         key, merchant_id = r.json()["api_key"], r.json()["merchant"]["id"]
         path = env_data_dir(env) / "batch.csv"
@@ -82,14 +82,14 @@ async def measure(rows: int, until_final: bool, env: dict, api_pid: int, base: s
         batch_id = r.json()["id"]
         rss_after = _peak_rss_mb(api_pid)
         print(f"accepted {rows} rows in {accepted_s:.2f}s; API peak RSS {rss_before:.1f} -> {rss_after:.1f} MB",
-              flush=True)
+              file=sys.stderr, flush=True)
         while True:
             body = (await c.get(f"/payout-batches/{batch_id}", headers={"X-API-KEY": key})).json()
             if body["status"] != "processing":
                 break
             await asyncio.sleep(0.5)
         completed_s = time.perf_counter() - t0
-        print(f"batch {body['status']} after {completed_s:.2f}s", flush=True)
+        print(f"batch {body['status']} after {completed_s:.2f}s", file=sys.stderr, flush=True)
         final_s = None
         conn = await asyncpg.connect(env["SANDBOX_DATABASE_URL"])
         try:
@@ -101,6 +101,7 @@ async def measure(rows: int, until_final: bool, env: dict, api_pid: int, base: s
                     break
                 await asyncio.sleep(1)
             problems = await check_invariant(merchant_id, conn=conn)
+            rss_end = _peak_rss_mb(api_pid)
         finally:
             await conn.close()
     return {
@@ -113,6 +114,7 @@ async def measure(rows: int, until_final: bool, env: dict, api_pid: int, base: s
         "counts": {k: v for k, v in body["counts"].items() if v},
         "api_peak_rss_mb_before_upload": round(rss_before, 1),
         "api_peak_rss_mb_after_upload": round(rss_after, 1),
+        "api_peak_rss_mb_at_end": round(rss_end, 1),
         "ledger_invariant": "holds" if not problems else problems[:5],
     }
 

@@ -17,7 +17,11 @@ other so they do not share the machine:
    pgbench's transaction, as pgbench sends it and folded into one statement — the most
    the GET and POST goals could reach here;
 6. pgbench running the same transaction as SQL (`payout.pgbench.sql`);
-7. one `sandbox worker` process settling the payouts the POST phases made.
+7. POST /payouts spread while one `sandbox worker` process settles payouts (the
+   `sandbox up` case, `mixed.py`);
+8. one `sandbox worker` process settling the payouts the POST phases made;
+9. with `--batch ROWS`: a ROWS-row CSV through a fresh API process and one worker, until
+   every payout is final (`mixed.py`, `batch.py`).
 
 Then the ledger invariant is checked, everything is stopped and the data dir deleted
 (`--keep` keeps it). Figures are printed as a table, goals with met / not met, and
@@ -42,6 +46,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sandbox.bench import report
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -72,6 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes in the worker phase (default 1)")
     parser.add_argument("--api-workers", type=int, default=1,
                         help="uvicorn workers for the API, and so for hello-world and the ceilings (default 1)")
+    parser.add_argument("--batch", type=int, metavar="ROWS",
+                        help="also upload a ROWS-row CSV (e.g. 100000) with one worker running and report when "
+                             "every payout existed and was final, and the API's peak RSS (minutes long)")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
     parser.add_argument("--soak", type=float, metavar="MINUTES",
                         help="instead of the phases: hold half the peak create rate (or --rate) for MINUTES with "
@@ -453,9 +462,20 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     _say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
     pg = pgbench(stack.database_url, args.merchants, duration=d, clients=args.pgbench_clients, threads=t)
 
+    from sandbox.bench import mixed
+
+    _say("POST /payouts spread while one worker settles (the `sandbox up` case)")
+    settling = mixed.post_while_settling(stack, post, spread_file, f"{run_tag}m", duration=d, connections=c,
+                                         threads=t)
+
     _stop(api)  # the worker phase has the machine to itself (with PostgreSQL and Redis)
     _say(f"worker: {args.workers} process(es) settling the payouts made above")
     worker = _worker_phase(stack, d, args.workers)
+
+    big_batch = None
+    if args.batch:
+        _say(f"batch: {args.batch} rows through a fresh API process and one worker")
+        big_batch = mixed.batch_phase(stack, args.batch)
 
     async def invariant() -> list[str]:
         from sandbox.ledger.service import check_invariant
@@ -473,6 +493,11 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
         "half_peak_p99_ms": half.p99_ms,
         "get_vs_hello": ratio(get.ok_per_s, hello.ok_per_s),
         "worker_vs_create": ratio(worker["settled_per_s"], spread.ok_per_s),
+    }
+    # The `sandbox up` case: the API and the worker at once, against the same references.
+    mixed_ratios = {
+        "post_while_settling_vs_pgbench": ratio(settling["requests_per_s"], pg.ok_per_s),
+        "worker_vs_create_while_settling": ratio(settling["worker_settled_per_s"], settling["requests_per_s"]),
     }
     # The most each goal could reach with this stack: the bare ceiling over the same reference.
     ceilings = {
@@ -497,6 +522,9 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
         "post_half_peak": {**half.as_dict(), "target_per_s": round(half_rate, 1)},
         "pgbench": pg.as_dict(),
         "worker": worker,
+        "post_while_settling": settling,
+        "mixed_ratios": mixed_ratios,
+        "batch": big_batch,
         "ceiling_get": ceiling["get"].as_dict(),
         "ceiling_post_transaction": ceiling["post_transaction"].as_dict(),
         "ceiling_post_statement": ceiling["post_statement"].as_dict(),
@@ -505,47 +533,6 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
         "goals": goals,
         "ledger_invariant": "holds" if not problems else problems[:10],
     }
-
-
-def render(result: dict) -> str:
-    def row(name: str, r: dict, extra: str = "") -> str:
-        p50 = f"{r['p50_ms']:8.2f}" if r.get("p50_ms") is not None else f"{'':>8}"
-        p99 = f"{r['p99_ms']:8.2f}" if r.get("p99_ms") is not None else f"{'':>8}"
-        return f"  {name:<34}{r['requests_per_s']:>10.1f}{p50}{p99}{r['errors']:>8}  {extra}"
-
-    s = result["settings"]
-    lines = [
-        f"sandbox bench: {s['duration_s']:g}s a phase, wrk {s['wrk_threads']} threads x {s['connections']} "
-        f"connections, {s['merchants']} merchants, {s['cpus']} CPUs, {s['api_workers']} API worker(s)",
-        "",
-        f"  {'phase':<34}{'per s':>10}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}",
-        row("POST /payouts, spread", result["post_spread"]),
-        row("POST /payouts, one hot merchant", result["post_hot"]),
-        row("POST /payouts, half the peak", result["post_half_peak"],
-            f"(target {result['post_half_peak']['target_per_s']:.0f}/s)"),
-        row("GET /payouts/{id}", result["get_payout"]),
-        row("hello-world (bare Litestar)", result["hello_world"]),
-        row("ceiling: bare GET, same statement", result["ceiling_get"]),
-        row("ceiling: bare POST, pgbench's tx", result["ceiling_post_transaction"], "(6 round trips)"),
-        row("ceiling: bare POST, one statement", result["ceiling_post_statement"], "(1 round trip)"),
-        row(f"pgbench, same SQL ({s['pgbench_clients']} clients)", result["pgbench"],
-            f"(avg latency {result['pgbench'].get('latency_avg_ms')} ms)"),
-        f"  {'worker, payouts settled':<34}{result['worker']['settled_per_s']:>10.1f}"
-        f"{'':>16}{'':>8}  ({result['worker']['steps']} steps in {result['worker']['seconds']}s, "
-        f"{result['worker']['workers']} process(es))",
-        "",
-        "  goals",
-    ]
-    for g in result["goals"]:
-        value = "n/a" if g["value"] is None else f"{g['value']:g}"
-        lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<40} {g['figure']} = {value}")
-    lines += ["", "  ceilings (the bare app doing the same database work, over the same reference)"]
-    for name, value in result["ceiling_ratios"].items():
-        lines.append(f"    {name:<48} = {'n/a' if value is None else f'{value:g}'}")
-    lines.append("")
-    inv = result["ledger_invariant"]
-    lines.append(f"  ledger invariant: {inv if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")
-    return "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -567,7 +554,7 @@ def main(args: argparse.Namespace) -> int:
         if args.keep:
             _say(f"data dir kept: {stack.data_dir}")
     result["total_s"] = round(time.monotonic() - started, 1)
-    print(render(result))
+    print(report.render(result))
     print(f"\n  total {result['total_s']}s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

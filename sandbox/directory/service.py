@@ -4,6 +4,7 @@ reads it once and keeps it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sandbox import db
 
@@ -13,15 +14,16 @@ class Directory:
     banks: list[dict]
     wallets: list[dict]
 
-    @property
+    # Built once per directory (each payout created looks them up).
+    @cached_property
     def banks_by_code(self) -> dict[str, dict]:
         return {b["code"]: b for b in self.banks}
 
-    @property
+    @cached_property
     def bank_by_iban_code(self) -> dict[str, str]:
         return {b["iban_code"]: b["code"] for b in self.banks}
 
-    @property
+    @cached_property
     def wallet_codes(self) -> set[str]:
         return {w["code"] for w in self.wallets}
 

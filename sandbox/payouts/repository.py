@@ -175,3 +175,48 @@ async def save_progress(row: PayoutRow) -> None:
         " WHERE id = $1",
         row.id, row.track, row.step_index, row.next_action_at, row.psp_reference, row.updated_at,
     )
+
+
+# Many payouts of one merchant in one statement: per row (in order), the posting that
+# locks its funds, then only if accepted the payout and its event. $1..$12: the rows'
+# columns as arrays; $13..$19: what they share; $20: each row's posting amounts (a
+# two-dimensional array, one row per payout, legs in the order of $16).
+_INSERT_MANY_SQL = """
+WITH p AS (
+    SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::varchar[], $4::varchar[], $5::jsonb[], $6::varchar[],
+                         $7::text[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], $11::varchar[], $12::jsonb[])
+           WITH ORDINALITY AS p(id, amount, status, scenario, destination, reference, description, metadata,
+                                status_history, next_action_at, event_id, event_data, ord)
+), posted AS (
+    SELECT p.* FROM p CROSS JOIN LATERAL ledger_post($13, $14, p.id, $15, $16, ($20::bigint[])[p.ord:p.ord]) AS lp
+), created AS (
+    INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
+                        description, metadata, attempts, failure_code, psp_reference, status_history,
+                        track, step_index, next_action_at, created_at, updated_at)
+    SELECT id, $13, amount, $17, status, scenario, destination, reference, description, metadata, 0, NULL, NULL,
+           status_history, $18, 0, next_action_at, $15, $15
+      FROM posted ORDER BY ord
+    RETURNING id
+), emitted AS (
+    SELECT outbox_emit(p.event_id, $13, $19, p.id, p.event_data, $15) FROM created JOIN p USING (id)
+)
+SELECT count(*) FROM emitted
+"""
+
+
+async def insert_many(rows: list[PayoutRow], postings: list[Posting], events: list[Event]) -> int:
+    """Insert new payouts of one merchant, all created at the same time on the same
+    track, each with the posting that locks its funds and the event that announces it,
+    in one statement. Returns how many the ledger accepted (the others wrote nothing)."""
+    if not rows:
+        return 0
+    first, kind = rows[0], postings[0]
+    return await db.fetchval(
+        _INSERT_MANY_SQL,
+        [r.id for r in rows], [r.amount for r in rows], [r.status for r in rows], [r.scenario for r in rows],
+        [r.destination for r in rows], [r.reference for r in rows], [r.description for r in rows],
+        [r.metadata for r in rows], [r.status_history for r in rows], [r.next_action_at for r in rows],
+        [e.id for e in events], [e.data for e in events],
+        first.merchant, kind.kind, first.created_at, kind.buckets, first.currency, first.track, events[0].type,
+        [p.amounts for p in postings],
+    )

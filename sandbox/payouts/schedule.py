@@ -11,6 +11,8 @@ from sandbox.payouts import scenarios
 from sandbox.payouts.scenarios import Step
 
 STEP_JOB = "step_payout"
+# Several payouts' same step, due at the same time, in one job.
+STEPS_JOB = "step_payouts"
 MAIN, AFTER_RELEASE = "main", "after_release"
 
 
@@ -35,3 +37,13 @@ async def schedule(payout_id: str, track: str, index: int, at: datetime | None) 
                                      due=at)
 
 
+
+
+async def schedule_group(payout_ids: list[str], track: str, index: int, at: datetime | None) -> None:
+    """Enqueue one job for the same step of several payouts, due at the same time, once
+    the current transaction commits (the worker applies each as `STEP_JOB` would: one job
+    instead of one each)."""
+    if at is None or not payout_ids:
+        return
+    await queue.enqueue_after_commit(STEPS_JOB, payout_ids, track, index,
+                                     job_id=f"steps:{payout_ids[0]}:{len(payout_ids)}:{track}:{index}", due=at)

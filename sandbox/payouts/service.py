@@ -50,16 +50,24 @@ def to_api(row: PayoutRow) -> Payout:
     )
 
 
-# Creating a payout is one statement, one round trip (see `repository.insert`): the
-# ledger's guarded posting (which takes the balance row lock), then, only if it was
-# accepted, the payout row and its `payout.created` event. Fewer round trips while the
-# balance row is locked is what lets one busy merchant keep up with many quiet ones.
-async def create(merchant_id: str, body: PayoutCreate) -> Payout:
+class Prepared(msgspec.Struct, frozen=True):
+    """A payout about to be created: the response, the row, its `payout.created` event and
+    when its first step is due."""
+
+    payout: Payout
+    row: PayoutRow
+    event: Event
+    first_step_at: datetime | None
+
+
+def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at: datetime) -> Prepared:
+    """Everything the response and the event show, known before the database is asked
+    (so a write needs no RETURNING and the row is never decoded again). Raises
+    ValidationFailed when the amount or the destination breaks a rule."""
     try:
         amount = parse_amount(body.amount)
     except AmountError as exc:
         raise ValidationFailed.field("amount", str(exc)) from None
-    book = await directory.get()
     dest, number = destinations.validate(
         msgspec.to_builtins(body.destination), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes
     )
@@ -67,7 +75,6 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
     scenario = table.for_account(number)
     status = states.IN_REVIEW if table.needs_review(amount) else states.PENDING
     reason = "amount at or above the review threshold" if status == states.IN_REVIEW else "created"
-    at = now()
     payout_id = new_id("po")
     first_step_at = schedule.due_at(scenario.steps, 0, at) if status == states.PENDING else None
     created = iso(at)
@@ -78,8 +85,6 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
         status_history=[StatusChange(status=status, at=created, reason=reason)], created_at=created,
         updated_at=created,
     )
-    # Everything the response and the event show is known before the database is asked,
-    # so the statement needs no RETURNING and the row is never decoded again.
     row = PayoutRow(
         id=payout_id, merchant=merchant_id, amount=amount, currency="PKR", status=status, scenario=scenario.name,
         destination=_encode.encode(dest).decode(), reference=body.reference, description=body.description,
@@ -89,16 +94,26 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
         track=schedule.MAIN, step_index=0, next_action_at=first_step_at, created_at=at, updated_at=at,
     )
     event = Event(id=new_id("evt"), type="payout.created", data=_encode.encode(payout).decode())
+    return Prepared(payout, row, event, first_step_at)
+
+
+# Creating a payout is one statement, one round trip (see `repository.insert`): the
+# ledger's guarded posting (which takes the balance row lock), then, only if it was
+# accepted, the payout row and its `payout.created` event. Fewer round trips while the
+# balance row is locked is what lets one busy merchant keep up with many quiet ones.
+async def create(merchant_id: str, body: PayoutCreate) -> Payout:
+    new = prepare(merchant_id, body, await directory.get(), now())
+    row = new.row
     async with db.transaction():
         try:
-            posted = await repository.insert(row, ledger.posting(merchant_id, "payout_created", amount, payout_id, at),
-                                             event)
+            posted = await repository.insert(
+                row, ledger.posting(merchant_id, "payout_created", row.amount, row.id, row.created_at), new.event)
         except asyncpg.UniqueViolationError:
             raise DuplicateReference(f"Reference {body.reference!r} is already used by another payout") from None
         await ledger.after_posting(merchant_id, posted)
         await outbox.event_written()
-        await schedule.schedule(payout_id, schedule.MAIN, 0, first_step_at)
-    return payout
+        await schedule.schedule(row.id, schedule.MAIN, 0, new.first_step_at)
+    return new.payout
 
 
 async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow:

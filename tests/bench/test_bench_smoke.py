@@ -21,7 +21,7 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "sandbox.cli", "bench", "--duration", "1", "--warmup", "1", "--merchants", "3",
-         "--connections", "8", "--pgbench-clients", "4", "--json", str(out)],
+         "--connections", "8", "--pgbench-clients", "4", "--batch", "200", "--json", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -34,6 +34,15 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
         assert figures["requests_per_s"] > 0 and figures["p50_ms"] is not None and figures["p99_ms"] is not None
     assert result["pgbench"]["requests_per_s"] > 0 and result["pgbench"]["errors"] == 0
     assert result["worker"]["settled_per_s"] > 0
+    # The `sandbox up` case: POSTs while a worker settles, and both rates.
+    assert result["post_while_settling"]["requests"] > 0 and result["post_while_settling"]["errors"] == 0
+    assert result["post_while_settling"]["worker_settled_per_s"] > 0
+    assert all(v > 0 for v in result["mixed_ratios"].values())
+    # --batch: every row became a payout, each reached its end, the API's memory is reported.
+    batch = result["batch"]
+    assert batch["rows"] == 200 and sum(batch["counts"].values()) == 200 and batch["ledger_invariant"] == "holds"
+    assert 0 < batch["completed_s"] <= batch["all_payouts_final_s"] and batch["api_peak_rss_mb_at_end"] > 0
+    assert "worker settling" in done.stdout and "batch of 200 rows" in done.stdout
     assert set(result["ratios"]) == {"post_vs_pgbench", "hot_vs_spread", "half_peak_p99_ms", "get_vs_hello",
                                      "worker_vs_create"}
     assert all(value is not None for value in result["ratios"].values())

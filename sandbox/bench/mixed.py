@@ -1,0 +1,69 @@
+"""`sandbox bench`'s phases where the API and the worker run at once, as under `sandbox up`:
+
+- POST /payouts spread over the merchants while one `sandbox worker` process settles
+  payouts (the backlog the earlier phases left, and what the POSTs add): the create
+  rate a user load-testing `sandbox up` sees, and the worker's rate beside it;
+- with `--batch N`: an N-row CSV uploaded to a fresh API process while one worker runs
+  (`sandbox.bench.batch`): when every payout existed, when every payout was final, and
+  the API's peak RSS before and after the upload.
+
+Imported by `run.measure` when it gets there (this module uses run's helpers)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from sandbox.bench import batch as batch_bench
+from sandbox.bench import run
+
+
+def _start_worker(stack: run.Stack):
+    proc = run._spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
+    stack.procs.append(proc)
+    return proc
+
+
+async def _first_step(stack: run.Stack, proc) -> None:
+    """Until the worker applies a step (it is up and working), or nothing is left to settle."""
+    before = await run._count_steps()
+    deadline = time.monotonic() + run.READY_TIMEOUT_S
+    while await run._count_steps() == before and await run._count_unsettled() > 0:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"the worker applied no step; see {stack.logs / 'worker.log'}")
+        await asyncio.sleep(0.02)
+
+
+def post_while_settling(stack: run.Stack, url: str, keys: Path, tag: str, *, duration: float, connections: int,
+                        threads: int) -> dict:
+    """POST /payouts with wrk while one worker process settles payouts."""
+    proc = _start_worker(stack)
+    asyncio.run(run._db(stack, lambda: _first_step(stack, proc)))
+    before = asyncio.run(run._db(stack, run._count_steps))
+    load = run.wrk(url, "post_payouts.lua", [str(keys), tag], duration=duration, connections=connections,
+                   threads=threads)
+    steps = asyncio.run(run._db(stack, run._count_steps)) - before
+    run._stop(proc)
+    settled = steps / len(run.STEP_EVENTS) / load.seconds if load.seconds else 0.0
+    return {**load.as_dict(), "worker_settled_per_s": round(settled, 1)}
+
+
+def batch_phase(stack: run.Stack, rows: int) -> dict:
+    """An N-row batch through a fresh API process and one worker, until every payout is
+    final (the phases before leave a backlog; the worker settles it beside the batch)."""
+    log = stack.logs / "api-batch.log"
+    api = run._spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, log)
+    stack.procs.append(api)
+    # The IPN service takes the rail's callbacks: without it `…0004` payouts never end.
+    ipn = run._spawn([sys.executable, "-m", "sandbox.cli", "ipn"], stack.env, stack.logs / "ipn.log")
+    stack.procs.append(ipn)
+    run._wait_http(stack.api_url + "/api/v1/ready", api, log)
+    worker = _start_worker(stack)
+    try:
+        return asyncio.run(batch_bench.measure(rows, True, stack.env, api.pid, stack.api_url + "/api/v1",
+                                               stack.admin_key))
+    finally:
+        for proc in (worker, ipn, api):
+            run._stop(proc)

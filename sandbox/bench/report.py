@@ -1,0 +1,54 @@
+"""`sandbox bench`'s figures as the table it prints."""
+
+from __future__ import annotations
+
+
+def render(result: dict) -> str:
+    def row(name: str, r: dict, extra: str = "") -> str:
+        p50 = f"{r['p50_ms']:8.2f}" if r.get("p50_ms") is not None else f"{'':>8}"
+        p99 = f"{r['p99_ms']:8.2f}" if r.get("p99_ms") is not None else f"{'':>8}"
+        return f"  {name:<34}{r['requests_per_s']:>10.1f}{p50}{p99}{r['errors']:>8}  {extra}"
+
+    s = result["settings"]
+    lines = [
+        f"sandbox bench: {s['duration_s']:g}s a phase, wrk {s['wrk_threads']} threads x {s['connections']} "
+        f"connections, {s['merchants']} merchants, {s['cpus']} CPUs, {s['api_workers']} API worker(s)",
+        "",
+        f"  {'phase':<34}{'per s':>10}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}",
+        row("POST /payouts, spread", result["post_spread"]),
+        row("POST /payouts, one hot merchant", result["post_hot"]),
+        row("POST /payouts, half the peak", result["post_half_peak"],
+            f"(target {result['post_half_peak']['target_per_s']:.0f}/s)"),
+        row("GET /payouts/{id}", result["get_payout"]),
+        row("hello-world (bare Litestar)", result["hello_world"]),
+        row("ceiling: bare GET, same statement", result["ceiling_get"]),
+        row("ceiling: bare POST, pgbench's tx", result["ceiling_post_transaction"], "(6 round trips)"),
+        row("ceiling: bare POST, one statement", result["ceiling_post_statement"], "(1 round trip)"),
+        row(f"pgbench, same SQL ({s['pgbench_clients']} clients)", result["pgbench"],
+            f"(avg latency {result['pgbench'].get('latency_avg_ms')} ms)"),
+        f"  {'worker, payouts settled':<34}{result['worker']['settled_per_s']:>10.1f}"
+        f"{'':>16}{'':>8}  ({result['worker']['steps']} steps in {result['worker']['seconds']}s, "
+        f"{result['worker']['workers']} process(es))",
+        row("POST /payouts, worker settling", result["post_while_settling"],
+            f"(worker settled {result['post_while_settling']['worker_settled_per_s']:.1f}/s beside it)"),
+        "",
+        "  goals",
+    ]
+    for g in result["goals"]:
+        value = "n/a" if g["value"] is None else f"{g['value']:g}"
+        lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<40} {g['figure']} = {value}")
+    lines += ["", "  ceilings (the bare app doing the same database work, over the same reference)"]
+    for name, value in result["ceiling_ratios"].items():
+        lines.append(f"    {name:<48} = {'n/a' if value is None else f'{value:g}'}")
+    lines += ["", "  the API and the worker at once (the `sandbox up` case)"]
+    for name, value in result["mixed_ratios"].items():
+        lines.append(f"    {name:<48} = {'n/a' if value is None else f'{value:g}'}")
+    if result.get("batch"):
+        b = result["batch"]
+        lines += ["", f"  batch of {b['rows']} rows: accepted in {b['accept_s']}s, every payout created after "
+                      f"{b['completed_s']}s, every payout final after {b['all_payouts_final_s']}s; API peak RSS "
+                      f"{b['api_peak_rss_mb_before_upload']} MB before, {b['api_peak_rss_mb_at_end']} MB at the end"]
+    lines.append("")
+    inv = result["ledger_invariant"]
+    lines.append(f"  ledger invariant: {inv if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")
+    return "\n".join(lines)
