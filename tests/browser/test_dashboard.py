@@ -281,3 +281,22 @@ async def test_a_batch_uploaded_from_the_page_shows_its_progress(tabs, merchant,
     await tab.shot("60-batch")
     await tab.open("/batches")
     await tab.shot("61-batches")
+
+
+async def test_a_live_page_keeps_its_forms_while_nothing_changes(tabs, merchant):
+    """A payout that rests (on hold, no worker here) is polled every second; each poll's
+    forms carry fresh one-time keys, which alone must not re-render the region: the button
+    under the user's pointer stays the same element, with the key it was rendered with."""
+    tab = await tabs()
+    await tab.sign_in(merchant.key)
+    r = await merchant.post("/payouts", payout_body(account="12345678900005"))
+    polled = lambda resp: resp.request.headers.get("x-dashboard-live") == "1"  # noqa: E731
+    async with tab.page.expect_response(polled):  # the first answer replaces the server's render
+        await tab.open(f"/payouts/{r.json()['id']}")
+    async with tab.page.expect_response(polled):  # asked only once the first was applied
+        pass
+    cancel = await tab.page.get_by_role("button", name="Cancel payout").element_handle()
+    for _ in range(3):  # three more polls of the live region answered
+        async with tab.page.expect_response(polled):
+            pass
+    assert await cancel.evaluate("button => button.isConnected")

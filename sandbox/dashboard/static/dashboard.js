@@ -6,6 +6,10 @@
 function live(el) {
   const every = Number(el.dataset.every || 1000);
   let last = null;
+  // Each render gives every form a fresh one-time idempotency key (`_idem`): a region whose
+  // only change is its keys is the same region, and replacing it would detach the button
+  // under the user's pointer every second and hand the form another key.
+  const withoutKeys = (html) => html.replace(/name="_idem" value="[^"]*"/g, 'name="_idem"');
   async function tick() {
     if (!document.hidden && !el.contains(document.activeElement)) {
       try {
@@ -16,8 +20,9 @@ function live(el) {
         }
         if (r.ok) {
           const html = await r.text();
-          if (html !== last) el.innerHTML = html;  // the first answer replaces the server's render
-          last = html;
+          const seen = withoutKeys(html);
+          if (seen !== last) el.innerHTML = html;  // the first answer replaces the server's render
+          last = seen;
         }
       } catch (e) { /* the server is restarting: try again on the next tick */ }
     }
