@@ -17,7 +17,6 @@ from sandbox.core import logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
 from sandbox.core.observe import observe
-from sandbox.core.request_id import add_request_id_header
 from sandbox.core.types import FailureCode, whole
 from sandbox.payouts import engine, states
 from sandbox.rail import client as rail
@@ -107,7 +106,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
-        before_send=[add_request_id_header],
         logging_config=None,  # ours (sandbox/core/logs.py); Litestar's default would replace it
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(title="MyPay Sandbox IPN", version="1.0.0", path="/schema"),

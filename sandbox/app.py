@@ -21,7 +21,6 @@ from sandbox.core.idempotency import IdempotencyMiddleware
 from sandbox.core.nul_guard import NulGuardMiddleware
 from sandbox.core.observe import observe
 from sandbox.core.ratelimit import RateLimitMiddleware
-from sandbox.core.request_id import add_request_id_header
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
@@ -138,10 +137,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def shutdown() -> None:
         await flusher.stop()
+        await rate_limiter.close()
         await auth_cache.CACHE.stop()
         await redis_client.stop()
         await db.stop()
 
+    rate_limiter = RateLimitMiddleware(settings.rate_limit)
     public = Router(path=API_PREFIX, route_handlers=[HealthController], security=[])
     authenticated = Router(
         path=API_PREFIX,
@@ -153,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             # Every method authenticates, OPTIONS included (Litestar would skip it).
             DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),
-            RateLimitMiddleware(settings.rate_limit),
+            rate_limiter,
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
         ],
         security=[{"apiKey": []}],
@@ -168,7 +169,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
         middleware=[NulGuardMiddleware()],
-        before_send=[add_request_id_header],
         # Logging is ours (sandbox/core/logs.py); Litestar's default config would replace it.
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,

@@ -1,6 +1,8 @@
 """Per-request observation, wrapped around the whole ASGI app (outside routing, so
-router 404s and 405s are seen too): starts the request's log context, writes one log
-line per request and records its latency for /metrics.
+router 404s and 405s are seen too): starts the request's log context, adds the
+`X-Request-ID` header to the answer, writes one log line per request and records its
+latency for /metrics. One wrapper for all four: each ASGI layer costs a coroutine and a
+send wrapper on every request.
 
 Costs per request: two `perf_counter` calls, a dict for the context, one log record
 (formatted and written by the log thread) and one histogram observation in memory."""
@@ -14,7 +16,7 @@ from time import perf_counter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.core import logs, metrics
-from sandbox.core.request_id import ensure_request_id
+from sandbox.core.request_id import HEADER, ensure_request_id
 
 log = logging.getLogger("sandbox.http")
 
@@ -34,13 +36,16 @@ class ObservedApp:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
-        ctx = logs.new_context(request_id=ensure_request_id(scope))
+        request_id = ensure_request_id(scope)
+        ctx = logs.new_context(request_id=request_id)
         status = 500  # what the client gets if the app raises past every handler
         created = scope["method"] == "POST" and scope["path"].endswith("/payouts")
 
         async def observed_send(message: Message) -> None:
             nonlocal status, created
             if message["type"] == "http.response.start":
+                # Appended as a raw pair: nothing else sets this header.
+                message["headers"] = [*message.get("headers", ()), (HEADER, request_id.encode())]
                 status = message["status"]
                 created = created and status == 201
             elif created and message["type"] == "http.response.body":
@@ -71,5 +76,5 @@ class ObservedApp:
 
 
 def observe(app) -> None:
-    """Wrap a Litestar app's ASGI handler (inside `before_send`, which adds X-Request-ID)."""
+    """Wrap a Litestar app's ASGI handler (every route and every error answer goes through it)."""
     app.asgi_handler = ObservedApp(app.asgi_handler)

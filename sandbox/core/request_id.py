@@ -1,15 +1,16 @@
 """Every response carries `X-Request-ID`: the client's own when it sent a sane one,
-otherwise a fresh one. Problem bodies and logs carry the same id."""
+otherwise a fresh one. Problem bodies and logs carry the same id. The header is added
+by the request-observing wrapper (core/observe.py), which sees every response, router
+404s included."""
 
 from __future__ import annotations
 
 import re
 import secrets
 
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Scope
+from litestar.types import Scope
 
-HEADER = "x-request-id"
+HEADER = b"x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -20,7 +21,7 @@ def ensure_request_id(scope: Scope) -> str:
         return rid
     rid = ""
     for name, value in scope.get("headers", []):
-        if name == b"x-request-id":
+        if name == HEADER:
             candidate = value.decode("latin-1")
             if _SANE.fullmatch(candidate):
                 rid = candidate
@@ -29,9 +30,3 @@ def ensure_request_id(scope: Scope) -> str:
     state["request_id"] = rid
     return rid
 
-
-async def add_request_id_header(message: Message, scope: Scope) -> None:
-    """`before_send` hook: runs for every response, router 404s included."""
-    if message["type"] == "http.response.start":
-        headers = MutableScopeHeaders.from_message(message)
-        headers[HEADER] = ensure_request_id(scope)
