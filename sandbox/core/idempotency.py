@@ -9,7 +9,9 @@ What is stored: 2xx responses (with their effect) and the 4xx outcomes a retry w
 get again anyway (404, 409 invalid_state / duplicate_reference, 422 insufficient_funds;
 these have no effect, so they are stored after rolling back). Not stored: input that
 never reached the handler's logic (400, 401, 403, 413, 415, 429) and 5xx — the client
-may fix the problem and retry with the same key."""
+may fix the problem and retry with the same key.
+
+Events the handler writes name the request as their cause (`sandbox.core.cause`)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
+from sandbox.core import cause
 from sandbox.core.body import Body, check_json_depth, check_media_type, read_body, replay_receive
 from sandbox.core.errors import (
     ApiError,
@@ -214,7 +217,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
             elif (value := body.form_value(self.form_field)) is None:
                 # Every rendered form has a key; a POST without one is a hand-made request
                 # (its CSRF check refuses a forged one), served as it is, without replays.
-                await next_app(scope, replay_receive(body, receive), send)
+                with cause.requested(ensure_request_id(scope), None):
+                    await next_app(scope, replay_receive(body, receive), send)
                 return
             else:
                 key = self._key(value, self.form_field)
@@ -244,7 +248,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 stored = _replay(row, request_hash)
                 outcome = "replay"
             else:
-                await next_app(scope, replay_receive(body, receive), capture.send)
+                with cause.requested(ensure_request_id(scope), key):
+                    await next_app(scope, replay_receive(body, receive), capture.send)
                 # The route's own exception layer marked the response as started, but it was only
                 # captured: let a failing commit below still be rendered (503, not a bare 500).
                 ScopeState.from_scope(scope).response_started = False

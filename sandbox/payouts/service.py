@@ -88,11 +88,16 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
         # The worker picks up pending payouts; in_review waits for an admin.
         track=schedule.MAIN, step_index=0, next_action_at=first_step_at, created_at=at, updated_at=at,
     )
-    event = Event(id=new_id("evt"), type="payout.created", data=_encode.encode(payout).decode())
+    data = _encode.encode(payout).decode()
+    # A payout created in review has entered `in_review` too: receivers waiting for it
+    # (to prompt a reviewer, say) get `payout.in_review` right after `payout.created`.
+    events = [Event(id=new_id("evt"), type="payout.created", data=data)]
+    if status == states.IN_REVIEW:
+        events.append(Event(id=new_id("evt"), type="payout.in_review", data=data))
     async with db.transaction():
         try:
             posted = await repository.insert(row, ledger.posting(merchant_id, "payout_created", amount, payout_id, at),
-                                             event)
+                                             events)
         except asyncpg.UniqueViolationError:
             raise DuplicateReference(f"Reference {body.reference!r} is already used by another payout") from None
         await ledger.after_posting(merchant_id, posted)
