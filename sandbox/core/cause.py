@@ -35,6 +35,17 @@ def requested(request_id: str, idempotency_key: str | None) -> Iterator[None]:
         _current.reset(token)
 
 
+@contextlib.contextmanager
+def unrequested() -> Iterator[None]:
+    """Writes made inside this block happen on the sandbox's own account even though a
+    request runs them (a clock advanced by a request applies the steps the clock made due)."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def current_json() -> str | None:
     """The current cause as JSON text (what the outbox stores), None when no request caused it."""
     value = _current.get()

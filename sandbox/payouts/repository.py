@@ -143,6 +143,26 @@ async def insert(row: PayoutRow, posting: Posting, events: list[Event]) -> bool:
     ) == len(events)
 
 
+_CREATE_SQL = "SELECT outcome, request_hash, response_status, response_headers, response_body FROM payout_create(" + \
+    ", ".join(f"${i}" for i in range(1, 38)) + ")"
+
+
+async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events: list[Event]):
+    """`insert`, with the request's idempotency key taken in the same call, outside any
+    transaction (the call is its own): the database function `payout_create` takes the
+    key's lock, looks up its stored response, and only when there is none makes the
+    posting, the payout, its events and stores the response in `key_args`. Returns its
+    outcome row (`in_use`, `stored`, `refused` or `created`); raises UniqueViolationError
+    for a reference already used (then nothing was written)."""
+    return await db.fetchrow(
+        _CREATE_SQL, *key_args, *posting.args(),
+        row.id, row.merchant, row.amount, row.currency, row.status, row.scenario, row.destination, row.reference,
+        row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
+        row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
+        [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
+    )
+
+
 # $1..$12: the payout's id and every column a status change may write; $13..$16: the event.
 _CHANGED = """changed AS (
     UPDATE payout

@@ -10,13 +10,16 @@ import asyncpg
 import msgspec
 
 from sandbox import db
+from sandbox.core import queue
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import DuplicateReference, NotFound, ValidationFailed
+from sandbox.core.idempotency import KeyClaim
 from sandbox.core.ids import new_id
 from sandbox.core.money import AmountError, format_amount, parse_amount
 from sandbox.core.pagination import Page, clamp, cut, decode_cursor
 from sandbox.directory import service as directory
 from sandbox.ledger import service as ledger
+from sandbox.ledger.service import Posting
 from sandbox.payouts import destinations, repository, scenarios, schedule, states
 from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable
 from sandbox.payouts.repository import Event, PayoutRow
@@ -54,7 +57,9 @@ def to_api(row: PayoutRow) -> Payout:
 # ledger's guarded posting (which takes the balance row lock), then, only if it was
 # accepted, the payout row and its `payout.created` event. Fewer round trips while the
 # balance row is locked is what lets one busy merchant keep up with many quiet ones.
-async def create(merchant_id: str, body: PayoutCreate) -> Payout:
+# Given the request's idempotency `claim`, that one call also takes the key and stores
+# the response (`repository.create_keyed`), and is the whole request's only round trip.
+async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = None) -> Payout:
     try:
         amount = parse_amount(body.amount)
     except AmountError as exc:
@@ -94,16 +99,43 @@ async def create(merchant_id: str, body: PayoutCreate) -> Payout:
     events = [Event(id=new_id("evt"), type="payout.created", data=data)]
     if status == states.IN_REVIEW:
         events.append(Event(id=new_id("evt"), type="payout.in_review", data=data))
+    posting = ledger.posting(merchant_id, "payout_created", amount, payout_id, at)
+    if claim is not None:
+        await _create_keyed(claim, payout, row, posting, events)
+        return payout
     async with db.transaction():
         try:
-            posted = await repository.insert(row, ledger.posting(merchant_id, "payout_created", amount, payout_id, at),
-                                             events)
+            posted = await repository.insert(row, posting, events)
         except asyncpg.UniqueViolationError:
-            raise DuplicateReference(f"Reference {body.reference!r} is already used by another payout") from None
+            raise _reference_taken(body.reference) from None
         await ledger.after_posting(merchant_id, posted)
         await outbox.event_written()
         await schedule.schedule(payout_id, schedule.MAIN, 0, first_step_at)
     return payout
+
+
+def _reference_taken(reference: str | None) -> DuplicateReference:
+    return DuplicateReference(f"Reference {reference!r} is already used by another payout")
+
+
+async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting: Posting,
+                        events: list[Event]) -> None:
+    """`create`'s write with the idempotency key in the same call. When the key is in use
+    or answered already, the middleware answers from the claim and the payout returned
+    is never sent; a refusal raises here, as `create` does, and the middleware stores it."""
+    try:
+        record = await repository.create_keyed(claim.args(201, _encode.encode(payout)), row, posting, events)
+    except asyncpg.UniqueViolationError:
+        claim.settle(None)
+        raise _reference_taken(row.reference) from None
+    outcome = claim.settle(record)
+    if outcome == KeyClaim.REFUSED:
+        await ledger.after_posting(row.merchant, False)  # raises why
+    elif outcome == KeyClaim.CREATED:
+        async with queue.one_pipeline():
+            await ledger.after_posting(row.merchant, True)
+            await outbox.event_written()
+            await schedule.schedule(row.id, schedule.MAIN, 0, row.next_action_at)
 
 
 async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow:
