@@ -92,6 +92,9 @@ async def of_merchant(merchant_id: str) -> Coverage:
     )
 
 
+COUNT_DEADLINE_S = 2.0
+
+
 async def count_error(scope: dict, error: ApiError) -> None:
     """Problem listener (registered by the app): count the code against the merchant whose
     key made the request. Requests without a merchant (no key, a bad key, the admin) are
@@ -103,7 +106,10 @@ async def count_error(scope: dict, error: ApiError) -> None:
     try:
         # On a connection of its own: this runs inside the request's transaction (the
         # idempotency middleware's), which rolls back because of this very problem.
-        async with db.DB.pool.acquire(timeout=db.CONNECT_TIMEOUT_S) as connection:
-            await connection.execute(_COUNT_ERROR_SQL, merchant_id, error.code, now())
+        # A short deadline: the client's answer waits for this listener when the idempotency
+        # middleware holds it, and with the database frozen a count would cost the
+        # statement deadline again on top of the one that made the 503.
+        async with db.pooled(COUNT_DEADLINE_S) as connection:
+            await connection.execute(_COUNT_ERROR_SQL, merchant_id, error.code, now(), timeout=COUNT_DEADLINE_S)
     except Exception:  # the response is already sent; a lost count must not raise into the server
         log.warning("could not count error %s for merchant %s", error.code, merchant_id, exc_info=True)
