@@ -157,8 +157,24 @@ async def conn() -> AsyncIterator[asyncpg.Connection]:
     if tx is not None:
         yield tx.connection
     else:
-        async with DB.pool.acquire(timeout=_acquire_timeout) as connection:
+        async with pooled(_acquire_timeout) as connection:
             yield connection
+
+
+@contextlib.asynccontextmanager
+async def pooled(acquire_timeout: float | None) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection of its own, outside any transaction. A statement cut by its
+    deadline (a frozen server) closes the connection at once, and giving it back has a
+    deadline too (see `Transaction._give_back`): resetting it would wait for the server."""
+    connection = await DB.pool.acquire(timeout=acquire_timeout)
+    try:
+        yield connection
+    except TimeoutError:
+        connection.terminate()
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            await DB.pool.release(connection, timeout=RELEASE_TIMEOUT_S)
 
 
 async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:

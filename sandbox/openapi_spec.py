@@ -158,9 +158,10 @@ def _tighten(defs: dict) -> None:
 
 
 def event_schema(event_type: str, payload: type) -> dict:
+    from sandbox.core.cause import RequestCause
     from sandbox.payouts.states import INITIAL, STATUSES
 
-    (data,), defs = msgspec.json.schema_components([payload], ref_template="#/$defs/{name}")
+    (data, request), defs = msgspec.json.schema_components([payload, RequestCause], ref_template="#/$defs/{name}")
     _tighten(defs)
     family, _, what = event_type.partition(".")
     if family == "payout" and what in STATUSES:
@@ -173,13 +174,17 @@ def event_schema(event_type: str, payload: type) -> dict:
         "description": f"The body of a `{event_type}` webhook (Standard Webhooks envelope; `data` is the "
                        f"{payload.__name__} as the API returns it). Generated from the code by `sandbox openapi`.",
         "type": "object",
-        "required": ["id", "type", "timestamp", "data"],
+        "required": ["id", "type", "timestamp", "data", "request"],
         "properties": {
             "id": {"type": "string", "pattern": "^evt_[0-9a-f]+$",
                    "description": "The event id, also sent as the `webhook-id` header; stable across retries"},
             "type": {"const": event_type},
             "timestamp": {"type": "string", "format": "date-time", "description": "When the event happened"},
             "data": data,
+            "request": {"anyOf": [request, {"type": "null"}],
+                        "description": "The API request that caused the event (its `X-Request-ID` and idempotency "
+                                       "key); null when the sandbox did it on its own: a scenario step, the rail's "
+                                       "callback, a clock"},
         },
         "additionalProperties": False,
         "$defs": defs,

@@ -95,13 +95,16 @@ async def _create_planned(merchant_id: str, plan: _Plan, settler: Settler | None
         return {}
     postings = [ledger.posting(merchant_id, "payout_created", n.row.amount, n.row.id, n.row.created_at) for n in news]
     try:
-        created = await payout_rows.insert_many([n.row for n in news], postings, [n.event for n in news])
+        created = await payout_rows.insert_many([n.row for n in news], postings, [n.events[0] for n in news])
     except asyncpg.UniqueViolationError as exc:  # a reference taken since the plan read them
         raise _Unforeseen from exc
     if created != len(news):
         raise _Unforeseen
     await ledger.after_posting(merchant_id, True)
     await outbox.event_written()
+    for n in news:  # `payout.in_review` after `payout.created`, for the few at the review threshold
+        for event in n.events[1:]:
+            await outbox.emit(merchant_id, event.type, msgspec.json.decode(event.data), n.row.id, n.row.created_at)
     due: dict = {}
     at_once, created_at = [], news[0].row.created_at
     for n in news:

@@ -299,6 +299,7 @@ def to_api_error(exc: BaseException) -> ApiError:
 ProblemListener = Callable[[dict, ApiError], Awaitable[None]]
 _problem_listeners: list[ProblemListener] = []
 _listening: set[asyncio.Task] = set()  # strong references until each task ends
+_PROBLEM = "sandbox_problem"  # the scope state key of the problem a request was answered with
 
 
 def on_problem(listener: ProblemListener) -> None:
@@ -317,12 +318,23 @@ def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
     from sandbox.core.request_id import ensure_request_id
 
     error = to_api_error(exc)
-    response = render(error, ensure_request_id(request.scope))
+    # The listeners hear of the problem the client finally gets, once, when the request
+    # is done (`tell_listeners`, from the observing wrapper): a request may be answered
+    # by a handler run that is then thrown away (the idempotency middleware runs a refused
+    # one-call request again the ordinary way).
+    request.scope.setdefault("state", {})[_PROBLEM] = error
+    return render(error, ensure_request_id(request.scope))
+
+
+def tell_listeners(scope: dict) -> None:
+    """After a request: each registered listener gets the problem it was answered with, if any."""
+    error = (scope.get("state") or {}).get(_PROBLEM)
+    if error is None:
+        return
     for listener in _problem_listeners:
-        task = asyncio.get_running_loop().create_task(listener(request.scope, error))
+        task = asyncio.get_running_loop().create_task(listener(scope, error))
         _listening.add(task)
         task.add_done_callback(_listening.discard)
-    return response
 
 
 def problem_responses(*errors: type[ApiError]) -> dict[int, Any]:

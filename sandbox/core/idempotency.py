@@ -9,7 +9,18 @@ What is stored: 2xx responses (with their effect) and the 4xx outcomes a retry w
 get again anyway (404, 409 invalid_state / duplicate_reference, 422 insufficient_funds;
 these have no effect, so they are stored after rolling back). Not stored: input that
 never reached the handler's logic (400, 401, 403, 413, 415, 429) and 5xx — the client
-may fix the problem and retry with the same key."""
+may fix the problem and retry with the same key.
+
+Events the handler writes name the request as their cause (`sandbox.core.cause`).
+
+A route marked `opt={IN_STATEMENT: True}` (POST /payouts, the hot path) lets its own one
+statement take the key: the middleware opens no transaction, hands the handler a
+`KeyClaim`, and the handler's database call takes the same advisory lock, looks up the
+stored response, makes the effect and stores its response, all in one round trip. The
+rule stays here: the claim says what the call found, and this middleware answers it
+(409 in use, a replay, 422 reused, a refusal stored after the fact) exactly as for every
+other route. A handler that refuses the input before making its call runs again the
+ordinary way."""
 
 from __future__ import annotations
 
@@ -18,12 +29,14 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import asyncpg
 import msgspec
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
+from sandbox.core import cause
 from sandbox.core.body import Body, check_json_depth, check_media_type, read_body, replay_receive
 from sandbox.core.errors import (
     ApiError,
@@ -42,6 +55,7 @@ TTL = timedelta(hours=24)
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_reference", "insufficient_funds"})
 REPLAYED_HEADERS = frozenset({"content-type", "location"})
+IN_STATEMENT = "idempotency_in_statement"  # route opt: the handler's statement takes the key
 
 
 class StoredResponse(msgspec.Struct):
@@ -174,6 +188,51 @@ def _replay(row, request_hash: str) -> StoredResponse:
     )
 
 
+def _lock_name(scope_id: str, key: str) -> str:
+    """What the advisory lock on (scope, key) is taken on, in every path alike."""
+    return f"{scope_id}\x1f{key}"
+
+
+class KeyClaim:
+    """A request's idempotency key, handed to a handler whose one database call takes it
+    (see the module's docstring). The handler passes `args(...)` to its call and gives
+    the call's result to `settle`; the middleware then answers from `outcome`."""
+
+    IN_USE, STORED, REFUSED, CREATED = "in_use", "stored", "refused", "created"
+
+    def __init__(self, scope_id: str, key: str, request_hash: str) -> None:
+        self.scope_id, self.key, self.request_hash = scope_id, key, request_hash
+        self.outcome: str | None = None
+        self.stored: asyncpg.Record | None = None
+
+    def args(self, status: int, body: bytes) -> tuple:
+        """The key's part of the call: the lock, the lookup, and the response to store when
+        the effect is made (a JSON body, as the handler's return value is encoded)."""
+        return (_lock_name(self.scope_id, self.key), self.scope_id, self.key, self.request_hash, TTL, status,
+                _JSON_HEADERS, body)
+
+    def settle(self, record: asyncpg.Record | None) -> str:
+        """Record what the call did and return it: IN_USE, STORED (the key's stored
+        response, to replay), REFUSED (it wrote nothing; the handler then raises why, and
+        None stands for a call that failed that way), or CREATED (the effect is made and
+        its response stored)."""
+        self.outcome = record["outcome"] if record is not None else self.REFUSED
+        if self.outcome == self.STORED:
+            self.stored = record
+        return self.outcome
+
+
+_JSON_HEADERS = msgspec.json.encode([("content-type", "application/json")]).decode()
+
+
+_CLAIM = "idempotency_claim"
+
+
+def claim_of(state) -> KeyClaim | None:
+    """The key claim the middleware handed this request, if its route takes one."""
+    return state.get(_CLAIM)
+
+
 class IdempotencyMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
@@ -214,10 +273,14 @@ class IdempotencyMiddleware(ASGIMiddleware):
             elif (value := body.form_value(self.form_field)) is None:
                 # Every rendered form has a key; a POST without one is a hand-made request
                 # (its CSRF check refuses a forged one), served as it is, without replays.
-                await next_app(scope, replay_receive(body, receive), send)
+                with cause.requested(ensure_request_id(scope), None):
+                    await next_app(scope, replay_receive(body, receive), send)
                 return
             else:
                 key = self._key(value, self.form_field)
+            if route_handler is not None and route_handler.opt.get(IN_STATEMENT) and \
+                    await self._in_statement(scope, receive, send, next_app, principal, key, body):
+                return
             await self._handle(scope, receive, send, next_app, principal, key, body)
         finally:
             await body.close()
@@ -229,6 +292,36 @@ class IdempotencyMiddleware(ASGIMiddleware):
             raise ValidationFailed.field(where, "must be 1 to 255 visible ASCII characters")
         return key
 
+    async def _in_statement(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal,
+                            key: str, body: Body) -> bool:
+        """The handler's one call takes the key; False when the handler refused the input
+        without making it, so the request must run the ordinary way: there the key is
+        looked up first, and a reused key answers 422 before the input is judged. (A 5xx,
+        say the database being down, is answered as it is: never stored, never re-run.)"""
+        claim = KeyClaim(principal.idempotency_scope, key, fingerprint(scope, body))
+        state = scope.setdefault("state", {})
+        state[_CLAIM] = claim
+        capture = _Capture()
+        try:
+            with cause.requested(ensure_request_id(scope), key):
+                await next_app(scope, replay_receive(body, receive), capture.send)
+        finally:
+            del state[_CLAIM]
+        ScopeState.from_scope(scope).response_started = False
+        if claim.outcome is None and capture.status < 500:
+            return False
+        if claim.outcome == KeyClaim.IN_USE:
+            raise IdempotencyKeyInUse()
+        if claim.outcome == KeyClaim.STORED:
+            outcome, stored = "replay", _replay(claim.stored, claim.request_hash)
+        else:
+            stored = capture.stored()
+            # REFUSED: the call wrote nothing and the handler raised why; stored as below.
+            outcome = "store_error" if (claim.outcome == KeyClaim.REFUSED and capture.status < 500
+                                        and capture.error_code() in STORED_ERROR_CODES) else "fresh"
+        await self._answer(scope, send, outcome, stored, capture, claim.scope_id, key, claim.request_hash)
+        return True
+
     async def _handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
                       body: Body) -> None:
         request_hash = fingerprint(scope, body)
@@ -237,14 +330,15 @@ class IdempotencyMiddleware(ASGIMiddleware):
         capture = _Capture()
         outcome = "fresh"
         async with db.transaction() as tx:
-            row = await db.fetchrow(_LOOKUP_SQL, f"{scope_id}\x1f{key}", scope_id, key)
+            row = await db.fetchrow(_LOOKUP_SQL, _lock_name(scope_id, key), scope_id, key)
             if not row["got_lock"]:
                 raise IdempotencyKeyInUse()
             if row["request_hash"] is not None:
                 stored = _replay(row, request_hash)
                 outcome = "replay"
             else:
-                await next_app(scope, replay_receive(body, receive), capture.send)
+                with cause.requested(ensure_request_id(scope), key):
+                    await next_app(scope, replay_receive(body, receive), capture.send)
                 # The route's own exception layer marked the response as started, but it was only
                 # captured: let a failing commit below still be rendered (503, not a bare 500).
                 ScopeState.from_scope(scope).response_started = False
@@ -260,6 +354,14 @@ class IdempotencyMiddleware(ASGIMiddleware):
                     if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
                         outcome = "store_error"
         # Leaving the block committed the effect together with the key row (or rolled back).
+        await self._answer(scope, send, outcome, stored, capture, scope_id, key, request_hash)
+
+    async def _answer(self, scope: Scope, send: Send, outcome: str, stored: StoredResponse, capture: _Capture,
+                      scope_id: str, key: str, request_hash: str) -> None:
+        """Answer once the effect (if any) is committed: `fresh` sends what the handler
+        sent, `replay` the stored response; `store_error` first stores a refusal (without
+        an effect) for the key, unless a request that ran meanwhile stored its answer
+        first (`lost_race`), which is then the answer."""
         if outcome == "store_error":
             try:
                 async with db.transaction():

@@ -1,8 +1,9 @@
 """Per-request observation, wrapped around the whole ASGI app (outside routing, so
 router 404s and 405s are seen too): starts the request's log context, adds the
-`X-Request-ID` header to the answer, writes one log line per request and records its
-latency for /metrics. One wrapper for all four: each ASGI layer costs a coroutine and a
-send wrapper on every request.
+`X-Request-ID` header to the answer, writes one log line per request, records its
+latency for /metrics and tells the problem listeners what the request was refused
+with. One wrapper for all: each ASGI layer costs a coroutine and a send wrapper on
+every request.
 
 Costs per request: two `perf_counter` calls, a dict for the context, one log record
 (formatted and written by the log thread) and one histogram observation in memory."""
@@ -15,7 +16,7 @@ from time import perf_counter
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.core import logs, metrics
+from sandbox.core import errors, logs, metrics
 from sandbox.core.request_id import HEADER, ensure_request_id
 
 log = logging.getLogger("sandbox.http")
@@ -59,6 +60,7 @@ class ObservedApp:
             await self.app(scope, receive, observed_send)
         finally:
             elapsed = perf_counter() - started
+            errors.tell_listeners(scope)
             route = scope.get("path_template") or UNMATCHED
             method = scope["method"]
             metrics.HTTP.observe((route, method if method in METHODS else "other", f"{status // 100}xx"), elapsed)

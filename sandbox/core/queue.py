@@ -23,8 +23,11 @@ random inputs and asserts the same decisions and state, and a benchmark shows th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -52,8 +55,12 @@ if not redis.call('set', KEYS[4], '1', 'NX', 'PX', ARGV[5]) then return 0 end
 _script = None
 _script_client = None
 
+log = logging.getLogger("sandbox.queue")
+
 # Redis commands a transaction sends once it commits, per transaction: one pipeline.
 _after_commit: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The same for a write that is one statement outside any transaction (see `one_pipeline`).
+_gathering: ContextVar[list | None] = ContextVar("sandbox_redis_gathering", default=None)
 
 
 def _script_args(client, function: str, args: tuple, job_id: str | None, delay: timedelta | None):
@@ -82,13 +89,36 @@ async def redis_after_commit(add: Callable[[Any], None]) -> None:
     a batch chunk's hundreds of first steps together."""
     tx = db.current()
     if tx is None:
-        await _send([add])
+        gathering = _gathering.get()
+        if gathering is not None:
+            gathering.append(add)
+        else:
+            await _send([add])
         return
     adds = _after_commit.get(tx)
     if adds is None:
         adds = _after_commit[tx] = []
         await db.after_commit(lambda: _send(adds))
     adds.append(add)
+
+
+@contextlib.asynccontextmanager
+async def one_pipeline() -> AsyncIterator[None]:
+    """After a write that committed by itself (one statement, no transaction): the Redis
+    commands `redis_after_commit` is given inside the block go in one pipeline at its
+    end, as a transaction's do when it commits. Like those, a failure is logged, not
+    raised: the write is committed, and the sweepers make up for a lost follow-up."""
+    adds: list = []
+    token = _gathering.set(adds)
+    try:
+        yield
+    finally:
+        _gathering.reset(token)
+    if adds:
+        try:
+            await _send(adds)
+        except Exception:
+            log.exception("after-commit Redis pipeline failed")
 
 
 async def _send(adds: list) -> None:

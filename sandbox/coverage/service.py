@@ -111,6 +111,9 @@ async def of_merchant(merchant_id: str) -> Coverage:
     )
 
 
+COUNT_DEADLINE_S = 2.0
+
+
 async def count_error(scope: dict, error: ApiError) -> None:
     """Problem listener (registered by the app): count the code against the merchant whose
     key made the request. Requests without a merchant (no key, a bad key, the admin) are
@@ -122,7 +125,9 @@ async def count_error(scope: dict, error: ApiError) -> None:
     try:
         # On a connection of its own: the task inherits the request's context, whose
         # transaction (the idempotency middleware's) rolls back because of this very problem.
-        async with db.DB.pool.acquire(timeout=db.CONNECT_TIMEOUT_S) as connection:
-            await connection.execute(_COUNT_ERROR_SQL, merchant_id, error.code, now())
+        # A short deadline: with the database frozen a count would hold a task and a
+        # connection for the whole statement deadline.
+        async with db.pooled(COUNT_DEADLINE_S) as connection:
+            await connection.execute(_COUNT_ERROR_SQL, merchant_id, error.code, now(), timeout=COUNT_DEADLINE_S)
     except Exception:  # the response is already sent; a lost count must not raise into the server
         log.warning("could not count error %s for merchant %s", error.code, merchant_id, exc_info=True)

@@ -5,6 +5,7 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
+from sandbox.core import idempotency
 from sandbox.core.auth import merchant_only
 from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
 from sandbox.core.openapi_errors import reads, writes
@@ -23,11 +24,11 @@ class PayoutController(Controller):
     guards = [merchant_only]
 
     @post("", operation_id="createPayout", status_code=201, summary="Create a payout",
-          responses=writes(InsufficientFunds, DuplicateReference))
+          responses=writes(InsufficientFunds, DuplicateReference), opt={idempotency.IN_STATEMENT: True})
     async def create(self, request: Request, data: JSONBody[PayoutCreate]) -> Payout:
         """Locks the amount from `available`, picks the scenario from the destination's
         last four digits, and starts `pending` (or `in_review` at 100,000.00 and above)."""
-        return await service.create(request.user.merchant_id, data)
+        return await service.create(request.user.merchant_id, data, idempotency.claim_of(request.scope["state"]))
 
     @get("", operation_id="listPayouts", summary="List payouts, newest first", responses=reads())
     async def list(

@@ -11,6 +11,7 @@ from datetime import datetime
 import msgspec
 
 from sandbox import db
+from sandbox.core import cause
 from sandbox.ledger.service import Posting
 
 COLUMNS = (
@@ -46,11 +47,14 @@ class PayoutRow(msgspec.Struct, kw_only=True):
 
 
 class Event(msgspec.Struct, frozen=True):
-    """The outbox event that describes a write, as `outbox_emit` takes it."""
+    """The outbox event that describes a write, as `outbox_emit` takes it. Its cause is
+    the API request this task serves (None for the worker, the rail's callback, a clock),
+    taken when the event is made."""
 
     id: str
     type: str
     data: str  # JSON text
+    request: str | None = msgspec.field(default_factory=cause.current_json)  # JSON text
 
 
 def _row(record) -> PayoutRow | None:
@@ -120,37 +124,61 @@ WITH posted AS (
     SELECT $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::jsonb, $17, $18, $19, $20::jsonb,
            $21, $22, $23, $24, $25
       FROM posted
-    RETURNING outbox_emit($26, merchant, $27, id, $28::jsonb, created_at)
+    RETURNING merchant, id, created_at
+), emitted AS (
+    SELECT outbox_emit(e.id, c.merchant, e.type, c.id, e.data::jsonb, c.created_at, e.request::jsonb)
+      FROM created c, unnest($26::varchar[], $27::varchar[], $28::text[], $29::text[]) AS e(id, type, data, request)
 )
-SELECT count(*) FROM created
+SELECT count(*) FROM emitted
 """
 
 
-async def insert(row: PayoutRow, posting: Posting, event: Event) -> bool:
-    """Insert the payout with the posting that locks its funds and the event that
-    announces it. False when the ledger refused the posting (then nothing was written)."""
+async def insert(row: PayoutRow, posting: Posting, events: list[Event]) -> bool:
+    """Insert the payout with the posting that locks its funds and the events that
+    announce it, in order. False when the ledger refused the posting (then nothing was
+    written)."""
     return await db.fetchval(
         _INSERT_SQL, *posting.args(),
         row.id, row.merchant, row.amount, row.currency, row.status, row.scenario, row.destination, row.reference,
         row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
         row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
-        event.id, event.type, event.data,
-    ) == 1
+        [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
+    ) == len(events)
 
 
-# $1..$12: the payout's id and every column a status change may write; $13..$15: the event.
+_CREATE_SQL = "SELECT outcome, request_hash, response_status, response_headers, response_body FROM payout_create(" + \
+    ", ".join(f"${i}" for i in range(1, 38)) + ")"
+
+
+async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events: list[Event]):
+    """`insert`, with the request's idempotency key taken in the same call, outside any
+    transaction (the call is its own): the database function `payout_create` takes the
+    key's lock, looks up its stored response, and only when there is none makes the
+    posting, the payout, its events and stores the response in `key_args`. Returns its
+    outcome row (`in_use`, `stored`, `refused` or `created`); raises UniqueViolationError
+    for a reference already used (then nothing was written)."""
+    return await db.fetchrow(
+        _CREATE_SQL, *key_args, *posting.args(),
+        row.id, row.merchant, row.amount, row.currency, row.status, row.scenario, row.destination, row.reference,
+        row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
+        row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
+        [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
+    )
+
+
+# $1..$12: the payout's id and every column a status change may write; $13..$16: the event.
 _CHANGED = """changed AS (
     UPDATE payout
        SET status = $2, status_history = $3::jsonb, attempts = $4, updated_at = $5, failure_code = $6,
            psp_reference = $7, next_action_at = $8, track = $9, step_index = $10, scenario = $11,
            destination = $12::jsonb
      WHERE id = $1 {only_if_posted}
-    RETURNING outbox_emit($13, merchant, $14, id, $15::jsonb, $5)
+    RETURNING outbox_emit($13, merchant, $14, id, $15::jsonb, $5, $16::jsonb)
 )
 SELECT count(*) FROM changed"""
 _CHANGE_SQL = "WITH " + _CHANGED.format(only_if_posted="")
 _CHANGE_POSTING_SQL = (
-    "WITH posted AS (SELECT transaction_id FROM ledger_post($16, $17, $18, $19, $20, $21)), "
+    "WITH posted AS (SELECT transaction_id FROM ledger_post($17, $18, $19, $20, $21, $22)), "
     + _CHANGED.format(only_if_posted="AND EXISTS (SELECT 1 FROM posted)")
 )
 
@@ -161,7 +189,7 @@ async def change_status(after: PayoutRow, event: Event, posting: Posting | None)
     when the ledger refused the posting (then nothing was written)."""
     args = (after.id, after.status, after.status_history, after.attempts, after.updated_at, after.failure_code,
             after.psp_reference, after.next_action_at, after.track, after.step_index, after.scenario,
-            after.destination, event.id, event.type, event.data)
+            after.destination, event.id, event.type, event.data, event.request)
     if posting is None:
         return await db.fetchval(_CHANGE_SQL, *args) == 1
     return await db.fetchval(_CHANGE_POSTING_SQL, *args, *posting.args()) == 1

@@ -10,13 +10,16 @@ import asyncpg
 import msgspec
 
 from sandbox import db
+from sandbox.core import queue
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import DuplicateReference, NotFound, ValidationFailed
+from sandbox.core.idempotency import KeyClaim
 from sandbox.core.ids import new_id
 from sandbox.core.money import AmountError, format_amount, parse_amount
 from sandbox.core.pagination import Page, clamp, cut, decode_cursor
 from sandbox.directory import service as directory
 from sandbox.ledger import service as ledger
+from sandbox.ledger.service import Posting
 from sandbox.payouts import destinations, repository, scenarios, schedule, states
 from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable
 from sandbox.payouts.repository import Event, PayoutRow
@@ -51,17 +54,17 @@ def to_api(row: PayoutRow) -> Payout:
 
 
 class Prepared(msgspec.Struct, frozen=True):
-    """A payout about to be created: the response, the row, its `payout.created` event and
-    when its first step is due."""
+    """A payout about to be created: the response, the row, its events (`payout.created`,
+    and `payout.in_review` when it waits for review) and when its first step is due."""
 
     payout: Payout
     row: PayoutRow
-    event: Event
+    events: list[Event]
     first_step_at: datetime | None
 
 
 def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at: datetime) -> Prepared:
-    """Everything the response and the event show, known before the database is asked
+    """Everything the response and the events show, known before the database is asked
     (so a write needs no RETURNING and the row is never decoded again). Raises
     ValidationFailed when the amount or the destination breaks a rule."""
     try:
@@ -93,27 +96,61 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
         # The worker picks up pending payouts; in_review waits for an admin.
         track=schedule.MAIN, step_index=0, next_action_at=first_step_at, created_at=at, updated_at=at,
     )
-    event = Event(id=new_id("evt"), type="payout.created", data=_encode.encode(payout).decode())
-    return Prepared(payout, row, event, first_step_at)
+    data = _encode.encode(payout).decode()
+    # A payout created in review has entered `in_review` too: receivers waiting for it
+    # (to prompt a reviewer, say) get `payout.in_review` right after `payout.created`.
+    events = [Event(id=new_id("evt"), type="payout.created", data=data)]
+    if status == states.IN_REVIEW:
+        events.append(Event(id=new_id("evt"), type="payout.in_review", data=data))
+    return Prepared(payout, row, events, first_step_at)
 
 
 # Creating a payout is one statement, one round trip (see `repository.insert`): the
 # ledger's guarded posting (which takes the balance row lock), then, only if it was
-# accepted, the payout row and its `payout.created` event. Fewer round trips while the
-# balance row is locked is what lets one busy merchant keep up with many quiet ones.
-async def create(merchant_id: str, body: PayoutCreate) -> Payout:
+# accepted, the payout row and its events. Fewer round trips while the balance row is
+# locked is what lets one busy merchant keep up with many quiet ones. Given the
+# request's idempotency `claim`, that one call also takes the key and stores the
+# response (`repository.create_keyed`), and is the whole request's only round trip.
+async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = None) -> Payout:
     new = prepare(merchant_id, body, await directory.get(), now())
     row = new.row
+    posting = ledger.posting(merchant_id, "payout_created", row.amount, row.id, row.created_at)
+    if claim is not None:
+        await _create_keyed(claim, new.payout, row, posting, new.events)
+        return new.payout
     async with db.transaction():
         try:
-            posted = await repository.insert(
-                row, ledger.posting(merchant_id, "payout_created", row.amount, row.id, row.created_at), new.event)
+            posted = await repository.insert(row, posting, new.events)
         except asyncpg.UniqueViolationError:
-            raise DuplicateReference(f"Reference {body.reference!r} is already used by another payout") from None
+            raise _reference_taken(body.reference) from None
         await ledger.after_posting(merchant_id, posted)
         await outbox.event_written()
         await schedule.schedule(row.id, schedule.MAIN, 0, new.first_step_at)
     return new.payout
+
+
+def _reference_taken(reference: str | None) -> DuplicateReference:
+    return DuplicateReference(f"Reference {reference!r} is already used by another payout")
+
+
+async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting: Posting,
+                        events: list[Event]) -> None:
+    """`create`'s write with the idempotency key in the same call. When the key is in use
+    or answered already, the middleware answers from the claim and the payout returned
+    is never sent; a refusal raises here, as `create` does, and the middleware stores it."""
+    try:
+        record = await repository.create_keyed(claim.args(201, _encode.encode(payout)), row, posting, events)
+    except asyncpg.UniqueViolationError:
+        claim.settle(None)
+        raise _reference_taken(row.reference) from None
+    outcome = claim.settle(record)
+    if outcome == KeyClaim.REFUSED:
+        await ledger.after_posting(row.merchant, False)  # raises why
+    elif outcome == KeyClaim.CREATED:
+        async with queue.one_pipeline():
+            await ledger.after_posting(row.merchant, True)
+            await outbox.event_written()
+            await schedule.schedule(row.id, schedule.MAIN, 0, row.next_action_at)
 
 
 async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow:

@@ -17,7 +17,7 @@ import msgspec
 from sandbox import db
 from sandbox.clocks import store
 from sandbox.clocks.schemas import ClockAdvance, ClockAdvanced, ClockTransition, MerchantClock
-from sandbox.core import clock
+from sandbox.core import cause, clock
 from sandbox.core.clock import ManualClock, iso, now
 from sandbox.core.errors import Conflict
 from sandbox.payouts import engine, service
@@ -56,7 +56,8 @@ async def advance(merchant_id: str, body: ClockAdvance) -> ClockAdvanced:
         while due and applied < MAX_STEPS:
             due_at, payout_id = heapq.heappop(due)
             at = max(at, due_at)
-            next_at = await _apply(merchant_id, payout_id, due_at, at, transitions)
+            with cause.unrequested():  # the clock made this step due: its events name no request
+                next_at = await _apply(merchant_id, payout_id, due_at, at, transitions)
             applied += 1
             if next_at is not None and (until is None or next_at <= until):
                 heapq.heappush(due, (next_at, payout_id))

@@ -45,6 +45,7 @@ class Target:
     event_type: str
     event_at: datetime
     data: str  # the event's data as stored (JSON)
+    request: str | None  # the API request that caused the event (JSON), None when none did
     endpoint_id: str
     url: str
     signing_keys: list[str]  # the current key first, then the previous one while its grace lasts
@@ -75,7 +76,7 @@ def signing_keys(endpoint: asyncpg.Record | dict, at: datetime) -> list[str]:
 
 @dataclass(slots=True)
 class NewDelivery:
-    event: asyncpg.Record  # id, merchant, type, data, created_at
+    event: asyncpg.Record  # id, merchant, type, data, request, created_at
     endpoint: asyncpg.Record  # id, url, signing_key, previous_signing_key, previous_key_expires_at, faults
     generation: int = 0
 
@@ -141,6 +142,7 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: bool = True
                 delivery_id=delivery_id, seq=seq, attempt=1, lease_token=token, lease_until=lease_until,
                 event_id=n.event["id"],
                 event_type=n.event["type"], event_at=n.event["created_at"], data=n.event["data"],
+                request=n.event["request"],
                 endpoint_id=endpoint_id, url=n.endpoint["url"], signing_keys=signing_keys(n.endpoint, at),
                 faults=faults)
         else:
@@ -157,7 +159,8 @@ UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, leas
   FROM webhook_endpoint e, outbox_event ev
  WHERE d.id = $1 AND e.id = d.endpoint AND ev.id = d.event
    AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
-RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.payout_id, ev.merchant,
+RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.request, ev.payout_id,
+          ev.merchant,
           e.id AS endpoint_id, e.url,
           e.status AS endpoint_status, e.deleted_at, e.signing_key, e.previous_signing_key,
           e.previous_key_expires_at, e.faults
@@ -186,6 +189,7 @@ async def claim(delivery_id: str) -> Target | None:
         delivery_id=row["id"], seq=row["seq"], attempt=row["attempts"] + 1, lease_token=token,
         lease_until=at + lease_length(),
         event_id=row["event_id"], event_type=row["type"], event_at=row["created_at"], data=row["data"],
+        request=row["request"],
         endpoint_id=row["endpoint_id"], url=row["url"], signing_keys=signing_keys(row, at),
         faults=fault_rules.load(row["faults"]))
 

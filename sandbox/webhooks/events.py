@@ -7,6 +7,7 @@ import asyncpg
 import msgspec
 
 from sandbox import db
+from sandbox.core.cause import RequestCause
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.pagination import clamp, cut, decode_cursor
@@ -14,7 +15,8 @@ from sandbox.webhooks import deliveries, event_types, wakeups
 from sandbox.webhooks.deliveries import NewDelivery
 from sandbox.webhooks.schemas import Attempt, Delivery, DeliveryPage, Event, EventPage, ResendAccepted
 
-EVENT_COLUMNS = "id, number, merchant, type, payout_id, data, created_at"
+EVENT_COLUMNS = "id, number, merchant, type, payout_id, data, request, created_at"
+_decode_request = msgspec.json.Decoder(RequestCause | None)
 _decode_faults = msgspec.json.Decoder(list[str])
 
 
@@ -24,7 +26,8 @@ def _iso(moment) -> str | None:
 
 def event_to_api(row: asyncpg.Record) -> Event:
     return Event(id=row["id"], object="event", type=row["type"], payout_id=row["payout_id"],
-                 created_at=iso(row["created_at"]), data=msgspec.json.decode(row["data"]))
+                 created_at=iso(row["created_at"]), data=msgspec.json.decode(row["data"]),
+                 request=_decode_request.decode(row["request"]) if row["request"] is not None else None)
 
 
 async def list_page(merchant_id: str, *, limit: int, cursor: str | None, type_pattern: str | None,

@@ -1,7 +1,8 @@
 """Writing events: each is written to the outbox in the same transaction as the change it
 describes, by the database function `outbox_emit(id, merchant, type, payout_id, data,
-at)` (alone through `emit`, or inside a larger statement such as a payout's, which then
-calls `event_written`); once that transaction commits, the worker's relay is woken to
+at, request)` (alone through `emit`, or inside a larger statement such as a payout's,
+which then calls `event_written`), with the API request that caused it when one did
+(`sandbox.core.cause`); once that transaction commits, the worker's relay is woken to
 fan them out to webhook endpoints (and the sweeper relays anything a lost wake-up left
 behind)."""
 
@@ -13,6 +14,7 @@ from datetime import datetime
 import msgspec
 
 from sandbox import db
+from sandbox.core import cause
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
 from sandbox.webhooks import wakeups
@@ -25,13 +27,14 @@ async def emit(merchant_id: str, event_type: str, data: dict, payout_id: str | N
                at: datetime | None = None) -> str:
     event_id = new_id("evt")
     await db.execute(
-        "SELECT outbox_emit($1, $2, $3, $4, $5::jsonb, $6)",
+        "SELECT outbox_emit($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)",
         event_id,
         merchant_id,
         event_type,
         payout_id,
         msgspec.json.encode(data).decode(),
         at or now(),
+        cause.current_json(),
     )
     await event_written()
     return event_id

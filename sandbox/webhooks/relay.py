@@ -23,7 +23,7 @@ BATCH = 100
 MAX_BATCHES = 10  # per job; a longer backlog is handed to a fresh relay job
 
 _CLAIM_SQL = """
-SELECT id, merchant, type, data, created_at FROM outbox_event
+SELECT id, merchant, type, data, request, created_at FROM outbox_event
  WHERE relayed_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
 """
 

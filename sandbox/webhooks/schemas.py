@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from sandbox.core.cause import RequestCause
 from sandbox.core.types import Description
 from sandbox.webhooks.event_types import PATTERNS
 from sandbox.webhooks.faults import Faults
@@ -94,6 +95,9 @@ class Event(msgspec.Struct):
     data: Annotated[dict[str, Any], msgspec.Meta(
         description="The object as its GET route showed it then: the payout for `payout.*`, the batch for "
                     "`batch.completed`, the settlement run for `settlement.completed`")]
+    request: Annotated[RequestCause | None, msgspec.Meta(
+        description="The API request that caused the event (its `X-Request-ID` and idempotency key); null when "
+                    "the sandbox did it on its own: a scenario step, the rail's callback, a clock")]
 
 
 class EventPage(msgspec.Struct):

@@ -28,6 +28,7 @@ class Envelope(msgspec.Struct):
     type: str
     timestamp: str
     data: msgspec.Raw
+    request: msgspec.Raw  # the API request that caused the event, or null
 
 
 @dataclass(slots=True)
@@ -41,10 +42,15 @@ class Sent:
         return self.records[0]
 
 
+def _compact(stored: str | None) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.json.encode(msgspec.json.decode(stored)) if stored is not None else b"null")
+
+
 def body(target: Target) -> bytes:
-    """The same bytes on every attempt: `{"id","type","timestamp","data"}`."""
-    data = msgspec.json.encode(msgspec.json.decode(target.data))
-    return msgspec.json.encode(Envelope(target.event_id, target.event_type, iso(target.event_at), msgspec.Raw(data)))
+    """The same bytes on every attempt: `{"id","type","timestamp","data","request"}`;
+    `request` at the top level, as Stripe's events carry it."""
+    return msgspec.json.encode(Envelope(target.event_id, target.event_type, iso(target.event_at),
+                                        _compact(target.data), _compact(target.request)))
 
 
 def headers(target: Target, content: bytes, timestamp: int, applied: frozenset[str]) -> dict[str, str]:

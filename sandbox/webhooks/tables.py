@@ -18,6 +18,9 @@ class OutboxEvent(Table, tablename="outbox_event"):
     data = JSONB()
     created_at = Timestamptz()
     relayed_at = Timestamptz(null=True, default=None)
+    # `{"id", "idempotency_key"}` of the API request that caused it; NULL when the worker,
+    # the rail's callback or a clock did.
+    request = JSONB(null=True, default=None)
 
 
 class WebhookEndpoint(Table, tablename="webhook_endpoint"):

@@ -177,3 +177,15 @@ async def test_until_idle_with_seconds_goes_no_further(stack, clocked):
     assert at(bounded["time"]) == start + timedelta(seconds=first) and bounded["idle"] is False
     assert (await advance(clocked))["transitions"] == []  # no seconds: only what is due now
     assert await clock_time(clocked) == start + timedelta(seconds=first)
+
+
+async def test_steps_an_advance_applies_name_no_request(clocked):
+    """The payout's creation names the request that made it; the steps the clock made due
+    are the sandbox's own doing, though a request advanced the clock."""
+    payout = (await clocked.post("/payouts", payout_body(account="12345678900001"), idem="clock-cause-1")).json()
+    await advance(clocked, until="idle")
+    events = (await clocked.get("/events", params={"payout_id": payout["id"]})).json()["data"]
+    by_type = {e["type"]: e["request"] for e in events}
+    assert set(by_type) == {"payout.created", "payout.processing", "payout.success"}, by_type
+    assert by_type["payout.created"]["idempotency_key"] == "clock-cause-1"
+    assert by_type["payout.processing"] is None and by_type["payout.success"] is None

@@ -15,8 +15,11 @@ async def endpoint(api: Api, receiver: Receiver, path: str = "/hook", **body) ->
 
 
 def expected_types(payout: dict) -> list[str]:
-    """payout.created, then payout.<status> for every later status change."""
-    return ["payout.created"] + [f"payout.{h['status']}" for h in payout["status_history"][1:]]
+    """payout.created (with payout.in_review when created in review), then
+    payout.<status> for every later status change."""
+    first, *later = payout["status_history"]
+    return (["payout.created"] + (["payout.in_review"] if first["status"] == "in_review" else [])
+            + [f"payout.{h['status']}" for h in later])
 
 
 async def payout_in(api: Api, payout_id: str, statuses: set[str]) -> dict:

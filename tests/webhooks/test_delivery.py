@@ -58,7 +58,7 @@ async def test_every_scenario_arrives_once_signed(merchant, admin, worker, recei
     assert len(set(receiver.ids())) == total, "an event arrived twice"
     by_payout: dict[str, list[str]] = {}
     for got, body in zip(receiver.received, verified, strict=True):
-        assert set(body) == {"id", "type", "timestamp", "data"}
+        assert set(body) == {"id", "type", "timestamp", "data", "request"}
         assert body["id"] == got.webhook_id and got.path == "/hook"
         assert got.headers["content-type"] == "application/json"
         assert body["type"] == "payout.created" or body["type"] == f"payout.{body['data']['status']}"
@@ -82,7 +82,7 @@ async def test_body_is_the_event_and_the_id_is_stable(merchant, worker, receiver
         one = (await merchant.get(f"/events/{event['id']}")).json()
         assert one == event
         assert body == {"id": event["id"], "type": event["type"], "timestamp": event["created_at"],
-                        "data": event["data"]}
+                        "data": event["data"], "request": event["request"]}
     assert logged[-1]["data"] == done
     assert logged[-1]["data"]["failure_code"] == "account_closed"
 
