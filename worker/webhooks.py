@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from arq import cron, func
 
+from sandbox.events import wakeups
 from sandbox.settings import Settings, get_settings
-from sandbox.webhooks import attempts, relay, sender, sweeper, wakeups
+from sandbox.webhooks import attempts, relay, sender, sweeper
 from sandbox.webhooks.slots import Slots
 
 

@@ -22,13 +22,13 @@ from sandbox.batches.settling import Settler
 from sandbox.core.clock import now
 from sandbox.core.errors import ApiError, Conflict, DuplicateReference, InsufficientFunds, NotFound, ValidationFailed
 from sandbox.directory import service as directory
+from sandbox.events import outbox
 from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, schedule
 from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import service as payouts
 from sandbox.payouts.schemas import PayoutCreate
 from sandbox.settings import get_settings
-from sandbox.webhooks import outbox
 
 log = logging.getLogger("sandbox.batches")
 

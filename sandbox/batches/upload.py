@@ -21,8 +21,8 @@ from sandbox.core.clock import now
 from sandbox.core.errors import ValidationFailed
 from sandbox.core.ids import new_id
 from sandbox.core.money import parse_amount
+from sandbox.events import outbox
 from sandbox.payouts.schemas import PayoutCreate
-from sandbox.webhooks import outbox
 
 CHUNK = 2000
 ITEM_COLUMNS = ("batch", "line", "status", "reason", "reference", "amount", "payload")

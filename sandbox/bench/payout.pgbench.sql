@@ -1,6 +1,6 @@
 -- pgbench: the database work of one POST /payouts, the statements our code sends
 -- (sandbox/payouts/service.py _INSERT_SQL, sandbox/ledger/service.py _POST_SQL,
--- sandbox/webhooks/outbox.py, sandbox/core/idempotency.py _STORE_SQL) with the same
+-- sandbox/events/outbox.py, sandbox/core/idempotency.py _STORE_SQL) with the same
 -- shapes and sizes, minus what only an HTTP request needs (auth, rate limit, the
 -- advisory lock). Merchants `mch_pgbench_<1..:merchants>`, made by `sandbox bench`.
 -- Outbox rows are written already relayed so the worker phase does not relay them.

@@ -18,13 +18,13 @@ from sandbox.core.ids import new_id
 from sandbox.core.money import AmountError, format_amount, parse_amount
 from sandbox.core.pagination import Page, clamp, cut, decode_cursor
 from sandbox.directory import service as directory
+from sandbox.events import outbox
 from sandbox.ledger import service as ledger
 from sandbox.ledger.service import Posting
 from sandbox.payouts import destinations, repository, scenarios, schedule, states
 from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable
 from sandbox.payouts.repository import Event, PayoutRow
 from sandbox.payouts.schemas import Destination, Payout, PayoutCreate, PayoutPage, StatusChange
-from sandbox.webhooks import outbox
 
 _decode_history = msgspec.json.Decoder(list[StatusChange])
 _decode_destination = msgspec.json.Decoder(Destination)

@@ -18,10 +18,10 @@ from sandbox.core.errors import NotFound
 from sandbox.core.ids import new_id
 from sandbox.core.money import format_amount
 from sandbox.core.pagination import clamp, cut, decode_cursor
+from sandbox.events import outbox
 from sandbox.ledger import service as ledger
 from sandbox.settings import get_settings
 from sandbox.settlements.schemas import Settlement, SettlementPage
-from sandbox.webhooks import outbox
 
 log = logging.getLogger("sandbox.settlements")
 

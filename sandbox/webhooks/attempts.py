@@ -14,8 +14,9 @@ import httpx
 
 from sandbox import db
 from sandbox.core.clock import time_scale
+from sandbox.events import wakeups
 from sandbox.settings import get_settings
-from sandbox.webhooks import deliveries, sender, wakeups
+from sandbox.webhooks import deliveries, sender
 from sandbox.webhooks import faults as fault_rules
 from sandbox.webhooks.deliveries import FAILED, PENDING, SUCCEEDED, Target
 from sandbox.webhooks.slots import Slots

@@ -11,7 +11,8 @@ from sandbox.core.cause import RequestCause
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.pagination import clamp, cut, decode_cursor
-from sandbox.webhooks import deliveries, event_types, wakeups
+from sandbox.events import wakeups
+from sandbox.webhooks import deliveries, event_types
 from sandbox.webhooks.deliveries import NewDelivery
 from sandbox.webhooks.schemas import Attempt, Delivery, DeliveryPage, Event, EventPage, ResendAccepted
 

@@ -15,7 +15,8 @@ import httpx
 
 from sandbox import db
 from sandbox.core.clock import now
-from sandbox.webhooks import attempts, deliveries, event_types, wakeups
+from sandbox.events import wakeups
+from sandbox.webhooks import attempts, deliveries, event_types
 from sandbox.webhooks.deliveries import NewDelivery, Target
 from sandbox.webhooks.slots import Slots
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from sandbox import db
 from sandbox.core.clock import now
-from sandbox.webhooks import deliveries, wakeups
+from sandbox.events import wakeups
+from sandbox.webhooks import deliveries
 
 log = logging.getLogger("sandbox.webhooks")
 

@@ -22,12 +22,6 @@ ROOTS = ("sandbox", "worker", "ipn")
 # What core may lean on: plumbing, not domains.
 CORE_MAY_IMPORT = {"sandbox.core", "sandbox.db", "sandbox.settings"}
 
-# Cycles that exist today, each named by the import that should go; expected to be
-# fixed, and this set to shrink to nothing. Any other cycle fails the test.
-KNOWN_BACK_EDGES = {
-    # Event filters validate `payout.<status>` names against the payout statuses.
-    ("sandbox.webhooks", "sandbox.payouts"),
-}
 
 
 def unit_of(module: str) -> str:
@@ -100,17 +94,9 @@ def test_core_imports_no_domain():
 
 def test_no_import_cycle_between_packages():
     graph = import_graph()
-    edges = {unit: {t for t in targets if (unit, t) not in KNOWN_BACK_EDGES} for unit, targets in graph.items()}
-    cycle = find_cycle(edges)
+    cycle = find_cycle({unit: set(targets) for unit, targets in graph.items()})
     assert cycle is None, "import cycle: " + " -> ".join(cycle) + "; imports: " + "; ".join(
         f"{a} -> {b} in {sorted(graph[a][b])}" for a, b in itertools.pairwise(cycle))
-
-
-def test_known_back_edges_still_exist():
-    """A known cycle that got fixed must leave the list, so it cannot come back unseen."""
-    graph = import_graph()
-    gone = {(a, b) for a, b in KNOWN_BACK_EDGES if b not in graph.get(a, {})}
-    assert gone == set(), f"fixed, remove from KNOWN_BACK_EDGES: {gone}"
 
 
 def test_the_finder_sees_a_cycle():

@@ -113,9 +113,10 @@ async def bench(database_url: str, redis_url: str, events: int, payouts: int, ra
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
     from sandbox import db, onboarding
     from sandbox.core import redis as redis_client
+    from sandbox.events import outbox
     from sandbox.payouts import service as payouts_service
     from sandbox.payouts.schemas import DestinationIn, PayoutCreate
-    from sandbox.webhooks import outbox, service
+    from sandbox.webhooks import endpoints
     from sandbox.webhooks.schemas import EndpointCreate
     from seeds.seed import seed
 
@@ -134,7 +135,7 @@ async def bench(database_url: str, redis_url: str, events: int, payouts: int, ra
     try:
         await _until(lambda: _port_open(port), 30, "the receiver")
         merchant = await onboarding.open_merchant("webhook bench", 10_000_000_00)
-        await service.create(merchant.id, EndpointCreate(url=f"http://127.0.0.1:{port}/hook", events=["*"]))
+        await endpoints.create(merchant.id, EndpointCreate(url=f"http://127.0.0.1:{port}/hook", events=["*"]))
 
         # 1. Throughput: a full outbox, then the worker.
         sample = {"id": "po_bench", "object": "payout", "amount": "1.00", "currency": "PKR", "status": "success",

@@ -8,8 +8,9 @@ import pytest
 
 from sandbox import db
 from sandbox.core import redis as redis_client
+from sandbox.events import wakeups
 from sandbox.settings import get_settings
-from sandbox.webhooks import attempts, deliveries, relay, sender, wakeups
+from sandbox.webhooks import attempts, deliveries, relay, sender
 from sandbox.webhooks.slots import Slots
 from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, delivery_settled, endpoint, events_of, payout_in

@@ -17,7 +17,7 @@ from sandbox import db
 from sandbox.core import cause
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
-from sandbox.webhooks import wakeups
+from sandbox.events import wakeups
 
 # Transactions that already wake the relay when they commit (one wake-up each).
 _waking: weakref.WeakSet = weakref.WeakSet()
