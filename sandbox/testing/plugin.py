@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.coverage.paths import OPERATOR_PATHS
-from sandbox.testing import config
+from sandbox.settings import plugin_env
 from sandbox.testing.client import MypayMerchant, MypaySandbox
 
 _MISSING = pytest.StashKey[list[str]]()
@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
-    env = config.read()
+    env = plugin_env()
     embedded = None
     if env.sandbox_url:
         if not env.admin_key:
