@@ -34,8 +34,23 @@ def finish(spec: dict) -> dict:
     schemas = spec["components"]["schemas"]
     _optional_bodies(spec)
     _destination_shapes(schemas)
+    _zero_bounds(schemas)
     spec["webhooks"] = _webhooks(schemas)
     return _portable(spec)
+
+
+def _zero_bounds(schemas: dict) -> None:
+    """Litestar drops a bound of 0 (`ge=0` tests false), so the spec would call a negative
+    number valid where the API refuses it: the Structs with such a bound state it again."""
+    from sandbox.clocks.schemas import ClockAdvance
+
+    for struct in (ClockAdvance,):
+        (_,), defs = msgspec.json.schema_components([struct])
+        for prop, rule in defs[struct.__name__]["properties"].items():
+            for option in rule.get("anyOf", [rule]):
+                if "minimum" in option:
+                    target = schemas[struct.__name__]["properties"][prop]
+                    target["minimum"] = option["minimum"]
 
 
 def _optional_bodies(spec: dict) -> None:

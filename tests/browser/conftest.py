@@ -26,7 +26,11 @@ os.environ.setdefault("SANDBOX_SESSION_SECRET", "browser-tests-" + secrets.token
 async def browser(stack) -> AsyncIterator[object]:
     if not HAVE_CHROMIUM:
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); .ci/run installs it")
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    # Assertions wait as long as actions do: a payout's steps may queue behind what earlier
+    # tests left to the worker on a busy machine.
+    expect.set_options(timeout=TIMEOUT_MS)
 
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

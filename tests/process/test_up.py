@@ -150,6 +150,15 @@ def test_a_second_up_on_the_same_dir_is_refused_while_the_first_runs(first_run):
     assert first_run.http.get("/ready").status_code == 200
 
 
+def test_embedded_redis_snapshots_and_appends(first_run):
+    """Save points passed as one argv element ("60 1") would read as `save ""`. Asked of
+    the first run while it serves (the tests below stop it)."""
+    client = redis_of(first_run)
+    assert client.config_get("save")["save"] == "900 1 60 1"
+    assert client.config_get("appendonly")["appendonly"] == "yes"
+    assert client.config_get("appendfsync")["appendfsync"] == "everysec"
+
+
 def test_sigterm_stops_everything(first_stopped):
     assert first_stopped.exit_code == 0, first_stopped.output()
     children = first_stopped.children_before_stop
@@ -162,14 +171,6 @@ def test_sigterm_stops_everything(first_stopped):
 def test_second_up_keeps_data_and_admin_key(first_stopped, second_run):
     assert second_run.found.status_code == 200, second_run.found.text
     assert second_run.admin_key() == first_stopped.admin_key()
-
-
-def test_embedded_redis_snapshots_and_appends(first_run):
-    """Save points passed as one argv element ("60 1") would read as `save ""`."""
-    client = redis_of(first_run)
-    assert client.config_get("save")["save"] == "900 1 60 1"
-    assert client.config_get("appendonly")["appendonly"] == "yes"
-    assert client.config_get("appendfsync")["appendfsync"] == "everysec"
 
 
 def test_a_queued_job_survives_stop_and_start(second_run):
