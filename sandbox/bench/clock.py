@@ -14,15 +14,14 @@ import argparse
 import asyncio
 import os
 import secrets
-import shutil
 import socket
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import uvicorn
 import uvloop  # as the API runs under uvicorn
+
+from sandbox.bench.servers import bench_servers
 
 
 def _free_port() -> int:
@@ -95,22 +94,9 @@ def main() -> None:
     parser.add_argument("--payouts", type=int, default=500)
     parser.add_argument("--suffix", default="0001")
     args = parser.parse_args()
-    from sandbox.settings import get_settings
 
-    settings = get_settings()
-    if settings.database_url and settings.redis_url:
-        print(uvloop.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url)))
-        return
-    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
-
-    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
-    pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
-    try:
-        print(uvloop.run(run(args.payouts, args.suffix, pg.start(), rd.start())))
-    finally:
-        rd.stop()
-        pg.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with bench_servers() as (database_url, redis_url):
+        print(uvloop.run(run(args.payouts, args.suffix, database_url, redis_url)))
 
 
 if __name__ == "__main__":

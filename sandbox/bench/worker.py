@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import uvloop  # as `sandbox worker` runs (worker/main.py)
+
+from sandbox.bench.servers import bench_servers
 
 
 async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50) -> dict:
@@ -81,22 +80,9 @@ def main() -> None:
     parser.add_argument("--suffix", default="0001")
     parser.add_argument("--max-jobs", type=int, default=50, help="arq max_jobs (default 50, as `sandbox worker`)")
     args = parser.parse_args()
-    from sandbox.settings import get_settings
 
-    settings = get_settings()
-    if settings.database_url and settings.redis_url:
-        print(uvloop.run(run(args.payouts, args.suffix, settings.database_url, settings.redis_url, args.max_jobs)))
-        return
-    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
-
-    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
-    pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
-    try:
-        print(uvloop.run(run(args.payouts, args.suffix, pg.start(), rd.start(), args.max_jobs)))
-    finally:
-        rd.stop()
-        pg.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with bench_servers() as (database_url, redis_url):
+        print(uvloop.run(run(args.payouts, args.suffix, database_url, redis_url, args.max_jobs)))
 
 
 if __name__ == "__main__":
