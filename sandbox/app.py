@@ -15,10 +15,9 @@ from sandbox.admin.controllers import AdminPayoutController
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import auth_cache, logs, metrics
 from sandbox.core import redis as redis_client
-from sandbox.core.auth import ApiKeyMiddleware
 from sandbox.core.errors import exception_handler, on_problem
+from sandbox.core.gate import Gate
 from sandbox.core.idempotency import IdempotencyMiddleware
-from sandbox.core.nul_guard import NulGuardMiddleware
 from sandbox.core.observe import observe
 from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.coverage import service as coverage
@@ -151,12 +150,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController, ClockController],
-        middleware=[
-            # Every method authenticates, OPTIONS included (Litestar would skip it).
-            DefineMiddleware(ApiKeyMiddleware, exclude_http_methods=()),
-            rate_limiter,
-            IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
-        ],
+        # Authentication, rate limit and idempotency, in one layer (core/gate.py).
+        middleware=[DefineMiddleware(Gate, rate_limiter=rate_limiter,
+                                     idempotency=IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes))],
         security=[{"apiKey": []}],
         before_request=follow_the_callers_clock,
     )
@@ -168,7 +164,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
-        middleware=[NulGuardMiddleware()],
         # Logging is ours (sandbox/core/logs.py); Litestar's default config would replace it.
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,

@@ -1,7 +1,7 @@
 """API keys: random, shown once, stored as a SHA-256 hash, compared in constant time.
 
-The middleware authenticates every /api/v1 route except health and readiness; guards
-only authorise (merchant vs admin). A key that authenticated is remembered by the
+The gate (core/gate.py) authenticates every /api/v1 route except health and readiness;
+guards only authorise (merchant vs admin). A key that authenticated is remembered by the
 process until the key or its merchant changes (core/auth_cache.py)."""
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from dataclasses import dataclass
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from sandbox import db
-from sandbox.core import logs
 from sandbox.core.auth_cache import CACHE
 from sandbox.core.errors import Forbidden, Unauthenticated
 
@@ -93,17 +91,6 @@ async def authenticate(key: str | None) -> Principal:
                           rate_limit_per_minute=row["rate_limit_per_minute"])
     CACHE.put(digest, principal, generation)
     return principal
-
-
-class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        principal = await authenticate(connection.headers.get(API_KEY_HEADER))
-        connection.scope["state"]["principal"] = principal
-        # Every log line of this request names the merchant (never the key), and the payout
-        # its path names (known here: this middleware runs after routing).
-        payout_id = connection.path_params.get("payout_id")
-        logs.bind(merchant_id=principal.merchant_id, **({"payout_id": payout_id} if payout_id else {}))
-        return AuthenticationResult(user=principal, auth=principal.key_id)
 
 
 def _principal(connection: ASGIConnection) -> Principal:

@@ -17,6 +17,7 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.response.base import ASGIResponse
 
 from sandbox.core.wording import in_words
 
@@ -324,6 +325,18 @@ def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
     # one-call request again the ordinary way).
     request.scope.setdefault("state", {})[_PROBLEM] = error
     return render(error, ensure_request_id(request.scope))
+
+
+async def answer(scope: dict, send, error: ApiError) -> None:
+    """Answer `error` from outside Litestar's exception handling (before routing, or after
+    a handler's answer was captured), as `exception_handler` would: the same problem body,
+    and the listeners hear of it."""
+    from sandbox.core.request_id import ensure_request_id
+
+    scope.setdefault("state", {})[_PROBLEM] = error
+    response = render(error, ensure_request_id(scope))
+    await ASGIResponse(body=response.content, status_code=response.status_code, media_type=response.media_type,
+                       headers=response.headers)(scope, None, send)  # type: ignore[arg-type]
 
 
 def tell_listeners(scope: dict) -> None:

@@ -39,12 +39,11 @@ from sandbox import db
 from sandbox.core import cause
 from sandbox.core.body import Body, check_json_depth, check_media_type, read_body, replay_receive
 from sandbox.core.errors import (
-    ApiError,
     IdempotencyKeyInUse,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
     ValidationFailed,
-    render,
+    answer,
     to_api_error,
 )
 from sandbox.core.request_id import ensure_request_id
@@ -126,11 +125,6 @@ async def _send_stored(send: Send, response: StoredResponse, replayed: bool) -> 
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body, "more_body": False})
-
-
-async def _send_error(send: Send, scope: Scope, error: ApiError) -> None:
-    response = render(error, ensure_request_id(scope))
-    await response(scope, None, send)  # type: ignore[arg-type]
 
 
 _STORE_SQL = """
@@ -370,7 +364,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                         # the first request took the money) is not the answer; the first one's is.
                         outcome = "lost_race"
             except Exception as exc:  # the response is still right; only its memory failed
-                await _send_error(send, scope, to_api_error(exc))
+                await answer(scope, send, to_api_error(exc))
                 return
         if outcome == "lost_race":
             row = await db.fetchrow(_STORED_SQL, scope_id, key)

@@ -1,5 +1,6 @@
 """Per-request observation, wrapped around the whole ASGI app (outside routing, so
-router 404s and 405s are seen too): starts the request's log context, adds the
+router 404s and 405s are seen too): starts the request's log context, refuses a NUL in
+the path or query (core/nul_guard.py), adds the
 `X-Request-ID` header to the answer, writes one log line per request, records its
 latency for /metrics and tells the problem listeners what the request was refused
 with. One wrapper for all: each ASGI layer costs a coroutine and a send wrapper on
@@ -16,7 +17,7 @@ from time import perf_counter
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.core import errors, logs, metrics
+from sandbox.core import errors, logs, metrics, nul_guard
 from sandbox.core.request_id import HEADER, ensure_request_id
 
 log = logging.getLogger("sandbox.http")
@@ -57,7 +58,11 @@ class ObservedApp:
             await send(message)
 
         try:
-            await self.app(scope, receive, observed_send)
+            refused = nul_guard.refusal(scope)
+            if refused is None:
+                await self.app(scope, receive, observed_send)
+            else:
+                await errors.answer(scope, observed_send, refused)
         finally:
             elapsed = perf_counter() - started
             errors.tell_listeners(scope)

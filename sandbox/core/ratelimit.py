@@ -72,15 +72,18 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         principal = scope.get("state", {}).get("principal")
-        if principal is None:
-            await next_app(scope, receive, send)
-            return
+        raw = await self.count(principal) if principal is not None else None
+        await next_app(scope, receive, send if raw is None else with_headers(send, raw))
+
+    async def count(self, principal) -> list[tuple[bytes, bytes]] | None:
+        """Count one request of `principal` against its limit: raises RateLimited (429)
+        when over it, else returns the RateLimit headers for the answer; None while Redis
+        is unreachable (fail open, see the module's docstring)."""
         per_minute = principal.rate_limit_per_minute  # read with the key (core/auth.py)
         item = _per_minute(per_minute) if per_minute else self.default
         window = await self._hit(item, principal.key_id)
-        if window is None:  # Redis is unreachable: fail open (see the module's docstring)
-            await next_app(scope, receive, send)
-            return
+        if window is None:
+            return None
         allowed, stats = window
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         remaining = str(max(0, stats.remaining))
@@ -91,17 +94,9 @@ class RateLimitMiddleware(ASGIMiddleware):
                          "RateLimit-Reset": str(reset), "RateLimit-Policy": _policy(item),
                          "Retry-After": str(max(1, reset))},
             )
-
         # Appended as raw pairs: nothing else sets these names, and this runs on every answer.
-        raw = [*_fixed_headers(item), (b"ratelimit-remaining", remaining.encode()),
-               (b"ratelimit-reset", str(reset).encode())]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *raw]
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+        return [*_fixed_headers(item), (b"ratelimit-remaining", remaining.encode()),
+                (b"ratelimit-reset", str(reset).encode())]
 
     async def _hit(self, item: RateLimitItem, key: str) -> tuple[bool, WindowStats] | None:
         """Count the request; None while Redis is unreachable."""
@@ -121,6 +116,17 @@ class RateLimitMiddleware(ASGIMiddleware):
             self._down = False
             log.warning("Redis is back; rate limits apply again")
         return window
+
+
+def with_headers(send: Send, raw: list[tuple[bytes, bytes]]) -> Send:
+    """`send` adding the RateLimit headers to the answer's start."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *raw]
+        await send(message)
+
+    return send_with_headers
 
 
 # Limits are few (the default and the overrides in use): their items and the headers
