@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 from arq import Retry
 
-from sandbox.payouts import engine
+from sandbox.payouts import due, engine
 from sandbox.rail import client as rail
 from sandbox.settings import get_settings
 
@@ -20,6 +20,10 @@ RAIL_RETRY_S = (1, 2, 5, 10, 30)
 
 async def step_payout(ctx: dict, payout_id: str, track: str, index: int) -> bool:
     return await engine.advance(payout_id, track, index)
+
+
+async def step_due(ctx: dict) -> int:
+    return await due.step_due()
 
 
 async def step_payouts(ctx: dict, payout_ids: list[str], track: str, index: int) -> int:

@@ -122,7 +122,7 @@ def _instrument_all(jobs: list, quiet: bool = False) -> list:
 def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bool = False) -> Worker:
     """`shared_connections`: the process already runs the database and Redis pools (tests
     and benchmarks that run a worker beside the API); the worker neither opens nor closes them."""
-    from sandbox.payouts.schedule import STEP_JOB, STEPS_JOB
+    from sandbox.payouts.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB
     from sandbox.rail.client import NOTIFY_JOB
     from worker import batches as batch_jobs
     from worker import jobs, webhooks
@@ -137,6 +137,8 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             # keep_result=0: a finished step's job id may be used again (a reinitiated payout
             # walks the same steps), and nothing reads job results.
             func(jobs.step_payout, name=STEP_JOB, keep_result=0, max_tries=5, timeout=30),
+            # Runs until nothing is due, handing over after `due.BATCHES_PER_JOB` transactions per claimer.
+            func(jobs.step_due, name=STEP_DUE_JOB, keep_result=0, max_tries=5, timeout=600),
             func(jobs.step_payouts, name=STEPS_JOB, keep_result=0, max_tries=5, timeout=120),
             func(jobs.rail_notify, name=NOTIFY_JOB, keep_result=0, max_tries=len(jobs.RAIL_RETRY_S) + 1, timeout=30),
             *webhooks.FUNCTIONS,

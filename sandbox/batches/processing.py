@@ -2,10 +2,11 @@
 transaction, set-based: each item decided as POST /payouts would (`payouts.service.prepare`
 and the funds left under the locked balance row), then every accepted payout written in
 one statement (rows, their ledger postings through `ledger_post`, their events through
-`outbox_emit`); their first steps, if due at once, taken by the batch job itself
-(`settling`), else queued in one Redis pipeline, a job per group of them; then mark the
-batch completed and emit `batch.completed`, once. Items are locked and skipped when
-locked, so a job that runs twice, or two at once, never creates a payout twice."""
+`outbox_emit`); then mark the batch completed and emit `batch.completed`, once. First
+steps due later are queued in each chunk's one Redis pipeline, a job per group of them;
+first steps already due (every one at time scale 0) are taken by the batch job itself
+(`settling`) once the last chunk is written. Items are locked and skipped when locked,
+so a job that runs twice, or two at once, never creates a payout twice."""
 
 from __future__ import annotations
 
@@ -59,21 +60,24 @@ class _Plan(msgspec.Struct):
 async def _plan(merchant_id: str, bodies: list[PayoutCreate], at) -> _Plan:
     """Decide each item as `payouts.create` would, one after the other in line order:
     the amount and destination rules, references already used, and funds. The balance
-    row is locked from here until the chunk commits, so the funds arithmetic is the one
-    the ledger will do: an item beyond the funds left is refused and a later, smaller
-    one may still be created, exactly as POSTing them one by one would."""
-    available = await db.fetchval("SELECT available FROM balance WHERE merchant = $1 FOR UPDATE", merchant_id)
-    if available is None:
-        raise NotFound("No balance for this merchant")
+    row is locked from the funds check until the chunk commits, so the funds arithmetic
+    is the one the ledger will do: an item beyond the funds left is refused and a later,
+    smaller one may still be created, exactly as POSTing them one by one would. The rest
+    is decided before the lock: every posting of the merchant waits while it is held."""
     used = await payout_rows.existing_references(merchant_id, [b.reference for b in bodies if b.reference])
     book = await directory.get()
     plan = _Plan(accepted={}, refused={})
+    prepared: dict[int, payouts.Prepared] = {}
     for i, body in enumerate(bodies):
         try:
-            new = payouts.prepare(merchant_id, body, book, at)
+            prepared[i] = payouts.prepare(merchant_id, body, book, at)
         except ValidationFailed as exc:
             plan.refused[i] = exc
-            continue
+    available = await db.fetchval("SELECT available FROM balance WHERE merchant = $1 FOR UPDATE", merchant_id)
+    if available is None:
+        raise NotFound("No balance for this merchant")
+    for i, new in prepared.items():
+        body = bodies[i]
         if body.reference is not None and body.reference in used:
             plan.refused[i] = DuplicateReference(f"Reference {body.reference!r} is already used by another payout")
         elif new.row.amount > available:
@@ -86,10 +90,10 @@ async def _plan(merchant_id: str, bodies: list[PayoutCreate], at) -> _Plan:
     return plan
 
 
-async def _create_planned(merchant_id: str, plan: _Plan, settler: Settler | None) -> dict[int, str]:
+async def _create_planned(merchant_id: str, plan: _Plan, due_now: list[list[str]] | None) -> dict[int, str]:
     """Create the planned payouts in one statement (rows, postings, events). First steps
-    already due go to the `settler` once the chunk commits; the others are queued in the
-    transaction's one after-commit Redis pipeline, a job per group."""
+    already due are added to `due_now` once the chunk commits; the others are queued in
+    the transaction's one after-commit Redis pipeline, a job per group."""
     news = list(plan.accepted.values())
     if not news:
         return {}
@@ -108,12 +112,15 @@ async def _create_planned(merchant_id: str, plan: _Plan, settler: Settler | None
     due: dict = {}
     at_once, created_at = [], news[0].row.created_at
     for n in news:
-        if settler is not None and n.first_step_at is not None and n.first_step_at <= created_at:
+        if due_now is not None and n.first_step_at is not None and n.first_step_at <= created_at:
             at_once.append(n.row.id)
         elif n.first_step_at is not None:
             due.setdefault(n.first_step_at, []).append(n.row.id)
     if at_once:
-        await db.after_commit(lambda: settler.hand_over(at_once))
+        async def committed() -> None:
+            due_now.append(at_once)
+
+        await db.after_commit(committed)
     for at, ids in due.items():
         for start in range(0, len(ids), STEP_GROUP):
             await schedule.schedule_group(ids[start:start + STEP_GROUP], schedule.MAIN, 0, at)
@@ -135,7 +142,8 @@ async def _create_each(merchant_id: str, bodies: list[PayoutCreate], tx) -> tupl
     return created, refused
 
 
-async def _create_chunk(batch_id: str, size: int, careful: bool = False, settler: Settler | None = None) -> int:
+async def _create_chunk(batch_id: str, size: int, careful: bool = False,
+                        due_now: list[list[str]] | None = None) -> int:
     """Create the payouts of up to `size` queued items in one transaction: planned, then
     written in one statement. If the database refuses what the plan accepted, the chunk
     is rolled back and done `careful`ly, item by item."""
@@ -156,7 +164,7 @@ async def _create_chunk(batch_id: str, size: int, careful: bool = False, settler
             payout_ids, refused = await _create_each(merchant, bodies, tx)
         else:
             plan = await _plan(merchant, bodies, now())
-            payout_ids, refused = await _create_planned(merchant, plan, settler), plan.refused
+            payout_ids, refused = await _create_planned(merchant, plan, due_now), plan.refused
         statuses, reasons = [], []
         for i in range(len(items)):
             exc = refused.get(i)
@@ -168,9 +176,9 @@ async def _create_chunk(batch_id: str, size: int, careful: bool = False, settler
         return len(items)
 
 
-async def _create_chunk_or_retry(batch_id: str, size: int, settler: Settler | None = None) -> int:
+async def _create_chunk_or_retry(batch_id: str, size: int, due_now: list[list[str]] | None = None) -> int:
     try:
-        return await _create_chunk(batch_id, size, settler=settler)
+        return await _create_chunk(batch_id, size, due_now=due_now)
     except _Unforeseen:
         log.info("batch %s: a refusal was not foreseen; doing the chunk item by item", batch_id)
         return await _create_chunk(batch_id, size, careful=True)
@@ -194,8 +202,8 @@ async def _finish(batch_id: str) -> bool:
 
 
 async def _chunks(work, batch_id: str) -> int:
-    """Run chunks until none is left, two at a time: the balance row lock lets one chunk
-    create payouts while the other, committed, enqueues its payouts' first steps."""
+    """Run chunks until none is left, two at a time: while one holds the balance row
+    and writes, the other reads and decides its next items outside the lock."""
     size = get_settings().batch_chunk
 
     async def loop() -> int:
@@ -208,13 +216,22 @@ async def _chunks(work, batch_id: str) -> int:
 
 
 async def process(batch_id: str) -> int:
-    """Create payouts for every queued item, chunk after chunk, stepping those whose first
-    step is due at once beside it (see `settling`); returns how many items."""
+    """Create payouts for every queued item, chunk after chunk, then step those whose
+    first step was due at once (see `settling`); returns how many items.
+
+    Not while the chunks are written: every step that moves money posts on the batch
+    merchant's one balance row, as every chunk does, and each chunk would wait behind
+    them (the sweeper leaves these payouts alone meanwhile, see `overdue`). The row
+    serialises both either way, so stepping after the last chunk costs the batch's
+    last payout no time, and its first ones a wait of one creation."""
+    due_now: list[list[str]] = []
+    done = await _chunks(functools.partial(_create_chunk_or_retry, due_now=due_now), batch_id)
+    if await _finish(batch_id):
+        log.info("batch %s completed", batch_id)
     settler = Settler()
     try:
-        done = await _chunks(functools.partial(_create_chunk_or_retry, settler=settler), batch_id)
-        if await _finish(batch_id):
-            log.info("batch %s completed", batch_id)
+        for payout_ids in due_now:
+            await settler.hand_over(payout_ids)
         await settler.drain()
     finally:
         settler.cancel()

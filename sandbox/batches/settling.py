@@ -8,20 +8,23 @@ creation of a 100,000-row batch slowed to a crawl. A few streams in the batch jo
 as many payouts a second (the row is the limit, not the number of hands) and keep the
 queue in front of each chunk short.
 
-Each payout is stepped as a step job would (`engine.advance`, its own transaction; a
-payout already stepped is a no-op). If the batch job dies, what it had not stepped is
-overdue and the sweeper enqueues it."""
+The payouts are stepped as the worker's `step_due` job steps them (`due.advance_due`:
+up to `due.DUE_BATCH` in one transaction, rows claimed with SKIP LOCKED, a payout already
+stepped no longer due): one commit, and one wait for the batch's balance row, per group
+instead of per payout. If the batch job dies, what it had not stepped is overdue and the
+sweeper wakes `step_due` for it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from sandbox.payouts import engine, schedule
+from sandbox.payouts import due
 
 log = logging.getLogger("sandbox.batches")
 
-STREAMS = 4
+# Two: one's round trips overlap the other's work; more would only queue on the row.
+STREAMS = 2
 
 
 class Settler:
@@ -35,11 +38,12 @@ class Settler:
 
     async def _stream(self) -> None:
         while (payout_ids := await self._due.get()) is not None:
-            for payout_id in payout_ids:
+            for start in range(0, len(payout_ids), due.DUE_BATCH):
+                group = payout_ids[start:start + due.DUE_BATCH]
                 try:
-                    await engine.advance(payout_id, schedule.MAIN, 0)
-                except Exception:  # overdue soon: the sweeper enqueues it
-                    log.warning("batch: stepping %s failed", payout_id, exc_info=True)
+                    await due.advance_due(len(group), only=group)
+                except Exception:  # still due: the sweeper wakes step_due for them
+                    log.warning("batch: stepping a group of %d payouts failed", len(group), exc_info=True)
 
     async def drain(self) -> None:
         """Step everything handed over, then stop."""

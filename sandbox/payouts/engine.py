@@ -1,6 +1,7 @@
 """The scenario engine: walks a payout through the steps of its scenario
 (`seeds/scenarios.json`). The worker applies a step (and the ones due right after it)
-per job, in one locked transaction; the IPN service applies outcomes the rail reports;
+in one locked transaction: a step due now among many payouts' in one (`due`), a step due
+later in its own job; the IPN service applies outcomes the rail reports;
 admins approve and release. Every status change goes through `service.transition`, and
 every other write of the payout through `repository`; the transaction is the caller's
 (the step job's, the IPN callback's, the admin action's).
@@ -26,11 +27,20 @@ from sandbox.payouts import repository, service, states
 from sandbox.payouts.errors import InvalidTransition
 from sandbox.payouts.repository import PayoutRow
 from sandbox.payouts.scenarios import Step
-from sandbox.payouts.schedule import AFTER_RELEASE, MAIN, STEP_JOB, due_at, schedule, steps_of
+from sandbox.payouts.schedule import (
+    AFTER_RELEASE,
+    MAIN,
+    STEP_JOB,
+    due_at,
+    rail_reported_steps,
+    schedule,
+    steps_of,
+    wake_step_due_after_commit,
+)
 from sandbox.rail import client as rail
 
-__all__ = ["AFTER_RELEASE", "MAIN", "STEP_JOB", "advance", "apply_due_step", "on_rail_notification", "on_rail_outcome",
-           "start_track", "sweep"]
+__all__ = ["AFTER_RELEASE", "MAIN", "STEP_JOB", "advance", "apply_due", "apply_due_step", "on_rail_notification",
+           "on_rail_outcome", "start_track", "sweep"]
 
 log = logging.getLogger("sandbox.engine")
 
@@ -46,29 +56,36 @@ MAX_STEPS_PER_JOB = 8
 
 async def advance(payout_id: str, track: str, index: int) -> bool:
     """Apply step `index` of `track` if the payout still waits for it and it is due, then
-    the steps after it that are due already, instead of enqueueing a job for each: all in
-    one locked transaction (each step still its own status change, posting and event), so
-    the chain costs one lock, one commit and one after-commit Redis pipeline. Returns
-    whether a step was applied."""
+    the steps after it that are due already (see `apply_due`), in one locked transaction.
+    Returns whether a step was applied."""
     async with db.transaction():
         row = await service.get_row(payout_id, None, lock=True)
         if row.track != track or row.step_index != index or row.next_action_at is None:
             return False
         if await clocks.manual_clock(row.merchant) is not None:
             return False  # not due in real time: only an advance of its clock moves it
-        if await _dropped_if_terminal(row):
-            return False
+        return await apply_due(row)
+
+
+async def apply_due(row: PayoutRow) -> bool:
+    """Apply the payout's step (the row is locked by the caller's transaction, its
+    merchant on a live clock) if it is due, then the steps after it that are due
+    already, instead of enqueueing a job for each: each step still its own status
+    change, posting and event, the chain one lock, one commit and one after-commit Redis
+    pipeline. Returns whether a step was applied."""
+    if await _dropped_if_terminal(row):
+        return False
+    at = now()
+    if row.next_action_at is None or row.next_action_at > at:
+        return False
+    for _ in range(MAX_STEPS_PER_JOB):
+        row = await apply_step(row, at, chain=True)
+        if row is None:  # the next step was scheduled (or there is none)
+            return True
         at = now()
-        if row.next_action_at > at:
-            return False
-        for _ in range(MAX_STEPS_PER_JOB):
-            row = await apply_step(row, at, chain=True)
-            if row is None:  # the next step was scheduled as a job (or there is none)
-                return True
-            at = now()
-        # The bound was reached: the rest goes through the queue like any later step.
-        await schedule(payout_id, track, row.step_index, row.next_action_at)
-        return True
+    # The bound was reached: the rest is scheduled like any later step.
+    await schedule(row.id, row.track, row.step_index, row.next_action_at, scenario=row.scenario)
+    return True
 
 
 async def apply_due_step(row: PayoutRow, at: datetime) -> None:
@@ -131,7 +148,7 @@ async def apply_step(row: PayoutRow, at: datetime, reason: str | None = None, *,
                                        next_action_at=next_at)
     if chain and next_at is not None and next_at <= at and steps[index + 1].via != "ipn":
         return row
-    await schedule(row.id, row.track, index + 1, next_at)
+    await schedule(row.id, row.track, index + 1, next_at, scenario=row.scenario)
     return None
 
 
@@ -162,7 +179,7 @@ async def on_rail_outcome(psp_reference: str, status: str, failure_code: str | N
         row = replace(row, failure_code=failure_code or "rail_rejected")
     updated = await service.transition(replace(row, step_index=index), status, reason=f"rail: {status}", at=at,
                                        next_action_at=next_at)
-    await schedule(row.id, row.track, index, next_at)
+    await schedule(row.id, row.track, index, next_at, scenario=row.scenario)
     return updated
 
 
@@ -198,14 +215,17 @@ async def start_track(row: PayoutRow, to_status: str, track: str, *, allowed_fro
     if apply_first_step:
         await apply_step(row, at, reason=reason)
         return await service.get_row(row.id, None)
-    await schedule(row.id, track, 0, next_at)
+    await schedule(row.id, track, 0, next_at, scenario=row.scenario)
     return row
 
 
 async def sweep(overdue: timedelta = timedelta(seconds=10), limit: int = 2000) -> int:
-    """Re-enqueue every step overdue by more than `overdue`: after a lost Redis job or a
-    killed worker nothing stays stranded. Duplicates are harmless (see module doc)."""
-    due = await repository.overdue(now() - overdue, limit)
+    """After a lost Redis job or wake-up, or a killed worker, nothing stays stranded:
+    wake `step_due` (it claims every step that is due, however late), and re-enqueue the
+    job of every step the rail reports that is overdue by more than `overdue` (its
+    callback is sent again). Duplicates are harmless (see module doc)."""
+    await wake_step_due_after_commit()  # outside a transaction: sent at once
+    due = await repository.overdue(now() - overdue, limit, rail_reported_steps())
     for payout_id, track, index in due:
         await queue.enqueue(STEP_JOB, payout_id, track, index)
     if due:

@@ -102,16 +102,63 @@ async def existing_references(merchant_id: str, references: list[str]) -> set[st
     return {r["reference"] for r in rows}
 
 
-async def overdue(before: datetime, limit: int) -> list[tuple[str, str, int]]:
-    """(id, track, step_index) of payouts whose next step was due before `before`, oldest first.
-    Payouts of merchants on a manual clock are never overdue in real time: left out."""
+# A processing batch's payouts are its job's to step (see `overdue`); the batch job claims
+# them by id once its chunks are written.
+_IN_PROCESSING_BATCH = """EXISTS (SELECT 1 FROM payout_batch b WHERE b.merchant = payout.merchant
+                                    AND b.status = 'processing' AND b.created_at <= payout.created_at)"""
+
+
+async def overdue(before: datetime, limit: int, steps: list[str] | None = None) -> list[tuple[str, str, int]]:
+    """(id, track, step_index) of payouts whose next step was due before `before`, oldest first;
+    with `steps`, only those at one of them (`scenario:track:index`). Payouts of merchants
+    on a manual clock are never overdue in real time: left out. So are payouts created
+    while one of their merchant's batches is processing: the batch job steps its payouts
+    once it has created them all, and steps taken meanwhile would queue on the merchant's
+    balance row in front of its chunks (once the batch is completed, or its job lost and
+    done again, whatever is left is overdue as usual)."""
     rows = await db.fetch(
         "SELECT id, track, step_index FROM payout WHERE next_action_at < $1"
         " AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)"
+        f" AND NOT {_IN_PROCESSING_BATCH}"
+        " AND ($3::text[] IS NULL OR scenario || ':' || track || ':' || step_index = ANY($3::text[]))"
         " ORDER BY next_action_at LIMIT $2",
-        before, limit,
+        before, limit, steps,
     )
     return [(r["id"], r["track"], r["step_index"]) for r in rows]
+
+
+# One merchant's payouts per claim: the claimer's transaction then holds one balance row
+# (its postings'), and POSTs of other merchants never wait for it. The merchant is the
+# one of the oldest due payout nobody holds. Claimed rows stay locked until the
+# claimer's transaction ends; rows locked by anyone else are skipped (their holder steps
+# them, or they are still due for the next claim).
+_DUE_HERE = """next_action_at <= $1 AND {only}
+   AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)
+   AND scenario || ':' || track || ':' || step_index <> ALL($2::text[])
+   AND abs(hashtext(merchant)) % $5 = $6"""
+_CLAIM_DUE_SQL = f"""
+WITH first AS (
+    SELECT merchant FROM payout WHERE {_DUE_HERE}
+     ORDER BY next_action_at LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+SELECT {COLUMNS} FROM payout
+ WHERE merchant = (SELECT merchant FROM first) AND {_DUE_HERE}
+ ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED
+"""
+_CLAIM_DUE_ANY_SQL = _CLAIM_DUE_SQL.format(only=f"id <> ALL($4::varchar[]) AND NOT {_IN_PROCESSING_BATCH}")
+_CLAIM_DUE_OF_SQL = _CLAIM_DUE_SQL.format(only="id = ANY($4::varchar[])")
+
+
+async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: list[str] = (),
+                    only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> list[PayoutRow]:
+    """Lock and return up to `limit` payouts of one merchant whose next step was due by
+    `at`, oldest first, skipping rows another transaction holds: live-clock merchants'
+    only, and not those at a step in `leave` (`scenario:track:index`), nor those in
+    `skip`; with `only`, among those ids alone. `share` (n, k): only merchants whose hash
+    is k modulo n, so that n claimers never take the same merchant's payouts. An empty
+    list: nothing (more) is due."""
+    sql, ids = (_CLAIM_DUE_ANY_SQL, list(skip)) if only is None else (_CLAIM_DUE_OF_SQL, only)
+    return [PayoutRow(**r) for r in await db.fetch(sql, at, leave, limit, ids, *share)]
 
 
 _INSERT_SQL = """
@@ -205,8 +252,9 @@ async def save_progress(row: PayoutRow) -> None:
     )
 
 
-# Many payouts of one merchant in one statement: per row (in order), the posting that
-# locks its funds, then only if accepted the payout and its event. $1..$12: the rows'
+# Many payouts of one merchant in one statement: the postings that lock their funds, in
+# row order, all in one call of `ledger_post_many` (one update of the balance row, all
+# or nothing), then only if accepted the payouts and their events. $1..$12: the rows'
 # columns as arrays; $13..$19: what they share; $20: each row's posting amounts (a
 # two-dimensional array, one row per payout, legs in the order of $16).
 _INSERT_MANY_SQL = """
@@ -216,7 +264,8 @@ WITH p AS (
            WITH ORDINALITY AS p(id, amount, status, scenario, destination, reference, description, metadata,
                                 status_history, next_action_at, event_id, event_data, ord)
 ), posted AS (
-    SELECT p.* FROM p CROSS JOIN LATERAL ledger_post($13, $14, p.id, $15, $16, ($20::bigint[])[p.ord:p.ord]) AS lp
+    SELECT p.* FROM p JOIN ledger_post_many($13, $14, $15, $1::varchar[], $16, $20::bigint[]) AS lp
+                      ON lp.payout_id = p.id
 ), created AS (
     INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
                         description, metadata, attempts, failure_code, psp_reference, status_history,
@@ -235,7 +284,8 @@ SELECT count(*) FROM emitted
 async def insert_many(rows: list[PayoutRow], postings: list[Posting], events: list[Event]) -> int:
     """Insert new payouts of one merchant, all created at the same time on the same
     track, each with the posting that locks its funds and the event that announces it,
-    in one statement. Returns how many the ledger accepted (the others wrote nothing)."""
+    in one statement. Returns how many were written: all of them, or none when the
+    ledger refused their postings' sum."""
     if not rows:
         return 0
     first, kind = rows[0], postings[0]

@@ -1,18 +1,34 @@
 """Where a payout is in its scenario and when its next step is due; enqueueing that step
-for the worker once the transaction that decided it has committed."""
+for the worker once the transaction that decided it has committed.
+
+A step due already (every step at time scale 0) costs no arq job of its own: the
+transaction wakes the worker's `step_due` job instead (`due.advance_due` claims due
+payouts from PostgreSQL, many per transaction). Waking works as the webhook relay's
+does (sandbox/events/wakeups.py): a Redis marker says "a step_due job is queued and has
+not started"; a committer that finds it set enqueues nothing, because that job starts
+later and sees what it committed; the job clears the marker when it starts, before it
+claims anything. A lost marker or job costs at most a sweep interval. Steps due later,
+and steps the rail reports (`via: ipn`, sent and resent by their own job), keep one
+deferred job per payout."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sandbox.core import clock, queue
-from sandbox.core.clock import scaled
+from sandbox.core import redis as redis_client
+from sandbox.core.clock import now, scaled
 from sandbox.payouts import scenarios
 from sandbox.payouts.scenarios import Step
 
 STEP_JOB = "step_payout"
 # Several payouts' same step, due at the same time, in one job.
 STEPS_JOB = "step_payouts"
+# Every payout whose step is due, many per transaction (see the module doc).
+STEP_DUE_JOB = "step_due"
+STEP_DUE_MARKER = "payouts:step_due:queued"
+STEP_DUE_MARKER_TTL_MS = 2000
 MAIN, AFTER_RELEASE = "main", "after_release"
 
 
@@ -28,14 +44,39 @@ def due_at(steps: list[Step], index: int, base: datetime) -> datetime | None:
     return base + scaled(steps[index].after_s)
 
 
-async def schedule(payout_id: str, track: str, index: int, at: datetime | None) -> None:
-    """Enqueue the job for a step once the current transaction commits. On a manual
-    clock nothing is enqueued: the step waits for an advance of that clock."""
+def reported_by_rail(scenario_name: str, track: str, index: int) -> bool:
+    steps = steps_of(scenario_name, track)
+    return index < len(steps) and steps[index].via == "ipn"
+
+
+@cache
+def rail_reported_steps() -> list[str]:
+    """`scenario:track:index` of every step the rail reports: `step_due` leaves them to
+    their own jobs (once sent, such a step stays due until the callback arrives)."""
+    return [f"{s.name}:{track}:{i}" for s in scenarios.table().scenarios
+            for track, steps in ((MAIN, s.steps), (AFTER_RELEASE, s.after_release))
+            for i, step in enumerate(steps) if step.via == "ipn"]
+
+
+async def schedule(payout_id: str, track: str, index: int, at: datetime | None, *, scenario: str) -> None:
+    """Have the worker apply a step once the current transaction commits: a step due now
+    wakes `step_due`, any other is its own job, due at `at`. On a manual clock nothing
+    is enqueued: the step waits for an advance of that clock."""
     if at is None or clock.on_manual_clock() is not None:
+        return
+    if at <= now() and not reported_by_rail(scenario, track, index):
+        await wake_step_due_after_commit()
         return
     await queue.enqueue_after_commit(STEP_JOB, payout_id, track, index, job_id=f"step:{payout_id}:{track}:{index}",
                                      due=at)
 
+
+async def wake_step_due_after_commit() -> None:
+    await queue.enqueue_unless_marked_after_commit(STEP_DUE_JOB, STEP_DUE_MARKER, STEP_DUE_MARKER_TTL_MS)
+
+
+async def step_due_started() -> None:
+    await redis_client.get().delete(STEP_DUE_MARKER)
 
 
 

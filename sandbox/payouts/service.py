@@ -125,7 +125,7 @@ async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = 
             raise _reference_taken(body.reference) from None
         await ledger.after_posting(merchant_id, posted)
         await outbox.event_written()
-        await schedule.schedule(row.id, schedule.MAIN, 0, new.first_step_at)
+        await schedule.schedule(row.id, schedule.MAIN, 0, new.first_step_at, scenario=row.scenario)
     return new.payout
 
 
@@ -150,7 +150,7 @@ async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting
         async with queue.one_pipeline():
             await ledger.after_posting(row.merchant, True)
             await outbox.event_written()
-            await schedule.schedule(row.id, schedule.MAIN, 0, row.next_action_at)
+            await schedule.schedule(row.id, schedule.MAIN, 0, row.next_action_at, scenario=row.scenario)
 
 
 async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow:

@@ -12,7 +12,7 @@ from sandbox import db
 from sandbox.core import logs
 from sandbox.core import redis as redis_client
 from sandbox.core.metrics import ARQ_QUEUE
-from sandbox.payouts.schedule import STEP_JOB
+from sandbox.payouts.schedule import STEP_DUE_JOB
 from tests.helpers import payout_body, wait_for
 
 
@@ -78,12 +78,17 @@ async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs,
         return (await merchant.get(f"/payouts/{payout_id}")).json()["status"] == "success"
 
     await wait_for(finished, 20, what="the payout to succeed")
-    jobs = await wait_for(lambda: _now(json_logs.where(logger="worker.jobs", payout_id=payout_id, job=STEP_JOB)),
-                          5, what="step job lines")
-    assert all(j["outcome"] == "ok" and j["job_id"] and j["job_try"] >= 1 for j in jobs), jobs
+    # Its steps were due at once: the step_due job applied them, and named the payout.
+    steps = await wait_for(lambda: _now(json_logs.where(logger="sandbox.engine", payout_id=payout_id,
+                                                        message="due steps applied")), 5, what="step lines")
+    assert all(s["merchant_id"] == merchant.merchant_id for s in steps), steps
+    # The job's own line is written when the job ends, after its steps' lines.
+    jobs = await wait_for(lambda: _now(json_logs.where(logger="worker.jobs", job=STEP_DUE_JOB)), 5,
+                          what="the step_due job line")
+    assert jobs and all(j["outcome"] == "ok" and j["job_id"] and j["job_try"] >= 1 for j in jobs), jobs
     assert all(isinstance(j["duration_ms"], float) for j in jobs)
-    # Jobs do not inherit a request's context: no merchant or request id leaks into them.
-    assert not any("request_id" in j for j in jobs)
+    # Jobs do not inherit a request's context: no request id leaks into them.
+    assert not any("request_id" in j for j in jobs + steps)
     # A webhook delivery job's line names the payout and merchant its event is about.
     sent = await wait_for(lambda: _now(json_logs.where(logger="worker.jobs", job="webhook_deliver",
                                                        payout_id=payout_id)), 10, what="the delivery job line")
@@ -141,11 +146,16 @@ async def test_job_latency_reaches_metrics(stack, merchant, worker):
         return (await merchant.get(f"/payouts/{payout_id}")).json()["status"] == "failed"
 
     await wait_for(failed, 20, what="the payout to fail")
-    after = await scrape(stack.base_url)
     name = "sandbox_job_duration_seconds_count"
-    assert sample(after, name, job=STEP_JOB, outcome="ok") - sample(before, name, job=STEP_JOB, outcome="ok") >= 1
-    assert sample(after, "sandbox_job_queue_wait_seconds_count", job=STEP_JOB) > \
-        sample(before, "sandbox_job_queue_wait_seconds_count", job=STEP_JOB)
+    job = STEP_DUE_JOB  # its steps are due at once; the job that applied them ends after they commit
+
+    async def counted():
+        after = await scrape(stack.base_url)
+        return (sample(after, name, job=job, outcome="ok") - sample(before, name, job=job, outcome="ok") >= 1
+                and sample(after, "sandbox_job_queue_wait_seconds_count", job=job)
+                > sample(before, "sandbox_job_queue_wait_seconds_count", job=job))
+
+    await wait_for(counted, 10, what="the step_due job's run and wait in the metrics")
 
 
 def test_metrics_route_is_not_in_the_openapi_spec():
