@@ -84,8 +84,7 @@ async def worker(stack) -> AsyncIterator[None]:
     try:
         yield None
     finally:
-        await w.close()
-        task.cancel()
+        await w.stop_beside(task)
 
 
 @pytest.fixture

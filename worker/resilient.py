@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 import redis.exceptions
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 
 log = logging.getLogger("worker.redis")
@@ -21,12 +22,22 @@ log = logging.getLogger("worker.redis")
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.WatchError,
               ConnectionError, OSError)
 MAX_BACKOFF_S = 1.0
+# arq's methods that end a job, each run shielded in a task of its own.
+_FINISHING = {"Worker.finish_job", "Worker.finish_failed_job"}
 
 
 class ResilientWorker(Worker):
     _down_polls = 0
+    _stopped_picking: asyncio.Event | None = None
 
     async def _poll_iteration(self) -> None:
+        try:
+            await self._poll_or_back_off()
+        finally:
+            if not self.allow_pick_jobs and self._stopped_picking is not None:
+                self._stopped_picking.set()  # this poll picked nothing: none is picking now
+
+    async def _poll_or_back_off(self) -> None:
         try:
             await super()._poll_iteration()
         except REDIS_DOWN as exc:
@@ -50,3 +61,37 @@ class ResilientWorker(Worker):
             self.job_counter -= 1
             self.sem.release()
             raise
+
+    async def stop_beside(self, main_task: asyncio.Task) -> None:
+        """Stop a worker that runs on the caller's event loop (`async_run`, in tests and
+        benchmarks), as a worker's shutdown should leave the queue: every job it had
+        taken is handed back to run again at once.
+
+        In order: no new job is picked (the next poll picks none, so no claim is half
+        done); the poll loop ends; the jobs running are cancelled and arq puts each back
+        in the queue and deletes its in-progress key; then the Redis pool closes. arq's
+        `close` then cancelling the loop let the loop start jobs after the pool was gone:
+        their in-progress keys stayed for the longest job timeout plus 10 s (an hour), and
+        once they were the queue's oldest few hundred ids, no worker started any job
+        (arq reads only the oldest `queue_read_limit` due ids each poll)."""
+        self._stopped_picking = asyncio.Event()
+        self.allow_pick_jobs = False
+        picking_stopped = asyncio.ensure_future(self._stopped_picking.wait())
+        await asyncio.wait([main_task, picking_stopped], return_when=asyncio.FIRST_COMPLETED)
+        picking_stopped.cancel()
+        main_task.cancel()
+        await asyncio.gather(main_task, return_exceptions=True)
+        jobs = [t for t in self.tasks.values() if not t.done()]
+        for t in jobs:
+            t.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        # A job cancelled while arq was finishing it leaves arq's shielded finish (its own
+        # task) running: it needs the pool, so it ends before the pool closes.
+        finishing = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") in _FINISHING]
+        await asyncio.gather(*finishing, return_exceptions=True)
+        # A job cancelled before it began (while arq read it) left its in-progress key:
+        # nobody runs these jobs now, so none of their keys is anyone's.
+        if self.tasks:
+            await self.pool.delete(*(in_progress_key_prefix + job_id for job_id in self.tasks))
+            self.tasks.clear()  # done, some cancelled: `close` would gather them and raise
+        await self.close()
