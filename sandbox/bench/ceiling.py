@@ -11,6 +11,10 @@ or metrics: what is left is HTTP, msgspec and the round trips themselves.
   for a random one of the MERCHANTS pgbench merchants, either as pgbench sends it (MODE
   `transaction`: BEGIN, four statements, COMMIT — six round trips) or folded into one
   statement (MODE `statement`: one round trip, the least any POST could cost).
+- MODE `limited`: as `statement`, and each GET and POST first counts the request against
+  the rate limit exactly as the API does (`RateLimitMiddleware.count`: one Redis round
+  trip, the same script and pool). Every API request must make that call, so this is
+  the most the API could reach with its rate limit kept shared in Redis.
 
 The ratio of a ceiling to its reference (hello-world, pgbench) is the most the matching
 goal could reach with this stack on this machine."""
@@ -25,6 +29,9 @@ from pathlib import Path
 from litestar import Litestar, get, post
 
 from sandbox import db
+from sandbox.core import redis as redis_client
+from sandbox.core.auth import Principal
+from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.payouts.repository import COLUMNS
 from sandbox.payouts.schemas import PayoutCreate
 from sandbox.settings import get_settings
@@ -58,20 +65,34 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
     statements = transaction_statements(PGBENCH_SQL.read_text())
     folded = one_statement(statements)
     get_sql = f"SELECT {COLUMNS} FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)"
+    limiter = RateLimitMiddleware(settings.rate_limit) if mode == "limited" else None
+    principal = Principal(key_id="ceiling", role="merchant", merchant_id=merchant_id)
 
     async def start() -> None:
         db.configure(settings.database_url)
         await db.start(settings.db_pool_min, settings.db_pool_max)
+        if limiter is not None:
+            await redis_client.start(settings.redis_url)
+
+    async def stop() -> None:
+        if limiter is not None:
+            await limiter.close()
+            await redis_client.stop()
+        await db.stop()
 
     @get("/api/v1/payouts/{payout_id:str}")
     async def read(payout_id: str) -> dict:
+        if limiter is not None:
+            await limiter.count(principal)
         row = await db.fetchrow(get_sql, payout_id, merchant_id)
         return {"id": row["id"], "amount": row["amount"], "status": row["status"]}
 
     @post("/api/v1/payouts")
     async def create(data: PayoutCreate) -> dict:
+        if limiter is not None:
+            await limiter.count(principal)
         m, p = str(1 + secrets.randbelow(merchants)), str(secrets.randbits(62))
-        if mode == "statement":
+        if mode in ("statement", "limited"):
             await db.execute(folded, m, p)
         else:
             async with db.transaction():
@@ -79,7 +100,7 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
                     await db.execute(sql, m, p)
         return {"id": f"po_pgbench_{p}", "amount": data.amount}
 
-    return Litestar(route_handlers=[read, create], on_startup=[start], on_shutdown=[db.stop], debug=False)
+    return Litestar(route_handlers=[read, create], on_startup=[start], on_shutdown=[stop], debug=False)
 
 
 def from_argv() -> Litestar:

@@ -24,6 +24,8 @@ def render(result: dict) -> str:
         row("ceiling: bare GET, same statement", result["ceiling_get"]),
         row("ceiling: bare POST, pgbench's tx", result["ceiling_post_transaction"], "(6 round trips)"),
         row("ceiling: bare POST, one statement", result["ceiling_post_statement"], "(1 round trip)"),
+        row("ceiling: bare GET + rate limit", result["ceiling_get_limited"], "(+1 Redis round trip)"),
+        row("ceiling: one statement + rate limit", result["ceiling_post_limited"], "(+1 Redis round trip)"),
         row(f"pgbench, same SQL ({s['pgbench_clients']} clients)", result["pgbench"],
             f"(avg latency {result['pgbench'].get('latency_avg_ms')} ms)"),
         f"  {'worker, payouts settled':<34}{result['worker']['settled_per_s']:>10.1f}"
@@ -37,7 +39,10 @@ def render(result: dict) -> str:
     for g in result["goals"]:
         value = "n/a" if g["value"] is None else f"{g['value']:g}"
         lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<40} {g['figure']} = {value}")
-    lines += ["", "  ceilings (the bare app doing the same database work, over the same reference)"]
+    lines += ["", "  other ratios (the references earlier runs used)"]
+    for name, value in result["other_ratios"].items():
+        lines.append(f"    {name:<48} = {'n/a' if value is None else f'{value:g}'}")
+    lines += ["", "  ceilings (the bare app doing the same database work; with the rate limit's call)"]
     for name, value in result["ceiling_ratios"].items():
         lines.append(f"    {name:<48} = {'n/a' if value is None else f'{value:g}'}")
     lines += ["", "  the API and the worker at once (the `sandbox up` case)"]

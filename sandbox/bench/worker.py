@@ -1,8 +1,9 @@
 """How fast one worker moves payouts through their scenario at time scale 0.
 
-    uv run python -m sandbox.bench.worker [--payouts 1000] [--suffix 0001] [--max-jobs 50]
+    uv run python -m sandbox.bench.worker [--payouts 1000] [--merchants 1] [--suffix 0001] [--max-jobs 50]
 
-Creates the payouts first (through the service, not HTTP), then starts one arq worker
+Creates the payouts first (through the service, not HTTP; spread evenly over
+`--merchants` merchants, whose balance rows the worker's postings queue on), then starts one arq worker
 and reports payouts fully processed per second. Uses SANDBOX_DATABASE_URL /
 SANDBOX_REDIS_URL when set, otherwise embedded servers in a temporary directory."""
 
@@ -18,7 +19,8 @@ import uvloop  # as `sandbox worker` runs (worker/main.py)
 from sandbox.bench.servers import bench_servers
 
 
-async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50) -> dict:
+async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50,
+              merchants: int = 1) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
     from sandbox import db, onboarding
     from sandbox.core import redis as redis_client
@@ -33,17 +35,18 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     await seed()
     await redis_client.start(redis_url)
     await redis_client.get().flushdb()
-    merchant = await onboarding.open_merchant("bench", payouts * 100_00)
+    opened = [await onboarding.open_merchant(f"bench {i}", payouts * 100_00) for i in range(merchants)]
+    ids = [m.id for m in opened]
     body = PayoutCreate(amount="1.00", destination=DestinationIn(type="bank", bank_code="HBL",
                                                                  account_number="123456789" + "0" + suffix))
     t0 = time.perf_counter()
     sem = asyncio.Semaphore(16)
 
-    async def one() -> None:
+    async def one(i: int) -> None:
         async with sem:
-            await service.create(merchant.id, body)
+            await service.create(ids[i % merchants], body)
 
-    await asyncio.gather(*[one() for _ in range(payouts)])
+    await asyncio.gather(*[one(i) for i in range(payouts)])
     created_s = time.perf_counter() - t0
 
     worker = build_worker(max_jobs=max_jobs, shared_connections=True)
@@ -51,8 +54,8 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     task = asyncio.create_task(worker.async_run())
     while True:
         left = await db.fetchval(
-            "SELECT count(*) FROM payout WHERE merchant = $1 AND status <> ALL($2::varchar[])",
-            merchant.id, [s.value for s in states.FINAL],
+            "SELECT count(*) FROM payout WHERE merchant = ANY($1::varchar[]) AND status <> ALL($2::varchar[])",
+            ids, [s.value for s in states.FINAL],
         )
         if left == 0:
             break
@@ -61,8 +64,7 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
     # This process's CPU time (the worker's, PostgreSQL and Redis excluded): steadier than
     # the rate when other work shares the machine.
     cpu_s = time.process_time() - cpu1
-    await worker.close()
-    task.cancel()
+    await worker.stop_beside(task)
     return {
         "payouts": payouts,
         "suffix": suffix,
@@ -71,18 +73,20 @@ async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_
         "payouts_per_s": round(payouts / processed_s, 1),
         "worker_cpu_ms_per_payout": round(cpu_s * 1000 / payouts, 3),
         "max_jobs": max_jobs,
+        "merchants": merchants,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--payouts", type=int, default=1000)
+    parser.add_argument("--merchants", type=int, default=1, help="merchants the payouts are spread over (default 1)")
     parser.add_argument("--suffix", default="0001")
     parser.add_argument("--max-jobs", type=int, default=50, help="arq max_jobs (default 50, as `sandbox worker`)")
     args = parser.parse_args()
 
     with bench_servers() as (database_url, redis_url):
-        print(uvloop.run(run(args.payouts, args.suffix, database_url, redis_url, args.max_jobs)))
+        print(uvloop.run(run(args.payouts, args.suffix, database_url, redis_url, args.max_jobs, args.merchants)))
 
 
 if __name__ == "__main__":

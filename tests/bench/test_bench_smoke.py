@@ -27,7 +27,7 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     for phase in ("post_spread", "post_hot", "get_payout", "hello_world", "post_half_peak", "ceiling_get",
-                  "ceiling_post_transaction", "ceiling_post_statement"):
+                  "ceiling_post_transaction", "ceiling_post_statement", "ceiling_get_limited", "ceiling_post_limited"):
         figures = result[phase]
         assert figures["requests"] > 0, phase
         assert figures["errors"] == 0, (phase, figures)
@@ -43,13 +43,17 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert batch["rows"] == 200 and sum(batch["counts"].values()) == 200 and batch["ledger_invariant"] == "holds"
     assert 0 < batch["completed_s"] <= batch["all_payouts_final_s"] and batch["api_peak_rss_mb_at_end"] > 0
     assert "worker settling" in done.stdout and "batch of 200 rows" in done.stdout
-    assert set(result["ratios"]) == {"post_vs_pgbench", "hot_vs_spread", "half_peak_p99_ms", "get_vs_hello",
-                                     "worker_vs_create"}
+    # The goals: the request path against its ceilings, the worker against the
+    # create rate, and (with --batch) the batch's times scaled to 100,000 rows.
+    assert set(result["ratios"]) == {"get_vs_ceiling", "post_vs_statement_ceiling", "hot_vs_spread",
+                                     "half_peak_p99_ms", "worker_vs_create", "batch_created_s", "batch_final_s"}
     assert all(value is not None for value in result["ratios"].values())
+    assert result["ratios"]["batch_created_s"] == round(batch["completed_s"] * 500, 1)
+    assert set(result["other_ratios"]) == {"post_vs_pgbench", "get_vs_hello"}
     assert [g["figure"] for g in result["goals"]] == list(result["ratios"])
     assert all(isinstance(g["met"], bool) for g in result["goals"])
     # What the bare app doing the same database work reaches, over the same references.
-    assert len(result["ceiling_ratios"]) == 3 and all(v > 0 for v in result["ceiling_ratios"].values())
+    assert len(result["ceiling_ratios"]) == 5 and all(v > 0 for v in result["ceiling_ratios"].values())
     assert result["ledger_invariant"] == "holds"
     # The table names each goal with its verdict.
     for goal in result["goals"]:
