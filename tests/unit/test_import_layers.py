@@ -48,18 +48,29 @@ def imported(node: ast.AST, module: str, is_package: bool) -> list[str]:
     return [f"{base}.{alias.name}" for alias in node.names] if base == "sandbox" else [base]
 
 
+def parse(path: Path) -> ast.Module:
+    """ast.parse, asked again when CPython 3.11.7 raises "AST constructor recursion depth
+    mismatch" (CPython gh-106905: the ast module's depth counter is shared by threads, and
+    the suite's log thread parses too when it formats a traceback's carets)."""
+    for _ in range(4):
+        try:
+            return ast.parse(path.read_text(), str(path))
+        except SystemError:
+            continue
+    return ast.parse(path.read_text(), str(path))
+
+
 def import_graph() -> dict[str, dict[str, set[str]]]:
     """unit → imported unit → the files that import it."""
     graph: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for root in ROOTS:
-        for path in (REPO / root).rglob("*.py"):
-            if "migrations" in path.parts:  # generated snapshots of the tables
-                continue
-            module = module_name(path)
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                for target in imported(node, module, path.name == "__init__.py"):
-                    if target.split(".")[0] in ROOTS and unit_of(target) != unit_of(module):
-                        graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(REPO)))
+    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py")
+             if "migrations" not in path.parts]  # migrations: generated snapshots of the tables
+    for path in paths:
+        module = module_name(path)
+        for node in ast.walk(parse(path)):
+            for target in imported(node, module, path.name == "__init__.py"):
+                if target.split(".")[0] in ROOTS and unit_of(target) != unit_of(module):
+                    graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(REPO)))
     return graph
 
 
