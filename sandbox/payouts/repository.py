@@ -103,19 +103,25 @@ async def existing_references(merchant_id: str, references: list[str]) -> set[st
 
 
 # A processing batch's payouts are its job's to step (see `overdue`); the batch job claims
-# them by id once its chunks are written.
-_IN_PROCESSING_BATCH = """EXISTS (SELECT 1 FROM payout_batch b WHERE b.merchant = payout.merchant
-                                    AND b.status = 'processing' AND b.created_at <= payout.created_at)"""
+# them by id once its chunks are written. First the cheap question (has the merchant a
+# batch processing that began before this payout? one look at the small batch table),
+# then, only if so, whether the payout is one of its items (one index probe): a single
+# POST made meanwhile is the worker's as usual. Inside NOT (...) the two stay subplans,
+# asked in this order.
+_IN_PROCESSING_BATCH = """(EXISTS (SELECT 1 FROM payout_batch b WHERE b.merchant = payout.merchant
+                                     AND b.status = 'processing' AND b.created_at <= payout.created_at)
+                           AND EXISTS (SELECT 1 FROM payout_batch_item i JOIN payout_batch b ON b.id = i.batch
+                                        WHERE i.payout_id = payout.id AND b.status = 'processing'))"""
 
 
 async def overdue(before: datetime, limit: int, steps: list[str] | None = None) -> list[tuple[str, str, int]]:
     """(id, track, step_index) of payouts whose next step was due before `before`, oldest first;
     with `steps`, only those at one of them (`scenario:track:index`). Payouts of merchants
-    on a manual clock are never overdue in real time: left out. So are payouts created
-    while one of their merchant's batches is processing: the batch job steps its payouts
-    once it has created them all, and steps taken meanwhile would queue on the merchant's
-    balance row in front of its chunks (once the batch is completed, or its job lost and
-    done again, whatever is left is overdue as usual)."""
+    on a manual clock are never overdue in real time: left out. So are the payouts of a
+    batch still processing: the batch job steps them once it has created them all, and
+    steps taken meanwhile would queue on the merchant's balance row in front of its
+    chunks (once the batch is completed, or its job lost and done again, whatever is left
+    is overdue as usual)."""
     rows = await db.fetch(
         "SELECT id, track, step_index FROM payout WHERE next_action_at < $1"
         " AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)"
