@@ -81,17 +81,27 @@ class ResilientWorker(Worker):
         picking_stopped.cancel()
         main_task.cancel()
         await asyncio.gather(main_task, return_exceptions=True)
-        jobs = [t for t in self.tasks.values() if not t.done()]
-        for t in jobs:
+        for t in self.tasks.values():
             t.cancel()
-        await asyncio.gather(*jobs, return_exceptions=True)
+        await self._jobs_ended()
+        # A job cancelled before it began (while arq read it) left its in-progress key:
+        # nobody runs these jobs now (this is the queue's one worker), so none of their
+        # keys is anyone's.
+        if self.tasks:
+            await self.pool.delete(*(in_progress_key_prefix + job_id for job_id in self.tasks))
+        await self.close()
+
+    async def close(self) -> None:
+        """arq's `close`, once every job has ended. arq gathers the jobs without
+        return_exceptions: one that a shutdown cancelled at the wrong moment made it raise,
+        before it ran `on_shutdown` and closed the pool (and deleted the health key)."""
+        await self._jobs_ended()
+        self.tasks.clear()
+        await super().close()
+
+    async def _jobs_ended(self) -> None:
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         # A job cancelled while arq was finishing it leaves arq's shielded finish (its own
         # task) running: it needs the pool, so it ends before the pool closes.
         finishing = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") in _FINISHING]
         await asyncio.gather(*finishing, return_exceptions=True)
-        # A job cancelled before it began (while arq read it) left its in-progress key:
-        # nobody runs these jobs now, so none of their keys is anyone's.
-        if self.tasks:
-            await self.pool.delete(*(in_progress_key_prefix + job_id for job_id in self.tasks))
-            self.tasks.clear()  # done, some cancelled: `close` would gather them and raise
-        await self.close()
