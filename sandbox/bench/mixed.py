@@ -18,10 +18,11 @@ from pathlib import Path
 
 from sandbox.bench import batch as batch_bench
 from sandbox.bench import run
+from sandbox.bench.procs import READY_TIMEOUT_S, spawn, stop, wait_http
 
 
 def _start_worker(stack: run.Stack):
-    proc = run._spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
+    proc = spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
     stack.procs.append(proc)
     return proc
 
@@ -29,7 +30,7 @@ def _start_worker(stack: run.Stack):
 async def _first_step(stack: run.Stack, proc) -> None:
     """Until the worker applies a step (it is up and working), or nothing is left to settle."""
     before = await run._count_steps()
-    deadline = time.monotonic() + run.READY_TIMEOUT_S
+    deadline = time.monotonic() + READY_TIMEOUT_S
     while await run._count_steps() == before and await run._count_unsettled() > 0:
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError(f"the worker applied no step; see {stack.logs / 'worker.log'}")
@@ -45,7 +46,7 @@ def post_while_settling(stack: run.Stack, url: str, keys: Path, tag: str, *, dur
     load = run.wrk(url, "post_payouts.lua", [str(keys), tag], duration=duration, connections=connections,
                    threads=threads)
     steps = asyncio.run(run._db(stack, run._count_steps)) - before
-    run._stop(proc)
+    stop(proc)
     settled = steps / len(run.STEP_EVENTS) / load.seconds if load.seconds else 0.0
     return {**load.as_dict(), "worker_settled_per_s": round(settled, 1)}
 
@@ -54,16 +55,16 @@ def batch_phase(stack: run.Stack, rows: int) -> dict:
     """An N-row batch through a fresh API process and one worker, until every payout is
     final (the phases before leave a backlog; the worker settles it beside the batch)."""
     log = stack.logs / "api-batch.log"
-    api = run._spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, log)
+    api = spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, log)
     stack.procs.append(api)
     # The IPN service takes the rail's callbacks: without it `…0004` payouts never end.
-    ipn = run._spawn([sys.executable, "-m", "sandbox.cli", "ipn"], stack.env, stack.logs / "ipn.log")
+    ipn = spawn([sys.executable, "-m", "sandbox.cli", "ipn"], stack.env, stack.logs / "ipn.log")
     stack.procs.append(ipn)
-    run._wait_http(stack.api_url + "/api/v1/ready", api, log)
+    wait_http(stack.api_url + "/api/v1/ready", api, log)
     worker = _start_worker(stack)
     try:
         return asyncio.run(batch_bench.measure(rows, True, stack.env, api.pid, stack.api_url + "/api/v1",
                                                stack.admin_key))
     finally:
         for proc in (worker, ipn, api):
-            run._stop(proc)
+            stop(proc)

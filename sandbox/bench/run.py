@@ -33,14 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,11 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.bench import report
+from sandbox.bench.procs import READY_TIMEOUT_S, cli, free_port, say, spawn, stop, wait_http
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 20.0
 OPENING_BALANCE = "10000000.00"  # per merchant: covers any run at 1.00 a payout
 
 # Goals from issue 6: (name, figure, at least/at most, threshold).
@@ -96,54 +91,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "webhooks, and report RSS, errors and the ledger invariant (sandbox/bench/soak.py)")
     parser.add_argument("--rate", type=float, help="--soak: POST /payouts a second (default: half the peak, "
                                                    "measured with wrk for --duration seconds)")
-
-
-# --- processes ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _spawn(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
-    from sandbox.embedded import _die_with_parent
-
-    with log.open("ab") as out:
-        return subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
-    """Until `url` answers 200; fails at once if the process died, or at the deadline."""
-    import httpx
-
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}; see {log}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} did not answer within {READY_TIMEOUT_S:.0f}s; see {log}")
-        time.sleep(0.1)  # polling a condition, bounded by the deadline above
-
-
-def _cli(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "sandbox.cli", *args], cwd=REPO, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 # --- load generators ----------------------------------------------------------------
@@ -311,7 +258,7 @@ def _worker_phase(stack: Stack, duration: float, workers: int) -> dict:
     async def measure() -> dict:
         before = await _count_steps()
         backlog = await _count_unsettled()
-        procs = [_spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
+        procs = [spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
                  for _ in range(workers)]
         stack.procs.extend(procs)
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -327,7 +274,7 @@ def _worker_phase(stack: Stack, duration: float, workers: int) -> dict:
             await asyncio.sleep(0.1)
         t1, c1 = time.monotonic(), await _count_steps()
         for p in procs:
-            _stop(p)
+            stop(p)
         steps = c1 - c0
         return {"settled_per_s": round(steps / len(STEP_EVENTS) / (t1 - t0), 1), "steps": steps,
                 "steps_per_s": round(steps / (t1 - t0), 1), "seconds": round(t1 - t0, 2),
@@ -351,23 +298,23 @@ def _ceiling_phases(stack: Stack, args: argparse.Namespace, merchant_id: str, sp
     for mode in ("transaction", "statement", "limited"):
         port = free_port()
         log = stack.logs / f"ceiling-{mode}.log"
-        proc = _spawn([sys.executable, "-m", "sandbox.bench.ceiling", str(port), merchant_id,
+        proc = spawn([sys.executable, "-m", "sandbox.bench.ceiling", str(port), merchant_id,
                        str(args.merchants), mode], stack.env, log)
         stack.procs.append(proc)
         url = f"http://127.0.0.1:{port}/api/v1/payouts"
-        _wait_http(f"http://127.0.0.1:{port}{first_path}", proc, log)  # a payout the GET reads
+        wait_http(f"http://127.0.0.1:{port}{first_path}", proc, log)  # a payout the GET reads
         suffix = "_limited" if mode == "limited" else ""
         if mode != "transaction":
-            _say(f"ceiling: GET, {titles[mode]}")
+            say(f"ceiling: GET, {titles[mode]}")
             wrk(url, "get_paths.lua", [str(paths_file)], duration=warmup, connections=c, threads=t)
             found["get" + suffix] = wrk(url, "get_paths.lua", [str(paths_file)], duration=d, connections=c,
                                         threads=t)
-        _say(f"ceiling: POST, {titles[mode]}")
+        say(f"ceiling: POST, {titles[mode]}")
         wrk(url, "post_payouts.lua", [str(spread_file), f"{run_tag}{mode[0]}w"], duration=warmup, connections=c,
             threads=t)
         found["post_" + mode] = wrk(url, "post_payouts.lua", [str(spread_file), f"{run_tag}{mode[0]}"], duration=d,
                                     connections=c, threads=t)
-        _stop(proc)
+        stop(proc)
     return found
 
 
@@ -403,7 +350,7 @@ def _start_stack(args: argparse.Namespace) -> Stack:
 
 def _stop_stack(stack: Stack, keep: bool) -> None:
     for proc in stack.procs:
-        _stop(proc)
+        stop(proc)
     # The instances that started them: Redis is our child and must be reaped by them.
     for server in reversed(stack.servers):
         server.stop()
@@ -411,21 +358,17 @@ def _stop_stack(stack: Stack, keep: bool) -> None:
         shutil.rmtree(stack.data_dir, ignore_errors=True)
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def measure(args: argparse.Namespace, stack: Stack) -> dict:
     d, c, t = args.duration, args.connections, args.threads
     warmup = args.warmup if args.warmup is not None else max(1.0, d / 3)
-    _cli(stack.env, "migrate")
-    _cli(stack.env, "seed")
+    cli(stack.env, "migrate")
+    cli(stack.env, "seed")
     api_log = stack.logs / "api.log"
-    api = _spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, api_log)
+    api = spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, api_log)
     stack.procs.append(api)
-    _wait_http(stack.api_url + "/api/v1/ready", api, api_log)
+    wait_http(stack.api_url + "/api/v1/ready", api, api_log)
 
-    _say(f"making {args.merchants + 1} merchants through POST /api/v1/sandbox/merchants")
+    say(f"making {args.merchants + 1} merchants through POST /api/v1/sandbox/merchants")
     keys = asyncio.run(_make_merchants(stack, args.merchants + 1))
     hot_key, spread_keys = keys[0], keys[1:]
     spread_file, hot_file = stack.data_dir / "spread.keys", stack.data_dir / "hot.keys"
@@ -434,11 +377,11 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     run_tag = secrets.token_hex(4)
     post = stack.api_url + "/api/v1/payouts"
 
-    _say(f"warm-up: {warmup:.0f}s of POST /payouts")
+    say(f"warm-up: {warmup:.0f}s of POST /payouts")
     wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}w"], duration=warmup, connections=c, threads=t)
-    _say(f"POST /payouts over {args.merchants} merchants: {d:.0f}s, {c} connections")
+    say(f"POST /payouts over {args.merchants} merchants: {d:.0f}s, {c} connections")
     spread = wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}s"], duration=d, connections=c, threads=t)
-    _say("POST /payouts on one hot merchant")
+    say("POST /payouts on one hot merchant")
     hot = wrk(post, "post_payouts.lua", [str(hot_file), f"{run_tag}h"], duration=d, connections=c, threads=t)
 
     hot_merchant = asyncio.run(_db(stack, lambda: _merchant_of(hot_key)))
@@ -448,47 +391,47 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
 
     paths_file = stack.data_dir / "get.paths"
     paths_file.write_text("\n".join(asyncio.run(_db(stack, get_targets))) + "\n")
-    _say("GET /payouts/{id}")
+    say("GET /payouts/{id}")
     get = wrk(stack.api_url + "/api/v1/payouts", "get_paths.lua", [str(paths_file)], duration=d, connections=c,
               threads=t)
 
     hello_port = free_port()
     hello_log = stack.logs / "hello.log"
-    hello_proc = _spawn([sys.executable, "-m", "sandbox.bench.hello", str(hello_port)], stack.env, hello_log)
+    hello_proc = spawn([sys.executable, "-m", "sandbox.bench.hello", str(hello_port)], stack.env, hello_log)
     stack.procs.append(hello_proc)
     hello_url = f"http://127.0.0.1:{hello_port}"
-    _wait_http(hello_url + "/hello", hello_proc, hello_log)
+    wait_http(hello_url + "/hello", hello_proc, hello_log)
     hello_file = stack.data_dir / "hello.paths"
     hello_file.write_text("- /hello\n")
-    _say("hello-world (bare Litestar, same uvicorn settings)")
+    say("hello-world (bare Litestar, same uvicorn settings)")
     wrk(hello_url, "get_paths.lua", [str(hello_file)], duration=warmup, connections=c, threads=t)
     hello = wrk(hello_url, "get_paths.lua", [str(hello_file)], duration=d, connections=c, threads=t)
-    _stop(hello_proc)
+    stop(hello_proc)
 
     half_rate = spread.ok_per_s / 2
-    _say(f"POST /payouts paced to half the spread peak ({half_rate:.0f}/s)")
+    say(f"POST /payouts paced to half the spread peak ({half_rate:.0f}/s)")
     half = wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}p"], duration=d, connections=c, threads=t,
                rate=half_rate)
 
     asyncio.run(_db(stack, lambda: _pgbench_merchants(args.merchants)))
     ceiling = _ceiling_phases(stack, args, hot_merchant, spread_file, paths_file, run_tag)
 
-    _say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
+    say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
     pg = pgbench(stack.database_url, args.merchants, duration=d, clients=args.pgbench_clients, threads=t)
 
     from sandbox.bench import mixed
 
-    _say("POST /payouts spread while one worker settles (the `sandbox up` case)")
+    say("POST /payouts spread while one worker settles (the `sandbox up` case)")
     settling = mixed.post_while_settling(stack, post, spread_file, f"{run_tag}m", duration=d, connections=c,
                                          threads=t)
 
-    _stop(api)  # the worker phase has the machine to itself (with PostgreSQL and Redis)
-    _say(f"worker: {args.workers} process(es) settling the payouts made above")
+    stop(api)  # the worker phase has the machine to itself (with PostgreSQL and Redis)
+    say(f"worker: {args.workers} process(es) settling the payouts made above")
     worker = _worker_phase(stack, d, args.workers)
 
     big_batch = None
     if args.batch:
-        _say(f"batch: {args.batch} rows through a fresh API process and one worker")
+        say(f"batch: {args.batch} rows through a fresh API process and one worker")
         big_batch = mixed.batch_phase(stack, args.batch)
 
     async def invariant() -> list[str]:
@@ -585,7 +528,7 @@ def main(args: argparse.Namespace) -> int:
     finally:
         _stop_stack(stack, args.keep)
         if args.keep:
-            _say(f"data dir kept: {stack.data_dir}")
+            say(f"data dir kept: {stack.data_dir}")
     result["total_s"] = round(time.monotonic() - started, 1)
     print(report.render(result))
     print(f"\n  total {result['total_s']}s")
@@ -607,7 +550,7 @@ def _soak(args: argparse.Namespace) -> int:
     finally:
         _stop_stack(stack, args.keep)
         if args.keep:
-            _say(f"data dir kept: {stack.data_dir}")
+            say(f"data dir kept: {stack.data_dir}")
     print(soak.render(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

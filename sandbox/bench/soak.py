@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.bench.run import Stack, _cli, _db, _make_merchants, _say, _spawn, _wait_http, free_port, wrk
+from sandbox.bench.procs import cli, free_port, say, spawn, wait_http
+from sandbox.bench.run import Stack, _db, _make_merchants, wrk
 
 # success, success, retried then success, failed: every path ends without a person.
 SUFFIXES = ("0001", "0001", "0002", "0003")
@@ -111,7 +112,7 @@ async def _invariant() -> list[str]:
 def _peak(stack: Stack, args: argparse.Namespace, keys_file: Path) -> float:
     tag = secrets.token_hex(4)
     url = stack.api_url + "/api/v1/payouts"
-    _say(f"peak: {args.duration:.0f}s of POST /payouts with wrk, {args.connections} connections")
+    say(f"peak: {args.duration:.0f}s of POST /payouts with wrk, {args.connections} connections")
     wrk(url, "post_payouts.lua", [str(keys_file), f"{tag}w"], duration=max(1.0, args.duration / 3),
         connections=args.connections, threads=args.threads)
     return wrk(url, "post_payouts.lua", [str(keys_file), f"{tag}p"], duration=args.duration,
@@ -119,20 +120,20 @@ def _peak(stack: Stack, args: argparse.Namespace, keys_file: Path) -> float:
 
 
 def soak(args: argparse.Namespace, stack: Stack) -> dict:
-    _cli(stack.env, "migrate")
-    _cli(stack.env, "seed")
+    cli(stack.env, "migrate")
+    cli(stack.env, "seed")
     procs = {}
     for name in ("api", "ipn", "worker"):
-        procs[name] = _spawn([sys.executable, "-m", "sandbox.cli", name], stack.env, stack.logs / f"{name}.log")
+        procs[name] = spawn([sys.executable, "-m", "sandbox.cli", name], stack.env, stack.logs / f"{name}.log")
         stack.procs.append(procs[name])
-    _wait_http(stack.api_url + "/api/v1/ready", procs["api"], stack.logs / "api.log")
+    wait_http(stack.api_url + "/api/v1/ready", procs["api"], stack.logs / "api.log")
     port = free_port()
-    receiver = _spawn([sys.executable, "-m", "sandbox.bench.receiver", str(port)], stack.env,
-                      stack.logs / "receiver.log")
+    receiver = spawn([sys.executable, "-m", "sandbox.bench.receiver", str(port)], stack.env,
+                     stack.logs / "receiver.log")
     stack.procs.append(receiver)
     hooks = f"http://127.0.0.1:{port}/hooks"
-    _wait_http(hooks, receiver, stack.logs / "receiver.log")
-    _say(f"making {args.merchants} merchants, each with a webhook endpoint on {hooks}")
+    wait_http(hooks, receiver, stack.logs / "receiver.log")
+    say(f"making {args.merchants} merchants, each with a webhook endpoint on {hooks}")
     keys = asyncio.run(_make_merchants(stack, args.merchants))
     asyncio.run(_register_webhooks(stack, keys, hooks))
     keys_file = stack.data_dir / "soak.keys"
@@ -142,17 +143,17 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     drained_before = asyncio.run(_db(stack, _wait_drained))  # the peak phase's backlog first
     rss = {"start": {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}}
     delivered_before = asyncio.run(_db(stack, _delivered))
-    _say(f"soak: {args.soak:g} min at {rate:.0f} POST /payouts a second; RSS at start {rss['start']} MB")
+    say(f"soak: {args.soak:g} min at {rate:.0f} POST /payouts a second; RSS at start {rss['start']} MB")
 
     def on_minute(minute: int, tally: Tally) -> None:
         rss[f"minute {minute}"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
-        _say(f"  minute {minute}: {tally.sent} sent, {tally.errors} errors, RSS {rss[f'minute {minute}']} MB")
+        say(f"  minute {minute}: {tally.sent} sent, {tally.errors} errors, RSS {rss[f'minute {minute}']} MB")
 
     tally = _load(stack, args, keys_file, rate, on_minute)
     rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
     behind = asyncio.run(_db(stack, _drained))  # how far the worker is behind the API
-    _say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
-         f"{behind[1]} deliveries to go)")
+    say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
+        f"{behind[1]} deliveries to go)")
     unsettled, undelivered, drain_s = asyncio.run(_db(stack, _wait_drained))
     problems = asyncio.run(_db(stack, _invariant))
     delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(_db(stack, _delivered)).items()}
