@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sandbox.bench import batch as batch_bench
 from sandbox.bench import run
+from sandbox.bench.load import wrk
 from sandbox.bench.procs import READY_TIMEOUT_S, spawn, stop, wait_http
 
 
@@ -43,8 +44,8 @@ def post_while_settling(stack: run.Stack, url: str, keys: Path, tag: str, *, dur
     proc = _start_worker(stack)
     asyncio.run(run._db(stack, lambda: _first_step(stack, proc)))
     before = asyncio.run(run._db(stack, run._count_steps))
-    load = run.wrk(url, "post_payouts.lua", [str(keys), tag], duration=duration, connections=connections,
-                   threads=threads)
+    load = wrk(url, "post_payouts.lua", [str(keys), tag], duration=duration, connections=connections,
+               threads=threads)
     steps = asyncio.run(run._db(stack, run._count_steps)) - before
     stop(proc)
     settled = steps / len(run.STEP_EVENTS) / load.seconds if load.seconds else 0.0

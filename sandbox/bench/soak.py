@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.bench.load import wrk
 from sandbox.bench.procs import cli, free_port, say, spawn, wait_http
-from sandbox.bench.run import Stack, _db, _make_merchants, wrk
+from sandbox.bench.run import Stack, _db, _make_merchants
 
 # success, success, retried then success, failed: every path ends without a person.
 SUFFIXES = ("0001", "0001", "0002", "0003")
