@@ -20,15 +20,16 @@ from sandbox.bench import batch as batch_bench
 from sandbox.bench import run
 from sandbox.bench.load import wrk
 from sandbox.bench.procs import READY_TIMEOUT_S, spawn, stop, wait_http
+from sandbox.bench.stack import Stack, with_db
 
 
-def _start_worker(stack: run.Stack):
+def _start_worker(stack: Stack):
     proc = spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
     stack.procs.append(proc)
     return proc
 
 
-async def _first_step(stack: run.Stack, proc) -> None:
+async def _first_step(stack: Stack, proc) -> None:
     """Until the worker applies a step (it is up and working), or nothing is left to settle."""
     before = await run._count_steps()
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -38,21 +39,21 @@ async def _first_step(stack: run.Stack, proc) -> None:
         await asyncio.sleep(0.02)
 
 
-def post_while_settling(stack: run.Stack, url: str, keys: Path, tag: str, *, duration: float, connections: int,
+def post_while_settling(stack: Stack, url: str, keys: Path, tag: str, *, duration: float, connections: int,
                         threads: int) -> dict:
     """POST /payouts with wrk while one worker process settles payouts."""
     proc = _start_worker(stack)
-    asyncio.run(run._db(stack, lambda: _first_step(stack, proc)))
-    before = asyncio.run(run._db(stack, run._count_steps))
+    asyncio.run(with_db(stack, lambda: _first_step(stack, proc)))
+    before = asyncio.run(with_db(stack, run._count_steps))
     load = wrk(url, "post_payouts.lua", [str(keys), tag], duration=duration, connections=connections,
                threads=threads)
-    steps = asyncio.run(run._db(stack, run._count_steps)) - before
+    steps = asyncio.run(with_db(stack, run._count_steps)) - before
     stop(proc)
     settled = steps / len(run.STEP_EVENTS) / load.seconds if load.seconds else 0.0
     return {**load.as_dict(), "worker_settled_per_s": round(settled, 1)}
 
 
-def batch_phase(stack: run.Stack, rows: int) -> dict:
+def batch_phase(stack: Stack, rows: int) -> dict:
     """An N-row batch through a fresh API process and one worker, until every payout is
     final (the phases before leave a backlog; the worker settles it beside the batch)."""
     log = stack.logs / "api-batch.log"

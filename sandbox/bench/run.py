@@ -37,18 +37,14 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.bench import report
 from sandbox.bench.load import Load, pgbench, pgbench_path, wrk
 from sandbox.bench.procs import READY_TIMEOUT_S, cli, free_port, say, spawn, stop, wait_http
-
-OPENING_BALANCE = "10000000.00"  # per merchant: covers any run at 1.00 a payout
+from sandbox.bench.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
 
 # Goals from issue 6: (name, figure, at least/at most, threshold).
 # The goals of the issue that asked for this bench, each a ratio within one run (absolute
@@ -90,62 +86,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "webhooks, and report RSS, errors and the ledger invariant (sandbox/bench/soak.py)")
     parser.add_argument("--rate", type=float, help="--soak: POST /payouts a second (default: half the peak, "
                                                    "measured with wrk for --duration seconds)")
-
-
-# --- the run ------------------------------------------------------------------------
-
-
-@dataclass
-class Stack:
-    data_dir: Path
-    env: dict
-    database_url: str
-    api_url: str
-    admin_key: str
-    logs: Path
-    servers: list = field(default_factory=list)  # embedded PostgreSQL and Redis, started here
-    procs: list[subprocess.Popen] = field(default_factory=list)
-
-
-async def _make_merchants(stack: Stack, count: int) -> list[str]:
-    """Merchants with keys through the admin route, as an integrator's CI would."""
-    import httpx
-
-    async with httpx.AsyncClient(base_url=stack.api_url + "/api/v1", timeout=30) as client:
-        sem = asyncio.Semaphore(8)
-
-        async def one(i: int) -> str:
-            async with sem:
-                r = await client.post("/sandbox/merchants",
-                                      json={"name": f"bench {i}", "opening_balance": OPENING_BALANCE},
-                                      headers={"X-API-KEY": stack.admin_key,
-                                               "X-Idempotency-Key": f"bench-merchant-{i}"})
-                r.raise_for_status()
-                return r.json()["api_key"]
-
-        return list(await asyncio.gather(*(one(i) for i in range(count))))
-
-
-async def _db(stack: Stack, step):
-    """Run `step()` with this process's pool on the bench database."""
-    from sandbox import db
-
-    db.configure(stack.database_url)
-    await db.start(1, 4)
-    try:
-        return await step()
-    finally:
-        await db.stop()
-
-
-async def _pgbench_merchants(count: int) -> None:
-    """Merchants pgbench moves money for (fixed ids: its script names them)."""
-    from sandbox import onboarding
-    from sandbox.core.money import parse_amount
-
-    for i in range(1, count + 1):
-        await onboarding.open_merchant(f"pgbench {i}", parse_amount(OPENING_BALANCE), merchant_id=f"mch_pgbench_{i}",
-                               api_key=f"sk_test_pgbench_{i}_" + secrets.token_urlsafe(16))
 
 
 async def _hot_payout_paths(key: str, merchant_id: str, limit: int = 2000) -> list[str]:
@@ -209,7 +149,7 @@ def _worker_phase(stack: Stack, duration: float, workers: int) -> dict:
                 "steps_per_s": round(steps / (t1 - t0), 1), "seconds": round(t1 - t0, 2),
                 "backlog_at_start": backlog, "workers": workers}
 
-    return asyncio.run(_db(stack, measure))
+    return asyncio.run(with_db(stack, measure))
 
 
 def _ceiling_phases(stack: Stack, args: argparse.Namespace, merchant_id: str, spread_file: Path,
@@ -247,46 +187,6 @@ def _ceiling_phases(stack: Stack, args: argparse.Namespace, merchant_id: str, sp
     return found
 
 
-def _start_stack(args: argparse.Namespace) -> Stack:
-    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
-
-    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
-    logs = data_dir / "logs"
-    logs.mkdir()
-    pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
-    database_url = pg.start()
-    redis_url = rd.start()
-    port = free_port()
-    admin_key = "sk_admin_bench_" + secrets.token_hex(12)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-    env.update(
-        SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url, SANDBOX_DATA_DIR=str(data_dir),
-        SANDBOX_API_PORT=str(port), SANDBOX_IPN_PORT=str(free_port()), SANDBOX_ADMIN_KEY=admin_key,
-        # Steps due at once: the worker phase measures work, not simulated waiting.
-        SANDBOX_TIME_SCALE="0",
-        # No access log line per request (uvicorn logs each at INFO); the hello-world
-        # app runs with the same level, so the comparison stays fair.
-        SANDBOX_LOG_LEVEL="WARNING",
-        # The default 1000/s per key would answer the hot merchant with 429s; the check
-        # itself still runs on every request.
-        SANDBOX_RATE_LIMIT="1000000/second",
-        # The same for the API, hello-world and the ceilings: all are served by sandbox.serving.serve.
-        SANDBOX_API_WORKERS=str(args.api_workers),
-    )
-    return Stack(data_dir=data_dir, env=env, database_url=database_url, api_url=f"http://127.0.0.1:{port}",
-                 admin_key=admin_key, logs=logs, servers=[pg, rd])
-
-
-def _stop_stack(stack: Stack, keep: bool) -> None:
-    for proc in stack.procs:
-        stop(proc)
-    # The instances that started them: Redis is our child and must be reaped by them.
-    for server in reversed(stack.servers):
-        server.stop()
-    if not keep:
-        shutil.rmtree(stack.data_dir, ignore_errors=True)
-
-
 def measure(args: argparse.Namespace, stack: Stack) -> dict:
     d, c, t = args.duration, args.connections, args.threads
     warmup = args.warmup if args.warmup is not None else max(1.0, d / 3)
@@ -298,7 +198,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     wait_http(stack.api_url + "/api/v1/ready", api, api_log)
 
     say(f"making {args.merchants + 1} merchants through POST /api/v1/sandbox/merchants")
-    keys = asyncio.run(_make_merchants(stack, args.merchants + 1))
+    keys = asyncio.run(make_merchants(stack, args.merchants + 1))
     hot_key, spread_keys = keys[0], keys[1:]
     spread_file, hot_file = stack.data_dir / "spread.keys", stack.data_dir / "hot.keys"
     spread_file.write_text("\n".join(spread_keys) + "\n")
@@ -313,13 +213,13 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     say("POST /payouts on one hot merchant")
     hot = wrk(post, "post_payouts.lua", [str(hot_file), f"{run_tag}h"], duration=d, connections=c, threads=t)
 
-    hot_merchant = asyncio.run(_db(stack, lambda: _merchant_of(hot_key)))
+    hot_merchant = asyncio.run(with_db(stack, lambda: _merchant_of(hot_key)))
 
     async def get_targets() -> list[str]:
         return await _hot_payout_paths(hot_key, hot_merchant)
 
     paths_file = stack.data_dir / "get.paths"
-    paths_file.write_text("\n".join(asyncio.run(_db(stack, get_targets))) + "\n")
+    paths_file.write_text("\n".join(asyncio.run(with_db(stack, get_targets))) + "\n")
     say("GET /payouts/{id}")
     get = wrk(stack.api_url + "/api/v1/payouts", "get_paths.lua", [str(paths_file)], duration=d, connections=c,
               threads=t)
@@ -342,7 +242,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     half = wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}p"], duration=d, connections=c, threads=t,
                rate=half_rate)
 
-    asyncio.run(_db(stack, lambda: _pgbench_merchants(args.merchants)))
+    asyncio.run(with_db(stack, lambda: pgbench_merchants(args.merchants)))
     ceiling = _ceiling_phases(stack, args, hot_merchant, spread_file, paths_file, run_tag)
 
     say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
@@ -368,7 +268,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
 
         return await check_invariant()
 
-    problems = asyncio.run(_db(stack, invariant))
+    problems = asyncio.run(with_db(stack, invariant))
 
     def ratio(a: float, b: float) -> float | None:
         return round(a / b, 3) if b else None
@@ -451,11 +351,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"sandbox bench: {' and '.join(missing)} not found (apt-get install wrk)", file=sys.stderr)
         return 2
     started = time.monotonic()
-    stack = _start_stack(args)
+    stack = start_stack(args)
     try:
         result = measure(args, stack)
     finally:
-        _stop_stack(stack, args.keep)
+        stop_stack(stack, args.keep)
         if args.keep:
             say(f"data dir kept: {stack.data_dir}")
     result["total_s"] = round(time.monotonic() - started, 1)
@@ -473,11 +373,11 @@ def _soak(args: argparse.Namespace) -> int:
         print("sandbox bench --soak: wrk not found to measure the peak (apt-get install wrk), or give --rate",
               file=sys.stderr)
         return 2
-    stack = _start_stack(args)
+    stack = start_stack(args)
     try:
         result = soak.soak(args, stack)
     finally:
-        _stop_stack(stack, args.keep)
+        stop_stack(stack, args.keep)
         if args.keep:
             say(f"data dir kept: {stack.data_dir}")
     print(soak.render(result))

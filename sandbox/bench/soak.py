@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sandbox.bench.load import wrk
 from sandbox.bench.procs import cli, free_port, say, spawn, wait_http
-from sandbox.bench.run import Stack, _db, _make_merchants
+from sandbox.bench.stack import Stack, make_merchants, with_db
 
 # success, success, retried then success, failed: every path ends without a person.
 SUFFIXES = ("0001", "0001", "0002", "0003")
@@ -135,15 +135,15 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     hooks = f"http://127.0.0.1:{port}/hooks"
     wait_http(hooks, receiver, stack.logs / "receiver.log")
     say(f"making {args.merchants} merchants, each with a webhook endpoint on {hooks}")
-    keys = asyncio.run(_make_merchants(stack, args.merchants))
+    keys = asyncio.run(make_merchants(stack, args.merchants))
     asyncio.run(_register_webhooks(stack, keys, hooks))
     keys_file = stack.data_dir / "soak.keys"
     keys_file.write_text("\n".join(keys) + "\n")
     peak = None if args.rate else _peak(stack, args, keys_file)
     rate = args.rate or peak / 2
-    drained_before = asyncio.run(_db(stack, _wait_drained))  # the peak phase's backlog first
+    drained_before = asyncio.run(with_db(stack, _wait_drained))  # the peak phase's backlog first
     rss = {"start": {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}}
-    delivered_before = asyncio.run(_db(stack, _delivered))
+    delivered_before = asyncio.run(with_db(stack, _delivered))
     say(f"soak: {args.soak:g} min at {rate:.0f} POST /payouts a second; RSS at start {rss['start']} MB")
 
     def on_minute(minute: int, tally: Tally) -> None:
@@ -152,12 +152,12 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
 
     tally = _load(stack, args, keys_file, rate, on_minute)
     rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
-    behind = asyncio.run(_db(stack, _drained))  # how far the worker is behind the API
+    behind = asyncio.run(with_db(stack, _drained))  # how far the worker is behind the API
     say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
         f"{behind[1]} deliveries to go)")
-    unsettled, undelivered, drain_s = asyncio.run(_db(stack, _wait_drained))
-    problems = asyncio.run(_db(stack, _invariant))
-    delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(_db(stack, _delivered)).items()}
+    unsettled, undelivered, drain_s = asyncio.run(with_db(stack, _wait_drained))
+    problems = asyncio.run(with_db(stack, _invariant))
+    delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(with_db(stack, _delivered)).items()}
     return {
         "minutes": args.soak, "merchants": args.merchants, "peak_per_s": peak and round(peak, 1),
         "target_per_s": round(rate, 1), "sent": tally.sent,
