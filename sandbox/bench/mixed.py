@@ -7,7 +7,7 @@
   (`sandbox.bench.batch`): when every payout existed, when every payout was final, and
   the API's peak RSS before and after the upload.
 
-Imported by `run.measure` when it gets there (this module uses run's helpers)."""
+Imported by `run.measure` when it gets there."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from sandbox.bench import batch as batch_bench
-from sandbox.bench import run
 from sandbox.bench.load import wrk
+from sandbox.bench.phases import STEP_EVENTS, count_steps, count_unsettled
 from sandbox.bench.procs import READY_TIMEOUT_S, spawn, stop, wait_http
 from sandbox.bench.stack import Stack, with_db
 
@@ -31,9 +31,9 @@ def _start_worker(stack: Stack):
 
 async def _first_step(stack: Stack, proc) -> None:
     """Until the worker applies a step (it is up and working), or nothing is left to settle."""
-    before = await run._count_steps()
+    before = await count_steps()
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while await run._count_steps() == before and await run._count_unsettled() > 0:
+    while await count_steps() == before and await count_unsettled() > 0:
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError(f"the worker applied no step; see {stack.logs / 'worker.log'}")
         await asyncio.sleep(0.02)
@@ -44,12 +44,12 @@ def post_while_settling(stack: Stack, url: str, keys: Path, tag: str, *, duratio
     """POST /payouts with wrk while one worker process settles payouts."""
     proc = _start_worker(stack)
     asyncio.run(with_db(stack, lambda: _first_step(stack, proc)))
-    before = asyncio.run(with_db(stack, run._count_steps))
+    before = asyncio.run(with_db(stack, count_steps))
     load = wrk(url, "post_payouts.lua", [str(keys), tag], duration=duration, connections=connections,
                threads=threads)
-    steps = asyncio.run(with_db(stack, run._count_steps)) - before
+    steps = asyncio.run(with_db(stack, count_steps)) - before
     stop(proc)
-    settled = steps / len(run.STEP_EVENTS) / load.seconds if load.seconds else 0.0
+    settled = steps / len(STEP_EVENTS) / load.seconds if load.seconds else 0.0
     return {**load.as_dict(), "worker_settled_per_s": round(settled, 1)}
 
 

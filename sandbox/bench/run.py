@@ -42,8 +42,9 @@ import time
 from pathlib import Path
 
 from sandbox.bench import report
-from sandbox.bench.load import Load, pgbench, pgbench_path, wrk
-from sandbox.bench.procs import READY_TIMEOUT_S, cli, free_port, say, spawn, stop, wait_http
+from sandbox.bench.load import pgbench, pgbench_path, wrk
+from sandbox.bench.phases import ceiling_phases, worker_phase
+from sandbox.bench.procs import cli, free_port, say, spawn, stop, wait_http
 from sandbox.bench.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
 
 # Goals from issue 6: (name, figure, at least/at most, threshold).
@@ -102,91 +103,6 @@ async def _merchant_of(key: str) -> str:
     return (await auth.authenticate(key)).merchant_id
 
 
-# The bench's payouts follow the `success` scenario: two steps, two events each.
-STEP_EVENTS = ("payout.processing", "payout.success")
-
-
-async def _count_steps() -> int:
-    from sandbox import db
-
-    return await db.fetchval("SELECT count(*) FROM outbox_event WHERE type = ANY($1::varchar[])", list(STEP_EVENTS))
-
-
-async def _count_unsettled() -> int:
-    from sandbox import db
-
-    return await db.fetchval("SELECT count(*) FROM payout WHERE next_action_at IS NOT NULL")
-
-
-def _worker_phase(stack: Stack, duration: float, workers: int) -> dict:
-    """Start worker process(es) on the backlog the POST phases left and count the steps
-    they apply (each writes one event) from the first one for `duration` (or until the
-    backlog is gone). Payouts settled per second = steps per second / steps per payout:
-    counting final payouts instead would depend on the order the queue hands out steps."""
-
-    async def measure() -> dict:
-        before = await _count_steps()
-        backlog = await _count_unsettled()
-        procs = [spawn([sys.executable, "-m", "sandbox.cli", "worker"], stack.env, stack.logs / "worker.log")
-                 for _ in range(workers)]
-        stack.procs.extend(procs)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while (count := await _count_steps()) == before:  # the first step applied starts the clock
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                raise RuntimeError(f"the worker applied no step; see {stack.logs / 'worker.log'}")
-            await asyncio.sleep(0.02)
-        t0, c0 = time.monotonic(), count
-        end = t0 + duration
-        while time.monotonic() < end:  # measuring for `duration`, or until the backlog is gone
-            if await _count_unsettled() == 0:
-                break
-            await asyncio.sleep(0.1)
-        t1, c1 = time.monotonic(), await _count_steps()
-        for p in procs:
-            stop(p)
-        steps = c1 - c0
-        return {"settled_per_s": round(steps / len(STEP_EVENTS) / (t1 - t0), 1), "steps": steps,
-                "steps_per_s": round(steps / (t1 - t0), 1), "seconds": round(t1 - t0, 2),
-                "backlog_at_start": backlog, "workers": workers}
-
-    return asyncio.run(with_db(stack, measure))
-
-
-def _ceiling_phases(stack: Stack, args: argparse.Namespace, merchant_id: str, spread_file: Path,
-                    paths_file: Path, run_tag: str) -> dict[str, Load]:
-    """The thinnest Litestar app doing the same database work (`ceiling.py`): GET with the
-    GET's one statement; POST with pgbench's transaction as pgbench sends it, then folded
-    into one statement. Each has a short unmeasured warm-up."""
-    d, c, t = args.duration, args.connections, args.threads
-    warmup = min(2.0, d)
-    first_path = paths_file.read_text().split("\n", 1)[0].split()[1]
-    found: dict[str, Load] = {}
-    titles = {"transaction": "bare Litestar + pgbench's transaction",
-              "statement": "bare Litestar + the same statement(s), folded into one",
-              "limited": "the same, and the rate limiter's Redis call"}
-    for mode in ("transaction", "statement", "limited"):
-        port = free_port()
-        log = stack.logs / f"ceiling-{mode}.log"
-        proc = spawn([sys.executable, "-m", "sandbox.bench.ceiling", str(port), merchant_id,
-                       str(args.merchants), mode], stack.env, log)
-        stack.procs.append(proc)
-        url = f"http://127.0.0.1:{port}/api/v1/payouts"
-        wait_http(f"http://127.0.0.1:{port}{first_path}", proc, log)  # a payout the GET reads
-        suffix = "_limited" if mode == "limited" else ""
-        if mode != "transaction":
-            say(f"ceiling: GET, {titles[mode]}")
-            wrk(url, "get_paths.lua", [str(paths_file)], duration=warmup, connections=c, threads=t)
-            found["get" + suffix] = wrk(url, "get_paths.lua", [str(paths_file)], duration=d, connections=c,
-                                        threads=t)
-        say(f"ceiling: POST, {titles[mode]}")
-        wrk(url, "post_payouts.lua", [str(spread_file), f"{run_tag}{mode[0]}w"], duration=warmup, connections=c,
-            threads=t)
-        found["post_" + mode] = wrk(url, "post_payouts.lua", [str(spread_file), f"{run_tag}{mode[0]}"], duration=d,
-                                    connections=c, threads=t)
-        stop(proc)
-    return found
-
-
 def measure(args: argparse.Namespace, stack: Stack) -> dict:
     d, c, t = args.duration, args.connections, args.threads
     warmup = args.warmup if args.warmup is not None else max(1.0, d / 3)
@@ -243,7 +159,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
                rate=half_rate)
 
     asyncio.run(with_db(stack, lambda: pgbench_merchants(args.merchants)))
-    ceiling = _ceiling_phases(stack, args, hot_merchant, spread_file, paths_file, run_tag)
+    ceiling = ceiling_phases(stack, args, hot_merchant, spread_file, paths_file, run_tag)
 
     say(f"pgbench: the same transaction in SQL, {args.pgbench_clients} clients")
     pg = pgbench(stack.database_url, args.merchants, duration=d, clients=args.pgbench_clients, threads=t)
@@ -256,7 +172,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
 
     stop(api)  # the worker phase has the machine to itself (with PostgreSQL and Redis)
     say(f"worker: {args.workers} process(es) settling the payouts made above")
-    worker = _worker_phase(stack, d, args.workers)
+    worker = worker_phase(stack, d, args.workers)
 
     big_batch = None
     if args.batch:
