@@ -221,7 +221,9 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     return [FieldError(field=e.field, message=in_words(e.message)) for e in found]
 
 
-def _is_unavailable(exc: BaseException) -> bool:
+def is_unavailable(exc: BaseException) -> bool:
+    """The database or Redis is down or the connection was lost: not the request's fault
+    nor our logic's (an API request answers 503; a job leaves its work for a retry)."""
     import asyncpg
     import redis.exceptions
 
@@ -286,7 +288,7 @@ def to_api_error(exc: BaseException) -> ApiError:
         generic.code = "http_error"
         generic.title = str(exc.detail)
         return generic
-    if _is_unavailable(exc):
+    if is_unavailable(exc):
         return Unavailable()
     log.exception("unhandled error", exc_info=exc)
     return ApiError("The sandbox hit an unexpected error; the request id helps find it in the logs")

@@ -25,6 +25,7 @@ import time
 
 from sandbox import db
 from sandbox.core.clock import now
+from sandbox.core.errors import is_unavailable
 from sandbox.payouts import engine, repository, schedule
 
 log = logging.getLogger("sandbox.engine")
@@ -61,8 +62,11 @@ async def advance_due(limit: int, only: list[str] | None = None,
                 await engine.apply_due(row)
         for row in rows:  # the line a step job wrote per payout (its id, for following it)
             log.info("due steps applied", extra={"payout_id": row.id, "merchant_id": row.merchant})
-    except Exception:
-        if not rows:
+    except Exception as exc:
+        # The database or Redis gone (a restart): every payout is still due, for the next
+        # claim once it is back. Stepping each alone, or holding any back, would only
+        # leave healthy payouts waiting out HOLD_BACK_S after the outage.
+        if not rows or is_unavailable(exc):
             raise
         log.warning("stepping %d due payouts together failed; stepping each alone", len(rows), exc_info=True)
         await _each_alone(rows)
@@ -73,7 +77,9 @@ async def _each_alone(rows: list[repository.PayoutRow]) -> None:
     for row in rows:
         try:
             await engine.advance(row.id, row.track, row.step_index)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
             log.warning("stepping %s failed; held back from claims for %ss", row.id, HOLD_BACK_S, exc_info=True)
             _held_back[row.id] = time.monotonic() + HOLD_BACK_S
 
