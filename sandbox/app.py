@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
         # /metrics (Prometheus) is left out of the spec too; see sandbox/core/metrics.py.
-        route_handlers=[public, authenticated, *dashboard.routers(), metrics.metrics_endpoint],
+        route_handlers=[public, authenticated, *dashboard.routers(rate_limiter), metrics.metrics_endpoint],
         template_config=dashboard.template_config(),
         on_startup=[startup],
         on_shutdown=[shutdown],

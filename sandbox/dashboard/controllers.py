@@ -294,7 +294,9 @@ async def unknown_page(rest: FromPath[str]) -> None:
 # --- wiring ------------------------------------------------------------------------------------
 
 
-def routers() -> list[Router]:
+def routers(rate_limiter: RateLimitMiddleware) -> list[Router]:
+    """`rate_limiter`: the API's own (the same counters, and one Redis pool, closed at
+    the app's shutdown)."""
     settings = get_settings()
     dashboard = Router(
         path="/dashboard",
@@ -306,7 +308,7 @@ def routers() -> list[Router]:
         # As on the API: who is signed in, then the merchant's rate limit, then the form's
         # one-time idempotency key (its effect and the key commit together).
         middleware=[sessions.SessionMiddleware(), pages.SignedInMiddleware(),
-                    RateLimitMiddleware(settings.rate_limit),
+                    rate_limiter,
                     IdempotencyMiddleware(settings.max_body_bytes, form_field=pages.IDEMPOTENCY_FIELD,
                                           refused=sessions.refused)],
         guards=[pages.check_csrf],
