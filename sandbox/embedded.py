@@ -12,12 +12,14 @@ import ctypes
 import hashlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger("sandbox.embedded")
@@ -248,3 +250,25 @@ class EmbeddedRedis:
                 self._proc.wait()
         else:
             _wait(lambda: not _pid_alive(pid), 15, "embedded Redis to stop")
+
+
+@contextlib.contextmanager
+def servers_for_a_run(prefix: str) -> Iterator[tuple[str, str]]:
+    """(database_url, redis_url) for the length of the block, for a test run or a
+    benchmark in this process: the external servers when SANDBOX_DATABASE_URL and
+    SANDBOX_REDIS_URL are set, else embedded ones in a new temporary data dir (named
+    `prefix`…), stopped and removed afterwards."""
+    from sandbox.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url and settings.redis_url:
+        yield settings.database_url, settings.redis_url
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
+    try:
+        yield pg.start(), rd.start()
+    finally:
+        rd.stop()
+        pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -20,22 +17,10 @@ from tests.helpers import ADMIN_KEY, RAIL_SECRET, Api, Stack, free_port, new_mer
 def servers() -> tuple[str, str]:
     """Embedded PostgreSQL and Redis in a temporary data dir (external ones when the
     SANDBOX_DATABASE_URL / SANDBOX_REDIS_URL variables are set)."""
-    from sandbox.settings import get_settings
+    from sandbox.embedded import servers_for_a_run
 
-    settings = get_settings()
-    if settings.database_url and settings.redis_url:
-        yield settings.database_url, settings.redis_url
-        return
-    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
-
-    data_dir = Path(tempfile.mkdtemp(prefix="sandbox-tests-"))
-    pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
-    try:
-        yield pg.start(), rd.start()
-    finally:
-        rd.stop()
-        pg.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with servers_for_a_run("sandbox-tests-") as urls:
+        yield urls
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import httpx
 import uvicorn
 import uvloop  # as the API runs under uvicorn
 
-from sandbox.bench.servers import bench_servers
+from sandbox.embedded import servers_for_a_run
 
 
 def _free_port() -> int:
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--suffix", default="0001")
     args = parser.parse_args()
 
-    with bench_servers() as (database_url, redis_url):
+    with servers_for_a_run("sandbox-bench-") as (database_url, redis_url):
         print(uvloop.run(run(args.payouts, args.suffix, database_url, redis_url)))
 
 

@@ -16,7 +16,7 @@ import time
 
 import uvloop  # as `sandbox worker` runs (worker/main.py)
 
-from sandbox.bench.servers import bench_servers
+from sandbox.embedded import servers_for_a_run
 
 
 async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50,
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--max-jobs", type=int, default=50, help="arq max_jobs (default 50, as `sandbox worker`)")
     args = parser.parse_args()
 
-    with bench_servers() as (database_url, redis_url):
+    with servers_for_a_run("sandbox-bench-") as (database_url, redis_url):
         print(uvloop.run(run(args.payouts, args.suffix, database_url, redis_url, args.max_jobs, args.merchants)))
 
 
