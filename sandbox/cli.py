@@ -8,236 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import fcntl
-import os
-import shutil
-import socket
 import sys
-import time
 from pathlib import Path
 
+from sandbox import up
 from sandbox.serving import serve
-from sandbox.settings import Settings, get_settings
-
-# (name, argv) of every process `sandbox up` runs.
-CHILDREN: list[tuple[str, list[str]]] = [
-    ("api", [sys.executable, "-m", "sandbox.cli", "api"]),
-    ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
-    ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
-]
-READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
-STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
-ADMIN_KEY_FILE = "admin-key"
-LOCK_FILE = ".lock"
-
-
-def _say(*lines: str) -> None:
-    print(*lines, sep="\n", flush=True)
-
-
-def _fail(message: str, code: int = 1) -> int:
-    print(f"sandbox: {message}", file=sys.stderr, flush=True)
-    return code
-
-
-# --- sandbox up -------------------------------------------------------------------
-
-
-def _lock_data_dir(data_dir: Path):
-    """One `up` per data dir: a second one would share (and then stop) the first's servers."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 (held until the process exits)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
-
-
-def _busy_ports(settings: Settings) -> list[str]:
-    """The API and IPN ports something already listens on (another `sandbox up` with the
-    default ports, say), each with the variable that moves it. Checked before anything
-    starts: `up` knows its API is ready when that port answers /ready, so a port taken
-    by another sandbox would pass for our own API, keys and all."""
-    busy = []
-    for variable, port in (("SANDBOX_API_PORT", settings.api_port), ("SANDBOX_IPN_PORT", settings.ipn_port)):
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
-            try:
-                probe.bind((settings.api_host, port))
-            except OSError:
-                busy.append(f"port {port} ({variable})")
-    return busy
-
-
-def _wipe_data_dir(data_dir: Path) -> None:
-    """--fresh: stop the servers an earlier run left here, then delete all but the lock."""
-    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
-
-    EmbeddedRedis(data_dir).stop()
-    EmbeddedPostgres(data_dir).stop()
-    for entry in data_dir.iterdir():
-        if entry.name == LOCK_FILE:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-
-
-def _write_secret(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-    os.replace(tmp, path)
-
-
-async def _prepare(database_url: str, given_admin_key: str | None, saved_admin_key: str | None):
-    """Migrate and seed. Returns the seed report and whether the admin key an earlier
-    run saved still opens this database (seed shows a key only when it made or got one)."""
-    from sandbox import db
-    from sandbox.core import auth
-    from sandbox.core.errors import Unauthenticated
-    from seeds.seed import seed
-
-    db.configure(database_url)
-    await db.start(1, 2)
-    try:
-        await db.migrate()
-        report = await seed(given_admin_key)
-        saved_works = False
-        if report.admin_key is None and saved_admin_key:
-            with contextlib.suppress(Unauthenticated):
-                saved_works = (await auth.authenticate(saved_admin_key)).role == "admin"
-        return report, saved_works
-    finally:
-        await db.stop()
-
-
-def _admin_key(key_file: Path, database_url: str, given: str | None):
-    """Migrate, seed, and find the admin key to show: the one seed made or was given
-    (saved to `key_file`, mode 0600), else the one saved there by an earlier run."""
-    try:
-        saved = key_file.read_text().strip() or None
-    except OSError:
-        saved = None
-    report, saved_works = asyncio.run(_prepare(database_url, given, saved))
-    if report.admin_key:
-        _write_secret(key_file, report.admin_key)
-        return report, report.admin_key
-    return report, saved if saved_works else None
-
-
-def _local_url(settings: Settings, port: int) -> str:
-    host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
-    return f"http://{host}:{port}"
-
-
-def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, embedded: list[str]) -> None:
-    base = _local_url(settings, settings.api_port)
-    lines = [
-        "",
-        "MyPay Sandbox",
-        f"  API        {base}/api/v1",
-        f"  Docs       {base}/schema",
-        f"  Dashboard  {base}/dashboard  (sign in with a key below)",
-        f"  IPN        {_local_url(settings, settings.ipn_port)}/ipn/rail",
-        f"  Worker     1 process, time scale {settings.time_scale:g}",
-        f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",
-        "  Demo merchant keys (X-API-KEY)",
-        *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants),
-    ]
-    if admin_key:
-        lines.append(f"  Admin key  {admin_key}  (saved in {key_file})")
-    else:
-        lines.append("  Admin key  made by an earlier run and not saved here; set SANDBOX_ADMIN_KEY to add one")
-    _say(*lines, "")
-
-
-def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
-    """The given URLs, or embedded servers (appended to `servers` as they start).
-    PostgreSQL starts in a thread while Redis starts and the seed code is imported."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
-
-    database_url, redis_url = settings.database_url, settings.redis_url
-    # Leaving the block waits for the thread, even on Shutdown: then the caller stops it.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        if not database_url:
-            servers.append(pg := EmbeddedPostgres(settings.data_dir))
-            pg_dsn = thread.submit(pg.start)
-        if not redis_url:
-            servers.append(rd := EmbeddedRedis(settings.data_dir))
-            # From the main thread: PDEATHSIG fires when the thread that forked it ends.
-            redis_url = rd.start()
-        import seeds.seed  # noqa: F401  (the slow imports of the next step, meanwhile)
-        if not database_url:
-            database_url = pg_dsn.result()
-    return database_url, redis_url
+from sandbox.settings import get_settings
+from sandbox.up import fail, local_url, say
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from sandbox.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
-
-    started = time.monotonic()
-    settings = get_settings()
-    data_dir = settings.data_dir
-    lock = _lock_data_dir(data_dir)
-    if lock is None:
-        return _fail(f"another `sandbox up` is running on {data_dir.resolve()}")
-    if busy := _busy_ports(settings):
-        lock.close()
-        return _fail(f"{' and '.join(busy)} already in use on {settings.api_host}; "
-                     "set the variable to a free port")
-    servers = []  # embedded servers, stopped in reverse order
-    supervisor = Supervisor(os.environ)
-    try:
-        with stop_signals_raise():
-            if args.fresh:
-                _wipe_data_dir(data_dir)
-                kept = " (servers given by URL keep their data)" if settings.database_url or settings.redis_url else ""
-                _say(f"--fresh: wiped {data_dir.resolve()}{kept}")
-            database_url, redis_url = _start_servers(settings, servers)
-            t_servers = time.monotonic()
-            key_file = data_dir.resolve() / ADMIN_KEY_FILE
-            report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
-            t_seeded = time.monotonic()
-            embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
-            _banner(settings, report, admin_key, key_file, embedded)
-
-            supervisor.env.update(SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
-            if settings.log_format is None and sys.stderr.isatty():
-                # Someone is reading this terminal: one readable line per request and job.
-                # Piped or collected (CI, docker), the children log JSON.
-                supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
-            for name, argv in CHILDREN:
-                supervisor.start(name, argv)
-            supervisor.wait_ready(f"{_local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
-            supervisor.wait_ready(f"{_local_url(settings, settings.ipn_port)}/health", READY_TIMEOUT)
-            now = time.monotonic()
-            _say(f"ready in {now - started:.2f}s (servers {t_servers - started:.2f}s, migrate and seed "
-                 f"{t_seeded - t_servers:.2f}s, processes {now - t_seeded:.2f}s); Ctrl-C stops everything")
-            for server in servers:
-                supervisor.watch_server(server.NAME, server)
-            supervisor.watch()  # restarts what dies, until a stop signal or it gives up
-    except Shutdown as stop:
-        _say(f"{stop}: stopping")
-        return 0
-    except (ChildExited, GaveUp) as exc:
-        return _fail(f"{exc}; stopping everything")
-    except TimeoutError as exc:
-        return _fail(f"{exc}; stopping everything")
-    finally:
-        stopping = time.monotonic()
-        supervisor.stop(STOP_TIMEOUT)
-        for server in reversed(servers):
-            server.stop()
-        lock.close()
-        _say(f"stopped in {time.monotonic() - stopping:.2f}s")
+    return up.run(args)
 
 
 # --- one process or one step against external servers ------------------------------
@@ -264,26 +45,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def _database_url() -> str:
     url = get_settings().database_url
     if not url:
-        raise SystemExit(_fail("SANDBOX_DATABASE_URL is not set (`sandbox up` runs an embedded server)", 2))
+        raise SystemExit(fail("SANDBOX_DATABASE_URL is not set (`sandbox up` runs an embedded server)", 2))
     return url
 
 
 async def _with_db(database_url: str, step):
     from sandbox import db
 
-    db.configure(database_url)
-    await db.start(1, 2)
-    try:
+    async with db.running(database_url):
         return await step()
-    finally:
-        await db.stop()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from sandbox import db
 
     asyncio.run(_with_db(_database_url(), db.migrate))
-    _say("migrations applied")
+    say("migrations applied")
     return 0
 
 
@@ -292,8 +69,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
     report = asyncio.run(_with_db(_database_url(), lambda: seed(get_settings().admin_key)))
     for merchant_id, name, key in report.merchants:
-        _say(f"merchant  {merchant_id}  {name}  {key}")
-    _say(f"admin key {report.admin_key or '(exists already; not shown)'}")
+        say(f"merchant  {merchant_id}  {name}  {key}")
+    say(f"admin key {report.admin_key or '(exists already; not shown)'}")
     return 0
 
 
@@ -303,7 +80,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(openapi_export.render())
     else:
-        _say(f"wrote {openapi_export.write(Path(args.output or openapi_export.SPEC_PATH))}")
+        say(f"wrote {openapi_export.write(Path(args.output or openapi_export.SPEC_PATH))}")
     return 0
 
 
@@ -311,7 +88,7 @@ def cmd_make_batch(args: argparse.Namespace) -> int:
     from sandbox.batches import sample
 
     per_scenario = sample.write(Path(args.out), args.rows)
-    _say(f"wrote {args.rows} payouts to {args.out}: " + ", ".join(f"{k} {v}" for k, v in per_scenario.items()))
+    say(f"wrote {args.rows} payouts to {args.out}: " + ", ".join(f"{k} {v}" for k, v in per_scenario.items()))
     return 0
 
 
@@ -339,9 +116,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         with api_client(args.url, args.key) as client:
             r = client.get("/sandbox/coverage")
     except httpx.HTTPError as exc:
-        return _fail(f"cannot reach {args.url}: {exc}")
+        return fail(f"cannot reach {args.url}: {exc}")
     if r.status_code != 200:
-        return _fail(f"GET /sandbox/coverage answered {r.status_code}: {r.text}")
+        return fail(f"GET /sandbox/coverage answered {r.status_code}: {r.text}")
     sys.stdout.write(render(r.json()))
     return 0
 
@@ -351,7 +128,7 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     from seeds.seed import DEMO_MERCHANTS
 
     if not args.list and not args.scenario:
-        return _fail("name a scenario, or --list them", 2)
+        return fail("name a scenario, or --list them", 2)
     key = args.key or DEMO_MERCHANTS[0][2]
     _quiet_http()
     return trigger.main(args.url, key, None if args.list else args.scenario, args.amount, args.timeout)
@@ -378,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--rows", type=int, default=1000, help="payouts in the file (default 1000)")
     batch.add_argument("--out", required=True, help="the CSV file to write")
     batch.set_defaults(func=cmd_make_batch)
-    default_url = _local_url(get_settings(), get_settings().api_port)
+    default_url = local_url(get_settings(), get_settings().api_port)
     coverage = sub.add_parser("coverage", help="print what a merchant's integration has been tested against")
     coverage.add_argument("--key", required=True, help="the merchant's API key")
     coverage.add_argument("--url", default=default_url, help=f"the sandbox (default {default_url})")

@@ -70,6 +70,18 @@ async def stop() -> None:
         await pool.close()
 
 
+@contextlib.asynccontextmanager
+async def running(database_url: str, min_size: int = 1, max_size: int = 2) -> AsyncIterator[None]:
+    """This process's pool on `database_url` for the block: one-off steps (migrate, seed)
+    and benchmarks, which open it, do their work and close it again."""
+    configure(database_url)
+    await start(min_size, max_size)
+    try:
+        yield
+    finally:
+        await stop()
+
+
 class Transaction(PostgresTransaction):
     """Piccolo's transaction, but the connection goes back to the pool even when the
     commit itself fails (a deferred constraint, a lost server), and work registered

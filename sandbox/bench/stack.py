@@ -95,12 +95,8 @@ async def with_db(stack: Stack, step):
     """Run `step()` with this process's pool on the bench database."""
     from sandbox import db
 
-    db.configure(stack.database_url)
-    await db.start(1, 4)
-    try:
+    async with db.running(stack.database_url, 1, 4):
         return await step()
-    finally:
-        await db.stop()
 
 
 async def pgbench_merchants(count: int) -> None:
