@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.settings import Settings, get_settings
+from sandbox.settings import Settings, child_env, get_settings
 
 # (name, argv) of every process `sandbox up` runs.
 CHILDREN: list[tuple[str, list[str]]] = [
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"{' and '.join(busy)} already in use on {settings.api_host}; "
                      "set the variable to a free port")
     servers = []  # embedded servers, stopped in reverse order
-    supervisor = Supervisor(os.environ)
+    supervisor = Supervisor(child_env((), {}))
     try:
         with stop_signals_raise():
             if args.fresh:
