@@ -137,7 +137,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             # keep_result=0: a finished step's job id may be used again (a reinitiated payout
             # walks the same steps), and nothing reads job results.
             func(jobs.step_payout, name=STEP_JOB, keep_result=0, max_tries=5, timeout=30),
-            # Runs until nothing is due, handing over after `due.BATCHES_PER_JOB` transactions per claimer.
+            # Runs until nothing is due; after `due.JOB_BUDGET_S` it hands the rest to a fresh job.
             func(jobs.step_due, name=STEP_DUE_JOB, keep_result=0, max_tries=5, timeout=600),
             func(jobs.step_payouts, name=STEPS_JOB, keep_result=0, max_tries=5, timeout=120),
             func(jobs.rail_notify, name=NOTIFY_JOB, keep_result=0, max_tries=len(jobs.RAIL_RETRY_S) + 1, timeout=30),
