@@ -134,9 +134,11 @@ def plugin_env() -> PluginEnv:
                      webhook_host=_opt("MYPAY_WEBHOOK_HOST"))
 
 
-def child_env(without: tuple[str, ...], overrides: dict[str, str]) -> dict[str, str]:
-    """The environment for a process this one starts: its own, less `without`, plus
-    `overrides`."""
-    env = {k: v for k, v in os.environ.items() if k not in without}
+def child_env(without: tuple[str, ...], overrides: dict[str, str], *,
+              without_prefix: str | None = None) -> dict[str, str]:
+    """The environment for a process this one starts: its own, less `without` (and every
+    name starting with `without_prefix`), plus `overrides`."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in without and not (without_prefix and k.startswith(without_prefix))}
     env.update(overrides)
     return env

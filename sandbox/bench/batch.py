@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import shutil
 import subprocess
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+
+from sandbox.settings import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "sk_admin_bench_" + secrets.token_hex(12)
@@ -132,7 +133,7 @@ def main() -> None:
     procs: list[subprocess.Popen] = []
     try:
         port = 18000 + secrets.randbelow(1000)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        env = child_env((), {}, without_prefix="SANDBOX_")  # the run's own SANDBOX_* only
         env.update(SANDBOX_DATABASE_URL=pg.start(), SANDBOX_REDIS_URL=rd.start(), SANDBOX_TIME_SCALE="0",
                    SANDBOX_API_PORT=str(port), SANDBOX_IPN_PORT=str(port + 1000), SANDBOX_ADMIN_KEY=ADMIN_KEY,
                    SANDBOX_LOG_LEVEL="WARNING", SANDBOX_DATA_DIR=str(data_dir))

@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.settings import child_env
+
 HERE = Path(__file__).resolve().parent  # the scripts wrk and pgbench run
 
 
@@ -37,9 +39,7 @@ class Load:
 def wrk(url: str, script: str, args: list[str], *, duration: float, connections: int, threads: int,
         rate: float | None = None) -> Load:
     """Run wrk with one of our Lua scripts; `rate`: requests/s in all, paced by the script."""
-    env = dict(os.environ)
-    if rate:
-        env["BENCH_RATE_PER_THREAD"] = f"{rate / threads:.3f}"
+    env = child_env((), {"BENCH_RATE_PER_THREAD": f"{rate / threads:.3f}"} if rate else {})
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
             "-s", str(HERE / script), url, "--", *args]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=duration + 60)

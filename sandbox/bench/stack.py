@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.bench.procs import free_port, stop
+from sandbox.settings import child_env
 
 OPENING_BALANCE = "10000000.00"  # per merchant: covers any run at 1.00 a payout
 
@@ -43,7 +43,7 @@ def start_stack(args: argparse.Namespace) -> Stack:
     redis_url = rd.start()
     port = free_port()
     admin_key = "sk_admin_bench_" + secrets.token_hex(12)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+    env = child_env((), {}, without_prefix="SANDBOX_")  # the run's own SANDBOX_* only
     env.update(
         SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url, SANDBOX_DATA_DIR=str(data_dir),
         SANDBOX_API_PORT=str(port), SANDBOX_IPN_PORT=str(free_port()), SANDBOX_ADMIN_KEY=admin_key,
