@@ -99,7 +99,7 @@ async def test_duplicate_that_missed_the_committed_key_is_undone_and_replayed(me
     lock: a duplicate can miss the row the first request committed in between. Forced
     here by hiding the row from the lookup: the duplicate runs, finds the key taken when
     it stores its own, rolls its payout back and replays the first response."""
-    from sandbox.core import idempotency
+    from sandbox.idempotency import claims as idempotency
 
     key = secrets.token_hex(8)
     first = await merchant.post("/payouts", payout_body(), idem=key)
@@ -117,7 +117,7 @@ async def test_duplicate_that_missed_the_key_and_was_refused_replays_the_first_a
     """The same race when the duplicate's own run is refused: the first request's payout
     holds the reference, so the duplicate gets 409 duplicate_reference from the service.
     That refusal is not the answer for this key; the first request's 201 is."""
-    from sandbox.core import idempotency
+    from sandbox.idempotency import claims as idempotency
 
     key = secrets.token_hex(8)
     body = {**payout_body(), "reference": "race-" + key}

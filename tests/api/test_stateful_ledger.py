@@ -48,7 +48,7 @@ from hypothesis.stateful import (
 from sandbox import db
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
-from sandbox.payouts import engine, scenarios, states
+from sandbox.payouts import engine, scenarios, schedule, states
 from sandbox.payouts.destinations import iban_check_digits
 from tests.helpers import new_merchant, payout_body
 
@@ -451,7 +451,7 @@ async def cancelled_pending_payout(merchant) -> str:
 
 async def test_step_job_for_a_cancelled_payout_is_a_no_op(merchant):
     payout_id = await cancelled_pending_payout(merchant)
-    assert await engine.advance(payout_id, engine.MAIN, 0) is False
+    assert await engine.advance(payout_id, schedule.MAIN, 0) is False
 
 
 async def test_cancelled_payout_has_no_step_due(merchant):

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox import db
 from sandbox.ledger.service import check_invariant
-from sandbox.payouts import engine
+from sandbox.payouts import engine, schedule
 from tests.helpers import payout_body
 
 
@@ -29,7 +29,7 @@ async def _kinds(payout_id: str) -> list[str]:
 
 async def test_one_job_applies_the_whole_due_chain(merchant, database):
     payout_id = await _created(merchant)
-    assert await engine.advance(payout_id, engine.MAIN, 0) is True
+    assert await engine.advance(payout_id, schedule.MAIN, 0) is True
     p = (await merchant.get(f"/payouts/{payout_id}")).json()
     assert [h["status"] for h in p["status_history"]] == ["pending", "processing", "success"]
     assert p["attempts"] == 1 and p["psp_reference"]
@@ -40,18 +40,18 @@ async def test_one_job_applies_the_whole_due_chain(merchant, database):
     assert await check_invariant(merchant.merchant_id) == []
 
     # The same job again (a duplicate, or arq retrying it) and a late job for the next step: no-ops.
-    assert await engine.advance(payout_id, engine.MAIN, 0) is False
-    assert await engine.advance(payout_id, engine.MAIN, 1) is False
+    assert await engine.advance(payout_id, schedule.MAIN, 0) is False
+    assert await engine.advance(payout_id, schedule.MAIN, 1) is False
     assert len(await _events(payout_id)) == 3 and len(await _kinds(payout_id)) == 2
 
 
 async def test_bound_hands_the_rest_to_the_queue(merchant, database, monkeypatch):
     monkeypatch.setattr(engine, "MAX_STEPS_PER_JOB", 1)
     payout_id = await _created(merchant)
-    assert await engine.advance(payout_id, engine.MAIN, 0) is True
+    assert await engine.advance(payout_id, schedule.MAIN, 0) is True
     row = await db.fetchrow("SELECT status, step_index, next_action_at FROM payout WHERE id = $1", payout_id)
     assert row["status"] == "processing" and row["step_index"] == 1 and row["next_action_at"] is not None
-    assert await engine.advance(payout_id, engine.MAIN, 1) is True
+    assert await engine.advance(payout_id, schedule.MAIN, 1) is True
     assert await db.fetchval("SELECT status FROM payout WHERE id = $1", payout_id) == "success"
     assert await check_invariant(merchant.merchant_id) == []
 
@@ -69,11 +69,11 @@ async def test_a_step_that_fails_undoes_the_whole_chain(merchant, database, monk
 
     monkeypatch.setattr(engine.service, "transition", fail_on_success)
     with pytest.raises(RuntimeError):
-        await engine.advance(payout_id, engine.MAIN, 0)
+        await engine.advance(payout_id, schedule.MAIN, 0)
     row = await db.fetchrow("SELECT status, step_index FROM payout WHERE id = $1", payout_id)
     assert (row["status"], row["step_index"]) == ("pending", 0)
     assert await _events(payout_id) == [("payout.created", "pending")]
     monkeypatch.undo()
-    assert await engine.advance(payout_id, engine.MAIN, 0) is True
+    assert await engine.advance(payout_id, schedule.MAIN, 0) is True
     assert await db.fetchval("SELECT status FROM payout WHERE id = $1", payout_id) == "success"
     assert await check_invariant(merchant.merchant_id) == []

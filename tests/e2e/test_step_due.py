@@ -6,10 +6,9 @@ import asyncio
 
 import pytest
 
-from sandbox import db
-from sandbox.core import redis as redis_client
+from sandbox import db, redis_client
 from sandbox.ledger.service import check_invariant
-from sandbox.payouts import due, engine
+from sandbox.payouts import due_claims, engine, schedule
 from tests.helpers import payout_body
 
 
@@ -30,13 +29,13 @@ async def test_claimers_and_step_jobs_racing_apply_each_step_once(merchant, othe
     ids = await _create(merchant, 20) + await _create(other_merchant, 20)
 
     async def claimer(share: tuple[int, int]) -> None:
-        while await due.advance_due(4, only=ids, share=share):
+        while await due_claims.advance_due(4, only=ids, share=share):
             pass
 
     # The job's own pass, two more claimers (as two other worker processes would run,
     # one sharing its merchants), and a per-payout step job for every payout (the sweeper's).
-    await asyncio.gather(due.step_due(), claimer((1, 0)), claimer((2, 1)),
-                         *(engine.advance(payout_id, engine.MAIN, 0) for payout_id in ids))
+    await asyncio.gather(due_claims.step_due(), claimer((1, 0)), claimer((2, 1)),
+                         *(engine.advance(payout_id, schedule.MAIN, 0) for payout_id in ids))
 
     assert [await _status(p) for p in ids] == ["success"] * len(ids)
     events = await db.fetch("SELECT payout_id, type FROM outbox_event WHERE payout_id = ANY($1::varchar[])", ids)
@@ -61,13 +60,13 @@ async def test_a_failing_payout_does_not_hold_back_its_group(merchant, database,
         return await real(row, to_status, **kw)
 
     monkeypatch.setattr(engine.service, "transition", fail_for_broken)
-    monkeypatch.setattr(due, "_held_back", {})
-    assert await due.advance_due(len(ids), only=ids) == len(ids)
+    monkeypatch.setattr(due_claims, "_held_back", {})
+    assert await due_claims.advance_due(len(ids), only=ids) == len(ids)
     assert [await _status(p) for p in ids] == ["success", "success", "pending", "success", "success"]
     # Held back: the job's claims leave it alone for a while (the sweeper's job does not).
-    assert broken in due._still_held_back()
+    assert broken in due_claims._still_held_back()
     monkeypatch.undo()
-    assert await engine.advance(broken, engine.MAIN, 0) is True
+    assert await engine.advance(broken, schedule.MAIN, 0) is True
     assert await _status(broken) == "success"
     assert await check_invariant(merchant.merchant_id) == []
 
@@ -76,10 +75,10 @@ async def test_a_step_the_rail_reports_keeps_its_own_job(merchant, database):
     """`…0006` is paid, then returned by the rail's callback: the worker sends that
     callback from the step's own job; `step_due` never claims the step."""
     [payout_id] = await _create(merchant, 1, account="12345678900006")
-    assert await due.advance_due(10, only=[payout_id]) == 1
+    assert await due_claims.advance_due(10, only=[payout_id]) == 1
     row = await db.fetchrow("SELECT status, step_index FROM payout WHERE id = $1", payout_id)
     assert (row["status"], row["step_index"]) == ("success", 2)
-    assert await due.advance_due(10, only=[payout_id]) == 0
+    assert await due_claims.advance_due(10, only=[payout_id]) == 0
     assert await redis_client.get().exists(f"arq:job:step:{payout_id}:main:2") == 1
 
 
@@ -89,7 +88,7 @@ async def test_a_job_arriving_during_a_pass_is_served_by_it(merchant, database, 
     more when it ends, so what woke the job is stepped."""
     first = await _create(merchant, 3)
     late: list[str] = []
-    real = due.advance_due
+    real = due_claims.advance_due
     calls = 0
 
     async def advance_then_create(limit, **kw):
@@ -98,10 +97,10 @@ async def test_a_job_arriving_during_a_pass_is_served_by_it(merchant, database, 
         n = await real(limit, **kw)
         if calls == 1:  # during the pass: more payouts commit, and their wake-ups' jobs start
             late.extend(await _create(merchant, 2))
-            assert [await due.step_due() for _ in range(wakes)] == [0] * wakes
+            assert [await due_claims.step_due() for _ in range(wakes)] == [0] * wakes
         return n
 
-    monkeypatch.setattr(due, "advance_due", advance_then_create)
-    monkeypatch.setattr(due, "STREAMS", 1)
-    await due.step_due()
+    monkeypatch.setattr(due_claims, "advance_due", advance_then_create)
+    monkeypatch.setattr(due_claims, "STREAMS", 1)
+    await due_claims.step_due()
     assert [await _status(p) for p in first + late] == ["success"] * 5

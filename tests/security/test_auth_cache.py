@@ -1,10 +1,10 @@
-"""The API remembers keys that authenticated (sandbox/core/auth_cache.py); what a client
+"""The API remembers keys that authenticated (sandbox/auth/cache.py); what a client
 must never see is a change the cache hides: a revoked key that still works, a rate
 limit that stays old, a key served from memory while nobody listens for changes."""
 
 from sandbox import db
-from sandbox.core.auth import hash_key
-from sandbox.core.auth_cache import CACHE, LISTENER_NAME
+from sandbox.auth.cache import CACHE, LISTENER_NAME
+from sandbox.auth.keys import hash_key
 from tests.helpers import wait_for
 
 LISTENING = dict(timeout=10, what="the auth cache to listen for key changes")

@@ -4,9 +4,10 @@ functions count too: a lazy import is still a dependency).
 A unit is a folder under sandbox/ (a domain, or `core`), a top-level sandbox module
 (`sandbox.db`, `sandbox.settings`, ...), `worker` or `ipn`. Two rules:
 
-- `sandbox.core` holds what every domain shares (auth, errors, money, idempotency,
-  metrics' registry, ...) and imports no domain: a domain plugs into core (e.g. it
-  registers its metrics at start-up), never the other way round.
+- `sandbox.core` is a kit of stateless helpers every package shares (errors, money,
+  types and their wording, ids, pagination, timestamps, the clock): it imports no
+  other package, owns no table and writes no SQL. What keeps state (auth, idempotency,
+  observability, rate limits) is a package of its own beside the domains.
 - No cycle between units: each one can be read, tested and changed knowing only what
   it imports."""
 
@@ -14,14 +15,15 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ROOTS = ("sandbox", "worker", "ipn")
-# What core may lean on: plumbing, not domains.
-CORE_MAY_IMPORT = {"sandbox.core", "sandbox.db", "sandbox.settings"}
-
+# What core may lean on: its own modules and the settings (the clock's time scale).
+CORE_MAY_IMPORT = {"sandbox.core", "sandbox.settings"}
+CORE = REPO / "sandbox" / "core"
 
 
 def unit_of(module: str) -> str:
@@ -101,6 +103,21 @@ def test_core_imports_no_domain():
     outside = {target: files for target, files in import_graph()["sandbox.core"].items()
                if target not in CORE_MAY_IMPORT}
     assert outside == {}, f"sandbox.core imports domains: {outside}"
+
+
+def test_core_owns_no_table_and_no_sql():
+    """A Piccolo table or a statement in core would make it a domain in all but name."""
+    sql = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE |ALTER )")
+    found = {}
+    for path in CORE.rglob("*.py"):
+        tree = parse(path)
+        tables = [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                  and any(ast.unparse(base).split(".")[-1] == "Table" for base in node.bases)]
+        statements = [node.value[:40] for node in ast.walk(tree)
+                      if isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value)]
+        if tables or statements:
+            found[str(path.relative_to(REPO))] = tables + statements
+    assert found == {}, f"sandbox.core owns tables or SQL: {found}"
 
 
 def test_no_import_cycle_between_packages():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import msgspec
 
-from sandbox.core import errors, nul_guard
+from sandbox.core import errors
+from sandbox.observability import nul_guard
 
 
 async def answered(scope: dict, error: errors.ApiError) -> tuple[dict, dict]:

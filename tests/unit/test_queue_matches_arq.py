@@ -1,4 +1,4 @@
-"""sandbox/core/queue.py enqueues with a one-round-trip Lua copy of arq's
+"""sandbox/enqueue.py enqueues with a one-round-trip Lua copy of arq's
 `ArqRedis.enqueue_job`. A copy is only allowed while it decides exactly as the library
 does: this drives both with the same random sequences of enqueues (job ids that repeat,
 ids that already have a result, delays, arguments, marked enqueues) against real Redis,
@@ -21,8 +21,8 @@ from arq.constants import result_key_prefix
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.core import queue
-from sandbox.core import redis as redis_client
+from sandbox import enqueue as queue
+from sandbox import redis_client
 
 NOW_MS = 1_800_000_000_000
 MARKER_TTL_MS = 60_000
@@ -63,7 +63,7 @@ class Arq:
 
 
 class Copy:
-    """sandbox/core/queue.py. After-commit calls outside a transaction are sent at once."""
+    """sandbox/enqueue.py. After-commit calls outside a transaction are sent at once."""
 
     @staticmethod
     async def enqueue(redis: ArqRedis, function, args, job_id, delay) -> bool:

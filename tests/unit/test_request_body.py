@@ -5,7 +5,7 @@ import os
 
 import httpx
 
-from sandbox.core.body import MEMORY_BYTES, read_body, replay_receive
+from sandbox.idempotency.body import MEMORY_BYTES, read_body, replay_receive
 
 
 def _receive_from(data: bytes, chunk: int = 65_536):

@@ -1,4 +1,4 @@
-"""The rate limiter's one-round-trip copy (sandbox/core/sliding_window.py) against the
+"""The rate limiter's one-round-trip copy (sandbox/ratelimits/sliding_window.py) against the
 `limits` library it copies: the same random keys, limits, windows, costs and hit
 sequences go to both, on a real Redis, and every hit must get the same decision, the
 same RateLimit-Remaining and RateLimit-Reset values, and leave the same counters.
@@ -31,7 +31,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
-from sandbox.core.sliding_window import SlidingWindowCounter
+from sandbox.ratelimits.sliding_window import SlidingWindowCounter
 from tests.helpers import free_port, wait_for
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

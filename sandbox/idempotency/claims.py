@@ -11,7 +11,7 @@ these have no effect, so they are stored after rolling back). Not stored: input 
 never reached the handler's logic (400, 401, 403, 413, 415, 429) and 5xx — the client
 may fix the problem and retry with the same key.
 
-Events the handler writes name the request as their cause (`sandbox.core.cause`).
+Events the handler writes name the request as their cause (`sandbox.idempotency.cause`).
 
 A route marked `opt={IN_STATEMENT: True}` (POST /payouts, the hot path) lets its own one
 statement take the key: the middleware opens no transaction, hands the handler a
@@ -36,8 +36,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
-from sandbox.core import cause
-from sandbox.core.body import Body, check_json_depth, check_media_type, read_body, replay_receive
 from sandbox.core.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyMissing,
@@ -46,7 +44,9 @@ from sandbox.core.errors import (
     answer,
     to_api_error,
 )
-from sandbox.core.request_id import ensure_request_id
+from sandbox.core.ids import ensure_request_id
+from sandbox.idempotency import cause
+from sandbox.idempotency.body import Body, check_json_depth, check_media_type, read_body, replay_receive
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADERS = (b"x-idempotency-key", b"idempotency-key")

@@ -3,7 +3,7 @@
 PostgreSQL refuses NUL in text, so an id or filter holding one (`/payouts/%00`,
 `?reference=%00`) would reach the database only to fail there. No id of ours holds a
 NUL, so a path with one names nothing (404); a query value with one is invalid input
-(400 naming the parameter). The request-observing wrapper (core/observe.py), which
+(400 naming the parameter). The request-observing wrapper (observability/observe.py), which
 sees every request before routing, answers what `refusal` returns: one layer fewer
 on every request than a middleware of its own."""
 

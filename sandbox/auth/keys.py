@@ -1,8 +1,8 @@
 """API keys: random, shown once, stored as a SHA-256 hash, compared in constant time.
 
-The gate (core/gate.py) authenticates every /api/v1 route except health and readiness;
+The gate (gate.py) authenticates every /api/v1 route except health and readiness;
 guards only authorise (merchant vs admin). A key that authenticated is remembered by the
-process until the key or its merchant changes (core/auth_cache.py)."""
+process until the key or its merchant changes (auth/cache.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from sandbox import db
-from sandbox.core.auth_cache import CACHE
+from sandbox.auth.cache import CACHE
 from sandbox.core.errors import Forbidden, Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
@@ -72,7 +72,7 @@ async def authenticate(key: str | None) -> Principal:
     if len(key) > MAX_KEY_LENGTH or len(key) < PREFIX_LENGTH:
         raise Unauthenticated("The API key is not valid")
     digest = hash_key(key)
-    cached = CACHE.get(digest)  # a key seen before, unchanged since (core/auth_cache.py)
+    cached = CACHE.get(digest)  # a key seen before, unchanged since (auth/cache.py)
     if cached is not None:
         return cached
     generation = CACHE.generation

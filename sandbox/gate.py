@@ -1,9 +1,9 @@
 """The one ASGI layer every authenticated /api/v1 request passes, after routing:
 
-1. the API key authenticates the request (core/auth.py), every method, OPTIONS included;
-2. the key's rate limit counts it (core/ratelimit.py; a refused request takes no
+1. the API key authenticates the request (auth/keys.py), every method, OPTIONS included;
+2. the key's rate limit counts it (ratelimits/limiter.py; a refused request takes no
    idempotency key), and its RateLimit headers go on the answer;
-3. a mutating request claims its idempotency key (core/idempotency.py).
+3. a mutating request claims its idempotency key (idempotency/claims.py).
 
 Each rule stays in its own module; this layer only runs them in that order. One layer
 rather than three because each ASGI layer costs every request a coroutine, a send
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.core import logs
-from sandbox.core.auth import API_KEY_HEADER, authenticate
-from sandbox.core.idempotency import MUTATING, IdempotencyMiddleware
-from sandbox.core.ratelimit import RateLimitMiddleware, with_headers
+from sandbox.auth.keys import API_KEY_HEADER, authenticate
+from sandbox.idempotency.claims import MUTATING, IdempotencyMiddleware
+from sandbox.observability import logs
+from sandbox.ratelimits.limiter import RateLimitMiddleware, with_headers
 
 _KEY_HEADER = API_KEY_HEADER.encode()
 

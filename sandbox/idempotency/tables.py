@@ -1,4 +1,4 @@
-"""The idempotency middleware's table (sandbox/core/idempotency.py): one row per
+"""The idempotency middleware's table (sandbox/idempotency/claims.py): one row per
 (scope, key), holding the stored response for 24 hours."""
 
 from piccolo.columns import JSONB, Bytea, Integer, Timestamptz, Varchar

@@ -28,7 +28,7 @@ from sandbox.core.clock import now
 from sandbox.core.errors import is_unavailable
 from sandbox.payouts import engine, repository, schedule
 
-log = logging.getLogger("sandbox.engine")
+log = logging.getLogger("sandbox.payouts.due_claims")
 
 # Payouts per transaction. The transaction holds its merchant's balance row from its
 # first posting to its commit, and that merchant's POSTs wait for it: the bound keeps

@@ -6,9 +6,9 @@ authentication and before idempotency, so a refused request never takes a key.
 
 The algorithm is the `limits` library's; the library needs two Redis round trips a
 request (hit, then window stats for the headers), so the counting runs through
-core/sliding_window.py, a one-round-trip copy of it kept equal to the library by a
+ratelimits/sliding_window.py, a one-round-trip copy of it kept equal to the library by a
 differential test (the one kind of copy the house rules allow). The merchant's override
-comes with its API key, from the same query (core/auth.py).
+comes with its API key, from the same query (auth/keys.py).
 
 Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
 (seconds until a slot frees); a refusal is 429 `rate_limited` with `Retry-After`.
@@ -34,9 +34,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from sandbox.core import redis as redis_client
+from sandbox import redis_client
 from sandbox.core.errors import RateLimited
-from sandbox.core.sliding_window import SlidingWindowCounter
+from sandbox.ratelimits.sliding_window import SlidingWindowCounter
 
 log = logging.getLogger("sandbox.ratelimit")
 OUTAGE_RETRY_S = 1.0
@@ -79,7 +79,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         """Count one request of `principal` against its limit: raises RateLimited (429)
         when over it, else returns the RateLimit headers for the answer; None while Redis
         is unreachable (fail open, see the module's docstring)."""
-        per_minute = principal.rate_limit_per_minute  # read with the key (core/auth.py)
+        per_minute = principal.rate_limit_per_minute  # read with the key (auth/keys.py)
         item = _per_minute(per_minute) if per_minute else self.default
         window = await self._hit(item, principal.key_id)
         if window is None:

@@ -1,6 +1,6 @@
 """Per-request observation, wrapped around the whole ASGI app (outside routing, so
 router 404s and 405s are seen too): starts the request's log context, refuses a NUL in
-the path or query (core/nul_guard.py), adds the
+the path or query (observability/nul_guard.py), adds the
 `X-Request-ID` header to the answer, writes one log line per request, records its
 latency for /metrics and tells the problem listeners what the request was refused
 with. One wrapper for all: each ASGI layer costs a coroutine and a send wrapper on
@@ -17,8 +17,9 @@ from time import perf_counter
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.core import errors, logs, metrics, nul_guard
-from sandbox.core.request_id import HEADER, ensure_request_id
+from sandbox.core import errors
+from sandbox.core.ids import REQUEST_ID_HEADER, ensure_request_id
+from sandbox.observability import logs, metrics, nul_guard
 
 log = logging.getLogger("sandbox.http")
 
@@ -47,7 +48,7 @@ class ObservedApp:
             nonlocal status, created
             if message["type"] == "http.response.start":
                 # Appended as a raw pair: nothing else sets this header.
-                message["headers"] = [*message.get("headers", ()), (HEADER, request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id.encode())]
                 status = message["status"]
                 created = created and status == 201
             elif created and message["type"] == "http.response.body":

@@ -36,8 +36,7 @@ from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
-from sandbox import db
-from sandbox.core import redis as redis_client
+from sandbox import db, redis_client
 from sandbox.core.clock import now
 
 # KEYS: job key, result key, queue. ARGV: expiry ms, job bytes, score ms, job id.
@@ -126,7 +125,7 @@ async def _send(adds: list) -> None:
         client = redis_client.get()
     except RuntimeError:  # a process without Redis (migrate, seed): it cached and queued nothing
         return
-    # One deadline for the whole pipeline, as for single commands (core/redis.py): a
+    # One deadline for the whole pipeline, as for single commands (redis_client.py): a
     # pipeline does not go through the client's per-command one, and against a frozen
     # Redis it would queue behind the pool's lock, holding the request's answer.
     async with asyncio.timeout(redis_client.SOCKET_TIMEOUT_S), client.pipeline(transaction=False) as pipe:

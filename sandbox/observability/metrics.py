@@ -11,7 +11,7 @@ answered the scrape. So every number /metrics serves is global:
   own process, then reads the hashes. Another process's last second may be missing.
 - Domain numbers (payouts by status, webhook deliveries, ...): each domain registers a
   collector here at app start-up (`register`); core knows no domain. A scrape folds the
-  trigger-kept counts once (`sandbox.core.metric_counts`: cost independent of history)
+  trigger-kept counts once (`sandbox.observability.counts`: cost independent of history)
   and hands them to every collector, which may add a query of its own that reads only a
   partial index (never a whole table).
 - Queue depth: ZCARD of arq's queue in Redis at scrape time.
@@ -31,8 +31,8 @@ from litestar import Response, get
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from sandbox.core import metric_counts
-from sandbox.core import redis as redis_client
+from sandbox import redis_client
+from sandbox.observability import counts as metric_counts
 
 log = logging.getLogger("sandbox.metrics")
 
