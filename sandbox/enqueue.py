@@ -16,7 +16,7 @@ random inputs and asserts the same decisions and state, and a benchmark shows th
   and the worker alike, and the EVAL rides in the transaction's one after-commit
   pipeline beside the other Redis commands it sends anyway; arq's WATCH transaction
   cannot be pipelined, so each job would cost its own three round trips.
-- Differential test: tests/unit/test_queue_matches_arq.py (hypothesis; it also fails
+- Differential test: tests/enqueue/test_queue_matches_arq.py (hypothesis; it also fails
   when the installed arq is not the version named here).
 - Benchmark: `python -m sandbox.bench.enqueue` (figures in sandbox/bench/README.md)."""
 

@@ -7,7 +7,7 @@ Why a copy: the library counts a request in two Redis round trips (`hit`, then
 authenticated request. This file does both in one script call. The house rule allows
 a copy of a library's algorithm only like this: in one file naming the library and
 version it follows, driven side by side with the library by a differential test
-(tests/unit/test_sliding_window_differential.py: same random keys, limits, windows and
+(tests/ratelimits/test_sliding_window_differential.py: same random keys, limits, windows and
 hit sequences, Redis' clock under the test's control, same decisions and the same
 remaining/reset values), with the gain shown by the benchmark.
 
