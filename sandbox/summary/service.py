@@ -39,7 +39,7 @@ async def _compute(merchant_id: str) -> BalanceSummary:
             " WHERE merchant = $1 AND seq IS NOT NULL GROUP BY kind, bucket",
             merchant_id,
         )
-        flight = await db.fetchrow(
+        flight = await db.fetchone(
             "SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS total FROM payout"
             " WHERE merchant = $1 AND status = ANY($2::varchar[])",
             merchant_id, _IN_FLIGHT,
