@@ -31,8 +31,10 @@ from datetime import timedelta
 
 import asyncpg
 import msgspec
+from litestar.enums import ScopeType
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
@@ -70,7 +72,7 @@ def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
     return None
 
 
-def fingerprint(scope: Scope, body: Body) -> str:
+def fingerprint(scope: HTTPScope, body: Body) -> str:
     """Same request = same method, path, query and JSON content (key order and spacing
     do not matter), multipart bodies by their parts (not the boundary); other bodies,
     and JSON too large to keep in memory, compare byte for byte."""
@@ -210,10 +212,11 @@ class KeyClaim:
         response, to replay), REFUSED (it wrote nothing; the handler then raises why, and
         None stands for a call that failed that way), or CREATED (the effect is made and
         its response stored)."""
-        self.outcome = record["outcome"] if record is not None else self.REFUSED
-        if self.outcome == self.STORED:
+        outcome: str = record["outcome"] if record is not None else self.REFUSED
+        self.outcome = outcome
+        if outcome == self.STORED:
             self.stored = record
-        return self.outcome
+        return outcome
 
 
 _JSON_HEADERS = msgspec.json.encode([("content-type", "application/json")]).decode()
@@ -249,7 +252,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         principal = scope.get("state", {}).get("principal")
-        if scope["method"] not in MUTATING or principal is None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] not in MUTATING or principal is None:
             await next_app(scope, receive, send)
             return
         key = None
@@ -258,7 +261,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if self.form_field is None:
             key = self._key(_header(scope, HEADERS), "X-Idempotency-Key")
             check_media_type(scope, accepts_files=bool(route_handler and route_handler.opt.get("accepts_files")))
-        limit = (route_handler.resolve_request_max_body_size() if route_handler else None) or self.max_body_bytes
+        limit = (route_handler.resolve_request_max_body_size() if isinstance(route_handler, HTTPRouteHandler)
+                 else None) or self.max_body_bytes
         body = await read_body(scope, receive, limit)
         try:
             if self.form_field is None:
@@ -272,6 +276,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 return
             else:
                 key = self._key(value, self.form_field)
+            assert key is not None  # from the header or the form field, by the same test above
             if route_handler is not None and route_handler.opt.get(IN_STATEMENT) and \
                     await self._in_statement(scope, receive, send, next_app, principal, key, body):
                 return
@@ -286,7 +291,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             raise ValidationFailed.field(where, "must be 1 to 255 visible ASCII characters")
         return key
 
-    async def _in_statement(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal,
+    async def _in_statement(self, scope: HTTPScope, receive: Receive, send: Send, next_app: ASGIApp, principal,
                             key: str, body: Body) -> bool:
         """The handler's one call takes the key; False when the handler refused the input
         without making it, so the request must run the ordinary way: there the key is
@@ -316,7 +321,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         await self._answer(scope, send, outcome, stored, capture, claim.scope_id, key, claim.request_hash)
         return True
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
+    async def _handle(self, scope: HTTPScope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
                       body: Body) -> None:
         request_hash = fingerprint(scope, body)
         scope_id = principal.idempotency_scope
@@ -325,6 +330,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         outcome = "fresh"
         async with db.transaction() as tx:
             row = await db.fetchrow(_LOOKUP_SQL, _lock_name(scope_id, key), scope_id, key)
+            assert row is not None  # its LEFT JOIN from one row always gives one
             if not row["got_lock"]:
                 raise IdempotencyKeyInUse()
             if row["request_hash"] is not None:
