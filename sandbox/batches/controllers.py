@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -16,7 +16,7 @@ from sandbox.payouts.states import STATUSES
 from sandbox.settings import get_settings
 
 BatchId = Annotated[str, PathParameter(max_length=64)]
-ItemStatus = Literal[(*ITEM_STATUSES, *STATUSES)]  # type: ignore[valid-type]
+ItemStatus: TypeAlias = Literal[(*ITEM_STATUSES, *STATUSES)]  # type: ignore[valid-type]
 _decode_json = msgspec.json.Decoder(BatchJsonIn)
 
 

@@ -6,6 +6,7 @@ the transaction; a function that writes never opens one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
@@ -155,7 +156,7 @@ _CLAIM_DUE_ANY_SQL = _CLAIM_DUE_SQL.format(only=f"id <> ALL($4::varchar[]) AND N
 _CLAIM_DUE_OF_SQL = _CLAIM_DUE_SQL.format(only="id = ANY($4::varchar[])")
 
 
-async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: list[str] = (),
+async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: Sequence[str] = (),
                     only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> list[PayoutRow]:
     """Lock and return up to `limit` payouts of one merchant whose next step was due by
     `at`, oldest first, skipping rows another transaction holds: live-clock merchants'

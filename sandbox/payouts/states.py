@@ -5,7 +5,7 @@ kind each move posts. No other module lists statuses of its own: it imports them
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import Literal, TypeAlias, get_args
 
 from sandbox.core.errors import ValidationFailed
 
@@ -28,7 +28,7 @@ IN_REVIEW, PENDING, PROCESSING, RETRYING, ON_HOLD, SUCCESS, FAILED, REJECTED, CA
 
 # The statuses' names as plain strings, for places that need `str` itself (`Literal`).
 STATUSES = tuple(s.value for s in PayoutStatus)
-StatusName = Literal[STATUSES]  # type: ignore[valid-type]  # a `?status=` filter on the wire
+StatusName: TypeAlias = Literal[STATUSES]  # type: ignore[valid-type]  # a `?status=` filter on the wire
 
 NEXT: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     IN_REVIEW: frozenset({PENDING, REJECTED, CANCELLED}),
