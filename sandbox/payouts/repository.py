@@ -167,22 +167,17 @@ async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: list[st
     return [PayoutRow(**r) for r in await db.fetch(sql, at, leave, limit, ids, *share)]
 
 
+# `payout_insert` (sandbox/sql/) names the new row's columns, for this and `payout_create`.
 _INSERT_SQL = """
 WITH posted AS (
     SELECT transaction_id FROM ledger_post($1, $2, $3, $4, $5, $6)
 ), created AS (
-    INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
-                        description, metadata, attempts, failure_code, psp_reference, status_history,
-                        track, step_index, next_action_at, created_at, updated_at)
-    SELECT $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::jsonb, $17, $18, $19, $20::jsonb,
-           $21, $22, $23, $24, $25
+    SELECT payout_insert($7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::jsonb, $17, $18, $19, $20::jsonb,
+                         $21, $22, $23, $24, $25)
       FROM posted
-    RETURNING merchant, id, created_at
-), emitted AS (
-    SELECT outbox_emit(e.id, c.merchant, e.type, c.id, e.data::jsonb, c.created_at, e.request::jsonb)
-      FROM created c, unnest($26::varchar[], $27::varchar[], $28::text[], $29::text[]) AS e(id, type, data, request)
 )
-SELECT count(*) FROM emitted
+SELECT count(outbox_emit(e.id, $8, e.type, $7, e.data::jsonb, $24, e.request::jsonb))
+  FROM created, unnest($26::varchar[], $27::varchar[], $28::text[], $29::text[]) AS e(id, type, data, request)
 """
 
 
