@@ -5,6 +5,6 @@
 lists its versions and `diff v01.sql v02.sql` shows what a version changed. A migration
 moves a function to a version by loading that file (`versions.load`), and its BACKWARDS
 loads the version before (or drops a function it created). A released version's file
-never changes: a change is a new file and a new migration. tests/process/test_sql_versions.py
+never changes: a change is a new file and a new migration. tests/sql/test_versions.py
 checks that the migrated database holds the highest version of every function, and no
 function without a file."""
