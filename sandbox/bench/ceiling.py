@@ -47,16 +47,19 @@ def transaction_statements(script: str) -> list[str]:
 
 
 def one_statement(statements: list[str]) -> str:
-    """The same statements as the data-modifying CTEs of one statement (PostgreSQL runs
-    every one of them, once, in the statement's own implicit transaction). A statement
-    that is itself a WITH query gives its CTEs; its final SELECT is dropped."""
-    ctes = []
+    """The same statements as the CTEs of one statement (PostgreSQL runs every one of
+    them, once, in the statement's own implicit transaction: a data-modifying one always,
+    a SELECT, calling a function that writes, because the final SELECT reads it). A
+    statement that is itself a WITH query gives its CTEs; its final SELECT is dropped."""
+    ctes, selects = [], []
     for i, sql in enumerate(statements):
         if sql.upper().startswith("WITH "):
             ctes.append(sql[5:].rsplit("\nSELECT ", 1)[0].strip().rstrip(","))
         else:
             ctes.append(f"s{i} AS ({sql})")
-    return "WITH " + ",\n".join(ctes) + "\nSELECT 1"
+            if sql.upper().startswith("SELECT "):
+                selects.append(f"s{i}")
+    return "WITH " + ",\n".join(ctes) + "\nSELECT 1" + (" FROM " + ", ".join(selects) if selects else "")
 
 
 def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
