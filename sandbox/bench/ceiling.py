@@ -30,7 +30,7 @@ from litestar import Litestar, get, post
 
 from sandbox import db, redis_client
 from sandbox.auth.keys import Principal
-from sandbox.payouts.repository import COLUMNS
+from sandbox.payouts.repository import GET_SQL
 from sandbox.payouts.schemas import PayoutCreate
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.settings import get_settings
@@ -66,7 +66,6 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
     settings = get_settings()
     statements = transaction_statements(PGBENCH_SQL.read_text())
     folded = one_statement(statements)
-    get_sql = f"SELECT {COLUMNS} FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)"
     limiter = RateLimitMiddleware(settings.rate_limit) if mode == "limited" else None
     principal = Principal(key_id="ceiling", role="merchant", merchant_id=merchant_id)
 
@@ -86,7 +85,7 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
     async def read(payout_id: str) -> dict:
         if limiter is not None:
             await limiter.count(principal)
-        row = await db.fetchrow(get_sql, payout_id, merchant_id)
+        row = await db.fetchrow(GET_SQL, payout_id, merchant_id)
         return {"id": row["id"], "amount": row["amount"], "status": row["status"]}
 
     @post("/api/v1/payouts")
