@@ -141,8 +141,8 @@ async def test_expired_keys_are_pruned_by_the_worker(merchant):
     old, live = secrets.token_hex(8), secrets.token_hex(8)
     for key in (old, live):
         assert (await merchant.post("/sandbox/topups", {"amount": "1.00"}, idem=key)).status_code in (200, 201)
-    await db.execute("UPDATE idempotency_key SET expires_at = now() - interval '1 second' WHERE scope = $1 AND key = $2",
-                     merchant.merchant_id, old)
+    await db.execute("UPDATE idempotency_key SET expires_at = now() - interval '1 second'"
+                     " WHERE scope = $1 AND key = $2", merchant.merchant_id, old)
 
     assert await prune_idempotency_keys({}) >= 1
     kept = await db.fetch("SELECT key FROM idempotency_key WHERE scope = $1", merchant.merchant_id)
