@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from arq import cron
 
-from sandbox.core import idempotency_prune
+from sandbox.idempotency import prune
 
 
 async def prune_idempotency_keys(ctx: dict) -> int:
-    return await idempotency_prune.prune_expired()
+    return await prune.prune_expired()
 
 
 def cron_jobs() -> list:
