@@ -85,6 +85,8 @@ class Settings:
     # metadata addresses (at creation and at connect time). Off by default: sandbox users
     # run their receivers on localhost.
     webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
+    # One webhook request's whole deadline, connect to last byte read: a receiver that
+    # trickles its answer is cut off then like one that never answers.
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
     # The shortest wait before a webhook retry, in real seconds, whatever the time scale: at
     # SANDBOX_TIME_SCALE=0 the schedule would spend all eight attempts in milliseconds and a
@@ -94,6 +96,11 @@ class Settings:
     # (scheme, host, port): a fast receiver is served quickest over a few connections.
     webhook_concurrency: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_CONCURRENCY", 50))
     webhook_per_origin: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_ORIGIN", 4))
+    # ...and for one merchant, so one merchant's endpoints that hang never take the others'
+    # turn; its further attempts wait in a line of at most SANDBOX_WEBHOOK_LINE_PER_MERCHANT
+    # per worker process, and beyond that are postponed (by twice the timeout).
+    webhook_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_MERCHANT", 10))
+    webhook_line_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE_PER_MERCHANT", 2000))
     # GET /balance/summary is cached in Redis for this long (at most 120 s); any balance
     # change invalidates it at once.
     summary_cache_s: int = field(default_factory=lambda: min(_int("SANDBOX_SUMMARY_CACHE_S", 120), 120))

@@ -136,3 +136,23 @@ async def test_duplicate_that_missed_the_key_and_was_refused_replays_the_first_a
     assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
     assert len((await merchant.get("/payouts")).json()["data"]) == 1
     assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_expired_keys_are_pruned_by_the_worker(merchant):
+    """A key past its 24 hours is deleted by the worker's cron job; a live one stays and
+    still replays. (Expired rows were once kept for ever: nothing deleted them.)"""
+    from worker.idempotency import prune_idempotency_keys
+    from worker.main import build_worker
+
+    assert "prune_idempotency_keys" in build_worker(shared_connections=True).functions
+    old, live = secrets.token_hex(8), secrets.token_hex(8)
+    for key in (old, live):
+        assert (await merchant.post("/sandbox/topups", {"amount": "1.00"}, idem=key)).status_code in (200, 201)
+    await db.execute("UPDATE idempotency_key SET expires_at = now() - interval '1 second'"
+                     " WHERE scope = $1 AND key = $2", merchant.merchant_id, old)
+
+    assert await prune_idempotency_keys({}) >= 1
+    kept = await db.fetch("SELECT key FROM idempotency_key WHERE scope = $1", merchant.merchant_id)
+    assert [r["key"] for r in kept] == [live]
+    again = await merchant.post("/sandbox/topups", {"amount": "1.00"}, idem=live)
+    assert again.headers["idempotent-replayed"] == "true"
