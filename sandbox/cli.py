@@ -98,31 +98,46 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
-def _quiet_http() -> None:
-    """The HTTP commands print what matters; httpx's line per request would bury it."""
-    import logging
+def _talks_to_the_api(command):
+    """For the commands that talk to a running sandbox: whatever goes wrong on the way (an
+    answer that refuses, a sandbox that cannot be reached, a key it does not know) ends in
+    one line on stderr and status 1, never a traceback. httpx's own line per request is
+    silenced: these commands print what matters."""
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    def run(args: argparse.Namespace) -> int:
+        import logging
+
+        import httpx
+        import msgspec
+
+        from sandbox.testing.client import Refused
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        try:
+            return command(args)
+        except Refused as exc:
+            return fail(str(exc))
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return fail(f"cannot reach {args.url}: {exc}")
+        except msgspec.ValidationError as exc:
+            return fail(f"{args.url} answered JSON that is not MyPay Sandbox's ({exc}): is this its API?")
+        except KeyboardInterrupt:
+            return fail("interrupted", 130)
+
+    return run
 
 
+@_talks_to_the_api
 def cmd_coverage(args: argparse.Namespace) -> int:
-    import httpx
-
     from sandbox.coverage.report import render
-    from sandbox.testing.client import api_client
+    from sandbox.testing.client import api_client, expect
 
-    _quiet_http()
-    try:
-        with api_client(args.url, args.key) as client:
-            r = client.get("/sandbox/coverage")
-    except httpx.HTTPError as exc:
-        return fail(f"cannot reach {args.url}: {exc}")
-    if r.status_code != 200:
-        return fail(f"GET /sandbox/coverage answered {r.status_code}: {r.text}")
-    sys.stdout.write(render(r.json()))
+    with api_client(args.url, args.key) as client:
+        sys.stdout.write(render(expect(client.get("/sandbox/coverage"), 200)))
     return 0
 
 
+@_talks_to_the_api
 def cmd_trigger(args: argparse.Namespace) -> int:
     from sandbox.testing import trigger
     from seeds.seed import DEMO_MERCHANTS
@@ -130,7 +145,6 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     if not args.list and not args.scenario:
         return fail("name a scenario, or --list them", 2)
     key = args.key or DEMO_MERCHANTS[0][2]
-    _quiet_http()
     return trigger.main(args.url, key, None if args.list else args.scenario, args.amount, args.timeout)
 
 
