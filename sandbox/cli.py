@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sandbox import up
 from sandbox.serving import serve
-from sandbox.settings import get_settings
+from sandbox.settings import INSTALL_ROOT, get_settings
 from sandbox.up import fail, local_url, say
 
 
@@ -195,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import logging
 
+    # This process imports only this installation as well (the processes it starts do,
+    # see settings.child_env): a PYTHONPATH, or `python -m`'s working directory, may name
+    # a project with `seeds`, `worker` or `ipn` packages of its own, ahead of ours.
+    if sys.path[:1] != [str(INSTALL_ROOT)]:
+        sys.path.insert(0, str(INSTALL_ROOT))
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=get_settings().log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     # Piccolo logs a guessed server version at INFO before it has connected anywhere.

@@ -6,6 +6,8 @@ refused, and status 1; never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -74,3 +76,15 @@ async def test_an_unreachable_sandbox(command):
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     code, _, err = await run_cli(*COMMANDS[command], "--key", "sk_test_any", "--url", url)
     assert one_line_failure(code, err).startswith(f"sandbox: cannot reach {url}: ")
+
+
+def test_a_project_with_its_own_seeds_package_is_no_obstacle(tmp_path):
+    """`sandbox trigger` reads the demo key from the sandbox's own `seeds`, not from the
+    one of the project it runs in (here first on PYTHONPATH, as many projects set it)."""
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "__init__.py").write_text("")
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([SANDBOX, "trigger", "--list", "--url", url], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert one_line_failure(done.returncode, done.stderr).startswith(f"sandbox: cannot reach {url}: ")
