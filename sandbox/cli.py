@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sandbox import up
 from sandbox.serving import serve
-from sandbox.settings import get_settings
+from sandbox.settings import INSTALL_ROOT, get_settings
 from sandbox.up import fail, local_url, say
 
 
@@ -98,31 +98,46 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
-def _quiet_http() -> None:
-    """The HTTP commands print what matters; httpx's line per request would bury it."""
-    import logging
+def _talks_to_the_api(command):
+    """For the commands that talk to a running sandbox: whatever goes wrong on the way (an
+    answer that refuses, a sandbox that cannot be reached, a key it does not know) ends in
+    one line on stderr and status 1, never a traceback. httpx's own line per request is
+    silenced: these commands print what matters."""
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    def run(args: argparse.Namespace) -> int:
+        import logging
+
+        import httpx
+        import msgspec
+
+        from sandbox.testing.client import Refused
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        try:
+            return command(args)
+        except Refused as exc:
+            return fail(str(exc))
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return fail(f"cannot reach {args.url}: {exc}")
+        except msgspec.ValidationError as exc:
+            return fail(f"{args.url} answered JSON that is not MyPay Sandbox's ({exc}): is this its API?")
+        except KeyboardInterrupt:
+            return fail("interrupted", 130)
+
+    return run
 
 
+@_talks_to_the_api
 def cmd_coverage(args: argparse.Namespace) -> int:
-    import httpx
-
     from sandbox.coverage.report import render
-    from sandbox.testing.client import api_client
+    from sandbox.testing.client import api_client, expect
 
-    _quiet_http()
-    try:
-        with api_client(args.url, args.key) as client:
-            r = client.get("/sandbox/coverage")
-    except httpx.HTTPError as exc:
-        return fail(f"cannot reach {args.url}: {exc}")
-    if r.status_code != 200:
-        return fail(f"GET /sandbox/coverage answered {r.status_code}: {r.text}")
-    sys.stdout.write(render(r.json()))
+    with api_client(args.url, args.key) as client:
+        sys.stdout.write(render(expect(client.get("/sandbox/coverage"), 200)))
     return 0
 
 
+@_talks_to_the_api
 def cmd_trigger(args: argparse.Namespace) -> int:
     from sandbox.testing import trigger
     from seeds.seed import DEMO_MERCHANTS
@@ -130,7 +145,6 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     if not args.list and not args.scenario:
         return fail("name a scenario, or --list them", 2)
     key = args.key or DEMO_MERCHANTS[0][2]
-    _quiet_http()
     return trigger.main(args.url, key, None if args.list else args.scenario, args.amount, args.timeout)
 
 
@@ -181,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import logging
 
+    # This process imports only this installation as well (the processes it starts do,
+    # see settings.child_env): a PYTHONPATH, or `python -m`'s working directory, may name
+    # a project with `seeds`, `worker` or `ipn` packages of its own, ahead of ours.
+    if sys.path[:1] != [str(INSTALL_ROOT)]:
+        sys.path.insert(0, str(INSTALL_ROOT))
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=get_settings().log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     # Piccolo logs a guessed server version at INFO before it has connected anywhere.

@@ -141,11 +141,24 @@ def plugin_env() -> PluginEnv:
                      webhook_host=_opt("MYPAY_WEBHOOK_HOST"))
 
 
+# The folder that holds this installation's packages (sandbox, worker, ipn, seeds):
+# site-packages once installed, the repository in a checkout.
+INSTALL_ROOT = Path(__file__).resolve().parent.parent
+
+
 def child_env(without: tuple[str, ...], overrides: dict[str, str], *,
               without_prefix: str | None = None) -> dict[str, str]:
     """The environment for a process this one starts: its own, less `without` (and every
-    name starting with `without_prefix`), plus `overrides`."""
+    name starting with `without_prefix`), plus `overrides`.
+
+    The sandbox's Python processes import only this installation, never the caller's
+    project, whose own `seeds`, `worker`, `ipn` or `sandbox` package would stand in for
+    ours (`python -m` puts the working directory first on sys.path; a project's PYTHONPATH
+    often names it too): PYTHONSAFEPATH keeps the working directory off (as `python -P`),
+    and this installation's folder goes before whatever PYTHONPATH the caller set."""
     env = {k: v for k, v in os.environ.items()
            if k not in without and not (without_prefix and k.startswith(without_prefix))}
     env.update(overrides)
+    env["PYTHONSAFEPATH"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(INSTALL_ROOT), env.get("PYTHONPATH")]))
     return env
