@@ -112,7 +112,7 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
                     record = await sender.post_once(http, battery.url, request.content, request.headers,
                                                     battery.timestamp)
             except TimeoutError:
-                verdicts.append(_verdict(case, None, f"no answer within {timeout:g} s",
+                verdicts.append(_verdict(case, None, f"no answer within {round(timeout, 2):g} s",
                                          round((time.perf_counter() - started) * 1000)))
                 continue
             verdicts.append(_verdict(case, record.status_code, record.error, record.latency_ms))
