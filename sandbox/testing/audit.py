@@ -1,0 +1,40 @@
+"""The receiver audit for people and test suites: its answer as a table (`sandbox
+audit-webhooks`, the pytest plugin's failure message) and a refusal in one line."""
+
+from __future__ import annotations
+
+import httpx
+
+from sandbox.coverage.report import table
+
+
+def _observed(case: dict) -> str:
+    if case["observed_status"] is not None:
+        return f"HTTP {case['observed_status']}"
+    return case["transport_error"] or "no answer"
+
+
+def render(audit: dict) -> str:
+    """The scorecard, then what each failed case sent and why it matters."""
+    cases = audit["cases"]
+    passed = sum(c["passed"] for c in cases)
+    title = (f"Receiver audit {audit['id']} of {audit['url']} ({audit['signing']}): "
+             f"{passed} of {len(cases)} cases passed")
+    lines = table(title, ("case", "expected", "observed", "ms", "result"),
+                  [(c["name"], c["expected"], _observed(c), "" if c["latency_ms"] is None else c["latency_ms"],
+                    "pass" if c["passed"] else "FAIL") for c in cases])
+    failed = [c for c in cases if not c["passed"]]
+    if failed:
+        lines += ["", "Failed cases, what they sent and why it matters:"]
+        lines += [f"  {c['name']}: sent {c['sends']}. {c['why']}" for c in failed]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def refusal(response: httpx.Response) -> str:
+    """One line for an answer that is not the audit: the problem's title, detail and code."""
+    what = f"{response.request.method} {response.request.url.path} answered {response.status_code}"
+    try:
+        problem = response.json()
+        return f"{what}: {problem['title']}: {problem['detail']} ({problem['code']})"
+    except (ValueError, KeyError, TypeError):
+        return f"{what}: {response.text[:200]}"
