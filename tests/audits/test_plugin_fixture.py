@@ -1,13 +1,19 @@
 """The pytest plugin's one-call audit (`mypay_audit_receiver`), run as an integrator runs
-it: a small suite in a pytest subprocess (pytester) with its own webhook receiver, against
-this run's sandbox (MYPAY_SANDBOX_URL). A sound receiver passes; a lax one fails the test
-with the scorecard."""
+it: small suites in a pytest subprocess (pytester) with their own webhook receivers,
+against this run's sandbox (MYPAY_SANDBOX_URL). The README's example passes as written; a
+sound receiver passes; a lax one fails the test with the scorecard."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+SECTION = README[README.index("### Auditing your webhook receiver"):]
+EXAMPLE = SECTION[SECTION.index("```python\n") + len("```python\n"):]
+README_EXAMPLE = EXAMPLE[:EXAMPLE.index("```\n")]  # the section's pytest module, as written
 
 pytest_plugins = ["pytester"]
 
@@ -59,15 +65,16 @@ def test_receiver(mypay_audit_receiver, checks):
 async def test_one_call_audits_a_receiver(pytester, monkeypatch, stack):
     monkeypatch.setenv("MYPAY_SANDBOX_URL", stack.base_url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", stack.admin_key)
-    pytester.makepyfile(test_receiver=SUITE)
+    pytester.makepyfile(test_receiver=SUITE, test_receiver_audit=README_EXAMPLE)
     # In a thread: the sandbox under test serves in this event loop meanwhile.
     result = await asyncio.to_thread(pytester.runpytest_subprocess, "-p", "no:cacheprovider", timeout=120)
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*the webhook receiver failed the audit*",
         "*Receiver audit wha_* of http://127.0.0.1:*/webhooks (hmac-sha256): 4 of 9 cases passed*",
         "*tampered_body*4xx*HTTP 204*FAIL*",
         "*FAILED test_receiver.py::test_receiver[[]lax[]]*",
     ])
-    result.stdout.no_fnmatch_line("*test_receiver[[]sound[]] FAILED*")
+    result.stdout.no_fnmatch_line("*FAILED test_receiver.py::test_receiver[[]sound[]]*")
+    result.stdout.no_fnmatch_line("*FAILED test_receiver_audit.py*")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
