@@ -138,6 +138,30 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 @_talks_to_the_api
+def cmd_audit_webhooks(args: argparse.Namespace) -> int:
+    """Exit 0 when every case passed, 1 when one failed or the audit could not run."""
+    from sandbox.testing.audit import render
+    from sandbox.testing.client import Refused, api_client, expect
+    from seeds.seed import DEMO_MERCHANTS
+
+    with api_client(args.url, args.key or DEMO_MERCHANTS[0][2]) as client:
+        # Longer than the audit's own bound (about 30 s against a receiver that hangs).
+        audit = expect(client.post(f"/webhook-endpoints/{args.endpoint}/audit", timeout=90), 200)
+        junit = client.get(f"/webhook-endpoints/{args.endpoint}/audits/{audit['id']}",
+                           params={"format": "junit"}) if args.junit else None
+    if junit is not None and junit.status_code != 200:
+        raise Refused(junit, 200)
+    sys.stdout.write(render(audit))
+    if junit is not None:
+        try:
+            Path(args.junit).write_bytes(junit.content)
+        except OSError as exc:
+            return fail(f"cannot write {args.junit}: {exc.strerror}")
+        say(f"JUnit XML written to {args.junit}")
+    return 0 if audit["passed"] else 1
+
+
+@_talks_to_the_api
 def cmd_trigger(args: argparse.Namespace) -> int:
     from sandbox.testing import trigger
     from seeds.seed import DEMO_MERCHANTS
@@ -182,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("--amount", default="1500.00", help="PKR (default 1500.00; 100000.00 or more waits in_review)")
     trigger.add_argument("--timeout", type=float, default=120.0, help="seconds to follow it (default 120)")
     trigger.set_defaults(func=cmd_trigger)
+    audit = sub.add_parser("audit-webhooks", help="send a webhook endpoint the receiver audit's signed battery; "
+                                                  "print the scorecard, exit 1 if a case failed")
+    audit.add_argument("--endpoint", required=True, help="the webhook endpoint's id (we_…)")
+    audit.add_argument("--key", help="the merchant's API key (default: the seeded Demo Merchant Alpha's)")
+    audit.add_argument("--url", default=default_url, help=f"the sandbox (default {default_url})")
+    audit.add_argument("--junit", metavar="FILE", help="also write the audit as JUnit XML to FILE")
+    audit.set_defaults(func=cmd_audit_webhooks)
     bench = sub.add_parser(
         "bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
     # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.

@@ -101,6 +101,12 @@ class Settings:
     # per worker process, and beyond that are postponed (by twice the timeout).
     webhook_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_MERCHANT", 10))
     webhook_line_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE_PER_MERCHANT", 2000))
+    # The receiver audit (POST /webhook-endpoints/{id}/audit) waits this long for each
+    # case's answer (a receiver should answer within 5 s), and the whole battery stops
+    # sending after the budget: a hanging receiver costs the caller about 30 s, not 9 × 5.
+    webhook_audit_case_timeout_s: float = field(
+        default_factory=lambda: _float("SANDBOX_WEBHOOK_AUDIT_CASE_TIMEOUT_S", 5.0))
+    webhook_audit_budget_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_AUDIT_BUDGET_S", 30.0))
     # GET /balance/summary is cached in Redis for this long (at most 120 s); any balance
     # change invalidates it at once.
     summary_cache_s: int = field(default_factory=lambda: min(_int("SANDBOX_SUMMARY_CACHE_S", 120), 120))

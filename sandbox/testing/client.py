@@ -102,6 +102,23 @@ class MypaySandbox:
         self.merchants.append(merchant)
         return merchant
 
+    def audit_receiver(self, url: str, use_secret, signing: str = "hmac-sha256") -> dict:
+        """Register `url` for a throwaway merchant, hand the receiver its key (`use_secret`
+        gets the `whsec_…` secret, or the `whpk_…` public key for ed25519), run the receiver
+        audit and return it; the endpoint is deleted afterwards."""
+        merchant = self.new_merchant()
+        try:
+            endpoint = expect(merchant.client.post("/webhook-endpoints", json={
+                "url": url, "signing": signing, "description": "receiver audit"}), 201)
+            try:
+                use_secret(endpoint["secret"] or endpoint["public_key"])
+                # Longer than the audit's own bound (about 30 s against a receiver that hangs).
+                return expect(merchant.client.post(f"/webhook-endpoints/{endpoint['id']}/audit", timeout=90), 200)
+            finally:
+                merchant.client.delete(f"/webhook-endpoints/{endpoint['id']}")
+        finally:
+            merchant.close()
+
     def coverage_of(self, key: str) -> dict:
         with api_client(self.url, key) as client:
             return expect(client.get("/sandbox/coverage"), 200)

@@ -88,6 +88,15 @@ async def send(http: httpx.AsyncClient, target: Target) -> Sent:
     return sent
 
 
+async def post_once(http: httpx.AsyncClient, url: str, content: bytes, request_headers: dict[str, str],
+                    timestamp: int) -> AttemptRecord:
+    """One request that is no delivery's (the receiver audit), sent and measured as an
+    attempt is."""
+    sent = Sent()
+    await _post(http, url, content, request_headers, timestamp, [], sent)
+    return sent.first
+
+
 async def _post(http: httpx.AsyncClient, url: str, content: bytes, request_headers: dict[str, str], timestamp: int,
                 applied: list[str], sent: Sent) -> None:
     at = now()
