@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from sandbox.settings import get_settings
 
-
 # How long a worker process may take to start (import the app) before the supervisor
 # gives up on it.
 WORKER_START_S = 60

@@ -3,8 +3,6 @@ audit-webhooks`, the pytest plugin's failure message)."""
 
 from __future__ import annotations
 
-import httpx
-
 from sandbox.coverage.report import table
 
 
