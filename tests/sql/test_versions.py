@@ -114,31 +114,43 @@ import asyncio, sys
 from sandbox import db
 from sandbox.piccolo_app import APP_CONFIG
 
-async def main(url, folder, backwards):
+async def main(url, folder, back_to):
     if folder:
         APP_CONFIG.migrations_folder_path = folder
     async with db.running(url):
-        if backwards:
+        if back_to:
             from piccolo.apps.migrations.commands.backwards import run_backwards
-            result = await run_backwards(app_name="sandbox", migration_id="1", auto_agree=True)
+            result = await run_backwards(app_name="sandbox", migration_id=back_to, auto_agree=True)
             assert result.success, result.message
         else:
             await db.migrate()
 
-asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] == "backwards"))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
 """
 
 
-def _migrate(database_url: str, folder: Path | None = None, *, backwards: bool = False) -> None:
-    subprocess.run([sys.executable, "-c", _MIGRATE, database_url, str(folder or ""),
-                    "backwards" if backwards else "forwards"], check=True, cwd=REPO, timeout=120)
+def _migrate(database_url: str, folder: Path | None = None, *, back_to: str = "") -> None:
+    """Forwards to the newest migration, or (`back_to` a migration id) undo every
+    migration from that one on."""
+    subprocess.run([sys.executable, "-c", _MIGRATE, database_url, str(folder or ""), back_to],
+                   check=True, cwd=REPO, timeout=120)
+
+
+def _first_unreleased_migration(released: Path) -> str:
+    """The id of the oldest migration made after RELEASED."""
+    names = sorted({p.name for p in (REPO / "sandbox" / "migrations").glob("sandbox_*.py")}
+                   - {p.name for p in released.glob("sandbox_*.py")})
+    text = (REPO / "sandbox" / "migrations" / names[0]).read_text()
+    match = re.search(r'^ID = "([^"]+)"', text, re.M)
+    assert match, names[0]
+    return match[1]
 
 
 async def test_a_database_made_by_the_released_migrations_migrates_to_the_newest_functions(stack, tmp_path):
     """Released migrations now load files instead of inline SQL; Piccolo records which
     migrations ran, not their text, so a database they made only runs the new ones, and
     ends with the same functions and triggers as a database made from nothing. Undoing
-    the newest migration gives the functions back as they were released."""
+    the migrations made since gives the functions back as they were released."""
     _released_migrations(tmp_path / "released")
     database = f"released_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(stack.database_url)
@@ -154,7 +166,7 @@ async def test_a_database_made_by_the_released_migrations_migrates_to_the_newest
             differences = _differences(await _functions(conn), await _newest_files(conn))
             assert not differences, "\n".join(differences)
             assert await _triggers(conn) == await _triggers(admin)
-            _migrate(url, backwards=True)
+            _migrate(url, back_to=_first_unreleased_migration(tmp_path / "released"))
             assert await _functions(conn) == released_functions
         finally:
             await conn.close()

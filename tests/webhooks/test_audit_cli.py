@@ -62,7 +62,7 @@ async def test_refusals_in_one_line(stack, merchant, capsys):
                                    "--url", stack.base_url)
     assert (code, out) == (1, "")
     assert err == ("sandbox: POST /api/v1/webhook-endpoints/we_nope/audit answered 404: Not found: "
-                   "No webhook endpoint we_nope (not_found)\n")
+                   "No webhook endpoint we_nope (code not_found)\n")
     code, out, err = await run_cli(capsys, "audit-webhooks", "--endpoint", "we_nope", "--key", "sk_test_wrong",
                                    "--url", stack.base_url)
-    assert code == 1 and len(err.splitlines()) == 1 and err.endswith("(unauthenticated)\n") and "Traceback" not in err
+    assert code == 1 and len(err.splitlines()) == 1 and err.endswith("(code unauthenticated)\n") and "Traceback" not in err
