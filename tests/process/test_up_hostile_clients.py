@@ -1,0 +1,128 @@
+"""Hostile clients against a real `sandbox up`, over raw sockets (an HTTP client library
+would refuse to send what they send): a header that never ends, a path that forges log
+lines, a body shorter than its Content-Length. One `up` for the module, logging in the
+text format a terminal gets."""
+
+from __future__ import annotations
+
+import re
+import select
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.process.conftest import DEMO_KEY, Up, scratch_dir
+
+HEAD_MAX = 32 * 1024
+FLOOD_BYTES = 100 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def run():
+    with scratch_dir() as path:
+        up = Up(path / "data", SANDBOX_LOG_FORMAT="text")
+        try:
+            up.wait_ready()
+            up.ipn_port = int(re.search(r"IPN +http://[^:]+:(\d+)/", up.output()).group(1))
+            yield up
+        finally:
+            up.close()
+
+
+def exchange(port: int, data: bytes, half_close: bool = False, timeout: float = 10.0) -> bytes:
+    """Send `data`, then read until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+        return received
+
+
+def flood_header(port: int, deadline_s: float) -> tuple[float, bytes]:
+    """Stream one header of up to FLOOD_BYTES; stop when the server answers or closes.
+    Returns how long that took and what the server answered (b"" if it reset)."""
+    started = time.monotonic()
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)  # learn of a close soon
+        s.connect(("127.0.0.1", port))
+        s.setblocking(False)
+        pending = f"GET /api/v1/balance HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\nX-Flood: ".encode()
+        sent, chunk = 0, b"a" * 65536
+        while True:
+            left = deadline_s - (time.monotonic() - started)
+            assert left > 0, f"the server still read the header after {sent} bytes and {deadline_s}s"
+            readable, writable, _ = select.select([s], [s] if sent < FLOOD_BYTES else [], [], left)
+            try:
+                if readable:
+                    return time.monotonic() - started, s.recv(65536)
+                if writable:
+                    n = s.send(pending or chunk)
+                    sent += n
+                    pending = pending[n:]
+            except (ConnectionResetError, BrokenPipeError):
+                return time.monotonic() - started, b""
+
+
+def status_of(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+def get_balance(port: int, extra: str = "") -> bytes:
+    return exchange(port, f"GET /api/v1/balance HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\n{extra}"
+                          "Connection: close\r\n\r\n".encode())
+
+
+def test_headers_up_to_the_limit_are_served(run):
+    assert status_of(get_balance(run.port, f"X-Pad: {'p' * (HEAD_MAX - 1024)}\r\n")) == 200
+
+
+@pytest.mark.parametrize("which", ["api", "ipn"])
+def test_headers_over_the_limit_get_431_before_any_key_is_checked(run, which):
+    port = run.port if which == "api" else run.ipn_port
+    response = get_balance(port, f"X-Pad: {'p' * (HEAD_MAX + 1024)}\r\n")
+    assert status_of(response) == 431, response[:300]
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head.lower()
+    assert b'"code":"headers_too_large"' in body
+
+
+def test_endless_headers_are_cut_short_and_do_not_slow_other_clients(run):
+    """The probe's 100 MiB header answered 401 after 14 s, took the API from 128 to 524 MB,
+    and another merchant's GET /balance took up to 10 s meanwhile."""
+    api = next(p for p, cmdline in run.children() if "sandbox.cli api" in cmdline)
+    rss_before = api.memory_info().rss
+    outcomes: list[tuple[float, bytes]] = []
+    failures: list[BaseException] = []
+
+    def attacker() -> None:
+        try:
+            for _ in range(3):
+                outcomes.append(flood_header(run.port, deadline_s=10))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    attackers = [threading.Thread(target=attacker) for _ in range(4)]
+    for t in attackers:
+        t.start()
+    latencies = []
+    with httpx.Client(base_url=run.base, headers={"X-API-KEY": DEMO_KEY}, timeout=30) as other:
+        while any(t.is_alive() for t in attackers) or not latencies:
+            started = time.monotonic()
+            assert other.get("/balance").status_code == 200
+            latencies.append(time.monotonic() - started)
+    for t in attackers:
+        t.join()
+    assert not failures, failures[0]
+    assert len(outcomes) == 12
+    for took, answer in outcomes:
+        assert took < 5, f"the header was refused after {took:.1f}s"
+        assert answer == b"" or status_of(answer) == 431, answer[:200]
+    assert max(latencies) < 2, f"GET /balance took up to {max(latencies):.2f}s meanwhile"
+    grown = (api.memory_info().rss - rss_before) / 2**20
+    assert grown < 64, f"the API grew {grown:.0f} MiB"
