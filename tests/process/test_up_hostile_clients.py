@@ -6,6 +6,7 @@ text format a terminal gets."""
 from __future__ import annotations
 
 import re
+import secrets
 import select
 import socket
 import threading
@@ -14,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from tests.process.conftest import DEMO_KEY, Up, scratch_dir
+from tests.process.conftest import DEMO_KEY, Up, scratch_dir, wait_until
 
 HEAD_MAX = 32 * 1024
 FLOOD_BYTES = 100 * 1024 * 1024
@@ -126,3 +127,18 @@ def test_endless_headers_are_cut_short_and_do_not_slow_other_clients(run):
     assert max(latencies) < 2, f"GET /balance took up to {max(latencies):.2f}s meanwhile"
     grown = (api.memory_info().rss - rss_before) / 2**20
     assert grown < 64, f"the API grew {grown:.0f} MiB"
+
+
+def test_a_path_cannot_forge_log_lines_or_reach_the_terminal(run):
+    token = secrets.token_hex(6)
+    forged = f"2026-11-23 19:00:00,000 ERROR sandbox.auth: forged {token}"
+    path = "/api/v1/no%0a" + forged.replace(" ", "%20") + "%1b[2J%c2%9b"
+    response = exchange(run.port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    assert status_of(response) == 404
+    line = wait_until(lambda: next((ln for ln in run.output().splitlines() if f"forged {token}" in ln), None),
+                      10, "the request's log line")
+    assert line.startswith(time.strftime("%Y-")) and " INFO sandbox.http: GET unmatched 404" in line, line
+    assert "path=/api/v1/no\\n2026-11-23 19:00:00,000" in line and "\\x1b[2J\\x9b" in line, line
+    output = run.output()
+    assert not any(ln.startswith("2026-11-23 19:00:00,000 ERROR") for ln in output.splitlines())
+    assert "\x1b" not in output and "\x9b" not in output
