@@ -17,7 +17,7 @@ import anyio
 from litestar.types import Message, Receive, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
-from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 MEMORY_BYTES = 1_048_576
 CHUNK_BYTES = 65_536
@@ -204,7 +204,10 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> Body:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                # The client left before the body's end (its Content-Length or last chunk):
+                # what arrived may still parse (a complete multipart inside a longer
+                # promised length), but an incomplete request must have no effect.
+                raise ValidationFailed("The connection closed before the whole body arrived")
             chunk = message.get("body", b"")
             if body.size + len(chunk) > limit:
                 raise PayloadTooLarge(f"The body may be at most {limit} bytes")

@@ -142,3 +142,52 @@ def test_a_path_cannot_forge_log_lines_or_reach_the_terminal(run):
     output = run.output()
     assert not any(ln.startswith("2026-11-23 19:00:00,000 ERROR") for ln in output.splitlines())
     assert "\x1b" not in output and "\x9b" not in output
+
+
+def _multipart(rows: int, boundary: str) -> bytes:
+    csv = "amount,type,bank_code,account_number,account_title\n" + "".join(
+        f"1.00,bank,HBL,{12345678900001 + i},Ali Raza\n" for i in range(rows))
+    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.csv\"\r\n"
+            f"Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n").encode()
+
+
+def _server_read_all(server_port: int, client_port: int) -> bool:
+    """Whether the server has read everything the client sent on this connection (the
+    receive queue of its end is empty; /proc/net/tcp shows ports and queues in hex)."""
+    local, remote = f":{server_port:04X} ", f":{client_port:04X} "
+    with open("/proc/net/tcp") as table:
+        for row in table:
+            fields = row.split()
+            if f"{fields[1]} ".endswith(local) and f"{fields[2]} ".endswith(remote):
+                return int(fields[4].split(":")[1], 16) == 0
+    return False
+
+
+def test_a_multipart_batch_shorter_than_its_content_length_has_no_effect(run):
+    """The probe sent a complete multipart with a Content-Length 1,000 bytes too large, then
+    half-closed: it got no answer, yet the batch was made and its payouts too."""
+    boundary, key, request_id = secrets.token_hex(8), secrets.token_hex(12), "hostile-" + secrets.token_hex(6)
+    body = _multipart(50, boundary)
+
+    def head(length: int, expect: str = "") -> bytes:
+        return (f"POST /api/v1/payout-batches HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\n"
+                f"X-Idempotency-Key: {key}\r\nX-Request-ID: {request_id}\r\n{expect}"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n"
+                "Connection: close\r\n\r\n").encode()
+
+    with socket.create_connection(("127.0.0.1", run.port), timeout=10) as s:
+        # "100 Continue" comes when the app first asks for the body: from then on, what
+        # the server reads reaches the app before the end of the stream does.
+        s.sendall(head(len(body) + 1000, "Expect: 100-continue\r\n"))
+        assert s.recv(65536).startswith(b"HTTP/1.1 100 ")
+        s.sendall(body)
+        wait_until(lambda: _server_read_all(run.port, s.getsockname()[1]), 10, "the server to read the body")
+        s.shutdown(socket.SHUT_WR)  # the client gives up on the 1,000 bytes it promised
+        while s.recv(65536):
+            pass
+    # The API logs the request's line when it is done with it, whatever it did.
+    wait_until(lambda: f"request_id={request_id}" in run.output(), 10, "the request's log line")
+    # Had it been acted on, its answer would be stored under the key and replayed now.
+    response = exchange(run.port, head(len(body)) + body)
+    assert status_of(response) == 202, response[:500]
+    assert b"idempotent-replayed" not in response.lower()
