@@ -1,12 +1,12 @@
 """A size limit on a request's head (request line and headers), for every HTTP process we
 serve (`sandbox api`, `sandbox ipn`). uvicorn's httptools protocol has none: httptools
 gathers a header of any size in memory (one 100 MiB header took the API 14 s and 400 MB,
-and held up every other client meanwhile), and uvicorn's limit option is for its h11
-protocol only (which answers 400, not 431). So the httptools protocol gets one here:
-it still does all the parsing; this only counts the bytes that arrive while a head is
-being read and, past HEAD_MAX_BYTES, answers 431 and closes the connection, before any
-key is checked. Memory per connection stays under the limit plus one read (at most
-256 KiB with uvloop), whatever the client sends."""
+and held up every other client meanwhile), and the trailers after a chunked body alike;
+uvicorn's limit option is for its h11 protocol only (which answers 400, not 431). So the
+httptools protocol gets one here: it still does all the parsing; this only counts bytes
+and, past HEAD_MAX_BYTES, answers 431 and closes the connection, before any key is
+checked. Memory per connection stays under the limit plus one read (at most 256 KiB with
+uvloop), whatever the client sends."""
 
 from __future__ import annotations
 
@@ -41,24 +41,29 @@ class _HeadTooLarge(Exception):
 class HeadLimitedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with HEAD_MAX_BYTES (pass it as uvicorn's `http`).
 
-    Two counts, as a head may end or not: a head that arrives whole is measured exactly
-    from what the parser hands over (the URL, each header) when it ends; one that does
-    not end yet is measured by the bytes that arrived since the request began."""
+    A head that arrives whole is measured exactly when it ends, from what the parser
+    hands over (the URL, each header). Bytes that are not body are also counted as they
+    arrive, a run of them ended only by body bytes or a request's end: that catches a
+    head that never ends, and trailers after a chunked body (httptools gathers those the
+    same way) that never end either. Chunk framing between body bytes is a few bytes."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._in_head = True  # the bytes arriving belong to a request line or headers
-        self._head_bytes = 0  # bytes that arrived while in the head
+        self._not_body = 0  # bytes in a row that were no body: a head, trailers
+        self._body_bytes = 0  # body bytes the parser handed over on this connection
         self._head_size = 0  # the request line and headers the parser handed over
         self._too_large = False
 
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():
             return
-        if self._in_head:
-            self._head_bytes += len(data)
+        body_before = self._body_bytes
         super().data_received(data)
-        if self._in_head and self._head_bytes > HEAD_MAX_BYTES and not self.transport.is_closing():
+        if body := self._body_bytes - body_before:
+            self._not_body = len(data) - body  # at most what this read held besides body
+        else:
+            self._not_body += len(data)
+        if self._not_body > HEAD_MAX_BYTES and not self.transport.is_closing():
             self._too_large = True
             self.send_400_response("")
 
@@ -74,12 +79,15 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         if self._head_size > HEAD_MAX_BYTES:
             self._too_large = True
             raise _HeadTooLarge  # uvicorn's data_received answers a parser error: send_400_response
-        self._in_head = False  # a body may follow: limited by the app, per route
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._in_head, self._head_bytes, self._head_size = True, 0, 0  # the next request on this connection
+        self._not_body = self._head_size = 0  # the next request on this connection starts afresh
 
     def send_400_response(self, msg: str) -> None:
         if not self._too_large:

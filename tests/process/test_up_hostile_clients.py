@@ -45,15 +45,18 @@ def exchange(port: int, data: bytes, half_close: bool = False, timeout: float = 
         return received
 
 
-def flood_header(port: int, deadline_s: float) -> tuple[float, bytes]:
-    """Stream one header of up to FLOOD_BYTES; stop when the server answers or closes.
-    Returns how long that took and what the server answered (b"" if it reset)."""
+FLOOD_HEAD = f"GET /api/v1/balance HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\nX-Flood: ".encode()
+
+
+def flood_header(port: int, deadline_s: float, prefix: bytes = FLOOD_HEAD) -> tuple[float, bytes]:
+    """Stream one header of up to FLOOD_BYTES after `prefix`; stop when the server answers
+    or closes. Returns how long that took and what the server answered (b"" if it reset)."""
     started = time.monotonic()
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)  # learn of a close soon
         s.connect(("127.0.0.1", port))
         s.setblocking(False)
-        pending = f"GET /api/v1/balance HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\nX-Flood: ".encode()
+        pending = prefix
         sent, chunk = 0, b"a" * 65536
         while True:
             left = deadline_s - (time.monotonic() - started)
@@ -127,6 +130,20 @@ def test_endless_headers_are_cut_short_and_do_not_slow_other_clients(run):
     assert max(latencies) < 2, f"GET /balance took up to {max(latencies):.2f}s meanwhile"
     grown = (api.memory_info().rss - rss_before) / 2**20
     assert grown < 64, f"the API grew {grown:.0f} MiB"
+
+
+def test_a_chunked_upload_is_served_and_its_trailers_are_limited_too(run):
+    """httptools gathers trailers (header fields after a chunked body) as it does headers."""
+    boundary = secrets.token_hex(8)
+    body = _multipart(2000, boundary)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 256]), body[i:i + 256]) for i in range(0, len(body), 256))
+    head = (f"POST /api/v1/payout-batches HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\n"
+            f"X-Idempotency-Key: {secrets.token_hex(12)}\r\nTransfer-Encoding: chunked\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n").encode()
+    response = exchange(run.port, head + b"Connection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
+    assert status_of(response) == 202, response[:500]
+    took, answer = flood_header(run.port, deadline_s=10, prefix=head + b"\r\n" + chunks + b"0\r\nX-Trailer: ")
+    assert took < 5 and (answer == b"" or status_of(answer) == 431), (took, answer[:200])
 
 
 def test_a_path_cannot_forge_log_lines_or_reach_the_terminal(run):
