@@ -70,7 +70,7 @@ async def rail_callback(request: Request) -> IpnResult:
         callback = _decode.decode(body)
     except msgspec.ValidationError as exc:
         raise ValidationFailed(str(exc)) from None  # says which field, e.g. "- at `$.failure_code`"
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bytes inside a string that are not UTF-8
         raise MalformedJson(str(exc)) from None
     return await apply(callback)
 

@@ -143,6 +143,10 @@ class PayloadTooLarge(ApiError):
     status, code, title = 413, "payload_too_large", "The request body is too large"
 
 
+class HeadersTooLarge(ApiError):
+    status, code, title = 431, "headers_too_large", "The request's headers are too large"
+
+
 class UnsupportedMediaType(ApiError):
     status, code, title = 415, "unsupported_media_type", "Send the body as application/json"
 

@@ -46,7 +46,7 @@ from sandbox.core.errors import (
 )
 from sandbox.core.ids import ensure_request_id
 from sandbox.idempotency import cause
-from sandbox.idempotency.body import Body, check_json_depth, check_media_type, read_body, replay_receive
+from sandbox.idempotency.body import Body, check_json, check_media_type, read_body, replay_receive
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADERS = (b"x-idempotency-key", b"idempotency-key")
@@ -241,8 +241,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         body = await read_body(scope, receive, limit)
         try:
             if self.form_field is None:
-                if body.in_memory and body.content_sha256() is None:
-                    check_json_depth(body.in_memory)
+                check_json(scope, body)
             elif (value := body.form_value(self.form_field)) is None:
                 # Every rendered form has a key; a POST without one is a hand-made request
                 # (its CSRF check refuses a forged one), served as it is, without replays.
