@@ -235,7 +235,7 @@ def implied_statuses(event_type: str) -> list[str]:
 
 
 def event_schema(event_type: str, payload: type) -> dict:
-    from sandbox.core.cause import RequestCause
+    from sandbox.idempotency.cause import RequestCause
     from sandbox.payouts.schemas import DESTINATION_OUT_SHAPES
 
     (data, request), defs = msgspec.json.schema_components([payload, RequestCause], ref_template="#/$defs/{name}")
