@@ -39,6 +39,7 @@ def finish(spec: dict) -> dict:
     _destination_shapes(schemas)
     _problem_codes(schemas)
     _zero_bounds(schemas)
+    _junit_answers(spec)
     spec["webhooks"] = _webhooks(schemas)
     return _nullable_enums(_portable(spec))
 
@@ -72,6 +73,20 @@ def _zero_bounds(schemas: dict) -> None:
                 if "minimum" in option:
                     target = schemas[struct.__name__]["properties"][prop]
                     target["minimum"] = option["minimum"]
+
+
+# Operations that answer JUnit XML instead of JSON with `?format=junit`.
+JUNIT_OPERATIONS = ("auditWebhookReceiver", "getWebhookAudit")
+
+
+def _junit_answers(spec: dict) -> None:
+    """The receiver audit answers JUnit XML on `?format=junit`; Litestar knows only the
+    JSON answer the handler is annotated with."""
+    for item in spec["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") in JUNIT_OPERATIONS:
+                op["responses"]["200"]["content"]["application/xml"] = {
+                    "schema": {"type": "string", "description": "JUnit XML: one testsuite, one testcase per case"}}
 
 
 def _optional_bodies(spec: dict) -> None:

@@ -47,7 +47,7 @@ def actions(payout: Payout, viewer: Viewer) -> Actions:
                        reject=status in states.REJECTABLE)
     return Actions(
         cancel=states.may_cancel(status, submitted),
-        reinitiate=status in states.REINITIABLE,
+        reinitiate=states.may_reinitiate(status, (change.status for change in payout.status_history)),
         simulate=[o.value for o in states.outcomes_for(status)] if submitted else [],
     )
 
