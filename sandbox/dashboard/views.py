@@ -8,14 +8,9 @@ from dataclasses import dataclass, field
 from sandbox.auth.keys import Principal
 from sandbox.dashboard.filters import money
 from sandbox.payouts import states
+from sandbox.payouts.failures import FAILURES
 from sandbox.payouts.scenarios import Scenario, ScenarioTable
 from sandbox.payouts.schemas import Payout
-
-FAILURES = {
-    "account_closed": "the beneficiary's bank reports the account as closed",
-    "rail_timeout": "every attempt timed out at the bank rail",
-    "invalid_account": "the bank does not know this account",
-}
 
 
 @dataclass(frozen=True)

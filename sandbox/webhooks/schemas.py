@@ -6,7 +6,7 @@ import msgspec
 
 from sandbox.core.types import Description
 from sandbox.idempotency.cause import RequestCause
-from sandbox.webhooks.event_types import PATTERNS
+from sandbox.webhooks.event_types import PATTERNS, EventType
 from sandbox.webhooks.faults import Faults
 from sandbox.webhooks.urls import URL_PATTERN
 
@@ -88,7 +88,7 @@ class DeletedEndpoint(msgspec.Struct):
 class Event(msgspec.Struct):
     id: str
     object: Literal["event"]
-    type: str
+    type: EventType
     payout_id: Annotated[str | None, msgspec.Meta(description="The payout a `payout.*` event is about; null for "
                                                               "`batch.*` and `settlement.*` events")]
     created_at: str
