@@ -65,4 +65,5 @@ async def test_refusals_in_one_line(stack, merchant, capsys):
                    "No webhook endpoint we_nope (code not_found)\n")
     code, out, err = await run_cli(capsys, "audit-webhooks", "--endpoint", "we_nope", "--key", "sk_test_wrong",
                                    "--url", stack.base_url)
-    assert code == 1 and len(err.splitlines()) == 1 and err.endswith("(code unauthenticated)\n") and "Traceback" not in err
+    assert code == 1 and len(err.splitlines()) == 1 and err.endswith("(code unauthenticated)\n")
+    assert "Traceback" not in err
