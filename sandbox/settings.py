@@ -81,6 +81,10 @@ class Settings:
     # totals in Redis that /metrics serves (sandbox/observability/metrics.py).
     metrics_flush_s: float = field(default_factory=lambda: _float("SANDBOX_METRICS_FLUSH_S", 1.0))
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
+    # A debugging aid, off by default: every this many seconds the worker writes where its
+    # memory grew since its first snapshot (tracemalloc, which slows it down) to
+    # <data dir>/memory-<pid>.txt (sandbox/observability/memory.py).
+    debug_memory_every_s: float = field(default_factory=lambda: _float("SANDBOX_DEBUG_MEMORY_EVERY_S", 0.0))
     # Webhooks: refuse endpoint URLs that resolve to loopback, private, link-local, CGNAT or
     # metadata addresses (at creation and at connect time). Off by default: sandbox users
     # run their receivers on localhost.

@@ -57,6 +57,12 @@ async def startup(ctx: dict) -> None:
         ctx["metrics_flusher"].start()
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     await webhooks.startup(ctx)
+    settings = get_settings()
+    if settings.debug_memory_every_s:
+        from sandbox.observability.memory import MemoryReports
+
+        ctx["memory_reports"] = MemoryReports(settings.debug_memory_every_s, settings.data_dir)
+        ctx["memory_reports"].start()
 
 
 async def shutdown(ctx: dict) -> None:
@@ -64,6 +70,8 @@ async def shutdown(ctx: dict) -> None:
     from worker import webhooks
 
     await webhooks.shutdown(ctx)
+    if "memory_reports" in ctx:
+        await ctx["memory_reports"].stop()
     if "metrics_flusher" in ctx:
         await ctx["metrics_flusher"].stop()
     if "http" in ctx:

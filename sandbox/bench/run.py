@@ -87,6 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "webhooks, and report RSS, errors and the ledger invariant (sandbox/bench/soak.py)")
     parser.add_argument("--rate", type=float, help="--soak: POST /payouts a second (default: half the peak, "
                                                    "measured with wrk for --duration seconds)")
+    parser.add_argument("--env", action="append", default=[], metavar="SANDBOX_NAME=VALUE",
+                        help="a setting for every process the bench starts (the caller's own SANDBOX_* are not "
+                             "passed on), e.g. SANDBOX_DEBUG_MEMORY_EVERY_S=30; repeatable")
 
 
 async def _hot_payout_paths(key: str, merchant_id: str, limit: int = 2000) -> list[str]:

@@ -58,8 +58,17 @@ def start_stack(args: argparse.Namespace) -> Stack:
         # The same for the API, hello-world and the ceilings: all are served by sandbox.serving.serve.
         SANDBOX_API_WORKERS=str(args.api_workers),
     )
+    env.update(_settings(args.env))
     return Stack(data_dir=data_dir, env=env, database_url=database_url, api_url=f"http://127.0.0.1:{port}",
                  admin_key=admin_key, logs=logs, servers=[pg, rd])
+
+
+def _settings(given: list[str]) -> dict[str, str]:
+    pairs = dict(item.partition("=")[::2] for item in given)
+    wrong = [name for name in pairs if not name.startswith("SANDBOX_")]
+    if wrong:
+        raise SystemExit(f"sandbox bench --env takes SANDBOX_NAME=VALUE, not {', '.join(wrong)}")
+    return pairs
 
 
 def stop_stack(stack: Stack, keep: bool) -> None:
