@@ -104,7 +104,10 @@ class Settings:
     # turn; its further attempts wait in a line of at most SANDBOX_WEBHOOK_LINE_PER_MERCHANT
     # per worker process, and beyond that are postponed (by twice the timeout).
     webhook_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_MERCHANT", 10))
-    webhook_line_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE_PER_MERCHANT", 2000))
+    webhook_line_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE_PER_MERCHANT", 100))
+    # Attempts one worker process holds at most, on the wire or waiting for a slot (each
+    # with its event's body in memory); a longer backlog waits in the database.
+    webhook_line: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE", 500))
     # The receiver audit (POST /webhook-endpoints/{id}/audit) waits this long for each
     # case's answer (a receiver should answer within 5 s), and the whole battery stops
     # sending after the budget: a hanging receiver costs the caller about 30 s, not 9 × 5.

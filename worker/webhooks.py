@@ -19,7 +19,7 @@ from sandbox.webhooks.slots import Slots
 
 def build_pool(settings: Settings) -> DeliveryPool:
     slots = Slots(settings.webhook_concurrency, settings.webhook_per_origin, settings.webhook_per_merchant)
-    return DeliveryPool(sender.build(settings), slots, settings.webhook_line_per_merchant,
+    return DeliveryPool(sender.build(settings), slots, settings.webhook_line, settings.webhook_line_per_merchant,
                         timedelta(seconds=2 * settings.webhook_timeout_s))
 
 
@@ -43,7 +43,7 @@ async def webhook_deliver(ctx: dict, delivery_id: str) -> bool:
 
 
 async def webhook_sweep(ctx: dict) -> int:
-    return await sweeper.sweep(timedelta(seconds=get_settings().sweep_after_s))
+    return await sweeper.sweep(ctx["webhook_pool"], timedelta(seconds=get_settings().sweep_after_s))
 
 
 FUNCTIONS = [

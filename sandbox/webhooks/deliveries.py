@@ -113,11 +113,11 @@ RETURNING id
 """
 
 
-async def create(new: list[NewDelivery], at: datetime, *, lease: bool = True
+async def create(new: list[NewDelivery], at: datetime, *, lease: int
                  ) -> tuple[list[Target], list[tuple[str, datetime]]]:
     """Insert deliveries (inside the caller's transaction, endpoints already locked).
-    With `lease`, those due at once come back leased to the caller as targets; the
-    others (held back by an injected delay, or all without `lease`) come back as
+    Up to `lease` of those due at once come back leased to the caller as targets; the
+    others (held back by an injected delay, or beyond `lease`) come back as
     (delivery id, due) for the caller to schedule once it commits."""
     if not new:
         return [], []
@@ -136,7 +136,7 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: bool = True
         faults = fault_rules.load(n.endpoint["faults"])
         due = at + fault_rules.hold(faults, seq)
         delivery_id = new_id("whd")
-        immediate = lease and due <= at
+        immediate = len(targets) < lease and due <= at
         for column, value in zip(columns, (delivery_id, n.event["merchant"], n.event["id"], endpoint_id, n.generation,
                                            seq, due, token if immediate else None), strict=True):
             column.append(value)
@@ -158,17 +158,33 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: bool = True
 
 # --- one attempt ------------------------------------------------------------------
 
-_CLAIM_SQL = """
-UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, lease_token = $4, updated_at = $2
-  FROM webhook_endpoint e, outbox_event ev
- WHERE d.id = $1 AND e.id = d.endpoint AND ev.id = d.event
-   AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
+_CLAIMED = """
 RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.request, ev.payout_id,
           ev.merchant,
           e.id AS endpoint_id, e.url,
           e.status AS endpoint_status, e.deleted_at, e.signing_key, e.previous_signing_key,
           e.previous_key_expires_at, e.faults
 """
+
+_CLAIM_SQL = """
+UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, lease_token = $4, updated_at = $2
+  FROM webhook_endpoint e, outbox_event ev
+ WHERE d.id = $1 AND e.id = d.endpoint AND ev.id = d.event
+   AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
+""" + _CLAIMED
+
+# The oldest due first; SKIP LOCKED lets workers refilling at once take different rows.
+_CLAIM_DUE_SQL = """
+WITH due AS (
+    SELECT id FROM webhook_delivery
+     WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+       AND merchant <> ALL($5::varchar[])
+     ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED
+)
+UPDATE webhook_delivery d SET lease_until = $1::timestamptz + $2::interval, lease_token = $3, updated_at = $1
+  FROM due, webhook_endpoint e, outbox_event ev
+ WHERE d.id = due.id AND e.id = d.endpoint AND ev.id = d.event
+""" + _CLAIMED
 
 
 async def claim(delivery_id: str) -> Target | None:
@@ -181,21 +197,43 @@ async def claim(delivery_id: str) -> Target | None:
     if row is None:
         return None
     logs.bind(payout_id=row["payout_id"], merchant_id=row["merchant"])  # on the job's log lines
-    if row["deleted_at"] is not None or row["endpoint_status"] != "enabled":
-        status, reason = (CANCELLED, "endpoint deleted") if row["deleted_at"] is not None else (
-            FAILED, "endpoint disabled")
+    targets = await _targets([row], token, at)
+    return targets[0] if targets else None
+
+
+async def claim_due(limit: int, skip_merchants: list[str]) -> list[Target]:
+    """Lease up to `limit` due deliveries, the longest due first, none of `skip_merchants`'
+    (their lines are full): how a worker's pool takes work from the database."""
+    at = now()
+    token = secrets.token_hex(16)
+    rows = await db.fetch(_CLAIM_DUE_SQL, at, lease_length(), token, limit, skip_merchants)
+    return await _targets(rows, token, at)
+
+
+async def _targets(rows: list[asyncpg.Record], token: str, at: datetime) -> list[Target]:
+    """The attempts to make for claimed rows; the rows whose endpoint was disabled or
+    deleted meanwhile are closed instead, in one statement."""
+    gone = [r for r in rows if r["deleted_at"] is not None or r["endpoint_status"] != "enabled"]
+    if gone:
         await db.execute(
-            "UPDATE webhook_delivery SET status = $2, last_error = $3, next_attempt_at = NULL, lease_until = NULL,"
-            " lease_token = NULL, completed_at = $4, updated_at = $4 WHERE id = $1 AND lease_token = $5",
-            delivery_id, status, reason, at, token)
-        return None
-    return Target(
-        delivery_id=row["id"], merchant=row["merchant"], seq=row["seq"], attempt=row["attempts"] + 1, lease_token=token,
-        lease_until=at + lease_length(),
-        event_id=row["event_id"], event_type=row["type"], event_at=row["created_at"], data=row["data"],
-        request=row["request"],
-        endpoint_id=row["endpoint_id"], url=row["url"], signing_keys=signing_keys(row, at),
-        faults=fault_rules.load(row["faults"]))
+            "UPDATE webhook_delivery d SET status = g.status, last_error = g.reason, next_attempt_at = NULL,"
+            " lease_until = NULL, lease_token = NULL, completed_at = $4, updated_at = $4"
+            " FROM unnest($1::varchar[], $2::varchar[], $3::text[]) AS g(id, status, reason)"
+            " WHERE d.id = g.id AND d.lease_token = $5",
+            [r["id"] for r in gone],
+            [CANCELLED if r["deleted_at"] is not None else FAILED for r in gone],
+            ["endpoint deleted" if r["deleted_at"] is not None else "endpoint disabled" for r in gone],
+            at, token)
+    return [
+        Target(
+            delivery_id=row["id"], merchant=row["merchant"], seq=row["seq"], attempt=row["attempts"] + 1,
+            lease_token=token, lease_until=at + lease_length(),
+            event_id=row["event_id"], event_type=row["type"], event_at=row["created_at"], data=row["data"],
+            request=row["request"],
+            endpoint_id=row["endpoint_id"], url=row["url"], signing_keys=signing_keys(row, at),
+            faults=fault_rules.load(row["faults"]))
+        for row in rows if row["deleted_at"] is None and row["endpoint_status"] == "enabled"
+    ]
 
 
 async def keep_lease(target: Target) -> bool:
@@ -260,11 +298,3 @@ async def close_pending(endpoint_id: str, status: str, reason: str) -> int:
         " AND (lease_until IS NULL OR lease_until < now())",
         endpoint_id, status, reason)
     return int(result.split()[-1])
-
-
-async def due_for_sweep(overdue: timedelta, limit: int) -> list[asyncpg.Record]:
-    at = now()
-    return await db.fetch(
-        "SELECT id, attempts FROM webhook_delivery WHERE next_attempt_at < $1 AND status = 'pending'"
-        " AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at LIMIT $3",
-        at - overdue, at, limit)

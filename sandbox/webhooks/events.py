@@ -123,7 +123,7 @@ async def resend(merchant_id: str, event_id: str, endpoint_id: str | None) -> Re
             " AND endpoint = ANY($2::varchar[]) GROUP BY endpoint",
             event_id, [e["id"] for e in endpoints])}
         new = [NewDelivery(event, e, generations.get(e["id"], 0) + 1) for e in endpoints]
-        _, scheduled = await deliveries.create(new, at, lease=False)
+        _, scheduled = await deliveries.create(new, at, lease=0)
         for delivery_id, due in scheduled:
             await db.after_commit(_scheduler(delivery_id, due))
         rows = await db.fetch(_DELIVERY_SQL + " WHERE d.id = ANY($1::varchar[]) ORDER BY d.number",

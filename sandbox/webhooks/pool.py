@@ -2,12 +2,17 @@
 slots, so receivers that hang never hold the slots payout steps and other merchants'
 jobs need. The relay and the delivery job only claim a delivery and hand it here.
 
+Memory is bounded: the pool holds at most `size` attempts (in flight or waiting for a
+slot), each a task with its event's body. Whatever is due beyond that waits in the
+database, unleased, and the pool takes it from there itself (`refill`, the oldest due
+first) whenever it has drained to half, and on every sweep: a backlog of any length
+costs rows, not memory, and no job or lease per waiting attempt.
+
 Fairness between merchants: at most `per_merchant` attempts of one merchant are on the
 wire at once (see `Slots`); its other attempts wait in its own line, which holds
 nothing anyone else needs. A merchant whose line is full (`line_per_merchant`) has the
-rest postponed in the database, where the delivery job finds them again later: a
-merchant with thousands of deliveries to endpoints that hang costs the worker that many
-rows, not that much memory.
+rest postponed in the database, and `refill` skips it: a merchant with thousands of
+deliveries to endpoints that hang costs the worker at most its line.
 
 A worker that stops hands back what it had not finished: each lease is released and
 the attempt scheduled again at once, as arq hands back the jobs it cancels."""
@@ -15,6 +20,7 @@ the attempt scheduled again at once, as arq hands back the jobs it cancels."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from datetime import timedelta
@@ -31,31 +37,48 @@ log = logging.getLogger("sandbox.webhooks")
 
 
 class DeliveryPool:
-    def __init__(self, http: httpx.AsyncClient, slots: Slots, line_per_merchant: int,
+    def __init__(self, http: httpx.AsyncClient, slots: Slots, size: int, line_per_merchant: int,
                  postpone_by: timedelta) -> None:
         self.http = http
         self.slots = slots
-        self.line_per_merchant = max(1, line_per_merchant)
+        self.size = max(1, size)
+        self.line_per_merchant = max(1, min(line_per_merchant, self.size))
         self.postpone_by = postpone_by
         self._tasks: dict[asyncio.Task, Target] = {}
         self._per_merchant: Counter[str] = Counter()
+        self._refill: asyncio.Task | None = None
+        # Whether the last refill left due deliveries behind (it filled the pool): only
+        # then does a draining pool look again before the next sweep, so an idle pool
+        # costs no query per attempt.
+        self._backlog = False
+
+    def room(self) -> int:
+        """How many more attempts the pool takes now."""
+        return max(0, self.size - len(self._tasks))
 
     async def submit(self, target: Target) -> bool:
-        """Start the attempt; False when the merchant's line was full and the attempt
-        was postponed instead (or the lease was lost meanwhile)."""
-        if self._per_merchant[target.merchant] >= self.line_per_merchant:
+        """Start the attempt; False when the merchant's line or the pool was full and the
+        attempt was postponed instead (or the lease was lost meanwhile)."""
+        if self._per_merchant[target.merchant] >= self.line_per_merchant or not self.room():
             due = now() + self.postpone_by
             if await deliveries.postpone([target], due):
                 await wakeups.schedule_attempt(target.delivery_id, target.attempt, due, postponed=True)
             return False
+        self._start(target)
+        return True
+
+    def _start(self, target: Target) -> None:
         self._per_merchant[target.merchant] += 1
         task = asyncio.create_task(attempts.attempt(self.http, self.slots, target))
         self._tasks[task] = target
         task.add_done_callback(self._done)
-        return True
 
     async def deliver(self, delivery_id: str) -> bool:
-        """Start the next attempt of one delivery, if it is due and nobody else is making it."""
+        """Start the next attempt of one delivery, if it is due and nobody else is making it.
+        A full pool leaves it in the database, due, for a refill to take."""
+        if not self.room():
+            self._backlog = True
+            return False
         target = await deliveries.claim(delivery_id)
         return target is not None and await self.submit(target)
 
@@ -64,10 +87,47 @@ class DeliveryPool:
         self._per_merchant[target.merchant] -= 1
         if not self._per_merchant[target.merchant]:
             del self._per_merchant[target.merchant]
+        if self._backlog and len(self._tasks) <= self.size // 2:
+            self.refill()
+
+    def refill(self) -> None:
+        """Take due deliveries from the database until the pool is full or none are due
+        (in the background; one refill at a time)."""
+        self._backlog = True
+        if self._refill is None or self._refill.done():
+            self._refill = asyncio.create_task(self._take_due())
+
+    async def wait_refilled(self) -> None:
+        if self._refill is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._refill)
+
+    async def _take_due(self) -> None:
+        try:
+            while room := self.room():
+                full = [m for m, n in self._per_merchant.items() if n >= self.line_per_merchant]
+                targets = await deliveries.claim_due(room, full)
+                over: list[Target] = []
+                for target in targets:
+                    if self._per_merchant[target.merchant] < self.line_per_merchant:
+                        self._start(target)
+                    else:  # one merchant's many due deliveries in one claim: the rest later
+                        over.append(target)
+                if over:
+                    await deliveries.postpone(over, now() + self.postpone_by)
+                if len(targets) < room:
+                    self._backlog = False
+                    return
+        except Exception:  # the next sweep refills
+            log.warning("could not take due webhook deliveries", exc_info=True)
 
     async def close(self) -> None:
         """Stop: cancel what is unfinished and hand each back (its lease released, its
         attempt due at once) for the next worker."""
+        if self._refill is not None:
+            self._refill.cancel()
+            with contextlib.suppress(BaseException):
+                await self._refill
         unfinished = list(self._tasks.items())
         for task, _ in unfinished:
             task.cancel()

@@ -27,9 +27,10 @@ SELECT id, merchant, type, data, request, created_at FROM outbox_event
 """
 
 
-async def fan_out(limit: int = BATCH) -> tuple[int, list[Target], list[tuple[str, datetime]]]:
-    """Relay up to `limit` events. Returns how many were claimed, the deliveries leased
-    for an attempt now, and the (delivery id, due) of those held back by a fault delay."""
+async def fan_out(lease: int, limit: int = BATCH) -> tuple[int, list[Target], list[tuple[str, datetime]]]:
+    """Relay up to `limit` events. Returns how many were claimed, the deliveries (up to
+    `lease`) leased for an attempt now, and the (delivery id, due) of the others: held
+    back by a fault delay, or due now beyond `lease`."""
     at = now()
     async with db.transaction():
         events = await db.fetch(_CLAIM_SQL, limit)
@@ -48,7 +49,7 @@ async def fan_out(limit: int = BATCH) -> tuple[int, list[Target], list[tuple[str
             for endpoint, patterns in by_merchant.get(event["merchant"], ())
             if endpoint["created_at"] <= event["created_at"] and event_types.matches_any(patterns, event["type"])
         ]
-        ready, held = await deliveries.create(new, at)
+        ready, held = await deliveries.create(new, at, lease=lease)
         await db.execute("UPDATE outbox_event SET relayed_at = $2 WHERE id = ANY($1::varchar[])",
                          [e["id"] for e in events], at)
     return len(events), ready, held
@@ -56,15 +57,22 @@ async def fan_out(limit: int = BATCH) -> tuple[int, list[Target], list[tuple[str
 
 async def run(pool: DeliveryPool) -> int:
     """Relay until the outbox is empty (or MAX_BATCHES, then hand over); returns the
-    number of events relayed. First attempts go to `pool`."""
+    number of events relayed. First attempts go to `pool`, as many as it has room for;
+    the others stay due in the database, where a pool's refill takes them in turn."""
     relayed = 0
     for _ in range(MAX_BATCHES):
-        claimed, ready, held = await fan_out()
+        claimed, ready, held = await fan_out(pool.room())
         relayed += claimed
         for target in ready:
             await pool.submit(target)
+        waiting = False
         for delivery_id, due in held:
-            await wakeups.schedule_attempt(delivery_id, 1, due)
+            if due > now():
+                await wakeups.schedule_attempt(delivery_id, 1, due)
+            else:
+                waiting = True
+        if waiting:
+            pool.refill()
         if claimed < BATCH:
             break
     else:

@@ -1,0 +1,56 @@
+"""A backlog of webhook deliveries waits in the database, not in the worker: one worker
+holds at most SANDBOX_WEBHOOK_LINE attempts (each with its event's body in memory) and
+takes the rest from the database in turn, until every one is delivered, once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sandbox import db
+from tests.helpers import payout_body, wait_for
+from tests.webhooks.helpers import arrivals, endpoint
+from tests.webhooks.receiver import Received, Reply
+
+LINE = 5
+PAYOUTS = 30
+
+
+@pytest.fixture
+def short_line(monkeypatch):
+    """Before the worker starts: its pool is built from these."""
+    monkeypatch.setenv("SANDBOX_WEBHOOK_LINE", str(LINE))
+    monkeypatch.setenv("SANDBOX_WEBHOOK_PER_ORIGIN", "1")
+
+
+async def _count(merchant_id: str, where: str) -> int:
+    return await db.fetchval(f"SELECT count(*) FROM webhook_delivery WHERE merchant = $1 AND {where}", merchant_id)
+
+
+async def test_a_backlog_waits_in_the_database_not_in_the_worker(short_line, merchant, worker, receiver):
+    opened = asyncio.Event()
+
+    async def held(_: Received) -> Reply:
+        await opened.wait()  # the receiver takes nothing until the backlog has formed
+        return 200, {}, b"ok"
+
+    receiver.responder = held
+    await endpoint(merchant, receiver, events=["payout.created"])
+    try:
+        for _ in range(PAYOUTS):
+            assert (await merchant.post("/payouts", payout_body())).status_code == 201
+
+        async def backlog():
+            return await _count(merchant.merchant_id, "status = 'pending'") >= PAYOUTS
+        await wait_for(backlog, what=f"{PAYOUTS} pending deliveries")
+        await arrivals(receiver, 1, what="the first webhook")
+        # Taken by the worker (leased): no more than its line; the rest wait unleased.
+        assert await _count(merchant.merchant_id, "lease_token IS NOT NULL") <= LINE
+    finally:
+        opened.set()
+
+    async def delivered():
+        return await _count(merchant.merchant_id, "status = 'succeeded'") == PAYOUTS
+    await wait_for(delivered, timeout=30, what=f"{PAYOUTS} deliveries to succeed")
+    assert len(receiver.received) == PAYOUTS and len(set(receiver.ids())) == PAYOUTS
