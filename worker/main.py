@@ -187,9 +187,15 @@ def run() -> None:
     log.info("worker starting", extra={"time_scale": settings.time_scale})
     # uvloop, as the API runs under uvicorn: a worker's time goes to socket round trips,
     # which uvloop makes cheaper (figures in sandbox/bench/README.md).
-    # arq's Worker runs on the loop that is current when it is built.
+    # arq's Worker runs on the loop that is current when it is built, so the loop is set
+    # after the imports: Piccolo's engine calls asyncio.run() when its configuration is
+    # imported, which leaves no current loop (the worker then ran on asyncio's own).
+    import sandbox.piccolo_conf  # noqa: F401
     asyncio.set_event_loop(uvloop.new_event_loop())
-    build_worker().run()
+    worker = build_worker()
+    if not isinstance(worker.loop, uvloop.Loop):
+        log.warning("the worker runs on %s, not uvloop", type(worker.loop).__name__)
+    worker.run()
 
 
 async def _read_health(url: str) -> bytes | None:
