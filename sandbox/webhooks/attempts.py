@@ -18,7 +18,8 @@ from sandbox.events import wakeups
 from sandbox.settings import get_settings
 from sandbox.webhooks import deliveries, sender
 from sandbox.webhooks import faults as fault_rules
-from sandbox.webhooks.deliveries import FAILED, PENDING, SUCCEEDED, Target
+from sandbox.webhooks.deliveries import FAILED, PENDING, SUCCEEDED, Outcome, Target
+from sandbox.webhooks.recorder import Recorder
 from sandbox.webhooks.slots import Slots
 
 log = logging.getLogger("sandbox.webhooks")
@@ -56,7 +57,7 @@ def decide(target: Target, sent: sender.Sent, error: str | None) -> tuple[str, d
     return (PENDING, next_at) if next_at is not None else (FAILED, None)
 
 
-async def attempt(http: httpx.AsyncClient, slots: Slots, target: Target) -> None:
+async def attempt(http: httpx.AsyncClient, slots: Slots, recorder: Recorder, target: Target) -> None:
     """Send, record, and schedule what comes next. Never raises: a lost attempt leaves
     an expiring lease, and the sweeper schedules the delivery again."""
     try:
@@ -67,12 +68,13 @@ async def attempt(http: httpx.AsyncClient, slots: Slots, target: Target) -> None
         error = explain(sent)
         sent.first.error = sent.first.error or error
         status, next_at = decide(target, sent, error)
+        outcome = Outcome(target, sent.records, status, next_at, error)
         if sent.first.status_code == 410:
             async with db.transaction():
-                await deliveries.record(target, sent.records, status, next_at, error)
+                await deliveries.record([outcome])
                 await disable_endpoint(target.endpoint_id, sent.first.at)
         else:
-            await deliveries.record(target, sent.records, status, next_at, error)
+            await recorder.record(outcome)
         if status == PENDING:
             await wakeups.schedule_attempt(target.delivery_id, target.attempt + 1, next_at)
     except Exception:

@@ -251,31 +251,49 @@ async def keep_lease(target: Target) -> bool:
 
 
 _RECORD_SQL = """
-WITH attempt AS (
+WITH moved AS (
+    UPDATE webhook_delivery d SET status = v.status, attempts = v.number, next_attempt_at = v.next_at,
+           lease_until = NULL, lease_token = NULL, last_status_code = v.code, last_error = v.error,
+           completed_at = v.completed, updated_at = now()
+      FROM unnest($1::varchar[], $2::int[], $3::varchar[], $4::timestamptz[], $5::int[], $6::text[],
+                  $7::timestamptz[], $8::varchar[]) AS v(id, number, status, next_at, code, error, completed, token)
+     WHERE d.id = v.id AND d.lease_token = v.token
+    RETURNING d.id
+), stored AS (
     INSERT INTO webhook_attempt (delivery, number, at, webhook_timestamp, status_code, latency_ms, error,
                                  response_excerpt, faults, next_retry_at)
-    SELECT $1, $2, a.at, a.ts, a.code, a.latency, a.error, a.excerpt, a.faults::jsonb, $4
-      FROM unnest($9::timestamptz[], $10::bigint[], $11::int[], $12::int[], $13::text[], $14::text[], $15::text[])
-           AS a(at, ts, code, latency, error, excerpt, faults)
+    SELECT a.delivery, a.number, a.at, a.ts, a.code, a.latency, a.error, a.excerpt, a.faults::jsonb, a.next_at
+      FROM unnest($9::varchar[], $10::int[], $11::timestamptz[], $12::bigint[], $13::int[], $14::int[], $15::text[],
+                  $16::text[], $17::text[], $18::timestamptz[])
+           AS a(delivery, number, at, ts, code, latency, error, excerpt, faults, next_at)
 )
-UPDATE webhook_delivery SET status = $3, attempts = $2, next_attempt_at = $4, lease_until = NULL, lease_token = NULL,
-       last_status_code = $5, last_error = $6, completed_at = $7, updated_at = now()
- WHERE id = $1 AND lease_token = $8
-RETURNING id
+SELECT id FROM moved
 """
 
 
-async def record(target: Target, attempts: list[AttemptRecord], status: str, next_at: datetime | None,
-                 error: str | None) -> bool:
-    """Store the attempt's requests and move the delivery on; False if the lease was
-    lost meanwhile (the requests are stored all the same)."""
-    first = attempts[0]
-    completed = first.at if status != PENDING else None
-    columns = zip(*((a.at, a.webhook_timestamp, a.status_code, a.latency_ms, a.error, a.response_excerpt,
-                     msgspec.json.encode(a.faults).decode()) for a in attempts), strict=True)
-    row = await db.fetchrow(_RECORD_SQL, target.delivery_id, target.attempt, status, next_at, first.status_code,
-                            error, completed, target.lease_token, *map(list, columns))
-    return row is not None
+@dataclass(slots=True)
+class Outcome:
+    """What one attempt got and what follows it, for `record`."""
+
+    target: Target
+    attempts: list[AttemptRecord]  # the attempt's requests: the attempt, then an injected duplicate
+    status: str
+    next_at: datetime | None
+    error: str | None
+
+
+async def record(outcomes: list[Outcome]) -> set[str]:
+    """Store the attempts' requests and move their deliveries on, in one statement;
+    returns the ids of the deliveries moved (one whose lease was lost meanwhile is not,
+    though its requests are stored all the same)."""
+    moves = [(o.target.delivery_id, o.target.attempt, o.status, o.next_at, o.attempts[0].status_code, o.error,
+                   o.attempts[0].at if o.status != PENDING else None, o.target.lease_token) for o in outcomes]
+    requests = [(o.target.delivery_id, o.target.attempt, a.at, a.webhook_timestamp, a.status_code, a.latency_ms,
+                 a.error, a.response_excerpt, msgspec.json.encode(a.faults).decode(), o.next_at)
+                for o in outcomes for a in o.attempts]
+    rows = await db.fetch(_RECORD_SQL, *map(list, zip(*moves, strict=True)),
+                          *map(list, zip(*requests, strict=True)))
+    return {r["id"] for r in rows}
 
 
 async def postpone(targets: list[Target], due: datetime) -> set[str]:

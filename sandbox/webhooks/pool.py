@@ -31,6 +31,7 @@ from sandbox.core.clock import now
 from sandbox.events import wakeups
 from sandbox.webhooks import attempts, deliveries
 from sandbox.webhooks.deliveries import Target
+from sandbox.webhooks.recorder import Recorder
 from sandbox.webhooks.slots import Slots
 
 log = logging.getLogger("sandbox.webhooks")
@@ -47,6 +48,7 @@ class DeliveryPool:
         self._tasks: dict[asyncio.Task, Target] = {}
         self._per_merchant: Counter[str] = Counter()
         self._refill: asyncio.Task | None = None
+        self.recorder = Recorder()
         # Whether the last refill left due deliveries behind (it filled the pool): only
         # then does a draining pool look again before the next sweep, so an idle pool
         # costs no query per attempt.
@@ -69,7 +71,7 @@ class DeliveryPool:
 
     def _start(self, target: Target) -> None:
         self._per_merchant[target.merchant] += 1
-        task = asyncio.create_task(attempts.attempt(self.http, self.slots, target))
+        task = asyncio.create_task(attempts.attempt(self.http, self.slots, self.recorder, target))
         self._tasks[task] = target
         task.add_done_callback(self._done)
 
