@@ -102,7 +102,7 @@ class Settings:
     webhook_per_origin: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_ORIGIN", 4))
     # ...and for one merchant, so one merchant's endpoints that hang never take the others'
     # turn; its further attempts wait in a line of at most SANDBOX_WEBHOOK_LINE_PER_MERCHANT
-    # per worker process, and beyond that are postponed (by twice the timeout).
+    # per worker process, and beyond that wait in the database until its line has room.
     webhook_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_MERCHANT", 10))
     webhook_line_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE_PER_MERCHANT", 100))
     # Attempts one worker process holds at most, on the wire or waiting for a slot (each

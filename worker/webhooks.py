@@ -19,8 +19,7 @@ from sandbox.webhooks.slots import Slots
 
 def build_pool(settings: Settings) -> DeliveryPool:
     slots = Slots(settings.webhook_concurrency, settings.webhook_per_origin, settings.webhook_per_merchant)
-    return DeliveryPool(sender.build(settings), slots, settings.webhook_line, settings.webhook_line_per_merchant,
-                        timedelta(seconds=2 * settings.webhook_timeout_s))
+    return DeliveryPool(sender.build(settings), slots, settings.webhook_line, settings.webhook_line_per_merchant)
 
 
 async def startup(ctx: dict) -> None:

@@ -173,17 +173,30 @@ UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, leas
    AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
 """ + _CLAIMED
 
-# The oldest due first; SKIP LOCKED lets workers refilling at once take different rows.
+# The oldest due first, none of a merchant beyond its room in the caller's line ($6 the
+# line, $7/$8 what the caller holds of each merchant; one whose line is full is skipped
+# outright, so its many due rows never hide the others'). SKIP LOCKED lets workers that
+# refill at once take different rows.
 _CLAIM_DUE_SQL = """
-WITH due AS (
-    SELECT id FROM webhook_delivery
-     WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-       AND merchant <> ALL($5::varchar[])
-     ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED
+WITH candidate AS (
+    SELECT d.id, d.merchant, d.next_attempt_at FROM webhook_delivery d
+     WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
+       AND d.merchant <> ALL(SELECT h.merchant FROM unnest($7::varchar[], $8::int[]) AS h(merchant, n)
+                              WHERE h.n >= $6)
+     ORDER BY d.next_attempt_at LIMIT $5
+), ranked AS (
+    SELECT c.id, c.next_attempt_at, row_number() OVER (PARTITION BY c.merchant ORDER BY c.next_attempt_at) AS nth,
+           $6 - coalesce(h.n, 0) AS room
+      FROM candidate c LEFT JOIN unnest($7::varchar[], $8::int[]) AS h(merchant, n) ON h.merchant = c.merchant
+), due AS (
+    SELECT d.id FROM webhook_delivery d JOIN ranked r ON r.id = d.id
+     WHERE r.nth <= r.room ORDER BY r.next_attempt_at LIMIT $4
+       FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_delivery d SET lease_until = $1::timestamptz + $2::interval, lease_token = $3, updated_at = $1
   FROM due, webhook_endpoint e, outbox_event ev
  WHERE d.id = due.id AND e.id = d.endpoint AND ev.id = d.event
+   AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
 """ + _CLAIMED
 
 
@@ -201,12 +214,14 @@ async def claim(delivery_id: str) -> Target | None:
     return targets[0] if targets else None
 
 
-async def claim_due(limit: int, skip_merchants: list[str]) -> list[Target]:
-    """Lease up to `limit` due deliveries, the longest due first, none of `skip_merchants`'
-    (their lines are full): how a worker's pool takes work from the database."""
+async def claim_due(limit: int, line_per_merchant: int, held: dict[str, int]) -> list[Target]:
+    """Lease up to `limit` due deliveries, the longest due first, and of each merchant no
+    more than its line has room for (`held`: how many the caller holds of each): how a
+    worker's pool takes work from the database."""
     at = now()
     token = secrets.token_hex(16)
-    rows = await db.fetch(_CLAIM_DUE_SQL, at, lease_length(), token, limit, skip_merchants)
+    rows = await db.fetch(_CLAIM_DUE_SQL, at, lease_length(), token, limit, max(4 * limit, 1000),
+                          line_per_merchant, list(held), list(held.values()))
     return await _targets(rows, token, at)
 
 
@@ -296,11 +311,13 @@ async def record(outcomes: list[Outcome]) -> set[str]:
     return {r["id"] for r in rows}
 
 
-async def postpone(targets: list[Target], due: datetime) -> set[str]:
-    """Give the leases back unattempted, each attempt due at `due`; returns the ids whose
-    lease was still held (the others were lost meanwhile, and are someone else's)."""
+async def postpone(targets: list[Target], due: datetime | None) -> set[str]:
+    """Give the leases back unattempted, each attempt due at `due` (None: when it was
+    due); returns the ids whose lease was still held (the others were lost meanwhile,
+    and are someone else's)."""
     rows = await db.fetch(
-        "UPDATE webhook_delivery d SET next_attempt_at = $3, lease_until = NULL, lease_token = NULL,"
+        "UPDATE webhook_delivery d SET next_attempt_at = coalesce($3, d.next_attempt_at), lease_until = NULL,"
+        " lease_token = NULL,"
         " updated_at = now() FROM unnest($1::varchar[], $2::varchar[]) AS t(id, token)"
         " WHERE d.id = t.id AND d.lease_token = t.token AND d.status = 'pending' RETURNING d.id",
         [t.delivery_id for t in targets], [t.lease_token for t in targets], due)

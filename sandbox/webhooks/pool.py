@@ -11,8 +11,9 @@ costs rows, not memory, and no job or lease per waiting attempt.
 Fairness between merchants: at most `per_merchant` attempts of one merchant are on the
 wire at once (see `Slots`); its other attempts wait in its own line, which holds
 nothing anyone else needs. A merchant whose line is full (`line_per_merchant`) has the
-rest postponed in the database, and `refill` skips it: a merchant with thousands of
-deliveries to endpoints that hang costs the worker at most its line.
+rest handed back to the database, still due, and `refill` skips it until its line has
+room: a merchant with thousands of deliveries to endpoints that hang costs the worker
+at most its line.
 
 A worker that stops hands back what it had not finished: each lease is released and
 the attempt scheduled again at once, as arq hands back the jobs it cancels."""
@@ -23,7 +24,6 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from datetime import timedelta
 
 import httpx
 
@@ -38,13 +38,11 @@ log = logging.getLogger("sandbox.webhooks")
 
 
 class DeliveryPool:
-    def __init__(self, http: httpx.AsyncClient, slots: Slots, size: int, line_per_merchant: int,
-                 postpone_by: timedelta) -> None:
+    def __init__(self, http: httpx.AsyncClient, slots: Slots, size: int, line_per_merchant: int) -> None:
         self.http = http
         self.slots = slots
         self.size = max(1, size)
         self.line_per_merchant = max(1, min(line_per_merchant, self.size))
-        self.postpone_by = postpone_by
         self._tasks: dict[asyncio.Task, Target] = {}
         self._per_merchant: Counter[str] = Counter()
         self._refill: asyncio.Task | None = None
@@ -58,16 +56,21 @@ class DeliveryPool:
         """How many more attempts the pool takes now."""
         return max(0, self.size - len(self._tasks))
 
-    async def submit(self, target: Target) -> bool:
-        """Start the attempt; False when the merchant's line or the pool was full and the
-        attempt was postponed instead (or the lease was lost meanwhile)."""
-        if self._per_merchant[target.merchant] >= self.line_per_merchant or not self.room():
-            due = now() + self.postpone_by
-            if await deliveries.postpone([target], due):
-                await wakeups.schedule_attempt(target.delivery_id, target.attempt, due, postponed=True)
-            return False
-        self._start(target)
-        return True
+    async def take(self, targets: list[Target]) -> int:
+        """Start the attempts that fit; the others (their merchant's line or the pool is
+        full) go back to the database still due, in one statement, for a later refill.
+        Returns how many started."""
+        started, back = 0, []
+        for target in targets:
+            if self._per_merchant[target.merchant] < self.line_per_merchant and self.room():
+                self._start(target)
+                started += 1
+            else:
+                back.append(target)
+        if back:
+            self._backlog = True
+            await deliveries.postpone(back, None)
+        return started
 
     def _start(self, target: Target) -> None:
         self._per_merchant[target.merchant] += 1
@@ -82,14 +85,16 @@ class DeliveryPool:
             self._backlog = True
             return False
         target = await deliveries.claim(delivery_id)
-        return target is not None and await self.submit(target)
+        return target is not None and await self.take([target]) == 1
 
     def _done(self, task: asyncio.Task) -> None:
         target = self._tasks.pop(task)
         self._per_merchant[target.merchant] -= 1
-        if not self._per_merchant[target.merchant]:
+        left = self._per_merchant[target.merchant]
+        if not left:
             del self._per_merchant[target.merchant]
-        if self._backlog and len(self._tasks) <= self.size // 2:
+        # Refill in steps of half a line or half the pool, not a query per attempt.
+        if self._backlog and len(self._tasks) <= self.size // 2 and left <= self.line_per_merchant // 2:
             self.refill()
 
     def refill(self) -> None:
@@ -107,18 +112,12 @@ class DeliveryPool:
     async def _take_due(self) -> None:
         try:
             while room := self.room():
-                full = [m for m, n in self._per_merchant.items() if n >= self.line_per_merchant]
-                targets = await deliveries.claim_due(room, full)
-                over: list[Target] = []
-                for target in targets:
-                    if self._per_merchant[target.merchant] < self.line_per_merchant:
-                        self._start(target)
-                    else:  # one merchant's many due deliveries in one claim: the rest later
-                        over.append(target)
-                if over:
-                    await deliveries.postpone(over, now() + self.postpone_by)
+                targets = await deliveries.claim_due(room, self.line_per_merchant, dict(self._per_merchant))
+                await self.take(targets)
                 if len(targets) < room:
-                    self._backlog = False
+                    # Nothing more is due, or only for merchants whose lines are full: look
+                    # again as those drain.
+                    self._backlog = any(n >= self.line_per_merchant // 2 for n in self._per_merchant.values())
                     return
         except Exception:  # the next sweep refills
             log.warning("could not take due webhook deliveries", exc_info=True)

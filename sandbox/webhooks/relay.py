@@ -63,8 +63,7 @@ async def run(pool: DeliveryPool) -> int:
     for _ in range(MAX_BATCHES):
         claimed, ready, held = await fan_out(pool.room())
         relayed += claimed
-        for target in ready:
-            await pool.submit(target)
+        await pool.take(ready)
         waiting = False
         for delivery_id, due in held:
             if due > now():

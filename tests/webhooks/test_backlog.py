@@ -13,15 +13,18 @@ from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, endpoint
 from tests.webhooks.receiver import Received, Reply
 
-LINE = 5
+LINE, MERCHANT_LINE = 10, 4
 PAYOUTS = 30
 
 
 @pytest.fixture
 def short_line(monkeypatch):
-    """Before the worker starts: its pool is built from these."""
+    """Before the worker starts: its pool is built from these. Sweeps once a minute: the
+    backlog must drain through the pool's own refills."""
     monkeypatch.setenv("SANDBOX_WEBHOOK_LINE", str(LINE))
+    monkeypatch.setenv("SANDBOX_WEBHOOK_LINE_PER_MERCHANT", str(MERCHANT_LINE))
     monkeypatch.setenv("SANDBOX_WEBHOOK_PER_ORIGIN", "1")
+    monkeypatch.setenv("SANDBOX_SWEEP_EVERY_S", "60")
 
 
 async def _count(merchant_id: str, where: str) -> int:
@@ -45,8 +48,8 @@ async def test_a_backlog_waits_in_the_database_not_in_the_worker(short_line, mer
             return await _count(merchant.merchant_id, "status = 'pending'") >= PAYOUTS
         await wait_for(backlog, what=f"{PAYOUTS} pending deliveries")
         await arrivals(receiver, 1, what="the first webhook")
-        # Taken by the worker (leased): no more than its line; the rest wait unleased.
-        assert await _count(merchant.merchant_id, "lease_token IS NOT NULL") <= LINE
+        # Taken by the worker (leased): no more than the merchant's line; the rest wait unleased.
+        assert await _count(merchant.merchant_id, "lease_token IS NOT NULL") <= MERCHANT_LINE
     finally:
         opened.set()
 
