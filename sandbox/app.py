@@ -17,13 +17,14 @@ from sandbox.core import auth_cache, logs, metrics
 from sandbox.core import redis as redis_client
 from sandbox.core.errors import exception_handler, on_problem
 from sandbox.core.gate import Gate
-from sandbox.core.idempotency import IdempotencyMiddleware
+from sandbox.core.idempotency import IdempotencyMiddleware, on_effect
 from sandbox.core.observe import observe
 from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
+from sandbox.faults.controllers import FaultRuleController
 from sandbox.health.controllers import HealthController
 from sandbox.ledger.controllers import BalanceController
 from sandbox.openapi_links import add_links
@@ -31,6 +32,8 @@ from sandbox.payouts import metrics as payout_metrics
 from sandbox.payouts.controllers import PayoutController
 from sandbox.payouts.verification_controller import VerifyAccountController
 from sandbox.ratelimits.controllers import RateLimitController
+from sandbox.requests import journal, writer
+from sandbox.requests.controllers import RequestLogController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
 from sandbox.simulator.clock_controllers import ClockController, follow_the_callers_clock
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Each domain adds its own numbers to /metrics; core knows none of them.
     metrics.register(payout_metrics.collect)
     metrics.register(webhook_metrics.collect)
+    on_effect(journal.effect_committed)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def shutdown() -> None:
         await flusher.stop()
+        await writer.WRITER.close()
         await rate_limiter.close()
         await auth_cache.CACHE.stop()
         await redis_client.stop()
@@ -149,9 +154,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SandboxToolsController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
-                        SettlementController, PayoutBatchController, CoverageController, ClockController],
-        # Authentication, rate limit and idempotency, in one layer (core/gate.py).
-        middleware=[DefineMiddleware(Gate, rate_limiter=rate_limiter,
+                        SettlementController, PayoutBatchController, CoverageController, ClockController,
+                        RequestLogController, FaultRuleController],
+        # Authentication, the request log and its faults, rate limit and idempotency, in
+        # one layer (core/gate.py).
+        middleware=[DefineMiddleware(Gate, rate_limiter=rate_limiter, journal=journal.JOURNAL,
                                      idempotency=IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes))],
         security=[{"apiKey": []}],
         before_request=follow_the_callers_clock,

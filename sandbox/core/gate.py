@@ -1,24 +1,40 @@
 """The one ASGI layer every authenticated /api/v1 request passes, after routing:
 
 1. the API key authenticates the request (core/auth.py), every method, OPTIONS included;
-2. the key's rate limit counts it (core/ratelimit.py; a refused request takes no
+2. the request log begins the merchant's entry and applies its fault, if any (a fault
+   before anything answers here, before the rate limit counts the request);
+3. the key's rate limit counts it (core/ratelimit.py; a refused request takes no
    idempotency key), and its RateLimit headers go on the answer;
-3. a mutating request claims its idempotency key (core/idempotency.py).
+4. a mutating request claims its idempotency key (core/idempotency.py).
 
 Each rule stays in its own module; this layer only runs them in that order. One layer
 rather than three because each ASGI layer costs every request a coroutine, a send
-wrapper and Litestar's bypass checks (figures in the commit that merged them)."""
+wrapper and Litestar's bypass checks (figures in the commit that merged them).
+
+The request log is handed in (`journal`): core knows no domain. With it, this layer
+answers the errors raised past it itself, through the send the log captures, so the log
+records every answer; Litestar's own handling renders the same problem otherwise."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.core import logs
+from sandbox.core import errors, logs
 from sandbox.core.auth import API_KEY_HEADER, authenticate
 from sandbox.core.idempotency import MUTATING, IdempotencyMiddleware
 from sandbox.core.ratelimit import RateLimitMiddleware, with_headers
 
 _KEY_HEADER = API_KEY_HEADER.encode()
+
+
+class Journal(Protocol):
+    """The request log's part in the gate (sandbox/requests/journal.py)."""
+
+    async def begin(self, scope: Scope, principal: Any) -> Any: ...
+    async def before(self, scope: Scope, entry: Any, principal: Any) -> None: ...
+    def end(self, scope: Scope, entry: Any) -> None: ...
 
 
 def _api_key(scope: Scope) -> str | None:
@@ -31,12 +47,14 @@ def _api_key(scope: Scope) -> str | None:
 class Gate:
     """Wrapped around each authenticated route by Litestar (`DefineMiddleware(Gate, ...)`)."""
 
-    __slots__ = ("app", "idempotency", "rate_limiter")
+    __slots__ = ("app", "idempotency", "journal", "rate_limiter")
 
-    def __init__(self, app: ASGIApp, rate_limiter: RateLimitMiddleware, idempotency: IdempotencyMiddleware) -> None:
+    def __init__(self, app: ASGIApp, rate_limiter: RateLimitMiddleware, idempotency: IdempotencyMiddleware,
+                 journal: Journal | None = None) -> None:
         self.app = app
         self.rate_limiter = rate_limiter
         self.idempotency = idempotency
+        self.journal = journal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = await authenticate(_api_key(scope))
@@ -46,6 +64,22 @@ class Gate:
         # its path names (known here: this layer runs after routing).
         payout_id = scope["path_params"].get("payout_id")
         logs.bind(merchant_id=principal.merchant_id, **({"payout_id": payout_id} if payout_id else {}))
+        entry = await self.journal.begin(scope, principal) if self.journal is not None else None
+        if entry is None:
+            await self._pass(scope, receive, send, principal)
+            return
+        send = entry.capture(send)
+        try:
+            await self.journal.before(scope, entry, principal)
+            await self._pass(scope, receive, send, principal)
+        except Exception as exc:
+            if entry.status:  # the answer had begun: nothing more can be said
+                raise
+            await errors.answer(scope, send, errors.to_api_error(exc))
+        finally:
+            self.journal.end(scope, entry)
+
+    async def _pass(self, scope: Scope, receive: Receive, send: Send, principal) -> None:
         rate_headers = await self.rate_limiter.count(principal)
         if rate_headers is not None:
             send = with_headers(send, rate_headers)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -55,6 +55,29 @@ KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_reference", "insufficient_funds"})
 REPLAYED_HEADERS = frozenset({"content-type", "location"})
 IN_STATEMENT = "idempotency_in_statement"  # route opt: the handler's statement takes the key
+# What the request log reads from the scope's state: (key, outcome) once the key's outcome
+# is known (`first`, `replayed`, `conflict` for a reused key with another body, `in_flight`),
+# and (the body if it was kept in memory, its size) once read.
+KEY_USE = "idempotency_key_use"
+REQUEST_BODY = "idempotency_request_body"
+# Called inside the transaction that commits a request's effect and its key's answer, with
+# (scope, status, headers, body) of that answer: the request log writes its entry there.
+EffectHook = Callable[[Scope, int, list, bytes], Awaitable[None]]
+_effect_hooks: list[EffectHook] = []
+
+
+def on_effect(hook: EffectHook) -> None:
+    if hook not in _effect_hooks:
+        _effect_hooks.append(hook)
+
+
+async def _effect_committed(scope: Scope, capture: _Capture) -> None:
+    for hook in _effect_hooks:
+        await hook(scope, capture.status, capture.headers, bytes(capture.body))
+
+
+def _use(scope: Scope, key: str, outcome: str) -> None:
+    scope["state"][KEY_USE] = (key, outcome)
 
 
 class StoredResponse(msgspec.Struct):
@@ -182,6 +205,12 @@ def _replay(row, request_hash: str) -> StoredResponse:
     )
 
 
+def _replay_for(scope: Scope, key: str, row, request_hash: str) -> StoredResponse:
+    """`_replay`, noting the key's outcome for the request log."""
+    _use(scope, key, "conflict" if row["request_hash"] != request_hash else "replayed")
+    return _replay(row, request_hash)
+
+
 def _lock_name(scope_id: str, key: str) -> str:
     """What the advisory lock on (scope, key) is taken on, in every path alike."""
     return f"{scope_id}\x1f{key}"
@@ -260,6 +289,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             check_media_type(scope, accepts_files=bool(route_handler and route_handler.opt.get("accepts_files")))
         limit = (route_handler.resolve_request_max_body_size() if route_handler else None) or self.max_body_bytes
         body = await read_body(scope, receive, limit)
+        scope["state"][REQUEST_BODY] = (body.in_memory, body.size)
         try:
             if self.form_field is None:
                 if body.in_memory and body.content_sha256() is None:
@@ -305,9 +335,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if claim.outcome is None and capture.status < 500:
             return False
         if claim.outcome == KeyClaim.IN_USE:
+            _use(scope, key, "in_flight")
             raise IdempotencyKeyInUse()
         if claim.outcome == KeyClaim.STORED:
-            outcome, stored = "replay", _replay(claim.stored, claim.request_hash)
+            outcome, stored = "replay", _replay_for(scope, key, claim.stored, claim.request_hash)
         else:
             stored = capture.stored()
             # REFUSED: the call wrote nothing and the handler raised why; stored as below.
@@ -326,9 +357,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
         async with db.transaction() as tx:
             row = await db.fetchrow(_LOOKUP_SQL, _lock_name(scope_id, key), scope_id, key)
             if not row["got_lock"]:
+                _use(scope, key, "in_flight")
                 raise IdempotencyKeyInUse()
             if row["request_hash"] is not None:
-                stored = _replay(row, request_hash)
+                stored = _replay_for(scope, key, row, request_hash)
                 outcome = "replay"
             else:
                 with cause.requested(ensure_request_id(scope), key):
@@ -343,6 +375,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
                         # undo this one's effect and answer as a duplicate does.
                         await tx.rollback()
                         outcome = "lost_race"
+                    else:
+                        _use(scope, key, "first")
+                        await _effect_committed(scope, capture)
                 else:
                     await tx.rollback()
                     if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
@@ -370,8 +405,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
             row = await db.fetchrow(_STORED_SQL, scope_id, key)
             if row is None:  # it expired in between (a day later): the client may simply retry
                 raise IdempotencyKeyInUse()
-            stored = _replay(row, request_hash)
+            stored = _replay_for(scope, key, row, request_hash)
             outcome = "replay"
+        _use(scope, key, "replayed" if outcome == "replay" else "first")
         if outcome == "replay":
             await _send_stored(send, stored, replayed=True)
         else:  # the client sees every header the handler set; only some are kept for replays

@@ -22,6 +22,7 @@ from sandbox.core.request_id import HEADER, ensure_request_id
 
 log = logging.getLogger("sandbox.http")
 
+SERVER_SEND = "asgi_server_send"
 UNMATCHED = "unmatched"  # the route label of a request no route matched (any path: keep cardinality bounded)
 # Clients may send any method name; the metric labels only these (the log line keeps it).
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -39,6 +40,9 @@ class ObservedApp:
             return
         started = perf_counter()
         request_id = ensure_request_id(scope)
+        # The server's own send: a fault that drops the connection needs it (ASGI has no
+        # message for that); see sandbox/faults/effects.py.
+        scope["state"][SERVER_SEND] = send
         ctx = logs.new_context(request_id=request_id)
         status = 500  # what the client gets if the app raises past every handler
         created = scope["method"] == "POST" and scope["path"].endswith("/payouts")

@@ -1,0 +1,73 @@
+"""The request log's part in the gate (sandbox/core/gate.py): `begin` once the key has
+authenticated, `before` for the request's fault, `end` when the request is done. The
+idempotency middleware tells it the key's outcome and the body it read (scope state), and
+calls `effect_committed` inside its transaction when the request's effect is committed."""
+
+from __future__ import annotations
+
+from litestar.types import Scope
+
+from sandbox.clocks import store as clocks
+from sandbox.core import clock
+from sandbox.core.idempotency import KEY_USE, REQUEST_BODY
+from sandbox.core.request_id import ensure_request_id
+from sandbox.faults import effects
+from sandbox.faults.kinds import AFTER_COMMIT
+from sandbox.requests import writer
+from sandbox.requests.entry import STATE, Entry, of
+
+
+class Journal:
+    __slots__ = ()
+
+    async def begin(self, scope: Scope, principal) -> Entry | None:
+        """The request's entry, None when no merchant sent it (an admin key). The request
+        works at its merchant's clock from here on (`follow_the_callers_clock` then finds
+        it followed already), so the entry's time is the merchant's clock time."""
+        if principal.merchant_id is None:
+            return None
+        await clocks.follow(principal.merchant_id)
+        entry = Entry(scope, ensure_request_id(scope), principal.merchant_id, clock.now())
+        scope["state"][STATE] = entry
+        return entry
+
+    async def before(self, scope: Scope, entry: Entry, principal) -> None:
+        """The request's fault, if any: a fault after commit changes where the answer goes;
+        one before anything raises its refusal or waits here."""
+        picked = await effects.pick(scope, entry.merchant_id, principal.fault_rules)
+        if picked is None:
+            return
+        kind, delay_s = picked
+        entry.fault = kind
+        if kind in AFTER_COMMIT:
+            entry.downstream = effects.after_commit(kind, delay_s, scope, entry.downstream)
+        else:
+            await effects.before(kind, delay_s)
+
+    def end(self, scope: Scope, entry: Entry) -> None:
+        _take_key_use(scope, entry)
+        if not entry.written:
+            entry.finish()
+            writer.WRITER.later(entry)
+
+
+def _take_key_use(scope: Scope, entry: Entry) -> None:
+    state = scope["state"]
+    if (use := state.get(KEY_USE)) is not None:
+        entry.idempotency_key, entry.outcome = use
+    if (body := state.get(REQUEST_BODY)) is not None:
+        entry.took_body(*body)
+
+
+async def effect_committed(scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    """In the idempotency middleware's transaction, once the effect and the key's stored
+    answer are written: the entry joins them."""
+    entry = of(scope)
+    if entry is None:
+        return
+    _take_key_use(scope, entry)
+    entry.answered(status, headers, body)
+    await writer.in_transaction(entry)
+
+
+JOURNAL = Journal()
