@@ -12,12 +12,11 @@ import msgspec
 from litestar import Litestar, Request, get, post
 from litestar.openapi import OpenAPIConfig
 
-from sandbox import db
-from sandbox.core import logs, metrics
-from sandbox.core import redis as redis_client
+from sandbox import db, redis_client
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
-from sandbox.core.observe import observe
 from sandbox.core.types import FailureCode, whole
+from sandbox.observability import logs, metrics
+from sandbox.observability.observe import observe
 from sandbox.payouts import engine, states
 from sandbox.rail import client as rail
 from sandbox.rail import signing
@@ -106,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
-        logging_config=None,  # ours (sandbox/core/logs.py); Litestar's default would replace it
+        logging_config=None,  # ours (sandbox/observability/logs.py); Litestar's default would replace it
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(title="MyPay Sandbox IPN", version="1.0.0", path="/schema"),
     )

@@ -10,28 +10,28 @@ from litestar.openapi.spec import Components, OpenAPIHeader, Parameter, Schema, 
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
-from sandbox import db, openapi_spec
+from sandbox import db, openapi_spec, redis_client
 from sandbox.admin.controllers import AdminPayoutController
+from sandbox.auth import cache as auth_cache
 from sandbox.batches.controllers import PayoutBatchController
-from sandbox.core import auth_cache, logs, metrics
-from sandbox.core import redis as redis_client
 from sandbox.core.errors import exception_handler, on_problem
-from sandbox.core.gate import Gate
-from sandbox.core.idempotency import IdempotencyMiddleware, on_effect
-from sandbox.core.observe import observe
-from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.faults.controllers import FaultRuleController
+from sandbox.gate import Gate
 from sandbox.health.controllers import HealthController
+from sandbox.idempotency.claims import IdempotencyMiddleware, on_effect
 from sandbox.ledger.controllers import BalanceController
+from sandbox.observability import logs, metrics
+from sandbox.observability.observe import observe
 from sandbox.openapi_links import add_links
 from sandbox.payouts import metrics as payout_metrics
 from sandbox.payouts.controllers import PayoutController
 from sandbox.payouts.verification_controller import VerifyAccountController
 from sandbox.ratelimits.controllers import RateLimitController
+from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
 from sandbox.settings import Settings, get_settings
@@ -157,21 +157,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SettlementController, PayoutBatchController, CoverageController, ClockController,
                         RequestLogController, FaultRuleController],
         # Authentication, the request log and its faults, rate limit and idempotency, in
-        # one layer (core/gate.py).
-        middleware=[DefineMiddleware(Gate, rate_limiter=rate_limiter, journal=journal.JOURNAL,
+        # one layer (gate.py).
+        middleware=[DefineMiddleware(Gate, rate_limiter=rate_limiter,
                                      idempotency=IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes))],
         security=[{"apiKey": []}],
         before_request=follow_the_callers_clock,
     )
     app = Litestar(
         # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
-        # /metrics (Prometheus) is left out of the spec too; see sandbox/core/metrics.py.
+        # /metrics (Prometheus) is left out of the spec too; see sandbox/observability/metrics.py.
         route_handlers=[public, authenticated, *dashboard.routers(rate_limiter), metrics.metrics_endpoint],
         template_config=dashboard.template_config(),
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
-        # Logging is ours (sandbox/core/logs.py); Litestar's default config would replace it.
+        # Logging is ours (sandbox/observability/logs.py); Litestar's default config would replace it.
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

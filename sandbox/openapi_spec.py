@@ -173,7 +173,7 @@ def _tighten(defs: dict) -> None:
 
 
 def event_schema(event_type: str, payload: type) -> dict:
-    from sandbox.core.cause import RequestCause
+    from sandbox.idempotency.cause import RequestCause
     from sandbox.payouts.states import INITIAL, STATUSES
 
     (data, request), defs = msgspec.json.schema_components([payload, RequestCause], ref_template="#/$defs/{name}")

@@ -5,8 +5,8 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from sandbox.batches.tables import PayoutBatch, PayoutBatchItem
-from sandbox.core.idempotency_tables import IdempotencyKey
 from sandbox.directory.tables import Bank, Wallet
+from sandbox.idempotency.tables import IdempotencyKey
 from sandbox.ledger.tables import Balance, LedgerEntry, LedgerTransaction
 from sandbox.merchants.tables import ApiKey, Merchant
 from sandbox.payouts.tables import Payout

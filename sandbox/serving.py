@@ -11,7 +11,7 @@ from sandbox.settings import get_settings
 def serve(factory: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
-    from sandbox.core import logs
+    from sandbox.observability import logs
 
     settings = get_settings()
     # Our log lines from the start, in this process too (with several workers it is the

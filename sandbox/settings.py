@@ -75,10 +75,10 @@ class Settings:
         default_factory=lambda: _float("SANDBOX_WORKER_STATEMENT_TIMEOUT_S", 20.0))
     max_body_bytes: int = field(default_factory=lambda: _int("SANDBOX_MAX_BODY_BYTES", 1_048_576))
     log_level: str = field(default_factory=lambda: os.environ.get("SANDBOX_LOG_LEVEL", "INFO"))
-    # "json" or "text"; unset, `sandbox api|worker|ipn` log JSON (sandbox/core/logs.py).
+    # "json" or "text"; unset, `sandbox api|worker|ipn` log JSON (sandbox/observability/logs.py).
     log_format: str | None = field(default_factory=lambda: _choice("SANDBOX_LOG_FORMAT", ("json", "text")))
     # How often each API and worker process adds its request and job timings to the
-    # totals in Redis that /metrics serves (sandbox/core/metrics.py).
+    # totals in Redis that /metrics serves (sandbox/observability/metrics.py).
     metrics_flush_s: float = field(default_factory=lambda: _float("SANDBOX_METRICS_FLUSH_S", 1.0))
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
     # Webhooks: refuse endpoint URLs that resolve to loopback, private, link-local, CGNAT or

@@ -95,7 +95,7 @@ async def _prepare(database_url: str, given_admin_key: str | None, saved_admin_k
     """Migrate and seed. Returns the seed report and whether the admin key an earlier
     run saved still opens this database (seed shows a key only when it made or got one)."""
     from sandbox import db
-    from sandbox.core import auth
+    from sandbox.auth import keys as auth
     from sandbox.core.errors import Unauthenticated
     from seeds.seed import seed
 

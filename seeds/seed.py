@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox import db, onboarding
-from sandbox.core import auth
+from sandbox.auth import keys as auth
 from sandbox.core.ids import new_id
 from sandbox.directory import service as directory
 from sandbox.merchants import service as merchants

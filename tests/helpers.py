@@ -88,3 +88,15 @@ def bank(account: str = "12345678900001", bank_code: str = "HBL") -> dict:
 
 def payout_body(amount: str = "1500.00", account: str = "12345678900001", **extra) -> dict:
     return {"amount": amount, "currency": "PKR", "destination": bank(account), **extra}
+
+
+async def reaches(api, payout_id, status, **extra):
+    """The payout, once it has `status` (and the `extra` fields), within wait_for's deadline."""
+    async def check():
+        p = (await api.get(f"/payouts/{payout_id}")).json()
+        return p if p["status"] == status and all(p.get(k) == v for k, v in extra.items()) else None
+    return await wait_for(check, what=f"{payout_id} to be {status}")
+
+
+async def balance(api):
+    return (await api.get("/balance")).json()

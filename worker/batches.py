@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from arq import cron, func
 
+from sandbox import enqueue as queue
 from sandbox.batches import processing
 from sandbox.batches.service import PROCESS_JOB, RETRY_JOB
-from sandbox.core import queue
 from sandbox.settings import Settings
 
 STALL_S = 30.0  # real seconds without progress before the sweeper enqueues a batch again

@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 from arq import Retry
 
-from sandbox.payouts import due, engine
+from sandbox.payouts import due_claims, engine
 from sandbox.rail import client as rail
 from sandbox.settings import get_settings
 
@@ -23,7 +23,7 @@ async def step_payout(ctx: dict, payout_id: str, track: str, index: int) -> bool
 
 
 async def step_due(ctx: dict) -> int:
-    return await due.step_due()
+    return await due_claims.step_due()
 
 
 async def step_payouts(ctx: dict, payout_ids: list[str], track: str, index: int) -> int:

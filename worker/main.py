@@ -21,8 +21,8 @@ from arq.connections import create_pool
 from arq.constants import default_queue_name, health_check_key_suffix
 from arq.worker import Worker
 
-from sandbox.core import logs
-from sandbox.core import redis as redis_client
+from sandbox import redis_client
+from sandbox.observability import logs
 from sandbox.settings import get_settings
 
 log = logging.getLogger("worker.jobs")
@@ -38,7 +38,7 @@ async def startup(ctx: dict) -> None:
     import httpx
 
     from sandbox import db
-    from sandbox.core import metrics
+    from sandbox.observability import metrics
     from worker import webhooks
 
     if not ctx.get("shared_connections"):
@@ -81,7 +81,7 @@ def instrumented(name: str, coroutine, quiet: bool = False):
     """The job, plus one log line (job, job id, try, payout_id from its arguments,
     outcome, duration) and its run time and queue wait for /metrics. `quiet`: a
     successful run is logged at DEBUG (cron jobs run every second or so)."""
-    from sandbox.core import metrics
+    from sandbox.observability import metrics
 
     @functools.wraps(coroutine)
     async def run(ctx: dict, *args, **kwargs):
@@ -138,7 +138,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             # keep_result=0: a finished step's job id may be used again (a reinitiated payout
             # walks the same steps), and nothing reads job results.
             func(jobs.step_payout, name=STEP_JOB, keep_result=0, max_tries=5, timeout=30),
-            # Runs until nothing is due; after `due.JOB_BUDGET_S` it hands the rest to a fresh job.
+            # Runs until nothing is due; after `due_claims.JOB_BUDGET_S` it hands the rest to a fresh job.
             func(jobs.step_due, name=STEP_DUE_JOB, keep_result=0, max_tries=5, timeout=600),
             func(jobs.step_payouts, name=STEPS_JOB, keep_result=0, max_tries=5, timeout=120),
             func(jobs.rail_notify, name=NOTIFY_JOB, keep_result=0, max_tries=len(jobs.RAIL_RETRY_S) + 1, timeout=30),

@@ -7,9 +7,8 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.admin import service
 from sandbox.admin.schemas import AdminPayoutPage, PayoutRequests
-from sandbox.core.auth import admin_only
-from sandbox.core.errors import Conflict, InsufficientFunds, NotFound
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.auth.keys import admin_only
+from sandbox.core.errors import Conflict, InsufficientFunds, NotFound, reads, writes
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.payouts import actions
 from sandbox.payouts.controllers import Timestamp

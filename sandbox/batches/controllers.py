@@ -7,12 +7,11 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
+from sandbox.auth.keys import merchant_only
 from sandbox.batches import rows, service, upload
 from sandbox.batches.openapi import UploadOperation
 from sandbox.batches.schemas import ITEM_STATUSES, BatchJsonIn, BatchRetryAccepted, PayoutBatch, PayoutBatchItemPage
-from sandbox.core.auth import merchant_only
-from sandbox.core.errors import MalformedJson, NotFound, UnsupportedMediaType, ValidationFailed
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.core.errors import MalformedJson, NotFound, UnsupportedMediaType, ValidationFailed, reads, writes
 from sandbox.payouts.states import STATUSES
 from sandbox.settings import get_settings
 

@@ -9,7 +9,7 @@ import re
 import msgspec
 
 from sandbox.core.errors import ValidationFailed, listing
-from sandbox.core.wording import in_words
+from sandbox.core.types import in_words
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations
 from sandbox.payouts.schemas import PayoutCreate

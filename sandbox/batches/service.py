@@ -7,6 +7,7 @@ import asyncpg
 import msgspec
 
 from sandbox import db
+from sandbox import enqueue as queue
 from sandbox.batches.schemas import (
     ITEM_STATUSES,
     BatchRetryAccepted,
@@ -14,7 +15,6 @@ from sandbox.batches.schemas import (
     PayoutBatchItem,
     PayoutBatchItemPage,
 )
-from sandbox.core import queue
 from sandbox.core.clock import iso
 from sandbox.core.errors import NotFound
 from sandbox.core.money import format_amount

@@ -8,8 +8,8 @@ creation of a 100,000-row batch slowed to a crawl. A few streams in the batch jo
 as many payouts a second (the row is the limit, not the number of hands) and keep the
 queue in front of each chunk short.
 
-The payouts are stepped as the worker's `step_due` job steps them (`due.advance_due`:
-up to `due.DUE_BATCH` in one transaction, rows claimed with SKIP LOCKED, a payout already
+The payouts are stepped as the worker's `step_due` job steps them (`due_claims.advance_due`:
+up to `due_claims.DUE_BATCH` in one transaction, rows claimed with SKIP LOCKED, a payout already
 stepped no longer due): one commit, and one wait for the batch's balance row, per group
 instead of per payout. If the batch job dies, what it had not stepped is overdue and the
 sweeper wakes `step_due` for it."""
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sandbox.payouts import due
+from sandbox.payouts import due_claims
 
 log = logging.getLogger("sandbox.batches")
 
@@ -38,10 +38,10 @@ class Settler:
 
     async def _stream(self) -> None:
         while (payout_ids := await self._due.get()) is not None:
-            for start in range(0, len(payout_ids), due.DUE_BATCH):
-                group = payout_ids[start:start + due.DUE_BATCH]
+            for start in range(0, len(payout_ids), due_claims.DUE_BATCH):
+                group = payout_ids[start:start + due_claims.DUE_BATCH]
                 try:
-                    await due.advance_due(len(group), only=group)
+                    await due_claims.advance_due(len(group), only=group)
                 except Exception:  # still due: the sweeper wakes step_due for them
                     log.warning("batch: stepping a group of %d payouts failed", len(group), exc_info=True)
 

@@ -14,9 +14,9 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from sandbox import db
+from sandbox import enqueue as queue
 from sandbox.batches import rows, service
 from sandbox.batches.schemas import MAX_ITEMS, PayoutBatch
-from sandbox.core import queue
 from sandbox.core.clock import now
 from sandbox.core.errors import ValidationFailed
 from sandbox.core.ids import new_id

@@ -28,12 +28,11 @@ from pathlib import Path
 
 from litestar import Litestar, get, post
 
-from sandbox import db
-from sandbox.core import redis as redis_client
-from sandbox.core.auth import Principal
-from sandbox.core.ratelimit import RateLimitMiddleware
+from sandbox import db, redis_client
+from sandbox.auth.keys import Principal
 from sandbox.payouts.repository import COLUMNS
 from sandbox.payouts.schemas import PayoutCreate
+from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.settings import get_settings
 
 PGBENCH_SQL = Path(__file__).with_name("payout.pgbench.sql")

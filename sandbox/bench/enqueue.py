@@ -1,4 +1,4 @@
-"""What the one-round-trip enqueue (sandbox/core/queue.py) saves over arq's own
+"""What the one-round-trip enqueue (sandbox/enqueue.py) saves over arq's own
 `enqueue_job`, measured against an embedded Redis on a Unix socket:
 
 - `arq`: `ArqRedis.enqueue_job`, one job after another (WATCH, EXISTS, then MULTI/EXEC:
@@ -22,8 +22,8 @@ from pathlib import Path
 
 
 async def measure(redis_url: str, jobs: int) -> dict[str, float]:
-    from sandbox.core import queue
-    from sandbox.core import redis as redis_client
+    from sandbox import enqueue as queue
+    from sandbox import redis_client
 
     redis = await redis_client.start(redis_url)
     figures = {}

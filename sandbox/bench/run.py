@@ -98,7 +98,7 @@ async def _hot_payout_paths(key: str, merchant_id: str, limit: int = 2000) -> li
 
 
 async def _merchant_of(key: str) -> str:
-    from sandbox.core import auth
+    from sandbox.auth import keys as auth
 
     return (await auth.authenticate(key)).merchant_id
 

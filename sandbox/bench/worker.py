@@ -22,8 +22,7 @@ from sandbox.embedded import servers_for_a_run
 async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50,
               merchants: int = 1) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
-    from sandbox import db, onboarding
-    from sandbox.core import redis as redis_client
+    from sandbox import db, onboarding, redis_client
     from sandbox.payouts import service, states
     from sandbox.payouts.schemas import DestinationIn, PayoutCreate
     from seeds.seed import seed

@@ -19,7 +19,7 @@ from litestar.exceptions import (
 )
 from litestar.response.base import ASGIResponse
 
-from sandbox.core.wording import in_words
+from sandbox.core.types import in_words
 
 log = logging.getLogger("sandbox.errors")
 
@@ -318,7 +318,7 @@ async def problems_heard(timeout: float = 2.0) -> None:
 
 
 def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
-    from sandbox.core.request_id import ensure_request_id
+    from sandbox.core.ids import ensure_request_id
 
     error = to_api_error(exc)
     # The listeners hear of the problem the client finally gets, once, when the request
@@ -333,7 +333,7 @@ async def answer(scope: dict, send, error: ApiError) -> None:
     """Answer `error` from outside Litestar's exception handling (before routing, or after
     a handler's answer was captured), as `exception_handler` would: the same problem body,
     and the listeners hear of it."""
-    from sandbox.core.request_id import ensure_request_id
+    from sandbox.core.ids import ensure_request_id
 
     scope.setdefault("state", {})[_PROBLEM] = error
     response = render(error, ensure_request_id(scope))
@@ -368,3 +368,23 @@ def problem_responses(*errors: type[ApiError]) -> dict[int, Any]:
         )
         for status, errs in sorted(by_status.items())
     }
+
+
+# Which errors each kind of route documents (so the spec and schemathesis know them).
+READ = (ValidationFailed, Unauthenticated, Forbidden, RateLimited, Unavailable)
+WRITE = READ + (
+    MalformedJson,
+    IdempotencyKeyMissing,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+
+def reads(*extra: type[ApiError]) -> dict[int, Any]:
+    return problem_responses(*READ, *extra)
+
+
+def writes(*extra: type[ApiError]) -> dict[int, Any]:
+    return problem_responses(*WRITE, *extra)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get
 
-from sandbox.core.auth import merchant_only
-from sandbox.core.openapi_errors import reads
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import reads
 from sandbox.coverage import service
 from sandbox.coverage.schemas import Coverage
 

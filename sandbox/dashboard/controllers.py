@@ -20,18 +20,18 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from sandbox.admin import service as admin_service
-from sandbox.core.auth import authenticate
+from sandbox.auth.keys import authenticate
 from sandbox.core.errors import ApiError, NotFound, Unauthenticated
-from sandbox.core.idempotency import IdempotencyMiddleware
-from sandbox.core.ratelimit import RateLimitMiddleware
 from sandbox.dashboard import batches, filters, forms, pages, queries, views, webhooks
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
 from sandbox.directory import service as directory
+from sandbox.idempotency.claims import IdempotencyMiddleware
 from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, scenarios, states
 from sandbox.payouts import service as payouts
+from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.settings import get_settings
 from sandbox.summary import service as balance_summary
 

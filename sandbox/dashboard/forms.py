@@ -10,7 +10,7 @@ import msgspec
 
 from sandbox.core.errors import ApiError
 from sandbox.core.money import AmountError, parse_amount
-from sandbox.core.wording import in_words
+from sandbox.core.types import in_words
 from sandbox.payouts.schemas import (
     Destination,
     DestinationIn,
@@ -40,7 +40,7 @@ LABELS = {
     "signing": "Signing",
     "file": "File",
 }
-# Where the dashboard says more than the API's own wording (sandbox/core/wording.py): a
+# Where the dashboard says more than the API's own wording (sandbox/core/types.py): a
 # code is picked from a list here, and a URL's pattern has no words in the API.
 PATTERNS = {
     "destination.bank_code": "is not a bank in the directory",

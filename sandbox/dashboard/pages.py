@@ -15,9 +15,9 @@ from litestar.middleware import ASGIMiddleware
 from litestar.response import Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.core.auth import authenticate
+from sandbox.auth.keys import authenticate
 from sandbox.core.errors import ApiError, Forbidden, Unauthenticated, to_api_error
-from sandbox.core.request_id import ensure_request_id
+from sandbox.core.ids import ensure_request_id
 from sandbox.dashboard import queries
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.views import Viewer

@@ -2,7 +2,7 @@
 describes, by the database function `outbox_emit(id, merchant, type, payout_id, data,
 at, request)` (alone through `emit`, or inside a larger statement such as a payout's,
 which then calls `event_written`), with the API request that caused it when one did
-(`sandbox.core.cause`); once that transaction commits, the worker's relay is woken to
+(`sandbox.idempotency.cause`); once that transaction commits, the worker's relay is woken to
 fan them out to webhook endpoints (and the sweeper relays anything a lost wake-up left
 behind)."""
 
@@ -14,10 +14,10 @@ from datetime import datetime
 import msgspec
 
 from sandbox import db
-from sandbox.core import cause
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
 from sandbox.events import wakeups
+from sandbox.idempotency import cause
 
 # Transactions that already wake the relay when they commit (one wake-up each).
 _waking: weakref.WeakSet = weakref.WeakSet()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sandbox.core import queue
-from sandbox.core import redis as redis_client
+from sandbox import enqueue as queue
+from sandbox import redis_client
 from sandbox.core.clock import now
 
 RELAY_JOB = "webhook_relay"

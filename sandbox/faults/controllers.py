@@ -5,9 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, PathParameter
 
-from sandbox.core.auth import merchant_only
-from sandbox.core.errors import NotFound
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import NotFound, reads, writes
 from sandbox.faults import store
 from sandbox.faults.schemas import FaultRule, FaultRuleCreate, FaultRuleList
 

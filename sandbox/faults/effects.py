@@ -15,9 +15,9 @@ import asyncio
 from litestar.types import Message, Scope, Send
 
 from sandbox.core.errors import ApiError, RateLimited, Unavailable, ValidationFailed, answer
-from sandbox.core.observe import SERVER_SEND
 from sandbox.faults import store
 from sandbox.faults.kinds import AFTER_COMMIT, HEADER, KINDS, RETRY_AFTER_S, default_delay
+from sandbox.observability.observe import SERVER_SEND
 
 
 class ResponseLost(Exception):

@@ -6,8 +6,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
-from sandbox import db
-from sandbox.core import redis as redis_client
+from sandbox import db, redis_client
 
 
 class Health(msgspec.Struct):

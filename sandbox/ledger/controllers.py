@@ -5,11 +5,10 @@ from typing import Annotated
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
-from sandbox.core.auth import merchant_only
+from sandbox.auth.keys import merchant_only
 from sandbox.core.clock import iso
-from sandbox.core.errors import ValidationFailed
+from sandbox.core.errors import ValidationFailed, reads
 from sandbox.core.money import format_amount
-from sandbox.core.openapi_errors import reads
 from sandbox.core.pagination import cut, decode_cursor
 from sandbox.ledger import service, verify
 from sandbox.ledger.schemas import BalanceOut, LedgerEntryOut, LedgerPage

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import weakref
 
-from sandbox import db
-from sandbox.core import queue
-from sandbox.core import redis as redis_client
+from sandbox import db, redis_client
+from sandbox import enqueue as queue
 
 VERSION_TTL_S = 7 * 24 * 3600
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sandbox import db
+from sandbox.auth import keys as auth
 from sandbox.clocks import store as clocks
-from sandbox.core import auth
 from sandbox.core.ids import new_id
 
 

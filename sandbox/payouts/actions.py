@@ -1,6 +1,9 @@
 """What merchants and admins do to a payout after it exists: reinitiate a failed one,
 ask the rail for an outcome, approve, reject or release. Each is one transaction, opened
-here, through the scenario engine and `service.transition`."""
+here. An action that starts (part of) the scenario again — reinitiate, approve, release —
+goes through the engine's `start_track`, which schedules the steps; one that ends the
+payout — reject — is a single `service.transition`, as every final status change is:
+the engine only walks scenarios."""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ import msgspec
 from msgspec.structs import replace
 
 from sandbox import db
+from sandbox import enqueue as queue
 from sandbox.clocks import store as clocks
-from sandbox.core import queue
 from sandbox.core.clock import now
 from sandbox.core.errors import Conflict
 from sandbox.directory import service as directory
-from sandbox.payouts import destinations, engine, scenarios, service, states
+from sandbox.payouts import destinations, engine, scenarios, schedule, service, states
 from sandbox.payouts.repository import PayoutRow
 from sandbox.payouts.schemas import DestinationIn, Payout, SimulateAccepted
 from sandbox.rail import client as rail
@@ -36,7 +39,7 @@ async def reinitiate(payout_id: str, merchant_id: str, destination: DestinationI
             dest, number = corrected
             row = replace(row, destination=msgspec.json.encode(dest).decode(),
                           scenario=scenarios.table().for_account(number).name)
-        row = await engine.start_track(row, states.PENDING, engine.MAIN, allowed_from=states.REINITIABLE,
+        row = await engine.start_track(row, states.PENDING, schedule.MAIN, allowed_from=states.REINITIABLE,
                                        reason="reinitiated")
     return service.to_api(row)
 
@@ -63,7 +66,7 @@ async def _locked_on_its_clock(payout_id: str) -> PayoutRow:
 async def approve(payout_id: str, reason: str | None) -> Payout:
     async with db.transaction():
         row = await _locked_on_its_clock(payout_id)
-        row = await engine.start_track(row, states.PENDING, engine.MAIN, allowed_from=states.APPROVABLE,
+        row = await engine.start_track(row, states.PENDING, schedule.MAIN, allowed_from=states.APPROVABLE,
                                        reason=reason or "approved by an admin")
     return service.to_api(row)
 
@@ -80,6 +83,6 @@ async def release(payout_id: str, reason: str | None) -> Payout:
     """Lift a hold: the scenario's `after_release` steps start at once."""
     async with db.transaction():
         row = await _locked_on_its_clock(payout_id)
-        row = await engine.start_track(row, states.ON_HOLD, engine.AFTER_RELEASE, allowed_from=states.RELEASABLE,
+        row = await engine.start_track(row, states.ON_HOLD, schedule.AFTER_RELEASE, allowed_from=states.RELEASABLE,
                                        reason=reason or "released by an admin", apply_first_step=True)
     return service.to_api(row)

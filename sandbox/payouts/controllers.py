@@ -5,12 +5,11 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
-from sandbox.core import idempotency
-from sandbox.core.auth import merchant_only
-from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound, reads, writes
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
+from sandbox.idempotency import claims as idempotency
 from sandbox.payouts import actions, service
 from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
 from sandbox.payouts.states import StatusName

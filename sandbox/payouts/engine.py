@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from msgspec.structs import replace
 
 from sandbox import db
+from sandbox import enqueue as queue
 from sandbox.clocks import store as clocks
-from sandbox.core import clock, queue
+from sandbox.core import clock
 from sandbox.core.clock import now, scaled
 from sandbox.core.errors import NotFound
 from sandbox.payouts import repository, service, states
@@ -28,8 +29,6 @@ from sandbox.payouts.errors import InvalidTransition
 from sandbox.payouts.repository import PayoutRow
 from sandbox.payouts.scenarios import Step
 from sandbox.payouts.schedule import (
-    AFTER_RELEASE,
-    MAIN,
     STEP_JOB,
     due_at,
     rail_reported_steps,
@@ -39,10 +38,7 @@ from sandbox.payouts.schedule import (
 )
 from sandbox.rail import client as rail
 
-__all__ = ["AFTER_RELEASE", "MAIN", "STEP_JOB", "advance", "apply_due", "apply_due_step", "on_rail_notification",
-           "on_rail_outcome", "start_track", "sweep"]
-
-log = logging.getLogger("sandbox.engine")
+log = logging.getLogger("sandbox.payouts.engine")
 
 # If an IPN-reported step's callback is lost, the rail sends it again after this long
 # (simulated time: it scales; resends carry the same notification id, so they are no-ops).

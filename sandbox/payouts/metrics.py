@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from prometheus_client.core import Metric
 
-from sandbox.core.metric_counts import Counts
-from sandbox.core.metrics import gauge_by_label
+from sandbox.observability.counts import Counts
+from sandbox.observability.metrics import gauge_by_label
 from sandbox.payouts.states import STATUSES
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import msgspec
 
 from sandbox import db
-from sandbox.core import cause
+from sandbox.idempotency import cause
 from sandbox.ledger.service import Posting
 
 COLUMNS = (

@@ -2,7 +2,7 @@
 for the worker once the transaction that decided it has committed.
 
 A step due already (every step at time scale 0) costs no arq job of its own: the
-transaction wakes the worker's `step_due` job instead (`due.advance_due` claims due
+transaction wakes the worker's `step_due` job instead (`due_claims.advance_due` claims due
 payouts from PostgreSQL, many per transaction). Waking works as the webhook relay's
 does (sandbox/events/wakeups.py): a Redis marker says "a step_due job is queued and has
 not started"; a committer that finds it set enqueues nothing, because that job starts
@@ -16,8 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from sandbox.core import clock, queue
-from sandbox.core import redis as redis_client
+from sandbox import enqueue as queue
+from sandbox import redis_client
+from sandbox.core import clock
 from sandbox.core.clock import now, scaled
 from sandbox.payouts import scenarios
 from sandbox.payouts.scenarios import Step

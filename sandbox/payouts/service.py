@@ -10,15 +10,15 @@ import asyncpg
 import msgspec
 
 from sandbox import db
-from sandbox.core import queue
+from sandbox import enqueue as queue
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import DuplicateReference, NotFound, ValidationFailed
-from sandbox.core.idempotency import KeyClaim
 from sandbox.core.ids import new_id
 from sandbox.core.money import AmountError, format_amount, parse_amount
 from sandbox.core.pagination import Page, clamp, cut, decode_cursor
 from sandbox.directory import service as directory
 from sandbox.events import outbox
+from sandbox.idempotency.claims import KeyClaim
 from sandbox.ledger import service as ledger
 from sandbox.ledger.service import Posting
 from sandbox.payouts import destinations, repository, scenarios, schedule, states

@@ -7,8 +7,8 @@ from __future__ import annotations
 from litestar import Controller, post
 from litestar.params import JSONBody
 
-from sandbox.core.auth import merchant_only
-from sandbox.core.openapi_errors import writes
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import writes
 from sandbox.payouts import verification
 from sandbox.payouts.schemas import DestinationIn, VerifyAccountOut
 

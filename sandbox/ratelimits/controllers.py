@@ -5,9 +5,8 @@ from typing import Annotated
 from litestar import Controller, delete, get, put
 from litestar.params import JSONBody, PathParameter
 
-from sandbox.core.auth import admin_only
-from sandbox.core.errors import NotFound
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.auth.keys import admin_only
+from sandbox.core.errors import NotFound, reads, writes
 from sandbox.ratelimits import service
 from sandbox.ratelimits.schemas import RateLimitIn, RateLimitOut
 

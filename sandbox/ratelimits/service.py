@@ -5,7 +5,7 @@ from __future__ import annotations
 from limits import RateLimitItemPerMinute, parse
 
 from sandbox import db
-from sandbox.core import auth_cache
+from sandbox.auth import cache as auth_cache
 from sandbox.core.errors import NotFound
 from sandbox.ratelimits.schemas import RateLimitOut
 from sandbox.settings import get_settings
@@ -27,7 +27,7 @@ async def get(merchant_id: str) -> RateLimitOut:
 
 async def set_limit(merchant_id: str, per_minute: int | None) -> RateLimitOut:
     """Set (or with None, remove) the override; it applies from the next request on (the
-    limiter reads it with the API key, core/auth.py)."""
+    limiter reads it with the API key, auth/keys.py)."""
     found = await db.fetchval("UPDATE merchant SET rate_limit_per_minute = $2 WHERE id = $1 RETURNING id",
                               merchant_id, per_minute)
     if found is None:

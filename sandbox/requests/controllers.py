@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
-from sandbox.core.auth import merchant_only
-from sandbox.core.errors import NotFound
-from sandbox.core.openapi_errors import reads
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import NotFound, reads
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.requests import har, service

@@ -1,4 +1,4 @@
-"""The request log's part in the gate (sandbox/core/gate.py): `begin` once the key has
+"""The request log's part in the gate (sandbox/gate.py): `begin` once the key has
 authenticated, `before` for the request's fault, `end` when the request is done. The
 idempotency middleware tells it the key's outcome and the body it read (scope state), and
 calls `effect_committed` inside its transaction when the request's effect is committed."""
@@ -9,10 +9,10 @@ from litestar.types import Scope
 
 from sandbox.clocks import store as clocks
 from sandbox.core import clock
-from sandbox.core.idempotency import KEY_USE, REQUEST_BODY
-from sandbox.core.request_id import ensure_request_id
+from sandbox.core.ids import ensure_request_id
 from sandbox.faults import effects
 from sandbox.faults.kinds import AFTER_COMMIT
+from sandbox.idempotency.claims import KEY_USE, REQUEST_BODY
 from sandbox.requests import writer
 from sandbox.requests.entry import STATE, Entry, of
 

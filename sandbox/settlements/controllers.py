@@ -5,9 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from sandbox.core.auth import merchant_only
-from sandbox.core.errors import NotFound
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import NotFound, reads, writes
 from sandbox.settlements import collections, report, service
 from sandbox.settlements.schemas import Collection, CollectionIn, Settlement, SettlementPage
 

@@ -17,9 +17,10 @@ import msgspec
 from sandbox import db
 from sandbox.clocks import store
 from sandbox.clocks.schemas import ClockAdvance, ClockAdvanced, ClockTransition, MerchantClock
-from sandbox.core import cause, clock
+from sandbox.core import clock
 from sandbox.core.clock import ManualClock, iso, now
 from sandbox.core.errors import Conflict
+from sandbox.idempotency import cause
 from sandbox.payouts import engine, service
 from sandbox.payouts.schemas import StatusChange
 

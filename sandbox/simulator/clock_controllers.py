@@ -5,11 +5,10 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
+from sandbox.auth.keys import merchant_only
 from sandbox.clocks import store
 from sandbox.clocks.schemas import ClockAdvance, ClockAdvanced, MerchantClock
-from sandbox.core.auth import merchant_only
-from sandbox.core.errors import Conflict
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.core.errors import Conflict, reads, writes
 from sandbox.simulator import clock_advance as clocks
 
 

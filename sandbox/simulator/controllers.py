@@ -9,10 +9,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter
 
 from sandbox import onboarding
-from sandbox.core.auth import admin_only, merchant_only
-from sandbox.core.errors import Conflict, NotFound
+from sandbox.auth.keys import admin_only, merchant_only
+from sandbox.core.errors import Conflict, NotFound, reads, writes
 from sandbox.core.money import format_amount, parse_amount
-from sandbox.core.openapi_errors import reads, writes
 from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, scenarios
 from sandbox.payouts.scenarios import ScenarioTable

@@ -8,7 +8,7 @@ visible at once, even racing a slow reader."""
 
 from __future__ import annotations
 
-from sandbox.core import redis as redis_client
+from sandbox import redis_client
 from sandbox.ledger import version as ledger_version
 
 

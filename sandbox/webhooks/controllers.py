@@ -5,9 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
-from sandbox.core.auth import merchant_only
-from sandbox.core.errors import Conflict, NotFound
-from sandbox.core.openapi_errors import reads, writes
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import Conflict, NotFound, reads, writes
 from sandbox.webhooks import endpoints, events
 from sandbox.webhooks.schemas import (
     DeletedEndpoint,

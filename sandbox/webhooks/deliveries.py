@@ -17,9 +17,9 @@ import asyncpg
 import msgspec
 
 from sandbox import db
-from sandbox.core import logs
 from sandbox.core.clock import now
 from sandbox.core.ids import new_id
+from sandbox.observability import logs
 from sandbox.settings import get_settings
 from sandbox.webhooks import faults as fault_rules
 from sandbox.webhooks.faults import Faults

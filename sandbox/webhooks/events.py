@@ -7,11 +7,11 @@ import asyncpg
 import msgspec
 
 from sandbox import db
-from sandbox.core.cause import RequestCause
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.events import wakeups
+from sandbox.idempotency.cause import RequestCause
 from sandbox.webhooks import deliveries, event_types
 from sandbox.webhooks.deliveries import NewDelivery
 from sandbox.webhooks.schemas import Attempt, Delivery, DeliveryPage, Event, EventPage, ResendAccepted

@@ -8,8 +8,8 @@ from __future__ import annotations
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from sandbox import db
-from sandbox.core.metric_counts import Counts
-from sandbox.core.metrics import gauge_by_label
+from sandbox.observability.counts import Counts
+from sandbox.observability.metrics import gauge_by_label
 
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "cancelled")
 _UNRELAYED_SQL = "SELECT count(*) FROM outbox_event WHERE relayed_at IS NULL"

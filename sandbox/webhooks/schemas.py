@@ -4,8 +4,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sandbox.core.cause import RequestCause
 from sandbox.core.types import Description
+from sandbox.idempotency.cause import RequestCause
 from sandbox.webhooks.event_types import PATTERNS
 from sandbox.webhooks.faults import Faults
 from sandbox.webhooks.urls import URL_PATTERN

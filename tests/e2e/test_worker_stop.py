@@ -10,8 +10,8 @@ from arq.constants import default_queue_name
 from arq.constants import in_progress_key_prefix as IN_PROGRESS
 from arq.jobs import Job
 
+from sandbox import redis_client
 from sandbox.batches.service import PROCESS_JOB
-from sandbox.core import redis as redis_client
 from tests.batches.helpers import HEADER, upload_csv, wait_completed
 from tests.helpers import wait_for
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.core import logs
+from sandbox.observability import logs
 from tests.webhooks.conftest import receiver  # noqa: F401 (a local webhook receiver, as the webhook tests use)
 
 

@@ -8,10 +8,9 @@ import json
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from sandbox import db
-from sandbox.core import logs
-from sandbox.core import redis as redis_client
-from sandbox.core.metrics import ARQ_QUEUE
+from sandbox import db, redis_client
+from sandbox.observability import logs
+from sandbox.observability.metrics import ARQ_QUEUE
 from sandbox.payouts.schedule import STEP_DUE_JOB
 from tests.helpers import payout_body, wait_for
 
@@ -79,7 +78,7 @@ async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs,
 
     await wait_for(finished, 20, what="the payout to succeed")
     # Its steps were due at once: the step_due job applied them, and named the payout.
-    steps = await wait_for(lambda: _now(json_logs.where(logger="sandbox.engine", payout_id=payout_id,
+    steps = await wait_for(lambda: _now(json_logs.where(logger="sandbox.payouts.due_claims", payout_id=payout_id,
                                                         message="due steps applied")), 5, what="step lines")
     assert all(s["merchant_id"] == merchant.merchant_id for s in steps), steps
     # The job's own line is written when the job ends, after its steps' lines.

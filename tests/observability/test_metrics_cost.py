@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from sandbox import db
-from sandbox.core import metric_counts
+from sandbox.observability import counts as metric_counts
 from tests.helpers import payout_body, wait_for
 from tests.observability.test_logs_and_metrics import sample, scrape
 from tests.webhooks.helpers import arrivals, endpoint

@@ -16,6 +16,9 @@ from tests.process.conftest import REPO, wait_until
 from tests.process.services import Services, create_payouts, wait_all_final
 from worker.main import HEALTH_INTERVAL_S
 
+# The loggers that name a payout when its steps are applied: a step job and the step_due claims.
+STEP_LOGGERS = ("sandbox.payouts.engine", "sandbox.payouts.due_claims")
+
 
 @pytest.fixture(scope="module")
 def services():
@@ -82,7 +85,7 @@ async def test_worker_check_logs_and_metrics_across_processes(services):
                 and x.get("route") == "/api/v1/payouts" and x.get("method") == "POST"]
 
     def steps() -> list[dict]:
-        return [x for x in json_lines(svc.log("worker0")) if x.get("logger") == "sandbox.engine"
+        return [x for x in json_lines(svc.log("worker0")) if x.get("logger") in STEP_LOGGERS
                 and x.get("payout_id") in ids]
 
     # Each process's log thread writes what is waiting every 50 ms: wait for the lines.

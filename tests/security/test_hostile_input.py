@@ -111,7 +111,7 @@ async def test_json_routes_still_take_json_with_a_charset(merchant):
 
 async def test_a_revoked_key_is_told_not_valid_like_an_unknown_one(merchant):
     await db.execute("UPDATE api_key SET revoked_at = now() WHERE merchant = $1", merchant.merchant_id)
-    from sandbox.core.auth_cache import CACHE
+    from sandbox.auth.cache import CACHE
 
     CACHE.forget_all()
     r = await merchant.get("/balance")

@@ -6,7 +6,7 @@ import secrets
 import pytest
 
 from sandbox import db
-from sandbox.core.auth import hash_key
+from sandbox.auth.keys import hash_key
 from tests.helpers import payout_body, wait_for
 
 
@@ -24,7 +24,7 @@ async def test_keys_are_stored_only_as_hashes(merchant):
 async def test_revoked_key_is_refused(merchant):
     assert (await merchant.get("/balance")).status_code == 200  # the key is remembered now
     # Revoked straight in the database, as an operator would: PostgreSQL notifies the API
-    # process, which forgets the key (core/auth_cache.py) within milliseconds.
+    # process, which forgets the key (auth/cache.py) within milliseconds.
     await db.execute("UPDATE api_key SET revoked_at = now() WHERE merchant = $1", merchant.merchant_id)
 
     async def refused():

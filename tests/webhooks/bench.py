@@ -111,8 +111,7 @@ def _ms(values: list[float]) -> dict:
 
 async def bench(database_url: str, redis_url: str, events: int, payouts: int, rate: float) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
-    from sandbox import db, onboarding
-    from sandbox.core import redis as redis_client
+    from sandbox import db, onboarding, redis_client
     from sandbox.events import outbox
     from sandbox.payouts import service as payouts_service
     from sandbox.payouts.schemas import DestinationIn, PayoutCreate

@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from sandbox import db
-from sandbox.core import redis as redis_client
+from sandbox import db, redis_client
 from sandbox.events import wakeups
 from sandbox.settings import get_settings
 from sandbox.webhooks import attempts, deliveries, relay, sender

@@ -1,0 +1,116 @@
+"""API keys: random, shown once, stored as a SHA-256 hash, compared in constant time.
+
+The gate (gate.py) authenticates every /api/v1 route except health and readiness;
+guards only authorise (merchant vs admin). A key that authenticated is remembered by the
+process until the key or its merchant changes (auth/cache.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from sandbox import db
+from sandbox.auth.cache import CACHE
+from sandbox.core.errors import Forbidden, Unauthenticated
+
+API_KEY_HEADER = "x-api-key"
+PREFIX_LENGTH = 16
+MERCHANT_KEY_PREFIX = "sk_test_"
+ADMIN_KEY_PREFIX = "sk_admin_"
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    role: str  # "merchant" | "admin"
+    merchant_id: str | None
+    # The merchant's own rate limit (admin override), read with the key: the rate limiter
+    # needs it on every request, and this way it costs no round trip and is never stale.
+    rate_limit_per_minute: int | None = None
+    # Whether the merchant has a fault rule with uses left (sandbox/faults/): read with the
+    # key, so a merchant without rules pays no query for them; rule changes reach the key
+    # cache as key changes do.
+    fault_rules: bool = False
+
+    @property
+    def idempotency_scope(self) -> str:
+        return self.merchant_id or f"admin:{self.key_id}"
+
+
+def generate_key(role: str) -> str:
+    prefix = ADMIN_KEY_PREFIX if role == "admin" else MERCHANT_KEY_PREFIX
+    return prefix + secrets.token_urlsafe(24)
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 192 random bits, so a fast hash is enough; no password stretching needed.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_prefix(key: str) -> str:
+    return key[:PREFIX_LENGTH]
+
+
+async def store_key(key: str, role: str, merchant_id: str | None, key_id: str) -> None:
+    """Insert a key row (hash and prefix only). Runs in the caller's transaction."""
+    await db.execute(
+        "INSERT INTO api_key (id, merchant, role, prefix, key_hash, created_at, revoked_at)"
+        " VALUES ($1, $2, $3, $4, $5, now(), NULL) ON CONFLICT (prefix) DO NOTHING",
+        key_id,
+        merchant_id,
+        role,
+        key_prefix(key),
+        hash_key(key),
+    )
+
+
+async def authenticate(key: str | None) -> Principal:
+    if not key:
+        raise Unauthenticated("Send your API key in the X-API-KEY header")
+    if len(key) > MAX_KEY_LENGTH or len(key) < PREFIX_LENGTH:
+        raise Unauthenticated("The API key is not valid")
+    digest = hash_key(key)
+    cached = CACHE.get(digest)  # a key seen before, unchanged since (auth/cache.py)
+    if cached is not None:
+        return cached
+    generation = CACHE.generation
+    row = await db.fetchrow(
+        "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute,"
+        " EXISTS (SELECT 1 FROM fault_rule f WHERE f.merchant = k.merchant AND f.remaining > 0) AS fault_rules"
+        " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant WHERE k.prefix = $1",
+        key_prefix(key),
+    )
+    # Compare even when no row matched, so timing does not tell which prefixes exist.
+    expected = row["key_hash"] if row else "0" * 64
+    if not hmac.compare_digest(expected, digest) or row is None:
+        raise Unauthenticated("The API key is not valid")
+    if row["revoked_at"] is not None:  # worded as for an unknown key: a probe learns nothing
+        raise Unauthenticated("The API key is not valid")
+    principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
+                          rate_limit_per_minute=row["rate_limit_per_minute"], fault_rules=row["fault_rules"])
+    CACHE.put(digest, principal, generation)
+    return principal
+
+
+def _principal(connection: ASGIConnection) -> Principal:
+    principal = connection.scope.get("state", {}).get("principal")
+    if principal is None:
+        raise Unauthenticated("Send your API key in the X-API-KEY header")
+    return principal
+
+
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread.
+async def merchant_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if _principal(connection).role != "merchant":
+        raise Forbidden("This route needs a merchant key; admin keys act through the admin routes")
+
+
+async def admin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if _principal(connection).role != "admin":
+        raise Forbidden("This route needs an admin key")

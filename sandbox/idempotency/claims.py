@@ -1,0 +1,414 @@
+"""Idempotency as middleware around every mutating /api/v1 route.
+
+One transaction spans the whole request: a transaction-scoped advisory lock on
+(scope, key) answers concurrent duplicates with 409, a stored row answers later
+duplicates with the stored response, and on success the key row is written in the
+same transaction as the handler's effect — so a crash leaves neither or both.
+
+What is stored: 2xx responses (with their effect) and the 4xx outcomes a retry would
+get again anyway (404, 409 invalid_state / duplicate_reference, 422 insufficient_funds;
+these have no effect, so they are stored after rolling back). Not stored: input that
+never reached the handler's logic (400, 401, 403, 413, 415, 429) and 5xx — the client
+may fix the problem and retry with the same key.
+
+Events the handler writes name the request as their cause (`sandbox.idempotency.cause`).
+
+A route marked `opt={IN_STATEMENT: True}` (POST /payouts, the hot path) lets its own one
+statement take the key: the middleware opens no transaction, hands the handler a
+`KeyClaim`, and the handler's database call takes the same advisory lock, looks up the
+stored response, makes the effect and stores its response, all in one round trip. The
+rule stays here: the claim says what the call found, and this middleware answers it
+(409 in use, a replay, 422 reused, a refusal stored after the fact) exactly as for every
+other route. A handler that refuses the input before making its call runs again the
+ordinary way."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+import msgspec
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+from sandbox import db
+from sandbox.core.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    ValidationFailed,
+    answer,
+    to_api_error,
+)
+from sandbox.core.ids import ensure_request_id
+from sandbox.idempotency import cause
+from sandbox.idempotency.body import Body, check_json_depth, check_media_type, read_body, replay_receive
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HEADERS = (b"x-idempotency-key", b"idempotency-key")
+TTL = timedelta(hours=24)
+KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_reference", "insufficient_funds"})
+REPLAYED_HEADERS = frozenset({"content-type", "location"})
+IN_STATEMENT = "idempotency_in_statement"  # route opt: the handler's statement takes the key
+# What the request log reads from the scope's state: (key, outcome) once the key's outcome
+# is known (`first`, `replayed`, `conflict` for a reused key with another body, `in_flight`),
+# and (the body if it was kept in memory, its size) once read.
+KEY_USE = "idempotency_key_use"
+REQUEST_BODY = "idempotency_request_body"
+# Called inside the transaction that commits a request's effect and its key's answer, with
+# (scope, status, headers, body) of that answer: the request log writes its entry there.
+EffectHook = Callable[[Scope, int, list, bytes], Awaitable[None]]
+_effect_hooks: list[EffectHook] = []
+
+
+def on_effect(hook: EffectHook) -> None:
+    if hook not in _effect_hooks:
+        _effect_hooks.append(hook)
+
+
+async def _effect_committed(scope: Scope, capture: _Capture) -> None:
+    for hook in _effect_hooks:
+        await hook(scope, capture.status, capture.headers, bytes(capture.body))
+
+
+def _use(scope: Scope, key: str, outcome: str) -> None:
+    scope["state"][KEY_USE] = (key, outcome)
+
+
+class StoredResponse(msgspec.Struct):
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name in names:
+            return value.decode("latin-1")
+    return None
+
+
+def fingerprint(scope: Scope, body: Body) -> str:
+    """Same request = same method, path, query and JSON content (key order and spacing
+    do not matter), multipart bodies by their parts (not the boundary); other bodies,
+    and JSON too large to keep in memory, compare byte for byte."""
+    raw = body.in_memory
+    parts = body.content_sha256()
+    if parts is not None:
+        canonical = parts.encode()
+    elif raw is None:
+        canonical = body.sha256().encode()
+    else:
+        try:
+            canonical = msgspec.json.encode(msgspec.json.decode(raw), order="sorted") if raw else b""
+        except msgspec.DecodeError:
+            canonical = raw
+    digest = hashlib.sha256()
+    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), canonical):
+        digest.update(part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[str, str]] = []
+        self.body = bytearray()
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body":
+            self.body.extend(message.get("body", b""))
+
+    def stored(self) -> StoredResponse:
+        kept = [(k, v) for k, v in self.headers if k.lower() in REPLAYED_HEADERS]
+        return StoredResponse(status=self.status, headers=kept, body=bytes(self.body))
+
+    def error_code(self) -> str | None:
+        try:
+            return msgspec.json.decode(bytes(self.body)).get("code")
+        except (msgspec.DecodeError, AttributeError):
+            return None
+
+
+async def _send_stored(send: Send, response: StoredResponse, replayed: bool) -> None:
+    headers = [
+        (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers if k.lower() != "content-length"
+    ]
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+_STORE_SQL = """
+INSERT INTO idempotency_key (scope, key, request_hash, response_status, response_headers,
+                             response_body, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, now(), now() + $7::interval)
+ON CONFLICT (scope, key) DO UPDATE SET
+    request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
+    response_headers = EXCLUDED.response_headers, response_body = EXCLUDED.response_body,
+    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+WHERE idempotency_key.expires_at <= now()
+"""
+
+
+async def _store(scope_id: str, key: str, request_hash: str, response: StoredResponse) -> bool:
+    """Write the key row; False when a live row for the key exists already (see _LOOKUP_SQL)."""
+    status = await db.execute(
+        _STORE_SQL,
+        scope_id,
+        key,
+        request_hash,
+        response.status,
+        msgspec.json.encode(response.headers).decode(),
+        response.body,
+        TTL,
+    )
+    return status.endswith(" 1")
+
+
+# One round trip: the transaction-scoped advisory lock on (scope, key) and the stored row.
+# The row is read with the statement's snapshot, taken before the lock is granted: if the
+# request holding the lock committed its row in between, this one sees no row, runs, and
+# then finds the key taken when it stores its own (`_store` returns False) — it rolls back
+# and replays the stored response, so the effect still happens once.
+_LOOKUP_SQL = """
+SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS got_lock,
+       k.request_hash, k.response_status, k.response_headers, k.response_body
+  FROM (SELECT 1) AS one
+  LEFT JOIN idempotency_key k ON k.scope = $2 AND k.key = $3 AND k.expires_at > now()
+"""
+_STORED_SQL = (
+    "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_key"
+    " WHERE scope = $1 AND key = $2 AND expires_at > now()"
+)
+
+
+def _replay(row, request_hash: str) -> StoredResponse:
+    """The stored response for a repeated key, or 422 when the request differs."""
+    if row["request_hash"] != request_hash:
+        raise IdempotencyKeyReused("This idempotency key was already used with a different request; use a new key")
+    return StoredResponse(
+        status=row["response_status"],
+        headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
+        body=bytes(row["response_body"]),
+    )
+
+
+def _replay_for(scope: Scope, key: str, row, request_hash: str) -> StoredResponse:
+    """`_replay`, noting the key's outcome for the request log."""
+    _use(scope, key, "conflict" if row["request_hash"] != request_hash else "replayed")
+    return _replay(row, request_hash)
+
+
+def _lock_name(scope_id: str, key: str) -> str:
+    """What the advisory lock on (scope, key) is taken on, in every path alike."""
+    return f"{scope_id}\x1f{key}"
+
+
+class KeyClaim:
+    """A request's idempotency key, handed to a handler whose one database call takes it
+    (see the module's docstring). The handler passes `args(...)` to its call and gives
+    the call's result to `settle`; the middleware then answers from `outcome`."""
+
+    IN_USE, STORED, REFUSED, CREATED = "in_use", "stored", "refused", "created"
+
+    def __init__(self, scope_id: str, key: str, request_hash: str) -> None:
+        self.scope_id, self.key, self.request_hash = scope_id, key, request_hash
+        self.outcome: str | None = None
+        self.stored: asyncpg.Record | None = None
+
+    def args(self, status: int, body: bytes) -> tuple:
+        """The key's part of the call: the lock, the lookup, and the response to store when
+        the effect is made (a JSON body, as the handler's return value is encoded)."""
+        return (_lock_name(self.scope_id, self.key), self.scope_id, self.key, self.request_hash, TTL, status,
+                _JSON_HEADERS, body)
+
+    def settle(self, record: asyncpg.Record | None) -> str:
+        """Record what the call did and return it: IN_USE, STORED (the key's stored
+        response, to replay), REFUSED (it wrote nothing; the handler then raises why, and
+        None stands for a call that failed that way), or CREATED (the effect is made and
+        its response stored)."""
+        self.outcome = record["outcome"] if record is not None else self.REFUSED
+        if self.outcome == self.STORED:
+            self.stored = record
+        return self.outcome
+
+
+_JSON_HEADERS = msgspec.json.encode([("content-type", "application/json")]).decode()
+
+
+_CLAIM = "idempotency_claim"
+
+
+def claim_of(state) -> KeyClaim | None:
+    """The key claim the middleware handed this request, if its route takes one."""
+    return state.get(_CLAIM)
+
+
+class IdempotencyMiddleware(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self, max_body_bytes: int, form_field: str | None = None,
+                 refused: Callable[[Scope], bool] | None = None) -> None:
+        """`form_field`: take the key from this field of an HTML form instead of the header
+        (the dashboard renders a fresh one into every form, so a double submit or a reload
+        of the POST acts once). A form's success is a redirect (Post/Redirect/Get) unless
+        `refused(scope)` says the handler reported a refusal on the page it redirects to;
+        a refusal is rolled back, like an API error."""
+        self.max_body_bytes = max_body_bytes
+        self.form_field = form_field
+        self.refused = refused
+
+    def _succeeded(self, scope: Scope, status: int) -> bool:
+        if 200 <= status < 300:
+            return True
+        return (self.form_field is not None and 300 <= status < 400
+                and not (self.refused is not None and self.refused(scope)))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        principal = scope.get("state", {}).get("principal")
+        if scope["method"] not in MUTATING or principal is None:
+            await next_app(scope, receive, send)
+            return
+        key = None
+        # A route may allow a larger body than the default (payout batch uploads).
+        route_handler = scope.get("route_handler")
+        if self.form_field is None:
+            key = self._key(_header(scope, HEADERS), "X-Idempotency-Key")
+            check_media_type(scope, accepts_files=bool(route_handler and route_handler.opt.get("accepts_files")))
+        limit = (route_handler.resolve_request_max_body_size() if route_handler else None) or self.max_body_bytes
+        body = await read_body(scope, receive, limit)
+        scope["state"][REQUEST_BODY] = (body.in_memory, body.size)
+        try:
+            if self.form_field is None:
+                if body.in_memory and body.content_sha256() is None:
+                    check_json_depth(body.in_memory)
+            elif (value := body.form_value(self.form_field)) is None:
+                # Every rendered form has a key; a POST without one is a hand-made request
+                # (its CSRF check refuses a forged one), served as it is, without replays.
+                with cause.requested(ensure_request_id(scope), None):
+                    await next_app(scope, replay_receive(body, receive), send)
+                return
+            else:
+                key = self._key(value, self.form_field)
+            if route_handler is not None and route_handler.opt.get(IN_STATEMENT) and \
+                    await self._in_statement(scope, receive, send, next_app, principal, key, body):
+                return
+            await self._handle(scope, receive, send, next_app, principal, key, body)
+        finally:
+            await body.close()
+
+    def _key(self, key: str | None, where: str) -> str:
+        if key is None:
+            raise IdempotencyKeyMissing("Send an X-Idempotency-Key header with every POST, PUT, PATCH and DELETE")
+        if not KEY_RE.fullmatch(key):
+            raise ValidationFailed.field(where, "must be 1 to 255 visible ASCII characters")
+        return key
+
+    async def _in_statement(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal,
+                            key: str, body: Body) -> bool:
+        """The handler's one call takes the key; False when the handler refused the input
+        without making it, so the request must run the ordinary way: there the key is
+        looked up first, and a reused key answers 422 before the input is judged. (A 5xx,
+        say the database being down, is answered as it is: never stored, never re-run.)"""
+        claim = KeyClaim(principal.idempotency_scope, key, fingerprint(scope, body))
+        state = scope.setdefault("state", {})
+        state[_CLAIM] = claim
+        capture = _Capture()
+        try:
+            with cause.requested(ensure_request_id(scope), key):
+                await next_app(scope, replay_receive(body, receive), capture.send)
+        finally:
+            del state[_CLAIM]
+        ScopeState.from_scope(scope).response_started = False
+        if claim.outcome is None and capture.status < 500:
+            return False
+        if claim.outcome == KeyClaim.IN_USE:
+            _use(scope, key, "in_flight")
+            raise IdempotencyKeyInUse()
+        if claim.outcome == KeyClaim.STORED:
+            outcome, stored = "replay", _replay_for(scope, key, claim.stored, claim.request_hash)
+        else:
+            stored = capture.stored()
+            # REFUSED: the call wrote nothing and the handler raised why; stored as below.
+            outcome = "store_error" if (claim.outcome == KeyClaim.REFUSED and capture.status < 500
+                                        and capture.error_code() in STORED_ERROR_CODES) else "fresh"
+        await self._answer(scope, send, outcome, stored, capture, claim.scope_id, key, claim.request_hash)
+        return True
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
+                      body: Body) -> None:
+        request_hash = fingerprint(scope, body)
+        scope_id = principal.idempotency_scope
+
+        capture = _Capture()
+        outcome = "fresh"
+        async with db.transaction() as tx:
+            row = await db.fetchrow(_LOOKUP_SQL, _lock_name(scope_id, key), scope_id, key)
+            if not row["got_lock"]:
+                _use(scope, key, "in_flight")
+                raise IdempotencyKeyInUse()
+            if row["request_hash"] is not None:
+                stored = _replay_for(scope, key, row, request_hash)
+                outcome = "replay"
+            else:
+                with cause.requested(ensure_request_id(scope), key):
+                    await next_app(scope, replay_receive(body, receive), capture.send)
+                # The route's own exception layer marked the response as started, but it was only
+                # captured: let a failing commit below still be rendered (503, not a bare 500).
+                ScopeState.from_scope(scope).response_started = False
+                stored = capture.stored()
+                if self._succeeded(scope, capture.status):
+                    if not await _store(scope_id, key, request_hash, stored):
+                        # The first request committed between our snapshot and our lock:
+                        # undo this one's effect and answer as a duplicate does.
+                        await tx.rollback()
+                        outcome = "lost_race"
+                    else:
+                        _use(scope, key, "first")
+                        await _effect_committed(scope, capture)
+                else:
+                    await tx.rollback()
+                    if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
+                        outcome = "store_error"
+        # Leaving the block committed the effect together with the key row (or rolled back).
+        await self._answer(scope, send, outcome, stored, capture, scope_id, key, request_hash)
+
+    async def _answer(self, scope: Scope, send: Send, outcome: str, stored: StoredResponse, capture: _Capture,
+                      scope_id: str, key: str, request_hash: str) -> None:
+        """Answer once the effect (if any) is committed: `fresh` sends what the handler
+        sent, `replay` the stored response; `store_error` first stores a refusal (without
+        an effect) for the key, unless a request that ran meanwhile stored its answer
+        first (`lost_race`), which is then the answer."""
+        if outcome == "store_error":
+            try:
+                async with db.transaction():
+                    if not await _store(scope_id, key, request_hash, stored):
+                        # Lost the race as above: our refusal (say insufficient_funds, because
+                        # the first request took the money) is not the answer; the first one's is.
+                        outcome = "lost_race"
+            except Exception as exc:  # the response is still right; only its memory failed
+                await answer(scope, send, to_api_error(exc))
+                return
+        if outcome == "lost_race":
+            row = await db.fetchrow(_STORED_SQL, scope_id, key)
+            if row is None:  # it expired in between (a day later): the client may simply retry
+                raise IdempotencyKeyInUse()
+            stored = _replay_for(scope, key, row, request_hash)
+            outcome = "replay"
+        _use(scope, key, "replayed" if outcome == "replay" else "first")
+        if outcome == "replay":
+            await _send_stored(send, stored, replayed=True)
+        else:  # the client sees every header the handler set; only some are kept for replays
+            await _send_stored(send, StoredResponse(capture.status, capture.headers, stored.body), replayed=False)
