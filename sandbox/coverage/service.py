@@ -20,6 +20,7 @@ from sandbox.coverage.schemas import (
     CoverageScenario,
 )
 from sandbox.payouts import scenarios
+from sandbox.requests import verdict
 
 log = logging.getLogger("sandbox.coverage")
 
@@ -108,6 +109,7 @@ async def of_merchant(merchant_id: str) -> Coverage:
         events_only_failed=[e.type for e in events if not e.acknowledged],
         error_codes=[CoverageErrorCode(code=r["code"], count=r["count"]) for r in errors],
         operator_paths=[CoverageOperatorPath(name=name, count=operator[name]) for name in OPERATOR_PATHS],
+        faults=await verdict.of_merchant(merchant_id),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sandbox import db
+from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import NotFound
 from sandbox.core.ids import new_id
@@ -33,6 +34,9 @@ async def create(merchant_id: str, body: FaultRuleCreate) -> FaultRule:
         f" VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING {_COLUMNS}",
         new_id("flt"), merchant_id, body.method, _relative(body.path), body.fault, body.times, delay, now(),
     )
+    # The merchant's keys say whether it has rules: this process forgets them at the commit
+    # (its next request must see the rule), the others when PostgreSQL tells them.
+    await db.after_commit(auth_cache.forget_all)
     return _api(row)
 
 
@@ -44,6 +48,7 @@ async def listed(merchant_id: str) -> list[FaultRule]:
 async def delete(merchant_id: str, rule_id: str) -> None:
     if await db.execute("DELETE FROM fault_rule WHERE merchant = $1 AND id = $2", merchant_id, rule_id) == "DELETE 0":
         raise NotFound(f"No fault rule {rule_id}")
+    await db.after_commit(auth_cache.forget_all)
 
 
 # The oldest rule with uses left that matches, spent by one, in one statement; SKIP LOCKED:
