@@ -11,6 +11,7 @@ or row lock is held while it waits."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from litestar.types import Message, Scope, Send
 
@@ -75,25 +76,27 @@ def _drop_connection(scope: Scope) -> bool:
     return True
 
 
-def after_commit(kind: str, delay_s: float, scope: Scope, send: Send) -> Send:
-    """`send`, changed as the fault after commit says."""
+def after_commit(kind: str, delay_s: float, scope: Scope, send: Send, answered: Callable[[], None]) -> Send:
+    """`send`, changed as the fault after commit says. The true answer is taken whole
+    first and `answered()` is told (the request log records it then, not after the hold),
+    then the fault acts on it."""
     assert kind in AFTER_COMMIT
-    started = False
+    held: list[Message] = []
 
     async def faulted(message: Message) -> None:
-        nonlocal started
-        first = message["type"] == "http.response.start" and not started
-        started = started or first
+        held.append(message)
+        if message["type"] != "http.response.body" or message.get("more_body", False):
+            return
+        answered()
         if kind == "timeout":
-            if first:
-                await asyncio.sleep(delay_s)
-            await send(message)
+            await asyncio.sleep(delay_s)
+            for part in held:
+                await send(part)
         elif kind == "error_after_commit":
-            if first:
-                await answer(scope, send, ErrorAfterCommit(
-                    "The sandbox answered 500 on purpose after committing the request (fault error_after_commit);"
-                    " retry with the same idempotency key to get the true answer"))
-        elif first:  # response_lost: not a byte of the answer goes out
+            await answer(scope, send, ErrorAfterCommit(
+                "The sandbox answered 500 on purpose after committing the request (fault error_after_commit);"
+                " retry with the same idempotency key to get the true answer"))
+        else:  # response_lost: not a byte of the answer goes out
             if not _drop_connection(scope):
                 raise ResponseLost("fault response_lost: the connection closed without a response")
             await asyncio.sleep(0)  # the server learns of the closed connection before the app returns

@@ -40,14 +40,18 @@ class Journal:
         kind, delay_s = picked
         entry.fault = kind
         if kind in AFTER_COMMIT:
-            entry.downstream = effects.after_commit(kind, delay_s, scope, entry.downstream)
+            entry.downstream = effects.after_commit(kind, delay_s, scope, entry.downstream,
+                                                    lambda: self.end(scope, entry))
         else:
             await effects.before(kind, delay_s)
 
     def end(self, scope: Scope, entry: Entry) -> None:
+        """Hand the entry to the writer, once: when the request is done, or as soon as its
+        true answer is known when a fault after commit holds or drops it."""
         _take_key_use(scope, entry)
         if not entry.written:
             entry.finish()
+            entry.written = True
             writer.WRITER.later(entry)
 
 

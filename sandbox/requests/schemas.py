@@ -9,6 +9,11 @@ import msgspec
 Outcome = Literal["first", "replayed", "conflict", "in_flight"]
 
 
+class Header(msgspec.Struct):
+    name: str
+    value: str
+
+
 class LoggedRequest(msgspec.Struct):
     id: Annotated[str, msgspec.Meta(description="The request's `X-Request-ID` (the client's own when it sent one)")]
     object: Literal["request"]
@@ -25,8 +30,8 @@ class LoggedRequest(msgspec.Struct):
                     " body), `in_flight` (another request held it); null without a key")]
     fault: Annotated[str | None, msgspec.Meta(description="The fault the request got, if any")]
     object_ids: Annotated[list[str], msgspec.Meta(description="Objects it created or acted on")]
-    request_headers: list[tuple[str, str]]
-    response_headers: list[tuple[str, str]]
+    request_headers: Annotated[list[Header], msgspec.Meta(description="As sent, less the API key")]
+    response_headers: list[Header]
     request_body: Annotated[str | None, msgspec.Meta(description="Cut at 64 KB; null when not kept (a large upload)")]
     request_body_size: int
     response_body: Annotated[str, msgspec.Meta(description="Cut at 64 KB")]

@@ -10,7 +10,7 @@ from sandbox.core.clock import iso
 from sandbox.core.errors import NotFound
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.requests import store
-from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
+from sandbox.requests.schemas import Header, LoggedRequest, LoggedRequestPage
 from sandbox.requests.writer import WRITER
 
 
@@ -24,8 +24,8 @@ def to_api(row) -> LoggedRequest:
         path=row["path"], status=row["status"], duration_ms=row["duration_ms"],
         idempotency_key=row["idempotency_key"], idempotency_outcome=row["idempotency_outcome"], fault=row["fault"],
         object_ids=list(row["object_ids"]),
-        request_headers=[tuple(h) for h in msgspec.json.decode(row["request_headers"])],
-        response_headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
+        request_headers=[Header(k, v) for k, v in msgspec.json.decode(row["request_headers"])],
+        response_headers=[Header(k, v) for k, v in msgspec.json.decode(row["response_headers"])],
         request_body=_text(row["request_body"]), request_body_size=row["request_body_size"],
         response_body=_text(row["response_body"]) or "", response_body_size=row["response_body_size"],
     )

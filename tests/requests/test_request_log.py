@@ -40,7 +40,8 @@ async def test_requests_are_logged_newest_first_with_their_key_outcome_and_bodie
     assert get_entry["idempotency_outcome"] is None and get_entry["object_ids"] == [payout_id]
     assert get_entry["route"] == "/api/v1/payouts/{payout_id}"
     # The API key is never stored, in any header or column.
-    assert all(name.lower() != "x-api-key" for e in entries for name, _ in e["request_headers"])
+    assert all(h["name"].lower() != "x-api-key" for e in entries for h in e["request_headers"])
+    assert {"name": "x-idempotency-key", "value": key} in first_entry["request_headers"]
     rows = await db.fetch("SELECT * FROM request_log WHERE merchant = $1", merchant.merchant_id)
     assert rows and not any(merchant.key in str(dict(r)) for r in rows)
 
