@@ -14,10 +14,11 @@ from litestar.openapi import OpenAPIConfig
 
 from sandbox import db, redis_client
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
-from sandbox.core.types import FailureCode, whole
+from sandbox.core.types import whole
 from sandbox.observability import logs, metrics
 from sandbox.observability.observe import observe
 from sandbox.payouts import engine, states
+from sandbox.payouts.failures import FailureCodeName
 from sandbox.rail import client as rail
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
@@ -34,7 +35,7 @@ class RailCallback(msgspec.Struct, forbid_unknown_fields=True):
     psp_reference: PspReference
     notification_id: NotificationId
     status: states.RailOutcome
-    failure_code: FailureCode | None = None
+    failure_code: FailureCodeName | None = None
 
 
 class IpnResult(msgspec.Struct):
@@ -70,7 +71,7 @@ async def rail_callback(request: Request) -> IpnResult:
         callback = _decode.decode(body)
     except msgspec.ValidationError as exc:
         raise ValidationFailed(str(exc)) from None  # says which field, e.g. "- at `$.failure_code`"
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bytes inside a string that are not UTF-8
         raise MalformedJson(str(exc)) from None
     return await apply(callback)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -167,6 +168,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
         # /metrics (Prometheus) is left out of the spec too; see sandbox/observability/metrics.py.
         route_handlers=[public, authenticated, *dashboard.routers(rate_limiter), metrics.metrics_endpoint],
+        # Routes that act many times on the merchant's behalf count that too (the receiver audit).
+        state=State({"rate_limiter": rate_limiter}),
         template_config=dashboard.template_config(),
         on_startup=[startup],
         on_shutdown=[shutdown],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sandbox import up
 from sandbox.serving import serve
-from sandbox.settings import get_settings
+from sandbox.settings import INSTALL_ROOT, get_settings
 from sandbox.up import fail, local_url, say
 
 
@@ -98,31 +98,70 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
-def _quiet_http() -> None:
-    """The HTTP commands print what matters; httpx's line per request would bury it."""
-    import logging
+def _talks_to_the_api(command):
+    """For the commands that talk to a running sandbox: whatever goes wrong on the way (an
+    answer that refuses, a sandbox that cannot be reached, a key it does not know) ends in
+    one line on stderr and status 1, never a traceback. httpx's own line per request is
+    silenced: these commands print what matters."""
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    def run(args: argparse.Namespace) -> int:
+        import logging
+
+        import httpx
+        import msgspec
+
+        from sandbox.testing.client import Refused
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        try:
+            return command(args)
+        except Refused as exc:
+            return fail(str(exc))
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return fail(f"cannot reach {args.url}: {exc}")
+        except msgspec.ValidationError as exc:
+            return fail(f"{args.url} answered JSON that is not MyPay Sandbox's ({exc}): is this its API?")
+        except KeyboardInterrupt:
+            return fail("interrupted", 130)
+
+    return run
 
 
+@_talks_to_the_api
 def cmd_coverage(args: argparse.Namespace) -> int:
-    import httpx
-
     from sandbox.coverage.report import render
-    from sandbox.testing.client import api_client
+    from sandbox.testing.client import api_client, expect
 
-    _quiet_http()
-    try:
-        with api_client(args.url, args.key) as client:
-            r = client.get("/sandbox/coverage")
-    except httpx.HTTPError as exc:
-        return fail(f"cannot reach {args.url}: {exc}")
-    if r.status_code != 200:
-        return fail(f"GET /sandbox/coverage answered {r.status_code}: {r.text}")
-    sys.stdout.write(render(r.json()))
+    with api_client(args.url, args.key) as client:
+        sys.stdout.write(render(expect(client.get("/sandbox/coverage"), 200)))
     return 0
 
 
+@_talks_to_the_api
+def cmd_audit_webhooks(args: argparse.Namespace) -> int:
+    """Exit 0 when every case passed, 1 when one failed or the audit could not run."""
+    from sandbox.testing.audit import render
+    from sandbox.testing.client import Refused, api_client, expect
+    from seeds.seed import DEMO_MERCHANTS
+
+    with api_client(args.url, args.key or DEMO_MERCHANTS[0][2]) as client:
+        # Longer than the audit's own bound (about 30 s against a receiver that hangs).
+        audit = expect(client.post(f"/webhook-endpoints/{args.endpoint}/audit", timeout=90), 200)
+        junit = client.get(f"/webhook-endpoints/{args.endpoint}/audits/{audit['id']}",
+                           params={"format": "junit"}) if args.junit else None
+    if junit is not None and junit.status_code != 200:
+        raise Refused(junit, 200)
+    sys.stdout.write(render(audit))
+    if junit is not None:
+        try:
+            Path(args.junit).write_bytes(junit.content)
+        except OSError as exc:
+            return fail(f"cannot write {args.junit}: {exc.strerror}")
+        say(f"JUnit XML written to {args.junit}")
+    return 0 if audit["passed"] else 1
+
+
+@_talks_to_the_api
 def cmd_trigger(args: argparse.Namespace) -> int:
     from sandbox.testing import trigger
     from seeds.seed import DEMO_MERCHANTS
@@ -130,7 +169,6 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     if not args.list and not args.scenario:
         return fail("name a scenario, or --list them", 2)
     key = args.key or DEMO_MERCHANTS[0][2]
-    _quiet_http()
     return trigger.main(args.url, key, None if args.list else args.scenario, args.amount, args.timeout)
 
 
@@ -168,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("--amount", default="1500.00", help="PKR (default 1500.00; 100000.00 or more waits in_review)")
     trigger.add_argument("--timeout", type=float, default=120.0, help="seconds to follow it (default 120)")
     trigger.set_defaults(func=cmd_trigger)
+    audit = sub.add_parser("audit-webhooks", help="send a webhook endpoint the receiver audit's signed battery; "
+                                                  "print the scorecard, exit 1 if a case failed")
+    audit.add_argument("--endpoint", required=True, help="the webhook endpoint's id (we_…)")
+    audit.add_argument("--key", help="the merchant's API key (default: the seeded Demo Merchant Alpha's)")
+    audit.add_argument("--url", default=default_url, help=f"the sandbox (default {default_url})")
+    audit.add_argument("--junit", metavar="FILE", help="also write the audit as JUnit XML to FILE")
+    audit.set_defaults(func=cmd_audit_webhooks)
     bench = sub.add_parser(
         "bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
     # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.
@@ -181,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import logging
 
+    # This process imports only this installation as well (the processes it starts do,
+    # see settings.child_env): a PYTHONPATH, or `python -m`'s working directory, may name
+    # a project with `seeds`, `worker` or `ipn` packages of its own, ahead of ours.
+    if sys.path[:1] != [str(INSTALL_ROOT)]:
+        sys.path.insert(0, str(INSTALL_ROOT))
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=get_settings().log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     # Piccolo logs a guessed server version at INFO before it has connected anywhere.

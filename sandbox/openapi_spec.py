@@ -1,6 +1,9 @@
 """What the published OpenAPI document says beyond what Litestar derives from the routes:
-the destination's shapes, the webhooks section built from the event schemas, bodies that
-may be left out, and patterns a JavaScript validator reads as Python does. The app serves
+the destination's shapes, the problem codes, the webhooks section built from the event
+schemas (and `WebhookEvent`, their union), bodies that may be left out, and patterns a
+JavaScript validator reads as Python does. Closed sets the Structs type as `Literal`s
+built from their one source (the state machine, the scenario table, the failure
+registry) Litestar states as enums by itself. The app serves
 the finished document at /schema (`publish`); sandbox/openapi_export.py writes it to
 `openapi/`. This module never imports the app, so the app may import it."""
 
@@ -34,9 +37,28 @@ def finish(spec: dict) -> dict:
     schemas = spec["components"]["schemas"]
     _optional_bodies(spec)
     _destination_shapes(schemas)
+    _problem_codes(schemas)
     _zero_bounds(schemas)
+    _junit_answers(spec)
     spec["webhooks"] = _webhooks(schemas)
-    return _portable(spec)
+    return _nullable_enums(_portable(spec))
+
+
+def _nullable_enums(node):
+    """An optional `Literal` as a `oneOf` of the enum and null, as every other nullable
+    field is stated: Litestar writes `type: ["null", "string"]` with null among the enum's
+    values, which openapi-python-client turns into three copies of one enum class."""
+    if isinstance(node, dict):
+        values = node.get("enum")
+        if values and None in values and isinstance(node.get("type"), list):
+            rest = {k: v for k, v in node.items() if k not in ("enum", "type")}
+            kinds = [t for t in node["type"] if t != "null"]
+            enum = {"type": kinds[0] if len(kinds) == 1 else kinds, "enum": [v for v in values if v is not None]}
+            return {**rest, "oneOf": [enum, {"type": "null"}]}
+        return {k: _nullable_enums(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_nullable_enums(v) for v in node]
+    return node
 
 
 def _zero_bounds(schemas: dict) -> None:
@@ -52,6 +74,20 @@ def _zero_bounds(schemas: dict) -> None:
                 if "minimum" in option:
                     target = schemas[struct.__name__]["properties"][prop]
                     target["minimum"] = option["minimum"]
+
+
+# Operations that answer JUnit XML instead of JSON with `?format=junit`.
+JUNIT_OPERATIONS = ("auditWebhookReceiver", "getWebhookAudit")
+
+
+def _junit_answers(spec: dict) -> None:
+    """The receiver audit answers JUnit XML on `?format=junit`; Litestar knows only the
+    JSON answer the handler is annotated with."""
+    for item in spec["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") in JUNIT_OPERATIONS:
+                op["responses"]["200"]["content"]["application/xml"] = {
+                    "schema": {"type": "string", "description": "JUnit XML: one testsuite, one testcase per case"}}
 
 
 def _optional_bodies(spec: dict) -> None:
@@ -72,45 +108,71 @@ def directory_codes() -> tuple[list[str], list[str]]:
 
 
 def _destination_shapes(schemas: dict) -> None:
-    """The request destination as a `oneOf` of its shapes, codes as the directory's enums.
-    The API decodes one Struct (a bank account and an IBAN share `type: "bank"`) and the
-    destination rules hold a body to exactly one of these shapes."""
-    from sandbox.payouts.schemas import DESTINATION_SHAPES
+    """The destination, asked for and returned, as a `oneOf` of its shapes (each with its
+    `type` as a constant, so a client narrows on it), codes as the directory's enums. The
+    API decodes one Struct each way (a bank account and an IBAN share `type: "bank"`); the
+    destination rules hold a body to exactly one of the request's shapes, and what is
+    stored is that shape normalised."""
+    from sandbox.payouts.schemas import DESTINATION_OUT_SHAPES, DESTINATION_SHAPES
 
+    for union, shapes, closed in (("DestinationIn", DESTINATION_SHAPES, True),
+                                  ("Destination", DESTINATION_OUT_SHAPES, False)):
+        refs, defs = destination_shapes(shapes, "#/components/schemas/{name}")
+        for name, node in defs.items():
+            if closed:
+                node["additionalProperties"] = False
+                schemas[name] = node
+            else:  # the shapes it shares with the request stay closed, as the request states them
+                node.pop("additionalProperties", None)
+                schemas.setdefault(name, node)
+        schemas[union] = {"description": DESTINATION_WORDS[union], "oneOf": refs}
+
+
+DESTINATION_WORDS = {
+    "DestinationIn": "Where to pay: a bank account, an IBAN, a mobile wallet or a Raast alias (one shape each, "
+                     "told apart by `type` and the fields present). The last four digits pick the scenario.",
+    "Destination": "Where the payout goes, as stored: the shape it was asked for, normalised (an IBAN without "
+                   "spaces and with its bank; a Raast alias with the bank account it resolved to). New destination "
+                   "types may be added: treat a `type` you do not know as opaque.",
+}
+
+
+def destination_shapes(shapes: tuple[type, ...], ref_template: str) -> tuple[list[dict], dict]:
+    """JSON Schemas of destination Structs, `bank_code` and `wallet_code` as the seeded
+    directory's enums."""
     banks, wallets = directory_codes()
-    refs, defs = msgspec.json.schema_components(DESTINATION_SHAPES, ref_template="#/components/schemas/{name}")
-    for name, node in defs.items():
+    refs, defs = msgspec.json.schema_components(shapes, ref_template=ref_template)
+    for node in defs.values():
         props = node["properties"]
         for field, codes in (("bank_code", banks), ("wallet_code", wallets)):
             if field in props:
                 props[field] = {"type": "string", "enum": codes}
-        node["additionalProperties"] = False
-        schemas[name] = node
-    schemas["DestinationIn"] = {
-        "description": schemas["DestinationIn"].get("description", ""),
-        "oneOf": list(refs),
-    }
+    return list(refs), defs
+
+
+def _problem_codes(schemas: dict) -> None:
+    """`Problem.code` as the registry's closed set (every ApiError class's code); Litestar
+    sees the Struct's plain `str`, since the classes live in every domain."""
+    from sandbox.core.errors import problem_codes
+
+    codes = {"type": "string", "enum": problem_codes()}
+    schemas["Problem"]["properties"]["code"] = codes
+    schemas["CoverageErrorCode"]["properties"]["code"] = codes
 
 
 def _webhooks(schemas: dict) -> dict:
     """One entry per event type: what the sandbox POSTs to an endpoint, the same schema
     as openapi/events/<type>.json with `data` pointing at the API's own components."""
-    hooks = {}
+    hooks, union = {}, {}
     for event_type, payload in event_payloads().items():
         envelope = event_schema(event_type, payload)
         for name, node in envelope.pop("$defs").items():
             schemas.setdefault(name, node)
         envelope.pop("$schema")
-        data = envelope["properties"]["data"]
-        if "allOf" in data:
-            # The status this type implies, in words: generated clients cannot merge an
-            # `allOf` that narrows a string to a constant (openapi-python-client refuses it).
-            status = data["allOf"][1]["properties"]["status"]
-            wanted = status.get("const") or " or ".join(status["enum"])
-            envelope["properties"]["data"] = {**data["allOf"][0], "description": f"The payout; its status is {wanted}"}
         envelope = json.loads(json.dumps(envelope).replace('"#/$defs/', '"#/components/schemas/'))
         name = "".join(part.capitalize() for part in event_type.replace("_", ".").split(".")) + "Event"
         schemas[name] = envelope
+        union[event_type] = f"#/components/schemas/{name}"
         hooks[event_type] = {"post": {
             "operationId": f"on_{event_type.replace('.', '_')}",
             "summary": f"`{event_type}`",
@@ -120,6 +182,12 @@ def _webhooks(schemas: dict) -> dict:
                             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}},
             "responses": {"200": {"description": "Any 2xx acknowledges the event; anything else is retried"}},
         }}
+    schemas["WebhookEvent"] = {
+        "description": "Any webhook the sandbox sends, told apart by `type`. New event types may be added: "
+                       "acknowledge (2xx) one you do not know and ignore it.",
+        "oneOf": [{"$ref": ref} for ref in union.values()],
+        "discriminator": {"propertyName": "type", "mapping": union},
+    }
     return hooks
 
 
@@ -154,10 +222,8 @@ def event_payloads() -> dict[str, type]:
 
 def _tighten(defs: dict) -> None:
     """What the Structs type as plain strings but the wire promises more about:
-    amounts, timestamps, payout statuses."""
-    from sandbox.payouts.states import STATUSES
-
-    for name, node in defs.items():
+    amounts and timestamps."""
+    for node in defs.values():
         for prop, sub in (node.get("properties") or {}).items():
             if sub.get("type") != "string":
                 continue
@@ -165,25 +231,46 @@ def _tighten(defs: dict) -> None:
                 sub["pattern"] = AMOUNT_PATTERN
             elif prop == "at" or prop.endswith("_at"):
                 sub["format"] = "date-time"
-            elif prop == "status" and name in ("Payout", "StatusChange"):
-                sub["enum"] = list(STATUSES)
         for prop, sub in (node.get("properties") or {}).items():
             nullable = sub.get("anyOf")
             if nullable and prop.endswith("_at") and {"type": "string"} in nullable:
                 sub["anyOf"] = [{"type": "string", "format": "date-time"}, {"type": "null"}]
 
 
+def implied_statuses(event_type: str) -> list[str]:
+    """The payout statuses a `payout.*` event's `data` may have: the one its type names
+    (`payout.success`), the initial ones for `payout.created`; none for other families."""
+    from sandbox.payouts.states import INITIAL, STATUSES
+
+    family, _, what = event_type.partition(".")
+    if family != "payout":
+        return []
+    if what == "created":
+        return [s for s in STATUSES if s in INITIAL]
+    return [what] if what in STATUSES else []
+
+
 def event_schema(event_type: str, payload: type) -> dict:
     from sandbox.idempotency.cause import RequestCause
-    from sandbox.payouts.states import INITIAL, STATUSES
+    from sandbox.payouts.schemas import DESTINATION_OUT_SHAPES
 
     (data, request), defs = msgspec.json.schema_components([payload, RequestCause], ref_template="#/$defs/{name}")
     _tighten(defs)
-    family, _, what = event_type.partition(".")
-    if family == "payout" and what in STATUSES:
-        data = {"allOf": [data, {"properties": {"status": {"const": what}}}]}
-    elif event_type == "payout.created":
-        data = {"allOf": [data, {"properties": {"status": {"enum": sorted((s.value for s in INITIAL), reverse=True)}}}]}
+    if "Destination" in defs:
+        refs, shapes = destination_shapes(DESTINATION_OUT_SHAPES, "#/$defs/{name}")
+        defs.update(shapes)
+        defs["Destination"] = {"description": DESTINATION_WORDS["Destination"], "oneOf": refs}
+    implied = implied_statuses(event_type)
+    if implied:
+        # The payout itself, its status narrowed to what the type implies: a whole object,
+        # not an `allOf` of the payout and a constant, which generated clients cannot merge
+        # (openapi-python-client refuses it), so a typed client narrows `data.status` by `type`.
+        node = defs[payload.__name__]
+        status = {"const": implied[0]} if len(implied) == 1 else {"enum": implied}
+        data = {**{k: v for k, v in node.items() if k != "title"},
+                "description": f"The {payload.__name__.lower()} as the API returns it; its status is "
+                               f"{' or '.join(implied)}",
+                "properties": {**node["properties"], "status": status}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": event_type,

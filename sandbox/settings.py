@@ -85,6 +85,8 @@ class Settings:
     # metadata addresses (at creation and at connect time). Off by default: sandbox users
     # run their receivers on localhost.
     webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
+    # One webhook request's whole deadline, connect to last byte read: a receiver that
+    # trickles its answer is cut off then like one that never answers.
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
     # The shortest wait before a webhook retry, in real seconds, whatever the time scale: at
     # SANDBOX_TIME_SCALE=0 the schedule would spend all eight attempts in milliseconds and a
@@ -94,6 +96,17 @@ class Settings:
     # (scheme, host, port): a fast receiver is served quickest over a few connections.
     webhook_concurrency: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_CONCURRENCY", 50))
     webhook_per_origin: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_ORIGIN", 4))
+    # ...and for one merchant, so one merchant's endpoints that hang never take the others'
+    # turn; its further attempts wait in a line of at most SANDBOX_WEBHOOK_LINE_PER_MERCHANT
+    # per worker process, and beyond that are postponed (by twice the timeout).
+    webhook_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_PER_MERCHANT", 10))
+    webhook_line_per_merchant: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE_PER_MERCHANT", 2000))
+    # The receiver audit (POST /webhook-endpoints/{id}/audit) waits this long for each
+    # case's answer (a receiver should answer within 5 s), and the whole battery stops
+    # sending after the budget: a hanging receiver costs the caller about 30 s, not 9 × 5.
+    webhook_audit_case_timeout_s: float = field(
+        default_factory=lambda: _float("SANDBOX_WEBHOOK_AUDIT_CASE_TIMEOUT_S", 5.0))
+    webhook_audit_budget_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_AUDIT_BUDGET_S", 30.0))
     # GET /balance/summary is cached in Redis for this long (at most 120 s); any balance
     # change invalidates it at once.
     summary_cache_s: int = field(default_factory=lambda: min(_int("SANDBOX_SUMMARY_CACHE_S", 120), 120))
@@ -139,11 +152,24 @@ def plugin_env() -> PluginEnv:
                      webhook_host=_opt("MYPAY_WEBHOOK_HOST"))
 
 
+# The folder that holds this installation's packages (sandbox, worker, ipn, seeds):
+# site-packages once installed, the repository in a checkout.
+INSTALL_ROOT = Path(__file__).resolve().parent.parent
+
+
 def child_env(without: tuple[str, ...], overrides: dict[str, str], *,
               without_prefix: str | None = None) -> dict[str, str]:
     """The environment for a process this one starts: its own, less `without` (and every
-    name starting with `without_prefix`), plus `overrides`."""
+    name starting with `without_prefix`), plus `overrides`.
+
+    The sandbox's Python processes import only this installation, never the caller's
+    project, whose own `seeds`, `worker`, `ipn` or `sandbox` package would stand in for
+    ours (`python -m` puts the working directory first on sys.path; a project's PYTHONPATH
+    often names it too): PYTHONSAFEPATH keeps the working directory off (as `python -P`),
+    and this installation's folder goes before whatever PYTHONPATH the caller set."""
     env = {k: v for k, v in os.environ.items()
            if k not in without and not (without_prefix and k.startswith(without_prefix))}
     env.update(overrides)
+    env["PYTHONSAFEPATH"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(INSTALL_ROOT), env.get("PYTHONPATH")]))
     return env

@@ -125,6 +125,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     from sandbox.payouts.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB
     from sandbox.rail.client import NOTIFY_JOB
     from worker import batches as batch_jobs
+    from worker import idempotency as idempotency_jobs
     from worker import jobs, webhooks
     from worker import requests as request_jobs
     from worker import settlements as settlement_jobs
@@ -151,6 +152,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             *webhooks.cron_jobs(settings),
             *settlement_jobs.cron_jobs(settings),
             *batch_jobs.cron_jobs(settings),
+            *idempotency_jobs.cron_jobs(),
             *request_jobs.cron_jobs(settings),
         ], quiet=True),
         redis_settings=redis_client.redis_settings(settings.redis_url),

@@ -1,6 +1,8 @@
 """The worker's webhook jobs: the outbox relay (woken after events commit), one
 delivery's next attempt, and the sweeper. Each takes ids (or nothing), reloads state
-and is safe to run twice: work is claimed with SKIP LOCKED or a lease."""
+and is safe to run twice: work is claimed with SKIP LOCKED or a lease. The requests
+themselves run in the worker's delivery pool, never in arq's job slots (see
+sandbox/webhooks/pool.py): a relay or delivery job ends once it has handed them over."""
 
 from __future__ import annotations
 
@@ -10,28 +12,34 @@ from arq import cron, func
 
 from sandbox.events import wakeups
 from sandbox.settings import Settings, get_settings
-from sandbox.webhooks import attempts, relay, sender, sweeper
+from sandbox.webhooks import relay, sender, sweeper
+from sandbox.webhooks.pool import DeliveryPool
 from sandbox.webhooks.slots import Slots
 
 
+def build_pool(settings: Settings) -> DeliveryPool:
+    slots = Slots(settings.webhook_concurrency, settings.webhook_per_origin, settings.webhook_per_merchant)
+    return DeliveryPool(sender.build(settings), slots, settings.webhook_line_per_merchant,
+                        timedelta(seconds=2 * settings.webhook_timeout_s))
+
+
 async def startup(ctx: dict) -> None:
-    settings = get_settings()
-    ctx["webhook_http"] = sender.build(settings)
-    ctx["webhook_slots"] = Slots(settings.webhook_concurrency, settings.webhook_per_origin)
+    ctx["webhook_pool"] = build_pool(get_settings())
 
 
 async def shutdown(ctx: dict) -> None:
-    if "webhook_http" in ctx:
-        await ctx["webhook_http"].aclose()
+    if "webhook_pool" in ctx:
+        await ctx["webhook_pool"].close()
+        await ctx["webhook_pool"].http.aclose()
 
 
 async def webhook_relay(ctx: dict) -> int:
     await wakeups.relay_started()
-    return await relay.run(ctx["webhook_http"], ctx["webhook_slots"])
+    return await relay.run(ctx["webhook_pool"])
 
 
 async def webhook_deliver(ctx: dict, delivery_id: str) -> bool:
-    return await attempts.deliver(ctx["webhook_http"], ctx["webhook_slots"], delivery_id)
+    return await ctx["webhook_pool"].deliver(delivery_id)
 
 
 async def webhook_sweep(ctx: dict) -> int:
@@ -39,10 +47,9 @@ async def webhook_sweep(ctx: dict) -> int:
 
 
 FUNCTIONS = [
-    # A relay waits for the first attempts it leased: up to 1,000 at SANDBOX_WEBHOOK_TIMEOUT_S each,
-    # SANDBOX_WEBHOOK_CONCURRENCY at a time, in the worst case.
-    func(webhook_relay, name=wakeups.RELAY_JOB, keep_result=0, max_tries=3, timeout=3600),
-    func(webhook_deliver, name=wakeups.DELIVER_JOB, keep_result=0, max_tries=3, timeout=120),
+    # A relay claims up to 1,000 events and hands their first attempts to the pool.
+    func(webhook_relay, name=wakeups.RELAY_JOB, keep_result=0, max_tries=3, timeout=600),
+    func(webhook_deliver, name=wakeups.DELIVER_JOB, keep_result=0, max_tries=3, timeout=60),
 ]
 
 

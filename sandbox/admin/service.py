@@ -6,11 +6,10 @@ from datetime import datetime
 
 import msgspec
 
-from sandbox import db
 from sandbox.admin.schemas import AdminPayout, AdminPayoutPage, MerchantRequests, PayoutRequests, ReviewTotals
 from sandbox.core.money import format_amount
+from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import service as payouts
-from sandbox.payouts import states
 
 
 async def list_payouts(*, limit: int, cursor: str | None, status: str | None,
@@ -25,29 +24,9 @@ async def list_payouts(*, limit: int, cursor: str | None, status: str | None,
     )
 
 
-# $1: the in-flight statuses (they include the two below, so each of those is a part
-# of the in-flight total), $2: in review, $3: on hold.
-_REQUESTS_SQL = """
-SELECT m.id, m.name, b.available, b.locked,
-       COUNT(p.id) FILTER (WHERE p.status = $2) AS requested_count,
-       COALESCE(SUM(p.amount) FILTER (WHERE p.status = $2), 0)::bigint AS requested_amount,
-       COUNT(p.id) AS flight_count,
-       COALESCE(SUM(p.amount), 0)::bigint AS flight_amount,
-       COUNT(p.id) FILTER (WHERE p.status = $3) AS hold_count,
-       COALESCE(SUM(p.amount) FILTER (WHERE p.status = $3), 0)::bigint AS hold_amount
-  FROM merchant m
-  JOIN balance b ON b.merchant = m.id
-  LEFT JOIN payout p ON p.merchant = m.id AND p.status = ANY($1::varchar[])
- GROUP BY m.id, m.name, b.available, b.locked
-HAVING COUNT(p.id) > 0
- ORDER BY requested_amount DESC, flight_amount DESC, m.id
-"""
-_IN_FLIGHT = sorted(s.value for s in states.IN_FLIGHT)
-
-
 async def payout_requests() -> PayoutRequests:
     """Per merchant with anything open: payouts waiting for review and payouts in flight."""
-    rows = await db.fetch(_REQUESTS_SQL, _IN_FLIGHT, states.IN_REVIEW.value, states.ON_HOLD.value)
+    rows = await payout_rows.requests_by_merchant()
     return PayoutRequests(data=[
         MerchantRequests(
             merchant_id=r["id"],

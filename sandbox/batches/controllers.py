@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -10,13 +10,11 @@ from litestar.params import FromQuery, PathParameter, QueryParameter
 from sandbox.auth.keys import merchant_only
 from sandbox.batches import rows, service, upload
 from sandbox.batches.openapi import UploadOperation
-from sandbox.batches.schemas import ITEM_STATUSES, BatchJsonIn, BatchRetryAccepted, PayoutBatch, PayoutBatchItemPage
+from sandbox.batches.schemas import BatchJsonIn, BatchRetryAccepted, ItemStatus, PayoutBatch, PayoutBatchItemPage
 from sandbox.core.errors import MalformedJson, NotFound, UnsupportedMediaType, ValidationFailed, reads, writes
-from sandbox.payouts.states import STATUSES
 from sandbox.settings import get_settings
 
 BatchId = Annotated[str, PathParameter(max_length=64)]
-ItemStatus = Literal[(*ITEM_STATUSES, *STATUSES)]  # type: ignore[valid-type]
 _decode_json = msgspec.json.Decoder(BatchJsonIn)
 
 

@@ -4,7 +4,16 @@ from typing import Literal
 
 import msgspec
 
+from sandbox.payouts.states import STATUSES
+
+# processing → completed | completed_with_errors (every item has a payout, or a reason why not)
+BatchStatus = Literal["processing", "completed", "completed_with_errors"]
+BatchSource = Literal["csv", "json"]
+# An item is `queued`, `invalid` or `refused` until a payout exists; then it has the payout's status.
 ITEM_STATUSES = ("queued", "invalid", "refused")
+ItemStatus = Literal[(*ITEM_STATUSES, *STATUSES)]  # type: ignore[valid-type]
+# Retry of a failed payout: requested, done, refused or skipped.
+RetryState = Literal["requested", "done", "refused", "skipped"]
 MAX_ITEMS = 100_000
 
 
@@ -18,9 +27,8 @@ class BatchJsonIn(msgspec.Struct, forbid_unknown_fields=True):
 class PayoutBatch(msgspec.Struct):
     id: str
     object: Literal["payout_batch"]
-    # processing → completed | completed_with_errors (every item has a payout, or a reason why not)
-    status: str
-    source: str
+    status: BatchStatus
+    source: BatchSource
     filename: str | None
     total_items: int
     # Items per status: `queued`, `invalid`, `refused`, then each payout status, kept current.
@@ -32,14 +40,12 @@ class PayoutBatch(msgspec.Struct):
 
 class PayoutBatchItem(msgspec.Struct):
     line: int
-    # `queued`, `invalid` or `refused` until a payout exists; then the payout's status.
-    status: str
+    status: ItemStatus
     reason: str | None
     reference: str | None
     amount: str | None
     payout_id: str | None
-    # Retry of a failed payout: requested, done, refused or skipped (null: never retried).
-    retry: str | None
+    retry: RetryState | None  # null: never retried
     retry_reason: str | None
 
 

@@ -98,13 +98,15 @@ async def accept_csv(merchant_id: str, upload: UploadFile) -> PayoutBatch:
     reader = csv.reader(text, strict=True)
 
     def take() -> list[tuple[int, list[str]]]:
+        """Up to CHUNK rows; fewer only at the end of the file. Blank lines are not rows
+        and are skipped wherever they are: a run of them is no end of file."""
         out = []
-        for _ in range(CHUNK):
+        while len(out) < CHUNK:
             start = reader.line_num + 1
             record = next(reader, None)
             if record is None:
                 break
-            if record:  # blank lines are not rows
+            if record:
                 out.append((start, record))
         return out
 

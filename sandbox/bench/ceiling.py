@@ -30,7 +30,7 @@ from litestar import Litestar, get, post
 
 from sandbox import db, redis_client
 from sandbox.auth.keys import Principal
-from sandbox.payouts.repository import COLUMNS
+from sandbox.payouts.repository import GET_SQL
 from sandbox.payouts.schemas import PayoutCreate
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.settings import get_settings
@@ -47,23 +47,25 @@ def transaction_statements(script: str) -> list[str]:
 
 
 def one_statement(statements: list[str]) -> str:
-    """The same statements as the data-modifying CTEs of one statement (PostgreSQL runs
-    every one of them, once, in the statement's own implicit transaction). A statement
-    that is itself a WITH query gives its CTEs; its final SELECT is dropped."""
-    ctes = []
+    """The same statements as the CTEs of one statement (PostgreSQL runs every one of
+    them, once, in the statement's own implicit transaction: a data-modifying one always,
+    a SELECT, calling a function that writes, because the final SELECT reads it). A
+    statement that is itself a WITH query gives its CTEs; its final SELECT is dropped."""
+    ctes, selects = [], []
     for i, sql in enumerate(statements):
         if sql.upper().startswith("WITH "):
             ctes.append(sql[5:].rsplit("\nSELECT ", 1)[0].strip().rstrip(","))
         else:
             ctes.append(f"s{i} AS ({sql})")
-    return "WITH " + ",\n".join(ctes) + "\nSELECT 1"
+            if sql.upper().startswith("SELECT "):
+                selects.append(f"s{i}")
+    return "WITH " + ",\n".join(ctes) + "\nSELECT 1" + (" FROM " + ", ".join(selects) if selects else "")
 
 
 def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
     settings = get_settings()
     statements = transaction_statements(PGBENCH_SQL.read_text())
     folded = one_statement(statements)
-    get_sql = f"SELECT {COLUMNS} FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)"
     limiter = RateLimitMiddleware(settings.rate_limit) if mode == "limited" else None
     principal = Principal(key_id="ceiling", role="merchant", merchant_id=merchant_id)
 
@@ -83,7 +85,7 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
     async def read(payout_id: str) -> dict:
         if limiter is not None:
             await limiter.count(principal)
-        row = await db.fetchrow(get_sql, payout_id, merchant_id)
+        row = await db.fetchrow(GET_SQL, payout_id, merchant_id)
         return {"id": row["id"], "amount": row["amount"], "status": row["status"]}
 
     @post("/api/v1/payouts")

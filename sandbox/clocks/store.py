@@ -49,18 +49,3 @@ async def follow(merchant_id: str) -> None:
 
 async def set_time(merchant_id: str, at: datetime) -> None:
     await db.execute("UPDATE merchant_clock SET time = $2 WHERE merchant = $1", merchant_id, at)
-
-
-async def due_steps(merchant_id: str, until: datetime | None) -> list[tuple[datetime, str]]:
-    """(due time, payout id) of the merchant's payouts with a step due by `until` (any
-    time when None), in due order."""
-    rows = await db.fetch(
-        "SELECT next_action_at, id FROM payout WHERE merchant = $1 AND next_action_at IS NOT NULL"
-        " AND ($2::timestamptz IS NULL OR next_action_at <= $2) ORDER BY next_action_at, id",
-        merchant_id, until,
-    )
-    return [(r["next_action_at"], r["id"]) for r in rows]
-
-
-async def next_due(merchant_id: str) -> datetime | None:
-    return await db.fetchval("SELECT min(next_action_at) FROM payout WHERE merchant = $1", merchant_id)

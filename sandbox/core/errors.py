@@ -75,6 +75,10 @@ def _capped(errors: list[FieldError]) -> list[FieldError]:
 
 
 class ApiError(Exception):
+    """The classes are the registry of problem codes: each subclass names its own `code`
+    (a subclass of one keeps its parent's), and the published spec lists them all as the
+    closed set of `Problem.code` (`problem_codes`)."""
+
     status = 500
     code = "internal_error"
     title = "Internal error"
@@ -85,14 +89,22 @@ class ApiError(Exception):
         *,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
-        code: str | None = None,
     ) -> None:
         self.detail = clip(detail or self.title, DETAIL_MAX)
         self.errors = _capped(errors or [])
         self.headers = headers or {}
-        if code:
-            self.code = code
         super().__init__(self.detail)
+
+
+def problem_codes() -> list[str]:
+    """Every code a problem may carry, sorted: ApiError's and those of its subclasses that
+    are imported (the app imports every domain, so the spec it publishes sees them all)."""
+    codes, todo = set(), [ApiError]
+    while todo:
+        cls = todo.pop()
+        codes.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return sorted(codes)
 
 
 class ValidationFailed(ApiError):
@@ -143,6 +155,10 @@ class PayloadTooLarge(ApiError):
     status, code, title = 413, "payload_too_large", "The request body is too large"
 
 
+class HeadersTooLarge(ApiError):
+    status, code, title = 431, "headers_too_large", "The request's headers are too large"
+
+
 class UnsupportedMediaType(ApiError):
     status, code, title = 415, "unsupported_media_type", "Send the body as application/json"
 
@@ -157,6 +173,13 @@ class InsufficientFunds(ApiError):
 
 class RateLimited(ApiError):
     status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class OtherHttpError(ApiError):
+    """An HTTP error Litestar raised with a status none of the classes here covers; its
+    status and title are the exception's."""
+
+    code = "http_error"
 
 
 class Unavailable(ApiError):
@@ -283,9 +306,8 @@ def to_api_error(exc: BaseException) -> ApiError:
             return RateLimited(headers=dict(exc.headers or {}))
         if exc.status_code == 503:
             return Unavailable(str(exc.detail))
-        generic = ApiError(str(exc.detail))
+        generic = OtherHttpError(str(exc.detail))
         generic.status = exc.status_code
-        generic.code = "http_error"
         generic.title = str(exc.detail)
         return generic
     if is_unavailable(exc):

@@ -67,10 +67,6 @@ Metadata = Annotated[dict[MetaKey, MetaValue], Meta(max_length=20,
 RFC3339 = whole(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})",
                 "must be an RFC 3339 date-time, like 2026-11-23T10:30:00Z")
 
-# A failure code as the rail and the simulate route send it (`account_closed`).
-FailureCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=whole(
-    "[a-z0-9_]+", "may use lowercase letters, digits and _ only, like account_closed"))]
-
 # msgspec's validation messages in words a person reads.
 _REGEX = re.compile(r"^Expected `[^`]+` matching regex (?P<pattern>'.*')$")
 _LENGTH = re.compile(r"^Expected `(?P<kind>str|object|array)` of length (?P<op>[<>]=) (?P<n>\d+)$")

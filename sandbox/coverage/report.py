@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 
-def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    """Lines of a plain-text table under a title, columns padded to their widest cell."""
     cells = [tuple(str(c) for c in header), *[tuple(str(c) for c in row) for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["", title]
@@ -20,19 +21,19 @@ def render(coverage: dict) -> str:
         return "yes" if n else "NO"
 
     lines = [f"Coverage of merchant {coverage['merchant_id']}"]
-    lines += _table("Scenarios", ("scenario", "reached end", "payouts", "ended"),
+    lines += table("Scenarios", ("scenario", "reached end", "payouts", "ended"),
                     [(s["name"], mark(s["reached_end"]), s["payouts"], s["reached_end"])
                      for s in coverage["scenarios"]])
-    lines += _table("Webhook event types", ("type", "acknowledged (2xx)", "failed attempts"),
+    lines += table("Webhook event types", ("type", "acknowledged (2xx)", "failed attempts"),
                     [(e["type"], e["acknowledged"], e["failed"]) for e in coverage["event_types"]])
-    lines += _table("Operator paths", ("path", "taken", "times"),
+    lines += table("Operator paths", ("path", "taken", "times"),
                     [(p["name"], mark(p["count"]), p["count"]) for p in coverage["operator_paths"]])
-    lines += _table("Error codes received", ("code", "times"),
+    lines += table("Error codes received", ("code", "times"),
                     [(e["code"], e["count"]) for e in coverage["error_codes"]])
-    lines += _table("Faults after commit: what the client did next", ("fault", "injected", "recovered",
-                                                                     "duplicated", "open"),
-                    [(f["kind"], f["injected"], f["recovered"], f["duplicated"], f["open"])
-                     for f in coverage.get("faults", [])])
+    lines += table("Faults after commit: what the client did next", ("fault", "injected", "recovered",
+                                                                    "duplicated", "open"),
+                   [(f["kind"], f["injected"], f["recovered"], f["duplicated"], f["open"])
+                    for f in coverage.get("faults", [])])
     for f in coverage.get("faults", []):
         for case in f["cases"]:
             if case["verdict"] == "duplicated":

@@ -19,6 +19,7 @@ from sandbox.coverage.schemas import (
     CoverageOperatorPath,
     CoverageScenario,
 )
+from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import scenarios
 from sandbox.requests import verdict
 
@@ -38,23 +39,6 @@ WITH walked AS (
      GROUP BY payout_id, data->>'scenario'
 )
 SELECT scenario, submitted, statuses, count(*) AS n FROM walked GROUP BY scenario, submitted, statuses
-"""
-
-# Operator moves from the whole status history of each payout (a reinitiation spans two
-# scenarios), grouped by sequence.
-_HISTORIES_SQL = """
-SELECT count(*) AS n,
-       ARRAY(SELECT h.item->>'status' FROM jsonb_array_elements(status_history) WITH ORDINALITY AS h(item, i)
-             ORDER BY h.i) AS statuses
-FROM payout WHERE merchant = $1
-GROUP BY statuses
-"""
-
-# POST /sandbox/payouts/{id}/simulate names the rail's notification "sim_…"
-# (sandbox/payouts/actions.py); the scenario's own callbacks are named after the step.
-_SIMULATED_SQL = r"""
-SELECT count(*) FROM ipn_notification n JOIN payout p ON p.psp_reference = n.psp_reference
-WHERE p.merchant = $1 AND n.id LIKE 'sim\_%'
 """
 
 # From the merchant's events (indexed by merchant) to their deliveries and attempts
@@ -91,10 +75,10 @@ async def of_merchant(merchant_id: str) -> Coverage:
             continue
         if reached_end(scenario, list(row["statuses"]), row["submitted"]):
             ended[scenario.name] += n
-    for row in await db.fetch(_HISTORIES_SQL, merchant_id):
-        for name, count in operator_moves(list(row["statuses"])).items():
-            operator[name] += count * row["n"]
-    operator["simulate"] = await db.fetchval(_SIMULATED_SQL, merchant_id)
+    for statuses, n in await payout_rows.status_histories(merchant_id):
+        for name, count in operator_moves(statuses).items():
+            operator[name] += count * n
+    operator["simulate"] = await payout_rows.simulated_notifications(merchant_id)
     events = [CoverageEventType(type=r["type"], acknowledged=r["acknowledged"], failed=r["failed"])
               for r in await db.fetch(_EVENT_ATTEMPTS_SQL, merchant_id)]
     errors = await db.fetch("SELECT code, count FROM merchant_error_count WHERE merchant = $1 ORDER BY code",

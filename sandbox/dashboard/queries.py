@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from sandbox import db
-from sandbox.payouts import states
+from sandbox.payouts import repository as payout_rows
 
 
 async def merchant_name(merchant_id: str) -> str | None:
@@ -15,15 +15,7 @@ async def merchant_name(merchant_id: str) -> str | None:
 
 async def merchants(limit: int = 200) -> list[asyncpg.Record]:
     """Every merchant (newest first) with its buckets and open payouts."""
-    return await db.fetch(
-        """SELECT m.id, m.name, m.created_at, b.available, b.locked, b.pending,
-                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id) AS payouts,
-                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $2) AS in_review,
-                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $3) AS on_hold
-             FROM merchant m JOIN balance b ON b.merchant = m.id
-            ORDER BY m.created_at DESC, m.id LIMIT $1""",
-        limit, states.IN_REVIEW.value, states.ON_HOLD.value,
-    )
+    return await payout_rows.merchants_overview(limit)
 
 
 async def payout_ledger(payout_id: str, merchant_id: str) -> list[asyncpg.Record]:

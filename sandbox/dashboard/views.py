@@ -8,14 +8,9 @@ from dataclasses import dataclass, field
 from sandbox.auth.keys import Principal
 from sandbox.dashboard.filters import money
 from sandbox.payouts import states
+from sandbox.payouts.failures import FAILURES
 from sandbox.payouts.scenarios import Scenario, ScenarioTable
 from sandbox.payouts.schemas import Payout
-
-FAILURES = {
-    "account_closed": "the beneficiary's bank reports the account as closed",
-    "rail_timeout": "every attempt timed out at the bank rail",
-    "invalid_account": "the bank does not know this account",
-}
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ def actions(payout: Payout, viewer: Viewer) -> Actions:
                        reject=status in states.REJECTABLE)
     return Actions(
         cancel=states.may_cancel(status, submitted),
-        reinitiate=status in states.REINITIABLE,
+        reinitiate=states.may_reinitiate(status, (change.status for change in payout.status_history)),
         simulate=[o.value for o in states.outcomes_for(status)] if submitted else [],
     )
 

@@ -1,6 +1,7 @@
-"""Dashboard pages for webhooks: the merchant's endpoints (add, delete), the event log with
-every delivery attempt and its response, and resending an event. Through the webhook
-services the API uses (`sandbox.webhooks.endpoints`, `events`)."""
+"""Dashboard pages for webhooks: the merchant's endpoints (add, delete, audit the receiver,
+with each one's latest scorecard), the event log with every delivery attempt and its
+response, and resending an event. Through the webhook services the API uses
+(`sandbox.webhooks.endpoints`, `events`, `audits`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sandbox.dashboard import forms, pages
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, fragment, page
 from sandbox.dashboard.views import Viewer
-from sandbox.webhooks import endpoints, events
+from sandbox.webhooks import audits, endpoints, events
 from sandbox.webhooks.event_types import PATTERNS
 from sandbox.webhooks.schemas import Delivery, EndpointCreate, Event
 
@@ -38,9 +39,10 @@ async def events_with_deliveries(merchant_id: str, *, payout_id: str | None = No
 async def _page(request: Request, viewer: Viewer, *, status: int = 200, values=None, errors=None) -> Template:
     merchant_id = pages.merchant_only(viewer)
     created = sessions.of(request).take_secret()
+    listed = (await endpoints.list_page(merchant_id, 100, None)).data
     return page(request, "webhooks.html", viewer, status=status, created=created, errors=errors or [],
                 values=values or {"url": "", "events": "*", "signing": "hmac-sha256"}, patterns=PATTERNS,
-                endpoints=(await endpoints.list_page(merchant_id, 100, None)).data,
+                endpoints=listed, audits=await audits.latest(merchant_id, [e.id for e in listed]),
                 events=await events_with_deliveries(merchant_id))
 
 
@@ -88,6 +90,23 @@ async def delete_endpoint(request: Request, viewer: Me, endpoint_id: Id) -> Redi
     return Redirect(WEBHOOKS, status_code=303)
 
 
+@post("/webhooks/{endpoint_id:str}/audit")
+async def audit_endpoint(request: Request, viewer: Me, endpoint_id: Id) -> Redirect:
+    """Runs the receiver audit (at most about 30 s); its scorecard shows under the endpoints."""
+    merchant_id = pages.merchant_only(viewer)
+    session = sessions.of(request)
+    try:
+        await audits.count_requests(request)
+        result = await audits.run(merchant_id, endpoint_id)
+        passed = result.case_count - result.failed_count
+        # "warn", not "error": the audit ran and is kept; it is the receiver that failed.
+        session.flash("ok" if result.passed else "warn",
+                      f"Audit of {result.url}: {passed} of {result.case_count} cases passed; the scorecard is below")
+    except ApiError as exc:
+        session.flash("error", "Could not audit: " + "; ".join(forms.messages_of(exc)))
+    return Redirect(WEBHOOKS, status_code=303)
+
+
 @post("/events/{event_id:str}/resend")
 async def resend_event(request: Request, viewer: Me, event_id: Id) -> Redirect:
     merchant_id = pages.merchant_only(viewer)
@@ -103,4 +122,4 @@ async def resend_event(request: Request, viewer: Me, event_id: Id) -> Redirect:
     return Redirect(f"/dashboard/payouts/{back}" if _PAYOUT_ID.fullmatch(back) else WEBHOOKS, status_code=303)
 
 
-route_handlers = [webhooks_page, webhook_events, add_endpoint, delete_endpoint, resend_event]
+route_handlers = [webhooks_page, webhook_events, add_endpoint, delete_endpoint, audit_endpoint, resend_event]

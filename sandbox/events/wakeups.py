@@ -35,11 +35,15 @@ async def enqueue_relay() -> None:
     await redis_client.get().enqueue_job(RELAY_JOB)
 
 
-async def schedule_attempt(delivery_id: str, attempt: int, due: datetime | None, *, swept: bool = False) -> None:
+async def schedule_attempt(delivery_id: str, attempt: int, due: datetime | None, *, swept: bool = False,
+                           postponed: bool = False) -> None:
     """Enqueue attempt `attempt` of a delivery for `due` (at once when None or past). The
     job id makes a second enqueue of the same attempt a no-op while the first is queued;
     the sweeper's ids differ, so a job queued for later cannot hide an overdue delivery
-    from it (the lease keeps the two from both sending)."""
+    from it (the lease keeps the two from both sending), and so do a postponed attempt's
+    (the job that postponed it may still be running under the plain id)."""
     delay = max(due - now(), timedelta(0)) if due is not None else None
     job_id = f"{DELIVER_JOB}:{delivery_id}:{attempt}" + (":swept" if swept else "")
+    if postponed:
+        job_id += f":later:{int(now().timestamp() * 1000)}"
     await queue.enqueue(DELIVER_JOB, delivery_id, job_id=job_id, delay=delay)

@@ -6,6 +6,7 @@ again in chunks, so memory stays bounded whatever the size."""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import tempfile
@@ -16,7 +17,7 @@ import anyio
 from litestar.types import Message, Receive, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
-from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType
+from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 MEMORY_BYTES = 1_048_576
 CHUNK_BYTES = 65_536
@@ -38,13 +39,17 @@ def _media_type(scope: Scope) -> bytes | None:
     return None
 
 
+def _is_json(media: bytes | None) -> bool:
+    return media is None or media == b"application/json" or media.endswith(b"+json")
+
+
 def check_media_type(scope: Scope, accepts_files: bool) -> None:
     """JSON routes take JSON (`application/json` or a `+json` type); a body sent as text
     or a form is refused with 415 rather than guessed at. No Content-Type at all is read
     as JSON. A route that takes a file (marked `opt={"accepts_files": True}`) also takes
     multipart/form-data."""
     media = _media_type(scope)
-    if media is None or media == b"application/json" or media.endswith(b"+json"):
+    if _is_json(media):
         return
     if accepts_files and media == b"multipart/form-data":
         return
@@ -52,7 +57,20 @@ def check_media_type(scope: Scope, accepts_files: bool) -> None:
     raise UnsupportedMediaType(f"Send the body as {allowed}, not {media.decode('latin-1')[:60]}")
 
 
-def check_json_depth(raw: bytes) -> None:
+def check_json(scope: Scope, body: Body) -> None:
+    """A JSON body (see `check_media_type`) must be UTF-8 text, as JSON is by definition:
+    other bytes inside a string would make the decoders further on (the idempotency
+    fingerprint, the handler, a batch's rows) raise UnicodeDecodeError, not a JSON error.
+    It must not nest deeper than MAX_JSON_DEPTH either."""
+    if not _is_json(_media_type(scope)):
+        return
+    if not body.utf8:
+        raise MalformedJson("The body is not UTF-8 text, as JSON must be")
+    if body.in_memory:
+        _check_json_depth(body.in_memory)
+
+
+def _check_json_depth(raw: bytes) -> None:
     """Refuse JSON nested deeper than MAX_JSON_DEPTH (brackets inside strings do not count)."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
         return
@@ -91,6 +109,9 @@ class Body:
         # Small text fields of a multipart body (not files), for `form_value`.
         self._fields: dict[str, bytearray] = {}
         self._field: bytearray | None = None
+        # Whether the bytes are UTF-8, checked as they arrive (bodies that are not multipart).
+        self.utf8 = True
+        self._utf8 = codecs.getincrementaldecoder("utf-8")() if boundary is None else None
 
     def content_sha256(self) -> str | None:
         """The multipart content digest, or None (not multipart, or not valid multipart)."""
@@ -112,6 +133,14 @@ class Body:
                     self._parts_digest.update(b"\x00part-end\x00")
         except MultipartError:
             self._parts = None  # the app refuses it; byte-for-byte comparison will do
+
+    def _check_utf8(self, chunk: bytes, final: bool = False) -> None:
+        if self._utf8 is None:
+            return
+        try:
+            self._utf8.decode(chunk, final)
+        except UnicodeDecodeError:
+            self.utf8, self._utf8 = False, None
 
     def form_value(self, name: str) -> str | None:
         """A text field of a form body (URL-encoded, or multipart beside a file), or None."""
@@ -139,6 +168,7 @@ class Body:
         self._digest.update(chunk)
         if self._parts is not None and chunk:
             self._digest_parts(chunk)
+        self._check_utf8(chunk)
         if self._file is None and len(self._memory) + len(chunk) <= MEMORY_BYTES:
             self._memory.extend(chunk)
             return
@@ -174,7 +204,10 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> Body:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                # The client left before the body's end (its Content-Length or last chunk):
+                # what arrived may still parse (a complete multipart inside a longer
+                # promised length), but an incomplete request must have no effect.
+                raise ValidationFailed("The connection closed before the whole body arrived")
             chunk = message.get("body", b"")
             if body.size + len(chunk) > limit:
                 raise PayloadTooLarge(f"The body may be at most {limit} bytes")
@@ -183,6 +216,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> Body:
                 break
         if body._parts is not None:
             body._digest_parts(b"")  # end of input: closes the parser if the stream was complete
+        body._check_utf8(b"", final=True)  # a sequence cut off at the end is not UTF-8 either
     except BaseException:
         await body.close()
         raise

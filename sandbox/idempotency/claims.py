@@ -46,7 +46,7 @@ from sandbox.core.errors import (
 )
 from sandbox.core.ids import ensure_request_id
 from sandbox.idempotency import cause
-from sandbox.idempotency.body import Body, check_json_depth, check_media_type, read_body, replay_receive
+from sandbox.idempotency.body import Body, check_json, check_media_type, read_body, replay_receive
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADERS = (b"x-idempotency-key", b"idempotency-key")
@@ -150,21 +150,18 @@ async def _send_stored(send: Send, response: StoredResponse, replayed: bool) -> 
     await send({"type": "http.response.body", "body": response.body, "more_body": False})
 
 
-_STORE_SQL = """
-INSERT INTO idempotency_key (scope, key, request_hash, response_status, response_headers,
-                             response_body, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, now(), now() + $7::interval)
-ON CONFLICT (scope, key) DO UPDATE SET
-    request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
-    response_headers = EXCLUDED.response_headers, response_body = EXCLUDED.response_body,
-    created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-WHERE idempotency_key.expires_at <= now()
-"""
+# The key's SQL is the database's (`idempotency_claim`, `idempotency_store`,
+# `idempotency_stored` in sandbox/sql/): the same functions `payout_create` calls.
+_CLAIM_SQL = ("SELECT got_lock, request_hash, response_status, response_headers, response_body"
+              " FROM idempotency_claim($1, $2, $3)")
+_STORE_SQL = "SELECT idempotency_store($1, $2, $3, $4, $5::jsonb, $6, $7)"
+_STORED_SQL = "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_stored($1, $2)"
 
 
 async def _store(scope_id: str, key: str, request_hash: str, response: StoredResponse) -> bool:
-    """Write the key row; False when a live row for the key exists already (see _LOOKUP_SQL)."""
-    status = await db.execute(
+    """Write the key row; False when a live row for the key exists already: a request
+    that held the key before committed its answer first."""
+    return await db.fetchval(
         _STORE_SQL,
         scope_id,
         key,
@@ -174,24 +171,6 @@ async def _store(scope_id: str, key: str, request_hash: str, response: StoredRes
         response.body,
         TTL,
     )
-    return status.endswith(" 1")
-
-
-# One round trip: the transaction-scoped advisory lock on (scope, key) and the stored row.
-# The row is read with the statement's snapshot, taken before the lock is granted: if the
-# request holding the lock committed its row in between, this one sees no row, runs, and
-# then finds the key taken when it stores its own (`_store` returns False) — it rolls back
-# and replays the stored response, so the effect still happens once.
-_LOOKUP_SQL = """
-SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS got_lock,
-       k.request_hash, k.response_status, k.response_headers, k.response_body
-  FROM (SELECT 1) AS one
-  LEFT JOIN idempotency_key k ON k.scope = $2 AND k.key = $3 AND k.expires_at > now()
-"""
-_STORED_SQL = (
-    "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_key"
-    " WHERE scope = $1 AND key = $2 AND expires_at > now()"
-)
 
 
 def _replay(row, request_hash: str) -> StoredResponse:
@@ -292,8 +271,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         scope["state"][REQUEST_BODY] = (body.in_memory, body.size)
         try:
             if self.form_field is None:
-                if body.in_memory and body.content_sha256() is None:
-                    check_json_depth(body.in_memory)
+                check_json(scope, body)
             elif (value := body.form_value(self.form_field)) is None:
                 # Every rendered form has a key; a POST without one is a hand-made request
                 # (its CSRF check refuses a forged one), served as it is, without replays.
@@ -355,7 +333,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         capture = _Capture()
         outcome = "fresh"
         async with db.transaction() as tx:
-            row = await db.fetchrow(_LOOKUP_SQL, _lock_name(scope_id, key), scope_id, key)
+            row = await db.fetchrow(_CLAIM_SQL, _lock_name(scope_id, key), scope_id, key)
             if not row["got_lock"]:
                 _use(scope, key, "in_flight")
                 raise IdempotencyKeyInUse()
@@ -371,8 +349,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 stored = capture.stored()
                 if self._succeeded(scope, capture.status):
                     if not await _store(scope_id, key, request_hash, stored):
-                        # The first request committed between our snapshot and our lock:
-                        # undo this one's effect and answer as a duplicate does.
+                        # A request that held the key before stored its refusal after
+                        # giving the lock up (see `_answer`): undo this one's effect and
+                        # answer as a duplicate does.
                         await tx.rollback()
                         outcome = "lost_race"
                     else:

@@ -2,18 +2,14 @@
 keys (sandbox/core/auth_cache.py) forgets what it remembered. One notification per
 statement, not per row; inserts need none (a new key was never remembered)."""
 
+from sandbox.sql import versions
+
 ID = "2026-11-23T06:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "notify sandbox_auth when an API key or a merchant changes"
 
 FORWARDS = [
-    """
-    CREATE OR REPLACE FUNCTION notify_auth_changed() RETURNS trigger AS $$
-    BEGIN
-        PERFORM pg_notify('sandbox_auth', TG_TABLE_NAME);
-        RETURN NULL;
-    END $$ LANGUAGE plpgsql
-    """,
+    *versions.load("notify_auth_changed", 1),
     """
     CREATE TRIGGER api_key_auth_changed AFTER UPDATE OR DELETE OR TRUNCATE ON api_key
         FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed()
@@ -27,7 +23,7 @@ FORWARDS = [
 BACKWARDS = [
     "DROP TRIGGER IF EXISTS merchant_auth_changed ON merchant",
     "DROP TRIGGER IF EXISTS api_key_auth_changed ON api_key",
-    "DROP FUNCTION IF EXISTS notify_auth_changed()",
+    *versions.drop("notify_auth_changed"),
 ]
 
 

@@ -10,69 +10,17 @@ calls them instead of splicing their SQL (still one statement, one round trip):
 
 The balanced-transaction constraint trigger and the buckets' CHECKs stay the last guard."""
 
+from sandbox.sql import versions
+
 ID = "2026-11-23T10:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "ledger_post and outbox_emit functions"
 
-FORWARDS = [
-    """
-    CREATE OR REPLACE FUNCTION ledger_post(
-        p_merchant varchar, p_kind varchar, p_payout_id varchar, p_at timestamptz,
-        p_buckets text[], p_amounts bigint[]
-    ) RETURNS TABLE (transaction_id bigint, available bigint, locked bigint, pending bigint)
-    LANGUAGE plpgsql AS $$
-    #variable_conflict use_column
-    DECLARE
-        d_available bigint;
-        d_locked bigint;
-        d_pending bigint;
-        merchant_legs int;
-        last_seq_after bigint;
-    BEGIN
-        SELECT COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'available'), 0),
-               COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'locked'), 0),
-               COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'pending'), 0),
-               count(*) FILTER (WHERE leg.bucket <> 'external')
-          INTO d_available, d_locked, d_pending, merchant_legs
-          FROM unnest(p_buckets, p_amounts) AS leg(bucket, amount);
-        UPDATE balance
-           SET available = available + d_available, locked = locked + d_locked, pending = pending + d_pending,
-               last_seq = last_seq + merchant_legs, updated_at = p_at
-         WHERE merchant = p_merchant
-           AND available + d_available >= 0 AND locked + d_locked >= 0 AND pending + d_pending >= 0
-        RETURNING available, locked, pending, last_seq INTO available, locked, pending, last_seq_after;
-        IF NOT FOUND THEN
-            RETURN;
-        END IF;
-        INSERT INTO ledger_transaction (merchant, kind, payout_id, created_at)
-        VALUES (p_merchant, p_kind, p_payout_id, p_at)
-        RETURNING id INTO transaction_id;
-        INSERT INTO ledger_entry (transaction, merchant, bucket, amount, seq, kind, payout_id, created_at)
-        SELECT transaction_id, p_merchant, leg.bucket, leg.amount,
-               CASE WHEN leg.bucket = 'external' THEN NULL
-                    ELSE last_seq_after - merchant_legs
-                         + count(*) FILTER (WHERE leg.bucket <> 'external') OVER (ORDER BY leg.ord) END,
-               p_kind, p_payout_id, p_at
-          FROM unnest(p_buckets, p_amounts) WITH ORDINALITY AS leg(bucket, amount, ord);
-        RETURN NEXT;
-    END $$
-    """,
-    """
-    CREATE OR REPLACE FUNCTION outbox_emit(
-        p_id varchar, p_merchant varchar, p_type varchar, p_payout_id varchar, p_data jsonb, p_at timestamptz
-    ) RETURNS varchar
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, relayed_at)
-        VALUES (p_id, p_merchant, p_type, p_payout_id, p_data, p_at, NULL);
-        RETURN p_id;
-    END $$
-    """,
-]
+FORWARDS = [*versions.load("ledger_post", 1), *versions.load("outbox_emit", 1)]
 
 BACKWARDS = [
-    "DROP FUNCTION IF EXISTS outbox_emit(varchar, varchar, varchar, varchar, jsonb, timestamptz)",
-    "DROP FUNCTION IF EXISTS ledger_post(varchar, varchar, varchar, timestamptz, text[], bigint[])",
+    *versions.drop("outbox_emit"),
+    *versions.drop("ledger_post"),
 ]
 
 

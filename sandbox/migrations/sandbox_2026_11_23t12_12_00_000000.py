@@ -7,6 +7,8 @@ folds the deltas into `metric_count` (one row per metric and label). A scrape th
 reads O(labels + changes since the last fold), however long the history is. The
 tables are seeded from the rows that exist when this migration runs."""
 
+from sandbox.sql import versions
+
 ID = "2026-11-23T12:12:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "metric_count: counts by status kept by triggers, for /metrics"
@@ -30,42 +32,9 @@ FORWARDS = [
         n integer NOT NULL
     )
     """,
-    # TG_ARGV[0]: the metric. A row entering a status counts +1 there, leaving it −1.
-    """
-    CREATE FUNCTION metric_count_status() RETURNS trigger AS $$
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            INSERT INTO metric_count_delta VALUES (TG_ARGV[0], NEW.status, 1);
-        ELSIF TG_OP = 'DELETE' THEN
-            INSERT INTO metric_count_delta VALUES (TG_ARGV[0], OLD.status, -1);
-        ELSE
-            INSERT INTO metric_count_delta VALUES (TG_ARGV[0], OLD.status, -1), (TG_ARGV[0], NEW.status, 1);
-        END IF;
-        RETURN NULL;
-    END $$ LANGUAGE plpgsql
-    """,
-    """
-    CREATE FUNCTION metric_count_attempt() RETURNS trigger AS $$
-    DECLARE
-        row webhook_attempt := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-    BEGIN
-        INSERT INTO metric_count_delta VALUES ('webhook_attempts',
-            CASE WHEN row.status_code BETWEEN 200 AND 299 THEN 'success'
-                 WHEN row.status_code IS NOT NULL THEN 'http_' || (row.status_code / 100)::text || 'xx'
-                 ELSE 'no_response' END,
-            CASE WHEN TG_OP = 'DELETE' THEN -1 ELSE 1 END);
-        RETURN NULL;
-    END $$ LANGUAGE plpgsql
-    """,
-    # After a TRUNCATE the table's counts start again from nothing.
-    """
-    CREATE FUNCTION metric_count_reset() RETURNS trigger AS $$
-    BEGIN
-        DELETE FROM metric_count WHERE metric = TG_ARGV[0];
-        DELETE FROM metric_count_delta WHERE metric = TG_ARGV[0];
-        RETURN NULL;
-    END $$ LANGUAGE plpgsql
-    """,
+    *versions.load("metric_count_status", 1),
+    *versions.load("metric_count_attempt", 1),
+    *versions.load("metric_count_reset", 1),
     *(statement for table, metric in _TALLIED for statement in (
         f"""CREATE TRIGGER {table}_count_rows AFTER INSERT OR DELETE ON {table}
             FOR EACH ROW EXECUTE FUNCTION metric_count_status('{metric}')""",
@@ -96,9 +65,9 @@ BACKWARDS = [
     "DROP TRIGGER IF EXISTS webhook_attempt_count ON webhook_attempt",
     *(f"DROP TRIGGER IF EXISTS {table}_{suffix} ON {table}"
       for table, _ in _TALLIED for suffix in ("count_rows", "count_status", "count_reset")),
-    "DROP FUNCTION IF EXISTS metric_count_reset()",
-    "DROP FUNCTION IF EXISTS metric_count_attempt()",
-    "DROP FUNCTION IF EXISTS metric_count_status()",
+    *versions.drop("metric_count_reset"),
+    *versions.drop("metric_count_attempt"),
+    *versions.drop("metric_count_status"),
     "DROP TABLE IF EXISTS metric_count_delta",
     "DROP TABLE IF EXISTS metric_count",
 ]

@@ -95,6 +95,24 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 
 _encode = msgspec.json.Encoder(enc_hook=str).encode
 
+# Control characters (C0, DEL, C1) in what a line quotes, which a client may choose (a
+# path, a header): raw, a newline starts a forged log line and ESC drives the terminal
+# that shows the log. Each format writes them escaped.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNESCAPED_BY_JSON = re.compile(r"[\x7f-\x9f]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """`text` with each control character written as an escape (\\n, \\x1b)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: _SHORT_ESCAPES.get(m.group()) or f"\\x{ord(m.group()):02x}", text)
+
+
+def _as_json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
 
 class JsonFormatter(logging.Formatter):
     """About 20 lines of our own instead of python-json-logger: msgspec (already ours)
@@ -112,18 +130,30 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exc"] = record.exc_text
-        return redact(_encode(line).decode())
+        text = _encode(line).decode()  # msgspec escapes C0 controls; DEL and C1 it leaves
+        return redact(_UNESCAPED_BY_JSON.sub(_as_json_escape, text) if _UNESCAPED_BY_JSON.search(text) else text)
 
 
 class TextFormatter(logging.Formatter):
+    """One line per record, what a client sent (a path, say) escaped like the rest; a
+    traceback follows on lines of its own, indented, so only a record starts a line."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
         extras = _extras(record)
         if extras:
             text += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        text = escape_controls(text)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for block in (record.exc_text, record.stack_info and self.formatStack(record.stack_info)):
+            if block:
+                text += "".join(f"\n    {escape_controls(part)}" for part in block.splitlines())
         return redact(text)
 
 

@@ -19,6 +19,7 @@ from sandbox.core.clock import now
 from sandbox.core.errors import Conflict
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations, engine, scenarios, schedule, service, states
+from sandbox.payouts.errors import ReinitiationLimit
 from sandbox.payouts.repository import PayoutRow
 from sandbox.payouts.schemas import DestinationIn, Payout, SimulateAccepted
 from sandbox.rail import client as rail
@@ -35,6 +36,8 @@ async def reinitiate(payout_id: str, merchant_id: str, destination: DestinationI
         )
     async with db.transaction():
         row = replace(await service.get_row(payout_id, merchant_id, lock=True), psp_reference=None, failure_code=None)
+        if row.status in states.REINITIABLE and not states.may_reinitiate(row.status, service.statuses(row)):
+            raise ReinitiationLimit(states.MAX_REINITIATIONS)
         if corrected is not None:
             dest, number = corrected
             row = replace(row, destination=msgspec.json.encode(dest).decode(),

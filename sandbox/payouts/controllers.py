@@ -10,7 +10,7 @@ from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds,
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.idempotency import claims as idempotency
-from sandbox.payouts import actions, service
+from sandbox.payouts import actions, service, states
 from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
 from sandbox.payouts.states import StatusName
 
@@ -59,9 +59,11 @@ class PayoutController(Controller):
         return await service.cancel(payout_id, request.user.merchant_id, data.reason if data else None)
 
     @post("/{payout_id:str}/reinitiate", operation_id="reinitiatePayout", status_code=200,
-          summary="Try a failed payout again", responses=writes(NotFound, Conflict, InsufficientFunds))
+          summary="Try a failed payout again", responses=writes(NotFound, Conflict, InsufficientFunds),
+          description="Only from `failed`: locks the funds again and runs the scenario from the start,"
+                      " optionally to a corrected `destination` (whose last four digits pick the scenario)."
+                      f" One payout may be reinitiated {states.MAX_REINITIATIONS} times; after that, 409"
+                      " `invalid_state` (create a new payout).")
     async def reinitiate(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)],
                          data: JSONBody[PayoutReinitiate | None] = None) -> Payout:
-        """Only from `failed`: locks the funds again and runs the scenario from the start,
-        optionally to a corrected `destination` (whose last four digits pick the scenario)."""
         return await actions.reinitiate(payout_id, request.user.merchant_id, data.destination if data else None)

@@ -26,6 +26,7 @@ from sandbox.core.clock import now, scaled
 from sandbox.core.errors import NotFound
 from sandbox.payouts import repository, service, states
 from sandbox.payouts.errors import InvalidTransition
+from sandbox.payouts.failures import RAIL_REJECTED
 from sandbox.payouts.repository import PayoutRow
 from sandbox.payouts.scenarios import Step
 from sandbox.payouts.schedule import (
@@ -172,7 +173,7 @@ async def on_rail_outcome(psp_reference: str, status: str, failure_code: str | N
         index += 1
         next_at = due_at(steps, index, at)
     if status == states.FAILED:
-        row = replace(row, failure_code=failure_code or "rail_rejected")
+        row = replace(row, failure_code=failure_code or RAIL_REJECTED)
     updated = await service.transition(replace(row, step_index=index), status, reason=f"rail: {status}", at=at,
                                        next_action_at=next_at)
     await schedule(row.id, row.track, index, next_at, scenario=row.scenario)

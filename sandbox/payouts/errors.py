@@ -17,3 +17,11 @@ class PayoutNotCancelable(Conflict):
 
     def __init__(self) -> None:
         super().__init__("The payout was already submitted to the bank; it can no longer be cancelled")
+
+
+class ReinitiationLimit(Conflict):
+    """The payout was reinitiated as often as one payout may be."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The payout was reinitiated {limit} times already, the most one payout may be;"
+                         " create a new payout to try again")

@@ -1,18 +1,30 @@
-"""All the SQL of the payout row: read, list, insert, change status, save progress. Each
-write is one statement (one round trip): a write that moves money calls the ledger's
-`ledger_post(...)` inside it and writes the payout only if the posting was accepted; a
-write that an event describes calls `outbox_emit(...)` for the row it wrote. Callers own
-the transaction; a function that writes never opens one."""
+"""All the SQL of the payout row: read, list, insert, change status, save progress, and
+the counts and lists over payouts that other packages show (the admin's review queue,
+the dashboard's merchant list, coverage, the balance summary, a test clock's due steps).
+Each write is one statement (one round trip): a write that moves money calls the
+ledger's `ledger_post(...)` inside it and writes the payout only if the posting was
+accepted; a write that an event describes calls `outbox_emit(...)` for the row it wrote.
+Callers own the transaction; a function that writes never opens one.
+
+The database functions that write payouts live in sandbox/sql/: `payout_insert` (the
+new row's columns), `payout_create` (POST /payouts in one call). Payout SQL elsewhere,
+each for a reason: a batch's items read their payout's status through a join
+(sandbox/batches/service.py: the item is the row there); the bench (sandbox/bench/)
+counts what its load made; and `insert_many` below writes a batch chunk's rows
+set-based, with its own column list (a `payout_insert` call per row doubled a chunk's
+insert time)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import asyncpg
 import msgspec
 
 from sandbox import db
 from sandbox.idempotency import cause
 from sandbox.ledger.service import Posting
+from sandbox.payouts import states
 
 COLUMNS = (
     "id, merchant, amount, currency, status, scenario, destination, reference, description, metadata,"
@@ -57,6 +69,10 @@ class Event(msgspec.Struct, frozen=True):
     request: str | None = msgspec.field(default_factory=cause.current_json)  # JSON text
 
 
+# GET /payouts/{id}'s one statement (the bench's ceiling sends it too).
+GET_SQL = f"SELECT {COLUMNS} FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)"
+
+
 def _row(record) -> PayoutRow | None:
     return PayoutRow(**record) if record is not None else None
 
@@ -64,11 +80,7 @@ def _row(record) -> PayoutRow | None:
 async def get(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow | None:
     """The payout (of `merchant_id`, unless None); with `lock`, locked until the caller's
     transaction ends."""
-    return _row(await db.fetchrow(
-        f"SELECT {COLUMNS} FROM payout WHERE id = $1 AND ($2::varchar IS NULL OR merchant = $2)"
-        + (" FOR UPDATE" if lock else ""),
-        payout_id, merchant_id,
-    ))
+    return _row(await db.fetchrow(GET_SQL + (" FOR UPDATE" if lock else ""), payout_id, merchant_id))
 
 
 async def get_by_psp_reference(psp_reference: str, *, lock: bool = False) -> PayoutRow | None:
@@ -167,22 +179,17 @@ async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: list[st
     return [PayoutRow(**r) for r in await db.fetch(sql, at, leave, limit, ids, *share)]
 
 
+# `payout_insert` (sandbox/sql/) names the new row's columns, for this and `payout_create`.
 _INSERT_SQL = """
 WITH posted AS (
     SELECT transaction_id FROM ledger_post($1, $2, $3, $4, $5, $6)
 ), created AS (
-    INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
-                        description, metadata, attempts, failure_code, psp_reference, status_history,
-                        track, step_index, next_action_at, created_at, updated_at)
-    SELECT $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::jsonb, $17, $18, $19, $20::jsonb,
-           $21, $22, $23, $24, $25
+    SELECT payout_insert($7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::jsonb, $17, $18, $19, $20::jsonb,
+                         $21, $22, $23, $24, $25)
       FROM posted
-    RETURNING merchant, id, created_at
-), emitted AS (
-    SELECT outbox_emit(e.id, c.merchant, e.type, c.id, e.data::jsonb, c.created_at, e.request::jsonb)
-      FROM created c, unnest($26::varchar[], $27::varchar[], $28::text[], $29::text[]) AS e(id, type, data, request)
 )
-SELECT count(*) FROM emitted
+SELECT count(outbox_emit(e.id, $8, e.type, $7, e.data::jsonb, $24, e.request::jsonb))
+  FROM created, unnest($26::varchar[], $27::varchar[], $28::text[], $29::text[]) AS e(id, type, data, request)
 """
 
 
@@ -303,4 +310,102 @@ async def insert_many(rows: list[PayoutRow], postings: list[Posting], events: li
         [e.id for e in events], [e.data for e in events],
         first.merchant, kind.kind, first.created_at, kind.buckets, first.currency, first.track, events[0].type,
         [p.amounts for p in postings],
+    )
+
+
+# Read models other packages show: counts and lists over payouts, kept here with the
+# rest of the payout row's SQL.
+
+_IN_FLIGHT = sorted(s.value for s in states.IN_FLIGHT)
+
+
+async def due_steps(merchant_id: str, until: datetime | None) -> list[tuple[datetime, str]]:
+    """(due time, payout id) of the merchant's payouts with a step due by `until` (any
+    time when None), in due order: what advancing its test clock applies."""
+    rows = await db.fetch(
+        "SELECT next_action_at, id FROM payout WHERE merchant = $1 AND next_action_at IS NOT NULL"
+        " AND ($2::timestamptz IS NULL OR next_action_at <= $2) ORDER BY next_action_at, id",
+        merchant_id, until,
+    )
+    return [(r["next_action_at"], r["id"]) for r in rows]
+
+
+async def next_due(merchant_id: str) -> datetime | None:
+    """When the merchant's next payout step falls due (None: none is waiting)."""
+    return await db.fetchval("SELECT min(next_action_at) FROM payout WHERE merchant = $1", merchant_id)
+
+
+async def in_flight_total(merchant_id: str) -> tuple[int, int]:
+    """(count, sum of amounts) of the merchant's payouts in flight."""
+    row = await db.fetchrow(
+        "SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS total FROM payout"
+        " WHERE merchant = $1 AND status = ANY($2::varchar[])",
+        merchant_id, _IN_FLIGHT,
+    )
+    return row["n"], row["total"]
+
+
+# $1: the in-flight statuses (they include the two below, so each of those is a part
+# of the in-flight total), $2: in review, $3: on hold.
+_REQUESTS_SQL = """
+SELECT m.id, m.name, b.available, b.locked,
+       COUNT(p.id) FILTER (WHERE p.status = $2) AS requested_count,
+       COALESCE(SUM(p.amount) FILTER (WHERE p.status = $2), 0)::bigint AS requested_amount,
+       COUNT(p.id) AS flight_count,
+       COALESCE(SUM(p.amount), 0)::bigint AS flight_amount,
+       COUNT(p.id) FILTER (WHERE p.status = $3) AS hold_count,
+       COALESCE(SUM(p.amount) FILTER (WHERE p.status = $3), 0)::bigint AS hold_amount
+  FROM merchant m
+  JOIN balance b ON b.merchant = m.id
+  LEFT JOIN payout p ON p.merchant = m.id AND p.status = ANY($1::varchar[])
+ GROUP BY m.id, m.name, b.available, b.locked
+HAVING COUNT(p.id) > 0
+ ORDER BY requested_amount DESC, flight_amount DESC, m.id
+"""
+
+
+async def requests_by_merchant() -> list[asyncpg.Record]:
+    """The admin's review queue: per merchant with anything in flight, its buckets and the
+    count and sum of its payouts in review, on hold and in flight (`requested_*`,
+    `hold_*`, `flight_*`), largest requests first."""
+    return await db.fetch(_REQUESTS_SQL, _IN_FLIGHT, states.IN_REVIEW.value, states.ON_HOLD.value)
+
+
+async def merchants_overview(limit: int) -> list[asyncpg.Record]:
+    """The dashboard's merchant list: every merchant (newest first) with its buckets, its
+    number of payouts and of those in review and on hold."""
+    return await db.fetch(
+        """SELECT m.id, m.name, m.created_at, b.available, b.locked, b.pending,
+                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id) AS payouts,
+                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $2) AS in_review,
+                  (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $3) AS on_hold
+             FROM merchant m JOIN balance b ON b.merchant = m.id
+            ORDER BY m.created_at DESC, m.id LIMIT $1""",
+        limit, states.IN_REVIEW.value, states.ON_HOLD.value,
+    )
+
+
+async def status_histories(merchant_id: str) -> list[tuple[list[str], int]]:
+    """The merchant's payouts' whole status histories (a reinitiation spans two
+    scenarios), each distinct sequence of statuses with how many payouts went through it."""
+    rows = await db.fetch(
+        """SELECT count(*) AS n,
+                  ARRAY(SELECT h.item->>'status'
+                          FROM jsonb_array_elements(status_history) WITH ORDINALITY AS h(item, i)
+                         ORDER BY h.i) AS statuses
+             FROM payout WHERE merchant = $1
+            GROUP BY statuses""",
+        merchant_id,
+    )
+    return [(list(r["statuses"]), r["n"]) for r in rows]
+
+
+async def simulated_notifications(merchant_id: str) -> int:
+    """How many rail notifications the merchant's payouts got from POST
+    /sandbox/payouts/{id}/simulate, which names them "sim_…" (a scenario's own callbacks
+    are named after the step)."""
+    return await db.fetchval(
+        r"""SELECT count(*) FROM ipn_notification n JOIN payout p ON p.psp_reference = n.psp_reference
+             WHERE p.merchant = $1 AND n.id LIKE 'sim\_%'""",
+        merchant_id,
     )

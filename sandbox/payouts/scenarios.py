@@ -1,23 +1,28 @@
-"""The scenario table: data in `seeds/scenarios.json`, read once, chosen per payout."""
+"""The scenario table: data in `seeds/scenarios.json`, read once, chosen per payout. Its
+statuses and failure codes must be the state machine's and the failure registry's (the
+table is refused otherwise); its names are the `scenario` a payout shows."""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
 from sandbox.core.money import parse_amount
+from sandbox.payouts.failures import FailureCodeName
+from sandbox.payouts.states import StatusName
 
 SCENARIO_FILE = Path(__file__).resolve().parents[2] / "seeds" / "scenarios.json"
 
 
 class Step(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    status: str
+    status: StatusName
     after_s: float = 0
     submit: bool = False
     reason: str | None = None
-    failure_code: str | None = None
+    failure_code: FailureCodeName | None = None
     via: str | None = None  # "ipn": the rail reports this step through a signed callback
 
 
@@ -28,7 +33,7 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     description: str
     path: list[str]
     steps: list[Step]
-    failure_code: str | None = None
+    failure_code: FailureCodeName | None = None
     after_release: list[Step] = []
 
 
@@ -78,3 +83,7 @@ def load(path: Path = SCENARIO_FILE) -> ScenarioTable:
 @cache
 def table() -> ScenarioTable:
     return load()
+
+
+SCENARIO_NAMES = tuple(s.name for s in table().scenarios)
+ScenarioName = Literal[SCENARIO_NAMES]  # type: ignore[valid-type]  # the `scenario` a payout shows

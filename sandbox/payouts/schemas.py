@@ -10,7 +10,6 @@ from sandbox.core.types import (
     Currency,
     Description,
     Digits,
-    FailureCode,
     Iban,
     Metadata,
     Reason,
@@ -19,7 +18,9 @@ from sandbox.core.types import (
     whole,
 )
 from sandbox.payouts.destinations import ACCOUNT_RE, MOBILE_NUMBER
-from sandbox.payouts.states import RailOutcome
+from sandbox.payouts.failures import FailureCodeName
+from sandbox.payouts.scenarios import ScenarioName
+from sandbox.payouts.states import RailOutcome, StatusName
 
 MobileNumber = Annotated[str, msgspec.Meta(min_length=11, max_length=11,
                                          pattern=whole(MOBILE_NUMBER, "must be a mobile number like 03001234567"),
@@ -88,13 +89,38 @@ DESTINATION_SHAPES = (BankAccountDestination, IbanDestination, WalletDestination
 
 
 class Destination(msgspec.Struct, omit_defaults=True):
-    type: str
+    """Where a payout goes, as stored and returned: decoded as one Struct; the published
+    spec states it as a `oneOf` of the shapes the API returns (`DESTINATION_OUT_SHAPES`)."""
+
+    type: Literal["bank", "wallet", "raast"]
     bank_code: str | None = None
     account_number: str | None = None
     iban: str | None = None
     wallet_code: str | None = None
     alias: str | None = None
     account_title: str | None = None
+
+
+# The shapes of a returned destination, for the spec only: the request's, normalised. A
+# bank account and a wallet come back as sent; an IBAN without spaces and always with its
+# bank; a Raast alias with the bank account the directory resolved it to.
+class IbanDestinationOut(msgspec.Struct):
+    """A Pakistani IBAN and its bank."""
+
+    type: Literal["bank"]
+    bank_code: str
+    iban: str
+    account_title: str | None = None
+
+
+class RaastDestinationOut(RaastDestination, kw_only=True):
+    """A Raast alias and the bank account the directory resolved it to."""
+
+    bank_code: str
+    account_number: str
+
+
+DESTINATION_OUT_SHAPES = (BankAccountDestination, IbanDestinationOut, WalletDestination, RaastDestinationOut)
 
 
 class PayoutCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -111,7 +137,7 @@ class PayoutCancel(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StatusChange(msgspec.Struct):
-    status: str
+    status: StatusName
     at: str
     reason: str | None
 
@@ -121,14 +147,14 @@ class Payout(msgspec.Struct):
     object: Literal["payout"]
     amount: str
     currency: str
-    status: str
-    scenario: str
+    status: StatusName
+    scenario: ScenarioName
     destination: Destination
     reference: str | None
     description: str | None
     metadata: dict[str, str] | None
     attempts: int
-    failure_code: str | None
+    failure_code: FailureCodeName | None
     psp_reference: str | None
     status_history: list[StatusChange]
     created_at: str
@@ -149,13 +175,13 @@ class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
     status: RailOutcome
-    failure_code: FailureCode | None = None
+    failure_code: FailureCodeName | None = None
 
 
 class SimulateAccepted(msgspec.Struct):
     payout_id: str
     notification_id: str
-    status: str
+    status: RailOutcome
     delivery: Literal["queued"]
 
 

@@ -53,6 +53,11 @@ def to_api(row: PayoutRow) -> Payout:
     )
 
 
+def statuses(row: PayoutRow) -> list[str]:
+    """The statuses of the payout's history, oldest first."""
+    return [change.status for change in _decode_history.decode(row.status_history)]
+
+
 class Prepared(msgspec.Struct, frozen=True):
     """A payout about to be created: the response, the row, its events (`payout.created`,
     and `payout.in_review` when it waits for review) and when its first step is due."""

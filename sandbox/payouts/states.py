@@ -4,7 +4,9 @@ kind each move posts. No other module lists statuses of its own: it imports them
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+from itertools import pairwise
 from typing import Literal, get_args
 
 from sandbox.core.errors import ValidationFailed
@@ -80,6 +82,21 @@ RELEASABLE: frozenset[PayoutStatus] = frozenset({ON_HOLD})
 
 REINITIABLE: frozenset[PayoutStatus] = frozenset({FAILED})
 """The merchant may try a failed payout again (it locks the funds again)."""
+
+MAX_REINITIATIONS = 10
+"""How many times one payout may be reinitiated, as real PSPs bound the retries of one
+payout: a payout that failed this often needs a fresh one. It also bounds the payout's
+status history, and so every event and answer that carries it."""
+
+
+def reinitiations(history: Iterable[str]) -> int:
+    """How often a payout with this status history (its statuses, oldest first) was
+    reinitiated: each time it went from failed back to pending."""
+    return sum(1 for before, after in pairwise(history) if before == FAILED and after == PENDING)
+
+
+def may_reinitiate(status: str, history: Iterable[str]) -> bool:
+    return status in REINITIABLE and reinitiations(history) < MAX_REINITIATIONS
 
 RailOutcome = Literal["success", "failed", "returned"]
 RAIL_OUTCOMES: frozenset[PayoutStatus] = frozenset(PayoutStatus(s) for s in get_args(RailOutcome))

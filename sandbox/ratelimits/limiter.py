@@ -75,13 +75,14 @@ class RateLimitMiddleware(ASGIMiddleware):
         raw = await self.count(principal) if principal is not None else None
         await next_app(scope, receive, send if raw is None else with_headers(send, raw))
 
-    async def count(self, principal) -> list[tuple[bytes, bytes]] | None:
-        """Count one request of `principal` against its limit: raises RateLimited (429)
-        when over it, else returns the RateLimit headers for the answer; None while Redis
-        is unreachable (fail open, see the module's docstring)."""
+    async def count(self, principal, cost: int = 1) -> list[tuple[bytes, bytes]] | None:
+        """Count one request of `principal` (or `cost` of them: work a route does on the
+        merchant's behalf) against its limit: raises RateLimited (429) when over it, else
+        returns the RateLimit headers for the answer; None while Redis is unreachable (fail
+        open, see the module's docstring)."""
         per_minute = principal.rate_limit_per_minute  # read with the key (auth/keys.py)
         item = _per_minute(per_minute) if per_minute else self.default
-        window = await self._hit(item, principal.key_id)
+        window = await self._hit(item, principal.key_id, cost)
         if window is None:
             return None
         allowed, stats = window
@@ -98,13 +99,13 @@ class RateLimitMiddleware(ASGIMiddleware):
         return [*_fixed_headers(item), (b"ratelimit-remaining", remaining.encode()),
                 (b"ratelimit-reset", str(reset).encode())]
 
-    async def _hit(self, item: RateLimitItem, key: str) -> tuple[bool, WindowStats] | None:
+    async def _hit(self, item: RateLimitItem, key: str, cost: int = 1) -> tuple[bool, WindowStats] | None:
         """Count the request; None while Redis is unreachable."""
         if time.monotonic() < self._down_until:
             return None
         try:
             async with asyncio.timeout(redis_client.SOCKET_TIMEOUT_S):  # one deadline for the whole call
-                window = await self.limiter().hit(item, key)
+                window = await self.limiter().hit(item, key, cost)
         except (RedisError, TimeoutError, ConnectionError, OSError) as exc:
             self._down_until = time.monotonic() + OUTAGE_RETRY_S
             if not self._down:

@@ -22,8 +22,8 @@ class Collection(msgspec.Struct):
     object: Literal["collection"]
     amount: str
     currency: str
-    outcome: str
-    status: str  # pending | settled | declined
+    outcome: Literal["approve", "decline"]
+    status: Literal["pending", "settled", "declined"]
     reference: str | None
     description: str | None
     settlement_id: str | None

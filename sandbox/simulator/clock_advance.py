@@ -22,6 +22,7 @@ from sandbox.core.clock import ManualClock, iso, now
 from sandbox.core.errors import Conflict
 from sandbox.idempotency import cause
 from sandbox.payouts import engine, service
+from sandbox.payouts import repository as payout_rows
 from sandbox.payouts.schemas import StatusChange
 
 # `until: idle` stops after this many steps (every scenario ends in a handful of steps,
@@ -37,7 +38,7 @@ class LiveClock(Conflict):
 
 async def read(merchant_id: str) -> MerchantClock:
     manual = await store.manual_clock(merchant_id)
-    next_step = await store.next_due(merchant_id)
+    next_step = await payout_rows.next_due(merchant_id)
     return MerchantClock(kind="manual" if manual else "live", time=iso(manual.time if manual else now()),
                      next_step_at=iso(next_step) if next_step else None)
 
@@ -51,7 +52,7 @@ async def advance(merchant_id: str, body: ClockAdvance) -> ClockAdvanced:
         if body.seconds is None and body.until is None:
             body = ClockAdvance(seconds=0)
         until = started.time + timedelta(seconds=body.seconds) if body.seconds is not None else None
-        due = await store.due_steps(merchant_id, until)
+        due = await payout_rows.due_steps(merchant_id, until)
         heapq.heapify(due)
         at, applied, transitions = started.time, 0, []
         while due and applied < MAX_STEPS:
@@ -64,7 +65,7 @@ async def advance(merchant_id: str, body: ClockAdvance) -> ClockAdvanced:
                 heapq.heappush(due, (next_at, payout_id))
         end = at if body.until == "idle" or until is None else until
         await store.set_time(merchant_id, end)
-        idle = await store.next_due(merchant_id) is None
+        idle = await payout_rows.next_due(merchant_id) is None
     clock.follow(None)
     return ClockAdvanced(time=iso(end), steps_applied=applied, transitions=transitions, idle=idle)
 

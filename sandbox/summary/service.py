@@ -9,7 +9,7 @@ from sandbox import db
 from sandbox.core.clock import iso, now
 from sandbox.core.money import format_amount
 from sandbox.ledger import service as ledger
-from sandbox.payouts import states
+from sandbox.payouts import repository as payout_rows
 from sandbox.settings import get_settings
 from sandbox.summary import cache
 from sandbox.summary.schemas import BalanceSummary, SummaryTotals, Total
@@ -24,7 +24,6 @@ _BY_KIND = {
     "released": (("payout_released",), "available"),
     "returned": (("payout_returned",), "available"),
 }
-_IN_FLIGHT = sorted(s.value for s in states.IN_FLIGHT)
 
 _encode = msgspec.json.Encoder()
 _decode = msgspec.json.Decoder(BalanceSummary)
@@ -39,11 +38,7 @@ async def _compute(merchant_id: str) -> BalanceSummary:
             " WHERE merchant = $1 AND seq IS NOT NULL GROUP BY kind, bucket",
             merchant_id,
         )
-        flight = await db.fetchrow(
-            "SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS total FROM payout"
-            " WHERE merchant = $1 AND status = ANY($2::varchar[])",
-            merchant_id, _IN_FLIGHT,
-        )
+        flight_count, flight_total = await payout_rows.in_flight_total(merchant_id)
     by = {(r["kind"], r["bucket"]): r for r in rows}
 
     def total(kinds: tuple[str, ...], bucket: str) -> Total:
@@ -57,7 +52,7 @@ async def _compute(merchant_id: str) -> BalanceSummary:
         locked=format_amount(balance["locked"]),
         pending=format_amount(balance["pending"]),
         total=format_amount(balance["available"] + balance["locked"] + balance["pending"]),
-        totals=SummaryTotals(**totals, in_flight=Total(count=flight["n"], amount=format_amount(flight["total"]))),
+        totals=SummaryTotals(**totals, in_flight=Total(count=flight_count, amount=format_amount(flight_total))),
         computed_at=iso(now()),
     )
 

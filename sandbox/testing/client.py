@@ -27,11 +27,45 @@ def api_client(base_url: str, key: str) -> httpx.Client:
                         event_hooks={"request": [_add_idempotency_key]})
 
 
+class Refused(AssertionError):
+    """The sandbox did not answer as expected. The message is one line a person reads: the
+    request, the status, and the problem's title, detail and `code` (RFC 9457), or what
+    came instead of a problem (a server that is not the sandbox's API, say). An
+    AssertionError, so a test using the plugin's clients fails rather than errors."""
+
+    def __init__(self, response: httpx.Response, expected: int) -> None:
+        self.response = response
+        self.problem = _problem(response)
+        asked = f"{response.request.method} {response.request.url.path} answered {response.status_code}"
+        if self.problem is None:
+            kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
+            message = f"{asked} with {kind}, expected {expected} with JSON: is this MyPay Sandbox's API?"
+        else:
+            title, detail = self.problem.get("title") or "", self.problem.get("detail") or ""
+            said = title if detail in ("", title) else f"{title}: {detail}"
+            message = f"{asked}: {said} (code {self.problem.get('code')})"
+        super().__init__(" ".join(message.split()))  # one line, whatever the server put in it
+
+
+def _problem(response: httpx.Response) -> dict | None:
+    if response.headers.get("content-type", "").split(";")[0].strip() != "application/problem+json":
+        return None
+    try:
+        problem = response.json()
+    except ValueError:
+        return None
+    return problem if isinstance(problem, dict) else None
+
+
 def expect(response: httpx.Response, status: int) -> dict:
+    """The JSON body of an answer with `status`; `Refused` for any other answer, or one
+    that is not JSON."""
     if response.status_code != status:
-        raise AssertionError(f"{response.request.method} {response.request.url.path} answered "
-                             f"{response.status_code}, expected {status}: {response.text}")
-    return response.json()
+        raise Refused(response, status)
+    try:
+        return response.json()
+    except ValueError:
+        raise Refused(response, status) from None
 
 
 class MypaySandbox:
@@ -67,6 +101,23 @@ class MypaySandbox:
         merchant = MypayMerchant(self, created["merchant"]["id"], created["api_key"])
         self.merchants.append(merchant)
         return merchant
+
+    def audit_receiver(self, url: str, use_secret, signing: str = "hmac-sha256") -> dict:
+        """Register `url` for a throwaway merchant, hand the receiver its key (`use_secret`
+        gets the `whsec_…` secret, or the `whpk_…` public key for ed25519), run the receiver
+        audit and return it; the endpoint is deleted afterwards."""
+        merchant = self.new_merchant()
+        try:
+            endpoint = expect(merchant.client.post("/webhook-endpoints", json={
+                "url": url, "signing": signing, "description": "receiver audit"}), 201)
+            try:
+                use_secret(endpoint["secret"] or endpoint["public_key"])
+                # Longer than the audit's own bound (about 30 s against a receiver that hangs).
+                return expect(merchant.client.post(f"/webhook-endpoints/{endpoint['id']}/audit", timeout=90), 200)
+            finally:
+                merchant.client.delete(f"/webhook-endpoints/{endpoint['id']}")
+        finally:
+            merchant.close()
 
     def coverage_of(self, key: str) -> dict:
         with api_client(self.url, key) as client:

@@ -11,6 +11,9 @@ nothing until a test asks for it, so installing the package changes no other sui
   `mypay_merchant.advance(seconds=N)` or `.advance(until="idle")`, at exact clock times.
 - `mypay_webhooks`: a local receiver registered for that merchant, verifying every delivery
   with `standardwebhooks`; `.wait_for(type, payout_id, timeout)`.
+- `mypay_audit_receiver(url, use_secret, signing="hmac-sha256")`: the receiver audit of
+  your webhook receiver at `url` in one call (a throwaway merchant, its key handed to
+  `use_secret`); fails the test with the scorecard when a case fails, else returns it.
 - `mypay_account_number(scenario)`, `mypay_wait_for_status(payout_id, status, timeout)`.
 - `--mypay-require-coverage=all|name,...`: at the end, fail the session unless the
   session's merchants reached the end of every named scenario (or took every named
@@ -185,6 +188,19 @@ def mypay_webhooks(mypay_merchant: MypayMerchant):
         receiver.close()
     if receiver.rejected:
         pytest.fail(f"webhook deliveries failed standardwebhooks verification: {receiver.rejected}")
+
+
+@pytest.fixture
+def mypay_audit_receiver(mypay_sandbox: MypaySandbox):
+    from sandbox.testing.audit import render
+
+    def audit(url: str, use_secret, signing: str = "hmac-sha256") -> dict:
+        result = mypay_sandbox.audit_receiver(url, use_secret, signing)
+        if not result["passed"]:
+            pytest.fail("the webhook receiver failed the audit\n" + render(result), pytrace=False)
+        return result
+
+    return audit
 
 
 @pytest.fixture

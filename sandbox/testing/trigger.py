@@ -8,7 +8,6 @@ finish, for merchants with endpoints)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from sandbox.coverage.paths import reached_end
 from sandbox.payouts import states
 from sandbox.payouts.scenarios import ScenarioTable
 from sandbox.testing.client import api_client, expect
+from sandbox.up import fail
 
 POLL_S = 0.25
 FINAL = {s for s, following in states.NEXT.items() if not following}  # rejected, cancelled, returned
@@ -102,9 +102,7 @@ def trigger(client: httpx.Client, scenario_name: str, amount: str, timeout: floa
         scenario = table.by_name(scenario_name)
     except KeyError:
         names = ", ".join(s.name for s in table.scenarios)
-        print(f"sandbox: no scenario {scenario_name!r}; the sandbox has {names} (sandbox trigger --list)",
-              file=sys.stderr)
-        return 2
+        return fail(f"no scenario {scenario_name!r}; the sandbox has {names} (sandbox trigger --list)")
     destination = {"type": "bank", "bank_code": "HBL", "account_number": "1234567890" + scenario.suffix,
                    "account_title": "Ali Raza"}
     created = expect(client.post("/payouts", json={"amount": amount, "currency": "PKR", "destination": destination,
@@ -121,8 +119,8 @@ def trigger(client: httpx.Client, scenario_name: str, amount: str, timeout: floa
         if ended or status in FINAL or status == states.IN_REVIEW:  # nothing more happens by itself
             break
         if time.monotonic() > deadline:
-            _say(f"still {status} after {timeout:g}s; is the worker running? (sandbox up runs one)")
-            return 1
+            return fail(f"payout {payout['id']} still {status} after {timeout:g}s; is the worker running? "
+                        "(sandbox up runs one)")
         time.sleep(POLL_S)
     follower.poll()  # events written with the last transition, deliveries since
     hint = NEXT_STEP.get(status, "").replace("{id}", payout["id"])
@@ -131,11 +129,9 @@ def trigger(client: httpx.Client, scenario_name: str, amount: str, timeout: floa
 
 
 def main(url: str, key: str, scenario: str | None, amount: str, timeout: float) -> int:
+    """The command; what the sandbox refuses, and a sandbox out of reach, are left to the
+    caller (`sandbox.cli` makes each one line on stderr)."""
     with api_client(url, key) as client:
-        try:
-            if scenario is None:
-                return list_scenarios(client)
-            return trigger(client, scenario, amount, timeout)
-        except httpx.HTTPError as exc:
-            print(f"sandbox: cannot reach {url}: {exc}", file=sys.stderr)
-            return 1
+        if scenario is None:
+            return list_scenarios(client)
+        return trigger(client, scenario, amount, timeout)

@@ -60,7 +60,7 @@ async def attempt(http: httpx.AsyncClient, slots: Slots, target: Target) -> None
     """Send, record, and schedule what comes next. Never raises: a lost attempt leaves
     an expiring lease, and the sweeper schedules the delivery again."""
     try:
-        async with slots.take(target.url):
+        async with slots.take(target.merchant, target.url):
             if not await deliveries.keep_lease(target):
                 return
             sent = await sender.send(http, target)
@@ -85,15 +85,6 @@ async def disable_endpoint(endpoint_id: str, at: datetime) -> None:
         " WHERE id = $1 AND status = 'enabled'",
         endpoint_id, "the receiver answered 410 Gone", at)
     await deliveries.close_pending(endpoint_id, FAILED, "endpoint disabled (410 Gone)")
-
-
-async def deliver(http: httpx.AsyncClient, slots: Slots, delivery_id: str) -> bool:
-    """The next attempt of one delivery, if it is due and nobody else is making it."""
-    target = await deliveries.claim(delivery_id)
-    if target is None:
-        return False
-    await attempt(http, slots, target)
-    return True
 
 
 # Delay before each attempt: the first goes at once, the eighth is the last.

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import merchant_only
-from sandbox.core.errors import Conflict, NotFound, reads, writes
-from sandbox.webhooks import endpoints, events
+from sandbox.core.errors import Conflict, NotFound, RateLimited, reads, writes
+from sandbox.webhooks import audit_junit, audits, endpoints, events
 from sandbox.webhooks.schemas import (
     DeletedEndpoint,
     DeliveryPage,
@@ -19,6 +19,8 @@ from sandbox.webhooks.schemas import (
     ResendAccepted,
     ResendRequest,
     RotateSecret,
+    WebhookAudit,
+    WebhookAuditPage,
     WebhookEndpoint,
     WebhookEndpointPage,
     WebhookEndpointWithSecret,
@@ -27,6 +29,14 @@ from sandbox.webhooks.schemas import (
 Id = Annotated[str, PathParameter(max_length=64)]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Cursor = Annotated[str | None, QueryParameter(max_length=200)]
+Format = Annotated[Literal["json", "junit"], QueryParameter(
+    description="`junit`: the audit as JUnit XML (application/xml), which CI systems show as test results")]
+
+
+def _audit_answer(audit: WebhookAudit, format: str) -> Response[WebhookAudit]:
+    if format == "junit":
+        return Response(audit_junit.render(audit), media_type=audit_junit.MEDIA_TYPE)  # type: ignore[return-value]
+    return Response(audit)
 
 
 class WebhookEndpointController(Controller):
@@ -73,6 +83,33 @@ class WebhookEndpointController(Controller):
         for it) the old key signs too: `webhook-signature` carries both signatures,
         space-separated."""
         return await endpoints.rotate(request.user.merchant_id, endpoint_id, data.grace_period_seconds)
+
+    @post("/{endpoint_id:str}/audit", operation_id="auditWebhookReceiver", status_code=200,
+          summary="Audit the receiver: a battery of signed requests, one verdict each",
+          responses=writes(NotFound, audits.AuditInProgress, RateLimited))
+    async def audit(self, request: Request, endpoint_id: Id, format: Format = "json") -> Response[WebhookAudit]:
+        """Sends the endpoint's URL, one at a time, a valid event, the same webhook-id again,
+        an unseen event type, a body changed after signing, a wrong key's signature, no
+        signature headers, timestamps 10 minutes old and ahead, and two signatures (an
+        unknown key's first, as in a rotation); each is judged against what a Standard
+        Webhooks receiver must answer (2xx, or refused with 4xx) within the case timeout
+        (5 s). The events are made up (`evt_audit_…`): no event, delivery or payout is
+        made. At most about 30 s; one audit at a time per endpoint (409
+        `audit_in_progress`); counts as its nine requests against the rate limit."""
+        await audits.count_requests(request)
+        return _audit_answer(await audits.run(request.user.merchant_id, endpoint_id), format)
+
+    @get("/{endpoint_id:str}/audits", operation_id="listWebhookAudits", summary="The endpoint's audits, latest first",
+         responses=reads(NotFound))
+    async def list_audits(self, request: Request, endpoint_id: Id, limit: Limit = 20,
+                          cursor: Cursor = None) -> WebhookAuditPage:
+        return await audits.list_page(request.user.merchant_id, endpoint_id, limit, cursor)
+
+    @get("/{endpoint_id:str}/audits/{audit_id:str}", operation_id="getWebhookAudit", summary="One audit",
+         responses=reads(NotFound))
+    async def audit_result(self, request: Request, endpoint_id: Id, audit_id: Id,
+                           format: Format = "json") -> Response[WebhookAudit]:
+        return _audit_answer(await audits.get(request.user.merchant_id, endpoint_id, audit_id), format)
 
 
 class EventController(Controller):

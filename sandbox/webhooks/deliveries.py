@@ -28,7 +28,9 @@ PENDING, SUCCEEDED, FAILED, CANCELLED = "pending", "succeeded", "failed", "cance
 
 
 def lease_length() -> timedelta:
-    # Long enough for the request (and a wait for a free slot) to finish before anyone else may try.
+    # Long enough for the attempt's requests (each within SANDBOX_WEBHOOK_TIMEOUT_S, connect
+    # to last byte) to finish before anyone else may try; `keep_lease` renews it before
+    # sending, after a wait for a free slot.
     return timedelta(seconds=2 * get_settings().webhook_timeout_s + 60)
 
 
@@ -37,6 +39,7 @@ class Target:
     """Everything one attempt needs, loaded when the lease is taken."""
 
     delivery_id: str
+    merchant: str
     seq: int
     attempt: int  # the number of the attempt about to be made, from 1
     lease_token: str
@@ -139,7 +142,8 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: bool = True
             column.append(value)
         if immediate:
             targets[delivery_id] = Target(
-                delivery_id=delivery_id, seq=seq, attempt=1, lease_token=token, lease_until=lease_until,
+                delivery_id=delivery_id, merchant=n.event["merchant"], seq=seq, attempt=1, lease_token=token,
+                lease_until=lease_until,
                 event_id=n.event["id"],
                 event_type=n.event["type"], event_at=n.event["created_at"], data=n.event["data"],
                 request=n.event["request"],
@@ -186,7 +190,7 @@ async def claim(delivery_id: str) -> Target | None:
             delivery_id, status, reason, at, token)
         return None
     return Target(
-        delivery_id=row["id"], seq=row["seq"], attempt=row["attempts"] + 1, lease_token=token,
+        delivery_id=row["id"], merchant=row["merchant"], seq=row["seq"], attempt=row["attempts"] + 1, lease_token=token,
         lease_until=at + lease_length(),
         event_id=row["event_id"], event_type=row["type"], event_at=row["created_at"], data=row["data"],
         request=row["request"],
@@ -198,7 +202,8 @@ async def keep_lease(target: Target) -> bool:
     """Before sending: make sure the lease outlasts the request (a target may have waited
     for a free slot); False if it was lost meanwhile and someone else may be sending."""
     at = now()
-    if target.lease_until - at > timedelta(seconds=get_settings().webhook_timeout_s + 10):
+    # Two requests at most (the attempt and an injected duplicate), each within the timeout.
+    if target.lease_until - at > timedelta(seconds=2 * get_settings().webhook_timeout_s + 10):
         return True
     target.lease_until = at + lease_length()
     renewed = await db.fetchval(
@@ -233,6 +238,17 @@ async def record(target: Target, attempts: list[AttemptRecord], status: str, nex
     row = await db.fetchrow(_RECORD_SQL, target.delivery_id, target.attempt, status, next_at, first.status_code,
                             error, completed, target.lease_token, *map(list, columns))
     return row is not None
+
+
+async def postpone(targets: list[Target], due: datetime) -> set[str]:
+    """Give the leases back unattempted, each attempt due at `due`; returns the ids whose
+    lease was still held (the others were lost meanwhile, and are someone else's)."""
+    rows = await db.fetch(
+        "UPDATE webhook_delivery d SET next_attempt_at = $3, lease_until = NULL, lease_token = NULL,"
+        " updated_at = now() FROM unnest($1::varchar[], $2::varchar[]) AS t(id, token)"
+        " WHERE d.id = t.id AND d.lease_token = t.token AND d.status = 'pending' RETURNING d.id",
+        [t.delivery_id for t in targets], [t.lease_token for t in targets], due)
+    return {r["id"] for r in rows}
 
 
 async def close_pending(endpoint_id: str, status: str, reason: str) -> int:

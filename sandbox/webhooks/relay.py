@@ -1,6 +1,7 @@
 """The outbox relay: claim unrelayed events in batches (FOR UPDATE SKIP LOCKED, so any
 number of workers share the work), make one delivery per matching endpoint, mark the
-events relayed — all in one transaction — then make the first attempts at once.
+events relayed — all in one transaction — then hand the first attempts to the worker's
+delivery pool, which makes them at once (the relay does not wait for them).
 
 Events relayed and deliveries made commit together: a relay that dies before its
 commit leaves the events for the next one; after it, the deliveries are there and the
@@ -8,17 +9,14 @@ sweeper attempts any that the dead relay did not."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
-
-import httpx
 
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.events import wakeups
-from sandbox.webhooks import attempts, deliveries, event_types
+from sandbox.webhooks import deliveries, event_types
 from sandbox.webhooks.deliveries import NewDelivery, Target
-from sandbox.webhooks.slots import Slots
+from sandbox.webhooks.pool import DeliveryPool
 
 BATCH = 100
 MAX_BATCHES = 10  # per job; a longer backlog is handed to a fresh relay job
@@ -56,23 +54,19 @@ async def fan_out(limit: int = BATCH) -> tuple[int, list[Target], list[tuple[str
     return len(events), ready, held
 
 
-async def run(http: httpx.AsyncClient, slots: Slots) -> int:
+async def run(pool: DeliveryPool) -> int:
     """Relay until the outbox is empty (or MAX_BATCHES, then hand over); returns the
-    number of events relayed. First attempts run concurrently, bounded by `slots`."""
+    number of events relayed. First attempts go to `pool`."""
     relayed = 0
-    first_attempts: list[asyncio.Task] = []
-    try:
-        for _ in range(MAX_BATCHES):
-            claimed, ready, held = await fan_out()
-            relayed += claimed
-            first_attempts.extend(asyncio.create_task(attempts.attempt(http, slots, t)) for t in ready)
-            for delivery_id, due in held:
-                await wakeups.schedule_attempt(delivery_id, 1, due)
-            if claimed < BATCH:
-                break
-        else:
-            await wakeups.enqueue_relay()
-    finally:
-        if first_attempts:  # attempts never raise; they finish even when claiming more failed
-            await asyncio.gather(*first_attempts)
+    for _ in range(MAX_BATCHES):
+        claimed, ready, held = await fan_out()
+        relayed += claimed
+        for target in ready:
+            await pool.submit(target)
+        for delivery_id, due in held:
+            await wakeups.schedule_attempt(delivery_id, 1, due)
+        if claimed < BATCH:
+            break
+    else:
+        await wakeups.enqueue_relay()
     return relayed

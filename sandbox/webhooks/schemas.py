@@ -6,7 +6,7 @@ import msgspec
 
 from sandbox.core.types import Description
 from sandbox.idempotency.cause import RequestCause
-from sandbox.webhooks.event_types import PATTERNS
+from sandbox.webhooks.event_types import PATTERNS, EventType
 from sandbox.webhooks.faults import Faults
 from sandbox.webhooks.urls import URL_PATTERN
 
@@ -88,7 +88,7 @@ class DeletedEndpoint(msgspec.Struct):
 class Event(msgspec.Struct):
     id: str
     object: Literal["event"]
-    type: str
+    type: EventType
     payout_id: Annotated[str | None, msgspec.Meta(description="The payout a `payout.*` event is about; null for "
                                                               "`batch.*` and `settlement.*` events")]
     created_at: str
@@ -150,3 +150,42 @@ class ResendRequest(msgspec.Struct, forbid_unknown_fields=True):
 class ResendAccepted(msgspec.Struct):
     event_id: str
     deliveries: list[Delivery]
+
+
+class AuditCase(msgspec.Struct):
+    """One request of the receiver audit and what the receiver did with it."""
+
+    name: str
+    sends: Annotated[str, msgspec.Meta(description="What the request was")]
+    expected: Annotated[Literal["2xx", "4xx"], msgspec.Meta(
+        description="`2xx`: accepted within the case timeout; `4xx`: refused (a 5xx or no answer is not a refusal)")]
+    observed_status: Annotated[int | None, msgspec.Meta(description="The receiver's HTTP status; null when none came")]
+    transport_error: Annotated[str | None, msgspec.Meta(
+        description="Why no answer came: a timeout, a refused connection, a blocked address")]
+    latency_ms: int | None
+    passed: bool
+    why: Annotated[str, msgspec.Meta(description="Why a receiver must do this")]
+
+
+class WebhookAudit(msgspec.Struct):
+    """A run of the receiver audit against one endpoint: one verdict per case."""
+
+    id: str
+    object: Literal["webhook_audit"]
+    endpoint_id: str
+    url: str
+    signing: Signing
+    passed: Annotated[bool, msgspec.Meta(description="Every case passed")]
+    case_count: int
+    failed_count: int
+    case_timeout_s: float
+    started_at: str
+    finished_at: str
+    duration_ms: int
+    cases: list[AuditCase]
+
+
+class WebhookAuditPage(msgspec.Struct):
+    data: list[WebhookAudit]
+    has_more: bool
+    next_cursor: str | None

@@ -1,10 +1,15 @@
 """One attempt on the wire: the Standard Webhooks request for a delivery, with the
 faults its endpoint asked for, and what came back; sent through the worker's one pooled
 HTTP client (a timeout, no redirects followed, no proxies from the environment, and the
-SSRF policy applied at connect time)."""
+SSRF policy applied at connect time).
+
+The timeout is one deadline for the whole request, connect to last byte read: httpx's
+own timeouts are per operation, and a receiver that sends one byte every few seconds
+never trips a read timeout (one held a connection for 250 s under a 15 s timeout)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -83,18 +88,31 @@ async def send(http: httpx.AsyncClient, target: Target) -> Sent:
     return sent
 
 
+async def post_once(http: httpx.AsyncClient, url: str, content: bytes, request_headers: dict[str, str],
+                    timestamp: int) -> AttemptRecord:
+    """One request that is no delivery's (the receiver audit), sent and measured as an
+    attempt is."""
+    sent = Sent()
+    await _post(http, url, content, request_headers, timestamp, [], sent)
+    return sent.first
+
+
 async def _post(http: httpx.AsyncClient, url: str, content: bytes, request_headers: dict[str, str], timestamp: int,
                 applied: list[str], sent: Sent) -> None:
     at = now()
     started = time.perf_counter()
     code = excerpt = error = None
+    deadline = http.timeout.read  # the client's timeout (see `build`), for the request as a whole
     try:
-        async with http.stream("POST", url, content=content, headers=request_headers) as response:
+        async with asyncio.timeout(deadline), http.stream("POST", url, content=content,
+                                                          headers=request_headers) as response:
             code = response.status_code
             excerpt = await _excerpt(response)
             if not sent.records:
                 sent.retry_after = response.headers.get("retry-after")
                 sent.location = response.headers.get("location")
+    except TimeoutError:
+        code, error = None, f"timeout: no complete answer within {deadline:g} s"
     except httpx.TimeoutException as exc:
         error = f"timeout ({type(exc).__name__})"
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:

@@ -80,6 +80,29 @@ async def test_hostile_field_names_become_readable_reasons(merchant):
     assert item["status"] == "invalid" and item["reason"] == "item: Object contains unknown field `a?b?c`"
 
 
+async def test_runs_of_blank_lines_lose_no_row(merchant):
+    """Blank lines are skipped wherever they are, however many: a run longer than the
+    reader's chunk is no end of file (it once kept 1 row of 6, and read 2,000 blank lines
+    before the header as an empty file)."""
+    rows = [f"k{i},1.00,bank,HBL,,,12345678900001,,row {i}\n" for i in range(6)]
+    cases = [
+        (HEADER + rows[0] + "\n" * 3998 + "".join(rows[1:]), [2] + list(range(4001, 4006))),
+        ("\r\n" * 2000 + HEADER + "".join(rows), list(range(2002, 2008))),
+        (HEADER + "\n" * 5000, None),  # only blank lines after the header: no rows, said so
+    ]
+    for text, lines in cases:
+        r = await upload_csv(merchant, text)
+        if lines is None:
+            assert r.status_code == 400 and "no rows" in r.json()["detail"], r.text
+            continue
+        assert r.status_code == 202, r.text
+        batch = r.json()
+        assert batch["total_items"] == 6 and batch["counts"]["invalid"] == 0, batch
+        got = await items(merchant, batch["id"])
+        assert [i["line"] for i in got] == lines
+        assert [i["reference"] for i in got] == [f"k{i}" for i in range(6)]
+
+
 async def test_bad_uploads_change_nothing(merchant, other_merchant):
     cases = [
         ("", 400),  # empty file

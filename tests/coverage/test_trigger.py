@@ -49,8 +49,3 @@ async def test_a_payout_that_waits_for_the_bank_says_what_to_do(stack, merchant,
     assert last.startswith("ended pending; it waits for the bank: POST /api/v1/sandbox/payouts/po_")
     assert last.endswith('/simulate {"status": "success"} (or "failed") with this key')
 
-
-async def test_unknown_scenario_is_refused(stack, merchant, capsys):
-    code, _ = await run_cli(capsys, "trigger", "nope", "--key", merchant.key, "--url", stack.base_url)
-    assert code == 2
-    assert (await merchant.get("/payouts")).json()["data"] == []

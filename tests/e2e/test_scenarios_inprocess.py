@@ -80,3 +80,24 @@ async def test_success_then_returned_via_ipn(merchant, worker):
     b = await balance(merchant)
     assert b["available"] == "1000000.00" and b["locked"] == "0.00"
     assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_reinitiations_of_one_payout_are_capped(merchant, worker):
+    """A payout may be reinitiated MAX_REINITIATIONS times; the next try is refused with
+    409 and the reason, and changes nothing. Its history, and every event carrying it,
+    stays bounded (1,000 reinitiations once made GET /events for it 24 MB)."""
+    MAX_REINITIATIONS = 10  # noqa: N806  (the cap the README states)
+    p = (await merchant.post("/payouts", payout_body(account="12345678900003"))).json()
+    for _ in range(MAX_REINITIATIONS):
+        await settled(merchant, p["id"], "failed")
+        r = await merchant.post(f"/payouts/{p['id']}/reinitiate", {})
+        assert r.status_code == 200, r.text
+    failed = await settled(merchant, p["id"], "failed")
+    assert len(failed["status_history"]) == 3 * (MAX_REINITIATIONS + 1)
+    before = await balance(merchant)
+
+    r = await merchant.post(f"/payouts/{p['id']}/reinitiate", {})
+    assert r.status_code == 409 and r.json()["code"] == "invalid_state", r.text
+    assert f"reinitiated {MAX_REINITIATIONS} times" in r.json()["detail"]
+    assert await get(merchant, p["id"]) == failed and await balance(merchant) == before
+    assert await check_invariant(merchant.merchant_id) == []

@@ -94,17 +94,26 @@ async def test_fifty_concurrent_requests_one_key(merchant):
     assert late.status_code == 201 and late.headers["idempotent-replayed"] == "true"
 
 
-async def test_duplicate_that_missed_the_committed_key_is_undone_and_replayed(merchant, monkeypatch):
-    """The lock and the stored-row lookup are one statement, whose snapshot predates the
-    lock: a duplicate can miss the row the first request committed in between. Forced
-    here by hiding the row from the lookup: the duplicate runs, finds the key taken when
-    it stores its own, rolls its payout back and replays the first response."""
+def _hide_stored_rows_from_the_claim(monkeypatch) -> None:
+    """POST /payouts then runs the ordinary way (the middleware's transaction, not
+    `payout_create`), and its claim finds no stored row."""
     from sandbox.idempotency import claims as idempotency
 
+    monkeypatch.setattr(idempotency, "IN_STATEMENT", "no route has this option")
+    monkeypatch.setattr(idempotency, "_CLAIM_SQL",
+                        "SELECT got_lock, NULL AS request_hash FROM idempotency_claim($1, $2, $3)")
+
+
+async def test_duplicate_that_missed_the_committed_key_is_undone_and_replayed(merchant, monkeypatch):
+    """The claim reads the stored row under the key's lock, but a refusal is stored after
+    its request gave the lock up, so a duplicate can find the key free and then taken
+    when it stores its own. Forced here by hiding the stored row from the claim: the
+    duplicate runs, finds the key taken when it stores its own, rolls its payout back and
+    replays the first response."""
     key = secrets.token_hex(8)
     first = await merchant.post("/payouts", payout_body(), idem=key)
     assert first.status_code == 201
-    monkeypatch.setattr(idempotency, "_LOOKUP_SQL", idempotency._LOOKUP_SQL.replace("k.expires_at > now()", "false"))
+    _hide_stored_rows_from_the_claim(monkeypatch)
     again = await merchant.post("/payouts", payout_body(), idem=key)
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
@@ -117,15 +126,33 @@ async def test_duplicate_that_missed_the_key_and_was_refused_replays_the_first_a
     """The same race when the duplicate's own run is refused: the first request's payout
     holds the reference, so the duplicate gets 409 duplicate_reference from the service.
     That refusal is not the answer for this key; the first request's 201 is."""
-    from sandbox.idempotency import claims as idempotency
-
     key = secrets.token_hex(8)
     body = {**payout_body(), "reference": "race-" + key}
     first = await merchant.post("/payouts", body, idem=key)
     assert first.status_code == 201
-    monkeypatch.setattr(idempotency, "_LOOKUP_SQL", idempotency._LOOKUP_SQL.replace("k.expires_at > now()", "false"))
+    _hide_stored_rows_from_the_claim(monkeypatch)
     again = await merchant.post("/payouts", body, idem=key)
     assert again.status_code == 201, again.text
     assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
     assert len((await merchant.get("/payouts")).json()["data"]) == 1
     assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_expired_keys_are_pruned_by_the_worker(merchant):
+    """A key past its 24 hours is deleted by the worker's cron job; a live one stays and
+    still replays. (Expired rows were once kept for ever: nothing deleted them.)"""
+    from worker.idempotency import prune_idempotency_keys
+    from worker.main import build_worker
+
+    assert "prune_idempotency_keys" in build_worker(shared_connections=True).functions
+    old, live = secrets.token_hex(8), secrets.token_hex(8)
+    for key in (old, live):
+        assert (await merchant.post("/sandbox/topups", {"amount": "1.00"}, idem=key)).status_code in (200, 201)
+    await db.execute("UPDATE idempotency_key SET expires_at = now() - interval '1 second'"
+                     " WHERE scope = $1 AND key = $2", merchant.merchant_id, old)
+
+    assert await prune_idempotency_keys({}) >= 1
+    kept = await db.fetch("SELECT key FROM idempotency_key WHERE scope = $1", merchant.merchant_id)
+    assert [r["key"] for r in kept] == [live]
+    again = await merchant.post("/sandbox/topups", {"amount": "1.00"}, idem=live)
+    assert again.headers["idempotent-replayed"] == "true"

@@ -107,6 +107,28 @@ def test_text_format_and_redaction():
     assert "WARNING sandbox.x: key sk_test_[redacted]" in text and text.endswith("payout_id=po_1")
 
 
+def test_both_formats_escape_control_characters_a_client_sent():
+    import logging
+    import sys
+
+    record = logging.LogRecord("sandbox.http", logging.INFO, __file__, 1, "GET %s", ("unmatched",), None)
+    record.path = "/no\n2026-11-23 19:00:00,000 ERROR sandbox.auth: forged\x1b[2J\x9b\x7f"
+    try:
+        raise ValueError("bad\n2026-11-23 19:00:00,000 ERROR forged in a traceback")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    as_json = logs.JsonFormatter().format(record)
+    assert "\n" not in as_json and not any(c in as_json for c in "\x1b\x9b\x7f")
+    assert json.loads(as_json)["path"] == record.path
+    text = logs.TextFormatter().format(record)
+    first, *traceback = text.split("\n")
+    assert "path=/no\\n2026-11-23 19:00:00,000 ERROR sandbox.auth: forged\\x1b[2J\\x9b\\x7f" in first
+    assert not any(c in text for c in "\x1b\x9b\x7f")
+    # A traceback keeps its lines, indented under its record: no line of it passes for one.
+    assert traceback and all(line.startswith("    ") for line in traceback)
+    assert traceback[-1] == "    2026-11-23 19:00:00,000 ERROR forged in a traceback"
+
+
 async def test_metrics_are_global_numbers_from_postgres_and_redis(stack, merchant):
     before = await scrape(stack.base_url)
     created = [await merchant.post("/payouts", payout_body()) for _ in range(3)]

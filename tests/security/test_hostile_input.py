@@ -138,3 +138,71 @@ def test_an_error_keeps_a_bounded_size_whatever_it_quotes():
     assert len(err.detail) < 1100 and "4000 more characters" in err.detail
     assert len(err.errors) == 21 and err.errors[-1].message == "and 980 more errors"
     assert all(len(e.field) < 150 and len(e.message) < 350 for e in err.errors)
+
+
+# One route of every family that takes a JSON body, with who may call it. Ids in paths
+# need not exist: the body is judged first.
+_JSON_ROUTES = [
+    ("merchant", "POST", "/sandbox/topups"),
+    ("merchant", "POST", "/payouts"),
+    ("merchant", "POST", "/payouts/po_none/cancel"),
+    ("merchant", "POST", "/payouts/po_none/reinitiate"),
+    ("merchant", "POST", "/payout-batches"),
+    ("merchant", "POST", "/verify-account"),
+    ("merchant", "POST", "/sandbox/collections"),
+    ("merchant", "POST", "/sandbox/clock/advance"),
+    ("merchant", "POST", "/sandbox/payouts/po_none/simulate"),
+    ("merchant", "POST", "/webhook-endpoints"),
+    ("merchant", "PATCH", "/webhook-endpoints/we_none"),
+    ("merchant", "POST", "/events/ev_none/resend"),
+    ("admin", "POST", "/sandbox/merchants"),
+    ("admin", "PUT", "/admin/merchants/m_none/rate-limit"),
+    ("admin", "POST", "/admin/payouts/po_none/approve"),
+]
+
+
+@pytest.mark.parametrize("who, method, path", _JSON_ROUTES)
+async def test_invalid_utf8_in_json_is_malformed_json_and_keeps_the_key(merchant, admin, who, method, path):
+    """Bytes that are not UTF-8 inside a JSON string once reached the idempotency
+    fingerprint's decoder and answered 500; JSON is UTF-8, so they are malformed JSON."""
+    api = merchant if who == "merchant" else admin
+    # A stray byte, one inside a key, an encoded surrogate, a sequence cut off at the end.
+    for raw in (b'{"amount":"1\xff"}', b'{"am\xc3ount":"1"}', b'{"name":"\xed\xa0\x80"}', b'{"a":1}\xe2\x82'):
+        key = secrets.token_hex(8)
+        r = await api.http.request(method, path, content=raw, headers={
+            "Content-Type": "application/json", "X-Idempotency-Key": key})
+        assert r.status_code == 400, (raw, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "malformed_json"
+        assert await db.fetchval("SELECT count(*) FROM idempotency_key WHERE key = $1", key) == 0
+
+
+async def test_a_key_refused_for_invalid_utf8_works_with_the_fixed_body(merchant):
+    before = (await merchant.get("/balance")).json()["available"]
+    key = secrets.token_hex(8)
+    r = await merchant.http.post("/sandbox/topups", content=b'{"amount":"1\xff"}', headers={
+        "Content-Type": "application/json", "X-Idempotency-Key": key})
+    assert r.status_code == 400, r.text
+    assert (await merchant.get("/balance")).json()["available"] == before
+    assert (await merchant.post("/sandbox/topups", {"amount": "1.00"}, idem=key)).status_code == 201
+
+
+async def test_invalid_utf8_deep_in_a_batch_too_large_for_memory_is_malformed_json(merchant):
+    item = msgspec.json.encode(payout_body()).decode()
+    items = ",".join([item] * 9000)  # over a megabyte: the body is kept on disk, not decoded whole
+    raw = f'{{"items":[{items},{{"amount":"1","reference":"'.encode() + b'\xff"}]}'
+    assert len(raw) > 1_100_000
+    r = await merchant.http.post("/payout-batches", content=raw, headers={
+        "Content-Type": "application/json", "X-Idempotency-Key": secrets.token_hex(8)})
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "malformed_json"
+    assert await db.fetchval("SELECT count(*) FROM payout_batch WHERE merchant = $1", merchant.merchant_id) == 0
+
+
+async def test_a_signed_ipn_that_is_not_utf8_is_malformed_json(stack):
+    raw = b'{"psp_reference":"RAIL_\xff","notification_id":"n_1","status":"failed"}'
+    async with httpx.AsyncClient() as http:
+        r = await http.post(stack.ipn_url + "/ipn/rail", content=raw, headers={
+            "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "malformed_json"

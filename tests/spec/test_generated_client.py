@@ -1,6 +1,6 @@
 """A client generated from the committed spec, as an integrator would make one, drives the
 API: `openapi-python-client` must print no warning (a warning means a model or response
-was dropped), and the generated code must create, read, list and cancel payouts, read the
+was dropped), closed sets come out as enums, and the generated code must create, read, list and cancel payouts, read the
 balance summary and the ledger feed, and follow a payout to its end."""
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ async def test_generated_client_creates_reads_lists_and_cancels(generated, clien
     payout = await create.asyncio(client=client, body=body, x_idempotency_key=idem())
     assert isinstance(payout, models.Payout), payout
     assert payout.status == "pending" and payout.destination.bank_code == "HBL"
+    # Closed sets arrive as the generated enums, the destination as its own shape.
+    assert payout.status is models.PayoutStatus.PENDING and payout.scenario is models.PayoutScenario.SUCCESS
+    assert isinstance(payout.destination, models.BankAccountDestination), payout.destination
 
     got = await generated("api.payouts.get_payout").asyncio(payout.id, client=client)
     assert got.id == payout.id and got.amount == "1500.00"
@@ -92,6 +95,8 @@ async def test_generated_client_follows_a_raast_payout_to_its_end(generated, cli
                                   x_idempotency_key=idem())
     assert isinstance(payout, models.Payout), payout
     assert payout.scenario == "success" and payout.destination.alias == "03001230001"
+    assert isinstance(payout.destination, models.RaastDestinationOut), payout.destination
+    assert payout.destination.bank_code in models.RaastDestinationOutBankCode.__members__.values()
 
     async def done():
         p = await get.asyncio(payout.id, client=client)

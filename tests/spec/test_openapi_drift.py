@@ -27,3 +27,49 @@ def test_every_operation_is_documented():
                 names = [p["name"] for p in op.get("parameters", [])]
                 assert "X-Idempotency-Key" in names, f"{method} {path} does not document the idempotency key"
                 assert "400" in op["responses"] and "409" in op["responses"] and "422" in op["responses"]
+
+
+def _enum(node: dict) -> list:
+    """The values of an enum, nullable or not (`oneOf: [enum, null]` adds None)."""
+    if "oneOf" in node:
+        return [v for option in node["oneOf"] for v in option.get("enum", [None])]
+    return node["enum"]
+
+
+def test_closed_sets_are_the_enums_of_their_one_source():
+    """Each closed set is stated from the one place it lives: a status added to the state
+    machine, a scenario to the table, a failure code or a problem class shows in the spec
+    (and so in clients) without anyone editing the spec's code."""
+    from sandbox.app import create_app
+    from sandbox.batches.schemas import ITEM_STATUSES
+    from sandbox.core.errors import problem_codes
+    from sandbox.payouts.failures import FAILURE_CODES
+    from sandbox.payouts.scenarios import table
+    from sandbox.payouts.states import INITIAL, STATUSES
+    from sandbox.webhooks.event_types import EVENT_TYPES
+
+    create_app()  # every domain's error classes imported
+    schemas = json.loads(render())["components"]["schemas"]
+    scenario_names = [s.name for s in table().scenarios]
+    for name in ("Payout", "AdminPayout"):
+        props = schemas[name]["properties"]
+        assert _enum(props["status"]) == list(STATUSES)
+        assert _enum(props["scenario"]) == scenario_names
+        assert _enum(props["failure_code"]) == [*FAILURE_CODES, None]
+    assert _enum(schemas["StatusChange"]["properties"]["status"]) == list(STATUSES)
+    assert _enum(schemas["PayoutBatchItem"]["properties"]["status"]) == [*ITEM_STATUSES, *STATUSES]
+    assert _enum(schemas["Problem"]["properties"]["code"]) == problem_codes()
+    assert "validation_error" in problem_codes() and "http_error" in problem_codes()
+    assert _enum(schemas["Event"]["properties"]["type"]) == list(EVENT_TYPES)
+    destination_types = [_enum(schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"])
+                         for ref in schemas["Destination"]["oneOf"]]
+    assert destination_types == [["bank"], ["bank"], ["wallet"], ["raast"]]
+
+    union = schemas["WebhookEvent"]
+    assert set(union["discriminator"]["mapping"]) == set(EVENT_TYPES)
+    for event_type, ref in union["discriminator"]["mapping"].items():
+        data = schemas[ref.rsplit("/", 1)[1]]["properties"]["data"]
+        if event_type == "payout.created":
+            assert set(data["properties"]["status"]["enum"]) == {s.value for s in INITIAL}
+        elif event_type.startswith("payout."):
+            assert data["properties"]["status"] == {"const": event_type.removeprefix("payout.")}

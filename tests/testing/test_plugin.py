@@ -4,7 +4,11 @@ against one the plugin embeds itself; the coverage gate passing and failing."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -50,11 +54,25 @@ def test_gate_fails_and_names_the_scenario_left_out(pytester, monkeypatch, runni
     result.stdout.fnmatch_lines(["*mypay coverage gate FAILED; never exercised: rail_timeout"])
 
 
-def test_embedded_sandbox_is_started_and_leaves_nothing_running(pytester, monkeypatch):
+def test_embedded_sandbox_in_a_project_with_packages_named_like_ours(pytester, monkeypatch):
+    """The integrator's project has `seeds`, `worker` and `ipn` packages of its own, and
+    pytester puts the project first on PYTHONPATH: the embedded sandbox's processes still
+    import only their own, the project's tests only the project's. Every scenario walks,
+    the gate passes, and nothing is left running."""
     monkeypatch.delenv("MYPAY_SANDBOX_URL", raising=False)
-    result = run_sample(pytester, "--mypay-require-coverage=on_hold,release", "-k", "on_hold")
-    result.assert_outcomes(passed=1, deselected=6)
+    for name in ("seeds", "worker", "ipn"):
+        pytester.mkpydir(name).joinpath("__init__.py").write_text(f'OWNER = "the integrator\'s {name}"\n')
+    pytester.makepyfile(test_own_packages="""
+        import ipn, seeds, worker
+
+        def test_the_project_imports_its_own_packages():
+            assert [m.OWNER for m in (seeds, worker, ipn)] == [
+                "the integrator's seeds", "the integrator's worker", "the integrator's ipn"]
+    """)
+    result = run_sample(pytester, "--mypay-require-coverage=all")
+    result.assert_outcomes(passed=len(EVERY_SCENARIO_TESTED) + 1)
     assert result.ret == 0
+    result.stdout.fnmatch_lines(["*mypay coverage gate passed*"])
     data_dir = re.search(r"mypay: embedded sandbox at \S+ \(data in (\S+)\), stopped", result.stdout.str())[1]
     assert not Path(data_dir).exists()
     assert _processes_mentioning(data_dir) == []
@@ -95,3 +113,33 @@ def test_clock_marker_asks_for_a_manual_clock(pytester, monkeypatch, running_san
     pytester.makepyfile(test_clock=CLOCK_SAMPLE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
     result.assert_outcomes(passed=2)
+
+
+CLASH = "*this project has a package named `sandbox` (*), and so does the MyPay Sandbox pytest plugin*" \
+        "Rename the project's package, or run this suite without the plugin: `pytest -p no:mypay_sandbox`*"
+
+
+@pytest.mark.parametrize("how", ["pytest", "python -m pytest"])
+def test_a_project_with_its_own_sandbox_package_is_told_the_clash_and_the_way_out(pytester, how):
+    """One process cannot import two packages named `sandbox`: pytest stops before any test
+    with one message, whether the project's package is first on sys.path from the start
+    (`python -m pytest` puts the working directory there) or only once pytest adds the
+    rootdir. Without the plugin, the project's suite runs with its own package."""
+    pytester.mkpydir("sandbox").joinpath("__init__.py").write_text("OWNER = 'the integrator'\n")
+    pytester.makepyfile(test_own="import sandbox\n\ndef test_own():\n    assert sandbox.OWNER == 'the integrator'\n")
+    argv = [sys.executable, "-m", "pytest"] if how == "python -m pytest" else [Path(sys.executable).with_name("pytest")]
+    # As a project runs it (pytester's own runs would put the project on PYTHONPATH).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*argv, "-p", "no:cacheprovider", *args], cwd=pytester.path, env={**env, **extra_env},
+                              capture_output=True, text=True, timeout=120)
+
+    # Only this plugin (by its entry point's name): the others installed here take seconds to import.
+    refused = run("-p", "mypay_sandbox", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert fnmatch(" ".join(refused.stderr.split()), CLASH), refused.stderr
+    if how == "pytest":  # the way out the message gives, with every plugin installed here
+        without_plugin = run("-p", "no:mypay_sandbox")
+        assert without_plugin.returncode == 0, without_plugin.stdout

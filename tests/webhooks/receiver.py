@@ -4,8 +4,9 @@ records every request and answers what the test tells it to."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from tests.helpers import free_port, serve
@@ -24,7 +25,7 @@ class Received:
 
 
 Reply = tuple[int, dict[str, str], bytes]
-Responder = Callable[[Received], Reply]
+Responder = Callable[[Received], Reply | Awaitable[Reply]]  # may wait (a slow receiver)
 
 
 def ok(_: Received) -> Reply:
@@ -60,7 +61,8 @@ class Receiver:
         got = Received(path=scope["path"], headers={k.decode(): v.decode() for k, v in scope["headers"]},
                        body=bytes(body), arrived=time.time())
         self.received.append(got)
-        status, headers, reply = self.responder(got)
+        answer = self.responder(got)
+        status, headers, reply = await answer if inspect.isawaitable(answer) else answer
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
         await send({"type": "http.response.body", "body": reply})

@@ -9,10 +9,10 @@ import pytest
 from sandbox import db, redis_client
 from sandbox.events import wakeups
 from sandbox.settings import get_settings
-from sandbox.webhooks import attempts, deliveries, relay, sender
-from sandbox.webhooks.slots import Slots
+from sandbox.webhooks import deliveries, relay
 from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, delivery_settled, endpoint, events_of, payout_in
+from worker.webhooks import build_pool
 
 
 @pytest.fixture
@@ -21,10 +21,11 @@ def quick_sweeps(monkeypatch):
 
 
 @pytest.fixture
-async def client():
-    http = sender.build(get_settings())
-    yield http, Slots(10, 4)
-    await http.aclose()
+async def pool():
+    pool = build_pool(get_settings())
+    yield pool
+    await pool.close()
+    await pool.http.aclose()
 
 
 async def test_a_lost_wake_up_is_swept(merchant, worker, receiver, quick_sweeps):
@@ -66,13 +67,13 @@ async def _pending(api, event_id):
     return found[0] if found and found[0]["next_attempt_at"] else None
 
 
-async def test_delivery_jobs_run_many_times_send_once(merchant, worker, receiver, client):
+async def test_delivery_jobs_run_many_times_send_once(merchant, worker, receiver, pool):
     await endpoint(merchant, receiver, events=["payout.created"])
     p = (await merchant.post("/payouts", payout_body())).json()
     await arrivals(receiver, 1)
     event_id = receiver.ids()[0]
     made = (await merchant.post(f"/events/{event_id}/resend", {})).json()["deliveries"][0]
-    ran = await asyncio.gather(*(attempts.deliver(*client, made["id"]) for _ in range(5)))
+    ran = await asyncio.gather(*(pool.deliver(made["id"]) for _ in range(5)))
     assert sum(ran) <= 1
     await delivery_settled(merchant, event_id)
     await wait_for(lambda: _settled_all(merchant, event_id), what="both deliveries")
@@ -85,12 +86,12 @@ async def _settled_all(api, event_id):
     return all(d["status"] == "succeeded" and d["attempt_count"] == 1 for d in found) and len(found) == 2
 
 
-async def test_relays_running_side_by_side_send_each_event_once(merchant, worker, receiver, client):
+async def test_relays_running_side_by_side_send_each_event_once(merchant, worker, receiver, pool):
     await endpoint(merchant, receiver)
     ids = [(await merchant.post("/payouts", payout_body())).json()["id"] for _ in range(10)]
-    await asyncio.gather(*(relay.run(*client) for _ in range(3)))
+    await asyncio.gather(*(relay.run(pool) for _ in range(3)))
     for payout_id in ids:
         await payout_in(merchant, payout_id, {"success"})
     await arrivals(receiver, 30)
-    await asyncio.gather(*(relay.run(*client) for _ in range(3)))
+    await asyncio.gather(*(relay.run(pool) for _ in range(3)))
     assert len(receiver.received) == 30 and len(set(receiver.ids())) == 30

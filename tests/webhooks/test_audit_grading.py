@@ -1,0 +1,96 @@
+"""The receiver audit grades real receivers (local HTTP servers): one that verifies as
+Standard Webhooks asks passes every case; one that trusts everything fails each forgery
+by name; one that checks the signature but not the timestamp fails exactly the two
+timestamp cases. HMAC and Ed25519 endpoints alike."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from sandbox import db
+from tests.webhooks.audit_helpers import ALL_CASES, FORGERIES, TIMESTAMPS, audit, failed, register
+from tests.webhooks.audit_receivers import SignatureOnly, Verifying, trusting
+from tests.webhooks.receiver import Receiver
+
+
+@pytest.mark.parametrize(("signing", "kind", "expected_failures"), [
+    ("hmac-sha256", "verifying", set()),
+    ("hmac-sha256", "trusting", FORGERIES),
+    ("hmac-sha256", "signature_only", TIMESTAMPS),
+    ("ed25519", "verifying", set()),
+    ("ed25519", "trusting", FORGERIES),
+])
+async def test_the_audit_grades_the_receiver(merchant, signing, kind, expected_failures):
+    receiver = await Receiver().start()
+    try:
+        endpoint = await register(merchant, receiver, signing)
+        receiver.responder = {"verifying": Verifying, "signature_only": SignatureOnly}.get(
+            kind, lambda _: trusting)(endpoint)
+        result = await audit(merchant, endpoint)
+    finally:
+        await receiver.stop()
+    assert [c["name"] for c in result["cases"]] == ALL_CASES
+    assert failed(result) == expected_failures
+    assert result["passed"] is (not expected_failures)
+    assert (result["case_count"], result["failed_count"]) == (9, len(expected_failures))
+    assert result["endpoint_id"] == endpoint["id"] and result["signing"] == signing
+    assert len(receiver.received) == 9  # one request per case, nothing else
+    for case in result["cases"]:
+        assert case["observed_status"] in (204, 400) and case["transport_error"] is None
+        assert 0 <= case["latency_ms"] < 5000
+        assert case["expected"] == ("4xx" if case["name"] in FORGERIES else "2xx")
+        assert case["sends"] and case["why"].endswith(".")
+
+
+async def test_what_each_case_sends(merchant):
+    """Signed the way real deliveries are; the duplicate repeats the first request byte
+    for byte; the forgeries differ from a genuine request in one thing each."""
+    receiver = await Receiver().start()
+    try:
+        endpoint = await register(merchant, receiver)
+        at = time.time()
+        await audit(merchant, endpoint)
+    finally:
+        await receiver.stop()
+    got = dict(zip(ALL_CASES, receiver.received, strict=True))
+    valid = got["valid_event"]
+    body = json.loads(valid.body)
+    assert body["id"].startswith("evt_audit_") and body["id"] == valid.webhook_id
+    assert body["type"] == "payout.success" and body["data"]["id"].startswith("po_audit_")
+    assert set(body) == {"id", "type", "timestamp", "data", "request"} and body["request"] is None
+    assert valid.headers["webhook-signature"].startswith("v1,")
+    assert abs(int(valid.headers["webhook-timestamp"]) - at) < 60
+    duplicate = got["duplicate_delivery"]
+    assert (duplicate.body, {k: v for k, v in duplicate.headers.items() if k.startswith("webhook-")}) == \
+        (valid.body, {k: v for k, v in valid.headers.items() if k.startswith("webhook-")})
+    assert json.loads(got["unseen_event_type"].body)["type"] == "audit.unseen_type"
+    assert json.loads(got["tampered_body"].body)["data"]["amount"] == "999999.00"
+    assert not any(k.startswith("webhook-") for k in got["unsigned"].headers)
+    stale = int(got["stale_timestamp"].headers["webhook-timestamp"])
+    ahead = int(got["future_timestamp"].headers["webhook-timestamp"])
+    assert abs(stale - (at - 600)) < 60 and abs(ahead - (at + 600)) < 60
+    signatures = got["key_rotation"].headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    ids = {r.webhook_id for r in receiver.received if "webhook-id" in r.headers}
+    assert len(ids) == 7  # each case its own event, but the duplicate repeats one and the unsigned has none
+
+
+async def test_the_audit_creates_nothing_of_the_merchants(merchant, database):
+    """No event, no delivery, no payout: the merchant's event log, its deliveries and its
+    endpoint's delivery count are as they were."""
+    receiver = await Receiver().start()
+    try:
+        endpoint = await register(merchant, receiver)
+        await audit(merchant, endpoint)
+    finally:
+        await receiver.stop()
+    assert (await merchant.get("/events")).json()["data"] == []
+    assert await db.fetchval("SELECT count(*) FROM webhook_delivery WHERE endpoint = $1", endpoint["id"]) == 0
+    assert await db.fetchval("SELECT delivery_seq FROM webhook_endpoint WHERE id = $1", endpoint["id"]) == 0
+    payout_id = json.loads(receiver.received[0].body)["data"]["id"]
+    assert (await merchant.get(f"/payouts/{payout_id}")).status_code == 404
+    coverage = (await merchant.get("/sandbox/coverage")).json()
+    assert all(e["acknowledged"] == 0 for e in coverage["event_types"])
