@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Each domain adds its own numbers to /metrics; core knows none of them.
     metrics.register(payout_metrics.collect)
     metrics.register(webhook_metrics.collect)
-    on_effect(journal.effect_committed)  # a mutating request's log entry commits with its effect
+    on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 import asyncpg
 import msgspec
@@ -60,20 +61,43 @@ IN_STATEMENT = "idempotency_in_statement"  # route opt: the handler's statement 
 # and (the body if it was kept in memory, its size) once read.
 KEY_USE = "idempotency_key_use"
 REQUEST_BODY = "idempotency_request_body"
-# Called inside the transaction that commits a request's effect and its key's answer, with
-# (scope, status, headers, body) of that answer: the request log writes its entry there.
-EffectHook = Callable[[Scope, int, list, bytes], Awaitable[None]]
-_effect_hooks: list[EffectHook] = []
 
 
-def on_effect(hook: EffectHook) -> None:
-    if hook not in _effect_hooks:
-        _effect_hooks.append(hook)
+class EffectLog(Protocol):
+    """What records a request with its effect (the request log, sandbox/requests/), told
+    here so that its record commits with the effect and the key's answer."""
+
+    async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        """Write the record, inside the transaction that commits the effect."""
+
+    def row(self, scope: Scope, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> tuple:
+        """The record as the arguments an in-statement call writes it with (`KeyClaim.args`)
+        should that call make the effect (all None: nothing to write)."""
+
+    def written(self, scope: Scope) -> None:
+        """The in-statement call made the effect and wrote `row`'s record."""
 
 
-async def _effect_committed(scope: Scope, capture: _Capture) -> None:
-    for hook in _effect_hooks:
-        await hook(scope, capture.status, capture.headers, bytes(capture.body))
+class _Unrecorded:
+    """Until a log is told (`on_effect`): effects are not recorded; an in-statement call,
+    which needs its record's arguments, cannot be made."""
+
+    async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        return None
+
+    def row(self, scope: Scope, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> tuple:
+        raise RuntimeError("no effect log: the app calls on_effect(...) before serving")
+
+    def written(self, scope: Scope) -> None:
+        return None
+
+
+_log: EffectLog = _Unrecorded()
+
+
+def on_effect(log: EffectLog) -> None:
+    global _log
+    _log = log
 
 
 def _use(scope: Scope, key: str, outcome: str) -> None:
@@ -202,16 +226,19 @@ class KeyClaim:
 
     IN_USE, STORED, REFUSED, CREATED = "in_use", "stored", "refused", "created"
 
-    def __init__(self, scope_id: str, key: str, request_hash: str) -> None:
+    def __init__(self, scope: Scope, scope_id: str, key: str, request_hash: str) -> None:
+        self.scope = scope
         self.scope_id, self.key, self.request_hash = scope_id, key, request_hash
         self.outcome: str | None = None
         self.stored: asyncpg.Record | None = None
 
     def args(self, status: int, body: bytes) -> tuple:
-        """The key's part of the call: the lock, the lookup, and the response to store when
-        the effect is made (a JSON body, as the handler's return value is encoded)."""
+        """The request's part of the call: the key's lock, its lookup, and the response to
+        store when the effect is made (a JSON body, as the handler's return value is
+        encoded); then the request's record (`EffectLog.row`), written with the effect."""
+        answered = [("content-type", "application/json"), ("content-length", str(len(body)))]
         return (_lock_name(self.scope_id, self.key), self.scope_id, self.key, self.request_hash, TTL, status,
-                _JSON_HEADERS, body)
+                _JSON_HEADERS, body, *_log.row(self.scope, self.key, status, answered, body))
 
     def settle(self, record: asyncpg.Record | None) -> str:
         """Record what the call did and return it: IN_USE, STORED (the key's stored
@@ -221,6 +248,8 @@ class KeyClaim:
         self.outcome = record["outcome"] if record is not None else self.REFUSED
         if self.outcome == self.STORED:
             self.stored = record
+        elif self.outcome == self.CREATED:
+            _log.written(self.scope)
         return self.outcome
 
 
@@ -300,7 +329,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         without making it, so the request must run the ordinary way: there the key is
         looked up first, and a reused key answers 422 before the input is judged. (A 5xx,
         say the database being down, is answered as it is: never stored, never re-run.)"""
-        claim = KeyClaim(principal.idempotency_scope, key, fingerprint(scope, body))
+        claim = KeyClaim(scope, principal.idempotency_scope, key, fingerprint(scope, body))
         state = scope.setdefault("state", {})
         state[_CLAIM] = claim
         capture = _Capture()
@@ -356,7 +385,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                         outcome = "lost_race"
                     else:
                         _use(scope, key, "first")
-                        await _effect_committed(scope, capture)
+                        await _log.committed(scope, capture.status, capture.headers, bytes(capture.body))
                 else:
                     await tx.rollback()
                     if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:

@@ -7,6 +7,7 @@ except the credentials: the API key never reaches the log."""
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime
 from time import perf_counter
@@ -51,6 +52,13 @@ class Entry:
         self.written = False
         self.duration_ms = 0.0
         self.downstream: Send | None = None  # where the captured answer goes on (a fault may change it)
+
+    def clone(self) -> Entry:
+        """Another entry with the same facts, to fill in without changing this one."""
+        other = copy.copy(self)
+        other.object_ids = list(self.object_ids)
+        other.response_body = bytearray(self.response_body)
+        return other
 
     def took_body(self, body: bytes | None, size: int) -> None:
         self.request_body = body[:BODY_MAX] if body is not None else None

@@ -11,8 +11,9 @@ from sandbox import db
 COLUMNS = ("id", "merchant", "at", "method", "route", "path", "status", "duration_ms", "idempotency_key",
            "idempotency_outcome", "fault", "object_ids", "request_headers", "response_headers", "request_body",
            "response_body", "request_body_size", "response_body_size")
-_INSERT_SQL = (f"INSERT INTO request_log ({', '.join(COLUMNS)}) VALUES "
-               f"({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))})")
+NO_RECORD = (None,) * len(COLUMNS)  # `request_log_insert`'s arguments when there is nothing to write
+# `request_log_insert` (sandbox/sql/) names the columns, for this and `payout_create`.
+_INSERT_SQL = f"SELECT request_log_insert({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))})"
 
 
 async def insert(record: tuple) -> None:

@@ -85,6 +85,29 @@ async def test_a_mutating_requests_entry_commits_with_its_effect(merchant):
     assert row["idempotency_outcome"] == "first"
 
 
+async def test_a_payouts_entry_is_written_by_the_one_call_that_makes_the_payout(merchant, monkeypatch):
+    """POST /payouts' entry commits with the payout, in its one database call: with the
+    batches written after the answers switched off, it is there all the same; the calls
+    that made no payout (a replay, a refusal) wrote none."""
+    from sandbox.requests.writer import WRITER
+
+    monkeypatch.setattr(WRITER, "later", lambda entry: None)
+    key = secrets.token_hex(8)
+    created = await merchant.post("/payouts", payout_body(reference="one-call"), idem=key,
+                                  headers={"X-Request-ID": "req-one-call"})
+    assert created.status_code == 201
+    assert (await merchant.post("/payouts", payout_body(reference="one-call"), idem=key)).status_code == 201
+    refused = await merchant.post("/payouts", payout_body(amount="99999999.00"))
+    assert refused.json()["code"] == "insufficient_funds"
+
+    rows = await db.fetch("SELECT * FROM request_log WHERE merchant = $1", merchant.merchant_id)
+    assert [(r["id"], r["status"], r["idempotency_key"], r["idempotency_outcome"], list(r["object_ids"]))
+            for r in rows] == [("req-one-call", 201, key, "first", [created.json()["id"]])]
+    row = rows[0]
+    assert bytes(row["response_body"]) == created.content and b'"one-call"' in bytes(row["request_body"])
+    assert row["route"] == "/api/v1/payouts" and row["duration_ms"] > 0
+
+
 async def test_retention_keeps_a_merchants_last_entries_and_drops_old_ones(merchant, other_merchant):
     from sandbox.requests import retention
     from sandbox.requests.writer import WRITER
