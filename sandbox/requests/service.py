@@ -37,6 +37,7 @@ class Filters(msgspec.Struct, frozen=True):
     path: str | None = None
     status: int | None = None
     since: datetime | None = None
+    object_id: str | None = None
 
 
 async def page(merchant_id: str, filters: Filters, *, limit: int, cursor: str | None) -> LoggedRequestPage:

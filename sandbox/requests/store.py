@@ -32,16 +32,16 @@ _SELECT = "SELECT number, " + ", ".join(COLUMNS) + " FROM request_log"
 
 async def newest_first(merchant_id: str, *, before: int | None, fetch: int, idempotency_key: str | None = None,
                        method: str | None = None, path: str | None = None, status: int | None = None,
-                       since: datetime | None = None) -> list[asyncpg.Record]:
+                       since: datetime | None = None, object_id: str | None = None) -> list[asyncpg.Record]:
     """The merchant's entries matching every filter given, newest first (through the
     (merchant, number) index; a merchant has at most the retention's count of rows)."""
     return await db.fetch(
         _SELECT + " WHERE merchant = $1 AND ($2::bigint IS NULL OR number < $2)"
         " AND ($3::varchar IS NULL OR idempotency_key = $3) AND ($4::varchar IS NULL OR method = $4)"
         " AND ($5::text IS NULL OR starts_with(path, $5)) AND ($6::int IS NULL OR status = $6)"
-        " AND ($7::timestamptz IS NULL OR at >= $7)"
-        " ORDER BY number DESC LIMIT $8",
-        merchant_id, before, idempotency_key, method, path, status, since, fetch,
+        " AND ($7::timestamptz IS NULL OR at >= $7) AND ($8::text IS NULL OR $8 = ANY (object_ids))"
+        " ORDER BY number DESC LIMIT $9",
+        merchant_id, before, idempotency_key, method, path, status, since, object_id, fetch,
     )
 
 

@@ -54,8 +54,10 @@ async def test_filters_and_paging(merchant):
     key = secrets.token_hex(8)
     for _n in range(3):
         await merchant.get("/balance")
-    await merchant.post("/payouts", payout_body(), idem=key)
+    payout_id = (await merchant.post("/payouts", payout_body(), idem=key)).json()["id"]
+    await merchant.get(f"/payouts/{payout_id}")
     assert [e["idempotency_key"] for e in await _log(merchant, idempotency_key=key)] == [key]
+    assert [e["method"] for e in await _log(merchant, object_id=payout_id)] == ["GET", "POST"]
     assert {e["method"] for e in await _log(merchant, method="GET")} == {"GET"}
     assert len(await _log(merchant, path="/api/v1/balance")) == 3
     assert [e["status"] for e in await _log(merchant, status=201)] == [201]
