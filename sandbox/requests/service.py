@@ -19,9 +19,10 @@ def _text(raw: bytes | None) -> str | None:
 
 
 def to_api(row) -> LoggedRequest:
+    # duration_ms is stored as a real: read back, 4.675 would show as 4.675000190734863.
     return LoggedRequest(
         id=row["id"], object="request", at=iso(row["at"]), method=row["method"], route=row["route"],
-        path=row["path"], status=row["status"], duration_ms=row["duration_ms"],
+        path=row["path"], status=row["status"], duration_ms=round(row["duration_ms"], 3),
         idempotency_key=row["idempotency_key"], idempotency_outcome=row["idempotency_outcome"], fault=row["fault"],
         object_ids=list(row["object_ids"]),
         request_headers=[Header(k, v) for k, v in msgspec.json.decode(row["request_headers"])],
