@@ -9,7 +9,7 @@ import contextlib
 import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from piccolo.engine.postgres import PostgresTransaction
@@ -89,7 +89,7 @@ class Transaction(PostgresTransaction):
 
     def __init__(self, engine, allow_nested: bool = True) -> None:
         super().__init__(engine, allow_nested)
-        self.on_commit: list[Callable[[], Awaitable[None]]] = []
+        self.on_commit: list[Callable[[], Awaitable[object]]] = []
 
     async def get_connection(self):
         if self.engine.pool is None:
@@ -122,9 +122,11 @@ class Transaction(PostgresTransaction):
             else:
                 await self.connection.close(timeout=RELEASE_TIMEOUT_S)
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    # Never swallows the block's exception (a false return lets it through; when there is
+    # none the value is ignored): typed so, a checker knows what the block bound is bound.
+    async def __aexit__(self, exception_type, exception, traceback) -> Literal[False]:
         if self._parent:
-            return exception is None
+            return False
         try:
             if exception:
                 if not self._rolled_back:
@@ -141,10 +143,10 @@ class Transaction(PostgresTransaction):
                     await callback()
                 except Exception:  # the effect is committed; sweepers make up for a lost follow-up
                     log.exception("after-commit callback failed")
-        return exception is None
+        return False
 
 
-async def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
+async def after_commit(callback: Callable[[], Awaitable[object]]) -> None:
     """Run `callback` once the current transaction commits (at once when there is none);
     dropped if it rolls back. For work that must not see uncommitted data, like enqueueing."""
     tx = current()
@@ -160,14 +162,16 @@ def transaction() -> Transaction:
 
 
 def current() -> Transaction | None:
-    return DB.current_transaction.get()
+    tx = DB.current_transaction.get()
+    assert tx is None or isinstance(tx, Transaction)  # every transaction is opened by transaction()
+    return tx
 
 
 @contextlib.asynccontextmanager
 async def conn() -> AsyncIterator[asyncpg.Connection]:
     tx = current()
     if tx is not None:
-        yield tx.connection
+        yield tx.connection  # pyright: ignore[reportReturnType]  (a pool's proxy: see `pooled`)
     else:
         async with pooled(_acquire_timeout) as connection:
             yield connection
@@ -178,15 +182,19 @@ async def pooled(acquire_timeout: float | None) -> AsyncIterator[asyncpg.Connect
     """A pooled connection of its own, outside any transaction. A statement cut by its
     deadline (a frozen server) closes the connection at once, and giving it back has a
     deadline too (see `Transaction._give_back`): resetting it would wait for the server."""
-    connection = await DB.pool.acquire(timeout=acquire_timeout)
+    pool = DB.pool
+    if pool is None:
+        raise RuntimeError("the database pool is not started (db.start())")
+    connection = await pool.acquire(timeout=acquire_timeout)
     try:
-        yield connection
+        # asyncpg's pool hands out a proxy that forwards every Connection method, untyped.
+        yield connection  # pyright: ignore[reportReturnType]
     except TimeoutError:
         connection.terminate()
         raise
     finally:
         with contextlib.suppress(Exception):
-            await DB.pool.release(connection, timeout=RELEASE_TIMEOUT_S)
+            await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
 
 
 async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -197,6 +205,15 @@ async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
 async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
     async with conn() as c:
         return await c.fetchrow(sql, *args)
+
+
+async def fetchone(sql: str, *args: Any) -> asyncpg.Record:
+    """`fetchrow` for a statement that always returns a row: an INSERT ... RETURNING, an
+    aggregate, an UPDATE ... RETURNING of a row the transaction holds locked."""
+    row = await fetchrow(sql, *args)
+    if row is None:
+        raise RuntimeError(f"no row from a statement that always returns one: {sql[:80]}")
+    return row
 
 
 async def fetchval(sql: str, *args: Any) -> Any:

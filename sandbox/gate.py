@@ -18,6 +18,7 @@ handling would render the same problem outside it, unseen)."""
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.auth.keys import API_KEY_HEADER, authenticate
@@ -74,7 +75,7 @@ class Gate:
         rate_headers = await self.rate_limiter.count(principal)
         if rate_headers is not None:
             send = with_headers(send, rate_headers)
-        if scope["method"] in MUTATING:
+        if scope["type"] == ScopeType.HTTP and scope["method"] in MUTATING:
             await self.idempotency.handle(scope, receive, send, self.app)
         else:
             await self.app(scope, receive, send)

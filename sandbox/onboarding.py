@@ -13,7 +13,7 @@ from sandbox.merchants.service import NewMerchant
 
 
 async def open_merchant(name: str, opening_balance: int = 0, *, merchant_id: str | None = None,
-                        api_key: str | None = None, clock: str = "live") -> NewMerchant:
+                        api_key: str | None = None, clock: merchants.Clock = "live") -> NewMerchant:
     at = now()
     async with db.transaction():
         merchant = await merchants.insert(name, at, merchant_id=merchant_id, api_key=api_key, clock=clock)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -44,7 +45,7 @@ def finish(spec: dict) -> dict:
     return _nullable_enums(_portable(spec))
 
 
-def _nullable_enums(node):
+def _nullable_enums(node: Any) -> Any:  # any JSON value
     """An optional `Literal` as a `oneOf` of the enum and null, as every other nullable
     field is stated: Litestar writes `type: ["null", "string"]` with null among the enum's
     values, which openapi-python-client turns into three copies of one enum class."""
@@ -97,7 +98,7 @@ def _optional_bodies(spec: dict) -> None:
         for op in item.values():
             body = op.get("requestBody") if isinstance(op, dict) else None
             schema = ((body or {}).get("content", {}).get("application/json") or {}).get("schema", {})
-            if {"type": "null"} in schema.get("oneOf", []):
+            if body and {"type": "null"} in schema.get("oneOf", []):
                 body["required"] = False
 
 
@@ -191,7 +192,7 @@ def _webhooks(schemas: dict) -> dict:
     return hooks
 
 
-def _portable(node):
+def _portable(node: Any) -> Any:  # any JSON value
     """Patterns as JavaScript (JSON Schema's dialect) reads them the way Python does: the
     Python-only end guard becomes a bare `$`, which in JavaScript already means the end,
     and `\\"` (a quote Python lets be escaped) a bare quote, which JavaScript's Unicode

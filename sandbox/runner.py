@@ -21,6 +21,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from sandbox.embedded import _die_with_parent
 
@@ -157,7 +158,7 @@ class Supervisor:
                 raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f}s")
             time.sleep(0.05)
 
-    def watch(self, interval: float = 0.2) -> None:
+    def watch(self, interval: float = 0.2) -> NoReturn:
         """Restart what dies, with back-off, until a stop signal (`Shutdown`) or `GaveUp`."""
         while True:
             now = time.monotonic()

@@ -157,6 +157,7 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 
     database_url, redis_url = settings.database_url, settings.redis_url
+    pg_dsn = None  # the embedded PostgreSQL starting in the thread, when there is one
     # Leaving the block waits for the thread, even on Shutdown: then the caller stops it.
     with ThreadPoolExecutor(max_workers=1) as thread:
         if not database_url:
@@ -168,6 +169,7 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
             redis_url = rd.start()
         import seeds.seed  # noqa: F401  (the slow imports of the next step, meanwhile)
         if not database_url:
+            assert pg_dsn is not None  # submitted above, on the same condition
             database_url = pg_dsn.result()
     return database_url, redis_url
 

@@ -14,16 +14,19 @@ import functools
 import logging
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import uvloop
 from arq import Retry, cron, func
 from arq.connections import create_pool
 from arq.constants import default_queue_name, health_check_key_suffix
-from arq.worker import Worker
 
 from sandbox import redis_client
 from sandbox.observability import logs
 from sandbox.settings import get_settings
+
+if TYPE_CHECKING:
+    from worker.resilient import ResilientWorker
 
 log = logging.getLogger("worker.jobs")
 
@@ -43,6 +46,7 @@ async def startup(ctx: dict) -> None:
 
     if not ctx.get("shared_connections"):
         settings = get_settings()
+        assert settings.database_url and settings.redis_url  # build_worker refuses to start without them
         db.configure(settings.database_url)
         await db.start(settings.db_pool_min, settings.db_pool_max, settings.worker_statement_timeout_s)
         # Steps enqueue the next step through the same pool the API uses.
@@ -119,7 +123,7 @@ def _instrument_all(jobs: list, quiet: bool = False) -> list:
     return [dataclasses.replace(job, coroutine=instrumented(job.name, job.coroutine, quiet)) for job in jobs]
 
 
-def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bool = False) -> Worker:
+def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bool = False) -> ResilientWorker:
     """`shared_connections`: the process already runs the database and Redis pools (tests
     and benchmarks that run a worker beside the API); the worker neither opens nor closes them."""
     from sandbox.payouts.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB

@@ -24,8 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from sandbox.auth.keys import Principal  # which imports this module
 
 CHANNEL = "sandbox_auth"
 LISTENER_NAME = "sandbox-auth-listener"  # application_name of the listening connection
@@ -38,17 +42,17 @@ log = logging.getLogger("sandbox.auth")
 
 class AuthCache:
     def __init__(self) -> None:
-        self._entries: dict[str, object] = {}
+        self._entries: dict[str, Principal] = {}
         # Bumped whenever entries are forgotten: a lookup that started before a change and
         # finished after it must not store what it read.
         self.generation = 0
         self.listening = False
         self._task: asyncio.Task | None = None
 
-    def get(self, digest: str):
+    def get(self, digest: str) -> Principal | None:
         return self._entries.get(digest) if self.listening else None
 
-    def put(self, digest: str, principal: object, generation: int) -> None:
+    def put(self, digest: str, principal: Principal, generation: int) -> None:
         if not self.listening or generation != self.generation:
             return
         if len(self._entries) >= MAX_ENTRIES:
@@ -76,8 +80,10 @@ class AuthCache:
             lost = asyncio.Event()
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S,
+                # pyright infers asyncpg's untyped timeout (seconds, any number) as int from its default.
+                connection = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S,  # pyright: ignore[reportArgumentType]
                                                    server_settings={"application_name": LISTENER_NAME})
+                assert connection is not None  # connect (untyped) returns a connection or raises
                 connection.add_termination_listener(lambda _connection, done=lost: done.set())
                 await connection.add_listener(CHANNEL, lambda *_notification: self.forget_all())
                 self.forget_all()  # what changed while nobody listened went unheard

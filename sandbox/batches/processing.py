@@ -116,7 +116,7 @@ async def _create_planned(merchant_id: str, plan: _Plan, due_now: list[list[str]
             at_once.append(n.row.id)
         elif n.first_step_at is not None:
             due.setdefault(n.first_step_at, []).append(n.row.id)
-    if at_once:
+    if at_once and due_now is not None:  # at_once fills only when due_now is given
         async def committed() -> None:
             due_now.append(at_once)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import msgspec
 
@@ -11,7 +11,7 @@ BatchStatus = Literal["processing", "completed", "completed_with_errors"]
 BatchSource = Literal["csv", "json"]
 # An item is `queued`, `invalid` or `refused` until a payout exists; then it has the payout's status.
 ITEM_STATUSES = ("queued", "invalid", "refused")
-ItemStatus = Literal[(*ITEM_STATUSES, *STATUSES)]  # type: ignore[valid-type]
+ItemStatus: TypeAlias = Literal[(*ITEM_STATUSES, *STATUSES)]  # type: ignore[valid-type]
 # Retry of a failed payout: requested, done, refused or skipped.
 RetryState = Literal["requested", "done", "refused", "skipped"]
 MAX_ITEMS = 100_000

@@ -80,7 +80,7 @@ async def _accept(merchant_id: str, source: str, filename: str | None,
         if items.total == 0:
             raise ValidationFailed.field("file" if source == "csv" else "items", "the batch has no rows")
         done = items.queued == 0  # nothing for the worker: every row was invalid
-        row = await db.fetchrow(
+        row = await db.fetchone(
             f"UPDATE payout_batch SET total_items = $2, status = $3, completed_at = $4 WHERE id = $1"
             f" RETURNING {service.COLUMNS}",
             batch_id, items.total, "completed_with_errors" if done else "processing", at if done else None,

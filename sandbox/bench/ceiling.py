@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from litestar import Litestar, get, post
+from litestar.exceptions import NotFoundException
 
 from sandbox import db, redis_client
 from sandbox.auth.keys import Principal
@@ -70,6 +71,7 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
     principal = Principal(key_id="ceiling", role="merchant", merchant_id=merchant_id)
 
     async def start() -> None:
+        assert settings.database_url and settings.redis_url  # the bench's stack sets both
         db.configure(settings.database_url)
         await db.start(settings.db_pool_min, settings.db_pool_max)
         if limiter is not None:
@@ -86,6 +88,8 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
         if limiter is not None:
             await limiter.count(principal)
         row = await db.fetchrow(GET_SQL, payout_id, merchant_id)
+        if row is None:
+            raise NotFoundException()
         return {"id": row["id"], "amount": row["amount"], "status": row["status"]}
 
     @post("/api/v1/payouts")

@@ -61,7 +61,7 @@ async def measure(redis_url: str, jobs: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--jobs", type=int, default=5000)
     args = parser.parse_args()
     from sandbox.embedded import EmbeddedRedis

@@ -22,7 +22,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (readiness probe)
         self.do_POST()
 
-    def log_message(self, *args) -> None:
+    def log_message(self, format: str, *args) -> None:
         pass
 
 

@@ -100,7 +100,9 @@ async def _hot_payout_paths(key: str, merchant_id: str, limit: int = 2000) -> li
 async def _merchant_of(key: str) -> str:
     from sandbox.auth import keys as auth
 
-    return (await auth.authenticate(key)).merchant_id
+    merchant_id = (await auth.authenticate(key)).merchant_id
+    assert merchant_id is not None  # a merchant's key
+    return merchant_id
 
 
 def measure(args: argparse.Namespace, stack: Stack) -> dict:

@@ -36,8 +36,8 @@ class Tally:
     sent: int = 0
     errors: int = 0
     seconds: float = 0.0
-    p50_ms: list[float] = field(default_factory=list)  # one per minute
-    p99_ms: list[float] = field(default_factory=list)
+    p50_ms: list[float | None] = field(default_factory=list)  # one per minute
+    p99_ms: list[float | None] = field(default_factory=list)
 
 
 def _rss_mb(pid: int) -> float:
@@ -140,7 +140,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     keys_file = stack.data_dir / "soak.keys"
     keys_file.write_text("\n".join(keys) + "\n")
     peak = None if args.rate else _peak(stack, args, keys_file)
-    rate = args.rate or peak / 2
+    rate = args.rate if peak is None else peak / 2
     drained_before = asyncio.run(with_db(stack, _wait_drained))  # the peak phase's backlog first
     rss = {"start": {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}}
     delivered_before = asyncio.run(with_db(stack, _delivered))

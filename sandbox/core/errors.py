@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
@@ -18,6 +18,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.response.base import ASGIResponse
+from litestar.types import Scope
 
 from sandbox.core.types import in_words
 
@@ -321,7 +322,7 @@ def to_api_error(exc: BaseException) -> ApiError:
 # own, detached from the request: the request may still hold a pooled connection inside the
 # idempotency middleware's transaction, and a listener that waited for a second one inside
 # the request would let a burst of refusals take every connection and wait on itself.
-ProblemListener = Callable[[dict, ApiError], Awaitable[None]]
+ProblemListener = Callable[[dict, ApiError], Coroutine[Any, Any, None]]  # create_task takes coroutines
 _problem_listeners: list[ProblemListener] = []
 _listening: set[asyncio.Task] = set()  # strong references until each task ends
 _PROBLEM = "sandbox_problem"  # the scope state key of the problem a request was answered with
@@ -351,7 +352,7 @@ def exception_handler(request: Request, exc: Exception) -> Response[bytes]:
     return render(error, ensure_request_id(request.scope))
 
 
-async def answer(scope: dict, send, error: ApiError) -> None:
+async def answer(scope: Scope, send, error: ApiError) -> None:
     """Answer `error` from outside Litestar's exception handling (before routing, or after
     a handler's answer was captured), as `exception_handler` would: the same problem body,
     and the listeners hear of it."""

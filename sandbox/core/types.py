@@ -88,7 +88,7 @@ def in_words(message: str) -> str:
         try:
             pattern = ast.literal_eval(m["pattern"])
         except (ValueError, SyntaxError):
-            pattern = None
+            pattern = ""  # no pattern has words for it
         return PATTERN_WORDS.get(pattern, "is not in the accepted form")
     if m := _LENGTH.match(message):
         n, unit = int(m["n"]), _UNITS[m["kind"]]

@@ -10,13 +10,14 @@ from sandbox.payouts import scenarios, states
 
 OPERATOR_PATHS = ("simulate", "reinitiate", "cancel", "approve", "reject", "release")
 
-# Which status change each operator action leaves in a payout's status history.
-_BY_MOVE = {
+# Which status change each operator action leaves in a payout's status history (looked up by
+# the history's plain strings, which a StrEnum member equals).
+_BY_MOVE: dict[tuple[str, str], str] = {
     (states.IN_REVIEW, states.PENDING): "approve",
     (states.FAILED, states.PENDING): "reinitiate",
     (states.ON_HOLD, states.PROCESSING): "release",
 }
-_BY_STATUS = {states.REJECTED: "reject", states.CANCELLED: "cancel"}
+_BY_STATUS: dict[str, str] = {states.REJECTED: "reject", states.CANCELLED: "cancel"}
 
 
 def reached_end(scenario: scenarios.Scenario, statuses: list[str], submitted: bool) -> bool:

@@ -83,7 +83,7 @@ async def logout(request: Request) -> Redirect:
 async def home(request: Request, viewer: Me) -> Template:
     if viewer.is_admin:
         return await _review(request, viewer)
-    merchant_id = viewer.merchant_id
+    merchant_id = pages.merchant_only(viewer)
     balance = await ledger.get_balance(merchant_id)
     entries = await ledger.history(merchant_id, since_seq=None, before_seq=None, limit=10)
     recent = await payouts.list_page(merchant_id, limit=8, cursor=None)
@@ -123,7 +123,7 @@ async def _listing(viewer: Viewer, status: str | None, reference: str | None, me
     if viewer.is_admin:
         return await admin_service.list_payouts(limit=limit, cursor=cursor, status=status, created_gte=None,
                                                 created_lte=None, merchant_id=merchant or None)
-    return await payouts.list_page(viewer.merchant_id, limit=limit, cursor=cursor, status=status,
+    return await payouts.list_page(pages.merchant_only(viewer), limit=limit, cursor=cursor, status=status,
                                    reference=reference or None)
 
 
@@ -198,19 +198,20 @@ async def payout_live(request: Request, viewer: Me, payout_id: PayoutId) -> Temp
 
 
 async def _cancel(viewer: Viewer, payout_id: str, form) -> str:
-    await payouts.cancel(payout_id, viewer.merchant_id, forms.cancel_reason(form))
+    await payouts.cancel(payout_id, pages.merchant_only(viewer), forms.cancel_reason(form))
     return "Cancelled: the funds are back in available"
 
 
 async def _reinitiate(viewer: Viewer, payout_id: str, form) -> str:
-    current = await payouts.get(payout_id, viewer.merchant_id)
-    payout = await actions.reinitiate(payout_id, viewer.merchant_id, forms.new_destination(current.destination, form))
+    merchant_id = pages.merchant_only(viewer)
+    current = await payouts.get(payout_id, merchant_id)
+    payout = await actions.reinitiate(payout_id, merchant_id, forms.new_destination(current.destination, form))
     return f"Reinitiated: pending again, following the {payout.scenario} scenario"
 
 
 async def _simulate(viewer: Viewer, payout_id: str, form) -> str:
     outcome = forms.simulate(form)
-    await actions.simulate(payout_id, viewer.merchant_id, outcome.status, outcome.failure_code)
+    await actions.simulate(payout_id, pages.merchant_only(viewer), outcome.status, outcome.failure_code)
     return f"The rail will call back with {outcome.status}; this page shows it when the callback arrives"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.enums import MediaType
+from litestar.enums import MediaType, ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.response import Template
@@ -75,7 +75,7 @@ async def provide_viewer(request: Request) -> Viewer:
 
 
 async def check_csrf(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.scope["method"] in ("GET", "HEAD", "OPTIONS"):
+    if connection.scope["type"] == ScopeType.HTTP and connection.scope["method"] in ("GET", "HEAD", "OPTIONS"):
         return
     form = await Request(connection.scope, connection.receive).form()
     if not sessions.of(connection).csrf_ok(form.get(sessions.CSRF_FIELD)):
@@ -105,7 +105,9 @@ def error_page(request: Request, exc: Exception) -> Response:
         return Response(content=b"", status_code=303, headers={"Location": LOGIN})
     error = to_api_error(exc)  # logs anything unexpected, with its traceback, server-side
     session = sessions.of(request)
-    html = request.app.template_engine.get_template("error.html").render(
+    templates = request.app.template_engine
+    assert templates is not None  # the app that mounts the dashboard is built with its templates
+    html = templates.get_template("error.html").render(
         error=error, request_id=ensure_request_id(request.scope), signed_in=bool(session.key),
         csrf=session.csrf_token(), csrf_field=sessions.CSRF_FIELD, idem_field=IDEMPOTENCY_FIELD,
         form_key=new_form_key, viewer=None, flash=[], path=request.url.path)
@@ -114,7 +116,7 @@ def error_page(request: Request, exc: Exception) -> Response:
 
 
 def merchant_only(viewer: Viewer) -> str:
-    if viewer.is_admin:
+    if viewer.is_admin or viewer.merchant_id is None:  # only admin keys have no merchant
         raise Forbidden("Admins review payouts but do not make them; sign in with a merchant key for this page")
     return viewer.merchant_id
 

@@ -33,7 +33,7 @@ def _header(scope: Scope) -> str | None:
     return None
 
 
-async def pick(scope: Scope, merchant_id: str, has_rules: bool) -> tuple[str, float] | None:
+async def pick(scope: Scope, method: str, merchant_id: str, has_rules: bool) -> tuple[str, float] | None:
     """The request's fault: the `X-Sandbox-Fault` header's (no rule is spent), else the
     merchant's first matching rule's (one of its uses spent). `has_rules` comes with the
     key, so a merchant without rules pays no query."""
@@ -44,7 +44,7 @@ async def pick(scope: Scope, merchant_id: str, has_rules: bool) -> tuple[str, fl
         return kind, default_delay(kind)
     if not has_rules:
         return None
-    return await store.take(merchant_id, scope["method"], scope.get("path_template") or scope["path"], scope["path"])
+    return await store.take(merchant_id, method, scope.get("path_template") or scope["path"], scope["path"])
 
 
 async def before(kind: str, delay_s: float) -> None:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
 import anyio
-from litestar.types import Message, Receive, Scope
+from litestar.types import Receive, ReceiveMessage, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
 from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
@@ -49,7 +49,7 @@ def check_media_type(scope: Scope, accepts_files: bool) -> None:
     as JSON. A route that takes a file (marked `opt={"accepts_files": True}`) also takes
     multipart/form-data."""
     media = _media_type(scope)
-    if _is_json(media):
+    if media is None or _is_json(media):
         return
     if accepts_files and media == b"multipart/form-data":
         return
@@ -118,13 +118,16 @@ class Body:
         return self._parts_digest.hexdigest() if self._parts is not None and self._parts.closed else None
 
     def _digest_parts(self, chunk: bytes) -> None:
+        assert self._parts is not None  # its callers check
         try:
             for event in self._parts.parse(chunk):
                 if isinstance(event, MultipartSegment):
                     head = f"{event.name}\x00{event.filename}\x00{event.content_type}\x00".encode()
                     self._parts_digest.update(len(head).to_bytes(8, "big") + head)
                     small = event.filename is None and len(self._fields) < FORM_FIELDS_MAX
-                    self._field = self._fields.setdefault(event.name, bytearray()) if small else None
+                    # (a part without a name is no field anyone can ask for)
+                    self._field = (self._fields.setdefault(event.name, bytearray())
+                                   if small and event.name is not None else None)
                 elif event:
                     self._parts_digest.update(event)
                     if self._field is not None and len(self._field) + len(event) <= FORM_VALUE_MAX:
@@ -230,7 +233,7 @@ def replay_receive(body: Body, receive: Receive) -> Receive:
     chunks = body.chunks()
     done = False
 
-    async def _receive() -> Message:
+    async def _receive() -> ReceiveMessage:
         nonlocal done
         if done:
             return await receive()

@@ -32,8 +32,10 @@ from typing import Protocol
 
 import asyncpg
 import msgspec
+from litestar.enums import ScopeType
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
@@ -69,13 +71,16 @@ class EffectLog(Protocol):
 
     async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         """Write the record, inside the transaction that commits the effect."""
+        ...
 
     def row(self, scope: Scope, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> tuple:
         """The record as the arguments an in-statement call writes it with (`KeyClaim.args`)
         should that call make the effect (all None: nothing to write)."""
+        ...
 
     def written(self, scope: Scope) -> None:
         """The in-statement call made the effect and wrote `row`'s record."""
+        ...
 
 
 class _Unrecorded:
@@ -117,7 +122,7 @@ def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
     return None
 
 
-def fingerprint(scope: Scope, body: Body) -> str:
+def fingerprint(scope: HTTPScope, body: Body) -> str:
     """Same request = same method, path, query and JSON content (key order and spacing
     do not matter), multipart bodies by their parts (not the boundary); other bodies,
     and JSON too large to keep in memory, compare byte for byte."""
@@ -245,12 +250,13 @@ class KeyClaim:
         response, to replay), REFUSED (it wrote nothing; the handler then raises why, and
         None stands for a call that failed that way), or CREATED (the effect is made and
         its response stored)."""
-        self.outcome = record["outcome"] if record is not None else self.REFUSED
-        if self.outcome == self.STORED:
+        outcome: str = record["outcome"] if record is not None else self.REFUSED
+        self.outcome = outcome
+        if outcome == self.STORED:
             self.stored = record
-        elif self.outcome == self.CREATED:
+        elif outcome == self.CREATED:
             _log.written(self.scope)
-        return self.outcome
+        return outcome
 
 
 _JSON_HEADERS = msgspec.json.encode([("content-type", "application/json")]).decode()
@@ -286,7 +292,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         principal = scope.get("state", {}).get("principal")
-        if scope["method"] not in MUTATING or principal is None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] not in MUTATING or principal is None:
             await next_app(scope, receive, send)
             return
         key = None
@@ -295,7 +301,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if self.form_field is None:
             key = self._key(_header(scope, HEADERS), "X-Idempotency-Key")
             check_media_type(scope, accepts_files=bool(route_handler and route_handler.opt.get("accepts_files")))
-        limit = (route_handler.resolve_request_max_body_size() if route_handler else None) or self.max_body_bytes
+        limit = (route_handler.resolve_request_max_body_size() if isinstance(route_handler, HTTPRouteHandler)
+                 else None) or self.max_body_bytes
         body = await read_body(scope, receive, limit)
         scope["state"][REQUEST_BODY] = (body.in_memory, body.size)
         try:
@@ -309,6 +316,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 return
             else:
                 key = self._key(value, self.form_field)
+            assert key is not None  # from the header or the form field, by the same test above
             if route_handler is not None and route_handler.opt.get(IN_STATEMENT) and \
                     await self._in_statement(scope, receive, send, next_app, principal, key, body):
                 return
@@ -323,7 +331,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             raise ValidationFailed.field(where, "must be 1 to 255 visible ASCII characters")
         return key
 
-    async def _in_statement(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal,
+    async def _in_statement(self, scope: HTTPScope, receive: Receive, send: Send, next_app: ASGIApp, principal,
                             key: str, body: Body) -> bool:
         """The handler's one call takes the key; False when the handler refused the input
         without making it, so the request must run the ordinary way: there the key is
@@ -354,7 +362,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         await self._answer(scope, send, outcome, stored, capture, claim.scope_id, key, claim.request_hash)
         return True
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
+    async def _handle(self, scope: HTTPScope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
                       body: Body) -> None:
         request_hash = fingerprint(scope, body)
         scope_id = principal.idempotency_scope
@@ -363,6 +371,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         outcome = "fresh"
         async with db.transaction() as tx:
             row = await db.fetchrow(_CLAIM_SQL, _lock_name(scope_id, key), scope_id, key)
+            assert row is not None  # idempotency_claim returns one row, always
             if not row["got_lock"]:
                 _use(scope, key, "in_flight")
                 raise IdempotencyKeyInUse()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from sandbox import db
 from sandbox.core.clock import now
@@ -76,7 +77,7 @@ def posting(merchant_id: str, kind: str, amount: int, payout_id: str | None, at:
     return Posting(merchant_id, kind, payout_id, at, [b for b, _ in entries], [a for _, a in entries])
 
 
-async def refused(merchant_id: str) -> None:
+async def refused(merchant_id: str) -> NoReturn:
     """Raise why a posting matched no balance row: no balance, or a bucket would go negative."""
     exists = await db.fetchval("SELECT 1 FROM balance WHERE merchant = $1", merchant_id)
     if not exists:
@@ -103,6 +104,7 @@ async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None =
     when a bucket would go negative (then nothing was written)."""
     row = await db.fetchrow(_POST_SQL, *posting(merchant_id, kind, amount, payout_id, at or now()).args())
     await after_posting(merchant_id, row is not None)
+    assert row is not None  # else after_posting raised why
     return Posted(row["transaction_id"], row["available"], row["locked"], row["pending"])
 
 

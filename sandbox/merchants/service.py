@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sandbox import db
 from sandbox.auth import keys as auth
 from sandbox.clocks import store as clocks
 from sandbox.core.ids import new_id
+
+Clock = Literal["live", "manual"]
 
 
 @dataclass(frozen=True)
@@ -19,11 +22,11 @@ class NewMerchant:
     id: str
     name: str
     api_key: str
-    clock: str = "live"
+    clock: Clock = "live"
 
 
 async def insert(name: str, at: datetime, *, merchant_id: str | None = None, api_key: str | None = None,
-                 clock: str = "live") -> NewMerchant:
+                 clock: Clock = "live") -> NewMerchant:
     """The merchant row, its key and (for `clock="manual"`: a test clock frozen at `at`,
     which moves only when the merchant advances it) its clock, in the caller's
     transaction. A given id and key are for seeding documented demo data."""

@@ -164,9 +164,9 @@ class _Handoff(logging.handlers.QueueHandler):
     and copied only when it carries a traceback, which the copy drops."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        if record.exc_info:
+        if exc_info := record.exc_info:
             record = logging.makeLogRecord(record.__dict__)
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = logging.Formatter().formatException(exc_info)
             record.exc_info = None
         if record.args:
             record.msg, record.args = record.getMessage(), None

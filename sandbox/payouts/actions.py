@@ -47,7 +47,8 @@ async def reinitiate(payout_id: str, merchant_id: str, destination: DestinationI
     return service.to_api(row)
 
 
-async def simulate(payout_id: str, merchant_id: str, status: str, failure_code: str | None) -> SimulateAccepted:
+async def simulate(payout_id: str, merchant_id: str, status: states.RailOutcome,
+                   failure_code: str | None) -> SimulateAccepted:
     """Have the rail send a signed callback with this outcome to the IPN service."""
     row = await service.get_row(payout_id, merchant_id)
     if row.psp_reference is None:

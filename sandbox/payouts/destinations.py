@@ -60,7 +60,7 @@ def validate(dest: dict, banks_by_code: dict[str, dict], iban_codes: dict[str, s
     def bad(field: str, message: str) -> None:
         errors.append(FieldError(field=f"{prefix}.{field}", message=message))
 
-    kind = dest.get("type")
+    kind = dest.get("type", "")  # "" (no type) is refused below, like any unknown one
     out: dict = {"type": kind}
     number = ""
     if kind == "bank":
@@ -91,6 +91,7 @@ def validate(dest: dict, banks_by_code: dict[str, dict], iban_codes: dict[str, s
             elif not ACCOUNT_RE.fullmatch(account):
                 bad("account_number", "must be 10 to 16 digits")
             if not errors:
+                assert account is not None  # a missing one is among the errors
                 out.update(bank_code=bank_code, account_number=account)
                 number = account
     elif kind == "wallet":
@@ -104,6 +105,7 @@ def validate(dest: dict, banks_by_code: dict[str, dict], iban_codes: dict[str, s
         elif not WALLET_NUMBER_RE.fullmatch(account):
             bad("account_number", "must be a mobile number like 03001234567")
         if not errors:
+            assert account is not None  # a missing one is among the errors
             out.update(wallet_code=wallet_code, account_number=account)
             number = account
     elif kind == "raast":
@@ -112,7 +114,7 @@ def validate(dest: dict, banks_by_code: dict[str, dict], iban_codes: dict[str, s
             bad("alias", "is required")
         elif not WALLET_NUMBER_RE.fullmatch(alias):
             bad("alias", "must be a mobile number like 03001234567")
-        if not errors:
+        else:
             bank_code, account = raast.resolve(alias, list(banks_by_code))
             out.update(alias=alias, bank_code=bank_code, account_number=account)
             number = alias

@@ -76,10 +76,10 @@ async def apply_due(row: PayoutRow) -> bool:
     if row.next_action_at is None or row.next_action_at > at:
         return False
     for _ in range(MAX_STEPS_PER_JOB):
-        row = await apply_step(row, at, chain=True)
-        if row is None:  # the next step was scheduled (or there is none)
+        chained = await apply_step(row, at, chain=True)
+        if chained is None:  # the next step was scheduled (or there is none)
             return True
-        at = now()
+        row, at = chained, now()
     # The bound was reached: the rest is scheduled like any later step.
     await schedule(row.id, row.track, row.step_index, row.next_action_at, scenario=row.scenario)
     return True
@@ -114,6 +114,7 @@ async def apply_step(row: PayoutRow, at: datetime, reason: str | None = None, *,
     step = steps[index]
     if step.via == "ipn":
         # The rail reports this outcome itself; the IPN service applies it and moves on.
+        assert row.psp_reference is not None  # scenarios.load: an ipn step follows the submitting one
         notification = rail.Notification(
             psp_reference=row.psp_reference,
             notification_id=f"{row.id}:{row.track}:{index}",

@@ -4,7 +4,7 @@ the published spec states `failure_code` as this closed set. A new code is added
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeAlias
 
 FAILURES: dict[str, str] = {
     "account_closed": "the beneficiary's bank reports the account as closed",
@@ -14,7 +14,7 @@ FAILURES: dict[str, str] = {
 }
 
 FAILURE_CODES = tuple(FAILURES)
-FailureCodeName = Literal[FAILURE_CODES]  # type: ignore[valid-type]
+FailureCodeName: TypeAlias = Literal[FAILURE_CODES]  # type: ignore[valid-type]
 
 RAIL_REJECTED = "rail_rejected"
 """The code of a failure the rail reported without one."""

@@ -16,6 +16,7 @@ insert time)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -167,7 +168,7 @@ _CLAIM_DUE_ANY_SQL = _CLAIM_DUE_SQL.format(only=f"id <> ALL($4::varchar[]) AND N
 _CLAIM_DUE_OF_SQL = _CLAIM_DUE_SQL.format(only="id = ANY($4::varchar[])")
 
 
-async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: list[str] = (),
+async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: Sequence[str] = (),
                     only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> list[PayoutRow]:
     """Lock and return up to `limit` payouts of one merchant whose next step was due by
     `at`, oldest first, skipping rows another transaction holds: live-clock merchants'
@@ -338,7 +339,7 @@ async def next_due(merchant_id: str) -> datetime | None:
 
 async def in_flight_total(merchant_id: str) -> tuple[int, int]:
     """(count, sum of amounts) of the merchant's payouts in flight."""
-    row = await db.fetchrow(
+    row = await db.fetchone(
         "SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS total FROM payout"
         " WHERE merchant = $1 AND status = ANY($2::varchar[])",
         merchant_id, _IN_FLIGHT,

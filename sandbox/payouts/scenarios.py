@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import msgspec
 
@@ -76,6 +76,12 @@ def load(path: Path = SCENARIO_FILE) -> ScenarioTable:
     suffixes = [s.suffix for s in table.scenarios]
     if len(set(names)) != len(names) or len(set(suffixes)) != len(suffixes):
         raise ValueError(f"{path}: scenario names and suffixes must be unique")
+    for s in table.scenarios:
+        for steps in (s.steps, s.after_release):
+            first_ipn = next((i for i, step in enumerate(steps) if step.via == "ipn"), len(steps))
+            if first_ipn < len(steps) and not any(step.submit for step in steps[:first_ipn]):
+                # The rail reports on a payout it was given: its callback names the psp_reference.
+                raise ValueError(f"{path}: scenario {s.name}: a step via ipn must follow a step that submits")
     table.by_name(table.default)
     return table
 
@@ -86,4 +92,4 @@ def table() -> ScenarioTable:
 
 
 SCENARIO_NAMES = tuple(s.name for s in table().scenarios)
-ScenarioName = Literal[SCENARIO_NAMES]  # type: ignore[valid-type]  # the `scenario` a payout shows
+ScenarioName: TypeAlias = Literal[SCENARIO_NAMES]  # type: ignore[valid-type]  # the `scenario` a payout shows

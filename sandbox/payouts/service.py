@@ -178,7 +178,12 @@ async def list_rows(merchant_id: str | None, *, limit: int, cursor: str | None, 
     limit = clamp(limit)
     rows = await repository.newest_first(merchant_id, before=decode_cursor(cursor), fetch=limit + 1, status=status,
                                          created_gte=created_gte, created_lte=created_lte, reference=reference)
-    return cut(rows, limit, position=lambda row: row.number)
+    return cut(rows, limit, position=_number)
+
+
+def _number(row: PayoutRow) -> int:
+    assert row.number is not None  # only a row not yet inserted has none
+    return row.number
 
 
 async def list_page(merchant_id: str, *, limit: int, cursor: str | None, status: str | None = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 from itertools import pairwise
-from typing import Literal, get_args
+from typing import Literal, TypeAlias, get_args
 
 from sandbox.core.errors import ValidationFailed
 
@@ -30,7 +30,7 @@ IN_REVIEW, PENDING, PROCESSING, RETRYING, ON_HOLD, SUCCESS, FAILED, REJECTED, CA
 
 # The statuses' names as plain strings, for places that need `str` itself (`Literal`).
 STATUSES = tuple(s.value for s in PayoutStatus)
-StatusName = Literal[STATUSES]  # type: ignore[valid-type]  # a `?status=` filter on the wire
+StatusName: TypeAlias = Literal[STATUSES]  # type: ignore[valid-type]  # a `?status=` filter on the wire
 
 NEXT: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     IN_REVIEW: frozenset({PENDING, REJECTED, CANCELLED}),

@@ -59,7 +59,8 @@ class RateLimitMiddleware(ASGIMiddleware):
             # send runs in a task of its own (asyncio.wait_for) and every read under a
             # timer, a fifth of a GET's CPU here. `_hit` gives the whole call one deadline.
             shared = redis_client.get().connection_pool
-            self._pool = ConnectionPool(connection_class=shared.connection_class,
+            # redis-py declares the attribute with its sync Connection among the types; this is an asyncio pool's.
+            self._pool = ConnectionPool(connection_class=shared.connection_class,  # pyright: ignore[reportArgumentType]
                                         **{**shared.connection_kwargs, "socket_timeout": None})
             self._limiter = SlidingWindowCounter(Redis(connection_pool=self._pool), key_prefix="ratelimit")
         return self._limiter

@@ -13,7 +13,7 @@ from datetime import datetime
 from time import perf_counter
 
 import msgspec
-from litestar.types import Message, Scope, Send
+from litestar.types import HTTPScope, Message, Scope, Send
 
 BODY_MAX = 65_536
 _SECRET_HEADERS = frozenset({b"x-api-key", b"authorization", b"cookie", b"proxy-authorization"})
@@ -23,12 +23,16 @@ _ID = re.compile(r"^[a-z]{2,8}_[0-9A-Za-z]{1,64}$")
 STATE = "request_log_entry"  # where the scope's state keeps the request's entry
 
 
+async def _nowhere(message: Message) -> None:
+    raise RuntimeError("the entry's capture() was not given the request's send")
+
+
 class Entry:
     __slots__ = ("request_id", "merchant_id", "at", "started", "method", "route", "path", "request_headers",
                  "status", "response_headers", "response_body", "response_size", "request_body", "request_size",
                  "idempotency_key", "outcome", "fault", "object_ids", "written", "duration_ms", "downstream")
 
-    def __init__(self, scope: Scope, request_id: str, merchant_id: str, at: datetime) -> None:
+    def __init__(self, scope: HTTPScope, request_id: str, merchant_id: str, at: datetime) -> None:
         self.request_id = request_id
         self.merchant_id = merchant_id
         self.at = at
@@ -51,7 +55,7 @@ class Entry:
         self.object_ids = [v for v in (scope.get("path_params") or {}).values() if isinstance(v, str) and _ID.match(v)]
         self.written = False
         self.duration_ms = 0.0
-        self.downstream: Send | None = None  # where the captured answer goes on (a fault may change it)
+        self.downstream: Send = _nowhere  # where the captured answer goes on (`capture`; a fault may change it)
 
     def clone(self) -> Entry:
         """Another entry with the same facts, to fill in without changing this one."""

@@ -6,6 +6,7 @@ transaction; `row` for POST /payouts' one call, which writes it)."""
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.types import Scope
 
 from sandbox.clocks import store as clocks
@@ -25,7 +26,7 @@ class Journal:
         """The request's entry, None when no merchant sent it (an admin key). The request
         works at its merchant's clock from here on (`follow_the_callers_clock` then finds
         it followed already), so the entry's time is the merchant's clock time."""
-        if principal.merchant_id is None:
+        if principal.merchant_id is None or scope["type"] != ScopeType.HTTP:
             return None
         await clocks.follow(principal.merchant_id)
         entry = Entry(scope, ensure_request_id(scope), principal.merchant_id, clock.now())
@@ -35,7 +36,7 @@ class Journal:
     async def before(self, scope: Scope, entry: Entry, principal) -> None:
         """The request's fault, if any: a fault after commit changes where the answer goes;
         one before anything raises its refusal or waits here."""
-        picked = await effects.pick(scope, entry.merchant_id, principal.fault_rules)
+        picked = await effects.pick(scope, entry.method, entry.merchant_id, principal.fault_rules)
         if picked is None:
             return
         kind, delay_s = picked

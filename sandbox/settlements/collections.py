@@ -29,7 +29,7 @@ async def create(merchant_id: str, body: CollectionIn) -> Collection:
     at = now()
     async with db.transaction():
         posted = await ledger.post(merchant_id, "collection_created", amount, None, at)
-        row = await db.fetchrow(
+        row = await db.fetchone(
             f"INSERT INTO collection (id, merchant, amount, outcome, status, reference, description,"
             f" created_transaction, settlement, settled_transaction, created_at, settled_at)"
             f" VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, NULL, NULL, $8, NULL) RETURNING {COLUMNS}",

@@ -62,7 +62,7 @@ async def settle_merchant(merchant_id: str, cutoff: datetime) -> Settlement | No
             transactions.append(posted.transaction_id)
             totals[status][0] += 1
             totals[status][1] += c["amount"]
-        row = await db.fetchrow(
+        row = await db.fetchone(
             f"INSERT INTO settlement (id, merchant, settled_count, settled_amount, declined_count, declined_amount,"
             f" created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}",
             settlement_id, merchant_id, *totals["settled"], *totals["declined"], at,

@@ -54,6 +54,7 @@ class EmbeddedSandbox:
         return self
 
     def _wait_ready(self) -> None:
+        assert self.process is not None  # start() started it
         deadline = time.monotonic() + READY_TIMEOUT_S
         with httpx.Client(timeout=2) as client:
             while True:

@@ -50,7 +50,7 @@ class WebhookReceiver:
                     self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, *args) -> None:  # quiet: pytest shows failures, not traffic
+            def log_message(self, format: str, *args) -> None:  # quiet: pytest shows failures, not traffic
                 pass
 
         return Handler
@@ -76,8 +76,8 @@ class WebhookReceiver:
         """The first verified event of this type (for this payout, and for which `where(event)`
         holds when given, e.g. a payout that passes a status twice), waiting up to `timeout`."""
         with self._arrived:
-            if self._arrived.wait_for(lambda: self._find(event_type, payout_id, where), timeout):
-                return self._find(event_type, payout_id, where)
+            if found := self._arrived.wait_for(lambda: self._find(event_type, payout_id, where), timeout):
+                return found
             seen = [(e["type"], (e.get("data") or {}).get("id")) for e in self.events]
         raise AssertionError(f"no verified {event_type} webhook for {payout_id or 'any payout'} in {timeout:g}s; "
                              f"received {seen}")

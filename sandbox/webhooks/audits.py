@@ -81,7 +81,7 @@ async def run(merchant_id: str, endpoint_id: str) -> WebhookAudit:
         started = datetime.now(UTC)
         cases = await _send(Battery(endpoint["url"], signing_keys(endpoint, started), started), settings)
         failed = sum(not c.passed for c in cases)
-        row = await db.fetchrow(
+        row = await db.fetchone(
             "INSERT INTO webhook_audit (id, merchant, endpoint, url, signing, passed, case_count, failed_count,"
             " case_timeout_s, cases, started_at, finished_at)"
             f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING {COLUMNS}",

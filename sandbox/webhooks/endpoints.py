@@ -72,7 +72,7 @@ async def create(merchant_id: str, body: EndpointCreate) -> WebhookEndpointWithS
             "SELECT count(*) FROM webhook_endpoint WHERE merchant = $1 AND deleted_at IS NULL", merchant_id)
         if count >= MAX_ENDPOINTS:
             raise Conflict(f"A merchant may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first")
-        row = await db.fetchrow(
+        row = await db.fetchone(
             "INSERT INTO webhook_endpoint (id, merchant, url, description, events, signing, signing_key,"
             " previous_signing_key, previous_key_expires_at, public_key, status, disabled_reason, faults,"
             " delivery_seq, created_at, updated_at, deleted_at)"
@@ -119,7 +119,7 @@ async def update(merchant_id: str, endpoint_id: str, body: EndpointUpdate) -> We
             status, reason = "enabled", None
         elif body.status == "disabled" and status == "enabled":
             status, reason = "disabled", "disabled by the merchant"
-        row = await db.fetchrow(
+        row = await db.fetchone(
             "UPDATE webhook_endpoint SET url = COALESCE($2, url), events = COALESCE($3::jsonb, events),"
             " description = COALESCE($4, description), faults = COALESCE($5::jsonb, faults), status = $6,"
             f" disabled_reason = $7, updated_at = $8 WHERE id = $1 RETURNING {COLUMNS}",
@@ -150,7 +150,7 @@ async def rotate(merchant_id: str, endpoint_id: str, grace_period_seconds: int) 
         row = await _row(merchant_id, endpoint_id, lock=True)
         pair = signatures.generate(row["signing"])
         grace = timedelta(seconds=grace_period_seconds)
-        row = await db.fetchrow(
+        row = await db.fetchone(
             "UPDATE webhook_endpoint SET previous_signing_key = $2, previous_key_expires_at = $3,"
             f" signing_key = $4, public_key = $5, updated_at = $6 WHERE id = $1 RETURNING {COLUMNS}",
             endpoint_id, row["signing_key"] if grace else None, at + grace if grace else None,

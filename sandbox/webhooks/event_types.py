@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import msgspec
 
@@ -14,7 +14,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "batch.completed",  # every item of a payout batch has its outcome (sandbox/batches)
     "settlement.completed",  # a settlement run moved collections to available (sandbox/settlements)
 )
-EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+EventType: TypeAlias = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 # What an endpoint may subscribe to: everything, a family, or one type.
 PATTERNS: tuple[str, ...] = ("*", *dict.fromkeys(t.split(".")[0] + ".*" for t in EVENT_TYPES), *EVENT_TYPES)
 

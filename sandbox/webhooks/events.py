@@ -118,10 +118,10 @@ async def resend(merchant_id: str, event_id: str, endpoint_id: str | None) -> Re
             ]
             if not endpoints:
                 raise Conflict(f"No enabled webhook endpoint subscribes to {event['type']}")
-        generations = dict(await db.fetch(
+        generations = {endpoint: generation for endpoint, generation in await db.fetch(
             "SELECT endpoint, max(generation) FROM webhook_delivery WHERE event = $1"
             " AND endpoint = ANY($2::varchar[]) GROUP BY endpoint",
-            event_id, [e["id"] for e in endpoints]))
+            event_id, [e["id"] for e in endpoints])}
         new = [NewDelivery(event, e, generations.get(e["id"], 0) + 1) for e in endpoints]
         _, scheduled = await deliveries.create(new, at, lease=False)
         for delivery_id, due in scheduled:

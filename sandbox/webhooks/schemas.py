@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
@@ -11,7 +11,7 @@ from sandbox.webhooks.faults import Faults
 from sandbox.webhooks.urls import URL_PATTERN
 
 # An event type, a family (`payout.*`) or `*` for every event.
-EventPattern = Literal[PATTERNS]  # type: ignore[valid-type]
+EventPattern: TypeAlias = Literal[PATTERNS]  # type: ignore[valid-type]
 Events = Annotated[list[EventPattern], msgspec.Meta(min_length=1, max_length=len(PATTERNS))]
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=URL_PATTERN,
                                   examples=["http://127.0.0.1:4000/hook"],

@@ -40,7 +40,7 @@ async def resolve(host: str, port: int) -> list[Address]:
         raise Refused(f"{host} does not resolve ({exc})") from None
     seen: list[Address] = []
     for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])  # a host string for INET and INET6
         if address not in seen:
             seen.append(address)
     return seen
@@ -61,7 +61,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     host name, which httpcore passes separately)."""
 
     def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
+        # pyright takes httpcore's stand-in AnyIOBackend, defined for when anyio is missing (it is not).
+        self._inner: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()  # pyright: ignore[reportAttributeAccessIssue]
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,

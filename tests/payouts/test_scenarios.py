@@ -152,6 +152,17 @@ def test_duplicate_name_refused(tmp_path):
         load(p)
 
 
+def test_ipn_step_before_submitting_refused(tmp_path):
+    # The rail's callback names the payout's psp_reference, which exists once submitted.
+    def ipn_first(d):
+        success = next(s for s in d["scenarios"] if s["name"] == "success")
+        success["steps"][0].pop("submit")
+        success["steps"][1]["via"] = "ipn"
+    p = _write(tmp_path, ipn_first)
+    with pytest.raises(ValueError, match="via ipn must follow a step that submits"):
+        load(p)
+
+
 def test_unknown_default_refused(tmp_path):
     p = _write(tmp_path, lambda d: d.update(default="nope"))
     with pytest.raises(KeyError):
