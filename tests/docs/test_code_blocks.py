@@ -13,8 +13,9 @@ pytest-codeblocks' extractor; the rules of this runner:
   the session runs in a scratch directory whose `.sandbox/` is this run's data dir (so
   `$(cat .sandbox/admin-key)` reads its admin key) and where `openapi/` is the repo's.
 - A `python` block runs in the same session (its exported variables visible); one that
-  defines `test_` functions is a test module for the pytest plugin and runs under pytest
-  against this sandbox (`MYPAY_SANDBOX_URL`, `MYPAY_ADMIN_KEY`), as the guides say to.
+  defines `test_` functions is a test module for the pytest plugin: it is saved where it
+  stands and the page's modules run under pytest after its other blocks, against this
+  sandbox (`MYPAY_SANDBOX_URL`, `MYPAY_ADMIN_KEY`), as the guides say to run them.
 - A block preceded by `<!-- pytest.mark.skip(reason="…") -->` is not run; the reason is
   required, and the page says so in words the reader sees.
 """
@@ -82,7 +83,7 @@ def script_for(page: Path, sandbox: Sandbox) -> tuple[str, int]:
         'curl() { case " $* " in *" -w "*|*" --write-out "*) command curl "$@";; '
         '*) command curl --fail-with-body --show-error "$@";; esac; }',
     ]
-    ran = 0
+    ran, test_modules = 0, []
     for n, block in enumerate(blocks):
         where = f"{page_id(page)}:{block.lineno}"
         reason = skip_reason(block.marks)
@@ -92,18 +93,21 @@ def script_for(page: Path, sandbox: Sandbox) -> tuple[str, int]:
         ran += 1
         code = block.code.replace("127.0.0.1:8000", f"127.0.0.1:{sandbox.port}")
         code = code.replace("127.0.0.1:8001", f"127.0.0.1:{sandbox.ipn_port}")
-        parts.append(f"__block={shlex.quote(where)}; echo {shlex.quote(f'-- {where}')}")
+        parts.append(f"__block={shlex.quote(where)}; echo \"-- {where} (at $SECONDS s)\"")
         syntax = block.syntax.strip()
         if syntax == "python":
             end = f"__END_OF_BLOCK_{n}__"
             if re.search(r"^def test_", code, re.M):
                 name = f"test_docs_block_{block.lineno}.py"
                 parts.append(f"cat > {name} <<'{end}'\n{code}{end}")
-                parts.append(f"python -m pytest -q -p no:cacheprovider {name}")
+                test_modules.append(name)
             else:
                 parts.append(f"python - <<'{end}'\n{code}{end}")
         else:
             parts.append(code)
+    if test_modules:  # one pytest run for the page's test modules: its start-up costs seconds
+        parts.append(f"__block={shlex.quote(f'{page_id(page)}: the test modules ' + ' '.join(test_modules))}")
+        parts.append(f"python -m pytest -q -p no:cacheprovider {' '.join(test_modules)}")
     parts.append("__block='(end of page)'")
     return "\n".join(parts) + "\n", ran
 
