@@ -4,7 +4,7 @@ and sweeps up anything a lost job or a killed worker left behind.
 The jobs, the database layer and the metrics are imported inside the functions that use
 them: `sandbox worker --check` imports this module too, and as a container health check
 it runs every few seconds and needs only arq and Redis, so it should not pay for
-importing the rest (figures in sandbox/bench/README.md)."""
+importing the rest (figures in docs/benchmark.md)."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ def run() -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     log.info("worker starting", extra={"time_scale": settings.time_scale})
     # uvloop, as the API runs under uvicorn: a worker's time goes to socket round trips,
-    # which uvloop makes cheaper (figures in sandbox/bench/README.md).
+    # which uvloop makes cheaper (figures in docs/benchmark.md).
     # arq's Worker runs on the loop that is current when it is built.
     asyncio.set_event_loop(uvloop.new_event_loop())
     build_worker().run()

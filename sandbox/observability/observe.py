@@ -81,7 +81,7 @@ class ObservedApp:
             if log.isEnabledFor(logging.INFO):
                 # makeRecord + handle rather than log.info, which also walks the stack to
                 # find the caller for a file and line no line shows: a cost on every
-                # request for nothing (figure in sandbox/bench/README.md).
+                # request for nothing (figure in docs/benchmark.md).
                 log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s %s %d", (method, route, status),
                                           None, extra={"method": method, "route": route, "path": scope["path"],
                                                        "status": status, "duration_ms": round(elapsed * 1000, 2)}))
