@@ -20,9 +20,10 @@ from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
+from sandbox.faults.controllers import FaultRuleController
 from sandbox.gate import Gate
 from sandbox.health.controllers import HealthController
-from sandbox.idempotency.claims import IdempotencyMiddleware
+from sandbox.idempotency.claims import IdempotencyMiddleware, on_effect
 from sandbox.ledger.controllers import BalanceController
 from sandbox.observability import logs, metrics
 from sandbox.observability.observe import observe
@@ -32,6 +33,8 @@ from sandbox.payouts.controllers import PayoutController
 from sandbox.payouts.verification_controller import VerifyAccountController
 from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.ratelimits.limiter import RateLimitMiddleware
+from sandbox.requests import journal, writer
+from sandbox.requests.controllers import RequestLogController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
 from sandbox.simulator.clock_controllers import ClockController, follow_the_callers_clock
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Each domain adds its own numbers to /metrics; core knows none of them.
     metrics.register(payout_metrics.collect)
     metrics.register(webhook_metrics.collect)
+    on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:
         if not settings.database_url or not settings.redis_url:
@@ -137,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def shutdown() -> None:
         await flusher.stop()
+        await writer.WRITER.close()
         await rate_limiter.close()
         await auth_cache.CACHE.stop()
         await redis_client.stop()
@@ -150,8 +155,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SandboxToolsController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
-                        SettlementController, PayoutBatchController, CoverageController, ClockController],
-        # Authentication, rate limit and idempotency, in one layer (gate.py).
+                        SettlementController, PayoutBatchController, CoverageController, ClockController,
+                        RequestLogController, FaultRuleController],
+        # Authentication, the request log and its faults, rate limit and idempotency, in
+        # one layer (gate.py).
         middleware=[DefineMiddleware(Gate, rate_limiter=rate_limiter,
                                      idempotency=IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes))],
         security=[{"apiKey": []}],

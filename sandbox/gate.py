@@ -1,13 +1,20 @@
 """The one ASGI layer every authenticated /api/v1 request passes, after routing:
 
 1. the API key authenticates the request (auth/keys.py), every method, OPTIONS included;
-2. the key's rate limit counts it (ratelimits/limiter.py; a refused request takes no
+2. the request log begins the merchant's entry and applies its fault, if any
+   (requests/journal.py; a fault before anything answers here, before the rate limit
+   counts the request);
+3. the key's rate limit counts it (ratelimits/limiter.py; a refused request takes no
    idempotency key), and its RateLimit headers go on the answer;
-3. a mutating request claims its idempotency key (idempotency/claims.py).
+4. a mutating request claims its idempotency key (idempotency/claims.py).
 
 Each rule stays in its own module; this layer only runs them in that order. One layer
 rather than three because each ASGI layer costs every request a coroutine, a send
-wrapper and Litestar's bypass checks (figures in the commit that merged them)."""
+wrapper and Litestar's bypass checks (figures in the commit that merged them).
+
+For a merchant's request this layer answers the errors raised past it itself, through
+the send the request log captures, so the log records every answer (Litestar's own
+handling would render the same problem outside it, unseen)."""
 
 from __future__ import annotations
 
@@ -15,9 +22,11 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.auth.keys import API_KEY_HEADER, authenticate
+from sandbox.core import errors
 from sandbox.idempotency.claims import MUTATING, IdempotencyMiddleware
 from sandbox.observability import logs
 from sandbox.ratelimits.limiter import RateLimitMiddleware, with_headers
+from sandbox.requests.journal import JOURNAL
 
 _KEY_HEADER = API_KEY_HEADER.encode()
 
@@ -47,6 +56,22 @@ class Gate:
         # its path names (known here: this layer runs after routing).
         payout_id = scope["path_params"].get("payout_id")
         logs.bind(merchant_id=principal.merchant_id, **({"payout_id": payout_id} if payout_id else {}))
+        entry = await JOURNAL.begin(scope, principal)
+        if entry is None:  # an admin key: not a merchant's request
+            await self._pass(scope, receive, send, principal)
+            return
+        send = entry.capture(send)
+        try:
+            await JOURNAL.before(scope, entry, principal)
+            await self._pass(scope, receive, send, principal)
+        except Exception as exc:
+            if entry.status:  # the answer had begun: nothing more can be said
+                raise
+            await errors.answer(scope, send, errors.to_api_error(exc))
+        finally:
+            JOURNAL.end(scope, entry)
+
+    async def _pass(self, scope: Scope, receive: Receive, send: Send, principal) -> None:
         rate_headers = await self.rate_limiter.count(principal)
         if rate_headers is not None:
             send = with_headers(send, rate_headers)

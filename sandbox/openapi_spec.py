@@ -66,8 +66,9 @@ def _zero_bounds(schemas: dict) -> None:
     """Litestar drops a bound of 0 (`ge=0` tests false), so the spec would call a negative
     number valid where the API refuses it: the Structs with such a bound state it again."""
     from sandbox.clocks.schemas import ClockAdvance
+    from sandbox.faults.schemas import FaultRuleCreate
 
-    for struct in (ClockAdvance,):
+    for struct in (ClockAdvance, FaultRuleCreate):
         (_,), defs = msgspec.json.schema_components([struct])
         for prop, rule in defs[struct.__name__]["properties"].items():
             for option in rule.get("anyOf", [rule]):

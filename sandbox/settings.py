@@ -117,6 +117,11 @@ class Settings:
     # GET /balance/summary is cached in Redis for this long (at most 120 s); any balance
     # change invalidates it at once.
     summary_cache_s: int = field(default_factory=lambda: min(_int("SANDBOX_SUMMARY_CACHE_S", 120), 120))
+    # The request log (GET /sandbox/requests) keeps a merchant's requests this long, and at
+    # most its last `request_log_max` of them; the worker prunes every `request_log_prune_s`.
+    request_log_hours: float = field(default_factory=lambda: _float("SANDBOX_REQUEST_LOG_HOURS", 24.0))
+    request_log_max: int = field(default_factory=lambda: _int("SANDBOX_REQUEST_LOG_MAX", 10_000))
+    request_log_prune_s: int = field(default_factory=lambda: _int("SANDBOX_REQUEST_LOG_PRUNE_S", 10))
     # Requests per API key, e.g. "100/second" or "5/minute"; admins override it per merchant.
     rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
     # Collections settle this long after they were made (simulated seconds: × time scale).

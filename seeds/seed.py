@@ -16,7 +16,7 @@ from sandbox.merchants import service as merchants
 HERE = Path(__file__).resolve().parent
 DEMO_OPENING_BALANCE = 1_000_000_00  # PKR 1,000,000.00
 
-# Documented test keys (README): safe to publish, they only ever unlock this sandbox.
+# Documented test keys (README, docs/getting-started.md): safe to publish, they only ever unlock this sandbox.
 DEMO_MERCHANTS = [
     ("mch_demo_alpha", "Demo Merchant Alpha", "sk_test_alpha_demo_key_0000000000000001"),
     ("mch_demo_beta", "Demo Merchant Beta", "sk_test_beta__demo_key_0000000000000002"),

@@ -4,7 +4,7 @@ and sweeps up anything a lost job or a killed worker left behind.
 The jobs, the database layer and the metrics are imported inside the functions that use
 them: `sandbox worker --check` imports this module too, and as a container health check
 it runs every few seconds and needs only arq and Redis, so it should not pay for
-importing the rest (figures in sandbox/bench/README.md)."""
+importing the rest (figures in docs/benchmark.md)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     from worker import batches as batch_jobs
     from worker import idempotency as idempotency_jobs
     from worker import jobs, webhooks
+    from worker import requests as request_jobs
     from worker import settlements as settlement_jobs
     from worker.resilient import ResilientWorker
 
@@ -164,6 +165,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             *settlement_jobs.cron_jobs(settings),
             *batch_jobs.cron_jobs(settings),
             *idempotency_jobs.cron_jobs(),
+            *request_jobs.cron_jobs(settings),
         ], quiet=True),
         redis_settings=redis_client.redis_settings(settings.redis_url),
         on_startup=startup,
@@ -186,7 +188,7 @@ def run() -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     log.info("worker starting", extra={"time_scale": settings.time_scale})
     # uvloop, as the API runs under uvicorn: a worker's time goes to socket round trips,
-    # which uvloop makes cheaper (figures in sandbox/bench/README.md).
+    # which uvloop makes cheaper (figures in docs/benchmark.md).
     # arq's Worker runs on the loop that is current when it is built, so the loop is set
     # after the imports: Piccolo's engine calls asyncio.run() when its configuration is
     # imported, which leaves no current loop (the worker then ran on asyncio's own).

@@ -33,6 +33,10 @@ class Principal:
     # The merchant's own rate limit (admin override), read with the key: the rate limiter
     # needs it on every request, and this way it costs no round trip and is never stale.
     rate_limit_per_minute: int | None = None
+    # Whether the merchant has a fault rule with uses left (sandbox/faults/): read with the
+    # key, so a merchant without rules pays no query for them; rule changes reach the key
+    # cache as key changes do.
+    fault_rules: bool = False
 
     @property
     def idempotency_scope(self) -> str:
@@ -77,7 +81,8 @@ async def authenticate(key: str | None) -> Principal:
         return cached
     generation = CACHE.generation
     row = await db.fetchrow(
-        "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute"
+        "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute,"
+        " EXISTS (SELECT 1 FROM fault_rule f WHERE f.merchant = k.merchant AND f.remaining > 0) AS fault_rules"
         " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant WHERE k.prefix = $1",
         key_prefix(key),
     )
@@ -88,7 +93,7 @@ async def authenticate(key: str | None) -> Principal:
     if row["revoked_at"] is not None:  # worded as for an unknown key: a probe learns nothing
         raise Unauthenticated("The API key is not valid")
     principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
-                          rate_limit_per_minute=row["rate_limit_per_minute"])
+                          rate_limit_per_minute=row["rate_limit_per_minute"], fault_rules=row["fault_rules"])
     CACHE.put(digest, principal, generation)
     return principal
 

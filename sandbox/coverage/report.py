@@ -30,4 +30,13 @@ def render(coverage: dict) -> str:
                     [(p["name"], mark(p["count"]), p["count"]) for p in coverage["operator_paths"]])
     lines += table("Error codes received", ("code", "times"),
                     [(e["code"], e["count"]) for e in coverage["error_codes"]])
+    lines += table("Faults after commit: what the client did next", ("fault", "injected", "recovered",
+                                                                    "duplicated", "open"),
+                   [(f["kind"], f["injected"], f["recovered"], f["duplicated"], f["open"])
+                    for f in coverage.get("faults", [])])
+    for f in coverage.get("faults", []):
+        for case in f["cases"]:
+            if case["verdict"] == "duplicated":
+                lines.append(f"  DUPLICATED: payout {case['payout_id']} ({f['kind']} on request {case['request_id']})"
+                             f" was paid again as {case['duplicate_payout_id']}")
     return "\n".join(lines) + "\n"

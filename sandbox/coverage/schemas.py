@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import msgspec
 
+from sandbox.requests.verdict import FaultVerdicts
+
 
 class CoverageScenario(msgspec.Struct):
     name: str
@@ -38,3 +40,6 @@ class Coverage(msgspec.Struct):
     events_only_failed: list[str]
     error_codes: list[CoverageErrorCode]
     operator_paths: list[CoverageOperatorPath]
+    # Per fault kind after commit: how many the merchant's requests got, and what its
+    # client did next (recovered, duplicated, open), case by case.
+    faults: list[FaultVerdicts]

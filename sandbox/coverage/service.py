@@ -21,6 +21,7 @@ from sandbox.coverage.schemas import (
 )
 from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import scenarios
+from sandbox.requests import verdict
 
 log = logging.getLogger("sandbox.coverage")
 
@@ -92,6 +93,7 @@ async def of_merchant(merchant_id: str) -> Coverage:
         events_only_failed=[e.type for e in events if not e.acknowledged],
         error_codes=[CoverageErrorCode(code=r["code"], count=r["count"]) for r in errors],
         operator_paths=[CoverageOperatorPath(name=name, count=operator[name]) for name in OPERATOR_PATHS],
+        faults=await verdict.of_merchant(merchant_id),
     )
 
 

@@ -22,7 +22,7 @@ from litestar.template.config import TemplateConfig
 from sandbox.admin import service as admin_service
 from sandbox.auth.keys import authenticate
 from sandbox.core.errors import ApiError, NotFound, Unauthenticated
-from sandbox.dashboard import batches, filters, forms, pages, queries, views, webhooks
+from sandbox.dashboard import batches, filters, forms, pages, queries, requests, views, webhooks
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
@@ -303,7 +303,7 @@ def routers(rate_limiter: RateLimitMiddleware) -> list[Router]:
         path="/dashboard",
         route_handlers=[login_page, login, logout, home, ledger_page, topup, payout_list, payout_rows, new_payout,
                         create_payout, payout_page, payout_live, payout_action, scenario_page, review_page,
-                        merchant_page, *webhooks.route_handlers, *batches.route_handlers,
+                        merchant_page, *webhooks.route_handlers, *batches.route_handlers, *requests.route_handlers,
                         unknown_page],
         include_in_schema=False,
         # As on the API: who is signed in, then the merchant's rate limit, then the form's

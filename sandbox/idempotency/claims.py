@@ -28,6 +28,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 import asyncpg
 import msgspec
@@ -57,6 +58,55 @@ KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_reference", "insufficient_funds"})
 REPLAYED_HEADERS = frozenset({"content-type", "location"})
 IN_STATEMENT = "idempotency_in_statement"  # route opt: the handler's statement takes the key
+# What the request log reads from the scope's state: (key, outcome) once the key's outcome
+# is known (`first`, `replayed`, `conflict` for a reused key with another body, `in_flight`),
+# and (the body if it was kept in memory, its size) once read.
+KEY_USE = "idempotency_key_use"
+REQUEST_BODY = "idempotency_request_body"
+
+
+class EffectLog(Protocol):
+    """What records a request with its effect (the request log, sandbox/requests/), told
+    here so that its record commits with the effect and the key's answer."""
+
+    async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        """Write the record, inside the transaction that commits the effect."""
+        ...
+
+    def row(self, scope: Scope, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> tuple:
+        """The record as the arguments an in-statement call writes it with (`KeyClaim.args`)
+        should that call make the effect (all None: nothing to write)."""
+        ...
+
+    def written(self, scope: Scope) -> None:
+        """The in-statement call made the effect and wrote `row`'s record."""
+        ...
+
+
+class _Unrecorded:
+    """Until a log is told (`on_effect`): effects are not recorded; an in-statement call,
+    which needs its record's arguments, cannot be made."""
+
+    async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        return None
+
+    def row(self, scope: Scope, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> tuple:
+        raise RuntimeError("no effect log: the app calls on_effect(...) before serving")
+
+    def written(self, scope: Scope) -> None:
+        return None
+
+
+_log: EffectLog = _Unrecorded()
+
+
+def on_effect(log: EffectLog) -> None:
+    global _log
+    _log = log
+
+
+def _use(scope: Scope, key: str, outcome: str) -> None:
+    scope["state"][KEY_USE] = (key, outcome)
 
 
 class StoredResponse(msgspec.Struct):
@@ -163,6 +213,12 @@ def _replay(row, request_hash: str) -> StoredResponse:
     )
 
 
+def _replay_for(scope: Scope, key: str, row, request_hash: str) -> StoredResponse:
+    """`_replay`, noting the key's outcome for the request log."""
+    _use(scope, key, "conflict" if row["request_hash"] != request_hash else "replayed")
+    return _replay(row, request_hash)
+
+
 def _lock_name(scope_id: str, key: str) -> str:
     """What the advisory lock on (scope, key) is taken on, in every path alike."""
     return f"{scope_id}\x1f{key}"
@@ -175,16 +231,19 @@ class KeyClaim:
 
     IN_USE, STORED, REFUSED, CREATED = "in_use", "stored", "refused", "created"
 
-    def __init__(self, scope_id: str, key: str, request_hash: str) -> None:
+    def __init__(self, scope: Scope, scope_id: str, key: str, request_hash: str) -> None:
+        self.scope = scope
         self.scope_id, self.key, self.request_hash = scope_id, key, request_hash
         self.outcome: str | None = None
         self.stored: asyncpg.Record | None = None
 
     def args(self, status: int, body: bytes) -> tuple:
-        """The key's part of the call: the lock, the lookup, and the response to store when
-        the effect is made (a JSON body, as the handler's return value is encoded)."""
+        """The request's part of the call: the key's lock, its lookup, and the response to
+        store when the effect is made (a JSON body, as the handler's return value is
+        encoded); then the request's record (`EffectLog.row`), written with the effect."""
+        answered = [("content-type", "application/json"), ("content-length", str(len(body)))]
         return (_lock_name(self.scope_id, self.key), self.scope_id, self.key, self.request_hash, TTL, status,
-                _JSON_HEADERS, body)
+                _JSON_HEADERS, body, *_log.row(self.scope, self.key, status, answered, body))
 
     def settle(self, record: asyncpg.Record | None) -> str:
         """Record what the call did and return it: IN_USE, STORED (the key's stored
@@ -195,6 +254,8 @@ class KeyClaim:
         self.outcome = outcome
         if outcome == self.STORED:
             self.stored = record
+        elif outcome == self.CREATED:
+            _log.written(self.scope)
         return outcome
 
 
@@ -243,6 +304,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         limit = (route_handler.resolve_request_max_body_size() if isinstance(route_handler, HTTPRouteHandler)
                  else None) or self.max_body_bytes
         body = await read_body(scope, receive, limit)
+        scope["state"][REQUEST_BODY] = (body.in_memory, body.size)
         try:
             if self.form_field is None:
                 check_json(scope, body)
@@ -275,7 +337,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         without making it, so the request must run the ordinary way: there the key is
         looked up first, and a reused key answers 422 before the input is judged. (A 5xx,
         say the database being down, is answered as it is: never stored, never re-run.)"""
-        claim = KeyClaim(principal.idempotency_scope, key, fingerprint(scope, body))
+        claim = KeyClaim(scope, principal.idempotency_scope, key, fingerprint(scope, body))
         state = scope.setdefault("state", {})
         state[_CLAIM] = claim
         capture = _Capture()
@@ -288,9 +350,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if claim.outcome is None and capture.status < 500:
             return False
         if claim.outcome == KeyClaim.IN_USE:
+            _use(scope, key, "in_flight")
             raise IdempotencyKeyInUse()
         if claim.outcome == KeyClaim.STORED:
-            outcome, stored = "replay", _replay(claim.stored, claim.request_hash)
+            outcome, stored = "replay", _replay_for(scope, key, claim.stored, claim.request_hash)
         else:
             stored = capture.stored()
             # REFUSED: the call wrote nothing and the handler raised why; stored as below.
@@ -310,9 +373,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
             row = await db.fetchrow(_CLAIM_SQL, _lock_name(scope_id, key), scope_id, key)
             assert row is not None  # idempotency_claim returns one row, always
             if not row["got_lock"]:
+                _use(scope, key, "in_flight")
                 raise IdempotencyKeyInUse()
             if row["request_hash"] is not None:
-                stored = _replay(row, request_hash)
+                stored = _replay_for(scope, key, row, request_hash)
                 outcome = "replay"
             else:
                 with cause.requested(ensure_request_id(scope), key):
@@ -328,6 +392,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
                         # answer as a duplicate does.
                         await tx.rollback()
                         outcome = "lost_race"
+                    else:
+                        _use(scope, key, "first")
+                        await _log.committed(scope, capture.status, capture.headers, bytes(capture.body))
                 else:
                     await tx.rollback()
                     if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
@@ -355,8 +422,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
             row = await db.fetchrow(_STORED_SQL, scope_id, key)
             if row is None:  # it expired in between (a day later): the client may simply retry
                 raise IdempotencyKeyInUse()
-            stored = _replay(row, request_hash)
+            stored = _replay_for(scope, key, row, request_hash)
             outcome = "replay"
+        _use(scope, key, "replayed" if outcome == "replay" else "first")
         if outcome == "replay":
             await _send_stored(send, stored, replayed=True)
         else:  # the client sees every header the handler set; only some are kept for replays

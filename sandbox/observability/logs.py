@@ -66,7 +66,7 @@ _SECRET_MARKS = ("sk_test_", "sk_admin_", "whsec_", "whsk_", "whpk_")
 
 def redact(text: str) -> str:
     # Substring tests first: most lines hold no secret, and these cost a fraction of the
-    # regex (figures in sandbox/bench/README.md).
+    # regex (figures in docs/benchmark.md).
     if any(mark in text for mark in _SECRET_MARKS):
         return _SECRET.sub(lambda m: m.group(1) + "[redacted]", text)
     return text
@@ -177,7 +177,7 @@ class _Writer:
     """The thread that formats and writes: every INTERVAL_S it takes all the records
     waiting and writes them in one call. It does not wait on the queue: a thread woken
     for every record cost the event loop more than formatting the record did (figures
-    in sandbox/bench/README.md)."""
+    in docs/benchmark.md)."""
 
     INTERVAL_S = 0.05
 

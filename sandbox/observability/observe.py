@@ -23,6 +23,7 @@ from sandbox.observability import logs, metrics, nul_guard
 
 log = logging.getLogger("sandbox.http")
 
+SERVER_SEND = "asgi_server_send"
 UNMATCHED = "unmatched"  # the route label of a request no route matched (any path: keep cardinality bounded)
 # Clients may send any method name; the metric labels only these (the log line keeps it).
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -40,6 +41,9 @@ class ObservedApp:
             return
         started = perf_counter()
         request_id = ensure_request_id(scope)
+        # The server's own send: a fault that drops the connection needs it (ASGI has no
+        # message for that); see sandbox/faults/effects.py.
+        scope["state"][SERVER_SEND] = send
         ctx = logs.new_context(request_id=request_id)
         status = 500  # what the client gets if the app raises past every handler
         created = scope["method"] == "POST" and scope["path"].endswith("/payouts")
@@ -77,7 +81,7 @@ class ObservedApp:
             if log.isEnabledFor(logging.INFO):
                 # makeRecord + handle rather than log.info, which also walks the stack to
                 # find the caller for a file and line no line shows: a cost on every
-                # request for nothing (figure in sandbox/bench/README.md).
+                # request for nothing (figure in docs/benchmark.md).
                 log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s %s %d", (method, route, status),
                                           None, extra={"method": method, "route": route, "path": scope["path"],
                                                        "status": status, "duration_ms": round(elapsed * 1000, 2)}))

@@ -208,14 +208,15 @@ async def insert(row: PayoutRow, posting: Posting, events: list[Event]) -> bool:
 
 
 _CREATE_SQL = "SELECT outcome, request_hash, response_status, response_headers, response_body FROM payout_create(" + \
-    ", ".join(f"${i}" for i in range(1, 38)) + ")"
+    ", ".join(f"${i}" for i in range(1, 56)) + ")"
 
 
 async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events: list[Event]):
     """`insert`, with the request's idempotency key taken in the same call, outside any
     transaction (the call is its own): the database function `payout_create` takes the
     key's lock, looks up its stored response, and only when there is none makes the
-    posting, the payout, its events and stores the response in `key_args`. Returns its
+    posting, the payout, its events, stores the response in `key_args` and writes the
+    request's log entry they carry (`KeyClaim.args`). Returns its
     outcome row (`in_use`, `stored`, `refused` or `created`); raises UniqueViolationError
     for a reference already used (then nothing was written)."""
     return await db.fetchrow(

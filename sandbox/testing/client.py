@@ -168,6 +168,29 @@ class MypayMerchant:
     def coverage(self) -> dict:
         return self.sandbox.coverage_of(self.key)
 
+    def requests(self, **filters) -> list[dict]:
+        """The merchant's logged API requests, newest first, every page: `idempotency_key`,
+        `method`, `path` (a prefix), `status`, `since` filter them, `limit` caps how many."""
+        most = filters.pop("limit", None)
+        found: list[dict] = []
+        params = {k: v for k, v in filters.items() if v is not None}
+        while most is None or len(found) < most:
+            page = expect(self.client.get("/sandbox/requests", params={**params, "limit": 100}), 200)
+            found += page["data"]
+            if not page["has_more"]:
+                break
+            params["cursor"] = page["next_cursor"]
+        return found[:most] if most is not None else found
+
+    def fault(self, fault: str, path: str = "/", method: str = "*", times: int = 1,
+              delay_s: float | None = None) -> dict:
+        """A fault rule: the merchant's next `times` requests matching `method` and `path`
+        (a route template or prefix below /api/v1) get `fault`."""
+        body = {"fault": fault, "path": path, "method": method, "times": times}
+        if delay_s is not None:
+            body["delay_s"] = delay_s
+        return expect(self.client.post("/sandbox/faults", json=body), 201)
+
     def clock(self) -> dict:
         """The merchant's clock: `kind` ("manual" or "live"), `time`, `next_step_at`."""
         return expect(self.client.get("/sandbox/clock"), 200)

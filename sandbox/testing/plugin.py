@@ -17,7 +17,13 @@ nothing until a test asks for it, so installing the package changes no other sui
 - `mypay_account_number(scenario)`, `mypay_wait_for_status(payout_id, status, timeout)`.
 - `--mypay-require-coverage=all|name,...`: at the end, fail the session unless the
   session's merchants reached the end of every named scenario (or took every named
-  operator path: simulate, reinitiate, cancel, approve, reject, release)."""
+  operator path: simulate, reinitiate, cancel, approve, reject, release).
+- `--mypay-require-safe-retries`: at the end, fail the session if any merchant's client
+  paid twice after a fault (a request's answer lost, held or replaced by a 500 after the
+  payout was made, then another payout to the same destination for the same amount under
+  another idempotency key), naming both payouts. `mypay_merchant.fault(...)` makes rules,
+  `mypay_merchant.requests(**filters)` reads the request log; under a failing test the
+  plugin prints that merchant's last requests."""
 
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ from sandbox.testing.client import MypayMerchant, MypaySandbox
 
 _MISSING = pytest.StashKey[list[str]]()
 _EMBEDDED = pytest.StashKey[str]()
+_DUPLICATED = pytest.StashKey[list[str]]()
+LAST_REQUESTS = 20  # printed under a failing test
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mypay-require-coverage", metavar="all|NAME,...", default=None,
                     help="fail the session unless its merchants reached the end of these scenarios "
                          "(`all`: every scenario) or took these operator paths")
+    group.addoption("--mypay-require-safe-retries", action="store_true", default=False,
+                    help="fail the session if a client made a second payout after a fault instead of "
+                         "retrying with the same idempotency key")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,6 +77,8 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
         required = request.config.getoption("--mypay-require-coverage")
         if required:
             request.config.stash[_MISSING] = _never_exercised(sandbox, required)
+        if request.config.getoption("--mypay-require-safe-retries"):
+            request.config.stash[_DUPLICATED] = _paid_twice(sandbox)
     finally:
         sandbox.close()
         if embedded is not None:
@@ -86,7 +99,21 @@ def _never_exercised(sandbox: MypaySandbox, required: str) -> list[str]:
     return [n for n in names if n not in reached]
 
 
+def _paid_twice(sandbox: MypaySandbox) -> list[str]:
+    found = []
+    for merchant in sandbox.merchants:
+        for fault in sandbox.coverage_of(merchant.key)["faults"]:
+            for case in fault["cases"]:
+                if case["verdict"] == "duplicated":
+                    found.append(f"merchant {merchant.id}: payout {case['payout_id']} was paid again as "
+                                 f"{case['duplicate_payout_id']} (fault {fault['kind']} on request "
+                                 f"{case['request_id']}; retry with the same idempotency key instead)")
+    return found
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.stash.get(_DUPLICATED, None) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     required = session.config.getoption("--mypay-require-coverage")
     if not required or session.config.option.collectonly:
         return
@@ -101,6 +128,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if _EMBEDDED in config.stash:
         terminalreporter.write_line(config.stash[_EMBEDDED])
+    duplicated = config.stash.get(_DUPLICATED, None)
+    if duplicated:
+        terminalreporter.write_line("mypay safe-retries gate FAILED: a client paid twice", red=True)
+        for line in duplicated:
+            terminalreporter.write_line("  " + line, red=True)
+    elif duplicated is not None:
+        terminalreporter.write_line("mypay safe-retries gate passed", green=True)
     missing = config.stash.get(_MISSING, None)
     if missing is None:
         return
@@ -108,6 +142,30 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(f"mypay coverage gate FAILED; never exercised: {', '.join(missing)}", red=True)
     else:
         terminalreporter.write_line("mypay coverage gate passed", green=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under a failing test, the last requests of its merchant, as the sandbox logged them."""
+    report = yield
+    merchant = getattr(item, "funcargs", {}).get("mypay_merchant")
+    if report.when == "call" and report.failed and isinstance(merchant, MypayMerchant):
+        try:
+            text = render_requests(merchant.requests(limit=LAST_REQUESTS))
+        except Exception as exc:  # noqa: BLE001 - the failure itself matters more than this aid
+            text = f"(could not read the request log: {exc})"
+        report.sections.append((f"mypay: last requests of merchant {merchant.id}, newest first", text))
+    return report
+
+
+def render_requests(entries: list[dict]) -> str:
+    lines = []
+    for e in entries:
+        key = f" key={e['idempotency_key']} ({e['idempotency_outcome']})" if e["idempotency_key"] else ""
+        fault = f" FAULT={e['fault']}" if e["fault"] else ""
+        objects = f" {','.join(e['object_ids'])}" if e["object_ids"] else ""
+        lines.append(f"{e['at']} {e['method']} {e['path']} -> {e['status']}{key}{fault}{objects} [{e['id']}]")
+    return "\n".join(lines) or "(none)"
 
 
 @pytest.fixture

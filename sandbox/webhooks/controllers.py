@@ -49,7 +49,7 @@ class WebhookEndpointController(Controller):
     async def create(self, request: Request, data: JSONBody[EndpointCreate]) -> WebhookEndpointWithSecret:
         """Events matching `events` are POSTed to `url`, signed the Standard Webhooks way.
         The `whsec_…` secret (hmac-sha256) is shown only here; ed25519 endpoints get a
-        `whpk_…` public key instead. `faults` injects failures on purpose (see the README)."""
+        `whpk_…` public key instead. `faults` injects failures on purpose (see the Webhooks guide, docs/webhooks.md)."""
         return await endpoints.create(request.user.merchant_id, data)
 
     @get("", operation_id="listWebhookEndpoints", summary="List webhook endpoints, newest first",

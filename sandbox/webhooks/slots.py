@@ -2,7 +2,7 @@
 to any one origin.
 
 httpx's connection pool does work per pooled connection on every request, so a fast
-receiver is served quickest over a few connections (figures in sandbox/bench/README.md);
+receiver is served quickest over a few connections (figures in docs/benchmark.md);
 the overall limit lets slow receivers elsewhere proceed meanwhile, and the merchant's
 limit keeps one merchant's slow receivers from taking every turn."""
 

@@ -86,7 +86,7 @@ async def test_reinitiations_of_one_payout_are_capped(merchant, worker):
     """A payout may be reinitiated MAX_REINITIATIONS times; the next try is refused with
     409 and the reason, and changes nothing. Its history, and every event carrying it,
     stays bounded (1,000 reinitiations once made GET /events for it 24 MB)."""
-    MAX_REINITIATIONS = 10  # noqa: N806  (the cap the README states)
+    MAX_REINITIATIONS = 10  # noqa: N806  (the cap docs/scenarios-and-time.md states)
     p = (await merchant.post("/payouts", payout_body(account="12345678900003"))).json()
     for _ in range(MAX_REINITIATIONS):
         await settled(merchant, p["id"], "failed")

@@ -95,13 +95,13 @@ class Up:
     def __init__(self, data_dir: Path, *args: str, **env: str) -> None:
         Up.runs += 1
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port, self.ipn_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
         child_env.update(
             SANDBOX_DATA_DIR=str(data_dir),
             SANDBOX_API_PORT=str(self.port),
-            SANDBOX_IPN_PORT=str(free_port()),
+            SANDBOX_IPN_PORT=str(self.ipn_port),
             SANDBOX_TIME_SCALE="0",
             **env,
         )

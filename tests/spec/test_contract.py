@@ -62,6 +62,11 @@ RESETS_TO_DEFAULT = {"DELETE /api/v1/admin/merchants/{merchant_id}/rate-limit"}
 # excludes it on the ledger feed (a rule between two parameters, which OpenAPI cannot
 # state). Positive cases therefore go without a made-up cursor; negative ones keep it.
 OPAQUE_QUERY = ("cursor",)
+# A fault rule the run makes would fail the run's later calls on purpose (a held answer, a
+# dropped connection): every rule it makes matches a path no operation has. Only a path
+# that is valid already is replaced, so a case made invalid elsewhere stays invalid.
+FAULT_RULE_PATH = re.compile(r"^/[\x21-\x7e]{0,199}$")
+HARMLESS_FAULT_PATH = "/contract-test/matches-nothing"
 
 
 @dataclass
@@ -102,10 +107,15 @@ def build_config(base_url: str) -> SchemathesisConfig:
 
 def prepare_call(ctx, case, kwargs) -> None:
     """before_call: a fresh idempotency key per call (generated ones repeat: "0", "!"…)
-    unless the generated one is deliberately invalid; no made-up cursor in positive cases."""
+    unless the generated one is deliberately invalid; no made-up cursor in positive cases;
+    fault rules that match nothing the run calls."""
     for name, value in list((case.headers or {}).items()):
         if name.lower() == IDEMPOTENCY_HEADER and isinstance(value, str) and VALID_KEY.fullmatch(value):
             case.headers[name] = "st-" + secrets.token_hex(16)
+    if case.operation.path.endswith("/sandbox/faults") and case.method.upper() == "POST" and \
+            isinstance(case.body, dict) and isinstance(case.body.get("path"), str) and \
+            FAULT_RULE_PATH.fullmatch(case.body["path"]):
+        case.body["path"] = HARMLESS_FAULT_PATH
     if case.meta is not None and case.meta.generation.mode.is_positive and case.query:
         for name in OPAQUE_QUERY:
             case.query.pop(name, None)

@@ -1,5 +1,5 @@
 """A TypeScript integrator's view of the committed spec: types generated with
-openapi-typescript (the version and flags the README's "Generated clients" states) let a
+openapi-typescript (the version and flags the guide docs/api-conventions.md's "Generated clients" states) let a
 program compiled with `tsc --strict` switch exhaustively over a payout's status and over
 the webhook union, each event's `data.status` narrowed by its `type` (tests/spec/ts/
 exhaustive.ts). It fails when a closed set stops being an enum, when a value is added
@@ -23,7 +23,7 @@ import pytest
 from sandbox.openapi_export import SPEC_PATH
 
 TS_DIR = Path(__file__).with_name("ts")
-# As the README's "Generated clients" says: with openapi-typescript's default, a field
+# As docs/api-conventions.md's "Generated clients" says: with openapi-typescript's default, a field
 # that has a default (`account_title: null`) would be required in request bodies too.
 GENERATE_FLAGS = ["--default-non-nullable", "false"]
 # --skipLibCheck: the program is what is checked, not the packages' own declarations.

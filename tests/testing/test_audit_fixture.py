@@ -1,6 +1,6 @@
 """The pytest plugin's one-call audit (`mypay_audit_receiver`), run as an integrator runs
 it: small suites in a pytest subprocess (pytester) with their own webhook receivers,
-against this run's sandbox (MYPAY_SANDBOX_URL). The README's example passes as written; a
+against this run's sandbox (MYPAY_SANDBOX_URL). The guide's example passes as written; a
 sound receiver passes; a lax one fails the test with the scorecard."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-SECTION = README[README.index("### Auditing your webhook receiver"):]
+GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "auditing-your-webhook-receiver.md").read_text()
+SECTION = GUIDE[GUIDE.index("## In your test suite"):]
 EXAMPLE = SECTION[SECTION.index("```python\n") + len("```python\n"):]
-README_EXAMPLE = EXAMPLE[:EXAMPLE.index("```\n")]  # the section's pytest module, as written
+GUIDE_EXAMPLE = EXAMPLE[:EXAMPLE.index("```\n")]  # the section's pytest module, as written
 
 pytest_plugins = ["pytester"]
 
 # An integrator's receiver (http.server + standardwebhooks), sound or lax, and the one
-# call that audits it. The same shape as the README's example.
+# call that audits it. The same shape as the guide's example.
 SUITE = '''
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,7 +65,7 @@ def test_receiver(mypay_audit_receiver, checks):
 async def test_one_call_audits_a_receiver(pytester, monkeypatch, stack):
     monkeypatch.setenv("MYPAY_SANDBOX_URL", stack.base_url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", stack.admin_key)
-    pytester.makepyfile(test_receiver=SUITE, test_receiver_audit=README_EXAMPLE)
+    pytester.makepyfile(test_receiver=SUITE, test_receiver_audit=GUIDE_EXAMPLE)
     # In a thread: the sandbox under test serves in this event loop meanwhile.
     result = await asyncio.to_thread(pytester.runpytest_subprocess, "-p", "no:cacheprovider", timeout=120)
     result.assert_outcomes(passed=2, failed=1)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, delete, get, post
+from litestar.params import JSONBody, PathParameter
+
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import NotFound, reads, writes
+from sandbox.faults import store
+from sandbox.faults.schemas import FaultRule, FaultRuleCreate, FaultRuleList
+
+
+class FaultRuleController(Controller):
+    path = "/sandbox/faults"
+    tags = ["Sandbox tools"]
+    guards = [merchant_only]
+
+    @post("", operation_id="createFaultRule", status_code=201, summary="Make the next matching requests fail",
+          responses=writes())
+    async def create(self, request: Request, data: JSONBody[FaultRuleCreate]) -> FaultRule:
+        """The merchant's next `times` requests matching `method` and `path` get `fault`:
+        before anything happens `unavailable` (503 + Retry-After), `rate_limited` (429 +
+        Retry-After) or `slow` (the true answer after `delay_s`); after the effect is
+        committed `response_lost` (the connection closes with no response), `timeout` (the
+        true answer held `delay_s`) or `error_after_commit` (a 500 instead of the true
+        answer). A retry with the same idempotency key gets the true answer, with
+        `Idempotent-Replayed: true`. The header `X-Sandbox-Fault: KIND` does the same for one request."""
+        return await store.create(request.user.merchant_id, data)
+
+    @get("", operation_id="listFaultRules", summary="The merchant's fault rules, spent ones too", responses=reads())
+    async def list(self, request: Request) -> FaultRuleList:
+        return FaultRuleList(data=await store.listed(request.user.merchant_id))
+
+    @delete("/{rule_id:str}", operation_id="deleteFaultRule", status_code=204, summary="Delete a fault rule",
+            responses=writes(NotFound))
+    async def remove(self, request: Request, rule_id: Annotated[str, PathParameter(max_length=64)]) -> None:
+        await store.delete(request.user.merchant_id, rule_id)

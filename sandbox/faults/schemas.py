@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "*"]
+
+
+class FaultRuleCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """`delay_s`: for `slow` and `timeout`, how long the answer is held (default 3 s and 30 s)."""
+
+    path: Annotated[str, msgspec.Meta(
+        min_length=1, max_length=200, pattern=r"^/[\x21-\x7e]*$",
+        description="A route template (`/payouts/{payout_id}/cancel`) or a path prefix, whole segments"
+                    " (`/payouts` matches `/payouts/po_1/cancel`), below `/api/v1` (the prefix may be given)")]
+    fault: Annotated[FaultKind, msgspec.Meta(description="What happens to the matching requests")]
+    method: Annotated[Method, msgspec.Meta(description="The method matched; `*` for any")] = "*"
+    times: Annotated[int, msgspec.Meta(ge=1, le=1000, description="How many matching requests it applies to")] = 1
+    delay_s: Annotated[float, msgspec.Meta(ge=0, le=MAX_DELAY_S)] | None = msgspec.field(default=None)
+
+
+class FaultRule(msgspec.Struct):
+    id: str
+    object: Literal["fault_rule"]
+    method: str
+    path: str
+    fault: FaultKind
+    times: int
+    remaining: Annotated[int, msgspec.Meta(description="Matching requests it still applies to; 0 once spent")]
+    delay_s: float
+    created_at: str
+
+
+class FaultRuleList(msgspec.Struct):
+    data: list[FaultRule]

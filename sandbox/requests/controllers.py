@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Annotated, Literal
+
+from litestar import Controller, Request, Response, get
+from litestar.params import PathParameter, QueryParameter
+
+from sandbox.auth.keys import merchant_only
+from sandbox.core.errors import NotFound, reads
+from sandbox.core.timestamps import parse_timestamp
+from sandbox.core.types import RFC3339
+from sandbox.requests import har, service
+from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
+
+HAR_MOST = 10_000  # a merchant's whole log at the default retention
+HAR_MEDIA = "application/json"
+
+Key = Annotated[str | None, QueryParameter(max_length=255, description="Only requests with this idempotency key")]
+Method = Annotated[Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] | None,
+                   QueryParameter(description="Only this method")]
+Path = Annotated[str | None, QueryParameter(max_length=500,
+                                            description="Only paths starting with this (`/api/v1/payouts`)")]
+Status = Annotated[int | None, QueryParameter(ge=100, le=599, description="Only this status")]
+Since = Annotated[str | None, QueryParameter(pattern=RFC3339, format="date-time", max_length=40,
+                                             description="Only requests at or after this time (the merchant's clock)")]
+ObjectId = Annotated[str | None, QueryParameter(max_length=64, description="Only requests that created or acted on"
+                                                                           " this object (`po_…`)")]
+
+
+def _filters(idempotency_key, method, path, status, since, object_id) -> service.Filters:
+    return service.Filters(idempotency_key=idempotency_key, method=method, path=path, status=status,
+                           since=parse_timestamp("since", since), object_id=object_id)
+
+
+class RequestLogController(Controller):
+    path = "/sandbox"
+    tags = ["Sandbox tools"]
+    guards = [merchant_only]
+
+    @get("/requests", operation_id="listRequests", summary="The merchant's API requests, newest first",
+         responses=reads())
+    async def list(self, request: Request, idempotency_key: Key = None, method: Method = None, path: Path = None,
+                   status: Status = None, since: Since = None, object_id: ObjectId = None,
+                   limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+                   cursor: Annotated[str | None, QueryParameter(max_length=200)] = None) -> LoggedRequestPage:
+        """Every authenticated request of the merchant, kept 24 hours (at most its last
+        10,000): its idempotency key and outcome, the fault it got, the objects it
+        created or acted on, both bodies (cut at 64 KB; the API key is never kept)."""
+        return await service.page(request.user.merchant_id,
+                                  _filters(idempotency_key, method, path, status, since, object_id),
+                                  limit=limit, cursor=cursor)
+
+    @get("/requests.har", operation_id="exportRequestsHar", summary="The request log as HAR 1.2",
+         responses=reads(), media_type=HAR_MEDIA)
+    async def har(self, request: Request, idempotency_key: Key = None, method: Method = None, path: Path = None,
+                  status: Status = None, since: Since = None, object_id: ObjectId = None) -> Response[har.Har]:
+        """The same filters as the list, oldest first, for browser dev tools, Insomnia or
+        har-to-k6; the sandbox's own facts are in `_idempotencyKey`, `_fault`, ..."""
+        rows = await service.every(request.user.merchant_id,
+                                   _filters(idempotency_key, method, path, status, since, object_id), HAR_MOST)
+        base = str(request.base_url).rstrip("/")
+        return Response(har.archive(rows, base, version("mypay-sandbox")),
+                        headers={"Content-Disposition": 'attachment; filename="requests.har"'})
+
+    @get("/requests/{request_id:str}", operation_id="getRequest", summary="One logged request",
+         responses=reads(NotFound))
+    async def retrieve(self, request: Request,
+                       request_id: Annotated[str, PathParameter(max_length=128)]) -> LoggedRequest:
+        return await service.one(request.user.merchant_id, request_id)

@@ -1,0 +1,115 @@
+"""One request as it is recorded while it runs: the gate begins it, its `send` captures
+the true answer (before any fault changes what the client gets), and the idempotency
+middleware tells it the key's outcome and the request body.
+
+Bodies are cut at BODY_MAX bytes (their full size is kept). Request headers are kept
+except the credentials: the API key never reaches the log."""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import datetime
+from time import perf_counter
+
+import msgspec
+from litestar.types import HTTPScope, Message, Scope, Send
+
+BODY_MAX = 65_536
+_SECRET_HEADERS = frozenset({b"x-api-key", b"authorization", b"cookie", b"proxy-authorization"})
+# An answer naming the object it made or showed starts with its id (msgspec keeps field order).
+_ANSWERED_ID = re.compile(rb'\{"id":"([a-z]{2,8}_[0-9A-Za-z]{1,64})"')
+_ID = re.compile(r"^[a-z]{2,8}_[0-9A-Za-z]{1,64}$")
+STATE = "request_log_entry"  # where the scope's state keeps the request's entry
+
+
+async def _nowhere(message: Message) -> None:
+    raise RuntimeError("the entry's capture() was not given the request's send")
+
+
+class Entry:
+    __slots__ = ("request_id", "merchant_id", "at", "started", "method", "route", "path", "request_headers",
+                 "status", "response_headers", "response_body", "response_size", "request_body", "request_size",
+                 "idempotency_key", "outcome", "fault", "object_ids", "written", "duration_ms", "downstream")
+
+    def __init__(self, scope: HTTPScope, request_id: str, merchant_id: str, at: datetime) -> None:
+        self.request_id = request_id
+        self.merchant_id = merchant_id
+        self.at = at
+        self.started = perf_counter()
+        self.method = scope["method"]
+        self.route = scope.get("path_template") or scope["path"]
+        query = scope.get("query_string", b"")
+        self.path = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+        self.request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+                                if k not in _SECRET_HEADERS]
+        self.status = 0
+        self.response_headers: list[tuple[str, str]] = []
+        self.response_body = bytearray()
+        self.response_size = 0
+        self.request_body: bytes | None = None
+        self.request_size = 0
+        self.idempotency_key: str | None = None
+        self.outcome: str | None = None
+        self.fault: str | None = None
+        self.object_ids = [v for v in (scope.get("path_params") or {}).values() if isinstance(v, str) and _ID.match(v)]
+        self.written = False
+        self.duration_ms = 0.0
+        self.downstream: Send = _nowhere  # where the captured answer goes on (`capture`; a fault may change it)
+
+    def clone(self) -> Entry:
+        """Another entry with the same facts, to fill in without changing this one."""
+        other = copy.copy(self)
+        other.object_ids = list(self.object_ids)
+        other.response_body = bytearray(self.response_body)
+        return other
+
+    def took_body(self, body: bytes | None, size: int) -> None:
+        self.request_body = body[:BODY_MAX] if body is not None else None
+        self.request_size = size
+
+    def answered(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        """The true answer, known at once (the idempotency middleware's captured one)."""
+        self.status, self.response_headers = status, headers
+        self.response_body = bytearray(body[:BODY_MAX])
+        self.response_size = len(body)
+
+    def capture(self, send: Send) -> Send:
+        """`send` that records the answer on its way; the fault (set on `downstream` later)
+        sees it after this record, so the log keeps the true answer."""
+        self.downstream = send
+
+        async def captured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+                self.response_headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                                         for k, v in message.get("headers", ())]
+                self.response_body.clear()
+                self.response_size = 0
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                self.response_size += len(chunk)
+                room = BODY_MAX - len(self.response_body)
+                if room > 0:
+                    self.response_body.extend(chunk[:room])
+            await self.downstream(message)
+
+        return captured
+
+    def finish(self) -> None:
+        self.duration_ms = round((perf_counter() - self.started) * 1000, 3)
+        if 200 <= self.status < 300:
+            found = _ANSWERED_ID.match(self.response_body)
+            if found and (made := found.group(1).decode()) not in self.object_ids:
+                self.object_ids.append(made)
+
+    def record(self) -> tuple:
+        """The row, in `store.COLUMNS` order."""
+        return (self.request_id, self.merchant_id, self.at, self.method, self.route[:255], self.path, self.status,
+                self.duration_ms, self.idempotency_key, self.outcome, self.fault, self.object_ids,
+                msgspec.json.encode(self.request_headers).decode(), msgspec.json.encode(self.response_headers).decode(),
+                self.request_body, bytes(self.response_body), self.request_size, self.response_size)
+
+
+def of(scope: Scope) -> Entry | None:
+    return scope["state"].get(STATE)

@@ -1,0 +1,105 @@
+"""The verdict on a client's retries, read from the request log: for each request that
+got a fault after its effect was committed, what the client did next.
+
+- `duplicated`: the request created a payout, and another payout to the same destination
+  for the same amount was made within 10 minutes of clock time after it (necessarily
+  under another idempotency key: the same key would have answered the first payout);
+- `recovered`: otherwise, a later request used the same idempotency key (it got the
+  stored true answer), or read the object back by its id or by its `reference`;
+- `open`: neither, yet.
+
+A duplicate outweighs a recovery: a client that read the payout back and then paid again
+still paid twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+import msgspec
+
+from sandbox import db
+from sandbox.core.clock import iso
+from sandbox.faults.kinds import AFTER_COMMIT
+from sandbox.requests import store
+from sandbox.requests.writer import WRITER
+
+DUPLICATE_WINDOW = timedelta(minutes=10)
+KINDS = sorted(AFTER_COMMIT)
+
+
+class FaultCase(msgspec.Struct):
+    request_id: str
+    at: str
+    verdict: str  # recovered | duplicated | open
+    payout_id: str | None
+    duplicate_payout_id: str | None
+    next_request_id: str | None  # the request that recovered it, or made the duplicate's payout
+
+
+class FaultVerdicts(msgspec.Struct):
+    kind: str
+    injected: int
+    recovered: int
+    duplicated: int
+    open: int
+    cases: list[FaultCase]
+
+
+_PAYOUT_SQL = "SELECT id, amount, destination, reference, created_at FROM payout WHERE id = ANY($1::varchar[])"
+_DUPLICATE_SQL = """
+SELECT id FROM payout
+ WHERE merchant = $1 AND id <> $2 AND amount = $3 AND destination = $4::jsonb
+   AND created_at >= $5 AND created_at <= $5 + $6::interval
+ ORDER BY created_at, id LIMIT 1
+"""
+
+
+def _payout_made(row) -> str | None:
+    if row["method"] == "POST" and row["route"].endswith("/payouts") and 200 <= row["status"] < 300:
+        return next((o for o in row["object_ids"] if o.startswith("po_")), None)
+    return None
+
+
+def _reads_reference(row, reference: str | None) -> bool:
+    if reference is None or row["method"] != "GET":
+        return False
+    _, _, query = row["path"].partition("?")
+    return reference in parse_qs(query).get("reference", [])
+
+
+async def of_merchant(merchant_id: str) -> list[FaultVerdicts]:
+    await WRITER.flush()
+    rows = await store.all_of(merchant_id)
+    faulted = [r for r in rows if r["fault"] in AFTER_COMMIT]
+    payouts = {}
+    if faulted:
+        ids = [p for r in faulted if (p := _payout_made(r))]
+        payouts = {p["id"]: p for p in await db.fetch(_PAYOUT_SQL, ids)}
+    by_kind: dict[str, list[FaultCase]] = {kind: [] for kind in KINDS}
+    for fault in faulted:
+        payout_id = _payout_made(fault)
+        payout = payouts.get(payout_id)
+        later = [r for r in rows if r["number"] > fault["number"]]
+        duplicate = None
+        if payout is not None:
+            duplicate = await db.fetchval(_DUPLICATE_SQL, merchant_id, payout["id"], payout["amount"],
+                                          payout["destination"], payout["created_at"], DUPLICATE_WINDOW)
+        if duplicate is not None:
+            maker = next((r["id"] for r in later if duplicate in r["object_ids"]), None)
+            case = FaultCase(fault["id"], iso(fault["at"]), "duplicated", payout_id, duplicate, maker)
+        else:
+            touched = set(fault["object_ids"])
+            reference = payout["reference"] if payout is not None else None
+            recovery = next((r for r in later if (fault["idempotency_key"] is not None
+                                                  and r["idempotency_key"] == fault["idempotency_key"])
+                             or (r["method"] == "GET" and touched & set(r["object_ids"]))
+                             or _reads_reference(r, reference)), None)
+            case = FaultCase(fault["id"], iso(fault["at"]), "recovered" if recovery is not None else "open",
+                             payout_id, None, recovery["id"] if recovery is not None else None)
+        by_kind[fault["fault"]].append(case)
+    return [FaultVerdicts(kind=kind, injected=len(cases), cases=cases,
+                          recovered=sum(c.verdict == "recovered" for c in cases),
+                          duplicated=sum(c.verdict == "duplicated" for c in cases),
+                          open=sum(c.verdict == "open" for c in cases))
+            for kind, cases in by_kind.items()]
