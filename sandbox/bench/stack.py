@@ -64,7 +64,10 @@ def start_stack(args: argparse.Namespace) -> Stack:
 
 
 def _settings(given: list[str]) -> dict[str, str]:
-    pairs = dict(item.partition("=")[::2] for item in given)
+    pairs: dict[str, str] = {}
+    for item in given:
+        name, _, value = item.partition("=")
+        pairs[name] = value
     wrong = [name for name in pairs if not name.startswith("SANDBOX_")]
     if wrong:
         raise SystemExit(f"sandbox bench --env takes SANDBOX_NAME=VALUE, not {', '.join(wrong)}")
