@@ -25,7 +25,7 @@ from sandbox.core.errors import ApiError, Conflict, DuplicateReference, Insuffic
 from sandbox.directory import service as directory
 from sandbox.events import outbox
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, schedule
+from sandbox.payouts import actions, many, schedule
 from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import service as payouts
 from sandbox.payouts.schemas import PayoutCreate
@@ -99,7 +99,7 @@ async def _create_planned(merchant_id: str, plan: _Plan, due_now: list[list[str]
         return {}
     postings = [ledger.posting(merchant_id, "payout_created", n.row.amount, n.row.id, n.row.created_at) for n in news]
     try:
-        created = await payout_rows.insert_many([n.row for n in news], postings, [n.events[0] for n in news])
+        created = await many.insert_many([n.row for n in news], postings, [n.events[0] for n in news])
     except asyncpg.UniqueViolationError as exc:  # a reference taken since the plan read them
         raise _Unforeseen from exc
     if created != len(news):

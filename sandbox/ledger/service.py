@@ -51,6 +51,16 @@ class Posting:
         return self.merchant_id, self.kind, self.payout_id, self.at, self.buckets, self.amounts
 
 
+def many_args(postings: list[Posting]) -> tuple[list[str], list[str | None], list[list[str | None]], list[list[int]]]:
+    """`ledger_post_many`'s per-posting arguments, in order: kinds, payout ids, buckets and
+    amounts (two-dimensional: a posting with fewer legs than the widest is padded with
+    NULL buckets)."""
+    width = max(len(p.buckets) for p in postings)
+    return ([p.kind for p in postings], [p.payout_id for p in postings],
+            [[*p.buckets, *[None] * (width - len(p.buckets))] for p in postings],
+            [[*p.amounts, *[0] * (width - len(p.amounts))] for p in postings])
+
+
 @dataclass(frozen=True, slots=True)
 class Posted:
     transaction_id: int
@@ -106,6 +116,18 @@ async def post(merchant_id: str, kind: str, amount: int, payout_id: str | None =
     await after_posting(merchant_id, row is not None)
     assert row is not None  # else after_posting raised why
     return Posted(row["transaction_id"], row["available"], row["locked"], row["pending"])
+
+
+async def post_many(merchant_id: str, at: datetime, postings: list[Posting]) -> None:
+    """Apply postings of one merchant made at `at`, in order, in one call
+    (`ledger_post_many`: one update of the balance row). All or nothing: raises
+    InsufficientFunds when any of them would leave a bucket negative."""
+    if not postings:
+        return
+    kinds, payout_ids, buckets, amounts = many_args(postings)
+    posted = await db.fetchval("SELECT count(*) FROM ledger_post_many($1, $2, $3, $4, $5, $6)",
+                               merchant_id, at, kinds, payout_ids, buckets, amounts)
+    await after_posting(merchant_id, posted == len(postings))
 
 
 async def open_balance(merchant_id: str, at: datetime | None = None) -> None:

@@ -5,8 +5,11 @@ Per payout, a step job cost an arq claim and finish, a lock, a commit and an aft
 Redis pipeline; here a transaction claims up to DUE_BATCH due payouts of one merchant
 from PostgreSQL (`FOR UPDATE SKIP LOCKED`, so any number of claimers share the work and
 none waits for another's rows; one merchant, so it holds one balance row) and applies
-each one's due steps as a step job would (`engine.apply_due`: the row re-checked, each
-status change its own statement), then commits once and sends one pipeline. A worker
+each one's due steps as a step job would (`engine.apply_due`: each row re-checked, each
+status change its own event and ledger transaction), all decided first and then
+written together: one statement for the rows and events, one for the postings (the
+only one that locks the balance row, right before the commit), one commit and one
+pipeline. A worker
 killed mid-transaction leaves nothing half-done: the transaction rolls back and its
 payouts are due again for the next claim (or the sweeper).
 
@@ -30,10 +33,13 @@ from sandbox.payouts import engine, repository, schedule
 
 log = logging.getLogger("sandbox.payouts.due_claims")
 
-# Payouts per transaction. The transaction holds its merchant's balance row from its
-# first posting to its commit, and that merchant's POSTs wait for it: the bound keeps
-# that wait short.
-DUE_BATCH = 32
+# Payouts per transaction. The transaction locks its merchant's balance row only for its
+# last statement (the group's postings, in one call) and its commit, and that merchant's
+# POSTs wait for it: the bound keeps that statement short. Each transaction costs a
+# claim, two writes, a commit and a Redis pipeline whatever its size: fewer, larger
+# groups step a batch's payouts faster (a batch chunk's payouts, SANDBOX_BATCH_CHUNK's
+# default 250, are one group).
+DUE_BATCH = 250
 # Claimers a `step_due` pass runs at once, each on its share of the merchants: one's
 # round trips overlap the others' work.
 STREAMS = 3
@@ -58,8 +64,7 @@ async def advance_due(limit: int, only: list[str] | None = None,
         async with db.transaction():
             rows = await repository.claim_due(now(), limit, schedule.rail_reported_steps(), skip=_still_held_back(),
                                               only=only, share=share)
-            for row in rows:
-                await engine.apply_due(row)
+            await engine.apply_due(rows)
         for row in rows:  # the line a step job wrote per payout (its id, for following it)
             log.info("due steps applied", extra={"payout_id": row.id, "merchant_id": row.merchant})
     except Exception as exc:

@@ -1,10 +1,12 @@
 """The scenario engine: walks a payout through the steps of its scenario
 (`seeds/scenarios.json`). The worker applies a step (and the ones due right after it)
-in one locked transaction: a step due now among many payouts' in one (`due`), a step due
-later in its own job; the IPN service applies outcomes the rail reports;
-admins approve and release. Every status change goes through `service.transition`, and
-every other write of the payout through `repository`; the transaction is the caller's
-(the step job's, the IPN callback's, the admin action's).
+in one locked transaction: a step due now among many payouts' in one (`due_claims`), a
+step due later in its own job; the IPN service applies outcomes the rail reports;
+admins approve and release. Every status change is decided by
+`service.prepare_transition`; the worker's steps are decided first and written together
+(`apply_due`), the others through `service.transition`, and every write of the payout
+through `repository`; the transaction is the caller's (the step job's, the IPN
+callback's, the admin action's).
 
 A payout records where it is: `track` (the list of steps: "main", or "after_release"),
 `step_index` (the next step) and `next_action_at` (when it is due). A step job names the
@@ -13,9 +15,11 @@ step — so duplicate, late and concurrent jobs are harmless."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 
+import msgspec
 from msgspec.structs import replace
 
 from sandbox import db
@@ -24,7 +28,10 @@ from sandbox.clocks import store as clocks
 from sandbox.core import clock
 from sandbox.core.clock import now, scaled
 from sandbox.core.errors import NotFound
-from sandbox.payouts import repository, service, states
+from sandbox.events import outbox
+from sandbox.ledger import service as ledger
+from sandbox.ledger.service import Posting
+from sandbox.payouts import many, repository, service, states
 from sandbox.payouts.errors import InvalidTransition
 from sandbox.payouts.failures import RAIL_REJECTED
 from sandbox.payouts.repository import PayoutRow
@@ -61,93 +68,146 @@ async def advance(payout_id: str, track: str, index: int) -> bool:
             return False
         if await clocks.manual_clock(row.merchant) is not None:
             return False  # not due in real time: only an advance of its clock moves it
-        return await apply_due(row)
+        return await apply_due([row]) == 1
 
 
-async def apply_due(row: PayoutRow) -> bool:
-    """Apply the payout's step (the row is locked by the caller's transaction, its
-    merchant on a live clock) if it is due, then the steps after it that are due
-    already, instead of enqueueing a job for each: each step still its own status
-    change, posting and event, the chain one lock, one commit and one after-commit Redis
-    pipeline. Returns whether a step was applied."""
-    if await _dropped_if_terminal(row):
-        return False
+class Stepped(msgspec.Struct):
+    """A payout's steps, decided before anything is written: the row as they leave it,
+    their status changes in order (each with its event and posting), and what follows
+    once the transaction commits: the next step to schedule (track, index, when), the
+    rail's callback to send for a step the rail reports."""
+
+    row: PayoutRow
+    changes: list[service.Change] = msgspec.field(default_factory=list)
+    next: tuple[str, int, datetime | None] | None = None
+    notification: rail.Notification | None = None
+    applied: bool = True
+
+
+async def apply_due(rows: list[PayoutRow]) -> int:
+    """Apply the due steps of every payout (the rows locked by the caller's transaction,
+    their merchants on a live clock): its step if due, then the steps after it that are
+    due already instead of enqueueing a job for each, each still its own status change,
+    posting and event. All are decided first (`plan_due`), then written together
+    (`_write`): one statement for the rows and events, one for the postings, one commit
+    and one after-commit Redis pipeline for the whole group. Returns how many payouts had
+    a step applied."""
     at = now()
+    group = [stepped for stepped in map(functools.partial(plan_due, at=at), rows) if stepped is not None]
+    await _write(group, at)
+    return sum(stepped.applied for stepped in group)
+
+
+def plan_due(row: PayoutRow, at: datetime) -> Stepped | None:
+    """The payout's steps due by `at` (at most MAX_STEPS_PER_JOB: the rest is scheduled
+    like any later step), decided; None when its step is not due. Nothing can follow a
+    terminal status: its due step is dropped (never retried)."""
+    if row.status in states.TERMINAL:
+        return Stepped(replace(row, next_action_at=None), applied=False)
     if row.next_action_at is None or row.next_action_at > at:
-        return False
+        return None
+    stepped = Stepped(row)
     for _ in range(MAX_STEPS_PER_JOB):
-        chained = await apply_step(row, at, chain=True)
-        if chained is None:  # the next step was scheduled (or there is none)
-            return True
-        row, at = chained, now()
+        if not _decide_step(stepped, at, None):
+            return stepped
     # The bound was reached: the rest is scheduled like any later step.
-    await schedule(row.id, row.track, row.step_index, row.next_action_at, scenario=row.scenario)
-    return True
+    stepped.next = (stepped.row.track, stepped.row.step_index, stepped.row.next_action_at)
+    return stepped
 
 
-async def apply_due_step(row: PayoutRow, at: datetime) -> None:
-    """Apply the step a manual clock's advance found due at `at` (the row is locked by
-    the caller, and the task follows that clock): the step the worker would apply."""
-    if not await _dropped_if_terminal(row):
-        await apply_step(row, at)
-
-
-async def _dropped_if_terminal(row: PayoutRow) -> bool:
-    """Nothing can follow a terminal status: its due step is dropped (never retried)."""
-    if row.status not in states.TERMINAL:
-        return False
-    await repository.save_progress(replace(row, next_action_at=None))
-    return True
-
-
-async def apply_step(row: PayoutRow, at: datetime, reason: str | None = None, *,
-                     chain: bool = False) -> PayoutRow | None:
-    """Apply the payout's current step (the row is locked by the caller). With `chain`,
-    a next step that is due at once and applied by the worker itself is not enqueued:
-    the updated row is returned for the caller to apply that step next, in the same
-    transaction. Otherwise the next step is scheduled and None returned."""
+def _decide_step(stepped: Stepped, at: datetime, reason: str | None) -> bool:
+    """Decide the current step of `stepped.row` into `stepped` (nothing is written).
+    Returns whether the step after it is due at `at` already, for a chain to decide next
+    (a step the rail reports too: the chain sends its callback, instead of a job per
+    payout that would only send it); else `stepped.next` is the step to schedule (None:
+    nothing follows, or the rail reports it)."""
+    row = stepped.row
     steps = steps_of(row.scenario, row.track)
     index = row.step_index
+    stepped.next = None
     if index >= len(steps):
-        await repository.save_progress(replace(row, next_action_at=None))
-        return None
+        stepped.row = replace(row, next_action_at=None)
+        return False
     step = steps[index]
     if step.via == "ipn":
         # The rail reports this outcome itself; the IPN service applies it and moves on.
-        assert row.psp_reference is not None  # scenarios.load: an ipn step follows the submitting one
-        notification = rail.Notification(
-            psp_reference=row.psp_reference,
-            notification_id=f"{row.id}:{row.track}:{index}",
-            status=step.status,
-            failure_code=step.failure_code,
-        )
-        if clock.on_manual_clock() is not None:
-            # On a manual clock no real time passes for a callback to arrive in: the
-            # advance that reached this step applies the rail's outcome at its time, as
-            # the IPN service would (so it is listed among the advance's transitions).
-            await on_rail_notification(notification)
-            return None
-        await repository.save_progress(replace(row, next_action_at=at + scaled(IPN_RESEND_S)))
+        stepped.notification = _notification(row, index, step)
         # If the callback is lost, the sweeper finds the step overdue and the rail sends again.
-        await db.after_commit(lambda: queue.enqueue(rail.NOTIFY_JOB, notification.psp_reference,
-                                                    notification.notification_id, notification.status,
-                                                    notification.failure_code))
-        return None
+        stepped.row = replace(row, next_action_at=at + scaled(IPN_RESEND_S))
+        return False
     next_at = due_at(steps, index + 1, at)
     submitted = row.psp_reference or (rail.new_psp_reference() if step.submit else None)
     row = replace(row, step_index=index + 1, psp_reference=submitted)
     if step.status == row.status:
         # A step that submits without a status change (e.g. the payout waits for the bank).
-        row = replace(row, next_action_at=next_at, updated_at=at)
-        await repository.save_progress(row)
+        stepped.row = replace(row, next_action_at=next_at, updated_at=at)
     else:
         row = replace(row, failure_code=step.failure_code or row.failure_code)
-        row = await service.transition(row, step.status, reason=reason or step.reason or step_reason(step), at=at,
-                                       next_action_at=next_at)
-    if chain and next_at is not None and next_at <= at and steps[index + 1].via != "ipn":
-        return row
-    await schedule(row.id, row.track, index + 1, next_at, scenario=row.scenario)
-    return None
+        change = service.prepare_transition(row, step.status, reason=reason or step.reason or step_reason(step),
+                                            at=at, next_action_at=next_at)
+        stepped.changes.append(change)
+        stepped.row = change.after
+    stepped.next = (row.track, index + 1, next_at)
+    return next_at is not None and next_at <= at
+
+
+def _notification(row: PayoutRow, index: int, step: Step) -> rail.Notification:
+    """The rail's callback for step `index` (one the rail reports) of the payout's track:
+    its id names the step, so a resend is a no-op."""
+    assert row.psp_reference is not None  # scenarios.load: an ipn step follows the submitting one
+    return rail.Notification(psp_reference=row.psp_reference, notification_id=f"{row.id}:{row.track}:{index}",
+                             status=step.status, failure_code=step.failure_code)
+
+
+async def _write(group: list[Stepped], at: datetime) -> None:
+    """Write what was decided for the group (rows locked by the caller's transaction):
+    the rows and every event in one statement, then each merchant's postings in one call
+    (the transaction's last statement: the merchant's balance row stays locked only until
+    the commit), then once the transaction commits, the wake-ups, the next steps and the
+    rail's callbacks in its one Redis pipeline."""
+    changes = [change for stepped in group for change in stepped.changes]
+    await many.write_steps([stepped.row for stepped in group], [(c.after, c.event) for c in changes])
+    postings: dict[str, list[Posting]] = {}
+    for change in changes:
+        if change.posting is not None:
+            postings.setdefault(change.posting.merchant_id, []).append(change.posting)
+    for merchant_id, posted in postings.items():
+        await ledger.post_many(merchant_id, at, posted)
+    if changes:
+        await outbox.event_written()
+    for stepped in group:
+        if (notification := stepped.notification) is not None:
+            await db.after_commit(functools.partial(
+                queue.enqueue, rail.NOTIFY_JOB, notification.psp_reference, notification.notification_id,
+                notification.status, notification.failure_code))
+        if stepped.next is not None:
+            track, index, next_at = stepped.next
+            await schedule(stepped.row.id, track, index, next_at, scenario=stepped.row.scenario)
+
+
+async def apply_due_step(row: PayoutRow, at: datetime) -> None:
+    """Apply the step a manual clock's advance found due at `at` (the row is locked by
+    the caller, and the task follows that clock): the step the worker would apply."""
+    if row.status in states.TERMINAL:
+        await _write([Stepped(replace(row, next_action_at=None), applied=False)], at)
+    else:
+        await apply_step(row, at)
+
+
+async def apply_step(row: PayoutRow, at: datetime, reason: str | None = None) -> None:
+    """Apply the payout's current step (the row is locked by the caller) and schedule
+    the next one."""
+    steps = steps_of(row.scenario, row.track)
+    index = row.step_index
+    if index < len(steps) and steps[index].via == "ipn" and clock.on_manual_clock() is not None:
+        # On a manual clock no real time passes for a callback to arrive in: the advance
+        # that reached this step applies the rail's outcome at its time, as the IPN
+        # service would (so it is listed among the advance's transitions).
+        await on_rail_notification(_notification(row, index, steps[index]))
+        return
+    stepped = Stepped(row)
+    _decide_step(stepped, at, reason)
+    await _write([stepped], at)
 
 
 def step_reason(step: Step) -> str | None:

@@ -10,9 +10,9 @@ The database functions that write payouts live in sandbox/sql/: `payout_insert` 
 new row's columns), `payout_create` (POST /payouts in one call). Payout SQL elsewhere,
 each for a reason: a batch's items read their payout's status through a join
 (sandbox/batches/service.py: the item is the row there); the bench (sandbox/bench/)
-counts what its load made; and `insert_many` below writes a batch chunk's rows
-set-based, with its own column list (a `payout_insert` call per row doubled a chunk's
-insert time)."""
+counts what its load made; and `many` writes many payouts of one merchant set-based (a
+batch chunk's new rows, with their own column list: a `payout_insert` call per row
+doubled a chunk's insert time; a claimed group's steps)."""
 
 from __future__ import annotations
 
@@ -109,10 +109,18 @@ async def newest_first(merchant_id: str | None, *, before: int | None, fetch: in
     return [PayoutRow(**r) for r in records]
 
 
+# One probe of the (merchant, reference) index per reference, whatever the statistics
+# say: a batch's chunks ask this while their own inserts grow the table faster than
+# autovacuum analyzes it, and `reference = ANY(...)` then became a filter over every
+# payout of the merchant (a 100,000-row batch's chunks spent as long here as writing).
+_EXISTING_REFERENCES_SQL = """
+SELECT r.reference FROM unnest($2::varchar[]) AS r(reference)
+ CROSS JOIN LATERAL (SELECT 1 FROM payout p WHERE p.merchant = $1 AND p.reference = r.reference LIMIT 1) AS found
+"""
+
+
 async def existing_references(merchant_id: str, references: list[str]) -> set[str]:
-    rows = await db.fetch("SELECT reference FROM payout WHERE merchant = $1 AND reference = ANY($2::varchar[])",
-                          merchant_id, references)
-    return {r["reference"] for r in rows}
+    return {r["reference"] for r in await db.fetch(_EXISTING_REFERENCES_SQL, merchant_id, references)}
 
 
 # A processing batch's payouts are its job's to step (see `overdue`); the batch job claims
@@ -150,7 +158,9 @@ async def overdue(before: datetime, limit: int, steps: list[str] | None = None) 
 # (its postings'), and POSTs of other merchants never wait for it. The merchant is the
 # one of the oldest due payout nobody holds. Claimed rows stay locked until the
 # claimer's transaction ends; rows locked by anyone else are skipped (their holder steps
-# them, or they are still due for the next claim).
+# them, or they are still due for the next claim). When no merchant is found, the
+# EXISTS stops the second scan before it starts (`merchant = NULL` would still read every
+# due payout: a 100,000-row batch's, while it is being created, on every wake-up).
 _DUE_HERE = """next_action_at <= $1 AND {only}
    AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)
    AND scenario || ':' || track || ':' || step_index <> ALL($2::text[])
@@ -161,7 +171,7 @@ WITH first AS (
      ORDER BY next_action_at LIMIT 1 FOR UPDATE SKIP LOCKED
 )
 SELECT {COLUMNS} FROM payout
- WHERE merchant = (SELECT merchant FROM first) AND {_DUE_HERE}
+ WHERE EXISTS (SELECT 1 FROM first) AND merchant = (SELECT merchant FROM first) AND {_DUE_HERE}
  ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED
 """
 _CLAIM_DUE_ANY_SQL = _CLAIM_DUE_SQL.format(only=f"id <> ALL($4::varchar[]) AND NOT {_IN_PROCESSING_BATCH}")
@@ -264,54 +274,6 @@ async def save_progress(row: PayoutRow) -> None:
         "UPDATE payout SET track = $2, step_index = $3, next_action_at = $4, psp_reference = $5, updated_at = $6"
         " WHERE id = $1",
         row.id, row.track, row.step_index, row.next_action_at, row.psp_reference, row.updated_at,
-    )
-
-
-# Many payouts of one merchant in one statement: the postings that lock their funds, in
-# row order, all in one call of `ledger_post_many` (one update of the balance row, all
-# or nothing), then only if accepted the payouts and their events. $1..$12: the rows'
-# columns as arrays; $13..$19: what they share; $20: each row's posting amounts (a
-# two-dimensional array, one row per payout, legs in the order of $16).
-_INSERT_MANY_SQL = """
-WITH p AS (
-    SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::varchar[], $4::varchar[], $5::jsonb[], $6::varchar[],
-                         $7::text[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], $11::varchar[], $12::jsonb[])
-           WITH ORDINALITY AS p(id, amount, status, scenario, destination, reference, description, metadata,
-                                status_history, next_action_at, event_id, event_data, ord)
-), posted AS (
-    SELECT p.* FROM p JOIN ledger_post_many($13, $14, $15, $1::varchar[], $16, $20::bigint[]) AS lp
-                      ON lp.payout_id = p.id
-), created AS (
-    INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
-                        description, metadata, attempts, failure_code, psp_reference, status_history,
-                        track, step_index, next_action_at, created_at, updated_at)
-    SELECT id, $13, amount, $17, status, scenario, destination, reference, description, metadata, 0, NULL, NULL,
-           status_history, $18, 0, next_action_at, $15, $15
-      FROM posted ORDER BY ord
-    RETURNING id
-), emitted AS (
-    SELECT outbox_emit(p.event_id, $13, $19, p.id, p.event_data, $15) FROM created JOIN p USING (id)
-)
-SELECT count(*) FROM emitted
-"""
-
-
-async def insert_many(rows: list[PayoutRow], postings: list[Posting], events: list[Event]) -> int:
-    """Insert new payouts of one merchant, all created at the same time on the same
-    track, each with the posting that locks its funds and the event that announces it,
-    in one statement. Returns how many were written: all of them, or none when the
-    ledger refused their postings' sum."""
-    if not rows:
-        return 0
-    first, kind = rows[0], postings[0]
-    return await db.fetchval(
-        _INSERT_MANY_SQL,
-        [r.id for r in rows], [r.amount for r in rows], [r.status for r in rows], [r.scenario for r in rows],
-        [r.destination for r in rows], [r.reference for r in rows], [r.description for r in rows],
-        [r.metadata for r in rows], [r.status_history for r in rows], [r.next_action_at for r in rows],
-        [e.id for e in events], [e.data for e in events],
-        first.merchant, kind.kind, first.created_at, kind.buckets, first.currency, first.track, events[0].type,
-        [p.amounts for p in postings],
     )
 
 

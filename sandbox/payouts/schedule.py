@@ -9,7 +9,8 @@ not started"; a committer that finds it set enqueues nothing, because that job s
 later and sees what it committed; the job clears the marker when it starts, before it
 claims anything. A lost marker or job costs at most a sweep interval. Steps due later,
 and steps the rail reports (`via: ipn`, sent and resent by their own job), keep one
-deferred job per payout."""
+deferred job per payout; a step the rail reports that is due as soon as the step before
+it is sent by whatever applied that one (`engine.plan_due`), no job of its own."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Payouts: create, read, list, cancel, and `transition`, the one function every status
-change goes through (API, worker, IPN and admin alike). The SQL lives in `repository`;
-the service decides, and the caller that owns the transaction is visible in each path."""
+"""Payouts: create, read, list, cancel, and `prepare_transition`, the one rule every status
+change goes through (API, worker, IPN and admin alike), written by `transition` (one
+payout) or with a claimed group's other changes (`engine`). The SQL lives in
+`repository`; the service decides, and the caller that owns the transaction is visible
+in each path."""
 
 from __future__ import annotations
 
@@ -194,29 +196,36 @@ async def list_page(merchant_id: str, *, limit: int, cursor: str | None, status:
     return PayoutPage(data=[to_api(r) for r in page.rows], has_more=page.has_more, next_cursor=page.next_cursor)
 
 
-async def transition(row: PayoutRow, to_status: str, *, reason: str | None, at: datetime,
-                     next_action_at: datetime | None = None,
-                     allowed_from: frozenset[str] | None = None) -> PayoutRow:
-    """Move the payout to `to_status` if its status allows it, with its ledger posting
-    (when the move moves money) and its `payout.<status>` event, in one statement.
+class Change(msgspec.Struct, frozen=True):
+    """A status change decided, not yet written: the payout as it leaves it, the event
+    that describes it, and its ledger posting when it moves money."""
 
-    `row`: the payout, locked by the caller's transaction (this function opens none), with
-    any other column the caller changes in the same statement already replaced (e.g.
+    after: PayoutRow
+    event: Event
+    posting: Posting | None
+
+
+def prepare_transition(row: PayoutRow, to_status: str, *, reason: str | None, at: datetime,
+                       next_action_at: datetime | None = None,
+                       allowed_from: frozenset[str] | None = None) -> Change:
+    """The rule of every status change (API, worker, IPN and admin alike), decided without
+    the database: whether the payout's status allows the move, the row after it, its
+    `payout.<status>` event and its posting.
+
+    `row`: the payout, locked by the caller's transaction, with any other column the
+    caller changes in the same write already replaced (e.g.
     `msgspec.structs.replace(row, step_index=...)`). `next_action_at`: when the payout's
     next step is due; None (the default) leaves nothing due, so a cancelled or rejected
     payout keeps no step job or sweeper busy. `allowed_from` narrows the statuses the
     move may start from (an admin may reject only what waits for them). Entering
-    `processing` counts an attempt. Returns the payout as it is now. Raises
-    InvalidTransition, or InsufficientFunds when the ledger refused the posting."""
-    if db.current() is None:
-        raise RuntimeError("transition runs inside the caller's transaction")
+    `processing` counts an attempt. Raises InvalidTransition."""
     if to_status not in states.NEXT[states.PayoutStatus(row.status)] or (
             allowed_from is not None and row.status not in allowed_from):
         raise InvalidTransition(row.status, to_status)
     history = _encode.encode(msgspec.json.decode(row.status_history)
                              + [{"status": to_status, "at": iso(at), "reason": reason}])
-    # The row as the statement leaves it (it is locked: nothing else changes it), which
-    # the event shows: the statement needs no RETURNING and nothing is read again.
+    # The row as the write leaves it (it is locked: nothing else changes it), which the
+    # event shows: the write needs no RETURNING and nothing is read again.
     after = msgspec.structs.replace(
         row, status=to_status, status_history=history.decode(), updated_at=at, next_action_at=next_action_at,
         attempts=row.attempts + (1 if to_status == states.PROCESSING else 0),
@@ -224,11 +233,26 @@ async def transition(row: PayoutRow, to_status: str, *, reason: str | None, at: 
     kind = states.ledger_kind(row.status, to_status)
     posting = ledger.posting(row.merchant, kind, row.amount, row.id, at) if kind else None
     event = Event(id=new_id("evt"), type=f"payout.{to_status}", data=_encode.encode(to_api(after)).decode())
-    changed = await repository.change_status(after, event, posting)
-    if posting is not None:
+    return Change(after, event, posting)
+
+
+async def transition(row: PayoutRow, to_status: str, *, reason: str | None, at: datetime,
+                     next_action_at: datetime | None = None,
+                     allowed_from: frozenset[str] | None = None) -> PayoutRow:
+    """Move one payout to `to_status` (see `prepare_transition`) with its posting and
+    event, in one statement, inside the caller's transaction (this function opens none).
+    Returns the payout as it is now. Raises InvalidTransition, or InsufficientFunds when
+    the ledger refused the posting. The worker writes a claimed group's changes together
+    instead (`engine.apply_due_group`)."""
+    if db.current() is None:
+        raise RuntimeError("transition runs inside the caller's transaction")
+    change = prepare_transition(row, to_status, reason=reason, at=at, next_action_at=next_action_at,
+                                allowed_from=allowed_from)
+    changed = await repository.change_status(change.after, change.event, change.posting)
+    if change.posting is not None:
         await ledger.after_posting(row.merchant, changed)
     await outbox.event_written()
-    return after
+    return change.after
 
 
 async def cancel(payout_id: str, merchant_id: str, reason: str | None) -> Payout:

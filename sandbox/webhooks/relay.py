@@ -21,9 +21,12 @@ from sandbox.webhooks.pool import DeliveryPool
 BATCH = 100
 MAX_BATCHES = 10  # per job; a longer backlog is handed to a fresh relay job
 
+# In the order the events were emitted: a claimed group writes a payout's steps in one
+# statement, often at one instant, and `number` keeps their order where the time ties (a
+# receiver, and each delivery's `seq`, see them in that order).
 _CLAIM_SQL = """
 SELECT id, merchant, type, data, request, created_at FROM outbox_event
- WHERE relayed_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED
+ WHERE relayed_at IS NULL ORDER BY created_at, number LIMIT $1 FOR UPDATE SKIP LOCKED
 """
 
 

@@ -1,22 +1,19 @@
-"""`ledger_post_many` (a batch chunk's postings in one balance update) writes what
-`ledger_post` called once per posting, in order, writes: the same transactions, legs,
-gapless seqs and balance; and when the sum is refused, nothing at all."""
+"""`ledger_post_many` (a batch chunk's postings, a claimed group's steps, in one balance
+update) writes what `ledger_post` called once per posting, in order, writes: the same
+transactions, legs, gapless seqs and balance, for postings of one kind or of many; and
+when any posting would be refused, nothing at all."""
 
 import random
 
 from sandbox import db
-from sandbox.ledger.service import check_invariant, legs
+from sandbox.core.clock import now
+from sandbox.ledger.service import check_invariant, many_args, posting
 
 _ENTRIES = ("SELECT t.kind, t.payout_id, e.bucket, e.amount, e.seq FROM ledger_transaction t"
             " JOIN ledger_entry e ON e.transaction = t.id WHERE t.merchant = $1 AND t.payout_id = ANY($2::varchar[])"
             " ORDER BY t.id, e.id")
 _BALANCE = "SELECT available, locked, pending, last_seq FROM balance WHERE merchant = $1"
-
-
-def _postings(kind: str, amounts: list[int]) -> tuple[list[str], list[str], list[list[int]]]:
-    ids = [f"po_many_{random.getrandbits(48):x}" for _ in amounts]
-    buckets = [b for b, _ in legs(kind, 1)]
-    return ids, buckets, [[a for _, a in legs(kind, amount)] for amount in amounts]
+_MANY = "SELECT payout_id FROM ledger_post_many($1, now(), $2, $3, $4, $5)"
 
 
 async def _entries(merchant_id: str, ids: list[str]) -> list[tuple]:
@@ -24,20 +21,31 @@ async def _entries(merchant_id: str, ids: list[str]) -> list[tuple]:
     return [(r["kind"], ids.index(r["payout_id"]), r["bucket"], r["amount"], r["seq"]) for r in rows]
 
 
+def _postings(merchant_id: str, kinds: list[str]) -> list:
+    return [posting(merchant_id, kind, random.randint(1, 50_000), f"po_many_{random.getrandbits(48):x}", now())
+            for kind in kinds]
+
+
+async def _post_many(merchant_id: str, postings: list) -> list[str]:
+    kinds, ids, buckets, amounts = many_args(postings)
+    async with db.transaction():
+        return [r["payout_id"] for r in await db.fetch(_MANY, merchant_id, kinds, ids, buckets, amounts)]
+
+
 async def test_the_same_rows_as_ledger_post_one_by_one(merchant, other_merchant, database):
-    amounts = [random.randint(1, 50_000) for _ in range(40)]
     one, many = merchant.merchant_id, other_merchant.merchant_id
     assert await db.fetchrow(_BALANCE, one) == await db.fetchrow(_BALANCE, many)  # both freshly opened
-    for kind in ("payout_created", "opening_balance"):  # without and with an `external` leg
-        ids, buckets, rows = _postings(kind, amounts)
+    # One kind without and with an `external` leg (a batch chunk's), then kinds mixed as a
+    # claimed group's steps mix them (a payout paid out after another released, ...).
+    mixed = ["payout_created"] * 10 + ["payout_succeeded", "payout_released", "payout_returned", "topup"] * 10
+    for kinds in (["payout_created"] * 40, ["opening_balance"] * 40, mixed):
+        postings = _postings(many, kinds)
+        ids = [p.payout_id for p in postings]
         async with db.transaction():
-            for payout_id, row in zip(ids, rows, strict=True):
+            for p in postings:
                 await db.fetchval("SELECT transaction_id FROM ledger_post($1, $2, $3, now(), $4, $5)",
-                                  one, kind, payout_id, buckets, row)
-        async with db.transaction():
-            posted = await db.fetch("SELECT payout_id FROM ledger_post_many($1, $2, now(), $3, $4, $5)",
-                                    many, kind, ids, buckets, rows)
-        assert [r["payout_id"] for r in posted] == ids
+                                  one, p.kind, p.payout_id, p.buckets, p.amounts)
+        assert await _post_many(many, postings) == ids
         assert await _entries(many, ids) == await _entries(one, ids)
         assert await db.fetchrow(_BALANCE, many) == await db.fetchrow(_BALANCE, one)
     assert await check_invariant(one) == [] and await check_invariant(many) == []
@@ -45,10 +53,19 @@ async def test_the_same_rows_as_ledger_post_one_by_one(merchant, other_merchant,
 
 async def test_a_sum_beyond_the_funds_writes_nothing(merchant, database):
     before = await db.fetchrow(_BALANCE, merchant.merchant_id)
-    ids, buckets, rows = _postings("payout_created", [1, before["available"]])  # the first alone would fit
-    async with db.transaction():
-        posted = await db.fetch("SELECT payout_id FROM ledger_post_many($1, 'payout_created', now(), $2, $3, $4)",
-                                merchant.merchant_id, ids, buckets, rows)
-    assert posted == []
+    postings = [posting(merchant.merchant_id, "payout_created", amount, f"po_many_{i}", now())
+                for i, amount in enumerate([1, before["available"]])]  # the first alone would fit
+    assert await _post_many(merchant.merchant_id, postings) == []
     assert await db.fetchrow(_BALANCE, merchant.merchant_id) == before
-    assert await _entries(merchant.merchant_id, ids) == []
+    assert await _entries(merchant.merchant_id, [p.payout_id for p in postings]) == []
+
+
+async def test_a_bucket_negative_along_the_way_writes_nothing(merchant, database):
+    """The sum would fit (a later posting brings the funds back), but posting them one by
+    one, the first would have been refused: so is the whole call."""
+    before = await db.fetchrow(_BALANCE, merchant.merchant_id)
+    postings = [posting(merchant.merchant_id, "payout_created", before["available"] + 5, "po_many_a", now()),
+                posting(merchant.merchant_id, "topup", 10, "po_many_b", now())]
+    assert await _post_many(merchant.merchant_id, postings) == []
+    assert await db.fetchrow(_BALANCE, merchant.merchant_id) == before
+

@@ -1,14 +1,18 @@
 """Steps due now are claimed from PostgreSQL, many payouts per transaction (`step_due`):
 claimers racing each other and per-payout step jobs apply every step once; a payout
-whose step fails does not hold back the others; steps the rail reports keep their own job."""
+whose step fails does not hold back the others; a step the rail reports is sent by the
+claim that reached it."""
 
 import asyncio
 
 import pytest
+from arq.constants import default_queue_name, job_key_prefix
+from arq.jobs import deserialize_job
 
 from sandbox import db, redis_client
 from sandbox.ledger.service import check_invariant
 from sandbox.payouts import due_claims, engine, schedule
+from sandbox.rail import client as rail
 from tests.helpers import payout_body
 
 
@@ -52,14 +56,14 @@ async def test_claimers_and_step_jobs_racing_apply_each_step_once(merchant, othe
 async def test_a_failing_payout_does_not_hold_back_its_group(merchant, database, monkeypatch):
     ids = await _create(merchant, 5)
     broken = ids[2]
-    real = engine.service.transition
+    real = engine.service.prepare_transition
 
-    async def fail_for_broken(row, to_status, **kw):
+    def fail_for_broken(row, to_status, **kw):
         if row.id == broken:
             raise RuntimeError("boom")
-        return await real(row, to_status, **kw)
+        return real(row, to_status, **kw)
 
-    monkeypatch.setattr(engine.service, "transition", fail_for_broken)
+    monkeypatch.setattr(engine.service, "prepare_transition", fail_for_broken)
     monkeypatch.setattr(due_claims, "_held_back", {})
     assert await due_claims.advance_due(len(ids), only=ids) == len(ids)
     assert [await _status(p) for p in ids] == ["success", "success", "pending", "success", "success"]
@@ -71,15 +75,29 @@ async def test_a_failing_payout_does_not_hold_back_its_group(merchant, database,
     assert await check_invariant(merchant.merchant_id) == []
 
 
-async def test_a_step_the_rail_reports_keeps_its_own_job(merchant, database):
-    """`…0006` is paid, then returned by the rail's callback: the worker sends that
-    callback from the step's own job; `step_due` never claims the step."""
+async def test_a_step_the_rail_reports_is_sent_by_the_chain(merchant, database):
+    """`…0006` is paid, then returned by the rail's callback: at time scale 0 that step is
+    due with the payment, so the claim that paid it sends the callback (no job of its own
+    for the step); `step_due` never claims the step while the callback is awaited."""
     [payout_id] = await _create(merchant, 1, account="12345678900006")
     assert await due_claims.advance_due(10, only=[payout_id]) == 1
-    row = await db.fetchrow("SELECT status, step_index FROM payout WHERE id = $1", payout_id)
+    row = await db.fetchrow("SELECT status, step_index, psp_reference FROM payout WHERE id = $1", payout_id)
     assert (row["status"], row["step_index"]) == ("success", 2)
     assert await due_claims.advance_due(10, only=[payout_id]) == 0
-    assert await redis_client.get().exists(f"arq:job:step:{payout_id}:main:2") == 1
+    assert await redis_client.get().exists(f"arq:job:step:{payout_id}:main:2") == 0
+    assert (rail.NOTIFY_JOB, row["psp_reference"], f"{payout_id}:main:2", "returned") in await _queued()
+
+
+async def _queued() -> list[tuple]:
+    """(function, first three arguments) of every job queued in arq."""
+    r = redis_client.get()
+    jobs = []
+    for job_id in await r.zrange(default_queue_name, 0, -1):
+        raw = await r.get(job_key_prefix + (job_id.decode() if isinstance(job_id, bytes) else job_id))
+        if raw is not None:
+            job = deserialize_job(raw)
+            jobs.append((job.function, *job.args[:3]))
+    return jobs
 
 
 @pytest.mark.parametrize("wakes", [1, 3])

@@ -60,14 +60,14 @@ async def test_a_step_that_fails_undoes_the_whole_chain(merchant, database, monk
     """The chain is one transaction: if a later step fails, the earlier ones roll back with
     it and the job (or the sweeper) finds the payout where it was."""
     payout_id = await _created(merchant)
-    real = engine.service.transition
+    real = engine.service.prepare_transition
 
-    async def fail_on_success(payout_id, to_status, **kw):
+    def fail_on_success(row, to_status, **kw):
         if to_status == "success":
             raise RuntimeError("boom")
-        return await real(payout_id, to_status, **kw)
+        return real(row, to_status, **kw)
 
-    monkeypatch.setattr(engine.service, "transition", fail_on_success)
+    monkeypatch.setattr(engine.service, "prepare_transition", fail_on_success)
     with pytest.raises(RuntimeError):
         await engine.advance(payout_id, schedule.MAIN, 0)
     row = await db.fetchrow("SELECT status, step_index FROM payout WHERE id = $1", payout_id)
