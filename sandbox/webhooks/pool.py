@@ -51,6 +51,9 @@ class DeliveryPool:
         # then does a draining pool look again before the next sweep, so an idle pool
         # costs no query per attempt.
         self._backlog = False
+        # Asked for while a refill ran: attempts finished, or deliveries were handed back,
+        # after its query had counted; it looks once more before it ends.
+        self._again = False
 
     def room(self) -> int:
         """How many more attempts the pool takes now."""
@@ -100,7 +103,7 @@ class DeliveryPool:
     def refill(self) -> None:
         """Take due deliveries from the database until the pool is full or none are due
         (in the background; one refill at a time)."""
-        self._backlog = True
+        self._backlog = self._again = True
         if self._refill is None or self._refill.done():
             self._refill = asyncio.create_task(self._take_due())
 
@@ -111,14 +114,16 @@ class DeliveryPool:
 
     async def _take_due(self) -> None:
         try:
-            while room := self.room():
+            while self._again and (room := self.room()):
+                self._again = False
                 targets = await deliveries.claim_due(room, self.line_per_merchant, dict(self._per_merchant))
                 await self.take(targets)
-                if len(targets) < room:
+                if len(targets) < room and not self._again:
                     # Nothing more is due, or only for merchants whose lines are full: look
                     # again as those drain.
                     self._backlog = any(n >= self.line_per_merchant // 2 for n in self._per_merchant.values())
                     return
+                self._again = True
         except Exception:  # the next sweep refills
             log.warning("could not take due webhook deliveries", exc_info=True)
 
