@@ -67,7 +67,7 @@ class Battery:
         return Target(delivery_id="", merchant="", seq=0, attempt=1, lease_token="", lease_until=self.at,
                       event_id=new_id("evt_audit"), event_type=event_type, event_at=self.at,
                       data=msgspec.json.encode(data).decode(), request=None, endpoint_id="", url=self.url,
-                      signing_keys=self.signing_keys, faults=fault_rules.NONE)
+                      signing_keys=self.signing_keys, faults=fault_rules.NONE, fresh_until=self.at)
 
     def signed(self, target: Target, *, timestamp: int | None = None,
                applied: frozenset[str] = frozenset()) -> Request:
