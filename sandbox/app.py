@@ -15,6 +15,7 @@ from sandbox import db, openapi_spec, redis_client
 from sandbox.admin.controllers import AdminPayoutController
 from sandbox.auth import cache as auth_cache
 from sandbox.batches.controllers import PayoutBatchController
+from sandbox.core import heap
 from sandbox.core.errors import exception_handler, on_problem
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
@@ -37,7 +38,7 @@ from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
-from sandbox.simulator.clock_controllers import ClockController, follow_the_callers_clock
+from sandbox.simulator.clock_controllers import ClockController
 from sandbox.simulator.controllers import SandboxToolsController
 from sandbox.summary.controllers import BalanceSummaryController
 from sandbox.webhooks import metrics as webhook_metrics
@@ -115,6 +116,14 @@ def _fix_options_allow(app: Litestar) -> None:
                 fn.__closure__[0].cell_contents = route
 
 
+def create_served_app() -> Litestar:
+    """The app as `sandbox api` serves it (uvicorn's factory, in each worker process):
+    built, then its start-up objects frozen out of the garbage collector's full passes."""
+    app = create_app()
+    heap.freeze_startup_objects()
+    return app
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     # Here rather than in the CLI: with several uvicorn workers each process builds its
@@ -158,11 +167,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SettlementController, PayoutBatchController, CoverageController, ClockController,
                         RequestLogController, FaultRuleController],
         # Authentication, the request log and its faults, rate limit and idempotency, in
-        # one layer (gate.py).
+        # one layer (gate.py). A merchant's request works at its clock's time from there
+        # (the request log's `begin` follows the clock, sandbox/requests/journal.py).
         middleware=[DefineMiddleware(Gate, rate_limiter=rate_limiter,
                                      idempotency=IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes))],
         security=[{"apiKey": []}],
-        before_request=follow_the_callers_clock,
     )
     app = Litestar(
         # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).

@@ -26,7 +26,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     settings = get_settings()
-    return serve("sandbox.app:create_app", settings.api_port, settings.api_workers)
+    return serve("sandbox.app:create_served_app", settings.api_port, settings.api_workers)
 
 
 def cmd_ipn(args: argparse.Namespace) -> int:

@@ -5,7 +5,8 @@
    (requests/journal.py; a fault before anything answers here, before the rate limit
    counts the request);
 3. the key's rate limit counts it (ratelimits/limiter.py; a refused request takes no
-   idempotency key), and its RateLimit headers go on the answer;
+   idempotency key), and its RateLimit headers go on the answer; the key's role must be
+   the one the route's `opt` names (auth/keys.py `wrong_role`);
 4. a mutating request claims its idempotency key (idempotency/claims.py).
 
 Each rule stays in its own module; this layer only runs them in that order. One layer
@@ -21,11 +22,12 @@ from __future__ import annotations
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.auth.keys import API_KEY_HEADER, authenticate
+from sandbox.auth.keys import API_KEY_HEADER, authenticate, wrong_role
 from sandbox.core import errors
 from sandbox.idempotency.claims import MUTATING, IdempotencyMiddleware
 from sandbox.observability import logs
 from sandbox.ratelimits.limiter import RateLimitMiddleware, with_headers
+from sandbox.requests.entry import Entry
 from sandbox.requests.journal import JOURNAL
 
 _KEY_HEADER = API_KEY_HEADER.encode()
@@ -63,18 +65,25 @@ class Gate:
         send = entry.capture(send)
         try:
             await JOURNAL.before(scope, entry, principal)
-            await self._pass(scope, receive, send, principal)
+            await self._pass(scope, receive, send, principal, entry)
         except Exception as exc:
             if entry.status:  # the answer had begun: nothing more can be said
                 raise
-            await errors.answer(scope, send, errors.to_api_error(exc))
+            # Counted by the rate limit by then (a refusal after the count): its headers too.
+            answer_send = with_headers(send, entry.rate_headers) if entry.rate_headers else send
+            await errors.answer(scope, answer_send, errors.to_api_error(exc))
         finally:
-            JOURNAL.end(scope, entry)
+            JOURNAL.done(scope, entry)
 
-    async def _pass(self, scope: Scope, receive: Receive, send: Send, principal) -> None:
+    async def _pass(self, scope: Scope, receive: Receive, send: Send, principal, entry: Entry | None = None) -> None:
         rate_headers = await self.rate_limiter.count(principal)
         if rate_headers is not None:
             send = with_headers(send, rate_headers)
+            if entry is not None:  # for an answer the entry is told rather than sees (`Entry.answered`)
+                entry.rate_headers = rate_headers
+        if (refused := wrong_role(principal, scope["route_handler"].opt)) is not None:
+            await errors.answer(scope, send, errors.to_api_error(refused))  # with the RateLimit headers
+            return
         if scope["type"] == ScopeType.HTTP and scope["method"] in MUTATING:
             await self.idempotency.handle(scope, receive, send, self.app)
         else:

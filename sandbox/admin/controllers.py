@@ -7,7 +7,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.admin import service
 from sandbox.admin.schemas import AdminPayoutPage, PayoutRequests
-from sandbox.auth.keys import admin_only
+from sandbox.auth.keys import ADMIN_ONLY
 from sandbox.core.errors import Conflict, InsufficientFunds, NotFound, reads, writes
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.payouts import actions
@@ -21,7 +21,7 @@ PayoutId = Annotated[str, PathParameter(max_length=64)]
 class AdminPayoutController(Controller):
     path = "/admin/payouts"
     tags = ["Admin"]
-    guards = [admin_only]
+    opt = ADMIN_ONLY
 
     @get("", operation_id="adminListPayouts", summary="Payouts of every merchant", responses=reads())
     async def list(

@@ -7,7 +7,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.batches import rows, service, upload
 from sandbox.batches.openapi import UploadOperation
 from sandbox.batches.schemas import BatchJsonIn, BatchRetryAccepted, ItemStatus, PayoutBatch, PayoutBatchItemPage
@@ -48,7 +48,7 @@ async def _json(request: Request) -> PayoutBatch:
 class PayoutBatchController(Controller):
     path = "/payout-batches"
     tags = ["Payout batches"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @post("", operation_id="createPayoutBatch", status_code=202, summary="Upload a batch of payouts",
           operation_class=UploadOperation, request_max_body_size=get_settings().batch_max_bytes,

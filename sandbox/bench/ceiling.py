@@ -31,6 +31,7 @@ from litestar.exceptions import NotFoundException
 
 from sandbox import db, redis_client
 from sandbox.auth.keys import Principal
+from sandbox.core import heap
 from sandbox.payouts.repository import GET_SQL
 from sandbox.payouts.schemas import PayoutCreate
 from sandbox.ratelimits.limiter import RateLimitMiddleware
@@ -111,7 +112,9 @@ def create_app(merchant_id: str, merchants: int, mode: str) -> Litestar:
 def from_argv() -> Litestar:
     # uvicorn imports the factory by name, in each worker process too (which see the same argv).
     _, merchant, count, how = sys.argv[1:5]
-    return create_app(merchant, int(count), how)
+    app = create_app(merchant, int(count), how)
+    heap.freeze_startup_objects()  # as the API's served app does: the same process set-up
+    return app
 
 
 if __name__ == "__main__":

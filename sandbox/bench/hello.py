@@ -9,6 +9,8 @@ import sys
 
 from litestar import Litestar, get
 
+from sandbox.core import heap
+
 
 @get("/hello")
 async def hello() -> dict[str, str]:
@@ -16,7 +18,9 @@ async def hello() -> dict[str, str]:
 
 
 def create_app() -> Litestar:
-    return Litestar(route_handlers=[hello], debug=False)
+    app = Litestar(route_handlers=[hello], debug=False)
+    heap.freeze_startup_objects()  # as the API's served app does: the same process set-up
+    return app
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import reads
 from sandbox.coverage import service
 from sandbox.coverage.schemas import Coverage
@@ -12,7 +12,7 @@ class CoverageController(Controller):
     path = "/sandbox/coverage"
     tags = ["Sandbox tools"]
 
-    @get("/", operation_id="getCoverage", guards=[merchant_only], responses=reads(),
+    @get("/", operation_id="getCoverage", opt=MERCHANT_ONLY, responses=reads(),
          summary="What this merchant's integration has been tested against")
     async def coverage(self, request: Request) -> Coverage:
         """Scenarios whose end this merchant's payouts reached, event types its webhook

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import reads
 from sandbox.directory import raast, service
 from sandbox.directory.schemas import BankOut, DirectoryOut, RaastOut, WalletOut
@@ -11,7 +11,7 @@ from sandbox.directory.schemas import BankOut, DirectoryOut, RaastOut, WalletOut
 class DirectoryController(Controller):
     path = "/"
     tags = ["Directory"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @get("/directory", operation_id="getDirectory", summary="Banks, wallets and Raast", responses=reads())
     async def directory(self) -> DirectoryOut:

@@ -5,7 +5,7 @@ from typing import Annotated
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, PathParameter
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import NotFound, reads, writes
 from sandbox.faults import store
 from sandbox.faults.schemas import FaultRule, FaultRuleCreate, FaultRuleList
@@ -14,7 +14,7 @@ from sandbox.faults.schemas import FaultRule, FaultRuleCreate, FaultRuleList
 class FaultRuleController(Controller):
     path = "/sandbox/faults"
     tags = ["Sandbox tools"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @post("", operation_id="createFaultRule", status_code=201, summary="Make the next matching requests fail",
           responses=writes())

@@ -5,7 +5,7 @@ from typing import Annotated
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.clock import iso
 from sandbox.core.errors import ValidationFailed, reads
 from sandbox.core.money import format_amount
@@ -20,7 +20,7 @@ FEED_MAX = 1000
 class BalanceController(Controller):
     path = "/balance"
     tags = ["Balance"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @get("", operation_id="getBalance", summary="The merchant's balance buckets", responses=reads())
     async def balance(self, request: Request) -> BalanceOut:

@@ -5,7 +5,7 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound, reads, writes
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
@@ -20,7 +20,7 @@ Timestamp = Annotated[str | None, QueryParameter(pattern=RFC3339, format="date-t
 class PayoutController(Controller):
     path = "/payouts"
     tags = ["Payouts"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @post("", operation_id="createPayout", status_code=201, summary="Create a payout",
           responses=writes(InsufficientFunds, DuplicateReference), opt={idempotency.IN_STATEMENT: True})

@@ -7,7 +7,7 @@ from __future__ import annotations
 from litestar import Controller, post
 from litestar.params import JSONBody
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import writes
 from sandbox.payouts import verification
 from sandbox.payouts.schemas import DestinationIn, VerifyAccountOut
@@ -16,7 +16,7 @@ from sandbox.payouts.schemas import DestinationIn, VerifyAccountOut
 class VerifyAccountController(Controller):
     path = "/"
     tags = ["Directory"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @post("/verify-account", operation_id="verifyAccount", status_code=200,
           summary="Check a destination and get its account title", responses=writes())

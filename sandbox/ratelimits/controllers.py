@@ -5,7 +5,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, put
 from litestar.params import JSONBody, PathParameter
 
-from sandbox.auth.keys import admin_only
+from sandbox.auth.keys import ADMIN_ONLY
 from sandbox.core.errors import NotFound, reads, writes
 from sandbox.ratelimits import service
 from sandbox.ratelimits.schemas import RateLimitIn, RateLimitOut
@@ -16,7 +16,7 @@ MerchantId = Annotated[str, PathParameter(max_length=64)]
 class RateLimitController(Controller):
     path = "/admin/merchants/{merchant_id:str}/rate-limit"
     tags = ["Admin"]
-    guards = [admin_only]
+    opt = ADMIN_ONLY
 
     @get("", operation_id="adminGetRateLimit", summary="A merchant's request limit", responses=reads(NotFound))
     async def read(self, merchant_id: MerchantId) -> RateLimitOut:

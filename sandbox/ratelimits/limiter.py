@@ -26,6 +26,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 
 from limits import RateLimitItem, RateLimitItemPerMinute, WindowStats, parse
@@ -120,7 +121,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         return window
 
 
-def with_headers(send: Send, raw: list[tuple[bytes, bytes]]) -> Send:
+def with_headers(send: Send, raw: Sequence[tuple[bytes, bytes]]) -> Send:
     """`send` adding the RateLimit headers to the answer's start."""
 
     async def send_with_headers(message: Message) -> None:

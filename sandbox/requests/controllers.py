@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import NotFound, reads
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
@@ -36,7 +36,7 @@ def _filters(idempotency_key, method, path, status, since, object_id) -> service
 class RequestLogController(Controller):
     path = "/sandbox"
     tags = ["Sandbox tools"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @get("/requests", operation_id="listRequests", summary="The merchant's API requests, newest first",
          responses=reads())

@@ -7,9 +7,10 @@ except the credentials: the API key never reaches the log."""
 
 from __future__ import annotations
 
-import copy
 import re
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from time import perf_counter
 
 import msgspec
@@ -30,9 +31,13 @@ async def _nowhere(message: Message) -> None:
 class Entry:
     __slots__ = ("request_id", "merchant_id", "at", "started", "method", "route", "path", "request_headers",
                  "status", "response_headers", "response_body", "response_size", "request_body", "request_size",
-                 "idempotency_key", "outcome", "fault", "object_ids", "written", "duration_ms", "downstream")
+                 "idempotency_key", "outcome", "fault", "object_ids", "written", "duration_ms", "downstream",
+                 "rate_headers")
 
     def __init__(self, scope: HTTPScope, request_id: str, merchant_id: str, at: datetime) -> None:
+        # Only what the request gives at once is taken here, as it is: headers are decoded
+        # and encoded once, in `record`, which runs for every entry (the log's cost is paid
+        # on every request; `docs/benchmark.md` has its figures).
         self.request_id = request_id
         self.merchant_id = merchant_id
         self.at = at
@@ -41,27 +46,30 @@ class Entry:
         self.route = scope.get("path_template") or scope["path"]
         query = scope.get("query_string", b"")
         self.path = scope["path"] + ("?" + query.decode("latin-1") if query else "")
-        self.request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-                                if k not in _SECRET_HEADERS]
+        self.request_headers = scope["headers"]
         self.status = 0
-        self.response_headers: list[tuple[str, str]] = []
-        self.response_body = bytearray()
+        self.response_headers: Iterable[tuple[bytes, bytes]] = ()
+        self.response_body = b""
         self.response_size = 0
         self.request_body: bytes | None = None
         self.request_size = 0
         self.idempotency_key: str | None = None
         self.outcome: str | None = None
         self.fault: str | None = None
-        self.object_ids = [v for v in (scope.get("path_params") or {}).values() if isinstance(v, str) and _ID.match(v)]
+        params = scope.get("path_params")
+        self.object_ids = [v for v in params.values() if isinstance(v, str) and _ID.match(v)] if params else []
         self.written = False
         self.duration_ms = 0.0
         self.downstream: Send = _nowhere  # where the captured answer goes on (`capture`; a fault may change it)
+        self.rate_headers: Sequence[tuple[bytes, bytes]] = ()  # the gate's RateLimit headers, for `answered`
 
     def clone(self) -> Entry:
-        """Another entry with the same facts, to fill in without changing this one."""
-        other = copy.copy(self)
+        """Another entry with the same facts, to fill in without changing this one (slot by
+        slot: `copy.copy` goes through `__reduce_ex__`, several times slower on POST's path)."""
+        other = Entry.__new__(Entry)
+        for name, value in zip(Entry.__slots__, _SLOTS(self), strict=True):
+            setattr(other, name, value)
         other.object_ids = list(self.object_ids)
-        other.response_body = bytearray(self.response_body)
         return other
 
     def took_body(self, body: bytes | None, size: int) -> None:
@@ -70,8 +78,9 @@ class Entry:
 
     def answered(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         """The true answer, known at once (the idempotency middleware's captured one)."""
-        self.status, self.response_headers = status, headers
-        self.response_body = bytearray(body[:BODY_MAX])
+        self.status = status
+        self.response_headers = [*((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers), *self.rate_headers]
+        self.response_body = body[:BODY_MAX]
         self.response_size = len(body)
 
     def capture(self, send: Send) -> Send:
@@ -82,23 +91,24 @@ class Entry:
         async def captured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.status = message["status"]
-                self.response_headers = [(k.decode("latin-1"), v.decode("latin-1"))
-                                         for k, v in message.get("headers", ())]
-                self.response_body.clear()
+                self.response_headers = message.get("headers", ())
+                self.response_body = b""
                 self.response_size = 0
             elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 self.response_size += len(chunk)
-                room = BODY_MAX - len(self.response_body)
-                if room > 0:
-                    self.response_body.extend(chunk[:room])
+                if not self.response_body:  # most answers are one chunk: kept as it is
+                    self.response_body = chunk[:BODY_MAX]
+                elif len(self.response_body) < BODY_MAX:
+                    self.response_body = (self.response_body + chunk)[:BODY_MAX]
             await self.downstream(message)
 
         return captured
 
     def finish(self) -> None:
         self.duration_ms = round((perf_counter() - self.started) * 1000, 3)
-        if 200 <= self.status < 300:
+        # A read names its object in its path; only a write's answer may name one it made.
+        if self.method != "GET" and 200 <= self.status < 300:
             found = _ANSWERED_ID.match(self.response_body)
             if found and (made := found.group(1).decode()) not in self.object_ids:
                 self.object_ids.append(made)
@@ -107,8 +117,17 @@ class Entry:
         """The row, in `store.COLUMNS` order."""
         return (self.request_id, self.merchant_id, self.at, self.method, self.route[:255], self.path, self.status,
                 self.duration_ms, self.idempotency_key, self.outcome, self.fault, self.object_ids,
-                msgspec.json.encode(self.request_headers).decode(), msgspec.json.encode(self.response_headers).decode(),
-                self.request_body, bytes(self.response_body), self.request_size, self.response_size)
+                _headers_json(self.request_headers, _SECRET_HEADERS), _headers_json(self.response_headers, ()),
+                self.request_body, self.response_body, self.request_size, self.response_size)
+
+
+_SLOTS = attrgetter(*Entry.__slots__)
+
+
+def _headers_json(headers: Iterable[tuple[bytes, bytes]], leave_out: Collection[bytes]) -> str:
+    """Headers as the JSON list of [name, value] pairs the log stores, less `leave_out`."""
+    return msgspec.json.encode([(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
+                                if k not in leave_out]).decode()
 
 
 def of(scope: Scope) -> Entry | None:

@@ -24,8 +24,9 @@ class Journal:
 
     async def begin(self, scope: Scope, principal) -> Entry | None:
         """The request's entry, None when no merchant sent it (an admin key). The request
-        works at its merchant's clock from here on (`follow_the_callers_clock` then finds
-        it followed already), so the entry's time is the merchant's clock time."""
+        works at its merchant's clock from here on, at its clock's time on a manual clock
+        (the payouts it creates or cancels, its top-ups, its webhook endpoints), and so
+        does its entry."""
         if principal.merchant_id is None or scope["type"] != ScopeType.HTTP:
             return None
         await clocks.follow(principal.merchant_id)
@@ -87,6 +88,15 @@ class Journal:
             entry.finish()
             entry.written = True
             writer.WRITER.later(entry)
+
+
+    def done(self, scope: Scope, entry: Entry) -> None:
+        """The request is over: its entry goes to the writer (unless it went already) and
+        leaves the scope. The entry holds the send chain, which holds the server's request
+        cycle and so the scope: left there, each request would end as a reference cycle,
+        freed only by the garbage collector (a tenth of a GET's CPU in docs/benchmark.md)."""
+        self.end(scope, entry)
+        del scope["state"][STATE]
 
 
 def _take_key_use(scope: Scope, entry: Entry) -> None:

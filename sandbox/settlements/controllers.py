@@ -5,7 +5,7 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import NotFound, reads, writes
 from sandbox.settlements import collections, report, service
 from sandbox.settlements.schemas import Collection, CollectionIn, Settlement, SettlementPage
@@ -16,7 +16,7 @@ ObjectId = Annotated[str, PathParameter(max_length=64)]
 class CollectionController(Controller):
     path = "/sandbox/collections"
     tags = ["Sandbox tools"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @post("", operation_id="createCollection", status_code=201, summary="Receive funds into pending",
           responses=writes())
@@ -34,7 +34,7 @@ class CollectionController(Controller):
 class SettlementController(Controller):
     path = "/settlements"
     tags = ["Settlements"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @get("", operation_id="listSettlements", summary="Settlement runs, newest first", responses=reads())
     async def list(self, request: Request, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
-from sandbox.auth.keys import merchant_only
-from sandbox.clocks import store
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.clocks.schemas import ClockAdvance, ClockAdvanced, MerchantClock
 from sandbox.core.errors import Conflict, reads, writes
 from sandbox.simulator import clock_advance as clocks
@@ -15,7 +14,7 @@ from sandbox.simulator import clock_advance as clocks
 class ClockController(Controller):
     path = "/sandbox/clock"
     tags = ["Sandbox tools"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @get("", operation_id="getTestClock", summary="The merchant's clock", responses=reads())
     async def read(self, request: Request) -> MerchantClock:
@@ -33,11 +32,3 @@ class ClockController(Controller):
         committed before the answer, which lists the status changes. 409 for a merchant
         on a live clock."""
         return await clocks.advance(request.user.merchant_id, data)
-
-
-async def follow_the_callers_clock(request: Request) -> None:
-    """Every request of a merchant on a manual clock works at its clock's time (the
-    payouts it creates or cancels, its top-ups, its webhook endpoints): the router runs
-    this before each handler."""
-    if request.user.merchant_id is not None:
-        await store.follow(request.user.merchant_id)

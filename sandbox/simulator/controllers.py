@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter
 
 from sandbox import onboarding
-from sandbox.auth.keys import admin_only, merchant_only
+from sandbox.auth.keys import ADMIN_ONLY, MERCHANT_ONLY
 from sandbox.core.errors import Conflict, NotFound, reads, writes
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
@@ -26,7 +26,7 @@ class SandboxToolsController(Controller):
     path = "/sandbox"
     tags = ["Sandbox tools"]
 
-    @post("/topups", operation_id="createTopup", status_code=201, guards=[merchant_only],
+    @post("/topups", operation_id="createTopup", status_code=201, opt=MERCHANT_ONLY,
           summary="Add funds to available", responses=writes())
     async def topup(self, request: Request, data: JSONBody[TopupIn]) -> TopupOut:
         amount = parse_amount(data.amount)
@@ -39,7 +39,7 @@ class SandboxToolsController(Controller):
             pending=format_amount(posted.pending),
         )
 
-    @post("/merchants", operation_id="createSandboxMerchant", status_code=201, guards=[admin_only],
+    @post("/merchants", operation_id="createSandboxMerchant", status_code=201, opt=ADMIN_ONLY,
           summary="Admin: a fresh merchant with a key and an opening balance", responses=writes())
     async def merchant(self, data: JSONBody[MerchantIn]) -> NewMerchantOut:
         """The key is shown only in this response. Use one merchant per test run for isolation."""
@@ -49,7 +49,7 @@ class SandboxToolsController(Controller):
                               api_key=created.api_key)
 
     @post("/payouts/{payout_id:str}/simulate", operation_id="simulateRailOutcome", status_code=202,
-          guards=[merchant_only], summary="Make the rail report an outcome for a payout",
+          opt=MERCHANT_ONLY, summary="Make the rail report an outcome for a payout",
           responses=writes(NotFound, Conflict))
     async def simulate(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)],
                        data: JSONBody[SimulateOutcome]) -> SimulateAccepted:

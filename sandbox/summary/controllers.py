@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import reads
 from sandbox.summary import service
 from sandbox.summary.schemas import BalanceSummary
@@ -11,7 +11,7 @@ from sandbox.summary.schemas import BalanceSummary
 class BalanceSummaryController(Controller):
     path = "/balance/summary"
     tags = ["Balance"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @get("", operation_id="getBalanceSummary", summary="Balance and lifetime totals by kind", responses=reads())
     async def summary(self, request: Request) -> BalanceSummary:

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
-from sandbox.auth.keys import merchant_only
+from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import Conflict, NotFound, RateLimited, reads, writes
 from sandbox.webhooks import audit_junit, audits, endpoints, events
 from sandbox.webhooks.schemas import (
@@ -42,7 +42,7 @@ def _audit_answer(audit: WebhookAudit, format: str) -> Response[WebhookAudit]:
 class WebhookEndpointController(Controller):
     path = "/webhook-endpoints"
     tags = ["Webhooks"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @post("", operation_id="createWebhookEndpoint", status_code=201, summary="Register a webhook endpoint",
           responses=writes(Conflict))
@@ -115,7 +115,7 @@ class WebhookEndpointController(Controller):
 class EventController(Controller):
     path = "/events"
     tags = ["Webhooks"]
-    guards = [merchant_only]
+    opt = MERCHANT_ONLY
 
     @get("", operation_id="listEvents", summary="List events, newest first", responses=reads())
     async def list(

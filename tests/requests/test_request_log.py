@@ -42,6 +42,12 @@ async def test_requests_are_logged_newest_first_with_their_key_outcome_and_bodie
     # The API key is never stored, in any header or column.
     assert all(h["name"].lower() != "x-api-key" for e in entries for h in e["request_headers"])
     assert {"name": "x-idempotency-key", "value": key} in first_entry["request_headers"]
+    # Each entry keeps the answer's headers as the client got them, RateLimit headers
+    # included, whether it was written with the payout, after a replay, a refusal or a read.
+    for e, answer in ((first_entry, created), (replay_entry, again), (conflict_entry, conflict), (get_entry, read)):
+        logged = {h["name"].lower(): h["value"] for h in e["response_headers"]}
+        assert logged["ratelimit-limit"] == answer.headers["ratelimit-limit"], e
+        assert logged["content-type"] == answer.headers["content-type"], e
     rows = await db.fetch("SELECT * FROM request_log WHERE merchant = $1", merchant.merchant_id)
     assert rows and not any(merchant.key in str(dict(r)) for r in rows)
 
