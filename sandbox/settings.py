@@ -81,6 +81,10 @@ class Settings:
     # totals in Redis that /metrics serves (sandbox/observability/metrics.py).
     metrics_flush_s: float = field(default_factory=lambda: _float("SANDBOX_METRICS_FLUSH_S", 1.0))
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
+    # The worker's scheduling priority (os.nice: 0 to 19, higher yields more): on a machine
+    # whose cores the API and the worker share, a worker working through a backlog takes
+    # less of the CPU the API's answers need (figures in docs/benchmark.md).
+    worker_nice: int = field(default_factory=lambda: _int("SANDBOX_WORKER_NICE", 0))
     # A debugging aid, off by default: every this many seconds the worker writes where its
     # memory grew since its first snapshot (tracemalloc, which slows it down) to
     # <data dir>/memory-<pid>.txt (sandbox/observability/memory.py).

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import os
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from arq.connections import create_pool
 from arq.constants import default_queue_name, health_check_key_suffix
 
 from sandbox import redis_client
+from sandbox.core import heap
 from sandbox.observability import logs
 from sandbox.settings import get_settings
 
@@ -186,7 +188,9 @@ def run() -> None:
     logs.configure(settings.log_format or "json", settings.log_level)
     # arq writes two plain lines per job; ours (one, with the payout id) replaces them.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
-    log.info("worker starting", extra={"time_scale": settings.time_scale})
+    log.info("worker starting", extra={"time_scale": settings.time_scale, "nice": settings.worker_nice})
+    if settings.worker_nice > 0:
+        os.nice(min(settings.worker_nice, 19))
     # uvloop, as the API runs under uvicorn: a worker's time goes to socket round trips,
     # which uvloop makes cheaper (figures in docs/benchmark.md).
     # arq's Worker runs on the loop that is current when it is built, so the loop is set
@@ -197,6 +201,7 @@ def run() -> None:
     worker = build_worker()
     if not isinstance(worker.loop, uvloop.Loop):
         log.warning("the worker runs on %s, not uvloop", type(worker.loop).__name__)
+    heap.freeze_startup_objects()
     worker.run()
 
 
