@@ -221,6 +221,15 @@ async def finish_waiting(services: Services, api: httpx.AsyncClient, waiting: Lo
     """The rail decides the payouts that waited through the outage: success, through the
     IPN process and the worker."""
     ids = sorted({o.payout_id for o in waiting.outcomes if o.payout_id})
+
+    async def all_at_the_bank() -> bool:
+        # A payout reaches the rail through the worker: after Redis lost its data, the
+        # sweeper queues it again within a round, so the bank may not have it yet.
+        rows = await services.sql(
+            "SELECT count(*) AS n FROM payout WHERE id = ANY($1) AND psp_reference IS NOT NULL", ids)
+        return rows[0]["n"] == len(ids)
+
+    await eventually(all_at_the_bank, RECOVERED_S, "the waiting payouts to reach the bank")
     for payout_id in ids:
         r = await api.post(f"/sandbox/payouts/{payout_id}/simulate", json={"status": "success"},
                            headers={"X-Idempotency-Key": secrets.token_hex(8)})
