@@ -20,44 +20,39 @@ stored response, makes the effect and stores its response, all in one round trip
 rule stays here: the claim says what the call found, and this middleware answers it
 (409 in use, a replay, 422 reused, a refusal stored after the fact) exactly as for every
 other route. A handler that refuses the input before making its call runs again the
-ordinary way."""
+ordinary way.
+
+Here: the middleware and the order of its rules. Beside it: the key's row and what makes
+two requests the same (keys.py), the captured and stored answers (responses.py), the
+in-statement claim (in_statement.py), and the request log's hook (effect_log.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Protocol
 
-import asyncpg
-import msgspec
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
-from sandbox.core.errors import (
-    IdempotencyKeyInUse,
-    IdempotencyKeyMissing,
-    IdempotencyKeyReused,
-    ValidationFailed,
-    answer,
-    to_api_error,
-)
+from sandbox.core.errors import IdempotencyKeyInUse, IdempotencyKeyMissing, ValidationFailed, answer, to_api_error
 from sandbox.core.ids import ensure_request_id
-from sandbox.idempotency import cause
+from sandbox.idempotency import cause, effect_log, in_statement, keys
 from sandbox.idempotency.body import Body, check_json, check_media_type, read_body, replay_receive
+from sandbox.idempotency.effect_log import EffectLog, on_effect
+from sandbox.idempotency.in_statement import IN_STATEMENT, KeyClaim, claim_of
+from sandbox.idempotency.responses import Capture, StoredResponse, send_stored
+
+__all__ = ["MUTATING", "KEY_USE", "REQUEST_BODY", "IN_STATEMENT", "EffectLog", "IdempotencyMiddleware", "KeyClaim",
+           "claim_of", "on_effect"]
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADERS = (b"x-idempotency-key", b"idempotency-key")
-TTL = timedelta(hours=24)
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_reference", "insufficient_funds"})
-REPLAYED_HEADERS = frozenset({"content-type", "location"})
-IN_STATEMENT = "idempotency_in_statement"  # route opt: the handler's statement takes the key
 # What the request log reads from the scope's state: (key, outcome) once the key's outcome
 # is known (`first`, `replayed`, `conflict` for a reused key with another body, `in_flight`),
 # and (the body if it was kept in memory, its size) once read.
@@ -65,54 +60,8 @@ KEY_USE = "idempotency_key_use"
 REQUEST_BODY = "idempotency_request_body"
 
 
-class EffectLog(Protocol):
-    """What records a request with its effect (the request log, sandbox/requests/), told
-    here so that its record commits with the effect and the key's answer."""
-
-    async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        """Write the record, inside the transaction that commits the effect."""
-        ...
-
-    def row(self, scope: Scope, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> tuple:
-        """The record as the arguments an in-statement call writes it with (`KeyClaim.args`)
-        should that call make the effect (all None: nothing to write)."""
-        ...
-
-    def written(self, scope: Scope) -> None:
-        """The in-statement call made the effect and wrote `row`'s record."""
-        ...
-
-
-class _Unrecorded:
-    """Until a log is told (`on_effect`): effects are not recorded; an in-statement call,
-    which needs its record's arguments, cannot be made."""
-
-    async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        return None
-
-    def row(self, scope: Scope, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> tuple:
-        raise RuntimeError("no effect log: the app calls on_effect(...) before serving")
-
-    def written(self, scope: Scope) -> None:
-        return None
-
-
-_log: EffectLog = _Unrecorded()
-
-
-def on_effect(log: EffectLog) -> None:
-    global _log
-    _log = log
-
-
 def _use(scope: Scope, key: str, outcome: str) -> None:
     scope["state"][KEY_USE] = (key, outcome)
-
-
-class StoredResponse(msgspec.Struct):
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
 
 
 def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
@@ -122,152 +71,10 @@ def _header(scope: Scope, names: tuple[bytes, ...]) -> str | None:
     return None
 
 
-def fingerprint(scope: HTTPScope, body: Body) -> str:
-    """Same request = same method, path, query and JSON content (key order and spacing
-    do not matter), multipart bodies by their parts (not the boundary); other bodies,
-    and JSON too large to keep in memory, compare byte for byte."""
-    raw = body.in_memory
-    parts = body.content_sha256()
-    if parts is not None:
-        canonical = parts.encode()
-    elif raw is None:
-        canonical = body.sha256().encode()
-    else:
-        try:
-            canonical = msgspec.json.encode(msgspec.json.decode(raw), order="sorted") if raw else b""
-        except msgspec.DecodeError:
-            canonical = raw
-    digest = hashlib.sha256()
-    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), canonical):
-        digest.update(part)
-        digest.update(b"\x00")
-    return digest.hexdigest()
-
-
-class _Capture:
-    def __init__(self) -> None:
-        self.status = 500
-        self.headers: list[tuple[str, str]] = []
-        self.body = bytearray()
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
-        elif message["type"] == "http.response.body":
-            self.body.extend(message.get("body", b""))
-
-    def stored(self) -> StoredResponse:
-        kept = [(k, v) for k, v in self.headers if k.lower() in REPLAYED_HEADERS]
-        return StoredResponse(status=self.status, headers=kept, body=bytes(self.body))
-
-    def error_code(self) -> str | None:
-        try:
-            return msgspec.json.decode(bytes(self.body)).get("code")
-        except (msgspec.DecodeError, AttributeError):
-            return None
-
-
-async def _send_stored(send: Send, response: StoredResponse, replayed: bool) -> None:
-    headers = [
-        (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers if k.lower() != "content-length"
-    ]
-    if replayed:
-        headers.append((b"idempotent-replayed", b"true"))
-    headers.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body, "more_body": False})
-
-
-# The key's SQL is the database's (`idempotency_claim`, `idempotency_store`,
-# `idempotency_stored` in sandbox/sql/): the same functions `payout_create` calls.
-_CLAIM_SQL = ("SELECT got_lock, request_hash, response_status, response_headers, response_body"
-              " FROM idempotency_claim($1, $2, $3)")
-_STORE_SQL = "SELECT idempotency_store($1, $2, $3, $4, $5::jsonb, $6, $7)"
-_STORED_SQL = "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_stored($1, $2)"
-
-
-async def _store(scope_id: str, key: str, request_hash: str, response: StoredResponse) -> bool:
-    """Write the key row; False when a live row for the key exists already: a request
-    that held the key before committed its answer first."""
-    return await db.fetchval(
-        _STORE_SQL,
-        scope_id,
-        key,
-        request_hash,
-        response.status,
-        msgspec.json.encode(response.headers).decode(),
-        response.body,
-        TTL,
-    )
-
-
-def _replay(row, request_hash: str) -> StoredResponse:
-    """The stored response for a repeated key, or 422 when the request differs."""
-    if row["request_hash"] != request_hash:
-        raise IdempotencyKeyReused("This idempotency key was already used with a different request; use a new key")
-    return StoredResponse(
-        status=row["response_status"],
-        headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
-        body=bytes(row["response_body"]),
-    )
-
-
 def _replay_for(scope: Scope, key: str, row, request_hash: str) -> StoredResponse:
-    """`_replay`, noting the key's outcome for the request log."""
+    """`keys.replay`, noting the key's outcome for the request log."""
     _use(scope, key, "conflict" if row["request_hash"] != request_hash else "replayed")
-    return _replay(row, request_hash)
-
-
-def _lock_name(scope_id: str, key: str) -> str:
-    """What the advisory lock on (scope, key) is taken on, in every path alike."""
-    return f"{scope_id}\x1f{key}"
-
-
-class KeyClaim:
-    """A request's idempotency key, handed to a handler whose one database call takes it
-    (see the module's docstring). The handler passes `args(...)` to its call and gives
-    the call's result to `settle`; the middleware then answers from `outcome`."""
-
-    IN_USE, STORED, REFUSED, CREATED = "in_use", "stored", "refused", "created"
-
-    def __init__(self, scope: Scope, scope_id: str, key: str, request_hash: str) -> None:
-        self.scope = scope
-        self.scope_id, self.key, self.request_hash = scope_id, key, request_hash
-        self.outcome: str | None = None
-        self.stored: asyncpg.Record | None = None
-
-    def args(self, status: int, body: bytes) -> tuple:
-        """The request's part of the call: the key's lock, its lookup, and the response to
-        store when the effect is made (a JSON body, as the handler's return value is
-        encoded); then the request's record (`EffectLog.row`), written with the effect."""
-        answered = [("content-type", "application/json"), ("content-length", str(len(body)))]
-        return (_lock_name(self.scope_id, self.key), self.scope_id, self.key, self.request_hash, TTL, status,
-                _JSON_HEADERS, body, *_log.row(self.scope, self.key, status, answered, body))
-
-    def settle(self, record: asyncpg.Record | None) -> str:
-        """Record what the call did and return it: IN_USE, STORED (the key's stored
-        response, to replay), REFUSED (it wrote nothing; the handler then raises why, and
-        None stands for a call that failed that way), or CREATED (the effect is made and
-        its response stored)."""
-        outcome: str = record["outcome"] if record is not None else self.REFUSED
-        self.outcome = outcome
-        if outcome == self.STORED:
-            self.stored = record
-        elif outcome == self.CREATED:
-            _log.written(self.scope)
-        return outcome
-
-
-_JSON_HEADERS = msgspec.json.encode([("content-type", "application/json")]).decode()
-
-
-_CLAIM = "idempotency_claim"
-
-
-def claim_of(state) -> KeyClaim | None:
-    """The key claim the middleware handed this request, if its route takes one."""
-    return state.get(_CLAIM)
+    return keys.replay(row, request_hash)
 
 
 class IdempotencyMiddleware(ASGIMiddleware):
@@ -337,15 +144,15 @@ class IdempotencyMiddleware(ASGIMiddleware):
         without making it, so the request must run the ordinary way: there the key is
         looked up first, and a reused key answers 422 before the input is judged. (A 5xx,
         say the database being down, is answered as it is: never stored, never re-run.)"""
-        claim = KeyClaim(scope, principal.idempotency_scope, key, fingerprint(scope, body))
+        claim = KeyClaim(scope, principal.idempotency_scope, key, keys.fingerprint(scope, body))
         state = scope.setdefault("state", {})
-        state[_CLAIM] = claim
-        capture = _Capture()
+        in_statement.hand_over(state, claim)
+        capture = Capture()
         try:
             with cause.requested(ensure_request_id(scope), key):
                 await next_app(scope, replay_receive(body, receive), capture.send)
         finally:
-            del state[_CLAIM]
+            in_statement.take_back(state)
         ScopeState.from_scope(scope).response_started = False
         if claim.outcome is None and capture.status < 500:
             return False
@@ -364,13 +171,13 @@ class IdempotencyMiddleware(ASGIMiddleware):
 
     async def _handle(self, scope: HTTPScope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
                       body: Body) -> None:
-        request_hash = fingerprint(scope, body)
+        request_hash = keys.fingerprint(scope, body)
         scope_id = principal.idempotency_scope
 
-        capture = _Capture()
+        capture = Capture()
         outcome = "fresh"
         async with db.transaction() as tx:
-            row = await db.fetchrow(_CLAIM_SQL, _lock_name(scope_id, key), scope_id, key)
+            row = await db.fetchrow(keys.CLAIM_SQL, keys.lock_name(scope_id, key), scope_id, key)
             assert row is not None  # idempotency_claim returns one row, always
             if not row["got_lock"]:
                 _use(scope, key, "in_flight")
@@ -386,7 +193,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 ScopeState.from_scope(scope).response_started = False
                 stored = capture.stored()
                 if self._succeeded(scope, capture.status):
-                    if not await _store(scope_id, key, request_hash, stored):
+                    if not await keys.store(scope_id, key, request_hash, stored):
                         # A request that held the key before stored its refusal after
                         # giving the lock up (see `_answer`): undo this one's effect and
                         # answer as a duplicate does.
@@ -394,7 +201,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
                         outcome = "lost_race"
                     else:
                         _use(scope, key, "first")
-                        await _log.committed(scope, capture.status, capture.headers, bytes(capture.body))
+                        await effect_log.current().committed(scope, capture.status, capture.headers,
+                                                             bytes(capture.body))
                 else:
                     await tx.rollback()
                     if capture.status < 500 and capture.error_code() in STORED_ERROR_CODES:
@@ -402,7 +210,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         # Leaving the block committed the effect together with the key row (or rolled back).
         await self._answer(scope, send, outcome, stored, capture, scope_id, key, request_hash)
 
-    async def _answer(self, scope: Scope, send: Send, outcome: str, stored: StoredResponse, capture: _Capture,
+    async def _answer(self, scope: Scope, send: Send, outcome: str, stored: StoredResponse, capture: Capture,
                       scope_id: str, key: str, request_hash: str) -> None:
         """Answer once the effect (if any) is committed: `fresh` sends what the handler
         sent, `replay` the stored response; `store_error` first stores a refusal (without
@@ -411,7 +219,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if outcome == "store_error":
             try:
                 async with db.transaction():
-                    if not await _store(scope_id, key, request_hash, stored):
+                    if not await keys.store(scope_id, key, request_hash, stored):
                         # Lost the race as above: our refusal (say insufficient_funds, because
                         # the first request took the money) is not the answer; the first one's is.
                         outcome = "lost_race"
@@ -419,13 +227,13 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 await answer(scope, send, to_api_error(exc))
                 return
         if outcome == "lost_race":
-            row = await db.fetchrow(_STORED_SQL, scope_id, key)
+            row = await db.fetchrow(keys.STORED_SQL, scope_id, key)
             if row is None:  # it expired in between (a day later): the client may simply retry
                 raise IdempotencyKeyInUse()
             stored = _replay_for(scope, key, row, request_hash)
             outcome = "replay"
         _use(scope, key, "replayed" if outcome == "replay" else "first")
         if outcome == "replay":
-            await _send_stored(send, stored, replayed=True)
+            await send_stored(send, stored, replayed=True)
         else:  # the client sees every header the handler set; only some are kept for replays
-            await _send_stored(send, StoredResponse(capture.status, capture.headers, stored.body), replayed=False)
+            await send_stored(send, StoredResponse(capture.status, capture.headers, stored.body), replayed=False)

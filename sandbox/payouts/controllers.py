@@ -9,7 +9,7 @@ from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound, reads, writes
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
-from sandbox.idempotency import claims as idempotency
+from sandbox.idempotency import in_statement as idempotency
 from sandbox.payouts import actions, service, states
 from sandbox.payouts.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
 from sandbox.payouts.states import StatusName

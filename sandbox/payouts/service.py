@@ -20,7 +20,7 @@ from sandbox.core.money import AmountError, format_amount, parse_amount
 from sandbox.core.pagination import Page, clamp, cut, decode_cursor
 from sandbox.directory import service as directory
 from sandbox.events import outbox
-from sandbox.idempotency.claims import KeyClaim
+from sandbox.idempotency.in_statement import KeyClaim
 from sandbox.ledger import service as ledger
 from sandbox.ledger.service import Posting
 from sandbox.payouts import destinations, repository, scenarios, schedule, states

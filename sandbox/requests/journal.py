@@ -48,7 +48,7 @@ class Journal:
         else:
             await effects.before(kind, delay_s)
 
-    # The idempotency middleware's EffectLog (idempotency/claims.py): a mutating request's
+    # The idempotency middleware's EffectLog (idempotency/effect_log.py): a mutating request's
     # entry commits with its effect.
 
     async def committed(self, scope: Scope, status: int, headers: list[tuple[str, str]], body: bytes) -> None:

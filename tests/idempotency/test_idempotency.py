@@ -98,9 +98,10 @@ def _hide_stored_rows_from_the_claim(monkeypatch) -> None:
     """POST /payouts then runs the ordinary way (the middleware's transaction, not
     `payout_create`), and its claim finds no stored row."""
     from sandbox.idempotency import claims as idempotency
+    from sandbox.idempotency import keys
 
     monkeypatch.setattr(idempotency, "IN_STATEMENT", "no route has this option")
-    monkeypatch.setattr(idempotency, "_CLAIM_SQL",
+    monkeypatch.setattr(keys, "CLAIM_SQL",
                         "SELECT got_lock, NULL AS request_hash FROM idempotency_claim($1, $2, $3)")
 
 

@@ -1,0 +1,77 @@
+"""A key's row: what makes two requests the same (`fingerprint`), the lock every path
+takes on (scope, key), and the stored answer written and read back. The SQL is the
+database's (`idempotency_claim`, `idempotency_store`, `idempotency_stored` in
+sandbox/sql/): the same functions `payout_create` calls."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import msgspec
+from litestar.types import HTTPScope
+
+from sandbox import db
+from sandbox.core.errors import IdempotencyKeyReused
+from sandbox.idempotency.body import Body
+from sandbox.idempotency.responses import StoredResponse
+
+TTL = timedelta(hours=24)
+
+CLAIM_SQL = ("SELECT got_lock, request_hash, response_status, response_headers, response_body"
+             " FROM idempotency_claim($1, $2, $3)")
+_STORE_SQL = "SELECT idempotency_store($1, $2, $3, $4, $5::jsonb, $6, $7)"
+STORED_SQL = "SELECT request_hash, response_status, response_headers, response_body FROM idempotency_stored($1, $2)"
+
+
+def fingerprint(scope: HTTPScope, body: Body) -> str:
+    """Same request = same method, path, query and JSON content (key order and spacing
+    do not matter), multipart bodies by their parts (not the boundary); other bodies,
+    and JSON too large to keep in memory, compare byte for byte."""
+    raw = body.in_memory
+    parts = body.content_sha256()
+    if parts is not None:
+        canonical = parts.encode()
+    elif raw is None:
+        canonical = body.sha256().encode()
+    else:
+        try:
+            canonical = msgspec.json.encode(msgspec.json.decode(raw), order="sorted") if raw else b""
+        except msgspec.DecodeError:
+            canonical = raw
+    digest = hashlib.sha256()
+    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), canonical):
+        digest.update(part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def lock_name(scope_id: str, key: str) -> str:
+    """What the advisory lock on (scope, key) is taken on, in every path alike."""
+    return f"{scope_id}\x1f{key}"
+
+
+async def store(scope_id: str, key: str, request_hash: str, response: StoredResponse) -> bool:
+    """Write the key row; False when a live row for the key exists already: a request
+    that held the key before committed its answer first."""
+    return await db.fetchval(
+        _STORE_SQL,
+        scope_id,
+        key,
+        request_hash,
+        response.status,
+        msgspec.json.encode(response.headers).decode(),
+        response.body,
+        TTL,
+    )
+
+
+def replay(row, request_hash: str) -> StoredResponse:
+    """The stored response for a repeated key, or 422 when the request differs."""
+    if row["request_hash"] != request_hash:
+        raise IdempotencyKeyReused("This idempotency key was already used with a different request; use a new key")
+    return StoredResponse(
+        status=row["response_status"],
+        headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
+        body=bytes(row["response_body"]),
+    )
