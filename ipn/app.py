@@ -13,7 +13,8 @@ from litestar import Litestar, Request, get, post
 from litestar.openapi import OpenAPIConfig
 
 from sandbox import db, redis_client
-from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed, exception_handler
+from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed
+from sandbox.core.problem_answers import exception_handler
 from sandbox.core.types import whole
 from sandbox.observability import logs, metrics
 from sandbox.observability.observe import observe

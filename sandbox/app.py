@@ -16,7 +16,7 @@ from sandbox.admin.controllers import AdminPayoutController
 from sandbox.auth import cache as auth_cache
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import heap
-from sandbox.core.errors import exception_handler, on_problem
+from sandbox.core.problem_answers import exception_handler, on_problem
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard

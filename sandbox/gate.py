@@ -23,7 +23,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.auth.keys import API_KEY_HEADER, authenticate, wrong_role
-from sandbox.core import errors
+from sandbox.core import problem_answers
 from sandbox.idempotency.claims import MUTATING, IdempotencyMiddleware
 from sandbox.observability import logs
 from sandbox.ratelimits.limiter import RateLimitMiddleware, with_headers
@@ -71,7 +71,7 @@ class Gate:
                 raise
             # Counted by the rate limit by then (a refusal after the count): its headers too.
             answer_send = with_headers(send, entry.rate_headers) if entry.rate_headers else send
-            await errors.answer(scope, answer_send, errors.to_api_error(exc))
+            await problem_answers.answer(scope, answer_send, problem_answers.to_api_error(exc))
         finally:
             JOURNAL.done(scope, entry)
 
@@ -82,7 +82,8 @@ class Gate:
             if entry is not None:  # for an answer the entry is told rather than sees (`Entry.answered`)
                 entry.rate_headers = rate_headers
         if (refused := wrong_role(principal, scope["route_handler"].opt)) is not None:
-            await errors.answer(scope, send, errors.to_api_error(refused))  # with the RateLimit headers
+            # Answered here, with the RateLimit headers: the key was counted.
+            await problem_answers.answer(scope, send, problem_answers.to_api_error(refused))
             return
         if scope["type"] == ScopeType.HTTP and scope["method"] in MUTATING:
             await self.idempotency.handle(scope, receive, send, self.app)

@@ -8,7 +8,8 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from sandbox.admin import service
 from sandbox.admin.schemas import AdminPayoutPage, PayoutRequests
 from sandbox.auth.keys import ADMIN_ONLY
-from sandbox.core.errors import Conflict, InsufficientFunds, NotFound, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import Conflict, InsufficientFunds, NotFound
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.payouts import actions
 from sandbox.payouts.controllers import Timestamp

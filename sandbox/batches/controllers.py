@@ -11,7 +11,8 @@ from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.batches import rows, service, upload
 from sandbox.batches.openapi import UploadOperation
 from sandbox.batches.schemas import BatchJsonIn, BatchRetryAccepted, ItemStatus, PayoutBatch, PayoutBatchItemPage
-from sandbox.core.errors import MalformedJson, NotFound, UnsupportedMediaType, ValidationFailed, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import MalformedJson, NotFound, UnsupportedMediaType, ValidationFailed
 from sandbox.settings import get_settings
 
 BatchId = Annotated[str, PathParameter(max_length=64)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import reads
+from sandbox.core.error_docs import reads
 from sandbox.coverage import service
 from sandbox.coverage.schemas import Coverage
 

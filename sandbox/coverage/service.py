@@ -10,7 +10,8 @@ from collections import Counter
 
 from sandbox import db
 from sandbox.core.clock import now
-from sandbox.core.errors import ApiError, problems_heard
+from sandbox.core.errors import ApiError
+from sandbox.core.problem_answers import problems_heard
 from sandbox.coverage.paths import OPERATOR_PATHS, operator_moves, reached_end
 from sandbox.coverage.schemas import (
     Coverage,

@@ -16,8 +16,9 @@ from litestar.response import Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.auth.keys import authenticate
-from sandbox.core.errors import ApiError, Forbidden, Unauthenticated, to_api_error
+from sandbox.core.errors import ApiError, Forbidden, Unauthenticated
 from sandbox.core.ids import ensure_request_id
+from sandbox.core.problem_answers import to_api_error
 from sandbox.dashboard import queries
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.views import Viewer

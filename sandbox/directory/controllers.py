@@ -3,7 +3,7 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import reads
+from sandbox.core.error_docs import reads
 from sandbox.directory import raast, service
 from sandbox.directory.schemas import BankOut, DirectoryOut, RaastOut, WalletOut
 

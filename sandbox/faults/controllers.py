@@ -6,7 +6,8 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, PathParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import NotFound, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import NotFound
 from sandbox.faults import store
 from sandbox.faults.schemas import FaultRule, FaultRuleCreate, FaultRuleList
 

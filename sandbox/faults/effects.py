@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from litestar.types import Message, Scope, Send
 
-from sandbox.core.errors import ApiError, RateLimited, Unavailable, ValidationFailed, answer
+from sandbox.core.errors import ApiError, RateLimited, Unavailable, ValidationFailed
+from sandbox.core.problem_answers import answer
 from sandbox.faults import store
 from sandbox.faults.kinds import AFTER_COMMIT, HEADER, KINDS, RETRY_AFTER_S, default_delay
 from sandbox.observability.observe import SERVER_SEND

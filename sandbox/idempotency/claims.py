@@ -38,8 +38,9 @@ from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from sandbox import db
-from sandbox.core.errors import IdempotencyKeyInUse, IdempotencyKeyMissing, ValidationFailed, answer, to_api_error
+from sandbox.core.errors import IdempotencyKeyInUse, IdempotencyKeyMissing, ValidationFailed
 from sandbox.core.ids import ensure_request_id
+from sandbox.core.problem_answers import answer, to_api_error
 from sandbox.idempotency import cause, effect_log, in_statement, keys
 from sandbox.idempotency.body import Body, check_json, check_media_type, read_body, replay_receive
 from sandbox.idempotency.effect_log import EffectLog, on_effect

@@ -7,7 +7,8 @@ from litestar.params import QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.clock import iso
-from sandbox.core.errors import ValidationFailed, reads
+from sandbox.core.error_docs import reads
+from sandbox.core.errors import ValidationFailed
 from sandbox.core.money import format_amount
 from sandbox.core.pagination import cut, decode_cursor
 from sandbox.ledger import service, verify

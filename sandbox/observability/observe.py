@@ -17,7 +17,7 @@ from time import perf_counter
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.core import errors
+from sandbox.core import problem_answers
 from sandbox.core.ids import REQUEST_ID_HEADER, ensure_request_id
 from sandbox.observability import logs, metrics, nul_guard
 
@@ -67,13 +67,13 @@ class ObservedApp:
             if refused is None:
                 await self.app(scope, receive, observed_send)
             else:
-                await errors.answer(scope, observed_send, refused)
+                await problem_answers.answer(scope, observed_send, refused)
         finally:
             elapsed = perf_counter() - started
             # The server's send refers to the scope: left in it, every request would end as a
             # reference cycle for the garbage collector instead of being freed at once.
             del scope["state"][SERVER_SEND]
-            errors.tell_listeners(scope)
+            problem_answers.tell_listeners(scope)
             route = scope.get("path_template") or UNMATCHED
             method = scope["method"]
             metrics.HTTP.observe((route, method if method in METHODS else "other", f"{status // 100}xx"), elapsed)

@@ -6,7 +6,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.idempotency import in_statement as idempotency

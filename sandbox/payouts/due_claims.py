@@ -28,7 +28,7 @@ import time
 
 from sandbox import db
 from sandbox.core.clock import now
-from sandbox.core.errors import is_unavailable
+from sandbox.core.problem_answers import is_unavailable
 from sandbox.payouts import engine, repository, schedule
 
 log = logging.getLogger("sandbox.payouts.due_claims")

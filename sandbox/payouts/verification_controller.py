@@ -8,7 +8,7 @@ from litestar import Controller, post
 from litestar.params import JSONBody
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import writes
+from sandbox.core.error_docs import writes
 from sandbox.payouts import verification
 from sandbox.payouts.schemas import DestinationIn, VerifyAccountOut
 

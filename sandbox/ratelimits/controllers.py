@@ -6,7 +6,8 @@ from litestar import Controller, delete, get, put
 from litestar.params import JSONBody, PathParameter
 
 from sandbox.auth.keys import ADMIN_ONLY
-from sandbox.core.errors import NotFound, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import NotFound
 from sandbox.ratelimits import service
 from sandbox.ratelimits.schemas import RateLimitIn, RateLimitOut
 

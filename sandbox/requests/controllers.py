@@ -7,7 +7,8 @@ from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import NotFound, reads
+from sandbox.core.error_docs import reads
+from sandbox.core.errors import NotFound
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.requests import har, service

@@ -6,7 +6,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import NotFound, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import NotFound
 from sandbox.settlements import collections, report, service
 from sandbox.settlements.schemas import Collection, CollectionIn, Settlement, SettlementPage
 

@@ -7,7 +7,8 @@ from litestar.params import JSONBody
 
 from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.clocks.schemas import ClockAdvance, ClockAdvanced, MerchantClock
-from sandbox.core.errors import Conflict, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import Conflict
 from sandbox.simulator import clock_advance as clocks
 
 

@@ -10,7 +10,8 @@ from litestar.params import JSONBody, PathParameter
 
 from sandbox import onboarding
 from sandbox.auth.keys import ADMIN_ONLY, MERCHANT_ONLY
-from sandbox.core.errors import Conflict, NotFound, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, scenarios

@@ -6,7 +6,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.errors import Conflict, NotFound, RateLimited, reads, writes
+from sandbox.core.error_docs import reads, writes
+from sandbox.core.errors import Conflict, NotFound, RateLimited
 from sandbox.webhooks import audit_junit, audits, endpoints, events
 from sandbox.webhooks.schemas import (
     DeletedEndpoint,

@@ -1,11 +1,11 @@
-"""`errors.answer`: a problem answered outside Litestar's exception handling (a NUL in
+"""`problem_answers.answer`: a problem answered outside Litestar's exception handling (a NUL in
 the path, a refusal whose storing failed) reads as every other problem does."""
 
 from __future__ import annotations
 
 import msgspec
 
-from sandbox.core import errors
+from sandbox.core import errors, problem_answers
 from sandbox.observability import nul_guard
 
 
@@ -15,7 +15,7 @@ async def answered(scope: dict, error: errors.ApiError) -> tuple[dict, dict]:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    await errors.answer(scope, send, error)
+    await problem_answers.answer(scope, send, error)
     start, body = sent
     return start, msgspec.json.decode(body["body"])
 
