@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.bench import cpu
 from sandbox.bench.load import wrk
 from sandbox.bench.procs import cli, free_port, say, spawn, wait_http
 from sandbox.bench.stack import Stack, make_merchants, with_db
@@ -150,12 +151,15 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         rss[f"minute {minute}"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
         say(f"  minute {minute}: {tally.sent} sent, {tally.errors} errors, RSS {rss[f'minute {minute}']} MB")
 
+    loaded = cpu.read()
     tally = _load(stack, args, keys_file, rate, on_minute)
     rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
+    draining = cpu.read()
     behind = asyncio.run(with_db(stack, _drained))  # how far the worker is behind the API
     say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
         f"{behind[1]} deliveries to go)")
     unsettled, undelivered, drain_s = asyncio.run(with_db(stack, _wait_drained))
+    cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, cpu.read())}
     problems = asyncio.run(with_db(stack, _invariant))
     delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(with_db(stack, _delivered)).items()}
     return {
@@ -170,6 +174,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "left_after_drain": {"payouts_unsettled": unsettled, "deliveries_pending": undelivered,
                              "drain_s": drain_s},
         "processes_alive": {name: p.poll() is None for name, p in procs.items()},
+        "cpu_cores": cores,
         "ledger_invariant": "holds" if not problems else problems[:10],
     }
 
@@ -193,6 +198,8 @@ def render(r: dict) -> str:
         f"  after drain   {r['left_after_drain']['payouts_unsettled']} payouts unsettled, "
         f"{r['left_after_drain']['deliveries_pending']} deliveries pending ({r['left_after_drain']['drain_s']}s)",
         f"  processes     {processes}",
+        *(f"  CPU ({phase}) {' ' * (7 - len(phase))}cores busy: {cpu.render(by_kind)}"
+          for phase, by_kind in r.get("cpu_cores", {}).items()),
     ]
     inv = r["ledger_invariant"]
     lines.append(f"  ledger        {'invariant holds' if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")

@@ -4,6 +4,7 @@ figure the issue asks for. Only presence and sanity are checked, never a speed."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -77,4 +78,8 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     assert result["left_after_drain"]["payouts_unsettled"] == 0
     assert all(result["processes_alive"].values())
     assert result["ledger_invariant"] == "holds"
-    assert "RSS (MB)" in done.stdout and "invariant holds" in done.stdout
+    # Where the cores went while it ran: the API answered, the worker settled, PostgreSQL served.
+    load = result["cpu_cores"]["load"]
+    assert load["api"] > 0 and load["worker"] > 0 and load["postgres"] > 0, load
+    assert 0 < load["machine"] <= os.cpu_count(), load
+    assert "RSS (MB)" in done.stdout and "invariant holds" in done.stdout and "cores busy" in done.stdout
