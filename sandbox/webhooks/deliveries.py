@@ -187,8 +187,7 @@ _CLAIM_DUE_SQL = """
 WITH candidate AS (
     SELECT d.id, d.merchant, d.next_attempt_at FROM webhook_delivery d
      WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1)
-       AND d.merchant <> ALL(SELECT h.merchant FROM unnest($7::varchar[], $8::int[]) AS h(merchant, n)
-                              WHERE h.n >= $6)
+       AND d.merchant <> ALL($9::varchar[])
      ORDER BY d.next_attempt_at LIMIT $5
 ), ranked AS (
     SELECT c.id, c.next_attempt_at, row_number() OVER (PARTITION BY c.merchant ORDER BY c.next_attempt_at) AS nth,
@@ -226,8 +225,11 @@ async def claim_due(limit: int, line_per_merchant: int, held: dict[str, int]) ->
     worker's pool takes work from the database."""
     at = now()
     token = secrets.token_hex(16)
+    # The merchants whose line is full, as one array: a condition on every candidate row,
+    # where a subquery over `held` cost 0.09 ms a row (36 of a 42 ms claim, 403 candidates).
+    full = [merchant for merchant, n in held.items() if n >= line_per_merchant]
     rows = await db.fetch(_CLAIM_DUE_SQL, at, lease_length(), token, limit, max(4 * limit, 1000),
-                          line_per_merchant, list(held), list(held.values()))
+                          line_per_merchant, list(held), list(held.values()), full)
     return await _targets(rows, token, at)
 
 
