@@ -23,6 +23,7 @@ from sandbox.webhooks import faults as fault_rules
 from sandbox.webhooks import signatures
 from sandbox.webhooks.deliveries import AttemptRecord, Target
 from sandbox.webhooks.ssrf import GuardedBackend
+from sandbox.webhooks.wire import CoalescingBackend
 
 EXCERPT_BYTES = 1024
 EXCERPT_CHARS = 500
@@ -140,9 +141,9 @@ USER_AGENT = "MyPay-Sandbox-Webhooks/1.0"
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over an httpcore pool that dials through `GuardedBackend`
-    (httpx builds its pool without a way to pass a network backend, so it is rebuilt
-    here with the same options)."""
+    """httpx's transport over an httpcore pool that dials through `GuardedBackend`, each
+    request written at once (`CoalescingBackend`). httpx builds its pool without a way to
+    pass a network backend, so it is rebuilt here with the same options."""
 
     def __init__(self, limits: httpx.Limits) -> None:
         super().__init__(trust_env=False, limits=limits, retries=0)
@@ -154,7 +155,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             http1=True,
             http2=False,
             retries=0,
-            network_backend=GuardedBackend(),
+            network_backend=CoalescingBackend(GuardedBackend()),
         )
 
 
