@@ -10,8 +10,6 @@ import random
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import httpx
-
 from sandbox import db
 from sandbox.core.clock import time_scale
 from sandbox.events import wakeups
@@ -57,7 +55,7 @@ def decide(target: Target, sent: sender.Sent, error: str | None) -> tuple[str, d
     return (PENDING, next_at) if next_at is not None else (FAILED, None)
 
 
-async def attempt(http: httpx.AsyncClient, slots: Slots, recorder: Recorder, target: Target) -> None:
+async def attempt(http: sender.WebhookClient, slots: Slots, recorder: Recorder, target: Target) -> None:
     """Send, record, and schedule what comes next. Never raises: a lost attempt leaves
     an expiring lease, and the sweeper schedules the delivery again."""
     try:

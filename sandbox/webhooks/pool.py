@@ -25,11 +25,9 @@ import contextlib
 import logging
 from collections import Counter
 
-import httpx
-
 from sandbox.core.clock import now
 from sandbox.events import wakeups
-from sandbox.webhooks import attempts, deliveries
+from sandbox.webhooks import attempts, deliveries, sender
 from sandbox.webhooks.deliveries import Target
 from sandbox.webhooks.recorder import Recorder
 from sandbox.webhooks.slots import Slots
@@ -38,7 +36,7 @@ log = logging.getLogger("sandbox.webhooks")
 
 
 class DeliveryPool:
-    def __init__(self, http: httpx.AsyncClient, slots: Slots, size: int, line_per_merchant: int) -> None:
+    def __init__(self, http: sender.WebhookClient, slots: Slots, size: int, line_per_merchant: int) -> None:
         self.http = http
         self.slots = slots
         self.size = max(1, size)

@@ -138,3 +138,17 @@ async def test_event_log_filters_and_pages(merchant, other_merchant, worker):
     bad = await merchant.get("/events", params={"type": "payout.%"})
     assert bad.status_code == 400 and bad.json()["code"] == "validation_error"
     assert (await merchant.get("/events", params={"cursor": "nonsense"})).status_code == 400
+
+
+async def test_a_cookie_a_receiver_sets_is_never_sent_back(merchant, other_merchant, worker, receiver):
+    """Webhook requests carry no cookies: one set by a receiver is neither sent to the next
+    delivery nor to another merchant's endpoint on the same host."""
+    receiver.responder = lambda got: (200, {"set-cookie": f"session={got.webhook_id}; Path=/"}, b"ok")
+    await endpoint(merchant, receiver, path="/first")
+    await endpoint(other_merchant, receiver, path="/second")
+    for m in (merchant, other_merchant, merchant):
+        p = (await m.post("/payouts", payout_body())).json()
+        await payout_in(m, p["id"], {"success"})
+    await arrivals(receiver, 9)
+    assert all("cookie" not in got.headers for got in receiver.received), \
+        [got.headers.get("cookie") for got in receiver.received]
