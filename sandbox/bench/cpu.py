@@ -22,6 +22,9 @@ class Reading:
     at: float
     machine: float  # CPU seconds of every process since boot (idle and iowait left out)
     by_pid: dict[int, tuple[str, float]]  # pid: (kind, CPU seconds)
+    # CPU seconds of the children each kind's processes have reaped: where a PostgreSQL
+    # backend's time goes when its connection closes (the pools let idle ones go).
+    reaped: dict[str, float]
     bench: float  # this process and the children it waited for (wrk; never read live, so never twice)
 
 
@@ -42,12 +45,14 @@ def _kind(proc: psutil.Process) -> str | None:
 
 def read() -> Reading:
     by_pid: dict[int, tuple[str, float]] = {}
+    reaped: dict[str, float] = {}
     for proc in psutil.process_iter():
         try:
             kind = _kind(proc)
             if kind is not None:
                 t = proc.cpu_times()
                 by_pid[proc.pid] = (kind, t.user + t.system)
+                reaped[kind] = reaped.get(kind, 0.0) + t.children_user + t.children_system
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     machine = psutil.cpu_times()
@@ -55,18 +60,23 @@ def read() -> Reading:
     return Reading(at=time.monotonic(),
                    machine=machine.user + machine.nice + machine.system + getattr(machine, "irq", 0.0)
                    + getattr(machine, "softirq", 0.0) + getattr(machine, "steal", 0.0),
-                   by_pid=by_pid, bench=own.user + own.system + own.children_user + own.children_system)
+                   by_pid=by_pid, reaped=reaped, bench=own.user + own.system + own.children_user + own.children_system)
 
 
 def cores(before: Reading, after: Reading) -> dict[str, float]:
     """Cores busy on average between the readings, by kind, with `other` and `machine`. A
-    process that started or ended in between counts only from or to a reading that saw it
-    (PostgreSQL's backends live as long as their pooled connection)."""
+    process that ended in between (a PostgreSQL backend whose connection closed) is counted
+    through its parent's reaped children, less what the first reading had seen of it."""
     seconds = max(after.at - before.at, 1e-6)
     used: dict[str, float] = {}
     for pid, (kind, cpu) in after.by_pid.items():
-        start = before.by_pid.get(pid, (kind, 0.0))[1] if pid in before.by_pid else 0.0
+        start = before.by_pid[pid][1] if pid in before.by_pid else 0.0
         used[kind] = used.get(kind, 0.0) + (cpu - start)
+    for kind, cpu in after.reaped.items():
+        used[kind] = used.get(kind, 0.0) + cpu - before.reaped.get(kind, 0.0)
+    for pid, (kind, cpu) in before.by_pid.items():
+        if pid not in after.by_pid:  # now in its parent's reaped time, whole
+            used[kind] = used.get(kind, 0.0) - cpu
     used["bench"] = used.get("bench", 0.0) + (after.bench - before.bench)
     machine = after.machine - before.machine
     used["other"] = max(machine - sum(used.values()), 0.0)
