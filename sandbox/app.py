@@ -24,7 +24,8 @@ from sandbox.directory.controllers import DirectoryController
 from sandbox.faults.controllers import FaultRuleController
 from sandbox.gate import Gate
 from sandbox.health.controllers import HealthController
-from sandbox.idempotency.claims import IdempotencyMiddleware, on_effect
+from sandbox.idempotency.claims import IdempotencyMiddleware
+from sandbox.idempotency.effect_log import on_effect
 from sandbox.ledger.controllers import BalanceController
 from sandbox.observability import logs, metrics
 from sandbox.observability.observe import observe

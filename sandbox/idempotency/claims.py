@@ -43,12 +43,8 @@ from sandbox.core.ids import ensure_request_id
 from sandbox.core.problem_answers import answer, to_api_error
 from sandbox.idempotency import cause, effect_log, in_statement, keys
 from sandbox.idempotency.body import Body, check_json, check_media_type, read_body, replay_receive
-from sandbox.idempotency.effect_log import EffectLog, on_effect
-from sandbox.idempotency.in_statement import IN_STATEMENT, KeyClaim, claim_of
+from sandbox.idempotency.in_statement import IN_STATEMENT, KeyClaim
 from sandbox.idempotency.responses import Capture, StoredResponse, send_stored
-
-__all__ = ["MUTATING", "KEY_USE", "REQUEST_BODY", "IN_STATEMENT", "EffectLog", "IdempotencyMiddleware", "KeyClaim",
-           "claim_of", "on_effect"]
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADERS = (b"x-idempotency-key", b"idempotency-key")
