@@ -25,7 +25,7 @@ other so they do not share the machine:
 
 Then the ledger invariant is checked, everything is stopped and the data dir deleted
 (`--keep` keeps it). Figures are printed as a table, goals with met / not met (GOALS:
-each a ratio to the matching ceiling or to the create rate), and written as JSON with
+each a ratio to the matching ceiling, to pgbench or to the create rate), and written as JSON with
 `--json`. Phases run on 2 cores next to wrk and pgbench, so the
 absolute numbers move with the machine; the ratios within one run are what to compare."""
 
@@ -51,12 +51,17 @@ from sandbox.bench.stack import Stack, make_merchants, pgbench_merchants, start_
 # The goals of the issue that asked for this bench, each a ratio within one run (absolute
 # figures move with the machine): the request path against the bare app doing the same
 # database work, the worker against the create rate, a big batch against the clock.
+# The request path against the rate-limited ceilings (the bare app that also makes the
+# rate limit's Redis call, as every API request must: the limit stays shared in Redis,
+# so that is the most the API could reach), and the `sandbox up` case beside them.
 GOALS = (
-    ("GET >= 0.7 x bare GET ceiling", "get_vs_ceiling", ">=", 0.7),
-    ("POST spread >= 0.7 x one-statement ceiling", "post_vs_statement_ceiling", ">=", 0.7),
+    ("GET >= 0.9 x rate-limited GET ceiling", "get_vs_limited_ceiling", ">=", 0.9),
+    ("POST spread >= 0.9 x rate-limited statement ceiling", "post_vs_limited_ceiling", ">=", 0.9),
     ("hot merchant >= 0.5 x spread", "hot_vs_spread", ">=", 0.5),
     ("p99 <= 50 ms at half the peak rate", "half_peak_p99_ms", "<=", 50.0),
     ("worker >= 1.2 x create rate", "worker_vs_create", ">=", 1.2),
+    ("POST while a worker settles >= 0.3 x pgbench", "post_while_settling_vs_pgbench", ">=", 0.3),
+    ("worker beside it >= 1.0 x that POST rate", "worker_vs_create_while_settling", ">=", 1.0),
 )
 # Only with --batch ROWS (scaled to ROWS: the goal is stated for 100,000).
 BATCH_GOALS = (
@@ -199,22 +204,25 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     def ratio(a: float, b: float) -> float | None:
         return round(a / b, 3) if b else None
 
-    figures = {
-        "get_vs_ceiling": ratio(get.ok_per_s, ceiling["get"].ok_per_s),
-        "post_vs_statement_ceiling": ratio(spread.ok_per_s, ceiling["post_statement"].ok_per_s),
-        "hot_vs_spread": ratio(hot.ok_per_s, spread.ok_per_s),
-        "half_peak_p99_ms": half.p99_ms,
-        "worker_vs_create": ratio(worker["settled_per_s"], spread.ok_per_s),
-    }
-    # Against the older references, for comparison with earlier runs.
-    other_ratios = {
-        "post_vs_pgbench": ratio(spread.ok_per_s, pg.ok_per_s),
-        "get_vs_hello": ratio(get.ok_per_s, hello.ok_per_s),
-    }
-    # The `sandbox up` case: the API and the worker at once, against the same references.
+    # The `sandbox up` case: the API and the worker at once.
     mixed_ratios = {
         "post_while_settling_vs_pgbench": ratio(settling["requests_per_s"], pg.ok_per_s),
         "worker_vs_create_while_settling": ratio(settling["worker_settled_per_s"], settling["requests_per_s"]),
+    }
+    figures = {
+        "get_vs_limited_ceiling": ratio(get.ok_per_s, ceiling["get_limited"].ok_per_s),
+        "post_vs_limited_ceiling": ratio(spread.ok_per_s, ceiling["post_limited"].ok_per_s),
+        "hot_vs_spread": ratio(hot.ok_per_s, spread.ok_per_s),
+        "half_peak_p99_ms": half.p99_ms,
+        "worker_vs_create": ratio(worker["settled_per_s"], spread.ok_per_s),
+        **mixed_ratios,
+    }
+    # Against the older references, for comparison with earlier runs.
+    other_ratios = {
+        "get_vs_ceiling": ratio(get.ok_per_s, ceiling["get"].ok_per_s),
+        "post_vs_statement_ceiling": ratio(spread.ok_per_s, ceiling["post_statement"].ok_per_s),
+        "post_vs_pgbench": ratio(spread.ok_per_s, pg.ok_per_s),
+        "get_vs_hello": ratio(get.ok_per_s, hello.ok_per_s),
     }
     # What the bare app doing the same database work reaches over the older references, and
     # what is left of each ceiling once every request also counts against the rate limit.
