@@ -81,11 +81,15 @@ async def enqueue(function: str, *args, job_id: str | None = None, delay: timede
     return bool(await _script(keys=keys, args=argv))
 
 
-async def redis_after_commit(add: Callable[[Any], None]) -> None:
+async def redis_after_commit(add: Callable[[Any], None], *, once: str | None = None) -> None:
     """Have `add(pipeline)` queue Redis commands to send once the current transaction
     commits (at once without one). Everything one transaction adds goes in one pipeline,
     one round trip: a payout's next step and its balance summary invalidation together,
-    a batch chunk's hundreds of first steps together."""
+    a batch chunk's hundreds of first steps together; and writes that commit meanwhile
+    share it (`_Sender`). `once`: a key naming what `add` does, when one such command
+    after several commits serves them all (a wake, a version bump)."""
+    if once is not None:
+        add = _Once(once, add)
     tx = db.current()
     if tx is None:
         gathering = _gathering.get()
@@ -120,7 +124,67 @@ async def one_pipeline() -> AsyncIterator[None]:
             log.exception("after-commit Redis pipeline failed")
 
 
+class _Once:
+    """A command one pipeline needs once, however many committed writes asked for it: a
+    wake (`enqueue_unless_marked_after_commit`) or a version bump. It is sent after every
+    one of their commits, so one serves them all."""
+
+    __slots__ = ("add", "key")
+
+    def __init__(self, key: str, add: Callable[[Any], None]) -> None:
+        self.key, self.add = key, add
+
+    def __call__(self, pipe) -> None:
+        self.add(pipe)
+
+
+class _Sender:
+    """This process's committed writes' Redis commands, from all its requests and jobs at
+    once, in as few pipelines as the round trips allow: what is handed over while a
+    pipeline is out goes in the next one, and a command several writes need once (`_Once`)
+    goes once. Nothing waits for a batch to fill: with no pipeline out, one leaves at the
+    next turn of the loop. Each caller returns when its commands were sent (or raises what
+    sending them raised), as it did with a pipeline of its own: under load, one round trip
+    and one pipeline's work serve many POSTs (figures in docs/benchmark.md)."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[list, asyncio.Future[None]]] = []
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def send(self, adds: list) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (each test has its own): nothing carries over
+            self._loop, self._waiting, self._task = loop, [], None
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((adds, done))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run())
+        await done
+
+    async def _run(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await _pipeline(batch)
+            except Exception as exc:  # each caller gets it, as from a pipeline of its own
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+_SENDER = _Sender()
+
+
 async def _send(adds: list) -> None:
+    await _SENDER.send(adds)
+
+
+async def _pipeline(batch: list[tuple[list, asyncio.Future[None]]]) -> None:
     try:
         client = redis_client.get()
     except RuntimeError:  # a process without Redis (migrate, seed): it cached and queued nothing
@@ -129,8 +193,20 @@ async def _send(adds: list) -> None:
     # pipeline does not go through the client's per-command one, and against a frozen
     # Redis it would queue behind the pool's lock, holding the request's answer.
     async with asyncio.timeout(redis_client.SOCKET_TIMEOUT_S), client.pipeline(transaction=False) as pipe:
-        for add in adds:
-            add(pipe)
+        sent_once: set[str] = set()
+        for adds, done in batch:
+            try:
+                for add in adds:
+                    if isinstance(add, _Once):
+                        if add.key in sent_once:
+                            continue
+                        add(pipe)
+                        sent_once.add(add.key)
+                    else:
+                        add(pipe)
+            except Exception as exc:  # a command that cannot be built fails its own caller only
+                if not done.done():
+                    done.set_exception(exc)
         await pipe.execute()
 
 
@@ -156,7 +232,7 @@ async def enqueue_unless_marked_after_commit(function: str, marker: str, marker_
         keys, argv = _script_args(redis_client.get(), function, (), None, None)
         pipe.eval(_ENQUEUE_UNLESS_MARKED, 4, *keys, marker, *argv, marker_ttl_ms)
 
-    await redis_after_commit(add)
+    await redis_after_commit(add, once=f"wake:{marker}")
 
 
 def _delay(due: datetime | None) -> timedelta | None:

@@ -40,4 +40,4 @@ async def bump_after_commit(merchant_id: str) -> None:
         pipe.incr(_key(merchant_id))
         pipe.expire(_key(merchant_id), VERSION_TTL_S)
 
-    await queue.redis_after_commit(add)
+    await queue.redis_after_commit(add, once=_key(merchant_id))
