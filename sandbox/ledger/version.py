@@ -5,15 +5,10 @@ without the ledger knowing who listens."""
 
 from __future__ import annotations
 
-import weakref
-
-from sandbox import db, redis_client
 from sandbox import enqueue as queue
+from sandbox import redis_client
 
 VERSION_TTL_S = 7 * 24 * 3600
-
-# Transactions that already bump a merchant's version when they commit (once each).
-_pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _key(merchant_id: str) -> str:
@@ -26,15 +21,11 @@ async def current(merchant_id: str) -> int:
 
 
 async def bump_after_commit(merchant_id: str) -> None:
-    """After a posting: bump the merchant's version once the current transaction commits
-    (once per merchant and transaction, in the pipeline that carries the transaction's
-    other Redis commands, e.g. its payout's next step)."""
-    tx = db.current()
-    if tx is not None:
-        merchants = _pending.setdefault(tx, set())
-        if merchant_id in merchants:
-            return
-        merchants.add(merchant_id)
+    """After a posting: bump the merchant's version once the current transaction commits,
+    in the pipeline that carries its other Redis commands (e.g. its payout's next step).
+    Once however many postings the transaction made, and however many transactions for
+    the merchant committed before that pipeline left (`once`: one bump after all of
+    them serves them all)."""
 
     def add(pipe) -> None:
         pipe.incr(_key(merchant_id))
