@@ -1,8 +1,13 @@
 """`wire.CoalescingStream`: what httpcore writes leaves in one write when it reads the
-answer; a large body is not held; nothing held survives a close."""
+answer; a large body is not held; nothing held survives a close; and a connection the
+receiver closed while it was idle is seen closed before the next request is sent on it."""
 
 from __future__ import annotations
 
+import asyncio
+
+from sandbox.settings import get_settings
+from sandbox.webhooks import sender
 from sandbox.webhooks.wire import HOLD_AT_MOST, CoalescingStream
 
 
@@ -19,6 +24,9 @@ class Recorded:
 
     async def aclose(self) -> None:
         self.closed = True
+
+    def get_extra_info(self, info: str) -> None:
+        return None
 
 
 async def test_head_and_body_leave_in_one_write_when_the_answer_is_read():
@@ -41,3 +49,38 @@ async def test_a_large_body_is_written_as_it_comes_and_a_close_drops_nothing_sen
     await stream.write(b"tail")
     await stream.aclose()
     assert inner.closed and len(inner.writes) == 1
+
+
+async def test_a_connection_the_receiver_closed_while_idle_is_not_reused():
+    """A receiver that closes a kept-alive connection without saying so (an idle timeout):
+    the pool asks each idle connection whether it is still open before it reuses one
+    (httpcore's poll of the socket, through the stream's kept socket). Reused, the next
+    webhook would be written to a closed connection and its attempt fail."""
+    accepted = 0
+    closed = asyncio.Event()
+
+    async def answer_then_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(2)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")  # keep-alive, as HTTP/1.1 is
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        closed.set()
+
+    server = await asyncio.start_server(answer_then_hang_up, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hooks"
+    client = sender.build(get_settings())
+    try:
+        for _ in range(2):
+            closed.clear()
+            record = await sender.post_once(client, url, b"{}", {"content-type": "application/json"}, 0)
+            assert (record.status_code, record.error) == (200, None)
+            await asyncio.wait_for(closed.wait(), 5)  # the receiver has hung up on the idle connection
+        assert accepted == 2  # the second request went on a new connection
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
