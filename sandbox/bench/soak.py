@@ -111,6 +111,21 @@ async def _invariant() -> list[str]:
     return await check_invariant()
 
 
+def _delivery_rates(before: dict[str, int], at_end: dict[str, int], load_s: float, pending_at_end: int,
+                    drain_s: float) -> dict[str, float | None]:
+    """Deliveries a second: made (what keeping up needs) and done while loading, and done
+    while draining what was left (what the worker does with the machine to itself)."""
+    def done(counts: dict[str, int]) -> int:
+        return sum(n for status, n in counts.items() if status != "pending")
+
+    def per_s(n: int, seconds: float) -> float | None:
+        return round(n / seconds, 1) if seconds > 0 else None
+
+    return {"made_while_loading": per_s(sum(at_end.values()) - sum(before.values()), load_s),
+            "done_while_loading": per_s(done(at_end) - done(before), load_s),
+            "done_while_draining": per_s(pending_at_end, drain_s) if pending_at_end else None}
+
+
 def _peak(stack: Stack, args: argparse.Namespace, keys_file: Path) -> float:
     tag = secrets.token_hex(4)
     url = stack.api_url + "/api/v1/payouts"
@@ -156,12 +171,14 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
     draining = cpu.read()
     behind = asyncio.run(with_db(stack, _drained))  # how far the worker is behind the API
+    delivered_at_end = asyncio.run(with_db(stack, _delivered))
     say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
         f"{behind[1]} deliveries to go)")
     unsettled, undelivered, drain_s = asyncio.run(with_db(stack, _wait_drained))
     cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, cpu.read())}
     problems = asyncio.run(with_db(stack, _invariant))
     delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(with_db(stack, _delivered)).items()}
+    rates = _delivery_rates(delivered_before, delivered_at_end, tally.seconds, behind[1], drain_s)
     return {
         "minutes": args.soak, "merchants": args.merchants, "peak_per_s": peak and round(peak, 1),
         "target_per_s": round(rate, 1), "sent": tally.sent,
@@ -169,7 +186,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "p50_ms_by_minute": tally.p50_ms, "p99_ms_by_minute": tally.p99_ms,
         "rss_mb": rss,
         "rss_growth_mb": {name: round(rss["end"][name] - rss["start"][name], 1) for name in ("api", "worker")},
-        "webhook_deliveries": delivered, "backlog_before": drained_before[:2],
+        "webhook_deliveries": delivered, "delivery_rates": rates, "backlog_before": drained_before[:2],
         "behind_at_end": {"payouts_unsettled": behind[0], "deliveries_pending": behind[1]},
         "left_after_drain": {"payouts_unsettled": unsettled, "deliveries_pending": undelivered,
                              "drain_s": drain_s},
@@ -193,6 +210,10 @@ def render(r: dict) -> str:
         f" ({r['rss_growth_mb']['api']:+}), worker {r['rss_mb']['start']['worker']} -> "
         f"{r['rss_mb']['end']['worker']} ({r['rss_growth_mb']['worker']:+})",
         f"  webhooks      deliveries of the soak's events by status {r['webhook_deliveries']}",
+        f"                a second: {r['delivery_rates']['made_while_loading']} made and "
+        f"{r['delivery_rates']['done_while_loading']} done while loading, "
+        + (f"{drained} done while draining" if (drained := r["delivery_rates"]["done_while_draining"]) is not None
+           else "none left to drain"),
         f"  at the end    the worker was {r['behind_at_end']['payouts_unsettled']} payouts and "
         f"{r['behind_at_end']['deliveries_pending']} deliveries behind",
         f"  after drain   {r['left_after_drain']['payouts_unsettled']} payouts unsettled, "

@@ -78,6 +78,9 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     for moment in ("start", "end"):
         assert all(result["rss_mb"][moment][name] > 0 for name in ("api", "worker"))
     assert result["webhook_deliveries"].get("succeeded", 0) > 0
+    # Deliveries a second: what keeping up needed and what the worker did, loading and draining.
+    rates = result["delivery_rates"]
+    assert rates["made_while_loading"] > 0 and 0 < rates["done_while_loading"] <= rates["made_while_loading"]
     assert result["left_after_drain"]["payouts_unsettled"] == 0
     assert all(result["processes_alive"].values())
     assert result["ledger_invariant"] == "holds"
