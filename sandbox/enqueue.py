@@ -37,6 +37,7 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
 from sandbox import db, redis_client
+from sandbox.core.batching import Batcher
 from sandbox.core.clock import now
 
 # KEYS: job key, result key, queue. ARGV: expiry ms, job bytes, score ms, job id.
@@ -138,76 +139,43 @@ class _Once:
         self.add(pipe)
 
 
-class _Sender:
-    """This process's committed writes' Redis commands, from all its requests and jobs at
-    once, in as few pipelines as the round trips allow: what is handed over while a
-    pipeline is out goes in the next one, and a command several writes need once (`_Once`)
-    goes once. Nothing waits for a batch to fill: with no pipeline out, one leaves at the
-    next turn of the loop. Each caller returns when its commands were sent (or raises what
-    sending them raised), as it did with a pipeline of its own: under load, one round trip
-    and one pipeline's work serve many POSTs (figures in docs/benchmark.md)."""
-
-    def __init__(self) -> None:
-        self._waiting: list[tuple[list, asyncio.Future[None]]] = []
-        self._task: asyncio.Task | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def send(self, adds: list) -> None:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a new event loop (each test has its own): nothing carries over
-            self._loop, self._waiting, self._task = loop, [], None
-        done: asyncio.Future[None] = loop.create_future()
-        self._waiting.append((adds, done))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run())
-        await done
-
-    async def _run(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                await _pipeline(batch)
-            except Exception as exc:  # each caller gets it, as from a pipeline of its own
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-            else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-
-
-_SENDER = _Sender()
-
-
 async def _send(adds: list) -> None:
-    await _SENDER.send(adds)
+    """Send one write's commands. This process's writes that commit while a pipeline is out
+    go together in the next one (`core.batching`), and a command several of them need
+    once (`_Once`) goes once. Each caller returns when its own commands were sent (or
+    raises what sending them raised), as with a pipeline of its own: under load, one
+    round trip and one pipeline's work serve many POSTs (figures in docs/benchmark.md)."""
+    await _SENDER.submit(adds)
 
 
-async def _pipeline(batch: list[tuple[list, asyncio.Future[None]]]) -> None:
+async def _pipeline(batch: list[list]) -> list[Exception | None]:
+    """The writes' commands in one pipeline; for each write, None or why its commands
+    could not be built (that write's failure alone)."""
+    results: list[Exception | None] = [None] * len(batch)
     try:
         client = redis_client.get()
     except RuntimeError:  # a process without Redis (migrate, seed): it cached and queued nothing
-        return
+        return results
     # One deadline for the whole pipeline, as for single commands (redis_client.py): a
     # pipeline does not go through the client's per-command one, and against a frozen
     # Redis it would queue behind the pool's lock, holding the request's answer.
     async with asyncio.timeout(redis_client.SOCKET_TIMEOUT_S), client.pipeline(transaction=False) as pipe:
         sent_once: set[str] = set()
-        for adds, done in batch:
+        for i, adds in enumerate(batch):
             try:
                 for add in adds:
-                    if isinstance(add, _Once):
-                        if add.key in sent_once:
-                            continue
-                        add(pipe)
+                    if isinstance(add, _Once) and add.key in sent_once:
+                        continue
+                    add(pipe)
+                    if isinstance(add, _Once):  # marked once built: a command that failed is still owed
                         sent_once.add(add.key)
-                    else:
-                        add(pipe)
-            except Exception as exc:  # a command that cannot be built fails its own caller only
-                if not done.done():
-                    done.set_exception(exc)
+            except Exception as exc:  # a command that cannot be built fails its own write only
+                results[i] = exc
         await pipe.execute()
+    return results
+
+
+_SENDER: Batcher[list, None] = Batcher(_pipeline)
 
 
 async def enqueue_after_commit(function: str, *args, job_id: str | None = None, due: datetime | None = None) -> None:
