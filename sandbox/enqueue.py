@@ -87,7 +87,7 @@ async def redis_after_commit(add: Callable[[Any], None], *, once: str | None = N
     commits (at once without one). Everything one transaction adds goes in one pipeline,
     one round trip: a payout's next step and its balance summary invalidation together,
     a batch chunk's hundreds of first steps together; and writes that commit meanwhile
-    share it (`_Sender`). `once`: a key naming what `add` does, when one such command
+    share it (`_send`). `once`: a key naming what `add` does, when one such command
     after several commits serves them all (a wake, a version bump)."""
     if once is not None:
         add = _Once(once, add)
