@@ -1,6 +1,28 @@
-"""`sandbox bench`'s figures as the table it prints."""
+"""`sandbox bench`'s figures as the table it prints, and goals judged against them (the
+phases' and the soak's alike)."""
 
 from __future__ import annotations
+
+# A goal: (what it says, the figure it reads, ">=" or "<=", the threshold).
+Goal = tuple[str, str, str, float]
+
+
+def judge(goals: list[Goal] | tuple[Goal, ...], figures: dict) -> list[dict]:
+    """Each goal with the run's figure and whether it was met (a figure of None is not)."""
+    judged = []
+    for name, key, op, threshold in goals:
+        value = figures[key]
+        met = value is not None and (value >= threshold if op == ">=" else value <= threshold)
+        judged.append({"goal": name, "figure": key, "value": value, "met": met})
+    return judged
+
+
+def goal_lines(goals: list[dict], width: int = 52) -> list[str]:
+    lines = []
+    for g in goals:
+        value = "n/a" if g["value"] is None else f"{g['value']:g}"
+        lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<{width}} {g['figure']} = {value}")
+    return lines
 
 
 def render(result: dict) -> str:
@@ -36,9 +58,7 @@ def render(result: dict) -> str:
         "",
         "  goals",
     ]
-    for g in result["goals"]:
-        value = "n/a" if g["value"] is None else f"{g['value']:g}"
-        lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<52} {g['figure']} = {value}")
+    lines += goal_lines(result["goals"])
     lines += ["", "  other ratios (the references earlier runs used)"]
     for name, value in result["other_ratios"].items():
         lines.append(f"    {name:<48} = {'n/a' if value is None else f'{value:g}'}")

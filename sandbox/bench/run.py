@@ -241,11 +241,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
         final_s = big_batch["all_payouts_final_s"]
         figures["batch_final_s"] = None if final_s is None else round(final_s * per_100k, 1)
         goal_list += BATCH_GOALS
-    goals = []
-    for name, key, op, threshold in goal_list:
-        value = figures[key]
-        met = value is not None and (value >= threshold if op == ">=" else value <= threshold)
-        goals.append({"goal": name, "figure": key, "value": value, "met": met})
+    goals = report.judge(goal_list, figures)
     return {
         "settings": {"duration_s": d, "warmup_s": warmup, "connections": c, "wrk_threads": t,
                      "merchants": args.merchants, "pgbench_clients": args.pgbench_clients, "workers": args.workers,

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.bench import cpu
+from sandbox.bench import cpu, report
 from sandbox.bench.load import wrk
 from sandbox.bench.procs import cli, free_port, say, spawn, wait_http
 from sandbox.bench.stack import Stack, make_merchants, with_db
@@ -30,6 +30,17 @@ from sandbox.bench.stack import Stack, make_merchants, with_db
 # success, success, retried then success, failed: every path ends without a person.
 SUFFIXES = ("0001", "0001", "0002", "0003")
 DRAIN_TIMEOUT_S = 300.0
+# What "the soak holds" means, judged from one run: the worker kept up (what it had left
+# at the end is at most a minute of the rate it was made at), nothing failed, memory stayed
+# flat once warm (the first minute is the warm-up), and every minute's POST p99 stayed low.
+GOALS = (
+    ("payouts behind at the end <= 1 minute of the rate", "payouts_behind_min", "<=", 1.0),
+    ("deliveries behind at the end <= 1 minute of their rate", "deliveries_behind_min", "<=", 1.0),
+    ("0 errors", "errors", "<=", 0),
+    ("API RSS after the first minute <= +30 MB", "api_rss_growth_after_warmup_mb", "<=", 30.0),
+    ("worker RSS after the first minute <= +30 MB", "worker_rss_growth_after_warmup_mb", "<=", 30.0),
+    ("POST p99 <= 100 ms every minute", "worst_minute_p99_ms", "<=", 100.0),
+)
 
 
 @dataclass
@@ -111,10 +122,12 @@ async def _invariant() -> list[str]:
     return await check_invariant()
 
 
-def _delivery_rates(before: dict[str, int], at_end: dict[str, int], load_s: float, pending_at_end: int,
+def _delivery_rates(before: dict[str, int], at_end: dict[str, int], after_drain: dict[str, int], load_s: float,
                     drain_s: float) -> dict[str, float | None]:
-    """Deliveries a second: made (what keeping up needs) and done while loading, and done
-    while draining what was left (what the worker does with the machine to itself)."""
+    """Deliveries a second (from their counts by status before the load, at its end and
+    after the drain): made (what keeping up needs) and done while loading, and done while
+    draining what was left (what the worker does with the machine to itself; a drain that
+    timed out counts what it finished)."""
     def done(counts: dict[str, int]) -> int:
         return sum(n for status, n in counts.items() if status != "pending")
 
@@ -123,7 +136,7 @@ def _delivery_rates(before: dict[str, int], at_end: dict[str, int], load_s: floa
 
     return {"made_while_loading": per_s(sum(at_end.values()) - sum(before.values()), load_s),
             "done_while_loading": per_s(done(at_end) - done(before), load_s),
-            "done_while_draining": per_s(pending_at_end, drain_s) if pending_at_end else None}
+            "done_while_draining": per_s(done(after_drain) - done(at_end), drain_s) if at_end.get("pending") else None}
 
 
 def _peak(stack: Stack, args: argparse.Namespace, keys_file: Path) -> float:
@@ -175,11 +188,12 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
         f"{behind[1]} deliveries to go)")
     unsettled, undelivered, drain_s = asyncio.run(with_db(stack, _wait_drained))
+    delivered_after = asyncio.run(with_db(stack, _delivered))
     cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, cpu.read())}
     problems = asyncio.run(with_db(stack, _invariant))
-    delivered = {k: v - delivered_before.get(k, 0) for k, v in asyncio.run(with_db(stack, _delivered)).items()}
-    rates = _delivery_rates(delivered_before, delivered_at_end, tally.seconds, behind[1], drain_s)
-    return {
+    delivered = {k: v - delivered_before.get(k, 0) for k, v in delivered_after.items()}
+    rates = _delivery_rates(delivered_before, delivered_at_end, delivered_after, tally.seconds, drain_s)
+    result = {
         "minutes": args.soak, "merchants": args.merchants, "peak_per_s": peak and round(peak, 1),
         "target_per_s": round(rate, 1), "sent": tally.sent,
         "achieved_per_s": round(tally.sent / tally.seconds, 1) if tally.seconds else 0.0, "errors": tally.errors,
@@ -193,6 +207,29 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         "processes_alive": {name: p.poll() is None for name, p in procs.items()},
         "cpu_cores": cores,
         "ledger_invariant": "holds" if not problems else problems[:10],
+    }
+    result["goals"] = report.judge(GOALS, _figures(result))
+    return result
+
+
+def _figures(r: dict) -> dict:
+    """The figures GOALS reads, from the result."""
+    def minutes(behind: int, per_s: float | None) -> float | None:
+        if not behind:
+            return 0.0
+        return round(behind / (per_s * 60), 2) if per_s else None
+
+    warm = r["rss_mb"].get("minute 1") if len(r["p99_ms_by_minute"]) > 1 else None
+    after_warmup = warm or r["rss_mb"]["start"]
+    p99s = [p for p in r["p99_ms_by_minute"] if p is not None]
+    return {
+        "payouts_behind_min": minutes(r["behind_at_end"]["payouts_unsettled"], r["achieved_per_s"]),
+        "deliveries_behind_min": minutes(r["behind_at_end"]["deliveries_pending"],
+                                         r["delivery_rates"]["made_while_loading"]),
+        "errors": r["errors"],
+        **{f"{name}_rss_growth_after_warmup_mb": round(r["rss_mb"]["end"][name] - after_warmup[name], 1)
+           for name in ("api", "worker")},
+        "worst_minute_p99_ms": max(p99s) if p99s else None,
     }
 
 
@@ -224,6 +261,7 @@ def render(r: dict) -> str:
     ]
     inv = r["ledger_invariant"]
     lines.append(f"  ledger        {'invariant holds' if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")
+    lines += ["", "  goals (the soak holds)", *report.goal_lines(r["goals"], width=56)]
     return "\n".join(lines)
 
 

@@ -89,3 +89,11 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     assert load["api"] > 0 and load["worker"] > 0 and load["postgres"] > 0, load
     assert 0 < load["machine"] <= os.cpu_count(), load
     assert "RSS (MB)" in done.stdout and "invariant holds" in done.stdout and "cores busy" in done.stdout
+    # Whether the soak held, goal by goal, as the phases' goals are printed.
+    goals = {g["figure"]: g for g in result["goals"]}
+    assert set(goals) == {"payouts_behind_min", "deliveries_behind_min", "errors", "api_rss_growth_after_warmup_mb",
+                          "worker_rss_growth_after_warmup_mb", "worst_minute_p99_ms"}
+    assert goals["errors"]["met"] and goals["errors"]["value"] == 0
+    assert goals["worst_minute_p99_ms"]["value"] == max(result["p99_ms_by_minute"])
+    for goal in result["goals"]:
+        assert goal["goal"] in done.stdout
