@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Iterator
 
 from sandbox.core.clock import now
 from sandbox.events import wakeups
@@ -52,6 +53,29 @@ class DeliveryPool:
         # Asked for while a refill ran: attempts finished, or deliveries were handed back,
         # after its query had counted; it looks once more before it ends.
         self._again = False
+        # The tokens of claims that failed, any of which may have committed (`leasing`).
+        self.in_doubt: set[str] = set()
+
+    @contextlib.contextmanager
+    def leasing(self) -> Iterator[str]:
+        """The lease token for one claim (a relay's deliveries, one delivery, a refill).
+        A claim that fails in any way may still have committed: a connection lost after
+        the commit loses only the answer, and the rows stay leased to a caller that never
+        got them. Its token is kept, and the next sweep releases whatever it leased
+        (`release_in_doubt`), so those deliveries go out within a round rather than when
+        their lease runs out."""
+        token = deliveries.new_token()
+        try:
+            yield token
+        except BaseException:
+            self.in_doubt.add(token)
+            raise
+
+    async def release_in_doubt(self) -> None:
+        if self.in_doubt:
+            tokens = list(self.in_doubt)
+            await deliveries.release(tokens)
+            self.in_doubt.difference_update(tokens)
 
     def room(self) -> int:
         """How many more attempts the pool takes now."""
@@ -85,7 +109,8 @@ class DeliveryPool:
         if not self.room():
             self._backlog = True
             return False
-        target = await deliveries.claim(delivery_id)
+        with self.leasing() as token:
+            target = await deliveries.claim(delivery_id, token)
         return target is not None and await self.take([target]) == 1
 
     def _done(self, task: asyncio.Task) -> None:
@@ -114,7 +139,9 @@ class DeliveryPool:
         try:
             while self._again and (room := self.room()):
                 self._again = False
-                targets = await deliveries.claim_due(room, self.line_per_merchant, dict(self._per_merchant))
+                with self.leasing() as token:
+                    targets = await deliveries.claim_due(room, self.line_per_merchant, dict(self._per_merchant),
+                                                         token)
                 await self.take(targets)
                 if len(targets) >= room:
                     # The pool is full: the next refill comes when it has drained to half
@@ -143,6 +170,10 @@ class DeliveryPool:
         for task, _ in unfinished:
             task.cancel()
         await asyncio.gather(*(task for task, _ in unfinished), return_exceptions=True)
+        try:
+            await self.release_in_doubt()
+        except Exception:  # their leases run out, and a sweeper takes them then
+            log.warning("could not release %d webhook leases in doubt", len(self.in_doubt), exc_info=True)
         if not unfinished:
             return
         try:

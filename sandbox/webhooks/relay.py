@@ -30,10 +30,11 @@ SELECT id, merchant, type, data, request, created_at FROM outbox_event
 """
 
 
-async def fan_out(lease: int, limit: int = BATCH) -> tuple[int, list[Target], list[tuple[str, datetime]]]:
+async def fan_out(lease: int, token: str | None = None, limit: int = BATCH
+                  ) -> tuple[int, list[Target], list[tuple[str, datetime]]]:
     """Relay up to `limit` events. Returns how many were claimed, the deliveries (up to
-    `lease`) leased for an attempt now, and the (delivery id, due) of the others: held
-    back by a fault delay, or due now beyond `lease`."""
+    `lease`, under `token`) leased for an attempt now, and the (delivery id, due) of the
+    others: held back by a fault delay, or due now beyond `lease`."""
     at = now()
     async with db.transaction():
         events = await db.fetch(_CLAIM_SQL, limit)
@@ -52,7 +53,7 @@ async def fan_out(lease: int, limit: int = BATCH) -> tuple[int, list[Target], li
             for endpoint, patterns in by_merchant.get(event["merchant"], ())
             if endpoint["created_at"] <= event["created_at"] and event_types.matches_any(patterns, event["type"])
         ]
-        ready, held = await deliveries.create(new, at, lease=lease)
+        ready, held = await deliveries.create(new, at, lease=lease, token=token)
         await db.execute("UPDATE outbox_event SET relayed_at = $2 WHERE id = ANY($1::varchar[])",
                          [e["id"] for e in events], at)
     return len(events), ready, held
@@ -64,7 +65,8 @@ async def run(pool: DeliveryPool) -> int:
     the others stay due in the database, where a pool's refill takes them in turn."""
     relayed = 0
     for _ in range(MAX_BATCHES):
-        claimed, ready, held = await fan_out(pool.room())
+        with pool.leasing() as token:  # the commit's answer may be lost, not the commit
+            claimed, ready, held = await fan_out(pool.room(), token)
         relayed += claimed
         await pool.take(ready)
         waiting = False

@@ -21,7 +21,9 @@ LIMIT = 2000
 async def sweep(pool: DeliveryPool, overdue: timedelta = OVERDUE, limit: int = LIMIT) -> int:
     """Wake the relay if events wait longer than `overdue`, and have the worker's pool
     take due deliveries (it claims them itself, the oldest first, as far as it has
-    room). Returns how many events were waiting."""
+    room), after releasing what claims that failed may have leased. Returns how many
+    events were waiting."""
+    await pool.release_in_doubt()
     waiting = await db.fetchval(
         "SELECT count(*) FROM (SELECT 1 FROM outbox_event WHERE relayed_at IS NULL AND created_at < $1 LIMIT $2) w",
         now() - overdue, limit)

@@ -38,7 +38,7 @@ async def test_attempts_finishing_during_a_refill_make_it_look_again(monkeypatch
         await finish[target.delivery_id].wait()
         done.append(target.delivery_id)
 
-    async def claim_due(limit: int, line: int, held: dict[str, int]) -> list[Target]:
+    async def claim_due(limit: int, line: int, held: dict[str, int], token: str | None = None) -> list[Target]:
         nonlocal claims, gated
         claims += 1
         room = min(limit, line - held.get("mch_a", 0))  # the counts as they were when asked

@@ -4,12 +4,13 @@ running the relay or a delivery job several times at once sends each request onc
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from sandbox import db, redis_client
 from sandbox.events import wakeups
 from sandbox.settings import get_settings
-from sandbox.webhooks import deliveries, relay
+from sandbox.webhooks import deliveries, relay, sweeper
 from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, delivery_settled, endpoint, events_of, payout_in
 from worker.webhooks import build_pool
@@ -95,3 +96,29 @@ async def test_relays_running_side_by_side_send_each_event_once(merchant, worker
     await arrivals(receiver, 30)
     await asyncio.gather(*(relay.run(pool) for _ in range(3)))
     assert len(receiver.received) == 30 and len(set(receiver.ids())) == 30
+
+
+async def test_deliveries_whose_claim_lost_its_answer_go_out_at_the_next_sweep(merchant, receiver, pool,
+                                                                               monkeypatch):
+    """The relay's transaction commits, then the connection drops before its answer comes
+    (PostgreSQL crashing at that moment): the deliveries it made are leased to a caller
+    that never got them. The next sweep releases them, and they go out then, not when
+    their lease runs out (a minute and more)."""
+    await endpoint(merchant, receiver, events=["payout.created"])
+    p = (await merchant.post("/payouts", payout_body())).json()
+    committed = relay.fan_out
+
+    async def answer_lost(*args, **kwargs):
+        await committed(*args, **kwargs)
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr(relay, "fan_out", answer_lost)
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        await relay.run(pool)
+    monkeypatch.undo()
+    leased = await db.fetch("SELECT d.lease_until FROM webhook_delivery d JOIN outbox_event e ON e.id = d.event"
+                            " WHERE e.payout_id = $1 AND d.status = 'pending'", p["id"])
+    assert len(leased) == 1 and leased[0]["lease_until"] is not None  # leased, to nobody
+    await sweeper.sweep(pool)
+    await arrivals(receiver, 1, timeout=10)
+    assert receiver.ids() == [(await events_of(merchant, p["id"]))[0]["id"]]
