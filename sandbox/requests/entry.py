@@ -3,7 +3,8 @@ the true answer (before any fault changes what the client gets), and the idempot
 middleware tells it the key's outcome and the request body.
 
 Bodies are cut at BODY_MAX bytes (their full size is kept). Request headers are kept
-except the credentials: the API key never reaches the log."""
+except the credentials: the API key never reaches the log, and every secret a body holds
+is redacted as the row is made (redaction.py), the one place every entry passes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from time import perf_counter
 
 import msgspec
 from litestar.types import HTTPScope, Message, Scope, Send
+
+from sandbox.requests.redaction import redact
 
 BODY_MAX = 65_536
 _SECRET_HEADERS = frozenset({b"x-api-key", b"authorization", b"cookie", b"proxy-authorization"})
@@ -118,7 +121,7 @@ class Entry:
         return (self.request_id, self.merchant_id, self.at, self.method, self.route[:255], self.path, self.status,
                 self.duration_ms, self.idempotency_key, self.outcome, self.fault, self.object_ids,
                 _headers_json(self.request_headers, _SECRET_HEADERS), _headers_json(self.response_headers, ()),
-                self.request_body, self.response_body, self.request_size, self.response_size)
+                redact(self.request_body), redact(self.response_body), self.request_size, self.response_size)
 
 
 _SLOTS = attrgetter(*Entry.__slots__)
