@@ -126,6 +126,9 @@ class Settings:
     request_log_hours: float = field(default_factory=lambda: _float("SANDBOX_REQUEST_LOG_HOURS", 24.0))
     request_log_max: int = field(default_factory=lambda: _int("SANDBOX_REQUEST_LOG_MAX", 10_000))
     request_log_prune_s: int = field(default_factory=lambda: _int("SANDBOX_REQUEST_LOG_PRUNE_S", 10))
+    # Fault rules (POST /sandbox/faults) a merchant may have with uses left at once; spent
+    # rules do not count. More is refused with 409, naming the limit.
+    fault_rules_max: int = field(default_factory=lambda: _int("SANDBOX_FAULT_RULES_MAX", 100))
     # Requests per API key, e.g. "100/second" or "5/minute"; admins override it per merchant.
     rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
     # Collections settle this long after they were made (simulated seconds: × time scale).

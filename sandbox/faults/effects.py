@@ -18,6 +18,7 @@ from litestar.types import Message, Scope, Send
 from sandbox.core.errors import ApiError, RateLimited, Unavailable, ValidationFailed
 from sandbox.core.problem_answers import answer
 from sandbox.faults import store
+from sandbox.faults.exempt import exempt
 from sandbox.faults.kinds import AFTER_COMMIT, HEADER, KINDS, RETRY_AFTER_S, default_delay
 from sandbox.observability.observe import SERVER_SEND
 
@@ -37,7 +38,10 @@ def _header(scope: Scope) -> str | None:
 async def pick(scope: Scope, method: str, merchant_id: str, has_rules: bool) -> tuple[str, float] | None:
     """The request's fault: the `X-Sandbox-Fault` header's (no rule is spent), else the
     merchant's first matching rule's (one of its uses spent). `has_rules` comes with the
-    key, so a merchant without rules pays no query."""
+    key, so a merchant without rules pays no query. Exempt routes (exempt.py) get none."""
+    route = scope.get("path_template") or scope["path"]
+    if exempt(route):
+        return None
     kind = _header(scope)
     if kind is not None:
         if kind not in KINDS:
@@ -45,7 +49,7 @@ async def pick(scope: Scope, method: str, merchant_id: str, has_rules: bool) -> 
         return kind, default_delay(kind)
     if not has_rules:
         return None
-    return await store.take(merchant_id, method, scope.get("path_template") or scope["path"], scope["path"])
+    return await store.take(merchant_id, method, route, scope["path"])
 
 
 async def before(kind: str, delay_s: float) -> None:

@@ -36,3 +36,5 @@ class FaultRule(msgspec.Struct):
 
 class FaultRuleList(msgspec.Struct):
     data: list[FaultRule]
+    has_more: bool
+    next_cursor: str | None

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sandbox import db
 from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
-from sandbox.core.errors import NotFound
+from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.ids import new_id
+from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.faults.kinds import default_delay
-from sandbox.faults.schemas import FaultRule, FaultRuleCreate
+from sandbox.faults.schemas import FaultRule, FaultRuleCreate, FaultRuleList
+from sandbox.settings import get_settings
 
 API_PREFIX = "/api/v1"
 _COLUMNS = "id, method, path, fault, times, remaining, delay_s, created_at"
@@ -29,20 +31,35 @@ def _api(row) -> FaultRule:
 
 async def create(merchant_id: str, body: FaultRuleCreate) -> FaultRule:
     delay = body.delay_s if body.delay_s is not None else default_delay(body.fault)
-    row = await db.fetchrow(
-        "INSERT INTO fault_rule (id, merchant, method, path, fault, times, remaining, delay_s, created_at)"
-        f" VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING {_COLUMNS}",
-        new_id("flt"), merchant_id, body.method, _relative(body.path), body.fault, body.times, delay, now(),
-    )
+    most = get_settings().fault_rules_max
+    async with db.transaction():
+        # One creation at a time per merchant, so two at once cannot both pass the count.
+        await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"fault_rules:{merchant_id}")
+        armed = await db.fetchval(
+            "SELECT count(*) FROM fault_rule WHERE merchant = $1 AND remaining > 0", merchant_id)
+        if armed >= most:
+            raise Conflict(f"A merchant may have at most {most} fault rules with uses left"
+                           " (SANDBOX_FAULT_RULES_MAX); delete one first (DELETE /sandbox/faults/{rule_id})")
+        row = await db.fetchrow(
+            "INSERT INTO fault_rule (id, merchant, method, path, fault, times, remaining, delay_s, created_at)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING {_COLUMNS}",
+            new_id("flt"), merchant_id, body.method, _relative(body.path), body.fault, body.times, delay, now(),
+        )
     # The merchant's keys say whether it has rules: this process forgets them at the commit
     # (its next request must see the rule), the others when PostgreSQL tells them.
     await db.after_commit(auth_cache.forget_all)
     return _api(row)
 
 
-async def listed(merchant_id: str) -> list[FaultRule]:
-    rows = await db.fetch(f"SELECT {_COLUMNS} FROM fault_rule WHERE merchant = $1 ORDER BY number", merchant_id)
-    return [_api(r) for r in rows]
+async def list_page(merchant_id: str, limit: int, cursor: str | None) -> FaultRuleList:
+    """Oldest first, the order the rules are taken in."""
+    limit = clamp(limit)
+    rows = await db.fetch(
+        f"SELECT number, {_COLUMNS} FROM fault_rule WHERE merchant = $1"
+        " AND ($2::bigint IS NULL OR number > $2) ORDER BY number LIMIT $3",
+        merchant_id, decode_cursor(cursor, "f"), limit + 1)
+    page = cut(rows, limit, "f")
+    return FaultRuleList(data=[_api(r) for r in page.rows], has_more=page.has_more, next_cursor=page.next_cursor)
 
 
 async def delete(merchant_id: str, rule_id: str) -> None:

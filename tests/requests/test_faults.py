@@ -172,6 +172,6 @@ async def test_verdicts_in_coverage(merchant, other_merchant):
 async def test_new_merchants_have_no_rules(stack):
     api, _ = await new_merchant(stack)
     try:
-        assert (await api.get("/sandbox/faults")).json() == {"data": []}
+        assert (await api.get("/sandbox/faults")).json() == {"data": [], "has_more": False, "next_cursor": None}
     finally:
         await api.aclose()
