@@ -139,26 +139,11 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 @_talks_to_the_api
 def cmd_audit_webhooks(args: argparse.Namespace) -> int:
-    """Exit 0 when every case passed, 1 when one failed or the audit could not run."""
-    from sandbox.testing.audit import render
-    from sandbox.testing.client import Refused, api_client, expect
+    """Exit 0 when every case passed, 1 when one failed, 2 when the audit could not run."""
+    from sandbox.testing.audit import run_cli
     from seeds.seed import DEMO_MERCHANTS
 
-    with api_client(args.url, args.key or DEMO_MERCHANTS[0][2]) as client:
-        # Longer than the audit's own bound (about 30 s against a receiver that hangs).
-        audit = expect(client.post(f"/webhook-endpoints/{args.endpoint}/audit", timeout=90), 200)
-        junit = client.get(f"/webhook-endpoints/{args.endpoint}/audits/{audit['id']}",
-                           params={"format": "junit"}) if args.junit else None
-    if junit is not None and junit.status_code != 200:
-        raise Refused(junit, 200)
-    sys.stdout.write(render(audit))
-    if junit is not None:
-        try:
-            Path(args.junit).write_bytes(junit.content)
-        except OSError as exc:
-            return fail(f"cannot write {args.junit}: {exc.strerror}")
-        say(f"JUnit XML written to {args.junit}")
-    return 0 if audit["passed"] else 1
+    return run_cli(args.url, args.key or DEMO_MERCHANTS[0][2], args.endpoint, args.junit)
 
 
 @_talks_to_the_api
@@ -207,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("--timeout", type=float, default=120.0, help="seconds to follow it (default 120)")
     trigger.set_defaults(func=cmd_trigger)
     audit = sub.add_parser("audit-webhooks", help="send a webhook endpoint the receiver audit's signed battery; "
-                                                  "print the scorecard, exit 1 if a case failed")
+                                                  "print the scorecard; exit 1 if a case failed, "
+                                                  "2 if the audit could not run (sandbox unreachable, key refused)")
     audit.add_argument("--endpoint", required=True, help="the webhook endpoint's id (we_…)")
     audit.add_argument("--key", help="the merchant's API key (default: the seeded Demo Merchant Alpha's)")
     audit.add_argument("--url", default=default_url, help=f"the sandbox (default {default_url})")

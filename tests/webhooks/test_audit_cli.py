@@ -1,5 +1,6 @@
 """`sandbox audit-webhooks`: the scorecard as a table, exit 1 on a failed case, the JUnit
-file on request, and a refusal in one line (never a traceback)."""
+file on request, and exit 2 with one line (never a traceback) when the audit could not
+run: a CI step that branches on the status never blames the receiver for those."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from junitparser import JUnitXml
 
 from sandbox.cli import main
+from tests.helpers import free_port
 from tests.webhooks.audit_helpers import ALL_CASES, register
 from tests.webhooks.audit_receivers import Verifying, trusting
 from tests.webhooks.receiver import Receiver
@@ -57,13 +59,21 @@ async def test_a_sound_receiver_exits_0(stack, merchant, capsys):
     assert "(ed25519): 9 of 9 cases passed" in out.splitlines()[0] and "FAIL" not in out
 
 
-async def test_refusals_in_one_line(stack, merchant, capsys):
+async def test_refusals_exit_2_in_one_line(stack, merchant, capsys):
     code, out, err = await run_cli(capsys, "audit-webhooks", "--endpoint", "we_nope", "--key", merchant.key,
                                    "--url", stack.base_url)
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert err == ("sandbox: POST /api/v1/webhook-endpoints/we_nope/audit answered 404: Not found: "
                    "No webhook endpoint we_nope (code not_found)\n")
     code, out, err = await run_cli(capsys, "audit-webhooks", "--endpoint", "we_nope", "--key", "sk_test_wrong",
                                    "--url", stack.base_url)
-    assert code == 1 and len(err.splitlines()) == 1 and err.endswith("(code unauthenticated)\n")
+    assert code == 2 and len(err.splitlines()) == 1 and err.endswith("(code unauthenticated)\n")
     assert "Traceback" not in err
+
+
+async def test_an_unreachable_sandbox_exits_2(capsys):
+    port = free_port()  # nothing listens there
+    code, out, err = await run_cli(capsys, "audit-webhooks", "--endpoint", "we_any", "--key", "sk_test_any",
+                                   "--url", f"http://127.0.0.1:{port}")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"sandbox: cannot reach http://127.0.0.1:{port}") and len(err.splitlines()) == 1
