@@ -18,6 +18,10 @@ pytest-codeblocks' extractor; the rules of this runner:
   sandbox (`MYPAY_SANDBOX_URL`, `MYPAY_ADMIN_KEY`), as the guides say to run them.
 - A block preceded by `<!-- pytest.mark.skip(reason="…") -->` is not run; the reason is
   required, and the page says so in words the reader sees.
+- Each page runs twice in a row, the second time in a new bash session against the same
+  sandbox (and the same scratch directory): a reader follows a guide again, or copies it
+  into a script that runs every day. A fixed idempotency key that replays the first run's
+  answer about an object since deleted, or a name that must be unique, fails the second run.
 """
 
 from __future__ import annotations
@@ -126,8 +130,9 @@ def test_page_code_blocks_run(page: Path, sandbox: Sandbox) -> None:
         MYPAY_SANDBOX_URL=f"http://127.0.0.1:{sandbox.port}",
         MYPAY_ADMIN_KEY=(sandbox.scratch / ".sandbox" / "admin-key").read_text().strip(),
     )
-    result = subprocess.run(["bash", "-c", script], cwd=sandbox.scratch, env=env, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=PAGE_TIMEOUT)
-    assert result.returncode == 0, (
-        f"{page_id(page)}: a code block failed (exit {result.returncode})\n"
-        f"--- stdout (tail) ---\n{result.stdout[-3000:]}\n--- stderr (tail) ---\n{result.stderr[-3000:]}")
+    for run in ("first", "second"):
+        result = subprocess.run(["bash", "-c", script], cwd=sandbox.scratch, env=env, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=PAGE_TIMEOUT)
+        assert result.returncode == 0, (
+            f"{page_id(page)}, its {run} run: a code block failed (exit {result.returncode})\n"
+            f"--- stdout (tail) ---\n{result.stdout[-3000:]}\n--- stderr (tail) ---\n{result.stderr[-3000:]}")
