@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sandbox import db
 from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
@@ -66,6 +68,19 @@ async def delete(merchant_id: str, rule_id: str) -> None:
     if await db.execute("DELETE FROM fault_rule WHERE merchant = $1 AND id = $2", merchant_id, rule_id) == "DELETE 0":
         raise NotFound(f"No fault rule {rule_id}")
     await db.after_commit(auth_cache.forget_all)
+
+
+async def prune_spent(older_than: timedelta) -> int:
+    """Delete spent rules made longer ago than `older_than`: the bound on rules counts those
+    with uses left, so without this a client making and spending rules would keep adding
+    rows. Returns how many were deleted."""
+    # Looked for first: the table's statement trigger tells every API process to forget
+    # its cached keys on any DELETE, even of no row, and this runs every few seconds.
+    spent = "remaining = 0 AND created_at < now() - $1::interval"
+    if not await db.fetchval(f"SELECT EXISTS (SELECT 1 FROM fault_rule WHERE {spent})", older_than):
+        return 0
+    done = await db.execute(f"DELETE FROM fault_rule WHERE {spent}", older_than)
+    return int(done.split()[-1])
 
 
 # The oldest rule with uses left that matches, spent by one, in one statement; SKIP LOCKED:

@@ -1,10 +1,13 @@
 """Keeping the request log to its retention: 24 hours and a merchant's last 10,000
-entries by default (settings). The worker's cron prunes it; the request path never does."""
+entries by default (settings). The worker's cron prunes it; the request path never does.
+Spent fault rules go with the requests that spent them: those made before the log's
+retention age are deleted in the same pass."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from sandbox.faults import store as faults
 from sandbox.requests import store
 from sandbox.settings import get_settings
 
@@ -18,5 +21,7 @@ async def prune(keep: int | None = None) -> int:
     global _seen
     settings = get_settings()
     keep = settings.request_log_max if keep is None else keep
-    deleted, _seen = await store.prune(timedelta(hours=settings.request_log_hours), keep, _seen)
+    age = timedelta(hours=settings.request_log_hours)
+    deleted, _seen = await store.prune(age, keep, _seen)
+    await faults.prune_spent(age)
     return deleted

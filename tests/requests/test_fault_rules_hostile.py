@@ -24,6 +24,19 @@ async def test_rules_with_uses_left_are_bounded_and_the_limit_is_named(merchant,
     assert (await _create(merchant)).status_code == 201
 
 
+async def test_spent_rules_go_with_the_request_log_retention(merchant, database):
+    from sandbox import db
+    from sandbox.requests import retention
+
+    spent = (await _create(merchant)).json()
+    armed = (await _create(merchant, path="/balance", times=5)).json()
+    assert (await merchant.post("/payouts", {})).status_code == 503
+    await db.execute("UPDATE fault_rule SET created_at = now() - interval '25 hours' WHERE id = ANY($1)",
+                     [spent["id"], armed["id"]])
+    await retention.prune()
+    assert [r["id"] for r in (await merchant.get("/sandbox/faults")).json()["data"]] == [armed["id"]]
+
+
 async def test_the_default_bound_holds(merchant):
     codes = [(await _create(merchant)).status_code for _ in range(101)]
     assert codes == [201] * 100 + [409]
