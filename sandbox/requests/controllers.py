@@ -57,7 +57,9 @@ class RequestLogController(Controller):
     async def har(self, request: Request, idempotency_key: Key = None, method: Method = None, path: Path = None,
                   status: Status = None, since: Since = None, object_id: ObjectId = None) -> Response[har.Har]:
         """The same filters as the list, oldest first, for browser dev tools, Insomnia or
-        har-to-k6; the sandbox's own facts are in `_idempotencyKey`, `_fault`, ..."""
+        har-to-k6; the sandbox's own facts are in `_idempotencyKey`, `_fault`, ... It holds no
+        secret, so it can be attached to a bug report: no `X-API-KEY` header, and secrets in
+        bodies kept as their prefix and `[redacted]` (`"secret": "whsec_[redacted]"`)."""
         rows = await service.every(request.user.merchant_id,
                                    _filters(idempotency_key, method, path, status, since, object_id), HAR_MOST)
         base = str(request.base_url).rstrip("/")

@@ -32,9 +32,13 @@ class LoggedRequest(msgspec.Struct):
     object_ids: Annotated[list[str], msgspec.Meta(description="Objects it created or acted on")]
     request_headers: Annotated[list[Header], msgspec.Meta(description="As sent, less the API key")]
     response_headers: list[Header]
-    request_body: Annotated[str | None, msgspec.Meta(description="Cut at 64 KB; null when not kept (a large upload)")]
+    request_body: Annotated[str | None, msgspec.Meta(
+        description="Cut at 64 KB; null when not kept (a large upload). Secrets (API keys, webhook signing secrets)"
+                    " are kept as their prefix and `[redacted]`, e.g. `sk_test_[redacted]`")]
     request_body_size: int
-    response_body: Annotated[str, msgspec.Meta(description="Cut at 64 KB")]
+    response_body: Annotated[str, msgspec.Meta(
+        description="Cut at 64 KB. Secrets (API keys, webhook signing secrets) are kept as their prefix and"
+                    " `[redacted]`, e.g. `whsec_[redacted]`: the JSON stays valid")]
     response_body_size: int
 
 
