@@ -13,6 +13,7 @@ import fcntl
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -149,6 +150,20 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
     say(*lines, "")
 
 
+def _start_postgres(pg, cache_dir: Path) -> str:
+    """A fresh data dir starts from a copy of the template (sandbox/template.py): no
+    initdb, nothing to migrate or seed but the admin key. A cache that cannot be
+    written only costs the time the template saves."""
+    from sandbox import template
+
+    if not (pg.pgdata / "PG_VERSION").exists():
+        try:
+            template.copy_into(template.ensure(cache_dir), pg.pgdata)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            say(f"(no start-up template in {cache_dir}: {exc}; making the database here)")
+    return pg.start()
+
+
 def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     """The given URLs, or embedded servers (appended to `servers` as they start).
     PostgreSQL starts in a thread while Redis starts and the seed code is imported."""
@@ -162,7 +177,7 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     with ThreadPoolExecutor(max_workers=1) as thread:
         if not database_url:
             servers.append(pg := EmbeddedPostgres(settings.data_dir))
-            pg_dsn = thread.submit(pg.start)
+            pg_dsn = thread.submit(_start_postgres, pg, settings.cache_dir)
         if not redis_url:
             servers.append(rd := EmbeddedRedis(settings.data_dir))
             # From the main thread: PDEATHSIG fires when the thread that forked it ends.
