@@ -57,6 +57,8 @@ class Settings:
     # embedded PostgreSQL cluster made, migrated and seeded once per installed version).
     cache_dir: Path = field(default_factory=lambda: Path(_opt("SANDBOX_CACHE_DIR") or _user_cache_dir()))
     database_url: str | None = field(default_factory=lambda: _opt("SANDBOX_DATABASE_URL"))
+    # Set by `sandbox up` only, for a process it starts before its servers (sandbox/start_gate.py).
+    start_gate_fd: int | None = field(default_factory=lambda: int(gate) if (gate := _opt(GATE_VARIABLE)) else None)
     redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
@@ -152,6 +154,8 @@ def get_settings() -> Settings:
     """Read the environment now (tests change it between runs, so no module-level cache)."""
     return Settings()
 
+
+GATE_VARIABLE = "SANDBOX_START_GATE_FD"
 
 # Piccolo finds its engine through this module path (its own environment variable).
 os.environ.setdefault("PICCOLO_CONF", "sandbox.piccolo_conf")

