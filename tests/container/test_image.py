@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -45,12 +46,23 @@ FINAL = {  # scenario -> its final status (on_hold: after an admin's release)
 }
 
 
+def _podman_env() -> dict[str, str]:
+    """Without a CONTAINERS_CONF of the caller's, one that sets no default rlimits: podman's
+    defaults raise them, which a machine that withholds that capability refuses (every
+    start fails). .ci/container writes the same."""
+    env = dict(os.environ)
+    if not env.get("CONTAINERS_CONF"):
+        conf = Path(tempfile.gettempdir()) / "mypay-sandbox-test-containers.conf"
+        conf.write_text("[containers]\ndefault_ulimits = []\n")
+        env["CONTAINERS_CONF"] = str(conf)
+    return env
+
+
 def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    # runc: crun refuses some hosts' hybrid cgroup layout. The environment's CONTAINERS_CONF
-    # (set by .ci/container) lifts podman's default rlimits where raising them is refused.
+    # runc: crun refuses some hosts' hybrid cgroup layout.
     runtime = ["--runtime", "runc"] if shutil.which("runc") else []
     return subprocess.run(["podman", *runtime, *args], check=check, timeout=timeout, text=True,
-                          capture_output=True)
+                          capture_output=True, env=_podman_env())
 
 
 @pytest.fixture(scope="session")
