@@ -31,7 +31,7 @@ from sandbox.bench import report
 from sandbox.bench.procs import free_port, say, spawn, stop, wait_http
 from sandbox.settings import child_env, get_settings
 
-RUNS = 5
+RUNS = 5  # each figure is the median of this many starts (--runs)
 STARTUP_GOALS = (
     ("sandbox up, fresh data dir, to /ready (median of 5) <= 2.0 s", "up_ready_s", "<=", 2.0),
     ("pytest plugin's own sandbox, start to first test <= 3.0 s", "plugin_first_test_s", "<=", 3.0),
@@ -84,24 +84,24 @@ def _plugin_once(work: Path, fixture: str = "mypay_sandbox") -> float:
     return float(stamp.read_text()) - started
 
 
-def _median_of(what: str, once) -> tuple[float, list[float]]:
+def _median_of(what: str, once, runs: int) -> tuple[float, list[float]]:
     times = []
-    for i in range(RUNS):
+    for i in range(runs):
         with tempfile.TemporaryDirectory(prefix="sandbox-startup-") as work:
             times.append(once(Path(work)))
-        say(f"  {what} {i + 1}/{RUNS}: {times[-1]:.2f}s")
+        say(f"  {what} {i + 1}/{runs}: {times[-1]:.2f}s")
     return statistics.median(times), times
 
 
-def startup() -> dict:
+def startup(runs: int) -> dict:
     from sandbox import template
 
     started = time.monotonic()
     made = template.ensure(get_settings().cache_dir)
     say(f"start-up template {made} ready in {time.monotonic() - started:.2f}s (made once per installed version)")
-    up_s, up_runs = _median_of("sandbox up to /ready", _up_once)
-    plugin_s, plugin_runs = _median_of("pytest plugin to first test", _plugin_once)
-    alone_s, _ = _median_of("pytest alone (no sandbox) to first test", lambda work: _plugin_once(work, ""))
+    up_s, up_runs = _median_of("sandbox up to /ready", _up_once, runs)
+    plugin_s, plugin_runs = _median_of("pytest plugin to first test", _plugin_once, runs)
+    alone_s, _ = _median_of("pytest alone (no sandbox) to first test", lambda work: _plugin_once(work, ""), runs)
     return {"up_ready_s": round(up_s, 2), "up_runs_s": [round(t, 2) for t in up_runs],
             "plugin_first_test_s": round(plugin_s, 2), "plugin_runs_s": [round(t, 2) for t in plugin_runs],
             "pytest_alone_first_test_s": round(alone_s, 2)}
@@ -154,9 +154,9 @@ def image(args: argparse.Namespace) -> dict:
                           check=True, capture_output=True, text=True).stdout.strip()
     result["image_mb"] = round(int(size) / 1e6)
     times = []
-    for i in range(RUNS):
+    for i in range(args.runs):
         times.append(_image_run_once(engine, args.image))
-        say(f"  run to /ready {i + 1}/{RUNS}: {times[-1]:.2f}s")
+        say(f"  run to /ready {i + 1}/{args.runs}: {times[-1]:.2f}s")
     result["image_ready_s"] = round(statistics.median(times), 2)
     result["image_runs_s"] = [round(t, 2) for t in times]
     return result
@@ -166,7 +166,7 @@ def main(args: argparse.Namespace) -> int:
     result: dict = {}
     goals: list = []
     if args.startup:
-        result.update(startup())
+        result.update(startup(args.runs))
         goals += STARTUP_GOALS
     if args.image:
         result.update(image(args))
@@ -188,6 +188,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", metavar="TAG",
                         help="instead of the phases: the image's size and `run` on a fresh volume to /ready "
                              "(median of 5); with --build, build TAG from the Containerfile here first")
+    parser.add_argument("--runs", type=int, default=RUNS,
+                        help=f"--startup, --image: starts per figure, the median reported (default {RUNS})")
     parser.add_argument("--build", action="store_true", help="--image: build it first and time the build")
     parser.add_argument("--build-args", help="--image --build: more arguments for `build`, e.g. "
                                              "\"--build-arg BASE=localhost/debian-python:bookworm\"")
