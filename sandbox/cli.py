@@ -74,6 +74,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from sandbox import template
+
+    say(f"start-up template: {template.ensure(get_settings().cache_dir)}")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from sandbox import openapi_export
 
@@ -171,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("ipn", help="run the IPN service on SANDBOX_IPN_PORT").set_defaults(func=cmd_ipn)
     sub.add_parser("migrate", help="apply migrations to SANDBOX_DATABASE_URL").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="seed SANDBOX_DATABASE_URL (idempotent)").set_defaults(func=cmd_seed)
+    sub.add_parser("template", help="make the template every fresh `sandbox up` data dir is copied from "
+                                    "(the first `up` makes it otherwise; an image makes it at build time)"
+                   ).set_defaults(func=cmd_template)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec as JSON")
     spec.add_argument("--output", "-o", help="file, or - for stdout (default: the repo's openapi/openapi.json)")
     spec.set_defaults(func=cmd_openapi)

@@ -110,10 +110,11 @@ class Supervisor:
         self.children: list[Child] = []
         self.watched: list[Watched] = []
 
-    def _spawn(self, argv: Sequence[str]) -> subprocess.Popen:
+    def _spawn(self, argv: Sequence[str], gate=None) -> subprocess.Popen:
         return subprocess.Popen(
             list(argv),
-            env=self.env,
+            env={**self.env, **gate.env} if gate else self.env,
+            pass_fds=gate.fds if gate else (),
             stdin=subprocess.DEVNULL,
             # Its own process group: a terminal's Ctrl-C reaches `up` only, which then
             # stops the children in order; killpg also reaches their own children.
@@ -122,8 +123,12 @@ class Supervisor:
             preexec_fn=_die_with_parent,
         )
 
-    def start(self, name: str, argv: Sequence[str]) -> Child:
-        child = Child(name, list(argv), self._spawn(argv))
+    def start(self, name: str, argv: Sequence[str], gate=None) -> Child:
+        """`gate` (a sandbox.start_gate.StartGate): the first start only waits at it; a
+        restart finds the servers' URLs in `env`."""
+        child = Child(name, list(argv), self._spawn(argv, gate))
+        if gate:
+            gate.spawned()
         self.children.append(child)
 
         def restart() -> None:

@@ -18,7 +18,10 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
 
     from sandbox.head_limit import HeadLimitedProtocol
     from sandbox.observability import logs
+    from sandbox.start_gate import wait_at_gate
 
+    # Started by `sandbox up` before its servers: the app is imported meanwhile.
+    wait_at_gate(factory.split(":")[0])
     settings = get_settings()
     # Our log lines from the start, in this process too (with several workers it is the
     # supervisor, whose start/stop lines uvicorn's own config would print as plain text).

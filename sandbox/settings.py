@@ -42,13 +42,23 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
     return raw or None
 
 
+def _user_cache_dir() -> str:
+    """The XDG base directory rule: $XDG_CACHE_HOME, else ~/.cache."""
+    return str(Path(_opt("XDG_CACHE_HOME") or Path.home() / ".cache") / "mypay-sandbox")
+
+
 @dataclass(frozen=True)
 class Settings:
     api_host: str = field(default_factory=lambda: os.environ.get("SANDBOX_HOST", "127.0.0.1"))
     api_port: int = field(default_factory=lambda: _int("SANDBOX_API_PORT", 8000))
     ipn_port: int = field(default_factory=lambda: _int("SANDBOX_IPN_PORT", 8001))
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_DATA_DIR", ".sandbox")))
+    # Where `sandbox up` keeps the template data dir it copies into a fresh data dir (the
+    # embedded PostgreSQL cluster made, migrated and seeded once per installed version).
+    cache_dir: Path = field(default_factory=lambda: Path(_opt("SANDBOX_CACHE_DIR") or _user_cache_dir()))
     database_url: str | None = field(default_factory=lambda: _opt("SANDBOX_DATABASE_URL"))
+    # Set by `sandbox up` only, for a process it starts before its servers (sandbox/start_gate.py).
+    start_gate_fd: int | None = field(default_factory=lambda: int(gate) if (gate := _opt(GATE_VARIABLE)) else None)
     redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
@@ -147,6 +157,8 @@ def get_settings() -> Settings:
     """Read the environment now (tests change it between runs, so no module-level cache)."""
     return Settings()
 
+
+GATE_VARIABLE = "SANDBOX_START_GATE_FD"
 
 # Piccolo finds its engine through this module path (its own environment variable).
 os.environ.setdefault("PICCOLO_CONF", "sandbox.piccolo_conf")

@@ -13,6 +13,7 @@ import fcntl
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,10 @@ CHILDREN: list[tuple[str, list[str]]] = [
     ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
     ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
 ]
+# Started first, behind a gate (sandbox/start_gate.py): they import their app while the
+# servers start. The worker starts when the gate opens, so on a machine of few cores its
+# imports do not compete with the API's, which /ready waits for.
+GATED = ("api", "ipn")
 READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 ADMIN_KEY_FILE = "admin-key"
@@ -149,6 +154,20 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
     say(*lines, "")
 
 
+def _start_postgres(pg, cache_dir: Path) -> str:
+    """A fresh data dir starts from a copy of the template (sandbox/template.py): no
+    initdb, nothing to migrate or seed but the admin key. A cache that cannot be
+    written only costs the time the template saves."""
+    from sandbox import template
+
+    if not (pg.pgdata / "PG_VERSION").exists():
+        try:
+            template.copy_into(template.ensure(cache_dir), pg.pgdata)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            say(f"(no start-up template in {cache_dir}: {exc}; making the database here)")
+    return pg.start()
+
+
 def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     """The given URLs, or embedded servers (appended to `servers` as they start).
     PostgreSQL starts in a thread while Redis starts and the seed code is imported."""
@@ -162,7 +181,7 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     with ThreadPoolExecutor(max_workers=1) as thread:
         if not database_url:
             servers.append(pg := EmbeddedPostgres(settings.data_dir))
-            pg_dsn = thread.submit(pg.start)
+            pg_dsn = thread.submit(_start_postgres, pg, settings.cache_dir)
         if not redis_url:
             servers.append(rd := EmbeddedRedis(settings.data_dir))
             # From the main thread: PDEATHSIG fires when the thread that forked it ends.
@@ -177,6 +196,7 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     """`sandbox up`."""
     from sandbox.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
+    from sandbox.start_gate import StartGate
 
     started = time.monotonic()
     settings = get_settings()
@@ -190,12 +210,20 @@ def run(args: argparse.Namespace) -> int:
                      "set the variable to a free port")
     servers = []  # embedded servers, stopped in reverse order
     supervisor = Supervisor(child_env((), {}))
+    gates: dict[str, StartGate] = {}
     try:
         with stop_signals_raise():
             if args.fresh:
                 _wipe_data_dir(data_dir)
                 kept = " (servers given by URL keep their data)" if settings.database_url or settings.redis_url else ""
                 say(f"--fresh: wiped {data_dir.resolve()}{kept}")
+            if settings.log_format is None and sys.stderr.isatty():
+                # Someone is reading this terminal: one readable line per request and job.
+                # Piped or collected (CI, docker), the children log JSON.
+                supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
+            for name, argv in CHILDREN:
+                if name in GATED:
+                    supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()))
             database_url, redis_url = _start_servers(settings, servers)
             t_servers = time.monotonic()
             key_file = data_dir.resolve() / ADMIN_KEY_FILE
@@ -204,13 +232,13 @@ def run(args: argparse.Namespace) -> int:
             embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
             _banner(settings, report, admin_key, key_file, embedded)
 
-            supervisor.env.update(SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
-            if settings.log_format is None and sys.stderr.isatty():
-                # Someone is reading this terminal: one readable line per request and job.
-                # Piped or collected (CI, docker), the children log JSON.
-                supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
+            urls = {"SANDBOX_DATABASE_URL": database_url, "SANDBOX_REDIS_URL": redis_url}
+            supervisor.env.update(urls)  # for every start from now on, restarts included
+            for gate in gates.values():
+                gate.open(urls)
             for name, argv in CHILDREN:
-                supervisor.start(name, argv)
+                if name not in GATED:
+                    supervisor.start(name, argv)
             supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
             supervisor.wait_ready(f"{local_url(settings, settings.ipn_port)}/health", READY_TIMEOUT)
             now = time.monotonic()
@@ -227,6 +255,8 @@ def run(args: argparse.Namespace) -> int:
     except TimeoutError as exc:
         return fail(f"{exc}; stopping everything")
     finally:
+        for gate in gates.values():
+            gate.close()  # a child still waiting at it exits
         stopping = time.monotonic()
         supervisor.stop(STOP_TIMEOUT)
         for server in reversed(servers):

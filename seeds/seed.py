@@ -61,12 +61,22 @@ async def seed_admin(admin_key: str | None) -> tuple[str | None, bool]:
     return key, True
 
 
+async def seed_demo_merchants() -> list[tuple[str, str, str]]:
+    for merchant_id, name, key in DEMO_MERCHANTS:
+        if not await merchants.exists(merchant_id):
+            await onboarding.open_merchant(name, DEMO_OPENING_BALANCE, merchant_id=merchant_id, api_key=key)
+    return list(DEMO_MERCHANTS)
+
+
 async def seed(admin_key: str | None = None) -> SeedReport:
     await seed_directory()
     shown, created = await seed_admin(admin_key)
     report = SeedReport(admin_key=shown, admin_key_created=created)
-    for merchant_id, name, key in DEMO_MERCHANTS:
-        if not await merchants.exists(merchant_id):
-            await onboarding.open_merchant(name, DEMO_OPENING_BALANCE, merchant_id=merchant_id, api_key=key)
-        report.merchants.append((merchant_id, name, key))
+    report.merchants = await seed_demo_merchants()
     return report
+
+
+async def seed_shared() -> None:
+    """Everything but the admin key: what any number of data dirs may start with."""
+    await seed_directory()
+    await seed_demo_merchants()

@@ -92,6 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "webhooks, and report RSS, errors and the ledger invariant (sandbox/bench/soak.py)")
     parser.add_argument("--rate", type=float, help="--soak: POST /payouts a second (default: half the peak, "
                                                    "measured with wrk for --duration seconds)")
+    from sandbox.bench.startup import add_arguments as add_startup_arguments
+
+    add_startup_arguments(parser)
     parser.add_argument("--env", action="append", default=[], metavar="SANDBOX_NAME=VALUE",
                         help="a setting for every process the bench starts (the caller's own SANDBOX_* are not "
                              "passed on), e.g. SANDBOX_DEBUG_MEMORY_EVERY_S=30; repeatable")
@@ -276,6 +279,10 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per readiness poll and merchant otherwise
     if args.soak:
         return _soak(args)
+    if args.startup or args.image:
+        from sandbox.bench import startup
+
+        return startup.main(args)
     missing = [tool for tool, path in (("wrk", shutil.which("wrk")), ("pgbench", pgbench_path())) if path is None]
     if missing:
         print(f"sandbox bench: {' and '.join(missing)} not found (apt-get install wrk)", file=sys.stderr)

@@ -1,0 +1,198 @@
+"""`sandbox bench --startup` and `sandbox bench --image TAG`: how long a user waits for a
+fresh sandbox, the median of five starts each.
+
+--startup: `sandbox up` on a fresh data dir (free ports, time scale 0) until /ready
+answers, timed from the command; then the pytest plugin's own sandbox, from `pytest`'s
+start to its first test, and pytest alone (the same test without the sandbox): what this
+environment's other pytest plugins cost. The start-up template (sandbox/template.py) is made first and not
+timed: it is made once per installed version.
+
+--image TAG: the image's size, and `run` with a fresh volume until /ready answers;
+`--build` builds TAG from the Containerfile in this directory first and times it.
+`--engine` is the container command (default docker, else podman), e.g.
+"podman --runtime runc"."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sandbox.bench import report
+from sandbox.bench.procs import free_port, say, spawn, stop, wait_http
+from sandbox.settings import child_env, get_settings
+
+RUNS = 5  # each figure is the median of this many starts (--runs)
+STARTUP_GOALS = (
+    ("sandbox up, fresh data dir, to /ready (median of 5) <= 2.0 s", "up_ready_s", "<=", 2.0),
+    ("pytest plugin's own sandbox, start to first test <= 3.0 s", "plugin_first_test_s", "<=", 3.0),
+)
+IMAGE_GOALS = (
+    ("image run, fresh volume, to /ready (median of 5) <= 3.0 s", "image_ready_s", "<=", 3.0),
+    ("image size <= 300 MB", "image_mb", "<=", 300.0),
+)
+PLUGIN_TEST = '''
+import time
+
+
+def test_first({fixture}):
+    with open({stamp!r}, "w") as f:
+        f.write(repr(time.time()))
+'''
+
+
+def _up_once(work: Path) -> float:
+    """`sandbox up` on a new data dir until /ready answers, in seconds from the command."""
+    api, ipn = free_port(), free_port()
+    env = child_env(("SANDBOX_DATABASE_URL", "SANDBOX_REDIS_URL", "SANDBOX_ADMIN_KEY"), {
+        "SANDBOX_DATA_DIR": str(work / "data"), "SANDBOX_API_PORT": str(api), "SANDBOX_IPN_PORT": str(ipn),
+        "SANDBOX_TIME_SCALE": "0"})
+    log = work / "up.log"
+    started = time.monotonic()
+    proc = spawn([sys.executable, "-m", "sandbox.cli", "up"], env, log)
+    try:
+        wait_http(f"http://127.0.0.1:{api}/api/v1/ready", proc, log)
+        took = time.monotonic() - started
+    finally:
+        stop(proc)
+    # Where the time went, by `up`'s own account ("ready in …s (servers …s, …)").
+    if found := re.search(r"ready in [\d.]+s \((.*?)\)", log.read_text(errors="replace")):
+        say(f"    {found.group(1)}")
+    return took
+
+
+def _plugin_once(work: Path, fixture: str = "mypay_sandbox") -> float:
+    """`pytest` with the plugin starting its own sandbox: seconds until its first test runs
+    (with `fixture=""`: pytest alone, what this environment's plugins cost before any sandbox)."""
+    stamp = work / "first-test"
+    (work / "test_first.py").write_text(PLUGIN_TEST.format(fixture=fixture, stamp=str(stamp)))
+    env = child_env(("MYPAY_SANDBOX_URL", "MYPAY_ADMIN_KEY", "SANDBOX_DATABASE_URL", "SANDBOX_REDIS_URL"), {})
+    started = time.time()
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(work / "test_first.py")],
+                         cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    if ran.returncode != 0:
+        raise RuntimeError(f"pytest exited {ran.returncode}:\n{ran.stdout}{ran.stderr}")
+    return float(stamp.read_text()) - started
+
+
+def _median_of(what: str, once, runs: int) -> tuple[float, list[float]]:
+    times = []
+    for i in range(runs):
+        with tempfile.TemporaryDirectory(prefix="sandbox-startup-") as work:
+            times.append(once(Path(work)))
+        say(f"  {what} {i + 1}/{runs}: {times[-1]:.2f}s")
+    return statistics.median(times), times
+
+
+def startup(runs: int) -> dict:
+    from sandbox import template
+
+    started = time.monotonic()
+    made = template.ensure(get_settings().cache_dir)
+    say(f"start-up template {made} ready in {time.monotonic() - started:.2f}s (made once per installed version)")
+    up_s, up_runs = _median_of("sandbox up to /ready", _up_once, runs)
+    plugin_s, plugin_runs = _median_of("pytest plugin to first test", _plugin_once, runs)
+    alone_s, _ = _median_of("pytest alone (no sandbox) to first test", lambda work: _plugin_once(work, ""), runs)
+    return {"up_ready_s": round(up_s, 2), "up_runs_s": [round(t, 2) for t in up_runs],
+            "plugin_first_test_s": round(plugin_s, 2), "plugin_runs_s": [round(t, 2) for t in plugin_runs],
+            "pytest_alone_first_test_s": round(alone_s, 2)}
+
+
+def _engine(args: argparse.Namespace) -> list[str]:
+    if args.engine:
+        return shlex.split(args.engine)
+    for name in ("docker", "podman"):
+        if shutil.which(name):
+            return [name]
+    raise SystemExit("sandbox bench --image: neither docker nor podman found (or give --engine)")
+
+
+def _image_run_once(engine: list[str], image: str) -> float:
+    name = f"sandbox-bench-{uuid.uuid4().hex[:8]}"
+    api, ipn = free_port(), free_port()
+    started = time.monotonic()
+    # The host's network and free ports: the figure is the image's, not a port proxy's.
+    subprocess.run([*engine, "run", "-d", "--name", name, "--network", "host", "-v", f"{name}:/data",
+                    "-e", f"SANDBOX_API_PORT={api}", "-e", f"SANDBOX_IPN_PORT={ipn}", image],
+                   check=True, stdout=subprocess.DEVNULL)
+    try:
+        import httpx
+
+        deadline = started + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{api}/api/v1/ready", timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{image} did not answer /ready within 120 s")
+            time.sleep(0.05)
+    finally:
+        subprocess.run([*engine, "rm", "-f", "-t", "10", name], stdout=subprocess.DEVNULL, check=False)
+        subprocess.run([*engine, "volume", "rm", "-f", name], stdout=subprocess.DEVNULL, check=False)
+
+
+def image(args: argparse.Namespace) -> dict:
+    engine = _engine(args)
+    result: dict = {"image": args.image, "engine": " ".join(engine)}
+    if args.build:
+        started = time.monotonic()
+        subprocess.run([*engine, "build", *shlex.split(args.build_args or ""), "-t", args.image, "."], check=True)
+        result["build_s"] = round(time.monotonic() - started, 1)
+        say(f"built {args.image} in {result['build_s']}s")
+    size = subprocess.run([*engine, "image", "inspect", "--format", "{{.Size}}", args.image],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    result["image_mb"] = round(int(size) / 1e6)
+    times = []
+    for i in range(args.runs):
+        times.append(_image_run_once(engine, args.image))
+        say(f"  run to /ready {i + 1}/{args.runs}: {times[-1]:.2f}s")
+    result["image_ready_s"] = round(statistics.median(times), 2)
+    result["image_runs_s"] = [round(t, 2) for t in times]
+    return result
+
+
+def main(args: argparse.Namespace) -> int:
+    result: dict = {}
+    goals: list = []
+    if args.startup:
+        result.update(startup(args.runs))
+        goals += STARTUP_GOALS
+    if args.image:
+        result.update(image(args))
+        goals += IMAGE_GOALS
+    result["goals"] = report.judge(goals, result)
+    for key, value in result.items():
+        if key != "goals":
+            print(f"  {key:<22} {value}")
+    print("\n".join(report.goal_lines(result["goals"], width=62)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--startup", action="store_true",
+                        help="instead of the phases: `sandbox up` on a fresh data dir to /ready, and the pytest "
+                             "plugin's own sandbox to its first test, each the median of 5 (sandbox/bench/startup.py)")
+    parser.add_argument("--image", metavar="TAG",
+                        help="instead of the phases: the image's size and `run` on a fresh volume to /ready "
+                             "(median of 5); with --build, build TAG from the Containerfile here first")
+    parser.add_argument("--runs", type=int, default=RUNS,
+                        help=f"--startup, --image: starts per figure, the median reported (default {RUNS})")
+    parser.add_argument("--build", action="store_true", help="--image: build it first and time the build")
+    parser.add_argument("--build-args", help="--image --build: more arguments for `build`, e.g. "
+                                             "\"--build-arg BASE=localhost/debian-python:bookworm\"")
+    parser.add_argument("--engine", help="--image: the container command (default docker, else podman), "
+                                         "e.g. \"podman --runtime runc\"")
+

@@ -1,0 +1,25 @@
+"""`sandbox bench --startup` end to end with one start per figure: it runs, and its JSON
+carries every figure and both goals. Presence and sanity only, never a speed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_startup_bench_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "startup.json"
+    done = subprocess.run([sys.executable, "-m", "sandbox.cli", "bench", "--startup", "--runs", "1",
+                           "--json", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    for figure in ("up_ready_s", "plugin_first_test_s", "pytest_alone_first_test_s"):
+        assert 0 < result[figure] < 120, (figure, result)
+    # The plugin's sandbox is `sandbox up` behind pytest: it cannot be faster than pytest alone.
+    assert result["plugin_first_test_s"] > result["pytest_alone_first_test_s"]
+    assert [g["figure"] for g in result["goals"]] == ["up_ready_s", "plugin_first_test_s"]
+    assert "sandbox up, fresh data dir, to /ready" in done.stdout

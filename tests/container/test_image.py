@@ -1,0 +1,181 @@
+"""The container image as a user's CI runs it: started on a fresh volume, healthy, a payout
+in every scenario with a webhook endpoint on a receiver on this machine (every delivery
+verified with `standardwebhooks`), the ledger check, then SIGTERM: exit 0 within 10 s and
+nothing left running.
+
+The image is the one `.ci/container image` builds from the Containerfile (reused while
+the sources are unchanged), or the one named by MYPAY_SANDBOX_IMAGE. Without podman the
+module is skipped, and says so; `.ci/run` installs podman, so CI always runs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.rail import signing
+from sandbox.testing.client import MypayMerchant, MypaySandbox, expect
+from sandbox.testing.receiver import WebhookReceiver
+from seeds.seed import DEMO_MERCHANTS
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.skipif(shutil.which("podman") is None,
+                                reason="podman is not installed: the container image is not built or run "
+                                       "(.ci/run installs it)")
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_KEY = "sk_admin_container_test_0123456789abcdef"
+RAIL_SECRET = "rail_secret_container_test"
+HEALTHY_WITHIN_S = 60.0  # a fresh volume on a loaded CI machine; typically a few seconds
+STOP_WITHIN_S = 10.0
+FINAL = {  # scenario -> its final status (on_hold: after an admin's release)
+    "success": "success",
+    "retry_then_success": "success",
+    "failed_account_closed": "failed",
+    "awaiting_ipn": "success",
+    "on_hold": "success",
+    "success_then_returned": "returned",
+    "rail_timeout": "failed",
+}
+
+
+def _podman_env() -> dict[str, str]:
+    """Without a CONTAINERS_CONF of the caller's, one that sets no default rlimits: podman's
+    defaults raise them, which a machine that withholds that capability refuses (every
+    start fails). .ci/container writes the same."""
+    env = dict(os.environ)
+    if not env.get("CONTAINERS_CONF"):
+        conf = Path(tempfile.gettempdir()) / "mypay-sandbox-test-containers.conf"
+        conf.write_text("[containers]\ndefault_ulimits = []\n")
+        env["CONTAINERS_CONF"] = str(conf)
+    return env
+
+
+def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    # runc: crun refuses some hosts' hybrid cgroup layout.
+    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
+    return subprocess.run(["podman", *runtime, *args], check=check, timeout=timeout, text=True,
+                          capture_output=True, env=_podman_env())
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    if given := os.environ.get("MYPAY_SANDBOX_IMAGE"):
+        return given
+    built = subprocess.run([str(REPO / ".ci" / "container"), "image"], cwd=REPO, text=True,
+                           stdout=subprocess.PIPE, timeout=900)
+    assert built.returncode == 0, ".ci/container image failed (its output is above)"
+    return built.stdout.strip().splitlines()[-1]
+
+
+class Container:
+    def __init__(self, image: str) -> None:
+        self.name = f"mypay-sandbox-test-{uuid.uuid4().hex[:8]}"
+        self.volume = f"{self.name}-data"
+        self.api_port, self.ipn_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.api_port}/api/v1"
+        podman("volume", "create", self.volume)
+        self.started = time.monotonic()
+        # The host's network: the receiver below listens on this machine's 127.0.0.1.
+        podman("run", "-d", "--name", self.name, "--network", "host", "-v", f"{self.volume}:/data",
+               "-e", f"SANDBOX_API_PORT={self.api_port}", "-e", f"SANDBOX_IPN_PORT={self.ipn_port}",
+               "-e", f"SANDBOX_ADMIN_KEY={ADMIN_KEY}", "-e", f"SANDBOX_RAIL_SECRET={RAIL_SECRET}",
+               "-e", "SANDBOX_TIME_SCALE=0", image)
+
+    def wait_healthy(self) -> float:
+        deadline = self.started + HEALTHY_WITHIN_S
+        with httpx.Client(timeout=2) as client:
+            while True:
+                try:
+                    if client.get(f"{self.url}/ready").status_code == 200:
+                        return time.monotonic() - self.started
+                except httpx.HTTPError:
+                    pass
+                state = podman("inspect", "--format", "{{.State.Status}}", self.name).stdout.strip()
+                assert state == "running", f"the container is {state}:\n{self.logs()}"
+                assert time.monotonic() < deadline, f"not ready in {HEALTHY_WITHIN_S:g}s:\n{self.logs()}"
+                time.sleep(0.1)
+
+    def logs(self) -> str:
+        return podman("logs", self.name, check=False).stdout + podman("logs", self.name, check=False).stderr
+
+    def running(self) -> bool:
+        return bool(podman("ps", "-q", "--filter", f"name=^{self.name}$").stdout.strip())
+
+    def remove(self) -> None:
+        podman("rm", "-f", "-t", "0", self.name, check=False)
+        podman("volume", "rm", "-f", self.volume, check=False)
+
+
+@pytest.fixture(scope="module")
+def container(image):
+    box = Container(image)
+    try:
+        print(f"\n{image}: /ready answered {box.wait_healthy():.2f}s after `podman run` (fresh volume)")
+        yield box
+    finally:
+        box.remove()
+
+
+def test_the_image_healthcheck_passes(container):
+    checked = podman("healthcheck", "run", container.name, check=False)
+    assert checked.returncode == 0, f"HEALTHCHECK failed: {checked.stdout}{checked.stderr}"
+
+
+def test_every_scenario_reaches_its_end_with_verified_webhooks(container):
+    sandbox = MypaySandbox(container.url, ADMIN_KEY)
+    merchant_id, _, key = DEMO_MERCHANTS[0]  # the documented key works as it is
+    merchant = MypayMerchant(sandbox, merchant_id, key)
+    receiver = WebhookReceiver(merchant, events=["payout.*"])
+    try:
+        payouts = {name: merchant.payout(name, amount="250.00")["id"] for name in FINAL}
+        gated = merchant.payout("success", amount="100000.00")
+        assert gated["status"] == "in_review"
+        expect(sandbox.admin.post(f"/admin/payouts/{gated['id']}/approve", json={}), 200)
+
+        held = merchant.wait_for_status(payouts["on_hold"], "on_hold", timeout=30)
+        expect(sandbox.admin.post(f"/admin/payouts/{held['id']}/release", json={}), 200)
+        # awaiting_ipn: the bank's answer, signed with the rail secret the container was given.
+        waiting = merchant.wait_until(payouts["awaiting_ipn"], lambda p: p["psp_reference"], 30, "be submitted")
+        body = httpx.Request("POST", "http://x", json={
+            "psp_reference": waiting["psp_reference"], "notification_id": f"ntf-{uuid.uuid4().hex}",
+            "status": "success"}).content
+        answer = httpx.post(f"http://127.0.0.1:{container.ipn_port}/ipn/rail", content=body, headers={
+            "Content-Type": "application/json", signing.HEADER: signing.sign(RAIL_SECRET, body)})
+        assert answer.status_code == 200, answer.text
+
+        for name, status in FINAL.items():
+            merchant.wait_for_status(payouts[name], status, timeout=60)
+            receiver.wait_for(f"payout.{status}", payouts[name], timeout=30)
+        merchant.wait_for_status(gated["id"], "success", timeout=60)
+        receiver.wait_for("payout.success", gated["id"], timeout=30)
+        assert receiver.rejected == []
+        assert expect(merchant.client.get("/balance/verify"), 200)["ok"] is True
+    finally:
+        receiver.close()
+        merchant.close()
+        sandbox.close()
+
+
+def test_sigterm_stops_everything_cleanly_within_10_s(container):
+    started = time.monotonic()
+    podman("kill", "--signal", "TERM", container.name)
+    waited = podman("wait", container.name, timeout=STOP_WITHIN_S + 20)
+    took = time.monotonic() - started
+    logs = container.logs()
+    assert waited.stdout.strip() == "0", f"exit status {waited.stdout.strip()}:\n{logs}"
+    assert took <= STOP_WITHIN_S, f"stopped after {took:.1f}s:\n{logs}"
+    assert "stopped in" in logs  # `sandbox up` stopped its processes and servers itself
+    assert not container.running()
+    # PostgreSQL shut down cleanly: it removes its lock file when it does.
+    left = podman("run", "--rm", "--network", "none", "-v", f"{container.volume}:/data", "--entrypoint", "ls",
+                  podman("inspect", "--format", "{{.ImageName}}", container.name).stdout.strip(),
+                  "-A", "/data/postgres").stdout.split()
+    assert "PG_VERSION" in left and "postmaster.pid" not in left

@@ -1,0 +1,54 @@
+"""The start-up template (sandbox/template.py): made once, safely when two `sandbox up`s
+fill an empty cache at once, and copied into a data dir as a cluster of its own that
+holds the seed but no admin key."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+
+from sandbox import template
+from sandbox.embedded import EmbeddedPostgres
+from seeds.seed import DEMO_MERCHANTS
+
+MAKE = "import sys; from pathlib import Path; from sandbox import template; print(template.ensure(Path(sys.argv[1])))"
+
+
+def test_two_processes_filling_an_empty_cache_agree_on_one_complete_template(tmp_path: Path):
+    cache = tmp_path / "cache"
+    makers = [subprocess.Popen([sys.executable, "-c", MAKE, str(cache)], stdout=subprocess.PIPE, text=True)
+              for _ in range(2)]
+    made = [m.communicate(timeout=120)[0].strip() for m in makers]
+    assert [m.returncode for m in makers] == [0, 0]
+    assert made[0] == made[1] == str(cache / "templates" / template.key())
+    # Nothing half-made is left behind, and nothing that belonged to the run that made it.
+    assert sorted(p.name for p in (cache / "templates").iterdir()) == [template.key()]
+    pgdata = Path(made[0]) / "postgres"
+    assert (pgdata / "PG_VERSION").exists() and not (pgdata / "postmaster.pid").exists()
+
+
+def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path: Path):
+    made = template.ensure(tmp_path / "cache")
+    pg = EmbeddedPostgres(tmp_path / "data")
+    template.copy_into(made, pg.pgdata)
+    dsn = pg.start()
+    try:
+        async def read() -> tuple[list[str], int]:
+            conn = await asyncpg.connect(dsn)
+            try:
+                merchants = [r["id"] for r in await conn.fetch("SELECT id FROM merchant ORDER BY id")]
+                admins = await conn.fetchval("SELECT count(*) FROM api_key WHERE role = 'admin'")
+                return merchants, admins
+            finally:
+                await conn.close()
+
+        merchants, admins = asyncio.run(read())
+        assert merchants == sorted(m[0] for m in DEMO_MERCHANTS)
+        assert admins == 0  # each data dir's admin key is its own, made or given at its first start
+        assert not (made / "postgres" / "postmaster.pid").exists()  # the server runs on the copy only
+    finally:
+        pg.stop()
