@@ -239,8 +239,9 @@ def cmd_merchant_new(args: argparse.Namespace) -> int:
 
     admin_key = _admin_key(args)
     if admin_key is None:
-        return fail(f"no admin key: --admin-key, SANDBOX_ADMIN_KEY, or {get_settings().data_dir / up.ADMIN_KEY_FILE} "
-                    "(written by `sandbox up`)")
+        saved = (get_settings().data_dir / up.ADMIN_KEY_FILE).resolve()
+        return fail(f"no admin key: --admin-key, SANDBOX_ADMIN_KEY, or the file {saved} that `sandbox up` writes "
+                    "(SANDBOX_DATA_DIR names its folder)")
     sandbox = MypaySandbox(args.url, admin_key)
     try:
         merchant = sandbox.new_merchant(clock=args.clock, opening_balance=args.balance, made_by="cli")

@@ -47,7 +47,7 @@ def coverage(required: str, scenario_names: Sequence[str], coverages: Iterable[d
     missing = [n for n in names if n not in reached]
     if missing:
         return Finding(COVERAGE, False, f"never exercised: {', '.join(missing)}", missing=missing)
-    return Finding(COVERAGE, True, f"every one of {len(names)} exercised: {', '.join(names)}")
+    return Finding(COVERAGE, True, f"exercised all {len(names)} asked for: {', '.join(names)}")
 
 
 def safe_retries(coverages: Iterable[dict]) -> Finding:

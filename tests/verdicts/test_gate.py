@@ -90,7 +90,7 @@ def test_a_merchant_that_walked_everything_and_retried_safely_passes(sandbox, ca
                         "--require-safe-retries", "--junit", str(tmp_path / "gate.xml"),
                         "--json", str(tmp_path / "gate.json"))
     assert code == 0, out
-    assert "  held  coverage: every one of 7 exercised" in out
+    assert "  held  coverage: exercised all 7 asked for: success, retry_then_success," in out
     assert "  held  safe retries: 1 fault(s) after commit recovered, no payout made twice" in out
     assert out.splitlines()[-1].startswith("gate held: every requirement held for 1 merchant(s)")
     assert junit_of(tmp_path / "gate.xml") == {f"sandbox gate {careful.id}": {"coverage": None, "safe retries": None}}
