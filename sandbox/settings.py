@@ -63,6 +63,8 @@ class Settings:
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
     rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
+    # `sandbox gate`: merchant keys to judge besides its --key options, comma-separated.
+    gate_keys: str | None = field(default_factory=lambda: _opt("SANDBOX_GATE_KEYS"))
     # Encrypts and authenticates the dashboard's session cookie; unset, one is made once and
     # kept in the data dir (every process on one machine agrees, sign-ins survive restarts).
     session_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_SESSION_SECRET"))

@@ -7,12 +7,7 @@ import sys
 from pathlib import Path
 
 from sandbox.coverage.report import table
-
-
-def _observed(case: dict) -> str:
-    if case["observed_status"] is not None:
-        return f"HTTP {case['observed_status']}"
-    return case["transport_error"] or "no answer"
+from sandbox.verdicts.judge import observed
 
 
 def render(audit: dict) -> str:
@@ -22,7 +17,7 @@ def render(audit: dict) -> str:
     title = (f"Receiver audit {audit['id']} of {audit['url']} ({audit['signing']}): "
              f"{passed} of {len(cases)} cases passed")
     lines = table(title, ("case", "expected", "observed", "ms", "result"),
-                  [(c["name"], c["expected"], _observed(c), "" if c["latency_ms"] is None else c["latency_ms"],
+                  [(c["name"], c["expected"], observed(c), "" if c["latency_ms"] is None else c["latency_ms"],
                     "pass" if c["passed"] else "FAIL") for c in cases])
     failed = [c for c in cases if not c["passed"]]
     if failed:

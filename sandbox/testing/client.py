@@ -68,6 +68,12 @@ def expect(response: httpx.Response, status: int) -> dict:
         raise Refused(response, status) from None
 
 
+def advance(client: httpx.Client, seconds: float | None = None, until: str | None = None) -> dict:
+    """Move the manual clock of `client`'s merchant `seconds` forward, or `until="idle"`."""
+    body = {"seconds": seconds} if until is None else {"until": until}
+    return expect(client.post("/sandbox/clock/advance", json=body), 200)
+
+
 class MypaySandbox:
     """The session's sandbox. `merchants` remembers every merchant made (their clients are
     closed after each test; the coverage gate reads each one's coverage with its key)."""
@@ -93,8 +99,10 @@ class MypaySandbox:
         """A 14-digit bank account number whose last four digits pick `scenario`."""
         return "1234567890" + self.scenario(scenario)["suffix"]
 
-    def new_merchant(self, clock: str | None = None, opening_balance: str = OPENING_BALANCE) -> MypayMerchant:
-        body: dict = {"name": "pytest " + uuid.uuid4().hex[:8], "opening_balance": opening_balance}
+    def new_merchant(self, clock: str | None = None, opening_balance: str = OPENING_BALANCE,
+                     made_by: str = "pytest") -> MypayMerchant:
+        """A fresh merchant (named `made_by` and a random tag: runs never collide)."""
+        body: dict = {"name": f"{made_by} {uuid.uuid4().hex[:8]}", "opening_balance": opening_balance}
         if clock is not None:
             body["clock"] = clock
         created = expect(self.admin.post("/sandbox/merchants", json=body), 201)
@@ -198,8 +206,7 @@ class MypayMerchant:
     def advance(self, seconds: float | None = None, until: str | None = None) -> dict:
         """Move a manual clock `seconds` forward, or `until="idle"`; answers once every
         step that fell due is applied: the clock's new `time` and the `transitions`."""
-        body = {"seconds": seconds} if until is None else {"until": until}
-        return expect(self.client.post("/sandbox/clock/advance", json=body), 200)
+        return advance(self.client, seconds, until)
 
     def close(self) -> None:
         self.client.close()

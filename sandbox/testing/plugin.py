@@ -18,10 +18,12 @@ nothing until a test asks for it, so installing the package changes no other sui
 - `--mypay-require-coverage=all|name,...`: at the end, fail the session unless the
   session's merchants reached the end of every named scenario (or took every named
   operator path: simulate, reinitiate, cancel, approve, reject, release).
-- `--mypay-require-safe-retries`: at the end, fail the session if any merchant's client
-  paid twice after a fault (a request's answer lost, held or replaced by a 500 after the
-  payout was made, then another payout to the same destination for the same amount under
-  another idempotency key), naming both payouts. `mypay_merchant.fault(...)` makes rules,
+- `--mypay-require-safe-retries`: at the end, fail the session unless a fault after commit
+  was recovered, and if any merchant's client paid twice after a fault (a request's answer
+  lost, held or replaced by a 500 after the payout was made, then another payout to the
+  same destination for the same amount under another idempotency key), naming both
+  payouts.
+  Both gates are `sandbox.verdicts.judge`, the code `sandbox gate` runs. `mypay_merchant.fault(...)` makes rules,
   `mypay_merchant.requests(**filters)` reads the request log; under a failing test the
   plugin prints that merchant's last requests."""
 
@@ -31,13 +33,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.coverage.paths import OPERATOR_PATHS
 from sandbox.settings import plugin_env
 from sandbox.testing.client import MypayMerchant, MypaySandbox
+from sandbox.verdicts import judge
 
 _MISSING = pytest.StashKey[list[str]]()
 _EMBEDDED = pytest.StashKey[str]()
-_DUPLICATED = pytest.StashKey[list[str]]()
+_RETRIES = pytest.StashKey[judge.Finding]()
 LAST_REQUESTS = 20  # printed under a failing test
 
 
@@ -47,8 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail the session unless its merchants reached the end of these scenarios "
                          "(`all`: every scenario) or took these operator paths")
     group.addoption("--mypay-require-safe-retries", action="store_true", default=False,
-                    help="fail the session if a client made a second payout after a fault instead of "
-                         "retrying with the same idempotency key")
+                    help="fail the session unless a fault after commit was recovered, and if a client made "
+                         "a second payout after a fault instead of retrying with the same idempotency key")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,7 +80,7 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
         if required:
             request.config.stash[_MISSING] = _never_exercised(sandbox, required)
         if request.config.getoption("--mypay-require-safe-retries"):
-            request.config.stash[_DUPLICATED] = _paid_twice(sandbox)
+            request.config.stash[_RETRIES] = _retries_finding(sandbox)
     finally:
         sandbox.close()
         if embedded is not None:
@@ -86,33 +88,21 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
 
 
 def _never_exercised(sandbox: MypaySandbox, required: str) -> list[str]:
+    """What `sandbox gate --require-coverage` would say, judged over the session's merchants
+    together (the same judge: the two never disagree)."""
     scenario_names = [s["name"] for s in sandbox.scenarios]
-    names = scenario_names if required.strip() == "all" else [n.strip() for n in required.split(",") if n.strip()]
-    unknown = [n for n in names if n not in scenario_names and n not in OPERATOR_PATHS]
-    if unknown:
-        return [f"{n} (not a scenario or operator path)" for n in unknown]
-    reached: set[str] = set()
-    for merchant in sandbox.merchants:
-        coverage = sandbox.coverage_of(merchant.key)
-        reached.update(coverage["scenarios_reached"])
-        reached.update(p["name"] for p in coverage["operator_paths"] if p["count"])
-    return [n for n in names if n not in reached]
+    finding = judge.coverage(required, scenario_names, [sandbox.coverage_of(m.key) for m in sandbox.merchants])
+    return finding.missing
 
 
-def _paid_twice(sandbox: MypaySandbox) -> list[str]:
-    found = []
-    for merchant in sandbox.merchants:
-        for fault in sandbox.coverage_of(merchant.key)["faults"]:
-            for case in fault["cases"]:
-                if case["verdict"] == "duplicated":
-                    found.append(f"merchant {merchant.id}: payout {case['payout_id']} was paid again as "
-                                 f"{case['duplicate_payout_id']} (fault {fault['kind']} on request "
-                                 f"{case['request_id']}; retry with the same idempotency key instead)")
-    return found
+def _retries_finding(sandbox: MypaySandbox) -> judge.Finding:
+    """What `sandbox gate --require-safe-retries` would say of the session's merchants."""
+    return judge.safe_retries([sandbox.coverage_of(m.key) for m in sandbox.merchants])
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if session.config.stash.get(_DUPLICATED, None) and session.exitstatus == pytest.ExitCode.OK:
+    retries = session.config.stash.get(_RETRIES, None)
+    if retries is not None and not retries.held and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     required = session.config.getoption("--mypay-require-coverage")
     if not required or session.config.option.collectonly:
@@ -128,13 +118,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if _EMBEDDED in config.stash:
         terminalreporter.write_line(config.stash[_EMBEDDED])
-    duplicated = config.stash.get(_DUPLICATED, None)
-    if duplicated:
-        terminalreporter.write_line("mypay safe-retries gate FAILED: a client paid twice", red=True)
-        for line in duplicated:
+    retries = config.stash.get(_RETRIES, None)
+    if retries is not None and not retries.held:
+        terminalreporter.write_line(f"mypay safe-retries gate FAILED: {retries.said}", red=True)
+        for line in retries.details:
             terminalreporter.write_line("  " + line, red=True)
-    elif duplicated is not None:
-        terminalreporter.write_line("mypay safe-retries gate passed", green=True)
+    elif retries is not None:
+        terminalreporter.write_line(f"mypay safe-retries gate passed: {retries.said}", green=True)
     missing = config.stash.get(_MISSING, None)
     if missing is None:
         return

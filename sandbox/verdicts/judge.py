@@ -1,0 +1,94 @@
+"""The judge: pure functions from what the sandbox answered (coverage, a receiver audit)
+to a `Finding` per requirement. Nothing here talks to the sandbox, so `sandbox gate` and
+the pytest plugin feed it the same answers and get the same words back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+from sandbox.coverage.paths import OPERATOR_PATHS
+
+COVERAGE = "coverage"
+SAFE_RETRIES = "safe retries"
+RECEIVER_AUDIT = "receiver audit"
+
+
+class Finding(msgspec.Struct):
+    requirement: str  # coverage | safe retries | receiver audit
+    held: bool
+    said: str  # one sentence: what held, or what fell short
+    details: list[str] = []  # one line each: a payout paid twice, a failed audit case, what to do
+    missing: list[str] = []  # coverage: the scenarios and operator paths never exercised
+
+
+def required_names(required: str, scenario_names: Sequence[str]) -> list[str]:
+    """`all` is every scenario in the sandbox's table; else the comma-separated names."""
+    if required.strip() == "all":
+        return list(scenario_names)
+    return [n.strip() for n in required.split(",") if n.strip()]
+
+
+def coverage(required: str, scenario_names: Sequence[str], coverages: Iterable[dict]) -> Finding:
+    """Held when the merchants' payouts, together, reached the end of every scenario named
+    and took every operator path named (simulate, reinitiate, cancel, approve, reject,
+    release)."""
+    names = required_names(required, scenario_names)
+    unknown = [n for n in names if n not in scenario_names and n not in OPERATOR_PATHS]
+    if unknown:
+        return Finding(COVERAGE, False, f"asked for what the sandbox does not know: {', '.join(unknown)} "
+                       f"(scenarios: {', '.join(scenario_names)}; operator paths: {', '.join(OPERATOR_PATHS)})",
+                       missing=[f"{n} (not a scenario or operator path)" for n in unknown])
+    reached: set[str] = set()
+    for answer in coverages:
+        reached.update(answer["scenarios_reached"])
+        reached.update(p["name"] for p in answer["operator_paths"] if p["count"])
+    missing = [n for n in names if n not in reached]
+    if missing:
+        return Finding(COVERAGE, False, f"never exercised: {', '.join(missing)}", missing=missing)
+    return Finding(COVERAGE, True, f"exercised all {len(names)} asked for: {', '.join(names)}")
+
+
+def safe_retries(coverages: Iterable[dict]) -> Finding:
+    """Held when at least one fault after commit (the answer lost, held too long, or
+    replaced by a 500 after the payout was made) was recovered, and none was followed by a
+    second payout to the same destination for the same amount under another idempotency
+    key. With no such fault at all the retries were never tested, and that is not a pass."""
+    duplicated, recovered, open_cases = [], 0, 0
+    for answer in coverages:
+        for fault in answer["faults"]:
+            recovered += fault["recovered"]
+            open_cases += fault["open"]
+            for case in fault["cases"]:
+                if case["verdict"] == "duplicated":
+                    duplicated.append(
+                        f"merchant {answer['merchant_id']}: payout {case['payout_id']} was paid again as "
+                        f"{case['duplicate_payout_id']} (fault {fault['kind']} on request {case['request_id']}; "
+                        "retry with the same idempotency key instead)")
+    if duplicated:
+        return Finding(SAFE_RETRIES, False, f"a client paid twice after a fault ({len(duplicated)} time(s))",
+                       duplicated)
+    if not recovered:
+        waiting = f" ({open_cases} fault(s) not yet retried or read back)" if open_cases else ""
+        return Finding(SAFE_RETRIES, False, "never tested: no fault after commit was recovered" + waiting, [
+            "make one with a fault rule, e.g. POST /api/v1/sandbox/faults "
+            '{"fault": "response_lost", "path": "/payouts", "method": "POST"}, '
+            "then retry that payout with the same idempotency key"])
+    return Finding(SAFE_RETRIES, True, f"{recovered} fault(s) after commit recovered, no payout made twice")
+
+
+def receiver_audit(audit: dict) -> Finding:
+    cases = audit["cases"]
+    failed = [c for c in cases if not c["passed"]]
+    passed = len(cases) - len(failed)
+    said = f"{passed} of {len(cases)} cases passed at {audit['url']} (audit {audit['id']})"
+    details = [f"{c['name']}: sent {c['sends']}; expected {c['expected']}, got "
+               f"{observed(c)}. {c['why']}" for c in failed]
+    return Finding(RECEIVER_AUDIT, audit["passed"], said, details)
+
+
+def observed(case: dict) -> str:
+    if case["observed_status"] is not None:
+        return f"HTTP {case['observed_status']}"
+    return case["transport_error"] or "no answer"
