@@ -31,8 +31,16 @@ def test_two_processes_filling_an_empty_cache_agree_on_one_complete_template(tmp
     assert (pgdata / "PG_VERSION").exists() and not (pgdata / "postmaster.pid").exists()
 
 
+def _make_in_a_process_of_its_own(cache: Path) -> Path:
+    # Not in this process: making it opens the process-wide database pool (sandbox.db),
+    # which the suite's in-process API shares.
+    out = subprocess.run([sys.executable, "-c", MAKE, str(cache)], capture_output=True, text=True, timeout=120,
+                         check=True)
+    return Path(out.stdout.strip())
+
+
 def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path: Path):
-    made = template.ensure(tmp_path / "cache")
+    made = _make_in_a_process_of_its_own(tmp_path / "cache")
     pg = EmbeddedPostgres(tmp_path / "data")
     template.copy_into(made, pg.pgdata)
     dsn = pg.start()
