@@ -140,7 +140,8 @@ def explain(payout: Payout, table: ScenarioTable, viewer: Viewer) -> str:
     if status == states.SUCCESS:
         return "Paid: the funds left the locked bucket for the beneficiary."
     if status == states.RETURNED:
-        return "Paid, then returned by the beneficiary's bank: the funds are back in available."
+        why = f" ({FAILURES[payout.failure_code]})" if payout.failure_code in FAILURES else ""
+        return f"Paid, then returned by the beneficiary's bank{why}: the funds are back in available."
     if status == states.REJECTED:
         return "Rejected by an admin: the funds are back in available."
     if status == states.CANCELLED:
@@ -149,5 +150,5 @@ def explain(payout: Payout, table: ScenarioTable, viewer: Viewer) -> str:
     if status == states.PENDING and payout.psp_reference and scenario and scenario.path[-1] == states.PENDING:
         return "Submitted to the bank, which has not answered: use Simulate rail callback to decide."
     if status == states.RETRYING:
-        return "The last attempt timed out at the rail; the sandbox tries again shortly."
+        return "The last attempt did not go through (the timeline says why); the sandbox tries again shortly."
     return "In flight: the worker moves it along its scenario; this page updates by itself."
