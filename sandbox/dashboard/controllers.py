@@ -180,11 +180,14 @@ async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     # A merchant asks for its own payouts only: another merchant's is NotFound, a 404 page.
     row = await payouts.get_row(payout_id, viewer.merchant_id)
     payout, table = payouts.to_api(row), scenarios.table()
-    return {"payout": payout, "merchant_id": row.merchant, "scenario": views.scenario_of(payout, table),
-            "explain": views.explain(payout, table, viewer), "actions": views.actions(payout, viewer),
+    scenario, actions = views.scenario_of(payout, table), views.actions(payout, viewer)
+    events = await webhooks.events_with_deliveries(row.merchant, payout_id=payout.id, limit=50)
+    return {"payout": payout, "merchant_id": row.merchant, "scenario": scenario,
+            "explain": views.explain(payout, table, viewer), "actions": actions,
+            "simulate": views.simulate_form(payout, scenario, actions.simulate),
+            "scenario_history": views.scenario_history(payout, events),
             "entries": await queries.payout_ledger(payout.id, row.merchant), "final": states.is_final(payout.status),
-            "events": await webhooks.events_with_deliveries(row.merchant, payout_id=payout.id, limit=50),
-            "back": payout.id}
+            "events": events, "back": payout.id}
 
 
 @get("/payouts/{payout_id:str}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sandbox.auth.keys import Principal
 from sandbox.dashboard.filters import money
 from sandbox.payouts import states
-from sandbox.payouts.failures import FAILURES
+from sandbox.payouts.failures import CATALOGUE, FAILURES
 from sandbox.payouts.scenarios import Scenario, ScenarioTable
 from sandbox.payouts.schemas import Payout
 
@@ -52,13 +52,67 @@ def actions(payout: Payout, viewer: Viewer) -> Actions:
     )
 
 
-TOTALS = (("Topped up", "topped_up"), ("Collected", "collected"), ("Settled", "settled"), ("Declined", "declined"),
-          ("Paid out", "paid_out"), ("Released", "released"), ("Returned", "returned"), ("In flight", "in_flight"))
+TOTALS = (("Opening balance", "opening_balance"), ("Topped up", "topped_up"), ("Collected", "collected"),
+          ("Settled", "settled"), ("Declined", "declined"), ("Paid out", "paid_out"), ("Released", "released"),
+          ("Returned", "returned"), ("In flight", "in_flight"))
 
 
 def totals(summary_totals) -> list[tuple[str, object]]:
     """The balance summary's totals (count and amount each), labelled, in a fixed order."""
     return [(label, getattr(summary_totals, name)) for label, name in TOTALS]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SimulateForm:
+    """The simulate control, saying what the scenario would have done: its own outcome (and
+    failure code) preselected, every other outcome labelled as an override."""
+
+    outcomes: list[Choice]
+    codes: list[Choice]
+    note: str
+
+
+def simulate_form(payout: Payout, scenario: Scenario | None, outcomes: list[str]) -> SimulateForm | None:
+    if not outcomes:
+        return None
+    end = scenario.path[-1] if scenario else None
+    planned = end if end in outcomes and end != payout.status else None
+    planned_code = scenario.failure_code if scenario and planned else None
+    if planned:
+        why = f" ({planned_code})" if planned_code else ""
+        note = (f"The scenario would end this payout {planned}{why}: that is preselected. Any other outcome"
+                " overrides the scenario.")
+    elif end == payout.status and payout.status != states.PENDING:
+        note = f"The scenario leaves this payout {end}: any outcome here overrides the scenario."
+    else:
+        note = "The scenario waits for the bank's answer: the outcome you pick is that answer."
+    first = planned or outcomes[0]
+    choices = [Choice(o, f"{o} (the scenario's outcome)" if o == planned else
+                      (f"{o} (overrides the scenario)" if planned or end == payout.status else o), o == first)
+               for o in outcomes]
+    codes = [Choice("", "no reason (a failure records rail_rejected)", planned_code is None)]
+    codes += [Choice(code, f"{code} ({entry.iso_reason})", code == planned_code) for code, entry in CATALOGUE.items()]
+    return SimulateForm(choices, codes, note)
+
+
+def scenario_history(payout: Payout, events: list) -> list[str]:
+    """The scenarios the payout followed, oldest first: a reinitiate to another account
+    number picks a new one, and every event's payout names the scenario it followed then."""
+    seen: list[str] = []
+    for event, _ in reversed(events):  # newest first on the page
+        name = event.data.get("scenario") if isinstance(event.data, dict) else None
+        if name and (not seen or seen[-1] != name):
+            seen.append(name)
+    if not seen or seen[-1] != payout.scenario:
+        seen.append(payout.scenario)
+    return seen
 
 
 def scenario_of(payout: Payout, table: ScenarioTable) -> Scenario | None:
@@ -86,7 +140,8 @@ def explain(payout: Payout, table: ScenarioTable, viewer: Viewer) -> str:
     if status == states.SUCCESS:
         return "Paid: the funds left the locked bucket for the beneficiary."
     if status == states.RETURNED:
-        return "Paid, then returned by the beneficiary's bank: the funds are back in available."
+        why = f" ({FAILURES[payout.failure_code]})" if payout.failure_code in FAILURES else ""
+        return f"Paid, then returned by the beneficiary's bank{why}: the funds are back in available."
     if status == states.REJECTED:
         return "Rejected by an admin: the funds are back in available."
     if status == states.CANCELLED:
@@ -95,5 +150,5 @@ def explain(payout: Payout, table: ScenarioTable, viewer: Viewer) -> str:
     if status == states.PENDING and payout.psp_reference and scenario and scenario.path[-1] == states.PENDING:
         return "Submitted to the bank, which has not answered: use Simulate rail callback to decide."
     if status == states.RETRYING:
-        return "The last attempt timed out at the rail; the sandbox tries again shortly."
+        return "The last attempt did not go through (the timeline says why); the sandbox tries again shortly."
     return "In flight: the worker moves it along its scenario; this page updates by itself."

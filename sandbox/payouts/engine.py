@@ -235,6 +235,8 @@ async def on_rail_outcome(psp_reference: str, status: str, failure_code: str | N
         next_at = due_at(steps, index, at)
     if status == states.FAILED:
         row = replace(row, failure_code=failure_code or RAIL_REJECTED)
+    elif failure_code is not None:  # a return's reason
+        row = replace(row, failure_code=failure_code)
     updated = await service.transition(replace(row, step_index=index), status, reason=f"rail: {status}", at=at,
                                        next_action_at=next_at)
     await schedule(row.id, row.track, index, next_at, scenario=row.scenario)

@@ -18,7 +18,7 @@ from sandbox.core.types import (
     whole,
 )
 from sandbox.payouts.destinations import ACCOUNT_RE, MOBILE_NUMBER
-from sandbox.payouts.failures import FailureCodeName
+from sandbox.payouts.failures import Failure, FailureCodeName
 from sandbox.payouts.scenarios import ScenarioName
 from sandbox.payouts.states import RailOutcome, StatusName
 
@@ -155,6 +155,8 @@ class Payout(msgspec.Struct):
     metadata: dict[str, str] | None
     attempts: int
     failure_code: FailureCodeName | None
+    # The catalogue entry of `failure_code` (ISO 20022 reason, retryable, message); null without one.
+    failure: Failure | None
     psp_reference: str | None
     status_history: list[StatusChange]
     created_at: str
@@ -192,4 +194,4 @@ class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
 class VerifyAccountOut(msgspec.Struct):
     valid: bool
     account_title: str | None
-    reason: str | None
+    reason: FailureCodeName | None

@@ -23,7 +23,7 @@ from sandbox.events import outbox
 from sandbox.idempotency.in_statement import KeyClaim
 from sandbox.ledger import service as ledger
 from sandbox.ledger.service import Posting
-from sandbox.payouts import destinations, repository, scenarios, schedule, states
+from sandbox.payouts import destinations, failures, repository, scenarios, schedule, states
 from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable
 from sandbox.payouts.repository import Event, PayoutRow
 from sandbox.payouts.schemas import Destination, Payout, PayoutCreate, PayoutPage, StatusChange
@@ -48,6 +48,7 @@ def to_api(row: PayoutRow) -> Payout:
         metadata=_decode_metadata.decode(row.metadata) if row.metadata is not None else None,
         attempts=row.attempts,
         failure_code=row.failure_code,
+        failure=failures.detail(row.failure_code),
         psp_reference=row.psp_reference,
         status_history=_decode_history.decode(row.status_history),
         created_at=iso(row.created_at),
@@ -91,7 +92,8 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
     payout = Payout(
         id=payout_id, object="payout", amount=format_amount(amount), currency="PKR", status=status,
         scenario=scenario.name, destination=msgspec.convert(dest, Destination), reference=body.reference,
-        description=body.description, metadata=body.metadata, attempts=0, failure_code=None, psp_reference=None,
+        description=body.description, metadata=body.metadata, attempts=0, failure_code=None, failure=None,
+        psp_reference=None,
         status_history=[StatusChange(status=status, at=created, reason=reason)], created_at=created,
         updated_at=created,
     )

@@ -1,5 +1,7 @@
-"""Account verification: a deterministic title from the account number; accounts whose
-last four digits are 0003 (the account-closed scenario) are reported closed."""
+"""Account verification: a deterministic title from the account number. An account whose
+last four digits pick a scenario that fails for a reason the bank knows before any payment
+(a closed account, a name that does not match the title) is reported so here too, with the
+scenario's `failure_code` as the reason."""
 
 from __future__ import annotations
 
@@ -8,9 +10,12 @@ import hashlib
 import msgspec
 
 from sandbox.directory import service as directory
-from sandbox.payouts import destinations
+from sandbox.payouts import destinations, scenarios
 
-CLOSED_SUFFIX = "0003"
+# Reasons a verification sees: the account is closed (no title), or its title is not the
+# beneficiary's name (the bank's title is shown, so the caller can see the mismatch).
+CLOSED = "account_closed"
+TITLE_MISMATCH = "incorrect_account_holder_name"
 _FIRST = ["Ali", "Ayesha", "Bilal", "Fatima", "Hamza", "Hira", "Imran", "Maryam", "Omar", "Sana",
           "Usman", "Zainab", "Ahmed", "Nida", "Kamran", "Rabia"]
 _LAST = ["Raza", "Khan", "Malik", "Qureshi", "Sheikh", "Butt", "Chaudhry", "Siddiqui", "Hussain",
@@ -28,6 +33,9 @@ async def verify(dest) -> tuple[bool, str | None, str | None]:
     _, number = destinations.validate(
         msgspec.to_builtins(dest), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes, prefix="body"
     )
-    if number[-4:] == CLOSED_SUFFIX:
-        return False, None, "account_closed"
+    reason = scenarios.table().for_account(number).failure_code
+    if reason == CLOSED:
+        return False, None, CLOSED
+    if reason == TITLE_MISMATCH:
+        return False, title_for(number), TITLE_MISMATCH
     return True, title_for(number), None

@@ -22,6 +22,8 @@ class VerifyAccountController(Controller):
           summary="Check a destination and get its account title", responses=writes())
     async def verify(self, data: JSONBody[DestinationIn]) -> VerifyAccountOut:
         """Takes any destination shape of `POST /payouts`. Deterministic: the same number
-        always gets the same title; numbers ending 0003 are closed accounts."""
+        always gets the same title. Numbers ending 0003 are closed accounts (`valid: false`,
+        no title); numbers ending 0008 or 0012 have a title that does not match the
+        beneficiary (`valid: false`, the bank's title, reason `incorrect_account_holder_name`)."""
         valid, title, reason = await verification.verify(data)
         return VerifyAccountOut(valid=valid, account_title=title, reason=reason)

@@ -14,7 +14,8 @@ from sandbox.core.error_docs import reads, writes
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, scenarios
+from sandbox.payouts import actions, failures, scenarios
+from sandbox.payouts.failures import Failure
 from sandbox.payouts.scenarios import ScenarioTable
 from sandbox.payouts.schemas import SimulateAccepted, SimulateOutcome
 from sandbox.simulator.schemas import MerchantIn, MerchantOut, NewMerchantOut, TopupIn, TopupOut
@@ -62,3 +63,10 @@ class SandboxToolsController(Controller):
     @get("/scenarios", operation_id="listScenarios", summary="The payout scenario table", responses=reads())
     async def scenarios(self) -> ScenarioTable:
         return scenarios.table()
+
+    @get("/failure-codes", operation_id="listFailureCodes", summary="The failure and return reason catalogue",
+         responses=reads())
+    async def failure_codes(self) -> list[Failure]:
+        """Every `failure_code` a payout may carry (failed or returned), with the ISO 20022
+        reason a rail gives for it, whether trying again as-is can succeed, and its message."""
+        return list(failures.CATALOGUE.values())

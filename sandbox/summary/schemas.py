@@ -9,10 +9,12 @@ class Total(msgspec.Struct):
 
 
 class SummaryTotals(msgspec.Struct):
-    """Over the merchant's life. `paid_out`: payouts that succeeded (a later return is also
+    """Over the merchant's life. `opening_balance`: what the merchant was opened with (at
+    most one); `topped_up`: top-ups after that; `paid_out`: payouts that succeeded (a later return is also
     counted in `returned`); `released`: funds back after a failed, rejected or cancelled
     payout; `in_flight`: payouts holding locked funds now."""
 
+    opening_balance: Total
     topped_up: Total
     collected: Total
     settled: Total

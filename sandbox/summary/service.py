@@ -16,7 +16,8 @@ from sandbox.summary.schemas import BalanceSummary, SummaryTotals, Total
 
 # Which ledger kinds (and which of their legs) make each total.
 _BY_KIND = {
-    "topped_up": (("topup", "opening_balance"), "available"),
+    "opening_balance": (("opening_balance",), "available"),
+    "topped_up": (("topup",), "available"),
     "collected": (("collection_created",), "pending"),
     "settled": (("collection_settled",), "available"),
     "declined": (("collection_declined",), "pending"),

@@ -63,7 +63,7 @@ class Battery:
         payout_id = new_id("po_audit")
         data = {"id": payout_id, "object": "payout", "amount": amount, "currency": "PKR", "status": "success",
                 "scenario": "success", "reference": "receiver-audit", "description": None, "metadata": None,
-                "attempts": 1, "failure_code": None, "psp_reference": None}
+                "attempts": 1, "failure_code": None, "failure": None, "psp_reference": None}
         return Target(delivery_id="", merchant="", seq=0, attempt=1, lease_token="", lease_until=self.at,
                       event_id=new_id("evt_audit"), event_type=event_type, event_at=self.at,
                       data=msgspec.json.encode(data).decode(), request=None, endpoint_id="", url=self.url,

@@ -21,6 +21,12 @@ EXPECTED = {
     "0005": ("on_hold", ["pending", "on_hold"]),
     "0006": ("success_then_returned", ["pending", "processing", "success", "returned"]),
     "0007": ("rail_timeout", ["pending", "processing", "retrying", "processing", "retrying", "processing", "failed"]),
+    "0008": ("failed_title_mismatch", ["pending", "processing", "failed"]),
+    "0009": ("failed_account_frozen", ["pending", "processing", "failed"]),
+    "0010": ("failed_account_dormant", ["pending", "processing", "failed"]),
+    "0011": ("bank_offline_then_success",
+             ["pending", "processing", "retrying", "processing", "retrying", "processing", "success"]),
+    "0012": ("returned_title_mismatch", ["pending", "processing", "success", "returned"]),
 }
 
 
@@ -39,7 +45,7 @@ def test_choice_by_suffix(suffix):
         assert (s.name, s.suffix, s.path) == (name, suffix, path)
 
 
-@pytest.mark.parametrize("number", ["12345678900000", "12345678900008", "12345678909999", "03001231234",
+@pytest.mark.parametrize("number", ["12345678900000", "12345678900099", "12345678909999", "03001231234",
                                     "PK36SCBL0000001123456702", "12345678910000"])
 def test_unknown_suffix_is_default(number):
     assert table().for_account(number).name == table().default == "success"
@@ -55,6 +61,10 @@ def test_failure_codes():
     assert t.by_name("failed_account_closed").failure_code == "account_closed"
     assert t.by_name("rail_timeout").failure_code == "rail_timeout"
     assert t.by_name("failed_account_closed").steps[-1].failure_code == "account_closed"
+    assert t.by_name("failed_title_mismatch").failure_code == "incorrect_account_holder_name"
+    assert t.by_name("failed_account_frozen").failure_code == "account_frozen"
+    assert t.by_name("failed_account_dormant").failure_code == "account_dormant"
+    assert t.by_name("returned_title_mismatch").steps[-1].failure_code == "incorrect_account_holder_name"
 
 
 def test_retry_then_success_has_two_attempts():
@@ -110,8 +120,8 @@ def test_steps_agree_with_path(scenario):
             assert step.status in states.NEXT[walked[-1]], f"{scenario.name}: {walked[-1]} → {step.status}"
             walked.append(step.status)
     assert walked == scenario.path
-    if scenario.failure_code:
-        assert scenario.steps[-1].status == states.FAILED
+    if scenario.failure_code:  # the reason it fails or, once paid, comes back
+        assert scenario.steps[-1].status in (states.FAILED, states.RETURNED)
         assert scenario.steps[-1].failure_code == scenario.failure_code
 
 
@@ -177,10 +187,10 @@ def test_unknown_field_refused(tmp_path):
 
 def test_new_scenario_needs_no_code(tmp_path):
     def add(d):
-        d["scenarios"].append({"name": "slow_success", "suffix": "0008", "title": "Slow", "description": "d",
+        d["scenarios"].append({"name": "slow_success", "suffix": "0098", "title": "Slow", "description": "d",
                                "path": ["pending", "processing", "success"],
                                "steps": [{"status": "processing", "after_s": 60, "submit": True},
                                          {"status": "success", "after_s": 60}]})
     t = load(_write(tmp_path, add))
-    assert t.for_account("12345678900008").name == "slow_success"
-    assert scenarios.table().for_account("12345678900008").name == "success"  # the real table is untouched
+    assert t.for_account("12345678900098").name == "slow_success"
+    assert scenarios.table().for_account("12345678900098").name == "success"  # the real table is untouched

@@ -53,15 +53,30 @@ def node_modules() -> Path:
     return cached / "node_modules"
 
 
-def test_typescript_switches_exhaustively_over_statuses_and_events(node_modules, tmp_path):
+def _compile(node_modules: Path, tmp_path: Path, source: str) -> subprocess.CompletedProcess:
+    """Generate the spec's types and compile `source` as exhaustive.ts against them."""
     (tmp_path / "node_modules").symlink_to(node_modules)
-    shutil.copy(TS_DIR / "exhaustive.ts", tmp_path / "exhaustive.ts")
+    (tmp_path / "exhaustive.ts").write_text(source)
     generate = subprocess.run(
         [str(node_modules / ".bin" / "openapi-typescript"), str(SPEC_PATH), *GENERATE_FLAGS,
          "-o", str(tmp_path / "schema.d.ts")],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert generate.returncode == 0, generate.stdout + generate.stderr
     assert "warn" not in (generate.stdout + generate.stderr).lower(), generate.stdout + generate.stderr
-    compile_ = subprocess.run([str(node_modules / ".bin" / "tsc"), *TSC_FLAGS, "exhaustive.ts"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run([str(node_modules / ".bin" / "tsc"), *TSC_FLAGS, "exhaustive.ts"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_typescript_switches_exhaustively_over_statuses_and_events(node_modules, tmp_path):
+    compile_ = _compile(node_modules, tmp_path, (TS_DIR / "exhaustive.ts").read_text())
     assert compile_.returncode == 0, compile_.stdout + compile_.stderr
+
+
+def test_a_failure_code_left_out_of_the_switch_fails_compilation(node_modules, tmp_path):
+    """The failure_code enum is closed: a client that forgets one code does not compile."""
+    source = (TS_DIR / "exhaustive.ts").read_text()
+    missing = '    case "account_dormant": return "ask the beneficiary to reactivate the account";\n'
+    assert missing in source
+    compile_ = _compile(node_modules, tmp_path, source.replace(missing, ""))
+    assert compile_.returncode != 0
+    assert "account_dormant" in compile_.stdout + compile_.stderr

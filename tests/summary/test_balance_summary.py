@@ -12,7 +12,8 @@ async def summary(api) -> dict:
 async def test_totals_and_cache(merchant):
     first = await summary(merchant)
     assert first["available"] == "1000000.00" and first["total"] == "1000000.00"
-    assert first["totals"]["topped_up"] == {"count": 1, "amount": "1000000.00"}
+    assert first["totals"]["opening_balance"] == {"count": 1, "amount": "1000000.00"}
+    assert first["totals"]["topped_up"] == {"count": 0, "amount": "0.00"}
     assert first["totals"]["in_flight"] == {"count": 0, "amount": "0.00"}
     # Unchanged balance: the cached figures, computed at the same moment.
     again = await summary(merchant)
@@ -31,7 +32,7 @@ async def test_totals_and_cache(merchant):
     latest = await summary(merchant)
     assert latest["available"] == "1000005.00" and latest["locked"] == "0.00"
     assert latest["totals"]["released"] == {"count": 1, "amount": "100.00"}
-    assert latest["totals"]["topped_up"] == {"count": 2, "amount": "1000005.00"}
+    assert latest["totals"]["topped_up"] == {"count": 1, "amount": "5.00"}
     assert latest["totals"]["in_flight"]["count"] == 0
 
 

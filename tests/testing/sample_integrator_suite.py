@@ -37,7 +37,9 @@ def walk(merchant, webhooks, payout, steps, start):
 
 
 @pytest.mark.parametrize("scenario", ["success", "retry_then_success", "failed_account_closed",
-                                      "success_then_returned", "rail_timeout"])
+                                      "success_then_returned", "rail_timeout", "failed_title_mismatch",
+                                      "failed_account_frozen", "failed_account_dormant",
+                                      "bank_offline_then_success", "returned_title_mismatch"])
 def test_scenario_runs_its_path(scenario, mypay_sandbox, mypay_merchant, mypay_webhooks):
     assert mypay_merchant.clock()["kind"] == "manual"
     payout = mypay_merchant.payout(scenario)
@@ -46,6 +48,10 @@ def test_scenario_runs_its_path(scenario, mypay_sandbox, mypay_merchant, mypay_w
     walk(mypay_merchant, mypay_webhooks, payout, mypay_sandbox.scenario(scenario)["steps"], start)
     done = mypay_merchant.get_payout(payout["id"])
     assert [h["status"] for h in done["status_history"]] == mypay_sandbox.scenario(scenario)["path"]
+    # A failure or a return carries its reason: the code and its catalogue entry.
+    reason = mypay_sandbox.scenario(scenario).get("failure_code")
+    assert done["failure_code"] == reason
+    assert (done["failure"] or {}).get("code") == reason
     assert mypay_merchant.advance(until="idle")["transitions"] == []
     assert at(mypay_webhooks.wait_for("payout.created", payout["id"])["timestamp"]) == start
 

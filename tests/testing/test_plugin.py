@@ -19,7 +19,8 @@ pytest_plugins = ["pytester"]
 
 SAMPLE = (Path(__file__).parent / "sample_integrator_suite.py").read_text()
 EVERY_SCENARIO_TESTED = ["success", "retry_then_success", "failed_account_closed", "awaiting_ipn", "on_hold",
-                         "success_then_returned", "rail_timeout"]
+                         "success_then_returned", "rail_timeout", "failed_title_mismatch", "failed_account_frozen",
+                         "failed_account_dormant", "bank_offline_then_success", "returned_title_mismatch"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_existing_sandbox_every_scenario_and_the_gate_passes(pytester, monkeypat
     monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
     result = run_sample(pytester, "--mypay-require-coverage=all")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=12)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*mypay coverage gate passed*"])
     result.stdout.no_fnmatch_line("*embedded sandbox*")
@@ -49,7 +50,7 @@ def test_gate_fails_and_names_the_scenario_left_out(pytester, monkeypatch, runni
     monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
     result = run_sample(pytester, "--mypay-require-coverage=all", "-k", "not rail_timeout")
-    result.assert_outcomes(passed=6, deselected=1)
+    result.assert_outcomes(passed=11, deselected=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*mypay coverage gate FAILED; never exercised: rail_timeout"])
 

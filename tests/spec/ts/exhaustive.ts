@@ -1,6 +1,7 @@
 // Compiled with `tsc --strict --noEmit` against types generated from openapi/openapi.json
 // (`openapi-typescript openapi.json -o schema.d.ts`): it stops compiling when a closed set
-// in the spec stops being an enum, when a status is added without a case here, or when
+// in the spec stops being an enum, when a status or a failure code is added without a case
+// here, or when
 // an event's `data.status` is no longer tied to its `type`.
 import createClient from "openapi-fetch";
 import { Webhook } from "standardwebhooks";
@@ -28,6 +29,36 @@ export function describeStatus(status: Payout["status"]): string {
     case "returned": return "paid, then returned";
     default: return assertNever(status);
   }
+}
+
+export function nextStep(code: NonNullable<Payout["failure_code"]>): string {
+  // Every failure and return reason the sandbox publishes: a new one fails compilation here.
+  switch (code) {
+    case "account_closed": return "close the beneficiary's record";
+    case "invalid_account": return "ask for the account details again";
+    case "rail_rejected": return "try again later";
+    case "rail_timeout": return "try again later";
+    case "account_frozen": return "ask the beneficiary to unblock the account";
+    case "account_dormant": return "ask the beneficiary to reactivate the account";
+    case "bank_account_restricted": return "ask for another account";
+    case "bank_ownership_changed": return "ask for the new account details";
+    case "could_not_process": return "try again later";
+    case "debit_not_authorized": return "ask for another account";
+    case "declined": return "ask the beneficiary to call their bank";
+    case "incorrect_account_holder_name": return "correct the beneficiary's name";
+    case "insufficient_funds": return "try again later";
+    case "invalid_account_number": return "ask for the account number again";
+    case "invalid_currency": return "ask for a PKR account";
+    case "no_account": return "ask for the account details again";
+    default: return assertNever(code);
+  }
+}
+
+export function describeFailure(payout: Payout): string {
+  if (payout.failure === null) return "no failure";
+  const code: NonNullable<Payout["failure_code"]> = payout.failure.code;
+  const retry: boolean = payout.failure.retryable;
+  return `${code} (${payout.failure.iso_reason}${retry ? ", retryable" : ""}): ${nextStep(code)}`;
 }
 
 export function describeDestination(destination: Payout["destination"]): string {
