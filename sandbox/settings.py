@@ -162,6 +162,15 @@ def get_settings() -> Settings:
 
 GATE_VARIABLE = "SANDBOX_START_GATE_FD"
 
+
+def passed_the_start_gate(servers: dict[str, str]) -> None:
+    """A process `sandbox up` started behind its gate (sandbox/start_gate.py) takes the
+    servers' URLs it was handed as its environment, and forgets the gate, which is not for
+    the processes it starts itself (uvicorn's workers). Here because the environment is
+    read and written in this module only."""
+    os.environ.pop(GATE_VARIABLE, None)
+    os.environ.update(servers)
+
 # Piccolo finds its engine through this module path (its own environment variable).
 os.environ.setdefault("PICCOLO_CONF", "sandbox.piccolo_conf")
 

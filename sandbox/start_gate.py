@@ -11,7 +11,7 @@ import importlib
 import json
 import os
 
-from sandbox.settings import GATE_VARIABLE, get_settings
+from sandbox.settings import GATE_VARIABLE, get_settings, passed_the_start_gate
 
 
 class StartGate:
@@ -44,9 +44,8 @@ def wait_at_gate(module: str) -> None:
     if fd is None:
         return
     importlib.import_module(module)
-    os.environ.pop(GATE_VARIABLE)  # not for the processes this one starts (uvicorn's workers)
     with os.fdopen(fd, "rb") as gate:
         line = gate.readline()
     if not line:
         raise SystemExit(0)  # `up` is stopping before the servers were up
-    os.environ.update(json.loads(line))
+    passed_the_start_gate(json.loads(line))
