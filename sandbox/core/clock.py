@@ -13,6 +13,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
+from sandbox.core.timestamps import iso  # noqa: F401  # callers write clock.iso
 from sandbox.settings import get_settings
 
 _scale: float | None = None
@@ -52,10 +53,10 @@ def time_scale() -> float:
     return _scale
 
 
+def scale_now() -> float:
+    """Real seconds per simulated second now: 1 on a manual clock (it moves only when told)."""
+    return 1.0 if _manual.get() is not None else time_scale()
+
+
 def scaled(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds if _manual.get() is not None else seconds * time_scale())
-
-
-def iso(moment: datetime) -> str:
-    """RFC 3339 with milliseconds and a Z, the format of every timestamp on the wire."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return timedelta(seconds=seconds * scale_now())

@@ -1,14 +1,19 @@
-"""Parsing RFC 3339 timestamps from query strings."""
+"""RFC 3339 timestamps: written on the wire (`iso`), parsed from query strings."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sandbox.core.errors import ValidationFailed
 from sandbox.core.types import RFC3339
 
 _RE = re.compile(RFC3339)
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 with milliseconds and a Z, the format of every timestamp on the wire."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_timestamp(field: str, value: str | None) -> datetime | None:

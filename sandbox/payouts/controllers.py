@@ -57,7 +57,7 @@ class PayoutController(Controller):
                      data: JSONBody[PayoutCancel | None] = None) -> Payout:
         """Allowed while `pending` (not yet submitted to the bank), `in_review` or `on_hold`;
         the locked funds go back to `available`."""
-        return await service.cancel(payout_id, request.user.merchant_id, data.reason if data else None)
+        return await actions.cancel(payout_id, request.user.merchant_id, data.reason if data else None)
 
     @post("/{payout_id:str}/reinitiate", operation_id="reinitiatePayout", status_code=200,
           summary="Try a failed payout again", responses=writes(NotFound, Conflict, InsufficientFunds),

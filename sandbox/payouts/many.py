@@ -1,28 +1,31 @@
-"""Many payouts of one merchant written set-based, one statement for the lot: a batch
-chunk's new payouts (`insert_many`) and a claimed group's steps (`write_steps`). The
+"""Many payouts written set-based, one statement for the lot: a batch chunk's new
+payouts of one merchant (`insert_many`) and the writer's plans (`write_steps`). The
 rows' other SQL lives in `repository`; as there, callers own the transaction."""
 
 from __future__ import annotations
 
 from sandbox import db
 from sandbox.ledger.service import Posting, many_args
-from sandbox.payouts.repository import Event, PayoutRow
+from sandbox.payouts.repository import Event
+from sandbox.payouts.rows import PayoutRow
 
-# The worker's steps of a claimed group in one statement: every payout as its steps leave
-# it, and their events in order (a payout's in the order of its steps). No posting here:
-# the group's postings are the transaction's last statement (`ledger.post_many`), so the
-# merchant's balance row is locked only from there to the commit. The steps never change
-# a payout's scenario or destination. $1..$10: the rows' columns; $11..$17: the events'.
+# The plans of one writer's call in one statement (`writer.write`): every payout as its
+# plan leaves it, and their events in order (a payout's in the order of its moves). No
+# posting here: the postings are the transaction's last statement (`ledger.post_many`),
+# so the merchant's balance row is locked only from there to the commit. Only a
+# reinitiation to a corrected destination changes a payout's destination and scenario:
+# NULL leaves them. $1..$10, $18, $19: the rows' columns; $11..$17: the events'.
 _WRITE_STEPS_SQL = """
 WITH changed AS (
     UPDATE payout p
        SET status = u.status, status_history = u.status_history, attempts = u.attempts, updated_at = u.updated_at,
            failure_code = u.failure_code, psp_reference = u.psp_reference, next_action_at = u.next_action_at,
-           track = u.track, step_index = u.step_index
+           track = u.track, step_index = u.step_index, scenario = COALESCE(u.scenario, p.scenario),
+           destination = COALESCE(u.destination, p.destination)
       FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::int[], $5::timestamptz[], $6::varchar[],
-                  $7::varchar[], $8::timestamptz[], $9::varchar[], $10::int[])
+                  $7::varchar[], $8::timestamptz[], $9::varchar[], $10::int[], $18::varchar[], $19::jsonb[])
            AS u(id, status, status_history, attempts, updated_at, failure_code, psp_reference, next_action_at,
-                track, step_index)
+                track, step_index, scenario, destination)
      WHERE p.id = u.id
     RETURNING p.id
 ), emitted AS (
@@ -35,11 +38,13 @@ SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM emitted)
 """
 
 
-async def write_steps(rows: list[PayoutRow], events: list[tuple[PayoutRow, Event]]) -> None:
-    """Write the payouts (locked by the caller) as `rows` show them, and each event with
-    the payout as it describes it, in one statement."""
+async def write_steps(rows: list[PayoutRow], events: list[tuple[PayoutRow, Event]], rerouted: list[bool]) -> None:
+    """Write the payouts (locked by the caller) as `rows` show them (their scenario and
+    destination only where `rerouted`), and each event with the payout as it describes
+    it, in one statement."""
     if not rows:
         return
+    moved = [r if changed else None for r, changed in zip(rows, rerouted, strict=True)]
     await db.fetchrow(
         _WRITE_STEPS_SQL,
         [r.id for r in rows], [r.status for r in rows], [r.status_history for r in rows], [r.attempts for r in rows],
@@ -48,6 +53,7 @@ async def write_steps(rows: list[PayoutRow], events: list[tuple[PayoutRow, Event
         [e.id for _, e in events], [r.merchant for r, _ in events], [e.type for _, e in events],
         [r.id for r, _ in events], [e.data for _, e in events], [r.updated_at for r, _ in events],
         [e.request for _, e in events],
+        [r and r.scenario for r in moved], [r and r.destination for r in moved],
     )
 
 

@@ -1,9 +1,10 @@
-"""All the SQL of the payout row: read, list, insert, change status, save progress, and
+"""The SQL of the payout row: read, list, insert, claim the due ones, and
 the counts and lists over payouts that other packages show (the admin's review queue,
 the dashboard's merchant list, coverage, the balance summary, a test clock's due steps).
-Each write is one statement (one round trip): a write that moves money calls the
-ledger's `ledger_post(...)` inside it and writes the payout only if the posting was
-accepted; a write that an event describes calls `outbox_emit(...)` for the row it wrote.
+Each write is one statement (one round trip): a new payout's calls the ledger's
+`ledger_post(...)` inside it and writes the payout only if the posting was accepted,
+and calls `outbox_emit(...)` for its events. A status change is written by the writer
+(`writer.write`), set-based in `many`.
 Callers own the transaction; a function that writes never opens one.
 
 The database functions that write payouts live in sandbox/sql/: `payout_insert` (the
@@ -12,7 +13,7 @@ each for a reason: a batch's items read their payout's status through a join
 (sandbox/batches/service.py: the item is the row there); the bench (sandbox/bench/)
 counts what its load made; and `many` writes many payouts of one merchant set-based (a
 batch chunk's new rows, with their own column list: a `payout_insert` call per row
-doubled a chunk's insert time; a claimed group's steps)."""
+doubled a chunk's insert time) and every planned change of a payout (`writer.write`)."""
 
 from __future__ import annotations
 
@@ -26,37 +27,13 @@ from sandbox import db
 from sandbox.idempotency import cause
 from sandbox.ledger.service import Posting
 from sandbox.payouts import states
+from sandbox.payouts.rows import PayoutRow
 
 COLUMNS = (
     "id, merchant, amount, currency, status, scenario, destination, reference, description, metadata,"
     " attempts, failure_code, psp_reference, status_history, track, step_index, next_action_at, created_at,"
     " updated_at, number"
 )
-
-
-class PayoutRow(msgspec.Struct, kw_only=True):
-    """A payout as stored. JSON columns stay JSON text, as the database returns them."""
-
-    id: str
-    merchant: str
-    amount: int
-    currency: str
-    status: str
-    scenario: str
-    destination: str
-    reference: str | None
-    description: str | None
-    metadata: str | None
-    attempts: int
-    failure_code: str | None
-    psp_reference: str | None
-    status_history: str
-    track: str
-    step_index: int
-    next_action_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    number: int | None = None  # assigned by the database on insert
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -235,45 +212,6 @@ async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events
         row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
         row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
         [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
-    )
-
-
-# $1..$12: the payout's id and every column a status change may write; $13..$16: the event.
-_CHANGED = """changed AS (
-    UPDATE payout
-       SET status = $2, status_history = $3::jsonb, attempts = $4, updated_at = $5, failure_code = $6,
-           psp_reference = $7, next_action_at = $8, track = $9, step_index = $10, scenario = $11,
-           destination = $12::jsonb
-     WHERE id = $1 {only_if_posted}
-    RETURNING outbox_emit($13, merchant, $14, id, $15::jsonb, $5, $16::jsonb)
-)
-SELECT count(*) FROM changed"""
-_CHANGE_SQL = "WITH " + _CHANGED.format(only_if_posted="")
-_CHANGE_POSTING_SQL = (
-    "WITH posted AS (SELECT transaction_id FROM ledger_post($17, $18, $19, $20, $21, $22)), "
-    + _CHANGED.format(only_if_posted="AND EXISTS (SELECT 1 FROM posted)")
-)
-
-
-async def change_status(after: PayoutRow, event: Event, posting: Posting | None) -> bool:
-    """Write the payout as `after` shows it (its row is locked by the caller), with the
-    event that describes the change and, when the change moves money, its posting. False
-    when the ledger refused the posting (then nothing was written)."""
-    args = (after.id, after.status, after.status_history, after.attempts, after.updated_at, after.failure_code,
-            after.psp_reference, after.next_action_at, after.track, after.step_index, after.scenario,
-            after.destination, event.id, event.type, event.data, event.request)
-    if posting is None:
-        return await db.fetchval(_CHANGE_SQL, *args) == 1
-    return await db.fetchval(_CHANGE_POSTING_SQL, *args, *posting.args()) == 1
-
-
-async def save_progress(row: PayoutRow) -> None:
-    """Write where the payout is in its scenario (no status change, no event): its track,
-    step, when the next step is due, its psp_reference once submitted."""
-    await db.execute(
-        "UPDATE payout SET track = $2, step_index = $3, next_action_at = $4, psp_reference = $5, updated_at = $6"
-        " WHERE id = $1",
-        row.id, row.track, row.step_index, row.next_action_at, row.psp_reference, row.updated_at,
     )
 
 

@@ -10,7 +10,10 @@ later and sees what it committed; the job clears the marker when it starts, befo
 claims anything. A lost marker or job costs at most a sweep interval. Steps due later,
 and steps the rail reports (`via: ipn`, sent and resent by their own job), keep one
 deferred job per payout; a step the rail reports that is due as soon as the step before
-it is sent by whatever applied that one (`engine.plan_due`), no job of its own."""
+it is sent by whatever applied that one (`planner.due`), no job of its own.
+
+`now()` is the time the planner is told: the clock's time, the scale of its delays,
+and whether it is a manual clock."""
 
 from __future__ import annotations
 
@@ -20,9 +23,8 @@ from functools import cache
 from sandbox import enqueue as queue
 from sandbox import redis_client
 from sandbox.core import clock
-from sandbox.core.clock import now, scaled
-from sandbox.payouts import scenarios
-from sandbox.payouts.scenarios import Step
+from sandbox.payouts import planner, scenarios
+from sandbox.payouts.planner import AFTER_RELEASE, MAIN, steps_of
 
 STEP_JOB = "step_payout"
 # Several payouts' same step, due at the same time, in one job.
@@ -31,19 +33,11 @@ STEPS_JOB = "step_payouts"
 STEP_DUE_JOB = "step_due"
 STEP_DUE_MARKER = "payouts:step_due:queued"
 STEP_DUE_MARKER_TTL_MS = 2000
-MAIN, AFTER_RELEASE = "main", "after_release"
 
 
-def steps_of(scenario_name: str, track: str) -> list[Step]:
-    scenario = scenarios.table().by_name(scenario_name)
-    return scenario.after_release if track == AFTER_RELEASE else scenario.steps
-
-
-def due_at(steps: list[Step], index: int, base: datetime) -> datetime | None:
-    """When step `index` is due, or None when the track is finished."""
-    if index >= len(steps):
-        return None
-    return base + scaled(steps[index].after_s)
+def now() -> planner.Now:
+    """The time a plan is made at: the merchant's manual clock's, when this task follows one."""
+    return planner.Now(clock.now(), clock.scale_now(), manual=clock.on_manual_clock() is not None)
 
 
 def reported_by_rail(scenario_name: str, track: str, index: int) -> bool:
@@ -66,7 +60,7 @@ async def schedule(payout_id: str, track: str, index: int, at: datetime | None, 
     is enqueued: the step waits for an advance of that clock."""
     if at is None or clock.on_manual_clock() is not None:
         return
-    if at <= now() and not reported_by_rail(scenario, track, index):
+    if at <= clock.now() and not reported_by_rail(scenario, track, index):
         await wake_step_due_after_commit()
         return
     await queue.enqueue_after_commit(STEP_JOB, payout_id, track, index, job_id=f"step:{payout_id}:{track}:{index}",
@@ -79,7 +73,6 @@ async def wake_step_due_after_commit() -> None:
 
 async def step_due_started() -> None:
     await redis_client.get().delete(STEP_DUE_MARKER)
-
 
 
 async def schedule_group(payout_ids: list[str], track: str, index: int, at: datetime | None) -> None:

@@ -1,8 +1,7 @@
-"""Payouts: create, read, list, cancel, and `prepare_transition`, the one rule every status
-change goes through (API, worker, IPN and admin alike), written by `transition` (one
-payout) or with a claimed group's other changes (`engine`). The SQL lives in
-`repository`; the service decides, and the caller that owns the transaction is visible
-in each path."""
+"""Payouts: create, read and list. The SQL lives in `repository`; the service decides,
+and the caller that owns the transaction is visible in each path. What moves a payout
+after it exists is planned by `planner` and written by `writer` (`actions` for people,
+`engine` for the worker, the rail and the clock)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ import msgspec
 
 from sandbox import db
 from sandbox import enqueue as queue
+from sandbox.core import clock
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import DuplicateReference, NotFound, ValidationFailed
 from sandbox.core.ids import new_id
@@ -23,42 +23,13 @@ from sandbox.events import outbox
 from sandbox.idempotency.in_statement import KeyClaim
 from sandbox.ledger import service as ledger
 from sandbox.ledger.service import Posting
-from sandbox.payouts import destinations, failures, repository, scenarios, schedule, states
-from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable
-from sandbox.payouts.repository import Event, PayoutRow
+from sandbox.payouts import destinations, planner, repository, scenarios, schedule, states
+from sandbox.payouts.repository import Event
+from sandbox.payouts.rows import PayoutRow
 from sandbox.payouts.schemas import Destination, Payout, PayoutCreate, PayoutPage, StatusChange
+from sandbox.payouts.views import to_api
 
-_decode_history = msgspec.json.Decoder(list[StatusChange])
-_decode_destination = msgspec.json.Decoder(Destination)
-_decode_metadata = msgspec.json.Decoder(dict[str, str] | None)
 _encode = msgspec.json.Encoder()
-
-
-def to_api(row: PayoutRow) -> Payout:
-    return Payout(
-        id=row.id,
-        object="payout",
-        amount=format_amount(row.amount),
-        currency=row.currency,
-        status=row.status,
-        scenario=row.scenario,
-        destination=_decode_destination.decode(row.destination),
-        reference=row.reference,
-        description=row.description,
-        metadata=_decode_metadata.decode(row.metadata) if row.metadata is not None else None,
-        attempts=row.attempts,
-        failure_code=row.failure_code,
-        failure=failures.detail(row.failure_code),
-        psp_reference=row.psp_reference,
-        status_history=_decode_history.decode(row.status_history),
-        created_at=iso(row.created_at),
-        updated_at=iso(row.updated_at),
-    )
-
-
-def statuses(row: PayoutRow) -> list[str]:
-    """The statuses of the payout's history, oldest first."""
-    return [change.status for change in _decode_history.decode(row.status_history)]
 
 
 class Prepared(msgspec.Struct, frozen=True):
@@ -87,7 +58,7 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
     status = states.IN_REVIEW if table.needs_review(amount) else states.PENDING
     reason = "amount at or above the review threshold" if status == states.IN_REVIEW else "created"
     payout_id = new_id("po")
-    first_step_at = schedule.due_at(scenario.steps, 0, at) if status == states.PENDING else None
+    first_step_at = planner.first_step_at(scenario, status, planner.Now(at, clock.scale_now()))
     created = iso(at)
     payout = Payout(
         id=payout_id, object="payout", amount=format_amount(amount), currency="PKR", status=status,
@@ -196,73 +167,3 @@ async def list_page(merchant_id: str, *, limit: int, cursor: str | None, status:
     page = await list_rows(merchant_id, limit=limit, cursor=cursor, status=status, created_gte=created_gte,
                            created_lte=created_lte, reference=reference)
     return PayoutPage(data=[to_api(r) for r in page.rows], has_more=page.has_more, next_cursor=page.next_cursor)
-
-
-class Change(msgspec.Struct, frozen=True):
-    """A status change decided, not yet written: the payout as it leaves it, the event
-    that describes it, and its ledger posting when it moves money."""
-
-    after: PayoutRow
-    event: Event
-    posting: Posting | None
-
-
-def prepare_transition(row: PayoutRow, to_status: str, *, reason: str | None, at: datetime,
-                       next_action_at: datetime | None = None,
-                       allowed_from: frozenset[str] | None = None) -> Change:
-    """The rule of every status change (API, worker, IPN and admin alike), decided without
-    the database: whether the payout's status allows the move, the row after it, its
-    `payout.<status>` event and its posting.
-
-    `row`: the payout, locked by the caller's transaction, with any other column the
-    caller changes in the same write already replaced (e.g.
-    `msgspec.structs.replace(row, step_index=...)`). `next_action_at`: when the payout's
-    next step is due; None (the default) leaves nothing due, so a cancelled or rejected
-    payout keeps no step job or sweeper busy. `allowed_from` narrows the statuses the
-    move may start from (an admin may reject only what waits for them). Entering
-    `processing` counts an attempt. Raises InvalidTransition."""
-    if to_status not in states.NEXT[states.PayoutStatus(row.status)] or (
-            allowed_from is not None and row.status not in allowed_from):
-        raise InvalidTransition(row.status, to_status)
-    history = _encode.encode(msgspec.json.decode(row.status_history)
-                             + [{"status": to_status, "at": iso(at), "reason": reason}])
-    # The row as the write leaves it (it is locked: nothing else changes it), which the
-    # event shows: the write needs no RETURNING and nothing is read again.
-    after = msgspec.structs.replace(
-        row, status=to_status, status_history=history.decode(), updated_at=at, next_action_at=next_action_at,
-        attempts=row.attempts + (1 if to_status == states.PROCESSING else 0),
-    )
-    kind = states.ledger_kind(row.status, to_status)
-    posting = ledger.posting(row.merchant, kind, row.amount, row.id, at) if kind else None
-    event = Event(id=new_id("evt"), type=f"payout.{to_status}", data=_encode.encode(to_api(after)).decode())
-    return Change(after, event, posting)
-
-
-async def transition(row: PayoutRow, to_status: str, *, reason: str | None, at: datetime,
-                     next_action_at: datetime | None = None,
-                     allowed_from: frozenset[str] | None = None) -> PayoutRow:
-    """Move one payout to `to_status` (see `prepare_transition`) with its posting and
-    event, in one statement, inside the caller's transaction (this function opens none).
-    Returns the payout as it is now. Raises InvalidTransition, or InsufficientFunds when
-    the ledger refused the posting. The worker writes a claimed group's changes together
-    instead (`engine.apply_due_group`)."""
-    if db.current() is None:
-        raise RuntimeError("transition runs inside the caller's transaction")
-    change = prepare_transition(row, to_status, reason=reason, at=at, next_action_at=next_action_at,
-                                allowed_from=allowed_from)
-    changed = await repository.change_status(change.after, change.event, change.posting)
-    if change.posting is not None:
-        await ledger.after_posting(row.merchant, changed)
-    await outbox.event_written()
-    return change.after
-
-
-async def cancel(payout_id: str, merchant_id: str, reason: str | None) -> Payout:
-    """The merchant cancels a payout the bank has not seen (see `states.may_cancel`)."""
-    async with db.transaction():
-        row = await get_row(payout_id, merchant_id, lock=True)
-        if row.status in states.CANCELLABLE and not states.may_cancel(row.status, row.psp_reference is not None):
-            raise PayoutNotCancelable()
-        row = await transition(row, states.CANCELLED, reason=reason or "cancelled by the merchant", at=now(),
-                               allowed_from=states.CANCELLABLE)
-    return to_api(row)

@@ -5,11 +5,11 @@ IPN service — never a function call behind its back."""
 from __future__ import annotations
 
 import logging
-import secrets
 
 import httpx
 import msgspec
 
+from sandbox.rail.messages import Notification
 from sandbox.rail.secret import rail_secret
 from sandbox.rail.signing import HEADER, sign
 from sandbox.settings import get_settings
@@ -17,17 +17,6 @@ from sandbox.settings import get_settings
 log = logging.getLogger("sandbox.rail")
 
 NOTIFY_JOB = "rail_notify"
-
-
-def new_psp_reference() -> str:
-    return "RAIL" + secrets.token_hex(10).upper()
-
-
-class Notification(msgspec.Struct, omit_defaults=True):
-    psp_reference: str
-    notification_id: str
-    status: str
-    failure_code: str | None = None
 
 
 class CallbackRefused(Exception):

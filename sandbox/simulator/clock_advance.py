@@ -1,5 +1,5 @@
 """Advancing a manual test clock: every step of the merchant's payouts that falls due
-is applied, in due order, through the scenario engine (`apply_due_step`: the step the
+is applied, in due order, through the scenario engine (`apply_clock_step`: the step the
 worker applies on a live clock), each at its due time.
 
 The whole advance is one transaction holding the clock row's lock, so two advances of
@@ -79,7 +79,7 @@ async def _apply(merchant_id: str, payout_id: str, due_at: datetime, at: datetim
     if row.next_action_at != due_at:  # an operator moved it since it was listed
         return row.next_action_at
     seen = len(_history.decode(row.status_history))
-    await engine.apply_due_step(row, at)
+    await engine.apply_clock_step(row)
     after = await service.get_row(payout_id, merchant_id)
     history = _history.decode(after.status_history)
     for before, change in zip(history[seen - 1:], history[seen:], strict=False):

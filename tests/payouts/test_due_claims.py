@@ -11,7 +11,7 @@ from arq.jobs import deserialize_job
 
 from sandbox import db, redis_client
 from sandbox.ledger.service import check_invariant
-from sandbox.payouts import due_claims, engine, schedule
+from sandbox.payouts import due_claims, engine, planner, schedule
 from sandbox.rail import client as rail
 from tests.helpers import payout_body
 
@@ -56,14 +56,14 @@ async def test_claimers_and_step_jobs_racing_apply_each_step_once(merchant, othe
 async def test_a_failing_payout_does_not_hold_back_its_group(merchant, database, monkeypatch):
     ids = await _create(merchant, 5)
     broken = ids[2]
-    real = engine.service.prepare_transition
+    real = planner.transition
 
     def fail_for_broken(row, to_status, **kw):
         if row.id == broken:
             raise RuntimeError("boom")
         return real(row, to_status, **kw)
 
-    monkeypatch.setattr(engine.service, "prepare_transition", fail_for_broken)
+    monkeypatch.setattr(planner, "transition", fail_for_broken)
     monkeypatch.setattr(due_claims, "_held_back", {})
     assert await due_claims.advance_due(len(ids), only=ids) == len(ids)
     assert [await _status(p) for p in ids] == ["success", "success", "pending", "success", "success"]

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox import db
 from sandbox.ledger.service import check_invariant
-from sandbox.payouts import engine, schedule
+from sandbox.payouts import engine, planner, schedule
 from tests.helpers import payout_body
 
 
@@ -46,7 +46,7 @@ async def test_one_job_applies_the_whole_due_chain(merchant, database):
 
 
 async def test_bound_hands_the_rest_to_the_queue(merchant, database, monkeypatch):
-    monkeypatch.setattr(engine, "MAX_STEPS_PER_JOB", 1)
+    monkeypatch.setattr(planner, "MAX_STEPS_PER_JOB", 1)
     payout_id = await _created(merchant)
     assert await engine.advance(payout_id, schedule.MAIN, 0) is True
     row = await db.fetchrow("SELECT status, step_index, next_action_at FROM payout WHERE id = $1", payout_id)
@@ -60,14 +60,14 @@ async def test_a_step_that_fails_undoes_the_whole_chain(merchant, database, monk
     """The chain is one transaction: if a later step fails, the earlier ones roll back with
     it and the job (or the sweeper) finds the payout where it was."""
     payout_id = await _created(merchant)
-    real = engine.service.prepare_transition
+    real = planner.transition
 
     def fail_on_success(row, to_status, **kw):
         if to_status == "success":
             raise RuntimeError("boom")
         return real(row, to_status, **kw)
 
-    monkeypatch.setattr(engine.service, "prepare_transition", fail_on_success)
+    monkeypatch.setattr(planner, "transition", fail_on_success)
     with pytest.raises(RuntimeError):
         await engine.advance(payout_id, schedule.MAIN, 0)
     row = await db.fetchrow("SELECT status, step_index FROM payout WHERE id = $1", payout_id)
