@@ -24,12 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 import asyncpg
 
-if TYPE_CHECKING:
-    from sandbox.auth.keys import Principal  # which imports this module
+from sandbox.auth.principal import Principal
 
 CHANNEL = "sandbox_auth"
 LISTENER_NAME = "sandbox-auth-listener"  # application_name of the listening connection

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
 from sandbox import db
 from sandbox.auth.cache import CACHE
+from sandbox.auth.principal import Principal
 from sandbox.core.errors import Forbidden, Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
@@ -20,24 +20,6 @@ PREFIX_LENGTH = 16
 MERCHANT_KEY_PREFIX = "sk_test_"
 ADMIN_KEY_PREFIX = "sk_admin_"
 MAX_KEY_LENGTH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    key_id: str
-    role: str  # "merchant" | "admin"
-    merchant_id: str | None
-    # The merchant's own rate limit (admin override), read with the key: the rate limiter
-    # needs it on every request, and this way it costs no round trip and is never stale.
-    rate_limit_per_minute: int | None = None
-    # Whether the merchant has a fault rule with uses left (sandbox/faults/): read with the
-    # key, so a merchant without rules pays no query for them; rule changes reach the key
-    # cache as key changes do.
-    fault_rules: bool = False
-
-    @property
-    def idempotency_scope(self) -> str:
-        return self.merchant_id or f"admin:{self.key_id}"
 
 
 def generate_key(role: str) -> str:

@@ -30,7 +30,7 @@ from litestar import Litestar, get, post
 from litestar.exceptions import NotFoundException
 
 from sandbox import db, redis_client
-from sandbox.auth.keys import Principal
+from sandbox.auth.principal import Principal
 from sandbox.core import heap
 from sandbox.payouts.repository import GET_SQL
 from sandbox.payouts.schemas import PayoutCreate

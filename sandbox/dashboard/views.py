@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sandbox.auth.keys import Principal
+from sandbox.auth.principal import Principal
 from sandbox.dashboard.filters import money
 from sandbox.payouts import states
 from sandbox.payouts.failures import CATALOGUE, FAILURES

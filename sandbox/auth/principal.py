@@ -1,0 +1,24 @@
+"""Who a request acts as, once its key is checked: what the key cache holds and every
+controller is given. It imports nothing of the key checks or the cache, which both use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    role: str  # "merchant" | "admin"
+    merchant_id: str | None
+    # The merchant's own rate limit (admin override), read with the key: the rate limiter
+    # needs it on every request, and this way it costs no round trip and is never stale.
+    rate_limit_per_minute: int | None = None
+    # Whether the merchant has a fault rule with uses left (sandbox/faults/): read with the
+    # key, so a merchant without rules pays no query for them; rule changes reach the key
+    # cache as key changes do.
+    fault_rules: bool = False
+
+    @property
+    def idempotency_scope(self) -> str:
+        return self.merchant_id or f"admin:{self.key_id}"
