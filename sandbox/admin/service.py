@@ -10,6 +10,7 @@ from sandbox.admin.schemas import AdminPayout, AdminPayoutPage, MerchantRequests
 from sandbox.core.money import format_amount
 from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import service as payouts
+from sandbox.payouts import views
 
 
 async def list_payouts(*, limit: int, cursor: str | None, status: str | None,
@@ -18,7 +19,7 @@ async def list_payouts(*, limit: int, cursor: str | None, status: str | None,
     page = await payouts.list_rows(merchant_id, limit=limit, cursor=cursor, status=status,
                                    created_gte=created_gte, created_lte=created_lte)
     return AdminPayoutPage(
-        data=[AdminPayout(**msgspec.structs.asdict(payouts.to_api(r)), merchant_id=r.merchant) for r in page.rows],
+        data=[AdminPayout(**msgspec.structs.asdict(views.to_api(r)), merchant_id=r.merchant) for r in page.rows],
         has_more=page.has_more,
         next_cursor=page.next_cursor,
     )

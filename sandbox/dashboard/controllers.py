@@ -31,6 +31,7 @@ from sandbox.idempotency.claims import IdempotencyMiddleware
 from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, scenarios, states
 from sandbox.payouts import service as payouts
+from sandbox.payouts import views as payout_views
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.settings import get_settings
 from sandbox.summary import service as balance_summary
@@ -179,7 +180,7 @@ async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
 async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     # A merchant asks for its own payouts only: another merchant's is NotFound, a 404 page.
     row = await payouts.get_row(payout_id, viewer.merchant_id)
-    payout, table = payouts.to_api(row), scenarios.table()
+    payout, table = payout_views.to_api(row), scenarios.table()
     scenario, actions = views.scenario_of(payout, table), views.actions(payout, viewer)
     events = await webhooks.events_with_deliveries(row.merchant, payout_id=payout.id, limit=50)
     return {"payout": payout, "merchant_id": row.merchant, "scenario": scenario,
@@ -201,7 +202,7 @@ async def payout_live(request: Request, viewer: Me, payout_id: PayoutId) -> Temp
 
 
 async def _cancel(viewer: Viewer, payout_id: str, form) -> str:
-    await payouts.cancel(payout_id, pages.merchant_only(viewer), forms.cancel_reason(form))
+    await actions.cancel(payout_id, pages.merchant_only(viewer), forms.cancel_reason(form))
     return "Cancelled: the funds are back in available"
 
 
