@@ -15,7 +15,7 @@ from sandbox import enqueue as queue
 from sandbox.clocks import store as clocks
 from sandbox.core.errors import Conflict
 from sandbox.directory import service as directory
-from sandbox.payouts import destinations, planner, scenarios, schedule, service, states, views, writer
+from sandbox.payouts import destinations, planner, scenarios, schedule, service, states, writer
 from sandbox.payouts.rows import PayoutRow
 from sandbox.payouts.schemas import DestinationIn, Payout, SimulateAccepted
 from sandbox.rail import client as rail
@@ -88,5 +88,6 @@ async def _locked(payout_id: str, merchant_id: str | None = None) -> PayoutRow:
 
 async def _write(plan: planner.Plan) -> Payout:
     # A person's action always changes the payout: its row's updated_at is the plan's time.
-    await writer.write([plan], plan.row.updated_at)
-    return views.to_api(plan.row)
+    payout = await writer.write([plan], plan.row.updated_at)
+    assert payout is not None  # one plan was written
+    return payout

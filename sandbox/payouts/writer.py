@@ -26,18 +26,22 @@ from sandbox.events import outbox
 from sandbox.ledger import service as ledger
 from sandbox.ledger.service import Posting
 from sandbox.payouts import many, schedule, views
-from sandbox.payouts.planner import Move, Plan
+from sandbox.payouts.planner import Plan
 from sandbox.payouts.repository import Event
+from sandbox.payouts.schemas import Payout
 from sandbox.rail import client as rail
 
 _encode = msgspec.json.Encoder()
 
 
-async def write(plans: list[Plan], at: datetime) -> None:
-    """Apply the plans (their rows locked by the caller's transaction), made at `at`."""
+async def write(plans: list[Plan], at: datetime) -> Payout | None:
+    """Apply the plans (their rows locked by the caller's transaction), made at `at`.
+    Returns the payout as the last plan leaves it, as the API shows it (None: no plan)."""
     moves = [move for plan in plans for move in plan.moves]
-    await many.write_steps([plan.row for plan in plans], [(move.after, event(move)) for move in moves],
-                           rerouted=[plan.rerouted for plan in plans])
+    shown = [views.to_api(move.after) for move in moves]  # each change's event shows the payout as it left it
+    events = [(move.after, Event(id=new_id("evt"), type=move.event_type, data=_encode.encode(payout).decode()))
+              for move, payout in zip(moves, shown, strict=True)]
+    await many.write_steps([plan.row for plan in plans], events, rerouted=[plan.rerouted for plan in plans])
     postings: dict[str, list[Posting]] = {}
     for move in moves:
         if (kind := move.ledger_kind) is not None:
@@ -55,8 +59,8 @@ async def write(plans: list[Plan], at: datetime) -> None:
                 callback.failure_code))
         if plan.next is not None:
             await schedule.schedule(plan.row.id, *plan.next, scenario=plan.row.scenario)
-
-
-def event(move: Move) -> Event:
-    """The `payout.<status>` event of a status change: the payout as the change leaves it."""
-    return Event(id=new_id("evt"), type=move.event_type, data=_encode.encode(views.to_api(move.after)).decode())
+    if not plans:
+        return None
+    # The last change's event shows the payout as the plan leaves it, unless a step that
+    # changes no status (one that submits) came after it.
+    return shown[-1] if moves and moves[-1].after is plans[-1].row else views.to_api(plans[-1].row)
