@@ -193,6 +193,11 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     return database_url, redis_url
 
 
+def _well_formed(key: str) -> bool:
+    from sandbox.auth.keys import well_formed  # the key checks' own rule (imported only when a key is given)
+    return well_formed(key)
+
+
 def run(args: argparse.Namespace) -> int:
     """`sandbox up`."""
     from sandbox.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
@@ -200,6 +205,11 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     settings = get_settings()
+    if settings.admin_key is not None and not _well_formed(settings.admin_key):
+        # Taken, it would be shown and saved, and then refused on every request.
+        from sandbox.auth.keys import MAX_KEY_LENGTH, PREFIX_LENGTH
+        return fail(f"SANDBOX_ADMIN_KEY must be {PREFIX_LENGTH} to {MAX_KEY_LENGTH} characters long (it is "
+                    f"{len(settings.admin_key)}), e.g. sk_admin_ and 16 letters or digits")
     data_dir = settings.data_dir
     lock = _lock_data_dir(data_dir)
     if lock is None:

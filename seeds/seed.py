@@ -50,6 +50,8 @@ async def seed_admin(admin_key: str | None) -> tuple[str | None, bool]:
     """Make sure an admin key exists. A given key is added if new; with none given and
     no admin key yet, a random one is made. Returns (key to show, created)."""
     if admin_key:
+        if not auth.well_formed(admin_key):  # `sandbox up` says so before it starts anything
+            raise ValueError(f"the admin key must be {auth.PREFIX_LENGTH} to {auth.MAX_KEY_LENGTH} characters long")
         known = await db.fetchval("SELECT 1 FROM api_key WHERE prefix = $1", auth.key_prefix(admin_key))
         if not known:
             await auth.store_key(admin_key, "admin", None, new_id("key"))

@@ -32,6 +32,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def well_formed(key: str) -> bool:
+    """Whether `key` could be a key at all: a shorter or longer one is refused unread."""
+    return PREFIX_LENGTH <= len(key) <= MAX_KEY_LENGTH
+
+
 def key_prefix(key: str) -> str:
     return key[:PREFIX_LENGTH]
 
@@ -52,7 +57,7 @@ async def store_key(key: str, role: str, merchant_id: str | None, key_id: str) -
 async def authenticate(key: str | None) -> Principal:
     if not key:
         raise Unauthenticated("Send your API key in the X-API-KEY header")
-    if len(key) > MAX_KEY_LENGTH or len(key) < PREFIX_LENGTH:
+    if not well_formed(key):
         raise Unauthenticated("The API key is not valid")
     digest = hash_key(key)
     cached = CACHE.get(digest)  # a key seen before, unchanged since (auth/cache.py)

@@ -66,3 +66,19 @@ def test_up_refuses_a_port_in_use_and_names_the_variable(variable, squatter):
         assert not any(line.startswith("ready in") for line in text.splitlines()), text
         assert "Admin key" not in text, text
         assert servers_in(data_dir) == []
+
+
+def test_up_refuses_an_admin_key_no_request_could_use():
+    """A key shorter than any key may be would be shown and saved, then refused on every
+    request: `up` says so before it starts anything."""
+    with scratch_dir() as path:
+        data_dir = path / "data"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        env.update(SANDBOX_DATA_DIR=str(data_dir), SANDBOX_API_PORT=str(free_port()),
+                   SANDBOX_IPN_PORT=str(free_port()), SANDBOX_ADMIN_KEY="sk_admin_short")
+        done = subprocess.run([sys.executable, "-m", "sandbox.cli", "up"], cwd=REPO, env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=EXIT_TIMEOUT)
+        assert done.returncode == 1, done.stderr
+        assert "SANDBOX_ADMIN_KEY must be 16 to 200 characters long (it is 14)" in done.stderr, done.stderr
+        assert "Admin key" not in done.stdout + done.stderr
+        assert servers_in(data_dir) == []
