@@ -83,7 +83,7 @@ async def on_rail_notification(notification: rail.Notification) -> PayoutRow | N
     return plan.row
 
 
-async def _received(notification: rail.Notification | planner.Callback) -> bool:
+async def _received(notification: rail.Notification) -> bool:
     """Record a rail callback as received; False when it was received before."""
     fresh = await db.fetchval(
         "INSERT INTO ipn_notification (id, psp_reference, status, received_at) VALUES ($1, $2, $3, $4)"

@@ -86,7 +86,7 @@ class Due(NamedTuple):
     """The step to schedule once the plan is written: its track, index and due time."""
 
     track: str
-    index: int
+    step_index: int
     at: datetime
 
 
@@ -173,6 +173,8 @@ def due(row: PayoutRow, now: Now) -> Plan | None:
     for _ in range(MAX_STEPS_PER_JOB):
         if not _decide(plan, now, None):
             return plan
+    # The bound was reached with the next step due already: it is scheduled like any later step.
+    assert plan.row.next_action_at is not None  # `_decide` returned True: a next step is due
     plan.next = Due(plan.row.track, plan.row.step_index, plan.row.next_action_at)
     return plan
 
