@@ -37,6 +37,7 @@ from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
+from sandbox.scenarios.controllers import ScenarioController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
 from sandbox.simulator.clock_controllers import ClockController
@@ -162,7 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     authenticated = Router(
         path=API_PREFIX,
         route_handlers=[PayoutController, BalanceController, DirectoryController, VerifyAccountController,
-                        SandboxToolsController,
+                        SandboxToolsController, ScenarioController,
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController, ClockController,

@@ -141,6 +141,9 @@ class Settings:
     # Fault rules (POST /sandbox/faults) a merchant may have with uses left at once; spent
     # rules do not count. More is refused with 409, naming the limit.
     fault_rules_max: int = field(default_factory=lambda: _int("SANDBOX_FAULT_RULES_MAX", 100))
+    # Scenarios of its own (POST /sandbox/scenarios) a merchant may have at once; more is
+    # refused with 409, naming the limit.
+    scenarios_max: int = field(default_factory=lambda: _int("SANDBOX_SCENARIOS_MAX", 50))
     # Requests per API key, e.g. "100/second" or "5/minute"; admins override it per merchant.
     rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
     # Collections settle this long after they were made (simulated seconds: × time scale).

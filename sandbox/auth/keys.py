@@ -66,7 +66,8 @@ async def authenticate(key: str | None) -> Principal:
     generation = CACHE.generation
     row = await db.fetchrow(
         "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute,"
-        " EXISTS (SELECT 1 FROM fault_rule f WHERE f.merchant = k.merchant AND f.remaining > 0) AS fault_rules"
+        " EXISTS (SELECT 1 FROM fault_rule f WHERE f.merchant = k.merchant AND f.remaining > 0) AS fault_rules,"
+        " EXISTS (SELECT 1 FROM merchant_scenario s WHERE s.merchant = k.merchant) AS custom_scenarios"
         " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant WHERE k.prefix = $1",
         key_prefix(key),
     )
@@ -77,7 +78,8 @@ async def authenticate(key: str | None) -> Principal:
     if row["revoked_at"] is not None:  # worded as for an unknown key: a probe learns nothing
         raise Unauthenticated("The API key is not valid")
     principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
-                          rate_limit_per_minute=row["rate_limit_per_minute"], fault_rules=row["fault_rules"])
+                          rate_limit_per_minute=row["rate_limit_per_minute"], fault_rules=row["fault_rules"],
+                          custom_scenarios=row["custom_scenarios"])
     CACHE.put(digest, principal, generation)
     return principal
 

@@ -18,6 +18,9 @@ class Principal:
     # key, so a merchant without rules pays no query for them; rule changes reach the key
     # cache as key changes do.
     fault_rules: bool = False
+    # Whether the merchant has scenarios of its own (sandbox/scenarios/): read the same way,
+    # so POST /payouts of a merchant without any asks no query for them.
+    custom_scenarios: bool = False
 
     @property
     def idempotency_scope(self) -> str:

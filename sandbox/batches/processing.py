@@ -25,7 +25,7 @@ from sandbox.core.errors import ApiError, Conflict, DuplicateReference, Insuffic
 from sandbox.directory import service as directory
 from sandbox.events import outbox
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, many, schedule
+from sandbox.payouts import actions, many, own_scenarios, schedule
 from sandbox.payouts import repository as payout_rows
 from sandbox.payouts import service as payouts
 from sandbox.payouts.schemas import PayoutCreate
@@ -66,11 +66,12 @@ async def _plan(merchant_id: str, bodies: list[PayoutCreate], at) -> _Plan:
     is decided before the lock: every posting of the merchant waits while it is held."""
     used = await payout_rows.existing_references(merchant_id, [b.reference for b in bodies if b.reference])
     book = await directory.get()
+    own = await own_scenarios.of_merchant(merchant_id)  # the merchant's own scenarios its rows may pick
     plan = _Plan(accepted={}, refused={})
     prepared: dict[int, payouts.Prepared] = {}
     for i, body in enumerate(bodies):
         try:
-            prepared[i] = payouts.prepare(merchant_id, body, book, at)
+            prepared[i] = payouts.prepare(merchant_id, body, book, at, own)
         except ValidationFailed as exc:
             plan.refused[i] = exc
     available = await db.fetchval("SELECT available FROM balance WHERE merchant = $1 FOR UPDATE", merchant_id)

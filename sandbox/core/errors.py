@@ -101,6 +101,10 @@ class ValidationFailed(ApiError):
         return cls(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
 
 
+class ImpossibleTimeline(ApiError):
+    status, code, title = 422, "impossible_timeline", "The payout state machine does not allow this timeline"
+
+
 class MalformedJson(ApiError):
     status, code, title = 400, "malformed_json", "The body is not valid JSON"
 

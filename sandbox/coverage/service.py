@@ -20,8 +20,8 @@ from sandbox.coverage.schemas import (
     CoverageOperatorPath,
     CoverageScenario,
 )
+from sandbox.payouts import own_scenarios, scenarios
 from sandbox.payouts import repository as payout_rows
-from sandbox.payouts import scenarios
 from sandbox.requests import verdict
 
 log = logging.getLogger("sandbox.coverage")
@@ -64,15 +64,15 @@ ON CONFLICT (merchant, code) DO UPDATE SET count = merchant_error_count.count + 
 async def of_merchant(merchant_id: str) -> Coverage:
     await problems_heard()  # the error codes this process answered a moment ago are counted
     table = scenarios.table()
+    known = [*table.scenarios, *await own_scenarios.of_merchant(merchant_id)]  # the built-in ones, then its own
     followed: Counter[str] = Counter()
     ended: Counter[str] = Counter()
     operator: Counter[str] = Counter()
     for row in await db.fetch(_SCENARIO_WALKS_SQL, merchant_id):
         n = row["n"]
         followed[row["scenario"]] += n
-        try:
-            scenario = table.by_name(row["scenario"])
-        except KeyError:  # a scenario since removed from the table
+        scenario = next((s for s in known if s.name == row["scenario"]), None)
+        if scenario is None:  # a scenario since removed from the table, or deleted by the merchant
             continue
         if reached_end(scenario, list(row["statuses"]), row["submitted"]):
             ended[scenario.name] += n
@@ -87,8 +87,8 @@ async def of_merchant(merchant_id: str) -> Coverage:
     return Coverage(
         merchant_id=merchant_id,
         scenarios=[CoverageScenario(name=s.name, title=s.title, payouts=followed[s.name], reached_end=ended[s.name])
-                   for s in table.scenarios],
-        scenarios_reached=[s.name for s in table.scenarios if ended[s.name]],
+                   for s in known],
+        scenarios_reached=[s.name for s in known if ended[s.name]],
         event_types=events,
         events_acknowledged=[e.type for e in events if e.acknowledged],
         events_only_failed=[e.type for e in events if not e.acknowledged],

@@ -159,7 +159,7 @@ async def new_payout(request: Request, viewer: Me, scenario: Query = None) -> Te
     table = scenarios.table()
     chosen = next((s for s in table.scenarios if s.name == scenario), table.by_name(table.default))
     values = {"amount": "1500.00", "destination": "bank:HBL", "account_title": "Ali Raza", "scenario": chosen.name,
-              "account_number": forms.sample_account("bank", chosen.suffix)}
+              "account_number": forms.sample_account("bank", chosen.suffix or "0000")}
     return await _payout_form(request, viewer, values)
 
 
@@ -168,7 +168,7 @@ async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
     merchant_id = pages.merchant_only(viewer)
     form = await request.form()
     try:
-        body = forms.payout_create(form, {s.name: s.suffix for s in scenarios.table().scenarios})
+        body = forms.payout_create(form, {s.name: s.suffix for s in scenarios.table().scenarios if s.suffix})
         payout = await payouts.create(merchant_id, body)
     except (ApiError, forms.FormError) as exc:
         status = exc.status if isinstance(exc, ApiError) else 400

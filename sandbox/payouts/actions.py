@@ -15,7 +15,7 @@ from sandbox import enqueue as queue
 from sandbox.clocks import store as clocks
 from sandbox.core.errors import Conflict
 from sandbox.directory import service as directory
-from sandbox.payouts import destinations, planner, scenarios, schedule, service, states, writer
+from sandbox.payouts import destinations, own_scenarios, planner, scenarios, schedule, service, states, writer
 from sandbox.payouts.rows import PayoutRow
 from sandbox.payouts.schemas import DestinationIn, Payout, SimulateAccepted
 from sandbox.rail import client as rail
@@ -37,7 +37,8 @@ async def reinitiate(payout_id: str, merchant_id: str, destination: DestinationI
         dest, number = destinations.validate(
             msgspec.to_builtins(destination), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes
         )
-        reroute = (msgspec.json.encode(dest).decode(), scenarios.table().for_account(number).name)
+        own = await own_scenarios.of_merchant(merchant_id)
+        reroute = (msgspec.json.encode(dest).decode(), scenarios.table().for_account(number, own))
     async with db.transaction():
         row = await _locked(payout_id, merchant_id)
         return await _write(planner.reinitiate(row, schedule.now(), reroute))

@@ -27,8 +27,10 @@ class PayoutController(Controller):
           responses=writes(InsufficientFunds, DuplicateReference), opt={idempotency.IN_STATEMENT: True})
     async def create(self, request: Request, data: JSONBody[PayoutCreate]) -> Payout:
         """Locks the amount from `available`, picks the scenario from the destination's
-        last four digits, and starts `pending` (or `in_review` at 100,000.00 and above)."""
-        return await service.create(request.user.merchant_id, data, idempotency.claim_of(request.scope["state"]))
+        last four digits (or the one named in `scenario`: built-in or your own), and starts
+        `pending` (or `in_review` at 100,000.00 and above)."""
+        return await service.create(request.user.merchant_id, data, idempotency.claim_of(request.scope["state"]),
+                                    own_scenarios=request.user.custom_scenarios)
 
     @get("", operation_id="listPayouts", summary="List payouts, newest first", responses=reads())
     async def list(

@@ -13,19 +13,22 @@ from sandbox.payouts.rows import PayoutRow
 # plan leaves it, and their events in order (a payout's in the order of its moves). No
 # posting here: the postings are the transaction's last statement (`ledger.post_many`),
 # so the merchant's balance row is locked only from there to the commit. Only a
-# reinitiation to a corrected destination changes a payout's destination and scenario:
-# NULL leaves them. $1..$10, $18, $19: the rows' columns; $11..$17: the events'.
+# reinitiation to a corrected destination changes a payout's destination and scenario
+# (and with it its script: a merchant's own scenario's, or none): a NULL scenario leaves
+# the three. $1..$10, $18..$20: the rows' columns; $11..$17: the events'.
 _WRITE_STEPS_SQL = """
 WITH changed AS (
     UPDATE payout p
        SET status = u.status, status_history = u.status_history, attempts = u.attempts, updated_at = u.updated_at,
            failure_code = u.failure_code, psp_reference = u.psp_reference, next_action_at = u.next_action_at,
            track = u.track, step_index = u.step_index, scenario = COALESCE(u.scenario, p.scenario),
-           destination = COALESCE(u.destination, p.destination)
+           destination = COALESCE(u.destination, p.destination),
+           script = CASE WHEN u.scenario IS NULL THEN p.script ELSE u.script END
       FROM unnest($1::varchar[], $2::varchar[], $3::jsonb[], $4::int[], $5::timestamptz[], $6::varchar[],
-                  $7::varchar[], $8::timestamptz[], $9::varchar[], $10::int[], $18::varchar[], $19::jsonb[])
+                  $7::varchar[], $8::timestamptz[], $9::varchar[], $10::int[], $18::varchar[], $19::jsonb[],
+                  $20::jsonb[])
            AS u(id, status, status_history, attempts, updated_at, failure_code, psp_reference, next_action_at,
-                track, step_index, scenario, destination)
+                track, step_index, scenario, destination, script)
      WHERE p.id = u.id
     RETURNING p.id
 ), emitted AS (
@@ -53,30 +56,31 @@ async def write_steps(rows: list[PayoutRow], events: list[tuple[PayoutRow, Event
         [e.id for _, e in events], [r.merchant for r, _ in events], [e.type for _, e in events],
         [r.id for r, _ in events], [e.data for _, e in events], [r.updated_at for r, _ in events],
         [e.request for _, e in events],
-        [r and r.scenario for r in moved], [r and r.destination for r in moved],
+        [r and r.scenario for r in moved], [r and r.destination for r in moved], [r and r.script for r in moved],
     )
 
 
 # Many payouts of one merchant in one statement: the postings that lock their funds, in
 # row order, all in one call of `ledger_post_many` (one update of the balance row, all
 # or nothing), then only if accepted the payouts and their events. $1..$12: the rows'
-# columns as arrays; $13, $15, $17..$19: what they share; $14, $16, $20: each row's
-# posting (`ledger.many_args`).
+# columns as arrays, and $21 theirs too (`script`); $13, $15, $17..$19: what they
+# share; $14, $16, $20: each row's posting (`ledger.many_args`).
 _INSERT_MANY_SQL = """
 WITH p AS (
     SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::varchar[], $4::varchar[], $5::jsonb[], $6::varchar[],
-                         $7::text[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], $11::varchar[], $12::jsonb[])
+                         $7::text[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], $11::varchar[], $12::jsonb[],
+                         $21::jsonb[])
            WITH ORDINALITY AS p(id, amount, status, scenario, destination, reference, description, metadata,
-                                status_history, next_action_at, event_id, event_data, ord)
+                                status_history, next_action_at, event_id, event_data, script, ord)
 ), posted AS (
     SELECT p.* FROM p JOIN ledger_post_many($13, $15, $14::varchar[], $1::varchar[], $16::text[], $20::bigint[]) AS lp
                       ON lp.payout_id = p.id
 ), created AS (
     INSERT INTO payout (id, merchant, amount, currency, status, scenario, destination, reference,
                         description, metadata, attempts, failure_code, psp_reference, status_history,
-                        track, step_index, next_action_at, created_at, updated_at)
+                        track, step_index, next_action_at, created_at, updated_at, script)
     SELECT id, $13, amount, $17, status, scenario, destination, reference, description, metadata, 0, NULL, NULL,
-           status_history, $18, 0, next_action_at, $15, $15
+           status_history, $18, 0, next_action_at, $15, $15, script
       FROM posted ORDER BY ord
     RETURNING id
 ), emitted AS (
@@ -102,4 +106,5 @@ async def insert_many(rows: list[PayoutRow], postings: list[Posting], events: li
         [r.metadata for r in rows], [r.status_history for r in rows], [r.next_action_at for r in rows],
         [e.id for e in events], [e.data for e in events],
         first.merchant, kinds, first.created_at, buckets, first.currency, first.track, events[0].type, amounts,
+        [r.script for r in rows],
     )

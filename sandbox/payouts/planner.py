@@ -36,10 +36,8 @@ from sandbox.payouts import scenarios, states
 from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable, ReinitiationLimit
 from sandbox.payouts.failures import RAIL_REJECTED
 from sandbox.payouts.rows import PayoutRow
-from sandbox.payouts.scenarios import Scenario, Step
+from sandbox.payouts.scenarios import AFTER_RELEASE, MAIN, Scenario, Step
 from sandbox.rail.messages import Notification, new_psp_reference
-
-MAIN, AFTER_RELEASE = "main", "after_release"
 
 # If an IPN-reported step's callback is lost, the rail sends it again after this long
 # (simulated time: it scales; resends carry the same notification id, so they are no-ops).
@@ -107,8 +105,14 @@ class Plan:
     """The destination changed (a reinitiation to a corrected one), and with it the scenario."""
 
 
-def steps_of(scenario_name: str, track: str) -> list[Step]:
-    scenario = scenarios.table().by_name(scenario_name)
+def scenario_of(row: PayoutRow) -> Scenario:
+    """The scenario the payout follows: its own copy of a merchant's (`script`), else the
+    built-in one of its name."""
+    return scenarios.from_script(row.script) if row.script is not None else scenarios.table().by_name(row.scenario)
+
+
+def steps_of(row: PayoutRow, track: str) -> list[Step]:
+    scenario = scenario_of(row)
     return scenario.after_release if track == AFTER_RELEASE else scenario.steps
 
 
@@ -191,7 +195,7 @@ def step(row: PayoutRow, now: Now) -> Plan:
 
 def _take_step(plan: Plan, now: Now, reason: str | None) -> None:
     row = plan.row
-    steps = steps_of(row.scenario, row.track)
+    steps = steps_of(row, row.track)
     index = row.step_index
     if index < len(steps) and steps[index].via == "ipn" and now.manual:
         # No real time passes for the rail's callback to arrive in: the step is answered
@@ -210,7 +214,7 @@ def _decide(plan: Plan, now: Now, reason: str | None) -> bool:
     sends its callback rather than a job that would only send it); else `plan.next` is
     the step to schedule (None: nothing follows, or the rail reports it)."""
     row = plan.row
-    steps = steps_of(row.scenario, row.track)
+    steps = steps_of(row, row.track)
     index = row.step_index
     plan.next = None
     if index >= len(steps):
@@ -249,8 +253,12 @@ def step_reason(current: Step) -> str | None:
 
 def _callback(row: PayoutRow, index: int, current: Step) -> Notification:
     assert row.psp_reference is not None  # scenarios.load: an ipn step follows the submitting one
-    return Notification(psp_reference=row.psp_reference, notification_id=f"{row.id}:{row.track}:{index}",
-                    status=current.status, failure_code=current.failure_code)
+    # The id names the step; after a reinitiation the walk is a new one, so the id says
+    # which (the rail's resends of one step share it, and only those are duplicates).
+    walk = states.reinitiations(history(row))
+    notification_id = f"{row.id}:{row.track}:{index}" + (f":r{walk}" if walk else "")
+    return Notification(psp_reference=row.psp_reference, notification_id=notification_id,
+                        status=current.status, failure_code=current.failure_code)
 
 
 # -- the rail ---------------------------------------------------------------------------
@@ -259,7 +267,7 @@ def rail_outcome(row: PayoutRow, status: str, failure_code: str | None, now: Now
     """An outcome the rail reported. If the payout waited for exactly this outcome as its
     next step, the scenario moves on past it; any other (a simulated one) stops the script.
     Raises InvalidTransition when the payout's status does not allow it."""
-    steps = steps_of(row.scenario, row.track)
+    steps = steps_of(row, row.track)
     index = row.step_index
     next_at = None
     if index < len(steps) and steps[index].via == "ipn" and steps[index].status == status:
@@ -287,7 +295,7 @@ def release(row: PayoutRow, reason: str | None, now: Now) -> Plan:
                   first_step_now=True)
 
 
-def reinitiate(row: PayoutRow, now: Now, reroute: tuple[str, str] | None = None) -> Plan:
+def reinitiate(row: PayoutRow, now: Now, reroute: tuple[str, Scenario] | None = None) -> Plan:
     """A failed payout tried again: its funds locked again and its scenario walked from
     the start, optionally to a corrected destination (`reroute`: its JSON and the scenario
     its account number picks). Raises ReinitiationLimit after MAX_REINITIATIONS."""
@@ -295,7 +303,8 @@ def reinitiate(row: PayoutRow, now: Now, reroute: tuple[str, str] | None = None)
         raise ReinitiationLimit(states.MAX_REINITIATIONS)
     row = replace(row, psp_reference=None, failure_code=None)
     if reroute is not None:
-        row = replace(row, destination=reroute[0], scenario=reroute[1])
+        destination, scenario = reroute
+        row = replace(row, destination=destination, scenario=scenario.name, script=scenarios.script_of(scenario))
     plan = _start(row, states.PENDING, MAIN, states.REINITIABLE, "reinitiated", now)
     plan.rerouted = reroute is not None
     return plan
@@ -322,7 +331,7 @@ def _start(row: PayoutRow, to_status: str, track: str, allowed_from: frozenset[s
     """Move the payout to `to_status` at the start of `track`."""
     if row.status not in allowed_from:
         raise InvalidTransition(row.status, to_status)
-    next_at = now.at if first_step_now else due_at(steps_of(row.scenario, track), 0, now)
+    next_at = now.at if first_step_now else due_at(steps_of(row, track), 0, now)
     row = replace(row, track=track, step_index=0)
     if to_status != row.status:
         move = transition(row, to_status, reason=reason, at=now.at, next_action_at=next_at,

@@ -32,7 +32,7 @@ from sandbox.payouts.rows import PayoutRow
 COLUMNS = (
     "id, merchant, amount, currency, status, scenario, destination, reference, description, metadata,"
     " attempts, failure_code, psp_reference, status_history, track, step_index, next_action_at, created_at,"
-    " updated_at, number"
+    " updated_at, script, number"
 )
 
 
@@ -114,7 +114,8 @@ _IN_PROCESSING_BATCH = """(EXISTS (SELECT 1 FROM payout_batch b WHERE b.merchant
 
 async def overdue(before: datetime, limit: int, steps: list[str] | None = None) -> list[tuple[str, str, int]]:
     """(id, track, step_index) of payouts whose next step was due before `before`, oldest first;
-    with `steps`, only those at one of them (`scenario:track:index`). Payouts of merchants
+    with `steps`, only those at one of them (`scenario:track:index`) or at a step the rail
+    reports of a merchant's own scenario (its `script` lists them). Payouts of merchants
     on a manual clock are never overdue in real time: left out. So are the payouts of a
     batch still processing: the batch job steps them once it has created them all, and
     steps taken meanwhile would queue on the merchant's balance row in front of its
@@ -124,7 +125,8 @@ async def overdue(before: datetime, limit: int, steps: list[str] | None = None) 
         "SELECT id, track, step_index FROM payout WHERE next_action_at < $1"
         " AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)"
         f" AND NOT {_IN_PROCESSING_BATCH}"
-        " AND ($3::text[] IS NULL OR scenario || ':' || track || ':' || step_index = ANY($3::text[]))"
+        " AND ($3::text[] IS NULL OR scenario || ':' || track || ':' || step_index = ANY($3::text[])"
+        "      OR (script->'rail') ? (track || ':' || step_index))"
         " ORDER BY next_action_at LIMIT $2",
         before, limit, steps,
     )
@@ -141,6 +143,7 @@ async def overdue(before: datetime, limit: int, steps: list[str] | None = None) 
 _DUE_HERE = """next_action_at <= $1 AND {only}
    AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)
    AND scenario || ':' || track || ':' || step_index <> ALL($2::text[])
+   AND (script IS NULL OR NOT (script->'rail') ? (track || ':' || step_index))
    AND abs(hashtext(merchant)) % $5 = $6"""
 _CLAIM_DUE_SQL = f"""
 WITH first AS (
@@ -159,7 +162,8 @@ async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: Sequenc
                     only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> list[PayoutRow]:
     """Lock and return up to `limit` payouts of one merchant whose next step was due by
     `at`, oldest first, skipping rows another transaction holds: live-clock merchants'
-    only, and not those at a step in `leave` (`scenario:track:index`), nor those in
+    only, and not those at a step in `leave` (`scenario:track:index`) or at a step the
+    rail reports of a merchant's own scenario (in the payout's `script`), nor those in
     `skip`; with `only`, among those ids alone. `share` (n, k): only merchants whose hash
     is k modulo n, so that n claimers never take the same merchant's payouts. An empty
     list: nothing (more) is due."""
@@ -173,7 +177,7 @@ WITH posted AS (
     SELECT transaction_id FROM ledger_post($1, $2, $3, $4, $5, $6)
 ), created AS (
     SELECT payout_insert($7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16::jsonb, $17, $18, $19, $20::jsonb,
-                         $21, $22, $23, $24, $25)
+                         $21, $22, $23, $24, $25, $30::jsonb)
       FROM posted
 )
 SELECT count(outbox_emit(e.id, $8, e.type, $7, e.data::jsonb, $24, e.request::jsonb))
@@ -191,11 +195,12 @@ async def insert(row: PayoutRow, posting: Posting, events: list[Event]) -> bool:
         row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
         row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
         [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
+        row.script,
     ) == len(events)
 
 
 _CREATE_SQL = "SELECT outcome, request_hash, response_status, response_headers, response_body FROM payout_create(" + \
-    ", ".join(f"${i}" for i in range(1, 56)) + ")"
+    ", ".join(f"${i}" for i in range(1, 57)) + ")"
 
 
 async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events: list[Event]):
@@ -212,6 +217,7 @@ async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events
         row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
         row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
         [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
+        row.script,
     )
 
 

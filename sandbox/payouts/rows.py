@@ -31,4 +31,5 @@ class PayoutRow(msgspec.Struct, kw_only=True):
     next_action_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    script: str | None = None  # a merchant's own scenario, as the payout follows it (scenarios.Script's JSON)
     number: int | None = None  # assigned by the database on insert

@@ -24,7 +24,9 @@ from sandbox import enqueue as queue
 from sandbox import redis_client
 from sandbox.core import clock
 from sandbox.payouts import planner, scenarios
-from sandbox.payouts.planner import AFTER_RELEASE, MAIN, steps_of
+from sandbox.payouts.planner import steps_of
+from sandbox.payouts.rows import PayoutRow
+from sandbox.payouts.scenarios import MAIN  # noqa: F401  # callers say schedule.MAIN
 
 STEP_JOB = "step_payout"
 # Several payouts' same step, due at the same time, in one job.
@@ -40,31 +42,30 @@ def now() -> planner.Now:
     return planner.Now(clock.now(), clock.scale_now(), manual=clock.on_manual_clock() is not None)
 
 
-def reported_by_rail(scenario_name: str, track: str, index: int) -> bool:
-    steps = steps_of(scenario_name, track)
+def reported_by_rail(row: PayoutRow, track: str, index: int) -> bool:
+    steps = steps_of(row, track)
     return index < len(steps) and steps[index].via == "ipn"
 
 
 @cache
 def rail_reported_steps() -> list[str]:
-    """`scenario:track:index` of every step the rail reports: `step_due` leaves them to
-    their own jobs (once sent, such a step stays due until the callback arrives)."""
-    return [f"{s.name}:{track}:{i}" for s in scenarios.table().scenarios
-            for track, steps in ((MAIN, s.steps), (AFTER_RELEASE, s.after_release))
-            for i, step in enumerate(steps) if step.via == "ipn"]
+    """`scenario:track:index` of every step of a built-in scenario the rail reports:
+    `step_due` leaves them to their own jobs (once sent, such a step stays due until the
+    callback arrives). A merchant's own scenario lists its own in the payout's `script`."""
+    return [f"{s.name}:{step}" for s in scenarios.table().scenarios for step in scenarios.rail_reported(s)]
 
 
-async def schedule(payout_id: str, track: str, index: int, at: datetime | None, *, scenario: str) -> None:
-    """Have the worker apply a step once the current transaction commits: a step due now
-    wakes `step_due`, any other is its own job, due at `at`. On a manual clock nothing
-    is enqueued: the step waits for an advance of that clock."""
+async def schedule(row: PayoutRow, track: str, index: int, at: datetime | None) -> None:
+    """Have the worker apply step `index` of `track` of the payout `row` once the current
+    transaction commits: a step due now wakes `step_due`, any other is its own job, due
+    at `at`. On a manual clock nothing is enqueued: the step waits for an advance of
+    that clock."""
     if at is None or clock.on_manual_clock() is not None:
         return
-    if at <= clock.now() and not reported_by_rail(scenario, track, index):
+    if at <= clock.now() and not reported_by_rail(row, track, index):
         await wake_step_due_after_commit()
         return
-    await queue.enqueue_after_commit(STEP_JOB, payout_id, track, index, job_id=f"step:{payout_id}:{track}:{index}",
-                                     due=at)
+    await queue.enqueue_after_commit(STEP_JOB, row.id, track, index, job_id=f"step:{row.id}:{track}:{index}", due=at)
 
 
 async def wake_step_due_after_commit() -> None:

@@ -19,7 +19,6 @@ from sandbox.core.types import (
 )
 from sandbox.payouts.destinations import ACCOUNT_RE, MOBILE_NUMBER
 from sandbox.payouts.failures import Failure, FailureCodeName
-from sandbox.payouts.scenarios import ScenarioName
 from sandbox.payouts.states import RailOutcome, StatusName
 
 MobileNumber = Annotated[str, msgspec.Meta(min_length=11, max_length=11,
@@ -123,6 +122,12 @@ class RaastDestinationOut(RaastDestination, kw_only=True):
 DESTINATION_OUT_SHAPES = (BankAccountDestination, IbanDestinationOut, WalletDestination, RaastDestinationOut)
 
 
+ScenarioChoice = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$", examples=["on_hold"],
+    description="Sandbox only: the scenario to follow, by name (a built-in one or your own, GET"
+                " /sandbox/scenarios), whatever the destination's last four digits say")]
+
+
 class PayoutCreate(msgspec.Struct, forbid_unknown_fields=True):
     amount: Amount
     destination: DestinationIn
@@ -130,6 +135,7 @@ class PayoutCreate(msgspec.Struct, forbid_unknown_fields=True):
     reference: Reference | None = None
     description: Description | None = None
     metadata: Metadata | None = None
+    scenario: ScenarioChoice | None = None
 
 
 class PayoutCancel(msgspec.Struct, forbid_unknown_fields=True):
@@ -148,7 +154,9 @@ class Payout(msgspec.Struct):
     amount: str
     currency: str
     status: StatusName
-    scenario: ScenarioName
+    # A built-in scenario's name (scenarios.SCENARIO_NAMES) or one of the merchant's own.
+    scenario: Annotated[str, msgspec.Meta(
+        description="The scenario the payout follows: a built-in one or one of yours (GET /sandbox/scenarios)")]
     destination: Destination
     reference: str | None
     description: str | None

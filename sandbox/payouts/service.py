@@ -5,6 +5,7 @@ after it exists is planned by `planner` and written by `writer` (`actions` for p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -24,8 +25,10 @@ from sandbox.idempotency.in_statement import KeyClaim
 from sandbox.ledger import service as ledger
 from sandbox.ledger.service import Posting
 from sandbox.payouts import destinations, planner, repository, scenarios, schedule, states
+from sandbox.payouts.own_scenarios import of_merchant as own_scenarios_of
 from sandbox.payouts.repository import Event
 from sandbox.payouts.rows import PayoutRow
+from sandbox.payouts.scenarios import Scenario
 from sandbox.payouts.schemas import Destination, Payout, PayoutCreate, PayoutPage, StatusChange
 from sandbox.payouts.views import to_api
 
@@ -42,10 +45,12 @@ class Prepared(msgspec.Struct, frozen=True):
     first_step_at: datetime | None
 
 
-def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at: datetime) -> Prepared:
+def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at: datetime,
+            own: Sequence[Scenario] = ()) -> Prepared:
     """Everything the response and the events show, known before the database is asked
-    (so a write needs no RETURNING and the row is never decoded again). Raises
-    ValidationFailed when the amount or the destination breaks a rule."""
+    (so a write needs no RETURNING and the row is never decoded again). `own`: the
+    merchant's own scenarios, which its payouts may pick too. Raises ValidationFailed
+    when the amount, the destination or the scenario asked for breaks a rule."""
     try:
         amount = parse_amount(body.amount)
     except AmountError as exc:
@@ -54,7 +59,10 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
         msgspec.to_builtins(body.destination), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes
     )
     table = scenarios.table()
-    scenario = table.for_account(number)
+    scenario = table.for_account(number, own) if body.scenario is None else table.named(body.scenario, own)
+    if scenario is None:
+        raise ValidationFailed.field("scenario", f"no scenario {body.scenario!r}: GET /sandbox/scenarios lists"
+                                                 " the built-in ones and yours")
     status = states.IN_REVIEW if table.needs_review(amount) else states.PENDING
     reason = "amount at or above the review threshold" if status == states.IN_REVIEW else "created"
     payout_id = new_id("po")
@@ -75,6 +83,7 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
         failure_code=None, psp_reference=None, status_history=_encode.encode(payout.status_history).decode(),
         # The worker picks up pending payouts; in_review waits for an admin.
         track=schedule.MAIN, step_index=0, next_action_at=first_step_at, created_at=at, updated_at=at,
+        script=scenarios.script_of(scenario),
     )
     data = _encode.encode(payout).decode()
     # A payout created in review has entered `in_review` too: receivers waiting for it
@@ -91,8 +100,12 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
 # locked is what lets one busy merchant keep up with many quiet ones. Given the
 # request's idempotency `claim`, that one call also takes the key and stores the
 # response (`repository.create_keyed`), and is the whole request's only round trip.
-async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = None) -> Payout:
-    new = prepare(merchant_id, body, await directory.get(), now())
+async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = None, *,
+                 own_scenarios: bool = False) -> Payout:
+    """`own_scenarios`: the merchant has scenarios of its own (its key says so), which
+    this payout may pick; asked for only then."""
+    own = await own_scenarios_of(merchant_id) if own_scenarios else ()
+    new = prepare(merchant_id, body, await directory.get(), now(), own)
     row = new.row
     posting = ledger.posting(merchant_id, "payout_created", row.amount, row.id, row.created_at)
     if claim is not None:
@@ -105,7 +118,7 @@ async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = 
             raise _reference_taken(body.reference) from None
         await ledger.after_posting(merchant_id, posted)
         await outbox.event_written()
-        await schedule.schedule(row.id, schedule.MAIN, 0, new.first_step_at, scenario=row.scenario)
+        await schedule.schedule(row, schedule.MAIN, 0, new.first_step_at)
     return new.payout
 
 
@@ -130,7 +143,7 @@ async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting
         async with queue.one_pipeline():
             await ledger.after_posting(row.merchant, True)
             await outbox.event_written()
-            await schedule.schedule(row.id, schedule.MAIN, 0, row.next_action_at, scenario=row.scenario)
+            await schedule.schedule(row, schedule.MAIN, 0, row.next_action_at)
 
 
 async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow:

@@ -30,5 +30,7 @@ class Payout(Table, tablename="payout"):
     next_action_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # The merchant's own scenario the payout follows (scenarios.Script; NULL: a built-in one).
+    script = JSONB(null=True, default=None)
 
     amount_positive = Check("amount > 0")

@@ -11,6 +11,7 @@ import msgspec
 
 from sandbox.directory import service as directory
 from sandbox.payouts import destinations, scenarios
+from sandbox.payouts.own_scenarios import of_merchant as own_scenarios_of
 
 # Reasons a verification sees: the account is closed (no title), or its title is not the
 # beneficiary's name (the bank's title is shown, so the caller can see the mismatch).
@@ -27,13 +28,15 @@ def title_for(number: str) -> str:
     return f"{_FIRST[digest[0] % len(_FIRST)]} {_LAST[digest[1] % len(_LAST)]}"
 
 
-async def verify(dest) -> tuple[bool, str | None, str | None]:
-    """(valid, account_title, reason). Malformed destinations raise a 400."""
+async def verify(dest, merchant_id: str, own_scenarios: bool) -> tuple[bool, str | None, str | None]:
+    """(valid, account_title, reason), as the scenario the number picks says (the
+    merchant's own too, when it has some). Malformed destinations raise a 400."""
     book = await directory.get()
     _, number = destinations.validate(
         msgspec.to_builtins(dest), book.banks_by_code, book.bank_by_iban_code, book.wallet_codes, prefix="body"
     )
-    reason = scenarios.table().for_account(number).failure_code
+    own = await own_scenarios_of(merchant_id) if own_scenarios else ()
+    reason = scenarios.table().for_account(number, own).failure_code
     if reason == CLOSED:
         return False, None, CLOSED
     if reason == TITLE_MISMATCH:

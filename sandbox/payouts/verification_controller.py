@@ -4,7 +4,7 @@ applies; the directory it reads knows nothing of payouts."""
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.params import JSONBody
 
 from sandbox.auth.keys import MERCHANT_ONLY
@@ -20,10 +20,12 @@ class VerifyAccountController(Controller):
 
     @post("/verify-account", operation_id="verifyAccount", status_code=200,
           summary="Check a destination and get its account title", responses=writes())
-    async def verify(self, data: JSONBody[DestinationIn]) -> VerifyAccountOut:
+    async def verify(self, request: Request, data: JSONBody[DestinationIn]) -> VerifyAccountOut:
         """Takes any destination shape of `POST /payouts`. Deterministic: the same number
         always gets the same title. Numbers ending 0003 are closed accounts (`valid: false`,
         no title); numbers ending 0008 or 0012 have a title that does not match the
-        beneficiary (`valid: false`, the bank's title, reason `incorrect_account_holder_name`)."""
-        valid, title, reason = await verification.verify(data)
+        beneficiary (`valid: false`, the bank's title, reason `incorrect_account_holder_name`).
+        A suffix of one of your own scenarios answers as its first failure says."""
+        valid, title, reason = await verification.verify(data, request.user.merchant_id,
+                                                         request.user.custom_scenarios)
         return VerifyAccountOut(valid=valid, account_title=title, reason=reason)

@@ -58,7 +58,7 @@ async def write(plans: list[Plan], at: datetime) -> Payout | None:
                 queue.enqueue, rail.NOTIFY_JOB, callback.psp_reference, callback.notification_id, callback.status,
                 callback.failure_code))
         if plan.next is not None:
-            await schedule.schedule(plan.row.id, *plan.next, scenario=plan.row.scenario)
+            await schedule.schedule(plan.row, *plan.next)
     if not plans:
         return None
     # The last change's event shows the payout as the plan leaves it, unless a step that

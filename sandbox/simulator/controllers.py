@@ -1,5 +1,5 @@
 """Sandbox-only tools: fund a merchant, make a fresh merchant for test isolation, read
-the scenario table."""
+the failure catalogue (the scenario table is sandbox/scenarios/)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,15 @@ from sandbox.core.error_docs import reads, writes
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, failures, scenarios
+from sandbox.payouts import actions, failures
 from sandbox.payouts.failures import Failure
-from sandbox.payouts.scenarios import ScenarioTable
 from sandbox.payouts.schemas import SimulateAccepted, SimulateOutcome
 from sandbox.simulator.schemas import MerchantIn, MerchantOut, NewMerchantOut, TopupIn, TopupOut
 
 
 class SandboxToolsController(Controller):
     """Routes that exist only because this is a sandbox: top-ups, fresh merchants, the
-    scenario table, and asking the simulated rail for an outcome."""
+    failure catalogue, and asking the simulated rail for an outcome."""
 
     path = "/sandbox"
     tags = ["Sandbox tools"]
@@ -59,10 +58,6 @@ class SandboxToolsController(Controller):
         for this submitted payout; the IPN service applies it moments later. Use it for
         payouts waiting on the bank (suffix 0004) or to return a paid one."""
         return await actions.simulate(payout_id, request.user.merchant_id, data.status, data.failure_code)
-
-    @get("/scenarios", operation_id="listScenarios", summary="The payout scenario table", responses=reads())
-    async def scenarios(self) -> ScenarioTable:
-        return scenarios.table()
 
     @get("/failure-codes", operation_id="listFailureCodes", summary="The failure and return reason catalogue",
          responses=reads())

@@ -144,14 +144,31 @@ class MypayMerchant:
         self.key = key
         self.client = api_client(sandbox.url, key)
 
+    def scenarios(self) -> list[dict]:
+        """The scenario table this merchant sees: the built-in scenarios, then its own."""
+        return expect(self.client.get("/sandbox/scenarios"), 200)["scenarios"]
+
+    def create_scenario(self, name: str, steps: list[dict], **fields) -> dict:
+        """A scenario of the merchant's own (`title` defaults to the name; `suffix`,
+        `description`, `after_release` as POST /sandbox/scenarios takes them)."""
+        body = {"name": name, "title": fields.pop("title", name), "steps": steps, **fields}
+        return expect(self.client.post("/sandbox/scenarios", json=body), 201)
+
     def account_number(self, scenario: str) -> str:
+        """A bank account number whose last four digits pick `scenario` (a built-in one or
+        the merchant's own; one without a suffix gets a number of no scenario's)."""
+        own = next((s for s in self.scenarios() if s["name"] == scenario), None) if scenario not in {
+            s["name"] for s in self.sandbox.scenarios} else None
+        if own is not None:
+            return "1234567890" + (own.get("suffix") or "0000")
         return self.sandbox.account_number(scenario)
 
     def payout(self, scenario: str, amount: str = "1500.00", **fields) -> dict:
-        """Create a payout to a bank account that follows `scenario`."""
+        """Create a payout to a bank account that follows `scenario` (built-in or the
+        merchant's own: named in the request, and picked by its suffix too when it has one)."""
         destination = {"type": "bank", "bank_code": "HBL", "account_number": self.account_number(scenario),
                        "account_title": "Ali Raza"}
-        body = {"amount": amount, "currency": "PKR", "destination": destination, **fields}
+        body = {"amount": amount, "currency": "PKR", "destination": destination, "scenario": scenario, **fields}
         return expect(self.client.post("/payouts", json=body), 201)
 
     def get_payout(self, payout_id: str) -> dict:

@@ -50,7 +50,8 @@ def list_scenarios(client: httpx.Client) -> int:
     table = scenario_table(client)
     width = max(len(s.name) for s in table.scenarios)
     for s in table.scenarios:
-        _say(f"{s.name.ljust(width)}  …{s.suffix}  {' → '.join(s.path)}")
+        picked_by = f"…{s.suffix}" if s.suffix else "by name"
+        _say(f"{s.name.ljust(width)}  {picked_by:7}  {' → '.join(s.path)}{'  (yours)' if s.custom else ''}")
         _say(f"{' ' * width}         {s.description}")
     _say(f"{table.review.title} (any scenario with --amount {table.review.min_amount} or more): "
          f"{table.review.description}")
@@ -103,11 +104,14 @@ def trigger(client: httpx.Client, scenario_name: str, amount: str, timeout: floa
     except KeyError:
         names = ", ".join(s.name for s in table.scenarios)
         return fail(f"no scenario {scenario_name!r}; the sandbox has {names} (sandbox trigger --list)")
-    destination = {"type": "bank", "bank_code": "HBL", "account_number": "1234567890" + scenario.suffix,
+    # Named as well as picked by its suffix: a merchant's own scenario may have no suffix.
+    suffix = scenario.suffix or "0000"
+    destination = {"type": "bank", "bank_code": "HBL", "account_number": "1234567890" + suffix,
                    "account_title": "Ali Raza"}
     created = expect(client.post("/payouts", json={"amount": amount, "currency": "PKR", "destination": destination,
+                                                   "scenario": scenario.name,
                                                    "description": f"sandbox trigger {scenario.name}"}), 201)
-    _say(f"payout {created['id']}  {amount} PKR to …{scenario.suffix}  scenario {scenario.name}: "
+    _say(f"payout {created['id']}  {amount} PKR to …{suffix}  scenario {scenario.name}: "
          f"{' → '.join(scenario.path)}")
     follower = Follower(client, created["id"])
     deadline = time.monotonic() + timeout

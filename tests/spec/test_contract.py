@@ -52,6 +52,9 @@ POSITIVE_DATA_NOT_APPLICABLE = {
     "reinitiatePayout": "available funds, IBAN checksum",
     # The uploaded file must be UTF-8 CSV with a known header: any binary is schema-valid.
     "createPayoutBatch": "CSV content of the uploaded file",
+    # The steps must walk the payout state machine (422 impossible_timeline), and a name
+    # or suffix must be free among the built-in scenarios and the merchant's own (409).
+    "createScenario": "a timeline of the state machine, a free name and suffix",
 }
 # use_after_free ("a deleted resource is gone") does not fit a DELETE that resets to a
 # default: DELETE of a merchant's rate-limit override removes the override, and GET then
