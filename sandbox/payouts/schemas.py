@@ -19,6 +19,7 @@ from sandbox.core.types import (
 )
 from sandbox.payouts.destinations import ACCOUNT_RE, MOBILE_NUMBER
 from sandbox.payouts.failures import Failure, FailureCodeName
+from sandbox.payouts.scenarios import SCENARIO_NAMES
 from sandbox.payouts.states import RailOutcome, StatusName
 
 MobileNumber = Annotated[str, msgspec.Meta(min_length=11, max_length=11,
@@ -154,9 +155,10 @@ class Payout(msgspec.Struct):
     amount: str
     currency: str
     status: StatusName
-    # A built-in scenario's name (scenarios.SCENARIO_NAMES) or one of the merchant's own.
+    # A built-in scenario's name or one of the merchant's own: a string, not an enum.
     scenario: Annotated[str, msgspec.Meta(
-        description="The scenario the payout follows: a built-in one or one of yours (GET /sandbox/scenarios)")]
+        description="The scenario the payout follows (GET /sandbox/scenarios): a built-in one ("
+                    + ", ".join(SCENARIO_NAMES) + ") or one of yours", examples=["success"])]
     destination: Destination
     reference: str | None
     description: str | None

@@ -210,3 +210,24 @@ async def test_concurrent_creations_never_pass_the_bound(merchant, monkeypatch):
     answers = await asyncio.gather(*(merchant.post("/sandbox/scenarios", {**RETURNED_LATER, "name": f"c{n}",
                                                                           "suffix": None}) for n in range(6)))
     assert sorted(r.status_code for r in answers) == [201] * 3 + [409] * 3
+
+
+async def test_a_batch_row_and_a_reinitiation_pick_the_merchants_own_scenario_by_suffix(stack, worker, merchant):
+    from tests.batches.helpers import items, upload_csv, wait_completed
+
+    await _create(merchant, {"name": "declined_by_bank", "title": "Declined", "suffix": "7003",
+                             "steps": [{"status": "processing", "submit": True},
+                                       {"status": "failed", "failure_code": "declined"}]})
+    await _create(merchant, {"name": "paid_in_a_moment", "title": "Paid", "suffix": "7004",
+                             "steps": [{"status": "processing", "submit": True}, {"status": "success"}]})
+    csv = ("reference,amount,type,bank_code,account_number,account_title\n"
+           "own-1,10.00,bank,HBL,12345678907003,Ali Raza\n")
+    batch = await wait_completed(merchant, (await upload_csv(merchant, csv)).json()["id"])
+    payout_id = (await items(merchant, batch["id"]))[0]["payout_id"]
+    failed = await reaches(merchant, payout_id, "failed")
+    assert failed["scenario"] == "declined_by_bank" and failed["failure_code"] == "declined"
+    # Reinitiated to a corrected account whose suffix picks another of the merchant's own.
+    r = await merchant.post(f"/payouts/{payout_id}/reinitiate",
+                            {"destination": {"type": "bank", "bank_code": "HBL", "account_number": "12345678907004"}})
+    assert r.status_code == 200 and r.json()["scenario"] == "paid_in_a_moment", r.text
+    await reaches(merchant, payout_id, "success")
