@@ -38,7 +38,7 @@ def _enum(node: dict) -> list:
 
 def test_closed_sets_are_the_enums_of_their_one_source():
     """Each closed set is stated from the one place it lives: a status added to the state
-    machine, a scenario to the table, a failure code or a problem class shows in the spec
+    machine, a failure code or a problem class shows in the spec
     (and so in clients) without anyone editing the spec's code."""
     from sandbox.app import create_app
     from sandbox.batches.schemas import ITEM_STATUSES
@@ -54,7 +54,9 @@ def test_closed_sets_are_the_enums_of_their_one_source():
     for name in ("Payout", "AdminPayout"):
         props = schemas[name]["properties"]
         assert _enum(props["status"]) == list(STATUSES)
-        assert _enum(props["scenario"]) == scenario_names
+        # Not a closed set: a merchant may add its own. The built-in names are stated in words.
+        assert props["scenario"]["type"] == "string" and "enum" not in props["scenario"]
+        assert all(n in props["scenario"]["description"] for n in scenario_names)
         assert _enum(props["failure_code"]) == [*FAILURE_CODES, None]
     assert _enum(schemas["StatusChange"]["properties"]["status"]) == list(STATUSES)
     assert _enum(schemas["PayoutBatchItem"]["properties"]["status"]) == [*ITEM_STATUSES, *STATUSES]
