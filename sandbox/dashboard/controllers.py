@@ -22,16 +22,17 @@ from litestar.template.config import TemplateConfig
 from sandbox.admin import service as admin_service
 from sandbox.auth.keys import authenticate
 from sandbox.core.errors import ApiError, NotFound, Unauthenticated
-from sandbox.dashboard import batches, filters, forms, pages, queries, requests, views, webhooks
+from sandbox.dashboard import batches, filters, forms, pages, queries, requests, scenario_editor, views, webhooks
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
 from sandbox.directory import service as directory
 from sandbox.idempotency.claims import IdempotencyMiddleware
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, scenarios, states
+from sandbox.payouts import actions, own_scenarios, scenarios, states
 from sandbox.payouts import service as payouts
 from sandbox.payouts import views as payout_views
+from sandbox.payouts.scenarios import Scenario
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.settings import get_settings
 from sandbox.summary import service as balance_summary
@@ -41,8 +42,6 @@ PAGE_SIZE = 25
 
 PayoutId = Annotated[str, Parameter(max_length=64)]
 Query = Annotated[str | None, Parameter(max_length=200)]
-
-
 
 
 # --- sign-in -----------------------------------------------------------------------------------
@@ -146,33 +145,42 @@ async def payout_rows(request: Request, viewer: Me, status: Query = None, refere
     return fragment(request, "payout_rows.html", viewer, listing=listing)
 
 
-async def _payout_form(request: Request, viewer: Viewer, values: dict[str, str], errors: list[str] | None = None,
-                       status: int = 200) -> Template:
+async def _own(viewer: Viewer) -> list[Scenario]:
+    """The merchant's own scenarios, asked for only when its key says it has any (as POST
+    /payouts does: a scenario made or deleted refreshes the key at once)."""
+    merchant_id = pages.merchant_only(viewer)
+    return await own_scenarios.of_merchant(merchant_id) if viewer.principal.custom_scenarios else []
+
+
+async def _payout_form(request: Request, viewer: Viewer, values: dict[str, str], own: list[Scenario],
+                       errors: list[str] | None = None, status: int = 200) -> Template:
     book, table = await directory.get(), scenarios.table()
     return page(request, "new_payout.html", viewer, status=status, values=values, errors=errors or [],
-                banks=book.banks, wallets=book.wallets, table=table, path="/dashboard/payouts/new")
+                banks=book.banks, wallets=book.wallets, table=table, own=own,
+                samples=forms.sample_suffixes([*table.scenarios, *own]), path="/dashboard/payouts/new")
 
 
 @get("/payouts/new")
 async def new_payout(request: Request, viewer: Me, scenario: Query = None) -> Template:
-    pages.merchant_only(viewer)
-    table = scenarios.table()
-    chosen = next((s for s in table.scenarios if s.name == scenario), table.by_name(table.default))
+    table, own = scenarios.table(), await _own(viewer)
+    chosen = table.named(scenario or "", own) or table.by_name(table.default)
+    suffix = forms.sample_suffixes([*table.scenarios, *own])[chosen.name]
     values = {"amount": "1500.00", "destination": "bank:HBL", "account_title": "Ali Raza", "scenario": chosen.name,
-              "account_number": forms.sample_account("bank", chosen.suffix or "0000")}
-    return await _payout_form(request, viewer, values)
+              "account_number": forms.sample_account("bank", suffix)}
+    return await _payout_form(request, viewer, values, own)
 
 
 @post("/payouts")
 async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
     merchant_id = pages.merchant_only(viewer)
     form = await request.form()
+    own = await _own(viewer)
     try:
-        body = forms.payout_create(form, {s.name: s.suffix for s in scenarios.table().scenarios if s.suffix})
-        payout = await payouts.create(merchant_id, body)
+        body = forms.payout_create(form, forms.sample_suffixes([*scenarios.table().scenarios, *own]))
+        payout = await payouts.create(merchant_id, body, own_scenarios=viewer.principal.custom_scenarios)
     except (ApiError, forms.FormError) as exc:
         status = exc.status if isinstance(exc, ApiError) else 400
-        return await _payout_form(request, viewer, dict(form), forms.messages_of(exc), status)
+        return await _payout_form(request, viewer, dict(form), own, forms.messages_of(exc), status)
     sessions.of(request).flash("ok", f"Payout created; it follows the {payout.scenario} scenario")
     return Redirect(f"/dashboard/payouts/{quote(payout.id)}", status_code=303)
 
@@ -180,12 +188,12 @@ async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
 async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     # A merchant asks for its own payouts only: another merchant's is NotFound, a 404 page.
     row = await payouts.get_row(payout_id, viewer.merchant_id)
-    payout, table = payout_views.to_api(row), scenarios.table()
-    scenario, actions = views.scenario_of(payout, table), views.actions(payout, viewer)
+    payout, followed = payout_views.to_api(row), views.followed(row)
+    actions = views.actions(payout, viewer)
     events = await webhooks.events_with_deliveries(row.merchant, payout_id=payout.id, limit=50)
-    return {"payout": payout, "merchant_id": row.merchant, "scenario": scenario,
-            "explain": views.explain(payout, table, viewer), "actions": actions,
-            "simulate": views.simulate_form(payout, scenario, actions.simulate),
+    return {"payout": payout, "merchant_id": row.merchant, "scenario": followed.scenario,
+            "explain": views.explain(payout, followed, scenarios.table(), viewer), "actions": actions,
+            "simulate": views.simulate_form(payout, followed, actions.simulate),
             "scenario_history": views.scenario_history(payout, events),
             "entries": await queries.payout_ledger(payout.id, row.merchant), "final": states.is_final(payout.status),
             "events": events, "back": payout.id}
@@ -264,11 +272,6 @@ async def payout_action(request: Request, viewer: Me, payout_id: PayoutId,
 # --- reference and admin pages -----------------------------------------------------------------
 
 
-@get("/scenarios")
-async def scenario_page(request: Request, viewer: Me) -> Template:
-    return page(request, "scenarios.html", viewer, table=scenarios.table())
-
-
 async def _review(request: Request, viewer: Viewer) -> Template:
     def queue(status: str):
         return admin_service.list_payouts(limit=100, cursor=None, status=status, created_gte=None,
@@ -306,9 +309,9 @@ def routers(rate_limiter: RateLimitMiddleware) -> list[Router]:
     dashboard = Router(
         path="/dashboard",
         route_handlers=[login_page, login, logout, home, ledger_page, topup, payout_list, payout_rows, new_payout,
-                        create_payout, payout_page, payout_live, payout_action, scenario_page, review_page,
-                        merchant_page, *webhooks.route_handlers, *batches.route_handlers, *requests.route_handlers,
-                        unknown_page],
+                        create_payout, payout_page, payout_live, payout_action, review_page, merchant_page,
+                        *scenario_editor.route_handlers, *webhooks.route_handlers, *batches.route_handlers,
+                        *requests.route_handlers, unknown_page],
         include_in_schema=False,
         # As on the API: who is signed in, then the merchant's rate limit, then the form's
         # one-time idempotency key (its effect and the key commit together).

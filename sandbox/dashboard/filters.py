@@ -1,5 +1,5 @@
 """Jinja filters: amounts with thousands separators, timestamps in UTC, a tone per status,
-readable reasons."""
+a scenario step's delay, readable reasons."""
 
 from __future__ import annotations
 
@@ -40,5 +40,16 @@ def tone(status: str) -> str:
     return TONES.get(status, "info")
 
 
+# A step's delay in the largest unit that divides it: 172800 → "2 d", 90 → "90 s".
+_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60))
+
+
+def seconds(value: float) -> str:
+    for unit, size in _UNITS:
+        if value >= size and value % size == 0:
+            return f"{value / size:.15g} {unit}"
+    return f"{value:.15g} s"
+
+
 def install(engine) -> None:
-    engine.engine.filters.update(money=money, when=when, tone=tone, readable=readable)
+    engine.engine.filters.update(money=money, when=when, tone=tone, seconds=seconds, readable=readable)

@@ -4,13 +4,14 @@ messages a person can read instead of msgspec's regular expressions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
 from sandbox.core.errors import ApiError
 from sandbox.core.money import AmountError, parse_amount
 from sandbox.core.types import in_words
+from sandbox.payouts.scenarios import Scenario
 from sandbox.payouts.schemas import (
     Destination,
     DestinationIn,
@@ -46,8 +47,13 @@ PATTERNS = {
     "destination.bank_code": "is not a bank in the directory",
     "destination.wallet_code": "is not a wallet in the directory",
     "url": "must be an http(s) URL like http://127.0.0.1:4000/hook (no credentials or fragment)",
+    "name": "must be lower-case letters, digits and underscores, starting with a letter (like slow_return)",
+    "suffix": "must be four digits, like 7001",
 }
 _AT = re.compile(r"^(?P<message>.*?) - at `\$\.?(?P<path>[^`]*)`$")
+# A scenario's step as the API names it (`steps[1]`, `after_release[0].after_s`): the
+# editor's rows are numbered from 1, and the message names both.
+_STEP = re.compile(r"^(?P<list>steps|after_release)\[(?P<index>\d+)\]")
 
 # Sample account numbers whose last four digits pick a scenario.
 BANK_SAMPLE, WALLET_SAMPLE = "1234567890", "0300123"
@@ -78,6 +84,9 @@ def readable(reason: str | None) -> str:
 
 
 def label(path: str) -> str:
+    if step := _STEP.match(path):
+        row = "Step" if step["list"] == "steps" else "After-release step"
+        return f"{row} {int(step['index']) + 1} ({path})"
     return LABELS.get(path, path.replace("_", " ").capitalize())
 
 
@@ -107,6 +116,15 @@ def sample_account(kind: str, suffix: str) -> str:
     return (WALLET_SAMPLE if kind in MOBILE else BANK_SAMPLE) + suffix
 
 
+def sample_suffixes(choices: Sequence[Scenario]) -> dict[str, str]:
+    """Each scenario's name → the last four digits of the sample account number the form
+    fills in for it: its suffix; for a scenario chosen only by name, four digits that pick
+    no scenario (the form sends the name, so the number should not look as if it chose)."""
+    taken = {s.suffix for s in choices if s.suffix}
+    free = next(f"{n:04d}" for n in range(10_000) if f"{n:04d}" not in taken)
+    return {s.name: s.suffix or free for s in choices}
+
+
 # Destinations paid to a mobile number: a wallet's account number, a Raast alias.
 MOBILE = ("wallet", "raast")
 
@@ -123,18 +141,21 @@ def _destination(kind: str, code: str | None, number: str | None) -> dict:
 
 def payout_create(form: Mapping[str, str], suffix_of: Mapping[str, str]) -> PayoutCreate:
     """`destination` is "bank:HBL", "wallet:EASYPAISA" or "raast:"; an empty account number
-    takes the chosen scenario's sample number."""
+    takes the chosen scenario's sample number (`suffix_of`: `sample_suffixes`). The scenario
+    picked is sent by name, as `scenario` in POST /payouts: it wins over the number's last
+    four digits, so the payout follows what the form showed (one chosen only by name too)."""
     kind, _, code = (form.get("destination") or "").partition(":")
     account = _text(form, "account_number")
-    if account is None and form.get("scenario") in suffix_of:
-        account = sample_account(kind, suffix_of[form["scenario"]])
+    scenario = _text(form, "scenario")
+    if account is None and scenario is not None and scenario in suffix_of:
+        account = sample_account(kind, suffix_of[scenario])
     destination = _destination(kind, code, account)
     if title := _text(form, "account_title"):
         destination["account_title"] = title
     if account is None:
         raise FormError(["Account number: is required (or pick a scenario to fill one in)"])
     body: dict = {"amount": (_text(form, "amount") or "").replace(",", ""), "destination": destination}
-    for name in ("reference", "description"):
+    for name in ("reference", "description", "scenario"):
         if value := _text(form, name):
             body[name] = value
     try:

@@ -1,5 +1,6 @@
 """What a page shows about a payout: which buttons apply to it now, what happens next and
-why it ended where it did. Pure functions of the payout, the scenario table and the viewer."""
+why it ended where it did. Pure functions of the payout, the scenario it follows and the
+viewer."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from dataclasses import dataclass, field
 
 from sandbox.auth.principal import Principal
 from sandbox.dashboard.filters import money
-from sandbox.payouts import states
+from sandbox.payouts import planner, states
 from sandbox.payouts.failures import CATALOGUE, FAILURES
-from sandbox.payouts.scenarios import Scenario, ScenarioTable
+from sandbox.payouts.rows import PayoutRow
+from sandbox.payouts.scenarios import AFTER_RELEASE, Scenario, ScenarioTable
 from sandbox.payouts.schemas import Payout
 
 
@@ -70,6 +72,34 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Followed:
+    """The scenario a payout follows and where it leaves the payout, for the page's words."""
+
+    scenario: Scenario | None  # None: a built-in name the table no longer has
+    end: str | None = None  # the status the scenario leaves the payout in, on the track it is on
+    end_code: str | None = None  # the failure code it gives it then
+    waits_for_bank: bool = False  # submitted, pending or processing, and no step of its own left
+
+
+def followed(row: PayoutRow) -> Followed:
+    """From the payout's row: a merchant's scenario is the payout's own copy (`script`), so
+    it reads the same after the merchant deleted it. After an admin's release the payout
+    is on the scenario's after-release steps, which say where it ends."""
+    try:
+        scenario = planner.scenario_of(row)
+    except KeyError:
+        return Followed(None)
+    end, code = scenario.path[-1], scenario.failure_code
+    if row.track == AFTER_RELEASE and scenario.after_release:
+        end = scenario.after_release[-1].status
+        code = next((step.failure_code for step in scenario.after_release if step.failure_code), None)
+    # No step due: nothing of the scenario's moves it on; a step the rail reports keeps one due.
+    waits = (row.psp_reference is not None and row.status in (states.PENDING, states.PROCESSING)
+             and row.next_action_at is None)
+    return Followed(scenario, end, code, waits)
+
+
+@dataclass(frozen=True)
 class SimulateForm:
     """The simulate control, saying what the scenario would have done: its own outcome (and
     failure code) preselected, every other outcome labelled as an override."""
@@ -79,23 +109,26 @@ class SimulateForm:
     note: str
 
 
-def simulate_form(payout: Payout, scenario: Scenario | None, outcomes: list[str]) -> SimulateForm | None:
+def simulate_form(payout: Payout, followed: Followed, outcomes: list[str]) -> SimulateForm | None:
     if not outcomes:
         return None
-    end = scenario.path[-1] if scenario else None
+    end, waits = followed.end, followed.waits_for_bank
     planned = end if end in outcomes and end != payout.status else None
-    planned_code = scenario.failure_code if scenario and planned else None
+    planned_code = followed.end_code if planned else None
     if planned:
         why = f" ({planned_code})" if planned_code else ""
         note = (f"The scenario would end this payout {planned}{why}: that is preselected. Any other outcome"
                 " overrides the scenario.")
-    elif end == payout.status and payout.status != states.PENDING:
-        note = f"The scenario leaves this payout {end}: any outcome here overrides the scenario."
-    else:
+    elif waits or end is None:
         note = "The scenario waits for the bank's answer: the outcome you pick is that answer."
+    elif end == payout.status:
+        note = f"The scenario leaves this payout {end}: any outcome here overrides the scenario."
+    else:  # its own steps take it on (to on_hold, say): the bank's answer is not one of them
+        note = f"The scenario would take this payout on to {end}: any outcome here overrides the scenario."
+    overrides = not waits and end is not None
     first = planned or outcomes[0]
     choices = [Choice(o, f"{o} (the scenario's outcome)" if o == planned else
-                      (f"{o} (overrides the scenario)" if planned or end == payout.status else o), o == first)
+                      (f"{o} (overrides the scenario)" if overrides else o), o == first)
                for o in outcomes]
     codes = [Choice("", "no reason (a failure records rail_rejected)", planned_code is None)]
     codes += [Choice(code, f"{code} ({entry.iso_reason})", code == planned_code) for code, entry in CATALOGUE.items()]
@@ -115,14 +148,7 @@ def scenario_history(payout: Payout, events: list) -> list[str]:
     return seen
 
 
-def scenario_of(payout: Payout, table: ScenarioTable) -> Scenario | None:
-    try:
-        return table.by_name(payout.scenario)
-    except KeyError:
-        return None
-
-
-def explain(payout: Payout, table: ScenarioTable, viewer: Viewer) -> str:
+def explain(payout: Payout, followed: Followed, table: ScenarioTable, viewer: Viewer) -> str:
     """One sentence: why the payout is where it is, and what moves it on."""
     status = payout.status
     if status == states.IN_REVIEW:
@@ -146,8 +172,7 @@ def explain(payout: Payout, table: ScenarioTable, viewer: Viewer) -> str:
         return "Rejected by an admin: the funds are back in available."
     if status == states.CANCELLED:
         return "Cancelled: the funds are back in available."
-    scenario = scenario_of(payout, table)
-    if status == states.PENDING and payout.psp_reference and scenario and scenario.path[-1] == states.PENDING:
+    if followed.waits_for_bank:
         return "Submitted to the bank, which has not answered: use Simulate rail callback to decide."
     if status == states.RETRYING:
         return "The last attempt did not go through (the timeline says why); the sandbox tries again shortly."

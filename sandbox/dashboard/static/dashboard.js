@@ -1,4 +1,4 @@
-// MyPay Sandbox dashboard: live regions, the scenario picker, no double submits.
+// MyPay Sandbox dashboard: live regions, the scenario picker, the scenario editor's rows, no double submits.
 "use strict";
 
 // An element with data-live="<url>" is refreshed from that URL about once a second
@@ -47,6 +47,39 @@ if (payoutForm) {
   scenario.addEventListener("change", fill);
   destination.addEventListener("change", fill);
 }
+
+// Scenario editor: "Add a step" appends a blank copy of the list's last row, "×" removes a
+// row (the last one left is emptied instead); rows are renumbered so that row n is sent
+// as step n-1 (`steps-0-status`, …), as the server's messages count them.
+function renumber(body) {
+  body.querySelectorAll("tr").forEach((row, i) => {
+    row.querySelector("[data-step-number]").textContent = String(i + 1);
+    row.querySelectorAll("[name]").forEach((field) => { field.name = field.name.replace(/-\d+-/, `-${i}-`); });
+  });
+}
+function emptied(row) {
+  row.classList.remove("bad");
+  row.querySelectorAll("input, select").forEach((field) => {
+    if (field.type === "checkbox") field.checked = false;
+    else if (field.tagName === "SELECT") field.selectedIndex = 0;
+    else field.value = "";
+  });
+  return row;
+}
+document.querySelectorAll("[data-add-step]").forEach((button) => {
+  const body = document.getElementById(button.dataset.addStep);
+  button.addEventListener("click", () => {
+    body.appendChild(emptied(body.lastElementChild.cloneNode(true)));
+    renumber(body);
+  });
+});
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-remove-step]");
+  if (!button) return;
+  const row = button.closest("tr"), body = row.parentElement;
+  if (body.children.length > 1) row.remove(); else emptied(row);
+  renumber(body);
+});
 
 // One click, one request: disable a form's buttons once it is on its way.
 document.addEventListener("submit", (event) => {
