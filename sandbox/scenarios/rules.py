@@ -23,6 +23,9 @@ def _walk(steps: list[StepIn], field: str, start: str, submitted: bool) -> list[
     status = start
     for i, step in enumerate(steps):
         where = f"{field}[{i}]"
+        if step.via == "ipn" and (step.status not in states.RAIL_OUTCOMES or step.submit or not submitted):
+            return [FieldError(where, "`via: ipn` is for success, failed or returned, after a step that"
+                                      " submits (not on it): the bank reports on a payout it was given")]
         submitted = submitted or step.submit
         if step.status == status:
             if not step.submit or step.via is not None:
@@ -37,9 +40,6 @@ def _walk(steps: list[StepIn], field: str, start: str, submitted: bool) -> list[
         if step.status in _NEEDS_SUBMITTED and not submitted:
             return [FieldError(where, f"{step.status} needs the payout submitted to the rail: set `submit` on"
                                       " this step or one before it")]
-        if step.via == "ipn" and (step.status not in states.RAIL_OUTCOMES or not submitted):
-            return [FieldError(where, "`via: ipn` is for success, failed or returned, after a step that"
-                                      " submits: the bank reports on a payout it was given")]
         if step.status == states.FAILED and step.failure_code is None:
             return [FieldError(where, "failed needs a `failure_code` (GET /sandbox/failure-codes)")]
         if step.failure_code is not None and step.status not in (states.FAILED, states.RETURNED):
@@ -76,7 +76,8 @@ def checked(body: ScenarioCreate) -> Scenario:
     for step in body.steps:
         if step.status != path[-1]:
             path.append(step.status)
-    failure = next((s.failure_code for s in body.steps if s.failure_code is not None), None)
+    # The scenario's reason, as the built-in table states it: its first step's that has one.
+    failure = next((s.failure_code for s in [*body.steps, *body.after_release] if s.failure_code is not None), None)
     return Scenario(name=body.name, suffix=body.suffix, title=body.title, description=body.description, path=path,
                     steps=[_step(s) for s in body.steps], failure_code=failure,
                     after_release=[_step(s) for s in body.after_release], custom=True)

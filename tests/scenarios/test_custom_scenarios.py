@@ -140,7 +140,9 @@ async def test_the_bank_reports_a_custom_step_through_the_signed_callback(stack,
     ([{"status": "processing", "submit": True}, {"status": "failed", "failure_code": "declined"},
       {"status": "pending"}], "steps[2]", "failed ends the steps"),
     ([{"status": "on_hold"}], "after_release", "give the steps an admin's release starts"),
-    ([{"status": "success", "via": "ipn"}], "steps[0]", "success needs the payout submitted"),
+    ([{"status": "success", "via": "ipn"}], "steps[0]", "after a step that submits"),
+    ([{"status": "failed", "via": "ipn", "submit": True, "failure_code": "declined"}], "steps[0]",
+     "after a step that submits (not on it)"),
 ])
 async def test_an_impossible_timeline_is_a_422_naming_the_step_and_changes_nothing(merchant, steps, field, words):
     r = await merchant.post("/sandbox/scenarios", {"name": "broken", "title": "Broken", "steps": steps})
