@@ -80,3 +80,13 @@ def test_a_failure_code_left_out_of_the_switch_fails_compilation(node_modules, t
     compile_ = _compile(node_modules, tmp_path, source.replace(missing, ""))
     assert compile_.returncode != 0
     assert "account_dormant" in compile_.stdout + compile_.stderr
+
+
+def test_a_step_status_left_out_of_the_switch_fails_compilation(node_modules, tmp_path):
+    """A scenario step's status is a closed set too: a client building steps must cover each."""
+    source = (TS_DIR / "exhaustive.ts").read_text()
+    missing = '    case "on_hold": return { status, after_s };\n'
+    assert missing in source
+    compile_ = _compile(node_modules, tmp_path, source.replace(missing, ""))
+    assert compile_.returncode != 0
+    assert "on_hold" in compile_.stdout + compile_.stderr

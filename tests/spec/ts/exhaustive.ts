@@ -118,3 +118,44 @@ export async function createAndVerify(baseUrl: string, apiKey: string, secret: s
   const verified = new Webhook(secret).verify("{}", {}) as WebhookEvent;
   return `${describeStatus(payout.status)} ${handle(verified)}`;
 }
+
+type StepIn = components["schemas"]["StepIn"];
+type ScenarioCreate = components["schemas"]["ScenarioCreate"];
+
+export function stepFor(status: StepIn["status"], after_s: number): StepIn {
+  // Every status a scenario's step may enter: a new one fails compilation here.
+  switch (status) {
+    case "pending": return { status, after_s, submit: true };
+    case "processing": return { status, after_s, submit: true };
+    case "retrying": return { status, after_s, reason: "rail_timeout" };
+    case "on_hold": return { status, after_s };
+    case "success": return { status, after_s };
+    case "failed": return { status, after_s, failure_code: "account_frozen" };
+    case "returned": return { status, after_s, via: "ipn", failure_code: "incorrect_account_holder_name" };
+    default: return assertNever(status);
+  }
+}
+
+export async function makeScenario(baseUrl: string, apiKey: string) {
+  // A merchant's own scenario through the typed client; a payout then names it.
+  const client = createClient<paths>({ baseUrl, headers: { "X-API-KEY": apiKey } });
+  const body: ScenarioCreate = {
+    name: "returned_two_days_later", title: "Paid, returned two days later", suffix: "7001",
+    steps: [stepFor("processing", 1), stepFor("success", 2), stepFor("returned", 172800)],
+  };
+  const made = await client.POST("/api/v1/sandbox/scenarios", {
+    params: { header: { "X-Idempotency-Key": "ts-2" } }, body,
+  });
+  if (made.error) return made.error.code;
+  const path: string[] = made.data.path;
+  const listed = await client.GET("/api/v1/sandbox/scenarios");
+  const mine = (listed.data?.scenarios ?? []).filter((s) => s.custom).map((s) => s.name);
+  const paid = await client.POST("/api/v1/payouts", {
+    params: { header: { "X-Idempotency-Key": "ts-3" } },
+    body: { amount: "10.00", scenario: body.name,
+            destination: { type: "bank", bank_code: "HBL", account_number: "12345678900001" } },
+  });
+  // A payout's scenario is a string (a merchant adds its own), not a closed set.
+  const scenario: string | undefined = paid.data?.scenario;
+  return `${path.join(" → ")} ${mine.join(",")} ${scenario}`;
+}
