@@ -52,7 +52,8 @@ def list_scenarios(client: httpx.Client) -> int:
     for s in table.scenarios:
         picked_by = f"…{s.suffix}" if s.suffix else "by name"
         _say(f"{s.name.ljust(width)}  {picked_by:7}  {' → '.join(s.path)}{'  (yours)' if s.custom else ''}")
-        _say(f"{' ' * width}         {s.description}")
+        if s.description:
+            _say(f"{' ' * width}         {s.description}")
     _say(f"{table.review.title} (any scenario with --amount {table.review.min_amount} or more): "
          f"{table.review.description}")
     return 0

@@ -134,3 +134,24 @@ async def test_a_payout_reinitiated_to_another_account_covers_both_scenarios(mer
 
 async def _is(read, status: str) -> bool:
     return await read() == status
+
+
+async def test_a_merchants_own_scenario_is_covered_and_only_for_it(stack, merchant, other_merchant, worker):
+    r = await merchant.post("/sandbox/scenarios", {"name": "paid_after_review_of_docs", "title": "Paid",
+                                                   "steps": [{"status": "processing", "submit": True},
+                                                             {"status": "success"}]})
+    assert r.status_code == 201, r.text
+    before = {s["name"]: s for s in (await coverage_of(merchant))["scenarios"]}
+    assert before["paid_after_review_of_docs"]["payouts"] == 0
+    paid = (await merchant.post("/payouts", payout_body(scenario="paid_after_review_of_docs"))).json()
+
+    async def reached():
+        cov = await coverage_of(merchant)
+        return cov if "paid_after_review_of_docs" in cov["scenarios_reached"] else None
+
+    cov = await wait_for(reached, what=f"{paid['id']} to reach the end of its own scenario")
+    mine = next(s for s in cov["scenarios"] if s["name"] == "paid_after_review_of_docs")
+    assert (mine["title"], mine["payouts"], mine["reached_end"]) == ("Paid", 1, 1)
+    assert "success" not in cov["scenarios_reached"]  # it followed its own, not the suffix's
+    theirs = await coverage_of(other_merchant)
+    assert "paid_after_review_of_docs" not in {s["name"] for s in theirs["scenarios"]}

@@ -49,3 +49,22 @@ async def test_a_payout_that_waits_for_the_bank_says_what_to_do(stack, merchant,
     assert last.startswith("ended pending; it waits for the bank: POST /api/v1/sandbox/payouts/po_")
     assert last.endswith('/simulate {"status": "success"} (or "failed") with this key')
 
+
+
+async def test_a_scenario_of_the_merchants_own_is_listed_and_followed_by_name(stack, merchant, worker, capsys):
+    r = await merchant.post("/sandbox/scenarios", {
+        "name": "declined_after_a_retry", "title": "Declined after a retry",
+        "steps": [{"status": "processing", "submit": True}, {"status": "retrying", "reason": "bank offline"},
+                  {"status": "processing"}, {"status": "failed", "failure_code": "declined"}]})
+    assert r.status_code == 201, r.text
+    code, out = await run_cli(capsys, "trigger", "--list", "--key", merchant.key, "--url", stack.base_url)
+    assert code == 0
+    assert any(line.split()[:3] == ["declined_after_a_retry", "by", "name"] and line.endswith("(yours)")
+               for line in out.splitlines()), out
+    code, out = await run_cli(capsys, "trigger", "declined_after_a_retry", "--key", merchant.key,
+                              "--url", stack.base_url)
+    assert code == 0, out
+    moves = [line.split("status", 1)[1].split("(")[0].strip() for line in out.splitlines() if "  status  " in line]
+    assert moves == ["pending", "pending → processing", "processing → retrying", "retrying → processing",
+                     "processing → failed"]
+    assert "scenario declined_after_a_retry" in out.splitlines()[0]

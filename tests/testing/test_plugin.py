@@ -144,3 +144,42 @@ def test_a_project_with_its_own_sandbox_package_is_told_the_clash_and_the_way_ou
     if how == "pytest":  # the way out the message gives, with every plugin installed here
         without_plugin = run("-p", "no:mypay_sandbox")
         assert without_plugin.returncode == 0, without_plugin.stdout
+
+
+OWN_SCENARIO_SUITE = '''
+import pytest
+
+pytestmark = pytest.mark.mypay_clock("manual")
+STEPS = [{"status": "processing", "after_s": 1, "submit": True}, {"status": "success", "after_s": 2},
+         {"status": "returned", "after_s": 172800, "via": "ipn", "failure_code": "incorrect_account_holder_name"}]
+
+
+def test_own_scenario(mypay_merchant):
+    made = mypay_merchant.create_scenario("returned_two_days_later", STEPS, title="Returned two days later")
+    assert made["path"] == ["pending", "processing", "success", "returned"]
+    payout = mypay_merchant.payout("returned_two_days_later")
+    assert payout["scenario"] == "returned_two_days_later"
+    if WALK:
+        mypay_merchant.advance(until="idle")
+        done = mypay_merchant.get_payout(payout["id"])
+        assert [h["status"] for h in done["status_history"]] == made["path"]
+        assert done["failure"]["iso_reason"] == "BE01"
+'''
+
+
+@pytest.mark.parametrize("walk", [True, False])
+def test_the_gate_takes_a_scenario_the_suite_wrote(pytester, monkeypatch, running_sandbox, walk):
+    """A merchant's own scenario, made by the suite through the plugin, is gated like a built-in one:
+    held when a payout walked it to its end, named as never exercised when none did."""
+    monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
+    monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
+    pytester.makepyfile(test_own=f"WALK = {walk}\n" + OWN_SCENARIO_SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
+                                           "--mypay-require-coverage=returned_two_days_later", timeout=120)
+    result.assert_outcomes(passed=1)
+    if walk:
+        assert result.ret == 0
+        result.stdout.fnmatch_lines(["*mypay coverage gate passed*"])
+    else:
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(["*mypay coverage gate FAILED; never exercised: returned_two_days_later"])
