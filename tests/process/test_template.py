@@ -35,8 +35,10 @@ def _make_in_a_process_of_its_own(cache: Path) -> Path:
     # Not in this process: making it opens the process-wide database pool (sandbox.db),
     # which the suite's in-process API shares.
     out = subprocess.run([sys.executable, "-c", MAKE, str(cache)], capture_output=True, text=True, timeout=120,
-                         check=True)
-    return Path(out.stdout.strip())
+                         check=False)
+    # What went wrong, in the failure itself (a CalledProcessError would show only the exit code).
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return Path(out.stdout.strip().splitlines()[-1])
 
 
 def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path: Path):
