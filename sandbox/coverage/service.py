@@ -68,7 +68,12 @@ async def of_merchant(merchant_id: str) -> Coverage:
     followed: Counter[str] = Counter()
     ended: Counter[str] = Counter()
     operator: Counter[str] = Counter()
-    for row in await db.fetch(_SCENARIO_WALKS_SQL, merchant_id):
+    walks = await db.fetch(_SCENARIO_WALKS_SQL, merchant_id)
+    # A scenario of its own the merchant deleted: its payouts carry their copy.
+    gone = sorted({r["scenario"] for r in walks} - {s.name for s in known})
+    if gone:
+        known += [scenarios.from_script(script) for script in await payout_rows.scripts_of(merchant_id, gone)]
+    for row in walks:
         n = row["n"]
         followed[row["scenario"]] += n
         scenario = next((s for s in known if s.name == row["scenario"]), None)

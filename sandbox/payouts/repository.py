@@ -308,6 +308,15 @@ async def status_histories(merchant_id: str) -> list[tuple[list[str], int]]:
     return [(list(r["statuses"]), r["n"]) for r in rows]
 
 
+async def scripts_of(merchant_id: str, names: list[str]) -> list[str]:
+    """A payout's copy (`script`) of each of these merchant's own scenarios that it made
+    payouts on: coverage reads a scenario the merchant has since deleted from it."""
+    rows = await db.fetch("SELECT DISTINCT ON (scenario) script FROM payout"
+                          " WHERE merchant = $1 AND scenario = ANY($2::varchar[]) AND script IS NOT NULL",
+                          merchant_id, names)
+    return [r["script"] for r in rows]
+
+
 async def simulated_notifications(merchant_id: str) -> int:
     """How many rail notifications the merchant's payouts got from POST
     /sandbox/payouts/{id}/simulate, which names them "sim_…" (a scenario's own callbacks

@@ -93,7 +93,8 @@ class MypaySandbox:
         for scenario in self.scenarios:
             if scenario["name"] == name:
                 return scenario
-        raise KeyError(f"no scenario {name!r}; the sandbox has {[s['name'] for s in self.scenarios]}")
+        raise KeyError(f"no scenario {name!r}; the sandbox has {[s['name'] for s in self.scenarios]} (a merchant's"
+                       " own: mypay_merchant.account_number(name))")
 
     def account_number(self, scenario: str) -> str:
         """A 14-digit bank account number whose last four digits pick `scenario`."""

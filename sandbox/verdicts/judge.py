@@ -37,11 +37,12 @@ def coverage(required: str, scenario_names: Sequence[str], coverages: Iterable[d
     coverages = list(coverages)
     names = required_names(required, scenario_names)
     # The merchants' own scenarios are known too: each coverage lists its merchant's.
-    known = {*scenario_names, *(s["name"] for answer in coverages for s in answer["scenarios"])}
+    # In order, built-in first: the refusal below lists them, so a misspelt own name shows the right one.
+    known = list(dict.fromkeys([*scenario_names, *(s["name"] for answer in coverages for s in answer["scenarios"])]))
     unknown = [n for n in names if n not in known and n not in OPERATOR_PATHS]
     if unknown:
         return Finding(COVERAGE, False, f"asked for what the sandbox does not know: {', '.join(unknown)} "
-                       f"(scenarios: {', '.join(scenario_names)}; operator paths: {', '.join(OPERATOR_PATHS)})",
+                       f"(scenarios: {', '.join(known)}; operator paths: {', '.join(OPERATOR_PATHS)})",
                        missing=[f"{n} (not a scenario or operator path)" for n in unknown])
     reached: set[str] = set()
     for answer in coverages:

@@ -155,3 +155,9 @@ async def test_a_merchants_own_scenario_is_covered_and_only_for_it(stack, mercha
     assert "success" not in cov["scenarios_reached"]  # it followed its own, not the suffix's
     theirs = await coverage_of(other_merchant)
     assert "paid_after_review_of_docs" not in {s["name"] for s in theirs["scenarios"]}
+    # Deleted, it was still walked: its payout's own copy keeps it in the coverage (and the gate).
+    r = await merchant.http.delete("/sandbox/scenarios/paid_after_review_of_docs",
+                                   headers={"X-Idempotency-Key": "del-" + paid["id"]})
+    assert r.status_code == 204, r.text
+    after = await coverage_of(merchant)
+    assert "paid_after_review_of_docs" in after["scenarios_reached"]

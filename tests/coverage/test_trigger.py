@@ -50,7 +50,6 @@ async def test_a_payout_that_waits_for_the_bank_says_what_to_do(stack, merchant,
     assert last.endswith('/simulate {"status": "success"} (or "failed") with this key')
 
 
-
 async def test_a_scenario_of_the_merchants_own_is_listed_and_followed_by_name(stack, merchant, worker, capsys):
     r = await merchant.post("/sandbox/scenarios", {
         "name": "declined_after_a_retry", "title": "Declined after a retry",
@@ -61,6 +60,7 @@ async def test_a_scenario_of_the_merchants_own_is_listed_and_followed_by_name(st
     assert code == 0
     assert any(line.split()[:3] == ["declined_after_a_retry", "by", "name"] and line.endswith("(yours)")
                for line in out.splitlines()), out
+    assert all(line.strip() for line in out.splitlines()), out  # made without a description: no blank line for it
     code, out = await run_cli(capsys, "trigger", "declined_after_a_retry", "--key", merchant.key,
                               "--url", stack.base_url)
     assert code == 0, out
@@ -68,3 +68,4 @@ async def test_a_scenario_of_the_merchants_own_is_listed_and_followed_by_name(st
     assert moves == ["pending", "pending → processing", "processing → retrying", "retrying → processing",
                      "processing → failed"]
     assert "scenario declined_after_a_retry" in out.splitlines()[0]
+    assert out.splitlines()[-1].startswith("ended failed; it can be tried again")

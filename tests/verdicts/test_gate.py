@@ -118,6 +118,11 @@ def test_coverage_and_untested_retries_fall_short_with_exit_1(sandbox, capsys, t
     assert gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "success")[0] == 0
     code, out, _ = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "sucess")
     assert code == 1 and "asked for what the sandbox does not know: sucess" in out
+    # A misspelt name of the merchant's own: the refusal lists its own among what it knows.
+    merchant.create_scenario("paid_at_once", [{"status": "processing", "submit": True}, {"status": "success"}])
+    code, out, _ = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "paid_at_one")
+    assert code == 1 and "does not know: paid_at_one (scenarios: success," in out
+    assert f"{SCENARIO_NAMES[-1]}, paid_at_once; operator paths:" in out
 
 
 def test_a_second_payout_after_a_lost_answer_falls_short_naming_both(sandbox, careful, capsys, tmp_path):
@@ -202,6 +207,9 @@ def test_the_plugin_and_the_command_give_the_same_verdict(sandbox, careful, caps
     short = sandbox.new_merchant(clock="manual")
     short.payout("on_hold")
     short.advance(until="idle")
+    # A scenario of its own, never paid on: `all` is the built-in table for both (the
+    # plugin reads it with the admin key), and its own is gated by name.
+    short.create_scenario("paid_at_once", [{"status": "processing", "submit": True}, {"status": "success"}])
     for merchant in (careful, short):
         session = MypaySandbox(sandbox.url, sandbox.admin_key)
         session.merchants = [merchant]
@@ -212,6 +220,13 @@ def test_the_plugin_and_the_command_give_the_same_verdict(sandbox, careful, caps
         found = plugin._retries_finding(session)
         assert (found.held, found.said, found.details) == (retries["held"], retries["said"], retries["details"])
         session.close()
+    # Each key is judged on its own, whatever the order: the first key's own scenario is no
+    # requirement of the next one's.
+    code, out, _ = gate(capsys, "--url", sandbox.url, "--key", short.key, "--key", careful.key,
+                        "--require-coverage", "all")
+    assert code == 1
+    assert out.count("paid_at_once") == 0, out
+    assert f"  held  coverage: exercised all {len(SCENARIO_NAMES)} asked for" in out
 
 
 def test_the_schema_refuses_what_ci_systems_would_not_read():

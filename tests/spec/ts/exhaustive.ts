@@ -5,7 +5,7 @@
 // an event's `data.status` is no longer tied to its `type`.
 import createClient from "openapi-fetch";
 import { Webhook } from "standardwebhooks";
-import type { components, paths } from "./schema";
+import type { components, operations, paths } from "./schema";
 
 type Payout = components["schemas"]["Payout"];
 type WebhookEvent = components["schemas"]["WebhookEvent"];
@@ -119,8 +119,21 @@ export async function createAndVerify(baseUrl: string, apiKey: string, secret: s
   return `${describeStatus(payout.status)} ${handle(verified)}`;
 }
 
-type StepIn = components["schemas"]["StepIn"];
-type ScenarioCreate = components["schemas"]["ScenarioCreate"];
+// By operationId, as generators that name methods after it (createScenario, listScenarios) see them.
+type ScenarioCreate = operations["createScenario"]["requestBody"]["content"]["application/json"];
+type ScenarioTable = operations["listScenarios"]["responses"][200]["content"]["application/json"];
+type StepIn = ScenarioCreate["steps"][number];
+
+// A step's failure_code is Payout's closed set, neither wider nor narrower: a code one of
+// them gains alone, or a step's becoming a plain string, fails compilation here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const stepCodesArePayoutCodes: Same<NonNullable<StepIn["failure_code"]>,
+  NonNullable<Payout["failure_code"]>> = true;
+
+export function describeStep(step: StepIn): string {
+  // The switch written for payouts covers a step's codes too.
+  return step.failure_code ? `${step.status}: ${nextStep(step.failure_code)}` : step.status;
+}
 
 export function stepFor(status: StepIn["status"], after_s: number): StepIn {
   // Every status a scenario's step may enter: a new one fails compilation here.
@@ -146,10 +159,17 @@ export async function makeScenario(baseUrl: string, apiKey: string) {
   const made = await client.POST("/api/v1/sandbox/scenarios", {
     params: { header: { "X-Idempotency-Key": "ts-2" } }, body,
   });
-  if (made.error) return made.error.code;
+  if (made.error) {
+    // The two refusals this route adds are in the published set of problem codes (a code
+    // missing from it would make these comparisons fail compilation).
+    if (made.error.code === "impossible_timeline") return `refused: ${made.error.detail}`;
+    if (made.error.code === "scenario_taken") return `${body.name} exists already`;
+    return made.error.code;
+  }
   const path: string[] = made.data.path;
   const listed = await client.GET("/api/v1/sandbox/scenarios");
-  const mine = (listed.data?.scenarios ?? []).filter((s) => s.custom).map((s) => s.name);
+  const table: ScenarioTable | undefined = listed.data;
+  const mine = (table?.scenarios ?? []).filter((s) => s.custom).map((s) => s.name);
   const paid = await client.POST("/api/v1/payouts", {
     params: { header: { "X-Idempotency-Key": "ts-3" } },
     body: { amount: "10.00", scenario: body.name,
