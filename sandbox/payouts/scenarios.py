@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 from itertools import chain
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -29,7 +30,7 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     submit: bool = False
     reason: str | None = None
     failure_code: FailureCodeName | None = None
-    via: str | None = None  # "ipn": the rail reports this step through a signed callback
+    via: Literal["ipn"] | None = None  # "ipn": the rail reports this step through a signed callback
 
 
 class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -37,7 +38,7 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     suffix: str | None  # None: chosen only by name (a merchant's scenario may have no suffix)
     title: str
     description: str
-    path: list[str]
+    path: list[StatusName]
     steps: list[Step]
     failure_code: FailureCodeName | None = None
     after_release: list[Step] = []
