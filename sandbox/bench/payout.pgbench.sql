@@ -10,7 +10,7 @@ SELECT payout_insert('po_pgbench_' || :p::text, 'mch_pgbench_' || :m::text, 100,
         '{"type": "bank","bank_code": "HBL","account_number": "12345678900001","account_title": "Bench Payee"}'::jsonb,
         NULL, 'bench', NULL, 0, NULL, NULL,
         '[{"status": "pending","at": "2026-01-01T00-00-00.000000Z","reason": "created"}]'::jsonb,
-        'main', 0, NULL, now(), now());
+        'main', 0, NULL, now(), now(), NULL);
 WITH b AS (
     UPDATE balance
        SET available = available + -100, locked = locked + 100, pending = pending + 0,
