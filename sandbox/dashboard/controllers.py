@@ -177,7 +177,7 @@ async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
     own = await _own(viewer)
     try:
         body = forms.payout_create(form, forms.sample_suffixes([*scenarios.table().scenarios, *own]))
-        payout = await payouts.create(merchant_id, body, own_scenarios=viewer.principal.custom_scenarios)
+        payout = await payouts.create(merchant_id, body, own=own)
     except (ApiError, forms.FormError) as exc:
         status = exc.status if isinstance(exc, ApiError) else 400
         return await _payout_form(request, viewer, dict(form), own, forms.messages_of(exc), status)

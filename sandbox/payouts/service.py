@@ -101,10 +101,11 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
 # request's idempotency `claim`, that one call also takes the key and stores the
 # response (`repository.create_keyed`), and is the whole request's only round trip.
 async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = None, *,
-                 own_scenarios: bool = False) -> Payout:
+                 own_scenarios: bool = False, own: Sequence[Scenario] | None = None) -> Payout:
     """`own_scenarios`: the merchant has scenarios of its own (its key says so), which
-    this payout may pick; asked for only then."""
-    own = await own_scenarios_of(merchant_id) if own_scenarios else ()
+    this payout may pick; asked for only then, unless the caller read them already (`own`)."""
+    if own is None:
+        own = await own_scenarios_of(merchant_id) if own_scenarios else ()
     new = prepare(merchant_id, body, await directory.get(), now(), own)
     row = new.row
     posting = ledger.posting(merchant_id, "payout_created", row.amount, row.id, row.created_at)
