@@ -1,0 +1,5 @@
+"""MyPay Sandbox: a mock payment service provider for payouts."""
+
+from sandbox.core import deferred
+
+deferred.defer()

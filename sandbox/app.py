@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, OpenAPIHeader, Parameter, Schema, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPI, OpenAPIHeader, Parameter, Schema, SecurityScheme
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
@@ -81,10 +81,9 @@ def _closed_request_bodies(schema) -> None:
                 close(media.schema)
 
 
-def _document_headers(app: Litestar) -> None:
+def _document_headers(schema: OpenAPI) -> None:
     """Document the headers the middleware handles: the idempotency key on every
     mutating route, X-Request-ID on every response."""
-    schema = app.openapi_schema
     _closed_request_bodies(schema)
     add_links(schema)
     key_param = Parameter(
@@ -127,7 +126,7 @@ def create_served_app() -> Litestar:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
+    given, settings = settings, settings or get_settings()
     # Here rather than in the CLI: with several uvicorn workers each process builds its
     # app, after uvicorn configured its own logging.
     logs.configure(settings.log_format or "json", settings.log_level)
@@ -139,15 +138,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:
-        if not settings.database_url or not settings.redis_url:
+        # The servers' URLs as they are when the app starts serving: `sandbox up` builds it
+        # before its servers are up (sandbox/serving.py).
+        servers = given or get_settings()
+        if not servers.database_url or not servers.redis_url:
             raise RuntimeError(
                 "SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox api`; "
                 "`sandbox up` sets them (and starts embedded servers when they are unset)."
             )
-        db.configure(settings.database_url)
+        db.configure(servers.database_url)
         await db.start(settings.db_pool_min, settings.db_pool_max, settings.db_statement_timeout_s)
-        await redis_client.start(settings.redis_url)
-        auth_cache.CACHE.start(settings.database_url)
+        await redis_client.start(servers.redis_url)
+        auth_cache.CACHE.start(servers.database_url)
         flusher.start()
 
     async def shutdown() -> None:
@@ -202,8 +204,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
-    _document_headers(app)
-    openapi_spec.publish(app)
+    openapi_spec.publish_on_first_use(app, adjust=_document_headers)
     _fix_options_allow(app)
     observe(app)
     return app

