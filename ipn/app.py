@@ -83,17 +83,20 @@ async def health() -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
+    given, settings = settings, settings or get_settings()
     logs.configure(settings.log_format or "json", settings.log_level)
     # IPN requests join the API's latency histogram in Redis (route `/ipn/rail`).
     flusher = metrics.Flusher(settings.metrics_flush_s)
 
     async def startup() -> None:
-        if not settings.database_url or not settings.redis_url:
+        # The servers' URLs as they are when the app starts serving: `sandbox up` builds it
+        # before its servers are up (sandbox/serving.py).
+        servers = given or get_settings()
+        if not servers.database_url or not servers.redis_url:
             raise RuntimeError("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox ipn`")
-        db.configure(settings.database_url)
+        db.configure(servers.database_url)
         await db.start(settings.db_pool_min, settings.db_pool_max, settings.db_statement_timeout_s)
-        await redis_client.start(settings.redis_url)
+        await redis_client.start(servers.redis_url)
         rail_secret()
         flusher.start()
 

@@ -325,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="run everything here (embedded PostgreSQL/Redis unless URLs are set)")
     up.add_argument("--fresh", action="store_true", help="delete the data dir first (stopping its servers)")
+    up.add_argument("--api-workers", type=int, metavar="N",
+                    help="API processes behind the API port (default: SANDBOX_API_WORKERS, else one per core, "
+                         "at most 4)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("api", help="run the API (uvicorn) on SANDBOX_API_PORT").set_defaults(func=cmd_api)
     worker = sub.add_parser("worker", help="run one arq worker (payout steps, rail callbacks, sweeper)")

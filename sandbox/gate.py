@@ -19,6 +19,8 @@ handling would render the same problem outside it, unseen)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -62,7 +64,9 @@ class Gate:
         if entry is None:  # an admin key: not a merchant's request
             await self._pass(scope, receive, send, principal)
             return
-        send = entry.capture(send)
+        # A mutating request's entry is written before its answer leaves (the journal's reason).
+        mutating = entry.method in MUTATING
+        send = entry.capture(send, partial(JOURNAL.write_before_answer, scope, entry) if mutating else None)
         try:
             await JOURNAL.before(scope, entry, principal)
             await self._pass(scope, receive, send, principal, entry)

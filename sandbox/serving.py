@@ -2,14 +2,24 @@
 and httptools (with a limit on the size of a request's headers: sandbox/head_limit.py),
 our JSON logs from the first line, no access log (the app logs each request itself).
 `sandbox api`, `sandbox ipn` and the bench's reference apps use it, so a benchmark
-compares like with like."""
+compares like with like.
+
+The app is imported and built before anything else, once: started by `sandbox up`, while
+it starts the servers (sandbox/start_gate.py); with several processes, before they are
+forked from this one, so each starts serving at once and shares the built app's memory
+until it writes to it. uvicorn's own supervisor keeps them (restarts one that dies or
+stops answering, stops them on SIGTERM); it would start each by spawning a new
+interpreter that imports and builds everything again, so it is handed a fork context."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 from sandbox.settings import get_settings
 
-# How long a worker process may take to start (import the app) before the supervisor
-# gives up on it.
+# How long a worker process may take to start before the supervisor gives up on it: a
+# forked one only connects its pools, but on a busy machine even that has taken seconds.
 WORKER_START_S = 60
 
 
@@ -20,16 +30,41 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
     from sandbox.observability import logs
     from sandbox.start_gate import wait_at_gate
 
-    # Started by `sandbox up` before its servers: the app is imported meanwhile.
-    wait_at_gate(factory.split(":")[0])
     settings = get_settings()
     # Our log lines from the start, in this process too (with several workers it is the
     # supervisor, whose start/stop lines uvicorn's own config would print as plain text).
     logs.configure(settings.log_format or "json", settings.log_level)
-    # With several workers, uvicorn's supervisor kills a child that has not answered its
-    # health ping within `timeout_worker_healthcheck` (5 s by default) and starts another:
-    # on a busy machine a child still importing the app was killed and replaced forever.
-    uvicorn.run(factory, factory=True, host=settings.api_host, port=port, workers=workers, loop="uvloop",
-                http=HeadLimitedProtocol, log_level=settings.log_level.lower(), log_config=None, access_log=False,
-                timeout_worker_healthcheck=WORKER_START_S)
+    config = uvicorn.Config(factory, factory=True, host=settings.api_host, port=port, workers=workers,
+                            loop="uvloop", http=HeadLimitedProtocol, log_level=settings.log_level.lower(),
+                            log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_START_S)
+    config.load()  # import and build the app (the app reads the servers' URLs when it starts)
+    wait_at_gate()
+    if workers <= 1:
+        uvicorn.Server(config).run()
+    else:
+        _serve_forked(config)
     return 0
+
+
+def _serve_forked(config) -> None:
+    import multiprocessing
+
+    from uvicorn import _subprocess
+    from uvicorn.supervisors import Multiprocess
+
+    # uvicorn starts each process through this context (spawn by default).
+    _subprocess.spawn = multiprocessing.get_context("fork")  # pyright: ignore[reportAttributeAccessIssue]
+    parent = os.getpid()
+    os.register_at_fork(after_in_child=lambda: _end_with(parent))
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def _end_with(parent: int) -> None:
+    """In a forked API process: die with the process that forked it. Killed alone (kill -9,
+    the OOM killer), the supervisor would leave its processes serving on the port, and the
+    one `sandbox up` starts in its place could not bind it."""
+    from sandbox.embedded import _die_with_parent
+
+    _die_with_parent(signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)

@@ -23,6 +23,19 @@ def _int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+# Each API process keeps its own pool of up to SANDBOX_DB_POOL_MAX connections, and the
+# embedded PostgreSQL allows 100 in all (the worker's and the IPN's pools among them): a
+# 64-core runner gets 4 API processes by default, and --api-workers to choose more.
+API_WORKERS_MAX = 4
+
+
+def default_api_workers() -> int:
+    """One per core this process may run on (its CPU affinity, which a container's cpuset
+    narrows), at most API_WORKERS_MAX."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, API_WORKERS_MAX))
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -92,7 +105,9 @@ class Settings:
     # How often each API and worker process adds its request and job timings to the
     # totals in Redis that /metrics serves (sandbox/observability/metrics.py).
     metrics_flush_s: float = field(default_factory=lambda: _float("SANDBOX_METRICS_FLUSH_S", 1.0))
-    api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", 1))
+    # API processes behind the API port (`sandbox api`, `sandbox up --api-workers N`): one per
+    # core this process may use, up to API_WORKERS_MAX (sandbox/serving.py).
+    api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", default_api_workers()))
     # The worker's scheduling priority (os.nice: 0 to 19, higher yields more): on a machine
     # whose cores the API and the worker share, a worker working through a backlog takes
     # less of the CPU the API's answers need (figures in docs/benchmark.md).

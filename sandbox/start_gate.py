@@ -1,13 +1,12 @@
-"""`sandbox up` starts its API and IPN processes before PostgreSQL and Redis are up: most
-of a process' start is importing its code, which needs no server, so that happens while
-`up` starts the servers, migrates and seeds. Each such process then waits at its gate (a
-pipe whose read end it inherited, named by SANDBOX_START_GATE_FD) until `up` writes the
-servers' URLs into it; if `up` closes the pipe without a word (it failed or was stopped)
-the process exits quietly."""
+"""`sandbox up` starts its API process before PostgreSQL and Redis are up: most of a
+process' start is importing its code and building its app, which need no server, so that
+happens while `up` starts the servers, migrates and seeds (sandbox/serving.py). Such a
+process then waits at its gate (a pipe whose read end it inherited, named by
+SANDBOX_START_GATE_FD) until `up` writes the servers' URLs into it; if `up` closes the
+pipe without a word (it failed or was stopped) the process exits quietly."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 
@@ -36,14 +35,12 @@ class StartGate:
             self._write = -1
 
 
-def wait_at_gate(module: str) -> None:
-    """In a process `up` started behind a gate: import `module` (the slow part), then
-    wait for the servers' URLs and put them in this process' environment. Nothing to do
-    in a process started without a gate."""
+def wait_at_gate() -> None:
+    """In a process `up` started behind a gate: wait for the servers' URLs and put them in
+    this process' environment. Nothing to do in a process started without a gate."""
     fd = get_settings().start_gate_fd
     if fd is None:
         return
-    importlib.import_module(module)
     with os.fdopen(fd, "rb") as gate:
         line = gate.readline()
     if not line:

@@ -26,10 +26,12 @@ CHILDREN: list[tuple[str, list[str]]] = [
     ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
     ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
 ]
-# Started first, behind a gate (sandbox/start_gate.py): they import their app while the
-# servers start. The worker starts when the gate opens, so on a machine of few cores its
-# imports do not compete with the API's, which /ready waits for.
-GATED = ("api", "ipn")
+# Started first, behind a gate (sandbox/start_gate.py): it imports and builds its app
+# while the servers start. The others start once the API answers /ready: until then, on a
+# machine of few cores, their imports would take the CPU the API's start is waiting for,
+# and nothing needs them before a first request (a payout's jobs wait in Redis for the
+# worker; a rail callback the IPN cannot take yet is sent again).
+GATED = ("api",)
 READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 ADMIN_KEY_FILE = "admin-key"
@@ -133,12 +135,13 @@ def local_url(settings: Settings, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, embedded: list[str]) -> None:
+def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, embedded: list[str],
+            api_workers: int) -> None:
     base = local_url(settings, settings.api_port)
     lines = [
         "",
         "MyPay Sandbox",
-        f"  API        {base}/api/v1",
+        f"  API        {base}/api/v1  ({api_workers} process{'es' if api_workers > 1 else ''})",
         f"  Docs       {base}/schema",
         f"  Dashboard  {base}/dashboard  (sign in with a key below)",
         f"  IPN        {local_url(settings, settings.ipn_port)}/ipn/rail",
@@ -218,8 +221,14 @@ def run(args: argparse.Namespace) -> int:
         lock.close()
         return fail(f"{' and '.join(busy)} already in use on {settings.api_host}; "
                      "set the variable to a free port")
+    if args.api_workers is not None and args.api_workers < 1:
+        lock.close()
+        return fail("--api-workers must be 1 or more")
     servers = []  # embedded servers, stopped in reverse order
     supervisor = Supervisor(child_env((), {}))
+    if args.api_workers is not None:
+        supervisor.env["SANDBOX_API_WORKERS"] = str(args.api_workers)
+    api_workers = args.api_workers or settings.api_workers
     gates: dict[str, StartGate] = {}
     try:
         with stop_signals_raise():
@@ -240,20 +249,22 @@ def run(args: argparse.Namespace) -> int:
             report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
             t_seeded = time.monotonic()
             embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
-            _banner(settings, report, admin_key, key_file, embedded)
+            _banner(settings, report, admin_key, key_file, embedded, api_workers)
 
             urls = {"SANDBOX_DATABASE_URL": database_url, "SANDBOX_REDIS_URL": redis_url}
             supervisor.env.update(urls)  # for every start from now on, restarts included
             for gate in gates.values():
                 gate.open(urls)
+            supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
+            t_api = time.monotonic()
             for name, argv in CHILDREN:
                 if name not in GATED:
                     supervisor.start(name, argv)
-            supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
             supervisor.wait_ready(f"{local_url(settings, settings.ipn_port)}/health", READY_TIMEOUT)
             now = time.monotonic()
-            say(f"ready in {now - started:.2f}s (servers {t_servers - started:.2f}s, migrate and seed "
-                 f"{t_seeded - t_servers:.2f}s, processes {now - t_seeded:.2f}s); Ctrl-C stops everything")
+            say(f"ready in {now - started:.2f}s (API /ready after {t_api - started:.2f}s: servers "
+                f"{t_servers - started:.2f}s, migrate and seed {t_seeded - t_servers:.2f}s, "
+                f"API {t_api - t_seeded:.2f}s; then IPN {now - t_api:.2f}s); Ctrl-C stops everything")
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
             supervisor.watch()  # restarts what dies, until a stop signal or it gives up

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
+import os
 import queue
 import re
 import sys
@@ -260,3 +261,20 @@ def configure(fmt: str, level: str = "INFO") -> None:
 def _flush() -> None:
     if _listener is not None:
         _listener.stop()
+
+
+def _pause_writer() -> None:
+    if _listener is not None:
+        _listener.stop()
+
+
+def _resume_writer() -> None:
+    global _listener
+    if _listener is not None:
+        _listener = _Writer(_listener.records, _listener.stream, _listener.fmt)
+
+
+# A forked process has no writer thread (only the thread that forked goes on in it), and a
+# thread stopped mid-write would leave the stream's lock held in it: the writer stops
+# before a fork and each side starts its own after (`sandbox api` forks its processes).
+os.register_at_fork(before=_pause_writer, after_in_parent=_resume_writer, after_in_child=_resume_writer)

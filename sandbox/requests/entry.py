@@ -9,7 +9,7 @@ is redacted as the row is made (redaction.py), the one place every entry passes.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from time import perf_counter
@@ -86,9 +86,10 @@ class Entry:
         self.response_body = body[:BODY_MAX]
         self.response_size = len(body)
 
-    def capture(self, send: Send) -> Send:
+    def capture(self, send: Send, before_last: Callable[[], Awaitable[None]] | None = None) -> Send:
         """`send` that records the answer on its way; the fault (set on `downstream` later)
-        sees it after this record, so the log keeps the true answer."""
+        sees it after this record, so the log keeps the true answer. `before_last` runs
+        before the answer's last bytes go on."""
         self.downstream = send
 
         async def captured(message: Message) -> None:
@@ -104,6 +105,8 @@ class Entry:
                     self.response_body = chunk[:BODY_MAX]
                 elif len(self.response_body) < BODY_MAX:
                     self.response_body = (self.response_body + chunk)[:BODY_MAX]
+                if before_last is not None and not message.get("more_body", False):
+                    await before_last()
             await self.downstream(message)
 
         return captured

@@ -80,6 +80,18 @@ class Journal:
         if (entry := of(scope)) is not None:
             entry.written = True
 
+    async def write_before_answer(self, scope: Scope, entry: Entry) -> None:
+        """A mutating request whose entry did not commit with an effect (a replay, a
+        refusal): written before the last of its answer leaves, so the client that reads
+        its log next finds it, whichever API process answers that read (each holds its own
+        batch: `writer.WRITER`). Best effort, as a batch is."""
+        if entry.written:
+            return
+        _take_key_use(scope, entry)
+        entry.finish()
+        entry.written = True
+        await writer.write_now(entry)
+
     def end(self, scope: Scope, entry: Entry) -> None:
         """Hand the entry to the writer, once: when the request is done, or as soon as its
         true answer is known when a fault after commit holds or drops it."""

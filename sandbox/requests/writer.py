@@ -3,7 +3,10 @@ middleware's transaction writes its entry in that transaction (`in_transaction`)
 never shows less than happened. Every other entry is written after its answer, in a
 batch: the gate hands it over (`later`) and one COPY a moment later writes all that came
 in meanwhile, so a GET costs no round trip of its own. Reading the log first writes what
-this process holds (`flush`), so a client reading its log right after a request sees it.
+this process holds (`flush`), so a client reading its log right after a request sees it;
+with several API processes a read may be answered by another one, so a mutating
+request's entry that no effect wrote is written before its answer leaves
+(`Journal.write_before_answer`), and only reads wait for a batch (50 ms at most).
 
 Batches are best effort: when the database is away, a failed batch is logged and dropped
 (the requests it holds were answered; their effects, if any, are in the database)."""
@@ -64,6 +67,14 @@ class Writer:
 
 
 WRITER = Writer()
+
+
+async def write_now(entry: Entry) -> None:
+    """Write a finished entry now, on its own (best effort, as a batch)."""
+    try:
+        await store.insert(entry.record())
+    except Exception as exc:  # noqa: BLE001 - the answer goes out; only its record is lost
+        log.warning("request log: an entry not written (%s: %s)", type(exc).__name__, exc)
 
 
 async def in_transaction(entry: Entry) -> None:

@@ -96,7 +96,8 @@ async def test_a_mutating_requests_entry_commits_with_its_effect(merchant):
 async def test_a_payouts_entry_is_written_by_the_one_call_that_makes_the_payout(merchant, monkeypatch):
     """POST /payouts' entry commits with the payout, in its one database call: with the
     batches written after the answers switched off, it is there all the same; the calls
-    that made no payout (a replay, a refusal) wrote none."""
+    that made no payout (a replay, a refusal) are written on their own before their answers
+    leave (a next read may be answered by another API process), never by a batch."""
     from sandbox.requests.writer import WRITER
 
     monkeypatch.setattr(WRITER, "later", lambda entry: None)
@@ -108,9 +109,12 @@ async def test_a_payouts_entry_is_written_by_the_one_call_that_makes_the_payout(
     refused = await merchant.post("/payouts", payout_body(amount="99999999.00"))
     assert refused.json()["code"] == "insufficient_funds"
 
-    rows = await db.fetch("SELECT * FROM request_log WHERE merchant = $1", merchant.merchant_id)
-    assert [(r["id"], r["status"], r["idempotency_key"], r["idempotency_outcome"], list(r["object_ids"]))
-            for r in rows] == [("req-one-call", 201, key, "first", [created.json()["id"]])]
+    rows = await db.fetch("SELECT * FROM request_log WHERE merchant = $1 ORDER BY number", merchant.merchant_id)
+    made = created.json()["id"]
+    assert [(r["status"], r["idempotency_key"], r["idempotency_outcome"], list(r["object_ids"])) for r in rows] == [
+        (201, key, "first", [made]), (201, key, "replayed", [made]),
+        (refused.status_code, rows[2]["idempotency_key"], "first", [])]
+    assert rows[0]["id"] == "req-one-call" and rows[2]["id"] == refused.headers["X-Request-ID"]
     row = rows[0]
     assert bytes(row["response_body"]) == created.content and b'"one-call"' in bytes(row["request_body"])
     assert row["route"] == "/api/v1/payouts" and row["duration_ms"] > 0
