@@ -25,36 +25,45 @@ def goal_lines(goals: list[dict], width: int = 52) -> list[str]:
     return lines
 
 
-def render(result: dict) -> str:
-    def row(name: str, r: dict, extra: str = "") -> str:
-        p50 = f"{r['p50_ms']:8.2f}" if r.get("p50_ms") is not None else f"{'':>8}"
-        p99 = f"{r['p99_ms']:8.2f}" if r.get("p99_ms") is not None else f"{'':>8}"
-        return f"  {name:<34}{r['requests_per_s']:>10.1f}{p50}{p99}{r['errors']:>8}  {extra}"
+def _row(name: str, r: dict, extra: str = "") -> str:
+    p50 = f"{r['p50_ms']:8.2f}" if r.get("p50_ms") is not None else f"{'':>8}"
+    p99 = f"{r['p99_ms']:8.2f}" if r.get("p99_ms") is not None else f"{'':>8}"
+    return f"  {name:<34}{r['requests_per_s']:>10.1f}{p50}{p99}{r['errors']:>8}  {extra}"
 
+
+def _scaling_rows(scaling: dict) -> list[str]:
+    n = scaling["processes"]
+    return [_row(f"{what}, {k} API process{'es' if k > 1 else ''}", scaling[f"{key}_{k}"],
+                 f"({scaling[f'{key}_ratio']} x one)" if k == n else "")
+            for what, key in (("POST spread", "post"), ("GET", "get")) for k in (1, n)]
+
+
+def render(result: dict) -> str:
     s = result["settings"]
     lines = [
         f"sandbox bench: {s['duration_s']:g}s a phase, wrk {s['wrk_threads']} threads x {s['connections']} "
         f"connections, {s['merchants']} merchants, {s['cpus']} CPUs, {s['api_workers']} API worker(s)",
         "",
         f"  {'phase':<34}{'per s':>10}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}",
-        row("POST /payouts, spread", result["post_spread"]),
-        row("POST /payouts, one hot merchant", result["post_hot"]),
-        row("POST /payouts, half the peak", result["post_half_peak"],
+        _row("POST /payouts, spread", result["post_spread"]),
+        _row("POST /payouts, one hot merchant", result["post_hot"]),
+        _row("POST /payouts, half the peak", result["post_half_peak"],
             f"(target {result['post_half_peak']['target_per_s']:.0f}/s)"),
-        row("GET /payouts/{id}", result["get_payout"]),
-        row("hello-world (bare Litestar)", result["hello_world"]),
-        row("ceiling: bare GET, same statement", result["ceiling_get"]),
-        row("ceiling: bare POST, pgbench's tx", result["ceiling_post_transaction"], "(6 round trips)"),
-        row("ceiling: bare POST, one statement", result["ceiling_post_statement"], "(1 round trip)"),
-        row("ceiling: bare GET + rate limit", result["ceiling_get_limited"], "(+1 Redis round trip)"),
-        row("ceiling: one statement + rate limit", result["ceiling_post_limited"], "(+1 Redis round trip)"),
-        row(f"pgbench, same SQL ({s['pgbench_clients']} clients)", result["pgbench"],
+        _row("GET /payouts/{id}", result["get_payout"]),
+        _row("hello-world (bare Litestar)", result["hello_world"]),
+        _row("ceiling: bare GET, same statement", result["ceiling_get"]),
+        _row("ceiling: bare POST, pgbench's tx", result["ceiling_post_transaction"], "(6 round trips)"),
+        _row("ceiling: bare POST, one statement", result["ceiling_post_statement"], "(1 round trip)"),
+        _row("ceiling: bare GET + rate limit", result["ceiling_get_limited"], "(+1 Redis round trip)"),
+        _row("ceiling: one statement + rate limit", result["ceiling_post_limited"], "(+1 Redis round trip)"),
+        _row(f"pgbench, same SQL ({s['pgbench_clients']} clients)", result["pgbench"],
             f"(avg latency {result['pgbench'].get('latency_avg_ms')} ms)"),
         f"  {'worker, payouts settled':<34}{result['worker']['settled_per_s']:>10.1f}"
         f"{'':>16}{'':>8}  ({result['worker']['steps']} steps in {result['worker']['seconds']}s, "
         f"{result['worker']['workers']} process(es))",
-        row("POST /payouts, worker settling", result["post_while_settling"],
+        _row("POST /payouts, worker settling", result["post_while_settling"],
             f"(worker settled {result['post_while_settling']['worker_settled_per_s']:.1f}/s beside it)"),
+        *_scaling_rows(result["scaling"]),
         "",
         "  goals",
     ]

@@ -44,16 +44,22 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert batch["rows"] == 200 and sum(batch["counts"].values()) == 200 and batch["ledger_invariant"] == "holds"
     assert 0 < batch["completed_s"] <= batch["all_payouts_final_s"] and batch["api_peak_rss_mb_at_end"] > 0
     assert "worker settling" in done.stdout and "batch of 200 rows" in done.stdout
+    # One API process and two behind the same port, POST and GET each.
+    scaling = result["scaling"]
+    for phase in ("post_1", "get_1", "post_2", "get_2"):
+        assert scaling[phase]["requests"] > 0 and scaling[phase]["errors"] == 0, (phase, scaling[phase])
+    assert "GET, 2 API processes" in done.stdout
     # The goals: the request path against its rate-limited ceilings, the worker against the
-    # create rate, POST beside a worker against pgbench, and (with --batch) the batch's
-    # times scaled to 100,000 rows.
+    # create rate, POST's p99 beside a worker, what a second API process brings, and (with
+    # --batch) the batch's times scaled to 100,000 rows.
     assert set(result["ratios"]) == {"get_vs_limited_ceiling", "post_vs_limited_ceiling", "hot_vs_spread",
-                                     "half_peak_p99_ms", "worker_vs_create", "post_while_settling_vs_pgbench",
-                                     "worker_vs_create_while_settling", "batch_created_s", "batch_final_s"}
+                                     "half_peak_p99_ms", "worker_vs_create", "post_while_settling_p99_ms",
+                                     "worker_vs_create_while_settling", "get_scaled_vs_one", "post_scaled_vs_one",
+                                     "batch_created_s", "batch_final_s"}
     assert all(value is not None for value in result["ratios"].values())
     assert result["ratios"]["batch_created_s"] == round(batch["completed_s"] * 500, 1)
     assert set(result["other_ratios"]) == {"get_vs_ceiling", "post_vs_statement_ceiling", "post_vs_pgbench",
-                                           "get_vs_hello"}
+                                           "get_vs_hello", "post_while_settling_vs_pgbench"}
     assert [g["figure"] for g in result["goals"]] == list(result["ratios"])
     assert all(isinstance(g["met"], bool) for g in result["goals"])
     # What the bare app doing the same database work reaches, over the same references.
@@ -92,7 +98,7 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     # Whether the soak held, goal by goal, as the phases' goals are printed.
     goals = {g["figure"]: g for g in result["goals"]}
     assert set(goals) == {"payouts_behind_min", "deliveries_behind_min", "errors", "api_rss_growth_after_warmup_mb",
-                          "worker_rss_growth_after_warmup_mb", "worst_minute_p99_ms"}
+                          "worker_rss_growth_after_warmup_mb", "worst_minute_p99_ms", "cpu_ms_per_delivery"}
     assert goals["errors"]["met"] and goals["errors"]["value"] == 0
     assert goals["worst_minute_p99_ms"]["value"] == max(result["p99_ms_by_minute"])
     for goal in result["goals"]:

@@ -14,9 +14,11 @@ def test_a_drain_that_timed_out_counts_only_what_it_finished() -> None:
     assert nothing_left["done_while_draining"] is None
 
 
-def _result(p99s: list[float], rss: dict, behind: tuple[int, int]) -> dict:
+def _result(p99s: list[float], rss: dict, behind: tuple[int, int], drained_per_s: float | None = None,
+            drain_cores: float = 1.6) -> dict:
     return {"achieved_per_s": 200.0, "errors": 0, "p99_ms_by_minute": p99s, "rss_mb": rss,
-            "delivery_rates": {"made_while_loading": 700.0},
+            "delivery_rates": {"made_while_loading": 700.0, "done_while_draining": drained_per_s},
+            "cpu_cores": {"drain": {"worker": 0.9, "postgres": 0.6, "machine": drain_cores}},
             "behind_at_end": {"payouts_unsettled": behind[0], "deliveries_pending": behind[1]}}
 
 
@@ -42,3 +44,14 @@ def test_a_soak_of_one_minute_judges_memory_from_its_start() -> None:
     figures = soak._figures(_result([40.0], rss, (0, 0)))
     assert figures["api_rss_growth_after_warmup_mb"] == 40.0
     assert figures["payouts_behind_min"] == 0.0 and figures["deliveries_behind_min"] == 0.0
+
+
+def test_cpu_per_delivery_is_the_machine_while_draining_over_what_it_delivered() -> None:
+    rss = {"start": {"api": 100.0, "worker": 60.0}, "end": {"api": 100.0, "worker": 60.0}}
+    # 1.6 busy cores delivering 800 a second: 2 ms of the machine's CPU each.
+    figures = soak._figures(_result([40.0], rss, (0, 4_000), drained_per_s=800.0))
+    goals = {g["figure"]: g for g in report.judge(soak.GOALS, figures)}
+    assert goals["cpu_ms_per_delivery"]["value"] == 2.0 and not goals["cpu_ms_per_delivery"]["met"]
+    assert soak._figures(_result([40.0], rss, (0, 4_000), drained_per_s=2_000.0))["cpu_ms_per_delivery"] == 0.8
+    # Nothing was left to drain: no figure, and the goal is not called met without one.
+    assert soak._figures(_result([40.0], rss, (0, 0)))["cpu_ms_per_delivery"] is None
