@@ -25,6 +25,7 @@ WORKER_START_S = 60
 
 def serve(factory: str, port: int, workers: int = 1) -> int:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from sandbox.head_limit import HeadLimitedProtocol
     from sandbox.observability import logs
@@ -39,24 +40,31 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
                             log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_START_S)
     config.load()  # import and build the app (the app reads the servers' URLs when it starts)
     wait_at_gate()
-    if workers <= 1:
-        uvicorn.Server(config).run()
-    else:
-        _serve_forked(config)
-    return 0
+    # As `uvicorn.run` ends: a server that never started (its app's startup failed) exits 3.
+    try:
+        if workers <= 1:
+            server = uvicorn.Server(config)
+            server.run()
+            return 0 if server.started else STARTUP_FAILURE
+        return _serve_forked(config)
+    except KeyboardInterrupt:
+        return 0
 
 
-def _serve_forked(config) -> None:
+def _serve_forked(config) -> int:
     import multiprocessing
 
     from uvicorn import _subprocess
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
     # uvicorn starts each process through this context (spawn by default).
     _subprocess.spawn = multiprocessing.get_context("fork")  # pyright: ignore[reportAttributeAccessIssue]
     parent = os.getpid()
     os.register_at_fork(after_in_child=lambda: _end_with(parent))
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()  # until SIGTERM, or a process that failed to start (the supervisor then stops)
+    return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
 
 
 def _end_with(parent: int) -> None:
