@@ -9,8 +9,7 @@ other so they do not share the machine:
 
 1. POST /payouts with wrk, spread over `--merchants` merchants, then on one hot merchant
    (`post_payouts.lua`: a unique idempotency key per request);
-2. GET /payouts/{id} (`get_paths.lua`); then POST spread and GET again against one API
-   process and against two behind the same port (`scaling.py`);
+2. GET /payouts/{id} (`get_paths.lua`);
 3. a bare Litestar hello-world (`hello.py`) served with the same uvicorn settings;
 4. POST /payouts spread again, paced by wrk's delay() to half the spread peak, for p99
    at half load (wrk2 is not available: `pace.lua` paces each thread on a fixed grid);
@@ -19,7 +18,9 @@ other so they do not share the machine:
    the GET and POST goals could reach here;
 6. pgbench running the same transaction as SQL (`payout.pgbench.sql`);
 7. POST /payouts spread while one `sandbox worker` process settles payouts (the
-   `sandbox up` case, `mixed.py`), its p99 beside the worker's rate;
+   `sandbox up` case, `mixed.py`), its p99 beside the worker's rate; then POST spread and
+   GET again against one fresh API process and against two behind the same port, each
+   after a warm-up (`scaling.py`);
 8. one `sandbox worker` process settling the payouts the POST phases made;
 9. with `--batch ROWS`: a ROWS-row CSV through a fresh API process and one worker, until
    every payout is final (`mixed.py`, `batch.py`).
@@ -155,11 +156,6 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     say("GET /payouts/{id}")
     get = wrk(stack.api_url + "/api/v1/payouts", "get_paths.lua", [str(paths_file)], duration=d, connections=c,
               threads=t)
-    stop(api)  # the scaling phase starts its own on the same port
-    scaling = scaling_phase(stack, post, spread_file, paths_file, run_tag, duration=d, connections=c, threads=t)
-    api = spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, api_log)
-    stack.procs.append(api)
-    wait_http(stack.api_url + "/api/v1/ready", api, api_log)
 
     hello_port = free_port()
     hello_log = stack.logs / "hello.log"
@@ -196,7 +192,11 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     if asyncio.run(with_db(stack, count_unsettled)) == 0:
         say("POST /payouts spread again: a backlog for the worker phase")
         wrk(post, "post_payouts.lua", [str(spread_file), f"{run_tag}b"], duration=d, connections=c, threads=t)
-    stop(api)  # the worker phase has the machine to itself (with PostgreSQL and Redis)
+    stop(api)
+    # Last of the API's phases: it starts its own API processes on the same port (a phase
+    # after it would meet a cold one).
+    scaling = scaling_phase(stack, post, spread_file, paths_file, run_tag, duration=d, connections=c, threads=t)
+    # The worker phase has the machine to itself (with PostgreSQL and Redis).
     say(f"worker: {args.workers} process(es) settling the payouts made above")
     worker = worker_phase(stack, d, args.workers)
 
