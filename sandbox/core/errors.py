@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import msgspec
-from litestar import Response
+
+if TYPE_CHECKING:
+    from litestar import Response
 
 log = logging.getLogger("sandbox.errors")
 
@@ -182,6 +185,8 @@ class Unavailable(ApiError):
 
 
 def render(error: ApiError, request_id: str) -> Response[bytes]:
+    from litestar import Response  # here: the processes that only raise these (`up`, the worker) need no Litestar
+
     problem = Problem(
         type=PROBLEM_TYPE_BASE + error.code,
         title=error.title,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import TYPE_CHECKING
 
-from litestar.types import Scope
+if TYPE_CHECKING:
+    from litestar.types import Scope
 
 
 def new_id(prefix: str) -> str:
