@@ -60,14 +60,17 @@ class WebhookDelivery(Table, tablename="webhook_delivery"):
     id = Varchar(length=40, primary_key=True)
     number = BigSerial()
     merchant = ForeignKey(Merchant, null=False)
-    event = ForeignKey(OutboxEvent, null=False, index=True)
+    # Looked up by event through `one_per_generation`, which starts with it (migration
+    # 2026-11-25T13:00 dropped the index of its own).
+    event = ForeignKey(OutboxEvent, null=False)
     endpoint = ForeignKey(WebhookEndpoint, null=False, index=True)
     generation = Integer(default=0)
     seq = BigInt()
     status = Varchar(length=16, default="pending")  # pending | succeeded | failed | cancelled
     attempts = Integer(default=0)
     # When the next attempt is due; NULL once the delivery is finished (the sweeper's index).
-    next_attempt_at = Timestamptz(null=True, default=None, index=True)
+    # Indexed only where not NULL (`webhook_delivery_due`, made by migration 2026-11-25T13:00).
+    next_attempt_at = Timestamptz(null=True, default=None)
     # Whoever holds an unexpired lease is making the next attempt; nobody else may.
     lease_until = Timestamptz(null=True, default=None)
     lease_token = Varchar(length=32, null=True, default=None)
