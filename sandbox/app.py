@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
+
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
@@ -177,34 +181,54 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                      idempotency=IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes))],
         security=[{"apiKey": []}],
     )
-    app = Litestar(
-        # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
-        # /metrics (Prometheus) is left out of the spec too; see sandbox/observability/metrics.py.
-        route_handlers=[public, authenticated, *dashboard.routers(rate_limiter), metrics.metrics_endpoint],
-        # Routes that act many times on the merchant's behalf count that too (the receiver audit).
-        state=State({"rate_limiter": rate_limiter}),
-        template_config=dashboard.template_config(),
-        on_startup=[startup],
-        on_shutdown=[shutdown],
-        exception_handlers={Exception: exception_handler},
-        # Logging is ours (sandbox/observability/logs.py); Litestar's default config would replace it.
-        logging_config=None,
-        request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="MyPay Sandbox API",
-            version=VERSION,
-            description="A mock payment service provider for payouts. Amounts are decimal strings in PKR.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "apiKey": SecurityScheme(type="apiKey", name="X-API-KEY", security_scheme_in="header")
-                }
+    with _pydantic_unseen():
+        app = Litestar(
+            # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
+            # /metrics (Prometheus) is left out of the spec too; see sandbox/observability/metrics.py.
+            route_handlers=[public, authenticated, *dashboard.routers(rate_limiter), metrics.metrics_endpoint],
+            # Routes that act many times on the merchant's behalf count that too (the receiver audit).
+            state=State({"rate_limiter": rate_limiter}),
+            template_config=dashboard.template_config(),
+            on_startup=[startup],
+            on_shutdown=[shutdown],
+            exception_handlers={Exception: exception_handler},
+            # Logging is ours (sandbox/observability/logs.py); Litestar's default config would replace it.
+            logging_config=None,
+            request_max_body_size=settings.max_body_bytes,
+            openapi_config=OpenAPIConfig(
+                title="MyPay Sandbox API",
+                version=VERSION,
+                description="A mock payment service provider for payouts. Amounts are decimal strings in PKR.",
+                path="/schema",
+                render_plugins=[ScalarRenderPlugin()],
+                components=Components(
+                    security_schemes={
+                        "apiKey": SecurityScheme(type="apiKey", name="X-API-KEY", security_scheme_in="header")
+                    }
+                ),
             ),
-        ),
-        debug=False,
-    )
+            debug=False,
+        )
     openapi_spec.publish_on_first_use(app, adjust=_document_headers)
     _fix_options_allow(app)
     observe(app)
     return app
+
+
+@contextlib.contextmanager
+def _pydantic_unseen() -> Iterator[None]:
+    """Litestar adds its pydantic plugins to every app when pydantic can be imported (it
+    is installed for Piccolo's optional helpers), and importing them took 0.2-0.25 s of an
+    API process's start. No route takes or returns a pydantic model, so the app is built
+    as Litestar builds it where pydantic is not installed; anything that imports pydantic
+    later still can. (In a process that imported it already, the app gets the plugins,
+    which change nothing for msgspec types: the OpenAPI document is the same.)"""
+    if "pydantic" in sys.modules:
+        yield
+        return
+    sys.modules["pydantic"] = None  # type: ignore[assignment]  (then `import pydantic` raises ImportError)
+    try:
+        yield
+    finally:
+        if sys.modules.get("pydantic") is None:
+            del sys.modules["pydantic"]
