@@ -85,10 +85,12 @@ async def test_a_mutating_requests_entry_commits_with_its_effect(merchant):
     """The entry is written in the effect's transaction: when the transaction is rolled
     back after the handler ran (the commit fails), neither the effect nor the entry stays."""
     created = (await merchant.post("/payouts", payout_body())).json()
+    request_id = f"req-cancel-{secrets.token_hex(4)}"  # one no other test's entry has
     r = await merchant.post(f"/payouts/{created['id']}/cancel", {"reason": "changed my mind"},
-                            headers={"X-Request-ID": "req-cancel"})
+                            headers={"X-Request-ID": request_id})
     assert r.status_code == 200
-    row = await db.fetchrow("SELECT status, object_ids, idempotency_outcome FROM request_log WHERE id = 'req-cancel'")
+    row = await db.fetchrow("SELECT status, object_ids, idempotency_outcome FROM request_log WHERE id = $1",
+                            request_id)
     assert row["status"] == 200 and list(row["object_ids"]) == [created["id"]]
     assert row["idempotency_outcome"] == "first"
 
