@@ -263,11 +263,6 @@ def _flush() -> None:
         _listener.stop()
 
 
-def _pause_writer() -> None:
-    if _listener is not None:
-        _listener.stop()
-
-
 def _resume_writer() -> None:
     global _listener
     if _listener is not None:
@@ -275,6 +270,7 @@ def _resume_writer() -> None:
 
 
 # A forked process has no writer thread (only the thread that forked goes on in it), and a
-# thread stopped mid-write would leave the stream's lock held in it: the writer stops
-# before a fork and each side starts its own after (`sandbox api` forks its processes).
-os.register_at_fork(before=_pause_writer, after_in_parent=_resume_writer, after_in_child=_resume_writer)
+# thread stopped mid-write would leave the stream's lock held in it: the writer stops (as
+# at exit, writing what it holds) before a fork, and each side starts its own after
+# (`sandbox api` forks its processes).
+os.register_at_fork(before=_flush, after_in_parent=_resume_writer, after_in_child=_resume_writer)

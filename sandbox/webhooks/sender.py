@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import httpcore
 import httpx
@@ -21,7 +20,7 @@ import msgspec
 from sandbox.core.clock import iso, now
 from sandbox.settings import Settings
 from sandbox.webhooks import faults as fault_rules
-from sandbox.webhooks import signatures
+from sandbox.webhooks import signatures, urls
 from sandbox.webhooks.deliveries import AttemptRecord, Target
 from sandbox.webhooks.ssrf import GuardedBackend
 from sandbox.webhooks.wire import CoalescingBackend
@@ -191,7 +190,7 @@ class WebhookClient(httpx.AsyncClient):
         # The headers `Request(content=...)` would add (Host first; Content-Length last, or
         # after Host for an empty body) are given here with the body as a stream, which
         # httpx then takes as they are: it merged and re-normalised the list twice.
-        parsed = _url(url)
+        parsed = urls.parsed(url)
         auto = [(b"Host", parsed.netloc)] if parsed.host else []
         length = [(b"Content-Length", str(len(content)).encode())]
         if not content:
@@ -208,11 +207,6 @@ class WebhookClient(httpx.AsyncClient):
         response.request = request
         return response
 
-
-@lru_cache(maxsize=4096)
-def _url(url: str) -> httpx.URL:
-    """An endpoint's URL, parsed once (httpx.URL is immutable)."""
-    return httpx.URL(url)
 
 
 def build(settings: Settings) -> WebhookClient:
