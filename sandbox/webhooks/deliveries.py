@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -124,14 +125,17 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-async def create(new: list[NewDelivery], at: datetime, *, lease: int, token: str | None = None
+async def create(new: list[NewDelivery], at: datetime, *, lease: int, token: str | None = None,
+                 merchant_room: Mapping[str, int] | None = None
                  ) -> tuple[list[Target], list[tuple[str, datetime]]]:
     """Insert deliveries (inside the caller's transaction, endpoints already locked).
-    Up to `lease` of those due at once come back leased to the caller as targets; the
-    others (held back by an injected delay, or beyond `lease`) come back as
-    (delivery id, due) for the caller to schedule once it commits."""
+    Up to `lease` of those due at once come back leased to the caller as targets, and of a
+    merchant in `merchant_room` no more than its room there; the others (held back by an
+    injected delay, or beyond `lease` or the room) come back as (delivery id, due) for the
+    caller to schedule once it commits."""
     if not new:
         return [], []
+    room = Counter(merchant_room) if merchant_room is not None else None
     counts = Counter(n.endpoint["id"] for n in new)
     reserved = await db.fetch(_RESERVE_SQL, list(counts), list(counts.values()))
     next_seq = {r["id"]: r["delivery_seq"] - counts[r["id"]] + 1 for r in reserved}
@@ -147,7 +151,10 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: int, token: str
         faults = fault_rules.load(n.endpoint["faults"])
         due = at + fault_rules.hold(faults, seq)
         delivery_id = new_id("whd")
-        immediate = len(targets) < lease and due <= at
+        merchant = n.event["merchant"]
+        immediate = len(targets) < lease and due <= at and (room is None or room[merchant] > 0)
+        if immediate and room is not None:
+            room[merchant] -= 1
         for column, value in zip(columns, (delivery_id, n.event["merchant"], n.event["id"], endpoint_id, n.generation,
                                            seq, due, token if immediate else None), strict=True):
             column.append(value)

@@ -81,6 +81,10 @@ class DeliveryPool:
         """How many more attempts the pool takes now."""
         return max(0, self.size - len(self._tasks))
 
+    def merchant_room(self, merchant: str) -> int:
+        """How many more attempts of `merchant` its line takes now."""
+        return max(0, self.line_per_merchant - self._per_merchant[merchant])
+
     async def take(self, targets: list[Target]) -> int:
         """Start the attempts that fit; the others (their merchant's line or the pool is
         full) go back to the database still due, in one statement, for a later refill.

@@ -9,6 +9,7 @@ sweeper attempts any that the dead relay did not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sandbox import db
@@ -30,11 +31,12 @@ SELECT id, merchant, type, data, request, created_at FROM outbox_event
 """
 
 
-async def fan_out(lease: int, token: str | None = None, limit: int = BATCH
+async def fan_out(lease: int, token: str | None = None, limit: int = BATCH, room: Callable[[str], int] | None = None
                   ) -> tuple[int, list[Target], list[tuple[str, datetime]]]:
     """Relay up to `limit` events. Returns how many were claimed, the deliveries (up to
-    `lease`, under `token`) leased for an attempt now, and the (delivery id, due) of the
-    others: held back by a fault delay, or due now beyond `lease`."""
+    `lease`, and of a merchant up to `room(merchant)`, under `token`) leased for an
+    attempt now, and the (delivery id, due) of the others: held back by a fault delay, or
+    due now beyond `lease` or the merchant's room."""
     at = now()
     async with db.transaction():
         events = await db.fetch(_CLAIM_SQL, limit)
@@ -53,7 +55,8 @@ async def fan_out(lease: int, token: str | None = None, limit: int = BATCH
             for endpoint, patterns in by_merchant.get(event["merchant"], ())
             if endpoint["created_at"] <= event["created_at"] and event_types.matches_any(patterns, event["type"])
         ]
-        ready, held = await deliveries.create(new, at, lease=lease, token=token)
+        merchant_room = None if room is None else {m: room(m) for m in by_merchant}
+        ready, held = await deliveries.create(new, at, lease=lease, token=token, merchant_room=merchant_room)
         await db.execute("UPDATE outbox_event SET relayed_at = $2 WHERE id = ANY($1::varchar[])",
                          [e["id"] for e in events], at)
     return len(events), ready, held
@@ -66,7 +69,10 @@ async def run(pool: DeliveryPool) -> int:
     relayed = 0
     for _ in range(MAX_BATCHES):
         with pool.leasing() as token:  # the commit's answer may be lost, not the commit
-            claimed, ready, held = await fan_out(pool.room(), token)
+            # Only what the pool starts at once is leased: a delivery leased and handed
+            # straight back (its merchant's line full) costs a round trip, and for that
+            # moment counts against its merchant as if the worker held it.
+            claimed, ready, held = await fan_out(pool.room(), token, room=pool.merchant_room)
         relayed += claimed
         await pool.take(ready)
         waiting = False

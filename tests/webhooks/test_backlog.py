@@ -9,9 +9,12 @@ import asyncio
 import pytest
 
 from sandbox import db
+from sandbox.settings import get_settings
+from sandbox.webhooks import deliveries, relay
 from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, endpoint
 from tests.webhooks.receiver import Received, Reply
+from worker.webhooks import build_pool
 
 LINE, MERCHANT_LINE = 10, 4
 PAYOUTS = 30
@@ -57,3 +60,24 @@ async def test_a_backlog_waits_in_the_database_not_in_the_worker(short_line, mer
         return await _count(merchant.merchant_id, "status = 'succeeded'") == PAYOUTS
     await wait_for(delivered, timeout=30, what=f"{PAYOUTS} deliveries to succeed")
     assert len(receiver.received) == PAYOUTS and len(set(receiver.ids())) == PAYOUTS
+
+
+async def test_the_relay_leases_no_more_of_a_merchant_than_its_line_has_room_for(short_line, merchant, receiver):
+    """Deliveries beyond a merchant's room in the line are made unleased, due, for a refill
+    to take in turn; none is leased to the worker only to be handed straight back."""
+    await endpoint(merchant, receiver, events=["payout.created"])
+    for _ in range(MERCHANT_LINE + 3):
+        assert (await merchant.post("/payouts", payout_body())).status_code == 201
+    pool = build_pool(get_settings())
+    token = deliveries.new_token()
+    try:
+        # No worker runs: this relay is the one that makes the deliveries (a lease as
+        # large as the outbox, so other tests' leftover events take none of this one's).
+        _, ready, held = await relay.fan_out(10_000, token, limit=10_000, room=pool.merchant_room)
+        assert sum(t.merchant == merchant.merchant_id for t in ready) == MERCHANT_LINE
+        assert await _count(merchant.merchant_id, "lease_token IS NOT NULL") == MERCHANT_LINE
+        assert await _count(merchant.merchant_id, "lease_token IS NULL AND status = 'pending'") == 3
+    finally:
+        await deliveries.release([token])
+        await pool.close()
+        await pool.http.aclose()
