@@ -11,9 +11,9 @@ costs rows, not memory, and no job or lease per waiting attempt.
 Fairness between merchants: at most `per_merchant` attempts of one merchant are on the
 wire at once (see `Slots`); its other attempts wait in its own line, which holds
 nothing anyone else needs. A merchant whose line is full (`line_per_merchant`) has the
-rest handed back to the database, still due, and `refill` skips it until its line has
-room: a merchant with thousands of deliveries to endpoints that hang costs the worker
-at most its line.
+rest left in the database, due and unleased (the relay, a delivery job and `refill` all
+skip it until its line has room): a merchant with thousands of deliveries to endpoints
+that hang costs the worker at most its line.
 
 A worker that stops hands back what it had not finished: each lease is released and
 the attempt scheduled again at once, as arq hands back the jobs it cancels."""
@@ -113,9 +113,15 @@ class DeliveryPool:
         if not self.room():
             self._backlog = True
             return False
+        # Not of a merchant whose line is full: its delivery stays due, unleased, for a
+        # refill once the line has room (no lease taken only to be handed back).
+        full = deliveries.full(self._per_merchant, self.line_per_merchant)
         with self.leasing() as token:
-            target = await deliveries.claim(delivery_id, token)
-        return target is not None and await self.take([target]) == 1
+            target = await deliveries.claim(delivery_id, token, skip=full)
+        if target is None:
+            self._backlog = self._backlog or bool(full)
+            return False
+        return await self.take([target]) == 1
 
     def _done(self, task: asyncio.Task) -> None:
         target = self._tasks.pop(task)

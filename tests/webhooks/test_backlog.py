@@ -81,3 +81,35 @@ async def test_the_relay_leases_no_more_of_a_merchant_than_its_line_has_room_for
         await deliveries.release([token])
         await pool.close()
         await pool.http.aclose()
+
+
+async def test_a_delivery_job_leaves_a_full_lines_delivery_due_for_the_refill(short_line, merchant, receiver):
+    """A delivery's own job (a delayed or retried attempt) finds its merchant's line full:
+    the delivery is left as it was, due and unleased, and goes out once the line drains,
+    without waiting for a sweep."""
+    opened = asyncio.Event()
+
+    async def held(_: Received) -> Reply:
+        await opened.wait()
+        return 200, {}, b"ok"
+
+    receiver.responder = held
+    await endpoint(merchant, receiver, events=["payout.created"])
+    for _ in range(MERCHANT_LINE + 1):
+        assert (await merchant.post("/payouts", payout_body())).status_code == 201
+    pool = build_pool(get_settings())
+    try:
+        _, ready, _ = await relay.fan_out(10_000, deliveries.new_token(), limit=10_000, room=pool.merchant_room)
+        await pool.take(ready)  # the line is full, its attempts held by the receiver
+        last = await db.fetchrow("SELECT id, updated_at FROM webhook_delivery WHERE merchant = $1"
+                                 " AND lease_token IS NULL AND status = 'pending'", merchant.merchant_id)
+        assert last is not None
+        assert await pool.deliver(last["id"]) is False
+        after = await db.fetchrow("SELECT lease_token, updated_at FROM webhook_delivery WHERE id = $1", last["id"])
+        assert after["lease_token"] is None and after["updated_at"] == last["updated_at"]  # never leased
+        opened.set()
+        await arrivals(receiver, MERCHANT_LINE + 1, what="every webhook, the last through the refill")
+    finally:
+        opened.set()
+        await pool.close()
+        await pool.http.aclose()
