@@ -61,7 +61,10 @@ class EmbeddedSandbox:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"`sandbox up` exited with {self.process.returncode}:\n{self.log_tail()}")
                 try:
-                    if client.get(f"{self.url}/api/v1/ready").status_code == 200:
+                    # The IPN too: `up` starts it once the API is ready, and a test may
+                    # send the bank's answer to it first thing.
+                    if (client.get(f"{self.url}/api/v1/ready").status_code == 200
+                            and client.get(f"http://127.0.0.1:{self.ipn_port}/health").status_code == 200):
                         return
                 except httpx.HTTPError:
                     pass  # not listening yet
