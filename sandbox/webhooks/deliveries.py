@@ -155,12 +155,12 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: int, token: str
         immediate = len(targets) < lease and due <= at and (room is None or room[merchant] > 0)
         if immediate and room is not None:
             room[merchant] -= 1
-        for column, value in zip(columns, (delivery_id, n.event["merchant"], n.event["id"], endpoint_id, n.generation,
+        for column, value in zip(columns, (delivery_id, merchant, n.event["id"], endpoint_id, n.generation,
                                            seq, due, token if immediate else None), strict=True):
             column.append(value)
         if immediate:
             targets[delivery_id] = Target(
-                delivery_id=delivery_id, merchant=n.event["merchant"], seq=seq, attempt=1, lease_token=token,
+                delivery_id=delivery_id, merchant=merchant, seq=seq, attempt=1, lease_token=token,
                 lease_until=lease_until,
                 event_id=n.event["id"],
                 event_type=n.event["type"], event_at=n.event["created_at"], data=n.event["data"],
