@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from functools import partial
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -28,7 +29,7 @@ from sandbox.directory.controllers import DirectoryController
 from sandbox.faults.controllers import FaultRuleController
 from sandbox.gate import Gate
 from sandbox.health.controllers import HealthController
-from sandbox.idempotency.claims import IdempotencyMiddleware
+from sandbox.idempotency.claims import READ_ONLY, IdempotencyMiddleware
 from sandbox.idempotency.effect_log import on_effect
 from sandbox.ledger.controllers import BalanceController
 from sandbox.observability import logs, metrics
@@ -85,9 +86,9 @@ def _closed_request_bodies(schema) -> None:
                 close(media.schema)
 
 
-def _document_headers(schema: OpenAPI) -> None:
+def _document_headers(schema: OpenAPI, read_only: frozenset[str] = frozenset()) -> None:
     """Document the headers the middleware handles: the idempotency key on every
-    mutating route, X-Request-ID on every response."""
+    mutating route but the `read_only` operations, X-Request-ID on every response."""
     _closed_request_bodies(schema)
     add_links(schema)
     key_param = Parameter(
@@ -103,7 +104,7 @@ def _document_headers(schema: OpenAPI) -> None:
             op = getattr(item, method, None)
             if op is None:
                 continue
-            if method != "get" and path.startswith(API_PREFIX):
+            if method != "get" and path.startswith(API_PREFIX) and op.operation_id not in read_only:
                 op.parameters = [*(op.parameters or []), key_param]
             for response in (op.responses or {}).values():
                 if hasattr(response, "headers"):
@@ -209,7 +210,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             debug=False,
         )
-    openapi_spec.publish_on_first_use(app, adjust=_document_headers)
+    read_only = frozenset(str(handler.operation_id) for route in app.routes if isinstance(route, HTTPRoute)
+                          for handler in route.route_handlers if handler.opt.get(READ_ONLY))
+    openapi_spec.publish_on_first_use(app, adjust=partial(_document_headers, read_only=read_only))
     _fix_options_allow(app)
     observe(app)
     return app

@@ -43,6 +43,8 @@ def problem_responses(*errors: type[ApiError]) -> dict[int, Any]:
 
 # Which errors each kind of route documents (so the spec and schemathesis know them).
 READ = (ValidationFailed, Unauthenticated, Forbidden, RateLimited, Unavailable)
+# A POST that changes nothing (a check, a verdict): its body is checked, no key is claimed.
+CHECK = READ + (MalformedJson, PayloadTooLarge, UnsupportedMediaType)
 WRITE = READ + (
     MalformedJson,
     IdempotencyKeyMissing,
@@ -59,3 +61,7 @@ def reads(*extra: type[ApiError]) -> dict[int, Any]:
 
 def writes(*extra: type[ApiError]) -> dict[int, Any]:
     return problem_responses(*WRITE, *extra)
+
+
+def checks(*extra: type[ApiError]) -> dict[int, Any]:
+    return problem_responses(*CHECK, *extra)

@@ -47,6 +47,10 @@ from sandbox.idempotency.in_statement import IN_STATEMENT, KeyClaim
 from sandbox.idempotency.responses import Capture, StoredResponse, send_stored
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A route whose `opt` holds READ_ONLY answers a POST without changing anything (a check, a
+# verdict): it needs no idempotency key, and one sent is not stored (a repeat simply asks
+# again). Its body is still checked as every POST's is.
+READ_ONLY = "read_only"
 HEADERS = (b"x-idempotency-key", b"idempotency-key")
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_reference", "insufficient_funds"})
@@ -55,6 +59,15 @@ STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_referen
 # and (the body if it was kept in memory, its size) once read.
 KEY_USE = "idempotency_key_use"
 REQUEST_BODY = "idempotency_request_body"
+
+
+def needs_key(scope: Scope) -> bool:
+    """Whether this request must claim an idempotency key: a mutating method on a route
+    that changes something."""
+    if scope.get("method") not in MUTATING:
+        return False
+    route_handler = scope.get("route_handler")
+    return not (route_handler is not None and route_handler.opt.get(READ_ONLY))
 
 
 def _use(scope: Scope, key: str, outcome: str) -> None:
@@ -100,10 +113,11 @@ class IdempotencyMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         key = None
+        read_only = not needs_key(scope)
         # A route may allow a larger body than the default (payout batch uploads).
         route_handler = scope.get("route_handler")
         if self.form_field is None:
-            key = self._key(_header(scope, HEADERS), "X-Idempotency-Key")
+            key = None if read_only else self._key(_header(scope, HEADERS), "X-Idempotency-Key")
             check_media_type(scope, accepts_files=bool(route_handler and route_handler.opt.get("accepts_files")))
         limit = (route_handler.resolve_request_max_body_size() if isinstance(route_handler, HTTPRouteHandler)
                  else None) or self.max_body_bytes
@@ -112,6 +126,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
         try:
             if self.form_field is None:
                 check_json(scope, body)
+                if read_only:  # checked as every body is; nothing to claim or store
+                    with cause.requested(ensure_request_id(scope), None):
+                        await next_app(scope, replay_receive(body, receive), send)
+                    return
             elif (value := body.form_value(self.form_field)) is None:
                 # Every rendered form has a key; a POST without one is a hand-made request
                 # (its CSRF check refuses a forged one), served as it is, without replays.

@@ -63,3 +63,20 @@ async def test_request_id_is_echoed(anonymous):
     assert r.headers["x-request-id"] == "trace-123"
     r = await anonymous.get("/health", headers={"X-Request-ID": "bad id with spaces"})
     assert r.headers["x-request-id"].startswith("req_")
+
+
+async def test_verify_account_is_a_read_and_needs_no_idempotency_key(merchant):
+    """It changes nothing, so it asks for no key; its body is still checked as every POST's."""
+    plain = await merchant.http.post("/verify-account", json=bank("12345678900003"))
+    assert plain.status_code == 200, plain.text
+    assert plain.json() == {"valid": False, "account_title": None, "reason": "account_closed"}
+    assert "Idempotent-Replayed" not in plain.headers
+    # A key sent anyway is not stored: the same key with another body is simply another check.
+    first = await merchant.post("/verify-account", bank("12345678900001"), idem="same-key")
+    again = await merchant.post("/verify-account", bank("12345678900003"), idem="same-key")
+    assert first.status_code == again.status_code == 200 and again.json()["reason"] == "account_closed"
+    malformed = await merchant.http.post("/verify-account", content=b'{"type": "bank",',
+                                         headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400 and malformed.json()["code"] == "malformed_json"
+    as_text = await merchant.http.post("/verify-account", content=b"{}", headers={"Content-Type": "text/plain"})
+    assert as_text.status_code == 415
