@@ -94,7 +94,7 @@ def followed(row: PayoutRow) -> Followed:
         end = scenario.after_release[-1].status
         code = next((step.failure_code for step in scenario.after_release if step.failure_code), None)
     # No step due: nothing of the scenario's moves it on; a step the rail reports keeps one due.
-    waits = (row.psp_reference is not None and row.status in (states.PENDING, states.PROCESSING)
+    waits = (row.psp_reference is not None and row.status in states.AWAITING_BANK
              and row.next_action_at is None)
     return Followed(scenario, end, code, waits)
 

@@ -104,6 +104,23 @@ RAIL_OUTCOMES: frozenset[PayoutStatus] = frozenset(PayoutStatus(s) for s in get_
 merchant may ask the rail to simulate): it was paid, it failed, or it came back."""
 
 
+AWAITING_BANK: frozenset[PayoutStatus] = frozenset({PENDING, PROCESSING})
+"""A payout submitted to the rail in these waits for the bank's answer (`rail_may_report`):
+no step of its scenario need move it on."""
+
+SUBMITTED_ONLY: frozenset[PayoutStatus] = frozenset({PROCESSING, SUCCESS, RETURNED})
+"""Statuses the bank reaches only for a payout it was given: a scenario's step enters
+one only once a step submitted the payout to the rail."""
+
+WITH_FAILURE_CODE: frozenset[PayoutStatus] = frozenset({FAILED, RETURNED})
+"""Statuses that carry why (`failure_code`): the payout failed, or the bank sent it back."""
+
+STEPS_MAY_END_IN: frozenset[PayoutStatus] = RAIL_OUTCOMES | {ON_HOLD} | AWAITING_BANK
+"""Where a scenario's steps may leave a payout: ended by the bank's answer, held for an
+admin's release (on_hold), or submitted and waiting for the bank. Anywhere else nothing
+would move it on."""
+
+
 def is_final(status: str) -> bool:
     return status in FINAL
 

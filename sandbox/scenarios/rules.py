@@ -10,13 +10,6 @@ from sandbox.payouts import states
 from sandbox.payouts.scenarios import Scenario, Step
 from sandbox.scenarios.schemas import ScenarioCreate, StepIn
 
-# Where a list of steps may end: the payout has ended, waits for an admin, or waits for
-# the bank's answer (the rail may still report on it: `states.rail_may_report`).
-_MAY_END_IN = frozenset({states.SUCCESS, states.FAILED, states.RETURNED, states.ON_HOLD,
-                         states.PENDING, states.PROCESSING})
-# Statuses the bank only reaches for a payout it was given.
-_NEEDS_SUBMITTED = frozenset({states.PROCESSING, states.SUCCESS, states.RETURNED})
-
 
 def _walk(steps: list[StepIn], field: str, start: str, submitted: bool) -> list[FieldError]:
     """The first broken step of `steps` walked from `start` (an empty list: none)."""
@@ -37,18 +30,18 @@ def _walk(steps: list[StepIn], field: str, start: str, submitted: bool) -> list[
                                       f" (from {status}: {', '.join(allowed) or 'nothing, it is terminal'})")]
         if status == states.FAILED:
             return [FieldError(where, "failed ends the steps: only the merchant's reinitiation follows it")]
-        if step.status in _NEEDS_SUBMITTED and not submitted:
+        if step.status in states.SUBMITTED_ONLY and not submitted:
             return [FieldError(where, f"{step.status} needs the payout submitted to the rail: set `submit` on"
                                       " this step or one before it")]
         if step.status == states.FAILED and step.failure_code is None:
             return [FieldError(where, "failed needs a `failure_code` (GET /sandbox/failure-codes)")]
-        if step.failure_code is not None and step.status not in (states.FAILED, states.RETURNED):
+        if step.failure_code is not None and step.status not in states.WITH_FAILURE_CODE:
             return [FieldError(where, "`failure_code` is for failed or returned")]
         if step.status == states.ON_HOLD and i != len(steps) - 1:
             return [FieldError(where, "on_hold waits for an admin: it is the last step; what follows a"
                                       " release goes in `after_release`")]
         status = step.status
-    if steps and status not in _MAY_END_IN:
+    if steps and status not in states.STEPS_MAY_END_IN:
         return [FieldError(f"{field}[{len(steps) - 1}]",
                            f"the steps end in {status}, where nothing moves the payout on: end in success,"
                            " failed, returned, on_hold, or a submitted pending or processing payout (it"
