@@ -29,17 +29,23 @@ log = logging.getLogger("sandbox.coverage")
 # The scenarios walked, from the payouts' events: each event carries the payout as it was
 # then, so a payout reinitiated to another account number walked its first scenario under
 # that scenario's name and its second under the other (the payout row only knows the
-# last). One row per distinct (scenario, submitted, status sequence): few rows however
-# many payouts.
+# last). Each walk comes with the copy of the scenario its payout carries (`script`) when
+# it is the one the payout follows now: a merchant's scenario deleted and made again under
+# the same name with another path leaves the payouts on the old one judged by the old one.
+# One row per distinct (scenario, submitted, status sequence, copy): few rows however many
+# payouts.
 _SCENARIO_WALKS_SQL = """
 WITH walked AS (
-    SELECT data->>'scenario' AS scenario, bool_or(data->>'psp_reference' IS NOT NULL) AS submitted,
+    SELECT payout_id, data->>'scenario' AS scenario, bool_or(data->>'psp_reference' IS NOT NULL) AS submitted,
            array_agg(data->>'status' ORDER BY number) AS statuses
       FROM outbox_event
      WHERE merchant = $1 AND payout_id IS NOT NULL AND type LIKE 'payout.%'
      GROUP BY payout_id, data->>'scenario'
 )
-SELECT scenario, submitted, statuses, count(*) AS n FROM walked GROUP BY scenario, submitted, statuses
+SELECT w.scenario, w.submitted, w.statuses, coalesce(p.scenario = w.scenario, false) AS follows,
+       CASE WHEN p.scenario = w.scenario THEN p.script END AS script, count(*) AS n
+  FROM walked w LEFT JOIN payout p ON p.id = w.payout_id
+ GROUP BY 1, 2, 3, 4, 5
 """
 
 # From the merchant's events (indexed by merchant) to their deliveries and attempts
@@ -73,14 +79,13 @@ async def of_merchant(merchant_id: str) -> Coverage:
     gone = sorted({r["scenario"] for r in walks} - {s.name for s in known})
     if gone:
         known += [scenarios.from_script(script) for script in await payout_rows.scripts_of(merchant_id, gone)]
+    by_name = {s.name: s for s in known}
     for row in walks:
         n = row["n"]
         followed[row["scenario"]] += n
-        scenario = next((s for s in known if s.name == row["scenario"]), None)
-        if scenario is None:  # a scenario since removed from the table, or deleted by the merchant
-            continue
-        if reached_end(scenario, list(row["statuses"]), row["submitted"]):
-            ended[scenario.name] += n
+        scenario = _walked(row, by_name)
+        if scenario is not None and reached_end(scenario, list(row["statuses"]), row["submitted"]):
+            ended[row["scenario"]] += n
     for statuses, n in await payout_rows.status_histories(merchant_id):
         for name, count in operator_moves(statuses).items():
             operator[name] += count * n
@@ -101,6 +106,17 @@ async def of_merchant(merchant_id: str) -> Coverage:
         operator_paths=[CoverageOperatorPath(name=name, count=operator[name]) for name in OPERATOR_PATHS],
         faults=await verdict.of_merchant(merchant_id),
     )
+
+
+def _walked(walk, by_name: dict[str, scenarios.Scenario]) -> scenarios.Scenario | None:
+    """The scenario a walk went through, to judge it by: the payout's own copy of a
+    merchant's scenario, or the built-in one by name. A scenario the payout left when a
+    reinitiation picked another is no longer in its row: the one of that name now (or
+    another payout's copy of a deleted one). None: a scenario since removed from the table."""
+    if walk["follows"]:
+        return scenarios.from_script(walk["script"]) if walk["script"] is not None else scenarios.table().named(
+            walk["scenario"])
+    return by_name.get(walk["scenario"])
 
 
 COUNT_DEADLINE_S = 2.0

@@ -42,7 +42,9 @@ class ScenarioController(Controller):
         POST /payouts). Checked against the payout state machine when made: a step the
         machine does not allow is a 422 `impossible_timeline` naming the step and the
         move. A name or suffix of a built-in scenario or of another of yours is a 409
-        `scenario_taken`; at most SANDBOX_SCENARIOS_MAX (50) scenarios, and 20 steps a list
+        `scenario_taken`, and so is a reserved name (the operator paths `simulate`,
+        `reinitiate`, `cancel`, `approve`, `reject`, `release`, and `all`: coverage and the
+        gate read them so); at most SANDBOX_SCENARIOS_MAX (50) scenarios, and 20 steps a list
         (`schemas.MAX_STEPS`)."""
         return await store.create(request.user.merchant_id, data)
 

@@ -12,6 +12,7 @@ from sandbox import db
 from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
+from sandbox.coverage.paths import RESERVED_NAMES
 from sandbox.payouts import scenarios
 from sandbox.payouts.scenarios import Scenario
 from sandbox.scenarios import rules
@@ -22,13 +23,18 @@ _encode = msgspec.json.Encoder()
 
 
 class ScenarioTaken(Conflict):
-    code, title = "scenario_taken", "A scenario already has this name or suffix"
+    code, title = "scenario_taken", "The scenario's name or suffix is taken"
 
 
 async def create(merchant_id: str, body: ScenarioCreate) -> Scenario:
-    """Raises ImpossibleTimeline (422), ScenarioTaken or Conflict at the limit (409)."""
+    """Raises ImpossibleTimeline (422), ScenarioTaken (409: a name or suffix taken, or a
+    name reserved) or Conflict at the limit (409)."""
     scenario = rules.checked(body)
     table = scenarios.table()
+    if body.name in RESERVED_NAMES:
+        raise ScenarioTaken(f"{body.name!r} is reserved: {', '.join(RESERVED_NAMES)} name operator paths and every"
+                            " scenario in coverage and the gate (--require-coverage), so no scenario may be called"
+                            " one; choose another name")
     if table.named(body.name) is not None:
         raise ScenarioTaken(f"{body.name!r} is a built-in scenario's name; choose another")
     if body.suffix is not None and (built_in := next((s for s in table.scenarios if s.suffix == body.suffix),

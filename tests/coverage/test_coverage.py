@@ -161,3 +161,30 @@ async def test_a_merchants_own_scenario_is_covered_and_only_for_it(stack, mercha
     assert r.status_code == 204, r.text
     after = await coverage_of(merchant)
     assert "paid_after_review_of_docs" in after["scenarios_reached"]
+
+
+async def test_a_scenario_made_again_under_its_name_leaves_the_old_payouts_judged_by_their_copy(merchant, worker):
+    paid = {"name": "mine", "title": "Paid", "steps": [{"status": "processing", "submit": True},
+                                                       {"status": "success"}]}
+    failed = {"name": "mine", "title": "Failed", "steps": [{"status": "processing", "submit": True},
+                                                           {"status": "failed", "failure_code": "account_closed"}]}
+
+    async def mine():
+        return next(s for s in (await coverage_of(merchant))["scenarios"] if s["name"] == "mine")
+
+    async def ended(n: int):
+        return (await mine())["reached_end"] == n
+
+    assert (await merchant.post("/sandbox/scenarios", paid)).status_code == 201
+    first = (await merchant.post("/payouts", payout_body(scenario="mine"))).json()
+    await wait_for(lambda: ended(1), what=f"{first['id']} to reach the end of the first 'mine'")
+    r = await merchant.http.delete("/sandbox/scenarios/mine", headers={"X-Idempotency-Key": "del-" + first["id"]})
+    assert r.status_code == 204, r.text
+    assert (await merchant.post("/sandbox/scenarios", failed)).status_code == 201
+    # The first payout walked the old path (to success): it still counts, though the name
+    # now has another path.
+    assert (await mine())["reached_end"] == 1
+    second = (await merchant.post("/payouts", payout_body(scenario="mine"))).json()
+    await wait_for(lambda: ended(2), what=f"{second['id']} to reach the end of the second 'mine'")
+    now = await mine()
+    assert (now["title"], now["payouts"], now["reached_end"]) == ("Failed", 2, 2)

@@ -46,6 +46,8 @@ async def test_made_refused_and_deleted_as_the_api_would(shop, merchant):
          "Step 2 (steps[1]): processing → returned is not a move of the payout state machine"),
         (FORM, 409, "Another of your scenarios has the name 'paid_later'"),
         ({**FORM, "name": "success"}, 409, "'success' is a built-in scenario's name"),
+        ({**FORM, "name": "release"}, 409, "'release' is reserved: simulate, reinitiate, cancel, approve, reject,"
+                                            " release, all name operator paths"),
         ({**FORM, "name": "p", "suffix": "0003"}, 409, "Suffix 0003 picks the built-in scenario"),
         ({**FORM, "name": "Paid Later"}, 400, "Name: must be lower-case letters"),
     ]

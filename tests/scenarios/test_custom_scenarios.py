@@ -233,3 +233,17 @@ async def test_a_batch_row_and_a_reinitiation_pick_the_merchants_own_scenario_by
                             {"destination": {"type": "bank", "bank_code": "HBL", "account_number": "12345678907004"}})
     assert r.status_code == 200 and r.json()["scenario"] == "paid_in_a_moment", r.text
     await reaches(merchant, payout_id, "success")
+
+
+@pytest.mark.parametrize("name", ["release", "approve", "reject", "all", "simulate", "reinitiate", "cancel"])
+async def test_operator_paths_and_all_cannot_name_a_scenario(merchant, name):
+    # Coverage and the gate read these words as operator paths and every scenario: a
+    # scenario called `release` would make `--require-coverage release` hold unreleased.
+    r = await merchant.post("/sandbox/scenarios", {**RETURNED_LATER, "name": name, "suffix": None})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json", r.text
+    problem = r.json()
+    assert problem["code"] == "scenario_taken" and "reserved" in problem["detail"], problem
+    assert all(word in problem["detail"] for word in ("simulate", "reinitiate", "cancel", "approve", "reject",
+                                                       "release", "all"))
+    listed = (await merchant.get("/sandbox/scenarios")).json()["scenarios"]
+    assert name not in {s["name"] for s in listed if s.get("custom")}
