@@ -67,7 +67,9 @@ async def authenticate(key: str | None) -> Principal:
     row = await db.fetchrow(
         "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute,"
         " EXISTS (SELECT 1 FROM fault_rule f WHERE f.merchant = k.merchant AND f.remaining > 0) AS fault_rules,"
-        " EXISTS (SELECT 1 FROM merchant_scenario s WHERE s.merchant = k.merchant) AS custom_scenarios"
+        " EXISTS (SELECT 1 FROM merchant_scenario s WHERE s.merchant = k.merchant) AS custom_scenarios,"
+        " ARRAY(SELECT x FROM webhook_endpoint e, unnest(ARRAY[e.signing_key, e.previous_signing_key]) AS x"
+        "       WHERE e.merchant = k.merchant AND x IS NOT NULL) AS secrets"
         " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant WHERE k.prefix = $1",
         key_prefix(key),
     )
@@ -79,7 +81,7 @@ async def authenticate(key: str | None) -> Principal:
         raise Unauthenticated("The API key is not valid")
     principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
                           rate_limit_per_minute=row["rate_limit_per_minute"], fault_rules=row["fault_rules"],
-                          custom_scenarios=row["custom_scenarios"])
+                          custom_scenarios=row["custom_scenarios"], secrets=tuple(row["secrets"]))
     CACHE.put(digest, principal, generation)
     return principal
 

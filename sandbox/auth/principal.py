@@ -3,7 +3,7 @@ controller is given. It imports nothing of the key checks or the cache, which bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,10 @@ class Principal:
     # Whether the merchant has scenarios of its own (sandbox/scenarios/): read the same way,
     # so POST /payouts of a merchant without any asks no query for them.
     custom_scenarios: bool = False
+    # The merchant's webhook endpoints' signing keys (current and previous), read the same
+    # way: the request log hides them by value (requests/redaction.py) with no query of its
+    # own. Never in a repr, so never in a log line.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def idempotency_scope(self) -> str:

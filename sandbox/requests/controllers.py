@@ -58,8 +58,10 @@ class RequestLogController(Controller):
                   status: Status = None, since: Since = None, object_id: ObjectId = None) -> Response[har.Har]:
         """The same filters as the list, oldest first, for browser dev tools, Insomnia or
         har-to-k6; the sandbox's own facts are in `_idempotencyKey`, `_fault`, ... It holds no
-        secret, so it can be attached to a bug report: no `X-API-KEY` header, and secrets in
-        bodies kept as their prefix and `[redacted]` (`"secret": "whsec_[redacted]"`)."""
+        secret, so it can be attached to a bug report: no `X-API-KEY` header, and every secret
+        the sandbox knows for the merchant (its API key, its webhook signing secrets, the
+        admin key), raw or escaped, in a body, header, query string or idempotency key, kept
+        as its prefix and `[redacted]` (`"secret": "whsec_[redacted]"`)."""
         rows = await service.every(request.user.merchant_id,
                                    _filters(idempotency_key, method, path, status, since, object_id), HAR_MOST)
         base = str(request.base_url).rstrip("/")

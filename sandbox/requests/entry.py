@@ -3,8 +3,9 @@ the true answer (before any fault changes what the client gets), and the idempot
 middleware tells it the key's outcome and the request body.
 
 Bodies are cut at BODY_MAX bytes (their full size is kept). Request headers are kept
-except the credentials: the API key never reaches the log, and every secret a body holds
-is redacted as the row is made (redaction.py), the one place every entry passes."""
+except the credentials: the API key header never reaches the log, and every secret the
+entry holds anywhere (a body, a header, the query string, the idempotency key) is
+redacted as the row is made (redaction.py), the one place every entry passes."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from time import perf_counter
 import msgspec
 from litestar.types import HTTPScope, Message, Scope, Send
 
-from sandbox.requests.redaction import redact
+from sandbox.requests.redaction import redactor
 
 BODY_MAX = 65_536
-_SECRET_HEADERS = frozenset({b"x-api-key", b"authorization", b"cookie", b"proxy-authorization"})
+_API_KEY_HEADER = b"x-api-key"
+_SECRET_HEADERS = frozenset({_API_KEY_HEADER, b"authorization", b"cookie", b"proxy-authorization"})
 # An answer naming the object it made or showed starts with its id (msgspec keeps field order).
 _ANSWERED_ID = re.compile(rb'\{"id":"([a-z]{2,8}_[0-9A-Za-z]{1,64})"')
 _ID = re.compile(r"^[a-z]{2,8}_[0-9A-Za-z]{1,64}$")
@@ -35,9 +37,10 @@ class Entry:
     __slots__ = ("request_id", "merchant_id", "at", "started", "method", "route", "path", "request_headers",
                  "status", "response_headers", "response_body", "response_size", "request_body", "request_size",
                  "idempotency_key", "outcome", "fault", "object_ids", "written", "duration_ms", "downstream",
-                 "rate_headers")
+                 "rate_headers", "secrets")
 
-    def __init__(self, scope: HTTPScope, request_id: str, merchant_id: str, at: datetime) -> None:
+    def __init__(self, scope: HTTPScope, request_id: str, merchant_id: str, at: datetime,
+                 secrets: tuple[str, ...] = ()) -> None:
         # Only what the request gives at once is taken here, as it is: headers are decoded
         # and encoded once, in `record`, which runs for every entry (the log's cost is paid
         # on every request; `docs/benchmark.md` has its figures).
@@ -65,6 +68,7 @@ class Entry:
         self.duration_ms = 0.0
         self.downstream: Send = _nowhere  # where the captured answer goes on (`capture`; a fault may change it)
         self.rate_headers: Sequence[tuple[bytes, bytes]] = ()  # the gate's RateLimit headers, for `answered`
+        self.secrets = secrets  # the merchant's, to redact by value (with the request's key: `record`)
 
     def clone(self) -> Entry:
         """Another entry with the same facts, to fill in without changing this one (slot by
@@ -120,20 +124,36 @@ class Entry:
                 self.object_ids.append(made)
 
     def record(self) -> tuple:
-        """The row, in `store.COLUMNS` order."""
-        return (self.request_id, self.merchant_id, self.at, self.method, self.route[:255], self.path, self.status,
-                self.duration_ms, self.idempotency_key, self.outcome, self.fault, self.object_ids,
-                _headers_json(self.request_headers, _SECRET_HEADERS), _headers_json(self.response_headers, ()),
-                redact(self.request_body), redact(self.response_body), self.request_size, self.response_size)
+        """The row, in `store.COLUMNS` order, every field the client could fill redacted."""
+        key = next((v.decode("latin-1") for k, v in self.request_headers if k == _API_KEY_HEADER), None)
+        hide = redactor((*self.secrets, key) if key else self.secrets)
+        request_headers = _headers_json(self.request_headers, _SECRET_HEADERS)
+        response_headers = _headers_json(self.response_headers, ())
+        texts = [self.request_id, self.route, self.path, self.idempotency_key or "", *self.object_ids]
+        everything = b"\0".join((*(t.encode("utf-8", "surrogatepass") for t in texts), request_headers,
+                                  response_headers, self.request_body or b"", self.response_body))
+        if not hide.may_hold(everything):  # one look at all of it: nearly every entry
+            return (self.request_id, self.merchant_id, self.at, self.method, self.route[:255], self.path,
+                    self.status, self.duration_ms, self.idempotency_key, self.outcome, self.fault, self.object_ids,
+                    request_headers.decode(), response_headers.decode(), self.request_body, self.response_body,
+                    self.request_size, self.response_size)
+        text = hide.text
+        key_used = text(self.idempotency_key)[:255] if self.idempotency_key is not None else None
+        # Cut to the columns' widths again: a secret found by its shape may be shorter than its marker.
+        return (text(self.request_id)[:128], self.merchant_id, self.at, self.method, text(self.route)[:255],
+                text(self.path), self.status, self.duration_ms, key_used, self.outcome, self.fault,
+                [text(i) for i in self.object_ids], (hide(request_headers) or b"").decode(),
+                (hide(response_headers) or b"").decode(), hide(self.request_body), hide(self.response_body),
+                self.request_size, self.response_size)
 
 
 _SLOTS = attrgetter(*Entry.__slots__)
 
 
-def _headers_json(headers: Iterable[tuple[bytes, bytes]], leave_out: Collection[bytes]) -> str:
+def _headers_json(headers: Iterable[tuple[bytes, bytes]], leave_out: Collection[bytes]) -> bytes:
     """Headers as the JSON list of [name, value] pairs the log stores, less `leave_out`."""
     return msgspec.json.encode([(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
-                                if k not in leave_out]).decode()
+                                if k not in leave_out])
 
 
 def of(scope: Scope) -> Entry | None:

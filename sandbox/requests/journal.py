@@ -30,7 +30,7 @@ class Journal:
         if principal.merchant_id is None or scope["type"] != ScopeType.HTTP:
             return None
         await clocks.follow(principal.merchant_id)
-        entry = Entry(scope, ensure_request_id(scope), principal.merchant_id, clock.now())
+        entry = Entry(scope, ensure_request_id(scope), principal.merchant_id, clock.now(), principal.secrets)
         scope["state"][STATE] = entry
         return entry
 

@@ -1,31 +1,133 @@
 """Secrets never reach the request log (nor the HAR and the dashboard's pages, which read
-it): the API key header is left out (entry.py), and every secret a body carries is
-replaced by its prefix and `[redacted]`, wherever it stands: a webhook endpoint's signing
-secret (`whsec_…`) or private key (`whsk_…`) as created or rotated, an API key
-(`sk_test_…`, `sk_admin_…`) as a merchant is made or a form signs in. Found by their
-shape, not by route or field name, so a route added tomorrow that hands out a secret is
-covered too. The marker keeps a JSON body valid JSON (it stays inside the string) and
-shows the reader that something was there.
+it). Two nets, over every field an entry keeps (its id, path and query string, the
+idempotency key, the request's and the answer's headers and bodies):
 
-Public keys (`whpk_…`) are kept: they are not secret, and a reader needs them to check a
-logged delivery's signature."""
+1. By value: every secret the sandbox knows for the merchant is replaced wherever it
+   stands: the API key the request came with, its webhook endpoints' signing keys
+   (current and previous, read with the key: `Principal.secrets`) and the admin key
+   (SANDBOX_ADMIN_KEY, or the one `sandbox up` saved in its data directory), whatever
+   its shape. Raw, or with any of its characters escaped as JSON allows (`\\u005f`, `\\/`)
+   or percent-encoded (`%5F`, as a query string carries it).
+2. By shape, for a secret the sandbox handed out but no longer knows by value (a key
+   rotated away, a merchant's other API key, a key the answer itself makes): the
+   prefix of a webhook signing secret (`whsec_…`), private key (`whsk_…`) or an API key
+   (`sk_test_…`, `sk_admin_…`), then the key's characters. So a route added tomorrow
+   that hands out a secret is covered too.
+
+A secret with a known prefix keeps its prefix and loses the rest (`whsec_[redacted]`),
+any other is `[redacted]` whole: the marker keeps a JSON body valid JSON (it stays inside
+the string) and shows the reader that something was there. Public keys (`whpk_…`) are
+kept: they are not secret, and a reader needs them to check a logged delivery's signature.
+
+Cost: every merchant request's entry passes here, so the common case is substring tests
+(`bytes.__contains__`, a few per field); the escaped spellings' regex runs only on a field
+holding a backslash or a percent sign."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from functools import cache, lru_cache
 
 from sandbox.auth.keys import ADMIN_KEY_PREFIX, MERCHANT_KEY_PREFIX
+from sandbox.settings import get_settings
+from sandbox.up import ADMIN_KEY_FILE
 from sandbox.webhooks.signatures import PRIVATE_PREFIX, SECRET_PREFIX
 
 MARKER = b"[redacted]"
 _PREFIXES = tuple(p.encode() for p in (MERCHANT_KEY_PREFIX, ADMIN_KEY_PREFIX, SECRET_PREFIX, PRIVATE_PREFIX))
 # The prefix, then the key's characters (urlsafe or standard base64; `\/` is JSON's escaped slash).
 _SECRET = re.compile(rb"\b(" + b"|".join(map(re.escape, _PREFIXES)) + rb")(?:[A-Za-z0-9_\-+=]|\\?/)+")
+# What every prefix starts with, for `may_hold`: a short needle is the slow one to look for.
+_PREFIX_STARTS = tuple({p[:3] for p in _PREFIXES})
+_SHORTEST = 10  # a secret's part after its prefix shorter than this is redacted with its prefix (and so no
+# marker is longer than what it replaces)
 
 
-def redact(body: bytes | None) -> bytes | None:
-    # Substring tests first: most bodies hold no secret, and four of them cost a fraction of
-    # the regex's scan (every request's entry passes here).
-    if body is None or not any(prefix in body for prefix in _PREFIXES):
-        return body
-    return _SECRET.sub(rb"\1" + MARKER, body)
+def redact(data: bytes | None) -> bytes | None:
+    """The second net: secrets found by their shape."""
+    # Substring tests first: most fields hold no secret, and four of them cost a fraction of
+    # the regex's scan.
+    if data is None or not any(prefix in data for prefix in _PREFIXES):
+        return data
+    return _SECRET.sub(rb"\1" + MARKER, data)
+
+
+def _hex(value: int) -> bytes:
+    """Two hex digits matching either case (`5f`, `5F`)."""
+    return b"".join(b"[%c%c]" % (d, d - 32) if d >= ord("a") else bytes([d]) for d in b"%02x" % value)
+
+
+def _any_spelling(char: int) -> bytes:
+    """A pattern for one character as it is, JSON-escaped or percent-encoded."""
+    forms = [re.escape(bytes([char])), rb"\\u00" + _hex(char), rb"%" + _hex(char)]
+    if char in b'"\\/':
+        forms.append(re.escape(b"\\" + bytes([char])))
+    return b"(?:" + b"|".join(forms) + b")"
+
+
+def _secret_part(secret: bytes) -> bytes:
+    """What to hide of a secret: the part after a known prefix (the prefix says only what
+    kind of key it was), else all of it."""
+    for prefix in _PREFIXES:
+        if secret.startswith(prefix) and len(secret) - len(prefix) >= _SHORTEST:
+            return secret[len(prefix):]
+    return secret
+
+
+class Redactor:
+    """Both nets for one set of secrets (built once per distinct set: `redactor`)."""
+
+    __slots__ = ("_escaped", "_needles", "_values")
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        parts = {_secret_part(s.encode()) for s in secrets if s}
+        # Longest first: a secret that holds another is hidden whole.
+        self._values = tuple(sorted(parts, key=len, reverse=True))
+        self._escaped = (re.compile(b"|".join(b"".join(map(_any_spelling, v)) for v in self._values))
+                         if self._values else None)
+        self._needles = (*self._values, *_PREFIX_STARTS)
+
+    def may_hold(self, data: bytes) -> bool:
+        """Whether `data` may hold a secret: a value, a secret's prefix, or an escape (for
+        `record` to ask once of all of an entry's fields, so an entry without, nearly every
+        one, costs a few substring tests)."""
+        for needle in self._needles:
+            if needle in data:
+                return True
+        return self._escaped is not None and (b"\\" in data or b"%" in data)
+
+    def __call__(self, data: bytes | None) -> bytes | None:
+        if data is None:
+            return None
+        for value in self._values:
+            if value in data:
+                data = data.replace(value, MARKER)
+        if self._escaped is not None and (b"\\" in data or b"%" in data):
+            data = self._escaped.sub(MARKER, data)
+        return redact(data)
+
+    def text(self, value: str) -> str:
+        return (self(value.encode("utf-8", "surrogatepass")) or b"").decode("utf-8", "surrogatepass")
+
+
+@cache
+def admin_keys() -> tuple[str, ...]:
+    """The admin keys this process can know: given (SANDBOX_ADMIN_KEY), or made by `sandbox
+    up` and saved in its data directory (read once: `up` writes it before the API serves)."""
+    settings = get_settings()
+    keys = [settings.admin_key] if settings.admin_key else []
+    try:
+        saved = (settings.data_dir / ADMIN_KEY_FILE).read_text().strip()
+    except OSError:
+        saved = ""
+    if saved and saved not in keys:
+        keys.append(saved)
+    return tuple(keys)
+
+
+@lru_cache(maxsize=1024)
+def redactor(secrets: tuple[str, ...]) -> Redactor:
+    """The redactor of a request's secrets (the merchant's and the admin key): few distinct
+    sets, one per key and endpoint keys, so each is compiled once."""
+    return Redactor((*secrets, *admin_keys()))

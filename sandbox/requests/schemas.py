@@ -30,15 +30,17 @@ class LoggedRequest(msgspec.Struct):
                     " body), `in_flight` (another request held it); null without a key")]
     fault: Annotated[str | None, msgspec.Meta(description="The fault the request got, if any")]
     object_ids: Annotated[list[str], msgspec.Meta(description="Objects it created or acted on")]
-    request_headers: Annotated[list[Header], msgspec.Meta(description="As sent, less the API key")]
+    request_headers: Annotated[list[Header], msgspec.Meta(
+        description="As sent, less the API key and other credentials (secrets in the others redacted)")]
     response_headers: list[Header]
     request_body: Annotated[str | None, msgspec.Meta(
-        description="Cut at 64 KB; null when not kept (a large upload). Secrets (API keys, webhook signing secrets)"
-                    " are kept as their prefix and `[redacted]`, e.g. `sk_test_[redacted]`")]
+        description="Cut at 64 KB; null when not kept (a large upload). Secrets (API keys, webhook signing secrets,"
+                    " the admin key; raw or escaped) are kept as their prefix and `[redacted]`, e.g."
+                    " `sk_test_[redacted]`, here and in every other field")]
     request_body_size: int
     response_body: Annotated[str, msgspec.Meta(
-        description="Cut at 64 KB. Secrets (API keys, webhook signing secrets) are kept as their prefix and"
-                    " `[redacted]`, e.g. `whsec_[redacted]`: the JSON stays valid")]
+        description="Cut at 64 KB. Secrets (API keys, webhook signing secrets, the admin key; raw or escaped) are"
+                    " kept as their prefix and `[redacted]`, e.g. `whsec_[redacted]`: the JSON stays valid")]
     response_body_size: int
 
 

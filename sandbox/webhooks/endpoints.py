@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 
 from sandbox import db
+from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.ids import new_id
@@ -80,6 +81,7 @@ async def create(merchant_id: str, body: EndpointCreate) -> WebhookEndpointWithS
             f" RETURNING {COLUMNS}",
             new_id("we"), merchant_id, url, body.description, _encode(patterns), body.signing, pair.signing_key,
             pair.public_key, _encode(body.faults or Faults()), at)
+    await _keys_changed()
     return with_secret(row, pair)
 
 
@@ -155,4 +157,12 @@ async def rotate(merchant_id: str, endpoint_id: str, grace_period_seconds: int) 
             f" signing_key = $4, public_key = $5, updated_at = $6 WHERE id = $1 RETURNING {COLUMNS}",
             endpoint_id, row["signing_key"] if grace else None, at + grace if grace else None,
             pair.signing_key, pair.public_key, at)
+    await _keys_changed()
     return with_secret(row, pair)
+
+
+async def _keys_changed() -> None:
+    """The merchant's cached API keys carry its signing keys (the request log redacts them
+    by value): this process forgets them at the commit, so the merchant's next request
+    knows the new key; the others when PostgreSQL tells them (a trigger on the keys)."""
+    await db.after_commit(auth_cache.forget_all)

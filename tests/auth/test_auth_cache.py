@@ -67,3 +67,22 @@ async def _status(api, status: int) -> bool:
 
 async def _not(predicate) -> bool:
     return not await predicate()
+
+
+async def test_a_signing_key_changed_by_another_process_reaches_the_cached_key(merchant):
+    # The cached key carries the merchant's webhook signing keys, which the request log
+    # redacts by value: a rotation made through another API process must reach this one.
+    await wait_for(_listening, **LISTENING)
+    made = (await merchant.post("/webhook-endpoints", {"url": "http://127.0.0.1:9/hook"})).json()
+    assert (await merchant.get("/balance")).status_code == 200
+    cached = CACHE.get(hash_key(merchant.key))
+    assert cached is not None and made["secret"] in cached.secrets and made["secret"] not in repr(cached)
+    await db.execute("UPDATE webhook_endpoint SET signing_key = 'whsec_rotated_elsewhere_0123456789' WHERE id = $1",
+                     made["id"])
+
+    async def knows_the_new_key() -> bool:
+        assert (await merchant.get("/balance")).status_code == 200
+        now = CACHE.get(hash_key(merchant.key))
+        return now is not None and "whsec_rotated_elsewhere_0123456789" in now.secrets
+
+    await wait_for(knows_the_new_key, timeout=2, what="the new signing key in the cached key")
