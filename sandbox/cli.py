@@ -107,36 +107,45 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
-def _talks_to_the_api(command):
+def _api_command(cannot_judge: int):
     """For the commands that talk to a running sandbox: whatever goes wrong on the way (an
     answer that refuses, a sandbox that cannot be reached, a key it does not know) ends in
-    one line on stderr and status 1, never a traceback.
-    httpx's own line per request is silenced: these commands print what matters."""
+    one line on stderr and status `cannot_judge`, never a traceback.
+    httpx's own line per request is silenced: these commands print what matters.
+    (`merchant new`, `clock advance` and `gate` read their answers more strictly:
+    sandbox/ci_commands.py.)"""
 
-    def run(args: argparse.Namespace) -> int:
-        import logging
+    def wrap(command):
+        def run(args: argparse.Namespace) -> int:
+            import logging
 
-        import httpx
-        import msgspec
+            import httpx
+            import msgspec
 
-        from sandbox.testing.client import Refused
+            from sandbox.testing.client import Refused
 
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        try:
-            ci_commands.url_of(args)
-            return command(args)
-        except SettingError as exc:
-            return fail(str(exc), 2)
-        except Refused as exc:
-            return fail(str(exc))
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return fail(_cannot_reach(args.url, str(exc)))
-        except msgspec.ValidationError as exc:
-            return fail(f"{args.url} answered JSON that is not MyPay Sandbox's ({exc}): is this its API?")
-        except KeyboardInterrupt:
-            return fail("interrupted", 130)
+            logging.getLogger("httpx").setLevel(logging.WARNING)
+            try:
+                ci_commands.url_of(args)
+                return command(args)
+            except SettingError as exc:
+                return fail(str(exc), 2)
+            except Refused as exc:
+                return fail(str(exc), cannot_judge)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                return fail(_cannot_reach(args.url, str(exc)), cannot_judge)
+            except msgspec.ValidationError as exc:
+                return fail(f"{args.url} answered JSON that is not MyPay Sandbox's ({exc}): is this its API?",
+                            cannot_judge)
+            except KeyboardInterrupt:
+                return fail("interrupted", 130)
 
-    return run
+        return run
+
+    return wrap
+
+
+_talks_to_the_api = _api_command(1)
 
 
 @_talks_to_the_api

@@ -35,10 +35,12 @@ BODY_CAP = 4 * 1024 * 1024
 class Refused(Exception):
     """The API answered a documented refusal (an RFC 9457 problem)."""
 
-    def __init__(self, asked: str, status: int, problem: Problem) -> None:
-        self.status, self.problem = status, problem
+    def __init__(self, asked: str, status: int, problem: Problem, who: str = "") -> None:
+        """`who`: whose request it was, when a command sends several (`the key sk_test_abcd…`)."""
+        self.asked, self.status, self.problem = asked, status, problem
         said = problem.title if problem.detail in ("", problem.title) else f"{problem.title}: {problem.detail}"
-        super().__init__(shown(f"{asked} answered {status}: {said} (code {problem.code})"))
+        super().__init__(shown(f"{who + ' was refused: ' if who else ''}{asked} answered {status}: {said} "
+                               f"(code {problem.code})"))
 
 
 class NotTheApi(Exception):

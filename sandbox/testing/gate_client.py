@@ -57,8 +57,9 @@ async def judge(url: str, keys: list[str], asked: GateRequest) -> GateVerdict:
             continue  # only the audit was asked, and this key's merchant does not own the endpoint
         async with answers.client(url, key) as http:
             answer = await answers.fetch(http, "POST", GATE, json=msgspec.to_builtins(body))
-        if answer.status in (401, 403):  # which of the keys, in a job that gives several
-            raise answers.NotTheApi(f"the key {key[:12]}… was refused: {answers.refusal(answer, 200)}")
+        refused = answers.refusal(answer, 200) if answer.status in (401, 403) else None
+        if isinstance(refused, answers.Refused):  # which of the keys, in a job that gives several
+            raise answers.Refused(refused.asked, refused.status, refused.problem, who=f"the key {key[:12]}…")
         merchants += _adds_up(answer, body, answers.decoded(answer, 200, GateVerdict)).merchants
     return GateVerdict(held=all(m.held for m in merchants), merchants=merchants)
 
