@@ -48,6 +48,7 @@ from sandbox.settlements.controllers import CollectionController, SettlementCont
 from sandbox.simulator.clock_controllers import ClockController
 from sandbox.simulator.controllers import SandboxToolsController
 from sandbox.summary.controllers import BalanceSummaryController
+from sandbox.verdicts.controllers import GateController
 from sandbox.webhooks import metrics as webhook_metrics
 from sandbox.webhooks.controllers import EventController, WebhookEndpointController
 
@@ -174,7 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController, ClockController,
-                        RequestLogController, FaultRuleController],
+                        RequestLogController, FaultRuleController, GateController],
         # Authentication, the request log and its faults, rate limit and idempotency, in
         # one layer (gate.py). A merchant's request works at its clock's time from there
         # (the request log's `begin` follows the clock, sandbox/requests/journal.py).

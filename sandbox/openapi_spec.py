@@ -110,6 +110,11 @@ def _junit_answers(spec: dict) -> None:
             if isinstance(op, dict) and op.get("operationId") in JUNIT_OPERATIONS:
                 op["responses"]["200"]["content"]["application/xml"] = {
                     "schema": {"type": "string", "description": "JUnit XML: one testsuite, one testcase per case"}}
+            if isinstance(op, dict) and op.get("operationId") == "judgeIntegration":  # on `Accept: application/xml`
+                answer = op["responses"]["200"]
+                answer["content"]["application/xml"] = {"schema": {
+                    "type": "string", "description": "JUnit XML: a testsuite per merchant, a testcase per requirement"}}
+                answer["headers"]["Sandbox-Gate-Held"]["schema"] = {"type": "string", "enum": ["true", "false"]}
 
 
 def _optional_bodies(spec: dict) -> None:

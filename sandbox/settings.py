@@ -8,19 +8,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+class SettingError(ValueError):
+    """A variable that does not hold what its setting needs; the message names both."""
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
-    value = float(raw)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {raw!r}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= 0:  # nan too
+        raise SettingError(f"{name} must be >= 0, got {raw!r}")
     return value
 
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _port(name: str, default: int) -> int:
+    port = _int(name, default)
+    if not 0 <= port <= 65535:
+        raise SettingError(f"{name} must be a port number (0 to 65535), got {port}")
+    return port
 
 
 # Each API process keeps its own pool of up to SANDBOX_DB_POOL_MAX connections, and the
@@ -51,7 +70,7 @@ def _opt(name: str) -> str | None:
 def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
     raw = (os.environ.get(name) or "").strip().lower()
     if raw and raw not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+        raise SettingError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
     return raw or None
 
 
@@ -63,8 +82,8 @@ def _user_cache_dir() -> str:
 @dataclass(frozen=True)
 class Settings:
     api_host: str = field(default_factory=lambda: os.environ.get("SANDBOX_HOST", "127.0.0.1"))
-    api_port: int = field(default_factory=lambda: _int("SANDBOX_API_PORT", 8000))
-    ipn_port: int = field(default_factory=lambda: _int("SANDBOX_IPN_PORT", 8001))
+    api_port: int = field(default_factory=lambda: _port("SANDBOX_API_PORT", 8000))
+    ipn_port: int = field(default_factory=lambda: _port("SANDBOX_IPN_PORT", 8001))
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_DATA_DIR", ".sandbox")))
     # Where `sandbox up` keeps the template data dir it copies into a fresh data dir (the
     # embedded PostgreSQL cluster made, migrated and seeded once per installed version).

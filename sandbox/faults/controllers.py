@@ -31,7 +31,8 @@ class FaultRuleController(Controller):
         answer). A retry with the same idempotency key gets the true answer, with
         `Idempotent-Replayed: true`. The header `X-Sandbox-Fault: KIND` does the same for one request.
         A merchant has at most SANDBOX_FAULT_RULES_MAX (100) rules with uses left (409 beyond).
-        No fault strikes the fault controls, the request log, coverage or the receiver audit."""
+        No fault strikes the fault controls, the request log, coverage, the receiver audit or the
+        verdict (`POST /sandbox/gate`)."""
         return await store.create(request.user.merchant_id, data)
 
     @get("", operation_id="listFaultRules", summary="The merchant's fault rules, spent ones too", responses=reads())

@@ -1,7 +1,7 @@
 """The routes no fault ever strikes, as a proxy's own admin API is not subject to the
 faults it injects: the fault controls themselves (a catch-all rule must not hide or lock
 in the rule that locks the merchant out), the request log, coverage, and the receiver
-audit a CI gate runs and reads. A rule may still name them (`/` matches every route):
+audit and the verdict a CI gate runs and reads. A rule may still name them (`/` matches every route):
 these routes simply pass it by, and spend none of its uses."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ EXEMPT = (
     "/sandbox/requests",
     "/sandbox/requests.har",
     "/sandbox/coverage",
+    "/sandbox/gate",
     "/webhook-endpoints/{endpoint_id}/audit",
     "/webhook-endpoints/{endpoint_id}/audits",
 )

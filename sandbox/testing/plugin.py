@@ -23,7 +23,8 @@ nothing until a test asks for it, so installing the package changes no other sui
   lost, held or replaced by a 500 after the payout was made, then another payout to the
   same destination for the same amount under another idempotency key), naming both
   payouts.
-  Both gates are `sandbox.verdicts.judge`, the code `sandbox gate` runs. `mypay_merchant.fault(...)` makes rules,
+  Both gates ask the sandbox's verdict (POST /sandbox/gate, with the admin key, the
+  session's merchants judged together), which `sandbox gate` asks too. `mypay_merchant.fault(...)` makes rules,
   `mypay_merchant.requests(**filters)` reads the request log; under a failing test the
   plugin prints that merchant's last requests."""
 
@@ -35,11 +36,11 @@ import pytest
 
 from sandbox.settings import plugin_env
 from sandbox.testing.client import MypayMerchant, MypaySandbox
-from sandbox.verdicts import judge
+from sandbox.verdicts.schemas import GateRequirement
 
 _MISSING = pytest.StashKey[list[str]]()
 _EMBEDDED = pytest.StashKey[str]()
-_RETRIES = pytest.StashKey[judge.Finding]()
+_RETRIES = pytest.StashKey[GateRequirement]()
 LAST_REQUESTS = 20  # printed under a failing test
 
 
@@ -87,17 +88,39 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
             embedded.stop()
 
 
+def _verdict(sandbox: MypaySandbox, name: str, **asked) -> GateRequirement:
+    """The sandbox's verdict on the session's merchants together (one per test: the
+    integration is all of them), as `sandbox gate` gets it for one merchant: the same judge.
+    A request the sandbox cannot judge (an unknown name, no merchant made) falls short,
+    saying why."""
+    from sandbox.testing import answers
+    from sandbox.verdicts.schemas import GateVerdict
+
+    if not sandbox.merchants:
+        return GateRequirement(name=name, held=False, reason="no test made a merchant")  # type: ignore[arg-type]
+    body = {**asked, "merchants": [m.id for m in sandbox.merchants], "together": True}
+    answer = answers.read(sandbox.admin.post("/sandbox/gate", json=body))
+    try:
+        together = answers.decoded(answer, 200, GateVerdict).together
+    except answers.Refused as exc:
+        return GateRequirement(name=name, held=False, reason=f"could not judge: {exc.problem.detail}",  # type: ignore[arg-type]
+                               missing=[f"{asked.get('require_coverage')} ({exc.problem.detail})"])
+    if together is None or len(together.requirements) != 1:
+        raise answers.NotTheApi(f"{answer.asked} answered no verdict on the merchants together")
+    return together.requirements[0]
+
+
 def _never_exercised(sandbox: MypaySandbox, required: str) -> list[str]:
     """What `sandbox gate --require-coverage` would say, judged over the session's merchants
-    together (the same judge: the two never disagree)."""
-    scenario_names = [s["name"] for s in sandbox.scenarios]
-    finding = judge.coverage(required, scenario_names, [sandbox.coverage_of(m.key) for m in sandbox.merchants])
-    return finding.missing
+    together."""
+    names = "all" if required.strip() == "all" else [n.strip() for n in required.split(",") if n.strip()]
+    found = _verdict(sandbox, "coverage", require_coverage=names)
+    return found.missing or ([] if found.held else [found.reason])
 
 
-def _retries_finding(sandbox: MypaySandbox) -> judge.Finding:
+def _retries_finding(sandbox: MypaySandbox) -> GateRequirement:
     """What `sandbox gate --require-safe-retries` would say of the session's merchants."""
-    return judge.safe_retries([sandbox.coverage_of(m.key) for m in sandbox.merchants])
+    return _verdict(sandbox, "safe_retries", require_safe_retries=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -120,11 +143,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(config.stash[_EMBEDDED])
     retries = config.stash.get(_RETRIES, None)
     if retries is not None and not retries.held:
-        terminalreporter.write_line(f"mypay safe-retries gate FAILED: {retries.said}", red=True)
+        terminalreporter.write_line(f"mypay safe-retries gate FAILED: {retries.reason}", red=True)
         for line in retries.details:
             terminalreporter.write_line("  " + line, red=True)
     elif retries is not None:
-        terminalreporter.write_line(f"mypay safe-retries gate passed: {retries.said}", green=True)
+        terminalreporter.write_line(f"mypay safe-retries gate passed: {retries.reason}", green=True)
     missing = config.stash.get(_MISSING, None)
     if missing is None:
         return

@@ -1,67 +1,80 @@
-"""The verdict written three ways: words for the CI log, JUnit XML for the CI system's
-test report (GitHub, GitLab and Jenkins read it: a `<testsuite>` per merchant, a
-`<testcase>` per requirement, what fell short in the `<failure>`'s message), and JSON for
-a script."""
+"""The verdict (POST /sandbox/gate's answer) written for people and CI systems: words for
+the CI log, and JUnit XML for the CI system's test report (GitHub, GitLab and Jenkins read
+it: a `<testsuite>` per merchant, a `<testcase>` per requirement, what fell short in the
+`<failure>`'s message). The API answers the same JUnit with `Accept: application/xml`, and
+`sandbox gate` writes it from the API's JSON with this same function: one document.
+
+Text that came over the wire (ids, reasons) is shown escaped: a control character (ESC
+drives a terminal) appears as `\\x1b`, and XML 1.0 forbids most of them even as
+character references, so an unescaped one would make the report unreadable."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
+import re
 
-import msgspec
 from junitparser import Failure, JUnitXml, TestCase, TestSuite
 
-from sandbox.verdicts.judge import Finding
+from sandbox.observability.logs import escape_controls
+from sandbox.verdicts.schemas import GateRequirement, GateVerdict
+
+MEDIA_TYPE = "application/xml"
+HELD_HEADER = "Sandbox-Gate-Held"
+TOGETHER = "together"
+# What XML 1.0 cannot hold at all, besides the control characters: surrogates and U+FFFE/FFFF.
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
-class MerchantVerdict(msgspec.Struct):
-    merchant_id: str
-    findings: list[Finding]
-
-    @property
-    def held(self) -> bool:
-        return all(f.held for f in self.findings)
+def shown(text: str) -> str:
+    """`text` safe for a terminal and for XML: each control character written as an
+    escape (\\x1b, \\n), and what XML cannot carry as \\uXXXX."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", escape_controls(text))
 
 
-class Verdict(msgspec.Struct):
-    url: str
-    merchants: list[MerchantVerdict]
+def _subjects(verdict: GateVerdict) -> list[tuple[str, bool, list[GateRequirement]]]:
+    """(who, held, requirements) for each merchant judged, or once for merchants judged as one."""
+    if verdict.together is not None:
+        t = verdict.together
+        return [(f"{TOGETHER} ({', '.join(t.merchant_ids)})", t.held, t.requirements)]
+    return [(m.merchant_id, m.held, m.requirements) for m in verdict.merchants]
 
-    @property
-    def held(self) -> bool:
-        return all(m.held for m in self.merchants)
+
+def _said(r: GateRequirement) -> str:
+    return f"{r.name.replace('_', ' ')}: {shown(r.reason)}"
 
 
-def words(verdict: Verdict) -> str:
+def words(verdict: GateVerdict, url: str) -> str:
     lines = []
-    for merchant in verdict.merchants:
-        lines.append(f"merchant {merchant.merchant_id}")
-        for f in merchant.findings:
-            lines.append(f"  {'held' if f.held else 'FELL SHORT'}  {f.requirement}: {f.said}")
-            lines += [f"      {d}" for d in f.details] if not f.held else []
-    held = sum(m.held for m in verdict.merchants)
+    subjects = _subjects(verdict)
+    for who, _, requirements in subjects:
+        lines.append(f"merchant {shown(who)}")
+        for r in requirements:
+            lines.append(f"  {'held' if r.held else 'FELL SHORT'}  {_said(r)}")
+            lines += [f"      {shown(d)}" for d in r.details] if not r.held else []
+    held = sum(h for _, h, _ in subjects)
     if verdict.held:
-        lines.append(f"gate held: every requirement held for {held} merchant(s) at {verdict.url}")
+        lines.append(f"gate held: every requirement held for {held} merchant(s) at {shown(url)}")
     else:
-        lines.append(f"gate FELL SHORT: {len(verdict.merchants) - held} of {len(verdict.merchants)} merchant(s) "
-                     f"fell short of a requirement at {verdict.url}")
+        lines.append(f"gate FELL SHORT: {len(subjects) - held} of {len(subjects)} merchant(s) "
+                     f"fell short of a requirement at {shown(url)}")
     return "\n".join(lines) + "\n"
 
 
-def junit(verdict: Verdict) -> bytes:
+def junit(verdict: GateVerdict) -> bytes:
     document = JUnitXml("sandbox gate")
-    for merchant in verdict.merchants:
-        suite = TestSuite(f"sandbox gate {merchant.merchant_id}")
-        suite.add_property("merchant_id", merchant.merchant_id)
-        suite.add_property("sandbox", verdict.url)
+    for who, _, requirements in _subjects(verdict):
+        who = shown(who)
+        suite = TestSuite(f"sandbox gate {who}")
+        suite.add_property("merchant_id", who)
         cases = []
-        for f in merchant.findings:
-            case = TestCase(f.requirement, classname=f"sandbox_gate.{merchant.merchant_id}", time=0)
-            if not f.held:  # before system-out: the order the JUnit schema gives
-                failure = Failure(f"{f.requirement}: {f.said}", "sandbox_gate")
-                failure.text = "\n".join([f.said, *f.details])
+        for r in requirements:
+            text = "\n".join(shown(line) for line in [r.reason, *r.details])
+            case = TestCase(r.name, classname=f"sandbox_gate.{who}", time=0)
+            if not r.held:  # before system-out: the order the JUnit schema gives
+                failure = Failure(_said(r), "sandbox_gate")
+                failure.text = text
                 case.result = [failure]
-            case.system_out = "\n".join([f.said, *f.details])
+            case.system_out = text
             cases.append(case)
         suite.add_testcases(cases)
         document.add_testsuite(suite)
@@ -69,14 +82,3 @@ def junit(verdict: Verdict) -> bytes:
     out = io.BytesIO()
     document.write(out)
     return out.getvalue()
-
-
-def as_json(verdict: Verdict) -> bytes:
-    merchants = [{"merchant_id": m.merchant_id, "held": m.held, "findings": msgspec.to_builtins(m.findings)}
-                 for m in verdict.merchants]
-    return msgspec.json.format(msgspec.json.encode({"url": verdict.url, "held": verdict.held,
-                                                    "merchants": merchants}), indent=2) + b"\n"
-
-
-def write(path: str, content: bytes) -> None:
-    Path(path).write_bytes(content)

@@ -149,6 +149,7 @@ _JSON_ROUTES = [
     ("merchant", "POST", "/payouts/po_none/reinitiate"),
     ("merchant", "POST", "/payout-batches"),
     ("merchant", "POST", "/verify-account"),
+    ("merchant", "POST", "/sandbox/gate"),
     ("merchant", "POST", "/sandbox/collections"),
     ("merchant", "POST", "/sandbox/clock/advance"),
     ("merchant", "POST", "/sandbox/payouts/po_none/simulate"),

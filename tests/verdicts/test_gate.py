@@ -94,11 +94,11 @@ def test_a_merchant_that_walked_everything_and_retried_safely_passes(sandbox, ca
     assert f"  held  coverage: exercised all {len(SCENARIO_NAMES)} asked for: success, retry_then_success," in out
     assert "  held  safe retries: 1 fault(s) after commit recovered, no payout made twice" in out
     assert out.splitlines()[-1].startswith("gate held: every requirement held for 1 merchant(s)")
-    assert junit_of(tmp_path / "gate.xml") == {f"sandbox gate {careful.id}": {"coverage": None, "safe retries": None}}
+    assert junit_of(tmp_path / "gate.xml") == {f"sandbox gate {careful.id}": {"coverage": None, "safe_retries": None}}
     verdict = json.loads((tmp_path / "gate.json").read_text())
     assert verdict["held"] is True
-    assert [(f["requirement"], f["held"]) for f in verdict["merchants"][0]["findings"]] == \
-        [("coverage", True), ("safe retries", True)]
+    assert [(f["name"], f["held"]) for f in verdict["merchants"][0]["requirements"]] == \
+        [("coverage", True), ("safe_retries", True)]
 
 
 def test_coverage_and_untested_retries_fall_short_with_exit_1(sandbox, capsys, tmp_path):
@@ -113,16 +113,16 @@ def test_coverage_and_untested_retries_fall_short_with_exit_1(sandbox, capsys, t
     assert "  FELL SHORT  safe retries: never tested: no fault after commit was recovered" in out
     assert junit_of(tmp_path / "gate.xml") == {f"sandbox gate {merchant.id}": {
         "coverage": f"coverage: {never}",
-        "safe retries": "safe retries: never tested: no fault after commit was recovered"}}
-    # A named list is judged on those names only; an unknown name falls short, naming it.
+        "safe_retries": "safe retries: never tested: no fault after commit was recovered"}}
+    # A named list is judged on those names only; an unknown name cannot be judged (exit 2), naming it.
     assert gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "success")[0] == 0
-    code, out, _ = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "sucess")
-    assert code == 1 and "asked for what the sandbox does not know: sucess" in out
+    code, out, err = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "sucess")
+    assert (code, out) == (2, "") and f"'sucess': not a scenario of merchant {merchant.id}" in err
     # A misspelt name of the merchant's own: the refusal lists its own among what it knows.
     merchant.create_scenario("paid_at_once", [{"status": "processing", "submit": True}, {"status": "success"}])
-    code, out, _ = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "paid_at_one")
-    assert code == 1 and "does not know: paid_at_one (scenarios: success," in out
-    assert f"{SCENARIO_NAMES[-1]}, paid_at_once; operator paths:" in out
+    code, out, err = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "paid_at_one")
+    assert code == 2 and "'paid_at_one': not a scenario of merchant" in err
+    assert f"{SCENARIO_NAMES[-1]}, paid_at_once; operator paths:" in err
 
 
 def test_a_second_payout_after_a_lost_answer_falls_short_naming_both(sandbox, careful, capsys, tmp_path):
@@ -137,9 +137,9 @@ def test_a_second_payout_after_a_lost_answer_falls_short_naming_both(sandbox, ca
     assert f"payout {case['payout_id']} was paid again as {case['duplicate_payout_id']} (fault response_lost" in out
     assert "gate FELL SHORT: 1 of 2 merchant(s) fell short" in out
     suites = junit_of(tmp_path / "gate.xml")
-    assert suites[f"sandbox gate {careful.id}"] == {"coverage": None, "safe retries": None}
+    assert suites[f"sandbox gate {careful.id}"] == {"coverage": None, "safe_retries": None}
     assert suites[f"sandbox gate {careless.id}"]["coverage"] is None
-    assert suites[f"sandbox gate {careless.id}"]["safe retries"] == \
+    assert suites[f"sandbox gate {careless.id}"]["safe_retries"] == \
         "safe retries: a client paid twice after a fault (1 time(s))"
 
 
@@ -169,7 +169,7 @@ def test_a_receiver_that_accepts_forgeries_fails_the_audit_part(sandbox, careful
     assert code == 1
     assert "  held  coverage" in out
     assert "  FELL SHORT  receiver audit: " in out and "expected 4xx, got HTTP 204" in out
-    message = junit_of(tmp_path / "gate.xml")[f"sandbox gate {careful.id}"]["receiver audit"]
+    message = junit_of(tmp_path / "gate.xml")[f"sandbox gate {careful.id}"]["receiver_audit"]
     assert message is not None and message.startswith("receiver audit: ") and "cases passed" in message
 
 
@@ -197,6 +197,10 @@ def test_it_exits_2_when_it_cannot_judge(sandbox, careful, capsys, tmp_path):
     assert (code, out) == (2, "")
     assert "the key sk_test_not_… was refused" in err and "401" in err
     code, _, err = gate(capsys, "--url", sandbox.url, "--key", careful.key, "--audit-endpoint", "we_nobodys")
+    assert code == 2 and f"No webhook endpoint we_nobodys of merchant {careful.id} (code not_found)" in err
+    other = sandbox.new_merchant()
+    code, _, err = gate(capsys, "--url", sandbox.url, "--key", careful.key, "--key", other.key,
+                        "--audit-endpoint", "we_nobodys")
     assert code == 2 and "no merchant among the keys given has the webhook endpoint we_nobodys" in err
     assert gate(capsys, "--url", sandbox.url, "--require-coverage", "all")[0] == 2  # no key at all
 
@@ -215,10 +219,10 @@ def test_the_plugin_and_the_command_give_the_same_verdict(sandbox, careful, caps
         session.merchants = [merchant]
         gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "all",
              "--require-safe-retries", "--json", str(tmp_path / "gate.json"))
-        coverage, retries = json.loads((tmp_path / "gate.json").read_text())["merchants"][0]["findings"]
+        coverage, retries = json.loads((tmp_path / "gate.json").read_text())["merchants"][0]["requirements"]
         assert plugin._never_exercised(session, "all") == coverage["missing"]
         found = plugin._retries_finding(session)
-        assert (found.held, found.said, found.details) == (retries["held"], retries["said"], retries["details"])
+        assert (found.held, found.reason, found.details) == (retries["held"], retries["reason"], retries["details"])
         session.close()
     # Each key is judged on its own, whatever the order: the first key's own scenario is no
     # requirement of the next one's.
@@ -227,6 +231,37 @@ def test_the_plugin_and_the_command_give_the_same_verdict(sandbox, careful, caps
     assert code == 1
     assert out.count("paid_at_once") == 0, out
     assert f"  held  coverage: exercised all {len(SCENARIO_NAMES)} asked for" in out
+
+
+def test_the_http_gate_and_the_command_say_the_same(sandbox, careful, capsys, tmp_path):
+    """One judge: on the same merchant, POST /sandbox/gate and `sandbox gate` give the same
+    verdict (held, fell short, or could not judge), the same JSON, the same JUnit, the
+    same words."""
+    short = sandbox.new_merchant(clock="manual")
+    short.payout("success")
+    short.advance(until="idle")
+    asked = {"require_coverage": "all", "require_safe_retries": True}
+    for merchant, status in ((careful, 0), (short, 1)):
+        answer = httpx.post(f"{sandbox.url}/api/v1/sandbox/gate", json=asked, headers={"X-API-KEY": merchant.key})
+        as_junit = httpx.post(f"{sandbox.url}/api/v1/sandbox/gate", json=asked,
+                              headers={"X-API-KEY": merchant.key, "Accept": "application/xml"})
+        assert answer.status_code == as_junit.status_code == 200
+        assert answer.headers["sandbox-gate-held"] == as_junit.headers["sandbox-gate-held"] == \
+            ("true" if status == 0 else "false")
+        code, out, _ = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "all",
+                            "--require-safe-retries", "--junit", str(tmp_path / "gate.xml"),
+                            "--json", str(tmp_path / "gate.json"))
+        assert code == status
+        assert json.loads((tmp_path / "gate.json").read_text()) == answer.json()
+        assert (tmp_path / "gate.xml").read_bytes() == as_junit.content
+        for requirement in answer.json()["merchants"][0]["requirements"]:
+            said = "held" if requirement["held"] else "FELL SHORT"
+            assert f"  {said}  {requirement['name'].replace('_', ' ')}: {requirement['reason']}\n" in out
+    answer = httpx.post(f"{sandbox.url}/api/v1/sandbox/gate", json={"require_coverage": ["sucess"]},
+                        headers={"X-API-KEY": short.key})
+    assert answer.status_code == 422 and "sandbox-gate-held" not in answer.headers
+    code, out, err = gate(capsys, "--url", sandbox.url, "--key", short.key, "--require-coverage", "sucess")
+    assert (code, out) == (2, "") and answer.json()["detail"] in err
 
 
 def test_the_schema_refuses_what_ci_systems_would_not_read():
