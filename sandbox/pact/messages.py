@@ -51,7 +51,7 @@ def _scenario_for(description: str, status: str) -> str:
     named = [n for n in scenarios.SCENARIO_NAMES if re.search(rf"\b{re.escape(n)}\b", description)]
     if named:
         return max(named, key=len)  # `failed_account_closed` over a shorter name inside it
-    if status == "created":
+    if status in ("created", states.IN_REVIEW):  # where every payout starts (in review: by its amount)
         return scenarios.table().default
     for s in scenarios.table().scenarios:
         if status in s.path or status in (step.status for step in s.after_release):
