@@ -22,6 +22,7 @@ from sandbox.clocks import store as clocks
 from sandbox.clocks.schemas import ClockAdvance
 from sandbox.core.errors import FieldError, ValidationFailed
 from sandbox.core.money import format_amount, parse_amount
+from sandbox.merchants.service import Clock
 from sandbox.payouts import actions, scenarios, states
 from sandbox.payouts import service as payouts
 from sandbox.payouts.scenarios import Scenario
@@ -70,8 +71,8 @@ def params_of(state: str, params: dict[str, Any], kind: type[T]) -> T:
         raise _refuse(state, name, f"{_AT.sub('', said).strip(' -')} (this state's params: {known})") from None
 
 
-async def _merchant(state: str, balance: str) -> tuple[str, str]:
-    made = await onboarding.open_merchant(f"pact: {state}", parse_amount(balance, allow_zero=True), clock="manual")
+async def _merchant(state: str, balance: str, clock: Clock = "manual") -> tuple[str, str]:
+    made = await onboarding.open_merchant(f"pact: {state}", parse_amount(balance, allow_zero=True), clock=clock)
     return made.id, made.api_key
 
 
@@ -169,7 +170,9 @@ async def a_batch(state: str, params: dict[str, Any], admin_key: str) -> Values:
     from sandbox.batches import upload  # the batch upload's code is loaded only for this state
 
     p = params_of(state, params, schemas.BatchParams)
-    merchant_id, api_key = await _merchant(state, p.balance)
+    # A batch is worked through by the worker at its own pace, which a manual clock would not
+    # move: its merchant is on a live clock.
+    merchant_id, api_key = await _merchant(state, p.balance, clock="live")
     if isinstance(p.rows, dict):
         for name in p.rows:
             if scenarios.table().named(name) is None:

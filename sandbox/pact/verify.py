@@ -134,9 +134,11 @@ def run(args: argparse.Namespace, admin_key: str | None) -> int:
     except CannotVerify as exc:
         return cannot(str(exc))
     # Pact's usage statistics are not sent from here (the core would call home otherwise),
-    # and its log lines are left out: the verifier prints what matters.
+    # and its log lines (and httpx's, of the readiness check) are left out: the verifier
+    # prints what matters.
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-    logging.getLogger("pact").setLevel(logging.WARNING)
+    for noisy in ("pact", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     results = [verify_one(path, args.url, admin_key) for path in files]
     written = [(args.json, lambda: json.dumps(results, indent=2)), (args.junit, lambda: junit(results))]
     for target, render in written:
