@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from sandbox import db
@@ -77,7 +78,7 @@ async def message(request: schemas.MessageRequest) -> tuple[bytes, dict[str, str
     params["status"] = status
     made = await provider_states.a_payout("a payout", params, "")
     row = await db.fetchrow(
-        "SELECT id, type, created_at, data, request FROM outbox_event WHERE payout_id = $1 AND type = $2"
+        "SELECT * FROM outbox_event WHERE payout_id = $1 AND type = $2"
         " ORDER BY number DESC LIMIT 1", made["payoutId"], event_type)
     if row is None:
         raise _refuse(f"scenario {made['scenario']} sends no {event_type}")
@@ -85,13 +86,18 @@ async def message(request: schemas.MessageRequest) -> tuple[bytes, dict[str, str
 
 
 def _signed(event, merchant_id: str) -> tuple[bytes, dict[str, str]]:
-    # The same Target the relay builds for a delivery (webhooks/deliveries.py), to an endpoint
-    # that does not exist: its signing secret is a fresh one, never shown.
-    target = Target(delivery_id="", merchant=merchant_id, seq=0, attempt=1, lease_token="", lease_until=now(),
-                    event_id=event["id"], event_type=event["type"], event_at=event["created_at"],
-                    data=event["data"], request=event["request"], endpoint_id="", url="",
-                    signing_keys=[signatures.generate(signatures.HMAC).signing_key], faults=faults.NONE,
-                    fresh_until=now())
+    # The Target the relay builds for a delivery (webhooks/deliveries.py), to an endpoint that
+    # does not exist: its signing secret is a fresh one, never shown.
+    given: dict[str, Any] = dict(
+        delivery_id="", merchant=merchant_id, seq=0, attempt=1, lease_token="", lease_until=now(),
+        event_id=event["id"], event_type=event["type"], event_at=event["created_at"], data=event["data"],
+        request=event["request"], endpoint_id="", url="",
+        signing_keys=[signatures.generate(signatures.HMAC).signing_key], faults=faults.NONE, fresh_until=now())
+    # A field of the event's the wire format comes to carry (a column of the same name) comes along.
+    columns = set(event.keys())
+    later = [f.name for f in dataclass_fields(Target) if f.name not in given and f.name in columns]
+    given.update({name: event[name] for name in later})
+    target = Target(**given)
     content = sender.body(target)
     return content, sender.headers(target, content, int(now().timestamp()), frozenset())
 
