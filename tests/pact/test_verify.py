@@ -56,11 +56,14 @@ def made_wrong(pact_file: Path) -> None:
     pact_file.write_text(json.dumps(pact))
 
 
-async def test_the_example_pact_verifies(stack, tmp_path, pact_file):
-    code, out = await verify(stack, str(pact_file), "--junit", str(tmp_path / "pact.xml"))
-    assert code == 0, out
-    assert "4 of 4 interaction(s) verified" in out and f"verified  {pact_file}: a payout.failed webhook" in out
-    assert 'failures="0"' in (tmp_path / "pact.xml").read_text()
+async def test_the_example_pact_verifies_twice_at_once(stack, tmp_path, pact_file):
+    """Two verifications side by side (two CI jobs, say) each get states of their own."""
+    runs = await asyncio.gather(*(verify(stack, str(pact_file), "--junit", str(tmp_path / f"pact-{i}.xml"))
+                                  for i in range(2)))
+    for i, (code, out) in enumerate(runs):
+        assert code == 0, out
+        assert "4 of 4 interaction(s) verified" in out and f"verified  {pact_file}: a payout.failed webhook" in out
+        assert 'failures="0"' in (tmp_path / f"pact-{i}.xml").read_text()
 
 
 async def test_a_wrong_pact_fails_naming_the_field(stack, tmp_path, pact_file):
