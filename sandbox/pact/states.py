@@ -20,17 +20,18 @@ import msgspec
 from sandbox import onboarding
 from sandbox.clocks import store as clocks
 from sandbox.clocks.schemas import ClockAdvance
-from sandbox.core.errors import FieldError, ValidationFailed
+from sandbox.core.errors import FieldError, ImpossibleTimeline, ValidationFailed
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.merchants.service import Clock
 from sandbox.payouts import actions, scenarios, states
 from sandbox.payouts import service as payouts
 from sandbox.payouts.scenarios import Scenario
 from sandbox.payouts.schemas import PayoutCreate
+from sandbox.scenarios import rules
 from sandbox.scenarios import store as own_scenarios
 from sandbox.scenarios.schemas import ScenarioCreate
 from sandbox.simulator import clock_advance
-from sandbox.webhooks import endpoints
+from sandbox.webhooks import endpoints, urls
 from sandbox.webhooks.schemas import EndpointCreate
 
 from . import schemas
@@ -80,15 +81,22 @@ def _path(scenario: Scenario) -> list[str]:
     return [*scenario.path, *(step.status for step in scenario.after_release)]
 
 
-async def _scenario(state: str, merchant_id: str, chosen: str | dict[str, Any]) -> Scenario:
-    if isinstance(chosen, dict):  # the merchant's own, made first
+def _scenario(state: str, chosen: str | dict[str, Any]) -> tuple[Scenario, ScenarioCreate | None]:
+    """The scenario a payout state names, checked before anything is made; with the body
+    that makes it, for a scenario of the merchant's own."""
+    if isinstance(chosen, dict):
         body = params_of(state, chosen, ScenarioCreate)
-        return await own_scenarios.create(merchant_id, body)
+        try:
+            return rules.checked(body), body
+        except ImpossibleTimeline as exc:  # named as the param it is: params.scenario.steps[0]
+            where = exc.errors[0].field if exc.errors else ""
+            raise _refuse(state, f"params.scenario.{where}".rstrip("."), exc.errors[0].message if exc.errors
+                          else exc.detail) from None
     found = scenarios.table().named(chosen)
     if found is None:
         raise _refuse(state, "params.scenario", f"no scenario is called {chosen!r}; the built-in ones: "
                       + ", ".join(scenarios.SCENARIO_NAMES) + " (or give one of your own as an object)")
-    return found
+    return found, None
 
 
 async def walk(merchant_id: str, payout_id: str, status: str) -> None:
@@ -115,8 +123,7 @@ async def walk(merchant_id: str, payout_id: str, status: str) -> None:
 
 async def a_payout(state: str, params: dict[str, Any], admin_key: str) -> Values:
     p = params_of(state, params, schemas.PayoutParams)
-    merchant_id, api_key = await _merchant(state, p.balance)
-    scenario = await _scenario(state, merchant_id, p.scenario)
+    scenario, own = _scenario(state, p.scenario)
     path = _path(scenario)
     status = p.status or path[-1]
     if status not in path and status != states.IN_REVIEW:
@@ -125,6 +132,9 @@ async def a_payout(state: str, params: dict[str, Any], admin_key: str) -> Values
     if status == states.IN_REVIEW and not scenarios.table().needs_review(parse_amount(p.amount)):
         raise _refuse(state, "params.status", "a payout is in_review only at or above the review threshold "
                       f"({scenarios.table().review.min_amount}); set params.amount, or use 'a payout in review'")
+    merchant_id, api_key = await _merchant(state, p.balance)
+    if own is not None:  # made in the fresh merchant, as POST /sandbox/scenarios makes it
+        scenario = await own_scenarios.create(merchant_id, own)
     payout_id = await _create(merchant_id, p.amount, scenario)
     await walk(merchant_id, payout_id, status)
     return {"merchantId": merchant_id, "apiKey": api_key, "payoutId": payout_id, "scenario": scenario.name,
@@ -160,6 +170,7 @@ async def a_payout_in_review(state: str, params: dict[str, Any], admin_key: str)
 async def a_webhook_endpoint(state: str, params: dict[str, Any], admin_key: str) -> Values:
     p = params_of(state, params, schemas.EndpointParams)
     body = params_of(state, msgspec.to_builtins(p), EndpointCreate)
+    await urls.check(body.url)  # refused before the merchant is made (create checks it again)
     merchant_id, api_key = await _merchant(state, "1000000.00")
     made = await endpoints.create(merchant_id, body)
     return {"merchantId": merchant_id, "apiKey": api_key, "endpointId": made.id,

@@ -104,13 +104,21 @@ async def test_an_unknown_state_names_the_known_ones(pact):
     ({"scenario": "failed_account_closed", "status": "success"}, "params.status"),
     ({"amount": 12}, "params.amount"),
     ({"colour": "red"}, "params.colour"),
+    ({"scenario": {"name": "mine", "title": "Mine", "steps": [{"status": "processing", "submit": True},
+                                                            {"status": "success"}]}, "status": "failed"},
+     "params.status"),
+    ({"scenario": {"name": "mine", "title": "Mine", "steps": [{"status": "success"}]}}, "params.scenario.steps[0]"),
 ])
-async def test_bad_params_name_the_param_at_fault(pact, params, named):
+async def test_bad_params_name_the_param_at_fault_and_make_nothing(pact, database, params, named):
+    from sandbox import db
+
+    merchants = await db.fetchval("SELECT count(*) FROM merchant")
     r = await pact.post(STATES, json={"state": "a payout", "params": params, "action": "setup"})
     assert r.status_code == 400, r.text
     problem = r.json()
     assert problem["errors"][0]["field"] == named and named in problem["detail"], problem
     assert "Known states" in problem["detail"]
+    assert await db.fetchval("SELECT count(*) FROM merchant") == merchants
 
 
 async def test_teardown_twice_answers_the_same(pact):
