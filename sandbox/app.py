@@ -35,6 +35,7 @@ from sandbox.ledger.controllers import BalanceController
 from sandbox.observability import logs, metrics
 from sandbox.observability.observe import observe
 from sandbox.openapi_links import add_links
+from sandbox.pact import controllers as pact
 from sandbox.payouts import metrics as payout_metrics
 from sandbox.payouts.controllers import PayoutController
 from sandbox.payouts.verification_controller import VerifyAccountController
@@ -187,7 +188,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app = Litestar(
             # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
             # /metrics (Prometheus) is left out of the spec too; see sandbox/observability/metrics.py.
-            route_handlers=[public, authenticated, *dashboard.routers(rate_limiter), metrics.metrics_endpoint],
+            route_handlers=[public, authenticated, pact.router(API_PREFIX), *dashboard.routers(rate_limiter),
+                            metrics.metrics_endpoint],
             # Routes that act many times on the merchant's behalf count that too (the receiver audit).
             state=State({"rate_limiter": rate_limiter}),
             template_config=dashboard.template_config(),

@@ -184,7 +184,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return 0 if verdict.held else 1
 
 
-def _admin_key(args: argparse.Namespace) -> str | None:
+def admin_key_of(args: argparse.Namespace) -> str | None:
     """--admin-key, else SANDBOX_ADMIN_KEY, else the one `sandbox up` saved in its data dir."""
     if args.admin_key or get_settings().admin_key:
         return args.admin_key or get_settings().admin_key
@@ -197,7 +197,7 @@ def cmd_merchant_new(args: argparse.Namespace) -> int:
 
     from sandbox.testing import answers
 
-    admin_key = _admin_key(args)
+    admin_key = admin_key_of(args)
     if admin_key is None:
         saved = (get_settings().data_dir / ADMIN_KEY_FILE).resolve()
         return fail(f"no admin key: --admin-key, SANDBOX_ADMIN_KEY, or the file {saved} that `sandbox up` writes "

@@ -226,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--junit", metavar="FILE", help="also write the audit as JUnit XML to FILE")
     audit.set_defaults(func=cmd_audit_webhooks)
     ci_commands.add_commands(sub)  # merchant new, clock advance, gate
+    from sandbox.pact.verify import add_command as add_pact_command
+
+    add_pact_command(sub, _add_url, ci_commands.admin_key_of)
     bench = sub.add_parser(
         "bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
     # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.

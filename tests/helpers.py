@@ -75,6 +75,12 @@ class Api:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
 
 async def new_merchant(stack: Stack, opening_balance: str = "1000000.00") -> tuple[Api, str]:
     async with httpx.AsyncClient(base_url=stack.base_url + "/api/v1") as c:

@@ -9,6 +9,7 @@ module is skipped, and says so; `.ci/run` installs podman, so CI always runs it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -178,6 +179,40 @@ def test_every_scenario_reaches_its_end_with_verified_webhooks(container):
         receiver.close()
         merchant.close()
         sandbox.close()
+
+
+# A consumer's pact as the Pact guide writes one by hand: a payout created (201) and the
+# payout.failed webhook of a closed account, each in a provider state.
+HAND_PACT = {
+    "consumer": {"name": "image-test"}, "provider": {"name": "MyPay"},
+    "metadata": {"pactSpecification": {"version": "4.0"}},
+    "interactions": [
+        {"type": "Synchronous/HTTP", "description": "a new payout", "providerStates": [{"name": "a merchant"}],
+         "request": {"method": "POST", "path": "/api/v1/payouts",
+                     "headers": {"X-API-KEY": ["sk_test_example"], "X-Idempotency-Key": ["order-1"],
+                                 "Content-Type": ["application/json"]},
+                     "body": {"contentType": "application/json", "encoded": False, "content": {
+                         "amount": "10.00", "destination": {"type": "bank", "bank_code": "HBL",
+                                                            "account_number": "12345678900001"}}},
+                     "generators": {"header": {"X-API-KEY": {"type": "ProviderState", "expression": "${apiKey}"}}}},
+         "response": {"status": 201, "body": {"contentType": "application/json", "encoded": False,
+                                              "content": {"status": "pending"}}}},
+        {"type": "Asynchronous/Messages", "description": "a payout.failed webhook",
+         "providerStates": [{"name": "a payout", "params": {"scenario": "failed_account_closed"}}],
+         "contents": {"contentType": "application/json", "encoded": False,
+                      "content": {"type": "payout.failed", "data": {"failure_code": "account_closed"}}}},
+    ],
+}
+
+
+def test_pact_verify_runs_in_the_image(container, tmp_path):
+    """`docker exec … sandbox pact verify`, as the Pact guide documents it: the image has the
+    [pact] extra, and finds its sandbox and admin key by itself."""
+    (tmp_path / "image-test-MyPay.json").write_text(json.dumps(HAND_PACT))
+    podman("cp", str(tmp_path / "image-test-MyPay.json"), f"{container.name}:/tmp/image-test-MyPay.json")
+    verified = podman("exec", container.name, "sandbox", "pact", "verify", "/tmp/image-test-MyPay.json", check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "2 of 2 interaction(s) verified" in verified.stdout, verified.stdout
 
 
 def test_sigterm_stops_everything_cleanly_within_10_s(container):

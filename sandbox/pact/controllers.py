@@ -1,0 +1,53 @@
+"""The two routes a Pact verifier calls: provider states and messages.
+
+They sit outside the gate every merchant's request passes (auth by X-API-KEY, the
+request log, rate limits, idempotency keys) because a verifier can send neither a
+merchant's key nor an idempotency key to them:
+- the admin key authorises them, sent as `X-Sandbox-Admin-Key`. A verifier adds a custom
+  header to every request it makes, the interactions' own included; sent as X-API-KEY it
+  would replace the merchant key a pact injects from its provider state. (A call by hand
+  may send the admin key as X-API-KEY instead.)
+- no idempotency key: each setup makes a fresh merchant, so a repeat makes another one
+  and moves nobody's money twice; a teardown changes nothing."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, Router, post
+from litestar.params import JSONBody
+
+from sandbox.auth.keys import API_KEY_HEADER, authenticate
+from sandbox.core.errors import Forbidden, Unauthenticated
+
+from . import messages, schemas, states
+
+ADMIN_KEY_HEADER = "x-sandbox-admin-key"
+
+
+async def _admin_key(request: Request) -> str:
+    key = request.headers.get(ADMIN_KEY_HEADER) or request.headers.get(API_KEY_HEADER)
+    if not key:
+        raise Unauthenticated("Send the sandbox's admin key in the X-Sandbox-Admin-Key header")
+    if (await authenticate(key)).role != "admin":
+        raise Forbidden("Provider states and messages need the admin key (X-Sandbox-Admin-Key)")
+    return key
+
+
+@post("/states", operation_id="pactProviderState", status_code=200)
+async def provider_state(request: Request, data: JSONBody[schemas.StateChange]) -> dict[str, str]:
+    """Set up (or tear down) a provider state; answers the values a pact injects."""
+    return await states.change(data, await _admin_key(request))
+
+
+@post("/messages", operation_id="pactMessage", status_code=200)
+async def message(request: Request, data: JSONBody[schemas.MessageRequest]) -> Response[bytes]:
+    """The webhook a message interaction describes: its body, its headers as metadata."""
+    await _admin_key(request)
+    body, headers = await messages.message(data)
+    return Response(body, media_type="application/json",
+                    headers={messages.METADATA_HEADER: messages.metadata_header(headers)})
+
+
+def router(prefix: str) -> Router:
+    # Tools for verifiers, outside the published API spec (as the dashboard is).
+    return Router(path=prefix + "/sandbox/pact", route_handlers=[provider_state, message], include_in_schema=False,
+                  tags=["Pact"])

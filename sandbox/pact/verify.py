@@ -1,0 +1,172 @@
+"""`sandbox pact verify PACT_FILE_OR_DIR...`: pact-python's Verifier (the Rust core every
+Pact language shares) replays each pact against a running sandbox, with the provider
+state and message URLs filled in and the admin key sent as X-Sandbox-Admin-Key.
+
+Exit 0: every interaction verified; 1: the pact asks for something the sandbox does not
+do (each failure printed in the verifier's words); 2: it could not verify (pact-python
+missing, the sandbox unreachable, a pact unreadable). pact-python is the optional extra
+`mypay-sandbox[pact]`; it is imported only when the command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+STATES_PATH = "/api/v1/sandbox/pact/states"
+MESSAGES_PATH = "/api/v1/sandbox/pact/messages"
+ADMIN_KEY_HEADER = "X-Sandbox-Admin-Key"
+
+
+class CannotVerify(Exception):
+    """Exit 2: nothing was verified, and why."""
+
+
+def pact_files(given: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for name in given:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(path.glob("*.json"))
+            if not found:
+                raise CannotVerify(f"{name}: a folder with no pact (*.json) in it")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CannotVerify(f"{name}: no such file or folder")
+    return files
+
+
+def provider_of(path: Path) -> str:
+    """The provider a pact names; an unreadable file, or JSON that is no pact, is refused."""
+    try:
+        pact = json.loads(path.read_text())
+        name = pact["provider"]["name"]
+        if not isinstance(name, str) or not isinstance(pact.get("interactions", pact.get("messages")), list):
+            raise TypeError
+        return name
+    except OSError as exc:
+        raise CannotVerify(f"{path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise CannotVerify(f"{path}: not JSON ({exc})") from None
+    except (KeyError, TypeError):
+        raise CannotVerify(f"{path}: not a pact (no provider name, or no interactions)") from None
+
+
+def _ready(url: str) -> None:
+    import httpx
+
+    try:
+        r = httpx.get(url.rstrip("/") + "/api/v1/ready", timeout=10)
+    except httpx.HTTPError as exc:
+        raise CannotVerify(f"cannot reach the sandbox at {url}: {exc}") from None
+    if r.status_code != 200:
+        raise CannotVerify(f"the sandbox at {url} is not ready ({r.status_code} from /api/v1/ready)")
+
+
+def verify_one(path: Path, url: str, admin_key: str) -> dict:
+    """Replay one pact file; the verifier's results (its `result`, `errors`, `output`)."""
+    from pact import Verifier
+
+    base = urlsplit(url)
+    host, port, scheme = base.hostname or "127.0.0.1", base.port, base.scheme or "http"
+    port = port or (443 if scheme == "https" else 80)
+    verifier = (
+        Verifier(provider_of(path), host=host)
+        .add_transport(url=f"{scheme}://{host}:{port}/")
+        # Message interactions are POSTed here (Pact's message-producer protocol).
+        .add_transport(protocol="message", port=port, path=MESSAGES_PATH, scheme=scheme)
+        .state_handler(f"{scheme}://{host}:{port}{STATES_PATH}", teardown=True, body=True)
+        .add_custom_header(ADMIN_KEY_HEADER, admin_key)
+        .set_coloured_output(enabled=sys.stdout.isatty())
+        .add_source(path)
+    )
+    try:
+        verifier.verify()
+    except RuntimeError:
+        pass  # a failed verification raises; the results below say what failed
+    sys.stdout.flush()  # the verifier printed each interaction, and each mismatch in words
+    results = verifier.results
+    results["pact"] = str(path)
+    return results
+
+
+def junit(results: list[dict]) -> str:
+    from junitparser import Failure, JUnitXml, TestCase, TestSuite
+
+    xml = JUnitXml()
+    for result in results:
+        suite = TestSuite(result["pact"])
+        errors = result.get("errors", [])
+        for interaction in result.get("interactionResults", []):
+            case = TestCase(interaction["description"], classname=result["pact"])
+            if interaction.get("result") != "OK":
+                # An error names its interaction as "Verifying a pact between ... - DESCRIPTION".
+                error = next((e for e in errors if str(e.get("interaction")).endswith(interaction["description"])), {})
+                case.result = [Failure(json.dumps(error.get("mismatch", error))[:2000])]
+            suite.add_testcase(case)
+        xml.add_testsuite(suite)
+    return xml.tostring().decode()
+
+
+def run(args: argparse.Namespace, admin_key: str | None) -> int:
+    def cannot(message: str) -> int:
+        print(f"sandbox pact verify: {message}", file=sys.stderr)
+        return 2
+
+    try:
+        import pact  # noqa: F401
+    except ImportError:
+        return cannot("pact-python is not installed: pip install 'mypay-sandbox[pact]'")
+    if not admin_key:
+        return cannot("no admin key: --admin-key, SANDBOX_ADMIN_KEY, or the admin-key file `sandbox up` writes")
+    try:
+        files = pact_files(args.pacts)
+        for path in files:
+            provider_of(path)
+        _ready(args.url)
+    except CannotVerify as exc:
+        return cannot(str(exc))
+    # Pact's usage statistics are not sent from here (the core would call home otherwise),
+    # and its log lines (and httpx's, of the readiness check) are left out: the verifier
+    # prints what matters.
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
+    for noisy in ("pact", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    results = [verify_one(path, args.url, admin_key) for path in files]
+    written = [(args.json, lambda: json.dumps(results, indent=2)), (args.junit, lambda: junit(results))]
+    for target, render in written:
+        if target:
+            Path(target).write_text(render())
+            print(f"wrote {target}")
+    print()
+    outcomes = [(r["pact"], i) for r in results for i in r.get("interactionResults", [])]
+    for pact_file, interaction in outcomes:
+        said = "verified" if interaction.get("result") == "OK" else "FAILED  "
+        print(f"{said}  {pact_file}: {interaction['description']}")
+    verified = sum(1 for _, i in outcomes if i.get("result") == "OK")
+    print(f"{verified} of {len(outcomes)} interaction(s) verified against {args.url}")
+    return 0 if all(r.get("result") for r in results) else 1
+
+
+def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace], str | None]) -> None:
+    """`sandbox pact verify`, registered by the CLI (sandbox/cli.py)."""
+    nouns = sub.add_parser("pact", help="verify consumers' Pact files against this sandbox (sandbox pact verify)")
+    verbs = nouns.add_subparsers(dest="pact_command", required=True, metavar="SUBCOMMAND")
+    verify = verbs.add_parser(
+        "verify", help="replay pacts against a running sandbox; exit 0 verified, 1 failed, 2 could not verify",
+        description="Replay consumers' pacts (files, or folders of *.json) against a running sandbox, provider "
+                    "states and webhook messages included. Needs the extra: pip install 'mypay-sandbox[pact]'.")
+    verify.add_argument("pacts", nargs="+", metavar="PACT_FILE_OR_DIR")
+    add_url(verify)
+    verify.add_argument("--admin-key", help="default: SANDBOX_ADMIN_KEY, else the admin-key file `sandbox up` "
+                                            "wrote in SANDBOX_DATA_DIR (.sandbox)")
+    verify.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
+    verify.add_argument("--json", metavar="FILE", help="also write the verifier's results as JSON")
+    verify.set_defaults(func=lambda args: run(args, admin_key(args)))
