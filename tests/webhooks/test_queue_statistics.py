@@ -8,7 +8,6 @@ ANALYZE can give them statistics."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -16,20 +15,16 @@ import pytest
 
 from sandbox import db, queue_statistics
 from sandbox.webhooks import deliveries
+from tests.webhooks import fresh_tables
 
 DUE, DONE = 5_000, 5_000
 
 
 @pytest.fixture
-async def fresh_schema(database) -> AsyncIterator[str]:
-    schema = f"fresh_{secrets.token_hex(4)}"
-    await db.execute(f"CREATE SCHEMA {schema}")
-    try:
+async def fresh(database) -> AsyncIterator[str]:
+    async with fresh_tables.fresh_schema() as schema:
+        at = datetime.now(UTC) - timedelta(minutes=1)
         async with db.transaction():
-            for table in ("webhook_endpoint", "outbox_event", "webhook_delivery"):
-                await db.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
-                                 " WITH (autovacuum_enabled = false)")
-            at = datetime.now(UTC) - timedelta(minutes=1)
             # DUE deliveries waiting for an attempt, DONE finished ones (no due time).
             await db.execute(
                 f"INSERT INTO {schema}.webhook_delivery (id, number, merchant, event, endpoint, generation, seq,"
@@ -40,21 +35,17 @@ async def fresh_schema(database) -> AsyncIterator[str]:
                 " FROM generate_series(1, $1::int + $2::int) AS i", DUE, DONE, at)
             await db.execute("SELECT pg_stat_force_next_flush()")  # the counts analyze_new reads, at commit
         yield schema
-    finally:
-        await db.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def _claim_plan(schema: str) -> str:
-    async with db.transaction():
-        await db.execute(f"SET LOCAL search_path TO {schema}")
+    async with fresh_tables.inside(schema):
         rows = await db.fetch("EXPLAIN " + deliveries._CLAIM_DUE_SQL, datetime.now(UTC), timedelta(minutes=1),
                               "token", 250, 1000, 100, [], [], [])
     return "\n".join(r[0] for r in rows)
 
 
 async def _analyze_new(schema: str) -> list[str]:
-    async with db.transaction():
-        await db.execute(f"SET LOCAL search_path TO {schema}")
+    async with fresh_tables.inside(schema):
         return await queue_statistics.analyze_new()
 
 
@@ -63,16 +54,16 @@ async def _due_index(schema: str) -> str:
                              " AND indexdef LIKE '%WHERE (next_attempt_at IS NOT NULL)'", schema)
 
 
-async def test_the_first_statistics_make_the_claim_walk_the_due_index(fresh_schema):
-    walk = f"Index Scan using {await _due_index(fresh_schema)} on webhook_delivery"
+async def test_the_first_statistics_make_the_claim_walk_the_due_index(fresh):
+    walk = f"Index Scan using {await _due_index(fresh)} on webhook_delivery"
     # Without statistics: every row read and the due ones sorted, to keep the first 1,000.
-    before = await _claim_plan(fresh_schema)
+    before = await _claim_plan(fresh)
     assert walk not in before and "Seq Scan on webhook_delivery" in before, before
-    assert await _analyze_new(fresh_schema) == ["webhook_delivery"]
+    assert await _analyze_new(fresh) == ["webhook_delivery"]
     # With them: the due index walked in order, stopping at the candidates' limit.
-    after = await _claim_plan(fresh_schema)
+    after = await _claim_plan(fresh)
     lines = after.splitlines()
     at = next(i for i, line in enumerate(lines) if walk in line)
     assert lines[at - 1].strip().startswith("->  Limit"), after
     # Once per table: the next check finds nothing new to analyze.
-    assert await _analyze_new(fresh_schema) == []
+    assert await _analyze_new(fresh) == []
