@@ -134,8 +134,9 @@ class EmbeddedPostgres:
                 if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
                     with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                         await conn.execute(f'CREATE DATABASE "{DATABASE}"')
-                changed = [name for name, value in SERVER_SETTINGS.items()
-                           if await conn.fetchval("SELECT current_setting($1)", name) != value]
+                current = dict(await conn.fetch("SELECT name, current_setting(name) FROM unnest($1::text[]) AS name",
+                                                list(SERVER_SETTINGS)))
+                changed = [name for name, value in SERVER_SETTINGS.items() if current[name] != value]
                 if not changed:
                     return False
                 for name in changed:  # names and values of ours, never input
