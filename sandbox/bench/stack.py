@@ -59,6 +59,8 @@ def start_stack(args: argparse.Namespace) -> Stack:
         SANDBOX_API_WORKERS=str(args.api_workers),
     )
     env.update(_settings(args.env))
+    if getattr(args, "webhook_client", None):  # `--webhook-client`: the soak's A/B
+        env["SANDBOX_WEBHOOK_CLIENT"] = args.webhook_client
     return Stack(data_dir=data_dir, env=env, database_url=database_url, api_url=f"http://127.0.0.1:{port}",
                  admin_key=admin_key, logs=logs, servers=[pg, rd])
 

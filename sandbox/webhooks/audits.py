@@ -25,7 +25,7 @@ from sandbox.core.errors import ApiError, NotFound, RateLimited
 from sandbox.core.ids import new_id
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.settings import Settings, get_settings
-from sandbox.webhooks import sender
+from sandbox.webhooks import httpx_client, sender
 from sandbox.webhooks.audit_cases import CASES, Battery, Case, passed
 from sandbox.webhooks.deliveries import signing_keys
 from sandbox.webhooks.schemas import AuditCase, WebhookAudit, WebhookAuditPage
@@ -97,7 +97,8 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.webhook_audit_budget_s
     verdicts: list[AuditCase] = []
-    async with sender.build(settings) as http:
+    # The audit's few requests stay on httpx, whichever client the worker's pool uses.
+    async with httpx_client.build(settings) as http:
         for case in CASES:
             left = deadline - loop.time()
             if left <= 0:

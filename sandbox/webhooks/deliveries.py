@@ -194,8 +194,12 @@ UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, leas
 
 # The oldest due first, none of a merchant beyond its room in the caller's line ($6 the
 # line, $7/$8 what the caller holds of each merchant; one whose line is full is skipped
-# outright, so its many due rows never hide the others'). SKIP LOCKED lets workers that
-# refill at once take different rows.
+# outright, so its many due rows never hide the others'). The candidates ($5, more than
+# the $4 leased, so that a merchant's rows beyond its room leave others to lease) come
+# from the due index alone; only the $4 to lease are then looked up and locked: the lock
+# had joined every candidate to its row before the limit, 1,000 primary-key lookups for
+# 250 leases (58 of a 79 ms claim at a million rows, EXPLAIN ANALYZE). SKIP LOCKED lets
+# workers that refill at once take different rows (one may then lease fewer than $4).
 _CLAIM_DUE_SQL = """
 WITH candidate AS (
     SELECT d.id, d.merchant, d.next_attempt_at FROM webhook_delivery d
@@ -206,10 +210,11 @@ WITH candidate AS (
     SELECT c.id, c.next_attempt_at, row_number() OVER (PARTITION BY c.merchant ORDER BY c.next_attempt_at) AS nth,
            $6 - coalesce(h.n, 0) AS room
       FROM candidate c LEFT JOIN unnest($7::varchar[], $8::int[]) AS h(merchant, n) ON h.merchant = c.merchant
+), leased AS (
+    SELECT r.id, r.next_attempt_at FROM ranked r WHERE r.nth <= r.room ORDER BY r.next_attempt_at LIMIT $4
 ), due AS (
-    SELECT d.id FROM webhook_delivery d JOIN ranked r ON r.id = d.id
-     WHERE r.nth <= r.room ORDER BY r.next_attempt_at LIMIT $4
-       FOR UPDATE OF d SKIP LOCKED
+    SELECT d.id FROM webhook_delivery d JOIN leased l ON l.id = d.id
+     ORDER BY l.next_attempt_at FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_delivery d SET lease_until = $1::timestamptz + $2::interval, lease_token = $3, updated_at = $1
   FROM due, webhook_endpoint e, outbox_event ev

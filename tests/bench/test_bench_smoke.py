@@ -75,7 +75,7 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     out = tmp_path / "soak.json"
     done = subprocess.run(
         [sys.executable, "-m", "sandbox.cli", "bench", "--soak", "0.1", "--rate", "20", "--merchants", "2",
-         "--connections", "4", "--json", str(out)],
+         "--connections", "4", "--webhook-client", "aiohttp", "--json", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -84,6 +84,8 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     for moment in ("start", "end"):
         assert all(result["rss_mb"][moment][name] > 0 for name in ("api", "worker"))
     assert result["webhook_deliveries"].get("succeeded", 0) > 0
+    # The worker delivered with the client asked for (the A/B of the delivery clients).
+    assert result["webhook_client"] == "aiohttp" and "client        aiohttp: " in done.stdout
     # Deliveries a second: what keeping up needed and what the worker did, loading and draining.
     rates = result["delivery_rates"]
     assert rates["made_while_loading"] > 0 and 0 < rates["done_while_loading"] <= rates["made_while_loading"]

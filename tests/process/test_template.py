@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 
 from sandbox import template
-from sandbox.embedded import EmbeddedPostgres
+from sandbox.embedded import SERVER_SETTINGS, EmbeddedPostgres
 from seeds.seed import DEMO_MERCHANTS
 
 MAKE = "import sys; from pathlib import Path; from sandbox import template; print(template.ensure(Path(sys.argv[1])))"
@@ -47,16 +47,21 @@ def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path:
     template.copy_into(made, pg.pgdata)
     dsn = pg.start()
     try:
-        async def read() -> tuple[list[str], int]:
+        async def read() -> tuple[list[str], int, dict[str, str]]:
             conn = await asyncpg.connect(dsn)
             try:
                 merchants = [r["id"] for r in await conn.fetch("SELECT id FROM merchant ORDER BY id")]
                 admins = await conn.fetchval("SELECT count(*) FROM api_key WHERE role = 'admin'")
-                return merchants, admins
+                settings = {name: await conn.fetchval("SELECT current_setting($1)", name) for name in SERVER_SETTINGS}
+                return merchants, admins, settings
             finally:
                 await conn.close()
 
-        merchants, admins = asyncio.run(read())
+        merchants, admins, settings = asyncio.run(read())
+        # The server is sized for the sandbox (shared buffers, checkpoints, autovacuum), and
+        # the template carries it: a copy starts once, with no restart to apply them.
+        assert settings == SERVER_SETTINGS
+        assert "shared_buffers = '1GB'" in (made / "postgres" / "postgresql.auto.conf").read_text()
         assert merchants == sorted(m[0] for m in DEMO_MERCHANTS)
         assert admins == 0  # each data dir's admin key is its own, made or given at its first start
         assert not (made / "postgres" / "postmaster.pid").exists()  # the server runs on the copy only

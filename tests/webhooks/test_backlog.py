@@ -34,7 +34,8 @@ async def _count(merchant_id: str, where: str) -> int:
     return await db.fetchval(f"SELECT count(*) FROM webhook_delivery WHERE merchant = $1 AND {where}", merchant_id)
 
 
-async def test_a_backlog_waits_in_the_database_not_in_the_worker(short_line, merchant, worker, receiver):
+async def test_a_backlog_waits_in_the_database_not_in_the_worker(short_line, each_client, merchant, worker,
+                                                                 receiver):
     opened = asyncio.Event()
 
     async def held(_: Received) -> Reply:

@@ -43,7 +43,7 @@ async def run_every_scenario(merchant, admin) -> list[dict]:
 
 
 @pytest.mark.parametrize("signing", ["hmac-sha256", "ed25519"])
-async def test_every_scenario_arrives_once_signed(merchant, admin, worker, receiver, signing):
+async def test_every_scenario_arrives_once_signed(each_client, merchant, admin, worker, receiver, signing):
     ep = await endpoint(merchant, receiver, events=["payout.*"], signing=signing)
     assert (ep["secret"] or "").startswith("whsec_") if signing == "hmac-sha256" else ep["public_key"].startswith(
         "whpk_")
@@ -140,7 +140,8 @@ async def test_event_log_filters_and_pages(merchant, other_merchant, worker):
     assert (await merchant.get("/events", params={"cursor": "nonsense"})).status_code == 400
 
 
-async def test_a_cookie_a_receiver_sets_is_never_sent_back(merchant, other_merchant, worker, receiver):
+async def test_a_cookie_a_receiver_sets_is_never_sent_back(each_client, merchant, other_merchant, worker,
+                                                           receiver):
     """Webhook requests carry no cookies: one set by a receiver is neither sent to the next
     delivery nor to another merchant's endpoint on the same host."""
     receiver.responder = lambda got: (200, {"set-cookie": f"session={got.webhook_id}; Path=/"}, b"ok")

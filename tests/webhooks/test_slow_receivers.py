@@ -40,7 +40,8 @@ async def _disable_endpoints(merchant_id: str) -> None:
                      " WHERE merchant = $1", merchant_id)
 
 
-async def test_a_trickling_receiver_is_cut_off_at_the_deadline(short_deadline, merchant, worker, trickles):
+async def test_a_trickling_receiver_is_cut_off_at_the_deadline(short_deadline, each_client, merchant, worker,
+                                                                 trickles):
     slow = trickles[0]
     r = await merchant.post("/webhook-endpoints", {"url": slow.url(), "events": ["payout.created"]})
     assert r.status_code == 201, r.text
@@ -69,8 +70,8 @@ async def test_a_trickling_receiver_is_cut_off_at_the_deadline(short_deadline, m
         await _disable_endpoints(merchant.merchant_id)
 
 
-async def test_one_merchants_hanging_endpoints_do_not_delay_another(short_deadline, merchant, other_merchant,
-                                                                       worker, trickles, receiver):
+async def test_one_merchants_hanging_endpoints_do_not_delay_another(short_deadline, each_client, merchant,
+                                                                       other_merchant, worker, trickles, receiver):
     for slow in trickles:
         r = await merchant.post("/webhook-endpoints", {"url": slow.url()})
         assert r.status_code == 201, r.text

@@ -61,7 +61,7 @@ async def test_public_addresses_pass_and_changes_are_checked(merchant, blocking)
     assert (await merchant.get(f"/webhook-endpoints/{r.json()['id']}")).json()["url"] == "https://93.184.215.14/hook"
 
 
-async def test_refused_at_connect_time(merchant, worker, receiver, monkeypatch):
+async def test_refused_at_connect_time(each_client, merchant, worker, receiver, monkeypatch):
     ep = await endpoint(merchant, receiver, events=["payout.created"])
     monkeypatch.setenv("SANDBOX_WEBHOOK_BLOCK_PRIVATE", "true")
     p = (await merchant.post("/payouts", payout_body())).json()

@@ -1,4 +1,4 @@
-"""The worker makes each webhook request itself (`WebhookClient.build_webhook_request`)
+"""The worker makes each webhook request itself (`HttpxClient.build_webhook_request`)
 rather than through httpx's `build_request`, to skip a URL parse and a header merge on
 every send. It must make the same request: same method, URL, headers in the same
 order, body and timeouts, so the bytes on the wire do not change."""
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.settings import get_settings
-from sandbox.webhooks import sender
+from sandbox.webhooks import httpx_client
 
 segments = st.text(string.ascii_letters + string.digits + "-._~%", min_size=0, max_size=12)
 urls = st.builds(
@@ -31,7 +31,7 @@ header_values = st.text(string.ascii_letters + string.digits + " ,=/+.:-", max_s
 @settings(max_examples=150, deadline=None)
 @given(url=urls, headers=st.dictionaries(header_names, header_values, max_size=5), content=st.binary(max_size=300))
 def test_a_webhook_request_is_the_request_build_request_makes(url, headers, content) -> None:
-    client = sender.build(get_settings())
+    client = httpx_client.build(get_settings())
     try:
         ours = client.build_webhook_request(url, content, headers)
         theirs = client.build_request("POST", url, content=content, headers=headers)
