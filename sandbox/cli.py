@@ -180,6 +180,9 @@ def cmd_trigger(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sandbox", description="MyPay Sandbox, a mock payout PSP.")
+    from sandbox import version
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version.of()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="run everything here (embedded PostgreSQL/Redis unless URLs are set)")
     up.add_argument("--fresh", action="store_true", help="delete the data dir first (stopping its servers)")

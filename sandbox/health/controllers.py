@@ -6,11 +6,12 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
-from sandbox import db, redis_client
+from sandbox import db, redis_client, version
 
 
 class Health(msgspec.Struct):
     status: str
+    version: str  # the sandbox's own (its package's), e.g. to tell which image a CI job ran against
 
 
 class Ready(msgspec.Struct):
@@ -21,6 +22,8 @@ class Ready(msgspec.Struct):
     # are swept up later), and several APIs may share workers that run elsewhere.
     worker: str
 
+
+VERSION = version.of()  # read once: /health is asked every few seconds
 
 # /ready answers within this, whatever the servers do: a frozen one is reported down.
 READY_DEADLINE_S = 2.0
@@ -63,7 +66,7 @@ class HealthController(Controller):
 
     @get("/health", operation_id="health", summary="The process is up")
     async def health(self) -> Health:
-        return Health(status="ok")
+        return Health(status="ok", version=VERSION)
 
     @get("/ready", operation_id="ready", summary="PostgreSQL and Redis answer",
          responses={503: ResponseSpec(data_container=Ready, description="A backing service is down",

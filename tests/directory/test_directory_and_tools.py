@@ -1,6 +1,14 @@
 """Directory, account verification, scenarios, sandbox merchants, health."""
 
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from sandbox import version
 from tests.helpers import bank
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_directory(merchant):
@@ -49,13 +57,21 @@ async def test_sandbox_merchant_is_isolated_and_funded(admin, stack):
 
 
 async def test_health_and_ready(anonymous):
-    assert (await anonymous.get("/health")).json() == {"status": "ok"}
+    # The version is the installed package's, as `sandbox --version` says it.
+    assert (await anonymous.get("/health")).json() == {"status": "ok", "version": version.of()}
+    assert version.of() == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     ready = await anonymous.get("/ready")
     assert ready.status_code == 200
     body = ready.json()
     assert {k: body[k] for k in ("status", "postgres", "redis")} == {"status": "ok", "postgres": "ok", "redis": "ok"}
     assert body["worker"] == "ok" or body["worker"].startswith("down: no worker reported"), body
     assert ready.headers["x-request-id"]
+
+
+def test_sandbox_version_says_the_installed_package_version():
+    said = subprocess.run([sys.executable, "-m", "sandbox.cli", "--version"], capture_output=True, text=True,
+                          timeout=60, check=True).stdout.strip()
+    assert said == f"sandbox {tomllib.loads((REPO / 'pyproject.toml').read_text())['project']['version']}"
 
 
 async def test_request_id_is_echoed(anonymous):

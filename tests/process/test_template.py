@@ -1,6 +1,6 @@
 """The start-up template (sandbox/template.py): made once, safely when two `sandbox up`s
 fill an empty cache at once, and copied into a data dir as a cluster of its own that
-holds the seed but no admin key."""
+holds the seed but no admin key, and a write-ahead log of one small segment."""
 
 from __future__ import annotations
 
@@ -47,22 +47,27 @@ def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path:
     template.copy_into(made, pg.pgdata)
     dsn = pg.start()
     try:
-        async def read() -> tuple[list[str], int, dict[str, str]]:
+        async def read() -> tuple[list[str], int, dict[str, str], str]:
             conn = await asyncpg.connect(dsn)
             try:
                 merchants = [r["id"] for r in await conn.fetch("SELECT id FROM merchant ORDER BY id")]
                 admins = await conn.fetchval("SELECT count(*) FROM api_key WHERE role = 'admin'")
                 settings = {name: await conn.fetchval("SELECT current_setting($1)", name) for name in SERVER_SETTINGS}
-                return merchants, admins, settings
+                return merchants, admins, settings, await conn.fetchval("SHOW wal_segment_size")
             finally:
                 await conn.close()
 
-        merchants, admins, settings = asyncio.run(read())
+        merchants, admins, settings, segment = asyncio.run(read())
         # The server is sized for the sandbox (shared buffers, checkpoints, autovacuum), and
         # the template carries it: a copy starts once, with no restart to apply them.
         assert settings == SERVER_SETTINGS
         assert "shared_buffers = '1GB'" in (made / "postgres" / "postgresql.auto.conf").read_text()
         assert merchants == sorted(m[0] for m in DEMO_MERCHANTS)
+        # Its write-ahead log is one small segment (what every copy and the image carry),
+        # not PostgreSQL's 16 MB, and a cluster runs on it.
+        assert segment == f"{template.WAL_SEGMENT_MB}MB"
+        wal = sum(f.stat().st_size for f in (made / "postgres" / "pg_wal").rglob("*") if f.is_file())
+        assert wal <= 2 * 2**20, f"the template's pg_wal holds {wal} bytes"
         assert admins == 0  # each data dir's admin key is its own, made or given at its first start
         assert not (made / "postgres" / "postmaster.pid").exists()  # the server runs on the copy only
     finally:
