@@ -31,7 +31,7 @@ from typing import NamedTuple
 import msgspec
 from msgspec.structs import replace
 
-from sandbox.core.timestamps import iso
+from sandbox.core.timestamps import iso, later_than
 from sandbox.payouts import failures, scenarios, states
 from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable, ReinitiationLimit
 from sandbox.payouts.rows import PayoutRow
@@ -141,11 +141,17 @@ def transition(row: PayoutRow, to_status: str, *, reason: str | None, at: dateti
     due, so a cancelled or rejected payout keeps no job or sweeper busy. `allowed_from`
     narrows the statuses the move may start from (an admin rejects only what waits for
     them). Entering `processing` counts an attempt; a failure or a return nobody gave a
-    code records its default (`failures.default_for`). Raises InvalidTransition."""
+    code records its default (`failures.default_for`). The move is at `at`, or 1 ms after
+    the payout's last one if `at` is not later (a clock that stands still): its history,
+    its events and their webhooks show each move after the one before. Raises
+    InvalidTransition."""
     if to_status not in states.NEXT[states.PayoutStatus(row.status)] or (
             allowed_from is not None and row.status not in allowed_from):
         raise InvalidTransition(row.status, to_status)
-    changes = msgspec.json.decode(row.status_history) + [{"status": to_status, "at": iso(at), "reason": reason}]
+    changes = msgspec.json.decode(row.status_history)
+    if changes:
+        at = later_than(changes[-1]["at"], at)
+    changes.append({"status": to_status, "at": iso(at), "reason": reason})
     after = replace(row, status=to_status, status_history=msgspec.json.encode(changes).decode(), updated_at=at,
                     next_action_at=next_action_at,
                     attempts=row.attempts + (1 if to_status == states.PROCESSING else 0),
