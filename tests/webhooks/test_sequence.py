@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from itertools import pairwise
 
-from tests.helpers import payout_body
+import asyncpg
+import msgspec
+import pytest
+
+from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import FINAL, arrivals, endpoint, events_of, expected_types, payout_in
 from tests.webhooks.verify import verify
 
@@ -82,3 +87,49 @@ async def test_one_event_read_alone_has_its_place_too(merchant, worker):
     assert [e["sequence"] for e in page] == [3, 2, 1]
     one = (await merchant.get(f"/events/{page[0]['id']}")).json()
     assert json.dumps(one) == json.dumps(page[0])
+
+
+async def test_a_number_is_never_given_twice_even_to_writers_that_do_not_lock(stack, merchant):
+    """The payout's row lock is what takes its moves in turn; under it, the unique index on
+    (payout_id, sequence) is the guard: two transactions writing an event for one payout
+    without that lock count from the same last number, and the second is refused rather
+    than given the first's."""
+    p = (await merchant.post("/payouts", payout_body())).json()  # payout.created: 1
+    emit = "SELECT outbox_emit($1, $2, 'payout.processing', $3, $4::jsonb, now())"
+    data = msgspec.json.encode(p).decode()
+    one, two = await asyncpg.connect(stack.database_url), await asyncpg.connect(stack.database_url)
+    try:
+        first, second = one.transaction(), two.transaction()
+        await first.start()
+        await second.start()
+        await one.execute(emit, "evt_" + secrets.token_hex(12), merchant.merchant_id, p["id"], data)
+        racing = asyncio.create_task(two.execute(emit, "evt_" + secrets.token_hex(12), merchant.merchant_id,
+                                                 p["id"], data))
+
+        async def waits_for_the_first() -> bool:
+            return await one.fetchval("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+                                      two.get_server_pid()) or racing.done()
+        await wait_for(waits_for_the_first, what="the second writer to wait on the first")
+        await first.commit()
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await racing
+        await second.rollback()
+    finally:
+        await one.close()
+        await two.close()
+    events = await events_of(merchant, p["id"])
+    assert [(e["type"], e["sequence"]) for e in events] == [("payout.created", 1), ("payout.processing", 2)]
+
+
+async def test_a_payout_created_in_review_numbers_both_its_events(merchant, database):
+    """Created in one statement, with or without an idempotency key: `payout.created` is 1
+    and `payout.in_review` 2, in that order."""
+    from sandbox.payouts import service
+    from sandbox.payouts.schemas import PayoutCreate
+
+    keyed = (await merchant.post("/payouts", payout_body(amount="100000.00"))).json()
+    body = msgspec.convert(payout_body(amount="100000.00"), PayoutCreate)
+    unkeyed = msgspec.to_builtins(await service.create(merchant.merchant_id, body))
+    for payout in (keyed, unkeyed):
+        events = await events_of(merchant, payout["id"])
+        assert [(e["type"], e["sequence"]) for e in events] == [("payout.created", 1), ("payout.in_review", 2)]
