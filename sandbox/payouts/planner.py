@@ -238,8 +238,9 @@ def _decide(plan: Plan, now: Now, reason: str | None) -> bool:
     submitted = row.psp_reference or (new_psp_reference() if current.submit else None)
     row = replace(row, step_index=index + 1, psp_reference=submitted)
     if current.status == row.status:
-        # A step that submits without a status change (the payout waits for the bank).
-        plan.row = replace(row, next_action_at=next_at, updated_at=now.at)
+        # A step that submits without a status change (the payout waits for the bank). Its
+        # updated_at never goes back: a move before it may show 1 ms ahead of a still clock.
+        plan.row = replace(row, next_action_at=next_at, updated_at=max(now.at, row.updated_at))
     else:
         row = replace(row, failure_code=current.failure_code or row.failure_code)
         move = transition(row, current.status, reason=reason or current.reason or step_reason(current),
@@ -343,7 +344,7 @@ def _start(row: PayoutRow, to_status: str, track: str, allowed_from: frozenset[s
                           allowed_from=allowed_from)
         plan = Plan(move.after, [move])
     else:
-        plan = Plan(replace(row, next_action_at=next_at, updated_at=now.at))
+        plan = Plan(replace(row, next_action_at=next_at, updated_at=max(now.at, row.updated_at)))
     if first_step_now:
         _take_step(plan, now, reason)
     elif next_at is not None:

@@ -90,6 +90,7 @@ def _check(row: PayoutRow, model: Model, plan: planner.Plan) -> Model:
     shown = [change["at"] for change in msgspec.json.decode(plan.row.status_history)]
     assert all(a < b for a, b in pairwise(shown)), shown  # one format: text order is time order
     assert [m.after.updated_at for m in plan.moves] == sorted({m.after.updated_at for m in plan.moves})
+    assert plan.row.updated_at >= row.updated_at, "a payout's updated_at never goes back"
     if status in (states.FAILED, states.RETURNED):
         assert plan.row.failure_code is not None, f"a {status} payout without a reason"
     # The payout's funds are locked exactly while it is in flight, and paid out exactly
