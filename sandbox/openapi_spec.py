@@ -280,6 +280,7 @@ def implied_statuses(event_type: str) -> list[str]:
 def event_schema(event_type: str, payload: type) -> dict:
     from sandbox.idempotency.cause import RequestCause
     from sandbox.payouts.schemas import DESTINATION_OUT_SHAPES
+    from sandbox.webhooks.event_types import SEQUENCE_WORDS, TIMESTAMP_WORDS
 
     (data, request), defs = msgspec.json.schema_components([payload, RequestCause], ref_template="#/$defs/{name}")
     _tighten(defs)
@@ -304,12 +305,13 @@ def event_schema(event_type: str, payload: type) -> dict:
         "description": f"The body of a `{event_type}` webhook (Standard Webhooks envelope; `data` is the "
                        f"{payload.__name__} as the API returns it). Generated from the code by `sandbox openapi`.",
         "type": "object",
-        "required": ["id", "type", "timestamp", "data", "request"],
+        "required": ["id", "type", "timestamp", "sequence", "data", "request"],
         "properties": {
             "id": {"type": "string", "pattern": "^evt_[0-9a-f]+$",
                    "description": "The event id, also sent as the `webhook-id` header; stable across retries"},
             "type": {"const": event_type},
-            "timestamp": {"type": "string", "format": "date-time", "description": "When the event happened"},
+            "timestamp": {"type": "string", "format": "date-time", "description": TIMESTAMP_WORDS},
+            "sequence": {"type": "integer", "minimum": 1, "description": SEQUENCE_WORDS},
             "data": data,
             "request": {"anyOf": [request, {"type": "null"}],
                         "description": "The API request that caused the event (its `X-Request-ID` and idempotency "

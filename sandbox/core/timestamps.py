@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sandbox.core.errors import ValidationFailed
 from sandbox.core.types import RFC3339
@@ -14,6 +14,17 @@ _RE = re.compile(RFC3339)
 def iso(moment: datetime) -> str:
     """RFC 3339 with milliseconds and a Z, the format of every timestamp on the wire."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+RESOLUTION = timedelta(milliseconds=1)
+"""The smallest step between two timestamps on the wire (`iso` shows milliseconds)."""
+
+
+def later_than(shown: str, at: datetime) -> datetime:
+    """`at`, or the first moment the wire shows later than `shown` (a timestamp as `iso`
+    wrote it) if `at` would not: what comes after something is shown after it, even where
+    the clock stands still (time scale 0, a manual clock) or the two fall in one millisecond."""
+    return max(at, datetime.fromisoformat(shown) + RESOLUTION)
 
 
 def parse_timestamp(field: str, value: str | None) -> datetime | None:

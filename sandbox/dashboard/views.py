@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sandbox.auth.principal import Principal
 from sandbox.dashboard.filters import money
 from sandbox.payouts import planner, states
-from sandbox.payouts.failures import CATALOGUE, FAILURES
+from sandbox.payouts.failures import CATALOGUE, FAILURES, RAIL_REJECTED, RAIL_RETURNED
 from sandbox.payouts.rows import PayoutRow
 from sandbox.payouts.scenarios import AFTER_RELEASE, Scenario, ScenarioTable
 from sandbox.payouts.schemas import Payout
@@ -130,7 +130,8 @@ def simulate_form(payout: Payout, followed: Followed, outcomes: list[str]) -> Si
     choices = [Choice(o, f"{o} (the scenario's outcome)" if o == planned else
                       (f"{o} (overrides the scenario)" if overrides else o), o == first)
                for o in outcomes]
-    codes = [Choice("", "no reason (a failure records rail_rejected)", planned_code is None)]
+    codes = [Choice("", f"no reason (a failure records {RAIL_REJECTED}, a return {RAIL_RETURNED})",
+                    planned_code is None)]
     codes += [Choice(code, f"{code} ({entry.iso_reason})", code == planned_code) for code, entry in CATALOGUE.items()]
     return SimulateForm(choices, codes, note)
 

@@ -6,13 +6,19 @@ rail's callback may only name these, so the published spec states `failure_code`
 closed set; the payout's `failure` carries the entry. A new code is added here.
 
 The first four codes were published before the catalogue grew and stay members, so an
-integrator's tests that match on them keep passing."""
+integrator's tests that match on them keep passing.
+
+Every failed or returned payout has a code: a rail that reports a failure without one
+records `rail_rejected`, a return without one `rail_returned` (ISO 20022's MS03, "reason
+not specified"), whoever moved it (`default_for`)."""
 
 from __future__ import annotations
 
 from typing import Literal, TypeAlias
 
 import msgspec
+
+from sandbox.payouts import states
 
 # (code, ISO 20022 reason, retryable, message)
 _ENTRIES: list[tuple[str, str, bool, str]] = [
@@ -37,6 +43,13 @@ _ENTRIES: list[tuple[str, str, bool, str]] = [
     ("invalid_account_number", "AC01", False, "the account number is not a valid account at this bank"),
     ("invalid_currency", "AM03", False, "the account cannot receive this currency"),
     ("no_account", "AC01", False, "no account with these details exists at the bank"),
+    # Return reasons: why the beneficiary's bank sent a paid payout back, as ISO 20022
+    # returns give them (account_closed, no_account, account_frozen and
+    # incorrect_account_holder_name above are return reasons too).
+    ("beneficiary_deceased", "MD07", False, "the beneficiary has died; the bank sent the funds back"),
+    ("duplicate_payout", "AM05", False, "the bank sent the funds back as a duplicate of a payment it had credited"),
+    ("recalled", "FOCR", False, "the funds came back following a request to cancel (recall) the payout"),
+    ("rail_returned", "MS03", True, "the beneficiary's bank sent the funds back without giving a reason"),
 ]
 
 FAILURE_CODES = tuple(code for code, *_ in _ENTRIES)
@@ -57,7 +70,16 @@ CATALOGUE: dict[str, Failure] = {code: Failure(code, iso, retryable, message)  #
 FAILURES: dict[str, str] = {code: entry.message for code, entry in CATALOGUE.items()}
 
 RAIL_REJECTED = "rail_rejected"
-"""The code of a failure the rail reported without one."""
+"""The code of a failure reported without one."""
+RAIL_RETURNED = "rail_returned"
+"""The code of a return reported without one."""
+_DEFAULTS: dict[str, str] = {states.FAILED: RAIL_REJECTED, states.RETURNED: RAIL_RETURNED}
+
+
+def default_for(status: str) -> str | None:
+    """The code a move to `status` records when nobody gave one: a failure's or a
+    return's default; None for every other status, which carries no code of its own."""
+    return _DEFAULTS.get(status)
 
 
 def detail(code: str | None) -> Failure | None:

@@ -31,10 +31,9 @@ from typing import NamedTuple
 import msgspec
 from msgspec.structs import replace
 
-from sandbox.core.timestamps import iso
-from sandbox.payouts import scenarios, states
+from sandbox.core.timestamps import iso, later_than
+from sandbox.payouts import failures, scenarios, states
 from sandbox.payouts.errors import InvalidTransition, PayoutNotCancelable, ReinitiationLimit
-from sandbox.payouts.failures import RAIL_REJECTED
 from sandbox.payouts.rows import PayoutRow
 from sandbox.payouts.scenarios import AFTER_RELEASE, MAIN, Scenario, Step
 from sandbox.rail.messages import Notification, new_psp_reference
@@ -141,14 +140,22 @@ def transition(row: PayoutRow, to_status: str, *, reason: str | None, at: dateti
     already replaced. `next_action_at`: when the next step is due; None leaves nothing
     due, so a cancelled or rejected payout keeps no job or sweeper busy. `allowed_from`
     narrows the statuses the move may start from (an admin rejects only what waits for
-    them). Entering `processing` counts an attempt. Raises InvalidTransition."""
+    them). Entering `processing` counts an attempt; a failure or a return nobody gave a
+    code records its default (`failures.default_for`). The move is at `at`, or 1 ms after
+    the payout's last one if `at` is not later (a clock that stands still): its history,
+    its events and their webhooks show each move after the one before. Raises
+    InvalidTransition."""
     if to_status not in states.NEXT[states.PayoutStatus(row.status)] or (
             allowed_from is not None and row.status not in allowed_from):
         raise InvalidTransition(row.status, to_status)
-    changes = msgspec.json.decode(row.status_history) + [{"status": to_status, "at": iso(at), "reason": reason}]
+    changes = msgspec.json.decode(row.status_history)
+    if changes:
+        at = later_than(changes[-1]["at"], at)
+    changes.append({"status": to_status, "at": iso(at), "reason": reason})
     after = replace(row, status=to_status, status_history=msgspec.json.encode(changes).decode(), updated_at=at,
                     next_action_at=next_action_at,
-                    attempts=row.attempts + (1 if to_status == states.PROCESSING else 0))
+                    attempts=row.attempts + (1 if to_status == states.PROCESSING else 0),
+                    failure_code=row.failure_code or failures.default_for(to_status))
     return Move(row.status, after)
 
 
@@ -231,8 +238,9 @@ def _decide(plan: Plan, now: Now, reason: str | None) -> bool:
     submitted = row.psp_reference or (new_psp_reference() if current.submit else None)
     row = replace(row, step_index=index + 1, psp_reference=submitted)
     if current.status == row.status:
-        # A step that submits without a status change (the payout waits for the bank).
-        plan.row = replace(row, next_action_at=next_at, updated_at=now.at)
+        # A step that submits without a status change (the payout waits for the bank). Its
+        # updated_at never goes back: a move before it may show 1 ms ahead of a still clock.
+        plan.row = replace(row, next_action_at=next_at, updated_at=max(now.at, row.updated_at))
     else:
         row = replace(row, failure_code=current.failure_code or row.failure_code)
         move = transition(row, current.status, reason=reason or current.reason or step_reason(current),
@@ -244,8 +252,8 @@ def _decide(plan: Plan, now: Now, reason: str | None) -> bool:
 
 
 def step_reason(current: Step) -> str | None:
-    if current.failure_code:
-        return current.failure_code
+    if code := current.failure_code or failures.default_for(current.status):
+        return code
     if current.submit:
         return "submitted to the rail"
     return None
@@ -273,9 +281,7 @@ def rail_outcome(row: PayoutRow, status: str, failure_code: str | None, now: Now
     if index < len(steps) and steps[index].via == "ipn" and steps[index].status == status:
         index += 1
         next_at = due_at(steps, index, now)
-    if status == states.FAILED:
-        row = replace(row, failure_code=failure_code or RAIL_REJECTED)
-    elif failure_code is not None:  # a return's reason
+    if failure_code is not None and failures.default_for(status) is not None:  # why it failed or came back
         row = replace(row, failure_code=failure_code)
     move = transition(replace(row, step_index=index), status, reason=f"rail: {status}", at=now.at,
                       next_action_at=next_at)
@@ -338,7 +344,7 @@ def _start(row: PayoutRow, to_status: str, track: str, allowed_from: frozenset[s
                           allowed_from=allowed_from)
         plan = Plan(move.after, [move])
     else:
-        plan = Plan(replace(row, next_action_at=next_at, updated_at=now.at))
+        plan = Plan(replace(row, next_action_at=next_at, updated_at=max(now.at, row.updated_at)))
     if first_step_now:
         _take_step(plan, now, reason)
     elif next_at is not None:

@@ -180,8 +180,12 @@ WITH posted AS (
                          $21, $22, $23, $24, $25, $30::jsonb)
       FROM posted
 )
-SELECT count(outbox_emit(e.id, $8, e.type, $7, e.data::jsonb, $24, e.request::jsonb))
-  FROM created, unnest($26::varchar[], $27::varchar[], $28::text[], $29::text[]) AS e(id, type, data, request)
+SELECT count(*) FROM (
+    SELECT outbox_emit(e.id, $8, e.type, $7, e.data::jsonb, $24, e.request::jsonb)
+      FROM created, unnest($26::varchar[], $27::varchar[], $28::text[], $29::text[])
+           WITH ORDINALITY AS e(id, type, data, request, ord)
+     ORDER BY e.ord  -- each event's sequence is its place in the list (payout.created first)
+) AS emitted
 """
 
 

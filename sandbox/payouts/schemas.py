@@ -164,7 +164,9 @@ class Payout(msgspec.Struct):
     description: str | None
     metadata: dict[str, str] | None
     attempts: int
-    failure_code: FailureCodeName | None
+    failure_code: Annotated[FailureCodeName | None, msgspec.Meta(
+        description="Why the payout failed or came back: set on every `failed` or `returned` payout (`rail_rejected`"
+                    " or `rail_returned` when the bank gave no reason), null on any other")]
     # The catalogue entry of `failure_code` (ISO 20022 reason, retryable, message); null without one.
     failure: Failure | None
     psp_reference: str | None

@@ -43,8 +43,8 @@ class StepIn(msgspec.Struct, forbid_unknown_fields=True):
         description="`ipn`: the bank reports this step itself, through the rail's signed callback (after a"
                     " step that submits; `success`, `failed` or `returned`)")] = None
     failure_code: Annotated[FailureCodeName | None, msgspec.Meta(
-        description="Why it failed (required for `failed`) or came back (`returned`): one of"
-                    " GET /sandbox/failure-codes")] = None
+        description="Why it failed (required for `failed`) or came back (`returned`; without one a return"
+                    " records `rail_returned`): one of GET /sandbox/failure-codes")] = None
     reason: Annotated[Reason | None, msgspec.Meta(
         description="Words for the status history (e.g. why it retries)")] = None
 

@@ -65,7 +65,7 @@ class Battery:
                 "scenario": "success", "reference": "receiver-audit", "description": None, "metadata": None,
                 "attempts": 1, "failure_code": None, "failure": None, "psp_reference": None}
         return Target(delivery_id="", merchant="", seq=0, attempt=1, lease_token="", lease_until=self.at,
-                      event_id=new_id("evt_audit"), event_type=event_type, event_at=self.at,
+                      event_id=new_id("evt_audit"), event_type=event_type, event_at=self.at, sequence=1,
                       data=msgspec.json.encode(data).decode(), request=None, endpoint_id="", url=self.url,
                       signing_keys=self.signing_keys, faults=fault_rules.NONE, fresh_until=self.at)
 

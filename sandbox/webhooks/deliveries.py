@@ -53,6 +53,7 @@ class Target:
     event_id: str
     event_type: str
     event_at: datetime
+    sequence: int  # the event's place among its payout's events (outbox_event.sequence)
     data: str  # the event's data as stored (JSON)
     request: str | None  # the API request that caused the event (JSON), None when none did
     endpoint_id: str
@@ -86,7 +87,7 @@ def signing_keys(endpoint: asyncpg.Record | dict, at: datetime) -> list[str]:
 
 @dataclass(slots=True)
 class NewDelivery:
-    event: asyncpg.Record  # id, merchant, type, data, request, created_at
+    event: asyncpg.Record  # id, merchant, type, data, request, created_at, sequence
     endpoint: asyncpg.Record  # id, url, signing_key, previous_signing_key, previous_key_expires_at, faults
     generation: int = 0
 
@@ -163,7 +164,8 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: int, token: str
                 delivery_id=delivery_id, merchant=merchant, seq=seq, attempt=1, lease_token=token,
                 lease_until=lease_until,
                 event_id=n.event["id"],
-                event_type=n.event["type"], event_at=n.event["created_at"], data=n.event["data"],
+                event_type=n.event["type"], event_at=n.event["created_at"], sequence=n.event["sequence"],
+                data=n.event["data"],
                 request=n.event["request"],
                 endpoint_id=endpoint_id, url=n.endpoint["url"], signing_keys=signing_keys(n.endpoint, at),
                 faults=faults, fresh_until=at + _FRESH_FOR)
@@ -177,7 +179,8 @@ async def create(new: list[NewDelivery], at: datetime, *, lease: int, token: str
 # --- one attempt ------------------------------------------------------------------
 
 _CLAIMED = """
-RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data, ev.request, ev.payout_id,
+RETURNING d.id, d.seq, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.sequence, ev.data, ev.request,
+          ev.payout_id,
           ev.merchant,
           e.id AS endpoint_id, e.url,
           e.status AS endpoint_status, e.deleted_at, e.signing_key, e.previous_signing_key,
@@ -283,7 +286,8 @@ async def _targets(rows: list[asyncpg.Record], token: str, at: datetime) -> list
         Target(
             delivery_id=row["id"], merchant=row["merchant"], seq=row["seq"], attempt=row["attempts"] + 1,
             lease_token=token, lease_until=lease_until,
-            event_id=row["event_id"], event_type=row["type"], event_at=row["created_at"], data=row["data"],
+            event_id=row["event_id"], event_type=row["type"], event_at=row["created_at"], sequence=row["sequence"],
+            data=row["data"],
             request=row["request"],
             endpoint_id=row["endpoint_id"], url=row["url"], signing_keys=signing_keys(row, at),
             faults=fault_rules.load(row["faults"]), fresh_until=at + _FRESH_FOR)

@@ -15,6 +15,15 @@ EVENT_TYPES: tuple[str, ...] = (
     "settlement.completed",  # a settlement run moved collections to available (sandbox/settlements)
 )
 EventType: TypeAlias = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+SEQUENCE_WORDS = (
+    "The event's place among its payout's events: `payout.created` is 1, then 2, 3, … with no gaps, in the "
+    "order the payout moved. Webhooks arrive in any order: the event with the highest `sequence` is the payout's "
+    "newest status. 1 for `batch.*` and `settlement.*` events (their object's only event)")
+"""`sequence` in words, for GET /events and the webhook bodies' schemas alike."""
+TIMESTAMP_WORDS = ("When the event happened (RFC 3339, milliseconds); successive events of one payout are at "
+                   "least 1 ms apart, even where simulated time stands still")
+"""An event's time in words (`created_at` on GET /events, `timestamp` in a webhook body)."""
+
 # What an endpoint may subscribe to: everything, a family, or one type.
 PATTERNS: tuple[str, ...] = ("*", *dict.fromkeys(t.split(".")[0] + ".*" for t in EVENT_TYPES), *EVENT_TYPES)
 

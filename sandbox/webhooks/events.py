@@ -16,7 +16,7 @@ from sandbox.webhooks import deliveries, event_types
 from sandbox.webhooks.deliveries import NewDelivery
 from sandbox.webhooks.schemas import Attempt, Delivery, DeliveryPage, Event, EventPage, ResendAccepted
 
-EVENT_COLUMNS = "id, number, merchant, type, payout_id, data, request, created_at"
+EVENT_COLUMNS = "id, number, merchant, type, payout_id, data, request, created_at, sequence"
 _decode_request = msgspec.json.Decoder(RequestCause | None)
 _decode_faults = msgspec.json.Decoder(list[str])
 
@@ -27,7 +27,7 @@ def _iso(moment) -> str | None:
 
 def event_to_api(row: asyncpg.Record) -> Event:
     return Event(id=row["id"], object="event", type=row["type"], payout_id=row["payout_id"],
-                 created_at=iso(row["created_at"]), data=msgspec.json.decode(row["data"]),
+                 created_at=iso(row["created_at"]), sequence=row["sequence"], data=msgspec.json.decode(row["data"]),
                  request=_decode_request.decode(row["request"]) if row["request"] is not None else None)
 
 

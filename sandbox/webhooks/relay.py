@@ -26,7 +26,7 @@ MAX_BATCHES = 10  # per job; a longer backlog is handed to a fresh relay job
 # statement, often at one instant, and `number` keeps their order where the time ties (a
 # receiver, and each delivery's `seq`, see them in that order).
 _CLAIM_SQL = """
-SELECT id, merchant, type, data, request, created_at FROM outbox_event
+SELECT id, merchant, type, data, request, created_at, sequence FROM outbox_event
  WHERE relayed_at IS NULL ORDER BY created_at, number LIMIT $1 FOR UPDATE SKIP LOCKED
 """
 

@@ -6,7 +6,7 @@ import msgspec
 
 from sandbox.core.types import Description
 from sandbox.idempotency.cause import RequestCause
-from sandbox.webhooks.event_types import PATTERNS, EventType
+from sandbox.webhooks.event_types import PATTERNS, SEQUENCE_WORDS, TIMESTAMP_WORDS, EventType
 from sandbox.webhooks.faults import Faults
 from sandbox.webhooks.urls import URL_PATTERN
 
@@ -91,7 +91,8 @@ class Event(msgspec.Struct):
     type: EventType
     payout_id: Annotated[str | None, msgspec.Meta(description="The payout a `payout.*` event is about; null for "
                                                               "`batch.*` and `settlement.*` events")]
-    created_at: str
+    created_at: Annotated[str, msgspec.Meta(description=TIMESTAMP_WORDS)]
+    sequence: Annotated[int, msgspec.Meta(ge=1, description=SEQUENCE_WORDS)]
     data: Annotated[dict[str, Any], msgspec.Meta(
         description="The object as its GET route showed it then: the payout for `payout.*`, the batch for "
                     "`batch.completed`, the settlement run for `settlement.completed`")]

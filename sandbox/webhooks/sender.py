@@ -32,6 +32,7 @@ class Envelope(msgspec.Struct):
     id: str
     type: str
     timestamp: str
+    sequence: int
     data: msgspec.Raw
     request: msgspec.Raw  # the API request that caused the event, or null
 
@@ -52,9 +53,9 @@ def _compact(stored: str | None) -> msgspec.Raw:
 
 
 def body(target: Target) -> bytes:
-    """The same bytes on every attempt: `{"id","type","timestamp","data","request"}`;
+    """The same bytes on every attempt: `{"id","type","timestamp","sequence","data","request"}`;
     `request` at the top level, as Stripe's events carry it."""
-    return msgspec.json.encode(Envelope(target.event_id, target.event_type, iso(target.event_at),
+    return msgspec.json.encode(Envelope(target.event_id, target.event_type, iso(target.event_at), target.sequence,
                                         _compact(target.data), _compact(target.request)))
 
 

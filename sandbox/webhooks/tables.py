@@ -14,7 +14,13 @@ class OutboxEvent(Table, tablename="outbox_event"):
     number = BigSerial(index=True)
     merchant = ForeignKey(Merchant, index=True, null=False)
     type = Varchar(length=60)
-    payout_id = Varchar(length=40, null=True, default=None, index=True)
+    # Looked up through the unique index on (payout_id, sequence) (migration
+    # 2026-11-25T18:43:17, which dropped the index of its own).
+    payout_id = Varchar(length=40, null=True, default=None)
+    # The event's place among its payout's events: 1, 2, 3, … with no gaps, in the order
+    # they were written (payout.created is 1); 1 for an event about no payout. Assigned by
+    # `outbox_emit` (sandbox/sql/).
+    sequence = Integer()
     data = JSONB()
     created_at = Timestamptz()
     relayed_at = Timestamptz(null=True, default=None)

@@ -11,6 +11,7 @@ import sys
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import msgspec
 import pytest
@@ -84,6 +85,14 @@ def _check(row: PayoutRow, model: Model, plan: planner.Plan) -> Model:
             model = model.post(kind)
         status = move.after.status
     assert plan.row.status == status
+    # Each move shows after the one before it, even where the clock stands still (`now` is
+    # often the payout's own last moment here), and every failure or return has its reason.
+    shown = [change["at"] for change in msgspec.json.decode(plan.row.status_history)]
+    assert all(a < b for a, b in pairwise(shown)), shown  # one format: text order is time order
+    assert [m.after.updated_at for m in plan.moves] == sorted({m.after.updated_at for m in plan.moves})
+    assert plan.row.updated_at >= row.updated_at, "a payout's updated_at never goes back"
+    if status in (states.FAILED, states.RETURNED):
+        assert plan.row.failure_code is not None, f"a {status} payout without a reason"
     # The payout's funds are locked exactly while it is in flight, and paid out exactly
     # while it stands paid; what the merchant holds never goes negative.
     assert model.buckets["locked"] == (AMOUNT if status in states.IN_FLIGHT else 0), status
@@ -200,6 +209,20 @@ def test_every_scenario_ends_where_its_path_says_when_only_time_passes():
             walked += [move.after.status for move in plan.moves]
             row = plan.row
         assert walked == scenario.path or scenario.path[-1] == states.ON_HOLD and walked == scenario.path[:len(walked)]
+
+
+def test_moves_in_one_instant_are_shown_one_millisecond_apart():
+    """At time scale 0 a chain takes a whole scenario at one moment: each move still
+    shows (to the millisecond, as the wire does) after the one before it."""
+    row = msgspec.structs.replace(_new(TABLE.by_name("bank_offline_then_success"), states.PENDING), next_action_at=T0)
+    plan = planner.due(row, planner.Now(T0, scale=0))
+    assert [m.after.status for m in plan.moves] == TABLE.by_name("bank_offline_then_success").path[1:]
+    shown = [change["at"] for change in msgspec.json.decode(plan.row.status_history)]
+    assert shown == [f"2026-11-25T09:00:00.00{n}Z" for n in range(7)]
+    assert [m.after.updated_at for m in plan.moves] == [T0 + timedelta(milliseconds=n) for n in range(1, 7)]
+    # Later moves at a later time keep theirs.
+    later = planner.Now(T0 + timedelta(seconds=5))
+    assert planner.reject(_new(TABLE.by_name("success"), states.IN_REVIEW), None, later).row.updated_at == later.at
 
 
 def test_the_chain_stops_at_its_bound_and_schedules_the_rest(monkeypatch):

@@ -27,7 +27,7 @@ EXPECT = {
              ["payout_created", "payout_succeeded"]),
     "0003": ("failed", ["pending", "processing", "failed"], 1, "account_closed",
              ["payout_created", "payout_released"]),
-    "0006": ("returned", ["pending", "processing", "success", "returned"], 1, None,
+    "0006": ("returned", ["pending", "processing", "success", "returned"], 1, "beneficiary_deceased",
              ["payout_created", "payout_succeeded", "payout_returned"]),
     "0007": ("failed", ["pending", "processing", "retrying", "processing", "retrying", "processing", "failed"], 3,
              "rail_timeout", ["payout_created", "payout_released"]),

@@ -60,7 +60,7 @@ async def test_what_each_case_sends(merchant):
     body = json.loads(valid.body)
     assert body["id"].startswith("evt_audit_") and body["id"] == valid.webhook_id
     assert body["type"] == "payout.success" and body["data"]["id"].startswith("po_audit_")
-    assert set(body) == {"id", "type", "timestamp", "data", "request"} and body["request"] is None
+    assert set(body) == {"id", "type", "timestamp", "sequence", "data", "request"} and body["request"] is None
     assert valid.headers["webhook-signature"].startswith("v1,")
     assert abs(int(valid.headers["webhook-timestamp"]) - at) < 60
     duplicate = got["duplicate_delivery"]

@@ -58,7 +58,7 @@ async def test_every_scenario_arrives_once_signed(each_client, merchant, admin, 
     assert len(set(receiver.ids())) == total, "an event arrived twice"
     by_payout: dict[str, list[str]] = {}
     for got, body in zip(receiver.received, verified, strict=True):
-        assert set(body) == {"id", "type", "timestamp", "data", "request"}
+        assert set(body) == {"id", "type", "timestamp", "sequence", "data", "request"}
         assert body["id"] == got.webhook_id and got.path == "/hook"
         assert got.headers["content-type"] == "application/json"
         assert body["type"] == "payout.created" or body["type"] == f"payout.{body['data']['status']}"
@@ -76,13 +76,13 @@ async def test_body_is_the_event_and_the_id_is_stable(merchant, worker, receiver
     done = await payout_in(merchant, p["id"], {"failed"})
     await arrivals(receiver, 3)
     logged = await events_of(merchant, p["id"])
-    for event, got in zip(logged, sorted(receiver.received, key=lambda g: json.loads(g.body)["timestamp"]),
+    for event, got in zip(logged, sorted(receiver.received, key=lambda g: json.loads(g.body)["sequence"]),
                           strict=True):
         body = verify(ep, got)
         one = (await merchant.get(f"/events/{event['id']}")).json()
         assert one == event
         assert body == {"id": event["id"], "type": event["type"], "timestamp": event["created_at"],
-                        "data": event["data"], "request": event["request"]}
+                        "sequence": event["sequence"], "data": event["data"], "request": event["request"]}
     assert logged[-1]["data"] == done
     assert logged[-1]["data"]["failure_code"] == "account_closed"
 

@@ -28,13 +28,15 @@ async def test_batch_and_settlement_events_by_subscription(merchant, worker, rec
     settlement_event = json.loads(by_path["/settlements"].body)
     assert batch_event["type"] == "batch.completed" and batch_event["data"]["id"] == batch["id"]
     assert settlement_event["type"] == "settlement.completed"
+    # Each is its object's only event: the first and last of its sequence.
+    assert batch_event["sequence"] == settlement_event["sequence"] == 1
     verify(batches, by_path["/batches"])
     verify(settled, by_path["/settlements"])
 
     for event_type, event in (("batch.completed", batch_event), ("settlement.completed", settlement_event)):
         r = await merchant.get("/events", params={"type": event_type})
         assert r.status_code == 200, r.text
-        assert [e["id"] for e in r.json()["data"]] == [event["id"]]
+        assert [(e["id"], e["sequence"]) for e in r.json()["data"]] == [(event["id"], 1)]
         assert (await delivery_settled(merchant, event["id"]))["status"] == "succeeded"
     r = await merchant.get("/events", params={"type": "batch.*"})
     assert [e["type"] for e in r.json()["data"]] == ["batch.completed"]

@@ -22,7 +22,7 @@ LINE = 4
 def _target(n: int) -> Target:
     at = datetime.now(UTC)
     return Target(delivery_id=f"dlv_{n}", merchant="mch_a", seq=n, attempt=1, lease_token="t", lease_until=at,
-                  event_id=f"evt_{n}", event_type="payout.created", event_at=at, data="{}", request=None,
+                  event_id=f"evt_{n}", event_type="payout.created", event_at=at, sequence=1, data="{}", request=None,
                   endpoint_id="we_1", url="http://127.0.0.1:9/", signing_keys=[], faults=None, fresh_until=at)  # type: ignore[arg-type]
 
 

@@ -50,6 +50,10 @@ export function nextStep(code: NonNullable<Payout["failure_code"]>): string {
     case "invalid_account_number": return "ask for the account number again";
     case "invalid_currency": return "ask for a PKR account";
     case "no_account": return "ask for the account details again";
+    case "beneficiary_deceased": return "stop paying this beneficiary";
+    case "duplicate_payout": return "check whether the beneficiary was paid already";
+    case "recalled": return "check why the payout was recalled";
+    case "rail_returned": return "confirm the account with the beneficiary, then pay again";
     default: return assertNever(code);
   }
 }
@@ -100,6 +104,12 @@ export function handle(event: WebhookEvent): string {
     case "settlement.completed": return event.data.id;
     default: return assertNever(event);
   }
+}
+
+export function newer(held: WebhookEvent, arrived: WebhookEvent): WebhookEvent {
+  // Webhooks arrive in any order: `sequence` (a number on every event) says which is newer.
+  const place: number = arrived.sequence;
+  return place > held.sequence ? arrived : held;
 }
 
 export function problemCode(problem: Problem): Problem["code"] {
