@@ -25,12 +25,13 @@ SEED_DIRECTORY = SPEC_PATH.parents[1] / "seeds" / "directory.json"
 AMOUNT_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 
 
-def publish_on_first_use(app, adjust: Callable[[Any], None]) -> None:
+def publish_on_first_use(app, adjust: Callable[[Any], None], prepare: Callable[[], None] = lambda: None) -> None:
     """Make the spec the app serves at /schema the finished one: Litestar's document,
     `adjust`ed (the app's additions to its objects), plus what it cannot say (the
     destination's shapes, the webhooks). Litestar has no public hook after it builds the
     document, so the app's OpenAPI plugin becomes a subclass that finishes it as it builds
-    it (same slots: only its class changes).
+    it (same slots: only its class changes). `prepare` runs first (the routes' derived
+    problem answers, sandbox/openapi_errors.py).
 
     Built on first use (/schema, `sandbox openapi`), not with the app: it is 0.3-0.4 s of
     CPU that every API process paid at start, before its first /ready, for a document most
@@ -42,6 +43,7 @@ def publish_on_first_use(app, adjust: Callable[[Any], None]) -> None:
 
         def provide_openapi(self):
             if self._openapi is None:
+                prepare()
                 openapi = self._build_openapi()
                 adjust(openapi)
                 self._openapi = openapi

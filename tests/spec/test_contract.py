@@ -230,14 +230,6 @@ async def test_schemathesis(stack, database):
 
 # --- what the run found, pinned down one by one ------------------------------------------
 
-@pytest.fixture
-async def spec(stack) -> dict:
-    async with httpx.AsyncClient() as c:
-        r = await c.get(stack.base_url + "/schema/openapi.json")
-    assert r.status_code == 200
-    return r.json()
-
-
 def operation(spec: dict, operation_id: str) -> dict:
     for item in spec["paths"].values():
         for op in item.values():
