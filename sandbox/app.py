@@ -73,6 +73,7 @@ def _closed_request_bodies(schema) -> None:
             node = components[name]
         for sub in (getattr(node, "one_of", None) or []) + (getattr(node, "any_of", None) or []):
             close(sub)
+        close(getattr(node, "items", None))  # a list's items: a scenario's steps
         if getattr(node, "properties", None):
             node.additional_properties = False
             for prop in node.properties.values():

@@ -79,7 +79,7 @@ LAYERS: tuple[tuple[Callable[[HTTPRouteHandler, str], bool], tuple[Callable, ...
     (_every, (authenticate, RateLimitMiddleware.count)),
     (faultable, (effects.pick, effects.before, effects.after_commit)),
     (_has_role, (wrong_role,)),
-    (_checks_body, (body.check_media_type, body.read_body, body.check_json)),
+    (_checks_body, (body.check_media_type, body.read_body, body.check_json, body.check_types)),
     (_claims_key, (IdempotencyMiddleware.handle,)),
 )
 

@@ -62,7 +62,7 @@ def finish(spec: dict) -> dict:
     _optional_bodies(spec)
     _destination_shapes(schemas)
     _problem_codes(schemas)
-    _zero_bounds(schemas)
+    _bounds(spec)
     _junit_answers(spec)
     spec["webhooks"] = _webhooks(schemas)
     return _nullable_enums(_portable(spec))
@@ -85,19 +85,63 @@ def _nullable_enums(node: Any) -> Any:  # any JSON value
     return node
 
 
-def _zero_bounds(schemas: dict) -> None:
-    """Litestar drops a bound of 0 (`ge=0` tests false), so the spec would call a negative
-    number valid where the API refuses it: the Structs with such a bound state it again."""
-    from sandbox.clocks.schemas import ClockAdvance
-    from sandbox.faults.schemas import FaultRuleCreate
+BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
+          "minItems", "maxItems")
 
-    for struct in (ClockAdvance, FaultRuleCreate):
-        (_,), defs = msgspec.json.schema_components([struct])
-        for prop, rule in defs[struct.__name__]["properties"].items():
-            for option in rule.get("anyOf", [rule]):
-                if "minimum" in option:
-                    target = schemas[struct.__name__]["properties"][prop]
-                    target["minimum"] = option["minimum"]
+
+def _bounds(spec: dict) -> None:
+    """What a request body's Struct enforces, stated as msgspec (which enforces it) states
+    it: Litestar drops a bound of 0 (`ge=0` tests false) and the length and pattern of a
+    constrained string inside an optional field that has a description of its own (a
+    step's `reason`), so the spec would call valid what the API refuses."""
+    schemas = spec["components"]["schemas"]
+    structs = _sandbox_structs()
+    for name in _request_components(spec):
+        if name not in structs:
+            continue
+        (_,), defs = msgspec.json.schema_components([structs[name]])
+        for prop, rule in defs[name].get("properties", {}).items():
+            target = schemas[name].get("properties", {}).get(prop)
+            if target is not None:
+                _copy_bounds(rule, target)
+
+
+def _copy_bounds(rule: dict, target: dict) -> None:
+    target.update({k: rule[k] for k in BOUNDS if k in rule})
+    options = [o for o in rule.get("anyOf", []) if o.get("type") != "null"]
+    targets = [o for o in target.get("oneOf", target.get("anyOf", [])) if o.get("type") != "null"]
+    if len(options) == 1 and len(targets) == 1:
+        targets[0].update({k: options[0][k] for k in BOUNDS if k in options[0]})
+
+
+def _sandbox_structs() -> dict[str, type]:
+    found, todo = {}, [msgspec.Struct]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("sandbox."):
+            found.setdefault(cls.__name__, cls)
+    return found
+
+
+def _request_components(spec: dict) -> set[str]:
+    """The components a request body refers to, directly or through others."""
+    names: set[str] = set()
+    todo = [op.get("requestBody") for item in spec["paths"].values() for op in item.values()
+            if isinstance(op, dict) and op.get("requestBody")]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in names:
+                    names.add(name)
+                    todo.append(spec["components"]["schemas"].get(name))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return names
 
 
 # Operations that answer JUnit XML instead of JSON with `?format=junit`.

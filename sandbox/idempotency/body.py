@@ -14,6 +14,10 @@ from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
 import anyio
+import msgspec
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
+from litestar.params import BodyKwarg
 from litestar.types import Receive, ReceiveMessage, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
@@ -68,6 +72,43 @@ def check_json(scope: Scope, body: Body) -> None:
         raise MalformedJson("The body is not UTF-8 text, as JSON must be")
     if body.in_memory:
         _check_json_depth(body.in_memory)
+
+
+def check_types(scope: Scope, body: Body) -> None:
+    """A JSON body's values must have the types its schema says: a number as a JSON
+    number, a boolean as true or false. Litestar converts a body to the handler's type
+    leniently (msgspec's `strict=False`: `"5"` becomes 5.0, `"NaN"` a float that is then
+    "not at least 0"), while it refuses a number where a string is due; so the body is
+    decoded strictly here first, and a refusal reads as every other 400 of a body."""
+    raw = body.in_memory
+    if not raw or not raw.strip() or not _is_json(_media_type(scope)):
+        return
+    decoder = _strict_decoder(scope.get("route_handler"))
+    if decoder is None:
+        return
+    try:
+        decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(detail="Validation failed", extra=[
+            {"message": str(exc), "key": "data", "source": "body"}]) from exc
+    except msgspec.DecodeError:
+        return  # not JSON: the handler's decoding answers it (malformed_json)
+
+
+_STRICT: dict[object, msgspec.json.Decoder | None] = {}  # by route handler (hashed by identity)
+
+
+def _strict_decoder(handler) -> msgspec.json.Decoder | None:
+    """The strict decoder of the route's JSON body (its handler's `data`), made once."""
+    if handler is None:
+        return None
+    if handler not in _STRICT:
+        field = handler.parsed_fn_signature.parameters.get("data")
+        kwarg = field.kwarg_definition if field is not None else None
+        json_body = field is not None and (not isinstance(kwarg, BodyKwarg)
+                                           or kwarg.media_type == RequestEncodingType.JSON)
+        _STRICT[handler] = msgspec.json.Decoder(field.annotation, strict=True) if json_body else None
+    return _STRICT[handler]
 
 
 def _check_json_depth(raw: bytes) -> None:
