@@ -104,10 +104,11 @@ def _strict_decoder(handler) -> msgspec.json.Decoder | None:
         return None
     if handler not in _STRICT:
         field = handler.parsed_fn_signature.parameters.get("data")
-        kwarg = field.kwarg_definition if field is not None else None
-        json_body = field is not None and (not isinstance(kwarg, BodyKwarg)
-                                           or kwarg.media_type == RequestEncodingType.JSON)
-        _STRICT[handler] = msgspec.json.Decoder(field.annotation, strict=True) if json_body else None
+        if field is None or (isinstance(field.kwarg_definition, BodyKwarg)
+                             and field.kwarg_definition.media_type != RequestEncodingType.JSON):
+            _STRICT[handler] = None
+        else:
+            _STRICT[handler] = msgspec.json.Decoder(field.annotation, strict=True)
     return _STRICT[handler]
 
 
