@@ -62,6 +62,7 @@ def finish(spec: dict) -> dict:
     _optional_bodies(spec)
     _destination_shapes(schemas)
     _problem_codes(schemas)
+    _closed_sets(schemas)
     _bounds(spec)
     _junit_answers(spec)
     spec["webhooks"] = _webhooks(schemas)
@@ -228,6 +229,19 @@ def _problem_codes(schemas: dict) -> None:
     schemas["CoverageErrorCode"]["properties"]["code"] = codes
 
 
+def _closed_sets(schemas: dict) -> None:
+    """Closed sets a Struct types as `str` because its package may not import their
+    source (clocks is below payouts; the ledger's kinds live in its service): a clock
+    advance's transitions are between payout statuses, a ledger entry's bucket and kind
+    are the ledger's."""
+    from sandbox.ledger.service import KINDS, MERCHANT_BUCKETS
+    from sandbox.payouts.states import STATUSES
+
+    for name, prop, values in (("ClockTransition", "from", STATUSES), ("ClockTransition", "to", STATUSES),
+                               ("LedgerEntryOut", "bucket", MERCHANT_BUCKETS), ("LedgerEntryOut", "kind", KINDS)):
+        schemas[name]["properties"][prop] = {"type": "string", "enum": list(values)}
+
+
 def _webhooks(schemas: dict) -> dict:
     """One entry per event type: what the sandbox POSTs to an endpoint, the same schema
     as openapi/events/<type>.json with `data` pointing at the API's own components."""
@@ -256,7 +270,36 @@ def _webhooks(schemas: dict) -> dict:
         "oneOf": [{"$ref": ref} for ref in union.values()],
         "discriminator": {"propertyName": "type", "mapping": union},
     }
+    _typed_events(schemas, union)
     return hooks
+
+
+def _typed_events(schemas: dict, union: dict[str, str]) -> None:
+    """`Event` (GET /events) as a `oneOf` by `type`, each with the `data` its webhook
+    carries (a payout narrowed to the status its type names, a batch, a settlement): the
+    Struct's `data` is a plain map, since one Struct stores every type. A webhook's own
+    `data` schema becomes a component both refer to."""
+    base = schemas.pop("Event")
+    variants = {}
+    for event_type, ref in union.items():
+        webhook = schemas[ref.rsplit("/", 1)[-1]]
+        name = ref.rsplit("/", 1)[-1].removesuffix("Event")
+        data = webhook["properties"]["data"]
+        if "$ref" not in data:
+            schemas[f"{name}Data"] = data
+            data = webhook["properties"]["data"] = {"$ref": f"#/components/schemas/{name}Data"}
+        schemas[f"{name}EventRecord"] = {
+            **{k: v for k, v in base.items() if k != "title"},
+            "description": f"A stored `{event_type}` event",
+            "properties": {**base["properties"], "type": {"const": event_type}, "data": data},
+        }
+        variants[event_type] = f"#/components/schemas/{name}EventRecord"
+    schemas["Event"] = {
+        "description": "An event as GET /events lists it, told apart by `type`; `data` is the object as its GET "
+                       "route showed it then. New event types may be added: skip one you do not know.",
+        "oneOf": [{"$ref": ref} for ref in variants.values()],
+        "discriminator": {"propertyName": "type", "mapping": variants},
+    }
 
 
 def _portable(node: Any) -> Any:  # any JSON value
