@@ -64,6 +64,7 @@ def finish(spec: dict) -> dict:
     _problem_codes(schemas)
     _closed_sets(schemas)
     _bounds(spec)
+    _always_sent(spec)
     _junit_answers(spec)
     spec["webhooks"] = _webhooks(schemas)
     return _nullable_enums(_portable(spec))
@@ -105,6 +106,22 @@ def _bounds(spec: dict) -> None:
             target = schemas[name].get("properties", {}).get(prop)
             if target is not None:
                 _copy_bounds(rule, target)
+
+
+def _always_sent(spec: dict) -> None:
+    """An answer's Struct sends every field, defaults included (unless it says
+    `omit_defaults`): each is required in the spec, as Litestar marks only the fields
+    without a default. Request bodies keep their optional fields optional."""
+    from sandbox.payouts.schemas import DESTINATION_OUT_SHAPES
+
+    schemas = spec["components"]["schemas"]
+    # The destination's shapes only describe `Destination`, which omits what is unset.
+    asked = _request_components(spec) | {shape.__name__ for shape in DESTINATION_OUT_SHAPES}
+    for name, struct in _sandbox_structs().items():
+        node = schemas.get(name)
+        if name in asked or node is None or "properties" not in node or struct.__struct_config__.omit_defaults:
+            continue
+        node["required"] = sorted(node["properties"])
 
 
 def _copy_bounds(rule: dict, target: dict) -> None:
