@@ -65,6 +65,7 @@ def finish(spec: dict) -> dict:
     _closed_sets(schemas)
     _bounds(spec)
     _always_sent(spec)
+    _defaults_in_words(spec)
     _junit_answers(spec)
     spec["webhooks"] = _webhooks(schemas)
     return _nullable_enums(_portable(spec))
@@ -122,6 +123,23 @@ def _always_sent(spec: dict) -> None:
         if name in asked or node is None or "properties" not in node or struct.__struct_config__.omit_defaults:
             continue
         node["required"] = sorted(node["properties"])
+
+
+def _defaults_in_words(spec: dict) -> None:
+    """A request field's default said in its description, not as `default`: generators
+    read `default` as "always there" (openapi-typescript, by default, makes such a field
+    required), so the guides' minimal bodies would not compile in a typed client. The
+    server fills the default in either way."""
+    schemas = spec["components"]["schemas"]
+    for name in _request_components(spec):
+        for prop in (schemas.get(name) or {}).get("properties", {}).values():
+            if "default" not in prop:
+                continue
+            default = prop.pop("default")
+            if default is None:  # said by the field being optional and nullable
+                continue
+            said = f"Default: `{json.dumps(default)}`."
+            prop["description"] = f"{prop['description'].rstrip('.')}. {said}" if prop.get("description") else said
 
 
 def _copy_bounds(rule: dict, target: dict) -> None:
