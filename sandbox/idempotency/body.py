@@ -79,15 +79,16 @@ def check_types(scope: Scope, body: Body) -> None:
     number, a boolean as true or false. Litestar converts a body to the handler's type
     leniently (msgspec's `strict=False`: `"5"` becomes 5.0, `"NaN"` a float that is then
     "not at least 0"), while it refuses a number where a string is due; so the body is
-    decoded strictly here first, and a refusal reads as every other 400 of a body."""
+    checked strictly here first, and a refusal reads as every other 400 of a body. A
+    number with a zero fraction (`5.0`) is an integer, as JSON Schema counts it."""
     raw = body.in_memory
     if not raw or not raw.strip() or not _is_json(_media_type(scope)):
         return
-    decoder = _strict_decoder(scope.get("route_handler"))
-    if decoder is None:
+    target = _json_body_type(scope.get("route_handler"))
+    if target is None:
         return
     try:
-        decoder.decode(raw)
+        msgspec.convert(_integral(msgspec.json.decode(raw)), target, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationException(detail="Validation failed", extra=[
             {"message": str(exc), "key": "data", "source": "body"}]) from exc
@@ -95,21 +96,24 @@ def check_types(scope: Scope, body: Body) -> None:
         return  # not JSON: the handler's decoding answers it (malformed_json)
 
 
-_STRICT: dict[object, msgspec.json.Decoder | None] = {}  # by route handler (hashed by identity)
+def _integral(value):
+    """JSON values with each whole-number float as an int (999.0 → 999)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
 
 
-def _strict_decoder(handler) -> msgspec.json.Decoder | None:
-    """The strict decoder of the route's JSON body (its handler's `data`), made once."""
-    if handler is None:
+def _json_body_type(handler) -> object | None:
+    """The type of the route's JSON body (its handler's `data`), or None."""
+    field = handler.parsed_fn_signature.parameters.get("data") if handler is not None else None
+    if field is None or (isinstance(field.kwarg_definition, BodyKwarg)
+                         and field.kwarg_definition.media_type != RequestEncodingType.JSON):
         return None
-    if handler not in _STRICT:
-        field = handler.parsed_fn_signature.parameters.get("data")
-        if field is None or (isinstance(field.kwarg_definition, BodyKwarg)
-                             and field.kwarg_definition.media_type != RequestEncodingType.JSON):
-            _STRICT[handler] = None
-        else:
-            _STRICT[handler] = msgspec.json.Decoder(field.annotation, strict=True)
-    return _STRICT[handler]
+    return field.annotation
 
 
 def _check_json_depth(raw: bytes) -> None:

@@ -60,3 +60,10 @@ async def test_the_spec_states_a_steps_limits(spec):
     (text,) = [o for o in step["properties"]["reason"]["oneOf"] if o.get("type") == "string"]
     assert text["maxLength"] == 500
     assert "pattern" in _component(spec, "ScenarioCreate")["properties"]["title"]
+
+
+async def test_a_whole_number_written_with_a_fraction_is_an_integer(merchant):
+    """JSON Schema counts 2.0 as an integer: the API does too (strings stay refused)."""
+    r = await merchant.post("/sandbox/faults", {"path": "/contract-test/none", "fault": "slow", "times": 2.0})
+    assert r.status_code == 201, r.text
+    assert r.json()["times"] == 2
