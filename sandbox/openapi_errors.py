@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import textwrap
 import types
@@ -153,21 +154,8 @@ class _Walker:
         if fn in self.seen or fn in TRANSLATORS or not isinstance(fn, types.FunctionType):
             return
         self.seen.add(fn)
-        if not fn.__module__.startswith(self.package):
-            return
-        try:
-            source = inspect.getsource(fn)
-        except OSError:  # made at run time (a dataclass's or a Struct's __init__): raises none of ours
-            return
-        tree = ast.parse(textwrap.dedent(source))
-        owner = _owner(fn)
-        caught = {id(n) for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.type
-                  for n in ast.walk(node.type)}
-        for node in ast.walk(tree):
-            if id(node) in caught or not isinstance(node, (ast.Name, ast.Attribute)):
-                continue
-            found = _resolve(node, fn, owner)
-            if found is not _MISSING:
+        if fn.__module__.startswith(self.package):
+            for found in _references(fn):
                 self.take(found)
 
     def take(self, obj: Any) -> None:
@@ -196,6 +184,28 @@ class _Walker:
 
 
 _MISSING = object()
+
+
+@functools.cache
+def _references(fn: types.FunctionType) -> tuple[Any, ...]:
+    """What the function's names refer to, but the exceptions it catches (read once: many
+    routes reach the same functions)."""
+    try:
+        source = inspect.getsource(fn)
+    except OSError:  # made at run time (a dataclass's or a Struct's __init__): raises none of ours
+        return ()
+    tree = ast.parse(textwrap.dedent(source))
+    owner = _owner(fn)
+    caught = {id(n) for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.type
+              for n in ast.walk(node.type)}
+    found: dict[int, Any] = {}
+    for node in ast.walk(tree):
+        if id(node) in caught or not isinstance(node, (ast.Name, ast.Attribute)):
+            continue
+        obj = _resolve(node, fn, owner)
+        if obj is not _MISSING:
+            found.setdefault(id(obj), obj)
+    return tuple(found.values())
 
 
 def _owner(fn: types.FunctionType) -> type | None:
