@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import partial
 
 from litestar import Litestar, Router
@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, OpenAPI, OpenAPIHeader, Parameter,
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
-from sandbox import db, openapi_spec, redis_client
+from sandbox import db, openapi_errors, openapi_spec, redis_client
 from sandbox.admin.controllers import AdminPayoutController
 from sandbox.auth import cache as auth_cache
 from sandbox.batches.controllers import PayoutBatchController
@@ -75,6 +75,7 @@ def _closed_request_bodies(schema) -> None:
             node = components[name]
         for sub in (getattr(node, "one_of", None) or []) + (getattr(node, "any_of", None) or []):
             close(sub)
+        close(getattr(node, "items", None))  # a list's items: a scenario's steps
         if getattr(node, "properties", None):
             node.additional_properties = False
             for prop in node.properties.values():
@@ -88,9 +89,12 @@ def _closed_request_bodies(schema) -> None:
                 close(media.schema)
 
 
-def _document_headers(schema: OpenAPI, read_only: frozenset[str] = frozenset()) -> None:
+def _document_headers(schema: OpenAPI, read_only: frozenset[str] = frozenset(),
+                      faulted: Collection[str] = ()) -> None:
     """Document the headers the middleware handles: the idempotency key on every
-    mutating route but the `read_only` operations, X-Request-ID on every response."""
+    mutating route but the `read_only` operations, X-Request-ID on every response,
+    Retry-After on every 429 and 503; and on the `faulted` operations (those a fault rule
+    can reach) the faults that have no status of their own."""
     _closed_request_bodies(schema)
     add_links(schema)
     key_param = Parameter(
@@ -101,6 +105,8 @@ def _document_headers(schema: OpenAPI, read_only: frozenset[str] = frozenset()) 
         schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$"),
     )
     request_id = OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="Echoed or generated request id")
+    retry_after = OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING, pattern="^[0-9]+$"), required=True,
+                                description="Seconds to wait before trying again")
     for path, item in (schema.paths or {}).items():
         for method in ("get", "post", "put", "patch", "delete"):
             op = getattr(item, method, None)
@@ -108,9 +114,13 @@ def _document_headers(schema: OpenAPI, read_only: frozenset[str] = frozenset()) 
                 continue
             if method != "get" and path.startswith(API_PREFIX) and op.operation_id not in read_only:
                 op.parameters = [*(op.parameters or []), key_param]
-            for response in (op.responses or {}).values():
+            if op.operation_id in faulted:
+                op.description = f"{op.description}\n\n{openapi_errors.FAULT_WORDS}" if op.description \
+                    else openapi_errors.FAULT_WORDS
+            for status, response in (op.responses or {}).items():
                 if hasattr(response, "headers"):
-                    response.headers = {**(response.headers or {}), "X-Request-ID": request_id}
+                    extra = {"Retry-After": retry_after} if str(status) in ("429", "503") else {}
+                    response.headers = {**(response.headers or {}), "X-Request-ID": request_id, **extra}
 
 
 def _fix_options_allow(app: Litestar) -> None:
@@ -215,7 +225,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     read_only = frozenset(str(handler.operation_id) for route in app.routes if isinstance(route, HTTPRoute)
                           for handler in route.route_handlers if handler.opt.get(READ_ONLY))
-    openapi_spec.publish_on_first_use(app, adjust=partial(_document_headers, read_only=read_only))
+    faulted: set[str] = set()  # filled by `prepare`, before `adjust` runs
+    openapi_spec.publish_on_first_use(app, adjust=partial(_document_headers, read_only=read_only, faulted=faulted),
+                                      prepare=lambda: faulted.update(openapi_errors.document(app)))
     _fix_options_allow(app)
     observe(app)
     return app

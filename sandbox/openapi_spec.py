@@ -25,12 +25,13 @@ SEED_DIRECTORY = SPEC_PATH.parents[1] / "seeds" / "directory.json"
 AMOUNT_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 
 
-def publish_on_first_use(app, adjust: Callable[[Any], None]) -> None:
+def publish_on_first_use(app, adjust: Callable[[Any], None], prepare: Callable[[], None] = lambda: None) -> None:
     """Make the spec the app serves at /schema the finished one: Litestar's document,
     `adjust`ed (the app's additions to its objects), plus what it cannot say (the
     destination's shapes, the webhooks). Litestar has no public hook after it builds the
     document, so the app's OpenAPI plugin becomes a subclass that finishes it as it builds
-    it (same slots: only its class changes).
+    it (same slots: only its class changes). `prepare` runs first (the routes' derived
+    problem answers, sandbox/openapi_errors.py).
 
     Built on first use (/schema, `sandbox openapi`), not with the app: it is 0.3-0.4 s of
     CPU that every API process paid at start, before its first /ready, for a document most
@@ -42,6 +43,7 @@ def publish_on_first_use(app, adjust: Callable[[Any], None]) -> None:
 
         def provide_openapi(self):
             if self._openapi is None:
+                prepare()
                 openapi = self._build_openapi()
                 adjust(openapi)
                 self._openapi = openapi
@@ -60,7 +62,10 @@ def finish(spec: dict) -> dict:
     _optional_bodies(spec)
     _destination_shapes(schemas)
     _problem_codes(schemas)
-    _zero_bounds(schemas)
+    _closed_sets(schemas)
+    _bounds(spec)
+    _always_sent(spec)
+    _defaults_in_words(spec)
     _junit_answers(spec)
     spec["webhooks"] = _webhooks(schemas)
     return _nullable_enums(_portable(spec))
@@ -83,19 +88,96 @@ def _nullable_enums(node: Any) -> Any:  # any JSON value
     return node
 
 
-def _zero_bounds(schemas: dict) -> None:
-    """Litestar drops a bound of 0 (`ge=0` tests false), so the spec would call a negative
-    number valid where the API refuses it: the Structs with such a bound state it again."""
-    from sandbox.clocks.schemas import ClockAdvance
-    from sandbox.faults.schemas import FaultRuleCreate
+BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
+          "minItems", "maxItems")
 
-    for struct in (ClockAdvance, FaultRuleCreate):
-        (_,), defs = msgspec.json.schema_components([struct])
-        for prop, rule in defs[struct.__name__]["properties"].items():
-            for option in rule.get("anyOf", [rule]):
-                if "minimum" in option:
-                    target = schemas[struct.__name__]["properties"][prop]
-                    target["minimum"] = option["minimum"]
+
+def _bounds(spec: dict) -> None:
+    """What a request body's Struct enforces, stated as msgspec (which enforces it) states
+    it: Litestar drops a bound of 0 (`ge=0` tests false) and the length and pattern of a
+    constrained string inside an optional field that has a description of its own (a
+    step's `reason`), so the spec would call valid what the API refuses."""
+    schemas = spec["components"]["schemas"]
+    structs = _sandbox_structs()
+    for name in _request_components(spec):
+        if name not in structs:
+            continue
+        (_,), defs = msgspec.json.schema_components([structs[name]])
+        for prop, rule in defs[name].get("properties", {}).items():
+            target = schemas[name].get("properties", {}).get(prop)
+            if target is not None:
+                _copy_bounds(rule, target)
+
+
+def _always_sent(spec: dict) -> None:
+    """An answer's Struct sends every field, defaults included (unless it says
+    `omit_defaults`): each is required in the spec, as Litestar marks only the fields
+    without a default. Request bodies keep their optional fields optional."""
+    from sandbox.payouts.schemas import DESTINATION_OUT_SHAPES
+
+    schemas = spec["components"]["schemas"]
+    # The destination's shapes only describe `Destination`, which omits what is unset.
+    asked = _request_components(spec) | {shape.__name__ for shape in DESTINATION_OUT_SHAPES}
+    for name, struct in _sandbox_structs().items():
+        node = schemas.get(name)
+        if name in asked or node is None or "properties" not in node or struct.__struct_config__.omit_defaults:
+            continue
+        node["required"] = sorted(node["properties"])
+
+
+def _defaults_in_words(spec: dict) -> None:
+    """A request field's default said in its description, not as `default`: generators
+    read `default` as "always there" (openapi-typescript, by default, makes such a field
+    required), so the guides' minimal bodies would not compile in a typed client. The
+    server fills the default in either way."""
+    schemas = spec["components"]["schemas"]
+    for name in _request_components(spec):
+        for prop in (schemas.get(name) or {}).get("properties", {}).values():
+            if "default" not in prop:
+                continue
+            default = prop.pop("default")
+            if default is None:  # said by the field being optional and nullable
+                continue
+            said = f"Default: `{json.dumps(default)}`."
+            prop["description"] = f"{prop['description'].rstrip('.')}. {said}" if prop.get("description") else said
+
+
+def _copy_bounds(rule: dict, target: dict) -> None:
+    target.update({k: rule[k] for k in BOUNDS if k in rule})
+    options = [o for o in rule.get("anyOf", []) if o.get("type") != "null"]
+    targets = [o for o in target.get("oneOf", target.get("anyOf", [])) if o.get("type") != "null"]
+    if len(options) == 1 and len(targets) == 1:
+        targets[0].update({k: options[0][k] for k in BOUNDS if k in options[0]})
+
+
+def _sandbox_structs() -> dict[str, type]:
+    found, todo = {}, [msgspec.Struct]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("sandbox."):
+            found.setdefault(cls.__name__, cls)
+    return found
+
+
+def _request_components(spec: dict) -> set[str]:
+    """The components a request body refers to, directly or through others."""
+    names: set[str] = set()
+    todo = [op.get("requestBody") for item in spec["paths"].values() for op in item.values()
+            if isinstance(op, dict) and op.get("requestBody")]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in names:
+                    names.add(name)
+                    todo.append(spec["components"]["schemas"].get(name))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return names
 
 
 # Operations that answer JUnit XML instead of JSON with `?format=junit`.
@@ -187,6 +269,19 @@ def _problem_codes(schemas: dict) -> None:
     schemas["CoverageErrorCode"]["properties"]["code"] = codes
 
 
+def _closed_sets(schemas: dict) -> None:
+    """Closed sets a Struct types as `str` because its package may not import their
+    source (clocks is below payouts; the ledger's kinds live in its service): a clock
+    advance's transitions are between payout statuses, a ledger entry's bucket and kind
+    are the ledger's."""
+    from sandbox.ledger.service import KINDS, MERCHANT_BUCKETS
+    from sandbox.payouts.states import STATUSES
+
+    for name, prop, values in (("ClockTransition", "from", STATUSES), ("ClockTransition", "to", STATUSES),
+                               ("LedgerEntryOut", "bucket", MERCHANT_BUCKETS), ("LedgerEntryOut", "kind", KINDS)):
+        schemas[name]["properties"][prop] = {"type": "string", "enum": list(values)}
+
+
 def _webhooks(schemas: dict) -> dict:
     """One entry per event type: what the sandbox POSTs to an endpoint, the same schema
     as openapi/events/<type>.json with `data` pointing at the API's own components."""
@@ -215,7 +310,36 @@ def _webhooks(schemas: dict) -> dict:
         "oneOf": [{"$ref": ref} for ref in union.values()],
         "discriminator": {"propertyName": "type", "mapping": union},
     }
+    _typed_events(schemas, union)
     return hooks
+
+
+def _typed_events(schemas: dict, union: dict[str, str]) -> None:
+    """`Event` (GET /events) as a `oneOf` by `type`, each with the `data` its webhook
+    carries (a payout narrowed to the status its type names, a batch, a settlement): the
+    Struct's `data` is a plain map, since one Struct stores every type. A webhook's own
+    `data` schema becomes a component both refer to."""
+    base = schemas.pop("Event")
+    variants = {}
+    for event_type, ref in union.items():
+        webhook = schemas[ref.rsplit("/", 1)[-1]]
+        name = ref.rsplit("/", 1)[-1].removesuffix("Event")
+        data = webhook["properties"]["data"]
+        if "$ref" not in data:
+            schemas[f"{name}Data"] = data
+            data = webhook["properties"]["data"] = {"$ref": f"#/components/schemas/{name}Data"}
+        schemas[f"{name}EventRecord"] = {
+            **{k: v for k, v in base.items() if k != "title"},
+            "description": f"A stored `{event_type}` event",
+            "properties": {**base["properties"], "type": {"const": event_type}, "data": data},
+        }
+        variants[event_type] = f"#/components/schemas/{name}EventRecord"
+    schemas["Event"] = {
+        "description": "An event as GET /events lists it, told apart by `type`; `data` is the object as its GET "
+                       "route showed it then. New event types may be added: skip one you do not know.",
+        "oneOf": [{"$ref": ref} for ref in variants.values()],
+        "discriminator": {"propertyName": "type", "mapping": variants},
+    }
 
 
 def _portable(node: Any) -> Any:  # any JSON value

@@ -8,8 +8,6 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from sandbox.admin import service
 from sandbox.admin.schemas import AdminPayoutPage, PayoutRequests
 from sandbox.auth.keys import ADMIN_ONLY
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import Conflict, InsufficientFunds, NotFound
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.payouts import actions
 from sandbox.payouts.controllers import Timestamp
@@ -24,7 +22,7 @@ class AdminPayoutController(Controller):
     tags = ["Admin"]
     opt = ADMIN_ONLY
 
-    @get("", operation_id="adminListPayouts", summary="Payouts of every merchant", responses=reads())
+    @get("", operation_id="adminListPayouts", summary="Payouts of every merchant")
     async def list(
         self,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
@@ -38,25 +36,24 @@ class AdminPayoutController(Controller):
                                           created_gte=parse_timestamp("created_gte", created_gte),
                                           created_lte=parse_timestamp("created_lte", created_lte))
 
-    @get("/requests", operation_id="adminPayoutRequests", summary="Requested and in-flight totals per merchant",
-         responses=reads())
+    @get("/requests", operation_id="adminPayoutRequests", summary="Requested and in-flight totals per merchant")
     async def requests(self) -> PayoutRequests:
         return await service.payout_requests()
 
     @post("/{payout_id:str}/approve", operation_id="adminApprovePayout", status_code=200,
-          summary="Approve a payout in review", responses=writes(NotFound, Conflict))
+          summary="Approve a payout in review")
     async def approve(self, payout_id: PayoutId, data: JSONBody[ReviewDecision | None] = None) -> Payout:
         """`in_review` → `pending`; the account number's scenario runs from there."""
         return await actions.approve(payout_id, data.reason if data else None)
 
     @post("/{payout_id:str}/reject", operation_id="adminRejectPayout", status_code=200,
-          summary="Reject a payout in review or on hold", responses=writes(NotFound, Conflict))
+          summary="Reject a payout in review or on hold")
     async def reject(self, payout_id: PayoutId, data: JSONBody[ReviewDecision | None] = None) -> Payout:
         """`in_review` or `on_hold` → `rejected`; the locked funds go back to available."""
         return await actions.reject(payout_id, data.reason if data else None)
 
     @post("/{payout_id:str}/release", operation_id="adminReleasePayout", status_code=200,
-          summary="Release a payout on hold", responses=writes(NotFound, Conflict, InsufficientFunds))
+          summary="Release a payout on hold")
     async def release(self, payout_id: PayoutId, data: JSONBody[ReviewDecision | None] = None) -> Payout:
         """`on_hold` → `processing` at once, then on to `success`."""
         return await actions.release(payout_id, data.reason if data else None)

@@ -11,8 +11,7 @@ from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.batches import rows, service, upload
 from sandbox.batches.openapi import UploadOperation
 from sandbox.batches.schemas import BatchJsonIn, BatchRetryAccepted, ItemStatus, PayoutBatch, PayoutBatchItemPage
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import MalformedJson, NotFound, UnsupportedMediaType, ValidationFailed
+from sandbox.core.errors import MalformedJson, UnsupportedMediaType, ValidationFailed
 from sandbox.settings import get_settings
 
 BatchId = Annotated[str, PathParameter(max_length=64)]
@@ -53,7 +52,7 @@ class PayoutBatchController(Controller):
 
     @post("", operation_id="createPayoutBatch", status_code=202, summary="Upload a batch of payouts",
           operation_class=UploadOperation, request_max_body_size=get_settings().batch_max_bytes,
-          opt={"accepts_files": True}, responses=writes())
+          opt={"accepts_files": True})
     async def create(self, request: Request) -> PayoutBatch:
         """A CSV file (multipart field `file`) or JSON `{"items": [...]}`, up to 100,000
         payouts. Every row is checked now: one that fails becomes an `invalid` item with
@@ -67,13 +66,11 @@ class PayoutBatchController(Controller):
             return await _json(request)
         raise UnsupportedMediaType("Send a CSV file as multipart/form-data (field `file`) or JSON {\"items\": [...]}")
 
-    @get("/{batch_id:str}", operation_id="getPayoutBatch", summary="A batch and its counts per status",
-         responses=reads(NotFound))
+    @get("/{batch_id:str}", operation_id="getPayoutBatch", summary="A batch and its counts per status")
     async def retrieve(self, request: Request, batch_id: BatchId) -> PayoutBatch:
         return await service.get(batch_id, request.user.merchant_id)
 
-    @get("/{batch_id:str}/items", operation_id="listPayoutBatchItems", summary="A batch's items, by line",
-         responses=reads(NotFound))
+    @get("/{batch_id:str}/items", operation_id="listPayoutBatchItems", summary="A batch's items, by line")
     async def items(self, request: Request, batch_id: BatchId,
                     status: FromQuery[ItemStatus | None] = None,
                     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 100,
@@ -84,7 +81,7 @@ class PayoutBatchController(Controller):
                                         cursor=cursor)
 
     @post("/{batch_id:str}/retry", operation_id="retryPayoutBatch", status_code=202,
-          summary="Re-initiate the batch's failed payouts", responses=writes(NotFound))
+          summary="Re-initiate the batch's failed payouts")
     async def retry(self, request: Request, batch_id: BatchId) -> BatchRetryAccepted:
         """Every item whose payout is `failed` is re-initiated by the worker, once: an item
         retried before is never retried again, so calling this twice is harmless."""

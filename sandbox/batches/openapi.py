@@ -23,7 +23,9 @@ _JSON = Schema(
     type=OpenAPIType.OBJECT,
     required=["items"],
     properties={"items": Schema(
-        type=OpenAPIType.ARRAY, min_items=1, max_items=MAX_ITEMS, items=Schema(type=OpenAPIType.OBJECT),
+        type=OpenAPIType.ARRAY, min_items=1, max_items=MAX_ITEMS,
+        # Any object (openapi-typescript reads a bare `object` as an empty one): each is checked as it is read.
+        items=Schema(type=OpenAPIType.OBJECT, additional_properties=True),
         description="Objects shaped like the body of POST /payouts; one that fails its checks becomes an"
                     " `invalid` item.",
     )},

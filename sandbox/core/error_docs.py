@@ -1,67 +1,44 @@
-"""The errors each route documents in the OpenAPI spec (so the spec, the generated
-clients and schemathesis know every problem a route may answer)."""
+"""How a route's problem answers read in the OpenAPI spec: one response per status, its
+description the codes it may carry. Which errors a route documents is not listed by hand:
+sandbox/openapi_errors.py derives them from the code (`reads`, `writes` and `checks`
+remain for routes written with them, and add nothing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sandbox.core.errors import (
-    PROBLEM_JSON,
-    ApiError,
-    Forbidden,
-    IdempotencyKeyInUse,
-    IdempotencyKeyMissing,
-    IdempotencyKeyReused,
-    MalformedJson,
-    PayloadTooLarge,
-    Problem,
-    RateLimited,
-    Unauthenticated,
-    Unavailable,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
+from sandbox.core.errors import PROBLEM_JSON, ApiError, Problem
 
 
-def problem_responses(*errors: type[ApiError]) -> dict[int, Any]:
-    """OpenAPI `responses=` entries for a route's documented errors."""
+def problem_responses(*errors: type[ApiError], notes: dict[int, str] | None = None) -> dict[int, Any]:
+    """OpenAPI `responses=` entries for a route's problems, each status's codes once (in
+    the order given), then the status's note if any."""
     from litestar.openapi.datastructures import ResponseSpec
 
-    by_status: dict[int, list[type[ApiError]]] = {}
+    by_status: dict[int, list[str]] = {}
     for err in errors:
-        by_status.setdefault(err.status, []).append(err)
+        codes = by_status.setdefault(err.status, [])
+        if err.code not in codes:
+            codes.append(err.code)
+    notes = notes or {}
     return {
         status: ResponseSpec(
             data_container=Problem,
-            description=", ".join(f"`{e.code}`" for e in errs),
+            description=", ".join(f"`{code}`" for code in codes) + (f": {notes[status]}" if status in notes else ""),
             media_type=PROBLEM_JSON,
             generate_examples=False,  # random examples would make the committed spec drift
         )
-        for status, errs in sorted(by_status.items())
+        for status, codes in sorted(by_status.items())
     }
 
 
-# Which errors each kind of route documents (so the spec and schemathesis know them).
-READ = (ValidationFailed, Unauthenticated, Forbidden, RateLimited, Unavailable)
-# A POST that changes nothing (a check, a verdict): its body is checked, no key is claimed.
-CHECK = READ + (MalformedJson, PayloadTooLarge, UnsupportedMediaType)
-WRITE = READ + (
-    MalformedJson,
-    IdempotencyKeyMissing,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
+def reads(*_: type[ApiError]) -> dict[int, Any]:
+    return {}
 
 
-def reads(*extra: type[ApiError]) -> dict[int, Any]:
-    return problem_responses(*READ, *extra)
+def writes(*_: type[ApiError]) -> dict[int, Any]:
+    return {}
 
 
-def writes(*extra: type[ApiError]) -> dict[int, Any]:
-    return problem_responses(*WRITE, *extra)
-
-
-def checks(*extra: type[ApiError]) -> dict[int, Any]:
-    return problem_responses(*CHECK, *extra)
+def checks(*_: type[ApiError]) -> dict[int, Any]:
+    return {}

@@ -33,8 +33,14 @@ def whole(body: str, words: str) -> str:
 # no bidirectional overrides, embeddings or isolates (U+202A-U+202E, U+2066-U+2069: they
 # make text display in another order than it is stored) and no line or paragraph
 # separators: PostgreSQL refuses NUL, and logs and dashboards must show what was sent.
-_PRINTABLE = whole(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*",
+_UNPRINTABLE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_PRINTABLE = whole(f"[^{_UNPRINTABLE}]*",
                    "must be printable text: no control characters, line breaks or bidirectional overrides")
+# Text that names something (a title, a name) is not blank: printable, and at least one
+# character that is not a space.
+_VISIBLE = whole(rf"[^\S{_UNPRINTABLE}]*[^\s{_UNPRINTABLE}][^{_UNPRINTABLE}]*",
+                 "must be printable text with at least one character that is not a space: no control "
+                 "characters, line breaks or bidirectional overrides")
 
 Amount = Annotated[str, Meta(pattern=worded(AMOUNT_PATTERN, "must be a decimal greater than 0 with at most two "
                                                             "decimals and no sign, like 1500.00"),
@@ -44,8 +50,8 @@ AmountOrZero = Annotated[str, Meta(pattern=worded(AMOUNT_OR_ZERO_PATTERN, "must 
                                    examples=["500000.00"])]
 Currency = Annotated[str, Meta(pattern=whole("PKR", "must be PKR"), examples=["PKR"],
                                description="ISO 4217; only PKR")]
-Title = Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE)]
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_PRINTABLE)]
+Title = Annotated[str, Meta(min_length=1, max_length=100, pattern=_VISIBLE)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_VISIBLE)]
 Description = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
 Reason = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
 Reference = Annotated[str, Meta(

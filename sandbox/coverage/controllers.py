@@ -3,7 +3,6 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import reads
 from sandbox.coverage import service
 from sandbox.coverage.schemas import Coverage
 
@@ -12,7 +11,7 @@ class CoverageController(Controller):
     path = "/sandbox/coverage"
     tags = ["Sandbox tools"]
 
-    @get("/", operation_id="getCoverage", opt=MERCHANT_ONLY, responses=reads(),
+    @get("/", operation_id="getCoverage", opt=MERCHANT_ONLY,
          summary="What this merchant's integration has been tested against")
     async def coverage(self, request: Request) -> Coverage:
         """Scenarios whose end this merchant's payouts reached, event types its webhook

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
+import msgspec
+
 from sandbox.dashboard.forms import FormError, convert, label
 from sandbox.payouts.failures import CATALOGUE
 from sandbox.payouts.scenarios import Scenario, Step
@@ -82,9 +84,11 @@ def read(form: Mapping[str, str]) -> Values:
 def _step(row: Row, where: str) -> dict:
     if not row.status:
         raise FormError([f"{label(where)}: pick the status it enters"])
+    # A number as JSON writes it, as the API takes it: Python's float() would also take
+    # "1_000", " 1e3 ", "inf" and "nan".
     try:
-        after_s = float(row.after_s or 0)
-    except ValueError:
+        after_s = msgspec.json.decode(row.after_s or "0", type=float, strict=True)
+    except msgspec.MsgspecError:
         after_s = math.nan
     if not math.isfinite(after_s):
         raise FormError([f"{label(where + '.after_s')}: must be a number of seconds, like 2 or 0.5"])

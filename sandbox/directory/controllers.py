@@ -3,7 +3,6 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import reads
 from sandbox.directory import raast, service
 from sandbox.directory.schemas import BankOut, DirectoryOut, RaastOut, WalletOut
 
@@ -13,7 +12,7 @@ class DirectoryController(Controller):
     tags = ["Directory"]
     opt = MERCHANT_ONLY
 
-    @get("/directory", operation_id="getDirectory", summary="Banks, wallets and Raast", responses=reads())
+    @get("/directory", operation_id="getDirectory", summary="Banks, wallets and Raast")
     async def directory(self) -> DirectoryOut:
         book = await service.get()
         return DirectoryOut(

@@ -6,8 +6,6 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import Conflict, NotFound
 from sandbox.faults import store
 from sandbox.faults.schemas import FaultRule, FaultRuleCreate, FaultRuleList
 
@@ -20,8 +18,7 @@ class FaultRuleController(Controller):
     tags = ["Sandbox tools"]
     opt = MERCHANT_ONLY
 
-    @post("", operation_id="createFaultRule", status_code=201, summary="Make the next matching requests fail",
-          responses=writes(Conflict))
+    @post("", operation_id="createFaultRule", status_code=201, summary="Make the next matching requests fail")
     async def create(self, request: Request, data: JSONBody[FaultRuleCreate]) -> FaultRule:
         """The merchant's next `times` requests matching `method` and `path` get `fault`:
         before anything happens `unavailable` (503 + Retry-After), `rate_limited` (429 +
@@ -35,12 +32,11 @@ class FaultRuleController(Controller):
         verdict (`POST /sandbox/gate`)."""
         return await store.create(request.user.merchant_id, data)
 
-    @get("", operation_id="listFaultRules", summary="The merchant's fault rules, spent ones too", responses=reads())
+    @get("", operation_id="listFaultRules", summary="The merchant's fault rules, spent ones too")
     async def list(self, request: Request, limit: Limit = 20, cursor: Cursor = None) -> FaultRuleList:
         """Oldest first, the order they are taken in; cursor-paginated like every list."""
         return await store.list_page(request.user.merchant_id, limit, cursor)
 
-    @delete("/{rule_id:str}", operation_id="deleteFaultRule", status_code=204, summary="Delete a fault rule",
-            responses=writes(NotFound))
+    @delete("/{rule_id:str}", operation_id="deleteFaultRule", status_code=204, summary="Delete a fault rule")
     async def remove(self, request: Request, rule_id: Annotated[str, PathParameter(max_length=64)]) -> None:
         await store.delete(request.user.merchant_id, rule_id)

@@ -10,12 +10,14 @@ answer)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-FaultKind = Literal["unavailable", "rate_limited", "slow", "response_lost", "timeout", "error_after_commit"]
+BeforeKind = Literal["unavailable", "rate_limited", "slow"]
+AfterCommitKind = Literal["response_lost", "timeout", "error_after_commit"]
+FaultKind = Literal[BeforeKind, AfterCommitKind]
 
-BEFORE = frozenset({"unavailable", "rate_limited", "slow"})
-AFTER_COMMIT = frozenset({"response_lost", "timeout", "error_after_commit"})
+BEFORE = frozenset(get_args(BeforeKind))
+AFTER_COMMIT = frozenset(get_args(AfterCommitKind))
 KINDS = BEFORE | AFTER_COMMIT
 
 RETRY_AFTER_S = 1  # what the refusals before anything ask the client to wait

@@ -25,7 +25,7 @@ class FaultRuleCreate(msgspec.Struct, forbid_unknown_fields=True):
 class FaultRule(msgspec.Struct):
     id: str
     object: Literal["fault_rule"]
-    method: str
+    method: Method
     path: str
     fault: FaultKind
     times: int

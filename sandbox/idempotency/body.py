@@ -14,6 +14,10 @@ from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
 import anyio
+import msgspec
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
+from litestar.params import BodyKwarg
 from litestar.types import Receive, ReceiveMessage, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
@@ -68,6 +72,48 @@ def check_json(scope: Scope, body: Body) -> None:
         raise MalformedJson("The body is not UTF-8 text, as JSON must be")
     if body.in_memory:
         _check_json_depth(body.in_memory)
+
+
+def check_types(scope: Scope, body: Body) -> None:
+    """A JSON body's values must have the types its schema says: a number as a JSON
+    number, a boolean as true or false. Litestar converts a body to the handler's type
+    leniently (msgspec's `strict=False`: `"5"` becomes 5.0, `"NaN"` a float that is then
+    "not at least 0"), while it refuses a number where a string is due; so the body is
+    checked strictly here first, and a refusal reads as every other 400 of a body. A
+    number with a zero fraction (`5.0`) is an integer, as JSON Schema counts it."""
+    raw = body.in_memory
+    if not raw or not raw.strip() or not _is_json(_media_type(scope)):
+        return
+    target = _json_body_type(scope.get("route_handler"))
+    if target is None:
+        return
+    try:
+        msgspec.convert(_integral(msgspec.json.decode(raw)), target, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(detail="Validation failed", extra=[
+            {"message": str(exc), "key": "data", "source": "body"}]) from exc
+    except msgspec.DecodeError:
+        return  # not JSON: the handler's decoding answers it (malformed_json)
+
+
+def _integral(value):
+    """JSON values with each whole-number float as an int (999.0 → 999)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def _json_body_type(handler) -> object | None:
+    """The type of the route's JSON body (its handler's `data`), or None."""
+    field = handler.parsed_fn_signature.parameters.get("data") if handler is not None else None
+    if field is None or (isinstance(field.kwarg_definition, BodyKwarg)
+                         and field.kwarg_definition.media_type != RequestEncodingType.JSON):
+        return None
+    return field.annotation
 
 
 def _check_json_depth(raw: bytes) -> None:

@@ -42,7 +42,7 @@ from sandbox.core.errors import IdempotencyKeyInUse, IdempotencyKeyMissing, Vali
 from sandbox.core.ids import ensure_request_id
 from sandbox.core.problem_answers import answer, to_api_error
 from sandbox.idempotency import cause, effect_log, in_statement, keys
-from sandbox.idempotency.body import Body, check_json, check_media_type, read_body, replay_receive
+from sandbox.idempotency.body import Body, check_json, check_media_type, check_types, read_body, replay_receive
 from sandbox.idempotency.in_statement import IN_STATEMENT, KeyClaim
 from sandbox.idempotency.responses import Capture, StoredResponse, send_stored
 
@@ -126,6 +126,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         try:
             if self.form_field is None:
                 check_json(scope, body)
+                check_types(scope, body)
                 if read_only:  # checked as every body is; nothing to claim or store
                     with cause.requested(ensure_request_id(scope), None):
                         await next_app(scope, replay_receive(body, receive), send)

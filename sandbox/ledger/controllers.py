@@ -7,7 +7,6 @@ from litestar.params import QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.clock import iso
-from sandbox.core.error_docs import reads
 from sandbox.core.errors import ValidationFailed
 from sandbox.core.money import format_amount
 from sandbox.core.pagination import cut, decode_cursor
@@ -23,7 +22,7 @@ class BalanceController(Controller):
     tags = ["Balance"]
     opt = MERCHANT_ONLY
 
-    @get("", operation_id="getBalance", summary="The merchant's balance buckets", responses=reads())
+    @get("", operation_id="getBalance", summary="The merchant's balance buckets")
     async def balance(self, request: Request) -> BalanceOut:
         row = await service.get_balance(request.user.merchant_id)
         return BalanceOut(
@@ -34,14 +33,13 @@ class BalanceController(Controller):
             total=format_amount(row["available"] + row["locked"] + row["pending"]),
         )
 
-    @get("/verify", operation_id="verifyLedger", summary="Check the balance against the ledger",
-         responses=reads())
+    @get("/verify", operation_id="verifyLedger", summary="Check the balance against the ledger")
     async def check(self, request: Request) -> LedgerVerification:
         """Each bucket as the balance row holds it and as the ledger entries sum it, the
         number of ledger transactions and of unbalanced ones (always 0), and `ok`."""
         return await verify.verify(request.user.merchant_id)
 
-    @get("/history", operation_id="listLedgerEntries", summary="Ledger entries", responses=reads())
+    @get("/history", operation_id="listLedgerEntries", summary="Ledger entries")
     async def history(
         self,
         request: Request,

@@ -6,8 +6,6 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import Conflict, DuplicateReference, InsufficientFunds, NotFound
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.idempotency import in_statement as idempotency
@@ -24,7 +22,7 @@ class PayoutController(Controller):
     opt = MERCHANT_ONLY
 
     @post("", operation_id="createPayout", status_code=201, summary="Create a payout",
-          responses=writes(InsufficientFunds, DuplicateReference), opt={idempotency.IN_STATEMENT: True})
+          opt={idempotency.IN_STATEMENT: True})
     async def create(self, request: Request, data: JSONBody[PayoutCreate]) -> Payout:
         """Locks the amount from `available`, picks the scenario from the destination's
         last four digits (or the one named in `scenario`: built-in or your own), and starts
@@ -32,7 +30,7 @@ class PayoutController(Controller):
         return await service.create(request.user.merchant_id, data, idempotency.claim_of(request.scope["state"]),
                                     own_scenarios=request.user.custom_scenarios)
 
-    @get("", operation_id="listPayouts", summary="List payouts, newest first", responses=reads())
+    @get("", operation_id="listPayouts", summary="List payouts, newest first")
     async def list(
         self,
         request: Request,
@@ -49,12 +47,11 @@ class PayoutController(Controller):
             created_lte=parse_timestamp("created_lte", created_lte), reference=reference,
         )
 
-    @get("/{payout_id:str}", operation_id="getPayout", summary="Get a payout", responses=reads(NotFound))
+    @get("/{payout_id:str}", operation_id="getPayout", summary="Get a payout")
     async def retrieve(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)]) -> Payout:
         return await service.get(payout_id, request.user.merchant_id)
 
-    @post("/{payout_id:str}/cancel", operation_id="cancelPayout", status_code=200, summary="Cancel a payout",
-          responses=writes(NotFound, Conflict))
+    @post("/{payout_id:str}/cancel", operation_id="cancelPayout", status_code=200, summary="Cancel a payout")
     async def cancel(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)],
                      data: JSONBody[PayoutCancel | None] = None) -> Payout:
         """Allowed while `pending` (not yet submitted to the bank), `in_review` or `on_hold`;
@@ -62,7 +59,7 @@ class PayoutController(Controller):
         return await actions.cancel(payout_id, request.user.merchant_id, data.reason if data else None)
 
     @post("/{payout_id:str}/reinitiate", operation_id="reinitiatePayout", status_code=200,
-          summary="Try a failed payout again", responses=writes(NotFound, Conflict, InsufficientFunds),
+          summary="Try a failed payout again",
           description="Only from `failed`: locks the funds again and runs the scenario from the start,"
                       " optionally to a corrected `destination` (whose last four digits pick the scenario)."
                       f" One payout may be reinitiated {states.MAX_REINITIATIONS} times; after that, 409"

@@ -24,7 +24,9 @@ from sandbox.payouts.states import StatusName
 SCENARIO_FILE = Path(__file__).resolve().parents[2] / "seeds" / "scenarios.json"
 
 
-class Step(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+# Every field in every answer, defaults included (`submit: false`, `custom: false`): a
+# client reads the same shape from a built-in scenario and its own.
+class Step(msgspec.Struct, forbid_unknown_fields=True):
     status: StatusName
     after_s: float = 0
     submit: bool = False
@@ -33,7 +35,7 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     via: Literal["ipn"] | None = None  # "ipn": the rail reports this step through a signed callback
 
 
-class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class Scenario(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     suffix: str | None  # None: chosen only by name (a merchant's scenario may have no suffix)
     title: str

@@ -8,7 +8,6 @@ from litestar import Controller, Request, post
 from litestar.params import JSONBody
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import checks
 from sandbox.idempotency.claims import READ_ONLY
 from sandbox.payouts import verification
 from sandbox.payouts.schemas import DestinationIn, VerifyAccountOut
@@ -21,7 +20,7 @@ class VerifyAccountController(Controller):
 
     # It changes nothing: no idempotency key needed (one sent is ignored).
     @post("/verify-account", operation_id="verifyAccount", status_code=200, opt={READ_ONLY: True},
-          summary="Check a destination and get its account title", responses=checks())
+          summary="Check a destination and get its account title")
     async def verify(self, request: Request, data: JSONBody[DestinationIn]) -> VerifyAccountOut:
         """Takes any destination shape of `POST /payouts`. Deterministic: the same number
         always gets the same title. Numbers ending 0003 are closed accounts (`valid: false`,

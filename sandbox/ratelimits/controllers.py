@@ -6,8 +6,6 @@ from litestar import Controller, delete, get, put
 from litestar.params import JSONBody, PathParameter
 
 from sandbox.auth.keys import ADMIN_ONLY
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import NotFound
 from sandbox.ratelimits import service
 from sandbox.ratelimits.schemas import RateLimitIn, RateLimitOut
 
@@ -19,18 +17,16 @@ class RateLimitController(Controller):
     tags = ["Admin"]
     opt = ADMIN_ONLY
 
-    @get("", operation_id="adminGetRateLimit", summary="A merchant's request limit", responses=reads(NotFound))
+    @get("", operation_id="adminGetRateLimit", summary="A merchant's request limit")
     async def read(self, merchant_id: MerchantId) -> RateLimitOut:
         return await service.get(merchant_id)
 
-    @put("", operation_id="adminSetRateLimit", summary="Override a merchant's request limit",
-         responses=writes(NotFound))
+    @put("", operation_id="adminSetRateLimit", summary="Override a merchant's request limit")
     async def set(self, merchant_id: MerchantId, data: JSONBody[RateLimitIn]) -> RateLimitOut:
         """Each of the merchant's API keys may then make this many requests per minute
         (e.g. 5, to emulate a strict vendor); applies from the next request on."""
         return await service.set_limit(merchant_id, data.requests_per_minute)
 
-    @delete("", operation_id="adminResetRateLimit", status_code=200, summary="Back to the default limit",
-            responses=writes(NotFound))
+    @delete("", operation_id="adminResetRateLimit", status_code=200, summary="Back to the default limit")
     async def reset(self, merchant_id: MerchantId) -> RateLimitOut:
         return await service.set_limit(merchant_id, None)

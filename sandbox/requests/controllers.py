@@ -7,8 +7,6 @@ from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import reads
-from sandbox.core.errors import NotFound
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.requests import har, service
@@ -39,8 +37,7 @@ class RequestLogController(Controller):
     tags = ["Sandbox tools"]
     opt = MERCHANT_ONLY
 
-    @get("/requests", operation_id="listRequests", summary="The merchant's API requests, newest first",
-         responses=reads())
+    @get("/requests", operation_id="listRequests", summary="The merchant's API requests, newest first")
     async def list(self, request: Request, idempotency_key: Key = None, method: Method = None, path: Path = None,
                    status: Status = None, since: Since = None, object_id: ObjectId = None,
                    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
@@ -52,8 +49,7 @@ class RequestLogController(Controller):
                                   _filters(idempotency_key, method, path, status, since, object_id),
                                   limit=limit, cursor=cursor)
 
-    @get("/requests.har", operation_id="exportRequestsHar", summary="The request log as HAR 1.2",
-         responses=reads(), media_type=HAR_MEDIA)
+    @get("/requests.har", operation_id="exportRequestsHar", summary="The request log as HAR 1.2", media_type=HAR_MEDIA)
     async def har(self, request: Request, idempotency_key: Key = None, method: Method = None, path: Path = None,
                   status: Status = None, since: Since = None, object_id: ObjectId = None) -> Response[har.Har]:
         """The same filters as the list, oldest first, for browser dev tools, Insomnia or
@@ -68,8 +64,7 @@ class RequestLogController(Controller):
         return Response(har.archive(rows, base, version("mypay-sandbox")),
                         headers={"Content-Disposition": 'attachment; filename="requests.har"'})
 
-    @get("/requests/{request_id:str}", operation_id="getRequest", summary="One logged request",
-         responses=reads(NotFound))
+    @get("/requests/{request_id:str}", operation_id="getRequest", summary="One logged request")
     async def retrieve(self, request: Request,
                        request_id: Annotated[str, PathParameter(max_length=128)]) -> LoggedRequest:
         return await service.one(request.user.merchant_id, request_id)

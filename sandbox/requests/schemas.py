@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from sandbox.faults.kinds import FaultKind
+
 Outcome = Literal["first", "replayed", "conflict", "in_flight"]
 
 
@@ -28,7 +30,7 @@ class LoggedRequest(msgspec.Struct):
     idempotency_outcome: Annotated[Outcome | None, msgspec.Meta(
         description="`first` use of the key, `replayed` stored answer, `conflict` (the key was used with another"
                     " body), `in_flight` (another request held it); null without a key")]
-    fault: Annotated[str | None, msgspec.Meta(description="The fault the request got, if any")]
+    fault: Annotated[FaultKind | None, msgspec.Meta(description="The fault the request got, if any")]
     object_ids: Annotated[list[str], msgspec.Meta(description="Objects it created or acted on")]
     request_headers: Annotated[list[Header], msgspec.Meta(
         description="As sent, less the API key and other credentials (secrets in the others redacted)")]

@@ -14,31 +14,32 @@ still paid twice."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 from urllib.parse import parse_qs
 
 import msgspec
 
 from sandbox import db
 from sandbox.core.clock import iso
-from sandbox.faults.kinds import AFTER_COMMIT
+from sandbox.faults.kinds import AFTER_COMMIT, AfterCommitKind
 from sandbox.requests import store
 from sandbox.requests.writer import WRITER
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
-KINDS = sorted(AFTER_COMMIT)
+KINDS: list[AfterCommitKind] = sorted(AFTER_COMMIT)
 
 
 class FaultCase(msgspec.Struct):
     request_id: str
     at: str
-    verdict: str  # recovered | duplicated | open
+    verdict: Literal["recovered", "duplicated", "open"]
     payout_id: str | None
     duplicate_payout_id: str | None
     next_request_id: str | None  # the request that recovered it, or made the duplicate's payout
 
 
 class FaultVerdicts(msgspec.Struct):
-    kind: str
+    kind: AfterCommitKind
     injected: int
     recovered: int
     duplicated: int
@@ -76,7 +77,7 @@ async def of_merchant(merchant_id: str) -> list[FaultVerdicts]:
     if faulted:
         ids = [p for r in faulted if (p := _payout_made(r))]
         payouts = {p["id"]: p for p in await db.fetch(_PAYOUT_SQL, ids)}
-    by_kind: dict[str, list[FaultCase]] = {kind: [] for kind in KINDS}
+    by_kind: dict[AfterCommitKind, list[FaultCase]] = {kind: [] for kind in KINDS}
     for fault in faulted:
         payout_id = _payout_made(fault)
         payout = payouts.get(payout_id)

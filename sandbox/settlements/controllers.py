@@ -6,8 +6,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import NotFound
 from sandbox.settlements import collections, report, service
 from sandbox.settlements.schemas import Collection, CollectionIn, Settlement, SettlementPage
 
@@ -19,15 +17,13 @@ class CollectionController(Controller):
     tags = ["Sandbox tools"]
     opt = MERCHANT_ONLY
 
-    @post("", operation_id="createCollection", status_code=201, summary="Receive funds into pending",
-          responses=writes())
+    @post("", operation_id="createCollection", status_code=201, summary="Receive funds into pending")
     async def create(self, request: Request, data: JSONBody[CollectionIn]) -> Collection:
         """Credits `pending` at once. After the settlement interval (× time scale) a
         settlement run moves an `approve` collection to `available` and drops a `decline`."""
         return await collections.create(request.user.merchant_id, data)
 
-    @get("/{collection_id:str}", operation_id="getCollection", summary="Get a collection",
-         responses=reads(NotFound))
+    @get("/{collection_id:str}", operation_id="getCollection", summary="Get a collection")
     async def retrieve(self, request: Request, collection_id: ObjectId) -> Collection:
         return await collections.get(collection_id, request.user.merchant_id)
 
@@ -37,18 +33,17 @@ class SettlementController(Controller):
     tags = ["Settlements"]
     opt = MERCHANT_ONLY
 
-    @get("", operation_id="listSettlements", summary="Settlement runs, newest first", responses=reads())
+    @get("", operation_id="listSettlements", summary="Settlement runs, newest first")
     async def list(self, request: Request, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
                    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None) -> SettlementPage:
         return await service.list_page(request.user.merchant_id, limit=limit, cursor=cursor)
 
-    @get("/{settlement_id:str}", operation_id="getSettlement", summary="Get a settlement run",
-         responses=reads(NotFound))
+    @get("/{settlement_id:str}", operation_id="getSettlement", summary="Get a settlement run")
     async def retrieve(self, request: Request, settlement_id: ObjectId) -> Settlement:
         return await service.get(settlement_id, request.user.merchant_id)
 
     @get("/{settlement_id:str}/report.csv", operation_id="getSettlementReport", media_type="text/csv",
-         summary="Reconciliation CSV of a settlement run", responses=reads(NotFound))
+         summary="Reconciliation CSV of a settlement run")
     async def report(self, request: Request, settlement_id: ObjectId) -> Response[str]:
         """One line per ledger entry of the run (`line_type` entry), then one `total` line
         per bucket, equal to the run's change of that bucket. Text cells starting with

@@ -10,8 +10,6 @@ from litestar.params import JSONBody, PathParameter
 
 from sandbox import onboarding
 from sandbox.auth.keys import ADMIN_ONLY, MERCHANT_ONLY
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
 from sandbox.payouts import actions, failures
@@ -28,7 +26,7 @@ class SandboxToolsController(Controller):
     tags = ["Sandbox tools"]
 
     @post("/topups", operation_id="createTopup", status_code=201, opt=MERCHANT_ONLY,
-          summary="Add funds to available", responses=writes())
+          summary="Add funds to available")
     async def topup(self, request: Request, data: JSONBody[TopupIn]) -> TopupOut:
         amount = parse_amount(data.amount)
         posted = await ledger.post(request.user.merchant_id, "topup", amount)
@@ -41,7 +39,7 @@ class SandboxToolsController(Controller):
         )
 
     @post("/merchants", operation_id="createSandboxMerchant", status_code=201, opt=ADMIN_ONLY,
-          summary="Admin: a fresh merchant with a key and an opening balance", responses=writes())
+          summary="Admin: a fresh merchant with a key and an opening balance")
     async def merchant(self, data: JSONBody[MerchantIn]) -> NewMerchantOut:
         """The key is shown only in this response. Use one merchant per test run for isolation."""
         created = await onboarding.open_merchant(data.name, parse_amount(data.opening_balance, allow_zero=True),
@@ -50,8 +48,7 @@ class SandboxToolsController(Controller):
                               api_key=created.api_key)
 
     @post("/payouts/{payout_id:str}/simulate", operation_id="simulateRailOutcome", status_code=202,
-          opt=MERCHANT_ONLY, summary="Make the rail report an outcome for a payout",
-          responses=writes(NotFound, Conflict))
+          opt=MERCHANT_ONLY, summary="Make the rail report an outcome for a payout")
     async def simulate(self, request: Request, payout_id: Annotated[str, PathParameter(max_length=64)],
                        data: JSONBody[SimulateOutcome]) -> SimulateAccepted:
         """The simulated rail sends a signed IPN callback (`success`, `failed` or `returned`)
@@ -59,8 +56,7 @@ class SandboxToolsController(Controller):
         payouts waiting on the bank (suffix 0004) or to return a paid one."""
         return await actions.simulate(payout_id, request.user.merchant_id, data.status, data.failure_code)
 
-    @get("/failure-codes", operation_id="listFailureCodes", summary="The failure and return reason catalogue",
-         responses=reads())
+    @get("/failure-codes", operation_id="listFailureCodes", summary="The failure and return reason catalogue")
     async def failure_codes(self) -> list[Failure]:
         """Every `failure_code` a payout may carry (failed or returned), with the ISO 20022
         reason a rail gives for it, whether trying again as-is can succeed, and its message."""

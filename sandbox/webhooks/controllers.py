@@ -6,8 +6,6 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.core.error_docs import reads, writes
-from sandbox.core.errors import Conflict, NotFound, RateLimited
 from sandbox.webhooks import audit_junit, audits, endpoints, events
 from sandbox.webhooks.schemas import (
     DeletedEndpoint,
@@ -45,39 +43,35 @@ class WebhookEndpointController(Controller):
     tags = ["Webhooks"]
     opt = MERCHANT_ONLY
 
-    @post("", operation_id="createWebhookEndpoint", status_code=201, summary="Register a webhook endpoint",
-          responses=writes(Conflict))
+    @post("", operation_id="createWebhookEndpoint", status_code=201, summary="Register a webhook endpoint")
     async def create(self, request: Request, data: JSONBody[EndpointCreate]) -> WebhookEndpointWithSecret:
         """Events matching `events` are POSTed to `url`, signed the Standard Webhooks way.
         The `whsec_…` secret (hmac-sha256) is shown only here; ed25519 endpoints get a
         `whpk_…` public key instead. `faults` injects failures on purpose (see the Webhooks guide, docs/webhooks.md)."""
         return await endpoints.create(request.user.merchant_id, data)
 
-    @get("", operation_id="listWebhookEndpoints", summary="List webhook endpoints, newest first",
-         responses=reads())
+    @get("", operation_id="listWebhookEndpoints", summary="List webhook endpoints, newest first")
     async def list(self, request: Request, limit: Limit = 20, cursor: Cursor = None) -> WebhookEndpointPage:
         return await endpoints.list_page(request.user.merchant_id, limit, cursor)
 
-    @get("/{endpoint_id:str}", operation_id="getWebhookEndpoint", summary="Get a webhook endpoint",
-         responses=reads(NotFound))
+    @get("/{endpoint_id:str}", operation_id="getWebhookEndpoint", summary="Get a webhook endpoint")
     async def retrieve(self, request: Request, endpoint_id: Id) -> WebhookEndpoint:
         return await endpoints.get(request.user.merchant_id, endpoint_id)
 
-    @patch("/{endpoint_id:str}", operation_id="updateWebhookEndpoint", summary="Change a webhook endpoint",
-           responses=writes(NotFound))
+    @patch("/{endpoint_id:str}", operation_id="updateWebhookEndpoint", summary="Change a webhook endpoint")
     async def update(self, request: Request, endpoint_id: Id, data: JSONBody[EndpointUpdate]) -> WebhookEndpoint:
         """Change the URL, the event filter, the description or the injected faults, or
         turn the endpoint off and on (`status`)."""
         return await endpoints.update(request.user.merchant_id, endpoint_id, data)
 
     @delete("/{endpoint_id:str}", operation_id="deleteWebhookEndpoint", status_code=200,
-            summary="Delete a webhook endpoint", responses=writes(NotFound))
+            summary="Delete a webhook endpoint")
     async def remove(self, request: Request, endpoint_id: Id) -> DeletedEndpoint:
         """Pending deliveries to it are cancelled; its delivery history stays under /events."""
         return await endpoints.delete(request.user.merchant_id, endpoint_id)
 
     @post("/{endpoint_id:str}/rotate-secret", operation_id="rotateWebhookSecret", status_code=200,
-          summary="Rotate the signing key", responses=writes(NotFound))
+          summary="Rotate the signing key")
     async def rotate(self, request: Request, endpoint_id: Id,
                      data: JSONBody[RotateSecret]) -> WebhookEndpointWithSecret:
         """A new key signs from now on. For `grace_period_seconds` (default a day; send `{}`
@@ -86,8 +80,7 @@ class WebhookEndpointController(Controller):
         return await endpoints.rotate(request.user.merchant_id, endpoint_id, data.grace_period_seconds)
 
     @post("/{endpoint_id:str}/audit", operation_id="auditWebhookReceiver", status_code=200,
-          summary="Audit the receiver: a battery of signed requests, one verdict each",
-          responses=writes(NotFound, audits.AuditInProgress, RateLimited))
+          summary="Audit the receiver: a battery of signed requests, one verdict each")
     async def audit(self, request: Request, endpoint_id: Id, format: Format = "json") -> Response[WebhookAudit]:
         """Sends the endpoint's URL, one at a time, a valid event, the same webhook-id again,
         an unseen event type, a body changed after signing, a wrong key's signature, no
@@ -100,14 +93,12 @@ class WebhookEndpointController(Controller):
         await audits.count_requests(request)
         return _audit_answer(await audits.run(request.user.merchant_id, endpoint_id), format)
 
-    @get("/{endpoint_id:str}/audits", operation_id="listWebhookAudits", summary="The endpoint's audits, latest first",
-         responses=reads(NotFound))
+    @get("/{endpoint_id:str}/audits", operation_id="listWebhookAudits", summary="The endpoint's audits, latest first")
     async def list_audits(self, request: Request, endpoint_id: Id, limit: Limit = 20,
                           cursor: Cursor = None) -> WebhookAuditPage:
         return await audits.list_page(request.user.merchant_id, endpoint_id, limit, cursor)
 
-    @get("/{endpoint_id:str}/audits/{audit_id:str}", operation_id="getWebhookAudit", summary="One audit",
-         responses=reads(NotFound))
+    @get("/{endpoint_id:str}/audits/{audit_id:str}", operation_id="getWebhookAudit", summary="One audit")
     async def audit_result(self, request: Request, endpoint_id: Id, audit_id: Id,
                            format: Format = "json") -> Response[WebhookAudit]:
         return _audit_answer(await audits.get(request.user.merchant_id, endpoint_id, audit_id), format)
@@ -118,7 +109,7 @@ class EventController(Controller):
     tags = ["Webhooks"]
     opt = MERCHANT_ONLY
 
-    @get("", operation_id="listEvents", summary="List events, newest first", responses=reads())
+    @get("", operation_id="listEvents", summary="List events, newest first")
     async def list(
         self,
         request: Request,
@@ -130,20 +121,19 @@ class EventController(Controller):
         return await events.list_page(request.user.merchant_id, limit=limit, cursor=cursor,
                                              type_pattern=type, payout_id=payout_id)
 
-    @get("/{event_id:str}", operation_id="getEvent", summary="Get an event", responses=reads(NotFound))
+    @get("/{event_id:str}", operation_id="getEvent", summary="Get an event")
     async def retrieve(self, request: Request, event_id: Id) -> Event:
         return await events.get(request.user.merchant_id, event_id)
 
     @get("/{event_id:str}/deliveries", operation_id="listEventDeliveries",
-         summary="Deliveries of an event, with every attempt", responses=reads(NotFound))
+         summary="Deliveries of an event, with every attempt")
     async def deliveries(self, request: Request, event_id: Id, limit: Limit = 20,
                          cursor: Cursor = None) -> DeliveryPage:
         """One delivery per endpoint (and per resend), oldest first; each attempt shows the
         status code, latency, error, the start of the response body and the next retry."""
         return await events.deliveries_page(request.user.merchant_id, event_id, limit=limit, cursor=cursor)
 
-    @post("/{event_id:str}/resend", operation_id="resendEvent", status_code=202, summary="Deliver an event again",
-          responses=writes(NotFound, Conflict))
+    @post("/{event_id:str}/resend", operation_id="resendEvent", status_code=202, summary="Deliver an event again")
     async def resend(self, request: Request, event_id: Id, data: JSONBody[ResendRequest]) -> ResendAccepted:
         """A new delivery with the same `webhook-id`, to `endpoint_id` or (with `{}`) to every
         enabled endpoint whose filter matches. 409 when there is none (or it is disabled)."""

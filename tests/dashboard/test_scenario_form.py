@@ -58,11 +58,14 @@ def test_a_step_s_delay_reads_in_the_largest_unit_that_divides_it():
 @pytest.mark.parametrize(("fields", "message"), [
     ({"steps-0-after_s": "soon", "steps-0-status": "processing"},
      "Step 1 (steps[0].after_s): must be a number of seconds"),
+    *[({"steps-0-after_s": text, "steps-0-status": "processing"},
+       "Step 1 (steps[0].after_s): must be a number of seconds") for text in ("1_000", "nan", "inf", "0x10")],
     ({"steps-0-after_s": "5"}, "Step 1 (steps[0]): pick the status it enters"),
     ({"steps-0-status": "processing", "steps-0-after_s": "-1"}, "Step 1 (steps[0].after_s): must be at least 0"),
     ({"name": "Slow Return", "steps-0-status": "processing"}, "Name: must be lower-case letters"),
     ({"suffix": "70", "steps-0-status": "processing"}, "Suffix: must be four digits"),
     ({"title": "", "steps-0-status": "processing"}, "Title: must not be empty"),
+    ({"title": "\u00a0\u2003", "steps-0-status": "processing"}, "Title: must not be empty"),
     ({}, "Steps: give at least one step"),
 ])
 def test_a_form_the_schema_refuses_names_the_field_or_the_row(fields, message):

@@ -71,7 +71,15 @@ def test_closed_sets_are_the_enums_of_their_one_source():
     assert _enum(schemas["PayoutBatchItem"]["properties"]["status"]) == [*ITEM_STATUSES, *STATUSES]
     assert _enum(schemas["Problem"]["properties"]["code"]) == problem_codes()
     assert "validation_error" in problem_codes() and "http_error" in problem_codes()
-    assert _enum(schemas["Event"]["properties"]["type"]) == list(EVENT_TYPES)
+    # GET /events: one shape per type, `data` the same schema as the webhook's.
+    listed = schemas["Event"]["discriminator"]["mapping"]
+    assert set(listed) == set(EVENT_TYPES)
+    for event_type, ref in listed.items():
+        variant = schemas[ref.rsplit("/", 1)[1]]["properties"]
+        webhook = schemas[schemas["WebhookEvent"]["discriminator"]["mapping"][event_type].rsplit("/", 1)[1]]
+        assert variant["type"] == {"const": event_type} and variant["data"] == webhook["properties"]["data"]
+    for prop in ("from", "to"):
+        assert _enum(schemas["ClockTransition"]["properties"][prop]) == list(STATUSES)
     destination_types = [_enum(schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"])
                          for ref in schemas["Destination"]["oneOf"]]
     assert destination_types == [["bank"], ["bank"], ["wallet"], ["raast"]]
@@ -80,6 +88,7 @@ def test_closed_sets_are_the_enums_of_their_one_source():
     assert set(union["discriminator"]["mapping"]) == set(EVENT_TYPES)
     for event_type, ref in union["discriminator"]["mapping"].items():
         data = schemas[ref.rsplit("/", 1)[1]]["properties"]["data"]
+        data = schemas[data["$ref"].rsplit("/", 1)[1]]
         if event_type == "payout.created":
             assert set(data["properties"]["status"]["enum"]) == {s.value for s in INITIAL}
         elif event_type.startswith("payout."):

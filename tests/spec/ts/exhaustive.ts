@@ -112,6 +112,39 @@ export function newer(held: WebhookEvent, arrived: WebhookEvent): WebhookEvent {
   return place > held.sequence ? arrived : held;
 }
 
+// A clock advance's transitions are between payout statuses: the switch above covers them.
+type ClockTransition = components["schemas"]["ClockTransition"];
+export function describeTransition(move: ClockTransition): string {
+  return `${move.payout_id}: ${describeStatus(move.from)} → ${describeStatus(move.to)}`;
+}
+
+// GET /events: each event's data is typed by its type, as its webhook's is.
+type ListedEvent = components["schemas"]["Event"];
+export function describeListed(event: ListedEvent): string {
+  switch (event.type) {
+    case "payout.created": {
+      const initial: "pending" | "in_review" = event.data.status;
+      return `${event.created_at} ${initial}`;
+    }
+    case "payout.in_review":
+    case "payout.pending":
+    case "payout.processing":
+    case "payout.retrying":
+    case "payout.on_hold":
+    case "payout.success":
+    case "payout.failed":
+    case "payout.rejected":
+    case "payout.cancelled":
+    case "payout.returned": {
+      const status: typeof event.type extends `payout.${infer S}` ? S : never = event.data.status;
+      return `${event.created_at} ${describeStatus(status)}`;
+    }
+    case "batch.completed": return `${event.data.id} ${event.data.status}`;
+    case "settlement.completed": return event.data.id;
+    default: return assertNever(event);
+  }
+}
+
 export function problemCode(problem: Problem): Problem["code"] {
   // A closed set today; new codes may come: never assume a switch over it is exhaustive at run time.
   return problem.code;

@@ -1,0 +1,14 @@
+"""The spec the API serves, for the tests that read it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+@pytest.fixture
+async def spec(stack) -> dict:
+    async with httpx.AsyncClient() as c:
+        r = await c.get(stack.base_url + "/schema/openapi.json")
+    assert r.status_code == 200
+    return r.json()
