@@ -21,7 +21,6 @@ import asyncio
 import json
 import re
 import secrets
-import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -83,10 +82,10 @@ OPAQUE_QUERY = ("cursor",)
 FAULT_RULE_PATH = re.compile(r"^/[\x21-\x7e]{0,199}$")
 HARMLESS_FAULT_PATH = "/contract-test/matches-nothing"
 FAULT_DELAY_S = 0.05
-ROUTES: list[str] = []  # the spec's route templates below /api/v1, set for each run
+STRUCK_PREFIX = "/payouts"
 # What a fault's answer says (sandbox/faults/effects.py): a refusal on purpose, which says
 # nothing about whether the operation accepts its input.
-FAULT_ANSWER = "on purpose (fault "
+FAULT_ANSWER = re.compile(r"on purpose[^()]*\(fault [a-z_]+\)")
 
 
 @dataclass
@@ -147,7 +146,12 @@ def prepare_call(ctx, case, kwargs) -> None:
 def _bounded(rule: dict) -> None:
     """A stateful rule on one of the API's routes, kept short (see FAULT_DELAY_S): a valid
     value only is changed."""
-    rule["path"] = ROUTES[zlib.crc32(rule["path"].encode()) % len(ROUTES)]
+    # The payouts' routes, which the phase's links walk most, under any method: the rule
+    # strikes the next payout call the run makes. (A route and method of the run's own
+    # choosing was seen to strike nothing in a whole run: the phase makes one or two rules.)
+    rule["path"] = STRUCK_PREFIX
+    if rule.get("method") in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        rule["method"] = "*"
     if isinstance(rule.get("times"), int):
         rule["times"] = 1
     if rule.get("fault") == "response_lost":
@@ -173,7 +177,6 @@ def run_schemathesis(base_url: str, merchant_key: str, admin_key: str) -> tuple[
 
     # before_call hooks can only be global: registered for this run, removed after it.
     spec = httpx.get(base_url + "/schema/openapi.json").json()
-    ROUTES[:] = sorted(path.removeprefix("/api/v1") for path in spec["paths"] if path.startswith("/api/v1/"))
     schemathesis.hook(prepare_call)
     try:
         return collect(from_schema(schema).execute(), spec)
@@ -234,9 +237,11 @@ def collect(stream, spec: dict) -> tuple[list[Finding], list[str], set[str]]:
                     failure = check.failure_info.failure
                     if check.name == "use_after_free" and (failure.operation or rec.label) in RESETS_TO_DEFAULT:
                         continue
-                    if check.name == "positive_data_acceptance" and response is not None and \
-                            FAULT_ANSWER in response.content.decode("utf-8", "replace"):
-                        continue  # a fault rule the run made answered, not the operation
+                    if check.name in ("positive_data_acceptance", "not_a_server_error") and \
+                            response is not None and FAULT_ANSWER.search(response.content.decode("utf-8", "replace")):
+                        # A fault rule the run made answered, not the operation (its 500 is
+                        # documented; the other checks still hold the answer to the spec).
+                        continue
                     findings.append(Finding(
                         operation=failure.operation or rec.label,
                         check=check.name,
