@@ -31,8 +31,8 @@ async def due(database) -> AsyncIterator[str]:
                     " created_at, updated_at) VALUES ($1, $2, 'http://127.0.0.1:9/hook', '[]', 'hmac-sha256',"
                     " 'whsec_x', 'enabled', $3, $3)", f"we_{merchant}", merchant, at)
             await db.execute(
-                "INSERT INTO outbox_event (id, merchant, type, data, created_at)"
-                " SELECT 'evt_' || i, CASE WHEN i <= $1::int THEN 'busy' ELSE 'calm' END, 'payout.created', '{}', $3"
+                "INSERT INTO outbox_event (id, merchant, type, data, created_at, sequence)"
+                " SELECT 'evt_' || i, CASE WHEN i <= $1::int THEN 'busy' ELSE 'calm' END, 'payout.created', '{}', $3, 1"
                 " FROM generate_series(1, $1::int + $2::int) AS i", BUSY, CALM, at)
             await db.execute(
                 "INSERT INTO webhook_delivery (id, merchant, event, endpoint, generation, seq, status, attempts,"

@@ -118,7 +118,7 @@ async def test_the_bytes_signed_are_the_bytes_sent(client, raw):
     key = signatures.generate(signatures.HMAC).signing_key
     at = datetime.now(UTC)
     target = Target(delivery_id="whd_1", merchant="m_1", seq=1, attempt=1, lease_token="t", lease_until=at,
-                    event_id="evt_1", event_type="payout.created", event_at=at,
+                    event_id="evt_1", event_type="payout.created", event_at=at, sequence=1,
                     data='{"amount": "10.00", "name": "Zoë \\u00e9 ✓", "note": "a\\nb"}', request=None,
                     endpoint_id="we_1", url=raw.url(), signing_keys=[key], faults=faults.load(None),
                     fresh_until=at)
