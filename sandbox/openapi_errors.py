@@ -11,18 +11,20 @@ A route's problems are the union of two parts:
   in a table. An exception class in an `except` clause is caught, not raised, and is not
   counted. The walk stops at the functions that only translate what others raised
   (`problem_answers`), so they add nothing of their own;
-- what the layers every authenticated route passes add, by kind of route (`LAYERS`): the
-  key check and the rate limit for all, the role check where the route names a role, the
-  body checks for a POST that changes nothing, the idempotency key for one that does,
-  the fault rules for the routes a merchant's rule can reach (not the exempt ones,
-  sandbox/faults/exempt.py), a 400 where Litestar validates parameters or a body, and
-  503 everywhere (the database or Redis may be down).
+- what the layers before the route add, for the authenticated routes (those the gate
+  wraps, sandbox/gate.py), by kind of route (`LAYERS`): the key check and the rate limit
+  for all, the role check where the route names a role, the body checks for a POST that
+  changes nothing, the idempotency key for one that does, the fault rules for the routes
+  a merchant's rule can reach (not the exempt ones, sandbox/faults/exempt.py), and 503
+  (the key is read from the database); and for any route, a 400 where Litestar validates
+  its parameters or body.
 
 The walk over-approximates rather than misses: a branch the handler never takes still
-counts. It applies to every route the gate wraps (sandbox/gate.py), routes added later
-included, when the spec is first built (`document`); a route's own `responses=` entries
-for other statuses stay. tests/spec/test_problem_docs.py checks the derivation against
-answers the API really gives."""
+counts. It applies to every route in the spec, routes added later included, when the
+spec is first built (`document`); a route's own `responses=` entries for other statuses
+(/ready's 503 with its body) stay. tests/spec/test_problem_docs.py checks it against
+answers the API gives, and the contract test (tests/spec/test_contract.py) checks every
+problem code schemathesis meets against it."""
 
 from __future__ import annotations
 
@@ -90,15 +92,16 @@ def _takes_input(handler: HTTPRouteHandler) -> bool:
     return any(name not in ("self", "request", "state", "scope") for name in handler.parsed_fn_signature.parameters)
 
 
-def route_errors(handler: HTTPRouteHandler, path: str) -> set[type[ApiError]]:
-    """Every problem the route can answer. (`ApiError` itself, the unexpected error, is
-    what a bug answers: named in code only to catch or to map, it documents nothing.)"""
-    found: set[type[ApiError]] = {Unavailable}
+def route_errors(handler: HTTPRouteHandler, path: str, gated: bool = True) -> set[type[ApiError]]:
+    """Every problem the route can answer; `gated`: the gate's layers run before it.
+    (`ApiError` itself, the unexpected error, is what a bug answers: named in code only to
+    catch or to map, it documents nothing.)"""
+    found: set[type[ApiError]] = {Unavailable} if gated else set()
     if _takes_input(handler):
         found.add(ValidationFailed)
     walker = _Walker()
     walker.walk(handler.fn)
-    for applies, functions in LAYERS:
+    for applies, functions in LAYERS if gated else ():
         if applies(handler, path):
             for fn in functions:
                 walker.walk(fn)
@@ -116,25 +119,26 @@ FAULT_WORDS = ("A fault rule (POST /sandbox/faults) may also hold this answer (`
                "connection without one (`response_lost`).")
 
 
-def gated_routes(app) -> list[tuple[HTTPRouteHandler, str]]:
-    """Every route the gate wraps (the authenticated /api/v1 routes), with its path."""
+def api_routes(app) -> list[tuple[HTTPRouteHandler, str, bool]]:
+    """Every route of the API's spec, with its path and whether the gate wraps it (the
+    authenticated /api/v1 routes; /health and /ready are not)."""
     from sandbox.gate import Gate
 
-    return [(handler, route.path) for route in app.routes for handler in getattr(route, "route_handlers", ())
-            if isinstance(handler, HTTPRouteHandler) and handler.include_in_schema
-            and any(getattr(m, "middleware", None) is Gate for m in handler.resolve_middleware())]
+    return [(handler, route.path, any(getattr(m, "middleware", None) is Gate for m in handler.resolve_middleware()))
+            for route in app.routes for handler in getattr(route, "route_handlers", ())
+            if isinstance(handler, HTTPRouteHandler) and handler.include_in_schema]
 
 
 def document(app) -> frozenset[str]:
-    """Set each gated route's problem responses from `route_errors` (to run before
-    Litestar builds the spec; other statuses a route documents itself stay). Returns the
-    operation ids a fault rule can reach."""
+    """Set each route's problem responses from `route_errors` (to run before Litestar
+    builds the spec; other statuses a route documents itself stay). Returns the operation
+    ids a fault rule can reach."""
     reached = set()
-    for handler, path in gated_routes(app):
+    for handler, path, gated in api_routes(app):
         own = {status: spec for status, spec in (handler.responses or {}).items()
                if getattr(spec, "media_type", None) != PROBLEM_JSON}
-        notes = FAULT_NOTES if faultable(handler, path) else {}
-        errors = sorted(route_errors(handler, path), key=lambda e: (e.status, e.code))
+        notes = FAULT_NOTES if gated and faultable(handler, path) else {}
+        errors = sorted(route_errors(handler, path, gated), key=lambda e: (e.status, e.code))
         handler.responses = {**problem_responses(*errors, notes=notes), **own}
         if notes:
             reached.add(str(handler.operation_id))
