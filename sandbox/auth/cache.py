@@ -17,13 +17,25 @@ again starts from empty, since changes made meanwhile went unheard.
 
 Only keys that authenticated are kept, under the SHA-256 of the whole key (never the
 key itself); a wrong or revoked key always costs a query. A lookup that raced with a
-notification is not kept (`generation`)."""
+notification is not kept (`generation`).
+
+"Within milliseconds" is not enough for a client that changes something and at once sends
+the request it changed it for (a fault rule, then the payout it should strike) on a new
+connection that lands on another API process. So a change made through the API answers
+only once every API process listening on its database has forgotten (`everywhere`): after
+the commit, the process sends one more notification carrying a token, each listener
+forgets and acknowledges it on SYNC_ACK_CHANNEL, and the change's answer waits for as many
+acknowledgements as there are listeners (at most SYNC_WAIT_S: a process that hangs delays
+the answer, never loses it). PostgreSQL delivers a channel's notifications in commit order,
+so a listener that acknowledges the token has heard the change before it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import os
 
 import asyncpg
 
@@ -34,6 +46,9 @@ LISTENER_NAME = "sandbox-auth-listener"  # application_name of the listening con
 MAX_ENTRIES = 10_000  # keys are few; when full, start over rather than track recency
 RELISTEN_S = 1.0  # pause between attempts to listen again while PostgreSQL is away
 CONNECT_TIMEOUT_S = 5.0
+SYNC_ACK_CHANNEL = "sandbox_auth_ack"
+SYNC_PREFIX = "sync:"  # a notification's payload that asks its listeners to acknowledge it
+SYNC_WAIT_S = 2.0
 
 log = logging.getLogger("sandbox.auth")
 
@@ -46,6 +61,10 @@ class AuthCache:
         self.generation = 0
         self.listening = False
         self._task: asyncio.Task | None = None
+        self._tokens = itertools.count()
+        # token -> [acknowledgements still awaited, the future the change's answer waits on]
+        self._awaiting: dict[str, list] = {}
+        self._acknowledging = asyncio.Lock()  # one query at a time on the listening connection
 
     def get(self, digest: str) -> Principal | None:
         return self._entries.get(digest) if self.listening else None
@@ -83,7 +102,8 @@ class AuthCache:
                                                    server_settings={"application_name": LISTENER_NAME})
                 assert connection is not None  # connect (untyped) returns a connection or raises
                 connection.add_termination_listener(lambda _connection, done=lost: done.set())
-                await connection.add_listener(CHANNEL, lambda *_notification: self.forget_all())
+                await connection.add_listener(CHANNEL, self._on_change)
+                await connection.add_listener(SYNC_ACK_CHANNEL, self._on_ack)
                 self.forget_all()  # what changed while nobody listened went unheard
                 self.listening = True
                 if was_down:
@@ -104,10 +124,55 @@ class AuthCache:
             was_down = True
             await asyncio.sleep(RELISTEN_S)
 
+    def _on_change(self, connection: asyncpg.Connection, _pid: int, _channel: str, payload: str) -> None:
+        self.forget_all()
+        if payload.startswith(SYNC_PREFIX):
+            asyncio.get_running_loop().create_task(self._acknowledge(connection, payload))
+
+    async def _acknowledge(self, connection: asyncpg.Connection, token: str) -> None:
+        async with self._acknowledging:
+            with contextlib.suppress(Exception):  # a lost connection: the waiting change times out
+                await connection.execute("SELECT pg_notify($1, $2)", SYNC_ACK_CHANNEL, token)
+
+    def _on_ack(self, _connection: asyncpg.Connection, _pid: int, _channel: str, token: str) -> None:
+        awaiting = self._awaiting.get(token)
+        if awaiting is None:
+            return
+        awaiting[0] -= 1
+        if awaiting[0] <= 0 and not awaiting[1].done():
+            awaiting[1].set_result(None)
+
+    async def everywhere(self) -> None:
+        """Return once every API process listening on this database has forgotten what it
+        remembered (see the module's docstring); at once where this one does not listen."""
+        from sandbox import db
+
+        if not self.listening:
+            return
+        token = f"{SYNC_PREFIX}{os.getpid()}:{next(self._tokens)}"
+        done = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(SYNC_WAIT_S):
+                # Each API process keeps one listening connection, this one's included.
+                listeners = await db.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+                    " AND datname = current_database()", LISTENER_NAME)
+                self._awaiting[token] = [listeners, done]
+                await db.execute("SELECT pg_notify($1, $2)", CHANNEL, token)
+                await done
+        except TimeoutError:
+            log.warning("auth cache: not every API process acknowledged a change within %.0f s", SYNC_WAIT_S)
+        except Exception as exc:  # noqa: BLE001 - the listener's connection went away: it is told anew when back
+            log.warning("auth cache: could not wait for every API process (%s: %s)", type(exc).__name__, exc)
+        finally:
+            self._awaiting.pop(token, None)
+
 
 CACHE = AuthCache()
 
 
 async def forget_all() -> None:
-    """For `db.after_commit`: this process forgets at once, the others when notified."""
+    """For `db.after_commit` of a change made through the API: this process forgets at
+    once, and the answer waits until every other API process has forgotten too."""
     CACHE.forget_all()
+    await CACHE.everywhere()

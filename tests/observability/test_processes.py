@@ -5,6 +5,7 @@ Their stderr is JSON with the ids; /metrics adds up both API processes; `sandbox
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
 import sys
@@ -119,3 +120,28 @@ def test_check_answers_1_when_redis_is_unreachable(monkeypatch, capsys):
     assert check() == 1
     err = capsys.readouterr().err
     assert err.startswith("worker check: Redis unreachable") and len(err.strip().splitlines()) == 1
+
+
+async def test_a_change_reaches_every_api_process_before_its_answer(services):
+    """A fault rule made through one API process strikes the very next request, sent at once
+    on a new connection (as PHP's curl or a CI step's curl sends each request), whichever of
+    the two processes takes it: the rule's answer waited until both had forgotten the key's
+    cached 'no fault rules'. Before, the other process heard of it a few milliseconds later,
+    and a request that came first was served as if there were no rule."""
+    svc = services
+    if "api" not in svc.procs:
+        svc.start_all(workers=1)
+    api, _ = await svc.new_merchant()
+    key = api.headers["X-API-KEY"]
+    missed = []
+    async with api:
+        for i in range(40):
+            made = await api.post("/sandbox/faults", json={"method": "GET", "path": "/balance",
+                                                           "fault": "unavailable", "times": 1},
+                                  headers={"X-Idempotency-Key": secrets.token_hex(12)})
+            assert made.status_code == 201, made.text
+            async with httpx.AsyncClient(timeout=10) as fresh:  # a connection of its own
+                struck = await fresh.get(f"{svc.base}/balance", headers={"X-API-KEY": key})
+            if struck.status_code != 503:
+                missed.append((i, struck.status_code))
+    assert not missed, f"requests the rule made just before them did not strike: {missed}"
