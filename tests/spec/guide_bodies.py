@@ -71,6 +71,10 @@ def _operation(spec: dict, path: str, method: str) -> str | None:
     return None
 
 
+# The provider-state and message routes a Pact verifier calls (docs/contract-tests-with-pact.md).
+PACT_PROTOCOL = "/api/v1/sandbox/pact/"
+
+
 def guide_bodies(spec: dict) -> list[GuideBody]:
     found = []
     for page in PAGES:
@@ -86,6 +90,8 @@ def guide_bodies(spec: dict) -> list[GuideBody]:
                     continue  # another server, or a body made by the script
                 method = words[words.index("-X") + 1].lower() if "-X" in words else "post"
                 path = "/api/v1/" + url.removeprefix("$API/").split("?")[0]
+                if path.startswith(PACT_PROTOCOL):
+                    continue  # Pact's verifier protocol: its shapes are Pact's, outside the API's spec
                 operation_id = _operation(spec, path, method)
                 assert operation_id, f"{page.name}:{block.lineno}: no operation for {method} {path}"
                 found.append(GuideBody(f"{page.name}:{block.lineno}", operation_id, json.loads(words[at + 1])))

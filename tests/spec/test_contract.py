@@ -59,6 +59,8 @@ POSITIVE_DATA_NOT_APPLICABLE = {
     # The steps must walk the payout state machine (422 impossible_timeline), and a name
     # or suffix must be free among the built-in scenarios and the merchant's own (409).
     "createScenario": "a timeline of the state machine, a free name and suffix",
+    # At least one requirement, names the merchant knows, an endpoint of its own (422/404).
+    "judgeIntegration": "a requirement named, known names, the merchant's own endpoint",
 }
 # use_after_free ("a deleted resource is gone") does not fit a DELETE that resets to a
 # default: DELETE of a merchant's rate-limit override removes the override, and GET then
