@@ -18,8 +18,9 @@ from sandbox.core.problem_answers import exception_handler
 from sandbox.core.types import whole
 from sandbox.observability import logs, metrics
 from sandbox.observability.observe import observe
-from sandbox.payouts import engine, states
-from sandbox.payouts.failures import FailureCodeName
+from sandbox.payouts.lifecycle import engine
+from sandbox.payouts.model import states
+from sandbox.payouts.model.failures import FailureCodeName
 from sandbox.rail import client as rail
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def startup() -> None:
         # The servers' URLs as they are when the app starts serving: `sandbox up` builds it
-        # before its servers are up (sandbox/serving.py).
+        # before its servers are up (sandbox/runtime/serving.py).
         servers = given or get_settings()
         if not servers.database_url or not servers.redis_url:
             raise RuntimeError("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox ipn`")

@@ -15,8 +15,8 @@ import argparse
 import re
 import sys
 
+from sandbox.runtime.up import ADMIN_KEY_FILE, fail, local_url, say
 from sandbox.settings import SettingError, get_settings
-from sandbox.up import ADMIN_KEY_FILE, fail, local_url, say
 
 URL_DEFAULT_SAYS = "http://127.0.0.1:$SANDBOX_API_PORT"
 ENDPOINT_ID = re.compile(r"we_[A-Za-z0-9_]{1,61}")

@@ -11,12 +11,13 @@ import asyncio
 import sys
 from pathlib import Path
 
-from sandbox import ci_commands, up
+from sandbox import ci_commands
 from sandbox.ci_commands import add_url as _add_url
 from sandbox.ci_commands import cannot_reach as _cannot_reach
-from sandbox.serving import serve
+from sandbox.runtime import up
+from sandbox.runtime.serving import serve
+from sandbox.runtime.up import fail, say
 from sandbox.settings import INSTALL_ROOT, SettingError, get_settings
-from sandbox.up import fail, say
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     settings = get_settings()
-    return serve("sandbox.app:create_served_app", settings.api_port, settings.api_workers)
+    return serve("sandbox.api.app:create_served_app", settings.api_port, settings.api_workers)
 
 
 def cmd_ipn(args: argparse.Namespace) -> int:
@@ -77,14 +78,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from sandbox import template
+    from sandbox.runtime import template
 
     say(f"start-up template: {template.ensure(get_settings().cache_dir)}")
     return 0
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from sandbox import openapi_export
+    from sandbox.api import openapi_export
 
     if args.output == "-":
         sys.stdout.write(openapi_export.render())

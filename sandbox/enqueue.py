@@ -18,7 +18,7 @@ random inputs and asserts the same decisions and state, and a benchmark shows th
   cannot be pipelined, so each job would cost its own three round trips.
 - Differential test: tests/enqueue/test_queue_matches_arq.py (hypothesis; it also fails
   when the installed arq is not the version named here).
-- Benchmark: `python -m sandbox.bench.enqueue` (figures in docs/benchmark.md)."""
+- Benchmark: `python -m sandbox.bench.standalone.enqueue` (figures in docs/benchmark.md)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from sandbox.directory.tables import Bank, Wallet
 from sandbox.idempotency.tables import IdempotencyKey
 from sandbox.ledger.tables import Balance, LedgerEntry, LedgerTransaction
 from sandbox.merchants.tables import ApiKey, Merchant
-from sandbox.payouts.tables import Payout
+from sandbox.payouts.store.tables import Payout
 from sandbox.rail.tables import IpnNotification
 from sandbox.settlements.tables import Collection, Settlement
-from sandbox.webhooks.tables import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from sandbox.webhooks.store.tables import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 APP_CONFIG = AppConfig(
     app_name="sandbox",

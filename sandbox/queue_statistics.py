@@ -8,7 +8,7 @@ index and stops at its limit (4.7 ms). So the worker's `analyze_new` cron job ru
 ANALYZE on a queue table as soon as it has changed by `FIRST_AT_ROWS` rows and was never
 analyzed (a few milliseconds, once per table per database); from then on autovacuum
 keeps the statistics fresh, by the per-table settings of migration
-2026-11-25T19:00 and the embedded server's `autovacuum_naptime` (sandbox/embedded.py)."""
+2026-11-25T19:00 and the embedded server's `autovacuum_naptime` (sandbox/runtime/embedded.py)."""
 
 from __future__ import annotations
 

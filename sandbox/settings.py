@@ -93,7 +93,7 @@ class Settings:
     # embedded PostgreSQL cluster made, migrated and seeded once per installed version).
     cache_dir: Path = field(default_factory=lambda: Path(_opt("SANDBOX_CACHE_DIR") or _user_cache_dir()))
     database_url: str | None = field(default_factory=lambda: _opt("SANDBOX_DATABASE_URL"))
-    # Set by `sandbox up` only, for a process it starts before its servers (sandbox/start_gate.py).
+    # Set by `sandbox up` only, for a process it starts before its servers (sandbox/runtime/start_gate.py).
     start_gate_fd: int | None = field(default_factory=lambda: int(gate) if (gate := _opt(GATE_VARIABLE)) else None)
     redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
@@ -129,7 +129,7 @@ class Settings:
     # totals in Redis that /metrics serves (sandbox/observability/metrics.py).
     metrics_flush_s: float = field(default_factory=lambda: _float("SANDBOX_METRICS_FLUSH_S", 1.0))
     # API processes behind the API port (`sandbox api`, `sandbox up --api-workers N`): one per
-    # core this process may use, up to API_WORKERS_MAX (sandbox/serving.py).
+    # core this process may use, up to API_WORKERS_MAX (sandbox/runtime/serving.py).
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", default_api_workers()))
     # The worker's scheduling priority (os.nice: 0 to 19, higher yields more): on a machine
     # whose cores the API and the worker share, a worker working through a backlog takes
@@ -210,7 +210,7 @@ GATE_VARIABLE = "SANDBOX_START_GATE_FD"
 
 
 def passed_the_start_gate(servers: dict[str, str]) -> None:
-    """A process `sandbox up` started behind its gate (sandbox/start_gate.py) takes the
+    """A process `sandbox up` started behind its gate (sandbox/runtime/start_gate.py) takes the
     servers' URLs it was handed as its environment, and forgets the gate, which is not for
     the processes it starts itself (uvicorn's workers). Here because the environment is
     read and written in this module only."""

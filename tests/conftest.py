@@ -17,7 +17,7 @@ from tests.helpers import ADMIN_KEY, RAIL_SECRET, Api, Stack, free_port, new_mer
 def servers() -> tuple[str, str]:
     """Embedded PostgreSQL and Redis in a temporary data dir (external ones when the
     SANDBOX_DATABASE_URL / SANDBOX_REDIS_URL variables are set)."""
-    from sandbox.embedded import servers_for_a_run
+    from sandbox.runtime.embedded import servers_for_a_run
 
     with servers_for_a_run("sandbox-tests-") as urls:
         yield urls
@@ -34,7 +34,7 @@ async def stack(servers) -> AsyncIterator[Stack]:
     ipn_port = free_port()
     os.environ["SANDBOX_IPN_URL"] = f"http://127.0.0.1:{ipn_port}"
     from sandbox import db
-    from sandbox.app import create_app
+    from sandbox.api.app import create_app
     from sandbox.settings import get_settings
     from seeds.seed import seed
 

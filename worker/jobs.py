@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 from arq import Retry
 
-from sandbox.payouts import due_claims, engine
+from sandbox.payouts.lifecycle import due_claims, engine
 from sandbox.rail import client as rail
 from sandbox.settings import get_settings
 

@@ -136,7 +136,7 @@ def _instrument_all(jobs: list, quiet: bool = False) -> list:
 def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bool = False) -> ResilientWorker:
     """`shared_connections`: the process already runs the database and Redis pools (tests
     and benchmarks that run a worker beside the API); the worker neither opens nor closes them."""
-    from sandbox.payouts.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB
+    from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB
     from sandbox.rail.client import NOTIFY_JOB
     from worker import batches as batch_jobs
     from worker import idempotency as idempotency_jobs

@@ -2,7 +2,7 @@
 delivery's next attempt, and the sweeper. Each takes ids (or nothing), reloads state
 and is safe to run twice: work is claimed with SKIP LOCKED or a lease. The requests
 themselves run in the worker's delivery pool, never in arq's job slots (see
-sandbox/webhooks/pool.py): a relay or delivery job ends once it has handed them over."""
+sandbox/webhooks/delivery/pool.py): a relay or delivery job ends once it has handed them over."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from arq import cron, func
 
 from sandbox.events import wakeups
 from sandbox.settings import Settings, get_settings
-from sandbox.webhooks import relay, sender, sweeper
-from sandbox.webhooks.pool import DeliveryPool
-from sandbox.webhooks.slots import Slots
+from sandbox.webhooks.delivery import relay, sender, sweeper
+from sandbox.webhooks.delivery.pool import DeliveryPool
+from sandbox.webhooks.delivery.slots import Slots
 
 
 def build_pool(settings: Settings) -> DeliveryPool:

@@ -9,10 +9,10 @@ from sandbox.admin import service
 from sandbox.admin.schemas import AdminPayoutPage, PayoutRequests
 from sandbox.auth.keys import ADMIN_ONLY
 from sandbox.core.timestamps import parse_timestamp
-from sandbox.payouts import actions
-from sandbox.payouts.controllers import Timestamp
-from sandbox.payouts.schemas import Payout, ReviewDecision
-from sandbox.payouts.states import StatusName
+from sandbox.payouts.api.controllers import Timestamp
+from sandbox.payouts.lifecycle import actions
+from sandbox.payouts.model.schemas import Payout, ReviewDecision
+from sandbox.payouts.model.states import StatusName
 
 PayoutId = Annotated[str, PathParameter(max_length=64)]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
-from sandbox.payouts.schemas import Payout
+from sandbox.payouts.model.schemas import Payout
 
 
 class AdminPayout(Payout):

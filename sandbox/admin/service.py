@@ -8,9 +8,9 @@ import msgspec
 
 from sandbox.admin.schemas import AdminPayout, AdminPayoutPage, MerchantRequests, PayoutRequests, ReviewTotals
 from sandbox.core.money import format_amount
-from sandbox.payouts import repository as payout_rows
-from sandbox.payouts import service as payouts
-from sandbox.payouts import views
+from sandbox.payouts.lifecycle import service as payouts
+from sandbox.payouts.model import views
+from sandbox.payouts.store import repository as payout_rows
 
 
 async def list_payouts(*, limit: int, cursor: str | None, status: str | None,

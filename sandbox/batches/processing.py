@@ -25,10 +25,11 @@ from sandbox.core.errors import ApiError, Conflict, DuplicateReference, Insuffic
 from sandbox.directory import service as directory
 from sandbox.events import outbox
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, many, own_scenarios, schedule
-from sandbox.payouts import repository as payout_rows
-from sandbox.payouts import service as payouts
-from sandbox.payouts.schemas import PayoutCreate
+from sandbox.payouts.lifecycle import actions, schedule
+from sandbox.payouts.lifecycle import service as payouts
+from sandbox.payouts.model.schemas import PayoutCreate
+from sandbox.payouts.store import many, own_scenarios
+from sandbox.payouts.store import repository as payout_rows
 from sandbox.settings import get_settings
 
 log = logging.getLogger("sandbox.batches")

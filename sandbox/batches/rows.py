@@ -11,8 +11,8 @@ import msgspec
 from sandbox.core.errors import ValidationFailed, listing
 from sandbox.core.types import in_words
 from sandbox.directory import service as directory
-from sandbox.payouts import destinations
-from sandbox.payouts.schemas import PayoutCreate
+from sandbox.payouts.model import destinations
+from sandbox.payouts.model.schemas import PayoutCreate
 
 COLUMNS = ("reference", "amount", "type", "bank_code", "wallet_code", "iban", "account_number", "alias",
            "account_title", "description")

@@ -8,8 +8,8 @@ import secrets
 from pathlib import Path
 
 from sandbox.batches.rows import COLUMNS
-from sandbox.payouts import scenarios
-from sandbox.payouts.destinations import iban_check_digits
+from sandbox.payouts.model import scenarios
+from sandbox.payouts.model.destinations import iban_check_digits
 
 
 def _destination(kind: int, suffix: str, n: int) -> dict:

@@ -4,7 +4,7 @@ from typing import Literal, TypeAlias
 
 import msgspec
 
-from sandbox.payouts.states import STATUSES
+from sandbox.payouts.model.states import STATUSES
 
 # processing → completed | completed_with_errors (every item has a payout, or a reason why not)
 BatchStatus = Literal["processing", "completed", "completed_with_errors"]

@@ -19,8 +19,8 @@ from sandbox.core.clock import iso
 from sandbox.core.errors import NotFound
 from sandbox.core.money import format_amount
 from sandbox.core.pagination import clamp, cut, decode_cursor
-from sandbox.payouts import states
-from sandbox.payouts.states import STATUSES
+from sandbox.payouts.model import states
+from sandbox.payouts.model.states import STATUSES
 
 PROCESS_JOB = "process_payout_batch"
 RETRY_JOB = "retry_payout_batch"

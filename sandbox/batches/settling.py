@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sandbox.payouts import due_claims
+from sandbox.payouts.lifecycle import due_claims
 
 log = logging.getLogger("sandbox.batches")
 

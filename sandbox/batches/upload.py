@@ -22,7 +22,7 @@ from sandbox.core.errors import ValidationFailed
 from sandbox.core.ids import new_id
 from sandbox.core.money import parse_amount
 from sandbox.events import outbox
-from sandbox.payouts.schemas import PayoutCreate
+from sandbox.payouts.model.schemas import PayoutCreate
 
 CHUNK = 2000
 ITEM_COLUMNS = ("batch", "line", "status", "reason", "reference", "amount", "payload")

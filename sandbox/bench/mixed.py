@@ -4,7 +4,7 @@
   payouts (the backlog the earlier phases left, and what the POSTs add): the create
   rate a user load-testing `sandbox up` sees, and the worker's rate beside it;
 - with `--batch N`: an N-row CSV uploaded to a fresh API process while one worker runs
-  (`sandbox.bench.batch`): when every payout existed, when every payout was final, and
+  (`sandbox.bench.standalone.batch`): when every payout existed, when every payout was final, and
   the API's peak RSS before and after the upload.
 
 Imported by `run.measure` when it gets there."""
@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.bench import batch as batch_bench
-from sandbox.bench.load import wrk
+from sandbox.bench.harness.load import wrk
+from sandbox.bench.harness.procs import READY_TIMEOUT_S, spawn, stop, wait_http
+from sandbox.bench.harness.stack import Stack, with_db
 from sandbox.bench.phases import STEP_EVENTS, count_steps, count_unsettled
-from sandbox.bench.procs import READY_TIMEOUT_S, spawn, stop, wait_http
-from sandbox.bench.stack import Stack, with_db
+from sandbox.bench.standalone import batch as batch_bench
 
 
 def _start_worker(stack: Stack):

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.bench.load import Load, wrk
-from sandbox.bench.procs import READY_TIMEOUT_S, free_port, say, spawn, stop, wait_http
-from sandbox.bench.stack import Stack, with_db
+from sandbox.bench.harness.load import Load, wrk
+from sandbox.bench.harness.procs import READY_TIMEOUT_S, free_port, say, spawn, stop, wait_http
+from sandbox.bench.harness.stack import Stack, with_db
 
 # The bench's payouts follow the `success` scenario: two steps, two events each.
 STEP_EVENTS = ("payout.processing", "payout.success")
@@ -87,7 +87,7 @@ def ceiling_phases(stack: Stack, args: argparse.Namespace, merchant_id: str, spr
     for mode in ("transaction", "statement", "limited"):
         port = free_port()
         log = stack.logs / f"ceiling-{mode}.log"
-        proc = spawn([sys.executable, "-m", "sandbox.bench.ceiling", str(port), merchant_id,
+        proc = spawn([sys.executable, "-m", "sandbox.bench.servers.ceiling", str(port), merchant_id,
                       str(args.merchants), mode], stack.env, log)
         stack.procs.append(proc)
         url = f"http://127.0.0.1:{port}/api/v1/payouts"

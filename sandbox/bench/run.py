@@ -43,12 +43,12 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.bench import report
-from sandbox.bench.load import pgbench, pgbench_path, wrk
+from sandbox.bench.harness import report
+from sandbox.bench.harness.load import pgbench, pgbench_path, wrk
+from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_http
+from sandbox.bench.harness.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
 from sandbox.bench.phases import ceiling_phases, count_unsettled, worker_phase
-from sandbox.bench.procs import cli, free_port, say, spawn, stop, wait_http
 from sandbox.bench.scaling import SCALED, scaling_phase
-from sandbox.bench.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
 from sandbox.settings import WEBHOOK_CLIENTS
 
 # The goals, each a ratio within one run or a latency (absolute figures move with the
@@ -163,7 +163,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
 
     hello_port = free_port()
     hello_log = stack.logs / "hello.log"
-    hello_proc = spawn([sys.executable, "-m", "sandbox.bench.hello", str(hello_port)], stack.env, hello_log)
+    hello_proc = spawn([sys.executable, "-m", "sandbox.bench.servers.hello", str(hello_port)], stack.env, hello_log)
     stack.procs.append(hello_proc)
     hello_url = f"http://127.0.0.1:{hello_port}"
     wait_http(hello_url + "/hello", hello_proc, hello_log)

@@ -1,6 +1,6 @@
 """`sandbox bench`'s scaling phase: the same POST /payouts (spread) and GET /payouts/{id}
 against one API process and then against `SCALED` processes behind the same port (what
-`sandbox up` runs by default on this machine: sandbox/serving.py), each after a short
+`sandbox up` runs by default on this machine: sandbox/runtime/serving.py), each after a short
 warm-up, so the two runs' ratio says what the extra processes bring. On a machine whose
 cores PostgreSQL, Redis and wrk share with the API, it is less than the number of
 processes."""
@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sandbox.bench.load import Load, wrk
-from sandbox.bench.procs import say, spawn, stop, wait_http
-from sandbox.bench.stack import Stack
+from sandbox.bench.harness.load import Load, wrk
+from sandbox.bench.harness.procs import say, spawn, stop, wait_http
+from sandbox.bench.harness.stack import Stack
 
 SCALED = 2  # the API processes compared with one (the goal: each figure >= 1.3 x one process's)
 

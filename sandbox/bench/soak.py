@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.bench import cpu, report
-from sandbox.bench.load import wrk
-from sandbox.bench.procs import cli, free_port, say, spawn, wait_http
-from sandbox.bench.stack import Stack, make_merchants, with_db
+from sandbox.bench.harness import cpu, report
+from sandbox.bench.harness.load import wrk
+from sandbox.bench.harness.procs import cli, free_port, say, spawn, wait_http
+from sandbox.bench.harness.stack import Stack, make_merchants, with_db
 from sandbox.settings import WEBHOOK_CLIENTS
 
 # success, success, retried then success, failed: every path ends without a person.
@@ -163,7 +163,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         stack.procs.append(procs[name])
     wait_http(stack.api_url + "/api/v1/ready", procs["api"], stack.logs / "api.log")
     port = free_port()
-    receiver = spawn([sys.executable, "-m", "sandbox.bench.receiver", str(port)], stack.env,
+    receiver = spawn([sys.executable, "-m", "sandbox.bench.servers.receiver", str(port)], stack.env,
                      stack.logs / "receiver.log")
     stack.procs.append(receiver)
     hooks = f"http://127.0.0.1:{port}/hooks"

@@ -5,7 +5,7 @@ fresh sandbox, each figure the median of several starts.
 answers, timed from the command; then the pytest plugin's own sandbox, from pytest's
 session start (its plugins loaded) and from the command to its first test, and pytest
 alone (the same test without the sandbox): what pytest and this environment's other
-plugins cost before the session starts. The start-up template (sandbox/template.py) is made first and not
+plugins cost before the session starts. The start-up template (sandbox/runtime/template.py) is made first and not
 timed: it is made once per installed version.
 
 --image TAG: the image's size, apart: its base (the image its label
@@ -31,8 +31,8 @@ import time
 import uuid
 from pathlib import Path
 
-from sandbox.bench import report
-from sandbox.bench.procs import free_port, say, spawn, stop, wait_http
+from sandbox.bench.harness import report
+from sandbox.bench.harness.procs import free_port, say, spawn, stop, wait_http
 from sandbox.settings import child_env, get_settings
 
 RUNS = 5  # each --startup figure is the median of this many starts (--runs)
@@ -132,7 +132,7 @@ def _pair_median_of(what: str, once, runs: int) -> dict:
 
 
 def startup(runs: int) -> dict:
-    from sandbox import template
+    from sandbox.runtime import template
 
     started = time.monotonic()
     made = template.ensure(get_settings().cache_dir)

@@ -4,7 +4,7 @@ trip and one commit, where each was its own). Nothing waits for a batch to fill:
 item that finds no write under way leaves at the next turn of the loop, alone.
 
 Used where many tasks of one process write the same kind of thing: the webhook
-attempts a worker records (webhooks/recorder.py), the Redis commands of writes that
+attempts a worker records (webhooks/store/recorder.py), the Redis commands of writes that
 committed (enqueue.py)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How a route's problem answers read in the OpenAPI spec: one response per status, its
 description the codes it may carry. Which errors a route documents is not listed by hand:
-sandbox/openapi_errors.py derives them from the code (`reads`, `writes` and `checks`
+sandbox/api/openapi_errors.py derives them from the code (`reads`, `writes` and `checks`
 remain for routes written with them, and add nothing)."""
 
 from __future__ import annotations

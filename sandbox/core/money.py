@@ -13,7 +13,7 @@ MAX_AMOUNT_MINOR = 100_000_000 * MINOR_PER_MAJOR - 1
 # The end of a pattern as Python must read it: msgspec checks patterns with re.search,
 # where a bare `$` also matches before a final newline; the lookahead makes "1.00\n" fail.
 # JavaScript's `$` (JSON Schema's dialect) already means the very end, so the published
-# spec carries a bare `$` instead (sandbox/openapi_export.py).
+# spec carries a bare `$` instead (sandbox/api/openapi_export.py).
 PYTHON_END = r"$(?!\n)"
 # Positive, at most 8 integer digits and 2 decimals, no sign, exponent or spaces.
 AMOUNT_PATTERN = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,7}(\.[0-9]{1,2})?)" + PYTHON_END

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sandbox.payouts import scenarios, states
+from sandbox.payouts.model import scenarios, states
 
 OPERATOR_PATHS = ("simulate", "reinitiate", "cancel", "approve", "reject", "release")
 EVERY_SCENARIO = "all"  # what a coverage requirement names for every scenario of the table

@@ -20,8 +20,9 @@ from sandbox.coverage.schemas import (
     CoverageOperatorPath,
     CoverageScenario,
 )
-from sandbox.payouts import own_scenarios, scenarios
-from sandbox.payouts import repository as payout_rows
+from sandbox.payouts.model import scenarios
+from sandbox.payouts.store import own_scenarios
+from sandbox.payouts.store import repository as payout_rows
 from sandbox.requests import verdict
 
 log = logging.getLogger("sandbox.coverage")

@@ -20,7 +20,7 @@ from sandbox.dashboard import forms, pages
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, fragment, page
 from sandbox.dashboard.views import Viewer
-from sandbox.payouts.states import FINAL, STATUSES
+from sandbox.payouts.model.states import FINAL, STATUSES
 from sandbox.settings import get_settings
 
 BATCHES = "/dashboard/batches"

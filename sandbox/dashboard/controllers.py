@@ -29,10 +29,12 @@ from sandbox.dashboard.views import Viewer
 from sandbox.directory import service as directory
 from sandbox.idempotency.claims import IdempotencyMiddleware
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, own_scenarios, scenarios, states
-from sandbox.payouts import service as payouts
-from sandbox.payouts import views as payout_views
-from sandbox.payouts.scenarios import Scenario
+from sandbox.payouts.lifecycle import actions
+from sandbox.payouts.lifecycle import service as payouts
+from sandbox.payouts.model import scenarios, states
+from sandbox.payouts.model import views as payout_views
+from sandbox.payouts.model.scenarios import Scenario
+from sandbox.payouts.store import own_scenarios
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.settings import get_settings
 from sandbox.summary import service as balance_summary

@@ -11,8 +11,8 @@ import msgspec
 from sandbox.core.errors import ApiError
 from sandbox.core.money import AmountError, parse_amount
 from sandbox.core.types import in_words
-from sandbox.payouts.scenarios import Scenario
-from sandbox.payouts.schemas import (
+from sandbox.payouts.model.scenarios import Scenario
+from sandbox.payouts.model.schemas import (
     Destination,
     DestinationIn,
     PayoutCancel,

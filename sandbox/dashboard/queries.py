@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from sandbox import db
-from sandbox.payouts import repository as payout_rows
+from sandbox.payouts.store import repository as payout_rows
 
 
 async def merchant_name(merchant_id: str) -> str | None:

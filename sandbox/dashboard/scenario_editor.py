@@ -16,8 +16,9 @@ from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, page
 from sandbox.dashboard.scenario_form import Values
 from sandbox.dashboard.views import Viewer
-from sandbox.payouts import own_scenarios, scenarios
-from sandbox.payouts.scenarios import Scenario
+from sandbox.payouts.model import scenarios
+from sandbox.payouts.model.scenarios import Scenario
+from sandbox.payouts.store import own_scenarios
 from sandbox.scenarios import store
 
 SCENARIOS = "/dashboard/scenarios"

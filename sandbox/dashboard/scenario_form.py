@@ -14,8 +14,8 @@ from typing import get_args
 import msgspec
 
 from sandbox.dashboard.forms import FormError, convert, label
-from sandbox.payouts.failures import CATALOGUE
-from sandbox.payouts.scenarios import Scenario, Step
+from sandbox.payouts.model.failures import CATALOGUE
+from sandbox.payouts.model.scenarios import Scenario, Step
 from sandbox.scenarios.schemas import ScenarioCreate, StepStatus
 
 STATUSES = get_args(StepStatus)

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 from sandbox.auth.principal import Principal
 from sandbox.dashboard.filters import money
-from sandbox.payouts import planner, states
-from sandbox.payouts.failures import CATALOGUE, FAILURES, RAIL_REJECTED, RAIL_RETURNED
-from sandbox.payouts.rows import PayoutRow
-from sandbox.payouts.scenarios import AFTER_RELEASE, Scenario, ScenarioTable
-from sandbox.payouts.schemas import Payout
+from sandbox.payouts.lifecycle import planner
+from sandbox.payouts.model import states
+from sandbox.payouts.model.failures import CATALOGUE, FAILURES, RAIL_REJECTED, RAIL_RETURNED
+from sandbox.payouts.model.rows import PayoutRow
+from sandbox.payouts.model.scenarios import AFTER_RELEASE, Scenario, ScenarioTable
+from sandbox.payouts.model.schemas import Payout
 
 
 @dataclass(frozen=True)

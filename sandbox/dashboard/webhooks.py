@@ -1,7 +1,7 @@
 """Dashboard pages for webhooks: the merchant's endpoints (add, delete, audit the receiver,
 with each one's latest scorecard), the event log with every delivery attempt and its
 response, and resending an event. Through the webhook services the API uses
-(`sandbox.webhooks.endpoints`, `events`, `audits`)."""
+(`sandbox.webhooks.endpoints.endpoints`, `events`, `audits`)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from sandbox.dashboard import forms, pages
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, fragment, page
 from sandbox.dashboard.views import Viewer
-from sandbox.webhooks import audits, endpoints, events
-from sandbox.webhooks.event_types import PATTERNS
-from sandbox.webhooks.schemas import Delivery, EndpointCreate, Event
+from sandbox.webhooks.audit import audits
+from sandbox.webhooks.endpoints import endpoints, events
+from sandbox.webhooks.model.event_types import PATTERNS
+from sandbox.webhooks.model.schemas import Delivery, EndpointCreate, Event
 
 WEBHOOKS = "/dashboard/webhooks"
 RECENT_EVENTS = 15

@@ -1,4 +1,4 @@
-"""What a fault does to a request, in the gate (sandbox/gate.py's order: the key
+"""What a fault does to a request, in the gate (sandbox/api/gate.py's order: the key
 authenticated, then the fault, then everything else).
 
 A fault before anything answers or waits before the rate limit counts the request and

@@ -17,8 +17,7 @@ from litestar.params import JSONBody
 
 from sandbox.auth.keys import API_KEY_HEADER, authenticate
 from sandbox.core.errors import Forbidden, Unauthenticated
-
-from . import messages, schemas, states
+from sandbox.pact import messages, schemas, states
 
 ADMIN_KEY_HEADER = "x-sandbox-admin-key"
 

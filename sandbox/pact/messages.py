@@ -1,7 +1,7 @@
 """Webhooks as Pact messages: the message a pact expects is the webhook the sandbox would
 send for that event, made by walking a real payout of a fresh merchant through its
 scenario (states.walk) and taking the event the walk wrote, in the sender's own wire
-format (webhooks/sender.py: the bytes it signs and POSTs, and its headers).
+format (webhooks/delivery/sender.py: the bytes it signs and POSTs, and its headers).
 
 The interaction's description names the event by its type (`a payout.failed webhook`);
 the scenario is the `scenario` param of its `a payout` provider state, else a built-in
@@ -20,13 +20,13 @@ from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.errors import FieldError, ValidationFailed
 from sandbox.core.money import parse_amount
-from sandbox.payouts import scenarios, states
-from sandbox.webhooks import faults, sender, signatures
-from sandbox.webhooks.deliveries import Target
-from sandbox.webhooks.event_types import EVENT_TYPES
-
-from . import schemas
-from . import states as provider_states
+from sandbox.pact import schemas
+from sandbox.pact import states as provider_states
+from sandbox.payouts.model import scenarios, states
+from sandbox.webhooks.delivery import sender
+from sandbox.webhooks.model import faults, signatures
+from sandbox.webhooks.model.event_types import EVENT_TYPES
+from sandbox.webhooks.store.deliveries import Target
 
 PAYOUT_EVENTS = tuple(t for t in EVENT_TYPES if t.startswith("payout."))
 _TYPE = re.compile(r"\bpayout\.[a-z_]+\b")
@@ -86,7 +86,7 @@ async def message(request: schemas.MessageRequest) -> tuple[bytes, dict[str, str
 
 
 def _signed(event, merchant_id: str) -> tuple[bytes, dict[str, str]]:
-    # The Target the relay builds for a delivery (webhooks/deliveries.py), to an endpoint that
+    # The Target the relay builds for a delivery (webhooks/store/deliveries.py), to an endpoint that
     # does not exist: its signing secret is a fresh one, never shown.
     given: dict[str, Any] = dict(
         delivery_id="", merchant=merchant_id, seq=0, attempt=1, lease_token="", lease_until=now(),

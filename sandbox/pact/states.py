@@ -23,18 +23,19 @@ from sandbox.clocks.schemas import ClockAdvance
 from sandbox.core.errors import FieldError, ImpossibleTimeline, ValidationFailed
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.merchants.service import Clock
-from sandbox.payouts import actions, scenarios, states
-from sandbox.payouts import service as payouts
-from sandbox.payouts.scenarios import Scenario
-from sandbox.payouts.schemas import PayoutCreate
+from sandbox.pact import schemas
+from sandbox.payouts.lifecycle import actions
+from sandbox.payouts.lifecycle import service as payouts
+from sandbox.payouts.model import scenarios, states
+from sandbox.payouts.model.scenarios import Scenario
+from sandbox.payouts.model.schemas import PayoutCreate
 from sandbox.scenarios import rules
 from sandbox.scenarios import store as own_scenarios
 from sandbox.scenarios.schemas import ScenarioCreate
 from sandbox.simulator import clock_advance
-from sandbox.webhooks import endpoints, urls
-from sandbox.webhooks.schemas import EndpointCreate
-
-from . import schemas
+from sandbox.webhooks.endpoints import endpoints
+from sandbox.webhooks.model import urls
+from sandbox.webhooks.model.schemas import EndpointCreate
 
 Values = dict[str, str]
 # A payout's destination in every state: its scenario is chosen by name, not by suffix.

@@ -1,4 +1,4 @@
-"""The request log's part in the gate (sandbox/gate.py): `begin` once the key has
+"""The request log's part in the gate (sandbox/api/gate.py): `begin` once the key has
 authenticated, `before` for the request's fault, `end` when the request is done. The
 idempotency middleware tells it the key's outcome and the body it read (scope state), and
 has it write a mutating request's entry with the request's effect (`committed` inside its

@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from sandbox.auth.keys import ADMIN_KEY_PREFIX, MERCHANT_KEY_PREFIX
+from sandbox.runtime.up import ADMIN_KEY_FILE
 from sandbox.settings import get_settings
-from sandbox.up import ADMIN_KEY_FILE
-from sandbox.webhooks.signatures import PRIVATE_PREFIX, SECRET_PREFIX
+from sandbox.webhooks.model.signatures import PRIVATE_PREFIX, SECRET_PREFIX
 
 MARKER = b"[redacted]"
 _PREFIXES = tuple(p.encode() for p in (MERCHANT_KEY_PREFIX, ADMIN_KEY_PREFIX, SECRET_PREFIX, PRIVATE_PREFIX))

@@ -9,8 +9,9 @@ from litestar.params import JSONBody, PathParameter
 from msgspec.structs import replace
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.payouts import own_scenarios, scenarios
-from sandbox.payouts.scenarios import Scenario, ScenarioTable
+from sandbox.payouts.model import scenarios
+from sandbox.payouts.model.scenarios import Scenario, ScenarioTable
+from sandbox.payouts.store import own_scenarios
 from sandbox.scenarios import store
 from sandbox.scenarios.schemas import ScenarioCreate
 

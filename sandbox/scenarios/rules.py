@@ -6,8 +6,8 @@ and the move), never a payout stuck later. Pure: no database."""
 from __future__ import annotations
 
 from sandbox.core.errors import FieldError, ImpossibleTimeline
-from sandbox.payouts import states
-from sandbox.payouts.scenarios import Scenario, Step
+from sandbox.payouts.model import states
+from sandbox.payouts.model.scenarios import Scenario, Step
 from sandbox.scenarios.schemas import ScenarioCreate, StepIn
 
 

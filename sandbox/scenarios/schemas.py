@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from sandbox.core.types import Description, Reason, Title
-from sandbox.payouts.failures import FailureCodeName
+from sandbox.payouts.model.failures import FailureCodeName
 
 MAX_STEPS = 20
 """Steps per list (`steps`, `after_release`) of one scenario."""

@@ -13,8 +13,8 @@ from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.coverage.paths import RESERVED_NAMES
-from sandbox.payouts import scenarios
-from sandbox.payouts.scenarios import Scenario
+from sandbox.payouts.model import scenarios
+from sandbox.payouts.model.scenarios import Scenario
 from sandbox.scenarios import rules
 from sandbox.scenarios.schemas import ScenarioCreate
 from sandbox.settings import get_settings

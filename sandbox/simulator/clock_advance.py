@@ -21,9 +21,9 @@ from sandbox.core import clock
 from sandbox.core.clock import ManualClock, iso, now
 from sandbox.core.errors import Conflict
 from sandbox.idempotency import cause
-from sandbox.payouts import engine, service
-from sandbox.payouts import repository as payout_rows
-from sandbox.payouts.schemas import StatusChange
+from sandbox.payouts.lifecycle import engine, service
+from sandbox.payouts.model.schemas import StatusChange
+from sandbox.payouts.store import repository as payout_rows
 
 # `until: idle` stops after this many steps (every scenario ends in a handful of steps,
 # so only a bug could loop; the answer then says the clock is not idle).

@@ -12,9 +12,10 @@ from sandbox import onboarding
 from sandbox.auth.keys import ADMIN_ONLY, MERCHANT_ONLY
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
-from sandbox.payouts import actions, failures
-from sandbox.payouts.failures import Failure
-from sandbox.payouts.schemas import SimulateAccepted, SimulateOutcome
+from sandbox.payouts.lifecycle import actions
+from sandbox.payouts.model import failures
+from sandbox.payouts.model.failures import Failure
+from sandbox.payouts.model.schemas import SimulateAccepted, SimulateOutcome
 from sandbox.simulator.schemas import MerchantIn, MerchantOut, NewMerchantOut, TopupIn, TopupOut
 
 

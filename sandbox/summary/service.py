@@ -9,7 +9,7 @@ from sandbox import db
 from sandbox.core.clock import iso, now
 from sandbox.core.money import format_amount
 from sandbox.ledger import service as ledger
-from sandbox.payouts import repository as payout_rows
+from sandbox.payouts.store import repository as payout_rows
 from sandbox.settings import get_settings
 from sandbox.summary import cache
 from sandbox.summary.schemas import BalanceSummary, SummaryTotals, Total

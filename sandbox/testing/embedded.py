@@ -88,7 +88,7 @@ class EmbeddedSandbox:
                 self.process.kill()
                 self.process.wait()
                 # Killed, it could not stop its servers; they outlive it unless stopped here.
-                from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+                from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 
                 EmbeddedRedis(self.data_dir / "data").stop()
                 EmbeddedPostgres(self.data_dir / "data").stop()

@@ -15,10 +15,10 @@ import httpx
 import msgspec
 
 from sandbox.coverage.paths import reached_end
-from sandbox.payouts import states
-from sandbox.payouts.scenarios import ScenarioTable
+from sandbox.payouts.model import states
+from sandbox.payouts.model.scenarios import ScenarioTable
+from sandbox.runtime.up import fail
 from sandbox.testing.client import api_client, expect
-from sandbox.up import fail
 
 POLL_S = 0.25
 FINAL = {s for s, following in states.NEXT.items() if not following}  # rejected, cancelled, returned

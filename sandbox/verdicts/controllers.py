@@ -9,7 +9,7 @@ from sandbox.core.errors import NotFound
 from sandbox.idempotency.claims import READ_ONLY
 from sandbox.verdicts import report, service
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
-from sandbox.webhooks import audits
+from sandbox.webhooks.audit import audits
 
 
 class GateController(Controller):

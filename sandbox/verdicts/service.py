@@ -14,10 +14,10 @@ from sandbox.auth.principal import Principal
 from sandbox.core.errors import ApiError, NotFound, ValidationFailed, listing
 from sandbox.coverage import service as coverage
 from sandbox.coverage.paths import OPERATOR_PATHS
-from sandbox.payouts import scenarios
+from sandbox.payouts.model import scenarios
 from sandbox.verdicts import judge
 from sandbox.verdicts.schemas import GateMerchant, GateRequest, GateRequirement, GateTogether, GateVerdict
-from sandbox.webhooks import audits
+from sandbox.webhooks.audit import audits
 
 
 class NothingToJudge(ApiError):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sandbox.batches import processing
 from sandbox.ledger.service import check_invariant
-from sandbox.payouts import repository
+from sandbox.payouts.store import repository
 from tests.batches.helpers import HEADER, items, upload_csv
 from tests.helpers import payout_body
 

@@ -1,6 +1,6 @@
 """Volume: a 500-row batch from `sandbox make-batch`'s generator through the API and
 the worker; the 100,000-row run is opt-in (it takes minutes on 2 cores, far more than
-CI's budget for one test) and is what `python -m sandbox.bench.batch` measures."""
+CI's budget for one test) and is what `python -m sandbox.bench.standalone.batch` measures."""
 
 import os
 import subprocess
@@ -46,7 +46,7 @@ async def test_500_rows(merchant, worker, database):
 
 @pytest.mark.skipif(not os.environ.get("SANDBOX_BIG_BATCH"), reason="minutes long: set SANDBOX_BIG_BATCH=1")
 def test_100000_rows_through_processes():
-    out = subprocess.run([sys.executable, "-m", "sandbox.bench.batch", "--rows", "100000"], cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "sandbox.bench.standalone.batch", "--rows", "100000"], cwd=REPO,
                          capture_output=True, text=True, timeout=3600, check=True).stdout
     result = eval(out.strip().splitlines()[-1])  # the bench prints a dict literal
     assert result["status"] == "completed" and result["ledger_invariant"] == "holds"

@@ -3,7 +3,7 @@ later than their chunk's commit): each payout moves as its own step job would mo
 and running the job again changes nothing."""
 
 from sandbox.ledger.service import check_invariant
-from sandbox.payouts.schedule import MAIN
+from sandbox.payouts.lifecycle.schedule import MAIN
 from tests.helpers import payout_body
 from worker.jobs import step_payouts
 

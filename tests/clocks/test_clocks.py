@@ -143,7 +143,7 @@ async def test_a_live_clock_cannot_be_advanced(merchant):
 
 
 async def test_the_sweeper_leaves_manual_clock_payouts_alone(stack, database, clocked, merchant):
-    from sandbox.payouts import repository
+    from sandbox.payouts.store import repository
 
     held = (await clocked.post("/payouts", payout_body())).json()
     live = (await merchant.post("/payouts", payout_body())).json()

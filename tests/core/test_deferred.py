@@ -17,7 +17,7 @@ class NoBlack:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 sys.meta_path.insert(0, NoBlack())
-import sandbox.app, sandbox.piccolo_conf, piccolo.conf.apps
+import sandbox.api.app, sandbox.piccolo_conf, piccolo.conf.apps
 import black
 try:
     black.format_str

@@ -1,7 +1,7 @@
 """What counts as a scenario's end and as an operator action, from a status history."""
 
 from sandbox.coverage.paths import operator_moves, reached_end
-from sandbox.payouts import scenarios
+from sandbox.payouts.model import scenarios
 
 TABLE = scenarios.table()
 

@@ -8,7 +8,7 @@ import re
 
 from playwright.async_api import expect
 
-from sandbox.payouts import scenarios
+from sandbox.payouts.model import scenarios
 from tests.helpers import payout_body
 from tests.webhooks.receiver import Receiver
 

@@ -4,7 +4,7 @@ number typed (or the scenario's sample mobile number) as the alias."""
 from msgspec import UNSET
 
 from sandbox.dashboard import forms
-from sandbox.payouts.schemas import Destination
+from sandbox.payouts.model.schemas import Destination
 
 
 def test_the_form_pays_a_raast_alias():

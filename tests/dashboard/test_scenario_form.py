@@ -12,10 +12,11 @@ import pytest
 
 from sandbox.core.errors import ImpossibleTimeline
 from sandbox.dashboard import filters, forms, scenario_form, views
-from sandbox.payouts import planner, scenarios
-from sandbox.payouts import views as payout_views
-from sandbox.payouts.rows import PayoutRow
-from sandbox.payouts.scenarios import Scenario, Step
+from sandbox.payouts.lifecycle import planner
+from sandbox.payouts.model import scenarios
+from sandbox.payouts.model import views as payout_views
+from sandbox.payouts.model.rows import PayoutRow
+from sandbox.payouts.model.scenarios import Scenario, Step
 from sandbox.scenarios import rules
 from sandbox.scenarios.schemas import ScenarioCreate
 

@@ -8,9 +8,9 @@ import json
 
 import jsonschema
 
-from sandbox.openapi_export import EVENTS_DIR, SPEC_PATH, render_events
+from sandbox.api.openapi_export import EVENTS_DIR, SPEC_PATH, render_events
 from sandbox.settlements import service as settlements
-from sandbox.webhooks.event_types import EVENT_TYPES
+from sandbox.webhooks.model.event_types import EVENT_TYPES
 from tests.batches.helpers import HEADER, upload_csv, wait_completed
 from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import endpoint

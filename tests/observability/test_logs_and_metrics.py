@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sandbox import db, redis_client
 from sandbox.observability import logs
 from sandbox.observability.metrics import ARQ_QUEUE
-from sandbox.payouts.schedule import STEP_DUE_JOB
+from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB
 from tests.helpers import payout_body, wait_for
 
 
@@ -180,7 +180,7 @@ async def test_job_latency_reaches_metrics(stack, merchant, worker):
 
 
 def test_metrics_route_is_not_in_the_openapi_spec():
-    from sandbox.openapi_export import render
+    from sandbox.api.openapi_export import render
 
     assert "/metrics" not in json.loads(render())["paths"]
 

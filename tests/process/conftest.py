@@ -81,7 +81,7 @@ def scratch() -> Iterator[Path]:
 
 
 def stop_left_servers(data_dir: Path) -> None:
-    from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+    from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 
     EmbeddedRedis(data_dir).stop()
     EmbeddedPostgres(data_dir).stop()

@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.process.conftest import REPO, free_port, wait_until
 
 ADMIN_KEY = "sk_admin_process_" + secrets.token_hex(12)

@@ -1,4 +1,4 @@
-"""The start-up template (sandbox/template.py): made once, safely when two `sandbox up`s
+"""The start-up template (sandbox/runtime/template.py): made once, safely when two `sandbox up`s
 fill an empty cache at once, and copied into a data dir as a cluster of its own that
 holds the seed but no admin key, and a write-ahead log of one small segment."""
 
@@ -11,11 +11,12 @@ from pathlib import Path
 
 import asyncpg
 
-from sandbox import template
-from sandbox.embedded import SERVER_SETTINGS, EmbeddedPostgres
+from sandbox.runtime import template
+from sandbox.runtime.embedded import SERVER_SETTINGS, EmbeddedPostgres
 from seeds.seed import DEMO_MERCHANTS
 
-MAKE = "import sys; from pathlib import Path; from sandbox import template; print(template.ensure(Path(sys.argv[1])))"
+MAKE = ("import sys; from pathlib import Path; from sandbox.runtime import template; "
+        "print(template.ensure(Path(sys.argv[1])))")
 
 
 def test_two_processes_filling_an_empty_cache_agree_on_one_complete_template(tmp_path: Path):

@@ -43,7 +43,7 @@ def data_dir():
 def redis_of(run: Up):
     import redis
 
-    from sandbox.embedded import EmbeddedRedis
+    from sandbox.runtime.embedded import EmbeddedRedis
 
     return redis.Redis.from_url(EmbeddedRedis(run.data_dir).url)
 
@@ -57,7 +57,7 @@ def queue_a_deferred_job(run: Up) -> None:
     from arq.connections import RedisSettings
 
     async def enqueue() -> None:
-        from sandbox.embedded import EmbeddedRedis
+        from sandbox.runtime.embedded import EmbeddedRedis
 
         pool = await arq.create_pool(RedisSettings(unix_socket_path=str(EmbeddedRedis(run.data_dir).socket)))
         try:

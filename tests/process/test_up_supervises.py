@@ -19,8 +19,8 @@ import httpx
 import psutil
 import pytest
 
-from sandbox.embedded import EmbeddedRedis
-from sandbox.runner import GIVE_UP_AFTER
+from sandbox.runtime.embedded import EmbeddedRedis
+from sandbox.runtime.runner import GIVE_UP_AFTER
 from tests.process.conftest import Up, alive, scratch_dir, servers_in, wait_until
 
 RECOVERY_TIMEOUT = 60.0

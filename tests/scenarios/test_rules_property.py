@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.core.errors import ImpossibleTimeline
-from sandbox.payouts import planner, scenarios, states
-from sandbox.payouts.failures import FAILURE_CODES
-from sandbox.payouts.rows import PayoutRow
+from sandbox.payouts.lifecycle import planner
+from sandbox.payouts.model import scenarios, states
+from sandbox.payouts.model.failures import FAILURE_CODES
+from sandbox.payouts.model.rows import PayoutRow
 from sandbox.scenarios import rules
 from sandbox.scenarios.schemas import ScenarioCreate
 

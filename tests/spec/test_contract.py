@@ -196,7 +196,7 @@ def documented_codes(spec: dict, path: str, method: str, status: int) -> set[str
 
 def undocumented_code(spec: dict, case, interaction) -> Finding | None:
     """A problem answered with a code its operation does not list for that status (the
-    codes are derived from the code, sandbox/openapi_errors.py: this checks the
+    codes are derived from the code, sandbox/api/openapi_errors.py: this checks the
     derivation against what the API really answered)."""
     response = interaction.response if interaction else None
     if response is None or case.method.upper() != interaction.request.method.upper() or \
@@ -294,7 +294,7 @@ async def test_schemathesis(stack, database):
                          " WHERE merchant = $1", merchant_id)
     print("\n".join(log))
     assert not findings, f"{len(findings)} contract failures:\n" + report(findings)
-    # The stateful phase followed the spec's links (sandbox/openapi_links.py) to objects it had
+    # The stateful phase followed the spec's links (sandbox/api/openapi_links.py) to objects it had
     # created: webhook endpoints, collections, merchants' rate limits, and payouts (the spec
     # states the directory's bank and wallet codes); the Hypothesis ledger machine in
     # test_stateful_ledger.py walks the payout lifecycle further.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.openapi_export import SPEC_PATH
+from sandbox.api.openapi_export import SPEC_PATH
 from tests.helpers import wait_for
 
 PACKAGE = "mypay_generated_client"

@@ -1,15 +1,21 @@
-"""The import graph between packages, read from the source with `ast` (imports inside
-functions count too: a lazy import is still a dependency).
+"""The import graph, read from the source with `ast` (imports inside functions count too:
+a lazy import is still a dependency).
 
-A unit is a folder under sandbox/ (a domain, or `core`), a top-level sandbox module
-(`sandbox.db`, `sandbox.settings`, ...), `worker` or `ipn`. Two rules:
+Between packages. A unit is a folder under sandbox/ (a domain, `core`, `api`,
+`runtime`, ...), a top-level sandbox module (`sandbox.db`, `sandbox.settings`, ...),
+`worker` or `ipn`. Two rules:
 
 - `sandbox.core` is a kit of stateless helpers every package shares (errors, money,
   types and their wording, ids, pagination, timestamps, the clock): it imports no
   other package, owns no table and writes no SQL. What keeps state (auth, idempotency,
   observability, rate limits) is a package of its own beside the domains.
-- No cycle between units: each one can be read, tested and changed knowing only what
-  it imports."""
+- No cycle between units, nor between modules: each one can be read, tested and changed
+  knowing only what it imports.
+
+Inside a domain split into sub-packages by concern (`LAYERS`): each sub-package imports
+only those below it (the HTTP face over the lifecycle over the store, the model under
+all), and every module of the domain sits in one of them. No folder under sandbox/ holds
+more than twelve modules directly: past that, a folder is split by concern."""
 
 from __future__ import annotations
 
@@ -37,6 +43,9 @@ def module_name(path: Path) -> str:
 
 
 def imported(node: ast.AST, module: str, is_package: bool) -> list[str]:
+    """What an import statement names, most precisely: `from a.b import c` names `a.b.c`,
+    which is the module a.b.c if there is one (`from sandbox.payouts.lifecycle import
+    planner`) and otherwise a name inside a.b; callers cut it back to the module."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     if not isinstance(node, ast.ImportFrom):
@@ -46,8 +55,7 @@ def imported(node: ast.AST, module: str, is_package: bool) -> list[str]:
         package = module.split(".") if is_package else module.split(".")[:-1]
         package = package[: len(package) - (node.level - 1)]
         base = ".".join([*package, base] if base else package)
-    # `from sandbox import db` imports the module sandbox.db
-    return [f"{base}.{alias.name}" for alias in node.names] if base == "sandbox" else [base]
+    return [f"{base}.{alias.name}" for alias in node.names]
 
 
 def parse(path: Path) -> ast.Module:
@@ -153,3 +161,94 @@ def test_no_import_cycle_between_modules():
     """Inside a package too, each module can be read knowing only what it imports."""
     cycle = find_cycle(module_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+# Inside a domain split by concern: which sub-package may import which (besides its own
+# modules). Nothing imports upward. "" is the domain's own folder, where a layer of that
+# name is listed; elsewhere a module directly in the domain's folder is out of place.
+LAYERS: dict[str, dict[str, set[str]]] = {
+    "sandbox.payouts": {
+        "api": {"lifecycle", "model"},  # the HTTP face, thin: never the SQL
+        "lifecycle": {"store", "model"},  # made, checked, moved: the transaction is opened here
+        "store": {"model"},  # the table and its SQL
+        "model": set(),  # what a payout is, with no database
+    },
+    "sandbox.webhooks": {
+        "api": {"audit", "endpoints", "model"},
+        "audit": {"delivery", "store", "model"},  # the audit sends through the delivery path
+        "delivery": {"store", "model"},
+        "endpoints": {"store", "model"},  # what a merchant manages: endpoints, the event log
+        "store": {"model"},
+        "model": set(),
+    },
+    "sandbox.bench": {
+        "": {"standalone", "harness"},  # `sandbox bench` and its phases
+        "standalone": {"harness"},
+        "servers": {"harness"},
+        "harness": set(),
+    },
+}
+LIMIT = 12
+LIMIT_EXEMPT = {"sandbox/migrations"}  # Piccolo reads a Piccolo app's migrations from one folder
+
+
+def layer_of(module: str, domain: str, packages: set[str] | frozenset[str]) -> str | None:
+    """The sub-package of `domain` a module is in ("" directly in its folder), or None."""
+    if not module.startswith(domain + "."):
+        return None
+    rest = module[len(domain) + 1:].split(".")
+    return rest[0] if len(rest) > 1 or module in packages else ""
+
+
+def layer_violations(graph: dict[str, set[str]], layers: dict[str, dict[str, set[str]]],
+                     packages: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """What breaks `layers` in a graph of module -> the modules it imports; `packages` are
+    the modules that are packages (their `__init__`)."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        for domain, allowed in layers.items():
+            source = layer_of(module, domain, packages)
+            if source is None:
+                continue
+            if source not in allowed:
+                found.append(f"{module}: not in any layer of {domain} ({', '.join(sorted(allowed))})")
+                continue
+            for target in sorted(targets):
+                to = layer_of(target, domain, packages)
+                if to is not None and to != source and to not in allowed[source]:
+                    may = ", ".join(sorted(allowed[source]))
+                    found.append(f"{module} imports {target}: {domain}'s {source or 'own folder'} may import "
+                                 + (f"only {may}" if may else f"nothing else of {domain}"))
+    return found
+
+
+def test_each_split_domain_imports_downward_only():
+    graph = module_graph()
+    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py")]
+    packages = {module_name(path) for path in paths if path.name == "__init__.py"}
+    violations = layer_violations({module_name(p): graph.get(module_name(p), set()) for p in paths},
+                                  LAYERS, packages)
+    assert violations == [], "\n".join(violations)
+
+
+def test_the_layer_check_sees_an_upward_import():
+    upward = {"sandbox.payouts.store.repository": {"sandbox.payouts.api.controllers"}}
+    assert layer_violations(upward, LAYERS) == [
+        "sandbox.payouts.store.repository imports sandbox.payouts.api.controllers: "
+        "sandbox.payouts's store may import only model"]
+    stray = {"sandbox.webhooks.client": set()}
+    assert layer_violations(stray, LAYERS) == [
+        "sandbox.webhooks.client: not in any layer of sandbox.webhooks "
+        "(api, audit, delivery, endpoints, model, store)"]
+    assert layer_violations({"sandbox.payouts.api.controllers": {"sandbox.payouts.lifecycle.service"}},
+                            LAYERS) == []
+
+
+def test_no_folder_holds_more_than_twelve_modules():
+    crowded = {}
+    for folder in sorted({path.parent for path in (REPO / "sandbox").rglob("*.py")}):
+        names = sorted(p.stem for p in folder.glob("*.py") if p.name != "__init__.py")
+        where = str(folder.relative_to(REPO))
+        if len(names) > LIMIT and where not in LIMIT_EXEMPT:
+            crowded[where] = names
+    assert crowded == {}, f"more than {LIMIT} modules in one folder: split it by concern: {crowded}"

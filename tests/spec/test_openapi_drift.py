@@ -2,7 +2,7 @@
 
 import json
 
-from sandbox.openapi_export import SPEC_PATH, render
+from sandbox.api.openapi_export import SPEC_PATH, render
 
 
 def test_committed_spec_matches_the_app():
@@ -49,13 +49,13 @@ def test_closed_sets_are_the_enums_of_their_one_source():
     """Each closed set is stated from the one place it lives: a status added to the state
     machine, a failure code or a problem class shows in the spec
     (and so in clients) without anyone editing the spec's code."""
-    from sandbox.app import create_app
+    from sandbox.api.app import create_app
     from sandbox.batches.schemas import ITEM_STATUSES
     from sandbox.core.errors import problem_codes
-    from sandbox.payouts.failures import FAILURE_CODES
-    from sandbox.payouts.scenarios import table
-    from sandbox.payouts.states import INITIAL, STATUSES
-    from sandbox.webhooks.event_types import EVENT_TYPES
+    from sandbox.payouts.model.failures import FAILURE_CODES
+    from sandbox.payouts.model.scenarios import table
+    from sandbox.payouts.model.states import INITIAL, STATUSES
+    from sandbox.webhooks.model.event_types import EVENT_TYPES
 
     create_app()  # every domain's error classes imported
     schemas = json.loads(render())["components"]["schemas"]

@@ -1,5 +1,5 @@
 """The problem answers the spec documents are derived from the code
-(sandbox/openapi_errors.py): what a route answers, the spec names, for that route."""
+(sandbox/api/openapi_errors.py): what a route answers, the spec names, for that route."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from sandbox.api.openapi_errors import _Walker
 from sandbox.core.errors import Conflict, NotFound, ValidationFailed
-from sandbox.openapi_errors import _Walker
 from tests.helpers import payout_body
 from tests.spec.test_contract import operation
 

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from sandbox.openapi_export import EVENTS_DIR, SPEC_PATH, directory_codes
-from sandbox.webhooks.event_types import EVENT_TYPES
+from sandbox.api.openapi_export import EVENTS_DIR, SPEC_PATH, directory_codes
+from sandbox.webhooks.model.event_types import EVENT_TYPES
 
 
 @pytest.fixture(scope="module")

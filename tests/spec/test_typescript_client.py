@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.openapi_export import SPEC_PATH
+from sandbox.api.openapi_export import SPEC_PATH
 from tests.spec.guide_bodies import guide_bodies, typescript
 
 TS_DIR = Path(__file__).with_name("ts")
 # None: the guide's command is the generator's default (the spec states request fields'
-# defaults in words, so they stay optional; sandbox/openapi_spec.py `_defaults_in_words`).
+# defaults in words, so they stay optional; sandbox/api/openapi_spec.py `_defaults_in_words`).
 GENERATE_FLAGS: list[str] = []
 # --skipLibCheck: the program is what is checked, not the packages' own declarations.
 TSC_FLAGS = ["--strict", "--noEmit", "--skipLibCheck", "--target", "es2022", "--module", "nodenext",

@@ -19,7 +19,7 @@ import xmlschema
 from junitparser import Failure, JUnitXml
 
 from sandbox import cli
-from sandbox.payouts.scenarios import SCENARIO_NAMES
+from sandbox.payouts.model.scenarios import SCENARIO_NAMES
 from sandbox.testing import plugin
 from sandbox.testing.client import MypayMerchant, MypaySandbox, expect
 from sandbox.testing.embedded import EmbeddedSandbox, free_port

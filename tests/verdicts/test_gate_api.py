@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from junitparser import Failure, JUnitXml
 
-from sandbox.payouts.scenarios import SCENARIO_NAMES
+from sandbox.payouts.model.scenarios import SCENARIO_NAMES
 from tests.helpers import payout_body
 
 

@@ -113,10 +113,10 @@ async def bench(database_url: str, redis_url: str, events: int, payouts: int, ra
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
     from sandbox import db, onboarding, redis_client
     from sandbox.events import outbox
-    from sandbox.payouts import service as payouts_service
-    from sandbox.payouts.schemas import DestinationIn, PayoutCreate
-    from sandbox.webhooks import endpoints
-    from sandbox.webhooks.schemas import EndpointCreate
+    from sandbox.payouts.lifecycle import service as payouts_service
+    from sandbox.payouts.model.schemas import DestinationIn, PayoutCreate
+    from sandbox.webhooks.endpoints import endpoints
+    from sandbox.webhooks.model.schemas import EndpointCreate
     from seeds.seed import seed
 
     db.configure(database_url)
@@ -228,7 +228,7 @@ def main() -> None:
     if settings.database_url and settings.redis_url:
         result = asyncio.run(bench(settings.database_url, settings.redis_url, args.events, args.payouts, args.rate))
     else:
-        from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+        from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 
         data_dir = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
         pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)

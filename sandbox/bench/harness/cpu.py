@@ -1,0 +1,90 @@
+"""Where the machine's CPU went during a bench phase, by process kind: the API, the worker,
+the IPN, the webhook receiver, PostgreSQL (every backend), Redis, and the bench itself with
+the wrk runs it waited for. Read from the kernel's counters (psutil) at the phase's start
+and end; `other` is what the rest of the machine used meanwhile.
+
+Shown as cores busy on average (2.0 is both cores of the build machine all the time), so a
+soak's report says which process the cores went to when something falls behind."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import psutil
+
+_SANDBOX_KINDS = ("api", "worker", "ipn")
+
+
+@dataclass
+class Reading:
+    at: float
+    machine: float  # CPU seconds of every process since boot (idle and iowait left out)
+    by_pid: dict[int, tuple[str, float]]  # pid: (kind, CPU seconds)
+    # CPU seconds of the children each kind's processes have reaped: where a PostgreSQL
+    # backend's time goes when its connection closes (the pools let idle ones go).
+    reaped: dict[str, float]
+    bench: float  # this process and the children it waited for (wrk; never read live, so never twice)
+
+
+def _kind(proc: psutil.Process) -> str | None:
+    name = proc.name()
+    if name.startswith("postgres"):
+        return "postgres"
+    if "redis" in name:
+        return "redis"
+    cmdline = proc.cmdline()
+    if "sandbox.bench.servers.receiver" in cmdline:
+        return "receiver"
+    if "sandbox.cli" in cmdline:
+        kind = cmdline[cmdline.index("sandbox.cli") + 1] if cmdline[-1] != "sandbox.cli" else ""
+        return kind if kind in _SANDBOX_KINDS else None
+    return None
+
+
+def read() -> Reading:
+    by_pid: dict[int, tuple[str, float]] = {}
+    reaped: dict[str, float] = {}
+    for proc in psutil.process_iter():
+        try:
+            kind = _kind(proc)
+            if kind is not None:
+                t = proc.cpu_times()
+                by_pid[proc.pid] = (kind, t.user + t.system)
+                reaped[kind] = reaped.get(kind, 0.0) + t.children_user + t.children_system
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    machine = psutil.cpu_times()
+    own = psutil.Process(os.getpid()).cpu_times()
+    return Reading(at=time.monotonic(),
+                   machine=machine.user + machine.nice + machine.system + getattr(machine, "irq", 0.0)
+                   + getattr(machine, "softirq", 0.0) + getattr(machine, "steal", 0.0),
+                   by_pid=by_pid, reaped=reaped, bench=own.user + own.system + own.children_user + own.children_system)
+
+
+def cores(before: Reading, after: Reading) -> dict[str, float]:
+    """Cores busy on average between the readings, by kind, with `other` and `machine`. A
+    process that ended in between (a PostgreSQL backend whose connection closed) is counted
+    through its parent's reaped children, less what the first reading had seen of it."""
+    seconds = max(after.at - before.at, 1e-6)
+    used: dict[str, float] = {}
+    for pid, (kind, cpu) in after.by_pid.items():
+        start = before.by_pid[pid][1] if pid in before.by_pid else 0.0
+        used[kind] = used.get(kind, 0.0) + (cpu - start)
+    for kind, cpu in after.reaped.items():
+        used[kind] = used.get(kind, 0.0) + cpu - before.reaped.get(kind, 0.0)
+    for pid, (kind, cpu) in before.by_pid.items():
+        if pid not in after.by_pid:  # now in its parent's reaped time, whole
+            used[kind] = used.get(kind, 0.0) - cpu
+    used["bench"] = used.get("bench", 0.0) + (after.bench - before.bench)
+    machine = after.machine - before.machine
+    used["other"] = max(machine - sum(used.values()), 0.0)
+    out = {kind: round(v / seconds, 2) for kind, v in sorted(used.items(), key=lambda kv: -kv[1])}
+    out["machine"] = round(machine / seconds, 2)
+    return out
+
+
+def render(by_kind: dict[str, float]) -> str:
+    parts = [f"{kind} {v:.2f}" for kind, v in by_kind.items() if kind != "machine"]
+    return f"{', '.join(parts)}; machine {by_kind['machine']:.2f} of {psutil.cpu_count()}"

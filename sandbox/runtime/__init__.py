@@ -1,0 +1,6 @@
+"""How the processes start: `sandbox up` and its supervisor (`up`, `runner`, `start_gate`),
+embedded PostgreSQL and Redis (`embedded`), the migrated and seeded start-up template
+(`template`), and serving an ASGI app with uvicorn, one process or several on one port
+(`serving`, with the request-head limit `head_limit`). It imports `sandbox.settings`,
+`sandbox.db`, `core` and the little of `auth` and `observability` a start needs (the
+admin key's rules, the logs' set-up); no domain imports it."""

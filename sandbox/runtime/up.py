@@ -1,0 +1,286 @@
+"""`sandbox up`: the whole sandbox on one machine. One `up` per data dir; the API and
+IPN ports checked free first; embedded PostgreSQL and Redis unless their URLs are given;
+migrate and seed; the admin key shown and saved (mode 0600); then the API, IPN and worker
+processes, kept running by `runner.Supervisor` until a stop signal. Also the two output
+helpers every `sandbox` command uses (`say`, `fail`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sandbox.settings import Settings, child_env, get_settings
+
+# (name, argv) of every process `sandbox up` runs.
+CHILDREN: list[tuple[str, list[str]]] = [
+    ("api", [sys.executable, "-m", "sandbox.cli", "api"]),
+    ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
+    ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
+]
+# Started first, behind a gate (sandbox/runtime/start_gate.py): it imports and builds its app
+# while the servers start. The others start once the API answers /ready: until then, on a
+# machine of few cores, their imports would take the CPU the API's start is waiting for,
+# and nothing needs them before a first request (a payout's jobs wait in Redis for the
+# worker; a rail callback the IPN cannot take yet is sent again).
+GATED = ("api",)
+READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
+STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
+ADMIN_KEY_FILE = "admin-key"
+LOCK_FILE = ".lock"
+
+
+def say(*lines: str) -> None:
+    print(*lines, sep="\n", flush=True)
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"sandbox: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _lock_data_dir(data_dir: Path):
+    """One `up` per data dir: a second one would share (and then stop) the first's servers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 (held until the process exits)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _busy_ports(settings: Settings) -> list[str]:
+    """The API and IPN ports something already listens on (another `sandbox up` with the
+    default ports, say), each with the variable that moves it. Checked before anything
+    starts: `up` knows its API is ready when that port answers /ready, so a port taken
+    by another sandbox would pass for our own API, keys and all."""
+    busy = []
+    for variable, port in (("SANDBOX_API_PORT", settings.api_port), ("SANDBOX_IPN_PORT", settings.ipn_port)):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+            try:
+                probe.bind((settings.api_host, port))
+            except OSError:
+                busy.append(f"port {port} ({variable})")
+    return busy
+
+
+def _wipe_data_dir(data_dir: Path) -> None:
+    """--fresh: stop the servers an earlier run left here, then delete all but the lock."""
+    from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    EmbeddedRedis(data_dir).stop()
+    EmbeddedPostgres(data_dir).stop()
+    for entry in data_dir.iterdir():
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _write_secret(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+
+
+async def _prepare(database_url: str, given_admin_key: str | None, saved_admin_key: str | None):
+    """Migrate and seed. Returns the seed report and whether the admin key an earlier
+    run saved still opens this database (seed shows a key only when it made or got one)."""
+    from sandbox import db
+    from sandbox.auth import keys as auth
+    from sandbox.core.errors import Unauthenticated
+    from seeds.seed import seed
+
+    async with db.running(database_url):
+        await db.migrate()
+        report = await seed(given_admin_key)
+        saved_works = False
+        if report.admin_key is None and saved_admin_key:
+            with contextlib.suppress(Unauthenticated):
+                saved_works = (await auth.authenticate(saved_admin_key)).role == "admin"
+        return report, saved_works
+
+
+def _admin_key(key_file: Path, database_url: str, given: str | None):
+    """Migrate, seed, and find the admin key to show: the one seed made or was given
+    (saved to `key_file`, mode 0600), else the one saved there by an earlier run."""
+    try:
+        saved = key_file.read_text().strip() or None
+    except OSError:
+        saved = None
+    report, saved_works = asyncio.run(_prepare(database_url, given, saved))
+    if report.admin_key:
+        _write_secret(key_file, report.admin_key)
+        return report, report.admin_key
+    return report, saved if saved_works else None
+
+
+def local_url(settings: Settings, port: int) -> str:
+    host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
+    return f"http://{host}:{port}"
+
+
+def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, embedded: list[str],
+            api_workers: int) -> None:
+    base = local_url(settings, settings.api_port)
+    lines = [
+        "",
+        "MyPay Sandbox",
+        f"  API        {base}/api/v1  ({api_workers} process{'es' if api_workers > 1 else ''})",
+        f"  Docs       {base}/schema",
+        f"  Dashboard  {base}/dashboard  (sign in with a key below)",
+        f"  IPN        {local_url(settings, settings.ipn_port)}/ipn/rail",
+        f"  Worker     1 process, time scale {settings.time_scale:g}",
+        f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",
+        "  Demo merchant keys (X-API-KEY)",
+        *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants),
+    ]
+    if admin_key:
+        lines.append(f"  Admin key  {admin_key}  (saved in {key_file})")
+    else:
+        lines.append("  Admin key  made by an earlier run and not saved here; set SANDBOX_ADMIN_KEY to add one")
+    say(*lines, "")
+
+
+def _start_postgres(pg, cache_dir: Path) -> str:
+    """A fresh data dir starts from a copy of the template (sandbox/runtime/template.py): no
+    initdb, nothing to migrate or seed but the admin key. A cache that cannot be
+    written only costs the time the template saves."""
+    from sandbox.runtime import template
+
+    if not (pg.pgdata / "PG_VERSION").exists():
+        try:
+            template.copy_into(template.ensure(cache_dir), pg.pgdata)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            say(f"(no start-up template in {cache_dir}: {exc}; making the database here)")
+    return pg.start()
+
+
+def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
+    """The given URLs, or embedded servers (appended to `servers` as they start).
+    PostgreSQL starts in a thread while Redis starts and the seed code is imported."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    database_url, redis_url = settings.database_url, settings.redis_url
+    pg_dsn = None  # the embedded PostgreSQL starting in the thread, when there is one
+    # Leaving the block waits for the thread, even on Shutdown: then the caller stops it.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        if not database_url:
+            servers.append(pg := EmbeddedPostgres(settings.data_dir))
+            pg_dsn = thread.submit(_start_postgres, pg, settings.cache_dir)
+        if not redis_url:
+            servers.append(rd := EmbeddedRedis(settings.data_dir))
+            # From the main thread: PDEATHSIG fires when the thread that forked it ends.
+            redis_url = rd.start()
+        import seeds.seed  # noqa: F401  (the slow imports of the next step, meanwhile)
+        if not database_url:
+            assert pg_dsn is not None  # submitted above, on the same condition
+            database_url = pg_dsn.result()
+    return database_url, redis_url
+
+
+def _well_formed(key: str) -> bool:
+    from sandbox.auth.keys import well_formed  # the key checks' own rule (imported only when a key is given)
+    return well_formed(key)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`sandbox up`."""
+    from sandbox.runtime.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
+    from sandbox.runtime.start_gate import StartGate
+
+    started = time.monotonic()
+    settings = get_settings()
+    if settings.admin_key is not None and not _well_formed(settings.admin_key):
+        # Taken, it would be shown and saved, and then refused on every request.
+        from sandbox.auth.keys import MAX_KEY_LENGTH, PREFIX_LENGTH
+        return fail(f"SANDBOX_ADMIN_KEY must be {PREFIX_LENGTH} to {MAX_KEY_LENGTH} characters long (it is "
+                    f"{len(settings.admin_key)}), e.g. sk_admin_ and 16 letters or digits")
+    data_dir = settings.data_dir
+    lock = _lock_data_dir(data_dir)
+    if lock is None:
+        return fail(f"another `sandbox up` is running on {data_dir.resolve()}")
+    if busy := _busy_ports(settings):
+        lock.close()
+        return fail(f"{' and '.join(busy)} already in use on {settings.api_host}; "
+                     "set the variable to a free port")
+    if args.api_workers is not None and args.api_workers < 1:
+        lock.close()
+        return fail("--api-workers must be 1 or more")
+    servers = []  # embedded servers, stopped in reverse order
+    supervisor = Supervisor(child_env((), {}))
+    if args.api_workers is not None:
+        supervisor.env["SANDBOX_API_WORKERS"] = str(args.api_workers)
+    api_workers = args.api_workers or settings.api_workers
+    gates: dict[str, StartGate] = {}
+    try:
+        with stop_signals_raise():
+            if args.fresh:
+                _wipe_data_dir(data_dir)
+                kept = " (servers given by URL keep their data)" if settings.database_url or settings.redis_url else ""
+                say(f"--fresh: wiped {data_dir.resolve()}{kept}")
+            if settings.log_format is None and sys.stderr.isatty():
+                # Someone is reading this terminal: one readable line per request and job.
+                # Piped or collected (CI, docker), the children log JSON.
+                supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
+            for name, argv in CHILDREN:
+                if name in GATED:
+                    supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()))
+            database_url, redis_url = _start_servers(settings, servers)
+            t_servers = time.monotonic()
+            key_file = data_dir.resolve() / ADMIN_KEY_FILE
+            report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
+            t_seeded = time.monotonic()
+            embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
+            _banner(settings, report, admin_key, key_file, embedded, api_workers)
+
+            urls = {"SANDBOX_DATABASE_URL": database_url, "SANDBOX_REDIS_URL": redis_url}
+            supervisor.env.update(urls)  # for every start from now on, restarts included
+            for gate in gates.values():
+                gate.open(urls)
+            supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
+            t_api = time.monotonic()
+            for name, argv in CHILDREN:
+                if name not in GATED:
+                    supervisor.start(name, argv)
+            supervisor.wait_ready(f"{local_url(settings, settings.ipn_port)}/health", READY_TIMEOUT)
+            now = time.monotonic()
+            say(f"ready in {now - started:.2f}s (API /ready after {t_api - started:.2f}s: servers "
+                f"{t_servers - started:.2f}s, migrate and seed {t_seeded - t_servers:.2f}s, "
+                f"API {t_api - t_seeded:.2f}s; then IPN {now - t_api:.2f}s); Ctrl-C stops everything")
+            for server in servers:
+                supervisor.watch_server(server.NAME, server)
+            supervisor.watch()  # restarts what dies, until a stop signal or it gives up
+    except Shutdown as stop:
+        say(f"{stop}: stopping")
+        return 0
+    except (ChildExited, GaveUp) as exc:
+        return fail(f"{exc}; stopping everything")
+    except TimeoutError as exc:
+        return fail(f"{exc}; stopping everything")
+    finally:
+        for gate in gates.values():
+            gate.close()  # a child still waiting at it exits
+        stopping = time.monotonic()
+        supervisor.stop(STOP_TIMEOUT)
+        for server in reversed(servers):
+            server.stop()
+        lock.close()
+        say(f"stopped in {time.monotonic() - stopping:.2f}s")

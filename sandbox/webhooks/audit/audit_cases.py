@@ -1,0 +1,160 @@
+"""The receiver audit's battery: what each case sends and what a receiver that follows
+Standard Webhooks must answer. A receiver must verify the signature (in constant time),
+refuse a timestamp more than a few minutes off, answer a repeated `webhook-id` and an
+unknown event type with 2xx (deduplicate, ignore), and keep accepting while the sender
+signs with two keys during a rotation.
+
+Every request is built by the code that builds real deliveries (`sender.body`,
+`sender.headers`, `signatures`): the audit tests the receiver against what it will
+really get. Nothing here touches the database: the events are made up (`evt_audit_…`,
+about a payout `po_audit_…` that exists nowhere)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import msgspec
+
+from sandbox.core.ids import new_id
+from sandbox.webhooks.delivery import sender
+from sandbox.webhooks.model import faults as fault_rules
+from sandbox.webhooks.model import signatures
+from sandbox.webhooks.store.deliveries import Target
+
+OK, REFUSED = "2xx", "4xx"
+UNSEEN_TYPE = "audit.unseen_type"  # no event has this type: a receiver meets it first here
+TAMPERED_AMOUNT = "999999.00"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    content: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    sends: str
+    expected: str  # OK or REFUSED
+    why: str
+    build: Callable[[Battery], Request]
+
+
+@dataclass(slots=True)
+class Battery:
+    """One run's made-up events, signed with the endpoint's keys at `at` (wall-clock time:
+    receivers compare `webhook-timestamp` with their own clock, whatever clock the
+    merchant's payouts live on)."""
+
+    url: str
+    signing_keys: list[str]  # as a delivery signs now: the current key, then one in its grace period
+    at: datetime
+    valid: Target | None = None
+
+    @property
+    def timestamp(self) -> int:
+        return int(self.at.timestamp())
+
+    def event(self, event_type: str = "payout.success", amount: str = "1500.00") -> Target:
+        """A fresh event with the shape of a real one, as a delivery target that no
+        delivery row stands behind."""
+        payout_id = new_id("po_audit")
+        data = {"id": payout_id, "object": "payout", "amount": amount, "currency": "PKR", "status": "success",
+                "scenario": "success", "reference": "receiver-audit", "description": None, "metadata": None,
+                "attempts": 1, "failure_code": None, "failure": None, "psp_reference": None}
+        return Target(delivery_id="", merchant="", seq=0, attempt=1, lease_token="", lease_until=self.at,
+                      event_id=new_id("evt_audit"), event_type=event_type, event_at=self.at, sequence=1,
+                      data=msgspec.json.encode(data).decode(), request=None, endpoint_id="", url=self.url,
+                      signing_keys=self.signing_keys, faults=fault_rules.NONE, fresh_until=self.at)
+
+    def signed(self, target: Target, *, timestamp: int | None = None,
+               applied: frozenset[str] = frozenset()) -> Request:
+        content = sender.body(target)
+        return Request(content, sender.headers(target, content, self.timestamp if timestamp is None else timestamp,
+                                               applied))
+
+    def first_event(self) -> Target:
+        if self.valid is None:
+            self.valid = self.event()
+        return self.valid
+
+
+def _valid(b: Battery) -> Request:
+    return b.signed(b.first_event())
+
+
+def _unseen_type(b: Battery) -> Request:
+    return b.signed(b.event(UNSEEN_TYPE))
+
+
+def _tampered(b: Battery) -> Request:
+    target = b.event()
+    signed = b.signed(target)
+    data = msgspec.json.decode(target.data)
+    data["amount"] = TAMPERED_AMOUNT
+    changed = replace(target, data=msgspec.json.encode(data).decode())
+    return Request(sender.body(changed), signed.headers)
+
+
+def _wrong_secret(b: Battery) -> Request:
+    # The same key swap as the `wrong_signature_rate` fault of real deliveries.
+    return b.signed(b.event(), applied=frozenset({fault_rules.WRONG_SIGNATURE}))
+
+
+def _unsigned(b: Battery) -> Request:
+    signed = b.signed(b.event())
+    return Request(signed.content, {k: v for k, v in signed.headers.items() if not k.startswith("webhook-")})
+
+
+def _shifted(seconds: int) -> Callable[[Battery], Request]:
+    def build(b: Battery) -> Request:
+        return b.signed(b.event(), timestamp=b.timestamp + seconds)
+    return build
+
+
+def _rotation(b: Battery) -> Request:
+    signed = b.signed(b.event())
+    scheme = signatures.ED25519 if b.signing_keys[0].startswith(signatures.PRIVATE_PREFIX) else signatures.HMAC
+    headers = signed.headers
+    content = signatures.signed_content(headers["webhook-id"], int(headers["webhook-timestamp"]), signed.content)
+    unknown = signatures.sign(signatures.generate(scheme).signing_key, content)
+    return Request(signed.content, {**headers, "webhook-signature": f"{unknown} {headers['webhook-signature']}"})
+
+
+STALE_S = int(fault_rules.STALE_BY.total_seconds())
+
+CASES: tuple[Case, ...] = (
+    Case("valid_event", "a correctly signed payout.success event", OK,
+         "A receiver that refuses or is slow to acknowledge genuine events makes the sender retry and finally "
+         "give up, so real payouts go unreconciled.", _valid),
+    Case("duplicate_delivery", "the same request again, same webhook-id", OK,
+         "Deliveries are at least once: a retry after a lost answer repeats the webhook-id, and the receiver "
+         "must acknowledge it without acting twice.", _valid),
+    Case("unseen_event_type", f"a correctly signed event of type {UNSEEN_TYPE}", OK,
+         "New event types are added without notice; a receiver that refuses them gets them retried for hours "
+         "and may have its endpoint disabled.", _unseen_type),
+    Case("tampered_body", f"a correctly signed event whose amount was changed to {TAMPERED_AMOUNT} after signing",
+         REFUSED, "A receiver that does not check the signature over the exact body lets anyone on the path "
+         "change what a genuine event says.", _tampered),
+    Case("wrong_secret", "an event signed with a key that is not the endpoint's", REFUSED,
+         "A forged payout.success signed with any other key would otherwise mark an order paid.", _wrong_secret),
+    Case("unsigned", "an event without webhook-id, webhook-timestamp or webhook-signature headers", REFUSED,
+         "A receiver that accepts unsigned requests accepts them from anyone who knows its URL.", _unsigned),
+    Case("stale_timestamp", f"a correctly signed event whose webhook-timestamp is {STALE_S // 60} minutes old",
+         REFUSED, "Without a timestamp tolerance a captured request can be replayed forever.", _shifted(-STALE_S)),
+    Case("future_timestamp", f"a correctly signed event whose webhook-timestamp is {STALE_S // 60} minutes ahead",
+         REFUSED, "A timestamp from the future would stay fresh long after it was captured, and replay later.",
+         _shifted(STALE_S)),
+    Case("key_rotation", "two signatures: an unknown key's first, the endpoint's own second", OK,
+         "During a key rotation deliveries carry several signatures; a receiver that checks only the first "
+         "drops every webhook until it is redeployed.", _rotation),
+)
+
+
+def passed(expected: str, status_code: int | None) -> bool:
+    if status_code is None:
+        return False
+    return 200 <= status_code < 300 if expected == OK else 400 <= status_code < 500

@@ -1,0 +1,146 @@
+"""The delivery pool's client made of httpx (SANDBOX_WEBHOOK_CLIENT=httpx, the default),
+and httpx over aiohttp's transport (`httpx-aiohttp`): the same requests, built the same
+way, sent and parsed by aiohttp's connection pool and C parser instead of httpcore's."""
+
+from __future__ import annotations
+
+import aiohttp
+import httpcore
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from sandbox.settings import Settings
+from sandbox.webhooks.delivery import aiohttp_client, clients
+from sandbox.webhooks.delivery.clients import Answer, Failed
+from sandbox.webhooks.delivery.wire import CoalescingBackend
+from sandbox.webhooks.model import urls
+from sandbox.webhooks.model.ssrf import GuardedBackend
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over an httpcore pool that dials through `GuardedBackend`, each
+    request written at once (`CoalescingBackend`). httpx builds its pool without a way to
+    pass a network backend, so it is rebuilt here with the same options."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(trust_env=False, limits=limits, retries=0)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=CoalescingBackend(GuardedBackend()),
+        )
+
+
+class HttpxClient(httpx.AsyncClient):
+    """The worker's client, whose webhook requests go straight to its transport: past the
+    client's cookie jar (a cookie one merchant's receiver sets is never sent to another
+    merchant's endpoint on the same host, nor back to its own: Standard Webhooks requests
+    carry none), and past its redirect and auth layers, which a webhook never uses (a
+    fifth of the CPU of a send on the loopback; figures in docs/benchmark.md).
+
+    Each request is made as `build_request` would make it (the client's headers first,
+    then the request's; its timeouts), from a URL parsed once per endpoint URL, with the
+    headers httpx would add given whole: building through the client re-parsed the URL
+    and merged the headers on every send, 70 µs of the worker's CPU, and `Request(content=)`
+    still merged them twice, 60 µs, where this takes 19 (tests/webhooks/delivery/test_webhook_client.py
+    holds it equal to `build_request`)."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, **kwargs) -> None:
+        super().__init__(transport=transport, **kwargs)
+        self._webhook_transport = transport
+        self._base_headers = list(self.headers.raw)
+        self._base_names = {name.lower() for name in self.headers}
+        self._extensions = {"timeout": self.timeout.as_dict()}
+        self.deadline = self.timeout.read or 0.0  # see `build`: the request as a whole
+
+    def build_webhook_request(self, url: str, content: bytes, headers: dict[str, str]) -> httpx.Request:
+        if not self._base_names.isdisjoint(name.lower() for name in headers):
+            # One of the client's headers replaced (a webhook never does): httpx's merge.
+            return self.build_request("POST", url, content=content, headers=headers)
+        # The headers `Request(content=...)` would add (Host first; Content-Length last, or
+        # after Host for an empty body) are given here with the body as a stream, which
+        # httpx then takes as they are: it merged and re-normalised the list twice.
+        parsed = urls.parsed(url)
+        auto = [(b"Host", parsed.netloc)] if parsed.host else []
+        length = [(b"Content-Length", str(len(content)).encode())]
+        if not content:
+            auto, length = auto + length, []
+        return httpx.Request("POST", parsed, stream=httpx.ByteStream(content), extensions=self._extensions,
+                             headers=[*auto, *self._base_headers,
+                                      *((k.encode(), v.encode()) for k, v in headers.items()), *length])
+
+    async def post_bare(self, url: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST with the client's headers and timeouts; the answer's body is streamed:
+        the caller reads what it needs and closes it."""
+        request = self.build_webhook_request(url, content, headers)
+        response = await self._webhook_transport.handle_async_request(request)
+        response.request = request
+        return response
+
+    async def deliver(self, url: str, content: bytes, headers: dict[str, str]) -> Answer:
+        try:
+            response = await self.post_bare(url, content, headers)
+            try:
+                return Answer(response.status_code, await clients.excerpt(response.aiter_bytes()),
+                              response.headers.get("retry-after"), response.headers.get("location"))
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException as exc:
+            raise Failed(f"timeout ({type(exc).__name__})") from None
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            raise Failed(f"{type(exc).__name__}: {exc}"[:500]) from None
+
+
+class HttpxOverAiohttp(HttpxClient):
+    """httpx's requests and responses, sent over an aiohttp session (`httpx-aiohttp`'s
+    transport) that applies the SSRF rule where it dials (`aiohttp_client.session`); the
+    transport closes the session when the client closes."""
+
+    def build_webhook_request(self, url: str, content: bytes, headers: dict[str, str]) -> httpx.Request:
+        request = super().build_webhook_request(url, content, headers)
+        # The transport sends a read request's bytes in one piece; an unread stream would
+        # go to aiohttp as an async iterable, a slower path.
+        request.read()
+        return request
+
+    async def deliver(self, url: str, content: bytes, headers: dict[str, str]) -> Answer:
+        try:
+            return await super().deliver(url, content, headers)
+        except Failed as exc:
+            # httpx-aiohttp maps aiohttp's errors to httpx's loosely (a refused connection
+            # becomes a ConnectTimeout): say what aiohttp saw.
+            cause = exc.__context__.__cause__ if exc.__context__ is not None else None
+            if isinstance(cause, aiohttp.ClientError):
+                raise aiohttp_client.failed(cause) from None
+            raise
+
+
+def _options(settings: Settings) -> dict:
+    concurrency = max(1, settings.webhook_concurrency)
+    return {
+        # The deadline for the whole request is `deadline` (in `sender._post`); these are
+        # httpx's per-operation timeouts under it.
+        "timeout": httpx.Timeout(settings.webhook_timeout_s,
+                                 connect=min(clients.CONNECT_AT_MOST_S, settings.webhook_timeout_s)),
+        "limits": httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency,
+                               keepalive_expiry=clients.KEEPALIVE_S),
+    }
+
+
+def build(settings: Settings) -> HttpxClient:
+    options = _options(settings)
+    return HttpxClient(GuardedTransport(options["limits"]), timeout=options["timeout"], follow_redirects=False,
+                       trust_env=False, headers={"user-agent": clients.USER_AGENT})
+
+
+def build_over_aiohttp(settings: Settings) -> HttpxOverAiohttp:
+    options = _options(settings)
+    transport = AiohttpTransport(trust_env=False, limits=options["limits"],
+                                 client=aiohttp_client.session(settings))
+    return HttpxOverAiohttp(transport, timeout=options["timeout"], follow_redirects=False, trust_env=False,
+                            headers={"user-agent": clients.USER_AGENT})

@@ -1,0 +1,196 @@
+"""Where a worker's webhook attempts run: its own bounded pool of tasks, not arq's job
+slots, so receivers that hang never hold the slots payout steps and other merchants'
+jobs need. The relay and the delivery job only claim a delivery and hand it here.
+
+Memory is bounded: the pool holds at most `size` attempts (in flight or waiting for a
+slot), each a task with its event's body. Whatever is due beyond that waits in the
+database, unleased, and the pool takes it from there itself (`refill`, the oldest due
+first) whenever it has drained to half, and on every sweep: a backlog of any length
+costs rows, not memory, and no job or lease per waiting attempt.
+
+Fairness between merchants: at most `per_merchant` attempts of one merchant are on the
+wire at once (see `Slots`); its other attempts wait in its own line, which holds
+nothing anyone else needs. A merchant whose line is full (`line_per_merchant`) has the
+rest left in the database, due and unleased (the relay, a delivery job and `refill` all
+skip it until its line has room): a merchant with thousands of deliveries to endpoints
+that hang costs the worker at most its line.
+
+A worker that stops hands back what it had not finished: each lease is released and
+the attempt scheduled again at once, as arq hands back the jobs it cancels."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Iterator
+
+from sandbox.core.clock import now
+from sandbox.events import wakeups
+from sandbox.webhooks.delivery import attempts, sender
+from sandbox.webhooks.delivery.slots import Slots
+from sandbox.webhooks.store import deliveries
+from sandbox.webhooks.store.deliveries import Target
+from sandbox.webhooks.store.recorder import Recorder
+
+log = logging.getLogger("sandbox.webhooks")
+
+
+class DeliveryPool:
+    def __init__(self, http: sender.WebhookClient, slots: Slots, size: int, line_per_merchant: int) -> None:
+        self.http = http
+        self.slots = slots
+        self.size = max(1, size)
+        self.line_per_merchant = max(1, min(line_per_merchant, self.size))
+        self._tasks: dict[asyncio.Task, Target] = {}
+        self._per_merchant: Counter[str] = Counter()
+        self._refill: asyncio.Task | None = None
+        self.recorder = Recorder()
+        # Whether the last refill left due deliveries behind (it filled the pool): only
+        # then does a draining pool look again before the next sweep, so an idle pool
+        # costs no query per attempt.
+        self._backlog = False
+        # Asked for while a refill ran: attempts finished, or deliveries were handed back,
+        # after its query had counted; it looks once more before it ends.
+        self._again = False
+        # The tokens of claims that failed, any of which may have committed (`leasing`).
+        self.in_doubt: set[str] = set()
+
+    @contextlib.contextmanager
+    def leasing(self) -> Iterator[str]:
+        """The lease token for one claim (a relay's deliveries, one delivery, a refill).
+        A claim that fails in any way may still have committed: a connection lost after
+        the commit loses only the answer, and the rows stay leased to a caller that never
+        got them. Its token is kept, and the next sweep releases whatever it leased
+        (`release_in_doubt`), so those deliveries go out within a round rather than when
+        their lease runs out."""
+        token = deliveries.new_token()
+        try:
+            yield token
+        except BaseException:
+            self.in_doubt.add(token)
+            raise
+
+    async def release_in_doubt(self) -> None:
+        if self.in_doubt:
+            tokens = list(self.in_doubt)
+            await deliveries.release(tokens)
+            self.in_doubt.difference_update(tokens)
+
+    def room(self) -> int:
+        """How many more attempts the pool takes now."""
+        return max(0, self.size - len(self._tasks))
+
+    def merchant_room(self, merchant: str) -> int:
+        """How many more attempts of `merchant` its line takes now."""
+        return max(0, self.line_per_merchant - self._per_merchant[merchant])
+
+    async def take(self, targets: list[Target]) -> int:
+        """Start the attempts that fit; the others (their merchant's line or the pool is
+        full) go back to the database still due, in one statement, for a later refill.
+        Returns how many started."""
+        started, back = 0, []
+        for target in targets:
+            if self._per_merchant[target.merchant] < self.line_per_merchant and self.room():
+                self._start(target)
+                started += 1
+            else:
+                back.append(target)
+        if back:
+            self._backlog = True
+            await deliveries.postpone(back, None)
+        return started
+
+    def _start(self, target: Target) -> None:
+        self._per_merchant[target.merchant] += 1
+        task = asyncio.create_task(attempts.attempt(self.http, self.slots, self.recorder, target))
+        self._tasks[task] = target
+        task.add_done_callback(self._done)
+
+    async def deliver(self, delivery_id: str) -> bool:
+        """Start the next attempt of one delivery, if it is due and nobody else is making it.
+        A full pool leaves it in the database, due, for a refill to take."""
+        if not self.room():
+            self._backlog = True
+            return False
+        # Not of a merchant whose line is full: its delivery stays due, unleased, for a
+        # refill once the line has room (no lease taken only to be handed back).
+        full = deliveries.full(self._per_merchant, self.line_per_merchant)
+        with self.leasing() as token:
+            target = await deliveries.claim(delivery_id, token, skip=full)
+        if target is None:
+            self._backlog = self._backlog or bool(full)
+            return False
+        return await self.take([target]) == 1
+
+    def _done(self, task: asyncio.Task) -> None:
+        target = self._tasks.pop(task)
+        self._per_merchant[target.merchant] -= 1
+        left = self._per_merchant[target.merchant]
+        if not left:
+            del self._per_merchant[target.merchant]
+        # Refill in steps of half a line or half the pool, not a query per attempt.
+        if self._backlog and len(self._tasks) <= self.size // 2 and left <= self.line_per_merchant // 2:
+            self.refill()
+
+    def refill(self) -> None:
+        """Take due deliveries from the database until the pool is full or none are due
+        (in the background; one refill at a time)."""
+        self._backlog = self._again = True
+        if self._refill is None or self._refill.done():
+            self._refill = asyncio.create_task(self._take_due())
+
+    async def wait_refilled(self) -> None:
+        if self._refill is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._refill)
+
+    async def _take_due(self) -> None:
+        try:
+            while self._again and (room := self.room()):
+                self._again = False
+                with self.leasing() as token:
+                    targets = await deliveries.claim_due(room, self.line_per_merchant, dict(self._per_merchant),
+                                                         token)
+                await self.take(targets)
+                if len(targets) >= room:
+                    # The pool is full: the next refill comes when it has drained to half
+                    # (`_done`). Looking again now would claim only the few attempts that
+                    # finished during this claim, a query each (under a backlog, a claim
+                    # query every 20 ms for ten rows took a third of PostgreSQL's time).
+                    return
+                if not self._again:
+                    # Nothing more is due, or only for merchants whose lines are full: look
+                    # again as those drain.
+                    self._backlog = any(n >= self.line_per_merchant // 2 for n in self._per_merchant.values())
+                    return
+                # Short, but attempts finished or deliveries were handed back meanwhile:
+                # what looked leased or absent to this claim may be due now.
+        except Exception:  # the next sweep refills
+            log.warning("could not take due webhook deliveries", exc_info=True)
+
+    async def close(self) -> None:
+        """Stop: cancel what is unfinished and hand each back (its lease released, its
+        attempt due at once) for the next worker."""
+        if self._refill is not None:
+            self._refill.cancel()
+            with contextlib.suppress(BaseException):
+                await self._refill
+        unfinished = list(self._tasks.items())
+        for task, _ in unfinished:
+            task.cancel()
+        await asyncio.gather(*(task for task, _ in unfinished), return_exceptions=True)
+        try:
+            await self.release_in_doubt()
+        except Exception:  # their leases run out, and a sweeper takes them then
+            log.warning("could not release %d webhook leases in doubt", len(self.in_doubt), exc_info=True)
+        if not unfinished:
+            return
+        try:
+            targets = [target for _, target in unfinished]
+            returned = await deliveries.postpone(targets, now())
+            for target in (t for t in targets if t.delivery_id in returned):
+                await wakeups.schedule_attempt(target.delivery_id, target.attempt, None, postponed=True)
+        except Exception:  # the sweeper finds them once their leases expire
+            log.warning("could not hand back %d webhook deliveries", len(unfinished), exc_info=True)

@@ -1,0 +1,91 @@
+"""The outbox relay: claim unrelayed events in batches (FOR UPDATE SKIP LOCKED, so any
+number of workers share the work), make one delivery per matching endpoint, mark the
+events relayed — all in one transaction — then hand the first attempts to the worker's
+delivery pool, which makes them at once (the relay does not wait for them).
+
+Events relayed and deliveries made commit together: a relay that dies before its
+commit leaves the events for the next one; after it, the deliveries are there and the
+sweeper attempts any that the dead relay did not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sandbox import db
+from sandbox.core.clock import now
+from sandbox.events import wakeups
+from sandbox.webhooks.delivery.pool import DeliveryPool
+from sandbox.webhooks.model import event_types
+from sandbox.webhooks.store import deliveries
+from sandbox.webhooks.store.deliveries import NewDelivery, Target
+
+BATCH = 100
+MAX_BATCHES = 10  # per job; a longer backlog is handed to a fresh relay job
+
+# In the order the events were emitted: a claimed group writes a payout's steps in one
+# statement, often at one instant, and `number` keeps their order where the time ties (a
+# receiver, and each delivery's `seq`, see them in that order).
+_CLAIM_SQL = """
+SELECT id, merchant, type, data, request, created_at, sequence FROM outbox_event
+ WHERE relayed_at IS NULL ORDER BY created_at, number LIMIT $1 FOR UPDATE SKIP LOCKED
+"""
+
+
+async def fan_out(lease: int, token: str | None = None, limit: int = BATCH, room: Callable[[str], int] | None = None
+                  ) -> tuple[int, list[Target], list[tuple[str, datetime]]]:
+    """Relay up to `limit` events. Returns how many were claimed, the deliveries (up to
+    `lease`, and of a merchant up to `room(merchant)`, under `token`) leased for an
+    attempt now, and the (delivery id, due) of the others: held back by a fault delay, or
+    due now beyond `lease` or the merchant's room."""
+    at = now()
+    async with db.transaction():
+        events = await db.fetch(_CLAIM_SQL, limit)
+        if not events:
+            return 0, [], []
+        endpoints = await deliveries.lock_endpoints(
+            "merchant = ANY($1::varchar[]) AND status = 'enabled' AND deleted_at IS NULL",
+            list({e["merchant"] for e in events}))
+        by_merchant: dict[str, list] = {}
+        for endpoint in endpoints:
+            endpoint_events = event_types.decode_patterns(endpoint["events"])
+            by_merchant.setdefault(endpoint["merchant"], []).append((endpoint, endpoint_events))
+        new = [
+            NewDelivery(event, endpoint)
+            for event in events
+            for endpoint, patterns in by_merchant.get(event["merchant"], ())
+            if endpoint["created_at"] <= event["created_at"] and event_types.matches_any(patterns, event["type"])
+        ]
+        merchant_room = None if room is None else {m: room(m) for m in by_merchant}
+        ready, held = await deliveries.create(new, at, lease=lease, token=token, merchant_room=merchant_room)
+        await db.execute("UPDATE outbox_event SET relayed_at = $2 WHERE id = ANY($1::varchar[])",
+                         [e["id"] for e in events], at)
+    return len(events), ready, held
+
+
+async def run(pool: DeliveryPool) -> int:
+    """Relay until the outbox is empty (or MAX_BATCHES, then hand over); returns the
+    number of events relayed. First attempts go to `pool`, as many as it has room for;
+    the others stay due in the database, where a pool's refill takes them in turn."""
+    relayed = 0
+    for _ in range(MAX_BATCHES):
+        with pool.leasing() as token:  # the commit's answer may be lost, not the commit
+            # Only what the pool starts at once is leased: a delivery leased and handed
+            # straight back (its merchant's line full) costs a round trip, and for that
+            # moment counts against its merchant as if the worker held it.
+            claimed, ready, held = await fan_out(pool.room(), token, room=pool.merchant_room)
+        relayed += claimed
+        await pool.take(ready)
+        waiting = False
+        for delivery_id, due in held:
+            if due > now():
+                await wakeups.schedule_attempt(delivery_id, 1, due)
+            else:
+                waiting = True
+        if waiting:
+            pool.refill()
+        if claimed < BATCH:
+            break
+    else:
+        await wakeups.enqueue_relay()
+    return relayed

@@ -1,0 +1,125 @@
+"""Nothing is lost and nothing doubles when wake-ups, jobs or workers go missing: the
+sweeper relays what a lost wake-up left, re-attempts what a dead worker held, and
+running the relay or a delivery job several times at once sends each request once."""
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from sandbox import db, redis_client
+from sandbox.events import wakeups
+from sandbox.settings import get_settings
+from sandbox.webhooks.delivery import relay, sweeper
+from sandbox.webhooks.store import deliveries
+from tests.helpers import payout_body, wait_for
+from tests.webhooks.helpers import arrivals, delivery_settled, endpoint, events_of, payout_in
+from worker.webhooks import build_pool
+
+
+@pytest.fixture
+def quick_sweeps(monkeypatch):
+    monkeypatch.setenv("SANDBOX_SWEEP_AFTER_S", "1")
+
+
+@pytest.fixture
+async def pool():
+    pool = build_pool(get_settings())
+    yield pool
+    await pool.close()
+    await pool.http.aclose()
+
+
+async def test_a_lost_wake_up_is_swept(merchant, worker, receiver, quick_sweeps):
+    await endpoint(merchant, receiver, events=["payout.created"])
+    redis = redis_client.get()
+    # A marker that says "a relay job is queued" when none is: every wake-up is skipped.
+    await redis.set(wakeups.MARKER, b"1", px=60_000)
+    try:
+        p = (await merchant.post("/payouts", payout_body())).json()
+        await arrivals(receiver, 1, timeout=30)
+    finally:
+        await redis.delete(wakeups.MARKER)
+    assert receiver.received[0].webhook_id == (await events_of(merchant, p["id"]))[0]["id"]
+
+
+async def test_an_attempt_a_dead_worker_held_is_made_again(merchant, worker, receiver, quick_sweeps):
+    # A long delay keeps the scheduled job out of the way: only the sweeper can help.
+    await endpoint(merchant, receiver, events=["payout.created"], faults={"delay_ms": 120_000})
+    p = (await merchant.post("/payouts", payout_body())).json()
+    event = await wait_for(lambda: _first_event(merchant, p["id"]), what="the event")
+    held = await wait_for(lambda: _pending(merchant, event["id"]), what="the held delivery")
+    await db.execute("UPDATE webhook_delivery SET next_attempt_at = now() - interval '5 seconds' WHERE id = $1",
+                     held["id"])
+    dead = await deliveries.claim(held["id"])  # a worker takes the lease, then dies
+    assert dead is not None and await deliveries.claim(held["id"]) is None
+    await db.execute("UPDATE webhook_delivery SET lease_until = now() - interval '1 second' WHERE id = $1",
+                     held["id"])  # ... and its lease runs out
+    done = await delivery_settled(merchant, event["id"], "succeeded")
+    assert done["attempt_count"] == 1 and receiver.ids() == [event["id"]]
+
+
+async def _first_event(api, payout_id):
+    events = await events_of(api, payout_id)
+    return events[0] if events else None
+
+
+async def _pending(api, event_id):
+    found = (await api.get(f"/events/{event_id}/deliveries")).json()["data"]
+    return found[0] if found and found[0]["next_attempt_at"] else None
+
+
+async def test_delivery_jobs_run_many_times_send_once(merchant, worker, receiver, pool):
+    await endpoint(merchant, receiver, events=["payout.created"])
+    p = (await merchant.post("/payouts", payout_body())).json()
+    await arrivals(receiver, 1)
+    event_id = receiver.ids()[0]
+    made = (await merchant.post(f"/events/{event_id}/resend", {})).json()["deliveries"][0]
+    ran = await asyncio.gather(*(pool.deliver(made["id"]) for _ in range(5)))
+    assert sum(ran) <= 1
+    await delivery_settled(merchant, event_id)
+    await wait_for(lambda: _settled_all(merchant, event_id), what="both deliveries")
+    assert receiver.ids() == [event_id, event_id]
+    assert p["id"]
+
+
+async def _settled_all(api, event_id):
+    found = (await api.get(f"/events/{event_id}/deliveries")).json()["data"]
+    return all(d["status"] == "succeeded" and d["attempt_count"] == 1 for d in found) and len(found) == 2
+
+
+async def test_relays_running_side_by_side_send_each_event_once(merchant, worker, receiver, pool):
+    await endpoint(merchant, receiver)
+    ids = [(await merchant.post("/payouts", payout_body())).json()["id"] for _ in range(10)]
+    await asyncio.gather(*(relay.run(pool) for _ in range(3)))
+    for payout_id in ids:
+        await payout_in(merchant, payout_id, {"success"})
+    await arrivals(receiver, 30)
+    await asyncio.gather(*(relay.run(pool) for _ in range(3)))
+    assert len(receiver.received) == 30 and len(set(receiver.ids())) == 30
+
+
+async def test_deliveries_whose_claim_lost_its_answer_go_out_at_the_next_sweep(merchant, receiver, pool,
+                                                                               monkeypatch):
+    """The relay's transaction commits, then the connection drops before its answer comes
+    (PostgreSQL crashing at that moment): the deliveries it made are leased to a caller
+    that never got them. The next sweep releases them, and they go out then, not when
+    their lease runs out (a minute and more)."""
+    await endpoint(merchant, receiver, events=["payout.created"])
+    p = (await merchant.post("/payouts", payout_body())).json()
+    committed = relay.fan_out
+
+    async def answer_lost(*args, **kwargs):
+        await committed(*args, **kwargs)
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr(relay, "fan_out", answer_lost)
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        await relay.run(pool)
+    monkeypatch.undo()
+    leased = await db.fetch("SELECT d.lease_until FROM webhook_delivery d JOIN outbox_event e ON e.id = d.event"
+                            " WHERE e.payout_id = $1 AND d.status = 'pending'", p["id"])
+    assert len(leased) == 1 and leased[0]["lease_until"] is not None  # leased, to nobody
+    await sweeper.sweep(pool)
+    await arrivals(receiver, 1, timeout=10)
+    assert receiver.ids() == [(await events_of(merchant, p["id"]))[0]["id"]]
