@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 
-import httpx
 import pytest
 
 from tests.helpers import payout_body
@@ -15,13 +14,6 @@ from tests.webhooks.conftest import receiver  # noqa: F401  # a local receiver f
 from tests.webhooks.helpers import arrivals, endpoint
 
 MESSAGES = "/api/v1/sandbox/pact/messages"
-
-
-@pytest.fixture
-async def pact(stack):
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30,
-                                 headers={"X-Sandbox-Admin-Key": stack.admin_key}) as client:
-        yield client
 
 
 async def message(pact, description: str, *states: dict) -> tuple[dict, dict]:

@@ -14,13 +14,6 @@ from tests.helpers import Api
 STATES = "/api/v1/sandbox/pact/states"
 
 
-@pytest.fixture
-async def pact(stack):
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30,
-                                 headers={"X-Sandbox-Admin-Key": stack.admin_key}) as client:
-        yield client
-
-
 async def setup(pact, state: str, **params) -> dict:
     r = await pact.post(STATES, json={"state": state, "params": params, "action": "setup"})
     assert r.status_code == 200, r.text
