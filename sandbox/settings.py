@@ -74,8 +74,10 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
     return raw or None
 
 
-# The delivery pool's HTTP clients (SANDBOX_WEBHOOK_CLIENT), the default first.
-WEBHOOK_CLIENTS = ("httpx", "httpx-aiohttp", "aiohttp")
+# The delivery pool's HTTP clients (SANDBOX_WEBHOOK_CLIENT), the default first: aiohttp,
+# chosen by the soak's A/B (docs/benchmark.md: half httpx's machine CPU a delivery and
+# 2.3 x its deliveries a second while draining); httpx stays as the fallback.
+WEBHOOK_CLIENTS = ("aiohttp", "httpx")
 
 
 def _user_cache_dir() -> str:
@@ -163,8 +165,8 @@ class Settings:
     # with its event's body in memory); a longer backlog waits in the database.
     webhook_line: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE", 500))
     # Which HTTP client the worker's delivery pool sends webhooks with (sandbox/webhooks/
-    # clients.py): "httpx", "httpx-aiohttp" (httpx over aiohttp's transport) or "aiohttp".
-    # Each keeps every delivery guarantee; they differ in CPU per delivery (docs/benchmark.md).
+    # delivery/clients.py): "aiohttp" (the default) or "httpx". Each keeps every delivery
+    # guarantee; they differ in CPU per delivery (docs/benchmark.md).
     webhook_client: str = field(
         default_factory=lambda: _choice("SANDBOX_WEBHOOK_CLIENT", WEBHOOK_CLIENTS) or WEBHOOK_CLIENTS[0])
     # The receiver audit (POST /webhook-endpoints/{id}/audit) waits this long for each

@@ -63,12 +63,12 @@ def test_the_report_leads_with_the_delivery_clients_three_figures() -> None:
     compared on one line."""
     rss = {"start": {"api": 100.0, "worker": 60.0}, "end": {"api": 100.0, "worker": 60.0}}
     result = {**_result([40.0, 85.5], rss, (0, 4_000), drained_per_s=2_000.0), "minutes": 2, "merchants": 50,
-              "webhook_client": "httpx-aiohttp", "peak_per_s": None, "target_per_s": 200.0, "sent": 24_000,
+              "webhook_client": "httpx", "peak_per_s": None, "target_per_s": 200.0, "sent": 24_000,
               "p50_ms_by_minute": [5.0, 6.0], "rss_growth_mb": {"api": 0.0, "worker": 0.0},
               "webhook_deliveries": {"succeeded": 84_000},
               "left_after_drain": {"payouts_unsettled": 0, "deliveries_pending": 0, "drain_s": 2.0},
               "processes_alive": {"api": True, "worker": True}, "ledger_invariant": "holds"}
     result["delivery_rates"]["done_while_loading"] = 650.0
     result["goals"] = report.judge(soak.GOALS, soak._figures(result))
-    assert ("  client        httpx-aiohttp: 0.8 ms of machine CPU a delivery and 2000.0 deliveries/s while "
+    assert ("  client        httpx: 0.8 ms of machine CPU a delivery and 2000.0 deliveries/s while "
             "draining; worst minute's POST p99 85.5 ms") in soak.render(result).splitlines()

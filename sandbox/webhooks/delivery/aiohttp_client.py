@@ -1,5 +1,5 @@
-"""The delivery pool's client made of aiohttp (SANDBOX_WEBHOOK_CLIENT=aiohttp), and the
-aiohttp session that httpx over aiohttp's transport sends through too.
+"""The delivery pool's client made of aiohttp (SANDBOX_WEBHOOK_CLIENT=aiohttp, the
+default: the soak's A/B measured half httpx's machine CPU a delivery, docs/benchmark.md).
 
 The SSRF rule is applied where aiohttp opens a socket (`socket_factory`), to the very
 address it is about to dial: for a host name, each address DNS returned (so a name that

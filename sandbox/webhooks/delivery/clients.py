@@ -1,9 +1,9 @@
 """The seam between a webhook attempt and the HTTP client that makes it. The worker's
 delivery pool sends through one `DeliveryClient`, chosen by SANDBOX_WEBHOOK_CLIENT:
-httpx (sandbox/webhooks/delivery/httpx_client.py), httpx over aiohttp's transport, or aiohttp
-itself (sandbox/webhooks/delivery/aiohttp_client.py). The client is the cost of a delivery on the
-worker's CPU, so the choice is measured (docs/benchmark.md); every one keeps what a
-delivery promises:
+aiohttp (sandbox/webhooks/delivery/aiohttp_client.py, the default) or httpx
+(sandbox/webhooks/delivery/httpx_client.py). The client is the cost of a delivery on the
+worker's CPU, so the choice was measured (docs/benchmark.md: aiohttp took half httpx's
+machine CPU a delivery); each keeps what a delivery promises:
 
 - no redirect is followed, no cookie is kept, no proxy is read from the environment;
 - the SSRF rule (SANDBOX_WEBHOOK_BLOCK_PRIVATE) is applied to the address dialled;

@@ -1,16 +1,17 @@
-"""The delivery pool's client made of httpx (SANDBOX_WEBHOOK_CLIENT=httpx, the default),
-and httpx over aiohttp's transport (`httpx-aiohttp`): the same requests, built the same
-way, sent and parsed by aiohttp's connection pool and C parser instead of httpcore's."""
+"""The delivery pool's client made of httpx (SANDBOX_WEBHOOK_CLIENT=httpx, the fallback;
+aiohttp is the default, chosen by the soak's A/B), also the receiver audit's client.
+
+The A/B also tried httpx over aiohttp's transport (`httpx-aiohttp`): it cost 1.49 ms of
+machine CPU a delivery where aiohttp itself cost 1.25 and httpx 2.77 (docs/benchmark.md),
+so it was taken out with its dependency."""
 
 from __future__ import annotations
 
-import aiohttp
 import httpcore
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from sandbox.settings import Settings
-from sandbox.webhooks.delivery import aiohttp_client, clients
+from sandbox.webhooks.delivery import clients
 from sandbox.webhooks.delivery.clients import Answer, Failed
 from sandbox.webhooks.delivery.wire import CoalescingBackend
 from sandbox.webhooks.model import urls
@@ -96,30 +97,6 @@ class HttpxClient(httpx.AsyncClient):
             raise Failed(f"{type(exc).__name__}: {exc}"[:500]) from None
 
 
-class HttpxOverAiohttp(HttpxClient):
-    """httpx's requests and responses, sent over an aiohttp session (`httpx-aiohttp`'s
-    transport) that applies the SSRF rule where it dials (`aiohttp_client.session`); the
-    transport closes the session when the client closes."""
-
-    def build_webhook_request(self, url: str, content: bytes, headers: dict[str, str]) -> httpx.Request:
-        request = super().build_webhook_request(url, content, headers)
-        # The transport sends a read request's bytes in one piece; an unread stream would
-        # go to aiohttp as an async iterable, a slower path.
-        request.read()
-        return request
-
-    async def deliver(self, url: str, content: bytes, headers: dict[str, str]) -> Answer:
-        try:
-            return await super().deliver(url, content, headers)
-        except Failed as exc:
-            # httpx-aiohttp maps aiohttp's errors to httpx's loosely (a refused connection
-            # becomes a ConnectTimeout): say what aiohttp saw.
-            cause = exc.__context__.__cause__ if exc.__context__ is not None else None
-            if isinstance(cause, aiohttp.ClientError):
-                raise aiohttp_client.failed(cause) from None
-            raise
-
-
 def _options(settings: Settings) -> dict:
     concurrency = max(1, settings.webhook_concurrency)
     return {
@@ -137,10 +114,3 @@ def build(settings: Settings) -> HttpxClient:
     return HttpxClient(GuardedTransport(options["limits"]), timeout=options["timeout"], follow_redirects=False,
                        trust_env=False, headers={"user-agent": clients.USER_AGENT})
 
-
-def build_over_aiohttp(settings: Settings) -> HttpxOverAiohttp:
-    options = _options(settings)
-    transport = AiohttpTransport(trust_env=False, limits=options["limits"],
-                                 client=aiohttp_client.session(settings))
-    return HttpxOverAiohttp(transport, timeout=options["timeout"], follow_redirects=False, trust_env=False,
-                            headers={"user-agent": clients.USER_AGENT})

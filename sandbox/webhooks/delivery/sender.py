@@ -120,11 +120,10 @@ async def _post(http: WebhookClient, url: str, content: bytes, request_headers: 
                                       error=error, response_excerpt=excerpt, faults=applied))
 
 
-# The client each SANDBOX_WEBHOOK_CLIENT names (settings.WEBHOOK_CLIENTS; httpx the default).
+# The client each SANDBOX_WEBHOOK_CLIENT names (settings.WEBHOOK_CLIENTS; aiohttp the default).
 BUILDERS: dict[str, Callable[[Settings], WebhookClient]] = {
-    "httpx": httpx_client.build,
-    "httpx-aiohttp": httpx_client.build_over_aiohttp,
     "aiohttp": aiohttp_client.build,
+    "httpx": httpx_client.build,
 }
 
 

@@ -133,6 +133,11 @@ async def test_the_bytes_signed_are_the_bytes_sent(client, raw):
 
 
 def test_an_unknown_client_is_refused_by_name(monkeypatch):
-    monkeypatch.setenv("SANDBOX_WEBHOOK_CLIENT", "requests")
-    with pytest.raises(ValueError, match="SANDBOX_WEBHOOK_CLIENT must be one of httpx, httpx-aiohttp, aiohttp"):
+    monkeypatch.setenv("SANDBOX_WEBHOOK_CLIENT", "httpx-aiohttp")  # tried in the A/B, taken out
+    with pytest.raises(ValueError, match="SANDBOX_WEBHOOK_CLIENT must be one of aiohttp, httpx"):
         get_settings()
+
+
+def test_aiohttp_delivers_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("SANDBOX_WEBHOOK_CLIENT", raising=False)
+    assert get_settings().webhook_client == "aiohttp"
