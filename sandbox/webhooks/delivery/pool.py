@@ -56,6 +56,10 @@ class DeliveryPool:
         self._again = False
         # The tokens of claims that failed, any of which may have committed (`leasing`).
         self.in_doubt: set[str] = set()
+        # One relay at a time through this pool (`relay.run`): whether one runs, and
+        # whether another was woken meanwhile (the running one then looks again).
+        self.relaying = False
+        self.relay_again = False
 
     @contextlib.contextmanager
     def leasing(self) -> Iterator[str]:

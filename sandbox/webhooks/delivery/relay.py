@@ -66,26 +66,48 @@ async def fan_out(lease: int, token: str | None = None, limit: int = BATCH, room
 async def run(pool: DeliveryPool) -> int:
     """Relay until the outbox is empty (or MAX_BATCHES, then hand over); returns the
     number of events relayed. First attempts go to `pool`, as many as it has room for;
-    the others stay due in the database, where a pool's refill takes them in turn."""
-    relayed = 0
-    for _ in range(MAX_BATCHES):
-        with pool.leasing() as token:  # the commit's answer may be lost, not the commit
-            # Only what the pool starts at once is leased: a delivery leased and handed
-            # straight back (its merchant's line full) costs a round trip, and for that
-            # moment counts against its merchant as if the worker held it.
-            claimed, ready, held = await fan_out(pool.room(), token, room=pool.merchant_room)
-        relayed += claimed
-        await pool.take(ready)
-        waiting = False
-        for delivery_id, due in held:
-            if due > now():
-                await wakeups.schedule_attempt(delivery_id, 1, due)
-            else:
-                waiting = True
-        if waiting:
-            pool.refill()
-        if claimed < BATCH:
-            break
-    else:
+    the others stay due in the database, where a pool's refill takes them in turn.
+
+    One relay at a time in a worker: a relay job woken while another runs returns at
+    once, and the running one looks again before it ends. Relays side by side only
+    queued on each other's endpoint locks (every batch covers most merchants): a 3-minute
+    soak at 200 POST/s had nine at a time, each waiting 1.2 s for its lock while holding
+    its events, and the others' claims skipping those rows cost PostgreSQL 25 ms a call
+    (docs/benchmark.md, issue 45). Relays of different workers still share the outbox
+    through SKIP LOCKED."""
+    if pool.relaying:
+        pool.relay_again = True
+        return 0
+    pool.relaying = True
+    relayed, emptied = 0, False
+    try:
+        for _ in range(MAX_BATCHES):
+            pool.relay_again = False
+            claimed = await _relay_batch(pool)
+            relayed += claimed
+            if claimed < BATCH and not pool.relay_again:
+                emptied = True
+                break
+    finally:
+        pool.relaying = False
+    if not emptied:
         await wakeups.enqueue_relay()
     return relayed
+
+
+async def _relay_batch(pool: DeliveryPool) -> int:
+    with pool.leasing() as token:  # the commit's answer may be lost, not the commit
+        # Only what the pool starts at once is leased: a delivery leased and handed
+        # straight back (its merchant's line full) costs a round trip, and for that
+        # moment counts against its merchant as if the worker held it.
+        claimed, ready, held = await fan_out(pool.room(), token, room=pool.merchant_room)
+    await pool.take(ready)
+    waiting = False
+    for delivery_id, due in held:
+        if due > now():
+            await wakeups.schedule_attempt(delivery_id, 1, due)
+        else:
+            waiting = True
+    if waiting:
+        pool.refill()
+    return claimed

@@ -89,14 +89,47 @@ async def _settled_all(api, event_id):
 
 
 async def test_relays_running_side_by_side_send_each_event_once(merchant, worker, receiver, pool):
+    """Two workers' relays at once (and a second woken in one of them)."""
     await endpoint(merchant, receiver)
-    ids = [(await merchant.post("/payouts", payout_body())).json()["id"] for _ in range(10)]
-    await asyncio.gather(*(relay.run(pool) for _ in range(3)))
-    for payout_id in ids:
-        await payout_in(merchant, payout_id, {"success"})
-    await arrivals(receiver, 30)
-    await asyncio.gather(*(relay.run(pool) for _ in range(3)))
-    assert len(receiver.received) == 30 and len(set(receiver.ids())) == 30
+    other = build_pool(get_settings())
+    try:
+        ids = [(await merchant.post("/payouts", payout_body())).json()["id"] for _ in range(10)]
+        await asyncio.gather(relay.run(pool), relay.run(other), relay.run(pool))
+        for payout_id in ids:
+            await payout_in(merchant, payout_id, {"success"})
+        await arrivals(receiver, 30)
+        await asyncio.gather(relay.run(pool), relay.run(other), relay.run(pool))
+        assert len(receiver.received) == 30 and len(set(receiver.ids())) == 30
+    finally:
+        await other.close()
+        await other.http.aclose()
+
+
+async def test_a_relay_woken_while_another_runs_leaves_its_events_to_it(merchant, receiver, pool, monkeypatch):
+    """One relay at a time in a worker: the one woken returns at once, and the running
+    one relays what committed meanwhile before it ends (nothing waits for a sweep)."""
+    await endpoint(merchant, receiver, events=["payout.created"])
+    assert (await merchant.post("/payouts", payout_body())).status_code == 201
+    batch = relay.fan_out
+    woken: list[int] = []
+    calls = 0
+
+    async def events_commit_meanwhile(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        result = await batch(*args, **kwargs)
+        if calls == 1:  # while the first batch is in hand: a new event commits, its relay job starts
+            assert (await merchant.post("/payouts", payout_body())).status_code == 201
+            woken.append(await relay.run(pool))
+        return result
+
+    monkeypatch.setattr(relay, "fan_out", events_commit_meanwhile)
+    relayed = await relay.run(pool)
+    assert woken == [0] and relayed >= 2
+    assert await db.fetchval("SELECT count(*) FROM outbox_event WHERE merchant = $1 AND relayed_at IS NULL",
+                             merchant.merchant_id) == 0
+    await arrivals(receiver, 2)
+    assert not pool.relaying
 
 
 async def test_deliveries_whose_claim_lost_its_answer_go_out_at_the_next_sweep(merchant, receiver, pool,
