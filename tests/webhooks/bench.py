@@ -31,6 +31,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from sandbox.bench.harness import stores
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,14 +118,8 @@ async def bench(database_url: str, redis_url: str, events: int, payouts: int, ra
     from sandbox.payouts.model.schemas import DestinationIn, PayoutCreate
     from sandbox.webhooks.endpoints import endpoints
     from sandbox.webhooks.model.schemas import EndpointCreate
-    from seeds.seed import seed
 
-    db.configure(database_url)
-    await db.start(2, 20)
-    await db.migrate()
-    await seed()
-    await redis_client.start(redis_url)
-    await redis_client.get().flushdb()
+    await stores.open_fresh(database_url, redis_url)
 
     env = {**os.environ}
     port = free_port()

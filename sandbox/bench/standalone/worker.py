@@ -16,25 +16,20 @@ import time
 
 import uvloop  # as `sandbox worker` runs (worker/main.py)
 
+from sandbox.bench.harness import stores
 from sandbox.runtime.embedded import servers_for_a_run
 
 
 async def run(payouts: int, suffix: str, database_url: str, redis_url: str, max_jobs: int = 50,
               merchants: int = 1) -> dict:
     os.environ.update(SANDBOX_TIME_SCALE="0", SANDBOX_DATABASE_URL=database_url, SANDBOX_REDIS_URL=redis_url)
-    from sandbox import db, onboarding, redis_client
+    from sandbox import db, onboarding
     from sandbox.payouts.lifecycle import service
     from sandbox.payouts.model import states
     from sandbox.payouts.model.schemas import DestinationIn, PayoutCreate
-    from seeds.seed import seed
     from worker.main import build_worker
 
-    db.configure(database_url)
-    await db.start(2, 20)
-    await db.migrate()
-    await seed()
-    await redis_client.start(redis_url)
-    await redis_client.get().flushdb()
+    await stores.open_fresh(database_url, redis_url)
     opened = [await onboarding.open_merchant(f"bench {i}", payouts * 100_00) for i in range(merchants)]
     ids = [m.id for m in opened]
     body = PayoutCreate(amount="1.00", destination=DestinationIn(type="bank", bank_code="HBL",
