@@ -13,6 +13,7 @@ from litestar import Litestar, Request, get, post
 from litestar.openapi import OpenAPIConfig
 
 from sandbox import db, redis_client
+from sandbox.core import shutdown as shutdown_steps
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed
 from sandbox.core.problem_answers import exception_handler
 from sandbox.core.types import whole
@@ -102,9 +103,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         flusher.start()
 
     async def shutdown() -> None:
-        await flusher.stop()
-        await redis_client.stop()
-        await db.stop()
+        await shutdown_steps.in_turn(
+            ("the last metrics flush", flusher.stop),
+            ("the Redis client", redis_client.stop),
+            ("the database pool", db.stop),
+        )
 
     app = Litestar(
         route_handlers=[rail_callback, health],

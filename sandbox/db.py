@@ -5,6 +5,7 @@ connection (Piccolo queries in the same task share it), outside it the pool."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
@@ -22,6 +23,7 @@ log = logging.getLogger("sandbox.db")
 # Generous next to the milliseconds these take, so a loaded machine never trips them:
 RELEASE_TIMEOUT_S = 2.0  # resetting a connection given back (a timeout only replaces it)
 CONNECT_TIMEOUT_S = 5.0  # opening one (asyncpg's default is 60 s)
+CLOSE_TIMEOUT_S = 4.0  # at shutdown, for the connections in use to come back (inside its step's 5 s)
 MIGRATION_LOCK = 7_340_001  # pg_advisory_lock id: one migrator at a time across processes
 
 
@@ -65,9 +67,44 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
 
 
 async def stop() -> None:
+    """Close the pool: wait up to CLOSE_TIMEOUT_S for the connections in use to come back
+    (asyncpg's close() would wait for ever), then terminate them all. A connection still
+    out by then was leaked by its borrower: said in the log, with what asyncpg knows of it,
+    so a SIGTERM always ends the process and a leak never goes unseen."""
     if DB.pool is not None:
         pool, DB.pool = DB.pool, None
-        await pool.close()
+        closing = asyncio.ensure_future(pool.close())
+        done, _ = await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT_S)
+        if not done:
+            leaked = _in_use(pool)  # before the close, cancelled, terminates them all
+            closing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await closing
+            if leaked:
+                log.error("database pool: connections still in use %g s into its close, terminated: %d %s",
+                          CLOSE_TIMEOUT_S, len(leaked), " ".join(leaked))
+            else:  # every connection came back; a server slow to end their sessions
+                log.warning("database pool: its connections did not close within %g s, terminated",
+                            CLOSE_TIMEOUT_S)
+        else:
+            closing.result()
+
+
+def _in_use(pool: asyncpg.Pool) -> list[str]:
+    """What asyncpg knows of each connection still checked out (private attributes: for the
+    log line only, and read defensively)."""
+    seen = []
+    for holder in getattr(pool, "_holders", ()):
+        if getattr(holder, "_in_use", None) is None:
+            continue
+        con = getattr(holder, "_con", None)
+        protocol = getattr(con, "_protocol", None)
+        seen.append(
+            f"[closed={con.is_closed() if con else None}"
+            f" cancelling={protocol._is_cancelling() if protocol else None}"
+            f" queries={getattr(protocol, 'queries_count', None)}]"
+        )
+    return seen
 
 
 @contextlib.asynccontextmanager

@@ -69,18 +69,19 @@ async def startup(ctx: dict) -> None:
 
 async def shutdown(ctx: dict) -> None:
     from sandbox import db
+    from sandbox.core import shutdown as shutdown_steps
     from worker import webhooks
 
-    await webhooks.shutdown(ctx)
+    steps = [("the webhook senders", lambda: webhooks.shutdown(ctx))]
     if "memory_reports" in ctx:
-        await ctx["memory_reports"].stop()
+        steps.append(("the memory reports", ctx["memory_reports"].stop))
     if "metrics_flusher" in ctx:
-        await ctx["metrics_flusher"].stop()
+        steps.append(("the last metrics flush", ctx["metrics_flusher"].stop))
     if "http" in ctx:
-        await ctx["http"].aclose()
+        steps.append(("the HTTP client", ctx["http"].aclose))
     if not ctx.get("shared_connections"):
-        await redis_client.stop()
-        await db.stop()
+        steps += [("the Redis client", redis_client.stop), ("the database pool", db.stop)]
+    await shutdown_steps.in_turn(*steps)
 
 
 def _payout_id(args: tuple, kwargs: dict) -> str | None:

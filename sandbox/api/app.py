@@ -24,6 +24,7 @@ from sandbox.api.openapi_links import add_links
 from sandbox.auth import cache as auth_cache
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import heap
+from sandbox.core import shutdown as shutdown_steps
 from sandbox.core.problem_answers import exception_handler, on_problem
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
@@ -171,12 +172,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         flusher.start()
 
     async def shutdown() -> None:
-        await flusher.stop()
-        await writer.WRITER.close()
-        await rate_limiter.close()
-        await auth_cache.CACHE.stop()
-        await redis_client.stop()
-        await db.stop()
+        await shutdown_steps.in_turn(
+            ("the last metrics flush", flusher.stop),
+            ("the request log's last writes", writer.WRITER.close),
+            ("the rate limiter's connections", rate_limiter.close),
+            ("the auth cache's listener", auth_cache.CACHE.stop),
+            ("the Redis client", redis_client.stop),
+            ("the database pool", db.stop),
+        )
 
     rate_limiter = RateLimitMiddleware(settings.rate_limit)
     public = Router(path=API_PREFIX, route_handlers=[HealthController], security=[])

@@ -383,7 +383,9 @@ async def test_postmaster_frozen_new_connections_give_up(services):
     60 s asyncpg allows by default."""
     api, merchant_id = await services.new_merchant()
     async with api:
-        await services.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        # With a timeout, pg_terminate_backend waits for each session to end: without one it
+        # only signals, and on a busy machine a request could still find its session alive.
+        await services.sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
         load = Load(api)
         services.freeze_postmaster(True)
@@ -448,7 +450,8 @@ def test_outcomes_checker_can_fail():
 def test_every_process_stops_cleanly_after_the_faults(services):
     """SIGTERM after all the faults above: each process exits within seconds. A pool
     connection leaked by a fault makes the pool's close() wait for it forever (seen: the
-    API and the IPN hanging in "Waiting for application shutdown")."""
+    API and the IPN hanging in "Waiting for application shutdown"); it is now terminated
+    after a deadline and named in the log (sandbox/db.py), which this test reads."""
     stopping = {name: services.procs.pop(name) for name in list(services.procs)}
     for proc in stopping.values():
         proc.send_signal(signal.SIGTERM)
@@ -462,3 +465,8 @@ def test_every_process_stops_cleanly_after_the_faults(services):
             proc.wait()
     assert not hung, f"{hung} did not stop within 15 s of SIGTERM; the tail of the first log:\n" + \
         services.log(hung[0])[-3000:]
+    # A step that overran its deadline (a leaked pool connection, a flush that never
+    # returned) no longer hangs the process; its log line names it, and it is still a fault.
+    overran = [line for name in stopping for line in services.log(name).splitlines()
+               if "did not finish within" in line or "database pool: connections still in use" in line]
+    assert not overran, "\n".join(overran)

@@ -67,3 +67,33 @@ async def test_a_begin_that_never_completes_gives_the_connection_back(one_connec
             return await db.fetchval("SELECT 1")
 
     assert await asyncio.wait_for(next_request(), 10) == 1
+
+
+async def test_closing_the_pool_terminates_a_leaked_connection_and_says_so(servers, monkeypatch, caplog):
+    """A connection nobody gives back (a leak) made the pool's close() wait for ever, so the
+    process never ended on SIGTERM. Now the close gives up after its deadline, terminates
+    the connection and names it in the log."""
+    database_url, _ = servers
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    saved, DB.pool = DB.pool, pool
+    monkeypatch.setattr(db, "CLOSE_TIMEOUT_S", 0.5)
+    try:
+        leaked = await pool.acquire()  # and never released
+        backend = leaked.get_server_pid()
+        started = time.monotonic()
+        with caplog.at_level("ERROR", logger="sandbox.db"):
+            await asyncio.wait_for(db.stop(), 10)
+        assert time.monotonic() - started < 5
+        assert "connections still in use 0.5 s into its close, terminated: 1 [closed=False" in caplog.text
+        # Its server process ends too: the connection was closed, not abandoned.
+        check = await asyncpg.connect(database_url)
+        try:
+            deadline = time.monotonic() + 10
+            while await check.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend):
+                assert time.monotonic() < deadline, "the leaked connection's backend is still there"
+                await asyncio.sleep(0.02)
+        finally:
+            await check.close()
+    finally:
+        DB.pool = saved
+        pool.terminate()

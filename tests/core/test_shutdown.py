@@ -1,0 +1,30 @@
+"""A server's shutdown steps: one that never returns is named in the log and left behind,
+and the steps after it still run (uvicorn would otherwise wait on it for ever)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sandbox.core import shutdown
+
+
+async def test_a_step_that_hangs_or_fails_is_named_and_the_next_steps_run(caplog):
+    ran = []
+
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    async def fails() -> None:
+        raise ConnectionError("gone")
+
+    async def closes() -> None:
+        ran.append("closed")
+
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="sandbox.shutdown"):
+        await shutdown.in_turn(("the flush", hangs), ("the client", fails), ("the pool", closes), deadline_s=0.2)
+    assert ran == ["closed"]
+    assert time.monotonic() - started < 5
+    assert "shutdown: the flush did not finish within 0.2 s; went on without it" in caplog.text
+    assert "shutdown: the client failed (ConnectionError: gone)" in caplog.text
