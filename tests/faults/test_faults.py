@@ -29,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 import pytest
 
@@ -383,16 +384,25 @@ async def test_postmaster_frozen_new_connections_give_up(services):
     60 s asyncpg allows by default."""
     api, merchant_id = await services.new_merchant()
     async with api:
-        # With a timeout, pg_terminate_backend waits for each session to end: without one it
-        # only signals, and on a busy machine a request could still find its session alive.
-        await services.sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-                           " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
         load = Load(api)
+        # The postmaster is frozen first and the sessions ended after: the other way round, a
+        # pool that lost its connection opened a new one at once (asyncpg keeps its minimum),
+        # and on a busy machine it was open before the freeze (seen: both requests 201).
+        admin = await asyncpg.connect(services.database_url)
         services.freeze_postmaster(True)
         try:
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            # Each session leaves pg_stat_activity as it exits (no postmaster needed for that).
+            deadline = time.monotonic() + 10
+            while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                                       " AND pid <> pg_backend_pid()"):
+                assert time.monotonic() < deadline, "the terminated sessions did not end"
+                await asyncio.sleep(0.02)
             outcomes = await asyncio.gather(load.send(), load.send())
         finally:
             services.freeze_postmaster(False)
+            await admin.close()
         assert_201_or_503(list(outcomes))
         assert any(o.status == 503 for o in outcomes), outcomes
         ids = await replay_all(load)
