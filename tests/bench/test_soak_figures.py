@@ -72,3 +72,32 @@ def test_the_report_leads_with_the_delivery_clients_three_figures() -> None:
     result["goals"] = report.judge(soak.GOALS, soak._figures(result))
     assert ("  client        httpx: 0.8 ms of machine CPU a delivery and 2000.0 deliveries/s while "
             "draining; worst minute's POST p99 85.5 ms") in soak.render(result).splitlines()
+
+
+def test_a_soak_without_wrk_says_so_before_starting_anything(tmp_path) -> None:
+    """The soak paces its load with wrk even when given --rate: without wrk it stops at once
+    with one line, not with a traceback after the stack has started."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sandbox.cli", "bench", "--soak", "1", "--rate", "10"],
+                          env={**os.environ, "PATH": str(tmp_path)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.startswith("sandbox bench --soak: wrk not found"), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+
+
+def test_a_soak_whose_worker_kept_up_says_so_rather_than_failing_the_cpu_goal() -> None:
+    rss = {"start": {"api": 100.0, "worker": 60.0}, "end": {"api": 100.0, "worker": 60.0}}
+    result = {**_result([40.0], rss, (0, 0)), "minutes": 1, "merchants": 50, "webhook_client": "aiohttp",
+              "peak_per_s": None, "target_per_s": 200.0, "sent": 12_000, "p50_ms_by_minute": [5.0],
+              "rss_growth_mb": {"api": 0.0, "worker": 0.0}, "webhook_deliveries": {"succeeded": 42_000},
+              "left_after_drain": {"payouts_unsettled": 0, "deliveries_pending": 0, "drain_s": 0.1},
+              "processes_alive": {"api": True, "worker": True}, "ledger_invariant": "holds"}
+    result["delivery_rates"]["done_while_loading"] = 700.0
+    result["goals"] = report.judge(soak.GOALS, soak._figures(result))
+    lines = soak.render(result).splitlines()
+    assert ("  client        aiohttp: kept up while loading, nothing left to drain; worst minute's POST p99 "
+            "40.0 ms") in lines
+    assert any(line.startswith("    no data  machine CPU per webhook delivery") for line in lines), lines

@@ -20,8 +20,11 @@ def judge(goals: list[Goal] | tuple[Goal, ...], figures: dict) -> list[dict]:
 def goal_lines(goals: list[dict], width: int = 52) -> list[str]:
     lines = []
     for g in goals:
+        # A goal without its figure (a soak whose worker kept up has no drain to measure) is
+        # not met, but it did not fail either: said apart.
+        verdict = "met    " if g["met"] else "no data" if g["value"] is None else "NOT met"
         value = "n/a" if g["value"] is None else f"{g['value']:g}"
-        lines.append(f"    {'met    ' if g['met'] else 'NOT met'}  {g['goal']:<{width}} {g['figure']} = {value}")
+        lines.append(f"    {verdict}  {g['goal']:<{width}} {g['figure']} = {value}")
     return lines
 
 
