@@ -13,7 +13,6 @@ from litestar import Litestar, Request, get, post
 from litestar.openapi import OpenAPIConfig
 
 from sandbox import db, redis_client
-from sandbox.core import shutdown as shutdown_steps
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed
 from sandbox.core.problem_answers import exception_handler
 from sandbox.core.types import whole
@@ -25,6 +24,7 @@ from sandbox.payouts.model.failures import FailureCodeName
 from sandbox.rail import client as rail
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
+from sandbox.runtime import shutdown as shutdown_steps
 from sandbox.settings import Settings, get_settings
 
 MAX_BODY = 64 * 1024

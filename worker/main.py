@@ -69,7 +69,7 @@ async def startup(ctx: dict) -> None:
 
 async def shutdown(ctx: dict) -> None:
     from sandbox import db
-    from sandbox.core import shutdown as shutdown_steps
+    from sandbox.runtime import shutdown as shutdown_steps
     from worker import webhooks
 
     steps = [("the webhook senders", lambda: webhooks.shutdown(ctx))]

@@ -24,7 +24,6 @@ from sandbox.api.openapi_links import add_links
 from sandbox.auth import cache as auth_cache
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import heap
-from sandbox.core import shutdown as shutdown_steps
 from sandbox.core.problem_answers import exception_handler, on_problem
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
@@ -45,6 +44,7 @@ from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
+from sandbox.runtime import shutdown as shutdown_steps
 from sandbox.scenarios.controllers import ScenarioController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController

@@ -461,7 +461,7 @@ def test_every_process_stops_cleanly_after_the_faults(services):
     """SIGTERM after all the faults above: each process exits within seconds. A pool
     connection leaked by a fault makes the pool's close() wait for it forever (seen: the
     API and the IPN hanging in "Waiting for application shutdown"); it is now terminated
-    after a deadline and named in the log (sandbox/db.py), which this test reads."""
+    after a deadline and named in the log (sandbox/db.py, sandbox/runtime/shutdown.py), which this test reads."""
     stopping = {name: services.procs.pop(name) for name in list(services.procs)}
     for proc in stopping.values():
         proc.send_signal(signal.SIGTERM)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sandbox.core import shutdown
+from sandbox.runtime import shutdown
 
 
 async def test_a_step_that_hangs_or_fails_is_named_and_the_next_steps_run(caplog):
