@@ -26,13 +26,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
 import httpx
 import pytest
 
+from tests.helpers import wait_for
 from tests.process.services import Services, running_services, wait_all_final
 
 RECOVERED_S = 20.0  # every payout final, after PostgreSQL or Redis is back
@@ -54,18 +55,6 @@ def services():
 def payout_body(suffix: str = "0001") -> dict:
     account = f"{secrets.randbelow(10**10):010d}{suffix}"
     return {"amount": "1.00", "destination": {"type": "bank", "bank_code": "HBL", "account_number": account}}
-
-
-async def eventually(check: Callable[[], Awaitable[object]], timeout: float, what: str):
-    """Poll an async condition until it is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -195,7 +184,7 @@ async def test_api_killed_during_a_burst_then_every_key_converges(services):
                 await load.send(key)
 
         burst = asyncio.gather(*[one(k) for k in keys])
-        await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 30), 60, "30 payouts created")
+        await wait_for(lambda: asyncio.sleep(0, load.created_since(0) >= 30), 60, what="30 payouts created")
         await asyncio.to_thread(services.kill, "api", signal.SIGKILL)
         await burst
         cut = [o for o in load.outcomes if o.status is None]
@@ -230,7 +219,7 @@ async def finish_waiting(services: Services, api: httpx.AsyncClient, waiting: Lo
             "SELECT count(*) AS n FROM payout WHERE id = ANY($1) AND psp_reference IS NOT NULL", ids)
         return rows[0]["n"] == len(ids)
 
-    await eventually(all_at_the_bank, RECOVERED_S, "the waiting payouts to reach the bank")
+    await wait_for(all_at_the_bank, RECOVERED_S, what="the waiting payouts to reach the bank")
     for payout_id in ids:
         r = await api.post(f"/sandbox/payouts/{payout_id}/simulate", json={"status": "success"},
                            headers={"X-Idempotency-Key": secrets.token_hex(8)})
@@ -240,7 +229,7 @@ async def finish_waiting(services: Services, api: httpx.AsyncClient, waiting: Lo
         rows = await services.sql("SELECT count(*) AS n FROM payout WHERE id = ANY($1) AND status = 'success'", ids)
         return rows[0]["n"] == len(ids)
 
-    await eventually(all_success, 30, "the waiting payouts to succeed")
+    await wait_for(all_success, 30, what="the waiting payouts to succeed")
 
 
 async def outage(services: Services, receiver: Receiver, api: httpx.AsyncClient, merchant_id: str, load: Load,
@@ -259,23 +248,23 @@ async def outage(services: Services, receiver: Receiver, api: httpx.AsyncClient,
     for _ in range(3):
         assert (await waiting.send()).status == 201
     load.start()
-    await eventually(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, "payouts before the outage")
+    await wait_for(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, what="payouts before the outage")
 
     await asyncio.to_thread(stop)
     down_at = time.monotonic()
-    _, body = await eventually(lambda: ready_when(services, lambda s, b: s == 503), 15, "/ready to say 503")
+    _, body = await wait_for(lambda: ready_when(services, lambda s, b: s == 503), 15, what="/ready to say 503")
     assert body[server].startswith("down") and body[other] == "ok", body
-    await eventually(lambda: asyncio.sleep(0, len(load.since(down_at)) >= min_during), 30,
-                     "requests during the outage")
+    await wait_for(lambda: asyncio.sleep(0, len(load.since(down_at)) >= min_during), 30,
+                   what="requests during the outage")
     if worker_notices:  # the worker met the outage (and, checked below, lived through it)
-        await eventually(lambda: asyncio.sleep(0, worker_notices in services.log("worker0")), 15,
-                         f"the worker to log {worker_notices!r}")
+        await wait_for(lambda: asyncio.sleep(0, worker_notices in services.log("worker0")), 15,
+                       what=f"the worker to log {worker_notices!r}")
     during = load.since(down_at)
 
     await asyncio.to_thread(start)
     up_at = time.monotonic()
-    await eventually(lambda: ready_when(services, lambda s, b: s == 200), 30, "/ready to say 200 again")
-    await eventually(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30, "payouts after the outage")
+    await wait_for(lambda: ready_when(services, lambda s, b: s == 200), 30, what="/ready to say 200 again")
+    await wait_for(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30, what="payouts after the outage")
     recovered_at = time.monotonic()
     await load.stop()
     assert_201_or_503(load.outcomes)
@@ -300,7 +289,7 @@ async def outage(services: Services, receiver: Receiver, api: httpx.AsyncClient,
         return rows and {r["id"] for r in rows} <= receiver.received
 
     # Events written before, during and after the outage all reach the endpoint.
-    await eventually(all_delivered, 60, "every payout event delivered to the endpoint")
+    await wait_for(all_delivered, 60, what="every payout event delivered to the endpoint")
     assert_same_processes(services, before)
     return during
 
@@ -394,11 +383,9 @@ async def test_postmaster_frozen_new_connections_give_up(services):
             await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                                 " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
             # Each session leaves pg_stat_activity as it exits (no postmaster needed for that).
-            deadline = time.monotonic() + 10
-            while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                                       " AND pid <> pg_backend_pid()"):
-                assert time.monotonic() < deadline, "the terminated sessions did not end"
-                await asyncio.sleep(0.02)
+            await wait_for(lambda: admin.fetchval("SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type"
+                                                  " = 'client backend' AND pid <> pg_backend_pid()"),
+                           10, what="the terminated sessions to end")
             outcomes = await asyncio.gather(load.send(), load.send())
         finally:
             services.freeze_postmaster(False)
@@ -437,7 +424,7 @@ async def test_postgres_frozen_whole_answers_503_in_time_then_recovers(services)
         assert plain.json()["code"] == "unavailable"
         assert status == 503 and body["postgres"].startswith("down") and body["redis"] == "ok", body
         assert ready_took < 3.0, f"/ready took {ready_took:.1f}s"
-        await eventually(lambda: ready_when(services, lambda s, _: s == 200), 30, "/ready 200 after the thaw")
+        await wait_for(lambda: ready_when(services, lambda s, _: s == 200), 30, what="/ready 200 after the thaw")
         for _ in range(3):  # every pooled connection, not only one, serves again
             assert (await load.send()).status == 201
         ids = await replay_all(load)

@@ -16,6 +16,7 @@ import pytest
 
 from sandbox import db
 from sandbox.piccolo_conf import DB
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -88,10 +89,8 @@ async def test_closing_the_pool_terminates_a_leaked_connection_and_says_so(serve
         # Its server process ends too: the connection was closed, not abandoned.
         check = await asyncpg.connect(database_url)
         try:
-            deadline = time.monotonic() + 10
-            while await check.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend):
-                assert time.monotonic() < deadline, "the leaked connection's backend is still there"
-                await asyncio.sleep(0.02)
+            await wait_for(lambda: check.fetchval("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $1", backend),
+                           10, what="the leaked connection's backend to end")
         finally:
             await check.close()
     finally:
