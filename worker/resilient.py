@@ -4,12 +4,15 @@ arq's poll loop lets any Redis error escape: one failed ZRANGEBYSCORE or heartbe
 Redis restarts ends `Worker.main`, and `sandbox worker` exits (seen in the Redis restart
 fault test). Here a Redis connection error costs one poll: the loop backs off, keeps
 polling, and picks up where it was once Redis answers. Jobs in flight finish against
-PostgreSQL; anything a lost job left undone is found by the sweepers."""
+PostgreSQL; anything a lost job left undone is found by the sweepers.
+
+It also hears a stop signal at any moment: see `main`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 import redis.exceptions
 from arq.constants import in_progress_key_prefix
@@ -29,6 +32,23 @@ _FINISHING = {"Worker.finish_job", "Worker.finish_failed_job"}
 class ResilientWorker(Worker):
     _down_polls = 0
     _stopped_picking: asyncio.Event | None = None
+
+    def __init__(self, *args, handle_signals: bool = True, **kwargs) -> None:
+        super().__init__(*args, handle_signals=False, **kwargs)
+        self._handle_signals = handle_signals  # arq's `close` reads it
+
+    async def main(self) -> None:
+        """arq adds its SIGINT and SIGTERM handlers to the loop when the worker is built,
+        before the loop runs. uvloop drops a signal that arrives while its loop is not
+        running: it hears them through a pipe it opens only when the loop starts. A worker
+        told to stop in that moment (`sandbox up` stopped or killed just after it said
+        ready, `docker stop` just after the start) then ran on and polled for ever. Added
+        here, with the loop running; a signal before that has its default effect and ends
+        the process, which has taken no job yet."""
+        if self._handle_signals:
+            self._add_signal_handler(signal.SIGINT, self.handle_sig)
+            self._add_signal_handler(signal.SIGTERM, self.handle_sig)
+        await super().main()
 
     async def _poll_iteration(self) -> None:
         try:

@@ -70,9 +70,19 @@ def _serve_forked(config) -> int:
 def _end_with(parent: int) -> None:
     """In a forked API process: die with the process that forked it. Killed alone (kill -9,
     the OOM killer), the supervisor would leave its processes serving on the port, and the
-    one `sandbox up` starts in its place could not bind it."""
+    one `sandbox up` starts in its place could not bind it.
+
+    And hear a stop signal as a new process would: the fork copied the supervisor's
+    handlers, which only queue a signal for the supervisor's own loop, so a SIGTERM that
+    came before uvicorn's server put in its own (`sandbox up` stopping just after the
+    start) was queued where nothing reads it, and the process served on while its
+    supervisor waited for it for ever."""
+    from uvicorn.supervisors.multiprocess import SIGNALS
+
     from sandbox.runtime.embedded import _die_with_parent
 
+    for sig in SIGNALS:
+        signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
     _die_with_parent(signal.SIGKILL)
     if os.getppid() != parent:  # it died before the line above
         os._exit(1)

@@ -182,7 +182,11 @@ def test_sigkill_takes_the_children_along(second_run):
     stays for the next run to reuse or stop."""
     others = [c for c, cmdline in second_run.children_before_kill if "postgres" not in cmdline]
     assert len(others) >= 2, second_run.children_before_kill  # the API and redis-server
-    wait_until(lambda: not any(alive(c) for c in others), 30, "the children of a killed `up` to exit")
+    try:
+        wait_until(lambda: not any(alive(c) for c in others), 30, "the children of a killed `up` to exit")
+    except AssertionError as exc:
+        left = [f"{cmdline} ({c.status()})" for c, cmdline in second_run.children_before_kill if alive(c)]
+        raise AssertionError(f"{exc}; still running: {left}\n{second_run.output()}") from None
 
 
 def test_fresh_starts_clean_and_stops_what_a_killed_run_left(second_run, fresh_run):
