@@ -16,11 +16,12 @@ def test_a_drain_that_timed_out_counts_only_what_it_finished() -> None:
 
 
 def _result(p99s: list[float], rss: dict, behind: tuple[int, int], drained_per_s: float | None = None,
-            drain_cores: float = 1.6) -> dict:
+            drain_cores: float = 1.6, drain_s: float = 20.0) -> dict:
     return {"achieved_per_s": 200.0, "errors": 0, "p99_ms_by_minute": p99s, "rss_mb": rss,
             "delivery_rates": {"made_while_loading": 700.0, "done_while_draining": drained_per_s},
             "cpu_cores": {"drain": {"worker": 0.9, "postgres": 0.6, "machine": drain_cores}},
-            "behind_at_end": {"payouts_unsettled": behind[0], "deliveries_pending": behind[1]}}
+            "behind_at_end": {"payouts_unsettled": behind[0], "deliveries_pending": behind[1]},
+            "left_after_drain": {"payouts_unsettled": 0, "deliveries_pending": 0, "drain_s": drain_s}}
 
 
 def test_the_goals_say_which_part_of_the_soak_did_not_hold() -> None:
@@ -66,7 +67,6 @@ def test_the_report_leads_with_the_delivery_clients_three_figures() -> None:
               "webhook_client": "httpx", "peak_per_s": None, "target_per_s": 200.0, "sent": 24_000,
               "p50_ms_by_minute": [5.0, 6.0], "rss_growth_mb": {"api": 0.0, "worker": 0.0},
               "webhook_deliveries": {"succeeded": 84_000},
-              "left_after_drain": {"payouts_unsettled": 0, "deliveries_pending": 0, "drain_s": 2.0},
               "processes_alive": {"api": True, "worker": True}, "ledger_invariant": "holds"}
     result["delivery_rates"]["done_while_loading"] = 650.0
     result["goals"] = report.judge(soak.GOALS, soak._figures(result))
@@ -93,7 +93,6 @@ def test_a_soak_whose_worker_kept_up_says_so_rather_than_failing_the_cpu_goal() 
     result = {**_result([40.0], rss, (0, 0)), "minutes": 1, "merchants": 50, "webhook_client": "aiohttp",
               "peak_per_s": None, "target_per_s": 200.0, "sent": 12_000, "p50_ms_by_minute": [5.0],
               "rss_growth_mb": {"api": 0.0, "worker": 0.0}, "webhook_deliveries": {"succeeded": 42_000},
-              "left_after_drain": {"payouts_unsettled": 0, "deliveries_pending": 0, "drain_s": 0.1},
               "processes_alive": {"api": True, "worker": True}, "ledger_invariant": "holds"}
     result["delivery_rates"]["done_while_loading"] = 700.0
     result["goals"] = report.judge(soak.GOALS, soak._figures(result))
@@ -101,3 +100,25 @@ def test_a_soak_whose_worker_kept_up_says_so_rather_than_failing_the_cpu_goal() 
     assert ("  client        aiohttp: kept up while loading, nothing left to drain; worst minute's POST p99 "
             "40.0 ms") in lines
     assert any(line.startswith("    no data  machine CPU per webhook delivery") for line in lines), lines
+
+
+def test_a_drain_too_short_to_measure_gives_no_cpu_figure() -> None:
+    """86 deliveries left, drained in 0.8 s while PostgreSQL still wrote what the load left:
+    that is not CPU a delivery (it read 1.84 ms where a 15 s drain read 0.63)."""
+    rss = {"start": {"api": 100.0, "worker": 60.0}, "end": {"api": 100.0, "worker": 60.0}}
+    result = {**_result([40.0], rss, (0, 86), drained_per_s=107.5, drain_cores=0.2, drain_s=0.8), "minutes": 3,
+              "merchants": 50, "webhook_client": "aiohttp", "peak_per_s": None, "target_per_s": 200.0,
+              "sent": 36_000, "p50_ms_by_minute": [5.0], "rss_growth_mb": {"api": 0.0, "worker": 0.0},
+              "webhook_deliveries": {"succeeded": 126_000}, "processes_alive": {"api": True, "worker": True},
+              "ledger_invariant": "holds"}
+    result["delivery_rates"]["done_while_loading"] = 699.5
+    figures = soak._figures(result)
+    assert figures["cpu_ms_per_delivery"] is None
+    result["goals"] = report.judge(soak.GOALS, figures)
+    lines = soak.render(result).splitlines()
+    assert ("  client        aiohttp: kept up nearly: what was left drained in 0.8s, too short to measure CPU a "
+            "delivery (under 5s); worst minute's POST p99 40.0 ms") in lines
+    assert any(line.startswith("    no data  machine CPU per webhook delivery") for line in lines), lines
+    # Five seconds of draining is enough: the figure is given.
+    assert soak._figures({**result, "left_after_drain": {**result["left_after_drain"], "drain_s": 5.0}})[
+        "cpu_ms_per_delivery"] == 1.86
