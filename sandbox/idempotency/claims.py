@@ -160,7 +160,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         without making it, so the request must run the ordinary way: there the key is
         looked up first, and a reused key answers 422 before the input is judged. (A 5xx,
         say the database being down, is answered as it is: never stored, never re-run.)"""
-        claim = KeyClaim(scope, principal.idempotency_scope, key, keys.fingerprint(scope, body))
+        claim = KeyClaim(scope, await keys.scope_of(scope, principal), key, keys.fingerprint(scope, body))
         state = scope.setdefault("state", {})
         in_statement.hand_over(state, claim)
         capture = Capture()
@@ -188,7 +188,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
     async def _handle(self, scope: HTTPScope, receive: Receive, send: Send, next_app: ASGIApp, principal, key: str,
                       body: Body) -> None:
         request_hash = keys.fingerprint(scope, body)
-        scope_id = principal.idempotency_scope
+        scope_id = await keys.scope_of(scope, principal)
 
         capture = Capture()
         outcome = "fresh"

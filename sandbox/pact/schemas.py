@@ -19,7 +19,9 @@ class StateChange(msgspec.Struct):
 
     state: Annotated[str, msgspec.Meta(max_length=200)]
     params: Params = {}
-    action: Literal["setup", "teardown"] = "setup"
+    # "check": the sandbox's own (sandbox pact verify asks it first): the params judged,
+    # nothing made.
+    action: Literal["setup", "teardown", "check"] = "setup"
 
 
 class ProviderState(msgspec.Struct):
@@ -32,6 +34,8 @@ class MessageRequest(msgspec.Struct, rename="camel"):
 
     description: Annotated[str, msgspec.Meta(max_length=500)]
     provider_states: list[ProviderState] = []
+    # The sandbox's own (sandbox pact verify asks it first): the message judged, nothing made.
+    check: bool = False
 
 
 # --- each state's params --------------------------------------------------------------

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.helpers import Api
+from tests.pact.conftest import raw_post
 
 STATES = "/api/v1/sandbox/pact/states"
 
@@ -57,6 +58,25 @@ async def test_a_payout_on_the_merchants_own_scenario(pact, stack):
         payout = (await api.get(f"/payouts/{values['payoutId']}")).json()
     assert (payout["scenario"], payout["status"], payout["failure_code"]) == \
         ("pact_slow_fail", "failed", "account_frozen")
+
+
+async def test_an_approve_with_a_fixed_key_reruns_against_fresh_states(pact, stack):
+    """A pact's approve interaction sends the same idempotency key every verification: an
+    admin's keys are kept per merchant, and each run's state is a fresh merchant."""
+    for _ in range(2):
+        values = await setup(pact, "a payout in review")
+        async with Api(stack.base_url, values["adminKey"]) as admin:
+            r = await admin.post(f"/admin/payouts/{values['payoutId']}/approve", {"reason": "pact"},
+                                 idem="pact-approve-1")
+        assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    # Within one merchant the key still means one approval: another payout of it is a 422.
+    async with Api(stack.base_url, values["apiKey"]) as api:
+        other = (await api.post("/payouts", {"amount": "150000.00", "currency": "PKR", "destination": {
+            "type": "bank", "bank_code": "HBL", "account_number": "12345678900001", "account_title": "A"}})).json()
+    async with Api(stack.base_url, values["adminKey"]) as admin:
+        again = await admin.post(f"/admin/payouts/{other['id']}/approve", {"reason": "pact"},
+                                 idem="pact-approve-1")
+    assert again.status_code == 422 and again.json()["code"] == "idempotency_key_reused", again.text
 
 
 async def test_a_payout_in_review_waits_for_the_admin(pact, stack):
@@ -112,6 +132,60 @@ async def test_bad_params_name_the_param_at_fault_and_make_nothing(pact, databas
     assert problem["errors"][0]["field"] == named and named in problem["detail"], problem
     assert "Known states" in problem["detail"]
     assert await db.fetchval("SELECT count(*) FROM merchant") == merchants
+
+
+async def _counts() -> tuple[int, int, int]:
+    from sandbox import db
+
+    return (await db.fetchval("SELECT count(*) FROM merchant"), await db.fetchval("SELECT count(*) FROM payout"),
+            await db.fetchval("SELECT count(*) FROM webhook_endpoint"))
+
+
+@pytest.mark.parametrize(("state", "params", "named"), [
+    ("a payout", {"amount": "2000.00", "balance": "1000.00"}, "params.balance"),
+    ("a payout in review", {"balance": "5000.00"}, "params.balance"),
+    ("a payout in review", {"amount": "99.00"}, "params.amount"),
+    ("a payout", {"scenario": {"name": "success", "title": "Mine", "steps": [
+        {"status": "processing", "submit": True}, {"status": "success"}]}}, "params.scenario.name"),
+    ("a payout", {"scenario": {"name": "mine", "suffix": "0003", "title": "Mine", "steps": [
+        {"status": "processing", "submit": True}, {"status": "success"}]}}, "params.scenario.suffix"),
+    ("a batch", {"rows": {"success": 0}}, "params.rows.success"),
+    ("a batch", {"rows": {"nope": 1}}, "params.rows.nope"),
+    ("a batch", {"rows": []}, "params.rows"),
+    ("a batch", {"rows": {}}, "params.rows"),
+    ("a batch", {"rows": {"success": 1000000}}, "params.rows"),
+    ("a batch", {"rows": {"success": 700}, "balance": "1000.00"}, "params.balance"),
+    ("a merchant", {"balance": "-5"}, "params.balance"),
+    ("a webhook endpoint", {"url": "https://user:pw@receiver.example/hook"}, "params.url"),
+    ("a webhook endpoint", {"events": ["payout.exploded"]}, "params.events"),
+])
+async def test_every_refusal_names_its_param_and_leaves_nothing(pact, database, state, params, named):
+    """Checked before anything is made: a 400 naming the param, and no merchant, payout or
+    endpoint left behind (a million batch rows are refused on their count, unbuilt)."""
+    before = await _counts()
+    for action in ("check", "setup"):
+        r = await pact.post(STATES, json={"state": state, "params": params, "action": action})
+        assert r.status_code == 400, r.text
+        problem = r.json()
+        assert problem["errors"][0]["field"].startswith(named) and named in problem["detail"], problem
+        assert f"{state!r}" in problem["detail"] and "Known states" in problem["detail"]
+    assert await _counts() == before
+
+
+async def test_a_check_makes_nothing(pact, database):
+    before = await _counts()
+    r = await pact.post(STATES, json={"state": "a payout", "params": {"status": "processing"}, "action": "check"})
+    assert (r.status_code, r.json()) == (200, {})
+    assert await _counts() == before
+
+
+@pytest.mark.parametrize("path", [STATES, "/api/v1/sandbox/pact/messages"])
+async def test_the_pact_routes_take_json_only(pact, database, path):
+    before = await _counts()
+    status, _, problem = await raw_post(pact, path, content='{"state": "a merchant", "description": '
+                                        '"a payout.created webhook"}', headers={"Content-Type": "text/plain"})
+    assert status == 415 and problem["code"] == "unsupported_media_type", problem
+    assert await _counts() == before
 
 
 async def test_teardown_twice_answers_the_same(pact):
