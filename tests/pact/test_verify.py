@@ -88,3 +88,92 @@ async def test_what_cannot_be_verified_exits_2(stack, tmp_path, pact_file):
     code, out = await run(sys.executable, "-m", "sandbox.cli", "pact", "verify", "--url", "http://127.0.0.1:9",
                           "--admin-key", "k", str(pact_file))
     assert code == 2 and "cannot reach the sandbox" in out, out
+
+
+def hand_pact(folder: Path, name: str, interactions: list[dict], version: str = "4.0", key: str = "interactions") \
+        -> Path:
+    """A pact written by hand, as the guide shows one."""
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"consumer": {"name": name}, "provider": {"name": "MyPay"},
+                                "metadata": {"pactSpecification": {"version": version}}, key: interactions}))
+    return path
+
+
+def returned_message(description: str, contents: dict, **extra) -> dict:
+    return {"type": "Asynchronous/Messages", "description": description, "contents": contents,
+            "providerStates": [{"name": "a payout", "params": {"scenario": "failed_account_closed"}}], **extra}
+
+
+async def test_a_message_the_scenario_never_sends_fails_however_loose(stack, tmp_path):
+    """payout.returned under failed_account_closed: no body, the problem's own body, a type
+    matcher on the whole body; each fails, with the sandbox's words everywhere."""
+    pact = hand_pact(tmp_path, "loose", [
+        returned_message("a payout.returned webhook, no body", {}),
+        returned_message("a payout.returned webhook, a problem body", {
+            "contentType": "application/problem+json", "encoded": False, "content": {"status": 400}}),
+        returned_message("a payout.returned webhook, any object", {
+            "contentType": "application/json", "encoded": False, "content": {"status": 400}},
+            matchingRules={"body": {"$": {"combine": "AND", "matchers": [{"match": "type"}]}}}),
+    ])
+    code, out = await verify(stack, str(pact), "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml"))
+    assert code == 1, out
+    assert "0 of 3 interaction(s) verified" in out, out
+    words = "never payout.returned"
+    assert out.count("refused: 400: providerStates: 'a payout' (scenario failed_account_closed") == 3, out
+    assert words in out and "success_then_returned" in out  # what to use instead
+    results = json.loads((tmp_path / "r.json").read_text())[0]
+    assert results["result"] is False
+    assert all(words in i["refused"][0] for i in results["interactionResults"])
+    junit = (tmp_path / "r.xml").read_text()
+    assert 'failures="3"' in junit and junit.count(words) >= 3
+
+
+async def test_a_refused_state_fails_with_its_words(stack, tmp_path):
+    pact = hand_pact(tmp_path, "state", [{
+        "type": "Synchronous/HTTP", "description": "a failed payout",
+        "providerStates": [{"name": "a payout", "params": {"scenario": "success", "status": "failed"}}],
+        "request": {"method": "GET", "path": "/api/v1/payouts/po_1"}, "response": {"status": 200}}])
+    code, out = await verify(stack, str(pact), "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml"))
+    words = "params.status: scenario success never shows 'failed'"
+    assert code == 1 and f"refused: 400: 'a payout': {words}" in out and "Known states" in out, out
+    assert words in json.loads((tmp_path / "r.json").read_text())[0]["interactionResults"][0]["refused"][0]
+    assert words in (tmp_path / "r.xml").read_text()
+
+
+async def test_a_refused_admin_key_and_an_empty_pact_exit_2(stack, tmp_path, pact_file):
+    code, out = await run(sys.executable, "-m", "sandbox.cli", "pact", "verify", "--url", stack.base_url,
+                          "--admin-key", "sk_admin_not_the_key_at_all", str(pact_file))
+    assert code == 2 and "refused the admin key (401" in out and "FAILED" not in out, out
+    empty = hand_pact(tmp_path, "empty", [])
+    code, out = await verify(stack, str(empty))
+    assert code == 2 and "a pact with no interactions" in out, out
+
+
+APPROVE = {
+    "type": "Synchronous/HTTP", "description": "an approval", "providerStates": [{"name": "a payout in review"}],
+    "request": {"method": "POST", "path": "/api/v1/admin/payouts/po_1/approve",
+                "headers": {"X-API-KEY": ["sk_admin_example"], "X-Idempotency-Key": ["approve-42"],
+                            "Content-Type": ["application/json"]},
+                "body": {"contentType": "application/json", "encoded": False, "content": {"reason": "ok"}},
+                "generators": {"path": {"type": "ProviderState",
+                                        "expression": "/api/v1/admin/payouts/${payoutId}/approve"},
+                               "header": {"X-API-KEY": {"type": "ProviderState", "expression": "${adminKey}"}}}},
+    "response": {"status": 200, "body": {"contentType": "application/json", "encoded": False,
+                                         "content": {"status": "pending"}}}}
+
+
+async def test_an_approve_with_a_fixed_key_verifies_again_and_again(stack, tmp_path):
+    pact = hand_pact(tmp_path, "approve", [APPROVE])
+    for _ in range(2):
+        code, out = await verify(stack, str(pact))
+        assert code == 0 and "1 of 1 interaction(s) verified" in out, out
+
+
+async def test_a_v3_message_pact_verifies_as_v4(stack, tmp_path):
+    pact = hand_pact(tmp_path, "v3", [{
+        "description": "a payout.failed webhook", "providerStates": [
+            {"name": "a payout", "params": {"scenario": "failed_account_closed"}}],
+        "contents": {"type": "payout.failed", "data": {"status": "failed", "failure_code": "account_closed"}},
+        "metadata": {"contentType": "application/json"}}], version="3.0.0", key="messages")
+    code, out = await verify(stack, str(pact))
+    assert code == 0 and "1 of 1 interaction(s) verified" in out, out
