@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The consumer's tests record pacts/ with pact-js; then the pacts are verified against a
-# running sandbox twice: with `sandbox pact verify` and with pact-js's own Verifier.
+# running sandbox twice in a row (its approve interaction, with a fixed idempotency key,
+# included): with `sandbox pact verify` and with pact-js's own Verifier. Then never-sent/,
+# message pacts as loose as can be for an event the scenario never sends, must fail in both.
 # Needs `sandbox` on PATH (with its [pact] extra), SANDBOX_URL and SANDBOX_ADMIN_KEY.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,3 +16,18 @@ rm -rf pacts
 node --test --test-reporter=spec --test-reporter-destination=stdout
 sandbox pact verify pacts/ --url "$URL" --junit "$REPORTS/pact-node.xml"
 SANDBOX_URL=$URL node verify.js
+
+# A message the sandbox never sends fails, however loose the expectation, in both verifiers.
+status=0
+sandbox pact verify never-sent/ --url "$URL" >"$REPORTS/never-sent.txt" 2>&1 || status=$?
+if [ "$status" -ne 1 ] || ! grep -q "never payout.returned" "$REPORTS/never-sent.txt"; then
+    cat "$REPORTS/never-sent.txt" >&2
+    echo "sandbox pact verify exited $status on never-sent/, not 1 with the sandbox's words" >&2
+    exit 1
+fi
+if SANDBOX_URL=$URL node verify.js never-sent >"$REPORTS/never-sent-js.txt" 2>&1; then
+    cat "$REPORTS/never-sent-js.txt" >&2
+    echo "pact-js's Verifier passed never-sent/" >&2
+    exit 1
+fi
+echo "never-sent/: failed in sandbox pact verify and in pact-js's Verifier, as it must"

@@ -212,6 +212,8 @@ def junit(results: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace, admin_key: str | None) -> int:
+    import httpx
+
     def cannot(message: str) -> int:
         print(f"sandbox pact verify: {message}", file=sys.stderr)
         return 2
@@ -222,6 +224,12 @@ def run(args: argparse.Namespace, admin_key: str | None) -> int:
         return cannot("pact-python is not installed: pip install 'mypay-sandbox[pact]'")
     if not admin_key:
         return cannot("no admin key: --admin-key, SANDBOX_ADMIN_KEY, or the admin-key file `sandbox up` writes")
+    # Pact's usage statistics are not sent from here (the core would call home otherwise),
+    # and its log lines (and httpx's, of the readiness check and the checks) are left out:
+    # the verifier prints what matters.
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
+    for noisy in ("pact", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         files = pact_files(args.pacts)
         pacts = [read_pact(path) for path in files]
@@ -230,13 +238,9 @@ def run(args: argparse.Namespace, admin_key: str | None) -> int:
         refused = [refusals(args.url, admin_key, pact) for pact in pacts]
     except CannotVerify as exc:
         return cannot(str(exc))
-    # Pact's usage statistics are not sent from here (the core would call home otherwise),
-    # and its log lines (and httpx's, of the readiness check) are left out: the verifier
-    # prints what matters.
-    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-    for noisy in ("pact", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    results = [with_refusals(verify_one(path, args.url, admin_key), said) 
+    except httpx.HTTPError as exc:  # the checks' calls, after the sandbox answered /ready
+        return cannot(f"the sandbox at {args.url} stopped answering: {exc}")
+    results = [with_refusals(verify_one(path, args.url, admin_key), said)
                for path, said in zip(files, refused, strict=True)]
     written = [(args.json, lambda: json.dumps(results, indent=2)), (args.junit, lambda: junit(results))]
     for target, render in written:

@@ -61,6 +61,25 @@ test('an unknown field is a 400 problem', () => pact.addInteraction()
     assert.equal(r.status, 400);
   }));
 
+// An admin's approval of a payout in review, with a fixed idempotency key: the state hands
+// out the admin key (`adminKey`), and the sandbox keeps an admin's idempotency keys per
+// merchant, so each verification's fresh state takes the key anew (run.sh verifies twice).
+test('a payout in review is approved: 200, pending', () => pact.addInteraction()
+  .given('a payout in review')
+  .uponReceiving('an approval of a payout in review')
+  .withRequest('POST', fromProviderState('/api/v1/admin/payouts/${payoutId}/approve',
+    '/api/v1/admin/payouts/po_123/approve'), (b) => b
+    .headers({ 'X-API-KEY': fromProviderState('${adminKey}', 'sk_admin_example'), 'X-Idempotency-Key': 'approve-42' })
+    .jsonBody({ reason: 'documents checked' }))
+  .willRespondWith(200, (b) => b.jsonBody({ id: like('po_123'), status: 'pending' }))
+  .executeTest(async (server) => {
+    const r = await fetch(`${server.url}/api/v1/admin/payouts/po_123/approve`, {
+      method: 'POST', body: JSON.stringify({ reason: 'documents checked' }),
+      headers: { 'Content-Type': 'application/json', 'X-API-KEY': 'sk_admin_example', 'X-Idempotency-Key': 'approve-42' },
+    });
+    assert.equal((await r.json()).status, 'pending');
+  }));
+
 test('the payout.failed webhook is handled', () => pact.addAsynchronousInteraction()
   .given('a payout', { scenario: 'failed_account_closed' })
   .expectsToReceive('a payout.failed webhook', (b) => b.withJSONContent({
