@@ -7,10 +7,12 @@ The interaction's description names the event by its type (`a payout.failed webh
 Its provider state means what it means on the states route, defaults included: `a payout`
 (scenario `success`, at its path's end unless `status` says otherwise) or `a payout in
 review`; the payout it makes must have sent the event by the status it stands at, or the
-message is refused before anything is made. With no state, the description may name a
-built-in scenario; else the first built-in whose path shows the status is walked to it
-(`payout.created`: the default scenario; `payout.in_review` and `payout.pending`: at the
-review threshold, `pending` after an admin's approval, the only way a payout sends it).
+message is refused before anything is made. A built-in scenario named in the description
+(`a payout.returned webhook in success_then_returned`) is the scenario when the state
+names none, as it was before states meant the same here. With no state, the first
+built-in whose path shows the status is walked to it (`payout.created`: the default
+scenario; `payout.in_review` and `payout.pending`: at the review threshold, `pending`
+after an admin's approval, the only way a payout sends it).
 
 A refused message is a failed interaction whatever the verifier: see `REFUSAL_HEADERS`."""
 
@@ -66,13 +68,18 @@ def _event_type(description: str) -> str:
     return named[0]
 
 
+def _named_scenario(description: str) -> str | None:
+    words = _TYPE.sub(" ", description)  # `payout.on_hold` names an event, not the scenario on_hold
+    named = [n for n in scenarios.SCENARIO_NAMES if re.search(rf"\b{re.escape(n)}\b", words)]
+    return max(named, key=len) if named else None  # `failed_account_closed` over a shorter name inside it
+
+
 def _stateless_plan(description: str, status: str) -> provider_states.PayoutPlan:
     """The payout a message with no provider state asks for, by its description."""
     table = scenarios.table()
-    named = [n for n in scenarios.SCENARIO_NAMES if re.search(rf"\b{re.escape(n)}\b", description)]
     params: dict[str, Any] = {}
-    if named:
-        params["scenario"] = max(named, key=len)  # `failed_account_closed` over a shorter name inside it
+    if named := _named_scenario(description):
+        params["scenario"] = named
     elif status in ("created", states.IN_REVIEW, states.PENDING):  # where every payout starts
         params["scenario"] = table.default
     else:
@@ -96,7 +103,10 @@ async def plan(request: schemas.MessageRequest) -> tuple[provider_states.PayoutP
     first; raises a 400 (MessageRefused, StateRefused) and makes nothing."""
     event_type = _event_type(request.description)
     status = event_type.split(".", 1)[1]
-    plans = [await provider_states.check(s.name, dict(s.params)) for s in request.provider_states]
+    named = _named_scenario(request.description)
+    plans = [await provider_states.check(s.name, {"scenario": named, **s.params}
+                                         if s.name == "a payout" and named else dict(s.params))
+             for s in request.provider_states]
     payout_plans = [p for p in plans if isinstance(p, provider_states.PayoutPlan)]
     if request.provider_states and not payout_plans:
         raise _refuse(f"{event_type} is a payout's event, and no payout is made by the interaction's state "

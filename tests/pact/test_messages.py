@@ -176,3 +176,8 @@ async def test_every_state_and_event_through_both_routes(pact, database, provide
         else:
             problem = await refused(pact, f"a {event} webhook", *provider_states)
             assert event in problem["detail"], problem
+
+
+async def test_a_scenario_named_in_the_description_when_the_state_names_none(pact):
+    body, _ = await message(pact, "a payout.returned webhook in success_then_returned", {"name": "a payout"})
+    assert (body["data"]["scenario"], body["data"]["status"]) == ("success_then_returned", "returned")
