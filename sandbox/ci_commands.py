@@ -15,6 +15,7 @@ import argparse
 import re
 import sys
 
+from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
 from sandbox.runtime.up import ADMIN_KEY_FILE, fail, local_url, say
 from sandbox.settings import SettingError, get_settings
 
@@ -288,9 +289,8 @@ def add_commands(sub) -> None:
                       help="a merchant's API key (repeatable; SANDBOX_GATE_KEYS adds comma-separated ones)")
     add_url(gate)
     gate.add_argument("--require-coverage", metavar="all|NAME,...",
-                      help="the merchant's payouts reached the end of these scenarios (all: every one in the "
-                           "table) or took these operator paths (simulate, reinitiate, cancel, approve, reject, "
-                           "release)")
+                      help=f"the merchant's payouts reached the end of these scenarios or took these operator "
+                           f"paths ({', '.join(OPERATOR_PATHS)}); {EVERY_SCENARIO}: {EVERY_SCENARIO_MEANS}")
     gate.add_argument("--require-safe-retries", action="store_true",
                       help="a fault after commit was recovered, and no payout was made twice after one")
     gate.add_argument("--audit-endpoint", metavar="ID", type=_endpoint,

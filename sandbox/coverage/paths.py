@@ -8,13 +8,6 @@ from collections import Counter
 
 from sandbox.payouts.model import scenarios, states
 
-OPERATOR_PATHS = ("simulate", "reinitiate", "cancel", "approve", "reject", "release")
-EVERY_SCENARIO = "all"  # what a coverage requirement names for every scenario of the table
-RESERVED_NAMES = (*OPERATOR_PATHS, EVERY_SCENARIO)
-"""Words a requirement (`--require-coverage`, the gate) reads as an operator path or as
-every scenario, so no scenario of a merchant's may be named one: `release` must mean a
-payout was released, never a scenario that happens to be called so."""
-
 # Which status change each operator action leaves in a payout's status history (looked up by
 # the history's plain strings, which a StrEnum member equals).
 _BY_MOVE: dict[tuple[str, str], str] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sandbox.coverage import words
+
 
 def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     """Lines of a plain-text table under a title, columns padded to their widest cell."""
@@ -16,18 +18,19 @@ def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> list[str]:
 
 
 def render(coverage: dict) -> str:
-    """Tick what was exercised; a scenario counts once a payout reached its end."""
-    def mark(n: int) -> str:
-        return "yes" if n else "NO"
+    """Tick what was exercised; a scenario counts once a payout reached its end, and one
+    that did not says so as the gate does: never started, or where its payouts stopped."""
+    def reached(s: dict) -> str:
+        return "yes" if s["reached_end"] else words.of_scenario([s])
 
     lines = [f"Coverage of merchant {coverage['merchant_id']}"]
     lines += table("Scenarios", ("scenario", "reached end", "payouts", "ended"),
-                    [(s["name"], mark(s["reached_end"]), s["payouts"], s["reached_end"])
-                     for s in coverage["scenarios"]])
+                    [(s["name"], reached(s), s["payouts"], s["reached_end"]) for s in coverage["scenarios"]])
     lines += table("Webhook event types", ("type", "acknowledged (2xx)", "failed attempts"),
                     [(e["type"], e["acknowledged"], e["failed"]) for e in coverage["event_types"]])
     lines += table("Operator paths", ("path", "taken", "times"),
-                    [(p["name"], mark(p["count"]), p["count"]) for p in coverage["operator_paths"]])
+                    [(p["name"], "yes" if p["count"] else words.NEVER_TAKEN, p["count"])
+                     for p in coverage["operator_paths"]])
     lines += table("Error codes received", ("code", "times"),
                     [(e["code"], e["count"]) for e in coverage["error_codes"]])
     lines += table("Faults after commit: what the client did next", ("fault", "injected", "recovered",

@@ -3,8 +3,11 @@ against. Every list names every known item, exercised or not, so a gap is visibl
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
+from sandbox.payouts.model.states import StatusName
 from sandbox.requests.verdict import FaultVerdicts
 
 
@@ -13,6 +16,12 @@ class CoverageScenario(msgspec.Struct):
     title: str
     payouts: int  # payouts that followed this scenario
     reached_end: int  # of those, how many walked its whole path
+    stopped_at: Annotated[list[StatusName], msgspec.Meta(
+        description="Where the payouts that started this scenario and did not reach its end are (or, when a "
+                    "reinitiation moved them to another scenario, were) stopped, each status once, in the state "
+                    "machine's order; empty when every payout that started it reached its end. A scenario no "
+                    "payout started has `payouts` 0: coverage and the gate say \"never started\" of it, and "
+                    "\"started, stopped at `processing`\" of one listed here")]
 
 
 class CoverageEventType(msgspec.Struct):

@@ -1,18 +1,20 @@
 """Coverage of one merchant, read from the rows the sandbox writes anyway: the payouts'
-events (scenarios walked), their status history (operator actions), the rail's notifications (simulate),
-webhook attempts (event types acknowledged or failed). Only error codes need a table of
-their own, `merchant_error_count`, upserted after each problem response."""
+events and rows (scenarios walked, and where a walk short of its end stopped), their
+status history (operator actions), the rail's notifications (simulate), webhook attempts
+(event types acknowledged or failed). Only error codes need a table of their own,
+`merchant_error_count`, upserted after each problem response."""
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.errors import ApiError
 from sandbox.core.problem_answers import problems_heard
-from sandbox.coverage.paths import OPERATOR_PATHS, operator_moves, reached_end
+from sandbox.coverage.asked import OPERATOR_PATHS
+from sandbox.coverage.paths import operator_moves, reached_end
 from sandbox.coverage.schemas import (
     Coverage,
     CoverageErrorCode,
@@ -20,7 +22,7 @@ from sandbox.coverage.schemas import (
     CoverageOperatorPath,
     CoverageScenario,
 )
-from sandbox.payouts.model import scenarios
+from sandbox.payouts.model import scenarios, states
 from sandbox.payouts.store import own_scenarios
 from sandbox.payouts.store import repository as payout_rows
 from sandbox.requests import verdict
@@ -33,6 +35,9 @@ log = logging.getLogger("sandbox.coverage")
 # last). Each walk comes with the copy of the scenario its payout carries (`script`) when
 # it is the one the payout follows now: a merchant's scenario deleted and made again under
 # the same name with another path leaves the payouts on the old one judged by the old one.
+# A walk was submitted when one of its events shows a psp_reference or, for the walk the
+# payout is on now, its row has one: a submit that changes no status writes no event
+# (`awaiting_ipn` is submitted after its only event, `payout.created`).
 # One row per distinct (scenario, submitted, status sequence, copy): few rows however many
 # payouts.
 _SCENARIO_WALKS_SQL = """
@@ -43,7 +48,8 @@ WITH walked AS (
      WHERE merchant = $1 AND payout_id IS NOT NULL AND type LIKE 'payout.%'
      GROUP BY payout_id, data->>'scenario'
 )
-SELECT w.scenario, w.submitted, w.statuses, coalesce(p.scenario = w.scenario, false) AS follows,
+SELECT w.scenario, w.submitted OR coalesce(p.scenario = w.scenario AND p.psp_reference IS NOT NULL, false)
+       AS submitted, w.statuses, coalesce(p.scenario = w.scenario, false) AS follows,
        CASE WHEN p.scenario = w.scenario THEN p.script END AS script, count(*) AS n
   FROM walked w LEFT JOIN payout p ON p.id = w.payout_id
  GROUP BY 1, 2, 3, 4, 5
@@ -81,12 +87,15 @@ async def of_merchant(merchant_id: str) -> Coverage:
     if gone:
         known += [scenarios.from_script(script) for script in await payout_rows.scripts_of(merchant_id, gone)]
     by_name = {s.name: s for s in known}
+    stopped: dict[str, set[str]] = defaultdict(set)  # where the walks that did not reach the end are
     for row in walks:
         n = row["n"]
         followed[row["scenario"]] += n
         scenario = _walked(row, by_name)
         if scenario is not None and reached_end(scenario, list(row["statuses"]), row["submitted"]):
             ended[row["scenario"]] += n
+        else:
+            stopped[row["scenario"]].add(row["statuses"][-1])
     for statuses, n in await payout_rows.status_histories(merchant_id):
         for name, count in operator_moves(statuses).items():
             operator[name] += count * n
@@ -97,7 +106,8 @@ async def of_merchant(merchant_id: str) -> Coverage:
                             merchant_id)
     return Coverage(
         merchant_id=merchant_id,
-        scenarios=[CoverageScenario(name=s.name, title=s.title, payouts=followed[s.name], reached_end=ended[s.name])
+        scenarios=[CoverageScenario(name=s.name, title=s.title, payouts=followed[s.name], reached_end=ended[s.name],
+                                    stopped_at=[st for st in states.STATUSES if st in stopped[s.name]])
                    for s in known],
         scenarios_reached=[s.name for s in known if ended[s.name]],
         event_types=events,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sandbox.core.errors import FieldError, ImpossibleTimeline
 from sandbox.payouts.model import states
-from sandbox.payouts.model.scenarios import Scenario, Step
+from sandbox.payouts.model.scenarios import RELEASE_MOVES_AT_ONCE, Scenario, Step, release_delay
 from sandbox.scenarios.schemas import ScenarioCreate, StepIn
 
 
@@ -63,6 +63,8 @@ def checked(body: ScenarioCreate) -> Scenario:
         errors = [FieldError("after_release", "only a scenario whose steps end on_hold has steps after release")]
     if not errors and body.after_release:
         errors = _walk(body.after_release, "after_release", states.ON_HOLD, submitted=_submits(body.steps))
+    if not errors and release_delay(body.after_release):
+        errors = [FieldError("after_release[0].after_s", RELEASE_MOVES_AT_ONCE)]
     if errors:
         raise ImpossibleTimeline(f"{errors[0].field}: {errors[0].message}", errors=errors)
     path = [states.PENDING.value]

@@ -60,4 +60,5 @@ class ScenarioCreate(msgspec.Struct, forbid_unknown_fields=True):
     after_release: Annotated[list[StepIn], msgspec.Meta(
         max_length=MAX_STEPS,
         description="Required when a step goes `on_hold` (its last): the steps an admin's release starts,"
-                    " from `on_hold`")] = []
+                    " from `on_hold`. The first is the release's own move, made at once: its `after_s` is 0;"
+                    " each one after it waits its `after_s`")] = []

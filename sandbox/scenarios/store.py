@@ -12,7 +12,7 @@ from sandbox import db
 from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound
-from sandbox.coverage.paths import RESERVED_NAMES
+from sandbox.coverage.asked import RESERVED_NAMES
 from sandbox.payouts.model import scenarios
 from sandbox.payouts.model.scenarios import Scenario
 from sandbox.scenarios import rules

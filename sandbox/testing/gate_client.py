@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
+from sandbox.coverage.asked import EVERY_SCENARIO
 from sandbox.testing import answers
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
 
@@ -24,8 +25,8 @@ def requirements(coverage: str | None, safe_retries: bool, endpoint: str | None)
     """The request body from the options; NothingToJudge when they ask for nothing."""
     required: str | list[str] | None = None
     if coverage is not None:
-        if coverage.strip() == "all":
-            required = "all"
+        if coverage.strip() == EVERY_SCENARIO:
+            required = EVERY_SCENARIO
         else:
             required = [n.strip() for n in coverage.split(",") if n.strip()]
             if not required:

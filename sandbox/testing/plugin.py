@@ -17,7 +17,9 @@ nothing until a test asks for it, so installing the package changes no other sui
 - `mypay_account_number(scenario)`, `mypay_wait_for_status(payout_id, status, timeout)`.
 - `--mypay-require-coverage=all|name,...`: at the end, fail the session unless the
   session's merchants reached the end of every named scenario (or took every named
-  operator path: simulate, reinitiate, cancel, approve, reject, release).
+  operator path: simulate, reinitiate, cancel, approve, reject, release); `all` means
+  what `sandbox.coverage.asked.EVERY_SCENARIO_MEANS` says. The summary says what fell
+  short in the gate's words (never started, started and stopped at a status, never taken).
 - `--mypay-require-safe-retries`: at the end, fail the session unless a fault after commit
   was recovered, and if any merchant's client paid twice after a fault (a request's answer
   lost, held or replaced by a 500 after the payout was made, then another payout to the
@@ -34,11 +36,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
 from sandbox.settings import plugin_env
 from sandbox.testing.client import MypayMerchant, MypaySandbox
 from sandbox.verdicts.schemas import GateRequirement
 
-_MISSING = pytest.StashKey[list[str]]()
+_COVERAGE = pytest.StashKey[GateRequirement]()
 _EMBEDDED = pytest.StashKey[str]()
 _RETRIES = pytest.StashKey[GateRequirement]()
 LAST_REQUESTS = 20  # printed under a failing test
@@ -47,8 +50,8 @@ LAST_REQUESTS = 20  # printed under a failing test
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mypay", "MyPay Sandbox")
     group.addoption("--mypay-require-coverage", metavar="all|NAME,...", default=None,
-                    help="fail the session unless its merchants reached the end of these scenarios "
-                         "(`all`: every scenario) or took these operator paths")
+                    help="fail the session unless its merchants reached the end of these scenarios or took these "
+                         f"operator paths ({', '.join(OPERATOR_PATHS)}); {EVERY_SCENARIO}: {EVERY_SCENARIO_MEANS}")
     group.addoption("--mypay-require-safe-retries", action="store_true", default=False,
                     help="fail the session unless a fault after commit was recovered, and if a client made "
                          "a second payout after a fault instead of retrying with the same idempotency key")
@@ -79,7 +82,7 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
         # Here, not at session finish: the sandbox is still up to answer.
         required = request.config.getoption("--mypay-require-coverage")
         if required:
-            request.config.stash[_MISSING] = _never_exercised(sandbox, required)
+            request.config.stash[_COVERAGE] = _coverage_finding(sandbox, required)
         if request.config.getoption("--mypay-require-safe-retries"):
             request.config.stash[_RETRIES] = _retries_finding(sandbox)
     finally:
@@ -110,12 +113,12 @@ def _verdict(sandbox: MypaySandbox, name: str, **asked) -> GateRequirement:
     return together.requirements[0]
 
 
-def _never_exercised(sandbox: MypaySandbox, required: str) -> list[str]:
+def _coverage_finding(sandbox: MypaySandbox, required: str) -> GateRequirement:
     """What `sandbox gate --require-coverage` would say, judged over the session's merchants
     together."""
-    names = "all" if required.strip() == "all" else [n.strip() for n in required.split(",") if n.strip()]
-    found = _verdict(sandbox, "coverage", require_coverage=names)
-    return found.missing or ([] if found.held else [found.reason])
+    names = EVERY_SCENARIO if required.strip() == EVERY_SCENARIO else [
+        n.strip() for n in required.split(",") if n.strip()]
+    return _verdict(sandbox, "coverage", require_coverage=names)
 
 
 def _retries_finding(sandbox: MypaySandbox) -> GateRequirement:
@@ -130,11 +133,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     required = session.config.getoption("--mypay-require-coverage")
     if not required or session.config.option.collectonly:
         return
-    missing = session.config.stash.get(_MISSING, None)
-    if missing is None:  # no test used the sandbox
-        missing = [f"{required} (no test used mypay_sandbox)"]
-        session.config.stash[_MISSING] = missing
-    if missing and session.exitstatus == pytest.ExitCode.OK:
+    found = session.config.stash.get(_COVERAGE, None)
+    if found is None:  # no test used the sandbox
+        found = GateRequirement(name="coverage", held=False, reason=f"{required}: no test used mypay_sandbox",
+                                missing=[required])
+        session.config.stash[_COVERAGE] = found
+    if not found.held and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -148,13 +152,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line("  " + line, red=True)
     elif retries is not None:
         terminalreporter.write_line(f"mypay safe-retries gate passed: {retries.reason}", green=True)
-    missing = config.stash.get(_MISSING, None)
-    if missing is None:
+    found = config.stash.get(_COVERAGE, None)
+    if found is None:
         return
-    if missing:
-        terminalreporter.write_line(f"mypay coverage gate FAILED; never exercised: {', '.join(missing)}", red=True)
+    if not found.held:
+        terminalreporter.write_line(f"mypay coverage gate FAILED: {found.reason}", red=True)
     else:
-        terminalreporter.write_line("mypay coverage gate passed", green=True)
+        terminalreporter.write_line(f"mypay coverage gate passed: {found.reason}", green=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -6,10 +6,25 @@ from litestar.params import JSONBody
 
 from sandbox.core.error_docs import checks
 from sandbox.core.errors import NotFound
+from sandbox.coverage.asked import EVERY_SCENARIO_MEANS
 from sandbox.idempotency.claims import READ_ONLY
 from sandbox.verdicts import report, service
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
 from sandbox.webhooks.audit import audits
+
+# The judge operation's description in the spec; `all` is said in the words every door says it.
+JUDGE = (
+    "Judges the calling merchant (merchant key) or the merchants named in `merchants` (admin key), each "
+    "on its own (`together: true`: as one integration), on what the body requires: `require_coverage` "
+    f"(`\"all\"`: {EVERY_SCENARIO_MEANS}; or names of scenarios, a merchant's own included, and of operator paths: its "
+    "payouts reached their end, took the path), `require_safe_retries` (a fault after commit was "
+    "recovered, and no payout was made twice after one), `audit_endpoint` (the receiver audit of that "
+    "webhook endpoint, run now, up to about 30 s). Answers `held` and each requirement held or not with "
+    "its reason; with `Accept: application/xml`, the same verdict as JUnit XML, which `sandbox gate "
+    "--junit` writes too. Either way the header `Sandbox-Gate-Held` says `true` or `false`. A request "
+    "that cannot be judged is a 4xx, never a verdict: nothing required (422 `nothing_to_judge`), a name "
+    "the merchant does not know (422 `unknown_requirement`), a merchant or endpoint not found (404)."
+)
 
 
 class GateController(Controller):
@@ -20,24 +35,13 @@ class GateController(Controller):
     # is): no idempotency key. Either role: a merchant key judges its merchant, the admin
     # key the merchants it names.
     @post("", operation_id="judgeIntegration", status_code=200, opt={READ_ONLY: True},
-          summary="The CI verdict: coverage, safe retries, the receiver audit",
+          summary="The CI verdict: coverage, safe retries, the receiver audit", description=JUDGE,
           responses=checks(NotFound, service.NothingToJudge, service.UnknownRequirement, audits.AuditInProgress),
           response_headers=[ResponseHeader(name=report.HELD_HEADER, description="`true` when the verdict held, "
                                            "else `false`: a CI step decides from it and keeps the body",
                                            documentation_only=True)])
     async def judge(self, request: Request, data: JSONBody[GateRequest]) -> Response[GateVerdict]:
-        """Judges the calling merchant (merchant key) or the merchants named in `merchants`
-        (admin key), each on its own (`together: true`: as one integration), on what the
-        body requires: `require_coverage` (`"all"`, every built-in scenario, or names of
-        scenarios, a merchant's own included, and of operator paths: its payouts reached
-        their end), `require_safe_retries` (a fault after commit was recovered, and no
-        payout was made twice after one), `audit_endpoint` (the receiver audit of that
-        webhook endpoint, run now, up to about 30 s). Answers `held` and each requirement
-        held or not with its reason; with `Accept: application/xml`, the same verdict as
-        JUnit XML, which `sandbox gate --junit` writes too. Either way the header
-        `Sandbox-Gate-Held` says `true` or `false`. A request that cannot be judged is a 4xx,
-        never a verdict: nothing required (422 `nothing_to_judge`), a name the merchant
-        does not know (422 `unknown_requirement`), a merchant or endpoint not found (404)."""
+        """See JUDGE: the operation's description in the spec."""
         if service.asked(data).endpoint:  # the audit sends a request per case on the merchant's behalf
             await audits.count_requests(request)
         verdict = await service.verdict(request.user, data)

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from sandbox.coverage.paths import EVERY_SCENARIO, OPERATOR_PATHS
+from sandbox.coverage import words
+from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS
 
 # The requirements' names, as POST /sandbox/gate answers them and JUnit names its testcases
 # (the words a person reads put a space for the underscore).
@@ -22,11 +23,12 @@ class Finding(msgspec.Struct):
     held: bool
     said: str  # one sentence: what held, or what fell short
     details: list[str] = []  # one line each: a payout paid twice, a failed audit case, what to do
-    missing: list[str] = []  # coverage: the scenarios and operator paths never exercised
+    missing: list[str] = []  # coverage: the scenarios not reached and operator paths not taken
 
 
 def required_names(required: str, scenario_names: Sequence[str]) -> list[str]:
-    """`all` is every scenario in the sandbox's table; else the comma-separated names."""
+    """`all` is `scenario_names` (the caller's `paths.every_scenario()`: what `all` means is
+    said once, in `paths.EVERY_SCENARIO_MEANS`); else the comma-separated names."""
     if required.strip() == EVERY_SCENARIO:
         return list(scenario_names)
     return [n.strip() for n in required.split(",") if n.strip()]
@@ -35,7 +37,7 @@ def required_names(required: str, scenario_names: Sequence[str]) -> list[str]:
 def coverage(required: str, scenario_names: Sequence[str], coverages: Iterable[dict]) -> Finding:
     """Held when the merchants' payouts, together, reached the end of every scenario named
     and took every operator path named (simulate, reinitiate, cancel, approve, reject,
-    release)."""
+    release). What fell short is said as `words` says it."""
     coverages = list(coverages)
     names = required_names(required, scenario_names)
     # The merchants' own scenarios are known too: each coverage lists its merchant's.
@@ -55,7 +57,10 @@ def coverage(required: str, scenario_names: Sequence[str], coverages: Iterable[d
         reached.update(p["name"] for p in answer["operator_paths"] if p["count"])
     missing = [n for n in names if n not in reached]
     if missing:
-        return Finding(COVERAGE, False, f"never exercised: {', '.join(missing)}", missing=missing)
+        # Which: never started, or started and stopped at a status, or an operator path never taken.
+        said = ", ".join(f"{n} ({words.short_of(n, coverages)})" for n in missing)
+        return Finding(COVERAGE, False, f"{len(missing)} of {len(names)} asked for fell short: {said}",
+                       missing=missing)
     return Finding(COVERAGE, True, f"exercised all {len(names)} asked for: {', '.join(names)}")
 
 

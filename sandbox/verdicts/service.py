@@ -13,8 +13,7 @@ from sandbox import db
 from sandbox.auth.principal import Principal
 from sandbox.core.errors import ApiError, NotFound, ValidationFailed, listing
 from sandbox.coverage import service as coverage
-from sandbox.coverage.paths import OPERATOR_PATHS
-from sandbox.payouts.model import scenarios
+from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS, every_scenario
 from sandbox.verdicts import judge
 from sandbox.verdicts.schemas import GateMerchant, GateRequest, GateRequirement, GateTogether, GateVerdict
 from sandbox.webhooks.audit import audits
@@ -43,7 +42,7 @@ def asked(body: GateRequest) -> Asked:
     if isinstance(required, str):
         if not required.strip():
             raise NothingToJudge("require_coverage is blank: name \"all\" or a list of scenarios")
-        if required.strip() != "all":
+        if required.strip() != EVERY_SCENARIO:
             raise ValidationFailed.field("require_coverage", 'must be "all" or a list of names')
     elif required is not None:
         names = tuple(n.strip() for n in required)
@@ -60,7 +59,7 @@ def asked(body: GateRequest) -> Asked:
             raise ValidationFailed.field("audit_endpoint", "must be a webhook endpoint's id, we_…")
     if required is None and not body.require_safe_retries and endpoint is None:
         raise NothingToJudge("Nothing to judge: name require_coverage, require_safe_retries and/or audit_endpoint")
-    return Asked("all" if isinstance(required, str) else ",".join(names) if required is not None else None,
+    return Asked(EVERY_SCENARIO if isinstance(required, str) else ",".join(names) if required is not None else None,
                  names, body.require_safe_retries, endpoint)
 
 
@@ -112,8 +111,7 @@ async def verdict(principal: Principal, body: GateRequest) -> GateVerdict:
     wanted = asked(body)
     merchant_ids = await _merchants(principal, body)
     answers = [msgspec.to_builtins(await coverage.of_merchant(m)) for m in merchant_ids]
-    # "all" is every built-in scenario, the same for every merchant; a merchant's own are asked by name.
-    built_in = [s.name for s in scenarios.table().scenarios]
+    built_in = every_scenario()  # what "all" stands for: paths.EVERY_SCENARIO_MEANS
     if body.together:
         seen = list(dict.fromkeys(s["name"] for a in answers for s in a["scenarios"]))
         _check_names(wanted.names, [(merchant_ids, {"scenarios": [{"name": n} for n in seen]})])

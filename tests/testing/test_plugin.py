@@ -52,7 +52,8 @@ def test_gate_fails_and_names_the_scenario_left_out(pytester, monkeypatch, runni
     result = run_sample(pytester, "--mypay-require-coverage=all", "-k", "not rail_timeout")
     result.assert_outcomes(passed=11, deselected=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*mypay coverage gate FAILED; never exercised: rail_timeout"])
+    result.stdout.fnmatch_lines(["*mypay coverage gate FAILED: 1 of 12 asked for fell short: rail_timeout "
+                                 "(never started)"])
 
 
 def test_embedded_sandbox_in_a_project_with_packages_named_like_ours(pytester, monkeypatch):
@@ -170,7 +171,7 @@ def test_own_scenario(mypay_merchant):
 @pytest.mark.parametrize("walk", [True, False])
 def test_the_gate_takes_a_scenario_the_suite_wrote(pytester, monkeypatch, running_sandbox, walk):
     """A merchant's own scenario, made by the suite through the plugin, is gated like a built-in one:
-    held when a payout walked it to its end, named as never exercised when none did."""
+    held when a payout walked it to its end, named with where its payout stopped when none did."""
     monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
     pytester.makepyfile(test_own=f"WALK = {walk}\n" + OWN_SCENARIO_SUITE)
@@ -182,4 +183,5 @@ def test_the_gate_takes_a_scenario_the_suite_wrote(pytester, monkeypatch, runnin
         result.stdout.fnmatch_lines(["*mypay coverage gate passed*"])
     else:
         assert result.ret == pytest.ExitCode.TESTS_FAILED
-        result.stdout.fnmatch_lines(["*mypay coverage gate FAILED; never exercised: returned_two_days_later"])
+        result.stdout.fnmatch_lines(["*mypay coverage gate FAILED: 1 of 1 asked for fell short: "
+                                     "returned_two_days_later (started, stopped at `pending`)"])

@@ -108,7 +108,8 @@ def test_coverage_and_untested_retries_fall_short_with_exit_1(sandbox, capsys, t
     code, out, _ = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "all",
                         "--require-safe-retries", "--junit", str(tmp_path / "gate.xml"))
     assert code == 1
-    never = "never exercised: " + ", ".join(name for name in SCENARIO_NAMES if name != "success")
+    never = f"{len(SCENARIO_NAMES) - 1} of {len(SCENARIO_NAMES)} asked for fell short: " + ", ".join(
+        f"{name} (never started)" for name in SCENARIO_NAMES if name != "success")
     assert f"  FELL SHORT  coverage: {never}" in out
     assert "  FELL SHORT  safe retries: never tested: no fault after commit was recovered" in out
     assert junit_of(tmp_path / "gate.xml") == {f"sandbox gate {merchant.id}": {
@@ -220,7 +221,8 @@ def test_the_plugin_and_the_command_give_the_same_verdict(sandbox, careful, caps
         gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "all",
              "--require-safe-retries", "--json", str(tmp_path / "gate.json"))
         coverage, retries = json.loads((tmp_path / "gate.json").read_text())["merchants"][0]["requirements"]
-        assert plugin._never_exercised(session, "all") == coverage["missing"]
+        found = plugin._coverage_finding(session, "all")
+        assert (found.held, found.reason, found.missing) == (coverage["held"], coverage["reason"], coverage["missing"])
         found = plugin._retries_finding(session)
         assert (found.held, found.reason, found.details) == (retries["held"], retries["reason"], retries["details"])
         session.close()

@@ -296,7 +296,9 @@ def approve(row: PayoutRow, reason: str | None, now: Now) -> Plan:
 
 
 def release(row: PayoutRow, reason: str | None, now: Now) -> Plan:
-    """A hold is lifted: the scenario's after-release steps start, the first at once."""
+    """A hold is lifted: the scenario's after-release steps start, the first at once (the
+    table gives it no delay: `scenarios.RELEASE_MOVES_AT_ONCE`), each next one its `after_s`
+    after the one before."""
     return _start(row, states.ON_HOLD, AFTER_RELEASE, states.RELEASABLE, reason or "released by an admin", now,
                   first_step_now=True)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 from itertools import chain
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -49,6 +49,23 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True):
 
 
 MAIN, AFTER_RELEASE = "main", "after_release"
+
+RELEASE_MOVES_AT_ONCE = ("an admin's release makes the first after-release move itself, at once: its `after_s` is 0"
+                         " (the steps after it wait their own `after_s`)")
+"""Why a table's first after-release step has no delay: the planner takes it at the
+release (the payout leaves on_hold then, with the admin's reason), so a delay there would
+be a time the served table gives and the payout never keeps. Checked for the built-in
+table (`load`) and a merchant's own (sandbox/scenarios/rules.py)."""
+
+
+class _Delayed(Protocol):
+    @property
+    def after_s(self) -> float: ...
+
+
+def release_delay(after_release: Sequence[_Delayed]) -> bool:
+    """Whether the first after-release step asks for a delay the release cannot keep."""
+    return bool(after_release) and after_release[0].after_s != 0
 
 
 def tracks(scenario: Scenario) -> tuple[tuple[str, list[Step]], ...]:
@@ -140,6 +157,8 @@ def load(path: Path = SCENARIO_FILE) -> ScenarioTable:
             if first_ipn < len(steps) and not any(step.submit for step in steps[:first_ipn]):
                 # The rail reports on a payout it was given: its callback names the psp_reference.
                 raise ValueError(f"{path}: scenario {s.name}: a step via ipn must follow a step that submits")
+        if release_delay(s.after_release):
+            raise ValueError(f"{path}: scenario {s.name}: after_release[0]: {RELEASE_MOVES_AT_ONCE}")
     table.by_name(table.default)
     return table
 
