@@ -6,13 +6,17 @@ what was cut and how to see the rest."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
+
+from pydantic import Field
 
 MAX_BYTES = 24_000  # the JSON of one answer; the SDK sends it as text and as structured content
 PAGE_DEFAULT = 10
 PAGE_MOST = 50
 # (characters of one string, items of one list), tried in turn until the answer fits
+Limit = Annotated[int, Field(ge=1, le=PAGE_MOST, description=f"items on this page (at most {PAGE_MOST})")]
+Cursor = Annotated[str | None, Field(max_length=200, description="next_cursor of the previous page; none: the first")]
 CUTS = ((4000, 50), (1000, 20), (300, 10), (80, 5), (40, 2))
 
 

@@ -83,14 +83,14 @@ def _failure(failure: Failure) -> dict[str, Any]:
 
 
 def _summary(payout: Payout, scenario: Scenario | None, walked: list[str], answer: dict[str, Any]) -> str:
-    said = [f"Payout {payout.id} is {payout.status}"]
+    said = [f"Payout {payout.id} is {payout.status}."]
     if scenario is not None:
-        said.append(f"on scenario {scenario.name} ({' -> '.join(scenario.path)})")
-    said.append(f"having walked {' -> '.join(walked)}.")
+        said.append(f"It follows scenario {scenario.name} ({' -> '.join(scenario.path)})")
+    said.append(f"{'and' if scenario is not None else 'It'} has walked {' -> '.join(walked)}.")
     failure = answer["failure"]
     if failure is not None:
-        said.append(f"Reason {failure['code']} (ISO 20022 {failure['iso_reason']}): {failure['message']} "
-                    f"{failure['what_to_do'].capitalize()}.")
+        said.append(f"Reason {failure['code']} (ISO 20022 {failure['iso_reason']}): "
+                    f"{failure['message'].rstrip('.')}. {failure['what_to_do'].capitalize()}.")
     nxt = answer["next"]
     said.append(f"Next: {nxt['status']}, {nxt['when']}." if nxt["status"] else f"Next: {nxt['when']}.")
     return " ".join(said)

@@ -11,7 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from sandbox.clocks.schemas import MAX_ADVANCE_S, ClockAdvanced, MerchantClock
-from sandbox.mcp.bounds import PAGE_DEFAULT, PAGE_MOST, fit, segment
+from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, fit, segment
 from sandbox.mcp.connection import Sandbox
 from sandbox.mcp.explain import MOST_EVENTS, explain
 from sandbox.payouts.model.scenarios import ScenarioTable
@@ -60,8 +60,8 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     async def list_payouts(
         ctx: Context,
         status: Annotated[str | None, Field(pattern=r"^[a-z_]{1,20}$", description="only this status")] = None,
-        limit: Annotated[int, Field(ge=1, le=PAGE_MOST)] = PAGE_DEFAULT,
-        cursor: Annotated[str | None, Field(max_length=200, description="next_cursor of the previous page")] = None,
+        limit: Limit = PAGE_DEFAULT,
+        cursor: Cursor = None,
     ) -> dict[str, Any]:
         """The merchant's payouts, newest first, one page at a time (id, status, scenario, amount)."""
         page = await sandbox.as_merchant(ctx, "GET", "/payouts", into=PayoutPage,

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from sandbox.mcp.bounds import PAGE_DEFAULT, PAGE_MOST, fit, segment
+from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, fit, segment
 from sandbox.mcp.connection import DEADLINE_S, Sandbox
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
 from sandbox.testing import answers, gate_client
@@ -34,14 +34,14 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def list_requests(
         ctx: Context,
-        method: Annotated[str | None, Field(pattern=r"^[A-Z]{3,7}$")] = None,
+        method: Annotated[str | None, Field(pattern=r"^[A-Z]{3,7}$", description="only this method: POST")] = None,
         path: Annotated[str | None, Field(max_length=200, description="a path prefix: /api/v1/payouts")] = None,
         object_id: Annotated[str | None, Field(max_length=64, description="requests that made or acted on this "
                                                                           "object (po_…)")] = None,
-        status: Annotated[int | None, Field(ge=100, le=599)] = None,
-        idempotency_key: Annotated[str | None, Field(max_length=255)] = None,
-        limit: Annotated[int, Field(ge=1, le=PAGE_MOST)] = PAGE_DEFAULT,
-        cursor: Annotated[str | None, Field(max_length=200)] = None,
+        status: Annotated[int | None, Field(ge=100, le=599, description="only this HTTP status")] = None,
+        idempotency_key: Annotated[str | None, Field(max_length=255, description="only this idempotency key")] = None,
+        limit: Limit = PAGE_DEFAULT,
+        cursor: Cursor = None,
     ) -> dict[str, Any]:
         """The merchant's logged API requests, newest first, paged: id, time, method, path, status,
         idempotency key and outcome, fault. Read one in full with request_log."""

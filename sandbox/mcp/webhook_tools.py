@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from sandbox.mcp.bounds import PAGE_DEFAULT, PAGE_MOST, fit, segment
+from sandbox.mcp.bounds import PAGE_DEFAULT, PAGE_MOST, Cursor, Limit, fit, segment
 from sandbox.mcp.connection import Sandbox
 from sandbox.mcp.payout_tools import ID
 from sandbox.webhooks.model.schemas import (
@@ -51,8 +51,8 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def list_webhook_endpoints(
         ctx: Context,
-        limit: Annotated[int, Field(ge=1, le=PAGE_MOST)] = PAGE_DEFAULT,
-        cursor: Annotated[str | None, Field(max_length=200)] = None,
+        limit: Limit = PAGE_DEFAULT,
+        cursor: Cursor = None,
     ) -> dict[str, Any]:
         """The merchant's webhook endpoints (url, events, status, why disabled), newest first, paged."""
         page = await sandbox.as_merchant(ctx, "GET", "/webhook-endpoints", into=WebhookEndpointPage,
