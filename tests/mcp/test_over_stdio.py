@@ -4,6 +4,8 @@ explained, a receiver registered, its deliveries and its audit read, and the gat
 
 from __future__ import annotations
 
+import json
+
 from tests.helpers import wait_for
 from tests.mcp.client import Transcript, call, over_stdio, refused
 from tests.webhooks.receiver import Receiver
@@ -85,6 +87,11 @@ async def test_the_request_log_and_the_retry_verdict_name_the_agents_requests(st
         full = (await call(mcp, "request_log", request_id=logged["id"]))["request"]
         assert full["route"] == "/api/v1/payouts" and full["status"] == 201
         assert (await call(mcp, "retry_verdict"))["summary"] == "no after-commit fault was injected yet"
+        # A secret the API handed out is redacted in the log as the API redacts it.
+        secret = (await call(mcp, "register_webhook_endpoint", url="http://127.0.0.1:9/hook"))["endpoint"]["secret"]
+        [made] = (await call(mcp, "list_requests", path="/api/v1/webhook-endpoints"))["data"]
+        logged = (await call(mcp, "request_log", request_id=made["id"]))["request"]
+        assert secret.startswith("whsec_") and secret not in json.dumps(logged) and "whsec_" in logged["response_body"]
         text = await refused(mcp, "retry_verdict", request_id=logged["id"])
         assert "no injected fault on request" in text
 
