@@ -51,7 +51,7 @@ class Transcript:
             Path(os.environ["MCP_TRANSCRIPT"]).write_text("\n".join(self.lines))
 
 
-async def call(session: ClientSession, name: str, transcript: Transcript | None = None, **arguments: Any) -> dict:
+async def call(session: ClientSession, name: str, transcript: Transcript | None = None, /, **arguments: Any) -> dict:
     result = await session.call_tool(name, arguments)
     text = "".join(getattr(block, "text", "") for block in result.content)
     assert not result.is_error, f"{name} answered an MCP error: {text}"
@@ -62,7 +62,7 @@ async def call(session: ClientSession, name: str, transcript: Transcript | None 
     return result.structured_content
 
 
-async def refused(session: ClientSession, name: str, **arguments: Any) -> str:
+async def refused(session: ClientSession, name: str, /, **arguments: Any) -> str:
     result = await session.call_tool(name, arguments)
     text = "".join(getattr(block, "text", "") for block in result.content)
     assert result.is_error, f"{name} {arguments} was not refused: {text}"

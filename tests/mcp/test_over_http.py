@@ -44,11 +44,24 @@ async def test_each_http_session_has_a_merchant_of_its_own_and_walks_a_payout(mc
         assert first["id"] != second["id"]
         assert (await call(one, "whoami"))["merchant"]["id"] == first["id"]
 
+        table = await call(one, "scenarios")
+        [row] = [s for s in table["scenarios"] if s["name"] == "success_then_returned"]
+        assert row["suffix"] == "0006" and row["path"][-1] == "returned"
+        assert (await call(one, "scenarios", name="success_then_returned"))["scenario"]["steps"]
+        codes = {c["code"]: c for c in (await call(one, "failure_codes"))["failure_codes"]}
+        assert codes[row["failure_code"]]["iso_reason"]
+
         payout = (await call(one, "create_payout", scenario="success_then_returned"))["payout"]
+        assert [p["id"] for p in (await call(one, "list_payouts"))["data"]] == [payout["id"]]
+        assert (await call(two, "list_payouts"))["data"] == []
+        moved = await call(one, "advance_clock", seconds=1)  # the scenario's first step is 1 s after creation
+        assert [t["to"] for t in moved["transitions"]] == ["processing"]
         done = await call(one, "advance_clock", until_idle=True)
         assert (done["transitions"][-1]["payout_id"], done["transitions"][-1]["to"]) == (payout["id"], "returned")
         why = await call(one, "explain_payout", payout_id=payout["id"])
-        assert why["payout"]["status"] == "returned" and why["failure"]["iso_reason"]
+        assert why["payout"]["status"] == "returned" and why["failure"]["iso_reason"] == codes[row["failure_code"]][
+            "iso_reason"]
+        assert "success_then_returned" in (await call(one, "coverage"))["scenarios_reached"]
         # The second session's merchant cannot see the first one's payout.
         assert "404" in await refused(two, "explain_payout", payout_id=payout["id"])
         assert "Input should be 'manual' or 'live'" in await refused(two, "new_merchant", clock="sometimes")

@@ -38,6 +38,18 @@ async def test_an_agent_walks_a_payout_to_returned_and_is_told_why(stack, worker
             waiting = await call(mcp, "explain_payout", said, payout_id=payout["id"])
             assert waiting["next"]["status"] == "processing" and "advance_clock" in waiting["next"]["when"]
 
+            # An event sent again: a new delivery of the same event id, which the receiver acknowledges too.
+            # (Before the clock moves: a resend is scheduled at the merchant's clock time, which an
+            # advance puts ahead of real time.)
+            first_event = waiting["events"][0]["id"]
+            again = await call(mcp, "resend_event", said, event_id=first_event, endpoint_id=endpoint["id"])
+            assert again["event_id"] == first_event and again["deliveries"][0]["resend"] is True
+
+            async def resent():
+                seen = await call(mcp, "webhook_deliveries", event_id=first_event)
+                return [d for d in seen["events"][0]["deliveries"] if d["resend"] and d["status"] == "succeeded"]
+
+            await wait_for(resent, what="the resent delivery acknowledged")
             step = await call(mcp, "advance_clock", said, one_step=True)
             assert [(t["from"], t["to"]) for t in step["transitions"]] == [("pending", "processing")]
             rest = await call(mcp, "advance_clock", said, until_idle=True)
@@ -63,6 +75,9 @@ async def test_an_agent_walks_a_payout_to_returned_and_is_told_why(stack, worker
             said.add("webhook_deliveries", {"payout_id": payout["id"]}, f"{len(seen['events'])} events, each "
                      "delivered: " + ", ".join(f"{e['type']} {e['deliveries'][0]['attempts'][0]['status_code']}"
                                                for e in seen["events"]))
+
+            [listed] = (await call(mcp, "list_webhook_endpoints"))["data"]
+            assert listed["id"] == endpoint["id"] and "secret" not in listed
 
             # The receiver answers 200 to anything: the audit names what it failed to refuse.
             audit = await call(mcp, "audit_webhook_receiver", said, endpoint_id=endpoint["id"])
