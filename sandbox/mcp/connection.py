@@ -78,22 +78,32 @@ class Sandbox:
     # --- calls ----------------------------------------------------------------------------
 
     async def call(self, key: str, method: str, path: str, *, into: type[T], status: int = 200,
-                   json: Any = None, params: dict[str, Any] | None = None) -> T:
+                   json: Any = None, params: dict[str, Any] | None = None, idempotency_key: str | None = None) -> T:
         """The API's answer to one request, read through the spec's type `into`; any
-        refusal or failure is a ToolError in the API's words (the agent reads it)."""
+        refusal or failure is a ToolError in the API's words (the agent reads it). A
+        mutating request carries `idempotency_key` (a fresh one unless given): when its
+        answer is lost, the error names the key, so the agent asks again with it and gets
+        the stored answer instead of doing the thing twice."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if query:
             path = f"{path}?{httpx.QueryParams(query)}"
-        headers = {"X-Idempotency-Key": uuid.uuid4().hex} if method in ("POST", "PATCH", "DELETE") else None
+        mutating = method in ("POST", "PATCH", "DELETE")
+        idempotency_key = idempotency_key or uuid.uuid4().hex
+        headers = {"X-Idempotency-Key": idempotency_key} if mutating else None
         try:
             async with answers.client(self.url, key) as http:
                 answer = await answers.within(DEADLINE_S, answers.fetch(http, method, path, json=json,
                                                                         headers=headers), self.url)
             return answers.decoded(answer, status, into)
-        except (answers.Refused, answers.NotTheApi, answers.Unreachable) as exc:
+        except answers.Refused as exc:
             raise ToolError(str(exc)) from None
+        except (answers.NotTheApi, answers.Unreachable) as exc:
+            again = (f"; it may have been done: call again with idempotency_key={idempotency_key} to get its answer "
+                     "rather than doing it twice") if mutating else ""
+            raise ToolError(f"{exc}{again}") from None
 
-    async def as_merchant(self, ctx: Context | None, method: str, path: str, *, into: type[T] = dict,
-                          status: int = 200, json: Any = None, params: dict[str, Any] | None = None) -> T:
+    async def as_merchant(self, ctx: Context | None, method: str, path: str, *, into: type[T], status: int = 200,
+                          json: Any = None, params: dict[str, Any] | None = None,
+                          idempotency_key: str | None = None) -> T:
         return await self.call(self.acting(ctx).key, method, path, into=into, status=status, json=json,
-                               params=params)
+                               params=params, idempotency_key=idempotency_key)

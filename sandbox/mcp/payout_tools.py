@@ -35,6 +35,10 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         amount: Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,2})?$",
                                      description="PKR; 100000.00 or more waits in review")] = "1500.00",
         reference: Annotated[str | None, Field(max_length=64, description="your own unique reference")] = None,
+        idempotency_key: Annotated[str | None, Field(
+            min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+            description="the key of an earlier call whose answer was lost (its error names it): the API answers "
+                        "the payout it made then, not a second one; none: a fresh key")] = None,
     ) -> dict[str, Any]:
         """Create a payout (POST /payouts) to a bank account that follows a scenario, chosen by name or by
         the account number's last four digits. Answers the payout as the API does."""
@@ -53,7 +57,8 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
             "destination": {"type": "bank", "bank_code": "HBL", "account_number": ACCOUNT_PREFIX + str(suffix),
                             "account_title": "Ali Raza"}}
         made = await sandbox.as_merchant(ctx, "POST", "/payouts", status=201, into=Payout,
-                                         json={k: v for k, v in body.items() if v is not None})
+                                         json={k: v for k, v in body.items() if v is not None},
+                                         idempotency_key=idempotency_key)
         return fit({"payout": msgspec.to_builtins(made)})
 
     @app.tool()

@@ -11,6 +11,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
+from sandbox.faults.schemas import FaultRule, Method
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, fit, segment
 from sandbox.mcp.connection import DEADLINE_S, Sandbox
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
@@ -52,6 +54,27 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
                  "idempotency_key": r.idempotency_key, "idempotency_outcome": r.idempotency_outcome,
                  "fault": r.fault, "object_ids": r.object_ids} for r in page.data]
         return fit({"data": rows, "has_more": page.has_more, "next_cursor": page.next_cursor})
+
+    @app.tool()
+    async def inject_fault(
+        ctx: Context,
+        fault: Annotated[FaultKind, Field(description="before anything happens: unavailable, rate_limited, slow; "
+                                                      "after the effect is committed: response_lost, timeout, "
+                                                      "error_after_commit")],
+        path: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^/[\x21-\x7e]*$",
+                                   description="a route template or path prefix below /api/v1: /payouts")],
+        method: Annotated[Method, Field(description="the method matched; * for any")] = "POST",
+        times: Annotated[int, Field(ge=1, le=1000, description="how many matching requests it applies to")] = 1,
+        delay_s: Annotated[float | None, Field(ge=0, le=MAX_DELAY_S, description="slow and timeout: how long "
+                                                                                 "the answer is held")] = None,
+    ) -> dict[str, Any]:
+        """Make the merchant's next matching API requests fail, to test the integration's retries (the
+        sandbox's fault rules). Every request of the merchant's counts, this server's tools' own included.
+        After the fault, retry_verdict says whether the client recovered or paid twice."""
+        body = {"fault": fault, "path": path, "method": method, "times": times, "delay_s": delay_s}
+        rule = await sandbox.as_merchant(ctx, "POST", "/sandbox/faults", status=201, into=FaultRule,
+                                         json={k: v for k, v in body.items() if v is not None})
+        return fit({"rule": msgspec.to_builtins(rule)})
 
     @app.tool()
     async def retry_verdict(

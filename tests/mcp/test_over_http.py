@@ -70,7 +70,7 @@ async def test_each_http_session_has_a_merchant_of_its_own_and_walks_a_payout(mc
 async def test_every_tool_has_a_description_and_schemas_the_sdk_and_json_schema_accept(mcp_url):
     async with over_http(mcp_url) as session:
         tools = (await session.list_tools()).tools
-        assert len(tools) == 18
+        assert len(tools) == 19
         for tool in tools:
             Tool.model_validate(tool.model_dump(by_alias=True))  # the SDK's own model of the spec's Tool
             assert tool.description and len(tool.description) > 40, tool.name

@@ -12,8 +12,8 @@ from tests.webhooks.receiver import Receiver
 
 TOOLS = {"whoami", "new_merchant", "scenarios", "failure_codes", "create_payout", "list_payouts", "advance_clock",
          "explain_payout", "register_webhook_endpoint", "list_webhook_endpoints", "webhook_deliveries",
-         "resend_event", "audit_webhook_receiver", "request_log", "list_requests", "retry_verdict", "coverage",
-         "gate"}
+         "resend_event", "audit_webhook_receiver", "request_log", "list_requests", "inject_fault", "retry_verdict",
+         "coverage", "gate"}
 
 
 async def test_an_agent_walks_a_payout_to_returned_and_is_told_why(stack, worker):
@@ -109,6 +109,22 @@ async def test_the_request_log_and_the_retry_verdict_name_the_agents_requests(st
         assert secret.startswith("whsec_") and secret not in json.dumps(logged) and "whsec_" in logged["response_body"]
         text = await refused(mcp, "retry_verdict", request_id=logged["id"])
         assert "no injected fault on request" in text
+
+
+async def test_a_lost_answer_names_its_key_and_asking_again_with_it_is_a_recovery_not_a_second_payout(stack):
+    async with over_stdio("mcp", "--url", stack.base_url, "--admin-key", stack.admin_key) as mcp:
+        await call(mcp, "new_merchant", clock="manual")
+        rule = (await call(mcp, "inject_fault", fault="response_lost", path="/payouts"))["rule"]
+        assert rule["fault"] == "response_lost"
+        lost = await refused(mcp, "create_payout", scenario="success")
+        key = lost.split("idempotency_key=")[1].split()[0]
+        again = (await call(mcp, "create_payout", scenario="success", idempotency_key=key))["payout"]
+        assert [p["id"] for p in (await call(mcp, "list_payouts"))["data"]] == [again["id"]]
+        verdict = await call(mcp, "retry_verdict")
+        assert "response_lost: 1 injected, 1 recovered, 0 duplicated, 0 open" in verdict["summary"]
+        [lost_request] = [c["request_id"] for k in verdict["faults"] for c in k["cases"]]
+        [case] = (await call(mcp, "retry_verdict", request_id=lost_request))["cases"]
+        assert (case["kind"], case["verdict"], case["payout_id"]) == ("response_lost", "recovered", again["id"])
 
 
 async def test_bad_input_is_an_mcp_error_in_words(stack):
