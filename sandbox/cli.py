@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sandbox.pact.verify import add_command as add_pact_command
 
     add_pact_command(sub, _add_url, ci_commands.admin_key_of)
+    from sandbox.mcp.command import add_command as add_mcp_command  # imports no part of the SDK
+
+    add_mcp_command(sub, _add_url, ci_commands.admin_key_of)
     bench = sub.add_parser(
         "bench", help="start the stack on a fresh data dir, drive it with wrk and pgbench, print figures")
     # Options are added by sandbox.bench.run.add_arguments, next to the code that reads them.

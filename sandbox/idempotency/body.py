@@ -19,7 +19,11 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.params import BodyKwarg
 from litestar.types import Receive, ReceiveMessage, Scope
-from multipart import MultipartError, MultipartSegment, PushMultipartParser
+
+# The `multipart` distribution's module. With the [mcp] extra, starlette's python-multipart is
+# installed too, whose `multipart` package hands the import over to this multipart.py at run
+# time; a type checker reads that package instead, hence the ignore.
+from multipart import MultipartError, MultipartSegment, PushMultipartParser  # pyright: ignore[reportAttributeAccessIssue]
 
 from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 

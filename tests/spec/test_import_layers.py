@@ -252,3 +252,18 @@ def test_no_folder_holds_more_than_twelve_modules():
         if len(names) > LIMIT and where not in LIMIT_EXEMPT:
             crowded[where] = names
     assert crowded == {}, f"more than {LIMIT} modules in one folder: split it by concern: {crowded}"
+
+
+def test_only_the_mcp_package_imports_the_optional_sdk():
+    """`mcp` is the optional extra `mypay-sandbox[mcp]`: only sandbox.mcp imports it, and only
+    the CLI imports sandbox.mcp (its `command` module, which defers the SDK to `sandbox mcp`),
+    so the API, worker and IPN start without it."""
+    sdk = set()
+    for path in [path for root in ROOTS for path in (REPO / root).rglob("*.py") if "migrations" not in path.parts]:
+        module = module_name(path)
+        if any(t.split(".")[0] == "mcp" for node in ast.walk(parse(path))
+               for t in imported(node, module, path.name == "__init__.py")):
+            sdk.add(unit_of(module))
+    assert sdk == {"sandbox.mcp"}, f"the MCP SDK is imported by {sdk}, not by sandbox.mcp alone"
+    users = {unit for unit, targets in import_graph().items() if "sandbox.mcp" in targets}
+    assert users == {"sandbox.cli"}, f"sandbox.mcp imported by {users}, not by the CLI alone"

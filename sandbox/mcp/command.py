@@ -1,0 +1,64 @@
+"""`sandbox mcp`, registered by the CLI (sandbox/cli.py). This module imports nothing of
+the SDK: `sandbox --help` and every other command stay as quick as before, and a base
+install (no `[mcp]` extra) says in one line what to install."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from sandbox.runtime.up import fail
+
+HTTP_PORT = 8010  # documented in docs/coding-agents.md
+
+
+def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace], str | None]) -> None:
+    mcp = sub.add_parser(
+        "mcp", help="a Model Context Protocol server over this sandbox's API, for coding agents (stdio, or --http)",
+        description="Serve the sandbox's operations as MCP tools, its guides as resources. With --key it acts "
+                    "as that merchant only; otherwise with the admin key (--admin-key, SANDBOX_ADMIN_KEY, or the "
+                    "file `sandbox up` writes) it makes a fresh merchant per session. Needs the extra: "
+                    "pip install 'mypay-sandbox[mcp]'.")
+    add_url(mcp)
+    mcp.add_argument("--key", help="act as this merchant (sk_test_…) and nothing else")
+    mcp.add_argument("--admin-key", help="make fresh merchants with it (default: SANDBOX_ADMIN_KEY, else the "
+                                         "admin-key file `sandbox up` wrote in SANDBOX_DATA_DIR)")
+    mcp.add_argument("--http", action="store_true",
+                     help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (a shared sandbox)")
+    mcp.add_argument("--host", default="127.0.0.1", help="--http: the address to listen on (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=HTTP_PORT, help=f"--http: the port (default {HTTP_PORT})")
+    mcp.set_defaults(func=lambda args: run(args, admin_key))
+
+
+def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str | None]) -> int:
+    import logging
+
+    from sandbox.ci_commands import url_of
+    from sandbox.settings import SettingError
+    from sandbox.testing.answers import header_safe
+
+    try:
+        import mcp  # noqa: F401  (the optional extra)
+    except ImportError:
+        return fail("sandbox mcp needs the MCP SDK: pip install 'mypay-sandbox[mcp]'", 2)
+    try:
+        url = url_of(args)
+    except SettingError as exc:
+        return fail(str(exc), 2)
+    key = args.key.strip() if args.key else None
+    admin = None if key else admin_key(args)
+    if key is None and admin is None:
+        return fail("no key to act with: --key (one merchant's), or the admin key (--admin-key, SANDBOX_ADMIN_KEY, "
+                    "or run `sandbox up` here first)", 2)
+    if not header_safe(key or admin or ""):
+        return fail("an API key is printable ASCII (sk_test_… or sk_admin_…), with no spaces or accents", 2)
+    from sandbox.mcp.connection import Sandbox
+    from sandbox.mcp.server import serve
+
+    # stdout is the protocol on stdio: httpx's line per request would only add noise on stderr.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        serve(Sandbox(url, key=key, admin_key=admin), args.http, args.host, args.port)
+    except KeyboardInterrupt:
+        return 0
+    return 0
