@@ -37,6 +37,12 @@ def now() -> datetime:
     return clock.time if clock is not None else datetime.now(UTC)
 
 
+def wall_now() -> datetime:
+    """Real time, whatever clock the task follows: webhook deliveries run on real time even
+    for a merchant on a manual clock (a test waits for them; the clock moves only payouts)."""
+    return datetime.now(UTC)
+
+
 def follow(clock: ManualClock | None) -> None:
     """From here on (in this task), time is `clock`'s; None: wall-clock time again."""
     _manual.set(clock)

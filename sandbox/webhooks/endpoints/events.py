@@ -7,7 +7,7 @@ import asyncpg
 import msgspec
 
 from sandbox import db
-from sandbox.core.clock import iso, now
+from sandbox.core.clock import iso, wall_now
 from sandbox.core.errors import Conflict, NotFound
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.events import wakeups
@@ -100,8 +100,9 @@ async def deliveries_page(merchant_id: str, event_id: str, *, limit: int, cursor
 
 async def resend(merchant_id: str, event_id: str, endpoint_id: str | None) -> ResendAccepted:
     """A new delivery (same `webhook-id`) to one endpoint, or to every enabled endpoint
-    whose filter matches; attempted by the worker once this commits."""
-    at = now()
+    whose filter matches; attempted by the worker once this commits. Due at real time: a
+    request of a merchant on a manual clock follows that clock, which may stand hours ahead."""
+    at = wall_now()
     async with db.transaction():
         event = await _event_row(merchant_id, event_id)
         if endpoint_id is not None:

@@ -174,3 +174,23 @@ async def test_a_receiver_down_for_half_a_second_still_gets_the_event(merchant, 
     done = await delivery_settled(merchant, event["id"])
     assert done["status"] == "succeeded", [(a["number"], a["at"], a["status_code"]) for a in done["attempts"]]
     assert done["attempt_count"] == 2 and [a["status_code"] for a in done["attempts"]] == [500, 200]
+
+
+async def test_a_resend_on_a_manual_clock_an_hour_ahead_is_delivered_at_once(stack, worker, receiver):
+    """Deliveries run on real time: a resend made while the merchant's manual clock stands an
+    hour ahead is attempted now (it was once due at the clock's time, an hour of real time away)."""
+    from tests.clocks.test_clocks import manual_merchant
+
+    clocked = await manual_merchant(stack)
+    try:
+        await endpoint(clocked, receiver, events=["payout.created"])
+        p = (await clocked.post("/payouts", payout_body())).json()
+        event = await first_event(clocked, p["id"])
+        await delivery_settled(clocked, event["id"], "succeeded")
+        r = await clocked.post("/sandbox/clock/advance", {"seconds": 3600})
+        assert r.status_code == 200, r.text
+        r = await clocked.post(f"/events/{event['id']}/resend", {})
+        assert r.status_code == 202, r.text
+        await arrivals(receiver, 2, "the first delivery and the resend", timeout=15)
+    finally:
+        await clocked.aclose()
