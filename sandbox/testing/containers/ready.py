@@ -8,6 +8,8 @@ looks at the container between two polls and gives up at once, with its log."""
 
 from __future__ import annotations
 
+import time
+
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 from testcontainers.core.waiting_utils import WaitStrategyTarget
 
@@ -15,6 +17,7 @@ READY_PATH = "/api/v1/ready"
 # Statuses from which a container may still come to serve (Docker's and Podman's words).
 _MAY_STILL_SERVE = {"created", "running", "restarting"}
 LOG_TAIL_LINES = 60
+LOG_SETTLE_S = 3.0
 
 
 class SandboxDidNotStart(RuntimeError):
@@ -52,10 +55,15 @@ class ReadyOrExited(HttpWaitStrategy):
 
 
 def log_tail(container: WaitStrategyTarget, lines: int = LOG_TAIL_LINES) -> str:
-    """The container's last `lines` lines of output (stdout and stderr), or why there are none."""
-    try:
-        stdout, stderr = container.get_logs()
-    except Exception as exc:  # noqa: BLE001 - the start's own failure matters more than this aid
-        return f"(no log: {exc})"
-    text = (stdout + stderr).decode(errors="replace").rstrip()
-    return "\n".join(text.splitlines()[-lines:]) or "(the container wrote nothing)"
+    """The container's last `lines` lines of output (stdout and stderr), or why there are
+    none. The engine may report an exit a moment before the last words reach its log."""
+    deadline = time.monotonic() + LOG_SETTLE_S
+    while True:
+        try:
+            stdout, stderr = container.get_logs()
+        except Exception as exc:  # noqa: BLE001 - the start's own failure matters more than this aid
+            return f"(no log: {exc})"
+        text = (stdout + stderr).decode(errors="replace").rstrip()
+        if text or time.monotonic() > deadline:
+            return "\n".join(text.splitlines()[-lines:]) or "(the container wrote nothing)"
+        time.sleep(0.1)
