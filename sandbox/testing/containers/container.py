@@ -80,13 +80,15 @@ class MyPaySandboxContainer(DockerContainer):
         try:
             super().start()
         except docker.errors.ImageNotFound as exc:
+            self._remove()
             raise SandboxDidNotStart(f"no image {self.image}: build it (`docker build -t mypay-sandbox .` in the "
                                      f"repository) or name yours with image= or MYPAY_SANDBOX_IMAGE ({exc})") from None
         except docker.errors.APIError as exc:
-            # A pull refused (no such image in any registry reached) or a create refused.
+            # A pull refused (no such image in any registry reached), a create or start refused.
+            self._remove()
             raise SandboxDidNotStart(f"the engine refused to start {self.image}: {exc.explanation or exc}") from None
         except (ExitedWhileStarting, TimeoutError, RuntimeError) as exc:
-            why = str(exc.__cause__ or exc) if isinstance(exc, RuntimeError) and exc.__cause__ else str(exc)
+            why = str(exc.__cause__ or exc)  # a check that raised is wrapped in a RuntimeError
             if self._container is not None and not isinstance(exc, ExitedWhileStarting):
                 self.reload()
                 why = f"{why} (the container is {self.status})"
