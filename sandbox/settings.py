@@ -230,11 +230,12 @@ class PluginEnv:
     sandbox_url: str | None  # MYPAY_SANDBOX_URL: use this running sandbox
     admin_key: str | None  # MYPAY_ADMIN_KEY: its admin key (needed to make merchants)
     webhook_host: str | None  # MYPAY_WEBHOOK_HOST: how that sandbox reaches this machine
+    image: str | None = None  # MYPAY_SANDBOX_IMAGE: the image a Testcontainers start runs
 
 
 def plugin_env() -> PluginEnv:
     return PluginEnv(sandbox_url=_opt("MYPAY_SANDBOX_URL"), admin_key=_opt("MYPAY_ADMIN_KEY"),
-                     webhook_host=_opt("MYPAY_WEBHOOK_HOST"))
+                     webhook_host=_opt("MYPAY_WEBHOOK_HOST"), image=_opt("MYPAY_SANDBOX_IMAGE"))
 
 
 # The folder that holds this installation's packages (sandbox, worker, ipn, seeds):

@@ -61,11 +61,11 @@ async def judge(url: str, keys: list[str], asked: GateRequest) -> GateVerdict:
         refused = answers.refusal(answer, 200) if answer.status in (401, 403) else None
         if isinstance(refused, answers.Refused):  # which of the keys, in a job that gives several
             raise answers.Refused(refused.asked, refused.status, refused.problem, who=f"the key {key[:12]}…")
-        merchants += _adds_up(answer, body, answers.decoded(answer, 200, GateVerdict)).merchants
+        merchants += adds_up(answer, body, answers.decoded(answer, 200, GateVerdict)).merchants
     return GateVerdict(held=all(m.held for m in merchants), merchants=merchants)
 
 
-def _adds_up(answer: answers.Answer, asked: GateRequest, verdict: GateVerdict) -> GateVerdict:
+def adds_up(answer: answers.Answer, asked: GateRequest, verdict: GateVerdict) -> GateVerdict:
     """A verdict on one merchant that judged what was asked, and is held only when each
     requirement held: anything else is not the API's answer (and never a pass)."""
     names = [n for n, wanted in (("coverage", asked.require_coverage), ("safe_retries", asked.require_safe_retries),

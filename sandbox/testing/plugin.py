@@ -5,6 +5,8 @@ nothing until a test asks for it, so installing the package changes no other sui
 - `mypay_sandbox` (session): the sandbox named by MYPAY_SANDBOX_URL + MYPAY_ADMIN_KEY,
   else an embedded `sandbox up` on free ports in a temporary data dir with
   SANDBOX_TIME_SCALE=0, stopped with everything it started at the end of the session.
+  With `--mypay-sandbox=container`: the image in a container of its own instead
+  (`sandbox.testing.containers`, the `testcontainers` extra), removed at the end.
 - `mypay_merchant`: a fresh merchant per test; `.client` is an httpx.Client with its key
   and a fresh idempotency key on every mutating request. `@pytest.mark.mypay_clock("manual")`
   asks for a merchant on a manual clock: its payouts move only on
@@ -55,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mypay-require-safe-retries", action="store_true", default=False,
                     help="fail the session unless a fault after commit was recovered, and if a client made "
                          "a second payout after a fault instead of retrying with the same idempotency key")
+    group.addoption("--mypay-sandbox", choices=("auto", "container"), default="auto",
+                    help="auto: MYPAY_SANDBOX_URL's sandbox, else an embedded `sandbox up`; container: the "
+                         "image (MYPAY_SANDBOX_IMAGE) started with Testcontainers")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,8 +70,14 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
     env = plugin_env()
-    embedded = None
-    if env.sandbox_url:
+    embedded = container = None
+    webhook_host = env.webhook_host or "127.0.0.1"
+    if request.config.getoption("--mypay-sandbox") == "container":
+        from sandbox.testing.containers import MyPaySandboxContainer
+
+        container = MyPaySandboxContainer().start()
+        url, admin_key, webhook_host = container.get_api_url(), container.admin_key, container.host_name
+    elif env.sandbox_url:
         if not env.admin_key:
             raise pytest.UsageError("MYPAY_SANDBOX_URL is set without MYPAY_ADMIN_KEY (needed to make merchants)")
         url, admin_key = env.sandbox_url, env.admin_key
@@ -76,7 +87,7 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
         embedded = EmbeddedSandbox().start()
         url, admin_key = embedded.url, embedded.admin_key
         request.config.stash[_EMBEDDED] = f"mypay: embedded sandbox at {url} (data in {embedded.data_dir}), stopped"
-    sandbox = MypaySandbox(url, admin_key, env.webhook_host or "127.0.0.1")
+    sandbox = MypaySandbox(url, admin_key, webhook_host)
     try:
         yield sandbox
         # Here, not at session finish: the sandbox is still up to answer.
@@ -89,6 +100,8 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
         sandbox.close()
         if embedded is not None:
             embedded.stop()
+        if container is not None:
+            container.stop()
 
 
 def _verdict(sandbox: MypaySandbox, name: str, **asked) -> GateRequirement:

@@ -1,0 +1,3 @@
+module example.com/mypay-sandbox-go
+
+go 1.19
