@@ -36,8 +36,9 @@ async def _csv(request: Request) -> PayoutBatch:
 
 async def _json(request: Request) -> PayoutBatch:
     raw = await request.body()
-    # A key twice in any item is refused as in every JSON body; up to 64 MB, so read in a
-    # thread (about 1 s for 100,000 items) rather than holding the event loop.
+    # A key twice in any item is refused as in every JSON body. Up to 64 MB: checked in a
+    # thread (about 2 s for 100,000 items, 20 MB, on a busy 2-core machine) rather than
+    # holding the event loop.
     await anyio.to_thread.run_sync(refuse_duplicate_keys, raw)
     try:
         data = _decode_json.decode(raw)
