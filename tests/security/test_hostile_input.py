@@ -329,10 +329,13 @@ async def test_an_unknown_query_parameter_is_refused_naming_it(merchant):
 
 
 async def test_an_unknown_query_parameter_on_a_post_changes_nothing(merchant):
-    r = await merchant.post("/payouts?dry_run=true", payout_body())
+    key = secrets.token_hex(8)
+    r = await merchant.post("/payouts?dry_run=true", payout_body(), idem=key)
     assert r.status_code == 400, r.text
     assert [e["field"] for e in r.json()["errors"]] == ["dry_run"]
     assert await _payout_count(merchant) == 0
+    # The key stays free: the request, fixed, goes through with it.
+    assert (await merchant.post("/payouts", payout_body(), idem=key)).status_code == 201
 
 
 @pytest.mark.parametrize("path", ["/health?verbose=1", "/payouts/po_none?expand=destination",
