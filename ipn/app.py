@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from sandbox import db, redis_client
 from sandbox.core.errors import MalformedJson, Unauthenticated, ValidationFailed
 from sandbox.core.problem_answers import exception_handler
+from sandbox.core.strict_input import StrictRequest, decode_json, learn_query_names, refuse_unknown_query
 from sandbox.core.types import whole
 from sandbox.observability import logs, metrics
 from sandbox.observability.observe import observe
@@ -48,9 +49,6 @@ class IpnResult(msgspec.Struct):
     status: str | None
 
 
-_decode = msgspec.json.Decoder(RailCallback)
-
-
 async def apply(callback: RailCallback) -> IpnResult:
     notification = rail.Notification(psp_reference=callback.psp_reference, notification_id=callback.notification_id,
                                      status=callback.status, failure_code=callback.failure_code)
@@ -71,10 +69,11 @@ async def rail_callback(request: Request) -> IpnResult:
     except signing.BadSignature as exc:
         raise Unauthenticated(str(exc)) from None
     try:
-        callback = _decode.decode(body)
+        # Read one way, as every API body is (a key twice refused: sandbox/core/strict_input.py).
+        callback = msgspec.convert(decode_json(body), RailCallback)
     except msgspec.ValidationError as exc:
         raise ValidationFailed(str(exc)) from None  # says which field, e.g. "- at `$.failure_code`"
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bytes inside a string that are not UTF-8
+    except UnicodeDecodeError as exc:  # bytes inside a string that are not UTF-8
         raise MalformedJson(str(exc)) from None
     return await apply(callback)
 
@@ -114,9 +113,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers={Exception: exception_handler},
+        request_class=StrictRequest,
+        before_request=refuse_unknown_query,  # no route here takes a query parameter
         logging_config=None,  # ours (sandbox/observability/logs.py); Litestar's default would replace it
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(title="MyPay Sandbox IPN", version="1.0.0", path="/schema"),
     )
+    learn_query_names(app)
     observe(app)
     return app

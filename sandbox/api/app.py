@@ -25,6 +25,7 @@ from sandbox.auth import cache as auth_cache
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import heap
 from sandbox.core.problem_answers import exception_handler, on_problem
+from sandbox.core.strict_input import StrictRequest, learn_query_names, refuse_unknown_query
 from sandbox.coverage import service as coverage
 from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
@@ -210,6 +211,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             on_startup=[startup],
             on_shutdown=[shutdown],
             exception_handlers={Exception: exception_handler},
+            # A JSON body read one way (a key twice is refused), a query only with the
+            # names the route declares (sandbox/core/strict_input.py).
+            request_class=StrictRequest,
+            before_request=refuse_unknown_query,
             # Logging is ours (sandbox/observability/logs.py); Litestar's default config would replace it.
             logging_config=None,
             request_max_body_size=settings.max_body_bytes,
@@ -227,6 +232,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             debug=False,
         )
+    learn_query_names(app, under=API_PREFIX)
     read_only = frozenset(str(handler.operation_id) for route in app.routes if isinstance(route, HTTPRoute)
                           for handler in route.route_handlers if handler.opt.get(READ_ONLY))
     faulted: set[str] = set()  # filled by `prepare`, before `adjust` runs

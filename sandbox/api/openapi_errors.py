@@ -41,8 +41,8 @@ from litestar.handlers import HTTPRouteHandler
 
 from sandbox.auth.keys import ROLE, authenticate, wrong_role
 from sandbox.core import problem_answers
-from sandbox.core.error_docs import problem_responses
-from sandbox.core.errors import PROBLEM_JSON, ApiError, Unavailable, ValidationFailed, render
+from sandbox.core.errors import PROBLEM_JSON, ApiError, Unavailable, ValidationFailed, problem_responses, render
+from sandbox.core.strict_input import StrictRequest, refuse_unknown_query
 from sandbox.faults import effects
 from sandbox.faults.exempt import exempt
 from sandbox.idempotency import body
@@ -101,6 +101,11 @@ def route_errors(handler: HTTPRouteHandler, path: str, gated: bool = True) -> se
         found.add(ValidationFailed)
     walker = _Walker()
     walker.walk(handler.fn)
+    # Both apps' own reading of every request: a query parameter the route does not declare
+    # (every route of the spec is strict), and a JSON body for the handler's `data`.
+    walker.walk(refuse_unknown_query)
+    if "data" in handler.parsed_fn_signature.parameters:
+        walker.walk(StrictRequest.json)
     for applies, functions in LAYERS if gated else ():
         if applies(handler, path):
             for fn in functions:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
@@ -12,6 +13,7 @@ from sandbox.batches import rows, service, upload
 from sandbox.batches.openapi import UploadOperation
 from sandbox.batches.schemas import BatchJsonIn, BatchRetryAccepted, ItemStatus, PayoutBatch, PayoutBatchItemPage
 from sandbox.core.errors import MalformedJson, UnsupportedMediaType, ValidationFailed
+from sandbox.core.strict_input import refuse_duplicate_keys
 from sandbox.settings import get_settings
 
 BatchId = Annotated[str, PathParameter(max_length=64)]
@@ -33,8 +35,13 @@ async def _csv(request: Request) -> PayoutBatch:
 
 
 async def _json(request: Request) -> PayoutBatch:
+    raw = await request.body()
+    # A key twice in any item is refused as in every JSON body. Up to 64 MB: checked in a
+    # thread (about 2 s for 100,000 items, 20 MB, on a busy 2-core machine) rather than
+    # holding the event loop.
+    await anyio.to_thread.run_sync(refuse_duplicate_keys, raw)
     try:
-        data = _decode_json.decode(await request.body())
+        data = _decode_json.decode(raw)
     except msgspec.ValidationError as exc:
         path, message = rows.split_error(exc)
         raise ValidationFailed.field(path or "body", message) from None

@@ -26,6 +26,7 @@ from litestar.types import Receive, ReceiveMessage, Scope
 from multipart import MultipartError, MultipartSegment, PushMultipartParser  # pyright: ignore[reportAttributeAccessIssue]
 
 from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from sandbox.core.strict_input import decode_json, remember_json
 
 MEMORY_BYTES = 1_048_576
 CHUNK_BYTES = 65_536
@@ -91,13 +92,15 @@ def check_types(scope: Scope, body: Body) -> None:
     target = _json_body_type(scope.get("route_handler"))
     if target is None:
         return
+    # Decoded strictly (a key twice, a number out of range: sandbox/core/strict_input.py)
+    # once, here: the handler's `Request.json` takes the value kept.
+    value = decode_json(raw)
+    remember_json(scope, value)
     try:
-        msgspec.convert(_integral(msgspec.json.decode(raw)), target, strict=True)
+        msgspec.convert(_integral(value), target, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationException(detail="Validation failed", extra=[
             {"message": str(exc), "key": "data", "source": "body"}]) from exc
-    except msgspec.DecodeError:
-        return  # not JSON: the handler's decoding answers it (malformed_json)
 
 
 def _integral(value):

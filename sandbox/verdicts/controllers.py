@@ -4,8 +4,7 @@ from litestar import Controller, Request, Response, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody
 
-from sandbox.core.error_docs import checks
-from sandbox.core.errors import NotFound
+from sandbox.core.errors import NotFound, checks
 from sandbox.coverage.asked import EVERY_SCENARIO_MEANS
 from sandbox.idempotency.claims import READ_ONLY
 from sandbox.verdicts import report, service

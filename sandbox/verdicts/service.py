@@ -69,6 +69,8 @@ async def _merchants(principal: Principal, body: GateRequest) -> list[str]:
     if principal.merchant_id is not None:
         if body.merchants is not None:
             raise ValidationFailed.field("merchants", "is for the admin key: a merchant key judges its own merchant")
+        if body.together:  # an admin field as `merchants` is: refused the same way, not ignored
+            raise ValidationFailed.field("together", "is for the admin key: a merchant key judges its own merchant")
         return [principal.merchant_id]
     if not body.merchants:
         raise ValidationFailed.field("merchants", "name the merchants to judge (the admin key judges no merchant "

@@ -10,7 +10,7 @@ import pytest
 from sandbox import db
 from sandbox.rail.signing import sign
 from sandbox.settlements.report import escape
-from tests.helpers import RAIL_SECRET, payout_body
+from tests.helpers import RAIL_SECRET, payout_body, wait_for
 
 
 async def _payout_count(merchant) -> int:
@@ -207,3 +207,157 @@ async def test_a_signed_ipn_that_is_not_utf8_is_malformed_json(stack):
             "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "malformed_json"
+
+
+# --- one body, one reading: a key twice, numbers and text JSON cannot carry ---------------
+
+TWICE = "appears more than once in the same object: send each key once"
+
+
+def _payout_raw(reference: str, *, twice: str = '"amount": "1.00", "amount": "2.00"',
+                destination: str = '"type": "bank", "bank_code": "HBL", "account_number": "12345678900001", '
+                                   '"account_title": "Ali Raza"') -> bytes:
+    return (f'{{{twice}, "currency": "PKR", "reference": "{reference}", '
+            f'"destination": {{{destination}}}}}').encode()
+
+
+async def _raw_post(api, path: str, raw: bytes, method: str = "POST") -> httpx.Response:
+    return await api.http.request(method, path, content=raw, headers={
+        "Content-Type": "application/json", "X-Idempotency-Key": secrets.token_hex(8)})
+
+
+@pytest.mark.parametrize("raw, field", [
+    (_payout_raw("dup-amount"), "amount"),
+    # The same key spelled two ways is the same key.
+    (_payout_raw("dup-escaped", twice='"amount": "1.00", "\\u0061mount": "2.00"'), "amount"),
+    (_payout_raw("dup-nested", twice='"amount": "1.00"',
+                 destination='"type": "bank", "bank_code": "HBL", "account_number": "12345678900001", '
+                             '"account_number": "12345678900002", "account_title": "Ali Raza"'),
+     "destination.account_number"),
+], ids=["amount", "escaped", "nested"])
+async def test_a_key_twice_in_a_payout_is_refused_and_moves_no_money(merchant, raw, field):
+    """`{"amount": "1.00", "amount": "2.00"}` made a 2.00 payout: the decoder kept the
+    last value, where a proxy or a log reading the first saw 1.00."""
+    before = (await merchant.get("/balance")).json()
+    r = await _raw_post(merchant, "/payouts", raw)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["code"] == "validation_error"
+    (error,) = problem["errors"]
+    assert error == {"field": field, "message": TWICE}
+    assert await _payout_count(merchant) == 0
+    assert (await merchant.get("/balance")).json() == before
+
+
+async def test_keys_repeated_in_different_objects_are_not_twice(merchant):
+    """A key may appear in several objects, and a colon inside a string is no key."""
+    body = payout_body(reference="ref:with:colons", metadata={"type": "bank", "at": "10:30"})
+    r = await merchant.post("/payouts", body)
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("who, method, path", _JSON_ROUTES)
+async def test_a_key_twice_is_refused_on_every_json_route(merchant, admin, who, method, path):
+    api = merchant if who == "merchant" else admin
+    r = await _raw_post(api, path, b'{"twice": 1, "twice": 2}', method)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [{"field": "twice", "message": TWICE}], r.text
+
+
+async def test_a_key_twice_in_a_signed_ipn_is_refused(stack, merchant, worker):
+    """The IPN reads its body as the API does: a status sent twice is no status."""
+    created = (await merchant.post("/payouts", payout_body(amount="100.00", account="12345678900004"))).json()
+
+    async def submitted():
+        row = (await merchant.get(f"/payouts/{created['id']}")).json()
+        return row if row["psp_reference"] else None
+
+    payout = await wait_for(submitted, what="submission to the rail")
+    raw = (f'{{"psp_reference": "{payout["psp_reference"]}", "notification_id": "n_{secrets.token_hex(6)}", '
+           f'"status": "failed", "status": "success"}}').encode()
+    async with httpx.AsyncClient() as http:
+        r = await http.post(stack.ipn_url + "/ipn/rail", content=raw, headers={
+            "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [{"field": "status", "message": TWICE}]
+    assert (await merchant.get(f"/payouts/{payout['id']}")).json()["status"] == payout["status"]
+
+
+@pytest.mark.parametrize("raw, field", [
+    (b'{"amount": 1e999}', "amount"),
+    (b'{"amount": "1.00", "metadata": {"a": [1, -1e400]}}', "metadata.a[1]"),
+])
+async def test_a_number_out_of_range_names_its_field(merchant, raw, field):
+    r = await _raw_post(merchant, "/sandbox/topups", raw)
+    assert r.status_code == 400, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == field and "too large" in error["message"], error
+    assert "[...]" not in r.text
+
+
+@pytest.mark.parametrize("raw, field", [
+    (b'{"amount": "\\ud800"}', "amount"),  # a high surrogate without its low one
+    (b'{"amount": "1.00", "metadata": {"k": "x\\udc00"}}', "metadata.k"),  # a low one alone
+    (b'{"\\ud800": "1.00"}', "\\ud800"),  # in a key: named escaped
+])
+async def test_a_lone_surrogate_is_named_in_words(merchant, raw, field):
+    """A lone surrogate escape once answered "Input data was truncated"."""
+    before = (await merchant.get("/balance")).json()["available"]
+    r = await _raw_post(merchant, "/sandbox/topups", raw)
+    assert r.status_code == 400, r.text
+    problem = r.json()
+    assert problem["code"] == "malformed_json"
+    (error,) = problem["errors"]
+    assert error["field"] == field and "surrogate" in error["message"], error
+    assert "truncated" not in r.text
+    assert (await merchant.get("/balance")).json()["available"] == before
+
+
+# --- query parameters: only those the route declares ----------------------------------
+
+async def test_an_unknown_query_parameter_is_refused_naming_it(merchant):
+    """`?starting_after=` (a cursor of another API) answered the first page again, and a
+    client paging with it looped forever."""
+    r = await merchant.get("/sandbox/requests", params={"starting_after": "req_x", "limit": 1})
+    assert r.status_code == 400, r.text
+    problem = r.json()
+    assert problem["code"] == "validation_error"
+    (error,) = problem["errors"]
+    assert error["field"] == "starting_after" and "cursor" in error["message"], error
+    assert (await merchant.get("/sandbox/requests", params={"limit": 1, "cursor": None})).status_code == 200
+
+
+async def test_an_unknown_query_parameter_on_a_post_changes_nothing(merchant):
+    key = secrets.token_hex(8)
+    r = await merchant.post("/payouts?dry_run=true", payout_body(), idem=key)
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["dry_run"]
+    assert await _payout_count(merchant) == 0
+    # The key stays free: the request, fixed, goes through with it.
+    assert (await merchant.post("/payouts", payout_body(), idem=key)).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/health?verbose=1", "/payouts/po_none?expand=destination",
+                                  "/balance?currency=PKR", "/webhook-endpoints?format=junit"])
+async def test_every_api_route_is_strict(merchant, path):
+    r = await merchant.get(path)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == path.split("?")[1].split("=")[0]
+
+
+async def test_the_ipn_refuses_query_parameters(stack):
+    raw = b'{"psp_reference": "RAIL_unknown", "notification_id": "n_1", "status": "failed"}'
+    async with httpx.AsyncClient() as http:
+        r = await http.post(stack.ipn_url + "/ipn/rail?replay=1", content=raw, headers={
+            "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
+        health = await http.get(stack.ipn_url + "/health?x=1")
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "replay", r.text
+    assert health.status_code == 400, health.text
+
+
+async def test_the_dashboard_pages_stay_lenient(stack):
+    """HTML pages for a browser, outside the spec: a link may carry a name they do not read."""
+    async with httpx.AsyncClient() as http:
+        r = await http.get(stack.base_url + "/dashboard/login?utm_source=mail")
+    assert r.status_code == 200, r.text

@@ -414,3 +414,125 @@ async def test_opening_balance_with_trailing_newline_is_a_400(admin):
 async def test_payout_field_with_trailing_newline_is_a_400(merchant, extra):
     r = await merchant.post("/payouts", {**payout_body(), **extra})
     assert r.status_code == 400, r.text
+
+
+# --- strict input across every operation: a query name not declared, a JSON key twice -----
+
+UNKNOWN_QUERY = "zz_not_declared"
+TWICE = "appears more than once in the same object: send each key once"
+STRICT_EXAMPLES = 3  # positive cases per operation, each sent twice (an extra query name; a key twice)
+
+
+def _twice(body: dict) -> tuple[str, str] | None:
+    """The body as JSON with one key written twice, the same value both times (a nested
+    object's first key when there is one, else the body's own first), and its field path."""
+    def pair(key: str, value: str) -> str:
+        return f"{json.dumps(key)}: {value}"
+
+    for key, value in body.items():
+        if isinstance(value, dict) and (inner := _twice(value)) is not None:
+            rest = [pair(k, json.dumps(v)) for k, v in body.items() if k != key]
+            return "{" + ", ".join([*rest, pair(key, inner[0])]) + "}", f"{key}.{inner[1]}"
+    if not body:
+        return None
+    key, value = next(iter(body.items()))
+    pairs = [pair(k, json.dumps(v)) for k, v in body.items()]
+    return "{" + ", ".join([*pairs, pair(key, json.dumps(value))]) + "}", key
+
+
+def strict_input_findings(base_url: str, merchant_key: str, admin_key: str) -> tuple[list[str], int, int]:
+    """Schemathesis' positive cases of every operation, each sent with a query name the
+    operation does not declare and (with a JSON object body) a key twice: each must be a
+    400 problem naming it, and the answer must conform to the spec (status, content type,
+    headers, body), as the fuzzed run judges every answer."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+              response_schema_conformance]
+    schema = schemathesis.openapi.from_url(base_url + "/schema/openapi.json", config=build_config(base_url))
+    spec = httpx.get(base_url + "/schema/openapi.json").json()
+    findings: list[str] = []
+    sent = refused_anyway = 0
+
+    def named(response, field: str, message: str | None) -> bool:
+        """A 400 problem naming the field (with that message, when given)."""
+        if response.status_code != 400 or \
+                not response.headers.get("content-type", [""])[0].startswith("application/problem+json"):
+            return False
+        return any(e["field"] == field and message in (None, e["message"]) for e in response.json()["errors"])
+
+    def judge(case, response, field: str, message: str | None) -> None:
+        label = f"{case.method.upper()} {case.operation.path} ({field})"
+        try:
+            case.validate_response(response, checks=checks)
+        except Exception as exc:  # noqa: BLE001 (each failure is a finding, reported together)
+            findings.append(f"{label}: {str(exc).strip().splitlines()[0]}")
+        if not named(response, field, message):
+            findings.append(f"{label}: {response.status_code} {response.text[:300]}")
+        elif response.json()["code"] not in (documented_codes(spec, case.operation.path, case.method, 400) or ()):
+            findings.append(f"{label}: {response.json()['code']} is not documented for its 400")
+
+    def fresh(headers: dict) -> dict:
+        return {**headers, IDEMPOTENCY_HEADER: "st-" + secrets.token_hex(16)} if IDEMPOTENCY_HEADER in headers \
+            else headers
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=STRICT_EXAMPLES, database=None, derandomize=True, deadline=None,
+                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        def send(case) -> None:
+            nonlocal sent, refused_anyway
+            headers = {"X-API-KEY": admin_key if ADMIN_PATH.match(case.operation.path) else merchant_key}
+            if case.method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+                headers[IDEMPOTENCY_HEADER] = ""
+            # (A NUL in any query value is refused before routing, naming that parameter.)
+            query = {k: v for k, v in (case.query or {}).items() if k not in OPAQUE_QUERY and "\x00" not in str(v)}
+            case.query = query or None
+            response = case.call(base_url=base_url, headers=fresh(headers), params={**query, UNKNOWN_QUERY: "1"})
+            sent += 1
+            # A schema-valid case the API refuses for a reason of its own before it reads the
+            # query (the body check of a mutating route: a rule no schema states) is no finding.
+            if not named(response, UNKNOWN_QUERY, None) and response.status_code == 400 and \
+                    case.call(base_url=base_url, headers=fresh(headers)).status_code == 400:
+                refused_anyway += 1
+            else:
+                judge(case, response, UNKNOWN_QUERY, None)
+            if isinstance(case.body, dict) and (case.media_type or "").endswith("json") and \
+                    (twice := _twice(case.body)) is not None:
+                raw, field = twice
+                response = case.call(base_url=base_url, headers={**fresh(headers), "Content-Type": "application/json"},
+                                     data=raw.encode())
+                judge(case, response, field, TWICE)
+                sent += 1
+
+        send()
+    return findings, sent, refused_anyway
+
+
+async def test_every_operation_refuses_an_undeclared_query_name_and_a_key_twice(stack):
+    """The fuzzed contract, with the two ways a request could read two ways added: on every
+    operation the spec lists, schemathesis' own valid cases plus a query name the operation
+    does not declare, and with a key written twice in their JSON body."""
+    api, _ = await new_merchant(stack, opening_balance="99999999.99")
+    await api.aclose()
+    findings, sent, refused_anyway = await asyncio.to_thread(strict_input_findings, stack.base_url, api.key,
+                                                             stack.admin_key)
+    print(f"{sent} requests, each refused as documented ({refused_anyway} refused for a reason of their own first)")
+    assert not findings, f"{len(findings)} of {sent} requests:\n" + "\n".join(findings)
+    assert sent > 100 and refused_anyway < sent / 10, (sent, refused_anyway)
+
+
+async def test_every_operation_documents_the_400_of_strict_input(spec):
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and "responses" in op:
+                assert "validation_error" in (documented_codes(spec, path, method, 400) or ()), (method, path)

@@ -117,3 +117,15 @@ async def test_what_it_cannot_judge_is_a_problem_naming_why(admin, merchant, oth
     assert nobody.status_code == 404 and nobody.json()["detail"] == "No merchant 'mch_nobody'"
     extra = await gate(merchant, {"require_safe_retries": True, "require_everything": True})
     assert extra.status_code == 400
+
+
+async def test_together_is_an_admin_field_refused_with_a_merchant_key(merchant):
+    """`together` judges named merchants as one: an admin field, as `merchants` is. A
+    merchant key that sent it once got its own verdict as if the field were not there."""
+    r = await gate(merchant, {"require_safe_retries": True, "together": True})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    (error,) = r.json()["errors"]
+    assert error["field"] == "together" and "admin key" in error["message"], error
+    assert "sandbox-gate-held" not in r.headers
+    assert (await gate(merchant, {"require_safe_retries": True, "together": False})).status_code == 200
