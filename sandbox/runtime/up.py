@@ -26,13 +26,12 @@ CHILDREN: list[tuple[str, list[str]]] = [
     ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
     ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
 ]
-# Started first, behind a gate (sandbox/runtime/start_gate.py): it imports and builds its app
-# while the servers start. The others start once the API answers /ready: until then, on a
-# machine of few cores, their imports would take the CPU the API's start is waiting for,
-# and nothing needs them before a first request (a payout's jobs wait in Redis for the
-# worker; a rail callback the IPN cannot take yet is sent again).
-GATED = ("api",)
-READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
+# All started at once, before PostgreSQL and Redis, each behind a gate
+# (sandbox/runtime/start_gate.py): each imports and builds what it serves while the servers
+# start, migrate and seed, and `up` hands them the servers' URLs when they are up. `up` is
+# ready when the API's /ready says every part serves (sandbox/health/controllers.py).
+GATED = ("api", "ipn", "worker")
+READY_TIMEOUT = 60.0  # seconds for /ready to say every part serves
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 ADMIN_KEY_FILE = "admin-key"
 LOCK_FILE = ".lock"
@@ -241,30 +240,24 @@ def run(args: argparse.Namespace) -> int:
                 # Piped or collected (CI, docker), the children log JSON.
                 supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
             for name, argv in CHILDREN:
-                if name in GATED:
-                    supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()))
+                supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()) if name in GATED else None)
             database_url, redis_url = _start_servers(settings, servers)
             t_servers = time.monotonic()
             key_file = data_dir.resolve() / ADMIN_KEY_FILE
             report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
             t_seeded = time.monotonic()
-            embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
-            _banner(settings, report, admin_key, key_file, embedded, api_workers)
-
             urls = {"SANDBOX_DATABASE_URL": database_url, "SANDBOX_REDIS_URL": redis_url}
             supervisor.env.update(urls)  # for every start from now on, restarts included
             for gate in gates.values():
                 gate.open(urls)
+            # The one meaning of ready: the API, the IPN and the worker all serve.
             supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
-            t_api = time.monotonic()
-            for name, argv in CHILDREN:
-                if name not in GATED:
-                    supervisor.start(name, argv)
-            supervisor.wait_ready(f"{local_url(settings, settings.ipn_port)}/health", READY_TIMEOUT)
             now = time.monotonic()
-            say(f"ready in {now - started:.2f}s (API /ready after {t_api - started:.2f}s: servers "
-                f"{t_servers - started:.2f}s, migrate and seed {t_seeded - t_servers:.2f}s, "
-                f"API {t_api - t_seeded:.2f}s; then IPN {now - t_api:.2f}s); Ctrl-C stops everything")
+            embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
+            _banner(settings, report, admin_key, key_file, embedded, api_workers)
+            say(f"ready in {now - started:.2f}s (servers {t_servers - started:.2f}s, migrate and seed "
+                f"{t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
+                "Ctrl-C stops everything")
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
             supervisor.watch()  # restarts what dies, until a stop signal or it gives up
