@@ -20,17 +20,17 @@ from pathlib import Path
 
 from sandbox.settings import Settings, child_env, get_settings
 
-# (name, argv) of every process `sandbox up` runs.
 CHILDREN: list[tuple[str, list[str]]] = [
     ("api", [sys.executable, "-m", "sandbox.cli", "api"]),
     ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
     ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
 ]
-# All started at once, before PostgreSQL and Redis, each behind a gate
-# (sandbox/runtime/start_gate.py): each imports and builds what it serves while the servers
-# start, migrate and seed, and `up` hands them the servers' URLs when they are up. `up` is
-# ready when the API's /ready says every part serves (sandbox/health/controllers.py).
-GATED = ("api", "ipn", "worker")
+# (name, argv) of every process `sandbox up` runs. The first start of each is forked from
+# `up` once it has imported what all three share, while PostgreSQL started
+# (sandbox/runtime/forking.py), all three at once, each behind a gate
+# (sandbox/runtime/start_gate.py): each imports and builds its own part while `up` migrates
+# and seeds, then gets the servers' URLs. A restart runs its argv. `up` is ready when the
+# API's /ready says every part serves (sandbox/health/controllers.py).
 READY_TIMEOUT = 60.0  # seconds for /ready to say every part serves
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 ADMIN_KEY_FILE = "admin-key"
@@ -172,9 +172,11 @@ def _start_postgres(pg, cache_dir: Path) -> str:
 
 def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     """The given URLs, or embedded servers (appended to `servers` as they start).
-    PostgreSQL starts in a thread while Redis starts and the seed code is imported."""
+    PostgreSQL starts in a thread while Redis starts and what the processes share is
+    imported. The thread has ended when this returns: `up` forks next."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from sandbox.runtime import forking
     from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 
     database_url, redis_url = settings.database_url, settings.redis_url
@@ -188,7 +190,7 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
             servers.append(rd := EmbeddedRedis(settings.data_dir))
             # From the main thread: PDEATHSIG fires when the thread that forked it ends.
             redis_url = rd.start()
-        import seeds.seed  # noqa: F401  (the slow imports of the next step, meanwhile)
+        forking.preload()
         if not database_url:
             assert pg_dsn is not None  # submitted above, on the same condition
             database_url = pg_dsn.result()
@@ -239,10 +241,10 @@ def run(args: argparse.Namespace) -> int:
                 # Someone is reading this terminal: one readable line per request and job.
                 # Piped or collected (CI, docker), the children log JSON.
                 supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
-            for name, argv in CHILDREN:
-                supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()) if name in GATED else None)
             database_url, redis_url = _start_servers(settings, servers)
             t_servers = time.monotonic()
+            for name, argv in CHILDREN:
+                supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()), fork=name)
             key_file = data_dir.resolve() / ADMIN_KEY_FILE
             report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
             t_seeded = time.monotonic()
@@ -255,8 +257,8 @@ def run(args: argparse.Namespace) -> int:
             now = time.monotonic()
             embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
             _banner(settings, report, admin_key, key_file, embedded, api_workers)
-            say(f"ready in {now - started:.2f}s (servers {t_servers - started:.2f}s, migrate and seed "
-                f"{t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
+            say(f"ready in {now - started:.2f}s (servers and shared imports {t_servers - started:.2f}s, migrate and "
+                f"seed {t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
                 "Ctrl-C stops everything")
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
