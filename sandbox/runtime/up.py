@@ -197,6 +197,19 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     return database_url, redis_url
 
 
+def _forget_workers(servers: list) -> None:
+    """An embedded Redis is this `up`'s alone, so a worker's heartbeat in it now is one a
+    killed earlier run left (it lives 6 s): gone, /ready waits for this run's worker. Run
+    after the fork (worker.main is not the API's or the IPN's) and before the gates open
+    (no worker of this run has written it yet)."""
+    from sandbox.runtime.embedded import EmbeddedRedis
+    from worker.main import HEALTH_KEY
+
+    for server in servers:
+        if isinstance(server, EmbeddedRedis):
+            server.delete(HEALTH_KEY)
+
+
 def _well_formed(key: str) -> bool:
     from sandbox.auth.keys import well_formed  # the key checks' own rule (imported only when a key is given)
     return well_formed(key)
@@ -248,6 +261,7 @@ def run(args: argparse.Namespace) -> int:
             key_file = data_dir.resolve() / ADMIN_KEY_FILE
             report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
             t_seeded = time.monotonic()
+            _forget_workers(servers)
             urls = {"SANDBOX_DATABASE_URL": database_url, "SANDBOX_REDIS_URL": redis_url}
             supervisor.env.update(urls)  # for every start from now on, restarts included
             for gate in gates.values():

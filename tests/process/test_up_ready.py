@@ -146,3 +146,4 @@ def test_merchant_new_waits_for_ready_when_started_beside_up():
                 assert client.get(f"{run.base}/ready").status_code == 200
         finally:
             run.close()
+
