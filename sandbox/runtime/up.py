@@ -170,10 +170,11 @@ def _start_postgres(pg, cache_dir: Path) -> str:
     return pg.start()
 
 
-def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
+def _start_servers(settings: Settings, servers: list, took: dict[str, float]) -> tuple[str, str]:
     """The given URLs, or embedded servers (appended to `servers` as they start).
     PostgreSQL starts in a thread while Redis starts and what the processes share is
-    imported. The thread has ended when this returns: `up` forks next."""
+    imported. The thread has ended when this returns: `up` forks next. `took`: seconds
+    each of the two took, for the ready line."""
     from concurrent.futures import ThreadPoolExecutor
 
     from sandbox.runtime import forking
@@ -185,12 +186,12 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     with ThreadPoolExecutor(max_workers=1) as thread:
         if not database_url:
             servers.append(pg := EmbeddedPostgres(settings.data_dir))
-            pg_dsn = thread.submit(_start_postgres, pg, settings.cache_dir)
+            pg_dsn = thread.submit(_timed, took, "PostgreSQL", _start_postgres, pg, settings.cache_dir)
         if not redis_url:
             servers.append(rd := EmbeddedRedis(settings.data_dir))
             # From the main thread: PDEATHSIG fires when the thread that forked it ends.
             redis_url = rd.start()
-        forking.preload()
+        _timed(took, "shared imports", forking.preload)
         if not database_url:
             assert pg_dsn is not None  # submitted above, on the same condition
             database_url = pg_dsn.result()
@@ -208,6 +209,14 @@ def _forget_workers(servers: list) -> None:
     for server in servers:
         if isinstance(server, EmbeddedRedis):
             server.delete(HEALTH_KEY)
+
+
+def _timed(took: dict[str, float], what: str, step, *args):
+    started = time.monotonic()
+    try:
+        return step(*args)
+    finally:
+        took[what] = time.monotonic() - started
 
 
 def _well_formed(key: str) -> bool:
@@ -254,7 +263,8 @@ def run(args: argparse.Namespace) -> int:
                 # Someone is reading this terminal: one readable line per request and job.
                 # Piped or collected (CI, docker), the children log JSON.
                 supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
-            database_url, redis_url = _start_servers(settings, servers)
+            took: dict[str, float] = {}
+            database_url, redis_url = _start_servers(settings, servers, took)
             t_servers = time.monotonic()
             for name, argv in CHILDREN:
                 supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()), fork=name)
@@ -271,8 +281,9 @@ def run(args: argparse.Namespace) -> int:
             now = time.monotonic()
             embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
             _banner(settings, report, admin_key, key_file, embedded, api_workers)
-            say(f"ready in {now - started:.2f}s (servers and shared imports {t_servers - started:.2f}s, migrate and "
-                f"seed {t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
+            beside = ", ".join(f"{what} {s:.2f}s" for what, s in took.items())
+            say(f"ready in {now - started:.2f}s (servers and shared imports {t_servers - started:.2f}s: {beside}; "
+                f"migrate and seed {t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
                 "Ctrl-C stops everything")
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
