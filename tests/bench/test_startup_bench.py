@@ -30,4 +30,4 @@ def test_startup_bench_reports_every_figure(tmp_path: Path) -> None:
     assert result["plugin_command_to_first_test_s"] > result["plugin_session_to_first_test_s"]
     assert [g["figure"] for g in result["goals"]] == ["up_ready_s", "up_worst_over_median",
                                                      "plugin_session_to_first_test_s", "plugin_worst_over_median"]
-    assert "sandbox up to /ready (every part) 1/1" in done.stdout
+    assert "sandbox up, fresh data dir, to /ready, every part" in done.stdout
