@@ -193,6 +193,27 @@ def admin_key_of(args: argparse.Namespace) -> str | None:
     return saved.read_text(errors="replace").strip() if saved.is_file() else None
 
 
+async def _wait_ready(http, seconds: float) -> None:
+    """Until /ready answers 200 (every part of the sandbox serving: the API, the IPN, the
+    worker), asking every 50 ms; Unreachable, naming what was down, after `seconds`."""
+    import asyncio
+
+    from sandbox.testing import answers
+
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            answer = await answers.fetch(http, "GET", "/ready")
+            if answer.status == 200:
+                return
+            last = f"{answer.status} {answer.body[:300].decode(errors='replace')}"
+        except answers.Unreachable as exc:
+            last = str(exc)
+        if asyncio.get_running_loop().time() >= deadline:
+            raise answers.Unreachable(f"/api/v1/ready did not answer 200 within {seconds:g} s (--wait); last: {last}")
+        await asyncio.sleep(0.05)
+
+
 def cmd_merchant_new(args: argparse.Namespace) -> int:
     import json
 
@@ -216,6 +237,8 @@ def cmd_merchant_new(args: argparse.Namespace) -> int:
         body = {"name": f"cli {uuid4().hex[:8]}", "opening_balance": args.balance,
                 "clock": args.clock or "live"}
         async with answers.client(url, admin_key) as http:
+            if args.wait:
+                await _wait_ready(http, args.wait)
             answer = await answers.fetch(http, "POST", "/sandbox/merchants", json=body,
                                          headers={"X-Idempotency-Key": uuid4().hex})
         created = answers.decoded(answer, 201, NewMerchantOut)
@@ -223,6 +246,7 @@ def cmd_merchant_new(args: argparse.Namespace) -> int:
                     balance=body["opening_balance"], url=url)
         return 0
 
+    args.timeout += args.wait or 0  # the deadline is for the answers once the sandbox is ready
     status = _run(args, work, refused=1)
     if not made:
         return status
@@ -308,6 +332,9 @@ def add_commands(sub) -> None:
                      help="manual: its payouts move only on `sandbox clock advance` (default live)")
     new.add_argument("--json", action="store_true",
                      help='print {"id", "api_key", "clock", "balance", "url"} as one JSON object')
+    new.add_argument("--wait", type=_timeout, metavar="SECONDS",
+                     help="first wait up to this long for /api/v1/ready to answer 200 (every part of the "
+                          "sandbox serving), e.g. right after starting it")
     new.add_argument("--admin-key", type=_key, help="default: SANDBOX_ADMIN_KEY, else the admin-key file "
                                                     "`sandbox up` wrote in SANDBOX_DATA_DIR (.sandbox)")
     add_url(new)

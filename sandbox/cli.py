@@ -15,6 +15,7 @@ from sandbox import ci_commands
 from sandbox.ci_commands import add_url as _add_url
 from sandbox.ci_commands import cannot_reach as _cannot_reach
 from sandbox.runtime import up
+from sandbox.runtime.forking import name_process
 from sandbox.runtime.serving import serve
 from sandbox.runtime.up import fail, say
 from sandbox.settings import INSTALL_ROOT, SettingError, get_settings
@@ -28,11 +29,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
+    name_process("api")
     settings = get_settings()
     return serve("sandbox.api.app:create_served_app", settings.api_port, settings.api_workers)
 
 
 def cmd_ipn(args: argparse.Namespace) -> int:
+    name_process("ipn")
     return serve("ipn.app:create_app", get_settings().ipn_port)
 
 
@@ -41,6 +44,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     if args.check:
         return check()
+    name_process("worker")
     run()
     return 0
 

@@ -199,8 +199,13 @@ class Settings:
 
 
     @property
+    def ipn_base_url(self) -> str:
+        """Where the IPN service serves, as the rail calls it and the API's /ready looks for it."""
+        return (self.ipn_url or f"http://127.0.0.1:{self.ipn_port}").rstrip("/")
+
+    @property
     def rail_callback_url(self) -> str:
-        return (self.ipn_url or f"http://127.0.0.1:{self.ipn_port}").rstrip("/") + "/ipn/rail"
+        return self.ipn_base_url + "/ipn/rail"
 
 
 def get_settings() -> Settings:

@@ -139,6 +139,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     and benchmarks that run a worker beside the API); the worker neither opens nor closes them."""
     from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB
     from sandbox.rail.client import NOTIFY_JOB
+    from sandbox.runtime.start_gate import wait_at_gate
     from worker import batches as batch_jobs
     from worker import idempotency as idempotency_jobs
     from worker import jobs, webhooks
@@ -147,6 +148,9 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     from worker import statistics as statistics_jobs
     from worker.resilient import ResilientWorker
 
+    # Started by `sandbox up` behind its gate, the worker has imported its jobs by now, while
+    # the servers started; here it waits for their URLs (a no-op in any other process).
+    wait_at_gate()
     settings = get_settings()
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox worker`")

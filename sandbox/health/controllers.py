@@ -1,12 +1,29 @@
+"""`/health`: this process answers. `/ready`: the whole sandbox serves, the one check that
+`sandbox up`'s banner, the image's HEALTHCHECK, the pytest plugin, `sandbox merchant new
+--wait` and the guides wait on. 200 only when every part serves; otherwise 503, and the
+body names the part that does not and why:
+
+- api: this process (it answered);
+- postgres, redis: each answers a query;
+- worker: a worker wrote arq's health key lately (every worker refreshes it; it expires
+  soon after the last one stops), so payouts move and webhooks go out;
+- ipn: the IPN service answers its /health at `ipn_url`, the address the simulated rail
+  sends the bank's callbacks to (SANDBOX_IPN_URL, else this machine's SANDBOX_IPN_PORT):
+  asked over HTTP, so a 200 here means a callback sent now is taken, not that an IPN
+  process started somewhere. `ipn_url` is in the body, so a job that moved the ports
+  finds the IPN without guessing."""
+
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from sandbox import db, redis_client, version
+from sandbox.settings import get_settings
 
 
 class Health(msgspec.Struct):
@@ -15,18 +32,23 @@ class Health(msgspec.Struct):
 
 
 class Ready(msgspec.Struct):
-    status: str
+    status: str  # "ok" when every part below is "ok", else "unavailable"
+    api: str
     postgres: str
     redis: str
-    # Said, not counted in `status`: the API serves without a worker (its steps wait and
-    # are swept up later), and several APIs may share workers that run elsewhere.
     worker: str
+    ipn: str
+    ipn_url: str  # where the IPN service takes the rail's callbacks (POST {ipn_url}/ipn/rail)
 
 
 VERSION = version.of()  # read once: /health is asked every few seconds
 
 # /ready answers within this, whatever the servers do: a frozen one is reported down.
 READY_DEADLINE_S = 2.0
+
+
+class PartDown(Exception):
+    """A part that answered, or was looked for, and does not serve: its message is shown."""
 
 
 async def _check(probe) -> str:
@@ -37,26 +59,37 @@ async def _check(probe) -> str:
         # let go of its connection, and /ready must not wait for that.
         task.cancel()
         return "down: TimeoutError"
-    if isinstance(exc := task.exception(), NoWorker):
+    if isinstance(exc := task.exception(), PartDown):
         return f"down: {exc}"
     if exc is not None:  # any failure means "not ready"; say which kind
         return f"down: {type(exc).__name__}"
     return "ok"
 
 
-class NoWorker(Exception):
-    def __str__(self) -> str:
-        from worker.main import HEALTH_INTERVAL_S
-
-        return f"no worker reported in the last {HEALTH_INTERVAL_S + 1}s"
-
-
 async def _worker_reported() -> None:
-    """A worker wrote arq's health key lately (it expires soon after the last one stops)."""
-    from worker.main import HEALTH_KEY
+    from worker.main import HEALTH_INTERVAL_S, HEALTH_KEY  # arq's key and interval (worker.main imports arq only)
 
     if not await redis_client.get().exists(HEALTH_KEY):
-        raise NoWorker
+        raise PartDown(f"no worker reported in the last {HEALTH_INTERVAL_S + 1}s")
+
+
+async def _ipn_serves(base_url: str) -> None:
+    """GET {base_url}/health over a plain connection: an HTTP client library would cost
+    every API process its import for one request (tests/spec/test_import_budget.py)."""
+    url = urlsplit(base_url)
+    secure = url.scheme == "https"
+    try:
+        reader, writer = await asyncio.open_connection(url.hostname, url.port or (443 if secure else 80),
+                                                       ssl=True if secure else None)
+    except OSError as exc:
+        raise PartDown(f"not serving at {base_url} ({type(exc).__name__})") from None
+    try:
+        writer.write(f"GET {url.path}/health HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode())
+        status = (await reader.readline()).split(b" ", 2)[1:2]
+    finally:
+        writer.close()
+    if status != [b"200"]:
+        raise PartDown(f"{base_url}/health answered {b''.join(status).decode(errors='replace') or 'nothing'}")
 
 
 class HealthController(Controller):
@@ -68,12 +101,14 @@ class HealthController(Controller):
     async def health(self) -> Health:
         return Health(status="ok", version=VERSION)
 
-    @get("/ready", operation_id="ready", summary="PostgreSQL and Redis answer",
-         responses={503: ResponseSpec(data_container=Ready, description="A backing service is down",
+    @get("/ready", operation_id="ready", summary="Every part serves: API, PostgreSQL, Redis, worker, IPN",
+         responses={503: ResponseSpec(data_container=Ready, description="A part is down (named in the body)",
                                       generate_examples=False)})
     async def ready(self) -> Response[Ready]:
-        pg, rd, wk = await asyncio.gather(_check(lambda: db.fetchval("SELECT 1")),
-                                          _check(lambda: redis_client.get().ping()), _check(_worker_reported))
-        ok = pg == "ok" and rd == "ok"
-        return Response(Ready(status="ok" if ok else "unavailable", postgres=pg, redis=rd, worker=wk),
-                        status_code=200 if ok else 503)
+        ipn_url = get_settings().ipn_base_url
+        pg, rd, wk, ipn = await asyncio.gather(_check(lambda: db.fetchval("SELECT 1")),
+                                               _check(lambda: redis_client.get().ping()), _check(_worker_reported),
+                                               _check(lambda: _ipn_serves(ipn_url)))
+        ok = pg == rd == wk == ipn == "ok"
+        return Response(Ready(status="ok" if ok else "unavailable", api="ok", postgres=pg, redis=rd, worker=wk,
+                              ipn=ipn, ipn_url=ipn_url), status_code=200 if ok else 503)

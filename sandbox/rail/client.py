@@ -5,14 +5,17 @@ IPN service — never a function call behind its back."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import httpx
 import msgspec
 
 from sandbox.rail.messages import Notification
 from sandbox.rail.secret import rail_secret
 from sandbox.rail.signing import HEADER, sign
 from sandbox.settings import get_settings
+
+if TYPE_CHECKING:  # the worker hands in its client; the API and the IPN only name NOTIFY_JOB
+    import httpx
 
 log = logging.getLogger("sandbox.rail")
 

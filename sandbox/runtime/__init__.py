@@ -1,4 +1,5 @@
-"""How the processes start and stop: `sandbox up` and its supervisor (`up`, `runner`, `start_gate`),
+"""How the processes start and stop: `sandbox up` and its supervisor (`up`, `runner`, `start_gate`,
+and `forking`: the API, IPN and worker forked from `up` once it has imported what they share),
 embedded PostgreSQL and Redis (`embedded`), the migrated and seeded start-up template
 (`template`), and serving an ASGI app with uvicorn, one process or several on one port
 (`serving`, with the request-head limit `head_limit`), and a server's last steps at SIGTERM,

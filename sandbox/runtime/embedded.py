@@ -269,6 +269,16 @@ class EmbeddedRedis:
         except OSError:
             return False
 
+    def delete(self, key: str) -> None:
+        """DEL one key, over the socket (the Redis client is not imported here)."""
+        name = key.encode()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(str(self.socket))
+            s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(name), name))
+            if not s.recv(16).startswith(b":"):
+                raise RuntimeError(f"embedded Redis refused DEL {key}")
+
     def start(self, die_with_parent: bool = True) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
         if self._running_pid() and self._answers():

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from sandbox.runtime.embedded import _die_with_parent
+from sandbox.runtime.forking import Forked
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RESTART_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # after the 1st, 2nd, ... death within the window
@@ -60,7 +61,9 @@ def _say(line: str) -> None:
     print(f"sandbox: {line}", file=sys.stderr, flush=True)
 
 
-def _how_it_ended(returncode: int) -> str:
+def _how_it_ended(returncode: int | None) -> str:
+    if returncode is None:
+        return "is running"
     if returncode < 0:
         return f"was killed by {signal.Signals(-returncode).name}"
     return f"exited with code {returncode}"
@@ -70,7 +73,7 @@ def _how_it_ended(returncode: int) -> str:
 class Child:
     name: str
     argv: list[str]
-    proc: subprocess.Popen
+    proc: subprocess.Popen | Forked
 
 
 class ChildExited(Exception):
@@ -123,10 +126,17 @@ class Supervisor:
             preexec_fn=_die_with_parent,
         )
 
-    def start(self, name: str, argv: Sequence[str], gate=None) -> Child:
+    def start(self, name: str, argv: Sequence[str], gate=None, fork: str | None = None) -> Child:
         """`gate` (a sandbox.runtime.start_gate.StartGate): the first start only waits at it; a
-        restart finds the servers' URLs in `env`."""
-        child = Child(name, list(argv), self._spawn(argv, gate))
+        restart finds the servers' URLs in `env`. `fork`: the first start is `sandbox <fork>`
+        forked from this process (sandbox/runtime/forking.py); a restart runs `argv`."""
+        if fork:
+            from sandbox.runtime import forking
+
+            proc = forking.fork(fork, {**self.env, **gate.env} if gate else self.env, gate.fds[0] if gate else None)
+        else:
+            proc = self._spawn(argv, gate)
+        child = Child(name, list(argv), proc)
         if gate:
             gate.spawned()
         self.children.append(child)

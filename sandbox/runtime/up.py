@@ -20,19 +20,18 @@ from pathlib import Path
 
 from sandbox.settings import Settings, child_env, get_settings
 
-# (name, argv) of every process `sandbox up` runs.
 CHILDREN: list[tuple[str, list[str]]] = [
     ("api", [sys.executable, "-m", "sandbox.cli", "api"]),
     ("ipn", [sys.executable, "-m", "sandbox.cli", "ipn"]),
     ("worker", [sys.executable, "-m", "sandbox.cli", "worker"]),
 ]
-# Started first, behind a gate (sandbox/runtime/start_gate.py): it imports and builds its app
-# while the servers start. The others start once the API answers /ready: until then, on a
-# machine of few cores, their imports would take the CPU the API's start is waiting for,
-# and nothing needs them before a first request (a payout's jobs wait in Redis for the
-# worker; a rail callback the IPN cannot take yet is sent again).
-GATED = ("api",)
-READY_TIMEOUT = 60.0  # seconds for the API to answer /ready
+# (name, argv) of every process `sandbox up` runs. The first start of each is forked from
+# `up` once it has imported what all three share, while PostgreSQL started
+# (sandbox/runtime/forking.py), all three at once, each behind a gate
+# (sandbox/runtime/start_gate.py): each imports and builds its own part while `up` migrates
+# and seeds, then gets the servers' URLs. A restart runs its argv. `up` is ready when the
+# API's /ready says every part serves (sandbox/health/controllers.py).
+READY_TIMEOUT = 60.0  # seconds for /ready to say every part serves
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 ADMIN_KEY_FILE = "admin-key"
 LOCK_FILE = ".lock"
@@ -171,11 +170,14 @@ def _start_postgres(pg, cache_dir: Path) -> str:
     return pg.start()
 
 
-def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
+def _start_servers(settings: Settings, servers: list, took: dict[str, float]) -> tuple[str, str]:
     """The given URLs, or embedded servers (appended to `servers` as they start).
-    PostgreSQL starts in a thread while Redis starts and the seed code is imported."""
+    PostgreSQL starts in a thread while Redis starts and what the processes share is
+    imported. The thread has ended when this returns: `up` forks next. `took`: seconds
+    each of the two took, for the ready line."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from sandbox.runtime import forking
     from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 
     database_url, redis_url = settings.database_url, settings.redis_url
@@ -184,16 +186,37 @@ def _start_servers(settings: Settings, servers: list) -> tuple[str, str]:
     with ThreadPoolExecutor(max_workers=1) as thread:
         if not database_url:
             servers.append(pg := EmbeddedPostgres(settings.data_dir))
-            pg_dsn = thread.submit(_start_postgres, pg, settings.cache_dir)
+            pg_dsn = thread.submit(_timed, took, "PostgreSQL", _start_postgres, pg, settings.cache_dir)
         if not redis_url:
             servers.append(rd := EmbeddedRedis(settings.data_dir))
             # From the main thread: PDEATHSIG fires when the thread that forked it ends.
             redis_url = rd.start()
-        import seeds.seed  # noqa: F401  (the slow imports of the next step, meanwhile)
+        _timed(took, "shared imports", forking.preload)
         if not database_url:
             assert pg_dsn is not None  # submitted above, on the same condition
             database_url = pg_dsn.result()
     return database_url, redis_url
+
+
+def _forget_workers(servers: list) -> None:
+    """An embedded Redis is this `up`'s alone, so a worker's heartbeat in it now is one a
+    killed earlier run left (it lives 6 s): gone, /ready waits for this run's worker. Run
+    after the fork (worker.main is not the API's or the IPN's) and before the gates open
+    (no worker of this run has written it yet)."""
+    from sandbox.runtime.embedded import EmbeddedRedis
+    from worker.main import HEALTH_KEY
+
+    for server in servers:
+        if isinstance(server, EmbeddedRedis):
+            server.delete(HEALTH_KEY)
+
+
+def _timed(took: dict[str, float], what: str, step, *args):
+    started = time.monotonic()
+    try:
+        return step(*args)
+    finally:
+        took[what] = time.monotonic() - started
 
 
 def _well_formed(key: str) -> bool:
@@ -240,31 +263,28 @@ def run(args: argparse.Namespace) -> int:
                 # Someone is reading this terminal: one readable line per request and job.
                 # Piped or collected (CI, docker), the children log JSON.
                 supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
-            for name, argv in CHILDREN:
-                if name in GATED:
-                    supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()))
-            database_url, redis_url = _start_servers(settings, servers)
+            took: dict[str, float] = {}
+            database_url, redis_url = _start_servers(settings, servers, took)
             t_servers = time.monotonic()
+            for name, argv in CHILDREN:
+                supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()), fork=name)
             key_file = data_dir.resolve() / ADMIN_KEY_FILE
             report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
             t_seeded = time.monotonic()
-            embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
-            _banner(settings, report, admin_key, key_file, embedded, api_workers)
-
+            _forget_workers(servers)
             urls = {"SANDBOX_DATABASE_URL": database_url, "SANDBOX_REDIS_URL": redis_url}
             supervisor.env.update(urls)  # for every start from now on, restarts included
             for gate in gates.values():
                 gate.open(urls)
+            # The one meaning of ready: the API, the IPN and the worker all serve.
             supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
-            t_api = time.monotonic()
-            for name, argv in CHILDREN:
-                if name not in GATED:
-                    supervisor.start(name, argv)
-            supervisor.wait_ready(f"{local_url(settings, settings.ipn_port)}/health", READY_TIMEOUT)
             now = time.monotonic()
-            say(f"ready in {now - started:.2f}s (API /ready after {t_api - started:.2f}s: servers "
-                f"{t_servers - started:.2f}s, migrate and seed {t_seeded - t_servers:.2f}s, "
-                f"API {t_api - t_seeded:.2f}s; then IPN {now - t_api:.2f}s); Ctrl-C stops everything")
+            embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
+            _banner(settings, report, admin_key, key_file, embedded, api_workers)
+            beside = ", ".join(f"{what} {s:.2f}s" for what, s in took.items())
+            say(f"ready in {now - started:.2f}s (servers and shared imports {t_servers - started:.2f}s: {beside}; "
+                f"migrate and seed {t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
+                "Ctrl-C stops everything")
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
             supervisor.watch()  # restarts what dies, until a stop signal or it gives up

@@ -17,13 +17,17 @@ def test_startup_bench_reports_every_figure(tmp_path: Path) -> None:
                            "--json", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
-    for figure in ("up_ready_s", "plugin_session_to_first_test_s", "plugin_command_to_first_test_s",
-                   "pytest_alone_command_to_first_test_s", "pytest_alone_session_to_first_test_s"):
+    for figure in ("up_ready_s", "up_worst_s", "plugin_session_to_first_test_s", "plugin_worst_s",
+                   "plugin_command_to_first_test_s", "pytest_alone_command_to_first_test_s",
+                   "pytest_alone_session_to_first_test_s"):
         assert 0 < result[figure] < 120, (figure, result)
+    # One start: its worst is its median.
+    assert result["up_worst_over_median"] == result["plugin_worst_over_median"] == 1.0, result
     # The plugin's sandbox is `sandbox up` behind pytest: it cannot be faster than pytest alone,
     # and its session starts after pytest's own start.
     assert result["plugin_command_to_first_test_s"] > result["pytest_alone_command_to_first_test_s"]
     assert result["plugin_session_to_first_test_s"] > result["pytest_alone_session_to_first_test_s"]
     assert result["plugin_command_to_first_test_s"] > result["plugin_session_to_first_test_s"]
-    assert [g["figure"] for g in result["goals"]] == ["up_ready_s", "plugin_session_to_first_test_s"]
-    assert "sandbox up, fresh data dir, to /ready" in done.stdout
+    assert [g["figure"] for g in result["goals"]] == ["up_ready_s", "up_worst_over_median",
+                                                     "plugin_session_to_first_test_s", "plugin_worst_over_median"]
+    assert "sandbox up, fresh data dir, to /ready, every part" in done.stdout

@@ -125,11 +125,13 @@ class Up:
         return time.monotonic() - self.started
 
     def children(self) -> list[tuple[psutil.Process, str]]:
-        """Each live descendant with its command line (read now: a dead process has none)."""
+        """Each live descendant with its process name and command line, e.g. "sandbox-api:
+        …/python … sandbox up" (read now: a dead process has none). The API, IPN and worker
+        `up` forks keep `up`'s command line; their names say which is which."""
         found = []
         for c in psutil.Process(self.proc.pid).children(recursive=True):
             with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):  # died, not yet reaped
-                found.append((c, " ".join(c.cmdline())))
+                found.append((c, f"{c.name()}: {' '.join(c.cmdline())}"))
         return found
 
     def signal(self, sig: int) -> None:

@@ -66,8 +66,11 @@ class Services:
         self.start("ipn", "ipn")
         for i in range(workers):
             self.start(f"worker{i}", "worker")
-        wait_until(lambda: self._answers(f"{self.base}/ready") and self._answers(
-            f"http://127.0.0.1:{self.ipn_port}/health"), 60, "API and IPN to answer")
+        if workers:  # /ready is 200 when the API, the IPN and a worker serve
+            wait_until(lambda: self._answers(f"{self.base}/ready"), 60, "/ready to say every part serves")
+        else:
+            wait_until(lambda: self._answers(f"{self.base}/health") and self._answers(
+                f"http://127.0.0.1:{self.ipn_port}/health"), 60, "API and IPN to answer")
 
     @staticmethod
     def _answers(url: str) -> bool:

@@ -162,7 +162,7 @@ def test_embedded_redis_snapshots_and_appends(first_run):
 def test_sigterm_stops_everything(first_stopped):
     assert first_stopped.exit_code == 0, first_stopped.output()
     children = first_stopped.children_before_stop
-    assert any("sandbox.cli api" in cmdline for _, cmdline in children), children
+    assert any(cmdline.startswith("sandbox-api:") for _, cmdline in children), children
     assert [cmdline for c, cmdline in children if alive(c)] == []
     assert servers_in(first_stopped.data_dir) == []
     assert port_closed(first_stopped.port)

@@ -99,7 +99,7 @@ def test_headers_over_the_limit_get_431_before_any_key_is_checked(run, which):
 def test_endless_headers_are_cut_short_and_do_not_slow_other_clients(run):
     """The probe's 100 MiB header answered 401 after 14 s, took the API from 128 to 524 MB,
     and another merchant's GET /balance took up to 10 s meanwhile."""
-    api = next(p for p, cmdline in run.children() if "sandbox.cli api" in cmdline)
+    api = next(p for p, cmdline in run.children() if cmdline.startswith("sandbox-api:"))
     rss_before = api.memory_info().rss
     outcomes: list[tuple[float, bytes]] = []
     failures: list[BaseException] = []

@@ -43,7 +43,7 @@ def child(run: Up, command: str) -> psutil.Process | None:
     """The running child of `up` that runs `sandbox <command>` (None between a death and
     its restart); not the API processes the API's own forks."""
     found = [p for p, cmdline in run.children()
-             if f"sandbox.cli {command}" in cmdline and alive(p) and p.ppid() == run.proc.pid]
+             if cmdline.startswith(f"sandbox-{command}:") and alive(p) and p.ppid() == run.proc.pid]
     return found[0] if len(found) == 1 else None
 
 

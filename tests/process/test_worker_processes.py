@@ -156,7 +156,7 @@ async def test_worker_killed_mid_run(services):
         worker = next(name for name in services.procs if name.startswith("worker"))
         services.kill(worker, signal.SIGKILL)
         killed_at = time.monotonic()
-        # /ready says so once its health key lapses (seconds), without going 503 over it.
+        # /ready says so once its health key lapses (seconds): 503, naming the worker.
         async with httpx.AsyncClient(base_url=services.base, timeout=5) as anonymous:
 
             async def ready_says(worker: str):
@@ -164,13 +164,36 @@ async def test_worker_killed_mid_run(services):
                 return r if r.json()["worker"].startswith(worker) else None
 
             said = await wait_for(lambda: ready_says("down: no worker"), 15, what="/ready to say no worker")
-            assert said.status_code == 200, said.text
+            assert said.status_code == 503 and said.json()["status"] == "unavailable", said.text
             services.start("worker-after-kill", "worker")
-            await wait_for(lambda: ready_says("ok"), 15, what="/ready to say a worker is back")
+            back = await wait_for(lambda: ready_says("ok"), 15, what="/ready to say a worker is back")
+            assert back.status_code == 200, back.text
         finished_at = await wait_all_final(services, merchant_id, len(payouts), 120)
         print(f"\nlast stranded payout finished {finished_at - killed_at:.1f}s after kill -9")
         await assert_exact(services, payouts)
         assert await services.invariant(merchant_id) == []
+
+
+async def test_ready_is_503_naming_the_ipn_while_it_is_down(services):
+    """The API asks the IPN's /health at the URL the rail calls it at (and says that URL)."""
+    async with httpx.AsyncClient(base_url=services.base, timeout=5) as anonymous:
+        assert (await anonymous.get("/ready")).status_code == 200
+        services.kill("ipn", signal.SIGTERM)
+        down = await anonymous.get("/ready")
+        assert down.status_code == 503, down.text
+        body = down.json()
+        ipn_url = f"http://127.0.0.1:{services.ipn_port}"
+        assert body["ipn"] == f"down: not serving at {ipn_url} (ConnectionRefusedError)", body
+        assert (body["status"], body["ipn_url"], body["worker"], body["postgres"]) == (
+            "unavailable", ipn_url, "ok", "ok"), body
+        services.start("ipn", "ipn")
+
+        async def serving_again():
+            r = await anonymous.get("/ready")
+            return r if r.status_code == 200 else None
+
+        back = await wait_for(serving_again, 60, what="/ready to say the IPN serves again")
+        assert back.json()["ipn"] == "ok"
 
 
 async def test_redis_flushed_mid_run(services):

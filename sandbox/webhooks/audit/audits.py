@@ -26,7 +26,7 @@ from sandbox.core.ids import new_id
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.settings import Settings, get_settings
 from sandbox.webhooks.audit.audit_cases import CASES, Battery, Case, passed
-from sandbox.webhooks.delivery import httpx_client, sender
+from sandbox.webhooks.delivery import sender
 from sandbox.webhooks.model.schemas import AuditCase, WebhookAudit, WebhookAuditPage
 from sandbox.webhooks.store.deliveries import signing_keys
 
@@ -98,6 +98,8 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
     deadline = loop.time() + settings.webhook_audit_budget_s
     verdicts: list[AuditCase] = []
     # The audit's few requests stay on httpx, whichever client the worker's pool uses.
+    from sandbox.webhooks.delivery import httpx_client  # an audit's own client, made when one runs
+
     async with httpx_client.build(settings) as http:
         for case in CASES:
             left = deadline - loop.time()

@@ -19,7 +19,6 @@ import msgspec
 
 from sandbox.core.clock import iso, now
 from sandbox.settings import Settings
-from sandbox.webhooks.delivery import aiohttp_client, httpx_client
 from sandbox.webhooks.delivery.clients import DeliveryClient, Failed
 from sandbox.webhooks.model import faults as fault_rules
 from sandbox.webhooks.model import signatures
@@ -120,11 +119,22 @@ async def _post(http: WebhookClient, url: str, content: bytes, request_headers: 
                                       error=error, response_excerpt=excerpt, faults=applied))
 
 
+def _aiohttp(settings: Settings) -> WebhookClient:
+    # Imported when a client is built: the API imports this module (the receiver audit's
+    # cases) and must not pay for aiohttp at start; only the worker sends webhooks.
+    from sandbox.webhooks.delivery import aiohttp_client
+
+    return aiohttp_client.build(settings)
+
+
+def _httpx(settings: Settings) -> WebhookClient:
+    from sandbox.webhooks.delivery import httpx_client
+
+    return httpx_client.build(settings)
+
+
 # The client each SANDBOX_WEBHOOK_CLIENT names (settings.WEBHOOK_CLIENTS; aiohttp the default).
-BUILDERS: dict[str, Callable[[Settings], WebhookClient]] = {
-    "aiohttp": aiohttp_client.build,
-    "httpx": httpx_client.build,
-}
+BUILDERS: dict[str, Callable[[Settings], WebhookClient]] = {"aiohttp": _aiohttp, "httpx": _httpx}
 
 
 def build(settings: Settings) -> WebhookClient:

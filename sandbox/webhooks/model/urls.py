@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
-
-import httpx
+from typing import TYPE_CHECKING
 
 from sandbox.core.errors import ValidationFailed
 from sandbox.webhooks.model import ssrf
+
+if TYPE_CHECKING:
+    import httpx
 
 RESOLVE_TIMEOUT_S = 5.0
 
@@ -28,11 +30,15 @@ URL_PATTERN = (rf"^https?://(?:(?:{_LABEL}\.)*{_TOP_LABEL}|{_OCTET}(?:\.{_OCTET}
 def parsed(url: str) -> httpx.URL:
     """An endpoint's URL, parsed once per URL (httpx.URL is immutable): httpx's parse is
     about 60 µs of the worker's CPU, and every attempt needs the URL's origin and target."""
+    import httpx  # here: the API imports this module at start and parses a URL only on a request
+
     return httpx.URL(url)
 
 
 async def check(raw: str) -> str:
     """The URL as given, if it is one we will call; a 400 `validation_error` otherwise."""
+    import httpx
+
     try:
         url = httpx.URL(raw)
     except (httpx.InvalidURL, ValueError):
