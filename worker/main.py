@@ -150,7 +150,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     settings = get_settings()
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox worker`")
-    return ResilientWorker(
+    worker = ResilientWorker(
         functions=_instrument_all([
             # keep_result=0: a finished step's job id may be used again (a reinitiated payout
             # walks the same steps), and nothing reads job results.
@@ -184,6 +184,10 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         health_check_key=HEALTH_KEY,
         ctx={"shared_connections": shared_connections},
     )
+    # arq calls it at SIGINT or SIGTERM, as it cancels the running jobs: the webhook pool
+    # stops starting attempts there, before its shutdown step hands back what it holds.
+    worker.on_stop = lambda _signal: webhooks.stop_taking(worker.ctx)
+    return worker
 
 
 def run() -> None:

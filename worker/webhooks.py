@@ -26,7 +26,15 @@ async def startup(ctx: dict) -> None:
     ctx["webhook_pool"] = build_pool(get_settings())
 
 
+def stop_taking(ctx: dict) -> None:
+    """At the stop signal: the pool starts no attempt from now on (its client closes soon)."""
+    if "webhook_pool" in ctx:
+        ctx["webhook_pool"].stop_taking()
+
+
 async def shutdown(ctx: dict) -> None:
+    """Hand back what the pool holds, then close its client: an attempt can no longer
+    start on a closed client. Runs before the Redis client closes (worker.main.shutdown)."""
     if "webhook_pool" in ctx:
         await ctx["webhook_pool"].close()
         await ctx["webhook_pool"].http.aclose()
