@@ -114,7 +114,9 @@ def instrumented(name: str, coroutine, quiet: bool = False):
             outcome, level = "retry", logging.INFO
             raise
         except asyncio.CancelledError:
-            outcome = "cancelled"  # its timeout, or the worker shutting down
+            outcome = "cancelled"  # its timeout, or the worker stopping
+            if ctx.get("stopping"):  # arq hands it back to the queue: a stop, not a fault
+                level = logging.INFO
             raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
@@ -184,10 +186,18 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         health_check_key=HEALTH_KEY,
         ctx={"shared_connections": shared_connections},
     )
-    # arq calls it at SIGINT or SIGTERM, as it cancels the running jobs: the webhook pool
-    # stops starting attempts there, before its shutdown step hands back what it holds.
-    worker.on_stop = lambda _signal: webhooks.stop_taking(worker.ctx)
+    worker.on_stop = lambda _signal: _stopping(worker.ctx)
     return worker
+
+
+def _stopping(ctx: dict) -> None:
+    """arq calls it at SIGINT or SIGTERM, as it cancels the running jobs: the webhook pool
+    starts no attempt from here on (its shutdown step then hands back what it holds), and
+    the jobs cancelled now are logged as a stop's, not as faults."""
+    from worker import webhooks
+
+    ctx["stopping"] = True
+    webhooks.stop_taking(ctx)
 
 
 def run() -> None:

@@ -133,7 +133,7 @@ class ResilientWorker(Worker):
                         type(exc).__name__, exc)
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)
-        await self.pool.close(close_connection_pool=True)
+        await self.pool.aclose(close_connection_pool=True)
         self._pool = None
 
     async def _jobs_ended(self) -> None:
