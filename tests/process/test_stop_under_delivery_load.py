@@ -43,9 +43,9 @@ SETTINGS = {
 RETRIED_WITHIN_S = 60.0
 
 
-def problems(log: str) -> list[str]:
-    """Lines of the children's JSON logs at WARNING or above or carrying a traceback, and
-    any other line that shows one. A stop that goes as it should warns of nothing."""
+def problems(log: str, levels: tuple[str, ...] = ("warning", "error", "critical")) -> list[str]:
+    """Lines of the children's JSON logs at `levels` or carrying a traceback, and any other
+    line that shows one. A stop that goes as it should warns of nothing."""
     found = []
     for line in log.splitlines():
         try:
@@ -54,7 +54,7 @@ def problems(log: str) -> list[str]:
             if "Traceback" in line or "Error" in line:
                 found.append(line)
             continue
-        if record.get("level") in ("warning", "error", "critical") or "exc" in record or "Traceback" in line:
+        if record.get("level") in levels or "exc" in record or "Traceback" in line:
             found.append(line)
     return found
 
@@ -67,8 +67,9 @@ async def until(predicate: Callable[[], bool], timeout: float, what: Callable[[]
 
 
 async def stop_and_restart(api: httpx.AsyncClient, receivers: list[Holding], stop: Callable[[], Awaitable[str]],
-                           restart: Callable[[], Awaitable[None]]) -> None:
-    """`stop`: stops the worker and answers what it logged meanwhile; `restart` starts it again."""
+                           restart: Callable[[], Awaitable[None]], redis_gone: bool = False) -> None:
+    """`stop`: stops the worker and answers what it logged meanwhile; `restart` starts it
+    again. `redis_gone`: Redis stops first, and the worker says so in warnings."""
     for receiver in receivers:
         r = await api.post("/webhook-endpoints", json={"url": receiver.url(), "events": ["payout.created"]},
                            headers={"X-Idempotency-Key": secrets.token_hex(12)})
@@ -93,10 +94,12 @@ async def stop_and_restart(api: httpx.AsyncClient, receivers: list[Holding], sto
 
     log = await stop()
 
-    assert problems(log) == [], "\n".join(problems(log))
+    found = problems(log, ("error", "critical") if redis_gone else ("warning", "error", "critical"))
+    assert found == [], "\n".join(found)
     handed = [json.loads(line) for line in log.splitlines() if "handed back" in line]
     assert len(handed) == 1, handed
-    assert handed[0]["message"].startswith(f"handed back {IN_FLIGHT} webhook deliveries"), handed
+    assert handed[0]["message"].startswith(f"handed back {IN_FLIGHT} webhook deliveries, each due again at once"
+                                           + (" (no worker woken for them" if redis_gone else "")), handed
     assert on_the_wire() == IN_FLIGHT  # nothing was sent after the stop began
 
     for receiver in receivers:
@@ -141,6 +144,26 @@ async def test_a_worker_stopped_with_deliveries_in_flight_stops_cleanly_and_lose
         await stop_and_restart(api, receivers, stop, restart)
     rows = await services.sql("SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status")
     assert {r["status"]: r["n"] for r in rows} == {"succeeded": RECEIVERS * PAYOUTS}
+
+
+async def test_a_worker_stopped_after_redis_still_hands_its_deliveries_back(services: Services, receivers):
+    """Redis stops first (a compose stopping everything at once): the hand-back needs only
+    PostgreSQL. The old worker's stop raised on the health key, never ran its shutdown,
+    and left the deliveries leased for minutes."""
+    async def stop() -> str:
+        await asyncio.to_thread(services.stop_redis)
+        proc = services.procs.pop("worker0")
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 30) == 0
+        return services.log("worker0")
+
+    async def restart() -> None:
+        await asyncio.to_thread(services.start_redis)
+        services.start("worker0", "worker")
+
+    api, _ = await services.new_merchant()
+    async with api:
+        await stop_and_restart(api, receivers, stop, restart, redis_gone=True)
 
 
 @pytest.fixture
