@@ -115,7 +115,7 @@ def instrumented(name: str, coroutine, quiet: bool = False):
             raise
         except asyncio.CancelledError:
             outcome = "cancelled"  # its timeout, or the worker stopping
-            if ctx.get("stopping"):  # arq hands it back to the queue: a stop, not a fault
+            if (stopping := ctx.get("stopping")) and stopping.is_set():  # arq queues it again: a stop, no fault
                 level = logging.INFO
             raise
         except Exception as exc:
@@ -184,7 +184,8 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         keep_result=0,
         health_check_interval=HEALTH_INTERVAL_S,
         health_check_key=HEALTH_KEY,
-        ctx={"shared_connections": shared_connections},
+        # Each job gets a copy of this dict: what changes while it runs lives in an object.
+        ctx={"shared_connections": shared_connections, "stopping": asyncio.Event()},
     )
     worker.on_stop = lambda _signal: _stopping(worker.ctx)
     return worker
@@ -196,7 +197,7 @@ def _stopping(ctx: dict) -> None:
     the jobs cancelled now are logged as a stop's, not as faults."""
     from worker import webhooks
 
-    ctx["stopping"] = True
+    ctx["stopping"].set()
     webhooks.stop_taking(ctx)
 
 
