@@ -193,8 +193,8 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
 
 def _stopping(ctx: dict) -> None:
     """arq calls it at SIGINT or SIGTERM, as it cancels the running jobs: the webhook pool
-    starts no attempt from here on (its shutdown step then hands back what it holds), and
-    the jobs cancelled now are logged as a stop's, not as faults."""
+    starts no attempt from here on and hands back what it holds, and the jobs cancelled
+    now are logged as a stop's, not as faults."""
     from worker import webhooks
 
     ctx["stopping"].set()

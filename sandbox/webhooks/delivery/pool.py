@@ -198,14 +198,19 @@ class DeliveryPool:
         for task, _ in unfinished:
             task.cancel()
         await asyncio.gather(*(task for task, _ in unfinished), return_exceptions=True)
+        await self.release_left_in_doubt()
+        if unfinished:
+            await hand_back([target for _, target in unfinished])
+
+    async def release_left_in_doubt(self) -> None:
+        """At a stop: release what failed or cancelled claims may have leased (a relay job
+        cancelled mid-claim, say); a failure is one line, not a traceback."""
         doubtful = len(self.in_doubt)
         try:
             await self.release_in_doubt()
         except Exception as exc:  # their leases run out, and a sweeper takes them then
             log.warning("could not release %d webhook leases in doubt (%s: %s); a sweeper takes their deliveries "
                         "once the leases run out", doubtful, type(exc).__name__, exc)
-        if unfinished:
-            await hand_back([target for _, target in unfinished])
 
 
 async def hand_back(targets: list[Target]) -> None:
