@@ -114,7 +114,9 @@ def instrumented(name: str, coroutine, quiet: bool = False):
             outcome, level = "retry", logging.INFO
             raise
         except asyncio.CancelledError:
-            outcome = "cancelled"  # its timeout, or the worker shutting down
+            outcome = "cancelled"  # its timeout, or the worker stopping
+            if (stopping := ctx.get("stopping")) and stopping.is_set():  # arq queues it again: a stop, no fault
+                level = logging.INFO
             raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
@@ -154,7 +156,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     settings = get_settings()
     if not settings.database_url or not settings.redis_url:
         raise SystemExit("SANDBOX_DATABASE_URL and SANDBOX_REDIS_URL must be set for `sandbox worker`")
-    return ResilientWorker(
+    worker = ResilientWorker(
         functions=_instrument_all([
             # keep_result=0: a finished step's job id may be used again (a reinitiated payout
             # walks the same steps), and nothing reads job results.
@@ -186,8 +188,21 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         keep_result=0,
         health_check_interval=HEALTH_INTERVAL_S,
         health_check_key=HEALTH_KEY,
-        ctx={"shared_connections": shared_connections},
+        # Each job gets a copy of this dict: what changes while it runs lives in an object.
+        ctx={"shared_connections": shared_connections, "stopping": asyncio.Event()},
     )
+    worker.on_stop = lambda _signal: _stopping(worker.ctx)
+    return worker
+
+
+def _stopping(ctx: dict) -> None:
+    """arq calls it at SIGINT or SIGTERM, as it cancels the running jobs: the webhook pool
+    starts no attempt from here on and hands back what it holds, and the jobs cancelled
+    now are logged as a stop's, not as faults."""
+    from worker import webhooks
+
+    ctx["stopping"].set()
+    webhooks.stop_taking(ctx)
 
 
 def run() -> None:

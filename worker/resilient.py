@@ -25,6 +25,7 @@ log = logging.getLogger("worker.redis")
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.WatchError,
               ConnectionError, OSError)
 MAX_BACKOFF_S = 1.0
+HEALTH_KEY_DELETE_S = 1.0  # at a stop: a Redis that does not answer by then is gone
 # arq's methods that end a job, each run shielded in a task of its own.
 _FINISHING = {"Worker.finish_job", "Worker.finish_failed_job"}
 
@@ -114,10 +115,26 @@ class ResilientWorker(Worker):
     async def close(self) -> None:
         """arq's `close`, once every job has ended. arq gathers the jobs without
         return_exceptions: one that a shutdown cancelled at the wrong moment made it raise,
-        before it ran `on_shutdown` and closed the pool (and deleted the health key)."""
+        before it ran `on_shutdown` and closed the pool (and deleted the health key). And
+        arq's deletion of the health key raised when Redis had stopped first (a compose
+        stopping everything at once): `on_shutdown` never ran, so the webhook deliveries
+        the worker held were not handed back (that needs only PostgreSQL) and its pools
+        were left open. Here the key, if it cannot be deleted, expires on its own."""
         await self._jobs_ended()
         self.tasks.clear()
-        await super().close()
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        try:
+            await asyncio.wait_for(self.pool.delete(self.health_check_key), HEALTH_KEY_DELETE_S)
+        except (*REDIS_DOWN, TimeoutError) as exc:
+            log.warning("could not delete the worker's health key (%s: %s); it expires within seconds",
+                        type(exc).__name__, exc)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self.pool.aclose(close_connection_pool=True)
+        self._pool = None
 
     async def _jobs_ended(self) -> None:
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)

@@ -6,6 +6,7 @@ sandbox/webhooks/delivery/pool.py): a relay or delivery job ends once it has han
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from arq import cron, func
@@ -26,10 +27,23 @@ async def startup(ctx: dict) -> None:
     ctx["webhook_pool"] = build_pool(get_settings())
 
 
+def stop_taking(ctx: dict) -> None:
+    """At the stop signal: the pool starts no attempt from now on and hands back what it
+    holds at once, while the jobs arq cancels end (the shutdown steps wait for those
+    first: one slow to end would hold the hand-back up until `up` or docker kills us)."""
+    if "webhook_pool" in ctx and "webhook_hand_back" not in ctx:
+        ctx["webhook_hand_back"] = asyncio.ensure_future(ctx["webhook_pool"].close())
+
+
 async def shutdown(ctx: dict) -> None:
+    """Finish the hand-back (or make it), then close the pool's client: no attempt can
+    start on a closed client. Runs before the Redis client closes (worker.main.shutdown)."""
     if "webhook_pool" in ctx:
-        await ctx["webhook_pool"].close()
-        await ctx["webhook_pool"].http.aclose()
+        pool = ctx["webhook_pool"]
+        await (ctx.pop("webhook_hand_back", None) or pool.close())
+        # Jobs cancelled mid-claim after the hand-back began left their claims' tokens.
+        await pool.release_left_in_doubt()
+        await pool.http.aclose()
 
 
 async def webhook_relay(ctx: dict) -> int:

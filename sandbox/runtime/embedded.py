@@ -312,6 +312,10 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if die_with_parent else None,
+            # A process group of its own (as pg_ctl gives PostgreSQL): a terminal's Ctrl-C
+            # reaches `sandbox up` only, which stops Redis after the worker has handed its
+            # webhook deliveries back, not while it does.
+            process_group=0,
         )
         _wait(lambda: self._answers() or proc.poll() is not None, 15, "embedded Redis")
         if proc.poll() is not None:

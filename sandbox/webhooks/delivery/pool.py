@@ -16,7 +16,10 @@ skip it until its line has room): a merchant with thousands of deliveries to end
 that hang costs the worker at most its line.
 
 A worker that stops hands back what it had not finished: each lease is released and
-the attempt scheduled again at once, as arq hands back the jobs it cancels."""
+the attempt scheduled again at once, as arq hands back the jobs it cancels. From the
+moment the stop begins (`stop_taking`, at the signal) the pool starts no attempt: one
+started then would go out on a client about to close, and its lease would outlive the
+worker. Whatever a claim hands it then goes straight back, due as it was."""
 
 from __future__ import annotations
 
@@ -60,6 +63,7 @@ class DeliveryPool:
         # whether another was woken meanwhile (the running one then looks again).
         self.relaying = False
         self.relay_again = False
+        self.closing = False  # the worker is stopping: no attempt starts any more
 
     @contextlib.contextmanager
     def leasing(self) -> Iterator[str]:
@@ -82,9 +86,13 @@ class DeliveryPool:
             await deliveries.release(tokens)
             self.in_doubt.difference_update(tokens)
 
+    def stop_taking(self) -> None:
+        """The stop has begun: start no attempt from now on (see the module's note)."""
+        self.closing = True
+
     def room(self) -> int:
-        """How many more attempts the pool takes now."""
-        return max(0, self.size - len(self._tasks))
+        """How many more attempts the pool takes now (none once it is stopping)."""
+        return 0 if self.closing else max(0, self.size - len(self._tasks))
 
     def merchant_room(self, merchant: str) -> int:
         """How many more attempts of `merchant` its line takes now."""
@@ -96,13 +104,13 @@ class DeliveryPool:
         Returns how many started."""
         started, back = 0, []
         for target in targets:
-            if self._per_merchant[target.merchant] < self.line_per_merchant and self.room():
+            if self.room() and self._per_merchant[target.merchant] < self.line_per_merchant:
                 self._start(target)
                 started += 1
             else:
                 back.append(target)
         if back:
-            self._backlog = True
+            self._backlog = not self.closing
             await deliveries.postpone(back, None)
         return started
 
@@ -116,7 +124,7 @@ class DeliveryPool:
         """Start the next attempt of one delivery, if it is due and nobody else is making it.
         A full pool leaves it in the database, due, for a refill to take."""
         if not self.room():
-            self._backlog = True
+            self._backlog = not self.closing
             return False
         # Not of a merchant whose line is full: its delivery stays due, unleased, for a
         # refill once the line has room (no lease taken only to be handed back).
@@ -140,7 +148,9 @@ class DeliveryPool:
 
     def refill(self) -> None:
         """Take due deliveries from the database until the pool is full or none are due
-        (in the background; one refill at a time)."""
+        (in the background; one refill at a time); none once the pool is stopping."""
+        if self.closing:
+            return
         self._backlog = self._again = True
         if self._refill is None or self._refill.done():
             self._refill = asyncio.create_task(self._take_due())
@@ -175,8 +185,11 @@ class DeliveryPool:
             log.warning("could not take due webhook deliveries", exc_info=True)
 
     async def close(self) -> None:
-        """Stop: cancel what is unfinished and hand each back (its lease released, its
-        attempt due at once) for the next worker."""
+        """Stop: start nothing more, cancel what is unfinished and hand each back (its
+        lease released, its attempt due at once) for the next worker; one log line says
+        what was handed back. Needs PostgreSQL; Redis only to wake another worker at once
+        (without it, a worker's sweep takes them: at start-up, then every few seconds)."""
+        self.stop_taking()
         if self._refill is not None:
             self._refill.cancel()
             with contextlib.suppress(BaseException):
@@ -185,16 +198,39 @@ class DeliveryPool:
         for task, _ in unfinished:
             task.cancel()
         await asyncio.gather(*(task for task, _ in unfinished), return_exceptions=True)
+        await self.release_left_in_doubt()
+        if unfinished:
+            await hand_back([target for _, target in unfinished])
+
+    async def release_left_in_doubt(self) -> None:
+        """At a stop: release what failed or cancelled claims may have leased (a relay job
+        cancelled mid-claim, say); a failure is one line, not a traceback."""
+        doubtful = len(self.in_doubt)
         try:
             await self.release_in_doubt()
-        except Exception:  # their leases run out, and a sweeper takes them then
-            log.warning("could not release %d webhook leases in doubt", len(self.in_doubt), exc_info=True)
-        if not unfinished:
-            return
+        except Exception as exc:  # their leases run out, and a sweeper takes them then
+            log.warning("could not release %d webhook leases in doubt (%s: %s); a sweeper takes their deliveries "
+                        "once the leases run out", doubtful, type(exc).__name__, exc)
+
+
+async def hand_back(targets: list[Target]) -> None:
+    """Give back the leases of `targets` with each attempt due now, wake a worker for each,
+    and say so in one line (a failure too, in that line: a stop is no crash)."""
+    try:
+        returned = await deliveries.postpone(targets, now())
+    except Exception as exc:
+        log.warning("could not hand back %d webhook deliveries (%s: %s); a sweeper takes them once their leases "
+                    "run out", len(targets), type(exc).__name__, exc)
+        return
+    ids = [t.delivery_id for t in targets if t.delivery_id in returned]
+    woken, unwoken = 0, None
+    for target in (t for t in targets if t.delivery_id in returned):
         try:
-            targets = [target for _, target in unfinished]
-            returned = await deliveries.postpone(targets, now())
-            for target in (t for t in targets if t.delivery_id in returned):
-                await wakeups.schedule_attempt(target.delivery_id, target.attempt, None, postponed=True)
-        except Exception:  # the sweeper finds them once their leases expire
-            log.warning("could not hand back %d webhook deliveries", len(unfinished), exc_info=True)
+            await wakeups.schedule_attempt(target.delivery_id, target.attempt, None, postponed=True)
+            woken += 1
+        except Exception as exc:  # the rows are due: a sweep takes them
+            unwoken = f"{type(exc).__name__}: {exc}"
+            break
+    log.info("handed back %d webhook deliveries, each due again at once%s", len(ids),
+             f" (no worker woken for them: {unwoken}; the next sweep takes them)" if unwoken else "",
+             extra={"delivery_ids": ids, "lost_meanwhile": len(targets) - len(ids), "woken": woken})
