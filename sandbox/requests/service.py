@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
+from time import perf_counter
 from typing import TypeVar
 
 import msgspec
@@ -55,6 +56,7 @@ class Filters(msgspec.Struct, frozen=True):
 PAGE_BYTES = 8 * 1024 * 1024  # the most a page's entries may take, encoded as they are answered
 _BATCH = 16  # rows read at a time: at most ~16 x 200 KB as the database hands them over
 _AT_ONCE = asyncio.Semaphore(2)
+_SLICE = 0.005  # seconds of making entries before a page rests as long
 T = TypeVar("T")
 
 
@@ -66,6 +68,7 @@ async def bounded(merchant_id: str, filters: Filters, *, limit: int, cursor: str
     await WRITER.flush()  # this process's entries not yet written are part of the answer
     kept: list[T] = []
     total = 0
+    busy = 0.0
     async with _AT_ONCE:
         while True:
             fetch = min(_BATCH, limit - len(kept) + 1)  # one more than needed says there is more
@@ -74,6 +77,7 @@ async def bounded(merchant_id: str, filters: Filters, *, limit: int, cursor: str
             for row in rows:
                 if len(kept) == limit:
                     return _more(kept, before)
+                started = perf_counter()
                 item = make(row)
                 n = size(item)
                 if kept and total + n > PAGE_BYTES:
@@ -81,9 +85,12 @@ async def bounded(merchant_id: str, filters: Filters, *, limit: int, cursor: str
                 kept.append(item)
                 total += n
                 before = row["number"]
-                # An entry takes a few milliseconds to make: let other requests (`/ready`) in
-                # between, so that a page of hundreds holds none of them back for long.
-                await asyncio.sleep(0)
+                busy += perf_counter() - started
+                # An entry of escaped bodies takes milliseconds to make: past _SLICE of such
+                # work, rest as long as it took, so other requests (`/ready`) find the loop
+                # free at least half the time; a page of small entries never waits.
+                await asyncio.sleep(busy if busy > _SLICE else 0)
+                busy = 0.0 if busy > _SLICE else busy
             if len(rows) < fetch:
                 return Page(kept, False, None)
 
