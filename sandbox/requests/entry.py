@@ -25,10 +25,12 @@ from litestar.types import HTTPScope, Message, Scope, Send
 from sandbox.requests.redaction import redactor
 
 BODY_MAX = 65_536
-# An answer sent in chunks is kept this far past BODY_MAX, so that a secret across the cut
-# is still whole when redaction reads it: a 1,365-character secret with every character
-# JSON-escaped (`\u00XX`, six bytes each).
+# Bodies are kept this far past BODY_MAX until redaction has read them, so that a secret
+# across the cut is still whole then: a 1,365-character secret with every character
+# JSON-escaped (`\u00XX`, six bytes each). Not further: redacting a whole 1 MiB body of
+# escapes would hold the event loop for tens of milliseconds.
 _BODY_SLACK = 8_192
+_KEPT = BODY_MAX + _BODY_SLACK
 _API_KEY_HEADER = b"x-api-key"
 _SECRET_HEADERS = frozenset({_API_KEY_HEADER, b"authorization", b"cookie", b"proxy-authorization"})
 # An answer naming the object it made or showed starts with its id (msgspec keeps field order).
@@ -88,14 +90,14 @@ class Entry:
         return other
 
     def took_body(self, body: bytes | None, size: int) -> None:
-        self.request_body = body  # whole (it is in memory already): cut in `record`, after redaction
+        self.request_body = body[:_KEPT] if body is not None else None  # cut to BODY_MAX in `record`, after redaction
         self.request_size = size
 
     def answered(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         """The true answer, known at once (the idempotency middleware's captured one)."""
         self.status = status
         self.response_headers = [*((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers), *self.rate_headers]
-        self.response_body = body  # whole, as the request body: cut in `record`
+        self.response_body = body[:_KEPT]  # as the request body
         self.response_size = len(body)
 
     def capture(self, send: Send, before_last: Callable[[], Awaitable[None]] | None = None) -> Send:
@@ -114,9 +116,9 @@ class Entry:
                 chunk = message.get("body", b"")
                 self.response_size += len(chunk)
                 if not self.response_body:  # most answers are one chunk: kept as it is
-                    self.response_body = chunk[:BODY_MAX + _BODY_SLACK]
-                elif len(self.response_body) < BODY_MAX + _BODY_SLACK:
-                    self.response_body = (self.response_body + chunk)[:BODY_MAX + _BODY_SLACK]
+                    self.response_body = chunk[:_KEPT]
+                elif len(self.response_body) < _KEPT:
+                    self.response_body = (self.response_body + chunk)[:_KEPT]
                 if before_last is not None and not message.get("more_body", False):
                     await before_last()
             await self.downstream(message)
