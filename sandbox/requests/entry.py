@@ -14,7 +14,7 @@ a `\\u`-escaped secret, so the escaped spellings no longer match)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from time import perf_counter
@@ -138,17 +138,18 @@ class Entry:
         key = next((v.decode("latin-1") for k, v in self.request_headers if k == _API_KEY_HEADER), None)
         hide = redactor((*self.secrets, key) if key else self.secrets)
         request_body, response_body = self.request_body, self.response_body
+        request_headers = _headers_json(self.request_headers, _SECRET_HEADERS)
+        response_headers = _headers_json(self.response_headers, ())
         texts = [self.request_id, self.route, self.path, self.idempotency_key or "", *self.object_ids]
-        small = b"\0".join((*(t.encode("utf-8", "surrogatepass") for t in texts),
-                            *_header_bytes(self.request_headers), *_header_bytes(self.response_headers)))
-        # One look at each part (the bodies on their own: joining them would copy up to 1 MiB):
-        # nearly every entry holds no secret, and costs a few substring tests.
-        if not (hide.may_hold(small) or (request_body is not None and hide.may_hold(request_body))
-                or hide.may_hold(response_body)):
+        everything = b"\0".join((*(t.encode("utf-8", "surrogatepass") for t in texts), request_headers,
+                                  response_headers, request_body or b"", response_body))
+        # One look at all of it: nearly every entry holds no secret, and costs a few substring
+        # tests. The headers' JSON is looked at, which holds every secret its values hold
+        # (JSON escapes only `"`, `\` and control characters, and adds a backslash for them).
+        if not hide.may_hold(everything):
             return (self.request_id, self.merchant_id, self.at, self.method, self.route[:255], self.path,
                     self.status, self.duration_ms, self.idempotency_key, self.outcome, self.fault, self.object_ids,
-                    _headers_json(self.request_headers, _SECRET_HEADERS).decode(),
-                    _headers_json(self.response_headers, ()).decode(),
+                    request_headers.decode(), response_headers.decode(),
                     request_body[:BODY_MAX] if request_body is not None else None, response_body[:BODY_MAX],
                     self.request_size, self.response_size)
         text = hide.text
@@ -165,12 +166,6 @@ class Entry:
 
 
 _SLOTS = attrgetter(*Entry.__slots__)
-
-
-def _header_bytes(headers: Iterable[tuple[bytes, bytes]]) -> Iterator[bytes]:
-    for name, value in headers:
-        yield name
-        yield value
 
 
 def _headers_json(headers: Iterable[tuple[bytes, bytes]], leave_out: Collection[bytes],
