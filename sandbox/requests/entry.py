@@ -5,7 +5,11 @@ middleware tells it the key's outcome and the request body.
 Bodies are cut at BODY_MAX bytes (their full size is kept). Request headers are kept
 except the credentials: the API key header never reaches the log, and every secret the
 entry holds anywhere (a body, a header, the query string, the idempotency key) is
-redacted as the row is made (redaction.py), the one place every entry passes."""
+redacted as the row is made (redaction.py), the one place every entry passes. Redaction
+reads the bytes as received, before anything cuts or re-encodes them: a body is cut only
+after it (a secret across the cut would otherwise leave its first part), and a header
+value is redacted before the headers are stored as JSON (which doubles every backslash of
+a `\\u`-escaped secret, so the escaped spellings no longer match)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,12 @@ from litestar.types import HTTPScope, Message, Scope, Send
 from sandbox.requests.redaction import redactor
 
 BODY_MAX = 65_536
+# Bodies are kept this far past BODY_MAX until redaction has read them, so that a secret
+# across the cut is still whole then: a 1,365-character secret with every character
+# JSON-escaped (`\u00XX`, six bytes each). Not further: redacting a whole 1 MiB body of
+# escapes would hold the event loop for tens of milliseconds.
+_BODY_SLACK = 8_192
+_KEPT = BODY_MAX + _BODY_SLACK
 _API_KEY_HEADER = b"x-api-key"
 _SECRET_HEADERS = frozenset({_API_KEY_HEADER, b"authorization", b"cookie", b"proxy-authorization"})
 # An answer naming the object it made or showed starts with its id (msgspec keeps field order).
@@ -80,14 +90,14 @@ class Entry:
         return other
 
     def took_body(self, body: bytes | None, size: int) -> None:
-        self.request_body = body[:BODY_MAX] if body is not None else None
+        self.request_body = body[:_KEPT] if body is not None else None  # cut to BODY_MAX in `record`, after redaction
         self.request_size = size
 
     def answered(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         """The true answer, known at once (the idempotency middleware's captured one)."""
         self.status = status
         self.response_headers = [*((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers), *self.rate_headers]
-        self.response_body = body[:BODY_MAX]
+        self.response_body = body[:_KEPT]  # as the request body
         self.response_size = len(body)
 
     def capture(self, send: Send, before_last: Callable[[], Awaitable[None]] | None = None) -> Send:
@@ -106,9 +116,9 @@ class Entry:
                 chunk = message.get("body", b"")
                 self.response_size += len(chunk)
                 if not self.response_body:  # most answers are one chunk: kept as it is
-                    self.response_body = chunk[:BODY_MAX]
-                elif len(self.response_body) < BODY_MAX:
-                    self.response_body = (self.response_body + chunk)[:BODY_MAX]
+                    self.response_body = chunk[:_KEPT]
+                elif len(self.response_body) < _KEPT:
+                    self.response_body = (self.response_body + chunk)[:_KEPT]
                 if before_last is not None and not message.get("more_body", False):
                     await before_last()
             await self.downstream(message)
@@ -127,33 +137,46 @@ class Entry:
         """The row, in `store.COLUMNS` order, every field the client could fill redacted."""
         key = next((v.decode("latin-1") for k, v in self.request_headers if k == _API_KEY_HEADER), None)
         hide = redactor((*self.secrets, key) if key else self.secrets)
+        request_body, response_body = self.request_body, self.response_body
         request_headers = _headers_json(self.request_headers, _SECRET_HEADERS)
         response_headers = _headers_json(self.response_headers, ())
         texts = [self.request_id, self.route, self.path, self.idempotency_key or "", *self.object_ids]
         everything = b"\0".join((*(t.encode("utf-8", "surrogatepass") for t in texts), request_headers,
-                                  response_headers, self.request_body or b"", self.response_body))
-        if not hide.may_hold(everything):  # one look at all of it: nearly every entry
+                                  response_headers, request_body or b"", response_body))
+        # One look at all of it: nearly every entry holds no secret, and costs a few substring
+        # tests. The headers' JSON is looked at, which holds every secret its values hold
+        # (JSON escapes only `"`, `\` and control characters, and adds a backslash for them).
+        if not hide.may_hold(everything):
             return (self.request_id, self.merchant_id, self.at, self.method, self.route[:255], self.path,
                     self.status, self.duration_ms, self.idempotency_key, self.outcome, self.fault, self.object_ids,
-                    request_headers.decode(), response_headers.decode(), self.request_body, self.response_body,
+                    request_headers.decode(), response_headers.decode(),
+                    request_body[:BODY_MAX] if request_body is not None else None, response_body[:BODY_MAX],
                     self.request_size, self.response_size)
         text = hide.text
         key_used = text(self.idempotency_key)[:255] if self.idempotency_key is not None else None
+        hidden_request = hide(request_body)
         # Cut to the columns' widths again: a secret found by its shape may be shorter than its marker.
         return (text(self.request_id)[:128], self.merchant_id, self.at, self.method, text(self.route)[:255],
                 text(self.path), self.status, self.duration_ms, key_used, self.outcome, self.fault,
-                [text(i) for i in self.object_ids], (hide(request_headers) or b"").decode(),
-                (hide(response_headers) or b"").decode(), hide(self.request_body), hide(self.response_body),
-                self.request_size, self.response_size)
+                [text(i) for i in self.object_ids],
+                _headers_json(self.request_headers, _SECRET_HEADERS, hide).decode(),
+                _headers_json(self.response_headers, (), hide).decode(),
+                hidden_request[:BODY_MAX] if hidden_request is not None else None,
+                (hide(response_body) or b"")[:BODY_MAX], self.request_size, self.response_size)
 
 
 _SLOTS = attrgetter(*Entry.__slots__)
 
 
-def _headers_json(headers: Iterable[tuple[bytes, bytes]], leave_out: Collection[bytes]) -> bytes:
-    """Headers as the JSON list of [name, value] pairs the log stores, less `leave_out`."""
-    return msgspec.json.encode([(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
-                                if k not in leave_out])
+def _headers_json(headers: Iterable[tuple[bytes, bytes]], leave_out: Collection[bytes],
+                  hide: Callable[[bytes], bytes | None] | None = None) -> bytes:
+    """Headers as the JSON list of [name, value] pairs the log stores, less `leave_out`;
+    with `hide`, each name and value redacted as it came, before JSON escapes it."""
+    if hide is None:
+        pairs = [(k, v) for k, v in headers if k not in leave_out]
+    else:
+        pairs = [(hide(k) or b"", hide(v) or b"") for k, v in headers if k not in leave_out]
+    return msgspec.json.encode([(k.decode("latin-1"), v.decode("latin-1")) for k, v in pairs])
 
 
 def of(scope: Scope) -> Entry | None:

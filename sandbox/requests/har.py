@@ -9,6 +9,7 @@ all, a 500, or the answer late)."""
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Annotated
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -86,10 +87,14 @@ class Creator(msgspec.Struct):
     version: str
 
 
-class Log(msgspec.Struct):
+class Log(msgspec.Struct, rename={"has_more": "_hasMore", "next_cursor": "_nextCursor"}):
     version: str
     creator: Creator
     entries: list[Entry]
+    has_more: Annotated[bool, msgspec.Meta(
+        description="More entries match than this page holds (at most 1,000 entries and 8 MiB of them): the older"
+                    " ones are at `?cursor=` `_nextCursor`, also in the `Link` header")]
+    next_cursor: str | None
 
 
 class Har(msgspec.Struct):
@@ -138,6 +143,14 @@ def entry(row, base_url: str) -> Entry:
     )
 
 
-def archive(rows: list, base_url: str, version: str) -> Har:
-    """Oldest first, as a recording reads."""
-    return Har(Log(VERSION, Creator("MyPay Sandbox", version), [entry(r, base_url) for r in reversed(rows)]))
+_ENCODER = msgspec.json.Encoder()
+
+
+def encoded(row, base_url: str) -> bytes:
+    """One entry as it goes in the document: encoded once, measured as it is (service.bounded)."""
+    return _ENCODER.encode(entry(row, base_url))
+
+
+def empty(version: str, has_more: bool, next_cursor: str | None) -> bytes:
+    """The document with no entry, for a page's entries to go in (service.spliced)."""
+    return _ENCODER.encode(Har(Log(VERSION, Creator("MyPay Sandbox", version), [], has_more, next_cursor)))

@@ -57,7 +57,7 @@ def test_redaction_finds_secrets_by_shape_wherever_they_stand():
 PREFIXES = ("sk_test_", "sk_admin_", "whsec_")
 
 
-def _every_spelling_undone(text: str) -> str:
+def every_spelling_undone(text: str) -> str:
     """`text` with JSON's and URLs' escapes undone, as often as they nest (the log's answer
     escapes a body that was escaped already): what a reader could turn back into a secret."""
     for _ in range(3):
@@ -104,7 +104,7 @@ async def test_every_secret_the_sandbox_knows_is_hidden_wherever_it_is_planted(s
     texts = {"log": json.dumps(logged), "har": (await merchant.get("/sandbox/requests.har")).text}
     texts |= {e["id"]: (await merchant.get(f"/sandbox/requests/{e['id']}")).text for e in logged}
     for where, text in texts.items():
-        undone = _every_spelling_undone(text)
+        undone = every_spelling_undone(text)
         for name, secret in known.items():
             part = next((secret.removeprefix(p) for p in PREFIXES if secret.startswith(p)), secret)
             assert part not in undone, f"the {name} is in {where}"
