@@ -258,7 +258,10 @@ def configure(fmt: str, level: str = "INFO") -> None:
 
 
 @atexit.register
-def _flush() -> None:
+def flush() -> None:
+    """Write every record still waiting and stop the writer: at exit, and before a forked
+    child ends with os._exit (which runs no atexit handler: a worker's last lines, such as
+    what it handed back at its stop, were lost with the writer thread's last interval)."""
     if _listener is not None:
         _listener.stop()
 
@@ -273,4 +276,4 @@ def _resume_writer() -> None:
 # thread stopped mid-write would leave the stream's lock held in it: the writer stops (as
 # at exit, writing what it holds) before a fork, and each side starts its own after
 # (`sandbox api` forks its processes).
-os.register_at_fork(before=_flush, after_in_parent=_resume_writer, after_in_child=_resume_writer)
+os.register_at_fork(before=flush, after_in_parent=_resume_writer, after_in_child=_resume_writer)

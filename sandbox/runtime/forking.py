@@ -131,6 +131,9 @@ def _child(command: str, env: Mapping[str, str], keep_fd: int | None, parent: in
         traceback.print_exc()
     finally:
         with contextlib.suppress(Exception):
+            from sandbox.observability import logs
+
+            logs.flush()  # os._exit below runs no atexit handler
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
