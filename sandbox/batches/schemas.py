@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 import msgspec
 
+from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.payouts.model.states import STATUSES
 
 # processing → completed | completed_with_errors (every item has a payout, or a reason why not)
@@ -50,9 +51,9 @@ class PayoutBatchItem(msgspec.Struct):
 
 
 class PayoutBatchItemPage(msgspec.Struct):
-    data: list[PayoutBatchItem]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[PayoutBatchItem], msgspec.Meta(description="This page's batch items, in file order")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class BatchRetryAccepted(msgspec.Struct):

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "*"]
@@ -35,6 +36,6 @@ class FaultRule(msgspec.Struct):
 
 
 class FaultRuleList(msgspec.Struct):
-    data: list[FaultRule]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[FaultRule], msgspec.Meta(description="This page's fault rules")]
+    has_more: HasMore
+    next_cursor: NextCursor

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+from sandbox.core.pagination import HasMore, NextCursor
 
 
 class BalanceOut(msgspec.Struct):
@@ -22,6 +26,6 @@ class LedgerEntryOut(msgspec.Struct):
 
 
 class LedgerPage(msgspec.Struct):
-    data: list[LedgerEntryOut]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[LedgerEntryOut], msgspec.Meta(description="This page's ledger entries")]
+    has_more: HasMore
+    next_cursor: NextCursor

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
+from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.core.types import Amount, Description, Reference
 
 
@@ -46,6 +47,6 @@ class Settlement(msgspec.Struct):
 
 
 class SettlementPage(msgspec.Struct):
-    data: list[Settlement]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[Settlement], msgspec.Meta(description="This page's settlement runs, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor

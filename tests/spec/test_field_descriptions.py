@@ -15,18 +15,17 @@ from pathlib import Path
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 UNDESCRIBED = frozenset({
-    "AdminPayout", "AdminPayoutPage", "Attempt", "AuditCase", "BalanceOut", "BalanceSummary",
-    "BankAccountDestination", "BankOut", "BatchCompletedEvent", "BatchCompletedEventRecord", "BatchRetryAccepted",
-    "BucketCheck", "Collection", "CollectionIn", "Content", "Coverage", "CoverageErrorCode", "CoverageEventType",
-    "CoverageOperatorPath", "CoverageScenario", "Creator", "DeletedEndpoint", "Delivery", "DeliveryPage",
-    "DirectoryOut", "EndpointCreate", "EndpointUpdate", "Entry", "EventPage", "FaultCase", "FaultRule",
-    "FaultRuleCreate", "FaultRuleList", "FaultVerdicts", "FieldError", "Har", "Header", "Health", "IbanDestination",
-    "IbanDestinationOut", "LedgerEntryOut", "LedgerPage", "LedgerVerification", "Log", "LoggedRequest",
-    "LoggedRequestPage", "MerchantRequests", "NameValue", "PayoutBatch", "PayoutBatchItem", "PayoutBatchItemPage",
-    "PayoutCancelledData", "PayoutCancelledEvent", "PayoutCancelledEventRecord", "PayoutCreatedData",
-    "PayoutCreatedEvent", "PayoutCreatedEventRecord", "PayoutFailedData", "PayoutFailedEvent",
-    "PayoutFailedEventRecord", "PayoutInReviewData", "PayoutInReviewEvent", "PayoutInReviewEventRecord",
-    "PayoutOnHoldData", "PayoutOnHoldEvent", "PayoutOnHoldEventRecord", "PayoutPendingData", "PayoutPendingEvent",
+    "AdminPayout", "Attempt", "AuditCase", "BalanceOut", "BalanceSummary", "BankAccountDestination", "BankOut",
+    "BatchCompletedEvent", "BatchCompletedEventRecord", "BatchRetryAccepted", "BucketCheck", "Collection",
+    "CollectionIn", "Content", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath",
+    "CoverageScenario", "Creator", "DeletedEndpoint", "Delivery", "DirectoryOut", "EndpointCreate", "EndpointUpdate",
+    "Entry", "FaultCase", "FaultRule", "FaultRuleCreate", "FaultVerdicts", "FieldError", "Har", "Header", "Health",
+    "IbanDestination", "IbanDestinationOut", "LedgerEntryOut", "LedgerVerification", "Log", "LoggedRequest",
+    "LoggedRequestPage", "MerchantRequests", "NameValue", "PayoutBatch", "PayoutBatchItem", "PayoutCancelledData",
+    "PayoutCancelledEvent", "PayoutCancelledEventRecord", "PayoutCreatedData", "PayoutCreatedEvent",
+    "PayoutCreatedEventRecord", "PayoutFailedData", "PayoutFailedEvent", "PayoutFailedEventRecord",
+    "PayoutInReviewData", "PayoutInReviewEvent", "PayoutInReviewEventRecord", "PayoutOnHoldData",
+    "PayoutOnHoldEvent", "PayoutOnHoldEventRecord", "PayoutPendingData", "PayoutPendingEvent",
     "PayoutPendingEventRecord", "PayoutProcessingData", "PayoutProcessingEvent", "PayoutProcessingEventRecord",
     "PayoutRejectedData", "PayoutRejectedEvent", "PayoutRejectedEventRecord", "PayoutRequests", "PayoutRetryingData",
     "PayoutRetryingEvent", "PayoutRetryingEventRecord", "PayoutReturnedData", "PayoutReturnedEvent",
@@ -34,9 +33,8 @@ UNDESCRIBED = frozenset({
     "Problem", "RaastDestination", "RaastDestinationOut", "RaastOut", "RateLimitIn", "RateLimitOut", "Ready",
     "Request", "ResendAccepted", "ResendRequest", "Response", "Review", "ReviewDecision", "ReviewTotals", "Scenario",
     "ScenarioCreate", "ScenarioTable", "Settlement", "SettlementCompletedEvent", "SettlementCompletedEventRecord",
-    "SettlementPage", "Step", "SummaryTotals", "Timings", "TopupOut", "Total", "VerifyAccountOut",
-    "WalletDestination", "WalletOut", "WebhookAudit", "WebhookAuditPage", "WebhookEndpoint", "WebhookEndpointPage",
-    "WebhookEndpointWithSecret",
+    "Step", "SummaryTotals", "Timings", "TopupOut", "Total", "VerifyAccountOut", "WalletDestination", "WalletOut",
+    "WebhookAudit", "WebhookEndpoint", "WebhookEndpointWithSecret",
 })
 
 

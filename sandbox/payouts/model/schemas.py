@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.core.types import (
     Amount,
     Code,
@@ -183,8 +184,8 @@ class Payout(msgspec.Struct):
 
 class PayoutPage(msgspec.Struct):
     data: Annotated[list[Payout], said("This page's payouts, newest first")]
-    has_more: Annotated[bool, said("Whether a next page exists")]
-    next_cursor: Annotated[str | None, said("The `cursor` that asks for the next page; null on the last")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):

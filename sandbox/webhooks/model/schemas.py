@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
+from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.core.types import Description
 from sandbox.idempotency.cause import RequestCause
 from sandbox.webhooks.model.event_types import PATTERNS, SEQUENCE_WORDS, TIMESTAMP_WORDS, EventType
@@ -74,9 +75,9 @@ class WebhookEndpointWithSecret(WebhookEndpoint):
 
 
 class WebhookEndpointPage(msgspec.Struct):
-    data: list[WebhookEndpoint]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[WebhookEndpoint], msgspec.Meta(description="This page's webhook endpoints")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class DeletedEndpoint(msgspec.Struct):
@@ -102,9 +103,9 @@ class Event(msgspec.Struct):
 
 
 class EventPage(msgspec.Struct):
-    data: list[Event]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[Event], msgspec.Meta(description="This page's events, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class Attempt(msgspec.Struct):
@@ -137,9 +138,9 @@ class Delivery(msgspec.Struct):
 
 
 class DeliveryPage(msgspec.Struct):
-    data: list[Delivery]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[Delivery], msgspec.Meta(description="This page's deliveries, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class ResendRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -187,6 +188,6 @@ class WebhookAudit(msgspec.Struct):
 
 
 class WebhookAuditPage(msgspec.Struct):
-    data: list[WebhookAudit]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[WebhookAudit], msgspec.Meta(description="This page's receiver audits, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor
