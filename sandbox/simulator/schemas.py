@@ -31,11 +31,13 @@ class MerchantIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class MerchantOut(msgspec.Struct):
+    """A merchant of the sandbox."""
+
     id: Annotated[str, msgspec.Meta(description="The merchant's id (`mch_…`)")]
     name: Annotated[str, msgspec.Meta(description="The merchant's name")]
     clock: Annotated[Clock, msgspec.Meta(description=CLOCK_WORDS)]
 
 
 class NewMerchantOut(msgspec.Struct):
-    merchant: Annotated[MerchantOut, msgspec.Meta(description="The merchant made")]
+    merchant: MerchantOut  # described by its own schema (a field's words would replace them there)
     api_key: Annotated[str, msgspec.Meta(description="Its API key, for `X-API-KEY`")]

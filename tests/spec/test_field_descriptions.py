@@ -15,13 +15,13 @@ from pathlib import Path
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 UNDESCRIBED = frozenset({
-    "AdminPayout", "AuditCase", "BalanceOut", "BalanceSummary", "BankAccountDestination", "BankOut",
-    "BatchCompletedEvent", "BatchCompletedEventRecord", "BatchRetryAccepted", "BucketCheck", "Collection",
-    "CollectionIn", "Content", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath",
-    "CoverageScenario", "Creator", "DirectoryOut", "Entry", "FaultCase", "FaultRule", "FaultRuleCreate",
-    "FaultVerdicts", "FieldError", "Har", "Header", "Health", "IbanDestination", "IbanDestinationOut",
-    "LedgerEntryOut", "LedgerVerification", "Log", "LoggedRequest", "LoggedRequestPage", "MerchantRequests",
-    "NameValue", "PayoutBatch", "PayoutBatchItem", "PayoutCancelledData", "PayoutCancelledEvent",
+    "NewMerchantOut", "WebhookEndpoint", "WebhookEndpointWithSecret", "AdminPayout", "AuditCase", "BalanceOut",
+    "BalanceSummary", "BankAccountDestination", "BankOut", "BatchCompletedEvent", "BatchCompletedEventRecord",
+    "BatchRetryAccepted", "BucketCheck", "Collection", "CollectionIn", "Content", "Coverage", "CoverageErrorCode",
+    "CoverageEventType", "CoverageOperatorPath", "CoverageScenario", "Creator", "DirectoryOut", "Entry", "FaultCase",
+    "FaultRule", "FaultRuleCreate", "FaultVerdicts", "FieldError", "Har", "Header", "Health", "IbanDestination",
+    "IbanDestinationOut", "LedgerEntryOut", "LedgerVerification", "Log", "LoggedRequest", "LoggedRequestPage",
+    "MerchantRequests", "NameValue", "PayoutBatch", "PayoutBatchItem", "PayoutCancelledData", "PayoutCancelledEvent",
     "PayoutCancelledEventRecord", "PayoutCreatedData", "PayoutCreatedEvent", "PayoutCreatedEventRecord",
     "PayoutFailedData", "PayoutFailedEvent", "PayoutFailedEventRecord", "PayoutInReviewData", "PayoutInReviewEvent",
     "PayoutInReviewEventRecord", "PayoutOnHoldData", "PayoutOnHoldEvent", "PayoutOnHoldEventRecord",
@@ -37,10 +37,17 @@ UNDESCRIBED = frozenset({
 })
 
 
+def described(node: dict, schemas: dict) -> bool:
+    """Words of its own, or a reference to a schema that has them (a Struct-typed field is
+    described by its Struct: words on the field would replace the schema's own)."""
+    refs = [node] if "$ref" in node else node.get("allOf", [])
+    return "description" in node or (len(refs) == 1 and "description" in schemas[refs[0]["$ref"].rsplit("/", 1)[-1]])
+
+
 def undescribed_fields() -> dict[str, list[str]]:
     schemas = json.loads(SPEC.read_text())["components"]["schemas"]
     found = {name: sorted(field for field, node in (schema.get("properties") or {}).items()
-                          if "description" not in node)
+                          if not described(node, schemas))
              for name, schema in schemas.items()}
     return {name: fields for name, fields in found.items() if fields}
 

@@ -137,7 +137,7 @@ def said(words: str) -> msgspec.Meta:
 
 class PayoutCreate(msgspec.Struct, forbid_unknown_fields=True):
     amount: Annotated[Amount, said("How much to pay out, a decimal string in the currency's units")]
-    destination: Annotated[DestinationIn, said("Where the money goes; its last four digits pick the scenario")]
+    destination: DestinationIn  # described by its own schema (a field's words would replace them there)
     currency: Annotated[Currency, said("The currency; PKR only")] = "PKR"
     reference: Annotated[Reference, said("Your reference, unique among your payouts")] | None = None
     description: Annotated[Description, said("Words for the payout, returned as sent")] | None = None
@@ -165,8 +165,7 @@ class Payout(msgspec.Struct):
     scenario: Annotated[str, msgspec.Meta(
         description="The scenario the payout follows (GET /sandbox/scenarios): a built-in one ("
                     + ", ".join(SCENARIO_NAMES) + ") or one of yours", examples=["success"])]
-    destination: Annotated[Destination, said("Where the money goes, normalised (an IBAN without spaces, with its bank; "
-                                             "a Raast alias with the account it resolved to)")]
+    destination: Destination  # described by its own schema (a field's words would replace them there)
     reference: Annotated[str | None, said("Your reference, as sent")]
     description: Annotated[str | None, said("Your words for the payout, as sent")]
     metadata: Annotated[dict[str, str] | None, said("Your key-value pairs, as sent")]

@@ -73,7 +73,7 @@ class WebhookEndpoint(msgspec.Struct):
     disabled_reason: Annotated[str | None, said("Why it was disabled; null while enabled")]
     public_key: Annotated[str | None, said("For `ed25519`: the `whpk_…` key to verify `v1a` signatures with")]
     previous_key_expires_at: Annotated[str | None, said("After a rotation: until when the old key signs too")]
-    faults: Annotated[Faults, said("Faults injected into its deliveries")]
+    faults: Faults  # described by its own schema (a field's words would replace them there)
     created_at: Annotated[str, said("When it was made (RFC 3339, milliseconds)")]
     updated_at: Annotated[str, said("When it last changed (RFC 3339, milliseconds)")]
 
