@@ -16,6 +16,7 @@ from sandbox.core.types import (
     Reason,
     Reference,
     Title,
+    said,
     whole,
 )
 from sandbox.payouts.model.destinations import ACCOUNT_RE, MOBILE_NUMBER
@@ -128,11 +129,6 @@ ScenarioChoice = Annotated[str, msgspec.Meta(
     min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$", examples=["on_hold"],
     description="Sandbox only: the scenario to follow, by name (a built-in one or your own, GET"
                 " /sandbox/scenarios), whatever the destination's last four digits say")]
-
-
-def said(words: str) -> msgspec.Meta:
-    """A field's description in the published spec."""
-    return msgspec.Meta(description=words)
 
 
 class PayoutCreate(msgspec.Struct, forbid_unknown_fields=True):

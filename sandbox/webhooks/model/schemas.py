@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 import msgspec
 
 from sandbox.core.pagination import HasMore, NextCursor
-from sandbox.core.types import Description
+from sandbox.core.types import Description, said
 from sandbox.idempotency.cause import RequestCause
 from sandbox.webhooks.model.event_types import PATTERNS, SEQUENCE_WORDS, TIMESTAMP_WORDS, EventType
 from sandbox.webhooks.model.faults import Faults
@@ -19,11 +19,6 @@ Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=URL_PAT
                                   description="http(s); a host name or IPv4 address; no credentials or fragment")]
 Signing = Literal["hmac-sha256", "ed25519"]
 ObjectId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
-
-
-def said(words: str) -> msgspec.Meta:
-    """A field's description in the published spec."""
-    return msgspec.Meta(description=words)
 
 
 EVENTS_WORDS = "The events it receives: event types, families (`payout.*`) or `*` for every event"
