@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
+from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.payouts.model.schemas import Payout
 
 
@@ -10,9 +13,9 @@ class AdminPayout(Payout):
 
 
 class AdminPayoutPage(msgspec.Struct):
-    data: list[AdminPayout]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[AdminPayout], msgspec.Meta(description="This page's payouts, of every merchant, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class ReviewTotals(msgspec.Struct):

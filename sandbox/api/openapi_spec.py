@@ -279,7 +279,8 @@ def _closed_sets(schemas: dict) -> None:
 
     for name, prop, values in (("ClockTransition", "from", STATUSES), ("ClockTransition", "to", STATUSES),
                                ("LedgerEntryOut", "bucket", MERCHANT_BUCKETS), ("LedgerEntryOut", "kind", KINDS)):
-        schemas[name]["properties"][prop] = {"type": "string", "enum": list(values)}
+        words = {k: v for k, v in schemas[name]["properties"][prop].items() if k == "description"}  # kept
+        schemas[name]["properties"][prop] = {**words, "type": "string", "enum": list(values)}
 
 
 def _webhooks(schemas: dict) -> dict:

@@ -9,11 +9,18 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
 
 from sandbox.core.errors import ValidationFailed
 
 MAX_LIMIT = 100
+
+# A list answer's fields, described once for every page's Struct in the published spec.
+HasMore = Annotated[bool, msgspec.Meta(description="Whether a next page exists")]
+NextCursor = Annotated[str | None, msgspec.Meta(
+    description="Pass it back as `?cursor=` for the next page; null on the last page")]
 
 T = TypeVar("T")
 

@@ -17,6 +17,11 @@ from sandbox.core.money import AMOUNT_OR_ZERO_PATTERN, AMOUNT_PATTERN, PYTHON_EN
 PATTERN_WORDS: dict[str, str] = {}
 
 
+def said(words: str) -> Meta:
+    """A field's description in the published spec: `Annotated[str, said("…")]`."""
+    return Meta(description=words)
+
+
 def worded(pattern: str, words: str) -> str:
     PATTERN_WORDS[pattern] = words
     return pattern

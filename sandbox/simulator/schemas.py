@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -19,19 +19,25 @@ class TopupOut(msgspec.Struct):
     pending: str
 
 
+Clock = Literal["live", "manual"]
+CLOCK_WORDS = ("`manual`: a test clock, which moves only on POST /sandbox/clock/advance (its payouts wait "
+               "until then); `live`: real time")
+
+
 class MerchantIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Name
-    opening_balance: AmountOrZero = "0.00"
-    # "manual": a test clock that moves only on POST /sandbox/clock/advance.
-    clock: Literal["live", "manual"] = "live"
+    name: Annotated[Name, msgspec.Meta(description="The merchant's name")]
+    opening_balance: Annotated[AmountOrZero, msgspec.Meta(description="Its available balance to start with")] = "0.00"
+    clock: Annotated[Clock, msgspec.Meta(description=CLOCK_WORDS)] = "live"
 
 
 class MerchantOut(msgspec.Struct):
-    id: str
-    name: str
-    clock: Literal["live", "manual"]
+    """A merchant of the sandbox."""
+
+    id: Annotated[str, msgspec.Meta(description="The merchant's id (`mch_…`)")]
+    name: Annotated[str, msgspec.Meta(description="The merchant's name")]
+    clock: Annotated[Clock, msgspec.Meta(description=CLOCK_WORDS)]
 
 
 class NewMerchantOut(msgspec.Struct):
-    merchant: MerchantOut
-    api_key: str
+    merchant: MerchantOut  # described by its own schema (a field's words would replace them there)
+    api_key: Annotated[str, msgspec.Meta(description="Its API key, for `X-API-KEY`")]

@@ -28,43 +28,54 @@ class GateRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     # "all" (what it means: EVERY_SCENARIO_MEANS, said once); or the names of scenarios (a
     # merchant's own too) and operator paths (simulate, reinitiate, cancel, approve, reject, release).
     require_coverage: Annotated[
-        Annotated[str, msgspec.Meta(max_length=64)] | Annotated[list[RequirementName], msgspec.Meta(
-            max_length=MAX_NAMES)] | None,
+        Annotated[str, msgspec.Meta(max_length=64, description='"all"')]
+        | Annotated[list[RequirementName], msgspec.Meta(max_length=MAX_NAMES)] | None,
         msgspec.Meta(description=COVERAGE_ASKED)] = None
-    require_safe_retries: bool = False
-    audit_endpoint: EndpointId | None = None
-    merchants: Annotated[list[MerchantId], msgspec.Meta(max_length=MAX_MERCHANTS)] | None = None
+    require_safe_retries: Annotated[bool, msgspec.Meta(
+        description="At least one fault after commit recovered, and no payout made twice after one")] = False
+    audit_endpoint: Annotated[EndpointId, msgspec.Meta(
+        description="A webhook endpoint (we_…) whose receiver audit runs now, up to about 30 s")] | None = None
+    merchants: Annotated[list[MerchantId], msgspec.Meta(
+        max_length=MAX_MERCHANTS,
+        description="The admin key only, and required with it: the merchants to judge, each on its own")] | None = None
     # Judge the merchants as one integration (a test session's merchants, one per test):
     # the answer's `together` holds that verdict, and `merchants` is empty.
-    together: bool = False
+    together: Annotated[bool, msgspec.Meta(
+        description="The admin key: judge the merchants as one integration; the answer's `together` holds that "
+                    "verdict")] = False
 
 
 RequirementKind = Literal["coverage", "safe_retries", "receiver_audit"]
 
 
 class GateRequirement(msgspec.Struct):
-    name: RequirementKind
-    held: bool
-    reason: str  # one sentence: what held, or what fell short
-    details: list[str] = []  # one line each: a payout paid twice, a failed audit case, what to do
-    missing: list[str] = []  # coverage: the scenarios not reached and operator paths not taken (`reason` says which)
+    name: Annotated[RequirementKind, msgspec.Meta(description="Which requirement")]
+    held: Annotated[bool, msgspec.Meta(description="Whether it held")]
+    reason: Annotated[str, msgspec.Meta(description="One sentence: what held, or what fell short")]
+    details: Annotated[list[str], msgspec.Meta(
+        description="One line each: a payout paid twice, a failed audit case, what to do")] = []
+    missing: Annotated[list[str], msgspec.Meta(
+        description="Coverage: the scenarios not reached and operator paths not taken (`reason` says which)")] = []
 
 
 class GateMerchant(msgspec.Struct):
-    merchant_id: str
-    held: bool
-    requirements: list[GateRequirement]
+    merchant_id: Annotated[str, msgspec.Meta(description="The merchant judged")]
+    held: Annotated[bool, msgspec.Meta(description="Every requirement held for it")]
+    requirements: Annotated[list[GateRequirement], msgspec.Meta(description="Each requirement's verdict")]
 
 
 class GateTogether(msgspec.Struct):
-    merchant_ids: list[str]
-    held: bool
-    requirements: list[GateRequirement]
+    merchant_ids: Annotated[list[str], msgspec.Meta(description="The merchants judged as one integration")]
+    held: Annotated[bool, msgspec.Meta(description="Every requirement held for them together")]
+    requirements: Annotated[list[GateRequirement], msgspec.Meta(description="Each requirement's verdict")]
 
 
 class GateVerdict(msgspec.Struct, omit_defaults=True):
     """`held` is true only when every requirement held for every merchant judged."""
 
-    held: bool
-    merchants: list[GateMerchant]
-    together: GateTogether | None = None
+    held: Annotated[bool, msgspec.Meta(description="Every requirement held for every merchant judged; the "
+                                                     "`Sandbox-Gate-Held` header says the same")]
+    merchants: Annotated[list[GateMerchant], msgspec.Meta(description="Each merchant's verdict (empty with "
+                                                                        "`together`)")]
+    together: Annotated[GateTogether, msgspec.Meta(
+        description="With `together`: the merchants' verdict as one integration")] | None = None

@@ -98,7 +98,7 @@ def script_for(page: Path, sandbox: Sandbox) -> tuple[str, int]:
         code = block.code.replace("127.0.0.1:8000", f"127.0.0.1:{sandbox.port}")
         code = code.replace("127.0.0.1:8001", f"127.0.0.1:{sandbox.ipn_port}")
         parts.append(f"__block={shlex.quote(where)}; echo \"-- {where} (at $SECONDS s)\"")
-        syntax = block.syntax.strip()
+        syntax = (block.syntax or "").strip()
         if syntax == "python":
             end = f"__END_OF_BLOCK_{n}__"
             if re.search(r"^def test_", code, re.M):

@@ -14,7 +14,7 @@ not specified"), whoever moved it (`default_for`)."""
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 import msgspec
 
@@ -59,10 +59,10 @@ FailureCodeName: TypeAlias = Literal[FAILURE_CODES]  # type: ignore[valid-type]
 class Failure(msgspec.Struct, frozen=True):
     """A catalogue entry: why a payout failed (status `failed`) or came back (`returned`)."""
 
-    code: FailureCodeName
-    iso_reason: str
-    retryable: bool
-    message: str
+    code: Annotated[FailureCodeName, msgspec.Meta(description="The failure's code")]
+    iso_reason: Annotated[str, msgspec.Meta(description="The ISO 20022 reason code it stands for (e.g. AC06)")]
+    retryable: Annotated[bool, msgspec.Meta(description="Whether sending the same payout again can succeed")]
+    message: Annotated[str, msgspec.Meta(description="What happened, in words")]
 
 
 CATALOGUE: dict[str, Failure] = {code: Failure(code, iso, retryable, message)  # type: ignore[arg-type]

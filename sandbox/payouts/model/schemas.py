@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.core.types import (
     Amount,
     Code,
@@ -15,6 +16,7 @@ from sandbox.core.types import (
     Reason,
     Reference,
     Title,
+    said,
     whole,
 )
 from sandbox.payouts.model.destinations import ACCOUNT_RE, MOBILE_NUMBER
@@ -130,73 +132,75 @@ ScenarioChoice = Annotated[str, msgspec.Meta(
 
 
 class PayoutCreate(msgspec.Struct, forbid_unknown_fields=True):
-    amount: Amount
-    destination: DestinationIn
-    currency: Currency = "PKR"
-    reference: Reference | None = None
-    description: Description | None = None
-    metadata: Metadata | None = None
+    amount: Annotated[Amount, said("How much to pay out, a decimal string in the currency's units")]
+    destination: DestinationIn  # described by its own schema (a field's words would replace them there)
+    currency: Annotated[Currency, said("The currency; PKR only")] = "PKR"
+    reference: Annotated[Reference, said("Your reference, unique among your payouts")] | None = None
+    description: Annotated[Description, said("Words for the payout, returned as sent")] | None = None
+    metadata: Annotated[Metadata, said("Your key-value pairs, returned as sent")] | None = None
     scenario: ScenarioChoice | None = None
 
 
 class PayoutCancel(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Reason | None = None
+    reason: Annotated[Reason, said("Why, recorded in the payout's status history")] | None = None
 
 
 class StatusChange(msgspec.Struct):
-    status: StatusName
-    at: str
-    reason: str | None
+    status: Annotated[StatusName, said("The status the payout entered")]
+    at: Annotated[str, said("When (RFC 3339, milliseconds), on the merchant's clock")]
+    reason: Annotated[str | None, said("Why, in words, where the move has a reason")]
 
 
 class Payout(msgspec.Struct):
-    id: str
-    object: Literal["payout"]
-    amount: str
-    currency: str
-    status: StatusName
+    id: Annotated[str, said("The payout's id (`po_…`)")]
+    object: Annotated[Literal["payout"], said("The object's kind")]
+    amount: Annotated[str, said("How much, a decimal string in the currency's units")]
+    currency: Annotated[str, said("The currency (PKR)")]
+    status: Annotated[StatusName, said("Where the payout stands now")]
     # A built-in scenario's name or one of the merchant's own: a string, not an enum.
     scenario: Annotated[str, msgspec.Meta(
         description="The scenario the payout follows (GET /sandbox/scenarios): a built-in one ("
                     + ", ".join(SCENARIO_NAMES) + ") or one of yours", examples=["success"])]
-    destination: Destination
-    reference: str | None
-    description: str | None
-    metadata: dict[str, str] | None
-    attempts: int
+    destination: Destination  # described by its own schema (a field's words would replace them there)
+    reference: Annotated[str | None, said("Your reference, as sent")]
+    description: Annotated[str | None, said("Your words for the payout, as sent")]
+    metadata: Annotated[dict[str, str] | None, said("Your key-value pairs, as sent")]
+    attempts: Annotated[int, said("How many times the rail was tried (a retry counts)")]
     failure_code: Annotated[FailureCodeName | None, msgspec.Meta(
         description="Why the payout failed or came back: set on every `failed` or `returned` payout (`rail_rejected`"
                     " or `rail_returned` when the bank gave no reason), null on any other")]
     # The catalogue entry of `failure_code` (ISO 20022 reason, retryable, message); null without one.
-    failure: Failure | None
-    psp_reference: str | None
-    status_history: list[StatusChange]
-    created_at: str
-    updated_at: str
+    failure: Annotated[Failure | None, said("The catalogue entry of `failure_code`; null without one")]
+    psp_reference: Annotated[str | None, said("The rail's reference, set once the payout is submitted to it")]
+    status_history: Annotated[list[StatusChange], said("Every status the payout entered, oldest first")]
+    created_at: Annotated[str, said("When it was made (RFC 3339, milliseconds), on the merchant's clock")]
+    updated_at: Annotated[str, said("When it last changed (RFC 3339, milliseconds), on the merchant's clock")]
 
 
 class PayoutPage(msgspec.Struct):
-    data: list[Payout]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[Payout], said("This page's payouts, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class PayoutReinitiate(msgspec.Struct, forbid_unknown_fields=True):
     """Optionally a corrected destination; the scenario follows the new account number."""
 
-    destination: DestinationIn | None = None
+    destination: Annotated[DestinationIn, said("A corrected destination; none: the same one")] | None = None
 
 
 class SimulateOutcome(msgspec.Struct, forbid_unknown_fields=True):
-    status: RailOutcome
-    failure_code: FailureCodeName | None = None
+    status: Annotated[RailOutcome, said("The bank's answer the rail sends to the IPN service")]
+    failure_code: Annotated[FailureCodeName,
+                            said("Why, for `failed` or `returned` (none: the rail's default)")] | None = None
 
 
 class SimulateAccepted(msgspec.Struct):
-    payout_id: str
-    notification_id: str
-    status: RailOutcome
-    delivery: Literal["queued"]
+    payout_id: Annotated[str, said("The payout the callback is about")]
+    notification_id: Annotated[str, said("The callback's id, as the IPN service receives it")]
+    status: Annotated[RailOutcome, said("The answer the callback carries")]
+    delivery: Annotated[Literal["queued"], said("The callback is on its way, in real time: poll the payout or wait "
+                                                 "for its webhook")]
 
 
 class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):

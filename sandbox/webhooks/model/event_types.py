@@ -20,8 +20,11 @@ SEQUENCE_WORDS = (
     "order the payout moved. Webhooks arrive in any order: the event with the highest `sequence` is the payout's "
     "newest status. 1 for `batch.*` and `settlement.*` events (their object's only event)")
 """`sequence` in words, for GET /events and the webhook bodies' schemas alike."""
-TIMESTAMP_WORDS = ("When the event happened (RFC 3339, milliseconds); successive events of one payout are at "
-                   "least 1 ms apart, even where simulated time stands still")
+TIMESTAMP_WORDS = ("When the event happened (RFC 3339, milliseconds), on the merchant's clock (a manual clock's "
+                   "time for a merchant on one; a delivery's `webhook-timestamp` header is the real time of its "
+                   "attempt). Successive events of one payout are at least 1 ms apart, even where simulated time "
+                   "stands still, but for one payout made in review: its `payout.created` and `payout.in_review` "
+                   "share its moment of creation")
 """An event's time in words (`created_at` on GET /events, `timestamp` in a webhook body)."""
 
 # What an endpoint may subscribe to: everything, a family, or one type.

@@ -4,7 +4,8 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
-from sandbox.core.types import Description
+from sandbox.core.pagination import HasMore, NextCursor
+from sandbox.core.types import Description, said
 from sandbox.idempotency.cause import RequestCause
 from sandbox.webhooks.model.event_types import PATTERNS, SEQUENCE_WORDS, TIMESTAMP_WORDS, EventType
 from sandbox.webhooks.model.faults import Faults
@@ -20,15 +21,19 @@ Signing = Literal["hmac-sha256", "ed25519"]
 ObjectId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
 
 
+EVENTS_WORDS = "The events it receives: event types, families (`payout.*`) or `*` for every event"
+
+
 class EndpointCreate(msgspec.Struct, forbid_unknown_fields=True):
     """`hmac-sha256` endpoints get a `whsec_…` secret; `ed25519` endpoints get a `whpk_…`
     public key to verify `v1a` signatures with (the private key never leaves the sandbox)."""
 
-    url: Url
-    events: Events = msgspec.field(default_factory=lambda: ["*"])
-    signing: Signing = "hmac-sha256"
-    description: Description | None = None
-    faults: Faults | None = None
+    url: Annotated[Url, said("Where the sandbox POSTs each event")]
+    events: Annotated[Events, said(EVENTS_WORDS)] = msgspec.field(default_factory=lambda: ["*"])
+    signing: Annotated[Signing, said("How deliveries are signed: `hmac-sha256` (a `whsec_…` secret) or `ed25519`")] = (
+        "hmac-sha256")
+    description: Annotated[Description, said("Your words for the endpoint")] | None = None
+    faults: Annotated[Faults, said("Faults injected into its deliveries, to test your receiver")] | None = None
 
 
 EndpointStatus = Literal["enabled", "disabled"]
@@ -38,11 +43,12 @@ class EndpointUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Fields left out stay as they are. `status: "enabled"` turns a disabled endpoint back
     on (after a 410, say); `faults: {}` switches every injected fault off."""
 
-    url: Url | None = None
-    events: Events | None = None
-    description: Description | None = None
-    status: EndpointStatus | None = None
-    faults: Faults | None = None
+    url: Annotated[Url, said("Where the sandbox POSTs each event")] | None = None
+    events: Annotated[Events, said(EVENTS_WORDS)] | None = None
+    description: Annotated[Description, said("Your words for the endpoint")] | None = None
+    status: Annotated[EndpointStatus, said("`enabled` turns a disabled endpoint back on; `disabled` stops its "
+                                           "deliveries")] | None = None
+    faults: Annotated[Faults, said("Faults injected into its deliveries; `{}` switches every one off")] | None = None
 
 
 class RotateSecret(msgspec.Struct, forbid_unknown_fields=True):
@@ -52,37 +58,37 @@ class RotateSecret(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class WebhookEndpoint(msgspec.Struct):
-    id: str
-    object: Literal["webhook_endpoint"]
-    url: str
-    description: str | None
-    events: list[str]
-    signing: Signing
-    status: EndpointStatus
-    disabled_reason: str | None
-    public_key: str | None
-    previous_key_expires_at: str | None
-    faults: Faults
-    created_at: str
-    updated_at: str
+    id: Annotated[str, said("The endpoint's id (`we_…`)")]
+    object: Annotated[Literal["webhook_endpoint"], said("The object's kind")]
+    url: Annotated[str, said("Where the sandbox POSTs each event")]
+    description: Annotated[str | None, said("Your words for the endpoint")]
+    events: Annotated[list[str], said(EVENTS_WORDS)]
+    signing: Annotated[Signing, said("How deliveries are signed")]
+    status: Annotated[EndpointStatus, said("`disabled`: no deliveries (a `410 Gone` from it disables it)")]
+    disabled_reason: Annotated[str | None, said("Why it was disabled; null while enabled")]
+    public_key: Annotated[str | None, said("For `ed25519`: the `whpk_…` key to verify `v1a` signatures with")]
+    previous_key_expires_at: Annotated[str | None, said("After a rotation: until when the old key signs too")]
+    faults: Faults  # described by its own schema (a field's words would replace them there)
+    created_at: Annotated[str, said("When it was made (RFC 3339, milliseconds)")]
+    updated_at: Annotated[str, said("When it last changed (RFC 3339, milliseconds)")]
 
 
 class WebhookEndpointWithSecret(WebhookEndpoint):
     """As created or rotated: for `hmac-sha256` the only time the `whsec_…` secret is shown."""
 
-    secret: str | None
+    secret: Annotated[str | None, said("For `hmac-sha256`: the `whsec_…` signing secret, shown only here")]
 
 
 class WebhookEndpointPage(msgspec.Struct):
-    data: list[WebhookEndpoint]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[WebhookEndpoint], msgspec.Meta(description="This page's webhook endpoints")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class DeletedEndpoint(msgspec.Struct):
-    id: str
-    object: Literal["webhook_endpoint"]
-    deleted: bool
+    id: Annotated[str, said("The endpoint deleted")]
+    object: Annotated[Literal["webhook_endpoint"], said("The object's kind")]
+    deleted: Annotated[bool, said("True: it is gone, and its waiting deliveries are cancelled")]
 
 
 class Event(msgspec.Struct):
@@ -102,55 +108,59 @@ class Event(msgspec.Struct):
 
 
 class EventPage(msgspec.Struct):
-    data: list[Event]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[Event], msgspec.Meta(description="This page's events, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class Attempt(msgspec.Struct):
-    number: int
-    at: str
-    webhook_timestamp: int
-    status_code: int | None
-    latency_ms: int | None
-    error: str | None
-    response_excerpt: str | None
-    faults: list[str]
-    next_retry_at: str | None
+    number: Annotated[int, said("The attempt's place, 1 to 8")]
+    at: Annotated[str, said("When it was sent (RFC 3339, milliseconds), in real time")]
+    webhook_timestamp: Annotated[int, said("Its `webhook-timestamp` header: unix seconds of the attempt, in real "
+                                           "time (a manual clock moves the body's `timestamp` only)")]
+    status_code: Annotated[int | None, said("The receiver's HTTP status; null when none came")]
+    latency_ms: Annotated[int | None, said("How long the receiver took to answer")]
+    error: Annotated[str | None, said("Why it failed: a timeout, a refused connection, a non-2xx status")]
+    response_excerpt: Annotated[str | None, said("The first 500 characters of the receiver's answer")]
+    faults: Annotated[list[str], said("The faults injected into this attempt")]
+    next_retry_at: Annotated[str | None, said("When the next attempt is due; null when none will be")]
 
 
 class Delivery(msgspec.Struct):
-    id: str
-    object: Literal["webhook_delivery"]
-    event_id: str
-    endpoint_id: str
-    url: str
-    resend: bool
-    status: Literal["pending", "succeeded", "failed", "cancelled"]
-    attempt_count: int
-    next_attempt_at: str | None
-    last_status_code: int | None
-    last_error: str | None
-    created_at: str
-    completed_at: str | None
-    attempts: list[Attempt]
+    id: Annotated[str, said("The delivery's id")]
+    object: Annotated[Literal["webhook_delivery"], said("The object's kind")]
+    event_id: Annotated[str, said("The event delivered (its `webhook-id`)")]
+    endpoint_id: Annotated[str, said("The endpoint it goes to")]
+    url: Annotated[str, said("The URL it was sent to")]
+    resend: Annotated[bool, said("Made by `POST /events/{id}/resend`")]
+    status: Annotated[Literal["pending", "succeeded", "failed", "cancelled"], said(
+        "`pending` while attempts remain, `succeeded` on a 2xx, `failed` after the eighth attempt, `cancelled` "
+        "when its endpoint was deleted")]
+    attempt_count: Annotated[int, said("How many attempts were made")]
+    next_attempt_at: Annotated[str | None, said("When the next attempt is due; null when none will be")]
+    last_status_code: Annotated[int | None, said("The last attempt's HTTP status; null when none came")]
+    last_error: Annotated[str | None, said("Why the last attempt failed")]
+    created_at: Annotated[str, said("When it was made (RFC 3339, milliseconds)")]
+    completed_at: Annotated[str | None, said("When it succeeded, failed or was cancelled")]
+    attempts: Annotated[list[Attempt], said("Every attempt, oldest first")]
 
 
 class DeliveryPage(msgspec.Struct):
-    data: list[Delivery]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[Delivery], msgspec.Meta(description="This page's deliveries, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor
 
 
 class ResendRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Without `endpoint_id`: every enabled endpoint whose filter matches the event."""
 
-    endpoint_id: ObjectId | None = None
+    endpoint_id: Annotated[ObjectId, said("The endpoint (`we_…`) to deliver to; none: every enabled endpoint whose "
+                                          "filter matches")] | None = None
 
 
 class ResendAccepted(msgspec.Struct):
-    event_id: str
-    deliveries: list[Delivery]
+    event_id: Annotated[str, said("The event delivered again (the same `webhook-id`)")]
+    deliveries: Annotated[list[Delivery], said("The new deliveries, one per endpoint")]
 
 
 class AuditCase(msgspec.Struct):
@@ -187,6 +197,6 @@ class WebhookAudit(msgspec.Struct):
 
 
 class WebhookAuditPage(msgspec.Struct):
-    data: list[WebhookAudit]
-    has_more: bool
-    next_cursor: str | None
+    data: Annotated[list[WebhookAudit], msgspec.Meta(description="This page's receiver audits, newest first")]
+    has_more: HasMore
+    next_cursor: NextCursor

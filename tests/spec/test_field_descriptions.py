@@ -1,0 +1,61 @@
+"""Every field of every request and response body the spec publishes says what it is: a
+client generated from the spec, or a reader of /schema, learns a field's meaning there (a
+CI job had to guess what `next_step_at` and `seconds` mean). Read from the committed spec,
+which tests/spec/test_openapi_drift.py holds equal to the served one.
+
+UNDESCRIBED lists the schemas whose fields are not all described yet: it may only shrink. A
+schema not in it with a field without a description fails, and so does one in it whose
+fields all have one (take it off the list)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+
+UNDESCRIBED = frozenset({
+    "NewMerchantOut", "WebhookEndpoint", "WebhookEndpointWithSecret", "AdminPayout", "AuditCase", "BalanceSummary",
+    "BankAccountDestination", "BankOut", "BatchCompletedEvent", "BatchCompletedEventRecord", "BatchRetryAccepted",
+    "BucketCheck", "Content", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath",
+    "CoverageScenario", "Creator", "DirectoryOut", "Entry", "FaultCase", "FaultVerdicts", "FieldError", "Har",
+    "Header", "Health", "IbanDestination", "IbanDestinationOut", "LedgerVerification", "Log", "LoggedRequest",
+    "LoggedRequestPage", "MerchantRequests", "NameValue", "PayoutCancelledData", "PayoutCancelledEvent",
+    "PayoutCancelledEventRecord", "PayoutCreatedData", "PayoutCreatedEvent", "PayoutCreatedEventRecord",
+    "PayoutFailedData", "PayoutFailedEvent", "PayoutFailedEventRecord", "PayoutInReviewData", "PayoutInReviewEvent",
+    "PayoutInReviewEventRecord", "PayoutOnHoldData", "PayoutOnHoldEvent", "PayoutOnHoldEventRecord",
+    "PayoutPendingData", "PayoutPendingEvent", "PayoutPendingEventRecord", "PayoutProcessingData",
+    "PayoutProcessingEvent", "PayoutProcessingEventRecord", "PayoutRejectedData", "PayoutRejectedEvent",
+    "PayoutRejectedEventRecord", "PayoutRequests", "PayoutRetryingData", "PayoutRetryingEvent",
+    "PayoutRetryingEventRecord", "PayoutReturnedData", "PayoutReturnedEvent", "PayoutReturnedEventRecord",
+    "PayoutSuccessData", "PayoutSuccessEvent", "PayoutSuccessEventRecord", "PostData", "Problem", "RaastDestination",
+    "RaastDestinationOut", "RaastOut", "RateLimitIn", "RateLimitOut", "Ready", "Request", "Response", "Review",
+    "ReviewDecision", "ReviewTotals", "Scenario", "ScenarioCreate", "ScenarioTable", "SettlementCompletedEvent",
+    "SettlementCompletedEventRecord", "Step", "SummaryTotals", "Timings", "TopupOut", "Total", "VerifyAccountOut",
+    "WalletDestination", "WalletOut", "WebhookAudit",
+})
+
+
+def described(node: dict, schemas: dict) -> bool:
+    """Words of its own, or a reference to a schema that has them (a Struct-typed field is
+    described by its Struct: words on the field would replace the schema's own)."""
+    refs = [node] if "$ref" in node else node.get("allOf", [])
+    return "description" in node or (len(refs) == 1 and "description" in schemas[refs[0]["$ref"].rsplit("/", 1)[-1]])
+
+
+def undescribed_fields() -> dict[str, list[str]]:
+    schemas = json.loads(SPEC.read_text())["components"]["schemas"]
+    found = {name: sorted(field for field, node in (schema.get("properties") or {}).items()
+                          if not described(node, schemas))
+             for name, schema in schemas.items()}
+    return {name: fields for name, fields in found.items() if fields}
+
+
+def test_every_field_has_a_description() -> None:
+    missing = {name: fields for name, fields in undescribed_fields().items() if name not in UNDESCRIBED}
+    assert not missing, f"fields without a description (msgspec.Meta(description=…) on the Struct): {missing}"
+
+
+def test_the_list_of_undescribed_schemas_only_shrinks() -> None:
+    done = sorted(UNDESCRIBED - set(undescribed_fields()))
+    assert not done, f"every field of these is described now: take them off UNDESCRIBED: {done}"
