@@ -16,8 +16,8 @@ import re
 import sys
 
 from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
-from sandbox.runtime.up import ADMIN_KEY_FILE, fail, local_url, say
-from sandbox.settings import SettingError, get_settings
+from sandbox.runtime.up import fail, local_url, say
+from sandbox.settings import ADMIN_KEY_FILE, SettingError, get_settings
 
 URL_DEFAULT_SAYS = "http://127.0.0.1:$SANDBOX_API_PORT"
 ENDPOINT_ID = re.compile(r"we_[A-Za-z0-9_]{1,61}")

@@ -22,7 +22,7 @@ from sandbox.settings import INSTALL_ROOT, SettingError, get_settings
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    return up.run(args)
+    return up.run(args, main)
 
 
 # --- one process or one step against external servers ------------------------------

@@ -7,6 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The file in the data dir where `sandbox up` saves the admin key it made (mode 0600): the CLI
+# reads it to find the key, the request log to hide it.
+ADMIN_KEY_FILE = "admin-key"
+
 
 class SettingError(ValueError):
     """A variable that does not hold what its setting needs; the message names both."""

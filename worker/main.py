@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import uvloop
 from arq import Retry, cron, func
 from arq.connections import create_pool
-from arq.constants import default_queue_name, health_check_key_suffix
 
 from sandbox import redis_client
 from sandbox.core import heap
+from sandbox.health.heartbeat import HEALTH_INTERVAL_S, HEALTH_KEY  # arq's key: written every HEALTH_INTERVAL_S s
 from sandbox.observability import logs
 from sandbox.settings import get_settings
 
@@ -32,11 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("worker.jobs")
 
-# A running worker writes arq's health key every HEALTH_INTERVAL_S seconds, and the key
-# lives one second longer: `sandbox worker --check` fails within that long of the last
-# worker stopping (at once when it stops cleanly: arq deletes the key).
-HEALTH_INTERVAL_S = 5
-HEALTH_KEY = default_queue_name + health_check_key_suffix
 
 
 async def startup(ctx: dict) -> None:

@@ -67,7 +67,7 @@ async def _check(probe) -> str:
 
 
 async def _worker_reported() -> None:
-    from worker.main import HEALTH_INTERVAL_S, HEALTH_KEY  # arq's key and interval (worker.main imports arq only)
+    from sandbox.health.heartbeat import HEALTH_INTERVAL_S, HEALTH_KEY  # lazily: it imports arq
 
     if not await redis_client.get().exists(HEALTH_KEY):
         raise PartDown(f"no worker reported in the last {HEALTH_INTERVAL_S + 1}s")

@@ -30,8 +30,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from sandbox.auth.keys import ADMIN_KEY_PREFIX, MERCHANT_KEY_PREFIX
-from sandbox.runtime.up import ADMIN_KEY_FILE
-from sandbox.settings import get_settings
+from sandbox.settings import ADMIN_KEY_FILE, get_settings
 from sandbox.webhooks.model.signatures import PRIVATE_PREFIX, SECRET_PREFIX
 
 MARKER = b"[redacted]"

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 # What all three use at start, and nothing only one of them uses (held by
 # tests/spec/test_import_budget.py): the web framework and the database, Redis and queue
@@ -44,6 +44,9 @@ SHARED = (
 )
 PR_SET_NAME = 15
 
+
+# The signals that stop `up` (runner.stop_signals_raise) and that a forked child resets.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def preload() -> None:
     for module in SHARED:
@@ -83,29 +86,28 @@ class Forked:
         return self.returncode
 
 
-def fork(command: str, env: Mapping[str, str], keep_fd: int | None) -> Forked:
-    """Fork `sandbox <command>` with `env` as its environment, keeping `keep_fd` (its
-    start gate) of `up`'s descriptors. Only from a process with no other thread running."""
-    from sandbox.runtime.runner import STOP_SIGNALS
-
+def fork(command: str, env: Mapping[str, str], keep_fd: int | None, entry: Callable[[list[str]], int]) -> Forked:
+    """Fork `sandbox <command>` (the child runs `entry([command])`, the CLI's main) with
+    `env` as its environment, keeping `keep_fd` (its start gate) of `up`'s descriptors.
+    Only from a process with no other thread running."""
     # Blocked across the fork: a stop signal meant for `up` must not run `up`'s handler
     # (which raises Shutdown) in the child before the child has put the defaults back.
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _child(command, env, keep_fd, parent, blocked)  # never returns
+        _child(command, env, keep_fd, parent, blocked, entry)  # never returns
     with contextlib.suppress(OSError):  # the child does the same; whichever comes first
         os.setpgid(pid, pid)
     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     return Forked(pid, [sys.executable, "-m", "sandbox.cli", command])
 
 
-def _child(command: str, env: Mapping[str, str], keep_fd: int | None, parent: int, blocked) -> None:
+def _child(command: str, env: Mapping[str, str], keep_fd: int | None, parent: int, blocked,
+           entry: Callable[[list[str]], int]) -> None:
     code = 1
     try:
         from sandbox.runtime.embedded import _die_with_parent
-        from sandbox.runtime.runner import STOP_SIGNALS
 
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
@@ -122,9 +124,7 @@ def _child(command: str, env: Mapping[str, str], keep_fd: int | None, parent: in
         os.environ.clear()
         os.environ.update(env)
         sys.argv = [sys.argv[0], command]
-        from sandbox.cli import main
-
-        code = main([command])
+        code = entry([command])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # noqa: BLE001 - said, then this process ends here whatever it was

@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from sandbox.runtime.embedded import _die_with_parent
-from sandbox.runtime.forking import Forked
+from sandbox.runtime.forking import STOP_SIGNALS, Forked
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RESTART_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # after the 1st, 2nd, ... death within the window
 GIVE_UP_AFTER = 5  # deaths of one child or server within FAILURE_WINDOW_S
 FAILURE_WINDOW_S = 60.0
@@ -108,8 +107,9 @@ class Watched:
 
 
 class Supervisor:
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], entry: Callable[[list[str]], int] | None = None) -> None:
         self.env = dict(env)
+        self.entry = entry  # what a forked child runs: the CLI's main
         self.children: list[Child] = []
         self.watched: list[Watched] = []
 
@@ -130,10 +130,11 @@ class Supervisor:
         """`gate` (a sandbox.runtime.start_gate.StartGate): the first start only waits at it; a
         restart finds the servers' URLs in `env`. `fork`: the first start is `sandbox <fork>`
         forked from this process (sandbox/runtime/forking.py); a restart runs `argv`."""
-        if fork:
+        if fork and self.entry is not None:
             from sandbox.runtime import forking
 
-            proc = forking.fork(fork, {**self.env, **gate.env} if gate else self.env, gate.fds[0] if gate else None)
+            proc = forking.fork(fork, {**self.env, **gate.env} if gate else self.env, gate.fds[0] if gate else None,
+                                self.entry)
         else:
             proc = self._spawn(argv, gate)
         child = Child(name, list(argv), proc)

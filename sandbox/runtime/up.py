@@ -16,9 +16,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from sandbox.settings import Settings, child_env, get_settings
+from sandbox.settings import ADMIN_KEY_FILE, Settings, child_env, get_settings
 
 CHILDREN: list[tuple[str, list[str]]] = [
     ("api", [sys.executable, "-m", "sandbox.cli", "api"]),
@@ -33,7 +34,6 @@ CHILDREN: list[tuple[str, list[str]]] = [
 # API's /ready says every part serves (sandbox/health/controllers.py).
 READY_TIMEOUT = 60.0  # seconds for /ready to say every part serves
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
-ADMIN_KEY_FILE = "admin-key"
 LOCK_FILE = ".lock"
 
 
@@ -203,8 +203,8 @@ def _forget_workers(servers: list) -> None:
     killed earlier run left (it lives 6 s): gone, /ready waits for this run's worker. Run
     after the fork (worker.main is not the API's or the IPN's) and before the gates open
     (no worker of this run has written it yet)."""
+    from sandbox.health.heartbeat import HEALTH_KEY
     from sandbox.runtime.embedded import EmbeddedRedis
-    from worker.main import HEALTH_KEY
 
     for server in servers:
         if isinstance(server, EmbeddedRedis):
@@ -224,8 +224,9 @@ def _well_formed(key: str) -> bool:
     return well_formed(key)
 
 
-def run(args: argparse.Namespace) -> int:
-    """`sandbox up`."""
+def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
+    """`sandbox up`. `entry`: the CLI's main, which each forked child runs as `sandbox
+    <command>` (handed in: runtime sits below the CLI and imports nothing of it)."""
     from sandbox.runtime.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
     from sandbox.runtime.start_gate import StartGate
 
@@ -248,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
         lock.close()
         return fail("--api-workers must be 1 or more")
     servers = []  # embedded servers, stopped in reverse order
-    supervisor = Supervisor(child_env((), {}))
+    supervisor = Supervisor(child_env((), {}), entry)
     if args.api_workers is not None:
         supervisor.env["SANDBOX_API_WORKERS"] = str(args.api_workers)
     api_workers = args.api_workers or settings.api_workers
