@@ -110,5 +110,7 @@ class HealthController(Controller):
                                                _check(lambda: redis_client.get().ping()), _check(_worker_reported),
                                                _check(lambda: _ipn_serves(ipn_url)))
         ok = pg == rd == wk == ipn == "ok"
+        # A part down answers 503 with Retry-After, as every 503 of the API does: ask again in a second.
         return Response(Ready(status="ok" if ok else "unavailable", api="ok", postgres=pg, redis=rd, worker=wk,
-                              ipn=ipn, ipn_url=ipn_url), status_code=200 if ok else 503)
+                              ipn=ipn, ipn_url=ipn_url), status_code=200 if ok else 503,
+                        headers=None if ok else {"Retry-After": "1"})

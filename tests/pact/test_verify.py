@@ -11,9 +11,23 @@ import os
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.helpers import wait_for
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pact-python"
+
+
+@pytest.fixture(autouse=True)
+async def every_part_serves(stack, worker):
+    """`sandbox pact verify` starts only against a sandbox whose /ready answers 200, which it
+    does once the API, the IPN and a worker serve: the suite's stack has no worker of its
+    own until a test asks for one."""
+    async def ready() -> bool:
+        async with httpx.AsyncClient() as c:
+            return (await c.get(stack.base_url + "/api/v1/ready")).status_code == 200
+    await wait_for(ready, what="/ready to answer 200")
 
 
 async def run(*args: str, env: dict | None = None, cwd: Path | None = None) -> tuple[int, str]:

@@ -126,8 +126,12 @@ def build_config(base_url: str) -> SchemathesisConfig:
         "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "database": "none"},
         "phases": {"stateful": {"max-steps": 10}},
         "operations": [
-            {"include-operation-id": op_id, "checks": {"positive_data_acceptance": {"enabled": False}}}
-            for op_id in POSITIVE_DATA_NOT_APPLICABLE
+            *({"include-operation-id": op_id, "checks": {"positive_data_acceptance": {"enabled": False}}}
+              for op_id in POSITIVE_DATA_NOT_APPLICABLE),
+            # /ready answers 503 while a part is down, by design; this run has no worker (its
+            # made-up endpoints would take a worker's slots), so its /ready is 503 throughout.
+            # That answer is still judged: its status, body and headers as the spec documents.
+            {"include-operation-id": "ready", "checks": {"not_a_server_error": {"enabled": False}}},
         ],
     })
 
