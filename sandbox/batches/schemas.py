@@ -27,6 +27,8 @@ class BatchJsonIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PayoutBatch(msgspec.Struct):
+    """A payout batch: payouts uploaded together, as a CSV file or a JSON body."""
+
     id: Annotated[str, said("The batch's id")]
     object: Annotated[Literal["payout_batch"], said("The object's kind")]
     status: Annotated[BatchStatus, said("`processing`, then `completed` (every item has a payout) or "

@@ -15,24 +15,13 @@ from pathlib import Path
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 UNDESCRIBED = frozenset({
-    "NewMerchantOut", "WebhookEndpoint", "WebhookEndpointWithSecret", "AdminPayout", "AuditCase", "BalanceSummary",
-    "BankAccountDestination", "BankOut", "BatchCompletedEvent", "BatchCompletedEventRecord", "BatchRetryAccepted",
-    "BucketCheck", "Content", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath",
-    "CoverageScenario", "Creator", "DirectoryOut", "Entry", "FaultCase", "FaultVerdicts", "FieldError", "Har",
-    "Header", "Health", "IbanDestination", "IbanDestinationOut", "LedgerVerification", "Log", "LoggedRequest",
-    "LoggedRequestPage", "MerchantRequests", "NameValue", "PayoutCancelledData", "PayoutCancelledEvent",
-    "PayoutCancelledEventRecord", "PayoutCreatedData", "PayoutCreatedEvent", "PayoutCreatedEventRecord",
-    "PayoutFailedData", "PayoutFailedEvent", "PayoutFailedEventRecord", "PayoutInReviewData", "PayoutInReviewEvent",
-    "PayoutInReviewEventRecord", "PayoutOnHoldData", "PayoutOnHoldEvent", "PayoutOnHoldEventRecord",
-    "PayoutPendingData", "PayoutPendingEvent", "PayoutPendingEventRecord", "PayoutProcessingData",
-    "PayoutProcessingEvent", "PayoutProcessingEventRecord", "PayoutRejectedData", "PayoutRejectedEvent",
-    "PayoutRejectedEventRecord", "PayoutRequests", "PayoutRetryingData", "PayoutRetryingEvent",
-    "PayoutRetryingEventRecord", "PayoutReturnedData", "PayoutReturnedEvent", "PayoutReturnedEventRecord",
-    "PayoutSuccessData", "PayoutSuccessEvent", "PayoutSuccessEventRecord", "PostData", "Problem", "RaastDestination",
-    "RaastDestinationOut", "RaastOut", "RateLimitIn", "RateLimitOut", "Ready", "Request", "Response", "Review",
-    "ReviewDecision", "ReviewTotals", "Scenario", "ScenarioCreate", "ScenarioTable", "SettlementCompletedEvent",
-    "SettlementCompletedEventRecord", "Step", "SummaryTotals", "Timings", "TopupOut", "Total", "VerifyAccountOut",
-    "WalletDestination", "WalletOut", "WebhookAudit",
+    "AdminPayout", "AuditCase", "BalanceSummary", "BankAccountDestination", "BankOut", "BatchRetryAccepted",
+    "BucketCheck", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath", "CoverageScenario",
+    "DirectoryOut", "FieldError", "Health", "IbanDestination", "IbanDestinationOut", "LedgerVerification",
+    "MerchantRequests", "PayoutRequests", "Problem", "RaastDestination", "RaastDestinationOut", "RaastOut",
+    "RateLimitIn", "RateLimitOut", "Ready", "Review", "ReviewDecision", "ReviewTotals", "Scenario", "ScenarioCreate",
+    "ScenarioTable", "Step", "SummaryTotals", "TopupOut", "Total", "VerifyAccountOut", "WalletDestination", "WalletOut",
+    "WebhookAudit",
 })
 
 

@@ -7,7 +7,14 @@ import msgspec
 from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.core.types import Description, said
 from sandbox.idempotency.cause import RequestCause
-from sandbox.webhooks.model.event_types import PATTERNS, SEQUENCE_WORDS, TIMESTAMP_WORDS, EventType
+from sandbox.webhooks.model.event_types import (
+    EVENT_ID_WORDS,
+    PATTERNS,
+    SEQUENCE_WORDS,
+    TIMESTAMP_WORDS,
+    TYPE_WORDS,
+    EventType,
+)
 from sandbox.webhooks.model.faults import Faults
 from sandbox.webhooks.model.urls import URL_PATTERN
 
@@ -92,9 +99,9 @@ class DeletedEndpoint(msgspec.Struct):
 
 
 class Event(msgspec.Struct):
-    id: str
-    object: Literal["event"]
-    type: EventType
+    id: Annotated[str, said(EVENT_ID_WORDS)]
+    object: Annotated[Literal["event"], said("The object's kind")]
+    type: Annotated[EventType, said(TYPE_WORDS)]
     payout_id: Annotated[str | None, msgspec.Meta(description="The payout a `payout.*` event is about; null for "
                                                               "`batch.*` and `settlement.*` events")]
     created_at: Annotated[str, msgspec.Meta(description=TIMESTAMP_WORDS)]
