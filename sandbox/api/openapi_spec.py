@@ -256,7 +256,8 @@ def destination_shapes(shapes: tuple[type, ...], ref_template: str) -> tuple[lis
         props = node["properties"]
         for field, codes in (("bank_code", banks), ("wallet_code", wallets)):
             if field in props:
-                props[field] = {"type": "string", "enum": codes}
+                words = {k: v for k, v in props[field].items() if k == "description"}  # kept
+                props[field] = {**words, "type": "string", "enum": codes}
     return list(refs), defs
 
 
@@ -276,6 +277,7 @@ def _struct_words(schemas: dict) -> None:
     so the spec would change between runs."""
     import inspect
 
+    from sandbox.admin.schemas import MerchantRequests, ReviewTotals
     from sandbox.batches.schemas import PayoutBatch
     from sandbox.requests import har
     from sandbox.settlements.schemas import Settlement
@@ -283,7 +285,7 @@ def _struct_words(schemas: dict) -> None:
     from sandbox.webhooks.model.faults import Faults
 
     for struct in (MerchantOut, Faults, PayoutBatch, Settlement, har.Log, har.Creator, har.Request, har.Response,
-                   har.Content, har.Timings):
+                   har.Content, har.Timings, ReviewTotals, MerchantRequests):
         assert struct.__doc__, f"{struct.__name__} needs a docstring: it describes the schema"
         schemas[struct.__name__].setdefault("description", inspect.cleandoc(struct.__doc__))
 

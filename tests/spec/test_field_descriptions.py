@@ -15,13 +15,10 @@ from pathlib import Path
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 UNDESCRIBED = frozenset({
-    "AdminPayout", "AuditCase", "BalanceSummary", "BankAccountDestination", "BankOut", "BatchRetryAccepted",
-    "BucketCheck", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath", "CoverageScenario",
-    "DirectoryOut", "FieldError", "Health", "IbanDestination", "IbanDestinationOut", "LedgerVerification",
-    "MerchantRequests", "PayoutRequests", "Problem", "RaastDestination", "RaastDestinationOut", "RaastOut",
-    "RateLimitIn", "RateLimitOut", "Ready", "Review", "ReviewDecision", "ReviewTotals", "Scenario", "ScenarioCreate",
-    "ScenarioTable", "Step", "SummaryTotals", "TopupOut", "Total", "VerifyAccountOut", "WalletDestination", "WalletOut",
-    "WebhookAudit",
+    "AuditCase", "BalanceSummary", "BankOut", "BatchRetryAccepted", "BucketCheck", "Coverage", "CoverageErrorCode",
+    "CoverageEventType", "CoverageOperatorPath", "CoverageScenario", "DirectoryOut", "FieldError", "Health",
+    "LedgerVerification", "Problem", "RaastOut", "RateLimitIn", "RateLimitOut", "Ready", "Review", "Scenario",
+    "ScenarioCreate", "ScenarioTable", "Step", "SummaryTotals", "TopupOut", "Total", "WalletOut", "WebhookAudit",
 })
 
 
