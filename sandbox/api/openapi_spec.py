@@ -267,8 +267,10 @@ def _problem_codes(schemas: dict) -> None:
     from sandbox.core.errors import problem_codes
 
     codes = {"type": "string", "enum": problem_codes()}
-    schemas["Problem"]["properties"]["code"] = codes
-    schemas["CoverageErrorCode"]["properties"]["code"] = codes
+    for name in ("Problem", "CoverageErrorCode"):
+        props = schemas[name]["properties"]
+        words = {k: v for k, v in props["code"].items() if k == "description"}  # kept
+        props["code"] = {**words, **codes}
 
 
 def _struct_words(schemas: dict) -> None:
@@ -279,13 +281,14 @@ def _struct_words(schemas: dict) -> None:
 
     from sandbox.admin.schemas import MerchantRequests, ReviewTotals
     from sandbox.batches.schemas import PayoutBatch
+    from sandbox.directory.schemas import RaastOut
     from sandbox.requests import har
     from sandbox.settlements.schemas import Settlement
     from sandbox.simulator.schemas import MerchantOut
     from sandbox.webhooks.model.faults import Faults
 
     for struct in (MerchantOut, Faults, PayoutBatch, Settlement, har.Log, har.Creator, har.Request, har.Response,
-                   har.Content, har.Timings, ReviewTotals, MerchantRequests):
+                   har.Content, har.Timings, ReviewTotals, MerchantRequests, RaastOut):
         assert struct.__doc__, f"{struct.__name__} needs a docstring: it describes the schema"
         schemas[struct.__name__].setdefault("description", inspect.cleandoc(struct.__doc__))
 

@@ -15,10 +15,10 @@ from pathlib import Path
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 UNDESCRIBED = frozenset({
-    "AuditCase", "BalanceSummary", "BankOut", "BatchRetryAccepted", "BucketCheck", "Coverage", "CoverageErrorCode",
-    "CoverageEventType", "CoverageOperatorPath", "CoverageScenario", "DirectoryOut", "FieldError", "Health",
-    "LedgerVerification", "Problem", "RaastOut", "RateLimitIn", "RateLimitOut", "Ready", "Review", "Scenario",
-    "ScenarioCreate", "ScenarioTable", "Step", "SummaryTotals", "TopupOut", "Total", "WalletOut", "WebhookAudit",
+    "AuditCase", "BalanceSummary", "BatchRetryAccepted", "BucketCheck", "Coverage", "CoverageErrorCode",
+    "CoverageEventType", "CoverageOperatorPath", "CoverageScenario", "LedgerVerification", "RateLimitIn",
+    "RateLimitOut", "Review", "Scenario", "ScenarioCreate", "ScenarioTable", "Step", "SummaryTotals", "TopupOut",
+    "Total", "WebhookAudit",
 })
 
 
