@@ -282,13 +282,16 @@ def _struct_words(schemas: dict) -> None:
     from sandbox.admin.schemas import MerchantRequests, ReviewTotals
     from sandbox.batches.schemas import PayoutBatch
     from sandbox.directory.schemas import RaastOut
+    from sandbox.ledger.verify import BucketCheck
     from sandbox.requests import har
     from sandbox.settlements.schemas import Settlement
     from sandbox.simulator.schemas import MerchantOut
+    from sandbox.summary.schemas import SummaryTotals, Total
     from sandbox.webhooks.model.faults import Faults
 
     for struct in (MerchantOut, Faults, PayoutBatch, Settlement, har.Log, har.Creator, har.Request, har.Response,
-                   har.Content, har.Timings, ReviewTotals, MerchantRequests, RaastOut):
+                   har.Content, har.Timings, ReviewTotals, MerchantRequests, RaastOut, BucketCheck, SummaryTotals,
+                   Total):
         assert struct.__doc__, f"{struct.__name__} needs a docstring: it describes the schema"
         schemas[struct.__name__].setdefault("description", inspect.cleandoc(struct.__doc__))
 

@@ -63,6 +63,6 @@ class PayoutBatchItemPage(msgspec.Struct):
 
 
 class BatchRetryAccepted(msgspec.Struct):
-    batch_id: str
-    # Failed items newly asked to re-initiate (each item at most once, ever).
-    requested: int
+    batch_id: Annotated[str, said("The batch")]
+    requested: Annotated[int, said("How many failed items were newly asked to re-initiate (each item at most "
+                                   "once, ever); the worker re-initiates them, their `retry` shows how it went")]

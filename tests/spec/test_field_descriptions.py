@@ -15,10 +15,8 @@ from pathlib import Path
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 UNDESCRIBED = frozenset({
-    "AuditCase", "BalanceSummary", "BatchRetryAccepted", "BucketCheck", "Coverage", "CoverageErrorCode",
-    "CoverageEventType", "CoverageOperatorPath", "CoverageScenario", "LedgerVerification", "RateLimitIn",
-    "RateLimitOut", "Review", "Scenario", "ScenarioCreate", "ScenarioTable", "Step", "SummaryTotals", "TopupOut",
-    "Total", "WebhookAudit",
+    "AuditCase", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath", "CoverageScenario",
+    "Review", "Scenario", "ScenarioCreate", "ScenarioTable", "Step", "WebhookAudit",
 })
 
 
