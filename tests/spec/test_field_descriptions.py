@@ -15,8 +15,7 @@ from pathlib import Path
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 UNDESCRIBED = frozenset({
-    "AuditCase", "Coverage", "CoverageErrorCode", "CoverageEventType", "CoverageOperatorPath", "CoverageScenario",
-    "Review", "Scenario", "ScenarioCreate", "ScenarioTable", "Step", "WebhookAudit",
+    "Review", "Scenario", "ScenarioCreate", "ScenarioTable", "Step",
 })
 
 
