@@ -283,6 +283,7 @@ def _struct_words(schemas: dict) -> None:
     from sandbox.batches.schemas import PayoutBatch
     from sandbox.directory.schemas import RaastOut
     from sandbox.ledger.verify import BucketCheck
+    from sandbox.payouts.model.scenarios import Review
     from sandbox.requests import har
     from sandbox.settlements.schemas import Settlement
     from sandbox.simulator.schemas import MerchantOut
@@ -291,7 +292,7 @@ def _struct_words(schemas: dict) -> None:
 
     for struct in (MerchantOut, Faults, PayoutBatch, Settlement, har.Log, har.Creator, har.Request, har.Response,
                    har.Content, har.Timings, ReviewTotals, MerchantRequests, RaastOut, BucketCheck, SummaryTotals,
-                   Total):
+                   Total, Review):
         assert struct.__doc__, f"{struct.__name__} needs a docstring: it describes the schema"
         schemas[struct.__name__].setdefault("description", inspect.cleandoc(struct.__doc__))
 
