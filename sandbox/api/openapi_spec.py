@@ -1,6 +1,7 @@
 """What the published OpenAPI document says beyond what Litestar derives from the routes:
 the destination's shapes, the problem codes, the webhooks section built from the event
-schemas (and `WebhookEvent`, their union), bodies that may be left out, and patterns a
+schemas (and `WebhookEvent`, their union), the words of the schemas a field names bare
+(their Structs' docstrings), bodies that may be left out, and patterns a
 JavaScript validator reads as Python does. Closed sets the Structs type as `Literal`s
 built from their one source (the state machine, the scenario table, the failure
 registry) Litestar states as enums by itself. The app serves
@@ -277,8 +278,6 @@ def _struct_words(schemas: dict) -> None:
     """A schema's own words, from its Struct's docstring, for the Structs a field names bare:
     words on such a field would go on the shared schema, whichever field Litestar met last,
     so the spec would change between runs."""
-    import inspect
-
     from sandbox.admin.schemas import MerchantRequests, ReviewTotals
     from sandbox.batches.schemas import PayoutBatch
     from sandbox.directory.schemas import RaastOut
@@ -294,7 +293,7 @@ def _struct_words(schemas: dict) -> None:
                    har.Content, har.Timings, ReviewTotals, MerchantRequests, RaastOut, BucketCheck, SummaryTotals,
                    Total, Review):
         assert struct.__doc__, f"{struct.__name__} needs a docstring: it describes the schema"
-        schemas[struct.__name__].setdefault("description", inspect.cleandoc(struct.__doc__))
+        schemas[struct.__name__].setdefault("description", " ".join(struct.__doc__.split()))  # one paragraph
 
 
 def _closed_sets(schemas: dict) -> None:
