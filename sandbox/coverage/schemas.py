@@ -1,5 +1,7 @@
 """What GET /sandbox/coverage answers: what this merchant's integration has been tested
-against. Every list names every known item, exercised or not, so a gap is visible."""
+against. The scenarios and the operator paths are every known one, exercised or not, so a gap
+is visible; the event types and the problem codes are those seen (an event type never sent, a
+code never answered, is not listed)."""
 
 from __future__ import annotations
 
