@@ -1,6 +1,7 @@
 """What the published OpenAPI document says beyond what Litestar derives from the routes:
 the destination's shapes, the problem codes, the webhooks section built from the event
-schemas (and `WebhookEvent`, their union), bodies that may be left out, and patterns a
+schemas (and `WebhookEvent`, their union), the words of the schemas a field names bare
+(their Structs' docstrings), bodies that may be left out, and patterns a
 JavaScript validator reads as Python does. Closed sets the Structs type as `Literal`s
 built from their one source (the state machine, the scenario table, the failure
 registry) Litestar states as enums by itself. The app serves
@@ -63,6 +64,7 @@ def finish(spec: dict) -> dict:
     _destination_shapes(schemas)
     _problem_codes(schemas)
     _closed_sets(schemas)
+    _struct_words(schemas)
     _bounds(spec)
     _always_sent(spec)
     _defaults_in_words(spec)
@@ -255,7 +257,8 @@ def destination_shapes(shapes: tuple[type, ...], ref_template: str) -> tuple[lis
         props = node["properties"]
         for field, codes in (("bank_code", banks), ("wallet_code", wallets)):
             if field in props:
-                props[field] = {"type": "string", "enum": codes}
+                words = {k: v for k, v in props[field].items() if k == "description"}  # kept
+                props[field] = {**words, "type": "string", "enum": codes}
     return list(refs), defs
 
 
@@ -265,8 +268,32 @@ def _problem_codes(schemas: dict) -> None:
     from sandbox.core.errors import problem_codes
 
     codes = {"type": "string", "enum": problem_codes()}
-    schemas["Problem"]["properties"]["code"] = codes
-    schemas["CoverageErrorCode"]["properties"]["code"] = codes
+    for name in ("Problem", "CoverageErrorCode"):
+        props = schemas[name]["properties"]
+        words = {k: v for k, v in props["code"].items() if k == "description"}  # kept
+        props["code"] = {**words, **codes}
+
+
+def _struct_words(schemas: dict) -> None:
+    """A schema's own words, from its Struct's docstring, for the Structs a field names bare:
+    words on such a field would go on the shared schema, whichever field Litestar met last,
+    so the spec would change between runs."""
+    from sandbox.admin.schemas import MerchantRequests, ReviewTotals
+    from sandbox.batches.schemas import PayoutBatch
+    from sandbox.directory.schemas import RaastOut
+    from sandbox.ledger.verify import BucketCheck
+    from sandbox.payouts.model.scenarios import Review
+    from sandbox.requests import har
+    from sandbox.settlements.schemas import Settlement
+    from sandbox.simulator.schemas import MerchantOut
+    from sandbox.summary.schemas import SummaryTotals, Total
+    from sandbox.webhooks.model.faults import Faults
+
+    for struct in (MerchantOut, Faults, PayoutBatch, Settlement, har.Log, har.Creator, har.Request, har.Response,
+                   har.Content, har.Timings, ReviewTotals, MerchantRequests, RaastOut, BucketCheck, SummaryTotals,
+                   Total, Review):
+        assert struct.__doc__, f"{struct.__name__} needs a docstring: it describes the schema"
+        schemas[struct.__name__].setdefault("description", " ".join(struct.__doc__.split()))  # one paragraph
 
 
 def _closed_sets(schemas: dict) -> None:
@@ -320,6 +347,8 @@ def _typed_events(schemas: dict, union: dict[str, str]) -> None:
     carries (a payout narrowed to the status its type names, a batch, a settlement): the
     Struct's `data` is a plain map, since one Struct stores every type. A webhook's own
     `data` schema becomes a component both refer to."""
+    from sandbox.webhooks.model.event_types import TYPE_WORDS
+
     base = schemas.pop("Event")
     variants = {}
     for event_type, ref in union.items():
@@ -332,7 +361,8 @@ def _typed_events(schemas: dict, union: dict[str, str]) -> None:
         schemas[f"{name}EventRecord"] = {
             **{k: v for k, v in base.items() if k != "title"},
             "description": f"A stored `{event_type}` event",
-            "properties": {**base["properties"], "type": {"const": event_type}, "data": data},
+            "properties": {**base["properties"], "type": {"const": event_type, "description": TYPE_WORDS},
+                           "data": data},
         }
         variants[event_type] = f"#/components/schemas/{name}EventRecord"
     schemas["Event"] = {
@@ -405,7 +435,7 @@ def implied_statuses(event_type: str) -> list[str]:
 def event_schema(event_type: str, payload: type) -> dict:
     from sandbox.idempotency.cause import RequestCause
     from sandbox.payouts.model.schemas import DESTINATION_OUT_SHAPES
-    from sandbox.webhooks.model.event_types import SEQUENCE_WORDS, TIMESTAMP_WORDS
+    from sandbox.webhooks.model.event_types import EVENT_ID_WORDS, SEQUENCE_WORDS, TIMESTAMP_WORDS, TYPE_WORDS
 
     (data, request), defs = msgspec.json.schema_components([payload, RequestCause], ref_template="#/$defs/{name}")
     _tighten(defs)
@@ -419,7 +449,10 @@ def event_schema(event_type: str, payload: type) -> dict:
         # not an `allOf` of the payout and a constant, which generated clients cannot merge
         # (openapi-python-client refuses it), so a typed client narrows `data.status` by `type`.
         node = defs[payload.__name__]
+        words = "The payout's status when the event happened: " + " or ".join(f"`{s}`" for s in implied)
+        words += ", its first status" if len(implied) > 1 else ", as the event's type says"
         status = {"const": implied[0]} if len(implied) == 1 else {"enum": implied}
+        status = {**status, "description": words}
         data = {**{k: v for k, v in node.items() if k != "title"},
                 "description": f"The {payload.__name__.lower()} as the API returns it; its status is "
                                f"{' or '.join(implied)}",
@@ -432,9 +465,8 @@ def event_schema(event_type: str, payload: type) -> dict:
         "type": "object",
         "required": ["id", "type", "timestamp", "sequence", "data", "request"],
         "properties": {
-            "id": {"type": "string", "pattern": "^evt_[0-9a-f]+$",
-                   "description": "The event id, also sent as the `webhook-id` header; stable across retries"},
-            "type": {"const": event_type},
+            "id": {"type": "string", "pattern": "^evt_[0-9a-f]+$", "description": EVENT_ID_WORDS},
+            "type": {"const": event_type, "description": TYPE_WORDS},
             "timestamp": {"type": "string", "format": "date-time", "description": TIMESTAMP_WORDS},
             "sequence": {"type": "integer", "minimum": 1, "description": SEQUENCE_WORDS},
             "data": data,

@@ -27,6 +27,8 @@ class BatchJsonIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PayoutBatch(msgspec.Struct):
+    """A payout batch: payouts uploaded together, as a CSV file or a JSON body."""
+
     id: Annotated[str, said("The batch's id")]
     object: Annotated[Literal["payout_batch"], said("The object's kind")]
     status: Annotated[BatchStatus, said("`processing`, then `completed` (every item has a payout) or "
@@ -61,6 +63,6 @@ class PayoutBatchItemPage(msgspec.Struct):
 
 
 class BatchRetryAccepted(msgspec.Struct):
-    batch_id: str
-    # Failed items newly asked to re-initiate (each item at most once, ever).
-    requested: int
+    batch_id: Annotated[str, said("The batch")]
+    requested: Annotated[int, said("How many failed items were newly asked to re-initiate (each item at most "
+                                   "once, ever); the worker re-initiates them, their `retry` shows how it went")]

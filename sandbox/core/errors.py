@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 if TYPE_CHECKING:
     from litestar import Response
@@ -14,24 +15,6 @@ log = logging.getLogger("sandbox.errors")
 
 PROBLEM_TYPE_BASE = "https://mypay-sandbox.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
-
-
-class FieldError(msgspec.Struct):
-    field: str
-    message: str
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    """The body of every error response."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    request_id: str
-    errors: list[FieldError] = msgspec.field(default_factory=list)
-
 
 # An error may quote the client's input (a field name, a CSV column); the answer must not
 # grow with it (a header of thousands of long names once came back in full, twice the size
@@ -42,6 +25,31 @@ FIELD_MAX = 100
 MESSAGE_MAX = 300
 ERRORS_MAX = 20
 LISTED_MAX = 5
+
+
+class FieldError(msgspec.Struct):
+    field: Annotated[str, Meta(description="What is at fault: a body field by its path (`body.destination.iban`), "
+                                           "a query parameter or a header by its name")]
+    message: Annotated[str, Meta(description="What is wrong with it, in words")]
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """The body of every error response."""
+
+    type: Annotated[str, Meta(description=f"A URL naming the problem: `{PROBLEM_TYPE_BASE}` and its `code`")]
+    title: Annotated[str, Meta(description="A short summary of the problem, the same for every problem of its "
+                                           "code (an `http_error`'s is the HTTP status's)")]
+    status: Annotated[int, Meta(description="The HTTP status, as the response's")]
+    detail: Annotated[str, Meta(description=f"What went wrong this time, in words (at most {DETAIL_MAX} "
+                                            "characters); the title when there is nothing more to say")]
+    code: Annotated[str, Meta(description="The problem's code, stable across versions: branch on it, not on the "
+                                          "words")]
+    request_id: Annotated[str, Meta(description="The request's `X-Request-ID`, as the response's header; a "
+                                                "merchant's request is in its log (GET "
+                                                "/sandbox/requests/{request_id})")]
+    errors: Annotated[list[FieldError], Meta(description=(
+        f"Each field at fault, when the problem is about fields (at most {ERRORS_MAX}, then one more saying how "
+        "many were left out); left out when there is none"))] = msgspec.field(default_factory=list)
 
 
 def clip(text: str, limit: int) -> str:

@@ -1,5 +1,7 @@
 """What GET /sandbox/coverage answers: what this merchant's integration has been tested
-against. Every list names every known item, exercised or not, so a gap is visible."""
+against. The scenarios and the operator paths are every known one, exercised or not, so a gap
+is visible; the event types and the problem codes are those seen (an event type never sent, a
+code never answered, is not listed)."""
 
 from __future__ import annotations
 
@@ -7,15 +9,19 @@ from typing import Annotated
 
 import msgspec
 
+from sandbox.core.types import said
 from sandbox.payouts.model.states import StatusName
 from sandbox.requests.verdict import FaultVerdicts
 
 
 class CoverageScenario(msgspec.Struct):
-    name: str
-    title: str
-    payouts: int  # payouts that followed this scenario
-    reached_end: int  # of those, how many walked its whole path
+    name: Annotated[str, said("The scenario's name (GET /sandbox/scenarios; a merchant's own too, a deleted one "
+                              "of its payouts too)")]
+    title: Annotated[str, said("Its title, in words")]
+    payouts: Annotated[int, said("How many of the merchant's payouts followed it (a reinitiated payout counts under "
+                                 "each scenario it walked)")]
+    reached_end: Annotated[int, said("Of those, how many walked its whole path, in order (and, where it submits to "
+                                     "the rail, were submitted)")]
     stopped_at: Annotated[list[StatusName], msgspec.Meta(
         description="Where the payouts that started this scenario and did not reach its end are (or, when a "
                     "reinitiation moved them to another scenario, were) stopped, each status once, in the state "
@@ -25,30 +31,38 @@ class CoverageScenario(msgspec.Struct):
 
 
 class CoverageEventType(msgspec.Struct):
-    type: str
-    acknowledged: int  # delivery attempts the merchant's endpoints answered with 2xx
-    failed: int  # attempts answered otherwise, or not at all
+    type: Annotated[str, said("An event type one of the merchant's endpoints was sent")]
+    acknowledged: Annotated[int, said("Delivery attempts of it the merchant's endpoints answered with a 2xx")]
+    failed: Annotated[int, said("Attempts answered otherwise, or not at all")]
 
 
 class CoverageErrorCode(msgspec.Struct):
-    code: str
-    count: int
+    code: Annotated[str, said("A problem code the merchant's requests were answered with")]
+    count: Annotated[int, said("How many times")]
 
 
 class CoverageOperatorPath(msgspec.Struct):
-    name: str  # simulate, reinitiate, cancel, approve, reject, release
-    count: int
+    name: Annotated[str, said(
+        "`simulate` (rail notifications sent by POST /sandbox/payouts/{payout_id}/simulate), `reinitiate` (a "
+        "`failed` payout back to `pending`), `cancel`, `approve` (`in_review` to `pending`), `reject` or "
+        "`release` (`on_hold` to `processing`)")]
+    count: Annotated[int, said("How many times the merchant's payouts went through it; 0: never")]
 
 
 class Coverage(msgspec.Struct):
-    merchant_id: str
-    scenarios: list[CoverageScenario]
-    scenarios_reached: list[str]
-    event_types: list[CoverageEventType]
-    events_acknowledged: list[str]
-    events_only_failed: list[str]
-    error_codes: list[CoverageErrorCode]
-    operator_paths: list[CoverageOperatorPath]
-    # Per fault kind after commit: how many the merchant's requests got, and what its
-    # client did next (recovered, duplicated, open), case by case.
-    faults: list[FaultVerdicts]
+    merchant_id: Annotated[str, said("The merchant (`mch_…`)")]
+    scenarios: Annotated[list[CoverageScenario], said(
+        "Every scenario: the built-in ones, then the merchant's own (and any deleted one its payouts followed), "
+        "exercised or not")]
+    scenarios_reached: Annotated[list[str], said("The scenarios at least one payout walked to the end, by name")]
+    event_types: Annotated[list[CoverageEventType], said("Each event type the merchant's endpoints were sent, by "
+                                                         "type; a type never sent is not listed")]
+    events_acknowledged: Annotated[list[str], said("The event types with an attempt acknowledged (2xx)")]
+    events_only_failed: Annotated[list[str], said("The event types sent but never acknowledged")]
+    error_codes: Annotated[list[CoverageErrorCode], said(
+        "Each problem code the merchant's requests got at least once, by code; a code never answered is not "
+        "listed")]
+    operator_paths: Annotated[list[CoverageOperatorPath], said("Every operator path, exercised or not")]
+    faults: Annotated[list[FaultVerdicts], said(
+        "Per fault after commit (`error_after_commit`, `response_lost`, `timeout`): how many of the merchant's "
+        "requests got it and what its client did next, case by case")]

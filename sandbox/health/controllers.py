@@ -16,6 +16,7 @@ body names the part that does not and why:
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import msgspec
@@ -23,28 +24,35 @@ from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from sandbox import db, redis_client, version
+from sandbox.core.types import said
 from sandbox.settings import get_settings
-
-
-class Health(msgspec.Struct):
-    status: str
-    version: str  # the sandbox's own (its package's), e.g. to tell which image a CI job ran against
-
-
-class Ready(msgspec.Struct):
-    status: str  # "ok" when every part below is "ok", else "unavailable"
-    api: str
-    postgres: str
-    redis: str
-    worker: str
-    ipn: str
-    ipn_url: str  # where the IPN service takes the rail's callbacks (POST {ipn_url}/ipn/rail)
-
-
-VERSION = version.of()  # read once: /health is asked every few seconds
 
 # /ready answers within this, whatever the servers do: a frozen one is reported down.
 READY_DEADLINE_S = 2.0
+
+
+class Health(msgspec.Struct):
+    status: Annotated[str, said("Always `ok`: the process answers (GET /ready says whether it can serve)")]
+    version: Annotated[str, said("The sandbox's version, e.g. to tell which image a CI job ran against")]
+
+
+PART_WORDS = (f"`ok`, or `down: ` and why (a timeout after {READY_DEADLINE_S:g} s, an error's kind, what it answered)"
+              )
+
+
+class Ready(msgspec.Struct):
+    status: Annotated[str, said("`ok` when every part below is `ok` (answered with 200), else `unavailable` "
+                                "(answered with 503)")]
+    api: Annotated[str, said("Always `ok`: this API process answered")]
+    postgres: Annotated[str, said(f"PostgreSQL: {PART_WORDS}")]
+    redis: Annotated[str, said(f"Redis: {PART_WORDS}")]
+    worker: Annotated[str, said(f"The worker (scenario steps, webhook deliveries), by its heartbeat: {PART_WORDS}")]
+    ipn: Annotated[str, said(f"The IPN service, by its GET /health: {PART_WORDS}")]
+    ipn_url: Annotated[str, said("The IPN service's base URL: it takes the rail's callbacks at POST "
+                                 "{ipn_url}/ipn/rail")]
+
+
+VERSION = version.of()  # read once: /health is asked every few seconds
 
 
 class PartDown(Exception):

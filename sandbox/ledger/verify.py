@@ -5,12 +5,15 @@ statement, so the balance row and the entries are read in the same snapshot."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from sandbox import db
 from sandbox.core.clock import iso, now
 from sandbox.core.errors import NotFound
 from sandbox.core.money import format_amount
+from sandbox.core.types import said
 
 BUCKETS = ("available", "locked", "pending")
 
@@ -35,20 +38,23 @@ SELECT b.currency, b.available, b.locked, b.pending,
 
 
 class BucketCheck(msgspec.Struct):
-    balance: str  # as the balance row holds it
-    ledger: str  # as the ledger entries sum it
-    ok: bool
+    """One balance bucket, as the balance holds it and as the ledger sums it."""
+
+    balance: Annotated[str, said("The bucket as the balance holds it (what GET /balance shows), a decimal string")]
+    ledger: Annotated[str, said("The bucket as the merchant's ledger entries sum it, a decimal string")]
+    ok: Annotated[bool, said("The two are equal")]
 
 
 class LedgerVerification(msgspec.Struct):
-    ok: bool
-    currency: str
-    available: BucketCheck
+    ok: Annotated[bool, said("Every bucket is `ok` and no transaction is unbalanced")]
+    currency: Annotated[str, said("The currency (PKR)")]
+    available: BucketCheck  # described by its own schema (a field's words would replace them there)
     locked: BucketCheck
     pending: BucketCheck
-    ledger_transactions: int
-    unbalanced_transactions: int
-    checked_at: str
+    ledger_transactions: Annotated[int, said("How many ledger transactions the merchant has")]
+    unbalanced_transactions: Annotated[int, said("How many of them do not sum to zero: always 0 (the database "
+                                                 "refuses one)")]
+    checked_at: Annotated[str, said("When the check ran (RFC 3339, milliseconds), on the merchant's clock")]
 
 
 async def verify(merchant_id: str) -> LedgerVerification:

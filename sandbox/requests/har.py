@@ -15,86 +15,109 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from sandbox.core.clock import iso
+from sandbox.core.types import said
+from sandbox.requests.entry import BODY_MAX
 
 VERSION = "1.2"
+BODY_KB = BODY_MAX // 1024
 
 
 class NameValue(msgspec.Struct):
-    name: str
-    value: str
+    name: Annotated[str, said("The header's or query parameter's name, as sent")]
+    value: Annotated[str, said("Its value, as sent (decoded for a query parameter; secrets redacted)")]
 
 
 class PostData(msgspec.Struct):
-    mimeType: str
-    text: str
+    mimeType: Annotated[str, said("The body's `Content-Type`; `application/json` when none was sent")]
+    text: Annotated[str, said(f"The body as text, cut at {BODY_KB} KB, secrets redacted; empty when the log "
+                              "did not keep it (a large upload)")]
 
 
 class Request(msgspec.Struct, omit_defaults=True):
-    method: str
-    url: str
-    httpVersion: str
-    cookies: list[NameValue]
-    headers: list[NameValue]
-    queryString: list[NameValue]
-    headersSize: int
-    bodySize: int
-    postData: PostData | None = None
+    """The request as it arrived (HAR 1.2 `request`)."""
+
+    method: Annotated[str, said("The HTTP method")]
+    url: Annotated[str, said("The absolute URL: the sandbox's base URL, the path and the query string")]
+    httpVersion: Annotated[str, said("Always `HTTP/1.1`")]
+    cookies: Annotated[list[NameValue], said("Always empty: the log keeps no cookies")]
+    headers: Annotated[list[NameValue], said("Its headers as sent, less the API key and other credentials")]
+    queryString: Annotated[list[NameValue], said("The query string's parameters, decoded, in order")]
+    headersSize: Annotated[int, said("Always -1, HAR's \"not known\"")]
+    bodySize: Annotated[int, said("The body's size in bytes as sent; 0 without a body")]
+    postData: Annotated[PostData | None, said("The body; absent without one")] = None
 
 
 class Content(msgspec.Struct):
-    size: int
-    mimeType: str
-    text: str
+    """The answer's body (HAR 1.2 `content`)."""
+
+    size: Annotated[int, said("The body's size in bytes as answered (before `text` was cut)")]
+    mimeType: Annotated[str, said("The answer's `Content-Type`; `application/json` when it had none")]
+    text: Annotated[str, said(f"The body as text, cut at {BODY_KB} KB, secrets redacted")]
 
 
 class Response(msgspec.Struct):
-    status: int
-    statusText: str
-    httpVersion: str
-    cookies: list[NameValue]
-    headers: list[NameValue]
+    """The true answer (HAR 1.2 `response`); `_fault` says what the client got instead."""
+
+    status: Annotated[int, said("The answer's HTTP status")]
+    statusText: Annotated[str, said("Its reason phrase (`Created`); empty for a status without one")]
+    httpVersion: Annotated[str, said("Always `HTTP/1.1`")]
+    cookies: Annotated[list[NameValue], said("Always empty: the sandbox sets no cookies")]
+    headers: Annotated[list[NameValue], said("The answer's headers, secrets redacted")]
     content: Content
-    redirectURL: str
-    headersSize: int
-    bodySize: int
+    redirectURL: Annotated[str, said("Always empty: the sandbox does not redirect")]
+    headersSize: Annotated[int, said("Always -1, HAR's \"not known\"")]
+    bodySize: Annotated[int, said("The body's size in bytes as answered")]
 
 
 class Timings(msgspec.Struct):
-    send: float
-    wait: float
-    receive: float
+    """How `time` divides (HAR 1.2 `timings`, milliseconds): the log measures only the whole."""
+
+    send: Annotated[float, said("Always 0: not measured apart")]
+    wait: Annotated[float, said("All of `time`")]
+    receive: Annotated[float, said("Always 0: not measured apart")]
 
 
 class Entry(msgspec.Struct, rename={"request_id": "_requestId", "idempotency_key": "_idempotencyKey",
                                     "idempotency_outcome": "_idempotencyOutcome", "fault": "_fault",
                                     "object_ids": "_objectIds", "route": "_route"}):
-    startedDateTime: str
-    time: float
+    startedDateTime: Annotated[str, said("When the request arrived (RFC 3339, milliseconds), on the merchant's "
+                                         "clock")]
+    time: Annotated[float, said("How long the sandbox took to answer, in milliseconds of real time")]
     request: Request
     response: Response
-    cache: dict
+    cache: Annotated[dict, said("Always `{}`: the sandbox keeps no cache")]
     timings: Timings
-    request_id: str
-    route: str
-    idempotency_key: str | None
-    idempotency_outcome: str | None
-    fault: str | None
-    object_ids: list[str]
+    request_id: Annotated[str, said("The request's `X-Request-ID` (the client's own when it sent one), its id "
+                                    "in GET /sandbox/requests/{request_id}")]
+    route: Annotated[str, said("The route template it matched, e.g. `/api/v1/payouts/{payout_id}`")]
+    idempotency_key: Annotated[str | None, said("Its `Idempotency-Key`; null without one")]
+    idempotency_outcome: Annotated[str | None, said(
+        "`first` use of the key, `replayed` stored answer, `conflict` (the key was used with another body), "
+        "`in_flight` (another request held it); null without a key")]
+    fault: Annotated[str | None, said("The fault the client got instead of `response` (`unavailable`, "
+                                      "`rate_limited`, `slow`, `response_lost`, `timeout`, "
+                                      "`error_after_commit`); null: it got `response`")]
+    object_ids: Annotated[list[str], said("Objects it created or acted on")]
 
 
 class Creator(msgspec.Struct):
-    name: str
-    version: str
+    """What wrote the document (HAR 1.2 `creator`)."""
+
+    name: Annotated[str, said("Always `MyPay Sandbox`")]
+    version: Annotated[str, said("The sandbox's version")]
 
 
 class Log(msgspec.Struct, rename={"has_more": "_hasMore", "next_cursor": "_nextCursor"}):
-    version: str
+    """The request log as HAR 1.2 (`log`): one page of it, newest entry first."""
+
+    version: Annotated[str, said(f"The HAR format's version, `{VERSION}`")]
     creator: Creator
-    entries: list[Entry]
+    entries: Annotated[list[Entry], said("This page's logged requests, newest first")]
     has_more: Annotated[bool, msgspec.Meta(
         description="More entries match than this page holds (at most 1,000 entries and 8 MiB of them): the older"
                     " ones are at `?cursor=` `_nextCursor`, also in the `Link` header")]
-    next_cursor: str | None
+    next_cursor: Annotated[str | None, said("Pass it back as `?cursor=` for the next, older page; null on the "
+                                            "last page")]
 
 
 class Har(msgspec.Struct):

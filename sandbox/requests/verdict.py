@@ -16,13 +16,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 import msgspec
 
 from sandbox import db
 from sandbox.core.clock import iso
+from sandbox.core.types import said
 from sandbox.faults.kinds import AFTER_COMMIT, AfterCommitKind
 from sandbox.requests import store
 from sandbox.requests.writer import WRITER
@@ -32,21 +33,26 @@ KINDS: list[AfterCommitKind] = sorted(AFTER_COMMIT)
 
 
 class FaultCase(msgspec.Struct):
-    request_id: str
-    at: str
-    verdict: Literal["recovered", "duplicated", "open"]
-    payout_id: str | None
-    duplicate_payout_id: str | None
-    next_request_id: str | None  # the request that recovered it, or made the duplicate's payout
+    request_id: Annotated[str, said("The faulted request's `X-Request-ID` (GET /sandbox/requests/{request_id})")]
+    at: Annotated[str, said("When it arrived (RFC 3339, milliseconds), on the merchant's clock")]
+    verdict: Annotated[Literal["recovered", "duplicated", "open"], said(
+        f"`duplicated`: another payout to the same destination for the same amount was made within "
+        f"{DUPLICATE_WINDOW // timedelta(minutes=1)} minutes after it (merchant's clock); `recovered`: "
+        "otherwise, a later request reused its idempotency key or read the object back (by id or `reference`); "
+        "`open`: neither, yet")]
+    payout_id: Annotated[str | None, said("The payout the faulted request created; null when it created none")]
+    duplicate_payout_id: Annotated[str | None, said("The second payout, for `duplicated`; null otherwise")]
+    next_request_id: Annotated[str | None, said(
+        "The later request that recovered it, or that made the duplicate payout; null for `open`")]
 
 
 class FaultVerdicts(msgspec.Struct):
-    kind: AfterCommitKind
-    injected: int
-    recovered: int
-    duplicated: int
-    open: int
-    cases: list[FaultCase]
+    kind: Annotated[AfterCommitKind, said("The fault after commit these cases got")]
+    injected: Annotated[int, said("How many requests got it")]
+    recovered: Annotated[int, said("How many of them are `recovered`")]
+    duplicated: Annotated[int, said("How many of them are `duplicated`")]
+    open: Annotated[int, said("How many of them are `open`")]
+    cases: Annotated[list[FaultCase], said("Each faulted request and its verdict, oldest first")]
 
 
 _PAYOUT_SQL = "SELECT id, amount, destination, reference, created_at FROM payout WHERE id = ANY($1::varchar[])"

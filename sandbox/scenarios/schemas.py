@@ -8,6 +8,7 @@ import msgspec
 
 from sandbox.core.types import Description, Reason, Title
 from sandbox.payouts.model.failures import FailureCodeName
+from sandbox.payouts.model.scenarios import STEP_WORDS, SUFFIX_WORDS, TITLE_WORDS
 
 MAX_STEPS = 20
 """Steps per list (`steps`, `after_release`) of one scenario."""
@@ -24,34 +25,24 @@ ScenarioNameIn = Annotated[str, msgspec.Meta(
     description="Lower-case letters, digits and underscores, starting with a letter; not a built-in name")]
 Suffix = Annotated[str, msgspec.Meta(
     pattern=r"^[0-9]{4}$", examples=["7001"],
-    description="The last four digits of an account number, IBAN, wallet number or Raast alias that pick"
-                " this scenario; not a built-in one's nor another of yours. Without one, the scenario is"
+    description=f"{SUFFIX_WORDS}; not a built-in one's nor another of yours. Without one, the scenario is"
                 " chosen only by name (`scenario` in POST /payouts)")]
 
 
 class StepIn(msgspec.Struct, forbid_unknown_fields=True):
     """One step: after `after_s` simulated seconds the payout enters `status`."""
 
-    status: Annotated[StepStatus, msgspec.Meta(
-        description="The status the step enters. `pending` only with `submit` (it submits to the rail and"
-                    " waits for the bank without a status change)")]
-    after_s: Annotated[float, msgspec.Meta(ge=0, le=MAX_DELAY_S,
-                                           description="Seconds after the step before (simulated time)")] = 0
-    submit: Annotated[bool, msgspec.Meta(
-        description="The step submits the payout to the rail (it gets its psp_reference)")] = False
-    via: Annotated[Literal["ipn"] | None, msgspec.Meta(
-        description="`ipn`: the bank reports this step itself, through the rail's signed callback (after a"
-                    " step that submits; `success`, `failed` or `returned`)")] = None
-    failure_code: Annotated[FailureCodeName | None, msgspec.Meta(
-        description="Why it failed (required for `failed`) or came back (`returned`; without one a return"
-                    " records `rail_returned`): one of GET /sandbox/failure-codes")] = None
-    reason: Annotated[Reason | None, msgspec.Meta(
-        description="Words for the status history (e.g. why it retries)")] = None
+    status: Annotated[StepStatus, msgspec.Meta(description=STEP_WORDS["status"])]
+    after_s: Annotated[float, msgspec.Meta(ge=0, le=MAX_DELAY_S, description=STEP_WORDS["after_s"])] = 0
+    submit: Annotated[bool, msgspec.Meta(description=STEP_WORDS["submit"])] = False
+    via: Annotated[Literal["ipn"] | None, msgspec.Meta(description=STEP_WORDS["via"])] = None
+    failure_code: Annotated[FailureCodeName | None, msgspec.Meta(description=STEP_WORDS["failure_code"])] = None
+    reason: Annotated[Reason | None, msgspec.Meta(description=STEP_WORDS["reason"])] = None
 
 
 class ScenarioCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: ScenarioNameIn
-    title: Title
+    title: Annotated[Title, msgspec.Meta(description=TITLE_WORDS)]
     steps: Annotated[list[StepIn], msgspec.Meta(
         min_length=1, max_length=MAX_STEPS,
         description=f"From `pending`, in order (at most {MAX_STEPS}); checked against the payout state machine")]

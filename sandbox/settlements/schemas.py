@@ -35,6 +35,8 @@ class Collection(msgspec.Struct):
 
 
 class Settlement(msgspec.Struct):
+    """A settlement run: it moved approved collections from `pending` to `available` and dropped declined ones."""
+
     id: Annotated[str, said("The settlement run's id")]
     object: Annotated[Literal["settlement"], said("The object's kind")]
     currency: Annotated[str, said("The currency (PKR)")]

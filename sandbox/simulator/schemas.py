@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from sandbox.core.types import Amount, AmountOrZero, Name
+from sandbox.core.types import Amount, AmountOrZero, Name, said
 
 
 class TopupIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -12,11 +12,11 @@ class TopupIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TopupOut(msgspec.Struct):
-    transaction_id: int
-    amount: str
-    available: str
-    locked: str
-    pending: str
+    transaction_id: Annotated[int, said("The ledger transaction the top-up made (its entries in GET /balance/history)")]
+    amount: Annotated[str, said("How much was added to `available`, a decimal string")]
+    available: Annotated[str, said("The `available` balance after it, a decimal string")]
+    locked: Annotated[str, said("The `locked` balance after it, a decimal string")]
+    pending: Annotated[str, said("The `pending` balance after it, a decimal string")]
 
 
 Clock = Literal["live", "manual"]

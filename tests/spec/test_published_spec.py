@@ -91,7 +91,7 @@ def test_every_event_type_is_a_webhook_with_the_published_envelope(spec):
         ref = item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         envelope = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
         published = json.loads((EVENTS_DIR / f"{event_type}.json").read_text())
-        assert envelope["properties"]["type"] == {"const": event_type}
+        assert envelope["properties"]["type"]["const"] == event_type
         assert envelope["required"] == published["required"]
         assert set(envelope["properties"]) == set(published["properties"])
 

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 from itertools import chain
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 import msgspec
 
 from sandbox.core.money import parse_amount
+from sandbox.core.types import said
 from sandbox.payouts.model.failures import FailureCodeName
 from sandbox.payouts.model.states import StatusName
 
@@ -26,26 +27,50 @@ SCENARIO_FILE = Path(__file__).resolve().parents[3] / "seeds" / "scenarios.json"
 
 # Every field in every answer, defaults included (`submit: false`, `custom: false`): a
 # client reads the same shape from a built-in scenario and its own.
+# A step's fields in words, for the table's steps and for the steps a merchant writes
+# (sandbox/scenarios/schemas.py) alike.
+STEP_WORDS = {
+    "status": "The status the step enters. `pending` only with `submit` (it submits to the rail and waits for the "
+              "bank without a status change)",
+    "after_s": "Seconds after the step before (simulated time)",
+    "submit": "The step submits the payout to the rail (it gets its psp_reference)",
+    "via": "`ipn`: the bank reports this step itself, through the rail's signed callback (after a step that "
+           "submits; `success`, `failed` or `returned`)",
+    "failure_code": "Why it failed (required for `failed`) or came back (`returned`; without one a return records "
+                    "`rail_returned`): one of GET /sandbox/failure-codes",
+    "reason": "Words for the status history (e.g. why it retries)",
+}
+SUFFIX_WORDS = ("The last four digits of an account number, IBAN, wallet number or Raast alias that pick this "
+                "scenario")
+TITLE_WORDS = "A short title, in words"
+
+
 class Step(msgspec.Struct, forbid_unknown_fields=True):
-    status: StatusName
-    after_s: float = 0
-    submit: bool = False
-    reason: str | None = None
-    failure_code: FailureCodeName | None = None
-    via: Literal["ipn"] | None = None  # "ipn": the rail reports this step through a signed callback
+    status: Annotated[StatusName, said(STEP_WORDS["status"])]
+    after_s: Annotated[float, said(STEP_WORDS["after_s"])] = 0
+    submit: Annotated[bool, said(STEP_WORDS["submit"])] = False
+    reason: Annotated[str | None, said(STEP_WORDS["reason"])] = None
+    failure_code: Annotated[FailureCodeName | None, said(STEP_WORDS["failure_code"])] = None
+    via: Annotated[Literal["ipn"] | None, said(STEP_WORDS["via"])] = None
 
 
 class Scenario(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    suffix: str | None  # None: chosen only by name (a merchant's scenario may have no suffix)
-    title: str
-    description: str
-    path: list[StatusName]
-    steps: list[Step]
-    failure_code: FailureCodeName | None = None
-    after_release: list[Step] = []
-    custom: bool = False  # the merchant's own (sandbox/scenarios/), not the built-in table's
-    created_at: str | None = None  # a merchant's own: when it was made
+    name: Annotated[str, said("The scenario's name: a payout's `scenario`, and what `scenario` in POST /payouts "
+                              "picks it by")]
+    suffix: Annotated[str | None, said(f"{SUFFIX_WORDS}; null: chosen only by name (a merchant's own may have "
+                                       "none)")]
+    title: Annotated[str, said(TITLE_WORDS)]
+    description: Annotated[str, said("What happens to a payout on it, in words")]
+    path: Annotated[list[StatusName], said("The statuses its payouts walk, from `pending`, in order (each once "
+                                           "in a row; the steps after a release not included)")]
+    steps: Annotated[list[Step], said("From `pending`, in order, each after its `after_s`")]
+    failure_code: Annotated[FailureCodeName | None, said(
+        "Why its payouts fail or come back: the first `failure_code` among its steps; null when none has one")] = None
+    after_release: Annotated[list[Step], said(
+        "The steps an admin's release starts, from `on_hold`; empty unless its steps end `on_hold`")] = []
+    custom: Annotated[bool, said("True: the merchant's own (POST /sandbox/scenarios); false: built in")] = False
+    created_at: Annotated[str | None, said(
+        "When the merchant made it (RFC 3339, milliseconds); null for a built-in one")] = None
 
 
 MAIN, AFTER_RELEASE = "main", "after_release"
@@ -106,16 +131,21 @@ def from_script(script: str) -> Scenario:
 
 
 class Review(msgspec.Struct, forbid_unknown_fields=True):
-    min_amount: str
-    title: str
-    description: str
+    """Manual review: payouts of `min_amount` or more wait `in_review` for an admin first."""
+
+    min_amount: Annotated[str, said("Payouts of this amount or more wait `in_review` first, a decimal string")]
+    title: Annotated[str, said(TITLE_WORDS)]
+    description: Annotated[str, said("What happens to a payout in review, in words")]
 
 
 class ScenarioTable(msgspec.Struct, forbid_unknown_fields=True):
-    comment: str
-    default: str
+    comment: Annotated[str, said("How the table works, in words")]
+    default: Annotated[str, said("The scenario a payout follows when its destination's last four digits match no "
+                                 "`suffix`, by name")]
     review: Review
-    scenarios: list[Scenario]
+    scenarios: Annotated[list[Scenario], said(
+        "The built-in scenarios, then the merchant's own (`custom: true`), oldest first; an admin key sees the "
+        "built-in ones")]
 
     @property
     def review_min_minor(self) -> int:

@@ -48,43 +48,55 @@ class DestinationIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     account_title: Title | None = None
 
 
+BANK_WORDS = "`bank`: a bank account"
+BANK_CODE_WORDS = "The bank's code in the directory (GET /api/v1/directory)"
+TITLE_WORDS = "The account holder's name, as sent; null or left out when not sent"
+
+
 # The shapes a destination takes, for the spec only (clients generate one class each).
 # `bank_code` and `wallet_code` become enums of the seeded directory in the spec.
 class BankAccountDestination(msgspec.Struct, forbid_unknown_fields=True):
     """A bank account: the bank's code in the directory and 10 to 16 digits."""
 
-    type: Literal["bank"]
-    bank_code: str
-    account_number: Annotated[str, msgspec.Meta(pattern=ACCOUNT_RE.pattern, examples=["12345678900001"])]
-    account_title: Title | None = None
+    type: Annotated[Literal["bank"], said(BANK_WORDS)]
+    bank_code: Annotated[str, said(BANK_CODE_WORDS)]
+    account_number: Annotated[str, msgspec.Meta(pattern=ACCOUNT_RE.pattern, examples=["12345678900001"],
+                                                description="The account's 10 to 16 digits; the last four pick "
+                                                            "the scenario")]
+    account_title: Annotated[Title | None, said(TITLE_WORDS)] = None
 
 
 class IbanDestination(msgspec.Struct, forbid_unknown_fields=True):
     """A Pakistani IBAN (24 characters, mod-97 check digits; spaces allowed); its bank comes
     from the IBAN."""
 
-    type: Literal["bank"]
+    type: Annotated[Literal["bank"], said(BANK_WORDS)]
     iban: Annotated[str, msgspec.Meta(min_length=24, max_length=34, pattern="^[Pp][Kk][0-9]{2}[A-Za-z0-9 ]+$",
-                                      examples=["PK36SCBL0000001123456702"])]
-    bank_code: str | msgspec.UnsetType = msgspec.UNSET  # when sent, it must be the IBAN's bank
-    account_title: Title | None = None
+                                      examples=["PK36SCBL0000001123456702"],
+                                      description="The IBAN, any case, spaces allowed; its last four digits pick "
+                                                  "the scenario")]
+    bank_code: Annotated[str, said("Optional: when sent, it must be the IBAN's bank in the directory")] | (
+        msgspec.UnsetType) = msgspec.UNSET
+    account_title: Annotated[Title | None, said(TITLE_WORDS)] = None
 
 
 class WalletDestination(msgspec.Struct, forbid_unknown_fields=True):
     """A mobile wallet: the wallet's code in the directory and the mobile number."""
 
-    type: Literal["wallet"]
-    wallet_code: str
-    account_number: MobileNumber
-    account_title: Title | None = None
+    type: Annotated[Literal["wallet"], said("`wallet`: a mobile wallet")]
+    wallet_code: Annotated[str, said("The wallet's code in the directory (GET /api/v1/directory)")]
+    account_number: Annotated[MobileNumber, said("The wallet's mobile number, 03 and nine digits; the last four "
+                                                 "pick the scenario")]
+    account_title: Annotated[Title | None, said(TITLE_WORDS)] = None
 
 
 class RaastDestination(msgspec.Struct, forbid_unknown_fields=True):
     """A Raast alias: a mobile number the directory resolves to a bank account."""
 
-    type: Literal["raast"]
-    alias: MobileNumber
-    account_title: Title | None = None
+    type: Annotated[Literal["raast"], said("`raast`: a Raast alias")]
+    alias: Annotated[MobileNumber, said("The alias, a mobile number (03 and nine digits); its last four digits "
+                                        "pick the scenario")]
+    account_title: Annotated[Title | None, said(TITLE_WORDS)] = None
 
 
 DESTINATION_SHAPES = (BankAccountDestination, IbanDestination, WalletDestination, RaastDestination)
@@ -109,17 +121,17 @@ class Destination(msgspec.Struct, omit_defaults=True):
 class IbanDestinationOut(msgspec.Struct):
     """A Pakistani IBAN and its bank."""
 
-    type: Literal["bank"]
-    bank_code: str
-    iban: str
-    account_title: str | None = None
+    type: Annotated[Literal["bank"], said(BANK_WORDS)]
+    bank_code: Annotated[str, said("The IBAN's bank, its code in the directory")]
+    iban: Annotated[str, said("The IBAN as sent, upper case and without spaces")]
+    account_title: Annotated[str | None, said(TITLE_WORDS)] = None
 
 
 class RaastDestinationOut(RaastDestination, kw_only=True):
     """A Raast alias and the bank account the directory resolved it to."""
 
-    bank_code: str
-    account_number: str
+    bank_code: Annotated[str, said("The bank the directory resolved the alias to, its code in the directory")]
+    account_number: Annotated[str, said("The bank account the directory resolved the alias to")]
 
 
 DESTINATION_OUT_SHAPES = (BankAccountDestination, IbanDestinationOut, WalletDestination, RaastDestinationOut)
@@ -204,10 +216,14 @@ class SimulateAccepted(msgspec.Struct):
 
 
 class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Reason | None = None
+    reason: Annotated[Reason, said("Why, recorded in the payout's status history; left out: \"approved by an "
+                                   "admin\", \"rejected by an admin\" or \"released by an admin\"")] | None = None
 
 
 class VerifyAccountOut(msgspec.Struct):
-    valid: bool
-    account_title: str | None
-    reason: FailureCodeName | None
+    valid: Annotated[bool, said("False when the scenario the account picks closes it (`account_closed`) or "
+                                "mismatches its title (`incorrect_account_holder_name`); true for any other")]
+    account_title: Annotated[str | None, said("The name the account is held in, made up from its number (the "
+                                              "same number, the same name); null for a closed account")]
+    reason: Annotated[FailureCodeName | None, said("Why it is not valid: `account_closed` or "
+                                                   "`incorrect_account_holder_name`; null when valid")]

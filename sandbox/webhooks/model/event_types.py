@@ -26,6 +26,10 @@ TIMESTAMP_WORDS = ("When the event happened (RFC 3339, milliseconds), on the mer
                    "stands still, but for one payout made in review: its `payout.created` and `payout.in_review` "
                    "share its moment of creation")
 """An event's time in words (`created_at` on GET /events, `timestamp` in a webhook body)."""
+EVENT_ID_WORDS = "The event's id (`evt_…`), also sent as the `webhook-id` header; stable across retries and resends"
+TYPE_WORDS = ("What happened, which says what `data` is: the payout for `payout.*`, the payout batch for "
+              "`batch.completed`, the settlement run for `settlement.completed`")
+"""An event's `id` and `type` in words, for GET /events and the webhook bodies' schemas alike."""
 
 # What an endpoint may subscribe to: everything, a family, or one type.
 PATTERNS: tuple[str, ...] = ("*", *dict.fromkeys(t.split(".")[0] + ".*" for t in EVENT_TYPES), *EVENT_TYPES)

@@ -7,7 +7,14 @@ import msgspec
 from sandbox.core.pagination import HasMore, NextCursor
 from sandbox.core.types import Description, said
 from sandbox.idempotency.cause import RequestCause
-from sandbox.webhooks.model.event_types import PATTERNS, SEQUENCE_WORDS, TIMESTAMP_WORDS, EventType
+from sandbox.webhooks.model.event_types import (
+    EVENT_ID_WORDS,
+    PATTERNS,
+    SEQUENCE_WORDS,
+    TIMESTAMP_WORDS,
+    TYPE_WORDS,
+    EventType,
+)
 from sandbox.webhooks.model.faults import Faults
 from sandbox.webhooks.model.urls import URL_PATTERN
 
@@ -92,9 +99,9 @@ class DeletedEndpoint(msgspec.Struct):
 
 
 class Event(msgspec.Struct):
-    id: str
-    object: Literal["event"]
-    type: EventType
+    id: Annotated[str, said(EVENT_ID_WORDS)]
+    object: Annotated[Literal["event"], said("The object's kind")]
+    type: Annotated[EventType, said(TYPE_WORDS)]
     payout_id: Annotated[str | None, msgspec.Meta(description="The payout a `payout.*` event is about; null for "
                                                               "`batch.*` and `settlement.*` events")]
     created_at: Annotated[str, msgspec.Meta(description=TIMESTAMP_WORDS)]
@@ -166,34 +173,38 @@ class ResendAccepted(msgspec.Struct):
 class AuditCase(msgspec.Struct):
     """One request of the receiver audit and what the receiver did with it."""
 
-    name: str
+    name: Annotated[str, msgspec.Meta(description="The case's name, the same in every audit (`valid_event`, "
+                                                  "`tampered_body`, …)")]
     sends: Annotated[str, msgspec.Meta(description="What the request was")]
     expected: Annotated[Literal["2xx", "4xx"], msgspec.Meta(
         description="`2xx`: accepted within the case timeout; `4xx`: refused (a 5xx or no answer is not a refusal)")]
     observed_status: Annotated[int | None, msgspec.Meta(description="The receiver's HTTP status; null when none came")]
     transport_error: Annotated[str | None, msgspec.Meta(
         description="Why no answer came: a timeout, a refused connection, a blocked address")]
-    latency_ms: int | None
-    passed: bool
+    latency_ms: Annotated[int | None, msgspec.Meta(
+        description="Milliseconds until the answer, the error or the case's timeout; null when it was not sent "
+                    "(the audit's time budget was spent)")]
+    passed: Annotated[bool, msgspec.Meta(description="The receiver answered as `expected`")]
     why: Annotated[str, msgspec.Meta(description="Why a receiver must do this")]
 
 
 class WebhookAudit(msgspec.Struct):
     """A run of the receiver audit against one endpoint: one verdict per case."""
 
-    id: str
-    object: Literal["webhook_audit"]
-    endpoint_id: str
-    url: str
-    signing: Signing
+    id: Annotated[str, said("The audit's id (`wha_…`)")]
+    object: Annotated[Literal["webhook_audit"], said("The object's kind")]
+    endpoint_id: Annotated[str, said("The endpoint audited (`we_…`)")]
+    url: Annotated[str, said("Its URL when audited, where the cases were sent")]
+    signing: Annotated[Signing, said("Its signing when audited: how the cases were signed")]
     passed: Annotated[bool, msgspec.Meta(description="Every case passed")]
-    case_count: int
-    failed_count: int
-    case_timeout_s: float
-    started_at: str
-    finished_at: str
-    duration_ms: int
-    cases: list[AuditCase]
+    case_count: Annotated[int, said("How many cases the audit has")]
+    failed_count: Annotated[int, said("How many of them failed")]
+    case_timeout_s: Annotated[float, said("How long each case waited for an answer, in seconds "
+                                          "(SANDBOX_WEBHOOK_AUDIT_CASE_TIMEOUT_S)")]
+    started_at: Annotated[str, said("When it started (RFC 3339, milliseconds), in real time")]
+    finished_at: Annotated[str, said("When it finished (RFC 3339, milliseconds), in real time")]
+    duration_ms: Annotated[int, said("How long it took, in milliseconds")]
+    cases: Annotated[list[AuditCase], said("Each case, in the order sent")]
 
 
 class WebhookAuditPage(msgspec.Struct):
