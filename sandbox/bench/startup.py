@@ -82,7 +82,8 @@ def _up_once(work: Path) -> float:
     """`sandbox up` on a new data dir until /ready answers 200 (every part serving), in
     seconds from the command."""
     api, ipn = free_port(), free_port()
-    env = child_env(("SANDBOX_DATABASE_URL", "SANDBOX_REDIS_URL", "SANDBOX_ADMIN_KEY"), {
+    # The IPN URL too: a caller's (the test suite's own IPN) would be where /ready looks.
+    env = child_env(("SANDBOX_DATABASE_URL", "SANDBOX_REDIS_URL", "SANDBOX_ADMIN_KEY", "SANDBOX_IPN_URL"), {
         "SANDBOX_DATA_DIR": str(work / "data"), "SANDBOX_API_PORT": str(api), "SANDBOX_IPN_PORT": str(ipn),
         "SANDBOX_TIME_SCALE": "0"})
     log = work / "up.log"
@@ -111,7 +112,8 @@ def _plugin_once(work: Path, fixture: str = "mypay_sandbox") -> tuple[float, flo
     stamp, session = work / "first-test", work / "session-start"
     (work / "test_first.py").write_text(PLUGIN_TEST.format(fixture=fixture, stamp=str(stamp)))
     (work / "conftest.py").write_text(SESSION_CONFTEST.format(stamp=str(session)))
-    env = child_env(("MYPAY_SANDBOX_URL", "MYPAY_ADMIN_KEY", "SANDBOX_DATABASE_URL", "SANDBOX_REDIS_URL"), {})
+    env = child_env(("MYPAY_SANDBOX_URL", "MYPAY_ADMIN_KEY", "SANDBOX_DATABASE_URL", "SANDBOX_REDIS_URL",
+                     "SANDBOX_IPN_URL"), {})
     started = time.time()
     ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(work / "test_first.py")],
                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
