@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from sandbox.bench.harness.load import wrk
-from sandbox.bench.harness.procs import READY_TIMEOUT_S, spawn, stop, wait_http
+from sandbox.bench.harness.procs import READY_TIMEOUT_S, spawn, stop, wait_api
 from sandbox.bench.harness.stack import Stack, with_db
 from sandbox.bench.phases import STEP_EVENTS, count_steps, count_unsettled
 from sandbox.bench.standalone import batch as batch_bench
@@ -62,7 +62,7 @@ def batch_phase(stack: Stack, rows: int) -> dict:
     # The IPN service takes the rail's callbacks: without it `…0004` payouts never end.
     ipn = spawn([sys.executable, "-m", "sandbox.cli", "ipn"], stack.env, stack.logs / "ipn.log")
     stack.procs.append(ipn)
-    wait_http(stack.api_url + "/api/v1/ready", api, log)
+    wait_api(stack.api_url, api, log)
     worker = _start_worker(stack)
     try:
         return asyncio.run(batch_bench.measure(rows, True, stack.env, api.pid, stack.api_url + "/api/v1",

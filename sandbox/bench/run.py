@@ -45,7 +45,7 @@ from pathlib import Path
 
 from sandbox.bench.harness import report
 from sandbox.bench.harness.load import pgbench, pgbench_path, wrk
-from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_http
+from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_api, wait_http
 from sandbox.bench.harness.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
 from sandbox.bench.phases import ceiling_phases, count_unsettled, worker_phase
 from sandbox.bench.scaling import SCALED, scaling_phase
@@ -132,7 +132,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     api_log = stack.logs / "api.log"
     api = spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, api_log)
     stack.procs.append(api)
-    wait_http(stack.api_url + "/api/v1/ready", api, api_log)
+    wait_api(stack.api_url, api, api_log)
 
     say(f"making {args.merchants + 1} merchants through POST /api/v1/sandbox/merchants")
     keys = asyncio.run(make_merchants(stack, args.merchants + 1))

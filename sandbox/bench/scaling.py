@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from sandbox.bench.harness.load import Load, wrk
-from sandbox.bench.harness.procs import say, spawn, stop, wait_http
+from sandbox.bench.harness.procs import say, spawn, stop, wait_api
 from sandbox.bench.harness.stack import Stack
 
 SCALED = 2  # the API processes compared with one (the goal: each figure >= 1.3 x one process's)
@@ -24,7 +24,7 @@ def _run(stack: Stack, workers: int, post_url: str, spread_file: Path, paths_fil
                 log)
     stack.procs.append(api)
     try:
-        wait_http(stack.api_url + "/api/v1/ready", api, log)
+        wait_api(stack.api_url, api, log)
         warmup = min(2.0, duration)
         found = {}
         say(f"scaling: {workers} API process(es), POST /payouts spread")

@@ -57,6 +57,12 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
         time.sleep(0.1)  # polling a condition, bounded by the deadline above
 
 
+def wait_api(api_url: str, proc: subprocess.Popen, log: Path) -> None:
+    """Until an API process started alone serves. Its /health, not /ready: /ready also asks
+    for a worker's heartbeat and the IPN service, which a bench of the API alone never starts."""
+    wait_http(api_url + "/api/v1/health", proc, log)
+
+
 def cli(env: dict, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "sandbox.cli", *args], cwd=REPO, env=env, check=True,
                    stdout=subprocess.DEVNULL)
