@@ -18,6 +18,7 @@ import sys
 from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
 from sandbox.runtime.up import fail, local_url, say
 from sandbox.settings import ADMIN_KEY_FILE, SettingError, get_settings
+from sandbox.testing.arguments import header_safe
 
 URL_DEFAULT_SAYS = "http://127.0.0.1:$SANDBOX_API_PORT"
 ENDPOINT_ID = re.compile(r"we_[A-Za-z0-9_]{1,61}")
@@ -76,7 +77,7 @@ def _url(text: str) -> str:
 
 
 def _key(text: str) -> str:
-    from sandbox.testing.answers import header_safe
+    from sandbox.testing.arguments import header_safe
 
     if not header_safe(text.strip()):
         raise argparse.ArgumentTypeError("an API key is printable ASCII (sk_test_… or sk_admin_…), with no "
@@ -86,7 +87,7 @@ def _key(text: str) -> str:
 
 def _seconds(text: str) -> float:
     from sandbox.clocks.schemas import MAX_ADVANCE_S
-    from sandbox.testing.answers import finite_seconds
+    from sandbox.testing.arguments import finite_seconds
 
     try:
         return finite_seconds(text, MAX_ADVANCE_S)
@@ -95,7 +96,7 @@ def _seconds(text: str) -> float:
 
 
 def _timeout(text: str) -> float:
-    from sandbox.testing.answers import MAX_TIMEOUT_S, finite_seconds
+    from sandbox.testing.arguments import MAX_TIMEOUT_S, finite_seconds
 
     try:
         seconds = finite_seconds(text, MAX_TIMEOUT_S)
@@ -113,7 +114,7 @@ def _endpoint(text: str) -> str:
 
 
 def _add_timeout(parser: argparse.ArgumentParser) -> None:
-    from sandbox.testing.answers import DEFAULT_TIMEOUT_S
+    from sandbox.testing.arguments import DEFAULT_TIMEOUT_S
 
     parser.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"give up (exit 2) when the whole command has not had its answers within this "
@@ -224,7 +225,7 @@ def cmd_merchant_new(args: argparse.Namespace) -> int:
         saved = (get_settings().data_dir / ADMIN_KEY_FILE).resolve()
         return fail(f"no admin key: --admin-key, SANDBOX_ADMIN_KEY, or the file {saved} that `sandbox up` writes "
                     "(SANDBOX_DATA_DIR names its folder)")
-    if not answers.header_safe(admin_key):
+    if not header_safe(admin_key):
         return fail("the admin key is printable ASCII (sk_admin_…), with no spaces or accents: check "
                     "--admin-key, SANDBOX_ADMIN_KEY or the admin-key file", 2)
     made: dict = {}

@@ -4,11 +4,19 @@ SANDBOX_REDIS_URL; `migrate`, `seed` and `openapi` are the one-off steps.
 
 Heavy imports live inside the commands so `sandbox --help` stays quick."""
 
+# ruff: noqa: E402 - the imports come after the line that lets them be cached
 from __future__ import annotations
+
+import sys
+
+# Python's bytecode cache is written even where PYTHONDONTWRITEBYTECODE is set (CI images
+# and containers often set it): without it every `sandbox` process compiled each module it
+# imports again, every time, which was most of `sandbox up`'s start (docs/benchmark.md).
+# Where the files cannot be written (a read-only install) Python skips it, as always.
+sys.dont_write_bytecode = False
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 
 from sandbox import ci_commands

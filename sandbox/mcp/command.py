@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
 
     from sandbox.ci_commands import url_of
     from sandbox.settings import SettingError
-    from sandbox.testing.answers import header_safe
+    from sandbox.testing.arguments import header_safe
 
     try:
         import mcp  # noqa: F401  (the optional extra)

@@ -14,7 +14,6 @@ not an answer the API documents. The commands turn each into one line and an exi
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -25,8 +24,6 @@ from sandbox.core.errors import PROBLEM_JSON, Problem
 from sandbox.verdicts.report import shown
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT_S = 60.0
-MAX_TIMEOUT_S = 24 * 3600.0
 # Far above any answer these commands read (a verdict, a clock's transitions, a new
 # merchant), far below what would hurt a CI machine.
 BODY_CAP = 4 * 1024 * 1024
@@ -133,18 +130,3 @@ def refusal(answer: Answer, expected: int) -> Exception:
     return NotTheApi(f"{answer.asked} answered {answer.status} with {media}, expected {expected}: "
                      "is this MyPay Sandbox's API?")
 
-
-def header_safe(value: str) -> bool:
-    """Whether `value` can be sent as a header's value: printable ASCII (an API key)."""
-    return bool(value) and value.isascii() and value.isprintable()
-
-
-def finite_seconds(text: str, most: float) -> float:
-    """A number of seconds from 0 to `most`; ValueError saying why otherwise."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or not 0 <= value <= most:
-        raise ValueError(f"{text!r} is not a number of seconds from 0 to {most:g}")
-    return value
