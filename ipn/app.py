@@ -26,6 +26,7 @@ from sandbox.rail import client as rail
 from sandbox.rail import signing
 from sandbox.rail.secret import rail_secret
 from sandbox.runtime import shutdown as shutdown_steps
+from sandbox.runtime.litestar_apps import optional_plugins_unseen
 from sandbox.settings import Settings, get_settings
 
 MAX_BODY = 64 * 1024
@@ -108,17 +109,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ("the database pool", db.stop),
         )
 
-    app = Litestar(
-        route_handlers=[rail_callback, health],
-        on_startup=[startup],
-        on_shutdown=[shutdown],
-        exception_handlers={Exception: exception_handler},
-        request_class=StrictRequest,
-        before_request=refuse_unknown_query,  # no route here takes a query parameter
-        logging_config=None,  # ours (sandbox/observability/logs.py); Litestar's default would replace it
-        request_max_body_size=MAX_BODY,
-        openapi_config=OpenAPIConfig(title="MyPay Sandbox IPN", version="1.0.0", path="/schema"),
-    )
+    with optional_plugins_unseen():  # as the API does (sandbox/runtime/litestar_apps.py)
+        app = Litestar(
+            route_handlers=[rail_callback, health],
+            on_startup=[startup],
+            on_shutdown=[shutdown],
+            exception_handlers={Exception: exception_handler},
+            request_class=StrictRequest,
+            before_request=refuse_unknown_query,  # no route here takes a query parameter
+            logging_config=None,  # ours (sandbox/observability/logs.py); Litestar's default would replace it
+            request_max_body_size=MAX_BODY,
+            openapi_config=OpenAPIConfig(title="MyPay Sandbox IPN", version="1.0.0", path="/schema"),
+        )
     learn_query_names(app)
     observe(app)
     return app

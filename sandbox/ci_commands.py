@@ -15,10 +15,10 @@ import argparse
 import re
 import sys
 
+from sandbox.ci_arguments import header_safe
 from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
 from sandbox.runtime.up import fail, local_url, say
 from sandbox.settings import ADMIN_KEY_FILE, SettingError, get_settings
-from sandbox.testing.arguments import header_safe
 
 URL_DEFAULT_SAYS = "http://127.0.0.1:$SANDBOX_API_PORT"
 ENDPOINT_ID = re.compile(r"we_[A-Za-z0-9_]{1,61}")
@@ -77,7 +77,7 @@ def _url(text: str) -> str:
 
 
 def _key(text: str) -> str:
-    from sandbox.testing.arguments import header_safe
+    from sandbox.ci_arguments import header_safe
 
     if not header_safe(text.strip()):
         raise argparse.ArgumentTypeError("an API key is printable ASCII (sk_test_… or sk_admin_…), with no "
@@ -86,8 +86,8 @@ def _key(text: str) -> str:
 
 
 def _seconds(text: str) -> float:
+    from sandbox.ci_arguments import finite_seconds
     from sandbox.clocks.schemas import MAX_ADVANCE_S
-    from sandbox.testing.arguments import finite_seconds
 
     try:
         return finite_seconds(text, MAX_ADVANCE_S)
@@ -96,7 +96,7 @@ def _seconds(text: str) -> float:
 
 
 def _timeout(text: str) -> float:
-    from sandbox.testing.arguments import MAX_TIMEOUT_S, finite_seconds
+    from sandbox.ci_arguments import MAX_TIMEOUT_S, finite_seconds
 
     try:
         seconds = finite_seconds(text, MAX_TIMEOUT_S)
@@ -114,7 +114,7 @@ def _endpoint(text: str) -> str:
 
 
 def _add_timeout(parser: argparse.ArgumentParser) -> None:
-    from sandbox.testing.arguments import DEFAULT_TIMEOUT_S
+    from sandbox.ci_arguments import DEFAULT_TIMEOUT_S
 
     parser.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"give up (exit 2) when the whole command has not had its answers within this "

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from functools import partial
 
 from litestar import Litestar, Router
@@ -46,6 +44,7 @@ from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
 from sandbox.runtime import shutdown as shutdown_steps
+from sandbox.runtime.litestar_apps import optional_plugins_unseen
 from sandbox.scenarios.controllers import ScenarioController
 from sandbox.settings import Settings, get_settings
 from sandbox.settlements.controllers import CollectionController, SettlementController
@@ -199,7 +198,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                      idempotency=IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes))],
         security=[{"apiKey": []}],
     )
-    with _pydantic_unseen():
+    with optional_plugins_unseen():
         app = Litestar(
             # The dashboard's pages are left out of the OpenAPI spec (include_in_schema=False).
             # /metrics (Prometheus) is left out of the spec too; see sandbox/observability/metrics.py.
@@ -241,22 +240,3 @@ def create_app(settings: Settings | None = None) -> Litestar:
     _fix_options_allow(app)
     observe(app)
     return app
-
-
-@contextlib.contextmanager
-def _pydantic_unseen() -> Iterator[None]:
-    """Litestar adds its pydantic plugins to every app when pydantic can be imported (it
-    is installed for Piccolo's optional helpers), and importing them took 0.2-0.25 s of an
-    API process's start. No route takes or returns a pydantic model, so the app is built
-    as Litestar builds it where pydantic is not installed; anything that imports pydantic
-    later still can. (In a process that imported it already, the app gets the plugins,
-    which change nothing for msgspec types: the OpenAPI document is the same.)"""
-    if "pydantic" in sys.modules:
-        yield
-        return
-    sys.modules["pydantic"] = None  # type: ignore[assignment]  (then `import pydantic` raises ImportError)
-    try:
-        yield
-    finally:
-        if sys.modules.get("pydantic") is None:
-            del sys.modules["pydantic"]

@@ -33,9 +33,9 @@ def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace]
 def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str | None]) -> int:
     import logging
 
+    from sandbox.ci_arguments import header_safe
     from sandbox.ci_commands import url_of
     from sandbox.settings import SettingError
-    from sandbox.testing.arguments import header_safe
 
     try:
         import mcp  # noqa: F401  (the optional extra)

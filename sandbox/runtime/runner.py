@@ -109,7 +109,7 @@ class Watched:
 class Supervisor:
     def __init__(self, env: Mapping[str, str], entry: Callable[[list[str]], int] | None = None) -> None:
         self.env = dict(env)
-        self.entry = entry  # what a forked child runs: the CLI's main
+        self.entry = entry  # what a forked child runs: sandbox.cli.run_forked
         self.children: list[Child] = []
         self.watched: list[Watched] = []
 

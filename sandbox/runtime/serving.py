@@ -1,6 +1,7 @@
 """Serving an ASGI app the one way every HTTP process here is served: uvicorn on uvloop
 and httptools (with a limit on the size of a request's headers: sandbox/runtime/head_limit.py),
-our JSON logs from the first line, no access log (the app logs each request itself).
+our JSON logs from the first line, no access log (the app logs each request itself), no
+WebSocket protocol (no route is one; loading it was 20 ms of each server's start).
 `sandbox api`, `sandbox ipn` and the bench's reference apps use it, so a benchmark
 compares like with like.
 
@@ -36,7 +37,7 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
     # supervisor, whose start/stop lines uvicorn's own config would print as plain text).
     logs.configure(settings.log_format or "json", settings.log_level)
     config = uvicorn.Config(factory, factory=True, host=settings.api_host, port=port, workers=workers,
-                            loop="uvloop", http=HeadLimitedProtocol, log_level=settings.log_level.lower(),
+                            loop="uvloop", http=HeadLimitedProtocol, ws="none", log_level=settings.log_level.lower(),
                             log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_START_S)
     config.load()  # import and build the app (the app reads the servers' URLs when it starts)
     wait_at_gate()

@@ -225,7 +225,7 @@ def _well_formed(key: str) -> bool:
 
 
 def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
-    """`sandbox up`. `entry`: the CLI's main, which each forked child runs as `sandbox
+    """`sandbox up`. `entry`: what each forked child runs as `sandbox
     <command>` (handed in: runtime sits below the CLI and imports nothing of it)."""
     from sandbox.runtime.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
     from sandbox.runtime.start_gate import StartGate

@@ -62,3 +62,15 @@ def test_what_up_imports_before_it_forks_is_what_every_process_loads_at_start():
     shared = loaded_by(SHARED)
     assert set(SHARED) <= shared
     assert sorted(shared - every) == []
+
+
+@pytest.mark.parametrize("factory", ["sandbox.api.app:create_app", "ipn.app:create_app"])
+def test_building_an_app_imports_neither_pydantic_nor_attrs(factory):
+    """Litestar loads its pydantic and attrs plugins into any app built where those
+    import (both are installed); ours are built without them (sandbox/runtime/litestar_apps.py)."""
+    module, name = factory.split(":")
+    code = (f"import json, sys\nfrom {module} import {name}\n{name}()\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'attr', 'attrs'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == []

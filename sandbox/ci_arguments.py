@@ -1,6 +1,6 @@
 """What the CI commands check in their arguments before sending anything: deadlines,
 seconds, keys. Standard library only: `sandbox --help` and `sandbox up` build the
-commands' parsers, and the HTTP client (sandbox/testing/answers.py) is not theirs to load."""
+commands' parsers, and neither the test helpers (sandbox/testing) nor the HTTP client is theirs to load."""
 
 from __future__ import annotations
 
