@@ -12,6 +12,46 @@ import pytest
 
 from tests.helpers import ADMIN_KEY, RAIL_SECRET, Api, Stack, free_port, new_merchant, serve
 
+# The fast lane, `uv run pytest -m "not process"` (docs/contributing.md), leaves these out:
+# the folders and files whose tests start processes of their own (`sandbox up`, workers, the
+# image, pytest, a browser, tsc, the Pact verifier, the CLI) or wait out seconds of real
+# time (webhook retries, frozen servers, schemathesis' run). A new test of that kind goes
+# in one of them, or its file goes in this list.
+PROCESS_LEVEL = (
+    "tests/process/", "tests/bench/", "tests/container/", "tests/testcontainers/", "tests/testing/",
+    "tests/docs/", "tests/mcp/", "tests/faults/", "tests/dashboard/",
+    "tests/spec/test_contract.py", "tests/spec/test_typescript_client.py", "tests/spec/test_import_budget.py",
+    "tests/spec/test_generated_client.py", "tests/spec/test_published_spec.py",
+    "tests/webhooks/delivery/test_retries.py", "tests/webhooks/delivery/test_slow_receivers.py",
+    "tests/webhooks/delivery/test_faults.py", "tests/webhooks/delivery/test_recovery.py",
+    "tests/webhooks/delivery/test_webhook_client.py", "tests/webhooks/model/test_ssrf.py",
+    "tests/verdicts/test_hostile_server.py", "tests/verdicts/test_shell_commands.py",
+    "tests/ledger/test_stateful_ledger.py", "tests/requests/test_pages_bounded.py", "tests/requests/test_faults.py",
+    "tests/observability/test_processes.py", "tests/pact/test_verify.py", "tests/ratelimits/test_redis_down.py",
+    "tests/ratelimits/test_sliding_window_differential.py", "tests/coverage/test_cli_failures.py",
+    "tests/sql/test_versions.py", "tests/directory/test_directory_and_tools.py",
+    "tests/payouts/lifecycle/test_planner.py", "tests/batches/test_batch_volume.py", "tests/core/test_deferred.py",
+    # Seconds of real time in a file (on two idle cores, 26 Nov).
+    "tests/webhooks/delivery/test_delivery.py", "tests/webhooks/delivery/test_backlog.py",
+    "tests/webhooks/audit/test_audit_limits.py", "tests/verdicts/test_gate.py",
+    "tests/requests/test_redaction_property.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        if where.startswith(PROCESS_LEVEL):
+            item.add_marker(pytest.mark.process)
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto` (pyproject.toml): one test process per core, at most four. Each starts its
+    own embedded PostgreSQL and Redis, and the process-level tests start more: past four,
+    a bigger machine gains little and a laptop slows to a crawl."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
 
 @pytest.fixture(scope="session")
 def servers() -> tuple[str, str]:
