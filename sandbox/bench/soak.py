@@ -26,6 +26,7 @@ from sandbox.bench.harness import cpu, report
 from sandbox.bench.harness.load import wrk
 from sandbox.bench.harness.procs import cli, free_port, say, spawn, wait_http
 from sandbox.bench.harness.stack import Stack, make_merchants, with_db
+from sandbox.runtime.embedded import EmbeddedPostgres
 from sandbox.settings import WEBHOOK_CLIENTS
 
 # success, success, retried then success, failed: every path ends without a person.
@@ -184,17 +185,18 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         rss[f"minute {minute}"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
         say(f"  minute {minute}: {tally.sent} sent, {tally.errors} errors, RSS {rss[f'minute {minute}']} MB")
 
-    loaded = cpu.read()
+    postmaster = EmbeddedPostgres(stack.data_dir).pid()
+    loaded = cpu.read(postmaster)
     tally = _load(stack, args, keys_file, rate, on_minute)
     rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
-    draining = cpu.read()
+    draining = cpu.read(postmaster)
     behind = asyncio.run(with_db(stack, _drained))  # how far the worker is behind the API
     delivered_at_end = asyncio.run(with_db(stack, _delivered))
     say(f"waiting for every payout to end and every webhook to be delivered ({behind[0]} payouts, "
         f"{behind[1]} deliveries to go)")
     unsettled, undelivered, drain_s = asyncio.run(with_db(stack, _wait_drained))
     delivered_after = asyncio.run(with_db(stack, _delivered))
-    cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, cpu.read())}
+    cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, cpu.read(postmaster))}
     problems = asyncio.run(with_db(stack, _invariant))
     delivered = {k: v - delivered_before.get(k, 0) for k, v in delivered_after.items()}
     rates = _delivery_rates(delivered_before, delivered_at_end, delivered_after, tally.seconds, drain_s)

@@ -8,6 +8,7 @@ soak's report says which process the cores went to when something falls behind."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -43,10 +44,27 @@ def _kind(proc: psutil.Process) -> str | None:
     return None
 
 
-def read() -> Reading:
+def _ours(postmaster: int | None) -> set[int]:
+    """This bench's processes: its own children and theirs (the API, the worker, the IPN,
+    the receiver, Redis), and its PostgreSQL, which `pg_ctl` started apart, with its
+    backends. Another sandbox on the machine (another test process's, say) is `other`: its
+    servers come and go, and with them the CPU their parents had reaped."""
+    pids = {os.getpid(), *(child.pid for child in psutil.Process().children(recursive=True))}
+    if postmaster is not None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            server = psutil.Process(postmaster)
+            pids |= {postmaster, *(child.pid for child in server.children(recursive=True))}
+    return pids
+
+
+def read(postmaster: int | None = None) -> Reading:
+    """`postmaster`: the pid of the bench's PostgreSQL (its backends are counted with it)."""
     by_pid: dict[int, tuple[str, float]] = {}
     reaped: dict[str, float] = {}
+    ours = _ours(postmaster)
     for proc in psutil.process_iter():
+        if proc.pid not in ours:
+            continue
         try:
             kind = _kind(proc)
             if kind is not None:
