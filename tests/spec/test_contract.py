@@ -74,7 +74,7 @@ OPAQUE_QUERY = ("cursor",)
 # A fault rule the run makes fails the run's later calls on purpose. In the stateful phase
 # it strikes the API's operations (each documents the statuses a rule makes it answer):
 # its path becomes `/`, every route (a made-up path would match nothing), so it strikes
-# the next call, whatever its method, once (`times` 1), holding an answer at most FAULT_DELAY_S
+# the next call of its method, once (`times` 1), holding an answer at most FAULT_DELAY_S
 # so the run stays short. Hypothesis draws few rules there and favours one kind, so each
 # rule takes the next kind of FAULT_KINDS in turn. Not among them: `response_lost` (no
 # answer at all, which no spec can state), and the 5xx kinds, `error_after_commit` and
@@ -159,8 +159,6 @@ def _bounded(rule: dict) -> None:
     """A stateful rule on every route, kept short (see FAULT_DELAY_S): a valid value only
     is changed."""
     rule["path"] = "/"
-    if isinstance(rule.get("method"), str):  # any method: the very next call is struck, whatever
-        rule["method"] = "*"                 # the walk calls next (which depends on what it found)
     if isinstance(rule.get("times"), int):
         rule["times"] = 1
     if isinstance(rule.get("fault"), str):
