@@ -59,6 +59,26 @@ def test_cpu_per_delivery_is_the_machine_while_draining_over_what_it_delivered()
     assert soak._figures(_result([40.0], rss, (0, 0)))["cpu_ms_per_delivery"] is None
 
 
+def test_cpu_per_payout_is_the_machine_while_loading_less_the_receiver_over_the_rate() -> None:
+    """The issue's figure: at 200 payouts a second, 1.88 cores busy with the receiver's
+    0.12 is 8.8 ms of machine CPU a payout; each process's share is shown beside it."""
+    rss = {"start": {"api": 100.0, "worker": 60.0}, "end": {"api": 100.0, "worker": 60.0}}
+    result = _result([40.0], rss, (0, 0))
+    result["cpu_cores"]["load"] = {"postgres": 0.84, "worker": 0.46, "api": 0.39, "receiver": 0.12,
+                                   "bench": 0.05, "other": 0.02, "machine": 1.88}
+    figures = soak._figures(result)
+    assert figures["cpu_ms_per_payout"] == 8.8
+    goals = {g["figure"]: g for g in report.judge(soak.GOALS, figures)}
+    assert not goals["cpu_ms_per_payout"]["met"]
+    assert soak._cpu_ms_per_payout(result) == {"postgres": 4.2, "worker": 2.3, "api": 1.95, "bench": 0.25,
+                                               "other": 0.1, "machine": 8.8}
+    result["cpu_cores"]["load"] = {"postgres": 0.5, "worker": 0.3, "api": 0.2, "receiver": 0.12, "machine": 1.12}
+    assert soak._figures(result)["cpu_ms_per_payout"] == 5.0
+    # No load phase read (a soak cut short): no figure, and the goal is not called met.
+    del result["cpu_cores"]["load"]
+    assert soak._figures(result)["cpu_ms_per_payout"] is None
+
+
 def test_the_report_leads_with_the_delivery_clients_three_figures() -> None:
     """One soak per client is the A/B: each report names its client and puts the figures
     compared on one line."""

@@ -286,6 +286,17 @@ def report(findings: list[Finding]) -> str:
 
 async def test_schemathesis(stack, database):
     api, merchant_id = await new_merchant(stack, opening_balance="99999999.99")
+    # One rule of each kind the run's own rules take, on every route, each for one call:
+    # they strike the run's first calls, whichever operations those are, so the faults'
+    # answers are judged against the spec on every run. (The rules the stateful phase makes
+    # strike only when Hypothesis draws one there, which depends on everything it saw before:
+    # under pytest-xdist, after other files' tests, it drew none.)
+    for kind in FAULT_KINDS:
+        rule = {"path": "/", "fault": kind, "method": "*", "times": 1}
+        _bounded(rule)
+        rule["fault"] = kind
+        r = await api.post("/sandbox/faults", json=rule)
+        assert r.status_code == 201, r.text
     await api.aclose()
     try:
         findings, log, walked = await asyncio.to_thread(run_schemathesis, stack.base_url, api.key, stack.admin_key)
@@ -305,8 +316,19 @@ async def test_schemathesis(stack, database):
     assert any("{id}" in w for w in walked), walked
     # Its own fault rules struck operations (their answers documented, so nothing was found).
     # (The request log writes a read's entry shortly after its answer: polled.)
-    struck = await wait_for(lambda: db.fetch("SELECT DISTINCT fault, route FROM request_log WHERE merchant = $1"
-                                             " AND fault IS NOT NULL", merchant_id), what="a faulted request logged")
+    try:
+        struck = await wait_for(lambda: db.fetch("SELECT DISTINCT fault, route FROM request_log WHERE merchant = $1"
+                                                 " AND fault IS NOT NULL", merchant_id),
+                                what="a faulted request logged")
+    except AssertionError as missed:
+        # What the run left, so a failure says whether no rule was made, none struck, or
+        # the log missed the strike.
+        rules = await db.fetch("SELECT method, path, fault, times, remaining FROM fault_rule WHERE merchant = $1",
+                               merchant_id)
+        logged = await db.fetchval("SELECT count(*) FROM request_log WHERE merchant = $1", merchant_id)
+        stateful = [line for line in log if line.startswith("stateful")]
+        raise AssertionError(f"{missed}; the merchant's fault rules: {[dict(r) for r in rules]}; "
+                             f"{logged} requests logged; stateful scenarios: {stateful}") from None
     print("faults the run's rules made:", sorted((r["fault"], r["route"]) for r in struck))
 
 
