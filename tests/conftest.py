@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import ADMIN_KEY, RAIL_SECRET, Api, Stack, free_port, new_merchant, serve
 
-# The fast lane, `uv run pytest -m "not process" -n auto` (docs/contributing.md), leaves these out:
+# The fast lane, `uv run pytest -m "not process"` (docs/contributing.md), leaves these out:
 # the folders and files whose tests start processes of their own (`sandbox up`, workers, the
 # image, pytest, a browser, tsc, the Pact verifier, the CLI) or wait out seconds of real
 # time (webhook retries, frozen servers, schemathesis' run). A new test of that kind goes
@@ -44,13 +44,6 @@ def pytest_collection_modifyitems(config, items) -> None:
         where = item.path.relative_to(root).as_posix()
         if where.startswith(PROCESS_LEVEL):
             item.add_marker(pytest.mark.process)
-
-
-def pytest_xdist_auto_num_workers(config) -> int:
-    """`-n auto`: one test process per core, at most four. Each starts its
-    own embedded PostgreSQL and Redis, and the process-level tests start more: past four,
-    a bigger machine gains little and a laptop slows to a crawl."""
-    return max(1, min(os.cpu_count() or 1, 4))
 
 
 @pytest.fixture(scope="session")

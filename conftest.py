@@ -1,0 +1,21 @@
+"""How many test processes `uv run pytest` starts (pyproject.toml asks pytest-xdist for
+`-n auto`). Here, at the top of the repository, rather than in tests/: a test file a
+contributor runs from the top (`uv run pytest test_my_retries.py`, as docs/testing-your-retries.md
+shows) is judged by it too."""
+
+from __future__ import annotations
+
+import os
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """One test process per core, at most four. Each starts its own embedded PostgreSQL and
+    Redis, and the process-level tests start more: past four, a bigger machine gains little
+    and a laptop slows to a crawl. None for one file (`pytest tests/x.py`, or tests of it):
+    `loadfile` would give it all to one process anyway, and in this one its first test
+    starts seconds sooner, and a plugin's verdict at the session's end (the safe-retries
+    check's exit status) is this process's own."""
+    files = {arg.split("::", 1)[0] for arg in config.args}
+    if len(files) == 1 and next(iter(files)).endswith(".py"):
+        return 0
+    return max(1, min(os.cpu_count() or 1, 4))
