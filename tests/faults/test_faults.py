@@ -4,6 +4,8 @@ subprocesses on their own embedded PostgreSQL and Redis (time scale 0).
 - the API killed with SIGKILL during a burst of POST /payouts, then every request
   retried with its idempotency key: one payout per key, whatever the first try saw;
 - PostgreSQL stopped under load ("fast", and "immediate" like a crash) and started again;
+- PostgreSQL's postmaster killed with SIGKILL under load: nothing committed before the
+  kill is gone after the start (payouts, ledger entries, events);
 - Redis stopped under load (cleanly, and killed with its data lost) and started again;
 - Redis frozen (SIGSTOP) under load, then thawed;
 - finally every process must still stop cleanly on SIGTERM.
@@ -304,6 +306,50 @@ async def test_postgres_restarted_under_load(services, receiver, mode):
                               lambda: services.stop_postgres(mode), services.start_postgres)
         # Without PostgreSQL nothing can be created: every request in the outage is a 503.
         assert during and all(o.status == 503 for o in during), [o for o in during if o.status != 503][:3]
+
+
+# What a merchant has written that a crash must not take back once committed: its payouts,
+# their ledger entries and their events (every column that names the row).
+DURABLE = {"payout": "SELECT id FROM payout WHERE merchant = $1",
+           "ledger_entry": "SELECT id::text FROM ledger_entry WHERE merchant = $1",
+           "outbox_event": "SELECT id FROM outbox_event WHERE merchant = $1"}
+
+
+async def committed(services: Services, merchant_id: str) -> dict[str, set[str]]:
+    return {table: {r[0] for r in await services.sql(query, merchant_id)} for table, query in DURABLE.items()}
+
+
+async def test_postgres_killed_with_sigkill_under_load_loses_nothing_committed(services, receiver):
+    """kill -9 of the postmaster while payouts are made and stepped and their webhooks
+    delivered: a crash, no shutdown at all, and a start on the same data dir that replays
+    the WAL. What was committed just before the kill is all there after the start, before
+    any request is retried: every payout, ledger entry and event; each payout the API had
+    answered 201 is one of them. Then the outage's checks: 503s meanwhile, the same
+    processes recover, every key one payout, every event delivered, the ledger whole."""
+    api, merchant_id = await services.new_merchant()
+    async with api:
+        load = Load(api)
+        seen: dict[str, object] = {}
+
+        def kill() -> None:
+            # Read first, kill next: whatever the read saw was committed before the kill.
+            seen["answered"] = {o.payout_id for o in list(load.outcomes) if o.status == 201}
+            seen["committed"] = asyncio.run(committed(services, merchant_id))
+            services.kill_postgres()
+
+        def start() -> None:
+            services.restart_postgres()
+            seen["after"] = asyncio.run(committed(services, merchant_id))
+
+        during = await outage(services, receiver, api, merchant_id, load, "postgres", kill, start)
+        assert during and all(o.status == 503 for o in during), [o for o in during if o.status != 503][:3]
+        before, after = seen["committed"], seen["after"]
+        assert isinstance(before, dict) and isinstance(after, dict)
+        for table in DURABLE:
+            lost = before[table] - after[table]
+            assert not lost, f"{len(lost)} {table} rows committed before the kill are gone after it: {sorted(lost)[:5]}"
+        assert before["payout"] and before["ledger_entry"] and before["outbox_event"], before
+        assert seen["answered"] and seen["answered"] <= after["payout"], seen["answered"] - after["payout"]
 
 
 class Receiver:

@@ -94,6 +94,24 @@ class Services:
     def stop_postgres(self, mode: str = "fast") -> None:
         self.pg.stop(mode)
 
+    def kill_postgres(self) -> None:
+        """kill -9 of the postmaster, as a crash or the OOM killer takes it: no shutdown of
+        any kind. Its backends end when they see it gone; returns once none is left (a
+        backend still holding the shared memory would keep the next start from running)."""
+        import psutil
+
+        pid = self.pg.pid()
+        assert pid is not None, "PostgreSQL is not running"
+        backends = psutil.Process(pid).children()
+        os.kill(pid, signal.SIGKILL)
+        _, alive = psutil.wait_procs([psutil.Process(pid), *backends], timeout=30)
+        assert not alive, f"PostgreSQL processes still running 30 s after the kill: {alive}"
+
+    def restart_postgres(self) -> None:
+        """Start it again after a crash, as `sandbox up` does (EmbeddedPostgres.restart)."""
+        self.pg.restart()
+        assert self.pg.start() == self.database_url, "PostgreSQL came back on another address"
+
     def start_postgres(self) -> None:
         assert self.pg.start() == self.database_url, "PostgreSQL came back on another address"
 
