@@ -43,7 +43,7 @@ GOALS = (
     ("worker RSS after the first minute <= +30 MB", "worker_rss_growth_after_warmup_mb", "<=", 30.0),
     ("POST p99 <= 100 ms every minute", "worst_minute_p99_ms", "<=", 100.0),
     ("machine CPU per webhook delivery, draining <= 0.7 ms", "cpu_ms_per_delivery", "<=", 0.7),
-    ("machine CPU a payout with its webhooks, loading <= 6.0 ms", "cpu_ms_per_payout", "<=", 6.0),
+    ("machine CPU a payout, its webhooks delivered <= 6.0 ms", "cpu_ms_per_payout", "<=", 6.0),
 )
 
 
@@ -245,16 +245,23 @@ def _figures(r: dict) -> dict:
 
 
 def _cpu_ms_per_payout(r: dict) -> dict[str, float]:
-    """Milliseconds of CPU for each payout sent while loading (its webhooks made and mostly
-    delivered in the same minutes), by process kind and for the machine, the webhook
-    receiver left out: it is the merchant's side, not the sandbox's. wrk (`bench`) stays in
-    the machine's figure: a client's requests cost the machine whoever sends them."""
-    busy, per_s = r.get("cpu_cores", {}).get("load"), r.get("achieved_per_s")
-    if not busy or not per_s:
+    """Milliseconds of CPU for each payout sent, with all its work: made, stepped to its end
+    and its webhooks delivered, so the load's CPU and then the drain's (a worker that fell
+    behind while loading does the rest of its deliveries there). By process kind and for the
+    machine, the webhook receiver left out: it is the merchant's side, not the sandbox's.
+    wrk (`bench`) stays in the machine's figure: a client's requests cost the machine
+    whoever sends them."""
+    cores, sent, per_s = r.get("cpu_cores", {}), r.get("sent"), r.get("achieved_per_s")
+    if "load" not in cores or not sent or not per_s:
         return {}
-    kinds = {kind: round(cores / per_s * 1000, 2) for kind, cores in busy.items()
+    seconds = {"load": sent / per_s, "drain": r["left_after_drain"]["drain_s"] if "drain" in cores else 0.0}
+    used: dict[str, float] = {}  # CPU seconds
+    for phase, took in seconds.items():
+        for kind, busy in cores.get(phase, {}).items():
+            used[kind] = used.get(kind, 0.0) + busy * took
+    kinds = {kind: round(cpu / sent * 1000, 2) for kind, cpu in sorted(used.items(), key=lambda kv: -kv[1])
              if kind not in ("machine", "receiver")}
-    kinds["machine"] = round((busy.get("machine", 0.0) - busy.get("receiver", 0.0)) / per_s * 1000, 2)
+    kinds["machine"] = round((used.get("machine", 0.0) - used.get("receiver", 0.0)) / sent * 1000, 2)
     return kinds
 
 
@@ -316,7 +323,7 @@ def render(r: dict) -> str:
         f"  processes     {processes}",
         *(f"  CPU ({phase}) {' ' * (7 - len(phase))}cores busy: {cpu.render(by_kind)}"
           for phase, by_kind in r.get("cpu_cores", {}).items()),
-        *(["  CPU a payout  ms, loading, receiver left out: "
+        *(["  CPU a payout  ms, loading and draining, receiver left out: "
            + ", ".join(f"{kind} {ms:.2f}" for kind, ms in per_payout.items())]
           if (per_payout := _cpu_ms_per_payout(r)) else []),
     ]

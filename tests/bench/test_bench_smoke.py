@@ -102,7 +102,7 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     assert set(goals) == {"payouts_behind_min", "deliveries_behind_min", "errors", "api_rss_growth_after_warmup_mb",
                           "worker_rss_growth_after_warmup_mb", "worst_minute_p99_ms", "cpu_ms_per_delivery",
                           "cpu_ms_per_payout"}
-    assert "CPU a payout  ms, loading, receiver left out: " in done.stdout
+    assert "CPU a payout  ms, loading and draining, receiver left out: " in done.stdout
     assert goals["errors"]["met"] and goals["errors"]["value"] == 0
     assert goals["worst_minute_p99_ms"]["value"] == max(result["p99_ms_by_minute"])
     for goal in result["goals"]:

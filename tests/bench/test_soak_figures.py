@@ -59,23 +59,29 @@ def test_cpu_per_delivery_is_the_machine_while_draining_over_what_it_delivered()
     assert soak._figures(_result([40.0], rss, (0, 0)))["cpu_ms_per_delivery"] is None
 
 
-def test_cpu_per_payout_is_the_machine_while_loading_less_the_receiver_over_the_rate() -> None:
-    """The issue's figure: at 200 payouts a second, 1.88 cores busy with the receiver's
-    0.12 is 8.8 ms of machine CPU a payout; each process's share is shown beside it."""
+def test_cpu_per_payout_counts_the_load_and_the_drain_less_the_receiver() -> None:
+    """All of a payout's work, its webhooks delivered: 100 s of load at 200/s with 1.88
+    cores busy (the receiver 0.12), then a 20 s drain with 1.5 (the receiver 0.3) is
+    (176 + 24) CPU-seconds for 20,000 payouts, 10 ms each; each process's share beside it.
+    A worker that falls behind while loading moves its deliveries' CPU into the drain, where
+    the figure still counts it."""
     rss = {"start": {"api": 100.0, "worker": 60.0}, "end": {"api": 100.0, "worker": 60.0}}
-    result = _result([40.0], rss, (0, 0))
-    result["cpu_cores"]["load"] = {"postgres": 0.84, "worker": 0.46, "api": 0.39, "receiver": 0.12,
-                                   "bench": 0.05, "other": 0.02, "machine": 1.88}
+    result = {**_result([40.0], rss, (0, 0)), "sent": 20_000}
+    result["cpu_cores"] = {
+        "load": {"postgres": 0.84, "worker": 0.46, "api": 0.39, "receiver": 0.12, "bench": 0.05, "other": 0.02,
+                 "machine": 1.88},
+        "drain": {"worker": 0.7, "postgres": 0.5, "receiver": 0.3, "machine": 1.5}}
     figures = soak._figures(result)
-    assert figures["cpu_ms_per_payout"] == 8.8
+    assert figures["cpu_ms_per_payout"] == 10.0
     goals = {g["figure"]: g for g in report.judge(soak.GOALS, figures)}
     assert not goals["cpu_ms_per_payout"]["met"]
-    assert soak._cpu_ms_per_payout(result) == {"postgres": 4.2, "worker": 2.3, "api": 1.95, "bench": 0.25,
-                                               "other": 0.1, "machine": 8.8}
-    result["cpu_cores"]["load"] = {"postgres": 0.5, "worker": 0.3, "api": 0.2, "receiver": 0.12, "machine": 1.12}
+    assert soak._cpu_ms_per_payout(result) == {"postgres": 4.7, "worker": 3.0, "api": 1.95, "bench": 0.25,
+                                               "other": 0.1, "machine": 10.0}
+    # Nothing left to drain: the load alone.
+    result["cpu_cores"] = {"load": {"postgres": 0.5, "worker": 0.3, "api": 0.2, "receiver": 0.12, "machine": 1.12}}
     assert soak._figures(result)["cpu_ms_per_payout"] == 5.0
     # No load phase read (a soak cut short): no figure, and the goal is not called met.
-    del result["cpu_cores"]["load"]
+    result["cpu_cores"] = {}
     assert soak._figures(result)["cpu_ms_per_payout"] is None
 
 
