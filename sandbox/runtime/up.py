@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +36,9 @@ CHILDREN: list[tuple[str, list[str]]] = [
 READY_TIMEOUT = 60.0  # seconds for /ready to say every part serves
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 LOCK_FILE = ".lock"
+# Seconds a stop waits for the spare copy of the start-up template it began (a second or
+# two on a slow disk; a stop right after the start is the only one that waits).
+SPARE_TIMEOUT = 30.0
 
 
 def say(*lines: str) -> None:
@@ -156,25 +160,39 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
     say(*lines, "")
 
 
-def _start_postgres(pg, cache_dir: Path) -> str:
-    """A fresh data dir starts from a copy of the template (sandbox/runtime/template.py): no
-    initdb, nothing to migrate or seed but the admin key. A cache that cannot be
-    written only costs the time the template saves."""
+class FromTemplate:
+    """How this start's PostgreSQL came from the start-up template: `template` (None when
+    the data dir had its cluster, or no template could be made) and `how`."""
+    template: Path | None = None
+    how = ""
+
+
+def _start_postgres(pg, cache_dir: Path, made: FromTemplate) -> str:
+    """A fresh data dir starts from a copy of the template (sandbox/runtime/template.py),
+    a spare one made ahead when there is one: no initdb, nothing to migrate or seed but the
+    admin key. A cache that cannot be written only costs the time the template saves."""
     from sandbox.runtime import template
 
     if not (pg.pgdata / "PG_VERSION").exists():
         try:
-            template.copy_into(template.ensure(cache_dir), pg.pgdata)
+            made.template = template.ensure(cache_dir)
+            if template.take_spare(made.template, pg.pgdata):
+                made.how = "a spare copy"
+            else:
+                template.copy_into(made.template, pg.pgdata)
+                made.how = "copied"
         except (OSError, subprocess.CalledProcessError) as exc:
             say(f"(no start-up template in {cache_dir}: {exc}; making the database here)")
+            made.template = None
     return pg.start()
 
 
-def _start_servers(settings: Settings, servers: list, took: dict[str, float]) -> tuple[str, str]:
+def _start_servers(settings: Settings, servers: list, took: dict[str, float],
+                   made: FromTemplate) -> tuple[str, str]:
     """The given URLs, or embedded servers (appended to `servers` as they start).
     PostgreSQL starts in a thread while Redis starts and what the processes share is
     imported. The thread has ended when this returns: `up` forks next. `took`: seconds
-    each of the two took, for the ready line."""
+    each of the two took, for the ready line; `made`: how PostgreSQL's cluster was made."""
     from concurrent.futures import ThreadPoolExecutor
 
     from sandbox.runtime import forking
@@ -186,12 +204,15 @@ def _start_servers(settings: Settings, servers: list, took: dict[str, float]) ->
     with ThreadPoolExecutor(max_workers=1) as thread:
         if not database_url:
             servers.append(pg := EmbeddedPostgres(settings.data_dir))
-            pg_dsn = thread.submit(_timed, took, "PostgreSQL", _start_postgres, pg, settings.cache_dir)
+            pg_dsn = thread.submit(_timed, took, "PostgreSQL", _start_postgres, pg, settings.cache_dir, made)
+        rd = None
         if not redis_url:
             servers.append(rd := EmbeddedRedis(settings.data_dir))
             # From the main thread: PDEATHSIG fires when the thread that forked it ends.
-            redis_url = rd.start()
+            redis_url = rd.launch()
         _timed(took, "shared imports", forking.preload)
+        if rd is not None:
+            rd.wait_answering()
         if not database_url:
             assert pg_dsn is not None  # submitted above, on the same condition
             database_url = pg_dsn.result()
@@ -227,6 +248,7 @@ def _well_formed(key: str) -> bool:
 def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
     """`sandbox up`. `entry`: what each forked child runs as `sandbox
     <command>` (handed in: runtime sits below the CLI and imports nothing of it)."""
+    from sandbox.runtime.forking import STOP_SIGNALS
     from sandbox.runtime.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
     from sandbox.runtime.start_gate import StartGate
 
@@ -254,6 +276,7 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
         supervisor.env["SANDBOX_API_WORKERS"] = str(args.api_workers)
     api_workers = args.api_workers or settings.api_workers
     gates: dict[str, StartGate] = {}
+    made, spare = FromTemplate(), None
     try:
         with stop_signals_raise():
             if args.fresh:
@@ -265,7 +288,7 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
                 # Piped or collected (CI, docker), the children log JSON.
                 supervisor.env["SANDBOX_LOG_FORMAT"] = "text"
             took: dict[str, float] = {}
-            database_url, redis_url = _start_servers(settings, servers, took)
+            database_url, redis_url = _start_servers(settings, servers, took, made)
             t_servers = time.monotonic()
             for name, argv in CHILDREN:
                 supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()), fork=name)
@@ -282,10 +305,22 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
             now = time.monotonic()
             embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
             _banner(settings, report, admin_key, key_file, embedded, api_workers)
-            beside = ", ".join(f"{what} {s:.2f}s" for what, s in took.items())
+            beside = ", ".join(f"{what} {s:.2f}s" + (f" ({made.how})" if what == "PostgreSQL" and made.how else "")
+                               for what, s in took.items())
             say(f"ready in {now - started:.2f}s (servers and shared imports {t_servers - started:.2f}s: {beside}; "
                 f"migrate and seed {t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
                 "Ctrl-C stops everything")
+            if made.template is not None:  # the next fresh start's copy, made now that this one serves
+                from sandbox.runtime.template import Spare
+
+                spare = Spare(made.template, data_dir)
+                # Held across it: a stop signal in the middle would leave a copy running that
+                # `spare` does not know of yet (a stop right after /ready, as a CI job's is).
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+                try:
+                    spare.start()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
             supervisor.watch()  # restarts what dies, until a stop signal or it gives up
@@ -303,5 +338,7 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
         supervisor.stop(STOP_TIMEOUT)
         for server in reversed(servers):
             server.stop()
+        if spare is not None:
+            spare.finish(SPARE_TIMEOUT)
         lock.close()
         say(f"stopped in {time.monotonic() - stopping:.2f}s")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from sandbox.runtime import template
-from sandbox.runtime.embedded import SERVER_SETTINGS, EmbeddedPostgres
+from sandbox.runtime.embedded import SERVER_SETTINGS, START_TIMEOUT_S, EmbeddedPostgres
 from seeds.seed import DEMO_MERCHANTS
 
 MAKE = ("import sys; from pathlib import Path; from sandbox.runtime import template; "
@@ -73,3 +76,54 @@ def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path:
         assert not (made / "postgres" / "postmaster.pid").exists()  # the server runs on the copy only
     finally:
         pg.stop()
+
+
+def test_a_spare_copy_is_taken_whole_by_one_fresh_start_and_by_no_other(tmp_path: Path):
+    made = _make_in_a_process_of_its_own(tmp_path / "cache")
+    (tmp_path / "data").mkdir()
+    spare = template.Spare(made, tmp_path / "data")
+    spare.start()
+    spare.finish(timeout=60)
+    spare.start()  # one is there: no second
+    spare.finish(timeout=60)
+    assert len(list((made / template.SPARES).iterdir())) == 1
+    first, second = EmbeddedPostgres(tmp_path / "data" / "a"), EmbeddedPostgres(tmp_path / "data" / "b")
+    assert template.take_spare(made, first.pgdata)
+    assert not template.take_spare(made, second.pgdata)  # taken: the next start copies
+    assert not second.pgdata.exists() and list((made / template.SPARES).iterdir()) == []
+    dsn = first.start()
+    try:
+        async def merchants() -> list[str]:
+            conn = await asyncpg.connect(dsn)
+            try:
+                return [r["id"] for r in await conn.fetch("SELECT id FROM merchant ORDER BY id")]
+            finally:
+                await conn.close()
+
+        assert asyncio.run(merchants()) == sorted(m[0] for m in DEMO_MERCHANTS)
+    finally:
+        first.stop()
+    assert (made / "postgres" / "PG_VERSION").exists()  # the template itself is untouched
+
+
+def test_no_spare_is_made_for_a_data_dir_on_another_file_system(tmp_path: Path):
+    made = _make_in_a_process_of_its_own(tmp_path / "cache")
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as elsewhere:  # tmpfs: another file system
+        spare = template.Spare(made, Path(elsewhere))
+        spare.start()
+        spare.finish(timeout=60)
+        assert list((made / template.SPARES).iterdir()) == []
+
+
+def test_a_cluster_that_cannot_start_says_why_at_once(tmp_path: Path):
+    made = _make_in_a_process_of_its_own(tmp_path / "cache")
+    pg = EmbeddedPostgres(tmp_path / "data")
+    template.copy_into(made, pg.pgdata)
+    with open(pg.pgdata / "postgresql.auto.conf", "a") as conf:
+        conf.write("shared_buffers = '900TB'\n")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="shared_buffers"):
+        pg.start()
+    # Its log's FATAL line, not pg_ctl's ten seconds.
+    assert time.monotonic() - started < START_TIMEOUT_S / 2
+    assert not pg.running()
