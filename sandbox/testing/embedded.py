@@ -43,9 +43,14 @@ class EmbeddedSandbox:
             "SANDBOX_IPN_PORT": str(self.ipn_port),
             "SANDBOX_ADMIN_KEY": self.admin_key,
         })
+        from sandbox.runtime.embedded import _die_with_parent
+
         with open(self.log_path, "wb") as log:
+            # SIGTERM when this process dies, however (a test run killed, a CI job's timeout):
+            # `sandbox up` then stops as on any stop, with its PostgreSQL and Redis.
             self.process = subprocess.Popen([sys.executable, "-m", "sandbox.cli", "up"], env=env,
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            preexec_fn=_die_with_parent)
         try:
             self._wait_ready()
         except BaseException:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -185,3 +187,38 @@ def test_the_gate_takes_a_scenario_the_suite_wrote(pytester, monkeypatch, runnin
         assert result.ret == pytest.ExitCode.TESTS_FAILED
         result.stdout.fnmatch_lines(["*mypay coverage gate FAILED: 1 of 1 asked for fell short: "
                                      "returned_two_days_later (started, stopped at `pending`)"])
+
+
+KILLED_SESSION = """
+import sys
+from sandbox.testing.embedded import EmbeddedSandbox
+
+sandbox = EmbeddedSandbox().start()
+print(sandbox.process.pid, sandbox.data_dir, flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_an_embedded_sandbox_stops_with_everything_when_its_test_process_is_killed():
+    """A test run killed outright (kill -9, a CI job's timeout) runs no teardown: its
+    `sandbox up` stops by itself, with its PostgreSQL and Redis, and leaves nothing running."""
+    from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis, _pid_alive
+
+    session = subprocess.Popen([sys.executable, "-c", KILLED_SESSION], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert session.stdout is not None
+    pid, data_dir = session.stdout.readline().split()
+    try:
+        data = Path(data_dir) / "data"
+        postgres, redis = EmbeddedPostgres(data).pid(), EmbeddedRedis(data).pid()
+        assert postgres and redis
+        session.kill()
+        session.wait()
+        deadline = time.monotonic() + 30
+        while any(_pid_alive(p) for p in (int(pid), postgres, redis)):
+            assert time.monotonic() < deadline, "the sandbox outlived the killed test process"
+            time.sleep(0.1)  # polling a condition, bounded by the deadline above
+    finally:
+        if session.poll() is None:
+            session.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
