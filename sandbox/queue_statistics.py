@@ -19,8 +19,8 @@ from sandbox import db
 log = logging.getLogger("sandbox.statistics")
 
 # Each claimed with SKIP LOCKED in the order of a due index (payout steps, the outbox
-# relay, webhook attempts).
-QUEUE_TABLES = ("payout", "outbox_event", "webhook_delivery")
+# relay's `outbox_unrelayed`, webhook attempts), and the events the relay reads by number.
+QUEUE_TABLES = ("payout", "outbox_event", "outbox_unrelayed", "webhook_delivery")
 FIRST_AT_ROWS = 1000
 
 _NEVER_ANALYZED_SQL = """

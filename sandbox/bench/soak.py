@@ -123,6 +123,23 @@ async def _delivered() -> dict[str, int]:
     return {r["status"]: r["n"] for r in rows}
 
 
+async def _wal_position() -> str:
+    """Where PostgreSQL's write-ahead log is now."""
+    from sandbox import db
+
+    return await db.fetchval("SELECT pg_current_wal_lsn()::text")
+
+
+def _wal_since(position: str):
+    async def since() -> int:
+        """Bytes of write-ahead log written since `position`."""
+        from sandbox import db
+
+        return int(await db.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)", position))
+
+    return since
+
+
 async def _invariant() -> list[str]:
     from sandbox.ledger.service import check_invariant
 
@@ -187,6 +204,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         say(f"  minute {minute}: {tally.sent} sent, {tally.errors} errors, RSS {rss[f'minute {minute}']} MB")
 
     postmaster = EmbeddedPostgres(stack.data_dir).pid()
+    wal_at_start = asyncio.run(with_db(stack, _wal_position))
     loaded = cpu.read(postmaster)
     tally = _load(stack, args, keys_file, rate, on_minute)
     rss["end"] = {name: _rss_mb(procs[name].pid) for name in ("api", "worker")}
@@ -198,6 +216,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     unsettled, undelivered, drain_s = asyncio.run(with_db(stack, _wait_drained))
     delivered_after = asyncio.run(with_db(stack, _delivered))
     cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, cpu.read(postmaster))}
+    wal_bytes = asyncio.run(with_db(stack, _wal_since(wal_at_start)))
     problems = asyncio.run(with_db(stack, _invariant))
     delivered = {k: v - delivered_before.get(k, 0) for k, v in delivered_after.items()}
     rates = _delivery_rates(delivered_before, delivered_at_end, delivered_after, tally.seconds, drain_s)
@@ -215,6 +234,8 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
                              "drain_s": drain_s},
         "processes_alive": {name: p.poll() is None for name, p in procs.items()},
         "cpu_cores": cores,
+        # Loading and draining, over the payouts sent: each payout with its steps, events and deliveries.
+        "wal_kb_per_payout": round(wal_bytes / tally.sent / 1024, 2) if tally.sent else None,
         "ledger_invariant": "holds" if not problems else problems[:10],
     }
     result["goals"] = report.judge(GOALS, _figures(result))
@@ -326,6 +347,8 @@ def render(r: dict) -> str:
         *(["  CPU a payout  ms, loading and draining, receiver left out: "
            + ", ".join(f"{kind} {ms:.2f}" for kind, ms in per_payout.items())]
           if (per_payout := _cpu_ms_per_payout(r)) else []),
+        *([f"  WAL a payout  {r['wal_kb_per_payout']} KB of PostgreSQL's write-ahead log, loading and draining"]
+          if r.get("wal_kb_per_payout") is not None else []),
     ]
     inv = r["ledger_invariant"]
     lines.append(f"  ledger        {'invariant holds' if inv == 'holds' else 'BROKEN: ' + '; '.join(inv)}")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from sandbox import db
 
-TABLES = ("webhook_endpoint", "outbox_event", "webhook_delivery")
+TABLES = ("webhook_endpoint", "outbox_event", "outbox_unrelayed", "webhook_delivery")
 
 
 @contextlib.asynccontextmanager

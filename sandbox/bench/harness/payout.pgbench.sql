@@ -2,7 +2,7 @@
 -- ledger posting, the outbox event, the stored response by `idempotency_store`; see
 -- sandbox/sql/) with the same shapes and sizes, minus what only an HTTP request needs
 -- (auth, rate limit, the idempotency key's claim). Merchants `mch_pgbench_<1..:merchants>`, made by `sandbox bench`.
--- Outbox rows are written already relayed so the worker phase does not relay them.
+-- Outbox rows are written with no line in `outbox_unrelayed` (as if relayed), so the worker phase does not relay them.
 \set m random(1, :merchants)
 \set p random(1, 1000000000000000)
 BEGIN;
@@ -29,7 +29,7 @@ WITH b AS (
            AS leg(bucket, amount, ord)
 )
 SELECT b.available, b.locked, b.pending, t.id AS transaction_id FROM b, t;
-INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, relayed_at, sequence)
+INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, sequence)
 VALUES ('evt_pgbench_' || :p::text, 'mch_pgbench_' || :m::text, 'payout.created', 'po_pgbench_' || :p::text,
         ('{"id": "po_pgbench_' || :p::text || '","object": "payout","amount": "1.00","currency": "PKR",'
          || '"status": "pending","scenario": "success","destination": {"type": "bank","bank_code": "HBL",'
@@ -37,7 +37,7 @@ VALUES ('evt_pgbench_' || :p::text, 'mch_pgbench_' || :m::text, 'payout.created'
          || '"description": "bench","metadata": null,"attempts": 0,"failure_code": null,"psp_reference": null,'
          || '"status_history": [{"status": "pending","at": "2026-01-01T00-00-00.000000Z","reason": "created"}],'
          || '"created_at": "2026-01-01T00-00-00.000000Z","updated_at": "2026-01-01T00-00-00.000000Z"}')::jsonb,
-        now(), now(), 1);
+        now(), 1);
 SELECT idempotency_store('mch_pgbench_' || :m::text, 'pgbench-' || :p::text, md5('x') || md5('y'), 201,
         '[["content-type","application/json"]]'::jsonb, convert_to(repeat('x', 640), 'UTF8'), interval '24 hours');
 END;

@@ -1,7 +1,7 @@
-"""The outbox relay: claim unrelayed events in batches (FOR UPDATE SKIP LOCKED, so any
-number of workers share the work), make one delivery per matching endpoint, mark the
-events relayed — all in one transaction — then hand the first attempts to the worker's
-delivery pool, which makes them at once (the relay does not wait for them).
+"""The outbox relay: claim unrelayed events in batches (their lines in `outbox_unrelayed`,
+taken out FOR UPDATE SKIP LOCKED, so any number of workers share the work), make one
+delivery per matching endpoint — all in one transaction — then hand the first attempts to
+the worker's delivery pool, which makes them at once (the relay does not wait for them).
 
 Events relayed and deliveries made commit together: a relay that dies before its
 commit leaves the events for the next one; after it, the deliveries are there and the
@@ -25,10 +25,19 @@ MAX_BATCHES = 10  # per job; a longer backlog is handed to a fresh relay job
 
 # In the order the events were emitted: a claimed group writes a payout's steps in one
 # statement, often at one instant, and `number` keeps their order where the time ties (a
-# receiver, and each delivery's `seq`, see them in that order).
+# receiver, and each delivery's `seq`, see them in that order). The claim takes the events'
+# lines out of `outbox_unrelayed` (locked, skipping what another relay holds) in the
+# transaction that makes their deliveries: the event's own row is only read.
 _CLAIM_SQL = """
-SELECT id, merchant, type, data, request, created_at, sequence FROM outbox_event
- WHERE relayed_at IS NULL ORDER BY created_at, number LIMIT $1 FOR UPDATE SKIP LOCKED
+WITH taken AS (
+    DELETE FROM outbox_unrelayed WHERE (created_at, number) IN (
+        SELECT created_at, number FROM outbox_unrelayed
+         ORDER BY created_at, number LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING number
+)
+SELECT e.id, e.merchant, e.type, e.data, e.request, e.created_at, e.sequence
+  FROM outbox_event e JOIN taken USING (number)
+ ORDER BY e.created_at, e.number
 """
 
 
@@ -58,8 +67,6 @@ async def fan_out(lease: int, token: str | None = None, limit: int = BATCH, room
         ]
         merchant_room = None if room is None else {m: room(m) for m in by_merchant}
         ready, held = await deliveries.create(new, at, lease=lease, token=token, merchant_room=merchant_room)
-        await db.execute("UPDATE outbox_event SET relayed_at = $2 WHERE id = ANY($1::varchar[])",
-                         [e["id"] for e in events], at)
     return len(events), ready, held
 
 

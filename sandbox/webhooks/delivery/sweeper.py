@@ -25,7 +25,7 @@ async def sweep(pool: DeliveryPool, overdue: timedelta = OVERDUE, limit: int = L
     events were waiting."""
     await pool.release_in_doubt()
     waiting = await db.fetchval(
-        "SELECT count(*) FROM (SELECT 1 FROM outbox_event WHERE relayed_at IS NULL AND created_at < $1 LIMIT $2) w",
+        "SELECT count(*) FROM (SELECT 1 FROM outbox_unrelayed WHERE created_at < $1 LIMIT $2) w",
         now() - overdue, limit)
     if waiting:
         await wakeups.enqueue_relay()

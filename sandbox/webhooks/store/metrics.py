@@ -1,7 +1,7 @@
 """The webhooks' part of /metrics. Deliveries by status and attempts by outcome come
-from the counts their tables' triggers keep; events not yet relayed are counted over
-the `outbox_event_unrelayed` partial index, which holds only those (the backlog, not
-the history). No scrape reads a whole table."""
+from the counts their tables' triggers keep; events not yet relayed are counted in
+`outbox_unrelayed`, which holds only those (the backlog, not the history). No scrape
+reads a whole table."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sandbox.observability.counts import Counts
 from sandbox.observability.metrics import gauge_by_label
 
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "cancelled")
-_UNRELAYED_SQL = "SELECT count(*) FROM outbox_event WHERE relayed_at IS NULL"
+_UNRELAYED_SQL = "SELECT count(*) FROM outbox_unrelayed"
 
 
 async def collect(counts: Counts) -> list[Metric]:

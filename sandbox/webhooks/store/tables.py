@@ -23,10 +23,11 @@ class OutboxEvent(Table, tablename="outbox_event"):
     sequence = Integer()
     data = JSONB()
     created_at = Timestamptz()
-    relayed_at = Timestamptz(null=True, default=None)
     # `{"id", "idempotency_key"}` of the API request that caused it; NULL when the worker,
     # the rail's callback or a clock did.
     request = JSONB(null=True, default=None)
+    # Written once: until the relay takes it, the event is also listed in `outbox_unrelayed`
+    # (made by migration 2026-11-26T20:00, with no Table of its own here: only SQL reads it).
 
 
 class WebhookEndpoint(Table, tablename="webhook_endpoint"):
