@@ -99,24 +99,38 @@ class _PolledStart:
         deadline = time.monotonic() + START_TIMEOUT_S
         log_file = pgdata / "log"
         logged_before = log_file.stat().st_size if log_file.exists() else 0
-        while not _says_ready(pgdata / "postmaster.pid"):
-            # A server that cannot start says why in its log and exits: no need to wait it out.
+        pid_file = pgdata / "postmaster.pid"
+        while not _says_ready(pid_file):
+            # A server that cannot start says why in its log and exits: no need to wait it
+            # out. Only once its postmaster is gone: while it replays its WAL after a crash,
+            # the clients it turns away are logged as FATAL too.
             logged = log_file.read_text(errors="replace")[logged_before:] if log_file.exists() else ""
-            if "FATAL:" in logged or "PANIC:" in logged or time.monotonic() > deadline:
+            failed = ("FATAL:" in logged or "PANIC:" in logged) and _postmaster(pid_file) is None
+            if failed or time.monotonic() > deadline:
                 raise RuntimeError(f"PostgreSQL did not start (within {START_TIMEOUT_S:g}s):\n{logged[-2000:]}")
             time.sleep(START_POLL_S)  # polling a condition, bounded by the deadline above
         return output
 
 
+def _postmaster_lines(pid_file: Path) -> list[str]:
+    try:
+        return pid_file.read_text().splitlines()
+    except OSError:
+        return []
+
+
+def _postmaster(pid_file: Path) -> int | None:
+    """The live postmaster postmaster.pid names (its first line), if any."""
+    lines = _postmaster_lines(pid_file)
+    return int(lines[0]) if lines and lines[0].isdigit() and _pid_alive(int(lines[0])) else None
+
+
 def _says_ready(pid_file: Path) -> bool:
     """postmaster.pid's 8th line is the server's state; `ready` once it accepts connections
-    (and its first line, the postmaster's PID, names a live process: one that failed to
-    start may have written the file before it died)."""
-    try:
-        lines = pid_file.read_text().splitlines()
-    except OSError:
-        return False
-    return len(lines) >= 8 and lines[7].strip() == "ready" and lines[0].isdigit() and _pid_alive(int(lines[0]))
+    (and its first line names a live process: one that failed to start may have written
+    the file before it died)."""
+    lines = _postmaster_lines(pid_file)
+    return len(lines) >= 8 and lines[7].strip() == "ready" and _postmaster(pid_file) is not None
 
 
 # The embedded server's settings, sized for a CI machine of 2 cores and 24 GB that runs
