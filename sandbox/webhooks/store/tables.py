@@ -7,7 +7,11 @@ from sandbox.merchants.tables import Merchant
 
 class OutboxEvent(Table, tablename="outbox_event"):
     """An event written in the same transaction as the change it describes; the worker
-    relays it to webhook endpoints."""
+    relays it to webhook endpoints.
+
+    The references of this table, `WebhookDelivery` and `WebhookAttempt` are ForeignKeys
+    here (Piccolo joins on them) but not checked by PostgreSQL since migration
+    2026-11-26T21:00, which says why."""
 
     id = Varchar(length=40, primary_key=True)
     # Insertion order, for cursor pagination of GET /events.
