@@ -95,10 +95,12 @@ class _PolledStart:
     def __call__(self, args: list[str], pgdata: Path | None = None, **kwargs) -> str:
         if args[-1:] != ["start"] or "-w" not in args or pgdata is None or (pgdata / "postmaster.pid").exists():
             return self._pg_ctl(args, pgdata=pgdata, **kwargs)
-        output = self._pg_ctl(["-W" if arg == "-w" else arg for arg in args], pgdata=pgdata, **kwargs)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        # What the log held before this start (read before it: the server may write its
+        # first lines before pg_ctl has returned).
         log_file = pgdata / "log"
         logged_before = log_file.stat().st_size if log_file.exists() else 0
+        output = self._pg_ctl(["-W" if arg == "-w" else arg for arg in args], pgdata=pgdata, **kwargs)
+        deadline = time.monotonic() + START_TIMEOUT_S
         pid_file = pgdata / "postmaster.pid"
         while not _says_ready(pid_file):
             # A server that cannot start says why in its log and exits: no need to wait it
