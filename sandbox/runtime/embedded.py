@@ -125,7 +125,10 @@ class EmbeddedPostgres:
         import asyncpg
 
         async def prepare() -> bool:
-            conn = await asyncpg.connect(host=host, user="postgres", database="postgres")
+            try:  # a template's copy has only this database (and template1)
+                conn = await asyncpg.connect(host=host, user="postgres", database=DATABASE)
+            except asyncpg.InvalidCatalogNameError:  # a cluster initdb has just made
+                conn = await asyncpg.connect(host=host, user="postgres", database="postgres")
             try:
                 if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
                     with contextlib.suppress(asyncpg.DuplicateDatabaseError):
