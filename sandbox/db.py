@@ -26,18 +26,6 @@ CONNECT_TIMEOUT_S = 5.0  # opening one (asyncpg's default is 60 s)
 CLOSE_TIMEOUT_S = 4.0  # at shutdown, for the connections in use to come back (inside its step's 5 s)
 MIGRATION_LOCK = 7_340_001  # pg_advisory_lock id: one migrator at a time across processes
 
-# A condition for the outer query of a webhook queue's bookkeeping statement (a delivery's
-# lease, its outcome, the relay's claim): its transaction then commits without waiting for
-# its write-ahead log to reach the disk (`synchronous_commit` off for that transaction
-# alone; PostgreSQL evaluates a condition that names no row once, before the query runs).
-# Money never takes it: a payout, its ledger entries and its events commit durably, and a
-# durable commit flushes every earlier one with it. What a crash of PostgreSQL can then
-# cost, at most the last fraction of a second of these (docs/webhooks.md, "Delivery"): a
-# delivery made again from its event, an attempt sent again with the same webhook-id.
-# Commits stop queueing on each other's disk flush (the 30-minute soak's worst minutes were
-# commits waiting on `LWLock:WALWrite`), and each saves its flush.
-ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL"
-
 
 def configure(database_url: str) -> None:
     """Point the engine at a server. Call before `start()`."""

@@ -27,9 +27,7 @@ MAX_BATCHES = 10  # per job; a longer backlog is handed to a fresh relay job
 # statement, often at one instant, and `number` keeps their order where the time ties (a
 # receiver, and each delivery's `seq`, see them in that order). The claim takes the events'
 # lines out of `outbox_unrelayed` (locked, skipping what another relay holds) in the
-# transaction that makes their deliveries: the event's own row is only read. That
-# transaction commits asynchronously (db.ASYNC_COMMIT): lost in a crash, the events are
-# relayed again.
+# transaction that makes their deliveries: the event's own row is only read.
 _CLAIM_SQL = """
 WITH taken AS (
     DELETE FROM outbox_unrelayed WHERE (created_at, number) IN (
@@ -39,7 +37,6 @@ WITH taken AS (
 )
 SELECT e.id, e.merchant, e.type, e.data, e.request, e.created_at, e.sequence
   FROM outbox_event e JOIN taken USING (number)
- WHERE """ + db.ASYNC_COMMIT + """
  ORDER BY e.created_at, e.number
 """
 

@@ -192,7 +192,8 @@ UPDATE webhook_delivery d SET lease_until = $2::timestamptz + $3::interval, leas
   FROM webhook_endpoint e, outbox_event ev
  WHERE d.id = $1 AND e.id = d.endpoint AND ev.id = d.event
    AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
-   AND d.merchant <> ALL($5::varchar[]) AND """ + db.ASYNC_COMMIT + _CLAIMED
+   AND d.merchant <> ALL($5::varchar[])
+""" + _CLAIMED
 
 # The oldest due first, none of a merchant beyond its room in the caller's line ($6 the
 # line, $7/$8 what the caller holds of each merchant; one whose line is full is skipped
@@ -221,7 +222,8 @@ WITH candidate AS (
 UPDATE webhook_delivery d SET lease_until = $1::timestamptz + $2::interval, lease_token = $3, updated_at = $1
   FROM due, webhook_endpoint e, outbox_event ev
  WHERE d.id = due.id AND e.id = d.endpoint AND ev.id = d.event
-   AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1) AND """ + db.ASYNC_COMMIT + _CLAIMED
+   AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
+""" + _CLAIMED
 
 
 async def claim(delivery_id: str, token: str | None = None, skip: list[str] | None = None) -> Target | None:
@@ -325,7 +327,8 @@ WITH moved AS (
                   $16::text[], $17::text[], $18::timestamptz[])
            AS a(delivery, number, at, ts, code, latency, error, excerpt, faults, next_at)
 )
-SELECT id FROM moved WHERE """ + db.ASYNC_COMMIT
+SELECT id FROM moved
+"""
 
 
 @dataclass(slots=True)
