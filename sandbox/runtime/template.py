@@ -42,6 +42,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from sandbox import version
@@ -58,6 +59,7 @@ DATABASES = "sandbox template1"  # all the template's cluster keeps (_drop_unuse
 MAKING = ".making-"  # the prefix of a template, or a spare, still being made
 SPARES = "spares"  # in a template: copies of its cluster made ahead, each taken whole by one start
 STALE_S = 24 * 3600  # another version's template, or a killed maker's folder, is removed after this
+SPARE_MAKER_STALE_S = 3600  # a spare's folder a killed `up` left half made is removed after this
 
 
 def key() -> str:
@@ -97,7 +99,7 @@ def ensure(cache_dir: Path) -> Path:
             log.info("made the start-up template %s in %.2fs", final, time.monotonic() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _prune(templates, keep=final)
+    _remove_stale((e for e in templates.iterdir() if e != final), STALE_S)
     return final
 
 
@@ -175,7 +177,7 @@ class Spare:
             if os.stat(spares).st_dev != os.stat(self.data_dir).st_dev:
                 return
             entries = list(spares.iterdir())
-            _prune_makers(entries)
+            _remove_stale((e for e in entries if e.name.startswith(MAKING)), SPARE_MAKER_STALE_S)
             if any(not e.name.startswith(MAKING) for e in entries):
                 return
             self._work = Path(tempfile.mkdtemp(prefix=MAKING, dir=spares))
@@ -208,14 +210,6 @@ class Spare:
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
         self._copy = self._work = None
-
-
-def _prune_makers(entries: list[Path]) -> None:
-    """Folders a killed `up` left while making a spare, an hour on."""
-    for entry in entries:
-        with contextlib.suppress(OSError):
-            if entry.name.startswith(MAKING) and time.time() - entry.stat().st_mtime > 3600:
-                shutil.rmtree(entry)
 
 
 def _complete(template: Path) -> bool:
@@ -261,11 +255,10 @@ async def _drop_unused_databases(dsn: str) -> None:
         await conn.close()
 
 
-def _prune(templates: Path, keep: Path) -> None:
-    """Other versions' templates and killed makers' folders, a day after they were made."""
-    for entry in templates.iterdir():
-        if entry == keep or not entry.is_dir():
-            continue
+def _remove_stale(entries: Iterable[Path], age_s: float) -> None:
+    """The folders among `entries` made more than `age_s` ago: other versions' templates and
+    the folders of makers that were killed (a template's or a spare's)."""
+    for entry in entries:
         with contextlib.suppress(OSError):
-            if time.time() - entry.stat().st_mtime > STALE_S:
+            if entry.is_dir() and time.time() - entry.stat().st_mtime > age_s:
                 shutil.rmtree(entry)

@@ -5,6 +5,7 @@ holds the seed but no admin key, and a write-ahead log of one small segment."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,33 @@ def test_a_spare_copy_is_taken_whole_by_one_fresh_start_and_by_no_other(tmp_path
     finally:
         first.stop()
     assert (made / "postgres" / "PG_VERSION").exists()  # the template itself is untouched
+
+
+def test_what_killed_makers_and_other_versions_left_goes_once_stale(tmp_path: Path):
+    templates = tmp_path / "cache" / "templates"
+    old = time.time() - template.STALE_S - 60
+    left = {  # folder: made how long ago
+        "0123456789abcdef0123": old,  # another version's template
+        f"{template.MAKING}dead": old,  # a template's maker killed a day ago
+        f"{template.MAKING}busy": time.time(),  # one making it now
+    }
+    for name, at in left.items():
+        (templates / name).mkdir(parents=True)
+        os.utime(templates / name, (at, at))
+    made = _make_in_a_process_of_its_own(tmp_path / "cache")  # made, then the cache pruned
+    assert sorted(p.name for p in templates.iterdir()) == sorted([made.name, f"{template.MAKING}busy"])
+    spares = made / template.SPARES
+    spares.mkdir()
+    for name, at in ((f"{template.MAKING}dead", time.time() - template.SPARE_MAKER_STALE_S - 60),
+                     (f"{template.MAKING}busy", time.time())):
+        (spares / name).mkdir()
+        os.utime(spares / name, (at, at))
+    (tmp_path / "data").mkdir()
+    spare = template.Spare(made, tmp_path / "data")
+    spare.start()  # prunes the spares' folder first
+    spare.finish(timeout=60)
+    names = {p.name for p in spares.iterdir()}
+    assert f"{template.MAKING}busy" in names and f"{template.MAKING}dead" not in names
 
 
 def test_no_spare_is_made_for_a_data_dir_on_another_file_system(tmp_path: Path):
