@@ -39,13 +39,16 @@ async def startup(ctx: dict) -> None:
 
     from sandbox import db
     from sandbox.observability import metrics
+    from sandbox.runtime import backend_nice
     from worker import webhooks
 
     if not ctx.get("shared_connections"):
         settings = get_settings()
         assert settings.database_url and settings.redis_url  # build_worker refuses to start without them
         db.configure(settings.database_url)
-        await db.start(settings.db_pool_min, settings.db_pool_max, settings.worker_statement_timeout_s)
+        # Its PostgreSQL server processes at its own niceness: half its work runs there.
+        await db.start(settings.db_pool_min, settings.db_pool_max, settings.worker_statement_timeout_s,
+                       init=backend_nice.for_pool(settings.worker_nice, settings.database_url))
         # Steps enqueue the next step through the same pool the API uses.
         await redis_client.start(settings.redis_url)
         # Job timings go to Redis for the API's /metrics (a process sharing connections
