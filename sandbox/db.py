@@ -38,14 +38,16 @@ _acquire_timeout: float | None = None
 
 
 async def start(min_size: int = 2, max_size: int = 20, statement_timeout: float | None = None,
-                init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> None:
+                init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+                server_settings: dict[str, str] | None = None) -> None:
     """`statement_timeout`: the client-side deadline of each statement and of taking a
     pooled connection, in seconds (None: none, for one-off steps like migrations). It is
     what ends the wait when the server is frozen (SIGSTOP, a hung host): the server's own
     statement_timeout runs inside the stopped server. A statement that hits it is cancelled
     within the same deadline, or its connection is closed and replaced. `init`: run on
     each new connection (the worker's gives its server process the worker's niceness,
-    `sandbox.runtime.backend_nice`)."""
+    `sandbox.runtime.backend_nice`). `server_settings`: the server's settings for each
+    connection of this pool (the worker's plan their statements once, see worker/main.py)."""
     global _acquire_timeout
     if DB.pool is None:
         _acquire_timeout = statement_timeout
@@ -63,6 +65,7 @@ async def start(min_size: int = 2, max_size: int = 20, statement_timeout: float 
             # no SET), so skip asyncpg's reset query: one round trip less per request.
             reset=_no_reset,
             init=init,
+            server_settings=server_settings,
         )
 
 

@@ -47,8 +47,13 @@ async def startup(ctx: dict) -> None:
         assert settings.database_url and settings.redis_url  # build_worker refuses to start without them
         db.configure(settings.database_url)
         # Its PostgreSQL server processes at its own niceness: half its work runs there.
+        # Each statement planned once per connection (a generic plan): PostgreSQL otherwise
+        # plans the worker's claims afresh on every call, since a plan for the moment's
+        # values looks cheaper, and picks a worse one from the queue tables' ever-stale
+        # statistics (figures in docs/benchmark-history.md, 27 Nov).
         await db.start(settings.db_pool_min, settings.db_pool_max, settings.worker_statement_timeout_s,
-                       init=backend_nice.for_pool(settings.worker_nice, settings.database_url))
+                       init=backend_nice.for_pool(settings.worker_nice, settings.database_url),
+                       server_settings=WORKER_SERVER_SETTINGS)
         # Steps enqueue the next step through the same pool the API uses.
         await redis_client.start(settings.redis_url)
         # Job timings go to Redis for the API's /metrics (a process sharing connections
@@ -201,6 +206,10 @@ def _stopping(ctx: dict) -> None:
 
     ctx["stopping"].set()
     webhooks.stop_taking(ctx)
+
+
+# The worker's connections' PostgreSQL settings (see `startup`).
+WORKER_SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 
 
 def run() -> None:
