@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("worker.jobs")
 
+# The worker's connections' PostgreSQL settings: each statement planned once (see `startup`).
+WORKER_SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 
 
 async def startup(ctx: dict) -> None:
@@ -206,10 +208,6 @@ def _stopping(ctx: dict) -> None:
 
     ctx["stopping"].set()
     webhooks.stop_taking(ctx)
-
-
-# The worker's connections' PostgreSQL settings (see `startup`).
-WORKER_SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 
 
 def run() -> None:
