@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 
+from sandbox.testing.client import tls
+
 ADMIN_KEY = "sk_admin_test_suite_" + secrets.token_hex(12)
 RAIL_SECRET = "rail_test_" + secrets.token_hex(16)
 
@@ -59,7 +61,7 @@ class Api:
 
     def __init__(self, base_url: str, key: str | None) -> None:
         headers = {"X-API-KEY": key} if key else {}
-        self.http = httpx.AsyncClient(base_url=base_url + "/api/v1", headers=headers, timeout=30)
+        self.http = httpx.AsyncClient(verify=tls(), base_url=base_url + "/api/v1", headers=headers, timeout=30)
         self.key = key
 
     async def get(self, path: str, **kw) -> httpx.Response:
@@ -83,7 +85,7 @@ class Api:
 
 
 async def new_merchant(stack: Stack, opening_balance: str = "1000000.00") -> tuple[Api, str]:
-    async with httpx.AsyncClient(base_url=stack.base_url + "/api/v1") as c:
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/api/v1") as c:
         r = await c.post("/sandbox/merchants", json={"name": "test", "opening_balance": opening_balance},
                          headers={"X-API-KEY": stack.admin_key, "X-Idempotency-Key": secrets.token_hex(16)})
         assert r.status_code == 201, r.text

@@ -21,6 +21,7 @@ import httpx
 import msgspec
 
 from sandbox.core.errors import PROBLEM_JSON, Problem
+from sandbox.testing.client import tls
 from sandbox.verdicts.report import shown
 
 T = TypeVar("T")
@@ -62,7 +63,7 @@ def client(url: str, key: str) -> httpx.AsyncClient:
     Its own timeouts are the deadline's business (`within`)."""
     root = url.rstrip("/").removesuffix("/api/v1")
     return httpx.AsyncClient(base_url=root + "/api/v1", headers={"X-API-KEY": key}, timeout=None,
-                             follow_redirects=False)
+                             follow_redirects=False, verify=tls())
 
 
 class Answer(msgspec.Struct):

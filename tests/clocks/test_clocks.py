@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
 from tests.helpers import Api, payout_body, wait_for
 
 
 async def manual_merchant(stack) -> Api:
-    async with httpx.AsyncClient(base_url=stack.base_url + "/api/v1") as c:
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/api/v1") as c:
         r = await c.post("/sandbox/merchants", json={"name": "clocked", "opening_balance": "1000000.00",
                                                      "clock": "manual"},
                          headers={"X-API-KEY": stack.admin_key, "X-Idempotency-Key": secrets.token_hex(16)})

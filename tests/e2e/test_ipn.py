@@ -11,6 +11,7 @@ import pytest
 from sandbox import db
 from sandbox.ledger.service import check_invariant
 from sandbox.rail.signing import sign
+from sandbox.testing.client import tls
 from tests.helpers import RAIL_SECRET, payout_body, wait_for
 
 
@@ -27,7 +28,7 @@ async def submitted(merchant, account="12345678900004", amount="100.00"):
 async def call(stack, body: dict | bytes, *, secret=RAIL_SECRET, timestamp=None, signature=None):
     raw = body if isinstance(body, bytes) else msgspec.json.encode(body)
     header = signature if signature is not None else sign(secret, raw, timestamp)
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=tls()) as http:
         return await http.post(stack.ipn_url + "/ipn/rail", content=raw,
                                headers={"Content-Type": "application/json", "X-Rail-Signature": header})
 

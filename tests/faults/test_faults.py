@@ -35,6 +35,7 @@ import asyncpg
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
 from tests.helpers import wait_for
 from tests.process.services import Services, running_services, wait_all_final
 
@@ -135,7 +136,7 @@ def assert_201_or_503(outcomes: list[Outcome]) -> None:
 
 
 async def ready(services: Services) -> tuple[int, dict]:
-    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as c:
+    async with httpx.AsyncClient(verify=tls(), timeout=REQUEST_TIMEOUT_S) as c:
         r = await c.get(f"{services.base}/ready")
         return r.status_code, r.json()
 

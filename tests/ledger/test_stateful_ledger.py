@@ -51,6 +51,7 @@ from sandbox.ledger import service as ledger
 from sandbox.payouts.lifecycle import engine, schedule
 from sandbox.payouts.model import scenarios, states
 from sandbox.payouts.model.destinations import iban_check_digits
+from sandbox.testing.client import tls
 from tests.helpers import new_merchant, payout_body
 
 REVIEW_MIN = scenarios.table().review_min_minor  # 100,000.00
@@ -156,8 +157,9 @@ def make_machine(base_url: str, admin_key: str, loop: asyncio.AbstractEventLoop,
     class LedgerMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.http = httpx.Client(base_url=base_url + "/api/v1", timeout=30)
-            self.admin = httpx.Client(base_url=base_url + "/api/v1", timeout=30, headers={"X-API-KEY": admin_key})
+            self.http = httpx.Client(verify=tls(), base_url=base_url + "/api/v1", timeout=30)
+            self.admin = httpx.Client(verify=tls(), base_url=base_url + "/api/v1", timeout=30,
+                                      headers={"X-API-KEY": admin_key})
             self.merchant_id = ""
             self.funded = 0  # opening balance + top-ups
             self.ids: list[str] = []

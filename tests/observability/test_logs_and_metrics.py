@@ -12,12 +12,13 @@ from sandbox import db, redis_client
 from sandbox.observability import logs
 from sandbox.observability.metrics import ARQ_QUEUE
 from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB
+from sandbox.testing.client import tls
 from tests.helpers import payout_body, wait_for
 
 
 async def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
     """Every sample of /metrics by (name, sorted labels)."""
-    async with httpx.AsyncClient() as c:
+    async with httpx.AsyncClient(verify=tls()) as c:
         r = await c.get(base_url + "/metrics")  # no API key: none is needed
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")
@@ -186,7 +187,7 @@ def test_metrics_route_is_not_in_the_openapi_spec():
 
 
 async def test_labels_stay_bounded_whatever_the_client_sends(stack):
-    async with httpx.AsyncClient() as c:
+    async with httpx.AsyncClient(verify=tls()) as c:
         await c.request("PROPFIND", stack.base_url + "/api/v1/payouts/po_x")
         await c.get(stack.base_url + "/api/v1/" + "random-path-" + "x" * 40)
     samples = await scrape(stack.base_url)

@@ -13,6 +13,7 @@ import sys
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
 from tests.process.conftest import REPO, wait_until
 from tests.process.services import Services, create_payouts, wait_all_final
 from worker.main import HEALTH_INTERVAL_S
@@ -140,7 +141,7 @@ async def test_a_change_reaches_every_api_process_before_its_answer(services):
                                                            "fault": "unavailable", "times": 1},
                                   headers={"X-Idempotency-Key": secrets.token_hex(12)})
             assert made.status_code == 201, made.text
-            async with httpx.AsyncClient(timeout=10) as fresh:  # a connection of its own
+            async with httpx.AsyncClient(verify=tls(), timeout=10) as fresh:  # a connection of its own
                 struck = await fresh.get(f"{svc.base}/balance", headers={"X-API-KEY": key})
             if struck.status_code != 503:
                 missed.append((i, struck.status_code))

@@ -8,10 +8,12 @@ import json
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
+
 
 @pytest.fixture
 async def pact(stack):
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30,
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url, timeout=30,
                                  headers={"X-Sandbox-Admin-Key": stack.admin_key}) as client:
         yield client
 

@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 
 from sandbox.payouts.model.scenarios import SCENARIO_NAMES
+from sandbox.testing.client import tls
 from tests.helpers import payout_body
 from tests.pact.conftest import raw_post
 from tests.webhooks.conftest import receiver  # noqa: F401  # a local receiver for the real delivery
@@ -100,8 +101,8 @@ async def test_a_scenario_that_never_sends_the_event(pact, database):
 async def test_a_refused_key_is_no_message_either(stack):
     import httpx
 
-    async with httpx.AsyncClient(base_url=stack.base_url, headers={"X-Sandbox-Admin-Key": "sk_admin_wrong_key_0"}) \
-            as client:
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url,
+                                 headers={"X-Sandbox-Admin-Key": "sk_admin_wrong_key_0"}) as client:
         status, headers, problem = await raw_post(client, MESSAGES, json={"description": "a payout.created webhook"})
     assert (status, headers["content-encoding"], problem["code"]) == (401, "gzip", "unauthenticated")
 

@@ -9,6 +9,7 @@ import asyncio
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
 from tests.helpers import Api
 from tests.pact.conftest import raw_post
 
@@ -195,7 +196,7 @@ async def test_teardown_twice_answers_the_same(pact):
 
 
 async def test_the_admin_key_is_needed(stack, merchant):
-    async with httpx.AsyncClient(base_url=stack.base_url) as c:
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url) as c:
         anonymous = await c.post(STATES, json={"state": "a merchant"})
         as_merchant = await c.post(STATES, json={"state": "a merchant"}, headers={"X-Sandbox-Admin-Key": merchant.key})
     assert anonymous.status_code == 401 and as_merchant.status_code == 403

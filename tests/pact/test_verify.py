@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
 from tests.helpers import wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pact-python"
@@ -25,7 +26,7 @@ async def every_part_serves(stack, worker):
     does once the API, the IPN and a worker serve: the suite's stack has no worker of its
     own until a test asks for one."""
     async def ready() -> bool:
-        async with httpx.AsyncClient() as c:
+        async with httpx.AsyncClient(verify=tls()) as c:
             return (await c.get(stack.base_url + "/api/v1/ready")).status_code == 200
     await wait_for(ready, what="/ready to answer 200")
 

@@ -21,6 +21,8 @@ import httpx
 import psutil
 import pytest
 
+from sandbox.testing.client import tls
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO_KEY = "sk_test_alpha_demo_key_0000000000000001"
 READY_TIMEOUT = 90.0
@@ -112,7 +114,7 @@ class Up:
             [sys.executable, "-m", "sandbox.cli", "up", *args],
             cwd=REPO, env=child_env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        self.http = httpx.Client(base_url=self.base, headers={"X-API-KEY": DEMO_KEY}, timeout=30)
+        self.http = httpx.Client(verify=tls(), base_url=self.base, headers={"X-API-KEY": DEMO_KEY}, timeout=30)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

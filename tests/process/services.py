@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 
 from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
+from sandbox.testing.client import tls
 from tests.process.conftest import REPO, free_port, wait_until
 
 ADMIN_KEY = "sk_admin_process_" + secrets.token_hex(12)
@@ -154,7 +155,7 @@ class Services:
         return (self.dir / f"{name}.log").read_text(errors="replace")
 
     def client(self, key: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base, headers={"X-API-KEY": key}, timeout=60,
+        return httpx.AsyncClient(verify=tls(), base_url=self.base, headers={"X-API-KEY": key}, timeout=60,
                                  limits=httpx.Limits(max_connections=32))
 
     async def new_merchant(self, opening_balance: str = "10000000.00") -> tuple[httpx.AsyncClient, str]:

@@ -22,6 +22,7 @@ import httpx
 import psutil
 import pytest
 
+from sandbox.testing.client import tls
 from tests.helpers import wait_for
 from tests.process.conftest import DEMO_KEY, Up, scratch_dir
 from tests.process.services import Services, create_payouts, running_services
@@ -208,5 +209,5 @@ async def test_sandbox_up_stopped_with_deliveries_in_flight_stops_cleanly_and_lo
     async def restart() -> None:
         await asyncio.to_thread(up_runs().wait_ready)
 
-    async with httpx.AsyncClient(base_url=first.base, headers={"X-API-KEY": DEMO_KEY}, timeout=60) as api:
+    async with httpx.AsyncClient(verify=tls(), base_url=first.base, headers={"X-API-KEY": DEMO_KEY}, timeout=60) as api:
         await stop_and_restart(api, receivers, stop, restart)

@@ -15,6 +15,7 @@ import time
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
 from tests.process.conftest import DEMO_KEY, Up, scratch_dir, wait_until
 
 HEAD_MAX = 32 * 1024
@@ -115,7 +116,7 @@ def test_endless_headers_are_cut_short_and_do_not_slow_other_clients(run):
     for t in attackers:
         t.start()
     latencies = []
-    with httpx.Client(base_url=run.base, headers={"X-API-KEY": DEMO_KEY}, timeout=30) as other:
+    with httpx.Client(verify=tls(), base_url=run.base, headers={"X-API-KEY": DEMO_KEY}, timeout=30) as other:
         while any(t.is_alive() for t in attackers) or not latencies:
             started = time.monotonic()
             assert other.get("/balance").status_code == 200

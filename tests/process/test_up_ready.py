@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from sandbox.rail import signing
+from sandbox.testing.client import tls
 from tests.process.conftest import READY_TIMEOUT, Up, scratch_dir
 
 ROUNDS = 20
@@ -89,7 +90,7 @@ def one_round() -> Round:
     with scratch_dir() as scratch:
         run = Up(scratch / "data", SANDBOX_ADMIN_KEY=ADMIN_KEY, SANDBOX_RAIL_SECRET=RAIL_SECRET)
         try:
-            with httpx.Client(timeout=10) as client:
+            with httpx.Client(verify=tls(), timeout=10) as client:
                 ready = first_ready(run, client)
                 ready_after = time.monotonic() - run.started
                 callback = send_callback(client, ready["ipn_url"])
@@ -142,7 +143,7 @@ def test_merchant_new_waits_for_ready_when_started_beside_up():
                                   cwd=REPO, capture_output=True, text=True, timeout=120)
             assert made.returncode == 0, made.stderr + run.output()
             assert json.loads(made.stdout)["api_key"].startswith("sk_test_")
-            with httpx.Client(timeout=10) as client:
+            with httpx.Client(verify=tls(), timeout=10) as client:
                 assert client.get(f"{run.base}/ready").status_code == 200
         finally:
             run.close()

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis
 
+from sandbox.testing.client import tls
 from tests.helpers import wait_for
 from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
 
@@ -157,7 +158,7 @@ async def test_worker_killed_mid_run(services):
         services.kill(worker, signal.SIGKILL)
         killed_at = time.monotonic()
         # /ready says so once its health key lapses (seconds): 503, naming the worker.
-        async with httpx.AsyncClient(base_url=services.base, timeout=5) as anonymous:
+        async with httpx.AsyncClient(verify=tls(), base_url=services.base, timeout=5) as anonymous:
 
             async def ready_says(worker: str):
                 r = await anonymous.get("/ready")
@@ -176,7 +177,7 @@ async def test_worker_killed_mid_run(services):
 
 async def test_ready_is_503_naming_the_ipn_while_it_is_down(services):
     """The API asks the IPN's /health at the URL the rail calls it at (and says that URL)."""
-    async with httpx.AsyncClient(base_url=services.base, timeout=5) as anonymous:
+    async with httpx.AsyncClient(verify=tls(), base_url=services.base, timeout=5) as anonymous:
         assert (await anonymous.get("/ready")).status_code == 200
         services.kill("ipn", signal.SIGTERM)
         down = await anonymous.get("/ready")

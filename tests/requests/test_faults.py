@@ -11,6 +11,7 @@ import subprocess
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
 from tests.helpers import new_merchant, payout_body
 
 
@@ -123,7 +124,7 @@ async def test_error_after_commit_answers_500_and_the_same_key_gets_the_true_ans
 
 
 async def test_a_manual_clock_merchants_rules_work_the_same(stack):
-    async with httpx.AsyncClient(base_url=stack.base_url + "/api/v1") as c:
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/api/v1") as c:
         made = await c.post("/sandbox/merchants", json={"name": "manual", "opening_balance": "10000.00",
                                                         "clock": "manual"},
                             headers={"X-API-KEY": stack.admin_key, "X-Idempotency-Key": secrets.token_hex(8)})

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from sandbox import db
+from sandbox.testing.client import tls
 
 _FORM = re.compile(r'<form[^>]*action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
 _HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)">')
@@ -27,7 +28,8 @@ def form_fields(page: str, action: str) -> dict[str, str]:
 
 class Browser:
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url + "/dashboard", follow_redirects=False, timeout=30)
+        self.http = httpx.AsyncClient(verify=tls(), base_url=base_url + "/dashboard", follow_redirects=False,
+                                      timeout=30)
 
     async def sign_in(self, key: str) -> None:
         page = (await self.http.get("/login")).text
@@ -53,7 +55,7 @@ async def test_sign_out_ends_the_session_even_for_a_copied_cookie(stack, browser
     assert (await browser.http.get("/")).status_code == 200
     fields = await browser.form("/", "/dashboard/logout")
     assert (await browser.http.post("/logout", data=fields)).status_code == 303
-    async with httpx.AsyncClient(base_url=stack.base_url + "/dashboard", cookies=copied) as thief:
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/dashboard", cookies=copied) as thief:
         r = await thief.get("/")
         assert r.status_code == 303 and r.headers["location"] == "/dashboard/login"
         assert (await thief.get("/payouts")).status_code == 303

@@ -10,6 +10,7 @@ import pytest
 from sandbox import db
 from sandbox.rail.signing import sign
 from sandbox.settlements.report import escape
+from sandbox.testing.client import tls
 from tests.helpers import RAIL_SECRET, payout_body, wait_for
 
 
@@ -71,7 +72,7 @@ async def test_nul_in_a_filter_is_a_validation_error(merchant, query):
 
 async def _ipn(stack, body: dict):
     raw = msgspec.json.encode(body)
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=tls()) as http:
         return await http.post(stack.ipn_url + "/ipn/rail", content=raw, headers={
             "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
 
@@ -202,7 +203,7 @@ async def test_invalid_utf8_deep_in_a_batch_too_large_for_memory_is_malformed_js
 
 async def test_a_signed_ipn_that_is_not_utf8_is_malformed_json(stack):
     raw = b'{"psp_reference":"RAIL_\xff","notification_id":"n_1","status":"failed"}'
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=tls()) as http:
         r = await http.post(stack.ipn_url + "/ipn/rail", content=raw, headers={
             "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
     assert r.status_code == 400, r.text
@@ -276,7 +277,7 @@ async def test_a_key_twice_in_a_signed_ipn_is_refused(stack, merchant, worker):
     payout = await wait_for(submitted, what="submission to the rail")
     raw = (f'{{"psp_reference": "{payout["psp_reference"]}", "notification_id": "n_{secrets.token_hex(6)}", '
            f'"status": "failed", "status": "success"}}').encode()
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=tls()) as http:
         r = await http.post(stack.ipn_url + "/ipn/rail", content=raw, headers={
             "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
     assert r.status_code == 400, r.text
@@ -348,7 +349,7 @@ async def test_every_api_route_is_strict(merchant, path):
 
 async def test_the_ipn_refuses_query_parameters(stack):
     raw = b'{"psp_reference": "RAIL_unknown", "notification_id": "n_1", "status": "failed"}'
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=tls()) as http:
         r = await http.post(stack.ipn_url + "/ipn/rail?replay=1", content=raw, headers={
             "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
         health = await http.get(stack.ipn_url + "/health?x=1")
@@ -358,6 +359,6 @@ async def test_the_ipn_refuses_query_parameters(stack):
 
 async def test_the_dashboard_pages_stay_lenient(stack):
     """HTML pages for a browser, outside the spec: a link may carry a name they do not read."""
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=tls()) as http:
         r = await http.get(stack.base_url + "/dashboard/login?utm_source=mail")
     assert r.status_code == 200, r.text

@@ -5,10 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.testing.client import tls
+
 
 @pytest.fixture
 async def spec(stack) -> dict:
-    async with httpx.AsyncClient() as c:
+    async with httpx.AsyncClient(verify=tls()) as c:
         r = await c.get(stack.base_url + "/schema/openapi.json")
     assert r.status_code == 200
     return r.json()

@@ -33,6 +33,7 @@ from schemathesis.engine import events, from_schema
 from schemathesis.generation.meta import TestPhase
 
 from sandbox import db
+from sandbox.testing.client import tls
 from tests.helpers import new_merchant, payout_body, wait_for
 
 SEED = 20261123
@@ -355,7 +356,7 @@ def resolve(spec: dict, schema: dict) -> dict:
 async def test_options_answers_with_the_allowed_methods(stack, merchant, path, role, methods):
     """OPTIONS exists to tell a client which methods a path takes: `Allow` lists exactly those."""
     key = {"merchant": merchant.key, "admin": stack.admin_key}[role]
-    async with httpx.AsyncClient() as c:
+    async with httpx.AsyncClient(verify=tls()) as c:
         r = await c.options(stack.base_url + path, headers={"X-API-KEY": key})
     assert r.status_code == 204, r.text
     assert {m.strip() for m in r.headers["allow"].split(",")} == methods
@@ -363,7 +364,7 @@ async def test_options_answers_with_the_allowed_methods(stack, merchant, path, r
 
 async def test_options_without_a_key_is_unauthenticated(stack):
     """Every /api/v1 route needs a key, OPTIONS included: a 401 problem, not a 5xx."""
-    async with httpx.AsyncClient() as c:
+    async with httpx.AsyncClient(verify=tls()) as c:
         r = await c.options(stack.base_url + "/api/v1/balance")
     assert r.status_code == 401 and r.json()["code"] == "unauthenticated", r.text
 

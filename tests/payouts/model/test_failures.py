@@ -8,6 +8,7 @@ import msgspec
 
 from sandbox.payouts.model.failures import CATALOGUE
 from sandbox.rail.signing import sign
+from sandbox.testing.client import tls
 from tests.helpers import RAIL_SECRET, bank, payout_body, reaches, wait_for
 
 # The reason a return records when nobody gave one (docs/scenarios-and-time.md says so).
@@ -81,7 +82,7 @@ async def _paid(merchant, account="12345678900004"):
 
 async def _ipn(stack, body: dict) -> httpx.Response:
     raw = msgspec.json.encode(body)
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=tls()) as http:
         return await http.post(stack.ipn_url + "/ipn/rail", content=raw, headers={
             "Content-Type": "application/json", "X-Rail-Signature": sign(RAIL_SECRET, raw)})
 
