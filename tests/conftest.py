@@ -10,7 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.helpers import ADMIN_KEY, RAIL_SECRET, Api, Stack, free_port, new_merchant, serve
+from tests.helpers import ADMIN_KEY, RAIL_SECRET, UNUSED_PLUGINS, Api, Stack, free_port, new_merchant, serve
+
+# The pytest runs the suite starts in a shell (a guide's test modules) leave out what pyproject.toml's
+# addopts leaves out of this run (pytester's runs are given UNUSED_PLUGINS: it drops PYTEST_ADDOPTS).
+os.environ["PYTEST_ADDOPTS"] = " ".join((os.environ.get("PYTEST_ADDOPTS", ""), *UNUSED_PLUGINS)).strip()
 
 # The fast lane, `uv run pytest -m "not process"` (docs/contributing.md), leaves these out:
 # the folders and files whose tests start processes of their own (`sandbox up`, workers, the

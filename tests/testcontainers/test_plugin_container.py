@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import UNUSED_PLUGINS
 from tests.testcontainers.conftest import container_ids
 
 pytest_plugins = ["pytester"]
@@ -26,7 +27,7 @@ def test_a_payout_and_its_webhook(mypay_merchant, mypay_webhooks):
 def test_the_plugin_starts_the_image_when_asked(pytester: pytest.Pytester, engine, image):
     before = container_ids(engine)
     pytester.makepyfile(test_integration=SUITE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mypay-sandbox=container",
+    result = pytester.runpytest_subprocess(*UNUSED_PLUGINS, "--mypay-sandbox=container",
                                            "--mypay-require-coverage=success", timeout=300)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*mypay coverage gate passed*"])

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import UNUSED_PLUGINS
+
 GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "auditing-your-webhook-receiver.md").read_text()
 SECTION = GUIDE[GUIDE.index("## In your test suite"):]
 EXAMPLE = SECTION[SECTION.index("```python\n") + len("```python\n"):]
@@ -67,7 +69,7 @@ async def test_one_call_audits_a_receiver(pytester, monkeypatch, stack):
     monkeypatch.setenv("MYPAY_ADMIN_KEY", stack.admin_key)
     pytester.makepyfile(test_receiver=SUITE, test_receiver_audit=GUIDE_EXAMPLE)
     # In a thread: the sandbox under test serves in this event loop meanwhile.
-    result = await asyncio.to_thread(pytester.runpytest_subprocess, "-p", "no:cacheprovider", timeout=120)
+    result = await asyncio.to_thread(pytester.runpytest_subprocess, *UNUSED_PLUGINS, timeout=120)
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*the webhook receiver failed the audit*",

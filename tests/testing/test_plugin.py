@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.testing.embedded import EmbeddedSandbox
+from tests.helpers import UNUSED_PLUGINS
 
 pytest_plugins = ["pytester"]
 
@@ -35,7 +36,7 @@ def running_sandbox():
 
 def run_sample(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_integration=SAMPLE)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=300)
+    return pytester.runpytest_subprocess(*UNUSED_PLUGINS, *args, timeout=300)
 
 
 def test_existing_sandbox_every_scenario_and_the_gate_passes(pytester, monkeypatch, running_sandbox):
@@ -115,7 +116,7 @@ def test_clock_marker_asks_for_a_manual_clock(pytester, monkeypatch, running_san
     monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
     pytester.makepyfile(test_clock=CLOCK_SAMPLE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result = pytester.runpytest_subprocess(*UNUSED_PLUGINS, timeout=120)
     result.assert_outcomes(passed=2)
 
 
@@ -132,8 +133,9 @@ def test_a_project_with_its_own_sandbox_package_is_told_the_clash_and_the_way_ou
     pytester.mkpydir("sandbox").joinpath("__init__.py").write_text("OWNER = 'the integrator'\n")
     pytester.makepyfile(test_own="import sandbox\n\ndef test_own():\n    assert sandbox.OWNER == 'the integrator'\n")
     argv = [sys.executable, "-m", "pytest"] if how == "python -m pytest" else [Path(sys.executable).with_name("pytest")]
-    # As a project runs it (pytester's own runs would put the project on PYTHONPATH).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # As a project runs it (pytester's own runs would put the project on PYTHONPATH), with every
+    # plugin installed here (tests/conftest.py's PYTEST_ADDOPTS leaves two out).
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
 
     def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
         return subprocess.run([*argv, "-p", "no:cacheprovider", *args], cwd=pytester.path, env={**env, **extra_env},
@@ -177,7 +179,7 @@ def test_the_gate_takes_a_scenario_the_suite_wrote(pytester, monkeypatch, runnin
     monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
     pytester.makepyfile(test_own=f"WALK = {walk}\n" + OWN_SCENARIO_SUITE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
+    result = pytester.runpytest_subprocess(*UNUSED_PLUGINS,
                                            "--mypay-require-coverage=returned_two_days_later", timeout=120)
     result.assert_outcomes(passed=1)
     if walk:

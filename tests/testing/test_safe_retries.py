@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.testing.embedded import EmbeddedSandbox
+from tests.helpers import UNUSED_PLUGINS
 
 pytest_plugins = ["pytester"]
 
@@ -29,7 +30,7 @@ def run(pytester, running_sandbox, monkeypatch, *args: str) -> pytest.RunResult:
     monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
     monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
     pytester.makepyfile(test_clients=SUITE)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mypay-require-safe-retries", *args,
+    return pytester.runpytest_subprocess(*UNUSED_PLUGINS, "--mypay-require-safe-retries", *args,
                                          timeout=300)
 
 
