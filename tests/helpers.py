@@ -14,10 +14,11 @@ import uvicorn
 
 from sandbox.testing.client import tls
 
-# Two plugins that dev dependencies bring and no test uses (faker's, which Litestar's polyfactory
-# brings, and schemathesis'; tests/spec uses its engine): 3 s of imports in every pytest process
-# on two cores. pyproject.toml's addopts leaves them out of the suite's own run; the pytest runs
-# the suite starts (a sample project's suite, a guide's test module) take these.
+# What the pytest runs the suite starts (a sample project's suite, a guide's test module) leave
+# out: pytest's cache, of no use to a throwaway project, and two plugins that dev dependencies
+# bring and no test uses (faker's, which Litestar's polyfactory brings, and schemathesis';
+# tests/spec uses its engine): 3 s of imports in every pytest process on two cores.
+# pyproject.toml's addopts leaves the two plugins out of the suite's own run.
 UNUSED_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:faker", "-p", "no:schemathesis")
 ADMIN_KEY = "sk_admin_test_suite_" + secrets.token_hex(12)
 RAIL_SECRET = "rail_test_" + secrets.token_hex(16)

@@ -150,9 +150,9 @@ class Redactor:
         """The secrets `data` may spell with escapes, longest first: those found in `data`
         with its escapes decoded, but for their first `_TAKEN` characters (an escape begun
         before a secret may take them, and the decoding is back in step after it; a secret
-        that short is always a candidate). A secret
-        with a backslash or a percent sign of its own (an admin key may be any text) is
-        always a candidate: its characters may begin an escape themselves."""
+        that short is always a candidate). A secret with a backslash or a percent sign of its
+        own (an admin key may be any text) is always a candidate: its characters may begin an
+        escape themselves."""
         plain = _ESCAPE.sub(_decoded, data)
         return tuple(v for v in self._values
                      if v[_TAKEN:] in plain or b"\\" in v or b"%" in v)
