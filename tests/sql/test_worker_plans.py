@@ -1,7 +1,10 @@
-"""The worker's connections plan each statement once (`WORKER_SERVER_SETTINGS`): its claim
-of due payouts, run again and again as the worker does, is planned generically and never
+"""The worker's claim of due payouts (`payout_claim_due`, run again and again as the
+worker does) walks the due index in order, never a bitmap scan: a bitmap visits the heap
+for every dead entry the payouts' steps leave in the index, on every claim. On the
+worker's connections (`WORKER_SERVER_SETTINGS`) it is planned once, generically, never
 afresh for the moment's values (which cost more than the claim itself under load, and
-chose a worse plan from the queue tables' stale statistics)."""
+chose a worse plan from the queue tables' stale statistics). The plans are read from
+PostgreSQL's auto_explain, which logs every statement the function runs."""
 
 from __future__ import annotations
 
@@ -13,24 +16,46 @@ from sandbox.payouts.store import repository
 from worker.main import WORKER_SERVER_SETTINGS
 
 
-async def _plans(dsn: str, server_settings: dict[str, str] | None) -> tuple[int, int]:
+async def _claim_plans(dsn: str, server_settings: dict[str, str] | None, *, only: list[str] | None = None
+                       ) -> list[str]:
+    """The plans of the claim's statements over eight claims on a new connection."""
     conn = await asyncpg.connect(dsn, server_settings=server_settings)
+    logged: list[str] = []
+    conn.add_log_listener(lambda _conn, message: logged.append(message.message))
     try:
-        claim = await conn.prepare(repository._CLAIM_DUE_ANY_SQL)
+        await conn.execute("LOAD 'auto_explain'")
+        await conn.execute("SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;"
+                           " SET client_min_messages = log")
         for _ in range(8):
             async with conn.transaction():
-                await claim.fetch(datetime.now(UTC), [], 50, [], 1, 0)
-        row = await conn.fetchrow("SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-                                  " WHERE statement = $1", repository._CLAIM_DUE_ANY_SQL)
-        assert row is not None
-        return row["generic_plans"], row["custom_plans"]
+                await conn.fetch(repository._CLAIM_DUE_SQL, datetime.now(UTC), [], 50, [], 1, 0, only)
+        return [m for m in logged if "WITH first AS" in m]
     finally:
         await conn.close()
 
 
+async def test_the_claim_walks_the_due_index_in_order_never_a_bitmap(stack):
+    plans = await _claim_plans(stack.database_url, WORKER_SERVER_SETTINGS)
+    assert len(plans) == 8
+    for plan in plans:
+        assert "Index Scan using payout_next_action on payout" in plan
+        assert "Bitmap" not in plan and "Seq Scan" not in plan
+
+
+async def test_a_claim_among_given_payouts_looks_them_up_by_key(stack):
+    plans = await _claim_plans(stack.database_url, WORKER_SERVER_SETTINGS, only=["po_a", "po_b"])
+    assert len(plans) == 8
+    for plan in plans:
+        assert "Index Scan using payout_pkey on payout" in plan
+        assert "Bitmap" not in plan and "Seq Scan" not in plan
+
+
 async def test_the_workers_claim_is_planned_once_not_on_every_call(stack):
-    generic, custom = await _plans(stack.database_url, WORKER_SERVER_SETTINGS)
-    assert custom == 0 and generic >= 1
+    # A generic plan compares with the function's parameter ($1); a plan made for the
+    # moment's values, with the time itself.
+    generic = await _claim_plans(stack.database_url, WORKER_SERVER_SETTINGS)
+    assert all("next_action_at <= $1" in plan for plan in generic)
     # Without the setting PostgreSQL plans the first calls for their values (and goes on
     # doing so whenever such a plan looks cheaper than the generic one).
-    assert (await _plans(stack.database_url, None))[1] >= 5
+    custom = await _claim_plans(stack.database_url, None)
+    assert sum("next_action_at <= $1" not in plan for plan in custom) >= 5

@@ -137,25 +137,9 @@ async def overdue(before: datetime, limit: int, steps: list[str] | None = None) 
 # (its postings'), and POSTs of other merchants never wait for it. The merchant is the
 # one of the oldest due payout nobody holds. Claimed rows stay locked until the
 # claimer's transaction ends; rows locked by anyone else are skipped (their holder steps
-# them, or they are still due for the next claim). When no merchant is found, the
-# EXISTS stops the second scan before it starts (`merchant = NULL` would still read every
-# due payout: a 100,000-row batch's, while it is being created, on every wake-up).
-_DUE_HERE = """next_action_at <= $1 AND {only}
-   AND NOT EXISTS (SELECT 1 FROM merchant_clock c WHERE c.merchant = payout.merchant)
-   AND scenario || ':' || track || ':' || step_index <> ALL($2::text[])
-   AND (script IS NULL OR NOT (script->'rail') ? (track || ':' || step_index))
-   AND abs(hashtext(merchant)) % $5 = $6"""
-_CLAIM_DUE_SQL = f"""
-WITH first AS (
-    SELECT merchant FROM payout WHERE {_DUE_HERE}
-     ORDER BY next_action_at LIMIT 1 FOR UPDATE SKIP LOCKED
-)
-SELECT {COLUMNS} FROM payout
- WHERE EXISTS (SELECT 1 FROM first) AND merchant = (SELECT merchant FROM first) AND {_DUE_HERE}
- ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED
-"""
-_CLAIM_DUE_ANY_SQL = _CLAIM_DUE_SQL.format(only=f"id <> ALL($4::varchar[]) AND NOT {_IN_PROCESSING_BATCH}")
-_CLAIM_DUE_OF_SQL = _CLAIM_DUE_SQL.format(only="id = ANY($4::varchar[])")
+# them, or they are still due for the next claim). The claim is the database function
+# `payout_claim_due` (sandbox/sql/), which plans its walk of the due index itself.
+_CLAIM_DUE_SQL = f"SELECT {COLUMNS} FROM payout_claim_due($1, $2, $3, $4, $5, $6, $7)"
 
 
 async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: Sequence[str] = (),
@@ -164,11 +148,10 @@ async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: Sequenc
     `at`, oldest first, skipping rows another transaction holds: live-clock merchants'
     only, and not those at a step in `leave` (`scenario:track:index`) or at a step the
     rail reports of a merchant's own scenario (in the payout's `script`), nor those in
-    `skip`; with `only`, among those ids alone. `share` (n, k): only merchants whose hash
-    is k modulo n, so that n claimers never take the same merchant's payouts. An empty
-    list: nothing (more) is due."""
-    sql, ids = (_CLAIM_DUE_ANY_SQL, list(skip)) if only is None else (_CLAIM_DUE_OF_SQL, only)
-    return [PayoutRow(**r) for r in await db.fetch(sql, at, leave, limit, ids, *share)]
+    `skip` or in a batch still processing; with `only`, among those ids alone. `share`
+    (n, k): only merchants whose hash is k modulo n, so that n claimers never take the
+    same merchant's payouts. An empty list: nothing (more) is due."""
+    return [PayoutRow(**r) for r in await db.fetch(_CLAIM_DUE_SQL, at, leave, limit, list(skip), *share, only)]
 
 
 # `payout_insert` (sandbox/sql/) names the new row's columns, for this and `payout_create`.
