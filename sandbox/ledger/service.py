@@ -124,10 +124,15 @@ async def post_many(merchant_id: str, at: datetime, postings: list[Posting]) -> 
     InsufficientFunds when any of them would leave a bucket negative."""
     if not postings:
         return
-    kinds, payout_ids, buckets, amounts = many_args(postings)
     posted = await db.fetchval("SELECT count(*) FROM ledger_post_many($1, $2, $3, $4, $5, $6)",
-                               merchant_id, at, kinds, payout_ids, buckets, amounts)
+                               *post_many_args(merchant_id, at, postings))
     await after_posting(merchant_id, posted == len(postings))
+
+
+def post_many_args(merchant_id: str, at: datetime, postings: list[Posting]) -> tuple:
+    """`ledger_post_many`'s arguments for `post_many`, for a caller that calls it inside a
+    larger statement (then `after_posting`, with whether it returned a row a posting)."""
+    return merchant_id, at, *many_args(postings)
 
 
 async def open_balance(merchant_id: str, at: datetime | None = None) -> None:

@@ -73,6 +73,25 @@ async def test_awaiting_ipn_then_simulated_failure_and_reinitiate(merchant, work
     assert await check_invariant(merchant.merchant_id) == []
 
 
+async def test_a_reinitiation_the_balance_cannot_fund_changes_nothing(merchant, worker):
+    """The reinitiation's rows, event and posting are one statement (`many.write_steps`):
+    a posting the ledger refuses takes the row and the event back with it."""
+    p = (await merchant.post("/payouts", payout_body(amount="300.00", account="12345678900004"))).json()
+    await wait_for(lambda: _with_psp(merchant, p["id"]), what="submission")
+    await merchant.post(f"/sandbox/payouts/{p['id']}/simulate", {"status": "failed", "failure_code": "invalid_account"})
+    failed = await reaches(merchant, p["id"], "failed")
+    spent = await merchant.post("/payouts", payout_body(amount="999800.00", account="12345678900004"))
+    assert spent.status_code == 201, spent.text
+    before = await balance(merchant)
+    events = (await merchant.get("/events", params={"payout_id": p["id"], "limit": 100})).json()["data"]
+    r = await merchant.post(f"/payouts/{p['id']}/reinitiate", {})
+    assert r.status_code == 422 and r.json()["code"] == "insufficient_funds", r.text
+    assert await get(merchant, p["id"]) == failed
+    assert (await merchant.get("/events", params={"payout_id": p["id"], "limit": 100})).json()["data"] == events
+    assert await balance(merchant) == before and before["available"] == "200.00"
+    assert await check_invariant(merchant.merchant_id) == []
+
+
 async def test_success_then_returned_via_ipn(merchant, worker):
     p = (await merchant.post("/payouts", payout_body(amount="40.00", account="12345678900006"))).json()
     done = await reaches(merchant, p["id"], "returned")

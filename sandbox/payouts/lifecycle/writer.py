@@ -5,12 +5,13 @@ asks the planner and hands the answer here.
 
 What one call writes, for any number of plans (the worker's claimed group of many
 payouts, or an admin's one): every row and every event in one statement
-(`many.write_steps`), then each merchant's postings in one call of its database function
-(`ledger.post_many`: the transaction's last statement, so the merchant's balance row is
-locked only until the commit; all or nothing, InsufficientFunds when refused, and the
-caller's transaction rolls back). Once the transaction commits: the next steps
-(`schedule.schedule`: a wake-up of `step_due` or a deferred job) and the rail's
-callbacks, in the transaction's one Redis pipeline."""
+(`many.write_steps`), ending with the merchant's postings in one call of its database
+function (`ledger_post_many`: the transaction's last statement, so the merchant's balance
+row is locked only until the commit; all or nothing, InsufficientFunds when refused, and
+the caller's transaction rolls back). Plans of several merchants post each merchant's in
+a statement of its own after the rows (`ledger.post_many`). Once the transaction
+commits: the next steps (`schedule.schedule`: a wake-up of `step_due` or a deferred job)
+and the rail's callbacks, in the transaction's one Redis pipeline."""
 
 from __future__ import annotations
 
@@ -43,15 +44,21 @@ async def write(plans: list[Plan], at: datetime) -> Payout | None:
     shown = [views.to_api(move.after) for move in moves]  # each change's event shows the payout as it left it
     events = [(move.after, Event(id=new_id("evt"), type=move.event_type, data=_encode.encode(payout).decode()))
               for move, payout in zip(moves, shown, strict=True)]
-    await many.write_steps([plan.row for plan in plans], events, rerouted=[plan.rerouted for plan in plans])
     postings: dict[str, list[Posting]] = {}
     for move in moves:
         if (kind := move.ledger_kind) is not None:
             payout = move.after
             postings.setdefault(payout.merchant, []).append(
                 ledger.posting(payout.merchant, kind, payout.amount, payout.id, at))
-    for merchant_id, posted in postings.items():
-        await ledger.post_many(merchant_id, at, posted)
+    rows, rerouted = [plan.row for plan in plans], [plan.rerouted for plan in plans]
+    if len(postings) == 1:  # one merchant's (a claimed group's, an admin's): one statement for all
+        ((merchant_id, posted),) = postings.items()
+        made = await many.write_steps(rows, events, rerouted, posting=ledger.post_many_args(merchant_id, at, posted))
+        await ledger.after_posting(merchant_id, made == len(posted))
+    else:
+        await many.write_steps(rows, events, rerouted)
+        for merchant_id, posted in postings.items():
+            await ledger.post_many(merchant_id, at, posted)
     if moves:
         await outbox.event_written()
     for plan in plans:

@@ -10,9 +10,10 @@ from sandbox.payouts.model.rows import PayoutRow
 from sandbox.payouts.store.repository import Event
 
 # The plans of one writer's call in one statement (`writer.write`): every payout as its
-# plan leaves it, and their events in order (a payout's in the order of its moves). No
-# posting here: the postings are the transaction's last statement (`ledger.post_many`),
-# so the merchant's balance row is locked only from there to the commit. Only a
+# plan leaves it, and their events in order (a payout's in the order of its moves), and
+# with `_AND_POSTED` one merchant's postings last (`ledger_post_many`, $21..$26:
+# `ledger.post_many_args`), so the merchant's balance row is locked only from the end of
+# the transaction's last statement to its commit. Only a
 # reinitiation to a corrected destination changes a payout's destination and scenario
 # (and with it its script: a merchant's own scenario's, or none): a NULL scenario leaves
 # the three. $1..$10, $18..$20: the rows' columns; $11..$17: the events'.
@@ -37,19 +38,24 @@ WITH changed AS (
                   $17::text[]) WITH ORDINALITY AS e(id, merchant, type, payout_id, data, at, request, ord)
      ORDER BY e.ord
 )
-SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM emitted)
-"""
+SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM emitted)"""
+# Scalar subqueries run in order: the rows and events are written before the postings.
+_WRITE_STEPS_AND_POSTED_SQL = _WRITE_STEPS_SQL + """,
+       (SELECT count(*) FROM ledger_post_many($21, $22, $23, $24, $25, $26))"""
 
 
-async def write_steps(rows: list[PayoutRow], events: list[tuple[PayoutRow, Event]], rerouted: list[bool]) -> None:
+async def write_steps(rows: list[PayoutRow], events: list[tuple[PayoutRow, Event]], rerouted: list[bool],
+                      posting: tuple = ()) -> int:
     """Write the payouts (locked by the caller) as `rows` show them (their scenario and
     destination only where `rerouted`), and each event with the payout as it describes
-    it, in one statement."""
+    it, in one statement; with `posting` (`ledger.post_many_args`), one merchant's
+    postings last in the same statement. Returns how many postings were made: all, or
+    none when the ledger refused them (0 without `posting`)."""
     if not rows:
-        return
+        return 0
     moved = [r if changed else None for r, changed in zip(rows, rerouted, strict=True)]
-    await db.fetchrow(
-        _WRITE_STEPS_SQL,
+    written = await db.fetchrow(
+        _WRITE_STEPS_AND_POSTED_SQL if posting else _WRITE_STEPS_SQL,
         [r.id for r in rows], [r.status for r in rows], [r.status_history for r in rows], [r.attempts for r in rows],
         [r.updated_at for r in rows], [r.failure_code for r in rows], [r.psp_reference for r in rows],
         [r.next_action_at for r in rows], [r.track for r in rows], [r.step_index for r in rows],
@@ -57,7 +63,9 @@ async def write_steps(rows: list[PayoutRow], events: list[tuple[PayoutRow, Event
         [r.id for r, _ in events], [e.data for _, e in events], [r.updated_at for r, _ in events],
         [e.request for _, e in events],
         [r and r.scenario for r in moved], [r and r.destination for r in moved], [r and r.script for r in moved],
+        *posting,
     )
+    return written[2] if posting and written is not None else 0
 
 
 # Many payouts of one merchant in one statement: the postings that lock their funds, in
