@@ -8,8 +8,8 @@ payouts, or an admin's one): every row and every event in one statement
 (`many.write_steps`), ending with the merchant's postings in one call of its database
 function (`ledger_post_many`: the transaction's last statement, so the merchant's balance
 row is locked only until the commit; all or nothing, InsufficientFunds when refused, and
-the caller's transaction rolls back). Plans of several merchants post each merchant's in
-a statement of its own after the rows (`ledger.post_many`). Once the transaction
+the caller's transaction rolls back). Plans of several merchants post the first one's
+so, and each other merchant's in a statement of its own after it (`ledger.post_many`). Once the transaction
 commits: the next steps (`schedule.schedule`: a wake-up of `step_due` or a deferred job)
 and the rail's callbacks, in the transaction's one Redis pipeline."""
 
@@ -51,14 +51,17 @@ async def write(plans: list[Plan], at: datetime) -> Payout | None:
             postings.setdefault(payout.merchant, []).append(
                 ledger.posting(payout.merchant, kind, payout.amount, payout.id, at))
     rows, rerouted = [plan.row for plan in plans], [plan.rerouted for plan in plans]
-    if len(postings) == 1:  # one merchant's (a claimed group's, an admin's): one statement for all
-        ((merchant_id, posted),) = postings.items()
-        made = await many.write_steps(rows, events, rerouted, posting=ledger.post_many_args(merchant_id, at, posted))
-        await ledger.after_posting(merchant_id, made == len(posted))
-    else:
-        await many.write_steps(rows, events, rerouted)
-        for merchant_id, posted in postings.items():
-            await ledger.post_many(merchant_id, at, posted)
+    # The first merchant's postings end the rows' statement (a claimed group's and an
+    # admin's plans are one merchant's: one statement for all); another's follow it, each
+    # in a statement of its own.
+    merchants = list(postings.items())
+    first, first_posted = merchants[0] if merchants else ("", [])
+    made = await many.write_steps(rows, events, rerouted,
+                                  posting=ledger.post_many_args(first, at, first_posted) if first_posted else ())
+    if first_posted:
+        await ledger.after_posting(first, made == len(first_posted))
+    for merchant_id, posted in merchants[1:]:
+        await ledger.post_many(merchant_id, at, posted)
     if moves:
         await outbox.event_written()
     for plan in plans:
