@@ -8,10 +8,11 @@ payouts, or an admin's one): every row and every event in one statement
 (`many.write_steps`), ending with the merchant's postings in one call of its database
 function (`ledger_post_many`: the transaction's last statement, so the merchant's balance
 row is locked only until the commit; all or nothing, InsufficientFunds when refused, and
-the caller's transaction rolls back). Plans of several merchants post the first one's
-so, and each other merchant's in a statement of its own after it (`ledger.post_many`). Once the transaction
-commits: the next steps (`schedule.schedule`: a wake-up of `step_due` or a deferred job)
-and the rail's callbacks, in the transaction's one Redis pipeline."""
+the caller's transaction rolls back). Plans of several merchants end that statement with
+the first merchant's postings and post each other's in a statement of its own after it
+(`ledger.post_many`). Once the transaction commits: the next steps (`schedule.schedule`:
+a wake-up of `step_due` or a deferred job) and the rail's callbacks, in the transaction's
+one Redis pipeline."""
 
 from __future__ import annotations
 
