@@ -67,22 +67,23 @@ async def get_by_psp_reference(psp_reference: str, *, lock: bool = False) -> Pay
     ))
 
 
+NEWEST_FIRST_SQL = f"""SELECT {COLUMNS} FROM payout
+ WHERE ($1::varchar IS NULL OR merchant = $1)
+   AND ($2::bigint IS NULL OR number < $2)
+   AND ($3::varchar IS NULL OR status = $3)
+   AND ($4::timestamptz IS NULL OR created_at >= $4)
+   AND ($5::timestamptz IS NULL OR created_at <= $5)
+   AND ($6::varchar IS NULL OR reference = $6)
+ ORDER BY number DESC LIMIT $7"""
+
+
 async def newest_first(merchant_id: str | None, *, before: int | None, fetch: int, status: str | None,
                        created_gte: datetime | None, created_lte: datetime | None,
                        reference: str | None) -> list[PayoutRow]:
     """Up to `fetch` payouts numbered below `before`, newest first (all merchants when
     `merchant_id` is None); each filter applies when not None."""
-    records = await db.fetch(
-        f"""SELECT {COLUMNS} FROM payout
-             WHERE ($1::varchar IS NULL OR merchant = $1)
-               AND ($2::bigint IS NULL OR number < $2)
-               AND ($3::varchar IS NULL OR status = $3)
-               AND ($4::timestamptz IS NULL OR created_at >= $4)
-               AND ($5::timestamptz IS NULL OR created_at <= $5)
-               AND ($6::varchar IS NULL OR reference = $6)
-             ORDER BY number DESC LIMIT $7""",
-        merchant_id, before, status, created_gte, created_lte, reference, fetch,
-    )
+    records = await db.fetch(NEWEST_FIRST_SQL, merchant_id, before, status, created_gte, created_lte, reference,
+                             fetch)
     return [PayoutRow(**r) for r in records]
 
 
