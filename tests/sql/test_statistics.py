@@ -74,7 +74,8 @@ async def test_with_the_smaller_samples_the_api_and_the_worker_still_walk_their_
         await other_api.aclose()
     conn = await asyncpg.connect(stack.database_url, server_settings=WORKER_SERVER_SETTINGS)
     try:
-        tx = conn.transaction()  # rolled back: the clones and their statistics leave nothing behind
+        # Rolled back: the clones and their statistics go (their dead pages stay until a vacuum).
+        tx = conn.transaction()
         await tx.start()
         try:
             await conn.execute(_CLONE_SQL, busy, quiet)
