@@ -4,14 +4,13 @@ ANALYZE cost under load. The columns statements do filter on keep theirs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import asyncpg
 
 from sandbox.migrations import sandbox_2026_11_27t13_00_00_000000 as smaller
 from sandbox.migrations.sandbox_2026_11_27t09_00_00_000000 import COLUMNS
 from sandbox.payouts.store import repository
 from tests.helpers import new_merchant, payout_body
+from tests.sql.test_worker_plans import claim_plans_on
 from worker.main import WORKER_SERVER_SETTINGS
 
 _ANALYZED_SQL = "SELECT tablename || '.' || attname AS col FROM pg_stats WHERE tablename = ANY($1::name[])"
@@ -87,14 +86,7 @@ async def test_with_the_smaller_samples_the_api_and_the_worker_still_walk_their_
                 listing = await conn.fetch("EXPLAIN " + repository.NEWEST_FIRST_SQL,
                                            merchant, None, None, None, None, None, 26)
                 assert "Index Scan using payout_merchant_number" in "\n".join(r[0] for r in listing)
-            await conn.execute("LOAD 'auto_explain'")
-            await conn.execute("SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;"
-                               " SET client_min_messages = log")
-            logged: list[str] = []
-            conn.add_log_listener(lambda _conn, message: logged.append(message.message))
-            for _ in range(3):
-                await conn.fetch(repository._CLAIM_DUE_SQL, datetime.now(UTC), [], 50, [], 1, 0, None)
-            plans = [m for m in logged if "WITH first AS" in m]
+            plans = await claim_plans_on(conn, 3)
             assert len(plans) == 3 and all("Index Scan using payout_next_action on payout" in p for p in plans)
             assert not any("Bitmap" in p or "Seq Scan" in p for p in plans)
         finally:

@@ -20,18 +20,24 @@ async def _claim_plans(dsn: str, server_settings: dict[str, str] | None, *, only
                        ) -> list[str]:
     """The plans of the claim's statements over eight claims on a new connection."""
     conn = await asyncpg.connect(dsn, server_settings=server_settings)
-    logged: list[str] = []
-    conn.add_log_listener(lambda _conn, message: logged.append(message.message))
     try:
-        await conn.execute("LOAD 'auto_explain'")
-        await conn.execute("SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;"
-                           " SET client_min_messages = log")
-        for _ in range(8):
-            async with conn.transaction():
-                await conn.fetch(repository._CLAIM_DUE_SQL, datetime.now(UTC), [], 50, [], 1, 0, only)
-        return [m for m in logged if "WITH first AS" in m]
+        return await claim_plans_on(conn, 8, only=only)
     finally:
         await conn.close()
+
+
+async def claim_plans_on(conn: asyncpg.Connection, claims: int, *, only: list[str] | None = None) -> list[str]:
+    """The plans of the claim's statements over `claims` claims on `conn`, each in a
+    transaction of its own (a savepoint when `conn` is already in one)."""
+    logged: list[str] = []
+    conn.add_log_listener(lambda _conn, message: logged.append(message.message))
+    await conn.execute("LOAD 'auto_explain'")
+    await conn.execute("SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;"
+                       " SET client_min_messages = log")
+    for _ in range(claims):
+        async with conn.transaction():
+            await conn.fetch(repository._CLAIM_DUE_SQL, datetime.now(UTC), [], 50, [], 1, 0, only)
+    return [m for m in logged if "WITH first AS" in m]
 
 
 async def test_the_claim_walks_the_due_index_in_order_never_a_bitmap(stack):
