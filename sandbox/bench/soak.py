@@ -215,7 +215,9 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         f"{behind[1]} deliveries to go)")
     unsettled, undelivered, drain_s = asyncio.run(with_db(stack, _wait_drained))
     delivered_after = asyncio.run(with_db(stack, _delivered))
-    cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, cpu.read(postmaster))}
+    drained = cpu.read(postmaster)
+    cores = {"load": cpu.cores(loaded, draining), "drain": cpu.cores(draining, drained)}
+    waits = {"load": cpu.waiting(loaded, draining), "drain": cpu.waiting(draining, drained)}
     wal_bytes = asyncio.run(with_db(stack, _wal_since(wal_at_start)))
     problems = asyncio.run(with_db(stack, _invariant))
     delivered = {k: v - delivered_before.get(k, 0) for k, v in delivered_after.items()}
@@ -234,6 +236,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
                              "drain_s": drain_s},
         "processes_alive": {name: p.poll() is None for name, p in procs.items()},
         "cpu_cores": cores,
+        "waiting_for_a_core": {phase: by_kind for phase, by_kind in waits.items() if by_kind},
         # Loading and draining, over the payouts sent: each payout with its steps, events and deliveries.
         "wal_kb_per_payout": round(wal_bytes / tally.sent / 1024, 2) if tally.sent else None,
         "ledger_invariant": "holds" if not problems else problems[:10],
@@ -344,6 +347,8 @@ def render(r: dict) -> str:
         f"  processes     {processes}",
         *(f"  CPU ({phase}) {' ' * (7 - len(phase))}cores busy: {cpu.render(by_kind)}"
           for phase, by_kind in r.get("cpu_cores", {}).items()),
+        *(f"  wait ({phase}){' ' * (7 - len(phase))}for a core: {cpu.render_waiting(by_kind)}"
+          for phase, by_kind in r.get("waiting_for_a_core", {}).items()),
         *(["  CPU a payout  ms, loading and draining, receiver left out: "
            + ", ".join(f"{kind} {ms:.2f}" for kind, ms in per_payout.items())]
           if (per_payout := _cpu_ms_per_payout(r)) else []),

@@ -4,7 +4,13 @@ the wrk runs it waited for. Read from the kernel's counters (psutil) at the phas
 and end; `other` is what the rest of the machine used meanwhile.
 
 Shown as cores busy on average (2.0 is both cores of the build machine all the time), so a
-soak's report says which process the cores went to when something falls behind."""
+soak's report says which process the cores went to when something falls behind.
+
+Beside it, where Linux tells (`/proc/<pid>/task/*/schedstat`, `/proc/pressure/cpu`), the time
+each kind spent ready to run but waiting for a core, in the same unit (1.0: one thread
+waiting all the time), and the share of the time some task of the machine waited. On a
+full machine this is where a request's latency grows: each of its hops (the API, Redis,
+PostgreSQL and back) waits its turn for a core."""
 
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ class Reading:
     # backend's time goes when its connection closes (the pools let idle ones go).
     reaped: dict[str, float]
     bench: float  # this process and the children it waited for (wrk; never read live, so never twice)
+    waited: dict[int, float]  # pid: seconds its threads spent ready to run, waiting for a core
+    stalled: float | None  # seconds some task of the machine waited for a core (PSI), None unknown
 
 
 def _kind(proc: psutil.Process) -> str | None:
@@ -57,10 +65,36 @@ def _ours(postmaster: int | None) -> set[int]:
     return pids
 
 
+def run_delay(pid: int) -> float | None:
+    """Seconds the process's threads have waited for a core, ready to run, since each
+    started (the second field of each thread's schedstat); None where Linux does not say."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total = 0.0
+    for tid in tids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1]) / 1e9
+    return total
+
+
+def _stalled() -> float | None:
+    """Seconds since boot some task waited for a core (the `some` line of /proc/pressure/cpu)."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()
+        return int(some[-1].removeprefix("total=")) / 1e6
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def read(postmaster: int | None = None) -> Reading:
     """`postmaster`: the pid of the bench's PostgreSQL (its backends are counted with it)."""
     by_pid: dict[int, tuple[str, float]] = {}
     reaped: dict[str, float] = {}
+    waited: dict[int, float] = {}
     ours = _ours(postmaster)
     for proc in psutil.process_iter():
         if proc.pid not in ours:
@@ -71,6 +105,8 @@ def read(postmaster: int | None = None) -> Reading:
                 t = proc.cpu_times()
                 by_pid[proc.pid] = (kind, t.user + t.system)
                 reaped[kind] = reaped.get(kind, 0.0) + t.children_user + t.children_system
+                if (delay := run_delay(proc.pid)) is not None:
+                    waited[proc.pid] = delay
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     machine = psutil.cpu_times()
@@ -78,7 +114,8 @@ def read(postmaster: int | None = None) -> Reading:
     return Reading(at=time.monotonic(),
                    machine=machine.user + machine.nice + machine.system + getattr(machine, "irq", 0.0)
                    + getattr(machine, "softirq", 0.0) + getattr(machine, "steal", 0.0),
-                   by_pid=by_pid, reaped=reaped, bench=own.user + own.system + own.children_user + own.children_system)
+                   by_pid=by_pid, reaped=reaped, bench=own.user + own.system + own.children_user + own.children_system,
+                   waited=waited, stalled=_stalled())
 
 
 def cores(before: Reading, after: Reading) -> dict[str, float]:
@@ -101,6 +138,30 @@ def cores(before: Reading, after: Reading) -> dict[str, float]:
     out = {kind: round(v / seconds, 2) for kind, v in sorted(used.items(), key=lambda kv: -kv[1])}
     out["machine"] = round(machine / seconds, 2)
     return out
+
+
+def waiting(before: Reading, after: Reading) -> dict[str, float]:
+    """Threads waiting for a core on average between the readings, by kind (processes seen
+    by both readings: a backend that came or went in between is left out), and `stalled`,
+    the share of the time some task of the machine waited. Empty where Linux does not say."""
+    seconds = max(after.at - before.at, 1e-6)
+    waited: dict[str, float] = {}
+    for pid, delay in after.waited.items():
+        if pid in before.waited and pid in after.by_pid:
+            kind = after.by_pid[pid][0]
+            waited[kind] = waited.get(kind, 0.0) + delay - before.waited[pid]
+    if not waited:
+        return {}
+    out = {kind: round(v / seconds, 2) for kind, v in sorted(waited.items(), key=lambda kv: -kv[1])}
+    if before.stalled is not None and after.stalled is not None:
+        out["stalled"] = round(min((after.stalled - before.stalled) / seconds, 1.0), 2)
+    return out
+
+
+def render_waiting(by_kind: dict[str, float]) -> str:
+    parts = ", ".join(f"{kind} {v:.2f}" for kind, v in by_kind.items() if kind != "stalled")
+    stalled = by_kind.get("stalled")
+    return parts + (f"; some task waiting {stalled:.0%} of the time" if stalled is not None else "")
 
 
 def render(by_kind: dict[str, float]) -> str:
