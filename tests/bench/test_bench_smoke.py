@@ -97,6 +97,10 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     assert load["api"] > 0 and load["worker"] > 0 and load["postgres"] > 0, load
     assert 0 < load["machine"] <= os.cpu_count(), load
     assert "RSS (MB)" in done.stdout and "invariant holds" in done.stdout and "cores busy" in done.stdout
+    if Path("/proc/self/task").is_dir():  # and, where Linux says, how long each waited for a core
+        waits = result["waiting_for_a_core"]["load"]
+        assert {"api", "worker", "postgres", "receiver"} <= set(waits) and 0 <= waits.get("stalled", 0) <= 1, waits
+        assert "  wait (load)   for a core: " in done.stdout
     # Whether the soak held, goal by goal, as the phases' goals are printed.
     goals = {g["figure"]: g for g in result["goals"]}
     assert set(goals) == {"payouts_behind_min", "deliveries_behind_min", "errors", "api_rss_growth_after_warmup_mb",
