@@ -118,6 +118,15 @@ def read(postmaster: int | None = None) -> Reading:
                    waited=waited, stalled=_stalled())
 
 
+def _on_average(seconds_by_kind: dict[str, float], seconds: float) -> dict[str, float]:
+    """Seconds used (or waited) over `seconds`, as cores (or threads) on average, largest first."""
+    return {kind: round(v / seconds, 2) for kind, v in sorted(seconds_by_kind.items(), key=lambda kv: -kv[1])}
+
+
+def _listed(by_kind: dict[str, float], total: str) -> str:
+    return ", ".join(f"{kind} {v:.2f}" for kind, v in by_kind.items() if kind != total)
+
+
 def cores(before: Reading, after: Reading) -> dict[str, float]:
     """Cores busy on average between the readings, by kind, with `other` and `machine`. A
     process that ended in between (a PostgreSQL backend whose connection closed) is counted
@@ -135,7 +144,7 @@ def cores(before: Reading, after: Reading) -> dict[str, float]:
     used["bench"] = used.get("bench", 0.0) + (after.bench - before.bench)
     machine = after.machine - before.machine
     used["other"] = max(machine - sum(used.values()), 0.0)
-    out = {kind: round(v / seconds, 2) for kind, v in sorted(used.items(), key=lambda kv: -kv[1])}
+    out = _on_average(used, seconds)
     out["machine"] = round(machine / seconds, 2)
     return out
 
@@ -152,18 +161,17 @@ def waiting(before: Reading, after: Reading) -> dict[str, float]:
             waited[kind] = waited.get(kind, 0.0) + delay - before.waited[pid]
     if not waited:
         return {}
-    out = {kind: round(v / seconds, 2) for kind, v in sorted(waited.items(), key=lambda kv: -kv[1])}
+    out = _on_average(waited, seconds)
     if before.stalled is not None and after.stalled is not None:
         out["stalled"] = round(min((after.stalled - before.stalled) / seconds, 1.0), 2)
     return out
 
 
 def render_waiting(by_kind: dict[str, float]) -> str:
-    parts = ", ".join(f"{kind} {v:.2f}" for kind, v in by_kind.items() if kind != "stalled")
     stalled = by_kind.get("stalled")
-    return parts + (f"; some task waiting {stalled:.0%} of the time" if stalled is not None else "")
+    share = f"; some task waiting {stalled:.0%} of the time" if stalled is not None else ""
+    return _listed(by_kind, "stalled") + share
 
 
 def render(by_kind: dict[str, float]) -> str:
-    parts = [f"{kind} {v:.2f}" for kind, v in by_kind.items() if kind != "machine"]
-    return f"{', '.join(parts)}; machine {by_kind['machine']:.2f} of {psutil.cpu_count()}"
+    return f"{_listed(by_kind, 'machine')}; machine {by_kind['machine']:.2f} of {psutil.cpu_count()}"

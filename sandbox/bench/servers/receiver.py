@@ -10,7 +10,9 @@ be, a bare ASGI callable on uvicorn with uvloop and httptools (about 20 µs of C
 request, against 115 µs for the standard library's threading server it replaces, 5-second
 runs of wrk at each on this machine). Idle connections are kept as long as the sandbox's
 client pool keeps them, as that server did: a receiver closing one would fail the next
-delivery sent on it, which is the sandbox's to survive but not this bench's to measure."""
+delivery sent on it, which is the sandbox's to survive but not this bench's to measure.
+So uvicorn is run here directly, not through `sandbox.runtime.serving.serve`, whose
+keep-alive is uvicorn's 5 s and which loads the sandbox's settings and logging."""
 
 from __future__ import annotations
 
