@@ -96,12 +96,13 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
     return Prepared(payout, row, events, first_step_at)
 
 
-# Creating a payout is one statement, one round trip (see `repository.insert`): the
-# ledger's guarded posting (which takes the balance row lock), then, only if it was
-# accepted, the payout row and its events. Fewer round trips while the balance row is
-# locked is what lets one busy merchant keep up with many quiet ones. Given the
-# request's idempotency `claim`, that one call also takes the key and stores the
-# response (`repository.create_keyed`), and is the whole request's only round trip.
+# Creating a payout is one statement, one round trip. POST /payouts always has the
+# request's idempotency `claim`: its one call (`repository.create_keyed`, the database
+# function `payout_create`) takes the key, writes the payout row, its events, the stored
+# response and the request's log entry, and posts last, so the merchant's balance row is
+# locked only for the ledger's rows and the commit: what lets one busy merchant's POSTs
+# follow each other closely. Without a claim (the standalone bench's worker phase) the
+# posting comes first and the rest only if it was accepted (`repository.insert`).
 async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = None, *,
                  own_scenarios: bool = False, own: Sequence[Scenario] | None = None) -> Payout:
     """`own_scenarios`: the merchant has scenarios of its own (its key says so), which

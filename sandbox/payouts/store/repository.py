@@ -191,22 +191,33 @@ _CREATE_SQL = "SELECT outcome, request_hash, response_status, response_headers, 
     ", ".join(f"${i}" for i in range(1, 57)) + ")"
 
 
+# `payout_create` raises it when the balance changed under its posting (see v05): the
+# whole call rolled back, as a refusal that wrote nothing.
+_INSUFFICIENT_FUNDS = "SBNSF"
+
+
 async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events: list[Event]):
     """`insert`, with the request's idempotency key taken in the same call, outside any
     transaction (the call is its own): the database function `payout_create` takes the
     key's lock, looks up its stored response, and only when there is none makes the
-    posting, the payout, its events, stores the response in `key_args` and writes the
-    request's log entry they carry (`KeyClaim.args`). Returns its
-    outcome row (`in_use`, `stored`, `refused` or `created`); raises UniqueViolationError
-    for a reference already used (then nothing was written)."""
-    return await db.fetchrow(
-        _CREATE_SQL, *key_args, *posting.args(),
-        row.id, row.merchant, row.amount, row.currency, row.status, row.scenario, row.destination, row.reference,
-        row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
-        row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
-        [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
-        row.script,
-    )
+    payout, its events, stores the response in `key_args`, writes the request's log entry
+    they carry (`KeyClaim.args`) and last the posting. Returns its outcome row (`in_use`,
+    `stored`, `refused` or `created`), or None when the posting was refused under the
+    balance's lock (nothing was written); raises UniqueViolationError for a reference
+    already used (then nothing was written)."""
+    try:
+        return await db.fetchrow(
+            _CREATE_SQL, *key_args, *posting.args(),
+            row.id, row.merchant, row.amount, row.currency, row.status, row.scenario, row.destination, row.reference,
+            row.description, row.metadata, row.attempts, row.failure_code, row.psp_reference, row.status_history,
+            row.track, row.step_index, row.next_action_at, row.created_at, row.updated_at,
+            [e.id for e in events], [e.type for e in events], [e.data for e in events], [e.request for e in events],
+            row.script,
+        )
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate != _INSUFFICIENT_FUNDS:
+            raise
+        return None
 
 
 # Read models other packages show: counts and lists over payouts, kept here with the
