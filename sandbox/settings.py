@@ -139,10 +139,12 @@ class Settings:
     api_workers: int = field(default_factory=lambda: _int("SANDBOX_API_WORKERS", default_api_workers()))
     # The worker's scheduling priority (os.nice: 0 to 19, higher yields more): on a machine
     # whose cores the API and the worker share, a worker working through a backlog takes
-    # less of the CPU the API's answers need (figures in docs/benchmark.md); so do the
-    # PostgreSQL processes serving its connections, where they are this machine's
-    # (sandbox/runtime/backend_nice.py).
-    worker_nice: int = field(default_factory=lambda: _int("SANDBOX_WORKER_NICE", 0))
+    # less of the CPU the API's answers need; so do the PostgreSQL processes serving its
+    # connections, where they are this machine's (sandbox/runtime/backend_nice.py). 3 by
+    # default: at 300 payouts a second on two cores the API's threads waited for a core a
+    # quarter less and the worker still kept up with every delivery; 10 left deliveries
+    # minutes behind (docs/benchmark-history.md, issue 57). 0 gives both the same share.
+    worker_nice: int = field(default_factory=lambda: _int("SANDBOX_WORKER_NICE", 3))
     # A debugging aid, off by default: every this many seconds the worker writes where its
     # memory grew since its first snapshot (tracemalloc, which slows it down) to
     # <data dir>/memory-<pid>.txt (sandbox/observability/memory.py).

@@ -7,6 +7,7 @@ ledger transaction doubled, the ledger invariant intact."""
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import signal
 import time
@@ -218,3 +219,18 @@ async def test_two_workers_never_step_a_payout_twice(services):
             "SELECT status FROM payout WHERE merchant = $1", merchant_id))
         assert statuses == {"success": 120, "failed": 120, "returned": 60}
         assert await services.invariant(merchant_id) == []
+
+
+async def test_the_worker_and_its_database_processes_yield_to_the_api(services):
+    """By default the worker runs at niceness 3, and so do the PostgreSQL processes serving
+    its connections (the embedded server is this machine's): on shared cores the API gets
+    about twice their share. The API and its own database processes stay at 0."""
+    worker = next(proc for name, proc in services.procs.items() if name.startswith("worker"))
+    assert os.getpriority(os.PRIO_PROCESS, worker.pid) == 3
+    assert os.getpriority(os.PRIO_PROCESS, services.procs["api"].pid) == 0
+    backends = [r["pid"] for r in await services.sql(
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")]
+    nices = Counter(os.getpriority(os.PRIO_PROCESS, pid) for pid in backends)
+    assert nices[3] >= 2, nices  # the worker's pool keeps two connections at least
+    assert nices[0] >= 1, nices  # the API's and the IPN's
+    assert set(nices) <= {0, 3}, nices
