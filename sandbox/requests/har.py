@@ -17,6 +17,7 @@ import msgspec
 from sandbox.core.clock import iso
 from sandbox.core.types import said
 from sandbox.requests.entry import BODY_MAX
+from sandbox.requests.schemas import DURATION_SAID
 
 VERSION = "1.2"
 BODY_KB = BODY_MAX // 1024
@@ -82,7 +83,7 @@ class Entry(msgspec.Struct, rename={"request_id": "_requestId", "idempotency_key
                                     "object_ids": "_objectIds", "route": "_route"}):
     startedDateTime: Annotated[str, said("When the request arrived (RFC 3339, milliseconds), on the merchant's "
                                          "clock")]
-    time: Annotated[float, said("How long the sandbox took to answer, in milliseconds of real time")]
+    time: Annotated[float, said(DURATION_SAID)]
     request: Request
     response: Response
     cache: Annotated[dict, said("Always `{}`: the sandbox keeps no cache")]

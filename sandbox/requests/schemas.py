@@ -12,6 +12,13 @@ from sandbox.faults.kinds import FaultKind
 
 Outcome = Literal["first", "replayed", "conflict", "in_flight"]
 
+# What a logged request's time covers (the log's `duration_ms`, HAR's `time`). An entry
+# that commits with its effect rides in that effect's one database call, so its time is
+# taken as that call is made.
+DURATION_SAID = ("How long the sandbox took to answer, in milliseconds of real time; for a request whose entry "
+                 "commits in the same database call as its effect (`POST /payouts` that makes a payout), the time "
+                 "until that call was sent, without the call itself")
+
 
 class Header(msgspec.Struct):
     name: Annotated[str, said("The header's name, as sent")]
@@ -27,7 +34,7 @@ class LoggedRequest(msgspec.Struct):
     path: Annotated[str, msgspec.Meta(description="Path and query string as sent")]
     status: Annotated[int, msgspec.Meta(
         description="The true answer's status (a fault may have kept it from the client)")]
-    duration_ms: Annotated[float, said("How long the sandbox took to answer, in milliseconds of real time")]
+    duration_ms: Annotated[float, said(DURATION_SAID)]
     idempotency_key: Annotated[str | None, said("Its `Idempotency-Key`; null without one")]
     idempotency_outcome: Annotated[Outcome | None, msgspec.Meta(
         description="`first` use of the key, `replayed` stored answer, `conflict` (the key was used with another"
