@@ -215,7 +215,7 @@ async def create_keyed(key_args: tuple, row: PayoutRow, posting: Posting, events
             row.script,
         )
     except asyncpg.PostgresError as exc:
-        if exc.sqlstate != _INSUFFICIENT_FUNDS:
+        if exc.as_dict().get("sqlstate") != _INSUFFICIENT_FUNDS:
             raise
         return None
 
