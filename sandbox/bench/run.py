@@ -43,7 +43,7 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.bench.harness import report
+from sandbox.bench.harness import cpu, report
 from sandbox.bench.harness.load import pgbench, pgbench_path, wrk
 from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_api, wait_http
 from sandbox.bench.harness.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
@@ -127,6 +127,7 @@ async def _merchant_of(key: str) -> str:
 def measure(args: argparse.Namespace, stack: Stack) -> dict:
     d, c, t = args.duration, args.connections, args.threads
     warmup = args.warmup if args.warmup is not None else max(1.0, d / 3)
+    reference = cpu.reference_ms()  # before anything loads the machine
     cli(stack.env, "migrate")
     cli(stack.env, "seed")
     api_log = stack.logs / "api.log"
@@ -264,7 +265,8 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
         "settings": {"duration_s": d, "warmup_s": warmup, "connections": c, "wrk_threads": t,
                      "merchants": args.merchants, "pgbench_clients": args.pgbench_clients, "workers": args.workers,
                      "cpus": os.cpu_count(), "half_peak_pacing": "wrk delay() on a fixed grid per thread",
-                     "api_workers": int(stack.env.get("SANDBOX_API_WORKERS", "1"))},
+                     "api_workers": int(stack.env.get("SANDBOX_API_WORKERS", "1")),
+                     "reference_loop_ms": reference},
         "post_spread": spread.as_dict(),
         "post_hot": hot.as_dict(),
         "get_payout": get.as_dict(),

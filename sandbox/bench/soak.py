@@ -174,6 +174,7 @@ def _peak(stack: Stack, args: argparse.Namespace, keys_file: Path) -> float:
 
 
 def soak(args: argparse.Namespace, stack: Stack) -> dict:
+    reference = cpu.reference_ms()  # before anything loads the machine
     cli(stack.env, "migrate")
     cli(stack.env, "seed")
     procs = {}
@@ -224,6 +225,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
     rates = _delivery_rates(delivered_before, delivered_at_end, delivered_after, tally.seconds, drain_s)
     result = {
         "minutes": args.soak, "merchants": args.merchants, "peak_per_s": peak and round(peak, 1),
+        "reference_loop_ms": reference,
         "webhook_client": stack.env.get("SANDBOX_WEBHOOK_CLIENT") or WEBHOOK_CLIENTS[0],
         "target_per_s": round(rate, 1), "sent": tally.sent,
         "achieved_per_s": round(tally.sent / tally.seconds, 1) if tally.seconds else 0.0, "errors": tally.errors,
@@ -322,7 +324,8 @@ def render(r: dict) -> str:
     processes = ", ".join(f"{name} {'up' if up else 'DEAD'}" for name, up in r["processes_alive"].items())
     figures = _figures(r)
     lines = [
-        f"sandbox bench --soak {r['minutes']:g}: {r['merchants']} merchants, webhooks to a local receiver",
+        f"sandbox bench --soak {r['minutes']:g}: {r['merchants']} merchants, webhooks to a local receiver"
+        + (f"; the machine's reference loop {ref} ms" if (ref := r.get("reference_loop_ms")) is not None else ""),
         # The three figures the delivery clients' A/B compares, on one line per run.
         f"  client        {r['webhook_client']}: {_client_figures(r, figures)}"
         f"; worst minute's POST p99 {figures['worst_minute_p99_ms']} ms",

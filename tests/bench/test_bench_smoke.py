@@ -65,6 +65,9 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     # What the bare app doing the same database work reaches, over the same references.
     assert len(result["ceiling_ratios"]) == 5 and all(v > 0 for v in result["ceiling_ratios"].values())
     assert result["ledger_invariant"] == "holds"
+    # How fast the machine ran Python before the run, to tell one evening's machine from another's.
+    reference = result["settings"]["reference_loop_ms"]
+    assert reference > 0 and f"the machine's reference loop {reference} ms" in done.stdout
     # The table names each goal with its verdict.
     for goal in result["goals"]:
         assert goal["goal"] in done.stdout
@@ -81,6 +84,8 @@ def test_soak_reports_memory_errors_webhooks_and_the_ledger(tmp_path: Path) -> N
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["sent"] > 0 and result["errors"] == 0
+    reference = result["reference_loop_ms"]
+    assert reference > 0 and f"the machine's reference loop {reference} ms" in done.stdout
     for moment in ("start", "end"):
         assert all(result["rss_mb"][moment][name] > 0 for name in ("api", "worker"))
     assert result["webhook_deliveries"].get("succeeded", 0) > 0

@@ -10,13 +10,19 @@ Beside it, where Linux tells (`/proc/<pid>/task/*/schedstat`, `/proc/pressure/cp
 each kind spent ready to run but waiting for a core, in the same unit (1.0: one thread
 waiting all the time), and the share of the time some task of the machine waited. On a
 full machine this is where a request's latency grows: each of its hops (the API, Redis,
-PostgreSQL and back) waits its turn for a core."""
+PostgreSQL and back) waits its turn for a core.
+
+`reference_ms` says how fast the machine runs Python at the run's start, so that figures
+from different evenings (the build machines of one kind differ by two or three times) can
+be told apart from changes in the code."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import time
+import timeit
 from dataclasses import dataclass
 
 import psutil
@@ -35,6 +41,17 @@ class Reading:
     bench: float  # this process and the children it waited for (wrk; never read live, so never twice)
     waited: dict[int, float]  # pid: seconds its threads spent ready to run, waiting for a core
     stalled: float | None  # seconds some task of the machine waited for a core (PSI), None unknown
+
+
+# A fixed loop of the interpreter's commonest work (a generator, integer arithmetic, a
+# builtin over it): 102 ms for ten of them on the build machine of 27 Nov, night.
+_REFERENCE = "sum(i * i for i in range(100_000))"
+
+
+def reference_ms() -> float:
+    """The median of five timings of ten `_REFERENCE` loops, in ms, on one core: taken
+    before the run starts anything, it reads the machine, not the sandbox. Larger is slower."""
+    return round(statistics.median(timeit.repeat(_REFERENCE, number=10, repeat=5)) * 1000, 1)
 
 
 def _kind(proc: psutil.Process) -> str | None:

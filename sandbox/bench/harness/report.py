@@ -45,7 +45,8 @@ def render(result: dict) -> str:
     s = result["settings"]
     lines = [
         f"sandbox bench: {s['duration_s']:g}s a phase, wrk {s['wrk_threads']} threads x {s['connections']} "
-        f"connections, {s['merchants']} merchants, {s['cpus']} CPUs, {s['api_workers']} API worker(s)",
+        f"connections, {s['merchants']} merchants, {s['cpus']} CPUs, {s['api_workers']} API worker(s)"
+        + (f"; the machine's reference loop {ref} ms" if (ref := s.get("reference_loop_ms")) is not None else ""),
         "",
         f"  {'phase':<34}{'per s':>10}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}",
         _row("POST /payouts, spread", result["post_spread"]),
