@@ -325,7 +325,7 @@ def render(r: dict) -> str:
     figures = _figures(r)
     lines = [
         f"sandbox bench --soak {r['minutes']:g}: {r['merchants']} merchants, webhooks to a local receiver"
-        + (f"; the machine's reference loop {ref} ms" if (ref := r.get("reference_loop_ms")) is not None else ""),
+        + report.machine(r.get("reference_loop_ms")),
         # The three figures the delivery clients' A/B compares, on one line per run.
         f"  client        {r['webhook_client']}: {_client_figures(r, figures)}"
         f"; worst minute's POST p99 {figures['worst_minute_p99_ms']} ms",

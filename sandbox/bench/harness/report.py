@@ -41,12 +41,18 @@ def _scaling_rows(scaling: dict) -> list[str]:
             for what, key in (("POST spread", "post"), ("GET", "get")) for k in (1, n)]
 
 
+def machine(reference_ms: float | None) -> str:
+    """The end of a report's first line: how fast the machine ran (`cpu.reference_ms`);
+    nothing for a result recorded before the bench measured it."""
+    return f"; the machine's reference loop {reference_ms} ms" if reference_ms is not None else ""
+
+
 def render(result: dict) -> str:
     s = result["settings"]
     lines = [
         f"sandbox bench: {s['duration_s']:g}s a phase, wrk {s['wrk_threads']} threads x {s['connections']} "
         f"connections, {s['merchants']} merchants, {s['cpus']} CPUs, {s['api_workers']} API worker(s)"
-        + (f"; the machine's reference loop {ref} ms" if (ref := s.get("reference_loop_ms")) is not None else ""),
+        + machine(s.get("reference_loop_ms")),
         "",
         f"  {'phase':<34}{'per s':>10}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}",
         _row("POST /payouts, spread", result["post_spread"]),
