@@ -2,7 +2,7 @@
 merchant new` (a merchant of its own), `sandbox clock advance` (its manual clock) and
 `sandbox gate` (the verdict, which is POST /api/v1/sandbox/gate's: the CLI only asks).
 
-Each reads every answer through the spec's types (sandbox/testing/answers.py) within one
+Each reads every answer through the spec's types (sandbox/client/answers.py) within one
 deadline (`--timeout`) and a cap on each body, checks its arguments before sending
 anything, and ends in one line on stderr when it cannot do its work, never a traceback.
 Exit statuses: `gate` 0 held, 1 fell short, 2 could not judge (anything else);
@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace, work, refused: int) -> int:
     import asyncio
     import logging
 
-    from sandbox.testing.answers import NotTheApi, Refused, Unreachable, within
+    from sandbox.client.answers import NotTheApi, Refused, Unreachable, within
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # these commands print what matters
     try:
@@ -150,7 +150,7 @@ def _run(args: argparse.Namespace, work, refused: int) -> int:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     """Exit 0 when every requirement held, 1 when one fell short, 2 when it could not judge."""
-    from sandbox.testing import gate_client
+    from sandbox.client import gate
     from sandbox.verdicts import report
 
     try:
@@ -160,21 +160,21 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if not keys:
         return fail("no merchant key to judge: --key KEY (repeatable), or SANDBOX_GATE_KEYS", 2)
     try:
-        required = gate_client.requirements(args.require_coverage, args.require_safe_retries, args.audit_endpoint)
-    except gate_client.NothingToJudge as exc:
+        required = gate.requirements(args.require_coverage, args.require_safe_retries, args.audit_endpoint)
+    except gate.NothingToJudge as exc:
         return fail(str(exc), 2)
     verdict = None
 
     async def work(url: str) -> int:
         nonlocal verdict
-        verdict = await gate_client.judge(url, list(dict.fromkeys(keys)), required)
+        verdict = await gate.judge(url, list(dict.fromkeys(keys)), required)
         return 0
 
     status = _run(args, work, refused=2)
     if verdict is None:
         return status
     url = url_of(args)
-    for path, content in ((args.junit, report.junit), (args.json, gate_client.as_json)):
+    for path, content in ((args.junit, report.junit), (args.json, gate.as_json)):
         if path:
             try:
                 with open(path, "wb") as out:
@@ -199,7 +199,7 @@ async def _wait_ready(http, seconds: float) -> None:
     worker), asking every 50 ms; Unreachable, naming what was down, after `seconds`."""
     import asyncio
 
-    from sandbox.testing import answers
+    from sandbox.client import answers
 
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
@@ -218,7 +218,7 @@ async def _wait_ready(http, seconds: float) -> None:
 def cmd_merchant_new(args: argparse.Namespace) -> int:
     import json
 
-    from sandbox.testing import answers
+    from sandbox.client import answers
 
     admin_key = admin_key_of(args)
     if admin_key is None:
@@ -263,8 +263,8 @@ def cmd_merchant_new(args: argparse.Namespace) -> int:
 def cmd_clock_advance(args: argparse.Namespace) -> int:
     import msgspec
 
+    from sandbox.client import answers
     from sandbox.clocks.schemas import ClockAdvanced
-    from sandbox.testing import answers
     from sandbox.verdicts.report import shown
 
     moved: list[ClockAdvanced] = []

@@ -144,7 +144,7 @@ def _api_command(cannot_judge: int):
             import httpx
             import msgspec
 
-            from sandbox.testing.client import Refused
+            from sandbox.client.blocking import Refused
 
             logging.getLogger("httpx").setLevel(logging.WARNING)
             try:
@@ -172,8 +172,8 @@ _talks_to_the_api = _api_command(1)
 
 @_talks_to_the_api
 def cmd_coverage(args: argparse.Namespace) -> int:
+    from sandbox.client.blocking import api_client, expect
     from sandbox.coverage.report import render
-    from sandbox.testing.client import api_client, expect
 
     with api_client(args.url, args.key) as client:
         sys.stdout.write(render(expect(client.get("/sandbox/coverage"), 200)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 
 # What the pytest runs the suite starts (a sample project's suite, a guide's test module) leave
 # out: pytest's cache, of no use to a throwaway project, and two plugins that dev dependencies

@@ -16,7 +16,7 @@ import msgspec
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from sandbox.testing import answers
+from sandbox.client import answers
 
 T = TypeVar("T")
 DEADLINE_S = 90.0  # the receiver audit's own bound is about 30 s against a receiver that hangs

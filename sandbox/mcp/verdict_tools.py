@@ -1,6 +1,6 @@
 """What the integration did, as the sandbox judges it: the request log (redacted as the
 API redacts it), the retry verdict on each injected fault, coverage, and the gate, which
-is POST /sandbox/gate through the same client as `sandbox gate` (sandbox/testing/gate_client.py)."""
+is POST /sandbox/gate through the same client as `sandbox gate` (sandbox/client/gate.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from sandbox.client import answers
+from sandbox.client import gate as gate_client
 from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
 from sandbox.faults.schemas import FaultRule, Method
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, fit, segment
 from sandbox.mcp.connection import DEADLINE_S, Sandbox
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
-from sandbox.testing import answers, gate_client
 from sandbox.verdicts import report
 
 RequestId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",

@@ -38,7 +38,7 @@ def run_cli(url: str, key: str, endpoint: str, junit_path: str | None) -> int:
     unwritable."""
     import httpx
 
-    from sandbox.testing.client import Refused, api_client, expect
+    from sandbox.client.blocking import Refused, api_client, expect
 
     def not_run(why: str) -> int:
         print(f"sandbox: {why}", file=sys.stderr, flush=True)
@@ -66,7 +66,7 @@ def run_cli(url: str, key: str, endpoint: str, junit_path: str | None) -> int:
 
 def _content(response) -> bytes:
     """The body of a 200 answer, `Refused` for any other."""
-    from sandbox.testing.client import Refused
+    from sandbox.client.blocking import Refused
 
     if response.status_code != 200:
         raise Refused(response, 200)

@@ -109,7 +109,7 @@ def _verdict(sandbox: MypaySandbox, name: str, **asked) -> GateRequirement:
     integration is all of them), as `sandbox gate` gets it for one merchant: the same judge.
     A request the sandbox cannot judge (an unknown name, no merchant made) falls short,
     saying why."""
-    from sandbox.testing import answers
+    from sandbox.client import answers
     from sandbox.verdicts.schemas import GateVerdict
 
     if not sandbox.merchants:

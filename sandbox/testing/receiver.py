@@ -8,7 +8,8 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sandbox.testing.client import MypayMerchant, expect
+from sandbox.client.blocking import expect
+from sandbox.testing.client import MypayMerchant
 
 try:
     from standardwebhooks import Webhook, WebhookVerificationError

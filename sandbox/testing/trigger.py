@@ -14,11 +14,11 @@ from datetime import datetime
 import httpx
 import msgspec
 
+from sandbox.client.blocking import api_client, expect
 from sandbox.coverage.paths import reached_end
 from sandbox.payouts.model import states
 from sandbox.payouts.model.scenarios import ScenarioTable
 from sandbox.runtime.up import fail
-from sandbox.testing.client import api_client, expect
 
 POLL_S = 0.25
 FINAL = {s for s, following in states.NEXT.items() if not following}  # rejected, cancelled, returned

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import Api, payout_body, wait_for
 
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sandbox.client.blocking import expect
 from sandbox.rail import signing
-from sandbox.testing.client import MypayMerchant, MypaySandbox, expect
+from sandbox.testing.client import MypayMerchant, MypaySandbox
 from sandbox.testing.receiver import WebhookReceiver
 from seeds.seed import DEMO_MERCHANTS
 from tests.helpers import free_port

@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import wait_for
 from tests.process.services import Services, running_services, wait_all_final
 

@@ -46,12 +46,12 @@ from hypothesis.stateful import (
 )
 
 from sandbox import db
+from sandbox.client.blocking import tls
 from sandbox.core.money import format_amount, parse_amount
 from sandbox.ledger import service as ledger
 from sandbox.payouts.lifecycle import engine, schedule
 from sandbox.payouts.model import scenarios, states
 from sandbox.payouts.model.destinations import iban_check_digits
-from sandbox.testing.client import tls
 from tests.helpers import new_merchant, payout_body
 
 REVIEW_MIN = scenarios.table().review_min_minor  # 100,000.00

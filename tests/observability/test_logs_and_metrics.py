@@ -9,10 +9,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox import db, redis_client
+from sandbox.client.blocking import tls
 from sandbox.observability import logs
 from sandbox.observability.metrics import ARQ_QUEUE
 from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB
-from sandbox.testing.client import tls
 from tests.helpers import payout_body, wait_for
 
 

@@ -13,7 +13,7 @@ import sys
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.process.conftest import REPO, wait_until
 from tests.process.services import Services, create_payouts, wait_all_final
 from worker.main import HEALTH_INTERVAL_S

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pytest
 
+from sandbox.client.blocking import tls
 from sandbox.payouts.model.scenarios import SCENARIO_NAMES
-from sandbox.testing.client import tls
 from tests.helpers import payout_body
 from tests.pact.conftest import raw_post
 from tests.webhooks.conftest import receiver  # noqa: F401  # a local receiver for the real delivery

@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import Api
 from tests.pact.conftest import raw_post
 

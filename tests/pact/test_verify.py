@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pact-python"

@@ -21,7 +21,7 @@ import httpx
 import psutil
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_KEY = "sk_test_alpha_demo_key_0000000000000001"

@@ -18,8 +18,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from sandbox.client.blocking import tls
 from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
-from sandbox.testing.client import tls
 from tests.process.conftest import REPO, free_port, wait_until
 
 ADMIN_KEY = "sk_admin_process_" + secrets.token_hex(12)

@@ -22,7 +22,7 @@ import httpx
 import psutil
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import wait_for
 from tests.process.conftest import DEMO_KEY, Up, scratch_dir
 from tests.process.services import Services, create_payouts, running_services

@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.process.conftest import DEMO_KEY, Up, scratch_dir, wait_until
 
 HEAD_MAX = 32 * 1024

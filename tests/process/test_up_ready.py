@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from sandbox.client.blocking import tls
 from sandbox.rail import signing
-from sandbox.testing.client import tls
 from tests.process.conftest import READY_TIMEOUT, Up, scratch_dir
 
 ROUNDS = 20

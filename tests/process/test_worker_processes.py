@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import wait_for
 from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
 

@@ -11,7 +11,7 @@ import subprocess
 import httpx
 import pytest
 
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import new_merchant, payout_body
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox import db
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 
 _FORM = re.compile(r'<form[^>]*action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
 _HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)">')

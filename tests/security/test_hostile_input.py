@@ -8,9 +8,9 @@ import msgspec
 import pytest
 
 from sandbox import db
+from sandbox.client.blocking import tls
 from sandbox.rail.signing import sign
 from sandbox.settlements.report import escape
-from sandbox.testing.client import tls
 from tests.helpers import RAIL_SECRET, payout_body, wait_for
 
 

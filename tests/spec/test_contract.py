@@ -33,7 +33,7 @@ from schemathesis.engine import events, from_schema
 from schemathesis.generation.meta import TestPhase
 
 from sandbox import db
-from sandbox.testing.client import tls
+from sandbox.client.blocking import tls
 from tests.helpers import new_merchant, payout_body, wait_for
 
 SEED = 20261123

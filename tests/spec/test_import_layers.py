@@ -267,3 +267,18 @@ def test_only_the_mcp_package_imports_the_optional_sdk():
     assert sdk == {"sandbox.mcp"}, f"the MCP SDK is imported by {sdk}, not by sandbox.mcp alone"
     users = {unit for unit, targets in import_graph().items() if "sandbox.mcp" in targets}
     assert users == {"sandbox.cli"}, f"sandbox.mcp imported by {users}, not by the CLI alone"
+
+
+def test_the_surfaces_outside_the_server_share_the_client_not_the_test_helpers():
+    """The HTTP client on the API has a room of its own (sandbox.client): the MCP server, the
+    CI commands and the test helpers use it, and it leans on none of them. A production
+    surface never imports a package named for tests to reach the API."""
+    graph = import_graph()
+    assert "sandbox.client" in graph.get("sandbox.mcp", {}), "the MCP server no longer uses sandbox.client"
+    assert "sandbox.client" in graph.get("sandbox.ci_commands", {}), "the CI commands no longer use sandbox.client"
+    for surface in ("sandbox.client", "sandbox.mcp", "sandbox.ci_commands"):
+        assert "sandbox.testing" not in graph.get(surface, {}), (
+            f"{surface} imports sandbox.testing: {sorted(graph[surface]['sandbox.testing'])}")
+    leans_on = set(graph.get("sandbox.client", {})) - {"sandbox.core", "sandbox.settings"}
+    # the answers it reads are typed by the server's own schemas, and nothing else of the server
+    assert leans_on <= {"sandbox.verdicts", "sandbox.coverage"}, f"sandbox.client leans on {sorted(leans_on)}"

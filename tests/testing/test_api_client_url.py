@@ -9,7 +9,7 @@ import ssl
 
 import pytest
 
-from sandbox.testing.client import api_client, tls
+from sandbox.client.blocking import api_client, tls
 
 
 @pytest.mark.parametrize("given", ["http://127.0.0.1:8000", "http://127.0.0.1:8000/",
@@ -23,7 +23,7 @@ def test_every_client_shares_one_tls_context_that_verifies():
     """httpx reads the whole CA bundle for each new client unless given a context: 25-50 ms
     a client, which the plugin pays for every test's merchant and `sandbox mcp` for every
     tool call. One context serves them all, and it still checks the server's certificate."""
-    from sandbox.testing import answers
+    from sandbox.client import answers
 
     with api_client("http://127.0.0.1:8000", "sk_test_x") as one, api_client("http://127.0.0.1:8000", "k") as two:
         contexts = {id(one._transport._pool._ssl_context), id(two._transport._pool._ssl_context)}  # type: ignore[attr-defined]

@@ -19,9 +19,10 @@ import xmlschema
 from junitparser import Failure, JUnitXml
 
 from sandbox import cli
+from sandbox.client.blocking import expect
 from sandbox.payouts.model.scenarios import SCENARIO_NAMES
 from sandbox.testing import plugin
-from sandbox.testing.client import MypayMerchant, MypaySandbox, expect
+from sandbox.testing.client import MypayMerchant, MypaySandbox
 from sandbox.testing.embedded import EmbeddedSandbox, free_port
 from sandbox.testing.receiver import WebhookReceiver
 

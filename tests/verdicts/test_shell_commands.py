@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.testing.client import api_client, expect
+from sandbox.client.blocking import api_client, expect
 from sandbox.testing.embedded import EmbeddedSandbox, free_port
 
 SANDBOX = str(Path(sys.executable).with_name("sandbox"))  # the console script the package installs

@@ -13,12 +13,13 @@ import docker.errors
 import msgspec
 from testcontainers.core.container import DockerContainer
 
+from sandbox.client import answers
+from sandbox.client.blocking import OPENING_BALANCE, api_client, expect
+from sandbox.client.gate import GATE, adds_up
 from sandbox.clocks.schemas import ClockAdvanced
 from sandbox.settings import plugin_env
-from sandbox.testing import answers
-from sandbox.testing.client import OPENING_BALANCE, MypayMerchant, MypaySandbox, api_client, expect
+from sandbox.testing.client import MypayMerchant, MypaySandbox
 from sandbox.testing.containers.ready import ExitedWhileStarting, ReadyOrExited, SandboxDidNotStart, log_tail
-from sandbox.testing.gate_client import GATE, adds_up
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
 from sandbox.webhooks.model.schemas import WebhookAudit
 

@@ -6,9 +6,9 @@ import secrets
 import httpx
 import msgspec
 
+from sandbox.client.blocking import tls
 from sandbox.payouts.model.failures import CATALOGUE
 from sandbox.rail.signing import sign
-from sandbox.testing.client import tls
 from tests.helpers import RAIL_SECRET, bank, payout_body, reaches, wait_for
 
 # The reason a return records when nobody gave one (docs/scenarios-and-time.md says so).

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
+from sandbox.client.blocking import tls
 from sandbox.core.errors import PROBLEM_JSON, Problem
-from sandbox.testing.client import tls
 from sandbox.verdicts.report import shown
 
 T = TypeVar("T")

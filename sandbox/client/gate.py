@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import msgspec
 
+from sandbox.client import answers
 from sandbox.coverage.asked import EVERY_SCENARIO
-from sandbox.testing import answers
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
 
 GATE = "/sandbox/gate"
