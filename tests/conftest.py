@@ -42,12 +42,27 @@ PROCESS_LEVEL = (
 )
 
 
+# The folders whose tests use servers outside the suite: a container engine (podman builds
+# and runs the image; the Testcontainers modules start it through an engine's API). With the
+# single tests marked `outside` (the machine's own PostgreSQL and Redis), they run only when
+# asked: a contributor's own servers and images are not touched without a word.
+OUTSIDE = ("tests/container/", "tests/testcontainers/")
+ASK_OUTSIDE = "SANDBOX_TEST_OUTSIDE"
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     root = config.rootpath
+    asked_outside = os.environ.get(ASK_OUTSIDE) == "1"
     for item in items:
         where = item.path.relative_to(root).as_posix()
         if where.startswith(PROCESS_LEVEL):
             item.add_marker(pytest.mark.process)
+        if where.startswith(OUTSIDE):
+            item.add_marker(pytest.mark.outside)
+        if not asked_outside and item.get_closest_marker("outside"):
+            item.add_marker(pytest.mark.skip(
+                reason=f"uses servers outside the suite (a container engine, this machine's PostgreSQL or Redis): "
+                       f"{ASK_OUTSIDE}=1 runs it (docs/contributing.md)"))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -18,8 +19,11 @@ from sandbox.client.blocking import tls
 # out: pytest's cache, of no use to a throwaway project, and two plugins that dev dependencies
 # bring and no test uses (faker's, which Litestar's polyfactory brings, and schemathesis';
 # tests/spec uses its engine): 3 s of imports in every pytest process on two cores.
-# pyproject.toml's addopts leaves the two plugins out of the suite's own run.
-UNUSED_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:faker", "-p", "no:schemathesis")
+# pyproject.toml's addopts leaves the two plugins out of the suite's own run. And the suite's
+# own order and repetition (pytest-randomly, pytest-repeat), which an integrator's project
+# does not have: its tests run in the order it wrote them, as they would there.
+UNUSED_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:faker", "-p", "no:schemathesis",
+                  "-p", "no:randomly", "-p", "no:repeat")
 ADMIN_KEY = "sk_admin_test_suite_" + secrets.token_hex(12)
 RAIL_SECRET = "rail_test_" + secrets.token_hex(16)
 
@@ -50,15 +54,17 @@ async def serve(app, port: int):
     return server, task
 
 
-async def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02, what: str = "condition"):
-    """Poll an async predicate until it returns something truthy, or fail at the deadline."""
+async def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02,
+                   what: str | Callable[[], str] = "condition"):
+    """Poll an async predicate until it returns something truthy, or fail at the deadline.
+    `what` says what was awaited; a callable is asked at the deadline (the state last seen)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await predicate()
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
         await asyncio.sleep(interval)
 
 

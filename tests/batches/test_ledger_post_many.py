@@ -4,6 +4,7 @@ transactions, legs, gapless seqs and balance, for postings of one kind or of man
 when any posting would be refused, nothing at all."""
 
 import random
+import secrets
 
 from sandbox import db
 from sandbox.core.clock import now
@@ -22,7 +23,7 @@ async def _entries(merchant_id: str, ids: list[str]) -> list[tuple]:
 
 
 def _postings(merchant_id: str, kinds: list[str]) -> list:
-    return [posting(merchant_id, kind, random.randint(1, 50_000), f"po_many_{random.getrandbits(48):x}", now())
+    return [posting(merchant_id, kind, random.randint(1, 50_000), f"po_many_{secrets.token_hex(6)}", now())
             for kind in kinds]
 
 

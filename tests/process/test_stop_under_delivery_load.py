@@ -143,8 +143,18 @@ async def test_a_worker_stopped_with_deliveries_in_flight_stops_cleanly_and_lose
     api, _ = await services.new_merchant()
     async with api:
         await stop_and_restart(api, receivers, stop, restart)
-    rows = await services.sql("SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status")
-    assert {r["status"]: r["n"] for r in rows} == {"succeeded": RECEIVERS * PAYOUTS}
+    # The worker writes an attempt's outcome after its receiver has answered: the rows settle
+    # a moment after the last delivery arrived, later on a busy machine. Wait for them.
+    seen: dict[str, int] = {}
+
+    async def all_recorded_as_succeeded() -> bool:
+        rows = await services.sql("SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status")
+        seen.clear()
+        seen.update({r["status"]: r["n"] for r in rows})
+        return seen == {"succeeded": RECEIVERS * PAYOUTS}
+
+    await wait_for(all_recorded_as_succeeded, timeout=RETRIED_WITHIN_S,
+                   what=lambda: f"deliveries by status {seen}, expected all {RECEIVERS * PAYOUTS} succeeded")
 
 
 async def test_a_worker_stopped_after_redis_still_hands_its_deliveries_back(services: Services, receivers):

@@ -214,6 +214,7 @@ async def _admin_sql(sql: str) -> None:
         await conn.close()
 
 
+@pytest.mark.outside
 def test_external_servers_start_no_embedded_server(scratch):
     if not (_reachable(5432) and _reachable(6379)):
         pytest.skip("no local PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379")
