@@ -54,7 +54,7 @@ async def serve(app, port: int):
     return server, task
 
 
-async def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02,
+async def wait_for(predicate, timeout: float = 60.0, interval: float = 0.02,
                    what: str | Callable[[], str] = "condition"):
     """Poll an async predicate until it returns something truthy, or fail at the deadline.
     `what` says what was awaited; a callable is asked at the deadline (the state last seen)."""

@@ -255,12 +255,12 @@ async def outage(services: Services, receiver: Receiver, api: httpx.AsyncClient,
 
     await asyncio.to_thread(stop)
     down_at = time.monotonic()
-    _, body = await wait_for(lambda: ready_when(services, lambda s, b: s == 503), 15, what="/ready to say 503")
+    _, body = await wait_for(lambda: ready_when(services, lambda s, b: s == 503), 60, what="/ready to say 503")
     assert body[server].startswith("down") and body[other] == "ok", body
     await wait_for(lambda: asyncio.sleep(0, len(load.since(down_at)) >= min_during), 30,
                    what="requests during the outage")
     if worker_notices:  # the worker met the outage (and, checked below, lived through it)
-        await wait_for(lambda: asyncio.sleep(0, worker_notices in services.log("worker0")), 15,
+        await wait_for(lambda: asyncio.sleep(0, worker_notices in services.log("worker0")), 60,
                        what=f"the worker to log {worker_notices!r}")
     during = load.since(down_at)
 

@@ -24,8 +24,8 @@ MAKE = ("import sys; from pathlib import Path; from sandbox.runtime import templ
         "print(template.ensure(Path(sys.argv[1])))")
 
 
-def test_two_processes_filling_an_empty_cache_agree_on_one_complete_template(tmp_path: Path):
-    cache = tmp_path / "cache"
+def test_two_processes_filling_an_empty_cache_agree_on_one_complete_template(scratch: Path):
+    cache = scratch / "cache"
     makers = [subprocess.Popen([sys.executable, "-c", MAKE, str(cache)], stdout=subprocess.PIPE, text=True)
               for _ in range(2)]
     made = [m.communicate(timeout=120)[0].strip() for m in makers]
@@ -47,9 +47,9 @@ def _make_in_a_process_of_its_own(cache: Path) -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
-def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path: Path):
-    made = _make_in_a_process_of_its_own(tmp_path / "cache")
-    pg = EmbeddedPostgres(tmp_path / "data")
+def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(scratch: Path):
+    made = _make_in_a_process_of_its_own(scratch / "cache")
+    pg = EmbeddedPostgres(scratch / "data")
     template.copy_into(made, pg.pgdata)
     dsn = pg.start()
     try:
@@ -87,16 +87,16 @@ def test_a_copy_is_a_cluster_of_its_own_with_the_seed_and_no_admin_key(tmp_path:
         pg.stop()
 
 
-def test_a_spare_copy_is_taken_whole_by_one_fresh_start_and_by_no_other(tmp_path: Path):
-    made = _make_in_a_process_of_its_own(tmp_path / "cache")
-    (tmp_path / "data").mkdir()
-    spare = template.Spare(made, tmp_path / "data")
+def test_a_spare_copy_is_taken_whole_by_one_fresh_start_and_by_no_other(scratch: Path):
+    made = _make_in_a_process_of_its_own(scratch / "cache")
+    (scratch / "data").mkdir()
+    spare = template.Spare(made, scratch / "data")
     spare.start()
     spare.finish(timeout=60)
     spare.start()  # one is there: no second
     spare.finish(timeout=60)
     assert len(list((made / template.SPARES).iterdir())) == 1
-    first, second = EmbeddedPostgres(tmp_path / "data" / "a"), EmbeddedPostgres(tmp_path / "data" / "b")
+    first, second = EmbeddedPostgres(scratch / "data" / "a"), EmbeddedPostgres(scratch / "data" / "b")
     assert template.take_spare(made, first.pgdata)
     assert not template.take_spare(made, second.pgdata)  # taken: the next start copies
     assert not second.pgdata.exists() and list((made / template.SPARES).iterdir()) == []
@@ -115,8 +115,8 @@ def test_a_spare_copy_is_taken_whole_by_one_fresh_start_and_by_no_other(tmp_path
     assert (made / "postgres" / "PG_VERSION").exists()  # the template itself is untouched
 
 
-def test_what_killed_makers_and_other_versions_left_goes_once_stale(tmp_path: Path):
-    templates = tmp_path / "cache" / "templates"
+def test_what_killed_makers_and_other_versions_left_goes_once_stale(scratch: Path):
+    templates = scratch / "cache" / "templates"
     old = time.time() - template.STALE_S - 60
     left = {  # folder: made how long ago
         "0123456789abcdef0123": old,  # another version's template
@@ -126,7 +126,7 @@ def test_what_killed_makers_and_other_versions_left_goes_once_stale(tmp_path: Pa
     for name, at in left.items():
         (templates / name).mkdir(parents=True)
         os.utime(templates / name, (at, at))
-    made = _make_in_a_process_of_its_own(tmp_path / "cache")  # made, then the cache pruned
+    made = _make_in_a_process_of_its_own(scratch / "cache")  # made, then the cache pruned
     assert sorted(p.name for p in templates.iterdir()) == sorted([made.name, f"{template.MAKING}busy"])
     spares = made / template.SPARES
     spares.mkdir()
@@ -134,16 +134,16 @@ def test_what_killed_makers_and_other_versions_left_goes_once_stale(tmp_path: Pa
                      (f"{template.MAKING}busy", time.time())):
         (spares / name).mkdir()
         os.utime(spares / name, (at, at))
-    (tmp_path / "data").mkdir()
-    spare = template.Spare(made, tmp_path / "data")
+    (scratch / "data").mkdir()
+    spare = template.Spare(made, scratch / "data")
     spare.start()  # prunes the spares' folder first
     spare.finish(timeout=60)
     names = {p.name for p in spares.iterdir()}
     assert f"{template.MAKING}busy" in names and f"{template.MAKING}dead" not in names
 
 
-def test_no_spare_is_made_for_a_data_dir_on_another_file_system(tmp_path: Path):
-    made = _make_in_a_process_of_its_own(tmp_path / "cache")
+def test_no_spare_is_made_for_a_data_dir_on_another_file_system(scratch: Path):
+    made = _make_in_a_process_of_its_own(scratch / "cache")
     with tempfile.TemporaryDirectory(dir="/dev/shm") as elsewhere:  # tmpfs: another file system
         spare = template.Spare(made, Path(elsewhere))
         spare.start()
@@ -151,9 +151,9 @@ def test_no_spare_is_made_for_a_data_dir_on_another_file_system(tmp_path: Path):
         assert list((made / template.SPARES).iterdir()) == []
 
 
-def test_a_cluster_that_cannot_start_says_why_at_once(tmp_path: Path):
-    made = _make_in_a_process_of_its_own(tmp_path / "cache")
-    pg = EmbeddedPostgres(tmp_path / "data")
+def test_a_cluster_that_cannot_start_says_why_at_once(scratch: Path):
+    made = _make_in_a_process_of_its_own(scratch / "cache")
+    pg = EmbeddedPostgres(scratch / "data")
     template.copy_into(made, pg.pgdata)
     with open(pg.pgdata / "postgresql.auto.conf", "a") as conf:
         conf.write("shared_buffers = '900TB'\n")

@@ -29,10 +29,10 @@ async def payout_in(api: Api, payout_id: str, statuses: set[str]) -> dict:
     return await wait_for(check, what=f"{payout_id} to reach one of {statuses}")
 
 
-async def arrivals(receiver: Receiver, count: int, what: str = "webhooks", timeout: float = 20.0):
+async def arrivals(receiver: Receiver, count: int, what: str = "webhooks", timeout: float = 60.0):
     async def check():
         return receiver.received if len(receiver.received) >= count else None
-    return await wait_for(check, timeout=timeout, what=f"{count} {what} (got {len(receiver.received)})")
+    return await wait_for(check, timeout=timeout, what=lambda: f"{count} {what} (got {len(receiver.received)})")
 
 
 def bodies(receiver: Receiver) -> list[dict]:

@@ -154,5 +154,5 @@ async def test_deliveries_whose_claim_lost_its_answer_go_out_at_the_next_sweep(m
                             " WHERE e.payout_id = $1 AND d.status = 'pending'", p["id"])
     assert len(leased) == 1 and leased[0]["lease_until"] is not None  # leased, to nobody
     await sweeper.sweep(pool)
-    await arrivals(receiver, 1, timeout=10)
+    await arrivals(receiver, 1, timeout=60)
     assert receiver.ids() == [(await events_of(merchant, p["id"]))[0]["id"]]

@@ -191,6 +191,6 @@ async def test_a_resend_on_a_manual_clock_an_hour_ahead_is_delivered_at_once(sta
         assert r.status_code == 200, r.text
         r = await clocked.post(f"/events/{event['id']}/resend", {})
         assert r.status_code == 202, r.text
-        await arrivals(receiver, 2, "the first delivery and the resend", timeout=15)
+        await arrivals(receiver, 2, "the first delivery and the resend", timeout=60)
     finally:
         await clocked.aclose()
