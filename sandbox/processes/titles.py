@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 
 from setproctitle import setproctitle
 
@@ -50,4 +51,10 @@ def part_of(cmdline: str) -> str | None:
 def _name(name: str) -> None:
     """/proc/<pid>/comm (Linux; at most 15 bytes)."""
     with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_NAME, name.encode()[:15])
+        _libc().prctl(PR_SET_NAME, name.encode()[:15])
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """Loaded once (200 us a load here), by `up` before it forks: its children have it."""
+    return ctypes.CDLL("libc.so.6", use_errno=True)
