@@ -118,7 +118,7 @@ def _next_place(supervisor) -> int:
     return len(supervisor.processes) + 1
 
 
-def _end_with(parent: int, part: str | None, place: int) -> None:
+def _end_with(parent: int, part: str | None = None, place: int = 0) -> None:
     """In a forked API process: die with the process that forked it. Killed alone (kill -9,
     the OOM killer), the supervisor would leave its processes serving on the port, and the
     one `sandbox up` starts in its place could not bind it.
