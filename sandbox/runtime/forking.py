@@ -9,13 +9,13 @@ A forked child is a process as `subprocess` would start it: its own process grou
 stdin from /dev/null, no file descriptor of `up`'s but its own gate's, the stop signals
 as a new interpreter has them, and it dies with `up` (PDEATHSIG). It runs `sandbox
 <command>` through the CLI's own entry, then exits without running anything of `up`'s
-(`os._exit`: no atexit hook, no `finally` of the parent's frames). `ps` and `top` name
-it by its process name, `sandbox-<command>` (its command line stays `up`'s)."""
+(`os._exit`: no atexit hook, no `finally` of the parent's frames). Its title says what it
+is (`mypay-sandbox: worker`, sandbox/processes/titles.py), set by the command it runs
+before anything else."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import os
 import signal
@@ -42,7 +42,6 @@ SHARED = (
     "sandbox.runtime.start_gate",
     "sandbox.runtime.serving",
 )
-PR_SET_NAME = 15
 
 
 # The signals that stop `up` (runner.stop_signals_raise) and that a forked child resets.
@@ -61,9 +60,11 @@ def preload() -> None:
 
 
 def name_process(command: str) -> None:
-    """`sandbox-<command>` in `ps`, `top` and /proc/<pid>/comm (Linux; at most 15 bytes)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_NAME, f"sandbox-{command}".encode()[:15])
+    """`mypay-sandbox: <command>` in `ps`, and `sandbox-<command>` in `top` and
+    /proc/<pid>/comm; a server adds its port once it has bound it (serving.py)."""
+    from sandbox.processes.titles import set_title
+
+    set_title(command)
 
 
 class Forked:

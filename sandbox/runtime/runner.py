@@ -112,6 +112,8 @@ class Supervisor:
         self.entry = entry  # what a forked child runs: sandbox.cli.run_forked
         self.children: list[Child] = []
         self.watched: list[Watched] = []
+        # Called after each start and restart, child or server (`up` records the pids).
+        self.started: Callable[[], None] = lambda: None
 
     def _spawn(self, argv: Sequence[str], gate=None) -> subprocess.Popen:
         return subprocess.Popen(
@@ -150,6 +152,7 @@ class Supervisor:
 
         self.watched.append(Watched(name, running=lambda: child.proc.poll() is None,
                                     ended=lambda: _how_it_ended(child.proc.returncode), restart=restart))
+        self.started()
         return child
 
     def watch_server(self, name: str, server) -> None:
@@ -174,9 +177,12 @@ class Supervisor:
                 raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f}s")
             time.sleep(0.05)
 
-    def watch(self, interval: float = 0.2) -> NoReturn:
-        """Restart what dies, with back-off, until a stop signal (`Shutdown`) or `GaveUp`."""
+    def watch(self, interval: float = 0.2, chores: Sequence[Callable[[], None]] = ()) -> NoReturn:
+        """Restart what dies, with back-off, until a stop signal (`Shutdown`) or `GaveUp`;
+        `chores` run at each look too (reaping what else `up` started)."""
         while True:
+            for chore in chores:
+                chore()
             now = time.monotonic()
             for unit in self.watched:
                 if unit.restart_at is None:
@@ -190,6 +196,7 @@ class Supervisor:
                         unit.restart()
                     except Exception as exc:  # counted as one more death at the next look
                         _say(f"{unit.name} did not start: {exc}")
+                    self.started()
             time.sleep(interval)
 
     def stop(self, timeout: float) -> None:

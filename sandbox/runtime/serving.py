@@ -10,7 +10,13 @@ it starts the servers (sandbox/runtime/start_gate.py); with several processes, b
 forked from this one, so each starts serving at once and shares the built app's memory
 until it writes to it. uvicorn's own supervisor keeps them (restarts one that dies or
 stops answering, stops them on SIGTERM); it would start each by spawning a new
-interpreter that imports and builds everything again, so it is handed a fork context."""
+interpreter that imports and builds everything again, so it is handed a fork context.
+
+A process whose command gave it a title (`mypay-sandbox: api`, sandbox/processes/titles.py)
+adds the port once it has bound it (`mypay-sandbox: api :8000`); with several processes,
+each forked one is `mypay-sandbox: api process N`, N its place among them (a replacement
+takes the number of the one it replaces). The bench's reference apps have no title and
+get none."""
 
 from __future__ import annotations
 
@@ -41,18 +47,46 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
                             log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_START_S)
     config.load()  # import and build the app (the app reads the servers' URLs when it starts)
     wait_at_gate()
+    part = _titled_part()
     # As `uvicorn.run` ends: a server that never started (its app's startup failed) exits 3.
     try:
         if workers <= 1:
-            server = uvicorn.Server(config)
+            server = _titled_server(part)(config)
             server.run()
             return 0 if server.started else STARTUP_FAILURE
-        return _serve_forked(config)
+        return _serve_forked(config, part)
     except KeyboardInterrupt:
         return 0
 
 
-def _serve_forked(config) -> int:
+def _titled_part() -> str | None:
+    """The part this process's title names (set by its command), or None: untitled."""
+    from setproctitle import getproctitle
+
+    from sandbox.processes.titles import part_of
+
+    return part_of(getproctitle())
+
+
+def _titled_server(part: str | None):
+    """uvicorn's Server, which adds the port it bound to the process's title."""
+    import uvicorn
+
+    if part is None:
+        return uvicorn.Server
+
+    class TitledServer(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.servers and self.servers[0].sockets:
+                from sandbox.processes.titles import set_title
+
+                set_title(part, port=self.servers[0].sockets[0].getsockname()[1])
+
+    return TitledServer
+
+
+def _serve_forked(config, part: str | None) -> int:
     import multiprocessing
 
     from uvicorn import _subprocess
@@ -62,13 +96,29 @@ def _serve_forked(config) -> int:
     # uvicorn starts each process through this context (spawn by default).
     _subprocess.spawn = multiprocessing.get_context("fork")  # pyright: ignore[reportAttributeAccessIssue]
     parent = os.getpid()
-    os.register_at_fork(after_in_child=lambda: _end_with(parent))
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    sock = config.bind_socket()
+    slot = [0]  # the place the process forked next takes, read in the parent just before the fork
+    supervisor = Multiprocess(config, sockets=[sock])
+    if part is not None:
+        from sandbox.processes.titles import set_title
+
+        set_title(part, port=sock.getsockname()[1])
+        os.register_at_fork(before=lambda: slot.__setitem__(0, _next_place(supervisor)))
+    os.register_at_fork(after_in_child=lambda: _end_with(parent, part, slot[0]))
     supervisor.run()  # until SIGTERM, or a process that failed to start (the supervisor then stops)
     return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
 
 
-def _end_with(parent: int) -> None:
+def _next_place(supervisor) -> int:
+    """1-based: uvicorn replaces a process that died (its exit code known) in its own place
+    in `processes`, and appends each first start."""
+    for place, process in enumerate(supervisor.processes, start=1):
+        if process.exitcode is not None:
+            return place
+    return len(supervisor.processes) + 1
+
+
+def _end_with(parent: int, part: str | None = None, place: int = 0) -> None:
     """In a forked API process: die with the process that forked it. Killed alone (kill -9,
     the OOM killer), the supervisor would leave its processes serving on the port, and the
     one `sandbox up` starts in its place could not bind it.
@@ -77,7 +127,9 @@ def _end_with(parent: int) -> None:
     handlers, which only queue a signal for the supervisor's own loop, so a SIGTERM that
     came before uvicorn's server put in its own (`sandbox up` stopping just after the
     start) was queued where nothing reads it, and the process served on while its
-    supervisor waited for it for ever."""
+    supervisor waited for it for ever.
+
+    And say which it is: `mypay-sandbox: api process <place>` (`part` None: untitled)."""
     from uvicorn.supervisors.multiprocess import SIGNALS
 
     from sandbox.runtime.embedded import _die_with_parent
@@ -87,3 +139,7 @@ def _end_with(parent: int) -> None:
     _die_with_parent(signal.SIGKILL)
     if os.getppid() != parent:  # it died before the line above
         os._exit(1)
+    if part is not None:
+        from sandbox.processes.titles import set_title
+
+        set_title(part, process=place)

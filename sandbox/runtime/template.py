@@ -161,8 +161,11 @@ class Spare:
     """One copy of the template's cluster made in the background for the next fresh start,
     unless a spare is there already or it could not be taken from `data_dir` (another file
     system). `start()` begins it (a `cp` at the lowest CPU priority, which `up` starts with
-    the stop signals held, so they never reach it); `finish()` waits for it and publishes
-    it, or ends it at the timeout and removes what it left."""
+    the stop signals held, so they never reach it); `reap()`, asked at each of the
+    supervisor's looks, publishes it as soon as the `cp` has ended and waits for that
+    process (unwaited, it stayed in `ps` as `[cp] <defunct>` beside the running `up` until
+    the stop); `finish()` waits for it and publishes it, or ends it at the timeout and
+    removes what it left."""
 
     def __init__(self, template: Path, data_dir: Path) -> None:
         self.template = template
@@ -190,6 +193,10 @@ class Spare:
             log.info("no spare copy of the start-up template: %s", exc)
             self._clean()
 
+    def reap(self) -> None:
+        if self._copy is not None and self._copy.poll() is not None:
+            self._publish(self._copy.returncode == 0)
+
     def finish(self, timeout: float) -> None:
         if self._copy is None:
             self._clean()
@@ -200,6 +207,9 @@ class Spare:
             self._copy.kill()
             self._copy.wait()
             done = False
+        self._publish(done)
+
+    def _publish(self, done: bool) -> None:
         if done:
             assert self._work is not None  # made with the copy
             with contextlib.suppress(OSError):

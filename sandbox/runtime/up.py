@@ -232,6 +232,21 @@ def _forget_workers(servers: list) -> None:
             server.delete(HEALTH_KEY)
 
 
+def _record(settings: Settings, supervisor, servers: list) -> None:
+    """Which process is which, for `sandbox status` (sandbox/processes/registry.py)."""
+    from sandbox.processes import registry
+    from sandbox.runtime.embedded import EmbeddedRedis
+
+    pids: dict[str, int | None] = {"supervisor": os.getpid()}
+    pids.update((child.name, child.proc.pid) for child in supervisor.children)
+    pids.update(({"PostgreSQL": "postgres", "Redis": "redis"}[server.NAME], server.pid()) for server in servers)
+    redis = next((server.url for server in servers if isinstance(server, EmbeddedRedis)), None)
+    with contextlib.suppress(OSError):  # status is told less; the sandbox runs on
+        registry.write(settings.data_dir, registry.Recorded(
+            pids=pids, api_url=local_url(settings, settings.api_port), ipn_url=local_url(settings, settings.ipn_port),
+            redis_url=redis))
+
+
 def _timed(took: dict[str, float], what: str, step, *args):
     started = time.monotonic()
     try:
@@ -248,11 +263,14 @@ def _well_formed(key: str) -> bool:
 def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
     """`sandbox up`. `entry`: what each forked child runs as `sandbox
     <command>` (handed in: runtime sits below the CLI and imports nothing of it)."""
+    from sandbox.processes import registry
+    from sandbox.processes.titles import set_title
     from sandbox.runtime.forking import STOP_SIGNALS
     from sandbox.runtime.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
     from sandbox.runtime.start_gate import StartGate
 
     started = time.monotonic()
+    set_title("supervisor")  # before the forks: each child then says what it is
     settings = get_settings()
     if settings.admin_key is not None and not _well_formed(settings.admin_key):
         # Taken, it would be shown and saved, and then refused on every request.
@@ -292,6 +310,8 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
             t_servers = time.monotonic()
             for name, argv in CHILDREN:
                 supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()), fork=name)
+            supervisor.started = lambda: _record(settings, supervisor, servers)
+            supervisor.started()
             key_file = data_dir.resolve() / ADMIN_KEY_FILE
             report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
             t_seeded = time.monotonic()
@@ -323,7 +343,9 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
                     signal.pthread_sigmask(signal.SIG_SETMASK, held)
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
-            supervisor.watch()  # restarts what dies, until a stop signal or it gives up
+            # Restarts what dies, until a stop signal or it gives up; the spare's copy is
+            # reaped and published as soon as it ends (not left a zombie until the stop).
+            supervisor.watch(chores=[spare.reap] if spare is not None else [])
     except Shutdown as stop:
         say(f"{stop}: stopping")
         return 0
@@ -340,5 +362,6 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
             server.stop()
         if spare is not None:
             spare.finish(SPARE_TIMEOUT)
+        registry.remove(data_dir)
         lock.close()
         say(f"stopped in {time.monotonic() - stopping:.2f}s")

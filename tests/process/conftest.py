@@ -128,8 +128,8 @@ class Up:
 
     def children(self) -> list[tuple[psutil.Process, str]]:
         """Each live descendant with its process name and command line, e.g. "sandbox-api:
-        …/python … sandbox up" (read now: a dead process has none). The API, IPN and worker
-        `up` forks keep `up`'s command line; their names say which is which."""
+        mypay-sandbox: api :8000" (read now: a dead process has none): the API, IPN and
+        worker say what they are in both (sandbox/processes/titles.py)."""
         found = []
         for c in psutil.Process(self.proc.pid).children(recursive=True):
             with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):  # died, not yet reaped

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import psutil
 
+from sandbox.processes.titles import part_of
+
 _SANDBOX_KINDS = ("api", "worker", "ipn")
 
 
@@ -63,6 +65,10 @@ def _kind(proc: psutil.Process) -> str | None:
     cmdline = proc.cmdline()
     if "sandbox.bench.servers.receiver" in cmdline:
         return "receiver"
+    # A part of the sandbox says what it is in its title (sandbox/processes/titles.py); its
+    # command line, until it has set one.
+    if (part := part_of(" ".join(cmdline).strip())) is not None:
+        return part if part in _SANDBOX_KINDS else None
     if "sandbox.cli" in cmdline:
         kind = cmdline[cmdline.index("sandbox.cli") + 1] if cmdline[-1] != "sandbox.cli" else ""
         return kind if kind in _SANDBOX_KINDS else None
