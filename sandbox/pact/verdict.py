@@ -137,7 +137,8 @@ def judge(path: str, pact: dict, refused: dict[int, list[str]], results: dict | 
         if result is None:
             words.append(_not_run_reason(pact, interaction))
         elif result.get("result") != "OK":
-            words.extend(_errors_for(results, description) or mismatch_words(result.get("mismatch")))
+            words.extend(_errors_for(results, description) or mismatch_words(result.get("mismatch"))
+                         or [f"the verifier's result: {result.get('result')!r}, with no words"])
         if not words:
             judged.append(Judged(description, "verified"))
         else:
