@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.pact.oracle import expected
@@ -83,6 +83,21 @@ def a_pact(draw) -> tuple[dict, set[int]]:
     return pact, {place for place, (_, refused) in enumerate(made) if refused}
 
 
+# Always run, besides the drawn ones: a pending mismatch and a pending refusal, with
+# --fail-pending and without (beside a V3 file with both lists).
+PENDING_FAILURES = {"consumer": {"name": "pending"}, "provider": {"name": "MyPay"},
+                    "metadata": {"pactSpecification": {"version": "4.0"}}, "interactions": [
+                        {"type": "Synchronous/HTTP", "description": "ready, expected 201 #0", "pending": True,
+                         "providerStates": HTTP[1][1], "request": READY, "response": {"status": 201}},
+                        {"type": "Synchronous/HTTP", "description": "a refund #1", "pending": True,
+                         "providerStates": HTTP[2][1], "request": READY, "response": {"status": 200}}]}
+BOTH = {"consumer": {"name": "both"}, "provider": {"name": "MyPay"},
+        "metadata": {"pactSpecification": {"version": "3.0.0"}},
+        "interactions": [{"description": "ready #0", "providerStates": HTTP[0][1], "request": READY,
+                          "response": {"status": 200}}],
+        "messages": [{"description": "a payout.failed webhook #1", "providerStates": CLOSED,
+                      "contents": {"type": "payout.failed"}, "metadata": {"contentType": "application/json"}}]}
+
 SUMMARY = re.compile(r"(\d+) of (\d+) interaction\(s\) verified against \S+?(?::(.*))?$", re.M)
 
 
@@ -101,6 +116,8 @@ async def test_the_command_agrees_with_the_oracle(stack, tmp_path):
     @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(st.lists(a_pact(), min_size=1, max_size=2), st.booleans())
+    @example([(PENDING_FAILURES, {1})], True)
+    @example([(PENDING_FAILURES, {1}), (BOTH, set())], False)
     def agree(pacts: list[tuple[dict, set[int]]], fail_pending: bool) -> None:
         folder: Path = tmp_path
         paths = []
