@@ -232,3 +232,16 @@ async def test_a_state_with_no_name_takes_no_params(pact, action):
     r = await pact.post(STATES, json={"state": "", "params": {"scenario": "failed_account_closed"}, "action": action})
     assert r.status_code == 400, r.text
     assert r.json()["errors"][0]["field"] == "state" and "no name" in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize(("state", "param"), [
+    ("a payout", "scenario"), ("a payout", "status"), ("a payout", "amount"), ("a payout", "balance"),
+    ("a payout in review", "amount"), ("a payout in review", "balance"), ("a merchant", "balance"),
+    ("a webhook endpoint", "url"), ("a webhook endpoint", "signing"),
+])
+async def test_an_empty_param_never_means_its_default(pact, state, param):
+    """The class of `"status": ""`: a param given empty is refused by name; its default is
+    the param left out."""
+    r = await pact.post(STATES, json={"state": state, "params": {param: ""}, "action": "check"})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == f"params.{param}", r.text
