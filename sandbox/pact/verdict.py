@@ -8,8 +8,9 @@ ends as exactly one of
 - verified: the verifier ran it and it matched, and the sandbox refused nothing of it;
 - refused: the sandbox refused a state or the message (its words);
 - failed: the verifier failed it (its mismatches in words), or never ran it (why);
-- pending, failed: marked `"pending": true` and not verified, whatever the reason (refused,
-  failed, not run): Pact's pending, which does not fail the run unless `--fail-pending`.
+- pending, failed: pending (as the verifier ran it; for one it never ran, marked `"pending":
+  true` in a V4 pact) and not verified, whatever the reason (refused, failed, not run):
+  Pact's pending, which does not fail the run unless `--fail-pending`.
 
 So verified + refused + failed + pending = the interactions in the files. A file the
 verifier could not load (an interaction `type` misspelt or missing, say) is no verdict
@@ -133,7 +134,9 @@ def judge(path: str, pact: dict, refused: dict[int, list[str]], results: dict | 
         if result is not None:
             ran.remove(result)  # two interactions of one description each take a result of their own
         words = [f"refused: {w}" for w in refused.get(place, [])]
-        pending = _pending(interaction) or bool(result and result.get("pending") is True)
+        # Pending as the verifier ran it; the file's own flag only for one it never ran (a V4
+        # pact's: a V3 pact has no pending, and its verifier fails such an interaction).
+        pending = result.get("pending") is True if result is not None else _is_v4(pact) and _pending(interaction)
         if result is None:
             words.append(_not_run_reason(pact, interaction))
         elif result.get("result") != "OK":

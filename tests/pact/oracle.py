@@ -8,9 +8,9 @@ The rules, as the guide states them: every interaction a file lists (`interactio
 "Failed to load pact" error, or no result for any of its interactions) fails all of
 them and exits 2. Otherwise the k-th interaction of a description takes the verifier's
 k-th result of that description; it is verified when that result is "OK" and the
-sandbox refused nothing of it; else pending when the interaction or its result is
-pending; else refused when the sandbox refused it; else failed (a result not "OK", or
-none at all)."""
+sandbox refused nothing of it; else pending when its result says pending (with no
+result: when a V4 file marks it `"pending": true`); else refused when the sandbox
+refused it; else failed (a result not "OK", or none at all)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,11 @@ def file_counts(pact: dict, refused_places: set[int], results: dict | None) -> t
         mine = by_description[name]
         result = mine[seen[name]] if seen[name] < len(mine) else None
         seen[name] += 1
-        pending = entry.get("pending") is True or (result is not None and result.get("pending") is True)
+        if result is not None:
+            pending = result.get("pending") is True
+        else:
+            version = str(((pact.get("metadata") or {}).get("pactSpecification") or {}).get("version", ""))
+            pending = version.startswith("4") and entry.get("pending") is True
         if result is not None and result.get("result") == "OK" and place not in refused_places:
             counts["verified"] += 1
         elif pending:

@@ -107,3 +107,12 @@ async def test_the_pact_cores_log_lines_stay_out_and_go_to_json(stack, tmp_path)
     assert "pact.ffi" not in out and "Invalid status code" not in out, out
     log = json.loads((tmp_path / "r.json").read_text())[0]["verifierLog"]
     assert any("Invalid status code: 400" in line for line in log), log
+
+
+async def test_a_v3_pact_has_no_pending(stack, tmp_path):
+    """`"pending": true` means nothing to a V3 pact's verifier, so it lets nothing off here."""
+    pact = hand_pact(tmp_path, "v3-pending", [{"description": "ready, expected 201", "pending": True,
+                                               "providerState": "a merchant", "request": READY,
+                                               "response": {"status": 201}}], version="3.0.0")
+    code, out = await verify(stack, str(pact))
+    assert code == 1 and "0 of 1 interaction(s) verified against" in out and ": 1 failed" in out, out
