@@ -63,7 +63,8 @@ async def test_a_second_payout_to_the_same_account_under_another_title_is_paid_t
     said = await gate(merchant, {"require_safe_retries": True})
     assert said["held"] is False and said["reason"].startswith("a client paid twice after a fault")
     assert said["details"][0].startswith(f"merchant {merchant.merchant_id}: payout {first} was paid again as "
-                                         f"{second} (the same account and amount")
+                                         f"{second} (fault response_lost on request ")
+    assert "POST /api/v1/payouts: the same account and amount after it" in said["details"][0]
 
 
 async def test_a_second_payout_after_the_clock_moved_past_ten_minutes_is_paid_twice(clocked):
