@@ -39,18 +39,19 @@ log = logging.getLogger("sandbox.coverage")
 # payout is on now, its row has one: a submit that changes no status writes no event
 # (`awaiting_ipn` is submitted after its only event, `payout.created`).
 # Each status comes with the failure code the payout carried then (a scenario is covered by
-# its outcome too) and whether `simulate` forced it: the rail's notification that made it
-# is one POST /sandbox/payouts/{id}/simulate sent (named `sim_…`; a scenario's own callbacks
-# are named after their step), for the payout's submission (psp_reference) and that status.
+# its outcome too) and whether the rail was made to report it: a notification for the
+# payout's submission (psp_reference) and that status that is not one of its scenario's own
+# steps (those are named `{payout_id}:{track}:{index}`, planner.py): POST
+# /sandbox/payouts/{id}/simulate's (`sim_…`), or any other callback signed for the rail.
 # One row per distinct (scenario, submitted, statuses, codes, forced, copy): few rows however
 # many payouts.
-_SCENARIO_WALKS_SQL = r"""
+_SCENARIO_WALKS_SQL = """
 WITH moves AS (
     SELECT e.payout_id, e.number, e.data->>'scenario' AS scenario, e.data->>'status' AS status,
            e.data->>'failure_code' AS failure_code, e.data->>'psp_reference' AS psp_reference,
            EXISTS (SELECT 1 FROM ipn_notification n
                     WHERE n.psp_reference = e.data->>'psp_reference' AND n.status = e.data->>'status'
-                      AND n.id LIKE 'sim\_%') AS simulated
+                      AND NOT starts_with(n.id, e.payout_id || ':')) AS simulated
       FROM outbox_event e
      WHERE e.merchant = $1 AND e.payout_id IS NOT NULL AND e.type LIKE 'payout.%'
 ), walked AS (

@@ -15,8 +15,9 @@ The rules, as the guides say them:
   commit of its own) used its key, or read its object by id (a GET naming it in its path)
   or by reference; else `open`. Held: none duplicated and one recovered.
 - coverage: a scenario is covered when a payout's walk on it entered its path's statuses in
-  order by the scenario's own steps (a status the rail reported for a `sim_…`
-  notification, POST /sandbox/payouts/{id}/simulate's, is not one), the last with the
+  order by the scenario's own steps (a status the rail reported in a notification that is
+  not one of the payout's own steps, `{payout_id}:…`, is not one: POST
+  /sandbox/payouts/{id}/simulate's `sim_…`, or any callback signed for the rail), the last with the
   scenario's failure code (its step's, or `rail_rejected` / `rail_returned` without one),
   and was submitted when the scenario submits.
 - receiver audit: each case passes when the receiver answered what Standard Webhooks asks
@@ -154,10 +155,11 @@ def coverage(events: list[dict], notifications: list[dict], rows: dict[str, dict
     failure_code, psp_reference); `notifications`: the rail's (id, psp_reference, status);
     `rows`: payout id → its row now (scenario, psp_reference). Built-in scenarios only."""
     by_name = {s["name"]: s for s in SCENARIOS}
-    simulated = {(n["psp_reference"], n["status"]) for n in notifications if n["id"].startswith("sim_")}
+    made = {(n["psp_reference"], n["status"]): n["id"] for n in notifications}
     walks: dict[tuple[str, str], list[dict]] = {}
     for e in events:
-        move = {**e, "simulated": (e["psp_reference"], e["status"]) in simulated}
+        told = made.get((e["psp_reference"], e["status"]))  # the rail's callback that made this move, if one did
+        move = {**e, "simulated": told is not None and told.split(":")[0] != e["payout_id"]}
         walks.setdefault((e["payout_id"], e["scenario"]), []).append(move)
     oracle = CoverageOracle()
     for (payout_id, name), moves in walks.items():
