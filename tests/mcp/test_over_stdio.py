@@ -109,7 +109,7 @@ async def test_the_request_log_and_the_retry_verdict_name_the_agents_requests(st
         logged = (await call(mcp, "request_log", request_id=made["id"]))["request"]
         assert secret.startswith("whsec_") and secret not in json.dumps(logged) and "whsec_" in logged["response_body"]
         text = await refused(mcp, "retry_verdict", request_id=logged["id"])
-        assert "no injected fault on request" in text
+        assert "no faulted write on request" in text
 
 
 async def test_a_lost_answer_names_its_key_and_asking_again_with_it_is_a_recovery_not_a_second_payout(stack):
