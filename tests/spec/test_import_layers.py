@@ -174,7 +174,8 @@ LAYERS: dict[str, dict[str, set[str]]] = {
         "model": set(),  # what a payout is, with no database
     },
     "sandbox.webhooks": {
-        "api": {"audit", "endpoints", "model"},
+        "api": {"audit", "endpoints", "listeners", "model"},
+        "listeners": {"delivery", "store", "model"},  # a listener's stream and its answers
         "audit": {"delivery", "store", "model"},  # the audit sends through the delivery path
         "delivery": {"store", "model"},
         "endpoints": {"store", "model"},  # what a merchant manages: endpoints, the event log

@@ -39,17 +39,22 @@ class _Keyed:
 
 
 class Slots:
-    def __init__(self, total: int, per_origin: int, per_merchant: int | None = None) -> None:
+    def __init__(self, total: int, per_origin: int, per_merchant: int | None = None,
+                 per_listener: int | None = None) -> None:
         self._total = asyncio.Semaphore(max(1, total))
         self._origins = _Keyed(per_origin)
         self._merchants = _Keyed(per_merchant or total)
+        # A listener endpoint (`listener://we_…`) is an origin of its own, with its own
+        # window: requests wait on its stream and its listener, not on a connection pool.
+        self._listeners = _Keyed(per_listener or per_origin)
 
     @contextlib.asynccontextmanager
     async def take(self, merchant: str, url: str) -> AsyncIterator[None]:
         endpoint = parsed(url)  # parsed once per URL
         origin = (endpoint.scheme, endpoint.host, endpoint.port)
+        origins = self._listeners if endpoint.scheme == "listener" else self._origins
         # The merchant's turn, then the origin's, then a slot: whoever waits for a slot
         # holds no more than its merchant's share, so a busy merchant cannot hold them all.
-        async with self._merchants.take(merchant), self._origins.take(origin), self._total:
+        async with self._merchants.take(merchant), origins.take(origin), self._total:
             yield
 
