@@ -108,13 +108,29 @@ class Link:
         await self._subscribed.wait()
 
     async def _read(self) -> None:
+        """Read the process's channel for as long as the process lives, subscribing again
+        after a lost connection (answers published meanwhile are lost: their attempts time
+        out and are retried)."""
+        assert self._subscribed is not None
+        while True:
+            try:
+                await self._read_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis went away for a moment
+                log.warning("listener answers: the subscription failed (%s: %s); subscribing again",
+                            type(exc).__name__, exc)
+                await asyncio.sleep(0.5)
+
+    async def _read_once(self) -> None:
         assert self._subscribed is not None
         pubsub = redis_client.get().pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
             self._subscribed.set()
             while True:
-                message = await pubsub.get_message(timeout=5.0)
+                # Shorter than the client's socket timeout (redis_client.SOCKET_TIMEOUT_S).
+                message = await pubsub.get_message(timeout=1.0)
                 if message is None:
                     continue
                 request_id, _, payload = bytes(message["data"]).partition(b" ")

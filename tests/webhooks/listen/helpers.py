@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import httpx
+
 from sandbox.client.listener import Listener, Options, api_client, open_endpoint
 from tests.helpers import Api, payout_body, wait_for
 
@@ -44,7 +46,11 @@ async def event_ids(api: Api) -> set[str]:
     ids: set[str] = set()
     cursor = None
     while True:
-        r = await api.get("/events", params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        try:
+            r = await api.get("/events", params=params)
+        except httpx.TransportError:  # a kept-alive connection the server closed as it was reused: ask again
+            r = await api.get("/events", params=params)
         assert r.status_code == 200, r.text
         page = r.json()
         ids.update(e["id"] for e in page["data"])
