@@ -174,9 +174,10 @@ class Settings:
     webhook_line: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE", 500))
     # A listener endpoint's window (`sandbox listen`): requests one worker process has sent
     # down its stream and not yet had answered. A slow receiver holds the window, which slows
-    # the stream: nothing queues beyond it (docs/listening.md). Still under the merchant's
-    # SANDBOX_WEBHOOK_PER_MERCHANT.
-    listen_window: int = field(default_factory=lambda: _int("SANDBOX_LISTEN_WINDOW", 10))
+    # the stream: nothing queues beyond it (docs/listening.md). Its requests hold no
+    # connection, so they take none of the slots above; the merchant's line still bounds
+    # what waits (SANDBOX_WEBHOOK_LINE_PER_MERCHANT).
+    listen_window: int = field(default_factory=lambda: _int("SANDBOX_LISTEN_WINDOW", 64))
     # Which HTTP client the worker's delivery pool sends webhooks with (sandbox/webhooks/
     # delivery/clients.py): "aiohttp" (the default) or "httpx". Each keeps every delivery
     # guarantee; they differ in CPU per delivery (docs/benchmark.md).

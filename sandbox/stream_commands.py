@@ -56,6 +56,7 @@ def _print(line: str) -> None:
 def _run(main, args: argparse.Namespace) -> int:
     """Whatever goes wrong before the stream opens ends in one line and status 2."""
     import asyncio
+    import logging
 
     import httpx
 
@@ -63,6 +64,8 @@ def _run(main, args: argparse.Namespace) -> int:
     from sandbox.runtime.up import fail
     from sandbox.settings import SettingError
 
+    # httpx's line per request would double every line these commands print.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         url_of(args)
         return asyncio.run(main)

@@ -28,9 +28,11 @@ KILL_AFTER = 300  # deliveries at the receiver before the kill
 PAYLOAD = {"id": "po_listen", "object": "payout", "amount": "1.00", "currency": "PKR", "status": "success"}
 
 
-def start_listener(stack, key: str, forward_to: str) -> subprocess.Popen:
-    return subprocess.Popen([SANDBOX, "listen", "--forward-to", forward_to, "--url", stack.base_url, "--key", key],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def start_listener(stack, key: str, forward_to: str, out: Path) -> subprocess.Popen:
+    # Its lines go to a file: a pipe nobody reads fills, and the listener stops at its next line.
+    with out.open("ab") as said:
+        return subprocess.Popen([SANDBOX, "listen", "--forward-to", forward_to, "--url", stack.base_url, "--key", key],
+                                stdout=said, stderr=subprocess.STDOUT)
 
 
 async def emit(merchant_id: str, n: int) -> list[str]:
@@ -38,9 +40,10 @@ async def emit(merchant_id: str, n: int) -> list[str]:
         return [await outbox.emit(merchant_id, "payout.success", PAYLOAD) for _ in range(n)]
 
 
-async def test_kill_9_mid_stream_loses_nothing(stack, merchant) -> None:
+async def test_kill_9_mid_stream_loses_nothing(stack, merchant, tmp_path) -> None:
     receiver = await Receiver().start()
-    listener = start_listener(stack, merchant.key, receiver.url())
+    out = tmp_path / "listener.out"
+    listener = start_listener(stack, merchant.key, receiver.url(), out)
     try:
         await wait_for(lambda: _listening(merchant), timeout=60, what="the listener endpoint")
         expected: list[str] = []
@@ -59,7 +62,7 @@ async def test_kill_9_mid_stream_loses_nothing(stack, merchant) -> None:
             killed_at = len(receiver.received)
         assert killed_at < EVENTS  # the kill was mid-stream
         await asyncio.sleep(1)  # deliveries due while nobody listens wait, parked
-        listener = start_listener(stack, merchant.key, receiver.url())
+        listener = start_listener(stack, merchant.key, receiver.url(), out)
 
         async def all_there() -> bool:
             return set(expected) <= set(receiver.ids())
@@ -69,7 +72,8 @@ async def test_kill_9_mid_stream_loses_nothing(stack, merchant) -> None:
         except AssertionError:
             missing = sorted(set(expected) - set(receiver.ids()))
             said = [(await merchant.get(f"/events/{e}/deliveries")).json()["data"] for e in missing[:3]]
-            raise AssertionError(f"{len(missing)} of {EVENTS} missing; their deliveries: {said}") from None
+            raise AssertionError(f"{len(missing)} of {EVENTS} missing; their deliveries: {said}; the listener said: "
+                                 f"{out.read_text()[-2000:]}") from None
         assert len(set(expected)) == EVENTS
     finally:
         if listener.returncode is None:
