@@ -251,9 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--junit", metavar="FILE", help="also write the audit as JUnit XML to FILE")
     audit.set_defaults(func=cmd_audit_webhooks)
     ci_commands.add_commands(sub)  # merchant new, clock advance, gate
-    from sandbox.stream_commands import add_commands as add_stream_commands  # listen, logs tail
+    from sandbox.client.stream_commands import add_commands as add_stream_commands  # listen, logs tail
 
-    add_stream_commands(sub, _add_url)
+    add_stream_commands(sub, _add_url, ci_commands.url_of)
     from sandbox.pact.verify import add_command as add_pact_command
 
     add_pact_command(sub, _add_url, ci_commands.admin_key_of)

@@ -240,7 +240,7 @@ def test_the_layer_check_sees_an_upward_import():
     stray = {"sandbox.webhooks.client": set()}
     assert layer_violations(stray, LAYERS) == [
         "sandbox.webhooks.client: not in any layer of sandbox.webhooks "
-        "(api, audit, delivery, endpoints, model, store)"]
+        "(api, audit, delivery, endpoints, listeners, model, store)"]
     assert layer_violations({"sandbox.payouts.api.controllers": {"sandbox.payouts.lifecycle.service"}},
                             LAYERS) == []
 

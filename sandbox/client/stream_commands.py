@@ -1,17 +1,19 @@
 """`sandbox listen` and `sandbox logs tail`, registered by the CLI (sandbox/cli.py): the
 commands that hold a stream open from wherever the user is to the sandbox
-(docs/listening.md). Their work is in sandbox/client/listener.py and sandbox/client/tail.py;
+(docs/listening.md). Their work is in listener.py and tail.py beside it;
 this module imports neither until a command runs."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 DEMO_KEY_SAYS = "the seeded Demo Merchant Alpha's"
 
 
-def add_commands(sub, add_url: Callable) -> None:
+def add_commands(sub, add_url: Callable, url_of: Callable[[argparse.Namespace], str]) -> None:
+    """`url_of` reads `--url` as the CLI's other commands do (a bad default says why then)."""
     listen = sub.add_parser(
         "listen", help="receive a merchant's webhooks here and forward them to a local URL (no inbound route needed)",
         description="Open the merchant's listener endpoint and forward every delivery to --forward-to, signed as "
@@ -25,7 +27,7 @@ def add_commands(sub, add_url: Callable) -> None:
     listen.add_argument("--key", help=f"the merchant's API key (default: {DEMO_KEY_SAYS})")
     listen.add_argument("--print-secret", action="store_true", help="print the signing secret and exit")
     add_url(listen)
-    listen.set_defaults(func=run_listen)
+    listen.set_defaults(func=lambda args: run_listen(args, url_of))
     logs = sub.add_parser("logs", help="the merchant's request log").add_subparsers(
         dest="logs_command", required=True, metavar="COMMAND")
     tail = logs.add_parser("tail", help="print the merchant's API requests as they are answered",
@@ -40,7 +42,7 @@ def add_commands(sub, add_url: Callable) -> None:
     tail.add_argument("--format", choices=("text", "json"), default="text", help="text lines (default) or JSON lines")
     tail.add_argument("--key", help=f"the merchant's API key (default: {DEMO_KEY_SAYS})")
     add_url(tail)
-    tail.set_defaults(func=run_tail)
+    tail.set_defaults(func=lambda args: run_tail(args, url_of))
 
 
 def _key(args: argparse.Namespace) -> str:
@@ -53,47 +55,49 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
-def _run(main, args: argparse.Namespace) -> int:
+def fail(message: str, code: int) -> int:
+    print(f"sandbox: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _run(main, args: argparse.Namespace, url_of: Callable[[argparse.Namespace], str]) -> int:
     """Whatever goes wrong before the stream opens ends in one line and status 2."""
     import asyncio
     import logging
 
     import httpx
 
-    from sandbox.ci_commands import cannot_reach, url_of
-    from sandbox.runtime.up import fail
-    from sandbox.settings import SettingError
-
     # httpx's line per request would double every line these commands print.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        url_of(args)
-        return asyncio.run(main)
-    except SettingError as exc:
+        url = url_of(args)
+    except ValueError as exc:  # the settings' error: a bad SANDBOX_API_PORT behind the default
+        main.close()
         return fail(str(exc), 2)
+    try:
+        return asyncio.run(main)
     except httpx.HTTPStatusError as exc:
         return fail(f"the sandbox refused: {exc}", 2)
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-        return fail(cannot_reach(args.url, f"{type(exc).__name__}: {exc}"), 2)
+        return fail(f"cannot reach {url}: {type(exc).__name__}: {exc}", 2)
     except KeyboardInterrupt:
         return 0
 
 
-def run_listen(args: argparse.Namespace) -> int:
+def run_listen(args: argparse.Namespace, url_of: Callable[[argparse.Namespace], str]) -> int:
     from sandbox.client.listener import Options, listen
-    from sandbox.runtime.up import fail
 
     if not args.forward_to and not args.print_secret:
         return fail("say where to forward: --forward-to http://localhost:PORT/PATH (or --print-secret)", 2)
     events = [e.strip() for e in args.events.split(",") if e.strip()] or ["*"]
     options = Options(url=str(args.url), key=_key(args), forward_to=args.forward_to or "", events=events,
                       name=args.name, out=_print)
-    return _run(listen(options, args.print_secret), args)
+    return _run(listen(options, args.print_secret), args, url_of)
 
 
-def run_tail(args: argparse.Namespace) -> int:
+def run_tail(args: argparse.Namespace, url_of: Callable[[argparse.Namespace], str]) -> int:
     from sandbox.client.tail import Options, tail
 
     options = Options(url=str(args.url), key=_key(args), method=args.method, path=args.path, status=args.status,
                       idempotency_outcome=args.idempotency_outcome, json=args.format == "json", out=_print)
-    return _run(tail(options), args)
+    return _run(tail(options), args, url_of)
