@@ -254,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sandbox.processes.status import add_command as add_status_command
 
     add_status_command(sub)
+    from sandbox.client.stream_commands import add_commands as add_stream_commands  # listen, logs tail
+
+    add_stream_commands(sub, _add_url, ci_commands.url_of)
     from sandbox.pact.verify import add_command as add_pact_command
 
     add_pact_command(sub, _add_url, ci_commands.admin_key_of)

@@ -172,6 +172,12 @@ class Settings:
     # Attempts one worker process holds at most, on the wire or waiting for a slot (each
     # with its event's body in memory); a longer backlog waits in the database.
     webhook_line: int = field(default_factory=lambda: _int("SANDBOX_WEBHOOK_LINE", 500))
+    # A listener endpoint's window (`sandbox listen`): requests one worker process has sent
+    # down its stream and not yet had answered. A slow receiver holds the window, which slows
+    # the stream: nothing queues beyond it (docs/listening.md). Its requests hold no
+    # connection, so they take none of the slots above; the merchant's line still bounds
+    # what waits (SANDBOX_WEBHOOK_LINE_PER_MERCHANT).
+    listen_window: int = field(default_factory=lambda: _int("SANDBOX_LISTEN_WINDOW", 64))
     # Which HTTP client the worker's delivery pool sends webhooks with (sandbox/webhooks/
     # delivery/clients.py): "aiohttp" (the default) or "httpx". Each keeps every delivery
     # guarantee; they differ in CPU per delivery (docs/benchmark.md).

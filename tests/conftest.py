@@ -38,7 +38,7 @@ PROCESS_LEVEL = (
     # Seconds of real time in a file (on two idle cores, 26 Nov).
     "tests/webhooks/delivery/test_delivery.py", "tests/webhooks/delivery/test_backlog.py",
     "tests/webhooks/audit/test_audit_limits.py", "tests/verdicts/test_gate.py",
-    "tests/requests/test_redaction_property.py",
+    "tests/requests/test_redaction_property.py", "tests/webhooks/listen/",
 )
 
 

@@ -19,7 +19,8 @@ from sandbox.webhooks.delivery.slots import Slots
 
 
 def build_pool(settings: Settings) -> DeliveryPool:
-    slots = Slots(settings.webhook_concurrency, settings.webhook_per_origin, settings.webhook_per_merchant)
+    slots = Slots(settings.webhook_concurrency, settings.webhook_per_origin, settings.webhook_per_merchant,
+                  settings.listen_window)
     return DeliveryPool(sender.build(settings), slots, settings.webhook_line, settings.webhook_line_per_merchant)
 
 

@@ -53,6 +53,7 @@ from sandbox.simulator.controllers import SandboxToolsController
 from sandbox.summary.controllers import BalanceSummaryController
 from sandbox.verdicts.controllers import GateController
 from sandbox.webhooks.api.controllers import EventController, WebhookEndpointController
+from sandbox.webhooks.api.listener_controllers import WebhookListenerController
 from sandbox.webhooks.store import metrics as webhook_metrics
 
 API_PREFIX = "/api/v1"
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController, ClockController,
-                        RequestLogController, FaultRuleController, GateController],
+                        RequestLogController, FaultRuleController, GateController, WebhookListenerController],
         # Authentication, the request log and its faults, rate limit and idempotency, in
         # one layer (gate.py). A merchant's request works at its clock's time from there
         # (the request log's `begin` follows the clock, sandbox/requests/journal.py).

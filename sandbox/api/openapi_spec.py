@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from sandbox.api.openapi_streams import event_streams
 from sandbox.core.money import PYTHON_END
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
@@ -69,6 +70,7 @@ def finish(spec: dict) -> dict:
     _always_sent(spec)
     _defaults_in_words(spec)
     _junit_answers(spec)
+    event_streams(spec)
     spec["webhooks"] = _webhooks(schemas)
     return _nullable_enums(_portable(spec))
 

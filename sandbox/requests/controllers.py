@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import Stream
+from litestar.response import ServerSentEvent, Stream
 
 from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
-from sandbox.requests import har, service
+from sandbox.requests import har, service, tail
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
 
 HAR_MOST = 1_000  # entries a page of the HAR holds at most (and service.PAGE_BYTES of them)
@@ -21,6 +21,10 @@ Cursor = Annotated[str | None, QueryParameter(
     max_length=200, description="Where the page before ended: its `next_cursor` (the HAR's `_nextCursor`)")]
 
 Key = Annotated[str | None, QueryParameter(max_length=255, description="Only requests with this idempotency key")]
+StatusClass = Annotated[str | None, QueryParameter(pattern=r"^[1-5](xx|[0-9]{2})$", description=(
+    "Only this status (`404`) or class of status (`4xx`)"))]
+Outcome = Annotated[Literal["first", "replayed", "conflict", "in_flight"] | None, QueryParameter(
+    description="Only requests whose idempotency key had this outcome")]
 Method = Annotated[Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] | None,
                    QueryParameter(description="Only this method")]
 Path = Annotated[str | None, QueryParameter(max_length=500,
@@ -88,6 +92,27 @@ class RequestLogController(Controller):
         oldest_first = reversed(found.rows)  # as a recording reads (the pages go back in time)
         return _streamed(service.spliced(har.empty(version("mypay-sandbox"), found.has_more, found.next_cursor),
                                          b"entries", oldest_first), headers)
+
+    @get("/requests/stream", operation_id="streamRequests", media_type="text/event-stream",
+         summary="The merchant's API requests as they are answered (server-sent events)")
+    async def stream(self, request: Request, method: Method = None, path: Path = None, status: StatusClass = None,
+                     idempotency_outcome: Outcome = None,
+                     after: Annotated[int | None, QueryParameter(ge=0, description=(
+                         "Resume after this entry (an event's `id`; `Last-Event-ID` does the same)"))] = None,
+                     ) -> ServerSentEvent:
+        """What `sandbox logs tail` shows. From now on (or after `after` / `Last-Event-ID`),
+        one `event: request` per matching request once its entry is written (within about
+        a quarter of a second of its answer), its `data` the entry as `GET
+        /sandbox/requests/{id}` answers it (the same redaction), its `id` the entry's place
+        in the log. `sandbox listen`'s own answers (`/webhook-listeners/{id}/acks`) are
+        left out. A `: alive` comment every few seconds."""
+        resume = after
+        if resume is None and (last := request.headers.get("last-event-id", "").strip()).isdigit():
+            resume = int(last)
+        low, high = tail.status_range(status)
+        filters = tail.Filters(method=method, path=path, status_low=low, status_high=high,
+                               idempotency_outcome=idempotency_outcome)
+        return ServerSentEvent(tail.events(request.user.merchant_id, filters, resume))
 
     @get("/requests/{request_id:str}", operation_id="getRequest", summary="One logged request")
     async def retrieve(self, request: Request,

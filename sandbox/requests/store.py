@@ -91,3 +91,31 @@ async def prune(older_than: timedelta, keep: int, since_number: int, batch: int 
         while (n := int((await db.execute(_BEYOND_SQL, row["merchant"], cut, batch)).split()[-1])) > 0:
             deleted += n
     return deleted, last
+
+
+# --- the tail (sandbox/requests/tail.py) ----------------------------------------------
+
+async def newest_number(merchant_id: str) -> int:
+    """The merchant's newest entry's number, 0 without one: where a tail starts."""
+    return await db.fetchval("SELECT coalesce(max(number), 0) FROM request_log WHERE merchant = $1",
+                             merchant_id) or 0
+
+
+async def numbers_after(merchant_id: str, after: int, most: int) -> list[int]:
+    """The numbers of the merchant's entries past `after`, oldest first, from the
+    (merchant, number) index alone."""
+    rows = await db.fetch("SELECT number FROM request_log WHERE merchant = $1 AND number > $2 ORDER BY number"
+                          " LIMIT $3", merchant_id, after, most)
+    return [r["number"] for r in rows]
+
+
+async def by_numbers(merchant_id: str, numbers: list[int], method: str | None, path: str | None,
+                     status_low: int | None, status_high: int | None, outcome: str | None,
+                     leave_out_route: str | None) -> list[asyncpg.Record]:
+    """Those of the entries `numbers` that match the tail's filters, oldest first."""
+    return await db.fetch(
+        _SELECT + " WHERE merchant = $1 AND number = ANY($2::bigint[]) AND ($3::varchar IS NULL OR method = $3)"
+        " AND ($4::text IS NULL OR starts_with(path, $4)) AND ($5::int IS NULL OR status BETWEEN $5 AND $6)"
+        " AND ($7::varchar IS NULL OR idempotency_outcome = $7) AND ($8::text IS NULL OR route <> $8)"
+        " ORDER BY number",
+        merchant_id, numbers, method, path, status_low, status_high, outcome, leave_out_route)

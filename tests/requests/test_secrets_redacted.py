@@ -71,11 +71,11 @@ def _json_escaped(secret: str) -> str:
     return "".join(f"\\u{ord(c):04x}" if i % 2 else f"\\u{ord(c):04X}" for i, c in enumerate(secret))
 
 
-async def test_every_secret_the_sandbox_knows_is_hidden_wherever_it_is_planted(stack, merchant):
-    """A merchant's API key, its endpoint's current and previous signing secrets and the
-    admin key, each planted raw, JSON-escaped and percent-encoded in request bodies (and so
-    in the answers that echo them), custom headers, the idempotency key and the query
-    string: none of them is in the log, one entry or the HAR, in any spelling."""
+async def plant_everywhere(stack, merchant) -> dict[str, str]:
+    """The battery: a merchant's API key, its endpoint's current and previous signing
+    secrets and the admin key, each planted raw, JSON-escaped and percent-encoded in request
+    bodies (and so in the answers that echo them), custom headers, the idempotency key and
+    the query string. Returns the secrets planted, by name."""
     made = (await merchant.post("/webhook-endpoints", {"url": "http://127.0.0.1:9/hook"})).json()
     rotated = (await merchant.post(f"/webhook-endpoints/{made['id']}/rotate-secret",
                                    {"grace_period_seconds": 3600})).json()
@@ -98,16 +98,29 @@ async def test_every_secret_the_sandbox_knows_is_hidden_wherever_it_is_planted(s
         for how in ("raw", "url"):
             await merchant.http.get(f"/payouts?limit=1&token={spelled[how]}")
             await merchant.http.get(f"/balance?token={spelled[how]}", headers={"X-Note": spelled[how]})
+    return known
 
-    logged = (await merchant.get("/sandbox/requests", params={"limit": 100})).json()["data"]
-    assert len(logged) >= 7 * len(known)
-    texts = {"log": json.dumps(logged), "har": (await merchant.get("/sandbox/requests.har")).text}
-    texts |= {e["id"]: (await merchant.get(f"/sandbox/requests/{e['id']}")).text for e in logged}
+
+PLANTED_REQUESTS = 7  # requests `plant_everywhere` makes per secret
+
+
+def assert_hidden(texts: dict[str, str], known: dict[str, str]) -> None:
+    """No secret of `known` in any of `texts`, in any spelling."""
     for where, text in texts.items():
         undone = every_spelling_undone(text)
         for name, secret in known.items():
             part = next((secret.removeprefix(p) for p in PREFIXES if secret.startswith(p)), secret)
             assert part not in undone, f"the {name} is in {where}"
+
+
+async def test_every_secret_the_sandbox_knows_is_hidden_wherever_it_is_planted(stack, merchant):
+    """None of the battery's secrets is in the log, one entry or the HAR, in any spelling."""
+    known = await plant_everywhere(stack, merchant)
+    logged = (await merchant.get("/sandbox/requests", params={"limit": 100})).json()["data"]
+    assert len(logged) >= PLANTED_REQUESTS * len(known)
+    texts = {"log": json.dumps(logged), "har": (await merchant.get("/sandbox/requests.har")).text}
+    texts |= {e["id"]: (await merchant.get(f"/sandbox/requests/{e['id']}")).text for e in logged}
+    assert_hidden(texts, known)
     # Still the JSON the client got, with the marker where the secret was.
     echoed = [json.loads(e["response_body"])["description"] for e in logged
               if e["method"] == "POST" and e["path"] == "/api/v1/payouts" and e["status"] == 201]

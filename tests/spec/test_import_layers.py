@@ -174,7 +174,8 @@ LAYERS: dict[str, dict[str, set[str]]] = {
         "model": set(),  # what a payout is, with no database
     },
     "sandbox.webhooks": {
-        "api": {"audit", "endpoints", "model"},
+        "api": {"audit", "endpoints", "listeners", "model"},
+        "listeners": {"delivery", "store", "model"},  # a listener's stream and its answers
         "audit": {"delivery", "store", "model"},  # the audit sends through the delivery path
         "delivery": {"store", "model"},
         "endpoints": {"store", "model"},  # what a merchant manages: endpoints, the event log
@@ -239,7 +240,7 @@ def test_the_layer_check_sees_an_upward_import():
     stray = {"sandbox.webhooks.client": set()}
     assert layer_violations(stray, LAYERS) == [
         "sandbox.webhooks.client: not in any layer of sandbox.webhooks "
-        "(api, audit, delivery, endpoints, model, store)"]
+        "(api, audit, delivery, endpoints, listeners, model, store)"]
     assert layer_violations({"sandbox.payouts.api.controllers": {"sandbox.payouts.lifecycle.service"}},
                             LAYERS) == []
 

@@ -14,7 +14,7 @@ from sandbox import db
 from sandbox.core.clock import time_scale
 from sandbox.events import wakeups
 from sandbox.settings import get_settings
-from sandbox.webhooks.delivery import sender
+from sandbox.webhooks.delivery import listener_link, sender
 from sandbox.webhooks.delivery.slots import Slots
 from sandbox.webhooks.model import faults as fault_rules
 from sandbox.webhooks.store import deliveries
@@ -63,7 +63,13 @@ async def attempt(http: sender.WebhookClient, slots: Slots, recorder: Recorder, 
         async with slots.take(target.merchant, target.url):
             if not await deliveries.keep_lease(target):
                 return
-            sent = await sender.send(http, target)
+            try:
+                sent = await sender.send(http, target)
+            except listener_link.Absent:
+                # A listener endpoint with nobody listening: no attempt was made. The delivery
+                # waits, parked, until a listener connects (its stream un-parks it).
+                await deliveries.park(target)
+                return
         error = explain(sent)
         sent.first.error = sent.first.error or error
         status, next_at = decide(target, sent, error)

@@ -34,6 +34,8 @@ class Answer:
     excerpt: str | None  # the start of the body, as text
     retry_after: str | None
     location: str | None
+    # As the receiver's side measured it (a listener reports it); None: as the sender measured.
+    latency_ms: int | None = None
 
 
 class Failed(Exception):

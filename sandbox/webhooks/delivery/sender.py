@@ -19,6 +19,7 @@ import msgspec
 
 from sandbox.core.clock import iso, now
 from sandbox.settings import Settings
+from sandbox.webhooks.delivery import listener_link
 from sandbox.webhooks.delivery.clients import DeliveryClient, Failed
 from sandbox.webhooks.model import faults as fault_rules
 from sandbox.webhooks.model import signatures
@@ -82,7 +83,9 @@ async def send(http: WebhookClient, target: Target) -> Sent:
     request_headers = headers(target, content, timestamp, applied)
     sent = Sent()
     recorded = sorted(applied - {fault_rules.DUPLICATE})
-    await _post(http, target.url, content, request_headers, timestamp, recorded, sent)
+    # A listener endpoint with no listener connected: `listener_link.Absent` goes up to the
+    # attempt, which parks the delivery (nothing was sent, so nothing is recorded).
+    await _post(http, target.url, content, request_headers, timestamp, recorded, sent, park=True)
     code = sent.first.status_code
     if fault_rules.DUPLICATE in applied and code is not None and 200 <= code < 300:
         await _post(http, target.url, content, request_headers, timestamp, [fault_rules.DUPLICATE], sent)
@@ -99,14 +102,20 @@ async def post_once(http: WebhookClient, url: str, content: bytes, request_heade
 
 
 async def _post(http: WebhookClient, url: str, content: bytes, request_headers: dict[str, str], timestamp: int,
-                applied: list[str], sent: Sent) -> None:
+                applied: list[str], sent: Sent, *, park: bool = False) -> None:
+    """One request, to a URL through `http` or down a listener's stream (`listener_link`):
+    the same bytes, the same deadline, the same record either way."""
     at = now()
     started = time.perf_counter()
     code = excerpt = error = None
+    answer = None
     deadline = http.deadline
     try:
         async with asyncio.timeout(deadline):
-            answer = await http.deliver(url, content, request_headers)
+            if listener_link.endpoint_of(url) is None:
+                answer = await http.deliver(url, content, request_headers)
+            else:
+                answer = await listener_link.link().deliver(url, content, request_headers, deadline)
         code, excerpt = answer.status_code, answer.excerpt
         if not sent.records:
             sent.retry_after, sent.location = answer.retry_after, answer.location
@@ -114,7 +123,13 @@ async def _post(http: WebhookClient, url: str, content: bytes, request_headers: 
         error = f"timeout: no complete answer within {deadline:g} s"
     except Failed as exc:
         error = str(exc)
+    except listener_link.Absent as exc:
+        if park:
+            raise
+        error = f"{exc} (start `sandbox listen` for it)"
     latency_ms = round((time.perf_counter() - started) * 1000)
+    if answer is not None and answer.latency_ms is not None:  # a listener's own measure of its receiver
+        latency_ms = answer.latency_ms
     sent.records.append(AttemptRecord(at=at, webhook_timestamp=timestamp, status_code=code, latency_ms=latency_ms,
                                       error=error, response_excerpt=excerpt, faults=applied))
 

@@ -39,15 +39,27 @@ class _Keyed:
 
 
 class Slots:
-    def __init__(self, total: int, per_origin: int, per_merchant: int | None = None) -> None:
+    def __init__(self, total: int, per_origin: int, per_merchant: int | None = None,
+                 per_listener: int | None = None) -> None:
         self._total = asyncio.Semaphore(max(1, total))
         self._origins = _Keyed(per_origin)
         self._merchants = _Keyed(per_merchant or total)
+        # A listener endpoint (`listener://we_…`) is an origin of its own, with its own
+        # window (SANDBOX_LISTEN_WINDOW): its requests wait on the stream, not on a connection.
+        self._listeners = _Keyed(per_listener or per_origin)
 
     @contextlib.asynccontextmanager
     async def take(self, merchant: str, url: str) -> AsyncIterator[None]:
         endpoint = parsed(url)  # parsed once per URL
         origin = (endpoint.scheme, endpoint.host, endpoint.port)
+        if endpoint.scheme == "listener":
+            # A listener endpoint's request holds no connection of this worker (it waits on
+            # Redis for the listener's answer), so it takes no merchant or overall slot, only
+            # one of its listener's window: a round trip through the stream is longer than
+            # a request to a URL, and the window is what keeps the listener busy.
+            async with self._listeners.take(origin):
+                yield
+            return
         # The merchant's turn, then the origin's, then a slot: whoever waits for a slot
         # holds no more than its merchant's share, so a busy merchant cannot hold them all.
         async with self._merchants.take(merchant), self._origins.take(origin), self._total:

@@ -10,7 +10,7 @@ import msgspec
 from sandbox import db
 from sandbox.auth import cache as auth_cache
 from sandbox.core.clock import iso, now
-from sandbox.core.errors import Conflict, NotFound
+from sandbox.core.errors import Conflict, NotFound, ValidationFailed
 from sandbox.core.ids import new_id
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.webhooks.model import event_types, signatures, urls
@@ -28,7 +28,7 @@ from sandbox.webhooks.store import deliveries
 
 MAX_ENDPOINTS = 20
 COLUMNS = ("id, number, url, description, events, signing, public_key, previous_key_expires_at, status,"
-           " disabled_reason, faults, created_at, updated_at")
+           " disabled_reason, faults, created_at, updated_at, kind, listener_name")
 
 
 def to_api(row: asyncpg.Record) -> WebhookEndpoint:
@@ -47,6 +47,8 @@ def to_api(row: asyncpg.Record) -> WebhookEndpoint:
         faults=fault_rules.load(row["faults"]),
         created_at=iso(row["created_at"]),
         updated_at=iso(row["updated_at"]),
+        kind=row["kind"],
+        listener_name=row["listener_name"],
     )
 
 
@@ -59,31 +61,44 @@ def unique_patterns(patterns: list[str]) -> list[str]:
     return list(dict.fromkeys(patterns))
 
 
-def _encode(value) -> str:
+def encode(value) -> str:
     return msgspec.json.encode(value).decode()
 
 
 async def create(merchant_id: str, body: EndpointCreate) -> WebhookEndpointWithSecret:
-    patterns = unique_patterns(body.events)
     url = await urls.check(body.url)
     pair = signatures.generate(body.signing)
-    at = now()
     async with db.transaction():
-        await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"webhook_endpoints:{merchant_id}")
-        count = await db.fetchval(
-            "SELECT count(*) FROM webhook_endpoint WHERE merchant = $1 AND deleted_at IS NULL", merchant_id)
-        if count >= MAX_ENDPOINTS:
-            raise Conflict(f"A merchant may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first")
-        row = await db.fetchone(
-            "INSERT INTO webhook_endpoint (id, merchant, url, description, events, signing, signing_key,"
-            " previous_signing_key, previous_key_expires_at, public_key, status, disabled_reason, faults,"
-            " delivery_seq, created_at, updated_at, deleted_at)"
-            " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, NULL, NULL, $8, 'enabled', NULL, $9::jsonb, 0, $10, $10, NULL)"
-            f" RETURNING {COLUMNS}",
-            new_id("we"), merchant_id, url, body.description, _encode(patterns), body.signing, pair.signing_key,
-            pair.public_key, _encode(body.faults or Faults()), at)
-    await _keys_changed()
+        await lock_merchant(merchant_id)
+        row = await insert(merchant_id, new_id("we"), url, unique_patterns(body.events), body.signing, pair,
+                           description=body.description, faults=body.faults)
+    await keys_changed()
     return with_secret(row, pair)
+
+
+async def lock_merchant(merchant_id: str) -> None:
+    """In the caller's transaction: one change to the merchant's set of endpoints at a time."""
+    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"webhook_endpoints:{merchant_id}")
+
+
+async def insert(merchant_id: str, endpoint_id: str, url: str, patterns: list[str], signing: str,
+                 pair: signatures.KeyPair, *,
+                 description: str | None = None, faults: Faults | None = None, kind: str = "url",
+                 listener_name: str | None = None) -> asyncpg.Record:
+    """A new endpoint, in the caller's transaction (under `lock_merchant`), if the merchant
+    has room for one more."""
+    count = await db.fetchval(
+        "SELECT count(*) FROM webhook_endpoint WHERE merchant = $1 AND deleted_at IS NULL", merchant_id)
+    if count >= MAX_ENDPOINTS:
+        raise Conflict(f"A merchant may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first")
+    return await db.fetchone(
+        "INSERT INTO webhook_endpoint (id, merchant, url, description, events, signing, signing_key,"
+        " previous_signing_key, previous_key_expires_at, public_key, status, disabled_reason, faults,"
+        " delivery_seq, created_at, updated_at, deleted_at, kind, listener_name)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, NULL, NULL, $8, 'enabled', NULL, $9::jsonb, 0, $10, $10, NULL,"
+        f" $11, $12) RETURNING {COLUMNS}",
+        endpoint_id, merchant_id, url, description, encode(patterns), signing, pair.signing_key,
+        pair.public_key, encode(faults or Faults()), now(), kind, listener_name)
 
 
 async def _row(merchant_id: str, endpoint_id: str, *, lock: bool = False) -> asyncpg.Record:
@@ -117,6 +132,8 @@ async def update(merchant_id: str, endpoint_id: str, body: EndpointUpdate) -> We
     at = now()
     async with db.transaction():
         row = await _row(merchant_id, endpoint_id, lock=True)
+        if url is not None and row["kind"] == "listener":
+            raise ValidationFailed.field("url", "a listener endpoint has no URL: its deliveries go down its stream")
         status, reason = row["status"], row["disabled_reason"]
         if body.status == "enabled":
             status, reason = "enabled", None
@@ -126,8 +143,8 @@ async def update(merchant_id: str, endpoint_id: str, body: EndpointUpdate) -> We
             "UPDATE webhook_endpoint SET url = COALESCE($2, url), events = COALESCE($3::jsonb, events),"
             " description = COALESCE($4, description), faults = COALESCE($5::jsonb, faults), status = $6,"
             f" disabled_reason = $7, updated_at = $8 WHERE id = $1 RETURNING {COLUMNS}",
-            endpoint_id, url, _encode(patterns) if patterns is not None else None, body.description,
-            _encode(body.faults) if body.faults is not None else None, status, reason, at)
+            endpoint_id, url, encode(patterns) if patterns is not None else None, body.description,
+            encode(body.faults) if body.faults is not None else None, status, reason, at)
         if body.status == "disabled":
             await deliveries.close_pending(endpoint_id, deliveries.FAILED, "endpoint disabled by the merchant")
     return to_api(row)
@@ -158,11 +175,11 @@ async def rotate(merchant_id: str, endpoint_id: str, grace_period_seconds: int) 
             f" signing_key = $4, public_key = $5, updated_at = $6 WHERE id = $1 RETURNING {COLUMNS}",
             endpoint_id, row["signing_key"] if grace else None, at + grace if grace else None,
             pair.signing_key, pair.public_key, at)
-    await _keys_changed()
+    await keys_changed()
     return with_secret(row, pair)
 
 
-async def _keys_changed() -> None:
+async def keys_changed() -> None:
     """The merchant's cached API keys carry its signing keys (the request log redacts them
     by value): this process forgets them at the commit, so the merchant's next request
     knows the new key; the others when PostgreSQL tells them (a trigger on the keys)."""

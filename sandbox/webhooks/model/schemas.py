@@ -44,6 +44,7 @@ class EndpointCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 EndpointStatus = Literal["enabled", "disabled"]
+EndpointKind = Literal["url", "listener"]
 
 
 class EndpointUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,6 +79,11 @@ class WebhookEndpoint(msgspec.Struct):
     faults: Faults  # described by its own schema (a field's words would replace them there)
     created_at: Annotated[str, said("When it was made (RFC 3339, milliseconds)")]
     updated_at: Annotated[str, said("When it last changed (RFC 3339, milliseconds)")]
+    kind: Annotated[EndpointKind, said(
+        "`url`: the sandbox POSTs to `url`. `listener`: deliveries go down the stream a `sandbox listen` opens "
+        "(`url` then reads `listener://<id>`; docs/listening.md)")]
+    listener_name: Annotated[str | None, said("A listener endpoint's name (`sandbox listen --name`); null for a "
+                                              "URL")]
 
 
 class WebhookEndpointWithSecret(WebhookEndpoint):

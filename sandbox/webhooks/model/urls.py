@@ -61,3 +61,17 @@ async def check(raw: str) -> str:
         except TimeoutError:
             raise ValidationFailed.field("url", f"{url.host} did not resolve in time") from None
     return raw
+
+
+# A listener endpoint's `url` (`sandbox listen`): it names no host and is never dialled;
+# its requests go down the listener's stream (sandbox/webhooks/delivery/listener_link.py).
+LISTENER_SCHEME = "listener://"
+
+
+def listener_url(endpoint_id: str) -> str:
+    return LISTENER_SCHEME + endpoint_id
+
+
+def listener_of(url: str) -> str | None:
+    """The endpoint id a listener URL names; None for an http(s) URL."""
+    return url[len(LISTENER_SCHEME):] if url.startswith(LISTENER_SCHEME) else None

@@ -378,3 +378,28 @@ async def close_pending(endpoint_id: str, status: str, reason: str) -> int:
         " AND (lease_until IS NULL OR lease_until < now())",
         endpoint_id, status, reason)
     return int(result.split()[-1])
+
+
+# --- listener endpoints ----------------------------------------------------------------
+
+# A parked delivery is due again after this even if no listener un-parks it: its attempt then
+# finds whether one is connected (and parks it again if not). Longer than any retry's wait.
+PARKED_FOR = timedelta(days=1)
+
+
+async def park(target: Target) -> None:
+    """Its listener endpoint has no listener connected: the lease is given back and the
+    attempt waits, unmade and uncounted, until one connects (`unpark`)."""
+    await db.execute(
+        "UPDATE webhook_delivery SET parked = true, next_attempt_at = $3, lease_until = NULL, lease_token = NULL,"
+        " updated_at = now() WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
+        target.delivery_id, target.lease_token, now() + PARKED_FOR)
+
+
+async def unpark(endpoint_id: str) -> int:
+    """A listener connected: its endpoint's parked deliveries are due at once; returns how
+    many."""
+    result = await db.execute(
+        "UPDATE webhook_delivery SET parked = false, next_attempt_at = now(), updated_at = now()"
+        " WHERE endpoint = $1 AND parked AND status = 'pending'", endpoint_id)
+    return int(result.split()[-1])

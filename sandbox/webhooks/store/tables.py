@@ -1,4 +1,4 @@
-from piccolo.columns import JSONB, BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
@@ -59,6 +59,11 @@ class WebhookEndpoint(Table, tablename="webhook_endpoint"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     deleted_at = Timestamptz(null=True, default=None)
+    # `url`: POSTed to at `url`. `listener`: reached down the stream a `sandbox listen` opens
+    # (its `url` reads `listener://<id>`, never dialled), under its `listener_name`, unique
+    # among the merchant's live endpoints (`webhook_endpoint_listener`, migration 2026-11-28T00:30).
+    kind = Varchar(length=16, default="url")
+    listener_name = Varchar(length=64, null=True, default=None)
 
     status_known = Check("status IN ('enabled', 'disabled')")
     signing_known = Check("signing IN ('hmac-sha256', 'ed25519')")
@@ -90,6 +95,9 @@ class WebhookDelivery(Table, tablename="webhook_delivery"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     completed_at = Timestamptz(null=True, default=None)
+    # A listener endpoint's attempt found no listener connected: it waits, unattempted, until
+    # one connects (indexed where true: `webhook_delivery_parked`).
+    parked = Boolean(default=False)
 
     one_per_generation = Unique(["event", "endpoint", "generation"])
     status_known = Check("status IN ('pending', 'succeeded', 'failed', 'cancelled')")

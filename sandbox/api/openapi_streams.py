@@ -1,0 +1,50 @@
+"""The two server-sent event streams in the spec: what each event's `data` is. Litestar
+knows only that they answer `text/event-stream`; OpenAPI 3.1 has no words for a stream of
+events, so each answer's schema says it in `description` and names each event's shape in
+`x-events` (a component, as every other shape)."""
+
+from __future__ import annotations
+
+import msgspec
+
+LISTENER_STREAM = "streamWebhookListener"
+REQUEST_STREAM = "streamRequests"
+
+LISTENER_WORDS = (
+    "Server-sent events for as long as the connection stays open (the listener's side: `sandbox listen`, "
+    "docs/listening.md). First `event: ready` (`data` `{\"endpoint_id\", \"window\"}`); then one `event: delivery` "
+    "per request to forward, its `data` a `ListenerRequest` and its SSE `id` the request's; a `: alive` comment "
+    "every 5 s. For each delivery POST `body` (as UTF-8, byte for byte: the signature covers it) with `headers` "
+    "to the receiver, then POST its answer to `/webhook-listeners/{endpoint_id}/acks` before `expires_at_ms`. "
+    "An unanswered request is an attempt with no answer: recorded and retried on the webhook schedule, so "
+    "delivery is at least once and a reconnecting listener needs no `Last-Event-ID`. At most `window` requests "
+    "per worker process are unanswered at a time: answer slowly and the stream slows. Deliveries made while no "
+    "listener was connected are sent when one connects. Listeners of one endpoint (one `name`) share its "
+    "deliveries: each request goes down one stream.")
+REQUEST_WORDS = (
+    "Server-sent events for as long as the connection stays open (`sandbox logs tail`): one `event: request` per "
+    "matching request once its log entry is written (about a quarter of a second after its answer), its `data` "
+    "a `LoggedRequest` (the same redaction as the request log) and its SSE `id` the entry's place in the log, "
+    "which `Last-Event-ID` or `?after=` resumes after; a `: alive` comment every 5 s. "
+    "`sandbox listen`'s own answers (`POST /webhook-listeners/{endpoint_id}/acks`) are left out.")
+
+
+def event_streams(spec: dict) -> None:
+    from sandbox.requests.schemas import LoggedRequest
+    from sandbox.webhooks.model.listener_schemas import ListenerRequest
+
+    schemas = spec["components"]["schemas"]
+    _, defs = msgspec.json.schema_components([ListenerRequest, LoggedRequest],
+                                             ref_template="#/components/schemas/{name}")
+    for name, schema in defs.items():
+        schemas.setdefault(name, schema)
+    streams = {LISTENER_STREAM: (LISTENER_WORDS, {"delivery": "ListenerRequest"}),
+               REQUEST_STREAM: (REQUEST_WORDS, {"request": "LoggedRequest"})}
+    for item in spec["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") in streams:
+                words, events = streams[op["operationId"]]
+                op["responses"]["200"]["content"]["text/event-stream"] = {"schema": {
+                    "type": "string", "description": words,
+                    "x-events": {event: {"$ref": f"#/components/schemas/{name}"} for event, name in events.items()}}}
+                op["description"] = f"{words}\n\n{op['description']}" if op.get("description") else words

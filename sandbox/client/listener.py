@@ -1,0 +1,209 @@
+"""`sandbox listen --forward-to URL`: a listener endpoint's far end (docs/listening.md).
+
+It opens the merchant's listener endpoint (POST /webhook-listeners: made on first use,
+found again by `--name` after), prints its signing secret, and holds the endpoint's stream
+(server-sent events) open, reconnecting when it drops. Each `delivery` the stream sends is
+POSTed to the local URL as it came (the same headers, the same bytes: the signature holds),
+and the receiver's status, latency and the start of its body go back in batches to the
+stream's `acks` route; one line per delivery is printed.
+
+Bounded: at most `IN_FLIGHT` deliveries are being forwarded at once; while they are, the
+stream is not read, so the sandbox's window fills and it sends no more (a slow receiver
+slows the stream). Answers wait in a queue of at most `IN_FLIGHT` too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import msgspec
+from httpx_sse import aconnect_sse
+
+from sandbox.client.blocking import tls
+
+IN_FLIGHT = 64  # deliveries being forwarded at once
+MOST_ACKS = 100  # answers one POST carries (the API's most)
+EXCERPT_BYTES = 1024  # of the receiver's body, sent back
+RECONNECT_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # waits between attempts to reopen the stream
+RECEIVER_TIMEOUT_S = 15.0  # the sandbox's own deadline for one webhook request
+
+
+class Request(msgspec.Struct):
+    id: str
+    expires_at_ms: int
+    headers: dict[str, str]
+    body: str
+
+
+class Envelope(msgspec.Struct):
+    type: str = "?"
+
+
+_request = msgspec.json.Decoder(Request)
+_envelope = msgspec.json.Decoder(Envelope)
+
+
+@dataclass
+class Options:
+    url: str  # the sandbox's root (or …/api/v1)
+    key: str
+    forward_to: str
+    events: list[str] = field(default_factory=lambda: ["*"])
+    name: str = "default"
+    out: Callable[[str], None] = print
+    err: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+
+
+def api_client(url: str, key: str) -> httpx.AsyncClient:
+    root = url.rstrip("/").removesuffix("/api/v1")
+    # No read timeout: the stream is quiet while no event happens (a comment every 5 s).
+    return httpx.AsyncClient(base_url=root + "/api/v1", headers={"X-API-KEY": key}, verify=tls(),
+                             timeout=httpx.Timeout(30.0, read=None), trust_env=False)
+
+
+async def open_endpoint(api: httpx.AsyncClient, name: str, events: list[str]) -> dict:
+    """The listener endpoint (`WebhookListener`); raises httpx.HTTPStatusError when refused."""
+    answer = await api.post("/webhook-listeners", json={"name": name, "events": events},
+                            headers={"X-Idempotency-Key": uuid.uuid4().hex})
+    if answer.status_code != 200:
+        detail = answer.json().get("detail") if answer.headers.get("content-type", "").endswith("json") else None
+        raise httpx.HTTPStatusError(f"{answer.status_code}: {detail or answer.text[:200]}", request=answer.request,
+                                    response=answer)
+    return answer.json()
+
+
+class Listener:
+    def __init__(self, options: Options, api: httpx.AsyncClient, opened: dict) -> None:
+        self.options = options
+        self.api = api
+        self.stream_path = opened["stream"].removeprefix("/api/v1")
+        self.acks_path = opened["acks"].removeprefix("/api/v1")
+        self.receiver = httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_S, trust_env=False, verify=tls(),
+                                          limits=httpx.Limits(max_connections=IN_FLIGHT))
+        self.slots = asyncio.Semaphore(IN_FLIGHT)
+        self.answers: asyncio.Queue[dict] = asyncio.Queue(maxsize=IN_FLIGHT)
+        self.tasks: set[asyncio.Task] = set()
+        self.forwarded = 0
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_answers())
+        try:
+            failures = 0
+            while True:
+                try:
+                    async with aconnect_sse(self.api, "GET", self.stream_path) as source:
+                        if source.response.status_code != 200:
+                            await source.response.aread()
+                            raise httpx.HTTPStatusError(f"the stream answered {source.response.status_code}",
+                                                        request=source.response.request, response=source.response)
+                        async for event in source.aiter_sse():
+                            if event.event == "ready":
+                                failures = 0
+                            elif event.event == "delivery":
+                                await self.slots.acquire()
+                                task = asyncio.create_task(self._forward(_request.decode(event.data)))
+                                self.tasks.add(task)
+                                task.add_done_callback(self.tasks.discard)
+                    why = "the sandbox closed the stream"
+                except httpx.HTTPStatusError as exc:
+                    if exc.response.status_code in (401, 403, 404):
+                        raise
+                    why = str(exc)
+                except (httpx.HTTPError, OSError) as exc:
+                    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                wait = RECONNECT_S[min(failures, len(RECONNECT_S) - 1)]
+                failures += 1
+                self.options.err(f"stream lost ({why}); reconnecting in {wait:g} s")
+                await asyncio.sleep(wait)
+        finally:
+            sender.cancel()
+            for task in list(self.tasks):
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+            await self.receiver.aclose()
+
+    async def _forward(self, request: Request) -> None:
+        try:
+            answer = await self._post(request)
+            await self.answers.put(answer)
+            self._print(request, answer)
+        finally:
+            self.slots.release()
+
+    async def _post(self, request: Request) -> dict:
+        left = request.expires_at_ms / 1000 - time.time()
+        started = time.perf_counter()
+        answer: dict = {"id": request.id, "status_code": None}
+        try:
+            async with asyncio.timeout(max(0.05, min(left, RECEIVER_TIMEOUT_S))):
+                async with self.receiver.stream("POST", self.options.forward_to, content=request.body.encode(),
+                                                headers=request.headers) as response:
+                    read = bytearray()
+                    async for chunk in response.aiter_raw():
+                        read += chunk
+                        if len(read) >= EXCERPT_BYTES:
+                            break
+                    answer.update(status_code=response.status_code,
+                                  body_excerpt=bytes(read[:EXCERPT_BYTES]).decode("utf-8", "replace") or None,
+                                  retry_after=response.headers.get("retry-after"),
+                                  location=(response.headers.get("location") or "")[:2048] or None)
+        except TimeoutError:
+            answer["error"] = f"timeout: {self.options.forward_to} did not answer in time"
+        except httpx.HTTPError as exc:
+            answer["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        answer["latency_ms"] = round((time.perf_counter() - started) * 1000)
+        return answer
+
+    def _print(self, request: Request, answer: dict) -> None:
+        self.forwarded += 1
+        try:
+            kind = _envelope.decode(request.body).type
+        except msgspec.DecodeError:
+            kind = "?"
+        said = answer["status_code"] if answer["status_code"] is not None else answer.get("error")
+        self.options.out(f"{datetime.now().strftime('%H:%M:%S')}  {kind}  {request.headers.get('webhook-id')}"
+                         f"  --> {said}  [{answer['latency_ms']} ms]")
+
+    async def _send_answers(self) -> None:
+        """Answers in batches: whatever has come while the last POST was out."""
+        while True:
+            batch = [await self.answers.get()]
+            while len(batch) < MOST_ACKS and not self.answers.empty():
+                batch.append(self.answers.get_nowait())
+            for attempt in range(3):
+                try:
+                    response = await self.api.post(self.acks_path, json={"acks": batch})
+                    if response.status_code == 200:
+                        break
+                    self.options.err(f"the sandbox refused {len(batch)} answers: {response.status_code} "
+                                     f"{response.text[:200]}")
+                    break
+                except httpx.HTTPError as exc:
+                    # Not answered, those attempts time out and are retried: at least once holds.
+                    if attempt == 2:
+                        self.options.err(f"could not send {len(batch)} answers ({type(exc).__name__}); the "
+                                         "sandbox retries those deliveries")
+                    else:
+                        await asyncio.sleep(0.2)
+
+
+async def listen(options: Options, print_secret: bool = False) -> int:
+    async with api_client(options.url, options.key) as api:
+        opened = await open_endpoint(api, options.name, options.events)
+        if print_secret:
+            options.out(opened["secret"])
+            return 0
+        endpoint = opened["endpoint"]
+        options.out(f"Ready! Your webhook signing secret is {opened['secret']} (listener endpoint {endpoint['id']}, "
+                    f"name {options.name}, events {','.join(endpoint['events'])})")
+        options.out(f"Forwarding to {options.forward_to}; Ctrl-C to stop.")
+        await Listener(options, api, opened).run()
+    return 0
