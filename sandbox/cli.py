@@ -39,7 +39,7 @@ def run_forked(argv: list[str]) -> int:
     argument, so the parser is not built again (25 ms of each child's start)."""
     (command,) = argv
     run = {"api": cmd_api, "ipn": cmd_ipn, "worker": cmd_worker}[command]
-    return run(argparse.Namespace(command=command, check=False))
+    return run(argparse.Namespace(command=command, check=False, alive=False))
 
 
 # --- one process or one step against external servers ------------------------------
@@ -57,10 +57,12 @@ def cmd_ipn(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from worker.main import check, run
+    from worker.main import alive, check, run
 
     if args.check:
         return check()
+    if args.alive:
+        return alive()
     name_process("worker")
     run()
     return 0
@@ -216,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run one arq worker (payout steps, rail callbacks, sweeper)")
     worker.add_argument("--check", action="store_true",
                         help="exit 0 if a worker reported healthy recently (arq's health check), else 1")
+    worker.add_argument("--alive", action="store_true",
+                        help="exit 0 if this worker's poll loop touched SANDBOX_WORKER_ALIVE_FILE recently, else 1")
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("ipn", help="run the IPN service on SANDBOX_IPN_PORT").set_defaults(func=cmd_ipn)
     sub.add_parser("migrate", help="apply migrations to SANDBOX_DATABASE_URL").set_defaults(func=cmd_migrate)
