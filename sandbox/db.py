@@ -287,6 +287,21 @@ async def migrate() -> None:
         await lock_conn.close()
 
 
+async def pending_migrations() -> list[str]:
+    """The ids of the migrations this installation holds that the database has not run
+    (all of them on a database never migrated), oldest first."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    from sandbox.piccolo_app import APP_CONFIG
+
+    manager = BaseMigrationManager()
+    ids = manager.get_migration_ids(manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path))
+    if not await Migration.table_exists():
+        return sorted(ids)
+    return sorted(set(ids) - set(await Migration.get_migrations_which_ran(app_name="sandbox")))
+
+
 def sql_migration(migration_id: str, description: str, forwards: list[str], backwards: list[str]):
     """A Piccolo migration made of SQL statements: for what column options cannot say
     (triggers, partial indexes). Each statement runs in order; `backwards` undoes them."""
