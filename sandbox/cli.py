@@ -120,9 +120,14 @@ def _wait_migrated(database_url: str, seconds: float) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from sandbox import db
     from seeds.seed import seed
 
-    report = asyncio.run(_with_db(_database_url(), lambda: seed(get_settings().admin_key)))
+    async def locked_seed():
+        async with db.migration_lock():  # seeds started at once (init containers) take turns
+            return await seed(get_settings().admin_key)
+
+    report = asyncio.run(_with_db(_database_url(), locked_seed))
     for merchant_id, name, key in report.merchants:
         say(f"merchant  {merchant_id}  {name}  {key}")
     say(f"admin key {report.admin_key or '(exists already; not shown)'}")

@@ -1,6 +1,7 @@
 """Several `sandbox migrate` started at once on a database never migrated (replicas or
 Jobs of one release on Kubernetes): one applies the migrations under PostgreSQL's advisory
-lock, the others wait for it and find nothing left; every one exits 0. `sandbox migrate
+lock, the others wait for it and find nothing left; every one exits 0. Seeds started at
+once take the same lock: one admin key is made, each demo merchant once. `sandbox migrate
 --wait` (the Deployments' init step) applies nothing: it fails after its deadline on a
 database not migrated, and passes once it is."""
 
@@ -22,7 +23,7 @@ def sandbox(database_url: str, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-async def test_migrations_started_at_once_all_succeed_and_wait_sees_them(stack):
+async def test_migrations_and_seeds_started_at_once_all_succeed_and_wait_sees_them(stack):
     database = f"migrate_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(stack.database_url)
     await admin.execute(f'CREATE DATABASE "{database}"')
@@ -41,13 +42,21 @@ async def test_migrations_started_at_once_all_succeed_and_wait_sees_them(stack):
         assert waiting.returncode == 0, err
         assert "holds every one of this release" in out + err
 
+        seeders = [sandbox(url, "seed") for _ in range(3)]
+        for proc in seeders:
+            out, err = proc.communicate(timeout=180)
+            assert proc.returncode == 0, err
+
         conn = await asyncpg.connect(url)
         try:
             ran = await conn.fetchval("SELECT count(*) FROM migration WHERE app_name = 'sandbox'")
             distinct = await conn.fetchval("SELECT count(DISTINCT name) FROM migration WHERE app_name = 'sandbox'")
+            admin_keys = await conn.fetchval("SELECT count(*) FROM api_key WHERE role = 'admin'")
+            merchants = await conn.fetchval("SELECT count(*) FROM merchant")
         finally:
             await conn.close()
         assert ran == distinct > 0, "a migration was recorded twice"
+        assert (admin_keys, merchants) == (1, 2)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
