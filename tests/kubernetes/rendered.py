@@ -132,7 +132,8 @@ def secret_problems(docs: list[Doc]) -> list[str]:
 def migration_problems(docs: list[Doc], *, in_each_pod: bool = False) -> list[str]:
     """A Job migrates and seeds; every Deployment's pod first waits until the database holds its
     release's migrations (`sandbox migrate --wait`) and no main container migrates. Where no Job
-    runs (podman), each pod's init container migrates and seeds under the advisory lock."""
+    and no init container runs (podman), each pod's own container migrates and seeds (under the
+    advisory lock) before it becomes its process."""
     problems = []
     jobs = [j for j in of_kind(docs, "Job").values() if component(j) == "migrate"]
     if len(jobs) != 1:
@@ -141,15 +142,20 @@ def migration_problems(docs: list[Doc], *, in_each_pod: bool = False) -> list[st
         (main,) = pod(job)["containers"]
         if main.get("args") != ["sandbox migrate && sandbox seed"] or pod(job)["restartPolicy"] == "Always":
             problems.append(f"the Job runs {main.get('command')} {main.get('args')}")
-    wait = ["sandbox", "migrate", "--wait"] if not in_each_pod else ["sh", "-c", "sandbox migrate && sandbox seed"]
+    wait = ["sandbox", "migrate", "--wait"]
+    first = ["tini", "--", "sh", "-c", 'sandbox migrate && sandbox seed && exec sandbox "$0"']
     for deployment in of_kind(docs, "Deployment").values():
         if deployment not in sandbox_workloads(docs):
             continue
         name, spec = deployment["metadata"]["name"], pod(deployment)
         init = [c.get("command", []) + c.get("args", []) for c in spec.get("initContainers", [])]
+        (main,) = spec["containers"]
+        if in_each_pod:
+            if main.get("command") != first or init:
+                problems.append(f"{name}: runs {main.get('command')} with init containers {init}, expected {first}")
+            continue
         if not any(cmd[:len(wait)] == wait for cmd in init):
             problems.append(f"{name}: no init container runs {wait} ({init})")
-        for c in spec["containers"]:
-            if "migrate" in " ".join(c.get("command", []) + c.get("args", [])):
-                problems.append(f"{name}: its process migrates")
+        if "migrate" in " ".join(main.get("command", []) + main.get("args", [])):
+            problems.append(f"{name}: its process migrates")
     return problems
