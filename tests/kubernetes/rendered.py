@@ -65,7 +65,8 @@ def probe_problems(deployment: Doc) -> list[str]:
         "worker": ({"exec": ["sandbox", "worker", "--check"]}, {"exec": ["sandbox", "worker", "--alive"]}),
     }[component(deployment)]
     problems = []
-    for kind, want in zip(("readinessProbe", "livenessProbe"), expected, strict=True):
+    expected = (*expected, expected[1])  # liveness starts once its own check first passes
+    for kind, want in zip(("readinessProbe", "livenessProbe", "startupProbe"), expected, strict=True):
         probe = main.get(kind) or {}
         got = ({"httpGet": probe["httpGet"]["path"]} if "httpGet" in probe
                else {"exec": probe["exec"]["command"]} if "exec" in probe else {})

@@ -70,7 +70,7 @@ def test_probes_security_and_resources(overlay):
             problems += probe_problems(workload)
         elif workload["kind"] == "Deployment":
             main = pod(workload)["containers"][0]
-            assert "readinessProbe" not in main and "livenessProbe" not in main
+            assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(main)
         problems += security_problems(workload) + resource_problems(workload)
     assert not problems, "\n".join(problems)
 
@@ -157,6 +157,7 @@ def test_each_check_finds_what_it_looks_for():
 
     assert probe_problems(spoiled(lambda p: p["containers"][0].pop("readinessProbe")))
     assert probe_problems(spoiled(lambda p: p["containers"][0]["livenessProbe"]["httpGet"].update(path="/x")))
+    assert probe_problems(spoiled(lambda p: p["containers"][0].pop("startupProbe")))
     assert security_problems(spoiled(lambda p: p["containers"][0]["securityContext"].update(
         readOnlyRootFilesystem=False)))
     assert security_problems(spoiled(lambda p: p["securityContext"].pop("runAsNonRoot")))
