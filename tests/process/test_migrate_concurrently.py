@@ -1,7 +1,9 @@
 """Several `sandbox migrate` started at once on a database never migrated (replicas or
 Jobs of one release on Kubernetes): one applies the migrations under PostgreSQL's advisory
 lock, the others wait for it and find nothing left; every one exits 0. Seeds started at
-once take the same lock: one admin key is made, each demo merchant once. `sandbox migrate
+once end with one admin key and each demo merchant once (they take the same lock; without it
+this test still passed in one try: the seeds' imports stagger them past the race's window, so
+it shows the outcome, not that the lock is needed). `sandbox migrate
 --wait` (the Deployments' init step) applies nothing: it fails after its deadline on a
 database not migrated, and passes once it is."""
 
