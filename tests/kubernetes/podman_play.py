@@ -25,6 +25,7 @@ import asyncpg
 import httpx
 import yaml
 
+from tests.container.podman import podman as run_podman
 from tests.helpers import free_port
 from tests.kubernetes.rendered import KUBERNETES, render
 
@@ -34,21 +35,9 @@ REDIS = os.environ.get("MYPAY_KUBE_REDIS", "redis://127.0.0.1:6379/13")
 READY_WITHIN_S = 180.0
 
 
-def podman_env() -> dict[str, str]:
-    """Without a CONTAINERS_CONF of the caller's, one that sets no default rlimits (this
-    machine withholds raising them; .ci/container writes the same)."""
-    env = dict(os.environ)
-    if not env.get("CONTAINERS_CONF"):
-        conf = Path(tempfile.gettempdir()) / "mypay-sandbox-test-containers.conf"
-        conf.write_text("[containers]\ndefault_ulimits = []\n")
-        env["CONTAINERS_CONF"] = str(conf)
-    return env
-
-
 def podman(*args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
-    runtime = ["--runtime", "runc"] if shutil.which("runc") else []  # crun refuses this machine's cgroups
-    done = subprocess.run(["podman", *runtime, *args], timeout=timeout, text=True, capture_output=True,
-                          env=podman_env())
+    """tests/container's, failing with podman's own words."""
+    done = run_podman(*args, check=False, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"podman {' '.join(args)} exited {done.returncode}: {done.stderr}{done.stdout}")
     return done
