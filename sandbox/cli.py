@@ -39,7 +39,7 @@ def run_forked(argv: list[str]) -> int:
     argument, so the parser is not built again (25 ms of each child's start)."""
     (command,) = argv
     run = {"api": cmd_api, "ipn": cmd_ipn, "worker": cmd_worker}[command]
-    return run(argparse.Namespace(command=command, check=False))
+    return run(argparse.Namespace(command=command, check=False, alive=False))
 
 
 # --- one process or one step against external servers ------------------------------
@@ -57,10 +57,12 @@ def cmd_ipn(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from worker.main import check, run
+    from worker.main import alive, check, run
 
     if args.check:
         return check()
+    if args.alive:
+        return alive()
     name_process("worker")
     run()
     return 0
@@ -83,15 +85,49 @@ async def _with_db(database_url: str, step):
 def cmd_migrate(args: argparse.Namespace) -> int:
     from sandbox import db
 
+    if args.wait is not None:
+        return _wait_migrated(_database_url(), args.wait)
     asyncio.run(_with_db(_database_url(), db.migrate))
     say("migrations applied")
     return 0
 
 
+def _wait_migrated(database_url: str, seconds: float) -> int:
+    """`sandbox migrate --wait S`: apply nothing; exit 0 once the database holds every
+    migration of this installation (another process's `sandbox migrate` ran them: a
+    Kubernetes release's migration Job), 1 after S seconds naming what is still pending.
+    A database that does not answer yet is asked again until then."""
+    import time
+
+    import asyncpg
+
+    from sandbox import db
+
+    deadline, said = time.monotonic() + seconds, ""
+    while True:
+        try:
+            pending = asyncio.run(_with_db(database_url, db.pending_migrations))
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:  # not up yet: ask again
+            pending, said = None, f"the database does not answer ({type(exc).__name__}: {exc})"
+        if pending == []:
+            say("migrations: the database holds every one of this release")
+            return 0
+        if pending:
+            said = f"{len(pending)} migrations not yet run (first {pending[0]})"
+        if time.monotonic() > deadline:
+            return fail(f"migrations: after {seconds:.0f}s, {said}", 1)
+        time.sleep(1.0)
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
+    from sandbox import db
     from seeds.seed import seed
 
-    report = asyncio.run(_with_db(_database_url(), lambda: seed(get_settings().admin_key)))
+    async def locked_seed():
+        async with db.migration_lock():  # seeds started at once (init containers) take turns
+            return await seed(get_settings().admin_key)
+
+    report = asyncio.run(_with_db(_database_url(), locked_seed))
     for merchant_id, name, key in report.merchants:
         say(f"merchant  {merchant_id}  {name}  {key}")
     say(f"admin key {report.admin_key or '(exists already; not shown)'}")
@@ -216,9 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run one arq worker (payout steps, rail callbacks, sweeper)")
     worker.add_argument("--check", action="store_true",
                         help="exit 0 if a worker reported healthy recently (arq's health check), else 1")
+    worker.add_argument("--alive", action="store_true",
+                        help="exit 0 if this worker's poll loop touched SANDBOX_WORKER_ALIVE_FILE recently, else 1")
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("ipn", help="run the IPN service on SANDBOX_IPN_PORT").set_defaults(func=cmd_ipn)
-    sub.add_parser("migrate", help="apply migrations to SANDBOX_DATABASE_URL").set_defaults(func=cmd_migrate)
+    migrate = sub.add_parser("migrate", help="apply migrations to SANDBOX_DATABASE_URL")
+    migrate.add_argument("--wait", type=float, metavar="SECONDS",
+                         help="apply nothing: wait until another process has applied every migration of this "
+                              "release (exit 0), at most SECONDS (exit 1)")
+    migrate.set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="seed SANDBOX_DATABASE_URL (idempotent)").set_defaults(func=cmd_seed)
     sub.add_parser("template", help="make the template every fresh `sandbox up` data dir is copied from "
                                     "(the first `up` makes it otherwise; an image makes it at build time)"

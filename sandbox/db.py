@@ -270,21 +270,44 @@ async def execute(sql: str, *args: Any) -> str:
         return await c.execute(sql, *args)
 
 
+@contextlib.asynccontextmanager
+async def migration_lock() -> AsyncIterator[None]:
+    """PostgreSQL's session advisory lock MIGRATION_LOCK, on a connection of its own: one
+    process at a time migrates or seeds, however many start at once (replicas, Jobs)."""
+    lock_conn = await asyncpg.connect(dsn=DB.config["dsn"])
+    try:
+        await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        yield
+    finally:
+        await lock_conn.close()
+
+
 async def migrate() -> None:
     """Apply every pending migration; safe when several processes start at once."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    lock_conn = await asyncpg.connect(dsn=DB.config["dsn"])
-    try:
-        await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    async with migration_lock():
         # Piccolo prints its progress, and on a fresh database first counts every migration
         # as "already complete", then as "not yet run": kept for a failure's message only.
         with contextlib.redirect_stdout(io.StringIO()) as progress:
             response = await run_forwards(app_name="sandbox")
         if not response.success:
             raise RuntimeError(f"migrations failed: {response.message}\n{progress.getvalue()}")
-    finally:
-        await lock_conn.close()
+
+
+async def pending_migrations() -> list[str]:
+    """The ids of the migrations this installation holds that the database has not run
+    (all of them on a database never migrated), oldest first."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    from sandbox.piccolo_app import APP_CONFIG
+
+    manager = BaseMigrationManager()
+    ids = manager.get_migration_ids(manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path))
+    if not await Migration.table_exists():
+        return sorted(ids)
+    return sorted(set(ids) - set(await Migration.get_migrations_which_ran(app_name="sandbox")))
 
 
 def sql_migration(migration_id: str, description: str, forwards: list[str], backwards: list[str]):

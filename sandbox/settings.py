@@ -114,6 +114,11 @@ class Settings:
     # more than `sweep_after_s` (a lost job, a killed worker). Real seconds, not scaled.
     sweep_every_s: int = field(default_factory=lambda: _int("SANDBOX_SWEEP_EVERY_S", 5))
     sweep_after_s: float = field(default_factory=lambda: _float("SANDBOX_SWEEP_AFTER_S", 10.0))
+    # A file the worker touches as its poll loop turns (at most once a second), for a
+    # liveness check of this one process (`sandbox worker --alive`); unset, none is kept.
+    # arq's heartbeat in Redis says only that some worker of the queue is alive.
+    worker_alive_file: Path | None = field(
+        default_factory=lambda: Path(alive) if (alive := _opt("SANDBOX_WORKER_ALIVE_FILE")) else None)
     # Where the simulated rail sends its callbacks; by default the local IPN service.
     ipn_url: str | None = field(default_factory=lambda: _opt("SANDBOX_IPN_URL"))
     # Connection pool per process; the payout path holds one connection per request.

@@ -23,6 +23,7 @@ os.environ["PYTEST_ADDOPTS"] = " ".join((os.environ.get("PYTEST_ADDOPTS", ""), *
 # in one of them, or its file goes in this list.
 PROCESS_LEVEL = (
     "tests/process/", "tests/bench/", "tests/container/", "tests/testcontainers/", "tests/testing/",
+    "tests/kubernetes/",
     "tests/docs/", "tests/mcp/", "tests/faults/", "tests/dashboard/",
     "tests/spec/test_contract.py", "tests/spec/test_typescript_client.py", "tests/spec/test_import_budget.py",
     "tests/spec/test_generated_client.py", "tests/spec/test_published_spec.py",

@@ -226,6 +226,7 @@ def run() -> None:
     import sandbox.piccolo_conf  # noqa: F401
     asyncio.set_event_loop(uvloop.new_event_loop())
     worker = build_worker()
+    worker.alive_file = settings.worker_alive_file
     if not isinstance(worker.loop, uvloop.Loop):
         log.warning("the worker runs on %s, not uvloop", type(worker.loop).__name__)
     heap.freeze_startup_objects()
@@ -261,4 +262,27 @@ def check() -> int:
               file=sys.stderr)
         return 1
     print(f"worker check: healthy, {data.decode(errors='replace')}")
+    return 0
+
+
+def alive() -> int:
+    """`sandbox worker --alive`: exit 0 when this container's worker touched
+    SANDBOX_WORKER_ALIVE_FILE within ALIVE_WITHIN_S seconds, else 1; one line either way.
+    A liveness check of one process, which `--check` (any worker of the queue) is not."""
+    from worker.resilient import ALIVE_WITHIN_S
+
+    path = get_settings().worker_alive_file
+    if path is None:
+        print("worker alive: SANDBOX_WORKER_ALIVE_FILE is not set", file=sys.stderr)
+        return 1
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError as exc:
+        print(f"worker alive: no alive file ({exc.strerror}: {path})", file=sys.stderr)
+        return 1
+    if age > ALIVE_WITHIN_S:
+        print(f"worker alive: the poll loop last turned {age:.0f}s ago (more than {ALIVE_WITHIN_S:.0f}s)",
+              file=sys.stderr)
+        return 1
+    print(f"worker alive: the poll loop turned {age:.1f}s ago")
     return 0

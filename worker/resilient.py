@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
+from pathlib import Path
 
 import redis.exceptions
 from arq.constants import in_progress_key_prefix
@@ -25,6 +27,8 @@ log = logging.getLogger("worker.redis")
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.WatchError,
               ConnectionError, OSError)
 MAX_BACKOFF_S = 1.0
+ALIVE_TOUCH_EVERY_S = 1.0  # the alive file's mtime, at most this often (a poll is every 50 ms)
+ALIVE_WITHIN_S = 30.0  # `sandbox worker --alive`: older than this, the loop has stopped turning
 HEALTH_KEY_DELETE_S = 1.0  # at a stop: a Redis that does not answer by then is gone
 # arq's methods that end a job, each run shielded in a task of its own.
 _FINISHING = {"Worker.finish_job", "Worker.finish_failed_job"}
@@ -33,6 +37,10 @@ _FINISHING = {"Worker.finish_job", "Worker.finish_failed_job"}
 class ResilientWorker(Worker):
     _down_polls = 0
     _stopped_picking: asyncio.Event | None = None
+    # Touched as the poll loop turns, Redis or not (`sandbox worker --alive`): a restart
+    # cures a loop that stopped turning, not a Redis that is down.
+    alive_file: Path | None = None
+    _alive_at = 0.0
 
     def __init__(self, *args, handle_signals: bool = True, **kwargs) -> None:
         super().__init__(*args, handle_signals=False, **kwargs)
@@ -52,11 +60,18 @@ class ResilientWorker(Worker):
         await super().main()
 
     async def _poll_iteration(self) -> None:
+        self._touch_alive_file()
         try:
             await self._poll_or_back_off()
         finally:
             if not self.allow_pick_jobs and self._stopped_picking is not None:
                 self._stopped_picking.set()  # this poll picked nothing: none is picking now
+
+    def _touch_alive_file(self) -> None:
+        if self.alive_file is None or (now := time.monotonic()) - self._alive_at < ALIVE_TOUCH_EVERY_S:
+            return
+        self._alive_at = now
+        self.alive_file.touch()
 
     async def _poll_or_back_off(self) -> None:
         try:

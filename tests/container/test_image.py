@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import tomllib
 import uuid
@@ -29,6 +28,7 @@ from sandbox.rail import signing
 from sandbox.testing.client import MypayMerchant, MypaySandbox
 from sandbox.testing.receiver import WebhookReceiver
 from seeds.seed import DEMO_MERCHANTS
+from tests.container.podman import podman
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None,
@@ -55,25 +55,6 @@ def final_statuses(table: dict) -> dict[str, str]:
         else:
             ends[scenario["name"]] = scenario["path"][-1]
     return ends
-
-
-def _podman_env() -> dict[str, str]:
-    """Without a CONTAINERS_CONF of the caller's, one that sets no default rlimits: podman's
-    defaults raise them, which a machine that withholds that capability refuses (every
-    start fails). .ci/container writes the same."""
-    env = dict(os.environ)
-    if not env.get("CONTAINERS_CONF"):
-        conf = Path(tempfile.gettempdir()) / "mypay-sandbox-test-containers.conf"
-        conf.write_text("[containers]\ndefault_ulimits = []\n")
-        env["CONTAINERS_CONF"] = str(conf)
-    return env
-
-
-def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    # runc: crun refuses some hosts' hybrid cgroup layout.
-    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
-    return subprocess.run(["podman", *runtime, *args], check=check, timeout=timeout, text=True,
-                          capture_output=True, env=_podman_env())
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from tests.container.test_image import REPO, podman, pytestmark  # noqa: F401  (skipped without podman too)
+from tests.container.podman import podman
+from tests.container.test_image import REPO, pytestmark  # noqa: F401  (skipped without podman too)
 
 RUNTIMES = {"node": "node --version", "php": "php --version"}
 
