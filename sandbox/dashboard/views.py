@@ -29,6 +29,11 @@ class Viewer:
     def merchant_id(self) -> str | None:
         return self.principal.merchant_id
 
+    @property
+    def team(self) -> str | None:
+        """Whose merchants an admin sees: a team key's team, None for the operator (all)."""
+        return None if self.principal.operator else self.principal.team_id
+
 
 @dataclass
 class Actions:
