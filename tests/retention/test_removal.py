@@ -68,8 +68,9 @@ async def _busy(api: Api) -> None:
     assert (await api.post(f"/webhook-endpoints/{endpoint['id']}/audit")).status_code == 200
     assert (await api.post("/sandbox/faults", {"path": "/balance/summary", "fault": "slow", "times": 5,
                                                "delay_s": 0})).status_code == 201
-    assert (await api.post("/sandbox/scenarios", {"name": "kept_simple", "title": "t", "steps": [
-        {"status": "processing", "after_s": 1, "submit": True}, {"status": "success", "after_s": 1}]})).status_code == 201
+    steps = [{"status": "processing", "after_s": 1, "submit": True}, {"status": "success", "after_s": 1}]
+    made = await api.post("/sandbox/scenarios", {"name": "kept_simple", "title": "t", "steps": steps})
+    assert made.status_code == 201
     for suffix in ("0001", "0003"):
         assert (await api.post("/payouts", payout_body(account="1234567890" + suffix))).status_code == 201
     assert (await api.post("/payout-batches", {"items": [{"amount": "1.00", "destination": {
@@ -168,7 +169,8 @@ async def test_the_ledger_stays_append_only_for_every_merchant_retention_does_no
     async with db.conn() as connection, connection.transaction():
         await connection.execute("SELECT set_config('sandbox.removing_merchant', $1, true)", merchant.merchant_id)
         with pytest.raises(asyncpg.CheckViolationError, match="append-only"):
-            await connection.execute("UPDATE ledger_entry SET amount = amount WHERE merchant = $1", merchant.merchant_id)
+            await connection.execute("UPDATE ledger_entry SET amount = amount WHERE merchant = $1",
+                                     merchant.merchant_id)
     async with db.conn() as connection:
         with pytest.raises(asyncpg.CheckViolationError, match="append-only"):
             await connection.execute("DELETE FROM ledger_entry WHERE merchant = $1", merchant.merchant_id)
