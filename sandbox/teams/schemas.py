@@ -27,6 +27,8 @@ class TeamIn(TeamQuotas, forbid_unknown_fields=True, kw_only=True):
 
 
 class TeamUsage(msgspec.Struct):
+    """What the team uses of its quotas now."""
+
     merchants: Annotated[int, said("Its merchants now")]
     payouts_today: Annotated[int, said("Payouts its merchants made through POST /payouts today (UTC)")]
     webhook_endpoints: Annotated[int, said("Webhook endpoints (not deleted) over all its merchants")]
