@@ -74,6 +74,13 @@ async def test_payouts_a_day_past_the_bound_are_refused_and_a_replay_takes_nothi
     _refused(await a.post("/payouts", payout_body()), "max_payouts_per_day 2")
     assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 2
     assert len((await a.get("/payouts")).json()["data"]) == 1  # the refusals made nothing
+    # The operator raises the bound: the team's keys, remembered by the API, carry the new one at once.
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/api/v1") as http:
+        raised = await http.put(f"/admin/teams/{team.team_id}/quotas", json={"max_payouts_per_day": 3},
+                                headers={"X-API-KEY": stack.admin_key, "X-Idempotency-Key": "raise-payouts"})
+    assert raised.status_code == 200 and raised.json()["usage"]["payouts_today"] == 2, raised.text
+    assert (await a.post("/payouts", payout_body())).status_code == 201
+    _refused(await a.post("/payouts", payout_body()), "max_payouts_per_day 3")
     # Another team (here the operator's, without the quota) is not bounded by this one's.
     assert (await merchant.post("/payouts", payout_body())).status_code == 201
     for api in (a, b, poor):
