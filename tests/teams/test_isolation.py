@@ -8,8 +8,10 @@ from __future__ import annotations
 import html
 import re
 
+import httpx
 import pytest
 
+from sandbox.client.blocking import tls
 from tests.helpers import payout_body
 from tests.security.test_hostile_dashboard import Browser
 from tests.teams.conftest import new_team_merchant
@@ -142,3 +144,15 @@ async def test_a_third_team_sees_nothing_of_two_others_in_the_dashboard(stack, t
         await own.aclose()
     finally:
         await browser.http.aclose()
+
+
+async def test_a_team_keys_pact_provider_states_make_the_teams_merchants(stack, make_team, database):
+    from sandbox import db
+
+    team, _ = await make_team("pact")
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url, timeout=30) as http:
+        for key, expected in ((team.key, team.team_id), (stack.admin_key, "team_operator")):
+            r = await http.post("/api/v1/sandbox/pact/states", headers={"X-Sandbox-Admin-Key": key},
+                                json={"state": "a merchant", "params": {}, "action": "setup"})
+            assert r.status_code == 200, r.text
+            assert await db.fetchval("SELECT team FROM merchant WHERE id = $1", r.json()["merchantId"]) == expected
