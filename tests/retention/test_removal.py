@@ -98,7 +98,10 @@ def retention_batch(monkeypatch):
 
 async def test_an_idle_merchant_goes_wholly_a_kept_and_an_active_one_stay(stack, admin, worker, database,
                                                                            retention_batch):
+    from worker.main import build_worker
     from worker.retention import remove_idle_merchants
+
+    assert "remove_idle_merchants" in build_worker(shared_connections=True).functions  # the worker's cron job
 
     idle = await _new(admin, stack, clock="manual")
     older = await _new(admin, stack)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from tests.helpers import Api
+from tests.payouts.store.test_payout_one_call import statements  # noqa: F401  (a fixture: statements sent)
 
 MakeTeam = Callable[..., Awaitable[tuple[Api, dict]]]
 

@@ -97,3 +97,16 @@ async def test_usage_and_quotas_are_in_the_metrics_and_the_operators_list(stack,
     listed = {t["id"]: t for t in (await admin.get("/admin/teams")).json()["data"]}
     assert listed[team.team_id]["usage"] == {"merchants": 1, "payouts_today": 0, "webhook_endpoints": 0}
     assert "team_operator" in listed
+
+
+async def test_a_payout_of_a_team_with_a_daily_bound_is_still_one_postgresql_round_trip(stack, make_team,
+                                                                                       statements):
+    """The day's count lives in Redis, and the bound travels with the cached key: the
+    payout's own call to PostgreSQL stays the only one."""
+    team, _ = await make_team("lean", max_payouts_per_day=10)
+    merchant = await new_team_merchant(stack, team)
+    assert (await merchant.post("/payouts", payout_body())).status_code == 201  # warms the caches
+    statements.clear()
+    assert (await merchant.post("/payouts", payout_body())).status_code == 201
+    assert sum(statements.values()) == 1, statements
+    await merchant.aclose()
