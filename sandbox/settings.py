@@ -202,6 +202,13 @@ class Settings:
     request_log_hours: float = field(default_factory=lambda: _float("SANDBOX_REQUEST_LOG_HOURS", 24.0))
     request_log_max: int = field(default_factory=lambda: _int("SANDBOX_REQUEST_LOG_MAX", 10_000))
     request_log_prune_s: int = field(default_factory=lambda: _int("SANDBOX_REQUEST_LOG_PRUNE_S", 10))
+    # Retention (docs/teams-and-retention.md): a merchant whose keys made no request for this
+    # many days (and not marked `keep`) is removed with everything that is its own, by the
+    # worker every `retention_every_min` minutes, at most `retention_batch` merchants a pass.
+    # 0 turns retention off.
+    retention_days: float = field(default_factory=lambda: _float("SANDBOX_RETENTION_DAYS", 30.0))
+    retention_batch: int = field(default_factory=lambda: _int("SANDBOX_RETENTION_BATCH", 50))
+    retention_every_min: int = field(default_factory=lambda: _int("SANDBOX_RETENTION_EVERY_MIN", 10))
     # Fault rules (POST /sandbox/faults) a merchant may have with uses left at once; spent
     # rules do not count. More is refused with 409, naming the limit.
     fault_rules_max: int = field(default_factory=lambda: _int("SANDBOX_FAULT_RULES_MAX", 100))

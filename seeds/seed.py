@@ -66,7 +66,11 @@ async def seed_admin(admin_key: str | None) -> tuple[str | None, bool]:
 async def seed_demo_merchants() -> list[tuple[str, str, str]]:
     for merchant_id, name, key in DEMO_MERCHANTS:
         if not await merchants.exists(merchant_id):
-            await onboarding.open_merchant(name, DEMO_OPENING_BALANCE, merchant_id=merchant_id, api_key=key)
+            # Kept: their keys are documented, so retention never removes them.
+            await onboarding.open_merchant(name, DEMO_OPENING_BALANCE, merchant_id=merchant_id, api_key=key, keep=True)
+    # Those seeded before retention existed are marked too (a no-op once they are).
+    await db.execute("UPDATE merchant SET keep = true WHERE id = ANY($1::text[]) AND NOT keep",
+                     [m[0] for m in DEMO_MERCHANTS])
     return list(DEMO_MERCHANTS)
 
 

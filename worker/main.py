@@ -151,6 +151,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     from worker import idempotency as idempotency_jobs
     from worker import jobs, webhooks
     from worker import requests as request_jobs
+    from worker import retention as retention_jobs
     from worker import settlements as settlement_jobs
     from worker import statistics as statistics_jobs
     from worker.resilient import ResilientWorker
@@ -181,6 +182,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             *batch_jobs.cron_jobs(settings),
             *idempotency_jobs.cron_jobs(),
             *request_jobs.cron_jobs(settings),
+            *retention_jobs.cron_jobs(settings),
             *statistics_jobs.cron_jobs(settings),
         ], quiet=True),
         redis_settings=redis_client.redis_settings(settings.redis_url),

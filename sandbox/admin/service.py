@@ -15,9 +15,10 @@ from sandbox.payouts.store import repository as payout_rows
 
 async def list_payouts(*, limit: int, cursor: str | None, status: str | None,
                        created_gte: datetime | None, created_lte: datetime | None,
-                       merchant_id: str | None) -> AdminPayoutPage:
+                       merchant_id: str | None, team: str | None = None) -> AdminPayoutPage:
+    """A page of payouts of every merchant, or of `team`'s merchants (a team key's)."""
     page = await payouts.list_rows(merchant_id, limit=limit, cursor=cursor, status=status,
-                                   created_gte=created_gte, created_lte=created_lte)
+                                   created_gte=created_gte, created_lte=created_lte, team=team)
     return AdminPayoutPage(
         data=[AdminPayout(**msgspec.structs.asdict(views.to_api(r)), merchant_id=r.merchant) for r in page.rows],
         has_more=page.has_more,
@@ -25,9 +26,10 @@ async def list_payouts(*, limit: int, cursor: str | None, status: str | None,
     )
 
 
-async def payout_requests() -> PayoutRequests:
-    """Per merchant with anything open: payouts waiting for review and payouts in flight."""
-    rows = await payout_rows.requests_by_merchant()
+async def payout_requests(team: str | None = None) -> PayoutRequests:
+    """Per merchant (of `team`, when given) with anything open: payouts waiting for review
+    and payouts in flight."""
+    rows = await payout_rows.requests_by_merchant(team)
     return PayoutRequests(data=[
         MerchantRequests(
             merchant_id=r["id"],

@@ -43,6 +43,7 @@ from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
+from sandbox.retention.controllers import RetentionController
 from sandbox.runtime import shutdown as shutdown_steps
 from sandbox.runtime.litestar_apps import optional_plugins_unseen
 from sandbox.scenarios.controllers import ScenarioController
@@ -51,6 +52,8 @@ from sandbox.settlements.controllers import CollectionController, SettlementCont
 from sandbox.simulator.clock_controllers import ClockController
 from sandbox.simulator.controllers import SandboxToolsController
 from sandbox.summary.controllers import BalanceSummaryController
+from sandbox.teams import metrics as team_metrics
+from sandbox.teams.controllers import TeamController
 from sandbox.verdicts.controllers import GateController
 from sandbox.webhooks.api.controllers import EventController, WebhookEndpointController
 from sandbox.webhooks.api.listener_controllers import WebhookListenerController
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Each domain adds its own numbers to /metrics; core knows none of them.
     metrics.register(payout_metrics.collect)
     metrics.register(webhook_metrics.collect)
+    metrics.register(team_metrics.collect)
     on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:
@@ -191,7 +195,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         AdminPayoutController, WebhookEndpointController, EventController,
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController, ClockController,
-                        RequestLogController, FaultRuleController, GateController, WebhookListenerController],
+                        RequestLogController, FaultRuleController, GateController, WebhookListenerController,
+                        TeamController, RetentionController],
         # Authentication, the request log and its faults, rate limit and idempotency, in
         # one layer (gate.py). A merchant's request works at its clock's time from there
         # (the request log's `begin` follows the clock, sandbox/requests/journal.py).

@@ -1,6 +1,7 @@
 """The one ASGI layer every authenticated /api/v1 request passes, after routing:
 
-1. the API key authenticates the request (auth/keys.py), every method, OPTIONS included;
+1. the API key authenticates the request (auth/keys.py), every method, OPTIONS included,
+   and a merchant's key marks it active (retention/activity.py);
 2. the request log begins the merchant's entry and applies its fault, if any
    (requests/journal.py; a fault before anything answers here, before the rate limit
    counts the request);
@@ -31,6 +32,7 @@ from sandbox.observability import logs
 from sandbox.ratelimits.limiter import RateLimitMiddleware, with_headers
 from sandbox.requests.entry import Entry
 from sandbox.requests.journal import JOURNAL
+from sandbox.retention import activity
 
 _KEY_HEADER = API_KEY_HEADER.encode()
 
@@ -54,6 +56,8 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = await authenticate(_api_key(scope))
+        if principal.merchant_id is not None:  # retention's idle clock (a dict lookup, mostly)
+            await activity.seen(principal.merchant_id)
         scope["state"]["principal"] = principal
         scope["user"], scope["auth"] = principal, principal.key_id
         # Every log line of this request names the merchant (never the key), and the payout

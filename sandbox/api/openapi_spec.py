@@ -289,11 +289,12 @@ def _struct_words(schemas: dict) -> None:
     from sandbox.settlements.schemas import Settlement
     from sandbox.simulator.schemas import MerchantOut
     from sandbox.summary.schemas import SummaryTotals, Total
+    from sandbox.teams.schemas import Team, TeamQuotas, TeamUsage
     from sandbox.webhooks.model.faults import Faults
 
     for struct in (MerchantOut, Faults, PayoutBatch, Settlement, har.Log, har.Creator, har.Request, har.Response,
                    har.Content, har.Timings, ReviewTotals, MerchantRequests, RaastOut, BucketCheck, SummaryTotals,
-                   Total, Review):
+                   Total, Review, Team, TeamQuotas, TeamUsage):
         assert struct.__doc__, f"{struct.__name__} needs a docstring: it describes the schema"
         schemas[struct.__name__].setdefault("description", " ".join(struct.__doc__.split()))  # one paragraph
 

@@ -41,16 +41,18 @@ def key_prefix(key: str) -> str:
     return key[:PREFIX_LENGTH]
 
 
-async def store_key(key: str, role: str, merchant_id: str | None, key_id: str) -> None:
-    """Insert a key row (hash and prefix only). Runs in the caller's transaction."""
+async def store_key(key: str, role: str, merchant_id: str | None, key_id: str, team_id: str | None = None) -> None:
+    """Insert a key row (hash and prefix only). Runs in the caller's transaction. `team_id`:
+    a team key's team (an admin key acting for that team only)."""
     await db.execute(
-        "INSERT INTO api_key (id, merchant, role, prefix, key_hash, created_at, revoked_at)"
-        " VALUES ($1, $2, $3, $4, $5, now(), NULL) ON CONFLICT (prefix) DO NOTHING",
+        "INSERT INTO api_key (id, merchant, role, prefix, key_hash, created_at, revoked_at, team)"
+        " VALUES ($1, $2, $3, $4, $5, now(), NULL, $6) ON CONFLICT (prefix) DO NOTHING",
         key_id,
         merchant_id,
         role,
         key_prefix(key),
         hash_key(key),
+        team_id,
     )
 
 
@@ -69,8 +71,10 @@ async def authenticate(key: str | None) -> Principal:
         " EXISTS (SELECT 1 FROM fault_rule f WHERE f.merchant = k.merchant AND f.remaining > 0) AS fault_rules,"
         " EXISTS (SELECT 1 FROM merchant_scenario s WHERE s.merchant = k.merchant) AS custom_scenarios,"
         " ARRAY(SELECT x FROM webhook_endpoint e, unnest(ARRAY[e.signing_key, e.previous_signing_key]) AS x"
-        "       WHERE e.merchant = k.merchant AND x IS NOT NULL) AS secrets"
-        " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant WHERE k.prefix = $1",
+        "       WHERE e.merchant = k.merchant AND x IS NOT NULL) AS secrets,"
+        " t.id AS team, t.max_payouts_per_day"
+        " FROM api_key k LEFT JOIN merchant m ON m.id = k.merchant"
+        " LEFT JOIN team t ON t.id = COALESCE(k.team, m.team) WHERE k.prefix = $1",
         key_prefix(key),
     )
     # Compare even when no row matched, so timing does not tell which prefixes exist.
@@ -81,7 +85,8 @@ async def authenticate(key: str | None) -> Principal:
         raise Unauthenticated("The API key is not valid")
     principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
                           rate_limit_per_minute=row["rate_limit_per_minute"], fault_rules=row["fault_rules"],
-                          custom_scenarios=row["custom_scenarios"], secrets=tuple(row["secrets"]))
+                          custom_scenarios=row["custom_scenarios"], secrets=tuple(row["secrets"]),
+                          team_id=row["team"], payouts_per_day=row["max_payouts_per_day"])
     CACHE.put(digest, principal, generation)
     return principal
 
@@ -91,15 +96,20 @@ async def authenticate(key: str | None) -> Principal:
 # (`wrong_role`). Not a Litestar guard: Litestar copies the route handler (41 slots) for
 # every guard call, about 20 µs a request for a comparison of two strings.
 ROLE = "role"
+OPERATOR = "operator"
 MERCHANT_ONLY = {ROLE: "merchant"}
 ADMIN_ONLY = {ROLE: "admin"}
+# The operator's own routes (teams and their keys): the admin key, not a team key.
+OPERATOR_ONLY = {ROLE: "admin", OPERATOR: True}
 
 
 def wrong_role(principal: Principal, route_opt: dict) -> Forbidden | None:
     """The refusal when the key's role is not the one the route names, else None."""
     role = route_opt.get(ROLE)
-    if role is None or principal.role == role:
+    if role is None or (principal.role == role and (principal.operator or not route_opt.get(OPERATOR))):
         return None
     if role == "merchant":
         return Forbidden("This route needs a merchant key; admin keys act through the admin routes")
+    if principal.role == role:
+        return Forbidden("This route needs the operator's admin key; a team key acts within its team only")
     return Forbidden("This route needs an admin key")

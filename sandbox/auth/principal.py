@@ -25,6 +25,17 @@ class Principal:
     # way: the request log hides them by value (requests/redaction.py) with no query of its
     # own. Never in a repr, so never in a log line.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # The team the key acts for (sandbox/teams/): a merchant key's merchant's team, a team
+    # key's team, None for the operator's admin key (every team).
+    team_id: str | None = None
+    # That team's bound on payouts a day (None: none), read with the key so that POST
+    # /payouts of a team without one pays nothing for quotas (sandbox/teams/quotas.py).
+    payouts_per_day: int | None = None
+
+    @property
+    def operator(self) -> bool:
+        """The operator's admin key: it acts on every team's merchants and makes team keys."""
+        return self.role == "admin" and self.team_id is None
 
     @property
     def idempotency_scope(self) -> str:

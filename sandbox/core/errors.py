@@ -250,3 +250,10 @@ def writes(*_: type[ApiError]) -> dict[int, Any]:
 
 def checks(*_: type[ApiError]) -> dict[int, Any]:
     return {}
+
+
+class QuotaExceeded(ApiError):
+    """A team's quota (sandbox/teams/quotas.py) would be passed: its words name the quota,
+    the team's usage and the bound."""
+
+    status, code, title = 403, "quota_exceeded", "The team's quota is used up"

@@ -124,7 +124,7 @@ async def _listing(viewer: Viewer, status: str | None, reference: str | None, me
     status = states.parse_filter(status)
     if viewer.is_admin:
         return await admin_service.list_payouts(limit=limit, cursor=cursor, status=status, created_gte=None,
-                                                created_lte=None, merchant_id=merchant or None)
+                                                created_lte=None, merchant_id=merchant or None, team=viewer.team)
     return await payouts.list_page(pages.merchant_only(viewer), limit=limit, cursor=cursor, status=status,
                                    reference=reference or None)
 
@@ -189,7 +189,7 @@ async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
 
 async def _payout_context(viewer: Viewer, payout_id: str) -> dict[str, Any]:
     # A merchant asks for its own payouts only: another merchant's is NotFound, a 404 page.
-    row = await payouts.get_row(payout_id, viewer.merchant_id)
+    row = await payouts.get_row(payout_id, viewer.merchant_id, team=viewer.team)
     payout, followed = payout_views.to_api(row), views.followed(row)
     actions = views.actions(payout, viewer)
     events = await webhooks.events_with_deliveries(row.merchant, payout_id=payout.id, limit=50)
@@ -230,17 +230,17 @@ async def _simulate(viewer: Viewer, payout_id: str, form) -> str:
 
 
 async def _approve(viewer: Viewer, payout_id: str, form) -> str:
-    await actions.approve(payout_id, forms.reason(form))
+    await actions.approve(payout_id, forms.reason(form), viewer.team)
     return "Approved: the payout follows its scenario now"
 
 
 async def _reject(viewer: Viewer, payout_id: str, form) -> str:
-    await actions.reject(payout_id, forms.reason(form))
+    await actions.reject(payout_id, forms.reason(form), viewer.team)
     return "Rejected: the merchant's funds are back in available"
 
 
 async def _release(viewer: Viewer, payout_id: str, form) -> str:
-    await actions.release(payout_id, forms.reason(form))
+    await actions.release(payout_id, forms.reason(form), viewer.team)
     return "Released: the payout is processing"
 
 
@@ -277,10 +277,11 @@ async def payout_action(request: Request, viewer: Me, payout_id: PayoutId,
 async def _review(request: Request, viewer: Viewer) -> Template:
     def queue(status: str):
         return admin_service.list_payouts(limit=100, cursor=None, status=status, created_gte=None,
-                                          created_lte=None, merchant_id=None)
+                                          created_lte=None, merchant_id=None, team=viewer.team)
 
+    requests = (await admin_service.payout_requests(viewer.team)).data
     return page(request, "review.html", viewer, in_review=(await queue(states.IN_REVIEW)).data,
-                on_hold=(await queue(states.ON_HOLD)).data, requests=(await admin_service.payout_requests()).data,
+                on_hold=(await queue(states.ON_HOLD)).data, requests=requests,
                 review_min=scenarios.table().review.min_amount)
 
 
@@ -293,7 +294,7 @@ async def review_page(request: Request, viewer: Me) -> Template:
 @get("/merchants")
 async def merchant_page(request: Request, viewer: Me) -> Template:
     pages.admin_only(viewer)
-    return page(request, "merchants.html", viewer, merchants=await queries.merchants())
+    return page(request, "merchants.html", viewer, merchants=await queries.merchants(team=viewer.team))
 
 
 @get("/{rest:path}")

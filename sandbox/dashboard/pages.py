@@ -22,6 +22,7 @@ from sandbox.core.problem_answers import to_api_error
 from sandbox.dashboard import queries
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.views import Viewer
+from sandbox.retention import activity
 
 HOME, LOGIN = "/dashboard", "/dashboard/login"
 # Every rendered form carries a fresh idempotency key in this field (`form_key()` in the
@@ -59,7 +60,9 @@ class SignedInMiddleware(ASGIMiddleware):
                 session.flash("error", "This session was signed out; sign in again")
             else:
                 try:
-                    scope["state"]["principal"] = await authenticate(session.key)
+                    scope["state"]["principal"] = principal = await authenticate(session.key)
+                    if principal.merchant_id is not None:  # retention's idle clock
+                        await activity.seen(principal.merchant_id)
                 except Unauthenticated as exc:
                     session.sign_out()
                     session.flash("error", f"{exc.detail}; sign in again")
@@ -71,7 +74,7 @@ async def provide_viewer(request: Request) -> Viewer:
     if principal is None:
         raise SignInRequired
     if principal.role == "admin":
-        return Viewer(principal, "Admin")
+        return Viewer(principal, "Admin" if principal.operator else f"Admin of team {principal.team_id}")
     return Viewer(principal, await queries.merchant_name(principal.merchant_id) or principal.merchant_id)
 
 

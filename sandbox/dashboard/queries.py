@@ -13,9 +13,10 @@ async def merchant_name(merchant_id: str) -> str | None:
     return await db.fetchval("SELECT name FROM merchant WHERE id = $1", merchant_id)
 
 
-async def merchants(limit: int = 200) -> list[asyncpg.Record]:
-    """Every merchant (newest first) with its buckets and open payouts."""
-    return await payout_rows.merchants_overview(limit)
+async def merchants(limit: int = 200, team: str | None = None) -> list[asyncpg.Record]:
+    """Every merchant (of `team`, a team key's, when given; newest first) with its buckets
+    and open payouts."""
+    return await payout_rows.merchants_overview(limit, team)
 
 
 async def payout_ledger(payout_id: str, merchant_id: str) -> list[asyncpg.Record]:

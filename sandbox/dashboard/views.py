@@ -14,6 +14,7 @@ from sandbox.payouts.model.failures import CATALOGUE, FAILURES, RAIL_REJECTED, R
 from sandbox.payouts.model.rows import PayoutRow
 from sandbox.payouts.model.scenarios import AFTER_RELEASE, Scenario, ScenarioTable
 from sandbox.payouts.model.schemas import Payout
+from sandbox.teams import scope as teams
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class Viewer:
     @property
     def merchant_id(self) -> str | None:
         return self.principal.merchant_id
+
+    @property
+    def team(self) -> str | None:
+        """Whose merchants an admin sees: a team key's team, None for the operator (all)."""
+        return teams.of(self.principal)
 
 
 @dataclass

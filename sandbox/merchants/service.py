@@ -13,6 +13,7 @@ from sandbox import db
 from sandbox.auth import keys as auth
 from sandbox.clocks import store as clocks
 from sandbox.core.ids import new_id
+from sandbox.teams.scope import OPERATOR_TEAM
 
 Clock = Literal["live", "manual"]
 
@@ -26,18 +27,23 @@ class NewMerchant:
 
 
 async def insert(name: str, at: datetime, *, merchant_id: str | None = None, api_key: str | None = None,
-                 clock: Clock = "live") -> NewMerchant:
-    """The merchant row, its key and (for `clock="manual"`: a test clock frozen at `at`,
+                 clock: Clock = "live", team: str = OPERATOR_TEAM, keep: bool = False) -> NewMerchant:
+    """The merchant row (of `team`), its key and (for `clock="manual"`: a test clock frozen at `at`,
     which moves only when the merchant advances it) its clock, in the caller's
     transaction. A given id and key are for seeding documented demo data."""
     merchant_id = merchant_id or new_id("mch")
     api_key = api_key or auth.generate_key("merchant")
     await db.execute(
-        "INSERT INTO merchant (id, name, rate_limit_per_minute, created_at) VALUES ($1, $2, NULL, $3)",
+        "INSERT INTO merchant (id, name, rate_limit_per_minute, created_at, team, keep)"
+        " VALUES ($1, $2, NULL, $3, $4, $5)",
         merchant_id,
         name,
         at,
+        team,
+        keep,
     )
+    # Its idle time (sandbox/retention/) starts now, in real time whatever its clock.
+    await db.execute("INSERT INTO merchant_activity (merchant, at) VALUES ($1, now())", merchant_id)
     await auth.store_key(api_key, "merchant", merchant_id, new_id("key"))
     if clock == "manual":
         await clocks.create(merchant_id, at)

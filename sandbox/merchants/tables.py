@@ -1,4 +1,4 @@
-from piccolo.columns import ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -8,6 +8,11 @@ class Merchant(Table, tablename="merchant"):
     # Requests per minute for this merchant's keys; NULL means the default.
     rate_limit_per_minute = Integer(null=True, default=None)
     created_at = Timestamptz()
+    # The one team it belongs to (table `team`, sandbox/teams/); the operator's own are
+    # `team_operator`. Made by migration 2026-11-28T00:40, as `keep` is.
+    team = Varchar(length=40, default="team_operator")
+    # Spared by retention however long it stays idle (sandbox/retention/).
+    keep = Boolean(default=False)
 
 
 class ApiKey(Table, tablename="api_key"):
@@ -20,3 +25,6 @@ class ApiKey(Table, tablename="api_key"):
     key_hash = Varchar(length=64)
     created_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
+    # A team key (role admin, no merchant) acts for this team only; NULL on the operator's
+    # admin key, which acts on every team.
+    team = Varchar(length=40, null=True, default=None)

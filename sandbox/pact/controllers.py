@@ -21,6 +21,7 @@ from sandbox.core import problem_answers
 from sandbox.core.errors import Forbidden, Unauthenticated
 from sandbox.idempotency.body import check_media_type
 from sandbox.pact import messages, schemas, states
+from sandbox.teams import scope as teams
 
 ADMIN_KEY_HEADER = "x-sandbox-admin-key"
 
@@ -29,8 +30,10 @@ async def _admin_key(request: Request) -> str:
     key = request.headers.get(ADMIN_KEY_HEADER) or request.headers.get(API_KEY_HEADER)
     if not key:
         raise Unauthenticated("Send the sandbox's admin key in the X-Sandbox-Admin-Key header")
-    if (await authenticate(key)).role != "admin":
+    principal = await authenticate(key)
+    if principal.role != "admin":
         raise Forbidden("Provider states and messages need the admin key (X-Sandbox-Admin-Key)")
+    states.MAKING_FOR.set(teams.home(principal))  # a team key's merchants are its team's
     return key
 
 

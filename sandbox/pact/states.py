@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,6 +41,7 @@ from sandbox.scenarios import rules
 from sandbox.scenarios import store as own_scenarios
 from sandbox.scenarios.schemas import ScenarioCreate
 from sandbox.simulator import clock_advance
+from sandbox.teams.scope import OPERATOR_TEAM
 from sandbox.webhooks.endpoints import endpoints
 from sandbox.webhooks.model import urls
 from sandbox.webhooks.model.schemas import EndpointCreate
@@ -97,8 +99,14 @@ def _affordable(state: str, needed: int, balance: str, what: str) -> None:
                      "raise params.balance or leave it out (default 1000000.00)")
 
 
+# The team a state's merchant belongs to: the key's that asked (a team key's team, the
+# operator's own for the operator's key), set by the route for its request (pact/controllers.py).
+MAKING_FOR: ContextVar[str] = ContextVar("pact_making_for", default=OPERATOR_TEAM)
+
+
 async def _merchant(state: str, balance: str, clock: Clock = "manual") -> tuple[str, str]:
-    made = await onboarding.open_merchant(f"pact: {state}", parse_amount(balance, allow_zero=True), clock=clock)
+    made = await onboarding.open_merchant(f"pact: {state}", parse_amount(balance, allow_zero=True), clock=clock,
+                                          team=MAKING_FOR.get())
     return made.id, made.api_key
 
 

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, put
+from litestar import Controller, Request, delete, get, put
 from litestar.params import JSONBody, PathParameter
 
 from sandbox.auth.keys import ADMIN_ONLY
 from sandbox.ratelimits import service
 from sandbox.ratelimits.schemas import RateLimitIn, RateLimitOut
+from sandbox.teams import scope as teams
 
 MerchantId = Annotated[str, PathParameter(max_length=64)]
 
@@ -18,15 +19,15 @@ class RateLimitController(Controller):
     opt = ADMIN_ONLY
 
     @get("", operation_id="adminGetRateLimit", summary="A merchant's request limit")
-    async def read(self, merchant_id: MerchantId) -> RateLimitOut:
-        return await service.get(merchant_id)
+    async def read(self, request: Request, merchant_id: MerchantId) -> RateLimitOut:
+        return await service.get(merchant_id, teams.of(request.user))
 
     @put("", operation_id="adminSetRateLimit", summary="Override a merchant's request limit")
-    async def set(self, merchant_id: MerchantId, data: JSONBody[RateLimitIn]) -> RateLimitOut:
+    async def set(self, request: Request, merchant_id: MerchantId, data: JSONBody[RateLimitIn]) -> RateLimitOut:
         """Each of the merchant's API keys may then make this many requests per minute
         (e.g. 5, to emulate a strict vendor); applies from the next request on."""
-        return await service.set_limit(merchant_id, data.requests_per_minute)
+        return await service.set_limit(merchant_id, data.requests_per_minute, teams.of(request.user))
 
     @delete("", operation_id="adminResetRateLimit", status_code=200, summary="Back to the default limit")
-    async def reset(self, merchant_id: MerchantId) -> RateLimitOut:
-        return await service.set_limit(merchant_id, None)
+    async def reset(self, request: Request, merchant_id: MerchantId) -> RateLimitOut:
+        return await service.set_limit(merchant_id, None, teams.of(request.user))

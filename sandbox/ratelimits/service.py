@@ -18,18 +18,20 @@ def _describe(merchant_id: str, per_minute: int | None) -> RateLimitOut:
                         effective=str(item))
 
 
-async def get(merchant_id: str) -> RateLimitOut:
-    row = await db.fetchrow("SELECT rate_limit_per_minute FROM merchant WHERE id = $1", merchant_id)
+async def get(merchant_id: str, team: str | None = None) -> RateLimitOut:
+    """`team`: a team key's; another team's merchant is as missing as one that never existed."""
+    row = await db.fetchrow("SELECT rate_limit_per_minute FROM merchant WHERE id = $1"
+                            " AND ($2::varchar IS NULL OR team = $2)", merchant_id, team)
     if row is None:
         raise NotFound(f"No merchant {merchant_id}")
     return _describe(merchant_id, row["rate_limit_per_minute"])
 
 
-async def set_limit(merchant_id: str, per_minute: int | None) -> RateLimitOut:
+async def set_limit(merchant_id: str, per_minute: int | None, team: str | None = None) -> RateLimitOut:
     """Set (or with None, remove) the override; it applies from the next request on (the
     limiter reads it with the API key, auth/keys.py)."""
-    found = await db.fetchval("UPDATE merchant SET rate_limit_per_minute = $2 WHERE id = $1 RETURNING id",
-                              merchant_id, per_minute)
+    found = await db.fetchval("UPDATE merchant SET rate_limit_per_minute = $2 WHERE id = $1"
+                              " AND ($3::varchar IS NULL OR team = $3) RETURNING id", merchant_id, per_minute, team)
     if found is None:
         raise NotFound(f"No merchant {merchant_id}")
     # The override travels with the merchant's key: remembered keys must be read again.

@@ -17,6 +17,7 @@ from sandbox.payouts.model import failures
 from sandbox.payouts.model.failures import Failure
 from sandbox.payouts.model.schemas import SimulateAccepted, SimulateOutcome
 from sandbox.simulator.schemas import MerchantIn, MerchantOut, NewMerchantOut, TopupIn, TopupOut
+from sandbox.teams import scope as teams
 
 
 class SandboxToolsController(Controller):
@@ -41,10 +42,12 @@ class SandboxToolsController(Controller):
 
     @post("/merchants", operation_id="createSandboxMerchant", status_code=201, opt=ADMIN_ONLY,
           summary="Admin: a fresh merchant with a key and an opening balance")
-    async def merchant(self, data: JSONBody[MerchantIn]) -> NewMerchantOut:
-        """The key is shown only in this response. Use one merchant per test run for isolation."""
+    async def merchant(self, request: Request, data: JSONBody[MerchantIn]) -> NewMerchantOut:
+        """The key is shown only in this response. Use one merchant per test run for isolation.
+        A team key's merchant belongs to its team (refused with 403 `quota_exceeded` past the
+        team's `max_merchants`); the operator key's to the operator's team."""
         created = await onboarding.open_merchant(data.name, parse_amount(data.opening_balance, allow_zero=True),
-                                         clock=data.clock)
+                                                 clock=data.clock, team=teams.home(request.user), keep=data.keep)
         return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name, clock=created.clock),
                               api_key=created.api_key)
 

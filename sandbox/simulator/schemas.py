@@ -28,6 +28,9 @@ class MerchantIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[Name, msgspec.Meta(description="The merchant's name")]
     opening_balance: Annotated[AmountOrZero, msgspec.Meta(description="Its available balance to start with")] = "0.00"
     clock: Annotated[Clock, msgspec.Meta(description=CLOCK_WORDS)] = "live"
+    keep: Annotated[bool, msgspec.Meta(
+        description="Spared by retention however long it stays idle (PUT /admin/merchants/{id}/keep changes "
+                    "it)")] = False
 
 
 class MerchantOut(msgspec.Struct):

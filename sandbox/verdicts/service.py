@@ -14,6 +14,7 @@ from sandbox.auth.principal import Principal
 from sandbox.core.errors import ApiError, NotFound, ValidationFailed, listing
 from sandbox.coverage import service as coverage
 from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS, every_scenario
+from sandbox.teams import scope as teams
 from sandbox.verdicts import judge
 from sandbox.verdicts.schemas import GateMerchant, GateRequest, GateRequirement, GateTogether, GateVerdict
 from sandbox.webhooks.audit import audits
@@ -65,7 +66,8 @@ def asked(body: GateRequest) -> Asked:
 
 async def _merchants(principal: Principal, body: GateRequest) -> list[str]:
     """The merchants judged: the caller's own with a merchant key, the named ones with the
-    admin key (each must exist)."""
+    admin key (each must exist and, with a team key, be its team's: another team's merchant
+    is as unknown as a missing one)."""
     if principal.merchant_id is not None:
         if body.merchants is not None:
             raise ValidationFailed.field("merchants", "is for the admin key: a merchant key judges its own merchant")
@@ -76,7 +78,7 @@ async def _merchants(principal: Principal, body: GateRequest) -> list[str]:
         raise ValidationFailed.field("merchants", "name the merchants to judge (the admin key judges no merchant "
                                                   "of its own)")
     named = list(dict.fromkeys(body.merchants))
-    found = {r["id"] for r in await db.fetch("SELECT id FROM merchant WHERE id = ANY($1::text[])", named)}
+    found = await teams.visible(named, teams.of(principal))
     if unknown := [m for m in named if m not in found]:
         raise NotFound(f"No merchant {listing(unknown)}")
     return named

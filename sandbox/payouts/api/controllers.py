@@ -13,6 +13,7 @@ from sandbox.payouts.lifecycle import actions, service
 from sandbox.payouts.model import states
 from sandbox.payouts.model.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
 from sandbox.payouts.model.states import StatusName
+from sandbox.teams import quotas
 
 Timestamp = Annotated[str | None, QueryParameter(pattern=RFC3339, format="date-time", max_length=40)]
 
@@ -28,8 +29,14 @@ class PayoutController(Controller):
         """Locks the amount from `available`, picks the scenario from the destination's
         last four digits (or the one named in `scenario`: built-in or your own), and starts
         `pending` (or `in_review` at 100,000.00 and above)."""
-        return await service.create(request.user.merchant_id, data, idempotency.claim_of(request.scope["state"]),
-                                    own_scenarios=request.user.custom_scenarios)
+        claim = idempotency.claim_of(request.scope["state"])
+        # A team with a bound on payouts a day takes this one from it (one Redis INCR), and
+        # gets it back when no payout was made (a replayed key); others pay nothing here.
+        async with quotas.payout_of_the_day(request.user) as taken:
+            payout = await service.create(request.user.merchant_id, data, claim,
+                                          own_scenarios=request.user.custom_scenarios)
+            taken.made = claim is None or claim.outcome == idempotency.KeyClaim.CREATED
+        return payout
 
     @get("", operation_id="listPayouts", summary="List payouts, newest first")
     async def list(

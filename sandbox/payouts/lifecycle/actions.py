@@ -59,31 +59,32 @@ async def simulate(payout_id: str, merchant_id: str, status: states.RailOutcome,
     return SimulateAccepted(payout_id=payout_id, notification_id=notification_id, status=status, delivery="queued")
 
 
-async def approve(payout_id: str, reason: str | None) -> Payout:
+async def approve(payout_id: str, reason: str | None, team: str | None = None) -> Payout:
     async with db.transaction():
-        row = await _locked(payout_id)
+        row = await _locked(payout_id, team=team)
         return await _write(planner.approve(row, reason, schedule.now()))
 
 
-async def reject(payout_id: str, reason: str | None) -> Payout:
+async def reject(payout_id: str, reason: str | None, team: str | None = None) -> Payout:
     async with db.transaction():
-        row = await _locked(payout_id)
+        row = await _locked(payout_id, team=team)
         return await _write(planner.reject(row, reason, schedule.now()))
 
 
-async def release(payout_id: str, reason: str | None) -> Payout:
+async def release(payout_id: str, reason: str | None, team: str | None = None) -> Payout:
     """Lift a hold: the scenario's `after_release` steps start at once."""
     async with db.transaction():
-        row = await _locked(payout_id)
+        row = await _locked(payout_id, team=team)
         return await _write(planner.release(row, reason, schedule.now()))
 
 
-async def _locked(payout_id: str, merchant_id: str | None = None) -> PayoutRow:
+async def _locked(payout_id: str, merchant_id: str | None = None, team: str | None = None) -> PayoutRow:
     """The payout, locked until the transaction ends. Another merchant's payout is as
     missing as one that never existed. An admin (`merchant_id` None) acts on any
     merchant's payout at that merchant's clock's time; a merchant's request follows its
-    own clock already (sandbox/requests/journal.py)."""
-    row = await service.get_row(payout_id, merchant_id, lock=True)
+    own clock already (sandbox/requests/journal.py). A team key's admin (`team`) acts on
+    its team's merchants' payouts only: another team's is missing too."""
+    row = await service.get_row(payout_id, merchant_id, lock=True, team=team)
     if merchant_id is None:
         await clocks.follow(row.merchant)
     return row

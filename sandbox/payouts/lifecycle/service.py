@@ -33,6 +33,7 @@ from sandbox.payouts.model.views import to_api
 from sandbox.payouts.store import repository
 from sandbox.payouts.store.own_scenarios import of_merchant as own_scenarios_of
 from sandbox.payouts.store.repository import Event
+from sandbox.teams import scope as teams
 
 _encode = msgspec.json.Encoder()
 
@@ -150,11 +151,13 @@ async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting
             await schedule.schedule(row, schedule.MAIN, 0, row.next_action_at)
 
 
-async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False) -> PayoutRow:
-    """A payout row; another merchant's payout is as missing as one that never existed.
-    With `lock`, the row stays locked until the caller's transaction ends."""
+async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False,
+                  team: str | None = None) -> PayoutRow:
+    """A payout row; another merchant's payout is as missing as one that never existed, and
+    so is, with `team` (a team key's), a payout of another team's merchant. With `lock`,
+    the row stays locked until the caller's transaction ends."""
     row = await repository.get(payout_id, merchant_id, lock=lock)
-    if row is None:
+    if row is None or (team is not None and not await teams.visible([row.merchant], team)):
         raise NotFound(f"No payout {payout_id}")
     return row
 
@@ -165,11 +168,13 @@ async def get(payout_id: str, merchant_id: str) -> Payout:
 
 async def list_rows(merchant_id: str | None, *, limit: int, cursor: str | None, status: str | None = None,
                     created_gte: datetime | None = None, created_lte: datetime | None = None,
-                    reference: str | None = None) -> Page[PayoutRow]:
-    """A page of payout rows, newest first (all merchants when `merchant_id` is None)."""
+                    reference: str | None = None, team: str | None = None) -> Page[PayoutRow]:
+    """A page of payout rows, newest first (all merchants when `merchant_id` is None, of
+    `team`'s merchants only when it is given)."""
     limit = clamp(limit)
     rows = await repository.newest_first(merchant_id, before=decode_cursor(cursor), fetch=limit + 1, status=status,
-                                         created_gte=created_gte, created_lte=created_lte, reference=reference)
+                                         created_gte=created_gte, created_lte=created_lte, reference=reference,
+                                         team=team)
     return cut(rows, limit, position=_number)
 
 

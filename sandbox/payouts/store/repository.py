@@ -77,11 +77,22 @@ NEWEST_FIRST_SQL = f"""SELECT {COLUMNS} FROM payout
  ORDER BY number DESC LIMIT $7"""
 
 
+# An admin's list of one team's payouts (a team key's): the merchant filter becomes the
+# team's merchants. A statement of its own, so a merchant's list keeps its plan.
+NEWEST_FIRST_OF_TEAM_SQL = NEWEST_FIRST_SQL.replace(
+    " ORDER BY", "   AND merchant IN (SELECT id FROM merchant WHERE team = $8)\n ORDER BY")
+
+
 async def newest_first(merchant_id: str | None, *, before: int | None, fetch: int, status: str | None,
                        created_gte: datetime | None, created_lte: datetime | None,
-                       reference: str | None) -> list[PayoutRow]:
+                       reference: str | None, team: str | None = None) -> list[PayoutRow]:
     """Up to `fetch` payouts numbered below `before`, newest first (all merchants when
-    `merchant_id` is None); each filter applies when not None."""
+    `merchant_id` is None; only `team`'s merchants' when it is given); each filter applies
+    when not None."""
+    if team is not None:
+        records = await db.fetch(NEWEST_FIRST_OF_TEAM_SQL, merchant_id, before, status, created_gte, created_lte,
+                                 reference, fetch, team)
+        return [PayoutRow(**r) for r in records]
     records = await db.fetch(NEWEST_FIRST_SQL, merchant_id, before, status, created_gte, created_lte, reference,
                              fetch)
     return [PayoutRow(**r) for r in records]
@@ -265,30 +276,32 @@ SELECT m.id, m.name, b.available, b.locked,
   FROM merchant m
   JOIN balance b ON b.merchant = m.id
   LEFT JOIN payout p ON p.merchant = m.id AND p.status = ANY($1::varchar[])
+ WHERE ($4::varchar IS NULL OR m.team = $4)
  GROUP BY m.id, m.name, b.available, b.locked
 HAVING COUNT(p.id) > 0
  ORDER BY requested_amount DESC, flight_amount DESC, m.id
 """
 
 
-async def requests_by_merchant() -> list[asyncpg.Record]:
+async def requests_by_merchant(team: str | None = None) -> list[asyncpg.Record]:
     """The admin's review queue: per merchant with anything in flight, its buckets and the
     count and sum of its payouts in review, on hold and in flight (`requested_*`,
-    `hold_*`, `flight_*`), largest requests first."""
-    return await db.fetch(_REQUESTS_SQL, _IN_FLIGHT, states.IN_REVIEW.value, states.ON_HOLD.value)
+    `hold_*`, `flight_*`), largest requests first; only `team`'s merchants when given."""
+    return await db.fetch(_REQUESTS_SQL, _IN_FLIGHT, states.IN_REVIEW.value, states.ON_HOLD.value, team)
 
 
-async def merchants_overview(limit: int) -> list[asyncpg.Record]:
-    """The dashboard's merchant list: every merchant (newest first) with its buckets, its
-    number of payouts and of those in review and on hold."""
+async def merchants_overview(limit: int, team: str | None = None) -> list[asyncpg.Record]:
+    """The dashboard's merchant list: every merchant (of `team`, when given; newest first)
+    with its buckets, its number of payouts and of those in review and on hold."""
     return await db.fetch(
         """SELECT m.id, m.name, m.created_at, b.available, b.locked, b.pending,
                   (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id) AS payouts,
                   (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $2) AS in_review,
                   (SELECT COUNT(*) FROM payout p WHERE p.merchant = m.id AND p.status = $3) AS on_hold
              FROM merchant m JOIN balance b ON b.merchant = m.id
+            WHERE ($4::varchar IS NULL OR m.team = $4)
             ORDER BY m.created_at DESC, m.id LIMIT $1""",
-        limit, states.IN_REVIEW.value, states.ON_HOLD.value,
+        limit, states.IN_REVIEW.value, states.ON_HOLD.value, team,
     )
 
 

@@ -13,6 +13,7 @@ from sandbox.core.clock import iso, now
 from sandbox.core.errors import Conflict, NotFound, ValidationFailed
 from sandbox.core.ids import new_id
 from sandbox.core.pagination import clamp, cut, decode_cursor
+from sandbox.teams import quotas
 from sandbox.webhooks.model import event_types, signatures, urls
 from sandbox.webhooks.model import faults as fault_rules
 from sandbox.webhooks.model.faults import Faults
@@ -91,6 +92,7 @@ async def insert(merchant_id: str, endpoint_id: str, url: str, patterns: list[st
         "SELECT count(*) FROM webhook_endpoint WHERE merchant = $1 AND deleted_at IS NULL", merchant_id)
     if count >= MAX_ENDPOINTS:
         raise Conflict(f"A merchant may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first")
+    await quotas.take_webhook_endpoint(merchant_id)  # its team's bound over all its merchants, listeners too
     return await db.fetchone(
         "INSERT INTO webhook_endpoint (id, merchant, url, description, events, signing, signing_key,"
         " previous_signing_key, previous_key_expires_at, public_key, status, disabled_reason, faults,"

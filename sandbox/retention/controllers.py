@@ -1,0 +1,51 @@
+"""The admin's routes of retention: the dry run, and marking a merchant to keep. A team key
+sees and marks its team's merchants only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, put
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from sandbox import db
+from sandbox.auth import cache as auth_cache
+from sandbox.auth.keys import ADMIN_ONLY
+from sandbox.core.errors import NotFound
+from sandbox.core.timestamps import iso
+from sandbox.retention import removal
+from sandbox.retention.schemas import IdleMerchant, KeepIn, KeepOut, RetentionDryRun
+from sandbox.settings import get_settings
+from sandbox.teams import scope as teams
+
+
+class RetentionController(Controller):
+    path = "/admin"
+    tags = ["Admin"]
+    opt = ADMIN_ONLY
+
+    @get("/retention", operation_id="adminRetentionDryRun", summary="The merchants retention would remove")
+    async def dry_run(self, request: Request,
+                      limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> RetentionDryRun:
+        """A dry run: the merchants idle longer than SANDBOX_RETENTION_DAYS and not marked to
+        keep, longest idle first, which is the order the worker removes them in. Nothing is
+        removed. With retention off (0 days) the list is empty."""
+        days = get_settings().retention_days
+        before = removal.cutoff(days)
+        rows = await removal.idle(before, limit + 1, teams.of(request.user)) if days > 0 else []
+        return RetentionDryRun(
+            retention_days=days, idle_before=iso(before), has_more=len(rows) > limit,
+            data=[IdleMerchant(merchant_id=r["id"], name=r["name"], team_id=r["team"],
+                               last_active_at=iso(r["last_active_at"])) for r in rows[:limit]])
+
+    @put("/merchants/{merchant_id:str}/keep", operation_id="adminKeepMerchant",
+         summary="Mark a merchant to keep (or not) through retention")
+    async def keep(self, request: Request, merchant_id: Annotated[str, PathParameter(max_length=64)],
+                   data: JSONBody[KeepIn]) -> KeepOut:
+        found = await db.fetchval(
+            "UPDATE merchant SET keep = $2 WHERE id = $1 AND ($3::varchar IS NULL OR team = $3) RETURNING id",
+            merchant_id, data.keep, teams.of(request.user))
+        if found is None:
+            raise NotFound(f"No merchant {merchant_id}")
+        await db.after_commit(auth_cache.forget_all)  # a merchant row changed: as the trigger tells
+        return KeepOut(merchant_id=merchant_id, keep=data.keep)
