@@ -147,7 +147,8 @@ def test_the_image_says_what_it_is_in_its_labels_its_cli_and_its_health(image, c
     oci = "org.opencontainers.image."
     assert labels[f"{oci}title"] == "MyPay Sandbox"
     assert labels[f"{oci}version"] == version
-    for name in ("description", "source", "licenses", "base.name"):
+    assert labels[f"{oci}licenses"] == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["license"]
+    for name in ("description", "source", "base.name"):
         assert labels[f"{oci}{name}"], name
     if not os.environ.get("MYPAY_SANDBOX_IMAGE"):  # built here by .ci/container, which gives the time
         datetime.fromisoformat(labels[f"{oci}created"])  # RFC 3339

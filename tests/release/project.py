@@ -1,0 +1,31 @@
+"""What the release tests read from the repository: the package's version and license as
+pyproject.toml says them (the one source), and the other files that must say the same."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+NODE = REPO / "clients" / "testcontainers-node"
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+VERSION: str = PROJECT["version"]
+LICENSE_ID: str = PROJECT["license"]
+
+
+def node_package() -> dict:
+    return json.loads((NODE / "package.json").read_text())
+
+
+def containerfile_arg(name: str) -> str | None:
+    """An ARG's default in the Containerfile (what a plain `docker build` labels)."""
+    m = re.search(rf"^ARG {name}=(\S+)$", (REPO / "Containerfile").read_text(), re.M)
+    return m.group(1) if m else None
+
+
+def containerfile_label(name: str) -> str | None:
+    """A LABEL's value as written (an ARG's `${…}` left as is)."""
+    m = re.search(rf'org\.opencontainers\.image\.{re.escape(name)}="([^"]*)"', (REPO / "Containerfile").read_text())
+    return m.group(1) if m else None
