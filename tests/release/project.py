@@ -29,3 +29,12 @@ def containerfile_label(name: str) -> str | None:
     """A LABEL's value as written (an ARG's `${…}` left as is)."""
     m = re.search(rf'org\.opencontainers\.image\.{re.escape(name)}="([^"]*)"', (REPO / "Containerfile").read_text())
     return m.group(1) if m else None
+
+
+def build_wheel(out: Path) -> Path:
+    """The wheel `uv build` makes of this tree (byte for byte the one its sdist makes:
+    .ci/artifacts checks that), in `out`."""
+    import subprocess
+
+    subprocess.run(["uv", "build", "--quiet", "--wheel", "--out-dir", str(out)], cwd=REPO, check=True, timeout=300)
+    return out / f"mypay_sandbox-{VERSION}-py3-none-any.whl"
