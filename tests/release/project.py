@@ -38,3 +38,11 @@ def build_wheel(out: Path) -> Path:
 
     subprocess.run(["uv", "build", "--quiet", "--wheel", "--out-dir", str(out)], cwd=REPO, check=True, timeout=300)
     return out / f"mypay_sandbox-{VERSION}-py3-none-any.whl"
+
+
+def readme_taste_block() -> str:
+    """The README's "A taste" block (a payout, its events, the ledger check), as a reader pastes it."""
+    readme = (REPO / "README.md").read_text()
+    m = re.search(r"^## A taste\n.*?^```bash\n(.*?)^```$", readme, re.M | re.S)
+    assert m, "README.md has no bash block under ## A taste"
+    return m.group(1)
