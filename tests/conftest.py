@@ -40,6 +40,8 @@ PROCESS_LEVEL = (
     "tests/webhooks/delivery/test_delivery.py", "tests/webhooks/delivery/test_backlog.py",
     "tests/webhooks/audit/test_audit_limits.py", "tests/verdicts/test_gate.py",
     "tests/requests/test_redaction_property.py", "tests/webhooks/listen/",
+    # Builds the wheel, or runs check-jsonschema per workflow (seconds of start-up each).
+    "tests/release/test_wheel.py", "tests/release/test_workflows.py",
 )
 
 

@@ -30,6 +30,7 @@ from sandbox.testing.receiver import WebhookReceiver
 from seeds.seed import DEMO_MERCHANTS
 from tests.container.podman import podman
 from tests.helpers import free_port
+from tests.release.project import readme_taste_block
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None,
                                 reason="podman is not installed: the container image is not built or run "
@@ -128,13 +129,24 @@ def test_the_image_says_what_it_is_in_its_labels_its_cli_and_its_health(image, c
     oci = "org.opencontainers.image."
     assert labels[f"{oci}title"] == "MyPay Sandbox"
     assert labels[f"{oci}version"] == version
-    for name in ("description", "source", "licenses", "base.name"):
+    assert labels[f"{oci}licenses"] == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["license"]
+    for name in ("description", "source", "base.name"):
         assert labels[f"{oci}{name}"], name
     if not os.environ.get("MYPAY_SANDBOX_IMAGE"):  # built here by .ci/container, which gives the time
         datetime.fromisoformat(labels[f"{oci}created"])  # RFC 3339
     said = podman("run", "--rm", "--network", "none", image, "--version").stdout.strip()
     assert said == f"sandbox {version}"
     assert httpx.get(f"{container.url}/health").json() == {"status": "ok", "version": version}
+
+
+def test_the_readmes_taste_block_runs_against_the_image(container):
+    """`podman run` of the image, then the README's taste block as pasted (its port made this
+    container's): a payout to success, its events in order, the ledger check true."""
+    script = readme_taste_block().replace("127.0.0.1:8000", f"127.0.0.1:{container.api_port}")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}"
+    assert done.stdout.splitlines() == ["3 payout.success", "2 payout.processing", "1 payout.created", "true"], \
+        done.stdout
 
 
 def test_the_image_adds_at_most_200_mb_and_nothing_a_running_sandbox_does_not_use(image):

@@ -14,7 +14,15 @@ import type { Container } from "dockerode";
 import type { components } from "./openapi.js";
 
 type Schemas = components["schemas"];
+/** The API's answer to POST /sandbox/merchants: `merchant` ({id, name, clock}) and `api_key`. */
 export type NewMerchant = Schemas["NewMerchantOut"];
+/** A merchant as newMerchant() gives it: `id` and `key` (as the Python module's merchant has
+ * them), with the API's own answer beside them (`merchant.id`, `merchant.clock`, `api_key`). */
+export type Merchant = NewMerchant & { id: string; key: string };
+export type Payout = Schemas["Payout"];
+export type PayoutCreate = Schemas["PayoutCreate"];
+export type SandboxEvent = Schemas["Event"];
+export type MerchantClock = Schemas["MerchantClock"];
 export type ClockAdvance = Schemas["ClockAdvance"];
 export type ClockAdvanced = Schemas["ClockAdvanced"];
 export type GateRequest = Schemas["GateRequest"];
@@ -163,7 +171,11 @@ function demultiplex(log: Buffer): string {
   return at === log.length ? Buffer.concat(parts).toString() : log.toString();
 }
 
-type Merchantish = NewMerchant | string; // a merchant as newMerchant() answered it, or its key
+type Merchantish = Merchant | NewMerchant | string; // a merchant as newMerchant() gave it, or its key
+// A bank account number; the payout's `scenario` field picks what happens, whatever its suffix.
+const ACCOUNT_NUMBER = "12345678900001";
+const PAGE_LIMIT = 100;
+const MOST_PAGES = 100; // a payout has a handful of events; a merchant's list is read at most this far
 
 export class StartedMyPaySandboxContainer extends AbstractStartedContainer {
   constructor(started: StartedTestContainer, private readonly adminKey: string,
@@ -188,14 +200,49 @@ export class StartedMyPaySandboxContainer extends AbstractStartedContainer {
 
   /** A fresh merchant, on a manual clock unless `clock: "live"`: `api_key` is its key. */
   async newMerchant({ clock = "manual", openingBalance = "1000000.00" }:
-    { clock?: "manual" | "live"; openingBalance?: string } = {}): Promise<NewMerchant> {
+    { clock?: "manual" | "live"; openingBalance?: string } = {}): Promise<Merchant> {
     const body: Schemas["MerchantIn"] = { name: `testcontainers ${randomUUID().slice(0, 8)}`,
       opening_balance: openingBalance, clock };
-    return this.call<NewMerchant>("POST", "/sandbox/merchants", this.adminKey, body, 201);
+    const made = await this.call<NewMerchant>("POST", "/sandbox/merchants", this.adminKey, body, 201);
+    return { ...made, id: made.merchant.id, key: made.api_key };
   }
 
-  /** Move a merchant's manual clock `seconds` forward, or `until: "idle"`; answers once
-   * every step that fell due is applied. */
+  /** A payout of `amount` (default "1500.00") to a bank account, following `scenario` (default
+   * "success"; a built-in one or the merchant's own, GET /sandbox/scenarios). Other fields of
+   * POST /payouts (`reference`, `metadata`, a `destination` of your own) go in `fields`. */
+  async createPayout(merchant: Merchantish, { scenario = "success", amount = "1500.00", ...fields }:
+    Partial<PayoutCreate> = {}): Promise<Payout> {
+    const body: PayoutCreate = { amount, currency: "PKR", scenario,
+      destination: { type: "bank", bank_code: "HBL", account_number: ACCOUNT_NUMBER, account_title: "Ali Raza" },
+      ...fields };
+    return this.call<Payout>("POST", "/payouts", keyOf(merchant), body, 201);
+  }
+
+  /** One payout as GET /payouts/{id} answers it (`status`, `status_history`, `failure`, …). */
+  async getPayout(merchant: Merchantish, payoutId: string): Promise<Payout> {
+    return this.call<Payout>("GET", `/payouts/${encodeURIComponent(payoutId)}`, keyOf(merchant), undefined, 200);
+  }
+
+  /** The merchant's payouts, newest first, every page (`status` filters them). */
+  async payouts(merchant: Merchantish, { status }: { status?: Payout["status"] } = {}): Promise<Payout[]> {
+    return this.pages<Payout>("/payouts", keyOf(merchant), status === undefined ? {} : { status });
+  }
+
+  /** A payout's events in the order the payout moved: by `sequence`, 1, 2, 3 … (webhooks may
+   * arrive in any order; this is the order they mean). */
+  async events(merchant: Merchantish, payoutId: string): Promise<SandboxEvent[]> {
+    const events = await this.pages<SandboxEvent>("/events", keyOf(merchant), { payout_id: payoutId });
+    return events.sort((a, b) => sequenceOf(a) - sequenceOf(b));
+  }
+
+  /** The merchant's clock: `kind` ("manual" or "live"), its `time`, and `next_step_at`. */
+  async readClock(merchant: Merchantish): Promise<MerchantClock> {
+    return this.call<MerchantClock>("GET", "/sandbox/clock", keyOf(merchant), undefined, 200);
+  }
+
+  /** Move a merchant's manual clock: `{ seconds: 300 }` forward five minutes, or
+   * `{ until: "idle" }` until nothing more is due; answers once every step that fell due is
+   * applied, with the clock's new `time` and the `transitions` (`from`, `to`) in order. */
   async advanceClock(merchant: Merchantish, advance: ClockAdvance): Promise<ClockAdvanced> {
     return this.call<ClockAdvanced>("POST", "/sandbox/clock/advance", keyOf(merchant), advance, 200);
   }
@@ -231,6 +278,21 @@ export class StartedMyPaySandboxContainer extends AbstractStartedContainer {
     }
   }
 
+  /** Every page of a list (`data`, `has_more`, `next_cursor`), at most MOST_PAGES of them. */
+  private async pages<T>(path: string, key: string, query: Record<string, string>): Promise<T[]> {
+    const found: T[] = [];
+    let cursor: string | null | undefined;
+    for (let page = 0; page < MOST_PAGES; page++) {
+      const params = new URLSearchParams({ ...query, limit: String(PAGE_LIMIT), ...(cursor ? { cursor } : {}) });
+      const answer = await this.call<{ data: T[]; has_more: boolean; next_cursor?: string | null }>(
+        "GET", `${path}?${params}`, key, undefined, 200);
+      found.push(...answer.data);
+      if (!answer.has_more || !answer.next_cursor) return found;
+      cursor = answer.next_cursor;
+    }
+    throw new Error(`GET /api/v1${path} has more than ${MOST_PAGES * PAGE_LIMIT} entries: ask the API with filters`);
+  }
+
   private async call<T>(method: string, path: string, key: string, body: unknown, expected: number): Promise<T> {
     const headers: Record<string, string> = { "X-API-KEY": key, "X-Idempotency-Key": randomUUID() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -246,4 +308,9 @@ export class StartedMyPaySandboxContainer extends AbstractStartedContainer {
 
 function keyOf(merchant: Merchantish): string {
   return typeof merchant === "string" ? merchant : merchant.api_key;
+}
+
+function sequenceOf(event: SandboxEvent): number {
+  const sequence = (event as { sequence?: number | null }).sequence;
+  return typeof sequence === "number" ? sequence : Number.MAX_SAFE_INTEGER; // one without (a batch's) last
 }

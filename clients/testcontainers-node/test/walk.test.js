@@ -34,6 +34,20 @@ test("a payout walked on a manual clock, and the verdict", async () => {
 
   assert.ok(advanced.idle);
   assert.deepEqual(advanced.transitions.map((t) => `${t.from}->${t.to}`), ["pending->processing", "processing->success"]);
+  // The merchant as Python's module has it, and the helpers a test reaches for next.
+  assert.deepEqual([merchant.id, merchant.key], [merchant.merchant.id, merchant.api_key]);
+  assert.deepEqual((await sandbox.payouts(merchant)).map((p) => [p.id, p.status]), [[made.json.id, "success"]]);
+  assert.deepEqual((await sandbox.payouts(merchant.key, { status: "failed" })), []);
+  const events = await sandbox.events(merchant, made.json.id);
+  assert.deepEqual(events.map((e) => `${e.sequence} ${e.type}`),
+    ["1 payout.created", "2 payout.processing", "3 payout.success"]);
+  const clock = await sandbox.readClock(merchant);
+  assert.equal(clock.kind, "manual");
+  const made2 = await sandbox.createPayout(merchant, { scenario: "failed_account_closed", reference: "walk-2" });
+  assert.deepEqual([made2.status, made2.reference, made2.scenario], ["pending", "walk-2", "failed_account_closed"]);
+  const moved = await sandbox.advanceClock(merchant, { seconds: 3600 });
+  assert.equal(Date.parse(moved.time) - Date.parse(clock.time), 3_600_000);
+  assert.equal((await sandbox.getPayout(merchant, made2.id)).failure_code, "account_closed");
   const held = await sandbox.gate(merchant, { require_coverage: ["success"] });
   assert.equal(held.held, true);
   const short = await sandbox.gate(merchant.api_key, { require_coverage: ["success", "on_hold"] });

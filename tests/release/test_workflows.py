@@ -1,0 +1,96 @@
+"""The GitHub Actions workflows, which cannot run here: each passes GitHub's workflow schema
+(check-jsonschema's own copy: no network), pins every action to a full commit with its tag
+beside it, and does what docs/contributing.md says a pull request and a release do. The
+release's text is CHANGELOG.md's section, as .ci/changelog-section prints it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.release.project import REPO, VERSION
+
+WORKFLOWS = REPO / ".github" / "workflows"
+CHECK = Path(sys.executable).parent / "check-jsonschema"
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def runs(workflow: dict) -> str:
+    return "\n".join(step.get("run", "") for step in steps(workflow))
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "release.yml"])
+def test_the_workflow_passes_githubs_schema(name: str) -> None:
+    checked = subprocess.run([str(CHECK), "--builtin-schema", "vendor.github-workflows", str(WORKFLOWS / name)],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "release.yml"])
+def test_every_action_is_pinned_to_a_commit_with_its_tag_beside_it(name: str) -> None:
+    lines = [line for line in (WORKFLOWS / name).read_text().splitlines() if re.match(r"\s*(- )?uses:", line)]
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"\s*(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*", line), line
+
+
+def test_a_pull_request_runs_the_readmes_test_command_and_the_fast_lane() -> None:
+    ci = load("ci.yml")
+    assert "pull_request" in ci.get(True, ci.get("on"))  # YAML 1.1 reads `on` as True
+    readme = (REPO / "README.md").read_text()
+    assert "    uv run pytest          # the whole suite" in readme
+    assert re.search(r"^uv run pytest$", runs(ci), re.M)
+    assert 'uv run pytest -m "not process"' in readme and 'uv run pytest -m "not process"' in runs(ci)
+
+
+def test_a_release_tests_builds_once_and_publishes_everywhere_with_provenance() -> None:
+    release = load("release.yml")
+    on = release.get(True, release.get("on"))
+    assert on == {"push": {"tags": ["v*"]}}
+    jobs = release["jobs"]
+    assert "uv run pytest" in runs({"jobs": {"check": jobs["check"]}})
+    assert "uv build" in runs({"jobs": {"build": jobs["build"]}})
+    # PyPI by trusted publishing: an OIDC token, no password or API token anywhere.
+    pypi = jobs["pypi"]
+    assert pypi["permissions"] == {"id-token": "write"}
+    (publish,) = [s for s in pypi["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
+    assert not {"password", "user"} & set(publish.get("with", {}))
+    # The image from the built wheel, two architectures, SBOM and provenance, attested.
+    image = jobs["image"]
+    assert "build" in image["needs"]
+    (push,) = [s for s in image["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert push["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert push["with"]["sbom"] is True and push["with"]["provenance"].startswith("mode=")
+    assert "WHEEL=dist/mypay_sandbox-" in push["with"]["build-args"]
+    assert any(s.get("uses", "").startswith("actions/attest-build-provenance@") for s in image["steps"])
+    assert image["permissions"]["id-token"] == "write" and image["permissions"]["attestations"] == "write"
+    # npm with provenance, which needs the job's OIDC token.
+    assert "npm publish --provenance" in runs({"jobs": {"npm": jobs["npm"]}})
+    assert jobs["npm"]["permissions"]["id-token"] == "write"
+    # The GitHub release after every registry has it, its text the changelog's section.
+    assert set(jobs["github-release"]["needs"]) >= {"pypi", "image", "npm"}
+    assert ".ci/changelog-section" in runs({"jobs": {"r": jobs["github-release"]}})
+
+
+def test_the_release_notes_are_the_changelogs_section_for_the_version() -> None:
+    notes = subprocess.run(["bash", str(REPO / ".ci" / "changelog-section"), VERSION],
+                           capture_output=True, text=True, timeout=30, check=True).stdout
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    section = changelog.split(f"## [{VERSION}] - ", 1)[1].split("\n", 1)[1].split("\n## [", 1)[0]
+    section = re.sub(r"^\[[^\]]+\]: .*$", "", section, flags=re.M).strip()
+    assert notes.strip() == section and "### Added" in notes
+    missing = subprocess.run(["bash", str(REPO / ".ci" / "changelog-section"), "99.0.0"],
+                             capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 1 and "no section" in missing.stderr
