@@ -16,7 +16,7 @@ from sandbox.clocks.schemas import MerchantClock
 from sandbox.coverage.schemas import Coverage
 from sandbox.mcp.arguments import AmountOrZero, Handle, IdempotencyKey
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.merchants import Merchant, shown
+from sandbox.mcp.merchants import MOST_HELD, MOST_PER_CLIENT, Merchant, shown
 from sandbox.payouts.model.failures import Failure
 from sandbox.payouts.model.scenarios import ScenarioTable
 from sandbox.simulator.schemas import NewMerchantOut
@@ -43,6 +43,9 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         found = sandbox.merchant(ctx, merchant)
         answer: dict[str, Any] = {"sandbox": redacted(sandbox.url), "mode": sandbox.mode, "says": sandbox.says_who(),
                                   "transport": sandbox.transport, "merchant": None}
+        if sandbox.admin_key is not None:
+            answer["held"] = {"by_you": len(sandbox.client(ctx).handles), "by_this_server": len(sandbox.merchants),
+                              "most_per_client": MOST_PER_CLIENT, "most_in_all": MOST_HELD}
         if found is not None:
             clock = await sandbox.call(found.key, "GET", "/sandbox/clock", into=MerchantClock)
             if found.id is None:  # started with --key: the API says whose it is

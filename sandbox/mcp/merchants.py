@@ -72,6 +72,7 @@ class Registry:
         self._clock = clock
 
     def __len__(self) -> int:
+        self._expire()
         return len(self._held)
 
     def add(self, client: Client, merchant: Merchant) -> str:

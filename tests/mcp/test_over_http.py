@@ -4,36 +4,19 @@ own; the tool list and every schema are what the SDK and JSON Schema accept."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import jsonschema
 import pytest
 from mcp_types import Tool
 
-from tests.helpers import free_port, wait_for
-from tests.mcp.client import SANDBOX, call, over_http, refused
+from tests.mcp.client import call, http_server, over_http, refused
 
 
 @pytest.fixture
 async def mcp_url(stack) -> AsyncIterator[str]:
-    port = free_port()
-    server = await asyncio.create_subprocess_exec(
-        SANDBOX, "mcp", "--http", "--port", str(port), "--url", stack.base_url, "--admin-key", stack.admin_key,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-
-    async def listening() -> bool:
-        assert server.returncode is None, f"sandbox mcp --http exited with {server.returncode}"
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        await wait_for(listening, timeout=30, what="sandbox mcp --http to listen")
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        await server.wait()
+    async with http_server(stack) as url:
+        yield url
 
 
 async def test_each_http_session_has_a_merchant_of_its_own_and_walks_a_payout(mcp_url):
