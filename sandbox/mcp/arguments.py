@@ -22,10 +22,10 @@ def _json_schema(pattern: str) -> str:
 KEY = worded(r"^[\x21-\x7e]+$", "must be printable ASCII with no spaces")  # idempotency keys, request ids
 ID = worded(r"^[A-Za-z0-9_]{1,64}$", "must be an id: 1 to 64 letters, digits or _")
 PayoutId = Annotated[str, Field(max_length=64, pattern=ID, description="the payout's id (po_…)")]
-Amount = Annotated[str, Field(max_length=11, pattern=_json_schema(AMOUNT_PATTERN),
+Amount = Annotated[str, Field(max_length=16, pattern=_json_schema(AMOUNT_PATTERN),
                               description="PKR, a decimal string greater than 0 and at most 99999999.99, "
                                           "two decimals at most")]
-AmountOrZero = Annotated[str, Field(max_length=11, pattern=_json_schema(AMOUNT_OR_ZERO_PATTERN),
+AmountOrZero = Annotated[str, Field(max_length=16, pattern=_json_schema(AMOUNT_OR_ZERO_PATTERN),
                                     description="PKR, a decimal string from 0 to 99999999.99")]
 Handle = Annotated[str | None, Field(
     max_length=35, pattern=worded(HANDLE_PATTERN, "must be a merchant handle as new_merchant answered it (mh_…)"),

@@ -41,7 +41,9 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def list_requests(
         ctx: Context,
-        method: Annotated[str | None, Field(pattern=r"^[A-Z]{3,7}$", description="only this method: POST")] = None,
+        method: Annotated[str | None, Field(max_length=7, pattern=worded(
+            r"^[A-Z]{3,7}$", "must be an HTTP method in capitals, like POST"), description="only this method: POST"
+        )] = None,
         path: Annotated[str | None, Field(max_length=200, pattern=PATH, description="a path prefix: /api/v1/payouts"
                                           )] = None,
         object_id: Annotated[str | None, Field(max_length=64, pattern=ID, description=(
