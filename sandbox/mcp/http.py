@@ -8,6 +8,7 @@ needs, and served by uvicorn.
 - Host and Origin are checked by the SDK's DNS-rebinding protection, always on: loopback
   names by default, plus each `--allowed-host` and `--allowed-origin`; beyond loopback
   at least one `--allowed-host` is required (the names clients reach the server by).
+- A session-less client is its peer's address as the socket says, never X-Forwarded-For.
 - No log line carries a session id or a merchant handle whole (`Redacting`)."""
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed
     starlette = app.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=settings, host=host,
                                         max_request_body_size=MOST_BODY, max_sessions=MOST_SESSIONS)
     redact_logs()
+    # proxy_headers off: uvicorn would otherwise take a loopback client's X-Forwarded-For as its
+    # address, and a client could name itself anew on every call to escape its bound.
     config = uvicorn.Config(bearer(starlette, token), host=host, port=port, log_level="warning",
-                            server_header=False, lifespan="on")
+                            server_header=False, lifespan="on", proxy_headers=False)
     await uvicorn.Server(config).serve()

@@ -21,7 +21,8 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
-from mcp_types import CallToolResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 from pydantic import ConfigDict, ValidationError
 
 from sandbox.core.types import PATTERN_WORDS
@@ -66,7 +67,7 @@ class SealedServer(MCPServer):
             raise
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(_in_words(name, exc.__cause__, tool.parameters)) from None
+                raise ToolError(_in_words(exc.__cause__, tool.parameters)) from None
             raise ToolError(cut_words(f"{exc}{_again(name, state)}", MAX_ERROR)) from None
         finally:
             CALL.reset(token)
@@ -80,9 +81,27 @@ class SealedServer(MCPServer):
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
                          context: Context | None = None) -> Any:
-        if self._prompt_manager.get_prompt(name) is None:
-            raise ValueError(f"no prompt named {cut_words(name, MOST_NAME)!r}: prompts/list names them")
-        return await super().get_prompt(name, arguments, context)
+        """A prompt, or a refusal in words (INVALID_PARAMS), as a tool's arguments are refused."""
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"no prompt named {cut_words(name, MOST_NAME)!r}: prompts/list names them")
+        takes = [a.name for a in prompt.arguments or []]
+        unknown = sorted(set(arguments or {}) - set(takes))
+        if unknown:
+            raise MCPError(INVALID_PARAMS, f"The arguments are not valid: {cut_words(unknown[0], MOST_NAME)}: is "
+                                           f"not an argument of this prompt (it takes: {', '.join(takes)}) (code "
+                                           "validation_error)")
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except MCPError:
+            raise
+        except Exception as exc:
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, ValidationError):
+                cause = cause.__cause__
+            said = (_in_words(cause, {"properties": dict.fromkeys(takes)}) if isinstance(cause, ValidationError)
+                    else cut_words(str(exc), MAX_ERROR))
+            raise MCPError(INVALID_PARAMS, said) from None
 
 
 def _again(name: str, state: CallState) -> str:
@@ -110,7 +129,7 @@ _TYPES = {"bool_type": "must be true or false", "string_type": "must be a string
           "missing": "is required", "none_required": "must be null"}
 
 
-def _in_words(tool: str, error: ValidationError, schema: dict[str, Any]) -> str:
+def _in_words(error: ValidationError, schema: dict[str, Any]) -> str:
     said = []
     for item in error.errors(include_input=False, include_url=False)[:10]:
         field = ".".join(str(part) for part in item["loc"]) or "arguments"

@@ -82,7 +82,9 @@ async def test_a_sessions_merchants_leave_with_it(stack):
 async def test_one_client_cannot_make_more_than_its_bound_nor_evict_another(stack):
     async with http_server(stack) as url, over_http(url) as victim:
         mine = (await call(victim, "new_merchant"))["handle"]
-        made = [await sessionless_call(url, "new_merchant", headers={"Mcp-Session-Id": f"{n:032x}"})
+        # Each call forging another session id and another forwarded address: still one client.
+        made = [await sessionless_call(url, "new_merchant", headers={"Mcp-Session-Id": f"{n:032x}",
+                                                                    "X-Forwarded-For": f"10.0.0.{n}"})
                 for n in range(MOST_PER_CLIENT + 1)]
         assert not any(result_of(r)["isError"] for r in made[:MOST_PER_CLIENT])
         assert result_of(made[-1])["isError"]

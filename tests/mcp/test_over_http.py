@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import jsonschema
 import pytest
+from mcp.shared.exceptions import MCPError
 from mcp_types import Tool
 
 from tests.mcp.client import call, http_server, over_http, refused
@@ -76,3 +77,9 @@ async def test_the_guides_are_resources_and_the_prompts_name_the_tools(mcp_url):
         assert prompts == {"walk_every_scenario_and_gate", "why_did_my_payout_fail", "check_my_webhook_receiver"}
         asked = await session.get_prompt("why_did_my_payout_fail", {"payout_id": "po_123"})
         assert "explain_payout with payout_id=po_123" in getattr(asked.messages[0].content, "text", "")
+        # A prompt's arguments are bounded and refused in words, as a tool's are.
+        for arguments, said in (({"payout_id": "p" * 100_000}, "payout_id: must have at most 64 characters"),
+                                ({"payout_id": "po_1", "colour": "red"}, "colour: is not an argument")):
+            with pytest.raises(MCPError) as refused_:
+                await session.get_prompt("why_did_my_payout_fail", arguments)
+            assert said in str(refused_.value) and "ppppp" not in str(refused_.value)
