@@ -121,7 +121,6 @@ async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed
     settings = security(host, token, allowed_hosts, allowed_origins)
     starlette = app.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=settings, host=host,
                                         max_request_body_size=MOST_BODY, max_sessions=MOST_SESSIONS)
-    redact_logs()
     # proxy_headers off: uvicorn would otherwise take a loopback client's X-Forwarded-For as its
     # address, and a client could name itself anew on every call to escape its bound.
     config = uvicorn.Config(bearer(starlette, token), host=host, port=port, log_level="warning",

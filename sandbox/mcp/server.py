@@ -42,10 +42,11 @@ def build(sandbox: Sandbox) -> SealedServer:
 def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
     import anyio
 
+    from sandbox.mcp import http
+
     app = build(sandbox)
+    http.redact_logs()  # whatever the transport: no log line carries a handle (or session id) whole
     if sandbox.transport == "stdio":
         anyio.run(app.run_stdio_async)
         return
-    from sandbox.mcp import http
-
     anyio.run(lambda: http.serve(app, host, port, sandbox.token, allowed_hosts, allowed_origins))
