@@ -77,8 +77,8 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
     from sandbox.mcp.http import Refusal, security
     from sandbox.mcp.server import serve
 
-    sandbox = Sandbox(url, key=key, admin_key=admin, transport="http" if args.http else "stdio", token=token)
-    sandbox.deadline_s = args.tool_timeout
+    sandbox = Sandbox(url, key=key, admin_key=admin, transport="http" if args.http else "stdio", token=token,
+                      deadline_s=args.tool_timeout)
     if args.http:
         try:
             security(args.host, token, args.allowed_host, args.allowed_origin)

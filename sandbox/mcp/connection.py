@@ -17,7 +17,6 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from sandbox.client import answers
-from sandbox.mcp.command import DEADLINE_S  # one tool call, every request it makes included (--tool-timeout)
 from sandbox.mcp.merchants import Client, Merchant, Registry, TooMany
 
 T = TypeVar("T")
@@ -38,14 +37,14 @@ CALL: ContextVar[CallState | None] = ContextVar("mcp_call", default=None)
 
 class Sandbox:
     def __init__(self, url: str, *, key: str | None = None, admin_key: str | None = None,
-                 transport: str = "stdio", token: str | None = None) -> None:
+                 transport: str = "stdio", token: str | None = None, deadline_s: float) -> None:
         if (key is None) == (admin_key is None):
             raise ValueError("a merchant's key or the admin key, not both")
         self.url = url.rstrip("/")
         self.admin_key = admin_key
         self.transport = transport  # "stdio" or "http": the server's, never a client's say
         self.token = token  # --http: the bearer token every request carried (checked before any tool runs)
-        self.deadline_s = DEADLINE_S
+        self.deadline_s = deadline_s  # one tool call, every request it makes included (--tool-timeout)
         self.fixed = Merchant(key) if key is not None else None
         self.merchants = Registry()
         self._process = Client("this process", session=True)  # stdio: the process is the session

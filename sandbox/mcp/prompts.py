@@ -8,7 +8,7 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from sandbox.mcp.arguments import PayoutId
+from sandbox.mcp.tools.arguments import PayoutId
 
 WALK = (
     "Using the MyPay Sandbox tools: call whoami; if no merchant is active, new_merchant with clock \"manual\" (pass "

@@ -10,9 +10,10 @@ sandboxes never use, and would make the API depend on an optional extra."""
 from __future__ import annotations
 
 from sandbox import version
-from sandbox.mcp import guides, merchant_tools, payout_tools, prompts, verdict_tools, webhook_tools
+from sandbox.mcp import guides, prompts
 from sandbox.mcp.connection import Sandbox
 from sandbox.mcp.sealed import SealedServer
+from sandbox.mcp.tools import merchant, payout, verdict, webhook
 
 INSTRUCTIONS = (
     "MyPay Sandbox, a mock payout PSP. Start with whoami. With the admin key, new_merchant (clock \"manual\") "
@@ -29,10 +30,10 @@ def build(sandbox: Sandbox) -> SealedServer:
     app = SealedServer("mypay-sandbox", title="MyPay Sandbox", version=version.of(), instructions=INSTRUCTIONS,
                        log_level="WARNING")
     app.sandbox = sandbox
-    merchant_tools.register(app, sandbox)
-    payout_tools.register(app, sandbox)
-    webhook_tools.register(app, sandbox)
-    verdict_tools.register(app, sandbox)
+    merchant.register(app, sandbox)
+    payout.register(app, sandbox)
+    webhook.register(app, sandbox)
+    verdict.register(app, sandbox)
     guides.register(app)
     prompts.register(app)
     app.seal()

@@ -10,9 +10,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from sandbox.mcp.arguments import ID, Handle, IdempotencyKey
 from sandbox.mcp.bounds import PAGE_DEFAULT, PAGE_MOST, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
+from sandbox.mcp.tools.arguments import ID, Handle, IdempotencyKey
 from sandbox.webhooks.model.schemas import (
     PATTERNS,
     DeliveryPage,

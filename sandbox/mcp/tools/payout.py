@@ -13,10 +13,10 @@ from pydantic import Field
 
 from sandbox.clocks.schemas import MAX_ADVANCE_S, ClockAdvanced, MerchantClock
 from sandbox.core.types import worded
-from sandbox.mcp.arguments import Amount, Handle, IdempotencyKey, PayoutId
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.explain import MOST_EVENTS, explain
+from sandbox.mcp.tools.arguments import Amount, Handle, IdempotencyKey, PayoutId
+from sandbox.mcp.tools.explain import MOST_EVENTS, explain
 from sandbox.payouts.model.failures import FailureCodeName
 from sandbox.payouts.model.scenarios import ScenarioTable
 from sandbox.payouts.model.schemas import Payout, PayoutPage, SimulateAccepted

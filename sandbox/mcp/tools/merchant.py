@@ -14,9 +14,9 @@ from pydantic import Field
 
 from sandbox.clocks.schemas import MerchantClock
 from sandbox.coverage.schemas import Coverage
-from sandbox.mcp.arguments import AmountOrZero, Handle, IdempotencyKey
 from sandbox.mcp.connection import Sandbox
 from sandbox.mcp.merchants import MOST_HELD, MOST_PER_CLIENT, Merchant, shown
+from sandbox.mcp.tools.arguments import AmountOrZero, Handle, IdempotencyKey
 from sandbox.payouts.model.failures import Failure
 from sandbox.payouts.model.scenarios import ScenarioTable
 from sandbox.simulator.schemas import NewMerchantOut

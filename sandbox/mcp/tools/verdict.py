@@ -16,10 +16,10 @@ from sandbox.client import gate as gate_client
 from sandbox.core.types import worded
 from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
 from sandbox.faults.schemas import FaultRule, Method
-from sandbox.mcp.arguments import ID, KEY, Handle, IdempotencyKey
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.merchant_tools import redacted
+from sandbox.mcp.tools.arguments import ID, KEY, Handle, IdempotencyKey
+from sandbox.mcp.tools.merchant import redacted
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
 from sandbox.verdicts import report
 
