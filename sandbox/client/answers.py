@@ -49,6 +49,10 @@ class Unreachable(Exception):
     """No connection, or the connection broke before an answer."""
 
 
+class NotConnected(Unreachable):
+    """No connection was made: the request was never sent (a mutating one did nothing)."""
+
+
 async def within(seconds: float, work: Awaitable[T], url: str) -> T:
     """`work`, or NotTheApi once `seconds` have passed, however the server trickles."""
     try:
@@ -94,6 +98,8 @@ async def fetch(http: httpx.AsyncClient, method: str, path: str, *, json: Any = 
             return Answer(asked, response.status_code, media, bytes(body), dict(response.headers))
     except httpx.DecodingError as exc:
         raise NotTheApi(f"{asked} answered a body that cannot be decoded ({shown(str(exc))})") from None
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise NotConnected(f"{asked}: {shown(str(exc)) or type(exc).__name__}") from None
     except (httpx.TransportError, httpx.InvalidURL) as exc:
         raise Unreachable(f"{asked}: {shown(str(exc)) or type(exc).__name__}") from None
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from sandbox.core.money import AMOUNT_OR_ZERO_PATTERN, AMOUNT_PATTERN, PYTHON_END
+from sandbox.core.money import AMOUNT_OR_ZERO_PATTERN, AMOUNT_PATTERN, MAX_AMOUNT_MINOR, PYTHON_END, format_amount
 
 # What each pattern means, in words: a 400 says these instead of the regex.
 PATTERN_WORDS: dict[str, str] = {}
@@ -47,11 +47,14 @@ _VISIBLE = whole(rf"[^\S{_UNPRINTABLE}]*[^\s{_UNPRINTABLE}][^{_UNPRINTABLE}]*",
                  "must be printable text with at least one character that is not a space: no control "
                  "characters, line breaks or bidirectional overrides")
 
-Amount = Annotated[str, Meta(pattern=worded(AMOUNT_PATTERN, "must be a decimal greater than 0 with at most two "
-                                                            "decimals and no sign, like 1500.00"),
-                             examples=["1500.00"], description="Decimal string in PKR, at most two decimals, > 0")]
-AmountOrZero = Annotated[str, Meta(pattern=worded(AMOUNT_OR_ZERO_PATTERN, "must be a decimal with at most two "
-                                                                          "decimals and no sign, like 500000.00"),
+_MOST = format_amount(MAX_AMOUNT_MINOR)
+Amount = Annotated[str, Meta(pattern=worded(AMOUNT_PATTERN, f"must be a decimal greater than 0 and at most {_MOST}, "
+                                                            "with at most two decimals and no sign, like 1500.00"),
+                             examples=["1500.00"],
+                             description=f"Decimal string in PKR, at most two decimals, > 0 and at most {_MOST}")]
+AmountOrZero = Annotated[str, Meta(pattern=worded(AMOUNT_OR_ZERO_PATTERN, f"must be a decimal from 0 to {_MOST}, "
+                                                                          "with at most two decimals and no sign, "
+                                                                          "like 500000.00"),
                                    examples=["500000.00"])]
 Currency = Annotated[str, Meta(pattern=whole("PKR", "must be PKR"), examples=["PKR"],
                                description="ISO 4217; only PKR")]

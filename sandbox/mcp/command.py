@@ -10,6 +10,8 @@ from collections.abc import Callable
 from sandbox.runtime.up import fail
 
 HTTP_PORT = 8010  # documented in docs/coding-agents.md
+TOKEN_ENV = "SANDBOX_MCP_TOKEN"
+DEADLINE_S = 60.0  # one tool call's, by default (here, so `--help` imports no SDK)
 
 
 def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace], str | None]) -> None:
@@ -17,7 +19,8 @@ def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace]
         "mcp", help="a Model Context Protocol server over this sandbox's API, for coding agents (stdio, or --http)",
         description="Serve the sandbox's operations as MCP tools, its guides as resources. With --key it acts "
                     "as that merchant only; otherwise with the admin key (--admin-key, SANDBOX_ADMIN_KEY, or the "
-                    "file `sandbox up` writes) it makes a fresh merchant per session. Needs the extra: "
+                    "file `sandbox up` writes) it makes fresh merchants, each named by a handle, none reachable "
+                    "by another client. Needs the extra: "
                     "pip install 'mypay-sandbox[mcp]'.")
     add_url(mcp)
     mcp.add_argument("--key", help="act as this merchant (sk_test_…) and nothing else")
@@ -25,13 +28,26 @@ def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace]
                                          "admin-key file `sandbox up` wrote in SANDBOX_DATA_DIR)")
     mcp.add_argument("--http", action="store_true",
                      help="serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (a shared sandbox)")
-    mcp.add_argument("--host", default="127.0.0.1", help="--http: the address to listen on (default 127.0.0.1)")
+    mcp.add_argument("--host", default="127.0.0.1", help="--http: the address to listen on (default 127.0.0.1); "
+                                                         "beyond loopback it needs --token and --allowed-host")
     mcp.add_argument("--port", type=int, default=HTTP_PORT, help=f"--http: the port (default {HTTP_PORT})")
+    mcp.add_argument("--token", help="--http: a bearer token every request must carry (Authorization: Bearer …; "
+                                     f"at least 16 characters); default {TOKEN_ENV}. Required beyond loopback")
+    mcp.add_argument("--allowed-host", action="append", default=[], metavar="HOST[:PORT]",
+                     help="--http: a Host header to accept besides the loopback names (repeatable); required "
+                          "beyond loopback")
+    mcp.add_argument("--allowed-origin", action="append", default=[], metavar="ORIGIN",
+                     help="--http: an Origin header to accept besides loopback's, e.g. https://ide.example "
+                          "(repeatable); requests with any other Origin are refused")
+    mcp.add_argument("--tool-timeout", type=float, default=DEADLINE_S, metavar="SECONDS",
+                     help=f"the deadline of one tool call, every request it makes included (default "
+                          f"{DEADLINE_S:g}; 1 to 600)")
     mcp.set_defaults(func=lambda args: run(args, admin_key))
 
 
 def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str | None]) -> int:
     import logging
+    import os
 
     from sandbox.ci_arguments import header_safe
     from sandbox.ci_commands import url_of
@@ -52,13 +68,26 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
                     "or run `sandbox up` here first)", 2)
     if not header_safe(key or admin or ""):
         return fail("an API key is printable ASCII (sk_test_… or sk_admin_…), with no spaces or accents", 2)
+    if not 1 <= args.tool_timeout <= 600:
+        return fail("--tool-timeout is seconds from 1 to 600", 2)
+    token = args.token if args.token is not None else (os.environ.get(TOKEN_ENV) or None)
+    if token is not None and not args.http:
+        return fail("--token is for --http (stdio has no network to guard)", 2)
     from sandbox.mcp.connection import Sandbox
+    from sandbox.mcp.http import Refusal, security
     from sandbox.mcp.server import serve
 
+    sandbox = Sandbox(url, key=key, admin_key=admin, transport="http" if args.http else "stdio", token=token,
+                      deadline_s=args.tool_timeout)
+    if args.http:
+        try:
+            security(args.host, token, args.allowed_host, args.allowed_origin)
+        except Refusal as exc:
+            return fail(str(exc), 2)
     # stdout is the protocol on stdio: httpx's line per request would only add noise on stderr.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        serve(Sandbox(url, key=key, admin_key=admin), args.http, args.host, args.port)
+        serve(sandbox, args.host, args.port, args.allowed_host, args.allowed_origin)
     except KeyboardInterrupt:
         return 0
     return 0

@@ -1,43 +1,54 @@
 """The sandbox the server talks to, and whose key each call carries.
 
 Started with a merchant's key, the server acts as that merchant and nothing else.
-Started with the admin key, it makes fresh merchants (`new_merchant`) and acts as the
-latest one of each MCP session: a shared server (streamable HTTP) gives every agent a
-merchant of its own, and the admin key itself is never used for anything else."""
+Started with the admin key, it makes fresh merchants (`new_merchant`) and acts for the
+one a call names by its handle, or its session's latest (sandbox/mcp/merchants.py);
+the admin key itself is never used for anything else."""
 
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-import msgspec
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from sandbox.client import answers
+from sandbox.mcp.merchants import Client, Merchant, Registry, TooMany
 
 T = TypeVar("T")
-DEADLINE_S = 90.0  # the receiver audit's own bound is about 30 s against a receiver that hangs
-MOST_SESSIONS = 1000  # merchants remembered for HTTP sessions; the oldest is forgotten first
-STDIO = "stdio"
+_SESSION = "mypay-sandbox.client"  # where a handshake session's Client lives in its connection's state
 
 
-class Merchant(msgspec.Struct):
-    key: str
-    id: str | None = None  # known when this server made it
-    clock: str | None = None
+@dataclass
+class CallState:
+    """What one tool call did, for its error's words: whether a mutating request was sent
+    whose answer was not read (it may have been applied), and the key it carried."""
+
+    idempotency_key: str | None = None
+    maybe_applied: bool = False
+
+
+CALL: ContextVar[CallState | None] = ContextVar("mcp_call", default=None)
 
 
 class Sandbox:
-    def __init__(self, url: str, *, key: str | None = None, admin_key: str | None = None) -> None:
+    def __init__(self, url: str, *, key: str | None = None, admin_key: str | None = None,
+                 transport: str = "stdio", token: str | None = None, deadline_s: float) -> None:
         if (key is None) == (admin_key is None):
             raise ValueError("a merchant's key or the admin key, not both")
         self.url = url.rstrip("/")
         self.admin_key = admin_key
-        self._fixed = Merchant(key) if key is not None else None
-        self._made: OrderedDict[str, Merchant] = OrderedDict()
+        self.transport = transport  # "stdio" or "http": the server's, never a client's say
+        self.token = token  # --http: the bearer token every request carried (checked before any tool runs)
+        self.deadline_s = deadline_s  # one tool call, every request it makes included (--tool-timeout)
+        self.fixed = Merchant(key) if key is not None else None
+        self.merchants = Registry()
+        self._process = Client("this process", session=True)  # stdio: the process is the session
+        self._addresses: dict[str, Client] = {}
 
     @property
     def mode(self) -> str:
@@ -47,33 +58,72 @@ class Sandbox:
         if self.admin_key is None:
             return ("acts as the one merchant whose key it was started with; it cannot make merchants or see "
                     "another merchant's data")
-        return ("started with the admin key: new_merchant makes a fresh merchant for this session and every "
-                "other tool acts as it; the admin key is used for nothing else")
+        return ("started with the admin key: new_merchant makes a fresh merchant and answers its handle (mh_…); "
+                "every other tool acts for the merchant named by its `merchant` argument, or, in a session "
+                "(stdio, or HTTP with the initialize handshake), this session's latest one. The admin key is "
+                "used for nothing else")
 
     # --- whose key ----------------------------------------------------------------------
 
-    @staticmethod
-    def session_of(ctx: Context | None) -> str:
-        """The MCP session a call belongs to: HTTP clients each have their own id."""
-        headers = ctx.headers if ctx is not None else None
-        return (headers or {}).get("mcp-session-id") or STDIO
+    def client(self, ctx: Context) -> Client:
+        """Who is calling: the process on stdio; over HTTP the SDK's own session object
+        for a handshake session (its Connection, which lives exactly as long as the
+        session), else the peer's address (session-less calls)."""
+        if self.transport == "stdio":
+            return self._process
+        request = ctx.request_context
+        # The SDK keeps the per-session Connection on the request's ServerSession; 2.3 has no
+        # public accessor for it. A handshake session's connection has a session id; a
+        # session-less (2026-07-28) call gets a fresh connection without one.
+        connection = getattr(request.session, "_connection", None)
+        if connection is not None and connection.session_id is not None:
+            found = connection.state.get(_SESSION)
+            if found is None:
+                found = connection.state[_SESSION] = Client("this session", session=True)
+                connection.exit_stack.callback(self.merchants.end, found)  # leaves with its session
+            return found
+        peer = getattr(getattr(request.request, "client", None), "host", None) or "an unknown address"
+        return self._addresses.setdefault(peer, Client(peer, session=False))
 
-    def merchant(self, ctx: Context | None) -> Merchant | None:
-        return self._fixed or self._made.get(self.session_of(ctx))
+    def merchant(self, ctx: Context, handle: str | None) -> Merchant | None:
+        if self.fixed is not None:
+            if handle is not None:
+                raise ToolError("this server acts as the one merchant whose key it was started with: leave "
+                                "`merchant` out")
+            return self.fixed
+        client = self.client(ctx)
+        if handle is not None:
+            found = self.merchants.find(client, handle)
+            if found is None:
+                raise ToolError("no merchant of yours has that handle here: a handle works only where new_merchant "
+                                "answered it (its session, or session-less calls) and is forgotten when its "
+                                "session ends, after a while unused, or by forget_merchant; call new_merchant for "
+                                "another")
+            return found
+        if not client.session:
+            return None
+        return self.merchants.latest(client)
 
-    def acting(self, ctx: Context | None) -> Merchant:
-        merchant = self.merchant(ctx)
+    def acting(self, ctx: Context, handle: str | None) -> Merchant:
+        merchant = self.merchant(ctx, handle)
         if merchant is None:
+            if self.transport == "http" and not self.client(ctx).session:
+                raise ToolError("this call has no session (the 2026-07-28 protocol): pass merchant=<the handle "
+                                "new_merchant answered>, or call new_merchant first to get one")
             raise ToolError("no merchant yet in this session: call new_merchant first (clock \"manual\" to move "
                             "time yourself)")
         return merchant
 
-    def remember(self, ctx: Context | None, merchant: Merchant) -> None:
-        session = self.session_of(ctx)
-        self._made[session] = merchant
-        self._made.move_to_end(session)
-        while len(self._made) > MOST_SESSIONS:
-            self._made.popitem(last=False)
+    def remember(self, ctx: Context, merchant: Merchant) -> str:
+        client = self.client(ctx)
+        for handle in client.handles:  # the same merchant again (a retried new_merchant): its handle
+            known = self.merchants.find(client, handle)
+            if known is not None and known.id == merchant.id:
+                return handle
+        try:
+            return self.merchants.add(client, merchant)
+        except TooMany as exc:
+            raise ToolError(str(exc)) from None
 
     # --- calls ----------------------------------------------------------------------------
 
@@ -81,29 +131,40 @@ class Sandbox:
                    json: Any = None, params: dict[str, Any] | None = None, idempotency_key: str | None = None) -> T:
         """The API's answer to one request, read through the spec's type `into`; any
         refusal or failure is a ToolError in the API's words (the agent reads it). A
-        mutating request carries `idempotency_key` (a fresh one unless given): when its
-        answer is lost, the error names the key, so the agent asks again with it and gets
-        the stored answer instead of doing the thing twice."""
+        mutating request carries `idempotency_key`; while its answer is unread the call
+        is marked as maybe applied, so the tool's error (sandbox/mcp/sealed.py) names the
+        key to ask again with, and says nothing of the kind when nothing was sent."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if query:
             path = f"{path}?{httpx.QueryParams(query)}"
         mutating = method in ("POST", "PATCH", "DELETE")
-        idempotency_key = idempotency_key or uuid.uuid4().hex
-        headers = {"X-Idempotency-Key": idempotency_key} if mutating else None
+        state = CALL.get()
+        headers = None
+        if mutating:
+            idempotency_key = idempotency_key or (state.idempotency_key if state else None) or uuid.uuid4().hex
+            headers = {"X-Idempotency-Key": idempotency_key}
+            if state is not None:
+                state.idempotency_key, state.maybe_applied = idempotency_key, True
         try:
             async with answers.client(self.url, key) as http:
-                answer = await answers.within(DEADLINE_S, answers.fetch(http, method, path, json=json,
-                                                                        headers=headers), self.url)
-            return answers.decoded(answer, status, into)
-        except answers.Refused as exc:
-            raise ToolError(str(exc)) from None
+                answer = await answers.fetch(http, method, path, json=json, headers=headers)
+        except answers.NotConnected as exc:
+            if state is not None and mutating:
+                state.maybe_applied = False  # no connection: nothing was sent
+            raise ToolError(f"{exc}: nothing was sent") from None
         except (answers.NotTheApi, answers.Unreachable) as exc:
-            again = (f"; it may have been done: call again with idempotency_key={idempotency_key} to get its answer "
-                     "rather than doing it twice") if mutating else ""
-            raise ToolError(f"{exc}{again}") from None
+            raise ToolError(str(exc)) from None
+        if state is not None and mutating:
+            # An answer read: applied or not, the API said which, except a server error,
+            # which may come after the effect (the sandbox's own error_after_commit fault).
+            state.maybe_applied = answer.status >= 500 and answer.status != 503
+        try:
+            return answers.decoded(answer, status, into)
+        except (answers.Refused, answers.NotTheApi) as exc:
+            raise ToolError(str(exc)) from None
 
-    async def as_merchant(self, ctx: Context | None, method: str, path: str, *, into: type[T], status: int = 200,
-                          json: Any = None, params: dict[str, Any] | None = None,
+    async def as_merchant(self, ctx: Context, handle: str | None, method: str, path: str, *, into: type[T],
+                          status: int = 200, json: Any = None, params: dict[str, Any] | None = None,
                           idempotency_key: str | None = None) -> T:
-        return await self.call(self.acting(ctx).key, method, path, into=into, status=status, json=json,
+        return await self.call(self.acting(ctx, handle).key, method, path, into=into, status=status, json=json,
                                params=params, idempotency_key=idempotency_key)

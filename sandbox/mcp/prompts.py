@@ -8,8 +8,11 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from sandbox.mcp.tools.arguments import PayoutId
+
 WALK = (
-    "Using the MyPay Sandbox tools: call whoami; if no merchant is active, new_merchant with clock \"manual\". Call "
+    "Using the MyPay Sandbox tools: call whoami; if no merchant is active, new_merchant with clock \"manual\" (pass "
+    "the handle it answers as merchant=… to every later call). Call "
     "scenarios. For each scenario, create_payout with scenario=<name>. Then advance_clock until_idle=true and read "
     "the transitions. Payouts in review or on hold wait for an operator: say so rather than forcing them. For each "
     "payout that failed or was returned, explain_payout and report its reason and ISO code. If my code has a "
@@ -37,11 +40,12 @@ def register(app: MCPServer) -> None:
         return WALK
 
     @app.prompt(title="Why did my payout fail?")
-    def why_did_my_payout_fail(payout_id: Annotated[str, Field(description="the payout's id (po_…)")]) -> str:
+    def why_did_my_payout_fail(payout_id: PayoutId) -> str:
         """Explain a failed or returned payout: its path, its reason with the ISO code, and what to do."""
         return WHY.format(payout_id=payout_id)
 
     @app.prompt(title="Check my webhook receiver")
-    def check_my_webhook_receiver(url: Annotated[str, Field(description="the receiver's URL")]) -> str:
+    def check_my_webhook_receiver(url: Annotated[str, Field(max_length=2048, description="the receiver's URL")]
+                                  ) -> str:
         """Register the receiver, audit it, and say what it must fix."""
         return CHECK.format(url=url)

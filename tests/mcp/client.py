@@ -5,17 +5,24 @@ expects one and answers its words."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from sandbox.mcp.bounds import MAX_BYTES, MAX_ERROR
+from tests.helpers import free_port, wait_for
 
 SANDBOX = str(Path(sys.executable).with_name("sandbox"))  # the console script the package installs
 
@@ -31,10 +38,26 @@ async def over_stdio(*args: str, command: str = SANDBOX, env: dict[str, str] | N
 
 
 @asynccontextmanager
-async def over_http(url: str) -> AsyncIterator[ClientSession]:
-    async with streamable_http_client(url) as (read, write, *_), ClientSession(read, write) as session:
+async def over_http(url: str, token: str | None = None) -> AsyncIterator[ClientSession]:
+    """A client with a session: the initialize handshake (protocol 2025-11-25 and before)."""
+    async with _http(token) as http, streamable_http_client(url, http_client=http) as (read, write, *_), \
+            ClientSession(read, write) as session:
         await session.initialize()
         yield session
+
+
+@asynccontextmanager
+async def sessionless(url: str, token: str | None = None) -> AsyncIterator[ClientSession]:
+    """The SDK's default client: `server/discover`, then each call a request of its own
+    (protocol 2026-07-28, no session id)."""
+    async with _http(token) as http, streamable_http_client(url, http_client=http) as (read, write, *_), \
+            ClientSession(read, write) as session:
+        await session.discover()
+        yield session
+
+
+def _http(token: str | None) -> httpx2.AsyncClient:
+    return create_mcp_http_client(headers={"Authorization": f"Bearer {token}"} if token else None)
 
 
 class Transcript:
@@ -57,6 +80,9 @@ async def call(session: ClientSession, name: str, transcript: Transcript | None 
     assert not result.is_error, f"{name} answered an MCP error: {text}"
     assert isinstance(result.structured_content, dict), f"{name} answered no structured content: {text}"
     assert json.loads(text) == result.structured_content  # the text an agent reads says the same
+    received = len(text.encode()) + len(json.dumps(result.structured_content, separators=(",", ":"),
+                                                   ensure_ascii=False).encode())
+    assert received <= MAX_BYTES, f"{name} answered {received} bytes of text and structured content"
     if transcript is not None:
         transcript.add(name, arguments, text)
     return result.structured_content
@@ -66,5 +92,30 @@ async def refused(session: ClientSession, name: str, /, **arguments: Any) -> str
     result = await session.call_tool(name, arguments)
     text = "".join(getattr(block, "text", "") for block in result.content)
     assert result.is_error, f"{name} {arguments} was not refused: {text}"
-    assert "Traceback" not in text and text.strip(), text
+    assert "Traceback" not in text and "pydantic" not in text and text.strip(), text
+    assert len(text) <= MAX_ERROR + 100, f"{name} answered an error of {len(text)} characters"
     return text
+
+
+@asynccontextmanager
+async def http_server(stack, *extra: str, log: Path | None = None, host: str = "127.0.0.1"
+                      ) -> AsyncIterator[str]:
+    """`sandbox mcp --http` on a free port with the admin key (and `extra` options), its
+    stderr written to `log`; answers its URL once it listens."""
+    port = free_port()
+    with open(log or os.devnull, "w") as err:  # noqa: ASYNC230  (opens at once)
+        server = await asyncio.create_subprocess_exec(
+            SANDBOX, "mcp", "--http", "--host", host, "--port", str(port), "--url", stack.base_url,
+            "--admin-key", stack.admin_key, *extra, stdout=asyncio.subprocess.DEVNULL, stderr=err)
+
+        async def listening() -> bool:
+            assert server.returncode is None, f"sandbox mcp --http exited with {server.returncode}"
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        try:
+            await wait_for(listening, timeout=30, what="sandbox mcp --http to listen")
+            yield f"http://127.0.0.1:{port}/mcp"
+        finally:
+            server.terminate()
+            await server.wait()

@@ -4,36 +4,20 @@ own; the tool list and every schema are what the SDK and JSON Schema accept."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import jsonschema
 import pytest
+from mcp.shared.exceptions import MCPError
 from mcp_types import Tool
 
-from tests.helpers import free_port, wait_for
-from tests.mcp.client import SANDBOX, call, over_http, refused
+from tests.mcp.client import call, http_server, over_http, refused
 
 
 @pytest.fixture
 async def mcp_url(stack) -> AsyncIterator[str]:
-    port = free_port()
-    server = await asyncio.create_subprocess_exec(
-        SANDBOX, "mcp", "--http", "--port", str(port), "--url", stack.base_url, "--admin-key", stack.admin_key,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-
-    async def listening() -> bool:
-        assert server.returncode is None, f"sandbox mcp --http exited with {server.returncode}"
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        await wait_for(listening, timeout=30, what="sandbox mcp --http to listen")
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        await server.wait()
+    async with http_server(stack) as url:
+        yield url
 
 
 async def test_each_http_session_has_a_merchant_of_its_own_and_walks_a_payout(mcp_url):
@@ -64,13 +48,14 @@ async def test_each_http_session_has_a_merchant_of_its_own_and_walks_a_payout(mc
         assert "success_then_returned" in (await call(one, "coverage"))["scenarios_reached"]
         # The second session's merchant cannot see the first one's payout.
         assert "404" in await refused(two, "explain_payout", payout_id=payout["id"])
-        assert "Input should be 'manual' or 'live'" in await refused(two, "new_merchant", clock="sometimes")
+        said = await refused(two, "new_merchant", clock="sometimes")
+        assert said.endswith("clock: must be one of 'manual' or 'live' (code validation_error)"), said
 
 
 async def test_every_tool_has_a_description_and_schemas_the_sdk_and_json_schema_accept(mcp_url):
     async with over_http(mcp_url) as session:
         tools = (await session.list_tools()).tools
-        assert len(tools) == 19
+        assert len(tools) == 23
         for tool in tools:
             Tool.model_validate(tool.model_dump(by_alias=True))  # the SDK's own model of the spec's Tool
             assert tool.description and len(tool.description) > 40, tool.name
@@ -92,3 +77,9 @@ async def test_the_guides_are_resources_and_the_prompts_name_the_tools(mcp_url):
         assert prompts == {"walk_every_scenario_and_gate", "why_did_my_payout_fail", "check_my_webhook_receiver"}
         asked = await session.get_prompt("why_did_my_payout_fail", {"payout_id": "po_123"})
         assert "explain_payout with payout_id=po_123" in getattr(asked.messages[0].content, "text", "")
+        # A prompt's arguments are bounded and refused in words, as a tool's are.
+        for arguments, said in (({"payout_id": "p" * 100_000}, "payout_id: must have at most 64 characters"),
+                                ({"payout_id": "po_1", "colour": "red"}, "colour: is not an argument")):
+            with pytest.raises(MCPError) as refused_:
+                await session.get_prompt("why_did_my_payout_fail", arguments)
+            assert said in str(refused_.value) and "ppppp" not in str(refused_.value)

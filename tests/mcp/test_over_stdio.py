@@ -13,7 +13,7 @@ from tests.webhooks.receiver import Receiver
 TOOLS = {"whoami", "new_merchant", "scenarios", "failure_codes", "create_payout", "list_payouts", "advance_clock",
          "explain_payout", "register_webhook_endpoint", "list_webhook_endpoints", "webhook_deliveries",
          "resend_event", "audit_webhook_receiver", "request_log", "list_requests", "inject_fault", "retry_verdict",
-         "coverage", "gate"}
+         "coverage", "gate", "forget_merchant", "cancel_payout", "reinitiate_payout", "send_bank_callback"}
 
 
 async def test_an_agent_walks_a_payout_to_returned_and_is_told_why(stack, worker):

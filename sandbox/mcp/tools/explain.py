@@ -13,6 +13,7 @@ from sandbox.clocks.schemas import MerchantClock
 from sandbox.payouts.model.failures import Failure
 from sandbox.payouts.model.scenarios import Scenario
 from sandbox.payouts.model.schemas import Payout
+from sandbox.payouts.model.states import IN_FLIGHT
 
 MOST_EVENTS = 30  # of one payout, in sequence: a scenario walks fewer, retries and resends add some
 OPERATOR = {"in_review": "an operator approves or rejects it (admin API or dashboard)",
@@ -52,17 +53,27 @@ def _ahead(walked: list[str], path: list[str]) -> list[str]:
 def _next(payout: Payout, ahead: list[str], scenario: Scenario | None, clock: MerchantClock) -> dict[str, Any]:
     if payout.status in OPERATOR:
         return {"status": None, "when": f"when {OPERATOR[payout.status]}", "clock": clock.kind}
+    if not ahead and payout.status in IN_FLIGHT:
+        # Not ended, and no status left on the scenario's path: only the bank's callback moves it.
+        bank = ("the bank's callback (the rail's signed IPN); nothing in this scenario sends it: send_bank_callback "
+                f"(POST /sandbox/payouts/{payout.id}/simulate) with status success, failed or returned answers it, "
+                "as the bank would")
+        when = (f"it waits for {bank}" if payout.psp_reference is not None else
+                f"it is submitted to the bank {_timing(clock)}, then waits for {bank}")
+        return {"status": None, "waits_for": "the bank's callback", "when": when, "clock": clock.kind}
     if not ahead:
         return {"status": None, "when": "nothing: the payout is at the end of its scenario", "clock": clock.kind}
     step = next((s for s in (scenario.steps if scenario else []) if s.status == ahead[0]), None)
     delay = f"{step.after_s:g} s of clock time after the previous move" if step is not None else None
+    return {"status": ahead[0], "then": ahead[1:], "delay": delay, "when": _timing(clock), "clock": clock.kind}
+
+
+def _timing(clock: MerchantClock) -> str:
     if clock.kind == "manual":
-        when = (f"when the manual clock reaches {clock.next_step_at} (the merchant's next due step; its time is "
+        return (f"when the manual clock reaches {clock.next_step_at} (the merchant's next due step; its time is "
                 f"{clock.time}): advance_clock moves it" if clock.next_step_at else
                 "when the manual clock is advanced (advance_clock)")
-    else:
-        when = f"on its own in real time{f', at about {clock.next_step_at}' if clock.next_step_at else ''}"
-    return {"status": ahead[0], "then": ahead[1:], "delay": delay, "when": when, "clock": clock.kind}
+    return f"on its own in real time{f', at about {clock.next_step_at}' if clock.next_step_at else ''}"
 
 
 def _event(event: dict) -> dict[str, Any]:
@@ -74,10 +85,11 @@ def _event(event: dict) -> dict[str, Any]:
 
 
 def _failure(failure: Failure) -> dict[str, Any]:
-    todo = ("a retry can help: reinitiate the payout (POST /payouts/{id}/reinitiate) once the cause is gone"
+    todo = ("a retry can help: reinitiate the payout (reinitiate_payout, POST /payouts/{id}/reinitiate) once the "
+            "cause is gone"
             if failure.retryable else
             "a retry cannot help as it is: correct the destination or ask the payee for another account, "
-            "then make a new payout (or reinitiate with a corrected destination)")
+            "then make a new payout (or reinitiate_payout with a corrected destination)")
     return {"code": failure.code, "iso_reason": failure.iso_reason, "retryable": failure.retryable,
             "message": failure.message, "what_to_do": todo}
 

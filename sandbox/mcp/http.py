@@ -1,0 +1,128 @@
+"""`sandbox mcp --http`: the SDK's streamable HTTP app behind the checks a shared server
+needs, and served by uvicorn.
+
+- Beyond loopback (`--host` other than 127.0.0.1, ::1 or localhost) a bearer token is
+  required (`--token` or SANDBOX_MCP_TOKEN) and every request must carry it
+  (`Authorization: Bearer …`, compared in constant time); a token given on loopback is
+  required there too. Without it a request is answered 401 before the SDK sees it.
+- Host and Origin are checked by the SDK's DNS-rebinding protection, always on: loopback
+  names by default, plus each `--allowed-host` and `--allowed-origin`; beyond loopback
+  at least one `--allowed-host` is required (the names clients reach the server by).
+- A session-less client is its peer's address as the socket says, never X-Forwarded-For.
+- No log line carries a session id or a merchant handle whole (`Redacting`)."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import re
+from collections.abc import Callable
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+HTTP_PATH = "/mcp"
+LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+MOST_BODY = 256 * 1024  # a tool call's arguments are bounded far below this
+MOST_SESSIONS = 1000
+TOKEN_MIN = 16
+
+
+class Refusal(Exception):
+    """The server cannot start as asked; the message says why and what to give."""
+
+
+def loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def security(host: str, token: str | None, allowed_hosts: list[str],
+             allowed_origins: list[str]) -> TransportSecuritySettings:
+    if token is not None and len(token) < TOKEN_MIN:
+        raise Refusal(f"the bearer token must be at least {TOKEN_MIN} characters (e.g. `openssl rand -hex 32`)")
+    if not loopback(host):
+        if token is None:
+            raise Refusal(f"--host {host} listens beyond this machine: give a bearer token (--token, or "
+                          "SANDBOX_MCP_TOKEN) that every client must send")
+        if not allowed_hosts:
+            raise Refusal(f"--host {host} listens beyond this machine: give --allowed-host with each name clients "
+                          "reach it by (e.g. --allowed-host mcp.example.internal:8010)")
+    hosts = [*LOOPBACK_HOSTS]
+    for name in allowed_hosts:
+        hosts += [name] if ":" in name.strip("[]").rsplit("]", 1)[-1] else [name, f"{name}:*"]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=[*LOOPBACK_ORIGINS, *allowed_origins])
+
+
+def bearer(app: ASGIApp, token: str | None) -> ASGIApp:
+    """`app` behind the bearer token (none: `app` itself)."""
+    if token is None:
+        return app
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, expected):
+                body = json.dumps({"error": "unauthorized", "error_description": (
+                    "this MCP server needs its bearer token: Authorization: Bearer <token> (ask whoever started "
+                    "it)")}).encode()
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b'Bearer realm="mypay-sandbox-mcp"')]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+class Redacting(logging.Filter):
+    """Session ids (32 hex digits) and merchant handles cut to their first characters, in
+    any log record, whoever wrote it (the SDK logs session ids at INFO)."""
+
+    SECRETS = re.compile(r"\b(?P<keep>[0-9a-f]{6})[0-9a-f]{26}\b|(?P<handle>mh_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{28}")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        said = record.getMessage()
+        cut = self.SECRETS.sub(lambda m: f"{m['keep'] or m['handle']}…", said)
+        if cut != said:
+            record.msg, record.args = cut, None
+        return True
+
+
+def redact_logs() -> Callable[[], None]:
+    """Every handler there is, and every one made later, redacts; answers the undo."""
+    old = logging.getLogRecordFactory()
+    redacting = Redacting()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = old(*args, **kwargs)
+        redacting.filter(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    return lambda: logging.setLogRecordFactory(old)
+
+
+async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed_hosts: list[str],
+                allowed_origins: list[str]) -> None:
+    import uvicorn
+
+    settings = security(host, token, allowed_hosts, allowed_origins)
+    starlette = app.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=settings, host=host,
+                                        max_request_body_size=MOST_BODY, max_sessions=MOST_SESSIONS)
+    # proxy_headers off: uvicorn would otherwise take a loopback client's X-Forwarded-For as its
+    # address, and a client could name itself anew on every call to escape its bound.
+    config = uvicorn.Config(bearer(starlette, token), host=host, port=port, log_level="warning",
+                            server_header=False, lifespan="on", proxy_headers=False)
+    await uvicorn.Server(config).serve()
