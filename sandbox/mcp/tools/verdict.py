@@ -13,8 +13,8 @@ from pydantic import Field
 
 from sandbox.client import answers
 from sandbox.client import gate as gate_client
-from sandbox.coverage.asked import SAFE_RETRIES_MEANS
 from sandbox.core.types import worded
+from sandbox.coverage.asked import SAFE_RETRIES_MEANS
 from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
 from sandbox.faults.schemas import FaultRule, Method
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, segment
@@ -129,8 +129,6 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
             max_length=2000, description='"all" (every built-in scenario) or NAME,NAME,… (scenarios and operator '
                                          'paths: simulate, reinitiate, cancel, approve, reject, release)')] = None,
         require_safe_retries: Annotated[bool, Field(description=SAFE_RETRIES_MEANS)] = False,
-        audit_endpoint: Annotated[str | None, Field(pattern=r"^we_[A-Za-z0-9_]{1,61}$",
-        require_safe_retries: Annotated[bool, Field(description="no payout made twice after a lost answer")] = False,
         audit_endpoint: Annotated[str | None, Field(max_length=64, pattern=ID,
                                                     description="run the receiver audit on this endpoint")] = None,
         merchant: Handle = None,
