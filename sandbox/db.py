@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
@@ -301,10 +302,11 @@ async def pending_migrations() -> list[str]:
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
     from piccolo.apps.migrations.tables import Migration
 
-    from sandbox.piccolo_app import APP_CONFIG
-
     manager = BaseMigrationManager()
-    ids = manager.get_migration_ids(manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path))
+    # The folder piccolo_app.py names (read here without importing it: it imports every
+    # domain's tables, and they import this module).
+    folder = os.path.join(os.path.dirname(__file__), "migrations")
+    ids = manager.get_migration_ids(manager.get_migration_modules(folder))
     if not await Migration.table_exists():
         return sorted(ids)
     return sorted(set(ids) - set(await Migration.get_migrations_which_ran(app_name="sandbox")))

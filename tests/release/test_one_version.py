@@ -30,7 +30,7 @@ def test_the_mcp_server_says_the_package_version() -> None:
     from sandbox.mcp.server import build
 
     # What `initialize` answers as serverInfo.version (.ci/artifacts reads it from a real handshake).
-    assert build(Sandbox("http://127.0.0.1:9", admin_key="sk_admin_version_test_0000")).version == VERSION
+    assert build(Sandbox("http://127.0.0.1:9", admin_key="sk_admin_version_test_0000", deadline_s=5)).version == VERSION
 
 
 def test_the_node_package_says_the_package_version() -> None:

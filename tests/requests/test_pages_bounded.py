@@ -161,8 +161,9 @@ async def _worst_export(services) -> None:
     # Each walk has every entry once (requests logged meanwhile are newer than its cursor).
     assert all(len(w[0]) >= 1100 and len(set(w[0])) == len(w[0]) for w in walks)
     assert grown < 64, f"an API process grew by {grown:.0f} MB"
-    # Within 100 ms nearly always, and never near the old stall (2.1 s here, 3.1 s in the
-    # issue): on a machine shared by many test runs (load 10-13 on 2 cores) an idle API's own
-    # /ready was seen at 114 ms, and exporting, a probe in a hundred at 120-370 ms.
+    # Never near the old stall, when the export held the API's loop (2.1 s here, 3.1 s in the
+    # issue). How fast /ready answers otherwise is the machine's: on one shared by many test
+    # runs (load 22 on 2 cores) its 95th percentile was 144 ms and its slowest 341 ms; a bound
+    # on those failed runs that exported well, so the bench measures speed and this the stall.
     ready.sort()
-    assert ready[int(len(ready) * 0.95)] < 0.1 and ready[-1] < 0.5, f"/ready: slowest {ready[-5:]}"
+    assert ready[-1] < 1.0, f"/ready stalled while the export ran: slowest {ready[-5:]}"

@@ -29,7 +29,8 @@ class WebhookListener(msgspec.Struct):
     started again prints it again, as `stripe listen` does)."""
 
     object: Annotated[Literal["webhook_listener"], said("The object's kind")]
-    endpoint: WebhookEndpoint
+    endpoint: Annotated[WebhookEndpoint, said("The listener's webhook endpoint (kind `listener`): in the delivery log, "
+                                              "the audit and the gate as any endpoint is")]
     secret: Annotated[str, said("The `whsec_…` secret its deliveries are signed with (Standard Webhooks)")]
     stream: Annotated[str, said("The stream's path: GET it (text/event-stream) with the merchant's key")]
     acks: Annotated[str, said("Where each delivery's answer is POSTed back")]
