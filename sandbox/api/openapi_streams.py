@@ -44,7 +44,11 @@ def event_streams(spec: dict) -> None:
         for op in item.values():
             if isinstance(op, dict) and op.get("operationId") in streams:
                 words, events = streams[op["operationId"]]
+                # Each event as an SSE reader parses it (schemathesis checks each against this):
+                # its fields are text; `x-events` names what `data` holds, by event.
                 op["responses"]["200"]["content"]["text/event-stream"] = {"schema": {
-                    "type": "string", "description": words,
+                    "type": "object", "description": words,
+                    "properties": {field: {"type": "string", "description": f"the event's `{field}` field"}
+                                   for field in ("event", "data", "id", "retry")},
                     "x-events": {event: {"$ref": f"#/components/schemas/{name}"} for event, name in events.items()}}}
                 op["description"] = f"{words}\n\n{op['description']}" if op.get("description") else words

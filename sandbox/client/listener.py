@@ -35,7 +35,7 @@ RECONNECT_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # waits between attempts to reopen the 
 RECEIVER_TIMEOUT_S = 15.0  # the sandbox's own deadline for one webhook request
 
 
-class Request(msgspec.Struct):
+class ListenerDelivery(msgspec.Struct):
     id: str
     expires_at_ms: int
     headers: dict[str, str]
@@ -46,7 +46,7 @@ class Envelope(msgspec.Struct):
     type: str = "?"
 
 
-_request = msgspec.json.Decoder(Request)
+_request = msgspec.json.Decoder(ListenerDelivery)
 _envelope = msgspec.json.Decoder(Envelope)
 
 
@@ -130,7 +130,7 @@ class Listener:
                 await sender
             await self.receiver.aclose()
 
-    async def _forward(self, request: Request) -> None:
+    async def _forward(self, request: ListenerDelivery) -> None:
         try:
             answer = await self._post(request)
             await self.answers.put(answer)
@@ -138,7 +138,7 @@ class Listener:
         finally:
             self.slots.release()
 
-    async def _post(self, request: Request) -> dict:
+    async def _post(self, request: ListenerDelivery) -> dict:
         left = request.expires_at_ms / 1000 - time.time()
         started = time.perf_counter()
         answer: dict = {"id": request.id, "status_code": None}
@@ -162,7 +162,7 @@ class Listener:
         answer["latency_ms"] = round((time.perf_counter() - started) * 1000)
         return answer
 
-    def _print(self, request: Request, answer: dict) -> None:
+    def _print(self, request: ListenerDelivery, answer: dict) -> None:
         self.forwarded += 1
         try:
             kind = _envelope.decode(request.body).type

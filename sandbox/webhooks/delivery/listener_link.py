@@ -55,7 +55,7 @@ class Absent(Exception):
     """No listener is connected to the endpoint: the request was not sent."""
 
 
-class Request(msgspec.Struct):
+class ListenerDelivery(msgspec.Struct):
     """What goes down the stream: the signed request, exactly as a URL endpoint gets it."""
 
     id: str  # the answer's address: `<process>.<n>`
@@ -154,7 +154,7 @@ class Link:
         self._count += 1
         request_id = f"{self.channel[len(ANSWERS):]}.{self._count}"
         expires_ms = max(1, int(deadline * 1000))
-        request = Request(request_id, int(time.time() * 1000) + expires_ms, headers, content.decode())
+        request = ListenerDelivery(request_id, int(time.time() * 1000) + expires_ms, headers, content.decode())
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
         try:

@@ -38,7 +38,7 @@ BATCH = 100  # requests popped at once
 POP_WAIT_S = 1  # a pop waits this long for a request before the stream looks at the clock
 SWEEP_JOB = "webhook_sweep"  # the worker's sweeper, which has its pool take due deliveries
 
-_request = msgspec.json.Decoder(listener_link.Request)
+_request = msgspec.json.Decoder(listener_link.ListenerDelivery)
 
 
 async def _present(endpoint_id: str, stream_id: str) -> None:
