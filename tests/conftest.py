@@ -31,7 +31,7 @@ PROCESS_LEVEL = (
     "tests/webhooks/delivery/test_webhook_client.py", "tests/webhooks/model/test_ssrf.py",
     "tests/verdicts/test_hostile_server.py", "tests/verdicts/test_shell_commands.py",
     "tests/ledger/test_stateful_ledger.py", "tests/requests/test_pages_bounded.py", "tests/requests/test_faults.py",
-    "tests/observability/test_processes.py", "tests/pact/test_verify.py", "tests/ratelimits/test_redis_down.py",
+    "tests/observability/test_processes.py", "tests/pact/test_verify", "tests/ratelimits/test_redis_down.py",
     "tests/ratelimits/test_sliding_window_differential.py", "tests/coverage/test_cli_failures.py",
     "tests/sql/test_versions.py", "tests/directory/test_directory_and_tools.py",
     "tests/payouts/lifecycle/test_planner.py", "tests/batches/test_batch_volume.py", "tests/core/test_deferred.py",

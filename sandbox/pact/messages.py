@@ -58,7 +58,11 @@ def _refuse(message: str, field: str = "description") -> MessageRefused:
 
 
 def _event_type(description: str) -> str:
-    named = [t for t in _TYPE.findall(description) if t in EVENT_TYPES]
+    named = list(dict.fromkeys(t for t in _TYPE.findall(description) if t in EVENT_TYPES))
+    if len(named) > 1:  # a message is one webhook: which one is never guessed
+        raise _refuse(f"{description!r} names {len(named)} event types ({', '.join(named)}); a message is one "
+                      "webhook: name only its type ('a payout.returned webhook'; the types: "
+                      f"{', '.join(PAYOUT_EVENTS)}), and the payout it comes from in its provider state")
     if not named:
         raise _refuse(f"{description!r} names no payout event; say it as 'a payout.failed webhook' "
                       f"(the types: {', '.join(PAYOUT_EVENTS)})")
@@ -80,7 +84,7 @@ def _stateless_plan(description: str, status: str) -> provider_states.PayoutPlan
     params: dict[str, Any] = {}
     if named := _named_scenario(description):
         params["scenario"] = named
-    elif status in ("created", states.IN_REVIEW, states.PENDING):  # where every payout starts
+    elif status == "created" or status in states.INITIAL:  # where every payout starts
         params["scenario"] = table.default
     else:
         shows = [s.name for s in table.scenarios if status in provider_states.path_of(s)]
@@ -88,7 +92,7 @@ def _stateless_plan(description: str, status: str) -> provider_states.PayoutPlan
             raise _refuse(f"no built-in scenario shows {status!r}; give the interaction an 'a payout' state "
                           "with a scenario of your own that does")
         params["scenario"] = shows[0]
-    if status in (states.IN_REVIEW, states.PENDING):  # pending is sent only by an approval of a review
+    if status in states.THROUGH_REVIEW:
         params["amount"] = table.review.min_amount
     params["status"] = states.PENDING if status == "created" else status
     try:

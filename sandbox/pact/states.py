@@ -165,7 +165,10 @@ def check_payout(state: str, params: dict[str, Any]) -> PayoutPlan:
     p = params_of(state, params, schemas.PayoutParams)
     scenario, own = _scenario(state, p.scenario)
     path = path_of(scenario)
-    status = p.status or path[-1]
+    if p.status == "":  # not "the end of the path": that is the param left out
+        raise refuse(state, "params.status", f"an empty status; give one of scenario {scenario.name}'s statuses "
+                     f"({', '.join(path)}), or leave it out for where its path ends ({path[-1]})")
+    status = path[-1] if p.status is None else p.status
     amount = _money(state, "params.amount", p.amount)
     if status not in path and status != states.IN_REVIEW:
         raise refuse(state, "params.status", f"scenario {scenario.name} never shows {status!r}; "
@@ -379,8 +382,15 @@ async def change(body: schemas.StateChange, admin_key: str) -> Values:
     """Set up a state (its values), check one (`"action": "check"`: judged, nothing made,
     `{}`), or tear one down: nothing to undo, since each state lives in a merchant of its
     own that no other interaction sees, so a teardown (once or twice) answers `{}`."""
-    if body.state == "" or body.action == "teardown" and body.state in CATALOGUE:
-        return {}  # "": Pact's own setup before each interaction, which asks for nothing here
+    if body.state == "":
+        # Pact's own setup before an interaction with no state: a name of "" and no params,
+        # which asks for nothing here. With params it asks for something by no name.
+        if body.params:
+            raise refuse("", "state", f"a state with no name takes no params (given: {', '.join(body.params)}); "
+                         "name the state the params are for")
+        return {}
+    if body.action == "teardown" and body.state in CATALOGUE:
+        return {}
     plan = await check(body.state, body.params)
     if body.action != "setup":
         return {}

@@ -7,12 +7,14 @@ checked by the sandbox (`"action": "check"`, `"check": true`: judged, nothing ma
 refusal is known in the sandbox's own words (the param at fault, the known states, what
 to use instead): the verifier itself keeps only "Invalid status code: 400" of a refused
 state, and of a refused message only that its body could not be read. A refused
-interaction is failed, its words in the terminal, --json and --junit alike.
+interaction is failed, its words in the terminal, --json and --junit alike. What each
+interaction's outcome is, and the exit code, is verdict.py's.
 
-Exit 0: every interaction verified; 1: the pact asks for something the sandbox does not
-do (each failure printed in the verifier's words, or the sandbox's); 2: it could not
-verify (pact-python missing, the sandbox unreachable, the admin key refused, a pact
-unreadable or with no interactions). pact-python is the optional extra
+Exit 0: every interaction verified (or pending and failed, without --fail-pending); 1:
+the pact asks for something the sandbox does not do (each failure printed in the
+verifier's words, or the sandbox's); 2: it could not verify (pact-python missing, the
+sandbox unreachable, the admin key refused, a pact unreadable, with no interactions, or
+one the verifier could not load). pact-python is the optional extra
 `mypay-sandbox[pact]`; it is imported only when the command runs."""
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from sandbox.pact.verdict import OUTCOMES, FileVerdict, RunVerdict, judge, listed
 
 STATES_PATH = "/api/v1/sandbox/pact/states"
 MESSAGES_PATH = "/api/v1/sandbox/pact/messages"
@@ -66,18 +70,13 @@ def read_pact(path: Path) -> dict:
         raise CannotVerify(f"{path}: not JSON ({exc})") from None
     except (KeyError, TypeError):
         raise CannotVerify(f"{path}: not a pact (no provider name, or no interactions)") from None
-    if not interactions(pact):
+    if not listed(pact):
         raise CannotVerify(f"{path}: a pact with no interactions; nothing to verify")
     return pact
 
 
 def provider_of(path: Path) -> str:
     return read_pact(path)["provider"]["name"]
-
-
-def interactions(pact: dict) -> list[dict]:
-    """Its interactions: V4's (HTTP and messages alike) and a V3 message pact's `messages`."""
-    return [i for i in [*pact.get("interactions", []), *pact.get("messages", [])] if isinstance(i, dict)]
 
 
 def _is_message(interaction: dict) -> bool:
@@ -116,14 +115,14 @@ def admitted(url: str, admin_key: str) -> None:
             raise CannotVerify(f"the sandbox at {url} refused the admin key ({status}: {said})")
 
 
-def refusals(url: str, admin_key: str, pact: dict) -> dict[str, list[str]]:
-    """What the sandbox refuses of each interaction (by its description), asked before
-    the verifier runs: each state and each message checked, nothing made."""
+def refusals(url: str, admin_key: str, pact: dict) -> dict[int, list[str]]:
+    """What the sandbox refuses of each interaction (by its place in the file), asked
+    before the verifier runs: each state and each message checked, nothing made."""
     import httpx
 
-    refused: dict[str, list[str]] = {}
+    refused: dict[int, list[str]] = {}
     with httpx.Client(base_url=url.rstrip("/"), timeout=30, headers={ADMIN_KEY_HEADER: admin_key}) as client:
-        for interaction in interactions(pact):
+        for place, interaction in enumerate(listed(pact)):
             description = str(interaction.get("description", ""))
             states = _states(interaction)
             if _is_message(interaction):
@@ -136,7 +135,7 @@ def refusals(url: str, admin_key: str, pact: dict) -> dict[str, list[str]]:
                 with client.stream("POST", path, json=body) as r:
                     if r.status_code != 200:
                         status, said = _problem(r)
-                        refused.setdefault(description, []).append(f"{status}: {said}")
+                        refused.setdefault(place, []).append(f"{status}: {said}")
     return refused
 
 
@@ -173,42 +172,54 @@ def verify_one(path: Path, url: str, admin_key: str) -> dict:
     except RuntimeError:
         pass  # a failed verification raises; the results below say what failed
     sys.stdout.flush()  # the verifier printed each interaction, and each mismatch in words
-    results = verifier.results
-    results["pact"] = str(path)
-    return results
+    return verifier.results
 
 
-def with_refusals(results: dict, refused: dict[str, list[str]]) -> dict:
-    """The verifier's results, each refused interaction failed with the sandbox's words
-    (`refused`), whatever the verifier made of it."""
-    for interaction in results.get("interactionResults", []):
-        words = refused.get(interaction.get("description"))
-        if words:
-            interaction["refused"] = words
-            interaction["result"] = "Error"
-            results["result"] = False
-    return results
-
-
-def junit(results: list[dict]) -> str:
-    from junitparser import Failure, JUnitXml, TestCase, TestSuite
+def junit(verdict: RunVerdict) -> str:
+    """A test case per interaction in the files: a failure (refused, failed) or, for a
+    pending one that failed, skipped (a failure with --fail-pending), each with its words;
+    a file that could not be loaded is an error case of its own, naming why."""
+    from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     xml = JUnitXml()
-    for result in results:
-        suite = TestSuite(result["pact"])
-        errors = result.get("errors", [])
-        for interaction in result.get("interactionResults", []):
-            case = TestCase(interaction["description"], classname=result["pact"])
-            if interaction.get("result") != "OK":
-                # An error names its interaction as "Verifying a pact between ... - DESCRIPTION".
-                error = next((e for e in errors if str(e.get("interaction")).endswith(interaction["description"])), {})
-                said = json.dumps(error.get("mismatch", error))
-                if interaction.get("refused"):
-                    said = "refused by the sandbox: " + " | ".join(interaction["refused"]) + "\n" + said
-                case.result = [Failure(said[:4000])]
+    for judged_file in verdict.files:
+        suite = TestSuite(judged_file.pact)
+        if judged_file.unloadable:
+            case = TestCase("(loading the pact)", classname=judged_file.pact)
+            case.result = [Error(f"the pact could not be loaded: {judged_file.unloadable}"[:4000])]
+            suite.add_testcase(case)
+        for judged in judged_file.interactions:
+            case = TestCase(judged.description, classname=judged_file.pact)
+            said = "\n".join(judged.words)[:4000]
+            if judged.outcome == "pending":
+                said = f"pending, failed: {said}"
+                case.result = [Failure(said) if verdict.fail_pending else Skipped(said)]
+            elif judged.outcome != "verified":
+                case.result = [Failure(said)]
             suite.add_testcase(case)
         xml.add_testsuite(suite)
     return xml.tostring().decode()
+
+
+def as_json(judged_file: FileVerdict, results: dict | None, refused: dict[int, list[str]], log: list[str]) -> dict:
+    return {"pact": judged_file.pact, "unloadable": judged_file.unloadable,
+            "counts": {o: judged_file.count(o) for o in OUTCOMES},
+            "interactions": [{"description": j.description, "outcome": j.outcome, "words": j.words}
+                             for j in judged_file.interactions],
+            "refused": {str(k): v for k, v in refused.items()}, "verifier": results, "verifierLog": log}
+
+
+class _Kept(logging.Handler):
+    """The Pact core's own log lines (ERROR `Invalid status code: 400` of a refused state,
+    WARNING of an interaction it ignores), kept for --json instead of printed: each says
+    again, in fewer words, what the verdict says of its interaction."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
 
 
 def run(args: argparse.Namespace, admin_key: str | None) -> int:
@@ -224,12 +235,16 @@ def run(args: argparse.Namespace, admin_key: str | None) -> int:
         return cannot("pact-python is not installed: pip install 'mypay-sandbox[pact]'")
     if not admin_key:
         return cannot("no admin key: --admin-key, SANDBOX_ADMIN_KEY, or the admin-key file `sandbox up` writes")
-    # Pact's usage statistics are not sent from here (the core would call home otherwise),
-    # and its log lines (and httpx's, of the readiness check and the checks) are left out:
-    # the verifier prints what matters.
+    # Pact's usage statistics are not sent from here (the core would call home otherwise);
+    # httpx's log lines (the readiness check and the checks) are left out, and the core's
+    # own are kept for --json (_Kept says why): the verifier's report and ours say it all.
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-    for noisy in ("pact", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    kept = _Kept()
+    core = logging.getLogger("pact")
+    core.setLevel(logging.WARNING)
+    core.addHandler(kept)
+    core.propagate = False
     try:
         files = pact_files(args.pacts)
         pacts = [read_pact(path) for path in files]
@@ -240,23 +255,30 @@ def run(args: argparse.Namespace, admin_key: str | None) -> int:
         return cannot(str(exc))
     except httpx.HTTPError as exc:  # the checks' calls, after the sandbox answered /ready
         return cannot(f"the sandbox at {args.url} stopped answering: {exc}")
-    results = [with_refusals(verify_one(path, args.url, admin_key), said)
-               for path, said in zip(files, refused, strict=True)]
-    written = [(args.json, lambda: json.dumps(results, indent=2)), (args.junit, lambda: junit(results))]
+    judged, written_json = [], []
+    for path, pact_file, said in zip(files, pacts, refused, strict=True):
+        before = len(kept.lines)
+        results = verify_one(path, args.url, admin_key)
+        judged.append(judge(str(path), pact_file, said, results))
+        written_json.append(as_json(judged[-1], results, said, kept.lines[before:]))
+    verdict = RunVerdict(judged, fail_pending=args.fail_pending)
+    written = [(args.json, lambda: json.dumps(written_json, indent=2)), (args.junit, lambda: junit(verdict))]
     for target, render in written:
         if target:
             Path(target).write_text(render())
             print(f"wrote {target}")
     print()
-    outcomes = [(r["pact"], i) for r in results for i in r.get("interactionResults", [])]
-    for pact_file, interaction in outcomes:
-        said = "verified" if interaction.get("result") == "OK" else "FAILED  "
-        print(f"{said}  {pact_file}: {interaction['description']}")
-        for words in interaction.get("refused", []):
-            print(f"          refused: {words}")
-    verified = sum(1 for _, i in outcomes if i.get("result") == "OK")
-    print(f"{verified} of {len(outcomes)} interaction(s) verified against {args.url}")
-    return 0 if all(r.get("result") for r in results) else 1
+    for judged_file in verdict.files:
+        for each in judged_file.interactions:
+            print(f"{SAID[each.outcome]}  {judged_file.pact}: {each.description}")
+            for words in each.words:
+                print(f"          {words}")
+    print("\n".join(verdict.summary(args.url)))
+    return verdict.exit_code
+
+
+# Each interaction's line, by its outcome.
+SAID = {"verified": "verified", "refused": "FAILED  ", "failed": "FAILED  ", "pending": "PENDING "}
 
 
 def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace], str | None]) -> None:
@@ -272,5 +294,9 @@ def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace]
     verify.add_argument("--admin-key", help="default: SANDBOX_ADMIN_KEY, else the admin-key file `sandbox up` "
                                             "wrote in SANDBOX_DATA_DIR (.sandbox)")
     verify.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
-    verify.add_argument("--json", metavar="FILE", help="also write the verifier's results as JSON")
+    verify.add_argument("--json", metavar="FILE", help="also write each file's verdict, with the verifier's own "
+                                                       "results and log, as JSON")
+    verify.add_argument("--fail-pending", action="store_true",
+                        help="a pending interaction (\"pending\": true) that fails fails the run (exit 1); "
+                             "by default it is counted as 'pending, failed' and the run may still exit 0")
     verify.set_defaults(func=lambda args: run(args, admin_key(args)))

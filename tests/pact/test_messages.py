@@ -81,6 +81,9 @@ async def refused(pact, description: str, *states: dict) -> dict:
     ("a payout.exploded webhook", "names no payout event"),
     ("a batch.completed webhook", "only payout.* events can be message-pacted"),
     ("a settlement.completed webhook", "only payout.* events can be message-pacted"),
+    # Two event types: a message is one webhook, so which one is never guessed.
+    ("after payout.success, a payout.returned webhook", "names 2 event types (payout.success, payout.returned)"),
+    ("a payout.failed or payout.failed webhook, not a batch.completed", "names 2 event types"),
 ])
 async def test_a_message_the_sandbox_never_sends_is_refused(pact, description, said):
     problem = await refused(pact, description)

@@ -209,3 +209,39 @@ async def test_two_verifications_at_once_get_their_own_payouts(pact, stack):
     for values in (one, two):
         async with Api(stack.base_url, values["apiKey"]) as api:
             assert (await api.get(f"/payouts/{values['payoutId']}")).json()["status"] == "failed"
+
+
+@pytest.mark.parametrize("action", ["check", "setup"])
+async def test_an_empty_status_is_no_end_of_the_path(pact, database, action):
+    """`"status": ""` is a wrong status, not "where the scenario ends" (which is the param
+    left out): refused in words, nothing made."""
+    from sandbox import db
+
+    merchants = await db.fetchval("SELECT count(*) FROM merchant")
+    r = await pact.post(STATES, json={"state": "a payout", "params": {"status": ""}, "action": action})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "params.status" and "leave it out" in r.json()["detail"], r.text
+    assert await db.fetchval("SELECT count(*) FROM merchant") == merchants
+
+
+@pytest.mark.parametrize("action", ["check", "setup", "teardown"])
+async def test_a_state_with_no_name_takes_no_params(pact, action):
+    """Pact's own setup before an interaction with no state sends the name "" and no params
+    (answered `{}`); a state named "" that carries params asks for something by no name."""
+    assert (await pact.post(STATES, json={"state": "", "action": action})).json() == {}
+    r = await pact.post(STATES, json={"state": "", "params": {"scenario": "failed_account_closed"}, "action": action})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "state" and "no name" in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize(("state", "param"), [
+    ("a payout", "scenario"), ("a payout", "status"), ("a payout", "amount"), ("a payout", "balance"),
+    ("a payout in review", "amount"), ("a payout in review", "balance"), ("a merchant", "balance"),
+    ("a webhook endpoint", "url"), ("a webhook endpoint", "signing"),
+])
+async def test_an_empty_param_never_means_its_default(pact, state, param):
+    """The class of `"status": ""`: a param given empty is refused by name; its default is
+    the param left out."""
+    r = await pact.post(STATES, json={"state": state, "params": {param: ""}, "action": "check"})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == f"params.{param}", r.text

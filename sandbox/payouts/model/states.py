@@ -48,6 +48,11 @@ NEXT: dict[PayoutStatus, frozenset[PayoutStatus]] = {
 INITIAL: frozenset[PayoutStatus] = frozenset({PENDING, IN_REVIEW})
 """A new payout starts pending, or in review when its amount needs an admin's approval."""
 
+THROUGH_REVIEW: frozenset[PayoutStatus] = frozenset({IN_REVIEW, PENDING})
+"""The statuses a payout announces only on its way through an admin's review: in review,
+then pending when approved. A payout below the threshold also starts pending, but its
+only event then is `payout.created`: a `payout.pending` event needs a reviewed amount."""
+
 FINAL: frozenset[PayoutStatus] = frozenset({SUCCESS, FAILED, REJECTED, CANCELLED, RETURNED})
 """The payout has ended, as a merchant sees it: its funds are paid out or back in
 available. Only the merchant or the bank reopens one: a failed payout may be
