@@ -16,7 +16,7 @@ import re
 import sys
 
 from sandbox.ci_arguments import header_safe
-from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
+from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS, SAFE_RETRIES_MEANS
 from sandbox.runtime.up import fail, local_url, say
 from sandbox.settings import ADMIN_KEY_FILE, SettingError, get_settings
 
@@ -317,7 +317,7 @@ def add_commands(sub) -> None:
                       help=f"the merchant's payouts reached the end of these scenarios or took these operator "
                            f"paths ({', '.join(OPERATOR_PATHS)}); {EVERY_SCENARIO}: {EVERY_SCENARIO_MEANS}")
     gate.add_argument("--require-safe-retries", action="store_true",
-                      help="a fault after commit was recovered, and no payout was made twice after one")
+                      help=SAFE_RETRIES_MEANS)
     gate.add_argument("--audit-endpoint", metavar="ID", type=_endpoint,
                       help="run the receiver audit of this webhook endpoint (we_…) of one of the merchants")
     gate.add_argument("--junit", metavar="FILE", help="write the verdict as JUnit XML (a testsuite per merchant)")

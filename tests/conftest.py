@@ -50,6 +50,18 @@ OUTSIDE = ("tests/container/", "tests/testcontainers/")
 ASK_OUTSIDE = "SANDBOX_TEST_OUTSIDE"
 
 
+ORACLE_EXAMPLES = "SANDBOX_ORACLE_EXAMPLES"
+"""How many histories each oracle property test (tests/verdicts/test_oracle_*.py) generates:
+500 a requirement in the full suite, 60 in the fast lane (a run whose `-m` leaves the
+process tests out); the variable, when set, says it (docs/contributing.md)."""
+
+
+def pytest_configure(config) -> None:
+    if ORACLE_EXAMPLES not in os.environ:
+        fast = "not process" in (config.getoption("markexpr", "") or "")
+        os.environ[ORACLE_EXAMPLES] = "60" if fast else "500"
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     root = config.rootpath
     asked_outside = os.environ.get(ASK_OUTSIDE) == "1"

@@ -14,6 +14,15 @@ EVERY_SCENARIO_MEANS = ("every scenario of the built-in table (the ones GET /san
 """What `all` means. Not the operator paths: a job that pays one payout per scenario and
 lets its clock run holds it without an operator's act; not a merchant's own scenarios:
 a test that makes one for itself does not make every other test's session short of it."""
+SAFE_RETRIES_MEANS = (
+    "at least one faulted write (a POST, PUT, PATCH or DELETE that committed an effect, answered 2xx, and whose "
+    "answer a fault after commit took away) was recovered: a later answered request retried it with the same "
+    "idempotency key or read its object back by id or `reference`; and no faulted payout was followed by a "
+    "second payout to the same account (bank or wallet and account number, the title aside) for the same amount, "
+    "at any time after it. A fault on a read, or on a write that committed nothing, is not judged")
+"""What `require_safe_retries` checks, in the words every door (the API's spec, the CLI's
+help, the plugin's help, the MCP tool, the guides) repeats. Here beside coverage's words
+because the CLI's help reads this module without importing the judge."""
 RESERVED_NAMES = (*OPERATOR_PATHS, EVERY_SCENARIO)
 """Words a requirement reads as an operator path or as every scenario, so no scenario of
 a merchant's may be named one: `release` must mean a payout was released, never a

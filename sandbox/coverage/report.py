@@ -33,9 +33,9 @@ def render(coverage: dict) -> str:
                      for p in coverage["operator_paths"]])
     lines += table("Error codes received", ("code", "times"),
                     [(e["code"], e["count"]) for e in coverage["error_codes"]])
-    lines += table("Faults after commit: what the client did next", ("fault", "injected", "recovered",
-                                                                    "duplicated", "open"),
-                   [(f["kind"], f["injected"], f["recovered"], f["duplicated"], f["open"])
+    lines += table("Faults after commit on writes: what the client did next",
+                   ("fault", "writes", "recovered", "duplicated", "open", "not writes (not judged)"),
+                   [(f["kind"], f["injected"], f["recovered"], f["duplicated"], f["open"], f["not_writes"])
                     for f in coverage.get("faults", [])])
     for f in coverage.get("faults", []):
         for case in f["cases"]:

@@ -20,14 +20,23 @@ class CoverageScenario(msgspec.Struct):
     title: Annotated[str, said("Its title, in words")]
     payouts: Annotated[int, said("How many of the merchant's payouts followed it (a reinitiated payout counts under "
                                  "each scenario it walked)")]
-    reached_end: Annotated[int, said("Of those, how many walked its whole path, in order (and, where it submits to "
-                                     "the rail, were submitted)")]
+    reached_end: Annotated[int, said(
+        "Of those, how many walked its whole path, in order, by the scenario's own steps, and ended it with the "
+        "scenario's outcome (its `failure_code`: the failure or return reason; none for a scenario that ends "
+        "without one); and, where it submits to the rail, were submitted. A status `simulate` forced (or any rail "
+        "callback not of the scenario's own steps) is no step of the scenario")]
     stopped_at: Annotated[list[StatusName], msgspec.Meta(
         description="Where the payouts that started this scenario and did not reach its end are (or, when a "
                     "reinitiation moved them to another scenario, were) stopped, each status once, in the state "
                     "machine's order; empty when every payout that started it reached its end. A scenario no "
                     "payout started has `payouts` 0: coverage and the gate say \"never started\" of it, and "
                     "\"started, stopped at `processing`\" of one listed here")]
+    simulated_to: Annotated[list[str], msgspec.Meta(
+        description="Where POST /sandbox/payouts/{payout_id}/simulate (or any rail callback that is not one of the "
+                    "scenario's own steps) took the payouts that started this scenario and did not reach its end: "
+                    "the status it forced, with the failure code when it gave one "
+                    "(\"failed with account_closed\"), each once, sorted. Such a payout never covers the scenario: "
+                    "coverage and the gate say \"started, simulated to `failed` with `account_closed`\"")] = []
 
 
 class CoverageEventType(msgspec.Struct):

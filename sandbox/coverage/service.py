@@ -7,14 +7,14 @@ status history (operator actions), the rail's notifications (simulate), webhook 
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.errors import ApiError
 from sandbox.core.problem_answers import problems_heard
 from sandbox.coverage.asked import OPERATOR_PATHS
-from sandbox.coverage.paths import operator_moves, reached_end
+from sandbox.coverage.paths import judge_walks, operator_moves
 from sandbox.coverage.schemas import (
     Coverage,
     CoverageErrorCode,
@@ -38,21 +38,34 @@ log = logging.getLogger("sandbox.coverage")
 # A walk was submitted when one of its events shows a psp_reference or, for the walk the
 # payout is on now, its row has one: a submit that changes no status writes no event
 # (`awaiting_ipn` is submitted after its only event, `payout.created`).
-# One row per distinct (scenario, submitted, status sequence, copy): few rows however many
-# payouts.
+# Each status comes with the failure code the payout carried then (a scenario is covered by
+# its outcome too) and whether the rail was made to report it: a notification for the
+# payout's submission (psp_reference) and that status that is not one of its scenario's own
+# steps (those are named `{payout_id}:{track}:{index}`, planner.py): POST
+# /sandbox/payouts/{id}/simulate's (`sim_…`), or any other callback signed for the rail.
+# One row per distinct (scenario, submitted, statuses, codes, forced, copy): few rows however
+# many payouts.
 _SCENARIO_WALKS_SQL = """
-WITH walked AS (
-    SELECT payout_id, data->>'scenario' AS scenario, bool_or(data->>'psp_reference' IS NOT NULL) AS submitted,
-           array_agg(data->>'status' ORDER BY number) AS statuses
-      FROM outbox_event
-     WHERE merchant = $1 AND payout_id IS NOT NULL AND type LIKE 'payout.%'
-     GROUP BY payout_id, data->>'scenario'
+WITH moves AS (
+    SELECT e.payout_id, e.number, e.data->>'scenario' AS scenario, e.data->>'status' AS status,
+           e.data->>'failure_code' AS failure_code, e.data->>'psp_reference' AS psp_reference,
+           EXISTS (SELECT 1 FROM ipn_notification n
+                    WHERE n.psp_reference = e.data->>'psp_reference' AND n.status = e.data->>'status'
+                      AND NOT starts_with(n.id, e.payout_id || ':')) AS simulated
+      FROM outbox_event e
+     WHERE e.merchant = $1 AND e.payout_id IS NOT NULL AND e.type LIKE 'payout.%'
+), walked AS (
+    SELECT payout_id, scenario, bool_or(psp_reference IS NOT NULL) AS submitted,
+           array_agg(status ORDER BY number) AS statuses, array_agg(failure_code ORDER BY number) AS codes,
+           array_agg(simulated ORDER BY number) AS simulated
+      FROM moves
+     GROUP BY payout_id, scenario
 )
 SELECT w.scenario, w.submitted OR coalesce(p.scenario = w.scenario AND p.psp_reference IS NOT NULL, false)
-       AS submitted, w.statuses, coalesce(p.scenario = w.scenario, false) AS follows,
+       AS submitted, w.statuses, w.codes, w.simulated, coalesce(p.scenario = w.scenario, false) AS follows,
        CASE WHEN p.scenario = w.scenario THEN p.script END AS script, count(*) AS n
   FROM walked w LEFT JOIN payout p ON p.id = w.payout_id
- GROUP BY 1, 2, 3, 4, 5
+ GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
 # From the merchant's events (indexed by merchant) to their deliveries and attempts
@@ -78,8 +91,6 @@ async def of_merchant(merchant_id: str) -> Coverage:
     await problems_heard()  # the error codes this process answered a moment ago are counted
     table = scenarios.table()
     known = [*table.scenarios, *await own_scenarios.of_merchant(merchant_id)]  # the built-in ones, then its own
-    followed: Counter[str] = Counter()
-    ended: Counter[str] = Counter()
     operator: Counter[str] = Counter()
     walks = await db.fetch(_SCENARIO_WALKS_SQL, merchant_id)
     # A scenario of its own the merchant deleted: its payouts carry their copy.
@@ -87,15 +98,7 @@ async def of_merchant(merchant_id: str) -> Coverage:
     if gone:
         known += [scenarios.from_script(script) for script in await payout_rows.scripts_of(merchant_id, gone)]
     by_name = {s.name: s for s in known}
-    stopped: dict[str, set[str]] = defaultdict(set)  # where the walks that did not reach the end are
-    for row in walks:
-        n = row["n"]
-        followed[row["scenario"]] += n
-        scenario = _walked(row, by_name)
-        if scenario is not None and reached_end(scenario, list(row["statuses"]), row["submitted"]):
-            ended[row["scenario"]] += n
-        else:
-            stopped[row["scenario"]].add(row["statuses"][-1])
+    walked = judge_walks(walks, lambda walk: _walked(walk, by_name))
     for statuses, n in await payout_rows.status_histories(merchant_id):
         for name, count in operator_moves(statuses).items():
             operator[name] += count * n
@@ -106,10 +109,12 @@ async def of_merchant(merchant_id: str) -> Coverage:
                             merchant_id)
     return Coverage(
         merchant_id=merchant_id,
-        scenarios=[CoverageScenario(name=s.name, title=s.title, payouts=followed[s.name], reached_end=ended[s.name],
-                                    stopped_at=[st for st in states.STATUSES if st in stopped[s.name]])
+        scenarios=[CoverageScenario(name=s.name, title=s.title, payouts=walked.followed[s.name],
+                                    reached_end=walked.ended[s.name],
+                                    stopped_at=[st for st in states.STATUSES if st in walked.stopped[s.name]],
+                                    simulated_to=sorted(walked.forced[s.name]))
                    for s in known],
-        scenarios_reached=[s.name for s in known if ended[s.name]],
+        scenarios_reached=[s.name for s in known if walked.ended[s.name]],
         event_types=events,
         events_acknowledged=[e.type for e in events if e.acknowledged],
         events_only_failed=[e.type for e in events if not e.acknowledged],

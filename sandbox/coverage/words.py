@@ -22,12 +22,26 @@ def stopped(statuses: Iterable[str]) -> str:
     return f"started, stopped at {named}" if named else "started, not at its end"
 
 
+def simulated(outcomes: Iterable[str]) -> str:
+    """Where `simulate` took a scenario's payouts ("failed with account_closed"), as said."""
+    said = []
+    for outcome in sorted(set(outcomes)):
+        status, _, code = outcome.partition(" with ")
+        said.append(f"`{status}` with `{code}`" if code else f"`{status}`")
+    return "simulated to " + ", ".join(said)
+
+
 def of_scenario(entries: Iterable[dict]) -> str:
-    """A scenario as coverage answers give it (one entry per merchant judged), not reached."""
+    """A scenario as coverage answers give it (one entry per merchant judged), not reached:
+    never started, or started and stopped at a status, or taken elsewhere by `simulate`."""
     started = [e for e in entries if e["payouts"]]
     if not started:
         return NEVER_STARTED
-    return stopped(status for e in started for status in e["stopped_at"])
+    where = [status for e in started for status in e["stopped_at"]]
+    forced = [outcome for e in started for outcome in e["simulated_to"]]
+    if not forced:
+        return stopped(where)
+    return (stopped(where) + "; " if where else "started, ") + simulated(forced)
 
 
 def short_of(name: str, coverages: list[dict]) -> str:

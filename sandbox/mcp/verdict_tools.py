@@ -13,6 +13,7 @@ from pydantic import Field
 
 from sandbox.client import answers
 from sandbox.client import gate as gate_client
+from sandbox.coverage.asked import SAFE_RETRIES_MEANS
 from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
 from sandbox.faults.schemas import FaultRule, Method
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, fit, segment
@@ -83,21 +84,23 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         request_id: Annotated[str | None, Field(max_length=200, description="only the fault on this request, "
                                                                             "or the retry that followed it")] = None,
     ) -> dict[str, Any]:
-        """For each fault injected after a commit (response_lost, timeout, error_after_commit): what the client
-        did next, read from the request log: recovered (retried with the same key, or read the payout back),
-        duplicated (paid again under another key), or open; with the request and payout ids."""
+        """For each write that got a fault after its commit (response_lost, timeout, error_after_commit): what
+        the client did next, read from the request log: recovered (retried with the same key, or read the
+        payout back, and answered), duplicated (paid the same account the same amount again, at any time after),
+        or open; with the request and payout ids. Faults on reads are counted, never judged."""
         coverage = await sandbox.as_merchant(ctx, "GET", "/sandbox/coverage", into=dict)
         faults = coverage.get("faults", [])
         if request_id is not None:
             cases = [dict(case, kind=kind["kind"]) for kind in faults for case in kind["cases"]
                      if request_id in (case["request_id"], case.get("next_request_id"))]
             if not cases:
-                raise ToolError(f"no injected fault on request {request_id!r}, nor a retry of one: a verdict is "
-                                "made for response_lost, timeout and error_after_commit faults")
+                raise ToolError(f"no faulted write on request {request_id!r}, nor a retry of one: a verdict is "
+                                "made for writes that got a response_lost, timeout or error_after_commit fault (a "
+                                "fault on a read, or on a write that committed nothing, is not judged)")
             return fit({"cases": cases})
-        said = "no after-commit fault was injected yet" if not any(k["injected"] for k in faults) else "; ".join(
-            f"{k['kind']}: {k['injected']} injected, {k['recovered']} recovered, {k['duplicated']} duplicated, "
-            f"{k['open']} open" for k in faults)
+        said = "no write got an after-commit fault yet" if not any(k["injected"] for k in faults) else "; ".join(
+            f"{k['kind']}: {k['injected']} faulted write(s), {k['recovered']} recovered, {k['duplicated']} "
+            f"duplicated, {k['open']} open, {k['not_writes']} on requests that wrote nothing" for k in faults)
         return fit({"summary": said, "faults": faults})
 
     @app.tool()
@@ -112,7 +115,7 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         require_coverage: Annotated[str | None, Field(
             max_length=2000, description='"all" (every built-in scenario) or NAME,NAME,… (scenarios and operator '
                                          'paths: simulate, reinitiate, cancel, approve, reject, release)')] = None,
-        require_safe_retries: Annotated[bool, Field(description="no payout made twice after a lost answer")] = False,
+        require_safe_retries: Annotated[bool, Field(description=SAFE_RETRIES_MEANS)] = False,
         audit_endpoint: Annotated[str | None, Field(pattern=r"^we_[A-Za-z0-9_]{1,61}$",
                                                     description="run the receiver audit on this endpoint")] = None,
     ) -> dict[str, Any]:

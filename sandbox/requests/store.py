@@ -53,7 +53,8 @@ async def one(merchant_id: str, request_id: str) -> asyncpg.Record | None:
 
 # What the verdict reads of each entry: no headers, no bodies (10,000 entries with two 64 KB
 # bodies each would be over a gigabyte in the API process).
-_FACTS = ("SELECT number, id, at, method, route, path, status, idempotency_key, fault, object_ids FROM request_log"
+_FACTS = ("SELECT number, id, at, method, route, path, status, idempotency_key, idempotency_outcome, fault, object_ids"
+          " FROM request_log"
           " WHERE merchant = $1 ORDER BY number")
 
 

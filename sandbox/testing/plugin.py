@@ -38,7 +38,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
+from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS, SAFE_RETRIES_MEANS
 from sandbox.settings import plugin_env
 from sandbox.testing.client import MypayMerchant, MypaySandbox
 from sandbox.verdicts.schemas import GateRequirement
@@ -55,8 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail the session unless its merchants reached the end of these scenarios or took these "
                          f"operator paths ({', '.join(OPERATOR_PATHS)}); {EVERY_SCENARIO}: {EVERY_SCENARIO_MEANS}")
     group.addoption("--mypay-require-safe-retries", action="store_true", default=False,
-                    help="fail the session unless a fault after commit was recovered, and if a client made "
-                         "a second payout after a fault instead of retrying with the same idempotency key")
+                    help=f"fail the session unless {SAFE_RETRIES_MEANS}")
     group.addoption("--mypay-sandbox", choices=("auto", "container"), default="auto",
                     help="auto: MYPAY_SANDBOX_URL's sandbox, else an embedded `sandbox up`; container: the "
                          "image (MYPAY_SANDBOX_IMAGE) started with Testcontainers")

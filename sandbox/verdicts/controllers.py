@@ -5,7 +5,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody
 
 from sandbox.core.errors import NotFound, checks
-from sandbox.coverage.asked import EVERY_SCENARIO_MEANS
+from sandbox.coverage.asked import EVERY_SCENARIO_MEANS, SAFE_RETRIES_MEANS
 from sandbox.idempotency.claims import READ_ONLY
 from sandbox.verdicts import report, service
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
@@ -16,8 +16,8 @@ JUDGE = (
     "Judges the calling merchant (merchant key) or the merchants named in `merchants` (admin key), each "
     "on its own (`together: true`: as one integration), on what the body requires: `require_coverage` "
     f"(`\"all\"`: {EVERY_SCENARIO_MEANS}; or names of scenarios, a merchant's own included, and of operator paths: its "
-    "payouts reached their end, took the path), `require_safe_retries` (a fault after commit was "
-    "recovered, and no payout was made twice after one), `audit_endpoint` (the receiver audit of that "
+    "payouts reached their end, took the path), `require_safe_retries` ("
+    f"{SAFE_RETRIES_MEANS}), `audit_endpoint` (the receiver audit of that "
     "webhook endpoint, run now, up to about 30 s). Answers `held` and each requirement held or not with "
     "its reason; with `Accept: application/xml`, the same verdict as JUnit XML, which `sandbox gate "
     "--junit` writes too. Either way the header `Sandbox-Gate-Held` says `true` or `false`. A request "

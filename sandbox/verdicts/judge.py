@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from sandbox.coverage import words
-from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS
+from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS, SAFE_RETRIES_MEANS
 
 # The requirements' names, as POST /sandbox/gate answers them and JUnit names its testcases
 # (the words a person reads put a space for the underscore).
@@ -64,32 +64,52 @@ def coverage(required: str, scenario_names: Sequence[str], coverages: Iterable[d
     return Finding(COVERAGE, True, f"exercised all {len(names)} asked for: {', '.join(names)}")
 
 
+NAMED_AT_MOST = 3  # the writes a held reason names; `details` lists every one
+_HOW = {"same_key": "retried with the same idempotency key", "read_by_id": "read back by id",
+        "read_by_reference": "read back by reference"}
+
+
+def _write(fault: dict, case: dict) -> str:
+    made = f", payout {case['payout_id']}" if case["payout_id"] else ""
+    return f"{case['method']} {case['route']} (request {case['request_id']}, {fault['kind']}{made})"
+
+
 def safe_retries(coverages: Iterable[dict]) -> Finding:
-    """Held when at least one fault after commit (the answer lost, held too long, or
-    replaced by a 500 after the payout was made) was recovered, and none was followed by a
-    second payout to the same destination for the same amount under another idempotency
-    key. With no such fault at all the retries were never tested, and that is not a pass."""
-    duplicated, recovered, open_cases = [], 0, 0
+    """Held when at least one faulted write (a fault after commit took away the answer of a
+    request that committed an effect) was recovered, and none was followed by a second
+    payout to the same account for the same amount. A fault on a read, or on a write that
+    committed nothing, is never judged: with no faulted write recovered the retries were
+    never tested, and that is not a pass. The reason names the writes recovered."""
+    duplicated, recovered, open_cases, not_writes = [], [], 0, 0
     for answer in coverages:
         for fault in answer["faults"]:
-            recovered += fault["recovered"]
             open_cases += fault["open"]
+            not_writes += fault["not_writes"]
             for case in fault["cases"]:
                 if case["verdict"] == "duplicated":
                     duplicated.append(
                         f"merchant {answer['merchant_id']}: payout {case['payout_id']} was paid again as "
-                        f"{case['duplicate_payout_id']} (fault {fault['kind']} on request {case['request_id']}; "
-                        "retry with the same idempotency key instead)")
+                        f"{case['duplicate_payout_id']} (fault {fault['kind']} on request {case['request_id']}, "
+                        f"{case['method']} {case['route']}: the same account and amount after it; retry with the "
+                        "same idempotency key instead)")
+                elif case["verdict"] == "recovered":
+                    recovered.append(f"{_write(fault, case)} {_HOW[case['recovered_by']]} by request "
+                                     f"{case['next_request_id']}")
+    ignored = (f"; {not_writes} fault(s) on requests that wrote nothing (a read, a refused or replayed write) are "
+               "not judged") if not_writes else ""
     if duplicated:
         return Finding(SAFE_RETRIES, False, f"a client paid twice after a fault ({len(duplicated)} time(s))",
                        duplicated)
     if not recovered:
-        waiting = f" ({open_cases} fault(s) not yet retried or read back)" if open_cases else ""
-        return Finding(SAFE_RETRIES, False, "never tested: no fault after commit was recovered" + waiting, [
+        waiting = f" ({open_cases} faulted write(s) not yet retried or read back)" if open_cases else ""
+        return Finding(SAFE_RETRIES, False, "never tested: no faulted write was recovered" + waiting + ignored, [
             "make one with a fault rule, e.g. POST /api/v1/sandbox/faults "
             '{"fault": "response_lost", "path": "/payouts", "method": "POST"}, '
             "then retry that payout with the same idempotency key"])
-    return Finding(SAFE_RETRIES, True, f"{recovered} fault(s) after commit recovered, no payout made twice")
+    named = "; ".join(recovered[:NAMED_AT_MOST]) + (
+        f"; and {len(recovered) - NAMED_AT_MOST} more" if len(recovered) > NAMED_AT_MOST else "")
+    return Finding(SAFE_RETRIES, True, f"{len(recovered)} faulted write(s) recovered: {named}; no payout made twice. "
+                   f"Checked: {SAFE_RETRIES_MEANS}{ignored}", recovered)
 
 
 def receiver_audit(audit: dict) -> Finding:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS
+from sandbox.coverage.asked import EVERY_SCENARIO, EVERY_SCENARIO_MEANS, OPERATOR_PATHS, SAFE_RETRIES_MEANS
 
 # Lengths only: a blank name is "nothing to judge" and an unknown one is named as such by
 # the service (a 422 each), which a pattern here would turn into a bare validation error.
@@ -32,7 +32,7 @@ class GateRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
         | Annotated[list[RequirementName], msgspec.Meta(max_length=MAX_NAMES)] | None,
         msgspec.Meta(description=COVERAGE_ASKED)] = None
     require_safe_retries: Annotated[bool, msgspec.Meta(
-        description="At least one fault after commit recovered, and no payout made twice after one")] = False
+        description=SAFE_RETRIES_MEANS[0].upper() + SAFE_RETRIES_MEANS[1:])] = False
     audit_endpoint: Annotated[EndpointId, msgspec.Meta(
         description="A webhook endpoint (we_…) whose receiver audit runs now, up to about 30 s")] | None = None
     merchants: Annotated[list[MerchantId], msgspec.Meta(
@@ -53,7 +53,8 @@ class GateRequirement(msgspec.Struct):
     held: Annotated[bool, msgspec.Meta(description="Whether it held")]
     reason: Annotated[str, msgspec.Meta(description="One sentence: what held, or what fell short")]
     details: Annotated[list[str], msgspec.Meta(
-        description="One line each: a payout paid twice, a failed audit case, what to do")] = []
+        description="One line each: a payout paid twice, a faulted write recovered, a failed audit case, what to "
+                    "do")] = []
     missing: Annotated[list[str], msgspec.Meta(
         description="Coverage: the scenarios not reached and operator paths not taken (`reason` says which)")] = []
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
+
 from tests.helpers import payout_body, wait_for
 from tests.webhooks.receiver import Receiver
 
@@ -100,6 +103,8 @@ async def test_cli_prints_coverage_as_tables(stack, merchant, capsys):
     from sandbox.cli import main
 
     assert (await merchant.get("/payouts/po_missing")).status_code == 404
+    with pytest.raises(httpx.TransportError):  # a fault on a read: counted, not judged
+        await merchant.get("/balance", headers={"X-Sandbox-Fault": "response_lost"})
     await wait_for(lambda: _has_error(merchant), what="not_found counted")
     code = await asyncio.to_thread(main, ["coverage", "--key", merchant.key, "--url", stack.base_url])
     out = capsys.readouterr().out
@@ -107,6 +112,8 @@ async def test_cli_prints_coverage_as_tables(stack, merchant, capsys):
     assert f"Coverage of merchant {merchant.merchant_id}" in out
     assert any(line.split()[:3] == ["success", "never", "started"] for line in out.splitlines())
     assert any(line.split() == ["not_found", "1"] for line in out.splitlines())
+    assert "  fault               writes  recovered  duplicated  open  not writes (not judged)" in out
+    assert any(line.split() == ["response_lost", "0", "0", "0", "0", "1"] for line in out.splitlines())
 
 
 async def _has_error(api) -> bool:

@@ -102,14 +102,14 @@ async def test_the_request_log_and_the_retry_verdict_name_the_agents_requests(st
         assert payout["id"] in logged["object_ids"]
         full = (await call(mcp, "request_log", request_id=logged["id"]))["request"]
         assert full["route"] == "/api/v1/payouts" and full["status"] == 201
-        assert (await call(mcp, "retry_verdict"))["summary"] == "no after-commit fault was injected yet"
+        assert (await call(mcp, "retry_verdict"))["summary"] == "no write got an after-commit fault yet"
         # A secret the API handed out is redacted in the log as the API redacts it.
         secret = (await call(mcp, "register_webhook_endpoint", url="http://127.0.0.1:9/hook"))["endpoint"]["secret"]
         [made] = (await call(mcp, "list_requests", path="/api/v1/webhook-endpoints"))["data"]
         logged = (await call(mcp, "request_log", request_id=made["id"]))["request"]
         assert secret.startswith("whsec_") and secret not in json.dumps(logged) and "whsec_" in logged["response_body"]
         text = await refused(mcp, "retry_verdict", request_id=logged["id"])
-        assert "no injected fault on request" in text
+        assert "no faulted write on request" in text
 
 
 async def test_a_lost_answer_names_its_key_and_asking_again_with_it_is_a_recovery_not_a_second_payout(stack):
@@ -122,7 +122,8 @@ async def test_a_lost_answer_names_its_key_and_asking_again_with_it_is_a_recover
         again = (await call(mcp, "create_payout", scenario="success", idempotency_key=key))["payout"]
         assert [p["id"] for p in (await call(mcp, "list_payouts"))["data"]] == [again["id"]]
         verdict = await call(mcp, "retry_verdict")
-        assert "response_lost: 1 injected, 1 recovered, 0 duplicated, 0 open" in verdict["summary"]
+        assert ("response_lost: 1 faulted write(s), 1 recovered, 0 duplicated, 0 open, 0 on requests that wrote "
+                "nothing") in verdict["summary"]
         [lost_request] = [c["request_id"] for k in verdict["faults"] for c in k["cases"]]
         [case] = (await call(mcp, "retry_verdict", request_id=lost_request))["cases"]
         assert (case["kind"], case["verdict"], case["payout_id"]) == ("response_lost", "recovered", again["id"])

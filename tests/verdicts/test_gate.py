@@ -20,6 +20,7 @@ from junitparser import Failure, JUnitXml
 
 from sandbox import cli
 from sandbox.client.blocking import expect
+from sandbox.coverage.asked import SAFE_RETRIES_MEANS
 from sandbox.payouts.model.scenarios import SCENARIO_NAMES
 from sandbox.testing import plugin
 from sandbox.testing.client import MypayMerchant, MypaySandbox
@@ -93,7 +94,10 @@ def test_a_merchant_that_walked_everything_and_retried_safely_passes(sandbox, ca
                         "--json", str(tmp_path / "gate.json"))
     assert code == 0, out
     assert f"  held  coverage: exercised all {len(SCENARIO_NAMES)} asked for: success, retry_then_success," in out
-    assert "  held  safe retries: 1 fault(s) after commit recovered, no payout made twice" in out
+    held = next(line for line in out.splitlines() if line.startswith("  held  safe retries: "))
+    assert held.startswith("  held  safe retries: 1 faulted write(s) recovered: POST /api/v1/payouts (request ")
+    assert ", response_lost, payout po_" in held and ") retried with the same idempotency key by request " in held
+    assert held.endswith(f"; no payout made twice. Checked: {SAFE_RETRIES_MEANS}")
     assert out.splitlines()[-1].startswith("gate held: every requirement held for 1 merchant(s)")
     assert junit_of(tmp_path / "gate.xml") == {f"sandbox gate {careful.id}": {"coverage": None, "safe_retries": None}}
     verdict = json.loads((tmp_path / "gate.json").read_text())
@@ -112,10 +116,10 @@ def test_coverage_and_untested_retries_fall_short_with_exit_1(sandbox, capsys, t
     never = f"{len(SCENARIO_NAMES) - 1} of {len(SCENARIO_NAMES)} asked for fell short: " + ", ".join(
         f"{name} (never started)" for name in SCENARIO_NAMES if name != "success")
     assert f"  FELL SHORT  coverage: {never}" in out
-    assert "  FELL SHORT  safe retries: never tested: no fault after commit was recovered" in out
+    assert "  FELL SHORT  safe retries: never tested: no faulted write was recovered" in out
     assert junit_of(tmp_path / "gate.xml") == {f"sandbox gate {merchant.id}": {
         "coverage": f"coverage: {never}",
-        "safe_retries": "safe retries: never tested: no fault after commit was recovered"}}
+        "safe_retries": "safe retries: never tested: no faulted write was recovered"}}
     # A named list is judged on those names only; an unknown name cannot be judged (exit 2), naming it.
     assert gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "success")[0] == 0
     code, out, err = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage", "sucess")

@@ -56,7 +56,7 @@ async def test_a_merchant_key_judges_its_own_merchant(walked_success):
         f"{n} (never started)" for n in never)
     assert [(q["name"], q["held"], q["reason"]) for q in merchant["requirements"]] == [
         ("coverage", False, said),
-        ("safe_retries", False, "never tested: no fault after commit was recovered")]
+        ("safe_retries", False, "never tested: no faulted write was recovered")]
     assert merchant["requirements"][0]["missing"] == never
 
 
@@ -68,7 +68,7 @@ async def test_the_same_verdict_as_junit(walked_success):
     [suite] = JUnitXml.fromstring(r.text)
     assert suite.name == f"sandbox gate {walked_success.merchant_id}"
     failures = {c.name: next(x.message for x in c.result if isinstance(x, Failure)) for c in suite}
-    assert failures["safe_retries"] == "safe retries: never tested: no fault after commit was recovered"
+    assert failures["safe_retries"] == "safe retries: never tested: no faulted write was recovered"
     assert failures["coverage"].startswith(f"coverage: {len(SCENARIO_NAMES) - 1} of {len(SCENARIO_NAMES)} asked for "
                                            "fell short: retry_then_success (never started)")
 

@@ -128,3 +128,27 @@ def validate(dest: dict, banks_by_code: dict[str, dict], iban_codes: dict[str, s
     if dest.get("account_title") is not None:
         out["account_title"] = dest["account_title"]
     return out, number
+
+
+BBAN_DIGITS = 16  # a Pakistani IBAN's account part: the characters after its four-letter bank code
+
+
+def account_of(dest: dict) -> tuple[str, str, str]:
+    """The account a stored destination (`validate`'s answer) pays into, as one key: "the
+    same account" wherever the sandbox asks it (a second payout after a lost answer is a
+    double payment when it pays the same account the same amount).
+
+    The title is not part of it: a bank credits the account whatever case or spacing its
+    holder's name is written in. A bank account is its bank and its number as an IBAN
+    carries it (16 characters, zero-padded), so the IBAN, the account number and the Raast
+    alias resolved to that account (`validate` stores the account it resolved) are one
+    account; a wallet is its wallet and mobile number. Normalised again here (`normalise_iban`,
+    upper case) so a destination stored before a rule changed reads the same."""
+    kind = dest.get("type")
+    if kind == "wallet":
+        return "wallet", str(dest.get("wallet_code")).upper(), str(dest.get("account_number"))
+    iban = dest.get("iban")
+    if iban:
+        iban = normalise_iban(iban)
+        return "bank", str(dest.get("bank_code")).upper(), iban[8:]
+    return "bank", str(dest.get("bank_code")).upper(), str(dest.get("account_number")).zfill(BBAN_DIGITS)

@@ -80,12 +80,12 @@ async def run(merchant_id: str, endpoint_id: str) -> WebhookAudit:
             raise AuditInProgress(f"An audit of {endpoint_id} is running; ask again when it has answered")
         started = datetime.now(UTC)
         cases = await _send(Battery(endpoint["url"], signing_keys(endpoint, started), started), settings)
-        failed = sum(not c.passed for c in cases)
+        all_passed, failed = tally(cases)
         row = await db.fetchone(
             "INSERT INTO webhook_audit (id, merchant, endpoint, url, signing, passed, case_count, failed_count,"
             " case_timeout_s, cases, started_at, finished_at)"
             f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) RETURNING {COLUMNS}",
-            new_id("wha"), merchant_id, endpoint_id, endpoint["url"], endpoint["signing"], failed == 0, len(cases),
+            new_id("wha"), merchant_id, endpoint_id, endpoint["url"], endpoint["signing"], all_passed, len(cases),
             failed, settings.webhook_audit_case_timeout_s, msgspec.json.encode(cases).decode(), started,
             datetime.now(UTC))
     return to_api(row)
@@ -104,7 +104,7 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
         for case in CASES:
             left = deadline - loop.time()
             if left <= 0:
-                verdicts.append(_verdict(case, None, f"not sent: the audit's {settings.webhook_audit_budget_s:g} s "
+                verdicts.append(judged(case, None, f"not sent: the audit's {settings.webhook_audit_budget_s:g} s "
                                                      "budget was spent on slower cases", None))
                 continue
             timeout = min(settings.webhook_audit_case_timeout_s, left)
@@ -115,14 +115,21 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
                     record = await sender.post_once(http, battery.url, request.content, request.headers,
                                                     battery.timestamp)
             except TimeoutError:
-                verdicts.append(_verdict(case, None, f"no answer within {round(timeout, 2):g} s",
+                verdicts.append(judged(case, None, f"no answer within {round(timeout, 2):g} s",
                                          round((time.perf_counter() - started) * 1000)))
                 continue
-            verdicts.append(_verdict(case, record.status_code, record.error, record.latency_ms))
+            verdicts.append(judged(case, record.status_code, record.error, record.latency_ms))
     return verdicts
 
 
-def _verdict(case: Case, status_code: int | None, error: str | None, latency_ms: int | None) -> AuditCase:
+def tally(cases: list[AuditCase]) -> tuple[bool, int]:
+    """Whether the audit passed (every case did, and there were cases), and how many failed."""
+    failed = sum(not c.passed for c in cases)
+    return bool(cases) and failed == 0, failed
+
+
+def judged(case: Case, status_code: int | None, error: str | None, latency_ms: int | None) -> AuditCase:
+    """A case's verdict from the receiver's answer (`audit_cases.passed`)."""
     return AuditCase(name=case.name, sends=case.sends, expected=case.expected, observed_status=status_code,  # type: ignore[arg-type]
                      transport_error=error, latency_ms=latency_ms, passed=passed(case.expected, status_code),
                      why=case.why)
