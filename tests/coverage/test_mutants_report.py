@@ -67,3 +67,18 @@ def test_without_faults_the_faults_table_is_empty():
         "Faults after commit on writes: what the client did next\n"
         "  fault  writes  recovered  duplicated  open  not writes (not judged)\n"
         "  (none)\n")
+
+
+def test_error_codes_are_counted_by_code():
+    coded = {**COVERAGE, "error_codes": [{"code": "insufficient_balance", "count": 3}]}
+    assert ("Error codes received\n  code                  times\n  insufficient_balance  3\n"
+            in report.render(coded))
+
+
+def test_a_started_scenario_stopped_nowhere_named_or_only_simulated_says_so():
+    from sandbox.coverage import words
+
+    started = {"payouts": 1, "stopped_at": [], "simulated_to": []}
+    assert words.of_scenario([started]) == "started, not at its end"
+    forced = {**started, "simulated_to": ["success"]}
+    assert words.of_scenario([forced]) == "started, simulated to `success`"

@@ -88,3 +88,39 @@ def test_the_audit_verdict_counts_the_cases_and_says_each_failure():
          "unsigned: sent no signature; expected 4xx, got timed out. w3",
          "stale: sent old; expected 4xx, got no answer. w4"])
     assert judge.receiver_audit({**audit, "passed": True}).held
+
+
+def _coverage(reached: list[str], paths: dict[str, int], scenarios: list[dict] | None = None) -> dict:
+    return {"merchant_id": "m_1", "scenarios_reached": reached, "scenarios": scenarios or [],
+            "operator_paths": [{"name": n, "count": c} for n, c in paths.items()]}
+
+
+def test_the_names_asked_for_are_split_at_commas_only():
+    assert judge.required_names(" paid , held,,  ", ["x"]) == ["paid", "held"]
+    assert judge.required_names("paid held", ["x"]) == ["paid held"]
+    assert judge.required_names(" all ", ["a", "b"]) == ["a", "b"]
+
+
+def test_a_name_the_sandbox_does_not_know_is_refused_in_words():
+    own = {"name": "mine", "payouts": 0, "stopped_at": [], "simulated_to": []}
+    found = judge.coverage("paid,nope,release,mine, bogus", ["paid", "held"], [_coverage([], {}, [own])])
+    assert found == judge.Finding(
+        "coverage", False,
+        "asked for what the sandbox does not know: nope, bogus (scenarios: paid, held, mine; operator paths: "
+        "simulate, reinitiate, cancel, approve, reject, release)",
+        missing=["nope (not a scenario or operator path)", "bogus (not a scenario or operator path)"])
+
+
+def test_what_fell_short_is_named_with_why():
+    held = {"name": "held", "payouts": 0, "stopped_at": [], "simulated_to": []}
+    found = judge.coverage("paid,held,release,cancel", ["paid", "held"],
+                           [_coverage(["paid"], {"release": 0, "cancel": 1}, [held])])
+    assert found == judge.Finding(
+        "coverage", False, "2 of 4 asked for fell short: held (never started), release (never taken)",
+        missing=["held", "release"])
+
+
+def test_all_reached_holds_and_lists_them():
+    found = judge.coverage("paid, reject", ["paid"], [_coverage(["paid"], {"reject": 2}),
+                                                      _coverage([], {"reject": 0})])
+    assert found == judge.Finding("coverage", True, "exercised all 2 asked for: paid, reject")

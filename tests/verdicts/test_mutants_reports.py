@@ -19,7 +19,7 @@ APART = GateVerdict(held=False, merchants=[GateMerchant("m_1", True, [HELD]), Ga
 TOGETHER = GateVerdict(held=True, merchants=[], together=GateTogether(["m_1", "m_2"], True, [HELD]))
 
 AUDIT = WebhookAudit(
-    "wha_1", "webhook_audit", "we_1", "https://r/x", "standard_webhooks", False, 4, 3, 5.0,
+    "wha_1", "webhook_audit", "we_1", "https://r/x", "hmac-sha256", False, 4, 3, 5.0,
     "2026-11-28T00:00:00.000Z", "2026-11-28T00:00:01.000Z", 1000,
     [AuditCase("valid_event", "a valid event", "2xx", 200, None, 12, True, "because"),
      AuditCase("tampered_body", "a tampered body", "4xx", None, "timed out", 5000, False, "why2"),
@@ -74,21 +74,21 @@ AUDIT_JUNIT = "".join(
         '<testsuite name="webhook receiver audit we_1" timestamp="2026-11-28T00:00:00.000Z" tests="4" errors="0" failures="3" skipped="0" time="5.015">'
         '<properties>'
         '<property name="url" value="https://r/x" />'
-        '<property name="signing" value="standard_webhooks" />'
+        '<property name="signing" value="hmac-sha256" />'
         '<property name="audit_id" value="wha_1" />'
         '</properties>'
-        '<testcase name="valid_event" classname="webhook_audit.standard_webhooks" time="0.012">'
+        '<testcase name="valid_event" classname="webhook_audit.hmac-sha256" time="0.012">'
         '<system-out>Sends a valid event. because</system-out>'
         '</testcase>'
-        '<testcase name="tampered_body" classname="webhook_audit.standard_webhooks" time="5.0">'
+        '<testcase name="tampered_body" classname="webhook_audit.hmac-sha256" time="5.0">'
         '<failure message="expected 4xx, got timed out" type="receiver_audit">a tampered body: expected 4xx, got timed out. why2</failure>'
         '<system-out>Sends a tampered body. why2</system-out>'
         '</testcase>'
-        '<testcase name="unsigned" classname="webhook_audit.standard_webhooks" time="0.0">'
+        '<testcase name="unsigned" classname="webhook_audit.hmac-sha256" time="0.0">'
         '<failure message="expected 4xx, got no answer" type="receiver_audit">no signature: expected 4xx, got no answer. why3</failure>'
         '<system-out>Sends no signature. why3</system-out>'
         '</testcase>'
-        '<testcase name="stale" classname="webhook_audit.standard_webhooks" time="0.003">'
+        '<testcase name="stale" classname="webhook_audit.hmac-sha256" time="0.003">'
         '<failure message="expected 4xx, got HTTP 500" type="receiver_audit">old: expected 4xx, got HTTP 500. why4</failure>'
         '<system-out>Sends old. why4</system-out>'
         '</testcase>'
