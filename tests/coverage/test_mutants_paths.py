@@ -44,13 +44,17 @@ def test_walks_count_their_payouts_and_say_where_the_others_stand():
         _walk("success", ["pending", "processing"], [None, None]),
         _walk("success", ["pending", "failed"], [None, "account_closed"], simulated=[False, True]),
         _walk("gone", ["pending"], [None], n=6),
+        # The scenario's last status, but reported because `simulate` asked: taken elsewhere.
+        _walk("failed_account_frozen", closed, [None, None, "account_frozen"], simulated=[False, False, True]),
     ]
     by_name = {s.name: s for s in TABLE.scenarios}
     walked = judge_walks(walks, lambda w: by_name.get(w["scenario"]))
-    assert walked.followed == {"failed_account_closed": 5, "failed_title_mismatch": 4, "success": 2, "gone": 6}
+    assert walked.followed == {"failed_account_closed": 5, "failed_title_mismatch": 4, "success": 2, "gone": 6,
+                              "failed_account_frozen": 1}
     assert walked.ended == {"failed_account_closed": 5}
     assert walked.stopped == {"failed_title_mismatch": {"failed"}, "success": {"processing"}, "gone": {"pending"}}
-    assert walked.forced == {"success": {"failed with account_closed"}}
+    assert walked.forced == {"success": {"failed with account_closed"},
+                             "failed_account_frozen": {"failed with account_frozen"}}
 
 
 def test_an_operator_path_taken_twice_counts_twice():

@@ -5,7 +5,7 @@ mutant (docs/mutation-testing.md)."""
 
 from __future__ import annotations
 
-from sandbox.coverage import report
+from sandbox.coverage import report, words
 
 COVERAGE = {
     "merchant_id": "m_9",
@@ -76,8 +76,6 @@ def test_error_codes_are_counted_by_code():
 
 
 def test_a_started_scenario_stopped_nowhere_named_or_only_simulated_says_so():
-    from sandbox.coverage import words
-
     started = {"payouts": 1, "stopped_at": [], "simulated_to": []}
     assert words.of_scenario([started]) == "started, not at its end"
     forced = {**started, "simulated_to": ["success"]}

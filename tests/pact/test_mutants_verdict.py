@@ -19,6 +19,10 @@ def test_a_pending_interaction_never_run_is_pending_in_v4_only():
     assert judge("f", {**V4, **pact}, {}, OK).interactions == [
         Judged("ran", "verified"), Judged("p", "pending", [NO_RESULT])]
     assert judge("f", {**V3, **pact}, {}, OK).interactions[1] == Judged("p", "failed", [NO_RESULT])
+    # No version said, or said oddly: not V4.
+    for meta in ({}, {"metadata": "4"}, {"metadata": {"pactSpecification": "4.0"}}):
+        assert judge("f", {**meta, **pact}, {}, OK).interactions[1].outcome == "failed"
+    assert judge("f.json", {**V4, **pact}, {}, OK).pact == "f.json"
     truthy = {"interactions": [{"description": "ran"}, {"description": "p", "pending": "yes"}]}
     assert judge("f", {**V4, **truthy}, {}, OK).interactions[1].outcome == "failed"
 
@@ -58,6 +62,9 @@ def test_a_failure_without_errors_says_its_mismatch_or_its_result():
     assert judge("f", pact, {}, results).interactions == [
         Judged("a", "failed", ["boom"]),
         Judged("b", "failed", ["the verifier's result: 'Failed', with no words"])]
+    said = {**results,
+            "errors": [{"interaction": "Verifying a pact between c and p - a", "mismatch": {"message": "e"}}]}
+    assert judge("f", pact, {}, said).interactions[0] == Judged("a", "failed", ["e"])
 
 
 def test_the_mismatch_shapes_the_verifier_answers():
@@ -76,6 +83,8 @@ def test_what_makes_a_file_unloadable():
     load = {"interaction": "Failed to load pact", "mismatch": {"message": "bad type"}}
     assert unloadable({"errors": [load]}, 1) == "bad type"
     assert unloadable({"errors": [{**load, "mismatch": None}]}, 0) == "Failed to load pact"
+    two = {"type": "mismatches", "mismatches": [{"mismatch": "a"}, {"mismatch": "b"}]}
+    assert unloadable({"errors": [{**load, "mismatch": two}]}, 1) == "a b"
     other = {"interaction": "x", "mismatch": {"message": "m1"}}
     assert unloadable({"errors": ["s", other, other]}, 2) == "the verifier ran none of its interactions: m1; m1"
     assert unloadable({}, 2) == "the verifier ran none of its interactions"
