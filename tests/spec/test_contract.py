@@ -33,10 +33,12 @@ from schemathesis.engine import events, from_schema
 from schemathesis.generation.meta import TestPhase
 
 from sandbox import db
+from sandbox.api.openapi_streams import LISTENER_STREAM, REQUEST_STREAM
 from sandbox.client.blocking import tls
 from tests.helpers import new_merchant, payout_body, wait_for
 
 SEED = 20261123
+STREAM_READ_S = 1.0
 MAX_EXAMPLES = 15  # per operation and phase: the whole run takes about a minute
 
 # Routes that need the admin key; every other authenticated route needs a merchant's.
@@ -133,6 +135,12 @@ def build_config(base_url: str) -> SchemathesisConfig:
             # made-up endpoints would take a worker's slots), so its /ready is 503 throughout.
             # That answer is still judged: its status, body and headers as the spec documents.
             {"include-operation-id": "ready", "checks": {"not_a_server_error": {"enabled": False}}},
+            # The two event streams never end: schemathesis reads each until its request
+            # timeout (10 s by default, a case) and judges the events it got. One second
+            # holds the first events (`ready` at once; a logged request within a quarter
+            # of a second) and keeps the run about a minute.
+            *({"include-operation-id": op_id, "request-timeout": STREAM_READ_S}
+              for op_id in (LISTENER_STREAM, REQUEST_STREAM)),
         ],
     })
 
