@@ -40,6 +40,7 @@ class Options:
     status: str | None = None
     idempotency_outcome: str | None = None
     json: bool = False
+    after: int | None = None  # resume after this entry (an event's id); None: from now on
     out: Callable[[str], None] = print
     err: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
 
@@ -56,7 +57,7 @@ def line(data: str) -> str:
 async def tail(options: Options, stop: asyncio.Event | None = None) -> int:
     query = {k: v for k, v in (("method", options.method), ("path", options.path), ("status", options.status),
                                ("idempotency_outcome", options.idempotency_outcome)) if v}
-    last: str | None = None
+    last: str | None = None if options.after is None else str(options.after)
     failures = 0
     async with api_client(options.url, options.key) as api:
         while stop is None or not stop.is_set():

@@ -7,7 +7,6 @@ what any event goes through."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -46,22 +45,22 @@ async def test_kill_9_mid_stream_loses_nothing(stack, merchant, tmp_path) -> Non
     listener = start_listener(stack, merchant.key, receiver.url(), out)
     try:
         await wait_for(lambda: _listening(merchant), timeout=60, what="the listener endpoint")
+        # 400 events, the kill once 300 have reached the receiver (the rest in flight or on
+        # their way), then 600 more while nobody listens.
         expected: list[str] = []
-        killed_at = None
-        for _ in range(EVENTS // 100):
+        for _ in range(4):
             expected += await emit(merchant.merchant_id, 100)
-            if killed_at is None and len(receiver.received) >= KILL_AFTER:
-                os.kill(listener.pid, signal.SIGKILL)  # mid-stream: deliveries in flight, more coming
-                listener.wait()
-                killed_at = len(receiver.received)
-            await asyncio.sleep(0.2)
-        if killed_at is None:
-            await wait_for(lambda: _at_least(receiver, KILL_AFTER), timeout=120, what=f"{KILL_AFTER} deliveries")
-            os.kill(listener.pid, signal.SIGKILL)
-            listener.wait()
-            killed_at = len(receiver.received)
+        await wait_for(lambda: _at_least(receiver, KILL_AFTER), timeout=120, interval=0.01,
+                       what=f"{KILL_AFTER} deliveries")
+        os.kill(listener.pid, signal.SIGKILL)
+        listener.wait()
+        killed_at = len(receiver.received)
+        for _ in range(EVENTS // 100 - 4):
+            expected += await emit(merchant.merchant_id, 100)
         assert killed_at < EVENTS  # the kill was mid-stream
-        await asyncio.sleep(1)  # deliveries due while nobody listens wait, parked
+        # Deliveries due while nobody listens wait, parked, for the next listener.
+        await wait_for(lambda: db.fetchval("SELECT count(*) FROM webhook_delivery WHERE merchant = $1 AND parked",
+                                           merchant.merchant_id), timeout=60, what="a delivery parked")
         listener = start_listener(stack, merchant.key, receiver.url(), out)
 
         async def all_there() -> bool:
