@@ -12,9 +12,16 @@ import pytest
 
 from tests.helpers import ADMIN_KEY, RAIL_SECRET, UNUSED_PLUGINS, Api, Stack, free_port, new_merchant, serve
 
-# The pytest runs the suite starts in a shell (a guide's test modules) leave out what pyproject.toml's
-# addopts leaves out of this run (pytester's runs are given UNUSED_PLUGINS: it drops PYTEST_ADDOPTS).
-os.environ["PYTEST_ADDOPTS"] = " ".join((os.environ.get("PYTEST_ADDOPTS", ""), *UNUSED_PLUGINS)).strip()
+
+def _quiet_nested_runs(config) -> None:
+    """The pytest runs the suite starts in a shell (a guide's test modules) leave out what
+    pyproject.toml's addopts leaves out of this run, and this run's own order and repetition
+    (pytester's runs are given UNUSED_PLUGINS: it drops PYTEST_ADDOPTS). Set in the processes
+    that run tests only: pytest-xdist's workers inherit the environment of the process that
+    starts them, and with `-p no:randomly -p no:repeat` they would run their files in file
+    order and refuse `--count`."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
+        os.environ["PYTEST_ADDOPTS"] = " ".join((os.environ.get("PYTEST_ADDOPTS", ""), *UNUSED_PLUGINS)).strip()
 
 # The fast lane, `uv run pytest -m "not process"` (docs/contributing.md), leaves these out:
 # the folders and files whose tests start processes of their own (`sandbox up`, workers, the
@@ -60,6 +67,7 @@ process tests out); the variable, when set, says it (docs/contributing.md)."""
 
 
 def pytest_configure(config) -> None:
+    _quiet_nested_runs(config)
     if ORACLE_EXAMPLES not in os.environ:
         fast = "not process" in (config.getoption("markexpr", "") or "")
         os.environ[ORACLE_EXAMPLES] = "60" if fast else "500"

@@ -7,11 +7,13 @@ ledger transaction doubled, the ledger invariant intact."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
@@ -155,8 +157,9 @@ async def test_worker_killed_mid_run(services):
                 break
             assert time.monotonic() < deadline, "the worker made no progress"
             await asyncio.sleep(0.05)
-        worker = next(name for name in services.procs if name.startswith("worker"))
-        services.kill(worker, signal.SIGKILL)
+        # Every worker the module's stack runs (whatever a test before, in any order, left).
+        for worker in [name for name in services.procs if name.startswith("worker")]:
+            services.kill(worker, signal.SIGKILL)
         killed_at = time.monotonic()
         # /ready says so once its health key lapses (seconds): 503, naming the worker.
         async with httpx.AsyncClient(verify=tls(), base_url=services.base, timeout=5) as anonymous:
@@ -216,7 +219,7 @@ async def test_redis_flushed_mid_run(services):
 async def test_two_workers_never_step_a_payout_twice(services):
     services.start("worker-second", "worker")
     api, merchant_id = await services.new_merchant()
-    async with api:
+    async with api, _stopped_after(services, "worker-second"):
         payouts = await create_payouts(api, mixed_accounts(300))
         await wait_all_final(services, merchant_id, len(payouts), 120)
         await assert_exact(services, payouts)
@@ -224,6 +227,15 @@ async def test_two_workers_never_step_a_payout_twice(services):
             "SELECT status FROM payout WHERE merchant = $1", merchant_id))
         assert statuses == {"success": 120, "failed": 120, "returned": 60}
         assert await services.invariant(merchant_id) == []
+
+
+@contextlib.asynccontextmanager
+async def _stopped_after(services: Services, name: str) -> AsyncIterator[None]:
+    """The module's stack as the test found it: its extra process stopped (SIGTERM) at the end."""
+    try:
+        yield
+    finally:
+        services.kill(name, signal.SIGTERM)
 
 
 async def test_the_worker_and_its_database_processes_yield_to_the_api(services):
