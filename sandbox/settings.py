@@ -183,6 +183,9 @@ class Settings:
     # connection, so they take none of the slots above; the merchant's line still bounds
     # what waits (SANDBOX_WEBHOOK_LINE_PER_MERCHANT).
     listen_window: int = field(default_factory=lambda: _int("SANDBOX_LISTEN_WINDOW", 64))
+    # `sandbox mcp --http`'s bearer token when `--token` is not given: needed to serve beyond
+    # loopback, and then every request must carry it (docs/coding-agents.md).
+    mcp_token: str | None = field(default_factory=lambda: _opt("SANDBOX_MCP_TOKEN"))
     # Which HTTP client the worker's delivery pool sends webhooks with (sandbox/webhooks/
     # delivery/clients.py): "aiohttp" (the default) or "httpx". Each keeps every delivery
     # guarantee; they differ in CPU per delivery (docs/benchmark.md).

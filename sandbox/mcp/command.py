@@ -47,11 +47,10 @@ def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace]
 
 def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str | None]) -> int:
     import logging
-    import os
 
     from sandbox.ci_arguments import header_safe
     from sandbox.ci_commands import url_of
-    from sandbox.settings import SettingError
+    from sandbox.settings import SettingError, get_settings
 
     try:
         import mcp  # noqa: F401  (the optional extra)
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
         return fail("an API key is printable ASCII (sk_test_… or sk_admin_…), with no spaces or accents", 2)
     if not 1 <= args.tool_timeout <= 600:
         return fail("--tool-timeout is seconds from 1 to 600", 2)
-    token = args.token if args.token is not None else (os.environ.get(TOKEN_ENV) or None)
+    token = args.token if args.token is not None else get_settings().mcp_token
     if token is not None and not args.http:
         return fail("--token is for --http (stdio has no network to guard)", 2)
     from sandbox.mcp.connection import Sandbox
