@@ -6,7 +6,10 @@ the usage metric counts them."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 
+from sandbox import redis_client
+from sandbox.teams import quotas
 from tests.batches.helpers import HEADER, items, upload_csv, wait_completed
 from tests.helpers import payout_body
 from tests.teams.conftest import new_team_merchant
@@ -60,3 +63,13 @@ async def test_two_batches_racing_at_the_bound_do_not_pass_it_together(stack, ma
     assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 9
     for api in (a, b):
         await api.aclose()
+
+
+async def test_takers_racing_at_the_bound_are_granted_exactly_the_bound(stack):
+    """The rule both paths share, many takers at once (chunks of several batches and single
+    POST /payouts): together they are granted the bound, no more, and the count ends there."""
+    team = f"team_race_{secrets.token_hex(6)}"
+    granted = await asyncio.gather(*(quotas.take_payouts(team, 9, wanted) for wanted in [4, 3] * 10))
+    assert sum(granted) == 9, granted
+    assert int(await redis_client.get().get(quotas.day_key(team))) == 9
+    await redis_client.get().delete(quotas.day_key(team))
