@@ -31,6 +31,7 @@ from sandbox.payouts.model.schemas import PayoutCreate
 from sandbox.payouts.store import many, own_scenarios
 from sandbox.payouts.store import repository as payout_rows
 from sandbox.settings import get_settings
+from sandbox.teams import quotas
 
 log = logging.getLogger("sandbox.batches")
 
@@ -48,6 +49,38 @@ _UPDATE_ITEMS = (
 
 class _Unforeseen(Exception):
     """The database refused an item the plan expected it to take (a race with another writer)."""
+
+
+class _Day:
+    """The chunk's payouts taken from its team's payouts of the day (`quotas.take_payouts`,
+    the rule POST /payouts obeys), given back if the chunk is not written."""
+
+    def __init__(self, bound: tuple[str, int] | None) -> None:
+        self.bound, self.taken = bound, 0
+
+    async def take(self, wanted: int) -> int:
+        if self.bound is None:
+            return wanted
+        granted = await quotas.take_payouts(*self.bound, wanted)
+        self.taken += granted
+        return granted
+
+    async def give_back(self, count: int) -> None:
+        if self.bound is not None and count:
+            self.taken -= count
+            await quotas.give_back_payouts(self.bound[0], count)
+
+    def refusal(self) -> ApiError:
+        assert self.bound is not None
+        return quotas.payouts_exceeded(*self.bound)
+
+    async def keep_within(self, plan: _Plan) -> None:
+        """Take the plan's payouts from the day; those past the bound, the last in line
+        order, become refusals (`quota_exceeded`)."""
+        granted = await self.take(len(plan.accepted))
+        for i in list(plan.accepted)[granted:]:
+            del plan.accepted[i]
+            plan.refused[i] = self.refusal()
 
 
 class _Plan(msgspec.Struct):
@@ -129,17 +162,23 @@ async def _create_planned(merchant_id: str, plan: _Plan, due_now: list[list[str]
     return {i: n.row.id for i, n in plan.accepted.items()}
 
 
-async def _create_each(merchant_id: str, bodies: list[PayoutCreate], tx) -> tuple[dict[int, str], dict[int, ApiError]]:
-    """The careful way: `payouts.create` per item, each in a savepoint. Returns the
-    payout id of each created item and the refusal of each other one."""
+async def _create_each(merchant_id: str, bodies: list[PayoutCreate], tx,
+                       day: _Day) -> tuple[dict[int, str], dict[int, ApiError]]:
+    """The careful way: `payouts.create` per item, each in a savepoint and taken from the
+    day's payouts first. Returns the payout id of each created item and the refusal of
+    each other one."""
     created: dict[int, str] = {}
     refused: dict[int, ApiError] = {}
     for i, body in enumerate(bodies):
+        if not await day.take(1):
+            refused[i] = day.refusal()
+            continue
         savepoint = await tx.savepoint()
         try:
             created[i] = (await payouts.create(merchant_id, body)).id
         except ApiError as exc:
             await savepoint.rollback_to()
+            await day.give_back(1)
             refused[i] = exc
     return created, refused
 
@@ -148,7 +187,18 @@ async def _create_chunk(batch_id: str, size: int, careful: bool = False,
                         due_now: list[list[str]] | None = None) -> int:
     """Create the payouts of up to `size` queued items in one transaction: planned, then
     written in one statement. If the database refuses what the plan accepted, the chunk
-    is rolled back and done `careful`ly, item by item."""
+    is rolled back and done `careful`ly, item by item. The payouts are taken from the
+    team's payouts of the day before they are written, and given back if they are not."""
+    day = _Day(None)
+    try:
+        return await _write_chunk(batch_id, size, careful, due_now, day)
+    except BaseException:
+        await day.give_back(day.taken)
+        raise
+
+
+async def _write_chunk(batch_id: str, size: int, careful: bool, due_now: list[list[str]] | None,
+                       day: _Day) -> int:
     async with db.transaction() as tx:
         batch = await db.fetchrow("SELECT merchant, status FROM payout_batch WHERE id = $1", batch_id)
         if batch is None or batch["status"] != "processing":
@@ -162,10 +212,12 @@ async def _create_chunk(batch_id: str, size: int, careful: bool = False,
             return 0
         bodies = [_decode.decode(item["payload"]) for item in items]
         merchant = batch["merchant"]
+        day.bound = await quotas.bound_of_merchant(merchant)
         if careful:
-            payout_ids, refused = await _create_each(merchant, bodies, tx)
+            payout_ids, refused = await _create_each(merchant, bodies, tx, day)
         else:
             plan = await _plan(merchant, bodies, now())
+            await day.keep_within(plan)
             payout_ids, refused = await _create_planned(merchant, plan, due_now), plan.refused
         statuses, reasons = [], []
         for i in range(len(items)):

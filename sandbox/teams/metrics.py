@@ -12,7 +12,7 @@ from sandbox.teams import service
 
 USAGE = (("merchants", "max_merchants", "sandbox_team_merchants", "Merchants of the team"),
          ("payouts_today", "max_payouts_per_day", "sandbox_team_payouts_today",
-          "Payouts the team's merchants made through POST /payouts today (UTC)"),
+          "Payouts the team's merchants made today (UTC), through POST /payouts and payout batches"),
          ("webhook_endpoints", "max_webhook_endpoints", "sandbox_team_webhook_endpoints",
           "Webhook endpoints (not deleted) of the team's merchants"))
 

@@ -10,7 +10,9 @@ one.
   without the quota pays nothing: its keys say so (`Principal.payouts_per_day`, read with
   the key and cached with it), so today's path gains no query. The counter lives two days;
   a Redis that loses its data forgets the day's count (this is a sandbox: the bound is
-  against a runaway loop, not an invoice)."""
+  against a runaway loop, not an invoice). A payout batch's rows take from the same count
+  (`take_payouts`), in the worker, a chunk at a time: the rows past the bound are
+  `refused` items with the `quota_exceeded` reason, as rows past the funds are."""
 
 from __future__ import annotations
 
@@ -74,31 +76,61 @@ class Taken:
     made: bool = True
 
 
+async def take_payouts(team: str, bound: int, wanted: int) -> int:
+    """The one rule of the day's payouts: take up to `wanted` from `team`'s count of today
+    (one atomic INCRBY, so two takers racing at the bound never pass it together) and give
+    back at once what passes `bound`. Returns how many were granted (0 to `wanted`)."""
+    redis = redis_client.get()
+    key = day_key(team)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incrby(key, wanted)
+        pipe.expire(key, DAY_KEY_TTL_S)
+        used, _ = await pipe.execute()
+    granted = max(0, min(wanted, bound - (used - wanted)))
+    if granted < wanted:
+        await redis.decrby(key, wanted - granted)
+    return granted
+
+
+async def give_back_payouts(team: str, count: int) -> None:
+    """Payouts taken from the day that were not made after all."""
+    if count:
+        await redis_client.get().decrby(day_key(team), count)
+
+
+def payouts_exceeded(team: str, bound: int) -> QuotaExceeded:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
+    return QuotaExceeded(f"Team {team} made {bound} payouts today (UTC), its "
+                         f"quota (max_payouts_per_day {bound}); more from {tomorrow} 00:00 UTC")
+
+
 @contextlib.asynccontextmanager
 async def payout_of_the_day(principal: Principal) -> AsyncIterator[Taken]:
     """Around making one payout: takes it from the team's payouts of the day, or refuses."""
     taken = Taken()
-    if principal.payouts_per_day is None or principal.team_id is None:
+    team, bound = principal.team_id, principal.payouts_per_day
+    if bound is None or team is None:
         yield taken
         return
-    redis = redis_client.get()
-    key = day_key(principal.team_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, DAY_KEY_TTL_S)
-        used, _ = await pipe.execute()
-    if used > principal.payouts_per_day:
-        await redis.decr(key)
-        tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
-        raise QuotaExceeded(f"Team {principal.team_id} made {principal.payouts_per_day} payouts today (UTC), its "
-                            f"quota (max_payouts_per_day {principal.payouts_per_day}); more from {tomorrow} 00:00 UTC")
+    if not await take_payouts(team, bound, 1):
+        raise payouts_exceeded(team, bound)
     try:
         yield taken
     except BaseException:
-        await redis.decr(key)
+        await give_back_payouts(team, 1)
         raise
     if not taken.made:
-        await redis.decr(key)
+        await give_back_payouts(team, 1)
+
+
+async def bound_of_merchant(merchant_id: str) -> tuple[str, int] | None:
+    """The team of `merchant_id` and its payouts-a-day bound, or None without one (for the
+    worker, which has no key to carry the bound)."""
+    row = await db.fetchrow("SELECT t.id, t.max_payouts_per_day FROM merchant m JOIN team t ON t.id = m.team"
+                            " WHERE m.id = $1", merchant_id)
+    if row is None or row["max_payouts_per_day"] is None:
+        return None
+    return row["id"], row["max_payouts_per_day"]
 
 
 async def payouts_today(teams: list[str]) -> dict[str, int]:

@@ -17,7 +17,7 @@ class TeamQuotas(msgspec.Struct, forbid_unknown_fields=True):
 
     max_merchants: Annotated[Bound | None, said("Merchants the team may have at once; null: no bound")] = None
     max_payouts_per_day: Annotated[Bound | None, said(
-        "Payouts its merchants may make through POST /payouts a day (UTC); null: no bound")] = None
+        "Payouts its merchants may make a day (UTC), through POST /payouts and payout batches; null: no bound")] = None
     max_webhook_endpoints: Annotated[Bound | None, said(
         "Webhook endpoints (not deleted) over all its merchants; null: no bound")] = None
 
@@ -30,7 +30,7 @@ class TeamUsage(msgspec.Struct):
     """What the team uses of its quotas now."""
 
     merchants: Annotated[int, said("Its merchants now")]
-    payouts_today: Annotated[int, said("Payouts its merchants made through POST /payouts today (UTC)")]
+    payouts_today: Annotated[int, said("Payouts its merchants made today (UTC): POST /payouts and batches")]
     webhook_endpoints: Annotated[int, said("Webhook endpoints (not deleted) over all its merchants")]
 
 
