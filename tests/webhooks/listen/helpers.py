@@ -60,10 +60,11 @@ async def event_ids(api: Api) -> set[str]:
 
 
 async def settled(api: Api, payout_ids: list[str]) -> None:
+    statuses: dict[str, str] = {}
+
     async def done() -> bool:
         for pid in payout_ids:
-            if (await api.get(f"/payouts/{pid}")).json()["status"] != "success":
-                return False
-        return True
+            statuses[pid] = (await api.get(f"/payouts/{pid}")).json()["status"]
+        return all(status == "success" for status in statuses.values())
 
-    await wait_for(done, timeout=60, what="every payout to succeed")
+    await wait_for(done, timeout=60, what=lambda: f"every payout to succeed (last seen: {statuses})")
