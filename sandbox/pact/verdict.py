@@ -36,7 +36,9 @@ def listed(pact: dict) -> list[dict]:
 
 
 def description_of(interaction: dict) -> str:
-    return str(interaction.get("description", ""))
+    """An interaction's description, by which the verifier's results name it. A file with an
+    interaction that has none is refused before it is verified (`verify.read_pact`)."""
+    return interaction["description"]
 
 
 def _pending(interaction: dict) -> bool:

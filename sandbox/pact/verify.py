@@ -70,8 +70,14 @@ def read_pact(path: Path) -> dict:
         raise CannotVerify(f"{path}: not JSON ({exc})") from None
     except (KeyError, TypeError):
         raise CannotVerify(f"{path}: not a pact (no provider name, or no interactions)") from None
-    if not listed(pact):
+    interactions = listed(pact)
+    if not interactions:
         raise CannotVerify(f"{path}: a pact with no interactions; nothing to verify")
+    for place, interaction in enumerate(interactions):
+        description = interaction.get("description")
+        if not isinstance(description, str) or not description:
+            raise CannotVerify(f"{path}: interaction {place} has no description; the Pact specification requires "
+                               "one, and the verifier's results name each interaction by it")
     return pact
 
 

@@ -164,6 +164,13 @@ async def test_a_refused_admin_key_and_an_empty_pact_exit_2(stack, tmp_path, pac
     empty = hand_pact(tmp_path, "empty", [])
     code, out = await verify(stack, str(empty))
     assert code == 2 and "a pact with no interactions" in out, out
+    # The verifier's results name an interaction by its description: one with none, or an
+    # empty one, could not be told apart from another, so the file is refused in words.
+    for bad in ({}, {"description": ""}, {"description": 7}):
+        second = {k: v for k, v in {**APPROVE, **bad}.items() if bad or k != "description"}
+        nameless = hand_pact(tmp_path, "nameless", [APPROVE, second])
+        code, out = await verify(stack, str(nameless))
+        assert code == 2 and "interaction 1 has no description" in out and "FAILED" not in out, out
 
 
 APPROVE = {

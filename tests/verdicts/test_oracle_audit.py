@@ -5,7 +5,7 @@ What each test drives:
 - `test_the_judge_agrees_with_the_oracle_on_generated_answers`: SANDBOX_ORACLE_EXAMPLES
   receivers (500 in the full suite, 60 in the fast lane), each an answer per case of the
   battery (a status from 1xx to 5xx, or none at all); the audit's judging
-  (`audits.judged` per case, `audits.tally`, then `verdicts.judge.receiver_audit`) and the
+  (`audit_verdict.judged` per case, `audit_verdict.tally`, then `verdicts.judge.receiver_audit`) and the
   oracle (Standard Webhooks' rule per case, tests/verdicts/oracles.py) read them. No I/O.
 - `test_the_api_agrees_with_the_oracle_over_http`: a few receivers (a fiftieth as many, at
   least 3; an audit takes over a second): a real local HTTP server answering a drawn status
@@ -29,7 +29,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from sandbox.verdicts import judge
-from sandbox.webhooks.audit import audits
+from sandbox.webhooks.audit import audit_verdict
 from sandbox.webhooks.audit.audit_cases import CASES
 from tests.verdicts import oracles
 
@@ -46,9 +46,9 @@ def test_the_battery_is_the_one_the_guide_lists():
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(answers=ANSWERS)
 def test_the_judge_agrees_with_the_oracle_on_generated_answers(answers):
-    cases = [audits.judged(c, answers[c.name], None if answers[c.name] is not None else "no answer", 1)
+    cases = [audit_verdict.judged(c, answers[c.name], None if answers[c.name] is not None else "no answer", 1)
              for c in CASES]
-    passed, failed = audits.tally(cases)
+    passed, failed = audit_verdict.tally(cases)
     finding = judge.receiver_audit({"id": "wha_x", "url": "http://127.0.0.1/hooks", "passed": passed,
                                     "cases": msgspec.to_builtins(cases)})
     want, failing = oracles.audit(answers)

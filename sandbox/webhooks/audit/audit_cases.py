@@ -153,8 +153,3 @@ CASES: tuple[Case, ...] = (
          "drops every webhook until it is redeployed.", _rotation),
 )
 
-
-def passed(expected: str, status_code: int | None) -> bool:
-    if status_code is None:
-        return False
-    return 200 <= status_code < 300 if expected == OK else 400 <= status_code < 500

@@ -25,7 +25,8 @@ from sandbox.core.errors import ApiError, NotFound, RateLimited
 from sandbox.core.ids import new_id
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.settings import Settings, get_settings
-from sandbox.webhooks.audit.audit_cases import CASES, Battery, Case, passed
+from sandbox.webhooks.audit.audit_cases import CASES, Battery
+from sandbox.webhooks.audit.audit_verdict import judged, tally
 from sandbox.webhooks.delivery import sender
 from sandbox.webhooks.model.schemas import AuditCase, WebhookAudit, WebhookAuditPage
 from sandbox.webhooks.store.deliveries import signing_keys
@@ -120,19 +121,6 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
                 continue
             verdicts.append(judged(case, record.status_code, record.error, record.latency_ms))
     return verdicts
-
-
-def tally(cases: list[AuditCase]) -> tuple[bool, int]:
-    """Whether the audit passed (every case did, and there were cases), and how many failed."""
-    failed = sum(not c.passed for c in cases)
-    return bool(cases) and failed == 0, failed
-
-
-def judged(case: Case, status_code: int | None, error: str | None, latency_ms: int | None) -> AuditCase:
-    """A case's verdict from the receiver's answer (`audit_cases.passed`)."""
-    return AuditCase(name=case.name, sends=case.sends, expected=case.expected, observed_status=status_code,  # type: ignore[arg-type]
-                     transport_error=error, latency_ms=latency_ms, passed=passed(case.expected, status_code),
-                     why=case.why)
 
 
 async def get(merchant_id: str, endpoint_id: str, audit_id: str) -> WebhookAudit:
