@@ -104,7 +104,7 @@ def unloadable(results: dict | None, listed_count: int) -> str | None:
     return None
 
 
-def _not_run_reason(pact: dict, interaction: dict) -> str:
+def _not_run_reason(pact: dict) -> str:
     if "interactions" in pact and "messages" in pact and not _is_v4(pact):
         return ("not run: the Pact verifier reads only the `messages` of a V3 pact that lists both `interactions` "
                 "and `messages`; put the HTTP interactions in a pact file of their own, or write the pact as V4")
@@ -140,7 +140,7 @@ def judge(path: str, pact: dict, refused: dict[int, list[str]], results: dict | 
         # pact's: a V3 pact has no pending, and its verifier fails such an interaction).
         pending = result.get("pending") is True if result is not None else _is_v4(pact) and _pending(interaction)
         if result is None:
-            words.append(_not_run_reason(pact, interaction))
+            words.append(_not_run_reason(pact))
         elif result.get("result") != "OK":
             words.extend(_errors_for(results, description) or mismatch_words(result.get("mismatch"))
                          or [f"the verifier's result: {result.get('result')!r}, with no words"])
