@@ -88,8 +88,10 @@ async def bench(database_url: str, redis_url: str, events: int) -> dict:
     env = {**os.environ, "SANDBOX_TIME_SCALE": "0", "SANDBOX_DATABASE_URL": database_url,
            "SANDBOX_REDIS_URL": redis_url, "SANDBOX_API_WORKERS": "1", "SANDBOX_LOG_LEVEL": "WARNING"}
     os.environ.update(env)
-    from sandbox import db, onboarding
+    from sandbox import db, onboarding, redis_client
     from sandbox.bench.harness import stores
+    from sandbox.health.heartbeat import HEALTH_KEY
+    from sandbox.webhooks.delivery import listener_link
     from sandbox.webhooks.endpoints import endpoints, listeners
     from sandbox.webhooks.model.listener_schemas import ListenerOpen
     from sandbox.webhooks.model.schemas import EndpointCreate
@@ -109,12 +111,13 @@ async def bench(database_url: str, redis_url: str, events: int) -> dict:
         by_url = await onboarding.open_merchant("bench: url", 0, api_key=KEYS[0])
         await endpoints.create(by_url.id, EndpointCreate(url=f"http://127.0.0.1:{receiver_port}/hook"))
         by_listener = await onboarding.open_merchant("bench: listener", 0, api_key=KEYS[1])
-        await listeners.open_listener(by_listener.id, ListenerOpen(name="bench"))
-        await asyncio.sleep(2)  # the worker up and idle
+        opened = await listeners.open_listener(by_listener.id, ListenerOpen(name="bench"))
+        await _until(lambda: redis_client.get().exists(HEALTH_KEY), 60, "the worker's heartbeat")
         url = await phase(by_url.id, events, {"worker": worker, "api": api})
         listener = start(["listen", "--forward-to", f"http://127.0.0.1:{receiver_port}/hook",
                           "--url", f"http://127.0.0.1:{api_port}", "--key", KEYS[1], "--name", "bench"], env)
-        await asyncio.sleep(3)  # the listener connected
+        streams = listener_link.streams_key(opened.endpoint.id)
+        await _until(lambda: redis_client.get().zcard(streams), 60, "the listener's stream to open")
         through_listener = await phase(by_listener.id, events, {"worker": worker, "api": api, "listener": listener})
     finally:
         for process in (listener, worker, api):
