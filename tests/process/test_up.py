@@ -1,8 +1,9 @@
 """`sandbox up` as a user runs it. The runs build on each other through module-scoped
 fixtures (each `up` costs seconds): a first run on a fresh dir makes a payout and is
 stopped with SIGTERM; a second run on the same dir finds the payout and is killed with
-SIGKILL; a `--fresh` run wipes what the killed run left. The external-servers run is
-independent."""
+SIGKILL; a `--fresh` run wipes what the killed run left. Each fixture asks what it needs
+while its run serves and keeps the answers, so the tests read them in any order (random
+order included). The external-servers run is independent."""
 
 from __future__ import annotations
 
@@ -70,11 +71,26 @@ def queue_a_deferred_job(run: Up) -> None:
 
 @pytest.fixture(scope="module")
 def first_run(data_dir):
+    """The first run, and what was asked of it while it served: tests read these in any
+    order, also after `first_stopped` has stopped it."""
     run = Up(data_dir)
     try:
         run.ready_after = run.wait_ready()
+        run.ready = run.http.get("/ready").json()
+        key_file = data_dir / "admin-key"  # a `--fresh` run (below) writes another
+        run.key_file = (key_file.read_text().strip(), stat.S_IMODE(key_file.stat().st_mode))
         run.payout = create_payout(run)
+        run.payout_read = run.http.get(f"/payouts/{run.payout.json().get('id')}")
         queue_a_deferred_job(run)
+        client = redis_of(run)
+        run.redis_config = {name: client.config_get(name)[name] for name in ("save", "appendonly", "appendfsync")}
+        other = Up(data_dir)  # a second `up` on the same dir, while this one runs
+        try:
+            run.other_exit, run.other_output = other.wait_exit(), other.output()
+        finally:
+            other.http.close()
+            other.log.close()
+        run.ready_after_other = run.http.get("/ready").status_code
         yield run
     finally:
         run.close()
@@ -87,6 +103,10 @@ def first_stopped(first_run):
     first_run.signal(signal.SIGTERM)
     first_run.exit_code = first_run.wait_exit()
     first_run.children_before_stop = children
+    # Asked now: the second run (below) starts servers in the same dir and is killed.
+    first_run.children_left = [cmdline for c, cmdline in children if alive(c)]
+    first_run.servers_left = servers_in(first_run.data_dir)
+    first_run.port_closed = port_closed(first_run.port)
     return first_run
 
 
@@ -126,46 +146,35 @@ def test_up_becomes_ready_and_prints_urls_and_keys(first_run):
     assert "already complete" not in out and "not yet run" not in out, out
     key = first_run.admin_key()
     assert key, out
-    key_file = first_run.data_dir / "admin-key"
-    assert key_file.read_text().strip() == key
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert first_run.http.get("/ready").json()["status"] == "ok"
+    assert first_run.key_file == (key, 0o600)
+    assert first_run.ready["status"] == "ok"
 
 
 def test_payout_created_over_http(first_run):
     assert first_run.payout.status_code == 201, first_run.payout.text
     payout = first_run.payout.json()
     assert payout["amount"] == "1500.00"
-    assert first_run.http.get(f"/payouts/{payout['id']}").status_code == 200
+    assert first_run.payout_read.status_code == 200
 
 
 def test_a_second_up_on_the_same_dir_is_refused_while_the_first_runs(first_run):
-    other = Up(first_run.data_dir)
-    try:
-        assert other.wait_exit() != 0
-        assert "another `sandbox up` is running" in other.output()
-    finally:
-        other.http.close()
-        other.log.close()
-    assert first_run.http.get("/ready").status_code == 200
+    assert first_run.other_exit != 0
+    assert "another `sandbox up` is running" in first_run.other_output
+    assert first_run.ready_after_other == 200
 
 
 def test_embedded_redis_snapshots_and_appends(first_run):
-    """Save points passed as one argv element ("60 1") would read as `save ""`. Asked of
-    the first run while it serves (the tests below stop it)."""
-    client = redis_of(first_run)
-    assert client.config_get("save")["save"] == "900 1 60 1"
-    assert client.config_get("appendonly")["appendonly"] == "yes"
-    assert client.config_get("appendfsync")["appendfsync"] == "everysec"
+    """Save points passed as one argv element ("60 1") would read as `save ""`."""
+    assert first_run.redis_config == {"save": "900 1 60 1", "appendonly": "yes", "appendfsync": "everysec"}
 
 
 def test_sigterm_stops_everything(first_stopped):
     assert first_stopped.exit_code == 0, first_stopped.output()
     children = first_stopped.children_before_stop
     assert any(cmdline.startswith("sandbox-api:") for _, cmdline in children), children
-    assert [cmdline for c, cmdline in children if alive(c)] == []
-    assert servers_in(first_stopped.data_dir) == []
-    assert port_closed(first_stopped.port)
+    assert first_stopped.children_left == []
+    assert first_stopped.servers_left == []
+    assert first_stopped.port_closed
 
 
 def test_second_up_keeps_data_and_admin_key(first_stopped, second_run):
