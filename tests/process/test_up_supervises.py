@@ -2,16 +2,18 @@
 PostgreSQL are each killed with SIGKILL under one running `up`, and each time `up` logs
 it, starts it again, and the stack serves again on its own: payouts in flight reach
 their scenario's end, a request retried with its key is one payout, and the ledger
-invariant holds. Last, a worker that keeps dying makes `up` give up and stop
-everything. The tests share one `up` (its start is most of the run time) and run in
-file order."""
+invariant holds. The recovery tests share one `up` (its start is most of the run time),
+each leaving it serving, so they run in any order; a worker that keeps dying makes an `up`
+of the test's own give up and stop everything."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -27,8 +29,9 @@ RECOVERY_TIMEOUT = 60.0
 FINAL = ("success", "failed", "returned", "rejected", "cancelled")
 
 
-@pytest.fixture(scope="module")
-def run():
+@contextlib.contextmanager
+def serving() -> Iterator[Up]:
+    """A ready `up` in a scratch dir, stopped (and its dir removed) on the way out."""
     with scratch_dir() as path:
         # Recover stranded steps after 2 s instead of 10 s, so the tests stay quick.
         up = Up(path / "data", SANDBOX_SWEEP_EVERY_S="1", SANDBOX_SWEEP_AFTER_S="2")
@@ -37,6 +40,20 @@ def run():
             yield up
         finally:
             up.close()
+
+
+@pytest.fixture(scope="module")
+def run():
+    """The `up` the recovery tests share: each leaves it serving again."""
+    with serving() as up:
+        yield up
+
+
+@pytest.fixture
+def own_run():
+    """An `up` of the test's own, for the test that makes it give up."""
+    with serving() as up:
+        yield up
 
 
 def child(run: Up, command: str) -> psutil.Process | None:
@@ -163,7 +180,8 @@ def test_postgres_killed_is_started_again(run):
     assert_served_again(run, before)
 
 
-def test_a_worker_that_keeps_dying_makes_up_give_up_and_stop_everything(run):
+def test_a_worker_that_keeps_dying_makes_up_give_up_and_stop_everything(own_run):
+    run = own_run
     children = run.children()
     for _ in range(GIVE_UP_AFTER):
         if run.proc.poll() is not None:
