@@ -189,12 +189,14 @@ async def test_api_killed_during_a_burst_then_every_key_converges(services):
         burst = asyncio.gather(*[one(k) for k in keys])
         await wait_for(lambda: asyncio.sleep(0, load.created_since(0) >= 30), 60, what="30 payouts created")
         await asyncio.to_thread(services.kill, "api", signal.SIGKILL)
-        await burst
-        cut = [o for o in load.outcomes if o.status is None]
-        assert cut, "the kill hit no request: the burst finished first"
-        assert all(o.status in (201, None) for o in load.outcomes), [o for o in load.outcomes if o.status != 201][:3]
-
-        await asyncio.to_thread(services.restart_api)
+        try:
+            await burst
+            cut = [o for o in load.outcomes if o.status is None]
+            assert cut, "the kill hit no request: the burst finished first"
+            assert all(o.status in (201, None) for o in load.outcomes), \
+                [o for o in load.outcomes if o.status != 201][:3]
+        finally:  # serving again however the checks above end: the module's other tests use it
+            await asyncio.to_thread(services.restart_api)
         ids = await replay_all(load)
         assert len(ids) == len(keys)
         await assert_one_payout_per_key(services, merchant_id, ids)
@@ -253,18 +255,21 @@ async def outage(services: Services, receiver: Receiver, api: httpx.AsyncClient,
     load.start()
     await wait_for(lambda: asyncio.sleep(0, load.created_since(0) >= 20), 30, what="payouts before the outage")
 
+    # The worker's log holds the whole module's lines: a notice counts if it is new.
+    notices_before = services.log("worker0").count(worker_notices) if worker_notices else 0
     await asyncio.to_thread(stop)
     down_at = time.monotonic()
-    _, body = await wait_for(lambda: ready_when(services, lambda s, b: s == 503), 60, what="/ready to say 503")
-    assert body[server].startswith("down") and body[other] == "ok", body
-    await wait_for(lambda: asyncio.sleep(0, len(load.since(down_at)) >= min_during), 30,
-                   what="requests during the outage")
-    if worker_notices:  # the worker met the outage (and, checked below, lived through it)
-        await wait_for(lambda: asyncio.sleep(0, worker_notices in services.log("worker0")), 60,
-                       what=f"the worker to log {worker_notices!r}")
-    during = load.since(down_at)
-
-    await asyncio.to_thread(start)
+    try:
+        _, body = await wait_for(lambda: ready_when(services, lambda s, b: s == 503), 60, what="/ready to say 503")
+        assert body[server].startswith("down") and body[other] == "ok", body
+        await wait_for(lambda: asyncio.sleep(0, len(load.since(down_at)) >= min_during), 30,
+                       what="requests during the outage")
+        if worker_notices:  # the worker met the outage (and, checked below, lived through it)
+            await wait_for(lambda: asyncio.sleep(0, services.log("worker0").count(worker_notices) > notices_before),
+                           60, what=f"the worker to log {worker_notices!r}")
+        during = load.since(down_at)
+    finally:  # started again however the checks above end: the module's other tests use it
+        await asyncio.to_thread(start)
     up_at = time.monotonic()
     await wait_for(lambda: ready_when(services, lambda s, b: s == 200), 30, what="/ready to say 200 again")
     await wait_for(lambda: asyncio.sleep(0, load.created_since(up_at) >= 20), 30, what="payouts after the outage")
@@ -492,21 +497,26 @@ def test_outcomes_checker_can_fail():
 
 
 def test_every_process_stops_cleanly_after_the_faults(services):
-    """SIGTERM after all the faults above: each process exits within seconds. A pool
-    connection leaked by a fault makes the pool's close() wait for it forever (seen: the
-    API and the IPN hanging in "Waiting for application shutdown"); it is now terminated
-    after a deadline and named in the log (sandbox/db.py, sandbox/runtime/shutdown.py), which this test reads."""
+    """SIGTERM after the faults that ran before it (in file order, all of the above): each
+    process exits within seconds. A pool connection leaked by a fault makes the pool's
+    close() wait for it forever (seen: the API and the IPN hanging in "Waiting for
+    application shutdown"); it is now terminated after a deadline and named in the log
+    (sandbox/db.py, sandbox/runtime/shutdown.py), which this test reads. The processes are
+    started again afterwards, for the tests that run after it in another order."""
     stopping = {name: services.procs.pop(name) for name in list(services.procs)}
     for proc in stopping.values():
         proc.send_signal(signal.SIGTERM)
     hung = []
-    for name, proc in stopping.items():
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            hung.append(name)
-            proc.kill()
-            proc.wait()
+    try:
+        for name, proc in stopping.items():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                hung.append(name)
+                proc.kill()
+                proc.wait()
+    finally:
+        services.start_all(workers=sum(name.startswith("worker") for name in stopping))
     assert not hung, f"{hung} did not stop within 15 s of SIGTERM; the tail of the first log:\n" + \
         services.log(hung[0])[-3000:]
     # A step that overran its deadline (a leaked pool connection, a flush that never
