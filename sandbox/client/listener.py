@@ -84,6 +84,8 @@ class Listener:
     def __init__(self, options: Options, api: httpx.AsyncClient, opened: dict) -> None:
         self.options = options
         self.api = api
+        self.opened = opened
+        self.announced = False
         self.stream_path = opened["stream"].removeprefix("/api/v1")
         self.acks_path = opened["acks"].removeprefix("/api/v1")
         # aiohttp, as the worker's own deliveries: httpx's pool looks at each of its
@@ -97,6 +99,17 @@ class Listener:
         self.answers: asyncio.Queue[dict] = asyncio.Queue(maxsize=IN_FLIGHT)
         self.tasks: set[asyncio.Task] = set()
         self.forwarded = 0
+
+    def _announce(self) -> None:
+        """"Ready!" once the stream is open, not before: a delivery (or an audit) asked for
+        after this line reaches the receiver; asked for before it, it could wait unseen."""
+        if self.announced:
+            return
+        self.announced = True
+        endpoint = self.opened["endpoint"]
+        self.options.out(f"Ready! Your webhook signing secret is {self.opened['secret']} (listener endpoint "
+                         f"{endpoint['id']}, name {self.options.name}, events {','.join(endpoint['events'])})")
+        self.options.out(f"Forwarding to {self.options.forward_to}; Ctrl-C to stop.")
 
     async def run(self) -> None:
         sender = asyncio.create_task(self._send_answers())
@@ -112,6 +125,7 @@ class Listener:
                         async for event in source.aiter_sse():
                             if event.event == "ready":
                                 failures = 0
+                                self._announce()
                             elif event.event == "delivery":
                                 await self.slots.acquire()
                                 task = asyncio.create_task(self._forward(_request.decode(event.data)))
@@ -206,9 +220,5 @@ async def listen(options: Options, print_secret: bool = False) -> int:
         if print_secret:
             options.out(opened["secret"])
             return 0
-        endpoint = opened["endpoint"]
-        options.out(f"Ready! Your webhook signing secret is {opened['secret']} (listener endpoint {endpoint['id']}, "
-                    f"name {options.name}, events {','.join(endpoint['events'])})")
-        options.out(f"Forwarding to {options.forward_to}; Ctrl-C to stop.")
-        await Listener(options, api, opened).run()
+        await Listener(options, api, opened).run()  # it says "Ready!" once its stream is open
     return 0

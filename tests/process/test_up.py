@@ -128,9 +128,15 @@ def second_run(first_stopped, data_dir):
 
 @pytest.fixture(scope="module")
 def fresh_run(second_run, data_dir):
+    """A `--fresh` run on the killed run's dir: asked for the killed run's payout, then
+    stopped with SIGTERM, here, so that its test (repeated too) only reads what it saw."""
     run = Up(data_dir, "--fresh")
     try:
         run.wait_ready()
+        run.found = run.http.get(f"/payouts/{second_run.found.json()['id']}")
+        run.signal(signal.SIGTERM)
+        run.exit_code = run.wait_exit()
+        run.servers_left = servers_in(data_dir)
         yield run
     finally:
         run.close()
@@ -199,12 +205,10 @@ def test_sigkill_takes_the_children_along(second_run):
 
 
 def test_fresh_starts_clean_and_stops_what_a_killed_run_left(second_run, fresh_run):
-    payout_id = second_run.found.json()["id"]
-    assert fresh_run.http.get(f"/payouts/{payout_id}").status_code == 404
+    assert fresh_run.found.status_code == 404
     assert fresh_run.admin_key() not in (None, second_run.admin_key())
-    fresh_run.signal(signal.SIGTERM)
-    assert fresh_run.wait_exit() == 0, fresh_run.output()
-    assert servers_in(fresh_run.data_dir) == []
+    assert fresh_run.exit_code == 0, fresh_run.output()
+    assert fresh_run.servers_left == []
 
 
 def _reachable(port: int) -> bool:

@@ -25,6 +25,13 @@ async def listening(base_url: str, key: str, forward_to: str, name: str = "defau
         opened = await open_endpoint(api, name, options.events)
         task = asyncio.create_task(Listener(options, api, opened).run())
         try:
+            async def ready() -> bool:
+                if task.done():  # ended before its stream opened: its exception says why
+                    await task
+                return any(line.startswith("Ready!") for line in lines)
+
+            # As a user waits for "Ready!": the stream is open, what is sent now reaches the receiver.
+            await wait_for(ready, timeout=30, what=lambda: f"the listener to say Ready! (it said: {lines})")
             yield {**opened, "lines": lines}
         finally:
             task.cancel()
