@@ -23,7 +23,9 @@ from arq.connections import create_pool
 
 from sandbox import redis_client
 from sandbox.core import heap
-from sandbox.health.heartbeat import HEALTH_INTERVAL_S, HEALTH_KEY  # arq's key: written every HEALTH_INTERVAL_S s
+
+# arq's key: written every HEALTH_INTERVAL_S s, kept HEALTH_TTL_S
+from sandbox.health.heartbeat import HEALTH_INTERVAL_S, HEALTH_KEY, HEALTH_TTL_S
 from sandbox.observability import logs
 from sandbox.settings import get_settings
 
@@ -247,7 +249,7 @@ async def _read_health(url: str) -> bytes | None:
 
 def check() -> int:
     """`sandbox worker --check`: arq's health check. Exit 0 when a worker wrote arq's
-    health key within the last HEALTH_INTERVAL_S + 1 seconds, else 1; one line either way.
+    health key within the last HEALTH_TTL_S seconds, else 1; one line either way.
     arq's own `check_health` reads the same key but only logs its verdict, and raises
     when Redis is down; this prints what it found and answers 1 then too."""
     url = get_settings().redis_url
@@ -260,7 +262,7 @@ def check() -> int:
         print(f"worker check: Redis unreachable ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 1
     if not data:
-        print(f"worker check: unhealthy, no worker recorded health in the last {HEALTH_INTERVAL_S + 1}s",
+        print(f"worker check: unhealthy, no worker recorded health in the last {HEALTH_TTL_S}s",
               file=sys.stderr)
         return 1
     print(f"worker check: healthy, {data.decode(errors='replace')}")

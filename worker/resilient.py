@@ -20,6 +20,8 @@ import redis.exceptions
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 
+from sandbox.health.heartbeat import HEALTH_TTL_S
+
 log = logging.getLogger("worker.redis")
 
 # redis-py reports a connection lost under a WATCH as WatchError (seen while claiming a
@@ -45,6 +47,14 @@ class ResilientWorker(Worker):
     def __init__(self, *args, handle_signals: bool = True, **kwargs) -> None:
         super().__init__(*args, handle_signals=False, **kwargs)
         self._handle_signals = handle_signals  # arq's `close` reads it
+
+    async def record_health(self) -> None:
+        """arq's heartbeat, its key kept HEALTH_TTL_S instead of arq's interval + 1 s
+        (sandbox/health/heartbeat.py says why)."""
+        written_at = self._last_health_check
+        await super().record_health()
+        if self._last_health_check != written_at:  # arq wrote it now
+            await self.pool.pexpire(self.health_check_key, int(HEALTH_TTL_S * 1000))
 
     async def main(self) -> None:
         """arq adds its SIGINT and SIGTERM handlers to the loop when the worker is built,

@@ -75,10 +75,10 @@ async def _check(probe) -> str:
 
 
 async def _worker_reported() -> None:
-    from sandbox.health.heartbeat import HEALTH_INTERVAL_S, HEALTH_KEY  # lazily: it imports arq
+    from sandbox.health.heartbeat import HEALTH_KEY, HEALTH_TTL_S  # lazily: it imports arq
 
     if not await redis_client.get().exists(HEALTH_KEY):
-        raise PartDown(f"no worker reported in the last {HEALTH_INTERVAL_S + 1}s")
+        raise PartDown(f"no worker reported in the last {HEALTH_TTL_S}s")
 
 
 async def _ipn_serves(base_url: str) -> None:

@@ -204,7 +204,7 @@ def _queue(redis_url: str | None) -> tuple[float | None, int | None, int | None]
     import redis
     from arq.constants import default_queue_name
 
-    from sandbox.health.heartbeat import HEALTH_INTERVAL_S, HEALTH_KEY
+    from sandbox.health.heartbeat import HEALTH_KEY, HEALTH_TTL_S
 
     client = redis.Redis.from_url(redis_url, socket_timeout=ASK_TIMEOUT_S, socket_connect_timeout=ASK_TIMEOUT_S)
     try:
@@ -217,7 +217,7 @@ def _queue(redis_url: str | None) -> tuple[float | None, int | None, int | None]
         return None, None, None
     finally:
         client.close()
-    heartbeat = HEALTH_INTERVAL_S + 1 - left_ms / 1000 if left_ms >= 0 else None  # -2: no key
+    heartbeat = HEALTH_TTL_S - left_ms / 1000 if left_ms >= 0 else None  # -2: no key
     return heartbeat, queued, due
 
 

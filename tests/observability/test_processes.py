@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from sandbox.client.blocking import tls
+from sandbox.health.heartbeat import HEALTH_TTL_S
 from tests.process.conftest import REPO, wait_until
 from tests.process.services import Services, create_payouts, wait_all_final
-from worker.main import HEALTH_INTERVAL_S
 
 # The loggers that name a payout when its steps are applied: a step job and the step_due claims.
 STEP_LOGGERS = ("sandbox.payouts.engine", "sandbox.payouts.due_claims")
@@ -106,11 +106,11 @@ async def test_worker_check_logs_and_metrics_across_processes(services):
     after = worker_check(svc)
     assert after.returncode == 1 and "unhealthy" in after.stderr, after
 
-    # A worker killed outright cannot: its key expires within HEALTH_INTERVAL_S + 1 s.
+    # A worker killed outright cannot: its key expires within HEALTH_TTL_S.
     svc.start("worker1", "worker")
     wait_until(lambda: worker_check(svc).returncode == 0, 30, "the new worker's health key")
     svc.kill("worker1", sig=9)
-    wait_until(lambda: worker_check(svc).returncode == 1, HEALTH_INTERVAL_S + 5, "the killed worker's key to expire")
+    wait_until(lambda: worker_check(svc).returncode == 1, HEALTH_TTL_S + 5, "the killed worker's key to expire")
 
 
 def test_check_answers_1_when_redis_is_unreachable(monkeypatch, capsys):
