@@ -152,11 +152,7 @@ class ResilientWorker(Worker):
         if not self._pool:
             return
         try:
-            # Twice, a round trip apart: the poll loop's heartbeat write, cancelled on the wire
-            # by the stop, can reach Redis just after the first delete and bring the key back
-            # for HEALTH_TTL_S (seen once: `worker --check` healthy right after a clean stop).
-            for _ in range(2):
-                await asyncio.wait_for(self.pool.delete(self.health_check_key), HEALTH_KEY_DELETE_S)
+            await asyncio.wait_for(self.pool.delete(self.health_check_key), HEALTH_KEY_DELETE_S)
         except (*REDIS_DOWN, TimeoutError) as exc:
             log.warning("could not delete the worker's health key (%s: %s); it expires within seconds",
                         type(exc).__name__, exc)
