@@ -187,3 +187,22 @@ def test_a_stop_fits_the_grace_period(overlay):
         assert hook is not None and hook["exec"]["command"][0] == "sleep", workload["metadata"]["name"]
         wait = int(hook["exec"]["command"][1])
         assert 3 <= wait and wait + STOPS_WITHIN_S <= grace <= wait + 4 * STOPS_WITHIN_S + 5, (wait, grace)
+
+
+def test_every_skipped_checkov_check_is_named_in_the_guide_with_why():
+    """.ci/kube-checks runs checkov with deploy/kubernetes/checkov.yaml; a check skipped there or
+    by an overlay's `checkov.io/skip…` annotation is a row of the guide's "Static checks" table."""
+    import yaml
+
+    skipped = set(yaml.safe_load((KUBERNETES / "checkov.yaml").read_text())["skip-check"])
+    for overlay in OVERLAYS:
+        for doc in render(KUBERNETES / "overlays" / overlay):
+            annotations = doc["metadata"].get("annotations") or {}
+            skipped |= {v.split("=", 1)[0] for k, v in annotations.items() if k.startswith("checkov.io/skip")}
+    guide = (REPO / "docs" / "kubernetes.md").read_text()
+    section = guide[guide.index("## Static checks"):]
+    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    rows = dict(re.findall(r"^\| `(CKV_[A-Z0-9_]+)` \|[^|]*\|\s*([^|]+?)\s*\|$", section, re.M))
+    assert skipped == set(rows), f"skipped but not in the guide: {skipped - set(rows)}; in the guide only: " \
+        f"{set(rows) - skipped}"
+    assert all(len(why) > 20 for why in rows.values()), rows
