@@ -55,12 +55,13 @@ def containers(doc: Doc) -> list[Doc]:
 
 
 def probe_problems(deployment: Doc) -> list[str]:
-    """The API: ready on /api/v1/ready, alive on /api/v1/health. The IPN serves /health only.
+    """The API: ready on /api/v1/ready/api (this API serves: PostgreSQL and Redis answer it; not the
+    worker or the IPN), alive on /api/v1/health. The IPN serves /health only.
     The worker serves no HTTP: `sandbox worker --check` (arq's heartbeat, the one the API's
     /ready reads) and `--alive` (this pod's own poll loop)."""
     name, (main,) = deployment["metadata"]["name"], pod(deployment)["containers"]
     expected = {
-        "api": ({"httpGet": "/api/v1/ready"}, {"httpGet": "/api/v1/health"}),
+        "api": ({"httpGet": "/api/v1/ready/api"}, {"httpGet": "/api/v1/health"}),
         "ipn": ({"httpGet": "/health"}, {"httpGet": "/health"}),
         "worker": ({"exec": ["sandbox", "worker", "--check"]}, {"exec": ["sandbox", "worker", "--alive"]}),
     }[component(deployment)]

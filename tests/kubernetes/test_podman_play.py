@@ -19,6 +19,7 @@ import asyncio
 import os
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 
@@ -27,9 +28,11 @@ import httpx
 import pytest
 
 from sandbox.testing.client import MypaySandbox
+from seeds.seed import DEMO_MERCHANTS
 from sandbox.testing.receiver import WebhookReceiver
 from tests.helpers import payout_body, wait_for
-from tests.kubernetes.podman_play import PlayedSandbox, podman
+from tests.kubernetes.podman_play import RECEIVERS, PlayedSandbox, podman
+from tests.kubernetes.rendered import REPO
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("podman") is None or shutil.which("kubectl") is None,
@@ -41,6 +44,8 @@ pytestmark = [
 CLIENTS = 12  # requests in flight at once under load
 LOAD_S = 4.0  # of load before the kill, and again once the killed replica serves
 FINAL_WITHIN_S = 120.0
+# The keys the README publishes (the demo merchants'): a shared sandbox seeds none.
+DEMO_KEYS = tuple(key for _, _, key in DEMO_MERCHANTS)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def played():
 
 @pytest.fixture(scope="module")
 def sandbox(played):
-    box = MypaySandbox(played.urls[0], played.admin_key)
+    box = MypaySandbox(played.urls[0], played.admin_key, webhook_host=RECEIVERS)
     yield box
     box.admin.close()
 
@@ -222,3 +227,39 @@ async def test_a_replica_and_a_worker_killed_under_load_lose_nothing(played, san
         receiver.close()
         for api in apis:
             await api.aclose()
+
+
+def test_a_merchant_key_reaches_nothing_inside_the_network(played):
+    """The played overlay as someone holding only a merchant key would probe it. The README's
+    demo keys open nothing (no demo merchant is seeded); with a team's merchant key every target
+    of the SSRF battery (.ci/ssrf-battery: the sandbox's own API and IPN on loopback, private,
+    CGNAT, link-local and metadata addresses, `localhost`, a redirect to loopback from a
+    receiver the run allows) is refused in words, and both APIs still serve."""
+    for url in played.urls:
+        for key in DEMO_KEYS:
+            answer = httpx.get(f"{url}/balance", headers={"X-API-KEY": key}, timeout=10)
+            assert answer.status_code == 401, f"{url} with the demo key {key[:16]}…: {answer.status_code} {answer.text}"
+
+    operator = MypaySandbox(played.urls[0], played.admin_key)
+    try:
+        made = operator.admin.post("/admin/teams", json={"name": f"ssrf {uuid.uuid4().hex[:8]}"},
+                                   headers={"X-Idempotency-Key": uuid.uuid4().hex})
+        assert made.status_code == 201, made.text
+    finally:
+        operator.admin.close()
+    team = MypaySandbox(played.urls[1], made.json()["api_key"])  # the team's key, on the other API
+    try:
+        merchant = team.new_merchant(opening_balance="1000.00", made_by="kube ssrf battery")
+    finally:
+        team.admin.close()
+
+    battery = subprocess.run(
+        ["bash", str(REPO / ".ci" / "ssrf-battery"), played.urls[0], merchant.key, "--ipn-port", str(played.ipn_port),
+         "--redirect-host", RECEIVERS, "--deadline", "60"],
+        capture_output=True, text=True, timeout=600)
+    print(f"\n{battery.stdout}{battery.stderr[-2000:]}")
+    assert battery.returncode == 0, "a webhook target inside the network was called, or the battery failed (above)"
+    assert "FAIL" not in battery.stdout
+    for url in played.urls:
+        ready = httpx.get(f"{url}/ready", timeout=10)
+        assert ready.status_code == 200, ready.text

@@ -206,3 +206,16 @@ def test_every_skipped_checkov_check_is_named_in_the_guide_with_why():
     assert skipped == set(rows), f"skipped but not in the guide: {skipped - set(rows)}; in the guide only: " \
         f"{set(rows) - skipped}"
     assert all(len(why) > 20 for why in rows.values()), rows
+
+
+def test_the_apis_tmp_holds_the_largest_upload(overlay):
+    """The API spools an upload to its /tmp: the body and the file it carries, up to 2 ×
+    SANDBOX_BATCH_MAX_BYTES, one at a time (docs/configuration.md). 64 Mi held none."""
+    name, docs = overlay
+    if name == "podman":  # no emptyDir, no bound there: /data is the container's own volume
+        return
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    api = of_kind(docs, "Deployment")["mypay-sandbox-api"]
+    (tmp,) = [v for v in pod(api)["volumes"] if v["name"] == "tmp"]
+    size, unit = re.fullmatch(r"(\d+)(Ki|Mi|Gi)", tmp["emptyDir"]["sizeLimit"]).groups()  # type: ignore[union-attr]
+    assert int(size) * units[unit] >= 2 * Settings().batch_max_bytes + 32 * 2**20
