@@ -28,8 +28,8 @@ import httpx
 import pytest
 
 from sandbox.testing.client import MypaySandbox
-from seeds.seed import DEMO_MERCHANTS
 from sandbox.testing.receiver import WebhookReceiver
+from seeds.seed import DEMO_MERCHANTS
 from tests.helpers import payout_body, wait_for
 from tests.kubernetes.podman_play import RECEIVERS, PlayedSandbox, podman
 from tests.kubernetes.rendered import REPO
