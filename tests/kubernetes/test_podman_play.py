@@ -16,6 +16,7 @@ image in MYPAY_SANDBOX_IMAGE: .ci/kubernetes builds it (.ci/container) and runs 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -83,6 +84,21 @@ def test_two_api_replicas_two_workers_and_the_ipn_run(played):
     for url in played.urls:
         ready = httpx.get(f"{url}/ready", timeout=5)
         assert ready.status_code == 200, ready.text
+
+
+def test_each_pod_writes_to_a_data_of_its_own(played):
+    """Podman 4.3 would have made one named volume of each emptyDir and shared it between all
+    five pods (the two workers writing one liveness file): each container has /data, the
+    image's anonymous volume, to itself, its temporary files and liveness file in it."""
+    names = [c for d in ("api", "api-2", "worker", "ipn") for c in played.containers(d)]
+    mounts = {c: json.loads(podman("inspect", "--format", "{{json .Mounts}}", c).stdout) for c in names}
+    data = {c: [m["Name"] for m in ms if m["Destination"] == "/data"] for c, ms in mounts.items()}
+    assert all(len(v) == 1 for v in data.values()), data
+    assert len({v[0] for v in data.values()}) == len(names), f"a /data shared between pods: {data}"
+    assert not any(m["Destination"] == "/tmp" for ms in mounts.values() for m in ms)
+    for worker in played.containers("worker"):  # each worker's poll loop writes its own file
+        alive = podman("exec", worker, "test", "-f", "/data/tmp/worker-alive", check=False)
+        assert alive.returncode == 0, f"{worker}: no /data/tmp/worker-alive ({alive.stderr})"
 
 
 async def test_one_idempotency_key_over_both_apis_gives_one_payout(played, sandbox):
