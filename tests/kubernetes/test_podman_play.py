@@ -33,7 +33,7 @@ from sandbox.testing.receiver import WebhookReceiver
 from seeds.seed import DEMO_MERCHANTS
 from tests.helpers import payout_body, wait_for
 from tests.kubernetes.podman_play import RECEIVERS, PlayedSandbox, podman
-from tests.kubernetes.rendered import REPO
+from tests.kubernetes.rendered import KUBERNETES, REPO, of_kind, pod, render
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("podman") is None or shutil.which("kubectl") is None,
@@ -80,10 +80,16 @@ async def verified(client: httpx.AsyncClient) -> dict:
 
 
 def test_two_api_replicas_two_workers_and_the_ipn_run(played):
+    """Both APIs ready, and ready by the path a cluster's readiness probe asks (the other
+    overlays' API probe: Podman runs none, so it is asked here)."""
     assert [len(played.containers(d)) for d in ("api", "api-2", "worker", "ipn")] == [1, 1, 2, 1]
+    api = of_kind(render(KUBERNETES / "overlays" / "external"), "Deployment")["mypay-sandbox-api"]
+    probe = pod(api)["containers"][0]["readinessProbe"]["httpGet"]["path"]
     for url in played.urls:
         ready = httpx.get(f"{url}/ready", timeout=5)
         assert ready.status_code == 200, ready.text
+        by_probe = httpx.get(url.removesuffix("/api/v1") + probe, timeout=5)
+        assert by_probe.status_code == 200, f"{probe}: {by_probe.status_code} {by_probe.text}"
 
 
 def test_each_pod_writes_to_a_data_of_its_own(played):
