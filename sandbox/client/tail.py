@@ -79,8 +79,12 @@ async def tail(options: Options, stop: asyncio.Event | None = None) -> int:
                                                         request=source.response.request, response=source.response)
                         options.err(f"the sandbox refused the tail: {status} {body[:300]}")
                         return 2
-                    failures, connected = 0, True
+                    failures, opened = 0, False
                     async for event in source.aiter_sse():
+                        if not opened:  # the stream's first message: it is open, and says where it starts
+                            opened = True
+                            options.err("stream resumed" if connected else "Tailing the request log; Ctrl-C to stop.")
+                            connected = True
                         last = event.id or last
                         if event.event == "request":
                             options.out(event.data if options.json else line(event.data))
