@@ -106,7 +106,7 @@ async def test_sigterm_ends_every_stream_with_going_away_and_exits_0_within_2_s(
             paths.append(opened.json()["stream"].removeprefix("/api/v1"))
         paths += ["/sandbox/requests/stream"] * 2
         seen: list[list[ServerSentEvent]] = [[] for _ in paths]
-        readers = [asyncio.create_task(read_stream(svc.base, key, path, events)) for path, events in zip(paths, seen)]
+        readers = [asyncio.create_task(read_stream(svc.base, key, path, events)) for path, events in zip(paths, seen, strict=True)]
         try:
             # Each stream has said its first word: the listener's `ready`, the tail's start (an id).
             async def all_open() -> bool:
@@ -127,7 +127,7 @@ async def test_sigterm_ends_every_stream_with_going_away_and_exits_0_within_2_s(
             start_api(svc)  # as the other tests find it: one process
 
     assert code == 0 and took < STOP_WITHIN_S, f"the API exited {code} {took:.2f} s after SIGTERM"
-    for path, events in zip(paths, seen):
+    for path, events in zip(paths, seen, strict=True):
         last = events[-1]
         assert last.event == EVENT, (path, [e.event for e in events])
         assert last.json() == {"reason": last.json()["reason"], "retry_ms": RETRY_MS} and last.retry == RETRY_MS
