@@ -59,7 +59,7 @@ def start_api(svc: Services, **env: str) -> None:
     """The API the clients use (`api`), unless it runs; answering when this returns."""
     if "api" not in svc.procs:
         svc.start("api", "api", **env)
-    wait_until(lambda: svc._answers(f"{svc.base}/health"), 60, "the API to answer")
+    wait_until(lambda: svc._answers(f"{svc.base}/health"), 120, "the API to answer")
 
 
 def stop_api(svc: Services) -> tuple[int | None, float]:
@@ -106,7 +106,8 @@ async def test_sigterm_ends_every_stream_with_going_away_and_exits_0_within_2_s(
             paths.append(opened.json()["stream"].removeprefix("/api/v1"))
         paths += ["/sandbox/requests/stream"] * 2
         seen: list[list[ServerSentEvent]] = [[] for _ in paths]
-        readers = [asyncio.create_task(read_stream(svc.base, key, path, events)) for path, events in zip(paths, seen, strict=True)]
+        readers = [asyncio.create_task(read_stream(svc.base, key, path, events))
+                   for path, events in zip(paths, seen, strict=True)]
         try:
             # Each stream has said its first word: the listener's `ready`, the tail's start (an id).
             async def all_open() -> bool:
