@@ -147,6 +147,12 @@ def established(pid: int, port: int) -> bool:
     return False
 
 
+def start_client(args: list[str], out: Path, err: Path) -> subprocess.Popen:
+    """`sandbox <args>`, its stdout and stderr to files (a pipe nobody reads would fill)."""
+    with out.open("ab") as o, err.open("ab") as e:
+        return subprocess.Popen([SANDBOX, *args], stdout=o, stderr=e)
+
+
 def said(path: Path, text: str) -> bool:
     return text in path.read_text(errors="replace")
 
@@ -156,10 +162,8 @@ async def test_logs_tail_resumes_across_a_restart_even_before_its_first_line(svc
     client, _ = await svc.new_merchant()
     replica = f"http://127.0.0.1:{svc.replica_port}/api/v1"  # pyright: ignore[reportAttributeAccessIssue]
     out, err = tmp_path / "tail.out", tmp_path / "tail.err"
-    with out.open("wb") as o, err.open("wb") as e:
-        tail = subprocess.Popen([SANDBOX, "logs", "tail", "--format", "json", "--path", "/api/v1/balance",
-                                 "--url", f"http://127.0.0.1:{svc.api_port}", "--key", key_of(client)],
-                                stdout=o, stderr=e)
+    tail = start_client(["logs", "tail", "--format", "json", "--path", "/api/v1/balance", "--url",
+                         f"http://127.0.0.1:{svc.api_port}", "--key", key_of(client)], out, err)
     try:
         wait_until(lambda: said(err, "Tailing the request log"), 30, "the tail's stream to open")
         code, took = stop_api(svc)
@@ -188,17 +192,16 @@ async def test_listen_resumes_across_a_restart_and_loses_nothing(svc, tmp_path):
     replica = httpx.AsyncClient(verify=tls(), base_url=f"http://127.0.0.1:{svc.replica_port}/api/v1",  # pyright: ignore[reportAttributeAccessIssue]
                                 headers={"X-API-KEY": key_of(client)}, timeout=60)
     out = tmp_path / "listen.out"
-    with out.open("wb") as o:
-        listener = subprocess.Popen([SANDBOX, "listen", "--forward-to", receiver.url(), "--url",
-                                     f"http://127.0.0.1:{svc.api_port}", "--key", key_of(client)],
-                                    stdout=o, stderr=subprocess.STDOUT)
+    listener = start_client(["listen", "--forward-to", receiver.url(), "--url", f"http://127.0.0.1:{svc.api_port}",
+                             "--key", key_of(client)], out, out)
     try:
-        wait_until(lambda: said(out, "Ready!"), 30, "the listener to say Ready!")
+        await asyncio.to_thread(wait_until, lambda: said(out, "Ready!"), 30, "the listener to say Ready!")
         before = await create_payouts(client, ["12345678900001"])
         await _wait_for_events(receiver, client, 3, "the first payout's events at the receiver")
         code, took = await asyncio.to_thread(stop_api, svc)
         assert code == 0 and took < STOP_WITHIN_S, f"the API exited {code} {took:.2f} s after SIGTERM"
-        wait_until(lambda: said(out, "the sandbox is stopping"), 10, "the listener to hear the stop")
+        await asyncio.to_thread(wait_until, lambda: said(out, "the sandbox is stopping"), 10,
+                                "the listener to hear the stop")
         during = await create_payouts(replica, ["12345678900001"])  # its events wait for a listener
         await asyncio.to_thread(start_api, svc)
         after = await create_payouts(client, ["12345678900001"])
