@@ -39,6 +39,7 @@ def test_podman_stop_with_listen_and_tail_attached_exits_0_within_2_s(image, tmp
         podman("stop", "-t", "10", box.name, timeout=60)
         took = time.monotonic() - started
         code = podman("inspect", "--format", "{{.State.ExitCode}}", box.name).stdout.strip()
+        print(f"\n`podman stop -t 10` with listen and logs tail attached: exit {code} in {took:.2f} s")
         assert code == "0" and took < STOP_WITHIN_S, f"exit {code} after {took:.2f} s:\n{box.logs()[-3000:]}"
         for said in (listen_out, tail_err):
             wait_until(lambda said=said: "the sandbox is stopping" in said.read_text(), 10, f"going_away in {said}")

@@ -11,7 +11,6 @@ to end by itself: the stop never came."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 import shutil
@@ -22,7 +21,6 @@ import time
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
@@ -138,13 +136,6 @@ async def test_sigterm_ends_every_stream_with_going_away_and_exits_0_within_2_s(
             assert last.id == events[0].id and events[0].id and events[0].id.isdigit(), events
         else:
             assert events[0].event == "ready"
-
-
-def established(pid: int, port: int) -> bool:
-    with contextlib.suppress(psutil.Error):
-        return any(c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-                   for c in psutil.Process(pid).net_connections())
-    return False
 
 
 def start_client(args: list[str], out: Path, err: Path) -> subprocess.Popen:
