@@ -63,10 +63,6 @@ def begin() -> None:
         wait.cancel()
 
 
-def going() -> bool:
-    return _going
-
-
 async def unless_going_away(awaitable: Awaitable[T]) -> T:
     """`awaitable`'s result, or Stopping as soon as the server begins to stop (the wait
     is cancelled then). A cancellation from elsewhere (the client left) is passed on."""
