@@ -104,6 +104,10 @@ class Settings:
     redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
+    # Whether `sandbox seed` (and `up`, the image, the tests) seeds the demo merchants whose
+    # keys the README publishes. A shared deployment sets false: it seeds the operator only,
+    # and demo merchants an earlier seed made are removed (docs/security.md).
+    demo_merchants: bool = field(default_factory=lambda: _bool("SANDBOX_DEMO_MERCHANTS", True))
     rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
     # `sandbox gate`: merchant keys to judge besides its --key options, comma-separated.
     gate_keys: str | None = field(default_factory=lambda: _opt("SANDBOX_GATE_KEYS"))
@@ -243,6 +247,16 @@ def get_settings() -> Settings:
 
 
 GATE_VARIABLE = "SANDBOX_START_GATE_FD"
+
+# The test suite's run-wide folder of logs (tests/log_scan.py): set, every `sandbox` command
+# also copies what it writes to stderr (and, but for `up` and `merchant`, which print keys
+# to the person who asked, to stdout) to a file of its own there, which the suite greps
+# for keys at its end. Not SANDBOX_-prefixed: tests start processes with those removed.
+LOG_COPY_VARIABLE = "PYTEST_SANDBOX_LOGS"
+
+
+def log_copy_dir() -> Path | None:
+    return Path(folder) if (folder := _opt(LOG_COPY_VARIABLE)) else None
 
 
 def passed_the_start_gate(servers: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ from sandbox.api import openapi_errors, openapi_spec
 from sandbox.api.gate import Gate
 from sandbox.api.openapi_links import add_links
 from sandbox.auth import cache as auth_cache
+from sandbox.rotation.controllers import MerchantKeyController, TeamKeyController
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import heap
 from sandbox.core.problem_answers import exception_handler, on_problem
@@ -196,7 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController, ClockController,
                         RequestLogController, FaultRuleController, GateController, WebhookListenerController,
-                        TeamController, RetentionController],
+                        TeamController, RetentionController, TeamKeyController, MerchantKeyController],
         # Authentication, the request log and its faults, rate limit and idempotency, in
         # one layer (gate.py). A merchant's request works at its clock's time from there
         # (the request log's `begin` follows the clock, sandbox/requests/journal.py).

@@ -36,6 +36,7 @@ import contextlib
 import itertools
 import logging
 import os
+import time
 
 import asyncpg
 
@@ -67,7 +68,10 @@ class AuthCache:
         self._acknowledging = asyncio.Lock()  # one query at a time on the listening connection
 
     def get(self, digest: str) -> Principal | None:
-        return self._entries.get(digest) if self.listening else None
+        principal = self._entries.get(digest) if self.listening else None
+        if principal is not None and principal.expires_at is not None and principal.expires_at <= time.time():
+            return None  # a rolled key past its overlap: the database says so (and refuses it)
+        return principal
 
     def put(self, digest: str, principal: Principal, generation: int) -> None:
         if not self.listening or generation != self.generation:

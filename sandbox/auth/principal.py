@@ -31,6 +31,9 @@ class Principal:
     # That team's bound on payouts a day (None: none), read with the key so that POST
     # /payouts of a team without one pays nothing for quotas (sandbox/teams/quotas.py).
     payouts_per_day: int | None = None
+    # When a rolled key stops working (POSIX seconds), None: until revoked. The key cache
+    # forgets an entry at that moment by itself, with no change to notify (rotation/rolling.py).
+    expires_at: float | None = None
 
     @property
     def operator(self) -> bool:

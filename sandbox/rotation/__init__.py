@@ -1,0 +1,1 @@
+"""Rolling and revoking team and merchant keys (the operator key rotates through SANDBOX_ADMIN_KEY and `sandbox seed`)."""
