@@ -13,6 +13,7 @@ from litestar.types import HTTPScope
 
 from sandbox import db
 from sandbox.core.errors import IdempotencyKeyReused
+from sandbox.idempotency import sealing
 from sandbox.idempotency.body import Body
 from sandbox.idempotency.responses import StoredResponse
 
@@ -78,7 +79,7 @@ async def store(scope_id: str, key: str, request_hash: str, response: StoredResp
         request_hash,
         response.status,
         msgspec.json.encode(response.headers).decode(),
-        response.body,
+        sealing.seal(response.body, request_hash),  # no key at rest in plain text
         TTL,
     )
 
@@ -87,8 +88,7 @@ def replay(row, request_hash: str) -> StoredResponse:
     """The stored response for a repeated key, or 422 when the request differs."""
     if row["request_hash"] != request_hash:
         raise IdempotencyKeyReused("This idempotency key was already used with a different request; use a new key")
-    return StoredResponse(
-        status=row["response_status"],
-        headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
-        body=bytes(row["response_body"]),
-    )
+    body, every = sealing.open_sealed(bytes(row["response_body"]), request_hash)
+    headers = [tuple(h) for h in msgspec.json.decode(row["response_headers"])]
+    return StoredResponse(status=row["response_status"], headers=headers if every else [*headers, sealing.GONE_HEADER],
+                          body=body)
