@@ -180,3 +180,24 @@ async def forget_all() -> None:
     once, and the answer waits until every other API process has forgotten too."""
     CACHE.forget_all()
     await CACHE.everywhere()
+
+
+async def forgotten_everywhere(dsn: str) -> bool:
+    """For a change made outside the API (`sandbox seed` revoking the operator's older keys,
+    or demo merchants' keys): return once every API process listening on the database has
+    forgotten what it remembered, as a change made through the API does (`everywhere`), so
+    a revoked key is refused on every replica from the seed's exit on. A listener of this
+    process's own is made for the while. False when that could not be confirmed in time
+    (the change still reaches each process with its notification)."""
+    cache = AuthCache()
+    cache.start(dsn)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            while not cache.listening:
+                await asyncio.sleep(0.01)  # its connection's first LISTEN, milliseconds away
+        await cache.everywhere()
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        await cache.stop()
