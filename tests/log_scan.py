@@ -16,7 +16,9 @@ private keys (`whsec_…`, `whsk_…`), the rail and session secrets it makes (`
 one; the demo merchants' keys are published, so they are allowed. Any other is a failure of
 the run, named by file and line; the folder is then kept for reading, else removed.
 
-What it cannot see: what a test reads from a process's pipe and never writes anywhere (the
+What it leaves out: in a test process, the records of the tests' own HTTP clients (`httpx`,
+which logs every URL a test asks, keys in query strings included, sent on purpose to see the
+sandbox hide them). What it cannot see: what a test reads from a process's pipe and never writes anywhere (the
 `up` banner, `merchant new`'s answer: printed to the person who asked, by design), and
 records a test process's loggers drop below their level (the root logger's WARNING unless
 a test lowers it; the `sandbox` commands log at INFO)."""
@@ -36,6 +38,9 @@ from sandbox.settings import LOG_COPY_VARIABLE
 
 # A secret's prefix, then enough of its characters that a name (`rail_callback_url`) is not one.
 SHAPES = re.compile(r"(?:sk_test_|sk_admin_|whsec_|whsk_)[A-Za-z0-9_\-+/=]{16,}|(?:rail_|sess_)[A-Za-z0-9_\-]{30,}")
+# In a test process these loggers are the tests' own HTTP clients, saying what a test sent
+# (a key in a query string, on purpose, to see the sandbox hide it): not the sandbox's logs.
+TEST_CLIENTS = ("httpx", "httpcore")
 _OWNED = "_log_scan_owns_the_folder"
 _FOUND = "_log_scan_found"
 
@@ -74,6 +79,8 @@ class _Records(logging.Handler):
         self._file = path.open("a", encoding="utf-8")
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(TEST_CLIENTS):
+            return
         try:
             self._file.write(f"{record.levelname} {record.name}: {record.getMessage()}\n")
             if record.exc_info:

@@ -20,7 +20,6 @@ from sandbox.api import openapi_errors, openapi_spec
 from sandbox.api.gate import Gate
 from sandbox.api.openapi_links import add_links
 from sandbox.auth import cache as auth_cache
-from sandbox.rotation.controllers import MerchantKeyController, TeamKeyController
 from sandbox.batches.controllers import PayoutBatchController
 from sandbox.core import heap
 from sandbox.core.problem_answers import exception_handler, on_problem
@@ -45,6 +44,7 @@ from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
 from sandbox.retention.controllers import RetentionController
+from sandbox.rotation.controllers import MerchantKeyController, TeamKeyController
 from sandbox.runtime import shutdown as shutdown_steps
 from sandbox.runtime.litestar_apps import optional_plugins_unseen
 from sandbox.scenarios.controllers import ScenarioController

@@ -61,6 +61,7 @@ class AuthCache:
         # finished after it must not store what it read.
         self.generation = 0
         self.listening = False
+        self.started_listening = asyncio.Event()  # set once `listening` first turns true
         self._task: asyncio.Task | None = None
         self._tokens = itertools.count()
         # token -> [acknowledgements still awaited, the future the change's answer waits on]
@@ -110,6 +111,7 @@ class AuthCache:
                 await connection.add_listener(SYNC_ACK_CHANNEL, self._on_ack)
                 self.forget_all()  # what changed while nobody listened went unheard
                 self.listening = True
+                self.started_listening.set()
                 if was_down:
                     log.info("auth cache: listening for key changes again")
                 was_down = False
@@ -193,8 +195,7 @@ async def forgotten_everywhere(dsn: str) -> bool:
     cache.start(dsn)
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
-            while not cache.listening:
-                await asyncio.sleep(0.01)  # its connection's first LISTEN, milliseconds away
+            await cache.started_listening.wait()  # its connection's first LISTEN, milliseconds away
         await cache.everywhere()
         return True
     except TimeoutError:

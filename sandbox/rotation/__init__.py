@@ -1,1 +1,2 @@
-"""Rolling and revoking team and merchant keys (the operator key rotates through SANDBOX_ADMIN_KEY and `sandbox seed`)."""
+"""Rolling and revoking team and merchant keys (the operator's key rotates through
+SANDBOX_ADMIN_KEY and `sandbox seed`)."""

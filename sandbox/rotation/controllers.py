@@ -8,8 +8,8 @@ from typing import Annotated
 from litestar import Controller, Request, post
 from litestar.params import JSONBody, PathParameter
 
-from sandbox.rotation import rolling
 from sandbox.auth.keys import ADMIN_ONLY, OPERATOR_ONLY
+from sandbox.rotation import rolling
 from sandbox.rotation.rolling import KeyRollIn, RolledKey
 from sandbox.teams import scope as teams
 

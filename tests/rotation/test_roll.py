@@ -71,7 +71,8 @@ async def test_a_team_key_rolls_its_own_merchants_only(stack, make_team, merchan
     team, _ = await make_team("roller")
     own = await new_team_merchant(stack, team)
     try:
-        assert (await team.post(f"/admin/merchants/{own.merchant_id}/keys/roll", {})).status_code == 201
+        own_id = own.merchant_id  # pyright: ignore[reportAttributeAccessIssue] - set by new_team_merchant
+        assert (await team.post(f"/admin/merchants/{own_id}/keys/roll", {})).status_code == 201
         foreign = await team.post(f"/admin/merchants/{merchant.merchant_id}/keys/roll", {})
         assert foreign.status_code == 404 and foreign.headers["content-type"] == "application/problem+json"
         assert await _status(stack, merchant.key) == 200
