@@ -249,8 +249,8 @@ def get_settings() -> Settings:
 GATE_VARIABLE = "SANDBOX_START_GATE_FD"
 
 # The test suite's run-wide folder of logs (tests/log_scan.py): set, every `sandbox` command
-# also copies what it writes to stderr (and, but for `up` and `merchant`, which print keys
-# to the person who asked, to stdout) to a file of its own there, which the suite greps
+# also copies what it writes to stderr (and, but for `up`, `merchant` and `listen`, which print
+# keys to the person who asked, to stdout) to a file of its own there, which the suite greps
 # for keys at its end. Not SANDBOX_-prefixed: tests start processes with those removed.
 LOG_COPY_VARIABLE = "PYTEST_SANDBOX_LOGS"
 

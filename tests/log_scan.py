@@ -19,7 +19,7 @@ the run, named by file and line; the folder is then kept for reading, else remov
 What it leaves out: in a test process, the records of the tests' own HTTP clients (`httpx`,
 which logs every URL a test asks, keys in query strings included, sent on purpose to see the
 sandbox hide them). What it cannot see: what a test reads from a process's pipe and never writes anywhere (the
-`up` banner, `merchant new`'s answer: printed to the person who asked, by design), and
+`up` banner, `merchant new`'s answer, `listen`'s signing secret: printed to the person who asked, by design), and
 records a test process's loggers drop below their level (the root logger's WARNING unless
 a test lowers it; the `sandbox` commands log at INFO)."""
 

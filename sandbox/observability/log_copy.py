@@ -1,6 +1,7 @@
 """For the test suite only (tests/log_scan.py): with PYTEST_SANDBOX_LOGS set, a `sandbox`
 command copies what it writes to stderr, and to stdout unless it is one of the commands that
-print keys to the person who asked for them (`up`'s banner, `merchant new`), to a file of its
+print a key or secret to the person who asked for it (`up`'s banner, `merchant new`, `listen`'s
+signing secret), to a file of its
 own in that folder: `<command>-<pid>.log`. The processes it forks (`up`'s API, worker and
 IPN, uvicorn's API processes) write through the same streams, so into the same file. The
 suite greps every such file for keys at its end."""
@@ -13,7 +14,7 @@ from typing import IO, Any
 from sandbox.settings import log_copy_dir
 
 # Their stdout is where a person reads the keys they asked for; their stderr is still copied.
-PRINTS_KEYS = frozenset({"up", "merchant"})
+PRINTS_KEYS = frozenset({"up", "merchant", "listen"})
 
 
 class _Tee:
