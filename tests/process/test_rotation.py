@@ -7,7 +7,7 @@ Redis, as two replicas behind a Service.
   by both APIs from the seed's exit on, though both had it in their key cache.
 - SANDBOX_DEMO_MERCHANTS=false seeds no demo merchant, and removes those an earlier seed
   made: both APIs refuse their published keys.
-- A merchant key rolled with no overlap is refused by both at once; rolled with an overlap,
+- A merchant key (or a team key) rolled with no overlap is refused by both at once; rolled with an overlap,
   both keys work on both until its end, then the old one is refused on both."""
 
 from __future__ import annotations
@@ -232,3 +232,20 @@ def test_a_rolled_merchant_key_on_two_replicas(replicas):
     # ...and refuses it once the end passes, with nothing changed in the database meanwhile.
     wait_until(lambda: replicas.statuses(second) == [401, 401], 10, "the old key to be refused on both")
     assert replicas.statuses(third) == [200, 200]
+
+
+def test_a_revoked_team_key_on_two_replicas(replicas):
+    admin = new_admin_key()
+    replicas.run("seed", SANDBOX_ADMIN_KEY=admin)
+    one, two = replicas.start_apis()
+    headers = {"X-API-KEY": admin, "X-Idempotency-Key": secrets.token_hex(8)}
+    team = httpx.post(one + "/admin/teams", json={"name": "rolled"}, headers=headers, timeout=30).json()
+    old = team["api_key"]
+    assert replicas.statuses(old) == [200, 200] == replicas.statuses(old)  # the second time from each cache
+    headers["X-Idempotency-Key"] = secrets.token_hex(8)
+    rolled = httpx.post(two + f"/admin/teams/{team['team']['id']}/keys/roll", json={"overlap_minutes": 0},
+                        headers=headers, timeout=30)
+    assert rolled.status_code == 201, rolled.text
+    assert replicas.statuses(old) == [401, 401]
+    assert replicas.statuses(rolled.json()["api_key"]) == [200, 200]
+    assert replicas.statuses(admin) == [200, 200]  # the operator's key is not a team's
