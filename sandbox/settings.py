@@ -66,6 +66,32 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+BLOCK_PRIVATE_MODES = ("auto", "true", "false", "teams")
+_BLOCK_PRIVATE_WORDS = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}
+
+
+def _block_private(name: str) -> str:
+    """One of BLOCK_PRIVATE_MODES ("auto" when unset); the usual words for true and false too."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    mode = _BLOCK_PRIVATE_WORDS.get(raw, raw or "auto")
+    if mode not in BLOCK_PRIVATE_MODES:
+        raise SettingError(f"{name} must be one of {', '.join(BLOCK_PRIVATE_MODES)}, got {raw!r}")
+    return mode
+
+
+def _webhook_allow(name: str) -> str:
+    """The list as given, once it is known to parse (a typo fails the process's start, not
+    a merchant's request)."""
+    from sandbox.webhooks.model.ssrf import AllowError, allow_list  # stdlib only; parsed once per value
+
+    raw = os.environ.get(name, "")
+    try:
+        allow_list(raw)
+    except AllowError as exc:
+        raise SettingError(str(exc)) from None
+    return raw
+
+
 def _opt(name: str) -> str | None:
     raw = os.environ.get(name)
     return raw or None
@@ -154,10 +180,15 @@ class Settings:
     # memory grew since its first snapshot (tracemalloc, which slows it down) to
     # <data dir>/memory-<pid>.txt (sandbox/observability/memory.py).
     debug_memory_every_s: float = field(default_factory=lambda: _float("SANDBOX_DEBUG_MEMORY_EVERY_S", 0.0))
-    # Webhooks: refuse endpoint URLs that resolve to loopback, private, link-local, CGNAT or
-    # metadata addresses (at creation and at connect time). Off by default: sandbox users
-    # run their receivers on localhost.
-    webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
+    # Webhooks: when targets inside the network (loopback, private, link-local, CGNAT,
+    # unique-local, the cloud metadata addresses) are refused, at creation and at every
+    # connect (sandbox/webhooks/delivery/guard.py): "true", "false", "auto" (the default:
+    # when the sandbox is shared, bound beyond loopback or with teams made; a local
+    # `sandbox up` runs its receivers on localhost) or "teams" (with teams made only: the
+    # image's, whose 0.0.0.0 is inside its own network namespace).
+    webhook_block_private: str = field(default_factory=lambda: _block_private("SANDBOX_WEBHOOK_BLOCK_PRIVATE"))
+    # Host names and addresses or ranges (CIDR), comma-separated, allowed anyway; none by default.
+    webhook_allow: str = field(default_factory=lambda: _webhook_allow("SANDBOX_WEBHOOK_ALLOW"))
     # One webhook request's whole deadline, connect to last byte read: a receiver that
     # trickles its answer is cut off then like one that never answers.
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))

@@ -7,6 +7,9 @@ so it was taken out with its dependency."""
 
 from __future__ import annotations
 
+import typing
+
+import anyio
 import httpcore
 import httpx
 
@@ -14,8 +17,53 @@ from sandbox.settings import Settings
 from sandbox.webhooks.delivery import clients
 from sandbox.webhooks.delivery.clients import Answer, Failed
 from sandbox.webhooks.delivery.wire import CoalescingBackend
-from sandbox.webhooks.model import urls
-from sandbox.webhooks.model.ssrf import GuardedBackend
+from sandbox.webhooks.model import ssrf, urls
+from sandbox.webhooks.store import target_policy
+
+
+class Refused(httpcore.ConnectError):
+    """The SSRF policy refused every address of the host: nothing was dialled."""
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the SSRF policy applied where the socket is opened:
+    resolve, check every address, then dial a checked address (TLS still verifies the
+    host name, which httpcore passes separately). Redirects never reach here: the client
+    sends straight to its transport, past httpx's redirect layer."""
+
+    def __init__(self) -> None:
+        # pyright takes httpcore's stand-in AnyIOBackend, defined for when anyio is missing (it is not).
+        self._inner: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()  # pyright: ignore[reportAttributeAccessIssue]
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: typing.Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        policy = await target_policy.policy()
+        if not policy.on:
+            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            with anyio.fail_after(timeout):
+                addresses = await ssrf.permitted_addresses(policy, host, port)
+        except ssrf.Refused as exc:
+            raise Refused(str(exc)) from None
+        except ssrf.Unresolved as exc:
+            raise httpcore.ConnectError(str(exc)) from None
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"{host} has no address")
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: typing.Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are never sent over Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
@@ -93,6 +141,9 @@ class HttpxClient(httpx.AsyncClient):
                 await response.aclose()
         except httpx.TimeoutException as exc:
             raise Failed(f"timeout ({type(exc).__name__})") from None
+        except httpx.ConnectError as exc:
+            refused = isinstance(exc.__context__, Refused) or isinstance(exc.__cause__, Refused)
+            raise Failed(clients.refused(str(exc)) if refused else f"ConnectError: {exc}"[:500]) from None
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             raise Failed(f"{type(exc).__name__}: {exc}"[:500]) from None
 
