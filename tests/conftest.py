@@ -38,6 +38,7 @@ PROCESS_LEVEL = (
     "tests/webhooks/delivery/test_faults.py", "tests/webhooks/delivery/test_recovery.py",
     "tests/webhooks/delivery/test_webhook_client.py", "tests/webhooks/model/test_ssrf.py",
     "tests/verdicts/test_hostile_server.py", "tests/verdicts/test_shell_commands.py",
+    "tests/security/test_ssrf_battery.py",
     "tests/ledger/test_stateful_ledger.py", "tests/requests/test_pages_bounded.py", "tests/requests/test_faults.py",
     "tests/observability/test_processes.py", "tests/pact/test_verify", "tests/ratelimits/test_redis_down.py",
     "tests/ratelimits/test_sliding_window_differential.py", "tests/coverage/test_cli_failures.py",
