@@ -66,6 +66,10 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _api_host() -> str:
+    return os.environ.get("SANDBOX_HOST", "127.0.0.1")
+
+
 BLOCK_PRIVATE_MODES = ("auto", "true", "false", "teams")
 _BLOCK_PRIVATE_WORDS = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}
 
@@ -117,7 +121,7 @@ def _user_cache_dir() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    api_host: str = field(default_factory=lambda: os.environ.get("SANDBOX_HOST", "127.0.0.1"))
+    api_host: str = field(default_factory=_api_host)
     api_port: int = field(default_factory=lambda: _port("SANDBOX_API_PORT", 8000))
     ipn_port: int = field(default_factory=lambda: _port("SANDBOX_IPN_PORT", 8001))
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_DATA_DIR", ".sandbox")))
@@ -266,6 +270,22 @@ class Settings:
     @property
     def rail_callback_url(self) -> str:
         return self.ipn_base_url + "/ipn/rail"
+
+
+@dataclass(frozen=True)
+class WebhookTargets:
+    """The settings the SSRF policy is made of (sandbox/webhooks/store/target_policy.py)."""
+
+    block_private: str
+    allow: str
+    api_host: str
+
+
+def webhook_targets() -> WebhookTargets:
+    """Those three settings alone, read now: the worker asks before every webhook request,
+    and all of them (`get_settings()`) cost a few hundred µs to read."""
+    return WebhookTargets(_block_private("SANDBOX_WEBHOOK_BLOCK_PRIVATE"), _webhook_allow("SANDBOX_WEBHOOK_ALLOW"),
+                          _api_host())
 
 
 def get_settings() -> Settings:

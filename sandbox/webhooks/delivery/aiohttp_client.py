@@ -6,7 +6,8 @@ address it is about to dial: for a host name, each address DNS returned (so a na
 resolves to a private address is refused, and DNS rebinding cannot slip past); for an
 IP literal, which aiohttp never hands to a resolver, the literal itself. The socket is
 told the host it is dialled for (`target_policy.DIALLING`, set per request) so that
-SANDBOX_WEBHOOK_ALLOW may name hosts; redirects are never followed."""
+SANDBOX_WEBHOOK_ALLOW may name hosts. A connection kept alive is checked again before each
+request written to it (`GuardedRequest`); redirects are never followed."""
 
 from __future__ import annotations
 
@@ -28,14 +29,27 @@ def guarded_socket(addr_info: tuple) -> socket.socket:
     its address for the host being dialled: then `ssrf.Refused`, an OSError that aiohttp
     reports as a connection error, in the policy's words."""
     family, type_, proto, _, address = addr_info
-    policy = target_policy.known()
-    if policy.on:
-        dialled = ssrf.host_address(str(address[0]))
-        if dialled is not None:
-            why = policy.refusal(target_policy.DIALLING.get() or str(dialled), dialled)
+    dialled = ssrf.host_address(str(address[0]))
+    if dialled is not None:
+        why = target_policy.refusal(target_policy.DIALLING.get() or str(dialled), dialled)
+        if why is not None:
+            raise ssrf.Refused(why)
+    return socket.socket(family=family, type=type_, proto=proto)
+
+
+class GuardedRequest(aiohttp.ClientRequest):
+    """A request that checks, before it writes a byte, the address of the connection it
+    was given: a connection kept alive from before the refusal turned on (a first team
+    made) is refused as a new one would be, and closed."""
+
+    async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        peer = conn.transport.get_extra_info("peername") if conn.transport is not None else None
+        address = ssrf.host_address(str(peer[0])) if peer else None
+        if address is not None:
+            why = target_policy.refusal(self.url.host or str(address), address)
             if why is not None:
                 raise ssrf.Refused(why)
-    return socket.socket(family=family, type=type_, proto=proto)
+        return await super().send(conn)
 
 
 @lru_cache(maxsize=4096)
@@ -57,6 +71,7 @@ def session(settings: Settings) -> aiohttp.ClientSession:
     )
     return aiohttp.ClientSession(
         connector=connector,
+        request_class=GuardedRequest,
         cookie_jar=aiohttp.DummyCookieJar(),  # a receiver's cookie is never sent anywhere
         trust_env=False,  # no proxy from the environment
         headers={"User-Agent": clients.USER_AGENT},
@@ -89,10 +104,12 @@ def failed(exc: BaseException) -> Failed:
         return Failed("timeout (ConnectTimeout)")
     if isinstance(exc, aiohttp.SocketTimeoutError):
         return Failed("timeout (ReadTimeout)")
+    # Refused where the socket is opened (wrapped as a connector error), or where a kept
+    # connection was to be written to (an OSError from the request, wrapped as ClientOSError).
+    refused = refusal_of(exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc.__cause__)
+    if refused is not None:
+        return Failed(clients.refused(refused))
     if isinstance(exc, aiohttp.ClientConnectorError):
-        refused = refusal_of(exc.os_error)
-        if refused is not None:
-            return Failed(clients.refused(refused))
         kind = "ConnectError"
     elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
         kind = "RemoteProtocolError"

@@ -7,6 +7,7 @@ so it was taken out with its dependency."""
 
 from __future__ import annotations
 
+import ssl
 import typing
 
 import anyio
@@ -25,11 +26,44 @@ class Refused(httpcore.ConnectError):
     """The SSRF policy refused every address of the host: nothing was dialled."""
 
 
+class GuardedStream(httpcore.AsyncNetworkStream):
+    """A connection that checks its peer's address before each write (one a request,
+    under `CoalescingStream`): one kept alive from before the refusal turned on (a first
+    team made) is refused as a new one would be."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, host: str) -> None:
+        self._inner = inner
+        self._host = host
+        peer = inner.get_extra_info("server_addr")
+        self._address = ssrf.host_address(str(peer[0])) if peer else None
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if self._address is not None:
+            why = target_policy.refusal(self._host, self._address)
+            if why is not None:
+                raise Refused(why)
+        await self._inner.write(buffer, timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return GuardedStream(await self._inner.start_tls(ssl_context, server_hostname, timeout), self._host)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend with the SSRF policy applied where the socket is opened:
     resolve, check every address, then dial a checked address (TLS still verifies the
-    host name, which httpcore passes separately). Redirects never reach here: the client
-    sends straight to its transport, past httpx's redirect layer."""
+    host name, which httpcore passes separately), and each connection checked again before
+    each request (`GuardedStream`). Redirects never reach here: the client sends straight
+    to its transport, past httpx's redirect layer."""
 
     def __init__(self) -> None:
         # pyright takes httpcore's stand-in AnyIOBackend, defined for when anyio is missing (it is not).
@@ -40,7 +74,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                           socket_options: typing.Iterable | None = None) -> httpcore.AsyncNetworkStream:
         policy = await target_policy.policy()
         if not policy.on:
-            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            return GuardedStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options),
+                                 host)
         try:
             with anyio.fail_after(timeout):
                 addresses = await ssrf.permitted_addresses(policy, host, port)
@@ -53,7 +88,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
+                return GuardedStream(
+                    await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options), host)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         raise last or httpcore.ConnectError(f"{host} has no address")

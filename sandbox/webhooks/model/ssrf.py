@@ -140,6 +140,12 @@ class Policy:
         return f"{named}, {where}: webhook targets inside the network are refused ({self.why})"
 
 
+@lru_cache(maxsize=4096)
+def refusal(policy: Policy, host: str, address: Address) -> str | None:
+    """`policy.refusal`, remembered: the worker asks before every request it writes."""
+    return policy.refusal(host, address)
+
+
 REMEDY = (f"an operator may allow a host or range with {ALLOW_SETTING}; a receiver on a private network is "
           "reached with `sandbox listen`")
 

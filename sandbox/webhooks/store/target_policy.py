@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import contextvars
 import time
+from functools import lru_cache
 
 from sandbox import db
-from sandbox.settings import Settings, get_settings
+from sandbox.settings import WebhookTargets, webhook_targets
 from sandbox.teams.scope import OPERATOR_TEAM
 from sandbox.webhooks.model import ssrf
 
@@ -39,25 +40,26 @@ def bound_beyond_loopback(host: str) -> bool:
     return address is None or not address.is_loopback
 
 
-def decide(settings: Settings, teams_made: bool | None) -> ssrf.Policy:
+@lru_cache(maxsize=64)
+def decide(targets: WebhookTargets, teams_made: bool | None) -> ssrf.Policy:
     """The policy these settings and this knowledge of teams make (None: not read yet,
     taken as no team)."""
-    mode = settings.webhook_block_private
-    allow = ssrf.allow_list(settings.webhook_allow)
+    mode = targets.block_private
+    allow = ssrf.allow_list(targets.allow)
     switch = ssrf.SWITCH_SETTING
     if mode in ("true", "false"):
         return ssrf.Policy(mode == "true", f"{switch}={mode}", allow)
-    if mode == "auto" and bound_beyond_loopback(settings.api_host):
-        return ssrf.Policy(True, f"the sandbox is shared: the API is bound to {settings.api_host} (SANDBOX_HOST); "
+    if mode == "auto" and bound_beyond_loopback(targets.api_host):
+        return ssrf.Policy(True, f"the sandbox is shared: the API is bound to {targets.api_host} (SANDBOX_HOST); "
                                  f"{switch}=false turns this off", allow)
     if teams_made:
         return ssrf.Policy(True, f"the sandbox is shared: teams are made; {switch}=false turns this off", allow)
     return ssrf.Policy(False, f"{switch}={mode} and the sandbox is not shared", allow)
 
 
-def _needs_teams(settings: Settings) -> bool:
-    return settings.webhook_block_private == "teams" or (
-        settings.webhook_block_private == "auto" and not bound_beyond_loopback(settings.api_host))
+def _needs_teams(targets: WebhookTargets) -> bool:
+    return targets.block_private == "teams" or (
+        targets.block_private == "auto" and not bound_beyond_loopback(targets.api_host))
 
 
 async def _read_teams() -> bool:
@@ -70,21 +72,27 @@ async def _read_teams() -> bool:
 async def policy(*, fresh: bool = False) -> ssrf.Policy:
     """The policy now; `fresh` reads the teams from the database whatever was known
     (a registration), else a reading at most TEAMS_MAX_AGE_S old is used."""
-    settings = get_settings()
+    targets = webhook_targets()
     teams = _teams_made
-    if _needs_teams(settings) and (fresh or time.monotonic() - _teams_read_at > TEAMS_MAX_AGE_S):
+    if _needs_teams(targets) and (fresh or time.monotonic() - _teams_read_at > TEAMS_MAX_AGE_S):
         teams = await _read_teams()
-    return decide(settings, teams)
+    return decide(targets, teams)
 
 
 async def keep_fresh() -> None:
     """Read the teams again if the last reading is stale: the worker calls this before a
-    delivery, so that `known()` (for a socket being opened, which cannot wait on a query)
-    is at most TEAMS_MAX_AGE_S old. A clock comparison when it is fresh."""
-    if time.monotonic() - _teams_read_at > TEAMS_MAX_AGE_S and _needs_teams(get_settings()):
+    delivery, so that `known()` (for a socket being opened or a request being written,
+    which cannot wait on a query) is at most TEAMS_MAX_AGE_S old. A clock comparison
+    when it is fresh."""
+    if time.monotonic() - _teams_read_at > TEAMS_MAX_AGE_S and _needs_teams(webhook_targets()):
         await _read_teams()
 
 
 def known() -> ssrf.Policy:
-    """The policy by the settings now and the last reading of the teams."""
-    return decide(get_settings(), _teams_made)
+    """The policy by the settings now and the last reading of the teams (a few µs)."""
+    return decide(webhook_targets(), _teams_made)
+
+
+def refusal(host: str, address: ssrf.Address) -> str | None:
+    """Why a request for `host` may not go to `address` now (None: it may)."""
+    return ssrf.refusal(known(), host, address)

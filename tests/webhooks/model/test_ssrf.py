@@ -15,7 +15,7 @@ import socket
 
 import pytest
 
-from sandbox.settings import Settings
+from sandbox.settings import WebhookTargets
 from sandbox.webhooks.store import target_policy
 from seeds.seed import DEMO_MERCHANTS
 from tests.helpers import Api, payout_body
@@ -124,18 +124,14 @@ async def test_made_teams_share_the_sandbox(monkeypatch, admin, merchant):
 
 
 def test_off_for_a_local_sandbox_on_when_shared():
-    def policy(teams: bool, **env: str):
-        return target_policy.decide(Settings(**env), teams)  # type: ignore[arg-type]
+    def on(teams: bool, api_host: str, mode: str) -> bool:
+        return target_policy.decide(WebhookTargets(block_private=mode, allow="", api_host=api_host), teams).on
 
-    assert not policy(False, api_host="127.0.0.1", webhook_block_private="auto").on
-    assert not policy(False, api_host="localhost", webhook_block_private="auto").on
-    assert policy(False, api_host="0.0.0.0", webhook_block_private="auto").on
-    assert policy(False, api_host="192.168.1.5", webhook_block_private="auto").on
-    assert policy(True, api_host="127.0.0.1", webhook_block_private="auto").on
-    assert not policy(False, api_host="0.0.0.0", webhook_block_private="teams").on  # the image, alone
-    assert policy(True, api_host="0.0.0.0", webhook_block_private="teams").on
-    assert not policy(True, api_host="0.0.0.0", webhook_block_private="false").on
-    assert policy(False, api_host="127.0.0.1", webhook_block_private="true").on
+    assert not on(False, "127.0.0.1", "auto") and not on(False, "localhost", "auto") and not on(False, "::1", "auto")
+    assert on(False, "0.0.0.0", "auto") and on(False, "192.168.1.5", "auto") and on(False, "sandbox.internal", "auto")
+    assert on(True, "127.0.0.1", "auto")
+    assert not on(False, "0.0.0.0", "teams") and on(True, "0.0.0.0", "teams")  # the image, alone or shared
+    assert not on(True, "0.0.0.0", "false") and on(False, "127.0.0.1", "true")
 
 
 async def test_explicit_false_wins_over_a_shared_bind(merchant, shared, monkeypatch):
@@ -201,6 +197,19 @@ async def test_refused_at_connect_time(each_client, merchant, worker, receiver, 
     assert r.status_code == 202
     await arrivals(receiver, 1)
     assert receiver.ids() == [event["id"]]
+
+
+async def test_a_connection_kept_alive_is_refused_once_the_refusal_is_on(each_client, merchant, worker, receiver,
+                                                                        monkeypatch):
+    """A first team made turns the refusal on in a running worker: the connection it kept
+    alive to a receiver inside the network must not carry the next request."""
+    await endpoint(merchant, receiver, events=["payout.created"])
+    first = (await merchant.post("/payouts", payout_body())).json()
+    await arrivals(receiver, 1)  # delivered while allowed; the worker keeps the connection
+    monkeypatch.setenv(SWITCH, "true")
+    second = (await merchant.post("/payouts", payout_body())).json()
+    await attempts_refused(merchant, (await events_of(merchant, second["id"]))[0]["id"], "127.0.0.1, a loopback")
+    assert receiver.ids() == [(await events_of(merchant, first["id"]))[0]["id"]]
 
 
 async def test_a_name_that_rebinds_to_loopback_is_refused_when_dialled(each_client, merchant, worker, receiver,
