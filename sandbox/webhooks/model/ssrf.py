@@ -75,8 +75,10 @@ def inside(address: Address) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def host_address(host: str) -> Address | None:
-    """`host` as an IP address, if it is one (a URL's host or a socket's address)."""
+    """`host` as an IP address, if it is one (a URL's host or a socket's address);
+    remembered: the worker asks before every request it writes."""
     try:
         return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
