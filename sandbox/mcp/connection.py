@@ -17,10 +17,11 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from sandbox.client import answers
-from sandbox.mcp.merchants import Client, Merchant, Registry, TooMany
+from sandbox.mcp.merchants import IDLE_S, Client, Merchant, Registry, TooMany
 
 T = TypeVar("T")
 _SESSION = "mypay-sandbox.client"  # where a handshake session's Client lives in its connection's state
+IDENTITY = "mypay-sandbox.identity"  # where the HTTP layer puts who sent a request, in its ASGI scope
 
 
 @dataclass
@@ -37,7 +38,8 @@ CALL: ContextVar[CallState | None] = ContextVar("mcp_call", default=None)
 
 class Sandbox:
     def __init__(self, url: str, *, key: str | None = None, admin_key: str | None = None,
-                 transport: str = "stdio", token: str | None = None, deadline_s: float) -> None:
+                 transport: str = "stdio", token: str | None = None, deadline_s: float,
+                 idle_s: float = IDLE_S) -> None:
         if (key is None) == (admin_key is None):
             raise ValueError("a merchant's key or the admin key, not both")
         self.url = url.rstrip("/")
@@ -46,9 +48,9 @@ class Sandbox:
         self.token = token  # --http: the bearer token every request carried (checked before any tool runs)
         self.deadline_s = deadline_s  # one tool call, every request it makes included (--tool-timeout)
         self.fixed = Merchant(key) if key is not None else None
-        self.merchants = Registry()
+        self.merchants = Registry(idle_s=idle_s)
         self._process = Client("this process", session=True)  # stdio: the process is the session
-        self._addresses: dict[str, Client] = {}
+        self._sessionless: dict[str, Client] = {}  # each client's session-less calls, by who it is
 
     @property
     def mode(self) -> str:
@@ -68,10 +70,13 @@ class Sandbox:
     def client(self, ctx: Context) -> Client:
         """Who is calling: the process on stdio; over HTTP the SDK's own session object
         for a handshake session (its Connection, which lives exactly as long as the
-        session), else the peer's address (session-less calls)."""
+        session), else the client's session-less calls, one for each client as
+        sandbox/mcp/peers.py names it (never by a header it sends)."""
         if self.transport == "stdio":
             return self._process
         request = ctx.request_context
+        scope = getattr(request.request, "scope", None) or {}
+        identity = scope.get(IDENTITY) or "an unknown client"
         # The SDK keeps the per-session Connection on the request's ServerSession; 2.3 has no
         # public accessor for it. A handshake session's connection has a session id; a
         # session-less (2026-07-28) call gets a fresh connection without one.
@@ -79,11 +84,15 @@ class Sandbox:
         if connection is not None and connection.session_id is not None:
             found = connection.state.get(_SESSION)
             if found is None:
-                found = connection.state[_SESSION] = Client("this session", session=True)
+                found = connection.state[_SESSION] = Client("this session", session=True, identity=identity)
                 connection.exit_stack.callback(self.merchants.end, found)  # leaves with its session
             return found
-        peer = getattr(getattr(request.request, "client", None), "host", None) or "an unknown address"
-        return self._addresses.setdefault(peer, Client(peer, session=False))
+        found = self._sessionless.get(identity)
+        if found is None:
+            if len(self._sessionless) > self.merchants.most_held:  # clients come and go: keep those holding any
+                self._sessionless = {who: c for who, c in self._sessionless.items() if c.handles}
+            found = self._sessionless[identity] = Client("session-less calls", session=False, identity=identity)
+        return found
 
     def merchant(self, ctx: Context, handle: str | None) -> Merchant | None:
         if self.fixed is not None:

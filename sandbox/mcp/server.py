@@ -40,7 +40,8 @@ def build(sandbox: Sandbox) -> SealedServer:
     return app
 
 
-def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
+def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allowed_origins: list[str],
+          idle_s: float) -> None:
     import anyio
 
     from sandbox.mcp import http
@@ -50,4 +51,4 @@ def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allo
     if sandbox.transport == "stdio":
         anyio.run(app.run_stdio_async)
         return
-    anyio.run(lambda: http.serve(app, host, port, sandbox.token, allowed_hosts, allowed_origins))
+    anyio.run(lambda: http.serve(app, host, port, sandbox.token, allowed_hosts, allowed_origins, idle_s))

@@ -15,7 +15,7 @@ from pydantic import Field
 from sandbox.clocks.schemas import MerchantClock
 from sandbox.coverage.schemas import Coverage
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.merchants import MOST_HELD, MOST_PER_CLIENT, Merchant, shown
+from sandbox.mcp.merchants import Merchant, shown
 from sandbox.mcp.tools.arguments import AmountOrZero, Handle, IdempotencyKey
 from sandbox.payouts.model.failures import Failure
 from sandbox.payouts.model.scenarios import ScenarioTable
@@ -44,8 +44,10 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         answer: dict[str, Any] = {"sandbox": redacted(sandbox.url), "mode": sandbox.mode, "says": sandbox.says_who(),
                                   "transport": sandbox.transport, "merchant": None}
         if sandbox.admin_key is not None:
-            answer["held"] = {"by_you": len(sandbox.client(ctx).handles), "by_this_server": len(sandbox.merchants),
-                              "most_per_client": MOST_PER_CLIENT, "most_in_all": MOST_HELD}
+            held = sandbox.merchants
+            answer["held"] = {"by_you": len(held.held_by(sandbox.client(ctx).identity)),
+                              "by_this_server": len(held), "most_per_client": held.most_per_client,
+                              "most_in_all": held.most_held}
         if found is not None:
             clock = await sandbox.call(found.key, "GET", "/sandbox/clock", into=MerchantClock)
             if found.id is None:  # started with --key: the API says whose it is
