@@ -7,7 +7,10 @@ the admin key itself is never used for anything else."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +24,7 @@ from sandbox.mcp.merchants import IDLE_S, Client, Merchant, Registry, TooMany
 
 T = TypeVar("T")
 _SESSION = "mypay-sandbox.client"  # where a handshake session's Client lives in its connection's state
+MOST_BODIES = 10_000  # bodies computed for a key (advance_clock one_step), kept for its retry
 IDENTITY = "mypay-sandbox.identity"  # where the HTTP layer puts who sent a request, in its ASGI scope
 
 
@@ -51,6 +55,8 @@ class Sandbox:
         self.merchants = Registry(idle_s=idle_s)
         self._process = Client("this process", session=True)  # stdio: the process is the session
         self._sessionless: dict[str, Client] = {}  # each client's session-less calls, by who it is
+        self._salt = secrets.token_bytes(16)  # keys scoped per client differ from any other server's
+        self._bodies: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (merchant key, idempotency key) -> body
 
     @property
     def mode(self) -> str:
@@ -134,6 +140,26 @@ class Sandbox:
         except TooMany as exc:
             raise ToolError(str(exc)) from None
 
+    # --- keys -----------------------------------------------------------------------------
+
+    def scoped_key(self, ctx: Context, key: str) -> str:
+        """The admin key's idempotency key for `key` given by this client: every client's
+        new_merchant calls share the admin key's namespace, so a key is made this client's
+        own (and this server's): no other client can replay it and receive its merchant."""
+        who = self.client(ctx).identity if self.transport == "http" else "stdio"
+        digest = hashlib.sha256(self._salt + who.encode() + b"\0" + key.encode()).hexdigest()
+        return f"mcp_{digest[:48]}"
+
+    def kept_body(self, merchant: Merchant, key: str) -> Any:
+        """The body this merchant's call first sent with `key`, if computed and kept
+        (`keep_body`): a retry must send the same one."""
+        return self._bodies.get((merchant.key, key))
+
+    def keep_body(self, merchant: Merchant, key: str, body: Any) -> None:
+        self._bodies[(merchant.key, key)] = body
+        while len(self._bodies) > MOST_BODIES:  # the oldest go first
+            self._bodies.popitem(last=False)
+
     # --- calls ----------------------------------------------------------------------------
 
     async def call(self, key: str, method: str, path: str, *, into: type[T], status: int = 200,
@@ -153,7 +179,10 @@ class Sandbox:
             idempotency_key = idempotency_key or (state.idempotency_key if state else None) or uuid.uuid4().hex
             headers = {"X-Idempotency-Key": idempotency_key}
             if state is not None:
-                state.idempotency_key, state.maybe_applied = idempotency_key, True
+                # The key the agent gave (or was given) stays the one its error names: a tool may
+                # send a key derived from it (new_merchant's, scoped to its client).
+                state.idempotency_key = state.idempotency_key or idempotency_key
+                state.maybe_applied = True
         try:
             async with answers.client(self.url, key) as http:
                 answer = await answers.fetch(http, method, path, json=json, headers=headers)

@@ -125,12 +125,12 @@ async def http_server(stack, *extra: str, log: Path | None = None, host: str = "
 
 
 async def second_client(url: str, payouts: int = 1, every: float = 0.25, session: bool = False,
-                        timeout: float = 120) -> dict:
+                        key: str | None = None, timeout: float = 120) -> dict:
     """What another client process got (tests/mcp/second_client.py): on loopback a client
     is its process, so a second client needs one."""
     done = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.mcp.second_client", url, str(payouts), str(every),
-        *(["session"] if session else []), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        *(["session"] if session else []), *([f"key={key}"] if key else []), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     out, _ = await asyncio.wait_for(done.communicate(), timeout)
     assert done.returncode == 0, f"the second client exited with {done.returncode}"
     return json.loads(out.decode().strip().splitlines()[-1])

@@ -2,9 +2,10 @@
 default client gets a merchant and makes `payouts` payouts, one every `every` seconds,
 then prints what it got as one JSON line: how long each call took and any error's words.
 
-    python -m tests.mcp.second_client URL PAYOUTS EVERY [session]
+    python -m tests.mcp.second_client URL PAYOUTS EVERY [session] [key=KEY]
 
-With `session`: the handshake client (a session of its own) instead."""
+With `session`: the handshake client (a session of its own) instead; with `key=KEY`:
+new_merchant is called with that idempotency key (and reveal_key)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 from tests.mcp.client import over_http, sessionless
 
 
-async def main(url: str, payouts: int, every: float, session_: bool = False) -> dict:
+async def main(url: str, payouts: int, every: float, session_: bool = False, key: str | None = None) -> dict:
     said: dict = {"calls": [], "errors": []}
 
     async def timed(session, name: str, **arguments) -> dict | None:
@@ -36,7 +37,8 @@ async def main(url: str, payouts: int, every: float, session_: bool = False) -> 
         said["errors"].append(f"connect: {exc!r}")
         return said
     try:
-        made = await timed(session, "new_merchant")
+        made = await timed(session, "new_merchant", **({"idempotency_key": key, "reveal_key": True} if key else {}))
+        said["merchant"] = made["merchant"] if made else None
         said["handle"] = made["handle"] if made else None
         for _ in range(payouts if made else 0):
             next_at = time.monotonic() + every
@@ -49,4 +51,6 @@ async def main(url: str, payouts: int, every: float, session_: bool = False) -> 
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:] == ["session"]))))
+    flags = sys.argv[4:]
+    key = next((flag[4:] for flag in flags if flag.startswith("key=")), None)
+    print(json.dumps(asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), "session" in flags, key))))

@@ -73,9 +73,12 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         if sandbox.admin_key is None:
             raise ToolError("this server was started with a merchant's key and acts as that merchant only: "
                             "start `sandbox mcp` with the admin key (--admin-key) to make merchants")
-        body = {"name": f"mcp {uuid.uuid4().hex[:8]}", "opening_balance": opening_balance, "clock": clock}
+        # The body follows from the arguments and the key, so a retry with the key is the same request
+        # (the API answers what the first did); the key is scoped to this client (Sandbox.scoped_key).
+        scoped = sandbox.scoped_key(ctx, idempotency_key or uuid.uuid4().hex)
+        body = {"name": f"mcp {scoped[4:12]}", "opening_balance": opening_balance, "clock": clock}
         made = await sandbox.call(sandbox.admin_key, "POST", "/sandbox/merchants", json=body, status=201,
-                                  into=NewMerchantOut, idempotency_key=idempotency_key)
+                                  into=NewMerchantOut, idempotency_key=scoped)
         handle = sandbox.remember(ctx, Merchant(made.api_key, made.merchant.id, made.merchant.clock))
         return {"merchant": msgspec.to_builtins(made.merchant), "handle": handle,
                 "use": "pass merchant=<handle> to every other tool (in a session you may leave it out: this "

@@ -157,13 +157,21 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         fell due is applied: the clock's new time and each payout's transitions. A live clock refuses."""
         if sum((seconds is not None and not until_idle, until_idle, one_step)) != 1:
             raise ToolError("say how far: one_step, seconds, or until_idle (seconds with until_idle bounds it)")
+        acting = sandbox.acting(ctx, merchant)
+        key = idempotency_key or ""
         if one_step:
-            clock = await sandbox.as_merchant(ctx, merchant, "GET", "/sandbox/clock", into=MerchantClock)
-            if clock.next_step_at is None:
-                return {"moved": False, "says": f"nothing is due on this merchant's {clock.kind} clock",
-                        "clock": msgspec.to_builtins(clock)}
-            gap = datetime.fromisoformat(clock.next_step_at) - datetime.fromisoformat(clock.time)
-            body: dict[str, Any] = {"seconds": max(gap.total_seconds(), 0.0)}
+            # The step's distance is computed once for a key: a retry after a lost answer sends the
+            # same seconds (the clock has moved since), so the API answers what the first call did.
+            body = sandbox.kept_body(acting, key) if key else None
+            if body is None:
+                clock = await sandbox.as_merchant(ctx, merchant, "GET", "/sandbox/clock", into=MerchantClock)
+                if clock.next_step_at is None:
+                    return {"moved": False, "says": f"nothing is due on this merchant's {clock.kind} clock",
+                            "clock": msgspec.to_builtins(clock)}
+                gap = datetime.fromisoformat(clock.next_step_at) - datetime.fromisoformat(clock.time)
+                body = {"seconds": max(gap.total_seconds(), 0.0)}
+                if key:
+                    sandbox.keep_body(acting, key, body)
         else:
             body = {"seconds": seconds, "until": "idle" if until_idle else None}
         done = await sandbox.as_merchant(ctx, merchant, "POST", "/sandbox/clock/advance", into=ClockAdvanced,
