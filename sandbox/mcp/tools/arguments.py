@@ -3,8 +3,9 @@ what the pattern means (sandbox/core/types.py's PATTERN_WORDS), never the patter
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
+import msgspec
 from pydantic import Field
 
 from sandbox.core.money import AMOUNT_OR_ZERO_PATTERN, AMOUNT_PATTERN, PYTHON_END
@@ -17,6 +18,24 @@ def _json_schema(pattern: str) -> str:
     the API's words for it."""
     plain = pattern.replace(PYTHON_END, "$")
     return worded(plain, PATTERN_WORDS[pattern])
+
+
+def api_limits(field: Any) -> dict[str, Any]:
+    """The constraints of the API's own field type (a msgspec `Annotated[str, Meta(…)]`) as
+    pydantic's Field takes them: the same pattern, lengths and bounds, so a tool can neither
+    take what the API refuses nor refuse what it takes (tests/mcp/test_schemas_are_the_apis.py)."""
+    limits: dict[str, Any] = {}
+    for meta in get_args(field)[1:]:
+        if not isinstance(meta, msgspec.Meta):
+            continue
+        if meta.pattern is not None:
+            plain = meta.pattern.replace(PYTHON_END, "$")
+            limits["pattern"] = worded(plain, PATTERN_WORDS.get(meta.pattern, PATTERN_WORDS.get(
+                plain, "is not in the form the API takes (see the tool's input schema)")))
+        for name in ("min_length", "max_length", "ge", "le", "gt", "lt"):
+            if getattr(meta, name) is not None:
+                limits[name] = getattr(meta, name)
+    return limits
 
 
 KEY = worded(r"^[\x21-\x7e]+$", "must be printable ASCII with no spaces")  # idempotency keys, request ids
