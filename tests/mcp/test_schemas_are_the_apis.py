@@ -137,3 +137,14 @@ def test_every_tool_argument_that_is_an_api_field_has_the_apis_constraints():
 def test_every_tool_that_calls_the_api_is_checked():
     assert set(_tools()) - set(FRONTS) == {"whoami", "forget_merchant", "scenarios", "failure_codes", "retry_verdict",
                                            "coverage", "gate"}
+
+
+def test_the_agent_is_told_handles_are_credentials_and_what_a_restart_loses():
+    tools = {t.name: t for t in asyncio.run(build(Sandbox("http://127.0.0.1:9", admin_key="sk_admin_x",
+                                                          deadline_s=60)).list_tools())}
+    said = tools["new_merchant"].description or ""
+    assert "bearer credential" in said and "restarts" in said and "call new_merchant again" in said
+    assert "bearer credential" in tools["create_payout"].input_schema["properties"]["merchant"]["description"]
+    guide = (Path(__file__).parents[2] / "docs" / "coding-agents.md").read_text()
+    assert "A handle, and a session id, are bearer credentials" in guide
+    assert "A restart loses them all" in guide and "Start again with\n    `new_merchant`" in guide

@@ -48,9 +48,9 @@ AmountOrZero = Annotated[str, Field(max_length=16, pattern=_json_schema(AMOUNT_O
                                     description="PKR, a decimal string from 0 to 99999999.99")]
 Handle = Annotated[str | None, Field(
     max_length=35, pattern=worded(HANDLE_PATTERN, "must be a merchant handle as new_merchant answered it (mh_…)"),
-    description="the merchant to act for: the handle new_merchant answered. Required without a session (the "
-                "SDK's default HTTP client); in a session (stdio, or HTTP with the initialize handshake) none "
-                "means the session's latest merchant")]
+    description="the merchant to act for: the handle new_merchant answered (a bearer credential: whoever sends "
+                "it acts as the merchant). Required without a session (the SDK's default HTTP client); in a session "
+                "(stdio, or HTTP with the initialize handshake) none means the session's latest merchant")]
 IdempotencyKey = Annotated[str | None, Field(
     min_length=1, max_length=255, pattern=KEY,
     description="the key of an earlier call whose answer was lost (its error names it): the API answers what that "

@@ -69,7 +69,10 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     ) -> dict[str, Any]:
         """Make a fresh merchant (needs the server started with the admin key) and answer its handle (mh_…):
         every other tool acts for the merchant its `merchant` argument names (in a session, the latest one when
-        none is named). Its API key is kept by the server and not shown unless reveal_key is true."""
+        none is named). Its API key is kept by the server and not shown unless reveal_key is true. The handle
+        (like an HTTP session id) is a bearer credential: keep it out of logs and shared files. The server
+        keeps handles in memory only: after it restarts, a session ends or a handle idles out, no handle
+        works and none can be re-attached; call new_merchant again (the old merchant stays in the sandbox)."""
         if sandbox.admin_key is None:
             raise ToolError("this server was started with a merchant's key and acts as that merchant only: "
                             "start `sandbox mcp` with the admin key (--admin-key) to make merchants")
