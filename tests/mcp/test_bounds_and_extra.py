@@ -153,3 +153,15 @@ async def test_a_full_server_ends_the_greedy_clients_idlest_session_for_a_newcom
     open_("new")
     refused = await shares._admit("modest")  # full again, and nobody is over a share of 4 // 3
     assert refused is not None and refused[0] == 503 and "you hold 1, your share or more" in refused[1]
+
+
+def test_the_bounds_the_guide_states_are_the_servers():
+    from pathlib import Path
+
+    from sandbox.mcp.merchants import IDLE_S, MOST_HELD, MOST_PER_CLIENT
+    from sandbox.mcp.shares import MOST_SESSIONS, SESSIONS_PER_CLIENT
+
+    assert (SESSIONS_PER_CLIENT, MOST_PER_CLIENT, MOST_SESSIONS, MOST_HELD, IDLE_S) == (20, 20, 1000, 1000, 300)
+    guide = (Path(__file__).parents[2] / "docs" / "coding-agents.md").read_text()
+    assert "at most 20 merchants at once" in guide and "at most 20 open sessions" in guide
+    assert "most 1,000 of each" in guide and "5 minutes unused" in guide

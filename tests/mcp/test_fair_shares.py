@@ -12,12 +12,13 @@ import httpx
 import pytest
 
 from sandbox.mcp.merchants import MOST_PER_CLIENT
-from sandbox.mcp.shares import SESSIONS_PER_CLIENT
 from tests.helpers import wait_for
 from tests.mcp.client import call, http_server, over_http, refused, second_client
 from tests.mcp.raw import handshake, result_of, sessionless_call, words
 
 pytestmark = pytest.mark.process
+
+SESSIONS_PER_CLIENT = 20  # the guide says so (docs/coding-agents.md, "Fair shares")
 
 
 async def _from(address: str, url: str, tool: str, arguments: dict | None = None) -> httpx.Response:
