@@ -103,20 +103,18 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
 
 def unusable(url: str) -> str | None:
     """Why the server could not call the API at `url` (None: it can): every call is the
-    URL's path plus /api/v1/…, so a query, a fragment or a password in it would be lost or
-    leak, and a path must be the sandbox's root or its /api/v1."""
+    URL's path plus /api/v1/…, so a query or a fragment in it would be lost, and an /api/
+    path must be /api/v1. Nothing of the URL is echoed (a query may carry a secret)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     if parts.query or url.rstrip().endswith("?"):
-        return (f"--url may not carry a query string (?{parts.query[:40]}): every call adds /api/v1/… to its path; "
-                "give the sandbox's root, like http://127.0.0.1:8000")
+        return ("--url may not carry a query string (?…): every call adds /api/v1/… to its path, and the query "
+                "would be lost; give the sandbox's root, like http://127.0.0.1:8000")
     if parts.fragment or "#" in url:
         return "--url may not carry a fragment (#…): give the sandbox's root, like http://127.0.0.1:8000"
-    if parts.username is not None or parts.password is not None:
-        return "--url may not carry a user name or password (user:pass@): the API keys are its credentials"
     path = parts.path.rstrip("/")
     if any(c in path for c in " %\\") or ("/api/" in path + "/" and not path.endswith("/api/v1")):
-        return (f"--url's path {path!r} is not a sandbox's: give its root (http://127.0.0.1:8000), its API "
-                "(…/api/v1), or the path a proxy serves it under")
+        return ("--url's path is not a sandbox's: give its root (http://127.0.0.1:8000), its API (…/api/v1), or "
+                "the path a proxy serves it under")
     return None
