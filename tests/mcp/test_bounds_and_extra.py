@@ -165,3 +165,22 @@ def test_the_bounds_the_guide_states_are_the_servers():
     guide = (Path(__file__).parents[2] / "docs" / "coding-agents.md").read_text()
     assert "at most 20 merchants at once" in guide and "at most 20 open sessions" in guide
     assert "most 1,000 of each" in guide and "5 minutes unused" in guide
+
+
+def test_a_client_is_its_process_on_loopback_and_its_token_beyond():
+    import os
+    import socket
+
+    from sandbox.mcp.peers import Peers, bearer_holder
+
+    peers = Peers()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with socket.create_connection(server.getsockname()) as client:
+            scope = {"client": client.getsockname(), "server": server.getsockname(), "headers": []}
+            assert peers.who(scope) == f"process {os.getpid()}"  # read from the kernel, whatever address
+    token = [(b"authorization", b"Bearer t0ken-0123456789abcdef")]
+    far = peers.who({"client": ("10.0.0.5", 40000), "server": ("10.0.0.1", 8010), "headers": token})
+    assert far == peers.who({"client": ("10.9.9.9", 50000), "server": ("10.0.0.1", 8010), "headers": token})
+    assert far == bearer_holder(token[0][1]) and "t0ken" not in far  # the holder, never the token itself
