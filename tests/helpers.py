@@ -83,6 +83,9 @@ class Api:
         h = {"X-Idempotency-Key": idem or secrets.token_hex(16), **(headers or {})}
         return await self.http.post(path, json=json, headers=h, **kw)
 
+    async def put(self, path: str, json=None, *, idem: str | None = None, **kw) -> httpx.Response:
+        return await self.http.put(path, json=json, headers={"X-Idempotency-Key": idem or secrets.token_hex(16)}, **kw)
+
     async def delete(self, path: str, *, idem: str | None = None, **kw) -> httpx.Response:
         return await self.http.delete(path, headers={"X-Idempotency-Key": idem or secrets.token_hex(16)}, **kw)
 

@@ -29,7 +29,7 @@ class Principal:
     # key's team, None for the operator's admin key (every team).
     team_id: str | None = None
     # That team's bound on payouts a day (None: none), read with the key so that POST
-    # /payouts of a team without one pays nothing for quotas (sandbox/teams/quotas.py).
+    # /payouts asks no query for it (sandbox/teams/quotas.py).
     payouts_per_day: int | None = None
 
     @property
