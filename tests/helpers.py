@@ -99,6 +99,14 @@ class Api:
         await self.aclose()
 
 
+async def metrics_text(stack: Stack) -> str:
+    """/metrics as the operator's Prometheus reads it: with the operator's key, as a bearer token."""
+    async with httpx.AsyncClient(verify=tls(), timeout=30) as http:
+        r = await http.get(stack.base_url + "/metrics", headers={"Authorization": f"Bearer {stack.admin_key}"})
+    assert r.status_code == 200, r.text
+    return r.text
+
+
 async def new_merchant(stack: Stack, opening_balance: str = "1000000.00") -> tuple[Api, str]:
     async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/api/v1") as c:
         r = await c.post("/sandbox/merchants", json={"name": "test", "opening_balance": opening_balance},

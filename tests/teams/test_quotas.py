@@ -10,7 +10,7 @@ import re
 import httpx
 
 from sandbox.client.blocking import tls
-from tests.helpers import payout_body
+from tests.helpers import metrics_text, payout_body
 from tests.teams.conftest import new_team_merchant
 
 
@@ -22,8 +22,7 @@ def _refused(r: httpx.Response, words: str) -> None:
 
 
 async def _metric(stack, name: str, team: str) -> float | None:
-    async with httpx.AsyncClient(verify=tls()) as http:
-        text = (await http.get(stack.base_url + "/metrics")).text
+    text = await metrics_text(stack)
     found = re.search(rf'^{name}\{{team="{team}"\}} (\S+)$', text, re.M)
     return float(found.group(1)) if found else None
 
@@ -91,8 +90,7 @@ async def test_payouts_a_day_past_the_bound_are_refused_and_a_replay_takes_nothi
 async def test_usage_and_quotas_are_in_the_metrics_and_the_operators_list(stack, make_team, admin):
     team, _ = await make_team("seen", max_merchants=5)
     await (await new_team_merchant(stack, team)).aclose()
-    async with httpx.AsyncClient(verify=tls()) as http:
-        text = (await http.get(stack.base_url + "/metrics")).text
+    text = await metrics_text(stack)
     assert f'sandbox_team_quota{{quota="max_merchants",team="{team.team_id}"}} 5.0' in text
     assert f'sandbox_team_merchants{{team="{team.team_id}"}} 1.0' in text
     listed = {t["id"]: t for t in (await admin.get("/admin/teams")).json()["data"]}
