@@ -43,6 +43,7 @@ from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
+from sandbox.retention import metrics as retention_metrics
 from sandbox.retention.controllers import RetentionController
 from sandbox.runtime import shutdown as shutdown_steps
 from sandbox.runtime.litestar_apps import optional_plugins_unseen
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     metrics.register(payout_metrics.collect)
     metrics.register(webhook_metrics.collect)
     metrics.register(team_metrics.collect)
+    metrics.register(retention_metrics.collect)
     on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:

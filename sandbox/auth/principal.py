@@ -39,4 +39,9 @@ class Principal:
 
     @property
     def idempotency_scope(self) -> str:
-        return self.merchant_id or f"admin:{self.key_id}"
+        return self.merchant_id or admin_scope(self.key_id)
+
+
+def admin_scope(key_id: str) -> str:
+    """The idempotency scope of an admin (or team) key's own requests."""
+    return f"admin:{key_id}"
