@@ -220,6 +220,10 @@ class Settings:
     scenarios_max: int = field(default_factory=lambda: _int("SANDBOX_SCENARIOS_MAX", 50))
     # Requests per API key, e.g. "100/second" or "5/minute"; admins override it per merchant.
     rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
+    # The most a team key may set as a merchant's own limit (the same form); unset, the
+    # default above. The operator's key is not bound by it.
+    rate_limit_ceiling: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT_CEILING")
+                                    or os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
     # Collections settle this long after they were made (simulated seconds: × time scale).
     settlement_interval_s: float = field(default_factory=lambda: _float("SANDBOX_SETTLEMENT_INTERVAL_S", 60.0))
     # Payout batches: largest upload, and how many payouts the worker creates per transaction.

@@ -57,16 +57,18 @@ class _Day:
     if the chunk is not written."""
 
     def __init__(self, team: tuple[str, int | None] | None) -> None:
-        self.team, self.taken = team, 0
+        self.team, self.taken = team, 0  # `taken`: counted in the day, to give back if not made
 
     async def take(self, wanted: int) -> int:
         if self.team is None:
             return wanted
-        granted = await quotas.take_payouts(*self.team, wanted)
-        self.taken += granted
-        return granted
+        grant = await quotas.take_payouts(*self.team, wanted)
+        if grant.counted:
+            self.taken += grant.granted
+        return grant.granted
 
     async def give_back(self, count: int) -> None:
+        count = min(count, self.taken)  # none of those taken while Redis was away were counted
         if self.team is not None and count:
             self.taken -= count
             await quotas.give_back_payouts(self.team[0], count)
