@@ -229,6 +229,11 @@ class Settings:
     # Payout batches: largest upload, and how many payouts the worker creates per transaction.
     batch_max_bytes: int = field(default_factory=lambda: _int("SANDBOX_BATCH_MAX_BYTES", 64 * 1_048_576))
     batch_chunk: int = field(default_factory=lambda: _int("SANDBOX_BATCH_CHUNK", 250))
+    # Where a body over 1 MiB (a batch upload) and the file it carries are spooled while its
+    # request runs (None: the system's temp dir), and how many bodies each API process spools
+    # at once: the dir holds at most uploads_at_once × 2 × batch_max_bytes a process.
+    upload_dir: str | None = field(default_factory=lambda: os.environ.get("SANDBOX_UPLOAD_DIR") or None)
+    uploads_at_once: int = field(default_factory=lambda: max(1, _int("SANDBOX_UPLOADS_AT_ONCE", 1)))
 
 
     @property

@@ -30,6 +30,7 @@ from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.faults.controllers import FaultRuleController
 from sandbox.health.controllers import HealthController
+from sandbox.idempotency import body as request_bodies
 from sandbox.idempotency.claims import READ_ONLY, IdempotencyMiddleware
 from sandbox.idempotency.effect_log import on_effect
 from sandbox.ledger.controllers import BalanceController
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Here rather than in the CLI: with several uvicorn workers each process builds its
     # app, after uvicorn configured its own logging.
     logs.configure(settings.log_format or "json", settings.log_level)
+    request_bodies.use_spool_dir(settings.upload_dir)  # large uploads' spool (sandbox/idempotency/body.py)
     flusher = metrics.Flusher(settings.metrics_flush_s)
     on_problem(coverage.count_error)  # error codes per merchant, for GET /sandbox/coverage
     # Each domain adds its own numbers to /metrics; core knows none of them.
