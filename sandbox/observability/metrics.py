@@ -33,6 +33,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from sandbox import redis_client
 from sandbox.auth import keys
+from sandbox.core.errors import Forbidden, Unauthenticated
 from sandbox.observability import counts as metric_counts
 
 log = logging.getLogger("sandbox.metrics")
@@ -231,11 +232,15 @@ async def metrics_endpoint(request: Request) -> Response[bytes]:
     and its usage. The key goes in X-API-KEY, or as `Authorization: Bearer <key>`, which is
     what a Prometheus scrape config's `authorization` section sends. Without a key 401, with
     a team's or a merchant's 403, both problem+json."""
-    principal = await keys.authenticate(scrape_key(request.headers))
-    refusal = keys.wrong_role(principal, keys.OPERATOR_ONLY)
-    if refusal is not None:
-        raise refusal
+    key = scrape_key(request.headers)
+    if key is None:
+        raise Unauthenticated(f"{OPERATOR_ONLY_WORDS}: send it in the X-API-KEY header or as Authorization: Bearer")
+    if not (await keys.authenticate(key)).operator:
+        raise Forbidden(f"{OPERATOR_ONLY_WORDS}, not a team's or a merchant's")
     return Response(await render(), media_type=CONTENT_TYPE)
+
+
+OPERATOR_ONLY_WORDS = "/metrics answers the operator's key only (SANDBOX_ADMIN_KEY)"
 
 
 def scrape_key(headers: Mapping[str, str]) -> str | None:
