@@ -20,7 +20,8 @@ def _problem(r: httpx.Response, status: int, code: str) -> dict:
 async def test_metrics_answer_only_the_operators_key_and_name_teams_by_id(stack, admin, merchant):
     team = await new_team(stack, admin, "Acme Payments QA")
     async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url) as http:
-        _problem(await http.get("/metrics"), 401, "unauthenticated")
+        words = _problem(await http.get("/metrics"), 401, "unauthenticated")["detail"]
+        assert "operator's key" in words and "Authorization: Bearer" in words, words
         _problem(await http.get("/metrics", headers={"Authorization": "Bearer sk_admin_" + "x" * 40}),
                  401, "unauthenticated")
         _problem(await http.get("/metrics", headers={"X-API-KEY": merchant.key}), 403, "forbidden")
