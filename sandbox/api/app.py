@@ -29,6 +29,7 @@ from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.faults.controllers import FaultRuleController
+from sandbox.health import metrics as health_metrics
 from sandbox.health.controllers import HealthController
 from sandbox.idempotency import body as request_bodies
 from sandbox.idempotency.claims import READ_ONLY, IdempotencyMiddleware
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     metrics.register(webhook_metrics.collect)
     metrics.register(team_metrics.collect)
     metrics.register(retention_metrics.collect)
+    metrics.register(health_metrics.collect)
     on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:
