@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sandbox.idempotency import body as request_bodies
 from tests.batches.helpers import HEADER
+from tests.helpers import wait_for
 
 BOUNDARY = "spool-boundary-0f3a"
 ROWS = HEADER + "".join(f"s{i},1.00,bank,HBL,,,12345678900001,,spool\n" for i in range(3))
@@ -58,10 +59,9 @@ async def test_uploads_spool_in_the_upload_dir_one_at_a_time(merchant, tmp_path,
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "X-Idempotency-Key": secrets.token_hex(12)})
 
     first = asyncio.create_task(upload(held_body()))
-    deadline = asyncio.get_running_loop().time() + 30
-    while not _spooled(spool):  # the first body is going to the upload dir
-        assert asyncio.get_running_loop().time() < deadline, "the first upload never spooled to SANDBOX_UPLOAD_DIR"
-        await asyncio.sleep(0.01)
+    async def spooling() -> bool:
+        return bool(_spooled(spool))
+    await wait_for(spooling, 30, what="the first upload to spool to SANDBOX_UPLOAD_DIR")
     second = await upload(head + tail)  # one more: it waits its turn, and the turn does not come
     assert second.status_code == 503 and second.headers["retry-after"], second.text
     assert second.json()["code"] == "unavailable" and "SANDBOX_UPLOADS_AT_ONCE" in second.json()["detail"]
@@ -71,6 +71,8 @@ async def test_uploads_spool_in_the_upload_dir_one_at_a_time(merchant, tmp_path,
     done = await first
     assert done.status_code == 202, done.text
     assert done.json()["total_items"] == 3
-    assert _spooled(spool) == []  # closed with the request
+    async def closed() -> bool:  # the request ends just after its answer went out
+        return not _spooled(spool)
+    await wait_for(closed, 10, what="the spool to close as the request ends")
     again = await upload(head + tail)  # its turn now
     assert again.status_code == 202 and again.json()["total_items"] == 3, again.text
