@@ -60,8 +60,14 @@ async def scope_of(scope: HTTPScope, principal) -> str:
         merchant = await db.fetchval("SELECT merchant FROM payout WHERE id = $1", params["payout_id"])
     if merchant is None:
         return principal.idempotency_scope
-    # A digest of the two: the scope column holds 60 characters, and ids may be long.
-    return "admin:" + hashlib.sha256(f"{principal.idempotency_scope}\x1f{merchant}".encode()).hexdigest()[:48]
+    return admin_scope_on(principal.idempotency_scope, merchant)
+
+
+def admin_scope_on(admin_scope: str, merchant_id: str) -> str:
+    """The scope of an admin key's (`admin:<key id>`) requests on one merchant: a digest of
+    the two, as the scope column holds 60 characters and ids may be long. Retention finds
+    a removed merchant's rows in every admin key's scope by it."""
+    return "admin:" + hashlib.sha256(f"{admin_scope}\x1f{merchant_id}".encode()).hexdigest()[:48]
 
 
 def lock_name(scope_id: str, key: str) -> str:
