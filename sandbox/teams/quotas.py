@@ -24,13 +24,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
 
 from sandbox import db, redis_client
+from sandbox import enqueue as queue
 from sandbox.auth.principal import Principal
 from sandbox.core.errors import QuotaExceeded
 
@@ -83,9 +84,13 @@ def day_key(team: str, at: datetime | None = None) -> str:
 
 @dataclass
 class Taken:
-    """A payout taken from the day's quota; `made` False gives it back."""
+    """A payout taken from the day's quota; `made` False gives it back. For a team without
+    a bound nothing is taken before: `count` (given to the payout's creation) counts the
+    payout once it is made, among the Redis commands its creation sends after it commits,
+    so an unbounded team's payout costs no round trip of its own."""
 
     made: bool = True
+    count: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,22 @@ async def take_payouts(team: str, bound: int | None, wanted: int) -> Grant:
     return Grant(granted)
 
 
+def counting_made_payout(team: str) -> Callable[[], Awaitable[None]]:
+    """For a payout being made in a transaction (or one write): count it in `team`'s day
+    with the other Redis commands that the write sends once it commits. A lost pipeline is
+    logged, not raised, as the rest of it is: the day then reads one fewer."""
+    key = day_key(team)
+
+    def add(pipe) -> None:
+        pipe.incrby(key, 1)
+        pipe.expire(key, DAY_KEY_TTL_S)
+
+    async def count() -> None:
+        await queue.redis_after_commit(add)
+
+    return count
+
+
 async def give_back_payouts(team: str, count: int) -> None:
     """Payouts counted in the day that were not made after all."""
     if not count:
@@ -171,6 +192,10 @@ async def payout_of_the_day(principal: Principal) -> AsyncIterator[Taken]:
     taken = Taken()
     team, bound = principal.team_id, principal.payouts_per_day
     if team is None:  # no merchant key is without a team; nothing to count
+        yield taken
+        return
+    if bound is None:  # nothing to refuse: counted once made, with its other Redis commands
+        taken.count = counting_made_payout(team)
         yield taken
         return
     grant = await take_payouts(team, bound, 1)
