@@ -124,7 +124,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     (a migration Job's, a compose service's) that operators read and share."""
     from sandbox import db
     from sandbox.auth import cache as auth_cache
-    from sandbox.auth.fingerprints import fingerprint
+    from sandbox.guards.fingerprints import fingerprint
     from seeds.seed import seed
 
     given = get_settings().admin_key

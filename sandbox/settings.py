@@ -86,7 +86,7 @@ def _block_private(name: str) -> str:
 def _webhook_allow(name: str) -> str:
     """The list as given, once it is known to parse (a typo fails the process's start, not
     a merchant's request)."""
-    from sandbox.webhooks.model.ssrf import AllowError, allow_list  # stdlib only; parsed once per value
+    from sandbox.guards.addresses import AllowError, allow_list  # stdlib only; parsed once per value
 
     raw = os.environ.get(name, "")
     try:

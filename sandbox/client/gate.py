@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import msgspec
 
-from sandbox.auth.fingerprints import fingerprint
 from sandbox.client import answers
 from sandbox.coverage.asked import EVERY_SCENARIO
+from sandbox.guards.fingerprints import fingerprint
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
 
 GATE = "/sandbox/gate"

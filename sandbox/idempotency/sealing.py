@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sandbox.auth.keys import ADMIN_KEY_PREFIX, MERCHANT_KEY_PREFIX
 from sandbox.auth.server_secret import server_secret
-from sandbox.webhooks.model.signatures import PRIVATE_PREFIX, SECRET_PREFIX
+from sandbox.guards.fingerprints import WEBHOOK_PRIVATE_PREFIX as PRIVATE_PREFIX
+from sandbox.guards.fingerprints import WEBHOOK_SECRET_PREFIX as SECRET_PREFIX
 
 _PREFIXES = tuple(p.encode() for p in (MERCHANT_KEY_PREFIX, ADMIN_KEY_PREFIX, SECRET_PREFIX, PRIVATE_PREFIX))
 # A secret: its prefix, then its characters (urlsafe or standard base64, as in a JSON body).

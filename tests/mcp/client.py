@@ -130,7 +130,8 @@ async def second_client(url: str, payouts: int = 1, every: float = 0.25, session
     is its process, so a second client needs one."""
     done = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.mcp.second_client", url, str(payouts), str(every),
-        *(["session"] if session else []), *([f"key={key}"] if key else []), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        *(["session"] if session else []), *([f"key={key}"] if key else []),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     out, _ = await asyncio.wait_for(done.communicate(), timeout)
     assert done.returncode == 0, f"the second client exited with {done.returncode}"
     return json.loads(out.decode().strip().splitlines()[-1])

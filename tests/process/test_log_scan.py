@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.auth.fingerprints import fingerprint
+from sandbox.guards.fingerprints import fingerprint
 from sandbox.settings import LOG_COPY_VARIABLE
 from seeds.seed import DEMO_KEYS
 from tests.log_scan import scan

@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 import pytest
 
-from sandbox.auth.fingerprints import fingerprint
+from sandbox.guards.fingerprints import fingerprint
 from sandbox.settings import LOG_COPY_VARIABLE
 from seeds.seed import DEMO_MERCHANTS
 from tests.process.conftest import REPO, free_port, wait_until

@@ -4,7 +4,7 @@ reinitiate, the bank's callback), the merchant's manual clock, and a payout expl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from mcp.server.mcpserver import Context, MCPServer
@@ -12,11 +12,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from sandbox.clocks.schemas import MAX_ADVANCE_S, ClockAdvanced, MerchantClock
-from sandbox.core.types import worded
+from sandbox.core.types import Reason as ApiReason
+from sandbox.core.types import Reference, worded
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
-from sandbox.core.types import Reason as ApiReason
-from sandbox.core.types import Reference
 from sandbox.mcp.tools.arguments import Amount, Handle, IdempotencyKey, PayoutId, api_limits
 from sandbox.mcp.tools.explain import MOST_EVENTS, explain
 from sandbox.payouts.model.failures import FailureCodeName

@@ -17,10 +17,10 @@ from functools import lru_cache
 import aiohttp
 import yarl
 
+from sandbox.guards import addresses as ssrf
 from sandbox.settings import Settings
 from sandbox.webhooks.delivery import clients
 from sandbox.webhooks.delivery.clients import Answer, Failed
-from sandbox.webhooks.model import ssrf
 from sandbox.webhooks.store import target_policy
 
 

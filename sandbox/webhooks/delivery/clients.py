@@ -6,7 +6,7 @@ worker's CPU, so the choice was measured (docs/benchmark.md: aiohttp took half h
 machine CPU a delivery); each keeps what a delivery promises:
 
 - no redirect is followed, no cookie is kept, no proxy is read from the environment;
-- the SSRF rule (SANDBOX_WEBHOOK_BLOCK_PRIVATE, model/ssrf.py) is applied to the
+- the SSRF rule (SANDBOX_WEBHOOK_BLOCK_PRIVATE, sandbox/guards/addresses.py) is applied to the
   address dialled, and a refusal is recorded in its words (`refused`);
 - at most `EXCERPT_BYTES` of an answer's body are read, however large it is;
 - connections are kept alive per origin, a few at a time (`Slots` bounds the requests);
@@ -21,7 +21,7 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sandbox.webhooks.model import ssrf
+from sandbox.guards import addresses as ssrf
 
 EXCERPT_BYTES = 1024
 EXCERPT_CHARS = 500

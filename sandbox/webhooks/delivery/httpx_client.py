@@ -14,11 +14,12 @@ import anyio
 import httpcore
 import httpx
 
+from sandbox.guards import addresses as ssrf
 from sandbox.settings import Settings
 from sandbox.webhooks.delivery import clients
 from sandbox.webhooks.delivery.clients import Answer, Failed
 from sandbox.webhooks.delivery.wire import CoalescingBackend
-from sandbox.webhooks.model import ssrf, urls
+from sandbox.webhooks.model import urls
 from sandbox.webhooks.store import target_policy
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sandbox.core.errors import ApiError, FieldError, ValidationFailed
-from sandbox.webhooks.model import ssrf
+from sandbox.guards import addresses as ssrf
 
 if TYPE_CHECKING:
     import httpx

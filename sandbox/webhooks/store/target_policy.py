@@ -1,5 +1,5 @@
 """Whether this sandbox refuses webhook targets inside the network now, and why in words
-(the policy itself is `model/ssrf.py`). SANDBOX_WEBHOOK_BLOCK_PRIVATE decides:
+(the policy itself is `sandbox/guards/addresses.py`). SANDBOX_WEBHOOK_BLOCK_PRIVATE decides:
 
 - `true` / `false`: always / never, whatever else;
 - `auto` (the default): when the sandbox is shared, that is when the API is bound beyond
@@ -18,9 +18,9 @@ import time
 from functools import lru_cache
 
 from sandbox import db
+from sandbox.guards import addresses as ssrf
 from sandbox.settings import WebhookTargets, webhook_targets
 from sandbox.teams.scope import OPERATOR_TEAM
-from sandbox.webhooks.model import ssrf
 
 TEAMS_MAX_AGE_S = 5.0
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
+from sandbox.guards import addresses as ssrf
 from sandbox.webhooks.delivery import attempts
-from sandbox.webhooks.model import event_types, signatures, ssrf
+from sandbox.webhooks.model import event_types, signatures
 from sandbox.webhooks.model import faults as F
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

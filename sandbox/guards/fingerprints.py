@@ -4,9 +4,12 @@ dashboard shows a key. Enough to tell two keys apart in a log or a guide, nothin
 
 from __future__ import annotations
 
+# Standard Webhooks' prefixes of a signing secret and of an Ed25519 private key (its public
+# key, `whpk_`, is no secret): the webhooks' signatures make them, the idempotency store seals them.
+WEBHOOK_SECRET_PREFIX, WEBHOOK_PRIVATE_PREFIX = "whsec_", "whsk_"
 # The prefixes the sandbox's secrets carry (API keys, webhook signing secrets and private
 # keys, the rail and session secrets it makes), longest first so `sk_admin_` wins over `sk_`.
-KNOWN_PREFIXES = ("sk_admin_", "sk_test_", "whsec_", "whsk_", "rail_", "sess_")
+KNOWN_PREFIXES = ("sk_admin_", "sk_test_", WEBHOOK_SECRET_PREFIX, WEBHOOK_PRIVATE_PREFIX, "rail_", "sess_")
 SHOWN = 4  # characters of the end that are shown
 SHORTEST_SHOWN = 16  # a secret shorter than this shows no character of its own
 
