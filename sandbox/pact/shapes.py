@@ -74,7 +74,8 @@ def _http(version: str) -> dict:
 
 def _message(version: str) -> dict:
     props: dict[str, Any] = {"description": {"type": "string", "minLength": 1}, "providerStates": _STATES,
-                             "providerState": {"type": "string"}, "metadata": _OBJECT, "matchingRules": _OBJECT, "generators": _OBJECT}
+                             "providerState": {"type": "string"}, "metadata": _OBJECT, "matchingRules": _OBJECT,
+                             "generators": _OBJECT}
     if version == "3":
         props["contents"] = {}
     else:
