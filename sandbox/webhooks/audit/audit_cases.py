@@ -11,6 +11,7 @@ about a payout `po_audit_…` that exists nowhere)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -137,6 +138,28 @@ def _signatures(forged: int, valid_at: int | None = None, *, event_type: str = "
     return build
 
 
+def _own_signature_changed(change: Callable[[str], str]) -> Callable[[Battery], Request]:
+    """The endpoint's own signature over the request, changed by `change` (its base64 part)."""
+    def build(b: Battery) -> Request:
+        signed = b.signed(b.event())
+        version, _, signature = signed.headers["webhook-signature"].split(" ")[0].partition(",")
+        return Request(signed.content, {**signed.headers, "webhook-signature": f"{version},{change(signature)}"})
+    return build
+
+
+def _last_changed(signature: str) -> str:
+    # The last full base64 character before any padding, swapped for another: other bytes.
+    body = signature.rstrip("=")
+    return body[:-2] + ("B" if body[-2] == "A" else "A") + body[-1] + signature[len(body):]
+
+
+def _first_half(signature: str) -> str:
+    # Whole bytes, a multiple of 3 of them: valid base64 (a library that decodes it before it
+    # compares refuses it, not crashes) and a prefix of the signature as the header writes it.
+    raw = base64.b64decode(signature)
+    return base64.b64encode(raw[:len(raw) // 2 // 3 * 3]).decode()
+
+
 def _capitalised(b: Battery) -> Request:
     forged = _signatures(1)(b)
     return Request(forged.content, {"-".join(w.capitalize() for w in k.split("-")): v
@@ -191,6 +214,12 @@ CASES: tuple[Case, ...] = (
     Case("forged_large_body", f"a {LARGE_BODY_KB} KiB event signed by a key that is not the endpoint's", REFUSED,
          "A receiver that skips verification for large bodies (or streams them before checking) acts on "
          "forgeries.", _signatures(1, amount="1" * (LARGE_BODY_KB * 1024) + ".00")),
+    Case("altered_signature", "the endpoint's own signature with one character near its end changed", REFUSED,
+         "A receiver that compares only the start of a signature accepts one a forger got partly right.",
+         _own_signature_changed(_last_changed)),
+    Case("truncated_signature", "the endpoint's own signature cut to its first half", REFUSED,
+         "A receiver that checks whether the expected signature starts with the one given accepts any prefix "
+         "of it, down to an empty one.", _own_signature_changed(_first_half)),
     Case("forged_capitalised_headers", "an event signed by a key that is not the endpoint's, its headers named "
          "Webhook-Id, Webhook-Timestamp, Webhook-Signature", REFUSED,
          "Header names are case-insensitive: a receiver that looks for the signature only in lower case lets a "
