@@ -184,7 +184,7 @@ STANDARD_WEBHOOKS = {
     "future_timestamp": "4xx", "forged_signatures": "4xx", "valid_signature_first": "2xx",
     "many_forged_signatures": "4xx", "valid_signature_middle": "2xx", "other_scheme": "4xx",
     "forged_unseen_type": "4xx", "forged_large_body": "4xx", "altered_signature": "4xx",
-    "truncated_signature": "4xx", "forged_capitalised_headers": "4xx",
+    "truncated_signature": "4xx", "forged_repeat_id": "4xx", "forged_capitalised_headers": "4xx",
 }
 
 

@@ -100,6 +100,12 @@ def _tampered(b: Battery) -> Request:
     return Request(sender.body(changed), signed.headers)
 
 
+def _forged_repeat(b: Battery) -> Request:
+    # The first event's own headers (its webhook-id, timestamp and signature) over a changed body.
+    first = _valid(b)
+    return Request(_tampered(b).content, first.headers)
+
+
 def _wrong_secret(b: Battery) -> Request:
     # The same key swap as the `wrong_signature_rate` fault of real deliveries.
     return b.signed(b.event(), applied=frozenset({fault_rules.WRONG_SIGNATURE}))
@@ -220,6 +226,9 @@ CASES: tuple[Case, ...] = (
     Case("truncated_signature", "the endpoint's own signature cut to its first half", REFUSED,
          "A receiver that checks whether the expected signature starts with the one given accepts any prefix "
          "of it, down to an empty one.", _own_signature_changed(_first_half)),
+    Case("forged_repeat_id", "the first event's webhook-id, timestamp and signature over another body (its amount "
+         f"{TAMPERED_AMOUNT})", REFUSED, "A receiver that lets a webhook-id it has seen through without verifying "
+         "(taking it for a retry) acts on whatever body a forger sends with it.", _forged_repeat),
     Case("forged_capitalised_headers", "an event signed by a key that is not the endpoint's, its headers named "
          "Webhook-Id, Webhook-Timestamp, Webhook-Signature", REFUSED,
          "Header names are case-insensitive: a receiver that looks for the signature only in lower case lets a "

@@ -84,8 +84,11 @@ async def test_what_each_case_sends(merchant):
     assert json.loads(got["forged_unseen_type"].body)["type"] == "audit.unseen_type"
     assert len(got["forged_large_body"].body) > 64 * 1024
     ids = {r.webhook_id for r in receiver.received if "webhook-id" in r.headers}
-    # each case its own event, but the duplicate repeats one and the unsigned has none
-    assert len(ids) == len(ALL_CASES) - 2
+    # each case its own event, but the duplicate and the forged repeat repeat one and the unsigned has none
+    assert len(ids) == len(ALL_CASES) - 3
+    repeat = got["forged_repeat_id"]
+    assert repeat.webhook_id == valid.webhook_id and repeat.body != valid.body
+    assert repeat.headers["webhook-signature"] == valid.headers["webhook-signature"]
 
 
 async def test_the_audit_creates_nothing_of_the_merchants(merchant, database):
