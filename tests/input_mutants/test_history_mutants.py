@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -67,8 +68,7 @@ async def test_every_history_mutant_falls_short_in_words(stack, worker):
     fresh = []
 
     async def merchant() -> Api:
-        api, merchant_id = await new_merchant(stack)
-        api.merchant_id = merchant_id
+        api, _ = await new_merchant(stack)
         fresh.append(api)
         return api
 
@@ -102,7 +102,7 @@ async def test_every_history_mutant_falls_short_in_words(stack, worker):
             body["destination"]["bank_code"] = body["destination"]["bank_code"].lower()
 
         new_key = {"key": secrets.token_hex(8)}
-        retry_mutants = {
+        retry_mutants: dict[str, tuple[list[dict] | Callable[[Api, list[dict]], Awaitable[None]], str]] = {
             # name: (the steps, or a player of them; words the gate's reason must hold)
             "retry dropped": ([faulted], "never tested"),
             "retry's body changed": ([faulted, _body(retry, lambda b: b.__setitem__("amount", "1501.00"))],
