@@ -93,7 +93,7 @@ class WebhookEndpointController(Controller):
         Webhooks receiver must answer (2xx, or refused with 4xx) within the case timeout
         (5 s). The events are made up (`evt_audit_…`): no event, delivery or payout is
         made. At most about 30 s; one audit at a time per endpoint (409
-        `audit_in_progress`); counts as its nine requests against the rate limit."""
+        `audit_in_progress`); counts as the requests it sends (one per case) against the rate limit."""
         await audits.count_requests(request)
         return _audit_answer(await audits.run(request.user.merchant_id, endpoint_id), format)
 
