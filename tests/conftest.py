@@ -74,9 +74,14 @@ def pytest_configure(config) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
+    from sandbox.runtime import platforms
+
     root = config.rootpath
     asked_outside = os.environ.get(ASK_OUTSIDE) == "1"
+    unsupported = platforms.unsupported()  # Windows: the suite runs in WSL, as the sandbox does
     for item in items:
+        if unsupported:
+            item.add_marker(pytest.mark.skip(reason=unsupported))
         where = item.path.relative_to(root).as_posix()
         if where.startswith(PROCESS_LEVEL):
             item.add_marker(pytest.mark.process)

