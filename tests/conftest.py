@@ -48,7 +48,7 @@ PROCESS_LEVEL = (
     "tests/webhooks/audit/test_audit_limits.py", "tests/verdicts/test_gate.py",
     "tests/requests/test_redaction_property.py", "tests/webhooks/listen/",
     # Builds the wheel, or runs check-jsonschema per workflow (seconds of start-up each).
-    "tests/release/test_wheel.py", "tests/release/test_workflows.py",
+    "tests/release/test_wheel.py", "tests/release/test_workflows.py", "tests/release/test_leads_back.py",
 )
 
 
