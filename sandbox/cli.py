@@ -15,9 +15,9 @@ import sys
 # Where the files cannot be written (a read-only install) Python skips it, as always.
 sys.dont_write_bytecode = False
 
-from sandbox.runtime import platforms
+from sandbox import runtime
 
-if _why := platforms.unsupported():  # Windows: said in words, before the POSIX imports below fail
+if _why := runtime.unsupported():  # Windows: said in words, before the POSIX imports below fail
     print(_why, file=sys.stderr)
     raise SystemExit(2)
 

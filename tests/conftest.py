@@ -74,11 +74,11 @@ def pytest_configure(config) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    from sandbox.runtime import platforms
+    from sandbox import runtime
 
     root = config.rootpath
     asked_outside = os.environ.get(ASK_OUTSIDE) == "1"
-    unsupported = platforms.unsupported()  # Windows: the suite runs in WSL, as the sandbox does
+    unsupported = runtime.unsupported()  # Windows: the suite runs in WSL, as the sandbox does
     for item in items:
         if unsupported:
             item.add_marker(pytest.mark.skip(reason=unsupported))
