@@ -66,6 +66,36 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _api_host() -> str:
+    return os.environ.get("SANDBOX_HOST", "127.0.0.1")
+
+
+BLOCK_PRIVATE_MODES = ("auto", "true", "false", "teams")
+_BLOCK_PRIVATE_WORDS = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}
+
+
+def _block_private(name: str) -> str:
+    """One of BLOCK_PRIVATE_MODES ("auto" when unset); the usual words for true and false too."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    mode = _BLOCK_PRIVATE_WORDS.get(raw, raw or "auto")
+    if mode not in BLOCK_PRIVATE_MODES:
+        raise SettingError(f"{name} must be one of {', '.join(BLOCK_PRIVATE_MODES)}, got {raw!r}")
+    return mode
+
+
+def _webhook_allow(name: str) -> str:
+    """The list as given, once it is known to parse (a typo fails the process's start, not
+    a merchant's request)."""
+    from sandbox.webhooks.model.ssrf import AllowError, allow_list  # stdlib only; parsed once per value
+
+    raw = os.environ.get(name, "")
+    try:
+        allow_list(raw)
+    except AllowError as exc:
+        raise SettingError(str(exc)) from None
+    return raw
+
+
 def _opt(name: str) -> str | None:
     raw = os.environ.get(name)
     return raw or None
@@ -91,7 +121,7 @@ def _user_cache_dir() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    api_host: str = field(default_factory=lambda: os.environ.get("SANDBOX_HOST", "127.0.0.1"))
+    api_host: str = field(default_factory=_api_host)
     api_port: int = field(default_factory=lambda: _port("SANDBOX_API_PORT", 8000))
     ipn_port: int = field(default_factory=lambda: _port("SANDBOX_IPN_PORT", 8001))
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_DATA_DIR", ".sandbox")))
@@ -154,10 +184,15 @@ class Settings:
     # memory grew since its first snapshot (tracemalloc, which slows it down) to
     # <data dir>/memory-<pid>.txt (sandbox/observability/memory.py).
     debug_memory_every_s: float = field(default_factory=lambda: _float("SANDBOX_DEBUG_MEMORY_EVERY_S", 0.0))
-    # Webhooks: refuse endpoint URLs that resolve to loopback, private, link-local, CGNAT or
-    # metadata addresses (at creation and at connect time). Off by default: sandbox users
-    # run their receivers on localhost.
-    webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
+    # Webhooks: when targets inside the network (loopback, private, link-local, CGNAT,
+    # unique-local, the cloud metadata addresses) are refused, at creation and at every
+    # connect (sandbox/webhooks/delivery/guard.py): "true", "false", "auto" (the default:
+    # when the sandbox is shared, bound beyond loopback or with teams made; a local
+    # `sandbox up` runs its receivers on localhost) or "teams" (with teams made only: the
+    # image's, whose 0.0.0.0 is inside its own network namespace).
+    webhook_block_private: str = field(default_factory=lambda: _block_private("SANDBOX_WEBHOOK_BLOCK_PRIVATE"))
+    # Host names and addresses or ranges (CIDR), comma-separated, allowed anyway; none by default.
+    webhook_allow: str = field(default_factory=lambda: _webhook_allow("SANDBOX_WEBHOOK_ALLOW"))
     # One webhook request's whole deadline, connect to last byte read: a receiver that
     # trickles its answer is cut off then like one that never answers.
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
@@ -235,6 +270,23 @@ class Settings:
     @property
     def rail_callback_url(self) -> str:
         return self.ipn_base_url + "/ipn/rail"
+
+
+@dataclass(frozen=True)
+class WebhookTargets:
+    """The settings the SSRF policy is made of (sandbox/webhooks/store/target_policy.py)."""
+
+    block_private: str
+    allow: str
+    api_host: str
+
+
+def webhook_targets() -> WebhookTargets:
+    """Those three settings alone, read now: the worker asks before every webhook request,
+    and all of them (`get_settings()`) cost a few hundred µs to read."""
+    # The allow-list as given: whether it parses was judged when the process read its settings.
+    return WebhookTargets(_block_private("SANDBOX_WEBHOOK_BLOCK_PRIVATE"), os.environ.get("SANDBOX_WEBHOOK_ALLOW", ""),
+                          _api_host())
 
 
 def get_settings() -> Settings:

@@ -29,6 +29,7 @@ from sandbox.coverage.controllers import CoverageController
 from sandbox.dashboard import controllers as dashboard
 from sandbox.directory.controllers import DirectoryController
 from sandbox.faults.controllers import FaultRuleController
+from sandbox.health import metrics as health_metrics
 from sandbox.health.controllers import HealthController
 from sandbox.idempotency.claims import READ_ONLY, IdempotencyMiddleware
 from sandbox.idempotency.effect_log import on_effect
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     metrics.register(payout_metrics.collect)
     metrics.register(webhook_metrics.collect)
     metrics.register(team_metrics.collect)
+    metrics.register(health_metrics.collect)
     on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
     async def startup() -> None:

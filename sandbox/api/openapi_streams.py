@@ -10,6 +10,11 @@ import msgspec
 LISTENER_STREAM = "streamWebhookListener"
 REQUEST_STREAM = "streamRequests"
 
+GOING_AWAY_WORDS = (
+    "When the server stops (SIGTERM: a restart, a rollout, a scale-down), the stream ends at once with a last "
+    "`event: going_away`, its `data` `{\"reason\", \"retry_ms\"}`, its SSE `retry` the same milliseconds and its "
+    "SSE `id` the last id the stream sent: reconnect after `retry_ms` (to this address: another server takes it), "
+    "sending that id back as `Last-Event-ID`.")
 LISTENER_WORDS = (
     "Server-sent events for as long as the connection stays open (the listener's side: `sandbox listen`, "
     "docs/listening.md). First `event: ready` (`data` `{\"endpoint_id\", \"window\"}`); then one `event: delivery` "
@@ -20,26 +25,29 @@ LISTENER_WORDS = (
     "delivery is at least once and a reconnecting listener needs no `Last-Event-ID`. At most `window` requests "
     "per worker process are unanswered at a time: answer slowly and the stream slows. Deliveries made while no "
     "listener was connected are sent when one connects. Listeners of one endpoint (one `name`) share its "
-    "deliveries: each request goes down one stream.")
+    "deliveries: each request goes down one stream. " + GOING_AWAY_WORDS)
 REQUEST_WORDS = (
     "Server-sent events for as long as the connection stays open (`sandbox logs tail`): one `event: request` per "
     "matching request once its log entry is written (about a quarter of a second after its answer), its `data` "
     "a `LoggedRequest` (the same redaction as the request log) and its SSE `id` the entry's place in the log, "
-    "which `Last-Event-ID` or `?after=` resumes after; a `: alive` comment every 5 s. "
-    "`sandbox listen`'s own answers (`POST /webhook-listeners/{endpoint_id}/acks`) are left out.")
+    "which `Last-Event-ID` or `?after=` resumes after; a `: alive` comment every 5 s. The first message, a "
+    "`: tailing` comment, carries as its `id` where the stream starts, so a client that loses the stream before "
+    "any entry resumes from there. `sandbox listen`'s own answers (`POST /webhook-listeners/{endpoint_id}/acks`) "
+    "are left out. " + GOING_AWAY_WORDS)
 
 
 def event_streams(spec: dict) -> None:
+    from sandbox.health.going_away import EVENT, GoingAway
     from sandbox.requests.schemas import LoggedRequest
     from sandbox.webhooks.model.listener_schemas import ListenerRequest
 
     schemas = spec["components"]["schemas"]
-    _, defs = msgspec.json.schema_components([ListenerRequest, LoggedRequest],
+    _, defs = msgspec.json.schema_components([ListenerRequest, LoggedRequest, GoingAway],
                                              ref_template="#/components/schemas/{name}")
     for name, schema in defs.items():
         schemas.setdefault(name, schema)
-    streams = {LISTENER_STREAM: (LISTENER_WORDS, {"delivery": "ListenerRequest"}),
-               REQUEST_STREAM: (REQUEST_WORDS, {"request": "LoggedRequest"})}
+    streams = {LISTENER_STREAM: (LISTENER_WORDS, {"delivery": "ListenerRequest", EVENT: "GoingAway"}),
+               REQUEST_STREAM: (REQUEST_WORDS, {"request": "LoggedRequest", EVENT: "GoingAway"})}
     for item in spec["paths"].values():
         for op in item.values():
             if isinstance(op, dict) and op.get("operationId") in streams:

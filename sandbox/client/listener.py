@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import sys
 import time
 import uuid
@@ -25,7 +26,7 @@ from datetime import datetime
 import aiohttp
 import httpx
 import msgspec
-from httpx_sse import aconnect_sse
+from httpx_sse import ServerSentEvent, aconnect_sse
 
 from sandbox.client.blocking import tls
 
@@ -34,6 +35,14 @@ MOST_ACKS = 100  # answers one POST carries (the API's most)
 EXCERPT_BYTES = 1024  # of the receiver's body, sent back
 RECONNECT_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # waits between attempts to reopen the stream
 RECEIVER_TIMEOUT_S = 15.0  # the sandbox's own deadline for one webhook request
+# The stream's last event when the server stops (sandbox/health/going_away.py): reconnect
+# after its `retry`, counted as no failure.
+GOING_AWAY = "going_away"
+
+
+def reconnect_after(event: ServerSentEvent) -> float:
+    """Seconds to wait before reconnecting, as the going-away event's `retry` says."""
+    return (event.retry if event.retry is not None else RECONNECT_S[0] * 1000) / 1000
 
 
 class ListenerDelivery(msgspec.Struct):
@@ -96,7 +105,7 @@ class Listener:
             cookie_jar=aiohttp.DummyCookieJar(), trust_env=False, auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=RECEIVER_TIMEOUT_S), skip_auto_headers=("User-Agent",))
         self.slots = asyncio.Semaphore(IN_FLIGHT)
-        self.answers: asyncio.Queue[dict] = asyncio.Queue(maxsize=IN_FLIGHT)
+        self.answers: asyncio.Queue[tuple[dict, int]] = asyncio.Queue(maxsize=IN_FLIGHT)  # (answer, expires_at_ms)
         self.tasks: set[asyncio.Task] = set()
         self.forwarded = 0
 
@@ -116,6 +125,7 @@ class Listener:
         try:
             failures = 0
             while True:
+                going_away: ServerSentEvent | None = None
                 try:
                     async with aconnect_sse(self.api, "GET", self.stream_path) as source:
                         if source.response.status_code != 200:
@@ -131,6 +141,8 @@ class Listener:
                                 task = asyncio.create_task(self._forward(_request.decode(event.data)))
                                 self.tasks.add(task)
                                 task.add_done_callback(self.tasks.discard)
+                            elif event.event == GOING_AWAY:
+                                going_away = event
                     why = "the sandbox closed the stream"
                 except httpx.HTTPStatusError as exc:
                     if exc.response.status_code in (401, 403, 404):
@@ -138,8 +150,14 @@ class Listener:
                     why = str(exc)
                 except (httpx.HTTPError, OSError) as exc:
                     why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                wait = RECONNECT_S[min(failures, len(RECONNECT_S) - 1)]
-                failures += 1
+                if going_away is not None:
+                    # What the stream did not send is still queued for this endpoint (and what was
+                    # sent and not answered is retried): the next stream, of this server or
+                    # another, starts from there.
+                    failures, why, wait = 0, "the sandbox is stopping", reconnect_after(going_away)
+                else:
+                    wait = RECONNECT_S[min(failures, len(RECONNECT_S) - 1)]
+                    failures += 1
                 self.options.err(f"stream lost ({why}); reconnecting in {wait:g} s")
                 await asyncio.sleep(wait)
         finally:
@@ -153,7 +171,7 @@ class Listener:
     async def _forward(self, request: ListenerDelivery) -> None:
         try:
             answer = await self._post(request)
-            await self.answers.put(answer)
+            await self.answers.put((answer, request.expires_at_ms))
             self._print(request, answer)
         finally:
             self.slots.release()
@@ -192,26 +210,34 @@ class Listener:
                          f"  --> {said}  [{answer['latency_ms']} ms]")
 
     async def _send_answers(self) -> None:
-        """Answers in batches: whatever has come while the last POST was out."""
+        """Answers in batches: whatever has come while the last POST was out. One the
+        sandbox cannot take now (it is restarting) is sent again until its request expires:
+        an answer that arrives in time is recorded as the attempt's, not retried."""
         while True:
             batch = [await self.answers.get()]
             while len(batch) < MOST_ACKS and not self.answers.empty():
                 batch.append(self.answers.get_nowait())
-            for attempt in range(3):
+            expires_s = max(expires_at_ms for _, expires_at_ms in batch) / 1000
+            acks = [answer for answer, _ in batch]
+            for attempt in itertools.count():
                 try:
-                    response = await self.api.post(self.acks_path, json={"acks": batch})
+                    response = await self.api.post(self.acks_path, json={"acks": acks})
                     if response.status_code == 200:
                         break
-                    self.options.err(f"the sandbox refused {len(batch)} answers: {response.status_code} "
-                                     f"{response.text[:200]}")
-                    break
+                    if response.status_code < 500 or time.time() >= expires_s:
+                        self.options.err(f"the sandbox refused {len(batch)} answers: {response.status_code} "
+                                         f"{response.text[:200]}")
+                        break
+                    why = f"{response.status_code}"
                 except httpx.HTTPError as exc:
+                    why = type(exc).__name__
+                wait = RECONNECT_S[min(attempt, len(RECONNECT_S) - 1)]
+                if time.time() + wait >= expires_s:
                     # Not answered, those attempts time out and are retried: at least once holds.
-                    if attempt == 2:
-                        self.options.err(f"could not send {len(batch)} answers ({type(exc).__name__}); the "
-                                         "sandbox retries those deliveries")
-                    else:
-                        await asyncio.sleep(0.2)
+                    self.options.err(f"could not send {len(batch)} answers ({why}); the sandbox retries those "
+                                     "deliveries")
+                    break
+                await asyncio.sleep(wait)
 
 
 async def listen(options: Options, print_secret: bool = False) -> int:

@@ -1,6 +1,7 @@
 """`sandbox logs tail`: the merchant's request log as it grows (GET
 /api/v1/sandbox/requests/stream), one line per request, or the entries as JSON lines.
-It reconnects when the stream drops and resumes after the last entry it printed."""
+It reconnects when the stream drops (at once when the server says it is going away) and
+resumes after the last entry the stream sent, or where it started when it sent none."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 import msgspec
 from httpx_sse import aconnect_sse
 
-from sandbox.client.listener import RECONNECT_S, api_client
+from sandbox.client.listener import GOING_AWAY, RECONNECT_S, api_client, reconnect_after
 
 
 class Entry(msgspec.Struct):
@@ -57,31 +58,48 @@ def line(data: str) -> str:
 async def tail(options: Options, stop: asyncio.Event | None = None) -> int:
     query = {k: v for k, v in (("method", options.method), ("path", options.path), ("status", options.status),
                                ("idempotency_outcome", options.idempotency_outcome)) if v}
+    # Where to resume: the last event's id (each entry's place in the log; the stream's
+    # first message carries where it started, so a tail that printed nothing yet resumes
+    # from its own start too).
     last: str | None = None if options.after is None else str(options.after)
     failures = 0
+    connected = False
     async with api_client(options.url, options.key) as api:
         while stop is None or not stop.is_set():
             headers = {"Last-Event-ID": last} if last else {}
+            going_away = None
             try:
                 async with aconnect_sse(api, "GET", "/sandbox/requests/stream", params=query,
                                         headers=headers) as source:
-                    if source.response.status_code != 200:
+                    status = source.response.status_code
+                    if status != 200:
                         body = (await source.response.aread()).decode("utf-8", "replace")
-                        options.err(f"the sandbox refused the tail: {source.response.status_code} {body[:300]}")
+                        if connected and (status == 429 or status >= 500):  # a server starting or busy: again later
+                            raise httpx.HTTPStatusError(f"the sandbox answered {status}",
+                                                        request=source.response.request, response=source.response)
+                        options.err(f"the sandbox refused the tail: {status} {body[:300]}")
                         return 2
-                    failures = 0
+                    failures, opened = 0, False
                     async for event in source.aiter_sse():
-                        if event.event != "request":
-                            continue
-                        options.out(event.data if options.json else line(event.data))
+                        if not opened:  # the stream's first message: it is open, and says where it starts
+                            opened = True
+                            options.err("stream resumed" if connected else "Tailing the request log; Ctrl-C to stop.")
+                            connected = True
                         last = event.id or last
+                        if event.event == "request":
+                            options.out(event.data if options.json else line(event.data))
+                        elif event.event == GOING_AWAY:
+                            going_away = event
                 why = "the sandbox closed the stream"
             except (httpx.HTTPError, OSError) as exc:
-                if last is None and failures == 0:
+                if not connected:
                     raise
                 why = f"{type(exc).__name__}: {exc}"
-            wait = RECONNECT_S[min(failures, len(RECONNECT_S) - 1)]
-            failures += 1
+            if going_away is not None:
+                failures, why, wait = 0, "the sandbox is stopping", reconnect_after(going_away)
+            else:
+                wait = RECONNECT_S[min(failures, len(RECONNECT_S) - 1)]
+                failures += 1
             options.err(f"stream lost ({why}); reconnecting in {wait:g} s")
             await asyncio.sleep(wait)
     return 0

@@ -1,7 +1,11 @@
 """`/health`: this process answers. `/ready`: the whole sandbox serves, the one check that
 `sandbox up`'s banner, the image's HEALTHCHECK, the pytest plugin, `sandbox merchant new
---wait` and the guides wait on. 200 only when every part serves; otherwise 503, and the
-body names the part that does not and why:
+--wait` and the guides wait on. `/ready/api`: this API process serves (it answers, and
+PostgreSQL and Redis answer it), whatever the worker and the IPN do: the readiness of an
+API pod behind a load balancer, which a worker outage must not take out of service (the
+outage shows in `/ready`'s body, in the worker's own `sandbox worker --check`, in
+`sandbox status` and in the `sandbox_worker_up` metric). Each answers 200 only when every
+part it asks serves; otherwise 503, and the body names the part that does not and why:
 
 - api: this process (it answered);
 - postgres, redis: each answers a query;
@@ -40,12 +44,15 @@ PART_WORDS = (f"`ok`, or `down: ` and why (a timeout after {READY_DEADLINE_S:g} 
               )
 
 
-class Ready(msgspec.Struct):
-    status: Annotated[str, said("`ok` when every part below is `ok` (answered with 200), else `unavailable` "
+class ApiReady(msgspec.Struct):
+    status: Annotated[str, said("`ok` when every part in this body is `ok` (answered with 200), else `unavailable` "
                                 "(answered with 503)")]
     api: Annotated[str, said("Always `ok`: this API process answered")]
     postgres: Annotated[str, said(f"PostgreSQL: {PART_WORDS}")]
     redis: Annotated[str, said(f"Redis: {PART_WORDS}")]
+
+
+class Ready(ApiReady):
     worker: Annotated[str, said(f"The worker (scenario steps, webhook deliveries), by its heartbeat: {PART_WORDS}")]
     ipn: Annotated[str, said(f"The IPN service, by its GET /health: {PART_WORDS}")]
     ipn_url: Annotated[str, said("The IPN service's base URL: it takes the rail's callbacks at POST "
@@ -74,11 +81,27 @@ async def _check(probe) -> str:
     return "ok"
 
 
-async def _worker_reported() -> None:
-    from sandbox.health.heartbeat import HEALTH_KEY, HEALTH_TTL_S  # lazily: it imports arq
+async def worker_reported() -> bool:
+    """A worker wrote its heartbeat lately (also /metrics' `sandbox_worker_up`)."""
+    from sandbox.health.heartbeat import HEALTH_KEY  # lazily: it imports arq
 
-    if not await redis_client.get().exists(HEALTH_KEY):
+    return bool(await redis_client.get().exists(HEALTH_KEY))
+
+
+async def _worker_reported() -> None:
+    from sandbox.health.heartbeat import HEALTH_TTL_S
+
+    if not await worker_reported():
         raise PartDown(f"no worker reported in the last {HEALTH_TTL_S}s")
+
+
+def _servers() -> list:
+    return [_check(lambda: db.fetchval("SELECT 1")), _check(lambda: redis_client.get().ping())]
+
+
+def _answer(body, ok: bool):
+    # A part down answers 503 with Retry-After, as every 503 of the API does: ask again in a second.
+    return Response(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "1"})
 
 
 async def _ipn_serves(base_url: str) -> None:
@@ -114,11 +137,20 @@ class HealthController(Controller):
                                       generate_examples=False)})
     async def ready(self) -> Response[Ready]:
         ipn_url = get_settings().ipn_base_url
-        pg, rd, wk, ipn = await asyncio.gather(_check(lambda: db.fetchval("SELECT 1")),
-                                               _check(lambda: redis_client.get().ping()), _check(_worker_reported),
+        pg, rd, wk, ipn = await asyncio.gather(*_servers(), _check(_worker_reported),
                                                _check(lambda: _ipn_serves(ipn_url)))
         ok = pg == rd == wk == ipn == "ok"
-        # A part down answers 503 with Retry-After, as every 503 of the API does: ask again in a second.
-        return Response(Ready(status="ok" if ok else "unavailable", api="ok", postgres=pg, redis=rd, worker=wk,
-                              ipn=ipn, ipn_url=ipn_url), status_code=200 if ok else 503,
-                        headers=None if ok else {"Retry-After": "1"})
+        return _answer(Ready(status="ok" if ok else "unavailable", api="ok", postgres=pg, redis=rd, worker=wk,
+                             ipn=ipn, ipn_url=ipn_url), ok)
+
+    @get("/ready/api", operation_id="readyApi", summary="This API process serves: it answers, PostgreSQL and Redis "
+                                                         "answer it (an API pod's readiness)",
+         responses={503: ResponseSpec(data_container=ApiReady, description="PostgreSQL or Redis is down (named in "
+                                                                            "the body)", generate_examples=False)})
+    async def ready_api(self) -> Response[ApiReady]:
+        """Whether a load balancer should send this process requests. The worker and the IPN
+        are not asked: an outage of either leaves the API serving (payouts are taken and
+        wait), and shows in `GET /ready`, `sandbox worker --check` and `sandbox_worker_up`."""
+        pg, rd = await asyncio.gather(*_servers())
+        ok = pg == rd == "ok"
+        return _answer(ApiReady(status="ok" if ok else "unavailable", api="ok", postgres=pg, redis=rd), ok)

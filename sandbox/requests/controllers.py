@@ -12,6 +12,7 @@ from litestar.response import ServerSentEvent, Stream
 from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
+from sandbox.health import going_away
 from sandbox.requests import har, service, tail
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
 
@@ -112,7 +113,7 @@ class RequestLogController(Controller):
         low, high = tail.status_range(status)
         filters = tail.Filters(method=method, path=path, status_low=low, status_high=high,
                                idempotency_outcome=idempotency_outcome)
-        return ServerSentEvent(tail.events(request.user.merchant_id, filters, resume))
+        return ServerSentEvent(going_away.ending(tail.events(request.user.merchant_id, filters, resume)))
 
     @get("/requests/{request_id:str}", operation_id="getRequest", summary="One logged request")
     async def retrieve(self, request: Request,

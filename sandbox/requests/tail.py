@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import msgspec
 from litestar.response import ServerSentEventMessage
 
+from sandbox.health.going_away import unless_going_away
 from sandbox.requests import store
 from sandbox.requests.service import to_api
 
@@ -54,12 +55,14 @@ def status_range(status: str | None) -> tuple[int | None, int | None]:
     return int(status), int(status)
 
 
-async def events(merchant_id: str, filters: Filters, after: int | None) -> AsyncIterator[ServerSentEventMessage]:
+async def events(merchant_id: str, filters: Filters, after: int | None) -> AsyncGenerator[ServerSentEventMessage, None]:
     cursor = after if after is not None else await store.newest_number(merchant_id)
     sent: set[int] = set()
     marks: deque[tuple[float, int]] = deque()  # (when, the cursor then): where to look back from
     alive_at = time.monotonic() + ALIVE_S
-    yield ServerSentEventMessage(comment="tailing")
+    # Its id is where the stream starts: a client that loses the stream before any entry
+    # (the server stopping, say) resumes from there, not from a later "now".
+    yield ServerSentEventMessage(comment="tailing", id=str(cursor))
     while True:
         at = time.monotonic()
         marks.append((at, cursor))
@@ -83,4 +86,4 @@ async def events(merchant_id: str, filters: Filters, after: int | None) -> Async
             alive_at = time.monotonic() + ALIVE_S
             yield ServerSentEventMessage(comment="alive")
         if len(numbers) < BATCH:
-            await asyncio.sleep(POLL_S)
+            await unless_going_away(asyncio.sleep(POLL_S))  # the server's stop ends it (sandbox/health/going_away.py)

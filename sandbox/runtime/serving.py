@@ -28,6 +28,12 @@ from sandbox.settings import get_settings
 # How long a worker process may take to start before the supervisor gives up on it: a
 # forked one only connects its pools, but on a busy machine even that has taken seconds.
 WORKER_START_S = 60
+# How long a request still being answered when the server stops may take to finish before
+# uvicorn cancels it. Event streams do not wait for it: they end at once
+# (sandbox/health/going_away.py); this bounds the rest (a slow upload, a client that
+# stopped reading). With the shutdown steps' own 7 s (shutdown.py) a process is gone within
+# `docker stop`'s 10 s whatever its clients do.
+GRACE_S = 3
 
 
 def serve(factory: str, port: int, workers: int = 1) -> int:
@@ -35,7 +41,6 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
     from uvicorn.config import STARTUP_FAILURE
 
     from sandbox.observability import logs
-    from sandbox.runtime.head_limit import HeadLimitedProtocol
     from sandbox.runtime.start_gate import wait_at_gate
 
     settings = get_settings()
@@ -43,8 +48,9 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
     # supervisor, whose start/stop lines uvicorn's own config would print as plain text).
     logs.configure(settings.log_format or "json", settings.log_level)
     config = uvicorn.Config(factory, factory=True, host=settings.api_host, port=port, workers=workers,
-                            loop="uvloop", http=HeadLimitedProtocol, ws="none", log_level=settings.log_level.lower(),
-                            log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_START_S)
+                            loop="uvloop", http=_protocol(), ws="none", log_level=settings.log_level.lower(),
+                            log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_START_S,
+                            timeout_graceful_shutdown=GRACE_S)
     config.load()  # import and build the app (the app reads the servers' URLs when it starts)
     wait_at_gate()
     part = _titled_part()
@@ -52,11 +58,31 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
     try:
         if workers <= 1:
             server = _titled_server(part)(config)
+            # uvicorn raises the stop signal again once it has stopped, for whatever handled
+            # it before: with none (SIG_DFL) the process would end killed by SIGTERM (143 to
+            # `docker stop` and Kubernetes) after a clean stop. A stop asked for is a clean
+            # exit; one that comes before uvicorn's own handler is in place stops it too.
+            signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
             server.run()
             return 0 if server.started else STARTUP_FAILURE
         return _serve_forked(config, part)
     except KeyboardInterrupt:
         return 0
+
+
+def _protocol():
+    """uvicorn's httptools protocol with the head limit (head_limit.py), which also tells
+    the app's event streams that the server is stopping: uvicorn calls each connection's
+    `shutdown()` when it begins to stop, and nothing else an app could see (sandbox/health/going_away.py)."""
+    from sandbox.health import going_away
+    from sandbox.runtime.head_limit import HeadLimitedProtocol
+
+    class ServedProtocol(HeadLimitedProtocol):
+        def shutdown(self) -> None:
+            going_away.begin()
+            super().shutdown()
+
+    return ServedProtocol
 
 
 def _titled_part() -> str | None:

@@ -9,6 +9,7 @@ from litestar.params import JSONBody, PathParameter
 from litestar.response import ServerSentEvent
 
 from sandbox.auth.keys import MERCHANT_ONLY
+from sandbox.health import going_away
 from sandbox.idempotency.claims import READ_ONLY
 from sandbox.settings import get_settings
 from sandbox.webhooks.endpoints import listeners
@@ -42,7 +43,7 @@ class WebhookListenerController(Controller):
         listener was connected come first; an unanswered one is retried as any webhook
         attempt is, so a listener that reconnects needs no `Last-Event-ID`."""
         await listeners.listener_endpoint(request.user.merchant_id, endpoint_id)
-        return ServerSentEvent(stream.events(endpoint_id, get_settings().listen_window))
+        return ServerSentEvent(going_away.ending(stream.events(endpoint_id, get_settings().listen_window)))
 
     @post("/{endpoint_id:str}/acks", operation_id="answerWebhookListener", status_code=200, opt={READ_ONLY: True},
           summary="Answer the stream's requests")

@@ -21,13 +21,14 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import cast
 
 import msgspec
 from litestar.response import ServerSentEventMessage
 
 from sandbox import redis_client
+from sandbox.health.going_away import unless_going_away
 from sandbox.webhooks.delivery import listener_link
 from sandbox.webhooks.store import deliveries
 
@@ -56,7 +57,7 @@ async def _unpark(endpoint_id: str) -> None:
         await redis_client.get().enqueue_job(SWEEP_JOB)
 
 
-async def events(endpoint_id: str, window: int) -> AsyncIterator[ServerSentEventMessage]:
+async def events(endpoint_id: str, window: int) -> AsyncGenerator[ServerSentEventMessage, None]:
     """The stream's events, until the listener goes away."""
     stream_id = uuid.uuid4().hex
     redis = redis_client.get()
@@ -69,7 +70,8 @@ async def events(endpoint_id: str, window: int) -> AsyncIterator[ServerSentEvent
         renew_at = time.monotonic() + RENEW_S
         while True:
             # (redis-py types each command's answer as "an awaitable or the value": async here)
-            popped = cast("list[bytes] | None", await redis.blpop([queue], timeout=POP_WAIT_S))  # pyright: ignore[reportGeneralTypeIssues]
+            # (ended by the server's stop: sandbox/health/going_away.py)
+            popped = cast("list[bytes] | None", await unless_going_away(redis.blpop([queue], timeout=POP_WAIT_S)))  # pyright: ignore[reportGeneralTypeIssues, reportArgumentType]
             if popped is not None:
                 more = cast("list[bytes] | None", await redis.lpop(queue, BATCH - 1))  # pyright: ignore[reportGeneralTypeIssues]
                 batch = [popped[1], *(more or [])]
