@@ -134,6 +134,10 @@ class Settings:
     redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
+    # Whether `sandbox seed` (and `up`, the image, the tests) seeds the demo merchants whose
+    # keys the README publishes. A shared deployment sets false: it seeds the operator only,
+    # and demo merchants an earlier seed made are removed (docs/security.md).
+    demo_merchants: bool = field(default_factory=lambda: _bool("SANDBOX_DEMO_MERCHANTS", True))
     rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
     # `sandbox gate`: merchant keys to judge besides its --key options, comma-separated.
     gate_keys: str | None = field(default_factory=lambda: _opt("SANDBOX_GATE_KEYS"))
@@ -255,11 +259,20 @@ class Settings:
     scenarios_max: int = field(default_factory=lambda: _int("SANDBOX_SCENARIOS_MAX", 50))
     # Requests per API key, e.g. "100/second" or "5/minute"; admins override it per merchant.
     rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
+    # The most a team key may set as a merchant's own limit (the same form); unset, the
+    # default above. The operator's key is not bound by it.
+    rate_limit_ceiling: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT_CEILING")
+                                    or os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
     # Collections settle this long after they were made (simulated seconds: × time scale).
     settlement_interval_s: float = field(default_factory=lambda: _float("SANDBOX_SETTLEMENT_INTERVAL_S", 60.0))
     # Payout batches: largest upload, and how many payouts the worker creates per transaction.
     batch_max_bytes: int = field(default_factory=lambda: _int("SANDBOX_BATCH_MAX_BYTES", 64 * 1_048_576))
     batch_chunk: int = field(default_factory=lambda: _int("SANDBOX_BATCH_CHUNK", 250))
+    # Where a body over 1 MiB (a batch upload) and the file it carries are spooled while its
+    # request runs (None: the system's temp dir), and how many bodies each API process spools
+    # at once: the dir holds at most uploads_at_once × 2 × batch_max_bytes a process.
+    upload_dir: str | None = field(default_factory=lambda: os.environ.get("SANDBOX_UPLOAD_DIR") or None)
+    uploads_at_once: int = field(default_factory=lambda: max(1, _int("SANDBOX_UPLOADS_AT_ONCE", 1)))
 
 
     @property
@@ -295,6 +308,16 @@ def get_settings() -> Settings:
 
 
 GATE_VARIABLE = "SANDBOX_START_GATE_FD"
+
+# The test suite's run-wide folder of logs (tests/log_scan.py): set, every `sandbox` command
+# also copies what it writes to stderr (and, but for `up`, `merchant` and `listen`, which print
+# keys to the person who asked, to stdout) to a file of its own there, which the suite greps
+# for keys at its end. Not SANDBOX_-prefixed: tests start processes with those removed.
+LOG_COPY_VARIABLE = "PYTEST_SANDBOX_LOGS"
+
+
+def log_copy_dir() -> Path | None:
+    return Path(folder) if (folder := _opt(LOG_COPY_VARIABLE)) else None
 
 
 def passed_the_start_gate(servers: dict[str, str]) -> None:

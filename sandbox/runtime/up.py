@@ -160,8 +160,8 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
         f"  IPN        {local_url(settings, settings.ipn_port)}/ipn/rail",
         f"  Worker     1 process, time scale {settings.time_scale:g}",
         f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",
-        "  Demo merchant keys (X-API-KEY)",
-        *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants),
+        *(["  Demo merchant keys (X-API-KEY)", *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants)]
+          if report.merchants else ["  Demo merchants  none (SANDBOX_DEMO_MERCHANTS=false)"]),
     ]
     if admin_key:
         lines.append(f"  Admin key  {admin_key}  (saved in {key_file})")
