@@ -15,6 +15,12 @@ import sys
 # Where the files cannot be written (a read-only install) Python skips it, as always.
 sys.dont_write_bytecode = False
 
+from sandbox import runtime
+
+if _why := runtime.unsupported():  # Windows: said in words, before the POSIX imports below fail
+    print(_why, file=sys.stderr)
+    raise SystemExit(2)
+
 import argparse
 import asyncio
 from pathlib import Path
