@@ -38,8 +38,8 @@ def check(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 def unreleased(repo: Path, entries: list[str]) -> None:
     path = repo / "CHANGELOG.md"
-    text = re.sub(r"(?ms)^## \[Unreleased\]\n.*?(?=^## \[)", "## [Unreleased]\n\n" + "".join(f"- {e}\n" for e in entries)
-                  + "\n", path.read_text())
+    listed = "".join(f"- {e}\n" for e in entries)
+    text = re.sub(r"(?ms)^## \[Unreleased\]\n.*?(?=^## \[)", "## [Unreleased]\n\n" + listed + "\n", path.read_text())
     path.write_text(text)
 
 
@@ -58,7 +58,8 @@ def test_entries_under_a_published_version_fail(repo) -> None:
     assert check(repo).returncode == 0
     unreleased(repo, ["a change", "another"])
     failed = check(repo)
-    assert failed.returncode == 1 and f"published as v{VERSION}" in failed.stderr and "set the next version" in failed.stderr
+    assert failed.returncode == 1
+    assert f"published as v{VERSION}" in failed.stderr and "set the next version" in failed.stderr
 
 
 def test_a_version_said_differently_fails(repo) -> None:
