@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.mcp.peers import Peers, loopback
-from sandbox.mcp.shares import MOST_SESSIONS, SessionShares, refuse
+from sandbox.mcp.shares import SessionShares, refuse
 
 HTTP_PATH = "/mcp"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
@@ -198,7 +198,7 @@ def redact_logs() -> Callable[[], None]:
 
 
 async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed_hosts: list[str],
-                allowed_origins: list[str], idle_s: float) -> None:
+                allowed_origins: list[str], idle_s: float, most_sessions: int) -> None:
     import uvicorn
 
     from sandbox.runtime.head_limit import HeadLimitedProtocol
@@ -206,9 +206,9 @@ async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed
     settings = security(host, token, allowed_hosts, allowed_origins)
     # The SDK's own session bound is a backstop above SessionShares' (which keeps room for newcomers).
     starlette = app.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=settings, host=host,
-                                        max_request_body_size=MOST_BODY, max_sessions=2 * MOST_SESSIONS,
+                                        max_request_body_size=MOST_BODY, max_sessions=2 * most_sessions,
                                         session_idle_timeout=idle_s)
-    sessions = SessionShares(app.session_manager, Peers(), idle_s=idle_s, most=MOST_SESSIONS)
+    sessions = SessionShares(app.session_manager, Peers(), idle_s=idle_s, most=most_sessions)
     # Outermost first: the head's size (the protocol), the announced body's size, the token (a
     # body streamed past the cap without it: 413), then the body kept and checked, then the shares.
     # proxy_headers off: uvicorn would otherwise take a loopback client's X-Forwarded-For as its
