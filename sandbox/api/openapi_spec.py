@@ -147,11 +147,22 @@ def _defaults_in_words(spec: dict) -> None:
 
 
 def _copy_bounds(rule: dict, target: dict) -> None:
+    """`rule`'s bounds onto `target`, and each option's of a union onto the target's option
+    of the same type (a string or a list of names: the gate's `require_coverage`), the
+    items' too."""
     target.update({k: rule[k] for k in BOUNDS if k in rule})
     options = [o for o in rule.get("anyOf", []) if o.get("type") != "null"]
     targets = [o for o in target.get("oneOf", target.get("anyOf", [])) if o.get("type") != "null"]
     if len(options) == 1 and len(targets) == 1:
-        targets[0].update({k: options[0][k] for k in BOUNDS if k in options[0]})
+        pairs = [(options[0], targets[0])]
+    else:
+        by_type = {o.get("type"): o for o in targets}
+        pairs = [(o, by_type[o.get("type")]) for o in options
+                 if len(by_type) == len(targets) and o.get("type") in by_type]
+    for option, into in pairs:
+        into.update({k: option[k] for k in BOUNDS if k in option})
+        if isinstance(option.get("items"), dict) and isinstance(into.get("items"), dict):
+            into["items"].update({k: option["items"][k] for k in BOUNDS if k in option["items"]})
 
 
 def _sandbox_structs() -> dict[str, type]:

@@ -22,10 +22,15 @@ class NothingToJudge(Exception):
     pass
 
 
-def requirements(coverage: str | None, safe_retries: bool, endpoint: str | None) -> GateRequest:
-    """The request body from the options; NothingToJudge when they ask for nothing."""
+def requirements(coverage: str | list[str] | None, safe_retries: bool, endpoint: str | None) -> GateRequest:
+    """The request body from the options (a coverage of "all", NAME,NAME,… or, from the MCP
+    tool, a list of names); NothingToJudge when they ask for nothing."""
     required: str | list[str] | None = None
-    if coverage is not None:
+    if isinstance(coverage, list):
+        required = [n.strip() for n in coverage if n.strip()]
+        if not required:
+            raise NothingToJudge("nothing to judge: require_coverage names no scenario (\"all\", or a list of names)")
+    elif coverage is not None:
         if coverage.strip() == EVERY_SCENARIO:
             required = EVERY_SCENARIO
         else:

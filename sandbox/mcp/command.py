@@ -13,6 +13,7 @@ HTTP_PORT = 8010  # documented in docs/coding-agents.md
 TOKEN_ENV = "SANDBOX_MCP_TOKEN"
 DEADLINE_S = 60.0  # one tool call's, by default (here, so `--help` imports no SDK)
 IDLE_S = 300.0  # an HTTP session, or a session-less handle, unused this long ends (sandbox/mcp/merchants.py)
+MOST_SESSIONS = 1000  # handshake sessions the HTTP server holds at once, by default (sandbox/mcp/shares.py)
 
 
 def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace], str | None]) -> None:
@@ -46,6 +47,10 @@ def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace]
     mcp.add_argument("--idle-timeout", type=float, default=IDLE_S, metavar="SECONDS",
                      help=f"--http: a session, or a session-less merchant handle, unused this long ends and its "
                           f"merchants are forgotten (default {IDLE_S:g}; 10 to 86400)")
+    mcp.add_argument("--max-sessions", type=int, default=MOST_SESSIONS, metavar="N",
+                     help=f"--http: the most handshake sessions held at once, by every client together (default "
+                          f"{MOST_SESSIONS}; 2 to 100000); when full, a newcomer's takes the least recently used of "
+                          "a client holding more than its share")
     mcp.set_defaults(func=lambda args: run(args, admin_key))
 
 
@@ -75,6 +80,8 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
         return fail("--tool-timeout is seconds from 1 to 600", 2)
     if not 10 <= args.idle_timeout <= 86400:
         return fail("--idle-timeout is seconds from 10 to 86400", 2)
+    if not 2 <= args.max_sessions <= 100_000:
+        return fail("--max-sessions is a count from 2 to 100000", 2)
     said = unusable(url)
     if said is not None:
         return fail(said, 2)
@@ -95,7 +102,8 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
     # stdout is the protocol on stdio: httpx's line per request would only add noise on stderr.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        serve(sandbox, args.host, args.port, args.allowed_host, args.allowed_origin, args.idle_timeout)
+        serve(sandbox, args.host, args.port, args.allowed_host, args.allowed_origin, args.idle_timeout,
+              args.max_sessions)
     except KeyboardInterrupt:
         return 0
     return 0

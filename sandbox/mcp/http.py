@@ -9,8 +9,10 @@ needs, and served by uvicorn.
   names by default, plus each `--allowed-host` and `--allowed-origin`; beyond loopback
   at least one `--allowed-host` is required (the names clients reach the server by).
 - Memory before the token is read: the request line and headers at most the API's
-  32 KiB (sandbox/runtime/head_limit.py, 431 and the connection closed); the body is
-  read only after the token, and at most MOST_BODY of it.
+  32 KiB (sandbox/runtime/head_limit.py, 431 and the connection closed); a body announced
+  over MOST_BODY refused (413) before the token is looked at (`capped`), and one that
+  streams past it without the token refused (413) as it is read and dropped, never kept
+  (`bearer`). With the token, the body is kept, at most MOST_BODY of it (`guard`).
 - A body that is too large or is not one JSON-RPC message is refused in words, as a
   JSON-RPC error the SDK's client hands its caller, echoing nothing (`guard`).
 - Who a request comes from (sandbox/mcp/peers.py) and each client's share of the
@@ -32,12 +34,17 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.mcp.peers import Peers, loopback
-from sandbox.mcp.shares import MOST_SESSIONS, SessionShares, refuse
+from sandbox.mcp.shares import SessionShares, refuse
 
 HTTP_PATH = "/mcp"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-MOST_BODY = 256 * 1024  # below the API's 1 MiB: a tool call's arguments are bounded far below this
+# Below the API's 1 MiB on purpose: the API takes file uploads, where a tool call's
+# arguments are bounded far below this (their schemas' lengths), and an authorised
+# connection keeps its body whole while it is checked (`guard`).
+MOST_BODY = 256 * 1024
+TOO_LARGE = (f"a request to this MCP server is at most {MOST_BODY // 1024} KiB (a tool's arguments are bounded far "
+             "below that: see its input schema)")
 TOKEN_MIN = 16
 
 
@@ -63,8 +70,37 @@ def security(host: str, token: str | None, allowed_hosts: list[str],
                                      allowed_origins=[*LOOPBACK_ORIGINS, *allowed_origins])
 
 
+def capped(app: ASGIApp) -> ASGIApp:
+    """A body announced (Content-Length) over MOST_BODY refused at once, before the token
+    is looked at and before a byte of it is read: 413 in words, whoever asks."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > MOST_BODY:
+                await refuse(send, 413, TOO_LARGE)
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+async def _streams_past_the_cap(receive: Receive) -> bool:
+    """The body read and dropped as it comes (nothing kept): whether it went past MOST_BODY."""
+    seen = 0
+    while seen <= MOST_BODY:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False  # the client went away
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return seen > MOST_BODY
+    return True
+
+
 def bearer(app: ASGIApp, token: str | None) -> ASGIApp:
-    """`app` behind the bearer token (none: `app` itself)."""
+    """`app` behind the bearer token (none: `app` itself). Without it, a body that streams
+    past MOST_BODY is a 413 (as `capped` answers one announced so), any other a 401."""
     if token is None:
         return app
     expected = f"Bearer {token}".encode()
@@ -73,6 +109,9 @@ def bearer(app: ASGIApp, token: str | None) -> ASGIApp:
         if scope["type"] == "http":
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, expected):
+                if await _streams_past_the_cap(receive):
+                    await refuse(send, 413, TOO_LARGE)
+                    return
                 body = json.dumps({"error": "unauthorized", "error_description": (
                     "this MCP server needs its bearer token: Authorization: Bearer <token> (ask whoever started "
                     "it)")}).encode()
@@ -87,17 +126,17 @@ def bearer(app: ASGIApp, token: str | None) -> ASGIApp:
 
 
 def guard(app: ASGIApp) -> ASGIApp:
-    """A POST's body read whole (at most MOST_BODY) and checked to be one JSON-RPC message
-    before the SDK sees it: the SDK would answer a bare 413 (which its client reports as
-    "Server returned an error response") or pydantic's errors with the input echoed."""
+    """A POST's body read whole (at most MOST_BODY: one announced larger never gets here,
+    `capped`) and checked to be one JSON-RPC message before the SDK sees it: the SDK would
+    answer a bare 413 (which its client reports as "Server returned an error response") or
+    pydantic's errors with the input echoed."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             await app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
         body = bytearray()
-        too_large = declared.isdigit() and int(declared) > MOST_BODY
+        too_large = False
         while not too_large:
             message = await receive()
             if message["type"] != "http.request":
@@ -107,8 +146,7 @@ def guard(app: ASGIApp) -> ASGIApp:
             if not message.get("more_body", False):
                 break
         if too_large:
-            await refuse(send, 413, f"a request to this MCP server is at most {MOST_BODY // 1024} KiB (a tool's "
-                                    "arguments are bounded far below that: see its input schema)")
+            await refuse(send, 413, TOO_LARGE)
             return
         try:
             jsonrpc_message_adapter.validate_json(bytes(body))
@@ -160,7 +198,7 @@ def redact_logs() -> Callable[[], None]:
 
 
 async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed_hosts: list[str],
-                allowed_origins: list[str], idle_s: float) -> None:
+                allowed_origins: list[str], idle_s: float, most_sessions: int) -> None:
     import uvicorn
 
     from sandbox.runtime.head_limit import HeadLimitedProtocol
@@ -168,13 +206,14 @@ async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed
     settings = security(host, token, allowed_hosts, allowed_origins)
     # The SDK's own session bound is a backstop above SessionShares' (which keeps room for newcomers).
     starlette = app.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=settings, host=host,
-                                        max_request_body_size=MOST_BODY, max_sessions=2 * MOST_SESSIONS,
+                                        max_request_body_size=MOST_BODY, max_sessions=2 * most_sessions,
                                         session_idle_timeout=idle_s)
-    sessions = SessionShares(app.session_manager, Peers(), idle_s=idle_s, most=MOST_SESSIONS)
-    # Outermost first: the head's size (the protocol), the token, then the body, then the shares.
+    sessions = SessionShares(app.session_manager, Peers(), idle_s=idle_s, most=most_sessions)
+    # Outermost first: the head's size (the protocol), the announced body's size, the token (a
+    # body streamed past the cap without it: 413), then the body kept and checked, then the shares.
     # proxy_headers off: uvicorn would otherwise take a loopback client's X-Forwarded-For as its
     # address, and a client could name itself anew on every call to escape its bound.
-    config = uvicorn.Config(bearer(guard(sessions.middleware(starlette)), token), host=host, port=port,
+    config = uvicorn.Config(capped(bearer(guard(sessions.middleware(starlette)), token)), host=host, port=port,
                             log_level="warning", server_header=False, lifespan="on", proxy_headers=False,
                             http=HeadLimitedProtocol, ws="none")
     await uvicorn.Server(config).serve()

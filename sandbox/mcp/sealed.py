@@ -130,12 +130,21 @@ _TYPES = {"bool_type": "must be true or false", "string_type": "must be a string
 
 
 def _in_words(error: ValidationError, schema: dict[str, Any]) -> str:
-    said = []
+    said: dict[str, list[str]] = {}  # field -> what each of its shapes wanted ("or" between them)
     for item in error.errors(include_input=False, include_url=False)[:10]:
-        field = ".".join(str(part) for part in item["loc"]) or "arguments"
-        said.append(f"{cut_words(field, MOST_NAME)}: {_words(item, schema)}")
-    return cut_words(f"The arguments are not valid: {'; '.join(dict.fromkeys(said))} (code validation_error)",
+        field = ".".join(str(part) for part in _where(item["loc"], schema)) or "arguments"
+        said.setdefault(cut_words(field, MOST_NAME), []).append(_words(item, schema))
+    return cut_words("The arguments are not valid: " + "; ".join(
+        f"{field}: {', or '.join(dict.fromkeys(words))}" for field, words in said.items()) + " (code validation_error)",
                      MAX_ERROR)
+
+
+def _where(loc: tuple[Any, ...], schema: dict[str, Any]) -> tuple[Any, ...]:
+    """An error's place without pydantic's name for the shape of a union it was tried as
+    (gate's require_coverage: "all", or a list: `literal['all']`, `list[constrained-str]`)."""
+    field = (schema.get("properties") or {}).get(loc[0]) if loc else None
+    shapes = [o for o in (field or {}).get("anyOf", []) if o.get("type") != "null"]
+    return loc[:1] + loc[2:] if len(shapes) > 1 and len(loc) > 1 else loc
 
 
 def _words(item: Any, schema: dict[str, Any]) -> str:

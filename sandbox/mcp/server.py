@@ -42,7 +42,7 @@ def build(sandbox: Sandbox) -> SealedServer:
 
 
 def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allowed_origins: list[str],
-          idle_s: float) -> None:
+          idle_s: float, most_sessions: int) -> None:
     import anyio
 
     from sandbox.mcp import http
@@ -52,4 +52,5 @@ def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allo
     if sandbox.transport == "stdio":
         anyio.run(app.run_stdio_async)
         return
-    anyio.run(lambda: http.serve(app, host, port, sandbox.token, allowed_hosts, allowed_origins, idle_s))
+    anyio.run(lambda: http.serve(app, host, port, sandbox.token, allowed_hosts, allowed_origins, idle_s,
+                                 most_sessions))

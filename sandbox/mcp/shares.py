@@ -30,10 +30,10 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sandbox.mcp.command import MOST_SESSIONS
 from sandbox.mcp.connection import IDENTITY
 from sandbox.mcp.peers import Peers
 
-MOST_SESSIONS = 1000
 SESSIONS_PER_CLIENT = 20
 _OPENING: ContextVar[str | None] = ContextVar("mcp_opening", default=None)  # who the handshake being admitted is
 

@@ -6,14 +6,18 @@ client is its process, so each "other client" here runs in a process of its own.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from contextlib import AsyncExitStack
 
+import anyio
 import httpx
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from sandbox.mcp.merchants import MOST_PER_CLIENT
 from tests.helpers import wait_for
-from tests.mcp.client import call, http_server, over_http, refused, second_client
+from tests.mcp.client import SANDBOX, call, http_server, over_http, refused, second_client
 from tests.mcp.raw import handshake, result_of, sessionless_call, words
 
 pytestmark = pytest.mark.process
@@ -82,6 +86,35 @@ async def test_one_client_cannot_take_every_session_and_another_still_gets_one(s
         assert (await handshake(url)).status_code == 200
 
 
+async def test_a_full_server_ends_the_greedy_clients_least_used_real_session_for_a_newcomer(stack):
+    """Real sessions through the SDK's handshake client, on a server that keeps four
+    (--max-sessions 4): a client holding all four is refused a fifth, in words; a newcomer
+    (another process) gets its session, a merchant and a payout, and the session the greedy
+    client used least recently is the one ended (its next call: "Session not found"),
+    while its others still answer."""
+    async with http_server(stack, "--max-sessions", "4") as url, AsyncExitStack() as held:
+        mine = [await held.enter_async_context(over_http(url)) for _ in range(4)]
+        for session in mine[1:]:  # the first opened is now the least recently used
+            await call(session, "whoami")
+        try:
+            async with over_http(url):
+                raise AssertionError("a fifth session was opened on a server that keeps four")
+        except Exception as exc:  # noqa: BLE001  (the SDK's error for a refused initialize)
+            assert "holds 4 sessions, the most it keeps" in repr(exc) and "you hold 4" in repr(exc), repr(exc)
+
+        other = await second_client(url, payouts=1, session=True)
+        assert other["errors"] == [] and other["handle"].startswith("mh_"), other
+
+        for session in mine[1:]:
+            assert (await call(session, "whoami"))["held"]["by_you"] == 0
+        with anyio.fail_after(30):
+            try:
+                await mine[0].call_tool("whoami", {})
+                raise AssertionError("the least used session still answered")
+            except MCPError as exc:
+                assert str(exc) in ("Session not found", "Session terminated"), str(exc)
+
+
 async def test_an_idle_session_ends_in_the_time_given_and_its_merchants_with_it(stack):
     async with http_server(stack, "--idle-timeout", "10") as url:
         opened = await handshake(url)
@@ -107,3 +140,11 @@ async def test_an_idle_session_ends_in_the_time_given_and_its_merchants_with_it(
 
 async def _none(held) -> bool:
     return await held() == 0
+
+
+async def test_a_session_bound_out_of_range_is_refused_at_start(stack):
+    done = await asyncio.create_subprocess_exec(
+        SANDBOX, "mcp", "--http", "--port", "1", "--max-sessions", "1", "--url", stack.base_url, "--admin-key",
+        stack.admin_key, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(done.communicate(), 60)
+    assert done.returncode == 2 and "--max-sessions is a count from 2 to 100000" in err.decode(), err.decode()

@@ -89,6 +89,15 @@ async def test_an_agent_walks_a_payout_to_returned_and_is_told_why(stack, worker
             assert not verdict["held"] and "FELL SHORT" in verdict["words"]
             [requirement] = verdict["verdict"]["merchants"][0]["requirements"]
             assert "success_then_returned" not in requirement["missing"] and requirement["missing"]
+            # Names, as a list as POST /sandbox/gate takes them: the walked scenario held, the path not taken.
+            named = await call(mcp, "gate", said, require_coverage=["success_then_returned", "cancel"])
+            [requirement] = named["verdict"]["merchants"][0]["requirements"]
+            assert not named["held"] and requirement["missing"] == ["cancel"], requirement
+            refused = await mcp.call_tool("gate", {"require_coverage": "success_then_returned,cancel"})
+            assert refused.is_error and "require_coverage: must be one of 'all', or must be a list" in \
+                refused.content[0].text  # type: ignore[union-attr]
+            empty = await mcp.call_tool("gate", {"require_coverage": [" "]})  # never a pass for nothing asked
+            assert empty.is_error and "names no scenario" in empty.content[0].text  # type: ignore[union-attr]
     finally:
         await receiver.stop()
         said.save()

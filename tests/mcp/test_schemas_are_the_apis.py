@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
+from sandbox.coverage.asked import EVERY_SCENARIO
 from sandbox.mcp.connection import Sandbox
 from sandbox.mcp.server import build
+from sandbox.mcp.tools.payout import destination
+from sandbox.payouts.model.scenarios import table
 
 SPEC = json.loads((Path(__file__).parents[2] / "openapi" / "openapi.json").read_text())
 H = ("header", "X-Idempotency-Key")
@@ -48,6 +54,9 @@ FRONTS: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
         "method": ("query", "method"), "path": ("query", "path"), "object_id": ("query", "object_id"),
         "status": ("query", "status"), "with_idempotency_key": ("query", "idempotency_key"),
         "limit": ("query", "limit"), "cursor": ("query", "cursor")}),
+    "gate": ("post", "/sandbox/gate", {"require_coverage": ("body", "require_coverage"),
+                                       "require_safe_retries": ("body", "require_safe_retries"),
+                                       "audit_endpoint": ("body", "audit_endpoint")}),
     "inject_fault": ("post", "/sandbox/faults", {"fault": ("body", "fault"), "path": ("body", "path"),
                                                  "method": ("body", "method"), "times": ("body", "times"),
                                                  "delay_s": ("body", "delay_s"), **KEY}),
@@ -58,6 +67,8 @@ NARROWER = {
     ("*", "payout_id", "pattern"): "an id's characters, so it is one path segment (the API's path has no pattern)",
     ("*", "event_id", "pattern"): "as payout_id",
     ("*", "endpoint_id", "pattern"): "as payout_id",
+    ("*", "audit_endpoint", "pattern"): "as payout_id",
+    ("gate", "require_coverage", "enum"): f'the one string the API judges is "{EVERY_SCENARIO}" (any other: 422)',
     ("*", "object_id", "pattern"): "as payout_id",
     ("request_log", "request_id", "pattern"): "printable ASCII, one path segment",
     ("request_log", "request_id", "minLength"): "an empty id would be another path",
@@ -117,26 +128,97 @@ def _tools() -> dict[str, dict[str, Any]]:
     return {t.name: t.input_schema for t in asyncio.run(app.list_tools())}
 
 
+def _shapes(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A field's constraints by the type of each shape it takes besides null: one, or a
+    union's (the gate's require_coverage: a string or a list)."""
+    options = [o for key in ("oneOf", "anyOf") for o in schema.get(key, []) if o.get("type") != "null"]
+    if len(options) <= 1:
+        plain = _plain(schema)
+        return {plain.get("type", "any"): plain}
+    return {plain.get("type", "any"): plain for plain in map(_plain, options)}
+
+
+def _implied(key: str, ours: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    """An enum of the tool's whose every value meets the API's string constraint `key`."""
+    values = ours.get("enum")
+    if values is None or key in ours or key not in ("pattern", "maxLength", "minLength"):
+        return False
+    meets = {"pattern": lambda v: re.search(theirs["pattern"], v) is not None,
+             "maxLength": lambda v: len(v) <= theirs["maxLength"], "minLength": lambda v: len(v) >= theirs["minLength"]}
+    return all(isinstance(v, str) and meets[key](v) for v in values)
+
+
+def _differences(tool: str, argument: str, ours_schema: dict[str, Any], theirs_schema: dict[str, Any]) -> list[str]:
+    differences = []
+    ours_by_type, theirs_by_type = _shapes(ours_schema), _shapes(theirs_schema)
+    for kind in sorted(ours_by_type.keys() | theirs_by_type.keys()):
+        if kind not in theirs_by_type or kind not in ours_by_type:
+            differences.append(f"{tool}.{argument}: the tool takes {sorted(ours_by_type)}, the API "
+                               f"{sorted(theirs_by_type)}")
+            continue
+        ours, theirs = ours_by_type[kind], theirs_by_type[kind]
+        for key in sorted(ours.keys() | theirs.keys()):
+            if ours.get(key) == theirs.get(key) or _implied(key, ours, theirs):
+                continue
+            if (tool, argument, key) in NARROWER or ("*", argument, key) in NARROWER:
+                assert key in ours, f"{tool}.{argument}: {key} is missing, not narrower"
+                continue
+            differences.append(f"{tool}.{argument} ({kind}) {key}: tool {ours.get(key)!r}, API {theirs.get(key)!r}")
+    return differences
+
+
 def test_every_tool_argument_that_is_an_api_field_has_the_apis_constraints():
     tools = _tools()
     differences = []
     for tool, (method, path, arguments) in FRONTS.items():
         for argument, (where, name) in arguments.items():
-            ours = _plain(tools[tool]["properties"][argument])
-            theirs = _plain(_api_field(method, path, where, name))
-            for key in sorted(ours.keys() | theirs.keys()):
-                if ours.get(key) == theirs.get(key):
-                    continue
-                if (tool, argument, key) in NARROWER or ("*", argument, key) in NARROWER:
-                    assert key in ours, f"{tool}.{argument}: {key} is missing, not narrower"
-                    continue
-                differences.append(f"{tool}.{argument} {key}: tool {ours.get(key)!r}, API {theirs.get(key)!r}")
+            differences += _differences(tool, argument, tools[tool]["properties"][argument],
+                                        _api_field(method, path, where, name))
     assert not differences, "\n".join(differences)
+
+
+def test_a_union_that_is_wider_than_the_apis_is_a_difference():
+    """The comparison itself can fail: a list of names with no bound on their length or
+    count, or a string the API does not take, is named."""
+    api = _api_field("post", "/sandbox/gate", "body", "require_coverage")
+    wider = {"anyOf": [{"const": "all", "type": "string"}, {"type": "array", "items": {"type": "string"}},
+                       {"type": "null"}]}
+    said = _differences("gate", "require_coverage", wider, api)
+    assert any("maxItems" in d for d in said) and any("items" in d for d in said), said
+    assert _differences("gate", "require_coverage", {"anyOf": [{"type": "string", "const": "every"}]}, api)
+    assert _differences("gate", "require_coverage", {"type": "integer"}, api)
+
+
+def _spec_validator(component: str) -> jsonschema.Draft202012Validator:
+    """The spec's own schema `component`, its references resolved within the spec."""
+    return jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{component}",
+                                            "components": SPEC["components"]})
+
+
+def test_an_account_suffix_is_a_scenarios_suffix_and_makes_a_destination_the_api_takes():
+    """create_payout's and reinitiate_payout's account_suffix become a destination's last
+    four digits: the tool takes exactly the suffixes a scenario may have (ScenarioCreate's
+    rule), and the destination made from one is one POST /payouts and reinitiate take."""
+    tools = _tools()
+    rule = _plain(SPEC["components"]["schemas"]["ScenarioCreate"]["properties"]["suffix"])
+    for tool in ("create_payout", "reinitiate_payout"):
+        ours = _plain(tools[tool]["properties"]["account_suffix"])
+        assert (ours["type"], ours["pattern"]) == (rule["type"], rule["pattern"]), (tool, ours, rule)
+    payout, again = _spec_validator("PayoutCreate"), _spec_validator("PayoutReinitiate")
+    suffixes = {"0000", "9999", *(s.suffix for s in table().scenarios if s.suffix)}
+    assert len(suffixes) > 5
+    for suffix in sorted(suffixes):
+        assert re.fullmatch(rule["pattern"], suffix)
+        made = destination(suffix)
+        assert made["account_number"].endswith(suffix)
+        payout.validate({"amount": "1500.00", "currency": "PKR", "destination": made})
+        again.validate({"destination": made})
+    assert not again.is_valid({"destination": destination("00x0")})  # the validator can say no
 
 
 def test_every_tool_that_calls_the_api_is_checked():
     assert set(_tools()) - set(FRONTS) == {"whoami", "forget_merchant", "scenarios", "failure_codes", "retry_verdict",
-                                           "coverage", "gate"}
+                                           "coverage"}
 
 
 def test_the_agent_is_told_handles_are_credentials_and_what_a_restart_loses():

@@ -29,6 +29,12 @@ Reason = Annotated[str | None, Field(description="why, recorded in the payout's 
                                      **api_limits(ApiReason))]
 
 
+def destination(suffix: str) -> dict[str, Any]:
+    """The bank account a payout to `suffix` goes to (an account the API takes, whose last
+    four digits are a scenario's suffix: tests/mcp/test_schemas_are_the_apis.py)."""
+    return {"type": "bank", "bank_code": "HBL", "account_number": ACCOUNT_PREFIX + suffix, "account_title": "Ali Raza"}
+
+
 def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def create_payout(
@@ -70,8 +76,7 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
                        f"{table.default}")
         body: dict[str, Any] = {
             "amount": amount, "currency": "PKR", "reference": reference, "scenario": scenario,
-            "destination": {"type": "bank", "bank_code": "HBL", "account_number": ACCOUNT_PREFIX + suffix,
-                            "account_title": "Ali Raza"}}
+            "destination": destination(suffix)}
         made = await sandbox.as_merchant(ctx, merchant, "POST", "/payouts", status=201, into=Payout,
                                          json={k: v for k, v in body.items() if v is not None},
                                          idempotency_key=idempotency_key)
@@ -112,9 +117,7 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     ) -> dict[str, Any]:
         """Try a failed payout again (POST /payouts/{id}/reinitiate): only from failed; it locks the funds again
         and runs its scenario from the start, optionally to a corrected destination. Answers the payout."""
-        body = None if account_suffix is None else {"destination": {
-            "type": "bank", "bank_code": "HBL", "account_number": ACCOUNT_PREFIX + account_suffix,
-            "account_title": "Ali Raza"}}
+        body = None if account_suffix is None else {"destination": destination(account_suffix)}
         done = await sandbox.as_merchant(ctx, merchant, "POST", f"/payouts/{segment(payout_id)}/reinitiate",
                                          into=Payout, json=body, idempotency_key=idempotency_key)
         return {"payout": msgspec.to_builtins(done)}

@@ -4,7 +4,7 @@ is POST /sandbox/gate through the same client as `sandbox gate` (sandbox/client/
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from mcp.server.mcpserver import Context, MCPServer
@@ -14,21 +14,28 @@ from pydantic import Field
 from sandbox.client import answers
 from sandbox.client import gate as gate_client
 from sandbox.core.types import worded
-from sandbox.coverage.asked import SAFE_RETRIES_MEANS
+from sandbox.coverage.asked import OPERATOR_PATHS, SAFE_RETRIES_MEANS
 from sandbox.faults.kinds import MAX_DELAY_S, FaultKind
 from sandbox.faults.schemas import FaultRule, Method
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.tools.arguments import ID, KEY, Handle, IdempotencyKey
+from sandbox.mcp.tools.arguments import ID, KEY, Handle, IdempotencyKey, api_limits
 from sandbox.mcp.tools.merchant import redacted
 from sandbox.requests.controllers import Method as MethodFilter
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
 from sandbox.verdicts import report
+from sandbox.verdicts.schemas import MAX_NAMES, RequirementName
+from sandbox.verdicts.schemas import EndpointId as ApiEndpointId
 
 REQUEST_ID_MOST = 128  # GET /sandbox/requests/{request_id}'s
 PATH = worded(r"^/[\x21-\x7e]*$", "must be a path, like /api/v1/payouts")
 RequestId = Annotated[str, Field(min_length=1, max_length=REQUEST_ID_MOST, pattern=KEY,
                                  description="the request's id: its X-Request-ID header")]
+# The gate's names as POST /sandbox/gate takes them (sandbox/verdicts/schemas.py): its own
+# type's lengths, its count.
+COVERAGE = (f'"all" (every built-in scenario) or a list of names (scenarios and operator paths: '
+            f'{", ".join(OPERATOR_PATHS)}), as POST /sandbox/gate takes it')
+RequiredNames = Annotated[list[Annotated[str, Field(**api_limits(RequirementName))]], Field(max_length=MAX_NAMES)]
 
 
 def register(app: MCPServer, sandbox: Sandbox) -> None:
@@ -125,12 +132,10 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def gate(
         ctx: Context,
-        require_coverage: Annotated[str | None, Field(
-            max_length=2000, description='"all" (every built-in scenario) or NAME,NAME,… (scenarios and operator '
-                                         'paths: simulate, reinitiate, cancel, approve, reject, release)')] = None,
+        require_coverage: Annotated[Literal["all"] | RequiredNames | None, Field(description=COVERAGE)] = None,
         require_safe_retries: Annotated[bool, Field(description=SAFE_RETRIES_MEANS)] = False,
-        audit_endpoint: Annotated[str | None, Field(max_length=64, pattern=ID,
-                                                    description="run the receiver audit on this endpoint")] = None,
+        audit_endpoint: Annotated[str | None, Field(pattern=ID, description="run the receiver audit on this endpoint",
+                                                    **api_limits(ApiEndpointId))] = None,
         merchant: Handle = None,
     ) -> dict[str, Any]:
         """The CI verdict, as `sandbox gate` gives it: judge coverage, safe retries and the receiver for this
