@@ -164,14 +164,27 @@ def cmd_gate(args: argparse.Namespace) -> int:
     except gate.NothingToJudge as exc:
         return fail(str(exc), 2)
     verdict = None
+    refusal = None
 
     async def work(url: str) -> int:
-        nonlocal verdict
-        verdict = await gate.judge(url, list(dict.fromkeys(keys)), required)
+        nonlocal verdict, refusal
+        from sandbox.client.answers import Refused
+
+        try:
+            verdict = await gate.judge(url, list(dict.fromkeys(keys)), required)
+        except Refused as exc:
+            refusal = exc if exc.status == 422 else None  # asked what the gate does not model or know
+            raise
         return 0
 
     status = _run(args, work, refused=2)
     if verdict is None:
+        if refusal is not None and args.junit:  # an <error>: the report says it could not judge, in words
+            try:
+                with open(args.junit, "wb") as out:
+                    out.write(report.junit_error(str(refusal)))
+            except OSError as exc:
+                return fail(f"cannot write {args.junit}: {exc.strerror}", 2)
         return status
     url = url_of(args)
     for path, content in ((args.junit, report.junit), (args.json, gate.as_json)):
