@@ -6,6 +6,7 @@ from litestar.params import JSONBody
 
 from sandbox.core.errors import NotFound, checks
 from sandbox.coverage.asked import EVERY_SCENARIO_MEANS, SAFE_RETRIES_MEANS
+from sandbox.idempotency.body import BODY_SHAPE
 from sandbox.idempotency.claims import READ_ONLY
 from sandbox.verdicts import report, service, shapes
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
@@ -35,10 +36,10 @@ class GateController(Controller):
     # A verdict changes nothing (the receiver audit it may run is recorded, as every audit
     # is): no idempotency key. Either role: a merchant key judges its merchant, the admin
     # key the merchants it names.
-    @post("", operation_id="judgeIntegration", status_code=200, opt={READ_ONLY: True},
+    @post("", operation_id="judgeIntegration", status_code=200, opt={READ_ONLY: True, BODY_SHAPE: shapes.gate_body},
           summary="The CI verdict: coverage, safe retries, the receiver audit", description=JUDGE,
           responses=checks(NotFound, service.NothingToJudge, service.UnknownRequirement, shapes.UnmodelledShape,
-                           audits.AuditInProgress), before_request=shapes.refuse_unmodelled_gate,
+                           audits.AuditInProgress),
           response_headers=[ResponseHeader(name=report.HELD_HEADER, description="`true` when the verdict held, "
                                            "else `false`: a CI step decides from it and keeps the body",
                                            documentation_only=True)])

@@ -18,7 +18,7 @@ import msgspec
 from litestar import Request
 
 from sandbox.core.errors import ApiError, clip, listing
-from sandbox.core.strict_input import decode_json, refuse_unknown_query
+from sandbox.core.strict_input import refuse_unknown_query
 from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS
 from sandbox.webhooks.model.schemas import Signing
 
@@ -36,14 +36,16 @@ GATE_MODELLED: dict[str, str] = {
 `require_safe_retries` (a second payout to the same account for the same amount after a
 faulted write), never as a requirement of their own."""
 
-AUDIT_MODELLED = ("no body and no options: every case of the battery (a valid event, a replay, an unseen event "
-                  "type, a changed body, a wrong key, no signature, a stale and a future timestamp, forged and "
-                  "rotated signatures), sent to the endpoint's own URL and signed with its own scheme "
-                  f"({' or '.join(get_args(Signing))}, Standard Webhooks); the query takes `format` (json or junit) "
-                  "only")
-"""What a receiver audit run takes: nothing to choose. A body naming cases, a scheme or
-another URL would be read by nobody, and the audit's `passed` would then claim what was
-never asked of it."""
+
+def audit_modelled() -> str:
+    """What a receiver audit run takes: nothing to choose. A body naming cases, a scheme or
+    another URL would be read by nobody, and the audit's `passed` would then claim what was
+    never asked of it."""
+    from sandbox.webhooks.audit.audit_cases import CASES
+
+    return (f"no body and no options: every case of the battery ({', '.join(c.name for c in CASES)}), sent to the "
+            f"endpoint's own URL and signed with its own scheme ({' or '.join(get_args(Signing))}, Standard "
+            "Webhooks); the query takes `format` (json or junit) only")
 
 
 class UnmodelledShape(ApiError):
@@ -66,25 +68,12 @@ def gate_body(value: Any) -> None:
         raise UnmodelledShape(f"{listing(unknown)}: not a requirement or field the gate models (no requirement "
                               f"takes a parameter or a window); the gate models {_modelled_gate()}")
     try:
-        msgspec.convert(value, GateRequest)
+        msgspec.convert(value, GateRequest, strict=True)
     except msgspec.ValidationError as exc:
         field = str(exc).rsplit("$.", 1)[-1].split("[")[0].rstrip("`") if "$." in str(exc) else ""
         said = GATE_MODELLED.get(field)
         raise UnmodelledShape(f"{clip(str(exc), 200)}: " + (f"{field} is {said}" if said else
                                                               f"the gate models {_modelled_gate()}")) from None
-
-
-async def refuse_unmodelled_gate(request: Request) -> None:
-    """The gate route's `before_request`: the query as everywhere, then the body's shape,
-    before the body is decoded for the handler (a malformed body is left to that)."""
-    await refuse_unknown_query(request)
-    raw = await request.body()
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return
-    decode_json(raw)  # a key twice is refused as everywhere, before its shape is read
-    gate_body(value)
 
 
 async def refuse_unmodelled_audit(request: Request) -> None:
@@ -99,4 +88,4 @@ async def refuse_unmodelled_audit(request: Request) -> None:
     except msgspec.DecodeError:
         value = None
     named = f"the keys {listing(list(value))}" if isinstance(value, dict) else f"a body of {len(raw)} bytes"
-    raise UnmodelledShape(f"the receiver audit does not take {named}: it models {AUDIT_MODELLED}")
+    raise UnmodelledShape(f"the receiver audit does not take {named}: it models {audit_modelled()}")

@@ -116,7 +116,7 @@ async def test_what_it_cannot_judge_is_a_problem_naming_why(admin, merchant, oth
     nobody = await gate(admin, {"require_safe_retries": True, "merchants": [merchant.merchant_id, "mch_nobody"]})
     assert nobody.status_code == 404 and nobody.json()["detail"] == "No merchant 'mch_nobody'"
     extra = await gate(merchant, {"require_safe_retries": True, "require_everything": True})
-    assert extra.status_code == 400
+    assert extra.status_code == 422 and extra.json()["code"] == "unmodelled_shape"  # tests/verdicts/test_shapes.py
 
 
 async def test_together_is_an_admin_field_refused_with_a_merchant_key(merchant):
