@@ -7,12 +7,13 @@ ran its own battery and its `passed` answered a question nobody had asked."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from sandbox.verdicts.shapes import GATE_MODELLED
 
 
-async def gate(api, body) -> object:
+async def gate(api, body) -> httpx.Response:
     return await api.http.post("/sandbox/gate", json=body)  # a verdict takes no idempotency key
 
 
