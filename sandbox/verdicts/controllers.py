@@ -23,8 +23,9 @@ JUDGE = (
     "its reason; with `Accept: application/xml`, the same verdict as JUnit XML, which `sandbox gate "
     "--junit` writes too. Either way the header `Sandbox-Gate-Held` says `true` or `false`. A request "
     "that cannot be judged is a 4xx, never a verdict: a shape the gate does not model (422 `unmodelled_shape`: "
-    "a key other than the five above, `merchants` and `together` among them; a parameter or a window on a requirement, a value of another type or out of "
-    "bounds), nothing required (422 `nothing_to_judge`), a name the merchant does not know (422 "
+    "a key other than the three above and `merchants` and `together`; a parameter or a window on a "
+    "requirement; a value of another type or out of bounds), nothing required (422 `nothing_to_judge`), a "
+    "name the merchant does not know (422 "
     "`unknown_requirement`), a merchant or endpoint not found (404)."
 )
 
