@@ -12,6 +12,7 @@ own URL and signing scheme."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, get_args
 
 import msgspec
@@ -22,6 +23,7 @@ from sandbox.core.strict_input import refuse_unknown_query
 from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS
 from sandbox.webhooks.model.schemas import Signing
 
+ENDPOINT_ID = re.compile(r"we_[A-Za-z0-9_]{1,61}")  # a webhook endpoint's id, as `sandbox gate` checks it
 GATE_MODELLED: dict[str, str] = {
     "require_coverage": f'"{EVERY_SCENARIO}", or a list of 1 to 100 names (each at most 64 characters) of '
                         "scenarios, the merchant's own included, and of operator paths "
@@ -74,6 +76,15 @@ def gate_body(value: Any) -> None:
         said = GATE_MODELLED.get(field)
         raise UnmodelledShape(f"{clip(str(exc), 200)}: " + (f"{field} is {said}" if said else
                                                               f"the gate models {_modelled_gate()}")) from None
+    # Values of the right type that name no shape the gate models (a blank one is nothing
+    # to judge, said by the service as such).
+    coverage, endpoint = value.get("require_coverage"), value.get("audit_endpoint")
+    if isinstance(coverage, str) and coverage.strip() not in ("", EVERY_SCENARIO):
+        raise UnmodelledShape(f"require_coverage {clip(coverage, 64)!r}: require_coverage is "
+                              f"{GATE_MODELLED['require_coverage']}")
+    if isinstance(endpoint, str) and endpoint.strip() and not ENDPOINT_ID.fullmatch(endpoint.strip()):
+        raise UnmodelledShape(f"audit_endpoint {clip(endpoint, 64)!r}: audit_endpoint is "
+                              f"{GATE_MODELLED['audit_endpoint']}")
 
 
 async def refuse_unmodelled_audit(request: Request) -> None:

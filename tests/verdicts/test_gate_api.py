@@ -108,7 +108,8 @@ async def test_what_it_cannot_judge_is_a_problem_naming_why(admin, merchant, oth
     assert theirs.status_code == 404
     assert theirs.json()["detail"] == f"No webhook endpoint {endpoint['id']} of merchant {merchant.merchant_id}"
     path_like = await gate(merchant, {"audit_endpoint": "../payouts"})
-    assert path_like.status_code == 400 and path_like.json()["errors"][0]["field"] == "audit_endpoint"
+    assert path_like.status_code == 422 and path_like.json()["code"] == "unmodelled_shape"
+    assert path_like.json()["detail"].startswith("audit_endpoint '../payouts': audit_endpoint is a webhook endpoint's")
     named = await gate(merchant, {"require_safe_retries": True, "merchants": [other_merchant.merchant_id]})
     assert named.status_code == 400 and named.json()["errors"][0]["field"] == "merchants"
     none_named = await gate(admin, {"require_safe_retries": True})

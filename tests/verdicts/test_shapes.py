@@ -30,6 +30,9 @@ async def gate(api, body) -> httpx.Response:
      "each at most 64 characters"),
     ({"require_coverage": ["success"] * 101}, "Expected `array` of length <= 100", "1 to 100 names"),
     ([{"require_safe_retries": True}], "a gate request is a JSON object, not list", "audit_endpoint: "),
+    ({"require_coverage": "ALL"}, "require_coverage 'ALL'", GATE_MODELLED["require_coverage"]),
+    ({"require_coverage": "success"}, "require_coverage 'success'", GATE_MODELLED["require_coverage"]),
+    ({"audit_endpoint": "../payouts"}, "audit_endpoint '../payouts'", GATE_MODELLED["audit_endpoint"]),
 ])
 async def test_a_shape_the_gate_does_not_model_is_refused_naming_it_and_what_is(merchant, body, named, modelled):
     r = await gate(merchant, body)
