@@ -12,7 +12,6 @@ Exit statuses: `gate` 0 held, 1 fell short, 2 could not judge (anything else);
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
 from sandbox.ci_arguments import header_safe
@@ -21,7 +20,6 @@ from sandbox.runtime.up import fail, local_url, say
 from sandbox.settings import ADMIN_KEY_FILE, SettingError, get_settings
 
 URL_DEFAULT_SAYS = "http://127.0.0.1:$SANDBOX_API_PORT"
-ENDPOINT_ID = re.compile(r"we_[A-Za-z0-9_]{1,61}")
 BAD_ARGUMENT = 2
 
 
@@ -108,6 +106,8 @@ def _timeout(text: str) -> float:
 
 
 def _endpoint(text: str) -> str:
+    from sandbox.verdicts.shapes import ENDPOINT_ID
+
     if not ENDPOINT_ID.fullmatch(text.strip()):
         raise argparse.ArgumentTypeError(f"{text!r} is not a webhook endpoint's id (we_ and letters, digits, _)")
     return text.strip()
@@ -164,14 +164,27 @@ def cmd_gate(args: argparse.Namespace) -> int:
     except gate.NothingToJudge as exc:
         return fail(str(exc), 2)
     verdict = None
+    refusal = None
 
     async def work(url: str) -> int:
-        nonlocal verdict
-        verdict = await gate.judge(url, list(dict.fromkeys(keys)), required)
+        nonlocal verdict, refusal
+        from sandbox.client.answers import Refused
+
+        try:
+            verdict = await gate.judge(url, list(dict.fromkeys(keys)), required)
+        except Refused as exc:
+            refusal = exc if exc.status == 422 else None  # asked what the gate does not model or know
+            raise
         return 0
 
     status = _run(args, work, refused=2)
     if verdict is None:
+        if refusal is not None and args.junit:  # an <error>: the report says it could not judge, in words
+            try:
+                with open(args.junit, "wb") as out:
+                    out.write(report.junit_error(str(refusal)))
+            except OSError as exc:
+                return fail(f"cannot write {args.junit}: {exc.strerror}", 2)
         return status
     url = url_of(args)
     for path, content in ((args.junit, report.junit), (args.json, gate.as_json)):

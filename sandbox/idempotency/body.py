@@ -90,6 +90,12 @@ def check_json(scope: Scope, body: Body) -> None:
         _check_json_depth(body.in_memory)
 
 
+BODY_SHAPE = "body_shape"
+"""A route's `opt` may name a check of its JSON body's shape (a function of the decoded
+value that raises an ApiError), run before the types are checked: the gate refuses a shape
+it does not model in its own words (sandbox/verdicts/shapes.py), not as a bare 400."""
+
+
 def check_types(scope: Scope, body: Body) -> None:
     """A JSON body's values must have the types its schema says: a number as a JSON
     number, a boolean as true or false. Litestar converts a body to the handler's type
@@ -107,6 +113,8 @@ def check_types(scope: Scope, body: Body) -> None:
     # once, here: the handler's `Request.json` takes the value kept.
     value = decode_json(raw)
     remember_json(scope, value)
+    if (shape := scope["route_handler"].opt.get(BODY_SHAPE)) is not None:
+        shape(value)  # the route's own words for a shape it does not model, before the types' 400
     try:
         msgspec.convert(_integral(value), target, strict=True)
     except msgspec.ValidationError as exc:

@@ -46,6 +46,10 @@ from sandbox.verdicts.schemas import GateRequirement
 _COVERAGE = pytest.StashKey[GateRequirement]()
 _EMBEDDED = pytest.StashKey[str]()
 _RETRIES = pytest.StashKey[GateRequirement]()
+COULD_NOT_JUDGE = "could not judge: "
+"""A gate's reason when the sandbox refused what was asked (a name or shape it does not
+model or know, 422): the session exits as a usage error (4), as `sandbox gate` exits 2,
+never as a requirement that fell short, and the line says so."""
 LAST_REQUESTS = 20  # printed under a failing test
 
 
@@ -118,7 +122,7 @@ def _verdict(sandbox: MypaySandbox, name: str, **asked) -> GateRequirement:
     try:
         together = answers.decoded(answer, 200, GateVerdict).together
     except answers.Refused as exc:
-        return GateRequirement(name=name, held=False, reason=f"could not judge: {exc.problem.detail}",  # type: ignore[arg-type]
+        return GateRequirement(name=name, held=False, reason=f"{COULD_NOT_JUDGE}{exc.problem.detail}",  # type: ignore[arg-type]
                                missing=[f"{asked.get('require_coverage')} ({exc.problem.detail})"])
     if together is None or len(together.requirements) != 1:
         raise answers.NotTheApi(f"{answer.asked} answered no verdict on the merchants together")
@@ -138,10 +142,20 @@ def _retries_finding(sandbox: MypaySandbox) -> GateRequirement:
     return _verdict(sandbox, "safe_retries", require_safe_retries=True)
 
 
+def _failed(found: GateRequirement) -> pytest.ExitCode:
+    return pytest.ExitCode.USAGE_ERROR if found.reason.startswith(COULD_NOT_JUDGE) else pytest.ExitCode.TESTS_FAILED
+
+
+def _said(found: GateRequirement) -> str:
+    if found.reason.startswith(COULD_NOT_JUDGE):
+        return f"COULD NOT JUDGE: {found.reason.removeprefix(COULD_NOT_JUDGE)}"
+    return f"FAILED: {found.reason}"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     retries = session.config.stash.get(_RETRIES, None)
     if retries is not None and not retries.held and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.exitstatus = _failed(retries)
     required = session.config.getoption("--mypay-require-coverage")
     if not required or session.config.option.collectonly:
         return
@@ -151,7 +165,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                 missing=[required])
         session.config.stash[_COVERAGE] = found
     if not found.held and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.exitstatus = _failed(found)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -159,7 +173,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(config.stash[_EMBEDDED])
     retries = config.stash.get(_RETRIES, None)
     if retries is not None and not retries.held:
-        terminalreporter.write_line(f"mypay safe-retries gate FAILED: {retries.reason}", red=True)
+        terminalreporter.write_line(f"mypay safe-retries gate {_said(retries)}", red=True)
         for line in retries.details:
             terminalreporter.write_line("  " + line, red=True)
     elif retries is not None:
@@ -168,7 +182,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if found is None:
         return
     if not found.held:
-        terminalreporter.write_line(f"mypay coverage gate FAILED: {found.reason}", red=True)
+        terminalreporter.write_line(f"mypay coverage gate {_said(found)}", red=True)
     else:
         terminalreporter.write_line(f"mypay coverage gate passed: {found.reason}", green=True)
 

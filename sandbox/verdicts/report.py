@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import re
 
-from junitparser import Failure, JUnitXml, TestCase, TestSuite
+from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 
 from sandbox.observability.logs import escape_controls
 from sandbox.verdicts.schemas import GateRequirement, GateVerdict
@@ -78,6 +78,24 @@ def junit(verdict: GateVerdict) -> bytes:
             cases.append(case)
         suite.add_testcases(cases)
         document.add_testsuite(suite)
+    document.update_statistics()
+    out = io.BytesIO()
+    document.write(out)
+    return out.getvalue()
+
+
+def junit_error(said: str) -> bytes:
+    """The JUnit of a gate that could not judge (a shape it does not model, a name it does
+    not know): one testcase with an `<error>`, never a `<failure>`: a CI system shows the
+    step broken, not the integration short of a requirement, and never a pass."""
+    case = TestCase("gate", classname="sandbox_gate", time=0)
+    error = Error(shown(said), "sandbox_gate.could_not_judge")
+    error.text = shown(said)
+    case.result = [error]
+    suite = TestSuite("sandbox gate")
+    suite.add_testcase(case)
+    document = JUnitXml("sandbox gate")
+    document.add_testsuite(suite)
     document.update_statistics()
     out = io.BytesIO()
     document.write(out)

@@ -59,6 +59,20 @@ def test_gate_fails_and_names_the_scenario_left_out(pytester, monkeypatch, runni
                                  "(never started)"])
 
 
+def test_a_name_the_gate_does_not_know_is_a_usage_error_not_a_shortfall(pytester, monkeypatch, running_sandbox):
+    """The sandbox refuses the name before judging (422): the session exits 4, as a usage
+    error, and the line says the gate could not judge, naming the name; never FAILED as if
+    the integration fell short, never passed."""
+    monkeypatch.setenv("MYPAY_SANDBOX_URL", running_sandbox.url)
+    monkeypatch.setenv("MYPAY_ADMIN_KEY", running_sandbox.admin_key)
+    result = run_sample(pytester, "--mypay-require-coverage=success,sucess", "-k", "success and not retry")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*mypay coverage gate COULD NOT JUDGE: 'sucess': not a scenario of the merchants "
+                                 "judged nor an operator path*"])
+    result.stdout.no_fnmatch_line("*coverage gate FAILED*")
+    result.stdout.no_fnmatch_line("*coverage gate passed*")
+
+
 def test_embedded_sandbox_in_a_project_with_packages_named_like_ours(pytester, monkeypatch):
     """The integrator's project has `seeds`, `worker` and `ipn` packages of its own, and
     pytester puts the project first on PYTHONPATH: the embedded sandbox's processes still

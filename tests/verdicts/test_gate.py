@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import xmlschema
-from junitparser import Failure, JUnitXml
+from junitparser import Error, Failure, JUnitXml
 
 from sandbox import cli
 from sandbox.client.blocking import expect
@@ -209,6 +209,25 @@ def test_it_exits_2_when_it_cannot_judge(sandbox, careful, capsys, tmp_path):
                         "--audit-endpoint", "we_nobodys")
     assert code == 2 and "no merchant among the keys given has the webhook endpoint we_nobodys" in err
     assert gate(capsys, "--url", sandbox.url, "--require-coverage", "all")[0] == 2  # no key at all
+
+
+def test_a_shape_it_does_not_model_exits_2_with_a_junit_error_not_a_failure(sandbox, capsys, tmp_path):
+    """A name the gate does not know is refused by the API (422) before anything is judged:
+    exit 2 with its words, and the JUnit a CI system reads says error, never failure or pass."""
+    merchant = sandbox.new_merchant()
+    report, as_json = tmp_path / "gate.xml", tmp_path / "gate.json"
+    code, out, err = gate(capsys, "--url", sandbox.url, "--key", merchant.key, "--require-coverage",
+                          "success,sucess", "--junit", str(report), "--json", str(as_json))
+    assert (code, out) == (2, "")
+    said = f"'sucess': not a scenario of merchant {merchant.id} nor an operator path"
+    assert said in err and "(code unknown_requirement)" in err
+    JUNIT.validate(str(report))
+    [suite] = JUnitXml.fromfile(str(report))
+    [case] = suite
+    [error] = case.result
+    assert isinstance(error, Error) and not isinstance(error, Failure)
+    assert said in (error.message or "") and error.type == "sandbox_gate.could_not_judge"
+    assert not as_json.exists()  # no verdict to write
 
 
 def test_the_plugin_and_the_command_give_the_same_verdict(sandbox, careful, capsys, tmp_path):

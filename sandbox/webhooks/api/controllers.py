@@ -6,6 +6,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
+from sandbox.verdicts import shapes
 from sandbox.webhooks.audit import audit_junit, audits
 from sandbox.webhooks.endpoints import endpoints, events
 from sandbox.webhooks.model.schemas import (
@@ -84,7 +85,8 @@ class WebhookEndpointController(Controller):
         return await endpoints.rotate(request.user.merchant_id, endpoint_id, data.grace_period_seconds)
 
     @post("/{endpoint_id:str}/audit", operation_id="auditWebhookReceiver", status_code=200,
-          summary="Audit the receiver: a battery of signed requests, one verdict each")
+          summary="Audit the receiver: a battery of signed requests, one verdict each",
+          before_request=shapes.refuse_unmodelled_audit)
     async def audit(self, request: Request, endpoint_id: Id, format: Format = "json") -> Response[WebhookAudit]:
         """Sends the endpoint's URL, one at a time, a valid event, the same webhook-id again,
         an unseen event type, a body changed after signing, a wrong key's signature, no
@@ -93,7 +95,9 @@ class WebhookEndpointController(Controller):
         Webhooks receiver must answer (2xx, or refused with 4xx) within the case timeout
         (5 s). The events are made up (`evt_audit_…`): no event, delivery or payout is
         made. At most about 30 s; one audit at a time per endpoint (409
-        `audit_in_progress`); counts as the requests it sends (one per case) against the rate limit."""
+        `audit_in_progress`); counts as the requests it sends (one per case) against the rate limit.
+        It takes no body and no options: a body other than `{}` (cases, a scheme, a URL) is refused
+        (422 `unmodelled_shape`), never ignored."""
         await audits.count_requests(request)
         return _audit_answer(await audits.run(request.user.merchant_id, endpoint_id), format)
 
