@@ -14,6 +14,11 @@ front of the SDK's session manager:
   words too;
 - a session idle for `idle_s` ends (the SDK's idle timeout, `--idle`).
 
+A handshake let in holds its place from that moment: the SDK registers its session only
+after awaits of its own, and handshakes checked in between would all have seen the room
+one of them takes (a burst of 10 at a time got a client 21 sessions). The place is given
+back if the SDK does not register a session for it.
+
 Refusals are JSON-RPC errors in a JSON body, which the SDK's client hands its caller
 with their words (a bare status would reach the agent as "Server returned an error
 response")."""
@@ -35,7 +40,19 @@ from sandbox.mcp.connection import IDENTITY
 from sandbox.mcp.peers import Peers
 
 SESSIONS_PER_CLIENT = 20
-_OPENING: ContextVar[str | None] = ContextVar("mcp_opening", default=None)  # who the handshake being admitted is
+
+
+class Opening:
+    """A handshake let in: who sent it, and whether it still holds a place of its own
+    (`pending`) until the SDK registers its session or it ends without one."""
+
+    __slots__ = ("pending", "who")
+
+    def __init__(self, who: str, pending: bool) -> None:
+        self.who, self.pending = who, pending
+
+
+_OPENING: ContextVar[Opening | None] = ContextVar("mcp_opening", default=None)  # the handshake being admitted
 
 
 async def refuse(send: Send, status: int, words: str) -> None:
@@ -53,6 +70,7 @@ class SessionShares:
         self.idle_s, self.most, self.per_client = idle_s, most, per_client
         self._owner: dict[str, str] = {}  # session id -> who holds it
         self._used: dict[str, float] = {}  # session id -> its last request
+        self._pending: dict[str, int] = {}  # who -> handshakes let in whose session the SDK has not registered yet
         self._lock = anyio.Lock()
         # The SDK's manager registers and discards sessions in these two (2.3 has no hooks):
         # wrapped, every session the SDK keeps is counted against its opener, and only those.
@@ -60,9 +78,14 @@ class SessionShares:
 
         def admitted(requestor: Any) -> Any:
             transport = admit(requestor)
-            who = _OPENING.get()
-            if transport is not None and transport.mcp_session_id is not None and who is not None:
-                self._owner[transport.mcp_session_id] = who
+            opening = _OPENING.get()
+            if opening is None:
+                return transport
+            if opening.pending:  # its place becomes the session itself (or is given back): in one step, no await
+                opening.pending = False
+                self._give_back(opening.who)
+            if transport is not None and transport.mcp_session_id is not None:
+                self._owner[transport.mcp_session_id] = opening.who
                 self._used[transport.mcp_session_id] = self._clock()
             return transport
 
@@ -76,6 +99,17 @@ class SessionShares:
 
     def held_by(self, who: str) -> list[str]:
         return [sid for sid, owner in self._owner.items() if owner == who]
+
+    def _held(self, who: str) -> int:
+        """Sessions `who` holds, counting the handshakes let in whose session is on its way."""
+        return len(self.held_by(who)) + self._pending.get(who, 0)
+
+    def _give_back(self, who: str) -> None:
+        left = self._pending.get(who, 0) - 1
+        if left > 0:
+            self._pending[who] = left
+        else:
+            self._pending.pop(who, None)
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def shared(scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,39 +131,52 @@ class SessionShares:
             if not opens:
                 await app(scope, receive, send)
                 return
-            async with self._lock:
-                said = await self._admit(who)
-            if said is not None:
-                await refuse(send, *said)
-                return
-            token = _OPENING.set(who)
+            opening = Opening(who, pending=False)
+            token = _OPENING.set(opening)
             try:
+                async with self._lock:
+                    said = await self._admit(who)
+                    opening.pending = said is None  # the place `_admit` took: no await in between
+                if said is not None:
+                    await refuse(send, *said)
+                    return
                 await app(scope, receive, send)
             finally:
                 _OPENING.reset(token)
+                if opening.pending:  # refused or failed before the SDK registered a session
+                    opening.pending = False
+                    self._give_back(who)
 
         return shared
 
     async def _admit(self, who: str) -> tuple[int, str] | None:
-        """None: `who` may open a session (room made if need be); else the refusal."""
-        mine = self.held_by(who)
+        """None: `who` may open a session (room made if need be), and holds a place for it
+        (given back through its Opening); else the refusal."""
+        said = await self._room_for(who)
+        if said is None:
+            self._pending[who] = self._pending.get(who, 0) + 1
+        return said
+
+    async def _room_for(self, who: str) -> tuple[int, str] | None:
+        mine = self._held(who)
         how = (f"end one you are done with (DELETE /mcp with its Mcp-Session-Id; the SDK's client does it when it "
                f"closes), or leave it idle: a session ends after {self.idle_s / 60:g} minutes unused")
-        if len(mine) >= self.per_client:
-            return 429, (f"you hold {len(mine)} open sessions of this MCP server, the most one client may: {how}; "
+        if mine >= self.per_client:
+            return 429, (f"you hold {mine} open sessions of this MCP server, the most one client may: {how}; "
                          "or call without a session (the SDK's default client needs none)")
-        if len(self._owner) < self.most:
+        counts = dict(self._pending)
+        if len(self._owner) + sum(counts.values()) < self.most:
             return None
-        counts: dict[str, int] = {}
         for owner in self._owner.values():
             counts[owner] = counts.get(owner, 0) + 1
         share = self.most // len(counts.keys() | {who})
         greedy = max(counts, key=lambda owner: counts[owner])
-        if greedy == who or len(mine) >= share or counts[greedy] <= share:
-            held = f"you hold {len(mine)}, your share or more: {how}" if mine else "you hold none"
-            return 503, (f"this MCP server holds {len(self._owner)} sessions, the most it keeps, none of them more "
-                         f"than its client's share; {held}. Try again in a while, or call without a session")
-        oldest = min((sid for sid, owner in self._owner.items() if owner == greedy), key=lambda sid: self._used[sid])
+        theirs = [sid for sid, owner in self._owner.items() if owner == greedy]
+        if greedy == who or mine >= share or counts[greedy] <= share or not theirs:
+            held = f"you hold {mine}, your share or more: {how}" if mine else "you hold none"
+            return 503, (f"this MCP server holds {sum(counts.values())} sessions, the most it keeps, none of them "
+                         f"more than its client's share; {held}. Try again in a while, or call without a session")
+        oldest = min(theirs, key=lambda sid: self._used[sid])
         transport = self._manager._server_instances.get(oldest)
         if transport is None:  # already on its way out
             self._owner.pop(oldest, None)

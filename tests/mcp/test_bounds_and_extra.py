@@ -117,29 +117,32 @@ def test_a_full_server_makes_room_for_a_newcomer_from_the_greedy_client_not_from
     assert len(held.held_by("modest")) == 2 and len(held.held_by("new")) == 1
 
 
+class StandInManager:  # the two methods of the SDK's session manager SessionShares wraps, and its sessions
+    def __init__(self) -> None:
+        self._server_instances: dict = {}
+        self.made = 0
+
+    def _admit_session(self, requestor):
+        from types import SimpleNamespace
+
+        sid = f"{self.made}-{requestor}"
+        self.made += 1
+        self._server_instances[sid] = SimpleNamespace(mcp_session_id=sid)
+        return self._server_instances[sid]
+
+    async def _discard_session(self, sid, transport):
+        self._server_instances.pop(sid, None)
+
+
 async def test_a_full_server_ends_the_greedy_clients_idlest_session_for_a_newcomer():
-    from types import SimpleNamespace
-
-    from sandbox.mcp.shares import _OPENING, SessionShares
-
-    class Manager:  # the two methods of the SDK's session manager SessionShares wraps, and its sessions
-        def __init__(self) -> None:
-            self._server_instances: dict = {}
-
-        def _admit_session(self, requestor):
-            sid = f"{len(self._server_instances)}-{requestor}"
-            self._server_instances[sid] = SimpleNamespace(mcp_session_id=sid)
-            return self._server_instances[sid]
-
-        async def _discard_session(self, sid, transport):
-            self._server_instances.pop(sid, None)
+    from sandbox.mcp.shares import _OPENING, Opening, SessionShares
 
     now = [0.0]
-    manager = Manager()
+    manager = StandInManager()
     shares = SessionShares(manager, None, idle_s=300, most=4, per_client=3, clock=lambda: now[0])  # type: ignore[arg-type]
 
-    def open_(who: str) -> None:
-        token = _OPENING.set(who)
+    def open_(who: str, pending: bool = False) -> None:
+        token = _OPENING.set(Opening(who, pending))
         manager._admit_session(who)
         _OPENING.reset(token)
         now[0] += 1
@@ -150,9 +153,54 @@ async def test_a_full_server_ends_the_greedy_clients_idlest_session_for_a_newcom
     assert refused is not None and refused[0] == 429 and "you hold 3 open sessions" in refused[1]
     assert await shares._admit("new") is None  # full: room made from the greedy client
     assert len(shares.held_by("greedy")) == 2 and "0-greedy" not in manager._server_instances
-    open_("new")
+    open_("new", pending=True)  # the place it was let in with becomes its session
     refused = await shares._admit("modest")  # full again, and nobody is over a share of 4 // 3
     assert refused is not None and refused[0] == 503 and "you hold 1, your share or more" in refused[1]
+
+
+async def test_concurrent_handshakes_from_one_client_get_its_bound_of_sessions_not_one_more():
+    """The SDK registers a session only after awaits of its own: handshakes let in
+    meanwhile must count against the bound (a burst of 10 at a time once got 21 of 20), and
+    one that ends without a session gives its place back."""
+    from types import SimpleNamespace
+
+    import anyio
+
+    from sandbox.mcp.shares import SESSIONS_PER_CLIENT, SessionShares
+
+    manager = StandInManager()
+    peers = SimpleNamespace(who=lambda scope: "greedy")
+    shares = SessionShares(manager, peers, idle_s=300)  # type: ignore[arg-type]
+    failing = {3, 7}  # handshakes the SDK refuses before registering a session
+
+    def stand_in_sdk(n: int):
+        async def app(scope, receive, send) -> None:
+            for _ in range(3):  # the SDK's own awaits before it registers the session
+                await anyio.lowlevel.checkpoint()
+            if n in failing:
+                await send({"type": "http.response.start", "status": 400, "headers": []})
+                return
+            manager._admit_session(None)
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+
+        return app
+
+    statuses: list[int] = []
+
+    async def handshake(n: int) -> None:
+        async def send(message) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        scope = {"type": "http", "method": "POST", "headers": []}
+        await shares.middleware(stand_in_sdk(n))(scope, None, send)  # type: ignore[arg-type]
+
+    async with anyio.create_task_group() as group:
+        for n in range(SESSIONS_PER_CLIENT + 10):
+            group.start_soon(handshake, n)
+    assert statuses.count(200) == SESSIONS_PER_CLIENT == len(shares.held_by("greedy"))
+    assert statuses.count(400) == len(failing) and statuses.count(429) == 10 - len(failing)
+    assert shares._pending == {}  # every place let in became a session or was given back
 
 
 def test_the_bounds_the_guide_states_are_the_servers():
