@@ -133,8 +133,7 @@ async def flush(histograms: Iterable[Histogram] = HISTOGRAMS) -> None:
         raise
 
 
-CANCEL_WAIT_S = 1.0  # the background task's end, at stop
-LAST_FLUSH_S = 3.0  # the last write; together under the shutdown step's deadline (5 s)
+LAST_FLUSH_S = 3.0  # the last write at stop, under the shutdown step's deadline (5 s)
 
 
 class Flusher:
@@ -144,6 +143,8 @@ class Flusher:
     def __init__(self, interval: float) -> None:
         self.interval = max(interval, 0.05)
         self._task: asyncio.Task | None = None
+        self._busy = False  # inside a flush or a fold, which a stop lets finish
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="metrics-flush")
@@ -151,8 +152,9 @@ class Flusher:
     async def _run(self) -> None:
         failing = False
         folded_at = time.monotonic()
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.interval)
+            self._busy = True
             try:
                 await flush()
                 if time.monotonic() - folded_at >= metric_counts.FOLD_EVERY_S:
@@ -166,21 +168,24 @@ class Flusher:
                 if not failing:  # once per outage, not once per second
                     log.warning("metrics flush failed, will retry: %s", exc)
                 failing = True
+            finally:
+                self._busy = False
 
     async def stop(self) -> None:
-        """Within STOP_S (under the shutdown step's 5 s): the background task cancelled, then
-        one last pipelined write of what is pending. The task is waited for at most
-        CANCEL_WAIT_S: cancelled inside a fold, asyncpg cancels the statement on a new
-        PostgreSQL connection and gives its own back only after, which under CPU load took
-        seconds (the step overran in the kill-and-restart lane under stress-ng). A fold is
-        one transaction, so one left to end without us loses nothing, and the observations
-        the last flush writes are taken apart from it."""
+        """One last pipelined write of what is pending, within LAST_FLUSH_S; if Redis does
+        not answer, a line says how many observations were not written. The background task
+        is cancelled only while it sleeps: a flush or a fold in progress is left to end by
+        itself (the loop then ends). Cancelled inside a fold, asyncpg ends the statement on
+        a new PostgreSQL connection before it gives its own back, and releases it mid
+        transaction: under CPU load that took the stop past its 5 s and logged an error (the
+        kill-and-restart lane under stress-ng). The pool's close, a later step, waits for
+        that connection; the observations this write sends were taken apart from it."""
+        self._stopping = True
         if self._task is not None:
             task, self._task = self._task, None
-            task.cancel()
-            done, _ = await asyncio.wait([task], timeout=CANCEL_WAIT_S)
-            if not done:
-                log.info("metrics fold still ending its statement at stop; the pool's close waits for it")
+            if not self._busy:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         try:
             async with asyncio.timeout(LAST_FLUSH_S):
                 await flush()
