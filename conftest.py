@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 
+# No key or secret in any log line a run writes: checked at its end (tests/log_scan.py).
+pytest_plugins = ["tests.log_scan"]
+
 
 def pytest_xdist_auto_num_workers(config) -> int:
     """One test process per core, at most four. Each starts its own embedded PostgreSQL and

@@ -15,6 +15,12 @@ import sys
 # Where the files cannot be written (a read-only install) Python skips it, as always.
 sys.dont_write_bytecode = False
 
+from sandbox import runtime
+
+if _why := runtime.unsupported():  # Windows: said in words, before the POSIX imports below fail
+    print(_why, file=sys.stderr)
+    raise SystemExit(2)
+
 import argparse
 import asyncio
 from pathlib import Path
@@ -120,17 +126,36 @@ def _wait_migrated(database_url: str, seconds: float) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    """What it did, with every key as a fingerprint (`sk_admin_…3f9a`): its output is a log
+    (a migration Job's, a compose service's) that operators read and share."""
     from sandbox import db
+    from sandbox.auth import cache as auth_cache
+    from sandbox.guards.fingerprints import fingerprint
     from seeds.seed import seed
+
+    given = get_settings().admin_key
 
     async def locked_seed():
         async with db.migration_lock():  # seeds started at once (init containers) take turns
-            return await seed(get_settings().admin_key)
+            # A key made here could be shown only in this log: with none given, none is made.
+            report = await seed(given, make_admin_key=False)
+        if report.admin_keys_revoked or report.demo_merchants_removed:
+            # Revoked keys: refused by every API process before this command exits.
+            if not await auth_cache.forgotten_everywhere(_database_url()):
+                say("(not every API process confirmed it forgot the revoked keys; each does when notified)")
+        return report
 
     report = asyncio.run(_with_db(_database_url(), locked_seed))
     for merchant_id, name, key in report.merchants:
-        say(f"merchant  {merchant_id}  {name}  {key}")
-    say(f"admin key {report.admin_key or '(exists already; not shown)'}")
+        say(f"merchant  {merchant_id}  {name}  {fingerprint(key)}")
+    for merchant_id in report.demo_merchants_removed:
+        say(f"merchant  {merchant_id}  removed: SANDBOX_DEMO_MERCHANTS is false")
+    if report.admin_key:
+        say(f"admin key {fingerprint(report.admin_key)} (SANDBOX_ADMIN_KEY) is the operator's key"
+            + (f"; {report.admin_keys_revoked} older operator key(s) revoked" if report.admin_keys_revoked else ""))
+    else:
+        say("admin key none given: set SANDBOX_ADMIN_KEY (e.g. sk_admin_ and 48 hex digits) and seed again "
+            "to make it the operator's key")
     return 0
 
 
@@ -324,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     if sys.path[:1] != [str(INSTALL_ROOT)]:
         sys.path.insert(0, str(INSTALL_ROOT))
     args = build_parser().parse_args(argv)
+    from sandbox.observability import log_copy
+
+    log_copy.start(args.command)  # the test suite's copy of what this process writes, if it asked
     try:
         log_level = get_settings().log_level.upper()
     except SettingError as exc:  # a variable that does not hold its setting: said in one line

@@ -16,14 +16,15 @@ from sandbox.teams.scope import OPERATOR_TEAM
 
 async def open_merchant(name: str, opening_balance: int = 0, *, merchant_id: str | None = None,
                         api_key: str | None = None, clock: merchants.Clock = "live", team: str = OPERATOR_TEAM,
-                        keep: bool = False) -> NewMerchant:
+                        keep: bool = False, made_by: tuple[str, str] | None = None) -> NewMerchant:
     """`team`: the team it belongs to (its merchants quota is checked first: a refusal
-    makes nothing); `keep`: spared by retention however long it stays idle."""
+    makes nothing); `keep`: spared by retention however long it stays idle; `made_by`: the
+    idempotency key (scope, key) of the request that makes it."""
     at = now()
     async with db.transaction():
         await quotas.take_merchant(team)
         merchant = await merchants.insert(name, at, merchant_id=merchant_id, api_key=api_key, clock=clock,
-                                          team=team, keep=keep)
+                                          team=team, keep=keep, made_by=made_by)
         await ledger.open_balance(merchant.id, at)
         if opening_balance > 0:
             await ledger.post(merchant.id, "opening_balance", opening_balance, None, at)

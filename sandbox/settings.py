@@ -66,6 +66,36 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _api_host() -> str:
+    return os.environ.get("SANDBOX_HOST", "127.0.0.1")
+
+
+BLOCK_PRIVATE_MODES = ("auto", "true", "false", "teams")
+_BLOCK_PRIVATE_WORDS = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}
+
+
+def _block_private(name: str) -> str:
+    """One of BLOCK_PRIVATE_MODES ("auto" when unset); the usual words for true and false too."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    mode = _BLOCK_PRIVATE_WORDS.get(raw, raw or "auto")
+    if mode not in BLOCK_PRIVATE_MODES:
+        raise SettingError(f"{name} must be one of {', '.join(BLOCK_PRIVATE_MODES)}, got {raw!r}")
+    return mode
+
+
+def _webhook_allow(name: str) -> str:
+    """The list as given, once it is known to parse (a typo fails the process's start, not
+    a merchant's request)."""
+    from sandbox.guards.addresses import AllowError, allow_list  # stdlib only; parsed once per value
+
+    raw = os.environ.get(name, "")
+    try:
+        allow_list(raw)
+    except AllowError as exc:
+        raise SettingError(str(exc)) from None
+    return raw
+
+
 def _opt(name: str) -> str | None:
     raw = os.environ.get(name)
     return raw or None
@@ -91,7 +121,7 @@ def _user_cache_dir() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    api_host: str = field(default_factory=lambda: os.environ.get("SANDBOX_HOST", "127.0.0.1"))
+    api_host: str = field(default_factory=_api_host)
     api_port: int = field(default_factory=lambda: _port("SANDBOX_API_PORT", 8000))
     ipn_port: int = field(default_factory=lambda: _port("SANDBOX_IPN_PORT", 8001))
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SANDBOX_DATA_DIR", ".sandbox")))
@@ -104,6 +134,10 @@ class Settings:
     redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))
     time_scale: float = field(default_factory=lambda: _float("SANDBOX_TIME_SCALE", 1.0))
     admin_key: str | None = field(default_factory=lambda: _opt("SANDBOX_ADMIN_KEY"))
+    # Whether `sandbox seed` (and `up`, the image, the tests) seeds the demo merchants whose
+    # keys the README publishes. A shared deployment sets false: it seeds the operator only,
+    # and demo merchants an earlier seed made are removed (docs/security.md).
+    demo_merchants: bool = field(default_factory=lambda: _bool("SANDBOX_DEMO_MERCHANTS", True))
     rail_secret: str | None = field(default_factory=lambda: _opt("SANDBOX_RAIL_SECRET"))
     # `sandbox gate`: merchant keys to judge besides its --key options, comma-separated.
     gate_keys: str | None = field(default_factory=lambda: _opt("SANDBOX_GATE_KEYS"))
@@ -154,10 +188,15 @@ class Settings:
     # memory grew since its first snapshot (tracemalloc, which slows it down) to
     # <data dir>/memory-<pid>.txt (sandbox/observability/memory.py).
     debug_memory_every_s: float = field(default_factory=lambda: _float("SANDBOX_DEBUG_MEMORY_EVERY_S", 0.0))
-    # Webhooks: refuse endpoint URLs that resolve to loopback, private, link-local, CGNAT or
-    # metadata addresses (at creation and at connect time). Off by default: sandbox users
-    # run their receivers on localhost.
-    webhook_block_private: bool = field(default_factory=lambda: _bool("SANDBOX_WEBHOOK_BLOCK_PRIVATE", False))
+    # Webhooks: when targets inside the network (loopback, private, link-local, CGNAT,
+    # unique-local, the cloud metadata addresses) are refused, at creation and at every
+    # connect (sandbox/webhooks/delivery/guard.py): "true", "false", "auto" (the default:
+    # when the sandbox is shared, bound beyond loopback or with teams made; a local
+    # `sandbox up` runs its receivers on localhost) or "teams" (with teams made only: the
+    # image's, whose 0.0.0.0 is inside its own network namespace).
+    webhook_block_private: str = field(default_factory=lambda: _block_private("SANDBOX_WEBHOOK_BLOCK_PRIVATE"))
+    # Host names and addresses or ranges (CIDR), comma-separated, allowed anyway; none by default.
+    webhook_allow: str = field(default_factory=lambda: _webhook_allow("SANDBOX_WEBHOOK_ALLOW"))
     # One webhook request's whole deadline, connect to last byte read: a receiver that
     # trickles its answer is cut off then like one that never answers.
     webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
@@ -220,11 +259,20 @@ class Settings:
     scenarios_max: int = field(default_factory=lambda: _int("SANDBOX_SCENARIOS_MAX", 50))
     # Requests per API key, e.g. "100/second" or "5/minute"; admins override it per merchant.
     rate_limit: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
+    # The most a team key may set as a merchant's own limit (the same form); unset, the
+    # default above. The operator's key is not bound by it.
+    rate_limit_ceiling: str = field(default_factory=lambda: os.environ.get("SANDBOX_RATE_LIMIT_CEILING")
+                                    or os.environ.get("SANDBOX_RATE_LIMIT", "1000/second"))
     # Collections settle this long after they were made (simulated seconds: × time scale).
     settlement_interval_s: float = field(default_factory=lambda: _float("SANDBOX_SETTLEMENT_INTERVAL_S", 60.0))
     # Payout batches: largest upload, and how many payouts the worker creates per transaction.
     batch_max_bytes: int = field(default_factory=lambda: _int("SANDBOX_BATCH_MAX_BYTES", 64 * 1_048_576))
     batch_chunk: int = field(default_factory=lambda: _int("SANDBOX_BATCH_CHUNK", 250))
+    # Where a body over 1 MiB (a batch upload) and the file it carries are spooled while its
+    # request runs (None: the system's temp dir), and how many bodies each API process spools
+    # at once: the dir holds at most uploads_at_once × 2 × batch_max_bytes a process.
+    upload_dir: str | None = field(default_factory=lambda: os.environ.get("SANDBOX_UPLOAD_DIR") or None)
+    uploads_at_once: int = field(default_factory=lambda: max(1, _int("SANDBOX_UPLOADS_AT_ONCE", 1)))
 
 
     @property
@@ -237,12 +285,39 @@ class Settings:
         return self.ipn_base_url + "/ipn/rail"
 
 
+@dataclass(frozen=True)
+class WebhookTargets:
+    """The settings the SSRF policy is made of (sandbox/webhooks/store/target_policy.py)."""
+
+    block_private: str
+    allow: str
+    api_host: str
+
+
+def webhook_targets() -> WebhookTargets:
+    """Those three settings alone, read now: the worker asks before every webhook request,
+    and all of them (`get_settings()`) cost a few hundred µs to read."""
+    # The allow-list as given: whether it parses was judged when the process read its settings.
+    return WebhookTargets(_block_private("SANDBOX_WEBHOOK_BLOCK_PRIVATE"), os.environ.get("SANDBOX_WEBHOOK_ALLOW", ""),
+                          _api_host())
+
+
 def get_settings() -> Settings:
     """Read the environment now (tests change it between runs, so no module-level cache)."""
     return Settings()
 
 
 GATE_VARIABLE = "SANDBOX_START_GATE_FD"
+
+# The test suite's run-wide folder of logs (tests/log_scan.py): set, every `sandbox` command
+# also copies what it writes to stderr (and, but for `up`, `merchant` and `listen`, which print
+# keys to the person who asked, to stdout) to a file of its own there, which the suite greps
+# for keys at its end. Not SANDBOX_-prefixed: tests start processes with those removed.
+LOG_COPY_VARIABLE = "PYTEST_SANDBOX_LOGS"
+
+
+def log_copy_dir() -> Path | None:
+    return Path(folder) if (folder := _opt(LOG_COPY_VARIABLE)) else None
 
 
 def passed_the_start_gate(servers: dict[str, str]) -> None:

@@ -83,6 +83,9 @@ class Api:
         h = {"X-Idempotency-Key": idem or secrets.token_hex(16), **(headers or {})}
         return await self.http.post(path, json=json, headers=h, **kw)
 
+    async def put(self, path: str, json=None, *, idem: str | None = None, **kw) -> httpx.Response:
+        return await self.http.put(path, json=json, headers={"X-Idempotency-Key": idem or secrets.token_hex(16)}, **kw)
+
     async def delete(self, path: str, *, idem: str | None = None, **kw) -> httpx.Response:
         return await self.http.delete(path, headers={"X-Idempotency-Key": idem or secrets.token_hex(16)}, **kw)
 
@@ -94,6 +97,23 @@ class Api:
 
     async def __aexit__(self, *exc) -> None:
         await self.aclose()
+
+
+async def new_team(stack: Stack, admin: Api, name: str, **quotas) -> Api:
+    """A team made by the operator's key (`admin`), as an Api on the team key (with `team_id`)."""
+    r = await admin.post("/admin/teams", {"name": name, **quotas})
+    assert r.status_code == 201, r.text
+    api = Api(stack.base_url, r.json()["api_key"])
+    api.team_id = r.json()["team"]["id"]
+    return api
+
+
+async def metrics_text(stack: Stack) -> str:
+    """/metrics as the operator's Prometheus reads it: with the operator's key, as a bearer token."""
+    async with httpx.AsyncClient(verify=tls(), timeout=30) as http:
+        r = await http.get(stack.base_url + "/metrics", headers={"Authorization": f"Bearer {stack.admin_key}"})
+    assert r.status_code == 200, r.text
+    return r.text
 
 
 async def new_merchant(stack: Stack, opening_balance: str = "1000000.00") -> tuple[Api, str]:

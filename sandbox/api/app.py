@@ -31,6 +31,7 @@ from sandbox.directory.controllers import DirectoryController
 from sandbox.faults.controllers import FaultRuleController
 from sandbox.health import metrics as health_metrics
 from sandbox.health.controllers import HealthController
+from sandbox.idempotency import body as request_bodies
 from sandbox.idempotency.claims import READ_ONLY, IdempotencyMiddleware
 from sandbox.idempotency.effect_log import on_effect
 from sandbox.ledger.controllers import BalanceController
@@ -44,7 +45,9 @@ from sandbox.ratelimits.controllers import RateLimitController
 from sandbox.ratelimits.limiter import RateLimitMiddleware
 from sandbox.requests import journal, writer
 from sandbox.requests.controllers import RequestLogController
+from sandbox.retention import metrics as retention_metrics
 from sandbox.retention.controllers import RetentionController
+from sandbox.rotation.controllers import MerchantKeyController, TeamKeyController
 from sandbox.runtime import shutdown as shutdown_steps
 from sandbox.runtime.litestar_apps import optional_plugins_unseen
 from sandbox.scenarios.controllers import ScenarioController
@@ -154,12 +157,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Here rather than in the CLI: with several uvicorn workers each process builds its
     # app, after uvicorn configured its own logging.
     logs.configure(settings.log_format or "json", settings.log_level)
+    request_bodies.use_spool_dir(settings.upload_dir)  # large uploads' spool (sandbox/idempotency/body.py)
     flusher = metrics.Flusher(settings.metrics_flush_s)
     on_problem(coverage.count_error)  # error codes per merchant, for GET /sandbox/coverage
     # Each domain adds its own numbers to /metrics; core knows none of them.
     metrics.register(payout_metrics.collect)
     metrics.register(webhook_metrics.collect)
     metrics.register(team_metrics.collect)
+    metrics.register(retention_metrics.collect)
     metrics.register(health_metrics.collect)
     on_effect(journal.JOURNAL)  # a mutating request's log entry commits with its effect
 
@@ -198,7 +203,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         BalanceSummaryController, RateLimitController, CollectionController,
                         SettlementController, PayoutBatchController, CoverageController, ClockController,
                         RequestLogController, FaultRuleController, GateController, WebhookListenerController,
-                        TeamController, RetentionController],
+                        TeamController, RetentionController, TeamKeyController, MerchantKeyController],
         # Authentication, the request log and its faults, rate limit and idempotency, in
         # one layer (gate.py). A merchant's request works at its clock's time from there
         # (the request log's `begin` follows the clock, sandbox/requests/journal.py).

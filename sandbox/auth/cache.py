@@ -36,6 +36,7 @@ import contextlib
 import itertools
 import logging
 import os
+import time
 
 import asyncpg
 
@@ -60,6 +61,7 @@ class AuthCache:
         # finished after it must not store what it read.
         self.generation = 0
         self.listening = False
+        self.started_listening = asyncio.Event()  # set once `listening` first turns true
         self._task: asyncio.Task | None = None
         self._tokens = itertools.count()
         # token -> [acknowledgements still awaited, the future the change's answer waits on]
@@ -67,7 +69,10 @@ class AuthCache:
         self._acknowledging = asyncio.Lock()  # one query at a time on the listening connection
 
     def get(self, digest: str) -> Principal | None:
-        return self._entries.get(digest) if self.listening else None
+        principal = self._entries.get(digest) if self.listening else None
+        if principal is not None and principal.expires_at is not None and principal.expires_at <= time.time():
+            return None  # a rolled key past its overlap: the database says so (and refuses it)
+        return principal
 
     def put(self, digest: str, principal: Principal, generation: int) -> None:
         if not self.listening or generation != self.generation:
@@ -106,6 +111,7 @@ class AuthCache:
                 await connection.add_listener(SYNC_ACK_CHANNEL, self._on_ack)
                 self.forget_all()  # what changed while nobody listened went unheard
                 self.listening = True
+                self.started_listening.set()
                 if was_down:
                     log.info("auth cache: listening for key changes again")
                 was_down = False
@@ -176,3 +182,23 @@ async def forget_all() -> None:
     once, and the answer waits until every other API process has forgotten too."""
     CACHE.forget_all()
     await CACHE.everywhere()
+
+
+async def forgotten_everywhere(dsn: str) -> bool:
+    """For a change made outside the API (`sandbox seed` revoking the operator's older keys,
+    or demo merchants' keys): return once every API process listening on the database has
+    forgotten what it remembered, as a change made through the API does (`everywhere`), so
+    a revoked key is refused on every replica from the seed's exit on. A listener of this
+    process's own is made for the while. False when that could not be confirmed in time
+    (the change still reaches each process with its notification)."""
+    cache = AuthCache()
+    cache.start(dsn)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            await cache.started_listening.wait()  # its connection's first LISTEN, milliseconds away
+        await cache.everywhere()
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        await cache.stop()

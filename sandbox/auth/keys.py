@@ -67,7 +67,8 @@ async def authenticate(key: str | None) -> Principal:
         return cached
     generation = CACHE.generation
     row = await db.fetchrow(
-        "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, m.rate_limit_per_minute,"
+        "SELECT k.id, k.role, k.merchant, k.key_hash, k.revoked_at, k.revoked_at <= now() AS revoked,"
+        " m.rate_limit_per_minute,"
         " EXISTS (SELECT 1 FROM fault_rule f WHERE f.merchant = k.merchant AND f.remaining > 0) AS fault_rules,"
         " EXISTS (SELECT 1 FROM merchant_scenario s WHERE s.merchant = k.merchant) AS custom_scenarios,"
         " ARRAY(SELECT x FROM webhook_endpoint e, unnest(ARRAY[e.signing_key, e.previous_signing_key]) AS x"
@@ -81,12 +82,14 @@ async def authenticate(key: str | None) -> Principal:
     expected = row["key_hash"] if row else "0" * 64
     if not hmac.compare_digest(expected, digest) or row is None:
         raise Unauthenticated("The API key is not valid")
-    if row["revoked_at"] is not None:  # worded as for an unknown key: a probe learns nothing
+    if row["revoked"]:  # worded as for an unknown key: a probe learns nothing
         raise Unauthenticated("The API key is not valid")
+    # A later `revoked_at`: a rolled key in its overlap (rotation/rolling.py), working until then.
+    expires_at = row["revoked_at"].timestamp() if row["revoked_at"] is not None else None
     principal = Principal(key_id=row["id"], role=row["role"], merchant_id=row["merchant"],
                           rate_limit_per_minute=row["rate_limit_per_minute"], fault_rules=row["fault_rules"],
                           custom_scenarios=row["custom_scenarios"], secrets=tuple(row["secrets"]),
-                          team_id=row["team"], payouts_per_day=row["max_payouts_per_day"])
+                          team_id=row["team"], payouts_per_day=row["max_payouts_per_day"], expires_at=expires_at)
     CACHE.put(digest, principal, generation)
     return principal
 

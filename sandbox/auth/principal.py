@@ -29,8 +29,11 @@ class Principal:
     # key's team, None for the operator's admin key (every team).
     team_id: str | None = None
     # That team's bound on payouts a day (None: none), read with the key so that POST
-    # /payouts of a team without one pays nothing for quotas (sandbox/teams/quotas.py).
+    # /payouts asks no query for it (sandbox/teams/quotas.py).
     payouts_per_day: int | None = None
+    # When a rolled key stops working (POSIX seconds), None: until revoked. The key cache
+    # forgets an entry at that moment by itself, with no change to notify (rotation/rolling.py).
+    expires_at: float | None = None
 
     @property
     def operator(self) -> bool:
@@ -39,4 +42,9 @@ class Principal:
 
     @property
     def idempotency_scope(self) -> str:
-        return self.merchant_id or f"admin:{self.key_id}"
+        return self.merchant_id or admin_scope(self.key_id)
+
+
+def admin_scope(key_id: str) -> str:
+    """The idempotency scope of an admin (or team) key's own requests."""
+    return f"admin:{key_id}"

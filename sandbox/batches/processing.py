@@ -52,27 +52,30 @@ class _Unforeseen(Exception):
 
 
 class _Day:
-    """The chunk's payouts taken from its team's payouts of the day (`quotas.take_payouts`,
-    the rule POST /payouts obeys), given back if the chunk is not written."""
+    """The chunk's payouts counted in its team's payouts of the day (`quotas.take_payouts`,
+    the rule POST /payouts obeys; refused past the team's bound, if it has one), given back
+    if the chunk is not written."""
 
-    def __init__(self, bound: tuple[str, int] | None) -> None:
-        self.bound, self.taken = bound, 0
+    def __init__(self, team: tuple[str, int | None] | None) -> None:
+        self.team, self.taken = team, 0  # `taken`: counted in the day, to give back if not made
 
     async def take(self, wanted: int) -> int:
-        if self.bound is None:
+        if self.team is None:
             return wanted
-        granted = await quotas.take_payouts(*self.bound, wanted)
-        self.taken += granted
-        return granted
+        grant = await quotas.take_payouts(*self.team, wanted)
+        if grant.counted:
+            self.taken += grant.granted
+        return grant.granted
 
     async def give_back(self, count: int) -> None:
-        if self.bound is not None and count:
+        count = min(count, self.taken)  # none of those taken while Redis was away were counted
+        if self.team is not None and count:
             self.taken -= count
-            await quotas.give_back_payouts(self.bound[0], count)
+            await quotas.give_back_payouts(self.team[0], count)
 
     def refusal(self) -> ApiError:
-        assert self.bound is not None
-        return quotas.payouts_exceeded(*self.bound)
+        assert self.team is not None and self.team[1] is not None  # only a bound refuses
+        return quotas.payouts_exceeded(self.team[0], self.team[1])
 
     async def keep_within(self, plan: _Plan) -> None:
         """Take the plan's payouts from the day; those past the bound, the last in line
@@ -212,7 +215,7 @@ async def _write_chunk(batch_id: str, size: int, careful: bool, due_now: list[li
             return 0
         bodies = [_decode.decode(item["payload"]) for item in items]
         merchant = batch["merchant"]
-        day.bound = await quotas.bound_of_merchant(merchant)
+        day.team = await quotas.day_of_merchant(merchant)
         if careful:
             payout_ids, refused = await _create_each(merchant, bodies, tx, day)
         else:

@@ -91,6 +91,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, metavar="ROWS",
                         help="also upload a ROWS-row CSV (e.g. 100000) with one worker running and report when "
                              "every payout existed and was final, and the API's peak RSS (minutes long)")
+    parser.add_argument("--cost", action="store_true",
+                        help="instead of the phases: instructions a request and a payout under callgrind, PostgreSQL's "
+                             "and Redis's work a payout (docs/benchmark.md); needs valgrind")
+    parser.add_argument("--budgets", metavar="FILE",
+                        help="--cost: fail (exit 1) when a figure exceeds its budget in FILE by more than 3 %%")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
     parser.add_argument("--soak", type=float, metavar="MINUTES",
                         help="instead of the phases: hold half the peak create rate (or --rate) for MINUTES with "
@@ -297,6 +302,10 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per readiness poll and merchant otherwise
     if args.soak:
         return _soak(args)
+    if args.cost:
+        from sandbox.bench import cost
+
+        return cost.main(args)
     if args.startup or args.image:
         from sandbox.bench import startup
 

@@ -34,7 +34,7 @@ class Refused(Exception):
     """The API answered a documented refusal (an RFC 9457 problem)."""
 
     def __init__(self, asked: str, status: int, problem: Problem, who: str = "") -> None:
-        """`who`: whose request it was, when a command sends several (`the key sk_test_abcd…`)."""
+        """`who`: whose request it was, when a command sends several (`the key sk_test_…abcd`)."""
         self.asked, self.status, self.problem = asked, status, problem
         said = problem.title if problem.detail in ("", problem.title) else f"{problem.title}: {problem.detail}"
         super().__init__(shown(f"{who + ' was refused: ' if who else ''}{asked} answered {status}: {said} "

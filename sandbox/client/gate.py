@@ -12,6 +12,7 @@ import msgspec
 
 from sandbox.client import answers
 from sandbox.coverage.asked import EVERY_SCENARIO
+from sandbox.guards.fingerprints import fingerprint
 from sandbox.verdicts.schemas import GateRequest, GateVerdict
 
 GATE = "/sandbox/gate"
@@ -60,7 +61,7 @@ async def judge(url: str, keys: list[str], asked: GateRequest) -> GateVerdict:
             answer = await answers.fetch(http, "POST", GATE, json=msgspec.to_builtins(body))
         refused = answers.refusal(answer, 200) if answer.status in (401, 403) else None
         if isinstance(refused, answers.Refused):  # which of the keys, in a job that gives several
-            raise answers.Refused(refused.asked, refused.status, refused.problem, who=f"the key {key[:12]}…")
+            raise answers.Refused(refused.asked, refused.status, refused.problem, who=f"the key {fingerprint(key)}")
         merchants += adds_up(answer, body, answers.decoded(answer, 200, GateVerdict)).merchants
     return GateVerdict(held=all(m.held for m in merchants), merchants=merchants)
 

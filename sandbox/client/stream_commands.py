@@ -6,10 +6,14 @@ this module imports neither until a command runs."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
 DEMO_KEY_SAYS = "the seeded Demo Merchant Alpha's"
+# The merchant key from the environment, so that it is not in `ps` and shell history as --key is.
+KEY_VARIABLE = "SANDBOX_API_KEY"
+KEY_HELP = f"the merchant's API key (default: ${KEY_VARIABLE}, else {DEMO_KEY_SAYS})"
 
 
 def add_commands(sub, add_url: Callable, url_of: Callable[[argparse.Namespace], str]) -> None:
@@ -24,7 +28,7 @@ def add_commands(sub, add_url: Callable, url_of: Callable[[argparse.Namespace], 
     listen.add_argument("--events", default="*", help="comma-separated event types or families (payout.*,…); "
                                                       "default every event")
     listen.add_argument("--name", default="default", help="the listener endpoint's name (default: default)")
-    listen.add_argument("--key", help=f"the merchant's API key (default: {DEMO_KEY_SAYS})")
+    listen.add_argument("--key", help=KEY_HELP)
     listen.add_argument("--print-secret", action="store_true", help="print the signing secret and exit")
     add_url(listen)
     listen.set_defaults(func=lambda args: run_listen(args, url_of))
@@ -40,7 +44,7 @@ def add_commands(sub, add_url: Callable, url_of: Callable[[argparse.Namespace], 
     tail.add_argument("--idempotency-outcome", choices=("first", "replayed", "conflict", "in_flight"),
                       help="only requests whose idempotency key had this outcome")
     tail.add_argument("--format", choices=("text", "json"), default="text", help="text lines (default) or JSON lines")
-    tail.add_argument("--key", help=f"the merchant's API key (default: {DEMO_KEY_SAYS})")
+    tail.add_argument("--key", help=KEY_HELP)
     add_url(tail)
     tail.set_defaults(func=lambda args: run_tail(args, url_of))
 
@@ -48,7 +52,7 @@ def add_commands(sub, add_url: Callable, url_of: Callable[[argparse.Namespace], 
 def _key(args: argparse.Namespace) -> str:
     from seeds.seed import DEMO_MERCHANTS
 
-    return args.key or DEMO_MERCHANTS[0][2]
+    return args.key or os.environ.get(KEY_VARIABLE) or DEMO_MERCHANTS[0][2]
 
 
 def _print(line: str) -> None:

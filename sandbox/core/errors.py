@@ -252,6 +252,13 @@ def checks(*_: type[ApiError]) -> dict[int, Any]:
     return {}
 
 
+class AboveCeiling(ApiError):
+    """A team key asked for more than the operator allows teams (a merchant's rate limit
+    past SANDBOX_RATE_LIMIT_CEILING): its words name the ceiling."""
+
+    status, code, title = 422, "above_ceiling", "Past the operator's ceiling"
+
+
 class QuotaExceeded(ApiError):
     """A team's quota (sandbox/teams/quotas.py) would be passed: its words name the quota,
     the team's usage and the bound."""

@@ -14,10 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import time
-from functools import cache
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -28,7 +26,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox import db
-from sandbox.settings import get_settings
+from sandbox.auth.server_secret import server_secret
 
 COOKIE = "mypay_dashboard"
 COOKIE_PATH = "/dashboard"
@@ -36,26 +34,6 @@ CSRF_FIELD = "_csrf"
 SIGNED_IN_FOR_S = 12 * 3600
 _AAD = b"mypay-dashboard-session-v1"
 _STATE_KEY = "dashboard_session"
-
-
-@cache
-def server_secret() -> bytes:
-    """SANDBOX_SESSION_SECRET, or a random one made once per data dir and kept there
-    (0600), so every API process of one sandbox accepts the same cookies."""
-    settings = get_settings()
-    if settings.session_secret:
-        return settings.session_secret.encode()
-    path = settings.data_dir / "session-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write("sess_" + secrets.token_urlsafe(32))
-    return path.read_text().strip().encode()
 
 
 def _derived(label: bytes) -> bytes:

@@ -2,15 +2,24 @@
 
 Bodies up to `MEMORY_BYTES` stay in memory; a larger one (a route may allow more, like
 a payout batch upload) goes to a temporary file as it arrives and is handed to the app
-again in chunks, so memory stays bounded whatever the size."""
+again in chunks, so memory stays bounded whatever the size.
+
+Disk is bounded too. A spooled multipart upload is on disk twice while its request runs:
+this file, and the file Litestar parses out of it (`UploadFile`, in the same temp dir).
+Each API process spools at most SANDBOX_UPLOADS_AT_ONCE bodies at once (a body that
+would be one more waits up to SPOOL_WAIT_S for a turn, then gets 503 with Retry-After),
+so the temp dir (SANDBOX_UPLOAD_DIR, else the system's) holds at most SANDBOX_UPLOADS_AT_ONCE
+× 2 × SANDBOX_BATCH_MAX_BYTES a process: a pod's `tmp` can be sized to it."""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import hashlib
 import re
 import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import anyio
@@ -25,10 +34,12 @@ from litestar.types import Receive, ReceiveMessage, Scope
 # time; a type checker reads that package instead, hence the ignore.
 from multipart import MultipartError, MultipartSegment, PushMultipartParser  # pyright: ignore[reportAttributeAccessIssue]
 
-from sandbox.core.errors import MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from sandbox.core.errors import MalformedJson, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed
 from sandbox.core.strict_input import decode_json, remember_json
+from sandbox.settings import get_settings
 
 MEMORY_BYTES = 1_048_576
+SPOOL_WAIT_S = 30.0
 CHUNK_BYTES = 65_536
 FORM_FIELDS_MAX = 20
 FORM_VALUE_MAX = 256
@@ -157,6 +168,7 @@ class Body:
         self._digest = hashlib.sha256()
         self._memory = bytearray()
         self._file: anyio.AsyncFile | None = None
+        self._slot: asyncio.Semaphore | None = None  # its turn to spool, while it holds a file
         self._parts: PushMultipartParser | None = PushMultipartParser(boundary) if boundary else None
         self._parts_digest = hashlib.sha256()
         # Small text fields of a multipart body (not files), for `form_value`.
@@ -229,6 +241,7 @@ class Body:
             self._memory.extend(chunk)
             return
         if self._file is None:
+            self._slot = await _spool_slot()
             self._file = anyio.wrap_file(await anyio.to_thread.run_sync(tempfile.TemporaryFile))
             await self._file.write(bytes(self._memory))
             self._memory = bytearray()
@@ -245,6 +258,36 @@ class Body:
     async def close(self) -> None:
         if self._file is not None:
             await self._file.aclose()
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
+
+
+_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+
+async def _spool_slot() -> asyncio.Semaphore:
+    """A turn to spool a body to disk (see the module's docstring); the caller releases it."""
+    global _slots
+    loop = asyncio.get_running_loop()
+    if _slots is None or _slots[0] is not loop:  # one per event loop: a semaphore is bound to its loop
+        _slots = (loop, asyncio.Semaphore(get_settings().uploads_at_once))
+    slots = _slots[1]
+    try:
+        async with asyncio.timeout(SPOOL_WAIT_S):
+            await slots.acquire()
+    except TimeoutError:
+        raise Unavailable(f"This API process is receiving {get_settings().uploads_at_once} other large upload(s)"
+                          " (SANDBOX_UPLOADS_AT_ONCE); retry in a few seconds") from None
+    return slots
+
+
+def use_spool_dir(path: str | None) -> None:
+    """Spool bodies and uploaded files under `path` (made if missing): this process's
+    temporary files go there. None: the system's temp dir ($TMPDIR, else /tmp)."""
+    if path is not None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        tempfile.tempdir = path
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> Body:

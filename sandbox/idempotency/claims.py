@@ -59,6 +59,14 @@ STORED_ERROR_CODES = frozenset({"not_found", "invalid_state", "duplicate_referen
 # and (the body if it was kept in memory, its size) once read.
 KEY_USE = "idempotency_key_use"
 REQUEST_BODY = "idempotency_request_body"
+# The key row's (scope, key), for a handler whose effect must name the row that answers for
+# it (a merchant made by a team key: retention removes that row with the merchant).
+KEY_ROW = "idempotency_key_row"
+
+
+def key_row(state) -> tuple[str, str] | None:
+    """The request's idempotency key row (scope, key), while its handler runs."""
+    return state.get(KEY_ROW)
 
 
 def needs_key(scope: Scope) -> bool:
@@ -163,6 +171,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         claim = KeyClaim(scope, await keys.scope_of(scope, principal), key, keys.fingerprint(scope, body))
         state = scope.setdefault("state", {})
         in_statement.hand_over(state, claim)
+        state[KEY_ROW] = (claim.scope_id, key)
         capture = Capture()
         try:
             with cause.requested(ensure_request_id(scope), key):
@@ -202,6 +211,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 stored = _replay_for(scope, key, row, request_hash)
                 outcome = "replay"
             else:
+                scope["state"][KEY_ROW] = (scope_id, key)
                 with cause.requested(ensure_request_id(scope), key):
                     await next_app(scope, replay_receive(body, receive), capture.send)
                 # The route's own exception layer marked the response as started, but it was only

@@ -13,6 +13,7 @@ from litestar.types import HTTPScope
 
 from sandbox import db
 from sandbox.core.errors import IdempotencyKeyReused
+from sandbox.idempotency import sealing
 from sandbox.idempotency.body import Body
 from sandbox.idempotency.responses import StoredResponse
 
@@ -59,8 +60,14 @@ async def scope_of(scope: HTTPScope, principal) -> str:
         merchant = await db.fetchval("SELECT merchant FROM payout WHERE id = $1", params["payout_id"])
     if merchant is None:
         return principal.idempotency_scope
-    # A digest of the two: the scope column holds 60 characters, and ids may be long.
-    return "admin:" + hashlib.sha256(f"{principal.idempotency_scope}\x1f{merchant}".encode()).hexdigest()[:48]
+    return admin_scope_on(principal.idempotency_scope, merchant)
+
+
+def admin_scope_on(admin_scope: str, merchant_id: str) -> str:
+    """The scope of an admin key's (`admin:<key id>`) requests on one merchant: a digest of
+    the two, as the scope column holds 60 characters and ids may be long. Retention finds
+    a removed merchant's rows in every admin key's scope by it."""
+    return "admin:" + hashlib.sha256(f"{admin_scope}\x1f{merchant_id}".encode()).hexdigest()[:48]
 
 
 def lock_name(scope_id: str, key: str) -> str:
@@ -78,7 +85,7 @@ async def store(scope_id: str, key: str, request_hash: str, response: StoredResp
         request_hash,
         response.status,
         msgspec.json.encode(response.headers).decode(),
-        response.body,
+        sealing.seal(response.body, request_hash),  # no key at rest in plain text
         TTL,
     )
 
@@ -87,8 +94,7 @@ def replay(row, request_hash: str) -> StoredResponse:
     """The stored response for a repeated key, or 422 when the request differs."""
     if row["request_hash"] != request_hash:
         raise IdempotencyKeyReused("This idempotency key was already used with a different request; use a new key")
-    return StoredResponse(
-        status=row["response_status"],
-        headers=[tuple(h) for h in msgspec.json.decode(row["response_headers"])],
-        body=bytes(row["response_body"]),
-    )
+    body, every = sealing.open_sealed(bytes(row["response_body"]), request_hash)
+    headers = [tuple(h) for h in msgspec.json.decode(row["response_headers"])]
+    return StoredResponse(status=row["response_status"], headers=headers if every else [*headers, sealing.GONE_HEADER],
+                          body=body)

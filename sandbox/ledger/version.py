@@ -11,12 +11,13 @@ from sandbox import redis_client
 VERSION_TTL_S = 7 * 24 * 3600
 
 
-def _key(merchant_id: str) -> str:
+def key(merchant_id: str) -> str:
+    """The merchant's version key (retention removes it with the merchant)."""
     return f"ledger:version:{merchant_id}"
 
 
 async def current(merchant_id: str) -> int:
-    raw = await redis_client.get().get(_key(merchant_id))
+    raw = await redis_client.get().get(key(merchant_id))
     return int(raw) if raw is not None else 0
 
 
@@ -28,7 +29,7 @@ async def bump_after_commit(merchant_id: str) -> None:
     them serves them all)."""
 
     def add(pipe) -> None:
-        pipe.incr(_key(merchant_id))
-        pipe.expire(_key(merchant_id), VERSION_TTL_S)
+        pipe.incr(key(merchant_id))
+        pipe.expire(key(merchant_id), VERSION_TTL_S)
 
-    await queue.redis_after_commit(add, once=_key(merchant_id))
+    await queue.redis_after_commit(add, once=key(merchant_id))

@@ -12,6 +12,7 @@ from sandbox.runtime.up import fail
 HTTP_PORT = 8010  # documented in docs/coding-agents.md
 TOKEN_ENV = "SANDBOX_MCP_TOKEN"
 DEADLINE_S = 60.0  # one tool call's, by default (here, so `--help` imports no SDK)
+IDLE_S = 300.0  # an HTTP session, or a session-less handle, unused this long ends (sandbox/mcp/merchants.py)
 
 
 def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace], str | None]) -> None:
@@ -42,6 +43,9 @@ def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace]
     mcp.add_argument("--tool-timeout", type=float, default=DEADLINE_S, metavar="SECONDS",
                      help=f"the deadline of one tool call, every request it makes included (default "
                           f"{DEADLINE_S:g}; 1 to 600)")
+    mcp.add_argument("--idle-timeout", type=float, default=IDLE_S, metavar="SECONDS",
+                     help=f"--http: a session, or a session-less merchant handle, unused this long ends and its "
+                          f"merchants are forgotten (default {IDLE_S:g}; 10 to 86400)")
     mcp.set_defaults(func=lambda args: run(args, admin_key))
 
 
@@ -69,6 +73,11 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
         return fail("an API key is printable ASCII (sk_test_… or sk_admin_…), with no spaces or accents", 2)
     if not 1 <= args.tool_timeout <= 600:
         return fail("--tool-timeout is seconds from 1 to 600", 2)
+    if not 10 <= args.idle_timeout <= 86400:
+        return fail("--idle-timeout is seconds from 10 to 86400", 2)
+    said = unusable(url)
+    if said is not None:
+        return fail(said, 2)
     token = args.token if args.token is not None else get_settings().mcp_token
     if token is not None and not args.http:
         return fail("--token is for --http (stdio has no network to guard)", 2)
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
     from sandbox.mcp.server import serve
 
     sandbox = Sandbox(url, key=key, admin_key=admin, transport="http" if args.http else "stdio", token=token,
-                      deadline_s=args.tool_timeout)
+                      deadline_s=args.tool_timeout, idle_s=args.idle_timeout)
     if args.http:
         try:
             security(args.host, token, args.allowed_host, args.allowed_origin)
@@ -86,7 +95,26 @@ def run(args: argparse.Namespace, admin_key: Callable[[argparse.Namespace], str 
     # stdout is the protocol on stdio: httpx's line per request would only add noise on stderr.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        serve(sandbox, args.host, args.port, args.allowed_host, args.allowed_origin)
+        serve(sandbox, args.host, args.port, args.allowed_host, args.allowed_origin, args.idle_timeout)
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def unusable(url: str) -> str | None:
+    """Why the server could not call the API at `url` (None: it can): every call is the
+    URL's path plus /api/v1/…, so a query or a fragment in it would be lost, and an /api/
+    path must be /api/v1. Nothing of the URL is echoed (a query may carry a secret)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.query or url.rstrip().endswith("?"):
+        return ("--url may not carry a query string (?…): every call adds /api/v1/… to its path, and the query "
+                "would be lost; give the sandbox's root, like http://127.0.0.1:8000")
+    if parts.fragment or "#" in url:
+        return "--url may not carry a fragment (#…): give the sandbox's root, like http://127.0.0.1:8000"
+    path = parts.path.rstrip("/")
+    if any(c in path for c in " %\\") or ("/api/" in path + "/" and not path.endswith("/api/v1")):
+        return ("--url's path is not a sandbox's: give its root (http://127.0.0.1:8000), its API (…/api/v1), or "
+                "the path a proxy serves it under")
+    return None

@@ -7,7 +7,10 @@ the admin key itself is never used for anything else."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,10 +20,12 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from sandbox.client import answers
-from sandbox.mcp.merchants import Client, Merchant, Registry, TooMany
+from sandbox.mcp.merchants import IDLE_S, Client, Merchant, Registry, TooMany
 
 T = TypeVar("T")
 _SESSION = "mypay-sandbox.client"  # where a handshake session's Client lives in its connection's state
+MOST_BODIES = 10_000  # bodies computed for a key (advance_clock one_step), kept for its retry
+IDENTITY = "mypay-sandbox.identity"  # where the HTTP layer puts who sent a request, in its ASGI scope
 
 
 @dataclass
@@ -37,7 +42,8 @@ CALL: ContextVar[CallState | None] = ContextVar("mcp_call", default=None)
 
 class Sandbox:
     def __init__(self, url: str, *, key: str | None = None, admin_key: str | None = None,
-                 transport: str = "stdio", token: str | None = None, deadline_s: float) -> None:
+                 transport: str = "stdio", token: str | None = None, deadline_s: float,
+                 idle_s: float = IDLE_S) -> None:
         if (key is None) == (admin_key is None):
             raise ValueError("a merchant's key or the admin key, not both")
         self.url = url.rstrip("/")
@@ -46,9 +52,11 @@ class Sandbox:
         self.token = token  # --http: the bearer token every request carried (checked before any tool runs)
         self.deadline_s = deadline_s  # one tool call, every request it makes included (--tool-timeout)
         self.fixed = Merchant(key) if key is not None else None
-        self.merchants = Registry()
+        self.merchants = Registry(idle_s=idle_s)
         self._process = Client("this process", session=True)  # stdio: the process is the session
-        self._addresses: dict[str, Client] = {}
+        self._sessionless: dict[str, Client] = {}  # each client's session-less calls, by who it is
+        self._salt = secrets.token_bytes(16)  # keys scoped per client differ from any other server's
+        self._bodies: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (merchant key, idempotency key) -> body
 
     @property
     def mode(self) -> str:
@@ -68,10 +76,13 @@ class Sandbox:
     def client(self, ctx: Context) -> Client:
         """Who is calling: the process on stdio; over HTTP the SDK's own session object
         for a handshake session (its Connection, which lives exactly as long as the
-        session), else the peer's address (session-less calls)."""
+        session), else the client's session-less calls, one for each client as
+        sandbox/mcp/peers.py names it (never by a header it sends)."""
         if self.transport == "stdio":
             return self._process
         request = ctx.request_context
+        scope = getattr(request.request, "scope", None) or {}
+        identity = scope.get(IDENTITY) or "an unknown client"
         # The SDK keeps the per-session Connection on the request's ServerSession; 2.3 has no
         # public accessor for it. A handshake session's connection has a session id; a
         # session-less (2026-07-28) call gets a fresh connection without one.
@@ -79,11 +90,15 @@ class Sandbox:
         if connection is not None and connection.session_id is not None:
             found = connection.state.get(_SESSION)
             if found is None:
-                found = connection.state[_SESSION] = Client("this session", session=True)
+                found = connection.state[_SESSION] = Client("this session", session=True, identity=identity)
                 connection.exit_stack.callback(self.merchants.end, found)  # leaves with its session
             return found
-        peer = getattr(getattr(request.request, "client", None), "host", None) or "an unknown address"
-        return self._addresses.setdefault(peer, Client(peer, session=False))
+        found = self._sessionless.get(identity)
+        if found is None:
+            if len(self._sessionless) > self.merchants.most_held:  # clients come and go: keep those holding any
+                self._sessionless = {who: c for who, c in self._sessionless.items() if c.handles}
+            found = self._sessionless[identity] = Client("session-less calls", session=False, identity=identity)
+        return found
 
     def merchant(self, ctx: Context, handle: str | None) -> Merchant | None:
         if self.fixed is not None:
@@ -125,6 +140,26 @@ class Sandbox:
         except TooMany as exc:
             raise ToolError(str(exc)) from None
 
+    # --- keys -----------------------------------------------------------------------------
+
+    def scoped_key(self, ctx: Context, key: str) -> str:
+        """The admin key's idempotency key for `key` given by this client: every client's
+        new_merchant calls share the admin key's namespace, so a key is made this client's
+        own (and this server's): no other client can replay it and receive its merchant."""
+        who = self.client(ctx).identity if self.transport == "http" else "stdio"
+        digest = hashlib.sha256(self._salt + who.encode() + b"\0" + key.encode()).hexdigest()
+        return f"mcp_{digest[:48]}"
+
+    def kept_body(self, merchant: Merchant, key: str) -> Any:
+        """The body this merchant's call first sent with `key`, if computed and kept
+        (`keep_body`): a retry must send the same one."""
+        return self._bodies.get((merchant.key, key))
+
+    def keep_body(self, merchant: Merchant, key: str, body: Any) -> None:
+        self._bodies[(merchant.key, key)] = body
+        while len(self._bodies) > MOST_BODIES:  # the oldest go first
+            self._bodies.popitem(last=False)
+
     # --- calls ----------------------------------------------------------------------------
 
     async def call(self, key: str, method: str, path: str, *, into: type[T], status: int = 200,
@@ -144,7 +179,10 @@ class Sandbox:
             idempotency_key = idempotency_key or (state.idempotency_key if state else None) or uuid.uuid4().hex
             headers = {"X-Idempotency-Key": idempotency_key}
             if state is not None:
-                state.idempotency_key, state.maybe_applied = idempotency_key, True
+                # The key the agent gave (or was given) stays the one its error names: a tool may
+                # send a key derived from it (new_merchant's, scoped to its client).
+                state.idempotency_key = state.idempotency_key or idempotency_key
+                state.maybe_applied = True
         try:
             async with answers.client(self.url, key) as http:
                 answer = await answers.fetch(http, method, path, json=json, headers=headers)

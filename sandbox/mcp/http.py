@@ -8,13 +8,18 @@ needs, and served by uvicorn.
 - Host and Origin are checked by the SDK's DNS-rebinding protection, always on: loopback
   names by default, plus each `--allowed-host` and `--allowed-origin`; beyond loopback
   at least one `--allowed-host` is required (the names clients reach the server by).
-- A session-less client is its peer's address as the socket says, never X-Forwarded-For.
+- Memory before the token is read: the request line and headers at most the API's
+  32 KiB (sandbox/runtime/head_limit.py, 431 and the connection closed); the body is
+  read only after the token, and at most MOST_BODY of it.
+- A body that is too large or is not one JSON-RPC message is refused in words, as a
+  JSON-RPC error the SDK's client hands its caller, echoing nothing (`guard`).
+- Who a request comes from (sandbox/mcp/peers.py) and each client's share of the
+  sessions (sandbox/mcp/shares.py): never X-Forwarded-For or another header it sends.
 - No log line carries a session id or a merchant handle whole (`Redacting`)."""
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import logging
 import re
@@ -22,27 +27,22 @@ from collections.abc import Callable
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from mcp_types.jsonrpc import jsonrpc_message_adapter
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.mcp.peers import Peers, loopback
+from sandbox.mcp.shares import MOST_SESSIONS, SessionShares, refuse
 
 HTTP_PATH = "/mcp"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-MOST_BODY = 256 * 1024  # a tool call's arguments are bounded far below this
-MOST_SESSIONS = 1000
+MOST_BODY = 256 * 1024  # below the API's 1 MiB: a tool call's arguments are bounded far below this
 TOKEN_MIN = 16
 
 
 class Refusal(Exception):
     """The server cannot start as asked; the message says why and what to give."""
-
-
-def loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def security(host: str, token: str | None, allowed_hosts: list[str],
@@ -86,6 +86,51 @@ def bearer(app: ASGIApp, token: str | None) -> ASGIApp:
     return guarded
 
 
+def guard(app: ASGIApp) -> ASGIApp:
+    """A POST's body read whole (at most MOST_BODY) and checked to be one JSON-RPC message
+    before the SDK sees it: the SDK would answer a bare 413 (which its client reports as
+    "Server returned an error response") or pydantic's errors with the input echoed."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        body = bytearray()
+        too_large = declared.isdigit() and int(declared) > MOST_BODY
+        while not too_large:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            too_large = len(body) > MOST_BODY
+            if not message.get("more_body", False):
+                break
+        if too_large:
+            await refuse(send, 413, f"a request to this MCP server is at most {MOST_BODY // 1024} KiB (a tool's "
+                                    "arguments are bounded far below that: see its input schema)")
+            return
+        try:
+            jsonrpc_message_adapter.validate_json(bytes(body))
+        except ValidationError:
+            await refuse(send, 400, "the body is not a JSON-RPC 2.0 message: an object with \"jsonrpc\": \"2.0\" "
+                                    "and a \"method\" (with an \"id\" for a request), or a response to one of the "
+                                    "server's requests; the MCP SDK's clients send these")
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await app(scope, replay, send)
+
+    return guarded
+
+
 class Redacting(logging.Filter):
     """Session ids (32 hex digits) and merchant handles cut to their first characters, in
     any log record, whoever wrote it (the SDK logs session ids at INFO)."""
@@ -115,14 +160,21 @@ def redact_logs() -> Callable[[], None]:
 
 
 async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed_hosts: list[str],
-                allowed_origins: list[str]) -> None:
+                allowed_origins: list[str], idle_s: float) -> None:
     import uvicorn
 
+    from sandbox.runtime.head_limit import HeadLimitedProtocol
+
     settings = security(host, token, allowed_hosts, allowed_origins)
+    # The SDK's own session bound is a backstop above SessionShares' (which keeps room for newcomers).
     starlette = app.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=settings, host=host,
-                                        max_request_body_size=MOST_BODY, max_sessions=MOST_SESSIONS)
+                                        max_request_body_size=MOST_BODY, max_sessions=2 * MOST_SESSIONS,
+                                        session_idle_timeout=idle_s)
+    sessions = SessionShares(app.session_manager, Peers(), idle_s=idle_s, most=MOST_SESSIONS)
+    # Outermost first: the head's size (the protocol), the token, then the body, then the shares.
     # proxy_headers off: uvicorn would otherwise take a loopback client's X-Forwarded-For as its
     # address, and a client could name itself anew on every call to escape its bound.
-    config = uvicorn.Config(bearer(starlette, token), host=host, port=port, log_level="warning",
-                            server_header=False, lifespan="on", proxy_headers=False)
+    config = uvicorn.Config(bearer(guard(sessions.middleware(starlette)), token), host=host, port=port,
+                            log_level="warning", server_header=False, lifespan="on", proxy_headers=False,
+                            http=HeadLimitedProtocol, ws="none")
     await uvicorn.Server(config).serve()

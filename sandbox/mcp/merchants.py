@@ -15,10 +15,16 @@ Every tool that acts as a merchant takes it as its `merchant` argument.
   by `forget_merchant`.
 
 A handle works only where it was made: a session's in that session; a session-less
-one in session-less calls. Bounds, refused in words and never met by forgetting
-another client's merchant: MOST_PER_CLIENT merchants held at once by one session (for
-session-less calls, by one peer address), MOST_HELD in all. Handles are never logged
-whole (`shown`)."""
+one in session-less calls. A handle is a bearer credential: whoever sends it acts as its
+merchant, so it is never logged whole (`shown`).
+
+Bounds, counted per client (sandbox/mcp/peers.py: the token's holder beyond loopback, the
+process on loopback; its sessions and its session-less calls together, so neither a new
+session nor a new address resets them): at most `most_per_client` merchants at once,
+refused in words that say what the client holds and how to free it. The server holds at
+most `most_held`; when full, a newcomer still gets one: the least recently used merchant
+of the client holding the most is forgotten, if that client holds more than its fair
+share (`most_held` split among the clients holding any); else the newcomer is refused."""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ HANDLE_PREFIX = "mh_"
 HANDLE_PATTERN = r"^mh_[A-Za-z0-9_-]{32}$"
 MOST_PER_CLIENT = 20
 MOST_HELD = 1000
-IDLE_S = 30 * 60.0  # as long as the SDK keeps an idle session (DEFAULT_SESSION_IDLE_TIMEOUT)
+IDLE_S = 5 * 60.0  # a session-less handle unused this long is forgotten, as an idle session ends (--idle-timeout)
 
 
 @dataclass
@@ -43,10 +49,11 @@ class Merchant:
 
 @dataclass
 class Client:
-    """One session's merchants, or one peer address's session-less ones."""
+    """One session's merchants, or one client's session-less ones."""
 
-    name: str  # for words only: "this session", "127.0.0.1"
+    name: str  # for words only: "this session", "session-less calls"
     session: bool
+    identity: str = "this process"  # who holds it (sandbox/mcp/peers.py); what the bounds count
     handles: list[str] = field(default_factory=list)  # oldest first: the last one is the default
 
 
@@ -67,38 +74,75 @@ def shown(handle: str | None) -> str:
 
 
 class Registry:
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock=time.monotonic, *, idle_s: float = IDLE_S, most_per_client: int = MOST_PER_CLIENT,
+                 most_held: int = MOST_HELD) -> None:
         self._held: dict[str, _Held] = {}
         self._clock = clock
+        self.idle_s, self.most_per_client, self.most_held = idle_s, most_per_client, most_held
 
     def __len__(self) -> int:
         self._expire()
         return len(self._held)
 
+    def held_by(self, identity: str) -> list[str]:
+        """The handles a client holds, in its sessions and its session-less calls."""
+        self._expire()
+        return [h for h, held in self._held.items() if held.client.identity == identity]
+
     def add(self, client: Client, merchant: Merchant) -> str:
         self._expire()
-        if len(client.handles) >= MOST_PER_CLIENT:
-            where = ("this session" if client.session else
-                     f"session-less calls from {client.name}")
-            raise TooMany(f"{where} already holds {MOST_PER_CLIENT} merchants, the most one client may: "
-                          "forget_merchant one you are done with"
-                          + ("" if client.session else f" (or wait: a handle unused for {IDLE_S / 60:g} minutes "
-                                                       "is forgotten)"))
-        if len(self._held) >= MOST_HELD:
-            raise TooMany(f"this server already holds {MOST_HELD} merchants, the most it keeps; none is forgotten "
-                          "to make room: try again once sessions end or idle handles expire")
+        mine = self.held_by(client.identity)
+        if len(mine) >= self.most_per_client:
+            raise TooMany(f"you hold {len(mine)} merchants, the most one client may: {self._where(client, mine)}")
+        if len(self._held) >= self.most_held:
+            self._make_room(client, mine)
         handle = HANDLE_PREFIX + secrets.token_urlsafe(24)
         merchant.handle = handle
         self._held[handle] = _Held(merchant, client, self._clock())
         client.handles.append(handle)
         return handle
 
+    def _make_room(self, client: Client, mine: list[str]) -> None:
+        """The server is full: forget the least recently used merchant of the client holding
+        the most, if that is more than its share; else refuse `client` in words."""
+        counts: dict[str, int] = {}
+        for held in self._held.values():
+            counts[held.client.identity] = counts.get(held.client.identity, 0) + 1
+        share = self.most_held // len(counts.keys() | {client.identity})
+        greedy = max(counts, key=lambda who: counts[who])
+        if greedy == client.identity or len(mine) >= share or counts[greedy] <= share:
+            raise TooMany(f"this server holds {len(self._held)} merchants, the most it keeps, and you hold "
+                          f"{len(mine)}, your share or more: {self._where(client, mine)}")
+        oldest = min((h for h, held in self._held.items() if held.client.identity == greedy),
+                     key=lambda h: self._held[h].used)
+        self.forget(oldest)
+
+    def _where(self, client: Client, mine: list[str]) -> str:
+        """Where `client`'s merchants are and how to free one, naming only what it holds."""
+        here = [h for h in mine if self._held[h].client is client]
+        sessionless = [h for h in mine if not self._held[h].client.session]
+        elsewhere = len(mine) - len(here) - (len(sessionless) if client.session else 0)
+        said = []
+        if here:
+            said.append(f"{len(here)} {'in this session' if client.session else 'in session-less calls'} "
+                        f"({', '.join(shown(h) for h in here[:5])}{', …' if len(here) > 5 else ''}): "
+                        "forget_merchant one you are done with, from here")
+        if client.session and sessionless:
+            said.append(f"{len(sessionless)} in session-less calls: forget_merchant one from a session-less call, "
+                        f"or leave it unused {self.idle_s / 60:g} minutes")
+        if elsewhere > 0:
+            said.append(f"{elsewhere} in your other sessions: end one you are done with (the client closes it, or "
+                        f"it ends after {self.idle_s / 60:g} minutes idle)")
+        if not said:
+            return "none of them is here: wait for your other sessions to end"
+        return "; ".join(said)
+
     def find(self, client: Client, handle: str) -> Merchant | None:
         """The merchant of `handle`, if `client` may act for it."""
         self._expire()
         held = self._held.get(handle)
         # A session's handle only in its session; a session-less one in any session-less call
-        # (it is its holder's, from wherever it is sent).
+        # (it is a bearer credential: its holder's, from wherever it is sent).
         if held is None or held.client is not client and (held.client.session or client.session):
             return None
         held.used = self._clock()
@@ -125,5 +169,5 @@ class Registry:
     def _expire(self) -> None:
         now = self._clock()
         for handle, held in list(self._held.items()):
-            if not held.client.session and now - held.used > IDLE_S:
+            if not held.client.session and now - held.used > self.idle_s:
                 self.forget(handle)

@@ -23,7 +23,8 @@ INSTRUCTIONS = (
     "then explain_payout; send_bank_callback answers a payout waiting for the bank. webhook_deliveries shows what "
     "your receiver answered; audit_webhook_receiver and gate judge the integration. The guides are resources "
     "(mypay-sandbox://guides/…). Answers are bounded: lists are paged (limit, cursor). A tool that writes takes "
-    "idempotency_key: after a lost answer, call it again with the key its error names.")
+    "idempotency_key: after a lost answer, call it again with the key its error names. Handles and session ids are "
+    "bearer credentials; a restart of this server forgets them all: call new_merchant again.")
 
 
 def build(sandbox: Sandbox) -> SealedServer:
@@ -40,7 +41,8 @@ def build(sandbox: Sandbox) -> SealedServer:
     return app
 
 
-def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
+def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allowed_origins: list[str],
+          idle_s: float) -> None:
     import anyio
 
     from sandbox.mcp import http
@@ -50,4 +52,4 @@ def serve(sandbox: Sandbox, host: str, port: int, allowed_hosts: list[str], allo
     if sandbox.transport == "stdio":
         anyio.run(app.run_stdio_async)
         return
-    anyio.run(lambda: http.serve(app, host, port, sandbox.token, allowed_hosts, allowed_origins))
+    anyio.run(lambda: http.serve(app, host, port, sandbox.token, allowed_hosts, allowed_origins, idle_s))

@@ -27,20 +27,23 @@ class NewMerchant:
 
 
 async def insert(name: str, at: datetime, *, merchant_id: str | None = None, api_key: str | None = None,
-                 clock: Clock = "live", team: str = OPERATOR_TEAM, keep: bool = False) -> NewMerchant:
+                 clock: Clock = "live", team: str = OPERATOR_TEAM, keep: bool = False,
+                 made_by: tuple[str, str] | None = None) -> NewMerchant:
     """The merchant row (of `team`), its key and (for `clock="manual"`: a test clock frozen at `at`,
     which moves only when the merchant advances it) its clock, in the caller's
-    transaction. A given id and key are for seeding documented demo data."""
+    transaction. A given id and key are for seeding documented demo data. `made_by`: the
+    idempotency key (scope, key) of the request that makes it, for retention."""
     merchant_id = merchant_id or new_id("mch")
     api_key = api_key or auth.generate_key("merchant")
     await db.execute(
-        "INSERT INTO merchant (id, name, rate_limit_per_minute, created_at, team, keep)"
-        " VALUES ($1, $2, NULL, $3, $4, $5)",
+        "INSERT INTO merchant (id, name, rate_limit_per_minute, created_at, team, keep, made_by_scope, made_by_key)"
+        " VALUES ($1, $2, NULL, $3, $4, $5, $6, $7)",
         merchant_id,
         name,
         at,
         team,
         keep,
+        *(made_by or (None, None)),
     )
     # Its idle time (sandbox/retention/) starts now, in real time whatever its clock.
     await db.execute("INSERT INTO merchant_activity (merchant, at) VALUES ($1, now())", merchant_id)

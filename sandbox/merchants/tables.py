@@ -13,6 +13,10 @@ class Merchant(Table, tablename="merchant"):
     team = Varchar(length=40, default="team_operator")
     # Spared by retention however long it stays idle (sandbox/retention/).
     keep = Boolean(default=False)
+    # The idempotency key (scope, key) of the request that made it, if one did: its stored
+    # answer is in the maker's scope, and retention removes it with the merchant.
+    made_by_scope = Varchar(length=60, null=True, default=None)
+    made_by_key = Varchar(length=255, null=True, default=None)
 
 
 class ApiKey(Table, tablename="api_key"):

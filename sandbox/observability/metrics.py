@@ -25,13 +25,15 @@ import asyncio
 import logging
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from sandbox import redis_client
+from sandbox.auth import keys
+from sandbox.core.errors import Forbidden, Unauthenticated
 from sandbox.observability import counts as metric_counts
 
 log = logging.getLogger("sandbox.metrics")
@@ -249,8 +251,26 @@ async def render() -> bytes:
 
 
 @get("/metrics", include_in_schema=False, cache=False)
-async def metrics_endpoint() -> Response[bytes]:
-    """Prometheus scrape. No API key: Prometheus scrapers rarely send one, and the page
-    holds only totals (no ids, merchants or amounts). Put it behind your network's
-    policy when the API is reachable from outside."""
+async def metrics_endpoint(request: Request) -> Response[bytes]:
+    """Prometheus scrape, for the operator's key only: the page names every team (by id)
+    and its usage. The key goes in X-API-KEY, or as `Authorization: Bearer <key>`, which is
+    what a Prometheus scrape config's `authorization` section sends. Without a key 401, with
+    a team's or a merchant's 403, both problem+json."""
+    key = scrape_key(request.headers)
+    if key is None:
+        raise Unauthenticated(f"{OPERATOR_ONLY_WORDS}: send it in the X-API-KEY header or as Authorization: Bearer")
+    if not (await keys.authenticate(key)).operator:
+        raise Forbidden(f"{OPERATOR_ONLY_WORDS}, not a team's or a merchant's")
     return Response(await render(), media_type=CONTENT_TYPE)
+
+
+OPERATOR_ONLY_WORDS = "/metrics answers the operator's key only (SANDBOX_ADMIN_KEY)"
+
+
+def scrape_key(headers: Mapping[str, str]) -> str | None:
+    """The key of a scrape: X-API-KEY, else the token of `Authorization: Bearer`."""
+    key = headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None

@@ -28,7 +28,7 @@ from typing import Any
 from sandbox import db
 from sandbox.core.clock import now
 from sandbox.core.errors import FieldError, ValidationFailed
-from sandbox.pact import schemas
+from sandbox.pact import schemas, shapes
 from sandbox.pact import states as provider_states
 from sandbox.payouts.model import scenarios, states
 from sandbox.webhooks.delivery import sender
@@ -105,6 +105,9 @@ def _stateless_plan(description: str, status: str) -> provider_states.PayoutPlan
 async def plan(request: schemas.MessageRequest) -> tuple[provider_states.PayoutPlan, str]:
     """The payout to walk and the event to take from it, every state and param judged
     first; raises a 400 (MessageRefused, StateRefused) and makes nothing."""
+    if len(request.provider_states) > 1:  # as `sandbox pact verify` refuses it, for any verifier
+        raise _refuse(f"{len(request.provider_states)} provider states; the rule: {shapes.STATE_RULE}",
+                      "providerStates")
     event_type = _event_type(request.description)
     status = event_type.split(".", 1)[1]
     named = _named_scenario(request.description)

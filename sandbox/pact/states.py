@@ -45,6 +45,7 @@ from sandbox.teams.scope import OPERATOR_TEAM
 from sandbox.webhooks.endpoints import endpoints
 from sandbox.webhooks.model import urls
 from sandbox.webhooks.model.schemas import EndpointCreate
+from sandbox.webhooks.store import target_policy
 
 Values = dict[str, str]
 # A payout's destination in every state: its scenario is chosen by name, not by suffix.
@@ -293,7 +294,7 @@ def check_endpoint(state: str, params: dict[str, Any]) -> EndpointCreate:
 async def try_url(state: str, body: EndpointCreate) -> None:
     """The endpoint's URL, as creating it will judge it (checked again then)."""
     try:
-        await urls.check(body.url)
+        await urls.check(body.url, await target_policy.policy(fresh=True))
     except ApiError as exc:
         message = exc.errors[0].message if exc.errors else exc.detail
         raise refuse(state, "params.url", message) from None

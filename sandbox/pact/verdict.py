@@ -57,6 +57,7 @@ class FileVerdict:
     pact: str
     interactions: list[Judged]
     unloadable: str | None = None  # why the verifier could not load the file
+    not_modelled: str | None = None  # why the file was refused before judging (shapes.refusal)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for i in self.interactions if i.outcome == outcome)
@@ -104,8 +105,12 @@ def unloadable(results: dict | None, listed_count: int) -> str | None:
     return None
 
 
+def _both_lists(pact: dict) -> bool:
+    return isinstance(pact.get("interactions"), list) and isinstance(pact.get("messages"), list) and not _is_v4(pact)
+
+
 def _not_run_reason(pact: dict) -> str:
-    if "interactions" in pact and "messages" in pact and not _is_v4(pact):
+    if _both_lists(pact):
         return ("not run: the Pact verifier reads only the `messages` of a V3 pact that lists both `interactions` "
                 "and `messages`; put the HTTP interactions in a pact file of their own, or write the pact as V4")
     return "not run: the verifier returned no result for it"
@@ -129,10 +134,13 @@ def judge(path: str, pact: dict, refused: dict[int, list[str]], results: dict | 
                                   for i in interactions], why)
     assert results is not None
     ran = [r for r in results.get("interactionResults") or [] if isinstance(r, dict)]
+    # The HTTP interactions of a V3 pact with both lists never run: a message's result of the
+    # same description is the message's, never theirs.
+    skipped = len(listed({"interactions": pact["interactions"]})) if _both_lists(pact) else 0
     judged = []
     for place, interaction in enumerate(interactions):
         description = description_of(interaction)
-        result = next((r for r in ran if r.get("description") == description), None)
+        result = None if place < skipped else next((r for r in ran if r.get("description") == description), None)
         if result is not None:
             ran.remove(result)  # two interactions of one description each take a result of their own
         words = [f"refused: {w}" for w in refused.get(place, [])]
@@ -152,6 +160,13 @@ def judge(path: str, pact: dict, refused: dict[int, list[str]], results: dict | 
     return FileVerdict(path, judged)
 
 
+def not_judged(path: str, pact: dict, why: str) -> FileVerdict:
+    """A file whose shape the sandbox does not model (shapes.refusal): nothing of it ran,
+    each interaction failed as not judged, and the run exits 2."""
+    said = f"not judged: the pact's shape is not modelled: {why}"
+    return FileVerdict(path, [Judged(description_of(i), "failed", [said]) for i in listed(pact)], not_modelled=why)
+
+
 @dataclass(frozen=True, slots=True)
 class RunVerdict:
     files: list[FileVerdict]
@@ -168,7 +183,7 @@ class RunVerdict:
     def exit_code(self) -> int:
         """2: a file could not be loaded (nothing of it verified); 1: an interaction refused
         or failed (or pending and failed, with --fail-pending); 0: none."""
-        if any(f.unloadable for f in self.files):
+        if any(f.unloadable or f.not_modelled for f in self.files):
             return 2
         failing = self.count("refused") + self.count("failed") + (self.count("pending") if self.fail_pending else 0)
         return 1 if failing else 0
@@ -181,6 +196,8 @@ class RunVerdict:
         for f in self.files:
             if f.unloadable:
                 lines.append(f"could not load {f.pact}: {f.unloadable}")
+            if f.not_modelled:
+                lines.append(f"not judged {f.pact}: {f.not_modelled}")
         if self.count("pending") and not self.fail_pending:
             lines.append("pending interactions that fail do not fail the run (Pact's pending); "
                          "--fail-pending makes them count")

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sandbox.pact.verdict import OUTCOMES, FileVerdict, RunVerdict, judge, listed
+from sandbox.pact import shapes
+from sandbox.pact.verdict import OUTCOMES, FileVerdict, RunVerdict, judge, listed, not_judged
 
 STATES_PATH = "/api/v1/sandbox/pact/states"
 MESSAGES_PATH = "/api/v1/sandbox/pact/messages"
@@ -194,6 +195,10 @@ def junit(verdict: RunVerdict) -> str:
             case = TestCase("(loading the pact)", classname=judged_file.pact)
             case.result = [Error(f"the pact could not be loaded: {judged_file.unloadable}"[:4000])]
             suite.add_testcase(case)
+        if judged_file.not_modelled:
+            case = TestCase("(the pact's shape)", classname=judged_file.pact)
+            case.result = [Error(f"not judged: the pact's shape is not modelled: {judged_file.not_modelled}"[:4000])]
+            suite.add_testcase(case)
         for judged in judged_file.interactions:
             case = TestCase(judged.description, classname=judged_file.pact)
             said = "\n".join(judged.words)[:4000]
@@ -207,8 +212,14 @@ def junit(verdict: RunVerdict) -> str:
     return xml.tostring().decode()
 
 
-def as_json(judged_file: FileVerdict, results: dict | None, refused: dict[int, list[str]], log: list[str]) -> dict:
-    return {"pact": judged_file.pact, "unloadable": judged_file.unloadable,
+def as_json(judged_file: FileVerdict, results: dict | None, refused: dict[int, list[str]], log: list[str],
+            version: str | None) -> dict:
+    # What the sandbox models of a pact of this version, and how provider states compose,
+    # beside why this file's shape is not modelled (null when it is).
+    modelled = {"specification": version, "shapes": shapes.MODELLED.get(version or "", "none: " + ", ".join(
+        f"V{v}" for v in shapes.VERSIONS) + " are modelled"), "providerStates": shapes.STATE_RULE}
+    return {"pact": judged_file.pact, "unloadable": judged_file.unloadable, "notModelled": judged_file.not_modelled,
+            "modelled": modelled,
             "counts": {o: judged_file.count(o) for o in OUTCOMES},
             "interactions": [{"description": j.description, "outcome": j.outcome, "words": j.words}
                              for j in judged_file.interactions],
@@ -236,6 +247,7 @@ def run(args: argparse.Namespace, admin_key: str | None) -> int:
         return 2
 
     try:
+        import jsonschema  # noqa: F401
         import pact  # noqa: F401
     except ImportError:
         return cannot("pact-python is not installed: pip install 'mypay-sandbox[pact]'")
@@ -256,17 +268,23 @@ def run(args: argparse.Namespace, admin_key: str | None) -> int:
         pacts = [read_pact(path) for path in files]
         _ready(args.url)
         admitted(args.url, admin_key)
-        refused = [refusals(args.url, admin_key, pact) for pact in pacts]
+        shapes_refused = [shapes.refusal(pact) for pact in pacts]
+        refused = [{} if why else refusals(args.url, admin_key, pact) for pact, why in zip(pacts, shapes_refused,
+                                                                                             strict=True)]
     except CannotVerify as exc:
         return cannot(str(exc))
     except httpx.HTTPError as exc:  # the checks' calls, after the sandbox answered /ready
         return cannot(f"the sandbox at {args.url} stopped answering: {exc}")
     judged, written_json = [], []
-    for path, pact_file, said in zip(files, pacts, refused, strict=True):
+    for path, pact_file, said, why in zip(files, pacts, refused, shapes_refused, strict=True):
+        if why:  # a shape not modelled: the verifier would judge it its own way, so it never runs
+            judged.append(not_judged(str(path), pact_file, why))
+            written_json.append(as_json(judged[-1], None, said, [], shapes.version_of(pact_file)))
+            continue
         before = len(kept.lines)
         results = verify_one(path, args.url, admin_key)
         judged.append(judge(str(path), pact_file, said, results))
-        written_json.append(as_json(judged[-1], results, said, kept.lines[before:]))
+        written_json.append(as_json(judged[-1], results, said, kept.lines[before:], shapes.version_of(pact_file)))
     verdict = RunVerdict(judged, fail_pending=args.fail_pending)
     written = [(args.json, lambda: json.dumps(written_json, indent=2)), (args.junit, lambda: junit(verdict))]
     for target, render in written:

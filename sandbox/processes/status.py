@@ -38,7 +38,9 @@ if TYPE_CHECKING:  # imported when the command runs: every `sandbox` command bui
 
 NOT_RUNNING = 3
 ASK_TIMEOUT_S = 3.0  # for /ready (which answers within 2 s whatever the servers do) and Redis
-SERVERS = {"postgres": "postgres", "redis": "redis"}  # part -> what its process name starts with
+# part -> what its process name starts with: the embedded Redis is valkey-server, or the
+# redis-server SANDBOX_REDIS_SERVER names.
+SERVERS: dict[str, tuple[str, ...]] = {"postgres": ("postgres",), "redis": ("valkey", "redis")}
 ORDER = ("supervisor", "api", "ipn", "worker", "postgres", "redis")
 
 

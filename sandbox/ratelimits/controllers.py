@@ -25,7 +25,9 @@ class RateLimitController(Controller):
     @put("", operation_id="adminSetRateLimit", summary="Override a merchant's request limit")
     async def set(self, request: Request, merchant_id: MerchantId, data: JSONBody[RateLimitIn]) -> RateLimitOut:
         """Each of the merchant's API keys may then make this many requests per minute
-        (e.g. 5, to emulate a strict vendor); applies from the next request on."""
+        (e.g. 5, to emulate a strict vendor); applies from the next request on. A team key
+        may set at most the operator's ceiling (`team_ceiling_per_minute`; 422
+        `above_ceiling` past it)."""
         return await service.set_limit(merchant_id, data.requests_per_minute, teams.of(request.user))
 
     @delete("", operation_id="adminResetRateLimit", status_code=200, summary="Back to the default limit")

@@ -63,7 +63,7 @@ class RateLimitMiddleware(ASGIMiddleware):
             # redis-py declares the attribute with its sync Connection among the types; this is an asyncio pool's.
             self._pool = ConnectionPool(connection_class=shared.connection_class,  # pyright: ignore[reportArgumentType]
                                         **{**shared.connection_kwargs, "socket_timeout": None})
-            self._limiter = SlidingWindowCounter(Redis(connection_pool=self._pool), key_prefix="ratelimit")
+            self._limiter = SlidingWindowCounter(Redis(connection_pool=self._pool))
         return self._limiter
 
     async def close(self) -> None:

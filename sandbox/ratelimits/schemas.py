@@ -20,3 +20,7 @@ class RateLimitOut(msgspec.Struct):
     default: Annotated[str, msgspec.Meta(
         description="The sandbox's default limit (SANDBOX_RATE_LIMIT, e.g. `1000/second`)")]
     effective: Annotated[str, msgspec.Meta(description="What applies now, e.g. `5 per 1 minute`")]
+    team_ceiling_per_minute: Annotated[int, msgspec.Meta(
+        description="The most a team key may set as `requests_per_minute` (SANDBOX_RATE_LIMIT_CEILING, by default "
+                    "the sandbox's default limit); past it, 422 `above_ceiling`. The operator's key is not bound "
+                    "by it")]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from math import floor, inf
 
-from limits import RateLimitItem, WindowStats
+from limits import RateLimitItem, RateLimitItemPerMinute, WindowStats
 from redis.asyncio import Redis
 
 FOLLOWS = ("limits", "5.8.0")
@@ -97,10 +97,21 @@ return {allowed, previous_count, previous_ttl, current_count, current_ttl}
 """
 
 
+KEY_PREFIX = "ratelimit"
+_NAMESPACE = RateLimitItemPerMinute(1).namespace  # the library's default, which every limit here has
+
+
+def keys_prefix(identifier: str) -> str:
+    """What the keys of `identifier`'s windows start with, whatever its limit (`key_for`:
+    the namespace, the identifier, then the limit's own parts); retention removes them
+    with the merchant whose key it is."""
+    return f"{KEY_PREFIX}:{{{_NAMESPACE}/{identifier}/"
+
+
 class SlidingWindowCounter:
     """`hit` and `get_window_stats` of the library's limiter, in one round trip."""
 
-    def __init__(self, redis: Redis, key_prefix: str = "ratelimit") -> None:
+    def __init__(self, redis: Redis, key_prefix: str = KEY_PREFIX) -> None:
         self.key_prefix = key_prefix  # the library's RedisStorage default is "LIMITS"
         self._script = redis.register_script(LUA)
 

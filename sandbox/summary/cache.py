@@ -13,7 +13,13 @@ from sandbox.ledger import version as ledger_version
 
 
 def _value_key(merchant_id: str, generation: int) -> str:
-    return f"summary:{merchant_id}:{generation}"
+    return f"{keys_prefix(merchant_id)}{generation}"
+
+
+def keys_prefix(merchant_id: str) -> str:
+    """What every one of the merchant's cached summaries' keys starts with (retention
+    removes them with the merchant)."""
+    return f"summary:{merchant_id}:"
 
 
 async def generation(merchant_id: str) -> int:

@@ -195,3 +195,36 @@ async def test_a_scenario_made_again_under_its_name_leaves_the_old_payouts_judge
     await wait_for(lambda: ended(2), what=f"{second['id']} to reach the end of the second 'mine'")
     now = await mine()
     assert (now["title"], now["payouts"], now["reached_end"]) == ("Failed", 2, 2)
+
+
+async def test_a_simulate_taken_stays_covered_after_the_payout_is_reinitiated(merchant, worker):
+    """The notification was for the submission it names: a reinitiation clears the payout's
+    psp_reference and a new submission brings another, and the simulate still counts."""
+    waiting = (await merchant.post("/payouts", payout_body(account="12345678900004"))).json()
+
+    async def read() -> dict:
+        return (await merchant.get(f"/payouts/{waiting['id']}")).json()
+
+    async def submitted():
+        return (await read())["psp_reference"]
+
+    first = await wait_for(submitted, what="submitted to the rail")
+    assert (await merchant.post(f"/sandbox/payouts/{waiting['id']}/simulate",
+                                {"status": "failed", "failure_code": "account_closed"})).status_code == 202
+    await wait_for(lambda: _is(lambda: _status(read), "failed"), what="failed by the simulate")
+    await wait_for(lambda: _paths(merchant, "simulate"), what="simulate counted")
+    assert (await merchant.post(f"/payouts/{waiting['id']}/reinitiate", {})).status_code == 200
+
+    async def submitted_again():
+        now = await submitted()
+        return now if now not in (None, first) else None
+
+    await wait_for(submitted_again, what="submitted again, under another psp_reference")
+    cov = await coverage_of(merchant)
+    paths = {p["name"]: p["count"] for p in cov["operator_paths"]}
+    assert paths["simulate"] == 1 and paths["reinitiate"] == 1, paths
+    assert "awaiting_ipn" in cov["scenarios_reached"], cov  # the second walk, submitted and waiting
+
+
+async def _status(read) -> str:
+    return (await read())["status"]

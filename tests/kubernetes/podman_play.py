@@ -33,6 +33,7 @@ from tests.kubernetes.rendered import KUBERNETES, render
 POSTGRES = os.environ.get("MYPAY_KUBE_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("MYPAY_KUBE_REDIS", "redis://127.0.0.1:6379/13")
 READY_WITHIN_S = 180.0
+RECEIVERS = "127.0.0.2"  # where the run's webhook receivers listen (a loopback address of its own)
 
 
 def podman(*args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -84,6 +85,10 @@ class PlayedSandbox:
             "SANDBOX_DATABASE_URL": self.database_url, "SANDBOX_REDIS_URL": self.redis_url,
             # CI's pace: simulated time instant; a stranded step recovered after 2 s, not 10 s.
             "SANDBOX_TIME_SCALE": "0", "SANDBOX_SWEEP_EVERY_S": "1", "SANDBOX_SWEEP_AFTER_S": "2",
+            # The overlay refuses webhook targets inside the network; the run's own receivers
+            # listen on RECEIVERS, which it allows as an operator allows a staging receiver.
+            # 127.0.0.1, where the sandbox itself listens, stays refused.
+            "SANDBOX_WEBHOOK_ALLOW": f"{RECEIVERS}/32",
         }
         folder = self.work / "overlay"
         kustomization = {

@@ -55,12 +55,13 @@ def containers(doc: Doc) -> list[Doc]:
 
 
 def probe_problems(deployment: Doc) -> list[str]:
-    """The API: ready on /api/v1/ready, alive on /api/v1/health. The IPN serves /health only.
+    """The API: ready on /api/v1/ready/api (this API serves: PostgreSQL and Redis answer it; not the
+    worker or the IPN), alive on /api/v1/health. The IPN serves /health only.
     The worker serves no HTTP: `sandbox worker --check` (arq's heartbeat, the one the API's
     /ready reads) and `--alive` (this pod's own poll loop)."""
     name, (main,) = deployment["metadata"]["name"], pod(deployment)["containers"]
     expected = {
-        "api": ({"httpGet": "/api/v1/ready"}, {"httpGet": "/api/v1/health"}),
+        "api": ({"httpGet": "/api/v1/ready/api"}, {"httpGet": "/api/v1/health"}),
         "ipn": ({"httpGet": "/health"}, {"httpGet": "/health"}),
         "worker": ({"exec": ["sandbox", "worker", "--check"]}, {"exec": ["sandbox", "worker", "--alive"]}),
     }[component(deployment)]
@@ -144,7 +145,8 @@ def migration_problems(docs: list[Doc], *, in_each_pod: bool = False) -> list[st
         if main.get("args") != ["sandbox migrate && sandbox seed"] or pod(job)["restartPolicy"] == "Always":
             problems.append(f"the Job runs {main.get('command')} {main.get('args')}")
     wait = ["sandbox", "migrate", "--wait"]
-    first = ["tini", "--", "sh", "-c", 'sandbox migrate && sandbox seed && exec sandbox "$0"']
+    first = ["tini", "--", "sh", "-c", "mkdir -p /data/tmp && export TMPDIR=/data/tmp && "
+             'sandbox migrate && sandbox seed && exec sandbox "$0"']
     for deployment in of_kind(docs, "Deployment").values():
         if deployment not in sandbox_workloads(docs):
             continue
@@ -160,3 +162,44 @@ def migration_problems(docs: list[Doc], *, in_each_pod: bool = False) -> list[st
         if "migrate" in " ".join(main.get("command", []) + main.get("args", [])):
             problems.append(f"{name}: its process migrates")
     return problems
+
+
+def settings(docs: list[Doc], name: str = "mypay-sandbox-config") -> dict[str, str]:
+    """The data of a generated ConfigMap (its name carries a hash suffix), `{}` if none."""
+    found = [cm.get("data") or {} for n, cm in of_kind(docs, "ConfigMap").items() if n.rsplit("-", 1)[0] == name]
+    return found[0] if found else {}
+
+
+# What a pod of the sandbox must not reach over the network: the private ranges (a cluster's
+# pods, Services and nodes), link-local (the cloud metadata address), CGNAT, IPv6 unique-local
+# and link-local. What it must reach: the public internet (webhook receivers).
+NOT_REACHED = ("10.96.0.1:443", "10.0.3.7:8000", "172.17.0.1:80", "192.168.1.1:22", "169.254.169.254:80",
+               "100.64.0.1:80", "[fd00::1]:80", "[fe80::1]:80", "10.0.3.7:8001")
+REACHED = ("93.184.215.14:443", "1.1.1.1:80", "[2606:4700::1111]:443", "203.0.113.9:8443")
+
+
+def egress_allows(policies: list[Doc], address: str) -> bool:
+    """Whether the egress policies that select every sandbox pod let it open `host:port` (an IP
+    literal: a rule naming pods or namespaces matches pods, never a bare address). No policy of
+    type Egress means everything is allowed, as in Kubernetes."""
+    import ipaddress
+
+    host, _, port = address.rpartition(":")
+    ip, number = ipaddress.ip_address(host.strip("[]")), int(port)
+    egress = [p for p in policies if "Egress" in p["spec"].get("policyTypes", [])]
+    if not egress:
+        return True
+
+    def peer_matches(peer: Doc) -> bool:
+        block = peer.get("ipBlock")
+        if block is None:
+            return False
+        net = ipaddress.ip_network(block["cidr"])
+        return (ip.version == net.version and ip in net
+                and not any(ip in ipaddress.ip_network(e) for e in block.get("except", [])))
+
+    def port_matches(rule: Doc) -> bool:
+        return not rule.get("ports") or any(p.get("port") in (None, number) for p in rule["ports"])
+
+    return any((not rule.get("to") or any(peer_matches(peer) for peer in rule["to"])) and port_matches(rule)
+               for policy in egress for rule in policy["spec"].get("egress", []))

@@ -16,9 +16,11 @@ image in MYPAY_SANDBOX_IMAGE: .ci/kubernetes builds it (.ci/container) and runs 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 
@@ -28,8 +30,10 @@ import pytest
 
 from sandbox.testing.client import MypaySandbox
 from sandbox.testing.receiver import WebhookReceiver
+from seeds.seed import DEMO_MERCHANTS
 from tests.helpers import payout_body, wait_for
-from tests.kubernetes.podman_play import PlayedSandbox, podman
+from tests.kubernetes.podman_play import RECEIVERS, PlayedSandbox, podman
+from tests.kubernetes.rendered import KUBERNETES, REPO, of_kind, pod, render
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("podman") is None or shutil.which("kubectl") is None,
@@ -41,6 +45,8 @@ pytestmark = [
 CLIENTS = 12  # requests in flight at once under load
 LOAD_S = 4.0  # of load before the kill, and again once the killed replica serves
 FINAL_WITHIN_S = 120.0
+# The keys the README publishes (the demo merchants'): a shared sandbox seeds none.
+DEMO_KEYS = tuple(key for _, _, key in DEMO_MERCHANTS)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +64,7 @@ def played():
 
 @pytest.fixture(scope="module")
 def sandbox(played):
-    box = MypaySandbox(played.urls[0], played.admin_key)
+    box = MypaySandbox(played.urls[0], played.admin_key, webhook_host=RECEIVERS)
     yield box
     box.admin.close()
 
@@ -74,10 +80,31 @@ async def verified(client: httpx.AsyncClient) -> dict:
 
 
 def test_two_api_replicas_two_workers_and_the_ipn_run(played):
+    """Both APIs ready, and ready by the path a cluster's readiness probe asks (the other
+    overlays' API probe: Podman runs none, so it is asked here)."""
     assert [len(played.containers(d)) for d in ("api", "api-2", "worker", "ipn")] == [1, 1, 2, 1]
+    api = of_kind(render(KUBERNETES / "overlays" / "external"), "Deployment")["mypay-sandbox-api"]
+    probe = pod(api)["containers"][0]["readinessProbe"]["httpGet"]["path"]
     for url in played.urls:
         ready = httpx.get(f"{url}/ready", timeout=5)
         assert ready.status_code == 200, ready.text
+        by_probe = httpx.get(url.removesuffix("/api/v1") + probe, timeout=5)
+        assert by_probe.status_code == 200, f"{probe}: {by_probe.status_code} {by_probe.text}"
+
+
+def test_each_pod_writes_to_a_data_of_its_own(played):
+    """Podman 4.3 would have made one named volume of each emptyDir and shared it between all
+    five pods (the two workers writing one liveness file): each container has /data, the
+    image's anonymous volume, to itself, its temporary files and liveness file in it."""
+    names = [c for d in ("api", "api-2", "worker", "ipn") for c in played.containers(d)]
+    mounts = {c: json.loads(podman("inspect", "--format", "{{json .Mounts}}", c).stdout) for c in names}
+    data = {c: [m["Name"] for m in ms if m["Destination"] == "/data"] for c, ms in mounts.items()}
+    assert all(len(v) == 1 for v in data.values()), data
+    assert len({v[0] for v in data.values()}) == len(names), f"a /data shared between pods: {data}"
+    assert not any(m["Destination"] == "/tmp" for ms in mounts.values() for m in ms)
+    for worker in played.containers("worker"):  # each worker's poll loop writes its own file
+        alive = podman("exec", worker, "test", "-f", "/data/tmp/worker-alive", check=False)
+        assert alive.returncode == 0, f"{worker}: no /data/tmp/worker-alive ({alive.stderr})"
 
 
 async def test_one_idempotency_key_over_both_apis_gives_one_payout(played, sandbox):
@@ -222,3 +249,39 @@ async def test_a_replica_and_a_worker_killed_under_load_lose_nothing(played, san
         receiver.close()
         for api in apis:
             await api.aclose()
+
+
+def test_a_merchant_key_reaches_nothing_inside_the_network(played):
+    """The played overlay as someone holding only a merchant key would probe it. The README's
+    demo keys open nothing (no demo merchant is seeded); with a team's merchant key every target
+    of the SSRF battery (.ci/ssrf-battery: the sandbox's own API and IPN on loopback, private,
+    CGNAT, link-local and metadata addresses, `localhost`, a redirect to loopback from a
+    receiver the run allows) is refused in words, and both APIs still serve."""
+    for url in played.urls:
+        for key in DEMO_KEYS:
+            answer = httpx.get(f"{url}/balance", headers={"X-API-KEY": key}, timeout=10)
+            assert answer.status_code == 401, f"{url} with the demo key {key[:16]}…: {answer.status_code} {answer.text}"
+
+    operator = MypaySandbox(played.urls[0], played.admin_key)
+    try:
+        made = operator.admin.post("/admin/teams", json={"name": f"ssrf {uuid.uuid4().hex[:8]}"},
+                                   headers={"X-Idempotency-Key": uuid.uuid4().hex})
+        assert made.status_code == 201, made.text
+    finally:
+        operator.admin.close()
+    team = MypaySandbox(played.urls[1], made.json()["api_key"])  # the team's key, on the other API
+    try:
+        merchant = team.new_merchant(opening_balance="1000.00", made_by="kube ssrf battery")
+    finally:
+        team.admin.close()
+
+    battery = subprocess.run(
+        ["bash", str(REPO / ".ci" / "ssrf-battery"), played.urls[0], merchant.key, "--ipn-port", str(played.ipn_port),
+         "--redirect-host", RECEIVERS, "--deadline", "60"],
+        capture_output=True, text=True, timeout=600)
+    print(f"\n{battery.stdout}{battery.stderr[-2000:]}")
+    assert battery.returncode == 0, "a webhook target inside the network was called, or the battery failed (above)"
+    assert "FAIL" not in battery.stdout
+    for url in played.urls:
+        ready = httpx.get(f"{url}/ready", timeout=10)
+        assert ready.status_code == 200, ready.text

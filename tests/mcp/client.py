@@ -98,15 +98,18 @@ async def refused(session: ClientSession, name: str, /, **arguments: Any) -> str
 
 
 @asynccontextmanager
-async def http_server(stack, *extra: str, log: Path | None = None, host: str = "127.0.0.1"
-                      ) -> AsyncIterator[str]:
+async def http_server(stack, *extra: str, log: Path | None = None, host: str = "127.0.0.1",
+                      pid: list[int] | None = None, url: str | None = None) -> AsyncIterator[str]:
     """`sandbox mcp --http` on a free port with the admin key (and `extra` options), its
-    stderr written to `log`; answers its URL once it listens."""
+    stderr written to `log`, its pid appended to `pid`, talking to the API at `url` (by
+    default the stack's); answers its URL once it listens."""
     port = free_port()
     with open(log or os.devnull, "w") as err:  # noqa: ASYNC230  (opens at once)
         server = await asyncio.create_subprocess_exec(
-            SANDBOX, "mcp", "--http", "--host", host, "--port", str(port), "--url", stack.base_url,
+            SANDBOX, "mcp", "--http", "--host", host, "--port", str(port), "--url", url or stack.base_url,
             "--admin-key", stack.admin_key, *extra, stdout=asyncio.subprocess.DEVNULL, stderr=err)
+        if pid is not None:
+            pid.append(server.pid)
 
         async def listening() -> bool:
             assert server.returncode is None, f"sandbox mcp --http exited with {server.returncode}"
@@ -119,3 +122,22 @@ async def http_server(stack, *extra: str, log: Path | None = None, host: str = "
         finally:
             server.terminate()
             await server.wait()
+
+
+async def second_client(url: str, payouts: int = 1, every: float = 0.25, session: bool = False,
+                        key: str | None = None, timeout: float = 120) -> dict:
+    """What another client process got (tests/mcp/second_client.py): on loopback a client
+    is its process, so a second client needs one."""
+    done = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.mcp.second_client", url, str(payouts), str(every),
+        *(["session"] if session else []), *([f"key={key}"] if key else []),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await asyncio.wait_for(done.communicate(), timeout)
+    assert done.returncode == 0, f"the second client exited with {done.returncode}"
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """A process's resident memory now and at its peak (VmRSS, VmHWM), in KiB."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])

@@ -54,22 +54,23 @@ def test_a_handle_is_its_clients_bounded_forgotten_when_idle_or_with_its_session
 
     now = [0.0]
     held = Registry(clock=lambda: now[0])
-    session, other, address = Client("s", True), Client("t", True), Client("127.0.0.1", False)
+    session, other, address = Client("s", True, "p1"), Client("t", True, "p2"), Client("x", False, "p3")
     mine = held.add(session, Merchant("sk_test_1", "mch_1"))
     loose = held.add(address, Merchant("sk_test_2", "mch_2"))
     assert held.find(session, mine) is not None and held.find(other, mine) is None
     assert held.find(session, loose) is None  # a session-less handle is not a session's
-    assert held.find(Client("10.0.0.9", False), loose) is not None  # ... but its holder's, from anywhere
+    assert held.find(Client("x", False, "p4"), loose) is not None  # ... but its holder's, from anywhere
     for n in range(MOST_PER_CLIENT - 1):
         held.add(session, Merchant(f"sk_test_s{n}"))
     try:
         held.add(session, Merchant("sk_test_over"))
         raise AssertionError("the bound was not kept")
     except TooMany as exc:
-        assert "this session already holds" in str(exc)
+        assert f"you hold {MOST_PER_CLIENT} merchants" in str(exc) and f"{MOST_PER_CLIENT} in this session" in str(exc)
+        assert "session-less" not in str(exc) and "other sessions" not in str(exc)  # nothing it does not hold
     assert held.find(session, mine) is not None  # nothing was evicted
     now[0] += IDLE_S + 1
-    assert held.find(Client("x", False), loose) is None  # session-less and idle: forgotten
+    assert held.find(Client("x", False, "p3"), loose) is None  # session-less and idle: forgotten
     assert held.find(session, mine) is not None  # a session's stays while the session does
     held.end(session)
     assert held.find(session, mine) is None and len(held) == 0
@@ -90,3 +91,96 @@ def test_no_log_line_carries_a_session_id_or_a_handle_whole(caplog):
         undo()
     assert "0123456789abcdef0123456789abcdef" not in caplog.text and "012345…" in caplog.text
     assert "A" * 32 not in caplog.text and "mh_AAAA…" in caplog.text
+
+
+def test_a_full_server_makes_room_for_a_newcomer_from_the_greedy_client_not_from_the_newcomer():
+    from sandbox.mcp.merchants import Client, Merchant, Registry, TooMany
+
+    now = [0.0]
+    held = Registry(clock=lambda: now[0], most_per_client=8, most_held=10)
+    greedy, modest, newcomer = (Client("s", False, who) for who in ("greedy", "modest", "new"))
+    first = held.add(greedy, Merchant("sk_test_g0"))
+    for n in range(1, 8):
+        now[0] += 1
+        held.add(greedy, Merchant(f"sk_test_g{n}"))
+    held.add(modest, Merchant("sk_test_m0"))
+    held.add(modest, Merchant("sk_test_m1"))
+    assert len(held) == 10
+    mine = held.add(newcomer, Merchant("sk_test_n0"))  # full: the greedy one's least recently used goes
+    assert held.find(newcomer, mine) is not None and held.find(greedy, first) is None
+    assert len(held.held_by("greedy")) == 7 and len(held.held_by("modest")) == 2
+    try:
+        held.add(greedy, Merchant("sk_test_g8"))  # over its share on a full server: refused, not another
+        raise AssertionError("the greedy client was let in")
+    except TooMany as exc:
+        assert "you hold 7, your share or more" in str(exc) and "7 in session-less calls" in str(exc)
+    assert len(held.held_by("modest")) == 2 and len(held.held_by("new")) == 1
+
+
+async def test_a_full_server_ends_the_greedy_clients_idlest_session_for_a_newcomer():
+    from types import SimpleNamespace
+
+    from sandbox.mcp.shares import _OPENING, SessionShares
+
+    class Manager:  # the two methods of the SDK's session manager SessionShares wraps, and its sessions
+        def __init__(self) -> None:
+            self._server_instances: dict = {}
+
+        def _admit_session(self, requestor):
+            sid = f"{len(self._server_instances)}-{requestor}"
+            self._server_instances[sid] = SimpleNamespace(mcp_session_id=sid)
+            return self._server_instances[sid]
+
+        async def _discard_session(self, sid, transport):
+            self._server_instances.pop(sid, None)
+
+    now = [0.0]
+    manager = Manager()
+    shares = SessionShares(manager, None, idle_s=300, most=4, per_client=3, clock=lambda: now[0])  # type: ignore[arg-type]
+
+    def open_(who: str) -> None:
+        token = _OPENING.set(who)
+        manager._admit_session(who)
+        _OPENING.reset(token)
+        now[0] += 1
+
+    for who in ("greedy", "greedy", "greedy", "modest"):
+        open_(who)
+    refused = await shares._admit("greedy")  # its own bound, in words
+    assert refused is not None and refused[0] == 429 and "you hold 3 open sessions" in refused[1]
+    assert await shares._admit("new") is None  # full: room made from the greedy client
+    assert len(shares.held_by("greedy")) == 2 and "0-greedy" not in manager._server_instances
+    open_("new")
+    refused = await shares._admit("modest")  # full again, and nobody is over a share of 4 // 3
+    assert refused is not None and refused[0] == 503 and "you hold 1, your share or more" in refused[1]
+
+
+def test_the_bounds_the_guide_states_are_the_servers():
+    from pathlib import Path
+
+    from sandbox.mcp.merchants import IDLE_S, MOST_HELD, MOST_PER_CLIENT
+    from sandbox.mcp.shares import MOST_SESSIONS, SESSIONS_PER_CLIENT
+
+    assert (SESSIONS_PER_CLIENT, MOST_PER_CLIENT, MOST_SESSIONS, MOST_HELD, IDLE_S) == (20, 20, 1000, 1000, 300)
+    guide = (Path(__file__).parents[2] / "docs" / "coding-agents.md").read_text()
+    assert "at most 20 merchants at once" in guide and "at most 20 open sessions" in guide
+    assert "most 1,000 of each" in guide and "5 minutes unused" in guide
+
+
+def test_a_client_is_its_process_on_loopback_and_its_token_beyond():
+    import os
+    import socket
+
+    from sandbox.mcp.peers import Peers, bearer_holder
+
+    peers = Peers()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with socket.create_connection(server.getsockname()) as client:
+            scope = {"client": client.getsockname(), "server": server.getsockname(), "headers": []}
+            assert peers.who(scope) == f"process {os.getpid()}"  # read from the kernel, whatever address
+    token = [(b"authorization", b"Bearer t0ken-0123456789abcdef")]
+    far = peers.who({"client": ("10.0.0.5", 40000), "server": ("10.0.0.1", 8010), "headers": token})
+    assert far == peers.who({"client": ("10.9.9.9", 50000), "server": ("10.0.0.1", 8010), "headers": token})
+    assert far == bearer_holder(token[0][1]) and "t0ken" not in far  # the holder, never the token itself

@@ -6,16 +6,12 @@ as missing to it as one that never existed."""
 from __future__ import annotations
 
 from sandbox import db
-from tests.helpers import Api, payout_body
+from tests.helpers import Api, new_team, payout_body
 from tests.mcp.client import call, over_stdio, refused
 
 
 async def _team(admin, stack, name: str, **quotas) -> Api:
-    r = await admin.post("/admin/teams", {"name": name, **quotas})
-    assert r.status_code == 201, r.text
-    api = Api(stack.base_url, r.json()["api_key"])
-    api.team_id = r.json()["team"]["id"]
-    return api
+    return await new_team(stack, admin, name, **quotas)
 
 
 async def test_a_team_keys_mcp_makes_the_teams_merchants_and_sees_no_other_teams(stack, admin, database):

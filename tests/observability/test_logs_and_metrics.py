@@ -16,10 +16,10 @@ from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB
 from tests.helpers import payout_body, wait_for
 
 
-async def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
-    """Every sample of /metrics by (name, sorted labels)."""
+async def scrape(stack) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics by (name, sorted labels), read with the operator's key."""
     async with httpx.AsyncClient(verify=tls()) as c:
-        r = await c.get(base_url + "/metrics")  # no API key: none is needed
+        r = await c.get(stack.base_url + "/metrics", headers={"X-API-KEY": stack.admin_key})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
@@ -158,12 +158,12 @@ def test_both_formats_escape_control_characters_a_client_sent():
 
 
 async def test_metrics_are_global_numbers_from_postgres_and_redis(stack, merchant):
-    before = await scrape(stack.base_url)
+    before = await scrape(stack)
     created = [await merchant.post("/payouts", payout_body()) for _ in range(3)]
     assert all(r.status_code == 201 for r in created)
     assert (await merchant.post("/payouts", payout_body(amount="abc"))).status_code == 400
     queued_before = await redis_client.get().zcard(ARQ_QUEUE)
-    after = await scrape(stack.base_url)
+    after = await scrape(stack)
     queued_after = await redis_client.get().zcard(ARQ_QUEUE)
 
     labels = {"route": "/api/v1/payouts", "method": "POST"}
@@ -187,7 +187,7 @@ async def test_metrics_are_global_numbers_from_postgres_and_redis(stack, merchan
 
 
 async def test_job_latency_reaches_metrics(stack, merchant, worker):
-    before = await scrape(stack.base_url)
+    before = await scrape(stack)
     r = await merchant.post("/payouts", payout_body(account="12345678900003"))  # pending → processing → failed
     payout_id = r.json()["id"]
 
@@ -199,7 +199,7 @@ async def test_job_latency_reaches_metrics(stack, merchant, worker):
     job = STEP_DUE_JOB  # its steps are due at once; the job that applied them ends after they commit
 
     async def counted():
-        after = await scrape(stack.base_url)
+        after = await scrape(stack)
         return (sample(after, name, job=job, outcome="ok") - sample(before, name, job=job, outcome="ok") >= 1
                 and sample(after, "sandbox_job_queue_wait_seconds_count", job=job)
                 > sample(before, "sandbox_job_queue_wait_seconds_count", job=job))
@@ -217,7 +217,7 @@ async def test_labels_stay_bounded_whatever_the_client_sends(stack):
     async with httpx.AsyncClient(verify=tls()) as c:
         await c.request("PROPFIND", stack.base_url + "/api/v1/payouts/po_x")
         await c.get(stack.base_url + "/api/v1/" + "random-path-" + "x" * 40)
-    samples = await scrape(stack.base_url)
+    samples = await scrape(stack)
     labels = [dict(labels) for name, labels in samples if name == "sandbox_http_request_duration_seconds_count"]
     assert {"route": "unmatched", "method": "other", "status": "4xx"} in labels  # 405 from the router
     assert not any("PROPFIND" in lb.values() or "random-path" in lb["route"] for lb in labels)

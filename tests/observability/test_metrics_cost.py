@@ -27,7 +27,7 @@ async def test_a_scrape_reads_no_history_table(stack, merchant):
     # them would wait until the lock goes; the scrape must answer without it.
     async with db.conn() as c, c.transaction():
         await c.execute(f"LOCK TABLE {', '.join(HISTORY_TABLES)} IN ACCESS EXCLUSIVE MODE")
-        samples = await asyncio.wait_for(scrape(stack.base_url), timeout=10)
+        samples = await asyncio.wait_for(scrape(stack), timeout=10)
     assert sample(samples, "sandbox_payouts", status="pending") >= 1
 
 
@@ -38,7 +38,7 @@ async def test_counts_are_the_tables_own_as_payouts_and_deliveries_move(stack, m
     await arrivals(receiver, 3)
 
     async def agree():
-        samples = await scrape(stack.base_url)
+        samples = await scrape(stack)
         wanted = {
             "sandbox_payouts": "SELECT status AS label, count(*) AS n FROM payout GROUP BY status",
             "sandbox_webhook_deliveries": "SELECT status AS label, count(*) AS n FROM webhook_delivery GROUP BY status",

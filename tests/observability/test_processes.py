@@ -17,7 +17,7 @@ import pytest
 from sandbox.client.blocking import tls
 from sandbox.health.heartbeat import HEALTH_TTL_S
 from tests.process.conftest import REPO, wait_until
-from tests.process.services import Services, create_payouts, wait_all_final
+from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
 
 # The loggers that name a payout when its steps are applied: a step job and the step_due claims.
 STEP_LOGGERS = ("sandbox.payouts.engine", "sandbox.payouts.due_claims")
@@ -51,7 +51,7 @@ def json_lines(text: str) -> list[dict]:
 
 
 def post_count(svc: Services) -> float:
-    text = httpx.get(f"http://127.0.0.1:{svc.api_port}/metrics", timeout=10).text
+    text = httpx.get(f"http://127.0.0.1:{svc.api_port}/metrics", headers={"X-API-KEY": ADMIN_KEY}, timeout=10).text
     for line in text.splitlines():
         if line.startswith("sandbox_http_request_duration_seconds_count{") and 'route="/api/v1/payouts"' in line \
                 and 'method="POST"' in line and 'status="2xx"' in line:

@@ -7,7 +7,8 @@ The rules, as the guide states them: every interaction a file lists (`interactio
 `messages`, objects only) is counted once. A file the verifier could not load (its
 "Failed to load pact" error, or no result for any of its interactions) fails all of
 them and exits 2. Otherwise the k-th interaction of a description takes the verifier's
-k-th result of that description; it is verified when that result is "OK" and the
+k-th result of that description (the HTTP interactions of a V3 file that has messages too
+take none: the verifier ran only the messages); it is verified when that result is "OK" and the
 sandbox refused nothing of it; else pending when its result says pending (with no
 result: when a V4 file marks it `"pending": true`); else refused when the sandbox
 refused it; else failed (a result not "OK", or none at all)."""
@@ -30,6 +31,11 @@ def file_counts(pact: dict, refused_places: set[int], results: dict | None) -> t
     if load_error or (entries and not ran):
         counts["failed"] = len(entries)
         return counts, True
+    # A V3 file with both lists: the verifier runs only its messages, so a result is never
+    # an HTTP interaction's, whatever its description.
+    version = str(((pact.get("metadata") or {}).get("pactSpecification") or {}).get("version", ""))
+    both = not version.startswith("4") and all(isinstance(pact.get(k), list) for k in ("interactions", "messages"))
+    never_ran = sum(isinstance(e, dict) for e in pact["interactions"]) if both else 0
     by_description: dict[str, list[dict]] = defaultdict(list)
     for r in ran:
         by_description[str(r.get("description"))].append(r)
@@ -37,12 +43,13 @@ def file_counts(pact: dict, refused_places: set[int], results: dict | None) -> t
     for place, entry in enumerate(entries):
         name = str(entry.get("description", ""))
         mine = by_description[name]
-        result = mine[seen[name]] if seen[name] < len(mine) else None
-        seen[name] += 1
+        result = None
+        if place >= never_ran:
+            result = mine[seen[name]] if seen[name] < len(mine) else None
+            seen[name] += 1
         if result is not None:
             pending = result.get("pending") is True
         else:
-            version = str(((pact.get("metadata") or {}).get("pactSpecification") or {}).get("version", ""))
             pending = version.startswith("4") and entry.get("pending") is True
         if result is not None and result.get("result") == "OK" and place not in refused_places:
             counts["verified"] += 1

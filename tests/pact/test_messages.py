@@ -185,3 +185,14 @@ async def test_every_state_and_event_through_both_routes(pact, database, provide
 async def test_a_scenario_named_in_the_description_when_the_state_names_none(pact):
     body, _ = await message(pact, "a payout.returned webhook in success_then_returned", {"name": "a payout"})
     assert (body["data"]["scenario"], body["data"]["status"]) == ("success_then_returned", "returned")
+
+
+async def test_two_provider_states_are_refused_for_any_verifier(pact):
+    """The rule `sandbox pact verify` holds a pact to, on the route every verifier calls:
+    two states would be two merchants, so which one's payout the message is of is never
+    guessed (it once took the first)."""
+    problem = await refused(pact, "a payout.failed webhook",
+                            {"name": "a payout", "params": {"scenario": "failed_account_closed"}},
+                            {"name": "a merchant"})
+    assert "providerStates: 2 provider states; the rule: at most one provider state per interaction" in \
+        problem["detail"], problem

@@ -6,7 +6,7 @@ line by line. No verifier and no database: the mutation lane runs these per muta
 
 from __future__ import annotations
 
-from sandbox.pact.verdict import FileVerdict, Judged, RunVerdict, judge, mismatch_words, unloadable
+from sandbox.pact.verdict import FileVerdict, Judged, RunVerdict, judge, mismatch_words, not_judged, unloadable
 
 V4 = {"metadata": {"pactSpecification": {"version": "4.0"}}}
 V3 = {"metadata": {"pactSpecification": {"version": "3.0.0"}}}
@@ -117,3 +117,36 @@ def test_the_summary_and_the_exit_code():
     broken = RunVerdict([_file("failed", unloadable="why"), _file("verified")])
     assert broken.exit_code == 2
     assert broken.summary("U") == ["1 of 2 interaction(s) verified against U: 1 failed", "could not load p.json: why"]
+
+
+def test_a_shape_not_modelled_is_not_judged_and_exits_2():
+    pact = {**V4, "interactions": [{"description": "a"}, {"description": "b"}]}
+    verdict = not_judged("f", pact, "why")
+    said = "not judged: the pact's shape is not modelled: why"
+    assert verdict == FileVerdict("f", [Judged("a", "failed", [said]), Judged("b", "failed", [said])],
+                                  not_modelled="why")
+    run = RunVerdict([verdict, _file("verified")])
+    assert run.exit_code == 2
+    assert run.summary("U") == ["1 of 3 interaction(s) verified against U: 2 failed", "not judged f: why"]
+    assert RunVerdict([FileVerdict("g", [], not_modelled="w")]).exit_code == 2
+
+
+def test_a_v3_http_interaction_never_takes_a_message_result_of_its_description():
+    pact = {**V3, "interactions": [{"description": "same"}, "not a dict", {"description": "other"}],
+            "messages": [{"description": "same"}, {"description": "other"}]}
+    results = {"interactionResults": [{"description": "same", "result": "OK"},
+                                      {"description": "other", "result": "Failed", "mismatch": {"message": "m"}}]}
+    judged = judge("f", pact, {}, results).interactions
+    assert [(j.description, j.outcome) for j in judged] == [
+        ("same", "failed"), ("other", "failed"), ("same", "verified"), ("other", "failed")]
+    assert judged[0].words[0].startswith("not run: the Pact verifier reads only the `messages`")
+    assert judged[3].words == ["m"]
+    # V4 lists both kinds in one list: each takes the k-th result of its description.
+    v4 = {**V4, "interactions": [{"description": "same"}, {"description": "same"}]}
+    two = {"interactionResults": [{"description": "same", "result": "OK"},
+                                  {"description": "same", "result": "Failed", "mismatch": {"message": "m"}}]}
+    assert [j.outcome for j in judge("f", v4, {}, two).interactions] == ["verified", "failed"]
+    # Only a list in both keys is "both lists".
+    one = {**V3, "interactions": [{"description": "same"}], "messages": "not a list"}
+    assert judge("f", one, {}, OK | {"interactionResults": [{"description": "same", "result": "OK"}]}) \
+        .interactions == [Judged("same", "verified")]

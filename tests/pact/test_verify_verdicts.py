@@ -86,13 +86,16 @@ async def test_pending_failures_are_said_and_count_with_the_flag(stack, tmp_path
     assert 'failures="2"' in (tmp_path / "r.xml").read_text()
 
 
-async def test_an_unloadable_pact_exits_2_with_an_error_case(stack, tmp_path):
+async def test_a_pact_of_a_shape_not_modelled_exits_2_with_an_error_case(stack, tmp_path):
+    """A type misspelt or missing: the verifier could not load it; it is refused before, in
+    words naming the shape and what is modelled."""
     misspelt = hand_pact(tmp_path, "misspelt", [http("ready", type="Synchronous/HTTTP")])
     no_type = hand_pact(tmp_path, "no-type", [{k: v for k, v in http("ready").items() if k != "type"}])
-    for path, why in ((misspelt, "incorrect type attribute"), (no_type, "has no type attribute")):
+    for path, why in ((misspelt, "type 'Synchronous/HTTTP', not modelled"), (no_type, "'type' is a required")):
         code, out = await verify(stack, str(path), "--junit", str(tmp_path / "r.xml"))
         assert code == 2, out
-        assert f"could not load {path}" in out and why in out and "0 of 1 interaction(s) verified" in out, out
+        assert f"not judged {path}" in out and why in out and "0 of 1 interaction(s) verified" in out, out
+        assert "Modelled in a V4 pact: `Synchronous/HTTP` interactions" in out, out
         junit = (tmp_path / "r.xml").read_text()
         assert 'errors="1"' in junit and why in junit and 'failures="1"' in junit, junit
 
@@ -110,9 +113,10 @@ async def test_the_pact_cores_log_lines_stay_out_and_go_to_json(stack, tmp_path)
 
 
 async def test_a_v3_pact_has_no_pending(stack, tmp_path):
-    """`"pending": true` means nothing to a V3 pact's verifier, so it lets nothing off here."""
+    """`"pending": true` means nothing to a V3 pact's verifier: refused, not let off."""
     pact = hand_pact(tmp_path, "v3-pending", [{"description": "ready, expected 201", "pending": True,
                                                "providerState": "a merchant", "request": READY,
                                                "response": {"status": 201}}], version="3.0.0")
     code, out = await verify(stack, str(pact))
-    assert code == 1 and "0 of 1 interaction(s) verified against" in out and ": 1 failed" in out, out
+    assert code == 2 and "0 of 1 interaction(s) verified against" in out and ": 1 failed" in out, out
+    assert "`pending` is a V4 key: a V3 verifier ignores it" in out, out

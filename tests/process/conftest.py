@@ -54,12 +54,12 @@ def alive(proc: psutil.Process) -> bool:
 
 
 def servers_in(data_dir: Path) -> list[psutil.Process]:
-    """Live postgres / redis-server processes whose command line mentions `data_dir`."""
+    """Live postgres / valkey-server processes whose command line mentions `data_dir`."""
     needle = str(data_dir.resolve())
     found = []
     for proc in psutil.process_iter(["name", "cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if needle in cmdline and ("postgres" in cmdline or "redis-server" in cmdline) and alive(proc):
+        if needle in cmdline and ("postgres" in cmdline or "valkey-server" in cmdline) and alive(proc):
             found.append(proc)
     return found
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,8 +123,9 @@ class Services:
         rate-limit counters and caches are gone, as after a crash with no persistence."""
         self.redis.stop(crash=lose_data)
         if lose_data:
-            for name in ("dump.rdb", "appendonly.aof"):
-                (self.redis.dir / name).unlink(missing_ok=True)
+            (self.redis.dir / "dump.rdb").unlink(missing_ok=True)
+            # Valkey's append-only file is a folder of parts (Redis 7's multi-part AOF).
+            shutil.rmtree(self.redis.dir / "appendonlydir", ignore_errors=True)
 
     def start_redis(self) -> None:
         assert self.redis.start() == self.redis_url, "Redis came back on another address"
@@ -148,7 +150,7 @@ class Services:
                 proc.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
 
     def freeze_redis(self, frozen: bool) -> None:
-        """SIGSTOP / SIGCONT redis-server: it keeps its socket and accepts connections but
+        """SIGSTOP / SIGCONT the Redis server: it keeps its socket and accepts connections but
         answers nothing, like a server stuck or a network silently dropping packets."""
         os.kill(self.redis.pid(), signal.SIGSTOP if frozen else signal.SIGCONT)
 

@@ -9,6 +9,7 @@ database not migrated, and passes once it is."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -16,11 +17,15 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from sandbox.settings import LOG_COPY_VARIABLE
 from tests.process.conftest import REPO
+
+ADMIN_KEY = "sk_admin_" + secrets.token_hex(24)
 
 
 def sandbox(database_url: str, *args: str) -> subprocess.Popen:
-    env = {"PATH": "/usr/bin:/bin", "SANDBOX_DATABASE_URL": database_url, "SANDBOX_LOG_LEVEL": "WARNING"}
+    env = {"PATH": "/usr/bin:/bin", "SANDBOX_DATABASE_URL": database_url, "SANDBOX_LOG_LEVEL": "WARNING",
+           "SANDBOX_ADMIN_KEY": ADMIN_KEY, LOG_COPY_VARIABLE: os.environ.get(LOG_COPY_VARIABLE, "")}
     return subprocess.Popen([sys.executable, "-m", "sandbox.cli", *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

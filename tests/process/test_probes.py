@@ -31,7 +31,7 @@ def svc():
 
 
 def worker_up(svc: Services) -> float | None:
-    text = httpx.get(f"http://127.0.0.1:{svc.api_port}/metrics", timeout=10).text
+    text = httpx.get(f"http://127.0.0.1:{svc.api_port}/metrics", headers={"X-API-KEY": ADMIN_KEY}, timeout=10).text
     return next((float(line.split()[1]) for line in text.splitlines() if line.startswith("sandbox_worker_up ")), None)
 
 

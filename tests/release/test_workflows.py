@@ -67,20 +67,24 @@ def test_a_release_tests_builds_once_and_publishes_everywhere_with_provenance() 
     assert pypi["permissions"] == {"id-token": "write"}
     (publish,) = [s for s in pypi["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
     assert not {"password", "user"} & set(publish.get("with", {}))
-    # The image from the built wheel, two architectures, SBOM and provenance, attested.
-    image = jobs["image"]
+    # The image from the built wheel, two architectures, SBOM and provenance, pushed by digest
+    # only; tagged and attested once everything is built.
+    image = jobs["image-build"]
     assert "build" in image["needs"]
     (push,) = [s for s in image["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
     assert push["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert push["with"]["sbom"] is True and push["with"]["provenance"].startswith("mode=")
     assert "WHEEL=dist/mypay_sandbox-" in push["with"]["build-args"]
-    assert any(s.get("uses", "").startswith("actions/attest-build-provenance@") for s in image["steps"])
-    assert image["permissions"]["id-token"] == "write" and image["permissions"]["attestations"] == "write"
+    assert "push-by-digest=true" in push["with"]["outputs"] and "tags" not in push["with"]
+    assert "linux/arm64" in runs({"jobs": {"i": image}})  # the arm64 image is started, not only built
+    tagged = jobs["image-publish"]
+    assert any(s.get("uses", "").startswith("actions/attest-build-provenance@") for s in tagged["steps"])
+    assert tagged["permissions"]["id-token"] == "write" and tagged["permissions"]["attestations"] == "write"
     # npm with provenance, which needs the job's OIDC token.
     assert "npm publish --provenance" in runs({"jobs": {"npm": jobs["npm"]}})
     assert jobs["npm"]["permissions"]["id-token"] == "write"
     # The GitHub release after every registry has it, its text the changelog's section.
-    assert set(jobs["github-release"]["needs"]) >= {"pypi", "image", "npm"}
+    assert set(jobs["github-release"]["needs"]) >= {"pypi", "image-publish", "npm"}
     assert ".ci/changelog-section" in runs({"jobs": {"r": jobs["github-release"]}})
 
 
@@ -94,3 +98,38 @@ def test_the_release_notes_are_the_changelogs_section_for_the_version() -> None:
     missing = subprocess.run(["bash", str(REPO / ".ci" / "changelog-section"), "99.0.0"],
                              capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1 and "no section" in missing.stderr
+
+
+# What each publishing command looks like in a step, and the jobs that build what is published.
+PUBLISHES = ("pypa/gh-action-pypi-publish@", "npm publish", "imagetools create", "gh release create",
+             "actions/attest-build-provenance@")
+BUILDS = {"build", "npm-build", "image-build"}
+
+
+def needs_of(jobs: dict, name: str) -> set[str]:
+    """Every job `name` waits for, directly or through the jobs it needs."""
+    direct = jobs[name].get("needs", [])
+    direct = [direct] if isinstance(direct, str) else direct
+    return set(direct).union(*(needs_of(jobs, need) for need in direct))
+
+
+def test_nothing_is_published_before_every_artifact_is_built() -> None:
+    jobs = load("release.yml")["jobs"]
+    assert BUILDS <= set(jobs)
+    publishing = {name for name, job in jobs.items()
+                  if any(p in step.get("run", "") or step.get("uses", "").startswith(p)
+                         for step in job.get("steps", []) for p in PUBLISHES)}
+    assert publishing == {"pypi", "npm", "image-publish", "github-release"}
+    for name in publishing:
+        assert needs_of(jobs, name) >= BUILDS, f"{name} may publish before {BUILDS - needs_of(jobs, name)} built"
+    assert not publishing & BUILDS
+    # The GitHub release last: after every registry has the version.
+    assert needs_of(jobs, "github-release") >= publishing - {"github-release"}
+
+
+def test_a_publish_job_re_run_after_a_partial_release_succeeds_without_a_new_version() -> None:
+    jobs = load("release.yml")["jobs"]
+    (pypi,) = [s for s in jobs["pypi"]["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
+    assert pypi["with"]["skip-existing"] is True
+    assert 'npm view "$name@$VERSION" version' in runs({"jobs": {"n": jobs["npm"]}})
+    assert "gh release view" in runs({"jobs": {"g": jobs["github-release"]}})

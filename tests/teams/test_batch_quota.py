@@ -70,6 +70,18 @@ async def test_takers_racing_at_the_bound_are_granted_exactly_the_bound(stack):
     POST /payouts): together they are granted the bound, no more, and the count ends there."""
     team = f"team_race_{secrets.token_hex(6)}"
     granted = await asyncio.gather(*(quotas.take_payouts(team, 9, wanted) for wanted in [4, 3] * 10))
-    assert sum(granted) == 9, granted
+    assert sum(g.granted for g in granted) == 9, granted
     assert int(await redis_client.get().get(quotas.day_key(team))) == 9
     await redis_client.get().delete(quotas.day_key(team))
+
+
+async def test_a_batch_of_an_unbounded_team_counts_in_its_day(stack, make_team, admin, worker):
+    """Rows made while the team has no bound count too, so a bound set after them applies."""
+    team, _ = await make_team("batchfree")
+    a = await new_team_merchant(stack, team)
+    done = await wait_completed(a, (await upload_csv(a, _csv("f", 4))).json()["id"])
+    assert done["status"] == "completed", done
+    assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 4
+    assert (await admin.put(f"/admin/teams/{team.team_id}/quotas", {"max_payouts_per_day": 4})).status_code == 200
+    _refused(await a.post("/payouts", payout_body()), "max_payouts_per_day 4")
+    await a.aclose()

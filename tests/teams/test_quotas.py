@@ -4,12 +4,13 @@ a day (a replayed idempotency key takes nothing from the day)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
 
 from sandbox.client.blocking import tls
-from tests.helpers import payout_body
+from tests.helpers import metrics_text, payout_body
 from tests.teams.conftest import new_team_merchant
 
 
@@ -21,8 +22,7 @@ def _refused(r: httpx.Response, words: str) -> None:
 
 
 async def _metric(stack, name: str, team: str) -> float | None:
-    async with httpx.AsyncClient(verify=tls()) as http:
-        text = (await http.get(stack.base_url + "/metrics")).text
+    text = await metrics_text(stack)
     found = re.search(rf'^{name}\{{team="{team}"\}} (\S+)$', text, re.M)
     return float(found.group(1)) if found else None
 
@@ -90,8 +90,7 @@ async def test_payouts_a_day_past_the_bound_are_refused_and_a_replay_takes_nothi
 async def test_usage_and_quotas_are_in_the_metrics_and_the_operators_list(stack, make_team, admin):
     team, _ = await make_team("seen", max_merchants=5)
     await (await new_team_merchant(stack, team)).aclose()
-    async with httpx.AsyncClient(verify=tls()) as http:
-        text = (await http.get(stack.base_url + "/metrics")).text
+    text = await metrics_text(stack)
     assert f'sandbox_team_quota{{quota="max_merchants",team="{team.team_id}"}} 5.0' in text
     assert f'sandbox_team_merchants{{team="{team.team_id}"}} 1.0' in text
     listed = {t["id"]: t for t in (await admin.get("/admin/teams")).json()["data"]}
@@ -110,3 +109,47 @@ async def test_a_payout_of_a_team_with_a_daily_bound_is_still_one_postgresql_rou
     assert (await merchant.post("/payouts", payout_body())).status_code == 201
     assert sum(statements.values()) == 1, statements
     await merchant.aclose()
+
+
+async def test_a_bound_set_mid_day_applies_to_the_day_so_far(stack, make_team, admin):
+    """The day is counted while the team is unbounded: 3 payouts made, then a bound of 3,
+    and the next one is refused; the operator's list and /metrics said 3 all along."""
+    team, _ = await make_team("unbounded")
+    a = await new_team_merchant(stack, team)
+    for _ in range(3):
+        assert (await a.post("/payouts", payout_body())).status_code == 201
+    listed = {t["id"]: t for t in (await admin.get("/admin/teams")).json()["data"]}
+    assert listed[team.team_id]["usage"]["payouts_today"] == 3
+    assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 3
+    bound = await admin.put(f"/admin/teams/{team.team_id}/quotas", {"max_payouts_per_day": 3})
+    assert bound.status_code == 200 and bound.json()["usage"]["payouts_today"] == 3, bound.text
+    _refused(await a.post("/payouts", payout_body()),
+             f"Team {team.team_id} made 3 payouts today (UTC), its quota (max_payouts_per_day 3)")
+    assert len((await a.get("/payouts")).json()["data"]) == 3
+    assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 3
+    # Unbounded again, the count goes on from the day so far.
+    assert (await admin.put(f"/admin/teams/{team.team_id}/quotas", {})).status_code == 200
+    assert (await a.post("/payouts", payout_body())).status_code == 201
+    assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 4
+    await a.aclose()
+
+
+async def test_the_day_stays_exact_under_parallel_creates_bounded_or_not(stack, make_team, admin):
+    """50 payouts at once while unbounded are 50 in the day; a bound of 60 then lets
+    exactly 10 of 50 more through."""
+    team, _ = await make_team("parallel")
+    a = await new_team_merchant(stack, team)
+
+    async def many(n: int) -> list[int]:
+        return [r.status_code for r in await asyncio.gather(*(a.post("/payouts", payout_body()) for _ in range(n)))]
+
+    assert await many(50) == [201] * 50
+    assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 50
+    assert (await admin.put(f"/admin/teams/{team.team_id}/quotas", {"max_payouts_per_day": 60})).status_code == 200
+    codes = await many(50)
+    assert codes.count(201) == 10 and codes.count(403) == 40, codes
+    assert await _metric(stack, "sandbox_team_payouts_today", team.team_id) == 60
+    listed = {t["id"]: t for t in (await admin.get("/admin/teams")).json()["data"]}
+    assert listed[team.team_id]["usage"]["payouts_today"] == 60
+    assert len((await a.get("/payouts", params={"limit": 100})).json()["data"]) == 60
+    await a.aclose()

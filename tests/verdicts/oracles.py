@@ -181,7 +181,10 @@ def coverage(events: list[dict], notifications: list[dict], rows: dict[str, dict
 STANDARD_WEBHOOKS = {
     "valid_event": "2xx", "duplicate_delivery": "2xx", "unseen_event_type": "2xx", "key_rotation": "2xx",
     "tampered_body": "4xx", "wrong_secret": "4xx", "unsigned": "4xx", "stale_timestamp": "4xx",
-    "future_timestamp": "4xx",
+    "future_timestamp": "4xx", "forged_signatures": "4xx", "valid_signature_first": "2xx",
+    "many_forged_signatures": "4xx", "valid_signature_middle": "2xx", "other_scheme": "4xx",
+    "forged_unseen_type": "4xx", "forged_large_body": "4xx", "altered_signature": "4xx",
+    "truncated_signature": "4xx", "forged_repeat_id": "4xx", "forged_capitalised_headers": "4xx",
 }
 
 

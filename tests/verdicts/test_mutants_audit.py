@@ -30,3 +30,13 @@ def test_the_audit_passes_only_with_cases_and_none_failed():
     assert audit_verdict.tally([good, good]) == (True, 0)
     assert audit_verdict.tally([good, bad]) == (False, 1)
     assert audit_verdict.tally([bad, bad]) == (False, 2)
+
+
+def test_the_status_classes_edge_to_edge():
+    """2xx is 200 to 299 and 4xx 400 to 499, both ends in: the oracle's draws reach the
+    edges only by chance, with twenty cases to spread them over."""
+    assert [audit_verdict.passed(OK, s) for s in (199, 200, 201, 298, 299, 300)] == [
+        False, True, True, True, True, False]
+    assert [audit_verdict.passed(REFUSED, s) for s in (399, 400, 401, 498, 499, 500)] == [
+        False, True, True, True, True, False]
+    assert audit_verdict.passed(OK, None) is False and audit_verdict.passed(REFUSED, None) is False

@@ -4,8 +4,13 @@ from tests.helpers import Api
 from tests.webhooks.receiver import Receiver
 
 ALL_CASES = ["valid_event", "duplicate_delivery", "unseen_event_type", "tampered_body", "wrong_secret", "unsigned",
-             "stale_timestamp", "future_timestamp", "key_rotation"]
-FORGERIES = {"tampered_body", "wrong_secret", "unsigned", "stale_timestamp", "future_timestamp"}
+             "stale_timestamp", "future_timestamp", "key_rotation", "forged_signatures", "valid_signature_first",
+             "many_forged_signatures", "valid_signature_middle", "other_scheme", "forged_unseen_type",
+             "forged_large_body", "altered_signature", "truncated_signature", "forged_repeat_id",
+             "forged_capitalised_headers"]
+FORGERIES = {"tampered_body", "wrong_secret", "unsigned", "stale_timestamp", "future_timestamp", "forged_signatures",
+             "many_forged_signatures", "other_scheme", "forged_unseen_type", "forged_large_body",
+             "altered_signature", "truncated_signature", "forged_repeat_id", "forged_capitalised_headers"}
 TIMESTAMPS = {"stale_timestamp", "future_timestamp"}
 
 

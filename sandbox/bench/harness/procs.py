@@ -41,12 +41,13 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def wait_http(url: str, proc: subprocess.Popen, log: Path, interval: float = 0.1) -> None:
+def wait_http(url: str, proc: subprocess.Popen, log: Path, interval: float = 0.1,
+              timeout: float = READY_TIMEOUT_S) -> None:
     """Until `url` answers 200, asked every `interval` seconds; fails at once if the process
     died, or at the deadline."""
     import httpx
 
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     # One client for every ask: a new one each time builds a TLS context (milliseconds of
     # CPU that a start measured on two cores would share).
     with httpx.Client(timeout=2) as client:
@@ -57,14 +58,14 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, interval: float = 0.1
                 if client.get(url).status_code == 200:
                     return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {READY_TIMEOUT_S:.0f}s; see {log}")
+                raise TimeoutError(f"{url} did not answer within {timeout:.0f}s; see {log}")
             time.sleep(interval)  # polling a condition, bounded by the deadline above
 
 
-def wait_api(api_url: str, proc: subprocess.Popen, log: Path) -> None:
+def wait_api(api_url: str, proc: subprocess.Popen, log: Path, timeout: float = READY_TIMEOUT_S) -> None:
     """Until an API process started alone serves. Its /health, not /ready: /ready also asks
     for a worker's heartbeat and the IPN service, which a bench of the API alone never starts."""
-    wait_http(api_url + "/api/v1/health", proc, log)
+    wait_http(api_url + "/api/v1/health", proc, log, timeout=timeout)
 
 
 def cli(env: dict, *args: str) -> None:

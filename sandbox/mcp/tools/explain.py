@@ -10,10 +10,9 @@ from typing import Any
 import msgspec
 
 from sandbox.clocks.schemas import MerchantClock
-from sandbox.payouts.model.failures import Failure
 from sandbox.payouts.model.scenarios import Scenario
 from sandbox.payouts.model.schemas import Payout
-from sandbox.payouts.model.states import IN_FLIGHT
+from sandbox.payouts.model.states import IN_FLIGHT, may_reinitiate
 
 MOST_EVENTS = 30  # of one payout, in sequence: a scenario walks fewer, retries and resends add some
 OPERATOR = {"in_review": "an operator approves or rejects it (admin API or dashboard)",
@@ -33,7 +32,7 @@ def explain(payout: Payout, scenario: Scenario | None, clock: MerchantClock, eve
         "walked": [msgspec.to_builtins(change) for change in payout.status_history],
         "next": _next(payout, ahead, scenario, clock),
         "events": [_event(e) for e in sorted(events, key=lambda e: e.get("sequence", 0))][:MOST_EVENTS],
-        "failure": None if payout.failure is None else _failure(payout.failure),
+        "failure": None if payout.failure is None else _failure(payout),
     }
     answer["summary"] = _summary(payout, scenario, walked, answer)
     return answer
@@ -84,12 +83,24 @@ def _event(event: dict) -> dict[str, Any]:
                                                                                            "rail or clock)"}
 
 
-def _failure(failure: Failure) -> dict[str, Any]:
-    todo = ("a retry can help: reinitiate the payout (reinitiate_payout, POST /payouts/{id}/reinitiate) once the "
-            "cause is gone"
-            if failure.retryable else
-            "a retry cannot help as it is: correct the destination or ask the payee for another account, "
-            "then make a new payout (or reinitiate_payout with a corrected destination)")
+def _failure(payout: Payout) -> dict[str, Any]:
+    """The reason, and what the merchant can do about it: only what the payout's status
+    allows (states.may_reinitiate: a failed payout, not a returned one, may be tried again)."""
+    failure = payout.failure
+    assert failure is not None
+    again = may_reinitiate(payout.status, [change.status for change in payout.status_history])
+    if failure.retryable and again:
+        todo = ("a retry can help: reinitiate the payout (reinitiate_payout, POST /payouts/{id}/reinitiate) once "
+                "the cause is gone")
+    elif failure.retryable:
+        todo = (f"a retry can help, but this payout is {payout.status} and cannot be reinitiated: make a new "
+                "payout once the cause is gone")
+    elif again:
+        todo = ("a retry cannot help as it is: correct the destination or ask the payee for another account, "
+                "then reinitiate_payout with the corrected destination (account_suffix) or make a new payout")
+    else:
+        todo = ("a retry cannot help as it is: correct the destination or ask the payee for another account, "
+                f"then make a new payout (a {payout.status} payout cannot be reinitiated)")
     return {"code": failure.code, "iso_reason": failure.iso_reason, "retryable": failure.retryable,
             "message": failure.message, "what_to_do": todo}
 

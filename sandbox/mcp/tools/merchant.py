@@ -15,7 +15,7 @@ from pydantic import Field
 from sandbox.clocks.schemas import MerchantClock
 from sandbox.coverage.schemas import Coverage
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.merchants import MOST_HELD, MOST_PER_CLIENT, Merchant, shown
+from sandbox.mcp.merchants import Merchant, shown
 from sandbox.mcp.tools.arguments import AmountOrZero, Handle, IdempotencyKey
 from sandbox.payouts.model.failures import Failure
 from sandbox.payouts.model.scenarios import ScenarioTable
@@ -44,8 +44,10 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         answer: dict[str, Any] = {"sandbox": redacted(sandbox.url), "mode": sandbox.mode, "says": sandbox.says_who(),
                                   "transport": sandbox.transport, "merchant": None}
         if sandbox.admin_key is not None:
-            answer["held"] = {"by_you": len(sandbox.client(ctx).handles), "by_this_server": len(sandbox.merchants),
-                              "most_per_client": MOST_PER_CLIENT, "most_in_all": MOST_HELD}
+            held = sandbox.merchants
+            answer["held"] = {"by_you": len(held.held_by(sandbox.client(ctx).identity)),
+                              "by_this_server": len(held), "most_per_client": held.most_per_client,
+                              "most_in_all": held.most_held}
         if found is not None:
             clock = await sandbox.call(found.key, "GET", "/sandbox/clock", into=MerchantClock)
             if found.id is None:  # started with --key: the API says whose it is
@@ -67,13 +69,19 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     ) -> dict[str, Any]:
         """Make a fresh merchant (needs the server started with the admin key) and answer its handle (mh_…):
         every other tool acts for the merchant its `merchant` argument names (in a session, the latest one when
-        none is named). Its API key is kept by the server and not shown unless reveal_key is true."""
+        none is named). Its API key is kept by the server and not shown unless reveal_key is true. The handle
+        (like an HTTP session id) is a bearer credential: keep it out of logs and shared files. The server
+        keeps handles in memory only: after it restarts, a session ends or a handle idles out, no handle
+        works and none can be re-attached; call new_merchant again (the old merchant stays in the sandbox)."""
         if sandbox.admin_key is None:
             raise ToolError("this server was started with a merchant's key and acts as that merchant only: "
                             "start `sandbox mcp` with the admin key (--admin-key) to make merchants")
-        body = {"name": f"mcp {uuid.uuid4().hex[:8]}", "opening_balance": opening_balance, "clock": clock}
+        # The body follows from the arguments and the key, so a retry with the key is the same request
+        # (the API answers what the first did); the key is scoped to this client (Sandbox.scoped_key).
+        scoped = sandbox.scoped_key(ctx, idempotency_key or uuid.uuid4().hex)
+        body = {"name": f"mcp {scoped[4:12]}", "opening_balance": opening_balance, "clock": clock}
         made = await sandbox.call(sandbox.admin_key, "POST", "/sandbox/merchants", json=body, status=201,
-                                  into=NewMerchantOut, idempotency_key=idempotency_key)
+                                  into=NewMerchantOut, idempotency_key=scoped)
         handle = sandbox.remember(ctx, Merchant(made.api_key, made.merchant.id, made.merchant.clock))
         return {"merchant": msgspec.to_builtins(made.merchant), "handle": handle,
                 "use": "pass merchant=<handle> to every other tool (in a session you may leave it out: this "

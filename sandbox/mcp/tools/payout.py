@@ -4,7 +4,7 @@ reinitiate, the bank's callback), the merchant's manual clock, and a payout expl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from mcp.server.mcpserver import Context, MCPServer
@@ -12,30 +12,30 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from sandbox.clocks.schemas import MAX_ADVANCE_S, ClockAdvanced, MerchantClock
-from sandbox.core.types import worded
+from sandbox.core.types import Reason as ApiReason
+from sandbox.core.types import Reference, worded
 from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.tools.arguments import Amount, Handle, IdempotencyKey, PayoutId
+from sandbox.mcp.tools.arguments import Amount, Handle, IdempotencyKey, PayoutId, api_limits
 from sandbox.mcp.tools.explain import MOST_EVENTS, explain
 from sandbox.payouts.model.failures import FailureCodeName
 from sandbox.payouts.model.scenarios import ScenarioTable
-from sandbox.payouts.model.schemas import Payout, PayoutPage, SimulateAccepted
+from sandbox.payouts.model.schemas import Payout, PayoutPage, ScenarioChoice, SimulateAccepted
+from sandbox.payouts.model.states import RailOutcome, StatusName
 
 ACCOUNT_PREFIX = "1234567890"  # a 14-digit bank account: its last four digits pick the scenario
-SCENARIO = worded(r"^[a-z][a-z0-9_]{0,39}$", "must be a scenario's name: a-z, digits and _, at most 40")
 SUFFIX = worded(r"^[0-9]{4}$", "must be four digits, like 0006")
-Reason = Annotated[str | None, Field(max_length=500, pattern=worded(
-    r"^[^\x00-\x1f\x7f-\x9f]*$", "must be printable text, no line breaks"), description="why, recorded in the "
-                                                                                   "payout's status history")]
+Reason = Annotated[str | None, Field(description="why, recorded in the payout's status history",
+                                     **api_limits(ApiReason))]
 
 
 def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def create_payout(
         ctx: Context,
-        scenario: Annotated[str | None, Field(
-            max_length=40, pattern=SCENARIO,
-            description="the scenario to follow, by name (see the scenarios tool), e.g. success_then_returned")] = None,
+        scenario: Annotated[str | None, Field(description="the scenario to follow, by name (see the scenarios tool), "
+                                                          "e.g. success_then_returned",
+                                              **api_limits(ScenarioChoice))] = None,
         account_suffix: Annotated[str | None, Field(
             max_length=4, pattern=SUFFIX,
             description="or: the destination account's last four digits, which pick a scenario the way a real "
@@ -44,9 +44,8 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         amount: Annotated[Amount, Field(description="PKR, greater than 0 and at most 99999999.99; at or above the "
                                                     "review threshold (scenarios: review) it waits in review")
                           ] = "1500.00",
-        reference: Annotated[str | None, Field(max_length=64, pattern=worded(
-            r"^[A-Za-z0-9._:/#-]+$", "may use letters, digits and . _ : / # - only, no spaces"),
-            description="your own unique reference")] = None,
+        reference: Annotated[str | None, Field(description="your own unique reference", **api_limits(Reference))
+                             ] = None,
         idempotency_key: IdempotencyKey = None,
         merchant: Handle = None,
     ) -> dict[str, Any]:
@@ -81,9 +80,7 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def list_payouts(
         ctx: Context,
-        status: Annotated[str | None, Field(max_length=20, pattern=worded(r"^[a-z_]{1,20}$", "must be a status "
-                                                                          "name, like failed"),
-                                            description="only this status")] = None,
+        status: Annotated[StatusName | None, Field(description="only payouts with this status")] = None,
         limit: Limit = PAGE_DEFAULT,
         cursor: Cursor = None,
         merchant: Handle = None,
@@ -125,7 +122,7 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def send_bank_callback(
         ctx: Context, payout_id: PayoutId,
-        status: Annotated[Literal["success", "failed", "returned"], Field(
+        status: Annotated[RailOutcome, Field(
             description="the bank's answer the rail's signed callback (IPN) carries")],
         failure_code: Annotated[FailureCodeName | None, Field(
             description="why, for failed or returned (failure_codes lists them); none: the rail's default")] = None,
@@ -157,13 +154,21 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         fell due is applied: the clock's new time and each payout's transitions. A live clock refuses."""
         if sum((seconds is not None and not until_idle, until_idle, one_step)) != 1:
             raise ToolError("say how far: one_step, seconds, or until_idle (seconds with until_idle bounds it)")
+        acting = sandbox.acting(ctx, merchant)
+        key = idempotency_key or ""
         if one_step:
-            clock = await sandbox.as_merchant(ctx, merchant, "GET", "/sandbox/clock", into=MerchantClock)
-            if clock.next_step_at is None:
-                return {"moved": False, "says": f"nothing is due on this merchant's {clock.kind} clock",
-                        "clock": msgspec.to_builtins(clock)}
-            gap = datetime.fromisoformat(clock.next_step_at) - datetime.fromisoformat(clock.time)
-            body: dict[str, Any] = {"seconds": max(gap.total_seconds(), 0.0)}
+            # The step's distance is computed once for a key: a retry after a lost answer sends the
+            # same seconds (the clock has moved since), so the API answers what the first call did.
+            body = sandbox.kept_body(acting, key) if key else None
+            if body is None:
+                clock = await sandbox.as_merchant(ctx, merchant, "GET", "/sandbox/clock", into=MerchantClock)
+                if clock.next_step_at is None:
+                    return {"moved": False, "says": f"nothing is due on this merchant's {clock.kind} clock",
+                            "clock": msgspec.to_builtins(clock)}
+                gap = datetime.fromisoformat(clock.next_step_at) - datetime.fromisoformat(clock.time)
+                body = {"seconds": max(gap.total_seconds(), 0.0)}
+                if key:
+                    sandbox.keep_body(acting, key, body)
         else:
             body = {"seconds": seconds, "until": "idle" if until_idle else None}
         done = await sandbox.as_merchant(ctx, merchant, "POST", "/sandbox/clock/advance", into=ClockAdvanced,

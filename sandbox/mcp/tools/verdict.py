@@ -21,11 +21,13 @@ from sandbox.mcp.bounds import PAGE_DEFAULT, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
 from sandbox.mcp.tools.arguments import ID, KEY, Handle, IdempotencyKey
 from sandbox.mcp.tools.merchant import redacted
+from sandbox.requests.controllers import Method as MethodFilter
 from sandbox.requests.schemas import LoggedRequest, LoggedRequestPage
 from sandbox.verdicts import report
 
+REQUEST_ID_MOST = 128  # GET /sandbox/requests/{request_id}'s
 PATH = worded(r"^/[\x21-\x7e]*$", "must be a path, like /api/v1/payouts")
-RequestId = Annotated[str, Field(min_length=1, max_length=200, pattern=KEY,
+RequestId = Annotated[str, Field(min_length=1, max_length=REQUEST_ID_MOST, pattern=KEY,
                                  description="the request's id: its X-Request-ID header")]
 
 
@@ -42,9 +44,7 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def list_requests(
         ctx: Context,
-        method: Annotated[str | None, Field(max_length=7, pattern=worded(
-            r"^[A-Z]{3,7}$", "must be an HTTP method in capitals, like POST"), description="only this method: POST"
-        )] = None,
+        method: Annotated[MethodFilter, Field(description="only this method: POST")] = None,
         path: Annotated[str | None, Field(max_length=200, pattern=PATH, description="a path prefix: /api/v1/payouts"
                                           )] = None,
         object_id: Annotated[str | None, Field(max_length=64, pattern=ID, description=(

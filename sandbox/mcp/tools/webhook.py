@@ -12,12 +12,14 @@ from pydantic import Field
 
 from sandbox.mcp.bounds import PAGE_DEFAULT, PAGE_MOST, Cursor, Limit, segment
 from sandbox.mcp.connection import Sandbox
-from sandbox.mcp.tools.arguments import ID, Handle, IdempotencyKey
+from sandbox.mcp.tools.arguments import ID, Handle, IdempotencyKey, api_limits
 from sandbox.webhooks.model.schemas import (
     PATTERNS,
     DeliveryPage,
     EventPattern,
+    ObjectId,
     ResendAccepted,
+    Url,
     WebhookAudit,
     WebhookEndpointPage,
     WebhookEndpointWithSecret,
@@ -31,8 +33,9 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     @app.tool()
     async def register_webhook_endpoint(
         ctx: Context,
-        url: Annotated[str, Field(max_length=2048, description="the receiver's URL (http:// or https://), "
-                                                               "reachable from the sandbox")],
+        url: Annotated[str, Field(description="the receiver's URL (http:// or https://, a host name or IPv4 "
+                                              "address, no credentials or fragment), reachable from the sandbox",
+                                  **api_limits(Url))],
         events: Annotated[list[EventPattern], Field(min_length=1, max_length=len(PATTERNS), description=(
             'event types, families (payout.*) or ["*"] for all'))] = ["*"],  # noqa: B006
         signing: Annotated[Literal["hmac-sha256", "ed25519"], Field(
@@ -81,6 +84,8 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         if event_id is not None:
             ids = [(event_id, None)]
         else:
+            # The payout itself first: an unknown one is the API's 404, not "no events".
+            await sandbox.as_merchant(ctx, merchant, "GET", f"/payouts/{segment(payout_id or '')}", into=dict)
             page = await sandbox.as_merchant(ctx, merchant, "GET", "/events", into=dict,
                                              params={"payout_id": payout_id, "limit": EVENTS_OF_A_PAYOUT})
             ids = [(e["id"], e.get("type")) for e in sorted(page["data"], key=lambda e: e.get("sequence", 0))]
@@ -95,8 +100,9 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
     async def resend_event(
         ctx: Context,
         event_id: Annotated[str, Field(max_length=64, pattern=ID, description="the event to deliver again (evt_…)")],
-        endpoint_id: Annotated[str | None, Field(max_length=64, pattern=ID, description=(
-            "only to this endpoint (default: every enabled endpoint that takes it)"))] = None,
+        endpoint_id: Annotated[str | None, Field(description="only to this endpoint (default: every enabled "
+                                                             "endpoint that takes it)", **api_limits(ObjectId))
+                               ] = None,
         idempotency_key: IdempotencyKey = None,
         merchant: Handle = None,
     ) -> dict[str, Any]:

@@ -30,11 +30,12 @@ class PayoutController(Controller):
         last four digits (or the one named in `scenario`: built-in or your own), and starts
         `pending` (or `in_review` at 100,000.00 and above)."""
         claim = idempotency.claim_of(request.scope["state"])
-        # A team with a bound on payouts a day takes this one from it (one Redis INCR), and
-        # gets it back when no payout was made (a replayed key); others pay nothing here.
+        # The payout counts in its team's payouts of the day: with a bound, taken first (one
+        # Redis INCR; refused past it) and given back when no payout was made (a replayed
+        # key); without one, counted once made, with the creation's other Redis commands.
         async with quotas.payout_of_the_day(request.user) as taken:
             payout = await service.create(request.user.merchant_id, data, claim,
-                                          own_scenarios=request.user.custom_scenarios)
+                                          own_scenarios=request.user.custom_scenarios, on_made=taken.count)
             taken.made = claim is None or claim.outcome == idempotency.KeyClaim.CREATED
         return payout
 

@@ -5,7 +5,7 @@ after it exists is planned by `planner` and written by `writer` (`actions` for p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -105,16 +105,19 @@ def prepare(merchant_id: str, body: PayoutCreate, book: directory.Directory, at:
 # follow each other closely. Without a claim (the standalone bench's worker phase) the
 # posting comes first and the rest only if it was accepted (`repository.insert`).
 async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = None, *,
-                 own_scenarios: bool = False, own: Sequence[Scenario] | None = None) -> Payout:
+                 own_scenarios: bool = False, own: Sequence[Scenario] | None = None,
+                 on_made: Callable[[], Awaitable[None]] | None = None) -> Payout:
     """`own_scenarios`: the merchant has scenarios of its own (its key says so), which
-    this payout may pick; asked for only then, unless the caller read them already (`own`)."""
+    this payout may pick; asked for only then, unless the caller read them already (`own`).
+    `on_made`: run once the payout is made (not for a replayed key), where the Redis
+    commands it sends go with the creation's own, after it commits."""
     if own is None:
         own = await own_scenarios_of(merchant_id) if own_scenarios else ()
     new = prepare(merchant_id, body, await directory.get(), now(), own)
     row = new.row
     posting = ledger.posting(merchant_id, "payout_created", row.amount, row.id, row.created_at)
     if claim is not None:
-        await _create_keyed(claim, new.payout, row, posting, new.events)
+        await _create_keyed(claim, new.payout, row, posting, new.events, on_made)
         return new.payout
     async with db.transaction():
         try:
@@ -124,6 +127,8 @@ async def create(merchant_id: str, body: PayoutCreate, claim: KeyClaim | None = 
         await ledger.after_posting(merchant_id, posted)
         await outbox.event_written()
         await schedule.schedule(row, schedule.MAIN, 0, new.first_step_at)
+        if on_made is not None:
+            await on_made()
     return new.payout
 
 
@@ -132,7 +137,7 @@ def _reference_taken(reference: str | None) -> DuplicateReference:
 
 
 async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting: Posting,
-                        events: list[Event]) -> None:
+                        events: list[Event], on_made: Callable[[], Awaitable[None]] | None = None) -> None:
     """`create`'s write with the idempotency key in the same call. When the key is in use
     or answered already, the middleware answers from the claim and the payout returned
     is never sent; a refusal raises here, as `create` does, and the middleware stores it."""
@@ -149,6 +154,8 @@ async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting
             await ledger.after_posting(row.merchant, True)
             await outbox.event_written()
             await schedule.schedule(row, schedule.MAIN, 0, row.next_action_at)
+            if on_made is not None:
+                await on_made()
 
 
 async def get_row(payout_id: str, merchant_id: str | None, *, lock: bool = False,

@@ -332,9 +332,14 @@ async def scripts_of(merchant_id: str, names: list[str]) -> list[str]:
 async def simulated_notifications(merchant_id: str) -> int:
     """How many rail notifications the merchant's payouts got from POST
     /sandbox/payouts/{id}/simulate, which names them "sim_…" (a scenario's own callbacks
-    are named after the step)."""
+    are named after the step). A notification is for the submission it names: any
+    psp_reference the merchant's payouts ever carried (their events keep each one), not only
+    the one a payout carries now, which a reinitiation clears and a new submission replaces."""
     return await db.fetchval(
-        r"""SELECT count(*) FROM ipn_notification n JOIN payout p ON p.psp_reference = n.psp_reference
-             WHERE p.merchant = $1 AND n.id LIKE 'sim\_%'""",
+        r"""SELECT count(*) FROM ipn_notification n
+             WHERE n.id LIKE 'sim\_%' AND n.psp_reference IN (
+                   SELECT e.data->>'psp_reference' FROM outbox_event e
+                    WHERE e.merchant = $1 AND e.payout_id IS NOT NULL AND e.data->>'psp_reference' IS NOT NULL
+                   UNION SELECT psp_reference FROM payout WHERE merchant = $1 AND psp_reference IS NOT NULL)""",
         merchant_id,
     )

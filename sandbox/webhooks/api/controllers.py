@@ -48,7 +48,9 @@ class WebhookEndpointController(Controller):
     async def create(self, request: Request, data: JSONBody[EndpointCreate]) -> WebhookEndpointWithSecret:
         """Events matching `events` are POSTed to `url`, signed the Standard Webhooks way.
         The `whsec_…` secret (hmac-sha256) is shown only here; ed25519 endpoints get a
-        `whpk_…` public key instead. `faults` injects failures on purpose (see the Webhooks guide, docs/webhooks.md)."""
+        `whpk_…` public key instead. `faults` injects failures on purpose (see the Webhooks guide, docs/webhooks.md).
+        A shared sandbox refuses a `url` inside the network (loopback, private, link-local, metadata…): 422
+        `webhook_target_refused`, naming the address, its range and the settings (docs/security-limits.md)."""
         return await endpoints.create(request.user.merchant_id, data)
 
     @get("", operation_id="listWebhookEndpoints", summary="List webhook endpoints, newest first")
@@ -62,7 +64,8 @@ class WebhookEndpointController(Controller):
     @patch("/{endpoint_id:str}", operation_id="updateWebhookEndpoint", summary="Change a webhook endpoint")
     async def update(self, request: Request, endpoint_id: Id, data: JSONBody[EndpointUpdate]) -> WebhookEndpoint:
         """Change the URL, the event filter, the description or the injected faults, or
-        turn the endpoint off and on (`status`)."""
+        turn the endpoint off and on (`status`). A new `url` is judged as at registration
+        (422 `webhook_target_refused` for one inside the network, on a shared sandbox)."""
         return await endpoints.update(request.user.merchant_id, endpoint_id, data)
 
     @delete("/{endpoint_id:str}", operation_id="deleteWebhookEndpoint", status_code=200,
@@ -90,7 +93,7 @@ class WebhookEndpointController(Controller):
         Webhooks receiver must answer (2xx, or refused with 4xx) within the case timeout
         (5 s). The events are made up (`evt_audit_…`): no event, delivery or payout is
         made. At most about 30 s; one audit at a time per endpoint (409
-        `audit_in_progress`); counts as its nine requests against the rate limit."""
+        `audit_in_progress`); counts as the requests it sends (one per case) against the rate limit."""
         await audits.count_requests(request)
         return _audit_answer(await audits.run(request.user.merchant_id, endpoint_id), format)
 

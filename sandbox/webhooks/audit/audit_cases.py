@@ -11,6 +11,7 @@ about a payout `po_audit_…` that exists nowhere)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -99,6 +100,12 @@ def _tampered(b: Battery) -> Request:
     return Request(sender.body(changed), signed.headers)
 
 
+def _forged_repeat(b: Battery) -> Request:
+    # The first event's own headers (its webhook-id, timestamp and signature) over a changed body.
+    first = _valid(b)
+    return Request(_tampered(b).content, first.headers)
+
+
 def _wrong_secret(b: Battery) -> Request:
     # The same key swap as the `wrong_signature_rate` fault of real deliveries.
     return b.signed(b.event(), applied=frozenset({fault_rules.WRONG_SIGNATURE}))
@@ -115,16 +122,58 @@ def _shifted(seconds: int) -> Callable[[Battery], Request]:
     return build
 
 
-def _rotation(b: Battery) -> Request:
-    signed = b.signed(b.event())
-    scheme = signatures.ED25519 if b.signing_keys[0].startswith(signatures.PRIVATE_PREFIX) else signatures.HMAC
-    headers = signed.headers
-    content = signatures.signed_content(headers["webhook-id"], int(headers["webhook-timestamp"]), signed.content)
-    unknown = signatures.sign(signatures.generate(scheme).signing_key, content)
-    return Request(signed.content, {**headers, "webhook-signature": f"{unknown} {headers['webhook-signature']}"})
+def _scheme(b: Battery, *, other: bool = False) -> str:
+    ed25519 = b.signing_keys[0].startswith(signatures.PRIVATE_PREFIX)
+    return signatures.ED25519 if ed25519 != other else signatures.HMAC
+
+
+def _signatures(forged: int, valid_at: int | None = None, *, event_type: str = "payout.success",
+                amount: str = "1500.00", other_scheme: bool = False) -> Callable[[Battery], Request]:
+    """`forged` signatures by keys that are not the endpoint's (of its scheme, or of the other
+    one: `v1a` to an HMAC endpoint, `v1` to an Ed25519 one), the endpoint's own at `valid_at`
+    among them when given: a receiver must accept when any one is valid, refuse when none is."""
+    def build(b: Battery) -> Request:
+        signed = b.signed(b.event(event_type, amount))
+        headers = signed.headers
+        content = signatures.signed_content(headers["webhook-id"], int(headers["webhook-timestamp"]), signed.content)
+        said = [signatures.sign(signatures.generate(_scheme(b, other=other_scheme)).signing_key, content)
+                for _ in range(forged)]
+        if valid_at is not None:
+            said.insert(valid_at, headers["webhook-signature"].split(" ")[0])
+        return Request(signed.content, {**headers, "webhook-signature": " ".join(said)})
+    return build
+
+
+def _own_signature_changed(change: Callable[[str], str]) -> Callable[[Battery], Request]:
+    """The endpoint's own signature over the request, changed by `change` (its base64 part)."""
+    def build(b: Battery) -> Request:
+        signed = b.signed(b.event())
+        version, _, signature = signed.headers["webhook-signature"].split(" ")[0].partition(",")
+        return Request(signed.content, {**signed.headers, "webhook-signature": f"{version},{change(signature)}"})
+    return build
+
+
+def _last_changed(signature: str) -> str:
+    # The last full base64 character before any padding, swapped for another: other bytes.
+    body = signature.rstrip("=")
+    return body[:-2] + ("B" if body[-2] == "A" else "A") + body[-1] + signature[len(body):]
+
+
+def _first_half(signature: str) -> str:
+    # Whole bytes, a multiple of 3 of them: valid base64 (a library that decodes it before it
+    # compares refuses it, not crashes) and a prefix of the signature as the header writes it.
+    raw = base64.b64decode(signature)
+    return base64.b64encode(raw[:len(raw) // 2 // 3 * 3]).decode()
+
+
+def _capitalised(b: Battery) -> Request:
+    forged = _signatures(1)(b)
+    return Request(forged.content, {"-".join(w.capitalize() for w in k.split("-")): v
+                                    for k, v in forged.headers.items()})
 
 
 STALE_S = int(fault_rules.STALE_BY.total_seconds())
+LARGE_BODY_KB = 64
 
 CASES: tuple[Case, ...] = (
     Case("valid_event", "a correctly signed payout.success event", OK,
@@ -150,6 +199,39 @@ CASES: tuple[Case, ...] = (
          _shifted(STALE_S)),
     Case("key_rotation", "two signatures: an unknown key's first, the endpoint's own second", OK,
          "During a key rotation deliveries carry several signatures; a receiver that checks only the first "
-         "drops every webhook until it is redeployed.", _rotation),
+         "drops every webhook until it is redeployed.", _signatures(1, valid_at=1)),
+    Case("forged_signatures", "two signatures, both by keys that are not the endpoint's", REFUSED,
+         "A receiver that trusts a request because it carries several signatures, or checks none of them when "
+         "more than one comes, accepts anyone's forgery.", _signatures(2)),
+    Case("valid_signature_first", "two signatures: the endpoint's own first, an unknown key's second", OK,
+         "Any one valid signature is enough, wherever it stands in the header.", _signatures(1, valid_at=0)),
+    Case("many_forged_signatures", "three signatures, all by keys that are not the endpoint's", REFUSED,
+         "Every signature in the header must be checked before a request is refused or accepted, however many "
+         "come.", _signatures(3)),
+    Case("valid_signature_middle", "three signatures: an unknown key's, the endpoint's own, an unknown key's", OK,
+         "A receiver that checks only the first and the last signature drops webhooks during a rotation.",
+         _signatures(2, valid_at=1)),
+    Case("other_scheme", "one signature of the other scheme (v1a to an HMAC endpoint, v1 to an Ed25519 one), "
+         "by an unknown key", REFUSED, "A signature of a scheme the endpoint does not use proves nothing; a "
+         "receiver that accepts one it cannot check accepts anything.", _signatures(1, other_scheme=True)),
+    Case("forged_unseen_type", f"an event of type {UNSEEN_TYPE} signed by a key that is not the endpoint's",
+         REFUSED, "Event types a receiver ignores must still be verified first: answering 2xx to an unverified "
+         "request tells a forger the URL takes anything.", _signatures(1, event_type=UNSEEN_TYPE)),
+    Case("forged_large_body", f"a {LARGE_BODY_KB} KiB event signed by a key that is not the endpoint's", REFUSED,
+         "A receiver that skips verification for large bodies (or streams them before checking) acts on "
+         "forgeries.", _signatures(1, amount="1" * (LARGE_BODY_KB * 1024) + ".00")),
+    Case("altered_signature", "the endpoint's own signature with one character near its end changed", REFUSED,
+         "A receiver that compares only the start of a signature accepts one a forger got partly right.",
+         _own_signature_changed(_last_changed)),
+    Case("truncated_signature", "the endpoint's own signature cut to its first half", REFUSED,
+         "A receiver that checks whether the expected signature starts with the one given accepts any prefix "
+         "of it, down to an empty one.", _own_signature_changed(_first_half)),
+    Case("forged_repeat_id", "the first event's webhook-id, timestamp and signature over another body (its amount "
+         f"{TAMPERED_AMOUNT})", REFUSED, "A receiver that lets a webhook-id it has seen through without verifying "
+         "(taking it for a retry) acts on whatever body a forger sends with it.", _forged_repeat),
+    Case("forged_capitalised_headers", "an event signed by a key that is not the endpoint's, its headers named "
+         "Webhook-Id, Webhook-Timestamp, Webhook-Signature", REFUSED,
+         "Header names are case-insensitive: a receiver that looks for the signature only in lower case lets a "
+         "request through unverified when a proxy capitalises them.", _capitalised),
 )
 

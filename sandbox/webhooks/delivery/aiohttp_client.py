@@ -4,32 +4,59 @@ default: the soak's A/B measured half httpx's machine CPU a delivery, docs/bench
 The SSRF rule is applied where aiohttp opens a socket (`socket_factory`), to the very
 address it is about to dial: for a host name, each address DNS returned (so a name that
 resolves to a private address is refused, and DNS rebinding cannot slip past); for an
-IP literal, which aiohttp never hands to a resolver, the literal itself."""
+IP literal, which aiohttp never hands to a resolver, the literal itself. The socket is
+told the host it is dialled for (`target_policy.DIALLING`, set per request) so that
+SANDBOX_WEBHOOK_ALLOW may name hosts. A connection kept alive is checked again before each
+request written to it (`GuardedRequest`); redirects are never followed."""
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import socket
+from functools import lru_cache
 
 import aiohttp
+import yarl
 
+from sandbox.guards import addresses as ssrf
 from sandbox.settings import Settings
 from sandbox.webhooks.delivery import clients
 from sandbox.webhooks.delivery.clients import Answer, Failed
-from sandbox.webhooks.model import ssrf
+from sandbox.webhooks.store import target_policy
 
 
 def guarded_socket(addr_info: tuple) -> socket.socket:
-    """A socket for `addr_info` (as getaddrinfo gives it), unless its address is one
-    SANDBOX_WEBHOOK_BLOCK_PRIVATE forbids: then an OSError aiohttp reports as a
-    connection error, naming the address."""
+    """A socket for `addr_info` (as getaddrinfo gives it), unless the SSRF policy refuses
+    its address for the host being dialled: then `ssrf.Refused`, an OSError that aiohttp
+    reports as a connection error, in the policy's words."""
     family, type_, proto, _, address = addr_info
-    if ssrf.blocking():
-        host = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
-        if ssrf.forbidden(host):
-            raise OSError(errno.EACCES, f"blocked by SANDBOX_WEBHOOK_BLOCK_PRIVATE: {host} is a non-public address")
+    dialled = ssrf.host_address(str(address[0]))
+    if dialled is not None:
+        why = target_policy.refusal(target_policy.DIALLING.get() or str(dialled), dialled)
+        if why is not None:
+            raise ssrf.Refused(why)
     return socket.socket(family=family, type=type_, proto=proto)
+
+
+class GuardedRequest(aiohttp.ClientRequest):
+    """A request that checks, before it writes a byte, the address of the connection it
+    was given: a connection kept alive from before the refusal turned on (a first team
+    made) is refused as a new one would be, and closed."""
+
+    async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        peer = conn.transport.get_extra_info("peername") if conn.transport is not None else None
+        address = ssrf.host_address(str(peer[0])) if peer else None
+        if address is not None:
+            why = target_policy.refusal(self.url.host or str(address), address)
+            if why is not None:
+                raise ssrf.Refused(why)
+        return await super().send(conn)
+
+
+@lru_cache(maxsize=4096)
+def target(url: str) -> yarl.URL:
+    """An endpoint's URL parsed once (aiohttp takes it as it is): its host is what the
+    socket's check is told it is dialling for."""
+    return yarl.URL(url)
 
 
 def session(settings: Settings) -> aiohttp.ClientSession:
@@ -44,6 +71,7 @@ def session(settings: Settings) -> aiohttp.ClientSession:
     )
     return aiohttp.ClientSession(
         connector=connector,
+        request_class=GuardedRequest,
         cookie_jar=aiohttp.DummyCookieJar(),  # a receiver's cookie is never sent anywhere
         trust_env=False,  # no proxy from the environment
         headers={"User-Agent": clients.USER_AGENT},
@@ -59,12 +87,28 @@ def session(settings: Settings) -> aiohttp.ClientSession:
     )
 
 
+def refusal_of(error: BaseException | None) -> str | None:
+    """The policy's words, if the connection failed because every address was refused
+    (aiohappyeyeballs raises one error for several addresses tried, made of theirs)."""
+    if isinstance(error, ssrf.Refused):
+        return str(error)
+    inner = [e for e in (getattr(error, "exceptions", None) or ()) if isinstance(e, BaseException)]
+    if inner and all(isinstance(e, ssrf.Refused) for e in inner):
+        return "; ".join(dict.fromkeys(str(e) for e in inner))
+    return None
+
+
 def failed(exc: BaseException) -> Failed:
     """What an attempt records for aiohttp's error, in httpx's words (as every client's)."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return Failed("timeout (ConnectTimeout)")
     if isinstance(exc, aiohttp.SocketTimeoutError):
         return Failed("timeout (ReadTimeout)")
+    # Refused where the socket is opened (wrapped as a connector error), or where a kept
+    # connection was to be written to (an OSError from the request, wrapped as ClientOSError).
+    refused = refusal_of(exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc.__cause__)
+    if refused is not None:
+        return Failed(clients.refused(refused))
     if isinstance(exc, aiohttp.ClientConnectorError):
         kind = "ConnectError"
     elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
@@ -82,12 +126,17 @@ class AiohttpClient:
         self.deadline = settings.webhook_timeout_s
 
     async def deliver(self, url: str, content: bytes, headers: dict[str, str]) -> Answer:
+        await target_policy.keep_fresh()
+        parsed = target(url)
+        dialling = target_policy.DIALLING.set(parsed.host)
         try:
-            async with self._session.post(url, data=content, headers=headers, allow_redirects=False) as response:
+            async with self._session.post(parsed, data=content, headers=headers, allow_redirects=False) as response:
                 return Answer(response.status, await clients.excerpt(response.content.iter_any()),
                               response.headers.get("retry-after"), response.headers.get("location"))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise failed(exc) from None
+        finally:
+            target_policy.DIALLING.reset(dialling)
 
     async def aclose(self) -> None:
         await self._session.close()

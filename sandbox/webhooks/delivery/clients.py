@@ -6,7 +6,8 @@ worker's CPU, so the choice was measured (docs/benchmark.md: aiohttp took half h
 machine CPU a delivery); each keeps what a delivery promises:
 
 - no redirect is followed, no cookie is kept, no proxy is read from the environment;
-- the SSRF rule (SANDBOX_WEBHOOK_BLOCK_PRIVATE) is applied to the address dialled;
+- the SSRF rule (SANDBOX_WEBHOOK_BLOCK_PRIVATE, sandbox/guards/addresses.py) is applied to the
+  address dialled, and a refusal is recorded in its words (`refused`);
 - at most `EXCERPT_BYTES` of an answer's body are read, however large it is;
 - connections are kept alive per origin, a few at a time (`Slots` bounds the requests);
 - the body sent is the `content` given, byte for byte (it is what was signed).
@@ -19,6 +20,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Protocol
+
+from sandbox.guards import addresses as ssrf
 
 EXCERPT_BYTES = 1024
 EXCERPT_CHARS = 500
@@ -53,6 +56,12 @@ class DeliveryClient(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def refused(words: str) -> str:
+    """An attempt's error when the SSRF policy refused the address: nothing was sent, so
+    there is no answer to show."""
+    return f"ConnectError: refused before connecting: {words}; {ssrf.REMEDY}"[:500]
 
 
 async def excerpt(chunks: AsyncIterable[bytes]) -> str | None:

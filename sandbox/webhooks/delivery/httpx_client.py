@@ -7,15 +7,100 @@ so it was taken out with its dependency."""
 
 from __future__ import annotations
 
+import ssl
+import typing
+
+import anyio
 import httpcore
 import httpx
 
+from sandbox.guards import addresses as ssrf
 from sandbox.settings import Settings
 from sandbox.webhooks.delivery import clients
 from sandbox.webhooks.delivery.clients import Answer, Failed
 from sandbox.webhooks.delivery.wire import CoalescingBackend
 from sandbox.webhooks.model import urls
-from sandbox.webhooks.model.ssrf import GuardedBackend
+from sandbox.webhooks.store import target_policy
+
+
+class Refused(httpcore.ConnectError):
+    """The SSRF policy refused every address of the host: nothing was dialled."""
+
+
+class GuardedStream(httpcore.AsyncNetworkStream):
+    """A connection that checks its peer's address before each write (one a request,
+    under `CoalescingStream`): one kept alive from before the refusal turned on (a first
+    team made) is refused as a new one would be."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, host: str) -> None:
+        self._inner = inner
+        self._host = host
+        peer = inner.get_extra_info("server_addr")
+        self._address = ssrf.host_address(str(peer[0])) if peer else None
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if self._address is not None:
+            why = target_policy.refusal(self._host, self._address)
+            if why is not None:
+                raise Refused(why)
+        await self._inner.write(buffer, timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return GuardedStream(await self._inner.start_tls(ssl_context, server_hostname, timeout), self._host)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the SSRF policy applied where the socket is opened:
+    resolve, check every address, then dial a checked address (TLS still verifies the
+    host name, which httpcore passes separately), and each connection checked again before
+    each request (`GuardedStream`). Redirects never reach here: the client sends straight
+    to its transport, past httpx's redirect layer."""
+
+    def __init__(self) -> None:
+        # pyright takes httpcore's stand-in AnyIOBackend, defined for when anyio is missing (it is not).
+        self._inner: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()  # pyright: ignore[reportAttributeAccessIssue]
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: typing.Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        policy = await target_policy.policy()
+        if not policy.on:
+            return GuardedStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options),
+                                 host)
+        try:
+            with anyio.fail_after(timeout):
+                addresses = await ssrf.permitted_addresses(policy, host, port)
+        except ssrf.Refused as exc:
+            raise Refused(str(exc)) from None
+        except ssrf.Unresolved as exc:
+            raise httpcore.ConnectError(str(exc)) from None
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return GuardedStream(
+                    await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options), host)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"{host} has no address")
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: typing.Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are never sent over Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
@@ -93,6 +178,9 @@ class HttpxClient(httpx.AsyncClient):
                 await response.aclose()
         except httpx.TimeoutException as exc:
             raise Failed(f"timeout ({type(exc).__name__})") from None
+        except httpx.ConnectError as exc:
+            refused = isinstance(exc.__context__, Refused) or isinstance(exc.__cause__, Refused)
+            raise Failed(clients.refused(str(exc)) if refused else f"ConnectError: {exc}"[:500]) from None
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             raise Failed(f"{type(exc).__name__}: {exc}"[:500]) from None
 

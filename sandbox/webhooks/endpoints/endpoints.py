@@ -25,7 +25,7 @@ from sandbox.webhooks.model.schemas import (
     WebhookEndpointPage,
     WebhookEndpointWithSecret,
 )
-from sandbox.webhooks.store import deliveries
+from sandbox.webhooks.store import deliveries, target_policy
 
 MAX_ENDPOINTS = 20
 COLUMNS = ("id, number, url, description, events, signing, public_key, previous_key_expires_at, status,"
@@ -67,7 +67,7 @@ def encode(value) -> str:
 
 
 async def create(merchant_id: str, body: EndpointCreate) -> WebhookEndpointWithSecret:
-    url = await urls.check(body.url)
+    url = await urls.check(body.url, await target_policy.policy(fresh=True))
     pair = signatures.generate(body.signing)
     async with db.transaction():
         await lock_merchant(merchant_id)
@@ -130,7 +130,7 @@ async def list_page(merchant_id: str, limit: int, cursor: str | None) -> Webhook
 
 async def update(merchant_id: str, endpoint_id: str, body: EndpointUpdate) -> WebhookEndpoint:
     patterns = unique_patterns(body.events) if body.events is not None else None
-    url = await urls.check(body.url) if body.url is not None else None
+    url = await urls.check(body.url, await target_policy.policy(fresh=True)) if body.url is not None else None
     at = now()
     async with db.transaction():
         row = await _row(merchant_id, endpoint_id, lock=True)

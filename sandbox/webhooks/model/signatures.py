@@ -15,9 +15,11 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from sandbox.guards.fingerprints import WEBHOOK_PRIVATE_PREFIX, WEBHOOK_SECRET_PREFIX
+
 HMAC, ED25519 = "hmac-sha256", "ed25519"
 SCHEMES = (HMAC, ED25519)
-SECRET_PREFIX, PRIVATE_PREFIX, PUBLIC_PREFIX = "whsec_", "whsk_", "whpk_"
+SECRET_PREFIX, PRIVATE_PREFIX, PUBLIC_PREFIX = WEBHOOK_SECRET_PREFIX, WEBHOOK_PRIVATE_PREFIX, "whpk_"
 SECRET_BYTES = 32
 
 

@@ -7,8 +7,8 @@ import asyncio
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sandbox.core.errors import ValidationFailed
-from sandbox.webhooks.model import ssrf
+from sandbox.core.errors import ApiError, FieldError, ValidationFailed
+from sandbox.guards import addresses as ssrf
 
 if TYPE_CHECKING:
     import httpx
@@ -17,7 +17,7 @@ RESOLVE_TIMEOUT_S = 5.0
 
 # http(s), a host name (its last label starts with a letter) or an IPv4 address, a port,
 # a path of printable ASCII; no credentials, no fragment. Documented in the OpenAPI schema,
-# so whatever matches it is a URL we accept (while SANDBOX_WEBHOOK_BLOCK_PRIVATE is off).
+# so whatever matches it is a URL we accept (unless the SSRF policy refuses its address).
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
@@ -35,8 +35,16 @@ def parsed(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
-async def check(raw: str) -> str:
-    """The URL as given, if it is one we will call; a 400 `validation_error` otherwise."""
+class TargetRefused(ApiError):
+    """A URL well formed but aimed inside the network, on a sandbox that refuses that."""
+
+    status, code, title = 422, "webhook_target_refused", "The webhook target is inside the network"
+
+
+async def check(raw: str, policy: ssrf.Policy) -> str:
+    """The URL as given, if it is one we will call under `policy`; a 400
+    `validation_error` for a URL that is not one, a 422 `webhook_target_refused` for one
+    aimed inside the network while the policy refuses that."""
     import httpx
 
     try:
@@ -51,13 +59,16 @@ async def check(raw: str) -> str:
         raise ValidationFailed.field("url", "must not contain credentials; verify signatures instead")
     if url.fragment:
         raise ValidationFailed.field("url", "must not have a #fragment")
-    if ssrf.blocking():
+    if policy.on:
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
             async with asyncio.timeout(RESOLVE_TIMEOUT_S):
-                await ssrf.permitted_addresses(url.host, port)
+                await ssrf.permitted_addresses(policy, url.host, port)
         except ssrf.Refused as exc:
-            raise ValidationFailed.field("url", f"is not allowed (SANDBOX_WEBHOOK_BLOCK_PRIVATE): {exc}") from None
+            raise TargetRefused(f"{raw} is refused: {exc}. {ssrf.REMEDY[0].upper()}{ssrf.REMEDY[1:]}.",
+                                errors=[FieldError(field="url", message=str(exc))]) from None
+        except ssrf.Unresolved as exc:
+            raise ValidationFailed.field("url", str(exc)) from None
         except TimeoutError:
             raise ValidationFailed.field("url", f"{url.host} did not resolve in time") from None
     return raw

@@ -12,7 +12,7 @@ import pytest
 
 from sandbox import db
 from tests.webhooks.audit_helpers import ALL_CASES, FORGERIES, TIMESTAMPS, audit, failed, register
-from tests.webhooks.audit_receivers import SignatureOnly, Verifying, trusting
+from tests.webhooks.audit_receivers import SignatureOnly, SkipsWhenSeveral, Verifying, trusting
 from tests.webhooks.receiver import Receiver
 
 
@@ -22,12 +22,16 @@ from tests.webhooks.receiver import Receiver
     ("hmac-sha256", "signature_only", TIMESTAMPS),
     ("ed25519", "verifying", set()),
     ("ed25519", "trusting", FORGERIES),
+    # Once passed 9 of 9: key_rotation was the only case with several signatures, one valid.
+    ("hmac-sha256", "skips_when_several", {"forged_signatures", "many_forged_signatures"}),
+    ("ed25519", "skips_when_several", {"forged_signatures", "many_forged_signatures"}),
 ])
 async def test_the_audit_grades_the_receiver(merchant, signing, kind, expected_failures):
     receiver = await Receiver().start()
     try:
         endpoint = await register(merchant, receiver, signing)
-        receiver.responder = {"verifying": Verifying, "signature_only": SignatureOnly}.get(
+        receiver.responder = {"verifying": Verifying, "signature_only": SignatureOnly,
+                              "skips_when_several": SkipsWhenSeveral}.get(
             kind, lambda _: trusting)(endpoint)
         result = await audit(merchant, endpoint)
     finally:
@@ -35,9 +39,9 @@ async def test_the_audit_grades_the_receiver(merchant, signing, kind, expected_f
     assert [c["name"] for c in result["cases"]] == ALL_CASES
     assert failed(result) == expected_failures
     assert result["passed"] is (not expected_failures)
-    assert (result["case_count"], result["failed_count"]) == (9, len(expected_failures))
+    assert (result["case_count"], result["failed_count"]) == (len(ALL_CASES), len(expected_failures))
     assert result["endpoint_id"] == endpoint["id"] and result["signing"] == signing
-    assert len(receiver.received) == 9  # one request per case, nothing else
+    assert len(receiver.received) == len(ALL_CASES)  # one request per case, nothing else
     for case in result["cases"]:
         assert case["observed_status"] in (204, 400) and case["transport_error"] is None
         assert 0 <= case["latency_ms"] < 5000
@@ -72,10 +76,19 @@ async def test_what_each_case_sends(merchant):
     stale = int(got["stale_timestamp"].headers["webhook-timestamp"])
     ahead = int(got["future_timestamp"].headers["webhook-timestamp"])
     assert abs(stale - (at - 600)) < 60 and abs(ahead - (at + 600)) < 60
-    signatures = got["key_rotation"].headers["webhook-signature"].split(" ")
-    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    scheme = {name: [s.split(",")[0] for s in got[name].headers["webhook-signature"].split(" ")]
+              for name in ALL_CASES if name != "unsigned"}
+    assert scheme["key_rotation"] == scheme["forged_signatures"] == scheme["valid_signature_first"] == ["v1", "v1"]
+    assert scheme["many_forged_signatures"] == scheme["valid_signature_middle"] == ["v1"] * 3
+    assert scheme["other_scheme"] == ["v1a"]
+    assert json.loads(got["forged_unseen_type"].body)["type"] == "audit.unseen_type"
+    assert len(got["forged_large_body"].body) > 64 * 1024
     ids = {r.webhook_id for r in receiver.received if "webhook-id" in r.headers}
-    assert len(ids) == 7  # each case its own event, but the duplicate repeats one and the unsigned has none
+    # each case its own event, but the duplicate and the forged repeat repeat one and the unsigned has none
+    assert len(ids) == len(ALL_CASES) - 3
+    repeat = got["forged_repeat_id"]
+    assert repeat.webhook_id == valid.webhook_id and repeat.body != valid.body
+    assert repeat.headers["webhook-signature"] == valid.headers["webhook-signature"]
 
 
 async def test_the_audit_creates_nothing_of_the_merchants(merchant, database):

@@ -87,10 +87,12 @@ async def test_a_name_or_address_that_is_private_is_refused_when_blocking(client
     monkeypatch.setenv("SANDBOX_WEBHOOK_BLOCK_PRIVATE", "true")
     record = await post(client, raw.url(host=host))
     assert record.status_code is None and record.error is not None
-    assert record.error.startswith("ConnectError") and "blocked by SANDBOX_WEBHOOK_BLOCK_PRIVATE" in record.error
-    assert "non-public address" in record.error and "127.0.0.1" in record.error, record.error
+    assert record.error.startswith("ConnectError: refused before connecting: "), record.error
+    named = "127.0.0.1" if host == "127.0.0.1" else "localhost resolves to 127.0.0.1"
+    assert f"{named}, a loopback address (127.0.0.0/8)" in record.error, record.error
+    assert "(SANDBOX_WEBHOOK_BLOCK_PRIVATE=true)" in record.error and "SANDBOX_WEBHOOK_ALLOW" in record.error
     assert raw.connections == 0
-    monkeypatch.delenv("SANDBOX_WEBHOOK_BLOCK_PRIVATE")
+    monkeypatch.setenv("SANDBOX_WEBHOOK_BLOCK_PRIVATE", "false")
     assert (await post(client, raw.url(host=host))).status_code == 200  # the same URL, allowed
 
 

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
+from sandbox.guards import addresses as ssrf
 from sandbox.webhooks.delivery import attempts
-from sandbox.webhooks.model import event_types, signatures, ssrf
+from sandbox.webhooks.model import event_types, signatures
 from sandbox.webhooks.model import faults as F
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -94,10 +95,46 @@ def test_patterns_on_offer_and_like():
     ("127.0.0.1", True), ("10.0.0.1", True), ("172.31.255.255", True), ("192.168.0.1", True),
     ("169.254.169.254", True), ("100.64.0.1", True), ("100.127.255.254", True), ("0.0.0.0", True),
     ("224.0.0.1", True), ("::1", True), ("fe80::1", True), ("fd00:ec2::254", True), ("::ffff:10.0.0.1", True),
+    ("::", True), ("fc00::1", True), ("198.18.0.1", True),
+    # IPv4 addresses carried in IPv6: 6to4, NAT64, IPv4-compatible, Teredo (the client's)
+    ("2002:7f00:1::", True), ("64:ff9b::a9fe:a9fe", True), ("::7f00:1", True),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", True),
     ("8.8.8.8", False), ("93.184.215.14", False), ("2606:4700:4700::1111", False), ("::ffff:8.8.8.8", False),
+    ("2002:808:808::", False), ("64:ff9b::808:808", False),
 ])
 def test_address_policy(address, blocked):
-    assert ssrf.forbidden(ipaddress.ip_address(address)) is blocked
+    assert (ssrf.inside(ipaddress.ip_address(address)) is not None) is blocked
+
+
+@pytest.mark.parametrize("address, words", [
+    ("169.254.169.254", "the cloud metadata address (169.254.169.254/32)"),
+    ("fd00:ec2::254", "the cloud metadata address (fd00:ec2::254/128)"),
+    ("127.0.0.1", "a loopback address (127.0.0.0/8)"),
+    ("172.20.1.1", "a private address (RFC 1918) (172.16.0.0/12)"),
+    ("100.64.0.1", "a carrier-grade NAT address (RFC 6598) (100.64.0.0/10)"),
+    ("fd12::1", "a unique-local address (RFC 4193) (fc00::/7)"),
+    ("::ffff:169.254.169.254", "the cloud metadata address (169.254.169.254/32), carried in ::ffff:a9fe:a9fe"),
+])
+def test_a_refusal_names_the_range(address, words):
+    assert ssrf.inside(ipaddress.ip_address(address)) == words
+
+
+def test_the_allow_list_names_hosts_and_ranges():
+    allow = ssrf.allow_list(" Staging.Internal., 10.20.0.0/16 ,fd00:1::/32,192.168.5.5")
+    policy = ssrf.Policy(True, "on", allow)
+    loopback = ipaddress.ip_address("127.0.0.1")
+    assert policy.refusal("staging.internal", loopback) is None  # the name, whatever it resolves to
+    assert policy.refusal("other.internal", loopback) == (
+        "other.internal resolves to 127.0.0.1, a loopback address (127.0.0.0/8): webhook targets inside the "
+        "network are refused (on)")
+    assert policy.refusal("10.20.3.4", ipaddress.ip_address("10.20.3.4")) is None
+    assert policy.refusal("10.21.0.1", ipaddress.ip_address("10.21.0.1")) is not None
+    assert policy.refusal("fd00:1::5", ipaddress.ip_address("fd00:1::5")) is None
+    assert policy.refusal("x", ipaddress.ip_address("192.168.5.5")) is None
+    assert ssrf.Policy(False, "off").refusal("x", loopback) is None
+    for bad in ("http://x", "a..b", "10.0.0.0/33"):
+        with pytest.raises(ssrf.AllowError, match="SANDBOX_WEBHOOK_ALLOW"):
+            ssrf.allow_list(bad)
 
 
 def test_fault_draws_are_deterministic_and_near_their_rates():

@@ -1,0 +1,92 @@
+"""A child process run under valgrind's callgrind with counting off until asked: the cost
+bench's way of counting instructions that do not move with the machine's load.
+
+The process starts with instrumentation off (`--instr-atstart=no`: it runs some 5x slower
+than natively, not 50x, while it imports and warms up). A window turns it on
+(`callgrind_control -i on`), runs the given step, turns it off and dumps the counters
+(`callgrind_control -d`), and reads the dump's total. A process under valgrind keeps its
+timers and background tasks running while a window is open, and a busy machine stretches
+the window, so every window's count is taken less the process's idle instructions over the
+same seconds (its idle rate, counted in a window of its own with nothing asked of it)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.bench.harness.procs import spawn
+
+# PYTHONMALLOC=malloc: CPython's own allocator hides its work from valgrind in arenas it
+# manages itself; with the C library's malloc every allocation is counted as what it costs.
+VALGRIND_ENV = {"PYTHONMALLOC": "malloc"}
+_TOTALS = re.compile(rb"^totals:\s+(\d+)", re.MULTILINE)
+
+
+def found() -> bool:
+    return bool(shutil.which("valgrind") and shutil.which("callgrind_control"))
+
+
+@dataclass
+class Window:
+    instructions: int  # counted, idle included
+    seconds: float
+
+
+@dataclass
+class Counted:
+    """A process under callgrind; `window(step)` counts what it does during `step()`."""
+
+    name: str
+    proc: subprocess.Popen
+    out_dir: Path
+    idle_per_s: float = 0.0
+    _dumps: int = 0
+
+    @classmethod
+    def start(cls, name: str, argv: list[str], env: dict, log: Path, out_dir: Path) -> Counted:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--dump-instr=no",
+                   f"--callgrind-out-file={out_dir / name}.out", *argv]
+        return cls(name, spawn(command, {**env, **VALGRIND_ENV}, log), out_dir)
+
+    def _control(self, *args: str) -> None:
+        subprocess.run(["callgrind_control", *args, str(self.proc.pid)], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=120)
+
+    def open(self) -> float:
+        self._control("-i", "on")
+        return time.monotonic()
+
+    def close(self, opened: float) -> Window:
+        """Counting off, the counters dumped and read: the window since `opened`."""
+        self._control("-i", "off")
+        seconds = time.monotonic() - opened
+        self._dumps += 1
+        self._control("-d")
+        dump = self.out_dir / f"{self.name}.out.{self._dumps}"
+        deadline = time.monotonic() + 60
+        while not dump.exists() or not _TOTALS.search(dump.read_bytes()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"callgrind wrote no dump {dump}")
+            time.sleep(0.05)  # polling for the file callgrind writes, bounded by the deadline
+        match = _TOTALS.search(dump.read_bytes())
+        assert match is not None
+        return Window(int(match.group(1)), seconds)
+
+    def window(self, step: Callable[[], object]) -> Window:
+        opened = self.open()
+        step()
+        return self.close(opened)
+
+    def count_idle(self, seconds: float) -> None:
+        """The process's instructions a second with nothing asked of it."""
+        idle = self.window(lambda: time.sleep(seconds))  # the idle window itself: nothing to wait for
+        self.idle_per_s = idle.instructions / idle.seconds
+
+    def less_idle(self, window: Window) -> float:
+        return max(0.0, window.instructions - self.idle_per_s * window.seconds)

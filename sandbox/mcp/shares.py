@@ -1,0 +1,139 @@
+"""Each HTTP client's fair share of the server's handshake sessions, and who sent each
+request (sandbox/mcp/peers.py), for the tools' bounds on merchants too.
+
+The SDK bounds sessions in all (`max_sessions`) and, once full, refuses everyone until an
+idle session ends: one client opening sessions in a loop locked every other out. Here, in
+front of the SDK's session manager:
+
+- a client (the token's holder beyond loopback, the process on loopback) holds at most
+  `per_client` sessions at once; its next handshake is refused in words (429) saying how
+  many it holds and how to end one;
+- when the server holds `most` sessions, a newcomer still gets one: the least recently
+  used session of the client holding the most is ended, if that is more than its share
+  (`most` split among the clients holding any); else the newcomer is refused (503), in
+  words too;
+- a session idle for `idle_s` ends (the SDK's idle timeout, `--idle`).
+
+Refusals are JSON-RPC errors in a JSON body, which the SDK's client hands its caller
+with their words (a bare status would reach the agent as "Server returned an error
+response")."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextvars import ContextVar
+from typing import Any
+
+import anyio
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sandbox.mcp.connection import IDENTITY
+from sandbox.mcp.peers import Peers
+
+MOST_SESSIONS = 1000
+SESSIONS_PER_CLIENT = 20
+_OPENING: ContextVar[str | None] = ContextVar("mcp_opening", default=None)  # who the handshake being admitted is
+
+
+async def refuse(send: Send, status: int, words: str) -> None:
+    """A JSON-RPC error the SDK's client reads, with `words` as its message."""
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": words}}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SessionShares:
+    def __init__(self, manager: StreamableHTTPSessionManager, peers: Peers, *, idle_s: float,
+                 most: int = MOST_SESSIONS, per_client: int = SESSIONS_PER_CLIENT, clock=time.monotonic) -> None:
+        self._manager, self._peers, self._clock = manager, peers, clock
+        self.idle_s, self.most, self.per_client = idle_s, most, per_client
+        self._owner: dict[str, str] = {}  # session id -> who holds it
+        self._used: dict[str, float] = {}  # session id -> its last request
+        self._lock = anyio.Lock()
+        # The SDK's manager registers and discards sessions in these two (2.3 has no hooks):
+        # wrapped, every session the SDK keeps is counted against its opener, and only those.
+        admit, discard = manager._admit_session, manager._discard_session
+
+        def admitted(requestor: Any) -> Any:
+            transport = admit(requestor)
+            who = _OPENING.get()
+            if transport is not None and transport.mcp_session_id is not None and who is not None:
+                self._owner[transport.mcp_session_id] = who
+                self._used[transport.mcp_session_id] = self._clock()
+            return transport
+
+        async def discarded(session_id: str, transport: Any) -> None:
+            self._owner.pop(session_id, None)
+            self._used.pop(session_id, None)
+            await discard(session_id, transport)
+
+        manager._admit_session = admitted  # type: ignore[method-assign]
+        manager._discard_session = discarded  # type: ignore[method-assign]
+
+    def held_by(self, who: str) -> list[str]:
+        return [sid for sid, owner in self._owner.items() if owner == who]
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        async def shared(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            who = scope[IDENTITY] = self._peers.who(scope)
+            headers = dict(scope["headers"])
+            session = headers.get(b"mcp-session-id")
+            if session is not None:
+                sid = session.decode("latin-1")
+                if sid in self._used:
+                    self._used[sid] = self._clock()
+                await app(scope, receive, send)
+                return
+            version = headers.get(b"mcp-protocol-version")
+            opens = scope["method"] == "POST" and (version is None or version.decode("latin-1")
+                                                   in HANDSHAKE_PROTOCOL_VERSIONS)
+            if not opens:
+                await app(scope, receive, send)
+                return
+            async with self._lock:
+                said = await self._admit(who)
+            if said is not None:
+                await refuse(send, *said)
+                return
+            token = _OPENING.set(who)
+            try:
+                await app(scope, receive, send)
+            finally:
+                _OPENING.reset(token)
+
+        return shared
+
+    async def _admit(self, who: str) -> tuple[int, str] | None:
+        """None: `who` may open a session (room made if need be); else the refusal."""
+        mine = self.held_by(who)
+        how = (f"end one you are done with (DELETE /mcp with its Mcp-Session-Id; the SDK's client does it when it "
+               f"closes), or leave it idle: a session ends after {self.idle_s / 60:g} minutes unused")
+        if len(mine) >= self.per_client:
+            return 429, (f"you hold {len(mine)} open sessions of this MCP server, the most one client may: {how}; "
+                         "or call without a session (the SDK's default client needs none)")
+        if len(self._owner) < self.most:
+            return None
+        counts: dict[str, int] = {}
+        for owner in self._owner.values():
+            counts[owner] = counts.get(owner, 0) + 1
+        share = self.most // len(counts.keys() | {who})
+        greedy = max(counts, key=lambda owner: counts[owner])
+        if greedy == who or len(mine) >= share or counts[greedy] <= share:
+            held = f"you hold {len(mine)}, your share or more: {how}" if mine else "you hold none"
+            return 503, (f"this MCP server holds {len(self._owner)} sessions, the most it keeps, none of them more "
+                         f"than its client's share; {held}. Try again in a while, or call without a session")
+        oldest = min((sid for sid, owner in self._owner.items() if owner == greedy), key=lambda sid: self._used[sid])
+        transport = self._manager._server_instances.get(oldest)
+        if transport is None:  # already on its way out
+            self._owner.pop(oldest, None)
+            self._used.pop(oldest, None)
+        else:
+            await self._manager._discard_session(oldest, transport)
+        return None

@@ -1,0 +1,2 @@
+"""Rolling and revoking team and merchant keys (the operator's key rotates through
+SANDBOX_ADMIN_KEY and `sandbox seed`)."""

@@ -1,0 +1,69 @@
+"""`sandbox bench --cost`'s parts that decide a verdict: the budgets check (CI's cost lane
+fails on what it says), Redis's commands counted by name and key with nothing of the
+bench's own, and the counted worker without its periodic jobs. The bench itself runs in
+.ci/cost (minutes under valgrind), not here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sandbox.bench.cost import over_budget
+from sandbox.bench.harness.redis_monitor import RedisMonitor
+from sandbox.bench.servers.counted_worker import _without_periodic_jobs
+
+BUDGETS = Path(__file__).resolve().parents[2] / ".ci" / "cost-budgets.json"
+
+
+def test_a_figure_within_three_percent_of_its_budget_holds() -> None:
+    assert over_budget({"api_ratio": {"post_payout": 10.3}}, {"api_ratio": {"post_payout": 10.0}}) == []
+
+
+def test_a_figure_over_its_budget_is_named_with_how_far() -> None:
+    over = over_budget({"api_ratio": {"post_payout": 10.31}, "redis_commands_per_payout": 3},
+                       {"api_ratio": {"post_payout": 10.0}, "redis_commands_per_payout": 3})
+    assert over == ["api_ratio.post_payout: 10.31 > budget 10.0 (+3.1 %)"]
+
+
+def test_a_budget_with_no_figure_is_not_passed_silently() -> None:
+    assert over_budget({}, {"worker_ratio": 12.0}) == ["worker_ratio: no figure (budget 12.0)"]
+
+
+def test_the_committed_budgets_name_every_figure_the_issue_asks_for() -> None:
+    figures = json.loads(BUDGETS.read_text())["figures"]
+    assert set(figures["api_ratio"]) == {"post_payout", "get_payout", "list_payouts", "get_balance"}
+    assert {"worker_ratio", "redis_commands_per_payout"} <= set(figures)
+    assert set(figures["postgres_per_payout"]) == {"statements", "round_trips_api", "round_trips_worker",
+                                                   "rows_written", "wal_bytes"}
+
+
+async def test_redis_commands_are_counted_by_name_and_key_without_the_bench_s_own(stack) -> None:
+    import redis.asyncio as redis
+
+    monitor = RedisMonitor(stack.redis_url).start()
+    before = monitor.snapshot()
+    client = redis.from_url(stack.redis_url)
+    try:
+        await client.set("cost-test:a", "1")
+        await client.incrby("cost-test:a", 2)
+        await client.eval("redis.call('GET', KEYS[1]); return redis.call('GET', KEYS[1])", 1, "cost-test:a")
+    finally:
+        await client.delete("cost-test:a")
+        await client.aclose()
+    counted = monitor.snapshot() - before
+    assert counted[("SET", "cost-test:a")] == 1
+    assert counted[("INCRBY", "cost-test:a")] == 1, counted
+    # One script sent; the GETs it runs inside Redis are not commands sent.
+    assert sum(n for (name, _), n in counted.items() if name == "EVAL") == 1, counted
+    assert not [what for what in counted if what[0] in ("ECHO", "MONITOR", "GET")]
+
+
+@pytest.mark.parametrize("crons", [[], ["sweep", "prune"]])
+def test_the_counted_worker_runs_no_periodic_job(crons) -> None:
+    class Worker:
+        cron_jobs = crons
+
+    built = _without_periodic_jobs(lambda: Worker())()
+    assert built.cron_jobs == []

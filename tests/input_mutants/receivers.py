@@ -1,0 +1,174 @@
+"""Faulty webhook receivers, made from a reference that verifies Standard Webhooks with the
+library's own `Webhook.verify`, by operators over its verification step: skip it under a
+condition (on the count of signatures, their order, the timestamp, the event type, the
+body's size, the header's case, the n-th request), compare a prefix, accept `v1a` without
+its key, accept an expired timestamp or a replay, answer 2xx before verifying.
+
+Each mutant is a predicate `accepts(got, n)`: whether the receiver answers 2xx to the n-th
+request (from 1) it got. A mutant the audit cannot tell from the reference (no request of
+the battery makes them answer differently) says why in `equivalent`; the lane checks that
+the audit passes those exactly as it passes the reference, so a reason that stops being
+true fails the lane too."""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from sandbox.webhooks.audit.audit_cases import CASES, OK
+from tests.webhooks.receiver import Received
+
+TOLERANCE_S = 5 * 60  # the library's
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    operator: str
+    accepts: Callable[[Callable[[Received], bool], Received, int], bool]  # (reference, got, n)
+    equivalent: str | None = None  # why the audit cannot tell it from the reference
+
+
+def reference(secret: str) -> Callable[[Received], bool]:
+    webhook = Webhook(secret)
+
+    def verified(got: Received) -> bool:
+        try:
+            webhook.verify(got.body, got.headers)
+        except (WebhookVerificationError, ValueError, binascii.Error):
+            return False
+        return True
+    return verified
+
+
+def _signatures(got: Received) -> list[tuple[str, str]]:
+    said = got.headers.get("webhook-signature", "")
+    return [(v, s) for v, _, s in (x.partition(",") for x in said.split(" ") if x)]
+
+
+def _expected(secret: str, got: Received) -> str:
+    at = int(got.headers["webhook-timestamp"])
+    return Webhook(secret).sign(got.headers["webhook-id"], datetime.fromtimestamp(at, UTC), got.body.decode()) \
+        .split(",")[1]
+
+
+def _fresh(got: Received, tolerance: int = TOLERANCE_S) -> bool:
+    try:
+        return abs(time.time() - int(got.headers["webhook-timestamp"])) <= tolerance
+    except (KeyError, ValueError):
+        return False
+
+
+def _at(got: Received) -> int | None:
+    try:
+        return int(got.headers["webhook-timestamp"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _type(got: Received) -> str:
+    try:
+        return str(json.loads(got.body).get("type"))
+    except ValueError:
+        return ""
+
+
+def mutants(secret: str) -> list[Mutant]:
+    def compare(pick: Callable[[list[tuple[str, str]]], list[tuple[str, str]]],
+                match: Callable[[str, str], bool] = hmac.compare_digest, tolerance: int = TOLERANCE_S,
+                schemes: tuple[str, ...] = ("v1",)) -> Callable[[Callable, Received, int], bool]:
+        """A hand-written verification: the signatures `pick` chooses, compared by `match`
+        with the expected one, under `tolerance`; a scheme in `schemes` other than v1 is
+        taken without its key."""
+        def accepts(_ref, got: Received, _n: int) -> bool:
+            if not {"webhook-id", "webhook-timestamp", "webhook-signature"} <= set(got.headers):
+                return False
+            if not _fresh(got, tolerance):
+                return False
+            try:
+                expected = _expected(secret, got)
+            except (ValueError, KeyError):
+                return False
+            for version, given in pick(_signatures(got)):
+                if version == "v1" and match(given, expected):
+                    return True
+                if version != "v1" and version in schemes:
+                    return True
+            return False
+        return accepts
+
+    def skip_when(condition: Callable[[Received, int], bool]) -> Callable[[Callable, Received, int], bool]:
+        return lambda ref, got, n: condition(got, n) or ref(got)
+
+    forged_at = [n for n, case in enumerate(CASES, 1) if case.expected != OK]
+    made = [
+        Mutant("skip_when_two_or_more_signatures", "count", skip_when(lambda g, n: len(_signatures(g)) >= 2)),
+        Mutant("skip_when_three_or_more_signatures", "count", skip_when(lambda g, n: len(_signatures(g)) >= 3)),
+        Mutant("skip_when_one_signature", "count", skip_when(lambda g, n: len(_signatures(g)) == 1)),
+        Mutant("skip_when_no_signature", "count", skip_when(lambda g, n: not _signatures(g))),
+        Mutant("first_signature_only", "order", compare(lambda sigs: sigs[:1])),
+        Mutant("last_signature_only", "order", compare(lambda sigs: sigs[-1:])),
+        Mutant("first_and_last_only", "order", compare(lambda sigs: [*sigs[:1], *sigs[-1:]])),
+        Mutant("skip_when_first_is_not_v1", "order", skip_when(lambda g, n: bool(_signatures(g))
+                                                              and _signatures(g)[0][0] != "v1")),
+        Mutant("skip_when_timestamp_ahead", "timestamp", skip_when(
+            lambda g, n: (_at(g) or 0) > time.time())),
+        Mutant("skip_when_timestamp_old", "timestamp", skip_when(
+            lambda g, n: (_at(g) or time.time()) < time.time() - TOLERANCE_S)),
+        Mutant("skip_when_timestamp_over_a_day_old", "timestamp", skip_when(
+            lambda g, n: (_at(g) or time.time()) < time.time() - 86400),
+            "no case sends a timestamp more than 10 minutes off; a day-old one would be a case of its own"),
+        Mutant("skip_for_unknown_types", "event type", skip_when(lambda g, n: not _type(g).startswith("payout."))),
+        Mutant("skip_for_payout_success", "event type", skip_when(lambda g, n: _type(g) == "payout.success")),
+        Mutant("skip_for_payout_returned", "event type", skip_when(lambda g, n: _type(g) == "payout.returned"),
+               "every event the battery sends is payout.success or audit.unseen_type, as real types are many: "
+               "a receiver skipping one real type it was never sent cannot be told"),
+        Mutant("skip_over_16_kib", "body size", skip_when(lambda g, n: len(g.body) > 16 * 1024)),
+        Mutant("skip_over_1_mib", "body size", skip_when(lambda g, n: len(g.body) > 1024 * 1024),
+               "the largest body the battery sends is 64 KiB; sending a MiB to every receiver at each audit is "
+               "not worth one more case"),
+        Mutant("skip_when_header_capitalised", "header case", skip_when(
+            lambda g, n: any(k != k.lower() for k in g.headers)),
+            "the receiver's server (uvicorn, as ASGI requires, and WSGI and most frameworks alike) hands the "
+            "code header names in lower case: it cannot see how the sender wrote them"),
+        Mutant("prefix_of_8_characters", "prefix compare", compare(lambda sigs: sigs,
+                                                                   lambda given, want: given[:8] == want[:8])),
+        Mutant("expected_starts_with_given", "prefix compare", compare(lambda sigs: sigs,
+                                                                       lambda given, want: want.startswith(given))),
+        Mutant("accept_v1a_without_key", "v1a", compare(lambda sigs: sigs, schemes=("v1", "v1a"))),
+        Mutant("no_timestamp_tolerance", "expired", compare(lambda sigs: sigs, tolerance=10 ** 10)),
+        Mutant("an_hour_of_tolerance", "expired", compare(lambda sigs: sigs, tolerance=3600)),
+        Mutant("seven_minutes_of_tolerance", "expired", compare(lambda sigs: sigs, tolerance=7 * 60),
+               "the stale and future cases are 10 minutes off; a tolerance between 5 and 10 minutes is not "
+               "told apart (Standard Webhooks asks for 'a few minutes', not 5 to the second)"),
+        Mutant("accept_a_seen_webhook_id", "replay", _seen_id()),
+        Mutant("answer_before_verifying", "2xx first", lambda ref, got, n: True),
+    ]
+    for n in range(1, len(CASES) + 3):
+        forged = n in forged_at
+        made.append(Mutant(f"skip_on_request_{n}", "n-th request", skip_when(lambda g, i, n=n: i == n), None if forged
+                           else (f"request {n} is {CASES[n - 1].name}, genuine: skipping its verification accepts it "
+                                 "as the reference does" if n <= len(CASES)
+                                 else f"the battery sends {len(CASES)} requests; request {n} never comes")))
+    return made
+
+
+def _seen_id() -> Callable[[Callable, Received, int], bool]:
+    seen: set[str] = set()
+
+    def accepts(ref, got: Received, n: int) -> bool:
+        webhook_id = got.headers.get("webhook-id")
+        if webhook_id in seen:
+            return True  # taken for a retry of one verified before
+        ok = ref(got)
+        if ok and webhook_id:
+            seen.add(webhook_id)
+        return ok
+    return accepts
