@@ -162,6 +162,11 @@ class Transaction(PostgresTransaction):
         # never acknowledged) is terminated and replaced, not waited for: no deadline here
         # hung the request for good.
         with contextlib.suppress(Exception):
+            if self.connection.is_in_transaction():
+                # Its rollback did not complete (the task cancelled again meanwhile, as at a
+                # worker's stop): released so, asyncpg would log an error and roll back on
+                # reset. Closed, the server rolls it back; the pool opens another.
+                self.connection.terminate()
             if self.engine.pool:
                 await self.engine.pool.release(self.connection, timeout=RELEASE_TIMEOUT_S)
             else:

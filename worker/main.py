@@ -219,6 +219,10 @@ def run() -> None:
     logs.configure(settings.log_format or "json", settings.log_level)
     # arq writes two plain lines per job; ours (one, with the payout id) replaces them.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    # A job cut short by a Redis outage: one warning line, not an error with its traceback.
+    from worker.resilient import RedisGoneJobLines
+
+    logging.getLogger("arq.worker").addFilter(RedisGoneJobLines())
     log.info("worker starting", extra={"time_scale": settings.time_scale, "nice": settings.worker_nice})
     if settings.worker_nice > 0:
         os.nice(min(settings.worker_nice, 19))

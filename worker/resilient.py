@@ -36,6 +36,22 @@ HEALTH_KEY_DELETE_S = 1.0  # at a stop: a Redis that does not answer by then is 
 _FINISHING = {"Worker.finish_job", "Worker.finish_failed_job"}
 
 
+class RedisGoneJobLines(logging.Filter):
+    """arq logs a job that raised at ERROR, with its traceback. A job cut short because Redis
+    went away (a step's marker, a lease) is no fault of the job: the worker says Redis is
+    down in its own warnings, and the sweepers take the step up again once it is back. So
+    that line becomes one WARNING without the traceback, naming the error; any other
+    failure keeps its level and its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.levelno >= logging.ERROR and isinstance(exc, REDIS_DOWN):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "%s (Redis unreachable: the sweepers take it up again)", (record.getMessage(),)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class ResilientWorker(Worker):
     _down_polls = 0
     _stopped_picking: asyncio.Event | None = None

@@ -16,6 +16,7 @@ from sandbox.settings import Settings, get_settings
 from sandbox.webhooks.delivery import relay, sender, sweeper
 from sandbox.webhooks.delivery.pool import DeliveryPool
 from sandbox.webhooks.delivery.slots import Slots
+from sandbox.webhooks.store import deliveries
 
 
 def build_pool(settings: Settings) -> DeliveryPool:
@@ -53,7 +54,10 @@ async def webhook_relay(ctx: dict) -> int:
 
 
 async def webhook_deliver(ctx: dict, delivery_id: str) -> bool:
-    return await ctx["webhook_pool"].deliver(delivery_id)
+    started = await ctx["webhook_pool"].deliver(delivery_id)
+    if not started:  # a claim names its payout on the job's line; without one, look it up
+        await deliveries.name_in_log(delivery_id)
+    return started
 
 
 async def webhook_sweep(ctx: dict) -> int:

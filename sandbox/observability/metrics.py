@@ -127,11 +127,15 @@ async def flush(histograms: Iterable[Histogram] = HISTOGRAMS) -> None:
                         pipe.hincrby(h.key, prefix + str(i), int(count))
                 pipe.hincrbyfloat(h.key, prefix + "sum", row[-1])
         await pipe.execute()
-    except Exception:
-        # Redis down or restarting: keep the numbers for the next flush.
+    except BaseException:
+        # Redis down or restarting, or the write cancelled (a stop, a deadline): keep the
+        # numbers for the next flush, or for the stop to count what it could not write.
         for h, pending in taken:
             h.put_back(pending)
         raise
+
+
+LAST_FLUSH_S = 3.0  # the last write at stop, under the shutdown step's deadline (5 s)
 
 
 class Flusher:
@@ -141,6 +145,8 @@ class Flusher:
     def __init__(self, interval: float) -> None:
         self.interval = max(interval, 0.05)
         self._task: asyncio.Task | None = None
+        self._busy = False  # inside a flush or a fold, which a stop lets finish
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="metrics-flush")
@@ -148,8 +154,9 @@ class Flusher:
     async def _run(self) -> None:
         failing = False
         folded_at = time.monotonic()
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.interval)
+            self._busy = True
             try:
                 await flush()
                 if time.monotonic() - folded_at >= metric_counts.FOLD_EVERY_S:
@@ -163,14 +170,31 @@ class Flusher:
                 if not failing:  # once per outage, not once per second
                     log.warning("metrics flush failed, will retry: %s", exc)
                 failing = True
+            finally:
+                self._busy = False
 
     async def stop(self) -> None:
+        """One last pipelined write of what is pending, within LAST_FLUSH_S; if Redis does
+        not answer, a line says how many observations were not written. The background task
+        is cancelled only while it sleeps: a flush or a fold in progress is left to end by
+        itself (the loop then ends). Cancelled inside a fold, asyncpg ends the statement on
+        a new PostgreSQL connection before it gives its own back, and releases it mid
+        transaction: under CPU load that took the stop past its 5 s and logged an error (the
+        kill-and-restart lane under stress-ng). The pool's close, a later step, waits for
+        that connection; the observations this write sends were taken apart from it."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            task, self._task = self._task, None
+            if not self._busy:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         try:
-            await flush()
+            async with asyncio.timeout(LAST_FLUSH_S):
+                await flush()
+        except TimeoutError:
+            dropped = sum(int(sum(row[:-1])) for h in HISTOGRAMS for row in h.take().values())
+            log.warning("last metrics flush: Redis did not answer within %g s; %d observations not written",
+                        LAST_FLUSH_S, dropped)
         except Exception as exc:
             log.warning("last metrics flush failed: %s", exc)
 

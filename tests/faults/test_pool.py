@@ -96,3 +96,33 @@ async def test_closing_the_pool_terminates_a_leaked_connection_and_says_so(serve
     finally:
         DB.pool = saved
         pool.terminate()
+
+
+async def test_a_transaction_whose_rollback_is_cut_short_is_closed_not_given_back_in_it(one_connection_pool,
+                                                                                       monkeypatch):
+    """A task cancelled again while its transaction rolls back (a worker's stop under load:
+    arq cancels the job, then the stop cancels what is left) leaves its connection inside
+    the transaction. Given back so, asyncpg logged "Resetting connection with an active
+    transaction" as an error in the worker's stop (the kill-and-restart lane under
+    stress-ng); closed instead, the server rolls it back and the pool opens another."""
+    loop = asyncio.get_running_loop()
+    errors: list[str] = []
+    saved = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: errors.append(context["message"]))
+
+    async def cut_short(self) -> None:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(db.Transaction, "rollback", cut_short)
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            async with db.transaction():
+                await db.execute("CREATE TEMP TABLE left_in_transaction (n int)")
+                raise ValueError("the block failed")
+    finally:
+        loop.set_exception_handler(saved)
+    assert errors == []
+    monkeypatch.undo()
+    # The one connection of the pool answers again, outside any transaction.
+    async with db.transaction():
+        assert await db.fetchval("SELECT count(*) FROM pg_class WHERE relname = 'left_in_transaction'") == 0

@@ -67,7 +67,8 @@ async def _now(value):
 
 async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs, receiver):
     # The first attempt (made by the relay job) fails by injected fault: the retry is a
-    # webhook_deliver job of its own, whose line must name the payout.
+    # webhook_deliver job of its own, whose line must name the payout, also when the
+    # worker's pool took the retry first on a sweep and the job found it made.
     hook = await merchant.post("/webhook-endpoints", {"url": receiver.url(), "events": ["payout.success"],
                                                       "faults": {"fail_first_attempts": 1}})
     assert hook.status_code == 201, hook.text
@@ -94,6 +95,32 @@ async def test_worker_job_lines_carry_the_payout_id(merchant, worker, json_logs,
                                                        payout_id=payout_id)), 60, what="the delivery job line")
     assert sent[0]["merchant_id"] == merchant.merchant_id and sent[0]["outcome"] == "ok"
 
+
+
+async def test_a_delivery_job_that_finds_its_attempt_made_still_names_the_payout(merchant, worker, receiver):
+    """The other delivery path: the worker's pool took the attempt on a sweep (or another
+    worker did) before the attempt's own webhook_deliver job ran; the job claims nothing,
+    and its line still names the payout and merchant."""
+    from worker import webhooks as worker_webhooks
+    from sandbox.settings import get_settings
+
+    hook = await merchant.post("/webhook-endpoints", {"url": receiver.url(), "events": ["payout.success"]})
+    assert hook.status_code == 201, hook.text
+    payout_id = (await merchant.post("/payouts", payout_body(account="12345678900001"))).json()["id"]
+
+    async def delivered():
+        return await db.fetchval("SELECT d.id FROM webhook_delivery d JOIN outbox_event ev ON ev.id = d.event "
+                                 "WHERE ev.payout_id = $1 AND d.status = 'succeeded'", payout_id)
+
+    delivery_id = await wait_for(delivered, 30, what="the payout's webhook to be delivered")
+    pool = worker_webhooks.build_pool(get_settings())
+    try:
+        line = logs.new_context(job="webhook_deliver")
+        assert await worker_webhooks.webhook_deliver({"webhook_pool": pool}, delivery_id) is False
+    finally:
+        await pool.close()
+        await pool.http.aclose()
+    assert line["payout_id"] == payout_id and line["merchant_id"] == merchant.merchant_id, line
 
 def test_text_format_and_redaction():
     import logging

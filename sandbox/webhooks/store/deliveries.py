@@ -241,6 +241,16 @@ async def claim(delivery_id: str, token: str | None = None, skip: list[str] | No
     return targets[0] if targets else None
 
 
+async def name_in_log(delivery_id: str) -> None:
+    """Put a delivery's payout and merchant on the current job's log lines when its job did
+    not claim it (its attempt was made by a pool's refill on a sweep, by another worker, or
+    is not due): a delivery job's line names what it was about whichever path delivered."""
+    row = await db.fetchrow("SELECT ev.payout_id, ev.merchant FROM webhook_delivery d "
+                            "JOIN outbox_event ev ON ev.id = d.event WHERE d.id = $1", delivery_id)
+    if row is not None:
+        logs.bind(payout_id=row["payout_id"], merchant_id=row["merchant"])
+
+
 async def claim_due(limit: int, line_per_merchant: int, held: dict[str, int], token: str | None = None
                     ) -> list[Target]:
     """Lease up to `limit` due deliveries, the longest due first, and of each merchant no

@@ -1,0 +1,94 @@
+"""The metrics flusher's stop, the first of a server process's last steps at SIGTERM: it ends
+well inside the step's 5 s deadline, and writes what is pending, also when its background
+task is slow to end (a fold cancelled inside asyncpg) or when Redis does not answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator
+from unittest import mock
+
+import pytest
+from redis.asyncio import Redis
+
+from sandbox import redis_client
+from sandbox.observability import counts as metric_counts
+from sandbox.observability import metrics
+from sandbox.runtime.shutdown import STEP_DEADLINE_S
+
+SCRATCH_DB = 13  # not the database the app and worker use
+
+
+@pytest.fixture
+async def scratch(servers) -> AsyncIterator[Redis]:
+    client = Redis.from_url(servers[1], db=SCRATCH_DB)
+    await client.flushdb()
+    try:
+        with mock.patch.object(redis_client, "get", lambda: client):
+            yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
+
+
+async def test_a_stop_during_a_long_fold_writes_the_last_observations_at_once_and_lets_the_fold_end(
+        scratch) -> None:
+    """A fold in progress is not cancelled (asyncpg would release its connection mid
+    transaction, and end the statement on a new connection first, seconds under load)."""
+    route = f"/stop-during-fold-{time.time_ns()}"
+    folding, finish, ended = asyncio.Event(), asyncio.Event(), []
+
+    async def a_long_fold() -> None:
+        folding.set()
+        try:
+            await finish.wait()
+            ended.append("done")
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+
+    with mock.patch.object(metric_counts, "FOLD_EVERY_S", 0.0), mock.patch.object(metric_counts, "fold", a_long_fold):
+        flusher = metrics.Flusher(0.05)
+        flusher.start()
+        task = flusher._task
+        assert task is not None
+        await asyncio.wait_for(folding.wait(), 10)
+        metrics.HTTP.observe((route, "GET", "2xx"), 0.02)
+        started = time.monotonic()
+        await flusher.stop()
+        took = time.monotonic() - started
+        stored = await scratch.hgetall(metrics.HTTP.key)
+        finish.set()
+        await asyncio.wait_for(task, 5)  # the loop ends after its fold, not waiting another interval
+    assert took < 1.0 < STEP_DEADLINE_S, f"stop took {took:.2f} s"
+    assert ended == ["done"], ended
+    mine = {field.decode().rsplit("|", 1)[1]: value for field, value in stored.items()
+            if field.decode().startswith(route)}
+    assert float(mine.get("sum", 0)) == pytest.approx(0.02), stored
+
+
+async def test_a_stop_with_redis_silent_ends_in_time_and_says_what_it_could_not_write(caplog) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts, never answers: a frozen Redis
+    client = Redis(host="127.0.0.1", port=silent.getsockname()[1])
+    route = f"/stop-redis-silent-{time.time_ns()}"
+    try:
+        with mock.patch.object(redis_client, "get", lambda: client), caplog.at_level(logging.WARNING):
+            flusher = metrics.Flusher(60)
+            flusher.start()
+            for _ in range(3):
+                metrics.HTTP.observe((route, "POST", "2xx"), 0.01)
+            started = time.monotonic()
+            await flusher.stop()
+            took = time.monotonic() - started
+    finally:
+        await client.aclose()
+        silent.close()
+    assert took < metrics.LAST_FLUSH_S + 1.0 < STEP_DEADLINE_S, f"stop took {took:.2f} s"
+    said = [r.getMessage() for r in caplog.records if r.name == metrics.log.name]
+    assert any("did not answer within 3 s" in m and "observations not written" in m for m in said), said
+    assert not any(route in "|".join(labels) for labels in metrics.HTTP.take()), "kept after saying it dropped them"
