@@ -91,7 +91,10 @@ class _Records(logging.Handler):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not os.environ.get(LOG_COPY_VARIABLE):
+    named = os.environ.get(LOG_COPY_VARIABLE)
+    # A folder named but gone is a finished run's (mutmut runs pytest again in one process):
+    # this run is a new one, with a folder of its own.
+    if not named or not Path(named).is_dir():
         os.environ[LOG_COPY_VARIABLE] = tempfile.mkdtemp(prefix="sandbox-run-logs-")
         setattr(config, _OWNED, True)
     folder = Path(os.environ[LOG_COPY_VARIABLE])
@@ -110,6 +113,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
         shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(LOG_COPY_VARIABLE, None)  # the run is over: a later one in this process starts its own
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
