@@ -39,9 +39,10 @@ from sandbox.bench.harness.stack import OPENING_BALANCE, Stack, start_stack, sto
 PAYOUTS = 200  # of each request the API is counted for
 SETTLED = 50  # payouts the worker is counted for, each made and settled before the next
 # A counted process's work that runs by the clock, not by the requests, lands in a window in
-# proportion to its length, which a busy machine stretches: the API's metrics flush (once a
-# second, folding every minute) is set past the run, so that the idle left to subtract is
-# uvicorn's tick and the log writer's, constant a second.
+# proportion to its length, which a busy machine stretches: the metrics flush of the API and
+# of the worker (once a second, folding every minute) is set past the run, so that the idle
+# left to subtract is uvicorn's tick and the log writer's, constant a second, and the worker's
+# polls (a flush caught by the idle window once counted its commands out of every payout's).
 COUNTED_ENV = {"SANDBOX_METRICS_FLUSH_S": "86400"}
 WARMUP = 40  # of each request, before anything is counted
 IDLE_S = 10.0  # the idle window: two of the worker's 5 s heartbeats, a hundred ticks of the API's
@@ -253,7 +254,8 @@ def _start_counted(stack: Stack, database_url: str, out_dir: Path) -> tuple[call
     stack.procs.append(api.proc)
     wait_api(stack.api_url, api.proc, stack.logs / "api.log", timeout=START_TIMEOUT_S)
     worker = callgrind.Counted.start("worker", [sys.executable, "-m", "sandbox.bench.servers.counted_worker"],
-                                     {**stack.env, "SANDBOX_DATABASE_URL": _as_role(database_url, "cost_worker")},
+                                     {**stack.env, **COUNTED_ENV,
+                                      "SANDBOX_DATABASE_URL": _as_role(database_url, "cost_worker")},
                                      stack.logs / "worker.log", out_dir)
     stack.procs.append(worker.proc)
     return api, worker, hooks
