@@ -252,6 +252,14 @@ def checks(*_: type[ApiError]) -> dict[int, Any]:
     return {}
 
 
+class UnmodelledShape(ApiError):
+    """A verdict was asked in a shape it does not model (sandbox/verdicts/shapes.py for the
+    gate, sandbox/webhooks/audit/shapes.py for the receiver audit): refused before judging,
+    its words naming the shape and what is modelled."""
+
+    status, code, title = 422, "unmodelled_shape", "The request has a shape this verdict does not model"
+
+
 class AboveCeiling(ApiError):
     """A team key asked for more than the operator allows teams (a merchant's rate limit
     past SANDBOX_RATE_LIMIT_CEILING): its words name the ceiling."""

@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from sandbox.mcp.defaults import MOST_SESSIONS
 from sandbox.runtime.up import fail
 
 HTTP_PORT = 8010  # documented in docs/coding-agents.md
 TOKEN_ENV = "SANDBOX_MCP_TOKEN"
 DEADLINE_S = 60.0  # one tool call's, by default (here, so `--help` imports no SDK)
 IDLE_S = 300.0  # an HTTP session, or a session-less handle, unused this long ends (sandbox/mcp/merchants.py)
-MOST_SESSIONS = 1000  # handshake sessions the HTTP server holds at once, by default (sandbox/mcp/shares.py)
 
 
 def add_command(sub, add_url: Callable, admin_key: Callable[[argparse.Namespace], str | None]) -> None:

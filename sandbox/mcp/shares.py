@@ -35,8 +35,8 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.mcp.command import MOST_SESSIONS
 from sandbox.mcp.connection import IDENTITY
+from sandbox.mcp.defaults import MOST_SESSIONS
 from sandbox.mcp.peers import Peers
 
 SESSIONS_PER_CLIENT = 20

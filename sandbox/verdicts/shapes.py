@@ -13,15 +13,12 @@ own URL and signing scheme."""
 from __future__ import annotations
 
 import re
-from typing import Any, get_args
+from typing import Any
 
 import msgspec
-from litestar import Request
 
-from sandbox.core.errors import ApiError, clip, listing
-from sandbox.core.strict_input import refuse_unknown_query
+from sandbox.core.errors import UnmodelledShape, clip, listing
 from sandbox.coverage.asked import EVERY_SCENARIO, OPERATOR_PATHS
-from sandbox.webhooks.model.schemas import Signing
 
 ENDPOINT_ID = re.compile(r"we_[A-Za-z0-9_]{1,61}")  # a webhook endpoint's id, as `sandbox gate` checks it
 GATE_MODELLED: dict[str, str] = {
@@ -37,21 +34,6 @@ GATE_MODELLED: dict[str, str] = {
 """Every key a gate request may hold, and what it may say. Duplicates are judged inside
 `require_safe_retries` (a second payout to the same account for the same amount after a
 faulted write), never as a requirement of their own."""
-
-
-def audit_modelled() -> str:
-    """What a receiver audit run takes: nothing to choose. A body naming cases, a scheme or
-    another URL would be read by nobody, and the audit's `passed` would then claim what was
-    never asked of it."""
-    from sandbox.webhooks.audit.audit_cases import CASES
-
-    return (f"no body and no options: every case of the battery ({', '.join(c.name for c in CASES)}), sent to the "
-            f"endpoint's own URL and signed with its own scheme ({' or '.join(get_args(Signing))}, Standard "
-            "Webhooks); the query takes `format` (json or junit) only")
-
-
-class UnmodelledShape(ApiError):
-    status, code, title = 422, "unmodelled_shape", "The request has a shape this verdict does not model"
 
 
 def _modelled_gate() -> str:
@@ -85,18 +67,3 @@ def gate_body(value: Any) -> None:
     if isinstance(endpoint, str) and endpoint.strip() and not ENDPOINT_ID.fullmatch(endpoint.strip()):
         raise UnmodelledShape(f"audit_endpoint {clip(endpoint, 64)!r}: audit_endpoint is "
                               f"{GATE_MODELLED['audit_endpoint']}")
-
-
-async def refuse_unmodelled_audit(request: Request) -> None:
-    """The audit route's `before_request`: a body (other than none or `{}`) is a shape the
-    audit does not model, refused in words rather than ignored."""
-    await refuse_unknown_query(request)
-    raw = (await request.body()).strip()
-    if not raw or raw == b"{}":
-        return
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        value = None
-    named = f"the keys {listing(list(value))}" if isinstance(value, dict) else f"a body of {len(raw)} bytes"
-    raise UnmodelledShape(f"the receiver audit does not take {named}: it models {audit_modelled()}")

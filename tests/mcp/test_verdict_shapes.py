@@ -12,7 +12,7 @@ async def test_the_verdict_tools_refuse_what_is_not_modelled_in_words(stack, mer
     endpoint = (await merchant.post("/webhook-endpoints", {"url": "http://127.0.0.1:9/hooks"})).json()
     async with over_stdio("mcp", "--url", stack.base_url, "--key", merchant.key) as mcp:
         # The API's refusal passed through in its words: the name, what is known, the code.
-        unknown = await refused(mcp, "gate", require_coverage="success,sucess")
+        unknown = await refused(mcp, "gate", require_coverage=["success", "sucess"])
         assert f"'sucess': not a scenario of merchant {merchant.merchant_id} nor an operator path" in unknown
         assert "operator paths: simulate, reinitiate" in unknown and "unknown_requirement" in unknown
         # A requirement, a parameter or a window no door models: refused before anything is asked.

@@ -101,8 +101,8 @@ async def test_a_delivery_job_that_finds_its_attempt_made_still_names_the_payout
     """The other delivery path: the worker's pool took the attempt on a sweep (or another
     worker did) before the attempt's own webhook_deliver job ran; the job claims nothing,
     and its line still names the payout and merchant."""
-    from worker import webhooks as worker_webhooks
     from sandbox.settings import get_settings
+    from worker import webhooks as worker_webhooks
 
     hook = await merchant.post("/webhook-endpoints", {"url": receiver.url(), "events": ["payout.success"]})
     assert hook.status_code == 201, hook.text

@@ -26,7 +26,10 @@ async def test_a_scrape_reads_no_history_table(stack, merchant):
     # Another session holds every history table exclusively: a query that read one of
     # them would wait until the lock goes; the scrape must answer without it.
     async with db.conn() as c, c.transaction():
-        await c.execute(f"LOCK TABLE {', '.join(HISTORY_TABLES)} IN ACCESS EXCLUSIVE MODE")
+        # Taking the lock waits for every other session's transaction on these tables to end:
+        # in a whole-suite run (a worker settling another test's payouts) that took longer
+        # than the pool's default command timeout once (fresh clone, load 15).
+        await c.execute(f"LOCK TABLE {', '.join(HISTORY_TABLES)} IN ACCESS EXCLUSIVE MODE", timeout=120)
         samples = await asyncio.wait_for(scrape(stack), timeout=10)
     assert sample(samples, "sandbox_payouts", status="pending") >= 1
 

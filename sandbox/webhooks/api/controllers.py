@@ -6,8 +6,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from sandbox.auth.keys import MERCHANT_ONLY
-from sandbox.verdicts import shapes
 from sandbox.webhooks.audit import audit_junit, audits
+from sandbox.webhooks.audit import shapes as audit_shapes
 from sandbox.webhooks.endpoints import endpoints, events
 from sandbox.webhooks.model.schemas import (
     DeletedEndpoint,
@@ -86,7 +86,7 @@ class WebhookEndpointController(Controller):
 
     @post("/{endpoint_id:str}/audit", operation_id="auditWebhookReceiver", status_code=200,
           summary="Audit the receiver: a battery of signed requests, one verdict each",
-          before_request=shapes.refuse_unmodelled_audit)
+          before_request=audit_shapes.refuse_unmodelled_audit)
     async def audit(self, request: Request, endpoint_id: Id, format: Format = "json") -> Response[WebhookAudit]:
         """Sends the endpoint's URL, one at a time, a valid event, the same webhook-id again,
         an unseen event type, a body changed after signing, a wrong key's signature, no
