@@ -115,3 +115,18 @@ def test_the_gate_junit_for_merchants_judged_together():
 
 def test_the_audit_junit_says_each_failed_case_and_why():
     assert audit_junit.render(AUDIT).decode() == AUDIT_JUNIT
+
+
+COULD_NOT_JUDGE = "require_duplicates: not a requirement or field the gate models"
+COULD_NOT_JUDGE_JUNIT = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    '<testsuites name="sandbox gate" tests="1" failures="0" errors="1" skipped="0" time="0.0">'
+    '<testsuite name="sandbox gate" tests="1" errors="1" failures="0" skipped="0" time="0.0">'
+    '<testcase name="gate" classname="sandbox_gate" time="0.0">'
+    f'<error message="{COULD_NOT_JUDGE}" type="sandbox_gate.could_not_judge">{COULD_NOT_JUDGE}</error>'
+    "</testcase></testsuite></testsuites>"
+)
+
+
+def test_the_gate_junit_when_it_could_not_judge_is_one_error_never_a_failure():
+    assert report.junit_error(COULD_NOT_JUDGE).decode() == COULD_NOT_JUDGE_JUNIT
