@@ -34,7 +34,7 @@ from sandbox.bench.harness import callgrind
 from sandbox.bench.harness.cpu import reference_ms
 from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_api, wait_http
 from sandbox.bench.harness.redis_monitor import POLL, RedisMonitor
-from sandbox.bench.harness.stack import OPENING_BALANCE, Stack, start_stack, stop_stack
+from sandbox.bench.harness.stack import OPENING_BALANCE, Stack, start_receiver, start_stack, stop_stack
 
 PAYOUTS = 200  # of each request the API is counted for
 SETTLED = 50  # payouts the worker is counted for, each made and settled before the next
@@ -240,12 +240,7 @@ def _idle(api: callgrind.Counted, worker: callgrind.Counted, monitor: RedisMonit
 def _start_counted(stack: Stack, database_url: str, out_dir: Path) -> tuple[callgrind.Counted, callgrind.Counted, str]:
     """The receiver and the IPN service (not counted), the API and the worker (counted,
     each connecting to PostgreSQL as its own role); returns them and the receiver's URL."""
-    receiver_port = free_port()
-    receiver = spawn([sys.executable, "-m", "sandbox.bench.servers.receiver", str(receiver_port)], stack.env,
-                     stack.logs / "receiver.log")
-    stack.procs.append(receiver)
-    hooks = f"http://127.0.0.1:{receiver_port}/hooks"
-    wait_http(hooks, receiver, stack.logs / "receiver.log")
+    hooks = start_receiver(stack)
     stack.procs.append(spawn([sys.executable, "-m", "sandbox.cli", "ipn"], stack.env, stack.logs / "ipn.log"))
     api = callgrind.Counted.start("api", [sys.executable, "-m", "sandbox.cli", "api"],
                                   {**stack.env, **COUNTED_ENV,

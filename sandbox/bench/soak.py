@@ -24,8 +24,8 @@ from pathlib import Path
 
 from sandbox.bench.harness import cpu, report
 from sandbox.bench.harness.load import wrk
-from sandbox.bench.harness.procs import cli, free_port, say, spawn, wait_http
-from sandbox.bench.harness.stack import Stack, make_merchants, with_db
+from sandbox.bench.harness.procs import cli, say, spawn, wait_http
+from sandbox.bench.harness.stack import Stack, make_merchants, start_receiver, with_db
 from sandbox.runtime.embedded import EmbeddedPostgres
 from sandbox.settings import WEBHOOK_CLIENTS
 
@@ -182,12 +182,7 @@ def soak(args: argparse.Namespace, stack: Stack) -> dict:
         procs[name] = spawn([sys.executable, "-m", "sandbox.cli", name], stack.env, stack.logs / f"{name}.log")
         stack.procs.append(procs[name])
     wait_http(stack.api_url + "/api/v1/ready", procs["api"], stack.logs / "api.log")
-    port = free_port()
-    receiver = spawn([sys.executable, "-m", "sandbox.bench.servers.receiver", str(port)], stack.env,
-                     stack.logs / "receiver.log")
-    stack.procs.append(receiver)
-    hooks = f"http://127.0.0.1:{port}/hooks"
-    wait_http(hooks, receiver, stack.logs / "receiver.log")
+    hooks = start_receiver(stack)
     say(f"making {args.merchants} merchants, each with a webhook endpoint on {hooks}")
     keys = asyncio.run(make_merchants(stack, args.merchants))
     asyncio.run(_register_webhooks(stack, keys, hooks))

@@ -10,11 +10,12 @@ import asyncio
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.bench.harness.procs import free_port, stop
+from sandbox.bench.harness.procs import free_port, spawn, stop, wait_http
 from sandbox.settings import child_env
 
 OPENING_BALANCE = "10000000.00"  # per merchant: covers any run at 1.00 a payout
@@ -84,6 +85,17 @@ def stop_stack(stack: Stack, keep: bool) -> None:
         server.stop()
     if not keep:
         shutil.rmtree(stack.data_dir, ignore_errors=True)
+
+
+def start_receiver(stack: Stack) -> str:
+    """The merchants' webhook receiver (sandbox/bench/servers/receiver.py), serving; its URL."""
+    port = free_port()
+    log = stack.logs / "receiver.log"
+    receiver = spawn([sys.executable, "-m", "sandbox.bench.servers.receiver", str(port)], stack.env, log)
+    stack.procs.append(receiver)
+    hooks = f"http://127.0.0.1:{port}/hooks"
+    wait_http(hooks, receiver, log)
+    return hooks
 
 
 async def make_merchants(stack: Stack, count: int) -> list[str]:
