@@ -46,7 +46,10 @@ async def verdicts(folder, files: list, parts: int = PARTS) -> list[dict]:
                               "--json", str(written))
         assert code in (0, 1, 2), out
         assert written.exists(), out
-        return json.loads(written.read_text())
+        said = json.loads(written.read_text())
+        # The exit code says what --json says: 0 only when every file's interactions verified.
+        assert (code == 0) == all(map(verified, said)), f"exit {code} for {[verified(w) for w in said]}"
+        return said
     shares = await asyncio.gather(*(one(part) for part in range(min(parts, len(files)))))
     return [shares[n % parts][n // parts] for n in range(len(files))]
 
