@@ -106,9 +106,10 @@ def servers() -> tuple[str, str]:
     PostgreSQL's cluster is a copy of `sandbox up`'s start-up template, migrated and
     seeded once per installed version: no initdb and no migration from nothing per
     process (tests/process/test_migrate_concurrently.py migrates a database from nothing)."""
+    from sandbox.runtime import template
     from sandbox.runtime.embedded import servers_for_a_run
 
-    with servers_for_a_run("sandbox-tests-", from_template=True) as urls:
+    with servers_for_a_run("sandbox-tests-", prepare=template.copy_fresh) as urls:
         yield urls
 
 

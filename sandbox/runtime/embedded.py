@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sandbox.runtime.pg_start import PolledStart, pid_alive
@@ -366,12 +366,12 @@ class EmbeddedRedis:
 
 
 @contextlib.contextmanager
-def servers_for_a_run(prefix: str, from_template: bool = False) -> Iterator[tuple[str, str]]:
+def servers_for_a_run(prefix: str, prepare: Callable[[Path], None] | None = None) -> Iterator[tuple[str, str]]:
     """(database_url, redis_url) for the length of the block, for a test run or a
     benchmark in this process: the external servers when SANDBOX_DATABASE_URL and
     SANDBOX_REDIS_URL are set, else embedded ones in a new temporary data dir (named
-    `prefix`…), stopped and removed afterwards. `from_template`: PostgreSQL's cluster is
-    a copy of the start-up template (`start_from_template`), already migrated and seeded."""
+    `prefix`…), stopped and removed afterwards. `prepare(pgdata)` first, when given: it may
+    put a cluster there (a copy of the start-up template, `template.copy_fresh`)."""
     from sandbox.settings import get_settings
 
     settings = get_settings()
@@ -380,21 +380,11 @@ def servers_for_a_run(prefix: str, from_template: bool = False) -> Iterator[tupl
         return
     data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
-    if from_template:
-        copy_template(pg.pgdata, settings.cache_dir)
     try:
+        if prepare is not None:
+            prepare(pg.pgdata)
         yield pg.start(), rd.start()
     finally:
         rd.stop()
         pg.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def copy_template(pgdata: Path, cache_dir: Path) -> None:
-    """A new cluster at `pgdata` copied from the start-up template in `cache_dir` (made
-    first if the cache has none; sandbox/runtime/template.py): no initdb, and migrating
-    and seeding it find nothing left to do but the admin key. Never a spare: those are
-    `sandbox up`'s, for its next fresh start."""
-    from sandbox.runtime import template
-
-    template.copy_into(template.ensure(cache_dir), pgdata)

@@ -20,8 +20,8 @@ import asyncpg
 import httpx
 
 from sandbox.client.blocking import tls
-from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis, copy_template
-from sandbox.settings import get_settings
+from sandbox.runtime import template
+from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.process.conftest import REPO, free_port, wait_until
 
 ADMIN_KEY = "sk_admin_process_" + secrets.token_hex(12)
@@ -33,7 +33,7 @@ class Services:
         self.pg, self.redis = EmbeddedPostgres(self.dir), EmbeddedRedis(self.dir)
         # From the start-up template, as `sandbox up` starts: its `migrate` and `seed` below
         # find only the admin key to write.
-        copy_template(self.pg.pgdata, get_settings().cache_dir)
+        template.copy_fresh(self.pg.pgdata)
         self.database_url = self.pg.start()
         self.redis_url = self.redis.start()
         self.api_port, self.ipn_port = free_port(), free_port()
