@@ -101,11 +101,15 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 @pytest.fixture(scope="session")
 def servers() -> tuple[str, str]:
-    """Embedded PostgreSQL and Redis in a temporary data dir (external ones when the
-    SANDBOX_DATABASE_URL / SANDBOX_REDIS_URL variables are set)."""
+    """Embedded PostgreSQL and Redis in a temporary data dir, one set per test process
+    (external ones when the SANDBOX_DATABASE_URL / SANDBOX_REDIS_URL variables are set).
+    PostgreSQL's cluster is a copy of `sandbox up`'s start-up template, migrated and
+    seeded once per installed version: no initdb and no migration from nothing per
+    process (tests/process/test_migrate_concurrently.py migrates a database from nothing)."""
+    from sandbox.runtime import template
     from sandbox.runtime.embedded import servers_for_a_run
 
-    with servers_for_a_run("sandbox-tests-") as urls:
+    with servers_for_a_run("sandbox-tests-", prepare=template.copy_fresh) as urls:
         yield urls
 
 

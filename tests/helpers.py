@@ -5,6 +5,7 @@ bodies. Fixtures live in tests/conftest.py."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import socket
 from collections.abc import Callable
@@ -143,3 +144,13 @@ async def reaches(api, payout_id, status, **extra):
 
 async def balance(api):
     return (await api.get("/balance")).json()
+
+
+@functools.cache
+def app_spec() -> str:
+    """The OpenAPI document the app's code makes (`sandbox.api.openapi_export.render`), made
+    once per test process: each making is a new app and its whole spec, seconds of CPU, and
+    the tests that read it read the same code."""
+    from sandbox.api.openapi_export import render
+
+    return render()

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sandbox.runtime.pg_start import PolledStart, pid_alive
@@ -35,8 +35,6 @@ def _die_with_parent(sig: int = signal.SIGTERM) -> None:
     """Linux: the child gets `sig` when the process that started it dies (even by kill -9)."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
-
-
 
 
 def _wait(predicate, timeout: float, what: str, interval: float = 0.05) -> None:
@@ -368,11 +366,12 @@ class EmbeddedRedis:
 
 
 @contextlib.contextmanager
-def servers_for_a_run(prefix: str) -> Iterator[tuple[str, str]]:
+def servers_for_a_run(prefix: str, prepare: Callable[[Path], None] | None = None) -> Iterator[tuple[str, str]]:
     """(database_url, redis_url) for the length of the block, for a test run or a
     benchmark in this process: the external servers when SANDBOX_DATABASE_URL and
     SANDBOX_REDIS_URL are set, else embedded ones in a new temporary data dir (named
-    `prefix`…), stopped and removed afterwards."""
+    `prefix`…), stopped and removed afterwards. `prepare(pgdata)` first, when given: it may
+    put a cluster there (a copy of the start-up template, `template.copy_fresh`)."""
     from sandbox.settings import get_settings
 
     settings = get_settings()
@@ -382,6 +381,8 @@ def servers_for_a_run(prefix: str) -> Iterator[tuple[str, str]]:
     data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     pg, rd = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
     try:
+        if prepare is not None:
+            prepare(pg.pgdata)
         yield pg.start(), rd.start()
     finally:
         rd.stop()

@@ -46,7 +46,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sandbox import version
-from sandbox.settings import INSTALL_ROOT
+from sandbox.settings import INSTALL_ROOT, get_settings
 
 log = logging.getLogger("sandbox.template")
 
@@ -134,6 +134,14 @@ def copy_into(template: Path, pgdata: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         pgdata.rmdir()  # an empty folder a failed start left
     os.rename(partial, pgdata)
+
+
+def copy_fresh(pgdata: Path, cache_dir: Path | None = None) -> None:
+    """A new cluster at `pgdata`, a copy of the template in `cache_dir` (the settings' by
+    default; made first if the cache has none): for a test run's servers, with no initdb,
+    and migrating and seeding it find nothing to do but the admin key. Never a spare: those
+    are `sandbox up`'s, for its next fresh start."""
+    copy_into(ensure(cache_dir or get_settings().cache_dir), pgdata)
 
 
 def take_spare(template: Path, pgdata: Path) -> bool:

@@ -4,13 +4,19 @@ carries every figure and both goals. Presence and sanity only, never a speed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.bench.test_bench_smoke import BENCH_LANE
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.skipif(not os.environ.get(BENCH_LANE), reason="a run of the bench: .ci/bench-smoke runs it")
 def test_startup_bench_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "startup.json"
     done = subprocess.run([sys.executable, "-m", "sandbox.cli", "bench", "--startup", "--runs", "1",

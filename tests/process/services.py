@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 
 from sandbox.client.blocking import tls
+from sandbox.runtime import template
 from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.process.conftest import REPO, free_port, wait_until
 
@@ -30,6 +31,9 @@ class Services:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="sandbox-procs-"))
         self.pg, self.redis = EmbeddedPostgres(self.dir), EmbeddedRedis(self.dir)
+        # From the start-up template, as `sandbox up` starts: its `migrate` and `seed` below
+        # find only the admin key to write.
+        template.copy_fresh(self.pg.pgdata)
         self.database_url = self.pg.start()
         self.redis_url = self.redis.start()
         self.api_port, self.ipn_port = free_port(), free_port()

@@ -20,6 +20,7 @@ more than twelve modules directly: past that, a folder is split by concern."""
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import re
 from collections import defaultdict
@@ -70,17 +71,28 @@ def parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), str(path))
 
 
+def sources() -> list[Path]:
+    """Every module read here (migrations left out: generated snapshots of the tables)."""
+    return [path for root in ROOTS for path in (REPO / root).rglob("*.py") if "migrations" not in path.parts]
+
+
+@functools.cache
+def imports_of(path: Path) -> tuple[str, ...]:
+    """What the module at `path` imports, read once per test process: every test here
+    reads the same source (a whole parse of it per test was 10 s of CPU a run)."""
+    module = module_name(path)
+    return tuple(target for node in ast.walk(parse(path))
+                 for target in imported(node, module, path.name == "__init__.py"))
+
+
 def import_graph() -> dict[str, dict[str, set[str]]]:
     """unit → imported unit → the files that import it."""
     graph: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py")
-             if "migrations" not in path.parts]  # migrations: generated snapshots of the tables
-    for path in paths:
+    for path in sources():
         module = module_name(path)
-        for node in ast.walk(parse(path)):
-            for target in imported(node, module, path.name == "__init__.py"):
-                if target.split(".")[0] in ROOTS and unit_of(target) != unit_of(module):
-                    graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(REPO)))
+        for target in imports_of(path):
+            if target.split(".")[0] in ROOTS and unit_of(target) != unit_of(module):
+                graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(REPO)))
     return graph
 
 
@@ -144,16 +156,15 @@ def module_graph() -> dict[str, set[str]]:
     """module → the modules of the package it imports (type-only imports too: a cycle read
     by a type checker is read by a person)."""
     graph: dict[str, set[str]] = defaultdict(set)
-    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py") if "migrations" not in path.parts]
+    paths = sources()
     known = {module_name(path) for path in paths}
     for path in paths:
         module = module_name(path)
-        for node in ast.walk(parse(path)):
-            for target in imported(node, module, path.name == "__init__.py"):
-                while target and target not in known:  # `from a.b import name`: the module a.b
-                    target = target.rpartition(".")[0]
-                if target and target != module and not module.startswith(target + "."):
-                    graph[module].add(target)
+        for target in imports_of(path):
+            while target and target not in known:  # `from a.b import name`: the module a.b
+                target = target.rpartition(".")[0]
+            if target and target != module and not module.startswith(target + "."):
+                graph[module].add(target)
     return graph
 
 
@@ -260,11 +271,9 @@ def test_only_the_mcp_package_imports_the_optional_sdk():
     the CLI imports sandbox.mcp (its `command` module, which defers the SDK to `sandbox mcp`),
     so the API, worker and IPN start without it."""
     sdk = set()
-    for path in [path for root in ROOTS for path in (REPO / root).rglob("*.py") if "migrations" not in path.parts]:
-        module = module_name(path)
-        if any(t.split(".")[0] == "mcp" for node in ast.walk(parse(path))
-               for t in imported(node, module, path.name == "__init__.py")):
-            sdk.add(unit_of(module))
+    for path in sources():
+        if any(t.split(".")[0] == "mcp" for t in imports_of(path)):
+            sdk.add(unit_of(module_name(path)))
     assert sdk == {"sandbox.mcp"}, f"the MCP SDK is imported by {sdk}, not by sandbox.mcp alone"
     users = {unit for unit, targets in import_graph().items() if "sandbox.mcp" in targets}
     assert users == {"sandbox.cli"}, f"sandbox.mcp imported by {users}, not by the CLI alone"

@@ -2,16 +2,17 @@
 
 import json
 
-from sandbox.api.openapi_export import SPEC_PATH, render
+from sandbox.api.openapi_export import SPEC_PATH
+from tests.helpers import app_spec
 
 
 def test_committed_spec_matches_the_app():
     assert SPEC_PATH.exists(), "run `uv run sandbox openapi` and commit openapi/openapi.json"
-    assert SPEC_PATH.read_text() == render(), "the API changed: run `uv run sandbox openapi` and commit the result"
+    assert SPEC_PATH.read_text() == app_spec(), "the API changed: run `uv run sandbox openapi` and commit the result"
 
 
 def test_every_operation_is_documented():
-    spec = json.loads(render())
+    spec = json.loads(app_spec())
     assert spec["components"]["securitySchemes"]["apiKey"] == {"type": "apiKey", "name": "X-API-KEY", "in": "header"}
     seen = set()
     for path, item in spec["paths"].items():
@@ -59,7 +60,7 @@ def test_closed_sets_are_the_enums_of_their_one_source():
     from sandbox.webhooks.model.event_types import EVENT_TYPES
 
     create_app()  # every domain's error classes imported
-    schemas = json.loads(render())["components"]["schemas"]
+    schemas = json.loads(app_spec())["components"]["schemas"]
     scenario_names = [s.name for s in table().scenarios]
     for name in ("Payout", "AdminPayout"):
         props = schemas[name]["properties"]
