@@ -6,6 +6,8 @@ these routes simply pass it by, and spend none of its uses."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sandbox.faults.store import API_PREFIX
 
 # Route templates below /api/v1, each with every route below it (whole segments).
@@ -21,6 +23,7 @@ EXEMPT = (
 _EXEMPT = tuple(API_PREFIX + route for route in EXEMPT)
 
 
+@lru_cache(maxsize=1024)  # route templates are few: a lookup per request, not a scan of EXEMPT
 def exempt(route: str) -> bool:
     """Whether the route template a request matched is never faulted."""
     return any(route == e or route.startswith(e + "/") for e in _EXEMPT)
