@@ -31,10 +31,12 @@ def build_pool(settings: Settings) -> DeliveryPool:
 async def startup(ctx: dict) -> None:
     pool = ctx["webhook_pool"] = build_pool(get_settings())
     relays: set[asyncio.Task] = ctx.setdefault("relays_here", set())
+    started = ctx.setdefault("relays_here_started", [0])
 
     async def relay_here() -> None:
         """The events a job of this worker committed, relayed by this worker at once (in
         the background: the job goes on); a stopping worker leaves them to another's job."""
+        started[0] += 1
         if pool.closing:
             await wakeups.enqueue_relay()
             return
@@ -43,6 +45,11 @@ async def startup(ctx: dict) -> None:
         task.add_done_callback(relays.discard)
 
     wakeups.relay_here(relay_here)
+
+
+def relays_started(ctx: dict) -> int:
+    """How many relays this worker has started for its own commits so far."""
+    return ctx.get("relays_here_started", [0])[0]
 
 
 async def _relay_here(pool: DeliveryPool) -> None:

@@ -20,6 +20,12 @@ RELAY_JOB = "webhook_relay"
 DELIVER_JOB = "webhook_deliver"
 MARKER = "webhooks:relay:queued"
 MARKER_TTL_MS = 2000
+# The payouts' `step_due` job's marker (sandbox/payouts/lifecycle/schedule.py): a commit that
+# wakes that job wakes no relay job too, as the worker that runs it relays what it finds
+# (worker/jobs.py): a POST at time scale 0 woke two jobs, and each job costs the worker an
+# arq claim, run and finish (docs/benchmark.md, "Where a payout's worker instructions and
+# WAL go").
+STEP_DUE_MARKER = "payouts:step_due:queued"
 
 
 # Inside a worker's jobs: that worker's own relay, started in the process once the
@@ -45,7 +51,16 @@ async def wake_relay_after_commit() -> None:
     if here is not None:
         await db.after_commit(here)
         return
-    await queue.enqueue_unless_marked_after_commit(RELAY_JOB, MARKER, MARKER_TTL_MS)
+    await queue.enqueue_unless_marked_after_commit(RELAY_JOB, MARKER, MARKER_TTL_MS, unless_waking=STEP_DUE_MARKER)
+
+
+async def relay_now() -> None:
+    """Relay what the outbox holds: this worker's own relay (`relay_here`), else a relay job."""
+    here = _here.get()
+    if here is not None:
+        await here()
+    else:
+        await enqueue_relay()
 
 
 async def relay_started() -> None:
