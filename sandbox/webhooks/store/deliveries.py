@@ -32,9 +32,7 @@ def lease_length() -> timedelta:
     # Long enough for the attempt's requests (each within SANDBOX_WEBHOOK_TIMEOUT_S, connect
     # to last byte) to finish before anyone else may try; `keep_lease` renews it before
     # sending, after a wait for a free slot.
-    # That setting alone (sandbox/settings.py: reading all of them cost 5 % of the worker's
-    # CPU on a payout settled alone; docs/benchmark.md, "Where a payout's worker instructions
-    # and WAL go").
+    # That setting alone: reading all of them (get_settings) cost 5 % of the worker's CPU.
     return timedelta(seconds=2 * webhook_timeout_s() + 60)
 
 
@@ -104,10 +102,8 @@ async def lock_endpoints(sql_filter: str, *args) -> list[asyncpg.Record]:
     )
 
 
-# The deliveries and their endpoints' seqs in one statement ($11, $12: each endpoint and
-# how many it was handed; its row is locked by the caller, who read its `delivery_seq`
-# with the lock, so the seqs were known before: one round trip, where reserving them first
-# was another).
+# The deliveries and their endpoints' seqs in one statement ($11, $12: each endpoint and how
+# many it was handed; the caller read its `delivery_seq` with its lock, so the seqs are known).
 _INSERT_SQL = """
 WITH reserved AS (
     UPDATE webhook_endpoint e SET delivery_seq = e.delivery_seq + v.n
