@@ -82,15 +82,18 @@ async def enqueue(function: str, *args, job_id: str | None = None, delay: timede
     return bool(await _script(keys=keys, args=argv))
 
 
-async def redis_after_commit(add: Callable[[Any], None], *, once: str | None = None) -> None:
+async def redis_after_commit(add: Callable[[Any], None], *, once: str | None = None,
+                             covered_by: str | None = None) -> None:
     """Have `add(pipeline)` queue Redis commands to send once the current transaction
     commits (at once without one). Everything one transaction adds goes in one pipeline,
     one round trip: a payout's next step and its balance summary invalidation together,
     a batch chunk's hundreds of first steps together; and writes that commit meanwhile
     share it (`_send`). `once`: a key naming what `add` does, when one such command
-    after several commits serves them all (a wake, a version bump)."""
+    after several commits serves them all (a wake, a version bump); `covered_by`: the
+    `once` key of another command that does this one's work too, when it goes in the same
+    pipeline (then this one is not sent)."""
     if once is not None:
-        add = _Once(once, add)
+        add = _Once(once, add, covered_by)
     tx = db.current()
     if tx is None:
         gathering = _gathering.get()
@@ -130,10 +133,10 @@ class _Once:
     wake (`enqueue_unless_marked_after_commit`) or a version bump. It is sent after every
     one of their commits, so one serves them all."""
 
-    __slots__ = ("add", "key")
+    __slots__ = ("add", "covered_by", "key")
 
-    def __init__(self, key: str, add: Callable[[Any], None]) -> None:
-        self.key, self.add = key, add
+    def __init__(self, key: str, add: Callable[[Any], None], covered_by: str | None = None) -> None:
+        self.key, self.add, self.covered_by = key, add, covered_by
 
     def __call__(self, pipe) -> None:
         self.add(pipe)
@@ -161,10 +164,11 @@ async def _pipeline(batch: list[list]) -> list[Exception | None]:
     # Redis it would queue behind the pool's lock, holding the request's answer.
     async with asyncio.timeout(redis_client.SOCKET_TIMEOUT_S), client.pipeline(transaction=False) as pipe:
         sent_once: set[str] = set()
+        present = {add.key for adds in batch for add in adds if isinstance(add, _Once)}
         for i, adds in enumerate(batch):
             try:
                 for add in adds:
-                    if isinstance(add, _Once) and add.key in sent_once:
+                    if isinstance(add, _Once) and (add.key in sent_once or add.covered_by in present):
                         continue
                     add(pipe)
                     if isinstance(add, _Once):  # marked once built: a command that failed is still owed
@@ -191,16 +195,20 @@ async def enqueue_after_commit(function: str, *args, job_id: str | None = None, 
     await redis_after_commit(add)
 
 
-async def enqueue_unless_marked_after_commit(function: str, marker: str, marker_ttl_ms: int) -> None:
+async def enqueue_unless_marked_after_commit(function: str, marker: str, marker_ttl_ms: int, *,
+                                            unless_waking: str | None = None) -> None:
     """Queue `function()` once the current transaction commits, unless `marker` is set (a
     job is queued already and will see what this transaction committed); sets the marker.
-    In the transaction's one after-commit pipeline, not a round trip of its own."""
+    In the transaction's one after-commit pipeline, not a round trip of its own. Not at
+    all when the same pipeline wakes the job of marker `unless_waking`, which does this
+    one's work too."""
 
     def add(pipe) -> None:
         keys, argv = _script_args(redis_client.get(), function, (), None, None)
         pipe.eval(_ENQUEUE_UNLESS_MARKED, 4, *keys, marker, *argv, marker_ttl_ms)
 
-    await redis_after_commit(add, once=f"wake:{marker}")
+    await redis_after_commit(add, once=f"wake:{marker}",
+                             covered_by=f"wake:{unless_waking}" if unless_waking is not None else None)
 
 
 def _delay(due: datetime | None) -> timedelta | None:

@@ -202,7 +202,7 @@ class Settings:
     webhook_allow: str = field(default_factory=lambda: _webhook_allow("SANDBOX_WEBHOOK_ALLOW"))
     # One webhook request's whole deadline, connect to last byte read: a receiver that
     # trickles its answer is cut off then like one that never answers.
-    webhook_timeout_s: float = field(default_factory=lambda: _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0))
+    webhook_timeout_s: float = field(default_factory=lambda: webhook_timeout_s())
     # The shortest wait before a webhook retry, in real seconds, whatever the time scale: at
     # SANDBOX_TIME_SCALE=0 the schedule would spend all eight attempts in milliseconds and a
     # receiver restarting for a second would lose the event; with 1 s they span ~7 s.
@@ -303,6 +303,12 @@ def webhook_targets() -> WebhookTargets:
     # The allow-list as given: whether it parses was judged when the process read its settings.
     return WebhookTargets(_block_private("SANDBOX_WEBHOOK_BLOCK_PRIVATE"), os.environ.get("SANDBOX_WEBHOOK_ALLOW", ""),
                           _api_host())
+
+
+def webhook_timeout_s() -> float:
+    """That one setting alone, read now: the worker needs it for every lease it takes, and
+    all of them (`get_settings()`) cost a few hundred µs to read."""
+    return _float("SANDBOX_WEBHOOK_TIMEOUT_S", 15.0)
 
 
 def get_settings() -> Settings:

@@ -8,9 +8,11 @@ from datetime import timedelta
 import httpx
 from arq import Retry
 
+from sandbox.events import wakeups
 from sandbox.payouts.lifecycle import due_claims, engine
 from sandbox.rail import client as rail
 from sandbox.settings import get_settings
+from worker import webhooks
 
 log = logging.getLogger("worker")
 
@@ -23,7 +25,14 @@ async def step_payout(ctx: dict, payout_id: str, track: str, index: int) -> bool
 
 
 async def step_due(ctx: dict) -> int:
-    return await due_claims.step_due()
+    """The due steps (`due_claims.step_due`), then the outbox relayed by this worker unless
+    a commit of the pass started its relay already: a commit that wakes this job wakes no
+    relay job (sandbox/events/wakeups.py), so the events it wrote are relayed here."""
+    relays = webhooks.relays_started(ctx)
+    claimed = await due_claims.step_due()
+    if webhooks.relays_started(ctx) == relays:
+        await wakeups.relay_now()
+    return claimed
 
 
 async def step_payouts(ctx: dict, payout_ids: list[str], track: str, index: int) -> int:

@@ -114,6 +114,15 @@ class ResilientWorker(Worker):
             self._down_polls = 0
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # A job this worker is running stays in the queue until it finishes, so every poll
+        # meanwhile read it again, and arq asked Redis whether it runs (WATCH, EXISTS, ZSCORE,
+        # UNWATCH: 3 round trips) to learn that its in-progress key is set: 4.7 such asks a
+        # payout settled alone (docs/benchmark.md, "Where a payout's worker instructions and
+        # WAL go"). Its own running jobs it knows without asking.
+        if self.tasks:
+            job_ids = [j for j in job_ids if not self._running_here(j)]
+            if not job_ids:
+                return
         try:
             await super().start_jobs(job_ids)
         except REDIS_DOWN:
@@ -123,6 +132,10 @@ class ResilientWorker(Worker):
             self.job_counter -= 1
             self.sem.release()
             raise
+
+    def _running_here(self, job_id: bytes) -> bool:
+        task = self.tasks.get(job_id.decode())
+        return task is not None and not task.done()
 
     async def stop_beside(self, main_task: asyncio.Task) -> None:
         """Stop a worker that runs on the caller's event loop (`async_run`, in tests and

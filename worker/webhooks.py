@@ -7,6 +7,7 @@ sandbox/webhooks/delivery/pool.py): a relay or delivery job ends once it has han
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
 from arq import cron, func
@@ -18,6 +19,8 @@ from sandbox.webhooks.delivery.pool import DeliveryPool
 from sandbox.webhooks.delivery.slots import Slots
 from sandbox.webhooks.store import deliveries
 
+log = logging.getLogger("worker.webhooks")
+
 
 def build_pool(settings: Settings) -> DeliveryPool:
     slots = Slots(settings.webhook_concurrency, settings.webhook_per_origin, settings.webhook_per_merchant,
@@ -26,7 +29,34 @@ def build_pool(settings: Settings) -> DeliveryPool:
 
 
 async def startup(ctx: dict) -> None:
-    ctx["webhook_pool"] = build_pool(get_settings())
+    pool = ctx["webhook_pool"] = build_pool(get_settings())
+    relays: set[asyncio.Task] = ctx.setdefault("relays_here", set())
+    started = ctx.setdefault("relays_here_started", [0])
+
+    async def relay_here() -> None:
+        """The events a job of this worker committed, relayed by this worker at once (in
+        the background: the job goes on); a stopping worker leaves them to another's job."""
+        started[0] += 1
+        if pool.closing:
+            await wakeups.enqueue_relay()
+            return
+        task = asyncio.create_task(_relay_here(pool))
+        relays.add(task)
+        task.add_done_callback(relays.discard)
+
+    wakeups.relay_here(relay_here)
+
+
+def relays_started(ctx: dict) -> int:
+    """How many relays this worker has started for its own commits so far."""
+    return ctx.get("relays_here_started", [0])[0]
+
+
+async def _relay_here(pool: DeliveryPool) -> None:
+    try:
+        await relay.run(pool)
+    except Exception:  # the events stay in the outbox: the next relay or the sweeper takes them
+        log.warning("relaying this worker's events failed; the next relay takes them", exc_info=True)
 
 
 def stop_taking(ctx: dict) -> None:
@@ -42,6 +72,10 @@ async def shutdown(ctx: dict) -> None:
     start on a closed client. Runs before the Redis client closes (worker.main.shutdown)."""
     if "webhook_pool" in ctx:
         pool = ctx["webhook_pool"]
+        relays = list(ctx.get("relays_here", ()))
+        for task in relays:  # a relay cut short rolls back: its events stay for the next
+            task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
         await (ctx.pop("webhook_hand_back", None) or pool.close())
         # Jobs cancelled mid-claim after the hand-back began left their claims' tokens.
         await pool.release_left_in_doubt()

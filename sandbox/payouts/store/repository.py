@@ -145,6 +145,26 @@ async def overdue(before: datetime, limit: int, steps: list[str] | None = None) 
     return [(r["id"], r["track"], r["step_index"]) for r in rows]
 
 
+# Which of `$2` claimers' shares (`claim_due`'s `share`; with $3, that one alone) hold a
+# payout whose step was due by $1: a `step_due` pass starts claimers for those only, and a
+# claimer that took fewer than it asked for looks here before it claims again. A claim is a
+# transaction, three round trips, whether or not it finds anything; this is one statement.
+# A superset of what the claims take (their other conditions are left out), so a share it
+# names may still claim nothing. Each share's EXISTS walks the due index in due order
+# (ORDER BY, LIMIT 1), as the claim's first scan does: never a scan of the table.
+_DUE_SHARES_SQL = """
+SELECT array_agg(k ORDER BY k) FROM generate_series(0, $2 - 1) AS k
+ WHERE ($3::int IS NULL OR k = $3)
+   AND EXISTS (SELECT 1 FROM payout p WHERE p.next_action_at <= $1 AND abs(hashtext(p.merchant)) % $2 = k
+                ORDER BY p.next_action_at LIMIT 1)
+"""
+
+
+async def due_shares(at: datetime, shares: int, only: int | None = None) -> list[int]:
+    """The shares (of `shares`; `only` that one) that may hold a payout due by `at`."""
+    return await db.fetchval(_DUE_SHARES_SQL, at, shares, only) or []
+
+
 # One merchant's payouts per claim: the claimer's transaction then holds one balance row
 # (its postings'), and POSTs of other merchants never wait for it. The merchant is the
 # one of the oldest due payout nobody holds. Claimed rows stay locked until the
