@@ -36,11 +36,11 @@ from pathlib import Path
 
 from sandbox.bench.harness import callgrind
 from sandbox.bench.harness import cost_postgres as pg
+from sandbox.bench.harness.callgrind import HELD_S
 from sandbox.bench.harness.cpu import reference_ms
 from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_api, wait_http
 from sandbox.bench.harness.redis_monitor import POLL, RedisMonitor
 from sandbox.bench.harness.stack import OPENING_BALANCE, Stack, start_receiver, start_stack, stop_stack
-from sandbox.bench.servers.counted import HELD_S
 
 PAYOUTS = 200  # of each request the API is counted for
 SETTLED = 50  # payouts the worker is counted for, each made and settled before the next

@@ -28,6 +28,9 @@ from sandbox.bench.harness.procs import spawn
 # PYTHONHASHSEED=0: a string's hash, and so how many probes each dict and set lookup takes,
 # the same in every run (with a random seed a hello-world request moved by 0.2 %).
 VALGRIND_ENV = {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}
+# How long a counted process keeps what it would otherwise redo by the clock (kept
+# connections, the log writer's sleep; sandbox/bench/servers/counted.py): longer than any run.
+HELD_S = 3600.0
 _TOTALS = re.compile(rb"^totals:\s+(\d+)", re.MULTILINE)
 
 
