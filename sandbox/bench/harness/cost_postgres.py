@@ -9,7 +9,7 @@ import time
 
 ROLES = ("cost_api", "cost_worker")  # PostgreSQL roles, one a counted process
 WEBHOOKS = 3  # payout.created, payout.processing, payout.success: each delivered to the receiver
-DRAIN_TIMEOUT_S = 600.0
+DRAIN_TIMEOUT_S = 1800.0  # 200 payouts and their webhooks took more than 600 s at load 36
 # Nothing the server does by the clock lands in a window: no autovacuum, and no checkpoint
 # but the one forced before a window (a timed one, every 5 minutes by default, made the
 # first change of every page after it write the page's full image again: a window that a
