@@ -5,20 +5,23 @@ machine's load (docs/benchmark.md#cost-counted-in-instructions).
   `GET /payouts/{id}`, `GET /payouts` (one page), `GET /balance`, and for the bare
   Litestar hello-world (sandbox/bench/servers/hello.py) in the same run; each also as a
   ratio to the hello-world, which is what the budgets hold (a ratio cancels what the
-  machine's processor and C library change in every count alike).
+  machine's processor and C library change in every count alike). The payouts made are
+  settled before the reads are counted.
 - A payout's whole cost, made one at a time and settled (`created` to `success`, its three
   webhooks delivered to a receiver) before the next is made, so that the worker's batches
   are the same in every run: the worker's instructions (the worker process alone under
-  callgrind, without its periodic jobs: sandbox/bench/servers/counted_worker.py);
-  PostgreSQL's statements (those inside stored functions and triggers included), round
-  trips from each process (its top-level statements: asyncpg sends one a round trip), rows
-  written and WAL bytes (each process connects as a role of its own, so pg_stat_statements
-  tells them apart); Redis's commands (MONITOR), the polls and heartbeats left out.
+  callgrind); PostgreSQL's statements (those inside stored functions and triggers
+  included), round trips from each process (its top-level statements: asyncpg sends one a
+  round trip), rows written and WAL bytes (each process connects as a role of its own, so
+  pg_stat_statements tells them apart); Redis's commands (MONITOR), the polls left out.
 
-Idle work is left out of every count: the API's by the second (uvicorn's tick and the log
-writer's, with the metrics flush set past the run), the worker's by the poll of its loop
-(a busy worker polls less often than an idle one). Requests are sent one at a time over
-one kept connection.
+Whatever a counted process does by the clock is held still while it is counted
+(sandbox/bench/servers/counted.py: uvicorn's tick, the log writer's, caches and markers
+that expire, kept connections that time out), so a window counts the same work however
+long a busy machine makes it. What idle work is left is subtracted: the API's by the
+second (measured, and next to nothing), the worker's by the poll of its loop (it polls
+Redis every 50 ms, fewer times when busy). Requests are sent one at a time over one kept
+connection.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
 from sandbox.bench.harness import callgrind
+from sandbox.bench.harness import cost_postgres as pg
+from sandbox.bench.harness.callgrind import HELD_S
 from sandbox.bench.harness.cpu import reference_ms
 from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_api, wait_http
 from sandbox.bench.harness.redis_monitor import POLL, RedisMonitor
@@ -38,17 +44,14 @@ from sandbox.bench.harness.stack import OPENING_BALANCE, Stack, start_receiver, 
 
 PAYOUTS = 200  # of each request the API is counted for
 SETTLED = 50  # payouts the worker is counted for, each made and settled before the next
-# A counted process's work that runs by the clock, not by the requests, lands in a window in
-# proportion to its length, which a busy machine stretches: the metrics flush of the API and
-# of the worker (once a second, folding every minute) is set past the run, so that the idle
-# left to subtract is uvicorn's tick and the log writer's, constant a second, and the worker's
-# polls (a flush caught by the idle window once counted its commands out of every payout's).
+# The metrics flush of the API and of the worker (once a second, folding every minute) is set
+# past the run; the rest of what the counted processes do by the clock is held still by
+# sandbox/bench/servers/counted.py, which each is started through.
 COUNTED_ENV = {"SANDBOX_METRICS_FLUSH_S": "86400"}
 WARMUP = 40  # of each request, before anything is counted
-IDLE_S = 10.0  # the idle window: two of the worker's 5 s heartbeats, a hundred ticks of the API's
-DRAIN_TIMEOUT_S = 600.0
+IDLE_S = 10.0  # the idle windows, in all
+IDLE_WINDOWS = 2
 START_TIMEOUT_S = 600.0  # a process under valgrind starts some 5x slower, more on a busy machine
-ROLES = ("cost_api", "cost_worker")  # PostgreSQL roles, one a counted process
 BUDGETS = Path(__file__).resolve().parents[2] / "bench" / "cost-budgets.json"
 REQUESTS = ("post_payout", "get_payout", "list_payouts", "get_balance")
 
@@ -58,108 +61,28 @@ def _payout_body(reference: str) -> dict:
             "reference": reference}
 
 
-async def _prepare_database(stack: Stack) -> None:
-    """pg_stat_statements (loaded at start: the server is restarted for it), every statement
-    tracked, autovacuum off (its work would land in any window), and a role per process."""
-    import asyncpg
+def _client(base_url: str, **kwargs):
+    """The bench's own client: one connection, kept between windows (see counted.py)."""
+    import httpx
 
-    conn = await asyncpg.connect(stack.database_url)
-    try:
-        for role in ROLES:
-            await conn.execute(f"CREATE ROLE {role} SUPERUSER LOGIN")  # names of ours, never input
-        await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-        await conn.execute("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
-        await conn.execute("ALTER SYSTEM SET pg_stat_statements.track_utility = on")
-        await conn.execute("ALTER SYSTEM SET autovacuum = off")
-    finally:
-        await conn.close()
+    return httpx.Client(base_url=base_url, timeout=120, limits=httpx.Limits(keepalive_expiry=HELD_S), **kwargs)
+
+
+def _counted(name: str, part: str, args: list[str], env: dict, stack: Stack, out_dir: Path) -> callgrind.Counted:
+    counted = callgrind.Counted.start(name, [sys.executable, "-m", "sandbox.bench.servers.counted", part, *args],
+                                      env, stack.logs / f"{name}.log", out_dir)
+    stack.procs.append(counted.proc)
+    return counted
 
 
 def _restart_postgres(stack: Stack) -> str:
-    pg = stack.servers[0]
-    pg.stop()
-    return pg.start()
-
-
-def _as_role(database_url: str, role: str) -> str:
-    return database_url.replace("postgresql://postgres@", f"postgresql://{role}@", 1)
-
-
-async def _postgres(stack: Stack) -> dict:
-    """What each counted process has asked of PostgreSQL so far, and the WAL's position."""
-    import asyncpg
-
-    conn = await asyncpg.connect(stack.database_url)
-    try:
-        rows = await conn.fetch(
-            """SELECT r.rolname AS role, sum(s.calls) FILTER (WHERE s.toplevel) AS round_trips,
-                      sum(s.calls) AS statements,
-                      sum(s.rows) FILTER (WHERE s.query ~* '^\\s*(insert|update|delete|with)') AS rows_written
-               FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-               WHERE r.rolname = ANY($1::text[]) GROUP BY r.rolname""", list(ROLES))
-        wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
-    finally:
-        await conn.close()
-    found = {r["role"]: {k: int(r[k] or 0) for k in ("round_trips", "statements", "rows_written")} for r in rows}
-    empty = {"round_trips": 0, "statements": 0, "rows_written": 0}
-    return {**{role: found.get(role, empty) for role in ROLES}, "wal_bytes": int(wal)}
-
-
-async def _create_extension(database_url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-    finally:
-        await conn.close()
-
-
-async def _checkpoint(stack: Stack) -> None:
-    """A checkpoint before a window: every page's first change in it writes its full image,
-    whatever the last checkpoint's moment was, so the WAL a window writes does not depend on it."""
-    import asyncpg
-
-    conn = await asyncpg.connect(stack.database_url)
-    try:
-        await conn.execute("CHECKPOINT")
-    finally:
-        await conn.close()
-
-
-WEBHOOKS = 3  # payout.created, payout.processing, payout.success: each delivered to the receiver
-
-
-async def _settled(stack: Stack, ids: list[str]) -> bool:
-    """Every payout of `ids` at `success` with nothing left to do, and each of its webhooks
-    delivered."""
-    import asyncpg
-
-    conn = await asyncpg.connect(stack.database_url)
-    try:
-        left = await conn.fetchval(
-            "SELECT count(*) FROM payout WHERE id = ANY($1::text[])"
-            " AND (status <> 'success' OR next_action_at IS NOT NULL)", ids)
-        delivered = await conn.fetchval(
-            "SELECT count(*) FROM webhook_delivery d JOIN outbox_event e ON e.id = d.event"
-            " WHERE e.payout_id = ANY($1::text[]) AND d.status = 'succeeded'", ids)
-        return left == 0 and delivered >= WEBHOOKS * len(ids)
-    finally:
-        await conn.close()
-
-
-def _wait_settled(stack: Stack, ids: list[str]) -> None:
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while not asyncio.run(_settled(stack, ids)):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(ids)} payouts not settled with their webhooks in {DRAIN_TIMEOUT_S:.0f}s")
-        time.sleep(0.25)  # polling a condition, bounded by the deadline
+    server = stack.servers[0]
+    server.stop()
+    return server.start()
 
 
 def _merchant(stack: Stack, hooks: str) -> str:
-    import httpx
-
-    with httpx.Client(base_url=stack.api_url + "/api/v1", timeout=60) as client:
+    with _client(stack.api_url + "/api/v1") as client:
         r = client.post("/sandbox/merchants", json={"name": "cost", "opening_balance": OPENING_BALANCE},
                         headers={"X-API-KEY": stack.admin_key, "X-Idempotency-Key": "cost-merchant"})
         r.raise_for_status()
@@ -172,9 +95,7 @@ def _merchant(stack: Stack, hooks: str) -> str:
 
 def _requests(api_url: str, key: str, tag: str, count: int, ids: list[str]):
     """The steps a window counts: each sends `count` requests of one kind, one at a time."""
-    import httpx
-
-    client = httpx.Client(base_url=api_url + "/api/v1", timeout=120, headers={"X-API-KEY": key})
+    client = _client(api_url + "/api/v1", headers={"X-API-KEY": key})
 
     def post() -> None:
         for i in range(count):
@@ -197,73 +118,103 @@ def _requests(api_url: str, key: str, tag: str, count: int, ids: list[str]):
     return client, {"post_payout": post, "get_payout": get, "list_payouts": listing, "get_balance": balance}
 
 
-def _hello(stack: Stack, out_dir: Path) -> float:
-    """The bare hello-world's instructions a request, under callgrind like the API."""
-    import httpx
-
+def _hello(stack: Stack, out_dir: Path) -> tuple[float, float]:
+    """The bare hello-world's instructions a request, under callgrind like the API, and
+    its idle instructions a second."""
     port = free_port()
-    log = stack.logs / "hello.log"
-    hello = callgrind.Counted.start("hello", [sys.executable, "-m", "sandbox.bench.servers.hello", str(port)],
-                                    stack.env, log, out_dir)
-    stack.procs.append(hello.proc)
-    url = f"http://127.0.0.1:{port}/hello"
-    wait_http(url, hello.proc, log, timeout=START_TIMEOUT_S)
-    with httpx.Client(timeout=120) as client:
+    hello = _counted("hello", "hello", [str(port)], stack.env, stack, out_dir)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/hello", hello.proc, stack.logs / "hello.log", timeout=START_TIMEOUT_S)
+    with _client(base) as client:
         def send(count: int):
-            return lambda: [client.get(url).raise_for_status() for _ in range(count)]
+            return lambda: [client.get("/hello").raise_for_status() for _ in range(count)]
 
         send(WARMUP)()
         hello.count_idle(IDLE_S)
         per = hello.less_idle(hello.window(send(PAYOUTS))) / PAYOUTS
     stop(hello.proc)
-    return per
+    return per, hello.idle_per_s
+
+
+def _wait_quiet(monitor: RedisMonitor) -> None:
+    """Until the worker has no job queued or running (its last job's end included)."""
+    deadline = time.monotonic() + pg.DRAIN_TIMEOUT_S
+    while not monitor.quiet():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the worker still had jobs after {pg.DRAIN_TIMEOUT_S:.0f}s")
+        time.sleep(0.05)  # polling a condition, bounded by the deadline
 
 
 def _idle(api: callgrind.Counted, worker: callgrind.Counted, monitor: RedisMonitor) -> tuple[float, set]:
-    """Both counted processes idle in one window: the API's idle instructions a second, the
-    worker's an iteration of its poll loop (a busy worker polls less often than an idle
-    one, so its idle work is counted by its polls, not by the clock), and the Redis
-    commands the stack sends with nothing asked of it (polls, heartbeats): left out of the
+    """Both counted processes idle, the worker quiet, in IDLE_WINDOWS windows: the API's idle
+    instructions a second, the worker's an iteration of its poll loop (a busy worker polls
+    less often than an idle one, so its idle work is counted by its polls, not by the clock;
+    the least of the windows, should anything have been left to finish in one), and the
+    Redis commands the stack sends with nothing asked of it (the polls): left out of the
     payout's commands."""
-    before = monitor.snapshot()
-    opened = api.open(), worker.open()
-    time.sleep(IDLE_S)  # the idle window itself: nothing to wait for
-    idle_api, idle_worker = api.close(opened[0]), worker.close(opened[1])
-    commands = monitor.snapshot() - before
-    api.idle_per_s = idle_api.instructions / idle_api.seconds
-    polls = commands[POLL]
-    if not polls:
-        raise RuntimeError(f"the worker did not poll in {IDLE_S} s idle: is it running?")
-    return idle_worker.instructions / polls, set(commands)
+    per_poll, periodic = [], set()
+    for _ in range(IDLE_WINDOWS):
+        _wait_quiet(monitor)
+        before = monitor.snapshot()
+        opened = api.open(), worker.open()
+        time.sleep(IDLE_S / IDLE_WINDOWS)  # the idle window itself: nothing to wait for
+        idle_api, idle_worker = api.close(opened[0]), worker.close(opened[1])
+        commands = monitor.snapshot() - before
+        api.idle_per_s = idle_api.instructions / idle_api.seconds
+        if not commands[POLL]:
+            raise RuntimeError(f"the worker did not poll in {IDLE_S / IDLE_WINDOWS} s idle: is it running?")
+        per_poll.append(idle_worker.instructions / commands[POLL])
+        periodic |= set(commands)
+    return min(per_poll), periodic
 
 
 def _start_counted(stack: Stack, database_url: str, out_dir: Path) -> tuple[callgrind.Counted, callgrind.Counted, str]:
     """The receiver and the IPN service (not counted), the API and the worker (counted,
     each connecting to PostgreSQL as its own role); returns them and the receiver's URL."""
     hooks = start_receiver(stack)
-    stack.procs.append(spawn([sys.executable, "-m", "sandbox.cli", "ipn"], stack.env, stack.logs / "ipn.log"))
-    api = callgrind.Counted.start("api", [sys.executable, "-m", "sandbox.cli", "api"],
-                                  {**stack.env, **COUNTED_ENV,
-                                   "SANDBOX_DATABASE_URL": _as_role(database_url, "cost_api")},
-                                  stack.logs / "api.log", out_dir)
-    stack.procs.append(api.proc)
+    stack.procs.append(spawn([sys.executable, "-m", "sandbox.bench.servers.counted", "ipn"],
+                             {**stack.env, **callgrind.VALGRIND_ENV}, stack.logs / "ipn.log"))
+    api = _counted("api", "api", [], {**stack.env, **COUNTED_ENV,
+                                      "SANDBOX_DATABASE_URL": pg.as_role(database_url, "cost_api")}, stack, out_dir)
     wait_api(stack.api_url, api.proc, stack.logs / "api.log", timeout=START_TIMEOUT_S)
-    worker = callgrind.Counted.start("worker", [sys.executable, "-m", "sandbox.bench.servers.counted_worker"],
-                                     {**stack.env, **COUNTED_ENV,
-                                      "SANDBOX_DATABASE_URL": _as_role(database_url, "cost_worker")},
-                                     stack.logs / "worker.log", out_dir)
-    stack.procs.append(worker.proc)
+    worker = _counted("worker", "worker", [], {**stack.env, **COUNTED_ENV,
+                                               "SANDBOX_DATABASE_URL": pg.as_role(database_url, "cost_worker")},
+                      stack, out_dir)
     return api, worker, hooks
+
+
+def _settled_one_at_a_time(stack: Stack, key: str, worker: callgrind.Counted, monitor: RedisMonitor):
+    """A payout's whole cost: each made, then settled with its webhooks delivered before the
+    next is made, so that the worker's batches (a claim, a relay, a delivery round takes
+    whatever is due when it runs) are the same in every run."""
+    settled: list[str] = []
+    client, _ = _requests(stack.api_url, key, "cost-one", 1, settled)
+    _wait_quiet(monitor)
+    asyncio.run(pg.checkpoint(stack.database_url))
+    before = asyncio.run(pg.counts(stack.database_url))
+    commands_before = monitor.snapshot()
+    worker_opened = worker.open()
+    for i in range(SETTLED):
+        made = client.post("/payouts", json=_payout_body(f"cost-one-{i}"),
+                           headers={"X-Idempotency-Key": f"cost-one-{i}"})
+        made.raise_for_status()
+        pg.wait_settled(stack.database_url, [made.json()["id"]])
+        _wait_quiet(monitor)  # each payout starts with the worker as the last one left it
+    worker_window = worker.close(worker_opened)
+    commands = monitor.snapshot() - commands_before
+    after = asyncio.run(pg.counts(stack.database_url))
+    client.close()
+    return worker_window, commands, pg.difference(after, before)
 
 
 def measure(stack: Stack) -> dict:
     out_dir = stack.data_dir / "callgrind"
-    asyncio.run(_prepare_database(stack))
+    asyncio.run(pg.prepare(stack.database_url))
     database_url = _restart_postgres(stack)
     cli(stack.env, "migrate")
     cli(stack.env, "seed")
-    asyncio.run(_create_extension(database_url))
-    hello_per = _hello(stack, out_dir)
+    asyncio.run(pg.create_extension(database_url))
+    hello_per, hello_idle = _hello(stack, out_dir)
     say(f"hello-world: {hello_per / 1e6:.3f} M instructions a request")
     api, worker, hooks = _start_counted(stack, database_url, out_dir)
     monitor = RedisMonitor(stack.env["SANDBOX_REDIS_URL"]).start()
@@ -274,38 +225,24 @@ def measure(stack: Stack) -> dict:
     for step in warm.values():
         step()
     say(f"warm-up: {WARMUP} of each request; waiting for the worker to settle them")
-    _wait_settled(stack, warm_ids)
+    pg.wait_settled(database_url, warm_ids)
     client.close()
     per_poll, periodic = _idle(api, worker, monitor)
 
+    # The payouts made are settled before the reads are counted: what a read answers (a
+    # payout's status and history) does not then depend on how far the worker has got.
     ids: list[str] = []
     client, steps = _requests(stack.api_url, key, "cost", PAYOUTS, ids)
-    counts = {name: api.less_idle(api.window(steps[name])) / PAYOUTS for name in REQUESTS}
+    counts = {"post_payout": api.less_idle(api.window(steps["post_payout"])) / PAYOUTS}
+    say(f"{PAYOUTS} POST /payouts counted; waiting for the worker to settle them")
+    pg.wait_settled(database_url, ids)
+    counts.update({name: api.less_idle(api.window(steps[name])) / PAYOUTS for name in REQUESTS[1:]})
     client.close()
-    say(f"{PAYOUTS} of each request counted; waiting for the worker to settle the payouts")
-    _wait_settled(stack, ids)
+    say(f"{PAYOUTS} of each read counted; {SETTLED} payouts now made and settled one at a time")
 
-    # A payout's whole cost, one at a time: made, then settled with its webhooks delivered
-    # before the next is made, so that the worker's batches (a claim, a relay, a delivery
-    # round takes whatever is due when it runs) are the same in every run.
-    settled: list[str] = []
-    client, steps = _requests(stack.api_url, key, "cost-one", 1, settled)
-    asyncio.run(_checkpoint(stack))
-    before = asyncio.run(_postgres(stack))
-    commands_before = monitor.snapshot()
-    worker_opened = worker.open()
-    for i in range(SETTLED):
-        made = client.post("/payouts", json=_payout_body(f"cost-one-{i}"),
-                           headers={"X-Idempotency-Key": f"cost-one-{i}"})
-        made.raise_for_status()
-        _wait_settled(stack, [made.json()["id"]])
-    worker_window = worker.close(worker_opened)
-    commands = monitor.snapshot() - commands_before
-    after = asyncio.run(_postgres(stack))
-    client.close()
-    pg = {role: {k: after[role][k] - before[role][k] for k in after[role]} for role in ROLES}
+    worker_window, commands, spent = _settled_one_at_a_time(stack, key, worker, monitor)
     worker_per = max(0.0, worker_window.instructions - per_poll * commands[POLL]) / SETTLED
-    work_commands = sum(n for what, n in commands.items() if what not in periodic)
+    work_commands = {what: n for what, n in commands.items() if what not in periodic}
     return {
         "payouts": PAYOUTS, "settled": SETTLED,
         "hello_instructions": round(hello_per),
@@ -314,16 +251,29 @@ def measure(stack: Stack) -> dict:
         "worker_instructions_per_payout": round(worker_per),
         "worker_ratio": round(worker_per / hello_per, 2),
         "postgres_per_payout": {
-            "statements": round(sum(r["statements"] for r in pg.values()) / SETTLED, 2),
-            "round_trips_api": round(pg["cost_api"]["round_trips"] / SETTLED, 2),
-            "round_trips_worker": round(pg["cost_worker"]["round_trips"] / SETTLED, 2),
-            "rows_written": round(sum(r["rows_written"] for r in pg.values()) / SETTLED, 2),
-            "wal_bytes": round((after["wal_bytes"] - before["wal_bytes"]) / SETTLED),
+            "statements": round(sum(spent[role]["statements"] for role in pg.ROLES) / SETTLED, 2),
+            "round_trips_api": round(spent["cost_api"]["round_trips"] / SETTLED, 2),
+            "round_trips_worker": round(spent["cost_worker"]["round_trips"] / SETTLED, 2),
+            "rows_written": round(sum(spent[role]["rows_written"] for role in pg.ROLES) / SETTLED, 2),
+            "wal_bytes": round(spent["wal_bytes"] / SETTLED),
         },
-        "redis_commands_per_payout": round(work_commands / SETTLED, 2),
-        "idle": {"api_per_s": round(api.idle_per_s), "worker_per_poll": round(per_poll),
-                 "worker_polls": commands[POLL], "periodic_redis_commands": sorted(" ".join(k) for k in periodic)},
+        "redis_commands_per_payout": round(sum(work_commands.values()) / SETTLED, 2),
+        "idle": {"api_per_s": round(api.idle_per_s), "hello_per_s": round(hello_idle),
+                 "worker_per_poll": round(per_poll), "worker_polls": commands[POLL],
+                 "periodic_redis_commands": sorted(" ".join(k) for k in periodic)},
+        # What the figures are sums of, for telling two runs apart (docs/benchmark.md).
+        "detail": {"statements": dict(sorted(spent["by_statement"].items())),
+                   "redis_commands": _by_kind(work_commands)},
     }
+
+
+def _by_kind(commands: dict) -> dict[str, int]:
+    """Redis commands by name and key, a key's ids (a job's, a payout's) as `*`."""
+    kinds: dict[str, int] = {}
+    for (name, key), n in commands.items():
+        kind = f"{name} {re.sub(r'[0-9a-f]{16,}', '*', key)}".strip()
+        kinds[kind] = kinds.get(kind, 0) + n
+    return dict(sorted(kinds.items()))
 
 
 def over_budget(result: dict, budgets: dict, tolerance: float = 0.03) -> list[str]:
@@ -365,7 +315,8 @@ def render(r: dict) -> str:
                  f"{pg['wal_bytes']} WAL bytes")
     lines.append(f"  Redis a payout: {r['redis_commands_per_payout']} commands")
     idle = r["idle"]
-    lines.append(f"  idle work left out: the API's {idle['api_per_s'] / 1e6:.2f} M instructions a second; the worker's "
+    lines.append(f"  idle work left out: the API's {idle['api_per_s'] / 1e6:.3f} M instructions a second (the "
+                 f"hello-world's {idle['hello_per_s'] / 1e6:.3f} M); the worker's "
                  f"{idle['worker_per_poll'] / 1e6:.3f} M a poll of its loop ({idle['worker_polls']} polls); "
                  f"Redis: {', '.join(idle['periodic_redis_commands'])}")
     return "\n".join(lines)
@@ -379,11 +330,12 @@ def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     args.api_workers = 1  # one API process: the one counted
     stack = start_stack(args)
-    # Fixed: no rate limit in the way of the counted requests (its check still runs).
     try:
         result = measure(stack)
     finally:
         stop_stack(stack, args.keep)
+        if args.keep:
+            say(f"kept: {stack.data_dir} (callgrind's dumps in callgrind/, the processes' logs in logs/)")
     result["reference_loop_ms"] = reference
     result["total_s"] = round(time.monotonic() - started, 1)
     print(render(result))

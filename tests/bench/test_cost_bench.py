@@ -1,18 +1,20 @@
 """`sandbox bench --cost`'s parts that decide a verdict: the budgets check (CI's cost lane
 fails on what it says), Redis's commands counted by name and key with nothing of the
-bench's own, and the counted worker without its periodic jobs. The bench itself runs in
+bench's own, the counted worker without its periodic jobs, and a counted server that
+stops at once with no tick to notice the signal. The bench itself runs in
 .ci/cost (minutes under valgrind), not here."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from sandbox.bench.cost import over_budget
 from sandbox.bench.harness.redis_monitor import RedisMonitor
-from sandbox.bench.servers.counted_worker import _without_periodic_jobs
+from sandbox.bench.servers.counted import HELD_S, without_periodic_jobs
 
 BUDGETS = Path(__file__).resolve().parents[2] / ".ci" / "cost-budgets.json"
 
@@ -61,9 +63,32 @@ async def test_redis_commands_are_counted_by_name_and_key_without_the_bench_s_ow
 
 
 @pytest.mark.parametrize("crons", [[], ["sweep", "prune"]])
-def test_the_counted_worker_runs_no_periodic_job(crons) -> None:
+def test_the_counted_worker_runs_no_periodic_job_and_writes_its_heartbeat_once(crons) -> None:
     class Worker:
         cron_jobs = crons
+        health_check_interval = 5
 
-    built = _without_periodic_jobs(lambda: Worker())()
+    built = without_periodic_jobs(lambda: Worker())()
     assert built.cron_jobs == []
+    assert built.health_check_interval == HELD_S
+
+
+def test_a_counted_server_without_its_tick_still_stops_at_once_when_told(tmp_path) -> None:
+    """uvicorn looks for a stop on its tick; the counted servers have none after the first,
+    so the stop signal itself must end the server."""
+    import signal
+    import sys
+
+    from sandbox.bench.harness.procs import free_port, spawn, wait_http
+
+    port, log = free_port(), tmp_path / "hello.log"
+    proc = spawn([sys.executable, "-m", "sandbox.bench.servers.counted", "hello", str(port)],
+                 {**os.environ, "SANDBOX_LOG_LEVEL": "WARNING"}, log)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/hello", proc, log)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

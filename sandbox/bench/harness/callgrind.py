@@ -6,8 +6,10 @@ than natively, not 50x, while it imports and warms up). A window turns it on
 (`callgrind_control -i on`), runs the given step, turns it off and dumps the counters
 (`callgrind_control -d`), and reads the dump's total. A process under valgrind keeps its
 timers and background tasks running while a window is open, and a busy machine stretches
-the window, so every window's count is taken less the process's idle instructions over the
-same seconds (its idle rate, counted in a window of its own with nothing asked of it)."""
+the window: the cost bench holds them still (sandbox/bench/servers/counted.py), and what
+idle work is left is subtracted, a window's count taken less the process's idle
+instructions over the same seconds (its idle rate, counted in a window of its own with
+nothing asked of it)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,12 @@ from sandbox.bench.harness.procs import spawn
 
 # PYTHONMALLOC=malloc: CPython's own allocator hides its work from valgrind in arenas it
 # manages itself; with the C library's malloc every allocation is counted as what it costs.
-VALGRIND_ENV = {"PYTHONMALLOC": "malloc"}
+# PYTHONHASHSEED=0: a string's hash, and so how many probes each dict and set lookup takes,
+# the same in every run (with a random seed a hello-world request moved by 0.2 %).
+VALGRIND_ENV = {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0"}
+# How long a counted process keeps what it would otherwise redo by the clock (kept
+# connections, the log writer's sleep; sandbox/bench/servers/counted.py): longer than any run.
+HELD_S = 3600.0
 _TOTALS = re.compile(rb"^totals:\s+(\d+)", re.MULTILINE)
 
 

@@ -13,6 +13,9 @@ from collections import Counter
 import redis
 
 POLL = ("ZRANGEBYSCORE", "arq:queue")  # the worker's poll for due jobs, once an iteration of its loop
+# The bench's own look at whether the worker is quiet (`quiet`): not counted. The worker sends
+# neither (its heartbeat's ZCARD is written once, before anything is counted).
+QUIET = (("ZCARD", "arq:queue"), ("KEYS", "arq:in-progress:*"))
 
 
 class RedisMonitor:
@@ -50,8 +53,15 @@ class RedisMonitor:
                     with self._lock:
                         self._marks.add(words[1])
                     continue
+                what = (name, words[1] if len(words) > 1 else "")
+                if what in QUIET:
+                    continue
                 with self._lock:
-                    self._counts[(name, words[1] if len(words) > 1 else "")] += 1
+                    self._counts[what] += 1
+
+    def quiet(self) -> bool:
+        """No job queued and none running: whatever the worker was asked to do is done."""
+        return not self._client.zcard(QUIET[0][1]) and not self._client.keys(QUIET[1][1])
 
     def snapshot(self) -> Counter[tuple[str, str]]:
         """The counts so far: every command Redis ran before this call is in them (a marker

@@ -23,8 +23,12 @@ def create_app() -> Litestar:
     return app
 
 
-if __name__ == "__main__":
+def main(port: int) -> int:
     from sandbox.runtime.serving import serve
     from sandbox.settings import get_settings
 
-    sys.exit(serve("sandbox.bench.servers.hello:create_app", int(sys.argv[1]), get_settings().api_workers))
+    return serve("sandbox.bench.servers.hello:create_app", port, get_settings().api_workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1])))

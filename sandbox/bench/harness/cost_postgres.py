@@ -1,0 +1,125 @@
+"""The cost bench's PostgreSQL side (sandbox/bench/cost.py): the server set up to count
+(pg_stat_statements, a role a counted process, nothing that runs by the clock), what each
+counted process has asked of it so far, and whether payouts have settled."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+ROLES = ("cost_api", "cost_worker")  # PostgreSQL roles, one a counted process
+WEBHOOKS = 3  # payout.created, payout.processing, payout.success: each delivered to the receiver
+DRAIN_TIMEOUT_S = 1800.0  # 200 payouts and their webhooks took more than 600 s at load 36
+# Nothing the server does by the clock lands in a window: no autovacuum, and no checkpoint
+# but the one forced before a window (a timed one, every 5 minutes by default, made the
+# first change of every page after it write the page's full image again: a window that a
+# busy machine stretched past it wrote more WAL a payout).
+SETTINGS = {
+    "shared_preload_libraries": "'pg_stat_statements'",
+    "pg_stat_statements.track": "'all'",
+    "pg_stat_statements.track_utility": "on",
+    "autovacuum": "off",
+    "checkpoint_timeout": "'1d'",
+    "max_wal_size": "'64GB'",
+}
+
+
+async def prepare(database_url: str) -> None:
+    """The settings above (loaded at the restart that follows) and a role a counted process."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        for role in ROLES:
+            await conn.execute(f"CREATE ROLE {role} SUPERUSER LOGIN")  # names of ours, never input
+        for name, value in SETTINGS.items():
+            await conn.execute(f"ALTER SYSTEM SET {name} = {value}")  # ours, never input
+    finally:
+        await conn.close()
+
+
+def as_role(database_url: str, role: str) -> str:
+    return database_url.replace("postgresql://postgres@", f"postgresql://{role}@", 1)
+
+
+async def create_extension(database_url: str) -> None:
+    await _execute(database_url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+
+async def checkpoint(database_url: str) -> None:
+    """A checkpoint before a window: every page's first change in it writes its full image,
+    whatever the last checkpoint's moment was, so the WAL a window writes does not depend on it."""
+    await _execute(database_url, "CHECKPOINT")
+
+
+async def _execute(database_url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def counts(database_url: str) -> dict:
+    """What each counted process has asked of PostgreSQL so far (in all, and by statement),
+    and the WAL's position."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """SELECT r.rolname AS role, s.query, s.toplevel, s.calls,
+                      CASE WHEN s.query ~* '^\\s*(insert|update|delete|with)' THEN s.rows ELSE 0 END AS written
+               FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+               WHERE r.rolname = ANY($1::text[])""", list(ROLES))
+        wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
+    finally:
+        await conn.close()
+    found = {role: {"round_trips": 0, "statements": 0, "rows_written": 0} for role in ROLES}
+    by_statement: dict[str, int] = {}
+    for r in rows:
+        totals = found[r["role"]]
+        totals["statements"] += r["calls"]
+        totals["rows_written"] += r["written"]
+        if r["toplevel"]:
+            totals["round_trips"] += r["calls"]
+        name = f"{r['role']} {'' if r['toplevel'] else '(nested) '}{' '.join(r['query'].split())[:160]}"
+        by_statement[name] = by_statement.get(name, 0) + r["calls"]
+    return {**found, "wal_bytes": int(wal), "by_statement": by_statement}
+
+
+def difference(after: dict, before: dict) -> dict:
+    """`counts` over a window."""
+    out = {role: {k: after[role][k] - before[role][k] for k in after[role]} for role in ROLES}
+    out["wal_bytes"] = after["wal_bytes"] - before["wal_bytes"]
+    statements = {k: n - before["by_statement"].get(k, 0) for k, n in after["by_statement"].items()}
+    out["by_statement"] = {k: n for k, n in statements.items() if n}
+    return out
+
+
+async def _settled(database_url: str, ids: list[str]) -> bool:
+    """Every payout of `ids` at `success` with nothing left to do, and each of its webhooks
+    delivered."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM payout WHERE id = ANY($1::text[])"
+            " AND (status <> 'success' OR next_action_at IS NOT NULL)", ids)
+        delivered = await conn.fetchval(
+            "SELECT count(*) FROM webhook_delivery d JOIN outbox_event e ON e.id = d.event"
+            " WHERE e.payout_id = ANY($1::text[]) AND d.status = 'succeeded'", ids)
+        return left == 0 and delivered >= WEBHOOKS * len(ids)
+    finally:
+        await conn.close()
+
+
+def wait_settled(database_url: str, ids: list[str]) -> None:
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while not asyncio.run(_settled(database_url, ids)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(ids)} payouts not settled with their webhooks in {DRAIN_TIMEOUT_S:.0f}s")
+        time.sleep(0.25)  # polling a condition, bounded by the deadline
