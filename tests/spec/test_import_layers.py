@@ -25,11 +25,23 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+import sandbox
+
+# Where the modules that `import sandbox` finds are: the checkout (installed editable), or
+# site-packages when the suite runs against an installed wheel (.ci/debian, which copies the
+# tests in without the package's own sources): the code read is the code that runs.
+SOURCES = Path(sandbox.__file__).resolve().parents[1]
 ROOTS = ("sandbox", "worker", "ipn")
 # What core may lean on: its own modules and the settings (the clock's time scale).
 CORE_MAY_IMPORT = {"sandbox.core", "sandbox.settings"}
-CORE = REPO / "sandbox" / "core"
+CORE = SOURCES / "sandbox" / "core"
+
+
+def test_the_sources_read_are_the_package_imported():
+    """Every rule below reads these files: none found would pass them all unread."""
+    for root in ROOTS:
+        assert (SOURCES / root / "__init__.py").is_file(), f"{root} is not beside sandbox in {SOURCES}"
+    assert len(list((SOURCES / "sandbox").rglob("*.py"))) > 100
 
 
 def unit_of(module: str) -> str:
@@ -38,7 +50,7 @@ def unit_of(module: str) -> str:
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    parts = list(path.relative_to(SOURCES).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -73,14 +85,14 @@ def parse(path: Path) -> ast.Module:
 def import_graph() -> dict[str, dict[str, set[str]]]:
     """unit → imported unit → the files that import it."""
     graph: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py")
+    paths = [path for root in ROOTS for path in (SOURCES / root).rglob("*.py")
              if "migrations" not in path.parts]  # migrations: generated snapshots of the tables
     for path in paths:
         module = module_name(path)
         for node in ast.walk(parse(path)):
             for target in imported(node, module, path.name == "__init__.py"):
                 if target.split(".")[0] in ROOTS and unit_of(target) != unit_of(module):
-                    graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(REPO)))
+                    graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(SOURCES)))
     return graph
 
 
@@ -124,7 +136,7 @@ def test_core_owns_no_table_and_no_sql():
         statements = [node.value[:40] for node in ast.walk(tree)
                       if isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value)]
         if tables or statements:
-            found[str(path.relative_to(REPO))] = tables + statements
+            found[str(path.relative_to(SOURCES))] = tables + statements
     assert found == {}, f"sandbox.core owns tables or SQL: {found}"
 
 
@@ -144,7 +156,7 @@ def module_graph() -> dict[str, set[str]]:
     """module → the modules of the package it imports (type-only imports too: a cycle read
     by a type checker is read by a person)."""
     graph: dict[str, set[str]] = defaultdict(set)
-    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py") if "migrations" not in path.parts]
+    paths = [path for root in ROOTS for path in (SOURCES / root).rglob("*.py") if "migrations" not in path.parts]
     known = {module_name(path) for path in paths}
     for path in paths:
         module = module_name(path)
@@ -225,7 +237,7 @@ def layer_violations(graph: dict[str, set[str]], layers: dict[str, dict[str, set
 
 def test_each_split_domain_imports_downward_only():
     graph = module_graph()
-    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py")]
+    paths = [path for root in ROOTS for path in (SOURCES / root).rglob("*.py")]
     packages = {module_name(path) for path in paths if path.name == "__init__.py"}
     violations = layer_violations({module_name(p): graph.get(module_name(p), set()) for p in paths},
                                   LAYERS, packages)
@@ -247,9 +259,9 @@ def test_the_layer_check_sees_an_upward_import():
 
 def test_no_folder_holds_more_than_twelve_modules():
     crowded = {}
-    for folder in sorted({path.parent for path in (REPO / "sandbox").rglob("*.py")}):
+    for folder in sorted({path.parent for path in (SOURCES / "sandbox").rglob("*.py")}):
         names = sorted(p.stem for p in folder.glob("*.py") if p.name != "__init__.py")
-        where = str(folder.relative_to(REPO))
+        where = str(folder.relative_to(SOURCES))
         if len(names) > LIMIT and where not in LIMIT_EXEMPT:
             crowded[where] = names
     assert crowded == {}, f"more than {LIMIT} modules in one folder: split it by concern: {crowded}"
@@ -260,7 +272,7 @@ def test_only_the_mcp_package_imports_the_optional_sdk():
     the CLI imports sandbox.mcp (its `command` module, which defers the SDK to `sandbox mcp`),
     so the API, worker and IPN start without it."""
     sdk = set()
-    for path in [path for root in ROOTS for path in (REPO / root).rglob("*.py") if "migrations" not in path.parts]:
+    for path in [path for root in ROOTS for path in (SOURCES / root).rglob("*.py") if "migrations" not in path.parts]:
         module = module_name(path)
         if any(t.split(".")[0] == "mcp" for node in ast.walk(parse(path))
                for t in imported(node, module, path.name == "__init__.py")):
