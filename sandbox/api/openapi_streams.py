@@ -5,6 +5,8 @@ events, so each answer's schema says it in `description` and names each event's 
 
 from __future__ import annotations
 
+import inspect
+
 import msgspec
 
 LISTENER_STREAM = "streamWebhookListener"
@@ -45,6 +47,8 @@ def event_streams(spec: dict) -> None:
     _, defs = msgspec.json.schema_components([ListenerRequest, LoggedRequest, GoingAway],
                                              ref_template="#/components/schemas/{name}")
     for name, schema in defs.items():
+        if "description" in schema:  # the Struct's docstring as msgspec took it: unindented on
+            schema["description"] = inspect.cleandoc(schema["description"])  # every Python, as 3.13 compiles it
         schemas.setdefault(name, schema)
     streams = {LISTENER_STREAM: (LISTENER_WORDS, {"delivery": "ListenerRequest", EVENT: "GoingAway"}),
                REQUEST_STREAM: (REQUEST_WORDS, {"request": "LoggedRequest", EVENT: "GoingAway"})}
