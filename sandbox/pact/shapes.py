@@ -29,10 +29,12 @@ STATE_RULE = ("at most one provider state per interaction: each state makes a me
 MODELLED = {
     "1.1": "HTTP interactions (description, providerState, request, response); no messages",
     "2": "HTTP interactions (description, providerState, request and response with matchingRules); no messages",
-    "3": "HTTP interactions in `interactions` (description, providerStates, request, response) and webhooks as "
-         "messages in `messages` (description, providerStates, contents, metadata, matchingRules, generators)",
-    "4": "`Synchronous/HTTP` interactions and webhooks as `Asynchronous/Messages` (contents, metadata, "
-         "matchingRules, generators), each with description, providerStates, key, pending, comments",
+    "3": "HTTP interactions in `interactions` (description, providerStates or providerState, request, response) and "
+         "webhooks as messages in `messages` (description, providerStates or providerState, contents, metadata, "
+         "matchingRules, generators)",
+    "4": "`Synchronous/HTTP` interactions (request, response, transport) and webhooks as `Asynchronous/Messages` "
+         "(contents, metadata, matchingRules, generators), each with type, description, providerStates or "
+         "providerState, key, pending, comments, interactionMarkup",
 }
 
 _OBJECT: dict[str, Any] = {"type": "object"}

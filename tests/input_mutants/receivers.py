@@ -1,8 +1,15 @@
-"""Faulty webhook receivers, made from a reference that verifies Standard Webhooks with the
-library's own `Webhook.verify`, by operators over its verification step: skip it under a
-condition (on the count of signatures, their order, the timestamp, the event type, the
-body's size, the header's case, the n-th request), compare a prefix, accept `v1a` without
-its key, accept an expired timestamp or a replay, answer 2xx before verifying.
+"""Faulty webhook receivers, made from a reference that verifies Standard Webhooks, by
+operators over its verification step: skip it under a condition (on the count of
+signatures, their order, the timestamp, the event type, the body's size, the header's case,
+the n-th request), compare a prefix, accept the other scheme's signature without a key,
+accept an expired timestamp or a replay, answer 2xx before verifying.
+
+Two references, one per signing scheme (`scheme`): for an HMAC endpoint, the library's own
+`Webhook.verify` (`v1`); for an Ed25519 one, `v1a` verified with `cryptography`'s Ed25519
+public key as the spec describes it (tests/webhooks/verify.py, which the audit's own tests
+use: the Python library checks `v1` only). An Ed25519 receiver holds a public key, not the
+signature it expects, so the prefix operators become one over what it is given: it verifies
+the first 64 bytes of the signature and ignores the rest.
 
 Each mutant is a predicate `accepts(got, n)`: whether the receiver answers 2xx to the n-th
 request (from 1) it got. A mutant the audit cannot tell from the reference (no request of
@@ -12,6 +19,7 @@ true fails the lane too."""
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hmac
 import json
@@ -24,6 +32,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from sandbox.webhooks.audit.audit_cases import CASES, OK
 from tests.webhooks.receiver import Received
+from tests.webhooks.verify import ed25519_key, ed25519_verifies, signed_content, verify_ed25519
 
 TOLERANCE_S = 5 * 60  # the library's
 
@@ -36,16 +45,39 @@ class Mutant:
     equivalent: str | None = None  # why the audit cannot tell it from the reference
 
 
-def reference(secret: str) -> Callable[[Received], bool]:
-    webhook = Webhook(secret)
+@dataclass(frozen=True)
+class Scheme:
+    signing: str  # the endpoint's: hmac-sha256 or ed25519
+    version: str  # its signatures' version: v1 or v1a
+    other: str  # the other scheme's version
+    reference: Callable[[Received], bool]
+    signature_ok: Callable[[str, Received], bool]  # one signature of `version` (its base64 part) over the request
 
-    def verified(got: Received) -> bool:
+
+def scheme(signing: str, key: str) -> Scheme:
+    """The reference receiver of an endpoint signing with `signing`, whose key (the secret,
+    or the public key) is `key`."""
+    if signing == "hmac-sha256":
+        webhook = Webhook(key)
+
+        def hmac_reference(got: Received) -> bool:
+            try:
+                webhook.verify(got.body, got.headers)
+            except (WebhookVerificationError, ValueError, binascii.Error):
+                return False
+            return True
+        return Scheme(signing, "v1", "v1a", hmac_reference,
+                      lambda given, got: hmac.compare_digest(given, _expected(key, got)))
+    public = ed25519_key(key)
+
+    def ed25519_reference(got: Received) -> bool:
         try:
-            webhook.verify(got.body, got.headers)
-        except (WebhookVerificationError, ValueError, binascii.Error):
+            verify_ed25519(key, got)
+        except (WebhookVerificationError, KeyError, ValueError):
             return False
         return True
-    return verified
+    return Scheme(signing, "v1a", "v1", ed25519_reference,
+                  lambda given, got: ed25519_verifies(public, signed_content(got), given))
 
 
 def _signatures(got: Received) -> list[tuple[str, str]]:
@@ -80,33 +112,50 @@ def _type(got: Received) -> str:
         return ""
 
 
-def mutants(secret: str) -> list[Mutant]:
+def mutants(endpoint: Scheme, key: str) -> list[Mutant]:
+    """The faulty receivers made from `endpoint`'s reference (`key`: its secret or public key)."""
+    own, other = endpoint.version, endpoint.other
+
     def compare(pick: Callable[[list[tuple[str, str]]], list[tuple[str, str]]],
-                match: Callable[[str, str], bool] = hmac.compare_digest, tolerance: int = TOLERANCE_S,
-                schemes: tuple[str, ...] = ("v1",)) -> Callable[[Callable, Received, int], bool]:
-        """A hand-written verification: the signatures `pick` chooses, compared by `match`
-        with the expected one, under `tolerance`; a scheme in `schemes` other than v1 is
-        taken without its key."""
+                check: Callable[[str, Received], bool] = endpoint.signature_ok, tolerance: int = TOLERANCE_S,
+                schemes: tuple[str, ...] = ()) -> Callable[[Callable, Received, int], bool]:
+        """A hand-written verification: the signatures `pick` chooses, each of the endpoint's
+        version checked by `check`, under `tolerance`; one of a version in `schemes` is taken
+        without its key."""
         def accepts(_ref, got: Received, _n: int) -> bool:
             if not {"webhook-id", "webhook-timestamp", "webhook-signature"} <= set(got.headers):
                 return False
             if not _fresh(got, tolerance):
                 return False
-            try:
-                expected = _expected(secret, got)
-            except (ValueError, KeyError):
-                return False
             for version, given in pick(_signatures(got)):
-                if version == "v1" and match(given, expected):
+                if version in schemes:
                     return True
-                if version != "v1" and version in schemes:
-                    return True
+                try:
+                    if version == own and check(given, got):
+                        return True
+                except (ValueError, KeyError):
+                    continue
             return False
         return accepts
 
     def skip_when(condition: Callable[[Received, int], bool]) -> Callable[[Callable, Received, int], bool]:
         return lambda ref, got, n: condition(got, n) or ref(got)
 
+    if endpoint.signing == "hmac-sha256":
+        prefixes = [
+            Mutant("prefix_of_8_characters", "prefix compare", compare(
+                lambda sigs: sigs, lambda given, got: given[:8] == _expected(key, got)[:8])),
+            Mutant("expected_starts_with_given", "prefix compare", compare(
+                lambda sigs: sigs, lambda given, got: _expected(key, got).startswith(given))),
+        ]
+    else:
+        prefixes = [
+            Mutant("verifies_the_first_64_bytes_given", "prefix compare", compare(
+                lambda sigs: sigs, lambda given, got: endpoint.signature_ok(
+                    base64.b64encode(base64.b64decode(given)[:64]).decode(), got)),
+                "it accepts a valid signature with bytes appended, and only that: a forger who can append to a "
+                "valid signature already holds one for that request, so no case (nor any forgery) tells it"),
+        ]
     forged_at = [n for n, case in enumerate(CASES, 1) if case.expected != OK]
     made = [
         Mutant("skip_when_two_or_more_signatures", "count", skip_when(lambda g, n: len(_signatures(g)) >= 2)),
@@ -116,8 +165,8 @@ def mutants(secret: str) -> list[Mutant]:
         Mutant("first_signature_only", "order", compare(lambda sigs: sigs[:1])),
         Mutant("last_signature_only", "order", compare(lambda sigs: sigs[-1:])),
         Mutant("first_and_last_only", "order", compare(lambda sigs: [*sigs[:1], *sigs[-1:]])),
-        Mutant("skip_when_first_is_not_v1", "order", skip_when(lambda g, n: bool(_signatures(g))
-                                                              and _signatures(g)[0][0] != "v1")),
+        Mutant(f"skip_when_first_is_not_{own}", "order", skip_when(lambda g, n: bool(_signatures(g))
+                                                                  and _signatures(g)[0][0] != own)),
         Mutant("skip_when_timestamp_ahead", "timestamp", skip_when(
             lambda g, n: (_at(g) or 0) > time.time())),
         Mutant("skip_when_timestamp_old", "timestamp", skip_when(
@@ -138,11 +187,8 @@ def mutants(secret: str) -> list[Mutant]:
             lambda g, n: any(k != k.lower() for k in g.headers)),
             "the receiver's server (uvicorn, as ASGI requires, and WSGI and most frameworks alike) hands the "
             "code header names in lower case: it cannot see how the sender wrote them"),
-        Mutant("prefix_of_8_characters", "prefix compare", compare(lambda sigs: sigs,
-                                                                   lambda given, want: given[:8] == want[:8])),
-        Mutant("expected_starts_with_given", "prefix compare", compare(lambda sigs: sigs,
-                                                                       lambda given, want: want.startswith(given))),
-        Mutant("accept_v1a_without_key", "v1a", compare(lambda sigs: sigs, schemes=("v1", "v1a"))),
+        *prefixes,
+        Mutant(f"accept_{other}_without_key", other, compare(lambda sigs: sigs, schemes=(other,))),
         Mutant("no_timestamp_tolerance", "expired", compare(lambda sigs: sigs, tolerance=10 ** 10)),
         Mutant("an_hour_of_tolerance", "expired", compare(lambda sigs: sigs, tolerance=3600)),
         Mutant("seven_minutes_of_tolerance", "expired", compare(lambda sigs: sigs, tolerance=7 * 60),

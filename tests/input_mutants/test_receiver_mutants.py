@@ -1,5 +1,6 @@
-"""The receiver-mutant lane (.ci/receiver-mutants, docs/mutation-testing.md): every faulty
-receiver made from the reference by tests/input_mutants/receivers.py is audited for real
+"""The receiver-mutant lane (.ci/receiver-mutants, docs/mutation-testing.md): for an HMAC
+endpoint and for an Ed25519 one, every faulty receiver made from that scheme's reference by
+tests/input_mutants/receivers.py is audited for real
 (POST /webhook-endpoints/{id}/audit, a local HTTP server answering); the audit must fail
 each one a forged or replayed webhook tells from the reference (at least 99 % of them),
 and pass the reference and each mutant listed as equivalent, as it passes the reference."""
@@ -10,7 +11,7 @@ import os
 
 import pytest
 
-from tests.input_mutants.receivers import Mutant, mutants, reference
+from tests.input_mutants.receivers import Mutant, Scheme, mutants, scheme
 from tests.input_mutants.report import GOAL, report
 from tests.webhooks.audit_helpers import audit, failed, register
 from tests.webhooks.audit_receivers import ACCEPTED, REFUSED
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.skipif(not os.environ.get("SANDBOX_INPUT_MUTANTS"),
                                 reason="an input-mutant lane: .ci/receiver-mutants runs it")
 
 
-def responder(mutant: Mutant | None, secret: str):
-    verified = reference(secret)
+def responder(mutant: Mutant | None, endpoint: Scheme):
+    verified = endpoint.reference
     count = [0]
 
     def answer(got):
@@ -31,16 +32,18 @@ def responder(mutant: Mutant | None, secret: str):
     return answer
 
 
-async def test_the_audit_fails_every_receiver_mutant_it_can_tell(merchant):
+@pytest.mark.parametrize("signing", ["hmac-sha256", "ed25519"])
+async def test_the_audit_fails_every_receiver_mutant_it_can_tell(merchant, signing):
     receiver = await Receiver().start()
     try:
-        endpoint = await register(merchant, receiver)
-        secret = endpoint["secret"]
-        receiver.responder = responder(None, secret)
+        endpoint = await register(merchant, receiver, signing)
+        key = endpoint["secret"] if signing == "hmac-sha256" else endpoint["public_key"]
+        reference = scheme(signing, key)
+        receiver.responder = responder(None, reference)
         assert failed(await audit(merchant, endpoint)) == set(), "the reference must pass"
         killed, survived, equivalent, words, wrong_equivalents = [], [], {}, {}, []
-        for mutant in mutants(secret):
-            receiver.responder = responder(mutant, secret)
+        for mutant in mutants(reference, key):
+            receiver.responder = responder(mutant, reference)
             result = await audit(merchant, endpoint)
             if mutant.equivalent is not None:
                 equivalent[mutant.name] = mutant.equivalent
@@ -53,6 +56,6 @@ async def test_the_audit_fails_every_receiver_mutant_it_can_tell(merchant):
                 killed.append(mutant.name)
     finally:
         await receiver.stop()
-    rate = report("receiver mutants", killed, survived, equivalent, words)
+    rate = report(f"receiver mutants ({signing})", killed, survived, equivalent, words)
     assert not wrong_equivalents, f"listed as equivalent, yet the audit failed them: {wrong_equivalents}"
     assert rate >= GOAL, survived

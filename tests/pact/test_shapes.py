@@ -5,10 +5,11 @@ naming it and what is modelled. The code-mutation lane runs these per mutant."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
-from sandbox.pact.shapes import MODELLED, STATE_RULE, refusal, version_of
+from sandbox.pact.shapes import MODELLED, STATE_RULE, VERSIONS, _http, _message, refusal, version_of
 
 READY = {"method": "GET", "path": "/api/v1/ready"}
 STATE = [{"name": "a merchant"}]
@@ -143,3 +144,23 @@ def test_a_version_not_modelled_refuses_the_file(metadata):
 def test_versions_read():
     assert [version_of(pact(v)) for v in ("1.0.0", "1.1.0", "2.0.0", "3.0.0", "4.0", "4.1")] == [
         "1.1", "1.1", "2", "3", "4", "4"]
+
+
+def test_the_guide_lists_every_key_each_version_models():
+    """The Pact guide's table ("What is judged, what is refused") names, in its version's row,
+    each key of an interaction the schemas model: a key they take that the guide does not list
+    would be judged while the guide says it is refused."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "contract-tests-with-pact.md").read_text()
+    rows = {row.split("|")[1].strip(): row.split("|")[2] for row in guide.splitlines() if row.startswith("| ")}
+    # A row builds on those above it ("as above", "as V3"): each version's keys are looked for in
+    # its own row and the rows before it.
+    said = {"1.1": rows["1.1, 2"], "2": rows["1.1, 2"], "3": rows["1.1, 2"] + rows["3"],
+            "4": rows["1.1, 2"] + rows["3"] + rows["4"]}
+    for version in VERSIONS:
+        for schema in [_http(version)] + ([_message(version)] if version in ("3", "4") else []):
+            props = schema["properties"]
+            keys = set(props) | {k for part in ("request", "response") if part in props
+                                 for k in props[part]["properties"]}
+            keys -= {"pluginConfiguration"}  # modelled only empty: the row says what is refused of it
+            missing = sorted(k for k in keys if f"`{k}`" not in said[version])
+            assert not missing, f"V{version}: modelled, yet not in the guide's row: {missing}"
