@@ -118,7 +118,9 @@ async def metrics_text(stack: Stack) -> str:
 
 
 async def new_merchant(stack: Stack, opening_balance: str = "1000000.00") -> tuple[Api, str]:
-    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/api/v1") as c:
+    # The suite's other clients' 30 s, not httpx's 5: a loaded machine's connect took longer
+    # (two cores at a load of 38, .ci/debian).
+    async with httpx.AsyncClient(verify=tls(), base_url=stack.base_url + "/api/v1", timeout=30) as c:
         r = await c.post("/sandbox/merchants", json={"name": "test", "opening_balance": opening_balance},
                          headers={"X-API-KEY": stack.admin_key, "X-Idempotency-Key": secrets.token_hex(16)})
         assert r.status_code == 201, r.text

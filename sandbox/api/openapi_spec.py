@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from sandbox.api.openapi_streams import event_streams
+from sandbox.api.openapi_streams import event_streams, schema_components
 from sandbox.core.money import PYTHON_END
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
@@ -106,7 +106,7 @@ def _bounds(spec: dict) -> None:
     for name in _request_components(spec):
         if name not in structs:
             continue
-        (_,), defs = msgspec.json.schema_components([structs[name]])
+        (_,), defs = schema_components([structs[name]])
         for prop, rule in defs[name].get("properties", {}).items():
             target = schemas[name].get("properties", {}).get(prop)
             if target is not None:
@@ -265,7 +265,7 @@ def destination_shapes(shapes: tuple[type, ...], ref_template: str) -> tuple[lis
     """JSON Schemas of destination Structs, `bank_code` and `wallet_code` as the seeded
     directory's enums."""
     banks, wallets = directory_codes()
-    refs, defs = msgspec.json.schema_components(shapes, ref_template=ref_template)
+    refs, defs = schema_components(shapes, ref_template=ref_template)
     for node in defs.values():
         props = node["properties"]
         for field, codes in (("bank_code", banks), ("wallet_code", wallets)):
@@ -451,7 +451,7 @@ def event_schema(event_type: str, payload: type) -> dict:
     from sandbox.payouts.model.schemas import DESTINATION_OUT_SHAPES
     from sandbox.webhooks.model.event_types import EVENT_ID_WORDS, SEQUENCE_WORDS, TIMESTAMP_WORDS, TYPE_WORDS
 
-    (data, request), defs = msgspec.json.schema_components([payload, RequestCause], ref_template="#/$defs/{name}")
+    (data, request), defs = schema_components([payload, RequestCause], ref_template="#/$defs/{name}")
     _tighten(defs)
     if "Destination" in defs:
         refs, shapes = destination_shapes(DESTINATION_OUT_SHAPES, "#/$defs/{name}")

@@ -5,6 +5,8 @@ events, so each answer's schema says it in `description` and names each event's 
 
 from __future__ import annotations
 
+import inspect
+
 import msgspec
 
 LISTENER_STREAM = "streamWebhookListener"
@@ -36,14 +38,25 @@ REQUEST_WORDS = (
     "are left out. " + GOING_AWAY_WORDS)
 
 
+def schema_components(types: list[type] | tuple[type, ...],
+                      ref_template: str = "#/$defs/{name}") -> tuple[tuple[dict, ...], dict[str, dict]]:
+    """msgspec's JSON Schemas of `types`, each Struct's docstring (its `description`) the same
+    on every Python: unindented, as Python 3.13 compiles docstrings (3.11 kept the indentation
+    of their second and later lines, and the published spec differed by the Python that wrote it)."""
+    refs, defs = msgspec.json.schema_components(types, ref_template=ref_template)
+    for schema in defs.values():
+        if "description" in schema:
+            schema["description"] = inspect.cleandoc(schema["description"])
+    return refs, defs
+
+
 def event_streams(spec: dict) -> None:
     from sandbox.health.going_away import EVENT, GoingAway
     from sandbox.requests.schemas import LoggedRequest
     from sandbox.webhooks.model.listener_schemas import ListenerRequest
 
     schemas = spec["components"]["schemas"]
-    _, defs = msgspec.json.schema_components([ListenerRequest, LoggedRequest, GoingAway],
-                                             ref_template="#/components/schemas/{name}")
+    _, defs = schema_components([ListenerRequest, LoggedRequest, GoingAway], ref_template="#/components/schemas/{name}")
     for name, schema in defs.items():
         schemas.setdefault(name, schema)
     streams = {LISTENER_STREAM: (LISTENER_WORDS, {"delivery": "ListenerRequest", EVENT: "GoingAway"}),

@@ -59,13 +59,22 @@ def embedded(address: Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+def shown(address: Address) -> str:
+    """The address as a refusal names it, the same on every Python: an IPv4-mapped IPv6
+    address in its mixed form, `::ffff:10.0.0.1` (RFC 5952, section 5), which Python 3.13
+    prints and 3.11 prints as `::ffff:a00:1`."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None and not address.scope_id:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
+
+
 def inside(address: Address) -> str | None:
     """Why `address` is inside the network, in words naming its range; None for a public
     address."""
     carried = embedded(address)
     if carried is not None:
         why = inside(carried)
-        return f"{why}, carried in {address}" if why else None
+        return f"{why}, carried in {shown(address)}" if why else None
     for words, networks in RANGES:
         for network in networks:
             if address.version == network.version and address in network:

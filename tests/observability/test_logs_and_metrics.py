@@ -17,8 +17,10 @@ from tests.helpers import app_spec, payout_body, wait_for
 
 
 async def scrape(stack) -> dict[tuple[str, tuple], float]:
-    """Every sample of /metrics by (name, sorted labels), read with the operator's key."""
-    async with httpx.AsyncClient(verify=tls()) as c:
+    """Every sample of /metrics by (name, sorted labels), read with the operator's key (30 s,
+    as tests/helpers.py's metrics_text: the table counts took more than httpx's 5 on two cores
+    at a load of 40)."""
+    async with httpx.AsyncClient(verify=tls(), timeout=30) as c:
         r = await c.get(stack.base_url + "/metrics", headers={"X-API-KEY": stack.admin_key})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")

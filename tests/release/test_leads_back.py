@@ -91,5 +91,5 @@ def test_security_reports_go_to_an_address() -> None:
 def test_the_readme_installs_it_by_name_beside_the_clone() -> None:
     readme = (REPO / "README.md").read_text()
     assert "uvx mypay-sandbox up" in readme
-    assert "uv add --dev mypay-sandbox" in readme and "pipx run mypay-sandbox up" in readme
+    assert "uv add --dev 'mypay-sandbox[pytest]'" in readme and "pipx run mypay-sandbox up" in readme
     assert f"git clone {REPOSITORY}" in readme

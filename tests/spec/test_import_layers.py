@@ -26,11 +26,23 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+import sandbox
+
+# Where the modules that `import sandbox` finds are: the checkout (installed editable), or
+# site-packages when the suite runs against an installed wheel (.ci/debian, which copies the
+# tests in without the package's own sources): the code read is the code that runs.
+SOURCES = Path(sandbox.__file__).resolve().parents[1]
 ROOTS = ("sandbox", "worker", "ipn")
 # What core may lean on: its own modules and the settings (the clock's time scale).
 CORE_MAY_IMPORT = {"sandbox.core", "sandbox.settings"}
-CORE = REPO / "sandbox" / "core"
+CORE = SOURCES / "sandbox" / "core"
+
+
+def test_the_sources_read_are_the_package_imported():
+    """Every rule below reads these files: none found would pass them all unread."""
+    for root in ROOTS:
+        assert (SOURCES / root / "__init__.py").is_file(), f"{root} is not beside sandbox in {SOURCES}"
+    assert len(list((SOURCES / "sandbox").rglob("*.py"))) > 100
 
 
 def unit_of(module: str) -> str:
@@ -39,7 +51,7 @@ def unit_of(module: str) -> str:
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    parts = list(path.relative_to(SOURCES).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -73,7 +85,7 @@ def parse(path: Path) -> ast.Module:
 
 def sources() -> list[Path]:
     """Every module read here (migrations left out: generated snapshots of the tables)."""
-    return [path for root in ROOTS for path in (REPO / root).rglob("*.py") if "migrations" not in path.parts]
+    return [path for root in ROOTS for path in (SOURCES / root).rglob("*.py") if "migrations" not in path.parts]
 
 
 @functools.cache
@@ -92,7 +104,7 @@ def import_graph() -> dict[str, dict[str, set[str]]]:
         module = module_name(path)
         for target in imports_of(path):
             if target.split(".")[0] in ROOTS and unit_of(target) != unit_of(module):
-                graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(REPO)))
+                graph[unit_of(module)][unit_of(target)].add(str(path.relative_to(SOURCES)))
     return graph
 
 
@@ -136,7 +148,7 @@ def test_core_owns_no_table_and_no_sql():
         statements = [node.value[:40] for node in ast.walk(tree)
                       if isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value)]
         if tables or statements:
-            found[str(path.relative_to(REPO))] = tables + statements
+            found[str(path.relative_to(SOURCES))] = tables + statements
     assert found == {}, f"sandbox.core owns tables or SQL: {found}"
 
 
@@ -236,7 +248,7 @@ def layer_violations(graph: dict[str, set[str]], layers: dict[str, dict[str, set
 
 def test_each_split_domain_imports_downward_only():
     graph = module_graph()
-    paths = [path for root in ROOTS for path in (REPO / root).rglob("*.py")]
+    paths = [path for root in ROOTS for path in (SOURCES / root).rglob("*.py")]
     packages = {module_name(path) for path in paths if path.name == "__init__.py"}
     violations = layer_violations({module_name(p): graph.get(module_name(p), set()) for p in paths},
                                   LAYERS, packages)
@@ -258,9 +270,9 @@ def test_the_layer_check_sees_an_upward_import():
 
 def test_no_folder_holds_more_than_twelve_modules():
     crowded = {}
-    for folder in sorted({path.parent for path in (REPO / "sandbox").rglob("*.py")}):
+    for folder in sorted({path.parent for path in (SOURCES / "sandbox").rglob("*.py")}):
         names = sorted(p.stem for p in folder.glob("*.py") if p.name != "__init__.py")
-        where = str(folder.relative_to(REPO))
+        where = str(folder.relative_to(SOURCES))
         if len(names) > LIMIT and where not in LIMIT_EXEMPT:
             crowded[where] = names
     assert crowded == {}, f"more than {LIMIT} modules in one folder: split it by concern: {crowded}"

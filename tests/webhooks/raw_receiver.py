@@ -33,6 +33,7 @@ class RawReceiver:
     written: int = 0  # bytes of endless bodies written before the sender hung up
     hold_s: float = 0.0  # how long each answer waits (so requests overlap)
     _server: asyncio.Server | None = None
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def start(self) -> RawReceiver:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -47,11 +48,18 @@ class RawReceiver:
         return f"http://{host}:{self.port}{path}"
 
     async def stop(self) -> None:
+        """Stop listening and hang up on every connection still open: a sender's pool may
+        keep one alive past the test (its client is closed after this receiver), and
+        `wait_closed` waits for every connection to end (Python >= 3.12.1; before, it
+        returned at once), so without the hang-up it would wait for the client forever."""
         if self._server is not None:
             self._server.close()
+            for writer in list(self._writers):
+                writer.transport.abort()
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         self.connections += 1
         self.open_now += 1
         self.most_open = max(self.most_open, self.open_now)
@@ -76,4 +84,5 @@ class RawReceiver:
             pass
         finally:
             self.open_now -= 1
+            self._writers.discard(writer)
             writer.close()

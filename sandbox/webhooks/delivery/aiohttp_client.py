@@ -7,10 +7,18 @@ resolves to a private address is refused, and DNS rebinding cannot slip past); f
 IP literal, which aiohttp never hands to a resolver, the literal itself. The socket is
 told the host it is dialled for (`target_policy.DIALLING`, set per request) so that
 SANDBOX_WEBHOOK_ALLOW may name hosts. A connection kept alive is checked again before each
-request written to it (`GuardedRequest`); redirects are never followed."""
+request written to it (`GuardedRequest`); redirects are never followed.
+
+A kept-alive connection the receiver has closed (its idle timeout) is not written to: aiohttp's
+pool knows of the hang-up only once the event loop has read it, and a busy loop may hand the
+connection out first (Python 3.13's loop did, every time, in tests/webhooks/delivery/test_wire.py).
+So `GuardedRequest` polls the socket as httpcore's pool does: readable before a request means
+the receiver hung up (or spoke unasked), nothing has been sent, and the request goes once more
+on a new connection."""
 
 from __future__ import annotations
 
+import select
 import socket
 from functools import lru_cache
 
@@ -37,18 +45,39 @@ def guarded_socket(addr_info: tuple) -> socket.socket:
     return socket.socket(family=family, type=type_, proto=proto)
 
 
+class HungUp(aiohttp.ServerDisconnectedError):
+    """The connection was closed by the receiver (or had bytes nobody asked for) before a
+    byte of the request was written to it."""
+
+    def __init__(self) -> None:
+        super().__init__("Server disconnected before the request was sent")
+
+
+def hung_up(sock: socket.socket | None) -> bool:
+    """True if the socket has something to read while no answer is awaited: the peer's
+    close, or bytes out of turn (one poll, no wait; httpcore's pool asks the same)."""
+    if sock is None or sock.fileno() == -1:
+        return True
+    poll = select.poll()
+    poll.register(sock.fileno(), select.POLLIN)
+    return bool(poll.poll(0))
+
+
 class GuardedRequest(aiohttp.ClientRequest):
-    """A request that checks, before it writes a byte, the address of the connection it
-    was given: a connection kept alive from before the refusal turned on (a first team
-    made) is refused as a new one would be, and closed."""
+    """A request that checks, before it writes a byte, the connection it was given: one
+    kept alive from before the refusal turned on (a first team made) is refused as a new
+    one would be, and closed; one the receiver has hung up is given back (`HungUp`)."""
 
     async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
-        peer = conn.transport.get_extra_info("peername") if conn.transport is not None else None
+        transport = conn.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
         address = ssrf.host_address(str(peer[0])) if peer else None
         if address is not None:
             why = target_policy.refusal(self.url.host or str(address), address)
             if why is not None:
                 raise ssrf.Refused(why)
+        if transport is not None and hung_up(transport.get_extra_info("socket")):
+            raise HungUp
         return await super().send(conn)
 
 
@@ -130,13 +159,19 @@ class AiohttpClient:
         parsed = target(url)
         dialling = target_policy.DIALLING.set(parsed.host)
         try:
-            async with self._session.post(parsed, data=content, headers=headers, allow_redirects=False) as response:
-                return Answer(response.status, await clients.excerpt(response.content.iter_any()),
-                              response.headers.get("retry-after"), response.headers.get("location"))
+            try:
+                return await self._post(parsed, content, headers)
+            except HungUp:  # nothing was sent on it, and it is closed: once more
+                return await self._post(parsed, content, headers)
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise failed(exc) from None
         finally:
             target_policy.DIALLING.reset(dialling)
+
+    async def _post(self, url: yarl.URL, content: bytes, headers: dict[str, str]) -> Answer:
+        async with self._session.post(url, data=content, headers=headers, allow_redirects=False) as response:
+            return Answer(response.status, await clients.excerpt(response.content.iter_any()),
+                          response.headers.get("retry-after"), response.headers.get("location"))
 
     async def aclose(self) -> None:
         await self._session.close()

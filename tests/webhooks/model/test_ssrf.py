@@ -152,7 +152,7 @@ async def test_names_are_judged_by_every_address_they_resolve_to(merchant, block
     refused(await merchant.post("/webhook-endpoints", {"url": "http://six.example/h"}),
             "six.example resolves to fd00:ec2::254, the cloud metadata address")
     refused(await merchant.post("/webhook-endpoints", {"url": "http://mapped.example/h"}),
-            "a private address (RFC 1918) (10.0.0.0/8), carried in ::ffff:a00:1")
+            "a private address (RFC 1918) (10.0.0.0/8), carried in ::ffff:10.0.0.1")
     refused(await merchant.post("/webhook-endpoints", {"url": "http://sixtofour.example/h"}),
             "the cloud metadata address (169.254.169.254/32), carried in 2002:a9fe:a9fe::1")
     assert (await merchant.post("/webhook-endpoints", {"url": "http://fine.example/h"})).status_code == 201
