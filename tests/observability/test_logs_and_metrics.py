@@ -182,7 +182,9 @@ async def test_metrics_are_global_numbers_from_postgres_and_redis(stack, merchan
     # No worker runs in this test: jobs may be added (a relay wake-up after a commit) but
     # none taken, so the scrape saw a depth between the two readings around it.
     assert queued_before <= sample(after, "sandbox_queue_depth") <= queued_after
-    assert sample(after, "sandbox_queue_depth") >= 3
+    # The creations queued work (each commit wakes a step_due job; wake-ups of one job id
+    # are one job, so fewer than three): the depth read is Redis's, not a zero by default.
+    assert queued_before >= 1 and sample(after, "sandbox_queue_depth") >= 1
     deliveries = await db.fetch("SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status")
     for row in deliveries:
         assert sample(after, "sandbox_webhook_deliveries", status=row["status"]) == row["n"]
