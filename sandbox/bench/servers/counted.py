@@ -31,8 +31,8 @@ while nobody asks it anything, and for how long what it remembers stays remember
 - Deadlines a busy machine could make a counted process miss (a statement's, a Redis
   call's) are two minutes.
 - The worker runs none of its periodic jobs (sweeps, prunes, settlements, statistics:
-  they cost so much a minute, not so much a payout), writes its heartbeat once, does not
-  ask Redis again on every poll about the jobs it is running already, and keeps
+  they cost so much a minute, not so much a payout), writes its heartbeat once (the jobs
+  it is running already it asks Redis about no more, as every worker now: worker/resilient.py), and keeps
   its reading of whether teams exist (read before its first delivery) rather than
   reading it again each time 5 s have passed."""
 
@@ -139,29 +139,14 @@ def without_periodic_jobs(build):
     return build_worker
 
 
-def skipping_running_jobs(start_jobs):
-    """arq's `start_jobs`, less the jobs this worker is running already: arq asks Redis
-    about each of them again on every poll while it stays queued (WATCH, EXISTS, ZSCORE,
-    UNWATCH), to learn it is running, so a job cost four commands a poll for as long as a
-    busy machine made it run."""
-
-    async def start(self, job_ids: list[bytes]) -> None:
-        running = {job_id for job_id, task in self.tasks.items() if not task.done()}
-        await start_jobs(self, [job_id for job_id in job_ids if job_id.decode() not in running])
-
-    return start
-
-
 def hold_worker() -> None:
     import httpx
-    from arq.worker import Worker
 
     from sandbox.webhooks.delivery import clients
     from sandbox.webhooks.store import target_policy
     from worker import main
 
     main.build_worker = without_periodic_jobs(main.build_worker)
-    Worker.start_jobs = skipping_running_jobs(Worker.start_jobs)
     clients.KEEPALIVE_S = HELD_S
     target_policy.TEAMS_MAX_AGE_S = math.inf
 
