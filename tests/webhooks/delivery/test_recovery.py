@@ -49,9 +49,12 @@ async def test_an_attempt_a_dead_worker_held_is_made_again(merchant, worker, rec
     p = (await merchant.post("/payouts", payout_body())).json()
     event = await wait_for(lambda: _first_event(merchant, p["id"]), what="the event")
     held = await wait_for(lambda: _pending(merchant, event["id"]), what="the held delivery")
-    await db.execute("UPDATE webhook_delivery SET next_attempt_at = now() - interval '5 seconds' WHERE id = $1",
-                     held["id"])
-    dead = await deliveries.claim(held["id"])  # a worker takes the lease, then dies
+    # Made due and leased in one transaction: the running worker's sweeps (every second
+    # here) would otherwise lease it first, between the two statements.
+    async with db.transaction():
+        await db.execute("UPDATE webhook_delivery SET next_attempt_at = now() - interval '5 seconds'"
+                         " WHERE id = $1", held["id"])
+        dead = await deliveries.claim(held["id"])  # a worker takes the lease, then dies
     assert dead is not None and await deliveries.claim(held["id"]) is None
     await db.execute("UPDATE webhook_delivery SET lease_until = now() - interval '1 second' WHERE id = $1",
                      held["id"])  # ... and its lease runs out
