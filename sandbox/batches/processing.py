@@ -3,7 +3,7 @@ transaction, set-based: each item decided as POST /payouts would (`payouts.servi
 and the funds left under the locked balance row), then every accepted payout written in
 one statement (rows, their ledger postings through `ledger_post`, their events through
 `outbox_emit`); then mark the batch completed and emit `batch.completed`, once. First
-steps due later are queued in each chunk's one Redis pipeline, a job per group of them;
+steps due later are queued in each chunk's one after-commit Redis call, a job per group of them;
 first steps already due (every one at time scale 0) are taken by the batch job itself
 (`settling`) once the last chunk is written. Items are locked and skipped when locked,
 so a job that runs twice, or two at once, never creates a payout twice."""
@@ -131,7 +131,7 @@ async def _plan(merchant_id: str, bodies: list[PayoutCreate], at) -> _Plan:
 async def _create_planned(merchant_id: str, plan: _Plan, due_now: list[list[str]] | None) -> dict[int, str]:
     """Create the planned payouts in one statement (rows, postings, events). First steps
     already due are added to `due_now` once the chunk commits; the others are queued in
-    the transaction's one after-commit Redis pipeline, a job per group."""
+    the transaction's one after-commit Redis call, a job per group."""
     news = list(plan.accepted.values())
     if not news:
         return {}

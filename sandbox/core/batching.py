@@ -1,7 +1,8 @@
 """Writing together what is handed over while a write is out: each item waits while the
 write before it runs, then everything that came meanwhile goes in one write (one round
 trip and one commit, where each was its own). Nothing waits for a batch to fill: an
-item that finds no write under way leaves at the next turn of the loop, alone.
+item that finds no write under way leaves at the next turn of the loop, alone (or at
+once, in its caller's task: `inline`).
 
 Used where many tasks of one process write the same kind of thing: the webhook
 attempts a worker records (webhooks/store/recorder.py), the Redis commands of writes that
@@ -22,23 +23,45 @@ Write = Callable[[list[T]], Awaitable[Sequence[R | Exception]]]
 
 
 class Batcher(Generic[T, R]):
-    def __init__(self, write: Write[T, R], most: int | None = None) -> None:
+    """`inline`: an item that finds no write under way is written at once in its caller's
+    task, not handed to a task of the batcher's (whose creation, future and wake-up cost
+    as much again as a small write: the after-commit Redis call of a POST alone). Its
+    write is then cancelled with its caller, as a write of the caller's own would be."""
+
+    def __init__(self, write: Write[T, R], most: int | None = None, *, inline: bool = False) -> None:
         self._write = write
         self._most = most  # items a write, so one write stays short
+        self._inline = inline
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task | None = None
+        self._writing_inline = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def submit(self, item: T) -> R:
         """`item` written (with whatever else came meanwhile): its result, or its exception."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (each test has its own): nothing carries over
-            self._loop, self._waiting, self._task = loop, [], None
+            self._loop, self._waiting, self._task, self._writing_inline = loop, [], None, False
+        running = self._writing_inline or (self._task is not None and not self._task.done())
+        if self._inline and not running:
+            return await self._write_inline(item)
         done: asyncio.Future[R] = loop.create_future()
         self._waiting.append((item, done))
-        if self._task is None or self._task.done():
+        if not running:
             self._task = loop.create_task(self._run())
         return await done
+
+    async def _write_inline(self, item: T) -> R:
+        self._writing_inline = True
+        try:
+            result = (await self._write([item]))[0]
+        finally:
+            self._writing_inline = False
+            if self._waiting:  # what came meanwhile goes in the next write
+                self._task = asyncio.get_running_loop().create_task(self._run())
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def _run(self) -> None:
         while self._waiting:

@@ -23,13 +23,12 @@ async def current(merchant_id: str) -> int:
 
 async def bump_after_commit(merchant_id: str) -> None:
     """After a posting: bump the merchant's version once the current transaction commits,
-    in the pipeline that carries its other Redis commands (e.g. its payout's next step).
+    in the call that carries its other Redis commands (e.g. its payout's next step).
     Once however many postings the transaction made, and however many transactions for
-    the merchant committed before that pipeline left (`once`: one bump after all of
+    the merchant committed before that call left (`once`: one bump after all of
     them serves them all)."""
 
-    def add(pipe) -> None:
-        pipe.incr(key(merchant_id))
-        pipe.expire(key(merchant_id), VERSION_TTL_S)
+    def add(commands: queue.Commands) -> None:
+        commands.incrby_expire(key(merchant_id), 1, VERSION_TTL_S)
 
     await queue.redis_after_commit(add, once=key(merchant_id))

@@ -22,7 +22,6 @@ OUTAGE_RETRY_S, so a frozen Redis costs one request its deadline, not every requ
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -32,7 +31,6 @@ from functools import lru_cache
 from limits import RateLimitItem, RateLimitItemPerMinute, WindowStats, parse
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from sandbox import redis_client
@@ -49,28 +47,21 @@ class RateLimitMiddleware(ASGIMiddleware):
     def __init__(self, default: str) -> None:
         self.default: RateLimitItem = parse(default)
         self._limiter: SlidingWindowCounter | None = None
-        self._pool: ConnectionPool | None = None
         self._down_until = 0.0  # monotonic time before which Redis is not asked again
         self._down = False
 
     def limiter(self) -> SlidingWindowCounter:
-        if self._limiter is None:  # built on first use: the process's Redis settings exist from startup on
-            # A pool of its own, like the process's (same server, same connect timeout) but
-            # without redis-py's per-socket-operation timeout: with one, every command's
-            # send runs in a task of its own (asyncio.wait_for) and every read under a
-            # timer, a fifth of a GET's CPU here. `_hit` gives the whole call one deadline.
-            shared = redis_client.get().connection_pool
-            # redis-py declares the attribute with its sync Connection among the types; this is an asyncio pool's.
-            self._pool = ConnectionPool(connection_class=shared.connection_class,  # pyright: ignore[reportArgumentType]
-                                        **{**shared.connection_kwargs, "socket_timeout": None})
-            self._limiter = SlidingWindowCounter(Redis(connection_pool=self._pool))
+        if self._limiter is None:  # built on first use: the process's Redis client exists from startup on
+            # The process's lean calls (redis_client.Lean): a pool without redis-py's
+            # per-socket-operation timeout, under which every command's send runs in a task
+            # of its own and every read under a timer; `_hit` gives the whole call one deadline.
+            self._limiter = SlidingWindowCounter(redis_client.lean())
         return self._limiter
 
     async def close(self) -> None:
-        """At shutdown: the limiter's own connections."""
-        pool, self._pool, self._limiter = self._pool, None, None
-        if pool is not None:
-            await pool.disconnect()
+        """At shutdown: the limiter is made again on next use (its connections are the
+        process's lean calls', closed with the Redis client)."""
+        self._limiter = None
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         principal = scope.get("state", {}).get("principal")
@@ -106,8 +97,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         if time.monotonic() < self._down_until:
             return None
         try:
-            async with asyncio.timeout(redis_client.SOCKET_TIMEOUT_S):  # one deadline for the whole call
-                window = await self.limiter().hit(item, key, cost)
+            window = await self.limiter().hit(item, key, cost)  # one deadline for the whole call (Lean)
         except (RedisError, TimeoutError, ConnectionError, OSError) as exc:
             self._down_until = time.monotonic() + OUTAGE_RETRY_S
             if not self._down:

@@ -28,13 +28,14 @@ import time
 from math import floor, inf
 
 from limits import RateLimitItem, RateLimitItemPerMinute, WindowStats
-from redis.asyncio import Redis
+
+from sandbox.redis_client import Call, Lean, Script
 
 FOLLOWS = ("limits", "5.8.0")
 
 # acquire_sliding_window.lua as a function, then sliding_window.lua; returns the hit's
 # decision (1/0) and the window as sliding_window.lua returns it.
-LUA = """
+LUA = Script("""
 local limit = tonumber(ARGV[1])
 local expiry = tonumber(ARGV[2]) * 1000
 local amount = tonumber(ARGV[3])
@@ -94,7 +95,7 @@ if current_ttl > 0 and current_ttl < expiry then
 end
 
 return {allowed, previous_count, previous_ttl, current_count, current_ttl}
-"""
+""")
 
 
 KEY_PREFIX = "ratelimit"
@@ -109,19 +110,31 @@ def keys_prefix(identifier: str) -> str:
 
 
 class SlidingWindowCounter:
-    """`hit` and `get_window_stats` of the library's limiter, in one round trip."""
+    """`hit` and `get_window_stats` of the library's limiter, in one round trip (one
+    EVALSHA through `redis`'s lean calls: redis_client.Lean)."""
 
-    def __init__(self, redis: Redis, key_prefix: str = KEY_PREFIX) -> None:
+    CALLS_KEPT = 4096
+
+    def __init__(self, redis: Lean, key_prefix: str = KEY_PREFIX) -> None:
         self.key_prefix = key_prefix  # the library's RedisStorage default is "LIMITS"
-        self._script = redis.register_script(LUA)
+        self._redis = redis
+        # Each request of an API key makes the same call (its limit, its two keys, a cost of
+        # one): packed once (redis_client.Call), kept for the next.
+        self._calls: dict[tuple[RateLimitItem, str, int], Call] = {}
 
-    def _keys(self, item: RateLimitItem, identifier: str) -> list[str]:
-        current = f"{self.key_prefix}:{{{item.key_for(identifier)}}}"
-        return [f"{current}/-1", current]
+    def _call(self, item: RateLimitItem, identifier: str, cost: int) -> Call:
+        call = self._calls.get((item, identifier, cost))
+        if call is None:
+            if len(self._calls) >= self.CALLS_KEPT:
+                self._calls.clear()
+            current = f"{self.key_prefix}:{{{item.key_for(identifier)}}}"
+            call = self._calls[(item, identifier, cost)] = self._redis.prepare(
+                LUA, (f"{current}/-1", current), (item.amount, item.get_expiry(), cost))
+        return call
 
     async def hit(self, item: RateLimitItem, identifier: str, cost: int = 1) -> tuple[bool, WindowStats]:
         expiry = item.get_expiry()
-        allowed, *window = await self._script(self._keys(item, identifier), [item.amount, expiry, cost])
+        allowed, *window = await self._redis.call(self._call(item, identifier, cost))
         # The redis-py bridge's conversion (get_sliding_window).
         previous_count = int(window[0] or 0)
         previous_expires_in = max(0, float(window[1] or 0)) / 1000

@@ -155,13 +155,12 @@ async def take_payouts(team: str, bound: int | None, wanted: int) -> Grant:
 
 def counting_made_payout(team: str) -> Callable[[], Awaitable[None]]:
     """For a payout being made in a transaction (or one write): count it in `team`'s day
-    with the other Redis commands that the write sends once it commits. A lost pipeline is
+    with the other Redis commands that the write sends once it commits. A lost call is
     logged, not raised, as the rest of it is: the day then reads one fewer."""
     key = day_key(team)
 
-    def add(pipe) -> None:
-        pipe.incrby(key, 1)
-        pipe.expire(key, DAY_KEY_TTL_S)
+    def add(commands: queue.Commands) -> None:
+        commands.incrby_expire(key, 1, DAY_KEY_TTL_S)
 
     async def count() -> None:
         await queue.redis_after_commit(add)

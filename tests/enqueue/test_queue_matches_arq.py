@@ -139,6 +139,7 @@ async def run(redis_url: str, side, ops):
         return answers, await state(redis)
     finally:
         await redis.flushdb()
+        await redis_client.forget_lean(redis)
         await redis.aclose()
 
 

@@ -30,6 +30,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
+from sandbox import redis_client
 from sandbox.ratelimits.sliding_window import SlidingWindowCounter
 from sandbox.runtime.embedded import redis_server_binary
 from tests.helpers import free_port, wait_for
@@ -83,6 +84,7 @@ async def frozen_redis():
         assert int((await client.time())[0]) == int(EPOCH.timestamp())
         yield client, clock, port
     finally:
+        await redis_client.forget_lean(client)  # the copy's connections (SlidingWindowCounter's)
         await client.aclose()
         # SIGKILL, not SIGTERM: Redis' SIGTERM handler logs a timestamp, and under
         # libfaketime that call can wait forever on the lock the interrupted main thread
@@ -128,7 +130,7 @@ async def test_copy_decides_as_the_library(frozen_redis, items, sequence):
     library_prefix, copy_prefix = f"lib{run}", f"copy{run}"
     storage = RedisStorage(f"async+redis://127.0.0.1:{port}", implementation="redispy", key_prefix=library_prefix)
     library = SlidingWindowCounterRateLimiter(storage)
-    copy = SlidingWindowCounter(client, key_prefix=copy_prefix)
+    copy = SlidingWindowCounter(redis_client.lean(client), key_prefix=copy_prefix)
     keys = [f"key_{run}_{i}" for i in range(3)]
     clock.set(0)
     for step, (kind, *args) in enumerate(sequence):
@@ -149,7 +151,7 @@ async def test_limit_reached_and_window_slides(frozen_redis):
     """The copy on its own, in words: 3 a minute, the fourth refused, and half a window
     later half the previous window's hits still count."""
     client, clock, _ = frozen_redis
-    copy, item, key = SlidingWindowCounter(client, key_prefix=f"t{secrets.token_hex(4)}"), \
+    copy, item, key = SlidingWindowCounter(redis_client.lean(client), key_prefix=f"t{secrets.token_hex(4)}"), \
         RateLimitItemPerMinute(3), "merchant"
     clock.set(0)
     decisions = [(await copy.hit(item, key))[0] for _ in range(4)]

@@ -4,8 +4,8 @@
 - `arq`: `ArqRedis.enqueue_job`, one job after another (WATCH, EXISTS, then MULTI/EXEC:
   three round trips each);
 - `copy`: `queue.enqueue`, the Lua script (one round trip each);
-- `pipeline + job`: a transaction's enqueue riding in its after-commit pipeline beside
-  the summary invalidation it sends anyway (`pipeline alone`): no round trip of its own.
+- `after-commit call + job`: a transaction's enqueue riding in its after-commit call beside
+  the version bump it sends anyway (`after-commit call alone`): no round trip of its own.
 
     python -m sandbox.bench.standalone.enqueue [--jobs 5000]
 
@@ -40,16 +40,16 @@ async def measure(redis_url: str, jobs: int) -> dict[str, float]:
         figures["copy"] = (time.perf_counter() - started) / jobs * 1e6
         await redis.flushdb()
 
-        def invalidate(pipe) -> None:
-            pipe.delete("sandbox:bench:summary")
+        def bump(commands) -> None:
+            commands.incrby_expire("sandbox:bench:version", 1, 60)
 
-        def step(pipe) -> None:  # what enqueue_after_commit adds to the pipeline
+        def step(commands) -> None:  # what enqueue_after_commit adds to the call
             keys, argv = queue._script_args(redis, "payout_step", ("po_bench",), None, None)
-            pipe.eval(queue._ENQUEUE, len(keys), *keys, *argv)
+            commands.enqueue(keys, argv)
 
-        # The pipeline a payout transaction sends after commit without the enqueue, then
-        # with it: the difference is what the enqueue itself costs there.
-        for name, adds in (("pipeline alone", [invalidate]), ("pipeline + job", [invalidate, step])):
+        # The call a payout transaction sends after commit without the enqueue, then with
+        # it: the difference is what the enqueue itself costs there.
+        for name, adds in (("after-commit call alone", [bump]), ("after-commit call + job", [bump, step])):
             started = time.perf_counter()
             for _ in range(jobs):
                 await queue._send(adds)

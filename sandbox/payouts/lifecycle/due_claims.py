@@ -2,14 +2,14 @@
 job (woken as `schedule` describes) and a batch's first steps (`batches.settling`).
 
 Per payout, a step job cost an arq claim and finish, a lock, a commit and an after-commit
-Redis pipeline; here a transaction claims up to DUE_BATCH due payouts of one merchant
+Redis call; here a transaction claims up to DUE_BATCH due payouts of one merchant
 from PostgreSQL (`FOR UPDATE SKIP LOCKED`, so any number of claimers share the work and
 none waits for another's rows; one merchant, so it holds one balance row) and applies
 each one's due steps as a step job would (`engine.apply_due`: each row re-checked, each
 status change its own event and ledger transaction), all decided first and then
 written together: one statement for the rows and events, one for the postings (the
 only one that locks the balance row, right before the commit), one commit and one
-pipeline. A worker
+after-commit Redis call. A worker
 killed mid-transaction leaves nothing half-done: the transaction rolls back and its
 payouts are due again for the next claim (or the sweeper).
 
@@ -37,7 +37,7 @@ log = logging.getLogger("sandbox.payouts.due_claims")
 # Payouts per transaction. The transaction locks its merchant's balance row only for its
 # last statement (the group's postings, in one call) and its commit, and that merchant's
 # POSTs wait for it: the bound keeps that statement short. Each transaction costs a
-# claim, two writes, a commit and a Redis pipeline whatever its size: fewer, larger
+# claim, two writes, a commit and a Redis call whatever its size: fewer, larger
 # groups step a batch's payouts faster (a batch chunk's payouts, SANDBOX_BATCH_CHUNK's
 # default 250, are one group).
 DUE_BATCH = 250

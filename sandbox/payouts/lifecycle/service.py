@@ -150,7 +150,7 @@ async def _create_keyed(claim: KeyClaim, payout: Payout, row: PayoutRow, posting
     if outcome == KeyClaim.REFUSED:
         await ledger.after_posting(row.merchant, False)  # raises why
     elif outcome == KeyClaim.CREATED:
-        async with queue.one_pipeline():
+        async with queue.one_call():
             await ledger.after_posting(row.merchant, True)
             await outbox.event_written()
             await schedule.schedule(row, schedule.MAIN, 0, row.next_action_at)

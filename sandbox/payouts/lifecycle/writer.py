@@ -12,7 +12,7 @@ the caller's transaction rolls back). Plans of several merchants end that statem
 the first merchant's postings and post each other's in a statement of its own after it
 (`ledger.post_many`). Once the transaction commits: the next steps (`schedule.schedule`:
 a wake-up of `step_due` or a deferred job) and the rail's callbacks, in the transaction's
-one Redis pipeline."""
+one after-commit Redis call."""
 
 from __future__ import annotations
 
