@@ -247,14 +247,33 @@ async def pooled(acquire_timeout: float | None) -> AsyncIterator[asyncpg.Connect
             await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
 
 
+async def _statement(method: str, sql: str, args: tuple) -> Any:
+    """`conn()`'s connection's `method(sql, *args)`, for the one-statement helpers below:
+    the same as `async with conn() as c`, without its two context managers' generators
+    (every request runs a few of these)."""
+    tx = current()
+    if tx is not None:
+        return await getattr(tx.connection, method)(sql, *args)
+    pool = DB.pool
+    if pool is None:
+        raise RuntimeError("the database pool is not started (db.start())")
+    connection = await pool.acquire(timeout=_acquire_timeout)
+    try:
+        return await getattr(connection, method)(sql, *args)
+    except TimeoutError:  # as `pooled`
+        connection.terminate()
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
+
+
 async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
-    async with conn() as c:
-        return await c.fetch(sql, *args)
+    return await _statement("fetch", sql, args)
 
 
 async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
-    async with conn() as c:
-        return await c.fetchrow(sql, *args)
+    return await _statement("fetchrow", sql, args)
 
 
 async def fetchone(sql: str, *args: Any) -> asyncpg.Record:
@@ -267,13 +286,11 @@ async def fetchone(sql: str, *args: Any) -> asyncpg.Record:
 
 
 async def fetchval(sql: str, *args: Any) -> Any:
-    async with conn() as c:
-        return await c.fetchval(sql, *args)
+    return await _statement("fetchval", sql, args)
 
 
 async def execute(sql: str, *args: Any) -> str:
-    async with conn() as c:
-        return await c.execute(sql, *args)
+    return await _statement("execute", sql, args)
 
 
 @contextlib.asynccontextmanager
