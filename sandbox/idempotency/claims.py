@@ -130,7 +130,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
         limit = (route_handler.resolve_request_max_body_size() if isinstance(route_handler, HTTPRouteHandler)
                  else None) or self.max_body_bytes
         body = await read_body(scope, receive, limit)
-        scope["state"][REQUEST_BODY] = (body.in_memory, body.size)
+        in_memory = body.in_memory
+        scope["state"][REQUEST_BODY] = (in_memory, body.size)
+        if in_memory is not None:  # Litestar's `Request.body` takes these bytes, not reading them again
+            ScopeState.from_scope(scope).body = in_memory
         try:
             if self.form_field is None:
                 check_json(scope, body)

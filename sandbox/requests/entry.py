@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import datetime
+from itertools import chain
 from operator import attrgetter
 from time import perf_counter
 
@@ -173,10 +174,16 @@ def _headers_json(headers: Iterable[tuple[bytes, bytes]], leave_out: Collection[
     """Headers as the JSON list of [name, value] pairs the log stores, less `leave_out`;
     with `hide`, each name and value redacted as it came, before JSON escapes it."""
     if hide is None:
-        pairs = [(k, v) for k, v in headers if k not in leave_out]
+        pairs = [pair for pair in headers if pair[0] not in leave_out] if leave_out else list(headers)
     else:
         pairs = [(hide(k) or b"", hide(v) or b"") for k, v in headers if k not in leave_out]
-    return msgspec.json.encode([(k.decode("latin-1"), v.decode("latin-1")) for k, v in pairs])
+    # Every name and value decoded in one go, a NUL between them, then paired again; one by
+    # one should a NUL be inside one (HTTP allows none there).
+    texts = b"\0".join(chain.from_iterable(pairs)).decode("latin-1").split("\0") if pairs else []
+    if len(texts) != 2 * len(pairs):
+        return msgspec.json.encode([(k.decode("latin-1"), v.decode("latin-1")) for k, v in pairs])
+    it = iter(texts)
+    return msgspec.json.encode(list(zip(it, it, strict=True)))  # an even count, checked above
 
 
 def of(scope: Scope) -> Entry | None:

@@ -51,7 +51,10 @@ class Writer:
 
     async def _write(self, records: list[tuple]) -> None:
         try:
-            await store.insert_many(records)
+            if len(records) == 1:  # one statement, prepared once: a COPY's setup costs more than one row
+                await store.insert(records[0])
+            else:
+                await store.insert_many(records)
         except Exception as exc:  # noqa: BLE001 - the answers went out; only their record is lost
             log.warning("request log: %d entries not written (%s: %s)", len(records), type(exc).__name__, exc)
 
