@@ -264,8 +264,10 @@ async def _statement(method: str, sql: str, args: tuple) -> Any:
         connection.terminate()
         raise
     finally:
-        with contextlib.suppress(Exception):
+        try:
             await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
+        except Exception:  # as `pooled` (its suppress): asyncpg terminated a connection it could not give back
+            pass
 
 
 async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:

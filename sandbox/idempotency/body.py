@@ -175,6 +175,7 @@ class Body:
         self.size = 0
         self._digest = hashlib.sha256()
         self._memory = bytearray()
+        self._bytes: bytes | None = None  # `in_memory`, once made
         self._file: anyio.AsyncFile | None = None
         self._slot: asyncio.Semaphore | None = None  # its turn to spool, while it holds a file
         self._parts: PushMultipartParser | None = PushMultipartParser(boundary) if boundary else None
@@ -233,13 +234,19 @@ class Body:
 
     @property
     def in_memory(self) -> bytes | None:
-        """The bytes, unless the body was large enough to go to disk."""
-        return bytes(self._memory) if self._file is None else None
+        """The bytes, unless the body was large enough to go to disk (made once: the
+        middleware's checks, the fingerprint and the handler each ask)."""
+        if self._file is not None:
+            return None
+        if self._bytes is None:
+            self._bytes = bytes(self._memory)
+        return self._bytes
 
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
     async def write(self, chunk: bytes) -> None:
+        self._bytes = None
         self.size += len(chunk)
         self._digest.update(chunk)
         if self._parts is not None and chunk:

@@ -141,9 +141,9 @@ class Entry:
         request_body, response_body = self.request_body, self.response_body
         request_headers = _headers_json(self.request_headers, _SECRET_HEADERS)
         response_headers = _headers_json(self.response_headers, ())
-        texts = [self.request_id, self.route, self.path, self.idempotency_key or "", *self.object_ids]
-        everything = b"\0".join((*(t.encode("utf-8", "surrogatepass") for t in texts), request_headers,
-                                  response_headers, request_body or b"", response_body))
+        texts = "\0".join((self.request_id, self.route, self.path, self.idempotency_key or "", *self.object_ids))
+        everything = b"\0".join((texts.encode("utf-8", "surrogatepass"), request_headers, response_headers,
+                                  request_body or b"", response_body))
         # One look at all of it: nearly every entry holds no secret, and costs a few substring
         # tests. The headers' JSON is looked at, which holds every secret its values hold
         # (JSON escapes only `"`, `\` and control characters, and adds a backslash for them).
