@@ -29,6 +29,13 @@ def _float(name: str, default: float) -> float:
     return value
 
 
+def _above_zero(name: str, default: float) -> float:
+    value = _float(name, default)
+    if value == 0:
+        raise SettingError(f"{name} must be more than 0, got {os.environ.get(name)!r}")
+    return value
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -151,6 +158,11 @@ class Settings:
     # more than `sweep_after_s` (a lost job, a killed worker). Real seconds, not scaled.
     sweep_every_s: int = field(default_factory=lambda: _int("SANDBOX_SWEEP_EVERY_S", 5))
     sweep_after_s: float = field(default_factory=lambda: _float("SANDBOX_SWEEP_AFTER_S", 10.0))
+    # How often every worker writes its heartbeat (arq's health key in Redis), which lives
+    # three times this long: `/ready`, `sandbox worker --check`, `sandbox status` and
+    # `sandbox_worker_up` see a worker killed outright gone within those three intervals
+    # (sandbox/health/heartbeat.py). Real seconds; the worker and the API should agree.
+    worker_heartbeat_s: float = field(default_factory=lambda: _above_zero("SANDBOX_WORKER_HEARTBEAT_S", 5.0))
     # A file the worker touches as its poll loop turns (at most once a second), for a
     # liveness check of this one process (`sandbox worker --alive`); unset, none is kept.
     # arq's heartbeat in Redis says only that some worker of the queue is alive.

@@ -5,6 +5,7 @@ per test for isolation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 
@@ -171,18 +172,39 @@ async def admin(stack) -> AsyncIterator[Api]:
 
 @pytest.fixture
 async def merchant(stack) -> AsyncIterator[Api]:
-    api, merchant_id = await new_merchant(stack)
-    api.merchant_id = merchant_id
-    yield api
-    await api.aclose()
+    async for api in _a_tests_merchant(stack):
+        yield api
 
 
 @pytest.fixture
 async def other_merchant(stack) -> AsyncIterator[Api]:
+    async for api in _a_tests_merchant(stack):
+        yield api
+
+
+async def _a_tests_merchant(stack: Stack) -> AsyncIterator[Api]:
     api, merchant_id = await new_merchant(stack)
     api.merchant_id = merchant_id
-    yield api
-    await api.aclose()
+    try:
+        yield api
+    finally:
+        await api.aclose()
+        await _leave_no_retries(merchant_id)
+
+
+async def _leave_no_retries(merchant_id: str) -> None:
+    """A test's webhook endpoints are disabled as it ends, so a delivery it left pending
+    (its receiver or listener gone) closes at its next claim instead of being tried again
+    and again: at SANDBOX_TIME_SCALE=0 each failed attempt's retry is due at once, and this
+    process's one queue served those ahead of a later test's own jobs (under load, a retry
+    that test awaited came after 30 s of them, `.ci/flakes-paths`, 28 Nov). Bounded: a test
+    that froze or stopped PostgreSQL has left it to its own teardown."""
+    from sandbox import db
+
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(5):
+            await db.execute("UPDATE webhook_endpoint SET status = 'disabled', updated_at = now()"
+                             " WHERE merchant = $1 AND status = 'enabled'", merchant_id)
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ from arq.connections import create_pool
 from sandbox import redis_client
 from sandbox.core import heap
 
-# arq's key: written every HEALTH_INTERVAL_S s, kept HEALTH_TTL_S
-from sandbox.health.heartbeat import HEALTH_INTERVAL_S, HEALTH_KEY, HEALTH_TTL_S
+# arq's key: written every heartbeat.interval_s(), kept heartbeat.ttl_s()
+from sandbox.health import heartbeat
+from sandbox.health.heartbeat import HEALTH_KEY
 from sandbox.observability import logs
 from sandbox.settings import get_settings
 
@@ -195,7 +196,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         poll_delay=0.05,
         handle_signals=True,
         keep_result=0,
-        health_check_interval=HEALTH_INTERVAL_S,
+        health_check_interval=heartbeat.interval_s(),
         health_check_key=HEALTH_KEY,
         # Each job gets a copy of this dict: what changes while it runs lives in an object.
         ctx={"shared_connections": shared_connections, "stopping": asyncio.Event()},
@@ -253,7 +254,7 @@ async def _read_health(url: str) -> bytes | None:
 
 def check() -> int:
     """`sandbox worker --check`: arq's health check. Exit 0 when a worker wrote arq's
-    health key within the last HEALTH_TTL_S seconds, else 1; one line either way.
+    health key within the last heartbeat.ttl_s() seconds, else 1; one line either way.
     arq's own `check_health` reads the same key but only logs its verdict, and raises
     when Redis is down; this prints what it found and answers 1 then too."""
     url = get_settings().redis_url
@@ -266,7 +267,7 @@ def check() -> int:
         print(f"worker check: Redis unreachable ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 1
     if not data:
-        print(f"worker check: unhealthy, no worker recorded health in the last {HEALTH_TTL_S}s",
+        print(f"worker check: unhealthy, no worker recorded health in the last {heartbeat.ttl_s():g}s",
               file=sys.stderr)
         return 1
     print(f"worker check: healthy, {data.decode(errors='replace')}")

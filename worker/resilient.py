@@ -20,7 +20,7 @@ import redis.exceptions
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 
-from sandbox.health.heartbeat import HEALTH_TTL_S
+from sandbox.health import heartbeat
 
 log = logging.getLogger("worker.redis")
 
@@ -65,12 +65,13 @@ class ResilientWorker(Worker):
         self._handle_signals = handle_signals  # arq's `close` reads it
 
     async def record_health(self) -> None:
-        """arq's heartbeat, its key kept HEALTH_TTL_S instead of arq's interval + 1 s
-        (sandbox/health/heartbeat.py says why)."""
+        """arq's heartbeat, its key kept three of its intervals (heartbeat.ttl_s()) instead
+        of arq's interval + 1 s (sandbox/health/heartbeat.py says why)."""
         written_at = self._last_health_check
         await super().record_health()
         if self._last_health_check != written_at:  # arq wrote it now
-            await self.pool.pexpire(self.health_check_key, int(HEALTH_TTL_S * 1000))
+            ttl_s = heartbeat.TTL_INTERVALS * self.health_check_interval
+            await self.pool.pexpire(self.health_check_key, int(ttl_s * 1000))
 
     async def main(self) -> None:
         """arq adds its SIGINT and SIGTERM handlers to the loop when the worker is built,

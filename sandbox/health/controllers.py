@@ -89,10 +89,10 @@ async def worker_reported() -> bool:
 
 
 async def _worker_reported() -> None:
-    from sandbox.health.heartbeat import HEALTH_TTL_S
+    from sandbox.health.heartbeat import ttl_s
 
     if not await worker_reported():
-        raise PartDown(f"no worker reported in the last {HEALTH_TTL_S}s")
+        raise PartDown(f"no worker reported in the last {ttl_s():g}s")
 
 
 def _servers() -> list:

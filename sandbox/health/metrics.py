@@ -11,7 +11,7 @@ from sandbox.observability.counts import Counts
 
 
 async def collect(_counts: Counts) -> list[Metric]:
-    from sandbox.health.heartbeat import HEALTH_TTL_S  # lazily, as /ready: it imports arq
+    from sandbox.health.heartbeat import ttl_s  # lazily, as /ready: it imports arq
 
-    return [GaugeMetricFamily("sandbox_worker_up", f"1 when a worker reported within the last {HEALTH_TTL_S} s, "
+    return [GaugeMetricFamily("sandbox_worker_up", f"1 when a worker reported within the last {ttl_s():g} s, "
                               "else 0", value=int(await worker_reported()))]

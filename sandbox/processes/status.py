@@ -206,7 +206,7 @@ def _queue(redis_url: str | None) -> tuple[float | None, int | None, int | None]
     import redis
     from arq.constants import default_queue_name
 
-    from sandbox.health.heartbeat import HEALTH_KEY, HEALTH_TTL_S
+    from sandbox.health.heartbeat import HEALTH_KEY, ttl_s
 
     client = redis.Redis.from_url(redis_url, socket_timeout=ASK_TIMEOUT_S, socket_connect_timeout=ASK_TIMEOUT_S)
     try:
@@ -219,7 +219,7 @@ def _queue(redis_url: str | None) -> tuple[float | None, int | None, int | None]
         return None, None, None
     finally:
         client.close()
-    heartbeat = HEALTH_TTL_S - left_ms / 1000 if left_ms >= 0 else None  # -2: no key
+    heartbeat = ttl_s() - left_ms / 1000 if left_ms >= 0 else None  # -2: no key
     return heartbeat, queued, due
 
 

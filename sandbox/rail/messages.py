@@ -3,13 +3,16 @@ and its callback's body. No I/O here, so the scenario planner may make both."""
 
 from __future__ import annotations
 
-import secrets
-
 import msgspec
+
+from sandbox.core.ids import ordered_hex
 
 
 def new_psp_reference() -> str:
-    return "RAIL" + secrets.token_hex(10).upper()
+    """`RAIL` and 24 hex digits, ordered by time as object ids are (sandbox/core/ids.py): a
+    payout's reference is set at its step, and the unique index on it then takes each
+    new one at its right-hand end, not on any of its pages."""
+    return "RAIL" + ordered_hex().upper()
 
 
 class Notification(msgspec.Struct, omit_defaults=True, frozen=True):

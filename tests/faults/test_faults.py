@@ -292,12 +292,25 @@ async def outage(services: Services, receiver: Receiver, api: httpx.AsyncClient,
           f" {finished_at - up_at:.1f}s after restart")
     assert await services.invariant(merchant_id) == []
 
+    missing: list[str] = []
+
     async def all_delivered() -> bool:
         rows = await services.sql("SELECT id FROM outbox_event WHERE merchant = $1", merchant_id)
-        return rows and {r["id"] for r in rows} <= receiver.received
+        missing[:] = sorted({r["id"] for r in rows} - receiver.received)
+        return bool(rows) and not missing
 
     # Events written before, during and after the outage all reach the endpoint.
-    await wait_for(all_delivered, 60, what="every payout event delivered to the endpoint")
+    try:
+        await wait_for(all_delivered, 60, what="every payout event delivered to the endpoint")
+    except AssertionError as late:  # what became of the events still missing, read at the deadline
+        rows = await services.sql(
+            "SELECT ev.id, EXISTS (SELECT 1 FROM outbox_unrelayed u"
+            " WHERE (u.created_at, u.number) = (ev.created_at, ev.number)) AS unrelayed, d.status, d.attempts,"
+            " d.last_error, d.next_attempt_at, d.lease_until, d.parked, now() AS at FROM outbox_event ev"
+            " LEFT JOIN webhook_delivery d ON d.event = ev.id WHERE ev.id = ANY($1::varchar[])"
+            " ORDER BY ev.id LIMIT 10", missing)
+        raise AssertionError(f"{late} ({len(missing)} not received {time.monotonic() - up_at:.1f}s after the"
+                             f" restart, e.g. {[dict(r) for r in rows]})") from None
     assert_same_processes(services, before)
     return during
 

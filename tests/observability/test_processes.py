@@ -15,12 +15,13 @@ import httpx
 import pytest
 
 from sandbox.client.blocking import tls
-from sandbox.health.heartbeat import HEALTH_TTL_S
+from sandbox.health.heartbeat import TTL_INTERVALS
 from tests.process.conftest import REPO, wait_until
 from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
 
 # The loggers that name a payout when its steps are applied: a step job and the step_due claims.
 STEP_LOGGERS = ("sandbox.payouts.engine", "sandbox.payouts.due_claims")
+HEARTBEAT_S = 1  # the heartbeat of the worker killed outright: its key lives 3 s, not 15
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +108,13 @@ async def test_worker_check_logs_and_metrics_across_processes(services):
     after = worker_check(svc)
     assert after.returncode == 1 and "unhealthy" in after.stderr, after
 
-    # A worker killed outright cannot: its key expires within HEALTH_TTL_S.
-    svc.start("worker1", "worker")
+    # A worker killed outright cannot: its key expires within three of its heartbeat's
+    # intervals, here one second (SANDBOX_WORKER_HEARTBEAT_S; 5 by default, 15 s to wait).
+    svc.start("worker1", "worker", SANDBOX_WORKER_HEARTBEAT_S=str(HEARTBEAT_S))
     wait_until(lambda: worker_check(svc).returncode == 0, 30, "the new worker's health key")
     svc.kill("worker1", sig=9)
-    wait_until(lambda: worker_check(svc).returncode == 1, HEALTH_TTL_S + 5, "the killed worker's key to expire")
+    wait_until(lambda: worker_check(svc).returncode == 1, TTL_INTERVALS * HEARTBEAT_S + 5,
+               "the killed worker's key to expire")
 
 
 def test_check_answers_1_when_redis_is_unreachable(monkeypatch, capsys):

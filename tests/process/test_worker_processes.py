@@ -145,6 +145,13 @@ def mixed_accounts(n: int) -> list[str]:
 
 
 async def test_worker_killed_mid_run(services):
+    # The worker killed runs with a one-second heartbeat: its key lives 3 s past the kill,
+    # not 15 (SANDBOX_WORKER_HEARTBEAT_S). Every other worker the module's stack runs
+    # (whatever a test before, in any order, left) stops cleanly first, which deletes the
+    # key at once; the quick one writes it again within its second.
+    for worker in [name for name in services.procs if name.startswith("worker")]:
+        services.kill(worker, signal.SIGTERM)
+    services.start("worker-killed", "worker", SANDBOX_WORKER_HEARTBEAT_S="1")
     api, merchant_id = await services.new_merchant()
     async with api:
         payouts = await create_payouts(api, mixed_accounts(500))
@@ -157,11 +164,9 @@ async def test_worker_killed_mid_run(services):
                 break
             assert time.monotonic() < deadline, "the worker made no progress"
             await asyncio.sleep(0.05)
-        # Every worker the module's stack runs (whatever a test before, in any order, left).
-        for worker in [name for name in services.procs if name.startswith("worker")]:
-            services.kill(worker, signal.SIGKILL)
+        services.kill("worker-killed", signal.SIGKILL)
         killed_at = time.monotonic()
-        # /ready says so once its health key lapses (seconds): 503, naming the worker.
+        # /ready says so once its health key lapses (3 s): 503, naming the worker.
         async with httpx.AsyncClient(verify=tls(), base_url=services.base, timeout=5) as anonymous:
 
             async def ready_says(worker: str):

@@ -20,7 +20,9 @@ class Payout(Table, tablename="payout"):
     metadata = JSONB(null=True, default=None)
     attempts = Integer(default=0)
     failure_code = Varchar(length=40, null=True, default=None)
-    psp_reference = Varchar(length=40, null=True, default=None, unique=True)
+    # Unique where set (`payout_psp_reference`, made by migration 2026-11-28T20:00 in place of
+    # a UNIQUE constraint that also held every payout not yet submitted, as NULL).
+    psp_reference = Varchar(length=40, null=True, default=None)
     status_history = JSONB(default="[]")
     # Where the payout is in its scenario: which list of steps ("main", or
     # "after_release" once an admin releases a hold) and the index of the next step.

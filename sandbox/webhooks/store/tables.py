@@ -79,7 +79,10 @@ class WebhookDelivery(Table, tablename="webhook_delivery"):
     # Looked up by event through `one_per_generation`, which starts with it (migration
     # 2026-11-25T13:00 dropped the index of its own).
     event = ForeignKey(OutboxEvent, null=False)
-    endpoint = ForeignKey(WebhookEndpoint, null=False, index=True)
+    # Indexed only while pending (`webhook_delivery_pending_endpoint`, made by migration
+    # 2026-11-28T20:00 in place of an index of every delivery): closing an endpoint's pending
+    # deliveries is the one lookup by endpoint.
+    endpoint = ForeignKey(WebhookEndpoint, null=False)
     generation = Integer(default=0)
     seq = BigInt()
     status = Varchar(length=16, default="pending")  # pending | succeeded | failed | cancelled

@@ -34,7 +34,7 @@ async def test_duplicate(merchant, worker, receiver):
     assert [(a["number"], a["faults"]) for a in done["attempts"]] == [(1, []), (1, ["duplicate"])]
 
 
-async def test_fail_first_attempts(merchant, worker, receiver):
+async def test_fail_first_attempts(quick_retries, merchant, worker, receiver):
     await endpoint(merchant, receiver, events=["payout.created"], faults={"fail_first_attempts": 2})
     _, events = await one_payout(merchant)
     done = await delivery_settled(merchant, events[0]["id"], "succeeded")
@@ -55,7 +55,7 @@ def _seed_with_some_wrong_signatures(rate: float, seqs: range, attempts: int = 8
     raise AssertionError("no seed")
 
 
-async def test_wrong_signature_then_retried(merchant, worker, receiver):
+async def test_wrong_signature_then_retried(quick_retries, merchant, worker, receiver):
     seed = _seed_with_some_wrong_signatures(0.5, range(1, 4))
     holder = {}
 

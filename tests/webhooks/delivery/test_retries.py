@@ -17,7 +17,7 @@ async def first_event(api, payout_id: str) -> dict:
     return await wait_for(check, what="the payout.created event")
 
 
-async def test_failures_are_retried_with_the_same_id(each_client, merchant, worker, receiver):
+async def test_failures_are_retried_with_the_same_id(each_client, quick_retries, merchant, worker, receiver):
     calls = Counter()
 
     def flaky(got):
@@ -42,7 +42,7 @@ async def test_failures_are_retried_with_the_same_id(each_client, merchant, work
         assert verify(ep, got)["id"] == event["id"]
 
 
-async def test_receiver_down_then_up_nothing_is_lost(each_client, merchant, worker, receiver):
+async def test_receiver_down_then_up_nothing_is_lost(each_client, quick_retries, merchant, worker, receiver):
     ep = await endpoint(merchant, receiver, events=["payout.created"])
     await receiver.stop()
     ids = [(await merchant.post("/payouts", payout_body())).json()["id"] for _ in range(3)]
@@ -134,7 +134,7 @@ async def _all_settled(api, event_id, count):
     return found if len(found) == count and all(d["status"] != "pending" for d in found) else None
 
 
-async def test_redirects_are_not_followed(each_client, merchant, worker, receiver):
+async def test_redirects_are_not_followed(each_client, quick_retries, merchant, worker, receiver):
     receiver.responder = lambda got: (302, {"Location": "/elsewhere"}, b"") if got.path == "/hook" else (200, {}, b"")
     await endpoint(merchant, receiver, events=["payout.created"])
     p = (await merchant.post("/payouts", payout_body())).json()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import string
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,17 +30,24 @@ header_names = st.sampled_from(["content-type", "webhook-id", "webhook-timestamp
 header_values = st.text(string.ascii_letters + string.digits + " ,=/+.:-", max_size=40).map(str.strip)
 
 
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx_client.HttpxClient]:
+    """One client for every example: making one (its TLS contexts read the CA bundle) took
+    0.14 s, 21 s of the 150 examples, and the requests it builds send nothing, so each
+    example finds it as new."""
+    made = httpx_client.build(get_settings())
+    yield made
+    asyncio.run(made.aclose())
+
+
 @settings(max_examples=150, deadline=None)
 @given(url=urls, headers=st.dictionaries(header_names, header_values, max_size=5), content=st.binary(max_size=300))
-def test_a_webhook_request_is_the_request_build_request_makes(url, headers, content) -> None:
-    client = httpx_client.build(get_settings())
-    try:
-        ours = client.build_webhook_request(url, content, headers)
-        theirs = client.build_request("POST", url, content=content, headers=headers)
-        assert ours.method == theirs.method == "POST"
-        assert ours.url == theirs.url
-        assert ours.headers.raw == theirs.headers.raw
-        assert ours.read() == theirs.read() == content
-        assert ours.extensions == theirs.extensions
-    finally:
-        asyncio.run(client.aclose())
+def test_a_webhook_request_is_the_request_build_request_makes(client, url, headers, content) -> None:
+    ours = client.build_webhook_request(url, content, headers)
+    theirs = client.build_request("POST", url, content=content, headers=headers)
+    assert ours.method == theirs.method == "POST"
+    assert ours.url == theirs.url
+    assert ours.headers.raw == theirs.headers.raw
+    assert ours.read() == theirs.read() == content
+    assert ours.extensions == theirs.extensions
+    assert not client.cookies  # nothing sent, nothing kept: the next example's client is as new

@@ -52,7 +52,7 @@ def test_several_keys_sign_space_separated():
         assert Webhook(key.signing_key).sign("evt_1", datetime.fromtimestamp(1, tz=UTC), "{}") in header.split(" ")
 
 
-def test_retry_schedule_and_its_end():
+def test_retry_schedule_and_its_end(monkeypatch):
     assert attempts.SCHEDULE_S == (0, 5, 300, 1800, 7200, 18000, 36000, 36000) and attempts.MAX_ATTEMPTS == 8
     for attempt, seconds in enumerate(attempts.SCHEDULE_S[1:], start=1):
         wait = (attempts.next_attempt_at(attempt, AT, None, scale=1.0) - AT).total_seconds()
@@ -63,6 +63,9 @@ def test_retry_schedule_and_its_end():
     assert attempts.next_attempt_at(1, AT, timedelta(seconds=60), scale=1.0) >= AT + timedelta(seconds=60)
     # At time scale 0 every retry still waits the floor (SANDBOX_WEBHOOK_RETRY_FLOOR_S, 1 s).
     assert attempts.next_attempt_at(7, AT, None, scale=0.0) == AT + timedelta(seconds=1)
+    # ...and the setting's, read at each retry (the suite's `quick_retries`, tests/webhooks/conftest.py).
+    monkeypatch.setenv("SANDBOX_WEBHOOK_RETRY_FLOOR_S", "0.05")
+    assert attempts.next_attempt_at(7, AT, None, scale=0.0) == AT + timedelta(seconds=0.05)
 
 
 @pytest.mark.parametrize("value, seconds", [

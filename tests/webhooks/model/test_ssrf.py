@@ -183,7 +183,8 @@ async def attempts_refused(merchant: Api, event_id: str, *words: str) -> None:
             assert said in attempt["error"], (said, attempt["error"])
 
 
-async def test_refused_at_connect_time(each_client, merchant, worker, receiver, monkeypatch):
+async def test_refused_at_connect_time(each_client, quick_retries, merchant, worker, receiver,
+                                       monkeypatch):
     ep = await endpoint(merchant, receiver, events=["payout.created"])
     monkeypatch.setenv(SWITCH, "true")
     p = (await merchant.post("/payouts", payout_body())).json()
@@ -199,8 +200,8 @@ async def test_refused_at_connect_time(each_client, merchant, worker, receiver, 
     assert receiver.ids() == [event["id"]]
 
 
-async def test_a_connection_kept_alive_is_refused_once_the_refusal_is_on(each_client, merchant, worker, receiver,
-                                                                        monkeypatch):
+async def test_a_connection_kept_alive_is_refused_once_the_refusal_is_on(each_client, quick_retries, merchant, worker,
+                                                                        receiver, monkeypatch):
     """A first team made turns the refusal on in a running worker: the connection it kept
     alive to a receiver inside the network must not carry the next request."""
     await endpoint(merchant, receiver, events=["payout.created"])
@@ -212,8 +213,8 @@ async def test_a_connection_kept_alive_is_refused_once_the_refusal_is_on(each_cl
     assert receiver.ids() == [(await events_of(merchant, first["id"]))[0]["id"]]
 
 
-async def test_a_name_that_rebinds_to_loopback_is_refused_when_dialled(each_client, merchant, worker, receiver,
-                                                                      blocking, resolver):
+async def test_a_name_that_rebinds_to_loopback_is_refused_when_dialled(each_client, quick_retries, merchant, worker,
+                                                                      receiver, blocking, resolver):
     """DNS rebinding: the name resolves to a public address when the endpoint is registered,
     to the receiver's loopback address when the worker delivers."""
     resolver.names["rebinding.example"] = PUBLIC
@@ -228,7 +229,8 @@ async def test_a_name_that_rebinds_to_loopback_is_refused_when_dialled(each_clie
     assert resolver.asked.count("rebinding.example") >= 2  # asked again at delivery, not remembered
 
 
-async def test_a_redirect_to_loopback_is_not_followed(each_client, merchant, worker, receiver, resolver, monkeypatch):
+async def test_a_redirect_to_loopback_is_not_followed(each_client, quick_retries, merchant, worker, receiver, resolver,
+                                                      monkeypatch):
     """An allowed receiver answers 307 to the loopback: the worker follows no redirect, so
     the hop's target gets nothing and the attempt says where it was sent."""
     monkeypatch.setenv(SWITCH, "true")

@@ -56,9 +56,11 @@ async def _due_index(schema: str) -> str:
 
 async def test_the_first_statistics_make_the_claim_walk_the_due_index(fresh):
     walk = f"Index Scan using {await _due_index(fresh)} on webhook_delivery"
-    # Without statistics: every row read and the due ones sorted, to keep the first 1,000.
+    # Without statistics: every pending row read (by a scan of the table, or of the index of
+    # pending deliveries by endpoint, which holds them all) and sorted, to keep the first 1,000.
     before = await _claim_plan(fresh)
-    assert walk not in before and "Seq Scan on webhook_delivery" in before, before
+    assert walk not in before and ("Seq Scan on webhook_delivery" in before
+                                   or "Bitmap Index Scan on webhook_delivery_endpoint" in before), before
     assert await _analyze_new(fresh) == ["webhook_delivery"]
     # With them: the due index walked in order, stopping at the candidates' limit.
     after = await _claim_plan(fresh)
