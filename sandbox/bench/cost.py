@@ -44,8 +44,11 @@ from sandbox.bench.harness.stack import OPENING_BALANCE, Stack, start_receiver, 
 
 PAYOUTS = 200  # of each request the API is counted for
 SETTLED = 50  # payouts the worker is counted for, each made and settled before the next
-# The metrics flush of the API and of the worker (once a second, folding every minute) is set
-# past the run; the rest of what the counted processes do by the clock is held still by
+# The metrics flush of the API, the worker and the IPN service (once a second, folding every
+# minute) is set past the run: a fold moves every trigger-written count into its total (a
+# DELETE of each, page images for hint bits), and the IPN's, left to its clock, landed in the
+# settled payouts' window or not by how long a busy machine made it, 1.8 KB of WAL a payout
+# (28 Nov). The rest of what the counted processes do by the clock is held still by
 # sandbox/bench/servers/counted.py, which each is started through.
 COUNTED_ENV = {"SANDBOX_METRICS_FLUSH_S": "86400"}
 WARMUP = 40  # of each request, before anything is counted
@@ -173,7 +176,7 @@ def _start_counted(stack: Stack, database_url: str, out_dir: Path) -> tuple[call
     each connecting to PostgreSQL as its own role); returns them and the receiver's URL."""
     hooks = start_receiver(stack)
     stack.procs.append(spawn([sys.executable, "-m", "sandbox.bench.servers.counted", "ipn"],
-                             {**stack.env, **callgrind.VALGRIND_ENV}, stack.logs / "ipn.log"))
+                             {**stack.env, **COUNTED_ENV, **callgrind.VALGRIND_ENV}, stack.logs / "ipn.log"))
     api = _counted("api", "api", [], {**stack.env, **COUNTED_ENV,
                                       "SANDBOX_DATABASE_URL": pg.as_role(database_url, "cost_api")}, stack, out_dir)
     wait_api(stack.api_url, api.proc, stack.logs / "api.log", timeout=START_TIMEOUT_S)
