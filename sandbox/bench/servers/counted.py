@@ -18,7 +18,7 @@ while nobody asks it anything, and for how long what it remembers stays remember
   logs at WARNING, so no request or job writes a line; what is logged is written at the stop.
 - Pooled PostgreSQL connections are never closed for idleness (asyncpg closes one idle
   for 5 minutes, and the next busy moment opens it again inside a window).
-- The API writes a request's log entry that waits for a batch (a GET's) at once, in a COPY
+- The API writes a request's log entry that waits for a batch (a GET's) at once, in a batch
   of its own: the batch's size would otherwise be however many requests came within 50 ms.
   A merchant's activity is recorded once, not again each time 5 minutes have passed.
 - A Redis marker that says "a job is queued to do this" (the webhook relay's, `step_due`'s)
