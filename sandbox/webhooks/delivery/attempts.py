@@ -56,20 +56,24 @@ def decide(target: Target, sent: sender.Sent, error: str | None) -> tuple[str, d
     return (PENDING, next_at) if next_at is not None else (FAILED, None)
 
 
-async def attempt(http: sender.WebhookClient, slots: Slots, recorder: Recorder, target: Target) -> None:
-    """Send, record, and schedule what comes next. Never raises: a lost attempt leaves
-    an expiring lease, and the sweeper schedules the delivery again."""
+async def attempt(http: sender.WebhookClient, slots: Slots, recorder: Recorder, target: Target) -> bool:
+    """Send, record, and schedule what comes next. Never raises. True when it could not
+    run before anything was sent (PostgreSQL or Redis gone as it began): the caller hands
+    the delivery back, due at once, when it can. Otherwise a lost attempt leaves an
+    expiring lease, and the sweeper schedules the delivery again once it runs out."""
+    sending = False
     try:
         async with slots.take(target.merchant, target.url):
             if not await deliveries.keep_lease(target):
-                return
+                return False
+            sending = True
             try:
                 sent = await sender.send(http, target)
             except listener_link.Absent:
                 # A listener endpoint with nobody listening: no attempt was made. The delivery
                 # waits, parked, until a listener connects (its stream un-parks it).
                 await deliveries.park(target)
-                return
+                return False
         error = explain(sent)
         sent.first.error = sent.first.error or error
         status, next_at = decide(target, sent, error)
@@ -84,6 +88,8 @@ async def attempt(http: sender.WebhookClient, slots: Slots, recorder: Recorder, 
             await wakeups.schedule_attempt(target.delivery_id, target.attempt + 1, next_at)
     except Exception:
         log.exception("webhook delivery %s attempt %d failed to run", target.delivery_id, target.attempt)
+        return not sending
+    return False
 
 
 async def disable_endpoint(endpoint_id: str, at: datetime) -> None:

@@ -59,6 +59,11 @@ class DeliveryPool:
         self._again = False
         # The tokens of claims that failed, any of which may have committed (`leasing`).
         self.in_doubt: set[str] = set()
+        # Attempts that could not run before sending anything (`attempts.attempt`): still
+        # leased to this pool, handed back by the next sweep rather than when the lease runs
+        # out (a minute and a half: PostgreSQL killed as a relay's attempts began kept its
+        # deliveries that long).
+        self.dropped: list[Target] = []
         # One relay at a time through this pool (`relay.run`): whether one runs, and
         # whether another was woken meanwhile (the running one then looks again).
         self.relaying = False
@@ -85,6 +90,13 @@ class DeliveryPool:
             tokens = list(self.in_doubt)
             await deliveries.release(tokens)
             self.in_doubt.difference_update(tokens)
+        if self.dropped:
+            dropped, self.dropped = self.dropped, []
+            try:
+                await deliveries.postpone(dropped, now())  # under their own leases only
+            except BaseException:
+                self.dropped.extend(dropped)
+                raise
 
     def stop_taking(self) -> None:
         """The stop has begun: start no attempt from now on (see the module's note)."""
@@ -138,6 +150,8 @@ class DeliveryPool:
 
     def _done(self, task: asyncio.Task) -> None:
         target = self._tasks.pop(task)
+        if not task.cancelled() and task.exception() is None and task.result():
+            self.dropped.append(target)
         self._per_merchant[target.merchant] -= 1
         left = self._per_merchant[target.merchant]
         if not left:

@@ -159,3 +159,25 @@ async def test_deliveries_whose_claim_lost_its_answer_go_out_at_the_next_sweep(m
     await sweeper.sweep(pool)
     await arrivals(receiver, 1, timeout=60)
     assert receiver.ids() == [(await events_of(merchant, p["id"]))[0]["id"]]
+
+
+async def test_an_attempt_that_could_not_begin_is_handed_back_by_the_next_sweep(merchant, receiver, pool,
+                                                                                 monkeypatch):
+    # No worker: this pool alone relays and attempts. PostgreSQL "goes away" as the attempt
+    # begins (its lease renewal fails): nothing is sent, and the delivery stays leased to
+    # the pool, which hands it back at its next sweep rather than when the lease runs out.
+    await endpoint(merchant, receiver, events=["payout.created"])
+    await merchant.post("/payouts", payout_body())
+    renew = deliveries.keep_lease
+
+    async def gone(target):
+        raise ConnectionError("PostgreSQL went away")
+
+    monkeypatch.setattr(deliveries, "keep_lease", gone)
+    await wait_for(lambda: relay.run(pool), what="the relay to take the event")
+    await wait_for(lambda: asyncio.sleep(0, pool.dropped), what="the attempt that could not begin")
+    leased = await db.fetchval("SELECT lease_until FROM webhook_delivery WHERE id = $1", pool.dropped[0].delivery_id)
+    assert leased is not None and receiver.received == []
+    monkeypatch.setattr(deliveries, "keep_lease", renew)
+    await sweeper.sweep(pool)
+    await arrivals(receiver, 1, timeout=30)  # well within the lease's minute and a half
