@@ -2,7 +2,8 @@
 middleware's transaction writes its entry in that transaction (`in_transaction`): the log
 never shows less than happened. Every other entry is written after its answer, in a
 batch: the gate hands it over (`later`) and one COPY a moment later writes all that came
-in meanwhile (one INSERT when that is one entry), so a GET costs no round trip of its own. Reading the log first writes what
+in meanwhile (one INSERT when that is one entry), so a GET costs no round trip of its
+own. Reading the log first writes what
 this process holds (`flush`), so a client reading its log right after a request sees it;
 with several API processes a read may be answered by another one, so a mutating
 request's entry that no effect wrote is written before its answer leaves
