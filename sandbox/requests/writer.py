@@ -33,6 +33,11 @@ class Writer:
         self._timer: asyncio.TimerHandle | None = None
         self._writing: set[asyncio.Task] = set()
 
+    @property
+    def batches(self) -> frozenset[asyncio.Task]:
+        """The tasks writing batches now (a test that counts a request's statements leaves them out)."""
+        return frozenset(self._writing)
+
     def later(self, entry: Entry) -> None:
         self._pending.append(entry.record())
         if len(self._pending) >= BATCH_MAX:

@@ -18,7 +18,7 @@ import httpx
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from seeds.seed import DEMO_MERCHANTS
-from tests.container.test_image import image, podman  # noqa: F401  (the image fixture: built once a session)
+from tests.container.test_image import image, podman, pytestmark  # noqa: F401  (the image fixture, built once a session; skipped without podman)
 from tests.helpers import free_port
 
 SANDBOX = str(Path(sys.executable).with_name("sandbox"))

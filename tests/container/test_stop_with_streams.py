@@ -13,7 +13,7 @@ from pathlib import Path
 
 from seeds.seed import DEMO_MERCHANTS
 from tests.container.podman import podman
-from tests.container.test_image import Container, image  # noqa: F401  (the image fixture: built once a session)
+from tests.container.test_image import Container, image, pytestmark  # noqa: F401  (the image fixture, built once a session; skipped without podman)
 from tests.process.conftest import wait_until
 
 SANDBOX = str(Path(sys.executable).with_name("sandbox"))
