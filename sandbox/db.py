@@ -139,7 +139,7 @@ class Transaction(PostgresTransaction):
     async def get_connection(self):
         if self.engine.pool is None:
             return await super().get_connection()
-        return await self.engine.pool.acquire(timeout=_acquire_timeout)
+        return await _take(self.engine.pool)
 
     async def __aenter__(self) -> PostgresTransaction:
         if self._parent is not None:
@@ -235,16 +235,14 @@ async def pooled(acquire_timeout: float | None) -> AsyncIterator[asyncpg.Connect
     pool = DB.pool
     if pool is None:
         raise RuntimeError("the database pool is not started (db.start())")
-    connection = await pool.acquire(timeout=acquire_timeout)
+    connection = await _take(pool, acquire_timeout)
     try:
         # asyncpg's pool hands out a proxy that forwards every Connection method, untyped.
         yield connection  # pyright: ignore[reportReturnType]
-    except TimeoutError:
-        connection.terminate()
+    except BaseException as exc:
+        await _give_back(pool, connection, exc)
         raise
-    finally:
-        with contextlib.suppress(Exception):
-            await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
+    await _give_back(pool, connection)
 
 
 async def _statement(method: str, sql: str, args: tuple) -> Any:
@@ -257,17 +255,48 @@ async def _statement(method: str, sql: str, args: tuple) -> Any:
     pool = DB.pool
     if pool is None:
         raise RuntimeError("the database pool is not started (db.start())")
-    connection = await pool.acquire(timeout=_acquire_timeout)
+    connection = await _take(pool)
     try:
-        return await getattr(connection, method)(sql, *args)
-    except TimeoutError:  # as `pooled`
-        connection.terminate()
+        result = await getattr(connection, method)(sql, *args)
+    except BaseException as exc:
+        await _give_back(pool, connection, exc)
         raise
-    finally:
+    await _give_back(pool, connection)
+    return result
+
+
+async def _take(pool: asyncpg.Pool, deadline: float | None = None) -> Any:
+    """A pooled connection. The deadline (`_acquire_timeout` unless given) bounds the wait
+    for one when all are out (a frozen server holds them). While one is free, taking it
+    does not wait (a connection closed for idleness is opened again within
+    CONNECT_TIMEOUT_S), so no deadline is set: asyncpg sets one as a task and a timer,
+    about a fifth of a one-statement GET's cost of the pool (docs/benchmark.md). asyncpg's
+    free holders are its private `_queue` (asyncpg is pinned by uv.lock;
+    tests/faults/test_pool.py holds both cases)."""
+    if pool._queue.empty():  # pyright: ignore[reportOptionalMemberAccess]  (set once the pool is started)
+        return await pool.acquire(timeout=_acquire_timeout if deadline is None else deadline)
+    return await pool.acquire()
+
+
+async def _give_back(pool: asyncpg.Pool, connection: Any, failed: BaseException | None = None) -> None:
+    """Give back a pooled connection. After a block that ended well it is idle, outside
+    a transaction (a transaction's block ends it; else asyncpg's reset rolls it back under
+    the statement deadline), so giving it back sends nothing (asyncpg's reset query is
+    skipped, `_no_reset`) and has no deadline of its own, whose timer would cost more than
+    the rest of the release. After `failed`: cut by its deadline (a frozen server), it is
+    closed at once; otherwise given back with RELEASE_TIMEOUT_S (a statement cancelled
+    mid-way leaves asyncpg waiting for the server's word), and what cannot be given back
+    in time asyncpg terminates and the pool replaces."""
+    if failed is None:
         try:
-            await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
-        except Exception:  # as `pooled` (its suppress): asyncpg terminated a connection it could not give back
+            await pool.release(connection)
+        except Exception:  # noqa: BLE001, S110 - asyncpg terminated what it could not reset; the pool replaces it
             pass
+        return
+    if isinstance(failed, TimeoutError):
+        connection.terminate()
+    with contextlib.suppress(Exception):
+        await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
 
 
 async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:

@@ -126,3 +126,43 @@ async def test_a_transaction_whose_rollback_is_cut_short_is_closed_not_given_bac
     # The one connection of the pool answers again, outside any transaction.
     async with db.transaction():
         assert await db.fetchval("SELECT count(*) FROM pg_class WHERE relname = 'left_in_transaction'") == 0
+
+
+async def test_a_statement_waits_for_a_pool_whose_connections_are_all_out_only_until_its_deadline(
+        one_connection_pool, monkeypatch):
+    """Taking a free connection sets no deadline (it cannot wait); with every connection
+    out (a frozen server holds them) the wait is bounded: the request fails (503) rather
+    than queueing behind them."""
+    monkeypatch.setattr(db, "_acquire_timeout", 0.2)
+    async with one_connection_pool.acquire():  # the pool's only connection, out
+        statement = asyncio.create_task(db.fetchval("SELECT 1"))
+        done, _ = await asyncio.wait({statement}, timeout=10)
+        assert statement in done, "the statement waited for the pool past its deadline"
+        assert isinstance(statement.exception(), TimeoutError)
+    assert await asyncio.wait_for(db.fetchval("SELECT 1"), 10) == 1  # free again: taken at once
+
+
+async def test_a_failed_or_cancelled_statement_gives_its_connection_back(servers, one_connection_pool):
+    """With a pool of one, a connection not given back would hang the next statement."""
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await db.fetchval("SELECT 1 / 0")
+    assert await asyncio.wait_for(db.fetchval("SELECT 2"), 10) == 2
+
+    sleeping = asyncio.create_task(db.execute("SELECT pg_sleep(30) /* cancelled */"))
+    watcher = await asyncpg.connect(servers[0])
+    try:
+        await wait_for(lambda: watcher.fetchval("SELECT count(*) = 1 FROM pg_stat_activity WHERE state = 'active'"
+                                                " AND query LIKE '%pg_sleep(30) /* cancelled */%'"
+                                                " AND pid <> pg_backend_pid()"),
+                       10, what="the statement to be under way")
+    finally:
+        await watcher.close()
+    sleeping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sleeping
+    assert await asyncio.wait_for(db.fetchval("SELECT 3"), 10) == 3
+
+    async with one_connection_pool.acquire() as conn:
+        conn.terminate()  # closed while free, as asyncpg closes an idle one: opened again when taken
+    assert await asyncio.wait_for(db.fetchval("SELECT 4"), 10) == 4
+
