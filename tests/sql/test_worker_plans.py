@@ -44,8 +44,9 @@ async def test_the_claim_walks_the_due_index_in_order_never_a_bitmap(stack):
     plans = await _claim_plans(stack.database_url, WORKER_SERVER_SETTINGS)
     assert len(plans) == 8
     for plan in plans:
-        assert "Index Scan using payout_next_action on payout" in plan
-        assert "Bitmap" not in plan and "Seq Scan" not in plan
+        said = f"{plan}\n{await _statistics(stack.database_url)}"
+        assert "Index Scan using payout_next_action on payout" in plan, said
+        assert "Bitmap" not in plan and "Seq Scan" not in plan, said
 
 
 async def _statistics(dsn: str) -> str:

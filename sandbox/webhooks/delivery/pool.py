@@ -59,10 +59,10 @@ class DeliveryPool:
         self._again = False
         # The tokens of claims that failed, any of which may have committed (`leasing`).
         self.in_doubt: set[str] = set()
-        # Attempts that could not run before sending anything (`attempts.attempt`): still
-        # leased to this pool, handed back by the next sweep rather than when the lease runs
-        # out (a minute and a half: PostgreSQL killed as a relay's attempts began kept its
-        # deliveries that long).
+        # Attempts that could not run before sending anything (`attempts.attempt`), and
+        # deliveries `take` could not hand back: still leased to this pool, handed back by
+        # the next sweep rather than when the lease runs out (a minute and a half:
+        # PostgreSQL killed as a relay's attempts began kept its deliveries that long).
         self.dropped: list[Target] = []
         # One relay at a time through this pool (`relay.run`): whether one runs, and
         # whether another was woken meanwhile (the running one then looks again).
@@ -123,7 +123,14 @@ class DeliveryPool:
                 back.append(target)
         if back:
             self._backlog = not self.closing
-            await deliveries.postpone(back, None)
+            try:
+                await deliveries.postpone(back, None)
+            except BaseException:
+                # Still leased to this pool (PostgreSQL lost as they were handed back): the
+                # next sweep hands them back, not their lease's end (seen: PostgreSQL killed
+                # under load left 11 such deliveries a minute and a half).
+                self.dropped.extend(back)
+                raise
         return started
 
     def _start(self, target: Target) -> None:

@@ -181,3 +181,34 @@ async def test_an_attempt_that_could_not_begin_is_handed_back_by_the_next_sweep(
     monkeypatch.setattr(deliveries, "keep_lease", renew)
     await sweeper.sweep(pool)
     await arrivals(receiver, 1, timeout=30)  # well within the lease's minute and a half
+
+
+async def test_deliveries_the_pool_had_no_room_for_and_could_not_hand_back_go_out_at_the_next_sweep(
+        merchant, receiver, pool, monkeypatch):
+    # The pool is full when the relay's deliveries come; handing them back fails (PostgreSQL
+    # killed at that moment): they stay leased to the pool, which hands them back at its
+    # next sweep rather than when their lease runs out.
+    await endpoint(merchant, receiver, events=["payout.created"])
+    await merchant.post("/payouts", payout_body())
+    monkeypatch.setattr(pool, "room", lambda: 1)  # fan_out leases one, then the pool is full
+    monkeypatch.setattr(pool, "merchant_room", lambda merchant: 1)
+
+    async def gone(targets, due):
+        raise ConnectionError("PostgreSQL went away")
+
+    monkeypatch.setattr(deliveries, "postpone", gone)
+    real_take = pool.take
+
+    async def full(targets):
+        monkeypatch.setattr(pool, "room", lambda: 0)
+        return await real_take(targets)
+
+    monkeypatch.setattr(pool, "take", full)
+    with pytest.raises(ConnectionError):
+        await wait_for(lambda: relay.run(pool), what="the relay to take the event")
+    assert len(pool.dropped) == 1 and receiver.received == []
+    leased = await db.fetchval("SELECT lease_until FROM webhook_delivery WHERE id = $1", pool.dropped[0].delivery_id)
+    assert leased is not None
+    monkeypatch.undo()
+    await sweeper.sweep(pool)
+    await arrivals(receiver, 1, timeout=30)  # well within the lease's minute and a half
