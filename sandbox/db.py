@@ -270,7 +270,7 @@ async def _take(pool: asyncpg.Pool, deadline: float | None = None) -> Any:
     for one when all are out (a frozen server holds them). While one is free, taking it
     does not wait (a connection closed for idleness is opened again within
     CONNECT_TIMEOUT_S), so no deadline is set: asyncpg sets one as a task and a timer,
-    about a fifth of a one-statement GET's cost of the pool (docs/benchmark.md). asyncpg's
+    about 30 k instructions a statement (docs/benchmark.md). asyncpg's
     free holders are its private `_queue` (asyncpg is pinned by uv.lock;
     tests/faults/test_pool.py holds both cases)."""
     if pool._queue.empty():  # pyright: ignore[reportOptionalMemberAccess]  (set once the pool is started)
@@ -287,16 +287,11 @@ async def _give_back(pool: asyncpg.Pool, connection: Any, failed: BaseException 
     closed at once; otherwise given back with RELEASE_TIMEOUT_S (a statement cancelled
     mid-way leaves asyncpg waiting for the server's word), and what cannot be given back
     in time asyncpg terminates and the pool replaces."""
-    if failed is None:
-        try:
-            await pool.release(connection)
-        except Exception:  # noqa: BLE001, S110 - asyncpg terminated what it could not reset; the pool replaces it
-            pass
-        return
     if isinstance(failed, TimeoutError):
         connection.terminate()
+    # A release that fails has terminated the connection itself; the pool replaces it.
     with contextlib.suppress(Exception):
-        await pool.release(connection, timeout=RELEASE_TIMEOUT_S)
+        await pool.release(connection, timeout=None if failed is None else RELEASE_TIMEOUT_S)
 
 
 async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
