@@ -29,6 +29,7 @@ from sandbox.webhooks.audit.audit_cases import CASES, Battery
 from sandbox.webhooks.audit.audit_verdict import judged, tally
 from sandbox.webhooks.delivery import sender
 from sandbox.webhooks.model.schemas import AuditCase, WebhookAudit, WebhookAuditPage
+from sandbox.webhooks.store import target_policy
 from sandbox.webhooks.store.deliveries import signing_keys
 
 
@@ -110,6 +111,7 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
                 continue
             timeout = min(settings.webhook_audit_case_timeout_s, left)
             request = case.build(battery)
+            await target_policy.keep_fresh()  # what the client's refusal of private addresses reads
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(timeout):

@@ -7,7 +7,10 @@ resolves to a private address is refused, and DNS rebinding cannot slip past); f
 IP literal, which aiohttp never hands to a resolver, the literal itself. The socket is
 told the host it is dialled for (`target_policy.DIALLING`, set per request) so that
 SANDBOX_WEBHOOK_ALLOW may name hosts. A connection kept alive is checked again before each
-request written to it (`GuardedRequest`); redirects are never followed.
+request written to it (`GuardedRequest`); redirects are never followed. The policy is the
+last reading of whether teams are made (`target_policy.known()`): the caller reads it
+again first when it is stale (`target_policy.keep_fresh`), so a lost database fails
+there, before anything is sent, never inside a request.
 
 A kept-alive connection the receiver has closed (its idle timeout) is not written to: aiohttp's
 pool knows of the hang-up only once the event loop has read it, and a busy loop may hand the
@@ -155,7 +158,6 @@ class AiohttpClient:
         self.deadline = settings.webhook_timeout_s
 
     async def deliver(self, url: str, content: bytes, headers: dict[str, str]) -> Answer:
-        await target_policy.keep_fresh()
         parsed = target(url)
         dialling = target_policy.DIALLING.set(parsed.host)
         try:

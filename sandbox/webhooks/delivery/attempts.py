@@ -17,7 +17,7 @@ from sandbox.settings import get_settings
 from sandbox.webhooks.delivery import listener_link, sender
 from sandbox.webhooks.delivery.slots import Slots
 from sandbox.webhooks.model import faults as fault_rules
-from sandbox.webhooks.store import deliveries
+from sandbox.webhooks.store import deliveries, target_policy
 from sandbox.webhooks.store.deliveries import FAILED, PENDING, SUCCEEDED, Outcome, Target
 from sandbox.webhooks.store.recorder import Recorder
 
@@ -66,6 +66,10 @@ async def attempt(http: sender.WebhookClient, slots: Slots, recorder: Recorder, 
         async with slots.take(target.merchant, target.url):
             if not await deliveries.keep_lease(target):
                 return False
+            # What the client's refusal of addresses inside the network reads, read here:
+            # PostgreSQL lost at this point must hand the delivery back at once, as nothing
+            # was sent, rather than leave it leased for a minute and a half.
+            await target_policy.keep_fresh()
             sending = True
             try:
                 sent = await sender.send(http, target)

@@ -73,7 +73,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: typing.Iterable | None = None) -> httpcore.AsyncNetworkStream:
-        policy = await target_policy.policy()
+        # The last reading, as the aiohttp client's: its caller keeps it fresh beforehand.
+        policy = target_policy.known()
         if not policy.on:
             return GuardedStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options),
                                  host)

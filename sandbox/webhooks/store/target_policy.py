@@ -80,10 +80,11 @@ async def policy(*, fresh: bool = False) -> ssrf.Policy:
 
 
 async def keep_fresh() -> None:
-    """Read the teams again if the last reading is stale: the worker calls this before a
-    delivery, so that `known()` (for a socket being opened or a request being written,
-    which cannot wait on a query) is at most TEAMS_MAX_AGE_S old. A clock comparison
-    when it is fresh."""
+    """Read the teams again if the last reading is stale. A delivery's attempt calls this
+    before it sends (an audit before each case), so that `known()` (for a socket being
+    opened or a request being written, which cannot wait on a query) is at most
+    TEAMS_MAX_AGE_S old, and a lost database fails before anything is sent. A clock
+    comparison when it is fresh."""
     if time.monotonic() - _teams_read_at > TEAMS_MAX_AGE_S and _needs_teams(webhook_targets()):
         await _read_teams()
 

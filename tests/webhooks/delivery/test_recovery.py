@@ -11,7 +11,7 @@ from sandbox import db, redis_client
 from sandbox.events import wakeups
 from sandbox.settings import get_settings
 from sandbox.webhooks.delivery import relay, sweeper
-from sandbox.webhooks.store import deliveries
+from sandbox.webhooks.store import deliveries, target_policy
 from tests.helpers import payout_body, wait_for
 from tests.webhooks.helpers import arrivals, delivery_settled, endpoint, events_of, payout_in
 from worker.webhooks import build_pool
@@ -161,24 +161,32 @@ async def test_deliveries_whose_claim_lost_its_answer_go_out_at_the_next_sweep(m
     assert receiver.ids() == [(await events_of(merchant, p["id"]))[0]["id"]]
 
 
+@pytest.mark.parametrize("read", ["the lease's renewal", "whether teams are made"])
 async def test_an_attempt_that_could_not_begin_is_handed_back_by_the_next_sweep(merchant, receiver, pool,
-                                                                                 monkeypatch):
+                                                                                 monkeypatch, read):
     # No worker: this pool alone relays and attempts. PostgreSQL "goes away" as the attempt
-    # begins (its lease renewal fails): nothing is sent, and the delivery stays leased to
-    # the pool, which hands it back at its next sweep rather than when the lease runs out.
+    # begins (its lease renewal, or the reading of teams the refusal of private addresses
+    # needs, fails): nothing is sent, and the delivery stays leased to the pool, which hands
+    # it back at its next sweep rather than when the lease runs out. (The teams' reading
+    # once failed inside the client's request, counted as maybe sent: PostgreSQL killed
+    # under load left 18 deliveries leased for a minute and a half.)
     await endpoint(merchant, receiver, events=["payout.created"])
     await merchant.post("/payouts", payout_body())
-    renew = deliveries.keep_lease
 
-    async def gone(target):
+    async def gone(*args):
         raise ConnectionError("PostgreSQL went away")
 
-    monkeypatch.setattr(deliveries, "keep_lease", gone)
+    if read == "the lease's renewal":
+        monkeypatch.setattr(deliveries, "keep_lease", gone)
+    else:  # a stale reading, in a sandbox whose refusal depends on teams
+        monkeypatch.setenv("SANDBOX_WEBHOOK_BLOCK_PRIVATE", "teams")
+        monkeypatch.setattr(target_policy, "_teams_read_at", float("-inf"))
+        monkeypatch.setattr(target_policy, "_read_teams", gone)
     await wait_for(lambda: relay.run(pool), what="the relay to take the event")
     await wait_for(lambda: asyncio.sleep(0, pool.dropped), what="the attempt that could not begin")
     leased = await db.fetchval("SELECT lease_until FROM webhook_delivery WHERE id = $1", pool.dropped[0].delivery_id)
     assert leased is not None and receiver.received == []
-    monkeypatch.setattr(deliveries, "keep_lease", renew)
+    monkeypatch.undo()
     await sweeper.sweep(pool)
     await arrivals(receiver, 1, timeout=30)  # well within the lease's minute and a half
 
