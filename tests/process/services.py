@@ -199,6 +199,10 @@ class Services:
                 proc.kill()
         self.redis.stop()
         self.pg.stop()
+        # A data dir is about 120 MB: a whole run would leave gigabytes in /tmp.
+        # SANDBOX_TEST_KEEP_DIRS=1 keeps them, the processes' logs with them, to read a failure.
+        if not os.environ.get("SANDBOX_TEST_KEEP_DIRS"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
