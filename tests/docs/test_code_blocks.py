@@ -61,7 +61,14 @@ def skip_reason(marks: list[str]) -> str | None:
 
 class Sandbox:
     def __init__(self, up: Up, scratch: Path) -> None:
-        self.scratch, self.port, self.ipn_port = scratch, up.port, up.ipn_port
+        self.up, self.scratch, self.port, self.ipn_port = up, scratch, up.port, up.ipn_port
+
+    def warnings(self, last: int = 15) -> str:
+        """The sandbox's last warning and error lines: what it said of a block's failure
+        (a 503's cause, say), which the page's own output does not show."""
+        lines = [line[:400] for line in self.up.output().splitlines()
+                 if '"level":"warning"' in line or '"level":"error"' in line]
+        return "\n".join(lines[-last:]) or "(none)"
 
 
 @pytest.fixture(scope="module")
@@ -138,4 +145,5 @@ def test_page_code_blocks_run(page: Path, sandbox: Sandbox) -> None:
                                 capture_output=True, text=True, timeout=PAGE_TIMEOUT)
         assert result.returncode == 0, (
             f"{page_id(page)}, its {run} run: a code block failed (exit {result.returncode})\n"
-            f"--- stdout (tail) ---\n{result.stdout[-3000:]}\n--- stderr (tail) ---\n{result.stderr[-3000:]}")
+            f"--- stdout (tail) ---\n{result.stdout[-3000:]}\n--- stderr (tail) ---\n{result.stderr[-3000:]}\n"
+            f"--- the sandbox's last warnings ---\n{sandbox.warnings()}")
