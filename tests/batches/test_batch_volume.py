@@ -5,7 +5,6 @@ CI's budget for one test) and is what `python -m sandbox.bench.standalone.batch`
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 ROWS = 500
 
 
-async def test_500_rows(merchant, worker, database):
-    path = Path(tempfile.mkdtemp(prefix="sandbox-batch-")) / "b.csv"
+async def test_500_rows(merchant, worker, database, tmp_path):
+    path = tmp_path / "b.csv"
     per_scenario = sample.write(path, ROWS)
     assert len(per_scenario) >= 6 and sum(per_scenario.values()) == ROWS
     r = await upload_csv(merchant, path.read_bytes())
