@@ -40,6 +40,11 @@ _decode = msgspec.json.Decoder(PayoutCreate)
 # this many (each payout still in its own transaction): arq's claim and finish of a job
 # cost the worker more CPU than the step itself, and a 100,000-row batch is 100,000 steps.
 STEP_GROUP = 50
+# Items a retry re-initiates per transaction. Each re-initiation posts on the merchant's
+# one balance row, which the transaction then holds until it commits, and the merchant's
+# own POSTs wait for it: a chunk's 250 would hold it for every failed payout of the batch
+# at once (figures in docs/batches-summary-feed-settlements.md).
+RETRY_CHUNK = 16
 _UPDATE_ITEMS = (
     "UPDATE payout_batch_item i SET status = u.status, reason = u.reason, payout_id = u.payout_id"
     " FROM unnest($1::bigint[], $2::varchar[], $3::text[], $4::varchar[]) AS u(id, status, reason, payout_id)"
@@ -258,10 +263,11 @@ async def _finish(batch_id: str) -> bool:
     return True
 
 
-async def _chunks(work, batch_id: str) -> int:
-    """Run chunks until none is left, two at a time: while one holds the balance row
-    and writes, the other reads and decides its next items outside the lock."""
-    size = get_settings().batch_chunk
+async def _chunks(work, batch_id: str, size: int | None = None) -> int:
+    """Run chunks (of `size`, SANDBOX_BATCH_CHUNK unless given) until none is left, two
+    at a time: while one holds the balance row and writes, the other reads and decides its
+    next items outside the lock."""
+    size = size or get_settings().batch_chunk
 
     async def loop() -> int:
         done = 0
@@ -329,8 +335,8 @@ async def _retry_chunk(batch_id: str, size: int) -> int:
 
 
 async def retry(batch_id: str) -> int:
-    """Re-initiate every item marked for retry (each once)."""
-    return await _chunks(_retry_chunk, batch_id)
+    """Re-initiate every item marked for retry (each once), RETRY_CHUNK a transaction."""
+    return await _chunks(_retry_chunk, batch_id, RETRY_CHUNK)
 
 
 async def stalled(older_than_s: float) -> tuple[list[str], list[str]]:

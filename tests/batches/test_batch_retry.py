@@ -1,7 +1,13 @@
 """POST /payout-batches/{id}/retry re-initiates each failed item once, whatever how
 often it is called."""
 
+import asyncio
+from collections import Counter
+
+from sandbox import db
+from sandbox.batches import processing
 from sandbox.ledger.service import check_invariant
+from sandbox.payouts.lifecycle import actions
 from tests.batches.helpers import HEADER, items, upload_csv, wait_completed
 from tests.helpers import wait_for
 
@@ -43,3 +49,32 @@ async def test_retry_failed_items_once(merchant, worker):
     counts = (await merchant.get(f"/payout-batches/{batch['id']}")).json()["counts"]
     assert counts["failed"] == 2 and counts["success"] == 1
     assert await check_invariant(merchant.merchant_id) == []
+
+
+async def test_a_retry_holds_the_balance_row_for_a_few_payouts_at_a_time(merchant, worker, monkeypatch):
+    """Each re-initiation posts on the merchant's balance row, held until its transaction
+    commits, while the merchant's own POSTs wait: a retry of many failed payouts goes
+    RETRY_CHUNK a transaction, not the whole batch in one (which held the row for seconds
+    under load, and a collection POSTed meanwhile answered 503)."""
+    count = 2 * processing.RETRY_CHUNK + 3
+    rows = "".join(f"f{i},1.00,bank,HBL,,,{i:010d}0003,,fails\n" for i in range(count))
+    batch = (await upload_csv(merchant, HEADER + rows)).json()
+    await wait_completed(merchant, batch["id"])
+    await wait_for(lambda: _failed(merchant, batch["id"], count), timeout=60, what="every payout to fail")
+    transactions: Counter[int] = Counter()
+    reinitiate = actions.reinitiate
+
+    async def counted(*args):
+        transactions[await db.fetchval("SELECT txid_current()")] += 1
+        return await reinitiate(*args)
+
+    monkeypatch.setattr(actions, "reinitiate", counted)
+    r = await merchant.post(f"/payout-batches/{batch['id']}/retry", {})
+    assert r.status_code == 202 and r.json()["requested"] == count, r.text
+    await wait_for(lambda: asyncio.sleep(0, transactions.total() == count), what="every item re-initiated")
+    assert max(transactions.values()) <= processing.RETRY_CHUNK, transactions
+    assert await check_invariant(merchant.merchant_id) == []
+
+
+async def _failed(merchant, batch_id: str, count: int) -> bool:
+    return len(await items(merchant, batch_id, status="failed")) == count
