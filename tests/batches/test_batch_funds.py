@@ -3,10 +3,13 @@ order against the funds left, as POSTing the rows one by one would decide it. A 
 beyond the funds is refused and changes nothing; a later, smaller row that still fits
 is created."""
 
+import asyncio
+
 import pytest
 
 from sandbox import db
 from sandbox.ledger.service import check_invariant
+from sandbox.payouts.store import own_scenarios
 from tests.batches.helpers import HEADER, items, upload_csv, wait_completed
 from tests.helpers import new_merchant
 
@@ -26,7 +29,21 @@ async def poor_merchant(stack):
     await api.aclose()
 
 
-async def test_funds_run_out_mid_chunk(poor_merchant, worker):
+@pytest.mark.parametrize("chunk", ["one chunk", "three chunks, the first slow to decide"])
+async def test_funds_run_out_mid_chunk(poor_merchant, worker, monkeypatch, chunk):
+    if chunk != "one chunk":
+        # Two rows a chunk, two chunks side by side: the first takes half a second after
+        # claiming its rows, and the second must still decide its rows after it.
+        monkeypatch.setenv("SANDBOX_BATCH_CHUNK", "2")
+        of_merchant, calls = own_scenarios.of_merchant, []
+
+        async def slow_first(merchant_id):
+            calls.append(merchant_id)
+            if len(calls) == 1:
+                await asyncio.sleep(0.5)
+            return await of_merchant(merchant_id)
+
+        monkeypatch.setattr(own_scenarios, "of_merchant", slow_first)
     csv = HEADER + "".join(f"{ref},{amount},bank,HBL,,,12345678900001,,funds\n" for ref, amount in ROWS)
     r = await upload_csv(poor_merchant, csv)
     assert r.status_code == 202, r.text
