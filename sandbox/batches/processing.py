@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 
 import asyncpg
 import msgspec
@@ -126,8 +127,7 @@ class _Turn:
             self._lock.release()
 
 
-async def _plan(merchant_id: str, bodies: list[PayoutCreate], at, turn: _Turn | None = None,
-                holder: object = None) -> _Plan:
+async def _plan(merchant_id: str, bodies: list[PayoutCreate], at, locked: Callable[[], None]) -> _Plan:
     """Decide each item as `payouts.create` would, one after the other in line order:
     the amount and destination rules, references already used, and funds. The balance
     row is locked from the funds check until the chunk commits, so the funds arithmetic
@@ -145,8 +145,7 @@ async def _plan(merchant_id: str, bodies: list[PayoutCreate], at, turn: _Turn | 
         except ValidationFailed as exc:
             plan.refused[i] = exc
     available = await db.fetchval("SELECT available FROM balance WHERE merchant = $1 FOR UPDATE", merchant_id)
-    if turn is not None:
-        turn.give(holder)  # the row is this chunk's: the next chunk may claim and decide its lines
+    locked()  # the row is this chunk's: the next chunk may claim and decide its lines
     if available is None:
         raise NotFound("No balance for this merchant")
     for i, new in prepared.items():
@@ -239,13 +238,14 @@ async def _write_chunk(batch_id: str, size: int, careful: bool, due_now: list[li
                        day: _Day, turn: _Turn) -> int:
     holder = await turn.take()
     try:
-        return await _write_chunk_in_turn(batch_id, size, careful, due_now, day, turn, holder)
+        return await _write_chunk_in_turn(batch_id, size, careful, due_now, day,
+                                          functools.partial(turn.give, holder))
     finally:
         turn.give(holder)  # no items, a careful chunk's end, or a failure before the row
 
 
 async def _write_chunk_in_turn(batch_id: str, size: int, careful: bool, due_now: list[list[str]] | None,
-                               day: _Day, turn: _Turn, holder: object) -> int:
+                               day: _Day, locked: Callable[[], None]) -> int:
     async with db.transaction() as tx:
         batch = await db.fetchrow("SELECT merchant, status FROM payout_batch WHERE id = $1", batch_id)
         if batch is None or batch["status"] != "processing":
@@ -263,7 +263,7 @@ async def _write_chunk_in_turn(batch_id: str, size: int, careful: bool, due_now:
         if careful:
             payout_ids, refused = await _create_each(merchant, bodies, tx, day)
         else:
-            plan = await _plan(merchant, bodies, now(), turn, holder)
+            plan = await _plan(merchant, bodies, now(), locked)
             await day.keep_within(plan)
             payout_ids, refused = await _create_planned(merchant, plan, due_now), plan.refused
         statuses, reasons = [], []
