@@ -197,14 +197,19 @@ async def _leave_no_retries(merchant_id: str) -> None:
     (its receiver or listener gone) closes at its next claim instead of being tried again
     and again: at SANDBOX_TIME_SCALE=0 each failed attempt's retry is due at once, and this
     process's one queue served those ahead of a later test's own jobs (under load, a retry
-    that test awaited came after 30 s of them, `.ci/flakes-paths`, 28 Nov). Bounded: a test
-    that froze or stopped PostgreSQL has left it to its own teardown."""
+    that test awaited came after 30 s of them, `.ci/flakes-paths`, 28 Nov). Its deliveries
+    waiting for a later attempt are closed as the API's disabling closes them: left pending,
+    they were the longest due for every later claim in this process. Bounded: a test that
+    froze or stopped PostgreSQL has left it to its own teardown."""
     from sandbox import db
+    from sandbox.webhooks.store import deliveries
 
     with contextlib.suppress(Exception):
         async with asyncio.timeout(5):
-            await db.execute("UPDATE webhook_endpoint SET status = 'disabled', updated_at = now()"
-                             " WHERE merchant = $1 AND status = 'enabled'", merchant_id)
+            disabled = await db.fetch("UPDATE webhook_endpoint SET status = 'disabled', updated_at = now()"
+                                      " WHERE merchant = $1 AND status = 'enabled' RETURNING id", merchant_id)
+            for row in disabled:
+                await deliveries.close_pending(row["id"], deliveries.FAILED, "endpoint disabled by the merchant")
 
 
 @pytest.fixture

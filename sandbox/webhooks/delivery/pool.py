@@ -186,22 +186,25 @@ class DeliveryPool:
             while self._again and (room := self.room()):
                 self._again = False
                 with self.leasing() as token:
-                    targets = await deliveries.claim_due(room, self.line_per_merchant, dict(self._per_merchant),
-                                                         token)
-                await self.take(targets)
-                if len(targets) >= room:
+                    claim = await deliveries.claim_due(room, self.line_per_merchant, dict(self._per_merchant), token)
+                await self.take(claim.targets)
+                if len(claim.targets) >= room:
                     # The pool is full: the next refill comes when it has drained to half
                     # (`_done`). Looking again now would claim only the few attempts that
                     # finished during this claim, a query each (under a backlog, a claim
                     # query every 20 ms for ten rows took a third of PostgreSQL's time).
                     return
-                if not self._again:
+                if not self._again and claim.leased < room:
                     # Nothing more is due, or only for merchants whose lines are full: look
                     # again as those drain.
                     self._backlog = any(n >= self.line_per_merchant // 2 for n in self._per_merchant.values())
                     return
-                # Short, but attempts finished or deliveries were handed back meanwhile:
-                # what looked leased or absent to this claim may be due now.
+                # Short, but attempts finished or deliveries were handed back meanwhile
+                # (what looked leased or absent to this claim may be due now), or the claim
+                # closed deliveries of disabled endpoints, the longest due, in place of what
+                # is due behind them (a pool's worth of those had stopped the refill until
+                # the next sweep: tests/webhooks/delivery/test_backlog.py).
+                self._again = True
         except Exception:  # the next sweep refills
             log.warning("could not take due webhook deliveries", exc_info=True)
 

@@ -252,8 +252,17 @@ async def name_in_log(delivery_id: str) -> None:
         logs.bind(payout_id=row["payout_id"], merchant_id=row["merchant"])
 
 
+@dataclass(frozen=True)
+class DueClaim:
+    """What `claim_due` leased: the attempts to make, and how many rows it leased in all.
+    Fewer targets than rows means some were closed instead (their endpoint disabled or
+    deleted): the claim met them, not the end of what is due."""
+    targets: list[Target]
+    leased: int
+
+
 async def claim_due(limit: int, line_per_merchant: int, held: dict[str, int], token: str | None = None
-                    ) -> list[Target]:
+                    ) -> DueClaim:
     """Lease up to `limit` due deliveries, the longest due first, and of each merchant no
     more than its line has room for (`held`: how many the caller holds of each): how a
     worker's pool takes work from the database."""
@@ -263,7 +272,7 @@ async def claim_due(limit: int, line_per_merchant: int, held: dict[str, int], to
     # where a subquery over `held` cost 0.09 ms a row (36 of a 42 ms claim, 403 candidates).
     rows = await db.fetch(_CLAIM_DUE_SQL, at, lease_length(), token, limit, max(4 * limit, 1000),
                           line_per_merchant, list(held), list(held.values()), full(held, line_per_merchant))
-    return await _targets(rows, token, at)
+    return DueClaim(await _targets(rows, token, at), len(rows))
 
 
 def full(held: dict[str, int], line_per_merchant: int) -> list[str]:

@@ -12,7 +12,7 @@ from sandbox import db
 from sandbox.settings import get_settings
 from sandbox.webhooks.delivery import relay
 from sandbox.webhooks.store import deliveries
-from tests.helpers import payout_body, wait_for
+from tests.helpers import new_merchant, payout_body, wait_for
 from tests.webhooks.helpers import arrivals, endpoint
 from tests.webhooks.receiver import Received, Reply
 from worker.webhooks import build_pool
@@ -113,5 +113,45 @@ async def test_a_delivery_job_leaves_a_full_lines_delivery_due_for_the_refill(sh
         await arrivals(receiver, MERCHANT_LINE + 1, what="every webhook, the last through the refill")
     finally:
         opened.set()
+        await pool.close()
+        await pool.http.aclose()
+
+
+async def test_a_refill_that_meets_only_closed_deliveries_looks_on_to_the_due_ones(short_line, stack, merchant,
+                                                                                    receiver):
+    """Deliveries still pending for an endpoint its merchant has disabled (attempts in flight
+    at the disabling, retried since: `close_pending` leaves those to their next claim) are
+    the longest due, and the claim that meets them closes them. A refill whose claim met
+    only those (three merchants' lines fill a pool of ten) looks on, rather than taking them
+    for "nothing due" and leaving the due deliveries behind them to the next sweep, a minute
+    away here."""
+    token = deliveries.new_token()
+    gone = []
+    for _ in range(3):
+        api, merchant_id = await new_merchant(stack)
+        try:
+            hook = await endpoint(api, receiver, "/gone", events=["payout.created"])
+            for _ in range(MERCHANT_LINE + 1):
+                assert (await api.post("/payouts", payout_body())).status_code == 201
+        finally:
+            await api.aclose()
+        await relay.fan_out(10_000, token, limit=10_000)
+        await db.execute("UPDATE webhook_endpoint SET status = 'disabled' WHERE id = $1", hook["id"])
+        gone.append(merchant_id)
+    await endpoint(merchant, receiver, events=["payout.created"])
+    for _ in range(MERCHANT_LINE):
+        assert (await merchant.post("/payouts", payout_body())).status_code == 201
+    await relay.fan_out(10_000, token, limit=10_000)
+    await deliveries.release([token])  # every delivery due, unleased; the disabled endpoints' first
+    pool = build_pool(get_settings())
+    try:
+        pool.refill()
+        await pool.wait_refilled()
+        await arrivals(receiver, MERCHANT_LINE, what="webhooks of the enabled endpoint", timeout=10)
+        assert {r.path for r in receiver.received} == {"/hook"}
+        closed = await db.fetchval("SELECT count(*) FROM webhook_delivery WHERE merchant = ANY($1::varchar[])"
+                                   " AND status = 'failed'", gone)
+        assert closed == 3 * (MERCHANT_LINE + 1)
+    finally:
         await pool.close()
         await pool.http.aclose()

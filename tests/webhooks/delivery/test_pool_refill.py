@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sandbox.webhooks.delivery import pool as pool_module
 from sandbox.webhooks.delivery.pool import DeliveryPool
 from sandbox.webhooks.delivery.slots import Slots
-from sandbox.webhooks.store.deliveries import Target
+from sandbox.webhooks.store.deliveries import DueClaim, Target
 from tests.helpers import wait_for
 
 LINE = 4
@@ -38,7 +38,7 @@ async def test_attempts_finishing_during_a_refill_make_it_look_again(monkeypatch
         await finish[target.delivery_id].wait()
         done.append(target.delivery_id)
 
-    async def claim_due(limit: int, line: int, held: dict[str, int], token: str | None = None) -> list[Target]:
+    async def claim_due(limit: int, line: int, held: dict[str, int], token: str | None = None) -> DueClaim:
         nonlocal claims, gated
         claims += 1
         room = min(limit, line - held.get("mch_a", 0))  # the counts as they were when asked
@@ -46,9 +46,9 @@ async def test_attempts_finishing_during_a_refill_make_it_look_again(monkeypatch
             gated = False
             first_claim_asked.set()
             await first_claim_answers.wait()
-            return []
+            return DueClaim([], 0)
         taken, waiting[:] = waiting[:room], waiting[room:]
-        return taken
+        return DueClaim(taken, len(taken))
 
     async def postpone(targets, due):
         waiting[:0] = targets

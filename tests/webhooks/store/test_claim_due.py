@@ -46,7 +46,7 @@ async def due(database) -> AsyncIterator[str]:
 
 async def _claim(schema: str, limit: int, held: dict[str, int] | None = None) -> list[deliveries.Target]:
     async with fresh_tables.inside(schema):
-        return await deliveries.claim_due(limit, 100, held or {})
+        return (await deliveries.claim_due(limit, 100, held or {})).targets
 
 
 async def test_the_oldest_first_and_no_merchant_beyond_its_room(due):
