@@ -54,6 +54,15 @@ PROCESS_LEVEL = (
 )
 
 
+# The files that keep one test process busy longest (40 to 100 s each on two cores, 29 Nov:
+# twenty `sandbox up` starts, the guides' code blocks, the faults, the plugin's projects,
+# the dashboard in a browser). See `_longest_first`.
+LONGEST = (
+    "tests/process/test_up_ready.py", "tests/docs/test_code_blocks.py", "tests/faults/test_faults.py",
+    "tests/testing/test_plugin.py", "tests/dashboard/test_dashboard.py",
+)
+
+
 # The folders whose tests use servers outside the suite: a container engine (podman builds
 # and runs the image; the Testcontainers modules start it through an engine's API). With the
 # single tests marked `outside` (the machine's own PostgreSQL and Redis), they run only when
@@ -98,6 +107,22 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.skip(
                 reason=f"uses servers outside the suite (a container engine, this machine's PostgreSQL or Redis): "
                        f"{ASK_OUTSIDE}=1 runs it (docs/contributing.md)"))
+    _longest_first(items, root)
+
+
+def _longest_first(items, root) -> None:
+    """The longest files first, then the other process-level files, then the rest, each
+    group in the run's random order (pytest-randomly shuffled them before this hook; the
+    sort is stable). pytest-xdist hands out files in this order (`--no-loadscope-reorder`
+    in pyproject.toml: its own order, the files with the most tests first, put files of a
+    few long tests last): the short files at the end even out the processes' ends, where
+    a long file handed out near the end kept one process busy a minute and a half after
+    the others had finished (`docs/contributing.md`, "Where the time goes")."""
+    def group(item) -> int:
+        where = item.path.relative_to(root).as_posix()
+        return 0 if where.startswith(LONGEST) else 1 if item.get_closest_marker("process") else 2
+
+    items.sort(key=group)
 
 
 @pytest.fixture(scope="session")
