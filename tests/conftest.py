@@ -107,20 +107,20 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.skip(
                 reason=f"uses servers outside the suite (a container engine, this machine's PostgreSQL or Redis): "
                        f"{ASK_OUTSIDE}=1 runs it (docs/contributing.md)"))
-    _longest_first(items, root)
+    _longest_first(items)
 
 
-def _longest_first(items, root) -> None:
+def _longest_first(items) -> None:
     """The longest files first, then the other process-level files, then the rest, each
     group in the run's random order (pytest-randomly shuffled them before this hook; the
     sort is stable). pytest-xdist hands out files in this order (`--no-loadscope-reorder`
     in pyproject.toml: its own order, the files with the most tests first, put files of a
     few long tests last): the short files at the end even out the processes' ends, where
-    a long file handed out near the end kept one process busy a minute and a half after
-    the others had finished (`docs/contributing.md`, "Where the time goes")."""
+    a long file handed out near the end could keep one process busy a minute and a half
+    after the others had finished. A guard, not a measured gain (`docs/contributing.md`,
+    "Where the time goes"). A node id starts with its file's path from the root."""
     def group(item) -> int:
-        where = item.path.relative_to(root).as_posix()
-        return 0 if where.startswith(LONGEST) else 1 if item.get_closest_marker("process") else 2
+        return 0 if item.nodeid.startswith(LONGEST) else 1 if item.get_closest_marker("process") else 2
 
     items.sort(key=group)
 
