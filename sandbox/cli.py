@@ -160,6 +160,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    if args.write_schema:
+        from sandbox.runtime.template import schema_made_by_the_migrations
+        from sandbox.sql import schema
+
+        schema.SCHEMA.write_text(schema_made_by_the_migrations())
+        say(f"the migrations' result, dumped: {schema.SCHEMA}")
+        return 0
     from sandbox.runtime import template
 
     say(f"start-up template: {template.ensure(get_settings().cache_dir)}")
@@ -287,9 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "release (exit 0), at most SECONDS (exit 1)")
     migrate.set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="seed SANDBOX_DATABASE_URL (idempotent)").set_defaults(func=cmd_seed)
-    sub.add_parser("template", help="make the template every fresh `sandbox up` data dir is copied from "
-                                    "(the first `up` makes it otherwise; an image makes it at build time)"
-                   ).set_defaults(func=cmd_template)
+    made = sub.add_parser("template", help="make the template every fresh `sandbox up` data dir is copied from "
+                                           "(the first `up` makes it otherwise; an image makes it at build time)")
+    made.add_argument("--write-schema", action="store_true",
+                      help="instead: write sandbox/sql/schema.sql, the migrations' result a new cluster applies "
+                           "in one step (after adding a migration; a test says when it is stale)")
+    made.set_defaults(func=cmd_template)
     spec = sub.add_parser("openapi", help="write the OpenAPI spec as JSON")
     spec.add_argument("--output", "-o", help="file, or - for stdout (default: the repo's openapi/openapi.json)")
     spec.set_defaults(func=cmd_openapi)

@@ -116,11 +116,13 @@ def _in_use(pool: asyncpg.Pool) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def running(database_url: str, min_size: int = 1, max_size: int = 2) -> AsyncIterator[None]:
+async def running(database_url: str, min_size: int = 1, max_size: int = 2,
+                  server_settings: dict[str, str] | None = None) -> AsyncIterator[None]:
     """This process's pool on `database_url` for the block: one-off steps (migrate, seed)
-    and benchmarks, which open it, do their work and close it again."""
+    and benchmarks, which open it, do their work and close it again. `server_settings`: as
+    `start`'s."""
     configure(database_url)
-    await start(min_size, max_size)
+    await start(min_size, max_size, server_settings=server_settings)
     try:
         yield
     finally:

@@ -47,6 +47,9 @@ redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
 redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
 return 1
 """
+# Where a script that queued a job due now says so: the worker polls at once when it hears
+# it (worker/resilient.py, `_hear_wakes`) rather than at its next turn of the poll loop.
+WAKE_CHANNEL = "sandbox:worker:wake"
 # The Redis commands of writes that committed, in one script call (see `Commands`): ARGV[1]
 # is a JSON list of operations, each its name and then its arguments (text), and each takes
 # its keys from KEYS in turn; an enqueue's job (pickled bytes, which JSON cannot carry) is
@@ -64,10 +67,12 @@ local function call(...)
     end
     return reply
 end
-local function enqueue(k, expiry, job, score, id)
+local woken = false
+local function enqueue(k, expiry, job, score, id, now)
     if call('exists', KEYS[k], KEYS[k + 1]) ~= 0 then return end
     call('psetex', KEYS[k], expiry, job)
     call('zadd', KEYS[k + 2], score, id)
+    woken = woken or now
 end
 local k, j = 1, 2
 for _, op in ipairs(cjson.decode(ARGV[1])) do
@@ -77,18 +82,19 @@ for _, op in ipairs(cjson.decode(ARGV[1])) do
         call('expire', KEYS[k], op[3])
         k = k + 1
     elseif name == 'enqueue' then
-        enqueue(k, op[2], ARGV[j], op[3], op[4])
+        enqueue(k, op[2], ARGV[j], op[3], op[4], op[5])
         k, j = k + 3, j + 1
     elseif name == 'enqueue_unless_marked' then
-        if call('set', KEYS[k], '1', 'NX', 'PX', op[2]) then enqueue(k + 1, op[3], ARGV[j], op[4], op[5]) end
+        if call('set', KEYS[k], '1', 'NX', 'PX', op[2]) then enqueue(k + 1, op[3], ARGV[j], op[4], op[5], op[6]) end
         k, j = k + 4, j + 1
     else
         return redis.error_reply('unknown operation ' .. tostring(name))
     end
 end
+if woken then call('publish', '%s', '') end
 if failed then return failed end
 return k - 1
-""")
+""" % WAKE_CHANNEL)
 _script = None
 _script_client = None
 
@@ -119,6 +125,11 @@ async def enqueue(function: str, *args, job_id: str | None = None, delay: timede
     return bool(await _script(keys=keys, args=argv))
 
 
+def _due_now(score_ms) -> bool:
+    """Whether a job scored `score_ms` in the queue is due already: queued, it wakes the worker."""
+    return int(score_ms) <= timestamp_ms()
+
+
 class Commands:
     """What writes that committed ask of Redis, gathered into one call of `_AFTER_COMMIT`
     (one EVALSHA through redis_client.Lean): the `add` given to `redis_after_commit` calls
@@ -143,7 +154,7 @@ class Commands:
         expiry_ms, job, score_ms, job_id = argv
         job_key, result_key, queue = keys
         self.keys += (job_key.encode(), result_key.encode(), queue.encode())
-        self.operations.append(("enqueue", str(expiry_ms), str(score_ms), job_id))
+        self.operations.append(("enqueue", str(expiry_ms), str(score_ms), job_id, _due_now(score_ms)))
         self.jobs.append(job)
 
     def enqueue_unless_marked(self, marker: str, marker_ttl_ms: int, keys: list, argv: list) -> None:
@@ -151,7 +162,8 @@ class Commands:
         expiry_ms, job, score_ms, job_id = argv
         job_key, result_key, queue = keys
         self.keys += (marker.encode(), job_key.encode(), result_key.encode(), queue.encode())
-        self.operations.append(("enqueue_unless_marked", str(marker_ttl_ms), str(expiry_ms), str(score_ms), job_id))
+        self.operations.append(("enqueue_unless_marked", str(marker_ttl_ms), str(expiry_ms), str(score_ms), job_id,
+                                _due_now(score_ms)))
         self.jobs.append(job)
 
     def arguments(self) -> tuple:

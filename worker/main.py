@@ -26,7 +26,7 @@ from sandbox.core import heap
 
 # arq's key: written every heartbeat.interval_s(), kept heartbeat.ttl_s()
 from sandbox.health import heartbeat
-from sandbox.health.heartbeat import HEALTH_KEY
+from sandbox.health.heartbeat import HEALTH_KEY, PRIORITY_KEY
 from sandbox.observability import logs
 from sandbox.settings import get_settings
 
@@ -60,7 +60,12 @@ async def startup(ctx: dict) -> None:
                        init=backend_nice.for_pool(settings.worker_nice, settings.database_url),
                        server_settings=WORKER_SERVER_SETTINGS)
         # Steps enqueue the next step through the same pool the API uses.
-        await redis_client.start(settings.redis_url)
+        redis = await redis_client.start(settings.redis_url)
+        # Where its server processes could not be niced, why, for `sandbox status`.
+        if backend_nice.Refusals.last is None:
+            await redis.delete(PRIORITY_KEY)
+        else:
+            await redis.set(PRIORITY_KEY, backend_nice.Refusals.last)
         # Job timings go to Redis for the API's /metrics (a process sharing connections
         # with an API runs that API's flusher already).
         ctx["metrics_flusher"] = metrics.Flusher(settings.metrics_flush_s)

@@ -6,11 +6,13 @@ fault test). Here a Redis connection error costs one poll: the loop backs off, k
 polling, and picks up where it was once Redis answers. Jobs in flight finish against
 PostgreSQL; anything a lost job left undone is found by the sweepers.
 
-It also hears a stop signal at any moment: see `main`."""
+It also hears a stop signal at any moment: see `main`; and it polls at once when a job due
+now is queued, rather than at its next turn of the poll loop: see `_hear_wakes`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -20,6 +22,7 @@ import redis.exceptions
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 
+from sandbox.enqueue import WAKE_CHANNEL
 from sandbox.health import heartbeat
 
 log = logging.getLogger("worker.redis")
@@ -55,6 +58,7 @@ class RedisGoneJobLines(logging.Filter):
 class ResilientWorker(Worker):
     _down_polls = 0
     _stopped_picking: asyncio.Event | None = None
+    _wakes: asyncio.Task | None = None  # `_hear_wakes`, from the first poll on
     # Touched as the poll loop turns, Redis or not (`sandbox worker --alive`): a restart
     # cures a loop that stopped turning, not a Redis that is down.
     alive_file: Path | None = None
@@ -63,6 +67,7 @@ class ResilientWorker(Worker):
     def __init__(self, *args, handle_signals: bool = True, **kwargs) -> None:
         super().__init__(*args, handle_signals=False, **kwargs)
         self._handle_signals = handle_signals  # arq's `close` reads it
+        self._polling = asyncio.Lock()  # one poll at a time: the loop's or a wake's
 
     async def record_health(self) -> None:
         """arq's heartbeat, its key kept three of its intervals (heartbeat.ttl_s()) instead
@@ -84,15 +89,54 @@ class ResilientWorker(Worker):
         if self._handle_signals:
             self._add_signal_handler(signal.SIGINT, self.handle_sig)
             self._add_signal_handler(signal.SIGTERM, self.handle_sig)
-        await super().main()
+        try:
+            await super().main()
+        finally:
+            if self._wakes is not None:
+                self._wakes.cancel()
+                await asyncio.gather(self._wakes, return_exceptions=True)
 
     async def _poll_iteration(self) -> None:
         self._touch_alive_file()
+        if self._wakes is None:  # arq's pool exists from the first poll on
+            self._wakes = asyncio.create_task(self._hear_wakes())
         try:
-            await self._poll_or_back_off()
+            async with self._polling:
+                await self._poll_or_back_off()
         finally:
             if not self.allow_pick_jobs and self._stopped_picking is not None:
                 self._stopped_picking.set()  # this poll picked nothing: none is picking now
+
+    async def _hear_wakes(self) -> None:
+        """A poll at once whenever a job due now is queued. arq looks at its queue on a
+        timer (`poll_delay`, 50 ms), so a job queued just after a poll waited for the next:
+        25 ms on average from a payout's POST to its `step_due` job, half of the wait for its
+        webhook at time scale 0 (docs/benchmark.md, "Time to the webhook a test waits for").
+        The after-commit script that queues such a job also publishes on `WAKE_CHANNEL`
+        (sandbox/enqueue.py); each message heard here is one poll more (those that came
+        together, one poll), the loop's timer
+        unchanged: an idle worker polls no more often than before. A wake lost (Redis
+        restarting, this subscription not yet made) costs what it cost before, the wait for
+        the next poll; Redis unreachable, the subscription is made again as the poll loop
+        backs off."""
+        failures = 0
+        while True:
+            pubsub = self.pool.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(WAKE_CHANNEL)
+                failures = 0
+                while True:
+                    if await pubsub.get_message(timeout=None) is not None:
+                        # The wakes heard meanwhile (a burst queues many at once): one poll answers them all.
+                        while await pubsub.get_message(timeout=0) is not None:
+                            pass
+                        await self._poll_iteration()
+            except REDIS_DOWN:
+                failures += 1
+                await asyncio.sleep(min(MAX_BACKOFF_S, self.poll_delay_s * 2 ** min(failures, 10)))
+            finally:
+                with contextlib.suppress(*REDIS_DOWN):
+                    await pubsub.aclose()
 
     def _touch_alive_file(self) -> None:
         if self.alive_file is None or (now := time.monotonic()) - self._alive_at < ALIVE_TOUCH_EVERY_S:

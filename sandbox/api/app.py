@@ -32,6 +32,7 @@ from sandbox.faults.controllers import FaultRuleController
 from sandbox.health import metrics as health_metrics
 from sandbox.health.controllers import HealthController
 from sandbox.idempotency import body as request_bodies
+from sandbox.idempotency import paying
 from sandbox.idempotency.claims import READ_ONLY, IdempotencyMiddleware
 from sandbox.idempotency.effect_log import on_effect
 from sandbox.ledger.controllers import BalanceController
@@ -245,6 +246,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             debug=False,
         )
     learn_query_names(app, under=API_PREFIX)
+    paying.learn(app)  # the retries verdict reads which routes can pay from their declarations
     read_only = frozenset(str(handler.operation_id) for route in app.routes if isinstance(route, HTTPRoute)
                           for handler in route.route_handlers if handler.opt.get(READ_ONLY))
     faulted: set[str] = set()  # filled by `prepare`, before `adjust` runs

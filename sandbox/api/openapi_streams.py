@@ -16,7 +16,9 @@ GOING_AWAY_WORDS = (
     "When the server stops (SIGTERM: a restart, a rollout, a scale-down), the stream ends at once with a last "
     "`event: going_away`, its `data` `{\"reason\", \"retry_ms\"}`, its SSE `retry` the same milliseconds and its "
     "SSE `id` the last id the stream sent: reconnect after `retry_ms` (to this address: another server takes it), "
-    "sending that id back as `Last-Event-ID`.")
+    "sending that id back as `Last-Event-ID`. When the API key that opened the stream stops working (revoked, "
+    "rolled and past its overlap, or its merchant or team removed), the stream ends within a second with a last "
+    "`event: key_revoked`, its `data` `{\"code\", \"reason\"}`: do not reconnect with that key.")
 LISTENER_WORDS = (
     "Server-sent events for as long as the connection stays open (the listener's side: `sandbox listen`, "
     "docs/listening.md). First `event: ready` (`data` `{\"endpoint_id\", \"window\"}`); then one `event: delivery` "
@@ -51,16 +53,19 @@ def schema_components(types: list[type] | tuple[type, ...],
 
 
 def event_streams(spec: dict) -> None:
+    from sandbox.auth.held import EVENT as REVOKED
+    from sandbox.auth.held import Revoked
     from sandbox.health.going_away import EVENT, GoingAway
     from sandbox.requests.schemas import LoggedRequest
     from sandbox.webhooks.model.listener_schemas import ListenerRequest
 
     schemas = spec["components"]["schemas"]
-    _, defs = schema_components([ListenerRequest, LoggedRequest, GoingAway], ref_template="#/components/schemas/{name}")
+    _, defs = schema_components([ListenerRequest, LoggedRequest, GoingAway, Revoked], ref_template="#/components/schemas/{name}")
     for name, schema in defs.items():
         schemas.setdefault(name, schema)
-    streams = {LISTENER_STREAM: (LISTENER_WORDS, {"delivery": "ListenerRequest", EVENT: "GoingAway"}),
-               REQUEST_STREAM: (REQUEST_WORDS, {"request": "LoggedRequest", EVENT: "GoingAway"})}
+    last = {EVENT: "GoingAway", REVOKED: "Revoked"}
+    streams = {LISTENER_STREAM: (LISTENER_WORDS, {"delivery": "ListenerRequest", **last}),
+               REQUEST_STREAM: (REQUEST_WORDS, {"request": "LoggedRequest", **last})}
     for item in spec["paths"].values():
         for op in item.values():
             if isinstance(op, dict) and op.get("operationId") in streams:

@@ -40,6 +40,7 @@ import time
 
 import asyncpg
 
+from sandbox.auth import held
 from sandbox.auth.principal import Principal
 
 CHANNEL = "sandbox_auth"
@@ -110,6 +111,7 @@ class AuthCache:
                 await connection.add_listener(CHANNEL, self._on_change)
                 await connection.add_listener(SYNC_ACK_CHANNEL, self._on_ack)
                 self.forget_all()  # what changed while nobody listened went unheard
+                held.changed()  # and the keys of the streams it holds may have stopped working
                 self.listening = True
                 self.started_listening.set()
                 if was_down:
@@ -134,8 +136,13 @@ class AuthCache:
         self.forget_all()
         if payload.startswith(SYNC_PREFIX):
             asyncio.get_running_loop().create_task(self._acknowledge(connection, payload))
+        else:
+            held.changed()
 
     async def _acknowledge(self, connection: asyncpg.Connection, token: str) -> None:
+        # Only once the streams this process holds have been rechecked: a change's answer
+        # (a roll) then means every stream of a revoked key, on every process, has been ended.
+        await held.recheck_quietly()
         async with self._acknowledging:
             with contextlib.suppress(Exception):  # a lost connection: the waiting change times out
                 await connection.execute("SELECT pg_notify($1, $2)", SYNC_ACK_CHANNEL, token)

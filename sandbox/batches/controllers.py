@@ -14,6 +14,7 @@ from sandbox.batches.openapi import UploadOperation
 from sandbox.batches.schemas import BatchJsonIn, BatchRetryAccepted, ItemStatus, PayoutBatch, PayoutBatchItemPage
 from sandbox.core.errors import MalformedJson, UnsupportedMediaType, ValidationFailed
 from sandbox.core.strict_input import refuse_duplicate_keys
+from sandbox.idempotency.paying import MAKES_A_BATCH, SENDS_A_BATCH_AGAIN
 from sandbox.settings import get_settings
 
 BatchId = Annotated[str, PathParameter(max_length=64)]
@@ -59,7 +60,7 @@ class PayoutBatchController(Controller):
 
     @post("", operation_id="createPayoutBatch", status_code=202, summary="Upload a batch of payouts",
           operation_class=UploadOperation, request_max_body_size=get_settings().batch_max_bytes,
-          opt={"accepts_files": True})
+          opt={"accepts_files": True, **MAKES_A_BATCH})
     async def create(self, request: Request) -> PayoutBatch:
         """A CSV file (multipart field `file`) or JSON `{"items": [...]}`, up to 100,000
         payouts. Every row is checked now: one that fails becomes an `invalid` item with
@@ -88,7 +89,7 @@ class PayoutBatchController(Controller):
                                         cursor=cursor)
 
     @post("/{batch_id:str}/retry", operation_id="retryPayoutBatch", status_code=202,
-          summary="Re-initiate the batch's failed payouts")
+          summary="Re-initiate the batch's failed payouts", opt=SENDS_A_BATCH_AGAIN)
     async def retry(self, request: Request, batch_id: BatchId) -> BatchRetryAccepted:
         """Every item whose payout is `failed` is re-initiated by the worker, once: an item
         retried before is never retried again, so calling this twice is harmless."""

@@ -45,8 +45,16 @@ from pathlib import Path
 
 from sandbox.bench.harness import cpu, report
 from sandbox.bench.harness.load import pgbench, pgbench_path, wrk
-from sandbox.bench.harness.procs import cli, free_port, say, spawn, stop, wait_api, wait_http
-from sandbox.bench.harness.stack import Stack, make_merchants, pgbench_merchants, start_stack, stop_stack, with_db
+from sandbox.bench.harness.procs import free_port, say, spawn, stop, wait_http
+from sandbox.bench.harness.stack import (
+    Stack,
+    make_merchants,
+    pgbench_merchants,
+    serve_api,
+    start_stack,
+    stop_stack,
+    with_db,
+)
 from sandbox.bench.phases import ceiling_phases, count_unsettled, worker_phase
 from sandbox.bench.scaling import SCALED, scaling_phase
 from sandbox.settings import WEBHOOK_CLIENTS
@@ -94,6 +102,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cost", action="store_true",
                         help="instead of the phases: instructions a request and a payout under callgrind, PostgreSQL's "
                              "and Redis's work a payout (docs/benchmark.md); needs valgrind")
+    parser.add_argument("--burst", type=int, metavar="N",
+                        help="--cost: also N payouts posted at once, counted from the first POST to the last webhook "
+                             "delivered (e.g. 1000)")
+    parser.add_argument("--wait", action="store_true",
+                        help="instead of the phases: the time from a POST's answer to its payout.success and "
+                             "payout.failed webhooks at time scale 0, one payout at a time (docs/benchmark.md)")
     parser.add_argument("--budgets", metavar="FILE",
                         help="--cost: fail (exit 1) when a figure exceeds its budget in FILE by more than 3 %%")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
@@ -108,6 +122,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--webhook-client", choices=WEBHOOK_CLIENTS,
                         help="the HTTP client the worker delivers webhooks with (SANDBOX_WEBHOOK_CLIENT; default "
                              "httpx): the soak's A/B runs once with each")
+    parser.add_argument("--mcp-fairness", action="store_true",
+                        help="instead of the phases: a polite MCP client beside a greedy one, its latency before, "
+                             "during and after the greed, and the server's memory and descriptors "
+                             "(sandbox/bench/mcp_fairness.py; needs the [mcp] extra)")
+    parser.add_argument("--rounds", type=int, default=2, help="--mcp-fairness: rounds of greed (default 2)")
+    parser.add_argument("--mcp-root", metavar="CHECKOUT",
+                        help="--mcp-fairness: run the MCP server of this checkout (its .venv), to compare versions")
     parser.add_argument("--env", action="append", default=[], metavar="SANDBOX_NAME=VALUE",
                         help="a setting for every process the bench starts (the caller's own SANDBOX_* are not "
                              "passed on), e.g. SANDBOX_DEBUG_MEMORY_EVERY_S=30; repeatable")
@@ -133,12 +154,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> dict:
     d, c, t = args.duration, args.connections, args.threads
     warmup = args.warmup if args.warmup is not None else max(1.0, d / 3)
     reference = cpu.reference_ms()  # before anything loads the machine
-    cli(stack.env, "migrate")
-    cli(stack.env, "seed")
-    api_log = stack.logs / "api.log"
-    api = spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, api_log)
-    stack.procs.append(api)
-    wait_api(stack.api_url, api, api_log)
+    api = serve_api(stack)
 
     say(f"making {args.merchants + 1} merchants through POST /api/v1/sandbox/merchants")
     keys = asyncio.run(make_merchants(stack, args.merchants + 1))
@@ -306,6 +322,14 @@ def main(args: argparse.Namespace) -> int:
         from sandbox.bench import cost
 
         return cost.main(args)
+    if args.mcp_fairness:
+        from sandbox.bench import mcp_fairness
+
+        return mcp_fairness.main(args)
+    if args.wait:
+        from sandbox.bench import webhook_wait
+
+        return webhook_wait.main(args)
     if args.startup or args.image:
         from sandbox.bench import startup
 

@@ -7,7 +7,11 @@ the IPN, the worker). Then the pytest plugin's own sandbox, from pytest's sessio
 (its plugins loaded) and from the command to its first test, and pytest alone (the same
 test without the sandbox): what pytest and this environment's other plugins cost before
 the session starts. The start-up template (sandbox/runtime/template.py) is made first and
-not timed: it is made once per installed version.
+not timed: it is made once per installed version. Then the first start after an install,
+beside the later ones: `sandbox up` with an empty cache dir, which serves from its own
+initdb's cluster and makes the template after /ready (up's ready line says how long
+PostgreSQL took after the processes were forked), and `first_over_later`, its median over
+theirs.
 
 --image TAG: the image's size, apart: its base (the image its label
 org.opencontainers.image.base.name names, or --base) and the layers the Containerfile
@@ -37,6 +41,7 @@ from sandbox.bench.harness.procs import free_port, say, spawn, stop, wait_http
 from sandbox.settings import child_env, get_settings
 
 RUNS = 5  # each figure is the median and the worst of this many starts (--runs)
+FIRST_RUNS = 3  # first starts (an empty cache: each makes the template), at most this many
 IMAGE_RUNS = 5
 WORST_OVER_MEDIAN = 1.5  # a start's worst of RUNS may take this many times its median
 STARTUP_GOALS = (
@@ -78,14 +83,15 @@ def spread(times: list[float]) -> tuple[float, float, float]:
     return round(median, 2), round(max(times), 2), round(max(times) / median, 2) if median else 0.0
 
 
-def _up_once(work: Path) -> float:
+def _up_once(work: Path, first: bool = False) -> float:
     """`sandbox up` on a new data dir until /ready answers 200 (every part serving), in
-    seconds from the command."""
+    seconds from the command. `first`: with an empty cache dir of its own, as the first start
+    after an install (it makes the start-up template first)."""
     api, ipn = free_port(), free_port()
     # The IPN URL too: a caller's (the test suite's own IPN) would be where /ready looks.
     env = child_env(("SANDBOX_DATABASE_URL", "SANDBOX_REDIS_URL", "SANDBOX_ADMIN_KEY", "SANDBOX_IPN_URL"), {
         "SANDBOX_DATA_DIR": str(work / "data"), "SANDBOX_API_PORT": str(api), "SANDBOX_IPN_PORT": str(ipn),
-        "SANDBOX_TIME_SCALE": "0"})
+        "SANDBOX_TIME_SCALE": "0", **({"SANDBOX_CACHE_DIR": str(work / "cache")} if first else {})})
     log = work / "up.log"
     started = time.monotonic()
     proc = spawn([sys.executable, "-m", "sandbox.cli", "up"], env, log)
@@ -95,7 +101,8 @@ def _up_once(work: Path) -> float:
         took = time.monotonic() - started
         # Where the time went, by `up`'s own account ("ready in …s (servers …s, …)").
         deadline = time.monotonic() + 30
-        while not (found := re.search(r"ready in [\d.]+s \((.*?)\);", log.read_text(errors="replace"))):
+        # Greedy, to the line's last "); ": a first start's PostgreSQL says its template's steps in parentheses.
+        while not (found := re.search(r"ready in [\d.]+s \((.*)\);", log.read_text(errors="replace"))):
             if time.monotonic() > deadline or proc.poll() is not None:
                 break
             time.sleep(0.05)
@@ -146,17 +153,26 @@ def _pair_median_of(what: str, once, runs: int) -> dict:
 
 
 def startup(runs: int) -> dict:
+    from sandbox.bench.harness import cpu
     from sandbox.runtime import template
 
+    reference = cpu.reference_ms()  # before anything loads the machine
     started = time.monotonic()
     made = template.ensure(get_settings().cache_dir)
     say(f"start-up template {made} ready in {time.monotonic() - started:.2f}s (made once per installed version)")
     _, up_runs = _median_of("sandbox up to /ready (every part)", _up_once, runs)
+    # The first start after an install, beside the later ones: an empty cache each time.
+    _, first_runs = _median_of("first sandbox up (empty cache: its own initdb, the template after) to /ready",
+                               lambda work: _up_once(work, first=True), min(runs, FIRST_RUNS))
     plugin = _pair_median_of("pytest plugin to first test", _plugin_once, runs)
     alone = _pair_median_of("pytest alone (no sandbox) to first test", lambda work: _plugin_once(work, ""), runs)
     up_s, up_worst, up_ratio = spread(up_runs)
     plugin_s, plugin_worst, plugin_ratio = spread(plugin["from_session_runs_s"])
-    return {"up_ready_s": up_s, "up_worst_s": up_worst, "up_worst_over_median": up_ratio, "up_runs_s": up_runs,
+    first_s = round(statistics.median(first_runs), 2)
+    return {"reference_loop_ms": reference,
+            "up_ready_s": up_s, "up_worst_s": up_worst, "up_worst_over_median": up_ratio, "up_runs_s": up_runs,
+            "first_up_ready_s": first_s, "first_up_runs_s": first_runs,
+            "first_over_later": round(first_s / up_s, 2) if up_s else None,
             "plugin_session_to_first_test_s": plugin_s, "plugin_worst_s": plugin_worst,
             "plugin_worst_over_median": plugin_ratio, "plugin_session_runs_s": plugin["from_session_runs_s"],
             "plugin_command_to_first_test_s": plugin["from_command_s"],

@@ -38,6 +38,23 @@ RECEIVER_TIMEOUT_S = 15.0  # the sandbox's own deadline for one webhook request
 # The stream's last event when the server stops (sandbox/health/going_away.py): reconnect
 # after its `retry`, counted as no failure.
 GOING_AWAY = "going_away"
+# Its last event when the key that opened it stops working (sandbox/auth/held.py): the key
+# cannot open it again, so the command says why and exits `KEY_STOPPED`, never reconnecting.
+KEY_REVOKED = "key_revoked"
+KEY_STOPPED = 3
+
+
+class KeyStopped(Exception):
+    """The stream ended because its key stopped working; the message says why, in words."""
+
+
+def key_stopped(event: ServerSentEvent) -> KeyStopped:
+    try:
+        said = msgspec.json.decode(event.data)
+        reason = f"{said['reason']} ({said['code']})"
+    except (msgspec.DecodeError, KeyError, TypeError):
+        reason = event.data[:300]
+    return KeyStopped(f"the sandbox ended the stream: {reason}")
 
 
 def reconnect_after(event: ServerSentEvent) -> float:
@@ -143,6 +160,8 @@ class Listener:
                                 task.add_done_callback(self.tasks.discard)
                             elif event.event == GOING_AWAY:
                                 going_away = event
+                            elif event.event == KEY_REVOKED:
+                                raise key_stopped(event)
                     why = "the sandbox closed the stream"
                 except httpx.HTTPStatusError as exc:
                     if exc.response.status_code in (401, 403, 404):

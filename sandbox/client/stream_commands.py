@@ -78,8 +78,12 @@ def _run(main, args: argparse.Namespace, url_of: Callable[[argparse.Namespace], 
     except ValueError as exc:  # the settings' error: a bad SANDBOX_API_PORT behind the default
         main.close()
         return fail(str(exc), 2)
+    from sandbox.client.listener import KEY_STOPPED, KeyStopped
+
     try:
         return asyncio.run(main)
+    except KeyStopped as exc:  # the stream's key stopped working: it says why, and nothing reconnects
+        return fail(str(exc), KEY_STOPPED)
     except httpx.HTTPStatusError as exc:
         return fail(f"the sandbox refused: {exc}", 2)
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:

@@ -14,7 +14,8 @@ import httpx
 import msgspec
 from httpx_sse import aconnect_sse
 
-from sandbox.client.listener import GOING_AWAY, RECONNECT_S, api_client, reconnect_after
+from sandbox.client.listener import GOING_AWAY, KEY_REVOKED, KEY_STOPPED, RECONNECT_S, api_client, key_stopped, \
+    reconnect_after
 
 
 class Entry(msgspec.Struct):
@@ -90,6 +91,9 @@ async def tail(options: Options, stop: asyncio.Event | None = None) -> int:
                             options.out(event.data if options.json else line(event.data))
                         elif event.event == GOING_AWAY:
                             going_away = event
+                        elif event.event == KEY_REVOKED:
+                            options.err(f"sandbox: {key_stopped(event)}")
+                            return KEY_STOPPED
                 why = "the sandbox closed the stream"
             except (httpx.HTTPError, OSError) as exc:
                 if not connected:

@@ -17,9 +17,11 @@ a test that makes one for itself does not make every other test's session short 
 SAFE_RETRIES_MEANS = (
     "at least one faulted write (a POST, PUT, PATCH or DELETE that committed an effect, answered 2xx, and whose "
     "answer a fault after commit took away) was recovered: a later answered request retried it with the same "
-    "idempotency key or read its object back by id or `reference`; and no faulted payout was followed by a "
+    "idempotency key or read its object back by id or `reference`; and no faulted write that paid (a payout, a "
+    "batch's upload or retry, a reinitiation) was followed by a later write, on any route that pays, paying a "
     "second payout to the same account (bank or wallet and account number, the title aside) for the same amount, "
-    "at any time after it. A fault on a read, or on a write that committed nothing, is not judged")
+    "at any time after it (a same-key retry and a reinitiation of its own payout aside). A fault on a read, or on "
+    "a write that committed nothing, is not judged")
 """What `require_safe_retries` checks, in the words every door (the API's spec, the CLI's
 help, the plugin's help, the MCP tool, the guides) repeats. Here beside coverage's words
 because the CLI's help reads this module without importing the judge."""

@@ -20,6 +20,7 @@ from sandbox.dashboard import forms, pages
 from sandbox.dashboard import session as sessions
 from sandbox.dashboard.pages import Me, fragment, page
 from sandbox.dashboard.views import Viewer
+from sandbox.idempotency.paying import MAKES_A_BATCH, SENDS_A_BATCH_AGAIN
 from sandbox.payouts.model.states import FINAL, STATUSES
 from sandbox.settings import get_settings
 
@@ -58,7 +59,7 @@ async def batch_rows(request: Request, viewer: Me) -> Template:
     return fragment(request, "batch_rows.html", viewer, batches=await recent(pages.merchant_only(viewer)))
 
 
-@post("/batches", request_max_body_size=get_settings().batch_max_bytes)
+@post("/batches", request_max_body_size=get_settings().batch_max_bytes, opt=MAKES_A_BATCH)
 async def upload_batch(request: Request, viewer: Me) -> Template | Redirect:
     merchant_id = pages.merchant_only(viewer)
     file = (await request.form()).get("file")
@@ -95,7 +96,7 @@ async def batch_live(request: Request, viewer: Me, batch_id: Id, status: Status 
     return fragment(request, "batch_live.html", viewer, **await _batch_context(viewer, batch_id, status))
 
 
-@post("/batches/{batch_id:str}/retry")
+@post("/batches/{batch_id:str}/retry", opt=SENDS_A_BATCH_AGAIN)
 async def retry_batch(request: Request, viewer: Me, batch_id: Id) -> Redirect:
     accepted = await service.request_retry(batch_id, pages.merchant_only(viewer))  # NotFound: a 404 page
     sessions.of(request).flash(

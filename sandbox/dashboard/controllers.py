@@ -28,6 +28,7 @@ from sandbox.dashboard.pages import HOME, LOGIN, Me, fragment, page
 from sandbox.dashboard.views import Viewer
 from sandbox.directory import service as directory
 from sandbox.idempotency.claims import IdempotencyMiddleware
+from sandbox.idempotency.paying import MAKES_A_PAYOUT, SENDS_A_PAYOUT_AGAIN
 from sandbox.ledger import service as ledger
 from sandbox.payouts.lifecycle import actions
 from sandbox.payouts.lifecycle import service as payouts
@@ -172,7 +173,7 @@ async def new_payout(request: Request, viewer: Me, scenario: Query = None) -> Te
     return await _payout_form(request, viewer, values, own)
 
 
-@post("/payouts")
+@post("/payouts", opt=MAKES_A_PAYOUT)
 async def create_payout(request: Request, viewer: Me) -> Template | Redirect:
     merchant_id = pages.merchant_only(viewer)
     form = await request.form()
@@ -249,7 +250,7 @@ ACTIONS = {"cancel": ("merchant", _cancel), "reinitiate": ("merchant", _reinitia
            "release": ("admin", _release)}
 
 
-@post("/payouts/{payout_id:str}/{action:str}")
+@post("/payouts/{payout_id:str}/{action:str}", opt=SENDS_A_PAYOUT_AGAIN)  # reinitiate among its actions
 async def payout_action(request: Request, viewer: Me, payout_id: PayoutId,
                         action: Annotated[str, Parameter(max_length=20)]) -> Redirect:
     if action not in ACTIONS:

@@ -36,6 +36,12 @@ def new_form_key() -> str:
 Me = NamedDependency[Viewer]  # the signed-in key's merchant or admin, from `provide_viewer`
 
 
+LIVE_HEADER = "x-dashboard-live"  # sent by dashboard.js's refreshes of live regions
+SIGN_IN_HEADER = "X-Dashboard-Sign-In"  # a refresh's answer when the session has ended: go there
+KEY_STOPPED = ("Your API key stopped working (revoked, or rolled and past its overlap), so you were signed out; "
+               "sign in again with a working key")
+
+
 class SignInRequired(Exception):
     """No session, or its key stopped working: go to the sign-in page."""
 
@@ -63,9 +69,9 @@ class SignedInMiddleware(ASGIMiddleware):
                     scope["state"]["principal"] = principal = await authenticate(session.key)
                     if principal.merchant_id is not None:  # retention's idle clock
                         await activity.seen(principal.merchant_id)
-                except Unauthenticated as exc:
-                    session.sign_out()
-                    session.flash("error", f"{exc.detail}; sign in again")
+                except Unauthenticated:
+                    session.sign_out()  # the key worked when it signed in: it was revoked since
+                    session.flash("error", KEY_STOPPED)
         await next_app(scope, receive, send)
 
 
@@ -106,6 +112,10 @@ def fragment(request: Request, name: str, viewer: Viewer, **extra: Any) -> Templ
 def error_page(request: Request, exc: Exception) -> Response:
     """Every failure as a readable page (never a stack trace); sign-in problems redirect."""
     if isinstance(exc, SignInRequired):
+        if request.headers.get(LIVE_HEADER):
+            # A live region's refresh (dashboard.js): no page renders the flash that says why,
+            # so it stays in the session for the sign-in page the script goes to.
+            return Response(content=b"", status_code=401, headers={SIGN_IN_HEADER: LOGIN})
         return Response(content=b"", status_code=303, headers={"Location": LOGIN})
     error = to_api_error(exc)  # logs anything unexpected, with its traceback, server-side
     session = sessions.of(request)

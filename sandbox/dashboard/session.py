@@ -26,7 +26,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox import db
-from sandbox.auth.server_secret import server_secret
+from sandbox.auth.server_secret import derived
 
 COOKIE = "mypay_dashboard"
 COOKIE_PATH = "/dashboard"
@@ -34,10 +34,6 @@ CSRF_FIELD = "_csrf"
 SIGNED_IN_FOR_S = 12 * 3600
 _AAD = b"mypay-dashboard-session-v1"
 _STATE_KEY = "dashboard_session"
-
-
-def _derived(label: bytes) -> bytes:
-    return hmac.new(server_secret(), label, hashlib.sha256).digest()
 
 
 class NewEndpoint(msgspec.Struct):
@@ -59,7 +55,7 @@ class SessionData(msgspec.Struct, omit_defaults=True):
 
 def encode(data: SessionData) -> str:
     iv = secrets.token_bytes(12)
-    sealed = AESGCM(_derived(b"cookie")).encrypt(iv, msgspec.json.encode(data), _AAD)
+    sealed = AESGCM(derived(b"cookie")).encrypt(iv, msgspec.json.encode(data), _AAD)
     return base64.urlsafe_b64encode(iv + sealed).decode().rstrip("=")
 
 
@@ -69,7 +65,7 @@ def decode(value: str | None) -> SessionData | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        data = msgspec.json.decode(AESGCM(_derived(b"cookie")).decrypt(raw[:12], raw[12:], _AAD), type=SessionData)
+        data = msgspec.json.decode(AESGCM(derived(b"cookie")).decrypt(raw[:12], raw[12:], _AAD), type=SessionData)
     except (ValueError, InvalidTag, msgspec.DecodeError):
         return None
     return data
@@ -136,7 +132,7 @@ class Session:
         return shown
 
     def csrf_token(self) -> str:
-        return hmac.new(_derived(b"csrf"), self.data.nonce.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(derived(b"csrf"), self.data.nonce.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(token.encode(), self.csrf_token().encode())

@@ -1,4 +1,9 @@
-"""A server that is stopping ends its event streams at once, each with a last event that
+"""How an event stream ends early: at once, with a last event that says why. Two reasons:
+the server is stopping (`event: going_away`: reconnect), or the key that opened the stream
+stopped working (`event: key_revoked`: do not reconnect with it; sandbox/auth/held.py says
+how a revocation reaches every API process).
+
+A server that is stopping ends its event streams at once, each with a last event that
 says so, instead of waiting for their clients to leave.
 
 uvicorn, told to stop (SIGTERM), stops accepting connections, asks each open one to
@@ -12,10 +17,12 @@ sandbox/runtime/serving.py).
 From then on every stream (`ending`) sends `event: going_away` (`data` `{"reason",
 "retry_ms"}`, SSE `retry` the same, SSE `id` the last id the stream sent, so a client that
 sends it back as `Last-Event-ID` resumes there) and ends. A stream waiting for its next
-event stops waiting (`unless_going_away`), and one sending a batch stops after the event it
+event stops waiting (`unless_ended`), and one sending a batch stops after the event it
 is sending. Its connection then closes, and the process goes on to its shutdown steps.
+A stream whose key stops working ends the same way, alone, with `event: key_revoked`.
 
-One process serves one app, so the state is the process's."""
+One process serves one app, so the server's state is the process's; a stream's own (its
+`Held`) is found through `held.CURRENT`, set by `ending` in the task that sends the stream."""
 
 from __future__ import annotations
 
@@ -27,6 +34,8 @@ from typing import Annotated, TypeVar
 import msgspec
 from litestar.response import ServerSentEventMessage
 
+from sandbox.auth import held as holds
+from sandbox.auth.principal import Principal
 from sandbox.core.types import said
 
 EVENT = "going_away"
@@ -43,7 +52,7 @@ _waits: set[asyncio.Future] = set()
 
 
 class Stopping(Exception):
-    """Raised where a stream waits, once the server has begun to stop."""
+    """Raised where a stream waits, once the server has begun to stop or its key stopped working."""
 
 
 class GoingAway(msgspec.Struct):
@@ -63,24 +72,34 @@ def begin() -> None:
         wait.cancel()
 
 
-async def unless_going_away(awaitable: Awaitable[T]) -> T:
-    """`awaitable`'s result, or Stopping as soon as the server begins to stop (the wait
-    is cancelled then). A cancellation from elsewhere (the client left) is passed on."""
-    if _going:
+def _ended(held: holds.Held | None) -> bool:
+    return _going or (held is not None and held.cause is not None)
+
+
+async def unless_ended(awaitable: Awaitable[T]) -> T:
+    """`awaitable`'s result, or Stopping as soon as the server begins to stop or the stream's
+    key stops working (the wait is cancelled then). A cancellation from elsewhere (the client
+    left) is passed on."""
+    held = holds.CURRENT.get()
+    if _ended(held):
         if asyncio.iscoroutine(awaitable):
             awaitable.close()
         raise Stopping
     wait = asyncio.ensure_future(awaitable)
     _waits.add(wait)
+    if held is not None:
+        held.waits.add(wait)
     try:
         return await wait
     except asyncio.CancelledError:
         task = asyncio.current_task()
-        if _going and wait.cancelled() and not (task is not None and task.cancelling()):
+        if _ended(held) and wait.cancelled() and not (task is not None and task.cancelling()):
             raise Stopping from None
         raise
     finally:
         _waits.discard(wait)
+        if held is not None:
+            held.waits.discard(wait)
 
 
 def last_event(last_id: str | int | None) -> ServerSentEventMessage:
@@ -88,20 +107,34 @@ def last_event(last_id: str | int | None) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=data, event=EVENT, id=last_id, retry=RETRY_MS)
 
 
-async def ending(events: AsyncGenerator[ServerSentEventMessage, None]) -> AsyncIterator[ServerSentEventMessage]:
-    """`events` until the server begins to stop, then `event: going_away` and the end."""
+def revoked_event(held: holds.Held, last_id: str | int | None) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=msgspec.json.encode(held.last_words()).decode(), event=holds.EVENT,
+                                  id=last_id)
+
+
+async def ending(events: AsyncGenerator[ServerSentEventMessage, None], kind: str,
+                 principal: Principal) -> AsyncIterator[ServerSentEventMessage]:
+    """`events` until the server begins to stop (then `event: going_away`) or the key that
+    opened the stream stops working (then `event: key_revoked`), and the end. The stream is
+    held (sandbox/auth/held.py) for `principal`'s key while it lasts."""
     last_id: str | int | None = None
-    try:
-        async for message in events:
-            if message.id is not None:
-                last_id = message.id
-            yield message
-            if _going:
-                break
-    except Stopping:
-        pass
-    finally:
-        with contextlib.suppress(Exception):
-            await events.aclose()  # its own `finally` runs now, not whenever it is collected
-    if _going:
-        yield last_event(last_id)
+    with holds.holding(kind, principal) as held:
+        holds.CURRENT.set(held)  # for unless_ended, in this task: the one that sends the stream
+        try:
+            await holds.check_quietly(held)  # its key may have stopped working since the request's key check
+            if not _ended(held):
+                async for message in events:
+                    if message.id is not None:
+                        last_id = message.id
+                    yield message
+                    if _ended(held):
+                        break
+        except Stopping:
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                await events.aclose()  # its own `finally` runs now, not whenever it is collected
+        if held.cause is not None:
+            yield revoked_event(held, last_id)
+        elif _going:
+            yield last_event(last_id)

@@ -11,6 +11,10 @@ from arq.constants import default_queue_name, health_check_key_suffix
 from sandbox.settings import get_settings
 
 HEALTH_KEY = default_queue_name + health_check_key_suffix
+# Why the worker's PostgreSQL server processes stay at their priority while the worker
+# runs niced (sandbox/runtime/backend_nice.py), as the worker found at its start; absent
+# when they run at its niceness. `sandbox status` shows it.
+PRIORITY_KEY = "sandbox:worker:priority"
 TTL_INTERVALS = 3
 
 

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections import OrderedDict
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -20,6 +20,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from sandbox.client import answers
+from sandbox.mcp.advice import after_refusal
 from sandbox.mcp.merchants import IDLE_S, Client, Merchant, Registry, TooMany
 
 T = TypeVar("T")
@@ -35,6 +36,7 @@ class CallState:
 
     idempotency_key: str | None = None
     maybe_applied: bool = False
+    handles: list[str] = field(default_factory=list)  # the handles it acts for: busy until it is answered
 
 
 CALL: ContextVar[CallState | None] = ContextVar("mcp_call", default=None)
@@ -77,7 +79,7 @@ class Sandbox:
         """Who is calling: the process on stdio; over HTTP the SDK's own session object
         for a handshake session (its Connection, which lives exactly as long as the
         session), else the client's session-less calls, one for each client as
-        sandbox/mcp/peers.py names it (never by a header it sends)."""
+        sandbox/mcp/fairness/peers.py names it (never by a header it sends)."""
         if self.transport == "stdio":
             return self._process
         request = ctx.request_context
@@ -109,6 +111,10 @@ class Sandbox:
         client = self.client(ctx)
         if handle is not None:
             found = self.merchants.find(client, handle)
+            state = CALL.get()
+            if found is not None and state is not None:  # idle time stops while this call waits (sealed.py)
+                self.merchants.busy(handle)
+                state.handles.append(handle)
             if found is None:
                 raise ToolError("no merchant of yours has that handle here: a handle works only where new_merchant "
                                 "answered it (its session, or session-less calls) and is forgotten when its "
@@ -198,7 +204,10 @@ class Sandbox:
             state.maybe_applied = answer.status >= 500 and answer.status != 503
         try:
             return answers.decoded(answer, status, into)
-        except (answers.Refused, answers.NotTheApi) as exc:
+        except answers.Refused as exc:
+            advice = after_refusal(path, exc.status, exc.problem.code)
+            raise ToolError(f"{exc}. What to do: {advice}" if advice else str(exc)) from None
+        except answers.NotTheApi as exc:
             raise ToolError(str(exc)) from None
 
     async def as_merchant(self, ctx: Context, handle: str | None, method: str, path: str, *, into: type[T],

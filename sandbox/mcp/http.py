@@ -8,6 +8,9 @@ needs, and served by uvicorn.
 - Host and Origin are checked by the SDK's DNS-rebinding protection, always on: loopback
   names by default, plus each `--allowed-host` and `--allowed-origin`; beyond loopback
   at least one `--allowed-host` is required (the names clients reach the server by).
+- A single-valued header (MCP-Protocol-Version, Mcp-Session-Id, Authorization, …) sent
+  twice is refused 400 first of all (`capped`): the fair shares and the SDK would read
+  different copies.
 - Memory before the token is read: the request line and headers at most the API's
   32 KiB (sandbox/runtime/head_limit.py, 431 and the connection closed); a body announced
   over MOST_BODY refused (413) before the token is looked at (`capped`), and one that
@@ -15,8 +18,10 @@ needs, and served by uvicorn.
   (`bearer`). With the token, the body is kept, at most MOST_BODY of it (`guard`).
 - A body that is too large or is not one JSON-RPC message is refused in words, as a
   JSON-RPC error the SDK's client hands its caller, echoing nothing (`guard`).
-- Who a request comes from (sandbox/mcp/peers.py) and each client's share of the
-  sessions (sandbox/mcp/shares.py): never X-Forwarded-For or another header it sends.
+- Who a request comes from (sandbox/mcp/fairness/peers.py), each client's cap on requests in
+  flight (sandbox/mcp/fairness/inflight.py), its turns at being served (sandbox/mcp/fairness/turns.py)
+  and its share of the sessions (sandbox/mcp/fairness/shares.py): never X-Forwarded-For or another
+  header it sends.
 - No log line carries a session id or a merchant handle whole (`Redacting`)."""
 
 from __future__ import annotations
@@ -29,12 +34,15 @@ from collections.abc import Callable
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types.jsonrpc import jsonrpc_message_adapter
+from mcp_types.jsonrpc import JSONRPCRequest, jsonrpc_message_adapter
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.mcp.peers import Peers, loopback
-from sandbox.mcp.shares import SessionShares, refuse
+from sandbox.guards import single_headers
+from sandbox.mcp.fairness.inflight import CallsInFlight
+from sandbox.mcp.fairness.peers import Peers, loopback
+from sandbox.mcp.fairness.shares import SessionShares, refuse
+from sandbox.mcp.fairness.turns import REQUEST, Turns
 
 HTTP_PATH = "/mcp"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
@@ -71,11 +79,17 @@ def security(host: str, token: str | None, allowed_hosts: list[str],
 
 
 def capped(app: ASGIApp) -> ASGIApp:
-    """A body announced (Content-Length) over MOST_BODY refused at once, before the token
-    is looked at and before a byte of it is read: 413 in words, whoever asks."""
+    """The head read once, before the token is looked at and before a byte of the body is
+    read: a single-valued header sent twice refused 400 (sandbox/guards/single_headers.py:
+    every layer after this one, and the SDK, then read the same copy), and a body announced
+    (Content-Length) over MOST_BODY refused 413, in words, whoever asks."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            header = single_headers.repeated(scope["headers"])
+            if header is not None:
+                await refuse(send, 400, f"{header} {single_headers.words(header)}")
+                return
             declared = dict(scope["headers"]).get(b"content-length", b"")
             if declared.isdigit() and int(declared) > MOST_BODY:
                 await refuse(send, 413, TOO_LARGE)
@@ -149,12 +163,13 @@ def guard(app: ASGIApp) -> ASGIApp:
             await refuse(send, 413, TOO_LARGE)
             return
         try:
-            jsonrpc_message_adapter.validate_json(bytes(body))
+            message = jsonrpc_message_adapter.validate_json(bytes(body))
         except ValidationError:
             await refuse(send, 400, "the body is not a JSON-RPC 2.0 message: an object with \"jsonrpc\": \"2.0\" "
                                     "and a \"method\" (with an \"id\" for a request), or a response to one of the "
                                     "server's requests; the MCP SDK's clients send these")
             return
+        scope[REQUEST] = isinstance(message, JSONRPCRequest)  # what waits for a turn (turns.py)
         sent = False
 
         async def replay() -> Message:
@@ -208,12 +223,18 @@ async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed
     starlette = app.streamable_http_app(streamable_http_path=HTTP_PATH, transport_security=settings, host=host,
                                         max_request_body_size=MOST_BODY, max_sessions=2 * most_sessions,
                                         session_idle_timeout=idle_s)
-    sessions = SessionShares(app.session_manager, Peers(), idle_s=idle_s, most=most_sessions)
-    # Outermost first: the head's size (the protocol), the announced body's size, the token (a
-    # body streamed past the cap without it: 413), then the body kept and checked, then the shares.
+    peers = Peers()
+    sessions = SessionShares(app.session_manager, peers, idle_s=idle_s, most=most_sessions)
+    # Outermost first: the head's size (the protocol), a header twice and the announced body's
+    # size, the token (a body streamed past the cap without it: 413), the client's cap on
+    # requests in flight (before its body is read: a slow one counts), then the body kept and
+    # checked, then a turn at being served (after the body: a slow upload holds none), then the
+    # shares.
     # proxy_headers off: uvicorn would otherwise take a loopback client's X-Forwarded-For as its
     # address, and a client could name itself anew on every call to escape its bound.
-    config = uvicorn.Config(capped(bearer(guard(sessions.middleware(starlette)), token)), host=host, port=port,
+    served = Turns().middleware(sessions.middleware(starlette))
+    layers = capped(bearer(CallsInFlight(peers).middleware(guard(served)), token))
+    config = uvicorn.Config(layers, host=host, port=port,
                             log_level="warning", server_header=False, lifespan="on", proxy_headers=False,
                             http=HeadLimitedProtocol, ws="none")
     await uvicorn.Server(config).serve()

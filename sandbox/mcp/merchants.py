@@ -12,13 +12,15 @@ Every tool that acts as a merchant takes it as its `merchant` argument.
 - A session-less client (the SDK's default `streamable_http_client`, protocol 2026-07-28:
   each call a request of its own) has nothing to tie a merchant to but what it holds: it
   passes the handle on every call. A handle is forgotten after IDLE_S unused, or at once
-  by `forget_merchant`.
+  by `forget_merchant`. Unused means no call of its own waits: the time counts from its
+  last call's answer (`busy`, `answered`), so a call stalled on a slow sandbox longer than
+  IDLE_S does not lose its handle.
 
 A handle works only where it was made: a session's in that session; a session-less
 one in session-less calls. A handle is a bearer credential: whoever sends it acts as its
 merchant, so it is never logged whole (`shown`).
 
-Bounds, counted per client (sandbox/mcp/peers.py: the token's holder beyond loopback, the
+Bounds, counted per client (sandbox/mcp/fairness/peers.py: the token's holder beyond loopback, the
 process on loopback; its sessions and its session-less calls together, so neither a new
 session nor a new address resets them): at most `most_per_client` merchants at once,
 refused in words that say what the client holds and how to free it. The server holds at
@@ -53,7 +55,7 @@ class Client:
 
     name: str  # for words only: "this session", "session-less calls"
     session: bool
-    identity: str = "this process"  # who holds it (sandbox/mcp/peers.py); what the bounds count
+    identity: str = "this process"  # who holds it (sandbox/mcp/fairness/peers.py); what the bounds count
     handles: list[str] = field(default_factory=list)  # oldest first: the last one is the default
 
 
@@ -61,7 +63,8 @@ class Client:
 class _Held:
     merchant: Merchant
     client: Client
-    used: float
+    used: float  # when its last call was answered (or, while none was, made)
+    busy: int = 0  # its calls not answered yet: idle time does not run while one waits
 
 
 class TooMany(Exception):
@@ -148,6 +151,19 @@ class Registry:
         held.used = self._clock()
         return held.merchant
 
+    def busy(self, handle: str) -> None:
+        """A call acting for `handle` has begun: it cannot idle out while it waits."""
+        held = self._held.get(handle)
+        if held is not None:
+            held.busy += 1
+
+    def answered(self, handle: str) -> None:
+        """A call acting for `handle` has ended: its idle time counts from now."""
+        held = self._held.get(handle)
+        if held is not None:
+            held.busy = max(0, held.busy - 1)
+            held.used = self._clock()
+
     def latest(self, client: Client) -> Merchant | None:
         self._expire()
         for handle in reversed(client.handles):
@@ -169,5 +185,5 @@ class Registry:
     def _expire(self) -> None:
         now = self._clock()
         for handle, held in list(self._held.items()):
-            if not held.client.session and now - held.used > self.idle_s:
+            if not held.client.session and not held.busy and now - held.used > self.idle_s:
                 self.forget(handle)

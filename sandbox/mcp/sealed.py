@@ -71,6 +71,8 @@ class SealedServer(MCPServer):
             raise ToolError(cut_words(f"{exc}{_again(name, state)}", MAX_ERROR)) from None
         finally:
             CALL.reset(token)
+            for handle in state.handles:  # answered (or failed): idle from now
+                self.sandbox.merchants.answered(handle)
         return _bounded(result)
 
     async def read_resource(self, uri: Any, context: Context | None = None) -> Any:

@@ -146,6 +146,7 @@ class Flusher:
         self.interval = max(interval, 0.05)
         self._task: asyncio.Task | None = None
         self._busy = False  # inside a flush or a fold, which a stop lets finish
+        self._folding = False  # inside a fold, which a stop does not wait for
         self._stopping = False
 
     def start(self) -> None:
@@ -159,37 +160,43 @@ class Flusher:
             self._busy = True
             try:
                 await flush()
-                if time.monotonic() - folded_at >= metric_counts.FOLD_EVERY_S:
+                if not self._stopping and time.monotonic() - folded_at >= metric_counts.FOLD_EVERY_S:
                     # Keeps the trigger-written deltas few even when nobody scrapes.
                     folded_at = time.monotonic()
+                    self._folding = True
                     # Bounded: a stuck database must not stall the Redis flushes.
                     async with asyncio.timeout(metric_counts.FOLD_TIMEOUT_S):
                         await metric_counts.fold()
                 failing = False
             except Exception as exc:
-                if not failing:  # once per outage, not once per second
+                if not failing and not self._stopping:  # once per outage; at a stop, no retry
                     log.warning("metrics flush failed, will retry: %s", exc)
                 failing = True
             finally:
-                self._busy = False
+                self._busy = self._folding = False
 
     async def stop(self) -> None:
         """One last pipelined write of what is pending, within LAST_FLUSH_S; if Redis does
         not answer, a line says how many observations were not written. The background task
-        is cancelled only while it sleeps: a flush or a fold in progress is left to end by
-        itself (the loop then ends). Cancelled inside a fold, asyncpg ends the statement on
-        a new PostgreSQL connection before it gives its own back, and releases it mid
-        transaction: under CPU load that took the stop past its 5 s and logged an error (the
-        kill-and-restart lane under stress-ng). The pool's close, a later step, waits for
-        that connection; the observations this write sends were taken apart from it."""
+        is cancelled only while it sleeps. A flush in progress is waited for, within the same
+        LAST_FLUSH_S: left behind, the Redis client's close, a later step, ended it half-way,
+        its observations lost, and its "will retry" warning came after the stop had begun
+        (the kill-and-restart lane under stress-ng, 29 Nov). A fold in progress is left to
+        end by itself (the loop then ends): cancelled inside it, asyncpg ends the statement
+        on a new PostgreSQL connection before it gives its own back, and releases it mid
+        transaction, which under CPU load took the stop past its 5 s and logged an error
+        (the same lane). The pool's close, a later step, waits for that connection; the
+        observations this write sends were taken apart from it."""
         self._stopping = True
-        if self._task is not None:
-            task, self._task = self._task, None
-            if not self._busy:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
         try:
             async with asyncio.timeout(LAST_FLUSH_S):
+                if self._task is not None:
+                    task, self._task = self._task, None
+                    if not self._busy:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
+                    elif not self._folding:
+                        await asyncio.wait({task})  # its flush; the loop ends after it
                 await flush()
         except TimeoutError:
             dropped = sum(int(sum(row[:-1])) for h in HISTOGRAMS for row in h.take().values())

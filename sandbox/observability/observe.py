@@ -1,6 +1,7 @@
 """Per-request observation, wrapped around the whole ASGI app (outside routing, so
 router 404s and 405s are seen too): starts the request's log context, refuses a NUL in
-the path or query (observability/nul_guard.py), adds the
+the path or query (observability/nul_guard.py) and a single-valued header sent twice
+(guards/single_headers.py), adds the
 `X-Request-ID` header to the answer, writes one log line per request, records its
 latency for /metrics and tells the problem listeners what the request was refused
 with. One wrapper for all: each ASGI layer costs a coroutine and a send wrapper on
@@ -18,7 +19,9 @@ from time import perf_counter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.core import problem_answers
+from sandbox.core.errors import ApiError, ValidationFailed
 from sandbox.core.ids import REQUEST_ID_HEADER, ensure_request_id
+from sandbox.guards import single_headers
 from sandbox.observability import logs, metrics, nul_guard
 
 log = logging.getLogger("sandbox.http")
@@ -63,7 +66,7 @@ class ObservedApp:
             await send(message)
 
         try:
-            refused = nul_guard.refusal(scope)
+            refused = nul_guard.refusal(scope) or _repeated_header(scope)
             if refused is None:
                 await self.app(scope, receive, observed_send)
             else:
@@ -88,6 +91,12 @@ class ObservedApp:
                 log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s %s %d", (method, route, status),
                                           None, extra={"method": method, "route": route, "path": scope["path"],
                                                        "status": status, "duration_ms": round(elapsed * 1000, 2)}))
+
+
+def _repeated_header(scope: Scope) -> ApiError | None:
+    """A header that carries one value, sent twice: refused before any reader picks a copy."""
+    header = single_headers.repeated(scope["headers"])
+    return None if header is None else ValidationFailed.field(header, single_headers.words(header))
 
 
 def observe(app) -> None:

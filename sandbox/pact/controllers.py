@@ -20,6 +20,7 @@ from sandbox.auth.keys import API_KEY_HEADER, authenticate
 from sandbox.core import problem_answers
 from sandbox.core.errors import Forbidden, Unauthenticated
 from sandbox.idempotency.body import check_media_type
+from sandbox.idempotency.paying import MAKES_A_PAYOUT
 from sandbox.pact import messages, schemas, states
 from sandbox.teams import scope as teams
 
@@ -42,7 +43,9 @@ async def _json_only(request: Request) -> None:
     check_media_type(request.scope, accepts_files=False)
 
 
-@post("/states", operation_id="pactProviderState", status_code=200)
+# Both make payouts (a state's, a message's), so both declare it; they take the admin key, so
+# no merchant's request log holds them.
+@post("/states", operation_id="pactProviderState", status_code=200, opt=MAKES_A_PAYOUT)
 async def provider_state(request: Request, data: JSONBody[schemas.StateChange]) -> dict[str, str]:
     """Set up (or tear down, or check) a provider state; answers the values a pact injects."""
     return await states.change(data, await _admin_key(request))
@@ -61,7 +64,8 @@ def _refused(request: Request, exc: Exception) -> Response[bytes]:
 _CHECKING = "pact_message_check"
 
 
-@post("/messages", operation_id="pactMessage", status_code=200, exception_handlers={Exception: _refused})
+@post("/messages", operation_id="pactMessage", status_code=200, exception_handlers={Exception: _refused},
+      opt=MAKES_A_PAYOUT)
 async def message(request: Request, data: JSONBody[schemas.MessageRequest]) -> Response[bytes]:
     """The webhook a message interaction describes: its body, its headers as metadata."""
     request.scope.setdefault("state", {})[_CHECKING] = data.check

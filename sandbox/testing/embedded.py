@@ -1,5 +1,7 @@
 """An embedded sandbox for one test session: `sandbox up` in a child process, on free
-ports, in a temporary data dir; stopped (with its PostgreSQL and Redis) at the end."""
+ports, in a temporary data dir; stopped (with its PostgreSQL and Redis) at the end. Where
+`sandbox up` cannot run (Windows), `CannotRunHere` says so in `sandbox up`'s own words
+before anything is made."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from sandbox import runtime
 from sandbox.testing import config
 
 READY_TIMEOUT_S = 90.0  # first start unpacks PostgreSQL; a loaded CI machine is slow
@@ -27,8 +30,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class CannotRunHere(RuntimeError):
+    """`sandbox up` does not run on this machine; the message says where to run it."""
+
+
 class EmbeddedSandbox:
     def __init__(self) -> None:
+        if why := runtime.unsupported():
+            raise CannotRunHere(why)
         self.data_dir = Path(tempfile.mkdtemp(prefix="mypay-sandbox-"))
         self.api_port, self.ipn_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.api_port}"

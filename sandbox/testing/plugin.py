@@ -51,6 +51,10 @@ COULD_NOT_JUDGE = "could not judge: "
 model or know, 422): the session exits as a usage error (4), as `sandbox gate` exits 2,
 never as a requirement that fell short, and the line says so."""
 LAST_REQUESTS = 20  # printed under a failing test
+ELSEWHERE = ("From this test run itself: `--mypay-sandbox=container` starts the image with Testcontainers "
+             "(Docker Desktop or Podman), or MYPAY_SANDBOX_URL and MYPAY_ADMIN_KEY name a sandbox running "
+             "elsewhere (`sandbox up` in WSL answers at http://127.0.0.1:8000).")
+"""Where the embedded sandbox cannot run (Windows): the plugin's other two ways."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,9 +89,12 @@ def mypay_sandbox(request: pytest.FixtureRequest) -> Iterator[MypaySandbox]:
             raise pytest.UsageError("MYPAY_SANDBOX_URL is set without MYPAY_ADMIN_KEY (needed to make merchants)")
         url, admin_key = env.sandbox_url, env.admin_key
     else:
-        from sandbox.testing.embedded import EmbeddedSandbox
+        from sandbox.testing.embedded import CannotRunHere, EmbeddedSandbox
 
-        embedded = EmbeddedSandbox().start()
+        try:
+            embedded = EmbeddedSandbox().start()
+        except CannotRunHere as exc:
+            pytest.fail(f"mypay: {exc} {ELSEWHERE}", pytrace=False)
         url, admin_key = embedded.url, embedded.admin_key
         request.config.stash[_EMBEDDED] = f"mypay: embedded sandbox at {url} (data in {embedded.data_dir}), stopped"
     sandbox = MypaySandbox(url, admin_key, webhook_host)

@@ -90,8 +90,10 @@ def safe_retries(coverages: Iterable[dict]) -> Finding:
                     duplicated.append(
                         f"merchant {answer['merchant_id']}: payout {case['payout_id']} was paid again as "
                         f"{case['duplicate_payout_id']} (fault {fault['kind']} on request {case['request_id']}, "
-                        f"{case['method']} {case['route']}: the same account and amount after it; retry with the "
-                        "same idempotency key instead)")
+                        f"{case['method']} {case['route']}: the same account and amount after it, "
+                        + (f"paid by request {case['next_request_id']}, " if case["next_request_id"] else "")
+                        + f"{case['duplicate_write']}; retry with the same idempotency key, or reinitiate that "
+                        "payout, instead)")
                 elif case["verdict"] == "recovered":
                     recovered.append(f"{_write(fault, case)} {_HOW[case['recovered_by']]} by request "
                                      f"{case['next_request_id']}")

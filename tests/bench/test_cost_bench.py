@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.bench.cost import over_budget
+from sandbox.bench.cost import budgets_of_the_mode, over_budget
 from sandbox.bench.harness.redis_monitor import RedisMonitor
 from sandbox.bench.servers.counted import HELD_S, without_periodic_jobs
 
@@ -39,6 +39,22 @@ def test_the_committed_budgets_name_every_figure_the_issue_asks_for() -> None:
     assert {"worker_ratio", "redis_commands_per_payout"} <= set(figures)
     assert set(figures["postgres_per_payout"]) == {"statements", "round_trips_api", "round_trips_worker",
                                                    "rows_written", "wal_bytes"}
+    burst = figures["burst"]
+    assert {"api_ratio", "worker_ratio", "postgres_ratio", "redis_commands_per_payout"} <= set(burst)
+    assert set(burst["postgres_per_payout"]) == set(figures["postgres_per_payout"])
+
+
+def test_a_run_is_held_to_its_own_mode_s_budgets_only() -> None:
+    """.ci/cost runs the bench twice, one at a time and in a burst: neither run's missing
+    figures (the other mode's) may fail it, and none of its own may go unchecked."""
+    figures = json.loads(BUDGETS.read_text())["figures"]
+    one = {"worker_ratio": 1.0}
+    assert over_budget(one, budgets_of_the_mode({"worker_ratio": 1.0, "burst": {"worker_ratio": 0.5}}, False)) == []
+    burst_run = {"burst": {"worker_ratio": 0.6}}
+    assert over_budget(burst_run, budgets_of_the_mode({"worker_ratio": 0.1, "burst": {"worker_ratio": 0.5}}, True)) \
+        == ["burst.worker_ratio: 0.6 > budget 0.5 (+20.0 %)"]
+    assert set(budgets_of_the_mode(figures, True)) == {"burst"}
+    assert "burst" not in budgets_of_the_mode(figures, False)
 
 
 async def test_redis_commands_are_counted_by_name_and_key_without_the_bench_s_own(stack) -> None:

@@ -37,3 +37,12 @@ def test_startup_bench_reports_every_figure(tmp_path: Path) -> None:
     assert [g["figure"] for g in result["goals"]] == ["up_ready_s", "up_worst_over_median",
                                                      "plugin_session_to_first_test_s", "plugin_worst_over_median"]
     assert "sandbox up, fresh data dir, to /ready, every part" in done.stdout
+    # The first start after an install (an empty cache) beside the later ones, and where its
+    # time went by up's own ready line: its own initdb beside the imports, PostgreSQL after the forks.
+    assert 0 < result["first_up_ready_s"] < 300 and len(result["first_up_runs_s"]) == 1, result
+    assert result["first_over_later"] == round(result["first_up_ready_s"] / result["up_ready_s"], 2), result
+    assert result["reference_loop_ms"] > 0, result
+    (first,) = [line for line in done.stderr.splitlines() if "initdb here" in line]
+    for step in ("PostgreSQL ", "migrate and seed ", "(PostgreSQL after the forks ", "flushed to disk ",
+                 "then every part serving "):
+        assert step in first, (step, first)

@@ -18,6 +18,9 @@ pytest-codeblocks' extractor; the rules of this runner:
   sandbox (`MYPAY_SANDBOX_URL`, `MYPAY_ADMIN_KEY`), as the guides say to run them.
 - A block preceded by `<!-- pytest.mark.skip(reason="…") -->` is not run; the reason is
   required, and the page says so in words the reader sees.
+- A block that runs a program this machine lacks (`node`, `npm`, `npx` at the start of a
+  line) is not run; the page's other blocks run, and the test then skips, naming the program
+  and the block (the suite runs without Node, as the README says it does).
 - Each page runs twice in a row, the second time in a new bash session against the same
   sandbox (and the same scratch directory): a reader follows a guide again, or copies it
   into a script that runs every day. A fixed idempotency key that replays the first run's
@@ -29,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,6 +47,8 @@ REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 RUN = {"bash", "sh", "python"}
 PAGE_TIMEOUT = 240
+# Programs a block may run that the suite does not install: such a block runs where they are.
+CALLED = re.compile(r"^\s*(node|npm|npx)\s", re.M)
 
 
 def page_id(page: Path) -> str:
@@ -86,8 +92,14 @@ def sandbox() -> Iterator[Sandbox]:
             up.close()
 
 
-def script_for(page: Path, sandbox: Sandbox) -> tuple[str, int]:
-    """The page's runnable blocks as one bash script, and how many blocks it has."""
+def lacking(code: str) -> list[str]:
+    """The programs `code` runs that this machine does not have."""
+    return sorted({name for name in CALLED.findall(code) if shutil.which(name) is None})
+
+
+def script_for(page: Path, sandbox: Sandbox) -> tuple[str, int, list[str]]:
+    """The page's runnable blocks as one bash script, how many of them run, and the blocks
+    left out for a program this machine lacks (each said as `where: needs …`)."""
     blocks = [b for b in extract_from_file(page) if (b.syntax or "").strip() in RUN]
     parts = [
         "set -Eeuo pipefail",
@@ -97,10 +109,13 @@ def script_for(page: Path, sandbox: Sandbox) -> tuple[str, int]:
         'curl() { case " $* " in *" -w "*|*" --write-out "*) command curl "$@";; '
         '*) command curl --fail-with-body --show-error "$@";; esac; }',
     ]
-    ran, test_modules = 0, []
+    ran, test_modules, left_out = 0, [], []
     for n, block in enumerate(blocks):
         where = f"{page_id(page)}:{block.lineno}"
         reason = skip_reason(block.marks)
+        if reason is None and (missing := lacking(block.code)):
+            reason = f"needs {' and '.join(missing)}, which this machine lacks"
+            left_out.append(f"{where}: {reason}")
         if reason is not None:
             parts.append(f"echo {shlex.quote(f'-- {where}: not run ({reason})')}")
             continue
@@ -123,14 +138,14 @@ def script_for(page: Path, sandbox: Sandbox) -> tuple[str, int]:
         parts.append(f"__block={shlex.quote(f'{page_id(page)}: the test modules ' + ' '.join(test_modules))}")
         parts.append(f"python -m pytest -q -p no:cacheprovider {' '.join(test_modules)}")
     parts.append("__block='(end of page)'")
-    return "\n".join(parts) + "\n", ran
+    return "\n".join(parts) + "\n", ran, left_out
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_page_code_blocks_run(page: Path, sandbox: Sandbox) -> None:
-    script, ran = script_for(page, sandbox)
+    script, ran, left_out = script_for(page, sandbox)
     if ran == 0:
-        pytest.skip("no runnable block")
+        pytest.skip("; ".join(left_out) or "no runnable block")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "MYPAY_"))}
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
@@ -147,3 +162,5 @@ def test_page_code_blocks_run(page: Path, sandbox: Sandbox) -> None:
             f"{page_id(page)}, its {run} run: a code block failed (exit {result.returncode})\n"
             f"--- stdout (tail) ---\n{result.stdout[-3000:]}\n--- stderr (tail) ---\n{result.stderr[-3000:]}\n"
             f"--- the sandbox's last warnings ---\n{sandbox.warnings()}")
+    if left_out:  # the rest ran and passed; the reader's machine with the program runs it all
+        pytest.skip("not run here: " + "; ".join(left_out))

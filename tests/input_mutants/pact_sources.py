@@ -43,6 +43,22 @@ HAND = {
         {"description": "a payout.failed webhook", "providerStates": CLOSED,
          "contents": {"type": "payout.failed", "data": {"failure_code": "account_closed"}},
          "metadata": {"contentType": "application/json"}}]},
+    # A failed payout read with a matcher of each kind the lane mutates: regex, integer, an OR.
+    "v4-matchers": {**meta("4.0"), "interactions": [{
+        "type": "Synchronous/HTTP", "description": "a failed payout, matched by kind",
+        "providerStates": [{"name": "a payout", "params": {"scenario": "failed_account_closed", "status": "failed"}}],
+        "request": {"method": "GET", "path": "/api/v1/payouts/po_123", "headers": {"X-API-KEY": ["sk_test_example"]},
+                    "generators": {"header": {"X-API-KEY": {"expression": "${apiKey}", "type": "ProviderState"}},
+                                   "path": {"expression": "/api/v1/payouts/${payoutId}", "type": "ProviderState"}}},
+        "response": {"status": 200, "body": {"contentType": "application/json", "encoded": False, "content": {
+            "id": "po_123", "status": "failed", "amount": "1500.00", "attempts": 1}},
+            "matchingRules": {"body": {
+                "$.id": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^po_[0-9a-z]+$"}]},
+                "$.amount": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^[0-9]+\\.[0-9]{2}$"}]},
+                "$.attempts": {"combine": "AND", "matchers": [{"match": "integer"}]},
+                # The first does not match: the source verifies only when the OR is read whole.
+                "$.status": {"combine": "OR", "matchers": [{"match": "regex", "regex": "^returned$"},
+                                                           {"match": "regex", "regex": "^failed$"}]}}}}}]},
     "v3-http": {**meta("3.0.0"), "interactions": [
         {"description": "the sandbox is ready", "providerStates": [{"name": "a merchant"}], "request": READY,
          "response": {"status": 200, "body": {"status": "ok", "api": "ok"}}}]},

@@ -11,6 +11,10 @@ use: the Python library checks `v1` only). An Ed25519 receiver holds a public ke
 signature it expects, so the prefix operators become one over what it is given: it verifies
 the first 64 bytes of the signature and ignores the rest.
 
+Operators derived from what the audit models: a skip for every event type an endpoint can
+subscribe to (`EVENT_TYPES`), and for each signing key state of a rotation (`ROTATION`:
+the current key, the old one in its grace period, the retired one after it).
+
 Each mutant is a predicate `accepts(got, n)`: whether the receiver answers 2xx to the n-th
 request (from 1) it got. A mutant the audit cannot tell from the reference (no request of
 the battery makes them answer differently) says why in `equivalent`; the lane checks that
@@ -30,7 +34,8 @@ from datetime import UTC, datetime
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from sandbox.webhooks.audit.audit_cases import CASES, OK
+from sandbox.webhooks.audit.audit_cases import OK
+from sandbox.webhooks.model.event_types import EVENT_TYPES
 from tests.webhooks.receiver import Received
 from tests.webhooks.verify import ed25519_key, ed25519_verifies, signed_content, verify_ed25519
 
@@ -112,8 +117,9 @@ def _type(got: Received) -> str:
         return ""
 
 
-def mutants(endpoint: Scheme, key: str) -> list[Mutant]:
-    """The faulty receivers made from `endpoint`'s reference (`key`: its secret or public key)."""
+def mutants(endpoint: Scheme, key: str, cases: list[tuple[str, str]]) -> list[Mutant]:
+    """The faulty receivers made from `endpoint`'s reference (`key`: its secret or public key);
+    `cases`: the battery the audit sends this endpoint, in order (name, expected)."""
     own, other = endpoint.version, endpoint.other
 
     def compare(pick: Callable[[list[tuple[str, str]]], list[tuple[str, str]]],
@@ -156,7 +162,7 @@ def mutants(endpoint: Scheme, key: str) -> list[Mutant]:
                 "it accepts a valid signature with bytes appended, and only that: a forger who can append to a "
                 "valid signature already holds one for that request, so no case (nor any forgery) tells it"),
         ]
-    forged_at = [n for n, case in enumerate(CASES, 1) if case.expected != OK]
+    forged_at = [n for n, (_, expected) in enumerate(cases, 1) if expected != OK]
     made = [
         Mutant("skip_when_two_or_more_signatures", "count", skip_when(lambda g, n: len(_signatures(g)) >= 2)),
         Mutant("skip_when_three_or_more_signatures", "count", skip_when(lambda g, n: len(_signatures(g)) >= 3)),
@@ -172,13 +178,16 @@ def mutants(endpoint: Scheme, key: str) -> list[Mutant]:
         Mutant("skip_when_timestamp_old", "timestamp", skip_when(
             lambda g, n: (_at(g) or time.time()) < time.time() - TOLERANCE_S)),
         Mutant("skip_when_timestamp_over_a_day_old", "timestamp", skip_when(
-            lambda g, n: (_at(g) or time.time()) < time.time() - 86400),
-            "no case sends a timestamp more than 10 minutes off; a day-old one would be a case of its own"),
-        Mutant("skip_for_unknown_types", "event type", skip_when(lambda g, n: not _type(g).startswith("payout."))),
-        Mutant("skip_for_payout_success", "event type", skip_when(lambda g, n: _type(g) == "payout.success")),
-        Mutant("skip_for_payout_returned", "event type", skip_when(lambda g, n: _type(g) == "payout.returned"),
-               "every event the battery sends is payout.success or audit.unseen_type, as real types are many: "
-               "a receiver skipping one real type it was never sent cannot be told"),
+            lambda g, n: (_at(g) or time.time()) < time.time() - 86400)),
+        Mutant("skip_when_timestamp_over_a_day_ahead", "timestamp", skip_when(
+            lambda g, n: (_at(g) or 0) > time.time() + 86400)),
+        Mutant("skip_when_timestamp_over_an_hour_off", "timestamp", skip_when(
+            lambda g, n: abs((_at(g) or time.time()) - time.time()) > 3600)),
+        Mutant("skip_for_unknown_types", "event type", skip_when(
+            lambda g, n: not _type(g).startswith(("payout.", "batch.", "settlement.")))),
+        # One per event type an endpoint can subscribe to (`*`, this lane's endpoint, gets them all).
+        *(Mutant(f"skip_for_{t.replace('.', '_')}", "event type", skip_when(lambda g, n, t=t: _type(g) == t))
+          for t in EVENT_TYPES),
         Mutant("skip_over_16_kib", "body size", skip_when(lambda g, n: len(g.body) > 16 * 1024)),
         Mutant("skip_over_1_mib", "body size", skip_when(lambda g, n: len(g.body) > 1024 * 1024),
                "the largest body the battery sends is 64 KiB; sending a MiB to every receiver at each audit is "
@@ -197,13 +206,37 @@ def mutants(endpoint: Scheme, key: str) -> list[Mutant]:
         Mutant("accept_a_seen_webhook_id", "replay", _seen_id()),
         Mutant("answer_before_verifying", "2xx first", lambda ref, got, n: True),
     ]
-    for n in range(1, len(CASES) + 3):
+    for n in range(1, len(cases) + 3):
         forged = n in forged_at
         made.append(Mutant(f"skip_on_request_{n}", "n-th request", skip_when(lambda g, i, n=n: i == n), None if forged
-                           else (f"request {n} is {CASES[n - 1].name}, genuine: skipping its verification accepts it "
-                                 "as the reference does" if n <= len(CASES)
-                                 else f"the battery sends {len(CASES)} requests; request {n} never comes")))
+                           else (f"request {n} is {cases[n - 1][0]}, genuine: skipping its verification accepts it "
+                                 "as the reference does" if n <= len(cases)
+                                 else f"the battery sends {len(cases)} requests; request {n} never comes")))
     return made
+
+
+ROTATION = ("current", "grace", "retired")
+"""The signing key states the audit models: the current key; the old one in a rotation's
+grace period (it still signs); the retired one after it (it must be refused)."""
+
+
+def rotation_mutants(current: Scheme, old: Scheme) -> dict[str, list[Mutant]]:
+    """Receivers of a rotated endpoint, by the key state they get audited in: `current`
+    (the reference itself: the new key) and `grace` (the old key kept, as a receiver not
+    yet redeployed has it) must pass, as the reference; `retired`, once the grace period
+    is over: a receiver keeping the old key beside the new, or the old key alone, must fail."""
+    either = lambda ref, got, n: current.reference(got) or old.reference(got)  # noqa: E731
+    return {
+        "current": [Mutant("new_key_only", "rotation", lambda ref, got, n: current.reference(got),
+                           "a receiver with the new key is right in and after the grace period")],
+        "grace": [Mutant("old_key_only_in_grace", "rotation", lambda ref, got, n: old.reference(got),
+                         "in the grace period both keys sign every delivery, so a receiver not yet given the new "
+                         "key verifies all of them: the audit must pass it"),
+                  Mutant("either_key_in_grace", "rotation", either,
+                         "in the grace period either key is right")],
+        "retired": [Mutant("keeps_the_retired_key", "rotation", either),
+                    Mutant("old_key_only_after_grace", "rotation", lambda ref, got, n: old.reference(got))],
+    }
 
 
 def _seen_id() -> Callable[[Callable, Received, int], bool]:

@@ -23,7 +23,8 @@ import pytest
 
 from sandbox import db
 from sandbox.idempotency import prune
-from tests.helpers import Api, new_merchant, payout_body
+from tests.batches.helpers import wait_completed
+from tests.helpers import Api, new_merchant, payout_body, reaches, wait_for
 from tests.input_mutants.report import GOAL, report
 
 pytestmark = pytest.mark.skipif(not os.environ.get("SANDBOX_INPUT_MUTANTS"),
@@ -181,3 +182,139 @@ def _seconds(clock: dict) -> float:
     if not clock.get("next_step_at"):
         return 0.0
     return (datetime.fromisoformat(clock["next_step_at"]) - datetime.fromisoformat(clock["time"])).total_seconds()
+
+
+# -- every route that can pay, and a cancel: a lost answer on each ------------------------
+
+async def _lost(api: Api, method: str, path: str, body: dict | None = None, key: str | None = None) -> None:
+    await send(api, {"method": method, "path": PREFIX + path, "body": json.dumps(body or {}),
+                     "key": key or secrets.token_hex(8), "fault": "response_lost"})
+
+
+async def _again(api: Api, method: str, path: str, body: dict | None = None, key: str | None = None) -> dict:
+    r = await send(api, {"method": method, "path": PREFIX + path, "body": json.dumps(body or {}),
+                         "key": key or secrets.token_hex(8), "fault": None})
+    assert r is not None and r.status_code < 500, r
+    return r.json()
+
+
+async def _batch(api: Api, rows: list[dict], key: str, lost: bool) -> str:
+    """A JSON batch of `rows` under `key` (its answer lost when `lost`), made by the worker:
+    its id, read from the request log as a client reading back would not."""
+    await (_lost if lost else _again)(api, "POST", "/payout-batches", {"items": rows}, key)
+    [entry] = (await api.get("/sandbox/requests", params={"idempotency_key": key, "limit": 1})).json()["data"]
+    [batch_id] = entry["object_ids"]
+    await wait_completed(api, batch_id)
+    return batch_id
+
+
+async def _logged(api: Api, payout_id: str) -> None:
+    """The reads so far in the log: a read's entry is written a moment after its answer, so
+    one that waited for a status could otherwise land after the faulted write that follows."""
+    rid = (await api.get(f"/payouts/{payout_id}")).headers["X-Request-ID"]
+
+    async def found() -> bool:
+        return (await api.get(f"/sandbox/requests/{rid}")).status_code == 200
+    await wait_for(found, what=f"request {rid} in the log")
+
+
+async def _failed(api: Api, body: dict) -> str:
+    made = (await api.post("/payouts", body)).json()
+    await reaches(api, made["id"], "failed")
+    await _logged(api, made["id"])
+    return made["id"]
+
+
+ROW = payout_body(amount="2500.00")
+FAILING = payout_body(amount="2500.00", account="12345678900003")
+CORRECTED = payout_body(amount="2500.00")["destination"]
+
+
+async def batch_upload(api: Api, mutant: str | None) -> None:
+    key = secrets.token_hex(8)
+    await _batch(api, [ROW], key, lost=True)
+    if mutant is None:
+        await _again(api, "POST", "/payout-batches", {"items": [ROW]}, key)  # the same key: the stored answer
+    elif mutant == "uploaded again under a new key":
+        await _batch(api, [ROW], secrets.token_hex(8), lost=False)
+    elif mutant == "its row paid again as a single payout":
+        await _again(api, "POST", "/payouts", ROW)
+
+
+async def batch_retry(api: Api, mutant: str | None) -> None:
+    batch_id = await _batch(api, [FAILING], secrets.token_hex(8), lost=False)
+    [item] = (await api.get(f"/payout-batches/{batch_id}/items")).json()["data"]
+    await reaches(api, item["payout_id"], "failed")
+    await _logged(api, item["payout_id"])
+    key = secrets.token_hex(8)
+    await _lost(api, "POST", f"/payout-batches/{batch_id}/retry", None, key)
+    if mutant is None:
+        await _again(api, "GET", f"/payout-batches/{batch_id}")
+    elif mutant == "its failed row paid again as a single payout":
+        await _again(api, "POST", "/payouts", FAILING)
+    elif mutant == "retry dropped":
+        pass
+
+
+async def reinitiation(api: Api, mutant: str | None) -> None:
+    payout_id = await _failed(api, FAILING)
+    await _lost(api, "POST", f"/payouts/{payout_id}/reinitiate", {"destination": CORRECTED})
+    await _again(api, "GET", f"/payouts/{payout_id}")  # read back: a recovery, alone
+    if mutant == "the corrected account paid by a new payout":
+        await _again(api, "POST", "/payouts", {**FAILING, "destination": CORRECTED})
+
+
+async def cancel(api: Api, mutant: str | None) -> None:
+    # A payout in review stays cancellable whatever the worker does.
+    payout_id = (await api.post("/payouts", payout_body(amount="150000.00"))).json()["id"]
+    key = secrets.token_hex(8)
+    await _lost(api, "POST", f"/payouts/{payout_id}/cancel", None, key)
+    if mutant is None:
+        await _again(api, "POST", f"/payouts/{payout_id}/cancel", None, key)
+    elif mutant == "retried under a new key":  # refused (409: cancelled already): no recovery
+        await _again(api, "POST", f"/payouts/{payout_id}/cancel")
+
+
+PAYING_HISTORIES: dict[str, tuple[Callable[[Api, str | None], Awaitable[None]], dict[str, str]]] = {
+    # history: (its player, held with None or mutated by name; each mutant and the words the gate must say)
+    "a batch's upload": (batch_upload, {"uploaded again under a new key": "paid twice",
+                                        "its row paid again as a single payout": "paid twice"}),
+    "a batch's retry": (batch_retry, {"its failed row paid again as a single payout": "paid twice",
+                                      "retry dropped": "never tested"}),
+    "a reinitiation": (reinitiation, {"the corrected account paid by a new payout": "paid twice"}),
+    "a cancel": (cancel, {"retried under a new key": "never tested"}),
+}
+
+
+STRUCK = {  # the route each history's lost answer strikes, as the request log names it
+    "a batch's upload": ("POST", PREFIX + "/payout-batches"),
+    "a batch's retry": ("POST", PREFIX + "/payout-batches/{batch_id}/retry"),
+    "a reinitiation": ("POST", PREFIX + "/payouts/{payout_id}/reinitiate"),
+    "a cancel": ("POST", PREFIX + "/payouts/{payout_id}/cancel"),
+}
+
+
+async def test_a_lost_answer_on_every_paying_route_and_a_cancel_falls_short_in_words(stack, worker):
+    killed, survived, words = [], [], {}
+    for history, (play, mutated) in PAYING_HISTORIES.items():
+        api, _ = await new_merchant(stack)
+        try:
+            await play(api, None)
+            held = await verdict(api, RETRIES)
+            assert held["held"], (history, held)
+        finally:
+            await api.aclose()
+        for mutant, expected in mutated.items():
+            api, _ = await new_merchant(stack)
+            try:
+                await play(api, mutant)
+                said = await verdict(api, RETRIES)
+            finally:
+                await api.aclose()
+            name = f"{history}: {mutant}"
+            words[name] = said["reason"]
+            (killed if not said["held"] and expected in said["reason"] else survived).append(name)
+    said_by = {n: f"the gate said: {words[n]}" for n in words}
+    rate = report("history mutants (a lost answer on each paying route, a cancel)", killed, survived, {},
+                  {n: said_by[n] for n in survived}, {n: said_by[n] for n in killed})
+    assert rate >= GOAL, {n: words[n] for n in survived}

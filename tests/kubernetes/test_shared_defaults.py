@@ -6,7 +6,8 @@
 - no demo merchant (whose keys the README publishes) is seeded;
 - the IPN takes connections from the sandbox's own workers and API pods only;
 - a drain or an autoscaler takes one pod at a time (maxUnavailable), and an apply does not
-  reset the autoscaler's count;
+  reset the autoscaler's count; each Deployment's replicas spread over nodes and zones, so
+  both API replicas do not share one node where the cluster has two;
 - each pod writes to a /data and a /tmp of its own (the podman overlay too);
 - the recommended app.kubernetes.io labels on every pod template; the migration Job goes away
   by itself; the teams ConfigMap holds what its comment says;
@@ -115,6 +116,24 @@ def test_a_drain_takes_one_pod_at_a_time_and_an_apply_keeps_the_autoscalers_coun
         assert not scaled and all("replicas" in d["spec"] for d in deployments.values())
     else:
         assert scaled == {"mypay-sandbox-api", "mypay-sandbox-worker"}
+
+
+def test_each_deployments_replicas_spread_over_nodes_and_zones(overlay):
+    """The scheduler is asked to put a part's replicas on different nodes (and zones): counted
+    among that part's pods of the same rollout, and a preference, so one node still runs all."""
+    _, docs = overlay
+    deployments = [d for d in sandbox_workloads(docs) if d["kind"] == "Deployment"]
+    assert {component(d) for d in deployments} >= {"api", "worker", "ipn"}
+    for deployment in deployments:
+        spread = pod(deployment).get("topologySpreadConstraints", [])
+        assert {c["topologyKey"] for c in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}, \
+            deployment["metadata"]["name"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        for constraint in spread:
+            assert constraint["maxSkew"] == 1 and constraint["whenUnsatisfiable"] == "ScheduleAnyway", constraint
+            selected = constraint["labelSelector"]["matchLabels"]
+            assert all(labels.get(k) == v for k, v in selected.items()), (selected, labels)
+            assert set(constraint["matchLabelKeys"]) == {"app.kubernetes.io/component", "pod-template-hash"}
 
 
 def test_each_pod_writes_to_a_data_and_a_tmp_of_its_own(overlay):

@@ -68,3 +68,22 @@ async def test_the_database_still_refuses_legs_that_do_not_sum_to_zero(merchant,
         async with db.transaction():
             await db.fetchrow(CALL, merchant_id, "topup", None, datetime.now(UTC), ["available"], [AMOUNT])
     assert await _balance(merchant_id) == before
+
+
+async def test_legs_that_balance_only_across_two_transactions_are_refused(merchant, database):
+    # The check runs once per INSERT statement: it must add up each transaction's legs on
+    # their own, not the statement's, or +X in one transaction and -X in another would pass.
+    merchant_id = merchant.merchant_id
+    now = datetime.now(UTC)
+    with pytest.raises(asyncpg.PostgresError, match="does not balance"):
+        async with db.transaction():
+            first, second = [await db.fetchval(
+                "INSERT INTO ledger_transaction (merchant, kind, payout_id, created_at)"
+                " VALUES ($1, 'topup', NULL, $2) RETURNING id", merchant_id, now) for _ in range(2)]
+            await db.execute(
+                "INSERT INTO ledger_entry (transaction, merchant, bucket, amount, seq, kind, payout_id, created_at)"
+                " VALUES ($1, $3, 'external', $4, NULL, 'topup', NULL, $5),"
+                "        ($2, $3, 'external', -$4::bigint, NULL, 'topup', NULL, $5)",
+                first, second, merchant_id, AMOUNT, now)
+    assert await db.fetchval("SELECT count(*) FROM ledger_transaction WHERE merchant = $1 AND kind = 'topup'"
+                             " AND created_at = $2", merchant_id, now) == 0

@@ -39,7 +39,8 @@ async def greedy(url: str, burst: int, at_once: int) -> dict[str, int]:
                     if text.startswith("event:") or "data:" in text:
                         text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
                     result = json.loads(text).get("result", {})
-                    said = "new_merchant " + ("refused" if result.get("isError") else "made")
+                    said = (f"new_merchant {answer.status_code}" if answer.status_code != 200  # before any tool ran
+                            else "new_merchant " + ("refused" if result.get("isError") else "made"))
                 counts[said] = counts.get(said, 0) + 1
 
         await asyncio.gather(*(one(n) for n in range(2 * burst)))

@@ -135,7 +135,7 @@ class StandInManager:  # the two methods of the SDK's session manager SessionSha
 
 
 async def test_a_full_server_ends_the_greedy_clients_idlest_session_for_a_newcomer():
-    from sandbox.mcp.shares import _OPENING, Opening, SessionShares
+    from sandbox.mcp.fairness.shares import _OPENING, Opening, SessionShares
 
     now = [0.0]
     manager = StandInManager()
@@ -166,10 +166,13 @@ async def test_concurrent_handshakes_from_one_client_get_its_bound_of_sessions_n
 
     import anyio
 
-    from sandbox.mcp.shares import SESSIONS_PER_CLIENT, SessionShares
+    from sandbox.mcp.fairness.shares import SESSIONS_PER_CLIENT, SessionShares
 
     manager = StandInManager()
-    peers = SimpleNamespace(who=lambda scope: "greedy")
+    async def greedy(scope) -> str:
+        return "greedy"
+
+    peers = SimpleNamespace(who=greedy)
     shares = SessionShares(manager, peers, idle_s=300)  # type: ignore[arg-type]
     failing = {3, 7}  # handshakes the SDK refuses before registering a session
 
@@ -206,8 +209,8 @@ async def test_concurrent_handshakes_from_one_client_get_its_bound_of_sessions_n
 def test_the_bounds_the_guide_states_are_the_servers():
     from pathlib import Path
 
+    from sandbox.mcp.fairness.shares import MOST_SESSIONS, SESSIONS_PER_CLIENT
     from sandbox.mcp.merchants import IDLE_S, MOST_HELD, MOST_PER_CLIENT
-    from sandbox.mcp.shares import MOST_SESSIONS, SESSIONS_PER_CLIENT
 
     assert (SESSIONS_PER_CLIENT, MOST_PER_CLIENT, MOST_SESSIONS, MOST_HELD, IDLE_S) == (20, 20, 1000, 1000, 300)
     guide = (Path(__file__).parents[2] / "docs" / "coding-agents.md").read_text()
@@ -215,11 +218,11 @@ def test_the_bounds_the_guide_states_are_the_servers():
     assert "most 1,000 of each" in guide and "5 minutes unused" in guide
 
 
-def test_a_client_is_its_process_on_loopback_and_its_token_beyond():
+async def test_a_client_is_its_process_on_loopback_and_its_token_beyond():
     import os
     import socket
 
-    from sandbox.mcp.peers import Peers, bearer_holder
+    from sandbox.mcp.fairness.peers import Peers, bearer_holder
 
     peers = Peers()
     with socket.socket() as server:
@@ -227,8 +230,8 @@ def test_a_client_is_its_process_on_loopback_and_its_token_beyond():
         server.listen()
         with socket.create_connection(server.getsockname()) as client:
             scope = {"client": client.getsockname(), "server": server.getsockname(), "headers": []}
-            assert peers.who(scope) == f"process {os.getpid()}"  # read from the kernel, whatever address
+            assert await peers.who(scope) == f"process {os.getpid()}"  # read from the kernel, whatever address
     token = [(b"authorization", b"Bearer t0ken-0123456789abcdef")]
-    far = peers.who({"client": ("10.0.0.5", 40000), "server": ("10.0.0.1", 8010), "headers": token})
-    assert far == peers.who({"client": ("10.9.9.9", 50000), "server": ("10.0.0.1", 8010), "headers": token})
+    far = await peers.who({"client": ("10.0.0.5", 40000), "server": ("10.0.0.1", 8010), "headers": token})
+    assert far == await peers.who({"client": ("10.9.9.9", 50000), "server": ("10.0.0.1", 8010), "headers": token})
     assert far == bearer_holder(token[0][1]) and "t0ken" not in far  # the holder, never the token itself

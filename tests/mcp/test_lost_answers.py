@@ -95,7 +95,11 @@ async def test_every_writing_tool_recovers_a_lost_answer_by_the_call_its_error_n
             audit, lost, key = await _lost_then_recovered(mcp, proxy, "audit_webhook_receiver",
                                                           r"/webhook-endpoints/\w+/audit",
                                                           endpoint_id=hook["endpoint"]["id"], merchant=h)
-            assert audit["cases"] == lost["cases"]
+            # The battery (36 cases) is more than a tool's answer holds: the answer keeps its first
+            # cases, each the API's, and its summary counts them all.
+            kept = [(c["name"], c["passed"]) for c in audit["cases"] if isinstance(c, dict)]
+            assert kept == [(c["name"], c["passed"]) for c in lost["cases"]][:len(kept)] and kept, audit["cases"]
+            assert audit["case_count"] == len(lost["cases"]), audit
             await _once(mcp, h, key)
 
             rule, lost, key = await _lost_then_recovered(mcp, proxy, "inject_fault", "/sandbox/faults",

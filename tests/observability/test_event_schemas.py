@@ -98,7 +98,9 @@ async def test_every_sent_webhook_matches_its_schema(merchant, admin, worker, re
     assert r.status_code == 202, r.text
     await wait_completed(merchant, r.json()["id"])
     assert (await merchant.post("/sandbox/collections", {"amount": "5.00", "outcome": "approve"})).status_code == 201
-    assert await settlements.run_due() >= 1
+    # Settled now, by this call or by the worker's own settle_due cron beside it (which won the
+    # race in .ci/debian's lane, 29 Nov: run_due then found nothing left): the webhooks below say.
+    await settlements.run_due()
 
     expected = set(EVENT_TYPES)
 

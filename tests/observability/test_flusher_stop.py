@@ -80,6 +80,37 @@ async def test_a_stop_during_a_long_fold_writes_the_last_observations_at_once_an
     assert float(mine.get("sum", 0)) == pytest.approx(0.02), stored
 
 
+async def test_a_stop_during_a_slow_flush_waits_for_it_before_the_redis_client_closes(scratch, caplog) -> None:
+    """The background task's write to Redis, in progress when the stop begins, ends before
+    the stop does: left behind, the Redis client's close (a later step) ended it half-way,
+    its observations lost and a "will retry" warning logged during the stop."""
+    route = f"/stop-during-flush-{time.time_ns()}"
+    flushing, real_flush, mine = asyncio.Event(), metrics.flush, []
+
+    async def a_slow_flush() -> None:
+        if asyncio.current_task() in mine and not flushing.is_set():
+            metrics.HTTP.observe((route, "GET", "2xx"), 0.03)  # taken by this flush, not the last one
+            flushing.set()
+            await asyncio.sleep(0.3)
+        await real_flush()
+
+    with mock.patch.object(metrics, "flush", a_slow_flush):
+        flusher = metrics.Flusher(0.05)
+        flusher.start()
+        task = flusher._task
+        assert task is not None
+        mine.append(task)
+        await asyncio.wait_for(flushing.wait(), 10)
+        await asyncio.sleep(0)  # inside its sleep, past the observation
+        await flusher.stop()
+        assert task.done(), "the stop returned with the background flush still writing"
+    stored = await scratch.hgetall(metrics.HTTP.key)
+    mine_stored = {field.decode().rsplit("|", 1)[1]: value for field, value in stored.items()
+                   if field.decode().startswith(route)}
+    assert float(mine_stored.get("sum", 0)) == pytest.approx(0.03), stored
+    assert not [r for r in caplog.records if r.name == "sandbox.metrics" and r.levelname == "WARNING"]
+
+
 def test_a_stop_with_redis_silent_ends_in_time_and_says_what_it_could_not_write() -> None:
     # In a process of its own (tests/observability/flusher_silent_probe.py): a whole-suite run
     # found nothing said here once, the suite's own API flusher in this process having taken

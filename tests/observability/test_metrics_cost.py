@@ -70,3 +70,36 @@ async def test_counts_are_folded_even_when_nobody_scrapes(stack, merchant, monke
         return await db.fetchval("SELECT count(*) FROM metric_count_delta") == 0
 
     await wait_for(folded, what="the flusher to fold the deltas")
+
+
+async def test_one_statement_that_moves_many_rows_counts_each_once(stack, merchant, worker, receiver):
+    # Payouts' and deliveries' counts are kept once per UPDATE statement: a statement moving
+    # a batch moves each status by the batch's net change, and a statement that changes no
+    # status (a delivery's lease taken or given back) moves none. Checked in one
+    # transaction, folded there and rolled back, so no other test sees the rows changed.
+    await endpoint(merchant, receiver)
+    for _ in range(2):
+        assert (await merchant.post("/payouts", payout_body())).status_code == 201
+    await arrivals(receiver, 6)
+    moves = {
+        "webhook_deliveries": ("webhook_delivery", "failed", "succeeded"),
+        "payouts": ("payout", "failed", "success"),
+    }
+    async with db.conn() as c:
+        tx = c.transaction()
+        await tx.start()
+        try:
+            await c.execute("UPDATE webhook_delivery SET lease_until = NULL WHERE merchant = $1", merchant.merchant_id)
+            for table, to, was in moves.values():
+                moved = await c.fetchval(
+                    f"WITH m AS (UPDATE {table} SET status = $2 WHERE merchant = $1 AND status = $3 RETURNING 1)"
+                    " SELECT count(*) FROM m", merchant.merchant_id, to, was)
+                assert moved >= 2, table
+            counted = metric_counts.Counts(await c.fetch(metric_counts._FOLD_SQL))
+            tables = {metric: {row["label"]: row["n"] for row in await c.fetch(
+                f"SELECT status AS label, count(*) AS n FROM {table} GROUP BY status")}
+                for metric, (table, _, _) in moves.items()}
+        finally:
+            await tx.rollback()
+    for metric, table in tables.items():
+        assert {k: n for k, n in counted.of(metric).items() if n} == table, metric

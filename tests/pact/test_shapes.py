@@ -58,7 +58,6 @@ def changed(interaction: dict, **changes) -> dict:
     pact("1.1.0", interactions=[V1_HTTP]),
     pact("1.0.0", interactions=[V1_HTTP]),
     {**pact("2.0.0", interactions=[V2_HTTP]), "metadata": {"pact-specification": {"version": "2.0.0"}}},
-    {**pact("2.0.0", interactions=[V2_HTTP]), "metadata": {"pactSpecificationVersion": "2.0.0"}},
     pact("3.0.0", interactions=[{**V3_HTTP, "providerStates": [], "request": READY}]),
     pact("3.0.0", messages=[changed(V3_MESSAGE, providerStates=None, providerState="a merchant")]),
 ])
@@ -130,15 +129,76 @@ def test_other_shapes_are_refused_by_the_schema():
     assert why is not None and why.startswith("consumer: ")
 
 
-@pytest.mark.parametrize("metadata", [None, {}, "4", {"pactSpecification": "4.0"},
-                                      {"pactSpecification": {"version": 4}}, {"pactSpecification": {"version": "5.0"}},
-                                      {"pactSpecification": {"version": "0.9"}}])
+@pytest.mark.parametrize("metadata", [None, {}, {"pactSpecification": {"version": "5.0"}},
+                                      {"pactSpecification": {"version": "0.9"}}, {"pactSpecification": {}},
+                                      {"pact-jvm": {"version": "4.6.0"}}])
 def test_a_version_not_modelled_refuses_the_file(metadata):
     made = pact("4.0", interactions=[V4_HTTP])
     made["metadata"] = metadata
     assert version_of(made) is None
     assert refusal(made) == ("the pact states no specification version the sandbox models "
                              "(metadata.pactSpecification.version; modelled: 1.1, 2, 3, 4)")
+
+
+# How each tool states the version (read from their sources): the Pact core (pact_ffi, which
+# pact-js 10+, pact-python 2+ and pact-net 4+ write through) and pact-jvm write
+# `pactSpecification`; pact-jvm 2 and 3 wrote `pact-specification`; pact-ruby's mock service
+# (pact-js 9, pact-python 1) writes `pactSpecification`, the Ruby and JS tools before it
+# `pactSpecificationVersion`. Each with the version the Pact core reads it as: that key, or
+# V3 when it finds none (pactSpecificationVersion is never read).
+WRITTEN = [
+    ({"pactSpecification": {"version": "4.0"}, "pactRust": {"ffi": "0.4.28", "models": "1.2.8"},
+      "pactJs": {"version": "13.2.0"}}, "4"),  # pact-js 13 (pact_ffi)
+    ({"pactSpecification": {"version": "3.0.0"}, "pactRust": {"ffi": "0.4.28"}, "pactPython": {"version": "2.3.1"}},
+     "3"),  # pact-python 2
+    ({"pactSpecification": {"version": "4.0"}, "pact-jvm": {"version": "4.6.14"}}, "4"),  # pact-jvm 4
+    ({"pact-specification": {"version": "2.0.0"}, "pact-jvm": {"version": "2.4.18"}}, "2"),  # pact-jvm 2
+    ({"pactSpecification": {"version": "2.0.0"}}, "2"),  # pact-ruby's mock service, pact-js 9, pact-python 1
+    ({"pactSpecification": {"version": "1.0.0"}}, "1.1"),  # the Pact core reads V1: modelled as V1.1's shapes
+    ({"pactSpecification": {"version": "2.0.0"}, "pactSpecificationVersion": "2.0.0"}, "2"),  # both, agreeing
+    ({"pactSpecification": {"version": "3.0.0"}, "pact-specification": {"version": "3.0.0"}}, "3"),  # the same twice
+]
+
+
+@pytest.mark.parametrize(("metadata", "core_reads"), WRITTEN)
+def test_every_spelling_the_tools_write_is_read_as_the_pact_core_reads_it(metadata, core_reads):
+    made = {**pact("4.0"), "metadata": metadata}
+    assert version_of(made) == core_reads
+
+
+# Statements the sandbox once read as one version and the Pact core as another (issue 91:
+# pactSpecificationVersion "4.0.0" judged as V4, verified as V3, a message sent as `GET /`),
+# either way round, and malformed ones: each refused in words, so the two never disagree.
+READ_APART = [
+    ({"pactSpecificationVersion": "4.0.0"}, "metadata.pactSpecificationVersion '4.0.0': the Pact core does not read "
+     "this key (it reads metadata.pactSpecification.version) and would verify the pact as V3; write "
+     '"pactSpecification": {"version": \'4.0.0\'} instead'),
+    ({"pactSpecification": {}, "pactSpecificationVersion": "4.0.0"}, "the Pact core does not read this key"),
+    ({"pactSpecificationVersion": "1.0.0"}, "would verify the pact as V3"),  # pact-consumer-js-dsl
+    ({"pactSpecificationVersion": "2.0.0"}, "would verify the pact as V3"),  # V2 matchers read as V3's
+    ({"pactSpecification": {"version": "3.0.0"}, "pact-specification": {"version": "4.0"}},
+     "keeps whichever it reads last"),
+    ({"pactSpecification": {}, "pact-specification": {"version": "4.0"}}, "keeps whichever it reads last"),
+    ({"pactSpecification": {"version": "3.0.0"}, "pactSpecificationVersion": "4.0.0"},
+     "says another version than metadata.pactSpecification.version '3.0.0'"),
+    ({"pactSpecification": {"version": 4}}, "is not a string: the Pact core reads its JSON text leniently"),
+    ({"pactSpecification": {"version": None}}, "is not a string"),
+    ({"pactSpecification": {"version": "v4"}}, "'v4': not numbers and dots"),
+    ({"pactSpecification": {"version": " 4.0"}}, "not numbers and dots"),
+    ({"pactSpecification": {"version": "4.0.0-rc.1"}}, "not numbers and dots"),
+    ({"pactSpecification": {"version": "4.0.0.0"}}, "not numbers and dots"),
+    ({"pactSpecification": "4.0"}, "metadata.pactSpecification is str, not an object with a version"),
+    ({"pact-specification": ["4.0"]}, "metadata.pact-specification is list, not an object with a version"),
+    ("4.0", "metadata is not an object"),
+]
+
+
+@pytest.mark.parametrize(("metadata", "words"), READ_APART)
+def test_a_version_the_pact_core_could_read_otherwise_is_refused_in_words(metadata, words):
+    made = {**pact("4.0", interactions=[V4_HTTP, V4_MESSAGE]), "metadata": metadata}
+    assert version_of(made) is None
+    why = refusal(made)
+    assert why is not None and words in why, why
 
 
 def test_versions_read():

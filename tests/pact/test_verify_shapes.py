@@ -89,3 +89,45 @@ async def test_every_shape_the_guide_lists_still_runs(stack, tmp_path):
                                                     "response": {"status": 200}}], version=version)
         code, out = await verify(stack, str(pact))
         assert code == 0 and "1 of 1 interaction(s) verified" in out, out
+
+
+WEBHOOK_V4 = {"type": "Asynchronous/Messages", "description": "a payout.failed webhook",
+              "providerStates": [CLOSED], "metadata": {"contentType": "application/json"},
+              "contents": {"contentType": "application/json", "encoded": False,
+                           "content": {"type": "payout.failed", "data": {"status": "failed",
+                                                                         "failure_code": "account_closed"}}}}
+READY_V4 = {"type": "Synchronous/HTTP", "description": "the sandbox is ready",
+            "providerStates": [{"name": "a merchant"}], "request": READY, "response": {"status": 200}}
+
+
+async def test_a_version_the_pact_core_reads_otherwise_exits_2_in_words(stack, tmp_path):
+    """Issue 91, case 3: a V4 pact that verifies as the guide writes it, its version spelled
+    `pactSpecificationVersion` (alone, or beside an empty `pactSpecification`). The sandbox
+    read V4; the Pact core reads no version there and verified it as V3 (the message became
+    `GET /` expecting 200): exit 1, with mismatches nobody wrote. Now refused, exit 2."""
+    as_written = hand_pact(tmp_path, "as-written", [READY_V4, WEBHOOK_V4])
+    code, out = await verify(stack, str(as_written))
+    assert code == 0 and "2 of 2 interaction(s) verified" in out, out
+    for metadata in ({"pactSpecificationVersion": "4.0.0"},
+                     {"pactSpecification": {}, "pactSpecificationVersion": "4.0.0"}):
+        pact = json.loads(as_written.read_text())
+        pact["metadata"] = metadata
+        respelled = tmp_path / "respelled.json"
+        respelled.write_text(json.dumps(pact))
+        code, out = await verify(stack, str(respelled))
+        assert code == 2, out
+        assert "metadata.pactSpecificationVersion '4.0.0': the Pact core does not read this key" in out, out
+        assert "0 of 2 interaction(s) verified" in out, out
+
+
+async def test_the_old_jvm_spelling_is_read_by_both_as_the_version_it_says(stack, tmp_path):
+    """`pact-specification` (pact-jvm 2 and 3): the Pact core reads it as `pactSpecification`,
+    and so does the sandbox: a V2 pact so spelled verifies as V2."""
+    pact = hand_pact(tmp_path, "jvm-2", [{"description": "the sandbox is ready", "providerState": "a merchant",
+                                          "request": READY, "response": {"status": 200}}], version="2.0.0")
+    written = json.loads(pact.read_text())
+    written["metadata"] = {"pact-specification": {"version": "2.0.0"}, "pact-jvm": {"version": "2.4.18"}}
+    pact.write_text(json.dumps(written))
+    code, out = await verify(stack, str(pact), "--json", str(tmp_path / "r.json"))
+    assert code == 0 and "1 of 1 interaction(s) verified" in out, out
+    assert json.loads((tmp_path / "r.json").read_text())[0]["modelled"]["specification"] == "2"

@@ -146,6 +146,7 @@ class Up:
             raise AssertionError(f"`sandbox up` did not exit within {EXIT_TIMEOUT:.0f}s:\n{self.output()}") from None
 
     def admin_key(self) -> str | None:
+        """The admin key as the banner shows it: whole on the start that made it, else its fingerprint."""
         for line in self.output().splitlines():
             if line.strip().startswith("Admin key  sk_"):
                 return line.split()[2]

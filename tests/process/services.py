@@ -60,10 +60,12 @@ class Services:
         subprocess.run([sys.executable, "-m", "sandbox.cli", *args], cwd=REPO, env=self.env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
 
-    def start(self, name: str, command: str, **env: str) -> subprocess.Popen:
-        """`env`: settings of this process alone (another API's SANDBOX_API_PORT, say)."""
+    def start(self, name: str, command: str, *, prefix: tuple[str, ...] = (), **env: str) -> subprocess.Popen:
+        """`env`: settings of this process alone (another API's SANDBOX_API_PORT, say);
+        `prefix`: a command it runs under (`setpriv` and its capabilities, say)."""
         log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
-        proc = subprocess.Popen([sys.executable, "-m", "sandbox.cli", command], cwd=REPO, env={**self.env, **env},
+        proc = subprocess.Popen([*prefix, sys.executable, "-m", "sandbox.cli", command], cwd=REPO,
+                                env={**self.env, **env},
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.procs[name] = proc
         return proc

@@ -249,3 +249,91 @@ def test_a_revoked_team_key_on_two_replicas(replicas):
     assert replicas.statuses(old) == [401, 401]
     assert replicas.statuses(rolled.json()["api_key"]) == [200, 200]
     assert replicas.statuses(admin) == [200, 200]  # the operator's key is not a team's
+
+
+class _Stream:
+    """A request-log stream opened with `key` on `base`, read in a thread: each event as
+    (when, event, data)."""
+
+    def __init__(self, base: str, key: str) -> None:
+        import threading
+
+        self.events: list[tuple[float, str, str]] = []
+        self.opened = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(base, key), daemon=True)
+        self._thread.start()
+
+    def _read(self, base: str, key: str) -> None:
+        import time
+
+        from httpx_sse import connect_sse
+
+        with httpx.Client(timeout=httpx.Timeout(10, read=30)) as client, \
+                connect_sse(client, "GET", base + "/sandbox/requests/stream", headers={"X-API-KEY": key}) as source:
+            for event in source.iter_sse():
+                self.opened.set()
+                self.events.append((time.monotonic(), event.event, event.data))
+                if event.event == "key_revoked":
+                    return
+
+    def ended(self) -> tuple[float, dict] | None:
+        import json
+
+        return next(((at, json.loads(data)) for at, event, data in self.events if event == "key_revoked"), None)
+
+
+def test_a_revoked_key_ends_its_streams_on_every_replica(replicas):
+    """Streams opened with a merchant's key on both APIs; the key revoked through one: both
+    streams end with `event: key_revoked` within a second of the roll's answer (the figure
+    printed is the note's). Then a key rolled with an overlap: its streams last until the
+    overlap's end, and end then, `key_expired`, on both."""
+    import asyncio
+    import time
+
+    admin = new_admin_key()
+    replicas.run("seed", SANDBOX_ADMIN_KEY=admin)
+    bases = replicas.start_apis()
+
+    def post(path: str, body: dict) -> dict:
+        r = httpx.post(bases[0] + path, json=body, timeout=30,
+                       headers={"X-API-KEY": admin, "X-Idempotency-Key": secrets.token_hex(8)})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    made = post("/sandbox/merchants", {"name": "streams"})
+    key, merchant_id = made["api_key"], made["merchant"]["id"]
+    streams = [_Stream(base, key) for base in bases]
+    for stream in streams:
+        assert stream.opened.wait(30), "a stream did not open"
+    second = post(f"/admin/merchants/{merchant_id}/keys/roll", {"overlap_minutes": 0})["api_key"]
+    answered = time.monotonic()
+    wait_until(lambda: all(s.ended() for s in streams), 10, "both streams to end")
+    after = [round((s.ended()[0] - answered) * 1000) for s in streams]  # type: ignore[index]
+    print(f"revoked: each stream's last event {after} ms after the roll's answer")
+    assert all(ms < 1000 for ms in after), after
+    assert {s.ended()[1]["code"] for s in streams} == {"key_revoked"}  # type: ignore[index]
+
+    # Rolled with an overlap: both streams of the second key go on, until its end.
+    streams = [_Stream(base, second) for base in bases]
+    for stream in streams:
+        assert stream.opened.wait(30), "a stream did not open"
+    post(f"/admin/merchants/{merchant_id}/keys/roll", {"overlap_minutes": 30})
+    for base in bases:
+        assert httpx.get(base + "/balance", headers={"X-API-KEY": second}, timeout=10).status_code == 200
+    ends_in = 2.0
+
+    async def end_soon() -> None:
+        conn = await asyncpg.connect(replicas.database_url)
+        try:
+            await conn.execute(f"UPDATE api_key SET revoked_at = now() + interval '{ends_in} seconds'"
+                               " WHERE merchant = $1 AND revoked_at > now() + interval '1 minute'", merchant_id)
+        finally:
+            await conn.close()
+
+    asyncio.run(end_soon())
+    ends = time.monotonic() + ends_in
+    wait_until(lambda: all(s.ended() for s in streams), 15, "both streams to end at the overlap's end")
+    after = [round((s.ended()[0] - ends) * 1000) for s in streams]  # type: ignore[index]
+    print(f"overlap: each stream's last event {after} ms after the overlap's end")
+    assert all(-100 < ms < 1000 for ms in after), after
+    assert {s.ended()[1]["code"] for s in streams} == {"key_expired"}  # type: ignore[index]

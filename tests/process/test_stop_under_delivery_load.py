@@ -96,7 +96,7 @@ async def stop_and_restart(api: httpx.AsyncClient, receivers: list[Holding], sto
     log = await stop()
 
     found = problems(log, ("error", "critical") if redis_gone else ("warning", "error", "critical"))
-    assert found == [], "\n".join(found)
+    assert found == [], "\n".join(found) + "\n--- all the stop logged:\n" + log[-8000:]
     handed = [json.loads(line) for line in log.splitlines() if "handed back" in line]
     assert len(handed) == 1, handed
     assert handed[0]["message"].startswith(f"handed back {IN_FLIGHT} webhook deliveries, each due again at once"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from sandbox.runtime import template
 from sandbox.runtime.embedded import SERVER_SETTINGS, EmbeddedPostgres
 from sandbox.runtime.pg_start import START_TIMEOUT_S
 from seeds.seed import DEMO_MERCHANTS
+from tests.process.conftest import Up, wait_until
 
 MAKE = ("import sys; from pathlib import Path; from sandbox.runtime import template; "
         "print(template.ensure(Path(sys.argv[1])))")
@@ -163,3 +165,40 @@ def test_a_cluster_that_cannot_start_says_why_at_once(scratch: Path):
     # Its log's FATAL line, not pg_ctl's ten seconds.
     assert time.monotonic() - started < START_TIMEOUT_S / 2
     assert not pg.running()
+
+
+def test_first_starts_at_once_on_an_empty_cache_serve_from_their_own_clusters_and_leave_one_template(scratch: Path):
+    """The first start after an install does not make the template before it serves: its
+    data dir gets a cluster of its own (initdb there, the processes importing beside it),
+    and the template is made after /ready, for the next start, which copies it. Two at once
+    on one empty cache are each served, and agree on one template, made while they serve."""
+    cache = scratch / "cache"
+    firsts = [Up(scratch / name, SANDBOX_CACHE_DIR=str(cache)) for name in ("a", "b")]
+    try:
+        for up in firsts:
+            up.wait_ready()
+            assert "initdb here" in up.output(), up.output()
+            assert up.http.get("/balance").status_code == 200  # a demo merchant's key: seeded
+            # The server's settings were its one start's (no restart to apply them).
+            assert "shared_buffers = '1GB'" in (up.data_dir / "postgres" / "postgresql.auto.conf").read_text()
+        # Made in the background while they serve (a stop waits for it only a few seconds).
+        wait_until(lambda: template.find(cache) is not None, timeout=180, what="the template made after /ready")
+        for up in firsts:
+            up.signal(signal.SIGTERM)
+        assert [up.wait_exit() for up in firsts] == [0, 0], [up.output() for up in firsts]
+    finally:
+        for up in firsts:
+            up.close()
+    made = template.find(cache)
+    assert made is not None, [up.output() for up in firsts]
+    # One template, nothing half-made, and nothing of its maker's run or server.
+    assert sorted(p.name for p in (cache / "templates").iterdir()) == [made.name]
+    assert not (made / "postgres" / "postmaster.pid").exists()
+    assert "fsync" not in (made / "postgres" / "postgresql.auto.conf").read_text()  # its maker's alone
+    later = Up(scratch / "c", SANDBOX_CACHE_DIR=str(cache))
+    try:
+        later.wait_ready()
+        assert "initdb here" not in later.output() and "(copied " in later.output(), later.output()
+        assert later.http.get("/balance").status_code == 200
+    finally:
+        later.close()

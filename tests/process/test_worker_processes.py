@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ import pytest
 import redis
 
 from sandbox.client.blocking import tls
+from sandbox.health.heartbeat import PRIORITY_KEY
 from tests.helpers import wait_for
 from tests.process.services import ADMIN_KEY, Services, create_payouts, wait_all_final
 
@@ -256,3 +258,36 @@ async def test_the_worker_and_its_database_processes_yield_to_the_api(services):
     assert nices[3] >= 2, nices  # the worker's pool keeps two connections at least
     assert nices[0] >= 1, nices  # the API's and the IPN's
     assert set(nices) <= {0, 3}, nices
+    assert redis.Redis.from_url(services.redis_url).get(PRIORITY_KEY) is None  # nothing for `sandbox status` to say
+
+
+async def test_a_worker_that_cannot_nice_its_database_processes_says_why(services):
+    """Root with neither CAP_SYS_NICE nor CAP_SETUID (the embedded server runs as a user of
+    its own): the worker runs niced, its server processes cannot be, and it says so in its
+    log and to `sandbox status` (through Redis)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and util-linux's setpriv, to start a worker without CAP_SYS_NICE and CAP_SETUID")
+    dropped = "-sys_nice,-setuid,-setgid"
+    worker = services.start("worker-unniced", "worker", prefix=("setpriv", f"--bounding-set={dropped}",
+                                                                f"--inh-caps={dropped}", "--"))
+    client = redis.Redis.from_url(services.redis_url)
+    try:
+        async def word():
+            return client.get(PRIORITY_KEY)
+
+        said = await wait_for(word, 60, what="the worker's word on its priority")
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == 3
+        why = said.decode()
+        assert why.startswith("its PostgreSQL server processes run at the server's priority, and only the worker "
+                              "itself at niceness 3: its server runs as user "), why
+        assert "neither CAP_SYS_NICE nor a way to act as that user" in why, why
+        log = services.dir / "worker-unniced.log"
+
+        async def logged():  # its log lines are written in batches
+            return why.split(":")[0] in log.read_text()
+
+        await wait_for(logged, 30, what=lambda: f"the warning in the worker's log: {log.read_text()[-2000:]}")
+    finally:
+        services.kill("worker-unniced", signal.SIGTERM)
+        client.delete(PRIORITY_KEY)
+        client.close()

@@ -14,7 +14,7 @@ import zipfile
 import pytest
 import yaml
 
-from tests.release.project import PROJECT, REPO, VERSION, build_wheel, node_package
+from tests.release.project import NODE, PROJECT, REPO, VERSION, build_wheel, node_package
 
 URLS: dict[str, str] = PROJECT["urls"]
 REPOSITORY = URLS["Repository"]
@@ -93,3 +93,27 @@ def test_the_readme_installs_it_by_name_beside_the_clone() -> None:
     assert "uvx mypay-sandbox up" in readme
     assert "uv add --dev 'mypay-sandbox[pytest]'" in readme and "pipx run mypay-sandbox up" in readme
     assert f"git clone {REPOSITORY}" in readme
+
+
+
+def test_the_readmes_lines_by_name_say_they_answer_404_until_the_first_release() -> None:
+    """As the image's line says it has nothing to pull until then: a newcomer who runs `uvx`
+    before the first release reads why it is not found, and what to do instead."""
+    readme = (REPO / "README.md").read_text()
+    for command in ("uvx mypay-sandbox up", "pipx run mypay-sandbox up"):
+        (line,) = [line for line in readme.splitlines() if line.strip().startswith(command)]
+        assert "404 until the first" in line, line
+    assert "answers 404 (not found), so use the clone above" in readme
+    assert "(until the first release, built from the `Containerfile`)" in readme.replace("\n", " ")
+
+
+def test_the_node_modules_readme_says_its_default_image_is_a_local_builds_name() -> None:
+    """`mypay-sandbox:latest` is what `docker build -t mypay-sandbox .` makes, and no registry
+    has it: the npm page says so, and names the published image, before its first example."""
+    readme = (NODE / "README.md").read_text()
+    default = re.search(r'DEFAULT_IMAGE = "([^"]+)"', (NODE / "src" / "index.ts").read_text())
+    assert default and default.group(1) == "mypay-sandbox:latest"
+    before = readme[:readme.index("```js")]
+    assert "`mypay-sandbox:latest`, the name a local build" in before
+    assert "docker build -t mypay-sandbox ." in before and "ghcr.io/mypay/mypay-sandbox:VERSION" in before
+    assert "MYPAY_SANDBOX_IMAGE" in before

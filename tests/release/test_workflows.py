@@ -133,3 +133,24 @@ def test_a_publish_job_re_run_after_a_partial_release_succeeds_without_a_new_ver
     assert pypi["with"]["skip-existing"] is True
     assert 'npm view "$name@$VERSION" version' in runs({"jobs": {"n": jobs["npm"]}})
     assert "gh release view" in runs({"jobs": {"g": jobs["github-release"]}})
+
+
+def test_the_arm64_image_reaches_ready_and_pays_out_before_anything_is_published() -> None:
+    """macOS arm64 is the laptop most integrators carry: the image built for linux/arm64 is run
+    under emulation, brought to ready and made to pay out, and every publishing job waits for
+    that (a failure there publishes nothing and spends no version)."""
+    jobs = load("release.yml")["jobs"]
+    job = jobs["arm64-ready"]
+    assert needs_of(jobs, "arm64-ready") >= {"image-build"}
+    uses = [step.get("uses", "") for step in job["steps"]]
+    assert any(u.startswith("docker/setup-qemu-action@") for u in uses), uses
+    script = runs({"jobs": {"arm64-ready": job}})
+    assert "--platform linux/arm64" in script and '"$IMAGE@$DIGEST"' in script
+    assert "needs.image-build.outputs.digest" in str(job["steps"])
+    assert '[ "$arch" = aarch64 ]' in script  # emulated, not the runner's own amd64
+    ready, payout, success = (script.find(s) for s in ('"$API/ready"', '"$API/payouts"', '.status == "success"'))
+    assert -1 < ready < payout < success, "ready, then a payout, then its success"
+    assert "balance/verify" in script and "docker stop" in script
+    assert not any(p in script or u.startswith(p) for p in PUBLISHES for u in uses)
+    for name in ("pypi", "npm", "image-publish", "github-release"):
+        assert "arm64-ready" in needs_of(jobs, name), f"{name} may publish before arm64 reached ready"

@@ -60,7 +60,7 @@ class Receiver:
 def test_receiver(mypay_audit_receiver, checks):
     receiver = Receiver(checks)
     audit = mypay_audit_receiver(receiver.url, use_secret=receiver.use_secret)
-    assert audit["passed"] and len(audit["cases"]) == 20
+    assert audit["passed"] and len(audit["cases"]) == 36
 '''
 
 
@@ -73,7 +73,7 @@ async def test_one_call_audits_a_receiver(pytester, monkeypatch, stack):
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*the webhook receiver failed the audit*",
-        "*Receiver audit wha_* of http://127.0.0.1:*/webhooks (hmac-sha256): 6 of 20 cases passed*",
+        "*Receiver audit wha_* of http://127.0.0.1:*/webhooks (hmac-sha256): 6 of 36 cases passed*",
         "*tampered_body*4xx*HTTP 204*FAIL*",
         "*FAILED test_receiver.py::test_receiver[[]lax[]]*",
     ])

@@ -238,3 +238,31 @@ def test_an_embedded_sandbox_stops_with_everything_when_its_test_process_is_kill
         if session.poll() is None:
             session.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_on_windows_the_embedded_sandbox_says_where_to_run_it(pytester, monkeypatch):
+    """A Windows developer's first run, `uv add --dev 'mypay-sandbox[pytest]'` then pytest:
+    the test that asks for the sandbox errors with `sandbox up`'s own advice (WSL, the
+    image) and the plugin's two other ways, never a traceback. Windows is what the test
+    process's conftest says `sys.platform` is, from before the plugin's fixture on (not at
+    its import: other plugins read the platform's build settings by that name)."""
+    from sandbox.runtime import WINDOWS
+
+    monkeypatch.delenv("MYPAY_SANDBOX_URL", raising=False)
+    pytester.makeconftest("""
+        import sys
+        import pytest
+
+        @pytest.fixture(scope="session", autouse=True)
+        def on_windows():
+            sys.platform, was = "win32", sys.platform
+            yield
+            sys.platform = was
+    """)
+    pytester.makepyfile(test_windows="def test_a_payout(mypay_merchant):\n    pass\n")
+    result = pytester.runpytest_subprocess(*UNUSED_PLUGINS, timeout=120)
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert WINDOWS in out.replace("\nE       ", " ").replace("\nE   ", " "), out
+    assert "--mypay-sandbox=container" in out and "MYPAY_SANDBOX_URL" in out, out
+    assert "Traceback" not in out and "ValueError" not in out and "plugin.py:" not in out, out

@@ -181,10 +181,17 @@ def coverage(events: list[dict], notifications: list[dict], rows: dict[str, dict
 STANDARD_WEBHOOKS = {
     "valid_event": "2xx", "duplicate_delivery": "2xx", "unseen_event_type": "2xx", "key_rotation": "2xx",
     "tampered_body": "4xx", "wrong_secret": "4xx", "unsigned": "4xx", "stale_timestamp": "4xx",
-    "future_timestamp": "4xx", "forged_signatures": "4xx", "valid_signature_first": "2xx",
-    "many_forged_signatures": "4xx", "valid_signature_middle": "2xx", "other_scheme": "4xx",
-    "forged_unseen_type": "4xx", "forged_large_body": "4xx", "altered_signature": "4xx",
+    "future_timestamp": "4xx", "timestamp_hours_old": "4xx", "timestamp_hours_ahead": "4xx",
+    "timestamp_days_old": "4xx", "timestamp_days_ahead": "4xx", "forged_signatures": "4xx",
+    "valid_signature_first": "2xx", "many_forged_signatures": "4xx", "valid_signature_middle": "2xx",
+    "other_scheme": "4xx", "forged_unseen_type": "4xx", "forged_large_body": "4xx", "altered_signature": "4xx",
     "truncated_signature": "4xx", "forged_repeat_id": "4xx", "forged_capitalised_headers": "4xx",
+    # A forgery of each event type an endpoint gets, and after a rotation's grace period, the retired key.
+    **{f"forged_{t}": "4xx" for t in ("payout_created", "payout_in_review", "payout_pending", "payout_processing",
+                                      "payout_retrying", "payout_on_hold", "payout_failed", "payout_rejected",
+                                      "payout_cancelled", "payout_returned", "batch_completed",
+                                      "settlement_completed")},
+    "retired_key": "4xx",
 }
 
 

@@ -15,7 +15,7 @@ POST = "POST /api/v1/payouts"
 def _case(n: int, verdict: str = "recovered", payout: str | None = "po_1", by: str = "same_key") -> dict:
     return {"verdict": verdict, "payout_id": payout, "request_id": f"req_{n}", "method": "POST",
             "route": "/api/v1/payouts", "recovered_by": by, "next_request_id": f"req_{n}b",
-            "duplicate_payout_id": "po_2"}
+            "duplicate_payout_id": "po_2", "duplicate_write": "POST /api/v1/payout-batches"}
 
 
 def _answer(cases: list[dict], open_: int = 0, not_writes: int = 0, merchant: str = "m_1") -> dict:
@@ -56,7 +56,8 @@ def test_a_payout_paid_twice_falls_short_whatever_was_recovered():
     found = judge.safe_retries([_answer([_case(1), _case(3, verdict="duplicated")], merchant="m_7")])
     assert found == judge.Finding("safe_retries", False, "a client paid twice after a fault (1 time(s))", [
         "merchant m_7: payout po_1 was paid again as po_2 (fault response_lost on request req_3, "
-        f"{POST}: the same account and amount after it; retry with the same idempotency key instead)"])
+        f"{POST}: the same account and amount after it, paid by request req_3b, POST /api/v1/payout-batches; retry "
+        "with the same idempotency key, or reinitiate that payout, instead)"])
 
 
 def test_nothing_recovered_is_never_tested_and_says_what_is_open_and_not_judged():
@@ -124,3 +125,13 @@ def test_all_reached_holds_and_lists_them():
     found = judge.coverage("paid, reject", ["paid"], [_coverage(["paid"], {"reject": 2}),
                                                       _coverage([], {"reject": 0})])
     assert found == judge.Finding("coverage", True, "exercised all 2 asked for: paid, reject")
+
+
+def test_a_payout_paid_twice_by_no_logged_request_is_said_so():
+    case = {**_case(4, verdict="duplicated"), "next_request_id": None,
+            "duplicate_write": "made by no request of the log (the dashboard)"}
+    found = judge.safe_retries([_answer([case], merchant="m_8")])
+    assert found.details == [
+        "merchant m_8: payout po_1 was paid again as po_2 (fault response_lost on request req_4, "
+        f"{POST}: the same account and amount after it, made by no request of the log (the dashboard); retry with "
+        "the same idempotency key, or reinitiate that payout, instead)"]

@@ -30,7 +30,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from sandbox.verdicts import judge
 from sandbox.webhooks.audit import audit_verdict
-from sandbox.webhooks.audit.audit_cases import CASES
+from sandbox.webhooks.audit.audit_cases import EVERY_CASE as CASES
 from tests.verdicts import oracles
 
 EXAMPLES = int(os.environ["SANDBOX_ORACLE_EXAMPLES"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 
 import httpx
 import msgspec
@@ -24,6 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sandbox.api.app import create_app
+from sandbox.idempotency import paying
 from sandbox.payouts.model.destinations import account_of
 from sandbox.requests import verdict
 from sandbox.verdicts import judge
@@ -34,10 +37,16 @@ from tests.verdicts.histories import AMOUNTS, HISTORIES, SENT, play
 EXAMPLES = int(os.environ["SANDBOX_ORACLE_EXAMPLES"])
 
 
+@cache
+def paying_routes() -> paying.Declared:
+    """The routes the app declares can pay, as the API's verdict reads them."""
+    return paying.of_app(create_app())
+
+
 def judged(log: list[dict], payouts: dict[str, dict]) -> tuple[list[verdict.FaultVerdicts], judge.Finding]:
     facts = {i: verdict.PayoutFact(i, p["number"], p["amount"], account_of(p["destination"]), p["reference"])
              for i, p in payouts.items()}
-    kinds = verdict.judge(log, facts)
+    kinds = verdict.judge(log, facts, declared=paying_routes())
     return kinds, judge.safe_retries([{"merchant_id": "mch_x", "faults": msgspec.to_builtins(kinds)}])
 
 

@@ -31,8 +31,9 @@ export type WebhookAudit = Schemas["WebhookAudit"];
 export type Problem = Schemas["Problem"];
 export type { components };
 
-// The name `docker build -t mypay-sandbox .` gives; MYPAY_SANDBOX_IMAGE or the
-// constructor's argument name another.
+// The name `docker build -t mypay-sandbox .` gives, a local build's (no registry has it);
+// MYPAY_SANDBOX_IMAGE or the constructor's argument name another, such as a release's
+// ghcr.io/mypay/mypay-sandbox:VERSION (its README says so before its first example).
 export const DEFAULT_IMAGE = "mypay-sandbox:latest";
 export const API_PORT = 8000;
 export const IPN_PORT = 8001;

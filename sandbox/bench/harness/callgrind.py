@@ -49,8 +49,9 @@ class Counted:
     """A process under callgrind; `window(step)` counts what it does during `step()`."""
 
     name: str
-    proc: subprocess.Popen
-    out_dir: Path
+    pid: int
+    out_dir: Path  # where its dumps are written, `<name>.out.<n>`
+    proc: subprocess.Popen | None = None  # when started here
     idle_per_s: float = 0.0
     _dumps: int = 0
 
@@ -59,10 +60,17 @@ class Counted:
         out_dir.mkdir(parents=True, exist_ok=True)
         command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--dump-instr=no",
                    f"--callgrind-out-file={out_dir / name}.out", *argv]
-        return cls(name, spawn(command, {**env, **VALGRIND_ENV}, log), out_dir)
+        proc = spawn(command, {**env, **VALGRIND_ENV}, log)
+        return cls(name, proc.pid, out_dir, proc)
+
+    @classmethod
+    def attach(cls, name: str, pid: int, out_dir: Path) -> Counted:
+        """A process already under callgrind, started elsewhere (a PostgreSQL backend,
+        sandbox/bench/harness/pg_callgrind.py), whose dumps are `<name>.out.<n>`."""
+        return cls(name, pid, out_dir)
 
     def _control(self, *args: str) -> None:
-        subprocess.run(["callgrind_control", *args, str(self.proc.pid)], check=True, stdout=subprocess.DEVNULL,
+        subprocess.run(["callgrind_control", *args, str(self.pid)], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=120)
 
     def open(self) -> float:
@@ -75,15 +83,7 @@ class Counted:
         seconds = time.monotonic() - opened
         self._dumps += 1
         self._control("-d")
-        dump = self.out_dir / f"{self.name}.out.{self._dumps}"
-        deadline = time.monotonic() + 60
-        while not dump.exists() or not _TOTALS.search(dump.read_bytes()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"callgrind wrote no dump {dump}")
-            time.sleep(0.05)  # polling for the file callgrind writes, bounded by the deadline
-        match = _TOTALS.search(dump.read_bytes())
-        assert match is not None
-        return Window(int(match.group(1)), seconds)
+        return Window(read_dump(self.out_dir / f"{self.name}.out.{self._dumps}"), seconds)
 
     def window(self, step: Callable[[], object]) -> Window:
         opened = self.open()
@@ -96,4 +96,19 @@ class Counted:
         self.idle_per_s = idle.instructions / idle.seconds
 
     def less_idle(self, window: Window) -> float:
-        return max(0.0, window.instructions - self.idle_per_s * window.seconds)
+        return less_idle(window, self.idle_per_s)
+
+
+def read_dump(dump: Path) -> int:
+    """The instructions a dump counts, once callgrind has written it whole."""
+    deadline = time.monotonic() + 60
+    while not dump.exists() or not (match := _TOTALS.search(dump.read_bytes())):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"callgrind wrote no dump {dump}")
+        time.sleep(0.05)  # polling for the file callgrind writes, bounded by the deadline
+    return int(match.group(1))
+
+
+def less_idle(window: Window, idle_per_s: float) -> float:
+    """A window's count less the idle instructions of its seconds."""
+    return max(0.0, window.instructions - idle_per_s * window.seconds)

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.bench.harness.procs import free_port, spawn, stop, wait_http
+from sandbox.bench.harness.procs import cli, free_port, spawn, stop, wait_api, wait_http
 from sandbox.settings import child_env
 
 OPENING_BALANCE = "10000000.00"  # per merchant: covers any run at 1.00 a payout
@@ -33,7 +33,10 @@ class Stack:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
 
-def start_stack(args: argparse.Namespace) -> Stack:
+def start_stack(args: argparse.Namespace, log_level: str = "WARNING") -> Stack:
+    """`log_level`: WARNING for the throughput phases (no line a request, in the API as in
+    the hello-world it is compared with); the cost bench and the webhook wait run at the
+    default level, INFO, as `sandbox up` does."""
     from sandbox.runtime.embedded import EmbeddedPostgres, EmbeddedRedis
 
     data_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
@@ -50,9 +53,7 @@ def start_stack(args: argparse.Namespace) -> Stack:
         SANDBOX_API_PORT=str(port), SANDBOX_IPN_PORT=str(free_port()), SANDBOX_ADMIN_KEY=admin_key,
         # Steps due at once: the worker phase measures work, not simulated waiting.
         SANDBOX_TIME_SCALE="0",
-        # No access log line per request (uvicorn logs each at INFO); the hello-world
-        # app runs with the same level, so the comparison stays fair.
-        SANDBOX_LOG_LEVEL="WARNING",
+        SANDBOX_LOG_LEVEL=log_level,
         # The default 1000/s per key would answer the hot merchant with 429s; the check
         # itself still runs on every request.
         SANDBOX_RATE_LIMIT="1000000/second",
@@ -75,6 +76,17 @@ def _settings(given: list[str]) -> dict[str, str]:
     if wrong:
         raise SystemExit(f"sandbox bench --env takes SANDBOX_NAME=VALUE, not {', '.join(wrong)}")
     return pairs
+
+
+def serve_api(stack: Stack) -> subprocess.Popen:
+    """The stack's database migrated and seeded, and `sandbox api` serving it (stopped with the stack)."""
+    cli(stack.env, "migrate")
+    cli(stack.env, "seed")
+    log = stack.logs / "api.log"
+    api = spawn([sys.executable, "-m", "sandbox.cli", "api"], stack.env, log)
+    stack.procs.append(api)
+    wait_api(stack.api_url, api, log)
+    return api
 
 
 def stop_stack(stack: Stack, keep: bool) -> None:

@@ -14,8 +14,11 @@ while nobody asks it anything, and for how long what it remembers stays remember
 - Kept connections are kept an hour, not 5 s, on both ends: the bench's own clients, the
   servers here (uvicorn's keep-alive), the worker's webhook and rail-callback clients. A
   pause longer than 5 s (a dump, a busy machine) otherwise costs a window a new connection.
-- The log writer's thread (every process) wakes once an hour, not every 50 ms: the bench
-  logs at WARNING, so no request or job writes a line; what is logged is written at the stop.
+- The log writer's thread (every process) wakes once an hour, not every 50 ms; each line
+  is formatted and written at once instead, in the thread that logged it. The bench logs at
+  the default level, INFO, as `sandbox up` does, so a request's or a job's lines are part
+  of what a window counts, in full, and no timer is (a line written alone costs its own
+  write call, where the writer's thread writes a batch in one: a few hundred instructions).
 - Pooled PostgreSQL connections are never closed for idleness (asyncpg closes one idle
   for 5 minutes, and the next busy moment opens it again inside a window).
 - The API writes a request's log entry that waits for a batch (a GET's) at once, in a batch
@@ -92,6 +95,14 @@ def hold_logs() -> None:
     from sandbox.observability import logs
 
     logs._Writer.INTERVAL_S = HELD_S
+    hand_off = logs._Handoff.enqueue
+
+    def write_at_once(self, record) -> None:
+        hand_off(self, record)
+        if logs._listener is not None:
+            logs._listener.drain()
+
+    logs._Handoff.enqueue = write_at_once
 
 
 def hold_stack() -> None:

@@ -14,8 +14,9 @@ function live(el) {
     if (!document.hidden && !el.contains(document.activeElement)) {
       try {
         const r = await fetch(el.dataset.live, { headers: { "X-Dashboard-Live": "1" }, cache: "no-store" });
-        if (r.redirected && new URL(r.url).pathname === "/dashboard/login") {
-          window.location.href = r.url;  // the session ended
+        const signIn = r.status === 401 && r.headers.get("X-Dashboard-Sign-In");
+        if (signIn) {
+          window.location.href = signIn;  // the session ended; the sign-in page says why
           return;
         }
         if (r.ok) {

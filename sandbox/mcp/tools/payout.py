@@ -156,7 +156,7 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
         """Move the merchant's manual clock (one step, N seconds, or until idle). Answers once every step that
         fell due is applied: the clock's new time and each payout's transitions. A live clock refuses."""
         if sum((seconds is not None and not until_idle, until_idle, one_step)) != 1:
-            raise ToolError("say how far: one_step, seconds, or until_idle (seconds with until_idle bounds it)")
+            raise ToolError("give how far: one_step, seconds, or until_idle (seconds with until_idle bounds it)")
         acting = sandbox.acting(ctx, merchant)
         key = idempotency_key or ""
         if one_step:

@@ -116,7 +116,8 @@ def register(app: MCPServer, sandbox: Sandbox) -> None:
             if not cases:
                 raise ToolError(f"no faulted write on request {request_id!r}, nor a retry of one: a verdict is "
                                 "made for writes that got a response_lost, timeout or error_after_commit fault (a "
-                                "fault on a read, or on a write that committed nothing, is not judged)")
+                                "fault on a read, or on a write that committed nothing, is not judged): call "
+                                "retry_verdict without request_id for every verdict there is")
             return {"cases": cases}
         said = "no write got an after-commit fault yet" if not any(k["injected"] for k in faults) else "; ".join(
             f"{k['kind']}: {k['injected']} faulted write(s), {k['recovered']} recovered, {k['duplicated']} "

@@ -9,6 +9,7 @@ from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.core.timestamps import parse_timestamp
 from sandbox.core.types import RFC3339
 from sandbox.idempotency import in_statement as idempotency
+from sandbox.idempotency.paying import MAKES_A_PAYOUT, SENDS_A_PAYOUT_AGAIN
 from sandbox.payouts.lifecycle import actions, service
 from sandbox.payouts.model import states
 from sandbox.payouts.model.schemas import Payout, PayoutCancel, PayoutCreate, PayoutPage, PayoutReinitiate
@@ -24,7 +25,7 @@ class PayoutController(Controller):
     opt = MERCHANT_ONLY
 
     @post("", operation_id="createPayout", status_code=201, summary="Create a payout",
-          opt={idempotency.IN_STATEMENT: True})
+          opt={idempotency.IN_STATEMENT: True, **MAKES_A_PAYOUT})
     async def create(self, request: Request, data: JSONBody[PayoutCreate]) -> Payout:
         """Locks the amount from `available`, picks the scenario from the destination's
         last four digits (or the one named in `scenario`: built-in or your own), and starts
@@ -68,7 +69,7 @@ class PayoutController(Controller):
         return await actions.cancel(payout_id, request.user.merchant_id, data.reason if data else None)
 
     @post("/{payout_id:str}/reinitiate", operation_id="reinitiatePayout", status_code=200,
-          summary="Try a failed payout again",
+          summary="Try a failed payout again", opt=SENDS_A_PAYOUT_AGAIN,
           description="Only from `failed`: locks the funds again and runs the scenario from the start,"
                       " optionally to a corrected `destination` (whose last four digits pick the scenario)."
                       f" One payout may be reinitiated {states.MAX_REINITIATIONS} times; after that, 409"

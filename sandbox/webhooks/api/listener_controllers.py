@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter
 from litestar.response import ServerSentEvent
 
+from sandbox.auth import held
 from sandbox.auth.keys import MERCHANT_ONLY
 from sandbox.health import going_away
 from sandbox.idempotency.claims import READ_ONLY
@@ -43,14 +44,17 @@ class WebhookListenerController(Controller):
         listener was connected come first; an unanswered one is retried as any webhook
         attempt is, so a listener that reconnects needs no `Last-Event-ID`."""
         await listeners.listener_endpoint(request.user.merchant_id, endpoint_id)
-        return ServerSentEvent(going_away.ending(stream.events(endpoint_id, get_settings().listen_window)))
+        return ServerSentEvent(going_away.ending(stream.events(endpoint_id, get_settings().listen_window),
+                                                 held.LISTENER_STREAM, request.user))
 
     @post("/{endpoint_id:str}/acks", operation_id="answerWebhookListener", status_code=200, opt={READ_ONLY: True},
           summary="Answer the stream's requests")
     async def acks(self, request: Request, endpoint_id: Id, data: JSONBody[ListenerAcks]) -> AcksAccepted:
         """What the receiver answered to each request (its status, latency and the start of
         its body), or why it did not; up to 100 in one POST. The delivery log records each
-        as it records a URL endpoint's answer. An answer is harmless to repeat (one for a
-        request nobody waits for changes nothing), so no idempotency key is needed."""
+        as it records a URL endpoint's answer. Each `id` must be one this endpoint's stream
+        sent: an id it did not send (another endpoint's, or made up) refuses the whole POST
+        with 404, and nothing is recorded. An answer is harmless to repeat (one for a request
+        nobody waits for changes nothing), so no idempotency key is needed."""
         await listeners.listener_endpoint(request.user.merchant_id, endpoint_id)
-        return await answers.relay(data)
+        return await answers.relay(endpoint_id, data)

@@ -25,9 +25,10 @@ from sandbox.core.errors import ApiError, NotFound, RateLimited
 from sandbox.core.ids import new_id
 from sandbox.core.pagination import clamp, cut, decode_cursor
 from sandbox.settings import Settings, get_settings
-from sandbox.webhooks.audit.audit_cases import CASES, Battery
+from sandbox.webhooks.audit.audit_cases import EVERY_CASE, Battery, sent_to
 from sandbox.webhooks.audit.audit_verdict import judged, tally
 from sandbox.webhooks.delivery import sender
+from sandbox.webhooks.model.event_types import decode_patterns
 from sandbox.webhooks.model.schemas import AuditCase, WebhookAudit, WebhookAuditPage
 from sandbox.webhooks.store import target_policy
 from sandbox.webhooks.store.deliveries import signing_keys
@@ -53,7 +54,8 @@ def to_api(row: asyncpg.Record) -> WebhookAudit:
 
 async def _endpoint(merchant_id: str, endpoint_id: str) -> asyncpg.Record:
     row = await db.fetchrow(
-        "SELECT id, url, signing, signing_key, previous_signing_key, previous_key_expires_at FROM webhook_endpoint"
+        "SELECT id, url, signing, events, signing_key, previous_signing_key, previous_key_expires_at FROM"
+        " webhook_endpoint"
         " WHERE id = $1 AND merchant = $2 AND deleted_at IS NULL", endpoint_id, merchant_id)
     if row is None:
         raise NotFound(f"No webhook endpoint {endpoint_id}")
@@ -62,12 +64,13 @@ async def _endpoint(merchant_id: str, endpoint_id: str) -> asyncpg.Record:
 
 async def count_requests(request: Request) -> None:
     """The audit sends one request per case on the merchant's behalf: each counts against
-    its rate limit, as its own requests do (the audit is no way to send more)."""
+    its rate limit, as its own requests do (the audit is no way to send more). Counted
+    before the endpoint is read: as the most cases an endpoint gets."""
     limiter = request.app.state.rate_limiter
     try:
-        await limiter.count(request.scope["state"]["principal"], cost=len(CASES))
+        await limiter.count(request.scope["state"]["principal"], cost=len(EVERY_CASE))
     except RateLimited as exc:
-        exc.detail += f" (an audit counts as the {len(CASES)} requests it sends, besides itself)"
+        exc.detail += f" (an audit counts as the {len(EVERY_CASE)} requests it sends at most, besides itself)"
         raise
 
 
@@ -81,7 +84,7 @@ async def run(merchant_id: str, endpoint_id: str) -> WebhookAudit:
                                  f"webhook_audit:{endpoint_id}"):
             raise AuditInProgress(f"An audit of {endpoint_id} is running; ask again when it has answered")
         started = datetime.now(UTC)
-        cases = await _send(Battery(endpoint["url"], signing_keys(endpoint, started), started), settings)
+        cases = await _send(_battery(endpoint, started), settings)
         all_passed, failed = tally(cases)
         row = await db.fetchone(
             "INSERT INTO webhook_audit (id, merchant, endpoint, url, signing, passed, case_count, failed_count,"
@@ -91,6 +94,15 @@ async def run(merchant_id: str, endpoint_id: str) -> WebhookAudit:
             failed, settings.webhook_audit_case_timeout_s, msgspec.json.encode(cases).decode(), started,
             datetime.now(UTC))
     return to_api(row)
+
+
+def _battery(endpoint: asyncpg.Record, at: datetime) -> Battery:
+    """Signed as a delivery at `at` is (the current key, and the previous one in its grace
+    period); the previous key, once its grace period is over, kept for the case that sends
+    it alone."""
+    keys = signing_keys(endpoint, at)
+    retired = endpoint["previous_signing_key"] if endpoint["previous_signing_key"] and len(keys) == 1 else None
+    return Battery(endpoint["url"], keys, at, retired_key=retired, events=decode_patterns(endpoint["events"]))
 
 
 async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
@@ -103,7 +115,7 @@ async def _send(battery: Battery, settings: Settings) -> list[AuditCase]:
     from sandbox.webhooks.delivery import httpx_client  # an audit's own client, made when one runs
 
     async with httpx_client.build(settings) as http:
-        for case in CASES:
+        for case in sent_to(battery):
             left = deadline - loop.time()
             if left <= 0:
                 verdicts.append(judged(case, None, f"not sent: the audit's {settings.webhook_audit_budget_s:g} s "

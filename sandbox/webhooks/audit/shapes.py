@@ -19,7 +19,9 @@ def audit_modelled() -> str:
     never asked of it."""
     from sandbox.webhooks.audit.audit_cases import CASES
 
-    return (f"no body and no options: every case of the battery ({', '.join(c.name for c in CASES)}), sent to the "
+    return (f"no body and no options: every case of the battery ({', '.join(c.name for c in CASES)}; a forgery "
+            "of each event type the endpoint subscribes to; `retired_key` once a rotation's grace period is over), "
+            "sent to the "
             f"endpoint's own URL and signed with its own scheme ({' or '.join(get_args(Signing))}, Standard "
             "Webhooks); the query takes `format` (json or junit) only")
 

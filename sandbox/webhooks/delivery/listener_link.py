@@ -13,6 +13,15 @@ acknowledgement may reach any API process.
 - The answer: the listener POSTs it back to the API, which publishes it on the channel the
   request's id names (`listen:answers:{process}`): the process that waits reads its
   channel, one subscription a process, and hands each answer to the attempt waiting for it.
+- The id is `<process>.<n>.<tag>`: the process's random id and a count say where the answer
+  goes, and are no secret (every stream of the process shows the same prefix, and the count
+  follows on); the tag binds them to the endpoint the request was sent to, an HMAC-SHA256
+  under a key derived from the server secret (`bound_id`). The API takes an answer only
+  for an id whose tag matches the endpoint it was POSTed to (`sent_to`): another merchant,
+  who sees ids of its own stream only, can neither reuse one of them nor make one for a
+  request sent to someone else. The tag is checked in the API, before anything is
+  published, so a refused answer reaches no attempt. Every process that delivers and every
+  API process must share the server secret (they do: one data dir, or SANDBOX_SESSION_SECRET).
 
 Nothing here is durable, and nothing needs to be: the delivery row is. A request or an
 answer lost on the way (a stream or a listener killed mid-delivery) is an attempt that got
@@ -26,6 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import time
 import uuid
@@ -33,6 +44,7 @@ import uuid
 import msgspec
 
 from sandbox import redis_client
+from sandbox.auth.server_secret import derived
 from sandbox.webhooks.delivery.clients import Answer, Failed
 from sandbox.webhooks.model.urls import listener_of
 
@@ -58,7 +70,7 @@ class Absent(Exception):
 class ListenerDelivery(msgspec.Struct):
     """What goes down the stream: the signed request, exactly as a URL endpoint gets it."""
 
-    id: str  # the answer's address: `<process>.<n>`
+    id: str  # the answer's address, bound to the endpoint: `<process>.<n>.<tag>` (`bound_id`)
     expires_at_ms: int  # past this the attempt has given up waiting: not worth sending
     headers: dict[str, str]
     body: str  # the signed bytes, as UTF-8 text (JSON that msgspec wrote)
@@ -152,7 +164,7 @@ class Link:
         assert endpoint_id is not None
         await self._start()
         self._count += 1
-        request_id = f"{self.channel[len(ANSWERS):]}.{self._count}"
+        request_id = bound_id(endpoint_id, f"{self.channel[len(ANSWERS):]}.{self._count}")
         expires_ms = max(1, int(deadline * 1000))
         request = ListenerDelivery(request_id, int(time.time() * 1000) + expires_ms, headers, content.decode())
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
@@ -188,6 +200,28 @@ def link() -> Link:
     if _LINK is None:
         _LINK = Link()
     return _LINK
+
+
+_TAG_LABEL = b"mypay-sandbox listener-request-id v1"
+_TAG_HEX = 32  # 128 bits of the HMAC: an id stays within ListenerAck's 80 characters
+
+
+def _tag(endpoint_id: str, address: str) -> bytes:
+    mac = hmac.new(derived(_TAG_LABEL), f"{endpoint_id} {address}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:_TAG_HEX].encode()
+
+
+def bound_id(endpoint_id: str, address: str) -> str:
+    """A request's id: its answer's `address` (`<process>.<n>`) and the tag that binds it
+    to the endpoint it is sent to."""
+    return f"{address}.{_tag(endpoint_id, address).decode()}"
+
+
+def sent_to(endpoint_id: str, request_id: str) -> bool:
+    """Whether `request_id` is one the sandbox sent to this endpoint (compared in constant
+    time): false for another endpoint's, a made-up or a malformed one."""
+    address, dot, tag = request_id.rpartition(".")
+    return bool(dot and address) and hmac.compare_digest(tag.encode(), _tag(endpoint_id, address))
 
 
 def channel_of(request_id: str) -> str:

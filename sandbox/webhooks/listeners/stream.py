@@ -28,7 +28,7 @@ import msgspec
 from litestar.response import ServerSentEventMessage
 
 from sandbox import redis_client
-from sandbox.health.going_away import unless_going_away
+from sandbox.health.going_away import unless_ended
 from sandbox.webhooks.delivery import listener_link
 from sandbox.webhooks.store import deliveries
 
@@ -71,7 +71,7 @@ async def events(endpoint_id: str, window: int) -> AsyncGenerator[ServerSentEven
         while True:
             # (redis-py types each command's answer as "an awaitable or the value": async here)
             # (ended by the server's stop: sandbox/health/going_away.py)
-            popped = cast("list[bytes] | None", await unless_going_away(redis.blpop([queue], timeout=POP_WAIT_S)))  # pyright: ignore[reportGeneralTypeIssues, reportArgumentType]
+            popped = cast("list[bytes] | None", await unless_ended(redis.blpop([queue], timeout=POP_WAIT_S)))  # pyright: ignore[reportGeneralTypeIssues, reportArgumentType]
             if popped is not None:
                 more = cast("list[bytes] | None", await redis.lpop(queue, BATCH - 1))  # pyright: ignore[reportGeneralTypeIssues]
                 batch = [popped[1], *(more or [])]

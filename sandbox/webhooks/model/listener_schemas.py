@@ -44,7 +44,8 @@ class ListenerRequest(msgspec.Struct):
     """One `event: delivery` of the stream (its `data`): the request to forward, exactly as a
     URL endpoint would receive it."""
 
-    id: Annotated[str, said("The request's id (also the SSE `id`): quote it in the answer")]
+    id: Annotated[str, said("The request's id (also the SSE `id`): quote it in the answer. It is bound to this "
+                            "endpoint: only this endpoint's `acks` takes it")]
     expires_at_ms: Annotated[int, said("Unix milliseconds after which the sandbox no longer waits for the answer "
                                        "(the attempt is then recorded as timed out and retried)")]
     headers: Annotated[dict[str, str], said("The headers to send: `content-type`, `webhook-id`, "
@@ -55,7 +56,8 @@ class ListenerRequest(msgspec.Struct):
 class ListenerAck(msgspec.Struct, forbid_unknown_fields=True):
     """What the receiver answered to one request (or why it did not)."""
 
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="The request's `id`")]
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=80, description=(
+        "The request's `id`, as this endpoint's stream sent it (any other refuses the whole POST with 404)"))]
     status_code: Annotated[int, msgspec.Meta(ge=100, le=599, description=(
         "The receiver's HTTP status; null when none came (then say why in `error`)"))] | None
     latency_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000, description=(

@@ -23,7 +23,7 @@ _TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _PORT = r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
 URL_PATTERN = (rf"^https?://(?:(?:{_LABEL}\.)*{_TOP_LABEL}|{_OCTET}(?:\.{_OCTET}){{3}}){_PORT}"
-               r"(?:/[!-\"$-~]*)?$")
+               r'(?:/[!"$-~]*)?$')  # printable ASCII but "#"; no escape: JavaScript's u flag refuses \"
 
 
 @lru_cache(maxsize=4096)

@@ -9,10 +9,11 @@ import json
 import time
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from sandbox import db
 from tests.webhooks.audit_helpers import ALL_CASES, FORGERIES, TIMESTAMPS, audit, failed, register
-from tests.webhooks.audit_receivers import SignatureOnly, SkipsWhenSeveral, Verifying, trusting
+from tests.webhooks.audit_receivers import ACCEPTED, REFUSED, SignatureOnly, SkipsWhenSeveral, Verifying, trusting
 from tests.webhooks.receiver import Receiver
 
 
@@ -107,3 +108,78 @@ async def test_the_audit_creates_nothing_of_the_merchants(merchant, database):
     assert (await merchant.get(f"/payouts/{payout_id}")).status_code == 404
     coverage = (await merchant.get("/sandbox/coverage")).json()
     assert all(e["acknowledged"] == 0 for e in coverage["event_types"])
+
+
+class EitherKey:
+    """The guide's receiver (`standardwebhooks`) holding some of the endpoint's secrets, the
+    old one among them: it accepts a request any one of them verifies."""
+
+    def __init__(self, *secrets: str) -> None:
+        self.hooks = [Webhook(s) for s in secrets]
+
+    def __call__(self, got):
+        for hook in self.hooks:
+            try:
+                hook.verify(got.body, got.headers)
+            except WebhookVerificationError:
+                continue
+            return ACCEPTED
+        return REFUSED
+
+
+async def test_a_receiver_with_either_key_passes_in_a_rotations_grace_period_and_the_old_one_fails_after(merchant):
+    """Issue 91, case 4: an endpoint rotated with a one-hour grace period. The guide's
+    receiver still holding the old secret accepts every real delivery (both keys sign), and
+    so every audit case is signed as they are: it passes, as one holding the new secret
+    does. Once the grace period is over, a case signed only with the retired key is sent:
+    the receiver still accepting the old secret fails it, in words; the new one passes."""
+    receiver = await Receiver().start()
+    try:
+        endpoint = await register(merchant, receiver)
+        old = endpoint["secret"]
+        r = await merchant.post(f"/webhook-endpoints/{endpoint['id']}/rotate-secret", {"grace_period_seconds": 3600})
+        assert r.status_code == 200, r.text
+        new = r.json()["secret"]
+        for secrets in ((old,), (new,)):
+            receiver.responder = EitherKey(*secrets)
+            result = await audit(merchant, endpoint)
+            assert failed(result) == set(), (secrets == (old,), failed(result))
+            assert "retired_key" not in [c["name"] for c in result["cases"]]
+        await db.execute("UPDATE webhook_endpoint SET previous_key_expires_at = now() - interval '1 second'"
+                         " WHERE id = $1", endpoint["id"])  # the hour has passed
+        receiver.responder = EitherKey(new, old)
+        result = await audit(merchant, endpoint)
+        assert failed(result) == {"retired_key"}
+        [case] = [c for c in result["cases"] if c["name"] == "retired_key"]
+        assert case["sends"] == "an event signed only with the endpoint's retired key (rotated away, its grace " \
+                                "period over)"
+        assert case["expected"] == "4xx" and case["observed_status"] == 204
+        assert "accepts whatever the holder of the old secret signs" in case["why"]
+        receiver.responder = EitherKey(new)
+        assert failed(await audit(merchant, endpoint)) == set()
+    finally:
+        await receiver.stop()
+
+
+async def test_the_forgeries_by_type_are_of_the_types_the_endpoint_subscribes_to(merchant):
+    """An endpoint of `payout.*` gets a forgery of each payout event type and none of the
+    batch's or the settlement's; a receiver that verifies only `payout.success` fails the
+    forged `payout.returned` and `payout.failed`."""
+    receiver = await Receiver().start()
+    try:
+        r = await merchant.post("/webhook-endpoints", {"url": receiver.url(), "events": ["payout.*"]})
+        assert r.status_code == 201, r.text
+        endpoint = r.json()
+        verifying = Verifying(endpoint)
+
+        def success_only(got):  # verifies payout.success, takes any other type at its word
+            return verifying(got) if json.loads(got.body).get("type") == "payout.success" else ACCEPTED
+        receiver.responder = success_only
+        result = await audit(merchant, endpoint)
+    finally:
+        await receiver.stop()
+    names = [c["name"] for c in result["cases"]]
+    assert names == [n for n in ALL_CASES if n not in ("forged_batch_completed", "forged_settlement_completed")]
+    assert {"forged_payout_returned", "forged_payout_failed"} <= failed(result)
+    [returned] = [c for c in result["cases"] if c["name"] == "forged_payout_returned"]
+    assert returned["sends"] == "a payout.returned event signed by a key that is not the endpoint's"

@@ -1,5 +1,5 @@
 """Each HTTP client's fair share of the server's handshake sessions, and who sent each
-request (sandbox/mcp/peers.py), for the tools' bounds on merchants too.
+request (sandbox/mcp/fairness/peers.py), for the tools' bounds on merchants too.
 
 The SDK bounds sessions in all (`max_sessions`) and, once full, refuses everyone until an
 idle session ends: one client opening sessions in a loop locked every other out. Here, in
@@ -37,9 +37,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.mcp.connection import IDENTITY
 from sandbox.mcp.defaults import MOST_SESSIONS
-from sandbox.mcp.peers import Peers
+from sandbox.mcp.fairness.peers import Peers
+from sandbox.mcp.fairness.trim import Trimmer
 
 SESSIONS_PER_CLIENT = 20
+RETRY_AFTER_S = 5  # a refused handshake's Retry-After: a session is ended (DELETE) in less, or idles out later
 
 
 class Opening:
@@ -55,11 +57,14 @@ class Opening:
 _OPENING: ContextVar[Opening | None] = ContextVar("mcp_opening", default=None)  # the handshake being admitted
 
 
-async def refuse(send: Send, status: int, words: str) -> None:
-    """A JSON-RPC error the SDK's client reads, with `words` as its message."""
+async def refuse(send: Send, status: int, words: str, retry_after: int | None = None) -> None:
+    """A JSON-RPC error the SDK's client reads, with `words` as its message; a 429 or a 503
+    says when to try again (`Retry-After`, in seconds)."""
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": words}}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -72,6 +77,7 @@ class SessionShares:
         self._used: dict[str, float] = {}  # session id -> its last request
         self._pending: dict[str, int] = {}  # who -> handshakes let in whose session the SDK has not registered yet
         self._lock = anyio.Lock()
+        self._trimmer = Trimmer()
         # The SDK's manager registers and discards sessions in these two (2.3 has no hooks):
         # wrapped, every session the SDK keeps is counted against its opener, and only those.
         admit, discard = manager._admit_session, manager._discard_session
@@ -93,6 +99,7 @@ class SessionShares:
             self._owner.pop(session_id, None)
             self._used.pop(session_id, None)
             await discard(session_id, transport)
+            self._trimmer.soon()  # what the session held given back to the kernel (trim.py)
 
         manager._admit_session = admitted  # type: ignore[method-assign]
         manager._discard_session = discarded  # type: ignore[method-assign]
@@ -116,7 +123,8 @@ class SessionShares:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            who = scope[IDENTITY] = self._peers.who(scope)
+            who = scope.get(IDENTITY) or await self._peers.who(scope)  # named already by the cap in flight
+            scope[IDENTITY] = who
             headers = dict(scope["headers"])
             session = headers.get(b"mcp-session-id")
             if session is not None:
@@ -138,7 +146,7 @@ class SessionShares:
                     said = await self._admit(who)
                     opening.pending = said is None  # the place `_admit` took: no await in between
                 if said is not None:
-                    await refuse(send, *said)
+                    await refuse(send, *said, retry_after=RETRY_AFTER_S)
                     return
                 await app(scope, receive, send)
             finally:
