@@ -23,13 +23,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from sandbox.processes.stderr import say_on_stderr
 from sandbox.processes.titles import PREFIX, part_of
 from sandbox.settings import SettingError, get_settings
 
@@ -256,5 +256,5 @@ def _duration(seconds: float) -> str:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"sandbox: {message}", file=sys.stderr, flush=True)
+    say_on_stderr(f"sandbox: {message}")
     return code

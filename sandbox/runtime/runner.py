@@ -15,7 +15,6 @@ import http.client
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections import deque
@@ -23,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from sandbox.processes.stderr import say_on_stderr
 from sandbox.runtime.embedded import _die_with_parent
 from sandbox.runtime.forking import STOP_SIGNALS, Forked
 
@@ -57,7 +57,7 @@ def stop_signals_raise() -> Iterator[None]:
 
 
 def _say(line: str) -> None:
-    print(f"sandbox: {line}", file=sys.stderr, flush=True)
+    say_on_stderr(f"sandbox: {line}")
 
 
 def _how_it_ended(returncode: int | None) -> str:
@@ -208,7 +208,7 @@ class Supervisor:
                 child.proc.wait(max(0.0, deadline - time.monotonic()))
         if any(c.proc.poll() is None for c in self.children):
             late = ", ".join(c.name for c in self.children if c.proc.poll() is None)
-            print(f"{late} did not stop within {timeout:.0f}s; killing", file=sys.stderr, flush=True)
+            say_on_stderr(f"{late} did not stop within {timeout:.0f}s; killing")
         # Also SIGKILL groups whose leader exited: grandchildren (uvicorn workers) may linger.
         self._signal_all(signal.SIGKILL)
         for child in self.children:

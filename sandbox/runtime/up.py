@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sandbox.processes.stderr import say_on_stderr
 from sandbox.settings import ADMIN_KEY_FILE, Settings, child_env, get_settings
 
 CHILDREN: list[tuple[str, list[str]]] = [
@@ -52,7 +53,7 @@ def say(*lines: str) -> None:
 
 
 def fail(message: str, code: int = 1) -> int:
-    print(f"sandbox: {message}", file=sys.stderr, flush=True)
+    say_on_stderr(f"sandbox: {message}")
     return code
 
 

@@ -7,6 +7,7 @@ does not know, and go on restarting an API that cannot bind."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -82,3 +83,24 @@ def test_up_refuses_an_admin_key_no_request_could_use():
         assert "SANDBOX_ADMIN_KEY must be 16 to 200 characters long (it is 14)" in done.stderr, done.stderr
         assert "Admin key" not in done.stdout + done.stderr
         assert servers_in(data_dir) == []
+
+
+def test_up_writes_its_refusal_as_one_line_a_log_can_tail():
+    """A container's log stores each write as a record, and `podman logs --tail` (Podman 4.3,
+    its Docker-compatible API too) counts records: a refusal written as its words and then its
+    newline read back as the newline alone, and a failed start seemed to have said nothing.
+    stderr here is a socket that keeps each write apart, as such a log does."""
+    with scratch_dir() as path:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        env.update(SANDBOX_DATA_DIR=str(path / "data"), SANDBOX_API_PORT=str(free_port()),
+                   SANDBOX_IPN_PORT=str(free_port()), SANDBOX_ADMIN_KEY="sk_admin_short")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with ours, theirs:
+            done = subprocess.run([sys.executable, "-m", "sandbox.cli", "up"], cwd=REPO, env=env,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=theirs,
+                                  timeout=EXIT_TIMEOUT)
+            theirs.close()
+            writes = list(iter(lambda: ours.recv(65536).decode(), ""))
+        assert done.returncode == 1, writes
+        refusal = [write for write in writes if "SANDBOX_ADMIN_KEY must be" in write]
+        assert refusal and refusal[-1].endswith("\n"), writes

@@ -149,11 +149,13 @@ async function exitedWhileStarting(container: { id: string }): Promise<never> {
   throw new Error(`the container stopped before ${READY_PATH} answered 200\n--- its log, last lines ---\n${tail}`);
 }
 
-/** The container's last lines of output, read in one answer; undefined when it is gone. */
+/** The container's last lines of output, read in one answer; undefined when it is gone.
+ * The whole log is read and cut here: Podman 4.3 counts `tail` in the writes its log stored,
+ * so a line written in two (its words, then its newline) came back as the newline alone. */
 async function logTail(container: Container): Promise<string | undefined> {
   try {
-    const log = (await container.logs({ stdout: true, stderr: true, tail: LOG_TAIL_LINES })) as unknown as Buffer;
-    return demultiplex(log).trimEnd() || NOTHING;
+    const log = (await container.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+    return demultiplex(log).trimEnd().split("\n").slice(-LOG_TAIL_LINES).join("\n") || NOTHING;
   } catch {
     return undefined;
   }
