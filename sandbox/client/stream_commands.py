@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
-
-from sandbox.processes.stderr import say_on_stderr
 
 DEMO_KEY_SAYS = "the seeded Demo Merchant Alpha's"
 # The merchant key from the environment, so that it is not in `ps` and shell history as --key is.
@@ -61,7 +60,7 @@ def _print(line: str) -> None:
 
 
 def fail(message: str, code: int) -> int:
-    say_on_stderr(f"sandbox: {message}")
+    sys.stderr.write(f"sandbox: {message}\n")  # one write, as sandbox/processes/stderr.py says why
     return code
 
 
