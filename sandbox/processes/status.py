@@ -29,7 +29,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from sandbox.processes.stderr import say_on_stderr
+from sandbox.processes.stderr import fail
 from sandbox.processes.titles import PREFIX, part_of
 from sandbox.settings import SettingError, get_settings
 
@@ -77,14 +77,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         data_dir = get_settings().data_dir.resolve()
     except SettingError as exc:
-        return _fail(str(exc), 2)
+        return fail(str(exc), 2)
     recorded = registry.read(data_dir)
     supervisor = _process(recorded.pids.get("supervisor"), "supervisor") if recorded else None
     if recorded is None or supervisor is None:
         why = "none has run or it stopped" if recorded is None else "the one recorded there has ended"
         if args.json:
             print(json.dumps({"data_dir": str(data_dir), "running": False, "ok": False, "parts": []}))
-        return _fail(f"no `sandbox up` runs on {data_dir} ({why})", NOT_RUNNING)
+        return fail(f"no `sandbox up` runs on {data_dir} ({why})", NOT_RUNNING)
     parts = look(recorded)
     down = [p for p in parts if not p.ok]
     if args.json:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             if part.note:
                 print(f"note: {part.name}: {part.note}")
     for part in down:
-        _fail(f"{part.name}: {part.ready}")
+        fail(f"{part.name}: {part.ready}")
     return 1 if down else 0
 
 
@@ -253,8 +253,3 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def _fail(message: str, code: int = 1) -> int:
-    say_on_stderr(f"sandbox: {message}")
-    return code

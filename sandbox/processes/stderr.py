@@ -13,3 +13,10 @@ def say_on_stderr(line: str) -> None:
     nothing."""
     sys.stderr.write(f"{line}\n")
     sys.stderr.flush()
+
+
+def fail(message: str, code: int = 1) -> int:
+    """A `sandbox` command's failure: `sandbox: message` on stderr; returns `code`, the
+    command's exit status."""
+    say_on_stderr(f"sandbox: {message}")
+    return code

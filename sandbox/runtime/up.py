@@ -2,7 +2,8 @@
 IPN ports checked free first; embedded PostgreSQL and Redis unless their URLs are given;
 migrate and seed; the admin key saved (mode 0600), and shown whole only by the start that
 made it; then the API, IPN and worker processes, kept running by `runner.Supervisor` until
-a stop signal. Also the two output helpers every `sandbox` command uses (`say`, `fail`)."""
+a stop signal. Also `say`, and (from sandbox/processes/stderr.py) `fail`: the two output
+helpers every `sandbox` command uses."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox.processes.stderr import say_on_stderr
+from sandbox.processes.stderr import fail
 from sandbox.settings import ADMIN_KEY_FILE, Settings, child_env, get_settings
 
 CHILDREN: list[tuple[str, list[str]]] = [
@@ -50,11 +51,6 @@ TEMPLATE_TIMEOUT = 5.0
 
 def say(*lines: str) -> None:
     print(*lines, sep="\n", flush=True)
-
-
-def fail(message: str, code: int = 1) -> int:
-    say_on_stderr(f"sandbox: {message}")
-    return code
 
 
 def _lock_data_dir(data_dir: Path):
