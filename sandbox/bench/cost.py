@@ -236,7 +236,7 @@ def _settled_one_at_a_time(stack: Stack, key: str, counted: Counting):
     commands = counted.monitor.snapshot() - commands_before
     after = asyncio.run(pg.counts(stack.database_url))
     client.close()
-    return worker_window, commands, pg.difference(after, before)
+    return worker_window, commands, asyncio.run(pg.window(stack.database_url, after, before))
 
 
 async def _post_burst(api_url: str, key: str, tag: str, count: int) -> list[str]:
@@ -276,7 +276,7 @@ def _burst(stack: Stack, key: str, counted: Counting, count: int):
     windows = (counted.api.close(opened[0]), counted.worker.close(opened[1]), counted.backends.close(opened[2]))
     commands = counted.monitor.snapshot() - commands_before
     after = asyncio.run(pg.counts(stack.database_url))
-    return windows, commands, pg.difference(after, before)
+    return windows, commands, asyncio.run(pg.window(stack.database_url, after, before))
 
 
 def _postgres_per_payout(spent: dict, payouts: int) -> dict:
@@ -284,7 +284,7 @@ def _postgres_per_payout(spent: dict, payouts: int) -> dict:
         "statements": round(sum(spent[role]["statements"] for role in pg.ROLES) / payouts, 2),
         "round_trips_api": round(spent["cost_api"]["round_trips"] / payouts, 2),
         "round_trips_worker": round(spent["cost_worker"]["round_trips"] / payouts, 2),
-        "rows_written": round(sum(spent[role]["rows_written"] for role in pg.ROLES) / payouts, 2),
+        "rows_written": round(spent["rows_written"] / payouts, 2),
         "wal_bytes": round(spent["wal_bytes"] / payouts),
     }
 
@@ -379,6 +379,7 @@ def _one_at_a_time(stack: Stack, key: str, counted: Counting, hello_per: float) 
         "worker_polls": one["polls"],
         # What the figures are sums of, for telling two runs apart (docs/benchmark.md).
         "detail": {"statements": dict(sorted(spent["by_statement"].items())),
+                   "rows_written": spent["rows_by_table"],
                    "redis_commands": _by_kind(one["redis_work"])},
     }
 
@@ -401,6 +402,7 @@ def _in_a_burst(stack: Stack, key: str, counted: Counting, hello_per: float, bur
                                             "postgres_per_payout", "redis_commands_per_payout")},
         "worker_polls": figures["polls"],
         "detail": {"statements": dict(sorted(spent["by_statement"].items())),
+                   "rows_written": spent["rows_by_table"],
                    "redis_commands": _by_kind(figures["redis_work"])},
     }}
 

@@ -108,3 +108,30 @@ def test_a_counted_server_without_its_tick_still_stops_at_once_when_told(tmp_pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_rows_written_are_read_from_the_wal_whatever_the_statement_s_shape(servers) -> None:
+    """A WITH's data-modifying parts write rows that pg_stat_statements' `rows` (its last
+    part's alone) never showed: the bench reads what each table wrote from the WAL."""
+    import asyncpg
+
+    from sandbox.bench.harness.cost_postgres import rows_by_table
+
+    conn = await asyncpg.connect(servers[0])
+    try:
+        if await conn.fetchval("SELECT current_setting('server_version_num')::int") < 160000:
+            pytest.skip("pg_get_wal_block_info is PostgreSQL 16's (the embedded server is 18)")
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        await conn.execute("CREATE TABLE cost_rows_a (n int PRIMARY KEY, v text); CREATE TABLE cost_rows_b (n int)")
+        await conn.execute("INSERT INTO cost_rows_a SELECT g, 'x' FROM generate_series(1, 4) g")
+        start = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
+        await conn.execute("""WITH moved AS (UPDATE cost_rows_a SET v = 'y' WHERE n <= 3 RETURNING n),
+                                   gone AS (DELETE FROM cost_rows_a WHERE n = 4 RETURNING n)
+                              INSERT INTO cost_rows_b SELECT n FROM moved UNION ALL SELECT n FROM gone""")
+        await conn.execute("SELECT * FROM cost_rows_a FOR UPDATE")  # a lock writes no row
+        await conn.copy_records_to_table("cost_rows_b", records=[(10,), (11,)])  # a multi-insert, its tuples
+        end = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
+        assert await rows_by_table(conn, start, end) == {"cost_rows_a": 4, "cost_rows_b": 6}
+    finally:
+        await conn.execute("DROP TABLE IF EXISTS cost_rows_a, cost_rows_b")
+        await conn.close()

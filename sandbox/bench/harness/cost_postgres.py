@@ -44,6 +44,7 @@ def as_role(database_url: str, role: str) -> str:
 
 async def create_extension(database_url: str) -> None:
     await _execute(database_url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await _execute(database_url, "CREATE EXTENSION IF NOT EXISTS pg_walinspect")
 
 
 async def checkpoint(database_url: str) -> None:
@@ -70,30 +71,62 @@ async def counts(database_url: str) -> dict:
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch(
-            """SELECT r.rolname AS role, s.query, s.toplevel, s.calls,
-                      CASE WHEN s.query ~* '^\\s*(insert|update|delete|with)' THEN s.rows ELSE 0 END AS written
+            """SELECT r.rolname AS role, s.query, s.toplevel, s.calls
                FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
                WHERE r.rolname = ANY($1::text[])""", list(ROLES))
-        wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
+        lsn = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
     finally:
         await conn.close()
-    found = {role: {"round_trips": 0, "statements": 0, "rows_written": 0} for role in ROLES}
+    found = {role: {"round_trips": 0, "statements": 0} for role in ROLES}
     by_statement: dict[str, int] = {}
     for r in rows:
         totals = found[r["role"]]
         totals["statements"] += r["calls"]
-        totals["rows_written"] += r["written"]
         if r["toplevel"]:
             totals["round_trips"] += r["calls"]
         name = f"{r['role']} {'' if r['toplevel'] else '(nested) '}{' '.join(r['query'].split())[:160]}"
         by_statement[name] = by_statement.get(name, 0) + r["calls"]
-    return {**found, "wal_bytes": int(wal), "by_statement": by_statement}
+    return {**found, "lsn": lsn, "by_statement": by_statement}
 
 
-def difference(after: dict, before: dict) -> dict:
-    """`counts` over a window."""
-    out = {role: {k: after[role][k] - before[role][k] for k in after[role]} for role in ROLES}
-    out["wal_bytes"] = after["wal_bytes"] - before["wal_bytes"]
+# The rows a window wrote, read from its WAL: each heap record of a table's row inserted,
+# updated or deleted (block 0 is the row's new place), a multi-insert as its tuples. What
+# pg_stat_statements calls a statement's rows would do only for plain statements: a WITH's
+# are its last part's alone, so a write moved into a WITH would read as no write at all.
+# The tables' own counters (pg_stat_user_tables) hold the same, but a backend flushes them
+# at most once a second, and an idle one after 10 s: the WAL is read at once.
+ROWS_WRITTEN = """
+SELECT c.relname AS relation, sum(CASE WHEN b.record_type LIKE 'MULTI_INSERT%'
+                                    THEN substring(b.description FROM 'ntuples: ([0-9]+)')::int
+                                    ELSE 1 END)::int AS rows
+FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn) b
+JOIN pg_class c ON c.oid = pg_filenode_relation(b.reltablespace, b.relfilenode)
+WHERE b.block_id = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND c.relkind = 'r' AND c.relnamespace <> 'pg_catalog'::regnamespace
+  AND ((b.resource_manager = 'Heap' AND split_part(b.record_type, '+', 1) IN ('INSERT', 'UPDATE', 'HOT_UPDATE', 'DELETE'))
+       OR (b.resource_manager = 'Heap2' AND b.record_type LIKE 'MULTI_INSERT%'))
+GROUP BY c.relname"""
+
+
+async def rows_by_table(conn, start_lsn: str, end_lsn: str) -> dict[str, int]:
+    """The rows each table had inserted, updated or deleted between two WAL positions
+    (pg_walinspect's extension made in the database)."""
+    rows = await conn.fetch(ROWS_WRITTEN, start_lsn, end_lsn)
+    return {r["relation"]: r["rows"] for r in sorted(rows, key=lambda r: r["relation"])}
+
+
+async def window(database_url: str, after: dict, before: dict) -> dict:
+    """`counts` over a window, with the rows it wrote, by table."""
+    import asyncpg
+
+    out: dict = {role: {k: after[role][k] - before[role][k] for k in after[role]} for role in ROLES}
+    conn = await asyncpg.connect(database_url)
+    try:
+        out["wal_bytes"] = int(await conn.fetchval("SELECT $1::text::pg_lsn - $2::text::pg_lsn", after["lsn"], before["lsn"]))
+        out["rows_by_table"] = await rows_by_table(conn, before["lsn"], after["lsn"])
+    finally:
+        await conn.close()
+    out["rows_written"] = sum(out["rows_by_table"].values())
     statements = {k: n - before["by_statement"].get(k, 0) for k, n in after["by_statement"].items()}
     out["by_statement"] = {k: n for k, n in statements.items() if n}
     return out
