@@ -96,39 +96,37 @@ CREATE FUNCTION public.ledger_post(p_merchant character varying, p_kind characte
     LANGUAGE plpgsql
     AS $$
 #variable_conflict use_column
-DECLARE
-    d_available bigint;
-    d_locked bigint;
-    d_pending bigint;
-    merchant_legs int;
-    last_seq_after bigint;
 BEGIN
-    SELECT COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'available'), 0),
-           COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'locked'), 0),
-           COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'pending'), 0),
-           count(*) FILTER (WHERE leg.bucket <> 'external')
-      INTO d_available, d_locked, d_pending, merchant_legs
-      FROM unnest(p_buckets, p_amounts) AS leg(bucket, amount);
-    UPDATE balance
-       SET available = available + d_available, locked = locked + d_locked, pending = pending + d_pending,
-           last_seq = last_seq + merchant_legs, updated_at = p_at
-     WHERE merchant = p_merchant
-       AND available + d_available >= 0 AND locked + d_locked >= 0 AND pending + d_pending >= 0
-    RETURNING available, locked, pending, last_seq INTO available, locked, pending, last_seq_after;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    INSERT INTO ledger_transaction (merchant, kind, payout_id, created_at)
-    VALUES (p_merchant, p_kind, p_payout_id, p_at)
-    RETURNING id INTO transaction_id;
-    INSERT INTO ledger_entry (transaction, merchant, bucket, amount, seq, kind, payout_id, created_at)
-    SELECT transaction_id, p_merchant, leg.bucket, leg.amount,
-           CASE WHEN leg.bucket = 'external' THEN NULL
-                ELSE last_seq_after - merchant_legs
-                     + count(*) FILTER (WHERE leg.bucket <> 'external') OVER (ORDER BY leg.ord) END,
-           p_kind, p_payout_id, p_at
-      FROM unnest(p_buckets, p_amounts) WITH ORDINALITY AS leg(bucket, amount, ord);
-    RETURN NEXT;
+    RETURN QUERY
+    WITH leg AS (
+        SELECT l.bucket, l.amount, l.ord FROM unnest(p_buckets, p_amounts) WITH ORDINALITY AS l(bucket, amount, ord)
+    ), d AS (
+        SELECT COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'available'), 0) AS available,
+               COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'locked'), 0) AS locked,
+               COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'pending'), 0) AS pending,
+               count(*) FILTER (WHERE leg.bucket <> 'external') AS legs
+          FROM leg
+    ), moved AS (
+        UPDATE balance b
+           SET available = b.available + d.available, locked = b.locked + d.locked, pending = b.pending + d.pending,
+               last_seq = b.last_seq + d.legs, updated_at = p_at
+          FROM d
+         WHERE b.merchant = p_merchant
+           AND b.available + d.available >= 0 AND b.locked + d.locked >= 0 AND b.pending + d.pending >= 0
+        RETURNING b.available, b.locked, b.pending, b.last_seq - d.legs AS seq_before
+    ), tx AS (
+        INSERT INTO ledger_transaction (merchant, kind, payout_id, created_at)
+        SELECT p_merchant, p_kind, p_payout_id, p_at FROM moved
+        RETURNING id
+    ), entries AS (
+        INSERT INTO ledger_entry (transaction, merchant, bucket, amount, seq, kind, payout_id, created_at)
+        SELECT tx.id, p_merchant, leg.bucket, leg.amount,
+               CASE WHEN leg.bucket = 'external' THEN NULL
+                    ELSE moved.seq_before + count(*) FILTER (WHERE leg.bucket <> 'external') OVER (ORDER BY leg.ord) END,
+               p_kind, p_payout_id, p_at
+          FROM leg, moved, tx
+    )
+    SELECT tx.id, moved.available, moved.locked, moved.pending FROM tx, moved;
 END $$;
 
 
@@ -144,60 +142,50 @@ CREATE FUNCTION public.ledger_post_many(p_merchant character varying, p_at times
 #variable_conflict use_column
 DECLARE
     width int := array_length(p_buckets, 2);
-    merchant_legs int;
-    d_available bigint;
-    d_locked bigint;
-    d_pending bigint;
-    low_available bigint;
-    low_locked bigint;
-    low_pending bigint;
-    seq_before bigint;
 BEGIN
+    RETURN QUERY
     -- A two-dimensional array unnests row by row: element k is leg (k - 1) % width + 1 of
     -- posting (k - 1) / width + 1.
-    SELECT COALESCE(sum(p.da), 0), COALESCE(sum(p.dl), 0), COALESCE(sum(p.dp), 0), COALESCE(sum(p.legs), 0),
-           LEAST(0, min(p.ra)), LEAST(0, min(p.rl)), LEAST(0, min(p.rp))
-      INTO d_available, d_locked, d_pending, merchant_legs, low_available, low_locked, low_pending
-      FROM (SELECT s.da, s.dl, s.dp, s.legs,
-                   sum(s.da) OVER (ORDER BY s.ord) AS ra, sum(s.dl) OVER (ORDER BY s.ord) AS rl,
-                   sum(s.dp) OVER (ORDER BY s.ord) AS rp
-              FROM (SELECT (l.k - 1) / width + 1 AS ord,
-                           COALESCE(sum(l.amount) FILTER (WHERE l.bucket = 'available'), 0) AS da,
-                           COALESCE(sum(l.amount) FILTER (WHERE l.bucket = 'locked'), 0) AS dl,
-                           COALESCE(sum(l.amount) FILTER (WHERE l.bucket = 'pending'), 0) AS dp,
-                           count(*) FILTER (WHERE l.bucket <> 'external') AS legs
-                      FROM unnest(p_buckets, p_amounts) WITH ORDINALITY AS l(bucket, amount, k)
-                     WHERE l.bucket IS NOT NULL
-                     GROUP BY 1) s) p;
-    UPDATE balance
-       SET available = available + d_available, locked = locked + d_locked, pending = pending + d_pending,
-           last_seq = last_seq + merchant_legs, updated_at = p_at
-     WHERE merchant = p_merchant
-       AND available + low_available >= 0 AND locked + low_locked >= 0 AND pending + low_pending >= 0
-    RETURNING last_seq - merchant_legs INTO seq_before;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    RETURN QUERY
-    WITH posting AS (
+    WITH leg AS (
+        SELECT (l.k - 1) / width + 1 AS ord, l.k, l.bucket, l.amount
+          FROM unnest(p_buckets, p_amounts) WITH ORDINALITY AS l(bucket, amount, k)
+         WHERE l.bucket IS NOT NULL
+    ), d AS (
+        SELECT COALESCE(sum(p.da), 0) AS da, COALESCE(sum(p.dl), 0) AS dl, COALESCE(sum(p.dp), 0) AS dp,
+               COALESCE(sum(p.legs), 0) AS legs,
+               LEAST(0, min(p.ra)) AS low_a, LEAST(0, min(p.rl)) AS low_l, LEAST(0, min(p.rp)) AS low_p
+          FROM (SELECT s.da, s.dl, s.dp, s.legs,
+                       sum(s.da) OVER (ORDER BY s.ord) AS ra, sum(s.dl) OVER (ORDER BY s.ord) AS rl,
+                       sum(s.dp) OVER (ORDER BY s.ord) AS rp
+                  FROM (SELECT leg.ord,
+                               COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'available'), 0) AS da,
+                               COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'locked'), 0) AS dl,
+                               COALESCE(sum(leg.amount) FILTER (WHERE leg.bucket = 'pending'), 0) AS dp,
+                               count(*) FILTER (WHERE leg.bucket <> 'external') AS legs
+                          FROM leg GROUP BY leg.ord) s) p
+    ), moved AS (
+        UPDATE balance b
+           SET available = b.available + d.da, locked = b.locked + d.dl, pending = b.pending + d.dp,
+               last_seq = b.last_seq + d.legs, updated_at = p_at
+          FROM d
+         WHERE b.merchant = p_merchant
+           AND b.available + d.low_a >= 0 AND b.locked + d.low_l >= 0 AND b.pending + d.low_p >= 0
+        RETURNING b.last_seq - d.legs AS seq_before
+    ), posting AS (
         -- Ids taken in posting order, so a payout's transactions stay in order by id.
         SELECT x.ord, x.kind, x.payout_id, nextval(pg_get_serial_sequence('ledger_transaction', 'id')) AS id
-          FROM unnest(p_kinds, p_payout_ids) WITH ORDINALITY AS x(kind, payout_id, ord)
+          FROM unnest(p_kinds, p_payout_ids) WITH ORDINALITY AS x(kind, payout_id, ord), moved
          ORDER BY x.ord
     ), tx AS (
         INSERT INTO ledger_transaction (id, merchant, kind, payout_id, created_at)
         SELECT posting.id, p_merchant, posting.kind, posting.payout_id, p_at FROM posting ORDER BY posting.ord
-    ), leg AS (
-        SELECT (l.k - 1) / width + 1 AS ord, l.k, l.bucket, l.amount
-          FROM unnest(p_buckets, p_amounts) WITH ORDINALITY AS l(bucket, amount, k)
-         WHERE l.bucket IS NOT NULL
     ), entries AS (
         INSERT INTO ledger_entry (transaction, merchant, bucket, amount, seq, kind, payout_id, created_at)
         SELECT posting.id, p_merchant, leg.bucket, leg.amount,
                CASE WHEN leg.bucket = 'external' THEN NULL
-                    ELSE seq_before + count(*) FILTER (WHERE leg.bucket <> 'external') OVER (ORDER BY leg.k) END,
+                    ELSE moved.seq_before + count(*) FILTER (WHERE leg.bucket <> 'external') OVER (ORDER BY leg.k) END,
                posting.kind, posting.payout_id, p_at
-          FROM leg JOIN posting ON posting.ord = leg.ord
+          FROM leg JOIN posting ON posting.ord = leg.ord CROSS JOIN moved
          ORDER BY leg.k
     )
     SELECT posting.payout_id, posting.id FROM posting ORDER BY posting.ord;
@@ -345,16 +333,16 @@ END $$;
 CREATE FUNCTION public.outbox_emit(p_id character varying, p_merchant character varying, p_type character varying, p_payout_id character varying, p_data jsonb, p_at timestamp with time zone, p_request jsonb DEFAULT NULL::jsonb) RETURNS character varying
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    v_number bigint;
 BEGIN
-    INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, request, sequence)
-    VALUES (p_id, p_merchant, p_type, p_payout_id, p_data, p_at, p_request,
-            CASE WHEN p_payout_id IS NULL THEN 1
-                 ELSE (SELECT coalesce(max(e.sequence), 0) + 1 FROM outbox_event e WHERE e.payout_id = p_payout_id)
-            END)
-    RETURNING number INTO v_number;
-    INSERT INTO outbox_unrelayed (created_at, number) VALUES (p_at, v_number);
+    WITH event AS (
+        INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, request, sequence)
+        VALUES (p_id, p_merchant, p_type, p_payout_id, p_data, p_at, p_request,
+                CASE WHEN p_payout_id IS NULL THEN 1
+                     ELSE (SELECT coalesce(max(e.sequence), 0) + 1 FROM outbox_event e WHERE e.payout_id = p_payout_id)
+                END)
+        RETURNING number
+    )
+    INSERT INTO outbox_unrelayed (created_at, number) SELECT p_at, event.number FROM event;
     RETURN p_id;
 END $$;
 
@@ -1692,6 +1680,7 @@ INSERT INTO public.migration VALUES (36, '2026-11-28T13:30:00:000000', 'sandbox'
 INSERT INTO public.migration VALUES (37, '2026-11-28T20:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
 INSERT INTO public.migration VALUES (38, '2026-11-28T23:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
 INSERT INTO public.migration VALUES (39, '2026-11-29T14:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
+INSERT INTO public.migration VALUES (40, '2026-11-30T01:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
 
 
 --
@@ -1819,7 +1808,7 @@ SELECT pg_catalog.setval('public.merchant_scenario_number_seq', 1, false);
 -- Name: migration_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
 --
 
-SELECT pg_catalog.setval('public.migration_id_seq', 39, true);
+SELECT pg_catalog.setval('public.migration_id_seq', 40, true);
 
 
 --
