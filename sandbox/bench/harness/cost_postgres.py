@@ -103,7 +103,8 @@ FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn) b
 JOIN pg_class c ON c.oid = pg_filenode_relation(b.reltablespace, b.relfilenode)
 WHERE b.block_id = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND c.relkind = 'r' AND c.relnamespace <> 'pg_catalog'::regnamespace
-  AND ((b.resource_manager = 'Heap' AND split_part(b.record_type, '+', 1) IN ('INSERT', 'UPDATE', 'HOT_UPDATE', 'DELETE'))
+  AND ((b.resource_manager = 'Heap'
+        AND split_part(b.record_type, '+', 1) IN ('INSERT', 'UPDATE', 'HOT_UPDATE', 'DELETE'))
        OR (b.resource_manager = 'Heap2' AND b.record_type LIKE 'MULTI_INSERT%'))
 GROUP BY c.relname"""
 
@@ -122,7 +123,8 @@ async def window(database_url: str, after: dict, before: dict) -> dict:
     out: dict = {role: {k: after[role][k] - before[role][k] for k in after[role]} for role in ROLES}
     conn = await asyncpg.connect(database_url)
     try:
-        out["wal_bytes"] = int(await conn.fetchval("SELECT $1::text::pg_lsn - $2::text::pg_lsn", after["lsn"], before["lsn"]))
+        out["wal_bytes"] = int(await conn.fetchval("SELECT $1::text::pg_lsn - $2::text::pg_lsn",
+                                                   after["lsn"], before["lsn"]))
         out["rows_by_table"] = await rows_by_table(conn, before["lsn"], after["lsn"])
     finally:
         await conn.close()
