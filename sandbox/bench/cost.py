@@ -379,7 +379,7 @@ def _one_at_a_time(stack: Stack, key: str, counted: Counting, hello_per: float) 
         "worker_polls": one["polls"],
         # What the figures are sums of, for telling two runs apart (docs/benchmark.md).
         "detail": {"statements": dict(sorted(spent["by_statement"].items())),
-                   "rows_written": spent["rows_by_table"],
+                   "rows_written": spent["rows_by_table"], "wal_bytes": spent["wal_by_relation"],
                    "redis_commands": _by_kind(one["redis_work"])},
     }
 
@@ -402,7 +402,7 @@ def _in_a_burst(stack: Stack, key: str, counted: Counting, hello_per: float, bur
                                             "postgres_per_payout", "redis_commands_per_payout")},
         "worker_polls": figures["polls"],
         "detail": {"statements": dict(sorted(spent["by_statement"].items())),
-                   "rows_written": spent["rows_by_table"],
+                   "rows_written": spent["rows_by_table"], "wal_bytes": spent["wal_by_relation"],
                    "redis_commands": _by_kind(figures["redis_work"])},
     }}
 

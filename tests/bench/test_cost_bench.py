@@ -115,14 +115,15 @@ async def test_rows_written_are_read_from_the_wal_whatever_the_statement_s_shape
     part's alone) never showed: the bench reads what each table wrote from the WAL."""
     import asyncpg
 
-    from sandbox.bench.harness.cost_postgres import rows_by_table
+    from sandbox.bench.harness.cost_postgres import rows_by_table, wal_by_relation
 
     conn = await asyncpg.connect(servers[0])
     try:
         if await conn.fetchval("SELECT current_setting('server_version_num')::int") < 160000:
             pytest.skip("pg_get_wal_block_info is PostgreSQL 16's (the embedded server is 18)")
         await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
-        await conn.execute("CREATE TABLE cost_rows_a (n int PRIMARY KEY, v text); CREATE TABLE cost_rows_b (n int)")
+        await conn.execute("CREATE TABLE cost_rows_a (n int PRIMARY KEY, v text); CREATE TABLE cost_rows_b (n int);"
+                           " CREATE INDEX cost_rows_b_n ON cost_rows_b (n)")
         await conn.execute("INSERT INTO cost_rows_a SELECT g, 'x' FROM generate_series(1, 4) g")
         start = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
         await conn.execute("""WITH moved AS (UPDATE cost_rows_a SET v = 'y' WHERE n <= 3 RETURNING n),
@@ -132,6 +133,10 @@ async def test_rows_written_are_read_from_the_wal_whatever_the_statement_s_shape
         await conn.copy_records_to_table("cost_rows_b", records=[(10,), (11,)])  # a multi-insert, its tuples
         end = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
         assert await rows_by_table(conn, start, end) == {"cost_rows_a": 4, "cost_rows_b": 6}
+        wal = await wal_by_relation(conn, start, end)
+        assert {"cost_rows_a", "cost_rows_b", "cost_rows_b_n"} <= set(wal), wal
+        assert sum(wal.values()) == await conn.fetchval("SELECT $1::text::pg_lsn - $2::text::pg_lsn", end, start)
+        assert wal["(no relation)"] > 0  # the statements' commits
     finally:
         await conn.execute("DROP TABLE IF EXISTS cost_rows_a, cost_rows_b")
         await conn.close()

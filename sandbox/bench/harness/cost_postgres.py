@@ -99,7 +99,7 @@ ROWS_WRITTEN = """
 SELECT c.relname AS relation, sum(CASE WHEN b.record_type LIKE 'MULTI_INSERT%'
                                     THEN substring(b.description FROM 'ntuples: ([0-9]+)')::int
                                     ELSE 1 END)::int AS rows
-FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn) b
+FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn, false) b
 JOIN pg_class c ON c.oid = pg_filenode_relation(b.reltablespace, b.relfilenode)
 WHERE b.block_id = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND c.relkind = 'r' AND c.relnamespace <> 'pg_catalog'::regnamespace
@@ -107,6 +107,27 @@ WHERE b.block_id = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datn
         AND split_part(b.record_type, '+', 1) IN ('INSERT', 'UPDATE', 'HOT_UPDATE', 'DELETE'))
        OR (b.resource_manager = 'Heap2' AND b.record_type LIKE 'MULTI_INSERT%'))
 GROUP BY c.relname"""
+
+
+# The same window's WAL bytes by the relation a record is first about (its block 0: a table
+# or an index, whose own records, an insert of an entry, name the index). What no relation's
+# record holds (commits, running transactions' snapshots) and the pages' own headers are the
+# window's bytes less these, as "(no relation)".
+WAL_BY_RELATION = """
+SELECT c.relname AS relation, sum(b.record_length)::bigint AS bytes
+FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn, false) b
+JOIN pg_class c ON c.oid = pg_filenode_relation(b.reltablespace, b.relfilenode)
+WHERE b.block_id = 0
+GROUP BY c.relname"""
+
+
+async def wal_by_relation(conn, start_lsn: str, end_lsn: str) -> dict[str, int]:
+    """The WAL bytes between two positions by relation, largest first (`WAL_BY_RELATION`)."""
+    rows = await conn.fetch(WAL_BY_RELATION, start_lsn, end_lsn)
+    spent = {r["relation"]: r["bytes"] for r in rows}
+    total = await conn.fetchval("SELECT $2::text::pg_lsn - $1::text::pg_lsn", start_lsn, end_lsn)
+    spent["(no relation)"] = int(total) - sum(spent.values())
+    return dict(sorted(spent.items(), key=lambda kv: -kv[1]))
 
 
 async def rows_by_table(conn, start_lsn: str, end_lsn: str) -> dict[str, int]:
@@ -126,6 +147,7 @@ async def window(database_url: str, after: dict, before: dict) -> dict:
         out["wal_bytes"] = int(await conn.fetchval("SELECT $1::text::pg_lsn - $2::text::pg_lsn",
                                                    after["lsn"], before["lsn"]))
         out["rows_by_table"] = await rows_by_table(conn, before["lsn"], after["lsn"])
+        out["wal_by_relation"] = await wal_by_relation(conn, before["lsn"], after["lsn"])
     finally:
         await conn.close()
     out["rows_written"] = sum(out["rows_by_table"].values())
