@@ -115,7 +115,7 @@ async def test_rows_written_are_read_from_the_wal_whatever_the_statement_s_shape
     part's alone) never showed: the bench reads what each table wrote from the WAL."""
     import asyncpg
 
-    from sandbox.bench.harness.cost_postgres import rows_by_table, wal_by_relation
+    from sandbox.bench.harness.cost_postgres import written
 
     conn = await asyncpg.connect(servers[0])
     try:
@@ -132,8 +132,9 @@ async def test_rows_written_are_read_from_the_wal_whatever_the_statement_s_shape
         await conn.execute("SELECT * FROM cost_rows_a FOR UPDATE")  # a lock writes no row
         await conn.copy_records_to_table("cost_rows_b", records=[(10,), (11,)])  # a multi-insert, its tuples
         end = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
-        assert await rows_by_table(conn, start, end) == {"cost_rows_a": 4, "cost_rows_b": 6}
-        wal = await wal_by_relation(conn, start, end)
+        wrote = await written(conn, start, end)
+        assert wrote.rows_by_table == {"cost_rows_a": 4, "cost_rows_b": 6}
+        wal = wrote.wal_by_relation
         assert {"cost_rows_a", "cost_rows_b", "cost_rows_b_n"} <= set(wal), wal
         assert sum(wal.values()) == await conn.fetchval("SELECT $1::text::pg_lsn - $2::text::pg_lsn", end, start)
         assert wal["(no relation)"] > 0  # the statements' commits

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 ROLES = ("cost_api", "cost_worker")  # PostgreSQL roles, one a counted process
 WEBHOOKS = 3  # payout.created, payout.processing, payout.success: each delivered to the receiver
@@ -89,52 +90,56 @@ async def counts(database_url: str) -> dict:
     return {**found, "lsn": lsn, "by_statement": by_statement}
 
 
-# The rows a window wrote, read from its WAL: each heap record of a table's row inserted,
-# updated or deleted (block 0 is the row's new place), a multi-insert as its tuples. What
-# pg_stat_statements calls a statement's rows would do only for plain statements: a WITH's
-# are its last part's alone, so a write moved into a WITH would read as no write at all.
-# The tables' own counters (pg_stat_user_tables) hold the same, but a backend flushes them
-# at most once a second, and an idle one after 10 s: the WAL is read at once.
-ROWS_WRITTEN = """
-SELECT c.relname AS relation, sum(CASE WHEN b.record_type LIKE 'MULTI_INSERT%'
-                                    THEN substring(b.description FROM 'ntuples: ([0-9]+)')::int
-                                    ELSE 1 END)::int AS rows
-FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn, false) b
-JOIN pg_class c ON c.oid = pg_filenode_relation(b.reltablespace, b.relfilenode)
-WHERE b.block_id = 0 AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND c.relkind = 'r' AND c.relnamespace <> 'pg_catalog'::regnamespace
-  AND ((b.resource_manager = 'Heap'
-        AND split_part(b.record_type, '+', 1) IN ('INSERT', 'UPDATE', 'HOT_UPDATE', 'DELETE'))
-       OR (b.resource_manager = 'Heap2' AND b.record_type LIKE 'MULTI_INSERT%'))
-GROUP BY c.relname"""
-
-
-# The same window's WAL bytes by the relation a record is first about (its block 0: a table
-# or an index, whose own records, an insert of an entry, name the index). What no relation's
-# record holds (commits, running transactions' snapshots) and the pages' own headers are the
-# window's bytes less these, as "(no relation)".
-WAL_BY_RELATION = """
-SELECT c.relname AS relation, sum(b.record_length)::bigint AS bytes
+# What a window wrote, read from its WAL in one pass, by the relation each record is first
+# about (its block 0: a table or an index, whose own records, an insert of an entry, name
+# the index; for a row, its new place):
+# - rows: a table's heap records of a row inserted, updated or deleted, a multi-insert as
+#   its tuples. What pg_stat_statements calls a statement's rows would do only for plain
+#   statements: a WITH's are its last part's alone, so a write moved into a WITH would read
+#   as no write at all. The tables' own counters (pg_stat_user_tables) hold the same, but a
+#   backend flushes them at most once a second, and an idle one after 10 s: the WAL is read
+#   at once.
+# - bytes: the records' lengths. What no relation's record holds (commits, running
+#   transactions' snapshots) and the pages' own headers are the window's bytes less these,
+#   as "(no relation)".
+WAL_WRITTEN = """
+SELECT c.relname AS relation,
+       c.relkind = 'r' AND c.relnamespace <> 'pg_catalog'::regnamespace AS user_table,
+       sum(b.record_length)::bigint AS bytes,
+       sum(CASE WHEN b.resource_manager = 'Heap'
+                     AND split_part(b.record_type, '+', 1) IN ('INSERT', 'UPDATE', 'HOT_UPDATE', 'DELETE') THEN 1
+                WHEN b.resource_manager = 'Heap2' AND b.record_type LIKE 'MULTI_INSERT%'
+                THEN substring(b.description FROM 'ntuples: ([0-9]+)')::int
+                ELSE 0 END)::int AS rows
 FROM pg_get_wal_block_info($1::text::pg_lsn, $2::text::pg_lsn, false) b
 JOIN pg_class c ON c.oid = pg_filenode_relation(b.reltablespace, b.relfilenode)
 WHERE b.block_id = 0
-GROUP BY c.relname"""
+  AND b.reldatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+GROUP BY c.relname, c.relkind, c.relnamespace"""
 
 
-async def wal_by_relation(conn, start_lsn: str, end_lsn: str) -> dict[str, int]:
-    """The WAL bytes between two positions by relation, largest first (`WAL_BY_RELATION`)."""
-    rows = await conn.fetch(WAL_BY_RELATION, start_lsn, end_lsn)
-    spent = {r["relation"]: r["bytes"] for r in rows}
-    total = await conn.fetchval("SELECT $2::text::pg_lsn - $1::text::pg_lsn", start_lsn, end_lsn)
-    spent["(no relation)"] = int(total) - sum(spent.values())
-    return dict(sorted(spent.items(), key=lambda kv: -kv[1]))
+@dataclass
+class Written:
+    """What `WAL_WRITTEN` read between two WAL positions."""
+
+    wal_bytes: int
+    rows_by_table: dict[str, int]  # by name; tables that wrote no row left out
+    wal_by_relation: dict[str, int]  # largest first, with "(no relation)"
 
 
-async def rows_by_table(conn, start_lsn: str, end_lsn: str) -> dict[str, int]:
-    """The rows each table had inserted, updated or deleted between two WAL positions
-    (pg_walinspect's extension made in the database)."""
-    rows = await conn.fetch(ROWS_WRITTEN, start_lsn, end_lsn)
-    return {r["relation"]: r["rows"] for r in sorted(rows, key=lambda r: r["relation"])}
+async def written(conn, start_lsn: str, end_lsn: str) -> Written:
+    """What was written between two WAL positions (pg_walinspect's extension made in the
+    database)."""
+    rows = await conn.fetch(WAL_WRITTEN, start_lsn, end_lsn)
+    total = int(await conn.fetchval("SELECT $2::text::pg_lsn - $1::text::pg_lsn", start_lsn, end_lsn))
+    by_relation = {r["relation"]: r["bytes"] for r in rows}
+    by_relation["(no relation)"] = total - sum(by_relation.values())
+    return Written(
+        wal_bytes=total,
+        rows_by_table={r["relation"]: r["rows"] for r in sorted(rows, key=lambda r: r["relation"])
+                       if r["user_table"] and r["rows"]},
+        wal_by_relation=dict(sorted(by_relation.items(), key=lambda kv: -kv[1])),
+    )
 
 
 async def window(database_url: str, after: dict, before: dict) -> dict:
@@ -144,13 +149,12 @@ async def window(database_url: str, after: dict, before: dict) -> dict:
     out: dict = {role: {k: after[role][k] - before[role][k] for k in after[role]} for role in ROLES}
     conn = await asyncpg.connect(database_url)
     try:
-        out["wal_bytes"] = int(await conn.fetchval("SELECT $1::text::pg_lsn - $2::text::pg_lsn",
-                                                   after["lsn"], before["lsn"]))
-        out["rows_by_table"] = await rows_by_table(conn, before["lsn"], after["lsn"])
-        out["wal_by_relation"] = await wal_by_relation(conn, before["lsn"], after["lsn"])
+        wal = await written(conn, before["lsn"], after["lsn"])
     finally:
         await conn.close()
-    out["rows_written"] = sum(out["rows_by_table"].values())
+    out["wal_bytes"], out["rows_by_table"], out["wal_by_relation"] = \
+        wal.wal_bytes, wal.rows_by_table, wal.wal_by_relation
+    out["rows_written"] = sum(wal.rows_by_table.values())
     statements = {k: n - before["by_statement"].get(k, 0) for k, n in after["by_statement"].items()}
     out["by_statement"] = {k: n for k, n in statements.items() if n}
     return out
