@@ -217,6 +217,7 @@ async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed
     import uvicorn
 
     from sandbox.runtime.head_limit import HeadLimitedProtocol
+    from sandbox.runtime.serving import KEEP_ALIVE_S
 
     settings = security(host, token, allowed_hosts, allowed_origins)
     # The SDK's own session bound is a backstop above SessionShares' (which keeps room for newcomers).
@@ -236,5 +237,5 @@ async def serve(app: MCPServer, host: str, port: int, token: str | None, allowed
     layers = capped(bearer(CallsInFlight(peers).middleware(guard(served)), token))
     config = uvicorn.Config(layers, host=host, port=port,
                             log_level="warning", server_header=False, lifespan="on", proxy_headers=False,
-                            http=HeadLimitedProtocol, ws="none")
+                            http=HeadLimitedProtocol, ws="none", timeout_keep_alive=KEEP_ALIVE_S)
     await uvicorn.Server(config).serve()

@@ -34,6 +34,12 @@ WORKER_START_S = 60
 # stopped reading). With the shutdown steps' own 7 s (shutdown.py) a process is gone within
 # `docker stop`'s 10 s whatever its clients do.
 GRACE_S = 3
+# How long a connection may sit idle between requests before the server closes it. Well
+# above what clients' pools keep one for (httpx 5 s, aiohttp 15 s, Node 4-5 s): a server
+# that closes first races the client, which sends its next request on a connection already
+# closing and gets a read error it cannot safely retry (a POST). uvicorn's own 5 s equals
+# httpx's, and a process test creating 500 payouts under load lost one that way. nginx's 75 s.
+KEEP_ALIVE_S = 75
 
 
 def serve(factory: str, port: int, workers: int = 1) -> int:
@@ -50,7 +56,7 @@ def serve(factory: str, port: int, workers: int = 1) -> int:
     config = uvicorn.Config(factory, factory=True, host=settings.api_host, port=port, workers=workers,
                             loop="uvloop", http=_protocol(), ws="none", log_level=settings.log_level.lower(),
                             log_config=None, access_log=False, timeout_worker_healthcheck=WORKER_START_S,
-                            timeout_graceful_shutdown=GRACE_S)
+                            timeout_graceful_shutdown=GRACE_S, timeout_keep_alive=KEEP_ALIVE_S)
     config.load()  # import and build the app (the app reads the servers' URLs when it starts)
     wait_at_gate()
     part = _titled_part()

@@ -1,6 +1,7 @@
 """Hostile clients against a real `sandbox up`, over raw sockets (an HTTP client library
 would refuse to send what they send): a header that never ends, a path that forges log
-lines, a body shorter than its Content-Length. One `up` for the module, logging in the
+lines, a body shorter than its Content-Length; and a polite client's idle connection,
+which a library's pool would quietly replace. One `up` for the module, logging in the
 text format a terminal gets."""
 
 from __future__ import annotations
@@ -81,6 +82,39 @@ def status_of(response: bytes) -> int:
 def get_balance(port: int, extra: str = "") -> bytes:
     return exchange(port, f"GET /api/v1/balance HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\n{extra}"
                           "Connection: close\r\n\r\n".encode())
+
+
+def answer(s: socket.socket) -> bytes:
+    """One whole response (its head and its Content-Length's body) read from `s`."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = s.recv(65536)
+        assert chunk, f"the server closed the connection; had read {received[:200]!r}"
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = s.recv(65536)
+        assert chunk, "the server closed the connection mid-body"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_connection_idle_longer_than_clients_pools_keep_one_is_still_served(run):
+    # httpx's pool keeps an idle connection 5 s, the time uvicorn's server kept one: the
+    # client sent its next request on a connection the server was closing and got a read
+    # error (a POST it may not send again). The servers keep one well past the client's.
+    # The idle time is the behaviour under test, not a wait for something to happen.
+    request = f"GET /api/v1/balance HTTP/1.1\r\nHost: x\r\nX-API-KEY: {DEMO_KEY}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", run.port), timeout=30) as api, \
+            socket.create_connection(("127.0.0.1", run.ipn_port), timeout=30) as ipn:
+        for s in (api, ipn):
+            s.sendall(request)
+            answer(s)
+        time.sleep(httpx.Limits().keepalive_expiry + 1.5)
+        for s in (api, ipn):
+            s.sendall(request)
+            assert status_of(answer(s)) in (200, 404), s.getpeername()
 
 
 def test_headers_up_to_the_limit_are_served(run):
