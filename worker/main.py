@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import faulthandler
 import functools
 import logging
 import os
@@ -210,6 +211,12 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
     return worker
 
 
+# A worker still here this long after its stop signal is stuck: past the shutdown steps' 7 s
+# (sandbox/runtime/shutdown.py) and `docker stop`'s 10 s, where a supervisor would have
+# killed it without a word on where it was.
+STOP_WATCHDOG_S = 20.0
+
+
 def _stopping(ctx: dict) -> None:
     """arq calls it at SIGINT or SIGTERM, as it cancels the running jobs: the webhook pool
     starts no attempt from here on and hands back what it holds, and the jobs cancelled
@@ -218,6 +225,15 @@ def _stopping(ctx: dict) -> None:
 
     ctx["stopping"].set()
     webhooks.stop_taking(ctx)
+
+
+def _stopping_process(ctx: dict) -> None:
+    """`_stopping`, in a worker that is its own process (`sandbox worker`): if the process
+    has not ended STOP_WATCHDOG_S after the signal, every thread's Python stack goes to
+    stderr (its log) and it exits 1 (`faulthandler`). A stop under heavy load once outlived
+    a test's 30 s wait with nothing in its log to say where it hung."""
+    faulthandler.dump_traceback_later(STOP_WATCHDOG_S, exit=True)
+    _stopping(ctx)
 
 
 def run() -> None:
@@ -241,6 +257,7 @@ def run() -> None:
     asyncio.set_event_loop(uvloop.new_event_loop())
     worker = build_worker()
     worker.alive_file = settings.worker_alive_file
+    worker.on_stop = lambda _signal: _stopping_process(worker.ctx)
     if not isinstance(worker.loop, uvloop.Loop):
         log.warning("the worker runs on %s, not uvloop", type(worker.loop).__name__)
     heap.freeze_startup_objects()

@@ -91,7 +91,12 @@ class Services:
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name)
         proc.send_signal(sig)
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            tail = (self.dir / f"{name}.log").read_text(errors="replace")[-6000:]
+            raise AssertionError(f"{name} still ran 30 s after signal {sig}; the end of its log:\n{tail}") from None
 
     def restart_api(self) -> None:
         """Start the API again (after a kill) and wait until it is ready."""
