@@ -50,11 +50,26 @@ return 1
 # Where a script that queued a job due now says so: the worker polls at once when it hears
 # it (worker/resilient.py, `_hear_wakes`) rather than at its next turn of the poll loop.
 WAKE_CHANNEL = "sandbox:worker:wake"
+# Where `wake_unless_marked` wakes a worker's own run of the `step_due` job (the message is
+# the time it was sent, in ms): a worker that hears it runs the job at once, in the
+# process, without arq queueing, claiming and finishing it (worker/resilient.py). One
+# channel per Redis database (`step_due_channel`): channels are the server's, not a
+# database's, and a sandbox on another database of the same server that heard the wake
+# would leave this one's job unqueued.
+STEP_DUE_CHANNEL = "sandbox:worker:step_due"
+
+
+def step_due_channel(client) -> str:
+    """STEP_DUE_CHANNEL for the database `client` (a redis-py client) uses."""
+    return f"{STEP_DUE_CHANNEL}:{client.connection_pool.connection_kwargs.get('db', 0)}"
 # The Redis commands of writes that committed, in one script call (see `Commands`): ARGV[1]
 # is a JSON list of operations, each its name and then its arguments (text), and each takes
 # its keys from KEYS in turn; an enqueue's job (pickled bytes, which JSON cannot carry) is
 # the next of ARGV[2...]. `enqueue` is `_ENQUEUE` above; `enqueue_unless_marked` the same,
-# only if its marker (a key meaning "such a job is queued and has not started") can be set.
+# only if its marker (a key meaning "such a job is queued and has not started") can be set;
+# `wake_unless_marked` publishes on a channel instead where its marker can be set, and
+# queues the job only when nobody heard it (no worker listens: one starting, or of a
+# release before this one, finds the job in the queue as before).
 # Every operation runs, as every command of a pipeline did, and the first error is answered
 # once all have run.
 _AFTER_COMMIT = redis_client.Script("""
@@ -86,6 +101,11 @@ for _, op in ipairs(cjson.decode(ARGV[1])) do
         k, j = k + 3, j + 1
     elseif name == 'enqueue_unless_marked' then
         if call('set', KEYS[k], '1', 'NX', 'PX', op[2]) then enqueue(k + 1, op[3], ARGV[j], op[4], op[5], op[6]) end
+        k, j = k + 4, j + 1
+    elseif name == 'wake_unless_marked' then
+        if call('set', KEYS[k], '1', 'NX', 'PX', op[2]) and (call('publish', op[3], op[5]) or 0) == 0 then
+            enqueue(k + 1, op[4], ARGV[j], op[5], op[6], op[7])
+        end
         k, j = k + 4, j + 1
     else
         return redis.error_reply('unknown operation ' .. tostring(name))
@@ -164,6 +184,16 @@ class Commands:
         self.keys += (marker.encode(), job_key.encode(), result_key.encode(), queue.encode())
         self.operations.append(("enqueue_unless_marked", str(marker_ttl_ms), str(expiry_ms), str(score_ms), job_id,
                                 _due_now(score_ms)))
+        self.jobs.append(job)
+
+    def wake_unless_marked(self, marker: str, marker_ttl_ms: int, channel: str, keys: list, argv: list) -> None:
+        """SET `marker` NX PX `marker_ttl_ms`, and if it was set, PUBLISH on `channel` (the
+        job's score, ms); `enqueue` only if nobody heard it."""
+        expiry_ms, job, score_ms, job_id = argv
+        job_key, result_key, queue = keys
+        self.keys += (marker.encode(), job_key.encode(), result_key.encode(), queue.encode())
+        self.operations.append(("wake_unless_marked", str(marker_ttl_ms), channel, str(expiry_ms), str(score_ms),
+                                job_id, _due_now(score_ms)))
         self.jobs.append(job)
 
     def arguments(self) -> tuple:
@@ -282,16 +312,22 @@ async def enqueue_after_commit(function: str, *args, job_id: str | None = None, 
 
 
 async def enqueue_unless_marked_after_commit(function: str, marker: str, marker_ttl_ms: int, *,
-                                            unless_waking: str | None = None) -> None:
+                                            unless_waking: str | None = None,
+                                            channel: Callable[[Any], str] | None = None) -> None:
     """Queue `function()` once the current transaction commits, unless `marker` is set (a
     job is queued already and will see what this transaction committed); sets the marker.
     In the transaction's one after-commit call, not a round trip of its own. Not at
     all when the same call wakes the job of marker `unless_waking`, which does this
-    one's work too."""
+    one's work too. With `channel` (the channel for a client): published there instead,
+    and queued only if no worker heard it (`wake_unless_marked`)."""
 
     def add(commands: Commands) -> None:
-        keys, argv = _script_args(redis_client.get(), function, (), None, None)
-        commands.enqueue_unless_marked(marker, marker_ttl_ms, keys, argv)
+        client = redis_client.get()
+        keys, argv = _script_args(client, function, (), None, None)
+        if channel is None:
+            commands.enqueue_unless_marked(marker, marker_ttl_ms, keys, argv)
+        else:
+            commands.wake_unless_marked(marker, marker_ttl_ms, channel(client), keys, argv)
 
     await redis_after_commit(add, once=f"wake:{marker}",
                              covered_by=f"wake:{unless_waking}" if unless_waking is not None else None)

@@ -9,6 +9,7 @@ importing the rest (figures in docs/benchmark.md)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import faulthandler
 import functools
@@ -16,6 +17,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from typing import TYPE_CHECKING
 
 import uvloop
@@ -208,6 +210,16 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
         ctx={"shared_connections": shared_connections, "stopping": asyncio.Event()},
     )
     worker.on_stop = lambda _signal: _stopping(worker.ctx)
+    step_due = instrumented(STEP_DUE_JOB, jobs.step_due)
+
+    async def run_step_due(sent_ms: float | None) -> None:
+        """The `step_due` job woken by a message, run as arq would run it (its copy of the
+        context, its log line and metrics: its wait counted from when the message was
+        sent), without arq's queueing, claim and finish (worker/resilient.py)."""
+        with contextlib.suppress(Exception):  # logged as a job's failure; the sweeper takes it up
+            await step_due({**worker.ctx, "job_id": uuid.uuid4().hex, "job_try": 1, "score": sent_ms})
+
+    worker.run_step_due = run_step_due
     return worker
 
 

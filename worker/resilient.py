@@ -16,13 +16,14 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import redis.exceptions
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 
-from sandbox.enqueue import WAKE_CHANNEL
+from sandbox.enqueue import WAKE_CHANNEL, step_due_channel
 from sandbox.health import heartbeat
 
 log = logging.getLogger("worker.redis")
@@ -59,6 +60,10 @@ class ResilientWorker(Worker):
     _down_polls = 0
     _stopped_picking: asyncio.Event | None = None
     _wakes: asyncio.Task | None = None  # `_hear_wakes`, from the first poll on
+    # What a message on STEP_DUE_CHANNEL starts (its argument: when the message was sent, in
+    # ms, or None): the `step_due` job's run in this process (worker/main.py); None: such
+    # messages are not listened for, and the committer queues the job.
+    run_step_due: Callable[[float | None], Awaitable[object]] | None = None
     # Touched as the poll loop turns, Redis or not (`sandbox worker --alive`): a restart
     # cures a loop that stopped turning, not a Redis that is down.
     alive_file: Path | None = None
@@ -68,6 +73,7 @@ class ResilientWorker(Worker):
         super().__init__(*args, handle_signals=False, **kwargs)
         self._handle_signals = handle_signals  # arq's `close` reads it
         self._polling = asyncio.Lock()  # one poll at a time: the loop's or a wake's
+        self._woken_runs: set[asyncio.Task] = set()  # `run_step_due`'s, ended as jobs are at a stop
 
     async def record_health(self) -> None:
         """arq's heartbeat, its key kept three of its intervals (heartbeat.ttl_s()) instead
@@ -118,18 +124,34 @@ class ResilientWorker(Worker):
         unchanged: an idle worker polls no more often than before. A wake lost (Redis
         restarting, this subscription not yet made) costs what it cost before, the wait for
         the next poll; Redis unreachable, the subscription is made again as the poll loop
-        backs off."""
+        backs off.
+
+        A message on `STEP_DUE_CHANNEL` (this database's) is a `step_due` job that nobody queued: the
+        committer published it instead, as this worker listens (`run_step_due`), and it runs
+        here at once (those that came together, one run). Each time the subscription is
+        made, one run too: what was committed while this worker did not listen (Redis
+        restarting) is stepped then, not at the next sweep."""
         failures = 0
         while True:
             pubsub = self.pool.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(WAKE_CHANNEL)
+                step_due_names = (channel := step_due_channel(self.pool), channel.encode())
+                await pubsub.subscribe(*([WAKE_CHANNEL] if self.run_step_due is None else [WAKE_CHANNEL, channel]))
                 failures = 0
+                self._step_due_now(None)
                 while True:
-                    if await pubsub.get_message(timeout=None) is not None:
-                        # The wakes heard meanwhile (a burst queues many at once): one poll answers them all.
-                        while await pubsub.get_message(timeout=0) is not None:
-                            pass
+                    message = await pubsub.get_message(timeout=None)
+                    if message is None:
+                        continue
+                    # The wakes heard meanwhile (a burst queues many at once): one poll, or
+                    # one run, answers them all.
+                    heard = [message]
+                    while (message := await pubsub.get_message(timeout=0)) is not None:
+                        heard.append(message)
+                    step_due = [m for m in heard if m["channel"] in step_due_names]
+                    if step_due:
+                        self._step_due_now(_sent_ms(step_due[0]))
+                    if len(step_due) < len(heard):
                         await self._poll_iteration()
             except REDIS_DOWN:
                 failures += 1
@@ -137,6 +159,21 @@ class ResilientWorker(Worker):
             finally:
                 with contextlib.suppress(*REDIS_DOWN):
                     await pubsub.aclose()
+
+    def _step_due_now(self, sent_ms: float | None) -> None:
+        """`run_step_due`, in a task of its own (ended as arq's jobs are at a stop); none
+        while the worker is stopping."""
+        if self.run_step_due is None or not self.allow_pick_jobs:
+            return
+        task = asyncio.create_task(self.run_step_due(sent_ms))
+        self._woken_runs.add(task)
+        task.add_done_callback(self._woken_runs.discard)
+
+    def handle_sig(self, signum) -> None:
+        """arq's, which cancels the jobs it runs; and the runs woken here with them."""
+        for task in self._woken_runs:
+            task.cancel()
+        super().handle_sig(signum)
 
     def _touch_alive_file(self) -> None:
         if self.alive_file is None or (now := time.monotonic()) - self._alive_at < ALIVE_TOUCH_EVERY_S:
@@ -201,7 +238,7 @@ class ResilientWorker(Worker):
         picking_stopped.cancel()
         main_task.cancel()
         await asyncio.gather(main_task, return_exceptions=True)
-        for t in self.tasks.values():
+        for t in (*self.tasks.values(), *self._woken_runs):
             t.cancel()
         await self._jobs_ended()
         # A job cancelled before it began (while arq read it) left its in-progress key:
@@ -236,8 +273,16 @@ class ResilientWorker(Worker):
         self._pool = None
 
     async def _jobs_ended(self) -> None:
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await asyncio.gather(*self.tasks.values(), *self._woken_runs, return_exceptions=True)
         # A job cancelled while arq was finishing it leaves arq's shielded finish (its own
         # task) running: it needs the pool, so it ends before the pool closes.
         finishing = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") in _FINISHING]
         await asyncio.gather(*finishing, return_exceptions=True)
+
+
+def _sent_ms(message: dict) -> float | None:
+    """When a wake's message was sent (ms since the epoch), as the committer wrote it."""
+    try:
+        return float(message["data"])
+    except (TypeError, ValueError):
+        return None

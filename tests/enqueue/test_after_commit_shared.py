@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 from unittest import mock
 
@@ -123,3 +125,38 @@ async def test_every_command_runs_and_the_first_error_is_raised_after_them(redis
     assert len(sent) == 1
     assert int(await client.get("test:before")) == 1 and int(await client.get("test:after")) == 1
     assert 0 < await client.ttl("test:after") <= 60
+
+
+async def test_a_wake_that_a_worker_hears_queues_no_job_and_one_nobody_hears_does(redis) -> None:
+    """`wake_unless_marked` (the `step_due` wake): published on its channel where the marker
+    could be set; the job queued only when no worker listened (none yet, or only workers
+    of a release that queues it), so no commit's steps wait for a sweep."""
+    client, sent = redis
+    channel = f"test:wake:{uuid.uuid4().hex}"  # channels are the server's: one of this test's own
+
+    async with queue.one_call():
+        await queue.enqueue_unless_marked_after_commit("step_due", "test:unheard", 60_000, channel=lambda _: channel)
+    assert await client.zcard(default_queue_name) == 1  # nobody listened: queued
+
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channel)
+    try:
+        async with queue.one_call():
+            await queue.enqueue_unless_marked_after_commit("step_due", "test:heard", 60_000, channel=lambda _: channel)
+        message = await pubsub.get_message(timeout=10)
+        while message is None:  # the subscription's own reply, skipped, answers None first
+            message = await pubsub.get_message(timeout=10)
+        assert abs(float(message["data"]) - time.time() * 1000) < 60_000  # when it was sent, in ms
+        assert await client.zcard(default_queue_name) == 1  # heard: nothing more queued
+        assert await client.exists("test:heard")  # and marked, as a queued job's wake is
+    finally:
+        await pubsub.aclose()
+    assert [names.count("wake_unless_marked") for names in sent] == [1, 1]
+
+
+def test_the_step_due_wake_has_a_channel_per_redis_database(servers) -> None:
+    # A sandbox on database 3 of a server must not hear (and so leave unqueued) the wakes of
+    # one on database 0 of the same server.
+    one, other = (ArqRedis.from_url(servers[1], db=n) for n in (0, 3))
+    assert queue.step_due_channel(one) != queue.step_due_channel(other)
+    assert queue.step_due_channel(other).endswith(":3")

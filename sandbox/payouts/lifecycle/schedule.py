@@ -3,11 +3,15 @@ for the worker once the transaction that decided it has committed.
 
 A step due already (every step at time scale 0) costs no arq job of its own: the
 transaction wakes the worker's `step_due` job instead (`due_claims.advance_due` claims due
-payouts from PostgreSQL, many per transaction). Waking works as the webhook relay's
-does (sandbox/events/wakeups.py): a Redis marker says "a step_due job is queued and has
-not started"; a committer that finds it set enqueues nothing, because that job starts
-later and sees what it committed; the job clears the marker when it starts, before it
-claims anything. A lost marker or job costs at most a sweep interval. Steps due later,
+payouts from PostgreSQL, many per transaction). A Redis marker says "a step_due run is
+woken and has not started"; a committer that finds it set wakes nothing, because that run
+starts later and sees what it committed; the run clears the marker when it starts, before
+it claims anything. The wake is a message on `STEP_DUE_CHANNEL` (one per Redis database): each worker that hears it
+runs the job at once in its own process, with no arq job queued, claimed and finished (14
+Redis commands and a sixth of the worker's CPU for a payout settled alone, docs/
+benchmark.md); where no worker hears it (none listening yet), the job is queued as before,
+for the first worker that polls. A lost marker, message or job costs at most a sweep
+interval. Steps due later,
 and steps the rail reports (`via: ipn`, sent and resent by their own job), keep one
 deferred job per payout; a step the rail reports that is due as soon as the step before
 it is sent by whatever applied that one (`planner.due`), no job of its own.
@@ -71,7 +75,8 @@ async def schedule(row: PayoutRow, track: str, index: int, at: datetime | None) 
 
 
 async def wake_step_due_after_commit() -> None:
-    await queue.enqueue_unless_marked_after_commit(STEP_DUE_JOB, STEP_DUE_MARKER, STEP_DUE_MARKER_TTL_MS)
+    await queue.enqueue_unless_marked_after_commit(STEP_DUE_JOB, STEP_DUE_MARKER, STEP_DUE_MARKER_TTL_MS,
+                                                   channel=queue.step_due_channel)
 
 
 async def step_due_started() -> None:
