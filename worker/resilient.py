@@ -126,11 +126,12 @@ class ResilientWorker(Worker):
         the next poll; Redis unreachable, the subscription is made again as the poll loop
         backs off.
 
-        A message on `STEP_DUE_CHANNEL` (this database's) is a `step_due` job that nobody queued: the
-        committer published it instead, as this worker listens (`run_step_due`), and it runs
-        here at once (those that came together, one run). Each time the subscription is
-        made, one run too: what was committed while this worker did not listen (Redis
-        restarting) is stepped then, not at the next sweep."""
+        A message on `STEP_DUE_CHANNEL` (this database's) is a `step_due` job that nobody
+        queued: the committer published it instead, as this worker listens (`run_step_due`),
+        and it runs here at once (those that came together, one run). Every worker that
+        hears it runs it; the claims share the due payouts (SKIP LOCKED), so the others find
+        none. Each time the subscription is made, one run too: what was committed while
+        this worker did not listen (Redis restarting) is stepped then, not at the next sweep."""
         failures = 0
         while True:
             pubsub = self.pool.pubsub(ignore_subscribe_messages=True)
