@@ -155,7 +155,7 @@ def _instrument_all(jobs: list, quiet: bool = False) -> list:
 def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bool = False) -> ResilientWorker:
     """`shared_connections`: the process already runs the database and Redis pools (tests
     and benchmarks that run a worker beside the API); the worker neither opens nor closes them."""
-    from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB
+    from sandbox.payouts.lifecycle.schedule import STEP_DUE_JOB, STEP_JOB, STEPS_JOB, wake_step_due_after_commit
     from sandbox.rail.client import NOTIFY_JOB
     from sandbox.runtime.start_gate import wait_at_gate
     from worker import batches as batch_jobs
@@ -220,6 +220,7 @@ def build_worker(burst: bool = False, max_jobs: int = 50, shared_connections: bo
             await step_due({**worker.ctx, "job_id": uuid.uuid4().hex, "job_try": 1, "score": sent_ms})
 
     worker.run_step_due = run_step_due
+    worker.wake_step_due = wake_step_due_after_commit  # outside a transaction: sent at once
     return worker
 
 

@@ -64,6 +64,10 @@ class ResilientWorker(Worker):
     # ms, or None): the `step_due` job's run in this process (worker/main.py); None: such
     # messages are not listened for, and the committer queues the job.
     run_step_due: Callable[[float | None], Awaitable[object]] | None = None
+    # Wakes `step_due` again (worker/main.py): sent as the worker stops with such a run cut
+    # short, as arq puts a cancelled job back in its queue.
+    wake_step_due: Callable[[], Awaitable[object]] | None = None
+    _woken_cut_short = False
     # Touched as the poll loop turns, Redis or not (`sandbox worker --alive`): a restart
     # cures a loop that stopped turning, not a Redis that is down.
     alive_file: Path | None = None
@@ -172,9 +176,26 @@ class ResilientWorker(Worker):
 
     def handle_sig(self, signum) -> None:
         """arq's, which cancels the jobs it runs; and the runs woken here with them."""
-        for task in self._woken_runs:
-            task.cancel()
+        self._cut_woken_runs_short()
         super().handle_sig(signum)
+
+    def _cut_woken_runs_short(self) -> None:
+        for task in self._woken_runs:
+            self._woken_cut_short = self._woken_cut_short or not task.done()
+            task.cancel()
+
+    async def _wake_again_if_cut_short(self) -> None:
+        """A run cut short rolled its claim back: its payouts are due still, and no queue
+        holds a job for them. Another worker (or the next to start) is woken for them now,
+        not at the next sweep."""
+        if not self._woken_cut_short or self.wake_step_due is None:
+            return
+        self._woken_cut_short = False
+        try:
+            await asyncio.wait_for(self.wake_step_due(), HEALTH_KEY_DELETE_S)
+        except (*REDIS_DOWN, TimeoutError) as exc:
+            log.warning("could not wake step_due for the steps this stop cut short (%s: %s); the next sweep "
+                        "takes them", type(exc).__name__, exc)
 
     def _touch_alive_file(self) -> None:
         if self.alive_file is None or (now := time.monotonic()) - self._alive_at < ALIVE_TOUCH_EVERY_S:
@@ -239,8 +260,9 @@ class ResilientWorker(Worker):
         picking_stopped.cancel()
         main_task.cancel()
         await asyncio.gather(main_task, return_exceptions=True)
-        for t in (*self.tasks.values(), *self._woken_runs):
+        for t in self.tasks.values():
             t.cancel()
+        self._cut_woken_runs_short()
         await self._jobs_ended()
         # A job cancelled before it began (while arq read it) left its in-progress key:
         # nobody runs these jobs now (this is the queue's one worker), so none of their
@@ -263,6 +285,7 @@ class ResilientWorker(Worker):
             self.handle_sig(signal.SIGUSR1)
         if not self._pool:
             return
+        await self._wake_again_if_cut_short()
         try:
             await asyncio.wait_for(self.pool.delete(self.health_check_key), HEALTH_KEY_DELETE_S)
         except (*REDIS_DOWN, TimeoutError) as exc:
