@@ -16,7 +16,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 
 import redis.exceptions
@@ -63,7 +63,7 @@ class ResilientWorker(Worker):
     # What a message on STEP_DUE_CHANNEL starts (its argument: when the message was sent, in
     # ms, or None): the `step_due` job's run in this process (worker/main.py); None: such
     # messages are not listened for, and the committer queues the job.
-    run_step_due: Callable[[float | None], Awaitable[object]] | None = None
+    run_step_due: Callable[[float | None], Coroutine[object, object, object]] | None = None
     # Wakes `step_due` again (worker/main.py): sent as the worker stops with such a run cut
     # short, as arq puts a cancelled job back in its queue.
     wake_step_due: Callable[[], Awaitable[object]] | None = None
