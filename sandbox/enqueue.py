@@ -177,23 +177,17 @@ class Commands:
         self.operations.append(("enqueue", str(expiry_ms), str(score_ms), job_id, _due_now(score_ms)))
         self.jobs.append(job)
 
-    def enqueue_unless_marked(self, marker: str, marker_ttl_ms: int, keys: list, argv: list) -> None:
-        """SET `marker` NX PX `marker_ttl_ms`, and `enqueue` only if it was set."""
+    def enqueue_unless_marked(self, marker: str, marker_ttl_ms: int, keys: list, argv: list,
+                              channel: str | None = None) -> None:
+        """SET `marker` NX PX `marker_ttl_ms`, and `enqueue` only if it was set. With
+        `channel` (`wake_unless_marked`): once it was set, PUBLISH there (the job's score,
+        ms) and `enqueue` only if nobody heard it."""
         expiry_ms, job, score_ms, job_id = argv
         job_key, result_key, queue = keys
         self.keys += (marker.encode(), job_key.encode(), result_key.encode(), queue.encode())
-        self.operations.append(("enqueue_unless_marked", str(marker_ttl_ms), str(expiry_ms), str(score_ms), job_id,
-                                _due_now(score_ms)))
-        self.jobs.append(job)
-
-    def wake_unless_marked(self, marker: str, marker_ttl_ms: int, channel: str, keys: list, argv: list) -> None:
-        """SET `marker` NX PX `marker_ttl_ms`, and if it was set, PUBLISH on `channel` (the
-        job's score, ms); `enqueue` only if nobody heard it."""
-        expiry_ms, job, score_ms, job_id = argv
-        job_key, result_key, queue = keys
-        self.keys += (marker.encode(), job_key.encode(), result_key.encode(), queue.encode())
-        self.operations.append(("wake_unless_marked", str(marker_ttl_ms), channel, str(expiry_ms), str(score_ms),
-                                job_id, _due_now(score_ms)))
+        ttl = str(marker_ttl_ms)
+        head = ("enqueue_unless_marked", ttl) if channel is None else ("wake_unless_marked", ttl, channel)
+        self.operations.append((*head, str(expiry_ms), str(score_ms), job_id, _due_now(score_ms)))
         self.jobs.append(job)
 
     def arguments(self) -> tuple:
@@ -324,10 +318,8 @@ async def enqueue_unless_marked_after_commit(function: str, marker: str, marker_
     def add(commands: Commands) -> None:
         client = redis_client.get()
         keys, argv = _script_args(client, function, (), None, None)
-        if channel is None:
-            commands.enqueue_unless_marked(marker, marker_ttl_ms, keys, argv)
-        else:
-            commands.wake_unless_marked(marker, marker_ttl_ms, channel(client), keys, argv)
+        commands.enqueue_unless_marked(marker, marker_ttl_ms, keys, argv,
+                                       channel=None if channel is None else channel(client))
 
     await redis_after_commit(add, once=f"wake:{marker}",
                              covered_by=f"wake:{unless_waking}" if unless_waking is not None else None)

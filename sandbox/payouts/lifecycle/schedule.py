@@ -6,15 +6,15 @@ transaction wakes the worker's `step_due` job instead (`due_claims.advance_due` 
 payouts from PostgreSQL, many per transaction). A Redis marker says "a step_due run is
 woken and has not started"; a committer that finds it set wakes nothing, because that run
 starts later and sees what it committed; the run clears the marker when it starts, before
-it claims anything. The wake is a message on `STEP_DUE_CHANNEL` (one per Redis database): each worker that hears it
-runs the job at once in its own process, with no arq job queued, claimed and finished (14
-Redis commands and a sixth of the worker's CPU for a payout settled alone, docs/
-benchmark.md); where no worker hears it (none listening yet), the job is queued as before,
-for the first worker that polls. A lost marker, message or job costs at most a sweep
-interval. Steps due later,
-and steps the rail reports (`via: ipn`, sent and resent by their own job), keep one
-deferred job per payout; a step the rail reports that is due as soon as the step before
-it is sent by whatever applied that one (`planner.due`), no job of its own.
+it claims anything. The wake is a message on `STEP_DUE_CHANNEL` (one per Redis database):
+each worker that hears it runs the job at once in its own process, with no arq job
+queued, claimed and finished (14 Redis commands and a sixth of the worker's CPU for a
+payout settled alone, docs/benchmark.md); where no worker hears it (none listening yet),
+the job is queued as before, for the first worker that polls. A lost marker, message or
+job costs at most a sweep interval. Steps due later, and steps the rail reports (`via:
+ipn`, sent and resent by their own job), keep one deferred job per payout; a step the
+rail reports that is due as soon as the step before it is sent by whatever applied that
+one (`planner.due`), no job of its own.
 
 `now()` is the time the planner is told: the clock's time, the scale of its delays,
 and whether it is a manual clock."""
