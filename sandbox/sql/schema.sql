@@ -333,18 +333,39 @@ END $$;
 CREATE FUNCTION public.outbox_emit(p_id character varying, p_merchant character varying, p_type character varying, p_payout_id character varying, p_data jsonb, p_at timestamp with time zone, p_request jsonb DEFAULT NULL::jsonb) RETURNS character varying
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    written integer;
 BEGIN
-    WITH event AS (
-        INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, request, sequence)
-        VALUES (p_id, p_merchant, p_type, p_payout_id, p_data, p_at, p_request,
-                CASE WHEN p_payout_id IS NULL THEN 1
-                     ELSE (SELECT coalesce(max(e.sequence), 0) + 1 FROM outbox_event e WHERE e.payout_id = p_payout_id)
-                END)
-        RETURNING number
-    )
-    INSERT INTO outbox_unrelayed (created_at, number) SELECT p_at, event.number FROM event;
+    written := outbox_emit_many(ARRAY[p_id], ARRAY[p_merchant], ARRAY[p_type], ARRAY[p_payout_id], ARRAY[p_data],
+                                ARRAY[p_at], ARRAY[p_request]);
     RETURN p_id;
 END $$;
+
+
+--
+-- Name: outbox_emit_many(character varying[], character varying[], character varying[], character varying[], jsonb[], timestamp with time zone[], jsonb[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.outbox_emit_many(p_ids character varying[], p_merchants character varying[], p_types character varying[], p_payout_ids character varying[], p_data jsonb[], p_ats timestamp with time zone[], p_requests jsonb[]) RETURNS integer
+    LANGUAGE sql
+    AS $$
+    WITH given AS (
+        SELECT e.*,
+               CASE WHEN e.payout_id IS NULL THEN 1
+                    ELSE (SELECT coalesce(max(x.sequence), 0) FROM outbox_event x WHERE x.payout_id = e.payout_id)
+                         + row_number() OVER (PARTITION BY e.payout_id ORDER BY e.ord)
+               END AS sequence
+          FROM unnest(p_ids, p_merchants, p_types, p_payout_ids, p_data, p_ats, p_requests)
+               WITH ORDINALITY AS e(id, merchant, type, payout_id, data, at, request, ord)
+    ), event AS (
+        INSERT INTO outbox_event (id, merchant, type, payout_id, data, created_at, request, sequence)
+        SELECT id, merchant, type, payout_id, data, at, request, sequence FROM given ORDER BY ord
+        RETURNING created_at, number
+    ), line AS (
+        INSERT INTO outbox_unrelayed (created_at, number) SELECT created_at, number FROM event RETURNING 1
+    )
+    SELECT count(*)::integer FROM line
+$$;
 
 
 SET default_tablespace = '';
@@ -475,6 +496,8 @@ CREATE FUNCTION public.payout_create(k_lock text, k_scope character varying, k_k
 #variable_conflict use_column
 DECLARE
     got_lock boolean;
+    written boolean;
+    emitted integer;
 BEGIN
     SELECT c.got_lock, c.request_hash, c.response_status, c.response_headers, c.response_body
       INTO got_lock, request_hash, response_status, response_headers, response_body
@@ -501,19 +524,20 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    PERFORM payout_insert(p_id, p_merchant, p_amount, p_currency, p_status, p_scenario, p_destination, p_reference,
-                          p_description, p_metadata, p_attempts, p_failure_code, p_psp_reference, p_status_history,
-                          p_track, p_step_index, p_next_action_at, p_created_at, p_updated_at, p_script);
-    PERFORM outbox_emit(e.id, p_merchant, e.type, p_id, e.data::jsonb, p_created_at, e.request::jsonb)
-       FROM unnest(e_ids, e_types, e_data, e_requests) WITH ORDINALITY AS e(id, type, data, request, ord)
-      ORDER BY e.ord;
+    written := payout_insert(p_id, p_merchant, p_amount, p_currency, p_status, p_scenario, p_destination,
+                             p_reference, p_description, p_metadata, p_attempts, p_failure_code, p_psp_reference,
+                             p_status_history, p_track, p_step_index, p_next_action_at, p_created_at, p_updated_at,
+                             p_script) IS NULL;
+    emitted := outbox_emit_many(e_ids, array_fill(p_merchant, ARRAY[cardinality(e_ids)]), e_types,
+                                array_fill(p_id, ARRAY[cardinality(e_ids)]), e_data::jsonb[],
+                                array_fill(p_created_at, ARRAY[cardinality(e_ids)]), e_requests::jsonb[]);
     -- The key is free to store: the claim found no live row under the key's lock.
-    PERFORM idempotency_store(k_scope, k_key, k_hash, k_status, k_headers, k_body, k_ttl);
+    written := idempotency_store(k_scope, k_key, k_hash, k_status, k_headers, k_body, k_ttl);
     IF r_id IS NOT NULL THEN
-        PERFORM request_log_insert(r_id, r_merchant, r_at, r_method, r_route, r_path, r_status, r_duration_ms,
-                                   r_idempotency_key, r_idempotency_outcome, r_fault, r_object_ids,
-                                   r_request_headers, r_response_headers, r_request_body, r_response_body,
-                                   r_request_body_size, r_response_body_size);
+        written := request_log_insert(r_id, r_merchant, r_at, r_method, r_route, r_path, r_status, r_duration_ms,
+                                      r_idempotency_key, r_idempotency_outcome, r_fault, r_object_ids,
+                                      r_request_headers, r_response_headers, r_request_body, r_response_body,
+                                      r_request_body_size, r_response_body_size) IS NULL;
     END IF;
     PERFORM 1 FROM ledger_post(l_merchant, l_kind, l_payout_id, l_at, l_buckets, l_amounts);
     IF NOT FOUND THEN
@@ -1681,6 +1705,7 @@ INSERT INTO public.migration VALUES (37, '2026-11-28T20:00:00:000000', 'sandbox'
 INSERT INTO public.migration VALUES (38, '2026-11-28T23:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
 INSERT INTO public.migration VALUES (39, '2026-11-29T14:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
 INSERT INTO public.migration VALUES (40, '2026-11-30T01:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
+INSERT INTO public.migration VALUES (41, '2026-11-30T07:00:00:000000', 'sandbox', '2000-01-01 00:00:00');
 
 
 --
@@ -1808,7 +1833,7 @@ SELECT pg_catalog.setval('public.merchant_scenario_number_seq', 1, false);
 -- Name: migration_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
 --
 
-SELECT pg_catalog.setval('public.migration_id_seq', 40, true);
+SELECT pg_catalog.setval('public.migration_id_seq', 41, true);
 
 
 --

@@ -10,10 +10,10 @@ from sandbox.payouts.model.rows import PayoutRow
 from sandbox.payouts.store.repository import Event
 
 # The plans of one writer's call in one statement (`writer.write`): every payout as its
-# plan leaves it, and their events in order (a payout's in the order of its moves), and
-# with `_AND_POSTED` one merchant's postings last (`ledger_post_many`, $21..$26:
-# `ledger.post_many_args`), so the merchant's balance row is locked only from the end of
-# the transaction's last statement to its commit. Only a
+# plan leaves it, and their events in order (a payout's in the order of its moves), all
+# by one call of `outbox_emit_many`, and with `_AND_POSTED` one merchant's postings last
+# (`ledger_post_many`, $21..$26: `ledger.post_many_args`), so the merchant's balance row
+# is locked only from the end of the transaction's last statement to its commit. Only a
 # reinitiation to a corrected destination changes a payout's destination and scenario
 # (and with it its script: a merchant's own scenario's, or none): a NULL scenario leaves
 # the three. $1..$10, $18..$20: the rows' columns; $11..$17: the events'.
@@ -33,12 +33,10 @@ WITH changed AS (
      WHERE p.id = u.id
     RETURNING p.id
 ), emitted AS (
-    SELECT outbox_emit(e.id, e.merchant, e.type, e.payout_id, e.data::jsonb, e.at, e.request::jsonb)
-      FROM unnest($11::varchar[], $12::varchar[], $13::varchar[], $14::varchar[], $15::text[], $16::timestamptz[],
-                  $17::text[]) WITH ORDINALITY AS e(id, merchant, type, payout_id, data, at, request, ord)
-     ORDER BY e.ord
+    SELECT outbox_emit_many($11::varchar[], $12::varchar[], $13::varchar[], $14::varchar[], $15::text[]::jsonb[],
+                            $16::timestamptz[], $17::text[]::jsonb[]) AS n
 )
-SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM emitted)"""
+SELECT (SELECT count(*) FROM changed), (SELECT n FROM emitted)"""
 # Scalar subqueries run in order: the rows and events are written before the postings.
 _WRITE_STEPS_AND_POSTED_SQL = _WRITE_STEPS_SQL + """,
        (SELECT count(*) FROM ledger_post_many($21, $22, $23, $24, $25, $26))"""

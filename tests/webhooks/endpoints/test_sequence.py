@@ -133,3 +133,38 @@ async def test_a_payout_created_in_review_numbers_both_its_events(merchant, data
     for payout in (keyed, unkeyed):
         events = await events_of(merchant, payout["id"])
         assert [(e["type"], e["sequence"]) for e in events] == [("payout.created", 1), ("payout.in_review", 2)]
+
+
+async def test_events_written_many_to_a_call_are_numbered_in_their_order_and_counted_per_payout(stack, merchant):
+    """`outbox_emit_many` (the worker's steps and a POST write their events through it):
+    two payouts' events interleaved, and one about no payout, in one call. Each payout's
+    count goes on from its last event, in the arrays' order; the outbox's `number`, which
+    the relay and each delivery's `seq` follow, is drawn in that order too; every event
+    is listed for the relay."""
+    a, b = [(await merchant.post("/payouts", payout_body())).json() for _ in range(2)]  # payout.created: 1
+    ids = ["evt_" + secrets.token_hex(12) for _ in range(4)]
+    payouts = [a["id"], b["id"], a["id"], None]
+    types = ["payout.processing", "payout.processing", "payout.success", "payout.batch.completed"]
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        async with conn.transaction():
+            for p in (a, b):  # a writer of a payout's events holds its row
+                await conn.execute("SELECT 1 FROM payout WHERE id = $1 FOR UPDATE", p["id"])
+            written = await conn.fetchval(
+                "SELECT outbox_emit_many($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[],"
+                " $5::text[]::jsonb[], array_fill(now(), ARRAY[4]), $6::text[]::jsonb[])",
+                ids, [merchant.merchant_id] * 4, types, payouts, [json.dumps({"n": i}) for i in range(4)], [None] * 4)
+            rows = await conn.fetch(
+                "SELECT e.id, e.sequence, e.number, e.data, u.number IS NOT NULL AS listed FROM outbox_event e"
+                " LEFT JOIN outbox_unrelayed u USING (number) WHERE e.id = ANY($1::varchar[])", ids)
+    finally:
+        await conn.close()
+    assert written == 4
+    by_id = {r["id"]: r for r in rows}
+    assert [by_id[i]["sequence"] for i in ids] == [2, 2, 3, 1]
+    assert _increasing([by_id[i]["number"] for i in ids])
+    assert [json.loads(by_id[i]["data"]) for i in ids] == [{"n": i} for i in range(4)]
+    assert all(r["listed"] for r in rows)  # no worker here: the lines wait for the relay
+    events = await events_of(merchant, a["id"])
+    assert [(e["type"], e["sequence"]) for e in events] == \
+        [("payout.created", 1), ("payout.processing", 2), ("payout.success", 3)]
