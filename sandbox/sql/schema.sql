@@ -347,8 +347,12 @@ END $$;
 --
 
 CREATE FUNCTION public.outbox_emit_many(p_ids character varying[], p_merchants character varying[], p_types character varying[], p_payout_ids character varying[], p_data jsonb[], p_ats timestamp with time zone[], p_requests jsonb[]) RETURNS integer
-    LANGUAGE sql
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+DECLARE
+    written integer;
+BEGIN
     WITH given AS (
         SELECT e.*,
                CASE WHEN e.payout_id IS NULL THEN 1
@@ -364,8 +368,9 @@ CREATE FUNCTION public.outbox_emit_many(p_ids character varying[], p_merchants c
     ), line AS (
         INSERT INTO outbox_unrelayed (created_at, number) SELECT created_at, number FROM event RETURNING 1
     )
-    SELECT count(*)::integer FROM line
-$$;
+    SELECT count(*)::integer INTO written FROM line;
+    RETURN written;
+END $$;
 
 
 SET default_tablespace = '';

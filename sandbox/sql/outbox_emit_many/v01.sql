@@ -7,11 +7,20 @@
 -- many were written. outbox_emit writes one through it; a writer of many (a POST's events,
 -- the worker's steps) calls it once, where a call of outbox_emit an event was a statement of
 -- its own each.
+-- Its one statement is planned once a connection (force_generic_plan). Left to the plan
+-- cache, in a burst of 200 payouts PostgreSQL spent 22.0-22.4x the hello-world a payout, and
+-- 19.4x with this: a custom plan knows the arrays' lengths, so it can reckon itself cheaper
+-- than the generic one each time, and the WITH is then planned again at every call.
 CREATE OR REPLACE FUNCTION outbox_emit_many(
     p_ids varchar[], p_merchants varchar[], p_types varchar[], p_payout_ids varchar[], p_data jsonb[],
     p_ats timestamptz[], p_requests jsonb[]
 ) RETURNS integer
-LANGUAGE sql AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    written integer;
+BEGIN
     WITH given AS (
         SELECT e.*,
                CASE WHEN e.payout_id IS NULL THEN 1
@@ -27,5 +36,6 @@ LANGUAGE sql AS $$
     ), line AS (
         INSERT INTO outbox_unrelayed (created_at, number) SELECT created_at, number FROM event RETURNING 1
     )
-    SELECT count(*)::integer FROM line
-$$;
+    SELECT count(*)::integer INTO written FROM line;
+    RETURN written;
+END $$;
