@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from sandbox import db
 from sandbox.core.clock import now
@@ -60,11 +61,24 @@ async def advance_due(limit: int, only: list[str] | None = None,
     """Claim up to `limit` payouts of one merchant whose step is due (among `only` when
     given; of the merchants in `share`, see `repository.claim_due`) and apply their due
     steps, in one transaction. Returns how many were claimed: 0 when nothing is due."""
+    return (await advance_due_claim(limit, only, share)).claimed
+
+
+@dataclass(frozen=True, slots=True)
+class Advanced:
+    claimed: int
+    others_due: bool  # another merchant of the share had a payout due too (`repository.DueClaim`)
+
+
+async def advance_due_claim(limit: int, only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> Advanced:
+    """`advance_due`, telling also whether another merchant of the share had a payout due."""
     rows: list[repository.PayoutRow] = []
+    others_due = False
     try:
         async with db.transaction():
-            rows = await repository.claim_due(now(), limit, schedule.rail_reported_steps(), skip=_still_held_back(),
-                                              only=only, share=share)
+            claim = await repository.claim_due(now(), limit, schedule.rail_reported_steps(),
+                                               skip=_still_held_back(), only=only, share=share)
+            rows, others_due = claim.rows, claim.others_due
             await engine.apply_due(rows)
         for row in rows:  # the line a step job wrote per payout (its id, for following it)
             log.info("due steps applied", extra={"payout_id": row.id, "merchant_id": row.merchant})
@@ -76,7 +90,7 @@ async def advance_due(limit: int, only: list[str] | None = None,
             raise
         log.warning("stepping %d due payouts together failed; stepping each alone", len(rows), exc_info=True)
         await _each_alone(rows)
-    return len(rows)
+    return Advanced(len(rows), others_due)
 
 
 async def _each_alone(rows: list[repository.PayoutRow]) -> None:
@@ -136,10 +150,12 @@ async def step_due() -> int:
 async def _claim_until_done(k: int, deadline: float) -> int:
     claimed = 0
     while time.monotonic() < deadline:
-        n = await advance_due(DUE_BATCH, share=(STREAMS, k))
-        claimed += n
+        advanced = await advance_due_claim(DUE_BATCH, share=(STREAMS, k))
+        claimed += advanced.claimed
         # Fewer than it asked for: its merchant has nothing more due, but another of its
-        # share may (a claim takes one merchant's payouts).
-        if n == 0 or (n < DUE_BATCH and not await repository.due_shares(now(), STREAMS, k)):
+        # share may (a claim takes one merchant's payouts), as the claim saw. What became
+        # due since is woken as ever: a commit's wake sets `_again` (the pass claims once
+        # more), a step due later is a job of its own (`schedule`).
+        if advanced.claimed == 0 or (advanced.claimed < DUE_BATCH and not advanced.others_due):
             break
     return claimed

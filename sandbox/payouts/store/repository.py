@@ -18,6 +18,7 @@ doubled a chunk's insert time) and every planned change of a payout (`writer.wri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -145,24 +146,25 @@ async def overdue(before: datetime, limit: int, steps: list[str] | None = None) 
     return [(r["id"], r["track"], r["step_index"]) for r in rows]
 
 
-# Which of `$2` claimers' shares (`claim_due`'s `share`; with $3, that one alone) hold a
-# payout whose step was due by $1: a `step_due` pass starts claimers for those only, and a
-# claimer that took fewer than it asked for looks here before it claims again. A claim is a
-# transaction, three round trips, whether or not it finds anything; this is one statement.
-# A superset of what the claims take (their other conditions are left out), so a share it
-# names may still claim nothing. Each share's EXISTS walks the due index in due order
-# (ORDER BY, LIMIT 1), as the claim's first scan does: never a scan of the table.
+# Which of `$2` claimers' shares (`claim_due`'s `share`) hold a payout whose step was due
+# by $1: a `step_due` pass starts claimers for those only (a claimer that took fewer than
+# it asked for is told by its claim whether its share holds more, `others_due`). A claim
+# is a transaction, three round trips, whether or not it finds anything; this is one
+# statement. A superset of what the claims take (their other conditions are left out), so
+# a share it names may still claim nothing. Each share's EXISTS is written as a walk of the
+# due index in due order (ORDER BY, LIMIT 1); PostgreSQL plans it as it likes: with half of
+# 3,000 payouts due (tests/sql/test_worker_plans.py's data, analyzed) it reads the table
+# whole, once a pass (seen on 30 Nov, not changed).
 _DUE_SHARES_SQL = """
 SELECT array_agg(k ORDER BY k) FROM generate_series(0, $2 - 1) AS k
- WHERE ($3::int IS NULL OR k = $3)
-   AND EXISTS (SELECT 1 FROM payout p WHERE p.next_action_at <= $1 AND abs(hashtext(p.merchant)) % $2 = k
+ WHERE EXISTS (SELECT 1 FROM payout p WHERE p.next_action_at <= $1 AND abs(hashtext(p.merchant)) % $2 = k
                 ORDER BY p.next_action_at LIMIT 1)
 """
 
 
-async def due_shares(at: datetime, shares: int, only: int | None = None) -> list[int]:
-    """The shares (of `shares`; `only` that one) that may hold a payout due by `at`."""
-    return await db.fetchval(_DUE_SHARES_SQL, at, shares, only) or []
+async def due_shares(at: datetime, shares: int) -> list[int]:
+    """The shares (of `shares`) that may hold a payout due by `at`."""
+    return await db.fetchval(_DUE_SHARES_SQL, at, shares) or []
 
 
 # One merchant's payouts per claim: the claimer's transaction then holds one balance row
@@ -171,19 +173,43 @@ async def due_shares(at: datetime, shares: int, only: int | None = None) -> list
 # claimer's transaction ends; rows locked by anyone else are skipped (their holder steps
 # them, or they are still due for the next claim). The claim is the database function
 # `payout_claim_due` (sandbox/sql/), which plans its walk of the due index itself.
-_CLAIM_DUE_SQL = f"SELECT {COLUMNS} FROM payout_claim_due($1, $2, $3, $4, $5, $6, $7)"
+# With the rows, `others_due`: when the claim took fewer than it asked for ($3), whether a
+# payout of another merchant of the share was due by $1 as well: `due_shares`' question
+# for one share, asked in the claim's statement rather than in one of its own after the
+# commit (a payout settled alone paid a statement and a round trip for it). An InitPlan,
+# run only when the CASE reaches it, so a full claim asks nothing, as before.
+_CLAIM_DUE_SQL = f"""
+WITH claimed AS (SELECT * FROM payout_claim_due($1, $2, $3, $4, $5, $6, $7))
+SELECT {COLUMNS},
+       CASE WHEN (SELECT count(*) FROM claimed) >= $3 THEN true
+            ELSE EXISTS (SELECT 1 FROM payout p
+                          WHERE p.next_action_at <= $1 AND abs(hashtext(p.merchant)) % $5 = $6
+                            AND p.merchant <> (SELECT c.merchant FROM claimed c LIMIT 1)
+                          ORDER BY p.next_action_at LIMIT 1) END AS others_due
+  FROM claimed
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DueClaim:
+    """What `claim_due` locked, and whether another merchant of its share had a payout due
+    as well (a superset, as `due_shares` is: the claim's other conditions are left out)."""
+    rows: list[PayoutRow]
+    others_due: bool
 
 
 async def claim_due(at: datetime, limit: int, leave: list[str], *, skip: Sequence[str] = (),
-                    only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> list[PayoutRow]:
+                    only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> DueClaim:
     """Lock and return up to `limit` payouts of one merchant whose next step was due by
     `at`, oldest first, skipping rows another transaction holds: live-clock merchants'
     only, and not those at a step in `leave` (`scenario:track:index`) or at a step the
     rail reports of a merchant's own scenario (in the payout's `script`), nor those in
     `skip` or in a batch still processing; with `only`, among those ids alone. `share`
     (n, k): only merchants whose hash is k modulo n, so that n claimers never take the
-    same merchant's payouts. An empty list: nothing (more) is due."""
-    return [PayoutRow(**r) for r in await db.fetch(_CLAIM_DUE_SQL, at, leave, limit, list(skip), *share, only)]
+    same merchant's payouts. No rows: nothing (more) is due."""
+    records = await db.fetch(_CLAIM_DUE_SQL, at, leave, limit, list(skip), *share, only)
+    others_due = bool(records) and records[0]["others_due"]
+    return DueClaim([PayoutRow(**{k: v for k, v in r.items() if k != "others_due"}) for r in records], others_due)
 
 
 # `payout_insert` (sandbox/sql/) names the new row's columns, for this and `payout_create`.

@@ -106,19 +106,40 @@ async def test_a_job_arriving_during_a_pass_is_served_by_it(merchant, database, 
     more when it ends, so what woke the job is stepped."""
     first = await _create(merchant, 3)
     late: list[str] = []
-    real = due_claims.advance_due
+    real = due_claims.advance_due_claim
     calls = 0
 
     async def advance_then_create(limit, **kw):
         nonlocal calls
         calls += 1
-        n = await real(limit, **kw)
+        advanced = await real(limit, **kw)
         if calls == 1:  # during the pass: more payouts commit, and their wake-ups' jobs start
             late.extend(await _create(merchant, 2))
             assert [await due_claims.step_due() for _ in range(wakes)] == [0] * wakes
-        return n
+        return advanced
 
-    monkeypatch.setattr(due_claims, "advance_due", advance_then_create)
+    monkeypatch.setattr(due_claims, "advance_due_claim", advance_then_create)
     monkeypatch.setattr(due_claims, "STREAMS", 1)
     await due_claims.step_due()
     assert [await _status(p) for p in first + late] == ["success"] * 5
+
+
+async def test_a_pass_steps_every_merchant_of_a_claimers_share(merchant, other_merchant, database, monkeypatch):
+    """A claim takes one merchant's payouts; a claimer that took fewer than it asked for is
+    told by that claim whether another merchant of its share has payouts due, and claims
+    again for them: one pass steps both merchants."""
+    monkeypatch.setattr(due_claims, "STREAMS", 1)  # one share: both merchants in it
+    ids = await _create(merchant, 3) + await _create(other_merchant, 2)
+    claims: list[tuple[int, bool]] = []
+    real = due_claims.advance_due_claim
+
+    async def counted(limit, **kw):
+        advanced = await real(limit, **kw)
+        claims.append((advanced.claimed, advanced.others_due))
+        return advanced
+
+    monkeypatch.setattr(due_claims, "advance_due_claim", counted)
+    assert await due_claims.step_due() >= len(ids)  # with any other test's payouts left due
+    assert [await _status(p) for p in ids] == ["success"] * len(ids)
+    # A claim took one merchant's payouts, fewer than it asked for, and saw more due.
+    assert any(0 < claimed < due_claims.DUE_BATCH and others_due for claimed, others_due in claims), claims
