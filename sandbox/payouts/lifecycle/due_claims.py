@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 
 from sandbox import db
 from sandbox.core.clock import now
@@ -61,36 +60,30 @@ async def advance_due(limit: int, only: list[str] | None = None,
     """Claim up to `limit` payouts of one merchant whose step is due (among `only` when
     given; of the merchants in `share`, see `repository.claim_due`) and apply their due
     steps, in one transaction. Returns how many were claimed: 0 when nothing is due."""
-    return (await advance_due_claim(limit, only, share)).claimed
+    return len((await advance_due_claim(limit, only, share)).rows)
 
 
-@dataclass(frozen=True, slots=True)
-class Advanced:
-    claimed: int
-    others_due: bool  # another merchant of the share had a payout due too (`repository.DueClaim`)
-
-
-async def advance_due_claim(limit: int, only: list[str] | None = None, share: tuple[int, int] = (1, 0)) -> Advanced:
-    """`advance_due`, telling also whether another merchant of the share had a payout due."""
-    rows: list[repository.PayoutRow] = []
-    others_due = False
+async def advance_due_claim(limit: int, only: list[str] | None = None,
+                            share: tuple[int, int] = (1, 0)) -> repository.DueClaim:
+    """`advance_due`, returning the claim: its rows, and whether another merchant of the
+    share had a payout due too."""
+    claim = repository.DueClaim([], False)
     try:
         async with db.transaction():
             claim = await repository.claim_due(now(), limit, schedule.rail_reported_steps(),
                                                skip=_still_held_back(), only=only, share=share)
-            rows, others_due = claim.rows, claim.others_due
-            await engine.apply_due(rows)
-        for row in rows:  # the line a step job wrote per payout (its id, for following it)
+            await engine.apply_due(claim.rows)
+        for row in claim.rows:  # the line a step job wrote per payout (its id, for following it)
             log.info("due steps applied", extra={"payout_id": row.id, "merchant_id": row.merchant})
     except Exception as exc:
         # The database or Redis gone (a restart): every payout is still due, for the next
         # claim once it is back. Stepping each alone, or holding any back, would only
         # leave healthy payouts waiting out HOLD_BACK_S after the outage.
-        if not rows or is_unavailable(exc):
+        if not claim.rows or is_unavailable(exc):
             raise
-        log.warning("stepping %d due payouts together failed; stepping each alone", len(rows), exc_info=True)
-        await _each_alone(rows)
-    return Advanced(len(rows), others_due)
+        log.warning("stepping %d due payouts together failed; stepping each alone", len(claim.rows), exc_info=True)
+        await _each_alone(claim.rows)
+    return claim
 
 
 async def _each_alone(rows: list[repository.PayoutRow]) -> None:
@@ -150,12 +143,12 @@ async def step_due() -> int:
 async def _claim_until_done(k: int, deadline: float) -> int:
     claimed = 0
     while time.monotonic() < deadline:
-        advanced = await advance_due_claim(DUE_BATCH, share=(STREAMS, k))
-        claimed += advanced.claimed
+        claim = await advance_due_claim(DUE_BATCH, share=(STREAMS, k))
+        claimed += len(claim.rows)
         # Fewer than it asked for: its merchant has nothing more due, but another of its
         # share may (a claim takes one merchant's payouts), as the claim saw. What became
         # due since is woken as ever: a commit's wake sets `_again` (the pass claims once
         # more), a step due later is a job of its own (`schedule`).
-        if advanced.claimed == 0 or (advanced.claimed < DUE_BATCH and not advanced.others_due):
+        if not claim.rows or (len(claim.rows) < DUE_BATCH and not claim.others_due):
             break
     return claimed
